@@ -1,0 +1,127 @@
+//! Signing algorithms and the signing-key lifecycle.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A value read from configuration or storage that names no known variant.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownValue {
+    /// What was being parsed, e.g. "signing algorithm".
+    pub kind: &'static str,
+    /// The value that did not match.
+    pub value: String,
+}
+
+/// A JWS algorithm this server signs with (RFC 7518 §3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SigningAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256: the OpenID Connect default (Core §15.1).
+    Rs256,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+}
+
+impl SigningAlgorithm {
+    /// Every supported algorithm, in the order they are advertised.
+    pub const ALL: [SigningAlgorithm; 2] = [SigningAlgorithm::Rs256, SigningAlgorithm::Es256];
+
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Rs256 => "RS256",
+            SigningAlgorithm::Es256 => "ES256",
+        }
+    }
+}
+
+impl FromStr for SigningAlgorithm {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|alg| alg.as_str() == s)
+            .ok_or_else(|| UnknownValue { kind: "signing algorithm", value: s.to_owned() })
+    }
+}
+
+impl fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a signing key is in its lifecycle: `next` -> `active` -> `retired`,
+/// or `revoked` at any point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyState {
+    /// Published in the JWKS so verifiers can cache it, but not yet signing.
+    Next,
+    /// The one key that signs for its algorithm.
+    Active,
+    /// No longer signs; published until every token it signed has expired.
+    Retired,
+    /// Withdrawn at once: not published, its tokens no longer verify.
+    Revoked,
+}
+
+impl KeyState {
+    const ALL: [KeyState; 4] = [KeyState::Next, KeyState::Active, KeyState::Retired, KeyState::Revoked];
+
+    /// The name stored in the database and shown to admins.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+            KeyState::Revoked => "revoked",
+        }
+    }
+
+    /// Whether a key in this state appears in the JWKS.
+    pub fn is_published(self) -> bool {
+        !matches!(self, KeyState::Revoked)
+    }
+}
+
+impl FromStr for KeyState {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownValue { kind: "key state", value: s.to_owned() })
+    }
+}
+
+impl fmt::Display for KeyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithms_round_trip_through_their_jose_names() {
+        for alg in SigningAlgorithm::ALL {
+            assert_eq!(alg.as_str().parse::<SigningAlgorithm>().unwrap(), alg);
+        }
+        assert_eq!("rs256".parse::<SigningAlgorithm>().unwrap_err().value, "rs256");
+        assert!("none".parse::<SigningAlgorithm>().is_err());
+        assert!("HS256".parse::<SigningAlgorithm>().is_err());
+    }
+
+    #[test]
+    fn key_states_round_trip_and_only_revoked_is_unpublished() {
+        for state in KeyState::ALL {
+            assert_eq!(state.as_str().parse::<KeyState>().unwrap(), state);
+            assert_eq!(state.is_published(), state != KeyState::Revoked);
+        }
+        assert!("Active".parse::<KeyState>().is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Signing keys and tokens for Portcullis.
+//!
+//! Key generation uses the `rsa` and `p256` crates; every private-key
+//! operation (signing) goes through josekit, which is backed by OpenSSL. The
+//! `rsa` crate is never used to sign or decrypt: its private-key operations are
+//! open to RUSTSEC-2023-0071 (Marvin) and are about ten times slower.
+//!
+//! Private keys leave this crate only sealed under a [`KeyEncryptionKey`]
+//! (AES-256-GCM); public keys leave it as [`PublicJwk`]s whose `kid` is the
+//! RFC 7638 thumbprint.
+
+pub mod error;
+pub mod jwk;
+pub mod kek;
+pub mod signing_key;
+
+pub use error::JoseError;
+pub use jwk::{Jwks, KeyMaterial, PublicJwk};
+pub use kek::KeyEncryptionKey;
+pub use signing_key::{GeneratedKey, SigningKey};

@@ -1,0 +1,174 @@
+//! Command line and environment configuration. Every option is documented
+//! in the README's configuration table; each flag has a `PORTCULLIS_*`
+//! environment variable.
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use portcullis_core::Issuer;
+use portcullis_store::{DatabaseUrl, PoolOptions};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The SQLite database used when none is configured.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/portcullis.db";
+/// Where the development key-encryption key is generated when none is configured.
+pub const DEV_KEK_PATH: &str = "keys/dev.kek";
+/// The environment variable that may hold the key-encryption key itself.
+pub const KEK_ENV: &str = "PORTCULLIS_KEK";
+
+/// `portcullis`: an OAuth 2.0 / OpenID Connect authorization server.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about)]
+pub struct Cli {
+    /// Log filter: a level (`info`, `debug`, ...) or tracing directives.
+    #[arg(long, env = "PORTCULLIS_LOG", default_value = "info", global = true)]
+    pub log_level: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrates the database and creates signing keys first).
+    Serve(Box<ServeArgs>),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+/// Where the database is and how many connections to open.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: postgres://USER:PASSWORD@HOST:PORT/DB or sqlite://PATH.
+    /// `DATABASE_URL` is read when this is not set. [default: sqlite://data/portcullis.db]
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most database connections per instance.
+    #[arg(long, env = "PORTCULLIS_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
+    /// Seconds a request waits for a free database connection.
+    #[arg(long, env = "PORTCULLIS_DB_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub db_timeout: u64,
+}
+
+impl DatabaseArgs {
+    /// The configured URL (flag, `PORTCULLIS_DATABASE_URL`, then `DATABASE_URL`),
+    /// or `None` when the default applies.
+    fn explicit_url(&self) -> Option<String> {
+        self.database_url.clone().or_else(|| std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()))
+    }
+
+    /// The database URL to use.
+    pub fn url(&self) -> anyhow::Result<DatabaseUrl> {
+        let raw = self.explicit_url().unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        Ok(DatabaseUrl::parse(&raw)?)
+    }
+
+    /// The pool settings.
+    pub fn pool(&self) -> PoolOptions {
+        PoolOptions { max_size: self.db_pool_size, connection_timeout: Duration::from_secs(self.db_timeout) }
+    }
+}
+
+/// Whether development defaults are allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Zero-setup defaults: SQLite under ./data, a generated key-encryption key, an http issuer.
+    Dev,
+    /// Refuses every development default: needs an https issuer, a database
+    /// URL and a key-encryption key from configuration.
+    Production,
+}
+
+/// Options of `portcullis serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Issuer identifier: the server's public base URL, used byte for byte.
+    #[arg(long, env = "PORTCULLIS_ISSUER", default_value = "http://localhost:8080")]
+    pub issuer: String,
+    /// Development or production defaults.
+    #[arg(long, env = "PORTCULLIS_MODE", value_enum, default_value_t = Mode::Dev)]
+    pub mode: Mode,
+    /// File holding the key-encryption key (32 bytes, base64). The key may
+    /// instead be given in `PORTCULLIS_KEK`. In dev mode, when neither is set,
+    /// one is generated at keys/dev.kek.
+    #[arg(long, env = "PORTCULLIS_KEK_FILE")]
+    pub kek_file: Option<PathBuf>,
+    /// Seconds verifiers may cache the JWKS (its `Cache-Control: max-age`).
+    #[arg(long, env = "PORTCULLIS_JWKS_MAX_AGE", default_value_t = 300)]
+    pub jwks_max_age: u64,
+    /// HTTP worker threads; 0 means one per CPU core.
+    #[arg(long, env = "PORTCULLIS_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Where the key-encryption key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KekSource {
+    /// The base64 key itself (from `PORTCULLIS_KEK`).
+    Value(String),
+    /// A file that must exist.
+    File(PathBuf),
+    /// The development key file, generated when the database has no keys yet.
+    DevFile(PathBuf),
+}
+
+/// Everything the server needs to start, resolved and validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address to listen on (`host:port`; port 0 picks a free one).
+    pub listen: String,
+    /// The issuer identifier.
+    pub issuer: Issuer,
+    /// The database.
+    pub database_url: DatabaseUrl,
+    /// Database pool settings.
+    pub pool: PoolOptions,
+    /// The key-encryption key's source.
+    pub kek: KekSource,
+    /// JWKS cache lifetime.
+    pub jwks_max_age: Duration,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+impl ServeArgs {
+    /// Resolves the arguments into [`Settings`], refusing development
+    /// defaults in production mode.
+    pub fn into_settings(self) -> anyhow::Result<Settings> {
+        let issuer = Issuer::parse(&self.issuer).context("invalid --issuer / PORTCULLIS_ISSUER")?;
+        let kek = match (std::env::var(KEK_ENV).ok().filter(|v| !v.is_empty()), self.kek_file) {
+            (Some(_), Some(_)) => bail!("set either {KEK_ENV} or --kek-file / PORTCULLIS_KEK_FILE, not both"),
+            (Some(value), None) => KekSource::Value(value),
+            (None, Some(path)) => KekSource::File(path),
+            (None, None) => KekSource::DevFile(PathBuf::from(DEV_KEK_PATH)),
+        };
+        if self.mode == Mode::Production {
+            if !issuer.is_https() {
+                bail!("production mode needs an https issuer (OpenID Connect Discovery §3), got {issuer}");
+            }
+            if matches!(kek, KekSource::DevFile(_)) {
+                bail!("production mode needs a key-encryption key: set {KEK_ENV} or PORTCULLIS_KEK_FILE");
+            }
+            if self.database.explicit_url().is_none() {
+                bail!("production mode needs a database: set DATABASE_URL or PORTCULLIS_DATABASE_URL");
+            }
+        }
+        Ok(Settings {
+            listen: self.listen,
+            issuer,
+            database_url: self.database.url()?,
+            pool: self.database.pool(),
+            kek,
+            jwks_max_age: Duration::from_secs(self.jwks_max_age),
+            workers: self.workers,
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! The path of every endpoint, in one place: routing and discovery both read
+//! them, so discovery cannot advertise a path that is not routed.
+
+/// OpenID Connect Discovery 1.0 §4.
+pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+/// RFC 8414 §3.
+pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
+/// The JWK Set of the signing keys.
+pub const JWKS: &str = "/jwks";
+/// Liveness: the process is up.
+pub const HEALTHZ: &str = "/healthz";
+/// Readiness: the database answers.
+pub const READYZ: &str = "/readyz";

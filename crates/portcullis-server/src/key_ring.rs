@@ -1,0 +1,116 @@
+//! The signing keys of this instance: loaded (or generated on first start)
+//! from the database, with the private keys unsealed into josekit signers
+//! and the JWKS serialised once.
+
+use crate::config::KekSource;
+use crate::key_encryption;
+use actix_web::web::Bytes;
+use anyhow::{bail, Context};
+use chrono::Utc;
+use portcullis_core::{KeyState, SigningAlgorithm};
+use portcullis_jose::{GeneratedKey, Jwks, KeyEncryptionKey, PublicJwk, SigningKey};
+use portcullis_store::keys::{self, SigningKeyRecord};
+use portcullis_store::{Database, StoreError};
+use std::collections::BTreeMap;
+
+/// The published keys and the active signer of each algorithm.
+pub struct KeyRing {
+    signers: BTreeMap<SigningAlgorithm, SigningKey>,
+    jwks_json: Bytes,
+}
+
+impl KeyRing {
+    /// Loads the keys, generating and storing an active key for every
+    /// algorithm that has none.
+    ///
+    /// Refuses to start, changing nothing, when the key-encryption key is
+    /// not the one that sealed the stored keys. When several instances start
+    /// on one empty database at once, the database's unique index lets
+    /// exactly one key per algorithm become active and the others adopt it.
+    pub fn load_or_generate(db: &Database, kek_source: &KekSource) -> anyhow::Result<Self> {
+        let mut conn = db.get()?;
+        let mut records = keys::published(&mut conn)?;
+        let kek = key_encryption::load(kek_source, records.is_empty())?;
+        if let Some(foreign) = records.iter().find(|r| r.kek_id != kek.id()) {
+            bail!(
+                "wrong key-encryption key: the stored signing keys were sealed under key {}, but the configured \
+                 key is {}; refusing to start (nothing was changed)",
+                foreign.kek_id,
+                kek.id()
+            );
+        }
+        let missing: Vec<_> = SigningAlgorithm::ALL
+            .into_iter()
+            .filter(|alg| !records.iter().any(|r| r.alg == *alg && r.state == KeyState::Active))
+            .collect();
+        for alg in &missing {
+            let record = generate(*alg, &kek)?;
+            match keys::insert(&mut conn, &record) {
+                Ok(()) => tracing::info!(alg = %alg, kid = %record.kid, "generated an active signing key"),
+                Err(StoreError::Conflict(_)) => {
+                    tracing::info!(alg = %alg, "another instance installed the signing key")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !missing.is_empty() {
+            records = keys::published(&mut conn)?;
+        }
+        Self::from_records(&records, &kek)
+    }
+
+    fn from_records(records: &[SigningKeyRecord], kek: &KeyEncryptionKey) -> anyhow::Result<Self> {
+        let mut signers = BTreeMap::new();
+        let mut jwks = Jwks::default();
+        for record in records {
+            let jwk: PublicJwk = serde_json::from_str(&record.public_jwk)
+                .with_context(|| format!("stored public key {} is not a JWK", record.kid))?;
+            if jwk.kid != record.kid || jwk.material.thumbprint() != record.kid {
+                bail!("stored public key {} does not match its kid", record.kid);
+            }
+            if record.state == KeyState::Active {
+                let der = kek
+                    .open(&record.private_key_sealed, &seal_context(&record.kid, record.alg))
+                    .with_context(|| format!("cannot unseal signing key {}", record.kid))?;
+                signers.insert(record.alg, SigningKey::from_pkcs8_der(record.alg, record.kid.clone(), &der)?);
+            }
+            jwks.keys.push(jwk);
+        }
+        let jwks_json = Bytes::from(serde_json::to_vec(&jwks)?);
+        Ok(Self { signers, jwks_json })
+    }
+
+    /// The active key for `alg`.
+    pub fn signer(&self, alg: SigningAlgorithm) -> Option<&SigningKey> {
+        self.signers.get(&alg)
+    }
+
+    /// The JWK Set document, serialised.
+    pub fn jwks_json(&self) -> &Bytes {
+        &self.jwks_json
+    }
+}
+
+/// Binds a sealed private key to its row, so a sealed key moved to another
+/// row does not open.
+fn seal_context(kid: &str, alg: SigningAlgorithm) -> Vec<u8> {
+    format!("portcullis signing key\0{kid}\0{alg}").into_bytes()
+}
+
+fn generate(alg: SigningAlgorithm, kek: &KeyEncryptionKey) -> anyhow::Result<SigningKeyRecord> {
+    let generated = GeneratedKey::generate(alg)?;
+    let kid = generated.public_jwk.kid.clone();
+    let now = Utc::now();
+    Ok(SigningKeyRecord {
+        private_key_sealed: kek.seal(&generated.private_pkcs8, &seal_context(&kid, alg)),
+        public_jwk: serde_json::to_string(&generated.public_jwk)?,
+        kid,
+        alg,
+        state: KeyState::Active,
+        kek_id: kek.id().to_owned(),
+        created_at: now,
+        activated_at: Some(now),
+        retired_at: None,
+        revoked_at: None,
+    })
+}

@@ -1,0 +1,62 @@
+//! Authorization server metadata: OpenID Connect Discovery 1.0 §3 and
+//! RFC 8414 §2, served at both well-known paths.
+//!
+//! The document is written from what this build really serves and is
+//! serialised once at start. openidconnect's `ProviderMetadata` is not used to
+//! build it: that type requires an `authorization_endpoint`, and this server
+//! advertises each endpoint only once it exists.
+
+use crate::endpoints;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::web::{self, Bytes};
+use actix_web::HttpResponse;
+use portcullis_core::{Issuer, SigningAlgorithm};
+use serde::Serialize;
+
+/// How long clients may cache the metadata, in seconds.
+const MAX_AGE: u32 = 300;
+
+/// The serialised metadata document.
+pub struct DiscoveryDocument(Bytes);
+
+#[derive(Serialize)]
+struct ProviderMetadata<'a> {
+    issuer: &'a str,
+    jwks_uri: String,
+    response_types_supported: [&'static str; 1],
+    subject_types_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    code_challenge_methods_supported: [&'static str; 1],
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl DiscoveryDocument {
+    /// The metadata of a server with issuer `issuer`.
+    pub fn new(issuer: &Issuer) -> Self {
+        let metadata = ProviderMetadata {
+            // OpenID Connect Discovery §4.3: identical to the configured issuer.
+            issuer: issuer.as_str(),
+            jwks_uri: issuer.endpoint(endpoints::JWKS),
+            response_types_supported: ["code"],
+            subject_types_supported: ["public"],
+            id_token_signing_alg_values_supported: SigningAlgorithm::ALL
+                .iter()
+                .map(|alg| alg.as_str())
+                .collect(),
+            // RFC 9700 §2.1.1: S256 only, `plain` is not offered.
+            code_challenge_methods_supported: ["S256"],
+            // RFC 9207 §3.
+            authorization_response_iss_parameter_supported: true,
+        };
+        Self(Bytes::from(serde_json::to_vec(&metadata).expect("metadata serialises")))
+    }
+}
+
+/// `GET /.well-known/openid-configuration` and `GET /.well-known/oauth-authorization-server`.
+pub async fn metadata(document: web::Data<DiscoveryDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(MAX_AGE)]))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(document.0.clone())
+}

@@ -1,0 +1,43 @@
+//! One module per endpoint.
+
+pub mod discovery;
+pub mod health;
+pub mod jwks;
+
+use crate::endpoints;
+use actix_web::dev::Handler;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpResponse, Resource, Responder};
+
+/// Mounts every endpoint. A known path called with another method answers
+/// 405; an unknown path answers a JSON 404.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata))
+        .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata))
+        .service(readable(endpoints::JWKS, jwks::jwks))
+        .service(readable(endpoints::HEALTHZ, health::healthz))
+        .service(readable(endpoints::READYZ, health::readyz))
+        .default_service(web::to(not_found));
+}
+
+/// A resource answering GET and HEAD with `handler`, and 405 with `Allow`
+/// (RFC 9110 §15.5.6) to any other method.
+fn readable<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args> + Clone,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path).route(web::get().to(handler.clone())).route(web::head().to(handler)).default_service(
+        web::to(|| async {
+            HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish()
+        }),
+    )
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": "not_found",
+        "error_description": "no endpoint at this path",
+    }))
+}

@@ -1,0 +1,69 @@
+//! Building the whole application from [`Settings`]: database, migrations,
+//! keys, routes, listener. Tests build it on port 0 with a fresh database.
+
+use crate::routes::discovery::DiscoveryDocument;
+use crate::routes::jwks::JwksMaxAge;
+use crate::{routes, KeyRing, Settings};
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use portcullis_store::Database;
+use std::net::TcpListener;
+
+/// A started server, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, loads (or on first start
+    /// generates) the signing keys and binds the listener. Every failure is
+    /// reported with its cause; nothing is overwritten.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Database::connect(&settings.database_url, &settings.pool)?;
+        let applied = db.migrate()?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied database migrations");
+        }
+        let keys = web::Data::new(KeyRing::load_or_generate(&db, &settings.kek)?);
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let address = listener.local_addr()?;
+        let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer));
+        let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
+        let database = web::Data::new(db.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                // %U is the path alone: query strings may carry secrets and are never logged.
+                .wrap(
+                    Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
+                .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+                .app_data(database.clone())
+                .app_data(keys.clone())
+                .app_data(discovery.clone())
+                .app_data(jwks_max_age.clone())
+                .configure(routes::configure)
+        });
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server.listen(listener)?.run();
+        tracing::info!(issuer = %settings.issuer, database = %db.url(), "listening on http://{address}");
+        Ok(Self { port: address.port(), server })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves requests until the server is stopped (SIGINT or SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,79 @@
+//! One connection type over both backends, and the r2d2 manager that opens it.
+
+use crate::{DatabaseUrl, StoreError};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+/// A connection to either backend. Queries written once against it run on
+/// both (diesel's `MultiConnection`), which is why the schema keeps to the
+/// types both share: TEXT, BIGINT, BLOB/BYTEA and naive UTC TIMESTAMP.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// A PostgreSQL connection.
+    Postgresql(PgConnection),
+    /// A SQLite connection.
+    Sqlite(SqliteConnection),
+}
+
+/// SQLite settings applied to every new connection: write-ahead logging so
+/// readers never block the writer, a busy timeout instead of immediate
+/// `SQLITE_BUSY` errors, and enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+/// Opens connections for r2d2, choosing the backend from the URL.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    /// A manager for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    fn connect_error(&self, reason: impl std::fmt::Display) -> StoreError {
+        // libpq explains itself over several lines; keep them on one.
+        let reason = reason
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        StoreError::Connect { backend: self.url.backend().name(), url: self.url.to_string(), reason }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection, StoreError> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                PgConnection::establish(url).map(DbConnection::Postgresql).map_err(|e| self.connect_error(e))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| self.connect_error(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                let path = path.to_str().ok_or_else(|| self.connect_error("the path is not valid UTF-8"))?;
+                let mut conn = SqliteConnection::establish(path).map_err(|e| self.connect_error(e))?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| self.connect_error(e))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        conn.ping().map_err(StoreError::Query)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}

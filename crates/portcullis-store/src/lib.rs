@@ -1,0 +1,23 @@
+//! Storage for Portcullis over PostgreSQL (production) or SQLite (the
+//! zero-setup default), through one diesel code path.
+//!
+//! [`DatabaseUrl`] picks the backend from the URL's scheme, [`Database`] owns
+//! the r2d2 pool and the embedded migrations, and each aggregate has its own
+//! repository module taking a [`DbConnection`], so that calls compose into
+//! one transaction. Every function blocks: async callers run them on a
+//! blocking thread pool.
+
+pub mod connection;
+pub mod database;
+pub mod database_url;
+pub mod error;
+pub mod keys;
+mod migrations;
+mod schema;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+pub use connection::DbConnection;
+pub use database::{Database, PoolOptions};
+pub use database_url::{Backend, DatabaseUrl};
+pub use error::StoreError;
