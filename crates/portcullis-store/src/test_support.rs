@@ -22,7 +22,7 @@ use std::time::Duration;
 /// a `sqlite` and a `postgres` module, each with every test, which receives
 /// a fresh [`TestDb`] under the name given in its parameter list.
 ///
-/// ```ignore
+/// ```text
 /// backend_tests! {
 ///     #[test]
 ///     fn keys_round_trip(db) { let database = db.connect(); /* ... */ }
@@ -297,4 +297,18 @@ fn free_port() -> Result<u16, String> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("find a free port: {e}"))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The throwaway cluster is tested even where `DATABASE_URL` points the
+    /// other tests at an existing server (as in CI).
+    #[test]
+    fn a_throwaway_cluster_starts_and_accepts_connections() {
+        let url = ThrowawayCluster::start().expect("a throwaway cluster starts");
+        let mut conn = PgConnection::establish(&url).expect("the cluster accepts connections");
+        diesel::sql_query("SELECT 1").execute(&mut conn).unwrap();
+    }
 }

@@ -1,0 +1,146 @@
+//! The `portcullis` binary as a user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const CONFIG_VARS: [&str; 10] = [
+    "DATABASE_URL",
+    "PORTCULLIS_DATABASE_URL",
+    "PORTCULLIS_LISTEN",
+    "PORTCULLIS_ISSUER",
+    "PORTCULLIS_KEK",
+    "PORTCULLIS_KEK_FILE",
+    "PORTCULLIS_MODE",
+    "PORTCULLIS_LOG",
+    "PORTCULLIS_JWKS_MAX_AGE",
+    "PORTCULLIS_WORKERS",
+];
+
+/// `portcullis` with no configuration from this process's environment, run in `dir`.
+fn portcullis(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    command.current_dir(dir).stdin(Stdio::null());
+    for var in CONFIG_VARS {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Kills the server when the test ends, passed or failed.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` and waits for the address it listens on.
+fn serve(mut command: Command) -> (Running, String) {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    loop {
+        let line = received.recv_timeout(Duration::from_secs(60)).expect("the server logs its address");
+        if let Some(address) = line.split("listening on ").nth(1) {
+            let address = address.split_whitespace().next().unwrap().to_owned();
+            return (running, address);
+        }
+    }
+}
+
+/// Runs a command that must fail, and returns its one line of standard error.
+fn failure(command: &mut Command) -> String {
+    let output = command.env("PORTCULLIS_LOG", "off").output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line, no panic or backtrace: {stderr}");
+    assert!(stderr.starts_with("portcullis: error: "), "{stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn serve_with_no_configuration_starts_on_sqlite_with_generated_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = portcullis(dir.path());
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    let (_server, address) = serve(command);
+    let document: serde_json::Value = reqwest::get(format!("{address}/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["issuer"], "http://localhost:8080");
+    assert!(dir.path().join("data/portcullis.db").is_file());
+    let kek = std::fs::metadata(dir.path().join("keys/dev.kek")).unwrap();
+    assert_eq!(kek.permissions().mode() & 0o777, 0o600);
+    assert_eq!(reqwest::get(format!("{address}/readyz")).await.unwrap().status(), 200);
+}
+
+#[test]
+fn bad_database_urls_fail_at_start_with_one_line_naming_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for (url, cause) in [
+        ("mysql://root:hunter2@localhost/db".to_owned(), "unsupported database URL"),
+        ("postgres://app:hunter2@127.0.0.1:bad/db".to_owned(), "\"bad\""),
+        (format!("postgres://app:hunter2@127.0.0.1:{closed_port}/db"), "refused"),
+    ] {
+        let stderr = failure(
+            portcullis(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]).env("DATABASE_URL", &url),
+        );
+        assert!(stderr.contains(cause), "{url}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+    }
+}
+
+#[test]
+fn production_mode_refuses_development_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = failure(portcullis(dir.path()).args(["serve", "--mode", "production"]));
+    assert!(stderr.contains("https issuer"), "{stderr}");
+    let stderr = failure(portcullis(dir.path()).args([
+        "serve",
+        "--mode",
+        "production",
+        "--issuer",
+        "https://id.example",
+    ]));
+    assert!(stderr.contains("key-encryption key"), "{stderr}");
+    assert!(!dir.path().join("keys").exists() && !dir.path().join("data").exists(), "nothing was created");
+}
+
+#[test]
+fn invalid_issuers_and_log_filters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = failure(portcullis(dir.path()).args(["serve", "--issuer", "https://id.example/?tenant=1"]));
+    assert!(stderr.contains("query or fragment"), "{stderr}");
+    let output = portcullis(dir.path()).args(["--log-level", "not==valid", "serve"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid log filter"));
+}
+
+#[test]
+fn migrate_applies_the_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let output =
+            portcullis(dir.path()).args(["migrate", "--database-url", "sqlite://p.db"]).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(run()["applied"].as_array().unwrap().len(), 1);
+    assert_eq!(run()["applied"], serde_json::json!([]));
+}

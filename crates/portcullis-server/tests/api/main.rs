@@ -1,0 +1,9 @@
+//! HTTP tests: the real application on a random port, over real HTTP, on
+//! SQLite and on PostgreSQL.
+
+mod cli;
+mod discovery;
+mod health;
+mod helpers;
+mod jwks;
+mod startup;

@@ -1,0 +1,87 @@
+//! The signing-key repository, on SQLite and PostgreSQL.
+
+use chrono::{DurationRound, TimeDelta, Utc};
+use portcullis_core::{KeyState, SigningAlgorithm};
+use portcullis_store::backend_tests;
+use portcullis_store::keys::{self, SigningKeyRecord};
+use portcullis_store::StoreError;
+
+fn record(kid: &str, alg: SigningAlgorithm, state: KeyState, age_seconds: i64) -> SigningKeyRecord {
+    let created =
+        Utc::now().duration_trunc(TimeDelta::microseconds(1)).unwrap() - TimeDelta::seconds(age_seconds);
+    SigningKeyRecord {
+        kid: kid.to_owned(),
+        alg,
+        state,
+        public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+        private_key_sealed: vec![1, 0, 255, 7],
+        kek_id: "0123456789abcdef".to_owned(),
+        created_at: created,
+        activated_at: (state == KeyState::Active).then_some(created),
+        retired_at: None,
+        revoked_at: (state == KeyState::Revoked).then_some(created),
+    }
+}
+
+backend_tests! {
+    #[test]
+    fn a_stored_key_reads_back_unchanged(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let key = record("k1", SigningAlgorithm::Es256, KeyState::Active, 0);
+        keys::insert(&mut conn, &key).unwrap();
+        assert_eq!(keys::published(&mut conn).unwrap(), vec![key]);
+    }
+
+    #[test]
+    fn published_keys_exclude_revoked_ones_and_come_oldest_first(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        for key in [
+            record("new", SigningAlgorithm::Rs256, KeyState::Next, 0),
+            record("old", SigningAlgorithm::Rs256, KeyState::Retired, 20),
+            record("gone", SigningAlgorithm::Rs256, KeyState::Revoked, 15),
+            record("current", SigningAlgorithm::Rs256, KeyState::Active, 10),
+        ] {
+            keys::insert(&mut conn, &key).unwrap();
+        }
+        let kids: Vec<_> = keys::published(&mut conn).unwrap().into_iter().map(|k| k.kid).collect();
+        assert_eq!(kids, ["old", "current", "new"]);
+    }
+
+    #[test]
+    fn only_one_key_per_algorithm_can_be_active(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        keys::insert(&mut conn, &record("a", SigningAlgorithm::Rs256, KeyState::Active, 0)).unwrap();
+        let second = keys::insert(&mut conn, &record("b", SigningAlgorithm::Rs256, KeyState::Active, 0));
+        assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+        keys::insert(&mut conn, &record("c", SigningAlgorithm::Es256, KeyState::Active, 0)).unwrap();
+        keys::insert(&mut conn, &record("d", SigningAlgorithm::Rs256, KeyState::Next, 0)).unwrap();
+        let duplicate_kid = keys::insert(&mut conn, &record("d", SigningAlgorithm::Rs256, KeyState::Next, 0));
+        assert!(matches!(duplicate_kid, Err(StoreError::Conflict(_))), "{duplicate_kid:?}");
+        assert_eq!(keys::published(&mut conn).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn migrations_apply_once(db) {
+        let db = db.connect();
+        assert!(db.migrate().unwrap().is_empty(), "a second run applies nothing");
+        db.ping().unwrap();
+    }
+
+    #[test]
+    fn the_database_refuses_states_and_algorithms_it_does_not_know(db) {
+        use diesel::RunQueryDsl;
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        for (alg, state) in [("HS256", "active"), ("RS256", "enabled")] {
+            let insert = diesel::sql_query(format!(
+                "INSERT INTO signing_keys (kid, alg, state, public_jwk, private_key_sealed, kek_id, created_at) \
+                 VALUES ('x', '{alg}', '{state}', '{{}}', X'00', 'k', CURRENT_TIMESTAMP)"
+            ))
+            .execute(&mut *conn);
+            assert!(insert.is_err(), "{alg}/{state} was accepted");
+        }
+    }
+}
