@@ -1,5 +1,6 @@
 //! Signing algorithms and the signing-key lifecycle.
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
@@ -43,6 +44,18 @@ impl FromStr for SigningAlgorithm {
             .into_iter()
             .find(|alg| alg.as_str() == s)
             .ok_or_else(|| UnknownValue { kind: "signing algorithm", value: s.to_owned() })
+    }
+}
+
+impl Serialize for SigningAlgorithm {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SigningAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
     }
 }
 

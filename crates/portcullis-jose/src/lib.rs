@@ -9,11 +9,13 @@
 //! (AES-256-GCM); public keys leave it as [`PublicJwk`]s whose `kid` is the
 //! RFC 7638 thumbprint.
 
+pub mod access_token;
 pub mod error;
 pub mod jwk;
 pub mod kek;
 pub mod signing_key;
 
+pub use access_token::{AccessTokenClaims, ACCESS_TOKEN_TYPE};
 pub use error::JoseError;
 pub use jwk::{Jwks, KeyMaterial, PublicJwk};
 pub use kek::KeyEncryptionKey;

@@ -4,7 +4,9 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use portcullis_core::Issuer;
+use ipnet::IpNet;
+use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
+use portcullis_core::{ClientMetadata, Issuer};
 use portcullis_store::{DatabaseUrl, PoolOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +37,83 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+/// `portcullis client …`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client and print its client_id and client_secret once, as JSON.
+    Create(Box<ClientCreateArgs>),
+}
+
+/// Options of `portcullis client create`: RFC 7591 metadata from flags, or
+/// whole from a JSON file.
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    /// Human-readable name (client_name).
+    #[arg(long, required_unless_present = "metadata_file")]
+    pub name: Option<String>,
+    /// Scope the client may ask for, space-separated; also its default.
+    #[arg(long, default_value = "")]
+    pub scope: String,
+    /// A grant type the client may use; repeat for several.
+    #[arg(long = "grant-type", default_value = "client_credentials")]
+    pub grant_types: Vec<String>,
+    /// token_endpoint_auth_method: client_secret_basic, client_secret_post, private_key_jwt or none.
+    #[arg(long, default_value = "client_secret_basic")]
+    pub auth_method: String,
+    /// access_token_signed_response_alg: RS256 or ES256.
+    #[arg(long, default_value = "RS256")]
+    pub access_token_alg: String,
+    /// Access-token lifetime in seconds (server default when absent).
+    #[arg(long)]
+    pub access_token_lifetime: Option<u64>,
+    /// A network the client may call from, e.g. 10.0.0.0/8; repeat for several.
+    #[arg(long = "allowed-cidr")]
+    pub allowed_cidrs: Vec<String>,
+    /// Allow the client to call the introspection endpoint.
+    #[arg(long)]
+    pub introspection_allowed: bool,
+    /// Read the whole RFC 7591 metadata from this JSON file instead of flags.
+    #[arg(long, conflicts_with_all = ["name", "access_token_lifetime", "introspection_allowed"])]
+    pub metadata_file: Option<PathBuf>,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+impl ClientCreateArgs {
+    /// The client's metadata, parsed and validated.
+    pub fn metadata(&self) -> anyhow::Result<ClientMetadata> {
+        let value = match &self.metadata_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+            }
+            None => {
+                let mut value = serde_json::json!({
+                    "client_name": self.name,
+                    "scope": self.scope,
+                    "grant_types": self.grant_types,
+                    "token_endpoint_auth_method": self.auth_method,
+                    "access_token_signed_response_alg": self.access_token_alg,
+                    "allowed_cidrs": self.allowed_cidrs,
+                    "introspection_allowed": self.introspection_allowed,
+                });
+                if let Some(lifetime) = self.access_token_lifetime {
+                    value["access_token_lifetime"] = lifetime.into();
+                }
+                value
+            }
+        };
+        let metadata: ClientMetadata = serde_json::from_value(value).context("invalid client metadata")?;
+        metadata.validate().context("invalid client metadata")?;
+        Ok(metadata)
+    }
 }
 
 /// Where the database is and how many connections to open.
@@ -104,6 +183,14 @@ pub struct ServeArgs {
     /// HTTP worker threads; 0 means one per CPU core.
     #[arg(long, env = "PORTCULLIS_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Access-token lifetime in seconds for clients that set none.
+    #[arg(long, env = "PORTCULLIS_ACCESS_TOKEN_LIFETIME", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_ACCESS_TOKEN_LIFETIME))]
+    pub access_token_lifetime: u64,
+    /// Comma-separated networks of reverse proxies whose X-Forwarded-For is
+    /// believed. None by default: the header is ignored.
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -137,6 +224,10 @@ pub struct Settings {
     pub jwks_max_age: Duration,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Default access-token lifetime.
+    pub access_token_lifetime: Duration,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl ServeArgs {
@@ -169,6 +260,8 @@ impl ServeArgs {
             kek,
             jwks_max_age: Duration::from_secs(self.jwks_max_age),
             workers: self.workers,
+            access_token_lifetime: Duration::from_secs(self.access_token_lifetime),
+            trusted_proxies: self.trusted_proxies,
         })
     }
 }

@@ -1,11 +1,19 @@
 //! The Portcullis authorization server: configuration, startup and one
 //! module per endpoint under [`routes`].
 
+pub mod client_address;
+pub mod client_auth;
+pub mod clients;
 pub mod config;
 pub mod endpoints;
+pub mod form;
+pub mod grants;
 pub mod key_encryption;
 pub mod key_ring;
+pub mod mirror;
+pub mod oauth_response;
 pub mod routes;
+pub mod secrets;
 pub mod startup;
 pub mod telemetry;
 

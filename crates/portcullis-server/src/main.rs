@@ -1,8 +1,8 @@
 //! The `portcullis` command.
 
 use clap::Parser;
-use portcullis_server::config::{Cli, Command};
-use portcullis_server::{telemetry, Application};
+use portcullis_server::config::{Cli, ClientCommand, Command};
+use portcullis_server::{clients, telemetry, Application};
 use portcullis_store::Database;
 use std::process::ExitCode;
 
@@ -33,6 +33,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Database::connect(&args.url()?, &args.pool())?;
             let applied = db.migrate()?;
             println!("{}", serde_json::json!({ "database": db.url().to_string(), "applied": applied }));
+            Ok(())
+        }
+        Command::Client(ClientCommand::Create(args)) => {
+            let metadata = args.metadata()?;
+            let db = Database::connect(&args.database.url()?, &args.database.pool())?;
+            db.migrate()?;
+            let (client_id, secret) = clients::create(&db, &metadata, "cli")?;
+            // RFC 7591 §3.2.1: the registered metadata plus the credentials, shown this once.
+            let mut response = serde_json::to_value(&metadata)?;
+            response["client_id"] = client_id.as_str().into();
+            if let Some(secret) = secret {
+                response["client_secret"] = secret.expose().into();
+                response["client_secret_expires_at"] = 0.into();
+            }
+            println!("{response}");
             Ok(())
         }
     }

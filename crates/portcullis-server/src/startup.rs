@@ -1,6 +1,10 @@
 //! Building the whole application from [`Settings`]: database, migrations,
 //! keys, routes, listener. Tests build it on port 0 with a fresh database.
 
+use crate::client_address::TrustedProxies;
+use crate::clients::ClientRegistry;
+use crate::grants::TokenSettings;
+use crate::mirror::{self, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
 use crate::{routes, KeyRing, Settings};
@@ -9,8 +13,9 @@ use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use portcullis_store::Database;
+use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
+use std::sync::Arc;
 
 /// A started server, not yet running.
 pub struct Application {
@@ -29,6 +34,17 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }
         let keys = web::Data::new(KeyRing::load_or_generate(&db, &settings.kek)?);
+        // Read the log position first: whatever changes while the mirrors load is replayed.
+        let log_position = change_log::last_seq(&mut *db.get()?)?;
+        let clients = Arc::new(ClientRegistry::load(&db)?);
+        let revocations = Arc::new(RevocationList::load(&db)?);
+        mirror::spawn(db.clone(), &clients, &revocations, log_position);
+        let (clients, revocations) = (web::Data::from(clients), web::Data::from(revocations));
+        let token_settings = web::Data::new(TokenSettings {
+            issuer: settings.issuer.clone(),
+            access_token_lifetime: settings.access_token_lifetime,
+        });
+        let proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
@@ -47,6 +63,10 @@ impl Application {
                 .app_data(keys.clone())
                 .app_data(discovery.clone())
                 .app_data(jwks_max_age.clone())
+                .app_data(clients.clone())
+                .app_data(revocations.clone())
+                .app_data(token_settings.clone())
+                .app_data(proxies.clone())
                 .configure(routes::configure)
         });
         if settings.workers > 0 {

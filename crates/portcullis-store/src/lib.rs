@@ -7,6 +7,8 @@
 //! one transaction. Every function blocks: async callers run them on a
 //! blocking thread pool.
 
+pub mod change_log;
+pub mod clients;
 pub mod connection;
 pub mod database;
 pub mod database_url;

@@ -14,3 +14,49 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    clients (client_id) {
+        client_id -> Text,
+        current_version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    client_versions (client_id, version) {
+        client_id -> Text,
+        version -> BigInt,
+        metadata -> Text,
+        author -> Text,
+        summary -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    client_secrets (secret_id) {
+        secret_id -> Text,
+        client_id -> Text,
+        secret_hash -> Binary,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    change_log (seq) {
+        seq -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(client_versions -> clients (client_id));
+diesel::joinable!(client_secrets -> clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(clients, client_versions, client_secrets);

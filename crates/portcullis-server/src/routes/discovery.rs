@@ -7,6 +7,7 @@
 //! advertises each endpoint only once it exists.
 
 use crate::endpoints;
+use crate::routes::token;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -23,6 +24,9 @@ pub struct DiscoveryDocument(Bytes);
 struct ProviderMetadata<'a> {
     issuer: &'a str,
     jwks_uri: String,
+    token_endpoint: String,
+    grant_types_supported: &'static [&'static str],
+    token_endpoint_auth_methods_supported: [&'static str; 2],
     response_types_supported: [&'static str; 1],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: Vec<&'static str>,
@@ -37,6 +41,9 @@ impl DiscoveryDocument {
             // OpenID Connect Discovery §4.3: identical to the configured issuer.
             issuer: issuer.as_str(),
             jwks_uri: issuer.endpoint(endpoints::JWKS),
+            token_endpoint: issuer.endpoint(endpoints::TOKEN),
+            grant_types_supported: &token::GRANT_TYPES,
+            token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
             response_types_supported: ["code"],
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: SigningAlgorithm::ALL

@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod health;
 pub mod jwks;
+pub mod token;
 
 use crate::endpoints;
 use actix_web::dev::Handler;
@@ -15,6 +16,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata))
         .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata))
         .service(readable(endpoints::JWKS, jwks::jwks))
+        .service(
+            web::resource(endpoints::TOKEN)
+                .route(web::post().to(token::token))
+                .default_service(refuse_except("POST")),
+        )
         .service(readable(endpoints::HEALTHZ, health::healthz))
         .service(readable(endpoints::READYZ, health::readyz))
         .default_service(web::to(not_found));
@@ -28,10 +34,16 @@ where
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    web::resource(path).route(web::get().to(handler.clone())).route(web::head().to(handler)).default_service(
-        web::to(|| async {
-            HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish()
-        }),
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(refuse_except("GET, HEAD"))
+}
+
+/// Answers 405 with the methods that are allowed.
+fn refuse_except(allow: &'static str) -> actix_web::Route {
+    web::to(
+        move || async move { HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).finish() },
     )
 }
 

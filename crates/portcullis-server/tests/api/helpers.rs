@@ -46,6 +46,8 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         kek: KekSource::Value(kek.to_owned()),
         jwks_max_age: Duration::from_secs(JWKS_MAX_AGE),
         workers: 1,
+        access_token_lifetime: Duration::from_secs(300),
+        trusted_proxies: Vec::new(),
     }
 }
 

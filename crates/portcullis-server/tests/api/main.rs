@@ -7,3 +7,4 @@ mod health;
 mod helpers;
 mod jwks;
 mod startup;
+mod token;

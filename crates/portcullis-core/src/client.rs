@@ -1,0 +1,341 @@
+//! Clients: identifiers, grant types, authentication methods and the
+//! configuration each client version holds (RFC 7591 metadata names).
+
+use crate::{Scope, SigningAlgorithm};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// A client identifier (RFC 6749 §2.2): 1 to 255 visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(String);
+
+/// Why a string is not a client identifier.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a client_id is 1 to 255 visible ASCII characters")]
+pub struct ClientIdError;
+
+impl ClientId {
+    /// Parses a client identifier.
+    pub fn parse(raw: &str) -> Result<Self, ClientIdError> {
+        // RFC 6749 Appendix A.1: client-id = *VSCHAR; spaces are refused too.
+        let valid = (1..=255).contains(&raw.len()) && raw.bytes().all(|b| (0x21..=0x7E).contains(&b));
+        valid.then(|| Self(raw.to_owned())).ok_or(ClientIdError)
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for ClientId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ClientId::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A grant type a client may use (RFC 7591 §2 `grant_types`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+    /// RFC 6749 §6.
+    RefreshToken,
+}
+
+/// How a client authenticates at the token endpoint (RFC 7591 §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1).
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// A JWT signed with the client's registered key (RFC 7523 §2.2).
+    PrivateKeyJwt,
+    /// A public client: no authentication.
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    /// Every method, in the order they are advertised.
+    pub const ALL: [TokenEndpointAuthMethod; 4] = [
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        TokenEndpointAuthMethod::ClientSecretPost,
+        TokenEndpointAuthMethod::PrivateKeyJwt,
+        TokenEndpointAuthMethod::None,
+    ];
+
+    /// The RFC 7591 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenEndpointAuthMethod::PrivateKeyJwt => "private_key_jwt",
+            TokenEndpointAuthMethod::None => "none",
+        }
+    }
+
+    /// Whether the method proves possession of a shared secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost)
+    }
+}
+
+/// The longest access-token lifetime a client may be configured with.
+pub const MAX_ACCESS_TOKEN_LIFETIME: u64 = 24 * 60 * 60;
+
+/// One version of a client's configuration. Field names are RFC 7591's where
+/// it has one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMetadata {
+    /// Human-readable name.
+    pub client_name: String,
+    /// Grant types the client may use.
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<GrantType>,
+    /// The scope the client may ask for; also its default when it asks for none.
+    #[serde(default)]
+    pub scope: Scope,
+    /// How the client authenticates at the token endpoint.
+    #[serde(default)]
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The client's public keys (RFC 7517 JWK Set), for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// How access tokens for this client are signed.
+    #[serde(default = "default_alg")]
+    pub access_token_signed_response_alg: SigningAlgorithm,
+    /// Access-token lifetime in seconds; the server default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime: Option<u64>,
+    /// Addresses the client may call from; any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cidrs: Vec<IpNet>,
+    /// Resource indicators (RFC 8707) the client may ask for as `resource`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The audience of tokens issued without a `resource`; the issuer when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_resource: Option<String>,
+    /// Whether the client may call the introspection endpoint.
+    #[serde(default)]
+    pub introspection_allowed: bool,
+}
+
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::ClientCredentials]
+}
+
+fn default_alg() -> SigningAlgorithm {
+    SigningAlgorithm::Rs256
+}
+
+/// A metadata field that is not acceptable, and why.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{field}: {message}")]
+pub struct MetadataError {
+    /// The RFC 7591 name of the field.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> MetadataError {
+    MetadataError { field, message: message.into() }
+}
+
+impl ClientMetadata {
+    /// Checks the rules no single field can check alone.
+    pub fn validate(&self) -> Result<(), MetadataError> {
+        if self.client_name.trim().is_empty() || self.client_name.len() > 200 {
+            return Err(invalid("client_name", "must be 1 to 200 characters"));
+        }
+        if self.grant_types.is_empty() {
+            return Err(invalid("grant_types", "must name at least one grant type"));
+        }
+        let method = self.token_endpoint_auth_method;
+        if method == TokenEndpointAuthMethod::None && self.grant_types.contains(&GrantType::ClientCredentials)
+        {
+            // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+            return Err(invalid(
+                "token_endpoint_auth_method",
+                "a public client (none) cannot use client_credentials",
+            ));
+        }
+        match (&self.jwks, method) {
+            (None, TokenEndpointAuthMethod::PrivateKeyJwt) => {
+                return Err(invalid("jwks", "private_key_jwt needs the client's public keys"))
+            }
+            (Some(jwks), _) => validate_jwks(jwks)?,
+            (None, _) => {}
+        }
+        if let Some(lifetime) = self.access_token_lifetime {
+            if !(1..=MAX_ACCESS_TOKEN_LIFETIME).contains(&lifetime) {
+                return Err(invalid(
+                    "access_token_lifetime",
+                    format!("must be 1 to {MAX_ACCESS_TOKEN_LIFETIME} seconds"),
+                ));
+            }
+        }
+        for resource in self.resources.iter().chain(&self.default_resource) {
+            validate_resource(resource)?;
+        }
+        if let Some(default) = &self.default_resource {
+            if !self.resources.is_empty() && !self.resources.contains(default) {
+                return Err(invalid("default_resource", "must be one of resources"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// RFC 8707 §2: an absolute URI without a fragment.
+fn validate_resource(resource: &str) -> Result<(), MetadataError> {
+    match url::Url::parse(resource) {
+        Ok(url) if url.fragment().is_none() && !resource.contains('#') => Ok(()),
+        _ => Err(invalid(
+            "resources",
+            format!("`{resource}` is not an absolute URI without a fragment (RFC 8707 §2)"),
+        )),
+    }
+}
+
+/// A JWK Set of public keys: private members are refused so a client cannot
+/// hand its private key to the server by mistake.
+fn validate_jwks(jwks: &serde_json::Value) -> Result<(), MetadataError> {
+    let keys = jwks.get("keys").and_then(|keys| keys.as_array()).filter(|keys| !keys.is_empty());
+    let Some(keys) = keys else {
+        return Err(invalid("jwks", "must be a JWK Set with at least one key"));
+    };
+    for key in keys {
+        let Some(key) = key.as_object() else {
+            return Err(invalid("jwks", "every key must be a JSON object"));
+        };
+        if !key.get("kty").is_some_and(|kty| kty.is_string()) {
+            return Err(invalid("jwks", "every key needs a kty"));
+        }
+        if ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|member| key.contains_key(*member)) {
+            return Err(invalid("jwks", "keys must be public: private members are not accepted"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(json: serde_json::Value) -> Result<ClientMetadata, String> {
+        let metadata: ClientMetadata = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        metadata.validate().map_err(|e| e.to_string())?;
+        Ok(metadata)
+    }
+
+    #[test]
+    fn a_service_needs_only_a_name() {
+        let m = metadata(serde_json::json!({"client_name": "billing"})).unwrap();
+        assert_eq!(m.grant_types, [GrantType::ClientCredentials]);
+        assert_eq!(m.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
+        assert_eq!(m.access_token_signed_response_alg, SigningAlgorithm::Rs256);
+        assert!(!m.introspection_allowed);
+    }
+
+    #[test]
+    fn round_trips_through_rfc_7591_names() {
+        let json = serde_json::json!({
+            "client_name": "api", "grant_types": ["client_credentials"], "scope": "read write",
+            "token_endpoint_auth_method": "client_secret_post", "access_token_signed_response_alg": "ES256",
+            "access_token_lifetime": 600, "allowed_cidrs": ["10.0.0.0/8", "::1/128"],
+            "resources": ["https://api.example/"], "default_resource": "https://api.example/",
+            "introspection_allowed": true
+        });
+        let m = metadata(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&m).unwrap(), json);
+    }
+
+    #[test]
+    fn refuses_unknown_fields_and_values() {
+        assert!(metadata(serde_json::json!({"client_name": "x", "colour": "red"}))
+            .unwrap_err()
+            .contains("colour"));
+        assert!(metadata(serde_json::json!({"client_name": "x", "grant_types": ["implicit"]})).is_err());
+        assert!(metadata(
+            serde_json::json!({"client_name": "x", "token_endpoint_auth_method": "tls_client_auth"})
+        )
+        .is_err());
+        assert!(metadata(
+            serde_json::json!({"client_name": "x", "access_token_signed_response_alg": "none"})
+        )
+        .is_err());
+        assert!(metadata(serde_json::json!({"client_name": "x", "allowed_cidrs": ["10.0.0.0/33"]})).is_err());
+        assert!(metadata(serde_json::json!({"client_name": "x", "scope": "a\"b"})).is_err());
+    }
+
+    #[test]
+    fn checks_rules_across_fields() {
+        let cases = [
+            (serde_json::json!({"client_name": " "}), "client_name"),
+            (serde_json::json!({"client_name": "x", "grant_types": []}), "grant_types"),
+            (
+                serde_json::json!({"client_name": "x", "token_endpoint_auth_method": "none"}),
+                "token_endpoint_auth_method",
+            ),
+            (
+                serde_json::json!({"client_name": "x", "token_endpoint_auth_method": "private_key_jwt"}),
+                "jwks",
+            ),
+            (
+                serde_json::json!({"client_name": "x", "jwks": {"keys": [{"kty": "EC", "d": "secret"}]}}),
+                "jwks",
+            ),
+            (serde_json::json!({"client_name": "x", "jwks": {"keys": []}}), "jwks"),
+            (serde_json::json!({"client_name": "x", "access_token_lifetime": 0}), "access_token_lifetime"),
+            (
+                serde_json::json!({"client_name": "x", "access_token_lifetime": 86401}),
+                "access_token_lifetime",
+            ),
+            (serde_json::json!({"client_name": "x", "resources": ["/relative"]}), "resources"),
+            (serde_json::json!({"client_name": "x", "resources": ["https://a.example/#f"]}), "resources"),
+            (
+                serde_json::json!({"client_name": "x", "resources": ["https://a.example/"], "default_resource": "https://b.example/"}),
+                "default_resource",
+            ),
+        ];
+        for (json, field) in cases {
+            let error = metadata(json.clone()).unwrap_err();
+            assert!(error.starts_with(field), "{json}: {error}");
+        }
+    }
+
+    #[test]
+    fn client_ids_are_visible_ascii() {
+        assert!(ClientId::parse("svc-1_a.b:c").is_ok());
+        for bad in ["", "a b", "caf\u{e9}", "a\nb", &"x".repeat(256)] {
+            assert!(ClientId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The error response of RFC 6749 §5.2, shared by every endpoint.
+
+use serde::Serialize;
+use std::fmt;
+
+/// An error code of RFC 6749 §5.2 or of the RFCs that extend it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// Missing, repeated or malformed parameter (RFC 6749 §5.2).
+    InvalidRequest,
+    /// Client authentication failed (RFC 6749 §5.2).
+    InvalidClient,
+    /// The grant (code, refresh token, credentials) is invalid (RFC 6749 §5.2).
+    InvalidGrant,
+    /// The client may not use this grant type (RFC 6749 §5.2).
+    UnauthorizedClient,
+    /// The grant type is unknown to the server (RFC 6749 §5.2).
+    UnsupportedGrantType,
+    /// The scope is unknown, malformed or exceeds the client's (RFC 6749 §5.2).
+    InvalidScope,
+    /// The `resource` is not allowed for the client (RFC 8707 §2).
+    InvalidTarget,
+    /// The token type hint names a type the server cannot revoke (RFC 7009 §2.2.1).
+    UnsupportedTokenType,
+    /// The request is refused, e.g. from a disallowed address.
+    AccessDenied,
+    /// The access token is missing, expired or revoked (RFC 6750 §3.1).
+    InvalidToken,
+    /// The access token lacks the scope the request needs (RFC 6750 §3.1).
+    InsufficientScope,
+    /// The server failed; nothing the client can correct.
+    ServerError,
+}
+
+impl ErrorCode {
+    /// The code as it appears in the `error` member.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> u16 {
+        match self {
+            // RFC 6749 §5.2: 401 when the client authenticated through a header
+            // (always answered with 401 here, with WWW-Authenticate).
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
+            ErrorCode::AccessDenied | ErrorCode::InsufficientScope => 403,
+            ErrorCode::ServerError => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// An error response: a code and a human-readable description (RFC 6749 §5.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OAuthError {
+    /// The error code.
+    pub error: ErrorCode,
+    /// What went wrong, for the developer of the client.
+    pub error_description: String,
+}
+
+impl OAuthError {
+    /// An error with `code` and `description`.
+    pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
+        Self { error, error_description: description.into() }
+    }
+
+    /// `invalid_request` with `description`.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_client`, always with the same description so that a caller
+    /// cannot tell an unknown client from a wrong secret.
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorCode::InvalidClient, "client authentication failed")
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error.as_str(), self.error_description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_as_the_rfc_6749_error_object() {
+        let error = OAuthError::invalid_request("grant_type is missing");
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            serde_json::json!({"error": "invalid_request", "error_description": "grant_type is missing"})
+        );
+    }
+
+    #[test]
+    fn codes_carry_their_status() {
+        assert_eq!(ErrorCode::InvalidClient.status(), 401);
+        assert_eq!(ErrorCode::InvalidScope.status(), 400);
+        assert_eq!(ErrorCode::AccessDenied.status(), 403);
+        assert_eq!(serde_json::to_value(ErrorCode::UnsupportedGrantType).unwrap(), "unsupported_grant_type");
+        assert_eq!(ErrorCode::InvalidTarget.as_str(), "invalid_target");
+    }
+}

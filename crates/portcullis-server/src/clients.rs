@@ -1,0 +1,114 @@
+//! Registered clients: creating them, and the in-memory mirror the token
+//! service reads on every request so that the hot path never waits on the
+//! database.
+
+use crate::secrets;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use portcullis_core::{ClientId, ClientMetadata, ClientSecret};
+use portcullis_store::clients::{self, ClientRecord, NewClient, SecretRecord};
+use portcullis_store::Database;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// A client as the token service sees it.
+#[derive(Debug)]
+pub struct RegisteredClient {
+    /// The identifier.
+    pub id: ClientId,
+    /// The current configuration version.
+    pub version: i64,
+    /// The current configuration.
+    pub metadata: ClientMetadata,
+    /// Secrets that are not revoked.
+    pub secrets: Vec<SecretRecord>,
+    /// When the client was disabled, if it is.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl RegisteredClient {
+    fn from_record(record: ClientRecord) -> anyhow::Result<Self> {
+        let metadata = serde_json::from_str(&record.metadata)
+            .with_context(|| format!("stored configuration of client {} is unreadable", record.client_id))?;
+        Ok(Self {
+            id: ClientId::parse(&record.client_id)
+                .with_context(|| format!("stored client id {}", record.client_id))?,
+            version: record.version,
+            metadata,
+            secrets: record.secrets,
+            disabled_at: record.disabled_at,
+        })
+    }
+
+    /// Whether `secret` is one of the client's secrets that has not expired.
+    pub fn verify_secret(&self, secret: &ClientSecret, now: DateTime<Utc>) -> bool {
+        let live = self.secrets.iter().filter(|s| s.expires_at.is_none_or(|expires| expires > now));
+        secrets::matches_any(secret.expose(), live.map(|s| s.secret_hash.as_slice()))
+    }
+}
+
+/// Creates a client with configuration version 1. A client that
+/// authenticates with a secret gets one, returned here and never again.
+pub fn create(
+    db: &Database,
+    metadata: &ClientMetadata,
+    author: &str,
+) -> anyhow::Result<(ClientId, Option<ClientSecret>)> {
+    metadata.validate()?;
+    let client_id = ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
+    let secret =
+        metadata.token_endpoint_auth_method.uses_secret().then(|| ClientSecret::new(secrets::random_token()));
+    let secret_record = secret.as_ref().map(|secret| SecretRecord {
+        secret_id: uuid::Uuid::new_v4().to_string(),
+        secret_hash: secrets::hash(secret.expose()).to_vec(),
+        created_at: Utc::now(),
+        expires_at: None,
+    });
+    let metadata_json = serde_json::to_string(metadata)?;
+    clients::create(
+        &mut *db.get()?,
+        &NewClient {
+            client_id: client_id.as_str(),
+            metadata: &metadata_json,
+            author,
+            secret: secret_record.as_ref(),
+        },
+    )?;
+    Ok((client_id, secret))
+}
+
+/// Every client, mirrored in memory and refreshed from the change log.
+#[derive(Default)]
+pub struct ClientRegistry {
+    clients: RwLock<HashMap<String, Arc<RegisteredClient>>>,
+}
+
+impl ClientRegistry {
+    /// Loads every client from the database.
+    pub fn load(db: &Database) -> anyhow::Result<Self> {
+        let registry = Self::default();
+        let loaded = clients::all(&mut *db.get()?)?
+            .into_iter()
+            .map(|record| Ok((record.client_id.clone(), Arc::new(RegisteredClient::from_record(record)?))))
+            .collect::<anyhow::Result<_>>()?;
+        *registry.clients.write().expect("client registry lock") = loaded;
+        Ok(registry)
+    }
+
+    /// The client `client_id`, if registered.
+    pub fn get(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
+        self.clients.read().expect("client registry lock").get(client_id).cloned()
+    }
+
+    /// Re-reads one client from the database after it changed.
+    pub fn refresh(&self, db: &Database, client_id: &str) -> anyhow::Result<()> {
+        let fresh =
+            clients::find(&mut *db.get()?, client_id)?.map(RegisteredClient::from_record).transpose()?;
+        let mut clients = self.clients.write().expect("client registry lock");
+        match fresh {
+            Some(client) => clients.insert(client_id.to_owned(), Arc::new(client)),
+            None => clients.remove(client_id),
+        };
+        Ok(())
+    }
+}

@@ -1,0 +1,182 @@
+//! Keeps this instance's in-memory mirrors (clients, revoked tokens) in step
+//! with the database: a background thread reads the change log every
+//! [`POLL_INTERVAL`], so a change made on any instance applies on every
+//! instance well within a second.
+//!
+//! Polling is used rather than PostgreSQL `LISTEN/NOTIFY` so that both
+//! backends share one code path, and so that a dropped connection cannot
+//! lose a notification: the log is the source of truth.
+
+use crate::clients::ClientRegistry;
+use chrono::{DateTime, Utc};
+use portcullis_store::change_log::{self, Change, ChangeKind};
+use portcullis_store::{Database, StoreError};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+/// How often the change log is read.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// How long a hole in the log's positions is waited for. A transaction that
+/// took a position may commit after a later one; one that rolled back leaves
+/// a hole for ever.
+const GAP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most changes read per poll.
+const BATCH: i64 = 1000;
+
+/// Revoked access tokens that have not expired, by `jti`.
+#[derive(Default)]
+pub struct RevocationList {
+    revoked: RwLock<HashMap<String, DateTime<Utc>>>,
+}
+
+impl RevocationList {
+    /// Loads the unexpired revocations.
+    pub fn load(db: &Database) -> Result<Self, StoreError> {
+        let revoked = change_log::revoked_tokens(&mut *db.get()?, Utc::now())?.into_iter().collect();
+        Ok(Self { revoked: RwLock::new(revoked) })
+    }
+
+    /// Whether the token `jti` is revoked.
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked.read().expect("revocation lock").contains_key(jti)
+    }
+
+    /// Records a revocation until the token's expiry.
+    pub fn insert(&self, jti: String, expires_at: DateTime<Utc>) {
+        self.revoked.write().expect("revocation lock").insert(jti, expires_at);
+    }
+
+    fn prune(&self, now: DateTime<Utc>) {
+        self.revoked.write().expect("revocation lock").retain(|_, expires| *expires > now);
+    }
+}
+
+/// The position up to which every change has been applied, and the changes
+/// applied beyond a hole.
+struct Cursor {
+    done: i64,
+    applied_above: BTreeSet<i64>,
+    gap_since: Option<Instant>,
+}
+
+impl Cursor {
+    /// Keeps the changes not seen before and advances past every position
+    /// that is filled, or has been a hole for longer than [`GAP_TIMEOUT`].
+    fn take_new(&mut self, changes: Vec<Change>, now: Instant) -> Vec<Change> {
+        let new: Vec<Change> = changes.into_iter().filter(|c| self.applied_above.insert(c.seq)).collect();
+        self.advance();
+        if self.applied_above.is_empty() {
+            self.gap_since = None;
+        } else if now.duration_since(*self.gap_since.get_or_insert(now)) > GAP_TIMEOUT {
+            self.done = self.applied_above.first().expect("not empty") - 1;
+            self.gap_since = None;
+            self.advance();
+        }
+        new
+    }
+
+    fn advance(&mut self) {
+        while self.applied_above.remove(&(self.done + 1)) {
+            self.done += 1;
+        }
+    }
+}
+
+/// Starts the mirror thread. `after` is the log position read before the
+/// mirrors were loaded; the thread ends once the mirrors are dropped.
+pub fn spawn(db: Database, clients: &Arc<ClientRegistry>, revocations: &Arc<RevocationList>, after: i64) {
+    let (clients, revocations) = (Arc::downgrade(clients), Arc::downgrade(revocations));
+    let mut cursor = Cursor { done: after, applied_above: BTreeSet::new(), gap_since: None };
+    std::thread::Builder::new()
+        .name("portcullis-mirror".to_owned())
+        .spawn(move || mirror_loop(&db, &clients, &revocations, &mut cursor))
+        .expect("spawn the mirror thread");
+}
+
+fn mirror_loop(
+    db: &Database,
+    clients: &Weak<ClientRegistry>,
+    revocations: &Weak<RevocationList>,
+    cursor: &mut Cursor,
+) {
+    let mut healthy = true;
+    let mut last_prune = Instant::now();
+    loop {
+        std::thread::sleep(POLL_INTERVAL);
+        let (Some(clients), Some(revocations)) = (clients.upgrade(), revocations.upgrade()) else { return };
+        let result = poll_once(db, &clients, &revocations, cursor);
+        match (&result, healthy) {
+            (Err(e), true) => tracing::warn!(error = %e, "cannot read the change log; retrying"),
+            (Ok(()), false) => tracing::info!("reading the change log again"),
+            _ => {}
+        }
+        healthy = result.is_ok();
+        if last_prune.elapsed() > Duration::from_secs(60) {
+            revocations.prune(Utc::now());
+            last_prune = Instant::now();
+        }
+    }
+}
+
+fn poll_once(
+    db: &Database,
+    clients: &ClientRegistry,
+    revocations: &RevocationList,
+    cursor: &mut Cursor,
+) -> anyhow::Result<()> {
+    let changes = change_log::since(&mut *db.get()?, cursor.done, BATCH)?;
+    for change in cursor.take_new(changes, Instant::now()) {
+        match change.kind {
+            ChangeKind::Client => clients.refresh(db, &change.subject)?,
+            ChangeKind::Token => {
+                revocations.insert(change.subject, change.expires_at.unwrap_or_else(Utc::now))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(seq: i64) -> Change {
+        Change { seq, kind: ChangeKind::Token, subject: seq.to_string(), expires_at: None }
+    }
+
+    fn seqs(changes: Vec<Change>) -> Vec<i64> {
+        changes.into_iter().map(|c| c.seq).collect()
+    }
+
+    #[test]
+    fn applies_each_change_once_and_advances_over_contiguous_positions() {
+        let mut cursor = Cursor { done: 0, applied_above: BTreeSet::new(), gap_since: None };
+        let now = Instant::now();
+        assert_eq!(seqs(cursor.take_new(vec![change(1), change(2)], now)), [1, 2]);
+        assert_eq!(cursor.done, 2);
+        assert!(cursor.take_new(vec![], now).is_empty());
+    }
+
+    #[test]
+    fn waits_for_a_late_commit_behind_a_hole() {
+        let mut cursor = Cursor { done: 0, applied_above: BTreeSet::new(), gap_since: None };
+        let now = Instant::now();
+        assert_eq!(seqs(cursor.take_new(vec![change(1), change(3)], now)), [1, 3]);
+        assert_eq!(cursor.done, 1, "position 2 may still commit");
+        // The next read starts after 1, so 3 comes again and is not re-applied.
+        assert_eq!(seqs(cursor.take_new(vec![change(2), change(3)], now)), [2]);
+        assert_eq!(cursor.done, 3);
+    }
+
+    #[test]
+    fn gives_up_on_a_hole_after_the_timeout() {
+        let mut cursor = Cursor { done: 0, applied_above: BTreeSet::new(), gap_since: None };
+        let start = Instant::now();
+        cursor.take_new(vec![change(2)], start);
+        assert_eq!(cursor.done, 0);
+        cursor.take_new(vec![change(2)], start + GAP_TIMEOUT + Duration::from_millis(1));
+        assert_eq!(cursor.done, 2, "a rolled-back position is not waited for forever");
+        assert!(cursor.applied_above.is_empty());
+    }
+}

@@ -1,0 +1,50 @@
+//! Random secrets and how they are checked: 256 bits from the operating
+//! system's CSPRNG, stored only as SHA-256 (a 256-bit random value needs no
+//! slow hash), compared in constant time.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// A new 256-bit random value, base64url (43 characters).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The SHA-256 of a secret, as stored.
+pub fn hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Whether `secret` hashes to one of `hashes`. Every hash is compared, each
+/// in constant time, so the time taken says nothing about which matched.
+pub fn matches_any<'a>(secret: &str, hashes: impl IntoIterator<Item = &'a [u8]>) -> bool {
+    let presented = hash(secret);
+    hashes.into_iter().fold(subtle::Choice::from(0), |found, stored| found | presented.ct_eq(stored)).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bit_and_distinct() {
+        let token = random_token();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
+        assert_ne!(token, random_token());
+    }
+
+    #[test]
+    fn matches_only_a_stored_hash() {
+        let (a, b) = (hash("first"), hash("second"));
+        assert!(matches_any("second", [a.as_slice(), b.as_slice()]));
+        assert!(!matches_any("third", [a.as_slice(), b.as_slice()]));
+        assert!(!matches_any("first", []));
+        assert!(!matches_any("first", [&a[..31]]), "a truncated hash never matches");
+    }
+}

@@ -1,0 +1,110 @@
+//! The ordered log of changes every instance mirrors: client changes and
+//! token revocations. Revocations stay until the token expires, so the log's
+//! `token` entries are the revocation deny-list.
+
+use crate::schema::change_log;
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// What changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A client's configuration, secrets or state; the subject is its id.
+    Client,
+    /// A revoked access token; the subject is its `jti`.
+    Token,
+}
+
+impl ChangeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Client => "client",
+            ChangeKind::Token => "token",
+        }
+    }
+}
+
+/// One entry of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Position in the log; increases, but a later commit may take a lower one.
+    pub seq: i64,
+    /// What changed.
+    pub kind: ChangeKind,
+    /// The client id or token id.
+    pub subject: String,
+    /// For a revoked token, when the token expires.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = change_log)]
+struct NewRow<'a> {
+    kind: &'a str,
+    subject: &'a str,
+    expires_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+/// Appends a change; call it in the transaction that makes the change.
+pub fn append(
+    conn: &mut DbConnection,
+    kind: ChangeKind,
+    subject: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let row = NewRow {
+        kind: kind.as_str(),
+        subject,
+        expires_at: expires_at.map(|t| t.naive_utc()),
+        created_at: Utc::now().naive_utc(),
+    };
+    diesel::insert_into(change_log::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+type Row = (i64, String, String, Option<NaiveDateTime>);
+
+fn to_change(row: Row) -> Result<Change, StoreError> {
+    let (seq, kind, subject, expires_at) = row;
+    let kind = match kind.as_str() {
+        "client" => ChangeKind::Client,
+        "token" => ChangeKind::Token,
+        other => {
+            return Err(StoreError::Corrupt { table: "change_log", reason: format!("unknown kind {other}") })
+        }
+    };
+    Ok(Change { seq, kind, subject, expires_at: expires_at.map(|t| t.and_utc()) })
+}
+
+/// Up to `limit` changes with a position above `after`, in order.
+pub fn since(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+    change_log::table
+        .filter(change_log::seq.gt(after))
+        .order(change_log::seq.asc())
+        .limit(limit)
+        .select((change_log::seq, change_log::kind, change_log::subject, change_log::expires_at))
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(to_change)
+        .collect()
+}
+
+/// The highest position written so far (0 for an empty log).
+pub fn last_seq(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(change_log::table.select(diesel::dsl::max(change_log::seq)).first::<Option<i64>>(conn)?.unwrap_or(0))
+}
+
+/// Revoked tokens that have not expired yet: `(jti, expires_at)`.
+pub fn revoked_tokens(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = change_log::table
+        .filter(change_log::kind.eq(ChangeKind::Token.as_str()))
+        .filter(change_log::expires_at.gt(now.naive_utc()))
+        .select((change_log::subject, change_log::expires_at))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(jti, expires)| Some((jti, expires?.and_utc()))).collect())
+}

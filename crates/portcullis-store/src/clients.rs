@@ -1,0 +1,191 @@
+//! Repository of clients, their configuration versions and their secrets.
+//! Configuration arrives as RFC 7591 JSON that this module stores unread;
+//! secrets arrive already hashed.
+
+use crate::change_log::{self, ChangeKind};
+use crate::schema::{client_secrets, client_versions, clients};
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// A client as the token service needs it: its current configuration and
+/// its usable secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client identifier.
+    pub client_id: String,
+    /// The number of the current configuration version (1 for a new client).
+    pub version: i64,
+    /// The current configuration, RFC 7591 JSON.
+    pub metadata: String,
+    /// When the client was disabled; `None` while it is enabled.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Secrets that are not revoked (expiry is checked at use).
+    pub secrets: Vec<SecretRecord>,
+}
+
+/// A stored client secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretRecord {
+    /// The secret's own identifier, for listing and revoking it.
+    pub secret_id: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: Vec<u8>,
+    /// When the secret was added.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being accepted, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for SecretRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretRecord")
+            .field("secret_id", &self.secret_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What creating a client writes.
+pub struct NewClient<'a> {
+    /// The new identifier.
+    pub client_id: &'a str,
+    /// Version 1 of the configuration, RFC 7591 JSON.
+    pub metadata: &'a str,
+    /// Who creates it (an admin client id, or `cli`).
+    pub author: &'a str,
+    /// The first secret, for confidential clients.
+    pub secret: Option<&'a SecretRecord>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = clients)]
+struct ClientRow<'a> {
+    client_id: &'a str,
+    current_version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = client_versions)]
+struct VersionRow<'a> {
+    client_id: &'a str,
+    version: i64,
+    metadata: &'a str,
+    author: &'a str,
+    summary: &'a str,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable, Queryable, Selectable)]
+#[diesel(table_name = client_secrets)]
+struct SecretRow {
+    secret_id: String,
+    client_id: String,
+    secret_hash: Vec<u8>,
+    created_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+}
+
+impl From<SecretRow> for SecretRecord {
+    fn from(row: SecretRow) -> Self {
+        SecretRecord {
+            secret_id: row.secret_id,
+            secret_hash: row.secret_hash,
+            created_at: row.created_at.and_utc(),
+            expires_at: row.expires_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Creates a client with configuration version 1 and its first secret, in
+/// one transaction. An existing `client_id` is a [`StoreError::Conflict`].
+pub fn create(conn: &mut DbConnection, new: &NewClient<'_>) -> Result<(), StoreError> {
+    let now = Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        diesel::insert_into(clients::table)
+            .values(ClientRow {
+                client_id: new.client_id,
+                current_version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .execute(conn)
+            .map_err(StoreError::from_write)?;
+        diesel::insert_into(client_versions::table)
+            .values(VersionRow {
+                client_id: new.client_id,
+                version: 1,
+                metadata: new.metadata,
+                author: new.author,
+                summary: "created",
+                created_at: now,
+            })
+            .execute(conn)?;
+        if let Some(secret) = new.secret {
+            diesel::insert_into(client_secrets::table)
+                .values(SecretRow {
+                    secret_id: secret.secret_id.clone(),
+                    client_id: new.client_id.to_owned(),
+                    secret_hash: secret.secret_hash.clone(),
+                    created_at: secret.created_at.naive_utc(),
+                    expires_at: secret.expires_at.map(|t| t.naive_utc()),
+                })
+                .execute(conn)?;
+        }
+        change_log::append(conn, ChangeKind::Client, new.client_id, None)
+    })
+}
+
+/// The client `client_id`, if it exists.
+pub fn find(conn: &mut DbConnection, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+    Ok(load(conn, Some(client_id))?.pop())
+}
+
+/// Every client, for warming an instance's cache.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<ClientRecord>, StoreError> {
+    load(conn, None)
+}
+
+fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
+    let mut query = clients::table
+        .inner_join(
+            client_versions::table.on(client_versions::client_id
+                .eq(clients::client_id)
+                .and(client_versions::version.eq(clients::current_version))),
+        )
+        .select((
+            clients::client_id,
+            clients::current_version,
+            client_versions::metadata,
+            clients::disabled_at,
+        ))
+        .order(clients::client_id.asc())
+        .into_boxed();
+    let mut secrets_query = client_secrets::table
+        .filter(client_secrets::revoked_at.is_null())
+        .select(SecretRow::as_select())
+        .order((client_secrets::client_id.asc(), client_secrets::created_at.asc()))
+        .into_boxed();
+    if let Some(client_id) = only {
+        query = query.filter(clients::client_id.eq(client_id));
+        secrets_query = secrets_query.filter(client_secrets::client_id.eq(client_id));
+    }
+    let rows: Vec<(String, i64, String, Option<NaiveDateTime>)> = query.load(conn)?;
+    let mut secrets: Vec<SecretRow> = secrets_query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(client_id, version, metadata, disabled_at)| {
+            let (mine, rest): (Vec<_>, Vec<_>) = secrets.drain(..).partition(|s| s.client_id == client_id);
+            secrets = rest;
+            ClientRecord {
+                client_id,
+                version,
+                metadata,
+                disabled_at: disabled_at.map(|t| t.and_utc()),
+                secrets: mine.into_iter().map(SecretRecord::from).collect(),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,68 @@
+//! The client repository and the change log, on SQLite and PostgreSQL.
+
+use chrono::{DurationRound, TimeDelta, Utc};
+use portcullis_store::backend_tests;
+use portcullis_store::change_log::{self, ChangeKind};
+use portcullis_store::clients::{self, NewClient, SecretRecord};
+use portcullis_store::StoreError;
+
+fn secret(id: &str) -> SecretRecord {
+    SecretRecord {
+        secret_id: id.to_owned(),
+        secret_hash: vec![7; 32],
+        created_at: Utc::now().duration_trunc(TimeDelta::microseconds(1)).unwrap(),
+        expires_at: None,
+    }
+}
+
+backend_tests! {
+    #[test]
+    fn a_created_client_reads_back_with_version_1_and_its_secret(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let first = secret("s1");
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: r#"{"client_name":"a"}"#, author: "cli", secret: Some(&first) }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c2", metadata: r#"{"client_name":"b"}"#, author: "cli", secret: None }).unwrap();
+        let found = clients::find(&mut conn, "c1").unwrap().unwrap();
+        assert_eq!((found.version, found.metadata.as_str(), found.disabled_at), (1, r#"{"client_name":"a"}"#, None));
+        assert_eq!(found.secrets, vec![first]);
+        assert!(clients::find(&mut conn, "c3").unwrap().is_none());
+        let all = clients::all(&mut conn).unwrap();
+        assert_eq!(all.iter().map(|c| c.client_id.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
+        assert!(all[1].secrets.is_empty());
+    }
+
+    #[test]
+    fn a_duplicate_client_id_conflicts_and_writes_nothing(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let new = NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: None };
+        clients::create(&mut conn, &new).unwrap();
+        let before = change_log::last_seq(&mut conn).unwrap();
+        let again = clients::create(&mut conn, &NewClient { secret: Some(&secret("s2")), ..new });
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        assert_eq!(change_log::last_seq(&mut conn).unwrap(), before, "the transaction rolled back");
+        assert!(clients::find(&mut conn, "c1").unwrap().unwrap().secrets.is_empty());
+    }
+
+    #[test]
+    fn the_change_log_returns_changes_in_order_and_unexpired_revocations(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        assert_eq!(change_log::last_seq(&mut conn).unwrap(), 0);
+        let now = Utc::now();
+        change_log::append(&mut conn, ChangeKind::Client, "c1", None).unwrap();
+        change_log::append(&mut conn, ChangeKind::Token, "live", Some(now + TimeDelta::minutes(5))).unwrap();
+        change_log::append(&mut conn, ChangeKind::Token, "expired", Some(now - TimeDelta::minutes(5))).unwrap();
+        let changes = change_log::since(&mut conn, 0, 100).unwrap();
+        assert_eq!(changes.iter().map(|c| (c.kind, c.subject.as_str())).collect::<Vec<_>>(),
+            [(ChangeKind::Client, "c1"), (ChangeKind::Token, "live"), (ChangeKind::Token, "expired")]);
+        assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+        let last = change_log::last_seq(&mut conn).unwrap();
+        assert_eq!(last, changes[2].seq);
+        assert_eq!(change_log::since(&mut conn, changes[0].seq, 1).unwrap()[0].subject, "live");
+        assert!(change_log::since(&mut conn, last, 100).unwrap().is_empty());
+        let revoked = change_log::revoked_tokens(&mut conn, now).unwrap();
+        assert_eq!(revoked.iter().map(|(jti, _)| jti.as_str()).collect::<Vec<_>>(), ["live"]);
+    }
+}

@@ -1,0 +1,4 @@
+DROP TABLE change_log;
+DROP TABLE client_secrets;
+DROP TABLE client_versions;
+DROP TABLE clients;
