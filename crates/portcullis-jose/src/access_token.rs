@@ -1,8 +1,10 @@
 //! JWT access tokens (RFC 9068).
 
-use crate::{JoseError, SigningKey};
-use josekit::jws::JwsHeader;
-use josekit::jwt::JwtPayload;
+use crate::{JoseError, PublicJwk, SigningKey};
+use josekit::jwk::Jwk;
+use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
+use josekit::jwt::{self, JwtPayload};
+use portcullis_core::SigningAlgorithm;
 use serde::{Deserialize, Serialize};
 
 /// The `typ` header of an RFC 9068 access token (§2.1).
@@ -43,19 +45,54 @@ impl AccessTokenClaims {
     }
 }
 
+/// A published public key, ready to verify signatures (through josekit).
+pub struct VerificationKey {
+    alg: SigningAlgorithm,
+    verifier: Box<dyn JwsVerifier>,
+}
+
+impl VerificationKey {
+    /// A verifier for a published signing key.
+    pub fn from_jwk(jwk: &PublicJwk) -> Result<Self, JoseError> {
+        let alg: SigningAlgorithm =
+            jwk.alg.parse().map_err(|e: portcullis_core::UnknownValue| JoseError::Generate(e.to_string()))?;
+        let jwk = Jwk::from_bytes(serde_json::to_vec(jwk).expect("a JWK serialises"))?;
+        let verifier: Box<dyn JwsVerifier> = match alg {
+            SigningAlgorithm::Rs256 => Box::new(RS256.verifier_from_jwk(&jwk)?),
+            SigningAlgorithm::Es256 => Box::new(ES256.verifier_from_jwk(&jwk)?),
+        };
+        Ok(Self { alg, verifier })
+    }
+}
+
+impl AccessTokenClaims {
+    /// Reads an access token whose signature verifies under the key its
+    /// `kid` names, whose `alg` is that key's, and whose `typ` is `at+jwt`
+    /// (RFC 9068 §4). Expiry, issuer and revocation are the caller's checks.
+    pub fn verify<'k>(token: &str, key_for: impl Fn(&str) -> Option<&'k VerificationKey>) -> Option<Self> {
+        let header = jwt::decode_header(token).ok()?;
+        let claim = |name: &str| header.claim(name).and_then(|value| value.as_str());
+        let typ = claim("typ")?;
+        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) && !typ.eq_ignore_ascii_case("application/at+jwt") {
+            return None;
+        }
+        let key = key_for(claim("kid")?)?;
+        if claim("alg")? != key.alg.as_str() {
+            return None;
+        }
+        let (payload, _) = jwt::decode_with_verifier(token, key.verifier.as_ref()).ok()?;
+        serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone())).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::GeneratedKey;
     use portcullis_core::SigningAlgorithm;
 
-    #[test]
-    fn signs_with_the_rfc_9068_header_and_claims() {
-        let generated = GeneratedKey::generate(SigningAlgorithm::Es256).unwrap();
-        let key =
-            SigningKey::from_pkcs8_der(SigningAlgorithm::Es256, "kid-1".into(), &generated.private_pkcs8)
-                .unwrap();
-        let claims = AccessTokenClaims {
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims {
             iss: "https://issuer.example".into(),
             sub: "svc".into(),
             aud: "https://api.example".into(),
@@ -64,14 +101,64 @@ mod tests {
             jti: "j1".into(),
             iat: 1_700_000_000,
             exp: 1_700_000_600,
-        };
+        }
+    }
+
+    fn key(alg: SigningAlgorithm) -> (SigningKey, VerificationKey) {
+        let generated = GeneratedKey::generate(alg).unwrap();
+        let signing =
+            SigningKey::from_pkcs8_der(alg, generated.public_jwk.kid.clone(), &generated.private_pkcs8)
+                .unwrap();
+        (signing, VerificationKey::from_jwk(&generated.public_jwk).unwrap())
+    }
+
+    #[test]
+    fn signs_with_the_rfc_9068_header_and_claims() {
+        let (key, _) = key(SigningAlgorithm::Es256);
+        let claims = claims();
         let token = claims.sign(&key).unwrap();
         let header = josekit::jwt::decode_header(&token).unwrap();
         assert_eq!(header.claim("typ").and_then(|v| v.as_str()), Some("at+jwt"));
-        assert_eq!(header.claim("kid").and_then(|v| v.as_str()), Some("kid-1"));
+        assert_eq!(header.claim("kid").and_then(|v| v.as_str()), Some(key.kid()));
         let payload = token.split('.').nth(1).unwrap();
         use base64::Engine;
         let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
         assert_eq!(serde_json::from_slice::<AccessTokenClaims>(&decoded).unwrap(), claims);
+    }
+
+    #[test]
+    fn verifies_only_its_own_tokens_under_the_named_key() {
+        for alg in SigningAlgorithm::ALL {
+            let (signing, verifying) = key(alg);
+            let token = claims().sign(&signing).unwrap();
+            let lookup = |kid: &str| (kid == signing.kid()).then_some(&verifying);
+            assert_eq!(AccessTokenClaims::verify(&token, lookup), Some(claims()));
+            assert_eq!(AccessTokenClaims::verify(&token, |_| None), None, "unknown kid");
+            let (_, other) = key(alg);
+            assert_eq!(AccessTokenClaims::verify(&token, |_| Some(&other)), None, "another key");
+            let mut tampered = token.clone();
+            tampered.insert(token.find('.').unwrap() + 2, 'x');
+            assert_eq!(AccessTokenClaims::verify(&tampered, lookup), None);
+            assert_eq!(AccessTokenClaims::verify("not.a.jwt", lookup), None);
+            assert_eq!(AccessTokenClaims::verify("", lookup), None);
+        }
+    }
+
+    #[test]
+    fn refuses_a_plain_jwt_signed_by_the_same_key() {
+        let (signing, verifying) = key(SigningAlgorithm::Rs256);
+        let payload = JwtPayload::from_map(match serde_json::to_value(claims()).unwrap() {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!(),
+        })
+        .unwrap();
+        let mut header = JwsHeader::new();
+        header.set_token_type("JWT");
+        let id_token_like = signing.sign_jwt(header, &payload).unwrap();
+        assert_eq!(
+            AccessTokenClaims::verify(&id_token_like, |_| Some(&verifying)),
+            None,
+            "RFC 9068 §4: typ must be at+jwt"
+        );
     }
 }

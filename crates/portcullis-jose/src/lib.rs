@@ -15,7 +15,7 @@ pub mod jwk;
 pub mod kek;
 pub mod signing_key;
 
-pub use access_token::{AccessTokenClaims, ACCESS_TOKEN_TYPE};
+pub use access_token::{AccessTokenClaims, VerificationKey, ACCESS_TOKEN_TYPE};
 pub use error::JoseError;
 pub use jwk::{Jwks, KeyMaterial, PublicJwk};
 pub use kek::KeyEncryptionKey;

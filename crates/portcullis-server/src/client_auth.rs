@@ -12,6 +12,9 @@ use chrono::Utc;
 use portcullis_core::{ClientSecret, OAuthError, TokenEndpointAuthMethod};
 use std::sync::Arc;
 
+/// The authentication methods that work, as advertised in discovery.
+pub const METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
 /// Authenticates the client of a request, or answers `invalid_client`
 /// (401) without saying which part was wrong.
 pub fn authenticate(

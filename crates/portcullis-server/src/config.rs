@@ -47,6 +47,20 @@ pub enum Command {
 pub enum ClientCommand {
     /// Register a client and print its client_id and client_secret once, as JSON.
     Create(Box<ClientCreateArgs>),
+    /// Disable a client: it can no longer authenticate and its tokens turn inactive.
+    Disable(ClientIdArgs),
+    /// Enable a disabled client again.
+    Enable(ClientIdArgs),
+}
+
+/// Options of commands that act on one client.
+#[derive(Debug, Args)]
+pub struct ClientIdArgs {
+    /// The client.
+    pub client_id: String,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Options of `portcullis client create`: RFC 7591 metadata from flags, or

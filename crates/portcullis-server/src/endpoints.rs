@@ -7,6 +7,10 @@ pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
 /// The token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/token";
+/// Token introspection (RFC 7662).
+pub const INTROSPECT: &str = "/introspect";
+/// Token revocation (RFC 7009).
+pub const REVOKE: &str = "/revoke";
 /// The JWK Set of the signing keys.
 pub const JWKS: &str = "/jwks";
 /// Liveness: the process is up.

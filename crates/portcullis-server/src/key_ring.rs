@@ -8,14 +8,15 @@ use actix_web::web::Bytes;
 use anyhow::{bail, Context};
 use chrono::Utc;
 use portcullis_core::{KeyState, SigningAlgorithm};
-use portcullis_jose::{GeneratedKey, Jwks, KeyEncryptionKey, PublicJwk, SigningKey};
+use portcullis_jose::{GeneratedKey, Jwks, KeyEncryptionKey, PublicJwk, SigningKey, VerificationKey};
 use portcullis_store::keys::{self, SigningKeyRecord};
 use portcullis_store::{Database, StoreError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The published keys and the active signer of each algorithm.
 pub struct KeyRing {
     signers: BTreeMap<SigningAlgorithm, SigningKey>,
+    verifiers: HashMap<String, VerificationKey>,
     jwks_json: Bytes,
 }
 
@@ -61,6 +62,7 @@ impl KeyRing {
 
     fn from_records(records: &[SigningKeyRecord], kek: &KeyEncryptionKey) -> anyhow::Result<Self> {
         let mut signers = BTreeMap::new();
+        let mut verifiers = HashMap::new();
         let mut jwks = Jwks::default();
         for record in records {
             let jwk: PublicJwk = serde_json::from_str(&record.public_jwk)
@@ -74,15 +76,21 @@ impl KeyRing {
                     .with_context(|| format!("cannot unseal signing key {}", record.kid))?;
                 signers.insert(record.alg, SigningKey::from_pkcs8_der(record.alg, record.kid.clone(), &der)?);
             }
+            verifiers.insert(record.kid.clone(), VerificationKey::from_jwk(&jwk)?);
             jwks.keys.push(jwk);
         }
         let jwks_json = Bytes::from(serde_json::to_vec(&jwks)?);
-        Ok(Self { signers, jwks_json })
+        Ok(Self { signers, verifiers, jwks_json })
     }
 
     /// The active key for `alg`.
     pub fn signer(&self, alg: SigningAlgorithm) -> Option<&SigningKey> {
         self.signers.get(&alg)
+    }
+
+    /// The published key `kid`, for verifying tokens this server signed.
+    pub fn verifier(&self, kid: &str) -> Option<&VerificationKey> {
+        self.verifiers.get(kid)
     }
 
     /// The JWK Set document, serialised.

@@ -1,6 +1,7 @@
 //! The Portcullis authorization server: configuration, startup and one
 //! module per endpoint under [`routes`].
 
+pub mod access_tokens;
 pub mod client_address;
 pub mod client_auth;
 pub mod clients;

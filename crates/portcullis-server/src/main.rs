@@ -1,9 +1,9 @@
 //! The `portcullis` command.
 
 use clap::Parser;
-use portcullis_server::config::{Cli, ClientCommand, Command};
+use portcullis_server::config::{Cli, ClientCommand, ClientIdArgs, Command};
 use portcullis_server::{clients, telemetry, Application};
-use portcullis_store::Database;
+use portcullis_store::{clients as stored_clients, Database};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -50,5 +50,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{response}");
             Ok(())
         }
+        Command::Client(ClientCommand::Disable(args)) => set_disabled(&args, true),
+        Command::Client(ClientCommand::Enable(args)) => set_disabled(&args, false),
     }
+}
+
+fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
+    let db = Database::connect(&args.database.url()?, &args.database.pool())?;
+    db.migrate()?;
+    if !stored_clients::set_disabled(&mut *db.get()?, &args.client_id, disabled)? {
+        anyhow::bail!("there is no client {}", args.client_id);
+    }
+    println!("{}", serde_json::json!({ "client_id": args.client_id, "disabled": disabled }));
+    Ok(())
 }

@@ -138,6 +138,22 @@ pub fn create(conn: &mut DbConnection, new: &NewClient<'_>) -> Result<(), StoreE
     })
 }
 
+/// Disables (or enables again) a client, recording the change for every
+/// instance. Returns `false` when there is no such client.
+pub fn set_disabled(conn: &mut DbConnection, client_id: &str, disabled: bool) -> Result<bool, StoreError> {
+    let now = Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        let updated = diesel::update(clients::table.filter(clients::client_id.eq(client_id)))
+            .set((clients::disabled_at.eq(disabled.then_some(now)), clients::updated_at.eq(now)))
+            .execute(conn)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        Ok(true)
+    })
+}
+
 /// The client `client_id`, if it exists.
 pub fn find(conn: &mut DbConnection, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
     Ok(load(conn, Some(client_id))?.pop())

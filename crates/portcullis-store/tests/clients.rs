@@ -46,6 +46,21 @@ backend_tests! {
     }
 
     #[test]
+    fn disabling_a_client_is_stored_and_logged(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: None }).unwrap();
+        let before = change_log::last_seq(&mut conn).unwrap();
+        assert!(clients::set_disabled(&mut conn, "c1", true).unwrap());
+        assert!(clients::find(&mut conn, "c1").unwrap().unwrap().disabled_at.is_some());
+        let logged = change_log::since(&mut conn, before, 10).unwrap();
+        assert_eq!(logged.iter().map(|c| (c.kind, c.subject.as_str())).collect::<Vec<_>>(), [(ChangeKind::Client, "c1")]);
+        assert!(clients::set_disabled(&mut conn, "c1", false).unwrap());
+        assert!(clients::find(&mut conn, "c1").unwrap().unwrap().disabled_at.is_none());
+        assert!(!clients::set_disabled(&mut conn, "nobody", true).unwrap());
+    }
+
+    #[test]
     fn the_change_log_returns_changes_in_order_and_unexpired_revocations(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();

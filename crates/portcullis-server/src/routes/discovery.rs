@@ -6,8 +6,8 @@
 //! build it: that type requires an `authorization_endpoint`, and this server
 //! advertises each endpoint only once it exists.
 
-use crate::endpoints;
 use crate::routes::token;
+use crate::{client_auth, endpoints};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -26,7 +26,11 @@ struct ProviderMetadata<'a> {
     jwks_uri: String,
     token_endpoint: String,
     grant_types_supported: &'static [&'static str],
-    token_endpoint_auth_methods_supported: [&'static str; 2],
+    token_endpoint_auth_methods_supported: &'static [&'static str],
+    introspection_endpoint: String,
+    introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    revocation_endpoint: String,
+    revocation_endpoint_auth_methods_supported: &'static [&'static str],
     response_types_supported: [&'static str; 1],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: Vec<&'static str>,
@@ -43,7 +47,11 @@ impl DiscoveryDocument {
             jwks_uri: issuer.endpoint(endpoints::JWKS),
             token_endpoint: issuer.endpoint(endpoints::TOKEN),
             grant_types_supported: &token::GRANT_TYPES,
-            token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+            token_endpoint_auth_methods_supported: &client_auth::METHODS,
+            introspection_endpoint: issuer.endpoint(endpoints::INTROSPECT),
+            introspection_endpoint_auth_methods_supported: &client_auth::METHODS,
+            revocation_endpoint: issuer.endpoint(endpoints::REVOKE),
+            revocation_endpoint_auth_methods_supported: &client_auth::METHODS,
             response_types_supported: ["code"],
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: SigningAlgorithm::ALL

@@ -2,7 +2,9 @@
 
 pub mod discovery;
 pub mod health;
+pub mod introspect;
 pub mod jwks;
+pub mod revoke;
 pub mod token;
 
 use crate::endpoints;
@@ -16,11 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata))
         .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata))
         .service(readable(endpoints::JWKS, jwks::jwks))
-        .service(
-            web::resource(endpoints::TOKEN)
-                .route(web::post().to(token::token))
-                .default_service(refuse_except("POST")),
-        )
+        .service(postable(endpoints::TOKEN, token::token))
+        .service(postable(endpoints::INTROSPECT, introspect::introspect))
+        .service(postable(endpoints::REVOKE, revoke::revoke))
         .service(readable(endpoints::HEALTHZ, health::healthz))
         .service(readable(endpoints::READYZ, health::readyz))
         .default_service(web::to(not_found));
@@ -38,6 +38,16 @@ where
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
         .default_service(refuse_except("GET, HEAD"))
+}
+
+/// A resource answering POST with `handler`, and 405 to any other method.
+fn postable<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path).route(web::post().to(handler)).default_service(refuse_except("POST"))
 }
 
 /// Answers 405 with the methods that are allowed.

@@ -203,3 +203,66 @@ fn client_create_refuses_invalid_metadata_and_writes_nothing() {
     assert!(stderr.contains("access_token_lifetime"), "{stderr}");
     assert!(!dir.path().join("data").exists(), "nothing was written");
 }
+
+/// Two `portcullis serve` processes on one database, with one key-encryption key.
+fn two_servers(
+    db: &portcullis_store::test_support::TestDb,
+    dir: &Path,
+) -> [(Running, crate::helpers::TestApp); 2] {
+    let kek = crate::helpers::new_kek();
+    let start = || {
+        let mut command = portcullis(dir);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", db.url())
+            .env("PORTCULLIS_KEK", &kek);
+        let (running, address) = serve(command);
+        (running, crate::helpers::TestApp { address, client: reqwest::Client::new() })
+    };
+    let first = start();
+    [first, start()]
+}
+
+/// Polls until `token` is inactive at `app`, returning how long that took.
+async fn until_inactive(app: &crate::helpers::TestApp, caller: (&str, &str), token: &str) -> Duration {
+    let started = std::time::Instant::now();
+    while app.is_active(caller, token).await {
+        assert!(started.elapsed() < Duration::from_secs(5), "still active after 5 s");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    started.elapsed()
+}
+
+portcullis_store::backend_tests! {
+    #[tokio::test]
+    async fn a_revocation_on_one_instance_applies_on_another_within_a_second(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, secret) = crate::token::service(&db);
+        let [(_a, a), (_b, b)] = two_servers(&db, dir.path());
+        let token = a.access_token((&id, &secret)).await;
+        assert!(b.is_active((&id, &secret), &token).await);
+        assert_eq!(a.revoke((&id, &secret), &token).await.status(), 200);
+        let waited = until_inactive(&b, (&id, &secret), &token).await;
+        assert!(waited < Duration::from_secs(1), "took {waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_client_disabled_from_the_command_line_is_refused_by_every_instance_within_a_second(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let caller = crate::token::service(&db);
+        let (id, secret) = crate::token::service(&db);
+        let [(_a, a), (_b, b)] = two_servers(&db, dir.path());
+        let token = a.access_token((&id, &secret)).await;
+        let output = portcullis(dir.path()).args(["client", "disable", &id]).env("DATABASE_URL", db.url()).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        for app in [&a, &b] {
+            let waited = until_inactive(app, (&caller.0, &caller.1), &token).await;
+            assert!(waited < Duration::from_secs(1), "took {waited:?}");
+            assert_eq!(app.token(&id, &secret, "").await.status(), 401);
+        }
+        let output = portcullis(dir.path()).args(["client", "enable", &id]).env("DATABASE_URL", db.url()).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let missing = portcullis(dir.path()).args(["client", "disable", "nobody"]).env("DATABASE_URL", db.url()).output().unwrap();
+        assert_eq!(missing.status.code(), Some(1));
+    }
+}

@@ -5,6 +5,7 @@ mod cli;
 mod discovery;
 mod health;
 mod helpers;
+mod introspection;
 mod jwks;
 mod startup;
 mod token;

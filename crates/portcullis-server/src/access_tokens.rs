@@ -1,0 +1,41 @@
+//! Deciding whether an access token this server issued is still good: the
+//! one check behind introspection, revocation and every bearer-protected
+//! endpoint. It reads memory only.
+
+use crate::clients::ClientRegistry;
+use crate::mirror::RevocationList;
+use crate::KeyRing;
+use chrono::Utc;
+use portcullis_core::Issuer;
+use portcullis_jose::AccessTokenClaims;
+
+/// What a token is checked against.
+pub struct TokenCheck<'a> {
+    /// The published keys.
+    pub keys: &'a KeyRing,
+    /// The issuer the token must name.
+    pub issuer: &'a Issuer,
+    /// Revoked token ids.
+    pub revocations: &'a RevocationList,
+    /// Clients, to refuse tokens of disabled or deleted ones.
+    pub clients: &'a ClientRegistry,
+}
+
+impl TokenCheck<'_> {
+    /// The claims of a token signed by a published key of this server and
+    /// naming it as issuer, whether or not it is still active.
+    pub fn issued_here(&self, token: &str) -> Option<AccessTokenClaims> {
+        let claims = AccessTokenClaims::verify(token, |kid| self.keys.verifier(kid))?;
+        (claims.iss == self.issuer.as_str()).then_some(claims)
+    }
+
+    /// The claims of an active token: issued here, not expired, not revoked,
+    /// and held by a client that exists and is enabled.
+    pub fn active(&self, token: &str) -> Option<AccessTokenClaims> {
+        let claims = self.issued_here(token)?;
+        let client_enabled =
+            self.clients.get(&claims.client_id).is_some_and(|client| client.disabled_at.is_none());
+        let live = claims.exp > Utc::now().timestamp() && !self.revocations.is_revoked(&claims.jti);
+        (live && client_enabled).then_some(claims)
+    }
+}

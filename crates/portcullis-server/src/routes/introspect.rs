@@ -1,0 +1,55 @@
+//! `POST /introspect` (RFC 7662): resource servers ask whether a token is
+//! active. The caller authenticates as a client allowed to introspect.
+
+use crate::access_tokens::TokenCheck;
+use crate::client_address::{self, TrustedProxies};
+use crate::client_auth;
+use crate::clients::ClientRegistry;
+use crate::form::FormParams;
+use crate::grants::TokenSettings;
+use crate::mirror::RevocationList;
+use crate::oauth_response::{no_store, OAuthFailure};
+use crate::KeyRing;
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_core::{ErrorCode, OAuthError};
+use serde_json::json;
+
+/// `POST /introspect`.
+#[allow(clippy::too_many_arguments)]
+pub async fn introspect(
+    req: HttpRequest,
+    form: FormParams,
+    clients: web::Data<ClientRegistry>,
+    proxies: web::Data<TrustedProxies>,
+    settings: web::Data<TokenSettings>,
+    keys: web::Data<KeyRing>,
+    revocations: web::Data<RevocationList>,
+) -> Result<HttpResponse, OAuthFailure> {
+    let caller = client_auth::authenticate(&req, &form, &clients)?;
+    client_address::ensure_allowed(&caller, proxies.client_ip(&req))?;
+    if !caller.metadata.introspection_allowed {
+        return Err(OAuthError::new(ErrorCode::AccessDenied, "this client may not introspect tokens").into());
+    }
+    let token = form.require("token")?;
+    let check =
+        TokenCheck { keys: &keys, issuer: &settings.issuer, revocations: &revocations, clients: &clients };
+    // RFC 7662 §2.2: an inactive token, whatever the reason, is only `active: false`.
+    let body = match check.active(token) {
+        Some(claims) => json!({
+            "active": true,
+            "scope": claims.scope,
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+            "token_type": "Bearer",
+        }),
+        None => json!({ "active": false }),
+    };
+    let mut ok = HttpResponse::Ok();
+    no_store(&mut ok);
+    Ok(ok.json(body))
+}
