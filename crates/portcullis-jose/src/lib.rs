@@ -10,12 +10,14 @@
 //! RFC 7638 thumbprint.
 
 pub mod access_token;
+pub mod client_keys;
 pub mod error;
 pub mod jwk;
 pub mod kek;
 pub mod signing_key;
 
 pub use access_token::{AccessTokenClaims, VerificationKey, ACCESS_TOKEN_TYPE};
+pub use client_keys::ClientKeys;
 pub use error::JoseError;
 pub use jwk::{Jwks, KeyMaterial, PublicJwk};
 pub use kek::KeyEncryptionKey;

@@ -6,13 +6,13 @@ use crate::secrets;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use portcullis_core::{ClientId, ClientMetadata, ClientSecret};
+use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self, ClientRecord, NewClient, SecretRecord};
 use portcullis_store::Database;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 /// A client as the token service sees it.
-#[derive(Debug)]
 pub struct RegisteredClient {
     /// The identifier.
     pub id: ClientId,
@@ -24,12 +24,15 @@ pub struct RegisteredClient {
     pub secrets: Vec<SecretRecord>,
     /// When the client was disabled, if it is.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The client's registered public keys, ready to verify its assertions.
+    pub assertion_keys: Option<ClientKeys>,
 }
 
 impl RegisteredClient {
     fn from_record(record: ClientRecord) -> anyhow::Result<Self> {
-        let metadata = serde_json::from_str(&record.metadata)
+        let metadata: ClientMetadata = serde_json::from_str(&record.metadata)
             .with_context(|| format!("stored configuration of client {} is unreadable", record.client_id))?;
+        let assertion_keys = metadata.jwks.as_ref().map(ClientKeys::from_jwks).transpose()?;
         Ok(Self {
             id: ClientId::parse(&record.client_id)
                 .with_context(|| format!("stored client id {}", record.client_id))?,
@@ -37,6 +40,7 @@ impl RegisteredClient {
             metadata,
             secrets: record.secrets,
             disabled_at: record.disabled_at,
+            assertion_keys,
         })
     }
 
@@ -55,6 +59,9 @@ pub fn create(
     author: &str,
 ) -> anyhow::Result<(ClientId, Option<ClientSecret>)> {
     metadata.validate()?;
+    if let Some(jwks) = &metadata.jwks {
+        ClientKeys::from_jwks(jwks)?;
+    }
     let client_id = ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
     let secret =
         metadata.token_endpoint_auth_method.uses_secret().then(|| ClientSecret::new(secrets::random_token()));

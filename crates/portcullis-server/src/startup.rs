@@ -2,6 +2,7 @@
 //! keys, routes, listener. Tests build it on port 0 with a fresh database.
 
 use crate::client_address::TrustedProxies;
+use crate::client_auth::ClientAuthenticator;
 use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
 use crate::mirror::{self, RevocationList};
@@ -39,12 +40,17 @@ impl Application {
         let clients = Arc::new(ClientRegistry::load(&db)?);
         let revocations = Arc::new(RevocationList::load(&db)?);
         mirror::spawn(db.clone(), &clients, &revocations, log_position);
-        let (clients, revocations) = (web::Data::from(clients), web::Data::from(revocations));
+        let authenticator = web::Data::new(ClientAuthenticator::new(
+            clients,
+            db.clone(),
+            &settings.issuer,
+            TrustedProxies(settings.trusted_proxies.clone()),
+        ));
+        let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
             issuer: settings.issuer.clone(),
             access_token_lifetime: settings.access_token_lifetime,
         });
-        let proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
@@ -63,10 +69,9 @@ impl Application {
                 .app_data(keys.clone())
                 .app_data(discovery.clone())
                 .app_data(jwks_max_age.clone())
-                .app_data(clients.clone())
+                .app_data(authenticator.clone())
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
-                .app_data(proxies.clone())
                 .configure(routes::configure)
         });
         if settings.workers > 0 {

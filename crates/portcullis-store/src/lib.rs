@@ -7,6 +7,7 @@
 //! one transaction. Every function blocks: async callers run them on a
 //! blocking thread pool.
 
+pub mod assertions;
 pub mod change_log;
 pub mod clients;
 pub mod connection;

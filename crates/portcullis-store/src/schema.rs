@@ -60,3 +60,11 @@ diesel::table! {
 diesel::joinable!(client_versions -> clients (client_id));
 diesel::joinable!(client_secrets -> clients (client_id));
 diesel::allow_tables_to_appear_in_same_query!(clients, client_versions, client_secrets);
+
+diesel::table! {
+    client_assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}

@@ -80,4 +80,19 @@ backend_tests! {
         let revoked = change_log::revoked_tokens(&mut conn, now).unwrap();
         assert_eq!(revoked.iter().map(|(jti, _)| jti.as_str()).collect::<Vec<_>>(), ["live"]);
     }
+
+    #[test]
+    fn an_assertion_jti_is_accepted_once_per_client(db) {
+        use portcullis_store::assertions;
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let later = Utc::now() + TimeDelta::minutes(5);
+        assert!(assertions::record_jti(&mut conn, "c1", "j1", later).unwrap());
+        assert!(!assertions::record_jti(&mut conn, "c1", "j1", later).unwrap(), "a replay");
+        assert!(assertions::record_jti(&mut conn, "c2", "j1", later).unwrap(), "jti is per client");
+        let past = Utc::now() - TimeDelta::minutes(5);
+        assert!(assertions::record_jti(&mut conn, "c3", "old", past).unwrap());
+        assert!(assertions::record_jti(&mut conn, "c3", "new", later).unwrap());
+        assert!(assertions::record_jti(&mut conn, "c3", "old", later).unwrap(), "expired entries are pruned");
+    }
 }

@@ -2,9 +2,7 @@
 //! active. The caller authenticates as a client allowed to introspect.
 
 use crate::access_tokens::TokenCheck;
-use crate::client_address::{self, TrustedProxies};
-use crate::client_auth;
-use crate::clients::ClientRegistry;
+use crate::client_auth::ClientAuthenticator;
 use crate::form::FormParams;
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
@@ -15,24 +13,25 @@ use portcullis_core::{ErrorCode, OAuthError};
 use serde_json::json;
 
 /// `POST /introspect`.
-#[allow(clippy::too_many_arguments)]
 pub async fn introspect(
     req: HttpRequest,
     form: FormParams,
-    clients: web::Data<ClientRegistry>,
-    proxies: web::Data<TrustedProxies>,
+    auth: web::Data<ClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
     revocations: web::Data<RevocationList>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let caller = client_auth::authenticate(&req, &form, &clients)?;
-    client_address::ensure_allowed(&caller, proxies.client_ip(&req))?;
+    let caller = auth.authenticate(&req, &form).await?;
     if !caller.metadata.introspection_allowed {
         return Err(OAuthError::new(ErrorCode::AccessDenied, "this client may not introspect tokens").into());
     }
     let token = form.require("token")?;
-    let check =
-        TokenCheck { keys: &keys, issuer: &settings.issuer, revocations: &revocations, clients: &clients };
+    let check = TokenCheck {
+        keys: &keys,
+        issuer: &settings.issuer,
+        revocations: &revocations,
+        clients: auth.clients(),
+    };
     // RFC 7662 §2.2: an inactive token, whatever the reason, is only `active: false`.
     let body = match check.active(token) {
         Some(claims) => json!({

@@ -3,9 +3,7 @@
 //! and applied to this instance at once.
 
 use crate::access_tokens::TokenCheck;
-use crate::client_address::{self, TrustedProxies};
-use crate::client_auth;
-use crate::clients::ClientRegistry;
+use crate::client_auth::ClientAuthenticator;
 use crate::form::FormParams;
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
@@ -18,23 +16,24 @@ use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::Database;
 
 /// `POST /revoke`.
-#[allow(clippy::too_many_arguments)]
 pub async fn revoke(
     req: HttpRequest,
     form: FormParams,
-    clients: web::Data<ClientRegistry>,
-    proxies: web::Data<TrustedProxies>,
+    auth: web::Data<ClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
     revocations: web::Data<RevocationList>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let caller = client_auth::authenticate(&req, &form, &clients)?;
-    client_address::ensure_allowed(&caller, proxies.client_ip(&req))?;
+    let caller = auth.authenticate(&req, &form).await?;
     let token = form.require("token")?;
     // `token_type_hint` is only a hint (RFC 7009 §2.1); every type is searched.
-    let check =
-        TokenCheck { keys: &keys, issuer: &settings.issuer, revocations: &revocations, clients: &clients };
+    let check = TokenCheck {
+        keys: &keys,
+        issuer: &settings.issuer,
+        revocations: &revocations,
+        clients: auth.clients(),
+    };
     let done = || {
         let mut ok = HttpResponse::Ok();
         no_store(&mut ok);

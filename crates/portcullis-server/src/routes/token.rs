@@ -1,9 +1,7 @@
 //! `POST /token` (RFC 6749 §3.2): authenticates the client, then hands the
 //! request to the module of its grant type.
 
-use crate::client_address::{self, TrustedProxies};
-use crate::client_auth;
-use crate::clients::ClientRegistry;
+use crate::client_auth::ClientAuthenticator;
 use crate::form::FormParams;
 use crate::grants::{client_credentials, TokenSettings};
 use crate::oauth_response::{no_store, OAuthFailure};
@@ -18,14 +16,12 @@ pub const GRANT_TYPES: [&str; 1] = ["client_credentials"];
 pub async fn token(
     req: HttpRequest,
     form: FormParams,
-    clients: web::Data<ClientRegistry>,
-    proxies: web::Data<TrustedProxies>,
+    auth: web::Data<ClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, OAuthFailure> {
     let grant_type = form.require("grant_type")?;
-    let client = client_auth::authenticate(&req, &form, &clients)?;
-    client_address::ensure_allowed(&client, proxies.client_ip(&req))?;
+    let client = auth.authenticate(&req, &form).await?;
     let response = match grant_type {
         "client_credentials" => client_credentials::issue(&client, &form, &settings, &keys)?,
         other => {

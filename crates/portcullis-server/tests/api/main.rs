@@ -7,5 +7,6 @@ mod health;
 mod helpers;
 mod introspection;
 mod jwks;
+mod private_key_jwt;
 mod startup;
 mod token;

@@ -1,0 +1,163 @@
+//! `private_key_jwt` client authentication (RFC 7523).
+
+use crate::helpers::{spawn_app, TestApp, ISSUER};
+use crate::token::register;
+use chrono::Utc;
+use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
+use josekit::jwk::alg::rsa::RsaKeyPair;
+use josekit::jws::{JwsHeader, ES256, RS256};
+use josekit::jwt::{self, JwtPayload};
+use portcullis_server::endpoints;
+use portcullis_store::backend_tests;
+use serde_json::{json, Value};
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A client's key pair, as the client holds it.
+enum ClientKey {
+    Ec(EcKeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl ClientKey {
+    fn public_jwks(&self) -> Value {
+        let jwk = match self {
+            ClientKey::Ec(pair) => pair.to_jwk_public_key(),
+            ClientKey::Rsa(pair) => pair.to_jwk_public_key(),
+        };
+        json!({"keys": [serde_json::to_value(jwk).unwrap()]})
+    }
+
+    fn sign(&self, claims: Value) -> String {
+        let Value::Object(claims) = claims else { unreachable!() };
+        let payload = JwtPayload::from_map(claims).unwrap();
+        let header = JwsHeader::new();
+        match self {
+            ClientKey::Ec(pair) => jwt::encode_with_signer(
+                &payload,
+                &header,
+                &ES256.signer_from_jwk(&pair.to_jwk_key_pair()).unwrap(),
+            ),
+            ClientKey::Rsa(pair) => jwt::encode_with_signer(
+                &payload,
+                &header,
+                &RS256.signer_from_jwk(&pair.to_jwk_key_pair()).unwrap(),
+            ),
+        }
+        .unwrap()
+    }
+}
+
+fn claims(client_id: &str, aud: Value) -> Value {
+    let now = Utc::now().timestamp();
+    json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": now + 60, "iat": now, "jti": uuid::Uuid::new_v4().to_string()})
+}
+
+async fn with_assertion(app: &TestApp, path: &str, assertion: &str, extra: &str) -> reqwest::Response {
+    let body = format!("client_assertion_type={JWT_BEARER}&client_assertion={assertion}{extra}");
+    app.post_form(path, &body).send().await.unwrap()
+}
+
+async fn status_and_error(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body["error"].as_str().unwrap_or_default().to_owned())
+}
+
+fn register_jwt_client(db: &portcullis_store::test_support::TestDb, key: &ClientKey) -> String {
+    let metadata = json!({"client_name": "jwt", "token_endpoint_auth_method": "private_key_jwt",
+                          "jwks": key.public_jwks(), "introspection_allowed": true, "scope": "read"});
+    register(db, metadata).0
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_signed_assertion_authenticates_at_token_and_introspection(db) {
+        let key = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+        let rsa = ClientKey::Rsa(RsaKeyPair::generate(2048).unwrap());
+        let id = register_jwt_client(&db, &key);
+        let rsa_id = register_jwt_client(&db, &rsa);
+        let app = spawn_app(&db);
+        let extra = "&grant_type=client_credentials";
+        for (id, key, aud) in [(&id, &key, json!(ISSUER)), (&rsa_id, &rsa, json!([format!("{ISSUER}/token"), "https://x"]))] {
+            let response = with_assertion(&app, endpoints::TOKEN, &key.sign(claims(id, aud)), extra).await;
+            assert_eq!(response.status(), 200);
+        }
+        let response: Value = with_assertion(&app, endpoints::TOKEN, &key.sign(claims(&id, json!(ISSUER))), extra).await.json().await.unwrap();
+        let token = response["access_token"].as_str().unwrap();
+        let introspection = format!("&token={token}");
+        let aud = json!(format!("{ISSUER}/introspect"));
+        let body: Value = with_assertion(&app, endpoints::INTROSPECT, &key.sign(claims(&id, aud)), &introspection).await.json().await.unwrap();
+        assert_eq!(body["active"], true);
+        let discovery = app.get_json(endpoints::OPENID_CONFIGURATION).await;
+        assert!(discovery["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("private_key_jwt")));
+    }
+
+    #[tokio::test]
+    async fn bad_assertions_are_refused(db) {
+        let key = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+        let id = register_jwt_client(&db, &key);
+        let app = spawn_app(&db);
+        let extra = "&grant_type=client_credentials";
+        let replayed = key.sign(claims(&id, json!(ISSUER)));
+        assert_eq!(with_assertion(&app, endpoints::TOKEN, &replayed, extra).await.status(), 200);
+        let stranger = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+        let now = Utc::now().timestamp();
+        let mut expired = claims(&id, json!(ISSUER));
+        expired["exp"] = json!(now - 120);
+        let mut no_exp = claims(&id, json!(ISSUER));
+        no_exp.as_object_mut().unwrap().remove("exp");
+        let mut no_jti = claims(&id, json!(ISSUER));
+        no_jti.as_object_mut().unwrap().remove("jti");
+        let mut long_lived = claims(&id, json!(ISSUER));
+        long_lived["exp"] = json!(now + 86_400);
+        let mut other_sub = claims(&id, json!(ISSUER));
+        other_sub["iss"] = json!("someone-else");
+        let unsigned = format!("eyJhbGciOiJub25lIn0.{}.", base64_url(&claims(&id, json!(ISSUER))));
+        for (case, assertion) in [
+            ("replayed", replayed),
+            ("foreign audience", key.sign(claims(&id, json!("https://rp.example")))),
+            ("expired", key.sign(expired)),
+            ("no exp", key.sign(no_exp)),
+            ("no jti", key.sign(no_jti)),
+            ("valid for a day", key.sign(long_lived)),
+            ("iss is not the client", key.sign(other_sub)),
+            ("signed by a stranger", stranger.sign(claims(&id, json!(ISSUER)))),
+            ("alg none", unsigned),
+            ("garbage", "not-a-jwt".to_owned()),
+        ] {
+            let (status, error) = status_and_error(with_assertion(&app, endpoints::TOKEN, &assertion, extra).await).await;
+            assert_eq!((status, error.as_str()), (401, "invalid_client"), "{case}");
+        }
+        let fresh = key.sign(claims(&id, json!(ISSUER)));
+        let wrong_type = format!("grant_type=client_credentials&client_assertion_type=urn:other&client_assertion={fresh}");
+        let (status, error) = status_and_error(app.post_form(endpoints::TOKEN, &wrong_type).send().await.unwrap()).await;
+        assert_eq!((status, error.as_str()), (400, "invalid_request"));
+        let no_type = format!("grant_type=client_credentials&client_assertion={fresh}");
+        let (status, error) = status_and_error(app.post_form(endpoints::TOKEN, &no_type).send().await.unwrap()).await;
+        assert_eq!((status, error.as_str()), (400, "invalid_request"));
+    }
+
+    #[tokio::test]
+    async fn a_client_may_use_only_its_registered_method(db) {
+        let key = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+        let jwt_client = register_jwt_client(&db, &key);
+        let (secret_client, secret) = crate::token::service(&db);
+        let app = spawn_app(&db);
+        let extra = "&grant_type=client_credentials";
+        // A secret client presenting an assertion signed with a key it never registered.
+        let (status, _) = status_and_error(with_assertion(&app, endpoints::TOKEN, &key.sign(claims(&secret_client, json!(ISSUER))), extra).await).await;
+        assert_eq!(status, 401);
+        let body = format!("grant_type=client_credentials&client_id={jwt_client}&client_secret={secret}");
+        let (status, _) = status_and_error(app.post_form(endpoints::TOKEN, &body).send().await.unwrap()).await;
+        assert_eq!(status, 401);
+        let both = format!("&grant_type=client_credentials&client_secret={secret}");
+        let (status, error) = status_and_error(with_assertion(&app, endpoints::TOKEN, &key.sign(claims(&jwt_client, json!(ISSUER))), &both).await).await;
+        assert_eq!((status, error.as_str()), (400, "invalid_request"), "two methods at once");
+    }
+}
+
+fn base64_url(value: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
