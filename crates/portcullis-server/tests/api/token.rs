@@ -85,6 +85,28 @@ backend_tests! {
     }
 
     #[tokio::test]
+    async fn tokens_verify_with_an_independent_library_and_the_published_jwks(db) {
+        let (rs, rs_secret) = service(&db);
+        let (es, es_secret) = register(&db, json!({"client_name": "es", "access_token_signed_response_alg": "ES256"}));
+        let app = spawn_app(&db);
+        let jwks: jsonwebtoken::jwk::JwkSet = app.get(endpoints::JWKS).await.json().await.unwrap();
+        for ((id, secret), alg) in [((rs, rs_secret), jsonwebtoken::Algorithm::RS256), ((es, es_secret), jsonwebtoken::Algorithm::ES256)] {
+            let body: Value = app.token(&id, &secret, "").await.json().await.unwrap();
+            let token = body["access_token"].as_str().unwrap();
+            let header = jsonwebtoken::decode_header(token).unwrap();
+            assert_eq!((header.alg, header.typ.as_deref()), (alg, Some("at+jwt")));
+            let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the kid is published");
+            let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+            let mut validation = jsonwebtoken::Validation::new(alg);
+            validation.set_issuer(&[ISSUER]);
+            validation.set_audience(&[ISSUER]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            let verified = jsonwebtoken::decode::<Value>(token, &key, &validation).expect("jsonwebtoken verifies it");
+            assert_eq!(verified.claims["client_id"], id.as_str());
+        }
+    }
+
+    #[tokio::test]
     async fn post_authentication_and_per_client_algorithm_lifetime_and_audience(db) {
         let (id, secret) = register(&db, json!({
             "client_name": "es", "token_endpoint_auth_method": "client_secret_post",
