@@ -45,3 +45,39 @@ pub fn ensure_allowed(client: &RegisteredClient, ip: Option<IpAddr>) -> Result<(
     tracing::info!(client_id = %client.id, ip = ?ip, "request from an address the client may not use");
     Err(OAuthError::new(ErrorCode::AccessDenied, "this client may not be used from this address"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_peer_is_the_caller_unless_it_is_a_trusted_proxy() {
+        let none = TrustedProxies::default();
+        let proxies = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]);
+        let via = |peer: &str, forwarded: &str| {
+            TestRequest::default()
+                .peer_addr(format!("{peer}:443").parse().unwrap())
+                .insert_header(("x-forwarded-for", forwarded))
+                .to_http_request()
+        };
+        let spoofed = via("203.0.113.9", "10.1.1.1");
+        assert_eq!(none.client_ip(&spoofed), Some(ip("203.0.113.9")), "the header is ignored by default");
+        assert_eq!(proxies.client_ip(&spoofed), Some(ip("203.0.113.9")), "only a trusted peer may forward");
+        let proxied = via("10.0.0.2", "198.51.100.7, 10.0.0.5");
+        assert_eq!(proxies.client_ip(&proxied), Some(ip("198.51.100.7")), "the nearest untrusted hop");
+        let forged = via("10.0.0.2", "1.2.3.4, 198.51.100.7");
+        assert_eq!(
+            proxies.client_ip(&forged),
+            Some(ip("198.51.100.7")),
+            "hops left of it are the caller's own"
+        );
+        assert_eq!(proxies.client_ip(&via("10.0.0.2", "garbage")), Some(ip("10.0.0.2")));
+        let mapped = via("[::ffff:192.0.2.1]", "");
+        assert_eq!(none.client_ip(&mapped), Some(ip("192.0.2.1")), "IPv4-mapped addresses are canonical");
+    }
+}

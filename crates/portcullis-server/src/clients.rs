@@ -65,12 +65,7 @@ pub fn create(
     let client_id = ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
     let secret =
         metadata.token_endpoint_auth_method.uses_secret().then(|| ClientSecret::new(secrets::random_token()));
-    let secret_record = secret.as_ref().map(|secret| SecretRecord {
-        secret_id: uuid::Uuid::new_v4().to_string(),
-        secret_hash: secrets::hash(secret.expose()).to_vec(),
-        created_at: Utc::now(),
-        expires_at: None,
-    });
+    let secret_record = secret.as_ref().map(new_secret_record);
     let metadata_json = serde_json::to_string(metadata)?;
     clients::create(
         &mut *db.get()?,
@@ -82,6 +77,34 @@ pub fn create(
         },
     )?;
     Ok((client_id, secret))
+}
+
+/// Adds a new secret to a client that authenticates with one, leaving its
+/// other secrets valid, and returns it: it is never shown again.
+pub fn add_secret(db: &Database, client_id: &str) -> anyhow::Result<ClientSecret> {
+    let record = clients::find(&mut *db.get()?, client_id)?
+        .with_context(|| format!("there is no client {client_id}"))?;
+    let metadata: ClientMetadata = serde_json::from_str(&record.metadata)?;
+    if !metadata.token_endpoint_auth_method.uses_secret() {
+        anyhow::bail!(
+            "client {client_id} authenticates with {}, not a secret",
+            metadata.token_endpoint_auth_method.as_str()
+        );
+    }
+    let secret = ClientSecret::new(secrets::random_token());
+    if !clients::add_secret(&mut *db.get()?, client_id, &new_secret_record(&secret))? {
+        anyhow::bail!("there is no client {client_id}");
+    }
+    Ok(secret)
+}
+
+fn new_secret_record(secret: &ClientSecret) -> SecretRecord {
+    SecretRecord {
+        secret_id: uuid::Uuid::new_v4().to_string(),
+        secret_hash: secrets::hash(secret.expose()).to_vec(),
+        created_at: Utc::now(),
+        expires_at: None,
+    }
 }
 
 /// Every client, mirrored in memory and refreshed from the change log.

@@ -51,6 +51,8 @@ pub enum ClientCommand {
     Disable(ClientIdArgs),
     /// Enable a disabled client again.
     Enable(ClientIdArgs),
+    /// Add a secret to a client, printed once; its other secrets stay valid.
+    AddSecret(ClientIdArgs),
 }
 
 /// Options of commands that act on one client.

@@ -52,6 +52,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Client(ClientCommand::Disable(args)) => set_disabled(&args, true),
         Command::Client(ClientCommand::Enable(args)) => set_disabled(&args, false),
+        Command::Client(ClientCommand::AddSecret(args)) => {
+            let db = Database::connect(&args.database.url()?, &args.database.pool())?;
+            db.migrate()?;
+            let secret = clients::add_secret(&db, &args.client_id)?;
+            println!(
+                "{}",
+                serde_json::json!({ "client_id": args.client_id, "client_secret": secret.expose() })
+            );
+            Ok(())
+        }
     }
 }
 

@@ -124,18 +124,43 @@ pub fn create(conn: &mut DbConnection, new: &NewClient<'_>) -> Result<(), StoreE
             })
             .execute(conn)?;
         if let Some(secret) = new.secret {
-            diesel::insert_into(client_secrets::table)
-                .values(SecretRow {
-                    secret_id: secret.secret_id.clone(),
-                    client_id: new.client_id.to_owned(),
-                    secret_hash: secret.secret_hash.clone(),
-                    created_at: secret.created_at.naive_utc(),
-                    expires_at: secret.expires_at.map(|t| t.naive_utc()),
-                })
-                .execute(conn)?;
+            insert_secret(conn, new.client_id, secret)?;
         }
         change_log::append(conn, ChangeKind::Client, new.client_id, None)
     })
+}
+
+/// Adds a secret to a client; its other secrets stay valid. Returns `false`
+/// when there is no such client.
+pub fn add_secret(
+    conn: &mut DbConnection,
+    client_id: &str,
+    secret: &SecretRecord,
+) -> Result<bool, StoreError> {
+    conn.transaction(|conn| {
+        let exists =
+            diesel::select(diesel::dsl::exists(clients::table.filter(clients::client_id.eq(client_id))))
+                .get_result::<bool>(conn)?;
+        if !exists {
+            return Ok(false);
+        }
+        insert_secret(conn, client_id, secret)?;
+        change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        Ok(true)
+    })
+}
+
+fn insert_secret(conn: &mut DbConnection, client_id: &str, secret: &SecretRecord) -> Result<(), StoreError> {
+    diesel::insert_into(client_secrets::table)
+        .values(SecretRow {
+            secret_id: secret.secret_id.clone(),
+            client_id: client_id.to_owned(),
+            secret_hash: secret.secret_hash.clone(),
+            created_at: secret.created_at.naive_utc(),
+            expires_at: secret.expires_at.map(|t| t.naive_utc()),
+        })
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Disables (or enables again) a client, recording the change for every

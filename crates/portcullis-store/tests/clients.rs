@@ -46,6 +46,20 @@ backend_tests! {
     }
 
     #[test]
+    fn an_added_secret_joins_the_others_and_is_logged(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let first = secret("s1");
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: Some(&first) }).unwrap();
+        let before = change_log::last_seq(&mut conn).unwrap();
+        let second = secret("s2");
+        assert!(clients::add_secret(&mut conn, "c1", &second).unwrap());
+        assert_eq!(clients::find(&mut conn, "c1").unwrap().unwrap().secrets, vec![first, second]);
+        assert_eq!(change_log::since(&mut conn, before, 10).unwrap().len(), 1);
+        assert!(!clients::add_secret(&mut conn, "nobody", &secret("s3")).unwrap());
+    }
+
+    #[test]
     fn disabling_a_client_is_stored_and_logged(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();

@@ -185,6 +185,20 @@ backend_tests! {
     }
 
     #[tokio::test]
+    async fn several_secrets_are_valid_at_once(db) {
+        let (id, first) = service(&db);
+        let second = clients::add_secret(&db.connect(), &id).unwrap();
+        let app = spawn_app(&db);
+        assert_eq!(app.token(&id, &first, "").await.status(), 200);
+        assert_eq!(app.token(&id, second.expose(), "").await.status(), 200);
+        let third = clients::add_secret(&db.connect(), &id).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        assert_eq!(app.token(&id, third.expose(), "").await.status(), 200, "a secret added later is seen within a second");
+        assert_eq!(app.token(&id, &first, "").await.status(), 200);
+        assert!(clients::add_secret(&db.connect(), "nobody").is_err());
+    }
+
+    #[tokio::test]
     async fn a_client_without_the_grant_is_unauthorized(db) {
         let (id, secret) = register(&db, json!({"client_name": "web", "grant_types": ["authorization_code"]}));
         let app = spawn_app(&db);
