@@ -164,7 +164,8 @@ impl ClientAuthenticator {
 }
 
 fn failed(client_id: &str, method: TokenEndpointAuthMethod, why: &str) -> OAuthError {
-    tracing::info!(client_id = %client_id, method = method.as_str(), reason = why, "client authentication failed");
+    // Debug formatting escapes whatever the caller put in the id.
+    tracing::info!(client_id = ?client_id, method = method.as_str(), reason = why, "client authentication failed");
     OAuthError::invalid_client()
 }
 

@@ -61,10 +61,19 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// Keeps the changes not seen before and advances past every position
-    /// that is filled, or has been a hole for longer than [`GAP_TIMEOUT`].
-    fn take_new(&mut self, changes: Vec<Change>, now: Instant) -> Vec<Change> {
-        let new: Vec<Change> = changes.into_iter().filter(|c| self.applied_above.insert(c.seq)).collect();
+    /// The changes not applied yet.
+    fn unapplied(&self, changes: Vec<Change>) -> impl Iterator<Item = Change> + '_ {
+        changes.into_iter().filter(|c| !self.applied_above.contains(&c.seq))
+    }
+
+    /// Records that the change at `seq` has been applied.
+    fn applied(&mut self, seq: i64) {
+        self.applied_above.insert(seq);
+    }
+
+    /// Advances past every position that is applied, or has been a hole for
+    /// longer than [`GAP_TIMEOUT`].
+    fn settle(&mut self, now: Instant) {
         self.advance();
         if self.applied_above.is_empty() {
             self.gap_since = None;
@@ -73,7 +82,6 @@ impl Cursor {
             self.gap_since = None;
             self.advance();
         }
-        new
     }
 
     fn advance(&mut self) {
@@ -126,15 +134,20 @@ fn poll_once(
     cursor: &mut Cursor,
 ) -> anyhow::Result<()> {
     let changes = change_log::since(&mut *db.get()?, cursor.done, BATCH)?;
-    for change in cursor.take_new(changes, Instant::now()) {
+    let unapplied: Vec<Change> = cursor.unapplied(changes).collect();
+    // A change that fails to apply stays unapplied and is read again next time.
+    let result = unapplied.into_iter().try_for_each(|change| {
         match change.kind {
             ChangeKind::Client => clients.refresh(db, &change.subject)?,
             ChangeKind::Token => {
                 revocations.insert(change.subject, change.expires_at.unwrap_or_else(Utc::now))
             }
         }
-    }
-    Ok(())
+        cursor.applied(change.seq);
+        anyhow::Ok(())
+    });
+    cursor.settle(Instant::now());
+    result
 }
 
 #[cfg(test)]
@@ -145,27 +158,31 @@ mod tests {
         Change { seq, kind: ChangeKind::Token, subject: seq.to_string(), expires_at: None }
     }
 
-    fn seqs(changes: Vec<Change>) -> Vec<i64> {
-        changes.into_iter().map(|c| c.seq).collect()
+    /// Applies every unapplied change of `changes` and returns their positions.
+    fn apply(cursor: &mut Cursor, changes: Vec<Change>, now: Instant) -> Vec<i64> {
+        let seqs: Vec<i64> = cursor.unapplied(changes).map(|c| c.seq).collect();
+        seqs.iter().for_each(|seq| cursor.applied(*seq));
+        cursor.settle(now);
+        seqs
     }
 
     #[test]
     fn applies_each_change_once_and_advances_over_contiguous_positions() {
         let mut cursor = Cursor { done: 0, applied_above: BTreeSet::new(), gap_since: None };
         let now = Instant::now();
-        assert_eq!(seqs(cursor.take_new(vec![change(1), change(2)], now)), [1, 2]);
+        assert_eq!(apply(&mut cursor, vec![change(1), change(2)], now), [1, 2]);
         assert_eq!(cursor.done, 2);
-        assert!(cursor.take_new(vec![], now).is_empty());
+        assert!(apply(&mut cursor, vec![], now).is_empty());
     }
 
     #[test]
     fn waits_for_a_late_commit_behind_a_hole() {
         let mut cursor = Cursor { done: 0, applied_above: BTreeSet::new(), gap_since: None };
         let now = Instant::now();
-        assert_eq!(seqs(cursor.take_new(vec![change(1), change(3)], now)), [1, 3]);
+        assert_eq!(apply(&mut cursor, vec![change(1), change(3)], now), [1, 3]);
         assert_eq!(cursor.done, 1, "position 2 may still commit");
         // The next read starts after 1, so 3 comes again and is not re-applied.
-        assert_eq!(seqs(cursor.take_new(vec![change(2), change(3)], now)), [2]);
+        assert_eq!(apply(&mut cursor, vec![change(2), change(3)], now), [2]);
         assert_eq!(cursor.done, 3);
     }
 
@@ -173,10 +190,21 @@ mod tests {
     fn gives_up_on_a_hole_after_the_timeout() {
         let mut cursor = Cursor { done: 0, applied_above: BTreeSet::new(), gap_since: None };
         let start = Instant::now();
-        cursor.take_new(vec![change(2)], start);
+        apply(&mut cursor, vec![change(2)], start);
         assert_eq!(cursor.done, 0);
-        cursor.take_new(vec![change(2)], start + GAP_TIMEOUT + Duration::from_millis(1));
+        apply(&mut cursor, vec![change(2)], start + GAP_TIMEOUT + Duration::from_millis(1));
         assert_eq!(cursor.done, 2, "a rolled-back position is not waited for forever");
         assert!(cursor.applied_above.is_empty());
+    }
+
+    #[test]
+    fn a_change_that_was_not_applied_is_offered_again() {
+        let mut cursor = Cursor { done: 0, applied_above: BTreeSet::new(), gap_since: None };
+        let offered: Vec<i64> = cursor.unapplied(vec![change(1), change(2)]).map(|c| c.seq).collect();
+        assert_eq!(offered, [1, 2]);
+        cursor.applied(1);
+        cursor.settle(Instant::now());
+        assert_eq!(cursor.done, 1);
+        assert_eq!(cursor.unapplied(vec![change(2)]).map(|c| c.seq).collect::<Vec<_>>(), [2]);
     }
 }
