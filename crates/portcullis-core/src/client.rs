@@ -121,6 +121,9 @@ pub struct ClientMetadata {
     /// The client's public keys (RFC 7517 JWK Set), for `private_key_jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys, instead of `jwks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// How access tokens for this client are signed.
     #[serde(default = "default_alg")]
     pub access_token_signed_response_alg: SigningAlgorithm,
@@ -181,12 +184,20 @@ impl ClientMetadata {
                 "a public client (none) cannot use client_credentials",
             ));
         }
-        match (&self.jwks, method) {
-            (None, TokenEndpointAuthMethod::PrivateKeyJwt) => {
-                return Err(invalid("jwks", "private_key_jwt needs the client's public keys"))
+        match (&self.jwks, &self.jwks_uri) {
+            // RFC 7591 §2: the two must not both be present.
+            (Some(_), Some(_)) => {
+                return Err(invalid("jwks_uri", "give jwks or jwks_uri, not both (RFC 7591 §2)"))
             }
-            (Some(jwks), _) => validate_jwks(jwks)?,
-            (None, _) => {}
+            (Some(jwks), None) => validate_jwks(jwks)?,
+            (None, Some(uri)) => validate_jwks_uri(uri)?,
+            (None, None) if method == TokenEndpointAuthMethod::PrivateKeyJwt => {
+                return Err(invalid(
+                    "jwks",
+                    "private_key_jwt needs the client's public keys (jwks or jwks_uri)",
+                ))
+            }
+            (None, None) => {}
         }
         if let Some(lifetime) = self.access_token_lifetime {
             if !(1..=MAX_ACCESS_TOKEN_LIFETIME).contains(&lifetime) {
@@ -222,6 +233,25 @@ fn validate_resource(resource: &str) -> Result<(), MetadataError> {
             format!("`{resource}` is not an absolute URI without a fragment (RFC 8707 §2)"),
         )),
     }
+}
+
+/// An https URL, or http to a loopback address for development.
+fn validate_jwks_uri(uri: &str) -> Result<(), MetadataError> {
+    let refused = || {
+        invalid(
+            "jwks_uri",
+            format!("`{uri}` must be an https URL without a fragment (http only to loopback)"),
+        )
+    };
+    let url = url::Url::parse(uri).map_err(|_| refused())?;
+    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost");
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !scheme_ok || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(refused());
+    }
+    Ok(())
 }
 
 /// A JWK Set of public keys: private members are refused so a client cannot
@@ -313,6 +343,13 @@ mod tests {
                 "jwks",
             ),
             (serde_json::json!({"client_name": "x", "jwks": {"keys": []}}), "jwks"),
+            (
+                serde_json::json!({"client_name": "x", "jwks": {"keys": [{"kty": "EC"}]}, "jwks_uri": "https://c.example/jwks"}),
+                "jwks_uri",
+            ),
+            (serde_json::json!({"client_name": "x", "jwks_uri": "http://c.example/jwks"}), "jwks_uri"),
+            (serde_json::json!({"client_name": "x", "jwks_uri": "https://c.example/jwks#k"}), "jwks_uri"),
+            (serde_json::json!({"client_name": "x", "jwks_uri": "not a url"}), "jwks_uri"),
             (serde_json::json!({"client_name": "x", "access_token_lifetime": 0}), "access_token_lifetime"),
             (
                 serde_json::json!({"client_name": "x", "access_token_lifetime": 86401}),
@@ -328,6 +365,19 @@ mod tests {
         for (json, field) in cases {
             let error = metadata(json.clone()).unwrap_err();
             assert!(error.starts_with(field), "{json}: {error}");
+        }
+    }
+
+    #[test]
+    fn jwks_uri_is_https_or_loopback_http() {
+        for uri in [
+            "https://c.example/jwks",
+            "http://127.0.0.1:9000/jwks",
+            "http://[::1]/jwks",
+            "http://localhost/jwks",
+        ] {
+            let json = serde_json::json!({"client_name": "x", "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": uri});
+            assert!(metadata(json).is_ok(), "{uri}");
         }
     }
 

@@ -7,6 +7,7 @@ use crate::client_address::{self, TrustedProxies};
 use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::endpoints;
 use crate::form::FormParams;
+use crate::remote_jwks::RemoteJwks;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -32,6 +33,7 @@ const MAX_ASSERTION_LIFETIME: i64 = 600;
 /// Authenticates clients.
 pub struct ClientAuthenticator {
     clients: Arc<ClientRegistry>,
+    remote_jwks: RemoteJwks,
     db: Database,
     audiences: Vec<String>,
     proxies: TrustedProxies,
@@ -44,7 +46,7 @@ impl ClientAuthenticator {
         let audiences =
             [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
         let audiences = std::iter::once(issuer.as_str().to_owned()).chain(audiences).collect();
-        Self { clients, db, audiences, proxies }
+        Self { clients, remote_jwks: RemoteJwks::default(), db, audiences, proxies }
     }
 
     /// The registered clients.
@@ -135,11 +137,13 @@ impl ClientAuthenticator {
         let client = self
             .registered(&client_id, method)
             .ok_or_else(|| failed(&client_id, method, "unknown client or wrong method"))?;
-        let payload = client
-            .assertion_keys
-            .as_ref()
-            .and_then(|keys| keys.verify(assertion))
-            .ok_or_else(|| failed(&client_id, method, "assertion signature does not verify"))?;
+        let payload = match (&client.assertion_keys, &client.metadata.jwks_uri) {
+            (Some(keys), _) => keys.verify(assertion),
+            (None, Some(uri)) => self.remote_jwks.verify(uri, assertion).await,
+            (None, None) => None,
+        };
+        let payload =
+            payload.ok_or_else(|| failed(&client_id, method, "assertion signature does not verify"))?;
         let claims: AssertionClaims =
             serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone()))
                 .map_err(|_| failed(&client_id, method, "assertion lacks iss, sub, aud, exp or jti"))?;

@@ -13,6 +13,7 @@ pub mod key_encryption;
 pub mod key_ring;
 pub mod mirror;
 pub mod oauth_response;
+pub mod remote_jwks;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

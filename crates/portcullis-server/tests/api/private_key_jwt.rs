@@ -157,6 +157,64 @@ backend_tests! {
     }
 }
 
+/// Serves a JWK Set at `http://127.0.0.1:PORT/jwks` that the test can change.
+fn serve_jwks(jwks: Value) -> (String, std::sync::Arc<std::sync::Mutex<Value>>) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(jwks));
+    let served = web::Data::from(shared.clone());
+    let server = HttpServer::new(move || {
+        App::new().app_data(served.clone()).route(
+            "/jwks",
+            web::get().to(|jwks: web::Data<std::sync::Mutex<Value>>| async move {
+                HttpResponse::Ok().json(&*jwks.lock().unwrap())
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}/jwks", server.addrs()[0]);
+    tokio::spawn(server.run());
+    (url, shared)
+}
+
+#[tokio::test]
+async fn keys_are_fetched_from_the_jwks_uri_and_refetched_after_rotation() {
+    let db = portcullis_store::test_support::TestDb::sqlite();
+    let old = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+    let (url, served) = serve_jwks(old.public_jwks());
+    let (id, _) = register(
+        &db,
+        json!({"client_name": "remote", "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": url}),
+    );
+    let (dead, _) = register(
+        &db,
+        json!({"client_name": "dead", "token_endpoint_auth_method": "private_key_jwt",
+                                         "jwks_uri": "http://127.0.0.1:9/jwks"}),
+    );
+    let app = spawn_app(&db);
+    let extra = "&grant_type=client_credentials";
+    assert_eq!(
+        with_assertion(&app, endpoints::TOKEN, &old.sign(claims(&id, json!(ISSUER))), extra).await.status(),
+        200
+    );
+    let new = ClientKey::Rsa(RsaKeyPair::generate(2048).unwrap());
+    *served.lock().unwrap() = new.public_jwks();
+    // Until the refetch interval has passed, the cached (old) keys are used.
+    assert_eq!(
+        with_assertion(&app, endpoints::TOKEN, &new.sign(claims(&id, json!(ISSUER))), extra).await.status(),
+        401
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5100)).await;
+    assert_eq!(
+        with_assertion(&app, endpoints::TOKEN, &new.sign(claims(&id, json!(ISSUER))), extra).await.status(),
+        200
+    );
+    let unreachable =
+        with_assertion(&app, endpoints::TOKEN, &old.sign(claims(&dead, json!(ISSUER))), extra).await;
+    assert_eq!(status_and_error(unreachable).await, (401, "invalid_client".to_owned()));
+}
+
 fn base64_url(value: &Value) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())

@@ -1,0 +1,84 @@
+//! Client keys published at a `jwks_uri`: fetched when first needed, kept
+//! for a while, and fetched again when a signature does not verify (the
+//! client may have rotated its keys), at most every [`MIN_REFETCH`].
+//!
+//! Fetches use reqwest with OpenSSL (already linked for josekit), follow no
+//! redirects, time out, and read at most [`MAX_BYTES`].
+
+use josekit::jwt::JwtPayload;
+use portcullis_jose::ClientKeys;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long fetched keys are used without asking again.
+const FRESH_FOR: Duration = Duration::from_secs(300);
+/// The shortest time between two fetches of one URI.
+const MIN_REFETCH: Duration = Duration::from_secs(5);
+/// The largest key set read.
+const MAX_BYTES: usize = 64 * 1024;
+/// How long a fetch may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Fetched {
+    keys: Arc<ClientKeys>,
+    at: Instant,
+}
+
+/// The cache of key sets fetched from clients' `jwks_uri`s.
+pub struct RemoteJwks {
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, Fetched>>,
+}
+
+impl Default for RemoteJwks {
+    fn default() -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .build()
+            .expect("an HTTP client with default TLS settings builds");
+        Self { http, cache: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl RemoteJwks {
+    /// The payload of `jwt` when a key published at `uri` signed it.
+    pub async fn verify(&self, uri: &str, jwt: &str) -> Option<JwtPayload> {
+        let cached =
+            self.cache.lock().expect("jwks cache lock").get(uri).map(|f| (f.keys.clone(), f.at.elapsed()));
+        if let Some((keys, age)) = &cached {
+            if *age < FRESH_FOR {
+                if let Some(payload) = keys.verify(jwt) {
+                    return Some(payload);
+                }
+            }
+            if *age < MIN_REFETCH {
+                return None;
+            }
+        }
+        match self.fetch(uri).await {
+            Ok(keys) => keys.verify(jwt),
+            Err(e) => {
+                tracing::warn!(jwks_uri = %uri, error = %e, "cannot fetch a client's keys");
+                // Keys that are merely old still verify while the client's server is down.
+                cached.and_then(|(keys, _)| keys.verify(jwt))
+            }
+        }
+    }
+
+    async fn fetch(&self, uri: &str) -> anyhow::Result<Arc<ClientKeys>> {
+        let mut response = self.http.get(uri).send().await?.error_for_status()?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_BYTES {
+                anyhow::bail!("the key set exceeds {MAX_BYTES} bytes");
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let keys = Arc::new(ClientKeys::from_jwks(&serde_json::from_slice(&body)?)?);
+        let fetched = Fetched { keys: keys.clone(), at: Instant::now() };
+        self.cache.lock().expect("jwks cache lock").insert(uri.to_owned(), fetched);
+        Ok(keys)
+    }
+}
