@@ -3,8 +3,7 @@
 
 use crate::{Scope, SigningAlgorithm};
 use ipnet::IpNet;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
 /// A client identifier (RFC 6749 §2.2): 1 to 255 visible ASCII characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,30 +21,9 @@ impl ClientId {
         let valid = (1..=255).contains(&raw.len()) && raw.bytes().all(|b| (0x21..=0x7E).contains(&b));
         valid.then(|| Self(raw.to_owned())).ok_or(ClientIdError)
     }
-
-    /// The identifier.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for ClientId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for ClientId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        ClientId::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
+parsed_string!(ClientId);
 
 /// A grant type a client may use (RFC 7591 §2 `grant_types`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

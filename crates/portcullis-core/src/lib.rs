@@ -4,16 +4,50 @@
 //! ("parse, don't validate"), and the rules that govern them. No I/O: every
 //! function here is pure and unit-tested.
 
+/// Gives a string newtype whose only constructor is `parse` its `as_str`,
+/// `Display`, and serde that goes through `parse`, so a deserialised value is
+/// as valid as a parsed one.
+macro_rules! parsed_string {
+    ($name:ident) => {
+        impl $name {
+            /// The value.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $name::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod client;
 pub mod issuer;
 pub mod oauth_error;
 pub mod scope;
 pub mod secret;
 pub mod signing;
+pub mod user;
 
 pub use client::{ClientId, ClientMetadata, GrantType, MetadataError, TokenEndpointAuthMethod};
 pub use issuer::{Issuer, IssuerError};
 pub use oauth_error::{ErrorCode, OAuthError};
 pub use scope::{Scope, ScopeError};
-pub use secret::ClientSecret;
+pub use secret::{ClientSecret, Password};
 pub use signing::{KeyState, SigningAlgorithm, UnknownValue};
+pub use user::{Address, StandardClaims, Username};

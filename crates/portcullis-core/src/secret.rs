@@ -35,6 +35,11 @@ secret_type!(
     ClientSecret
 );
 
+secret_type!(
+    /// A user's password, as typed at the login page or given on creation.
+    Password
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
-use portcullis_core::{ClientMetadata, Issuer};
+use portcullis_core::{ClientMetadata, Issuer, StandardClaims};
 use portcullis_store::{DatabaseUrl, PoolOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +40,65 @@ pub enum Command {
     /// Manage clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `portcullis user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints its user_id (its `sub`), and the password when one was generated.
+    Create(Box<UserCreateArgs>),
+}
+
+/// Options of `portcullis user create`.
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    /// The login name (kept in lower case).
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from the first line of standard input; otherwise a
+    /// random one is generated and printed once.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// OpenID Connect standard claims as a JSON file (name, email, address, ...).
+    #[arg(long)]
+    pub claims_file: Option<PathBuf>,
+    /// Full name (`name`), when no claims file is given.
+    #[arg(long, conflicts_with = "claims_file")]
+    pub name: Option<String>,
+    /// E-mail address (`email`), when no claims file is given.
+    #[arg(long, conflicts_with = "claims_file")]
+    pub email: Option<String>,
+    /// Mark the e-mail address as verified.
+    #[arg(long, requires = "email")]
+    pub email_verified: bool,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+impl UserCreateArgs {
+    /// The user's claims, parsed and validated.
+    pub fn claims(&self) -> anyhow::Result<StandardClaims> {
+        let claims = match &self.claims_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("invalid claims in {}", path.display()))?
+            }
+            None => StandardClaims {
+                name: self.name.clone(),
+                email: self.email.clone(),
+                email_verified: self.email.as_ref().map(|_| self.email_verified),
+                ..StandardClaims::default()
+            },
+        };
+        claims.validate().context("invalid claims")?;
+        Ok(claims)
+    }
 }
 
 /// `portcullis client …`

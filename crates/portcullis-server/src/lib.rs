@@ -18,6 +18,7 @@ pub mod routes;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;
+pub mod users;
 
 pub use config::{Cli, KekSource, Mode, Settings};
 pub use key_ring::KeyRing;

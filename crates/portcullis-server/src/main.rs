@@ -1,8 +1,9 @@
 //! The `portcullis` command.
 
 use clap::Parser;
-use portcullis_server::config::{Cli, ClientCommand, ClientIdArgs, Command};
-use portcullis_server::{clients, telemetry, Application};
+use portcullis_core::{Password, Username};
+use portcullis_server::config::{Cli, ClientCommand, ClientIdArgs, Command, UserCommand, UserCreateArgs};
+use portcullis_server::{clients, secrets, telemetry, users, Application};
 use portcullis_store::{clients as stored_clients, Database};
 use std::process::ExitCode;
 
@@ -50,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{response}");
             Ok(())
         }
+        Command::User(UserCommand::Create(args)) => create_user(&args),
         Command::Client(ClientCommand::Disable(args)) => set_disabled(&args, true),
         Command::Client(ClientCommand::Enable(args)) => set_disabled(&args, false),
         Command::Client(ClientCommand::AddSecret(args)) => {
@@ -72,5 +74,29 @@ fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
         anyhow::bail!("there is no client {}", args.client_id);
     }
     println!("{}", serde_json::json!({ "client_id": args.client_id, "disabled": disabled }));
+    Ok(())
+}
+
+fn create_user(args: &UserCreateArgs) -> anyhow::Result<()> {
+    let username = Username::parse(&args.username)?;
+    let claims = args.claims()?;
+    let (password, generated) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        (Password::new(line.trim_end_matches(['\r', '\n']).to_owned()), false)
+    } else {
+        (Password::new(secrets::random_token()), true)
+    };
+    users::check_policy(&password).map_err(anyhow::Error::msg)?;
+    let db = Database::connect(&args.database.url()?, &args.database.pool())?;
+    db.migrate()?;
+    let user_id = users::create(&db, &username, &password, &claims)?;
+    let mut output = serde_json::to_value(&claims)?;
+    output["user_id"] = user_id.into();
+    output["username"] = username.as_str().into();
+    if generated {
+        output["password"] = password.expose().into();
+    }
+    println!("{output}");
     Ok(())
 }

@@ -19,6 +19,7 @@ mod migrations;
 mod schema;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod users;
 
 pub use connection::DbConnection;
 pub use database::{Database, PoolOptions};

@@ -68,3 +68,15 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    users (user_id) {
+        user_id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        claims -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}

@@ -266,3 +266,78 @@ portcullis_store::backend_tests! {
         assert_eq!(missing.status.code(), Some(1));
     }
 }
+
+#[test]
+fn user_create_stores_an_argon2id_hash_and_the_claims() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/users.db", dir.path().display());
+    let generated = portcullis(dir.path())
+        .args([
+            "user",
+            "create",
+            "--username",
+            "Alice",
+            "--name",
+            "Alice Liddell",
+            "--email",
+            "alice@example.com",
+        ])
+        .args(["--email-verified", "--database-url", &database])
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{generated:?}");
+    let created: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
+    assert_eq!(created["username"], "alice");
+    assert_eq!(created["email_verified"], true);
+    let password = created["password"].as_str().expect("a generated password is shown once").to_owned();
+
+    let mut child = portcullis(dir.path())
+        .args(["user", "create", "--username", "bob", "--password-stdin", "--database-url", &database])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"bobs password\n").unwrap();
+    let typed = child.wait_with_output().unwrap();
+    assert!(typed.status.success(), "{typed:?}");
+    assert!(serde_json::from_slice::<serde_json::Value>(&typed.stdout).unwrap().get("password").is_none());
+
+    let db = portcullis_store::Database::connect(
+        &portcullis_store::DatabaseUrl::parse(&database).unwrap(),
+        &portcullis_store::PoolOptions::default(),
+    )
+    .unwrap();
+    let mut conn = db.get().unwrap();
+    let alice = portcullis_store::users::find_by_username(&mut conn, "alice").unwrap().unwrap();
+    assert_eq!(alice.user_id, created["user_id"].as_str().unwrap());
+    assert!(!alice.password_hash.contains(&password));
+    let verify = |phc: &str, password: &str| {
+        portcullis_server::users::verify_password(&portcullis_core::Password::new(password.to_owned()), phc)
+    };
+    assert!(verify(&alice.password_hash, &password));
+    let bob = portcullis_store::users::find_by_username(&mut conn, "bob").unwrap().unwrap();
+    assert!(verify(&bob.password_hash, "bobs password"));
+    assert!(!verify(&bob.password_hash, "bobs password\n"));
+}
+
+#[test]
+fn user_create_refuses_taken_names_weak_passwords_and_bad_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/users.db", dir.path().display());
+    let create = |args: &[&str]| {
+        let mut command = portcullis(dir.path());
+        command.args(["user", "create", "--database-url", &database]).args(args);
+        command
+    };
+    assert!(create(&["--username", "carol"]).output().unwrap().status.success());
+    let stderr = failure(&mut create(&["--username", "CAROL"]));
+    assert!(stderr.contains("taken"), "{stderr}");
+    let stderr = failure(&mut create(&["--username", "dave", "--email", "not-an-email"]));
+    assert!(stderr.contains("email"), "{stderr}");
+    let mut short = create(&["--username", "erin", "--password-stdin"]);
+    let stderr = failure(short.stdin(std::fs::File::open("/dev/null").unwrap()));
+    assert!(stderr.contains("at least 8"), "{stderr}");
+    let stderr = failure(&mut create(&["--username", " spaced"]));
+    assert!(stderr.contains("username"), "{stderr}");
+}

@@ -1,0 +1,92 @@
+//! Repository of end users. Passwords arrive already hashed; claims arrive
+//! as JSON that this module stores unread.
+
+use crate::schema::users;
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use std::fmt;
+
+/// A user as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The stable identifier, used as `sub`.
+    pub user_id: String,
+    /// The login name, in lower case.
+    pub username: String,
+    /// The argon2id PHC string of the password.
+    pub password_hash: String,
+    /// OpenID Connect standard claims, JSON.
+    pub claims: String,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+    /// When the user last changed (the `updated_at` claim).
+    pub updated_at: DateTime<Utc>,
+    /// When the user was disabled, if it is.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("user_id", &self.user_id)
+            .field("username", &self.username)
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+struct Row {
+    user_id: String,
+    username: String,
+    password_hash: String,
+    claims: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    disabled_at: Option<NaiveDateTime>,
+}
+
+impl From<Row> for UserRecord {
+    fn from(row: Row) -> Self {
+        UserRecord {
+            user_id: row.user_id,
+            username: row.username,
+            password_hash: row.password_hash,
+            claims: row.claims,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            disabled_at: row.disabled_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Stores a new user. A taken `username` or `user_id` is a [`StoreError::Conflict`].
+pub fn create(conn: &mut DbConnection, user: &UserRecord) -> Result<(), StoreError> {
+    let row = Row {
+        user_id: user.user_id.clone(),
+        username: user.username.clone(),
+        password_hash: user.password_hash.clone(),
+        claims: user.claims.clone(),
+        created_at: user.created_at.naive_utc(),
+        updated_at: user.updated_at.naive_utc(),
+        disabled_at: user.disabled_at.map(|t| t.naive_utc()),
+    };
+    diesel::insert_into(users::table).values(row).execute(conn).map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// The user with login name `username` (already in lower case).
+pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<UserRecord>, StoreError> {
+    let row =
+        users::table.filter(users::username.eq(username)).select(Row::as_select()).first(conn).optional()?;
+    Ok(row.map(UserRecord::from))
+}
+
+/// The user `user_id`.
+pub fn find(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
+    let row =
+        users::table.filter(users::user_id.eq(user_id)).select(Row::as_select()).first(conn).optional()?;
+    Ok(row.map(UserRecord::from))
+}
