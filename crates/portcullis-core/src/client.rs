@@ -1,7 +1,7 @@
 //! Clients: identifiers, grant types, authentication methods and the
 //! configuration each client version holds (RFC 7591 metadata names).
 
-use crate::{Scope, SigningAlgorithm};
+use crate::{RedirectUri, Scope, SigningAlgorithm};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +120,35 @@ pub struct ClientMetadata {
     /// Whether the client may call the introspection endpoint.
     #[serde(default)]
     pub introspection_allowed: bool,
+    /// Where authorization responses may be sent (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Where the user may be sent after logging out (RP-Initiated Logout §3.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Whether authorization requests must carry a PKCE challenge. Always
+    /// true for public clients (RFC 9700 §2.1.1); true by default for all.
+    #[serde(default = "yes")]
+    pub require_pkce: bool,
+    /// Whether the `plain` PKCE method is accepted; S256 only by default.
+    #[serde(default)]
+    pub pkce_plain_allowed: bool,
+    /// How ID tokens for this client are signed (OpenID Connect Registration §2).
+    #[serde(default = "default_alg")]
+    pub id_token_signed_response_alg: SigningAlgorithm,
+    /// A first-party client whose users are not asked for consent.
+    #[serde(default)]
+    pub skip_consent: bool,
+    /// Seconds a refresh token stays valid unused; the server default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_lifetime: Option<u64>,
+    /// Seconds a refresh-token family lives at most; the server default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_absolute_lifetime: Option<u64>,
+    /// Seconds after rotation during which the previous refresh token may be
+    /// presented again without revoking its family (0 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_reuse_interval: Option<u64>,
 }
 
 fn default_grant_types() -> Vec<GrantType> {
@@ -129,6 +158,15 @@ fn default_grant_types() -> Vec<GrantType> {
 fn default_alg() -> SigningAlgorithm {
     SigningAlgorithm::Rs256
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// The longest a refresh-token family may be configured to live.
+pub const MAX_REFRESH_TOKEN_LIFETIME: u64 = 365 * 24 * 60 * 60;
+/// The longest reuse interval a client may be configured with.
+pub const MAX_REFRESH_TOKEN_REUSE_INTERVAL: u64 = 60;
 
 /// A metadata field that is not acceptable, and why.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -177,13 +215,26 @@ impl ClientMetadata {
             }
             (None, None) => {}
         }
-        if let Some(lifetime) = self.access_token_lifetime {
-            if !(1..=MAX_ACCESS_TOKEN_LIFETIME).contains(&lifetime) {
-                return Err(invalid(
-                    "access_token_lifetime",
-                    format!("must be 1 to {MAX_ACCESS_TOKEN_LIFETIME} seconds"),
-                ));
+        self.validate_code_flow()?;
+        for (field, value, max) in [
+            ("access_token_lifetime", self.access_token_lifetime, MAX_ACCESS_TOKEN_LIFETIME),
+            ("refresh_token_idle_lifetime", self.refresh_token_idle_lifetime, MAX_REFRESH_TOKEN_LIFETIME),
+            (
+                "refresh_token_absolute_lifetime",
+                self.refresh_token_absolute_lifetime,
+                MAX_REFRESH_TOKEN_LIFETIME,
+            ),
+        ] {
+            if value.is_some_and(|seconds| !(1..=max).contains(&seconds)) {
+                return Err(invalid(field, format!("must be 1 to {max} seconds")));
             }
+        }
+        if self.refresh_token_reuse_interval.is_some_and(|seconds| seconds > MAX_REFRESH_TOKEN_REUSE_INTERVAL)
+        {
+            return Err(invalid(
+                "refresh_token_reuse_interval",
+                format!("must be at most {MAX_REFRESH_TOKEN_REUSE_INTERVAL} seconds"),
+            ));
         }
         for resource in self.resources.iter().chain(&self.default_resource) {
             validate_resource(resource)?;
@@ -192,6 +243,25 @@ impl ClientMetadata {
             if !self.resources.is_empty() && !self.resources.contains(default) {
                 return Err(invalid("default_resource", "must be one of resources"));
             }
+        }
+        Ok(())
+    }
+
+    /// The rules of clients that use the authorization code flow.
+    fn validate_code_flow(&self) -> Result<(), MetadataError> {
+        let code = self.allows_grant(GrantType::AuthorizationCode);
+        if code && self.redirect_uris.is_empty() {
+            return Err(invalid(
+                "redirect_uris",
+                "the authorization_code grant needs at least one redirect URI",
+            ));
+        }
+        if self.allows_grant(GrantType::RefreshToken) && !code {
+            return Err(invalid("grant_types", "refresh_token is issued only with authorization_code"));
+        }
+        if self.token_endpoint_auth_method == TokenEndpointAuthMethod::None && !self.require_pkce {
+            // RFC 9700 §2.1.1: public clients must use PKCE.
+            return Err(invalid("require_pkce", "a public client (none) must use PKCE"));
         }
         Ok(())
     }
@@ -279,7 +349,8 @@ mod tests {
             "token_endpoint_auth_method": "client_secret_post", "access_token_signed_response_alg": "ES256",
             "access_token_lifetime": 600, "allowed_cidrs": ["10.0.0.0/8", "::1/128"],
             "resources": ["https://api.example/"], "default_resource": "https://api.example/",
-            "introspection_allowed": true
+            "introspection_allowed": true, "require_pkce": true, "pkce_plain_allowed": false,
+            "id_token_signed_response_alg": "RS256", "skip_consent": false
         });
         let m = metadata(json.clone()).unwrap();
         assert_eq!(serde_json::to_value(&m).unwrap(), json);
@@ -321,6 +392,24 @@ mod tests {
                 "jwks",
             ),
             (serde_json::json!({"client_name": "x", "jwks": {"keys": []}}), "jwks"),
+            (serde_json::json!({"client_name": "x", "grant_types": ["authorization_code"]}), "redirect_uris"),
+            (
+                serde_json::json!({"client_name": "x", "grant_types": ["client_credentials", "refresh_token"]}),
+                "grant_types",
+            ),
+            (
+                serde_json::json!({"client_name": "x", "grant_types": ["authorization_code"], "redirect_uris": ["https://a.example/cb"],
+                                "token_endpoint_auth_method": "none", "require_pkce": false}),
+                "require_pkce",
+            ),
+            (
+                serde_json::json!({"client_name": "x", "refresh_token_idle_lifetime": 0}),
+                "refresh_token_idle_lifetime",
+            ),
+            (
+                serde_json::json!({"client_name": "x", "refresh_token_reuse_interval": 61}),
+                "refresh_token_reuse_interval",
+            ),
             (
                 serde_json::json!({"client_name": "x", "jwks": {"keys": [{"kty": "EC"}]}, "jwks_uri": "https://c.example/jwks"}),
                 "jwks_uri",
@@ -344,6 +433,25 @@ mod tests {
             let error = metadata(json.clone()).unwrap_err();
             assert!(error.starts_with(field), "{json}: {error}");
         }
+    }
+
+    #[test]
+    fn an_app_using_the_code_flow() {
+        let app = metadata(serde_json::json!({
+            "client_name": "spa", "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example/cb", "http://127.0.0.1/cb"],
+            "post_logout_redirect_uris": ["https://spa.example/"], "scope": "openid profile offline_access",
+            "id_token_signed_response_alg": "ES256", "refresh_token_reuse_interval": 2
+        }))
+        .unwrap();
+        assert!(app.require_pkce && !app.pkce_plain_allowed && !app.skip_consent, "safe defaults");
+        assert!(app.redirect_uris[1].matches("http://127.0.0.1:4000/cb"));
+        assert_eq!(app.id_token_signed_response_alg, SigningAlgorithm::Es256);
+        let insecure = serde_json::json!({"client_name": "x", "grant_types": ["authorization_code"], "redirect_uris": ["http://app.example/cb"]});
+        assert!(
+            metadata(insecure).unwrap_err().contains("loopback"),
+            "a bad redirect URI is refused while parsing"
+        );
     }
 
     #[test]

@@ -36,9 +36,12 @@ macro_rules! parsed_string {
     };
 }
 
+pub mod authorization_request;
 pub mod client;
 pub mod issuer;
 pub mod oauth_error;
+pub mod pkce;
+pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
 pub mod signing;
@@ -47,6 +50,8 @@ pub mod user;
 pub use client::{ClientId, ClientMetadata, GrantType, MetadataError, TokenEndpointAuthMethod};
 pub use issuer::{Issuer, IssuerError};
 pub use oauth_error::{ErrorCode, OAuthError};
+pub use pkce::{CodeChallenge, CodeChallengeMethod, PkceError};
+pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use scope::{Scope, ScopeError};
 pub use secret::{ClientSecret, Password};
 pub use signing::{KeyState, SigningAlgorithm, UnknownValue};

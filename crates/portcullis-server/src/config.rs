@@ -152,6 +152,9 @@ pub struct ClientCreateArgs {
     /// Allow the client to call the introspection endpoint.
     #[arg(long)]
     pub introspection_allowed: bool,
+    /// A redirect URI for the authorization code flow; repeat for several.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
     /// Read the whole RFC 7591 metadata from this JSON file instead of flags.
     #[arg(long, conflicts_with_all = ["name", "access_token_lifetime", "introspection_allowed"])]
     pub metadata_file: Option<PathBuf>,
@@ -178,6 +181,7 @@ impl ClientCreateArgs {
                     "access_token_signed_response_alg": self.access_token_alg,
                     "allowed_cidrs": self.allowed_cidrs,
                     "introspection_allowed": self.introspection_allowed,
+                    "redirect_uris": self.redirect_uris,
                 });
                 if let Some(lifetime) = self.access_token_lifetime {
                     value["access_token_lifetime"] = lifetime.into();

@@ -197,6 +197,12 @@ fn client_create_refuses_invalid_metadata_and_writes_nothing() {
     let stderr =
         failure(portcullis(dir.path()).args(["client", "create", "--name", "x", "--grant-type", "implicit"]));
     assert!(stderr.contains("invalid client metadata"), "{stderr}");
+    let code_flow = ["client", "create", "--name", "x", "--grant-type", "authorization_code"];
+    let stderr = failure(portcullis(dir.path()).args(code_flow));
+    assert!(stderr.contains("redirect_uris"), "{stderr}");
+    let stderr =
+        failure(portcullis(dir.path()).args(code_flow).args(["--redirect-uri", "http://app.example/cb"]));
+    assert!(stderr.contains("loopback"), "{stderr}");
     let file = dir.path().join("client.json");
     std::fs::write(&file, r#"{"client_name": "x", "access_token_lifetime": 0}"#).unwrap();
     let stderr = failure(portcullis(dir.path()).args(["client", "create", "--metadata-file"]).arg(&file));

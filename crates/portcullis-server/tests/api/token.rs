@@ -200,7 +200,7 @@ backend_tests! {
 
     #[tokio::test]
     async fn a_client_without_the_grant_is_unauthorized(db) {
-        let (id, secret) = register(&db, json!({"client_name": "web", "grant_types": ["authorization_code"]}));
+        let (id, secret) = register(&db, json!({"client_name": "web", "grant_types": ["authorization_code"], "redirect_uris": ["https://web.example/cb"]}));
         let app = spawn_app(&db);
         assert_error(app.token(&id, &secret, "").await, 400, "unauthorized_client").await;
     }
