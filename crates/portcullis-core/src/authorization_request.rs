@@ -1,5 +1,12 @@
-//! Parameters of an OpenID Connect authentication request whose value has
-//! rules of its own (OpenID Connect Core §3.1.2.1).
+//! The authorization request (RFC 6749 §4.1.1, OpenID Connect Core
+//! §3.1.2.1): its parameters with rules of their own, and [`validate`],
+//! which decides between an error page that never redirects, an error sent
+//! back to the client, and a request to carry on with.
+
+use crate::{
+    ClientId, ClientMetadata, CodeChallenge, CodeChallengeMethod, ErrorCode, GrantType, OAuthError, Scope,
+    TokenEndpointAuthMethod,
+};
 
 /// The `prompt` parameter: a set of values, where `none` stands alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,9 +61,351 @@ pub fn parse_max_age(raw: &str) -> Option<u64> {
 /// bounded, yet generously (FAPI tests send long values).
 pub const MAX_OPAQUE_LEN: usize = 2048;
 
+/// Read access to the request's parameters (query or form), each present
+/// at most once and never empty.
+pub trait Parameters {
+    /// The value of `name`, if sent.
+    fn get(&self, name: &str) -> Option<&str>;
+}
+
+/// A request that may go on to authentication and consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client_id: ClientId,
+    /// Where the response goes: the URI as the client sent it (it matched a
+    /// registered one), or the only registered one when it sent none.
+    pub redirect_uri: String,
+    /// Whether the client sent `redirect_uri`, which it must then repeat at
+    /// the token endpoint (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    /// The scope asked for (the client's whole scope when none was).
+    pub scope: Scope,
+    /// Echoed back unchanged.
+    pub state: Option<String>,
+    /// Put into the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE challenge.
+    pub code_challenge: Option<CodeChallenge>,
+    /// `prompt`.
+    pub prompt: Prompt,
+    /// `max_age` in seconds.
+    pub max_age: Option<u64>,
+    /// `login_hint`, to pre-fill the login form.
+    pub login_hint: Option<String>,
+    /// `id_token_hint`, checked by the server against its own keys.
+    pub id_token_hint: Option<String>,
+    /// `ui_locales`, space-separated BCP 47 tags in order of preference.
+    pub ui_locales: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// Whether this is an OpenID Connect request (`openid` in the scope).
+    pub fn is_openid(&self) -> bool {
+        self.scope.contains("openid")
+    }
+}
+
+/// Why a request is refused, and so how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client or the redirect URI cannot be trusted: show an error page
+    /// and never redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+    ErrorPage(String),
+    /// Send the error back to the client's redirect URI (RFC 6749 §4.1.2.1).
+    Redirect {
+        /// The verified redirect URI.
+        redirect_uri: String,
+        /// The error.
+        error: OAuthError,
+        /// The request's `state`, echoed back.
+        state: Option<String>,
+    },
+}
+
+/// Validates an authorization request from `client`, which is `None` when
+/// `client_id` names no enabled client.
+pub fn validate(
+    params: &impl Parameters,
+    client: Option<(&ClientId, &ClientMetadata)>,
+) -> Result<AuthorizationRequest, Refusal> {
+    let page = |why: &str| Refusal::ErrorPage(why.to_owned());
+    let Some(client_id) = params.get("client_id") else { return Err(page("The request has no client_id.")) };
+    let Some((client_id, metadata)) = client.filter(|(id, _)| id.as_str() == client_id) else {
+        return Err(page("The client_id names no client of this server."));
+    };
+    let scope_param = params.get("scope");
+    let asks_openid = scope_param.is_some_and(|scope| scope.split(' ').any(|token| token == "openid"));
+    let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
+        Some(requested) if metadata.redirect_uris.iter().any(|registered| registered.matches(requested)) => {
+            (requested.to_owned(), true)
+        }
+        Some(_) => return Err(page("The redirect_uri is not registered for this client.")),
+        // OpenID Connect Core §3.1.2.1 requires it; OAuth only when several are registered.
+        None if asks_openid => return Err(page("The request has no redirect_uri.")),
+        None => match metadata.redirect_uris.as_slice() {
+            [only] => (only.as_str().to_owned(), false),
+            _ => return Err(page("The request has no redirect_uri, and the client has not exactly one.")),
+        },
+    };
+    let state = params.get("state").filter(|state| state.len() <= MAX_OPAQUE_LEN).map(str::to_owned);
+    let refuse = |code: ErrorCode, description: &str| Refusal::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        error: OAuthError::new(code, description),
+        state: state.clone(),
+    };
+    let invalid = |description: &str| refuse(ErrorCode::InvalidRequest, description);
+
+    if params.get("state").is_some_and(|state| state.len() > MAX_OPAQUE_LEN) {
+        return Err(invalid("state is too long"));
+    }
+    // OpenID Connect Core §6: request objects are not supported, and say so.
+    if params.get("request").is_some() {
+        return Err(refuse(ErrorCode::RequestNotSupported, "request objects are not supported"));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(refuse(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+    }
+    match params.get("response_type") {
+        None => return Err(invalid("response_type is missing")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(refuse(ErrorCode::UnsupportedResponseType, "only response_type=code is supported"))
+        }
+    }
+    if params.get("response_mode").is_some_and(|mode| mode != "query") {
+        return Err(invalid("only response_mode=query is supported"));
+    }
+    if !metadata.allows_grant(GrantType::AuthorizationCode) {
+        return Err(refuse(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        ));
+    }
+    let scope = match scope_param {
+        None => metadata.scope.clone(),
+        Some(raw) => Scope::parse(raw).map_err(|e| refuse(ErrorCode::InvalidScope, &e.to_string()))?,
+    };
+    if !scope.is_subset(&metadata.scope) {
+        return Err(refuse(ErrorCode::InvalidScope, "the requested scope exceeds what the client may have"));
+    }
+    let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
+        (None, Some(_)) => return Err(invalid("code_challenge_method without code_challenge")),
+        (None, None)
+            if metadata.require_pkce
+                || metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None =>
+        {
+            return Err(invalid("code_challenge is required (PKCE, RFC 7636)"));
+        }
+        (None, None) => None,
+        (Some(challenge), method) => {
+            let challenge = CodeChallenge::parse(challenge, method).map_err(|e| invalid(&e.to_string()))?;
+            if challenge.method == CodeChallengeMethod::Plain && !metadata.pkce_plain_allowed {
+                return Err(invalid("code_challenge_method must be S256"));
+            }
+            Some(challenge)
+        }
+    };
+    let prompt = params
+        .get("prompt")
+        .map(Prompt::parse)
+        .transpose()
+        .map_err(|e| invalid(&e.to_string()))?
+        .unwrap_or_default();
+    let max_age = match params.get("max_age") {
+        None => None,
+        Some(raw) => {
+            Some(parse_max_age(raw).ok_or_else(|| invalid("max_age must be a non-negative integer"))?)
+        }
+    };
+    let nonce = params.get("nonce");
+    if nonce.is_some_and(|nonce| nonce.len() > MAX_OPAQUE_LEN) {
+        return Err(invalid("nonce is too long"));
+    }
+    let owned = |name: &str| params.get(name).map(str::to_owned);
+    Ok(AuthorizationRequest {
+        client_id: client_id.clone(),
+        redirect_uri,
+        redirect_uri_sent,
+        scope,
+        state,
+        nonce: nonce.map(str::to_owned),
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: owned("login_hint"),
+        id_token_hint: owned("id_token_hint"),
+        ui_locales: owned("ui_locales"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    impl Parameters for HashMap<&str, &str> {
+        fn get(&self, name: &str) -> Option<&str> {
+            HashMap::get(self, name).copied()
+        }
+    }
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn client(extra: serde_json::Value) -> (ClientId, ClientMetadata) {
+        let mut json = serde_json::json!({
+            "client_name": "app", "grant_types": ["authorization_code"], "scope": "openid profile email",
+            "redirect_uris": ["https://app.example/cb", "http://127.0.0.1/cb"]
+        });
+        json.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let metadata: ClientMetadata = serde_json::from_value(json).unwrap();
+        metadata.validate().unwrap();
+        (ClientId::parse("app").unwrap(), metadata)
+    }
+
+    fn request<'a>(extra: &[(&'a str, &'a str)]) -> HashMap<&'a str, &'a str> {
+        let mut params: HashMap<&str, &str> = [
+            ("client_id", "app"),
+            ("response_type", "code"),
+            ("redirect_uri", "https://app.example/cb"),
+            ("scope", "openid profile"),
+            ("state", "s1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]
+        .into();
+        for (name, value) in extra {
+            if value.is_empty() {
+                params.remove(name);
+            } else {
+                params.insert(name, value);
+            }
+        }
+        params
+    }
+
+    fn check(extra: &[(&str, &str)]) -> Result<AuthorizationRequest, Refusal> {
+        let (id, metadata) = client(serde_json::json!({}));
+        validate(&request(extra), Some((&id, &metadata)))
+    }
+
+    fn redirected_error(extra: &[(&str, &str)]) -> ErrorCode {
+        match check(extra) {
+            Err(Refusal::Redirect { error, redirect_uri, state }) => {
+                assert_eq!(redirect_uri, request(extra)["redirect_uri"]);
+                assert_eq!(state.as_deref(), request(extra).get("state").copied());
+                error.error
+            }
+            other => panic!("{extra:?}: expected an error redirect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_request_carries_everything_on() {
+        let request = check(&[
+            ("nonce", "n1"),
+            ("prompt", "login"),
+            ("max_age", "0"),
+            ("login_hint", "alice"),
+            ("extra", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(request.redirect_uri, "https://app.example/cb");
+        assert!(request.redirect_uri_sent && request.is_openid() && request.prompt.login);
+        assert_eq!(request.scope.to_string(), "openid profile");
+        assert_eq!(
+            (request.state.as_deref(), request.nonce.as_deref(), request.max_age),
+            (Some("s1"), Some("n1"), Some(0))
+        );
+        assert_eq!(request.code_challenge.unwrap().method, CodeChallengeMethod::S256);
+        assert_eq!(request.login_hint.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn an_untrusted_client_or_redirect_uri_gets_an_error_page() {
+        let (id, metadata) = client(serde_json::json!({}));
+        for (params, client) in [
+            (request(&[("client_id", "")]), Some((&id, &metadata))),
+            (request(&[("client_id", "other")]), Some((&id, &metadata))),
+            (request(&[]), None),
+            (request(&[("redirect_uri", "https://evil.example/cb")]), Some((&id, &metadata))),
+            (request(&[("redirect_uri", "https://app.example/cb/../evil")]), Some((&id, &metadata))),
+            (request(&[("redirect_uri", "")]), Some((&id, &metadata))),
+        ] {
+            assert!(matches!(validate(&params, client), Err(Refusal::ErrorPage(_))), "{params:?}");
+        }
+    }
+
+    #[test]
+    fn redirect_uri_may_be_left_out_only_by_an_oauth_client_with_one() {
+        let (id, one) =
+            client(serde_json::json!({"redirect_uris": ["https://app.example/cb"], "scope": "read"}));
+        let plain_oauth = request(&[("redirect_uri", ""), ("scope", "read")]);
+        let accepted = validate(&plain_oauth, Some((&id, &one))).unwrap();
+        assert_eq!(
+            (accepted.redirect_uri.as_str(), accepted.redirect_uri_sent),
+            ("https://app.example/cb", false)
+        );
+        let (id, oidc) = client(serde_json::json!({"redirect_uris": ["https://app.example/cb"]}));
+        assert!(matches!(
+            validate(&request(&[("redirect_uri", "")]), Some((&id, &oidc))),
+            Err(Refusal::ErrorPage(_))
+        ));
+    }
+
+    #[test]
+    fn a_loopback_redirect_may_use_any_port() {
+        assert!(check(&[("redirect_uri", "http://127.0.0.1:49152/cb")]).is_ok());
+    }
+
+    #[test]
+    fn every_other_error_goes_back_to_the_client() {
+        for (extra, code) in [
+            (vec![("response_type", "")], ErrorCode::InvalidRequest),
+            (vec![("response_type", "token")], ErrorCode::UnsupportedResponseType),
+            (vec![("response_type", "code id_token")], ErrorCode::UnsupportedResponseType),
+            (vec![("response_mode", "fragment")], ErrorCode::InvalidRequest),
+            (vec![("scope", "openid admin")], ErrorCode::InvalidScope),
+            (vec![("scope", "openid \"x\"")], ErrorCode::InvalidScope),
+            (vec![("code_challenge", ""), ("code_challenge_method", "")], ErrorCode::InvalidRequest),
+            (vec![("code_challenge", "")], ErrorCode::InvalidRequest),
+            (vec![("code_challenge_method", "plain")], ErrorCode::InvalidRequest),
+            (vec![("code_challenge_method", "S512")], ErrorCode::InvalidRequest),
+            (vec![("code_challenge", "short")], ErrorCode::InvalidRequest),
+            (vec![("prompt", "none login")], ErrorCode::InvalidRequest),
+            (vec![("max_age", "-1")], ErrorCode::InvalidRequest),
+            (vec![("request", "eyJhbGciOiJub25lIn0.e30.")], ErrorCode::RequestNotSupported),
+            (vec![("request_uri", "https://app.example/r")], ErrorCode::RequestUriNotSupported),
+        ] {
+            assert_eq!(redirected_error(&extra), code, "{extra:?}");
+        }
+        let long = "n".repeat(MAX_OPAQUE_LEN + 1);
+        assert_eq!(redirected_error(&[("nonce", &long)]), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn pkce_follows_the_client_configuration() {
+        let (id, optional) = client(serde_json::json!({"require_pkce": false}));
+        let without = request(&[("code_challenge", ""), ("code_challenge_method", "")]);
+        assert!(validate(&without, Some((&id, &optional))).unwrap().code_challenge.is_none());
+        let (id, plain) = client(serde_json::json!({"pkce_plain_allowed": true}));
+        let plain_request =
+            request(&[("code_challenge", &CHALLENGE[..43]), ("code_challenge_method", "plain")]);
+        assert_eq!(
+            validate(&plain_request, Some((&id, &plain))).unwrap().code_challenge.unwrap().method,
+            CodeChallengeMethod::Plain
+        );
+    }
+
+    #[test]
+    fn a_client_without_the_grant_is_refused_at_its_redirect_uri() {
+        let (id, metadata) =
+            client(serde_json::json!({"grant_types": ["client_credentials"], "require_pkce": true}));
+        match validate(&request(&[]), Some((&id, &metadata))) {
+            Err(Refusal::Redirect { error, .. }) => assert_eq!(error.error, ErrorCode::UnauthorizedClient),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn prompt_is_a_set_with_none_alone() {

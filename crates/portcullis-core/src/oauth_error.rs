@@ -28,6 +28,16 @@ pub enum ErrorCode {
     InvalidToken,
     /// The access token lacks the scope the request needs (RFC 6750 §3.1).
     InsufficientScope,
+    /// The response type is not supported (RFC 6749 §4.1.2.1).
+    UnsupportedResponseType,
+    /// The user must log in, but `prompt=none` forbids asking (OpenID Connect Core §3.1.2.6).
+    LoginRequired,
+    /// The user must consent, but `prompt=none` forbids asking (OpenID Connect Core §3.1.2.6).
+    ConsentRequired,
+    /// The `request` parameter is not supported (OpenID Connect Core §3.1.2.6).
+    RequestNotSupported,
+    /// The `request_uri` parameter is not supported (OpenID Connect Core §3.1.2.6).
+    RequestUriNotSupported,
     /// The server failed; nothing the client can correct.
     ServerError,
 }
@@ -47,6 +57,11 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::ServerError => "server_error",
         }
     }
