@@ -12,6 +12,7 @@
 pub mod access_token;
 pub mod client_keys;
 pub mod error;
+pub mod id_token;
 pub mod jwk;
 pub mod kek;
 pub mod signing_key;
@@ -19,6 +20,7 @@ pub mod signing_key;
 pub use access_token::{AccessTokenClaims, VerificationKey, ACCESS_TOKEN_TYPE};
 pub use client_keys::ClientKeys;
 pub use error::JoseError;
+pub use id_token::{at_hash, IdTokenClaims};
 pub use jwk::{Jwks, KeyMaterial, PublicJwk};
 pub use kek::KeyEncryptionKey;
 pub use signing_key::{GeneratedKey, SigningKey};
