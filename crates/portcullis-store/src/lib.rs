@@ -10,6 +10,7 @@
 pub mod assertions;
 pub mod change_log;
 pub mod clients;
+pub mod codes;
 pub mod connection;
 pub mod database;
 pub mod database_url;

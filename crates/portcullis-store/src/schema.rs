@@ -80,3 +80,15 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Binary,
+        grant_id -> Text,
+        client_id -> Text,
+        details -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        consumed_at -> Nullable<Timestamp>,
+    }
+}

@@ -1,0 +1,113 @@
+//! Repository of authorization codes: stored hashed, consumed atomically at
+//! most once.
+
+use crate::schema::authorization_codes;
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// A code as issued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// SHA-256 of the code.
+    pub code_hash: Vec<u8>,
+    /// The grant the code starts: every token issued from it carries this id.
+    pub grant_id: String,
+    /// The client the code was issued to.
+    pub client_id: String,
+    /// What the token endpoint needs, JSON.
+    pub details: String,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a code found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// The code was valid and is now consumed.
+    Redeemed(CodeRecord),
+    /// The code was consumed before: a replay of grant `grant_id` (RFC 6749 §4.1.2).
+    Replayed {
+        /// The grant whose tokens must be revoked.
+        grant_id: String,
+        /// The client the code was issued to.
+        client_id: String,
+    },
+    /// No such code, or it expired unused.
+    Invalid,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+struct Row {
+    code_hash: Vec<u8>,
+    grant_id: String,
+    client_id: String,
+    details: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    consumed_at: Option<NaiveDateTime>,
+}
+
+/// Stores a newly issued code.
+pub fn insert(conn: &mut DbConnection, code: &CodeRecord) -> Result<(), StoreError> {
+    let row = Row {
+        code_hash: code.code_hash.clone(),
+        grant_id: code.grant_id.clone(),
+        client_id: code.client_id.clone(),
+        details: code.details.clone(),
+        created_at: code.created_at.naive_utc(),
+        expires_at: code.expires_at.naive_utc(),
+        consumed_at: None,
+    };
+    diesel::insert_into(authorization_codes::table)
+        .values(row)
+        .execute(conn)
+        .map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// Consumes the code with hash `code_hash` at `now`. One conditional update
+/// decides, so of several concurrent redemptions exactly one succeeds.
+pub fn redeem(
+    conn: &mut DbConnection,
+    code_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Redemption, StoreError> {
+    let now = now.naive_utc();
+    let this_code = authorization_codes::code_hash.eq(code_hash);
+    let consumed = diesel::update(
+        authorization_codes::table
+            .filter(this_code)
+            .filter(authorization_codes::consumed_at.is_null())
+            .filter(authorization_codes::expires_at.gt(now)),
+    )
+    .set(authorization_codes::consumed_at.eq(now))
+    .execute(conn)?;
+    let row: Option<Row> =
+        authorization_codes::table.filter(this_code).select(Row::as_select()).first(conn).optional()?;
+    Ok(match row {
+        Some(row) if consumed == 1 => Redemption::Redeemed(CodeRecord {
+            code_hash: row.code_hash,
+            grant_id: row.grant_id,
+            client_id: row.client_id,
+            details: row.details,
+            created_at: row.created_at.and_utc(),
+            expires_at: row.expires_at.and_utc(),
+        }),
+        Some(row) if row.consumed_at.is_some() => {
+            Redemption::Replayed { grant_id: row.grant_id, client_id: row.client_id }
+        }
+        _ => Redemption::Invalid,
+    })
+}
+
+/// Deletes codes that expired before `before`; returns how many.
+pub fn delete_expired(conn: &mut DbConnection, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        authorization_codes::table.filter(authorization_codes::expires_at.lt(before.naive_utc())),
+    )
+    .execute(conn)?)
+}
