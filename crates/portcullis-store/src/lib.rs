@@ -17,6 +17,7 @@ pub mod database_url;
 pub mod error;
 pub mod keys;
 mod migrations;
+pub mod refresh;
 mod schema;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -92,3 +92,30 @@ diesel::table! {
         consumed_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    refresh_families (family_id) {
+        family_id -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Binary,
+        family_id -> Text,
+        details -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+diesel::allow_tables_to_appear_in_same_query!(refresh_families, refresh_tokens);
