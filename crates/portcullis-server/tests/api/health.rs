@@ -7,6 +7,17 @@ use portcullis_store::test_support::TestDb;
 
 backend_tests! {
     #[tokio::test]
+    async fn read_only_endpoints_ignore_junk_repeated_and_long_query_strings(db) {
+        let app = spawn_app(&db);
+        let long = "x".repeat(8_000);
+        for path in [endpoints::OPENID_CONFIGURATION, endpoints::OAUTH_AUTHORIZATION_SERVER, endpoints::JWKS, endpoints::HEALTHZ, endpoints::READYZ] {
+            for query in ["?a=1&a=2", "?%FF%FE=%zz", &format!("?pad={long}")] {
+                assert_eq!(app.get(&format!("{path}{query}")).await.status(), 200, "{path}{query}");
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn both_probes_answer_while_the_database_is_up(db) {
         let app = spawn_app(&db);
         for (path, status) in [(endpoints::HEALTHZ, "ok"), (endpoints::READYZ, "ready")] {

@@ -159,6 +159,31 @@ backend_tests! {
         assert!(!app.is_active((&caller.0, &caller.1), &token).await);
         assert_eq!(error(app.token(&id, &secret, "").await, 401).await, "invalid_client");
     }
+
+    #[tokio::test]
+    async fn malformed_introspection_and_revocation_requests_get_invalid_request(db) {
+        let (id, secret) = service(&db);
+        let app = spawn_with(settings(&db, &new_kek()));
+        let token = app.access_token((&id, &secret)).await;
+        for path in [endpoints::INTROSPECT, endpoints::REVOKE] {
+            let form = |body: String| app.post_form(path, &body).basic_auth(&id, Some(&secret));
+            let raw = |content_type: &str, body: Vec<u8>| {
+                app.client.post(format!("{}{path}", app.address)).basic_auth(&id, Some(&secret))
+                    .header("content-type", content_type).body(body)
+            };
+            for (case, request) in [
+                ("repeated token", form(format!("token={token}&token={token}"))),
+                ("oversized", form(format!("token={token}&pad={}", "x".repeat(20_000)))),
+                ("not UTF-8", raw("application/x-www-form-urlencoded", b"token=\xff".to_vec())),
+                ("JSON body", raw("application/json", format!(r#"{{"token":"{token}"}}"#).into_bytes())),
+                ("empty token", form("token=".to_owned())),
+            ] {
+                let response = request.send().await.unwrap();
+                assert_eq!(error(response, 400).await, "invalid_request", "{path}: {case}");
+            }
+        }
+        assert!(app.is_active((&id, &secret), &token).await, "nothing was revoked by the malformed requests");
+    }
 }
 
 #[tokio::test]
