@@ -19,6 +19,7 @@ pub mod keys;
 mod migrations;
 pub mod refresh;
 mod schema;
+pub mod sessions;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod users;

@@ -1,0 +1,227 @@
+//! Repository of browser sessions, pending interactions and remembered
+//! consents: what the login and consent pages keep between requests.
+
+use crate::schema::{consents, interactions, sessions};
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// A browser session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie value.
+    pub session_hash: Vec<u8>,
+    /// The public identifier, `sid` in ID tokens.
+    pub session_id: String,
+    /// The user.
+    pub user_id: String,
+    /// When the user last authenticated in this session.
+    pub auth_time: DateTime<Utc>,
+    /// When the session began.
+    pub created_at: DateTime<Utc>,
+    /// When it ends by itself.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An authorization request waiting for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InteractionRecord {
+    /// SHA-256 of the interaction id.
+    pub interaction_hash: Vec<u8>,
+    /// The validated request, JSON.
+    pub request: String,
+    /// SHA-256 of the CSRF token its forms carry.
+    pub csrf_hash: Vec<u8>,
+    /// The session the user logged in with for it, once they have.
+    pub session_id: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it is abandoned.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    session_hash: Vec<u8>,
+    session_id: String,
+    user_id: String,
+    auth_time: NaiveDateTime,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = interactions)]
+struct InteractionRow {
+    interaction_hash: Vec<u8>,
+    request: String,
+    csrf_hash: Vec<u8>,
+    session_id: Option<String>,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+/// Stores a new session.
+pub fn create_session(conn: &mut DbConnection, session: &SessionRecord) -> Result<(), StoreError> {
+    let row = SessionRow {
+        session_hash: session.session_hash.clone(),
+        session_id: session.session_id.clone(),
+        user_id: session.user_id.clone(),
+        auth_time: session.auth_time.naive_utc(),
+        created_at: session.created_at.naive_utc(),
+        expires_at: session.expires_at.naive_utc(),
+    };
+    diesel::insert_into(sessions::table).values(row).execute(conn).map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// The session whose cookie hashes to `session_hash`, unless it ended or expired.
+pub fn live_session(
+    conn: &mut DbConnection,
+    session_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let row: Option<SessionRow> = sessions::table
+        .filter(sessions::session_hash.eq(session_hash))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now.naive_utc()))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|r| SessionRecord {
+        session_hash: r.session_hash,
+        session_id: r.session_id,
+        user_id: r.user_id,
+        auth_time: r.auth_time.and_utc(),
+        created_at: r.created_at.and_utc(),
+        expires_at: r.expires_at.and_utc(),
+    }))
+}
+
+/// Ends a session (logout); returns whether it was live.
+pub fn end_session(
+    conn: &mut DbConnection,
+    session_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let ended = diesel::update(
+        sessions::table.filter(sessions::session_hash.eq(session_hash)).filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(now.naive_utc()))
+    .execute(conn)?;
+    Ok(ended == 1)
+}
+
+/// Ends every session of a user (when the user is disabled); returns how many.
+pub fn end_user_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(now.naive_utc()))
+    .execute(conn)?)
+}
+
+/// Stores a pending interaction.
+pub fn create_interaction(
+    conn: &mut DbConnection,
+    interaction: &InteractionRecord,
+) -> Result<(), StoreError> {
+    let row = InteractionRow {
+        interaction_hash: interaction.interaction_hash.clone(),
+        request: interaction.request.clone(),
+        csrf_hash: interaction.csrf_hash.clone(),
+        session_id: interaction.session_id.clone(),
+        created_at: interaction.created_at.naive_utc(),
+        expires_at: interaction.expires_at.naive_utc(),
+    };
+    diesel::insert_into(interactions::table).values(row).execute(conn).map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// The unexpired interaction whose id hashes to `interaction_hash`.
+pub fn live_interaction(
+    conn: &mut DbConnection,
+    interaction_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<InteractionRecord>, StoreError> {
+    let row: Option<InteractionRow> = interactions::table
+        .filter(interactions::interaction_hash.eq(interaction_hash))
+        .filter(interactions::expires_at.gt(now.naive_utc()))
+        .select(InteractionRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|r| InteractionRecord {
+        interaction_hash: r.interaction_hash,
+        request: r.request,
+        csrf_hash: r.csrf_hash,
+        session_id: r.session_id,
+        created_at: r.created_at.and_utc(),
+        expires_at: r.expires_at.and_utc(),
+    }))
+}
+
+/// Records that the user logged in, with session `session_id`, for an interaction.
+pub fn attach_session(
+    conn: &mut DbConnection,
+    interaction_hash: &[u8],
+    session_id: &str,
+) -> Result<(), StoreError> {
+    diesel::update(interactions::table.filter(interactions::interaction_hash.eq(interaction_hash)))
+        .set(interactions::session_id.eq(session_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes a finished interaction, so its id cannot be used again; returns
+/// whether it was still there (only one of two concurrent finishes gets `true`).
+pub fn finish_interaction(conn: &mut DbConnection, interaction_hash: &[u8]) -> Result<bool, StoreError> {
+    let deleted =
+        diesel::delete(interactions::table.filter(interactions::interaction_hash.eq(interaction_hash)))
+            .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// The scope `user_id` consented to for `client_id`, space-separated.
+pub fn consented_scope(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(consents::table
+        .filter(consents::user_id.eq(user_id))
+        .filter(consents::client_id.eq(client_id))
+        .select(consents::scope)
+        .first(conn)
+        .optional()?)
+}
+
+/// Remembers that `user_id` consented to `scope` for `client_id`, replacing
+/// what was remembered before.
+pub fn remember_consent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        diesel::delete(
+            consents::table.filter(consents::user_id.eq(user_id)).filter(consents::client_id.eq(client_id)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(consents::table)
+            .values((
+                consents::user_id.eq(user_id),
+                consents::client_id.eq(client_id),
+                consents::scope.eq(scope),
+                consents::granted_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}

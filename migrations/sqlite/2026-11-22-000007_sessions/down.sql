@@ -1,0 +1,3 @@
+DROP TABLE consents;
+DROP TABLE interactions;
+DROP TABLE sessions;
