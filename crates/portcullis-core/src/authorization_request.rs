@@ -7,9 +7,10 @@ use crate::{
     ClientId, ClientMetadata, CodeChallenge, CodeChallengeMethod, ErrorCode, GrantType, OAuthError, Scope,
     TokenEndpointAuthMethod,
 };
+use serde::{Deserialize, Serialize};
 
 /// The `prompt` parameter: a set of values, where `none` stands alone.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prompt {
     /// `none`: no user interface at all.
     pub none: bool,
@@ -68,8 +69,9 @@ pub trait Parameters {
     fn get(&self, name: &str) -> Option<&str>;
 }
 
-/// A request that may go on to authentication and consent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A request that may go on to authentication and consent; it is kept as
+/// JSON while the user logs in and consents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
     /// The client.
     pub client_id: ClientId,
@@ -351,6 +353,13 @@ mod tests {
             validate(&request(&[("redirect_uri", "")]), Some((&id, &oidc))),
             Err(Refusal::ErrorPage(_))
         ));
+    }
+
+    #[test]
+    fn a_request_survives_being_kept_as_json() {
+        let request = check(&[("nonce", "n1"), ("prompt", "consent"), ("max_age", "60")]).unwrap();
+        let kept = serde_json::to_string(&request).unwrap();
+        assert_eq!(serde_json::from_str::<AuthorizationRequest>(&kept).unwrap(), request);
     }
 
     #[test]

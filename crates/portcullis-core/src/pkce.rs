@@ -2,15 +2,17 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// How the challenge was derived from the verifier (RFC 7636 §4.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodeChallengeMethod {
     /// `BASE64URL(SHA256(verifier))`.
     S256,
     /// The verifier itself; refused unless a client allows it.
+    #[serde(rename = "plain")]
     Plain,
 }
 
@@ -25,7 +27,7 @@ impl CodeChallengeMethod {
 }
 
 /// A code challenge sent with an authorization request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeChallenge {
     /// How it was derived.
     pub method: CodeChallengeMethod,

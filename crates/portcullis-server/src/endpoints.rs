@@ -5,6 +5,8 @@
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 /// RFC 8414 §3.
 pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
+/// The authorization endpoint (RFC 6749 §3.1).
+pub const AUTHORIZE: &str = "/authorize";
 /// The token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/token";
 /// Token introspection (RFC 7662).

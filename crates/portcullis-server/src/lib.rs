@@ -2,6 +2,8 @@
 //! module per endpoint under [`routes`].
 
 pub mod access_tokens;
+pub mod authorization;
+pub mod authorization_response;
 pub mod client_address;
 pub mod client_auth;
 pub mod clients;
@@ -11,11 +13,14 @@ pub mod form;
 pub mod grants;
 pub mod key_encryption;
 pub mod key_ring;
+pub mod login_throttle;
 pub mod mirror;
 pub mod oauth_response;
+pub mod pages;
 pub mod remote_jwks;
 pub mod routes;
 pub mod secrets;
+pub mod session_cookie;
 pub mod startup;
 pub mod telemetry;
 pub mod users;

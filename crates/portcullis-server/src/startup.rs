@@ -1,10 +1,12 @@
 //! Building the whole application from [`Settings`]: database, migrations,
 //! keys, routes, listener. Tests build it on port 0 with a fresh database.
 
+use crate::authorization::Authorization;
 use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
 use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
+use crate::login_throttle::LoginThrottle;
 use crate::mirror::{self, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
@@ -40,6 +42,14 @@ impl Application {
         let clients = Arc::new(ClientRegistry::load(&db)?);
         let revocations = Arc::new(RevocationList::load(&db)?);
         mirror::spawn(db.clone(), &clients, &revocations, log_position);
+        let flow = web::Data::new(Authorization {
+            db: db.clone(),
+            clients: clients.clone(),
+            issuer: settings.issuer.clone(),
+            secure_cookies: settings.issuer.is_https(),
+            throttle: LoginThrottle::default(),
+            proxies: TrustedProxies(settings.trusted_proxies.clone()),
+        });
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
             db.clone(),
@@ -70,6 +80,7 @@ impl Application {
                 .app_data(discovery.clone())
                 .app_data(jwks_max_age.clone())
                 .app_data(authenticator.clone())
+                .app_data(flow.clone())
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
                 .configure(routes::configure)

@@ -1,13 +1,16 @@
 //! One module per endpoint.
 
+pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
 pub mod jwks;
+pub mod login;
 pub mod revoke;
 pub mod token;
 
-use crate::endpoints;
+use crate::{authorization, endpoints};
 use actix_web::dev::Handler;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpResponse, Resource, Responder};
@@ -18,6 +21,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata))
         .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata))
         .service(readable(endpoints::JWKS, jwks::jwks))
+        .service(
+            web::resource(endpoints::AUTHORIZE)
+                .route(web::get().to(authorize::authorize_get))
+                .route(web::post().to(authorize::authorize_post))
+                .default_service(refuse_except("GET, POST")),
+        )
+        .service(readable(authorization::RESUME_PATH, authorize::resume))
+        .service(page_with_form(authorization::LOGIN_PATH, login::show, login::submit))
+        .service(page_with_form(authorization::CONSENT_PATH, consent::show, consent::submit))
         .service(postable(endpoints::TOKEN, token::token))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))
         .service(postable(endpoints::REVOKE, revoke::revoke))
@@ -48,6 +60,22 @@ where
     F::Output: Responder + 'static,
 {
     web::resource(path).route(web::post().to(handler)).default_service(refuse_except("POST"))
+}
+
+/// A page: GET shows it, POST submits its form.
+fn page_with_form<G, GA, P, PA>(path: &str, show: G, submit: P) -> Resource
+where
+    G: Handler<GA>,
+    GA: FromRequest + 'static,
+    G::Output: Responder + 'static,
+    P: Handler<PA>,
+    PA: FromRequest + 'static,
+    P::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(show))
+        .route(web::post().to(submit))
+        .default_service(refuse_except("GET, POST"))
 }
 
 /// Answers 405 with the methods that are allowed.

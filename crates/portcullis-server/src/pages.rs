@@ -1,0 +1,81 @@
+//! Server-rendered HTML: every text escaped, no scripts, and headers that
+//! keep the pages out of frames (clickjacking) and out of caches.
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The headers every page carries.
+pub fn page_headers(response: &mut HttpResponseBuilder) {
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        // No framing (clickjacking), no scripts, no other origins.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+}
+
+/// A page with `title` and `body`, which must already be safe HTML.
+pub fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    page_headers(&mut response);
+    response.body(document(title, body))
+}
+
+/// The whole HTML document.
+pub fn document(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width\"><title>{title}</title><style>body{{font-family:sans-serif;\
+         max-width:28rem;margin:3rem auto;padding:0 1rem}}label,input,button{{display:block;width:100%;\
+         margin:.4rem 0}}.error{{color:#a00}}</style></head><body><h1>{title}</h1>{body}</body></html>",
+        title = escape(title)
+    )
+}
+
+/// The page for a request that cannot be sent back to the client: status
+/// 400, and never a redirect (RFC 6749 §4.1.2.1).
+pub fn error_page(description: &str) -> HttpResponse {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in request refused",
+        &format!(
+            "<p class=\"error\">{}</p><p>Return to the application and try again.</p>",
+            escape(description)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_that_could_open_markup() {
+        assert_eq!(
+            escape(r#"<a href="x" onclick='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+        assert_eq!(escape("plain"), "plain");
+    }
+}

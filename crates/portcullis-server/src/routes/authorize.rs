@@ -1,0 +1,72 @@
+//! `GET` and `POST /authorize` (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2),
+//! and `/authorize/resume`, where the flow continues after login.
+
+use crate::authorization::{expired_page, Authorization};
+use crate::form::FormParams;
+use crate::oauth_response::OAuthFailure;
+use crate::{authorization_response, pages, session_cookie};
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_core::authorization_request::{self, Parameters, Refusal};
+use portcullis_core::OAuthError;
+
+impl Parameters for FormParams {
+    fn get(&self, name: &str) -> Option<&str> {
+        FormParams::get(self, name)
+    }
+}
+
+/// `GET /authorize`: the request in the query string.
+pub async fn authorize_get(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, actix_web::Error> {
+    authorize(&req, FormParams::parse(req.query_string().as_bytes()), &flow).await
+}
+
+/// `POST /authorize`: the request as a form (OpenID Connect Core §3.1.2.1).
+pub async fn authorize_post(
+    req: HttpRequest,
+    form: Result<FormParams, OAuthFailure>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, actix_web::Error> {
+    authorize(&req, form.map_err(|failure| failure.0), &flow).await
+}
+
+async fn authorize(
+    req: &HttpRequest,
+    params: Result<FormParams, OAuthError>,
+    flow: &Authorization,
+) -> Result<HttpResponse, actix_web::Error> {
+    // A repeated or undecodable parameter leaves no trustworthy redirect URI.
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => return Ok(pages::error_page(&error.error_description)),
+    };
+    let client =
+        params.get("client_id").and_then(|id| flow.clients.get(id)).filter(|c| c.disabled_at.is_none());
+    let request =
+        match authorization_request::validate(&params, client.as_deref().map(|c| (&c.id, &c.metadata))) {
+            Ok(request) => request,
+            Err(Refusal::ErrorPage(why)) => return Ok(pages::error_page(&why)),
+            Err(Refusal::Redirect { redirect_uri, error, state }) => {
+                return Ok(authorization_response::error(
+                    &redirect_uri,
+                    &error,
+                    state.as_deref(),
+                    &flow.issuer,
+                ))
+            }
+        };
+    let session = session_cookie::current(req, &flow.db).await?;
+    flow.proceed(request, session, None).await
+}
+
+/// `GET /authorize/resume?interaction=…`: back from the login page.
+pub async fn resume(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let session = session_cookie::current(&req, &flow.db).await?;
+    flow.proceed(interaction.request.clone(), session, Some(interaction)).await
+}

@@ -1,0 +1,109 @@
+//! The consent page: `GET` shows the client's name and the scopes in
+//! words; `POST` approves (remembered per user, client and scope) or denies.
+
+use crate::authorization::{expired_page, Authorization, Interaction};
+use crate::form::FormParams;
+use crate::oauth_response::OAuthFailure;
+use crate::pages::{escape, page};
+use crate::session_cookie;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use portcullis_core::{ErrorCode, Scope};
+use portcullis_store::sessions::{self, SessionRecord};
+
+/// What a scope lets the client do, in words.
+fn in_words(scope: &str) -> String {
+    match scope {
+        "openid" => "Confirm who you are".to_owned(),
+        "profile" => "See your name and profile".to_owned(),
+        "email" => "See your e-mail address".to_owned(),
+        "address" => "See your postal address".to_owned(),
+        "phone" => "See your phone number".to_owned(),
+        "offline_access" => "Keep access while you are not using it".to_owned(),
+        other => format!("Use “{other}”"),
+    }
+}
+
+/// The session the interaction was logged into, when the browser holds it.
+async fn logged_in(
+    req: &HttpRequest,
+    flow: &Authorization,
+    interaction: &Interaction,
+) -> Result<Option<SessionRecord>, actix_web::Error> {
+    let session = session_cookie::current(req, &flow.db).await?;
+    Ok(session.filter(|s| interaction.record.session_id.as_deref() == Some(s.session_id.as_str())))
+}
+
+/// `GET /consent?interaction=…`.
+pub async fn show(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let (Some(_), Some(csrf)) = (
+        logged_in(&req, &flow, &interaction).await?,
+        req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()),
+    ) else {
+        return Ok(expired_page());
+    };
+    let client_name = flow
+        .clients
+        .get(interaction.request.client_id.as_str())
+        .map(|c| c.metadata.client_name.clone())
+        .unwrap_or_default();
+    let scopes: String = interaction
+        .request
+        .scope
+        .iter()
+        .map(|scope| format!("<li>{}</li>", escape(&in_words(scope))))
+        .collect();
+    let body = format!(
+        "<p><strong>{client}</strong> asks to:</p><ul>{scopes}</ul>\
+         <form method=\"post\" action=\"/consent\">\
+         <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+        client = escape(&client_name),
+        interaction = escape(&interaction.id),
+        csrf = escape(&csrf),
+    );
+    Ok(page(StatusCode::OK, "Allow access?", &body))
+}
+
+/// `POST /consent`.
+pub async fn submit(
+    req: HttpRequest,
+    form: Result<FormParams, OAuthFailure>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (form, interaction) = match flow.posted_interaction(&req, form).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
+    };
+    let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page()) };
+    let request = interaction.request.clone();
+    match form.get("decision") {
+        Some("approve") => {
+            let (user, client) = (session.user_id.clone(), request.client_id.as_str().to_owned());
+            let requested = request.scope.clone();
+            flow.storage(move |conn| {
+                // Remember what was granted before as well as what was granted now.
+                let before = sessions::consented_scope(conn, &user, &client)?.unwrap_or_default();
+                let granted = format!("{before} {requested}");
+                let granted =
+                    Scope::parse(&granted).map(|s| s.to_string()).unwrap_or_else(|_| requested.to_string());
+                sessions::remember_consent(conn, &user, &client, &granted, Utc::now())
+            })
+            .await?;
+            flow.issue_code(&request, &session, Some(interaction.record.interaction_hash)).await
+        }
+        Some("deny") => {
+            let hash = interaction.record.interaction_hash.clone();
+            flow.storage(move |conn| sessions::finish_interaction(conn, &hash)).await?;
+            Ok(flow.refuse(&request, ErrorCode::AccessDenied, "the user denied access"))
+        }
+        _ => Ok(crate::pages::error_page("The consent form was incomplete.")),
+    }
+}

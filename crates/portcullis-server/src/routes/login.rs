@@ -1,0 +1,133 @@
+//! The login page: `GET` shows the form, `POST` checks the password
+//! (argon2id, throttled per account and address) and starts a session.
+
+use crate::authorization::{expired_page, Authorization, Interaction, RESUME_PATH, SESSION_LIFETIME};
+use crate::form::FormParams;
+use crate::oauth_response::OAuthFailure;
+use crate::pages::{escape, page};
+use crate::{secrets, session_cookie, users};
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_core::{Password, Username};
+use portcullis_store::users as stored_users;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// What a failed login says, whatever failed: nothing tells an unknown user
+/// from a wrong password.
+const FAILED: &str = "The username or password is incorrect.";
+
+/// `GET /login?interaction=…`.
+pub async fn show(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let Some(csrf) = req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()) else {
+        return Ok(crate::pages::error_page("Cookies must be enabled to sign in."));
+    };
+    let hint = interaction.request.login_hint.clone().unwrap_or_default();
+    Ok(form(&flow, &interaction, &csrf, &hint, None))
+}
+
+fn form(
+    flow: &Authorization,
+    interaction: &Interaction,
+    csrf: &str,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let client_name = flow
+        .clients
+        .get(interaction.request.client_id.as_str())
+        .map(|c| c.metadata.client_name.clone())
+        .unwrap_or_default();
+    let error =
+        error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let body = format!(
+        "<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\
+         <form method=\"post\" action=\"/login\">\
+         <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"username\">Username</label>\
+         <input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required>\
+         <label for=\"password\">Password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Sign in</button></form>",
+        client = escape(&client_name),
+        interaction = escape(&interaction.id),
+        csrf = escape(csrf),
+        username = escape(username),
+    );
+    let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+    page(status, "Sign in", &body)
+}
+
+/// A hash to verify against when the user does not exist, so that an
+/// unknown username costs as much time as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY
+        .get_or_init(|| users::hash_password(&Password::new(secrets::random_token())).expect("argon2 hashes"))
+}
+
+/// `POST /login`.
+pub async fn submit(
+    req: HttpRequest,
+    form: Result<FormParams, OAuthFailure>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (form, interaction) = match flow.posted_interaction(&req, form).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
+    };
+    let csrf = form.get("csrf").unwrap_or_default().to_owned();
+    let typed = form.get("username").unwrap_or_default().to_owned();
+    let Ok(username) = Username::parse(&typed) else {
+        return Ok(form_again(&flow, &interaction, &csrf, &typed));
+    };
+    let ip = flow.proxies.client_ip(&req);
+    if !flow.throttle.allows(username.as_str(), ip, Instant::now()) {
+        tracing::warn!(username = ?username.as_str(), ip = ?ip, "login refused: too many failures");
+        return Ok(page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Sign in",
+            "<p class=\"error\" role=\"alert\">Too many failed attempts. Wait a few minutes and try again.</p>",
+        ));
+    }
+    let password = Password::new(form.get("password").unwrap_or_default().to_owned());
+    let name = username.as_str().to_owned();
+    let user = flow
+        .storage(move |conn| {
+            let user = stored_users::find_by_username(conn, &name)?;
+            let phc = user.as_ref().map_or(decoy_hash(), |u| u.password_hash.as_str()).to_owned();
+            let valid = users::verify_password(&password, &phc);
+            Ok(user.filter(|u| valid && u.disabled_at.is_none()))
+        })
+        .await?;
+    let Some(user) = user else {
+        flow.throttle.failed(username.as_str(), ip, Instant::now());
+        tracing::info!(username = ?username.as_str(), ip = ?ip, "login failed");
+        return Ok(form_again(&flow, &interaction, &csrf, &typed));
+    };
+    flow.throttle.succeeded(username.as_str());
+    // A new session, never one the browser brought (no session fixation).
+    let (session, cookie_value) = flow.start_session(&user.user_id).await?;
+    let (hash, sid) = (interaction.record.interaction_hash.clone(), session.session_id.clone());
+    flow.storage(move |conn| portcullis_store::sessions::attach_session(conn, &hash, &sid)).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{RESUME_PATH}?interaction={}", interaction.id)))
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .cookie(session_cookie::cookie(
+            session_cookie::SESSION,
+            cookie_value,
+            flow.secure_cookies,
+            SESSION_LIFETIME,
+        ))
+        .finish())
+}
+
+fn form_again(flow: &Authorization, interaction: &Interaction, csrf: &str, username: &str) -> HttpResponse {
+    form(flow, interaction, csrf, username, Some(FAILED))
+}

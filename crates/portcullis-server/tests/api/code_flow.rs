@@ -1,0 +1,335 @@
+//! The front channel of the authorization code flow: /authorize, the login
+//! and consent pages, and the code sent back (RFC 6749 §4.1, RFC 9207,
+//! RFC 9700, OpenID Connect Core §3.1.2).
+
+use crate::helpers::{new_kek, settings, spawn_with, TestApp};
+use crate::token::register;
+use portcullis_core::{Issuer, Password, StandardClaims, Username};
+use portcullis_server::users;
+use portcullis_store::backend_tests;
+use portcullis_store::test_support::TestDb;
+use reqwest::header::{HeaderMap, LOCATION};
+use serde_json::json;
+use std::collections::HashMap;
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const REDIRECT: &str = "https://app.example/cb";
+const PASSWORD: &str = "alice's password";
+
+/// A browser: keeps cookies, follows no redirect.
+struct Browser {
+    app: TestApp,
+    http: reqwest::Client,
+}
+
+fn location(headers: &HeaderMap) -> String {
+    headers.get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+fn query(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+impl Browser {
+    fn new(app: TestApp) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { app, http }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.app.address)).send().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.app.address)).form(form).send().await.unwrap()
+    }
+
+    /// `GET /authorize` for `client` with the usual parameters, changed by `extra`
+    /// (an empty value removes a parameter).
+    async fn authorize(&self, client: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+        let mut params: Vec<(&str, &str)> = vec![
+            ("client_id", client),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid profile"),
+            ("state", "st-1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        for (name, value) in extra {
+            params.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                params.push((name, value));
+            }
+        }
+        let url =
+            reqwest::Url::parse_with_params(&format!("{}/authorize", self.app.address), &params).unwrap();
+        self.http.get(url).send().await.unwrap()
+    }
+
+    /// The interaction id and CSRF token of the page the browser was sent to.
+    async fn form_fields(&self, page: &str) -> (String, String) {
+        let html = self.get(page).await.text().await.unwrap();
+        let field = |name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+            html[start..start + html[start..].find('"').unwrap()].to_owned()
+        };
+        (field("interaction"), field("csrf"))
+    }
+
+    async fn log_in(&self, login_page: &str, username: &str, password: &str) -> reqwest::Response {
+        let (interaction, csrf) = self.form_fields(login_page).await;
+        self.post(
+            "/login",
+            &[("interaction", &interaction), ("csrf", &csrf), ("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// Logs in from a fresh /authorize and consents; returns the redirect to the client.
+    async fn sign_in(&self, client: &str) -> String {
+        let login = location(self.authorize(client, &[]).await.headers());
+        let resumed = self.log_in(&login, "alice", PASSWORD).await;
+        assert_eq!(resumed.status(), 303, "login succeeded");
+        let next = location(self.get(&location(resumed.headers())).await.headers());
+        if !next.starts_with("/consent") {
+            return next;
+        }
+        let (interaction, csrf) = self.form_fields(&next).await;
+        location(
+            self.post("/consent", &[("interaction", &interaction), ("csrf", &csrf), ("decision", "approve")])
+                .await
+                .headers(),
+        )
+    }
+}
+
+fn with_user(db: &TestDb) {
+    let claims = StandardClaims { name: Some("Alice".into()), ..StandardClaims::default() };
+    users::create(
+        &db.connect(),
+        &Username::parse("alice").unwrap(),
+        &Password::new(PASSWORD.into()),
+        &claims,
+    )
+    .unwrap();
+}
+
+fn app_client(db: &TestDb, extra: serde_json::Value) -> String {
+    let mut metadata = json!({"client_name": "Demo <App>", "grant_types": ["authorization_code"],
+                              "redirect_uris": [REDIRECT], "scope": "openid profile email"});
+    metadata.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    register(db, metadata).0
+}
+
+/// The server, with an http issuer so the test browser keeps its cookies.
+fn browser(db: &TestDb) -> Browser {
+    let mut settings = settings(db, &new_kek());
+    settings.issuer = Issuer::parse("http://localhost").unwrap();
+    Browser::new(spawn_with(settings))
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_user_signs_in_consents_and_the_app_gets_a_code_with_state_and_iss(db) {
+        with_user(&db);
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        let to_login = browser.authorize(&client, &[("login_hint", "alice")]).await;
+        assert_eq!(to_login.status(), 303);
+        let login = location(to_login.headers());
+        assert!(login.starts_with("/login?interaction="), "{login}");
+        let page = browser.get(&login).await;
+        assert_eq!(page.status(), 200);
+        assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        assert!(page.headers().get("access-control-allow-origin").is_none(), "no CORS on these pages");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Demo &lt;App&gt;") && html.contains("value=\"alice\""), "escaped name, hint used: {html}");
+
+        let logged_in = browser.log_in(&login, "alice", PASSWORD).await;
+        assert_eq!(logged_in.status(), 303);
+        let cookie = logged_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("portcullis_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        let consent = location(browser.get(&location(logged_in.headers())).await.headers());
+        assert!(consent.starts_with("/consent?interaction="), "{consent}");
+        let html = browser.get(&consent).await.text().await.unwrap();
+        assert!(html.contains("See your name and profile"), "{html}");
+        let (interaction, csrf) = browser.form_fields(&consent).await;
+        let back = browser.post("/consent", &[("interaction", &interaction), ("csrf", &csrf), ("decision", "approve")]).await;
+        assert_eq!(back.status(), 303);
+        let to_client = location(back.headers());
+        assert!(to_client.starts_with(REDIRECT), "{to_client}");
+        let params = query(&to_client);
+        assert_eq!(params["code"].len(), 43, "a 256-bit code");
+        assert_eq!(params["state"], "st-1");
+        assert_eq!(params["iss"], "http://localhost", "RFC 9207");
+        let again = browser.post("/consent", &[("interaction", &interaction), ("csrf", &csrf), ("decision", "approve")]).await;
+        assert!(!location(again.headers()).contains("code="), "an interaction yields one code");
+    }
+
+    #[tokio::test]
+    async fn consent_is_remembered_and_prompt_none_is_then_silent(db) {
+        with_user(&db);
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        assert!(query(&browser.sign_in(&client).await).contains_key("code"));
+        let silent = location(browser.authorize(&client, &[("prompt", "none"), ("scope", "openid")]).await.headers());
+        assert!(query(&silent).contains_key("code"), "{silent}");
+        let wider = location(browser.authorize(&client, &[("prompt", "none"), ("scope", "openid email")]).await.headers());
+        assert_eq!(query(&wider)["error"], "consent_required");
+        let asked = location(browser.authorize(&client, &[("prompt", "consent")]).await.headers());
+        assert!(asked.starts_with("/consent"), "prompt=consent asks again: {asked}");
+        let relogin = location(browser.authorize(&client, &[("prompt", "login")]).await.headers());
+        assert!(relogin.starts_with("/login"), "prompt=login asks again: {relogin}");
+        let stale = location(browser.authorize(&client, &[("max_age", "0")]).await.headers());
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let stale_after = location(browser.authorize(&client, &[("max_age", "0")]).await.headers());
+        assert!(stale.starts_with("/login") || stale_after.starts_with("/login"), "max_age=0 needs a new login");
+    }
+
+    #[tokio::test]
+    async fn a_first_party_client_skips_consent(db) {
+        with_user(&db);
+        let client = app_client(&db, json!({"skip_consent": true}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&client, &[]).await.headers());
+        let resumed = browser.log_in(&login, "alice", PASSWORD).await;
+        let to_client = location(browser.get(&location(resumed.headers())).await.headers());
+        assert!(query(&to_client).contains_key("code"), "{to_client}");
+    }
+
+    #[tokio::test]
+    async fn prompt_none_without_a_session_is_login_required(db) {
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        let back = location(browser.authorize(&client, &[("prompt", "none")]).await.headers());
+        let params = query(&back);
+        assert_eq!((params["error"].as_str(), params["state"].as_str(), params["iss"].as_str()), ("login_required", "st-1", "http://localhost"));
+    }
+
+    #[tokio::test]
+    async fn untrusted_requests_get_an_error_page_and_never_a_redirect(db) {
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        for extra in [
+            vec![("client_id", "unknown")],
+            vec![("client_id", "")],
+            vec![("redirect_uri", "https://evil.example/cb")],
+            vec![("redirect_uri", "https://app.example/cb/")],
+        ] {
+            let response = browser.authorize(&client, &extra).await;
+            assert_eq!(response.status(), 400, "{extra:?}");
+            assert!(response.headers().get(LOCATION).is_none(), "{extra:?}");
+            assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        }
+        let repeated = browser.get(&format!("/authorize?client_id={client}&client_id={client}&response_type=code")).await;
+        assert_eq!(repeated.status(), 400);
+        let non_utf8 = browser.get(&format!("/authorize?client_id={client}&state=%FF")).await;
+        assert_eq!(non_utf8.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn other_errors_go_back_to_the_client_with_state_and_iss(db) {
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        for (extra, error) in [
+            (vec![("response_type", "")], "invalid_request"),
+            (vec![("response_type", "token")], "unsupported_response_type"),
+            (vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
+            (vec![("code_challenge_method", "plain")], "invalid_request"),
+            (vec![("scope", "openid admin")], "invalid_scope"),
+            (vec![("request", "e30.e30.")], "request_not_supported"),
+        ] {
+            let back = location(browser.authorize(&client, &extra).await.headers());
+            assert!(back.starts_with(REDIRECT), "{extra:?}: {back}");
+            let params = query(&back);
+            assert_eq!(params["error"], error, "{extra:?}");
+            assert_eq!((params["state"].as_str(), params["iss"].as_str()), ("st-1", "http://localhost"));
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_passwords_get_one_generic_message_and_are_throttled(db) {
+        with_user(&db);
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&client, &[]).await.headers());
+        for (username, password) in [("alice", "wrong"), ("nobody", PASSWORD), ("alice", ""), ("ALICE", "wrong"), ("alice", "wrong"), ("alice", "x")] {
+            let failed = browser.log_in(&login, username, password).await;
+            assert_eq!(failed.status(), 401);
+            assert!(failed.text().await.unwrap().contains("The username or password is incorrect."));
+        }
+        let locked = browser.log_in(&login, "alice", PASSWORD).await;
+        assert_eq!(locked.status(), 429, "the account is throttled even with the right password");
+    }
+
+    #[tokio::test]
+    async fn forms_need_the_matching_csrf_token(db) {
+        with_user(&db);
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&client, &[]).await.headers());
+        let (interaction, _) = browser.form_fields(&login).await;
+        let forged = browser.post("/login", &[("interaction", &interaction), ("csrf", "forged"), ("username", "alice"), ("password", PASSWORD)]).await;
+        assert_eq!(forged.status(), 403);
+        let stranger = Browser::new(TestApp { address: browser.app.address.clone(), client: reqwest::Client::new() });
+        let (_, csrf) = browser.form_fields(&login).await;
+        let elsewhere = stranger.post("/login", &[("interaction", &interaction), ("csrf", &csrf), ("username", "alice"), ("password", PASSWORD)]).await;
+        assert_eq!(elsewhere.status(), 403, "the token must also match the browser's cookie");
+        let expired = browser.post("/login", &[("interaction", "unknown"), ("csrf", &csrf), ("username", "alice"), ("password", PASSWORD)]).await;
+        assert_eq!(expired.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn denying_consent_sends_access_denied(db) {
+        with_user(&db);
+        let client = app_client(&db, json!({}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&client, &[]).await.headers());
+        let resumed = browser.log_in(&login, "alice", PASSWORD).await;
+        let consent = location(browser.get(&location(resumed.headers())).await.headers());
+        let (interaction, csrf) = browser.form_fields(&consent).await;
+        let back = location(browser.post("/consent", &[("interaction", &interaction), ("csrf", &csrf), ("decision", "deny")]).await.headers());
+        let params = query(&back);
+        assert_eq!((params["error"].as_str(), params["state"].as_str()), ("access_denied", "st-1"));
+    }
+}
+
+#[tokio::test]
+async fn cookies_are_secure_with_an_https_issuer() {
+    let db = TestDb::sqlite();
+    let client = app_client(&db, json!({}));
+    let app = spawn_with(settings(&db, &new_kek()));
+    let url = format!(
+        "{}/authorize?client_id={client}&response_type=code&redirect_uri={REDIRECT}&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        app.address
+    );
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = http.get(url).send().await.unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_authorization_request_may_be_posted() {
+    let db = TestDb::sqlite();
+    let client = app_client(&db, json!({}));
+    let browser = browser(&db);
+    let form = [
+        ("client_id", client.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+        ("prompt", "none"),
+    ];
+    let back = location(browser.post("/authorize", &form).await.headers());
+    assert_eq!(query(&back)["error"], "login_required", "handled like GET (OpenID Connect Core §3.1.2.1)");
+}
