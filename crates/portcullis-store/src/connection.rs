@@ -16,11 +16,12 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-/// SQLite settings applied to every new connection: write-ahead logging so
-/// readers never block the writer, a busy timeout instead of immediate
-/// `SQLITE_BUSY` errors, and enforced foreign keys.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+/// SQLite settings applied to every new connection: a busy timeout instead
+/// of immediate `SQLITE_BUSY` errors (first, so that the statements after it
+/// wait for a lock too), write-ahead logging so readers never block the
+/// writer, and enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 /// Opens connections for r2d2, choosing the backend from the URL.
 #[derive(Debug)]

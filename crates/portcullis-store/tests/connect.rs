@@ -83,3 +83,19 @@ fn a_postgres_database_that_disappears_fails_the_ping_without_panicking() {
     test_db.drop_postgres_database();
     assert!(db.ping().is_err());
 }
+
+#[test]
+fn a_new_sqlite_connection_waits_for_a_lock_instead_of_failing() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    // Another process's writer holds an exclusive lock on the file.
+    let mut holder = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    holder.batch_execute("BEGIN EXCLUSIVE; CREATE TABLE t (x INTEGER);").unwrap();
+    let url = format!("sqlite://{}", path.display());
+    let opening = std::thread::spawn(move || connect(&url).map(drop).map_err(|e| e.to_string()));
+    std::thread::sleep(Duration::from_millis(300));
+    holder.batch_execute("COMMIT").unwrap();
+    opening.join().unwrap().expect("the new connection waited for the lock");
+}
