@@ -26,6 +26,10 @@ pub struct AccessTokenClaims {
     pub scope: Option<String>,
     /// A unique identifier, used for revocation.
     pub jti: String,
+    /// The grant (authorization code) the token descends from, so that all
+    /// of a grant's tokens can be revoked at once; absent for client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
     /// Issued at, seconds since the epoch.
     pub iat: i64,
     /// Expires at, seconds since the epoch.
@@ -99,6 +103,7 @@ mod tests {
             client_id: "svc".into(),
             scope: Some("read".into()),
             jti: "j1".into(),
+            grant_id: Some("g1".into()),
             iat: 1_700_000_000,
             exp: 1_700_000_600,
         }

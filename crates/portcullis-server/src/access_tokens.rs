@@ -35,7 +35,8 @@ impl TokenCheck<'_> {
         let claims = self.issued_here(token)?;
         let client_enabled =
             self.clients.get(&claims.client_id).is_some_and(|client| client.disabled_at.is_none());
-        let live = claims.exp > Utc::now().timestamp() && !self.revocations.is_revoked(&claims.jti);
+        let live = claims.exp > Utc::now().timestamp()
+            && !self.revocations.is_revoked(&claims.jti, claims.grant_id.as_deref());
         (live && client_enabled).then_some(claims)
     }
 }

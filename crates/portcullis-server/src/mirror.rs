@@ -24,31 +24,43 @@ const GAP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most changes read per poll.
 const BATCH: i64 = 1000;
 
-/// Revoked access tokens that have not expired, by `jti`.
+/// Revoked access tokens (by `jti`) and grants (by grant id) whose tokens
+/// have not all expired.
 #[derive(Default)]
 pub struct RevocationList {
-    revoked: RwLock<HashMap<String, DateTime<Utc>>>,
+    tokens: RwLock<HashMap<String, DateTime<Utc>>>,
+    grants: RwLock<HashMap<String, DateTime<Utc>>>,
 }
 
 impl RevocationList {
-    /// Loads the unexpired revocations.
+    /// Loads the revocations that still matter.
     pub fn load(db: &Database) -> Result<Self, StoreError> {
-        let revoked = change_log::revoked_tokens(&mut *db.get()?, Utc::now())?.into_iter().collect();
-        Ok(Self { revoked: RwLock::new(revoked) })
+        let mut conn = db.get()?;
+        let now = Utc::now();
+        let tokens = change_log::revocations(&mut conn, ChangeKind::Token, now)?.into_iter().collect();
+        let grants = change_log::revocations(&mut conn, ChangeKind::Grant, now)?.into_iter().collect();
+        Ok(Self { tokens: RwLock::new(tokens), grants: RwLock::new(grants) })
     }
 
-    /// Whether the token `jti` is revoked.
-    pub fn is_revoked(&self, jti: &str) -> bool {
-        self.revoked.read().expect("revocation lock").contains_key(jti)
+    /// Whether the token `jti`, or the grant it was issued from, is revoked.
+    pub fn is_revoked(&self, jti: &str, grant_id: Option<&str>) -> bool {
+        self.tokens.read().expect("revocation lock").contains_key(jti)
+            || grant_id.is_some_and(|grant| self.grants.read().expect("revocation lock").contains_key(grant))
     }
 
-    /// Records a revocation until the token's expiry.
+    /// Records a token's revocation until its expiry.
     pub fn insert(&self, jti: String, expires_at: DateTime<Utc>) {
-        self.revoked.write().expect("revocation lock").insert(jti, expires_at);
+        self.tokens.write().expect("revocation lock").insert(jti, expires_at);
+    }
+
+    /// Records a grant's revocation until the last of its tokens expires.
+    pub fn insert_grant(&self, grant_id: String, until: DateTime<Utc>) {
+        self.grants.write().expect("revocation lock").insert(grant_id, until);
     }
 
     fn prune(&self, now: DateTime<Utc>) {
-        self.revoked.write().expect("revocation lock").retain(|_, expires| *expires > now);
+        self.tokens.write().expect("revocation lock").retain(|_, until| *until > now);
+        self.grants.write().expect("revocation lock").retain(|_, until| *until > now);
     }
 }
 
@@ -141,6 +153,9 @@ fn poll_once(
             ChangeKind::Client => clients.refresh(db, &change.subject)?,
             ChangeKind::Token => {
                 revocations.insert(change.subject, change.expires_at.unwrap_or_else(Utc::now))
+            }
+            ChangeKind::Grant => {
+                revocations.insert_grant(change.subject, change.expires_at.unwrap_or_else(Utc::now))
             }
         }
         cursor.applied(change.seq);

@@ -14,6 +14,9 @@ pub enum ChangeKind {
     Client,
     /// A revoked access token; the subject is its `jti`.
     Token,
+    /// A revoked grant: every token issued from one authorization code; the
+    /// subject is the grant id.
+    Grant,
 }
 
 impl ChangeKind {
@@ -21,6 +24,7 @@ impl ChangeKind {
         match self {
             ChangeKind::Client => "client",
             ChangeKind::Token => "token",
+            ChangeKind::Grant => "grant",
         }
     }
 }
@@ -71,6 +75,7 @@ fn to_change(row: Row) -> Result<Change, StoreError> {
     let kind = match kind.as_str() {
         "client" => ChangeKind::Client,
         "token" => ChangeKind::Token,
+        "grant" => ChangeKind::Grant,
         other => {
             return Err(StoreError::Corrupt { table: "change_log", reason: format!("unknown kind {other}") })
         }
@@ -96,13 +101,15 @@ pub fn last_seq(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(change_log::table.select(diesel::dsl::max(change_log::seq)).first::<Option<i64>>(conn)?.unwrap_or(0))
 }
 
-/// Revoked tokens that have not expired yet: `(jti, expires_at)`.
-pub fn revoked_tokens(
+/// Revocations of `kind` (tokens or grants) that still matter, because what
+/// they revoke has not all expired: `(subject, until)`.
+pub fn revocations(
     conn: &mut DbConnection,
+    kind: ChangeKind,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
     let rows: Vec<(String, Option<NaiveDateTime>)> = change_log::table
-        .filter(change_log::kind.eq(ChangeKind::Token.as_str()))
+        .filter(change_log::kind.eq(kind.as_str()))
         .filter(change_log::expires_at.gt(now.naive_utc()))
         .select((change_log::subject, change_log::expires_at))
         .load(conn)?;

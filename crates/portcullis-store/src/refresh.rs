@@ -229,6 +229,22 @@ pub fn revoke_family(
     Ok(revoked == 1)
 }
 
+/// Revokes every live family descending from `grant_id`; returns how many.
+pub fn revoke_grant_families(
+    conn: &mut DbConnection,
+    grant_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_families::table
+            .filter(refresh_families::grant_id.eq(grant_id))
+            .filter(refresh_families::revoked_at.is_null()),
+    )
+    .set((refresh_families::revoked_at.eq(now.naive_utc()), refresh_families::revoked_reason.eq(reason)))
+    .execute(conn)?)
+}
+
 /// Why a family was revoked, if it was.
 pub fn revocation_reason(conn: &mut DbConnection, family_id: &str) -> Result<Option<String>, StoreError> {
     Ok(refresh_families::table

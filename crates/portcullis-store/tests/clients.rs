@@ -91,8 +91,13 @@ backend_tests! {
         assert_eq!(last, changes[2].seq);
         assert_eq!(change_log::since(&mut conn, changes[0].seq, 1).unwrap()[0].subject, "live");
         assert!(change_log::since(&mut conn, last, 100).unwrap().is_empty());
-        let revoked = change_log::revoked_tokens(&mut conn, now).unwrap();
+        let revoked = change_log::revocations(&mut conn, ChangeKind::Token, now).unwrap();
         assert_eq!(revoked.iter().map(|(jti, _)| jti.as_str()).collect::<Vec<_>>(), ["live"]);
+        change_log::append(&mut conn, ChangeKind::Grant, "g1", Some(now + TimeDelta::minutes(5))).unwrap();
+        let grants = change_log::revocations(&mut conn, ChangeKind::Grant, now).unwrap();
+        assert_eq!(grants.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["g1"]);
+        let last = change_log::since(&mut conn, 0, 100).unwrap().pop().unwrap();
+        assert_eq!((last.kind, last.subject.as_str()), (ChangeKind::Grant, "g1"));
     }
 
     #[test]

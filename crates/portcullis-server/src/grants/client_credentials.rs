@@ -1,13 +1,11 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client gets
 //! an access token for itself. Nothing is written to the database.
 
-use super::{audience, granted_scope, TokenResponse, TokenSettings};
+use super::{access_token, audience, granted_scope, TokenResponse, TokenSettings};
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::KeyRing;
-use chrono::Utc;
 use portcullis_core::{ErrorCode, GrantType, OAuthError, TokenEndpointAuthMethod};
-use portcullis_jose::AccessTokenClaims;
 
 /// Issues an RFC 9068 access token to an authenticated client.
 pub fn issue(
@@ -27,26 +25,13 @@ pub fn issue(
     }
     let scope = granted_scope(form, &client.metadata.scope)?;
     let aud = audience(form, client, &settings.issuer)?;
-    let lifetime = client.metadata.access_token_lifetime.unwrap_or(settings.access_token_lifetime.as_secs());
-    let alg = client.metadata.access_token_signed_response_alg;
-    let key = keys
-        .signer(alg)
-        .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, format!("no active {alg} key")))?;
-    let now = Utc::now().timestamp();
-    let scope = scope.to_string();
-    let claims = AccessTokenClaims {
-        iss: settings.issuer.as_str().to_owned(),
-        sub: client.id.as_str().to_owned(),
-        aud,
-        client_id: client.id.as_str().to_owned(),
-        scope: (!scope.is_empty()).then(|| scope.clone()),
-        jti: uuid::Uuid::new_v4().to_string(),
-        iat: now,
-        exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
-    };
-    let access_token = claims.sign(key).map_err(|e| {
-        tracing::error!(error = %e, "signing an access token failed");
-        OAuthError::new(ErrorCode::ServerError, "the token could not be signed")
-    })?;
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: lifetime, scope })
+    let minted = access_token(client, settings, keys, client.id.as_str(), &scope, aud, None)?;
+    Ok(TokenResponse {
+        access_token: minted.token,
+        token_type: "Bearer",
+        expires_in: minted.lifetime,
+        scope: scope.to_string(),
+        id_token: None,
+        refresh_token: None,
+    })
 }

@@ -1,10 +1,15 @@
 //! One module per grant type of the token endpoint, and what they share.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
+use crate::KeyRing;
+use portcullis_core::SigningAlgorithm;
 use portcullis_core::{ErrorCode, Issuer, OAuthError, Scope};
+use portcullis_jose::AccessTokenClaims;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -28,6 +33,101 @@ pub struct TokenResponse {
     /// The granted scope.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    /// The ID token, for OpenID Connect requests (OpenID Connect Core §3.1.3.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// A refresh token, for clients that may use the refresh_token grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// A freshly minted access token.
+pub struct MintedAccessToken {
+    /// The signed JWT.
+    pub token: String,
+    /// Its lifetime in seconds.
+    pub lifetime: u64,
+}
+
+/// Mints an RFC 9068 access token for `client`, acting for `sub`.
+pub fn access_token(
+    client: &RegisteredClient,
+    settings: &TokenSettings,
+    keys: &KeyRing,
+    sub: &str,
+    scope: &Scope,
+    aud: String,
+    grant_id: Option<String>,
+) -> Result<MintedAccessToken, OAuthError> {
+    let lifetime = client.metadata.access_token_lifetime.unwrap_or(settings.access_token_lifetime.as_secs());
+    let now = chrono::Utc::now().timestamp();
+    let scope = scope.to_string();
+    let claims = AccessTokenClaims {
+        iss: settings.issuer.as_str().to_owned(),
+        sub: sub.to_owned(),
+        aud,
+        client_id: client.id.as_str().to_owned(),
+        scope: (!scope.is_empty()).then_some(scope),
+        jti: uuid::Uuid::new_v4().to_string(),
+        grant_id,
+        iat: now,
+        exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
+    };
+    let token = sign(keys, client.metadata.access_token_signed_response_alg, |key| claims.sign(key))?;
+    Ok(MintedAccessToken { token, lifetime })
+}
+
+/// Who authenticated, for an ID token.
+pub struct Authenticated<'a> {
+    /// The user, `sub`.
+    pub user_id: &'a str,
+    /// When they authenticated, seconds since the epoch.
+    pub auth_time: i64,
+    /// The session, `sid`.
+    pub sid: &'a str,
+    /// The authorization request's `nonce`; never on refresh (OpenID Connect Core §12.2).
+    pub nonce: Option<&'a str>,
+}
+
+/// An ID token for `client` (OpenID Connect Core §2), bound to the access
+/// token issued with it by `at_hash`, and living as long as it.
+pub fn id_token(
+    client: &RegisteredClient,
+    settings: &TokenSettings,
+    keys: &KeyRing,
+    who: &Authenticated<'_>,
+    access_token: &MintedAccessToken,
+) -> Result<String, OAuthError> {
+    let alg = client.metadata.id_token_signed_response_alg;
+    let now = chrono::Utc::now().timestamp();
+    let claims = portcullis_jose::IdTokenClaims {
+        iss: settings.issuer.as_str().to_owned(),
+        sub: who.user_id.to_owned(),
+        aud: client.id.as_str().to_owned(),
+        exp: now + i64::try_from(access_token.lifetime).unwrap_or(i64::MAX / 2),
+        iat: now,
+        auth_time: who.auth_time,
+        nonce: who.nonce.map(str::to_owned),
+        at_hash: Some(portcullis_jose::at_hash(&access_token.token, alg)),
+        azp: client.id.as_str().to_owned(),
+        sid: Some(who.sid.to_owned()),
+    };
+    sign(keys, alg, |key| claims.sign(key))
+}
+
+/// Signs with the active key of `alg`; a failure is the server's.
+pub fn sign(
+    keys: &KeyRing,
+    alg: SigningAlgorithm,
+    sign: impl FnOnce(&portcullis_jose::SigningKey) -> Result<String, portcullis_jose::JoseError>,
+) -> Result<String, OAuthError> {
+    let key = keys
+        .signer(alg)
+        .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, format!("no active {alg} key")))?;
+    sign(key).map_err(|e| {
+        tracing::error!(error = %e, "signing a token failed");
+        OAuthError::new(ErrorCode::ServerError, "the token could not be signed")
+    })
 }
 
 /// The scope to grant: the requested one when the client may have all of

@@ -24,6 +24,7 @@ pub struct DiscoveryDocument(Bytes);
 struct ProviderMetadata<'a> {
     issuer: &'a str,
     jwks_uri: String,
+    authorization_endpoint: String,
     token_endpoint: String,
     grant_types_supported: &'static [&'static str],
     token_endpoint_auth_methods_supported: &'static [&'static str],
@@ -48,6 +49,7 @@ impl DiscoveryDocument {
             // OpenID Connect Discovery §4.3: identical to the configured issuer.
             issuer: issuer.as_str(),
             jwks_uri: issuer.endpoint(endpoints::JWKS),
+            authorization_endpoint: issuer.endpoint(endpoints::AUTHORIZE),
             token_endpoint: issuer.endpoint(endpoints::TOKEN),
             grant_types_supported: &token::GRANT_TYPES,
             token_endpoint_auth_methods_supported: &client_auth::METHODS,

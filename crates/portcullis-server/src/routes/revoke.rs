@@ -50,7 +50,7 @@ pub async fn revoke(
         .into());
     }
     let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
-    if expires_at <= Utc::now() || revocations.is_revoked(&claims.jti) {
+    if expires_at <= Utc::now() || revocations.is_revoked(&claims.jti, claims.grant_id.as_deref()) {
         return Ok(done());
     }
     let jti = claims.jti.clone();

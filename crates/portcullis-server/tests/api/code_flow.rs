@@ -12,21 +12,21 @@ use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::json;
 use std::collections::HashMap;
 
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT: &str = "https://app.example/cb";
-const PASSWORD: &str = "alice's password";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const REDIRECT: &str = "https://app.example/cb";
+pub const PASSWORD: &str = "alice's password";
 
 /// A browser: keeps cookies, follows no redirect.
-struct Browser {
-    app: TestApp,
-    http: reqwest::Client,
+pub struct Browser {
+    pub app: TestApp,
+    pub http: reqwest::Client,
 }
 
-fn location(headers: &HeaderMap) -> String {
+pub fn location(headers: &HeaderMap) -> String {
     headers.get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 
-fn query(url: &str) -> HashMap<String, String> {
+pub fn query(url: &str) -> HashMap<String, String> {
     url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
 }
 
@@ -40,7 +40,7 @@ impl Browser {
         Browser { app, http }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.app.address)).send().await.unwrap()
     }
 
@@ -50,7 +50,7 @@ impl Browser {
 
     /// `GET /authorize` for `client` with the usual parameters, changed by `extra`
     /// (an empty value removes a parameter).
-    async fn authorize(&self, client: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn authorize(&self, client: &str, extra: &[(&str, &str)]) -> reqwest::Response {
         let mut params: Vec<(&str, &str)> = vec![
             ("client_id", client),
             ("response_type", "code"),
@@ -82,7 +82,7 @@ impl Browser {
         (field("interaction"), field("csrf"))
     }
 
-    async fn log_in(&self, login_page: &str, username: &str, password: &str) -> reqwest::Response {
+    pub async fn log_in(&self, login_page: &str, username: &str, password: &str) -> reqwest::Response {
         let (interaction, csrf) = self.form_fields(login_page).await;
         self.post(
             "/login",
@@ -91,9 +91,12 @@ impl Browser {
         .await
     }
 
-    /// Logs in from a fresh /authorize and consents; returns the redirect to the client.
-    async fn sign_in(&self, client: &str) -> String {
+    /// Logs in (unless signed in already) and consents; returns the redirect to the client.
+    pub async fn sign_in(&self, client: &str) -> String {
         let login = location(self.authorize(client, &[]).await.headers());
+        if !login.starts_with("/login") {
+            return login; // Already signed in, and consent remembered.
+        }
         let resumed = self.log_in(&login, "alice", PASSWORD).await;
         assert_eq!(resumed.status(), 303, "login succeeded");
         let next = location(self.get(&location(resumed.headers())).await.headers());
@@ -109,7 +112,7 @@ impl Browser {
     }
 }
 
-fn with_user(db: &TestDb) {
+pub fn with_user(db: &TestDb) {
     let claims = StandardClaims { name: Some("Alice".into()), ..StandardClaims::default() };
     users::create(
         &db.connect(),
@@ -128,7 +131,7 @@ fn app_client(db: &TestDb, extra: serde_json::Value) -> String {
 }
 
 /// The server, with an http issuer so the test browser keeps its cookies.
-fn browser(db: &TestDb) -> Browser {
+pub fn browser(db: &TestDb) -> Browser {
     let mut settings = settings(db, &new_kek());
     settings.issuer = Issuer::parse("http://localhost").unwrap();
     Browser::new(spawn_with(settings))

@@ -48,6 +48,7 @@ fn claims(iss: &str) -> AccessTokenClaims {
         client_id: "x".into(),
         scope: None,
         jti: uuid::Uuid::new_v4().to_string(),
+        grant_id: None,
         iat: now,
         exp: now + 300,
     }

@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL.
 
 mod cli;
+mod code_exchange;
 mod code_flow;
 mod discovery;
 mod health;

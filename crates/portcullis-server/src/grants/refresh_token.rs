@@ -1,0 +1,100 @@
+//! The refresh token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2):
+//! every use returns a new refresh token and retires the old one; presenting
+//! a retired one again revokes the family and every access token of its grant.
+
+use super::authorization_code::{revoke_grant, unavailable, RefreshDetails, DEFAULT_REFRESH_IDLE};
+use super::{access_token, audience, granted_scope, id_token, Authenticated, TokenResponse, TokenSettings};
+use crate::clients::RegisteredClient;
+use crate::form::FormParams;
+use crate::mirror::RevocationList;
+use crate::{secrets, KeyRing};
+use actix_web::web;
+use chrono::{TimeDelta, Utc};
+use portcullis_core::{ErrorCode, GrantType, OAuthError};
+use portcullis_store::refresh::{self, RefreshRecord, Rotation};
+use portcullis_store::Database;
+
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// Rotates a refresh token and issues new tokens.
+pub async fn issue(
+    client: &RegisteredClient,
+    form: &FormParams,
+    settings: &TokenSettings,
+    keys: &KeyRing,
+    db: &Database,
+    revocations: &RevocationList,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.metadata.allows_grant(GrantType::RefreshToken) {
+        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use refresh_token"));
+    }
+    let presented = secrets::hash(form.require("refresh_token")?);
+    let store = db.clone();
+    let found = web::block(move || refresh::find(&mut *store.get()?, &presented))
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+    let Some((family, record)) = found else { return Err(invalid_grant("the refresh token is invalid")) };
+    // RFC 6749 §6: a refresh token is bound to the client it was issued to.
+    if family.client_id != client.id.as_str() {
+        return Err(invalid_grant("the refresh token was issued to another client"));
+    }
+    let carried: RefreshDetails = serde_json::from_str(&record.details).map_err(unavailable)?;
+    // RFC 6749 §6: a narrower scope may be asked, never a wider one.
+    let scope = granted_scope(form, &carried.scope)?;
+
+    let token = secrets::random_token();
+    let now = Utc::now();
+    let idle = client.metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE);
+    let next = RefreshRecord {
+        token_hash: secrets::hash(&token).to_vec(),
+        family_id: family.family_id.clone(),
+        // The family keeps the whole original grant; only this access token is narrowed.
+        details: record.details.clone(),
+        created_at: now,
+        expires_at: now + TimeDelta::seconds(i64::try_from(idle).unwrap_or(i64::MAX / 2)),
+    };
+    let grace = TimeDelta::seconds(client.metadata.refresh_token_reuse_interval.unwrap_or(0) as i64);
+    let store = db.clone();
+    let rotation = web::block(move || refresh::rotate(&mut *store.get()?, &presented, &next, now, grace))
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+    match rotation {
+        Rotation::Rotated { .. } => {}
+        Rotation::Reused { family_revoked: true, .. } => {
+            revoke_grant(db, revocations, &family.grant_id, "refresh token reused").await?;
+            tracing::warn!(client_id = %client.id, family = %family.family_id, "refresh token reused; its family is revoked");
+            return Err(invalid_grant(
+                "the refresh token was already used; every token of its family is revoked",
+            ));
+        }
+        Rotation::Reused { family_revoked: false, .. } => {
+            return Err(invalid_grant("the refresh token was just rotated; use the new one"))
+        }
+        Rotation::Invalid => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+    }
+    let aud = audience(form, client, &settings.issuer)?;
+    let minted =
+        access_token(client, settings, keys, &family.user_id, &scope, aud, Some(family.grant_id.clone()))?;
+    let authenticated = Authenticated {
+        user_id: &family.user_id,
+        auth_time: carried.auth_time,
+        sid: &carried.sid,
+        nonce: None,
+    };
+    let id_token = scope
+        .contains("openid")
+        .then(|| id_token(client, settings, keys, &authenticated, &minted))
+        .transpose()?;
+    Ok(TokenResponse {
+        access_token: minted.token,
+        token_type: "Bearer",
+        expires_in: minted.lifetime,
+        scope: scope.to_string(),
+        id_token,
+        refresh_token: Some(token),
+    })
+}

@@ -1,0 +1,215 @@
+//! The back channel of the authorization code flow: the code exchanged at
+//! /token (RFC 6749 §4.1.3, RFC 7636, RFC 9700 §4.8.2) and refresh-token
+//! rotation (RFC 6749 §6, RFC 9700 §4.14.2).
+
+use crate::code_flow::{browser, location, query, with_user, Browser, PASSWORD, REDIRECT};
+use crate::token::register;
+use portcullis_store::backend_tests;
+use portcullis_store::test_support::TestDb;
+use serde_json::json;
+
+/// The RFC 7636 Appendix B verifier of `CHALLENGE`.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+impl Browser {
+    /// A code for `client`, after logging in and consenting.
+    async fn code(&self, client: &str) -> String {
+        let to_client = self.sign_in(client).await;
+        query(&to_client).remove("code").unwrap_or_else(|| panic!("no code in {to_client}"))
+    }
+
+    async fn exchange(&self, (id, secret): (&str, &str), form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}/token", self.app.address))
+            .basic_auth(id, Some(secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn refresh(
+        &self,
+        client: (&str, &str),
+        token: &str,
+        scope: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+        form.extend(scope.map(|scope| ("scope", scope)));
+        self.exchange(client, &form).await
+    }
+
+    async fn introspect(&self, (id, secret): (&str, &str), token: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .post(format!("{}/introspect", self.app.address))
+            .basic_auth(id, Some(secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+}
+
+fn exchange_form(code: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+/// A confidential app that may refresh, and a resource server that may introspect.
+fn confidential_app(db: &TestDb) -> ((String, String), (String, String)) {
+    let app = register(
+        db,
+        json!({"client_name": "App", "grant_types": ["authorization_code", "refresh_token"],
+                                  "redirect_uris": [REDIRECT], "scope": "openid profile email", "skip_consent": true,
+                                  "id_token_signed_response_alg": "ES256"}),
+    );
+    let rs = register(db, json!({"client_name": "RS", "introspection_allowed": true}));
+    (app, rs)
+}
+
+fn payload(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_code_is_exchanged_once_for_access_id_and_refresh_tokens(db) {
+        with_user(&db);
+        let ((id, secret), rs) = confidential_app(&db);
+        let browser = browser(&db);
+        let login = location(browser.authorize(&id, &[("nonce", "n-1")]).await.headers());
+        let resumed = browser.log_in(&login, "alice", PASSWORD).await;
+        let code = query(&location(browser.get(&location(resumed.headers())).await.headers())).remove("code").unwrap();
+        let (status, tokens) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(tokens["scope"], "openid profile");
+        let access = payload(tokens["access_token"].as_str().unwrap());
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let claims = payload(id_token);
+        assert_eq!((claims["iss"].as_str(), claims["aud"].as_str(), claims["azp"].as_str()), (Some("http://localhost"), Some(id.as_str()), Some(id.as_str())));
+        assert_eq!(claims["sub"], access["sub"]);
+        assert_eq!(claims["nonce"], "n-1");
+        assert!(claims["auth_time"].is_i64() && claims["sid"].is_string());
+        let alg = josekit::jwt::decode_header(id_token).unwrap().claim("alg").unwrap().as_str().unwrap().to_owned();
+        assert_eq!(alg, "ES256", "the client's id_token_signed_response_alg");
+        assert_eq!(claims["at_hash"], portcullis_jose::at_hash(tokens["access_token"].as_str().unwrap(), portcullis_core::SigningAlgorithm::Es256));
+        assert!(tokens["refresh_token"].as_str().is_some_and(|t| t.len() == 43));
+        let rs = (rs.0.as_str(), rs.1.as_str());
+        assert_eq!(browser.introspect(rs, tokens["access_token"].as_str().unwrap()).await["active"], true);
+
+        // RFC 6749 §4.1.2: a replayed code is refused and what it gave is revoked.
+        let (status, replay) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        assert_eq!((status, replay["error"].as_str()), (400, Some("invalid_grant")));
+        assert_eq!(browser.introspect(rs, tokens["access_token"].as_str().unwrap()).await, json!({"active": false}));
+        let refresh = [("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())];
+        let (status, _) = browser.exchange((&id, &secret), &refresh).await;
+        assert_eq!(status, 400, "the refresh token died with its grant");
+    }
+
+    #[tokio::test]
+    async fn the_code_is_bound_to_its_client_redirect_uri_and_verifier(db) {
+        with_user(&db);
+        let ((id, secret), _) = confidential_app(&db);
+        let other = register(&db, json!({"client_name": "Other", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT]}));
+        let browser = browser(&db);
+        let wrong_verifier = "x".repeat(43);
+        // (case, parameter, its value; None leaves it out)
+        let cases = [
+            ("wrong verifier", "code_verifier", Some(wrong_verifier.as_str())),
+            ("no verifier", "code_verifier", None),
+            ("other redirect_uri", "redirect_uri", Some("https://app.example/other")),
+            ("no redirect_uri", "redirect_uri", None),
+        ];
+        for (case, name, value) in cases {
+            let code = browser.code(&id).await;
+            let mut form = exchange_form(&code);
+            form.retain(|(n, _)| *n != name);
+            form.extend(value.map(|value| (name, value)));
+            let (status, body) = browser.exchange((&id, &secret), &form).await;
+            assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{case}");
+        }
+        let code = browser.code(&id).await;
+        let (status, body) = browser.exchange((&other.0, &other.1), &exchange_form(&code)).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "another client's code");
+        let (status, body) = browser.exchange((&id, &secret), &exchange_form("not-a-code")).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    }
+
+    #[tokio::test]
+    async fn a_verifier_without_a_challenge_is_a_downgrade_and_refused(db) {
+        with_user(&db);
+        let (id, secret) = register(&db, json!({"client_name": "Legacy", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+                                                 "scope": "openid", "require_pkce": false, "skip_consent": true}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&id, &[("code_challenge", ""), ("code_challenge_method", ""), ("scope", "openid")]).await.headers());
+        let resumed = browser.log_in(&login, "alice", PASSWORD).await;
+        let code = query(&location(browser.get(&location(resumed.headers())).await.headers())).remove("code").unwrap();
+        let (status, body) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "RFC 9700 §4.8.2");
+    }
+
+    #[tokio::test]
+    async fn a_public_client_exchanges_its_code_with_pkce_alone(db) {
+        with_user(&db);
+        let (id, _) = register(&db, json!({"client_name": "SPA", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+                                            "scope": "openid", "token_endpoint_auth_method": "none", "skip_consent": true}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&id, &[("scope", "openid")]).await.headers());
+        let resumed = browser.log_in(&login, "alice", PASSWORD).await;
+        let code = query(&location(browser.get(&location(resumed.headers())).await.headers())).remove("code").unwrap();
+        let mut form = exchange_form(&code);
+        form.push(("client_id", &id));
+        let response = browser.http.post(format!("{}/token", browser.app.address)).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let tokens: serde_json::Value = response.json().await.unwrap();
+        assert!(tokens["id_token"].is_string() && tokens.get("refresh_token").is_none());
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_rotate_narrow_and_a_reuse_revokes_the_family(db) {
+        with_user(&db);
+        let ((id, secret), rs) = confidential_app(&db);
+        let rs = (rs.0.as_str(), rs.1.as_str());
+        let other = register(&db, json!({"client_name": "Other", "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [REDIRECT]}));
+        let browser = browser(&db);
+        let code = browser.code(&id).await;
+        let (_, first) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        let first_refresh = first["refresh_token"].as_str().unwrap().to_owned();
+        let (status, wider) = browser.refresh((&id, &secret), &first_refresh, Some("openid admin")).await;
+        assert_eq!((status, wider["error"].as_str()), (400, Some("invalid_scope")));
+        let (status, second) = browser.refresh((&id, &secret), &first_refresh, Some("openid")).await;
+        assert_eq!(status, 200, "{second}");
+        assert_eq!(second["scope"], "openid", "narrowed");
+        let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+        assert_ne!(second_refresh, first_refresh, "rotated");
+        assert!(payload(second["id_token"].as_str().unwrap()).get("nonce").is_none(), "OpenID Connect Core §12.2");
+        let (status, third) = browser.refresh((&id, &secret), &second_refresh, None).await;
+        assert_eq!((status, third["scope"].as_str()), (200, Some("openid profile")), "the family keeps the whole grant");
+        let third_access = third["access_token"].as_str().unwrap().to_owned();
+        let third_refresh = third["refresh_token"].as_str().unwrap().to_owned();
+
+        let (status, reuse) = browser.refresh((&id, &secret), &first_refresh, None).await;
+        assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")), "a rotated token is refused");
+        let (status, _) = browser.refresh((&id, &secret), &third_refresh, None).await;
+        assert_eq!(status, 400, "the whole family is revoked");
+        assert_eq!(browser.introspect(rs, &third_access).await, json!({"active": false}), "with its access tokens");
+
+        let code = browser.code(&id).await;
+        let (_, fresh) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        let stolen = [("grant_type", "refresh_token"), ("refresh_token", fresh["refresh_token"].as_str().unwrap())];
+        let (status, body) = browser.exchange((&other.0, &other.1), &stolen).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "bound to its client");
+        let (status, _) = browser.exchange((&id, &secret), &stolen).await;
+        assert_eq!(status, 200, "a refused theft does not burn the owner's token");
+    }
+}
