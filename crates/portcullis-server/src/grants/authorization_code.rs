@@ -2,7 +2,9 @@
 //! §3.1.3): a code is exchanged, once, by the client it was issued to, with
 //! the redirect URI and the PKCE verifier it was bound to.
 
-use super::{access_token, audience, id_token, Authenticated, TokenResponse, TokenSettings};
+use super::{
+    access_token, audience, id_token, invalid_grant, unavailable, Authenticated, TokenResponse, TokenSettings,
+};
 use crate::authorization::CodeDetails;
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
@@ -32,16 +34,6 @@ pub struct RefreshDetails {
     pub auth_time: i64,
     /// The session.
     pub sid: String,
-}
-
-fn invalid_grant(description: &str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
-}
-
-/// The error for storage that failed: the server's, not the client's.
-pub fn unavailable(e: impl std::fmt::Display) -> OAuthError {
-    tracing::error!(error = %e, "storage failed at the token endpoint");
-    OAuthError::new(ErrorCode::ServerError, "the server cannot reach its database; try again")
 }
 
 /// Exchanges a code for tokens.

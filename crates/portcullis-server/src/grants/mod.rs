@@ -41,6 +41,17 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
+/// `invalid_grant` (RFC 6749 §5.2) with `description`.
+pub fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// The error for storage that failed: the server's, not the client's.
+pub fn unavailable(e: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %e, "storage failed at the token endpoint");
+    OAuthError::new(ErrorCode::ServerError, "the server cannot reach its database; try again")
+}
+
 /// A freshly minted access token.
 pub struct MintedAccessToken {
     /// The signed JWT.

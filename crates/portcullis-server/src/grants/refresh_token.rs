@@ -2,8 +2,11 @@
 //! every use returns a new refresh token and retires the old one; presenting
 //! a retired one again revokes the family and every access token of its grant.
 
-use super::authorization_code::{revoke_grant, unavailable, RefreshDetails, DEFAULT_REFRESH_IDLE};
-use super::{access_token, audience, granted_scope, id_token, Authenticated, TokenResponse, TokenSettings};
+use super::authorization_code::{revoke_grant, RefreshDetails, DEFAULT_REFRESH_IDLE};
+use super::{
+    access_token, audience, granted_scope, id_token, invalid_grant, unavailable, Authenticated,
+    TokenResponse, TokenSettings,
+};
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::mirror::RevocationList;
@@ -13,10 +16,6 @@ use chrono::{TimeDelta, Utc};
 use portcullis_core::{ErrorCode, GrantType, OAuthError};
 use portcullis_store::refresh::{self, RefreshRecord, Rotation};
 use portcullis_store::Database;
-
-fn invalid_grant(description: &str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
-}
 
 /// Rotates a refresh token and issues new tokens.
 pub async fn issue(
