@@ -148,6 +148,48 @@ impl StandardClaims {
     }
 }
 
+/// The claims each scope releases (OpenID Connect Core §5.4).
+pub const CLAIMS_BY_SCOPE: [(&str, &[&str]); 4] = [
+    (
+        "profile",
+        &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+    ),
+    ("email", &["email", "email_verified"]),
+    ("address", &["address"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
+];
+
+impl StandardClaims {
+    /// The claims the granted `scope` releases (OpenID Connect Core §5.4),
+    /// as a JSON object; `sub` is the caller's to add.
+    pub fn released_for(&self, scope: &crate::Scope) -> serde_json::Map<String, serde_json::Value> {
+        let serde_json::Value::Object(all) = serde_json::to_value(self).expect("claims serialise") else {
+            unreachable!("claims serialise to an object")
+        };
+        let released: Vec<&str> = CLAIMS_BY_SCOPE
+            .iter()
+            .filter(|(name, _)| scope.contains(name))
+            .flat_map(|(_, claims)| claims.iter().copied())
+            .collect();
+        all.into_iter().filter(|(name, _)| released.contains(&name.as_str())).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +215,26 @@ mod tests {
         let claims: StandardClaims = serde_json::from_value(json.clone()).unwrap();
         claims.validate().unwrap();
         assert_eq!(serde_json::to_value(&claims).unwrap(), json);
+    }
+
+    #[test]
+    fn a_scope_releases_only_its_claims() {
+        let claims: StandardClaims = serde_json::from_value(serde_json::json!({
+            "name": "Alice", "locale": "en", "email": "alice@example.com", "email_verified": true,
+            "phone_number": "+1 555", "address": {"country": "UK"}
+        }))
+        .unwrap();
+        let released = |scope: &str| {
+            let mut names: Vec<String> =
+                claims.released_for(&crate::Scope::parse(scope).unwrap()).keys().cloned().collect();
+            names.sort();
+            names
+        };
+        assert!(released("openid").is_empty());
+        assert_eq!(released("openid profile"), ["locale", "name"]);
+        assert_eq!(released("openid email"), ["email", "email_verified"]);
+        assert_eq!(released("openid address phone"), ["address", "phone_number"]);
+        assert_eq!(released("profile email address phone").len(), 6);
     }
 
     #[test]

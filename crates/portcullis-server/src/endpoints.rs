@@ -9,6 +9,8 @@ pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-s
 pub const AUTHORIZE: &str = "/authorize";
 /// The token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/token";
+/// The UserInfo endpoint (OpenID Connect Core §5.3).
+pub const USERINFO: &str = "/userinfo";
 /// Token introspection (RFC 7662).
 pub const INTROSPECT: &str = "/introspect";
 /// Token revocation (RFC 7009).

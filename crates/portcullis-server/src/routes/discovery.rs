@@ -11,8 +11,13 @@ use crate::{client_auth, endpoints};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
+use portcullis_core::user::CLAIMS_BY_SCOPE;
 use portcullis_core::{Issuer, SigningAlgorithm};
 use serde::Serialize;
+
+/// The claims of every ID token (OpenID Connect Core §2).
+const ID_TOKEN_CLAIMS: [&str; 10] =
+    ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid"];
 
 /// How long clients may cache the metadata, in seconds.
 const MAX_AGE: u32 = 300;
@@ -26,6 +31,9 @@ struct ProviderMetadata<'a> {
     jwks_uri: String,
     authorization_endpoint: String,
     token_endpoint: String,
+    userinfo_endpoint: String,
+    scopes_supported: Vec<&'static str>,
+    claims_supported: Vec<&'static str>,
     grant_types_supported: &'static [&'static str],
     token_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint: String,
@@ -51,6 +59,14 @@ impl DiscoveryDocument {
             jwks_uri: issuer.endpoint(endpoints::JWKS),
             authorization_endpoint: issuer.endpoint(endpoints::AUTHORIZE),
             token_endpoint: issuer.endpoint(endpoints::TOKEN),
+            userinfo_endpoint: issuer.endpoint(endpoints::USERINFO),
+            scopes_supported: std::iter::once("openid")
+                .chain(CLAIMS_BY_SCOPE.iter().map(|(scope, _)| *scope))
+                .collect(),
+            claims_supported: ID_TOKEN_CLAIMS
+                .into_iter()
+                .chain(CLAIMS_BY_SCOPE.iter().flat_map(|(_, claims)| claims.iter().copied()))
+                .collect(),
             grant_types_supported: &token::GRANT_TYPES,
             token_endpoint_auth_methods_supported: &client_auth::METHODS,
             introspection_endpoint: issuer.endpoint(endpoints::INTROSPECT),

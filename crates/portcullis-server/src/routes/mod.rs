@@ -9,6 +9,7 @@ pub mod jwks;
 pub mod login;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use crate::{authorization, endpoints};
 use actix_web::dev::Handler;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page_with_form(authorization::LOGIN_PATH, login::show, login::submit))
         .service(page_with_form(authorization::CONSENT_PATH, consent::show, consent::submit))
         .service(postable(endpoints::TOKEN, token::token))
+        .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))
         .service(postable(endpoints::REVOKE, revoke::revoke))
         .service(readable(endpoints::HEALTHZ, health::healthz))
@@ -62,7 +64,8 @@ where
     web::resource(path).route(web::post().to(handler)).default_service(refuse_except("POST"))
 }
 
-/// A page: GET shows it, POST submits its form.
+/// A resource answering GET with `show` and POST with `submit` (pages
+/// with forms, and the UserInfo endpoint).
 fn page_with_form<G, GA, P, PA>(path: &str, show: G, submit: P) -> Resource
 where
     G: Handler<GA>,

@@ -212,4 +212,41 @@ backend_tests! {
         let (status, _) = browser.exchange((&id, &secret), &stolen).await;
         assert_eq!(status, 200, "a refused theft does not burn the owner's token");
     }
+
+    #[tokio::test]
+    async fn userinfo_returns_the_claims_the_scope_releases(db) {
+        with_user(&db);
+        let ((id, secret), _) = confidential_app(&db);
+        let service = crate::token::service(&db);
+        let browser = browser(&db);
+        let code = browser.code(&id).await;
+        let (_, tokens) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let url = format!("{}/userinfo", browser.app.address);
+        let http = reqwest::Client::new();
+        let by_header: serde_json::Value = http.get(&url).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+        assert_eq!(by_header["sub"], payload(&access)["sub"]);
+        assert_eq!(by_header["name"], "Alice", "profile releases the name");
+        assert!(by_header.get("email").is_none(), "email was not granted");
+        let posted = http.post(&url).bearer_auth(&access).send().await.unwrap();
+        assert_eq!(posted.status(), 200, "POST with the header");
+        let in_body = http.post(&url).form(&[("access_token", access.as_str())]).send().await.unwrap();
+        assert_eq!(in_body.status(), 200, "POST with the token in the body");
+        let both = http.post(&url).bearer_auth(&access).form(&[("access_token", access.as_str())]).send().await.unwrap();
+        assert_eq!(both.status(), 400, "one method only");
+
+        let missing = http.get(&url).send().await.unwrap();
+        assert_eq!(missing.status(), 401);
+        assert_eq!(missing.headers()["www-authenticate"], r#"Bearer realm="portcullis""#, "no error without credentials");
+        let forged = http.get(&url).bearer_auth("forged").send().await.unwrap();
+        assert_eq!(forged.status(), 401);
+        assert!(forged.headers()["www-authenticate"].to_str().unwrap().contains(r#"error="invalid_token""#));
+        let machine: serde_json::Value = http.post(format!("{}/token", browser.app.address)).basic_auth(&service.0, Some(&service.1))
+            .form(&[("grant_type", "client_credentials")]).send().await.unwrap().json().await.unwrap();
+        let no_user = http.get(&url).bearer_auth(machine["access_token"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(no_user.status(), 403, "a client-credentials token has no user");
+        let revoke = http.post(format!("{}/revoke", browser.app.address)).basic_auth(&id, Some(&secret)).form(&[("token", access.as_str())]).send().await.unwrap();
+        assert_eq!(revoke.status(), 200);
+        assert_eq!(http.get(&url).bearer_auth(&access).send().await.unwrap().status(), 401, "revoked");
+    }
 }

@@ -38,6 +38,15 @@ backend_tests! {
         assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
         assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
         assert_eq!(document["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token"]));
+        assert_eq!(document["scopes_supported"], serde_json::json!(["openid", "profile", "email", "address", "phone"]));
+        let claims: Vec<&str> = document["claims_supported"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        for claim in ["sub", "auth_time", "nonce", "name", "email_verified", "address", "phone_number", "updated_at"] {
+            assert!(claims.contains(&claim), "{claim}");
+        }
+        for endpoint in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "introspection_endpoint", "revocation_endpoint"] {
+            assert!(document[endpoint].is_string(), "{endpoint}");
+        }
     }
 
     #[tokio::test]

@@ -1,0 +1,102 @@
+//! `GET` and `POST /userinfo` (OpenID Connect Core §5.3): the claims of the
+//! user an access token acts for, as far as its scope releases them.
+
+use crate::access_tokens::TokenCheck;
+use crate::authorization::Authorization;
+use crate::form::FormParams;
+use crate::grants::TokenSettings;
+use crate::mirror::RevocationList;
+use crate::oauth_response::{no_store, OAuthFailure};
+use crate::KeyRing;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_core::{ErrorCode, OAuthError, Scope, StandardClaims};
+use portcullis_store::users;
+
+fn invalid_token(description: &str) -> OAuthFailure {
+    OAuthError::new(ErrorCode::InvalidToken, description).into()
+}
+
+/// The bearer token of a request (RFC 6750 §2.1 and §2.2), sent one way only.
+fn bearer_token(req: &HttpRequest, body: Option<&FormParams>) -> Result<Option<String>, OAuthFailure> {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    });
+    let in_body = body.and_then(|form| form.get("access_token")).map(str::to_owned);
+    match (header, in_body) {
+        (Some(_), Some(_)) => {
+            Err(OAuthError::invalid_request("send the access token one way only (RFC 6750 §2)").into())
+        }
+        (header, in_body) => Ok(header.or(in_body)),
+    }
+}
+
+/// `GET /userinfo`.
+pub async fn get(
+    req: HttpRequest,
+    keys: web::Data<KeyRing>,
+    settings: web::Data<TokenSettings>,
+    revocations: web::Data<RevocationList>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, OAuthFailure> {
+    userinfo(&req, None, &keys, &settings, &revocations, &flow).await
+}
+
+/// `POST /userinfo`: the token in the header or, as a form, in the body.
+pub async fn post(
+    req: HttpRequest,
+    body: Result<FormParams, OAuthFailure>,
+    keys: web::Data<KeyRing>,
+    settings: web::Data<TokenSettings>,
+    revocations: web::Data<RevocationList>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, OAuthFailure> {
+    userinfo(&req, body.ok().as_ref(), &keys, &settings, &revocations, &flow).await
+}
+
+async fn userinfo(
+    req: &HttpRequest,
+    body: Option<&FormParams>,
+    keys: &KeyRing,
+    settings: &TokenSettings,
+    revocations: &RevocationList,
+    flow: &Authorization,
+) -> Result<HttpResponse, OAuthFailure> {
+    let Some(token) = bearer_token(req, body)? else {
+        // RFC 6750 §3.1: without any credentials, the challenge carries no error.
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="portcullis""#))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish());
+    };
+    let check = TokenCheck { keys, issuer: &settings.issuer, revocations, clients: &flow.clients };
+    let claims = check
+        .active(&token)
+        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
+    // Only tokens of a user with the openid scope reach the user's claims.
+    if claims.grant_id.is_none() || !scope.contains("openid") {
+        return Err(
+            OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope").into()
+        );
+    }
+    let user_id = claims.sub.clone();
+    let user = flow
+        .storage(move |conn| users::find(conn, &user_id))
+        .await
+        .map_err(|_| {
+            OAuthFailure(OAuthError::new(ErrorCode::ServerError, "the server cannot reach its database"))
+        })?
+        .filter(|user| user.disabled_at.is_none())
+        .ok_or_else(|| invalid_token("the user is no longer available"))?;
+    let stored: StandardClaims = serde_json::from_str(&user.claims).unwrap_or_default();
+    let mut released = stored.released_for(&scope);
+    released.insert("sub".to_owned(), claims.sub.into());
+    if scope.contains("profile") {
+        released.insert("updated_at".to_owned(), user.updated_at.timestamp().into());
+    }
+    let mut ok = HttpResponse::Ok();
+    no_store(&mut ok);
+    Ok(ok.json(released))
+}
