@@ -74,19 +74,31 @@ impl AccessTokenClaims {
     /// `kid` names, whose `alg` is that key's, and whose `typ` is `at+jwt`
     /// (RFC 9068 §4). Expiry, issuer and revocation are the caller's checks.
     pub fn verify<'k>(token: &str, key_for: impl Fn(&str) -> Option<&'k VerificationKey>) -> Option<Self> {
-        let header = jwt::decode_header(token).ok()?;
-        let claim = |name: &str| header.claim(name).and_then(|value| value.as_str());
-        let typ = claim("typ")?;
-        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) && !typ.eq_ignore_ascii_case("application/at+jwt") {
-            return None;
-        }
-        let key = key_for(claim("kid")?)?;
-        if claim("alg")? != key.alg.as_str() {
-            return None;
-        }
-        let (payload, _) = jwt::decode_with_verifier(token, key.verifier.as_ref()).ok()?;
-        serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone())).ok()
+        let is_access_token = |typ: &str| {
+            typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || typ.eq_ignore_ascii_case("application/at+jwt")
+        };
+        verify_typed(token, is_access_token, key_for)
     }
+}
+
+/// The claims of a JWT whose `typ` passes `typ_ok` and whose signature
+/// verifies under the key its `kid` names, with that key's `alg`.
+pub(crate) fn verify_typed<'k, T: serde::de::DeserializeOwned>(
+    token: &str,
+    typ_ok: impl Fn(&str) -> bool,
+    key_for: impl Fn(&str) -> Option<&'k VerificationKey>,
+) -> Option<T> {
+    let header = jwt::decode_header(token).ok()?;
+    let claim = |name: &str| header.claim(name).and_then(|value| value.as_str());
+    if !typ_ok(claim("typ")?) {
+        return None;
+    }
+    let key = key_for(claim("kid")?)?;
+    if claim("alg")? != key.alg.as_str() {
+        return None;
+    }
+    let (payload, _) = jwt::decode_with_verifier(token, key.verifier.as_ref()).ok()?;
+    serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone())).ok()
 }
 
 #[cfg(test)]

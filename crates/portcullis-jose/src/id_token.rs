@@ -50,6 +50,18 @@ impl IdTokenClaims {
     }
 }
 
+impl IdTokenClaims {
+    /// Reads an ID token this server signed (`typ: JWT`), whether or not it
+    /// has expired: an `id_token_hint` may be an old one (OpenID Connect
+    /// Core §3.1.2.1).
+    pub fn verify<'k>(
+        token: &str,
+        key_for: impl Fn(&str) -> Option<&'k crate::VerificationKey>,
+    ) -> Option<Self> {
+        crate::access_token::verify_typed(token, |typ| typ.eq_ignore_ascii_case("JWT"), key_for)
+    }
+}
+
 /// `at_hash` (OpenID Connect Core §3.1.3.6): the base64url of the left half
 /// of the hash of the access token, with the hash of the ID token's `alg`
 /// (SHA-256 for RS256 and ES256).
@@ -105,8 +117,12 @@ mod tests {
         let header = josekit::jwt::decode_header(&token).unwrap();
         assert_eq!(header.claim("typ").and_then(|v| v.as_str()), Some("JWT"));
         let verifier = VerificationKey::from_jwk(&generated.public_jwk).unwrap();
-        // An ID token is never accepted as an access token (RFC 9068 §4).
+        // An ID token is never accepted as an access token (RFC 9068 §4), and back.
         assert!(crate::AccessTokenClaims::verify(&token, |_| Some(&verifier)).is_none());
+        assert_eq!(IdTokenClaims::verify(&token, |_| Some(&verifier)), Some(claims.clone()));
+        let other = GeneratedKey::generate(SigningAlgorithm::Es256).unwrap();
+        let stranger = VerificationKey::from_jwk(&other.public_jwk).unwrap();
+        assert_eq!(IdTokenClaims::verify(&token, |_| Some(&stranger)), None);
         let payload = token.split('.').nth(1).unwrap();
         let decoded: IdTokenClaims =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();

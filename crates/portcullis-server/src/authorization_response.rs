@@ -7,10 +7,19 @@ use portcullis_core::{Issuer, OAuthError};
 
 /// Redirects to `redirect_uri` with `params` added to its query, and `iss`.
 pub fn redirect(redirect_uri: &str, params: &[(&str, &str)], issuer: &Issuer) -> HttpResponse {
-    let Ok(mut url) = url::Url::parse(redirect_uri) else {
-        return crate::pages::error_page("The redirect_uri cannot carry a response.");
+    let mut params = params.to_vec();
+    params.push(("iss", issuer.as_str()));
+    redirect_to(redirect_uri, &params)
+}
+
+/// Redirects to `uri` with `params` added to its query.
+pub fn redirect_to(uri: &str, params: &[(&str, &str)]) -> HttpResponse {
+    let Ok(mut url) = url::Url::parse(uri) else {
+        return crate::pages::error_page("The redirect URI cannot carry a response.");
     };
-    url.query_pairs_mut().extend_pairs(params).append_pair("iss", issuer.as_str());
+    if !params.is_empty() {
+        url.query_pairs_mut().extend_pairs(params);
+    }
     // RFC 9700 §4.12: 303, so that a POSTed form is not sent on to the client.
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, url.as_str()))

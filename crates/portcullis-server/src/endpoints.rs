@@ -11,6 +11,8 @@ pub const AUTHORIZE: &str = "/authorize";
 pub const TOKEN: &str = "/token";
 /// The UserInfo endpoint (OpenID Connect Core §5.3).
 pub const USERINFO: &str = "/userinfo";
+/// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2).
+pub const END_SESSION: &str = "/logout";
 /// Token introspection (RFC 7662).
 pub const INTROSPECT: &str = "/introspect";
 /// Token revocation (RFC 7009).

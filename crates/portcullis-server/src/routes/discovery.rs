@@ -32,6 +32,7 @@ struct ProviderMetadata<'a> {
     authorization_endpoint: String,
     token_endpoint: String,
     userinfo_endpoint: String,
+    end_session_endpoint: String,
     scopes_supported: Vec<&'static str>,
     claims_supported: Vec<&'static str>,
     grant_types_supported: &'static [&'static str],
@@ -60,6 +61,7 @@ impl DiscoveryDocument {
             authorization_endpoint: issuer.endpoint(endpoints::AUTHORIZE),
             token_endpoint: issuer.endpoint(endpoints::TOKEN),
             userinfo_endpoint: issuer.endpoint(endpoints::USERINFO),
+            end_session_endpoint: issuer.endpoint(endpoints::END_SESSION),
             scopes_supported: std::iter::once("openid")
                 .chain(CLAIMS_BY_SCOPE.iter().map(|(scope, _)| *scope))
                 .collect(),

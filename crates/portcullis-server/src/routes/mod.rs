@@ -7,6 +7,7 @@ pub mod health;
 pub mod introspect;
 pub mod jwks;
 pub mod login;
+pub mod logout;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page_with_form(authorization::CONSENT_PATH, consent::show, consent::submit))
         .service(postable(endpoints::TOKEN, token::token))
         .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post))
+        .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))
         .service(postable(endpoints::REVOKE, revoke::revoke))
         .service(readable(endpoints::HEALTHZ, health::healthz))

@@ -249,4 +249,64 @@ backend_tests! {
         assert_eq!(revoke.status(), 200);
         assert_eq!(http.get(&url).bearer_auth(&access).send().await.unwrap().status(), 401, "revoked");
     }
+
+    #[tokio::test]
+    async fn logout_with_an_id_token_hint_ends_the_session_and_returns_only_to_a_registered_uri(db) {
+        with_user(&db);
+        let back = "https://app.example/signed-out";
+        let (id, secret) = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+                                                 "post_logout_redirect_uris": [back], "scope": "openid", "skip_consent": true}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&id, &[("scope", "openid")]).await.headers());
+        let resumed = browser.log_in(&login, "alice", PASSWORD).await;
+        let code = query(&location(browser.get(&location(resumed.headers())).await.headers())).remove("code").unwrap();
+        let (_, tokens) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+
+        let logout = |extra: &[(&str, &str)]| {
+            let mut params = vec![("id_token_hint", id_token.as_str())];
+            params.extend_from_slice(extra);
+            reqwest::Url::parse_with_params(&format!("{}/logout", browser.app.address), &params).unwrap().to_string()
+        };
+        let unregistered = browser.http.get(logout(&[("post_logout_redirect_uri", "https://evil.example/")])).send().await.unwrap();
+        assert_eq!(unregistered.status(), 400);
+        assert!(unregistered.headers().get("location").is_none(), "never an open redirect");
+        let forged = browser.http.get(format!("{}/logout?id_token_hint=e30.e30.e30", browser.app.address)).send().await.unwrap();
+        assert_eq!(forged.status(), 400);
+
+        let done = browser.http.get(logout(&[("post_logout_redirect_uri", back), ("state", "bye")])).send().await.unwrap();
+        assert_eq!(done.status(), 303);
+        assert_eq!(location(done.headers()), format!("{back}?state=bye"));
+        let silent = location(browser.authorize(&id, &[("scope", "openid"), ("prompt", "none")]).await.headers());
+        assert_eq!(query(&silent)["error"], "login_required", "the session has ended");
+    }
+
+    #[tokio::test]
+    async fn logout_without_a_hint_asks_the_user_first(db) {
+        with_user(&db);
+        let client = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+                                           "scope": "openid profile", "skip_consent": true}));
+        let browser = browser(&db);
+        let code = query(&browser.sign_in(&client.0).await).remove("code");
+        assert!(code.is_some());
+        let page = browser.get("/logout").await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Do you want to sign out?"));
+        let csrf_of = |html: &str| {
+            let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+            html[start..start + html[start..].find('"').unwrap()].to_owned()
+        };
+        let forged = browser.post("/logout", &[("confirm", "yes"), ("csrf", "forged")]).await.text().await.unwrap();
+        assert!(forged.contains("Do you want to sign out?"), "a forged confirmation only asks again");
+        let still_in = location(browser.authorize(&client.0, &[("prompt", "none")]).await.headers());
+        assert!(query(&still_in).contains_key("code"), "not logged out by the forgery");
+        // The page asks again with a fresh token; confirming with it signs out.
+        let csrf = csrf_of(&forged);
+        let confirmed = browser.post("/logout", &[("confirm", "yes"), ("csrf", &csrf)]).await;
+        assert_eq!(confirmed.status(), 200);
+        assert!(confirmed.text().await.unwrap().contains("You are signed out."));
+        let out = location(browser.authorize(&client.0, &[("prompt", "none")]).await.headers());
+        assert_eq!(query(&out)["error"], "login_required");
+    }
 }

@@ -44,7 +44,7 @@ impl Browser {
         self.http.get(format!("{}{path}", self.app.address)).send().await.unwrap()
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http.post(format!("{}{path}", self.app.address)).form(form).send().await.unwrap()
     }
 

@@ -1,0 +1,136 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): `GET` and
+//! `POST /logout` end the user's session here. With a valid `id_token_hint`
+//! the logout happens at once; without one the user confirms it, so that a
+//! third-party page cannot log them out. The user is sent back only to a
+//! `post_logout_redirect_uri` registered for the client, exactly (§3.1).
+
+use crate::authorization::Authorization;
+use crate::form::FormParams;
+use crate::oauth_response::OAuthFailure;
+use crate::pages::{error_page, escape, page};
+use crate::{authorization_response, secrets, session_cookie, KeyRing};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use portcullis_core::OAuthError;
+use portcullis_jose::IdTokenClaims;
+use portcullis_store::sessions;
+use std::time::Duration;
+
+/// `GET /logout`.
+pub async fn get(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+    keys: web::Data<KeyRing>,
+) -> Result<HttpResponse, actix_web::Error> {
+    logout(&req, FormParams::parse(req.query_string().as_bytes()), false, &flow, &keys).await
+}
+
+/// `POST /logout`: a logout request sent as a form, or the user's confirmation.
+pub async fn post(
+    req: HttpRequest,
+    form: Result<FormParams, OAuthFailure>,
+    flow: web::Data<Authorization>,
+    keys: web::Data<KeyRing>,
+) -> Result<HttpResponse, actix_web::Error> {
+    logout(&req, form.map_err(|failure| failure.0), true, &flow, &keys).await
+}
+
+async fn logout(
+    req: &HttpRequest,
+    params: Result<FormParams, OAuthError>,
+    posted: bool,
+    flow: &Authorization,
+    keys: &KeyRing,
+) -> Result<HttpResponse, actix_web::Error> {
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => return Ok(error_page(&error.error_description)),
+    };
+    let hint = match params.get("id_token_hint") {
+        None => None,
+        // An expired ID token is still a fine hint; a foreign one is not.
+        Some(token) => match IdTokenClaims::verify(token, |kid| keys.verifier(kid))
+            .filter(|c| c.iss == flow.issuer.as_str())
+        {
+            Some(claims) => Some(claims),
+            None => return Ok(error_page("The id_token_hint was not issued by this server.")),
+        },
+    };
+    let client_id = match (hint.as_ref().map(|claims| claims.aud.as_str()), params.get("client_id")) {
+        (Some(from_hint), Some(given)) if from_hint != given => {
+            return Ok(error_page("The client_id does not match the id_token_hint."))
+        }
+        (from_hint, given) => from_hint.or(given).map(str::to_owned),
+    };
+    let redirect = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            let registered = client_id.as_deref().and_then(|id| flow.clients.get(id)).is_some_and(|client| {
+                client.metadata.post_logout_redirect_uris.iter().any(|registered| registered.as_str() == uri)
+            });
+            if !registered {
+                return Ok(error_page("The post_logout_redirect_uri is not registered for this client."));
+            }
+            Some(uri.to_owned())
+        }
+    };
+    let state = params.get("state");
+    let confirmed = posted && confirmation_matches(req, &params);
+    if hint.is_none() && !confirmed {
+        return Ok(confirmation(flow, client_id.as_deref(), redirect.as_deref(), state));
+    }
+    if let Some(cookie) = req.cookie(session_cookie::SESSION) {
+        let hash = secrets::hash(cookie.value());
+        flow.storage(move |conn| sessions::end_session(conn, &hash, Utc::now())).await?;
+    }
+    let mut response = match &redirect {
+        Some(uri) => {
+            authorization_response::redirect_to(uri, &state.map(|s| vec![("state", s)]).unwrap_or_default())
+        }
+        None => page(StatusCode::OK, "Signed out", "<p>You are signed out.</p>"),
+    };
+    response
+        .add_cookie(&session_cookie::removal(session_cookie::SESSION, flow.secure_cookies))
+        .map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(response)
+}
+
+/// Whether a posted confirmation carries the CSRF token of this browser.
+fn confirmation_matches(req: &HttpRequest, params: &FormParams) -> bool {
+    let posted = params.get("csrf").unwrap_or_default();
+    let cookie = req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()).unwrap_or_default();
+    params.get("confirm") == Some("yes")
+        && !posted.is_empty()
+        && secrets::matches_any(posted, [secrets::hash(&cookie).as_slice()])
+}
+
+/// Asks the user to confirm, carrying the request on in the form.
+fn confirmation(
+    flow: &Authorization,
+    client_id: Option<&str>,
+    redirect: Option<&str>,
+    state: Option<&str>,
+) -> HttpResponse {
+    let csrf = secrets::random_token();
+    let hidden = |name: &str, value: Option<&str>| {
+        value
+            .map(|v| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(v)))
+            .unwrap_or_default()
+    };
+    let body = format!(
+        "<p>Do you want to sign out?</p><form method=\"post\" action=\"/logout\">{}{}{}{}\
+         <input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\">Sign out</button></form>",
+        hidden("client_id", client_id),
+        hidden("post_logout_redirect_uri", redirect),
+        hidden("state", state),
+        hidden("csrf", Some(&csrf)),
+    );
+    let mut response = page(StatusCode::OK, "Sign out", &body);
+    let cookie =
+        session_cookie::cookie(session_cookie::CSRF, csrf, flow.secure_cookies, Duration::from_secs(600));
+    if let Err(e) = response.add_cookie(&cookie) {
+        tracing::error!(error = %e, "a generated cookie could not be set");
+    }
+    response
+}
