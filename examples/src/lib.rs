@@ -4,6 +4,20 @@
 use anyhow::Context;
 use oauth2::reqwest;
 
+/// Where the authorization server is, and who this client is.
+#[derive(clap::Args)]
+pub struct Client {
+    /// The authorization server's issuer.
+    #[arg(long, default_value = "http://localhost:8080")]
+    pub issuer: String,
+    /// This client's client_id.
+    #[arg(long, env = "CLIENT_ID")]
+    pub client_id: String,
+    /// This client's client_secret.
+    #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: String,
+}
+
 /// The endpoints the examples use, from the server's metadata.
 pub struct Endpoints {
     /// `token_endpoint`.

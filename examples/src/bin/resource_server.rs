@@ -15,20 +15,14 @@ use oauth2::{
     AccessToken, ClientId, ClientSecret, EndpointNotSet, EndpointSet, IntrospectionUrl,
     TokenIntrospectionResponse,
 };
-use portcullis_examples::{discover, http_client};
+use portcullis_examples::{discover, http_client, Client};
 
 /// Serves `GET /hello` to holders of an active token.
 #[derive(Parser)]
 struct Args {
-    /// The authorization server's issuer.
-    #[arg(long, default_value = "http://localhost:8080")]
-    issuer: String,
-    /// This resource server's client_id (created with --introspection-allowed).
-    #[arg(long, env = "CLIENT_ID")]
-    client_id: String,
-    /// This resource server's client_secret.
-    #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
-    client_secret: String,
+    /// This resource server's credentials (a client created with --introspection-allowed).
+    #[command(flatten)]
+    client: Client,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: String,
@@ -74,9 +68,9 @@ async fn hello(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let http = http_client()?;
-    let endpoints = discover(&http, &args.issuer).await?;
-    let introspector = BasicClient::new(ClientId::new(args.client_id))
-        .set_client_secret(ClientSecret::new(args.client_secret))
+    let endpoints = discover(&http, &args.client.issuer).await?;
+    let introspector = BasicClient::new(ClientId::new(args.client.client_id))
+        .set_client_secret(ClientSecret::new(args.client.client_secret))
         .set_introspection_url(IntrospectionUrl::new(endpoints.introspection)?);
     let state = web::Data::new(State { introspector, http });
     let server =

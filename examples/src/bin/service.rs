@@ -8,20 +8,13 @@
 use clap::Parser;
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
-use portcullis_examples::{discover, http_client};
+use portcullis_examples::{discover, http_client, Client};
 
 /// Gets an access token with client credentials.
 #[derive(Parser)]
 struct Args {
-    /// The authorization server's issuer.
-    #[arg(long, default_value = "http://localhost:8080")]
-    issuer: String,
-    /// This service's client_id.
-    #[arg(long, env = "CLIENT_ID")]
-    client_id: String,
-    /// This service's client_secret.
-    #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
-    client_secret: String,
+    #[command(flatten)]
+    client: Client,
     /// Space-separated scope to ask for; the client's whole scope when empty.
     #[arg(long, default_value = "")]
     scope: String,
@@ -31,9 +24,9 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let http = http_client()?;
-    let endpoints = discover(&http, &args.issuer).await?;
-    let client = BasicClient::new(ClientId::new(args.client_id))
-        .set_client_secret(ClientSecret::new(args.client_secret))
+    let endpoints = discover(&http, &args.client.issuer).await?;
+    let client = BasicClient::new(ClientId::new(args.client.client_id))
+        .set_client_secret(ClientSecret::new(args.client.client_secret))
         .set_token_uri(TokenUrl::new(endpoints.token)?);
     let request =
         args.scope.split_whitespace().fold(client.exchange_client_credentials(), |request, scope| {
