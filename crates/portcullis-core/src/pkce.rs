@@ -16,16 +16,6 @@ pub enum CodeChallengeMethod {
     Plain,
 }
 
-impl CodeChallengeMethod {
-    /// The method's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CodeChallengeMethod::S256 => "S256",
-            CodeChallengeMethod::Plain => "plain",
-        }
-    }
-}
-
 /// A code challenge sent with an authorization request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeChallenge {

@@ -91,11 +91,6 @@ impl KeyState {
             KeyState::Revoked => "revoked",
         }
     }
-
-    /// Whether a key in this state appears in the JWKS.
-    pub fn is_published(self) -> bool {
-        !matches!(self, KeyState::Revoked)
-    }
 }
 
 impl FromStr for KeyState {
@@ -130,10 +125,9 @@ mod tests {
     }
 
     #[test]
-    fn key_states_round_trip_and_only_revoked_is_unpublished() {
+    fn key_states_round_trip_through_their_names() {
         for state in KeyState::ALL {
             assert_eq!(state.as_str().parse::<KeyState>().unwrap(), state);
-            assert_eq!(state.is_published(), state != KeyState::Revoked);
         }
         assert!("Active".parse::<KeyState>().is_err());
     }

@@ -2,7 +2,7 @@
 
 use crate::StoreError;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The storage backends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,14 +64,6 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Postgres(_) => Backend::Postgres,
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-
-    /// The SQLite file, when this is a SQLite URL.
-    pub fn sqlite_path(&self) -> Option<&Path> {
-        match self {
-            DatabaseUrl::Sqlite(path) => Some(path),
-            DatabaseUrl::Postgres(_) => None,
         }
     }
 }
@@ -138,7 +130,7 @@ mod tests {
         for (raw, path) in
             [("sqlite://data/p.db", "data/p.db"), ("sqlite:/tmp/p.db", "/tmp/p.db"), ("p.db", "p.db")]
         {
-            assert_eq!(DatabaseUrl::parse(raw).unwrap().sqlite_path(), Some(Path::new(path)), "{raw}");
+            assert_eq!(DatabaseUrl::parse(raw).unwrap(), DatabaseUrl::Sqlite(PathBuf::from(path)), "{raw}");
         }
     }
 
