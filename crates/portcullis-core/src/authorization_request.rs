@@ -97,6 +97,11 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// `id_token_hint`, checked by the server against its own keys.
     pub id_token_hint: Option<String>,
+    /// The `sub` of the verified `id_token_hint`: only this user's session
+    /// may answer the request (OpenID Connect Core §3.1.2.1). Set by the
+    /// server once it has verified the hint.
+    #[serde(default)]
+    pub hinted_subject: Option<String>,
     /// `ui_locales`, space-separated BCP 47 tags in order of preference.
     pub ui_locales: Option<String>,
 }
@@ -237,6 +242,7 @@ pub fn validate(
         max_age,
         login_hint: owned("login_hint"),
         id_token_hint: owned("id_token_hint"),
+        hinted_subject: None,
         ui_locales: owned("ui_locales"),
     })
 }

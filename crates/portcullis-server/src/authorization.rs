@@ -124,10 +124,22 @@ impl Authorization {
         let logged_in_for = interaction.as_ref().and_then(|i| i.record.session_id.clone());
         let session = session.filter(|s| {
             let fresh = logged_in_for.as_deref() == Some(s.session_id.as_str());
-            // OpenID Connect Core §3.1.2.1: prompt=login and max_age ask for a new login.
+            // OpenID Connect Core §3.1.2.1: prompt=login and max_age ask for a
+            // new login, and an id_token_hint names the user who must be logged in.
             let recent = request.max_age.is_none_or(|max| (now - s.auth_time).num_seconds() <= max as i64);
-            fresh || (!request.prompt.login && recent)
+            let hinted = request.hinted_subject.as_deref().is_none_or(|sub| sub == s.user_id);
+            fresh || (!request.prompt.login && recent && hinted)
         });
+        if let (Some(session), Some(hinted)) = (&session, &request.hinted_subject) {
+            if *hinted != session.user_id {
+                // Someone else logged in for this request: §3.1.2.1 says answer an error.
+                return Ok(self.refuse(
+                    &request,
+                    ErrorCode::LoginRequired,
+                    "the user who logged in is not the one the id_token_hint names",
+                ));
+            }
+        }
         let Some(session) = session else {
             if request.prompt.none {
                 return Ok(self.refuse(&request, ErrorCode::LoginRequired, "the user is not logged in"));

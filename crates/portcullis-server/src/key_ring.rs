@@ -7,8 +7,10 @@ use crate::key_encryption;
 use actix_web::web::Bytes;
 use anyhow::{bail, Context};
 use chrono::Utc;
-use portcullis_core::{KeyState, SigningAlgorithm};
-use portcullis_jose::{GeneratedKey, Jwks, KeyEncryptionKey, PublicJwk, SigningKey, VerificationKey};
+use portcullis_core::{Issuer, KeyState, SigningAlgorithm};
+use portcullis_jose::{
+    GeneratedKey, IdTokenClaims, Jwks, KeyEncryptionKey, PublicJwk, SigningKey, VerificationKey,
+};
 use portcullis_store::keys::{self, SigningKeyRecord};
 use portcullis_store::{Database, StoreError};
 use std::collections::{BTreeMap, HashMap};
@@ -91,6 +93,13 @@ impl KeyRing {
     /// The published key `kid`, for verifying tokens this server signed.
     pub fn verifier(&self, kid: &str) -> Option<&VerificationKey> {
         self.verifiers.get(kid)
+    }
+
+    /// The claims of an ID token this server issued as `issuer`, expired or
+    /// not: an `id_token_hint` (OpenID Connect Core §3.1.2.1, RP-Initiated
+    /// Logout §2). `None` for anything else.
+    pub fn id_token_hint(&self, token: &str, issuer: &Issuer) -> Option<IdTokenClaims> {
+        IdTokenClaims::verify(token, |kid| self.verifier(kid)).filter(|claims| claims.iss == issuer.as_str())
     }
 
     /// The JWK Set document, serialised.

@@ -4,10 +4,10 @@
 use crate::authorization::{expired_page, Authorization};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
-use crate::{authorization_response, pages, session_cookie};
+use crate::{authorization_response, pages, session_cookie, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_core::authorization_request::{self, Parameters, Refusal};
-use portcullis_core::OAuthError;
+use portcullis_core::{ErrorCode, OAuthError};
 
 impl Parameters for FormParams {
     fn get(&self, name: &str) -> Option<&str> {
@@ -19,8 +19,9 @@ impl Parameters for FormParams {
 pub async fn authorize_get(
     req: HttpRequest,
     flow: web::Data<Authorization>,
+    keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    authorize(&req, FormParams::parse(req.query_string().as_bytes()), &flow).await
+    authorize(&req, FormParams::parse(req.query_string().as_bytes()), &flow, &keys).await
 }
 
 /// `POST /authorize`: the request as a form (OpenID Connect Core §3.1.2.1).
@@ -28,14 +29,16 @@ pub async fn authorize_post(
     req: HttpRequest,
     form: Result<FormParams, OAuthFailure>,
     flow: web::Data<Authorization>,
+    keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    authorize(&req, form.map_err(|failure| failure.0), &flow).await
+    authorize(&req, form.map_err(|failure| failure.0), &flow, &keys).await
 }
 
 async fn authorize(
     req: &HttpRequest,
     params: Result<FormParams, OAuthError>,
     flow: &Authorization,
+    keys: &KeyRing,
 ) -> Result<HttpResponse, actix_web::Error> {
     // A repeated or undecodable parameter leaves no trustworthy redirect URI.
     let params = match params {
@@ -44,7 +47,7 @@ async fn authorize(
     };
     let client =
         params.get("client_id").and_then(|id| flow.clients.get(id)).filter(|c| c.disabled_at.is_none());
-    let request =
+    let mut request =
         match authorization_request::validate(&params, client.as_deref().map(|c| (&c.id, &c.metadata))) {
             Ok(request) => request,
             Err(Refusal::ErrorPage(why)) => return Ok(pages::error_page(&why)),
@@ -57,6 +60,17 @@ async fn authorize(
                 ))
             }
         };
+    if let Some(hint) = &request.id_token_hint {
+        // OpenID Connect Core §3.1.2.2: the OP validates the hint it is given.
+        let Some(claims) = keys.id_token_hint(hint, &flow.issuer) else {
+            return Ok(flow.refuse(
+                &request,
+                ErrorCode::InvalidRequest,
+                "the id_token_hint was not issued by this server",
+            ));
+        };
+        request.hinted_subject = Some(claims.sub);
+    }
     let session = session_cookie::current(req, &flow.db).await?;
     flow.proceed(request, session, None).await
 }

@@ -13,7 +13,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use portcullis_core::OAuthError;
-use portcullis_jose::IdTokenClaims;
 use portcullis_store::sessions;
 use std::time::Duration;
 
@@ -50,9 +49,7 @@ async fn logout(
     let hint = match params.get("id_token_hint") {
         None => None,
         // An expired ID token is still a fine hint; a foreign one is not.
-        Some(token) => match IdTokenClaims::verify(token, |kid| keys.verifier(kid))
-            .filter(|c| c.iss == flow.issuer.as_str())
-        {
+        Some(token) => match keys.id_token_hint(token, &flow.issuer) {
             Some(claims) => Some(claims),
             None => return Ok(error_page("The id_token_hint was not issued by this server.")),
         },

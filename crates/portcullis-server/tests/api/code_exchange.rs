@@ -4,6 +4,8 @@
 
 use crate::code_flow::{browser, location, query, with_user, Browser, PASSWORD, REDIRECT};
 use crate::token::register;
+use portcullis_core::{Password, StandardClaims, Username};
+use portcullis_server::users;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::json;
@@ -308,5 +310,39 @@ backend_tests! {
         assert!(confirmed.text().await.unwrap().contains("You are signed out."));
         let out = location(browser.authorize(&client.0, &[("prompt", "none")]).await.headers());
         assert_eq!(query(&out)["error"], "login_required");
+    }
+
+    #[tokio::test]
+    async fn an_id_token_hint_must_name_the_logged_in_user(db) {
+        with_user(&db);
+        users::create(&db.connect(), &Username::parse("bob").unwrap(), &Password::new("bob's password".into()),
+                      &StandardClaims::default()).unwrap();
+        let (id, secret) = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+                                                 "scope": "openid profile", "skip_consent": true}));
+        let alice = browser(&db);
+        let code = query(&alice.sign_in(&id).await).remove("code").unwrap();
+        let (_, tokens) = alice.exchange((&id, &secret), &exchange_form(&code)).await;
+        let hint = tokens["id_token"].as_str().unwrap().to_owned();
+
+        // OpenID Connect Core §3.1.2.1: alice's own session answers silently.
+        let silent = location(alice.authorize(&id, &[("prompt", "none"), ("id_token_hint", &hint)]).await.headers());
+        assert!(query(&silent).contains_key("code"), "{silent}");
+        let forged = location(alice.authorize(&id, &[("prompt", "none"), ("id_token_hint", "e30.e30.e30")]).await.headers());
+        assert_eq!(query(&forged)["error"], "invalid_request", "{forged}");
+        assert_eq!(query(&forged)["state"], "st-1");
+
+        // Bob's session does not answer for alice.
+        let bob = Browser::new(alice.app);
+        let login = location(bob.authorize(&id, &[]).await.headers());
+        let resumed = bob.log_in(&login, "bob", "bob's password").await;
+        assert!(query(&location(bob.get(&location(resumed.headers())).await.headers())).contains_key("code"));
+        let refused = location(bob.authorize(&id, &[("prompt", "none"), ("id_token_hint", &hint)]).await.headers());
+        assert_eq!(query(&refused)["error"], "login_required", "{refused}");
+        // Without prompt=none bob is asked to log in; logging in as bob again is refused.
+        let login = location(bob.authorize(&id, &[("id_token_hint", &hint)]).await.headers());
+        assert!(login.starts_with("/login"), "{login}");
+        let resumed = bob.log_in(&login, "bob", "bob's password").await;
+        let back = location(bob.get(&location(resumed.headers())).await.headers());
+        assert_eq!(query(&back)["error"], "login_required", "{back}");
     }
 }

@@ -31,7 +31,8 @@ pub fn query(url: &str) -> HashMap<String, String> {
 }
 
 impl Browser {
-    fn new(app: TestApp) -> Self {
+    /// A browser with no cookies yet, on `app`.
+    pub fn new(app: TestApp) -> Self {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
