@@ -1,34 +1,15 @@
 //! The examples, run as a user runs them, against a live server.
 
-use portcullis_core::{ClientMetadata, Issuer};
-use portcullis_jose::KeyEncryptionKey;
-use portcullis_server::{clients, Application, KekSource, Settings};
+use portcullis_core::ClientMetadata;
+use portcullis_server::clients;
+use portcullis_server::test_support::{free_port, loopback_server};
 use portcullis_store::test_support::TestDb;
-use portcullis_store::PoolOptions;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Starts Portcullis on `db`, with its issuer at its own address.
 fn start_server(db: &TestDb) -> String {
-    let port = free_port();
-    let issuer = format!("http://127.0.0.1:{port}");
-    let app = Application::build(Settings {
-        listen: format!("127.0.0.1:{port}"),
-        issuer: Issuer::parse(&issuer).unwrap(),
-        database_url: db.database_url(),
-        pool: PoolOptions::default(),
-        kek: KekSource::Value(KeyEncryptionKey::generate().to_base64().to_string()),
-        jwks_max_age: Duration::from_secs(60),
-        workers: 1,
-        access_token_lifetime: Duration::from_secs(300),
-        trusted_proxies: Vec::new(),
-    })
-    .unwrap();
+    let (app, issuer) = loopback_server(db.database_url()).unwrap();
     tokio::spawn(app.run_until_stopped());
     issuer
 }

@@ -23,6 +23,8 @@ pub mod secrets;
 pub mod session_cookie;
 pub mod startup;
 pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod users;
 
 pub use config::{Cli, KekSource, Mode, Settings};

@@ -2,9 +2,12 @@
 //! RFC 8414 §2, served at both well-known paths.
 //!
 //! The document is written from what this build really serves and is
-//! serialised once at start. openidconnect's `ProviderMetadata` is not used to
-//! build it: that type requires an `authorization_endpoint`, and this server
-//! advertises each endpoint only once it exists.
+//! serialised once at start. It is a plain serde struct rather than
+//! openidconnect's `ProviderMetadata`, whose OpenID members would still need
+//! an extension type for the RFC 8414 ones (introspection, revocation, PKCE,
+//! RFC 9207), and whose crate would pull a second p256 and an Ed25519 stack
+//! into the server; the conformance suite parses this document with
+//! openidconnect, so the two cannot drift apart unnoticed.
 
 use crate::routes::token;
 use crate::{client_auth, endpoints};
@@ -49,6 +52,12 @@ struct ProviderMetadata<'a> {
     id_token_signing_alg_values_supported: Vec<&'static str>,
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
+    response_modes_supported: [&'static str; 1],
+    prompt_values_supported: [&'static str; 3],
+    claim_types_supported: [&'static str; 1],
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
 }
 
 impl DiscoveryDocument {
@@ -88,6 +97,15 @@ impl DiscoveryDocument {
             code_challenge_methods_supported: ["S256"],
             // RFC 9207 §3.
             authorization_response_iss_parameter_supported: true,
+            response_modes_supported: ["query"],
+            prompt_values_supported: ["none", "login", "consent"],
+            claim_types_supported: ["normal"],
+            // Discovery §3: these default to false, false and *true*; say so
+            // explicitly, since request objects are answered
+            // request_not_supported / request_uri_not_supported.
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
         };
         Self(Bytes::from(serde_json::to_vec(&metadata).expect("metadata serialises")))
     }

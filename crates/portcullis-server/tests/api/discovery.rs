@@ -38,6 +38,11 @@ backend_tests! {
         assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
         assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
         assert_eq!(document["authorization_response_iss_parameter_supported"], true);
+        // Discovery §3 defaults request_uri_parameter_supported to true: it must be said.
+        assert_eq!(document["request_uri_parameter_supported"], false);
+        assert_eq!(document["request_parameter_supported"], false);
+        assert_eq!(document["claims_parameter_supported"], false);
+        assert_eq!(document["response_modes_supported"], serde_json::json!(["query"]));
         assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token"]));
         assert_eq!(document["scopes_supported"], serde_json::json!(["openid", "profile", "email", "address", "phone"]));
         let claims: Vec<&str> = document["claims_supported"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();

@@ -1,0 +1,73 @@
+//! The conformance suite against a live Portcullis on SQLite and on
+//! PostgreSQL: the clients and the user the target file describes are
+//! registered first, then every scenario runs over HTTP and the report is
+//! printed (`cargo test -p portcullis-conformance -- --nocapture` shows it).
+
+use portcullis_conformance::target::{ClientCredentials, Clients, User};
+use portcullis_conformance::Target;
+use portcullis_core::user::Address;
+use portcullis_core::{ClientMetadata, Password, StandardClaims, Username};
+use portcullis_server::test_support::loopback_server;
+use portcullis_server::{clients, users};
+use portcullis_store::backend_tests;
+use portcullis_store::test_support::TestDb;
+use serde_json::json;
+
+const REDIRECT_URI: &str = "https://rp.example/callback";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn register(db: &TestDb, name: &str, extra: serde_json::Value) -> ClientCredentials {
+    let mut metadata = json!({"client_name": name, "redirect_uris": [REDIRECT_URI],
+                              "grant_types": ["authorization_code", "refresh_token"],
+                              "scope": "openid profile email address phone"});
+    metadata.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let metadata: ClientMetadata = serde_json::from_value(metadata).unwrap();
+    let (id, secret) = clients::create(&db.connect(), &metadata, "conformance").unwrap();
+    ClientCredentials {
+        client_id: id.as_str().to_owned(),
+        client_secret: secret.unwrap().expose().to_owned(),
+    }
+}
+
+/// The user, with a value for every claim the scope scenarios look for.
+fn create_user(db: &TestDb) -> User {
+    let claims = StandardClaims {
+        name: Some("Buffy Summers".into()),
+        given_name: Some("Buffy".into()),
+        email: Some("buffy@sunnydale.example".into()),
+        email_verified: Some(true),
+        phone_number: Some("+1 555 0100".into()),
+        address: Some(Address { locality: Some("Sunnydale".into()), ..Address::default() }),
+        ..StandardClaims::default()
+    };
+    users::create(
+        &db.connect(),
+        &Username::parse("buffy").unwrap(),
+        &Password::new(PASSWORD.into()),
+        &claims,
+    )
+    .unwrap();
+    User { username: "buffy".into(), password: PASSWORD.into() }
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn every_module_and_check_passes(db) {
+        let clients = Clients {
+            basic: register(&db, "Conformance RP", json!({})),
+            post: register(&db, "Conformance RP (post)", json!({"token_endpoint_auth_method": "client_secret_post"})),
+            second: register(&db, "Another RP", json!({})),
+            without_pkce: Some(register(&db, "Legacy RP", json!({"require_pkce": false}))),
+        };
+        let user = create_user(&db);
+        let (app, issuer) = loopback_server(db.database_url()).unwrap();
+        tokio::spawn(app.run_until_stopped());
+        let target = Target { issuer, redirect_uri: REDIRECT_URI.into(), clients, user, code_reuse_delay_secs: 30 };
+
+        let report = portcullis_conformance::run(&target).await.expect("the server is discovered");
+        println!("{report}");
+        let failed: Vec<_> = report.failures().map(|entry| entry.name).collect();
+        assert!(failed.is_empty(), "failed: {failed:?}\n{report}");
+        assert_eq!(report.entries.len(), 47, "every module and check ran");
+    }
+}
