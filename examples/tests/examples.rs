@@ -1,10 +1,13 @@
 //! The examples, run as a user runs them, against a live server.
 
-use portcullis_core::ClientMetadata;
-use portcullis_server::clients;
+use portcullis_conformance::target::User;
+use portcullis_conformance::user_agent::UserAgent;
+use portcullis_core::{ClientMetadata, Password, StandardClaims, Username};
 use portcullis_server::test_support::{free_port, loopback_server};
+use portcullis_server::{clients, users};
 use portcullis_store::test_support::TestDb;
-use std::io::{BufRead, BufReader};
+use reqwest::Url;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
 /// Starts Portcullis on `db`, with its issuer at its own address.
@@ -17,7 +20,7 @@ fn start_server(db: &TestDb) -> String {
 fn register(db: &TestDb, json: serde_json::Value) -> (String, String) {
     let metadata: ClientMetadata = serde_json::from_value(json).unwrap();
     let (id, secret) = clients::create(&db.connect(), &metadata, "example-test").unwrap();
-    (id.as_str().to_owned(), secret.unwrap().expose().to_owned())
+    (id.as_str().to_owned(), secret.map(|s| s.expose().to_owned()).unwrap_or_default())
 }
 
 struct Running(Child);
@@ -88,4 +91,54 @@ async fn the_service_gets_a_token_that_the_resource_server_accepts() {
     assert_eq!(refused.status(), 401);
     assert!(refused.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
     assert_eq!(http.get(&hello).send().await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn the_app_signs_a_user_in_with_pkce_and_prints_the_verified_claims() {
+    let db = TestDb::sqlite();
+    let (client_id, _) = register(
+        &db,
+        serde_json::json!({"client_name": "CLI app", "token_endpoint_auth_method": "none",
+                           "grant_types": ["authorization_code"], "redirect_uris": ["http://127.0.0.1/callback"],
+                           "scope": "openid profile email"}),
+    );
+    let user = User { username: "buffy".into(), password: "correct horse battery staple".into() };
+    let claims = StandardClaims { name: Some("Buffy Summers".into()), ..StandardClaims::default() };
+    let username = Username::parse(&user.username).unwrap();
+    users::create(&db.connect(), &username, &Password::new(user.password.clone()), &claims).unwrap();
+    let issuer = start_server(&db);
+
+    let mut app = Running(
+        Command::new(env!("CARGO_BIN_EXE_sign-in"))
+            .args(["--issuer", &issuer, "--client-id", &client_id])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = app.0.stderr.take().unwrap();
+    let printed = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr).lines().map_while(Result::ok).find(|line| line.starts_with("http"))
+    });
+    let url = Url::parse(&printed.await.unwrap().expect("the app prints the URL to open")).unwrap();
+    let redirect_uri = url.query_pairs().find(|(name, _)| name == "redirect_uri").unwrap().1.into_owned();
+    assert!(redirect_uri.starts_with("http://127.0.0.1:"), "a loopback redirect with a port: {redirect_uri}");
+
+    // The user logs in and consents in a browser, which then lands on the app.
+    let journey = UserAgent::new(&user).unwrap().visit(&url, &redirect_uri).await.unwrap();
+    assert!(journey.logged_in && journey.consented);
+    let landing = Url::parse_with_params(&redirect_uri, journey.callback().unwrap()).unwrap();
+    let page = reqwest::get(landing).await.unwrap();
+    assert_eq!(page.status(), 200);
+
+    let mut stdout = String::new();
+    app.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert!(app.0.wait().unwrap().success());
+    let printed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let id_token = &printed["id_token"];
+    assert_eq!(id_token["iss"], issuer);
+    assert_eq!(id_token["aud"], serde_json::json!([client_id]));
+    assert!(id_token["sub"].is_string() && id_token["nonce"].is_string() && id_token["at_hash"].is_string());
+    assert_eq!(printed["userinfo"]["sub"], id_token["sub"]);
+    assert_eq!(printed["userinfo"]["name"], "Buffy Summers", "{printed}");
 }
