@@ -5,7 +5,6 @@
 use crate::authorization_response;
 use crate::client_address::TrustedProxies;
 use crate::clients::ClientRegistry;
-use crate::login_throttle::LoginThrottle;
 use crate::secrets;
 use crate::session_cookie;
 use actix_web::{web, HttpResponse};
@@ -64,8 +63,6 @@ pub struct Authorization {
     pub issuer: Issuer,
     /// Whether cookies are `Secure` (an https issuer).
     pub secure_cookies: bool,
-    /// Failed-login throttling.
-    pub throttle: LoginThrottle,
     /// Proxies whose X-Forwarded-For is believed, for throttling by address.
     pub proxies: TrustedProxies,
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod endpoints;
 pub mod form;
 pub mod grants;
+pub mod housekeeping;
 pub mod key_encryption;
 pub mod key_ring;
 pub mod login_throttle;

@@ -1,92 +1,98 @@
 //! Throttling of failed logins, per account and per address, over a sliding
-//! window. Kept in memory: each instance counts the attempts it sees.
+//! window. The failures are counted in the database, so the limits hold
+//! across every instance, not once per instance.
 
-use std::collections::{HashMap, VecDeque};
+use crate::secrets;
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_store::{auth_failures, DbConnection, StoreError};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// How far back failures count.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
 /// Failures of one account within the window before it is refused.
-pub const MAX_PER_ACCOUNT: usize = 5;
+pub const MAX_PER_ACCOUNT: i64 = 5;
 /// Failures from one address within the window before it is refused.
-pub const MAX_PER_ADDRESS: usize = 20;
+pub const MAX_PER_ADDRESS: i64 = 20;
 
-/// Recent failed logins.
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+/// What one login attempt is counted against: its account and its address.
+pub struct Attempt {
+    account: [u8; 32],
+    address: [u8; 32],
 }
 
-fn keys(username: &str, ip: Option<IpAddr>) -> [(String, usize); 2] {
-    let address = ip.map(|ip| ip.to_string()).unwrap_or_default();
-    [(format!("account:{username}"), MAX_PER_ACCOUNT), (format!("address:{address}"), MAX_PER_ADDRESS)]
-}
-
-impl LoginThrottle {
-    /// Whether a login for `username` from `ip` may be tried now.
-    pub fn allows(&self, username: &str, ip: Option<IpAddr>, now: Instant) -> bool {
-        let mut failures = self.failures.lock().expect("throttle lock");
-        keys(username, ip).into_iter().all(|(key, limit)| {
-            let recent = failures.get_mut(&key).map(|times| {
-                times.retain(|at| now.duration_since(*at) < WINDOW);
-                times.len()
-            });
-            recent.unwrap_or(0) < limit
-        })
-    }
-
-    /// Records a failed login.
-    pub fn failed(&self, username: &str, ip: Option<IpAddr>, now: Instant) {
-        let mut failures = self.failures.lock().expect("throttle lock");
-        for (key, _) in keys(username, ip) {
-            failures.entry(key).or_default().push_back(now);
+impl Attempt {
+    /// The attempt to log in as `username` from `ip`.
+    pub fn new(username: &str, ip: Option<IpAddr>) -> Self {
+        let address = ip.map(|ip| ip.to_string()).unwrap_or_default();
+        Self {
+            account: secrets::hash(&format!("account:{username}")),
+            address: secrets::hash(&format!("address:{address}")),
         }
     }
 
-    /// Forgets the failures of an account once it logs in.
-    pub fn succeeded(&self, username: &str) {
-        self.failures.lock().expect("throttle lock").remove(&format!("account:{username}"));
+    /// Whether it may be tried at `now`: neither the account nor the address
+    /// has reached its limit within the window.
+    pub fn allowed(&self, conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let since = now - WINDOW;
+        Ok(auth_failures::count_since(conn, &self.account, since)? < MAX_PER_ACCOUNT
+            && auth_failures::count_since(conn, &self.address, since)? < MAX_PER_ADDRESS)
+    }
+
+    /// Records that it failed at `now`.
+    pub fn failed(&self, conn: &mut DbConnection, now: DateTime<Utc>) -> Result<(), StoreError> {
+        auth_failures::record(conn, &[&self.account, &self.address], now)
+    }
+
+    /// Forgets the account's failures once it has logged in.
+    pub fn succeeded(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        auth_failures::clear(conn, &self.account).map(drop)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_store::backend_tests;
 
-    #[test]
-    fn an_account_is_refused_after_repeated_failures_until_the_window_passes() {
-        let throttle = LoginThrottle::default();
-        let (ip, start) = (Some("192.0.2.1".parse().unwrap()), Instant::now());
-        for _ in 0..MAX_PER_ACCOUNT {
-            assert!(throttle.allows("alice", ip, start));
-            throttle.failed("alice", ip, start);
+    backend_tests! {
+        #[test]
+        fn an_account_is_refused_after_repeated_failures_until_the_window_passes(db) {
+            let conn = &mut *db.connect().get().unwrap();
+            let ip = Some("192.0.2.1".parse().unwrap());
+            let (alice, start) = (Attempt::new("alice", ip), Utc::now());
+            for _ in 0..MAX_PER_ACCOUNT {
+                assert!(alice.allowed(conn, start).unwrap());
+                alice.failed(conn, start).unwrap();
+            }
+            assert!(!alice.allowed(conn, start).unwrap());
+            assert!(Attempt::new("bob", ip).allowed(conn, start).unwrap(), "alice's failures do not lock bob");
+            assert!(alice.allowed(conn, start + WINDOW).unwrap(), "failures age out");
         }
-        assert!(!throttle.allows("alice", ip, start));
-        assert!(throttle.allows("bob", ip, start), "other accounts are not locked by alice's failures");
-        assert!(throttle.allows("alice", ip, start + WINDOW), "failures age out");
-    }
 
-    #[test]
-    fn an_address_is_refused_after_failures_across_accounts() {
-        let throttle = LoginThrottle::default();
-        let (ip, now) = (Some("192.0.2.2".parse().unwrap()), Instant::now());
-        for n in 0..MAX_PER_ADDRESS {
-            throttle.failed(&format!("user{n}"), ip, now);
+        #[test]
+        fn an_address_is_refused_after_failures_across_accounts(db) {
+            let conn = &mut *db.connect().get().unwrap();
+            let (ip, now) = (Some("192.0.2.2".parse().unwrap()), Utc::now());
+            for n in 0..MAX_PER_ADDRESS {
+                Attempt::new(&format!("user{n}"), ip).failed(conn, now).unwrap();
+            }
+            assert!(!Attempt::new("fresh", ip).allowed(conn, now).unwrap());
+            assert!(Attempt::new("fresh", Some("192.0.2.3".parse().unwrap())).allowed(conn, now).unwrap());
         }
-        assert!(!throttle.allows("fresh", ip, now));
-        assert!(throttle.allows("fresh", Some("192.0.2.3".parse().unwrap()), now));
-    }
 
-    #[test]
-    fn success_clears_the_account() {
-        let throttle = LoginThrottle::default();
-        let now = Instant::now();
-        for _ in 0..MAX_PER_ACCOUNT {
-            throttle.failed("carol", None, now);
+        #[test]
+        fn success_clears_the_account_and_every_instance_sees_the_same_count(db) {
+            // Two pools on one database stand for two instances.
+            let (first, second) = (db.connect(), db.connect());
+            let now = Utc::now();
+            let carol = Attempt::new("carol", None);
+            for _ in 0..MAX_PER_ACCOUNT {
+                carol.failed(&mut first.get().unwrap(), now).unwrap();
+            }
+            assert!(!carol.allowed(&mut second.get().unwrap(), now).unwrap(), "the other instance refuses too");
+            carol.succeeded(&mut second.get().unwrap()).unwrap();
+            let elsewhere = Attempt::new("carol", Some("192.0.2.9".parse().unwrap()));
+            assert!(elsewhere.allowed(&mut first.get().unwrap(), now).unwrap());
         }
-        throttle.succeeded("carol");
-        assert!(throttle.allows("carol", Some("192.0.2.9".parse().unwrap()), now));
     }
 }

@@ -6,11 +6,10 @@ use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
 use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
-use crate::login_throttle::LoginThrottle;
 use crate::mirror::{self, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
-use crate::{routes, KeyRing, Settings};
+use crate::{housekeeping, routes, KeyRing, Settings};
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Logger};
@@ -47,9 +46,10 @@ impl Application {
             clients: clients.clone(),
             issuer: settings.issuer.clone(),
             secure_cookies: settings.issuer.is_https(),
-            throttle: LoginThrottle::default(),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
         });
+        let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
+        housekeeping::spawn(db.clone(), Arc::downgrade(&alive));
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
             db.clone(),

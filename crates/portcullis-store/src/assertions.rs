@@ -35,3 +35,12 @@ pub fn record_jti(
         Err(e) => Err(e),
     }
 }
+
+/// Deletes the identifiers of assertions that expired before `now` (a
+/// replay of those is refused for its `exp` anyway); returns how many.
+pub fn delete_expired(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        client_assertion_jtis::table.filter(client_assertion_jtis::expires_at.lt(now.naive_utc())),
+    )
+    .execute(conn)?)
+}

@@ -115,3 +115,17 @@ pub fn revocations(
         .load(conn)?;
     Ok(rows.into_iter().filter_map(|(jti, expires)| Some((jti, expires?.and_utc()))).collect())
 }
+
+/// Deletes revocations (token and grant entries) whose token expired before
+/// `cutoff`: nothing can present those tokens any more. Client changes stay,
+/// and so does the newest entry, so the log's position never moves back.
+pub fn delete_expired(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+    let newest = last_seq(conn)?;
+    Ok(diesel::delete(
+        change_log::table
+            .filter(change_log::kind.ne(ChangeKind::Client.as_str()))
+            .filter(change_log::expires_at.lt(cutoff.naive_utc()))
+            .filter(change_log::seq.lt(newest)),
+    )
+    .execute(conn)?)
+}

@@ -151,3 +151,11 @@ diesel::table! {
         granted_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    auth_failures (id) {
+        id -> Text,
+        subject_hash -> Binary,
+        failed_at -> Timestamp,
+    }
+}

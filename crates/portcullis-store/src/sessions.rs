@@ -126,6 +126,16 @@ pub fn end_user_sessions(
     .execute(conn)?)
 }
 
+/// Deletes the sessions and interactions that expired before `now`;
+/// returns how many rows went.
+pub fn delete_expired(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let now = now.naive_utc();
+    let sessions = diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
+    let interactions =
+        diesel::delete(interactions::table.filter(interactions::expires_at.lt(now))).execute(conn)?;
+    Ok(sessions + interactions)
+}
+
 /// Stores a pending interaction.
 pub fn create_interaction(
     conn: &mut DbConnection,

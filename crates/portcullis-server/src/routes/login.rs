@@ -3,16 +3,17 @@
 
 use crate::authorization::{expired_page, Authorization, Interaction, RESUME_PATH, SESSION_LIFETIME};
 use crate::form::FormParams;
+use crate::login_throttle::Attempt;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::{escape, page};
 use crate::{secrets, session_cookie, users};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use portcullis_core::{Password, Username};
 use portcullis_store::users as stored_users;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 /// What a failed login says, whatever failed: nothing tells an unknown user
 /// from a wrong password.
@@ -88,30 +89,39 @@ pub async fn submit(
         return Ok(form_again(&flow, &interaction, &csrf, &typed));
     };
     let ip = flow.proxies.client_ip(&req);
-    if !flow.throttle.allows(username.as_str(), ip, Instant::now()) {
-        tracing::warn!(username = ?username.as_str(), ip = ?ip, "login refused: too many failures");
-        return Ok(page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Sign in",
-            "<p class=\"error\" role=\"alert\">Too many failed attempts. Wait a few minutes and try again.</p>",
-        ));
-    }
+    let attempt = Attempt::new(username.as_str(), ip);
     let password = Password::new(form.get("password").unwrap_or_default().to_owned());
     let name = username.as_str().to_owned();
-    let user = flow
+    let outcome = flow
         .storage(move |conn| {
+            let now = Utc::now();
+            if !attempt.allowed(conn, now)? {
+                return Ok(Outcome::Throttled);
+            }
             let user = stored_users::find_by_username(conn, &name)?;
             let phc = user.as_ref().map_or(decoy_hash(), |u| u.password_hash.as_str()).to_owned();
             let valid = users::verify_password(&password, &phc);
-            Ok(user.filter(|u| valid && u.disabled_at.is_none()))
+            match user.filter(|u| valid && u.disabled_at.is_none()) {
+                Some(user) => attempt.succeeded(conn).map(|()| Outcome::LoggedIn(user)),
+                None => attempt.failed(conn, now).map(|()| Outcome::Failed),
+            }
         })
         .await?;
-    let Some(user) = user else {
-        flow.throttle.failed(username.as_str(), ip, Instant::now());
-        tracing::info!(username = ?username.as_str(), ip = ?ip, "login failed");
-        return Ok(form_again(&flow, &interaction, &csrf, &typed));
+    let user = match outcome {
+        Outcome::LoggedIn(user) => user,
+        Outcome::Failed => {
+            tracing::info!(username = ?username.as_str(), ip = ?ip, "login failed");
+            return Ok(form_again(&flow, &interaction, &csrf, &typed));
+        }
+        Outcome::Throttled => {
+            tracing::warn!(username = ?username.as_str(), ip = ?ip, "login refused: too many failures");
+            return Ok(page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Sign in",
+                "<p class=\"error\" role=\"alert\">Too many failed attempts. Wait a few minutes and try again.</p>",
+            ));
+        }
     };
-    flow.throttle.succeeded(username.as_str());
     // A new session, never one the browser brought (no session fixation).
     let (session, cookie_value) = flow.start_session(&user.user_id).await?;
     let (hash, sid) = (interaction.record.interaction_hash.clone(), session.session_id.clone());
@@ -126,6 +136,13 @@ pub async fn submit(
             SESSION_LIFETIME,
         ))
         .finish())
+}
+
+/// How a login attempt ended.
+enum Outcome {
+    LoggedIn(stored_users::UserRecord),
+    Failed,
+    Throttled,
 }
 
 fn form_again(flow: &Authorization, interaction: &Interaction, csrf: &str, username: &str) -> HttpResponse {

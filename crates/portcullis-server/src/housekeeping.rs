@@ -1,0 +1,113 @@
+//! Housekeeping: deleting what has expired, so the tables stay the size of
+//! what is live. Every instance runs it every ten minutes; the deletes are
+//! idempotent, so instances need not coordinate.
+
+use crate::login_throttle;
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_store::{
+    assertions, auth_failures, change_log, codes, sessions, Database, DbConnection, StoreError,
+};
+use std::any::Any;
+use std::sync::Weak;
+use std::time::{Duration, Instant};
+
+/// How often each instance sweeps.
+pub const INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// How long a used or expired code is kept: a replay within this time still
+/// revokes its grant (RFC 6749 §4.1.2), long after the code stopped working.
+pub const CODE_RETENTION: TimeDelta = TimeDelta::days(1);
+/// How long a revocation outlives its token, for clocks that disagree.
+pub const REVOCATION_GRACE: TimeDelta = TimeDelta::hours(1);
+
+/// Deletes everything that expired by `now`; returns how many rows went.
+pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(codes::delete_expired(conn, now - CODE_RETENTION)?
+        + sessions::delete_expired(conn, now)?
+        + assertions::delete_expired(conn, now)?
+        + auth_failures::delete_before(conn, now - login_throttle::WINDOW)?
+        + change_log::delete_expired(conn, now - REVOCATION_GRACE)?)
+}
+
+/// Sweeps on a background thread every [`INTERVAL`], first at start, for as
+/// long as `alive` (something the running server holds) exists.
+pub fn spawn(db: Database, alive: Weak<dyn Any + Send + Sync>) {
+    std::thread::Builder::new()
+        .name("portcullis-housekeeping".to_owned())
+        .spawn(move || {
+            let mut last: Option<Instant> = None;
+            while alive.strong_count() > 0 {
+                if last.is_none_or(|at| at.elapsed() >= INTERVAL) {
+                    match db.get().and_then(|mut conn| sweep(&mut conn, Utc::now())) {
+                        Ok(0) => {}
+                        Ok(deleted) => tracing::info!(deleted, "housekeeping deleted expired rows"),
+                        Err(e) => tracing::warn!(error = %e, "housekeeping failed; it will try again"),
+                    }
+                    last = Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+        .expect("spawn the housekeeping thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_store::backend_tests;
+    use portcullis_store::change_log::{Change, ChangeKind};
+    use portcullis_store::codes::{CodeRecord, Redemption};
+    use portcullis_store::sessions::SessionRecord;
+
+    fn code(hash: u8, expires_at: DateTime<Utc>) -> CodeRecord {
+        CodeRecord {
+            code_hash: vec![hash; 32],
+            grant_id: format!("grant-{hash}"),
+            client_id: "app".into(),
+            details: "{}".into(),
+            created_at: expires_at - TimeDelta::seconds(60),
+            expires_at,
+        }
+    }
+
+    fn session(hash: u8, expires_at: DateTime<Utc>) -> SessionRecord {
+        SessionRecord {
+            session_hash: vec![hash; 32],
+            session_id: format!("sid-{hash}"),
+            user_id: "alice".into(),
+            auth_time: expires_at - TimeDelta::hours(8),
+            created_at: expires_at - TimeDelta::hours(8),
+            expires_at,
+        }
+    }
+
+    backend_tests! {
+        #[test]
+        fn a_sweep_deletes_what_expired_and_keeps_what_is_live(db) {
+            let conn = &mut *db.connect().get().unwrap();
+            let now = Utc::now();
+            let long_ago = now - CODE_RETENTION - TimeDelta::minutes(1);
+            codes::insert(conn, &code(1, long_ago)).unwrap();
+            codes::insert(conn, &code(2, now - TimeDelta::minutes(5))).unwrap(); // expired, still kept
+            sessions::create_session(conn, &session(3, now - TimeDelta::minutes(1))).unwrap();
+            sessions::create_session(conn, &session(4, now + TimeDelta::hours(1))).unwrap();
+            // The live one first: recording a jti removes its client's expired ones.
+            assertions::record_jti(conn, "app", "live", now + TimeDelta::minutes(5)).unwrap();
+            assertions::record_jti(conn, "app", "old", now - TimeDelta::minutes(1)).unwrap();
+            auth_failures::record(conn, &[b"old".as_slice()], now - login_throttle::WINDOW - TimeDelta::minutes(1)).unwrap();
+            auth_failures::record(conn, &[b"recent".as_slice()], now).unwrap();
+            change_log::append(conn, ChangeKind::Token, "expired-jti", Some(now - REVOCATION_GRACE - TimeDelta::minutes(1))).unwrap();
+            change_log::append(conn, ChangeKind::Token, "live-jti", Some(now + TimeDelta::minutes(5))).unwrap();
+
+            assert_eq!(sweep(conn, now).unwrap(), 5, "one of each kind was expired");
+            assert_eq!(sweep(conn, now).unwrap(), 0, "a second sweep finds nothing");
+
+            assert_eq!(codes::redeem(conn, &[1; 32], now).unwrap(), Redemption::Invalid);
+            assert!(matches!(codes::redeem(conn, &[2; 32], now).unwrap(), Redemption::Invalid | Redemption::Replayed { .. }));
+            assert!(sessions::live_session(conn, &[4; 32], now).unwrap().is_some());
+            assert!(!assertions::record_jti(conn, "app", "live", now + TimeDelta::minutes(5)).unwrap(), "a live jti is still a replay");
+            assert_eq!(auth_failures::count_since(conn, b"recent", now - TimeDelta::minutes(1)).unwrap(), 1);
+            let log: Vec<String> = change_log::since(conn, 0, 10).unwrap().into_iter().map(|c: Change| c.subject).collect();
+            assert_eq!(log, vec!["live-jti".to_owned()]);
+        }
+    }
+}

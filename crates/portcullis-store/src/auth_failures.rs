@@ -1,0 +1,52 @@
+//! Recent failed authentications, counted across every instance: what login
+//! throttling decides on. A subject is whatever the caller counts by (an
+//! account, an address), stored only as its SHA-256.
+
+use crate::schema::auth_failures;
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// Records one failure at `at` for each of `subject_hashes`.
+pub fn record(
+    conn: &mut DbConnection,
+    subject_hashes: &[&[u8]],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    // One statement per row: diesel has no batch insert over both backends.
+    for hash in subject_hashes {
+        diesel::insert_into(auth_failures::table)
+            .values((
+                auth_failures::id.eq(uuid::Uuid::new_v4().to_string()),
+                auth_failures::subject_hash.eq(hash.to_vec()),
+                auth_failures::failed_at.eq(at.naive_utc()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How many failures `subject_hash` has had since `since`.
+pub fn count_since(
+    conn: &mut DbConnection,
+    subject_hash: &[u8],
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    Ok(auth_failures::table
+        .filter(auth_failures::subject_hash.eq(subject_hash))
+        .filter(auth_failures::failed_at.gt(since.naive_utc()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Forgets the failures of `subject_hash` (after a success).
+pub fn clear(conn: &mut DbConnection, subject_hash: &[u8]) -> Result<usize, StoreError> {
+    Ok(diesel::delete(auth_failures::table.filter(auth_failures::subject_hash.eq(subject_hash)))
+        .execute(conn)?)
+}
+
+/// Deletes failures older than `cutoff`, which no longer count.
+pub fn delete_before(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(diesel::delete(auth_failures::table.filter(auth_failures::failed_at.lt(cutoff.naive_utc())))
+        .execute(conn)?)
+}
