@@ -3,10 +3,10 @@
 //! unless the module says otherwise). Each does what the module's summary
 //! in `oidf-plan-modules.json` says, with `openidconnect` as the RP.
 
-use crate::relying_party::{AppClient, AuthRequest, RelyingParty, SignedIn, TokenError, ALL_SCOPES};
+use crate::relying_party::{unchanged, AuthRequest, RelyingParty, SignedIn, TokenError, ALL_SCOPES};
 use crate::report::Outcome;
 use crate::support::{self, edit_query, eventually, unsigned_request_object, with, without};
-use crate::user_agent::{Landing, UserAgent};
+use crate::user_agent::Landing;
 use anyhow::{bail, ensure, Context, Result};
 use openidconnect::core::{CoreAuthDisplay, CoreAuthPrompt, CoreJwsSigningAlgorithm};
 use openidconnect::{
@@ -16,32 +16,20 @@ use openidconnect::{
 use std::borrow::Cow;
 use std::time::Duration;
 
-fn unchanged(request: AuthRequest<'_>) -> AuthRequest<'_> {
-    request
-}
-
-fn agent(rp: &RelyingParty) -> Result<UserAgent> {
-    UserAgent::new(&rp.target.user)
-}
-
-fn basic(rp: &RelyingParty) -> Result<AppClient> {
-    rp.client(&rp.target.clients.basic)
-}
-
 /// A fresh browser signing in with the basic client, the request changed by `customize`.
 async fn sign_in(
     rp: &RelyingParty,
     scopes: &[&str],
     customize: impl FnOnce(AuthRequest<'_>) -> AuthRequest<'_>,
 ) -> Result<SignedIn> {
-    let signed_in = rp.sign_in(&agent(rp)?, &basic(rp)?, scopes, customize).await?;
+    let signed_in = rp.sign_in(&rp.browser()?, &rp.basic()?, scopes, customize).await?;
     ensure!(signed_in.journey.logged_in, "a fresh browser was not asked to log in");
     Ok(signed_in)
 }
 
 /// The UserInfo claims for `signed_in`, as JSON.
 async fn user_info_json(rp: &RelyingParty, signed_in: &SignedIn) -> Result<serde_json::Value> {
-    Ok(serde_json::to_value(rp.user_info(&basic(rp)?, signed_in).await?)?)
+    Ok(serde_json::to_value(rp.user_info(&rp.basic()?, signed_in).await?)?)
 }
 
 /// `oidcc-server`: the happy flow.
@@ -53,8 +41,9 @@ pub async fn server(rp: &RelyingParty) -> Result<Outcome> {
 
 /// `oidcc-response-type-missing`: an error back to the client or an error page.
 pub async fn response_type_missing(rp: &RelyingParty) -> Result<Outcome> {
-    let pending = rp.request(&basic(rp)?, &[], unchanged);
-    let journey = agent(rp)?.visit(&without(&pending.url, "response_type"), &rp.target.redirect_uri).await?;
+    let pending = rp.request(&rp.basic()?, &[], unchanged);
+    let journey =
+        rp.browser()?.visit(&without(&pending.url, "response_type"), &rp.target.redirect_uri).await?;
     match &journey.landing {
         Landing::ErrorPage { redirected: false, .. } => Ok(Outcome::Passed),
         Landing::Callback(params) => {
@@ -118,9 +107,9 @@ pub async fn userinfo_post_body(rp: &RelyingParty) -> Result<Outcome> {
 
 /// `oidcc-ensure-request-without-nonce-succeeds-for-code-flow`.
 pub async fn without_nonce(rp: &RelyingParty) -> Result<Outcome> {
-    let client = basic(rp)?;
+    let client = rp.basic()?;
     let pending = rp.request(&client, &[], unchanged);
-    let journey = agent(rp)?.visit(&without(&pending.url, "nonce"), &rp.target.redirect_uri).await?;
+    let journey = rp.browser()?.visit(&without(&pending.url, "nonce"), &rp.target.redirect_uri).await?;
     rp.check_iss(journey.callback()?)?;
     let tokens = rp.exchange(&client, journey.code()?, pending.verifier).await?;
     let claims = rp.verify_id_token(&client, &tokens, None::<&Nonce>)?;
@@ -183,7 +172,7 @@ pub async fn scope_all(rp: &RelyingParty) -> Result<Outcome> {
 
 /// `oidcc-alternate-happy-flow`: scope values and parameters in another order (RFC 6749 §3.3).
 pub async fn alternate_happy_flow(rp: &RelyingParty) -> Result<Outcome> {
-    let client = basic(rp)?;
+    let client = rp.basic()?;
     let mut pending = rp.request(&client, &["email", "profile"], unchanged);
     pending.url = edit_query(&pending.url, |params| {
         params.reverse();
@@ -191,7 +180,7 @@ pub async fn alternate_happy_flow(rp: &RelyingParty) -> Result<Outcome> {
             *value = value.split(' ').rev().collect::<Vec<_>>().join(" ");
         }
     });
-    let journey = agent(rp)?.visit(&pending.url, &rp.target.redirect_uri).await?;
+    let journey = rp.browser()?.visit(&pending.url, &rp.target.redirect_uri).await?;
     rp.finish(&client, pending, journey).await?;
     Ok(Outcome::Passed)
 }
@@ -216,7 +205,7 @@ async fn twice(
     pause: Duration,
     second: impl FnOnce(AuthRequest<'_>) -> AuthRequest<'_>,
 ) -> Result<(SignedIn, SignedIn)> {
-    let (agent, client) = (agent(rp)?, basic(rp)?);
+    let (agent, client) = (rp.browser()?, rp.basic()?);
     let earlier = rp.sign_in(&agent, &client, &[], first).await?;
     tokio::time::sleep(pause).await;
     let later = rp.sign_in(&agent, &client, &[], second).await?;
@@ -240,8 +229,8 @@ pub async fn prompt_login(rp: &RelyingParty) -> Result<Outcome> {
 
 /// `oidcc-prompt-none-not-logged-in`: `login_required` back to the client (§3.1.2.6).
 pub async fn prompt_none_not_logged_in(rp: &RelyingParty) -> Result<Outcome> {
-    let pending = rp.request(&basic(rp)?, &[], |r| r.add_prompt(CoreAuthPrompt::None));
-    let journey = agent(rp)?.visit(&pending.url, &rp.target.redirect_uri).await?;
+    let pending = rp.request(&rp.basic()?, &[], |r| r.add_prompt(CoreAuthPrompt::None));
+    let journey = rp.browser()?.visit(&pending.url, &rp.target.redirect_uri).await?;
     rp.check_iss(journey.callback()?)?;
     ensure!(journey.error()? == "login_required", "error {}", journey.error()?);
     ensure!(journey.callback()?.get("state") == Some(pending.state.secret()), "state not returned");
@@ -291,7 +280,7 @@ pub async fn unknown_parameter(rp: &RelyingParty) -> Result<Outcome> {
 
 /// `oidcc-id-token-hint`: prompt=none with the first ID token as hint.
 pub async fn id_token_hint(rp: &RelyingParty) -> Result<Outcome> {
-    let (agent, client) = (agent(rp)?, basic(rp)?);
+    let (agent, client) = (rp.browser()?, rp.basic()?);
     let earlier = rp.sign_in(&agent, &client, &[], unchanged).await?;
     let hint = earlier.tokens.id_token().context("no id_token")?.to_string();
     let later = rp
@@ -344,29 +333,15 @@ pub async fn acr_values(rp: &RelyingParty) -> Result<Outcome> {
     }
 }
 
-/// Signs in and exchanges the code; returns the code, its verifier's value and the tokens.
-async fn exchanged(rp: &RelyingParty) -> Result<(String, String, SignedIn)> {
-    let client = basic(rp)?;
-    let pending = rp.request(&client, &[], unchanged);
-    let verifier = pending.verifier.secret().clone();
-    let journey = agent(rp)?.visit(&pending.url, &rp.target.redirect_uri).await?;
-    let code = journey.code()?;
-    let signed_in = rp.finish(&client, pending, journey).await?;
-    Ok((code, verifier, signed_in))
-}
-
 /// Exchanges `code` again; it must be refused with `invalid_grant`.
 async fn replay(rp: &RelyingParty, code: String, verifier: String) -> Result<()> {
-    match rp.exchange(&basic(rp)?, code, PkceCodeVerifier::new(verifier)).await {
-        Err(TokenError::OAuth(error)) if error == "invalid_grant" => Ok(()),
-        Err(other) => bail!("a replayed code: {other}"),
-        Ok(_) => bail!("a replayed code was exchanged again"),
-    }
+    let replayed = rp.exchange(&rp.basic()?, code, PkceCodeVerifier::new(verifier)).await;
+    support::invalid_grant(replayed, "a replayed code")
 }
 
 /// `oidcc-codereuse`.
 pub async fn codereuse(rp: &RelyingParty) -> Result<Outcome> {
-    let (code, verifier, _) = exchanged(rp).await?;
+    let (code, verifier, _) = rp.sign_in_keeping_code().await?;
     replay(rp, code, verifier).await?;
     Ok(Outcome::Passed)
 }
@@ -375,7 +350,7 @@ pub async fn codereuse(rp: &RelyingParty) -> Result<Outcome> {
 /// (RFC 6749 §4.1.2). The plan only warns about the revocation; this server
 /// promises it, so here it fails.
 pub async fn codereuse_30seconds(rp: &RelyingParty) -> Result<Outcome> {
-    let (code, verifier, signed_in) = exchanged(rp).await?;
+    let (code, verifier, signed_in) = rp.sign_in_keeping_code().await?;
     tokio::time::sleep(Duration::from_secs(rp.target.code_reuse_delay_secs)).await;
     replay(rp, code, verifier).await?;
     let access = signed_in.tokens.access_token().secret();
@@ -389,8 +364,8 @@ pub async fn codereuse_30seconds(rp: &RelyingParty) -> Result<Outcome> {
 /// `oidcc-ensure-registered-redirect-uri`: an error page, never a redirect.
 pub async fn ensure_registered_redirect_uri(rp: &RelyingParty) -> Result<Outcome> {
     let unregistered = RedirectUrl::new("https://unregistered.example/callback".into())?;
-    let pending = rp.request(&basic(rp)?, &[], |r| r.set_redirect_uri(Cow::Owned(unregistered)));
-    let journey = agent(rp)?.visit(&pending.url, "https://unregistered.example/callback").await?;
+    let pending = rp.request(&rp.basic()?, &[], |r| r.set_redirect_uri(Cow::Owned(unregistered)));
+    let journey = rp.browser()?.visit(&pending.url, "https://unregistered.example/callback").await?;
     match journey.landing {
         Landing::ErrorPage { status, redirected: false } if status == 400 => Ok(Outcome::Passed),
         other => bail!("an unregistered redirect URI led to {other:?}"),
@@ -399,12 +374,12 @@ pub async fn ensure_registered_redirect_uri(rp: &RelyingParty) -> Result<Outcome
 
 /// `oidcc-ensure-post-request-succeeds`: the request as a form POST.
 pub async fn ensure_post_request_succeeds(rp: &RelyingParty) -> Result<Outcome> {
-    let client = basic(rp)?;
+    let client = rp.basic()?;
     let pending = rp.request(&client, &[], unchanged);
     let form: Vec<(String, String)> = pending.url.query_pairs().into_owned().collect();
     let mut endpoint = pending.url.clone();
     endpoint.set_query(None);
-    let agent = agent(rp)?;
+    let agent = rp.browser()?;
     let journey = agent.submit(&endpoint, &form, &rp.target.redirect_uri).await?;
     rp.finish(&client, pending, journey).await?;
     Ok(Outcome::Passed)
@@ -413,15 +388,15 @@ pub async fn ensure_post_request_succeeds(rp: &RelyingParty) -> Result<Outcome> 
 /// `oidcc-server-client-secret-post`.
 pub async fn server_client_secret_post(rp: &RelyingParty) -> Result<Outcome> {
     let client = rp.post_client(&rp.target.clients.post)?;
-    let signed_in = rp.sign_in(&agent(rp)?, &client, &[], unchanged).await?;
+    let signed_in = rp.sign_in(&rp.browser()?, &client, &[], unchanged).await?;
     rp.user_info(&client, &signed_in).await?;
     Ok(Outcome::Passed)
 }
 
 /// An authorization request with `name` = `value` added; the error sent back.
 async fn refused_with(rp: &RelyingParty, name: &str, value: &str) -> Result<String> {
-    let pending = rp.request(&basic(rp)?, &[], unchanged);
-    let journey = agent(rp)?.visit(&with(&pending.url, name, value), &rp.target.redirect_uri).await?;
+    let pending = rp.request(&rp.basic()?, &[], unchanged);
+    let journey = rp.browser()?.visit(&with(&pending.url, name, value), &rp.target.redirect_uri).await?;
     rp.check_iss(journey.callback()?)?;
     Ok(journey.error()?.to_owned())
 }
@@ -475,13 +450,13 @@ pub async fn claims_essential(rp: &RelyingParty) -> Result<Outcome> {
 /// redirect URI must not launder an unregistered one in the query.
 pub async fn request_object_with_redirect_uri(rp: &RelyingParty) -> Result<Outcome> {
     let elsewhere = "https://unregistered.example/callback";
-    let pending = rp.request(&basic(rp)?, &[], unchanged);
+    let pending = rp.request(&rp.basic()?, &[], unchanged);
     let url = with(
         &with(&pending.url, "redirect_uri", elsewhere),
         "request",
         &request_object(rp, &rp.target.redirect_uri),
     );
-    let journey = agent(rp)?.visit(&url, elsewhere).await?;
+    let journey = rp.browser()?.visit(&url, elsewhere).await?;
     match journey.landing {
         Landing::ErrorPage { status, redirected: false } if status == 400 => Ok(Outcome::Passed),
         other => bail!("led to {other:?}"),
@@ -499,7 +474,7 @@ pub async fn refresh_token(rp: &RelyingParty) -> Result<Outcome> {
         Err(error) => bail!("another client's refresh: {error}"),
         Ok(_) => bail!("another client refreshed this client's token"),
     }
-    let client = basic(rp)?;
+    let client = rp.basic()?;
     let refreshed =
         client.exchange_refresh_token(refresh)?.request_async(&rp.http).await.map_err(TokenError::from)?;
     let rotated = refreshed.refresh_token().context("no new refresh token")?;
@@ -515,7 +490,7 @@ pub async fn refresh_token(rp: &RelyingParty) -> Result<Outcome> {
 
 /// `oidcc-ensure-request-with-valid-pkce-succeeds` (RFC 7636).
 pub async fn valid_pkce(rp: &RelyingParty) -> Result<Outcome> {
-    let client = basic(rp)?;
+    let client = rp.basic()?;
     let pending = rp.request(&client, &[], unchanged);
     let sent: Vec<_> =
         pending.url.query_pairs().filter(|(name, _)| name.starts_with("code_challenge")).collect();
@@ -523,7 +498,7 @@ pub async fn valid_pkce(rp: &RelyingParty) -> Result<Outcome> {
         sent.len() == 2 && sent.iter().any(|(_, value)| value == "S256"),
         "not an S256 request: {sent:?}"
     );
-    let journey = agent(rp)?.visit(&pending.url, &rp.target.redirect_uri).await?;
+    let journey = rp.browser()?.visit(&pending.url, &rp.target.redirect_uri).await?;
     rp.finish(&client, pending, journey).await?;
     Ok(Outcome::Passed)
 }

@@ -33,6 +33,11 @@ pub type AuthRequest<'a> =
 /// The scope every client of the suite is registered with.
 pub const ALL_SCOPES: [&str; 4] = ["profile", "email", "address", "phone"];
 
+/// Leaves an authorization request as it is.
+pub fn unchanged(request: AuthRequest<'_>) -> AuthRequest<'_> {
+    request
+}
+
 /// An authorization request sent, and what the RP keeps until the response.
 pub struct Pending {
     /// The request, as a URL.
@@ -86,6 +91,16 @@ impl RelyingParty {
             Some(ClientSecret::new(credentials.client_secret.clone())),
         )
         .set_redirect_uri(RedirectUrl::new(self.target.redirect_uri.clone())?))
+    }
+
+    /// The target's main client (`client_secret_basic`).
+    pub fn basic(&self) -> Result<AppClient> {
+        self.client(&self.target.clients.basic)
+    }
+
+    /// A fresh browser, with no cookies, for the target's user.
+    pub fn browser(&self) -> Result<UserAgent> {
+        UserAgent::new(&self.target.user)
     }
 
     /// A client for `credentials` authenticating with `client_secret_post`.
@@ -170,6 +185,18 @@ impl RelyingParty {
         let pending = self.request(client, scopes, customize);
         let journey = agent.visit(&pending.url, &self.target.redirect_uri).await?;
         self.finish(client, pending, journey).await
+    }
+
+    /// A sign-in of a fresh browser with the basic client that also returns
+    /// the code it exchanged and the PKCE verifier's value, for replaying.
+    pub async fn sign_in_keeping_code(&self) -> Result<(String, String, SignedIn)> {
+        let client = self.basic()?;
+        let pending = self.request(&client, &[], unchanged);
+        let verifier = pending.verifier.secret().clone();
+        let journey = self.browser()?.visit(&pending.url, &self.target.redirect_uri).await?;
+        let code = journey.code()?;
+        let signed_in = self.finish(&client, pending, journey).await?;
+        Ok((code, verifier, signed_in))
     }
 
     /// Checks the callback of `journey` for `pending` (RFC 9207 `iss`,

@@ -1,41 +1,20 @@
 //! The RFC 9700 (OAuth 2.0 Security Best Current Practice) checks the
 //! OpenID Foundation plans do not make, or make only as warnings.
 
-use crate::relying_party::{AppClient, AuthRequest, RelyingParty, TokenError};
+use crate::relying_party::{unchanged, RelyingParty, TokenError};
 use crate::report::Outcome;
-use crate::support::{discovery_json, eventually, userinfo_status, with, without};
+use crate::support::{discovery_json, eventually, invalid_grant, userinfo_status, with, without};
 use crate::user_agent::{Landing, UserAgent};
 use anyhow::{bail, ensure, Context, Result};
 use openidconnect::core::CoreAuthPrompt;
 use openidconnect::{OAuth2TokenResponse, PkceCodeVerifier};
 use url::Url;
 
-fn unchanged(request: AuthRequest<'_>) -> AuthRequest<'_> {
-    request
-}
-
-fn agent(rp: &RelyingParty) -> Result<UserAgent> {
-    UserAgent::new(&rp.target.user)
-}
-
-fn basic(rp: &RelyingParty) -> Result<AppClient> {
-    rp.client(&rp.target.clients.basic)
-}
-
 /// Expects `journey` to end on an error page with no redirect.
 async fn error_page(agent: &UserAgent, url: &Url, what: &str) -> Result<()> {
     match agent.visit(url, "https://never.example/").await?.landing {
         Landing::ErrorPage { status, redirected: false } if status == 400 => Ok(()),
         other => bail!("{what}: {other:?} instead of a 400 error page"),
-    }
-}
-
-/// Expects an OAuth `invalid_grant` from a token request.
-fn invalid_grant<T>(result: Result<T, TokenError>, what: &str) -> Result<()> {
-    match result {
-        Err(TokenError::OAuth(error)) if error == "invalid_grant" => Ok(()),
-        Err(other) => bail!("{what}: {other}"),
-        Ok(_) => bail!("{what}: accepted"),
     }
 }
 
@@ -52,8 +31,8 @@ pub async fn exact_redirect_uri_matching(rp: &RelyingParty) -> Result<Outcome> {
     if registered.scheme() == "https" {
         near_misses.push(registered.as_str().replacen("https://", "http://", 1));
     }
-    let pending = rp.request(&basic(rp)?, &[], unchanged);
-    let agent = agent(rp)?;
+    let pending = rp.request(&rp.basic()?, &[], unchanged);
+    let agent = rp.browser()?;
     for uri in near_misses {
         error_page(&agent, &with(&pending.url, "redirect_uri", &uri), &uri).await?;
     }
@@ -62,8 +41,8 @@ pub async fn exact_redirect_uri_matching(rp: &RelyingParty) -> Result<Outcome> {
 
 /// §4.11: no open redirector, at /authorize or at logout.
 pub async fn no_open_redirect(rp: &RelyingParty) -> Result<Outcome> {
-    let agent = agent(rp)?;
-    let pending = rp.request(&basic(rp)?, &[], unchanged);
+    let agent = rp.browser()?;
+    let pending = rp.request(&rp.basic()?, &[], unchanged);
     let unknown_client =
         with(&with(&pending.url, "client_id", "no-such-client"), "redirect_uri", "https://evil.example/");
     error_page(&agent, &unknown_client, "an unknown client").await?;
@@ -84,8 +63,8 @@ pub async fn no_open_redirect(rp: &RelyingParty) -> Result<Outcome> {
 
 /// §2.1.1, §4.8: PKCE is required, `plain` refused, and the verifier checked.
 pub async fn pkce_required(rp: &RelyingParty) -> Result<Outcome> {
-    let client = basic(rp)?;
-    let agent = agent(rp)?;
+    let client = rp.basic()?;
+    let agent = rp.browser()?;
     for (what, url) in [
         ("no code_challenge", without(&rp.request(&client, &[], unchanged).url, "code_challenge")),
         (
@@ -113,7 +92,7 @@ pub async fn pkce_downgrade(rp: &RelyingParty) -> Result<Outcome> {
     let client = rp.client(credentials)?;
     let pending = rp.request(&client, &[], unchanged);
     let url = without(&without(&pending.url, "code_challenge"), "code_challenge_method");
-    let journey = agent(rp)?.visit(&url, &rp.target.redirect_uri).await?;
+    let journey = rp.browser()?.visit(&url, &rp.target.redirect_uri).await?;
     invalid_grant(
         rp.exchange(&client, journey.code()?, pending.verifier).await,
         "a verifier with no challenge",
@@ -123,12 +102,8 @@ pub async fn pkce_downgrade(rp: &RelyingParty) -> Result<Outcome> {
 
 /// §4.5 and RFC 6749 §4.1.2: a replayed code revokes what it was exchanged for.
 pub async fn code_replay_revokes_tokens(rp: &RelyingParty) -> Result<Outcome> {
-    let client = basic(rp)?;
-    let pending = rp.request(&client, &[], unchanged);
-    let verifier = pending.verifier.secret().clone();
-    let journey = agent(rp)?.visit(&pending.url, &rp.target.redirect_uri).await?;
-    let code = journey.code()?;
-    let signed_in = rp.finish(&client, pending, journey).await?;
+    let client = rp.basic()?;
+    let (code, verifier, signed_in) = rp.sign_in_keeping_code().await?;
     let replayed = rp.exchange(&client, code, PkceCodeVerifier::new(verifier)).await;
     invalid_grant(replayed, "a replayed code")?;
     let access = signed_in.tokens.access_token().secret();
@@ -142,8 +117,8 @@ pub async fn code_replay_revokes_tokens(rp: &RelyingParty) -> Result<Outcome> {
 
 /// §4.5.3: a code is bound to the client it was issued to.
 pub async fn code_bound_to_client(rp: &RelyingParty) -> Result<Outcome> {
-    let pending = rp.request(&basic(rp)?, &[], unchanged);
-    let journey = agent(rp)?.visit(&pending.url, &rp.target.redirect_uri).await?;
+    let pending = rp.request(&rp.basic()?, &[], unchanged);
+    let journey = rp.browser()?.visit(&pending.url, &rp.target.redirect_uri).await?;
     let other = rp.client(&rp.target.clients.second)?;
     invalid_grant(rp.exchange(&other, journey.code()?, pending.verifier).await, "another client's code")?;
     Ok(Outcome::Passed)
@@ -151,8 +126,8 @@ pub async fn code_bound_to_client(rp: &RelyingParty) -> Result<Outcome> {
 
 /// §4.14.2: replaying a rotated refresh token revokes the whole family.
 pub async fn refresh_reuse_revokes_family(rp: &RelyingParty) -> Result<Outcome> {
-    let client = basic(rp)?;
-    let signed_in = rp.sign_in(&agent(rp)?, &client, &[], unchanged).await?;
+    let client = rp.basic()?;
+    let signed_in = rp.sign_in(&rp.browser()?, &client, &[], unchanged).await?;
     let first = signed_in.tokens.refresh_token().context("no refresh token")?;
     let rotated =
         client.exchange_refresh_token(first)?.request_async(&rp.http).await.map_err(TokenError::from)?;
@@ -176,8 +151,8 @@ pub async fn iss_in_every_authorization_response(rp: &RelyingParty) -> Result<Ou
         document["authorization_response_iss_parameter_supported"] == true,
         "RFC 9207 §3 metadata missing"
     );
-    let client = basic(rp)?;
-    let agent = agent(rp)?;
+    let client = rp.basic()?;
+    let agent = rp.browser()?;
     let none = rp.request(&client, &[], |r| r.add_prompt(CoreAuthPrompt::None)).url;
     let wide = with(&rp.request(&client, &[], unchanged).url, "scope", "openid not-a-scope");
     let object = with(&rp.request(&client, &[], unchanged).url, "request", "e30.e30.");

@@ -2,7 +2,7 @@
 //! request objects, raw calls where `openidconnect` has no API, waiting for
 //! a change to reach the server's other instances.
 
-use crate::relying_party::RelyingParty;
+use crate::relying_party::{RelyingParty, TokenError};
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -65,6 +65,15 @@ where
             bail!("{what}: still not so after {PROPAGATION:?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Expects an OAuth `invalid_grant` from a token request; `what` names it in the error.
+pub fn invalid_grant<T>(result: Result<T, TokenError>, what: &str) -> Result<()> {
+    match result {
+        Err(TokenError::OAuth(error)) if error == "invalid_grant" => Ok(()),
+        Err(other) => bail!("{what}: {other}"),
+        Ok(_) => bail!("{what}: accepted"),
     }
 }
 
