@@ -178,8 +178,15 @@ pub struct MetadataError {
     pub message: String,
 }
 
+impl MetadataError {
+    /// What is wrong with `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
 fn invalid(field: &'static str, message: impl Into<String>) -> MetadataError {
-    MetadataError { field, message: message.into() }
+    MetadataError::new(field, message)
 }
 
 impl ClientMetadata {

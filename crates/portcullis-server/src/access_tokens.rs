@@ -5,9 +5,19 @@
 use crate::clients::ClientRegistry;
 use crate::mirror::RevocationList;
 use crate::KeyRing;
+use actix_web::http::header;
+use actix_web::HttpRequest;
 use chrono::Utc;
 use portcullis_core::Issuer;
 use portcullis_jose::AccessTokenClaims;
+
+/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1; the
+/// scheme is case-insensitive, RFC 9110 §11.1).
+pub fn bearer_header(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
 
 /// What a token is checked against.
 pub struct TokenCheck<'a> {

@@ -58,10 +58,7 @@ pub fn create(
     metadata: &ClientMetadata,
     author: &str,
 ) -> anyhow::Result<(ClientId, Option<ClientSecret>)> {
-    metadata.validate()?;
-    if let Some(jwks) = &metadata.jwks {
-        ClientKeys::from_jwks(jwks)?;
-    }
+    crate::client_changes::check(metadata)?;
     let client_id = ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
     let secret =
         metadata.token_endpoint_auth_method.uses_secret().then(|| ClientSecret::new(secrets::random_token()));

@@ -43,6 +43,20 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Create the first admin client and print its credentials once.
+    Bootstrap(BootstrapArgs),
+}
+
+/// Options of `portcullis bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Replace the secret of the admin client created before (its old
+    /// secrets stop working); without this a second run changes nothing.
+    #[arg(long)]
+    pub rotate_secret: bool,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// `portcullis user …`
@@ -270,6 +284,10 @@ pub struct ServeArgs {
     /// believed. None by default: the header is ignored.
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNet>,
+    /// Days a client configuration version can still be rolled back to.
+    #[arg(long, env = "PORTCULLIS_CLIENT_VERSION_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub client_version_retention_days: u32,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -307,6 +325,8 @@ pub struct Settings {
     pub access_token_lifetime: Duration,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// How far back a client configuration can be rolled back.
+    pub client_version_retention: Duration,
 }
 
 impl ServeArgs {
@@ -341,6 +361,9 @@ impl ServeArgs {
             workers: self.workers,
             access_token_lifetime: Duration::from_secs(self.access_token_lifetime),
             trusted_proxies: self.trusted_proxies,
+            client_version_retention: Duration::from_secs(
+                u64::from(self.client_version_retention_days) * 86_400,
+            ),
         })
     }
 }

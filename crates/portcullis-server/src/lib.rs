@@ -2,10 +2,13 @@
 //! module per endpoint under [`routes`].
 
 pub mod access_tokens;
+pub mod admin;
 pub mod authorization;
 pub mod authorization_response;
+pub mod bootstrap;
 pub mod client_address;
 pub mod client_auth;
+pub mod client_changes;
 pub mod clients;
 pub mod config;
 pub mod endpoints;

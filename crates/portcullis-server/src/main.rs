@@ -3,8 +3,8 @@
 use clap::Parser;
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{Cli, ClientCommand, ClientIdArgs, Command, UserCommand, UserCreateArgs};
-use portcullis_server::{clients, secrets, telemetry, users, Application};
-use portcullis_store::{clients as stored_clients, Database};
+use portcullis_server::{bootstrap, client_changes, clients, secrets, telemetry, users, Application};
+use portcullis_store::Database;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -52,6 +52,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&args),
+        Command::Bootstrap(args) => {
+            let db = Database::connect(&args.database.url()?, &args.database.pool())?;
+            db.migrate()?;
+            let admin = bootstrap::bootstrap(&db, args.rotate_secret)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "client_id": admin.client_id,
+                    "client_secret": admin.client_secret.expose(),
+                    "scope": portcullis_server::admin::auth::ADMIN,
+                })
+            );
+            Ok(())
+        }
         Command::Client(ClientCommand::Disable(args)) => set_disabled(&args, true),
         Command::Client(ClientCommand::Enable(args)) => set_disabled(&args, false),
         Command::Client(ClientCommand::AddSecret(args)) => {
@@ -70,9 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
     let db = Database::connect(&args.database.url()?, &args.database.pool())?;
     db.migrate()?;
-    if !stored_clients::set_disabled(&mut *db.get()?, &args.client_id, disabled)? {
-        anyhow::bail!("there is no client {}", args.client_id);
-    }
+    client_changes::set_disabled(&db, &args.client_id, disabled)?;
     println!("{}", serde_json::json!({ "client_id": args.client_id, "disabled": disabled }));
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Building the whole application from [`Settings`]: database, migrations,
 //! keys, routes, listener. Tests build it on port 0 with a fresh database.
 
+use crate::admin::clients::VersionRetention;
 use crate::authorization::Authorization;
 use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
@@ -15,6 +16,7 @@ use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use chrono::TimeDelta;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -67,6 +69,9 @@ impl Application {
         let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
         let database = web::Data::new(db.clone());
+        let retention = web::Data::new(VersionRetention(
+            TimeDelta::from_std(settings.client_version_retention).context("client version retention")?,
+        ));
         let mut server = HttpServer::new(move || {
             App::new()
                 // %U is the path alone: query strings may carry secrets and are never logged.
@@ -83,6 +88,7 @@ impl Application {
                 .app_data(flow.clone())
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
+                .app_data(retention.clone())
                 .configure(routes::configure)
         });
         if settings.workers > 0 {

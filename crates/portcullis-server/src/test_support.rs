@@ -31,6 +31,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         workers: 1,
         access_token_lifetime: Duration::from_secs(300),
         trusted_proxies: Vec::new(),
+        client_version_retention: Duration::from_secs(90 * 86_400),
     })?;
     Ok((app, issuer))
 }

@@ -21,19 +21,15 @@ pub fn record_jti(
             .filter(client_assertion_jtis::expires_at.lt(now)),
     )
     .execute(conn)?;
-    let inserted = diesel::insert_into(client_assertion_jtis::table)
-        .values((
-            client_assertion_jtis::client_id.eq(client_id),
-            client_assertion_jtis::jti.eq(jti),
-            client_assertion_jtis::expires_at.eq(expires_at.naive_utc()),
-        ))
-        .execute(conn)
-        .map_err(StoreError::from_write);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(StoreError::Conflict(_)) => Ok(false),
-        Err(e) => Err(e),
-    }
+    StoreError::first_insert(
+        diesel::insert_into(client_assertion_jtis::table)
+            .values((
+                client_assertion_jtis::client_id.eq(client_id),
+                client_assertion_jtis::jti.eq(jti),
+                client_assertion_jtis::expires_at.eq(expires_at.naive_utc()),
+            ))
+            .execute(conn),
+    )
 }
 
 /// Deletes the identifiers of assertions that expired before `now` (a

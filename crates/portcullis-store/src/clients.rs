@@ -20,6 +20,10 @@ pub struct ClientRecord {
     pub metadata: String,
     /// When the client was disabled; `None` while it is enabled.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// When the client was created.
+    pub created_at: DateTime<Utc>,
+    /// When its configuration or state last changed.
+    pub updated_at: DateTime<Utc>,
     /// Secrets that are not revoked (expiry is checked at use).
     pub secrets: Vec<SecretRecord>,
 }
@@ -150,6 +154,55 @@ pub fn add_secret(
     })
 }
 
+/// Revokes every secret of a client and adds `secret` in their place, in
+/// one transaction. Returns `false` when there is no such client.
+pub fn replace_secrets(
+    conn: &mut DbConnection,
+    client_id: &str,
+    secret: &SecretRecord,
+) -> Result<bool, StoreError> {
+    let now = Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        let exists = diesel::select(diesel::dsl::exists(
+            clients::table.filter(clients::client_id.eq(client_id)).filter(clients::deleted_at.is_null()),
+        ))
+        .get_result::<bool>(conn)?;
+        if !exists {
+            return Ok(false);
+        }
+        diesel::update(
+            client_secrets::table
+                .filter(client_secrets::client_id.eq(client_id))
+                .filter(client_secrets::revoked_at.is_null()),
+        )
+        .set(client_secrets::revoked_at.eq(now))
+        .execute(conn)?;
+        insert_secret(conn, client_id, secret)?;
+        change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        Ok(true)
+    })
+}
+
+/// Revokes one secret of a client. Returns `false` when the client has no
+/// such unrevoked secret.
+pub fn revoke_secret(conn: &mut DbConnection, client_id: &str, secret_id: &str) -> Result<bool, StoreError> {
+    let now = Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        let revoked = diesel::update(
+            client_secrets::table
+                .filter(client_secrets::client_id.eq(client_id))
+                .filter(client_secrets::secret_id.eq(secret_id))
+                .filter(client_secrets::revoked_at.is_null()),
+        )
+        .set(client_secrets::revoked_at.eq(now))
+        .execute(conn)?;
+        if revoked == 1 {
+            change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        }
+        Ok(revoked == 1)
+    })
+}
+
 fn insert_secret(conn: &mut DbConnection, client_id: &str, secret: &SecretRecord) -> Result<(), StoreError> {
     diesel::insert_into(client_secrets::table)
         .values(SecretRow {
@@ -161,6 +214,134 @@ fn insert_secret(conn: &mut DbConnection, client_id: &str, secret: &SecretRecord
         })
         .execute(conn)?;
     Ok(())
+}
+
+/// One configuration version, as the history keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// Its number: 1 for the first, one more for each change.
+    pub version: i64,
+    /// The configuration, RFC 7591 JSON.
+    pub metadata: String,
+    /// Who wrote it (an admin client id, or `cli`).
+    pub author: String,
+    /// What changed, in words.
+    pub summary: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = client_versions)]
+struct StoredVersion {
+    version: i64,
+    metadata: String,
+    author: String,
+    summary: String,
+    created_at: NaiveDateTime,
+}
+
+impl From<StoredVersion> for VersionRecord {
+    fn from(row: StoredVersion) -> Self {
+        let StoredVersion { version, metadata, author, summary, created_at } = row;
+        Self { version, metadata, author, summary, created_at: created_at.and_utc() }
+    }
+}
+
+/// What writing a new version found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionWrite {
+    /// Written as this version, now current.
+    Written(i64),
+    /// The client's current version is not the one the change was based on.
+    Stale {
+        /// The version that is current.
+        current: i64,
+    },
+    /// No such client (or it was deleted).
+    NotFound,
+}
+
+/// Writes a new configuration version of `client_id`, based on version
+/// `based_on`, which must still be current: one conditional update decides,
+/// so of two concurrent changes based on the same version one wins and the
+/// other is told it is stale; no change is ever lost.
+pub fn add_version(
+    conn: &mut DbConnection,
+    client_id: &str,
+    based_on: i64,
+    metadata: &str,
+    author: &str,
+    summary: &str,
+) -> Result<VersionWrite, StoreError> {
+    let now = Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        let this_client =
+            clients::table.filter(clients::client_id.eq(client_id)).filter(clients::deleted_at.is_null());
+        let claimed = diesel::update(this_client.filter(clients::current_version.eq(based_on)))
+            .set((clients::current_version.eq(based_on + 1), clients::updated_at.eq(now)))
+            .execute(conn)?;
+        if claimed == 0 {
+            let current: Option<i64> = this_client.select(clients::current_version).first(conn).optional()?;
+            return Ok(current.map_or(VersionWrite::NotFound, |current| VersionWrite::Stale { current }));
+        }
+        diesel::insert_into(client_versions::table)
+            .values(VersionRow {
+                client_id,
+                version: based_on + 1,
+                metadata,
+                author,
+                summary,
+                created_at: now,
+            })
+            .execute(conn)?;
+        change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        Ok(VersionWrite::Written(based_on + 1))
+    })
+}
+
+/// Every version of `client_id`, newest first.
+pub fn versions(conn: &mut DbConnection, client_id: &str) -> Result<Vec<VersionRecord>, StoreError> {
+    Ok(client_versions::table
+        .filter(client_versions::client_id.eq(client_id))
+        .order(client_versions::version.desc())
+        .select(StoredVersion::as_select())
+        .load::<StoredVersion>(conn)?
+        .into_iter()
+        .map(VersionRecord::from)
+        .collect())
+}
+
+/// Version `version` of `client_id`, if it is kept.
+pub fn version(
+    conn: &mut DbConnection,
+    client_id: &str,
+    version: i64,
+) -> Result<Option<VersionRecord>, StoreError> {
+    Ok(client_versions::table
+        .filter(client_versions::client_id.eq(client_id))
+        .filter(client_versions::version.eq(version))
+        .select(StoredVersion::as_select())
+        .first::<StoredVersion>(conn)
+        .optional()?
+        .map(VersionRecord::from))
+}
+
+/// Deletes a client: it stops existing for every instance, its history
+/// stays. Returns `false` when there is no such client.
+pub fn delete(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
+    let now = Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        let deleted = diesel::update(
+            clients::table.filter(clients::client_id.eq(client_id)).filter(clients::deleted_at.is_null()),
+        )
+        .set((clients::deleted_at.eq(now), clients::updated_at.eq(now)))
+        .execute(conn)?;
+        if deleted == 1 {
+            change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        }
+        Ok(deleted == 1)
+    })
 }
 
 /// Disables (or enables again) a client, recording the change for every
@@ -189,6 +370,8 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<ClientRecord>, StoreError> {
     load(conn, None)
 }
 
+type LoadedRow = (String, i64, String, Option<NaiveDateTime>, NaiveDateTime, NaiveDateTime);
+
 fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
     let mut query = clients::table
         .inner_join(
@@ -201,7 +384,10 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
             clients::current_version,
             client_versions::metadata,
             clients::disabled_at,
+            clients::created_at,
+            clients::updated_at,
         ))
+        .filter(clients::deleted_at.is_null())
         .order(clients::client_id.asc())
         .into_boxed();
     let mut secrets_query = client_secrets::table
@@ -213,11 +399,11 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
         query = query.filter(clients::client_id.eq(client_id));
         secrets_query = secrets_query.filter(client_secrets::client_id.eq(client_id));
     }
-    let rows: Vec<(String, i64, String, Option<NaiveDateTime>)> = query.load(conn)?;
+    let rows: Vec<LoadedRow> = query.load(conn)?;
     let mut secrets: Vec<SecretRow> = secrets_query.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(client_id, version, metadata, disabled_at)| {
+        .map(|(client_id, version, metadata, disabled_at, created_at, updated_at)| {
             let (mine, rest): (Vec<_>, Vec<_>) = secrets.drain(..).partition(|s| s.client_id == client_id);
             secrets = rest;
             ClientRecord {
@@ -225,6 +411,8 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
                 version,
                 metadata,
                 disabled_at: disabled_at.map(|t| t.and_utc()),
+                created_at: created_at.and_utc(),
+                updated_at: updated_at.and_utc(),
                 secrets: mine.into_iter().map(SecretRecord::from).collect(),
             }
         })

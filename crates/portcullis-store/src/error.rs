@@ -44,6 +44,16 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The outcome of an insert that may meet a row already there:
+    /// `true` when it inserted, `false` on a unique-constraint violation.
+    pub(crate) fn first_insert(result: Result<usize, diesel::result::Error>) -> Result<bool, Self> {
+        match result.map_err(Self::from_write) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Maps a unique-constraint violation to [`StoreError::Conflict`].
     pub(crate) fn from_write(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};

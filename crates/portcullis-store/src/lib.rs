@@ -20,6 +20,7 @@ pub mod keys;
 mod migrations;
 pub mod refresh;
 mod schema;
+pub mod server_settings;
 pub mod sessions;
 #[cfg(feature = "test-support")]
 pub mod test_support;

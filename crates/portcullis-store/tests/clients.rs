@@ -3,7 +3,8 @@
 use chrono::{DurationRound, TimeDelta, Utc};
 use portcullis_store::backend_tests;
 use portcullis_store::change_log::{self, ChangeKind};
-use portcullis_store::clients::{self, NewClient, SecretRecord};
+use portcullis_store::clients::{self, NewClient, SecretRecord, VersionWrite};
+use portcullis_store::server_settings;
 use portcullis_store::StoreError;
 
 fn secret(id: &str) -> SecretRecord {
@@ -113,5 +114,50 @@ backend_tests! {
         assert!(assertions::record_jti(&mut conn, "c3", "old", past).unwrap());
         assert!(assertions::record_jti(&mut conn, "c3", "new", later).unwrap());
         assert!(assertions::record_jti(&mut conn, "c3", "old", later).unwrap(), "expired entries are pruned");
+    }
+
+    #[test]
+    fn a_version_is_written_only_on_the_current_one_and_history_survives_deletion(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: r#"{"v":1}"#, author: "cli", secret: None }).unwrap();
+        assert_eq!(clients::add_version(&mut conn, "c1", 1, r#"{"v":2}"#, "admin-1", "changed v").unwrap(), VersionWrite::Written(2));
+        assert_eq!(clients::add_version(&mut conn, "c1", 1, r#"{"v":3}"#, "admin-2", "changed v").unwrap(), VersionWrite::Stale { current: 2 });
+        assert_eq!(clients::add_version(&mut conn, "nobody", 1, "{}", "admin-1", "x").unwrap(), VersionWrite::NotFound);
+        assert_eq!(clients::find(&mut conn, "c1").unwrap().unwrap().metadata, r#"{"v":2}"#);
+        let history = clients::versions(&mut conn, "c1").unwrap();
+        assert_eq!(history.iter().map(|v| (v.version, v.author.as_str())).collect::<Vec<_>>(), [(2, "admin-1"), (1, "cli")]);
+        assert_eq!(clients::version(&mut conn, "c1", 1).unwrap().unwrap().metadata, r#"{"v":1}"#);
+        assert!(clients::delete(&mut conn, "c1").unwrap());
+        assert!(!clients::delete(&mut conn, "c1").unwrap(), "deleted once");
+        assert!(clients::find(&mut conn, "c1").unwrap().is_none());
+        assert_eq!(clients::add_version(&mut conn, "c1", 2, "{}", "admin-1", "x").unwrap(), VersionWrite::NotFound);
+        assert_eq!(clients::versions(&mut conn, "c1").unwrap().len(), 2, "the history stays");
+    }
+
+    #[test]
+    fn secrets_are_revoked_one_by_one_or_replaced_together(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let (first, second, third) = (secret("s1"), secret("s2"), secret("s3"));
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: Some(&first) }).unwrap();
+        assert!(clients::add_secret(&mut conn, "c1", &second).unwrap());
+        assert!(clients::revoke_secret(&mut conn, "c1", "s1").unwrap());
+        assert!(!clients::revoke_secret(&mut conn, "c1", "s1").unwrap(), "revoked once");
+        assert!(!clients::revoke_secret(&mut conn, "other", "s2").unwrap(), "only the client's own secret");
+        assert_eq!(clients::find(&mut conn, "c1").unwrap().unwrap().secrets, vec![second]);
+        assert!(clients::replace_secrets(&mut conn, "c1", &third).unwrap());
+        assert_eq!(clients::find(&mut conn, "c1").unwrap().unwrap().secrets, vec![third.clone()]);
+        assert!(!clients::replace_secrets(&mut conn, "nobody", &third).unwrap());
+    }
+
+    #[test]
+    fn a_setting_is_set_once(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        assert_eq!(server_settings::get(&mut conn, "admin").unwrap(), None);
+        assert!(server_settings::set_once(&mut conn, "admin", "c1").unwrap());
+        assert!(!server_settings::set_once(&mut conn, "admin", "c2").unwrap());
+        assert_eq!(server_settings::get(&mut conn, "admin").unwrap().as_deref(), Some("c1"));
     }
 }

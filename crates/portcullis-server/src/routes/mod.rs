@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(postable(endpoints::REVOKE, revoke::revoke))
         .service(readable(endpoints::HEALTHZ, health::healthz))
         .service(readable(endpoints::READYZ, health::readyz))
+        .configure(crate::admin::configure)
         .default_service(web::to(not_found));
 }
 
@@ -57,7 +58,7 @@ where
 }
 
 /// A resource answering POST with `handler`, and 405 to any other method.
-fn postable<F, Args>(path: &str, handler: F) -> Resource
+pub fn postable<F, Args>(path: &str, handler: F) -> Resource
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
@@ -84,7 +85,7 @@ where
 }
 
 /// Answers 405 with the methods that are allowed.
-fn refuse_except(allow: &'static str) -> actix_web::Route {
+pub fn refuse_except(allow: &'static str) -> actix_web::Route {
     web::to(
         move || async move { HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).finish() },
     )

@@ -1,7 +1,7 @@
 //! `GET` and `POST /userinfo` (OpenID Connect Core §5.3): the claims of the
 //! user an access token acts for, as far as its scope releases them.
 
-use crate::access_tokens::TokenCheck;
+use crate::access_tokens::{bearer_header, TokenCheck};
 use crate::authorization::Authorization;
 use crate::form::FormParams;
 use crate::grants::TokenSettings;
@@ -19,12 +19,8 @@ fn invalid_token(description: &str) -> OAuthFailure {
 
 /// The bearer token of a request (RFC 6750 §2.1 and §2.2), sent one way only.
 fn bearer_token(req: &HttpRequest, body: Option<&FormParams>) -> Result<Option<String>, OAuthFailure> {
-    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
-        let (scheme, token) = v.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
-    });
     let in_body = body.and_then(|form| form.get("access_token")).map(str::to_owned);
-    match (header, in_body) {
+    match (bearer_header(req), in_body) {
         (Some(_), Some(_)) => {
             Err(OAuthError::invalid_request("send the access token one way only (RFC 6750 §2)").into())
         }

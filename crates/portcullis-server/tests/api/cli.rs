@@ -230,7 +230,7 @@ fn two_servers(
 }
 
 /// Polls until `token` is inactive at `app`, returning how long that took.
-async fn until_inactive(app: &crate::helpers::TestApp, caller: (&str, &str), token: &str) -> Duration {
+pub async fn until_inactive(app: &crate::helpers::TestApp, caller: (&str, &str), token: &str) -> Duration {
     let started = std::time::Instant::now();
     while app.is_active(caller, token).await {
         assert!(started.elapsed() < Duration::from_secs(5), "still active after 5 s");
@@ -270,6 +270,28 @@ portcullis_store::backend_tests! {
         assert!(output.status.success(), "{output:?}");
         let missing = portcullis(dir.path()).args(["client", "disable", "nobody"]).env("DATABASE_URL", db.url()).output().unwrap();
         assert_eq!(missing.status.code(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn bootstrap_prints_the_admin_credentials_once_and_refuses_to_run_again(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |extra: &[&str]| {
+            portcullis(dir.path()).arg("bootstrap").args(extra).env("DATABASE_URL", db.url()).output().unwrap()
+        };
+        let first = run(&[]);
+        assert!(first.status.success(), "{first:?}");
+        let created: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+        assert_eq!(created["scope"], "admin");
+        let again = run(&[]);
+        assert_eq!(again.status.code(), Some(1));
+        assert!(again.stdout.is_empty(), "no credentials printed the second time");
+        let said = String::from_utf8_lossy(&again.stderr);
+        assert!(said.contains("already bootstrapped") && said.contains("--rotate-secret"), "{said}");
+        let rotated = run(&["--rotate-secret"]);
+        assert!(rotated.status.success(), "{rotated:?}");
+        let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
+        assert_eq!(rotated["client_id"], created["client_id"]);
+        assert_ne!(rotated["client_secret"], created["client_secret"]);
     }
 }
 

@@ -48,6 +48,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         workers: 1,
         access_token_lifetime: Duration::from_secs(300),
         trusted_proxies: Vec::new(),
+        client_version_retention: Duration::from_secs(90 * 86_400),
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP tests: the real application on a random port, over real HTTP, on
 //! SQLite and on PostgreSQL.
 
+mod admin_clients;
 mod cli;
 mod code_exchange;
 mod code_flow;

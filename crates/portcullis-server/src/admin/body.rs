@@ -1,0 +1,61 @@
+//! Reading admin request bodies: JSON objects of bounded size, and client
+//! metadata with the failing field named.
+
+use crate::admin::error::AdminError;
+use crate::client_changes::{self, ChangeError};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use portcullis_core::ClientMetadata;
+use serde_json::{Map, Value};
+
+/// The largest body the admin API reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The body as a JSON object: `application/json` (or `application/merge-patch+json`),
+/// at most [`MAX_BODY`] bytes.
+pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, AdminError> {
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence != "application/json" && essence != "application/merge-patch+json" {
+        return Err(AdminError::unsupported_media_type(
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    let bytes = match payload.to_bytes_limited(MAX_BODY).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => return Err(AdminError::bad_request(format!("the body could not be read: {e}"))),
+        Err(_) => return Err(AdminError::too_large(format!("the body is larger than {MAX_BODY} bytes"))),
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(AdminError::bad_request("the body must be a JSON object")),
+        Err(e) => Err(AdminError::bad_request(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+/// Client metadata from `object`, checked as a change is; a wrong field is named.
+pub fn metadata(object: Map<String, Value>) -> Result<ClientMetadata, AdminError> {
+    let metadata: ClientMetadata = serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+        let field = e.path().to_string();
+        AdminError::invalid_metadata(
+            if field == "." { String::new() } else { field },
+            e.into_inner().to_string(),
+        )
+    })?;
+    client_changes::check(&metadata).map_err(AdminError::from)?;
+    Ok(metadata)
+}
+
+impl From<ChangeError> for AdminError {
+    fn from(error: ChangeError) -> Self {
+        match &error {
+            ChangeError::NotFound(_) | ChangeError::NoSuchVersion { .. } => {
+                Self::not_found(error.to_string())
+            }
+            ChangeError::Stale { .. } | ChangeError::TooOld { .. } => Self::conflict(error.to_string()),
+            ChangeError::Invalid(invalid) => Self::invalid_metadata(invalid.field, invalid.message.clone()),
+            ChangeError::Storage(cause) => Self::unavailable(cause),
+        }
+    }
+}

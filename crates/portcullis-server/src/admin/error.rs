@@ -1,0 +1,135 @@
+//! Errors of the admin API: JSON `{"error", "error_description"}` (plus
+//! `field` for invalid metadata, as RFC 7591 §3.2.2 names the errors),
+//! the right status, and never cached.
+
+use crate::oauth_response::{no_store, OAuthFailure};
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+/// An admin API error response.
+#[derive(Debug)]
+pub enum AdminError {
+    /// No bearer token at all: 401 with a challenge that names no error (RFC 6750 §3.1).
+    NoToken,
+    /// An invalid or under-scoped bearer token (RFC 6750 §3.1).
+    Token(OAuthFailure),
+    /// Any other refusal.
+    Refused(Refusal),
+}
+
+/// The body of a refusal, and its status.
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    #[serde(skip)]
+    status: StatusCode,
+    error: &'static str,
+    error_description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl AdminError {
+    fn refused(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self::Refused(Refusal { status, error, error_description: description.into(), field: None })
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::refused(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// 400: client metadata that is not valid, naming the field (RFC 7591 §3.2.2).
+    pub fn invalid_metadata(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let field = field.into();
+        let error = if field.starts_with("redirect_uris") {
+            "invalid_redirect_uri"
+        } else {
+            "invalid_client_metadata"
+        };
+        Self::Refused(Refusal {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            error_description: description.into(),
+            field: Some(field),
+        })
+    }
+
+    /// 404: nothing at this path.
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::refused(StatusCode::NOT_FOUND, "not_found", description)
+    }
+
+    /// 409: the request conflicts with the current state.
+    pub fn conflict(description: impl Into<String>) -> Self {
+        Self::refused(StatusCode::CONFLICT, "conflict", description)
+    }
+
+    /// 413: the body is too large.
+    pub fn too_large(description: impl Into<String>) -> Self {
+        Self::refused(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", description)
+    }
+
+    /// 415: the body is not JSON.
+    pub fn unsupported_media_type(description: impl Into<String>) -> Self {
+        Self::refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", description)
+    }
+
+    /// 503: storage failed; the cause is logged, not shown.
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "admin request failed in storage");
+        Self::refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the server cannot reach its database; try again",
+        )
+    }
+}
+
+impl From<OAuthFailure> for AdminError {
+    fn from(failure: OAuthFailure) -> Self {
+        Self::Token(failure)
+    }
+}
+
+impl fmt::Display for AdminError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoToken => f.write_str("no access token"),
+            Self::Token(failure) => failure.fmt(f),
+            Self::Refused(refusal) => write!(f, "{}: {}", refusal.error, refusal.error_description),
+        }
+    }
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NoToken => StatusCode::UNAUTHORIZED,
+            Self::Token(failure) => failure.status_code(),
+            Self::Refused(refusal) => refusal.status,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::NoToken => {
+                let mut response = HttpResponse::Unauthorized();
+                no_store(&mut response);
+                response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="portcullis""#)).json(
+                    serde_json::json!({
+                        "error": "invalid_request",
+                        "error_description": "an admin access token is required (Authorization: Bearer …)",
+                    }),
+                )
+            }
+            Self::Token(failure) => failure.error_response(),
+            Self::Refused(refusal) => {
+                let mut response = HttpResponse::build(refusal.status);
+                no_store(&mut response);
+                response.json(refusal)
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Changing a client's configuration: every change is a new immutable
+//! version, a rollback writes an old configuration as the newest version,
+//! and concurrent changes are decided by the version they were based on.
+//! The admin API and the CLI both call these.
+
+use chrono::{TimeDelta, Utc};
+use portcullis_core::{ClientMetadata, MetadataError};
+use portcullis_jose::ClientKeys;
+use portcullis_store::clients::{self as stored, VersionRecord, VersionWrite};
+use portcullis_store::Database;
+use serde_json::Value;
+
+/// Why a change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// No such client.
+    #[error("there is no client {0}")]
+    NotFound(String),
+    /// No such version of the client.
+    #[error("client {client_id} has no version {version}")]
+    NoSuchVersion {
+        /// The client.
+        client_id: String,
+        /// The version asked for.
+        version: i64,
+    },
+    /// The change was based on a version that is no longer current.
+    #[error("version {based_on} is not current any more (the current version is {current}); read the client again and reapply the change")]
+    Stale {
+        /// The version the change named.
+        based_on: i64,
+        /// The current version.
+        current: i64,
+    },
+    /// The configuration is not valid.
+    #[error("{0}")]
+    Invalid(#[from] MetadataError),
+    /// A rollback to a version older than the retention window.
+    #[error("version {version} is older than the {days}-day rollback window and can no longer be restored")]
+    TooOld {
+        /// The version asked for.
+        version: i64,
+        /// The window, in days.
+        days: i64,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
+}
+
+impl From<portcullis_store::StoreError> for ChangeError {
+    fn from(error: portcullis_store::StoreError) -> Self {
+        Self::Storage(error.into())
+    }
+}
+
+/// Checks a configuration as creating or updating a client does.
+pub fn check(metadata: &ClientMetadata) -> Result<(), ChangeError> {
+    metadata.validate()?;
+    if let Some(jwks) = &metadata.jwks {
+        ClientKeys::from_jwks(jwks).map_err(|e| MetadataError::new("jwks", e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The members of `new` that differ from `old`, in words ("changed scope,
+/// redirect_uris; added jwks").
+pub fn summary(old: &ClientMetadata, new: &ClientMetadata) -> String {
+    let as_map = |metadata: &ClientMetadata| match serde_json::to_value(metadata) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (old, new) = (as_map(old), as_map(new));
+    let names = |pick: &dyn Fn(&str) -> bool| {
+        let mut names: Vec<&str> =
+            old.keys().chain(new.keys()).map(String::as_str).filter(|n| pick(n)).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.join(", ")
+    };
+    let parts = [
+        ("changed", names(&|n| old.contains_key(n) && new.contains_key(n) && old[n] != new[n])),
+        ("added", names(&|n| !old.contains_key(n))),
+        ("removed", names(&|n| !new.contains_key(n))),
+    ];
+    let said: Vec<String> = parts
+        .iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(verb, names)| format!("{verb} {names}"))
+        .collect();
+    if said.is_empty() {
+        "no change".to_owned()
+    } else {
+        said.join("; ")
+    }
+}
+
+/// The client's current record, or [`ChangeError::NotFound`].
+fn current(db: &Database, client_id: &str) -> Result<(i64, ClientMetadata), ChangeError> {
+    let record = stored::find(&mut *db.get()?, client_id)?
+        .ok_or_else(|| ChangeError::NotFound(client_id.to_owned()))?;
+    let metadata = serde_json::from_str(&record.metadata)
+        .map_err(|e| anyhow::anyhow!("stored configuration of client {client_id} is unreadable: {e}"))?;
+    Ok((record.version, metadata))
+}
+
+/// Writes `metadata` as the next version of `client_id`, based on version
+/// `based_on` (the current one when `None`); returns the version now
+/// current. A configuration equal to the current one writes nothing.
+pub fn update(
+    db: &Database,
+    client_id: &str,
+    based_on: Option<i64>,
+    metadata: &ClientMetadata,
+    author: &str,
+) -> Result<i64, ChangeError> {
+    check(metadata)?;
+    let (version, old) = current(db, client_id)?;
+    let based_on = based_on.unwrap_or(version);
+    if based_on != version {
+        return Err(ChangeError::Stale { based_on, current: version });
+    }
+    if old == *metadata {
+        return Ok(version);
+    }
+    write(db, client_id, based_on, metadata, author, &summary(&old, metadata))
+}
+
+/// Writes version `version`'s configuration as the next version, if it was
+/// written within the last `window`.
+pub fn rollback(
+    db: &Database,
+    client_id: &str,
+    version: i64,
+    based_on: Option<i64>,
+    window: TimeDelta,
+    author: &str,
+) -> Result<i64, ChangeError> {
+    let (current_version, _) = current(db, client_id)?;
+    let target = stored::version(&mut *db.get()?, client_id, version)?
+        .ok_or_else(|| ChangeError::NoSuchVersion { client_id: client_id.to_owned(), version })?;
+    if target.created_at < Utc::now() - window {
+        return Err(ChangeError::TooOld { version, days: window.num_days() });
+    }
+    let based_on = based_on.unwrap_or(current_version);
+    if based_on != current_version {
+        return Err(ChangeError::Stale { based_on, current: current_version });
+    }
+    let metadata: ClientMetadata = serde_json::from_str(&target.metadata)
+        .map_err(|e| anyhow::anyhow!("stored version {version} of client {client_id} is unreadable: {e}"))?;
+    check(&metadata)?;
+    write(db, client_id, based_on, &metadata, author, &format!("rolled back to version {version}"))
+}
+
+fn write(
+    db: &Database,
+    client_id: &str,
+    based_on: i64,
+    metadata: &ClientMetadata,
+    author: &str,
+    summary: &str,
+) -> Result<i64, ChangeError> {
+    let json = serde_json::to_string(metadata).map_err(anyhow::Error::from)?;
+    match stored::add_version(&mut *db.get()?, client_id, based_on, &json, author, summary)? {
+        VersionWrite::Written(version) => Ok(version),
+        VersionWrite::Stale { current } => Err(ChangeError::Stale { based_on, current }),
+        VersionWrite::NotFound => Err(ChangeError::NotFound(client_id.to_owned())),
+    }
+}
+
+/// Every version of a client, newest first.
+pub fn versions(db: &Database, client_id: &str) -> Result<Vec<VersionRecord>, ChangeError> {
+    current(db, client_id)?;
+    Ok(stored::versions(&mut *db.get()?, client_id)?)
+}
+
+/// Disables (or enables again) a client; a disabled client's tokens stop
+/// working on every instance.
+pub fn set_disabled(db: &Database, client_id: &str, disabled: bool) -> Result<(), ChangeError> {
+    if stored::set_disabled(&mut *db.get()?, client_id, disabled)? {
+        Ok(())
+    } else {
+        Err(ChangeError::NotFound(client_id.to_owned()))
+    }
+}
+
+/// Deletes a client; its tokens stop working on every instance.
+pub fn delete(db: &Database, client_id: &str) -> Result<(), ChangeError> {
+    if stored::delete(&mut *db.get()?, client_id)? {
+        Ok(())
+    } else {
+        Err(ChangeError::NotFound(client_id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(json: serde_json::Value) -> ClientMetadata {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_summary_names_what_changed_was_added_and_was_removed() {
+        let old = metadata(
+            serde_json::json!({"client_name": "a", "scope": "read", "default_resource": "https://api.example/"}),
+        );
+        let new = metadata(
+            serde_json::json!({"client_name": "a", "scope": "read write", "access_token_lifetime": 60}),
+        );
+        assert_eq!(
+            summary(&old, &new),
+            "changed scope; added access_token_lifetime; removed default_resource"
+        );
+        assert_eq!(summary(&old, &old), "no change");
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE server_settings;
+ALTER TABLE clients DROP COLUMN deleted_at;
