@@ -2,10 +2,11 @@
 //! service reads on every request so that the hot path never waits on the
 //! database.
 
+use crate::client_changes::ChangeError;
 use crate::secrets;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use portcullis_core::{ClientId, ClientMetadata, ClientSecret};
+use portcullis_core::{ClientId, ClientMetadata, ClientSecret, MetadataError};
 use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self, ClientRecord, NewClient, SecretRecord};
 use portcullis_store::Database;
@@ -77,22 +78,37 @@ pub fn create(
 }
 
 /// Adds a new secret to a client that authenticates with one, leaving its
-/// other secrets valid, and returns it: it is never shown again.
-pub fn add_secret(db: &Database, client_id: &str) -> anyhow::Result<ClientSecret> {
+/// other secrets valid; it stops working at `expires_at`, if given. Returns
+/// it with its record: the secret is never shown again.
+pub fn add_secret(
+    db: &Database,
+    client_id: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(ClientSecret, SecretRecord), ChangeError> {
     let record = clients::find(&mut *db.get()?, client_id)?
-        .with_context(|| format!("there is no client {client_id}"))?;
-    let metadata: ClientMetadata = serde_json::from_str(&record.metadata)?;
-    if !metadata.token_endpoint_auth_method.uses_secret() {
-        anyhow::bail!(
-            "client {client_id} authenticates with {}, not a secret",
-            metadata.token_endpoint_auth_method.as_str()
-        );
+        .ok_or_else(|| ChangeError::NotFound(client_id.to_owned()))?;
+    let metadata: ClientMetadata = serde_json::from_str(&record.metadata)
+        .map_err(|e| anyhow::anyhow!("stored configuration of client {client_id} is unreadable: {e}"))?;
+    let method = metadata.token_endpoint_auth_method;
+    if !method.uses_secret() {
+        let why = format!("the client authenticates with {}, not a secret", method.as_str());
+        return Err(MetadataError::new("token_endpoint_auth_method", why).into());
     }
     let secret = ClientSecret::new(secrets::random_token());
-    if !clients::add_secret(&mut *db.get()?, client_id, &new_secret_record(&secret))? {
-        anyhow::bail!("there is no client {client_id}");
+    let record = SecretRecord { expires_at, ..new_secret_record(&secret) };
+    if !clients::add_secret(&mut *db.get()?, client_id, &record)? {
+        return Err(ChangeError::NotFound(client_id.to_owned()));
     }
-    Ok(secret)
+    Ok((secret, record))
+}
+
+/// Revokes one secret of a client at once; the others keep working.
+pub fn revoke_secret(db: &Database, client_id: &str, secret_id: &str) -> Result<(), ChangeError> {
+    if clients::revoke_secret(&mut *db.get()?, client_id, secret_id)? {
+        Ok(())
+    } else {
+        Err(ChangeError::NotFound(format!("{client_id} with a secret {secret_id}")))
+    }
 }
 
 fn new_secret_record(secret: &ClientSecret) -> SecretRecord {

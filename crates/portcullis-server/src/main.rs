@@ -71,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(ClientCommand::AddSecret(args)) => {
             let db = Database::connect(&args.database.url()?, &args.database.pool())?;
             db.migrate()?;
-            let secret = clients::add_secret(&db, &args.client_id)?;
+            let (secret, _) = clients::add_secret(&db, &args.client_id, None)?;
             println!(
                 "{}",
                 serde_json::json!({ "client_id": args.client_id, "client_secret": secret.expose() })

@@ -6,6 +6,7 @@
 use crate::admin::auth::{Admin, AdminScope};
 use crate::admin::body::{json_object, metadata};
 use crate::admin::error::AdminError;
+use crate::admin::{apply_here, blocking, json_ok, time};
 use crate::authorization::Authorization;
 use crate::client_changes::{self, ChangeError};
 use crate::clients;
@@ -13,7 +14,7 @@ use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use portcullis_core::ClientMetadata;
 use portcullis_store::clients::{self as stored, ClientRecord, VersionRecord};
 use portcullis_store::Database;
@@ -48,10 +49,6 @@ struct ClientView {
     secrets: Vec<SecretView>,
 }
 
-fn time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn view(record: ClientRecord) -> Result<ClientView, AdminError> {
     let metadata = serde_json::from_str(&record.metadata).map_err(AdminError::unavailable)?;
     Ok(ClientView {
@@ -73,23 +70,6 @@ fn view(record: ClientRecord) -> Result<ClientView, AdminError> {
     })
 }
 
-/// Runs blocking storage work off the request threads.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
-) -> Result<T, AdminError> {
-    web::block(work).await.map_err(AdminError::unavailable)?
-}
-
-/// Applies a change to this instance's client mirror at once, so the admin
-/// who made it can use it immediately (other instances follow the change log).
-async fn apply_here(flow: &web::Data<Authorization>, db: &web::Data<Database>, client_id: &str) {
-    let (flow, db, id) = (flow.clone(), db.clone(), client_id.to_owned());
-    let refreshed = web::block(move || flow.clients.refresh(&db, &id)).await;
-    if let Err(e) = refreshed.map_err(anyhow::Error::from).and_then(|r| r) {
-        tracing::warn!(error = %e, "a client change will reach this instance through the change log");
-    }
-}
-
 /// The client's current view, or 404.
 async fn load(db: &web::Data<Database>, client_id: &str) -> Result<ClientView, AdminError> {
     let (db, id) = (db.clone(), client_id.to_owned());
@@ -98,13 +78,6 @@ async fn load(db: &web::Data<Database>, client_id: &str) -> Result<ClientView, A
     })
     .await?;
     view(record.ok_or_else(|| AdminError::not_found(format!("there is no client {client_id}")))?)
-}
-
-/// 200 with `body`, never cached.
-fn json_ok(body: impl Serialize) -> HttpResponse {
-    let mut response = HttpResponse::Ok();
-    no_store(&mut response);
-    response.json(body)
 }
 
 /// 200 (or `status`) with the view, its version as the ETag, never cached.

@@ -3,11 +3,18 @@
 
 pub mod auth;
 pub mod body;
+pub mod client_secrets;
 pub mod clients;
 pub mod error;
 
+use crate::admin::error::AdminError;
+use crate::authorization::Authorization;
+use crate::oauth_response::no_store;
 use crate::routes::postable;
-use actix_web::web;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use portcullis_store::Database;
+use serde::Serialize;
 
 /// The path prefix of the admin API.
 pub const PREFIX: &str = "/admin/v1";
@@ -33,6 +40,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(postable("/clients/{client_id}/disable", clients::disable))
             .service(postable("/clients/{client_id}/enable", clients::enable))
             .service(postable("/clients/{client_id}/rollback", clients::rollback))
+            .service(postable("/clients/{client_id}/secrets", client_secrets::add))
+            .service(
+                web::resource("/clients/{client_id}/secrets/{secret_id}")
+                    .route(web::delete().to(client_secrets::revoke))
+                    .default_service(crate::routes::refuse_except("DELETE")),
+            )
             .service(
                 web::resource("/clients/{client_id}/versions")
                     .route(web::get().to(clients::versions))
@@ -44,4 +57,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(crate::routes::refuse_except("GET")),
             ),
     );
+}
+
+/// A time as the admin API shows it: RFC 3339, UTC, whole seconds.
+pub fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Runs blocking storage work off the request threads.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, AdminError> {
+    web::block(work).await.map_err(AdminError::unavailable)?
+}
+
+/// Applies a change to this instance's client mirror at once, so the admin
+/// who made it can use it immediately (other instances follow the change log).
+pub async fn apply_here(flow: &web::Data<Authorization>, db: &web::Data<Database>, client_id: &str) {
+    let (flow, db, id) = (flow.clone(), db.clone(), client_id.to_owned());
+    let refreshed = web::block(move || flow.clients.refresh(&db, &id)).await;
+    if let Err(e) = refreshed.map_err(anyhow::Error::from).and_then(|r| r) {
+        tracing::warn!(error = %e, "a client change will reach this instance through the change log");
+    }
+}
+
+/// 200 with `body`, never cached.
+pub fn json_ok(body: impl Serialize) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    no_store(&mut response);
+    response.json(body)
 }

@@ -304,4 +304,42 @@ backend_tests! {
         assert_eq!(admin.send(Method::DELETE, &format!("/clients/{id}"), None).await.status(), 404);
         assert_eq!(admin.send(Method::POST, "/clients/nobody/disable", None).await.status(), 404);
     }
+
+    #[tokio::test]
+    async fn secrets_are_added_with_an_optional_expiry_and_revoked_one_by_one(db) {
+        let admin = Admin::start(&db).await;
+        let created = admin.create(service()).await;
+        let (id, first) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+        let path = format!("/clients/{id}/secrets");
+        let added = body_of(admin.send(Method::POST, &path, None).await, 201).await;
+        let second = added["client_secret"].as_str().unwrap().to_owned();
+        assert!(added["expires_at"].is_null());
+        assert_eq!(admin.app.token(&id, &first, "").await.status(), 200, "the old secret keeps working");
+        assert_eq!(admin.app.token(&id, &second, "").await.status(), 200, "the new one works at once");
+
+        let first_id = created["secrets"][0]["secret_id"].as_str().unwrap();
+        assert_eq!(admin.send(Method::DELETE, &format!("{path}/{first_id}"), None).await.status(), 204);
+        assert_eq!(admin.app.token(&id, &first, "").await.status(), 401, "revoked at once here");
+        assert_eq!(admin.app.token(&id, &second, "").await.status(), 200);
+        assert_eq!(admin.send(Method::DELETE, &format!("{path}/{first_id}"), None).await.status(), 404);
+        assert_eq!(admin.send(Method::DELETE, &format!("/clients/nobody/secrets/{first_id}"), None).await.status(), 404);
+
+        let soon = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+        let expiring = body_of(admin.send(Method::POST, &path, Some(json!({"expires_at": soon}))).await, 201).await;
+        let third = expiring["client_secret"].as_str().unwrap().to_owned();
+        assert!(expiring["expires_at"].is_string());
+        assert_eq!(admin.app.token(&id, &third, "").await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(admin.app.token(&id, &third, "").await.status(), 401, "an expired secret is refused");
+
+        let past = (chrono::Utc::now() - chrono::TimeDelta::seconds(1)).to_rfc3339();
+        for bad in [json!({"expires_at": past}), json!({"expires_at": "tomorrow"}), json!({"expires_at": 5}), json!({"colour": 1})] {
+            assert_eq!(body_of(admin.send(Method::POST, &path, Some(bad.clone())).await, 400).await["error"], "invalid_request", "{bad}");
+        }
+        let public = admin.create(json!({"client_name": "spa", "token_endpoint_auth_method": "none",
+                                          "grant_types": ["authorization_code"], "redirect_uris": ["https://spa.example/cb"]})).await;
+        assert!(public.get("client_secret").is_none());
+        let refused = admin.send(Method::POST, &format!("/clients/{}/secrets", public["client_id"].as_str().unwrap()), None).await;
+        assert_eq!(body_of(refused, 400).await["field"], "token_endpoint_auth_method");
+    }
 }

@@ -187,15 +187,15 @@ backend_tests! {
     #[tokio::test]
     async fn several_secrets_are_valid_at_once(db) {
         let (id, first) = service(&db);
-        let second = clients::add_secret(&db.connect(), &id).unwrap();
+        let (second, _) = clients::add_secret(&db.connect(), &id, None).unwrap();
         let app = spawn_app(&db);
         assert_eq!(app.token(&id, &first, "").await.status(), 200);
         assert_eq!(app.token(&id, second.expose(), "").await.status(), 200);
-        let third = clients::add_secret(&db.connect(), &id).unwrap();
+        let (third, _) = clients::add_secret(&db.connect(), &id, None).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
         assert_eq!(app.token(&id, third.expose(), "").await.status(), 200, "a secret added later is seen within a second");
         assert_eq!(app.token(&id, &first, "").await.status(), 200);
-        assert!(clients::add_secret(&db.connect(), "nobody").is_err());
+        assert!(clients::add_secret(&db.connect(), "nobody", None).is_err());
     }
 
     #[tokio::test]
