@@ -54,6 +54,15 @@ impl From<portcullis_store::StoreError> for ChangeError {
     }
 }
 
+/// The rules every change follows, from configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct ChangePolicy {
+    /// How far back a version can be rolled back to.
+    pub version_retention: TimeDelta,
+    /// How long a redirect URI an update removes keeps working.
+    pub redirect_uri_grace: TimeDelta,
+}
+
 /// Checks a configuration as creating or updating a client does.
 pub fn check(metadata: &ClientMetadata) -> Result<(), ChangeError> {
     metadata.validate()?;
@@ -112,6 +121,7 @@ pub fn update(
     client_id: &str,
     based_on: Option<i64>,
     metadata: &ClientMetadata,
+    policy: &ChangePolicy,
     author: &str,
 ) -> Result<i64, ChangeError> {
     check(metadata)?;
@@ -123,7 +133,8 @@ pub fn update(
     if old == *metadata {
         return Ok(version);
     }
-    write(db, client_id, based_on, metadata, author, &summary(&old, metadata))
+    let change = Change { based_on, old: &old, new: metadata, author, summary: &summary(&old, metadata) };
+    write(db, client_id, &change, policy)
 }
 
 /// Writes version `version`'s configuration as the next version, if it was
@@ -133,10 +144,11 @@ pub fn rollback(
     client_id: &str,
     version: i64,
     based_on: Option<i64>,
-    window: TimeDelta,
+    policy: &ChangePolicy,
     author: &str,
 ) -> Result<i64, ChangeError> {
-    let (current_version, _) = current(db, client_id)?;
+    let window = policy.version_retention;
+    let (current_version, old) = current(db, client_id)?;
     let target = stored::version(&mut *db.get()?, client_id, version)?
         .ok_or_else(|| ChangeError::NoSuchVersion { client_id: client_id.to_owned(), version })?;
     if target.created_at < Utc::now() - window {
@@ -149,19 +161,44 @@ pub fn rollback(
     let metadata: ClientMetadata = serde_json::from_str(&target.metadata)
         .map_err(|e| anyhow::anyhow!("stored version {version} of client {client_id} is unreadable: {e}"))?;
     check(&metadata)?;
-    write(db, client_id, based_on, &metadata, author, &format!("rolled back to version {version}"))
+    let summary = format!("rolled back to version {version}");
+    write(db, client_id, &Change { based_on, old: &old, new: &metadata, author, summary: &summary }, policy)
+}
+
+/// A change about to be written.
+struct Change<'a> {
+    based_on: i64,
+    old: &'a ClientMetadata,
+    new: &'a ClientMetadata,
+    author: &'a str,
+    summary: &'a str,
 }
 
 fn write(
     db: &Database,
     client_id: &str,
-    based_on: i64,
-    metadata: &ClientMetadata,
-    author: &str,
-    summary: &str,
+    change: &Change<'_>,
+    policy: &ChangePolicy,
 ) -> Result<i64, ChangeError> {
-    let json = serde_json::to_string(metadata).map_err(anyhow::Error::from)?;
-    match stored::add_version(&mut *db.get()?, client_id, based_on, &json, author, summary)? {
+    let json = serde_json::to_string(change.new).map_err(anyhow::Error::from)?;
+    let kept: Vec<String> = change.new.redirect_uris.iter().map(|uri| uri.as_str().to_owned()).collect();
+    let retired: Vec<String> = change
+        .old
+        .redirect_uris
+        .iter()
+        .map(|uri| uri.as_str().to_owned())
+        .filter(|uri| !kept.contains(uri))
+        .collect();
+    let version = stored::NewVersion {
+        metadata: &json,
+        author: change.author,
+        summary: change.summary,
+        kept_redirect_uris: &kept,
+        retired_redirect_uris: &retired,
+        retired_until: Utc::now() + policy.redirect_uri_grace,
+    };
+    let based_on = change.based_on;
+    match stored::add_version(&mut *db.get()?, client_id, based_on, &version)? {
         VersionWrite::Written(version) => Ok(version),
         VersionWrite::Stale { current } => Err(ChangeError::Stale { based_on, current }),
         VersionWrite::NotFound => Err(ChangeError::NotFound(client_id.to_owned())),

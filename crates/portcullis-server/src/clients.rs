@@ -6,10 +6,11 @@ use crate::client_changes::ChangeError;
 use crate::secrets;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use portcullis_core::{ClientId, ClientMetadata, ClientSecret, MetadataError};
+use portcullis_core::{ClientId, ClientMetadata, ClientSecret, MetadataError, RedirectUri};
 use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self, ClientRecord, NewClient, SecretRecord};
 use portcullis_store::Database;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -27,6 +28,8 @@ pub struct RegisteredClient {
     pub disabled_at: Option<DateTime<Utc>>,
     /// The client's registered public keys, ready to verify its assertions.
     pub assertion_keys: Option<ClientKeys>,
+    /// Redirect URIs an update removed, with the time each stops working.
+    pub retired_redirect_uris: Vec<(RedirectUri, DateTime<Utc>)>,
 }
 
 impl RegisteredClient {
@@ -42,7 +45,27 @@ impl RegisteredClient {
             secrets: record.secrets,
             disabled_at: record.disabled_at,
             assertion_keys,
+            retired_redirect_uris: record
+                .retired_redirect_uris
+                .into_iter()
+                .filter_map(|(uri, until)| Some((RedirectUri::parse(&uri).ok()?, until)))
+                .collect(),
         })
+    }
+
+    /// The configuration an authorization request is checked against at
+    /// `now`: the current one, whose redirect URIs include those an update
+    /// removed less than the grace period ago.
+    pub fn metadata_at(&self, now: DateTime<Utc>) -> Cow<'_, ClientMetadata> {
+        let retiring =
+            self.retired_redirect_uris.iter().filter(|(_, until)| *until > now).map(|(uri, _)| uri);
+        let mut retiring = retiring.peekable();
+        if retiring.peek().is_none() {
+            return Cow::Borrowed(&self.metadata);
+        }
+        let mut metadata = self.metadata.clone();
+        metadata.redirect_uris.extend(retiring.cloned());
+        Cow::Owned(metadata)
     }
 
     /// Whether `secret` is one of the client's secrets that has not expired.

@@ -288,6 +288,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_CLIENT_VERSION_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub client_version_retention_days: u32,
+    /// Hours a redirect URI that an update removes keeps working.
+    #[arg(long, env = "PORTCULLIS_REDIRECT_URI_GRACE_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u32).range(0..=720))]
+    pub redirect_uri_grace_hours: u32,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -327,6 +331,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// How far back a client configuration can be rolled back.
     pub client_version_retention: Duration,
+    /// How long a redirect URI an update removes keeps working.
+    pub redirect_uri_grace: Duration,
 }
 
 impl ServeArgs {
@@ -364,6 +370,7 @@ impl ServeArgs {
             client_version_retention: Duration::from_secs(
                 u64::from(self.client_version_retention_days) * 86_400,
             ),
+            redirect_uri_grace: Duration::from_secs(u64::from(self.redirect_uri_grace_hours) * 3_600),
         })
     }
 }

@@ -1,10 +1,10 @@
 //! Building the whole application from [`Settings`]: database, migrations,
 //! keys, routes, listener. Tests build it on port 0 with a fresh database.
 
-use crate::admin::clients::VersionRetention;
 use crate::authorization::Authorization;
 use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
+use crate::client_changes::ChangePolicy;
 use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
 use crate::mirror::{self, RevocationList};
@@ -69,9 +69,12 @@ impl Application {
         let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
         let database = web::Data::new(db.clone());
-        let retention = web::Data::new(VersionRetention(
-            TimeDelta::from_std(settings.client_version_retention).context("client version retention")?,
-        ));
+        let change_policy = web::Data::new(ChangePolicy {
+            version_retention: TimeDelta::from_std(settings.client_version_retention)
+                .context("version retention")?,
+            redirect_uri_grace: TimeDelta::from_std(settings.redirect_uri_grace)
+                .context("redirect URI grace")?,
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 // %U is the path alone: query strings may carry secrets and are never logged.
@@ -88,7 +91,7 @@ impl Application {
                 .app_data(flow.clone())
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
-                .app_data(retention.clone())
+                .app_data(change_policy.clone())
                 .configure(routes::configure)
         });
         if settings.workers > 0 {

@@ -32,6 +32,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         access_token_lifetime: Duration::from_secs(300),
         trusted_proxies: Vec::new(),
         client_version_retention: Duration::from_secs(90 * 86_400),
+        redirect_uri_grace: Duration::from_secs(24 * 3_600),
     })?;
     Ok((app, issuer))
 }

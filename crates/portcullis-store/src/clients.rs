@@ -3,7 +3,7 @@
 //! secrets arrive already hashed.
 
 use crate::change_log::{self, ChangeKind};
-use crate::schema::{client_secrets, client_versions, clients};
+use crate::schema::{client_secrets, client_versions, clients, retired_redirect_uris};
 use crate::{DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -26,6 +26,8 @@ pub struct ClientRecord {
     pub updated_at: DateTime<Utc>,
     /// Secrets that are not revoked (expiry is checked at use).
     pub secrets: Vec<SecretRecord>,
+    /// Redirect URIs an update removed, each with the time it stops working.
+    pub retired_redirect_uris: Vec<(String, DateTime<Utc>)>,
 }
 
 /// A stored client secret.
@@ -248,6 +250,23 @@ impl From<StoredVersion> for VersionRecord {
     }
 }
 
+/// A configuration version to write.
+#[derive(Clone, Copy)]
+pub struct NewVersion<'a> {
+    /// The configuration, RFC 7591 JSON.
+    pub metadata: &'a str,
+    /// Who writes it.
+    pub author: &'a str,
+    /// What changed, in words.
+    pub summary: &'a str,
+    /// The redirect URIs this version registers.
+    pub kept_redirect_uris: &'a [String],
+    /// Redirect URIs the version removes, which keep working until `retired_until`.
+    pub retired_redirect_uris: &'a [String],
+    /// When the removed redirect URIs stop working.
+    pub retired_until: DateTime<Utc>,
+}
+
 /// What writing a new version found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VersionWrite {
@@ -270,10 +289,9 @@ pub fn add_version(
     conn: &mut DbConnection,
     client_id: &str,
     based_on: i64,
-    metadata: &str,
-    author: &str,
-    summary: &str,
+    version: &NewVersion<'_>,
 ) -> Result<VersionWrite, StoreError> {
+    let NewVersion { metadata, author, summary, .. } = *version;
     let now = Utc::now().naive_utc();
     conn.transaction(|conn| {
         let this_client =
@@ -295,9 +313,34 @@ pub fn add_version(
                 created_at: now,
             })
             .execute(conn)?;
+        retire_redirect_uris(conn, client_id, version, now)?;
         change_log::append(conn, ChangeKind::Client, client_id, None)?;
         Ok(VersionWrite::Written(based_on + 1))
     })
+}
+
+/// Records the redirect URIs `version` removes as retiring, and forgets
+/// those it registers again.
+fn retire_redirect_uris(
+    conn: &mut DbConnection,
+    client_id: &str,
+    version: &NewVersion<'_>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let of_client = retired_redirect_uris::table.filter(retired_redirect_uris::client_id.eq(client_id));
+    let again = version.kept_redirect_uris.iter().chain(version.retired_redirect_uris);
+    diesel::delete(of_client.filter(retired_redirect_uris::redirect_uri.eq_any(again))).execute(conn)?;
+    for uri in version.retired_redirect_uris {
+        diesel::insert_into(retired_redirect_uris::table)
+            .values((
+                retired_redirect_uris::client_id.eq(client_id),
+                retired_redirect_uris::redirect_uri.eq(uri),
+                retired_redirect_uris::retired_at.eq(now),
+                retired_redirect_uris::expires_at.eq(version.retired_until.naive_utc()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Every version of `client_id`, newest first.
@@ -399,13 +442,29 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
         query = query.filter(clients::client_id.eq(client_id));
         secrets_query = secrets_query.filter(client_secrets::client_id.eq(client_id));
     }
+    let mut retired_query = retired_redirect_uris::table
+        .filter(retired_redirect_uris::expires_at.gt(Utc::now().naive_utc()))
+        .select((
+            retired_redirect_uris::client_id,
+            retired_redirect_uris::redirect_uri,
+            retired_redirect_uris::expires_at,
+        ))
+        .order((retired_redirect_uris::client_id.asc(), retired_redirect_uris::redirect_uri.asc()))
+        .into_boxed();
+    if let Some(client_id) = only {
+        retired_query = retired_query.filter(retired_redirect_uris::client_id.eq(client_id));
+    }
     let rows: Vec<LoadedRow> = query.load(conn)?;
     let mut secrets: Vec<SecretRow> = secrets_query.load(conn)?;
+    let mut retired: Vec<(String, String, NaiveDateTime)> = retired_query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(client_id, version, metadata, disabled_at, created_at, updated_at)| {
             let (mine, rest): (Vec<_>, Vec<_>) = secrets.drain(..).partition(|s| s.client_id == client_id);
             secrets = rest;
+            let (retiring, rest): (Vec<_>, Vec<_>) =
+                retired.drain(..).partition(|(id, _, _)| *id == client_id);
+            retired = rest;
             ClientRecord {
                 client_id,
                 version,
@@ -414,6 +473,10 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
                 created_at: created_at.and_utc(),
                 updated_at: updated_at.and_utc(),
                 secrets: mine.into_iter().map(SecretRecord::from).collect(),
+                retired_redirect_uris: retiring
+                    .into_iter()
+                    .map(|(_, uri, until)| (uri, until.and_utc()))
+                    .collect(),
             }
         })
         .collect())

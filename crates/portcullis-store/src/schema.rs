@@ -58,6 +58,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    retired_redirect_uris (client_id, redirect_uri) {
+        client_id -> Text,
+        redirect_uri -> Text,
+        retired_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(client_versions -> clients (client_id));
 diesel::joinable!(client_secrets -> clients (client_id));
 diesel::allow_tables_to_appear_in_same_query!(clients, client_versions, client_secrets);

@@ -3,7 +3,7 @@
 use chrono::{DurationRound, TimeDelta, Utc};
 use portcullis_store::backend_tests;
 use portcullis_store::change_log::{self, ChangeKind};
-use portcullis_store::clients::{self, NewClient, SecretRecord, VersionWrite};
+use portcullis_store::clients::{self, NewClient, NewVersion, SecretRecord, VersionWrite};
 use portcullis_store::server_settings;
 use portcullis_store::StoreError;
 
@@ -121,9 +121,16 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         clients::create(&mut conn, &NewClient { client_id: "c1", metadata: r#"{"v":1}"#, author: "cli", secret: None }).unwrap();
-        assert_eq!(clients::add_version(&mut conn, "c1", 1, r#"{"v":2}"#, "admin-1", "changed v").unwrap(), VersionWrite::Written(2));
-        assert_eq!(clients::add_version(&mut conn, "c1", 1, r#"{"v":3}"#, "admin-2", "changed v").unwrap(), VersionWrite::Stale { current: 2 });
-        assert_eq!(clients::add_version(&mut conn, "nobody", 1, "{}", "admin-1", "x").unwrap(), VersionWrite::NotFound);
+        let until = Utc::now() + TimeDelta::hours(1);
+        let removed = vec!["https://app.example/old".to_owned()];
+        let version = |metadata, author| NewVersion {
+            metadata, author, summary: "changed v", kept_redirect_uris: &[], retired_redirect_uris: &removed, retired_until: until,
+        };
+        assert_eq!(clients::add_version(&mut conn, "c1", 1, &version(r#"{"v":2}"#, "admin-1")).unwrap(), VersionWrite::Written(2));
+        assert_eq!(clients::add_version(&mut conn, "c1", 1, &version(r#"{"v":3}"#, "admin-2")).unwrap(), VersionWrite::Stale { current: 2 });
+        assert_eq!(clients::add_version(&mut conn, "nobody", 1, &version("{}", "admin-1")).unwrap(), VersionWrite::NotFound);
+        let retired = clients::find(&mut conn, "c1").unwrap().unwrap().retired_redirect_uris;
+        assert_eq!(retired.iter().map(|(uri, _)| uri.as_str()).collect::<Vec<_>>(), ["https://app.example/old"]);
         assert_eq!(clients::find(&mut conn, "c1").unwrap().unwrap().metadata, r#"{"v":2}"#);
         let history = clients::versions(&mut conn, "c1").unwrap();
         assert_eq!(history.iter().map(|v| (v.version, v.author.as_str())).collect::<Vec<_>>(), [(2, "admin-1"), (1, "cli")]);
@@ -131,7 +138,7 @@ backend_tests! {
         assert!(clients::delete(&mut conn, "c1").unwrap());
         assert!(!clients::delete(&mut conn, "c1").unwrap(), "deleted once");
         assert!(clients::find(&mut conn, "c1").unwrap().is_none());
-        assert_eq!(clients::add_version(&mut conn, "c1", 2, "{}", "admin-1", "x").unwrap(), VersionWrite::NotFound);
+        assert_eq!(clients::add_version(&mut conn, "c1", 2, &version("{}", "admin-1")).unwrap(), VersionWrite::NotFound);
         assert_eq!(clients::versions(&mut conn, "c1").unwrap().len(), 2, "the history stays");
     }
 

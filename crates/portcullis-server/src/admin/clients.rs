@@ -8,21 +8,17 @@ use crate::admin::body::{json_object, metadata};
 use crate::admin::error::AdminError;
 use crate::admin::{apply_here, blocking, json_ok, time};
 use crate::authorization::Authorization;
-use crate::client_changes::{self, ChangeError};
+use crate::client_changes::{self, ChangeError, ChangePolicy};
 use crate::clients;
 use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::TimeDelta;
 use portcullis_core::ClientMetadata;
 use portcullis_store::clients::{self as stored, ClientRecord, VersionRecord};
 use portcullis_store::Database;
 use serde::Serialize;
 use serde_json::{Map, Value};
-
-/// How far back a client configuration can be rolled back.
-pub struct VersionRetention(pub TimeDelta);
 
 /// The most clients one page lists.
 const MAX_PAGE: usize = 200;
@@ -47,6 +43,15 @@ struct ClientView {
     #[serde(flatten)]
     metadata: ClientMetadata,
     secrets: Vec<SecretView>,
+    /// Redirect URIs an update removed that still work until `valid_until`.
+    retired_redirect_uris: Vec<RetiredRedirectUri>,
+}
+
+/// A removed redirect URI in its grace period.
+#[derive(Serialize)]
+struct RetiredRedirectUri {
+    redirect_uri: String,
+    valid_until: String,
 }
 
 fn view(record: ClientRecord) -> Result<ClientView, AdminError> {
@@ -66,6 +71,11 @@ fn view(record: ClientRecord) -> Result<ClientView, AdminError> {
                 created_at: time(s.created_at),
                 expires_at: s.expires_at.map(time),
             })
+            .collect(),
+        retired_redirect_uris: record
+            .retired_redirect_uris
+            .into_iter()
+            .map(|(redirect_uri, until)| RetiredRedirectUri { redirect_uri, valid_until: time(until) })
             .collect(),
     })
 }
@@ -208,7 +218,8 @@ pub async fn get(
 }
 
 /// Members of a client view that a PUT may carry back but cannot change.
-const READ_ONLY: [&str; 5] = ["client_id", "created_at", "updated_at", "disabled", "secrets"];
+const READ_ONLY: [&str; 6] =
+    ["client_id", "created_at", "updated_at", "disabled", "secrets", "retired_redirect_uris"];
 
 /// `PUT /admin/v1/clients/{client_id}`: the whole configuration, as a new version.
 pub async fn replace(
@@ -218,8 +229,9 @@ pub async fn replace(
     payload: web::Payload,
     db: web::Data<Database>,
     flow: web::Data<Authorization>,
+    policy: web::Data<ChangePolicy>,
 ) -> Result<HttpResponse, AdminError> {
-    update(admin, req, path.into_inner(), payload, db, flow, Update::Replace).await
+    update(admin, req, path.into_inner(), payload, (db, flow, **policy), Update::Replace).await
 }
 
 /// `PATCH /admin/v1/clients/{client_id}`: a JSON merge patch (RFC 7396) of
@@ -231,8 +243,9 @@ pub async fn patch(
     payload: web::Payload,
     db: web::Data<Database>,
     flow: web::Data<Authorization>,
+    policy: web::Data<ChangePolicy>,
 ) -> Result<HttpResponse, AdminError> {
-    update(admin, req, path.into_inner(), payload, db, flow, Update::Merge).await
+    update(admin, req, path.into_inner(), payload, (db, flow, **policy), Update::Merge).await
 }
 
 /// How an update's body applies to the configuration.
@@ -248,8 +261,7 @@ async fn update(
     req: HttpRequest,
     client_id: String,
     payload: web::Payload,
-    db: web::Data<Database>,
-    flow: web::Data<Authorization>,
+    (db, flow, policy): (web::Data<Database>, web::Data<Authorization>, ChangePolicy),
     how: Update,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(AdminScope::Clients)?;
@@ -285,7 +297,7 @@ async fn update(
     };
     let metadata = metadata(configuration)?;
     change(&admin, &db, &flow, client_id, move |db, id, author| {
-        client_changes::update(db, id, based_on, &metadata, author)
+        client_changes::update(db, id, based_on, &metadata, &policy, author)
     })
     .await
 }
@@ -445,7 +457,7 @@ pub async fn rollback(
     payload: web::Payload,
     db: web::Data<Database>,
     flow: web::Data<Authorization>,
-    retention: web::Data<VersionRetention>,
+    policy: web::Data<ChangePolicy>,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(AdminScope::Clients)?;
     let mut body = json_object(&req, payload).await?;
@@ -456,9 +468,9 @@ pub async fn rollback(
         return Err(AdminError::bad_request(format!("unknown member `{extra}`")));
     }
     let based_on = based_on(&req, &mut body)?;
-    let window = retention.0;
+    let policy = **policy;
     change(&admin, &db, &flow, path.into_inner(), move |db, id, author| {
-        client_changes::rollback(db, id, target, based_on, window, author)
+        client_changes::rollback(db, id, target, based_on, &policy, author)
     })
     .await
 }

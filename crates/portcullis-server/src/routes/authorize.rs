@@ -6,6 +6,7 @@ use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::{authorization_response, pages, session_cookie, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use portcullis_core::authorization_request::{self, Parameters, Refusal};
 use portcullis_core::{ErrorCode, OAuthError};
 
@@ -47,19 +48,16 @@ async fn authorize(
     };
     let client =
         params.get("client_id").and_then(|id| flow.clients.get(id)).filter(|c| c.disabled_at.is_none());
-    let mut request =
-        match authorization_request::validate(&params, client.as_deref().map(|c| (&c.id, &c.metadata))) {
-            Ok(request) => request,
-            Err(Refusal::ErrorPage(why)) => return Ok(pages::error_page(&why)),
-            Err(Refusal::Redirect { redirect_uri, error, state }) => {
-                return Ok(authorization_response::error(
-                    &redirect_uri,
-                    &error,
-                    state.as_deref(),
-                    &flow.issuer,
-                ))
-            }
-        };
+    // A redirect URI an update removed keeps working through its grace period.
+    let metadata = client.as_deref().map(|c| c.metadata_at(Utc::now()));
+    let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));
+    let mut request = match authorization_request::validate(&params, registered) {
+        Ok(request) => request,
+        Err(Refusal::ErrorPage(why)) => return Ok(pages::error_page(&why)),
+        Err(Refusal::Redirect { redirect_uri, error, state }) => {
+            return Ok(authorization_response::error(&redirect_uri, &error, state.as_deref(), &flow.issuer))
+        }
+    };
     if let Some(hint) = &request.id_token_hint {
         // OpenID Connect Core §3.1.2.2: the OP validates the hint it is given.
         let Some(claims) = keys.id_token_hint(hint, &flow.issuer) else {

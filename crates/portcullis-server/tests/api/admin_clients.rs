@@ -27,7 +27,20 @@ impl Admin {
     /// Bootstraps the admin, then starts a server with `settings` and takes a token from it.
     async fn on(db: &TestDb, settings: portcullis_server::Settings) -> Self {
         let created = bootstrap::bootstrap(&db.connect(), false).unwrap();
-        let (id, secret) = (created.client_id, created.client_secret.expose().to_owned());
+        Self::with(created, settings).await
+    }
+
+    /// Like [`Admin::on`], rotating the secret of an admin bootstrapped before.
+    async fn on_existing(db: &TestDb, settings: portcullis_server::Settings) -> Self {
+        let rotated = match bootstrap::bootstrap(&db.connect(), false) {
+            Ok(created) => created,
+            Err(_) => bootstrap::bootstrap(&db.connect(), true).unwrap(),
+        };
+        Self::with(rotated, settings).await
+    }
+
+    async fn with(credentials: bootstrap::AdminCredentials, settings: portcullis_server::Settings) -> Self {
+        let (id, secret) = (credentials.client_id, credentials.client_secret.expose().to_owned());
         let app = spawn_with(settings);
         let token = app.access_token((&id, &secret)).await;
         Self { app, token, id, secret }
@@ -341,5 +354,39 @@ backend_tests! {
         assert!(public.get("client_secret").is_none());
         let refused = admin.send(Method::POST, &format!("/clients/{}/secrets", public["client_id"].as_str().unwrap()), None).await;
         assert_eq!(body_of(refused, 400).await["field"], "token_endpoint_auth_method");
+    }
+
+    #[tokio::test]
+    async fn a_removed_redirect_uri_keeps_working_through_its_grace_period(db) {
+        let kek = new_kek();
+        let mut no_grace = settings(&db, &kek);
+        no_grace.redirect_uri_grace = Duration::ZERO;
+        for (grace, app_settings) in [(true, settings(&db, &kek)), (false, no_grace)] {
+            let admin = Admin::on_existing(&db, app_settings).await;
+            let (old, new) = ("https://app.example/old", "https://app.example/new");
+            let created = admin.create(json!({"client_name": "app", "grant_types": ["authorization_code"],
+                                              "redirect_uris": [old], "scope": "openid"})).await;
+            let id = created["client_id"].as_str().unwrap().to_owned();
+            let updated = body_of(admin.send(Method::PATCH, &format!("/clients/{id}"), Some(json!({"redirect_uris": [new]}))).await, 200).await;
+            let authorize = |uri: &str| {
+                let url = reqwest::Url::parse_with_params(&format!("{}/authorize", admin.app.address), [
+                    ("client_id", id.as_str()), ("response_type", "code"), ("redirect_uri", uri), ("scope", "openid"),
+                    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256"),
+                ]).unwrap();
+                let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+                async move { http.get(url).send().await.unwrap().status().as_u16() }
+            };
+            assert_eq!(authorize(new).await, 303);
+            if grace {
+                assert_eq!(updated["retired_redirect_uris"][0]["redirect_uri"], old, "{updated}");
+                assert!(updated["retired_redirect_uris"][0]["valid_until"].is_string());
+                assert_eq!(authorize(old).await, 303, "the removed URI still works");
+                let restored = body_of(admin.send(Method::PATCH, &format!("/clients/{id}"), Some(json!({"redirect_uris": [old, new]}))).await, 200).await;
+                assert_eq!(restored["retired_redirect_uris"], json!([]), "registered again, no longer retiring");
+            } else {
+                assert_eq!(updated["retired_redirect_uris"], json!([]));
+                assert_eq!(authorize(old).await, 400, "without a grace period the removed URI is refused at once");
+            }
+        }
     }
 }
