@@ -35,7 +35,8 @@ impl TokenCheck<'_> {
     /// The claims of a token signed by a published key of this server and
     /// naming it as issuer, whether or not it is still active.
     pub fn issued_here(&self, token: &str) -> Option<AccessTokenClaims> {
-        let claims = AccessTokenClaims::verify(token, |kid| self.keys.verifier(kid))?;
+        let keys = self.keys.current();
+        let claims = AccessTokenClaims::verify(token, |kid| keys.verifier(kid))?;
         (claims.iss == self.issuer.as_str()).then_some(claims)
     }
 

@@ -6,7 +6,8 @@ use crate::config::KekSource;
 use crate::key_encryption;
 use actix_web::web::Bytes;
 use anyhow::{bail, Context};
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
+use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::{Issuer, KeyState, SigningAlgorithm};
 use portcullis_jose::{
     GeneratedKey, IdTokenClaims, Jwks, KeyEncryptionKey, PublicJwk, SigningKey, VerificationKey,
@@ -14,9 +15,23 @@ use portcullis_jose::{
 use portcullis_store::keys::{self, SigningKeyRecord};
 use portcullis_store::{Database, StoreError};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
 
-/// The published keys and the active signer of each algorithm.
+/// How long a retired key stays published: the longest any token it
+/// signed can live (access tokens are the longest-lived).
+pub const RETIRED_KEY_PUBLISHED_FOR: TimeDelta = TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
+
+/// The signing keys of this instance, reloaded whenever they change on any
+/// instance: each request works with the [`KeySet`] current when it began.
 pub struct KeyRing {
+    db: Database,
+    kek: KeyEncryptionKey,
+    current: RwLock<Arc<KeySet>>,
+}
+
+/// One consistent view of the keys: the published ones and the active
+/// signer of each algorithm.
+pub struct KeySet {
     signers: BTreeMap<SigningAlgorithm, SigningKey>,
     verifiers: HashMap<String, VerificationKey>,
     jwks_json: Bytes,
@@ -32,7 +47,7 @@ impl KeyRing {
     /// exactly one key per algorithm become active and the others adopt it.
     pub fn load_or_generate(db: &Database, kek_source: &KekSource) -> anyhow::Result<Self> {
         let mut conn = db.get()?;
-        let mut records = keys::published(&mut conn)?;
+        let mut records = published(&mut conn)?;
         let kek = key_encryption::load(kek_source, records.is_empty())?;
         if let Some(foreign) = records.iter().find(|r| r.kek_id != kek.id()) {
             bail!(
@@ -47,7 +62,7 @@ impl KeyRing {
             .filter(|alg| !records.iter().any(|r| r.alg == *alg && r.state == KeyState::Active))
             .collect();
         for alg in &missing {
-            let record = generate(*alg, &kek)?;
+            let record = generate(*alg, KeyState::Active, &kek)?;
             match keys::insert(&mut conn, &record) {
                 Ok(()) => tracing::info!(alg = %alg, kid = %record.kid, "generated an active signing key"),
                 Err(StoreError::Conflict(_)) => {
@@ -57,11 +72,41 @@ impl KeyRing {
             }
         }
         if !missing.is_empty() {
-            records = keys::published(&mut conn)?;
+            records = published(&mut conn)?;
         }
-        Self::from_records(&records, &kek)
+        let set = KeySet::from_records(&records, &kek)?;
+        Ok(Self { db: db.clone(), kek, current: RwLock::new(Arc::new(set)) })
     }
 
+    /// The keys as they are now.
+    pub fn current(&self) -> Arc<KeySet> {
+        self.current.read().expect("key ring lock").clone()
+    }
+
+    /// Reads the published keys again (after a change on any instance, and
+    /// now and then so that retired keys leave the JWKS when their time is up).
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let records = published(&mut *self.db.get()?)?;
+        let set = KeySet::from_records(&records, &self.kek)?;
+        *self.current.write().expect("key ring lock") = Arc::new(set);
+        Ok(())
+    }
+
+    /// Generates a key for `alg` in `state` (`next` to publish it before it
+    /// signs), sealed under this instance's key-encryption key, and stores it.
+    pub fn create(&self, alg: SigningAlgorithm, state: KeyState) -> anyhow::Result<SigningKeyRecord> {
+        let record = generate(alg, state, &self.kek)?;
+        keys::insert(&mut *self.db.get()?, &record)?;
+        Ok(record)
+    }
+}
+
+/// The published keys, as of now.
+fn published(conn: &mut portcullis_store::DbConnection) -> Result<Vec<SigningKeyRecord>, StoreError> {
+    keys::published(conn, Utc::now() - RETIRED_KEY_PUBLISHED_FOR)
+}
+
+impl KeySet {
     fn from_records(records: &[SigningKeyRecord], kek: &KeyEncryptionKey) -> anyhow::Result<Self> {
         let mut signers = BTreeMap::new();
         let mut verifiers = HashMap::new();
@@ -114,7 +159,11 @@ fn seal_context(kid: &str, alg: SigningAlgorithm) -> Vec<u8> {
     format!("portcullis signing key\0{kid}\0{alg}").into_bytes()
 }
 
-fn generate(alg: SigningAlgorithm, kek: &KeyEncryptionKey) -> anyhow::Result<SigningKeyRecord> {
+fn generate(
+    alg: SigningAlgorithm,
+    state: KeyState,
+    kek: &KeyEncryptionKey,
+) -> anyhow::Result<SigningKeyRecord> {
     let generated = GeneratedKey::generate(alg)?;
     let kid = generated.public_jwk.kid.clone();
     let now = Utc::now();
@@ -123,10 +172,10 @@ fn generate(alg: SigningAlgorithm, kek: &KeyEncryptionKey) -> anyhow::Result<Sig
         public_jwk: serde_json::to_string(&generated.public_jwk)?,
         kid,
         alg,
-        state: KeyState::Active,
+        state,
         kek_id: kek.id().to_owned(),
         created_at: now,
-        activated_at: Some(now),
+        activated_at: (state == KeyState::Active).then_some(now),
         retired_at: None,
         revoked_at: None,
     })

@@ -17,6 +17,7 @@ pub mod grants;
 pub mod housekeeping;
 pub mod key_encryption;
 pub mod key_ring;
+pub mod key_rotation;
 pub mod login_throttle;
 pub mod mirror;
 pub mod oauth_response;

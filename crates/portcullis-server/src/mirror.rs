@@ -1,4 +1,4 @@
-//! Keeps this instance's in-memory mirrors (clients, revoked tokens) in step
+//! Keeps this instance's in-memory mirrors (clients, revoked tokens, keys) in step
 //! with the database: a background thread reads the change log every
 //! [`POLL_INTERVAL`], so a change made on any instance applies on every
 //! instance well within a second.
@@ -8,6 +8,7 @@
 //! lose a notification: the log is the source of truth.
 
 use crate::clients::ClientRegistry;
+use crate::KeyRing;
 use chrono::{DateTime, Utc};
 use portcullis_store::change_log::{self, Change, ChangeKind};
 use portcullis_store::{Database, StoreError};
@@ -103,48 +104,76 @@ impl Cursor {
     }
 }
 
+/// The in-memory mirrors one instance keeps.
+pub struct Mirrors {
+    /// The clients.
+    pub clients: Arc<ClientRegistry>,
+    /// Revoked tokens and grants.
+    pub revocations: Arc<RevocationList>,
+    /// The signing keys.
+    pub keys: Arc<KeyRing>,
+}
+
+struct WeakMirrors {
+    clients: Weak<ClientRegistry>,
+    revocations: Weak<RevocationList>,
+    keys: Weak<KeyRing>,
+}
+
+impl WeakMirrors {
+    fn upgrade(&self) -> Option<Mirrors> {
+        Some(Mirrors {
+            clients: self.clients.upgrade()?,
+            revocations: self.revocations.upgrade()?,
+            keys: self.keys.upgrade()?,
+        })
+    }
+}
+
+/// How often the mirrors are refreshed whole, for what ages without a
+/// change: expired revocations, retired keys whose tokens have all expired.
+const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Starts the mirror thread. `after` is the log position read before the
 /// mirrors were loaded; the thread ends once the mirrors are dropped.
-pub fn spawn(db: Database, clients: &Arc<ClientRegistry>, revocations: &Arc<RevocationList>, after: i64) {
-    let (clients, revocations) = (Arc::downgrade(clients), Arc::downgrade(revocations));
+pub fn spawn(db: Database, mirrors: &Mirrors, after: i64) {
+    let weak = WeakMirrors {
+        clients: Arc::downgrade(&mirrors.clients),
+        revocations: Arc::downgrade(&mirrors.revocations),
+        keys: Arc::downgrade(&mirrors.keys),
+    };
     let mut cursor = Cursor { done: after, applied_above: BTreeSet::new(), gap_since: None };
     std::thread::Builder::new()
         .name("portcullis-mirror".to_owned())
-        .spawn(move || mirror_loop(&db, &clients, &revocations, &mut cursor))
+        .spawn(move || mirror_loop(&db, &weak, &mut cursor))
         .expect("spawn the mirror thread");
 }
 
-fn mirror_loop(
-    db: &Database,
-    clients: &Weak<ClientRegistry>,
-    revocations: &Weak<RevocationList>,
-    cursor: &mut Cursor,
-) {
+fn mirror_loop(db: &Database, weak: &WeakMirrors, cursor: &mut Cursor) {
     let mut healthy = true;
-    let mut last_prune = Instant::now();
+    let mut last_refresh = Instant::now();
     loop {
         std::thread::sleep(POLL_INTERVAL);
-        let (Some(clients), Some(revocations)) = (clients.upgrade(), revocations.upgrade()) else { return };
-        let result = poll_once(db, &clients, &revocations, cursor);
+        let Some(mirrors) = weak.upgrade() else { return };
+        let result = poll_once(db, &mirrors, cursor);
         match (&result, healthy) {
             (Err(e), true) => tracing::warn!(error = %e, "cannot read the change log; retrying"),
             (Ok(()), false) => tracing::info!("reading the change log again"),
             _ => {}
         }
         healthy = result.is_ok();
-        if last_prune.elapsed() > Duration::from_secs(60) {
-            revocations.prune(Utc::now());
-            last_prune = Instant::now();
+        if last_refresh.elapsed() > REFRESH_INTERVAL {
+            mirrors.revocations.prune(Utc::now());
+            if let Err(e) = mirrors.keys.reload() {
+                tracing::warn!(error = %e, "cannot reload the signing keys; retrying");
+            }
+            last_refresh = Instant::now();
         }
     }
 }
 
-fn poll_once(
-    db: &Database,
-    clients: &ClientRegistry,
-    revocations: &RevocationList,
-    cursor: &mut Cursor,
-) -> anyhow::Result<()> {
+fn poll_once(db: &Database, mirrors: &Mirrors, cursor: &mut Cursor) -> anyhow::Result<()> {
+    let Mirrors { clients, revocations, keys } = mirrors;
     let changes = change_log::since(&mut *db.get()?, cursor.done, BATCH)?;
     let unapplied: Vec<Change> = cursor.unapplied(changes).collect();
     // A change that fails to apply stays unapplied and is read again next time.
@@ -157,6 +186,7 @@ fn poll_once(
             ChangeKind::Grant => {
                 revocations.insert_grant(change.subject, change.expires_at.unwrap_or_else(Utc::now))
             }
+            ChangeKind::Key => keys.reload()?,
         }
         cursor.applied(change.seq);
         anyhow::Ok(())

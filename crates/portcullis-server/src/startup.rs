@@ -7,7 +7,7 @@ use crate::client_auth::ClientAuthenticator;
 use crate::client_changes::ChangePolicy;
 use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
-use crate::mirror::{self, RevocationList};
+use crate::mirror::{self, Mirrors, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
 use crate::{housekeeping, routes, KeyRing, Settings};
@@ -37,12 +37,16 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }
-        let keys = web::Data::new(KeyRing::load_or_generate(&db, &settings.kek)?);
         // Read the log position first: whatever changes while the mirrors load is replayed.
         let log_position = change_log::last_seq(&mut *db.get()?)?;
-        let clients = Arc::new(ClientRegistry::load(&db)?);
-        let revocations = Arc::new(RevocationList::load(&db)?);
-        mirror::spawn(db.clone(), &clients, &revocations, log_position);
+        let mirrors = Mirrors {
+            keys: Arc::new(KeyRing::load_or_generate(&db, &settings.kek)?),
+            clients: Arc::new(ClientRegistry::load(&db)?),
+            revocations: Arc::new(RevocationList::load(&db)?),
+        };
+        mirror::spawn(db.clone(), &mirrors, log_position);
+        let Mirrors { keys, clients, revocations } = mirrors;
+        let keys = web::Data::from(keys);
         let flow = web::Data::new(Authorization {
             db: db.clone(),
             clients: clients.clone(),

@@ -17,6 +17,8 @@ pub enum ChangeKind {
     /// A revoked grant: every token issued from one authorization code; the
     /// subject is the grant id.
     Grant,
+    /// The signing keys; the subject is the kid that changed.
+    Key,
 }
 
 impl ChangeKind {
@@ -25,6 +27,7 @@ impl ChangeKind {
             ChangeKind::Client => "client",
             ChangeKind::Token => "token",
             ChangeKind::Grant => "grant",
+            ChangeKind::Key => "key",
         }
     }
 }
@@ -76,6 +79,7 @@ fn to_change(row: Row) -> Result<Change, StoreError> {
         "client" => ChangeKind::Client,
         "token" => ChangeKind::Token,
         "grant" => ChangeKind::Grant,
+        "key" => ChangeKind::Key,
         other => {
             return Err(StoreError::Corrupt { table: "change_log", reason: format!("unknown kind {other}") })
         }

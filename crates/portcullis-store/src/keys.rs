@@ -1,6 +1,7 @@
 //! Repository of signing keys. Private keys arrive and leave sealed; this
 //! module never sees a plaintext key.
 
+use crate::change_log::{self, ChangeKind};
 use crate::schema::signing_keys;
 use crate::{DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -100,25 +101,137 @@ impl TryFrom<Row> for SigningKeyRecord {
     }
 }
 
-/// Stores a new key. A second `active` key for the same algorithm is refused
-/// with [`StoreError::Conflict`], as is a duplicate `kid`.
+/// Stores a new key, recording the change for every instance. A second
+/// `active` key for the same algorithm is refused with
+/// [`StoreError::Conflict`], as is a duplicate `kid`.
 pub fn insert(conn: &mut DbConnection, key: &SigningKeyRecord) -> Result<(), StoreError> {
-    diesel::insert_into(signing_keys::table)
-        .values(Row::from(key))
-        .execute(conn)
-        .map_err(StoreError::from_write)?;
-    Ok(())
+    conn.transaction(|conn| {
+        diesel::insert_into(signing_keys::table)
+            .values(Row::from(key))
+            .execute(conn)
+            .map_err(StoreError::from_write)?;
+        change_log::append(conn, ChangeKind::Key, &key.kid, None)
+    })
 }
 
-/// Every key that is published in the JWKS (all but the revoked ones),
-/// oldest first.
-pub fn published(conn: &mut DbConnection) -> Result<Vec<SigningKeyRecord>, StoreError> {
-    signing_keys::table
-        .filter(signing_keys::state.ne(KeyState::Revoked.as_str()))
+type KeyQuery = signing_keys::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend>;
+
+fn load(
+    conn: &mut DbConnection,
+    filter: impl FnOnce(KeyQuery) -> KeyQuery,
+) -> Result<Vec<SigningKeyRecord>, StoreError> {
+    filter(signing_keys::table.into_boxed())
         .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
         .select(Row::as_select())
         .load(conn)?
         .into_iter()
         .map(SigningKeyRecord::try_from)
         .collect()
+}
+
+/// Every key that is published in the JWKS, oldest first: the next and
+/// active ones, and those retired after `retired_after` (a retired key stays
+/// until every token it signed has expired). Revoked keys never are.
+pub fn published(
+    conn: &mut DbConnection,
+    retired_after: DateTime<Utc>,
+) -> Result<Vec<SigningKeyRecord>, StoreError> {
+    let retired_after = retired_after.naive_utc();
+    load(conn, |query| {
+        query.filter(
+            signing_keys::state.eq_any([KeyState::Next.as_str(), KeyState::Active.as_str()]).or(
+                signing_keys::state
+                    .eq(KeyState::Retired.as_str())
+                    .and(signing_keys::retired_at.gt(retired_after)),
+            ),
+        )
+    })
+}
+
+/// Every key, whatever its state, oldest first.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<SigningKeyRecord>, StoreError> {
+    load(conn, |query| query)
+}
+
+/// What activating a key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// The key signs now; the key it replaced (if any) is retired.
+    Activated {
+        /// The retired predecessor's kid.
+        retired: Option<String>,
+    },
+    /// The key is not `next`: only a next key can be activated.
+    NotNext(KeyState),
+    /// No such key.
+    NotFound,
+}
+
+/// Makes the `next` key `kid` the signer for its algorithm, retiring the
+/// active one, in one transaction, at `now`.
+pub fn activate(conn: &mut DbConnection, kid: &str, now: DateTime<Utc>) -> Result<Activation, StoreError> {
+    let now = now.naive_utc();
+    conn.transaction(|conn| {
+        let Some(key) = load(conn, |query| query.filter(signing_keys::kid.eq(kid.to_owned())))?.pop() else {
+            return Ok(Activation::NotFound);
+        };
+        if key.state != KeyState::Next {
+            return Ok(Activation::NotNext(key.state));
+        }
+        let active_of_alg = signing_keys::table
+            .filter(signing_keys::alg.eq(key.alg.as_str()))
+            .filter(signing_keys::state.eq(KeyState::Active.as_str()));
+        let retired: Option<String> = active_of_alg.select(signing_keys::kid).first(conn).optional()?;
+        diesel::update(active_of_alg)
+            .set((signing_keys::state.eq(KeyState::Retired.as_str()), signing_keys::retired_at.eq(now)))
+            .execute(conn)?;
+        let activated = diesel::update(
+            signing_keys::table
+                .filter(signing_keys::kid.eq(kid))
+                .filter(signing_keys::state.eq(KeyState::Next.as_str())),
+        )
+        .set((signing_keys::state.eq(KeyState::Active.as_str()), signing_keys::activated_at.eq(now)))
+        .execute(conn)
+        .map_err(StoreError::from_write)?;
+        if activated != 1 {
+            return Err(StoreError::Conflict(format!("key {kid} changed while it was activated")));
+        }
+        change_log::append(conn, ChangeKind::Key, kid, None)?;
+        Ok(Activation::Activated { retired })
+    })
+}
+
+/// Revokes key `kid` at `now`: it leaves the JWKS at once and nothing it
+/// signed verifies any more. Returns the state it had, or `None` when there
+/// is no such key or it was revoked already.
+pub fn revoke(
+    conn: &mut DbConnection,
+    kid: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<KeyState>, StoreError> {
+    conn.transaction(|conn| {
+        let state: Option<String> = signing_keys::table
+            .filter(signing_keys::kid.eq(kid))
+            .select(signing_keys::state)
+            .first(conn)
+            .optional()?;
+        let Some(state) = state
+            .map(|s| s.parse::<KeyState>())
+            .transpose()
+            .map_err(|e| StoreError::Corrupt { table: "signing_keys", reason: format!("key {kid}: {e}") })?
+        else {
+            return Ok(None);
+        };
+        if state == KeyState::Revoked {
+            return Ok(None);
+        }
+        diesel::update(signing_keys::table.filter(signing_keys::kid.eq(kid)))
+            .set((
+                signing_keys::state.eq(KeyState::Revoked.as_str()),
+                signing_keys::revoked_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?;
+        change_log::append(conn, ChangeKind::Key, kid, None)?;
+        Ok(Some(state))
+    })
 }

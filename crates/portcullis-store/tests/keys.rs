@@ -3,7 +3,7 @@
 use chrono::{DurationRound, TimeDelta, Utc};
 use portcullis_core::{KeyState, SigningAlgorithm};
 use portcullis_store::backend_tests;
-use portcullis_store::keys::{self, SigningKeyRecord};
+use portcullis_store::keys::{self, Activation, SigningKeyRecord};
 use portcullis_store::StoreError;
 
 fn record(kid: &str, alg: SigningAlgorithm, state: KeyState, age_seconds: i64) -> SigningKeyRecord {
@@ -18,7 +18,7 @@ fn record(kid: &str, alg: SigningAlgorithm, state: KeyState, age_seconds: i64) -
         kek_id: "0123456789abcdef".to_owned(),
         created_at: created,
         activated_at: (state == KeyState::Active).then_some(created),
-        retired_at: None,
+        retired_at: (state == KeyState::Retired).then_some(created),
         revoked_at: (state == KeyState::Revoked).then_some(created),
     }
 }
@@ -30,7 +30,7 @@ backend_tests! {
         let mut conn = db.get().unwrap();
         let key = record("k1", SigningAlgorithm::Es256, KeyState::Active, 0);
         keys::insert(&mut conn, &key).unwrap();
-        assert_eq!(keys::published(&mut conn).unwrap(), vec![key]);
+        assert_eq!(keys::published(&mut conn, Utc::now() - TimeDelta::days(1)).unwrap(), vec![key]);
     }
 
     #[test]
@@ -45,7 +45,7 @@ backend_tests! {
         ] {
             keys::insert(&mut conn, &key).unwrap();
         }
-        let kids: Vec<_> = keys::published(&mut conn).unwrap().into_iter().map(|k| k.kid).collect();
+        let kids: Vec<_> = keys::published(&mut conn, Utc::now() - TimeDelta::days(1)).unwrap().into_iter().map(|k| k.kid).collect();
         assert_eq!(kids, ["old", "current", "new"]);
     }
 
@@ -60,7 +60,7 @@ backend_tests! {
         keys::insert(&mut conn, &record("d", SigningAlgorithm::Rs256, KeyState::Next, 0)).unwrap();
         let duplicate_kid = keys::insert(&mut conn, &record("d", SigningAlgorithm::Rs256, KeyState::Next, 0));
         assert!(matches!(duplicate_kid, Err(StoreError::Conflict(_))), "{duplicate_kid:?}");
-        assert_eq!(keys::published(&mut conn).unwrap().len(), 3);
+        assert_eq!(keys::published(&mut conn, Utc::now() - TimeDelta::days(1)).unwrap().len(), 3);
     }
 
     #[test]
@@ -83,5 +83,37 @@ backend_tests! {
             .execute(&mut *conn);
             assert!(insert.is_err(), "{alg}/{state} was accepted");
         }
+    }
+
+    #[test]
+    fn a_retired_key_leaves_the_published_set_when_its_tokens_are_gone(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        keys::insert(&mut conn, &record("old", SigningAlgorithm::Rs256, KeyState::Retired, 60)).unwrap();
+        let kids = |conn: &mut _, seconds| -> Vec<String> {
+            keys::published(conn, Utc::now() - TimeDelta::seconds(seconds)).unwrap().into_iter().map(|k| k.kid).collect()
+        };
+        assert_eq!(kids(&mut conn, 120), ["old"], "retired 60 s ago, tokens live 120 s");
+        assert!(kids(&mut conn, 30).is_empty(), "retired 60 s ago, tokens live 30 s");
+    }
+
+    #[test]
+    fn activation_retires_the_active_key_and_revocation_withdraws_any(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        keys::insert(&mut conn, &record("a", SigningAlgorithm::Rs256, KeyState::Active, 10)).unwrap();
+        keys::insert(&mut conn, &record("b", SigningAlgorithm::Rs256, KeyState::Next, 5)).unwrap();
+        keys::insert(&mut conn, &record("e", SigningAlgorithm::Es256, KeyState::Active, 5)).unwrap();
+        let now = Utc::now();
+        assert_eq!(keys::activate(&mut conn, "b", now).unwrap(), Activation::Activated { retired: Some("a".into()) });
+        assert_eq!(keys::activate(&mut conn, "b", now).unwrap(), Activation::NotNext(KeyState::Active));
+        assert_eq!(keys::activate(&mut conn, "zz", now).unwrap(), Activation::NotFound);
+        let states: Vec<(String, KeyState)> = keys::all(&mut conn).unwrap().into_iter().map(|k| (k.kid, k.state)).collect();
+        assert_eq!(states, [("a".into(), KeyState::Retired), ("b".into(), KeyState::Active), ("e".into(), KeyState::Active)]);
+        assert_eq!(keys::revoke(&mut conn, "a", now).unwrap(), Some(KeyState::Retired));
+        assert_eq!(keys::revoke(&mut conn, "a", now).unwrap(), None, "revoked once");
+        assert_eq!(keys::revoke(&mut conn, "zz", now).unwrap(), None);
+        let published: Vec<String> = keys::published(&mut conn, now - TimeDelta::days(1)).unwrap().into_iter().map(|k| k.kid).collect();
+        assert_eq!(published, ["b", "e"]);
     }
 }

@@ -6,6 +6,7 @@ pub mod body;
 pub mod client_secrets;
 pub mod clients;
 pub mod error;
+pub mod keys;
 
 use crate::admin::error::AdminError;
 use crate::authorization::Authorization;
@@ -44,6 +45,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/clients/{client_id}/secrets/{secret_id}")
                     .route(web::delete().to(client_secrets::revoke))
+                    .default_service(crate::routes::refuse_except("DELETE")),
+            )
+            .service(
+                web::resource("/keys")
+                    .route(web::get().to(keys::list))
+                    .route(web::post().to(keys::create))
+                    .default_service(crate::routes::refuse_except("GET, POST")),
+            )
+            .service(postable("/keys/rotate", keys::rotate))
+            .service(postable("/keys/{kid}/activate", keys::activate))
+            .service(
+                web::resource("/keys/{kid}")
+                    .route(web::delete().to(keys::revoke))
                     .default_service(crate::routes::refuse_except("DELETE")),
             )
             .service(

@@ -132,7 +132,8 @@ pub fn sign(
     alg: SigningAlgorithm,
     sign: impl FnOnce(&portcullis_jose::SigningKey) -> Result<String, portcullis_jose::JoseError>,
 ) -> Result<String, OAuthError> {
-    let key = keys
+    let set = keys.current();
+    let key = set
         .signer(alg)
         .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, format!("no active {alg} key")))?;
     sign(key).map_err(|e| {

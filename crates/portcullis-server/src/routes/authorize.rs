@@ -60,7 +60,7 @@ async fn authorize(
     };
     if let Some(hint) = &request.id_token_hint {
         // OpenID Connect Core §3.1.2.2: the OP validates the hint it is given.
-        let Some(claims) = keys.id_token_hint(hint, &flow.issuer) else {
+        let Some(claims) = keys.current().id_token_hint(hint, &flow.issuer) else {
             return Ok(flow.refuse(
                 &request,
                 ErrorCode::InvalidRequest,

@@ -17,5 +17,5 @@ pub async fn jwks(keys: web::Data<KeyRing>, max_age: web::Data<JwksMaxAge>) -> H
         .content_type("application/json")
         .insert_header(CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(max_age)]))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .body(keys.jwks_json().clone())
+        .body(keys.current().jwks_json().clone())
 }

@@ -49,7 +49,7 @@ async fn logout(
     let hint = match params.get("id_token_hint") {
         None => None,
         // An expired ID token is still a fine hint; a foreign one is not.
-        Some(token) => match keys.id_token_hint(token, &flow.issuer) {
+        Some(token) => match keys.current().id_token_hint(token, &flow.issuer) {
             Some(claims) => Some(claims),
             None => return Ok(error_page("The id_token_hint was not issued by this server.")),
         },

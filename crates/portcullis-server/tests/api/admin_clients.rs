@@ -12,20 +12,20 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// A server with a bootstrapped admin, and the admin's token.
-struct Admin {
-    app: TestApp,
-    token: String,
-    id: String,
-    secret: String,
+pub struct Admin {
+    pub app: TestApp,
+    pub token: String,
+    pub id: String,
+    pub secret: String,
 }
 
 impl Admin {
-    async fn start(db: &TestDb) -> Self {
+    pub async fn start(db: &TestDb) -> Self {
         Self::on(db, settings(db, &new_kek())).await
     }
 
     /// Bootstraps the admin, then starts a server with `settings` and takes a token from it.
-    async fn on(db: &TestDb, settings: portcullis_server::Settings) -> Self {
+    pub async fn on(db: &TestDb, settings: portcullis_server::Settings) -> Self {
         let created = bootstrap::bootstrap(&db.connect(), false).unwrap();
         Self::with(created, settings).await
     }
@@ -46,14 +46,14 @@ impl Admin {
         Self { app, token, id, secret }
     }
 
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.app
             .client
             .request(method, format!("{}/admin/v1{path}", self.app.address))
             .bearer_auth(&self.token)
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
         let request = self.request(method, path);
         match body {
             Some(body) => request.json(&body),

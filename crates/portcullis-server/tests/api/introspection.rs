@@ -86,7 +86,8 @@ backend_tests! {
         let app = spawn_with(settings(&db, &kek));
         let expiring = app.access_token((&short, &short_secret)).await;
         let ring = KeyRing::load_or_generate(&db.connect(), &KekSource::Value(kek)).unwrap();
-        let ours = ring.signer(SigningAlgorithm::Rs256).unwrap();
+        let keys = ring.current();
+        let ours = keys.signer(SigningAlgorithm::Rs256).unwrap();
         let foreign_issuer = claims("https://evil.example").sign(ours).unwrap();
         let generated = GeneratedKey::generate(SigningAlgorithm::Rs256).unwrap();
         // A stranger's key claiming our kid: the signature does not verify.

@@ -39,7 +39,8 @@ backend_tests! {
         let jwks = josekit::jwk::JwkSet::from_bytes(app.get(endpoints::JWKS).await.bytes().await.unwrap()).unwrap();
         let ring = KeyRing::load_or_generate(&db.connect(), &portcullis_server::KekSource::Value(kek)).unwrap();
         for alg in SigningAlgorithm::ALL {
-            let signer = ring.signer(alg).expect("an active key per algorithm");
+            let keys = ring.current();
+            let signer = keys.signer(alg).expect("an active key per algorithm");
             let mut payload = JwtPayload::new();
             payload.set_subject("verified");
             let token = signer.sign_jwt(JwsHeader::new(), &payload).unwrap();

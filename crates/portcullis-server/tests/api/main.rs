@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL.
 
 mod admin_clients;
+mod admin_keys;
 mod cli;
 mod code_exchange;
 mod code_flow;

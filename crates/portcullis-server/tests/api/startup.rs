@@ -9,7 +9,7 @@ use portcullis_store::test_support::TestDb;
 use portcullis_store::{backend_tests, Database};
 
 fn stored_keys(db: &Database) -> Vec<keys::SigningKeyRecord> {
-    keys::published(&mut db.get().unwrap()).unwrap()
+    keys::all(&mut db.get().unwrap()).unwrap()
 }
 
 async fn published_kids(app: &crate::helpers::TestApp) -> Vec<String> {
