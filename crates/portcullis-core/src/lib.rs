@@ -36,6 +36,7 @@ macro_rules! parsed_string {
     };
 }
 
+pub mod audit;
 pub mod authorization_request;
 pub mod client;
 pub mod issuer;

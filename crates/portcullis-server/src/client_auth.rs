@@ -3,6 +3,7 @@
 //! `private_key_jwt` (RFC 7523), or none for public clients. A client may use
 //! only the method it registered, and only from its allowed addresses.
 
+use crate::audit;
 use crate::client_address::{self, TrustedProxies};
 use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::endpoints;
@@ -61,9 +62,45 @@ impl ClientAuthenticator {
         req: &HttpRequest,
         form: &FormParams,
     ) -> Result<Arc<RegisteredClient>, OAuthError> {
-        let client = self.identify(req, form).await?;
+        let client = match self.identify(req, form).await {
+            Ok(client) => client,
+            Err(error) => {
+                if error.error == ErrorCode::InvalidClient {
+                    self.record_failure(req, form).await;
+                }
+                return Err(error);
+            }
+        };
         client_address::ensure_allowed(&client, self.proxies.client_ip(req))?;
         Ok(client)
+    }
+
+    /// The caller's address, as the trusted proxies say.
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<std::net::IpAddr> {
+        self.proxies.client_ip(req)
+    }
+
+    /// Records a failed client authentication in the audit log, under the
+    /// client id the caller presented (never the secret it sent).
+    async fn record_failure(&self, req: &HttpRequest, form: &FormParams) {
+        let presented = match basic_credentials(req) {
+            Ok(Some((client_id, _))) => Some(client_id),
+            _ => form
+                .get("client_id")
+                .map(str::to_owned)
+                .or_else(|| form.get("client_assertion").and_then(unverified_subject)),
+        };
+        // Bounded: whatever the caller sent is stored.
+        let presented: String = presented.unwrap_or_default().chars().take(255).collect();
+        let event = audit::Event {
+            actor: presented.clone(),
+            action: "client.authentication".to_owned(),
+            target: presented,
+            source: self.proxies.client_ip(req),
+            outcome: audit::Outcome::Failure,
+            details: serde_json::json!({ "path": req.path() }),
+        };
+        audit::record(&self.db, event).await;
     }
 
     async fn identify(

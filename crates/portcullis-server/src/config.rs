@@ -45,6 +45,17 @@ pub enum Command {
     User(UserCommand),
     /// Create the first admin client and print its credentials once.
     Bootstrap(BootstrapArgs),
+    /// Work with the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `portcullis audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; exits 1 naming the first entry
+    /// that was edited, removed or moved.
+    Verify(DatabaseArgs),
 }
 
 /// Options of `portcullis bootstrap`.
@@ -292,6 +303,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_REDIRECT_URI_GRACE_HOURS", default_value_t = 24,
           value_parser = clap::value_parser!(u32).range(0..=720))]
     pub redirect_uri_grace_hours: u32,
+    /// Days audit entries are kept (30 days to 3 years).
+    #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(u32).range(30..=1095))]
+    pub audit_retention_days: u32,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -333,6 +348,8 @@ pub struct Settings {
     pub client_version_retention: Duration,
     /// How long a redirect URI an update removes keeps working.
     pub redirect_uri_grace: Duration,
+    /// How long audit entries are kept.
+    pub audit_retention: Duration,
 }
 
 impl ServeArgs {
@@ -371,6 +388,7 @@ impl ServeArgs {
                 u64::from(self.client_version_retention_days) * 86_400,
             ),
             redirect_uri_grace: Duration::from_secs(u64::from(self.redirect_uri_grace_hours) * 3_600),
+            audit_retention: Duration::from_secs(u64::from(self.audit_retention_days) * 86_400),
         })
     }
 }

@@ -19,9 +19,15 @@ pub const CODE_RETENTION: TimeDelta = TimeDelta::days(1);
 /// How long a revocation outlives its token, for clocks that disagree.
 pub const REVOCATION_GRACE: TimeDelta = TimeDelta::hours(1);
 
-/// Deletes everything that expired by `now`; returns how many rows went.
-pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+/// Deletes everything that expired by `now`, and audit entries older than
+/// `audit_retention`; returns how many rows went.
+pub fn sweep(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    audit_retention: TimeDelta,
+) -> Result<usize, StoreError> {
     Ok(codes::delete_expired(conn, now - CODE_RETENTION)?
+        + portcullis_store::audit::prune(conn, now - audit_retention)?
         + sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
         + auth_failures::delete_before(conn, now - login_throttle::WINDOW)?
@@ -30,14 +36,14 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, Store
 
 /// Sweeps on a background thread every [`INTERVAL`], first at start, for as
 /// long as `alive` (something the running server holds) exists.
-pub fn spawn(db: Database, alive: Weak<dyn Any + Send + Sync>) {
+pub fn spawn(db: Database, audit_retention: TimeDelta, alive: Weak<dyn Any + Send + Sync>) {
     std::thread::Builder::new()
         .name("portcullis-housekeeping".to_owned())
         .spawn(move || {
             let mut last: Option<Instant> = None;
             while alive.strong_count() > 0 {
                 if last.is_none_or(|at| at.elapsed() >= INTERVAL) {
-                    match db.get().and_then(|mut conn| sweep(&mut conn, Utc::now())) {
+                    match db.get().and_then(|mut conn| sweep(&mut conn, Utc::now(), audit_retention)) {
                         Ok(0) => {}
                         Ok(deleted) => tracing::info!(deleted, "housekeeping deleted expired rows"),
                         Err(e) => tracing::warn!(error = %e, "housekeeping failed; it will try again"),
@@ -98,8 +104,8 @@ mod tests {
             change_log::append(conn, ChangeKind::Token, "expired-jti", Some(now - REVOCATION_GRACE - TimeDelta::minutes(1))).unwrap();
             change_log::append(conn, ChangeKind::Token, "live-jti", Some(now + TimeDelta::minutes(5))).unwrap();
 
-            assert_eq!(sweep(conn, now).unwrap(), 5, "one of each kind was expired");
-            assert_eq!(sweep(conn, now).unwrap(), 0, "a second sweep finds nothing");
+            assert_eq!(sweep(conn, now, TimeDelta::days(30)).unwrap(), 5, "one of each kind was expired");
+            assert_eq!(sweep(conn, now, TimeDelta::days(30)).unwrap(), 0, "a second sweep finds nothing");
 
             assert_eq!(codes::redeem(conn, &[1; 32], now).unwrap(), Redemption::Invalid);
             assert!(matches!(codes::redeem(conn, &[2; 32], now).unwrap(), Redemption::Invalid | Redemption::Replayed { .. }));

@@ -3,6 +3,7 @@
 
 pub mod access_tokens;
 pub mod admin;
+pub mod audit;
 pub mod authorization;
 pub mod authorization_response;
 pub mod bootstrap;

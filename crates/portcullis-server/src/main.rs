@@ -2,7 +2,9 @@
 
 use clap::Parser;
 use portcullis_core::{Password, Username};
-use portcullis_server::config::{Cli, ClientCommand, ClientIdArgs, Command, UserCommand, UserCreateArgs};
+use portcullis_server::config::{
+    AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, UserCommand, UserCreateArgs,
+};
 use portcullis_server::{bootstrap, client_changes, clients, secrets, telemetry, users, Application};
 use portcullis_store::Database;
 use std::process::ExitCode;
@@ -52,6 +54,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&args),
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let db = Database::connect(&args.url()?, &args.pool())?;
+            db.migrate()?;
+            let verified = portcullis_store::audit::verify(&mut *db.get()?)?;
+            println!(
+                "{}",
+                serde_json::json!({ "verified": true, "entries": verified.entries, "first": verified.first, "last": verified.last })
+            );
+            Ok(())
+        }
         Command::Bootstrap(args) => {
             let db = Database::connect(&args.database.url()?, &args.database.pool())?;
             db.migrate()?;

@@ -55,7 +55,8 @@ impl Application {
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
         });
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
-        housekeeping::spawn(db.clone(), Arc::downgrade(&alive));
+        let audit_retention = TimeDelta::from_std(settings.audit_retention).context("audit retention")?;
+        housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
             db.clone(),

@@ -16,6 +16,16 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+impl DbConnection {
+    /// Runs `work` in one transaction: all of it is written, or none.
+    pub fn in_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(work)
+    }
+}
+
 /// SQLite settings applied to every new connection: a busy timeout instead
 /// of immediate `SQLITE_BUSY` errors (first, so that the statements after it
 /// wait for a lock too), write-ahead logging so readers never block the

@@ -8,6 +8,7 @@
 //! blocking thread pool.
 
 pub mod assertions;
+pub mod audit;
 pub mod auth_failures;
 pub mod change_log;
 pub mod clients;

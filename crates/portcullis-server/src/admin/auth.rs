@@ -10,7 +10,7 @@ use crate::mirror::RevocationList;
 use crate::oauth_response::OAuthFailure;
 use crate::KeyRing;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{ready, Ready};
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use std::net::IpAddr;
@@ -42,6 +42,10 @@ impl AdminScope {
         }
     }
 }
+
+/// The admin client of a request, once authenticated, for the audit log.
+#[derive(Clone, Debug)]
+pub struct Actor(pub String);
 
 /// An authenticated admin: the client whose token was presented.
 #[derive(Debug)]
@@ -87,6 +91,7 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
         return Err(invalid_token("the admin API takes client-credentials tokens only"));
     }
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
+    req.extensions_mut().insert(Actor(claims.client_id.clone()));
     Ok(Admin { client_id: claims.client_id, address: flow.proxies.client_ip(req), scope })
 }
 

@@ -1,6 +1,7 @@
 //! The admin REST API under `/admin/v1`: bearer tokens of this server with
 //! admin scopes (see [`auth`]), JSON in and out, errors as [`error`] says.
 
+pub mod audit_logs;
 pub mod auth;
 pub mod body;
 pub mod client_secrets;
@@ -9,9 +10,15 @@ pub mod error;
 pub mod keys;
 
 use crate::admin::error::AdminError;
+use crate::audit;
 use crate::authorization::Authorization;
 use crate::oauth_response::no_store;
 use crate::routes::postable;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::HttpMessage;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use portcullis_store::Database;
@@ -24,6 +31,7 @@ pub const PREFIX: &str = "/admin/v1";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
+            .wrap(from_fn(audit_changes))
             .service(
                 web::resource("/clients")
                     .route(web::get().to(clients::list))
@@ -46,6 +54,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/clients/{client_id}/secrets/{secret_id}")
                     .route(web::delete().to(client_secrets::revoke))
                     .default_service(crate::routes::refuse_except("DELETE")),
+            )
+            .service(
+                web::resource("/audit-logs")
+                    .route(web::get().to(audit_logs::list))
+                    .default_service(crate::routes::refuse_except("GET")),
             )
             .service(
                 web::resource("/keys")
@@ -100,4 +113,49 @@ pub fn json_ok(body: impl Serialize) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     no_store(&mut response);
     response.json(body)
+}
+
+/// Records every admin request that may change something (any method but
+/// GET and HEAD) in the audit log, with its actor, the route, the client or
+/// key it names, and its status.
+async fn audit_changes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    let db = req.app_data::<web::Data<Database>>().cloned();
+    let proxies =
+        req.app_data::<web::Data<Authorization>>().map(|flow| flow.proxies.client_ip(req.request()));
+    let response = next.call(req).await?;
+    let (Some(db), false) = (db, reads) else { return Ok(response) };
+    let request = response.request();
+    let status = response.status();
+    let target = ["client_id", "kid"]
+        .iter()
+        .find_map(|name| request.match_info().get(name))
+        .unwrap_or_default()
+        .to_owned();
+    let outcome = match status.as_u16() {
+        200..=299 => audit::Outcome::Success,
+        400..=499 => audit::Outcome::Refused,
+        _ => audit::Outcome::Failure,
+    };
+    let mut details = serde_json::json!({ "status": status.as_u16() });
+    if let Some(secret_id) = request.match_info().get("secret_id") {
+        details["secret_id"] = secret_id.into();
+    }
+    let event = audit::Event {
+        actor: request.extensions().get::<auth::Actor>().map(|actor| actor.0.clone()).unwrap_or_default(),
+        action: format!(
+            "{} {}",
+            request.method(),
+            request.match_pattern().unwrap_or_else(|| request.path().to_owned())
+        ),
+        target,
+        source: proxies.flatten(),
+        outcome,
+        details,
+    };
+    audit::record(&db, event).await;
+    Ok(response)
 }

@@ -9,7 +9,7 @@ use crate::authorization::CodeDetails;
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::mirror::RevocationList;
-use crate::{secrets, KeyRing};
+use crate::{audit, secrets, KeyRing};
 use actix_web::web;
 use chrono::{TimeDelta, Utc};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
@@ -61,7 +61,8 @@ pub async fn issue(
         Redemption::Redeemed(record) => record,
         Redemption::Invalid => return Err(invalid_grant("the code is invalid or expired")),
         Redemption::Replayed { grant_id, .. } => {
-            revoke_grant(db, revocations, &grant_id, "authorization code replayed").await?;
+            revoke_grant(db, revocations, (client.id.as_str(), &grant_id), "authorization code replayed")
+                .await?;
             tracing::warn!(client_id = %client.id, grant_id = %grant_id, "authorization code replayed; its tokens are revoked");
             return Err(invalid_grant("the code was already used; the tokens issued from it are revoked"));
         }
@@ -181,16 +182,28 @@ async fn start_refresh_family(
 pub async fn revoke_grant(
     db: &Database,
     revocations: &RevocationList,
-    grant_id: &str,
+    (client_id, grant_id): (&str, &str),
     reason: &'static str,
 ) -> Result<(), OAuthError> {
     // No access token of the grant outlives the longest configurable lifetime.
     let until = Utc::now() + TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
     let (store, grant) = (db.clone(), grant_id.to_owned());
+    let event = audit::Event {
+        actor: client_id.to_owned(),
+        action: "grant.revoke".to_owned(),
+        target: grant_id.to_owned(),
+        source: None,
+        outcome: audit::Outcome::Failure,
+        details: serde_json::json!({ "reason": reason }),
+    };
     web::block(move || {
         let mut conn = store.get()?;
-        refresh::revoke_grant_families(&mut conn, &grant, reason, Utc::now())?;
-        change_log::append(&mut conn, ChangeKind::Grant, &grant, Some(until))
+        conn.in_transaction(|conn| {
+            refresh::revoke_grant_families(conn, &grant, reason, Utc::now())?;
+            change_log::append(conn, ChangeKind::Grant, &grant, Some(until))?;
+            // A replay is a security event: recorded with the revocation, or neither is.
+            audit::append(conn, &event).map(drop)
+        })
     })
     .await
     .map_err(unavailable)?

@@ -64,7 +64,8 @@ pub async fn issue(
     match rotation {
         Rotation::Rotated { .. } => {}
         Rotation::Reused { family_revoked: true, .. } => {
-            revoke_grant(db, revocations, &family.grant_id, "refresh token reused").await?;
+            revoke_grant(db, revocations, (client.id.as_str(), &family.grant_id), "refresh token reused")
+                .await?;
             tracing::warn!(client_id = %client.id, family = %family.family_id, "refresh token reused; its family is revoked");
             return Err(invalid_grant(
                 "the refresh token was already used; every token of its family is revoked",

@@ -8,7 +8,7 @@ use crate::form::FormParams;
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
-use crate::KeyRing;
+use crate::{audit, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use portcullis_core::{ErrorCode, OAuthError};
@@ -54,13 +54,26 @@ pub async fn revoke(
         return Ok(done());
     }
     let jti = claims.jti.clone();
-    web::block(move || change_log::append(&mut *db.get()?, ChangeKind::Token, &jti, Some(expires_at)))
-        .await
-        .map_err(|e| OAuthError::new(ErrorCode::ServerError, format!("revocation did not run: {e}")))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "recording a revocation failed");
-            OAuthError::new(ErrorCode::ServerError, "the revocation could not be recorded; try again")
-        })?;
+    let event = audit::Event {
+        actor: caller.id.as_str().to_owned(),
+        action: "token.revoke".to_owned(),
+        target: jti.clone(),
+        source: auth.client_ip(&req),
+        outcome: audit::Outcome::Success,
+        details: serde_json::json!({}),
+    };
+    web::block(move || {
+        db.get()?.in_transaction(|conn| {
+            change_log::append(conn, ChangeKind::Token, &jti, Some(expires_at))?;
+            audit::append(conn, &event).map(drop)
+        })
+    })
+    .await
+    .map_err(|e| OAuthError::new(ErrorCode::ServerError, format!("revocation did not run: {e}")))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "recording a revocation failed");
+        OAuthError::new(ErrorCode::ServerError, "the revocation could not be recorded; try again")
+    })?;
     revocations.insert(claims.jti, expires_at);
     tracing::info!(client_id = %caller.id, "access token revoked");
     Ok(done())

@@ -293,6 +293,26 @@ portcullis_store::backend_tests! {
         assert_eq!(rotated["client_id"], created["client_id"]);
         assert_ne!(rotated["client_secret"], created["client_secret"]);
     }
+
+    #[tokio::test]
+    async fn audit_verify_reports_an_intact_chain(db) {
+        let dir = tempfile::tempdir().unwrap();
+        for action in ["first", "second"] {
+            let event = portcullis_server::audit::Event {
+                actor: "admin".into(),
+                action: action.into(),
+                target: "t".into(),
+                source: None,
+                outcome: portcullis_server::audit::Outcome::Success,
+                details: serde_json::json!({}),
+            };
+            portcullis_server::audit::append(&mut db.connect().get().unwrap(), &event).unwrap();
+        }
+        let output = portcullis(dir.path()).args(["audit", "verify"]).env("DATABASE_URL", db.url()).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report, serde_json::json!({"verified": true, "entries": 2, "first": 1, "last": 2}));
+    }
 }
 
 #[test]

@@ -50,6 +50,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         trusted_proxies: Vec::new(),
         client_version_retention: Duration::from_secs(90 * 86_400),
         redirect_uri_grace: Duration::from_secs(24 * 3_600),
+        audit_retention: Duration::from_secs(365 * 86_400),
     }
 }
 

@@ -1,0 +1,278 @@
+//! The audit log: appended under the chain head's lock, so that every
+//! instance extends one chain; read back by filters and in order for
+//! verification; pruned from the oldest end.
+
+use crate::schema::{audit_head, audit_log};
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, DurationRound, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use portcullis_core::audit::{entry_hash, ChainedFields, GENESIS};
+
+/// An entry to append; it is stamped with the time it is appended.
+#[derive(Clone, Debug)]
+pub struct NewEntry<'a> {
+    /// Who acted.
+    pub actor: &'a str,
+    /// What was done.
+    pub action: &'a str,
+    /// On what.
+    pub target: &'a str,
+    /// From which address (empty when unknown).
+    pub source: &'a str,
+    /// `success`, `failure` or `refused`.
+    pub outcome: &'a str,
+    /// Anything else, JSON.
+    pub details: &'a str,
+}
+
+/// An entry as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct Entry {
+    /// Its position.
+    pub seq: i64,
+    /// When, as stored (UTC, microseconds).
+    pub at: NaiveDateTime,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// From where.
+    pub source: String,
+    /// How it ended.
+    pub outcome: String,
+    /// Details, JSON.
+    pub details: String,
+    /// The hash of the entry before.
+    pub prev_hash: Vec<u8>,
+    /// This entry's hash.
+    pub hash: Vec<u8>,
+}
+
+/// The time as hashed: RFC 3339, microseconds, UTC.
+pub fn hashed_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+impl Entry {
+    /// The fields its hash covers.
+    pub fn fields<'a>(&'a self, at: &'a str) -> ChainedFields<'a> {
+        ChainedFields {
+            seq: self.seq,
+            at,
+            actor: &self.actor,
+            action: &self.action,
+            target: &self.target,
+            source: &self.source,
+            outcome: &self.outcome,
+            details: &self.details,
+        }
+    }
+}
+
+/// Appends `entry` after the chain's head, in one transaction; returns it as stored.
+pub fn append(conn: &mut DbConnection, entry: &NewEntry<'_>) -> Result<Entry, StoreError> {
+    conn.transaction(|conn| {
+        // Writing the head first takes its lock: concurrent appends queue here.
+        diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+            .set(audit_head::seq.eq(audit_head::seq + 1))
+            .execute(conn)?;
+        let now = Utc::now();
+        let at = now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now).naive_utc();
+        let (seq, prev_hash): (i64, Vec<u8>) = audit_head::table
+            .filter(audit_head::id.eq(1))
+            .select((audit_head::seq, audit_head::hash))
+            .first(conn)?;
+        let mut stored = Entry {
+            seq,
+            at,
+            actor: entry.actor.to_owned(),
+            action: entry.action.to_owned(),
+            target: entry.target.to_owned(),
+            source: entry.source.to_owned(),
+            outcome: entry.outcome.to_owned(),
+            details: entry.details.to_owned(),
+            prev_hash,
+            hash: Vec::new(),
+        };
+        let time = hashed_time(at);
+        stored.hash = entry_hash(&stored.prev_hash, &stored.fields(&time)).to_vec();
+        diesel::insert_into(audit_log::table)
+            .values((
+                audit_log::seq.eq(stored.seq),
+                audit_log::at.eq(stored.at),
+                audit_log::actor.eq(&stored.actor),
+                audit_log::action.eq(&stored.action),
+                audit_log::target.eq(&stored.target),
+                audit_log::source.eq(&stored.source),
+                audit_log::outcome.eq(&stored.outcome),
+                audit_log::details.eq(&stored.details),
+                audit_log::prev_hash.eq(&stored.prev_hash),
+                audit_log::hash.eq(&stored.hash),
+            ))
+            .execute(conn)?;
+        diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+            .set(audit_head::hash.eq(&stored.hash))
+            .execute(conn)?;
+        Ok(stored)
+    })
+}
+
+/// The chain's head: the last position written and its hash.
+pub fn head(conn: &mut DbConnection) -> Result<(i64, Vec<u8>), StoreError> {
+    Ok(audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?)
+}
+
+/// What to select from the log.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+    /// This actor only.
+    pub actor: Option<String>,
+    /// This action only.
+    pub action: Option<String>,
+    /// This target only.
+    pub target: Option<String>,
+}
+
+/// Up to `limit` entries matching `filter` after position `after`, in order.
+pub fn entries(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Entry>, StoreError> {
+    let mut query = audit_log::table.filter(audit_log::seq.gt(after)).into_boxed();
+    if let Some(from) = filter.from {
+        query = query.filter(audit_log::at.ge(from.naive_utc()));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_log::at.lt(to.naive_utc()));
+    }
+    if let Some(actor) = &filter.actor {
+        query = query.filter(audit_log::actor.eq(actor.clone()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_log::action.eq(action.clone()));
+    }
+    if let Some(target) = &filter.target {
+        query = query.filter(audit_log::target.eq(target.clone()));
+    }
+    Ok(query.order(audit_log::seq.asc()).limit(limit).select(Entry::as_select()).load(conn)?)
+}
+
+/// Deletes the entries from before `cutoff`; the chain stays verifiable from
+/// the oldest entry kept. Returns how many went.
+pub fn prune(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+    // By position, not time: clocks of instances may disagree by a little,
+    // and a hole in the middle of the chain would look like tampering.
+    let last_old: Option<i64> = audit_log::table
+        .filter(audit_log::at.lt(cutoff.naive_utc()))
+        .select(diesel::dsl::max(audit_log::seq))
+        .first(conn)?;
+    match last_old {
+        Some(last) => Ok(diesel::delete(audit_log::table.filter(audit_log::seq.le(last))).execute(conn)?),
+        None => Ok(0),
+    }
+}
+
+/// What a verification found intact.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// How many entries were checked.
+    pub entries: u64,
+    /// The oldest entry kept, if any.
+    pub first: Option<i64>,
+    /// The chain's head position.
+    pub last: i64,
+}
+
+/// Checks the whole chain from the oldest entry kept: every entry follows
+/// the one before (positions and hashes), every hash matches its fields,
+/// and the newest entry is the chain's head. Names the first entry that
+/// does not hold.
+pub fn verify(conn: &mut DbConnection) -> Result<Verified, VerifyError> {
+    const BATCH: i64 = 1000;
+    let (head_seq, head_hash) = head(conn)?;
+    let mut previous: Option<Entry> = None;
+    let (mut first, mut count) = (None, 0u64);
+    loop {
+        let after = previous.as_ref().map_or(0, |entry| entry.seq);
+        let batch = entries(conn, &Filter::default(), after, BATCH)?;
+        let done = (batch.len() as i64) < BATCH;
+        for entry in batch {
+            let expected = entry_hash(&entry.prev_hash, &entry.fields(&hashed_time(entry.at)));
+            if expected.as_slice() != entry.hash {
+                return Err(VerifyError::broken(format!(
+                    "entry {} was altered: its hash does not match its fields",
+                    entry.seq
+                )));
+            }
+            match &previous {
+                Some(before) if entry.seq != before.seq + 1 => {
+                    return Err(VerifyError::broken(format!(
+                        "entries {} to {} are missing",
+                        before.seq + 1,
+                        entry.seq - 1
+                    )))
+                }
+                Some(before) if entry.prev_hash != before.hash => {
+                    return Err(VerifyError::broken(format!(
+                        "entry {} does not follow entry {}: the chain was rewritten",
+                        entry.seq, before.seq
+                    )))
+                }
+                None if entry.seq == 1 && entry.prev_hash != GENESIS => {
+                    return Err(VerifyError::broken("entry 1 does not start the chain".to_owned()))
+                }
+                _ => {}
+            }
+            first.get_or_insert(entry.seq);
+            count += 1;
+            previous = Some(entry);
+        }
+        if done {
+            break;
+        }
+    }
+    if let Some(last) = &previous {
+        if last.seq != head_seq || last.hash != head_hash {
+            return Err(VerifyError::broken(format!(
+                "the newest entries after {} were removed (the chain's head is {head_seq})",
+                last.seq
+            )));
+        }
+    }
+    Ok(Verified { entries: count, first, last: head_seq })
+}
+
+/// Why the chain does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The chain is broken where this says.
+    #[error("the audit log does not verify: {0}")]
+    Broken(String),
+    /// It could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl VerifyError {
+    fn broken(why: String) -> Self {
+        Self::Broken(why)
+    }
+}
+
+impl From<diesel::result::Error> for VerifyError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
