@@ -245,6 +245,16 @@ pub fn revoke_grant_families(
     .execute(conn)?)
 }
 
+/// The grants of `user_id` that still have a live refresh-token family.
+pub fn user_grants(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StoreError> {
+    Ok(refresh_families::table
+        .filter(refresh_families::user_id.eq(user_id))
+        .filter(refresh_families::revoked_at.is_null())
+        .select(refresh_families::grant_id)
+        .distinct()
+        .load(conn)?)
+}
+
 /// Why a family was revoked, if it was.
 pub fn revocation_reason(conn: &mut DbConnection, family_id: &str) -> Result<Option<String>, StoreError> {
     Ok(refresh_families::table

@@ -90,3 +90,42 @@ pub fn find(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserRecord>
         users::table.filter(users::user_id.eq(user_id)).select(Row::as_select()).first(conn).optional()?;
     Ok(row.map(UserRecord::from))
 }
+
+/// Every user, by username.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<UserRecord>, StoreError> {
+    let rows = users::table.order(users::username.asc()).select(Row::as_select()).load(conn)?;
+    Ok(rows.into_iter().map(UserRecord::from).collect())
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserChange<'a> {
+    /// New standard claims, JSON.
+    pub claims: Option<&'a str>,
+    /// A new argon2id password hash.
+    pub password_hash: Option<&'a str>,
+    /// Disable (`true`) or enable (`false`).
+    pub disabled: Option<bool>,
+}
+
+/// Applies `change` to `user_id`; returns `false` when there is no such user.
+pub fn update(conn: &mut DbConnection, user_id: &str, change: UserChange<'_>) -> Result<bool, StoreError> {
+    let now = Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        let this_user = || users::table.filter(users::user_id.eq(user_id));
+        let touched = diesel::update(this_user()).set(users::updated_at.eq(now)).execute(conn)?;
+        if touched == 0 {
+            return Ok(false);
+        }
+        if let Some(claims) = change.claims {
+            diesel::update(this_user()).set(users::claims.eq(claims)).execute(conn)?;
+        }
+        if let Some(hash) = change.password_hash {
+            diesel::update(this_user()).set(users::password_hash.eq(hash)).execute(conn)?;
+        }
+        if let Some(disabled) = change.disabled {
+            diesel::update(this_user()).set(users::disabled_at.eq(disabled.then_some(now))).execute(conn)?;
+        }
+        Ok(true)
+    })
+}

@@ -8,6 +8,7 @@ pub mod client_secrets;
 pub mod clients;
 pub mod error;
 pub mod keys;
+pub mod users;
 
 use crate::admin::error::AdminError;
 use crate::audit;
@@ -55,6 +56,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(client_secrets::revoke))
                     .default_service(crate::routes::refuse_except("DELETE")),
             )
+            .service(
+                web::resource("/users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create))
+                    .default_service(crate::routes::refuse_except("GET, POST")),
+            )
+            .service(
+                web::resource("/users/{user_id}")
+                    .route(web::get().to(users::get))
+                    .route(web::patch().to(users::update))
+                    .default_service(crate::routes::refuse_except("GET, PATCH")),
+            )
+            .service(
+                web::resource("/users/{user_id}/password")
+                    .route(web::put().to(users::set_password))
+                    .default_service(crate::routes::refuse_except("PUT")),
+            )
+            .service(postable("/users/{user_id}/disable", users::disable))
+            .service(postable("/users/{user_id}/enable", users::enable))
             .service(
                 web::resource("/audit-logs")
                     .route(web::get().to(audit_logs::list))
@@ -130,7 +150,7 @@ async fn audit_changes(
     let (Some(db), false) = (db, reads) else { return Ok(response) };
     let request = response.request();
     let status = response.status();
-    let target = ["client_id", "kid"]
+    let target = ["client_id", "kid", "user_id"]
         .iter()
         .find_map(|name| request.match_info().get(name))
         .unwrap_or_default()

@@ -345,4 +345,35 @@ backend_tests! {
         let back = location(bob.get(&location(resumed.headers())).await.headers());
         assert_eq!(query(&back)["error"], "login_required", "{back}");
     }
+
+    #[tokio::test]
+    async fn disabling_a_user_ends_their_sessions_and_refresh_families(db) {
+        with_user(&db);
+        let (app, rs) = confidential_app(&db);
+        let admin = portcullis_server::bootstrap::bootstrap(&db.connect(), false).unwrap();
+        let browser = browser(&db);
+        let admin_token = browser.app.access_token((&admin.client_id, admin.client_secret.expose())).await;
+        let code = browser.code(&app.0).await;
+        let (_, tokens) = browser.exchange((&app.0, &app.1), &exchange_form(&code)).await;
+        let (access, refresh) = (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+        let sub = payload(access)["sub"].as_str().unwrap().to_owned();
+
+        let url = format!("{}/admin/v1/users/{sub}/disable", browser.app.address);
+        let disabled = browser.app.client.post(&url).bearer_auth(&admin_token).send().await.unwrap();
+        assert_eq!(disabled.status(), 200);
+        assert_eq!(disabled.json::<serde_json::Value>().await.unwrap()["disabled"], true);
+        let (status, body) = browser.refresh((&app.0, &app.1), refresh, None).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the refresh family is revoked");
+        let waited = std::time::Instant::now();
+        while browser.introspect((&rs.0, &rs.1), access).await["active"] == true {
+            assert!(waited.elapsed() < std::time::Duration::from_secs(1), "the access token outlived the user");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let silent = location(browser.authorize(&app.0, &[("prompt", "none")]).await.headers());
+        assert_eq!(query(&silent)["error"], "login_required", "the session ended");
+        let login = location(browser.authorize(&app.0, &[]).await.headers());
+        let refused = browser.log_in(&login, "alice", PASSWORD).await;
+        assert_eq!(refused.status(), 401, "a disabled user gets the login form again, not a session");
+        assert!(refused.text().await.unwrap().contains("The username or password is incorrect."));
+    }
 }
