@@ -6,6 +6,7 @@
 use crate::audit;
 use crate::client_address::{self, TrustedProxies};
 use crate::clients::{ClientRegistry, RegisteredClient};
+use crate::config::{Lockout, LockoutAction};
 use crate::endpoints;
 use crate::form::FormParams;
 use crate::remote_jwks::RemoteJwks;
@@ -13,9 +14,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::{ClientSecret, ErrorCode, Issuer, OAuthError, TokenEndpointAuthMethod};
-use portcullis_store::{assertions, Database};
+use portcullis_store::{assertions, lockouts, Database};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -38,16 +39,23 @@ pub struct ClientAuthenticator {
     db: Database,
     audiences: Vec<String>,
     proxies: TrustedProxies,
+    lockout: Lockout,
 }
 
 impl ClientAuthenticator {
     /// An authenticator for a server with issuer `issuer`. Assertions must
     /// name the issuer or one of the endpoints that authenticate clients.
-    pub fn new(clients: Arc<ClientRegistry>, db: Database, issuer: &Issuer, proxies: TrustedProxies) -> Self {
+    pub fn new(
+        clients: Arc<ClientRegistry>,
+        db: Database,
+        issuer: &Issuer,
+        proxies: TrustedProxies,
+        lockout: Lockout,
+    ) -> Self {
         let audiences =
             [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
         let audiences = std::iter::once(issuer.as_str().to_owned()).chain(audiences).collect();
-        Self { clients, remote_jwks: RemoteJwks::default(), db, audiences, proxies }
+        Self { clients, remote_jwks: RemoteJwks::default(), db, audiences, proxies, lockout }
     }
 
     /// The registered clients.
@@ -71,8 +79,74 @@ impl ClientAuthenticator {
                 return Err(error);
             }
         };
+        // A locked client is refused even with the right credentials until
+        // the cooldown ends; only a caller who has them learns why.
+        if let Some(until) = client.locked_until.filter(|until| *until > Utc::now()) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                format!(
+                    "the client is locked after repeated failed authentications until {}",
+                    until.to_rfc3339()
+                ),
+            ));
+        }
+        if client.failed_attempts > 0 {
+            self.reset_failures(client.id.as_str()).await;
+        }
         client_address::ensure_allowed(&client, self.proxies.client_ip(req))?;
         Ok(client)
+    }
+
+    async fn reset_failures(&self, client_id: &str) {
+        let (db, clients, id) = (self.db.clone(), self.clients.clone(), client_id.to_owned());
+        let reset = web::block(move || -> anyhow::Result<()> {
+            lockouts::reset(&mut *db.get()?, &id)?;
+            clients.refresh(&db, &id)
+        })
+        .await;
+        if let Err(e) = reset.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::warn!(error = %e, "the failed-authentication count could not be reset");
+        }
+    }
+
+    /// Counts a failure of a registered client; at the threshold, locks or
+    /// disables it, with an audit entry.
+    async fn count_failure(&self, client_id: &str, source: Option<std::net::IpAddr>) {
+        if self.clients.get(client_id).is_none() {
+            return;
+        }
+        let policy = lockouts::Policy {
+            threshold: i64::from(self.lockout.threshold),
+            cooldown: TimeDelta::minutes(1),
+            max_cooldown: TimeDelta::days(1),
+        };
+        let (db, clients, id, action) =
+            (self.db.clone(), self.clients.clone(), client_id.to_owned(), self.lockout.action);
+        let counted = web::block(move || -> anyhow::Result<()> {
+            let mut conn = db.get()?;
+            if let lockouts::Failure::Locked { until, lockouts } = lockouts::record_failure(&mut conn, &id, &policy, Utc::now())? {
+                let disable = action == LockoutAction::Disable;
+                if disable {
+                    portcullis_store::clients::set_disabled(&mut conn, &id, true)?;
+                    lockouts::clear(&mut conn, &id)?;
+                }
+                let event = audit::Event {
+                    actor: "system".to_owned(),
+                    action: "client.lockout".to_owned(),
+                    target: id.clone(),
+                    source,
+                    outcome: audit::Outcome::Success,
+                    details: serde_json::json!({ "until": until.to_rfc3339(), "lockouts": lockouts, "disabled": disable }),
+                };
+                audit::append(&mut conn, &event)?;
+                tracing::warn!(client_id = %id, until = %until, disabled = disable, "client locked out after repeated failed authentications");
+            }
+            clients.refresh(&db, &id)
+        })
+        .await;
+        if let Err(e) = counted.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::warn!(error = %e, "a failed authentication could not be counted");
+        }
     }
 
     /// The caller's address, as the trusted proxies say.
@@ -100,7 +174,9 @@ impl ClientAuthenticator {
             outcome: audit::Outcome::Failure,
             details: serde_json::json!({ "path": req.path() }),
         };
+        let presented = event.actor.clone();
         audit::record(&self.db, event).await;
+        self.count_failure(&presented, self.proxies.client_ip(req)).await;
     }
 
     async fn identify(

@@ -30,6 +30,10 @@ pub struct RegisteredClient {
     pub assertion_keys: Option<ClientKeys>,
     /// Redirect URIs an update removed, with the time each stops working.
     pub retired_redirect_uris: Vec<(RedirectUri, DateTime<Utc>)>,
+    /// Failed authentications in a row.
+    pub failed_attempts: i64,
+    /// When a lockout after failed authentications ends, if one was imposed.
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 impl RegisteredClient {
@@ -45,6 +49,8 @@ impl RegisteredClient {
             secrets: record.secrets,
             disabled_at: record.disabled_at,
             assertion_keys,
+            failed_attempts: record.failed_attempts,
+            locked_until: record.locked_until,
             retired_redirect_uris: record
                 .retired_redirect_uris
                 .into_iter()

@@ -307,6 +307,14 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION_DAYS", default_value_t = 365,
           value_parser = clap::value_parser!(u32).range(30..=1095))]
     pub audit_retention_days: u32,
+    /// Failed authentications in a row that lock a client out.
+    #[arg(long, env = "PORTCULLIS_CLIENT_LOCKOUT_THRESHOLD", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub client_lockout_threshold: u32,
+    /// What the threshold does: lock the client for a cooldown that doubles
+    /// on each lockout, or disable it until an admin enables it.
+    #[arg(long, env = "PORTCULLIS_CLIENT_LOCKOUT_POLICY", value_enum, default_value_t = LockoutAction::Lock)]
+    pub client_lockout_policy: LockoutAction,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -350,6 +358,26 @@ pub struct Settings {
     pub redirect_uri_grace: Duration,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
+    /// When repeated failed authentications lock a client out, and what it does.
+    pub lockout: Lockout,
+}
+
+/// What reaching the lockout threshold does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LockoutAction {
+    /// Lock the client for a cooldown (1 minute, doubling on each lockout, at most a day).
+    Lock,
+    /// Disable the client until an admin enables it.
+    Disable,
+}
+
+/// The lockout rule for clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Lockout {
+    /// Failed authentications in a row that trigger it.
+    pub threshold: u32,
+    /// What it does.
+    pub action: LockoutAction,
 }
 
 impl ServeArgs {
@@ -389,6 +417,7 @@ impl ServeArgs {
             ),
             redirect_uri_grace: Duration::from_secs(u64::from(self.redirect_uri_grace_hours) * 3_600),
             audit_retention: Duration::from_secs(u64::from(self.audit_retention_days) * 86_400),
+            lockout: Lockout { threshold: self.client_lockout_threshold, action: self.client_lockout_policy },
         })
     }
 }

@@ -62,6 +62,7 @@ impl Application {
             db.clone(),
             &settings.issuer,
             TrustedProxies(settings.trusted_proxies.clone()),
+            settings.lockout,
         ));
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {

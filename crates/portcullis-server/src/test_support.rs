@@ -2,6 +2,7 @@
 //! server whose issuer is its own loopback address, so that clients can
 //! discover it and fetch its keys as they would in production.
 
+use crate::config::{Lockout, LockoutAction};
 use crate::{Application, KekSource, Settings};
 use portcullis_core::Issuer;
 use portcullis_jose::KeyEncryptionKey;
@@ -34,6 +35,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         client_version_retention: Duration::from_secs(90 * 86_400),
         redirect_uri_grace: Duration::from_secs(24 * 3_600),
         audit_retention: Duration::from_secs(365 * 86_400),
+        lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
     })?;
     Ok((app, issuer))
 }

@@ -28,6 +28,10 @@ pub struct ClientRecord {
     pub secrets: Vec<SecretRecord>,
     /// Redirect URIs an update removed, each with the time it stops working.
     pub retired_redirect_uris: Vec<(String, DateTime<Utc>)>,
+    /// Failed authentications in a row.
+    pub failed_attempts: i64,
+    /// When a lockout after failed authentications ends, if one was imposed.
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// A stored client secret.
@@ -132,6 +136,7 @@ pub fn create(conn: &mut DbConnection, new: &NewClient<'_>) -> Result<(), StoreE
         if let Some(secret) = new.secret {
             insert_secret(conn, new.client_id, secret)?;
         }
+        crate::lockouts::start(conn, new.client_id)?;
         change_log::append(conn, ChangeKind::Client, new.client_id, None)
     })
 }
@@ -398,6 +403,10 @@ pub fn set_disabled(conn: &mut DbConnection, client_id: &str, disabled: bool) ->
         if updated == 0 {
             return Ok(false);
         }
+        if !disabled {
+            // Enabling lifts any lockout too.
+            crate::lockouts::clear(conn, client_id)?;
+        }
         change_log::append(conn, ChangeKind::Client, client_id, None)?;
         Ok(true)
     })
@@ -457,6 +466,11 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
     let rows: Vec<LoadedRow> = query.load(conn)?;
     let mut secrets: Vec<SecretRow> = secrets_query.load(conn)?;
     let mut retired: Vec<(String, String, NaiveDateTime)> = retired_query.load(conn)?;
+    let lockouts: std::collections::HashMap<String, (i64, Option<DateTime<Utc>>)> =
+        crate::lockouts::states(conn, only)?
+            .into_iter()
+            .map(|(id, failures, until)| (id, (failures, until)))
+            .collect();
     Ok(rows
         .into_iter()
         .map(|(client_id, version, metadata, disabled_at, created_at, updated_at)| {
@@ -465,7 +479,10 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
             let (retiring, rest): (Vec<_>, Vec<_>) =
                 retired.drain(..).partition(|(id, _, _)| *id == client_id);
             retired = rest;
+            let (failed_attempts, locked_until) = lockouts.get(&client_id).copied().unwrap_or((0, None));
             ClientRecord {
+                failed_attempts,
+                locked_until,
                 client_id,
                 version,
                 metadata,

@@ -18,6 +18,7 @@ pub mod database;
 pub mod database_url;
 pub mod error;
 pub mod keys;
+pub mod lockouts;
 mod migrations;
 pub mod refresh;
 mod schema;

@@ -200,3 +200,12 @@ diesel::table! {
         hash -> Binary,
     }
 }
+
+diesel::table! {
+    client_lockouts (client_id) {
+        client_id -> Text,
+        failures -> BigInt,
+        lockouts -> BigInt,
+        locked_until -> Nullable<Timestamp>,
+    }
+}

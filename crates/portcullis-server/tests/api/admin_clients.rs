@@ -389,4 +389,49 @@ backend_tests! {
             }
         }
     }
+
+    #[tokio::test]
+    async fn repeated_failed_authentications_lock_a_client_out(db) {
+        let mut strict = settings(&db, &new_kek());
+        strict.lockout.threshold = 3;
+        let admin = Admin::on(&db, strict).await;
+        let created = admin.create(service()).await;
+        let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+        for _ in 0..2 {
+            assert_eq!(admin.app.token(&id, "wrong", "").await.status(), 401);
+        }
+        assert_eq!(admin.app.token(&id, &secret, "").await.status(), 200, "a success resets the count");
+        for _ in 0..2 {
+            assert_eq!(admin.app.token(&id, "wrong", "").await.status(), 401);
+        }
+        assert_eq!(admin.app.token(&id, &secret, "").await.status(), 200, "two failures after a success do not lock");
+        for _ in 0..3 {
+            assert_eq!(admin.app.token(&id, "wrong", "").await.status(), 401);
+        }
+        let locked = admin.app.token(&id, &secret, "").await;
+        assert_eq!(locked.status(), 401);
+        let body: Value = locked.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client");
+        assert!(body["error_description"].as_str().unwrap().contains("locked"), "{body}");
+        let audit = body_of(admin.send(Method::GET, "/audit-logs?action=client.lockout", None).await, 200).await;
+        let entry = &audit["entries"][0];
+        assert_eq!((entry["target"].as_str(), entry["details"]["lockouts"].as_i64()), (Some(id.as_str()), Some(1)));
+    }
+
+    #[tokio::test]
+    async fn the_lockout_policy_can_disable_the_client_instead(db) {
+        let mut strict = settings(&db, &new_kek());
+        strict.lockout = portcullis_server::config::Lockout { threshold: 2, action: portcullis_server::config::LockoutAction::Disable };
+        let admin = Admin::on(&db, strict).await;
+        let created = admin.create(service()).await;
+        let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+        for _ in 0..2 {
+            assert_eq!(admin.app.token(&id, "wrong", "").await.status(), 401);
+        }
+        assert_eq!(admin.app.token(&id, &secret, "").await.status(), 401);
+        let shown = body_of(admin.send(Method::GET, &format!("/clients/{id}"), None).await, 200).await;
+        assert_eq!(shown["disabled"], true);
+        admin.send(Method::POST, &format!("/clients/{id}/enable"), None).await;
+        assert_eq!(admin.app.token(&id, &secret, "").await.status(), 200, "an admin enables it again");
+    }
 }

@@ -2,6 +2,7 @@
 
 use portcullis_core::Issuer;
 use portcullis_jose::KeyEncryptionKey;
+use portcullis_server::config::{Lockout, LockoutAction};
 use portcullis_server::{Application, KekSource, Settings};
 use portcullis_store::test_support::TestDb;
 use portcullis_store::PoolOptions;
@@ -51,6 +52,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         client_version_retention: Duration::from_secs(90 * 86_400),
         redirect_uri_grace: Duration::from_secs(24 * 3_600),
         audit_retention: Duration::from_secs(365 * 86_400),
+        lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
     }
 }
 
