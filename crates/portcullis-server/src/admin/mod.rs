@@ -8,13 +8,14 @@ pub mod client_secrets;
 pub mod clients;
 pub mod error;
 pub mod keys;
+pub mod openapi;
+pub mod routes;
 pub mod users;
 
 use crate::admin::error::AdminError;
 use crate::audit;
 use crate::authorization::Authorization;
 use crate::oauth_response::no_store;
-use crate::routes::postable;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -28,82 +29,15 @@ use serde::Serialize;
 /// The path prefix of the admin API.
 pub const PREFIX: &str = "/admin/v1";
 
-/// Mounts the admin API.
+/// Mounts the admin API (every route of [`routes::ROUTES`], and the
+/// OpenAPI document), recording changes in the audit log.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope(PREFIX)
-            .wrap(from_fn(audit_changes))
-            .service(
-                web::resource("/clients")
-                    .route(web::get().to(clients::list))
-                    .route(web::post().to(clients::create))
-                    .default_service(crate::routes::refuse_except("GET, POST")),
-            )
-            .service(
-                web::resource("/clients/{client_id}")
-                    .route(web::get().to(clients::get))
-                    .route(web::put().to(clients::replace))
-                    .route(web::patch().to(clients::patch))
-                    .route(web::delete().to(clients::delete))
-                    .default_service(crate::routes::refuse_except("GET, PUT, PATCH, DELETE")),
-            )
-            .service(postable("/clients/{client_id}/disable", clients::disable))
-            .service(postable("/clients/{client_id}/enable", clients::enable))
-            .service(postable("/clients/{client_id}/rollback", clients::rollback))
-            .service(postable("/clients/{client_id}/secrets", client_secrets::add))
-            .service(
-                web::resource("/clients/{client_id}/secrets/{secret_id}")
-                    .route(web::delete().to(client_secrets::revoke))
-                    .default_service(crate::routes::refuse_except("DELETE")),
-            )
-            .service(
-                web::resource("/users")
-                    .route(web::get().to(users::list))
-                    .route(web::post().to(users::create))
-                    .default_service(crate::routes::refuse_except("GET, POST")),
-            )
-            .service(
-                web::resource("/users/{user_id}")
-                    .route(web::get().to(users::get))
-                    .route(web::patch().to(users::update))
-                    .default_service(crate::routes::refuse_except("GET, PATCH")),
-            )
-            .service(
-                web::resource("/users/{user_id}/password")
-                    .route(web::put().to(users::set_password))
-                    .default_service(crate::routes::refuse_except("PUT")),
-            )
-            .service(postable("/users/{user_id}/disable", users::disable))
-            .service(postable("/users/{user_id}/enable", users::enable))
-            .service(
-                web::resource("/audit-logs")
-                    .route(web::get().to(audit_logs::list))
-                    .default_service(crate::routes::refuse_except("GET")),
-            )
-            .service(
-                web::resource("/keys")
-                    .route(web::get().to(keys::list))
-                    .route(web::post().to(keys::create))
-                    .default_service(crate::routes::refuse_except("GET, POST")),
-            )
-            .service(postable("/keys/rotate", keys::rotate))
-            .service(postable("/keys/{kid}/activate", keys::activate))
-            .service(
-                web::resource("/keys/{kid}")
-                    .route(web::delete().to(keys::revoke))
-                    .default_service(crate::routes::refuse_except("DELETE")),
-            )
-            .service(
-                web::resource("/clients/{client_id}/versions")
-                    .route(web::get().to(clients::versions))
-                    .default_service(crate::routes::refuse_except("GET")),
-            )
-            .service(
-                web::resource("/clients/{client_id}/versions/{version}")
-                    .route(web::get().to(clients::version))
-                    .default_service(crate::routes::refuse_except("GET")),
-            ),
+    let scope = web::scope(PREFIX).service(
+        web::resource(openapi::PATH)
+            .route(web::get().to(openapi::document))
+            .default_service(crate::routes::refuse_except("GET")),
     );
+    cfg.service(routes::mount(scope).wrap(from_fn(audit_changes)));
 }
 
 /// A time as the admin API shows it: RFC 3339, UTC, whole seconds.

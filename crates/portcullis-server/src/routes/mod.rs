@@ -85,10 +85,12 @@ where
 }
 
 /// Answers 405 with the methods that are allowed.
-pub fn refuse_except(allow: &'static str) -> actix_web::Route {
-    web::to(
-        move || async move { HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).finish() },
-    )
+pub fn refuse_except(allow: impl Into<String>) -> actix_web::Route {
+    let allow = allow.into();
+    web::to(move || {
+        let allow = allow.clone();
+        async move { HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).finish() }
+    })
 }
 
 async fn not_found() -> HttpResponse {

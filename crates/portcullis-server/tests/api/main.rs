@@ -4,6 +4,7 @@
 mod admin_audit;
 mod admin_clients;
 mod admin_keys;
+mod admin_openapi;
 mod admin_users;
 mod cli;
 mod code_exchange;

@@ -1,0 +1,295 @@
+//! Every route of the admin API, in one table: it mounts the API and is
+//! what the OpenAPI document is generated from, so the two cannot differ.
+
+use crate::admin::auth::AdminScope;
+use crate::admin::{audit_logs, client_secrets, clients, keys, users};
+use actix_web::{web, Route};
+
+/// An HTTP method of the admin API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+}
+
+impl Verb {
+    /// The method's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+/// Whether a route takes a JSON body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// None.
+    No,
+    /// One that may be left out.
+    Optional,
+    /// One that must be sent.
+    Required,
+}
+
+/// One route.
+pub struct AdminRoute {
+    /// The method.
+    pub verb: Verb,
+    /// The path under `/admin/v1`, with `{parameters}`.
+    pub path: &'static str,
+    /// The scope it needs (`admin` covers every one).
+    pub scope: AdminScope,
+    /// What it does, in one line.
+    pub summary: &'static str,
+    /// Whether it takes a JSON body.
+    pub body: Body,
+    /// The success status.
+    pub status: u16,
+    /// The handler, as an actix route.
+    pub route: fn() -> Route,
+}
+
+macro_rules! route {
+    ($verb:ident, $path:literal, $scope:ident, $status:literal, $body:ident, $handler:path, $summary:literal) => {
+        AdminRoute {
+            verb: Verb::$verb,
+            path: $path,
+            scope: AdminScope::$scope,
+            summary: $summary,
+            body: Body::$body,
+            status: $status,
+            route: || route!(@method $verb).to($handler),
+        }
+    };
+    (@method Get) => { web::get() };
+    (@method Post) => { web::post() };
+    (@method Put) => { web::put() };
+    (@method Patch) => { web::patch() };
+    (@method Delete) => { web::delete() };
+}
+
+/// The admin API.
+pub const ROUTES: [AdminRoute; 26] = [
+    route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
+    route!(
+        Post,
+        "/clients",
+        Clients,
+        201,
+        Required,
+        clients::create,
+        "Register a client (RFC 7591 metadata); its secret is shown once"
+    ),
+    route!(
+        Get,
+        "/clients/{client_id}",
+        Clients,
+        200,
+        No,
+        clients::get,
+        "Read a client's current configuration and state"
+    ),
+    route!(
+        Put,
+        "/clients/{client_id}",
+        Clients,
+        200,
+        Required,
+        clients::replace,
+        "Replace a client's configuration (a new version; If-Match or `version` for concurrency)"
+    ),
+    route!(
+        Patch,
+        "/clients/{client_id}",
+        Clients,
+        200,
+        Required,
+        clients::patch,
+        "Change a client's configuration with a JSON merge patch (a new version)"
+    ),
+    route!(
+        Delete,
+        "/clients/{client_id}",
+        Clients,
+        204,
+        No,
+        clients::delete,
+        "Delete a client; its tokens stop working everywhere"
+    ),
+    route!(
+        Post,
+        "/clients/{client_id}/disable",
+        Clients,
+        200,
+        No,
+        clients::disable,
+        "Disable a client; its tokens stop working everywhere"
+    ),
+    route!(
+        Post,
+        "/clients/{client_id}/enable",
+        Clients,
+        200,
+        No,
+        clients::enable,
+        "Enable a client again (lifting any lockout)"
+    ),
+    route!(
+        Get,
+        "/clients/{client_id}/versions",
+        Clients,
+        200,
+        No,
+        clients::versions,
+        "List a client's configuration versions, newest first"
+    ),
+    route!(
+        Get,
+        "/clients/{client_id}/versions/{version}",
+        Clients,
+        200,
+        No,
+        clients::version,
+        "Read one configuration version"
+    ),
+    route!(
+        Post,
+        "/clients/{client_id}/rollback",
+        Clients,
+        200,
+        Required,
+        clients::rollback,
+        "Write version n's configuration as the next version"
+    ),
+    route!(
+        Post,
+        "/clients/{client_id}/secrets",
+        Clients,
+        201,
+        Optional,
+        client_secrets::add,
+        "Add a secret (shown once, optional expiry); the others keep working"
+    ),
+    route!(
+        Delete,
+        "/clients/{client_id}/secrets/{secret_id}",
+        Clients,
+        204,
+        No,
+        client_secrets::revoke,
+        "Revoke one secret"
+    ),
+    route!(Get, "/keys", Keys, 200, No, keys::list, "List the signing keys (never a private part)"),
+    route!(Post, "/keys", Keys, 201, Required, keys::create, "Stage a next key: published, not signing"),
+    route!(
+        Post,
+        "/keys/rotate",
+        Keys,
+        200,
+        Required,
+        keys::rotate,
+        "Create a key and make it sign at once, retiring the previous one"
+    ),
+    route!(
+        Post,
+        "/keys/{kid}/activate",
+        Keys,
+        200,
+        No,
+        keys::activate,
+        "Make a next key the signer and retire the previous one"
+    ),
+    route!(
+        Delete,
+        "/keys/{kid}",
+        Keys,
+        200,
+        No,
+        keys::revoke,
+        "Revoke a key at once (an active key is replaced)"
+    ),
+    route!(Get, "/users", Users, 200, No, users::list, "List users (filter by username, paginated)"),
+    route!(
+        Post,
+        "/users",
+        Users,
+        201,
+        Required,
+        users::create,
+        "Create a user; a generated password is shown once"
+    ),
+    route!(Get, "/users/{user_id}", Users, 200, No, users::get, "Read a user"),
+    route!(
+        Patch,
+        "/users/{user_id}",
+        Users,
+        200,
+        Required,
+        users::update,
+        "Replace a user's standard claims"
+    ),
+    route!(
+        Put,
+        "/users/{user_id}/password",
+        Users,
+        204,
+        Required,
+        users::set_password,
+        "Set a user's password"
+    ),
+    route!(
+        Post,
+        "/users/{user_id}/disable",
+        Users,
+        200,
+        No,
+        users::disable,
+        "Disable a user: sessions end, refresh families are revoked"
+    ),
+    route!(Post, "/users/{user_id}/enable", Users, 200, No, users::enable, "Enable a user again"),
+    route!(
+        Get,
+        "/audit-logs",
+        Audit,
+        200,
+        No,
+        audit_logs::list,
+        "Read the audit log (filters, cursor, JSON / JSON lines / CSV)"
+    ),
+];
+
+/// Every route.
+pub fn all() -> impl Iterator<Item = &'static AdminRoute> {
+    ROUTES.iter()
+}
+
+/// Mounts every route on `scope`; a path called with a method it does not
+/// have answers 405 with `Allow`.
+pub fn mount(mut scope: actix_web::Scope) -> actix_web::Scope {
+    let mut seen = std::collections::BTreeSet::new();
+    // In table order: a fixed path (`/keys/rotate`) is mounted before a
+    // pattern that would also match it (`/keys/{kid}`).
+    for path in all().map(|route| route.path).filter(|path| seen.insert(*path)) {
+        let mut resource = web::resource(path);
+        let mut allowed = Vec::new();
+        for route in all().filter(|route| route.path == path) {
+            resource = resource.route((route.route)());
+            allowed.push(route.verb.as_str());
+        }
+        scope = scope.service(resource.default_service(crate::routes::refuse_except(allowed.join(", "))));
+    }
+    scope
+}
