@@ -142,3 +142,40 @@ async fn the_app_signs_a_user_in_with_pkce_and_prints_the_verified_claims() {
     assert_eq!(printed["userinfo"]["sub"], id_token["sub"]);
     assert_eq!(printed["userinfo"]["name"], "Buffy Summers", "{printed}");
 }
+
+#[tokio::test]
+async fn the_admin_script_registers_updates_rolls_back_and_rotates() {
+    let db = TestDb::sqlite();
+    let admin = portcullis_server::bootstrap::bootstrap(&db.connect(), false).unwrap();
+    let issuer = start_server(&db);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/admin.sh");
+    let output = tokio::task::spawn_blocking({
+        let issuer = issuer.clone();
+        move || {
+            Command::new("bash")
+                .arg(script)
+                .env("ISSUER", &issuer)
+                .env("ADMIN_CLIENT_ID", &admin.client_id)
+                .env("ADMIN_CLIENT_SECRET", admin.client_secret.expose())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.rfind("{\n").expect("a summary")..]).unwrap();
+    let client_id = summary["client_id"].as_str().unwrap();
+    let kid = summary["active_rs256_kid"].as_str().unwrap();
+    assert!(stdout.contains("\"next_key_published\": true"), "{stdout}");
+    assert!(stdout.contains("\"action\":\"POST /admin/v1/clients/{client_id}/rollback\""), "{stdout}");
+    let stored =
+        portcullis_store::clients::find(&mut db.connect().get().unwrap(), client_id).unwrap().unwrap();
+    assert_eq!(stored.version, 3, "created, updated, rolled back");
+    assert!(stored.metadata.contains("read write"), "version 1's scope is back: {}", stored.metadata);
+    let keys = portcullis_store::keys::all(&mut db.connect().get().unwrap()).unwrap();
+    let active = keys.iter().find(|k| k.kid == kid).unwrap();
+    assert_eq!(active.state, portcullis_core::KeyState::Active);
+}

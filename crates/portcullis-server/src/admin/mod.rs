@@ -84,9 +84,12 @@ async fn audit_changes(
     let (Some(db), false) = (db, reads) else { return Ok(response) };
     let request = response.request();
     let status = response.status();
+    // The resource named in the path, or the one a POST created (its Location).
+    let created = response.headers().get(actix_web::http::header::LOCATION).and_then(|l| l.to_str().ok());
     let target = ["client_id", "kid", "user_id"]
         .iter()
         .find_map(|name| request.match_info().get(name))
+        .or_else(|| created.and_then(|location| location.rsplit('/').next()))
         .unwrap_or_default()
         .to_owned();
     let outcome = match status.as_u16() {

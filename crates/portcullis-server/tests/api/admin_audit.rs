@@ -37,6 +37,7 @@ backend_tests! {
         };
         let created_entry = find("POST /admin/v1/clients", "success");
         assert_eq!(created_entry["actor"], admin.id.as_str());
+        assert_eq!(created_entry["target"], id.as_str(), "a created client is the target of its creation");
         assert_eq!(find("PATCH /admin/v1/clients/{client_id}", "refused")["details"]["status"], 400);
         let rollback = find("POST /admin/v1/clients/{client_id}/rollback", "success");
         assert_eq!(rollback["target"], id.as_str());
