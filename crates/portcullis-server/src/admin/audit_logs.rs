@@ -4,7 +4,7 @@
 
 use crate::admin::auth::{Admin, AdminScope};
 use crate::admin::error::AdminError;
-use crate::admin::{blocking, json_ok};
+use crate::admin::{blocking, json_ok, number_param, query};
 use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
@@ -109,8 +109,7 @@ pub async fn list(
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(AdminScope::Audit)?;
-    let query = FormParams::parse(req.query_string().as_bytes())
-        .map_err(|e| AdminError::bad_request(e.error_description))?;
+    let query = query(&req)?;
     let format = format_of(&req, &query)?;
     let filter = Filter {
         from: time_param(&query, "from")?,
@@ -119,21 +118,8 @@ pub async fn list(
         action: query.get("action").map(str::to_owned),
         target: query.get("target").map(str::to_owned),
     };
-    let number =
-        |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, AdminError> {
-            match query.get(name) {
-                None => Ok(default),
-                Some(raw) => raw.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
-                    AdminError::bad_request(format!(
-                        "{name} must be a number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ))
-                }),
-            }
-        };
-    let limit = number("limit", 100, 1..=MAX_PAGE)?;
-    let after = number("cursor", 0, 0..=i64::MAX)?;
+    let limit = number_param(&query, "limit", 100, 1..=MAX_PAGE)?;
+    let after = number_param(&query, "cursor", 0, 0..=i64::MAX)?;
     let mut entries = blocking(move || {
         audit::entries(&mut *db.get().map_err(AdminError::unavailable)?, &filter, after, limit + 1)
             .map_err(AdminError::unavailable)

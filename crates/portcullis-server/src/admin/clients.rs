@@ -6,11 +6,10 @@
 use crate::admin::auth::{Admin, AdminScope};
 use crate::admin::body::{json_object, metadata};
 use crate::admin::error::AdminError;
-use crate::admin::{apply_here, blocking, json_ok, time};
+use crate::admin::{apply_here, blocking, json_ok, number_param, query, time};
 use crate::authorization::Authorization;
 use crate::client_changes::{self, ChangeError, ChangePolicy};
 use crate::clients;
-use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -21,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The most clients one page lists.
-const MAX_PAGE: usize = 200;
+const MAX_PAGE: i64 = 200;
 
 /// A secret as the API shows it: never its value or hash.
 #[derive(Serialize)]
@@ -172,16 +171,8 @@ pub async fn list(
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(AdminScope::Clients)?;
-    let query = FormParams::parse(req.query_string().as_bytes())
-        .map_err(|e| AdminError::bad_request(e.error_description))?;
-    let limit = match query.get("limit") {
-        None => 50,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| AdminError::bad_request(format!("limit must be 1 to {MAX_PAGE}")))?,
-    };
+    let query = query(&req)?;
+    let limit = number_param(&query, "limit", 50, 1..=MAX_PAGE)? as usize;
     let name = query.get("name").map(str::to_lowercase);
     let cursor = query.get("cursor").map(str::to_owned);
     let records = blocking(move || {

@@ -116,3 +116,28 @@ async fn audit_changes(
     audit::record(&db, event).await;
     Ok(response)
 }
+
+/// The query string's parameters, each at most once.
+pub fn query(req: &actix_web::HttpRequest) -> Result<crate::form::FormParams, AdminError> {
+    crate::form::FormParams::parse(req.query_string().as_bytes())
+        .map_err(|e| AdminError::bad_request(e.error_description))
+}
+
+/// The number `name` of `query` within `range`, or `default` when absent.
+pub fn number_param(
+    query: &crate::form::FormParams,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, AdminError> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            AdminError::bad_request(format!(
+                "{name} must be a number from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        }),
+    }
+}

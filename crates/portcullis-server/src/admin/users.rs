@@ -5,8 +5,7 @@
 use crate::admin::auth::{Admin, AdminScope};
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
-use crate::admin::{blocking, json_ok, time};
-use crate::form::FormParams;
+use crate::admin::{blocking, json_ok, number_param, query, time};
 use crate::oauth_response::no_store;
 use crate::secrets;
 use crate::users::{self, UserError};
@@ -19,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The most users one page lists.
-const MAX_PAGE: usize = 200;
+const MAX_PAGE: i64 = 200;
 
 /// A user as the API shows it.
 #[derive(Serialize)]
@@ -132,16 +131,8 @@ pub async fn list(
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(AdminScope::Users)?;
-    let query = FormParams::parse(req.query_string().as_bytes())
-        .map_err(|e| AdminError::bad_request(e.error_description))?;
-    let limit = match query.get("limit") {
-        None => 50,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| AdminError::bad_request(format!("limit must be 1 to {MAX_PAGE}")))?,
-    };
+    let query = query(&req)?;
+    let limit = number_param(&query, "limit", 50, 1..=MAX_PAGE)? as usize;
     let filter = query.get("username").map(str::to_lowercase);
     let cursor = query.get("cursor").map(str::to_owned);
     let all = blocking(move || {
