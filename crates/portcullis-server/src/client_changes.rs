@@ -3,7 +3,9 @@
 //! and concurrent changes are decided by the version they were based on.
 //! The admin API and the CLI both call these.
 
+use crate::admin::auth::ADMIN;
 use chrono::{TimeDelta, Utc};
+use portcullis_core::user::CLAIMS_BY_SCOPE;
 use portcullis_core::{ClientMetadata, MetadataError};
 use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self as stored, VersionRecord, VersionWrite};
@@ -61,6 +63,46 @@ pub struct ChangePolicy {
     pub version_retention: TimeDelta,
     /// How long a redirect URI an update removes keeps working.
     pub redirect_uri_grace: TimeDelta,
+}
+
+/// The scopes this server knows: OpenID Connect's, the admin ones, and the
+/// API scopes it is configured with.
+#[derive(Clone, Debug, Default)]
+pub struct KnownScopes {
+    api: Vec<String>,
+}
+
+impl KnownScopes {
+    /// The known scopes with the configured API scopes `api`; with none
+    /// configured, API scopes are not restricted.
+    pub fn new(api: &[String]) -> Self {
+        Self { api: api.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect() }
+    }
+
+    /// The configured API scopes.
+    pub fn api(&self) -> &[String] {
+        &self.api
+    }
+
+    /// Checks that every scope `metadata` names is known.
+    pub fn check(&self, metadata: &ClientMetadata) -> Result<(), ChangeError> {
+        if self.api.is_empty() {
+            return Ok(());
+        }
+        let oidc = |s: &str| s == "openid" || CLAIMS_BY_SCOPE.iter().any(|(scope, _)| *scope == s);
+        let admin = |s: &str| {
+            s == ADMIN
+                || s.strip_prefix("admin:")
+                    .is_some_and(|rest| ["clients", "keys", "users", "audit"].contains(&rest))
+        };
+        match metadata.scope.iter().find(|s| !oidc(s) && !admin(s) && !self.api.iter().any(|api| api == s)) {
+            Some(unknown) => {
+                Err(MetadataError::new("scope", format!("`{unknown}` is not a scope this server knows"))
+                    .into())
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// Checks a configuration as creating or updating a client does.

@@ -315,6 +315,11 @@ pub struct ServeArgs {
     /// on each lockout, or disable it until an admin enables it.
     #[arg(long, env = "PORTCULLIS_CLIENT_LOCKOUT_POLICY", value_enum, default_value_t = LockoutAction::Lock)]
     pub client_lockout_policy: LockoutAction,
+    /// Comma-separated API scopes this server issues, besides the OpenID
+    /// Connect and admin ones. When set, the admin API refuses a client that
+    /// names any other scope; when empty, any scope token is accepted.
+    #[arg(long, env = "PORTCULLIS_SCOPES", value_delimiter = ',')]
+    pub scopes: Vec<String>,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -360,6 +365,8 @@ pub struct Settings {
     pub audit_retention: Duration,
     /// When repeated failed authentications lock a client out, and what it does.
     pub lockout: Lockout,
+    /// The API scopes this server issues (empty: not restricted).
+    pub scopes: Vec<String>,
 }
 
 /// What reaching the lockout threshold does.
@@ -418,6 +425,7 @@ impl ServeArgs {
             redirect_uri_grace: Duration::from_secs(u64::from(self.redirect_uri_grace_hours) * 3_600),
             audit_retention: Duration::from_secs(u64::from(self.audit_retention_days) * 86_400),
             lockout: Lockout { threshold: self.client_lockout_threshold, action: self.client_lockout_policy },
+            scopes: self.scopes,
         })
     }
 }

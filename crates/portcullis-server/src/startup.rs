@@ -4,7 +4,7 @@
 use crate::authorization::Authorization;
 use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
-use crate::client_changes::ChangePolicy;
+use crate::client_changes::{ChangePolicy, KnownScopes};
 use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
 use crate::mirror::{self, Mirrors, RevocationList};
@@ -72,7 +72,9 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
-        let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer));
+        let known_scopes = KnownScopes::new(&settings.scopes);
+        let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api()));
+        let known_scopes = web::Data::new(known_scopes);
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
         let database = web::Data::new(db.clone());
         let change_policy = web::Data::new(ChangePolicy {
@@ -98,6 +100,7 @@ impl Application {
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
                 .app_data(change_policy.clone())
+                .app_data(known_scopes.clone())
                 .configure(routes::configure)
         });
         if settings.workers > 0 {

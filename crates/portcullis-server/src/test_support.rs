@@ -36,6 +36,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         redirect_uri_grace: Duration::from_secs(24 * 3_600),
         audit_retention: Duration::from_secs(365 * 86_400),
         lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
+        scopes: Vec::new(),
     })?;
     Ok((app, issuer))
 }

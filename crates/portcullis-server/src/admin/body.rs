@@ -2,7 +2,7 @@
 //! metadata with the failing field named.
 
 use crate::admin::error::AdminError;
-use crate::client_changes::{self, ChangeError};
+use crate::client_changes::{self, ChangeError, KnownScopes};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use portcullis_core::ClientMetadata;
@@ -34,8 +34,9 @@ pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map
     }
 }
 
-/// Client metadata from `object`, checked as a change is; a wrong field is named.
-pub fn metadata(object: Map<String, Value>) -> Result<ClientMetadata, AdminError> {
+/// Client metadata from `object`, checked as a change is, with only scopes
+/// the server knows; a wrong field is named.
+pub fn metadata(object: Map<String, Value>, known: &KnownScopes) -> Result<ClientMetadata, AdminError> {
     let metadata: ClientMetadata = serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
         let field = e.path().to_string();
         AdminError::invalid_metadata(
@@ -44,6 +45,7 @@ pub fn metadata(object: Map<String, Value>) -> Result<ClientMetadata, AdminError
         )
     })?;
     client_changes::check(&metadata).map_err(AdminError::from)?;
+    known.check(&metadata).map_err(AdminError::from)?;
     Ok(metadata)
 }
 

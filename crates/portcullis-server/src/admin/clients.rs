@@ -8,7 +8,7 @@ use crate::admin::body::{json_object, metadata};
 use crate::admin::error::AdminError;
 use crate::admin::{apply_here, blocking, json_ok, number_param, query, time};
 use crate::authorization::Authorization;
-use crate::client_changes::{self, ChangeError, ChangePolicy};
+use crate::client_changes::{self, ChangeError, ChangePolicy, KnownScopes};
 use crate::clients;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
@@ -137,9 +137,10 @@ pub async fn create(
     payload: web::Payload,
     db: web::Data<Database>,
     flow: web::Data<Authorization>,
+    known: web::Data<KnownScopes>,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(AdminScope::Clients)?;
-    let metadata = metadata(json_object(&req, payload).await?)?;
+    let metadata = metadata(json_object(&req, payload).await?, &known)?;
     let (store, author) = (db.clone(), admin.client_id.clone());
     let (client_id, secret) = blocking(move || {
         clients::create(&store, &metadata, &author).map_err(|e| match e.downcast::<ChangeError>() {
@@ -220,9 +221,9 @@ pub async fn replace(
     payload: web::Payload,
     db: web::Data<Database>,
     flow: web::Data<Authorization>,
-    policy: web::Data<ChangePolicy>,
+    (policy, known): (web::Data<ChangePolicy>, web::Data<KnownScopes>),
 ) -> Result<HttpResponse, AdminError> {
-    update(admin, req, path.into_inner(), payload, (db, flow, **policy), Update::Replace).await
+    update(admin, req, path.into_inner(), payload, (db, flow, **policy, known), Update::Replace).await
 }
 
 /// `PATCH /admin/v1/clients/{client_id}`: a JSON merge patch (RFC 7396) of
@@ -234,9 +235,9 @@ pub async fn patch(
     payload: web::Payload,
     db: web::Data<Database>,
     flow: web::Data<Authorization>,
-    policy: web::Data<ChangePolicy>,
+    (policy, known): (web::Data<ChangePolicy>, web::Data<KnownScopes>),
 ) -> Result<HttpResponse, AdminError> {
-    update(admin, req, path.into_inner(), payload, (db, flow, **policy), Update::Merge).await
+    update(admin, req, path.into_inner(), payload, (db, flow, **policy, known), Update::Merge).await
 }
 
 /// How an update's body applies to the configuration.
@@ -252,7 +253,12 @@ async fn update(
     req: HttpRequest,
     client_id: String,
     payload: web::Payload,
-    (db, flow, policy): (web::Data<Database>, web::Data<Authorization>, ChangePolicy),
+    (db, flow, policy, known): (
+        web::Data<Database>,
+        web::Data<Authorization>,
+        ChangePolicy,
+        web::Data<KnownScopes>,
+    ),
     how: Update,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(AdminScope::Clients)?;
@@ -286,7 +292,7 @@ async fn update(
             }
         }
     };
-    let metadata = metadata(configuration)?;
+    let metadata = metadata(configuration, &known)?;
     change(&admin, &db, &flow, client_id, move |db, id, author| {
         client_changes::update(db, id, based_on, &metadata, &policy, author)
     })

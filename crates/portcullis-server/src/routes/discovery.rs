@@ -36,7 +36,7 @@ struct ProviderMetadata<'a> {
     token_endpoint: String,
     userinfo_endpoint: String,
     end_session_endpoint: String,
-    scopes_supported: Vec<&'static str>,
+    scopes_supported: Vec<&'a str>,
     claims_supported: Vec<&'static str>,
     grant_types_supported: &'static [&'static str],
     token_endpoint_auth_methods_supported: &'static [&'static str],
@@ -61,8 +61,8 @@ struct ProviderMetadata<'a> {
 }
 
 impl DiscoveryDocument {
-    /// The metadata of a server with issuer `issuer`.
-    pub fn new(issuer: &Issuer) -> Self {
+    /// The metadata of a server with issuer `issuer` issuing the API scopes `api_scopes`.
+    pub fn new(issuer: &Issuer, api_scopes: &[String]) -> Self {
         let metadata = ProviderMetadata {
             // OpenID Connect Discovery §4.3: identical to the configured issuer.
             issuer: issuer.as_str(),
@@ -73,6 +73,7 @@ impl DiscoveryDocument {
             end_session_endpoint: issuer.endpoint(endpoints::END_SESSION),
             scopes_supported: std::iter::once("openid")
                 .chain(CLAIMS_BY_SCOPE.iter().map(|(scope, _)| *scope))
+                .chain(api_scopes.iter().map(String::as_str))
                 .collect(),
             claims_supported: ID_TOKEN_CLAIMS
                 .into_iter()

@@ -434,4 +434,21 @@ backend_tests! {
         admin.send(Method::POST, &format!("/clients/{id}/enable"), None).await;
         assert_eq!(admin.app.token(&id, &secret, "").await.status(), 200, "an admin enables it again");
     }
+
+    #[tokio::test]
+    async fn a_scope_the_server_does_not_know_is_refused(db) {
+        let mut configured = settings(&db, &new_kek());
+        configured.scopes = vec!["read".into(), "write".into()];
+        let admin = Admin::on(&db, configured).await;
+        let refused = body_of(admin.send(Method::POST, "/clients", Some(json!({"client_name": "x", "scope": "read delete"}))).await, 400).await;
+        assert_eq!((refused["error"].as_str(), refused["field"].as_str()), (Some("invalid_client_metadata"), Some("scope")));
+        assert!(refused["error_description"].as_str().unwrap().contains("`delete`"), "{refused}");
+        let known = admin.create(json!({"client_name": "x", "scope": "read write openid email admin:keys"})).await;
+        let id = known["client_id"].as_str().unwrap();
+        let patched = admin.send(Method::PATCH, &format!("/clients/{id}"), Some(json!({"scope": "read erase"}))).await;
+        assert_eq!(body_of(patched, 400).await["field"], "scope");
+        let discovery = admin.app.get_json("/.well-known/openid-configuration").await;
+        let scopes: Vec<&str> = discovery["scopes_supported"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        assert!(scopes.contains(&"read") && scopes.contains(&"write"), "{scopes:?}");
+    }
 }

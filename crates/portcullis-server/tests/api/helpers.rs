@@ -53,6 +53,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         redirect_uri_grace: Duration::from_secs(24 * 3_600),
         audit_retention: Duration::from_secs(365 * 86_400),
         lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
+        scopes: Vec::new(),
     }
 }
 
