@@ -191,8 +191,7 @@ pub fn rollback(
 ) -> Result<i64, ChangeError> {
     let window = policy.version_retention;
     let (current_version, old) = current(db, client_id)?;
-    let target = stored::version(&mut *db.get()?, client_id, version)?
-        .ok_or_else(|| ChangeError::NoSuchVersion { client_id: client_id.to_owned(), version })?;
+    let target = self::version(db, client_id, version)?;
     if target.created_at < Utc::now() - window {
         return Err(ChangeError::TooOld { version, days: window.num_days() });
     }
@@ -245,6 +244,13 @@ fn write(
         VersionWrite::Stale { current } => Err(ChangeError::Stale { based_on, current }),
         VersionWrite::NotFound => Err(ChangeError::NotFound(client_id.to_owned())),
     }
+}
+
+/// Version `version` of a client that exists, with its configuration.
+pub fn version(db: &Database, client_id: &str, version: i64) -> Result<VersionRecord, ChangeError> {
+    current(db, client_id)?;
+    stored::version(&mut *db.get()?, client_id, version)?
+        .ok_or_else(|| ChangeError::NoSuchVersion { client_id: client_id.to_owned(), version })
 }
 
 /// Every version of a client, newest first.

@@ -434,14 +434,8 @@ pub async fn version(
     let (client_id, raw) = path.into_inner();
     let number =
         raw.parse::<i64>().map_err(|_| AdminError::not_found(format!("there is no version {raw}")))?;
-    let record = blocking(move || {
-        client_changes::versions(&db, &client_id)
-            .map_err(AdminError::from)?
-            .into_iter()
-            .find(|v| v.version == number)
-            .ok_or_else(|| AdminError::not_found(format!("client {client_id} has no version {number}")))
-    })
-    .await?;
+    let record =
+        blocking(move || client_changes::version(&db, &client_id, number).map_err(AdminError::from)).await?;
     Ok(json_ok(version_view(record, true)?))
 }
 
