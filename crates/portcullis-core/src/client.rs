@@ -77,6 +77,17 @@ impl TokenEndpointAuthMethod {
     }
 }
 
+/// The kind of application (OpenID Connect Registration §2 `application_type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    /// Runs on a web server or in a browser; the default.
+    #[default]
+    Web,
+    /// Runs on the user's device (RFC 8252).
+    Native,
+}
+
 /// The longest access-token lifetime a client may be configured with.
 pub const MAX_ACCESS_TOKEN_LIFETIME: u64 = 24 * 60 * 60;
 
@@ -87,6 +98,52 @@ pub const MAX_ACCESS_TOKEN_LIFETIME: u64 = 24 * 60 * 60;
 pub struct ClientMetadata {
     /// Human-readable name.
     pub client_name: String,
+    /// Response types the client may use at the authorization endpoint
+    /// (RFC 7591 §2): only `code` is supported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_types: Vec<String>,
+    /// `web` (the default) or `native`, which decides the redirect URIs
+    /// allowed (OpenID Connect Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_type: Option<ApplicationType>,
+    /// The client's home page (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// The client's logo (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// The client's terms of service (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    /// The client's privacy policy (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// Ways to reach the people responsible for the client, usually e-mail
+    /// addresses (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+    /// The software the client runs, across its instances (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// The version of that software (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    /// Where a third party may start a login for the client (OpenID Connect
+    /// Registration §2); https.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<String>,
+    /// Only `public`: the `sub` of a user is the same for every client
+    /// (OpenID Connect Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
+    /// The algorithm the client signs its `private_key_jwt` assertions with
+    /// (OpenID Connect Registration §2); any supported one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<SigningAlgorithm>,
+    /// Whether ID tokens must carry `auth_time` (OpenID Connect
+    /// Registration §2); they always do here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_auth_time: bool,
     /// Grant types the client may use.
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<GrantType>,
@@ -213,7 +270,7 @@ impl ClientMetadata {
                 return Err(invalid("jwks_uri", "give jwks or jwks_uri, not both (RFC 7591 §2)"))
             }
             (Some(jwks), None) => validate_jwks(jwks)?,
-            (None, Some(uri)) => validate_jwks_uri(uri)?,
+            (None, Some(uri)) => validate_web_url("jwks_uri", uri)?,
             (None, None) if method == TokenEndpointAuthMethod::PrivateKeyJwt => {
                 return Err(invalid(
                     "jwks",
@@ -223,6 +280,7 @@ impl ClientMetadata {
             (None, None) => {}
         }
         self.validate_code_flow()?;
+        self.validate_registration_members()?;
         for (field, value, max) in [
             ("access_token_lifetime", self.access_token_lifetime, MAX_ACCESS_TOKEN_LIFETIME),
             ("refresh_token_idle_lifetime", self.refresh_token_idle_lifetime, MAX_REFRESH_TOKEN_LIFETIME),
@@ -273,10 +331,111 @@ impl ClientMetadata {
         Ok(())
     }
 
+    /// RFC 7591 §2 and OpenID Connect Registration §2 members that only
+    /// describe the client, or restrict it to what this server supports.
+    fn validate_registration_members(&self) -> Result<(), MetadataError> {
+        if let Some(other) = self.response_types.iter().find(|t| *t != "code") {
+            return Err(invalid("response_types", format!("`{other}` is not supported; only `code` is")));
+        }
+        if !self.response_types.is_empty() && !self.allows_grant(GrantType::AuthorizationCode) {
+            // RFC 7591 §2.1: response type `code` goes with the authorization_code grant.
+            return Err(invalid(
+                "response_types",
+                "`code` needs the authorization_code grant (RFC 7591 §2.1)",
+            ));
+        }
+        for (field, uri) in [
+            ("client_uri", &self.client_uri),
+            ("logo_uri", &self.logo_uri),
+            ("tos_uri", &self.tos_uri),
+            ("policy_uri", &self.policy_uri),
+            ("initiate_login_uri", &self.initiate_login_uri),
+        ] {
+            if let Some(uri) = uri {
+                validate_web_url(field, uri)?;
+            }
+        }
+        if self.contacts.len() > MAX_CONTACTS {
+            return Err(invalid("contacts", format!("at most {MAX_CONTACTS} contacts")));
+        }
+        if self.contacts.iter().any(|c| !is_short_text(c, 254)) {
+            return Err(invalid(
+                "contacts",
+                "each contact is 1 to 254 characters without control characters",
+            ));
+        }
+        for (field, text) in
+            [("software_id", &self.software_id), ("software_version", &self.software_version)]
+        {
+            if text.as_deref().is_some_and(|text| !is_short_text(text, 255)) {
+                return Err(invalid(field, "must be 1 to 255 characters without control characters"));
+            }
+        }
+        if self.subject_type.as_deref().is_some_and(|t| t != "public") {
+            return Err(invalid("subject_type", "only `public` is supported"));
+        }
+        if self.token_endpoint_auth_signing_alg.is_some()
+            && self.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt
+        {
+            return Err(invalid("token_endpoint_auth_signing_alg", "applies only to private_key_jwt"));
+        }
+        self.validate_application_type()
+    }
+
+    /// OpenID Connect Registration §2: native clients redirect to a private-use
+    /// scheme or to http on loopback; web clients to https (or, for
+    /// development, http on loopback), never to a private-use scheme.
+    fn validate_application_type(&self) -> Result<(), MetadataError> {
+        let native = self.application_type == Some(ApplicationType::Native);
+        for uri in &self.redirect_uris {
+            let scheme = uri.as_str().split(':').next().unwrap_or_default();
+            let private_use = scheme != "https" && scheme != "http";
+            if native && scheme == "https" {
+                return Err(invalid(
+                    "redirect_uris",
+                    format!("`{uri}`: a native client redirects to a private-use scheme or to http on loopback (OpenID Connect Registration §2)"),
+                ));
+            }
+            if !native && private_use {
+                return Err(invalid(
+                    "redirect_uris",
+                    format!(
+                        "`{uri}`: a private-use scheme is for native clients; set application_type to native"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the client may use `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+}
+
+/// The most contacts a client may list.
+const MAX_CONTACTS: usize = 20;
+
+/// Whether `text` is 1 to `max` characters, none of them control characters.
+fn is_short_text(text: &str, max: usize) -> bool {
+    !text.trim().is_empty() && text.chars().count() <= max && !text.chars().any(char::is_control)
+}
+
+/// An https URL (http only to loopback, for development) without user
+/// information or fragment: what a browser may be sent to or load.
+fn validate_web_url(field: &'static str, uri: &str) -> Result<(), MetadataError> {
+    let refused =
+        || invalid(field, format!("`{uri}` must be an https URL without a fragment (http only to loopback)"));
+    let url = url::Url::parse(uri).map_err(|_| refused())?;
+    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost");
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !scheme_ok || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(refused());
+    }
+    Ok(())
 }
 
 /// RFC 8707 §2: an absolute URI without a fragment.
@@ -288,25 +447,6 @@ fn validate_resource(resource: &str) -> Result<(), MetadataError> {
             format!("`{resource}` is not an absolute URI without a fragment (RFC 8707 §2)"),
         )),
     }
-}
-
-/// An https URL, or http to a loopback address for development.
-fn validate_jwks_uri(uri: &str) -> Result<(), MetadataError> {
-    let refused = || {
-        invalid(
-            "jwks_uri",
-            format!("`{uri}` must be an https URL without a fragment (http only to loopback)"),
-        )
-    };
-    let url = url::Url::parse(uri).map_err(|_| refused())?;
-    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-        || url.host_str() == Some("localhost");
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    if !scheme_ok || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(refused());
-    }
-    Ok(())
 }
 
 /// A JWK Set of public keys: private members are refused so a client cannot
@@ -347,6 +487,78 @@ mod tests {
         assert_eq!(m.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
         assert_eq!(m.access_token_signed_response_alg, SigningAlgorithm::Rs256);
         assert!(!m.introspection_allowed);
+    }
+
+    /// What standard registration tooling sends for a web app.
+    fn web_app() -> serde_json::Value {
+        serde_json::json!({
+            "client_name": "shop", "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"], "redirect_uris": ["https://shop.example/cb"],
+            "client_uri": "https://shop.example/", "logo_uri": "https://shop.example/logo.png",
+            "tos_uri": "https://shop.example/tos", "policy_uri": "https://shop.example/privacy",
+            "contacts": ["ops@shop.example"], "software_id": "4NRB1-0XZABZI9E6-5SM3R",
+            "software_version": "2.1", "application_type": "web", "subject_type": "public",
+            "initiate_login_uri": "https://shop.example/login", "require_auth_time": true
+        })
+    }
+
+    #[test]
+    fn every_rfc_7591_member_is_accepted_and_kept() {
+        let m = metadata(web_app()).unwrap();
+        let kept = serde_json::to_value(&m).unwrap();
+        for (name, value) in web_app().as_object().unwrap() {
+            assert_eq!(&kept[name], value, "{name}");
+        }
+    }
+
+    #[test]
+    fn rfc_7591_members_are_validated_and_named() {
+        let refused = |member: &str, value: serde_json::Value| {
+            let mut json = web_app();
+            json[member] = value;
+            metadata(json).unwrap_err()
+        };
+        for (member, value) in [
+            ("response_types", serde_json::json!(["token"])),
+            ("response_types", serde_json::json!(["code", "id_token"])),
+            ("client_uri", serde_json::json!("javascript:alert(1)")),
+            ("logo_uri", serde_json::json!("http://shop.example/logo.png")),
+            ("tos_uri", serde_json::json!("not a url")),
+            ("policy_uri", serde_json::json!("https://user:pw@shop.example/")),
+            ("initiate_login_uri", serde_json::json!("https://shop.example/#frag")),
+            ("contacts", serde_json::json!(["", "x"])),
+            ("contacts", serde_json::json!(vec!["a@b.example"; MAX_CONTACTS + 1])),
+            ("software_id", serde_json::json!("bad\u{0}id")),
+            ("software_version", serde_json::json!("")),
+            ("subject_type", serde_json::json!("pairwise")),
+            ("token_endpoint_auth_signing_alg", serde_json::json!("RS256")),
+        ] {
+            let error = refused(member, value.clone());
+            assert!(error.starts_with(&format!("{member}:")), "{member} = {value}: {error}");
+        }
+        let mut service = serde_json::json!({"client_name": "svc", "response_types": ["code"]});
+        assert!(
+            metadata(service.clone()).unwrap_err().starts_with("response_types:"),
+            "code needs the code grant"
+        );
+        service["response_types"] = serde_json::json!([]);
+        assert!(metadata(service).is_ok(), "an empty list suits a service");
+        assert!(refused("application_type", serde_json::json!("desktop")).contains("unknown variant"));
+    }
+
+    #[test]
+    fn native_and_web_clients_redirect_where_openid_connect_registration_says() {
+        let app = |kind: &str, uri: &str| {
+            metadata(serde_json::json!({"client_name": "app", "grant_types": ["authorization_code"],
+                "token_endpoint_auth_method": "none", "application_type": kind, "redirect_uris": [uri]}))
+        };
+        assert!(app("native", "com.example.app:/cb").is_ok());
+        assert!(app("native", "http://127.0.0.1/cb").is_ok());
+        assert!(app("native", "http://localhost:8000/cb").is_ok());
+        assert!(app("native", "https://app.example/cb").unwrap_err().starts_with("redirect_uris:"));
+        assert!(app("web", "https://app.example/cb").is_ok());
+        assert!(app("web", "http://localhost/cb").is_ok(), "development on loopback");
+        assert!(app("web", "com.example.app:/cb").unwrap_err().contains("native"));
     }
 
     #[test]

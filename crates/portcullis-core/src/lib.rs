@@ -48,7 +48,9 @@ pub mod secret;
 pub mod signing;
 pub mod user;
 
-pub use client::{ClientId, ClientMetadata, GrantType, MetadataError, TokenEndpointAuthMethod};
+pub use client::{
+    ApplicationType, ClientId, ClientMetadata, GrantType, MetadataError, TokenEndpointAuthMethod,
+};
 pub use issuer::{Issuer, IssuerError};
 pub use oauth_error::{ErrorCode, OAuthError};
 pub use pkce::{CodeChallenge, CodeChallengeMethod, PkceError};

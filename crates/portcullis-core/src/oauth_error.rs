@@ -40,6 +40,9 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// The server failed; nothing the client can correct.
     ServerError,
+    /// The server cannot answer now (its database is unreachable); the
+    /// request may be retried (RFC 6749 §4.1.2.1).
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -63,6 +66,7 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -74,6 +78,7 @@ impl ErrorCode {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
             ErrorCode::AccessDenied | ErrorCode::InsufficientScope => 403,
             ErrorCode::ServerError => 500,
+            ErrorCode::TemporarilyUnavailable => 503,
             _ => 400,
         }
     }
@@ -103,6 +108,12 @@ impl OAuthError {
     /// `invalid_request` with `description`.
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `temporarily_unavailable` (503) with `description`, which must name
+    /// no internal detail.
+    pub fn unavailable(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::TemporarilyUnavailable, description)
     }
 
     /// `invalid_client`, always with the same description so that a caller

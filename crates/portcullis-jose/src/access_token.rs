@@ -32,6 +32,10 @@ pub struct AccessTokenClaims {
     pub grant_id: Option<String>,
     /// Issued at, seconds since the epoch.
     pub iat: i64,
+    /// Not before, seconds since the epoch; never set by this server, but
+    /// honoured when present (RFC 7519 §4.1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Expires at, seconds since the epoch.
     pub exp: i64,
 }
@@ -117,6 +121,7 @@ mod tests {
             jti: "j1".into(),
             grant_id: Some("g1".into()),
             iat: 1_700_000_000,
+            nbf: None,
             exp: 1_700_000_600,
         }
     }

@@ -19,6 +19,10 @@ pub fn bearer_header(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
+/// Seconds a token's `iat` or `nbf` may lie in the future, for clocks that
+/// differ between this server's instances.
+pub const CLOCK_SKEW: i64 = 60;
+
 /// What a token is checked against.
 pub struct TokenCheck<'a> {
     /// The published keys.
@@ -40,14 +44,20 @@ impl TokenCheck<'_> {
         (claims.iss == self.issuer.as_str()).then_some(claims)
     }
 
-    /// The claims of an active token: issued here, not expired, not revoked,
-    /// and held by a client that exists and is enabled.
+    /// The claims of an active token: issued here, within its time (not
+    /// expired, not issued or valid only in the future beyond [`CLOCK_SKEW`]),
+    /// not revoked, and held by a client that exists and is enabled. Its
+    /// audience is not checked: introspection reports any (RFC 7662 §2.2).
     pub fn active(&self, token: &str) -> Option<AccessTokenClaims> {
         let claims = self.issued_here(token)?;
         let client_enabled =
             self.clients.get(&claims.client_id).is_some_and(|client| client.disabled_at.is_none());
-        let live = claims.exp > Utc::now().timestamp()
-            && !self.revocations.is_revoked(&claims.jti, claims.grant_id.as_deref());
+        let now = Utc::now().timestamp();
+        // RFC 7519 §4.1.4-§4.1.6.
+        let in_time = claims.exp > now
+            && claims.iat <= now + CLOCK_SKEW
+            && claims.nbf.is_none_or(|nbf| nbf <= now + CLOCK_SKEW);
+        let live = in_time && !self.revocations.is_revoked(&claims.jti, claims.grant_id.as_deref());
         (live && client_enabled).then_some(claims)
     }
 }

@@ -2,7 +2,6 @@
 //! [`portcullis_store::audit::verify`]). What is recorded is
 //! who did what to what, from where, and how it ended; never a secret.
 
-use actix_web::web;
 use portcullis_store::audit::{self, Entry, NewEntry};
 use portcullis_store::{Database, DbConnection, StoreError};
 use std::net::IpAddr;
@@ -66,12 +65,8 @@ pub fn append(conn: &mut DbConnection, event: &Event) -> Result<Entry, StoreErro
 /// Appends `event` off the request threads. A failure to record is logged
 /// (without the event's details) and does not fail the request.
 pub async fn record(db: &Database, event: Event) {
-    let db = db.clone();
     let action = event.action.clone();
-    let written = web::block(move || append(&mut *db.get()?, &event)).await;
-    match written {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, action = %action, "an audit entry could not be written"),
-        Err(e) => tracing::error!(error = %e, action = %action, "an audit entry could not be written"),
+    if let Err(e) = crate::storage::run(db, move |conn| append(conn, &event)).await {
+        tracing::error!(error = %e, action = %action, "an audit entry could not be written");
     }
 }

@@ -7,7 +7,7 @@ use crate::client_address::TrustedProxies;
 use crate::clients::ClientRegistry;
 use crate::secrets;
 use crate::session_cookie;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::{CodeChallenge, ErrorCode, Issuer, OAuthError, Scope};
@@ -87,8 +87,8 @@ fn cookie_hash(cookie: &str) -> [u8; 32] {
 }
 
 fn store_error(e: impl std::fmt::Display) -> actix_web::Error {
-    tracing::error!(error = %e, "storage failed in the authorization flow");
-    actix_web::error::ErrorServiceUnavailable("the server cannot reach its database; try again")
+    tracing::error!(error = %e, "stored data of the authorization flow is unreadable");
+    actix_web::error::ErrorInternalServerError("stored data could not be read")
 }
 
 impl Authorization {
@@ -97,8 +97,7 @@ impl Authorization {
         &self,
         work: impl FnOnce(&mut portcullis_store::DbConnection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, actix_web::Error> {
-        let db = self.db.clone();
-        web::block(move || work(&mut *db.get()?)).await?.map_err(store_error)
+        Ok(crate::storage::run(&self.db, work).await?)
     }
 
     /// The error redirect for `request`.

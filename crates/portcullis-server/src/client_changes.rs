@@ -6,7 +6,7 @@
 use crate::admin::auth::ADMIN;
 use chrono::{TimeDelta, Utc};
 use portcullis_core::user::CLAIMS_BY_SCOPE;
-use portcullis_core::{ClientMetadata, MetadataError};
+use portcullis_core::{ClientMetadata, GrantType, MetadataError};
 use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self as stored, VersionRecord, VersionWrite};
 use portcullis_store::Database;
@@ -45,6 +45,9 @@ pub enum ChangeError {
         /// The window, in days.
         days: i64,
     },
+    /// The change would leave no enabled client with the `admin` scope.
+    #[error("client {0} is the last enabled client holding the `admin` scope; give another client `admin` first, or nobody could administer this server")]
+    LastAdmin(String),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] anyhow::Error),
@@ -175,6 +178,9 @@ pub fn update(
     if old == *metadata {
         return Ok(version);
     }
+    if holds_admin(&old) && !holds_admin(metadata) {
+        ensure_another_admin(db, client_id)?;
+    }
     let change = Change { based_on, old: &old, new: metadata, author, summary: &summary(&old, metadata) };
     write(db, client_id, &change, policy)
 }
@@ -202,6 +208,9 @@ pub fn rollback(
     let metadata: ClientMetadata = serde_json::from_str(&target.metadata)
         .map_err(|e| anyhow::anyhow!("stored version {version} of client {client_id} is unreadable: {e}"))?;
     check(&metadata)?;
+    if holds_admin(&old) && !holds_admin(&metadata) {
+        ensure_another_admin(db, client_id)?;
+    }
     let summary = format!("rolled back to version {version}");
     write(db, client_id, &Change { based_on, old: &old, new: &metadata, author, summary: &summary }, policy)
 }
@@ -259,9 +268,32 @@ pub fn versions(db: &Database, client_id: &str) -> Result<Vec<VersionRecord>, Ch
     Ok(stored::versions(&mut *db.get()?, client_id)?)
 }
 
+/// Whether a client holds every admin permission: the `admin` scope, with
+/// client credentials to obtain a token for it.
+fn holds_admin(metadata: &ClientMetadata) -> bool {
+    metadata.scope.contains(ADMIN) && metadata.allows_grant(GrantType::ClientCredentials)
+}
+
+/// Refuses a change that would leave no enabled client other than
+/// `client_id` holding the `admin` scope: nobody could undo it.
+fn ensure_another_admin(db: &Database, client_id: &str) -> Result<(), ChangeError> {
+    let others = stored::all(&mut *db.get()?)?.into_iter().filter(|record| {
+        record.client_id != client_id
+            && record.disabled_at.is_none()
+            && serde_json::from_str::<ClientMetadata>(&record.metadata).is_ok_and(|m| holds_admin(&m))
+    });
+    match others.count() {
+        0 => Err(ChangeError::LastAdmin(client_id.to_owned())),
+        _ => Ok(()),
+    }
+}
+
 /// Disables (or enables again) a client; a disabled client's tokens stop
-/// working on every instance.
+/// working on every instance. The last enabled admin client cannot be disabled.
 pub fn set_disabled(db: &Database, client_id: &str, disabled: bool) -> Result<(), ChangeError> {
+    if disabled && holds_admin(&current(db, client_id)?.1) {
+        ensure_another_admin(db, client_id)?;
+    }
     if stored::set_disabled(&mut *db.get()?, client_id, disabled)? {
         Ok(())
     } else {
@@ -269,8 +301,12 @@ pub fn set_disabled(db: &Database, client_id: &str, disabled: bool) -> Result<()
     }
 }
 
-/// Deletes a client; its tokens stop working on every instance.
+/// Deletes a client; its tokens stop working on every instance. The last
+/// enabled admin client cannot be deleted.
 pub fn delete(db: &Database, client_id: &str) -> Result<(), ChangeError> {
+    if holds_admin(&current(db, client_id)?.1) {
+        ensure_another_admin(db, client_id)?;
+    }
     if stored::delete(&mut *db.get()?, client_id)? {
         Ok(())
     } else {

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use portcullis_core::{ClientId, ClientMetadata, ClientSecret, MetadataError, RedirectUri};
 use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self, ClientRecord, NewClient, SecretRecord};
-use portcullis_store::Database;
+use portcullis_store::{Database, DbConnection};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// A client as the token service sees it.
 pub struct RegisteredClient {
@@ -149,38 +150,154 @@ fn new_secret_record(secret: &ClientSecret) -> SecretRecord {
     }
 }
 
-/// Every client, mirrored in memory and refreshed from the change log.
-#[derive(Default)]
+/// How long an id the database did not know is answered from memory.
+const MISS_TTL: Duration = Duration::from_secs(5);
+/// The most unknown ids remembered at once.
+const MAX_MISSES: usize = 10_000;
+/// The most database lookups of ids missing from memory per second, so
+/// that a flood of invented ids cannot keep the database busy.
+const LOOKUPS_PER_SECOND: u32 = 20;
+
+/// Every client, mirrored in memory and refreshed from the change log. A
+/// client missing from memory is read from the database (DESIGN "Tokens"),
+/// so one created a moment ago, by another instance or the CLI, is usable
+/// at once; ids the database does not know are remembered briefly, and
+/// lookups are rationed, so invented ids cannot flood the database.
 pub struct ClientRegistry {
+    db: Database,
     clients: RwLock<HashMap<String, Arc<RegisteredClient>>>,
+    misses: Mutex<Misses>,
+}
+
+/// Ids recently looked up and not found, and this second's lookup budget.
+struct Misses {
+    unknown: HashMap<String, Instant>,
+    second: Instant,
+    lookups: u32,
+}
+
+impl Misses {
+    /// Whether `client_id` may be looked up now: not known to be missing,
+    /// and within this second's budget.
+    fn may_look_up(&mut self, client_id: &str, now: Instant) -> bool {
+        if self.unknown.get(client_id).is_some_and(|since| now.duration_since(*since) < MISS_TTL) {
+            return false;
+        }
+        if now.duration_since(self.second) >= Duration::from_secs(1) {
+            (self.second, self.lookups) = (now, 0);
+        }
+        self.lookups += 1;
+        self.lookups <= LOOKUPS_PER_SECOND
+    }
+
+    fn remember(&mut self, client_id: &str, now: Instant) {
+        if self.unknown.len() >= MAX_MISSES {
+            self.unknown.retain(|_, since| now.duration_since(*since) < MISS_TTL);
+        }
+        if self.unknown.len() < MAX_MISSES {
+            self.unknown.insert(client_id.to_owned(), now);
+        }
+    }
 }
 
 impl ClientRegistry {
     /// Loads every client from the database.
     pub fn load(db: &Database) -> anyhow::Result<Self> {
-        let registry = Self::default();
         let loaded = clients::all(&mut *db.get()?)?
             .into_iter()
             .map(|record| Ok((record.client_id.clone(), Arc::new(RegisteredClient::from_record(record)?))))
             .collect::<anyhow::Result<_>>()?;
-        *registry.clients.write().expect("client registry lock") = loaded;
-        Ok(registry)
+        let now = Instant::now();
+        Ok(Self {
+            db: db.clone(),
+            clients: RwLock::new(loaded),
+            misses: Mutex::new(Misses { unknown: HashMap::new(), second: now, lookups: 0 }),
+        })
     }
 
-    /// The client `client_id`, if registered.
+    /// The client `client_id`, if this instance's mirror holds it.
     pub fn get(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
         self.clients.read().expect("client registry lock").get(client_id).cloned()
     }
 
-    /// Re-reads one client from the database after it changed.
-    pub fn refresh(&self, db: &Database, client_id: &str) -> anyhow::Result<()> {
-        let fresh =
-            clients::find(&mut *db.get()?, client_id)?.map(RegisteredClient::from_record).transpose()?;
-        let mut clients = self.clients.write().expect("client registry lock");
-        match fresh {
-            Some(client) => clients.insert(client_id.to_owned(), Arc::new(client)),
-            None => clients.remove(client_id),
-        };
-        Ok(())
+    /// The client `client_id`, from memory or else from the database.
+    pub async fn find(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
+        if let Some(client) = self.get(client_id) {
+            return Some(client);
+        }
+        if ClientId::parse(client_id).is_err()
+            || !self.misses.lock().expect("client misses lock").may_look_up(client_id, Instant::now())
+        {
+            return None;
+        }
+        let id = client_id.to_owned();
+        let found = crate::storage::run(&self.db, move |conn| clients::find(conn, &id)).await;
+        match found
+            .map_err(anyhow::Error::from)
+            .and_then(|found| found.map(RegisteredClient::from_record).transpose())
+        {
+            Ok(Some(client)) => Some(self.put(client)),
+            Ok(None) => {
+                self.misses.lock().expect("client misses lock").remember(client_id, Instant::now());
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a client missing from memory could not be read");
+                None
+            }
+        }
+    }
+
+    /// Re-reads one client on `conn` after it changed, and returns it as it
+    /// is now (`None` once deleted).
+    pub fn refresh(
+        &self,
+        conn: &mut DbConnection,
+        client_id: &str,
+    ) -> anyhow::Result<Option<Arc<RegisteredClient>>> {
+        match clients::find(conn, client_id)?.map(RegisteredClient::from_record).transpose()? {
+            Some(client) => Ok(Some(self.put(client))),
+            None => {
+                self.clients.write().expect("client registry lock").remove(client_id);
+                Ok(None)
+            }
+        }
+    }
+
+    fn put(&self, client: RegisteredClient) -> Arc<RegisteredClient> {
+        let client = Arc::new(client);
+        self.misses.lock().expect("client misses lock").unknown.remove(client.id.as_str());
+        self.clients
+            .write()
+            .expect("client registry lock")
+            .insert(client.id.as_str().to_owned(), client.clone());
+        client
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn misses(at: Instant) -> Misses {
+        Misses { unknown: HashMap::new(), second: at, lookups: 0 }
+    }
+
+    #[test]
+    fn unknown_ids_are_remembered_for_a_while() {
+        let (start, mut misses) = (Instant::now(), misses(Instant::now()));
+        assert!(misses.may_look_up("a", start));
+        misses.remember("a", start);
+        assert!(!misses.may_look_up("a", start), "a known miss is not looked up again");
+        assert!(misses.may_look_up("a", start + MISS_TTL), "but only for a while");
+    }
+
+    #[test]
+    fn lookups_are_rationed_per_second() {
+        let start = Instant::now();
+        let mut misses = misses(start);
+        let burst = (0..LOOKUPS_PER_SECOND * 2).filter(|n| misses.may_look_up(&n.to_string(), start)).count();
+        assert_eq!(burst, LOOKUPS_PER_SECOND as usize);
+        assert!(misses.may_look_up("b", start + Duration::from_secs(1)), "the budget renews");
     }
 }

@@ -230,7 +230,8 @@ pub struct DatabaseArgs {
     /// Most database connections per instance.
     #[arg(long, env = "PORTCULLIS_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
-    /// Seconds a request waits for a free database connection.
+    /// Seconds any one wait on the database may take (a free connection, a
+    /// new one, a statement); a request that would wait longer answers 503.
     #[arg(long, env = "PORTCULLIS_DB_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_timeout: u64,
 }
@@ -320,6 +321,11 @@ pub struct ServeArgs {
     /// names any other scope; when empty, any scope token is accepted.
     #[arg(long, env = "PORTCULLIS_SCOPES", value_delimiter = ',')]
     pub scopes: Vec<String>,
+    /// Seconds over which failed client authentications are summed into one
+    /// audit entry per presented client id and source address.
+    #[arg(long, env = "PORTCULLIS_AUTH_FAILURE_WINDOW", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub auth_failure_window: u64,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -367,6 +373,8 @@ pub struct Settings {
     pub lockout: Lockout,
     /// The API scopes this server issues (empty: not restricted).
     pub scopes: Vec<String>,
+    /// The window failed client authentications are summed over for the audit log.
+    pub auth_failure_window: Duration,
 }
 
 /// What reaching the lockout threshold does.
@@ -426,6 +434,7 @@ impl ServeArgs {
             audit_retention: Duration::from_secs(u64::from(self.audit_retention_days) * 86_400),
             lockout: Lockout { threshold: self.client_lockout_threshold, action: self.client_lockout_policy },
             scopes: self.scopes,
+            auth_failure_window: Duration::from_secs(self.auth_failure_window),
         })
     }
 }

@@ -10,9 +10,12 @@ use portcullis_core::OAuthError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// The largest body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// How long a client has to send a body once its head has arrived.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most parameters accepted.
 const MAX_PARAMETERS: usize = 64;
 /// Parameters that may repeat (RFC 8707 §2 allows several `resource`s).
@@ -106,15 +109,23 @@ impl FromRequest for FormParams {
             if declared_length.is_some_and(|length| length > MAX_BODY_BYTES) {
                 return Err(too_large().into());
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large().into());
+            let read = async {
+                let mut body = Vec::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk
+                        .map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = actix_web::rt::time::timeout(BODY_TIMEOUT, read).await.map_err(|_| {
+                OAuthError::invalid_request(format!(
+                    "the request body did not arrive within {BODY_TIMEOUT:?}"
+                ))
+            })??;
             Ok(FormParams::parse(&body)?)
         })
     }

@@ -46,7 +46,12 @@ impl RevocationList {
     /// Whether the token `jti`, or the grant it was issued from, is revoked.
     pub fn is_revoked(&self, jti: &str, grant_id: Option<&str>) -> bool {
         self.tokens.read().expect("revocation lock").contains_key(jti)
-            || grant_id.is_some_and(|grant| self.grants.read().expect("revocation lock").contains_key(grant))
+            || grant_id.is_some_and(|grant| self.is_grant_revoked(grant))
+    }
+
+    /// Whether the grant `grant_id` is revoked.
+    pub fn is_grant_revoked(&self, grant_id: &str) -> bool {
+        self.grants.read().expect("revocation lock").contains_key(grant_id)
     }
 
     /// Records a token's revocation until its expiry.
@@ -179,7 +184,7 @@ fn poll_once(db: &Database, mirrors: &Mirrors, cursor: &mut Cursor) -> anyhow::R
     // A change that fails to apply stays unapplied and is read again next time.
     let result = unapplied.into_iter().try_for_each(|change| {
         match change.kind {
-            ChangeKind::Client => clients.refresh(db, &change.subject)?,
+            ChangeKind::Client => drop(clients.refresh(&mut *db.get()?, &change.subject)?),
             ChangeKind::Token => {
                 revocations.insert(change.subject, change.expires_at.unwrap_or_else(Utc::now))
             }

@@ -16,6 +16,12 @@ impl From<OAuthError> for OAuthFailure {
     }
 }
 
+impl From<crate::storage::StorageFailure> for OAuthFailure {
+    fn from(failure: crate::storage::StorageFailure) -> Self {
+        Self(failure.into_oauth())
+    }
+}
+
 impl fmt::Display for OAuthFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -36,6 +42,10 @@ impl ResponseError for OAuthFailure {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="portcullis""#));
             }
             // RFC 6750 §3: the Bearer challenge carries the error.
+            // RFC 9110 §10.2.3: when to try again.
+            ErrorCode::TemporarilyUnavailable => {
+                response.insert_header((header::RETRY_AFTER, crate::storage::RETRY_AFTER_SECONDS));
+            }
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
                 let challenge = format!(
                     r#"Bearer error="{}", error_description="{}""#,

@@ -28,6 +28,24 @@ pub fn matches_any<'a>(secret: &str, hashes: impl IntoIterator<Item = &'a [u8]>)
     hashes.into_iter().fold(subtle::Choice::from(0), |found, stored| found | presented.ct_eq(stored)).into()
 }
 
+/// A short keyed digest of an identifier that names nothing known, for logs
+/// and the audit log: what a caller typed as a client id or a username may
+/// be a secret typed in the wrong field, so it is never recorded verbatim.
+/// The same text gives the same digest within this process, so repeats can
+/// be told apart; the key is random per process, so the digest cannot be
+/// reversed by hashing guesses.
+pub fn identifier_digest(presented: &str) -> String {
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let key = KEY.get_or_init(|| {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        key
+    });
+    let digest = Sha256::new().chain_update(key).chain_update(presented.as_bytes()).finalize();
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("#{hex}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +55,15 @@ mod tests {
         let token = random_token();
         assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
         assert_ne!(token, random_token());
+    }
+
+    #[test]
+    fn identifier_digests_are_stable_short_and_opaque() {
+        let digest = identifier_digest("hunter2hunter2");
+        assert_eq!(digest, identifier_digest("hunter2hunter2"));
+        assert_ne!(digest, identifier_digest("hunter2hunter3"));
+        assert_eq!(digest.len(), 13);
+        assert!(!digest.contains("hunter"));
     }
 
     #[test]

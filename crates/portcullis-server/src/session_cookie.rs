@@ -4,7 +4,7 @@
 
 use crate::secrets;
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::{web, HttpRequest};
+use actix_web::HttpRequest;
 use chrono::Utc;
 use portcullis_store::sessions::{self, SessionRecord};
 use portcullis_store::Database;
@@ -36,9 +36,6 @@ pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
 /// The live session of the browser making `req`, if it has one.
 pub async fn current(req: &HttpRequest, db: &Database) -> Result<Option<SessionRecord>, actix_web::Error> {
     let Some(value) = req.cookie(SESSION).map(|c| c.value().to_owned()) else { return Ok(None) };
-    let db = db.clone();
     let hash = secrets::hash(&value);
-    web::block(move || sessions::live_session(&mut *db.get()?, &hash, Utc::now()))
-        .await?
-        .map_err(actix_web::error::ErrorServiceUnavailable)
+    Ok(crate::storage::run(db, move |conn| sessions::live_session(conn, &hash, Utc::now())).await?)
 }

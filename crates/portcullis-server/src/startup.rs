@@ -6,11 +6,12 @@ use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
 use crate::client_changes::{ChangePolicy, KnownScopes};
 use crate::clients::ClientRegistry;
+use crate::failure_log::{self, FailureLog};
 use crate::grants::TokenSettings;
 use crate::mirror::{self, Mirrors, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
-use crate::{housekeeping, routes, KeyRing, Settings};
+use crate::{housekeeping, open_files, routes, KeyRing, Settings};
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Logger};
@@ -20,6 +21,9 @@ use chrono::TimeDelta;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
 use std::sync::Arc;
+
+/// How long a client has to send a request's head.
+const REQUEST_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A started server, not yet running.
 pub struct Application {
@@ -57,12 +61,15 @@ impl Application {
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
         let audit_retention = TimeDelta::from_std(settings.audit_retention).context("audit retention")?;
         housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
+        let failures = Arc::new(FailureLog::new(settings.auth_failure_window));
+        failure_log::spawn(db.clone(), &failures);
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
             db.clone(),
             &settings.issuer,
             TrustedProxies(settings.trusted_proxies.clone()),
             settings.lockout,
+            failures,
         ));
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
@@ -103,9 +110,18 @@ impl Application {
                 .app_data(known_scopes.clone())
                 .configure(routes::configure)
         });
-        if settings.workers > 0 {
-            server = server.workers(settings.workers);
-        }
+        let workers = if settings.workers > 0 {
+            settings.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let open_files = open_files::raise_limit();
+        server = server
+            .workers(workers)
+            // Slow clients are cut off: the request head within this, the body
+            // within form::BODY_TIMEOUT, and connections are capped.
+            .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+            .max_connections(open_files::connections_per_worker(open_files, workers));
         let server = server.listen(listener)?.run();
         tracing::info!(issuer = %settings.issuer, database = %db.url(), "listening on http://{address}");
         Ok(Self { port: address.port(), server })

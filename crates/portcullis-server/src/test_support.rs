@@ -37,6 +37,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         audit_retention: Duration::from_secs(365 * 86_400),
         lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
         scopes: Vec::new(),
+        auth_failure_window: Duration::from_secs(1),
     })?;
     Ok((app, issuer))
 }

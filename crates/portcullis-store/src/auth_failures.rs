@@ -7,23 +7,33 @@ use crate::{DbConnection, StoreError};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-/// Records one failure at `at` for each of `subject_hashes`.
+/// Records one failure at `at` for each of `subject_hashes`; returns the
+/// ids of the rows written, so that they can be [`forget`]-ten.
 pub fn record(
     conn: &mut DbConnection,
     subject_hashes: &[&[u8]],
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     // One statement per row: diesel has no batch insert over both backends.
-    for hash in subject_hashes {
-        diesel::insert_into(auth_failures::table)
-            .values((
-                auth_failures::id.eq(uuid::Uuid::new_v4().to_string()),
-                auth_failures::subject_hash.eq(hash.to_vec()),
-                auth_failures::failed_at.eq(at.naive_utc()),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    subject_hashes
+        .iter()
+        .map(|hash| {
+            let id = uuid::Uuid::new_v4().to_string();
+            diesel::insert_into(auth_failures::table)
+                .values((
+                    auth_failures::id.eq(&id),
+                    auth_failures::subject_hash.eq(hash.to_vec()),
+                    auth_failures::failed_at.eq(at.naive_utc()),
+                ))
+                .execute(conn)?;
+            Ok(id)
+        })
+        .collect()
+}
+
+/// Deletes the failures `ids` that [`record`] wrote.
+pub fn forget(conn: &mut DbConnection, ids: &[String]) -> Result<usize, StoreError> {
+    Ok(diesel::delete(auth_failures::table.filter(auth_failures::id.eq_any(ids))).execute(conn)?)
 }
 
 /// How many failures `subject_hash` has had since `since`.

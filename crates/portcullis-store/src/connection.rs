@@ -4,6 +4,7 @@ use crate::{DatabaseUrl, StoreError};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
+use std::time::Duration;
 
 /// A connection to either backend. Queries written once against it run on
 /// both (diesel's `MultiConnection`), which is why the schema keeps to the
@@ -37,12 +38,24 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    timeout: Duration,
 }
 
 impl ConnectionManager {
-    /// A manager for `url`.
-    pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+    /// A manager for `url` whose connections give up on opening, and on any
+    /// one statement (PostgreSQL), after `timeout`.
+    pub fn new(url: DatabaseUrl, timeout: Duration) -> Self {
+        Self { url, timeout }
+    }
+
+    /// libpq's `connect_timeout` (whole seconds, at least 2) added to `url`
+    /// unless it names one.
+    fn with_connect_timeout(&self, url: &str) -> String {
+        if url.contains("connect_timeout=") {
+            return url.to_owned();
+        }
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}connect_timeout={}", self.timeout.as_secs().max(2))
     }
 
     fn connect_error(&self, reason: impl std::fmt::Display) -> StoreError {
@@ -65,7 +78,11 @@ impl r2d2::ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConnection, StoreError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                PgConnection::establish(url).map(DbConnection::Postgresql).map_err(|e| self.connect_error(e))
+                let mut conn = PgConnection::establish(&self.with_connect_timeout(url))
+                    .map_err(|e| self.connect_error(e))?;
+                let limit = format!("SET statement_timeout = {}", self.timeout.as_millis().max(1));
+                conn.batch_execute(&limit).map_err(|e| self.connect_error(e))?;
+                Ok(DbConnection::Postgresql(conn))
             }
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {

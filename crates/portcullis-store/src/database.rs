@@ -29,22 +29,33 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     url: DatabaseUrl,
+    timeout: Duration,
 }
 
 impl Database {
     /// Connects to `url`. One connection is opened first, so that a bad URL,
     /// an unreachable server or wrong credentials fail here with the driver's
     /// own message rather than later as a pool timeout.
+    ///
+    /// The connection timeout bounds every wait: for a free connection, for
+    /// a new one to open, and (PostgreSQL's `statement_timeout`) for a
+    /// statement. Connections are checked when taken from the pool, so one
+    /// that died with the server is replaced rather than failing a request.
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
-        let manager = ConnectionManager::new(url.clone());
+        let manager = ConnectionManager::new(url.clone(), options.connection_timeout);
         drop(manager.connect()?);
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(1))
             .connection_timeout(options.connection_timeout)
-            .test_on_check_out(false)
+            .test_on_check_out(true)
             .build_unchecked(manager);
-        Ok(Self { pool, url: url.clone() })
+        Ok(Self { pool, url: url.clone(), timeout: options.connection_timeout })
+    }
+
+    /// The longest any one wait on the database may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Applies the embedded migrations that have not run yet and returns

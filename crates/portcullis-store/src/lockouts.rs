@@ -31,6 +31,9 @@ pub enum Failure {
         /// How many times it has been locked.
         lockouts: i64,
     },
+    /// The client is locked already: nothing was counted, so failures
+    /// during a lockout cannot lengthen the next one.
+    AlreadyLocked,
     /// No such client.
     Unknown,
 }
@@ -48,7 +51,8 @@ pub fn start(conn: &mut DbConnection, client_id: &str) -> Result<(), StoreError>
 }
 
 /// Counts a failed authentication of `client_id` at `now`, locking it when
-/// the count reaches the policy's threshold.
+/// the count reaches the policy's threshold. A client that is locked at
+/// `now` counts nothing.
 pub fn record_failure(
     conn: &mut DbConnection,
     client_id: &str,
@@ -57,12 +61,15 @@ pub fn record_failure(
 ) -> Result<Failure, StoreError> {
     conn.transaction(|conn| {
         let this = || client_lockouts::table.filter(client_lockouts::client_id.eq(client_id));
-        if diesel::update(this())
+        let unlocked =
+            client_lockouts::locked_until.is_null().or(client_lockouts::locked_until.le(now.naive_utc()));
+        if diesel::update(this().filter(unlocked))
             .set(client_lockouts::failures.eq(client_lockouts::failures + 1))
             .execute(conn)?
             == 0
         {
-            return Ok(Failure::Unknown);
+            let exists = this().count().get_result::<i64>(conn)? > 0;
+            return Ok(if exists { Failure::AlreadyLocked } else { Failure::Unknown });
         }
         let (failures, lockouts): (i64, i64) =
             this().select((client_lockouts::failures, client_lockouts::lockouts)).first(conn)?;

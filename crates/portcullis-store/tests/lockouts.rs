@@ -14,17 +14,22 @@ backend_tests! {
         let db = db.connect();
         let conn = &mut *db.get().unwrap();
         clients::create(conn, &NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: None }).unwrap();
-        let now = Utc::now();
+        let mut now = Utc::now();
         let mut lengths = Vec::new();
         for _ in 0..3 {
             assert_eq!(lockouts::record_failure(conn, "c1", &POLICY, now).unwrap(), Failure::Counted(1));
             assert_eq!(lockouts::record_failure(conn, "c1", &POLICY, now).unwrap(), Failure::Counted(2));
-            match lockouts::record_failure(conn, "c1", &POLICY, now).unwrap() {
-                Failure::Locked { until, .. } => lengths.push((until - now).num_minutes()),
+            let until = match lockouts::record_failure(conn, "c1", &POLICY, now).unwrap() {
+                Failure::Locked { until, .. } => until,
                 other => panic!("expected a lockout, got {other:?}"),
+            };
+            lengths.push((until - now).num_minutes());
+            for _ in 0..5 {
+                assert_eq!(lockouts::record_failure(conn, "c1", &POLICY, now).unwrap(), Failure::AlreadyLocked);
             }
+            now = until;
         }
-        assert_eq!(lengths, [1, 2, 3], "doubling, capped at three minutes");
+        assert_eq!(lengths, [1, 2, 3], "doubling, capped at three minutes; failures while locked count nothing");
         assert!(clients::find(conn, "c1").unwrap().unwrap().locked_until.is_some());
         assert_eq!(lockouts::record_failure(conn, "nobody", &POLICY, now).unwrap(), Failure::Unknown);
         assert!(clients::set_disabled(conn, "c1", false).unwrap());

@@ -90,6 +90,11 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
         // A user's token acts for the user; only a client's own token administers.
         return Err(invalid_token("the admin API takes client-credentials tokens only"));
     }
+    // RFC 9068 §4: a resource server accepts only tokens meant for it; the
+    // admin API is this server itself.
+    if claims.aud != settings.issuer.as_str() {
+        return Err(invalid_token("the access token was issued for another audience"));
+    }
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
     req.extensions_mut().insert(Actor(claims.client_id.clone()));
     Ok(Admin { client_id: claims.client_id, address: flow.proxies.client_ip(req), scope })

@@ -3,6 +3,7 @@
 
 use crate::admin::error::AdminError;
 use crate::client_changes::{self, ChangeError, KnownScopes};
+use crate::form::BODY_TIMEOUT;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use portcullis_core::ClientMetadata;
@@ -22,10 +23,14 @@ pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
-    let bytes = match payload.to_bytes_limited(MAX_BODY).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => return Err(AdminError::bad_request(format!("the body could not be read: {e}"))),
-        Err(_) => return Err(AdminError::too_large(format!("the body is larger than {MAX_BODY} bytes"))),
+    let limited = actix_web::rt::time::timeout(BODY_TIMEOUT, payload.to_bytes_limited(MAX_BODY));
+    let bytes = match limited.await {
+        Ok(Ok(Ok(bytes))) => bytes,
+        Ok(Ok(Err(e))) => return Err(AdminError::bad_request(format!("the body could not be read: {e}"))),
+        Ok(Err(_)) => return Err(AdminError::too_large(format!("the body is larger than {MAX_BODY} bytes"))),
+        Err(_) => {
+            return Err(AdminError::bad_request(format!("the body did not arrive within {BODY_TIMEOUT:?}")))
+        }
     };
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(object)) => Ok(object),
@@ -55,7 +60,9 @@ impl From<ChangeError> for AdminError {
             ChangeError::NotFound(_) | ChangeError::NoSuchVersion { .. } => {
                 Self::not_found(error.to_string())
             }
-            ChangeError::Stale { .. } | ChangeError::TooOld { .. } => Self::conflict(error.to_string()),
+            ChangeError::Stale { .. } | ChangeError::TooOld { .. } | ChangeError::LastAdmin(_) => {
+                Self::conflict(error.to_string())
+            }
             ChangeError::Invalid(invalid) => Self::invalid_metadata(invalid.field, invalid.message.clone()),
             ChangeError::Storage(cause) => Self::unavailable(cause),
         }

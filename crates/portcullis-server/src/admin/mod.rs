@@ -13,9 +13,9 @@ pub mod routes;
 pub mod users;
 
 use crate::admin::error::AdminError;
-use crate::audit;
 use crate::authorization::Authorization;
 use crate::oauth_response::no_store;
+use crate::{audit, storage};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -37,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(openapi::document))
             .default_service(crate::routes::refuse_except("GET")),
     );
-    cfg.service(routes::mount(scope).wrap(from_fn(audit_changes)));
+    cfg.service(routes::mount(scope).wrap(from_fn(audit_changes)).wrap(from_fn(deadline)));
 }
 
 /// A time as the admin API shows it: RFC 3339, UTC, whole seconds.
@@ -55,9 +55,9 @@ pub async fn blocking<T: Send + 'static>(
 /// Applies a change to this instance's client mirror at once, so the admin
 /// who made it can use it immediately (other instances follow the change log).
 pub async fn apply_here(flow: &web::Data<Authorization>, db: &web::Data<Database>, client_id: &str) {
-    let (flow, db, id) = (flow.clone(), db.clone(), client_id.to_owned());
-    let refreshed = web::block(move || flow.clients.refresh(&db, &id)).await;
-    if let Err(e) = refreshed.map_err(anyhow::Error::from).and_then(|r| r) {
+    let (clients, store, id) = (flow.clients.clone(), db.clone(), client_id.to_owned());
+    let refreshed = storage::within(db.timeout(), move || clients.refresh(&mut *store.get()?, &id)).await;
+    if let Err(e) = refreshed {
         tracing::warn!(error = %e, "a client change will reach this instance through the change log");
     }
 }
@@ -69,9 +69,24 @@ pub fn json_ok(body: impl Serialize) -> HttpResponse {
     response.json(body)
 }
 
-/// Records every admin request that may change something (any method but
-/// GET and HEAD) in the audit log, with its actor, the route, the client or
-/// key it names, and its status.
+/// Answers every admin request within the database timeout: one that waits
+/// longer on a hung database gets 503, however many steps it has.
+async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let limit = req.app_data::<web::Data<Database>>().map_or(std::time::Duration::MAX, |db| db.timeout());
+    match actix_web::rt::time::timeout(limit, next.call(req)).await {
+        Ok(response) => response,
+        Err(_) => Err(AdminError::unavailable(format!("an admin request took longer than {limit:?}")).into()),
+    }
+}
+
+/// Records every authenticated admin request that may change something
+/// (any method but GET and HEAD) in the audit log, with its actor, the
+/// route, the client or key it names, and its status. Requests without a
+/// valid admin token are not audited one by one: anyone could grow the
+/// log with them.
 async fn audit_changes(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -83,6 +98,9 @@ async fn audit_changes(
     let response = next.call(req).await?;
     let (Some(db), false) = (db, reads) else { return Ok(response) };
     let request = response.request();
+    let Some(actor) = request.extensions().get::<auth::Actor>().map(|actor| actor.0.clone()) else {
+        return Ok(response);
+    };
     let status = response.status();
     // The resource named in the path, or the one a POST created (its Location).
     let created = response.headers().get(actix_web::http::header::LOCATION).and_then(|l| l.to_str().ok());
@@ -102,7 +120,7 @@ async fn audit_changes(
         details["secret_id"] = secret_id.into();
     }
     let event = audit::Event {
-        actor: request.extensions().get::<auth::Actor>().map(|actor| actor.0.clone()).unwrap_or_default(),
+        actor,
         action: format!(
             "{} {}",
             request.method(),

@@ -3,14 +3,13 @@
 //! the redirect URI and the PKCE verifier it was bound to.
 
 use super::{
-    access_token, audience, id_token, invalid_grant, unavailable, Authenticated, TokenResponse, TokenSettings,
+    access_token, audience, id_token, invalid_grant, unreadable, Authenticated, TokenResponse, TokenSettings,
 };
 use crate::authorization::CodeDetails;
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::mirror::RevocationList;
-use crate::{audit, secrets, KeyRing};
-use actix_web::web;
+use crate::{audit, secrets, storage, KeyRing};
 use chrono::{TimeDelta, Utc};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::{ErrorCode, GrantType, OAuthError};
@@ -52,17 +51,13 @@ pub async fn issue(
         ));
     }
     let code_hash = secrets::hash(form.require("code")?);
-    let store = db.clone();
-    let redemption = web::block(move || codes::redeem(&mut *store.get()?, &code_hash, Utc::now()))
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+    let redemption = storage::run(db, move |conn| codes::redeem(conn, &code_hash, Utc::now())).await?;
     let record = match redemption {
         Redemption::Redeemed(record) => record,
         Redemption::Invalid => return Err(invalid_grant("the code is invalid or expired")),
         Redemption::Replayed { grant_id, .. } => {
-            revoke_grant(db, revocations, (client.id.as_str(), &grant_id), "authorization code replayed")
-                .await?;
+            let why = GrantRevocation::Compromised("authorization code replayed");
+            revoke_grant(db, revocations, (client.id.as_str(), &grant_id), why).await?;
             tracing::warn!(client_id = %client.id, grant_id = %grant_id, "authorization code replayed; its tokens are revoked");
             return Err(invalid_grant("the code was already used; the tokens issued from it are revoked"));
         }
@@ -71,7 +66,7 @@ pub async fn issue(
     if record.client_id != client.id.as_str() {
         return Err(invalid_grant("the code was issued to another client"));
     }
-    let details: CodeDetails = serde_json::from_str(&record.details).map_err(unavailable)?;
+    let details: CodeDetails = serde_json::from_str(&record.details).map_err(unreadable)?;
     check_redirect_uri(form, &details)?;
     check_pkce(form, &details)?;
 
@@ -165,49 +160,61 @@ async fn start_refresh_family(
     let first = RefreshRecord {
         token_hash: secrets::hash(&token).to_vec(),
         family_id: family.family_id.clone(),
-        details: serde_json::to_string(&carried).map_err(unavailable)?,
+        details: serde_json::to_string(&carried).map_err(unreadable)?,
         created_at: now,
         expires_at: now + seconds(metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE)),
     };
-    let db = db.clone();
-    web::block(move || refresh::start_family(&mut *db.get()?, &family, &first))
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+    storage::run(db, move |conn| refresh::start_family(conn, &family, &first)).await?;
     Ok(token)
 }
 
+/// Why every token of a grant is revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantRevocation {
+    /// A security event: a code replayed, a refresh token reused.
+    Compromised(&'static str),
+    /// The client revoked one of the grant's refresh tokens (RFC 7009 §2.1).
+    ByClient,
+}
+
 /// Revokes every token issued from a grant, on every instance: its access
-/// tokens through the change log, its refresh-token families in storage.
+/// tokens through the change log, its refresh-token families in storage,
+/// with an audit entry in the same transaction.
 pub async fn revoke_grant(
     db: &Database,
     revocations: &RevocationList,
     (client_id, grant_id): (&str, &str),
-    reason: &'static str,
+    why: GrantRevocation,
 ) -> Result<(), OAuthError> {
     // No access token of the grant outlives the longest configurable lifetime.
     let until = Utc::now() + TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
-    let (store, grant) = (db.clone(), grant_id.to_owned());
+    let grant = grant_id.to_owned();
+    let (action, outcome, reason, details) = match why {
+        GrantRevocation::Compromised(reason) => {
+            ("grant.revoke", audit::Outcome::Failure, reason, serde_json::json!({ "reason": reason }))
+        }
+        GrantRevocation::ByClient => {
+            let details = serde_json::json!({ "token_type": "refresh_token", "grant_id": grant_id });
+            ("token.revoke", audit::Outcome::Success, "revoked by the client", details)
+        }
+    };
     let event = audit::Event {
         actor: client_id.to_owned(),
-        action: "grant.revoke".to_owned(),
+        action: action.to_owned(),
         target: grant_id.to_owned(),
         source: None,
-        outcome: audit::Outcome::Failure,
-        details: serde_json::json!({ "reason": reason }),
+        outcome,
+        details,
     };
-    web::block(move || {
-        let mut conn = store.get()?;
+    storage::run(db, move |conn| {
         conn.in_transaction(|conn| {
             refresh::revoke_grant_families(conn, &grant, reason, Utc::now())?;
             change_log::append(conn, ChangeKind::Grant, &grant, Some(until))?;
-            // A replay is a security event: recorded with the revocation, or neither is.
+            // A security event is recorded with the revocation, or neither is.
             audit::append(conn, &event).map(drop)
         })
     })
-    .await
-    .map_err(unavailable)?
-    .map_err(unavailable)?;
+    .await?;
     revocations.insert_grant(grant_id.to_owned(), until);
     Ok(())
 }

@@ -46,10 +46,10 @@ pub fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
-/// The error for storage that failed: the server's, not the client's.
-pub fn unavailable(e: impl std::fmt::Display) -> OAuthError {
-    tracing::error!(error = %e, "storage failed at the token endpoint");
-    OAuthError::new(ErrorCode::ServerError, "the server cannot reach its database; try again")
+/// The error for stored data that cannot be read: the server's, not the client's.
+pub fn unreadable(e: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %e, "stored grant data is unreadable");
+    OAuthError::new(ErrorCode::ServerError, "stored data of this grant could not be read")
 }
 
 /// A freshly minted access token.
@@ -82,6 +82,7 @@ pub fn access_token(
         jti: uuid::Uuid::new_v4().to_string(),
         grant_id,
         iat: now,
+        nbf: None,
         exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
     };
     let token = sign(keys, client.metadata.access_token_signed_response_alg, |key| claims.sign(key))?;

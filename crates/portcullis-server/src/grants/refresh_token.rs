@@ -2,16 +2,15 @@
 //! every use returns a new refresh token and retires the old one; presenting
 //! a retired one again revokes the family and every access token of its grant.
 
-use super::authorization_code::{revoke_grant, RefreshDetails, DEFAULT_REFRESH_IDLE};
+use super::authorization_code::{revoke_grant, GrantRevocation, RefreshDetails, DEFAULT_REFRESH_IDLE};
 use super::{
-    access_token, audience, granted_scope, id_token, invalid_grant, unavailable, Authenticated,
-    TokenResponse, TokenSettings,
+    access_token, audience, granted_scope, id_token, invalid_grant, unreadable, Authenticated, TokenResponse,
+    TokenSettings,
 };
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::mirror::RevocationList;
-use crate::{secrets, KeyRing};
-use actix_web::web;
+use crate::{secrets, storage, KeyRing};
 use chrono::{TimeDelta, Utc};
 use portcullis_core::{ErrorCode, GrantType, OAuthError};
 use portcullis_store::refresh::{self, RefreshRecord, Rotation};
@@ -30,17 +29,13 @@ pub async fn issue(
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use refresh_token"));
     }
     let presented = secrets::hash(form.require("refresh_token")?);
-    let store = db.clone();
-    let found = web::block(move || refresh::find(&mut *store.get()?, &presented))
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+    let found = storage::run(db, move |conn| refresh::find(conn, &presented)).await?;
     let Some((family, record)) = found else { return Err(invalid_grant("the refresh token is invalid")) };
     // RFC 6749 §6: a refresh token is bound to the client it was issued to.
     if family.client_id != client.id.as_str() {
         return Err(invalid_grant("the refresh token was issued to another client"));
     }
-    let carried: RefreshDetails = serde_json::from_str(&record.details).map_err(unavailable)?;
+    let carried: RefreshDetails = serde_json::from_str(&record.details).map_err(unreadable)?;
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(form, &carried.scope)?;
 
@@ -56,16 +51,12 @@ pub async fn issue(
         expires_at: now + TimeDelta::seconds(i64::try_from(idle).unwrap_or(i64::MAX / 2)),
     };
     let grace = TimeDelta::seconds(client.metadata.refresh_token_reuse_interval.unwrap_or(0) as i64);
-    let store = db.clone();
-    let rotation = web::block(move || refresh::rotate(&mut *store.get()?, &presented, &next, now, grace))
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+    let rotation = storage::run(db, move |conn| refresh::rotate(conn, &presented, &next, now, grace)).await?;
     match rotation {
         Rotation::Rotated { .. } => {}
         Rotation::Reused { family_revoked: true, .. } => {
-            revoke_grant(db, revocations, (client.id.as_str(), &family.grant_id), "refresh token reused")
-                .await?;
+            let why = GrantRevocation::Compromised("refresh token reused");
+            revoke_grant(db, revocations, (client.id.as_str(), &family.grant_id), why).await?;
             tracing::warn!(client_id = %client.id, family = %family.family_id, "refresh token reused; its family is revoked");
             return Err(invalid_grant(
                 "the refresh token was already used; every token of its family is revoked",

@@ -1,6 +1,7 @@
 //! Liveness and readiness probes.
 
-use actix_web::http::header::{CacheControl, CacheDirective};
+use crate::storage::{within, RETRY_AFTER_SECONDS};
+use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
 use portcullis_store::Database;
 use serde_json::json;
@@ -10,18 +11,20 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().insert_header(no_store()).json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: 200 when the database answers a query, else 503 with the reason.
+/// `GET /readyz`: 200 when the database answers a query within its
+/// timeout, else 503. The cause is logged, never shown.
 pub async fn readyz(db: web::Data<Database>) -> HttpResponse {
-    let db = db.into_inner();
-    let reason = match web::block(move || db.ping()).await {
-        Ok(Ok(())) => return HttpResponse::Ok().insert_header(no_store()).json(json!({ "status": "ready" })),
-        Ok(Err(e)) => format!("database: {e}"),
-        Err(e) => format!("database check did not run: {e}"),
-    };
-    tracing::warn!(%reason, "not ready");
-    HttpResponse::ServiceUnavailable()
-        .insert_header(no_store())
-        .json(json!({ "status": "unavailable", "reason": reason }))
+    let store = db.clone().into_inner();
+    match within(db.timeout(), move || store.ping()).await {
+        Ok(()) => HttpResponse::Ok().insert_header(no_store()).json(json!({ "status": "ready" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(no_store())
+                .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS))
+                .json(json!({ "status": "unavailable", "reason": "the database does not answer" }))
+        }
+    }
 }
 
 fn no_store() -> CacheControl {

@@ -13,7 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use portcullis_core::{Password, Username};
 use portcullis_store::users as stored_users;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// What a failed login says, whatever failed: nothing tells an unknown user
 /// from a wrong password.
@@ -89,39 +89,37 @@ pub async fn submit(
         return Ok(form_again(&flow, &interaction, &csrf, &typed));
     };
     let ip = flow.proxies.client_ip(&req);
-    let attempt = Attempt::new(username.as_str(), ip);
+    let attempt = Arc::new(Attempt::new(username.as_str(), ip));
     let password = Password::new(form.get("password").unwrap_or_default().to_owned());
-    let name = username.as_str().to_owned();
-    let outcome = flow
+    let (name, counted) = (username.as_str().to_owned(), attempt.clone());
+    // Counted first, on one connection that is given back before the password is checked.
+    let reserved = flow
         .storage(move |conn| {
-            let now = Utc::now();
-            if !attempt.allowed(conn, now)? {
-                return Ok(Outcome::Throttled);
-            }
-            let user = stored_users::find_by_username(conn, &name)?;
-            let phc = user.as_ref().map_or(decoy_hash(), |u| u.password_hash.as_str()).to_owned();
-            let valid = users::verify_password(&password, &phc);
-            match user.filter(|u| valid && u.disabled_at.is_none()) {
-                Some(user) => attempt.succeeded(conn).map(|()| Outcome::LoggedIn(user)),
-                None => attempt.failed(conn, now).map(|()| Outcome::Failed),
-            }
+            let Some(reservation) = counted.reserve(conn, Utc::now())? else { return Ok(None) };
+            Ok(Some((reservation, stored_users::find_by_username(conn, &name)?)))
         })
         .await?;
-    let user = match outcome {
-        Outcome::LoggedIn(user) => user,
-        Outcome::Failed => {
-            tracing::info!(username = ?username.as_str(), ip = ?ip, "login failed");
-            return Ok(form_again(&flow, &interaction, &csrf, &typed));
-        }
-        Outcome::Throttled => {
-            tracing::warn!(username = ?username.as_str(), ip = ?ip, "login refused: too many failures");
-            return Ok(page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Sign in",
-                "<p class=\"error\" role=\"alert\">Too many failed attempts. Wait a few minutes and try again.</p>",
-            ));
-        }
+    // Logged under the username only when it is one: a password typed into
+    // the username field must not reach the log.
+    let shown = |user: Option<&stored_users::UserRecord>| {
+        user.map_or_else(|| secrets::identifier_digest(username.as_str()), |u| u.username.clone())
     };
+    let Some((reservation, user)) = reserved else {
+        tracing::warn!(username = %shown(None), ip = ?ip, "login refused: too many failures");
+        return Ok(throttled());
+    };
+    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    // argon2 runs on the blocking pool, never on an async worker, and holds no connection.
+    let valid = web::block(move || match &phc {
+        Some(phc) => users::verify_password(&password, phc),
+        None => users::verify_password(&password, decoy_hash()),
+    })
+    .await?;
+    let Some(user) = user.as_ref().filter(|u| valid && u.disabled_at.is_none()) else {
+        tracing::info!(username = %shown(user.as_ref()), ip = ?ip, "login failed");
+        return Ok(form_again(&flow, &interaction, &csrf, &typed));
+    };
+    flow.storage(move |conn| attempt.succeeded(conn, reservation)).await?;
     // A new session, never one the browser brought (no session fixation).
     let (session, cookie_value) = flow.start_session(&user.user_id).await?;
     let (hash, sid) = (interaction.record.interaction_hash.clone(), session.session_id.clone());
@@ -138,11 +136,13 @@ pub async fn submit(
         .finish())
 }
 
-/// How a login attempt ended.
-enum Outcome {
-    LoggedIn(stored_users::UserRecord),
-    Failed,
-    Throttled,
+/// The page for an attempt refused after too many failures.
+fn throttled() -> HttpResponse {
+    page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Sign in",
+        "<p class=\"error\" role=\"alert\">Too many failed attempts. Wait a few minutes and try again.</p>",
+    )
 }
 
 fn form_again(flow: &Authorization, interaction: &Interaction, csrf: &str, username: &str) -> HttpResponse {

@@ -1,8 +1,10 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): `GET` and
-//! `POST /logout` end the user's session here. With a valid `id_token_hint`
-//! the logout happens at once; without one the user confirms it, so that a
-//! third-party page cannot log them out. The user is sent back only to a
-//! `post_logout_redirect_uri` registered for the client, exactly (§3.1).
+//! `POST /logout` end the user's session here. The logout happens at once
+//! only with a valid `id_token_hint` naming the user (`sub`) and session
+//! (`sid`) of this browser; otherwise the user confirms it (§2), so that a
+//! third-party page cannot log them out, even with some ID token of this
+//! server. The user is sent back only to a `post_logout_redirect_uri`
+//! registered for the client, exactly (§3.1).
 
 use crate::authorization::Authorization;
 use crate::form::FormParams;
@@ -74,11 +76,18 @@ async fn logout(
     };
     let state = params.get("state");
     let confirmed = posted && confirmation_matches(req, &params);
-    if hint.is_none() && !confirmed {
+    let session = session_cookie::current(req, &flow.db).await?;
+    // §2: the hint must name the End-User of this very session.
+    let hint_names_session = hint.as_ref().is_some_and(|claims| {
+        session.as_ref().is_none_or(|session| {
+            claims.sub == session.user_id && claims.sid.as_ref().is_none_or(|sid| *sid == session.session_id)
+        })
+    });
+    if !hint_names_session && !confirmed {
         return Ok(confirmation(flow, client_id.as_deref(), redirect.as_deref(), state));
     }
-    if let Some(cookie) = req.cookie(session_cookie::SESSION) {
-        let hash = secrets::hash(cookie.value());
+    if let Some(session) = session {
+        let hash = session.session_hash;
         flow.storage(move |conn| sessions::end_session(conn, &hash, Utc::now())).await?;
     }
     let mut response = match &redirect {

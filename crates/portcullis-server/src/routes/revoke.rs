@@ -1,19 +1,22 @@
-//! `POST /revoke` (RFC 7009): a client revokes one of its own tokens. The
+//! `POST /revoke` (RFC 7009): a client revokes one of its own tokens, an
+//! access token or a refresh token (§2: both MUST be supported). The
 //! revocation is recorded in the change log (which every instance follows)
 //! and applied to this instance at once.
 
 use crate::access_tokens::TokenCheck;
 use crate::client_auth::ClientAuthenticator;
+use crate::clients::RegisteredClient;
 use crate::form::FormParams;
+use crate::grants::authorization_code::{revoke_grant, GrantRevocation};
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
-use crate::{audit, KeyRing};
+use crate::{audit, secrets, storage, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_store::change_log::{self, ChangeKind};
-use portcullis_store::Database;
+use portcullis_store::{refresh, Database};
 
 /// `POST /revoke`.
 pub async fn revoke(
@@ -39,15 +42,13 @@ pub async fn revoke(
         no_store(&mut ok);
         ok.finish()
     };
-    // RFC 7009 §2.2: an invalid or unknown token is answered with 200.
-    let Some(claims) = check.issued_here(token) else { return Ok(done()) };
+    let Some(claims) = check.issued_here(token) else {
+        revoke_refresh_token(&caller, token, &db, &revocations).await?;
+        return Ok(done());
+    };
     // RFC 7009 §2.1: a client may revoke only tokens issued to it.
     if claims.client_id != caller.id.as_str() {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "the token was not issued to this client",
-        )
-        .into());
+        return Err(not_yours().into());
     }
     let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
     if expires_at <= Utc::now() || revocations.is_revoked(&claims.jti, claims.grant_id.as_deref()) {
@@ -60,21 +61,45 @@ pub async fn revoke(
         target: jti.clone(),
         source: auth.client_ip(&req),
         outcome: audit::Outcome::Success,
-        details: serde_json::json!({}),
+        details: serde_json::json!({ "token_type": "access_token" }),
     };
-    web::block(move || {
-        db.get()?.in_transaction(|conn| {
+    storage::run(&db, move |conn| {
+        conn.in_transaction(|conn| {
             change_log::append(conn, ChangeKind::Token, &jti, Some(expires_at))?;
             audit::append(conn, &event).map(drop)
         })
     })
-    .await
-    .map_err(|e| OAuthError::new(ErrorCode::ServerError, format!("revocation did not run: {e}")))?
-    .map_err(|e| {
-        tracing::error!(error = %e, "recording a revocation failed");
-        OAuthError::new(ErrorCode::ServerError, "the revocation could not be recorded; try again")
-    })?;
+    .await?;
     revocations.insert(claims.jti, expires_at);
     tracing::info!(client_id = %caller.id, "access token revoked");
     Ok(done())
+}
+
+/// RFC 7009 §2.1: the token is not the caller's to revoke.
+fn not_yours() -> OAuthError {
+    OAuthError::new(ErrorCode::UnauthorizedClient, "the token was not issued to this client")
+}
+
+/// Revokes a refresh token of `caller`: its family ends, and with it (RFC
+/// 7009 §2.1) every access token of the same grant, on every instance. An
+/// unknown, expired or already revoked token is answered with 200 (§2.2).
+async fn revoke_refresh_token(
+    caller: &RegisteredClient,
+    token: &str,
+    db: &Database,
+    revocations: &RevocationList,
+) -> Result<(), OAuthError> {
+    let hash = secrets::hash(token);
+    let Some((family, _)) = storage::run(db, move |conn| refresh::find(conn, &hash)).await? else {
+        return Ok(());
+    };
+    if family.client_id != caller.id.as_str() {
+        return Err(not_yours());
+    }
+    if family.expires_at <= Utc::now() || revocations.is_grant_revoked(&family.grant_id) {
+        return Ok(());
+    }
+    revoke_grant(db, revocations, (caller.id.as_str(), &family.grant_id), GrantRevocation::ByClient).await?;
+    tracing::info!(client_id = %caller.id, "refresh token revoked with its grant");
+    Ok(())
 }

@@ -78,12 +78,9 @@ async fn userinfo(
         );
     }
     let user_id = claims.sub.clone();
-    let user = flow
-        .storage(move |conn| users::find(conn, &user_id))
+    let user = crate::storage::run(&flow.db, move |conn| users::find(conn, &user_id))
         .await
-        .map_err(|_| {
-            OAuthFailure(OAuthError::new(ErrorCode::ServerError, "the server cannot reach its database"))
-        })?
+        .map_err(OAuthError::from)?
         .filter(|user| user.disabled_at.is_none())
         .ok_or_else(|| invalid_token("the user is no longer available"))?;
     let stored: StandardClaims = serde_json::from_str(&user.claims).unwrap_or_default();

@@ -425,6 +425,7 @@ backend_tests! {
         let admin = Admin::on(&db, strict).await;
         let created = admin.create(service()).await;
         let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+        assert_eq!(admin.app.token(&id, &secret, "").await.status(), 200, "this address is the client's own");
         for _ in 0..2 {
             assert_eq!(admin.app.token(&id, "wrong", "").await.status(), 401);
         }

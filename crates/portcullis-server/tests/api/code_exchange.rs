@@ -216,6 +216,85 @@ backend_tests! {
     }
 
     #[tokio::test]
+    async fn revoking_a_refresh_token_ends_its_family_and_the_grants_access_tokens(db) {
+        with_user(&db);
+        let ((id, secret), rs) = confidential_app(&db);
+        let rs = (rs.0.as_str(), rs.1.as_str());
+        let other = register(&db, json!({"client_name": "Other", "grant_types": ["authorization_code", "refresh_token"],
+                                         "redirect_uris": [REDIRECT], "scope": "openid profile", "skip_consent": true}));
+        let browser = browser(&db);
+        let code = browser.code(&id).await;
+        let (_, tokens) = browser.exchange((&id, &secret), &exchange_form(&code)).await;
+        let (access, refresh) = (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+        let (_, rotated) = browser.refresh((&id, &secret), refresh, None).await;
+        let (rotated_access, rotated_refresh) = (rotated["access_token"].as_str().unwrap(), rotated["refresh_token"].as_str().unwrap());
+        let code = browser.code(&other.0).await;
+        let (_, theirs) = browser.exchange((&other.0, &other.1), &exchange_form(&code)).await;
+        let their_refresh = theirs["refresh_token"].as_str().unwrap();
+
+        let revoke = |caller: (&str, &str), token: &str, hint: &str| {
+            browser.http.post(format!("{}/revoke", browser.app.address)).basic_auth(caller.0, Some(caller.1))
+                .form(&[("token", token), ("token_type_hint", hint)]).send()
+        };
+        // RFC 7009 §2.1: only the client it was issued to may revoke it.
+        let refused = revoke((&id, &secret), their_refresh, "refresh_token").await.unwrap();
+        assert_eq!(refused.status(), 400);
+        assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["error"], "unauthorized_client");
+        // The hint is only a hint: a wrong one finds the refresh token all the same.
+        let done = revoke((&id, &secret), rotated_refresh, "access_token").await.unwrap();
+        assert_eq!(done.status(), 200);
+        assert_eq!(done.headers()["cache-control"], "no-store");
+        let (status, body) = browser.refresh((&id, &secret), rotated_refresh, None).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the revoked token no longer refreshes");
+        for token in [access, rotated_access] {
+            assert_eq!(browser.introspect(rs, token).await, json!({"active": false}), "§2.1: the grant's access tokens end too");
+        }
+        assert_eq!(revoke((&id, &secret), rotated_refresh, "refresh_token").await.unwrap().status(), 200, "again: still 200");
+        let (status, _) = browser.refresh((&other.0, &other.1), their_refresh, None).await;
+        assert_eq!(status, 200, "another client's grant is untouched");
+
+        let admin = portcullis_server::bootstrap::bootstrap(&db.connect(), false).unwrap();
+        let token = browser.app.access_token((&admin.client_id, admin.client_secret.expose())).await;
+        let audit: serde_json::Value = browser.app.client.get(format!("{}/admin/v1/audit-logs?action=token.revoke", browser.app.address))
+            .bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let entries = audit["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{audit}");
+        assert_eq!((entries[0]["actor"].as_str(), entries[0]["details"]["token_type"].as_str()), (Some(id.as_str()), Some("refresh_token")));
+    }
+
+    #[tokio::test]
+    async fn a_hint_for_another_user_or_session_cannot_force_a_logout(db) {
+        with_user(&db);
+        users::create(&db.connect(), &Username::parse("mallory").unwrap(), &Password::new("mallory's password".into()),
+                      &StandardClaims::default()).unwrap();
+        let (id, secret) = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+                                                 "scope": "openid profile", "skip_consent": true}));
+        let victim = browser(&db);
+        let code = query(&victim.sign_in(&id).await).remove("code").unwrap();
+        let (_, tokens) = victim.exchange((&id, &secret), &exchange_form(&code)).await;
+        let own_hint = tokens["id_token"].as_str().unwrap().to_owned();
+        // The attacker holds an ID token of this server, for their own account.
+        let attacker = Browser::new(crate::helpers::TestApp { address: victim.app.address.clone(), client: reqwest::Client::new() });
+        let login = location(attacker.authorize(&id, &[]).await.headers());
+        let resumed = attacker.log_in(&login, "mallory", "mallory's password").await;
+        let code = query(&location(attacker.get(&location(resumed.headers())).await.headers())).remove("code").unwrap();
+        let (_, theirs) = attacker.exchange((&id, &secret), &exchange_form(&code)).await;
+        let foreign_hint = theirs["id_token"].as_str().unwrap();
+
+        // A cross-site GET in the victim's browser only asks.
+        let forced = victim.get(&format!("/logout?id_token_hint={foreign_hint}")).await;
+        assert_eq!(forced.status(), 200);
+        assert!(forced.text().await.unwrap().contains("Do you want to sign out?"));
+        let still_in = location(victim.authorize(&id, &[("prompt", "none")]).await.headers());
+        assert!(query(&still_in).contains_key("code"), "the victim is still signed in: {still_in}");
+        // The victim's own hint for this session signs out at once (§2).
+        let done = victim.get(&format!("/logout?id_token_hint={own_hint}")).await;
+        assert!(done.text().await.unwrap().contains("You are signed out."));
+        let out = location(victim.authorize(&id, &[("prompt", "none")]).await.headers());
+        assert_eq!(query(&out)["error"], "login_required");
+    }
+
+    #[tokio::test]
     async fn userinfo_returns_the_claims_the_scope_releases(db) {
         with_user(&db);
         let ((id, secret), _) = confidential_app(&db);

@@ -54,6 +54,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         audit_retention: Duration::from_secs(365 * 86_400),
         lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
         scopes: Vec::new(),
+        auth_failure_window: Duration::from_secs(1),
     }
 }
 

@@ -50,6 +50,7 @@ fn claims(iss: &str) -> AccessTokenClaims {
         jti: uuid::Uuid::new_v4().to_string(),
         grant_id: None,
         iat: now,
+        nbf: None,
         exp: now + 300,
     }
 }

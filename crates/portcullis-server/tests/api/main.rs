@@ -1,6 +1,7 @@
 //! HTTP tests: the real application on a random port, over real HTTP, on
 //! SQLite and on PostgreSQL.
 
+mod abuse;
 mod admin_audit;
 mod admin_clients;
 mod admin_keys;

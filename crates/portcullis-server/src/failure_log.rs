@@ -1,0 +1,247 @@
+//! Failed client authentications, aggregated before they reach the audit
+//! log (DESIGN "Events"): a flood of bad credentials from anywhere must not
+//! grow the database by a row per request. Failures are counted in memory
+//! per presented client id, source address and window (a minute by
+//! default); when a window ends, each group becomes one
+//! `client.authentication` audit entry with its count, first and last time
+//! and reasons. Ids that name no client are grouped together per address
+//! (with a few keyed-hash samples, never the raw text, which may be a
+//! secret typed in the wrong field), and past [`MAX_GROUPS`] groups a
+//! window collapses into one. Counting takes a mutex and a hash lookup.
+
+use crate::{audit, secrets};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_store::Database;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+/// The most groups one window keeps apart; the rest are counted together.
+pub const MAX_GROUPS: usize = 200;
+/// How many hashed samples of unknown ids a group keeps.
+const MAX_SAMPLES: usize = 5;
+/// What stands for every id that names no client.
+pub const UNKNOWN_CLIENT: &str = "(unknown client)";
+/// What stands for every group past [`MAX_GROUPS`].
+const OTHERS: &str = "(others)";
+
+/// Who presented what, and when.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Group {
+    presented: String,
+    source: Option<IpAddr>,
+    window: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Tally {
+    count: u64,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    reasons: BTreeMap<&'static str, u64>,
+    samples: BTreeSet<String>,
+}
+
+/// One failed authentication.
+pub struct Failure<'a> {
+    /// The client id presented, if it names a registered client; else `None`.
+    pub client_id: Option<&'a str>,
+    /// What was presented as the id when it names no client (hashed here).
+    pub presented: &'a str,
+    /// Where it came from.
+    pub source: Option<IpAddr>,
+    /// Why it failed, in a few words.
+    pub reason: &'static str,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The failures of the windows still open.
+pub struct FailureLog {
+    window: TimeDelta,
+    groups: Mutex<HashMap<Group, Tally>>,
+}
+
+impl FailureLog {
+    /// A log summarising every `window`.
+    pub fn new(window: Duration) -> Self {
+        let window = TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(1)).max(TimeDelta::seconds(1));
+        Self { window, groups: Mutex::default() }
+    }
+
+    /// Counts one failure.
+    pub fn count(&self, failure: &Failure<'_>) {
+        let step = self.window.num_milliseconds();
+        let start = failure.at.timestamp_millis().div_euclid(step) * step;
+        let window = DateTime::from_timestamp_millis(start).unwrap_or(failure.at);
+        let presented = failure.client_id.unwrap_or(UNKNOWN_CLIENT);
+        let mut group = Group { presented: presented.to_owned(), source: failure.source, window };
+        let mut groups = self.groups.lock().expect("failure log lock");
+        if !groups.contains_key(&group) && groups.len() >= MAX_GROUPS {
+            group = Group { presented: OTHERS.to_owned(), source: None, window };
+        }
+        let tally = groups.entry(group).or_insert_with(|| Tally {
+            count: 0,
+            first: failure.at,
+            last: failure.at,
+            reasons: BTreeMap::new(),
+            samples: BTreeSet::new(),
+        });
+        tally.count += 1;
+        tally.first = tally.first.min(failure.at);
+        tally.last = tally.last.max(failure.at);
+        *tally.reasons.entry(failure.reason).or_default() += 1;
+        if failure.client_id.is_none() && tally.samples.len() < MAX_SAMPLES {
+            tally.samples.insert(secrets::identifier_digest(failure.presented));
+        }
+    }
+
+    /// Takes the groups of windows that ended by `now` (every group when `all`).
+    fn take_ended(&self, now: DateTime<Utc>, all: bool) -> Vec<(Group, Tally)> {
+        let mut groups = self.groups.lock().expect("failure log lock");
+        let ended: Vec<Group> =
+            groups.keys().filter(|g| all || g.window + self.window <= now).cloned().collect();
+        ended.into_iter().filter_map(|group| groups.remove_entry(&group)).collect()
+    }
+
+    /// A group as an audit event.
+    fn event(&self, (group, tally): &(Group, Tally)) -> audit::Event {
+        let mut details = serde_json::json!({
+            "count": tally.count,
+            "first_at": crate::admin::time(tally.first),
+            "last_at": crate::admin::time(tally.last),
+            "window_seconds": self.window.num_seconds(),
+            "reasons": tally.reasons,
+        });
+        if !tally.samples.is_empty() {
+            details["presented_digests"] = serde_json::json!(tally.samples);
+        }
+        audit::Event {
+            actor: group.presented.clone(),
+            action: "client.authentication".to_owned(),
+            target: group.presented.clone(),
+            source: group.source,
+            outcome: audit::Outcome::Failure,
+            details,
+        }
+    }
+
+    /// Writes the windows that ended by `now` (all of them when `all`) to
+    /// the audit log, in one transaction; what cannot be written is kept
+    /// for the next try.
+    pub fn flush(&self, db: &Database, now: DateTime<Utc>, all: bool) {
+        let ended = self.take_ended(now, all);
+        if ended.is_empty() {
+            return;
+        }
+        let events: Vec<audit::Event> = ended.iter().map(|group| self.event(group)).collect();
+        let written = db.get().and_then(|mut conn| {
+            conn.in_transaction(|conn| {
+                events.iter().try_for_each(|event| audit::append(conn, event).map(drop))
+            })
+        });
+        if let Err(e) = written {
+            tracing::warn!(error = %e, groups = ended.len(), "failed authentications could not be audited yet; retrying");
+            let mut groups = self.groups.lock().expect("failure log lock");
+            for (group, tally) in ended {
+                match groups.get_mut(&group) {
+                    Some(open) => open.count += tally.count,
+                    None => drop(groups.insert(group, tally)),
+                }
+            }
+        }
+    }
+}
+
+/// How often ended windows are looked for.
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
+/// Starts the thread that writes ended windows; it writes what is left and
+/// ends once `log` is dropped.
+pub fn spawn(db: Database, log: &Arc<FailureLog>) {
+    let weak: Weak<FailureLog> = Arc::downgrade(log);
+    std::thread::Builder::new()
+        .name("portcullis-failures".to_owned())
+        .spawn(move || loop {
+            std::thread::sleep(FLUSH_EVERY);
+            let Some(log) = weak.upgrade() else { return };
+            log.flush(&db, Utc::now(), false);
+        })
+        .expect("spawn the failure log thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure<'a>(
+        client_id: Option<&'a str>,
+        presented: &'a str,
+        last: u8,
+        at: DateTime<Utc>,
+    ) -> Failure<'a> {
+        Failure {
+            client_id,
+            presented,
+            source: Some(IpAddr::from([192, 0, 2, last])),
+            reason: "wrong secret",
+            at,
+        }
+    }
+
+    #[test]
+    fn failures_are_grouped_per_client_address_and_window() {
+        let log = FailureLog::new(Duration::from_secs(60));
+        let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        for n in 0..1000 {
+            log.count(&failure(Some("billing"), "billing", 1, start + TimeDelta::milliseconds(n)));
+        }
+        log.count(&failure(Some("billing"), "billing", 2, start));
+        log.count(&failure(Some("billing"), "billing", 1, start + TimeDelta::minutes(1)));
+        assert!(log.take_ended(start + TimeDelta::seconds(59), false).is_empty(), "the window is open");
+        let mut ended: Vec<audit::Event> =
+            log.take_ended(start + TimeDelta::minutes(1), false).iter().map(|g| log.event(g)).collect();
+        ended.sort_by_key(|e| e.details["count"].as_u64());
+        assert_eq!(ended.len(), 2, "one entry per address");
+        assert_eq!(ended[1].details["count"], 1000);
+        assert_eq!(ended[1].details["first_at"], crate::admin::time(start));
+        assert_eq!(ended[1].details["reasons"]["wrong secret"], 1000);
+        assert_eq!(log.take_ended(start + TimeDelta::minutes(5), false).len(), 1, "the next minute's");
+    }
+
+    #[test]
+    fn unknown_ids_are_grouped_and_never_recorded_verbatim() {
+        let log = FailureLog::new(Duration::from_secs(60));
+        let now = Utc::now();
+        for n in 0..100 {
+            log.count(&failure(None, &format!("s3cret-password-{n}"), 1, now));
+        }
+        let ended: Vec<audit::Event> = log.take_ended(now, true).iter().map(|g| log.event(g)).collect();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(
+            (ended[0].actor.as_str(), ended[0].details["count"].as_u64()),
+            (UNKNOWN_CLIENT, Some(100))
+        );
+        let text = ended[0].details.to_string();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert_eq!(ended[0].details["presented_digests"].as_array().unwrap().len(), MAX_SAMPLES);
+    }
+
+    #[test]
+    fn a_window_keeps_a_bounded_number_of_groups() {
+        let log = FailureLog::new(Duration::from_secs(60));
+        let now = Utc::now();
+        for n in 0..10_000u32 {
+            let id = n.to_string();
+            log.count(&Failure {
+                source: Some(IpAddr::from(n.to_be_bytes())),
+                ..failure(Some(&id), &id, 0, now)
+            });
+        }
+        let ended = log.take_ended(now, true);
+        assert_eq!(ended.len(), MAX_GROUPS + 1);
+        let total: u64 = ended.iter().map(|(_, tally)| tally.count).sum();
+        assert_eq!(total, 10_000, "nothing is lost");
+    }
+}

@@ -1,0 +1,91 @@
+//! Running blocking storage work from request handlers: on the blocking
+//! thread pool, on exactly one pooled connection at a time (so no path can
+//! wait for a second connection while holding one), and answered within the
+//! configured database timeout even when the database hangs.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::rt::time::timeout;
+use actix_web::{web, HttpResponse};
+use portcullis_core::OAuthError;
+use portcullis_store::{Database, DbConnection, StoreError};
+use std::time::Duration;
+
+/// Why storage work gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageFailure {
+    /// The database did not answer in time.
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(Duration),
+    /// The database answered with an error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The work failed otherwise.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+    /// The work could not run (the blocking pool is shutting down).
+    #[error("storage work did not run: {0}")]
+    NotRun(String),
+}
+
+impl StorageFailure {
+    /// Logs the cause and returns the spec's `temporarily_unavailable`,
+    /// which names no internal detail.
+    pub fn into_oauth(self) -> OAuthError {
+        tracing::error!(error = %self, "storage failed");
+        OAuthError::unavailable("the server cannot reach its database; try again")
+    }
+}
+
+impl From<StorageFailure> for OAuthError {
+    fn from(failure: StorageFailure) -> Self {
+        failure.into_oauth()
+    }
+}
+
+/// Seconds a client is asked to wait before retrying (RFC 9110 §10.2.3).
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// For the HTML pages: 503 with `Retry-After` and a page that names no
+/// internal detail.
+impl actix_web::ResponseError for StorageFailure {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!(error = %self, "storage failed");
+        let mut response = crate::pages::page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "<p class=\"error\" role=\"alert\">The service is temporarily unavailable. Try again in a moment.</p>",
+        );
+        response.headers_mut().insert(header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+        response
+    }
+}
+
+/// Runs `work` on one connection of `db`, off the async workers, within the
+/// database timeout.
+pub async fn run<T, W>(db: &Database, work: W) -> Result<T, StorageFailure>
+where
+    T: Send + 'static,
+    W: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = db.clone();
+    within(db.timeout(), move || work(&mut *store.get()?)).await
+}
+
+/// Runs blocking `work` off the async workers, giving up after `limit`
+/// (the work itself runs on to its end on its thread).
+pub async fn within<T, E, W>(limit: Duration, work: W) -> Result<T, StorageFailure>
+where
+    T: Send + 'static,
+    E: Into<StorageFailure> + Send + 'static,
+    W: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    match timeout(limit, web::block(work)).await {
+        Err(_) => Err(StorageFailure::TimedOut(limit)),
+        Ok(Err(blocking)) => Err(StorageFailure::NotRun(blocking.to_string())),
+        Ok(Ok(result)) => result.map_err(Into::into),
+    }
+}
