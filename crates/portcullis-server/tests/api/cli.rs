@@ -389,3 +389,34 @@ fn user_create_refuses_taken_names_weak_passwords_and_bad_claims() {
     let stderr = failure(&mut create(&["--username", " spaced"]));
     assert!(stderr.contains("username"), "{stderr}");
 }
+
+/// `examples/admin.sh`, as its header says, against a server started a
+/// moment before with the README's command: the admin client that
+/// `portcullis bootstrap` writes is usable at once (issue 9).
+#[tokio::test]
+async fn examples_admin_sh_runs_against_a_fresh_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, address) = serve({
+        let mut command = portcullis(dir.path());
+        command.args(["serve", "--listen", "127.0.0.1:0"]);
+        command
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/admin.sh");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .arg(script)
+            .current_dir(dir.path())
+            .env("ISSUER", &address)
+            .env("PORTCULLIS", env!("CARGO_BIN_EXE_portcullis"))
+            .env_remove("DATABASE_URL")
+            .env_remove("PORTCULLIS_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let said =
+        format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "examples/admin.sh failed:\n{said}");
+}

@@ -1,6 +1,6 @@
 //! Liveness and readiness.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{new_kek, settings, spawn_app, spawn_with};
 use crate::token::register;
 use portcullis_server::endpoints;
 use portcullis_store::backend_tests;
@@ -72,4 +72,102 @@ async fn a_database_outage_is_a_clear_503_that_names_nothing_internal() {
     assert_eq!(page.status(), 503);
     let body = page.text().await.unwrap();
     assert!(!internal(&body), "{body}");
+}
+
+/// A TCP relay to PostgreSQL that can be frozen: it stops passing bytes,
+/// as a server stopped with SIGSTOP (or a hung network) would.
+struct Freezable {
+    address: std::net::SocketAddr,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Freezable {
+    async fn to(target: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let frozen = std::sync::Arc::new(AtomicBool::new(false));
+        let relay_frozen = frozen.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(target).await else { continue };
+                let (from_client, to_client) = inbound.into_split();
+                let (from_server, to_server) = outbound.into_split();
+                for (mut from, mut to) in [(from_client, to_server), (from_server, to_client)] {
+                    let frozen = relay_frozen.clone();
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buffer = vec![0u8; 16 * 1024];
+                        loop {
+                            while frozen.load(Ordering::SeqCst) {
+                                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            }
+                            let Ok(read) = from.read(&mut buffer).await else { return };
+                            while frozen.load(Ordering::SeqCst) {
+                                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            }
+                            if read == 0 || to.write_all(&buffer[..read]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Self { address, frozen }
+    }
+
+    fn freeze(&self, frozen: bool) {
+        self.frozen.store(frozen, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+// Multi-threaded: the relay must pass bytes while the application starts, which blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_database_is_answered_within_the_timeout_and_recovers() {
+    let db = TestDb::postgres();
+    let (id, secret) = register(
+        &db,
+        json!({"client_name": "App", "grant_types": ["authorization_code"],
+                                           "redirect_uris": ["https://app.example/cb"], "scope": "openid"}),
+    );
+    let mut url = url::Url::parse(db.url()).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap()).parse().unwrap();
+    let relay = Freezable::to(target).await;
+    url.set_port(Some(relay.address.port())).unwrap();
+    let mut through_relay = settings(&db, &new_kek());
+    through_relay.database_url = portcullis_store::DatabaseUrl::parse(url.as_str()).unwrap();
+    through_relay.pool.connection_timeout = std::time::Duration::from_secs(2);
+    let app = spawn_with(through_relay);
+    assert_eq!(app.get(endpoints::READYZ).await.status(), 200);
+
+    relay.freeze(true);
+    let bounded = std::time::Duration::from_secs(5);
+    let ready = tokio::time::timeout(bounded, app.get(endpoints::READYZ))
+        .await
+        .expect("/readyz answers within the timeout");
+    assert_eq!(ready.status(), 503);
+    let exchange = app
+        .post_form(
+            endpoints::TOKEN,
+            "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+        )
+        .basic_auth(&id, Some(&secret))
+        .send();
+    let exchange = tokio::time::timeout(bounded, exchange)
+        .await
+        .expect("the code exchange answers within the timeout")
+        .unwrap();
+    assert_eq!(exchange.status(), 503);
+    assert!(exchange.headers().contains_key("retry-after"));
+
+    relay.freeze(false);
+    let waited = std::time::Instant::now();
+    while app.get(endpoints::READYZ).await.status() != 200 {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(20),
+            "the server recovers without a restart"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
