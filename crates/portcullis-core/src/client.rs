@@ -249,7 +249,7 @@ fn invalid(field: &'static str, message: impl Into<String>) -> MetadataError {
 impl ClientMetadata {
     /// Checks the rules no single field can check alone.
     pub fn validate(&self) -> Result<(), MetadataError> {
-        if self.client_name.trim().is_empty() || self.client_name.len() > 200 {
+        if self.client_name.trim().is_empty() || self.client_name.chars().count() > 200 {
             return Err(invalid("client_name", "must be 1 to 200 characters"));
         }
         if self.grant_types.is_empty() {

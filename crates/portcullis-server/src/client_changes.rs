@@ -45,6 +45,9 @@ pub enum ChangeError {
         /// The window, in days.
         days: i64,
     },
+    /// The client authenticates otherwise than with a secret.
+    #[error("the client authenticates with {0}, not with a secret")]
+    NoSecrets(&'static str),
     /// The change would leave no enabled client with the `admin` scope.
     #[error("client {0} is the last enabled client holding the `admin` scope; give another client `admin` first, or nobody could administer this server")]
     LastAdmin(String),

@@ -6,7 +6,7 @@ use crate::client_changes::ChangeError;
 use crate::secrets;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use portcullis_core::{ClientId, ClientMetadata, ClientSecret, MetadataError, RedirectUri};
+use portcullis_core::{ClientId, ClientMetadata, ClientSecret, RedirectUri};
 use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self, ClientRecord, NewClient, SecretRecord};
 use portcullis_store::{Database, DbConnection};
@@ -121,8 +121,7 @@ pub fn add_secret(
         .map_err(|e| anyhow::anyhow!("stored configuration of client {client_id} is unreadable: {e}"))?;
     let method = metadata.token_endpoint_auth_method;
     if !method.uses_secret() {
-        let why = format!("the client authenticates with {}, not a secret", method.as_str());
-        return Err(MetadataError::new("token_endpoint_auth_method", why).into());
+        return Err(ChangeError::NoSecrets(method.as_str()));
     }
     let secret = ClientSecret::new(secrets::random_token());
     let record = SecretRecord { expires_at, ..new_secret_record(&secret) };

@@ -32,10 +32,25 @@ pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map
             return Err(AdminError::bad_request(format!("the body did not arrive within {BODY_TIMEOUT:?}")))
         }
     };
-    match serde_json::from_slice(&bytes) {
+    match serde_json::from_slice(&bytes).map(integral) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(AdminError::bad_request("the body must be a JSON object")),
         Err(e) => Err(AdminError::bad_request(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+/// `value` with every number that is a whole number written with a
+/// fraction (`600.0`) made an integer: JSON (RFC 8259 §6) and JSON Schema
+/// do not tell them apart, so neither does the API.
+fn integral(value: Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral).collect()),
+        Value::Object(members) => Value::Object(members.into_iter().map(|(k, v)| (k, integral(v))).collect()),
+        other => other,
     }
 }
 
@@ -60,11 +75,24 @@ impl From<ChangeError> for AdminError {
             ChangeError::NotFound(_) | ChangeError::NoSuchVersion { .. } => {
                 Self::not_found(error.to_string())
             }
-            ChangeError::Stale { .. } | ChangeError::TooOld { .. } | ChangeError::LastAdmin(_) => {
-                Self::conflict(error.to_string())
-            }
+            ChangeError::Stale { .. }
+            | ChangeError::TooOld { .. }
+            | ChangeError::LastAdmin(_)
+            | ChangeError::NoSecrets(_) => Self::conflict(error.to_string()),
             ChangeError::Invalid(invalid) => Self::invalid_metadata(invalid.field, invalid.message.clone()),
             ChangeError::Storage(cause) => Self::unavailable(cause),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        let value = integral(serde_json::json!({"version": 3.0, "nested": [600.0, 1.5], "n": 7}));
+        assert_eq!(value, serde_json::json!({"version": 3, "nested": [600, 1.5], "n": 7}));
+        assert!(value["version"].as_i64().is_some());
     }
 }

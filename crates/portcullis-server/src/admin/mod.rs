@@ -10,6 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod openapi;
 pub mod routes;
+pub mod schemas;
 pub mod users;
 
 use crate::admin::error::AdminError;

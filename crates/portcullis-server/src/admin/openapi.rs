@@ -3,7 +3,7 @@
 //! table that mounts it.
 
 use crate::admin::auth::{AdminScope, ADMIN};
-use crate::admin::routes::{self, AdminRoute, Body};
+use crate::admin::routes::{self, AdminRoute, Body, Verb};
 use crate::admin::PREFIX;
 use crate::endpoints;
 use crate::grants::TokenSettings;
@@ -21,28 +21,89 @@ const ERRORS: [(u16, &str); 6] = [
     (403, "The token lacks the scope"),
     (404, "No such resource"),
     (409, "Stale version, or a state that forbids the change"),
-    (503, "The database cannot be reached"),
+    (503, "The database cannot be reached or did not answer in time (with Retry-After)"),
 ];
 
+/// The errors of operations that take a body.
+const BODY_ERRORS: [(u16, &str); 2] =
+    [(413, "The body is larger than 64 KiB"), (415, "The body is not JSON (Content-Type: application/json)")];
+
+fn error(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// A query parameter.
+fn query(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+}
+
+/// The query parameters of the list operations.
+fn query_parameters(route: &AdminRoute) -> Vec<Value> {
+    let limit =
+        |max: u64| query("limit", json!({"type": "integer", "minimum": 1, "maximum": max}), "page size");
+    let text = json!({"type": "string", "maxLength": 200});
+    match (route.verb, route.path) {
+        (Verb::Get, "/clients") => vec![
+            query("name", text.clone(), "only clients whose name contains this"),
+            limit(200),
+            query("cursor", text, "the next_cursor of the page before"),
+        ],
+        (Verb::Get, "/users") => vec![
+            query("username", text.clone(), "only users whose username contains this"),
+            limit(200),
+            query("cursor", text, "the next_cursor of the page before"),
+        ],
+        (Verb::Get, "/audit-logs") => vec![
+            query("from", json!({"type": "string", "format": "date-time"}), "entries at or after"),
+            query("to", json!({"type": "string", "format": "date-time"}), "entries before"),
+            query("actor", text.clone(), "exactly this actor"),
+            query("action", text.clone(), "exactly this action"),
+            query("target", text, "exactly this target"),
+            limit(1000),
+            query("cursor", json!({"type": "integer", "minimum": 0}), "the next_cursor of the page before"),
+            query("format", json!({"enum": ["json", "jsonl", "csv"]}), "or ask with Accept"),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The success response: JSON, or for the audit log also JSON lines and CSV.
+fn success(route: &AdminRoute) -> Value {
+    if route.status == 204 {
+        return json!({"description": "Done"});
+    }
+    let mut content = json!({"application/json": {"schema": {"type": "object"}}});
+    if route.path == "/audit-logs" {
+        content["application/x-ndjson"] = json!({"schema": {"type": "string"}});
+        content["text/csv"] = json!({"schema": {"type": "string"}});
+    }
+    json!({"description": "Done", "content": content})
+}
+
 fn operation(route: &AdminRoute) -> Value {
-    let parameters: Vec<Value> = route
+    let mut parameters: Vec<Value> = route
         .path
         .split('/')
         .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| {
+            let schema = match name {
+                "version" => json!({"type": "integer", "minimum": 1}),
+                _ => json!({"type": "string"}),
+            };
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
+        })
         .collect();
+    parameters.extend(query_parameters(route));
     let mut responses = Map::new();
-    let success = if route.status == 204 {
-        json!({"description": "Done"})
-    } else {
-        json!({"description": "Done", "content": {"application/json": {"schema": {"type": "object"}}}})
+    responses.insert(route.status.to_string(), success(route));
+    let body = match route.body {
+        Body::No => None,
+        Body::Optional(schema) => Some((false, schema())),
+        Body::Required(schema) => Some((true, schema())),
     };
-    responses.insert(route.status.to_string(), success);
-    for (status, description) in ERRORS {
-        responses.insert(
-            status.to_string(),
-            json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
-        );
+    let errors = ERRORS.iter().chain(body.as_ref().map_or(&[][..], |_| &BODY_ERRORS[..]));
+    for (status, description) in errors {
+        responses.insert(status.to_string(), error(description));
     }
     let mut operation = json!({
         "summary": route.summary,
@@ -52,9 +113,10 @@ fn operation(route: &AdminRoute) -> Value {
         "parameters": parameters,
         "responses": responses,
     });
-    if route.body != Body::No {
-        operation["requestBody"] = json!({"required": route.body == Body::Required,
-                                          "content": {"application/json": {"schema": {"type": "object"}}}});
+    if let Some((required, schema)) = body {
+        let media =
+            if route.verb == Verb::Patch { "application/merge-patch+json" } else { "application/json" };
+        operation["requestBody"] = json!({"required": required, "content": {media: {"schema": schema}}});
     }
     operation
 }

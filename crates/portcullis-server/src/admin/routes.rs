@@ -2,8 +2,10 @@
 //! what the OpenAPI document is generated from, so the two cannot differ.
 
 use crate::admin::auth::AdminScope;
+use crate::admin::schemas;
 use crate::admin::{audit_logs, client_secrets, clients, keys, users};
 use actix_web::{web, Route};
+use Body::{No, Optional, Required};
 
 /// An HTTP method of the admin API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,15 +35,15 @@ impl Verb {
     }
 }
 
-/// Whether a route takes a JSON body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether a route takes a JSON body, and its schema.
+#[derive(Clone, Copy)]
 pub enum Body {
     /// None.
     No,
     /// One that may be left out.
-    Optional,
+    Optional(fn() -> serde_json::Value),
     /// One that must be sent.
-    Required,
+    Required(fn() -> serde_json::Value),
 }
 
 /// One route.
@@ -63,13 +65,13 @@ pub struct AdminRoute {
 }
 
 macro_rules! route {
-    ($verb:ident, $path:literal, $scope:ident, $status:literal, $body:ident, $handler:path, $summary:literal) => {
+    ($verb:ident, $path:literal, $scope:ident, $status:literal, $body:expr, $handler:path, $summary:literal) => {
         AdminRoute {
             verb: Verb::$verb,
             path: $path,
             scope: AdminScope::$scope,
             summary: $summary,
-            body: Body::$body,
+            body: $body,
             status: $status,
             route: || route!(@method $verb).to($handler),
         }
@@ -89,7 +91,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/clients",
         Clients,
         201,
-        Required,
+        Required(|| schemas::client_metadata(false)),
         clients::create,
         "Register a client (RFC 7591 metadata); its secret is shown once"
     ),
@@ -107,7 +109,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/clients/{client_id}",
         Clients,
         200,
-        Required,
+        Required(|| schemas::client_metadata(true)),
         clients::replace,
         "Replace a client's configuration (a new version; If-Match or `version` for concurrency)"
     ),
@@ -116,7 +118,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/clients/{client_id}",
         Clients,
         200,
-        Required,
+        Required(schemas::client_patch),
         clients::patch,
         "Change a client's configuration with a JSON merge patch (a new version)"
     ),
@@ -170,7 +172,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/clients/{client_id}/rollback",
         Clients,
         200,
-        Required,
+        Required(schemas::rollback),
         clients::rollback,
         "Write version n's configuration as the next version"
     ),
@@ -179,7 +181,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/clients/{client_id}/secrets",
         Clients,
         201,
-        Optional,
+        Optional(schemas::new_secret),
         client_secrets::add,
         "Add a secret (shown once, optional expiry); the others keep working"
     ),
@@ -193,13 +195,21 @@ pub const ROUTES: [AdminRoute; 26] = [
         "Revoke one secret"
     ),
     route!(Get, "/keys", Keys, 200, No, keys::list, "List the signing keys (never a private part)"),
-    route!(Post, "/keys", Keys, 201, Required, keys::create, "Stage a next key: published, not signing"),
+    route!(
+        Post,
+        "/keys",
+        Keys,
+        201,
+        Required(schemas::key_algorithm),
+        keys::create,
+        "Stage a next key: published, not signing"
+    ),
     route!(
         Post,
         "/keys/rotate",
         Keys,
         200,
-        Required,
+        Required(schemas::key_algorithm),
         keys::rotate,
         "Create a key and make it sign at once, retiring the previous one"
     ),
@@ -227,7 +237,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/users",
         Users,
         201,
-        Required,
+        Required(schemas::new_user),
         users::create,
         "Create a user; a generated password is shown once"
     ),
@@ -237,7 +247,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/users/{user_id}",
         Users,
         200,
-        Required,
+        Required(schemas::user_claims),
         users::update,
         "Replace a user's standard claims"
     ),
@@ -246,7 +256,7 @@ pub const ROUTES: [AdminRoute; 26] = [
         "/users/{user_id}/password",
         Users,
         204,
-        Required,
+        Required(schemas::user_password),
         users::set_password,
         "Set a user's password"
     ),

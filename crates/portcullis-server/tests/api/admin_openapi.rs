@@ -36,4 +36,31 @@ backend_tests! {
         }
         assert_eq!(app.client.get(format!("{}/admin/v1/nothing", app.address)).send().await.unwrap().status(), 404);
     }
+
+    #[tokio::test]
+    async fn bodies_are_described_and_every_error_status_is_listed(db) {
+        let app = spawn_app(&db);
+        let document: Value = app.get_json("/admin/v1/openapi.json").await;
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = operation["responses"].as_object().unwrap();
+                for status in ["400", "401", "403", "404", "409", "503"] {
+                    assert!(responses.contains_key(status), "{method} {path} lists {status}");
+                }
+                let Some(body) = operation.get("requestBody") else { continue };
+                for status in ["413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path} lists {status}");
+                }
+                let schema = body["content"].as_object().unwrap().values().next().unwrap()["schema"].clone();
+                let described = schema.get("properties").is_some() || schema.get("anyOf").is_some();
+                assert!(described, "{method} {path} describes its body: {schema}");
+            }
+        }
+        let kinds = document["paths"]["/admin/v1/clients"]["post"]["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+            .as_array().unwrap().clone();
+        assert!(kinds.iter().all(|kind| kind["required"][0] == "client_name" && kind["additionalProperties"] == false));
+        let limit = &document["paths"]["/admin/v1/audit-logs"]["get"]["parameters"].as_array().unwrap().iter()
+            .find(|p| p["name"] == "limit").unwrap()["schema"];
+        assert_eq!((limit["type"].as_str(), limit["maximum"].as_i64()), (Some("integer"), Some(1000)));
+    }
 }

@@ -1,0 +1,285 @@
+//! JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the admin API's request
+//! bodies and parameters. They state the rules the handlers enforce, so
+//! that a request the document calls valid is accepted: members, types,
+//! formats, ranges, and the rules between members (as `if`/`then`). Where a
+//! rule cannot be said in JSON Schema the schema is narrower than the server
+//! and says so in its description (a `default_resource` must be one of
+//! `resources`; `jwks` keys are described as RSA keys, which random bytes can
+//! form, while the server also takes EC P-256 keys).
+
+use serde_json::{json, Value};
+
+/// A scope token list (RFC 6749 §3.3): NQCHAR tokens separated by spaces.
+const SCOPE: &str = r"^([!#-\[\]-~]+( [!#-\[\]-~]+)*)?$";
+/// A host name: lower-case labels of letters, digits and inner hyphens, the
+/// last starting with a letter (a numeric last label makes an IPv4 address).
+const HOST: &str = r"([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\.){0,3}[a-z]([a-z0-9-]{0,20}[a-z0-9])?";
+/// A path without a query or fragment.
+const PATH: &str = r"(/[A-Za-z0-9._~-]{0,20}){0,4}";
+/// A port below 10000.
+const PORT: &str = r"(:[1-9][0-9]{0,3})?";
+/// Text of visible characters: no control characters, not blank at either end.
+const TEXT: &str = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+
+/// An https URL (or http to loopback) that a browser may be sent to.
+fn web_url() -> Value {
+    json!({"type": "string", "format": "uri",
+           "pattern": format!("^(https://{HOST}|http://(localhost|127\\.0\\.0\\.1)){PORT}{PATH}$")})
+}
+
+/// Visible text of at most `max` characters.
+fn text(max: u64) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": TEXT})
+}
+
+fn seconds(max: u64) -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": max})
+}
+
+fn alg() -> Value {
+    json!({"type": "string", "enum": ["RS256", "ES256"]})
+}
+
+/// An RFC 7517 public RSA key, 2048 bits.
+fn rsa_jwk() -> Value {
+    json!({"type": "object", "required": ["kty", "n", "e"], "additionalProperties": false, "properties": {
+        "kty": {"const": "RSA"}, "e": {"const": "AQAB"},
+        "n": {"type": "string", "pattern": "^[g-z0-9_-][A-Za-z0-9_-]{340}[AQgw]$"},
+        "alg": {"const": "RS256"}, "use": {"const": "sig"}, "kid": text(64)}})
+}
+
+/// A redirect URI for a web client: https, or http to loopback.
+fn web_redirect() -> Value {
+    json!({"type": "string", "pattern": format!("^(https://{HOST}|http://(localhost|127\\.0\\.0\\.1){PORT}){PATH}$")})
+}
+
+/// A redirect URI for a native client: http to loopback, or a private-use scheme.
+fn native_redirect() -> Value {
+    json!({"type": "string",
+           "pattern": format!("^(http://(localhost|127\\.0\\.0\\.1){PORT}|com\\.example\\.[a-z]{{1,10}}:){PATH}$")})
+}
+
+fn uris(item: Value, min: u64) -> Value {
+    json!({"type": "array", "items": item, "minItems": min, "maxItems": 5, "uniqueItems": true})
+}
+
+/// The members every kind of client may carry, each valid on its own.
+fn common_members() -> serde_json::Map<String, Value> {
+    use portcullis_core::client::{
+        MAX_ACCESS_TOKEN_LIFETIME, MAX_REFRESH_TOKEN_LIFETIME, MAX_REFRESH_TOKEN_REUSE_INTERVAL,
+    };
+    let members = json!({
+        "client_name": text(200),
+        "scope": {"type": "string", "maxLength": 200, "pattern": SCOPE},
+        "access_token_signed_response_alg": alg(),
+        "id_token_signed_response_alg": alg(),
+        "access_token_lifetime": seconds(MAX_ACCESS_TOKEN_LIFETIME),
+        "refresh_token_idle_lifetime": seconds(MAX_REFRESH_TOKEN_LIFETIME),
+        "refresh_token_absolute_lifetime": seconds(MAX_REFRESH_TOKEN_LIFETIME),
+        "refresh_token_reuse_interval": {"type": "integer", "minimum": 0, "maximum": MAX_REFRESH_TOKEN_REUSE_INTERVAL},
+        "allowed_cidrs": {"type": "array", "maxItems": 5, "items": {"type": "string",
+            "pattern": r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",
+            "description": "IPv4 or IPv6 networks"}},
+        "resources": uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
+        "introspection_allowed": {"type": "boolean"},
+        "pkce_plain_allowed": {"type": "boolean"},
+        "skip_consent": {"type": "boolean"},
+        "client_uri": web_url(),
+        "logo_uri": web_url(),
+        "tos_uri": web_url(),
+        "policy_uri": web_url(),
+        "initiate_login_uri": web_url(),
+        "contacts": {"type": "array", "maxItems": 20, "items": text(254)},
+        "software_id": text(255),
+        "software_version": text(255),
+        "subject_type": {"const": "public"},
+        "require_auth_time": {"type": "boolean"},
+    });
+    match members {
+        Value::Object(members) => members,
+        _ => unreachable!("an object"),
+    }
+}
+
+/// Grant-type lists of clients that use the code flow.
+fn code_grants(with_client_credentials: bool) -> Value {
+    let mut lists = vec![json!(["authorization_code"]), json!(["authorization_code", "refresh_token"])];
+    if with_client_credentials {
+        lists.push(json!(["client_credentials", "authorization_code"]));
+        lists.push(json!(["client_credentials", "authorization_code", "refresh_token"]));
+    }
+    json!({"enum": lists})
+}
+
+/// One kind of client: the common members and `specific` ones, with `required`.
+fn kind(title: &str, specific: Value, required: &[&str]) -> Value {
+    let mut properties = common_members();
+    if let Value::Object(specific) = specific {
+        properties.extend(specific);
+    }
+    let mut required: Vec<&str> = required.to_vec();
+    required.insert(0, "client_name");
+    json!({"title": title, "type": "object", "additionalProperties": false, "required": required, "properties": properties})
+}
+
+/// The kinds of client, each fully described: what `POST /clients` and
+/// `PUT /clients/{id}` take is any one of them.
+fn client_kinds() -> Vec<Value> {
+    let secret = json!({"enum": ["client_secret_basic", "client_secret_post"]});
+    let jwks = json!({"type": "object", "required": ["keys"], "additionalProperties": false,
+                      "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 2, "items": rsa_jwk()}},
+                      "description": "public keys only; EC P-256 keys are accepted too"});
+    let web_code = |method: Value, grants: Value| {
+        json!({"token_endpoint_auth_method": method, "grant_types": grants,
+               "response_types": {"type": "array", "maxItems": 1, "items": {"const": "code"}},
+               "application_type": {"const": "web"}, "redirect_uris": uris(web_redirect(), 1),
+               "post_logout_redirect_uris": uris(web_redirect(), 0), "require_pkce": {"type": "boolean"}})
+    };
+    vec![
+        kind(
+            "service",
+            json!({"token_endpoint_auth_method": secret, "grant_types": {"const": ["client_credentials"]}}),
+            &[],
+        ),
+        kind(
+            "service signing its assertions (private_key_jwt)",
+            json!({
+            "token_endpoint_auth_method": {"const": "private_key_jwt"}, "grant_types": {"const": ["client_credentials"]},
+            "jwks": jwks, "token_endpoint_auth_signing_alg": alg()}),
+            &["token_endpoint_auth_method", "jwks"],
+        ),
+        kind(
+            "service with a jwks_uri",
+            json!({
+            "token_endpoint_auth_method": {"const": "private_key_jwt"}, "grant_types": {"const": ["client_credentials"]},
+            "jwks_uri": web_url(), "token_endpoint_auth_signing_alg": alg()}),
+            &["token_endpoint_auth_method", "jwks_uri"],
+        ),
+        kind("web application", web_code(secret, code_grants(true)), &["grant_types", "redirect_uris"]),
+        kind(
+            "browser application (public, PKCE)",
+            {
+                let mut spa = web_code(json!({"const": "none"}), code_grants(false));
+                spa["require_pkce"] = json!({"const": true});
+                spa
+            },
+            &["token_endpoint_auth_method", "grant_types", "redirect_uris"],
+        ),
+        kind(
+            "native application (public, PKCE)",
+            json!({
+            "token_endpoint_auth_method": {"const": "none"}, "grant_types": code_grants(false),
+            "response_types": {"type": "array", "maxItems": 1, "items": {"const": "code"}},
+            "application_type": {"const": "native"}, "redirect_uris": uris(native_redirect(), 1),
+            "post_logout_redirect_uris": uris(native_redirect(), 0), "require_pkce": {"const": true}}),
+            &["token_endpoint_auth_method", "grant_types", "application_type", "redirect_uris"],
+        ),
+    ]
+}
+
+/// A whole client configuration, as `POST /clients` and `PUT /clients/{id}`
+/// take it (RFC 7591 names): one of the kinds of client. The server checks
+/// the same rules on any combination of members; what JSON Schema cannot
+/// say is left out (`default_resource`, one of `resources`; EC keys in `jwks`).
+pub fn client_metadata(with_version: bool) -> Value {
+    let mut kinds = client_kinds();
+    if with_version {
+        for kind in &mut kinds {
+            kind["properties"]["version"] = json!({"type": "integer", "minimum": 1, "description": "the version this replaces (or If-Match)"});
+        }
+    }
+    json!({"anyOf": kinds})
+}
+
+/// An RFC 7396 merge patch of a client configuration. The merged
+/// configuration must satisfy the rules of a whole one; the schema lists the
+/// members that can be changed on their own (the others, such as
+/// `grant_types` or `redirect_uris`, are accepted too when the result is valid).
+pub fn client_patch() -> Value {
+    let mut members = common_members();
+    for (name, member) in members.iter_mut() {
+        if name != "client_name" {
+            *member = json!({"anyOf": [member.clone(), {"type": "null"}]});
+        }
+    }
+    json!({"type": "object", "additionalProperties": false, "properties": members})
+}
+
+/// `{"version": n}`.
+pub fn rollback() -> Value {
+    json!({"type": "object", "required": ["version"], "additionalProperties": false,
+           "properties": {"version": {"type": "integer", "minimum": 1}}})
+}
+
+/// `{"expires_at": "…"}`, in the future.
+pub fn new_secret() -> Value {
+    json!({"type": "object", "additionalProperties": false,
+           "properties": {"expires_at": {"type": "string", "format": "date-time",
+               "pattern": "^2[1-9][0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$",
+               "description": "in the future (the pattern says so narrowly: from 2100 on)"}}})
+}
+
+/// `{"alg": "RS256" | "ES256"}`.
+pub fn key_algorithm() -> Value {
+    json!({"type": "object", "required": ["alg"], "additionalProperties": false, "properties": {"alg": alg()}})
+}
+
+/// A password: 8 characters or more (at most 1024 bytes).
+fn password() -> Value {
+    json!({"type": "string", "minLength": 8, "maxLength": 256})
+}
+
+/// The OpenID Connect standard claims (Core §5.1) a user may carry.
+fn claims() -> Value {
+    let mut properties = serde_json::Map::new();
+    for name in [
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "gender",
+        "zoneinfo",
+        "locale",
+        "phone_number",
+    ] {
+        properties.insert(name.to_owned(), json!({"type": "string", "maxLength": 200}));
+    }
+    for name in ["profile", "picture", "website"] {
+        properties.insert(name.to_owned(), web_url());
+    }
+    properties.insert(
+        "email".into(),
+        json!({"type": "string", "pattern": r"^[a-z0-9._-]{1,30}@[a-z0-9.-]{1,30}$"}),
+    );
+    properties
+        .insert("birthdate".into(), json!({"type": "string", "pattern": r"^[0-9]{4}(-[0-9]{2}-[0-9]{2})?$"}));
+    for name in ["email_verified", "phone_number_verified"] {
+        properties.insert(name.to_owned(), json!({"type": "boolean"}));
+    }
+    let line = json!({"type": "string", "maxLength": 200});
+    properties.insert(
+        "address".into(),
+        json!({"type": "object", "additionalProperties": false, "properties": {
+        "formatted": line, "street_address": line, "locality": line, "region": line,
+        "postal_code": line, "country": line}}),
+    );
+    json!({"type": "object", "additionalProperties": false, "properties": properties})
+}
+
+/// `{"username", "password"?, "claims"?}`.
+pub fn new_user() -> Value {
+    json!({"type": "object", "required": ["username"], "additionalProperties": false, "properties": {
+        "username": text(254), "password": password(), "claims": claims()}})
+}
+
+/// `{"claims"}`.
+pub fn user_claims() -> Value {
+    json!({"type": "object", "required": ["claims"], "additionalProperties": false, "properties": {"claims": claims()}})
+}
+
+/// `{"password"}`.
+pub fn user_password() -> Value {
+    json!({"type": "object", "required": ["password"], "additionalProperties": false, "properties": {"password": password()}})
+}
