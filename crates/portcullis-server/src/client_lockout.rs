@@ -20,13 +20,13 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
 /// The first lockout's length; each further one doubles it.
 pub const COOLDOWN: TimeDelta = TimeDelta::minutes(1);
 /// The longest lockout.
 pub const MAX_COOLDOWN: TimeDelta = TimeDelta::days(1);
-/// The most (client, address) streaks tracked at once.
+/// The most addresses with a streak tracked per client.
 const MAX_STREAKS: usize = 100_000;
 /// The most addresses remembered per client as having authenticated it.
 const MAX_KNOWN_ADDRESSES: usize = 32;
@@ -56,16 +56,18 @@ pub enum Failure {
 }
 
 /// Per-address lockouts and the addresses each client authenticated from.
+/// A successful authentication from a known address with no streak takes
+/// two read locks and allocates nothing.
 pub struct AddressLockouts {
     threshold: u32,
-    streaks: Mutex<HashMap<(String, IpAddr), Streak>>,
-    known: Mutex<HashMap<String, Vec<IpAddr>>>,
+    streaks: RwLock<HashMap<String, HashMap<IpAddr, Streak>>>,
+    known: RwLock<HashMap<String, Vec<IpAddr>>>,
 }
 
 impl AddressLockouts {
     /// Lockouts after `threshold` failures in a row.
     pub fn new(threshold: u32) -> Self {
-        Self { threshold: threshold.max(1), streaks: Mutex::default(), known: Mutex::default() }
+        Self { threshold: threshold.max(1), streaks: RwLock::default(), known: RwLock::default() }
     }
 
     /// When the lockout of `address` from `client_id` ends, if it is locked at `now`.
@@ -75,21 +77,21 @@ impl AddressLockouts {
         address: IpAddr,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let streaks = self.streaks.lock().expect("lockout lock");
-        streaks.get(&(client_id.to_owned(), address))?.locked_until.filter(|until| *until > now)
+        let streaks = self.streaks.read().expect("lockout lock");
+        streaks.get(client_id)?.get(&address)?.locked_until.filter(|until| *until > now)
     }
 
     /// Counts a failure of `client_id` from `address` at `now`.
     pub fn failed(&self, client_id: &str, address: IpAddr, now: DateTime<Utc>) -> Failure {
-        let mut streaks = self.streaks.lock().expect("lockout lock");
-        let key = (client_id.to_owned(), address);
-        if !streaks.contains_key(&key) && streaks.len() >= MAX_STREAKS {
-            streaks.retain(|_, streak| streak.locked_until.is_some_and(|until| until > now));
-            if streaks.len() >= MAX_STREAKS {
+        let mut streaks = self.streaks.write().expect("lockout lock");
+        let of_client = streaks.entry(client_id.to_owned()).or_default();
+        if !of_client.contains_key(&address) && of_client.len() >= MAX_STREAKS {
+            of_client.retain(|_, streak| streak.locked_until.is_some_and(|until| until > now));
+            if of_client.len() >= MAX_STREAKS {
                 return Failure::Counted;
             }
         }
-        let streak = streaks.entry(key).or_default();
+        let streak = of_client.entry(address).or_default();
         if streak.locked_until.is_some_and(|until| until > now) {
             return Failure::AlreadyLocked;
         }
@@ -107,8 +109,16 @@ impl AddressLockouts {
     /// Records that `client_id` authenticated from `address`: its streak
     /// there ends, and the address is known to the client from now on.
     pub fn succeeded(&self, client_id: &str, address: IpAddr) {
-        self.streaks.lock().expect("lockout lock").remove(&(client_id.to_owned(), address));
-        let mut known = self.known.lock().expect("lockout lock");
+        let has_streak = |streaks: &HashMap<String, HashMap<IpAddr, Streak>>| {
+            streaks.get(client_id).is_some_and(|of_client| of_client.contains_key(&address))
+        };
+        if self.is_known(client_id, address) && !has_streak(&self.streaks.read().expect("lockout lock")) {
+            return;
+        }
+        if let Some(of_client) = self.streaks.write().expect("lockout lock").get_mut(client_id) {
+            of_client.remove(&address);
+        }
+        let mut known = self.known.write().expect("lockout lock");
         let addresses = known.entry(client_id.to_owned()).or_default();
         if !addresses.contains(&address) {
             if addresses.len() == MAX_KNOWN_ADDRESSES {
@@ -120,7 +130,7 @@ impl AddressLockouts {
 
     /// Whether `client_id` has authenticated from `address` before.
     pub fn is_known(&self, client_id: &str, address: IpAddr) -> bool {
-        self.known.lock().expect("lockout lock").get(client_id).is_some_and(|known| known.contains(&address))
+        self.known.read().expect("lockout lock").get(client_id).is_some_and(|known| known.contains(&address))
     }
 }
 
