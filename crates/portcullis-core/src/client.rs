@@ -388,7 +388,9 @@ impl ClientMetadata {
     fn validate_application_type(&self) -> Result<(), MetadataError> {
         let native = self.application_type == Some(ApplicationType::Native);
         for uri in &self.redirect_uris {
-            let scheme = uri.as_str().split(':').next().unwrap_or_default();
+            // The parsed scheme, lower-cased: `HTTPS:` is https too.
+            let parsed = url::Url::parse(uri.as_str());
+            let scheme = parsed.as_ref().map(url::Url::scheme).unwrap_or_default();
             let private_use = scheme != "https" && scheme != "http";
             if native && scheme == "https" {
                 return Err(invalid(
@@ -556,6 +558,8 @@ mod tests {
         assert!(app("native", "http://127.0.0.1/cb").is_ok());
         assert!(app("native", "http://localhost:8000/cb").is_ok());
         assert!(app("native", "https://app.example/cb").unwrap_err().starts_with("redirect_uris:"));
+        assert!(app("native", "HTTPS://app.example/cb").is_err(), "schemes are compared parsed");
+        assert!(app("web", "HTTPS://app.example/cb").is_ok());
         assert!(app("web", "https://app.example/cb").is_ok());
         assert!(app("web", "http://localhost/cb").is_ok(), "development on loopback");
         assert!(app("web", "com.example.app:/cb").unwrap_err().contains("native"));

@@ -10,7 +10,7 @@ use crate::config::{Lockout, LockoutAction};
 use crate::failure_log::{Failure, FailureLog};
 use crate::form::FormParams;
 use crate::remote_jwks::RemoteJwks;
-use crate::{audit, endpoints, secrets, storage};
+use crate::{audit, client_changes, endpoints, secrets, storage};
 use actix_web::http::header;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -58,6 +58,9 @@ enum Refusal {
         client: Option<Arc<RegisteredClient>>,
         /// Why, in a few words (logged and audited, never shown).
         reason: &'static str,
+        /// Whether a wrong secret or assertion was presented (a guess), not
+        /// only an id with the wrong method or of a disabled client.
+        guessed: bool,
     },
 }
 
@@ -109,11 +112,11 @@ impl ClientAuthenticator {
     ) -> Result<Arc<RegisteredClient>, OAuthError> {
         let source = self.proxies.client_ip(req);
         let address = source.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let client = match self.identify(req, form).await {
+        let client = match self.identify(req, form, address).await {
             Ok(client) => client,
             Err(Refusal::Malformed(error)) => return Err(error),
-            Err(Refusal::Failed { presented, client, reason }) => {
-                self.record_failure(&presented, client, reason, source).await;
+            Err(Refusal::Failed { presented, client, reason, guessed }) => {
+                self.record_failure(&presented, client, reason, source, guessed).await;
                 return Err(OAuthError::invalid_client());
             }
         };
@@ -161,25 +164,23 @@ impl ClientAuthenticator {
 
     /// Records a failed client authentication: logged and summarised for
     /// the audit log under the id presented (a digest of it when it names no
-    /// client; never the secret sent), and counted towards a lockout when it
-    /// names a client that has a credential to guess.
+    /// client; never the secret sent), and, when it was a `guessed` (wrong)
+    /// secret or assertion of a client that has one, counted towards a lockout.
     async fn record_failure(
         &self,
         presented: &str,
         client: Option<Arc<RegisteredClient>>,
         reason: &'static str,
         source: Option<IpAddr>,
+        guessed: bool,
     ) {
         let now = Utc::now();
         let client_id = client.as_ref().map(|c| c.id.as_str());
         let shown = client_id.map_or_else(|| secrets::identifier_digest(presented), str::to_owned);
         tracing::info!(client_id = %shown, ip = ?source, reason, "client authentication failed");
         self.failures.count(&Failure { client_id, presented, source, reason, at: now });
-        let Some(client) =
-            client.filter(|c| c.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::None)
-        else {
-            return;
-        };
+        // A public client presents nothing to guess, so it is never counted.
+        let Some(client) = client.filter(|_| guessed) else { return };
         let id = client.id.as_str();
         let address = source.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         if self.addresses.is_known(id, address) {
@@ -213,7 +214,9 @@ impl ClientAuthenticator {
         let counted = storage::within(self.db.timeout(), move || -> anyhow::Result<()> {
             let mut conn = db.get()?;
             if let lockouts::Failure::Locked { until, lockouts } = lockouts::record_failure(&mut conn, &id, &policy, Utc::now())? {
-                let disable = action == LockoutAction::Disable;
+                // The last admin client is locked, never disabled: nobody could enable it again.
+                let disable =
+                    action == LockoutAction::Disable && !client_changes::is_last_admin(&mut conn, &id)?;
                 if disable {
                     portcullis_store::clients::set_disabled(&mut conn, &id, true)?;
                     lockouts::clear(&mut conn, &id)?;
@@ -237,7 +240,12 @@ impl ClientAuthenticator {
         }
     }
 
-    async fn identify(&self, req: &HttpRequest, form: &FormParams) -> Result<Arc<RegisteredClient>, Refusal> {
+    async fn identify(
+        &self,
+        req: &HttpRequest,
+        form: &FormParams,
+        address: IpAddr,
+    ) -> Result<Arc<RegisteredClient>, Refusal> {
         let basic = basic_credentials(req)?;
         let post_secret = form.get("client_secret");
         let assertion = form.get("client_assertion").or(form.get("client_assertion_type"));
@@ -261,33 +269,46 @@ impl ClientAuthenticator {
                     )
                     .into());
                 }
-                self.by_secret(&client_id, TokenEndpointAuthMethod::ClientSecretBasic, Some(secret)).await
+                self.by_secret(&client_id, TokenEndpointAuthMethod::ClientSecretBasic, Some(secret), address)
+                    .await
             }
             (None, Some(secret), _) => {
                 let client_id = form.get("client_id").ok_or_else(OAuthError::invalid_client)?;
                 let secret = ClientSecret::new(secret.to_owned());
-                self.by_secret(client_id, TokenEndpointAuthMethod::ClientSecretPost, Some(secret)).await
+                self.by_secret(client_id, TokenEndpointAuthMethod::ClientSecretPost, Some(secret), address)
+                    .await
             }
-            (None, None, Some(_)) => self.by_assertion(form).await,
+            (None, None, Some(_)) => self.by_assertion(form, address).await,
             (None, None, None) => {
                 let client_id = form.get("client_id").ok_or_else(OAuthError::invalid_client)?;
-                self.by_secret(client_id, TokenEndpointAuthMethod::None, None).await
+                self.by_secret(client_id, TokenEndpointAuthMethod::None, None, address).await
             }
         }
     }
 
-    /// The enabled client `client_id` registered for `method`.
+    /// The enabled client `client_id` registered for `method`, unless
+    /// `address` is locked out of it.
     async fn registered(
         &self,
         client_id: &str,
         method: TokenEndpointAuthMethod,
+        address: IpAddr,
     ) -> Result<Arc<RegisteredClient>, Refusal> {
-        let failed = |client, reason| Refusal::Failed { presented: client_id.to_owned(), client, reason };
-        match self.clients.find(client_id).await {
+        let failed = |client, reason| Refusal::Failed {
+            presented: client_id.to_owned(),
+            client,
+            reason,
+            guessed: false,
+        };
+        match self.clients.find(client_id).await.map_err(OAuthError::from)? {
             None => Err(failed(None, "unknown client")),
             Some(client) if client.disabled_at.is_some() => Err(failed(Some(client), "client disabled")),
             Some(client) if client.metadata.token_endpoint_auth_method != method => {
                 Err(failed(Some(client), "wrong authentication method"))
+            }
+            // Refused before anything it sent is checked: guessing from a locked address is useless.
+            Some(client) if self.addresses.locked_until(client_id, address, Utc::now()).is_some() => {
+                Err(failed(Some(client), "address locked out"))
             }
             Some(client) => Ok(client),
         }
@@ -298,20 +319,26 @@ impl ClientAuthenticator {
         client_id: &str,
         method: TokenEndpointAuthMethod,
         secret: Option<ClientSecret>,
+        address: IpAddr,
     ) -> Result<Arc<RegisteredClient>, Refusal> {
-        let client = self.registered(client_id, method).await?;
+        let client = self.registered(client_id, method, address).await?;
         if secret.as_ref().is_some_and(|secret| !client.verify_secret(secret, Utc::now())) {
             return Err(Refusal::Failed {
                 presented: client_id.to_owned(),
                 client: Some(client),
                 reason: "wrong secret",
+                guessed: true,
             });
         }
         Ok(client)
     }
 
     /// RFC 7523 §2.2 and §3.
-    async fn by_assertion(&self, form: &FormParams) -> Result<Arc<RegisteredClient>, Refusal> {
+    async fn by_assertion(
+        &self,
+        form: &FormParams,
+        address: IpAddr,
+    ) -> Result<Arc<RegisteredClient>, Refusal> {
         if form.get("client_assertion_type") != Some(JWT_BEARER) {
             return Err(
                 OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}")).into()
@@ -321,9 +348,13 @@ impl ClientAuthenticator {
         let method = TokenEndpointAuthMethod::PrivateKeyJwt;
         let client_id = form.get("client_id").map(str::to_owned).or_else(|| unverified_subject(assertion));
         let client_id = client_id.ok_or_else(OAuthError::invalid_client)?;
-        let client = self.registered(&client_id, method).await?;
-        let failed =
-            |reason| Refusal::Failed { presented: client_id.clone(), client: Some(client.clone()), reason };
+        let client = self.registered(&client_id, method, address).await?;
+        let failed = |reason| Refusal::Failed {
+            presented: client_id.clone(),
+            client: Some(client.clone()),
+            reason,
+            guessed: true,
+        };
         let payload = match (&client.assertion_keys, &client.metadata.jwks_uri) {
             (Some(keys), _) => keys.verify(assertion),
             (None, Some(uri)) => self.remote_jwks.verify(uri, assertion).await,

@@ -280,15 +280,26 @@ fn holds_admin(metadata: &ClientMetadata) -> bool {
 /// Refuses a change that would leave no enabled client other than
 /// `client_id` holding the `admin` scope: nobody could undo it.
 fn ensure_another_admin(db: &Database, client_id: &str) -> Result<(), ChangeError> {
-    let others = stored::all(&mut *db.get()?)?.into_iter().filter(|record| {
-        record.client_id != client_id
-            && record.disabled_at.is_none()
-            && serde_json::from_str::<ClientMetadata>(&record.metadata).is_ok_and(|m| holds_admin(&m))
-    });
-    match others.count() {
-        0 => Err(ChangeError::LastAdmin(client_id.to_owned())),
-        _ => Ok(()),
+    if is_last_admin(&mut *db.get()?, client_id)? {
+        return Err(ChangeError::LastAdmin(client_id.to_owned()));
     }
+    Ok(())
+}
+
+/// Whether `client_id` is the only enabled client holding the `admin` scope.
+pub fn is_last_admin(
+    conn: &mut portcullis_store::DbConnection,
+    client_id: &str,
+) -> Result<bool, portcullis_store::StoreError> {
+    let admins: Vec<String> = stored::all(conn)?
+        .into_iter()
+        .filter(|record| {
+            record.disabled_at.is_none()
+                && serde_json::from_str::<ClientMetadata>(&record.metadata).is_ok_and(|m| holds_admin(&m))
+        })
+        .map(|record| record.client_id)
+        .collect();
+    Ok(admins == [client_id])
 }
 
 /// Disables (or enables again) a client; a disabled client's tokens stop

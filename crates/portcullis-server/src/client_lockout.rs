@@ -1,10 +1,11 @@
 //! Lockout after repeated failed client authentications, shaped so that it
 //! stops guessing without handing attackers a switch to lock others out:
 //!
-//! - failures are counted per client *and source address*; at the threshold
-//!   only that address is locked out of that client, for a cooldown that
-//!   doubles with each lockout (1 minute up to a day). Failures while
-//!   locked do not count, so a flood cannot stretch the lockout;
+//! - wrong secrets and assertions are counted per client *and source
+//!   address*; at the threshold only that address is locked out of that
+//!   client, for a cooldown that doubles with each lockout (1 minute up to a
+//!   day). While locked, what it sends is not checked and does not count, so
+//!   a right guess is not told apart and a flood cannot stretch the lockout;
 //! - the client as a whole is locked (or disabled, by policy) only for
 //!   failures from addresses that authenticated it before on this instance:
 //!   its own callers, e.g. a deployment still using a rotated-out secret.

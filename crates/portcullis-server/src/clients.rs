@@ -4,6 +4,7 @@
 
 use crate::client_changes::ChangeError;
 use crate::secrets;
+use crate::storage::StorageFailure;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use portcullis_core::{ClientId, ClientMetadata, ClientSecret, RedirectUri};
@@ -168,6 +169,17 @@ pub struct ClientRegistry {
     misses: Mutex<Misses>,
 }
 
+/// Whether an id missing from memory may be looked up in the database.
+#[derive(Debug, PartialEq, Eq)]
+enum Lookup {
+    /// Yes.
+    Allowed,
+    /// No: it was not there a moment ago.
+    KnownMissing,
+    /// No: this second's lookups are spent.
+    Rationed,
+}
+
 /// Ids recently looked up and not found, and this second's lookup budget.
 struct Misses {
     unknown: HashMap<String, Instant>,
@@ -178,15 +190,19 @@ struct Misses {
 impl Misses {
     /// Whether `client_id` may be looked up now: not known to be missing,
     /// and within this second's budget.
-    fn may_look_up(&mut self, client_id: &str, now: Instant) -> bool {
+    fn may_look_up(&mut self, client_id: &str, now: Instant) -> Lookup {
         if self.unknown.get(client_id).is_some_and(|since| now.duration_since(*since) < MISS_TTL) {
-            return false;
+            return Lookup::KnownMissing;
         }
         if now.duration_since(self.second) >= Duration::from_secs(1) {
             (self.second, self.lookups) = (now, 0);
         }
         self.lookups += 1;
-        self.lookups <= LOOKUPS_PER_SECOND
+        if self.lookups <= LOOKUPS_PER_SECOND {
+            Lookup::Allowed
+        } else {
+            Lookup::Rationed
+        }
     }
 
     fn remember(&mut self, client_id: &str, now: Instant) {
@@ -219,30 +235,39 @@ impl ClientRegistry {
         self.clients.read().expect("client registry lock").get(client_id).cloned()
     }
 
-    /// The client `client_id`, from memory or else from the database.
-    pub async fn find(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
+    /// The client `client_id`, from memory or else from the database; an
+    /// error when the database cannot be asked now (it fails, or this
+    /// second's lookups are spent), so that a new client is never taken for
+    /// an unknown one.
+    pub async fn find(&self, client_id: &str) -> Result<Option<Arc<RegisteredClient>>, StorageFailure> {
         if let Some(client) = self.get(client_id) {
-            return Some(client);
+            return Ok(Some(client));
         }
-        if ClientId::parse(client_id).is_err()
-            || !self.misses.lock().expect("client misses lock").may_look_up(client_id, Instant::now())
-        {
-            return None;
+        if ClientId::parse(client_id).is_err() {
+            return Ok(None);
+        }
+        match self.misses.lock().expect("client misses lock").may_look_up(client_id, Instant::now()) {
+            Lookup::KnownMissing => return Ok(None),
+            Lookup::Rationed => {
+                return Err(StorageFailure::Other(anyhow::anyhow!("client lookups rationed")))
+            }
+            Lookup::Allowed => {}
         }
         let id = client_id.to_owned();
-        let found = crate::storage::run(&self.db, move |conn| clients::find(conn, &id)).await;
-        match found
-            .map_err(anyhow::Error::from)
-            .and_then(|found| found.map(RegisteredClient::from_record).transpose())
-        {
-            Ok(Some(client)) => Some(self.put(client)),
-            Ok(None) => {
+        let record = crate::storage::run(&self.db, move |conn| clients::find(conn, &id)).await?;
+        match record.map(RegisteredClient::from_record).transpose()? {
+            // Only where the mirror has nothing: it may have learnt newer state meanwhile.
+            Some(client) => Ok(Some(
+                self.clients
+                    .write()
+                    .expect("client registry lock")
+                    .entry(client_id.to_owned())
+                    .or_insert_with(|| Arc::new(client))
+                    .clone(),
+            )),
+            None => {
                 self.misses.lock().expect("client misses lock").remember(client_id, Instant::now());
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "a client missing from memory could not be read");
-                None
+                Ok(None)
             }
         }
     }
@@ -285,18 +310,28 @@ mod tests {
     #[test]
     fn unknown_ids_are_remembered_for_a_while() {
         let (start, mut misses) = (Instant::now(), misses(Instant::now()));
-        assert!(misses.may_look_up("a", start));
+        assert_eq!(misses.may_look_up("a", start), Lookup::Allowed);
         misses.remember("a", start);
-        assert!(!misses.may_look_up("a", start), "a known miss is not looked up again");
-        assert!(misses.may_look_up("a", start + MISS_TTL), "but only for a while");
+        assert_eq!(
+            misses.may_look_up("a", start),
+            Lookup::KnownMissing,
+            "a known miss is not looked up again"
+        );
+        assert_eq!(misses.may_look_up("a", start + MISS_TTL), Lookup::Allowed, "but only for a while");
     }
 
     #[test]
     fn lookups_are_rationed_per_second() {
         let start = Instant::now();
         let mut misses = misses(start);
-        let burst = (0..LOOKUPS_PER_SECOND * 2).filter(|n| misses.may_look_up(&n.to_string(), start)).count();
+        let burst = (0..LOOKUPS_PER_SECOND * 2)
+            .filter(|n| misses.may_look_up(&n.to_string(), start) == Lookup::Allowed)
+            .count();
         assert_eq!(burst, LOOKUPS_PER_SECOND as usize);
-        assert!(misses.may_look_up("b", start + Duration::from_secs(1)), "the budget renews");
+        assert_eq!(
+            misses.may_look_up("b", start + Duration::from_secs(1)),
+            Lookup::Allowed,
+            "the budget renews"
+        );
     }
 }

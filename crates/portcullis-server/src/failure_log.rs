@@ -43,6 +43,20 @@ struct Tally {
     samples: BTreeSet<String>,
 }
 
+impl Tally {
+    /// Adds `other`'s failures to these.
+    fn absorb(&mut self, other: Tally) {
+        self.count += other.count;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        for (reason, count) in other.reasons {
+            *self.reasons.entry(reason).or_default() += count;
+        }
+        let room = MAX_SAMPLES.saturating_sub(self.samples.len());
+        self.samples.extend(other.samples.into_iter().take(room));
+    }
+}
+
 /// One failed authentication.
 pub struct Failure<'a> {
     /// The client id presented, if it names a registered client; else `None`.
@@ -57,17 +71,18 @@ pub struct Failure<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// The failures of the windows still open.
+/// The failures of the windows still open, summarised into `db`'s audit log.
 pub struct FailureLog {
+    db: Database,
     window: TimeDelta,
     groups: Mutex<HashMap<Group, Tally>>,
 }
 
 impl FailureLog {
-    /// A log summarising every `window`.
-    pub fn new(window: Duration) -> Self {
+    /// A log summarising every `window` into `db`.
+    pub fn new(db: Database, window: Duration) -> Self {
         let window = TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(1)).max(TimeDelta::seconds(1));
-        Self { window, groups: Mutex::default() }
+        Self { db, window, groups: Mutex::default() }
     }
 
     /// Counts one failure.
@@ -130,13 +145,13 @@ impl FailureLog {
     /// Writes the windows that ended by `now` (all of them when `all`) to
     /// the audit log, in one transaction; what cannot be written is kept
     /// for the next try.
-    pub fn flush(&self, db: &Database, now: DateTime<Utc>, all: bool) {
+    pub fn flush(&self, now: DateTime<Utc>, all: bool) {
         let ended = self.take_ended(now, all);
         if ended.is_empty() {
             return;
         }
         let events: Vec<audit::Event> = ended.iter().map(|group| self.event(group)).collect();
-        let written = db.get().and_then(|mut conn| {
+        let written = self.db.get().and_then(|mut conn| {
             conn.in_transaction(|conn| {
                 events.iter().try_for_each(|event| audit::append(conn, event).map(drop))
             })
@@ -146,7 +161,7 @@ impl FailureLog {
             let mut groups = self.groups.lock().expect("failure log lock");
             for (group, tally) in ended {
                 match groups.get_mut(&group) {
-                    Some(open) => open.count += tally.count,
+                    Some(open) => open.absorb(tally),
                     None => drop(groups.insert(group, tally)),
                 }
             }
@@ -154,19 +169,26 @@ impl FailureLog {
     }
 }
 
+/// What is still open is written when the server stops.
+impl Drop for FailureLog {
+    fn drop(&mut self) {
+        self.flush(Utc::now(), true);
+    }
+}
+
 /// How often ended windows are looked for.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
-/// Starts the thread that writes ended windows; it writes what is left and
-/// ends once `log` is dropped.
-pub fn spawn(db: Database, log: &Arc<FailureLog>) {
+/// Starts the thread that writes ended windows; it ends once `log` is
+/// dropped (which writes what is left).
+pub fn spawn(log: &Arc<FailureLog>) {
     let weak: Weak<FailureLog> = Arc::downgrade(log);
     std::thread::Builder::new()
         .name("portcullis-failures".to_owned())
         .spawn(move || loop {
             std::thread::sleep(FLUSH_EVERY);
             let Some(log) = weak.upgrade() else { return };
-            log.flush(&db, Utc::now(), false);
+            log.flush(Utc::now(), false);
         })
         .expect("spawn the failure log thread");
 }
@@ -174,6 +196,7 @@ pub fn spawn(db: Database, log: &Arc<FailureLog>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_store::test_support::TestDb;
 
     fn failure<'a>(
         client_id: Option<&'a str>,
@@ -192,7 +215,8 @@ mod tests {
 
     #[test]
     fn failures_are_grouped_per_client_address_and_window() {
-        let log = FailureLog::new(Duration::from_secs(60));
+        let db = TestDb::sqlite();
+        let log = FailureLog::new(db.connect(), Duration::from_secs(60));
         let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         for n in 0..1000 {
             log.count(&failure(Some("billing"), "billing", 1, start + TimeDelta::milliseconds(n)));
@@ -212,7 +236,8 @@ mod tests {
 
     #[test]
     fn unknown_ids_are_grouped_and_never_recorded_verbatim() {
-        let log = FailureLog::new(Duration::from_secs(60));
+        let db = TestDb::sqlite();
+        let log = FailureLog::new(db.connect(), Duration::from_secs(60));
         let now = Utc::now();
         for n in 0..100 {
             log.count(&failure(None, &format!("s3cret-password-{n}"), 1, now));
@@ -230,7 +255,8 @@ mod tests {
 
     #[test]
     fn a_window_keeps_a_bounded_number_of_groups() {
-        let log = FailureLog::new(Duration::from_secs(60));
+        let db = TestDb::sqlite();
+        let log = FailureLog::new(db.connect(), Duration::from_secs(60));
         let now = Utc::now();
         for n in 0..10_000u32 {
             let id = n.to_string();
@@ -243,5 +269,31 @@ mod tests {
         assert_eq!(ended.len(), MAX_GROUPS + 1);
         let total: u64 = ended.iter().map(|(_, tally)| tally.count).sum();
         assert_eq!(total, 10_000, "nothing is lost");
+    }
+
+    #[test]
+    fn what_stays_open_is_written_when_the_log_is_dropped() {
+        let db = TestDb::sqlite();
+        let log = FailureLog::new(db.connect(), Duration::from_secs(3600));
+        log.count(&failure(Some("billing"), "billing", 1, Utc::now()));
+        drop(log);
+        let entries = portcullis_store::audit::verify(&mut db.connect().get().unwrap()).unwrap();
+        assert_eq!(entries.entries, 1);
+    }
+
+    #[test]
+    fn a_group_put_back_keeps_its_whole_tally() {
+        let (start, later) = (Utc::now(), Utc::now() + TimeDelta::seconds(5));
+        let tally = |at, reason| Tally {
+            count: 2,
+            first: at,
+            last: at,
+            reasons: BTreeMap::from([(reason, 2)]),
+            samples: BTreeSet::new(),
+        };
+        let mut open = tally(later, "wrong secret");
+        open.absorb(tally(start, "unknown client"));
+        assert_eq!((open.count, open.first, open.last), (4, start, later));
+        assert_eq!(open.reasons.len(), 2);
     }
 }

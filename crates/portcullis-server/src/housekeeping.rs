@@ -43,7 +43,7 @@ pub fn spawn(db: Database, audit_retention: TimeDelta, alive: Weak<dyn Any + Sen
             let mut last: Option<Instant> = None;
             while alive.strong_count() > 0 {
                 if last.is_none_or(|at| at.elapsed() >= INTERVAL) {
-                    match db.get().and_then(|mut conn| sweep(&mut conn, Utc::now(), audit_retention)) {
+                    match db.maintenance(|conn| sweep(conn, Utc::now(), audit_retention)) {
                         Ok(0) => {}
                         Ok(deleted) => tracing::info!(deleted, "housekeeping deleted expired rows"),
                         Err(e) => tracing::warn!(error = %e, "housekeeping failed; it will try again"),

@@ -57,7 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify(args)) => {
             let db = Database::connect(&args.url()?, &args.pool())?;
             db.migrate()?;
-            let verified = portcullis_store::audit::verify(&mut *db.get()?)?;
+            let verified = db.maintenance(portcullis_store::audit::verify)?;
             println!(
                 "{}",
                 serde_json::json!({ "verified": true, "entries": verified.entries, "first": verified.first, "last": verified.last })

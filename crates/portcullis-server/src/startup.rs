@@ -61,8 +61,8 @@ impl Application {
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
         let audit_retention = TimeDelta::from_std(settings.audit_retention).context("audit retention")?;
         housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
-        let failures = Arc::new(FailureLog::new(settings.auth_failure_window));
-        failure_log::spawn(db.clone(), &failures);
+        let failures = Arc::new(FailureLog::new(db.clone(), settings.auth_failure_window));
+        failure_log::spawn(&failures);
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
             db.clone(),

@@ -1,7 +1,9 @@
 //! The connection pool.
 
 use crate::connection::ConnectionManager;
+use crate::DbConnection;
 use crate::{migrations, Backend, DatabaseUrl, StoreError};
+use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use r2d2::ManageConnection;
 use std::time::Duration;
@@ -61,7 +63,25 @@ impl Database {
     /// Applies the embedded migrations that have not run yet and returns
     /// their versions.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        migrations::run_pending(&mut *self.get()?)
+        self.maintenance(migrations::run_pending)
+    }
+
+    /// Runs maintenance `work` (migrations, housekeeping, verifying the
+    /// audit log) on one connection without the statement timeout that
+    /// bounds request work: it may rightly take longer.
+    pub fn maintenance<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.get()?;
+        if self.backend() != Backend::Postgres {
+            return work(&mut conn);
+        }
+        conn.batch_execute("SET statement_timeout = 0").map_err(StoreError::Query)?;
+        let done = work(&mut conn);
+        let limit = format!("SET statement_timeout = {}", self.timeout.as_millis().max(1));
+        conn.batch_execute(&limit).map_err(StoreError::Query)?;
+        done
     }
 
     /// A connection from the pool.

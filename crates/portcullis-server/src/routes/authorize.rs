@@ -46,8 +46,10 @@ async fn authorize(
         Ok(params) => params,
         Err(error) => return Ok(pages::error_page(&error.error_description)),
     };
-    let client =
-        params.get("client_id").and_then(|id| flow.clients.get(id)).filter(|c| c.disabled_at.is_none());
+    let client = match params.get("client_id") {
+        Some(id) => flow.clients.find(id).await?.filter(|c| c.disabled_at.is_none()),
+        None => None,
+    };
     // A redirect URI an update removed keeps working through its grace period.
     let metadata = client.as_deref().map(|c| c.metadata_at(Utc::now()));
     let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));
