@@ -43,9 +43,11 @@ impl AdminScope {
     }
 }
 
-/// The admin client of a request, once authenticated, for the audit log.
-#[derive(Clone, Debug)]
-pub struct Actor(pub String);
+/// Where the admin client of a request is put once it is authenticated,
+/// for the audit log; shared, so that it can be read even when the request
+/// ends in an error (a deadline) rather than a response.
+#[derive(Clone, Debug, Default)]
+pub struct ActorSlot(pub std::rc::Rc<std::cell::RefCell<Option<String>>>);
 
 /// An authenticated admin: the client whose token was presented.
 #[derive(Debug)]
@@ -96,7 +98,9 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
         return Err(invalid_token("the access token was issued for another audience"));
     }
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
-    req.extensions_mut().insert(Actor(claims.client_id.clone()));
+    if let Some(slot) = req.extensions().get::<ActorSlot>() {
+        *slot.0.borrow_mut() = Some(claims.client_id.clone());
+    }
     Ok(Admin { client_id: claims.client_id, address: flow.proxies.client_ip(req), scope })
 }
 

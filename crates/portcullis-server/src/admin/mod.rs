@@ -38,7 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(openapi::document))
             .default_service(crate::routes::refuse_except("GET")),
     );
-    cfg.service(routes::mount(scope).wrap(from_fn(audit_changes)).wrap(from_fn(deadline)));
+    // The deadline inside the audit: a change that times out is audited too.
+    cfg.service(routes::mount(scope).wrap(from_fn(deadline)).wrap(from_fn(audit_changes)));
 }
 
 /// A time as the admin API shows it: RFC 3339, UTC, whole seconds.
@@ -85,9 +86,10 @@ async fn deadline(
 
 /// Records every authenticated admin request that may change something
 /// (any method but GET and HEAD) in the audit log, with its actor, the
-/// route, the client or key it names, and its status. Requests without a
-/// valid admin token are not audited one by one: anyone could grow the
-/// log with them.
+/// route, the client or key it names, and its status; one that ran past its
+/// deadline is recorded as a failure of unknown effect (its change may still
+/// commit). Requests without a valid admin token are not audited one by
+/// one: anyone could grow the log with them.
 async fn audit_changes(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -96,12 +98,32 @@ async fn audit_changes(
     let db = req.app_data::<web::Data<Database>>().cloned();
     let proxies =
         req.app_data::<web::Data<Authorization>>().map(|flow| flow.proxies.client_ip(req.request()));
-    let response = next.call(req).await?;
+    let slot = auth::ActorSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let (method, path) = (req.method().to_string(), req.path().to_owned());
+    let actor = move || slot.0.borrow().clone();
+    let response = match next.call(req).await {
+        Ok(response) => response,
+        Err(error) => {
+            if let (Some(db), false, Some(actor)) = (db, reads, actor()) {
+                let event = audit::Event {
+                    actor,
+                    action: format!("{method} {path}"),
+                    target: String::new(),
+                    source: proxies.flatten(),
+                    outcome: audit::Outcome::Failure,
+                    details: serde_json::json!({ "status": error.as_response_error().status_code().as_u16(),
+                                                 "effect": "unknown: the request ran past its deadline" }),
+                };
+                // In the background: the answer must not wait for a second timeout.
+                actix_web::rt::spawn(async move { audit::record(&db, event).await });
+            }
+            return Err(error);
+        }
+    };
     let (Some(db), false) = (db, reads) else { return Ok(response) };
     let request = response.request();
-    let Some(actor) = request.extensions().get::<auth::Actor>().map(|actor| actor.0.clone()) else {
-        return Ok(response);
-    };
+    let Some(actor) = actor() else { return Ok(response) };
     let status = response.status();
     // The resource named in the path, or the one a POST created (its Location).
     let created = response.headers().get(actix_web::http::header::LOCATION).and_then(|l| l.to_str().ok());
