@@ -45,6 +45,15 @@ pub enum ChangeError {
         /// The window, in days.
         days: i64,
     },
+    /// A rollback names a version the client never had: the client exists,
+    /// so this is a conflict with its state, not a missing resource.
+    #[error("client {client_id} has no version {version} to roll back to")]
+    NoVersionToRestore {
+        /// The client.
+        client_id: String,
+        /// The version asked for.
+        version: i64,
+    },
     /// The client authenticates otherwise than with a secret.
     #[error("the client authenticates with {0}, not with a secret")]
     NoSecrets(&'static str),
@@ -200,7 +209,12 @@ pub fn rollback(
 ) -> Result<i64, ChangeError> {
     let window = policy.version_retention;
     let (current_version, old) = current(db, client_id)?;
-    let target = self::version(db, client_id, version)?;
+    let target = self::version(db, client_id, version).map_err(|e| match e {
+        ChangeError::NoSuchVersion { client_id, version } => {
+            ChangeError::NoVersionToRestore { client_id, version }
+        }
+        other => other,
+    })?;
     if target.created_at < Utc::now() - window {
         return Err(ChangeError::TooOld { version, days: window.num_days() });
     }

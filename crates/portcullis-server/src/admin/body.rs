@@ -45,7 +45,8 @@ pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map
 fn integral(value: Value) -> Value {
     match value {
         Value::Number(n) if n.is_f64() => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+            // Up to 2^53, where every whole number is exact.
+            Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Value::from(f as i64),
             _ => Value::Number(n),
         },
         Value::Array(items) => Value::Array(items.into_iter().map(integral).collect()),
@@ -78,6 +79,7 @@ impl From<ChangeError> for AdminError {
             ChangeError::Stale { .. }
             | ChangeError::TooOld { .. }
             | ChangeError::LastAdmin(_)
+            | ChangeError::NoVersionToRestore { .. }
             | ChangeError::NoSecrets(_) => Self::conflict(error.to_string()),
             ChangeError::Invalid(invalid) => Self::invalid_metadata(invalid.field, invalid.message.clone()),
             ChangeError::Storage(cause) => Self::unavailable(cause),

@@ -4,6 +4,7 @@
 
 use crate::admin::auth::{AdminScope, ADMIN};
 use crate::admin::routes::{self, AdminRoute, Body, Verb};
+use crate::admin::schemas::MAX_NUMBER;
 use crate::admin::PREFIX;
 use crate::endpoints;
 use crate::grants::TokenSettings;
@@ -60,7 +61,11 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             query("action", text.clone(), "exactly this action"),
             query("target", text, "exactly this target"),
             limit(1000),
-            query("cursor", json!({"type": "integer", "minimum": 0}), "the next_cursor of the page before"),
+            query(
+                "cursor",
+                json!({"type": "integer", "minimum": 0, "maximum": MAX_NUMBER}),
+                "the next_cursor of the page before",
+            ),
             query("format", json!({"enum": ["json", "jsonl", "csv"]}), "or ask with Accept"),
         ],
         _ => Vec::new(),
@@ -87,7 +92,7 @@ fn operation(route: &AdminRoute) -> Value {
         .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
         .map(|name| {
             let schema = match name {
-                "version" => json!({"type": "integer", "minimum": 1}),
+                "version" => json!({"type": "integer", "minimum": 1, "maximum": MAX_NUMBER}),
                 _ => json!({"type": "string"}),
             };
             json!({"name": name, "in": "path", "required": true, "schema": schema})

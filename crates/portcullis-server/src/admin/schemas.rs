@@ -9,6 +9,10 @@
 
 use serde_json::{json, Value};
 
+/// The largest version or cursor: the largest integer JSON numbers carry
+/// exactly (RFC 8259 §6), well within the server's 64 bits.
+pub const MAX_NUMBER: u64 = (1 << 53) - 1;
+
 /// A scope token list (RFC 6749 §3.3): NQCHAR tokens separated by spaces.
 const SCOPE: &str = r"^([!#-\[\]-~]+( [!#-\[\]-~]+)*)?$";
 /// A host name: lower-case labels of letters, digits and inner hyphens, the
@@ -185,7 +189,8 @@ pub fn client_metadata(with_version: bool) -> Value {
     let mut kinds = client_kinds();
     if with_version {
         for kind in &mut kinds {
-            kind["properties"]["version"] = json!({"type": "integer", "minimum": 1, "description": "the version this replaces (or If-Match)"});
+            kind["properties"]["version"] = json!({"type": "integer", "minimum": 1, "maximum": MAX_NUMBER,
+                                                    "description": "the version this replaces (or If-Match)"});
         }
     }
     json!({"anyOf": kinds})
@@ -208,7 +213,7 @@ pub fn client_patch() -> Value {
 /// `{"version": n}`.
 pub fn rollback() -> Value {
     json!({"type": "object", "required": ["version"], "additionalProperties": false,
-           "properties": {"version": {"type": "integer", "minimum": 1}}})
+           "properties": {"version": {"type": "integer", "minimum": 1, "maximum": MAX_NUMBER}}})
 }
 
 /// `{"expires_at": "…"}`, in the future.

@@ -241,7 +241,8 @@ backend_tests! {
         for bad in [json!({}), json!({"version": "1"}), json!({"version": 0}), json!({"version": 1, "extra": true})] {
             assert_eq!(admin.send(Method::POST, &format!("{path}/rollback"), Some(bad.clone())).await.status(), 400, "{bad}");
         }
-        assert_eq!(admin.send(Method::POST, &format!("{path}/rollback"), Some(json!({"version": 7}))).await.status(), 404);
+        assert_eq!(admin.send(Method::POST, &format!("{path}/rollback"), Some(json!({"version": 7}))).await.status(), 409,
+                   "the client exists; it never had that version");
         let put_bad = admin.send(Method::PUT, &path, Some(json!({"client_name": "billing", "redirect_uris": ["https://x.example/#f"]}))).await;
         assert_eq!(body_of(put_bad, 400).await["field"], "redirect_uris[0]");
         let read_only = admin.send(Method::PATCH, &path, Some(json!({"client_id": "other"}))).await;
