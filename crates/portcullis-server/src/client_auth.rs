@@ -111,7 +111,7 @@ impl ClientAuthenticator {
         form: &FormParams,
     ) -> Result<Arc<RegisteredClient>, OAuthError> {
         let source = self.proxies.client_ip(req);
-        let address = source.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let address = counted_as(source);
         let client = match self.identify(req, form, address).await {
             Ok(client) => client,
             Err(Refusal::Malformed(error)) => return Err(error),
@@ -120,14 +120,10 @@ impl ClientAuthenticator {
                 return Err(OAuthError::invalid_client());
             }
         };
-        // A locked client (or address) is refused even with the right
-        // credentials until the cooldown ends; only a caller who has them learns why.
-        let now = Utc::now();
-        let locked = self
-            .addresses
-            .locked_until(client.id.as_str(), address, now)
-            .or(client.locked_until.filter(|until| *until > now));
-        if let Some(until) = locked {
+        // A locked client is refused even with the right credentials until the
+        // cooldown ends; only a caller who has them learns why. (A locked
+        // address was refused in `registered`, before anything was checked.)
+        if let Some(until) = client.locked_until.filter(|until| *until > Utc::now()) {
             return Err(OAuthError::new(
                 ErrorCode::InvalidClient,
                 format!(
@@ -182,7 +178,7 @@ impl ClientAuthenticator {
         // A public client presents nothing to guess, so it is never counted.
         let Some(client) = client.filter(|_| guessed) else { return };
         let id = client.id.as_str();
-        let address = source.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let address = counted_as(source);
         if self.addresses.is_known(id, address) {
             return self.count_client_failure(id, source).await;
         }
@@ -380,6 +376,12 @@ impl ClientAuthenticator {
         }
         Ok(client)
     }
+}
+
+/// The address failures are counted under: the caller's, or one shared by
+/// every caller whose address is not known.
+fn counted_as(source: Option<IpAddr>) -> IpAddr {
+    source.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// The claims RFC 7523 §3 requires of a client assertion.
