@@ -3,12 +3,12 @@
 //! registered first, then every scenario runs over HTTP and the report is
 //! printed (`cargo test -p portcullis-conformance -- --nocapture` shows it).
 
+use portcullis_app::{Actor, App};
 use portcullis_conformance::target::{ClientCredentials, Clients, User};
 use portcullis_conformance::Target;
 use portcullis_core::user::Address;
-use portcullis_core::{ClientMetadata, Password, StandardClaims, Username};
+use portcullis_core::{Password, StandardClaims, Username};
 use portcullis_server::test_support::loopback_server;
-use portcullis_server::{clients, users};
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::json;
@@ -16,16 +16,21 @@ use serde_json::json;
 const REDIRECT_URI: &str = "https://rp.example/callback";
 const PASSWORD: &str = "correct horse battery staple";
 
+/// The application over the test database, as the CLI has it.
+fn app(db: &TestDb) -> App {
+    App::with_defaults(db.connect())
+}
+
 fn register(db: &TestDb, name: &str, extra: serde_json::Value) -> ClientCredentials {
     let mut metadata = json!({"client_name": name, "redirect_uris": [REDIRECT_URI],
                               "grant_types": ["authorization_code", "refresh_token"],
                               "scope": "openid profile email address phone"});
     metadata.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    let metadata: ClientMetadata = serde_json::from_value(metadata).unwrap();
-    let (id, secret) = clients::create(&db.connect(), &metadata, "conformance").unwrap();
+    let configuration = metadata.as_object().unwrap().clone();
+    let created = app(db).create_client(&Actor::operator(), configuration).unwrap();
     ClientCredentials {
-        client_id: id.as_str().to_owned(),
-        client_secret: secret.unwrap().expose().to_owned(),
+        client_id: created.client.client_id,
+        client_secret: created.secret.unwrap().expose().to_owned(),
     }
 }
 
@@ -40,13 +45,8 @@ fn create_user(db: &TestDb) -> User {
         address: Some(Address { locality: Some("Sunnydale".into()), ..Address::default() }),
         ..StandardClaims::default()
     };
-    users::create(
-        &db.connect(),
-        &Username::parse("buffy").unwrap(),
-        &Password::new(PASSWORD.into()),
-        &claims,
-    )
-    .unwrap();
+    let (username, password) = (Username::parse("buffy").unwrap(), Password::new(PASSWORD.into()));
+    app(db).create_user(&Actor::operator(), &username, Some(password), &claims).unwrap();
     User { username: "buffy".into(), password: PASSWORD.into() }
 }
 

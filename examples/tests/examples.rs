@@ -2,9 +2,8 @@
 
 use portcullis_conformance::target::User;
 use portcullis_conformance::user_agent::UserAgent;
-use portcullis_core::{ClientMetadata, Password, StandardClaims, Username};
+use portcullis_core::{Password, StandardClaims, Username};
 use portcullis_server::test_support::{free_port, loopback_server};
-use portcullis_server::{clients, users};
 use portcullis_store::test_support::TestDb;
 use reqwest::Url;
 use std::io::{BufRead, BufReader, Read};
@@ -18,9 +17,10 @@ fn start_server(db: &TestDb) -> String {
 }
 
 fn register(db: &TestDb, json: serde_json::Value) -> (String, String) {
-    let metadata: ClientMetadata = serde_json::from_value(json).unwrap();
-    let (id, secret) = clients::create(&db.connect(), &metadata, "example-test").unwrap();
-    (id.as_str().to_owned(), secret.map(|s| s.expose().to_owned()).unwrap_or_default())
+    let created = portcullis_app::App::with_defaults(db.connect())
+        .create_client(&portcullis_app::Actor::operator(), json.as_object().unwrap().clone())
+        .unwrap();
+    (created.client.client_id, created.secret.map(|s| s.expose().to_owned()).unwrap_or_default())
 }
 
 struct Running(Child);
@@ -105,7 +105,14 @@ async fn the_app_signs_a_user_in_with_pkce_and_prints_the_verified_claims() {
     let user = User { username: "buffy".into(), password: "correct horse battery staple".into() };
     let claims = StandardClaims { name: Some("Buffy Summers".into()), ..StandardClaims::default() };
     let username = Username::parse(&user.username).unwrap();
-    users::create(&db.connect(), &username, &Password::new(user.password.clone()), &claims).unwrap();
+    portcullis_app::App::with_defaults(db.connect())
+        .create_user(
+            &portcullis_app::Actor::operator(),
+            &username,
+            Some(Password::new(user.password.clone())),
+            &claims,
+        )
+        .unwrap();
     let issuer = start_server(&db);
 
     let mut app = Running(
@@ -146,7 +153,9 @@ async fn the_app_signs_a_user_in_with_pkce_and_prints_the_verified_claims() {
 #[tokio::test]
 async fn the_admin_script_registers_updates_rolls_back_and_rotates() {
     let db = TestDb::sqlite();
-    let admin = portcullis_server::bootstrap::bootstrap(&db.connect(), false).unwrap();
+    let admin = portcullis_app::App::with_defaults(db.connect())
+        .bootstrap(&portcullis_app::Actor::operator(), false)
+        .unwrap();
     let issuer = start_server(&db);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/admin.sh");
     let output = tokio::task::spawn_blocking({
@@ -170,7 +179,7 @@ async fn the_admin_script_registers_updates_rolls_back_and_rotates() {
     let client_id = summary["client_id"].as_str().unwrap();
     let kid = summary["active_rs256_kid"].as_str().unwrap();
     assert!(stdout.contains("\"next_key_published\": true"), "{stdout}");
-    assert!(stdout.contains("\"action\":\"POST /admin/v1/clients/{client_id}/rollback\""), "{stdout}");
+    assert!(stdout.contains("\"action\":\"client.rolled_back\""), "{stdout}");
     let stored =
         portcullis_store::clients::find(&mut db.connect().get().unwrap(), client_id).unwrap().unwrap();
     assert_eq!(stored.version, 3, "created, updated, rolled back");

@@ -10,17 +10,22 @@ use crate::config::{Lockout, LockoutAction};
 use crate::failure_log::{Failure, FailureLog};
 use crate::form::FormParams;
 use crate::remote_jwks::RemoteJwks;
-use crate::{audit, client_changes, endpoints, secrets, storage};
+use crate::{endpoints, secrets, storage};
 use actix_web::http::header;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use portcullis_app::audit::{self, Record};
+use portcullis_app::{clients::is_last_admin, Actor, Event};
 use portcullis_core::{ClientSecret, ErrorCode, Issuer, OAuthError, TokenEndpointAuthMethod};
 use portcullis_store::{assertions, lockouts, Database};
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+
+/// The actor of lockouts: the server itself.
+const LOCKOUT: Actor = Actor::System { job: "lockout" };
 
 /// The authentication methods that work, as advertised in discovery.
 pub const METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
@@ -184,15 +189,18 @@ impl ClientAuthenticator {
         }
         if let client_lockout::Failure::Locked { until, lockouts } = self.addresses.failed(id, address, now) {
             tracing::warn!(client_id = %id, ip = %address, until = %until, "address locked out of a client after repeated failed authentications");
-            let event = audit::Event {
-                actor: "system".to_owned(),
-                action: "client.lockout".to_owned(),
-                target: id.to_owned(),
-                source,
-                outcome: audit::Outcome::Success,
-                details: serde_json::json!({ "scope": "address", "until": until.to_rfc3339(), "lockouts": lockouts }),
+            let event = Event::ClientLockedOut {
+                client_id: id.to_owned(),
+                address: Some(address.to_string()),
+                scope: "address",
+                until: until.to_rfc3339(),
+                lockouts: i64::from(lockouts),
+                disabled: false,
             };
-            audit::record(&self.db, event).await;
+            let record = Record::of(&LOCKOUT, &event).from(source);
+            if let Err(e) = storage::run(&self.db, move |conn| audit::append(conn, &record)).await {
+                tracing::error!(error = %e, "an address lockout could not be audited");
+            }
         }
     }
 
@@ -212,20 +220,20 @@ impl ClientAuthenticator {
             if let lockouts::Failure::Locked { until, lockouts } = lockouts::record_failure(&mut conn, &id, &policy, Utc::now())? {
                 // The last admin client is locked, never disabled: nobody could enable it again.
                 let disable =
-                    action == LockoutAction::Disable && !client_changes::is_last_admin(&mut conn, &id)?;
+                    action == LockoutAction::Disable && !is_last_admin(&mut conn, &id)?;
                 if disable {
                     portcullis_store::clients::set_disabled(&mut conn, &id, true)?;
                     lockouts::clear(&mut conn, &id)?;
                 }
-                let event = audit::Event {
-                    actor: "system".to_owned(),
-                    action: "client.lockout".to_owned(),
-                    target: id.clone(),
-                    source,
-                    outcome: audit::Outcome::Success,
-                    details: serde_json::json!({ "scope": "client", "until": until.to_rfc3339(), "lockouts": lockouts, "disabled": disable }),
+                let event = Event::ClientLockedOut {
+                    client_id: id.clone(),
+                    address: source.map(|ip| ip.to_string()),
+                    scope: "client",
+                    until: until.to_rfc3339(),
+                    lockouts,
+                    disabled: disable,
                 };
-                audit::append(&mut conn, &event)?;
+                audit::append(&mut conn, &Record::of(&LOCKOUT, &event).from(source))?;
                 tracing::warn!(client_id = %id, until = %until, disabled = disable, "client locked out after repeated failed authentications from addresses it used");
             }
             clients.refresh(&mut conn, &id).map(drop)

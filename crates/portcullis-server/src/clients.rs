@@ -1,15 +1,15 @@
-//! Registered clients: creating them, and the in-memory mirror the token
-//! service reads on every request so that the hot path never waits on the
-//! database.
+//! Registered clients as this instance mirrors them in memory: the token
+//! service reads them on every request so that the hot path never waits on
+//! the database. Changes are made by [`portcullis_app::clients`].
 
-use crate::client_changes::ChangeError;
 use crate::secrets;
 use crate::storage::StorageFailure;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use portcullis_app::{Event, LocalMirror};
 use portcullis_core::{ClientId, ClientMetadata, ClientSecret, RedirectUri};
 use portcullis_jose::ClientKeys;
-use portcullis_store::clients::{self, ClientRecord, NewClient, SecretRecord};
+use portcullis_store::clients::{self, ClientRecord, SecretRecord};
 use portcullis_store::{Database, DbConnection};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -80,73 +80,6 @@ impl RegisteredClient {
     pub fn verify_secret(&self, secret: &ClientSecret, now: DateTime<Utc>) -> bool {
         let live = self.secrets.iter().filter(|s| s.expires_at.is_none_or(|expires| expires > now));
         secrets::matches_any(secret.expose(), live.map(|s| s.secret_hash.as_slice()))
-    }
-}
-
-/// Creates a client with configuration version 1. A client that
-/// authenticates with a secret gets one, returned here and never again.
-pub fn create(
-    db: &Database,
-    metadata: &ClientMetadata,
-    author: &str,
-) -> anyhow::Result<(ClientId, Option<ClientSecret>)> {
-    crate::client_changes::check(metadata)?;
-    let client_id = ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
-    let secret =
-        metadata.token_endpoint_auth_method.uses_secret().then(|| ClientSecret::new(secrets::random_token()));
-    let secret_record = secret.as_ref().map(new_secret_record);
-    let metadata_json = serde_json::to_string(metadata)?;
-    clients::create(
-        &mut *db.get()?,
-        &NewClient {
-            client_id: client_id.as_str(),
-            metadata: &metadata_json,
-            author,
-            secret: secret_record.as_ref(),
-        },
-    )?;
-    Ok((client_id, secret))
-}
-
-/// Adds a new secret to a client that authenticates with one, leaving its
-/// other secrets valid; it stops working at `expires_at`, if given. Returns
-/// it with its record: the secret is never shown again.
-pub fn add_secret(
-    db: &Database,
-    client_id: &str,
-    expires_at: Option<DateTime<Utc>>,
-) -> Result<(ClientSecret, SecretRecord), ChangeError> {
-    let record = clients::find(&mut *db.get()?, client_id)?
-        .ok_or_else(|| ChangeError::NotFound(client_id.to_owned()))?;
-    let metadata: ClientMetadata = serde_json::from_str(&record.metadata)
-        .map_err(|e| anyhow::anyhow!("stored configuration of client {client_id} is unreadable: {e}"))?;
-    let method = metadata.token_endpoint_auth_method;
-    if !method.uses_secret() {
-        return Err(ChangeError::NoSecrets(method.as_str()));
-    }
-    let secret = ClientSecret::new(secrets::random_token());
-    let record = SecretRecord { expires_at, ..new_secret_record(&secret) };
-    if !clients::add_secret(&mut *db.get()?, client_id, &record)? {
-        return Err(ChangeError::NotFound(client_id.to_owned()));
-    }
-    Ok((secret, record))
-}
-
-/// Revokes one secret of a client at once; the others keep working.
-pub fn revoke_secret(db: &Database, client_id: &str, secret_id: &str) -> Result<(), ChangeError> {
-    if clients::revoke_secret(&mut *db.get()?, client_id, secret_id)? {
-        Ok(())
-    } else {
-        Err(ChangeError::NotFound(format!("{client_id} with a secret {secret_id}")))
-    }
-}
-
-fn new_secret_record(secret: &ClientSecret) -> SecretRecord {
-    SecretRecord {
-        secret_id: uuid::Uuid::new_v4().to_string(),
-        secret_hash: secrets::hash(secret.expose()).to_vec(),
-        created_at: Utc::now(),
-        expires_at: None,
     }
 }
 
@@ -296,6 +229,19 @@ impl ClientRegistry {
             .expect("client registry lock")
             .insert(client.id.as_str().to_owned(), client.clone());
         client
+    }
+}
+
+/// A client change applies to this instance's mirror as soon as it commits,
+/// so the admin who made it can use it at once.
+impl LocalMirror for ClientRegistry {
+    fn apply(&self, conn: &mut DbConnection, event: &Event) {
+        if !event.name().starts_with("client.") && !matches!(event, Event::AdminBootstrapped { .. }) {
+            return;
+        }
+        if let Err(e) = self.refresh(conn, event.target()) {
+            tracing::warn!(error = %e, "a client change will reach this instance through the change log");
+        }
     }
 }
 

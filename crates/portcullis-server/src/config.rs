@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
-use portcullis_core::{ClientMetadata, Issuer, StandardClaims};
+use portcullis_core::{Issuer, StandardClaims};
 use portcullis_store::{DatabaseUrl, PoolOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -189,8 +189,8 @@ pub struct ClientCreateArgs {
 }
 
 impl ClientCreateArgs {
-    /// The client's metadata, parsed and validated.
-    pub fn metadata(&self) -> anyhow::Result<ClientMetadata> {
+    /// The client's metadata as a JSON object (the operation validates it).
+    pub fn metadata(&self) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
         let value = match &self.metadata_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -214,9 +214,10 @@ impl ClientCreateArgs {
                 value
             }
         };
-        let metadata: ClientMetadata = serde_json::from_value(value).context("invalid client metadata")?;
-        metadata.validate().context("invalid client metadata")?;
-        Ok(metadata)
+        match value {
+            serde_json::Value::Object(metadata) => Ok(metadata),
+            _ => anyhow::bail!("client metadata must be a JSON object"),
+        }
     }
 }
 

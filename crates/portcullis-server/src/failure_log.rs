@@ -3,14 +3,16 @@
 //! grow the database by a row per request. Failures are counted in memory
 //! per presented client id, source address and window (a minute by
 //! default); when a window ends, each group becomes one
-//! `client.authentication` audit entry with its count, first and last time
+//! `auth.client_failed` audit entry with its count, first and last time
 //! and reasons. Ids that name no client are grouped together per address
 //! (with a few keyed-hash samples, never the raw text, which may be a
 //! secret typed in the wrong field), and past [`MAX_GROUPS`] groups a
 //! window collapses into one. Counting takes a mutex and a hash lookup.
 
-use crate::{audit, secrets};
+use crate::secrets;
 use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_app::audit::{self, Record};
+use portcullis_app::{time, Actor, Event};
 use portcullis_store::Database;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -120,26 +122,20 @@ impl FailureLog {
         ended.into_iter().filter_map(|group| groups.remove_entry(&group)).collect()
     }
 
-    /// A group as an audit event.
-    fn event(&self, (group, tally): &(Group, Tally)) -> audit::Event {
-        let mut details = serde_json::json!({
-            "count": tally.count,
-            "first_at": crate::admin::time(tally.first),
-            "last_at": crate::admin::time(tally.last),
-            "window_seconds": self.window.num_seconds(),
-            "reasons": tally.reasons,
-        });
-        if !tally.samples.is_empty() {
-            details["presented_digests"] = serde_json::json!(tally.samples);
-        }
-        audit::Event {
-            actor: group.presented.clone(),
-            action: "client.authentication".to_owned(),
-            target: group.presented.clone(),
-            source: group.source,
-            outcome: audit::Outcome::Failure,
-            details,
-        }
+    /// A group as an audit record: the presented id is the actor.
+    fn event(&self, (group, tally): &(Group, Tally)) -> Record {
+        let event = Event::AuthClientFailed {
+            client: group.presented.clone(),
+            address: group.source.map(|ip| ip.to_string()),
+            count: tally.count,
+            reasons: tally.reasons.iter().map(|(reason, n)| ((*reason).to_owned(), *n)).collect(),
+            first_at: time(tally.first),
+            last_at: time(tally.last),
+            window_seconds: self.window.num_seconds(),
+            presented_digests: tally.samples.iter().cloned().collect(),
+        };
+        let party = Actor::Party { client_id: Some(group.presented.clone()), address: group.source };
+        Record::of(&party, &event)
     }
 
     /// Writes the windows that ended by `now` (all of them when `all`) to
@@ -150,7 +146,7 @@ impl FailureLog {
         if ended.is_empty() {
             return;
         }
-        let events: Vec<audit::Event> = ended.iter().map(|group| self.event(group)).collect();
+        let events: Vec<Record> = ended.iter().map(|group| self.event(group)).collect();
         let written = self.db.get().and_then(|mut conn| {
             conn.in_transaction(|conn| {
                 events.iter().try_for_each(|event| audit::append(conn, event).map(drop))
@@ -224,12 +220,12 @@ mod tests {
         log.count(&failure(Some("billing"), "billing", 2, start));
         log.count(&failure(Some("billing"), "billing", 1, start + TimeDelta::minutes(1)));
         assert!(log.take_ended(start + TimeDelta::seconds(59), false).is_empty(), "the window is open");
-        let mut ended: Vec<audit::Event> =
+        let mut ended: Vec<Record> =
             log.take_ended(start + TimeDelta::minutes(1), false).iter().map(|g| log.event(g)).collect();
         ended.sort_by_key(|e| e.details["count"].as_u64());
         assert_eq!(ended.len(), 2, "one entry per address");
         assert_eq!(ended[1].details["count"], 1000);
-        assert_eq!(ended[1].details["first_at"], crate::admin::time(start));
+        assert_eq!(ended[1].details["first_at"], time(start));
         assert_eq!(ended[1].details["reasons"]["wrong secret"], 1000);
         assert_eq!(log.take_ended(start + TimeDelta::minutes(5), false).len(), 1, "the next minute's");
     }
@@ -242,7 +238,7 @@ mod tests {
         for n in 0..100 {
             log.count(&failure(None, &format!("s3cret-password-{n}"), 1, now));
         }
-        let ended: Vec<audit::Event> = log.take_ended(now, true).iter().map(|g| log.event(g)).collect();
+        let ended: Vec<Record> = log.take_ended(now, true).iter().map(|g| log.event(g)).collect();
         assert_eq!(ended.len(), 1);
         assert_eq!(
             (ended[0].actor.as_str(), ended[0].details["count"].as_u64()),

@@ -6,20 +6,17 @@ use crate::config::KekSource;
 use crate::key_encryption;
 use actix_web::web::Bytes;
 use anyhow::{bail, Context};
-use chrono::{TimeDelta, Utc};
-use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
+use chrono::Utc;
+use portcullis_app::keys::{KeyMaker, RETIRED_KEY_PUBLISHED_FOR};
+use portcullis_app::{Event, LocalMirror};
 use portcullis_core::{Issuer, KeyState, SigningAlgorithm};
 use portcullis_jose::{
     GeneratedKey, IdTokenClaims, Jwks, KeyEncryptionKey, PublicJwk, SigningKey, VerificationKey,
 };
 use portcullis_store::keys::{self, SigningKeyRecord};
-use portcullis_store::{Database, StoreError};
+use portcullis_store::{Database, DbConnection, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-
-/// How long a retired key stays published: the longest any token it
-/// signed can live (access tokens are the longest-lived).
-pub const RETIRED_KEY_PUBLISHED_FOR: TimeDelta = TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
 
 /// The signing keys of this instance, reloaded whenever they change on any
 /// instance: each request works with the [`KeySet`] current when it began.
@@ -91,13 +88,23 @@ impl KeyRing {
         *self.current.write().expect("key ring lock") = Arc::new(set);
         Ok(())
     }
+}
 
-    /// Generates a key for `alg` in `state` (`next` to publish it before it
-    /// signs), sealed under this instance's key-encryption key, and stores it.
-    pub fn create(&self, alg: SigningAlgorithm, state: KeyState) -> anyhow::Result<SigningKeyRecord> {
-        let record = generate(alg, state, &self.kek)?;
-        keys::insert(&mut *self.db.get()?, &record)?;
-        Ok(record)
+/// Keys are generated here, sealed under this instance's key-encryption key.
+impl KeyMaker for KeyRing {
+    fn make(&self, alg: SigningAlgorithm, state: KeyState) -> anyhow::Result<SigningKeyRecord> {
+        generate(alg, state, &self.kek)
+    }
+}
+
+/// A key change applies to this instance as soon as it commits.
+impl LocalMirror for KeyRing {
+    fn apply(&self, _: &mut DbConnection, event: &Event) {
+        if event.name().starts_with("key.") {
+            if let Err(e) = self.reload() {
+                tracing::warn!(error = %e, "a key change will reach this instance through the change log");
+            }
+        }
     }
 }
 

@@ -3,13 +3,10 @@
 
 pub mod access_tokens;
 pub mod admin;
-pub mod audit;
 pub mod authorization;
 pub mod authorization_response;
-pub mod bootstrap;
 pub mod client_address;
 pub mod client_auth;
-pub mod client_changes;
 pub mod client_lockout;
 pub mod clients;
 pub mod config;
@@ -20,7 +17,6 @@ pub mod grants;
 pub mod housekeeping;
 pub mod key_encryption;
 pub mod key_ring;
-pub mod key_rotation;
 pub mod login_throttle;
 pub mod mirror;
 pub mod oauth_response;
@@ -28,15 +24,15 @@ pub mod open_files;
 pub mod pages;
 pub mod remote_jwks;
 pub mod routes;
-pub mod secrets;
 pub mod session_cookie;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod test_support;
-pub mod users;
 
 pub use config::{Cli, KekSource, Mode, Settings};
 pub use key_ring::KeyRing;
+/// Random secrets and their hashes, from the application layer.
+pub use portcullis_app::secrets;
 pub use startup::Application;

@@ -1,11 +1,14 @@
 //! The `portcullis` command.
 
 use clap::Parser;
+use portcullis_app::actor::ADMIN;
+use portcullis_app::clients::{parse_metadata, KnownScopes};
+use portcullis_app::{Actor, App, AppError};
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{
-    AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, UserCommand, UserCreateArgs,
+    AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, DatabaseArgs, UserCommand, UserCreateArgs,
 };
-use portcullis_server::{bootstrap, client_changes, clients, secrets, telemetry, users, Application};
+use portcullis_server::{telemetry, Application};
 use portcullis_store::Database;
 use std::process::ExitCode;
 
@@ -39,14 +42,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(ClientCommand::Create(args)) => {
-            let metadata = args.metadata()?;
-            let db = Database::connect(&args.database.url()?, &args.database.pool())?;
-            db.migrate()?;
-            let (client_id, secret) = clients::create(&db, &metadata, "cli")?;
+            let configuration = args.metadata()?;
+            // Checked before the database is opened: bad input writes nothing.
+            parse_metadata(configuration.clone(), &KnownScopes::default()).map_err(refused)?;
+            let created =
+                app(&args.database)?.create_client(&Actor::operator(), configuration).map_err(refused)?;
             // RFC 7591 §3.2.1: the registered metadata plus the credentials, shown this once.
-            let mut response = serde_json::to_value(&metadata)?;
-            response["client_id"] = client_id.as_str().into();
-            if let Some(secret) = secret {
+            let mut response = serde_json::to_value(&created.client.metadata)?;
+            response["client_id"] = created.client.client_id.into();
+            if let Some(secret) = created.secret {
                 response["client_secret"] = secret.expose().into();
                 response["client_secret_expires_at"] = 0.into();
             }
@@ -55,9 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Create(args)) => create_user(&args),
         Command::Audit(AuditCommand::Verify(args)) => {
-            let db = Database::connect(&args.url()?, &args.pool())?;
-            db.migrate()?;
-            let verified = db.maintenance(portcullis_store::audit::verify)?;
+            let verified = app(&args)?.verify_audit_log(&Actor::operator())?;
             println!(
                 "{}",
                 serde_json::json!({ "verified": true, "entries": verified.entries, "first": verified.first, "last": verified.last })
@@ -65,15 +67,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bootstrap(args) => {
-            let db = Database::connect(&args.database.url()?, &args.database.pool())?;
-            db.migrate()?;
-            let admin = bootstrap::bootstrap(&db, args.rotate_secret)?;
+            let admin =
+                app(&args.database)?.bootstrap(&Actor::operator(), args.rotate_secret).map_err(refused)?;
             println!(
                 "{}",
                 serde_json::json!({
                     "client_id": admin.client_id,
                     "client_secret": admin.client_secret.expose(),
-                    "scope": portcullis_server::admin::auth::ADMIN,
+                    "scope": ADMIN,
                 })
             );
             Ok(())
@@ -81,22 +82,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(ClientCommand::Disable(args)) => set_disabled(&args, true),
         Command::Client(ClientCommand::Enable(args)) => set_disabled(&args, false),
         Command::Client(ClientCommand::AddSecret(args)) => {
-            let db = Database::connect(&args.database.url()?, &args.database.pool())?;
-            db.migrate()?;
-            let (secret, _) = clients::add_secret(&db, &args.client_id, None)?;
+            let operator = Actor::operator();
+            let added =
+                app(&args.database)?.add_client_secret(&operator, &args.client_id, None).map_err(refused)?;
             println!(
                 "{}",
-                serde_json::json!({ "client_id": args.client_id, "client_secret": secret.expose() })
+                serde_json::json!({ "client_id": args.client_id, "client_secret": added.secret.expose() })
             );
             Ok(())
         }
     }
 }
 
-fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
-    let db = Database::connect(&args.database.url()?, &args.database.pool())?;
+/// The application over the database `args` name, migrated. The CLI's
+/// operator holds every permission, as anyone with the database would.
+fn app(args: &DatabaseArgs) -> anyhow::Result<App> {
+    let db = Database::connect(&args.url()?, &args.pool())?;
     db.migrate()?;
-    client_changes::set_disabled(&db, &args.client_id, disabled)?;
+    Ok(App::with_defaults(db))
+}
+
+/// A refusal as the CLI reports it: one line, metadata errors named as such.
+fn refused(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::InvalidMetadata { .. } => anyhow::anyhow!("invalid client metadata: {error}"),
+        other => other.into(),
+    }
+}
+
+fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
+    app(&args.database)?
+        .set_client_disabled(&Actor::operator(), &args.client_id, disabled)
+        .map_err(refused)?;
     println!("{}", serde_json::json!({ "client_id": args.client_id, "disabled": disabled }));
     Ok(())
 }
@@ -104,21 +121,20 @@ fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
 fn create_user(args: &UserCreateArgs) -> anyhow::Result<()> {
     let username = Username::parse(&args.username)?;
     let claims = args.claims()?;
-    let (password, generated) = if args.password_stdin {
+    let password = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
-        (Password::new(line.trim_end_matches(['\r', '\n']).to_owned()), false)
+        Some(Password::new(line.trim_end_matches(['\r', '\n']).to_owned()))
     } else {
-        (Password::new(secrets::random_token()), true)
+        None
     };
-    users::check_policy(&password).map_err(anyhow::Error::msg)?;
-    let db = Database::connect(&args.database.url()?, &args.database.pool())?;
-    db.migrate()?;
-    let user_id = users::create(&db, &username, &password, &claims)?;
+    let created = app(&args.database)?
+        .create_user(&Actor::operator(), &username, password, &claims)
+        .map_err(refused)?;
     let mut output = serde_json::to_value(&claims)?;
-    output["user_id"] = user_id.into();
+    output["user_id"] = created.user.user_id.into();
     output["username"] = username.as_str().into();
-    if generated {
+    if let Some(password) = created.generated_password {
         output["password"] = password.expose().into();
     }
     println!("{output}");

@@ -4,7 +4,6 @@
 use crate::authorization::Authorization;
 use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
-use crate::client_changes::{ChangePolicy, KnownScopes};
 use crate::clients::ClientRegistry;
 use crate::failure_log::{self, FailureLog};
 use crate::grants::TokenSettings;
@@ -18,6 +17,8 @@ use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chrono::TimeDelta;
+use portcullis_app::clients::{ChangePolicy, KnownScopes};
+use portcullis_app::EventBus;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ const REQUEST_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 pub struct Application {
     port: u16,
     server: Server,
+    events: EventBus,
 }
 
 impl Application {
@@ -50,6 +52,18 @@ impl Application {
         };
         mirror::spawn(db.clone(), &mirrors, log_position);
         let Mirrors { keys, clients, revocations } = mirrors;
+        let known_scopes = KnownScopes::new(&settings.scopes);
+        let change_policy = ChangePolicy {
+            version_retention: TimeDelta::from_std(settings.client_version_retention)
+                .context("version retention")?,
+            redirect_uri_grace: TimeDelta::from_std(settings.redirect_uri_grace)
+                .context("redirect URI grace")?,
+        };
+        let operations = portcullis_app::App::new(db.clone(), change_policy, known_scopes.clone())
+            .with_mirror(clients.clone())
+            .with_mirror(keys.clone());
+        let events = operations.events().clone();
+        let operations = web::Data::new(operations);
         let keys = web::Data::from(keys);
         let flow = web::Data::new(Authorization {
             db: db.clone(),
@@ -79,17 +93,9 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
-        let known_scopes = KnownScopes::new(&settings.scopes);
         let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api()));
-        let known_scopes = web::Data::new(known_scopes);
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
         let database = web::Data::new(db.clone());
-        let change_policy = web::Data::new(ChangePolicy {
-            version_retention: TimeDelta::from_std(settings.client_version_retention)
-                .context("version retention")?,
-            redirect_uri_grace: TimeDelta::from_std(settings.redirect_uri_grace)
-                .context("redirect URI grace")?,
-        });
         let mut server = HttpServer::new(move || {
             App::new()
                 // %U is the path alone: query strings may carry secrets and are never logged.
@@ -106,8 +112,7 @@ impl Application {
                 .app_data(flow.clone())
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
-                .app_data(change_policy.clone())
-                .app_data(known_scopes.clone())
+                .app_data(operations.clone())
                 .configure(routes::configure)
         });
         let workers = if settings.workers > 0 {
@@ -124,12 +129,17 @@ impl Application {
             .max_connections(open_files::connections_per_worker(open_files, workers));
         let server = server.listen(listener)?.run();
         tracing::info!(issuer = %settings.issuer, database = %db.url(), "listening on http://{address}");
-        Ok(Self { port: address.port(), server })
+        Ok(Self { port: address.port(), server, events })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The application's event bus, to subscribe to.
+    pub fn events(&self) -> &EventBus {
+        &self.events
     }
 
     /// Serves requests until the server is stopped (SIGINT or SIGTERM).

@@ -72,6 +72,18 @@ impl Entry {
     }
 }
 
+/// Takes the chain head's lock for the rest of the transaction. A change
+/// that will append calls it first: on SQLite the transaction is then a
+/// writer from its first statement (a reader that later writes can fail
+/// with `SQLITE_BUSY` when another writer went first), and on PostgreSQL
+/// concurrent changes queue here instead of deadlocking later.
+pub fn lock_head(conn: &mut DbConnection) -> Result<(), StoreError> {
+    diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+        .set(audit_head::seq.eq(audit_head::seq))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Appends `entry` after the chain's head, in one transaction; returns it as stored.
 pub fn append(conn: &mut DbConnection, entry: &NewEntry<'_>) -> Result<Entry, StoreError> {
     conn.transaction(|conn| {

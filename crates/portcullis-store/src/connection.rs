@@ -25,6 +25,25 @@ impl DbConnection {
     ) -> Result<T, StoreError> {
         self.transaction(work)
     }
+
+    /// Runs `work` in one transaction whose error is the caller's own type:
+    /// any error rolls everything back and is returned as it was.
+    pub fn atomically<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut failure = None;
+        let done = self.transaction(|conn| {
+            work(conn).map_err(|e| {
+                failure = Some(e);
+                diesel::result::Error::RollbackTransaction
+            })
+        });
+        match done {
+            Ok(value) => Ok(value),
+            Err(error) => Err(failure.take().unwrap_or_else(|| StoreError::from(error).into())),
+        }
+    }
 }
 
 /// SQLite settings applied to every new connection: a busy timeout instead

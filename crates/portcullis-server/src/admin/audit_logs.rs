@@ -2,57 +2,22 @@
 //! action and target, a page at a time (`cursor`), as JSON, JSON lines or
 //! CSV (`format=` or `Accept`).
 
-use crate::admin::auth::{Admin, AdminScope};
+use crate::admin::auth::Admin;
 use crate::admin::error::AdminError;
-use crate::admin::{blocking, json_ok, number_param, query};
+use crate::admin::{json_ok, number_param, operation, query};
 use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use portcullis_store::audit::{self, hashed_time, Entry, Filter};
-use portcullis_store::Database;
-use serde::Serialize;
+use portcullis_app::audit::Query;
+use portcullis_app::App;
 
 /// The most entries one page holds.
 const MAX_PAGE: i64 = 1000;
 
 /// The header that carries the next page's cursor in JSON lines and CSV.
 pub const NEXT_CURSOR: &str = "x-next-cursor";
-
-/// An entry as the API shows it; the hashes in hex.
-#[derive(Serialize)]
-struct EntryView {
-    seq: i64,
-    at: String,
-    actor: String,
-    action: String,
-    target: String,
-    source: String,
-    outcome: String,
-    details: serde_json::Value,
-    prev_hash: String,
-    hash: String,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn view(entry: Entry) -> EntryView {
-    EntryView {
-        seq: entry.seq,
-        at: hashed_time(entry.at),
-        details: serde_json::from_str(&entry.details).unwrap_or(serde_json::Value::String(entry.details)),
-        actor: entry.actor,
-        action: entry.action,
-        target: entry.target,
-        source: entry.source,
-        outcome: entry.outcome,
-        prev_hash: hex(&entry.prev_hash),
-        hash: hex(&entry.hash),
-    }
-}
 
 /// How the page is written.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -104,33 +69,23 @@ fn csv_field(value: &str) -> String {
 
 /// `GET /admin/v1/audit-logs?from=…&to=…&actor=…&action=…&target=…&cursor=…&limit=…&format=…`.
 pub async fn list(
-    admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Audit)?;
     let query = query(&req)?;
     let format = format_of(&req, &query)?;
-    let filter = Filter {
+    let wanted = Query {
         from: time_param(&query, "from")?,
         to: time_param(&query, "to")?,
         actor: query.get("actor").map(str::to_owned),
         action: query.get("action").map(str::to_owned),
         target: query.get("target").map(str::to_owned),
+        limit: number_param(&query, "limit", 100, 1..=MAX_PAGE)?,
+        after: number_param(&query, "cursor", 0, 0..=i64::MAX)?,
     };
-    let limit = number_param(&query, "limit", 100, 1..=MAX_PAGE)?;
-    let after = number_param(&query, "cursor", 0, 0..=i64::MAX)?;
-    let mut entries = blocking(move || {
-        audit::entries(&mut *db.get().map_err(AdminError::unavailable)?, &filter, after, limit + 1)
-            .map_err(AdminError::unavailable)
-    })
-    .await?;
-    let next_cursor = (entries.len() as i64 > limit).then(|| {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| e.seq)
-    });
-    let next_cursor = next_cursor.flatten();
-    let views: Vec<EntryView> = entries.into_iter().map(view).collect();
+    let page = operation(&app, move |app| app.audit_entries(&actor, wanted)).await?;
+    let (views, next_cursor) = (page.entries, page.next_cursor);
     if format == Format::Json {
         return Ok(json_ok(serde_json::json!({ "entries": views, "next_cursor": next_cursor })));
     }

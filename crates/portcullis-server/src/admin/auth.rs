@@ -1,6 +1,6 @@
-//! Who may call the admin API: the holder of an active access token this
-//! server issued by client credentials, carrying the admin scope the route
-//! needs, or `admin`, which stands for all of them.
+//! Who calls the admin API: the holder of an active access token this
+//! server issued by client credentials for this server. Which admin scope
+//! each call needs is the application layer's to check.
 
 use crate::access_tokens::{bearer_header, TokenCheck};
 use crate::admin::error::AdminError;
@@ -10,65 +10,15 @@ use crate::mirror::RevocationList;
 use crate::oauth_response::OAuthFailure;
 use crate::KeyRing;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::{ready, Ready};
+use portcullis_app::Actor;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
-use std::net::IpAddr;
 
-/// The scope that grants every admin scope.
-pub const ADMIN: &str = "admin";
-
-/// What a route of the admin API needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AdminScope {
-    /// Clients, their versions and secrets.
-    Clients,
-    /// Signing keys.
-    Keys,
-    /// Users.
-    Users,
-    /// The audit log.
-    Audit,
-}
-
-impl AdminScope {
-    /// The scope value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Clients => "admin:clients",
-            Self::Keys => "admin:keys",
-            Self::Users => "admin:users",
-            Self::Audit => "admin:audit",
-        }
-    }
-}
-
-/// Where the admin client of a request is put once it is authenticated,
-/// for the audit log; shared, so that it can be read even when the request
-/// ends in an error (a deadline) rather than a response.
-#[derive(Clone, Debug, Default)]
-pub struct ActorSlot(pub std::rc::Rc<std::cell::RefCell<Option<String>>>);
-
-/// An authenticated admin: the client whose token was presented.
+/// An authenticated admin: the client whose token was presented, as the
+/// actor of the operations it calls.
 #[derive(Debug)]
-pub struct Admin {
-    /// The admin client, recorded as the author of every change it makes.
-    pub client_id: String,
-    /// Where the request came from.
-    pub address: Option<IpAddr>,
-    scope: Scope,
-}
-
-impl Admin {
-    /// Checks that the token carries `needed` (or `admin`); 403 otherwise.
-    pub fn require(&self, needed: AdminScope) -> Result<(), AdminError> {
-        if self.scope.contains(ADMIN) || self.scope.contains(needed.as_str()) {
-            return Ok(());
-        }
-        let description = format!("this needs the scope {} (or {ADMIN})", needed.as_str());
-        Err(OAuthFailure(OAuthError::new(ErrorCode::InsufficientScope, description)).into())
-    }
-}
+pub struct Admin(pub Actor);
 
 fn invalid_token(description: &str) -> AdminError {
     OAuthFailure(OAuthError::new(ErrorCode::InvalidToken, description)).into()
@@ -98,10 +48,7 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
         return Err(invalid_token("the access token was issued for another audience"));
     }
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
-    if let Some(slot) = req.extensions().get::<ActorSlot>() {
-        *slot.0.borrow_mut() = Some(claims.client_id.clone());
-    }
-    Ok(Admin { client_id: claims.client_id, address: flow.proxies.client_ip(req), scope })
+    Ok(Admin(Actor::AdminClient { client_id: claims.client_id, scope, address: flow.proxies.client_ip(req) }))
 }
 
 impl FromRequest for Admin {

@@ -1,12 +1,9 @@
-//! Reading admin request bodies: JSON objects of bounded size, and client
-//! metadata with the failing field named.
+//! Reading admin request bodies: JSON objects of bounded size.
 
 use crate::admin::error::AdminError;
-use crate::client_changes::{self, ChangeError, KnownScopes};
 use crate::form::BODY_TIMEOUT;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
-use portcullis_core::ClientMetadata;
 use serde_json::{Map, Value};
 
 /// The largest body the admin API reads.
@@ -52,38 +49,6 @@ fn integral(value: Value) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(integral).collect()),
         Value::Object(members) => Value::Object(members.into_iter().map(|(k, v)| (k, integral(v))).collect()),
         other => other,
-    }
-}
-
-/// Client metadata from `object`, checked as a change is, with only scopes
-/// the server knows; a wrong field is named.
-pub fn metadata(object: Map<String, Value>, known: &KnownScopes) -> Result<ClientMetadata, AdminError> {
-    let metadata: ClientMetadata = serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
-        let field = e.path().to_string();
-        AdminError::invalid_metadata(
-            if field == "." { String::new() } else { field },
-            e.into_inner().to_string(),
-        )
-    })?;
-    client_changes::check(&metadata).map_err(AdminError::from)?;
-    known.check(&metadata).map_err(AdminError::from)?;
-    Ok(metadata)
-}
-
-impl From<ChangeError> for AdminError {
-    fn from(error: ChangeError) -> Self {
-        match &error {
-            ChangeError::NotFound(_) | ChangeError::NoSuchVersion { .. } => {
-                Self::not_found(error.to_string())
-            }
-            ChangeError::Stale { .. }
-            | ChangeError::TooOld { .. }
-            | ChangeError::LastAdmin(_)
-            | ChangeError::NoVersionToRestore { .. }
-            | ChangeError::NoSecrets(_) => Self::conflict(error.to_string()),
-            ChangeError::Invalid(invalid) => Self::invalid_metadata(invalid.field, invalid.message.clone()),
-            ChangeError::Storage(cause) => Self::unavailable(cause),
-        }
     }
 }
 

@@ -5,6 +5,8 @@
 use crate::oauth_response::{no_store, OAuthFailure};
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use portcullis_app::AppError;
+use portcullis_core::{ErrorCode, OAuthError};
 use serde::Serialize;
 use std::fmt;
 
@@ -84,6 +86,22 @@ impl AdminError {
             "temporarily_unavailable",
             "the server cannot reach its database; try again",
         )
+    }
+}
+
+/// Every refusal of the application layer, as the admin API answers it.
+impl From<AppError> for AdminError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Forbidden(_) => {
+                OAuthFailure(OAuthError::new(ErrorCode::InsufficientScope, error.to_string())).into()
+            }
+            AppError::NotFound(description) => Self::not_found(description),
+            AppError::InvalidMetadata { field, message } => Self::invalid_metadata(field, message),
+            AppError::Invalid(description) => Self::bad_request(description),
+            AppError::Conflict(description) => Self::conflict(description),
+            AppError::Unavailable(cause) => Self::unavailable(format!("{cause:#}")),
+        }
     }
 }
 

@@ -1,54 +1,15 @@
 //! `/admin/v1/keys`: listing the signing keys (never a private part),
-//! staging a `next` key, activating it, rotating in one call, revoking.
+//! staging a `next` key, activating it, rotating in one call, revoking;
+//! each over one operation of [`portcullis_app::keys`].
 
-use crate::admin::auth::{Admin, AdminScope};
+use crate::admin::auth::Admin;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
-use crate::admin::{blocking, json_ok, time};
-use crate::key_rotation::{self, KeyChangeError};
+use crate::admin::{json_ok, operation};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use portcullis_app::App;
 use portcullis_core::SigningAlgorithm;
-use portcullis_store::keys::SigningKeyRecord;
-use portcullis_store::Database;
-use serde::Serialize;
-
-/// A key as the API shows it.
-#[derive(Serialize)]
-struct KeyView {
-    kid: String,
-    alg: &'static str,
-    state: &'static str,
-    published: bool,
-    created_at: String,
-    activated_at: Option<String>,
-    retired_at: Option<String>,
-    revoked_at: Option<String>,
-}
-
-fn view(key: &SigningKeyRecord) -> KeyView {
-    KeyView {
-        kid: key.kid.clone(),
-        alg: key.alg.as_str(),
-        state: key.state.as_str(),
-        published: key_rotation::is_published(key, Utc::now()),
-        created_at: time(key.created_at),
-        activated_at: key.activated_at.map(time),
-        retired_at: key.retired_at.map(time),
-        revoked_at: key.revoked_at.map(time),
-    }
-}
-
-impl From<KeyChangeError> for AdminError {
-    fn from(error: KeyChangeError) -> Self {
-        match &error {
-            KeyChangeError::NotFound(_) => Self::not_found(error.to_string()),
-            KeyChangeError::NotNext { .. } => Self::conflict(error.to_string()),
-            KeyChangeError::Failed(cause) => Self::unavailable(cause),
-        }
-    }
-}
 
 /// The `alg` of a `{"alg": "RS256" | "ES256"}` body.
 async fn alg_of(req: &HttpRequest, payload: web::Payload) -> Result<SigningAlgorithm, AdminError> {
@@ -62,70 +23,57 @@ async fn alg_of(req: &HttpRequest, payload: web::Payload) -> Result<SigningAlgor
 }
 
 /// `GET /admin/v1/keys`: every key, oldest first.
-pub async fn list(admin: Admin, db: web::Data<Database>) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Keys)?;
-    let keys = blocking(move || key_rotation::list(&db).map_err(AdminError::from)).await?;
-    Ok(json_ok(serde_json::json!({ "keys": keys.iter().map(view).collect::<Vec<_>>() })))
+pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+    let keys = operation(&app, move |app| app.keys(&actor)).await?;
+    Ok(json_ok(serde_json::json!({ "keys": keys })))
 }
 
 /// `POST /admin/v1/keys` with `{"alg": …}`: a `next` key, published but not signing.
 pub async fn create(
-    admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     payload: web::Payload,
+    app: web::Data<App>,
     ring: web::Data<KeyRing>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Keys)?;
     let alg = alg_of(&req, payload).await?;
-    let key = blocking(move || key_rotation::create_next(&ring, alg).map_err(AdminError::from)).await?;
+    let key = operation(&app, move |app| app.stage_key(&actor, &**ring, alg)).await?;
     let mut response = HttpResponse::Created();
     crate::oauth_response::no_store(&mut response);
-    Ok(response.json(view(&key)))
+    Ok(response.json(key))
 }
 
 /// `POST /admin/v1/keys/{kid}/activate`: the next key signs from now on;
 /// the previous active key of its algorithm is retired.
 pub async fn activate(
-    admin: Admin,
+    Admin(actor): Admin,
     path: web::Path<String>,
-    db: web::Data<Database>,
-    ring: web::Data<KeyRing>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Keys)?;
-    let kid = path.into_inner();
-    let keys = blocking(move || {
-        key_rotation::activate(&ring, &db, &kid).map_err(AdminError::from)?;
-        key_rotation::list(&db).map_err(AdminError::from)
-    })
-    .await?;
-    Ok(json_ok(serde_json::json!({ "keys": keys.iter().map(view).collect::<Vec<_>>() })))
+    let keys = operation(&app, move |app| app.activate_key(&actor, &path)).await?;
+    Ok(json_ok(serde_json::json!({ "keys": keys })))
 }
 
 /// `POST /admin/v1/keys/rotate` with `{"alg": …}`: a new key that signs at once.
 pub async fn rotate(
-    admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     payload: web::Payload,
-    db: web::Data<Database>,
+    app: web::Data<App>,
     ring: web::Data<KeyRing>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Keys)?;
     let alg = alg_of(&req, payload).await?;
-    let key = blocking(move || key_rotation::rotate(&ring, &db, alg).map_err(AdminError::from)).await?;
-    Ok(json_ok(view(&key)))
+    Ok(json_ok(operation(&app, move |app| app.rotate_key(&actor, &**ring, alg)).await?))
 }
 
 /// `DELETE /admin/v1/keys/{kid}`: revoked at once; when it was active, the
 /// response names the key that replaced it.
 pub async fn revoke(
-    admin: Admin,
+    Admin(actor): Admin,
     path: web::Path<String>,
-    db: web::Data<Database>,
+    app: web::Data<App>,
     ring: web::Data<KeyRing>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Keys)?;
-    let kid = path.into_inner();
-    let replacement =
-        blocking(move || key_rotation::revoke(&ring, &db, &kid).map_err(AdminError::from)).await?;
-    Ok(json_ok(serde_json::json!({ "revoked": true, "replacement": replacement.as_ref().map(view) })))
+    let replacement = operation(&app, move |app| app.revoke_key(&actor, &**ring, &path)).await?;
+    Ok(json_ok(serde_json::json!({ "revoked": true, "replacement": replacement })))
 }

@@ -2,13 +2,14 @@
 //! generated from [`routes::ROUTES`](crate::admin::routes::ROUTES), the same
 //! table that mounts it.
 
-use crate::admin::auth::{AdminScope, ADMIN};
 use crate::admin::routes::{self, AdminRoute, Body, Verb};
 use crate::admin::schemas::MAX_NUMBER;
 use crate::admin::PREFIX;
 use crate::endpoints;
 use crate::grants::TokenSettings;
 use actix_web::{web, HttpResponse};
+use portcullis_app::actor::ADMIN;
+use portcullis_app::Permission;
 use portcullis_core::Issuer;
 use serde_json::{json, Map, Value};
 
@@ -113,8 +114,8 @@ fn operation(route: &AdminRoute) -> Value {
     let mut operation = json!({
         "summary": route.summary,
         "operationId": format!("{} {}", route.verb.as_str(), route.path),
-        "tags": [route.scope.as_str()],
-        "security": [{"admin": [route.scope.as_str()]}],
+        "tags": [route.scope.scope()],
+        "security": [{"admin": [route.scope.scope()]}],
         "parameters": parameters,
         "responses": responses,
     });
@@ -135,9 +136,9 @@ pub fn build(issuer: &Issuer) -> Value {
     }
     let scopes: Map<String, Value> =
         std::iter::once((ADMIN.to_owned(), json!("every admin scope")))
-            .chain([AdminScope::Clients, AdminScope::Keys, AdminScope::Users, AdminScope::Audit].map(
-                |scope| (scope.as_str().to_owned(), json!(format!("the routes tagged {}", scope.as_str()))),
-            ))
+            .chain(Permission::ALL.map(|scope| {
+                (scope.scope().to_owned(), json!(format!("the routes tagged {}", scope.scope())))
+            }))
             .collect();
     json!({
         "openapi": "3.1.0",

@@ -1,10 +1,10 @@
 //! Every route of the admin API, in one table: it mounts the API and is
 //! what the OpenAPI document is generated from, so the two cannot differ.
 
-use crate::admin::auth::AdminScope;
 use crate::admin::schemas;
 use crate::admin::{audit_logs, client_secrets, clients, keys, users};
 use actix_web::{web, Route};
+use portcullis_app::Permission;
 use Body::{No, Optional, Required};
 
 /// An HTTP method of the admin API.
@@ -53,7 +53,7 @@ pub struct AdminRoute {
     /// The path under `/admin/v1`, with `{parameters}`.
     pub path: &'static str,
     /// The scope it needs (`admin` covers every one).
-    pub scope: AdminScope,
+    pub scope: Permission,
     /// What it does, in one line.
     pub summary: &'static str,
     /// Whether it takes a JSON body.
@@ -69,7 +69,7 @@ macro_rules! route {
         AdminRoute {
             verb: Verb::$verb,
             path: $path,
-            scope: AdminScope::$scope,
+            scope: Permission::$scope,
             summary: $summary,
             body: $body,
             status: $status,

@@ -1,57 +1,22 @@
 //! `/admin/v1/users`: creating, listing, reading and changing end users,
 //! disabling them (which ends their sessions and refresh families), and
-//! setting their passwords. Password hashes are never shown.
+//! setting their passwords; each over one operation of
+//! [`portcullis_app::users`]. Password hashes are never shown.
 
-use crate::admin::auth::{Admin, AdminScope};
+use crate::admin::auth::Admin;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
-use crate::admin::{blocking, json_ok, number_param, query, time};
+use crate::admin::{json_ok, number_param, operation, query};
 use crate::oauth_response::no_store;
-use crate::secrets;
-use crate::users::{self, UserError};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::users::UserQuery;
+use portcullis_app::App;
 use portcullis_core::{Password, StandardClaims, Username};
-use portcullis_store::users::{self as stored, UserRecord};
-use portcullis_store::Database;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The most users one page lists.
 const MAX_PAGE: i64 = 200;
-
-/// A user as the API shows it.
-#[derive(Serialize)]
-struct UserView {
-    user_id: String,
-    username: String,
-    disabled: bool,
-    created_at: String,
-    updated_at: String,
-    claims: Value,
-}
-
-fn view(user: UserRecord) -> UserView {
-    UserView {
-        claims: serde_json::from_str(&user.claims).unwrap_or(Value::Object(Map::new())),
-        user_id: user.user_id,
-        username: user.username,
-        disabled: user.disabled_at.is_some(),
-        created_at: time(user.created_at),
-        updated_at: time(user.updated_at),
-    }
-}
-
-impl From<UserError> for AdminError {
-    fn from(error: UserError) -> Self {
-        match &error {
-            UserError::NotFound(_) => Self::not_found(error.to_string()),
-            UserError::Taken(_) => Self::conflict(error.to_string()),
-            UserError::Invalid(_) => Self::bad_request(error.to_string()),
-            UserError::Storage(cause) => Self::unavailable(cause),
-        }
-    }
-}
 
 /// Takes the members of `body` a request may carry; refuses any other.
 fn only(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), AdminError> {
@@ -77,24 +42,14 @@ fn password_of(body: &Map<String, Value>) -> Result<Option<Password>, AdminError
     }
 }
 
-async fn load(db: &web::Data<Database>, user_id: &str) -> Result<UserView, AdminError> {
-    let (db, id) = (db.clone(), user_id.to_owned());
-    let user = blocking(move || {
-        stored::find(&mut *db.get().map_err(AdminError::unavailable)?, &id).map_err(AdminError::unavailable)
-    })
-    .await?;
-    Ok(view(user.ok_or_else(|| AdminError::not_found(format!("there is no user {user_id}")))?))
-}
-
 /// `POST /admin/v1/users` with `{"username", "password"?, "claims"?}`:
 /// 201; a password generated for a request without one is shown this once.
 pub async fn create(
-    admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     payload: web::Payload,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Users)?;
     let body = json_object(&req, payload).await?;
     only(&body, &["username", "password", "claims"])?;
     let username = body
@@ -103,98 +58,69 @@ pub async fn create(
         .ok_or_else(|| AdminError::bad_request("username is required"))?;
     let username =
         Username::parse(username).map_err(|e| AdminError::bad_request(format!("invalid username: {e}")))?;
-    let claims = claims_of(&body)?;
-    let (password, generated) = match password_of(&body)? {
-        Some(password) => (password, None),
-        None => {
-            let generated = secrets::random_token();
-            (Password::new(generated.clone()), Some(generated))
-        }
-    };
-    let store = db.clone();
-    let user_id =
-        blocking(move || users::create(&store, &username, &password, &claims).map_err(AdminError::from))
-            .await?;
-    let mut body = serde_json::to_value(load(&db, &user_id).await?).map_err(AdminError::unavailable)?;
-    if let Some(generated) = generated {
-        body["password"] = generated.into();
+    let (claims, password) = (claims_of(&body)?, password_of(&body)?);
+    let created = operation(&app, move |app| app.create_user(&actor, &username, password, &claims)).await?;
+    let mut body = serde_json::to_value(&created.user).map_err(AdminError::unavailable)?;
+    if let Some(generated) = &created.generated_password {
+        body["password"] = generated.expose().into();
     }
     let mut response = HttpResponse::Created();
     no_store(&mut response);
-    Ok(response.insert_header((header::LOCATION, format!("/admin/v1/users/{user_id}"))).json(body))
+    Ok(response
+        .insert_header((header::LOCATION, format!("/admin/v1/users/{}", created.user.user_id)))
+        .json(body))
 }
 
 /// `GET /admin/v1/users?username=…&limit=…&cursor=…`: users by username.
 pub async fn list(
-    admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Users)?;
     let query = query(&req)?;
-    let limit = number_param(&query, "limit", 50, 1..=MAX_PAGE)? as usize;
-    let filter = query.get("username").map(str::to_lowercase);
-    let cursor = query.get("cursor").map(str::to_owned);
-    let all = blocking(move || {
-        stored::all(&mut *db.get().map_err(AdminError::unavailable)?).map_err(AdminError::unavailable)
-    })
-    .await?;
-    let mut page: Vec<UserView> = all
-        .into_iter()
-        .filter(|u| cursor.as_deref().is_none_or(|after| u.username.as_str() > after))
-        .filter(|u| filter.as_deref().is_none_or(|name| u.username.contains(name)))
-        .take(limit + 1)
-        .map(view)
-        .collect();
-    let next_cursor = (page.len() > limit).then(|| {
-        page.truncate(limit);
-        page.last().map(|u| u.username.clone())
-    });
-    Ok(json_ok(serde_json::json!({ "users": page, "next_cursor": next_cursor.flatten() })))
+    let query = UserQuery {
+        limit: number_param(&query, "limit", 50, 1..=MAX_PAGE)? as usize,
+        username: query.get("username").map(str::to_owned),
+        after: query.get("cursor").map(str::to_owned),
+    };
+    Ok(json_ok(operation(&app, move |app| app.users(&actor, &query)).await?))
 }
 
 /// `GET /admin/v1/users/{user_id}`.
 pub async fn get(
-    admin: Admin,
+    Admin(actor): Admin,
     path: web::Path<String>,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Users)?;
-    Ok(json_ok(load(&db, &path).await?))
+    Ok(json_ok(operation(&app, move |app| app.user(&actor, &path)).await?))
 }
 
 /// `PATCH /admin/v1/users/{user_id}` with `{"claims": {…}}`: replaces the claims.
 pub async fn update(
-    admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Users)?;
-    let user_id = path.into_inner();
     let body = json_object(&req, payload).await?;
     only(&body, &["claims"])?;
     let claims = claims_of(&body)?;
-    let (store, id) = (db.clone(), user_id.clone());
-    blocking(move || users::set_claims(&store, &id, &claims).map_err(AdminError::from)).await?;
-    Ok(json_ok(load(&db, &user_id).await?))
+    Ok(json_ok(operation(&app, move |app| app.set_user_claims(&actor, &path, &claims)).await?))
 }
 
 /// `PUT /admin/v1/users/{user_id}/password` with `{"password": …}`: 204.
 pub async fn set_password(
-    admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Users)?;
-    let user_id = path.into_inner();
     let body = json_object(&req, payload).await?;
     only(&body, &["password"])?;
     let password = password_of(&body)?.ok_or_else(|| AdminError::bad_request("password is required"))?;
-    blocking(move || users::set_password(&db, &user_id, &password).map_err(AdminError::from)).await?;
+    operation(&app, move |app| app.set_user_password(&actor, &path, &password)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -203,28 +129,25 @@ pub async fn set_password(
 pub async fn disable(
     admin: Admin,
     path: web::Path<String>,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    set_disabled(admin, path.into_inner(), db, true).await
+    set_disabled(admin, path.into_inner(), app, true).await
 }
 
 /// `POST /admin/v1/users/{user_id}/enable`.
 pub async fn enable(
     admin: Admin,
     path: web::Path<String>,
-    db: web::Data<Database>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    set_disabled(admin, path.into_inner(), db, false).await
+    set_disabled(admin, path.into_inner(), app, false).await
 }
 
 async fn set_disabled(
-    admin: Admin,
+    Admin(actor): Admin,
     user_id: String,
-    db: web::Data<Database>,
+    app: web::Data<App>,
     disabled: bool,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(AdminScope::Users)?;
-    let (store, id) = (db.clone(), user_id.clone());
-    blocking(move || users::set_disabled(&store, &id, disabled).map_err(AdminError::from)).await?;
-    Ok(json_ok(load(&db, &user_id).await?))
+    Ok(json_ok(operation(&app, move |app| app.set_user_disabled(&actor, &user_id, disabled)).await?))
 }

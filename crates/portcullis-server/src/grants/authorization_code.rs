@@ -9,8 +9,10 @@ use crate::authorization::CodeDetails;
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::mirror::RevocationList;
-use crate::{audit, secrets, storage, KeyRing};
+use crate::{secrets, storage, KeyRing};
 use chrono::{TimeDelta, Utc};
+use portcullis_app::audit::{self, Record};
+use portcullis_app::{Actor, Event};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::{ErrorCode, GrantType, OAuthError};
 use portcullis_store::change_log::{self, ChangeKind};
@@ -56,7 +58,7 @@ pub async fn issue(
         Redemption::Redeemed(record) => record,
         Redemption::Invalid => return Err(invalid_grant("the code is invalid or expired")),
         Redemption::Replayed { grant_id, .. } => {
-            let why = GrantRevocation::Compromised("authorization code replayed");
+            let why = GrantRevocation::CodeReplayed;
             revoke_grant(db, revocations, (client.id.as_str(), &grant_id), why).await?;
             tracing::warn!(client_id = %client.id, grant_id = %grant_id, "authorization code replayed; its tokens are revoked");
             return Err(invalid_grant("the code was already used; the tokens issued from it are revoked"));
@@ -171,8 +173,10 @@ async fn start_refresh_family(
 /// Why every token of a grant is revoked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantRevocation {
-    /// A security event: a code replayed, a refresh token reused.
-    Compromised(&'static str),
+    /// An authorization code was presented again (RFC 6749 §4.1.2).
+    CodeReplayed,
+    /// A rotated refresh token was presented again (RFC 9700 §4.14.2).
+    RefreshReused,
     /// The client revoked one of the grant's refresh tokens (RFC 7009 §2.1).
     ByClient,
 }
@@ -189,29 +193,33 @@ pub async fn revoke_grant(
     // No access token of the grant outlives the longest configurable lifetime.
     let until = Utc::now() + TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
     let grant = grant_id.to_owned();
-    let (action, outcome, reason, details) = match why {
-        GrantRevocation::Compromised(reason) => {
-            ("grant.revoke", audit::Outcome::Failure, reason, serde_json::json!({ "reason": reason }))
-        }
-        GrantRevocation::ByClient => {
-            let details = serde_json::json!({ "token_type": "refresh_token", "grant_id": grant_id });
-            ("token.revoke", audit::Outcome::Success, "revoked by the client", details)
-        }
+    let (client, grant_id_owned) = (client_id.to_owned(), grant_id.to_owned());
+    let (reason, event) = match why {
+        GrantRevocation::CodeReplayed => (
+            "authorization code replayed",
+            Event::TokenCodeReplayed { client_id: client, grant_id: grant_id_owned },
+        ),
+        GrantRevocation::RefreshReused => (
+            "refresh token reused",
+            Event::TokenRefreshReused { client_id: client, grant_id: grant_id_owned },
+        ),
+        GrantRevocation::ByClient => (
+            "revoked by the client",
+            Event::TokenRevoked {
+                client_id: client,
+                token_type: "refresh_token",
+                jti: None,
+                grant_id: Some(grant_id_owned),
+            },
+        ),
     };
-    let event = audit::Event {
-        actor: client_id.to_owned(),
-        action: action.to_owned(),
-        target: grant_id.to_owned(),
-        source: None,
-        outcome,
-        details,
-    };
+    let record = Record::of(&Actor::Party { client_id: Some(client_id.to_owned()), address: None }, &event);
     storage::run(db, move |conn| {
         conn.in_transaction(|conn| {
             refresh::revoke_grant_families(conn, &grant, reason, Utc::now())?;
             change_log::append(conn, ChangeKind::Grant, &grant, Some(until))?;
             // A security event is recorded with the revocation, or neither is.
-            audit::append(conn, &event).map(drop)
+            audit::append(conn, &record).map(drop)
         })
     })
     .await?;

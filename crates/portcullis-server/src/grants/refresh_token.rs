@@ -55,7 +55,7 @@ pub async fn issue(
     match rotation {
         Rotation::Rotated { .. } => {}
         Rotation::Reused { family_revoked: true, .. } => {
-            let why = GrantRevocation::Compromised("refresh token reused");
+            let why = GrantRevocation::RefreshReused;
             revoke_grant(db, revocations, (client.id.as_str(), &family.grant_id), why).await?;
             tracing::warn!(client_id = %client.id, family = %family.family_id, "refresh token reused; its family is revoked");
             return Err(invalid_grant(

@@ -11,9 +11,11 @@ use crate::grants::authorization_code::{revoke_grant, GrantRevocation};
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
-use crate::{audit, secrets, storage, KeyRing};
+use crate::{secrets, storage, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use portcullis_app::audit::{self, Record};
+use portcullis_app::{Actor, Event};
 use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::{refresh, Database};
@@ -55,18 +57,19 @@ pub async fn revoke(
         return Ok(done());
     }
     let jti = claims.jti.clone();
-    let event = audit::Event {
-        actor: caller.id.as_str().to_owned(),
-        action: "token.revoke".to_owned(),
-        target: jti.clone(),
-        source: auth.client_ip(&req),
-        outcome: audit::Outcome::Success,
-        details: serde_json::json!({ "token_type": "access_token" }),
+    let event = Event::TokenRevoked {
+        client_id: caller.id.as_str().to_owned(),
+        token_type: "access_token",
+        jti: Some(jti.clone()),
+        grant_id: claims.grant_id.clone(),
     };
+    let party =
+        Actor::Party { client_id: Some(caller.id.as_str().to_owned()), address: auth.client_ip(&req) };
+    let record = Record::of(&party, &event);
     storage::run(&db, move |conn| {
         conn.in_transaction(|conn| {
             change_log::append(conn, ChangeKind::Token, &jti, Some(expires_at))?;
-            audit::append(conn, &event).map(drop)
+            audit::append(conn, &record).map(drop)
         })
     })
     .await?;

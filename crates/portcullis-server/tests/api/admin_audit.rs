@@ -3,6 +3,7 @@
 //! JSON lines or CSV (issue 5).
 
 use crate::admin_clients::Admin;
+use crate::helpers::{new_kek, settings};
 use portcullis_store::backend_tests;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -17,7 +18,7 @@ async fn entries(admin: &Admin, query: &str) -> Value {
 /// its window (a second in tests) has ended.
 pub async fn failures_summarised(admin: &Admin) -> Vec<Value> {
     for _ in 0..50 {
-        let found = entries(admin, "action=client.authentication").await;
+        let found = entries(admin, "action=auth.client_failed").await;
         let found = found["entries"].as_array().unwrap().clone();
         if !found.is_empty() {
             return found;
@@ -28,6 +29,29 @@ pub async fn failures_summarised(admin: &Admin) -> Vec<Value> {
 }
 
 backend_tests! {
+    #[tokio::test]
+    async fn a_stuck_event_subscriber_neither_delays_nor_fails_admin_changes(db) {
+        let credentials = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), false).unwrap();
+        let server = portcullis_server::Application::build(settings(&db, &new_kek())).unwrap();
+        let (holding, held) = std::sync::mpsc::channel();
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        server.events().subscribe("stuck", move |p: &portcullis_app::Published| {
+            let _ = holding.send(p.event.name());
+            let _ = stuck.recv();
+        });
+        let admin = Admin::serving(credentials, server).await;
+        for name in ["a", "b", "c"] {
+            assert_eq!(admin.send(Method::POST, "/clients", Some(json!({"client_name": name}))).await.status(), 201);
+        }
+        assert_eq!(entries(&admin, &format!("action=client.created&actor={}", admin.id)).await["entries"].as_array().unwrap().len(), 3);
+        // Every change above was answered while the subscriber held the first event.
+        assert_eq!(held.recv().unwrap(), "client.created");
+        assert!(held.try_recv().is_err(), "the subscriber is still on its first event");
+        drop(release);
+        assert_eq!(held.recv_timeout(std::time::Duration::from_secs(10)).unwrap(), "client.created", "it goes on once free");
+    }
+
+
     #[tokio::test]
     async fn admin_actions_and_security_events_are_recorded_without_secrets(db) {
         let admin = Admin::start(&db).await;
@@ -50,16 +74,19 @@ backend_tests! {
         let find = |action: &str, outcome: &str| {
             list.iter().find(|e| e["action"] == action && e["outcome"] == outcome).unwrap_or_else(|| panic!("no {action} {outcome} in {all}"))
         };
-        let created_entry = find("POST /admin/v1/clients", "success");
+        let created_entry = list.iter().find(|e| e["action"] == "client.created" && e["target"] == id.as_str()).unwrap();
         assert_eq!(created_entry["actor"], admin.id.as_str());
         assert_eq!(created_entry["target"], id.as_str(), "a created client is the target of its creation");
-        assert_eq!(find("PATCH /admin/v1/clients/{client_id}", "refused")["details"]["status"], 400);
-        let rollback = find("POST /admin/v1/clients/{client_id}/rollback", "success");
+        let refused = find("client.updated", "refused");
+        assert!(refused["details"]["error"].as_str().unwrap().starts_with("grant_types"), "{refused}");
+        assert_eq!(refused["target"], id.as_str());
+        let rollback = find("client.rolled_back", "success");
+        assert_eq!((rollback["details"]["restored"].as_i64(), rollback["details"]["via"].as_str()), (Some(1), Some("admin-api")));
         assert_eq!(rollback["target"], id.as_str());
-        let failed = find("client.authentication", "failure");
+        let failed = find("auth.client_failed", "failure");
         assert_eq!((failed["actor"].as_str(), failed["source"].as_str()), (Some(id.as_str()), Some("127.0.0.1")));
         assert_eq!((failed["details"]["count"].as_u64(), failed["details"]["reasons"]["wrong secret"].as_u64()), (Some(1), Some(1)));
-        assert_eq!(find("token.revoke", "success")["actor"], id.as_str());
+        assert_eq!(find("token.revoked", "success")["actor"], id.as_str());
         // Each entry carries the hash of the one before.
         for pair in list.windows(2) {
             assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
@@ -74,7 +101,7 @@ backend_tests! {
         }
         admin.app.token("nobody", "x", "").await;
         failures_summarised(&admin).await;
-        let created = entries(&admin, "action=POST%20/admin/v1/clients").await;
+        let created = entries(&admin, &format!("action=client.created&actor={}", admin.id)).await;
         assert_eq!(created["entries"].as_array().unwrap().len(), 3);
         // An id that names no client is never recorded as typed: it may be a secret.
         assert_eq!(entries(&admin, "actor=nobody").await["entries"], json!([]));
@@ -95,10 +122,10 @@ backend_tests! {
         let csv = csv.text().await.unwrap();
         assert!(csv.starts_with("seq,at,actor,action,target,source,outcome,details,prev_hash,hash\r\n"), "{csv}");
         assert_eq!(csv.lines().count(), 3, "{csv}");
-        assert!(csv.contains("\"{\"\"status\"\":201}\""), "JSON details are quoted: {csv}");
+        assert!(csv.contains(",\"{\"\"client_id\"\":"), "JSON details are quoted: {csv}");
         let lines = admin.send(Method::GET, "/audit-logs?format=jsonl", None).await.text().await.unwrap();
         let parsed: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(parsed.len(), 4);
+        assert_eq!(parsed.len(), 6, "the bootstrap's two, three clients, one summary");
 
         for bad in ["format=xml", "limit=0", "limit=1001", "cursor=-1", "from=yesterday", "actor=a&actor=b"] {
             assert_eq!(admin.send(Method::GET, &format!("/audit-logs?{bad}"), None).await.status(), 400, "{bad}");

@@ -4,7 +4,6 @@
 use crate::cli::until_inactive;
 use crate::helpers::{new_kek, settings, spawn_with, TestApp};
 use crate::token::register;
-use portcullis_server::bootstrap;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use reqwest::{Method, Response};
@@ -26,22 +25,39 @@ impl Admin {
 
     /// Bootstraps the admin, then starts a server with `settings` and takes a token from it.
     pub async fn on(db: &TestDb, settings: portcullis_server::Settings) -> Self {
-        let created = bootstrap::bootstrap(&db.connect(), false).unwrap();
+        let created = portcullis_app::App::with_defaults(db.connect())
+            .bootstrap(&portcullis_app::Actor::operator(), false)
+            .unwrap();
         Self::with(created, settings).await
     }
 
     /// Like [`Admin::on`], rotating the secret of an admin bootstrapped before.
     async fn on_existing(db: &TestDb, settings: portcullis_server::Settings) -> Self {
-        let rotated = match bootstrap::bootstrap(&db.connect(), false) {
+        let rotated = match portcullis_app::App::with_defaults(db.connect())
+            .bootstrap(&portcullis_app::Actor::operator(), false)
+        {
             Ok(created) => created,
-            Err(_) => bootstrap::bootstrap(&db.connect(), true).unwrap(),
+            Err(_) => portcullis_app::App::with_defaults(db.connect())
+                .bootstrap(&portcullis_app::Actor::operator(), true)
+                .unwrap(),
         };
         Self::with(rotated, settings).await
     }
 
-    async fn with(credentials: bootstrap::AdminCredentials, settings: portcullis_server::Settings) -> Self {
+    async fn with(
+        credentials: portcullis_app::bootstrap::AdminCredentials,
+        settings: portcullis_server::Settings,
+    ) -> Self {
+        Self::serving(credentials, portcullis_server::Application::build(settings).unwrap()).await
+    }
+
+    /// Serves `server` and takes a token from it with `credentials`.
+    pub async fn serving(
+        credentials: portcullis_app::bootstrap::AdminCredentials,
+        server: portcullis_server::Application,
+    ) -> Self {
         let (id, secret) = (credentials.client_id, credentials.client_secret.expose().to_owned());
-        let app = spawn_with(settings);
+        let app = crate::helpers::serve(server);
         let token = app.access_token((&id, &secret)).await;
         Self { app, token, id, secret }
     }
@@ -115,12 +131,12 @@ backend_tests! {
 
     #[tokio::test]
     async fn bootstrap_runs_once_and_rotates_only_when_told(db) {
-        let first = bootstrap::bootstrap(&db.connect(), false).unwrap();
-        let again = bootstrap::bootstrap(&db.connect(), false).err().unwrap().to_string();
+        let first = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), false).unwrap();
+        let again = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), false).err().unwrap().to_string();
         assert!(again.contains("already bootstrapped") && again.contains(&first.client_id), "{again}");
         let app = spawn_with(settings(&db, &new_kek()));
         assert_eq!(app.token(&first.client_id, first.client_secret.expose(), "").await.status(), 200, "nothing was replaced");
-        let rotated = bootstrap::bootstrap(&db.connect(), true).unwrap();
+        let rotated = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), true).unwrap();
         assert_eq!(rotated.client_id, first.client_id);
         let waited = std::time::Instant::now();
         while app.token(&first.client_id, first.client_secret.expose(), "").await.status() != 401 {
@@ -415,7 +431,7 @@ backend_tests! {
         let body: Value = locked.json().await.unwrap();
         assert_eq!(body["error"], "invalid_client");
         assert!(body["error_description"].as_str().unwrap().contains("locked"), "{body}");
-        let audit = body_of(admin.send(Method::GET, "/audit-logs?action=client.lockout", None).await, 200).await;
+        let audit = body_of(admin.send(Method::GET, "/audit-logs?action=client.locked_out", None).await, 200).await;
         let entry = &audit["entries"][0];
         assert_eq!((entry["target"].as_str(), entry["details"]["lockouts"].as_i64()), (Some(id.as_str()), Some(1)));
     }

@@ -2,7 +2,6 @@
 
 use crate::admin_clients::Admin;
 use portcullis_core::Password;
-use portcullis_server::users;
 use portcullis_store::backend_tests;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -24,7 +23,7 @@ backend_tests! {
         let bob = json_of(admin.send(Method::POST, "/users", Some(json!({"username": "bob"}))).await, 201).await;
         let generated = bob["password"].as_str().unwrap().to_owned();
         let stored = |id: &str| portcullis_store::users::find(&mut db.connect().get().unwrap(), id).unwrap().unwrap();
-        assert!(users::verify_password(&Password::new(generated), &stored(bob["user_id"].as_str().unwrap()).password_hash));
+        assert!(portcullis_app::users::verify_password(&Password::new(generated), &stored(bob["user_id"].as_str().unwrap()).password_hash));
 
         for (bad, status) in [
             (json!({"username": "alice", "password": "another password"}), 409),
@@ -47,7 +46,7 @@ backend_tests! {
         assert_eq!(changed["claims"], json!({"name": "Alice B."}));
         assert_eq!(json_of(admin.send(Method::GET, &format!("/users/{id}"), None).await, 200).await["claims"]["name"], "Alice B.");
         assert_eq!(admin.send(Method::PUT, &format!("/users/{id}/password"), Some(json!({"password": "a new long password"}))).await.status(), 204);
-        assert!(users::verify_password(&Password::new("a new long password".into()), &stored(id).password_hash));
+        assert!(portcullis_app::users::verify_password(&Password::new("a new long password".into()), &stored(id).password_hash));
         assert_eq!(admin.send(Method::PUT, &format!("/users/{id}/password"), Some(json!({"password": "tiny"}))).await.status(), 400);
         let enabled = json_of(admin.send(Method::POST, &format!("/users/{id}/enable"), None).await, 200).await;
         assert_eq!(enabled["disabled"], false);

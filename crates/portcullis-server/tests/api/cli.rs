@@ -297,16 +297,9 @@ portcullis_store::backend_tests! {
     #[tokio::test]
     async fn audit_verify_reports_an_intact_chain(db) {
         let dir = tempfile::tempdir().unwrap();
-        for action in ["first", "second"] {
-            let event = portcullis_server::audit::Event {
-                actor: "admin".into(),
-                action: action.into(),
-                target: "t".into(),
-                source: None,
-                outcome: portcullis_server::audit::Outcome::Success,
-                details: serde_json::json!({}),
-            };
-            portcullis_server::audit::append(&mut db.connect().get().unwrap(), &event).unwrap();
+        let app = portcullis_app::App::with_defaults(db.connect());
+        for name in ["first", "second"] {
+            app.create_client(&portcullis_app::Actor::operator(), serde_json::json!({"client_name": name}).as_object().unwrap().clone()).unwrap();
         }
         let output = portcullis(dir.path()).args(["audit", "verify"]).env("DATABASE_URL", db.url()).output().unwrap();
         assert!(output.status.success(), "{output:?}");
@@ -361,7 +354,7 @@ fn user_create_stores_an_argon2id_hash_and_the_claims() {
     assert_eq!(alice.user_id, created["user_id"].as_str().unwrap());
     assert!(!alice.password_hash.contains(&password));
     let verify = |phc: &str, password: &str| {
-        portcullis_server::users::verify_password(&portcullis_core::Password::new(password.to_owned()), phc)
+        portcullis_app::users::verify_password(&portcullis_core::Password::new(password.to_owned()), phc)
     };
     assert!(verify(&alice.password_hash, &password));
     let bob = portcullis_store::users::find_by_username(&mut conn, "bob").unwrap().unwrap();

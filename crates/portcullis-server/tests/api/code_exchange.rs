@@ -5,7 +5,6 @@
 use crate::code_flow::{browser, location, query, with_user, Browser, PASSWORD, REDIRECT};
 use crate::token::register;
 use portcullis_core::{Password, StandardClaims, Username};
-use portcullis_server::users;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::json;
@@ -253,9 +252,9 @@ backend_tests! {
         let (status, _) = browser.refresh((&other.0, &other.1), their_refresh, None).await;
         assert_eq!(status, 200, "another client's grant is untouched");
 
-        let admin = portcullis_server::bootstrap::bootstrap(&db.connect(), false).unwrap();
+        let admin = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), false).unwrap();
         let token = browser.app.access_token((&admin.client_id, admin.client_secret.expose())).await;
-        let audit: serde_json::Value = browser.app.client.get(format!("{}/admin/v1/audit-logs?action=token.revoke", browser.app.address))
+        let audit: serde_json::Value = browser.app.client.get(format!("{}/admin/v1/audit-logs?action=token.revoked", browser.app.address))
             .bearer_auth(token).send().await.unwrap().json().await.unwrap();
         let entries = audit["entries"].as_array().unwrap();
         assert_eq!(entries.len(), 1, "{audit}");
@@ -265,7 +264,7 @@ backend_tests! {
     #[tokio::test]
     async fn a_hint_for_another_user_or_session_cannot_force_a_logout(db) {
         with_user(&db);
-        users::create(&db.connect(), &Username::parse("mallory").unwrap(), &Password::new("mallory's password".into()),
+        portcullis_app::App::with_defaults(db.connect()).create_user(&portcullis_app::Actor::operator(), &Username::parse("mallory").unwrap(), Some(Password::new("mallory's password".into())),
                       &StandardClaims::default()).unwrap();
         let (id, secret) = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
                                                  "scope": "openid profile", "skip_consent": true}));
@@ -394,7 +393,7 @@ backend_tests! {
     #[tokio::test]
     async fn an_id_token_hint_must_name_the_logged_in_user(db) {
         with_user(&db);
-        users::create(&db.connect(), &Username::parse("bob").unwrap(), &Password::new("bob's password".into()),
+        portcullis_app::App::with_defaults(db.connect()).create_user(&portcullis_app::Actor::operator(), &Username::parse("bob").unwrap(), Some(Password::new("bob's password".into())),
                       &StandardClaims::default()).unwrap();
         let (id, secret) = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
                                                  "scope": "openid profile", "skip_consent": true}));
@@ -429,7 +428,7 @@ backend_tests! {
     async fn disabling_a_user_ends_their_sessions_and_refresh_families(db) {
         with_user(&db);
         let (app, rs) = confidential_app(&db);
-        let admin = portcullis_server::bootstrap::bootstrap(&db.connect(), false).unwrap();
+        let admin = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), false).unwrap();
         let browser = browser(&db);
         let admin_token = browser.app.access_token((&admin.client_id, admin.client_secret.expose())).await;
         let code = browser.code(&app.0).await;

@@ -5,7 +5,6 @@
 use crate::helpers::{new_kek, settings, spawn_with, TestApp};
 use crate::token::register;
 use portcullis_core::{Issuer, Password, StandardClaims, Username};
-use portcullis_server::users;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use reqwest::header::{HeaderMap, LOCATION};
@@ -115,13 +114,10 @@ impl Browser {
 
 pub fn with_user(db: &TestDb) {
     let claims = StandardClaims { name: Some("Alice".into()), ..StandardClaims::default() };
-    users::create(
-        &db.connect(),
-        &Username::parse("alice").unwrap(),
-        &Password::new(PASSWORD.into()),
-        &claims,
-    )
-    .unwrap();
+    let (username, password) = (Username::parse("alice").unwrap(), Password::new(PASSWORD.into()));
+    portcullis_app::App::with_defaults(db.connect())
+        .create_user(&portcullis_app::Actor::operator(), &username, Some(password), &claims)
+        .unwrap();
 }
 
 fn app_client(db: &TestDb, extra: serde_json::Value) -> String {

@@ -60,7 +60,11 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
 
 /// Builds and runs the application with `settings`.
 pub fn spawn_with(settings: Settings) -> TestApp {
-    let app = Application::build(settings).expect("the application starts");
+    serve(Application::build(settings).expect("the application starts"))
+}
+
+/// Runs a built application in the background.
+pub fn serve(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp { address, client: reqwest::Client::new() }

@@ -3,17 +3,26 @@
 use crate::helpers::{spawn_app, TestApp, ISSUER};
 use josekit::jwk::JwkSet;
 use josekit::jws::{JwsVerifier, ES256, RS256};
-use portcullis_core::{ClientMetadata, ClientSecret};
-use portcullis_server::{clients, endpoints};
+use portcullis_app::{Actor, App};
+use portcullis_core::ClientSecret;
+use portcullis_server::endpoints;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::{json, Value};
 
+/// The application over `db`, as the CLI has it.
+pub fn operations(db: &TestDb) -> App {
+    App::with_defaults(db.connect())
+}
+
 /// Registers a client on `db` with the metadata in `json`.
 pub fn register(db: &TestDb, json: Value) -> (String, String) {
-    let metadata: ClientMetadata = serde_json::from_value(json).unwrap();
-    let (id, secret) = clients::create(&db.connect(), &metadata, "test").unwrap();
-    (id.as_str().to_owned(), secret.as_ref().map(ClientSecret::expose).unwrap_or_default().to_owned())
+    let created =
+        operations(db).create_client(&Actor::operator(), json.as_object().unwrap().clone()).unwrap();
+    (
+        created.client.client_id,
+        created.secret.as_ref().map(ClientSecret::expose).unwrap_or_default().to_owned(),
+    )
 }
 
 pub fn service(db: &TestDb) -> (String, String) {
@@ -187,15 +196,15 @@ backend_tests! {
     #[tokio::test]
     async fn several_secrets_are_valid_at_once(db) {
         let (id, first) = service(&db);
-        let (second, _) = clients::add_secret(&db.connect(), &id, None).unwrap();
+        let second = operations(&db).add_client_secret(&Actor::operator(), &id, None).unwrap().secret;
         let app = spawn_app(&db);
         assert_eq!(app.token(&id, &first, "").await.status(), 200);
         assert_eq!(app.token(&id, second.expose(), "").await.status(), 200);
-        let (third, _) = clients::add_secret(&db.connect(), &id, None).unwrap();
+        let third = operations(&db).add_client_secret(&Actor::operator(), &id, None).unwrap().secret;
         tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
         assert_eq!(app.token(&id, third.expose(), "").await.status(), 200, "a secret added later is seen within a second");
         assert_eq!(app.token(&id, &first, "").await.status(), 200);
-        assert!(clients::add_secret(&db.connect(), "nobody", None).is_err());
+        assert!(operations(&db).add_client_secret(&Actor::operator(), "nobody", None).is_err());
     }
 
     #[tokio::test]

@@ -1,0 +1,184 @@
+//! Who performs an operation, and what it may do.
+
+use crate::AppError;
+use portcullis_core::Scope;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+
+/// The scope that grants every admin permission.
+pub const ADMIN: &str = "admin";
+
+/// A permission an operation declares; each is an admin scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Clients, their versions and secrets.
+    Clients,
+    /// Signing keys.
+    Keys,
+    /// Users.
+    Users,
+    /// The audit log.
+    Audit,
+}
+
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 4] = [Self::Clients, Self::Keys, Self::Users, Self::Audit];
+
+    /// The admin scope that grants it.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::Clients => "admin:clients",
+            Self::Keys => "admin:keys",
+            Self::Users => "admin:users",
+            Self::Audit => "admin:audit",
+        }
+    }
+
+    /// Whether `scope` names an admin scope (`admin` or one permission's).
+    pub fn is_admin_scope(scope: &str) -> bool {
+        scope == ADMIN || Self::ALL.iter().any(|p| p.scope() == scope)
+    }
+}
+
+/// Who performs an operation. Recorded in the audit entry of every change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A client holding an admin token of this server (the REST API).
+    AdminClient {
+        /// The client.
+        client_id: String,
+        /// The scope its token carries.
+        scope: Scope,
+        /// Where the request came from.
+        address: Option<IpAddr>,
+    },
+    /// A user signed in to the console.
+    AdminUser {
+        /// The user.
+        user_id: String,
+        /// A public reference to the console session (never its cookie).
+        session: String,
+        /// The permissions the user's roles grant.
+        permissions: Vec<Permission>,
+        /// Where the request came from.
+        address: Option<IpAddr>,
+    },
+    /// Someone at the server's command line: trusted like the database itself.
+    Operator {
+        /// The operating-system user who ran the command.
+        os_user: String,
+    },
+    /// A job of the server itself (housekeeping, lockouts).
+    System {
+        /// The job's name.
+        job: &'static str,
+    },
+    /// A party at a protocol endpoint: the client it claims to be, if any.
+    Party {
+        /// The client, when one is known.
+        client_id: Option<String>,
+        /// Where the request came from.
+        address: Option<IpAddr>,
+    },
+}
+
+impl Actor {
+    /// The operator running this process, named by `$USER`.
+    pub fn operator() -> Self {
+        let os_user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
+        Self::Operator { os_user: if os_user.is_empty() { "unknown".to_owned() } else { os_user } }
+    }
+
+    /// Checks that this actor holds `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        let granted = match self {
+            Self::AdminClient { scope, .. } => scope.contains(ADMIN) || scope.contains(permission.scope()),
+            Self::AdminUser { permissions, .. } => permissions.contains(&permission),
+            Self::Operator { .. } | Self::System { .. } => true,
+            Self::Party { .. } => false,
+        };
+        if granted {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(permission))
+        }
+    }
+
+    /// The actor as the audit log names it: a client id, `user:<id>`,
+    /// `cli:<os user>`, `system:<job>`, or empty for an unknown party.
+    pub fn name(&self) -> String {
+        match self {
+            Self::AdminClient { client_id, .. } => client_id.clone(),
+            Self::AdminUser { user_id, .. } => format!("user:{user_id}"),
+            Self::Operator { os_user } => format!("cli:{os_user}"),
+            Self::System { job } => format!("system:{job}"),
+            Self::Party { client_id, .. } => client_id.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The name an author of a client version gets (as [`Actor::name`]).
+    pub fn author(&self) -> String {
+        self.name()
+    }
+
+    /// Where the actor acted from, when known.
+    pub fn address(&self) -> Option<IpAddr> {
+        match self {
+            Self::AdminClient { address, .. }
+            | Self::AdminUser { address, .. }
+            | Self::Party { address, .. } => *address,
+            Self::Operator { .. } | Self::System { .. } => None,
+        }
+    }
+
+    /// What the audit entry adds about the actor: how it acted.
+    pub fn details(&self) -> Value {
+        match self {
+            Self::AdminClient { .. } => json!({ "via": "admin-api" }),
+            Self::AdminUser { session, .. } => json!({ "via": "console", "session": session }),
+            Self::Operator { .. } => json!({ "via": "cli" }),
+            Self::System { .. } => json!({ "via": "system" }),
+            Self::Party { .. } => json!({ "via": "protocol" }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(scope: &str) -> Actor {
+        Actor::AdminClient { client_id: "c".into(), scope: Scope::parse(scope).unwrap(), address: None }
+    }
+
+    #[test]
+    fn admin_grants_every_permission_and_a_scope_only_its_own() {
+        for permission in Permission::ALL {
+            assert!(client("admin").require(permission).is_ok());
+            assert!(client(permission.scope()).require(permission).is_ok());
+        }
+        assert!(matches!(
+            client("admin:keys").require(Permission::Users),
+            Err(AppError::Forbidden(Permission::Users))
+        ));
+        let party = Actor::Party { client_id: Some("c".into()), address: None };
+        assert!(party.require(Permission::Audit).is_err());
+        assert!(Actor::System { job: "housekeeping" }.require(Permission::Keys).is_ok());
+    }
+
+    #[test]
+    fn actors_are_named_for_the_audit_log() {
+        assert_eq!(client("admin").name(), "c");
+        assert_eq!(Actor::Operator { os_user: "ops".into() }.name(), "cli:ops");
+        assert_eq!(Actor::System { job: "lockout" }.name(), "system:lockout");
+        let user = Actor::AdminUser {
+            user_id: "u1".into(),
+            session: "s".into(),
+            permissions: vec![],
+            address: None,
+        };
+        assert_eq!(user.name(), "user:u1");
+        assert_eq!(user.details()["session"], "s");
+    }
+}

@@ -1,0 +1,105 @@
+//! Client secrets: several may be valid at once, so a client can roll its
+//! secret without downtime. A secret is 256 random bits, stored as SHA-256
+//! and shown once, when it is made.
+
+use crate::clients::{find, holds_admin, is_last_admin, stored_metadata};
+use crate::transaction::Attempt;
+use crate::{secrets, time, Actor, App, AppError, Event, Permission};
+use chrono::{DateTime, Utc};
+use portcullis_core::ClientSecret;
+use portcullis_store::clients::{self as stored, SecretRecord};
+
+/// A new secret and the record that stores it, made at `now`.
+pub(crate) fn new_secret(
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> (ClientSecret, SecretRecord) {
+    let secret = ClientSecret::new(secrets::random_token());
+    let record = SecretRecord {
+        secret_id: uuid::Uuid::new_v4().to_string(),
+        secret_hash: secrets::hash(secret.expose()).to_vec(),
+        created_at: now,
+        expires_at,
+    };
+    (secret, record)
+}
+
+/// A secret just added, shown this once.
+#[derive(Debug)]
+pub struct AddedSecret {
+    /// Its id, to revoke it by.
+    pub secret_id: String,
+    /// The secret.
+    pub secret: ClientSecret,
+    /// When it was added.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+}
+
+impl App {
+    /// Adds a secret to a client that authenticates with one, leaving its
+    /// other secrets valid; it stops working at `expires_at`, if given.
+    pub fn add_client_secret(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<AddedSecret, AppError> {
+        let attempt =
+            Attempt { permission: Permission::Clients, action: "client.secret_added", target: client_id };
+        self.change(actor, attempt, |tx| {
+            if expires_at.is_some_and(|at| at <= tx.now) {
+                return Err(AppError::Invalid("expires_at must be in the future".into()));
+            }
+            let record = find(tx.conn, client_id)?;
+            let method = stored_metadata(client_id, &record.metadata)?.token_endpoint_auth_method;
+            if !method.uses_secret() {
+                return Err(AppError::Conflict(format!(
+                    "the client authenticates with {}, not with a secret",
+                    method.as_str()
+                )));
+            }
+            let (secret, record) = new_secret(tx.now, expires_at);
+            stored::add_secret(tx.conn, client_id, &record)?;
+            tx.emit(Event::ClientSecretAdded {
+                client_id: client_id.to_owned(),
+                secret_id: record.secret_id.clone(),
+                expires_at: expires_at.map(time),
+            });
+            Ok(AddedSecret {
+                secret_id: record.secret_id,
+                secret,
+                created_at: time(record.created_at),
+                expires_at: record.expires_at.map(time),
+            })
+        })
+    }
+
+    /// Revokes one secret of a client at once; the others keep working.
+    pub fn revoke_client_secret(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        secret_id: &str,
+    ) -> Result<(), AppError> {
+        let attempt =
+            Attempt { permission: Permission::Clients, action: "client.secret_revoked", target: client_id };
+        self.change(actor, attempt, |tx| {
+            if !stored::revoke_secret(tx.conn, client_id, secret_id)? {
+                return Err(AppError::NotFound(format!("there is no client {client_id} with a secret {secret_id}")));
+            }
+            let left = find(tx.conn, client_id)?;
+            if left.secrets.is_empty()
+                && holds_admin(&stored_metadata(client_id, &left.metadata)?)
+                && is_last_admin(tx.conn, client_id)?
+            {
+                return Err(AppError::Conflict(format!(
+                    "secret {secret_id} is the only secret of {client_id}, the last enabled admin client; add another secret first, or nobody could administer this server"
+                )));
+            }
+            tx.emit(Event::ClientSecretRevoked { client_id: client_id.to_owned(), secret_id: secret_id.to_owned() });
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,287 @@
+//! Changing clients. Each operation is one transaction: the new version (or
+//! state), its change-log row, and its audit entry.
+
+use super::{find, holds_admin, is_last_admin, parse_metadata, stored_metadata, summary, view, ClientView};
+use crate::client_secrets::new_secret;
+use crate::transaction::{Attempt, Tx};
+use crate::{Actor, App, AppError, Event, Permission};
+use portcullis_core::{ClientId, ClientMetadata, ClientSecret};
+use portcullis_store::clients::{self as stored, NewClient, VersionWrite};
+use serde_json::{Map, Value};
+
+/// Members of a client view that a replacement may carry back but cannot change.
+const READ_ONLY: [&str; 6] =
+    ["client_id", "created_at", "updated_at", "disabled", "secrets", "retired_redirect_uris"];
+
+/// How a change's JSON applies to a client's configuration.
+#[derive(Clone, Debug)]
+pub enum ClientChange {
+    /// It is the whole configuration; read-only members of a view are ignored.
+    Replace(Map<String, Value>),
+    /// A JSON merge patch (RFC 7396); read-only members are refused.
+    Merge(Map<String, Value>),
+}
+
+/// A client just registered, with its secret, shown this once (RFC 7591 §3.2.1).
+#[derive(Debug)]
+pub struct CreatedClient {
+    /// The client.
+    pub client: ClientView,
+    /// Its first secret, for a client that authenticates with one.
+    pub secret: Option<ClientSecret>,
+}
+
+fn clients(target: &str) -> Attempt<'_> {
+    Attempt { permission: Permission::Clients, action: "client.updated", target }
+}
+
+impl App {
+    /// Registers a client with `configuration` (RFC 7591 metadata) as version 1.
+    pub fn create_client(
+        &self,
+        actor: &Actor,
+        configuration: Map<String, Value>,
+    ) -> Result<CreatedClient, AppError> {
+        let attempt = Attempt { action: "client.created", ..clients("") };
+        self.change(actor, attempt, |tx| {
+            let metadata = parse_metadata(configuration, &self.scopes)?;
+            self.register(tx, actor, &metadata)
+        })
+    }
+
+    /// Registers a client in `tx`.
+    pub(crate) fn register(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        metadata: &ClientMetadata,
+    ) -> Result<CreatedClient, AppError> {
+        super::check(metadata)?;
+        self.scopes.check(metadata)?;
+        let client_id =
+            ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
+        let secret = metadata.token_endpoint_auth_method.uses_secret().then(|| new_secret(tx.now, None));
+        let json = serde_json::to_string(metadata).map_err(AppError::unavailable)?;
+        let new = NewClient {
+            client_id: client_id.as_str(),
+            metadata: &json,
+            author: &actor.author(),
+            secret: secret.as_ref().map(|(_, record)| record),
+        };
+        stored::create(tx.conn, &new)?;
+        tx.emit(Event::ClientCreated {
+            client_id: client_id.as_str().to_owned(),
+            version: 1,
+            client_name: metadata.client_name.clone(),
+        });
+        let client = view(find(tx.conn, client_id.as_str())?)?;
+        Ok(CreatedClient { client, secret: secret.map(|(secret, _)| secret) })
+    }
+
+    /// Writes a new configuration of `client_id`, based on version `based_on`
+    /// (the current one when `None`). A configuration equal to the current
+    /// one writes nothing.
+    pub fn update_client(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        based_on: Option<i64>,
+        change: ClientChange,
+    ) -> Result<ClientView, AppError> {
+        self.change(actor, clients(client_id), |tx| {
+            let current = view(find(tx.conn, client_id)?)?;
+            let configuration = match change {
+                ClientChange::Replace(mut body) => {
+                    if body.get("client_id").is_some_and(|id| id != client_id) {
+                        return Err(invalid("client_id", "does not match the client changed"));
+                    }
+                    for name in READ_ONLY {
+                        body.remove(name);
+                    }
+                    body
+                }
+                ClientChange::Merge(patch) => {
+                    if let Some(name) = READ_ONLY.iter().find(|name| patch.contains_key(**name)) {
+                        return Err(invalid(name, "cannot be changed"));
+                    }
+                    let mut merged =
+                        serde_json::to_value(&current.metadata).map_err(AppError::unavailable)?;
+                    merge_patch(&mut merged, Value::Object(patch));
+                    match merged {
+                        Value::Object(merged) => merged,
+                        _ => {
+                            return Err(AppError::Invalid(
+                                "a merge patch of a client must leave an object".into(),
+                            ))
+                        }
+                    }
+                }
+            };
+            let metadata = parse_metadata(configuration, &self.scopes)?;
+            let based_on = based_on.unwrap_or(current.version);
+            if based_on != current.version {
+                return Err(stale(based_on, current.version));
+            }
+            if current.metadata == metadata {
+                return Ok(current);
+            }
+            let summary = summary(&current.metadata, &metadata);
+            let version = self.write_version(tx, actor, &current, &metadata, &summary)?;
+            tx.emit(Event::ClientUpdated { client_id: client_id.to_owned(), version, summary });
+            view(find(tx.conn, client_id)?)
+        })
+    }
+
+    /// Writes version `version`'s configuration as the next version, if it
+    /// was written within the retention window.
+    pub fn roll_back_client(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        version: i64,
+        based_on: Option<i64>,
+    ) -> Result<ClientView, AppError> {
+        let attempt = Attempt { action: "client.rolled_back", ..clients(client_id) };
+        self.change(actor, attempt, |tx| {
+            let current = view(find(tx.conn, client_id)?)?;
+            let target = stored::version(tx.conn, client_id, version)?.ok_or_else(|| {
+                // The client exists: a version it never had conflicts with its state.
+                AppError::Conflict(format!("client {client_id} has no version {version} to roll back to"))
+            })?;
+            let window = self.policy.version_retention;
+            if target.created_at < tx.now - window {
+                return Err(AppError::Conflict(format!(
+                    "version {version} is older than the {}-day rollback window and can no longer be restored",
+                    window.num_days()
+                )));
+            }
+            let based_on = based_on.unwrap_or(current.version);
+            if based_on != current.version {
+                return Err(stale(based_on, current.version));
+            }
+            let metadata = stored_metadata(client_id, &target.metadata)?;
+            super::check(&metadata)?;
+            let summary = format!("rolled back to version {version}");
+            let written = self.write_version(tx, actor, &current, &metadata, &summary)?;
+            tx.emit(Event::ClientRolledBack { client_id: client_id.to_owned(), version: written, restored: version });
+            view(find(tx.conn, client_id)?)
+        })
+    }
+
+    /// Disables (or enables again, lifting any lockout) a client; a disabled
+    /// client's tokens stop working on every instance. The last enabled
+    /// admin client cannot be disabled.
+    pub fn set_client_disabled(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        disabled: bool,
+    ) -> Result<ClientView, AppError> {
+        let action = if disabled { "client.disabled" } else { "client.enabled" };
+        self.change(actor, Attempt { action, ..clients(client_id) }, |tx| {
+            let current = view(find(tx.conn, client_id)?)?;
+            if disabled && holds_admin(&current.metadata) {
+                ensure_another_admin(tx, client_id)?;
+            }
+            stored::set_disabled(tx.conn, client_id, disabled)?;
+            let client_id = client_id.to_owned();
+            tx.emit(if disabled {
+                Event::ClientDisabled { client_id: client_id.clone() }
+            } else {
+                Event::ClientEnabled { client_id: client_id.clone() }
+            });
+            view(find(tx.conn, &client_id)?)
+        })
+    }
+
+    /// Deletes a client; its tokens stop working on every instance. The last
+    /// enabled admin client cannot be deleted.
+    pub fn delete_client(&self, actor: &Actor, client_id: &str) -> Result<(), AppError> {
+        self.change(actor, Attempt { action: "client.deleted", ..clients(client_id) }, |tx| {
+            let current = view(find(tx.conn, client_id)?)?;
+            if holds_admin(&current.metadata) {
+                ensure_another_admin(tx, client_id)?;
+            }
+            stored::delete(tx.conn, client_id)?;
+            tx.emit(Event::ClientDeleted { client_id: client_id.to_owned() });
+            Ok(())
+        })
+    }
+
+    /// Writes `new` as the version after `current`; returns its number.
+    fn write_version(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        current: &ClientView,
+        new: &ClientMetadata,
+        summary: &str,
+    ) -> Result<i64, AppError> {
+        let client_id = current.client_id.as_str();
+        if holds_admin(&current.metadata) && !holds_admin(new) {
+            ensure_another_admin(tx, client_id)?;
+        }
+        let json = serde_json::to_string(new).map_err(AppError::unavailable)?;
+        let kept: Vec<String> = new.redirect_uris.iter().map(|uri| uri.as_str().to_owned()).collect();
+        let retired: Vec<String> = current
+            .metadata
+            .redirect_uris
+            .iter()
+            .map(|uri| uri.as_str().to_owned())
+            .filter(|uri| !kept.contains(uri))
+            .collect();
+        let version = stored::NewVersion {
+            metadata: &json,
+            author: &actor.author(),
+            summary,
+            kept_redirect_uris: &kept,
+            retired_redirect_uris: &retired,
+            retired_until: tx.now + self.policy.redirect_uri_grace,
+        };
+        match stored::add_version(tx.conn, client_id, current.version, &version)? {
+            VersionWrite::Written(version) => Ok(version),
+            VersionWrite::Stale { current: now } => Err(stale(current.version, now)),
+            VersionWrite::NotFound => Err(AppError::NotFound(format!("there is no client {client_id}"))),
+        }
+    }
+}
+
+fn invalid(field: &str, message: &str) -> AppError {
+    AppError::InvalidMetadata { field: field.to_owned(), message: message.to_owned() }
+}
+
+fn stale(based_on: i64, current: i64) -> AppError {
+    AppError::Conflict(format!(
+        "version {based_on} is not current any more (the current version is {current}); read the client again and reapply the change"
+    ))
+}
+
+/// Refuses a change that would leave no enabled client other than
+/// `client_id` holding the `admin` scope: nobody could undo it.
+fn ensure_another_admin(tx: &mut Tx<'_>, client_id: &str) -> Result<(), AppError> {
+    if is_last_admin(tx.conn, client_id)? {
+        return Err(AppError::Conflict(format!(
+            "client {client_id} is the last enabled client holding the `admin` scope; give another client `admin` first, or nobody could administer this server"
+        )));
+    }
+    Ok(())
+}
+
+/// RFC 7396 §2: `null` removes a member, an object merges, anything else replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let target = target.as_object_mut().expect("made an object above");
+    for (name, value) in patch {
+        if value.is_null() {
+            target.remove(&name);
+        } else {
+            merge_patch(target.entry(name).or_insert(Value::Null), value);
+        }
+    }
+}

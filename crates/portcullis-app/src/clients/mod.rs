@@ -1,0 +1,210 @@
+//! Clients: registering, reading, changing (every change an immutable
+//! version), rolling back, disabling and deleting them. Concurrent changes
+//! are decided by the version they were based on; no change may leave the
+//! server without an enabled admin client.
+
+mod changes;
+mod policy;
+
+pub use changes::{ClientChange, CreatedClient};
+pub(crate) use policy::holds_admin;
+pub use policy::is_last_admin;
+pub use policy::{check, parse_metadata, summary, ChangePolicy, KnownScopes};
+
+use crate::{time, Actor, App, AppError, Permission};
+use portcullis_core::ClientMetadata;
+use portcullis_store::clients::{self as stored, ClientRecord, VersionRecord};
+use portcullis_store::DbConnection;
+use serde::Serialize;
+
+/// A secret as views show it: never its value or hash.
+#[derive(Clone, Debug, Serialize)]
+pub struct SecretView {
+    /// Its id, to revoke it by.
+    pub secret_id: String,
+    /// When it was added.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+}
+
+/// A removed redirect URI in its grace period.
+#[derive(Clone, Debug, Serialize)]
+pub struct RetiredRedirectUri {
+    /// The URI.
+    pub redirect_uri: String,
+    /// Until when it still works.
+    pub valid_until: String,
+}
+
+/// A client: its current configuration (RFC 7591 names) with its state.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientView {
+    /// Its id.
+    pub client_id: String,
+    /// The current configuration version.
+    pub version: i64,
+    /// Whether it is disabled.
+    pub disabled: bool,
+    /// When it was registered.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// Its configuration.
+    #[serde(flatten)]
+    pub metadata: ClientMetadata,
+    /// Its secrets that are not revoked.
+    pub secrets: Vec<SecretView>,
+    /// Redirect URIs an update removed that still work until `valid_until`.
+    pub retired_redirect_uris: Vec<RetiredRedirectUri>,
+}
+
+/// A configuration version as the history lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct VersionView {
+    /// Its number.
+    pub version: i64,
+    /// Who wrote it.
+    pub author: String,
+    /// When.
+    pub created_at: String,
+    /// What changed, in words.
+    pub summary: String,
+    /// The configuration, when one version is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ClientMetadata>,
+}
+
+/// Which clients to list.
+#[derive(Clone, Debug, Default)]
+pub struct ClientQuery {
+    /// Only those whose name contains this (any case).
+    pub name: Option<String>,
+    /// Only those after this `client_id`.
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// A page of clients, in `client_id` order.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientPage {
+    /// The clients.
+    pub clients: Vec<ClientView>,
+    /// The last `client_id` of this page, when there are more.
+    pub next_cursor: Option<String>,
+}
+
+/// The stored configuration of a client, or an error naming the row.
+pub(crate) fn stored_metadata(client_id: &str, json: &str) -> Result<ClientMetadata, AppError> {
+    serde_json::from_str(json).map_err(|e| {
+        AppError::unavailable(anyhow::anyhow!(
+            "the stored configuration of client {client_id} is unreadable: {e}"
+        ))
+    })
+}
+
+fn view(record: ClientRecord) -> Result<ClientView, AppError> {
+    let metadata = stored_metadata(&record.client_id, &record.metadata)?;
+    Ok(ClientView {
+        client_id: record.client_id,
+        version: record.version,
+        disabled: record.disabled_at.is_some(),
+        created_at: time(record.created_at),
+        updated_at: time(record.updated_at),
+        metadata,
+        secrets: record
+            .secrets
+            .into_iter()
+            .map(|s| SecretView {
+                secret_id: s.secret_id,
+                created_at: time(s.created_at),
+                expires_at: s.expires_at.map(time),
+            })
+            .collect(),
+        retired_redirect_uris: record
+            .retired_redirect_uris
+            .into_iter()
+            .map(|(redirect_uri, until)| RetiredRedirectUri { redirect_uri, valid_until: time(until) })
+            .collect(),
+    })
+}
+
+fn version_view(
+    client_id: &str,
+    record: VersionRecord,
+    with_metadata: bool,
+) -> Result<VersionView, AppError> {
+    let metadata = with_metadata.then(|| stored_metadata(client_id, &record.metadata)).transpose()?;
+    Ok(VersionView {
+        version: record.version,
+        author: record.author,
+        created_at: time(record.created_at),
+        summary: record.summary,
+        metadata,
+    })
+}
+
+/// The client's record, or [`AppError::NotFound`].
+pub(crate) fn find(conn: &mut DbConnection, client_id: &str) -> Result<ClientRecord, AppError> {
+    stored::find(conn, client_id)?
+        .ok_or_else(|| AppError::NotFound(format!("there is no client {client_id}")))
+}
+
+impl App {
+    /// One client.
+    pub fn client(&self, actor: &Actor, client_id: &str) -> Result<ClientView, AppError> {
+        self.read(actor, Permission::Clients, |conn| view(find(conn, client_id)?))
+    }
+
+    /// A page of clients.
+    pub fn clients(&self, actor: &Actor, query: &ClientQuery) -> Result<ClientPage, AppError> {
+        self.read(actor, Permission::Clients, |conn| {
+            let name = query.name.as_deref().map(str::to_lowercase);
+            let mut clients = Vec::new();
+            let after =
+                |r: &ClientRecord| query.after.as_deref().is_none_or(|after| r.client_id.as_str() > after);
+            for record in stored::all(conn)?.into_iter().filter(after) {
+                let view = view(record)?;
+                if name.as_deref().is_none_or(|name| view.metadata.client_name.to_lowercase().contains(name))
+                {
+                    clients.push(view);
+                }
+                if clients.len() > query.limit {
+                    break;
+                }
+            }
+            let next_cursor = (clients.len() > query.limit).then(|| {
+                clients.truncate(query.limit);
+                clients.last().map(|v| v.client_id.clone())
+            });
+            Ok(ClientPage { clients, next_cursor: next_cursor.flatten() })
+        })
+    }
+
+    /// Every configuration version of a client, newest first.
+    pub fn client_versions(&self, actor: &Actor, client_id: &str) -> Result<Vec<VersionView>, AppError> {
+        self.read(actor, Permission::Clients, |conn| {
+            find(conn, client_id)?;
+            stored::versions(conn, client_id)?
+                .into_iter()
+                .map(|r| version_view(client_id, r, false))
+                .collect()
+        })
+    }
+
+    /// One configuration version, with its configuration.
+    pub fn client_version(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        version: i64,
+    ) -> Result<VersionView, AppError> {
+        self.read(actor, Permission::Clients, |conn| {
+            find(conn, client_id)?;
+            let record = stored::version(conn, client_id, version)?
+                .ok_or_else(|| AppError::NotFound(format!("client {client_id} has no version {version}")))?;
+            version_view(client_id, record, true)
+        })
+    }
+}

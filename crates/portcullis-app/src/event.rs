@@ -1,0 +1,261 @@
+//! Every change and security event, typed, with a stable dotted name
+//! (DESIGN.md, "Events"). The name is the audit entry's action; the fields
+//! are its details. [`CATALOGUE`] lists them all, as the README's table does.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// How an audited event ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It was done.
+    Success,
+    /// It was refused (bad input, no permission, a conflict).
+    Refused,
+    /// A security event: a wrong credential, a replay, a reuse.
+    Failure,
+}
+
+impl Outcome {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Refused => "refused",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// A change or security event. Serialised, a variant is its fields.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// A client was registered.
+    ClientCreated { client_id: String, version: i64, client_name: String },
+    /// A client's configuration changed: a new version.
+    ClientUpdated { client_id: String, version: i64, summary: String },
+    /// An older configuration was written as a new version.
+    ClientRolledBack { client_id: String, version: i64, restored: i64 },
+    /// A client was disabled; its tokens stopped working.
+    ClientDisabled { client_id: String },
+    /// A client was enabled again, any lockout lifted.
+    ClientEnabled { client_id: String },
+    /// A client was deleted; its tokens stopped working.
+    ClientDeleted { client_id: String },
+    /// A client secret was added.
+    ClientSecretAdded { client_id: String, secret_id: String, expires_at: Option<String> },
+    /// A client secret was revoked.
+    ClientSecretRevoked { client_id: String, secret_id: String },
+    /// Repeated failed authentications locked an address out of a client, or the client out.
+    ClientLockedOut {
+        client_id: String,
+        address: Option<String>,
+        scope: &'static str,
+        until: String,
+        lockouts: i64,
+        disabled: bool,
+    },
+    /// A signing key was staged: published, not yet signing.
+    KeyStaged { kid: String, alg: String },
+    /// A signing key became the active signer of its algorithm.
+    KeyActivated { kid: String, alg: String },
+    /// A signing key stopped signing; it stays published until its tokens expire.
+    KeyRetired { kid: String, alg: String },
+    /// A signing key was revoked: unpublished at once.
+    KeyRevoked { kid: String, alg: String },
+    /// A user was created.
+    UserCreated { user_id: String, username: String },
+    /// A user's claims or password changed.
+    UserUpdated { user_id: String, changed: &'static str },
+    /// A user was disabled: sessions ended, refresh families revoked.
+    UserDisabled { user_id: String, grants_revoked: usize },
+    /// A user was enabled again.
+    UserEnabled { user_id: String },
+    /// Client authentications failed: one entry per presented id, address and window.
+    AuthClientFailed {
+        client: String,
+        address: Option<String>,
+        count: u64,
+        reasons: std::collections::BTreeMap<String, u64>,
+        first_at: String,
+        last_at: String,
+        window_seconds: i64,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        presented_digests: Vec<String>,
+    },
+    /// A token was revoked by its client (RFC 7009).
+    TokenRevoked {
+        client_id: String,
+        token_type: &'static str,
+        jti: Option<String>,
+        grant_id: Option<String>,
+    },
+    /// An authorization code was presented twice: its grant was revoked (RFC 6749 §4.1.2).
+    TokenCodeReplayed { client_id: String, grant_id: String },
+    /// A rotated refresh token was presented again: its family was revoked (RFC 9700 §4.14.2).
+    TokenRefreshReused { client_id: String, grant_id: String },
+    /// The first admin client was created, or its secret replaced.
+    AdminBootstrapped { client_id: String, rotated: bool },
+}
+
+/// One row of the event table: name, meaning, fields.
+pub type CatalogueEntry = (&'static str, &'static str, &'static str);
+
+/// Every event: its name, what it means, its fields.
+pub const CATALOGUE: [CatalogueEntry; 22] = [
+    ("client.created", "a client was registered", "client_id, version, client_name"),
+    ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
+    (
+        "client.rolled_back",
+        "an older configuration was written as a new version",
+        "client_id, version, restored",
+    ),
+    ("client.disabled", "a client was disabled; its tokens stopped working", "client_id"),
+    ("client.enabled", "a client was enabled again, any lockout lifted", "client_id"),
+    ("client.deleted", "a client was deleted; its tokens stopped working", "client_id"),
+    ("client.secret_added", "a client secret was added", "client_id, secret_id, expires_at"),
+    ("client.secret_revoked", "a client secret was revoked", "client_id, secret_id"),
+    (
+        "client.locked_out",
+        "failed authentications locked an address (scope `address`) or the client (scope `client`) out",
+        "client_id, address, scope, until, lockouts, disabled",
+    ),
+    ("key.staged", "a signing key was staged: published, not signing", "kid, alg"),
+    ("key.activated", "a signing key became its algorithm's signer", "kid, alg"),
+    ("key.retired", "a signing key stopped signing; published until its tokens expire", "kid, alg"),
+    ("key.revoked", "a signing key was revoked and unpublished at once", "kid, alg"),
+    ("user.created", "a user was created", "user_id, username"),
+    ("user.updated", "a user's claims or password changed", "user_id, changed"),
+    (
+        "user.disabled",
+        "a user was disabled: sessions ended, refresh families revoked",
+        "user_id, grants_revoked",
+    ),
+    ("user.enabled", "a user was enabled again", "user_id"),
+    (
+        "auth.client_failed",
+        "client authentications failed; one entry per presented id, address and window",
+        "client, address, count, reasons, first_at, last_at, window_seconds, presented_digests",
+    ),
+    ("token.revoked", "a client revoked a token (RFC 7009)", "client_id, token_type, jti, grant_id"),
+    (
+        "token.code_replayed",
+        "an authorization code was used twice; its grant was revoked",
+        "client_id, grant_id",
+    ),
+    (
+        "token.refresh_reused",
+        "a rotated refresh token was used again; its family was revoked",
+        "client_id, grant_id",
+    ),
+    (
+        "admin.bootstrapped",
+        "the first admin client was created, or its secret replaced",
+        "client_id, rotated",
+    ),
+];
+
+impl Event {
+    /// The stable dotted name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ClientCreated { .. } => "client.created",
+            Self::ClientUpdated { .. } => "client.updated",
+            Self::ClientRolledBack { .. } => "client.rolled_back",
+            Self::ClientDisabled { .. } => "client.disabled",
+            Self::ClientEnabled { .. } => "client.enabled",
+            Self::ClientDeleted { .. } => "client.deleted",
+            Self::ClientSecretAdded { .. } => "client.secret_added",
+            Self::ClientSecretRevoked { .. } => "client.secret_revoked",
+            Self::ClientLockedOut { .. } => "client.locked_out",
+            Self::KeyStaged { .. } => "key.staged",
+            Self::KeyActivated { .. } => "key.activated",
+            Self::KeyRetired { .. } => "key.retired",
+            Self::KeyRevoked { .. } => "key.revoked",
+            Self::UserCreated { .. } => "user.created",
+            Self::UserUpdated { .. } => "user.updated",
+            Self::UserDisabled { .. } => "user.disabled",
+            Self::UserEnabled { .. } => "user.enabled",
+            Self::AuthClientFailed { .. } => "auth.client_failed",
+            Self::TokenRevoked { .. } => "token.revoked",
+            Self::TokenCodeReplayed { .. } => "token.code_replayed",
+            Self::TokenRefreshReused { .. } => "token.refresh_reused",
+            Self::AdminBootstrapped { .. } => "admin.bootstrapped",
+        }
+    }
+
+    /// What the event is about: a client id, a kid, a user id, a grant.
+    pub fn target(&self) -> &str {
+        match self {
+            Self::ClientCreated { client_id, .. }
+            | Self::ClientUpdated { client_id, .. }
+            | Self::ClientRolledBack { client_id, .. }
+            | Self::ClientDisabled { client_id }
+            | Self::ClientEnabled { client_id }
+            | Self::ClientDeleted { client_id }
+            | Self::ClientSecretAdded { client_id, .. }
+            | Self::ClientSecretRevoked { client_id, .. }
+            | Self::ClientLockedOut { client_id, .. }
+            | Self::AdminBootstrapped { client_id, .. } => client_id,
+            Self::KeyStaged { kid, .. }
+            | Self::KeyActivated { kid, .. }
+            | Self::KeyRetired { kid, .. }
+            | Self::KeyRevoked { kid, .. } => kid,
+            Self::UserCreated { user_id, .. }
+            | Self::UserUpdated { user_id, .. }
+            | Self::UserDisabled { user_id, .. }
+            | Self::UserEnabled { user_id } => user_id,
+            Self::AuthClientFailed { client, .. } => client,
+            Self::TokenRevoked { jti: Some(id), .. }
+            | Self::TokenRevoked { jti: None, grant_id: Some(id), .. }
+            | Self::TokenCodeReplayed { grant_id: id, .. }
+            | Self::TokenRefreshReused { grant_id: id, .. } => id,
+            Self::TokenRevoked { client_id, jti: None, grant_id: None, .. } => client_id,
+        }
+    }
+
+    /// How it ended: security events are failures, changes successes.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::AuthClientFailed { .. }
+            | Self::TokenCodeReplayed { .. }
+            | Self::TokenRefreshReused { .. } => Outcome::Failure,
+            _ => Outcome::Success,
+        }
+    }
+
+    /// The fields, as the audit entry's details.
+    pub fn fields(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_dotted_unique_and_catalogued() {
+        let mut names: Vec<&str> = CATALOGUE.iter().map(|(name, _, _)| *name).collect();
+        assert!(names.iter().all(|n| n.split('.').count() == 2
+            && n.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CATALOGUE.len());
+        let event = Event::KeyStaged { kid: "k1".into(), alg: "ES256".into() };
+        assert!(CATALOGUE.iter().any(|(name, _, fields)| *name == event.name() && *fields == "kid, alg"));
+        assert_eq!((event.target(), event.outcome()), ("k1", Outcome::Success));
+        assert_eq!(event.fields(), serde_json::json!({"kid": "k1", "alg": "ES256"}));
+    }
+
+    #[test]
+    fn the_readme_lists_every_event() {
+        let readme = include_str!("../../../README.md");
+        for (name, _, fields) in CATALOGUE {
+            let row = readme.lines().find(|line| line.starts_with(&format!("| `{name}` |")));
+            let row = row.unwrap_or_else(|| panic!("the README's event table has no row for {name}"));
+            assert!(row.contains(fields), "the README's row for {name} names its fields: {fields}");
+        }
+    }
+}

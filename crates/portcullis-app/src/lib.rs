@@ -1,0 +1,111 @@
+//! The application layer of Portcullis (DESIGN.md, "Layers"): one
+//! operation per use case, grouped by aggregate ([`clients`],
+//! [`client_secrets`], [`keys`], [`users`], [`audit`], [`bootstrap`]).
+//!
+//! Every operation takes an [`Actor`], checks the [`Permission`] it
+//! declares, runs one transaction holding the change, its change-log row
+//! and its audit entry, then publishes typed [`Event`]s on the
+//! [`EventBus`] and returns a public view. Nothing here knows HTTP: the
+//! REST API, the CLI and the console are adapters that parse their input,
+//! call one operation and render its result.
+//!
+//! Operations block (diesel); async adapters run them off their workers.
+
+pub mod actor;
+pub mod audit;
+pub mod bootstrap;
+pub mod bus;
+pub mod client_secrets;
+pub mod clients;
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod keys;
+pub mod secrets;
+mod transaction;
+pub mod users;
+
+pub use actor::{Actor, Permission};
+pub use bus::{EventBus, Published, Subscriber};
+pub use clock::Clock;
+pub use error::AppError;
+pub use event::Event;
+
+use chrono::{DateTime, Utc};
+use clients::{ChangePolicy, KnownScopes};
+use portcullis_store::{Database, DbConnection};
+use std::sync::Arc;
+
+/// A cache of this instance that must follow a committed change at once, so
+/// that the actor who made it can use it in its very next request (other
+/// instances follow the change log within a second).
+pub trait LocalMirror: Send + Sync {
+    /// Applies the committed `event`, reading what it needs on `conn`.
+    fn apply(&self, conn: &mut DbConnection, event: &Event);
+}
+
+/// The application: storage, the event bus, the clock and the rules changes
+/// follow. Cheap to share: adapters hold it in an `Arc`.
+pub struct App {
+    db: Database,
+    bus: EventBus,
+    clock: Clock,
+    policy: ChangePolicy,
+    scopes: KnownScopes,
+    mirrors: Vec<Arc<dyn LocalMirror>>,
+}
+
+impl App {
+    /// The application over `db`, with the system clock and no subscribers.
+    pub fn new(db: Database, policy: ChangePolicy, scopes: KnownScopes) -> Self {
+        Self { db, bus: EventBus::default(), clock: Clock::system(), policy, scopes, mirrors: Vec::new() }
+    }
+
+    /// The application over `db` with the default change policy and no
+    /// configured API scopes: what the CLI and tools use.
+    pub fn with_defaults(db: Database) -> Self {
+        Self::new(db, ChangePolicy::default(), KnownScopes::default())
+    }
+
+    /// This application reading time from `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// This application keeping `mirror` up to date with every change.
+    pub fn with_mirror(mut self, mirror: Arc<dyn LocalMirror>) -> Self {
+        self.mirrors.push(mirror);
+        self
+    }
+
+    /// The event bus, to subscribe to.
+    pub fn events(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// The database (for adapters' health checks and the protocol flows not
+    /// yet moved into this layer).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The time now, by this application's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The scopes this server knows.
+    pub fn scopes(&self) -> &KnownScopes {
+        &self.scopes
+    }
+
+    /// The rules client changes follow.
+    pub fn policy(&self) -> &ChangePolicy {
+        &self.policy
+    }
+}
+
+/// A time as views show it: RFC 3339, UTC, whole seconds.
+pub fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

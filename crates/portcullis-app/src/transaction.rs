@@ -1,0 +1,96 @@
+//! How every operation runs: the actor's permission is checked, the change
+//! and the audit entry of each event it emits are written in one
+//! transaction, this instance's mirrors apply it, and the events are
+//! published. A refused attempt is audited on its own.
+
+use crate::audit::{self, Record};
+use crate::{Actor, App, AppError, Event, Permission};
+use chrono::{DateTime, Utc};
+use portcullis_store::DbConnection;
+
+/// The transaction an operation works in.
+pub(crate) struct Tx<'c> {
+    /// Its connection, inside the transaction.
+    pub conn: &'c mut DbConnection,
+    /// The time of the change, by the application's clock.
+    pub now: DateTime<Utc>,
+    events: Vec<Event>,
+}
+
+impl Tx<'_> {
+    /// Records `event`: audited in this transaction, published after it commits.
+    pub fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+}
+
+/// What an operation attempts: the permission it needs, and the action and
+/// target its refusal is audited under.
+pub(crate) struct Attempt<'a> {
+    pub permission: Permission,
+    pub action: &'static str,
+    pub target: &'a str,
+}
+
+impl App {
+    /// Runs the change `work` for `actor` as `attempt` says.
+    pub(crate) fn change<T>(
+        &self,
+        actor: &Actor,
+        attempt: Attempt<'_>,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let done = actor.require(attempt.permission).and_then(|()| self.commit(actor, work));
+        if let Err(error) = &done {
+            if error.is_refusal() {
+                self.audit_refusal(actor, &attempt, error);
+            }
+        }
+        done
+    }
+
+    /// Runs the read `work` for `actor`, who needs `permission`.
+    pub(crate) fn read<T>(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        actor.require(permission)?;
+        work(&mut *self.db.get()?)
+    }
+
+    fn commit<T>(
+        &self,
+        actor: &Actor,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.db.get()?;
+        let now = self.clock.now();
+        let (value, events) = conn.atomically(|conn| {
+            portcullis_store::audit::lock_head(conn)?;
+            let mut tx = Tx { conn, now, events: Vec::new() };
+            let value = work(&mut tx)?;
+            let Tx { conn, events, .. } = tx;
+            for event in &events {
+                audit::append(conn, &Record::of(actor, event))?;
+            }
+            Ok::<_, AppError>((value, events))
+        })?;
+        for mirror in &self.mirrors {
+            for event in &events {
+                mirror.apply(&mut conn, event);
+            }
+        }
+        self.bus.publish(actor, now, &events);
+        Ok(value)
+    }
+
+    fn audit_refusal(&self, actor: &Actor, attempt: &Attempt<'_>, error: &AppError) {
+        let record = Record::refused(actor, attempt.action, attempt.target, error);
+        let written = self.db.get().and_then(|mut conn| audit::append(&mut conn, &record));
+        if let Err(e) = written {
+            tracing::error!(error = %e, action = attempt.action, "a refusal could not be audited");
+        }
+    }
+}
