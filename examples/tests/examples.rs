@@ -183,7 +183,7 @@ async fn the_admin_script_registers_updates_rolls_back_and_rotates() {
     let stored =
         portcullis_store::clients::find(&mut db.connect().get().unwrap(), client_id).unwrap().unwrap();
     assert_eq!(stored.version, 3, "created, updated, rolled back");
-    assert!(stored.metadata.contains("read write"), "version 1's scope is back: {}", stored.metadata);
+    assert_eq!(stored.metadata.scope.to_string(), "read write", "version 1's scope is back");
     let keys = portcullis_store::keys::all(&mut db.connect().get().unwrap()).unwrap();
     let active = keys.iter().find(|k| k.kid == kid).unwrap();
     assert_eq!(active.state, portcullis_core::KeyState::Active);

@@ -2,7 +2,7 @@
 //! secret without downtime. A secret is 256 random bits, stored as SHA-256
 //! and shown once, when it is made.
 
-use crate::clients::{find, holds_admin, is_last_admin, stored_metadata};
+use crate::clients::{find, holds_admin, is_last_admin};
 use crate::transaction::Attempt;
 use crate::{secrets, time, Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, Utc};
@@ -53,7 +53,7 @@ impl App {
                 return Err(AppError::Invalid("expires_at must be in the future".into()));
             }
             let record = find(tx.conn, client_id)?;
-            let method = stored_metadata(client_id, &record.metadata)?.token_endpoint_auth_method;
+            let method = record.metadata.token_endpoint_auth_method;
             if !method.uses_secret() {
                 return Err(AppError::Conflict(format!(
                     "the client authenticates with {}, not with a secret",
@@ -91,7 +91,7 @@ impl App {
             }
             let left = find(tx.conn, client_id)?;
             if left.secrets.is_empty()
-                && holds_admin(&stored_metadata(client_id, &left.metadata)?)
+                && holds_admin(&left.metadata)
                 && is_last_admin(tx.conn, client_id)?
             {
                 return Err(AppError::Conflict(format!(

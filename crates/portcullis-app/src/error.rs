@@ -31,13 +31,17 @@ pub enum AppError {
     /// Storage failed or did not answer: try again.
     #[error("storage failed: {0}")]
     Unavailable(#[source] anyhow::Error),
+    /// Stored data could not be read (the cause names the row): retrying
+    /// will not help.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 impl AppError {
     /// Whether the operation was refused (bad input, no permission, a
     /// conflict) rather than failed: a refusal is audited.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, Self::Unavailable(_))
+        !matches!(self, Self::Unavailable(_) | Self::Corrupt(_))
     }
 
     /// Storage failed for `cause`.
@@ -54,6 +58,9 @@ impl From<MetadataError> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        Self::Unavailable(error.into())
+        match error {
+            StoreError::Corrupt { .. } => Self::Corrupt(error.to_string()),
+            other => Self::Unavailable(other.into()),
+        }
     }
 }

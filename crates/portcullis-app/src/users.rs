@@ -69,21 +69,15 @@ pub struct UserView {
     pub claims: StandardClaims,
 }
 
-fn view(user: UserRecord) -> Result<UserView, AppError> {
-    let claims = serde_json::from_str(&user.claims).map_err(|e| {
-        AppError::unavailable(anyhow::anyhow!(
-            "the stored claims of user {} are unreadable: {e}",
-            user.user_id
-        ))
-    })?;
-    Ok(UserView {
-        claims,
+fn view(user: UserRecord) -> UserView {
+    UserView {
+        claims: user.claims,
         user_id: user.user_id,
         username: user.username,
         disabled: user.disabled_at.is_some(),
         created_at: time(user.created_at),
         updated_at: time(user.updated_at),
-    })
+    }
 }
 
 fn find(conn: &mut DbConnection, user_id: &str) -> Result<UserRecord, AppError> {
@@ -146,12 +140,11 @@ impl App {
         let hash = checked.and_then(|()| hash_password(&password).map_err(AppError::Unavailable));
         self.change(actor, users_attempt("user.created", username.as_str()), |tx| {
             let hash = hash?;
-            let claims = serde_json::to_string(claims).map_err(AppError::unavailable)?;
             let user = UserRecord {
                 user_id: uuid::Uuid::new_v4().to_string(),
                 username: username.as_str().to_owned(),
                 password_hash: hash,
-                claims,
+                claims: claims.clone(),
                 created_at: tx.now,
                 updated_at: tx.now,
                 disabled_at: None,
@@ -164,13 +157,13 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
             tx.emit(Event::UserCreated { user_id: user.user_id.clone(), username: user.username.clone() });
-            Ok(CreatedUser { user: view(user)?, generated_password: generated.then_some(password) })
+            Ok(CreatedUser { user: view(user), generated_password: generated.then_some(password) })
         })
     }
 
     /// One user.
     pub fn user(&self, actor: &Actor, user_id: &str) -> Result<UserView, AppError> {
-        self.read(actor, Permission::Users, |conn| view(find(conn, user_id)?))
+        self.read(actor, Permission::Users, |conn| Ok(view(find(conn, user_id)?)))
     }
 
     /// A page of users.
@@ -183,7 +176,7 @@ impl App {
                 .filter(|u| filter.as_deref().is_none_or(|name| u.username.contains(name)))
                 .take(query.limit + 1)
                 .map(view)
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Vec<_>>();
             let next_cursor = (page.len() > query.limit).then(|| {
                 page.truncate(query.limit);
                 page.last().map(|u| u.username.clone())
@@ -201,10 +194,9 @@ impl App {
     ) -> Result<UserView, AppError> {
         self.change(actor, users_attempt("user.updated", user_id), |tx| {
             invalid_claims(claims)?;
-            let json = serde_json::to_string(claims).map_err(AppError::unavailable)?;
-            changed(tx, user_id, UserChange { claims: Some(&json), ..Default::default() })?;
+            changed(tx, user_id, UserChange { claims: Some(claims), ..Default::default() })?;
             tx.emit(Event::UserUpdated { user_id: user_id.to_owned(), changed: "claims" });
-            view(find(tx.conn, user_id)?)
+            Ok(view(find(tx.conn, user_id)?))
         })
     }
 
@@ -250,7 +242,7 @@ impl App {
             } else {
                 tx.emit(Event::UserEnabled { user_id: user_id.to_owned() });
             }
-            view(find(tx.conn, user_id)?)
+            Ok(view(find(tx.conn, user_id)?))
         })
     }
 }

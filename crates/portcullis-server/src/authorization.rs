@@ -5,16 +5,17 @@
 use crate::authorization_response;
 use crate::client_address::TrustedProxies;
 use crate::clients::ClientRegistry;
+use crate::pages::PageError;
 use crate::secrets;
 use crate::session_cookie;
 use actix_web::HttpResponse;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::authorization_request::AuthorizationRequest;
-use portcullis_core::{CodeChallenge, ErrorCode, Issuer, OAuthError, Scope};
+use portcullis_core::grant::CodeDetails;
+use portcullis_core::{ErrorCode, Issuer, OAuthError, Scope};
 use portcullis_store::codes::{self, CodeRecord};
 use portcullis_store::sessions::{self, InteractionRecord, SessionRecord};
 use portcullis_store::{Database, StoreError};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,27 +32,6 @@ pub const LOGIN_PATH: &str = "/login";
 pub const CONSENT_PATH: &str = "/consent";
 /// Where the flow resumes after login.
 pub const RESUME_PATH: &str = "/authorize/resume";
-
-/// What a code stands for: everything the token endpoint checks and needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeDetails {
-    /// The user (`sub`).
-    pub user_id: String,
-    /// The scope granted.
-    pub scope: Scope,
-    /// The request's `nonce`, for the ID token.
-    pub nonce: Option<String>,
-    /// The PKCE challenge the verifier must answer.
-    pub code_challenge: Option<CodeChallenge>,
-    /// The redirect URI the code was sent to.
-    pub redirect_uri: String,
-    /// Whether the request named it, so the token request must repeat it (RFC 6749 §4.1.3).
-    pub redirect_uri_sent: bool,
-    /// When the user authenticated, seconds since the epoch.
-    pub auth_time: i64,
-    /// The session, `sid` in the ID token.
-    pub sid: String,
-}
 
 /// The front channel's shared state.
 pub struct Authorization {
@@ -86,17 +66,12 @@ fn cookie_hash(cookie: &str) -> [u8; 32] {
     secrets::hash(cookie)
 }
 
-fn store_error(e: impl std::fmt::Display) -> actix_web::Error {
-    tracing::error!(error = %e, "stored data of the authorization flow is unreadable");
-    actix_web::error::ErrorInternalServerError("stored data could not be read")
-}
-
 impl Authorization {
     /// Runs blocking storage work off the request threads.
     pub async fn storage<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut portcullis_store::DbConnection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, actix_web::Error> {
+    ) -> Result<T, PageError> {
         Ok(crate::storage::run(&self.db, work).await?)
     }
 
@@ -115,7 +90,7 @@ impl Authorization {
         request: AuthorizationRequest,
         session: Option<SessionRecord>,
         interaction: Option<Interaction>,
-    ) -> Result<HttpResponse, actix_web::Error> {
+    ) -> Result<HttpResponse, PageError> {
         let now = Utc::now();
         let logged_in_for = interaction.as_ref().and_then(|i| i.record.session_id.clone());
         let session = session.filter(|s| {
@@ -166,7 +141,7 @@ impl Authorization {
         &self,
         session: &SessionRecord,
         request: &AuthorizationRequest,
-    ) -> Result<bool, actix_web::Error> {
+    ) -> Result<bool, PageError> {
         let (user, client) = (session.user_id.clone(), request.client_id.as_str().to_owned());
         let granted = self.storage(move |conn| sessions::consented_scope(conn, &user, &client)).await?;
         Ok(granted
@@ -178,7 +153,7 @@ impl Authorization {
         &self,
         interaction: &Interaction,
         session: &SessionRecord,
-    ) -> Result<(), actix_web::Error> {
+    ) -> Result<(), PageError> {
         if interaction.record.session_id.as_deref() == Some(session.session_id.as_str()) {
             return Ok(());
         }
@@ -191,12 +166,12 @@ impl Authorization {
         &self,
         request: &AuthorizationRequest,
         session_id: Option<&str>,
-    ) -> Result<(Interaction, String), actix_web::Error> {
+    ) -> Result<(Interaction, String), PageError> {
         let (id, csrf) = (secrets::random_token(), secrets::random_token());
         let now = Utc::now();
         let record = InteractionRecord {
             interaction_hash: secrets::hash(&id).to_vec(),
-            request: serde_json::to_string(request).map_err(store_error)?,
+            request: request.clone(),
             csrf_hash: secrets::hash(&csrf).to_vec(),
             session_id: session_id.map(str::to_owned),
             created_at: now,
@@ -208,14 +183,14 @@ impl Authorization {
     }
 
     /// The live interaction `id`, if any.
-    pub async fn interaction(&self, id: &str) -> Result<Option<Interaction>, actix_web::Error> {
+    pub async fn interaction(&self, id: &str) -> Result<Option<Interaction>, PageError> {
         let hash = secrets::hash(id);
         let Some(record) =
             self.storage(move |conn| sessions::live_interaction(conn, &hash, Utc::now())).await?
         else {
             return Ok(None);
         };
-        let request = serde_json::from_str(&record.request).map_err(store_error)?;
+        let request = record.request.clone();
         Ok(Some(Interaction { id: id.to_owned(), record, request }))
     }
 
@@ -226,7 +201,7 @@ impl Authorization {
         &self,
         req: &actix_web::HttpRequest,
         form: Result<crate::form::FormParams, crate::oauth_response::OAuthFailure>,
-    ) -> Result<Result<(crate::form::FormParams, Interaction), HttpResponse>, actix_web::Error> {
+    ) -> Result<Result<(crate::form::FormParams, Interaction), HttpResponse>, PageError> {
         let form = match form {
             Ok(form) => form,
             Err(failure) => return Ok(Err(crate::pages::error_page(&failure.0.error_description))),
@@ -253,7 +228,7 @@ impl Authorization {
     pub async fn interaction_of_page(
         &self,
         req: &actix_web::HttpRequest,
-    ) -> Result<Option<Interaction>, actix_web::Error> {
+    ) -> Result<Option<Interaction>, PageError> {
         let params = crate::form::FormParams::parse(req.query_string().as_bytes()).unwrap_or_default();
         self.interaction(params.get("interaction").unwrap_or_default()).await
     }
@@ -264,7 +239,7 @@ impl Authorization {
         path: &str,
         request: AuthorizationRequest,
         interaction: Option<Interaction>,
-    ) -> Result<HttpResponse, actix_web::Error> {
+    ) -> Result<HttpResponse, PageError> {
         let (interaction, csrf) = match interaction {
             // A resumed interaction already has its cookie.
             Some(interaction) => return Ok(self.send_to_existing(path, &interaction.id).finish()),
@@ -301,7 +276,7 @@ impl Authorization {
         request: &AuthorizationRequest,
         session: &SessionRecord,
         interaction_hash: Option<Vec<u8>>,
-    ) -> Result<HttpResponse, actix_web::Error> {
+    ) -> Result<HttpResponse, PageError> {
         let code = secrets::random_token();
         let details = CodeDetails {
             user_id: session.user_id.clone(),
@@ -318,7 +293,7 @@ impl Authorization {
             code_hash: secrets::hash(&code).to_vec(),
             grant_id: uuid::Uuid::new_v4().to_string(),
             client_id: request.client_id.as_str().to_owned(),
-            details: serde_json::to_string(&details).map_err(store_error)?,
+            details,
             created_at: now,
             expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),
         };
@@ -344,7 +319,7 @@ impl Authorization {
     }
 
     /// Starts a session for `user_id`, authenticated now.
-    pub async fn start_session(&self, user_id: &str) -> Result<(SessionRecord, String), actix_web::Error> {
+    pub async fn start_session(&self, user_id: &str) -> Result<(SessionRecord, String), PageError> {
         let value = secrets::random_token();
         let now = Utc::now();
         let session = SessionRecord {

@@ -40,8 +40,7 @@ pub struct RegisteredClient {
 
 impl RegisteredClient {
     fn from_record(record: ClientRecord) -> anyhow::Result<Self> {
-        let metadata: ClientMetadata = serde_json::from_str(&record.metadata)
-            .with_context(|| format!("stored configuration of client {} is unreadable", record.client_id))?;
+        let metadata = record.metadata;
         let assertion_keys = metadata.jwks.as_ref().map(ClientKeys::from_jwks).transpose()?;
         Ok(Self {
             id: ClientId::parse(&record.client_id)

@@ -69,7 +69,11 @@ mod tests {
             code_hash: vec![hash; 32],
             grant_id: format!("grant-{hash}"),
             client_id: "app".into(),
-            details: "{}".into(),
+            details: serde_json::from_value(serde_json::json!({
+                "user_id": "alice", "scope": "openid", "nonce": null, "code_challenge": null,
+                "redirect_uri": "https://app.example/cb", "redirect_uri_sent": false, "auth_time": 0, "sid": "s",
+            }))
+            .unwrap(),
             created_at: expires_at - TimeDelta::seconds(60),
             expires_at,
         }

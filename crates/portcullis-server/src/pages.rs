@@ -1,6 +1,7 @@
 //! Server-rendered HTML: every text escaped, no scripts, and headers that
 //! keep the pages out of frames (clickjacking) and out of caches.
 
+use crate::storage::{StorageFailure, RETRY_AFTER_SECONDS};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
@@ -77,5 +78,66 @@ mod tests {
             "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
         );
         assert_eq!(escape("plain"), "plain");
+    }
+}
+
+/// Why a page could not be shown: the one error every HTML handler returns,
+/// so a new page answers an outage as the others do (a styled 503 with
+/// `Retry-After`) and never shows an internal detail.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// Storage failed or did not answer in time.
+    #[error(transparent)]
+    Unavailable(StorageFailure),
+    /// Something that should not fail did (unreadable stored data, a header
+    /// that cannot be built); the cause is logged.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Unreadable stored data is a failure; anything else, an outage.
+impl From<StorageFailure> for PageError {
+    fn from(failure: StorageFailure) -> Self {
+        if failure.is_corrupt() {
+            Self::Failed(failure.to_string())
+        } else {
+            Self::Unavailable(failure)
+        }
+    }
+}
+
+impl PageError {
+    /// A failure for `cause`, which is logged, not shown.
+    pub fn failed(cause: impl std::fmt::Display) -> Self {
+        Self::Failed(cause.to_string())
+    }
+}
+
+impl actix_web::ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!(error = %self, "a page could not be shown");
+        match self {
+            Self::Unavailable(_) => {
+                let mut response = page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "<p class=\"error\" role=\"alert\">The service is temporarily unavailable. Try again in a moment.</p>",
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+                response
+            }
+            Self::Failed(_) => page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "<p class=\"error\" role=\"alert\">Something went wrong on our side. Try again later.</p>",
+            ),
+        }
     }
 }

@@ -3,9 +3,8 @@
 //! wait for a second connection while holding one), and answered within the
 //! configured database timeout even when the database hangs.
 
-use actix_web::http::{header, StatusCode};
 use actix_web::rt::time::timeout;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use portcullis_core::OAuthError;
 use portcullis_store::{Database, DbConnection, StoreError};
 use std::time::Duration;
@@ -28,10 +27,19 @@ pub enum StorageFailure {
 }
 
 impl StorageFailure {
-    /// Logs the cause and returns the spec's `temporarily_unavailable`,
-    /// which names no internal detail.
+    /// Whether a stored row could not be read: retrying will not help.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Corrupt { .. }))
+    }
+
+    /// Logs the cause (which names the row of unreadable data) and returns
+    /// the spec's `temporarily_unavailable`, or `server_error` for data that
+    /// cannot be read; neither names an internal detail.
     pub fn into_oauth(self) -> OAuthError {
         tracing::error!(error = %self, "storage failed");
+        if self.is_corrupt() {
+            return OAuthError::new(portcullis_core::ErrorCode::ServerError, "stored data could not be read");
+        }
         OAuthError::unavailable("the server cannot reach its database; try again")
     }
 }
@@ -44,25 +52,6 @@ impl From<StorageFailure> for OAuthError {
 
 /// Seconds a client is asked to wait before retrying (RFC 9110 §10.2.3).
 pub const RETRY_AFTER_SECONDS: u32 = 5;
-
-/// For the HTML pages: 503 with `Retry-After` and a page that names no
-/// internal detail.
-impl actix_web::ResponseError for StorageFailure {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::SERVICE_UNAVAILABLE
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        tracing::error!(error = %self, "storage failed");
-        let mut response = crate::pages::page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "<p class=\"error\" role=\"alert\">The service is temporarily unavailable. Try again in a moment.</p>",
-        );
-        response.headers_mut().insert(header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
-        response
-    }
-}
 
 /// Runs `work` on one connection of `db`, off the async workers, within the
 /// database timeout.

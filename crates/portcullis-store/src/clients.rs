@@ -1,12 +1,13 @@
 //! Repository of clients, their configuration versions and their secrets.
-//! Configuration arrives as RFC 7591 JSON that this module stores unread;
+//! Configuration is stored as RFC 7591 JSON and read back as [`ClientMetadata`];
 //! secrets arrive already hashed.
 
 use crate::change_log::{self, ChangeKind};
 use crate::schema::{client_secrets, client_versions, clients, retired_redirect_uris};
-use crate::{DbConnection, StoreError};
+use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_core::ClientMetadata;
 
 /// A client as the token service needs it: its current configuration and
 /// its usable secrets.
@@ -16,8 +17,8 @@ pub struct ClientRecord {
     pub client_id: String,
     /// The number of the current configuration version (1 for a new client).
     pub version: i64,
-    /// The current configuration, RFC 7591 JSON.
-    pub metadata: String,
+    /// The current configuration (RFC 7591 names).
+    pub metadata: ClientMetadata,
     /// When the client was disabled; `None` while it is enabled.
     pub disabled_at: Option<DateTime<Utc>>,
     /// When the client was created.
@@ -60,8 +61,8 @@ impl std::fmt::Debug for SecretRecord {
 pub struct NewClient<'a> {
     /// The new identifier.
     pub client_id: &'a str,
-    /// Version 1 of the configuration, RFC 7591 JSON.
-    pub metadata: &'a str,
+    /// Version 1 of the configuration.
+    pub metadata: &'a ClientMetadata,
     /// Who creates it (an admin client id, or `cli`).
     pub author: &'a str,
     /// The first secret, for confidential clients.
@@ -113,6 +114,7 @@ impl From<SecretRow> for SecretRecord {
 /// one transaction. An existing `client_id` is a [`StoreError::Conflict`].
 pub fn create(conn: &mut DbConnection, new: &NewClient<'_>) -> Result<(), StoreError> {
     let now = Utc::now().naive_utc();
+    let metadata = json::write("client_versions", new.metadata)?;
     conn.transaction(|conn| {
         diesel::insert_into(clients::table)
             .values(ClientRow {
@@ -127,7 +129,7 @@ pub fn create(conn: &mut DbConnection, new: &NewClient<'_>) -> Result<(), StoreE
             .values(VersionRow {
                 client_id: new.client_id,
                 version: 1,
-                metadata: new.metadata,
+                metadata: &metadata,
                 author: new.author,
                 summary: "created",
                 created_at: now,
@@ -228,8 +230,8 @@ fn insert_secret(conn: &mut DbConnection, client_id: &str, secret: &SecretRecord
 pub struct VersionRecord {
     /// Its number: 1 for the first, one more for each change.
     pub version: i64,
-    /// The configuration, RFC 7591 JSON.
-    pub metadata: String,
+    /// The configuration (RFC 7591 names).
+    pub metadata: ClientMetadata,
     /// Who wrote it (an admin client id, or `cli`).
     pub author: String,
     /// What changed, in words.
@@ -248,18 +250,20 @@ struct StoredVersion {
     created_at: NaiveDateTime,
 }
 
-impl From<StoredVersion> for VersionRecord {
-    fn from(row: StoredVersion) -> Self {
-        let StoredVersion { version, metadata, author, summary, created_at } = row;
-        Self { version, metadata, author, summary, created_at: created_at.and_utc() }
+impl StoredVersion {
+    fn read(self, client_id: &str) -> Result<VersionRecord, StoreError> {
+        let StoredVersion { version, metadata, author, summary, created_at } = self;
+        let metadata =
+            json::read("client_versions", &format!("client {client_id} version {version}"), &metadata)?;
+        Ok(VersionRecord { version, metadata, author, summary, created_at: created_at.and_utc() })
     }
 }
 
 /// A configuration version to write.
 #[derive(Clone, Copy)]
 pub struct NewVersion<'a> {
-    /// The configuration, RFC 7591 JSON.
-    pub metadata: &'a str,
+    /// The configuration.
+    pub metadata: &'a ClientMetadata,
     /// Who writes it.
     pub author: &'a str,
     /// What changed, in words.
@@ -297,6 +301,7 @@ pub fn add_version(
     version: &NewVersion<'_>,
 ) -> Result<VersionWrite, StoreError> {
     let NewVersion { metadata, author, summary, .. } = *version;
+    let metadata = json::write("client_versions", metadata)?;
     let now = Utc::now().naive_utc();
     conn.transaction(|conn| {
         let this_client =
@@ -312,7 +317,7 @@ pub fn add_version(
             .values(VersionRow {
                 client_id,
                 version: based_on + 1,
-                metadata,
+                metadata: &metadata,
                 author,
                 summary,
                 created_at: now,
@@ -350,14 +355,14 @@ fn retire_redirect_uris(
 
 /// Every version of `client_id`, newest first.
 pub fn versions(conn: &mut DbConnection, client_id: &str) -> Result<Vec<VersionRecord>, StoreError> {
-    Ok(client_versions::table
+    client_versions::table
         .filter(client_versions::client_id.eq(client_id))
         .order(client_versions::version.desc())
         .select(StoredVersion::as_select())
         .load::<StoredVersion>(conn)?
         .into_iter()
-        .map(VersionRecord::from)
-        .collect())
+        .map(|row| row.read(client_id))
+        .collect()
 }
 
 /// Version `version` of `client_id`, if it is kept.
@@ -366,13 +371,14 @@ pub fn version(
     client_id: &str,
     version: i64,
 ) -> Result<Option<VersionRecord>, StoreError> {
-    Ok(client_versions::table
+    client_versions::table
         .filter(client_versions::client_id.eq(client_id))
         .filter(client_versions::version.eq(version))
         .select(StoredVersion::as_select())
         .first::<StoredVersion>(conn)
         .optional()?
-        .map(VersionRecord::from))
+        .map(|row| row.read(client_id))
+        .transpose()
 }
 
 /// Deletes a client: it stops existing for every instance, its history
@@ -471,16 +477,17 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
             .into_iter()
             .map(|(id, failures, until)| (id, (failures, until)))
             .collect();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(client_id, version, metadata, disabled_at, created_at, updated_at)| {
+            let row = format!("client {client_id} version {version}");
+            let metadata = json::read("client_versions", &row, &metadata)?;
             let (mine, rest): (Vec<_>, Vec<_>) = secrets.drain(..).partition(|s| s.client_id == client_id);
             secrets = rest;
             let (retiring, rest): (Vec<_>, Vec<_>) =
                 retired.drain(..).partition(|(id, _, _)| *id == client_id);
             retired = rest;
             let (failed_attempts, locked_until) = lockouts.get(&client_id).copied().unwrap_or((0, None));
-            ClientRecord {
+            Ok(ClientRecord {
                 failed_attempts,
                 locked_until,
                 client_id,
@@ -494,7 +501,7 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
                     .into_iter()
                     .map(|(_, uri, until)| (uri, until.and_utc()))
                     .collect(),
-            }
+            })
         })
-        .collect())
+        .collect()
 }

@@ -2,9 +2,10 @@
 //! most once.
 
 use crate::schema::authorization_codes;
-use crate::{DbConnection, StoreError};
+use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_core::grant::CodeDetails;
 
 /// A code as issued.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,8 +16,8 @@ pub struct CodeRecord {
     pub grant_id: String,
     /// The client the code was issued to.
     pub client_id: String,
-    /// What the token endpoint needs, JSON.
-    pub details: String,
+    /// What the token endpoint needs.
+    pub details: CodeDetails,
     /// When it was issued.
     pub created_at: DateTime<Utc>,
     /// When it stops being accepted.
@@ -27,7 +28,7 @@ pub struct CodeRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Redemption {
     /// The code was valid and is now consumed.
-    Redeemed(CodeRecord),
+    Redeemed(Box<CodeRecord>),
     /// The code was consumed before: a replay of grant `grant_id` (RFC 6749 §4.1.2).
     Replayed {
         /// The grant whose tokens must be revoked.
@@ -57,7 +58,7 @@ pub fn insert(conn: &mut DbConnection, code: &CodeRecord) -> Result<(), StoreErr
         code_hash: code.code_hash.clone(),
         grant_id: code.grant_id.clone(),
         client_id: code.client_id.clone(),
-        details: code.details.clone(),
+        details: json::write("authorization_codes", &code.details)?,
         created_at: code.created_at.naive_utc(),
         expires_at: code.expires_at.naive_utc(),
         consumed_at: None,
@@ -89,14 +90,18 @@ pub fn redeem(
     let row: Option<Row> =
         authorization_codes::table.filter(this_code).select(Row::as_select()).first(conn).optional()?;
     Ok(match row {
-        Some(row) if consumed == 1 => Redemption::Redeemed(CodeRecord {
+        Some(row) if consumed == 1 => Redemption::Redeemed(Box::new(CodeRecord {
+            details: json::read(
+                "authorization_codes",
+                &format!("the code of grant {}", row.grant_id),
+                &row.details,
+            )?,
             code_hash: row.code_hash,
             grant_id: row.grant_id,
             client_id: row.client_id,
-            details: row.details,
             created_at: row.created_at.and_utc(),
             expires_at: row.expires_at.and_utc(),
-        }),
+        })),
         Some(row) if row.consumed_at.is_some() => {
             Redemption::Replayed { grant_id: row.grant_id, client_id: row.client_id }
         }

@@ -17,6 +17,7 @@ pub mod connection;
 pub mod database;
 pub mod database_url;
 pub mod error;
+mod json;
 pub mod keys;
 pub mod lockouts;
 mod migrations;

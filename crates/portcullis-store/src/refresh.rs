@@ -2,9 +2,10 @@
 //! compare-and-swap, and reuse detection that revokes a family.
 
 use crate::schema::{refresh_families, refresh_tokens};
-use crate::{DbConnection, StoreError};
+use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
+use portcullis_core::grant::RefreshDetails;
 
 /// A family: the refresh tokens descending from one authorization.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,8 +31,8 @@ pub struct RefreshRecord {
     pub token_hash: Vec<u8>,
     /// Its family.
     pub family_id: String,
-    /// What a refresh needs (scope, auth time, ...), JSON.
-    pub details: String,
+    /// What a refresh needs (scope, auth time, session).
+    pub details: RefreshDetails,
     /// When it was issued.
     pub created_at: DateTime<Utc>,
     /// When it expires unused (the idle lifetime).
@@ -46,7 +47,7 @@ pub enum Rotation {
         /// The family.
         family: FamilyRecord,
         /// The token that was presented.
-        presented: RefreshRecord,
+        presented: Box<RefreshRecord>,
     },
     /// The token was used before.
     Reused {
@@ -80,27 +81,32 @@ struct TokenRow {
     expires_at: NaiveDateTime,
 }
 
-impl From<&RefreshRecord> for TokenRow {
-    fn from(r: &RefreshRecord) -> Self {
-        TokenRow {
+impl TryFrom<&RefreshRecord> for TokenRow {
+    type Error = StoreError;
+
+    fn try_from(r: &RefreshRecord) -> Result<Self, StoreError> {
+        Ok(TokenRow {
             token_hash: r.token_hash.clone(),
             family_id: r.family_id.clone(),
-            details: r.details.clone(),
+            details: json::write("refresh_tokens", &r.details)?,
             created_at: r.created_at.naive_utc(),
             expires_at: r.expires_at.naive_utc(),
-        }
+        })
     }
 }
 
-impl From<TokenRow> for RefreshRecord {
-    fn from(r: TokenRow) -> Self {
-        RefreshRecord {
+impl TryFrom<TokenRow> for RefreshRecord {
+    type Error = StoreError;
+
+    fn try_from(r: TokenRow) -> Result<Self, StoreError> {
+        let row = format!("a token of family {}", r.family_id);
+        Ok(RefreshRecord {
+            details: json::read("refresh_tokens", &row, &r.details)?,
             token_hash: r.token_hash,
             family_id: r.family_id,
-            details: r.details,
             created_at: r.created_at.and_utc(),
             expires_at: r.expires_at.and_utc(),
-        }
+        })
     }
 }
 
@@ -136,7 +142,7 @@ pub fn start_family(
             .values(row)
             .execute(conn)
             .map_err(StoreError::from_write)?;
-        diesel::insert_into(refresh_tokens::table).values(TokenRow::from(first)).execute(conn)?;
+        diesel::insert_into(refresh_tokens::table).values(TokenRow::try_from(first)?).execute(conn)?;
         Ok(())
     })
 }
@@ -152,7 +158,7 @@ pub fn find(
         .select((FamilyRow::as_select(), TokenRow::as_select()))
         .first(conn)
         .optional()?;
-    Ok(found.map(|(family, token)| (family.into(), token.into())))
+    found.map(|(family, token)| Ok((family.into(), token.try_into()?))).transpose()
 }
 
 /// Rotates `presented` into `next` at `now`: one conditional UPDATE marks the
@@ -196,8 +202,8 @@ pub fn rotate(
         let Some((family, token, used_at, revoked_at)) = found else { return Ok(Rotation::Invalid) };
         if won == 1 {
             let next = RefreshRecord { family_id: family.family_id.clone(), ..next.clone() };
-            diesel::insert_into(refresh_tokens::table).values(TokenRow::from(&next)).execute(conn)?;
-            return Ok(Rotation::Rotated { family: family.into(), presented: token.into() });
+            diesel::insert_into(refresh_tokens::table).values(TokenRow::try_from(&next)?).execute(conn)?;
+            return Ok(Rotation::Rotated { family: family.into(), presented: Box::new(token.try_into()?) });
         }
         match used_at {
             Some(used_at) if revoked_at.is_none() && used_at.and_utc() + grace >= now => {

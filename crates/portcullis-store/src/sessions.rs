@@ -2,9 +2,10 @@
 //! consents: what the login and consent pages keep between requests.
 
 use crate::schema::{consents, interactions, sessions};
-use crate::{DbConnection, StoreError};
+use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_core::authorization_request::AuthorizationRequest;
 
 /// A browser session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,8 +29,8 @@ pub struct SessionRecord {
 pub struct InteractionRecord {
     /// SHA-256 of the interaction id.
     pub interaction_hash: Vec<u8>,
-    /// The validated request, JSON.
-    pub request: String,
+    /// The validated request.
+    pub request: AuthorizationRequest,
     /// SHA-256 of the CSRF token its forms carry.
     pub csrf_hash: Vec<u8>,
     /// The session the user logged in with for it, once they have.
@@ -143,7 +144,7 @@ pub fn create_interaction(
 ) -> Result<(), StoreError> {
     let row = InteractionRow {
         interaction_hash: interaction.interaction_hash.clone(),
-        request: interaction.request.clone(),
+        request: json::write("interactions", &interaction.request)?,
         csrf_hash: interaction.csrf_hash.clone(),
         session_id: interaction.session_id.clone(),
         created_at: interaction.created_at.naive_utc(),
@@ -165,14 +166,17 @@ pub fn live_interaction(
         .select(InteractionRow::as_select())
         .first(conn)
         .optional()?;
-    Ok(row.map(|r| InteractionRecord {
-        interaction_hash: r.interaction_hash,
-        request: r.request,
-        csrf_hash: r.csrf_hash,
-        session_id: r.session_id,
-        created_at: r.created_at.and_utc(),
-        expires_at: r.expires_at.and_utc(),
-    }))
+    row.map(|r| {
+        Ok(InteractionRecord {
+            request: json::read("interactions", "a live interaction", &r.request)?,
+            interaction_hash: r.interaction_hash,
+            csrf_hash: r.csrf_hash,
+            session_id: r.session_id,
+            created_at: r.created_at.and_utc(),
+            expires_at: r.expires_at.and_utc(),
+        })
+    })
+    .transpose()
 }
 
 /// Records that the user logged in, with session `session_id`, for an interaction.

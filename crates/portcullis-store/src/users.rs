@@ -1,10 +1,11 @@
-//! Repository of end users. Passwords arrive already hashed; claims arrive
-//! as JSON that this module stores unread.
+//! Repository of end users. Passwords arrive already hashed; claims are
+//! stored as JSON and read back as [`StandardClaims`].
 
 use crate::schema::users;
-use crate::{DbConnection, StoreError};
+use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_core::StandardClaims;
 use std::fmt;
 
 /// A user as stored.
@@ -16,8 +17,8 @@ pub struct UserRecord {
     pub username: String,
     /// The argon2id PHC string of the password.
     pub password_hash: String,
-    /// OpenID Connect standard claims, JSON.
-    pub claims: String,
+    /// OpenID Connect standard claims.
+    pub claims: StandardClaims,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
     /// When the user last changed (the `updated_at` claim).
@@ -48,17 +49,19 @@ struct Row {
     disabled_at: Option<NaiveDateTime>,
 }
 
-impl From<Row> for UserRecord {
-    fn from(row: Row) -> Self {
-        UserRecord {
+impl TryFrom<Row> for UserRecord {
+    type Error = StoreError;
+
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        Ok(UserRecord {
+            claims: json::read("users", &format!("user {}", row.user_id), &row.claims)?,
             user_id: row.user_id,
             username: row.username,
             password_hash: row.password_hash,
-            claims: row.claims,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             disabled_at: row.disabled_at.map(|t| t.and_utc()),
-        }
+        })
     }
 }
 
@@ -68,7 +71,7 @@ pub fn create(conn: &mut DbConnection, user: &UserRecord) -> Result<(), StoreErr
         user_id: user.user_id.clone(),
         username: user.username.clone(),
         password_hash: user.password_hash.clone(),
-        claims: user.claims.clone(),
+        claims: json::write("users", &user.claims)?,
         created_at: user.created_at.naive_utc(),
         updated_at: user.updated_at.naive_utc(),
         disabled_at: user.disabled_at.map(|t| t.naive_utc()),
@@ -81,27 +84,27 @@ pub fn create(conn: &mut DbConnection, user: &UserRecord) -> Result<(), StoreErr
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<UserRecord>, StoreError> {
     let row =
         users::table.filter(users::username.eq(username)).select(Row::as_select()).first(conn).optional()?;
-    Ok(row.map(UserRecord::from))
+    row.map(UserRecord::try_from).transpose()
 }
 
 /// The user `user_id`.
 pub fn find(conn: &mut DbConnection, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
     let row =
         users::table.filter(users::user_id.eq(user_id)).select(Row::as_select()).first(conn).optional()?;
-    Ok(row.map(UserRecord::from))
+    row.map(UserRecord::try_from).transpose()
 }
 
 /// Every user, by username.
 pub fn all(conn: &mut DbConnection) -> Result<Vec<UserRecord>, StoreError> {
     let rows = users::table.order(users::username.asc()).select(Row::as_select()).load(conn)?;
-    Ok(rows.into_iter().map(UserRecord::from).collect())
+    rows.into_iter().map(UserRecord::try_from).collect()
 }
 
 /// A change to a user; `None` leaves a field as it is.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct UserChange<'a> {
-    /// New standard claims, JSON.
-    pub claims: Option<&'a str>,
+    /// New standard claims.
+    pub claims: Option<&'a StandardClaims>,
     /// A new argon2id password hash.
     pub password_hash: Option<&'a str>,
     /// Disable (`true`) or enable (`false`).
@@ -118,6 +121,7 @@ pub fn update(conn: &mut DbConnection, user_id: &str, change: UserChange<'_>) ->
             return Ok(false);
         }
         if let Some(claims) = change.claims {
+            let claims = json::write("users", claims)?;
             diesel::update(this_user()).set(users::claims.eq(claims)).execute(conn)?;
         }
         if let Some(hash) = change.password_hash {

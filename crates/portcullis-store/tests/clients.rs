@@ -1,11 +1,17 @@
 //! The client repository and the change log, on SQLite and PostgreSQL.
 
 use chrono::{DurationRound, TimeDelta, Utc};
+use portcullis_core::ClientMetadata;
 use portcullis_store::backend_tests;
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::clients::{self, NewClient, NewVersion, SecretRecord, VersionWrite};
 use portcullis_store::server_settings;
 use portcullis_store::StoreError;
+
+/// A configuration named `name`.
+fn metadata(name: &str) -> ClientMetadata {
+    serde_json::from_value(serde_json::json!({ "client_name": name })).unwrap()
+}
 
 fn secret(id: &str) -> SecretRecord {
     SecretRecord {
@@ -22,10 +28,10 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         let first = secret("s1");
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: r#"{"client_name":"a"}"#, author: "cli", secret: Some(&first) }).unwrap();
-        clients::create(&mut conn, &NewClient { client_id: "c2", metadata: r#"{"client_name":"b"}"#, author: "cli", secret: None }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("a"), author: "cli", secret: Some(&first) }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c2", metadata: &metadata("b"), author: "cli", secret: None }).unwrap();
         let found = clients::find(&mut conn, "c1").unwrap().unwrap();
-        assert_eq!((found.version, found.metadata.as_str(), found.disabled_at), (1, r#"{"client_name":"a"}"#, None));
+        assert_eq!((found.version, &found.metadata, found.disabled_at), (1, &metadata("a"), None));
         assert_eq!(found.secrets, vec![first]);
         assert!(clients::find(&mut conn, "c3").unwrap().is_none());
         let all = clients::all(&mut conn).unwrap();
@@ -37,7 +43,7 @@ backend_tests! {
     fn a_duplicate_client_id_conflicts_and_writes_nothing(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();
-        let new = NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: None };
+        let new = NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: None };
         clients::create(&mut conn, &new).unwrap();
         let before = change_log::last_seq(&mut conn).unwrap();
         let again = clients::create(&mut conn, &NewClient { secret: Some(&secret("s2")), ..new });
@@ -51,7 +57,7 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         let first = secret("s1");
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: Some(&first) }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: Some(&first) }).unwrap();
         let before = change_log::last_seq(&mut conn).unwrap();
         let second = secret("s2");
         assert!(clients::add_secret(&mut conn, "c1", &second).unwrap());
@@ -64,7 +70,7 @@ backend_tests! {
     fn disabling_a_client_is_stored_and_logged(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: None }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: None }).unwrap();
         let before = change_log::last_seq(&mut conn).unwrap();
         assert!(clients::set_disabled(&mut conn, "c1", true).unwrap());
         assert!(clients::find(&mut conn, "c1").unwrap().unwrap().disabled_at.is_some());
@@ -120,25 +126,26 @@ backend_tests! {
     fn a_version_is_written_only_on_the_current_one_and_history_survives_deletion(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: r#"{"v":1}"#, author: "cli", secret: None }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("v1"), author: "cli", secret: None }).unwrap();
         let until = Utc::now() + TimeDelta::hours(1);
         let removed = vec!["https://app.example/old".to_owned()];
+        let (v2, v3, x) = (metadata("v2"), metadata("v3"), metadata("x"));
         let version = |metadata, author| NewVersion {
             metadata, author, summary: "changed v", kept_redirect_uris: &[], retired_redirect_uris: &removed, retired_until: until,
         };
-        assert_eq!(clients::add_version(&mut conn, "c1", 1, &version(r#"{"v":2}"#, "admin-1")).unwrap(), VersionWrite::Written(2));
-        assert_eq!(clients::add_version(&mut conn, "c1", 1, &version(r#"{"v":3}"#, "admin-2")).unwrap(), VersionWrite::Stale { current: 2 });
-        assert_eq!(clients::add_version(&mut conn, "nobody", 1, &version("{}", "admin-1")).unwrap(), VersionWrite::NotFound);
+        assert_eq!(clients::add_version(&mut conn, "c1", 1, &version(&v2, "admin-1")).unwrap(), VersionWrite::Written(2));
+        assert_eq!(clients::add_version(&mut conn, "c1", 1, &version(&v3, "admin-2")).unwrap(), VersionWrite::Stale { current: 2 });
+        assert_eq!(clients::add_version(&mut conn, "nobody", 1, &version(&x, "admin-1")).unwrap(), VersionWrite::NotFound);
         let retired = clients::find(&mut conn, "c1").unwrap().unwrap().retired_redirect_uris;
         assert_eq!(retired.iter().map(|(uri, _)| uri.as_str()).collect::<Vec<_>>(), ["https://app.example/old"]);
-        assert_eq!(clients::find(&mut conn, "c1").unwrap().unwrap().metadata, r#"{"v":2}"#);
+        assert_eq!(clients::find(&mut conn, "c1").unwrap().unwrap().metadata, metadata("v2"));
         let history = clients::versions(&mut conn, "c1").unwrap();
         assert_eq!(history.iter().map(|v| (v.version, v.author.as_str())).collect::<Vec<_>>(), [(2, "admin-1"), (1, "cli")]);
-        assert_eq!(clients::version(&mut conn, "c1", 1).unwrap().unwrap().metadata, r#"{"v":1}"#);
+        assert_eq!(clients::version(&mut conn, "c1", 1).unwrap().unwrap().metadata, metadata("v1"));
         assert!(clients::delete(&mut conn, "c1").unwrap());
         assert!(!clients::delete(&mut conn, "c1").unwrap(), "deleted once");
         assert!(clients::find(&mut conn, "c1").unwrap().is_none());
-        assert_eq!(clients::add_version(&mut conn, "c1", 2, &version("{}", "admin-1")).unwrap(), VersionWrite::NotFound);
+        assert_eq!(clients::add_version(&mut conn, "c1", 2, &version(&x, "admin-1")).unwrap(), VersionWrite::NotFound);
         assert_eq!(clients::versions(&mut conn, "c1").unwrap().len(), 2, "the history stays");
     }
 
@@ -147,7 +154,7 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         let (first, second, third) = (secret("s1"), secret("s2"), secret("s3"));
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: "{}", author: "cli", secret: Some(&first) }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: Some(&first) }).unwrap();
         assert!(clients::add_secret(&mut conn, "c1", &second).unwrap());
         assert!(clients::revoke_secret(&mut conn, "c1", "s1").unwrap());
         assert!(!clients::revoke_secret(&mut conn, "c1", "s1").unwrap(), "revoked once");

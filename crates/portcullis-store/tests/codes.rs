@@ -1,6 +1,8 @@
 //! Authorization codes, on SQLite and PostgreSQL.
 
 use chrono::{DurationRound, TimeDelta, Utc};
+use portcullis_core::grant::CodeDetails;
+use portcullis_core::Scope;
 use portcullis_store::backend_tests;
 use portcullis_store::codes::{self, CodeRecord, Redemption};
 
@@ -10,7 +12,16 @@ fn code(hash: u8, lifetime: TimeDelta) -> CodeRecord {
         code_hash: vec![hash; 32],
         grant_id: format!("grant-{hash}"),
         client_id: "app".to_owned(),
-        details: r#"{"scope":"openid"}"#.to_owned(),
+        details: CodeDetails {
+            user_id: "u1".into(),
+            scope: Scope::parse("openid").unwrap(),
+            nonce: None,
+            code_challenge: None,
+            redirect_uri: "https://app.example/cb".into(),
+            redirect_uri_sent: true,
+            auth_time: now.timestamp(),
+            sid: "s1".into(),
+        },
         created_at: now,
         expires_at: now + lifetime,
     }
@@ -23,7 +34,7 @@ backend_tests! {
         let mut conn = db.get().unwrap();
         let issued = code(1, TimeDelta::seconds(60));
         codes::insert(&mut conn, &issued).unwrap();
-        assert_eq!(codes::redeem(&mut conn, &[1; 32], Utc::now()).unwrap(), Redemption::Redeemed(issued));
+        assert_eq!(codes::redeem(&mut conn, &[1; 32], Utc::now()).unwrap(), Redemption::Redeemed(Box::new(issued)));
         assert_eq!(
             codes::redeem(&mut conn, &[1; 32], Utc::now()).unwrap(),
             Redemption::Replayed { grant_id: "grant-1".into(), client_id: "app".into() }

@@ -1,6 +1,8 @@
 //! Refresh-token rotation and reuse detection, on SQLite and PostgreSQL.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use portcullis_core::grant::RefreshDetails;
+use portcullis_core::Scope;
 use portcullis_store::refresh::{self, FamilyRecord, RefreshRecord, Rotation};
 use portcullis_store::{backend_tests, Database, DbConnection, PoolOptions};
 use std::sync::{Arc, Barrier};
@@ -14,7 +16,11 @@ fn token(hash: u8, idle: TimeDelta) -> RefreshRecord {
     RefreshRecord {
         token_hash: vec![hash; 32],
         family_id: "f1".into(),
-        details: format!(r#"{{"n":{hash}}}"#),
+        details: RefreshDetails {
+            scope: Scope::parse("openid").unwrap(),
+            auth_time: i64::from(hash),
+            sid: "s1".into(),
+        },
         created_at: now(),
         expires_at: now() + idle,
     }
@@ -44,7 +50,7 @@ backend_tests! {
         let family = start(&mut conn, TimeDelta::days(1), &first);
         assert_eq!(refresh::find(&mut conn, &[1; 32]).unwrap(), Some((family.clone(), first.clone())));
         let rotated = refresh::rotate(&mut conn, &[1; 32], &token(2, TimeDelta::hours(1)), Utc::now(), NO_GRACE).unwrap();
-        assert_eq!(rotated, Rotation::Rotated { family: family.clone(), presented: first });
+        assert_eq!(rotated, Rotation::Rotated { family: family.clone(), presented: Box::new(first) });
         assert!(matches!(refresh::rotate(&mut conn, &[2; 32], &token(3, TimeDelta::hours(1)), Utc::now(), NO_GRACE).unwrap(),
             Rotation::Rotated { .. }));
         assert_eq!(refresh::rotate(&mut conn, &[9; 32], &token(4, TimeDelta::hours(1)), Utc::now(), NO_GRACE).unwrap(), Rotation::Invalid);

@@ -1,6 +1,8 @@
 //! Sessions, interactions and consents, on SQLite and PostgreSQL.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use portcullis_core::authorization_request::{AuthorizationRequest, Prompt};
+use portcullis_core::{ClientId, Scope};
 use portcullis_store::backend_tests;
 use portcullis_store::sessions::{self, InteractionRecord, SessionRecord};
 use portcullis_store::StoreError;
@@ -23,7 +25,21 @@ fn session(hash: u8, user: &str, lifetime: TimeDelta) -> SessionRecord {
 fn interaction(hash: u8, lifetime: TimeDelta) -> InteractionRecord {
     InteractionRecord {
         interaction_hash: vec![hash; 32],
-        request: r#"{"client_id":"app"}"#.to_owned(),
+        request: AuthorizationRequest {
+            client_id: ClientId::parse("app").unwrap(),
+            redirect_uri: "https://app.example/cb".into(),
+            redirect_uri_sent: true,
+            scope: Scope::parse("openid").unwrap(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            id_token_hint: None,
+            hinted_subject: None,
+            ui_locales: None,
+        },
         csrf_hash: vec![hash ^ 0xff; 32],
         session_id: None,
         created_at: now(),

@@ -1,6 +1,7 @@
 //! The user repository, on SQLite and PostgreSQL.
 
 use chrono::{DurationRound, TimeDelta, Utc};
+use portcullis_core::StandardClaims;
 use portcullis_store::backend_tests;
 use portcullis_store::users::{self, UserRecord};
 use portcullis_store::StoreError;
@@ -11,7 +12,7 @@ fn user(id: &str, username: &str) -> UserRecord {
         user_id: id.to_owned(),
         username: username.to_owned(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
-        claims: r#"{"name":"Alice"}"#.to_owned(),
+        claims: StandardClaims { name: Some("Alice".into()), ..StandardClaims::default() },
         created_at: now,
         updated_at: now,
         disabled_at: None,
@@ -19,6 +20,20 @@ fn user(id: &str, username: &str) -> UserRecord {
 }
 
 backend_tests! {
+    #[test]
+    fn unreadable_claims_are_an_error_that_names_the_user_never_a_default(db) {
+        use diesel::RunQueryDsl;
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        users::create(&mut conn, &user("u1", "alice")).unwrap();
+        diesel::sql_query("UPDATE users SET claims = '{\"name\": 7}'").execute(&mut *conn).unwrap();
+        match users::find(&mut conn, "u1") {
+            Err(StoreError::Corrupt { table: "users", reason }) => assert!(reason.starts_with("user u1:"), "{reason}"),
+            other => panic!("expected an error naming the row, got {other:?}"),
+        }
+        assert!(users::all(&mut conn).is_err(), "a listing does not skip it either");
+    }
+
     #[test]
     fn a_user_is_found_by_id_and_by_username(db) {
         let db = db.connect();

@@ -1,7 +1,7 @@
 //! Changing clients. Each operation is one transaction: the new version (or
 //! state), its change-log row, and its audit entry.
 
-use super::{find, holds_admin, is_last_admin, parse_metadata, stored_metadata, summary, view, ClientView};
+use super::{find, holds_admin, is_last_admin, parse_metadata, summary, view, ClientView};
 use crate::client_secrets::new_secret;
 use crate::transaction::{Attempt, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
@@ -61,10 +61,9 @@ impl App {
         let client_id =
             ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
         let secret = metadata.token_endpoint_auth_method.uses_secret().then(|| new_secret(tx.now, None));
-        let json = serde_json::to_string(metadata).map_err(AppError::unavailable)?;
         let new = NewClient {
             client_id: client_id.as_str(),
-            metadata: &json,
+            metadata,
             author: &actor.author(),
             secret: secret.as_ref().map(|(_, record)| record),
         };
@@ -159,7 +158,7 @@ impl App {
             if based_on != current.version {
                 return Err(stale(based_on, current.version));
             }
-            let metadata = stored_metadata(client_id, &target.metadata)?;
+            let metadata = target.metadata;
             super::check(&metadata)?;
             let summary = format!("rolled back to version {version}");
             let written = self.write_version(tx, actor, &current, &metadata, &summary)?;
@@ -221,7 +220,6 @@ impl App {
         if holds_admin(&current.metadata) && !holds_admin(new) {
             ensure_another_admin(tx, client_id)?;
         }
-        let json = serde_json::to_string(new).map_err(AppError::unavailable)?;
         let kept: Vec<String> = new.redirect_uris.iter().map(|uri| uri.as_str().to_owned()).collect();
         let retired: Vec<String> = current
             .metadata
@@ -231,7 +229,7 @@ impl App {
             .filter(|uri| !kept.contains(uri))
             .collect();
         let version = stored::NewVersion {
-            metadata: &json,
+            metadata: new,
             author: &actor.author(),
             summary,
             kept_redirect_uris: &kept,

@@ -95,17 +95,8 @@ pub struct ClientPage {
     pub next_cursor: Option<String>,
 }
 
-/// The stored configuration of a client, or an error naming the row.
-pub(crate) fn stored_metadata(client_id: &str, json: &str) -> Result<ClientMetadata, AppError> {
-    serde_json::from_str(json).map_err(|e| {
-        AppError::unavailable(anyhow::anyhow!(
-            "the stored configuration of client {client_id} is unreadable: {e}"
-        ))
-    })
-}
-
 fn view(record: ClientRecord) -> Result<ClientView, AppError> {
-    let metadata = stored_metadata(&record.client_id, &record.metadata)?;
+    let metadata = record.metadata;
     Ok(ClientView {
         client_id: record.client_id,
         version: record.version,
@@ -130,19 +121,15 @@ fn view(record: ClientRecord) -> Result<ClientView, AppError> {
     })
 }
 
-fn version_view(
-    client_id: &str,
-    record: VersionRecord,
-    with_metadata: bool,
-) -> Result<VersionView, AppError> {
-    let metadata = with_metadata.then(|| stored_metadata(client_id, &record.metadata)).transpose()?;
-    Ok(VersionView {
+fn version_view(record: VersionRecord, with_metadata: bool) -> VersionView {
+    let metadata = with_metadata.then_some(record.metadata);
+    VersionView {
         version: record.version,
         author: record.author,
         created_at: time(record.created_at),
         summary: record.summary,
         metadata,
-    })
+    }
 }
 
 /// The client's record, or [`AppError::NotFound`].
@@ -186,10 +173,7 @@ impl App {
     pub fn client_versions(&self, actor: &Actor, client_id: &str) -> Result<Vec<VersionView>, AppError> {
         self.read(actor, Permission::Clients, |conn| {
             find(conn, client_id)?;
-            stored::versions(conn, client_id)?
-                .into_iter()
-                .map(|r| version_view(client_id, r, false))
-                .collect()
+            Ok(stored::versions(conn, client_id)?.into_iter().map(|r| version_view(r, false)).collect())
         })
     }
 
@@ -204,7 +188,7 @@ impl App {
             find(conn, client_id)?;
             let record = stored::version(conn, client_id, version)?
                 .ok_or_else(|| AppError::NotFound(format!("client {client_id} has no version {version}")))?;
-            version_view(client_id, record, true)
+            Ok(version_view(record, true))
         })
     }
 }

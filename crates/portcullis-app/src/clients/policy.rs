@@ -131,10 +131,7 @@ pub(crate) fn holds_admin(metadata: &ClientMetadata) -> bool {
 pub fn is_last_admin(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
     let admins: Vec<String> = stored::all(conn)?
         .into_iter()
-        .filter(|record| {
-            record.disabled_at.is_none()
-                && serde_json::from_str::<ClientMetadata>(&record.metadata).is_ok_and(|m| holds_admin(&m))
-        })
+        .filter(|record| record.disabled_at.is_none() && holds_admin(&record.metadata))
         .map(|record| record.client_id)
         .collect();
     Ok(admins == [client_id])

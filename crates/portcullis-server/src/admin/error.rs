@@ -78,6 +78,12 @@ impl AdminError {
         Self::refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", description)
     }
 
+    /// 500: stored data could not be read; the cause is logged, not shown.
+    pub fn failed(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "admin request met unreadable stored data");
+        Self::refused(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "stored data could not be read")
+    }
+
     /// 503: storage failed; the cause is logged, not shown.
     pub fn unavailable(cause: impl fmt::Display) -> Self {
         tracing::error!(error = %cause, "admin request failed in storage");
@@ -101,6 +107,7 @@ impl From<AppError> for AdminError {
             AppError::Invalid(description) => Self::bad_request(description),
             AppError::Conflict(description) => Self::conflict(description),
             AppError::Unavailable(cause) => Self::unavailable(format!("{cause:#}")),
+            AppError::Corrupt(cause) => Self::failed(cause),
         }
     }
 }

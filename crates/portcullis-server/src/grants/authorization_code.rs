@@ -2,10 +2,7 @@
 //! §3.1.3): a code is exchanged, once, by the client it was issued to, with
 //! the redirect URI and the PKCE verifier it was bound to.
 
-use super::{
-    access_token, audience, id_token, invalid_grant, unreadable, Authenticated, TokenResponse, TokenSettings,
-};
-use crate::authorization::CodeDetails;
+use super::{access_token, audience, id_token, invalid_grant, Authenticated, TokenResponse, TokenSettings};
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::mirror::RevocationList;
@@ -14,28 +11,17 @@ use chrono::{TimeDelta, Utc};
 use portcullis_app::audit::{self, Record};
 use portcullis_app::{Actor, Event};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
+use portcullis_core::grant::{CodeDetails, RefreshDetails};
 use portcullis_core::{ErrorCode, GrantType, OAuthError};
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::codes::{self, Redemption};
 use portcullis_store::refresh::{self, FamilyRecord, RefreshRecord};
 use portcullis_store::Database;
-use serde::{Deserialize, Serialize};
 
 /// Refresh-token idle lifetime for clients that set none.
 pub const DEFAULT_REFRESH_IDLE: u64 = 14 * 24 * 60 * 60;
 /// Refresh-token family lifetime for clients that set none.
 pub const DEFAULT_REFRESH_ABSOLUTE: u64 = 90 * 24 * 60 * 60;
-
-/// What a refresh token carries forward from the authorization.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefreshDetails {
-    /// The scope granted.
-    pub scope: portcullis_core::Scope,
-    /// When the user authenticated, seconds since the epoch.
-    pub auth_time: i64,
-    /// The session.
-    pub sid: String,
-}
 
 /// Exchanges a code for tokens.
 pub async fn issue(
@@ -68,9 +54,9 @@ pub async fn issue(
     if record.client_id != client.id.as_str() {
         return Err(invalid_grant("the code was issued to another client"));
     }
-    let details: CodeDetails = serde_json::from_str(&record.details).map_err(unreadable)?;
-    check_redirect_uri(form, &details)?;
-    check_pkce(form, &details)?;
+    let details = &record.details;
+    check_redirect_uri(form, details)?;
+    check_pkce(form, details)?;
 
     let aud = audience(form, client, &settings.issuer)?;
     let minted = access_token(
@@ -94,7 +80,7 @@ pub async fn issue(
         .then(|| id_token(client, settings, keys, &authenticated, &minted))
         .transpose()?;
     let refresh_token = if client.metadata.allows_grant(GrantType::RefreshToken) {
-        Some(start_refresh_family(client, db, &record.grant_id, &details).await?)
+        Some(start_refresh_family(client, db, &record.grant_id, details).await?)
     } else {
         None
     };
@@ -162,7 +148,7 @@ async fn start_refresh_family(
     let first = RefreshRecord {
         token_hash: secrets::hash(&token).to_vec(),
         family_id: family.family_id.clone(),
-        details: serde_json::to_string(&carried).map_err(unreadable)?,
+        details: carried,
         created_at: now,
         expires_at: now + seconds(metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE)),
     };

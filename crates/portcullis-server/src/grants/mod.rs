@@ -46,12 +46,6 @@ pub fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
-/// The error for stored data that cannot be read: the server's, not the client's.
-pub fn unreadable(e: impl std::fmt::Display) -> OAuthError {
-    tracing::error!(error = %e, "stored grant data is unreadable");
-    OAuthError::new(ErrorCode::ServerError, "stored data of this grant could not be read")
-}
-
 /// A freshly minted access token.
 pub struct MintedAccessToken {
     /// The signed JWT.

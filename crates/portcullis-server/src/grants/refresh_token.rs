@@ -2,9 +2,9 @@
 //! every use returns a new refresh token and retires the old one; presenting
 //! a retired one again revokes the family and every access token of its grant.
 
-use super::authorization_code::{revoke_grant, GrantRevocation, RefreshDetails, DEFAULT_REFRESH_IDLE};
+use super::authorization_code::{revoke_grant, GrantRevocation, DEFAULT_REFRESH_IDLE};
 use super::{
-    access_token, audience, granted_scope, id_token, invalid_grant, unreadable, Authenticated, TokenResponse,
+    access_token, audience, granted_scope, id_token, invalid_grant, Authenticated, TokenResponse,
     TokenSettings,
 };
 use crate::clients::RegisteredClient;
@@ -35,7 +35,7 @@ pub async fn issue(
     if family.client_id != client.id.as_str() {
         return Err(invalid_grant("the refresh token was issued to another client"));
     }
-    let carried: RefreshDetails = serde_json::from_str(&record.details).map_err(unreadable)?;
+    let carried = &record.details;
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(form, &carried.scope)?;
 

@@ -4,6 +4,7 @@
 use crate::authorization::{expired_page, Authorization};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
+use crate::pages::PageError;
 use crate::{authorization_response, pages, session_cookie, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
@@ -21,7 +22,7 @@ pub async fn authorize_get(
     req: HttpRequest,
     flow: web::Data<Authorization>,
     keys: web::Data<KeyRing>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     authorize(&req, FormParams::parse(req.query_string().as_bytes()), &flow, &keys).await
 }
 
@@ -31,7 +32,7 @@ pub async fn authorize_post(
     form: Result<FormParams, OAuthFailure>,
     flow: web::Data<Authorization>,
     keys: web::Data<KeyRing>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     authorize(&req, form.map_err(|failure| failure.0), &flow, &keys).await
 }
 
@@ -40,7 +41,7 @@ async fn authorize(
     params: Result<FormParams, OAuthError>,
     flow: &Authorization,
     keys: &KeyRing,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     // A repeated or undecodable parameter leaves no trustworthy redirect URI.
     let params = match params {
         Ok(params) => params,
@@ -76,10 +77,7 @@ async fn authorize(
 }
 
 /// `GET /authorize/resume?interaction=…`: back from the login page.
-pub async fn resume(
-    req: HttpRequest,
-    flow: web::Data<Authorization>,
-) -> Result<HttpResponse, actix_web::Error> {
+pub async fn resume(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
     let session = session_cookie::current(&req, &flow.db).await?;
     flow.proceed(interaction.request.clone(), session, Some(interaction)).await

@@ -4,6 +4,7 @@
 use crate::authorization::{expired_page, Authorization, Interaction};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
+use crate::pages::PageError;
 use crate::pages::{escape, page};
 use crate::session_cookie;
 use actix_web::http::StatusCode;
@@ -30,16 +31,13 @@ async fn logged_in(
     req: &HttpRequest,
     flow: &Authorization,
     interaction: &Interaction,
-) -> Result<Option<SessionRecord>, actix_web::Error> {
+) -> Result<Option<SessionRecord>, PageError> {
     let session = session_cookie::current(req, &flow.db).await?;
     Ok(session.filter(|s| interaction.record.session_id.as_deref() == Some(s.session_id.as_str())))
 }
 
 /// `GET /consent?interaction=…`.
-pub async fn show(
-    req: HttpRequest,
-    flow: web::Data<Authorization>,
-) -> Result<HttpResponse, actix_web::Error> {
+pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
     let (Some(_), Some(csrf)) = (
         logged_in(&req, &flow, &interaction).await?,
@@ -77,7 +75,7 @@ pub async fn submit(
     req: HttpRequest,
     form: Result<FormParams, OAuthFailure>,
     flow: web::Data<Authorization>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     let (form, interaction) = match flow.posted_interaction(&req, form).await? {
         Ok(posted) => posted,
         Err(page) => return Ok(page),

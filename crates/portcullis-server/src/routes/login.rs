@@ -5,6 +5,7 @@ use crate::authorization::{expired_page, Authorization, Interaction, RESUME_PATH
 use crate::form::FormParams;
 use crate::login_throttle::Attempt;
 use crate::oauth_response::OAuthFailure;
+use crate::pages::PageError;
 use crate::pages::{escape, page};
 use crate::{secrets, session_cookie};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
@@ -21,10 +22,7 @@ use std::sync::{Arc, OnceLock};
 const FAILED: &str = "The username or password is incorrect.";
 
 /// `GET /login?interaction=…`.
-pub async fn show(
-    req: HttpRequest,
-    flow: web::Data<Authorization>,
-) -> Result<HttpResponse, actix_web::Error> {
+pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
     let Some(csrf) = req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()) else {
         return Ok(crate::pages::error_page("Cookies must be enabled to sign in."));
@@ -79,7 +77,7 @@ pub async fn submit(
     req: HttpRequest,
     form: Result<FormParams, OAuthFailure>,
     flow: web::Data<Authorization>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     let (form, interaction) = match flow.posted_interaction(&req, form).await? {
         Ok(posted) => posted,
         Err(page) => return Ok(page),
@@ -115,7 +113,8 @@ pub async fn submit(
         Some(phc) => users::verify_password(&password, phc),
         None => users::verify_password(&password, decoy_hash()),
     })
-    .await?;
+    .await
+    .map_err(PageError::failed)?;
     let Some(user) = user.as_ref().filter(|u| valid && u.disabled_at.is_none()) else {
         tracing::info!(username = %shown(user.as_ref()), ip = ?ip, "login failed");
         return Ok(form_again(&flow, &interaction, &csrf, &typed));

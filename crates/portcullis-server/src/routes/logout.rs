@@ -9,6 +9,7 @@
 use crate::authorization::Authorization;
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
+use crate::pages::PageError;
 use crate::pages::{error_page, escape, page};
 use crate::{authorization_response, secrets, session_cookie, KeyRing};
 use actix_web::http::StatusCode;
@@ -23,7 +24,7 @@ pub async fn get(
     req: HttpRequest,
     flow: web::Data<Authorization>,
     keys: web::Data<KeyRing>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     logout(&req, FormParams::parse(req.query_string().as_bytes()), false, &flow, &keys).await
 }
 
@@ -33,7 +34,7 @@ pub async fn post(
     form: Result<FormParams, OAuthFailure>,
     flow: web::Data<Authorization>,
     keys: web::Data<KeyRing>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     logout(&req, form.map_err(|failure| failure.0), true, &flow, &keys).await
 }
 
@@ -43,7 +44,7 @@ async fn logout(
     posted: bool,
     flow: &Authorization,
     keys: &KeyRing,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, PageError> {
     let params = match params {
         Ok(params) => params,
         Err(error) => return Ok(error_page(&error.error_description)),
@@ -98,7 +99,7 @@ async fn logout(
     };
     response
         .add_cookie(&session_cookie::removal(session_cookie::SESSION, flow.secure_cookies))
-        .map_err(actix_web::error::ErrorInternalServerError)?;
+        .map_err(PageError::failed)?;
     Ok(response)
 }
 

@@ -10,7 +10,7 @@ use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_core::{ErrorCode, OAuthError, Scope, StandardClaims};
+use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_store::users;
 
 fn invalid_token(description: &str) -> OAuthFailure {
@@ -83,8 +83,7 @@ async fn userinfo(
         .map_err(OAuthError::from)?
         .filter(|user| user.disabled_at.is_none())
         .ok_or_else(|| invalid_token("the user is no longer available"))?;
-    let stored: StandardClaims = serde_json::from_str(&user.claims).unwrap_or_default();
-    let mut released = stored.released_for(&scope);
+    let mut released = user.claims.released_for(&scope);
     released.insert("sub".to_owned(), claims.sub.into());
     if scope.contains("profile") {
         released.insert("updated_at".to_owned(), user.updated_at.timestamp().into());

@@ -1,0 +1,38 @@
+//! What a grant carries between the front channel and the token endpoint:
+//! the details an authorization code stands for, and what its refresh
+//! tokens carry forward. Stored as JSON, read back as these types.
+
+use crate::{CodeChallenge, Scope};
+use serde::{Deserialize, Serialize};
+
+/// What a code stands for: everything the token endpoint checks and needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeDetails {
+    /// The user (`sub`).
+    pub user_id: String,
+    /// The scope granted.
+    pub scope: Scope,
+    /// The request's `nonce`, for the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE challenge the verifier must answer.
+    pub code_challenge: Option<CodeChallenge>,
+    /// The redirect URI the code was sent to.
+    pub redirect_uri: String,
+    /// Whether the request named it, so the token request must repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    /// When the user authenticated, seconds since the epoch.
+    pub auth_time: i64,
+    /// The session, `sid` in the ID token.
+    pub sid: String,
+}
+
+/// What a refresh token carries forward from the authorization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshDetails {
+    /// The scope granted.
+    pub scope: Scope,
+    /// When the user authenticated, seconds since the epoch.
+    pub auth_time: i64,
+    /// The session.
+    pub sid: String,
+}
