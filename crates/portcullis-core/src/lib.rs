@@ -57,6 +57,9 @@ pub use oauth_error::{ErrorCode, OAuthError};
 pub use pkce::{CodeChallenge, CodeChallengeMethod, PkceError};
 pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use scope::{Scope, ScopeError};
-pub use secret::{ClientSecret, Password};
+pub use secret::{
+    AuthorizationCode, ClientSecret, CodeVerifier, CsrfToken, InteractionId, Password, RefreshToken,
+    SessionToken,
+};
 pub use signing::{KeyState, SigningAlgorithm, UnknownValue};
 pub use user::{Address, StandardClaims, Username};

@@ -1,5 +1,6 @@
 //! Proof Key for Code Exchange (RFC 7636).
 
+use crate::CodeVerifier;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -58,7 +59,8 @@ impl CodeChallenge {
 
     /// Whether `verifier` answers this challenge (RFC 7636 §4.6), compared
     /// in constant time.
-    pub fn verify(&self, verifier: &str) -> bool {
+    pub fn verify(&self, verifier: &CodeVerifier) -> bool {
+        let verifier = verifier.expose();
         if !well_formed(verifier) {
             return false;
         }
@@ -74,6 +76,10 @@ impl CodeChallenge {
 mod tests {
     use super::*;
 
+    fn v(verifier: impl Into<String>) -> CodeVerifier {
+        CodeVerifier::new(verifier.into())
+    }
+
     /// RFC 7636 Appendix B.
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -81,17 +87,17 @@ mod tests {
     #[test]
     fn verifies_the_rfc_7636_appendix_b_example() {
         let challenge = CodeChallenge::parse(CHALLENGE, Some("S256")).unwrap();
-        assert!(challenge.verify(VERIFIER));
-        assert!(!challenge.verify(&VERIFIER.replace('d', "e")));
-        assert!(!challenge.verify(CHALLENGE), "the challenge is not its own verifier");
+        assert!(challenge.verify(&v(VERIFIER)));
+        assert!(!challenge.verify(&v(VERIFIER.replace('d', "e"))));
+        assert!(!challenge.verify(&v(CHALLENGE)), "the challenge is not its own verifier");
     }
 
     #[test]
     fn plain_compares_the_verifier_itself_and_is_the_default_method() {
         let challenge = CodeChallenge::parse(VERIFIER, None).unwrap();
         assert_eq!(challenge.method, CodeChallengeMethod::Plain);
-        assert!(challenge.verify(VERIFIER));
-        assert!(!challenge.verify(CHALLENGE));
+        assert!(challenge.verify(&v(VERIFIER)));
+        assert!(!challenge.verify(&v(CHALLENGE)));
     }
 
     #[test]
@@ -102,7 +108,7 @@ mod tests {
             assert_eq!(CodeChallenge::parse(bad, Some("S256")), Err(PkceError::MalformedChallenge), "{bad}");
         }
         let challenge = CodeChallenge::parse(CHALLENGE, Some("S256")).unwrap();
-        assert!(!challenge.verify("too-short"));
-        assert!(!challenge.verify(&"a".repeat(129)));
+        assert!(!challenge.verify(&v("too-short")));
+        assert!(!challenge.verify(&v("a".repeat(129))));
     }
 }

@@ -6,9 +6,16 @@ macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         ///
-        /// Its `Debug` prints `[redacted]`, and it has no `Clone` and no
-        /// `Display`: the value leaves only through [`expose`](Self::expose).
+        /// Its `Debug` prints `[redacted]`, it has no `Clone` and no
+        /// `Display`, and its memory is wiped when it is dropped: the value
+        /// leaves only through [`expose`](Self::expose).
         pub struct $name(String);
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                zeroize::Zeroize::zeroize(&mut self.0);
+            }
+        }
 
         impl $name {
             /// Wraps a secret value.
@@ -40,6 +47,43 @@ secret_type!(
     Password
 );
 
+secret_type!(
+    /// An authorization code (RFC 6749 §4.1.2), sent once to the client.
+    AuthorizationCode
+);
+
+secret_type!(
+    /// A refresh token (RFC 6749 §1.5), given to a client once per rotation.
+    RefreshToken
+);
+
+secret_type!(
+    /// The value of a browser's session cookie.
+    SessionToken
+);
+
+secret_type!(
+    /// A CSRF token, in a cookie and in the forms of the pages.
+    CsrfToken
+);
+
+secret_type!(
+    /// The id of a pending sign-in interaction, in the pages' URLs.
+    InteractionId
+);
+
+secret_type!(
+    /// A PKCE code verifier (RFC 7636 §4.1), as presented at the token endpoint.
+    CodeVerifier
+);
+
+/// A refresh token is written into the token response, and only there.
+impl serde::Serialize for RefreshToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +93,9 @@ mod tests {
         let secret = ClientSecret::new("hunter2".to_owned());
         assert_eq!(format!("{secret:?}"), "ClientSecret([redacted])");
         assert_eq!(secret.expose(), "hunter2");
+        let code = AuthorizationCode::new("abc123".to_owned());
+        assert_eq!(format!("{code:?}"), "AuthorizationCode([redacted])");
+        let token = RefreshToken::new("r1".to_owned());
+        assert_eq!(serde_json::to_string(&token).unwrap(), "\"r1\"", "a response carries it");
     }
 }

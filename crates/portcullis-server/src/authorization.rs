@@ -12,7 +12,9 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::grant::CodeDetails;
-use portcullis_core::{ErrorCode, Issuer, OAuthError, Scope};
+use portcullis_core::{
+    AuthorizationCode, CsrfToken, ErrorCode, InteractionId, Issuer, OAuthError, Scope, SessionToken,
+};
 use portcullis_store::codes::{self, CodeRecord};
 use portcullis_store::sessions::{self, InteractionRecord, SessionRecord};
 use portcullis_store::{Database, StoreError};
@@ -50,7 +52,7 @@ pub struct Authorization {
 /// A pending interaction as the pages see it.
 pub struct Interaction {
     /// The id in the page's URL.
-    pub id: String,
+    pub id: InteractionId,
     /// What is stored of it.
     pub record: InteractionRecord,
     /// The request waiting.
@@ -166,13 +168,14 @@ impl Authorization {
         &self,
         request: &AuthorizationRequest,
         session_id: Option<&str>,
-    ) -> Result<(Interaction, String), PageError> {
-        let (id, csrf) = (secrets::random_token(), secrets::random_token());
+    ) -> Result<(Interaction, CsrfToken), PageError> {
+        let (id, csrf) =
+            (InteractionId::new(secrets::random_token()), CsrfToken::new(secrets::random_token()));
         let now = Utc::now();
         let record = InteractionRecord {
-            interaction_hash: secrets::hash(&id).to_vec(),
+            interaction_hash: secrets::hash(id.expose()).to_vec(),
             request: request.clone(),
-            csrf_hash: secrets::hash(&csrf).to_vec(),
+            csrf_hash: secrets::hash(csrf.expose()).to_vec(),
             session_id: session_id.map(str::to_owned),
             created_at: now,
             expires_at: now + TimeDelta::from_std(INTERACTION_LIFETIME).expect("fits"),
@@ -191,7 +194,7 @@ impl Authorization {
             return Ok(None);
         };
         let request = record.request.clone();
-        Ok(Some(Interaction { id: id.to_owned(), record, request }))
+        Ok(Some(Interaction { id: InteractionId::new(id.to_owned()), record, request }))
     }
 
     /// The interaction a page's form was posted for, when its CSRF token
@@ -249,19 +252,19 @@ impl Authorization {
         Ok(response
             .cookie(session_cookie::cookie(
                 session_cookie::CSRF,
-                csrf,
+                csrf.expose().to_owned(),
                 self.secure_cookies,
                 INTERACTION_LIFETIME,
             ))
             .finish())
     }
 
-    fn send_to_existing(&self, path: &str, interaction_id: &str) -> actix_web::HttpResponseBuilder {
+    fn send_to_existing(&self, path: &str, interaction: &InteractionId) -> actix_web::HttpResponseBuilder {
         let mut response = HttpResponse::SeeOther();
         response
             .insert_header((
                 actix_web::http::header::LOCATION,
-                format!("{path}?interaction={interaction_id}"),
+                format!("{path}?interaction={}", interaction.expose()),
             ))
             .insert_header(actix_web::http::header::CacheControl(vec![
                 actix_web::http::header::CacheDirective::NoStore,
@@ -277,7 +280,7 @@ impl Authorization {
         session: &SessionRecord,
         interaction_hash: Option<Vec<u8>>,
     ) -> Result<HttpResponse, PageError> {
-        let code = secrets::random_token();
+        let code = AuthorizationCode::new(secrets::random_token());
         let details = CodeDetails {
             user_id: session.user_id.clone(),
             scope: request.scope.clone(),
@@ -290,7 +293,7 @@ impl Authorization {
         };
         let now: DateTime<Utc> = Utc::now();
         let record = CodeRecord {
-            code_hash: secrets::hash(&code).to_vec(),
+            code_hash: secrets::hash(code.expose()).to_vec(),
             grant_id: uuid::Uuid::new_v4().to_string(),
             client_id: request.client_id.as_str().to_owned(),
             details,
@@ -313,17 +316,17 @@ impl Authorization {
         if !finished {
             return Ok(crate::pages::error_page("This sign-in request was already completed."));
         }
-        let mut params = vec![("code", code.as_str())];
+        let mut params = vec![("code", code.expose())];
         params.extend(request.state.as_deref().map(|state| ("state", state)));
         Ok(authorization_response::redirect(&request.redirect_uri, &params, &self.issuer))
     }
 
     /// Starts a session for `user_id`, authenticated now.
-    pub async fn start_session(&self, user_id: &str) -> Result<(SessionRecord, String), PageError> {
-        let value = secrets::random_token();
+    pub async fn start_session(&self, user_id: &str) -> Result<(SessionRecord, SessionToken), PageError> {
+        let value = SessionToken::new(secrets::random_token());
         let now = Utc::now();
         let session = SessionRecord {
-            session_hash: secrets::hash(&value).to_vec(),
+            session_hash: secrets::hash(value.expose()).to_vec(),
             session_id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.to_owned(),
             auth_time: now,

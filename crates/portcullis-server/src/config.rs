@@ -222,7 +222,7 @@ impl ClientCreateArgs {
 }
 
 /// Where the database is and how many connections to open.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct DatabaseArgs {
     /// Database URL: postgres://USER:PASSWORD@HOST:PORT/DB or sqlite://PATH.
     /// `DATABASE_URL` is read when this is not set. [default: sqlite://data/portcullis.db]
@@ -235,6 +235,21 @@ pub struct DatabaseArgs {
     /// new one, a statement); a request that would wait longer answers 503.
     #[arg(long, env = "PORTCULLIS_DB_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_timeout: u64,
+}
+
+/// The URL may hold a password: it is shown as the store shows URLs.
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self.database_url.as_deref().map(|raw| match DatabaseUrl::parse(raw) {
+            Ok(url) => url.to_string(),
+            Err(_) => "[unparsable, redacted]".to_owned(),
+        });
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &url)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("db_timeout", &self.db_timeout)
+            .finish()
+    }
 }
 
 impl DatabaseArgs {
@@ -333,7 +348,7 @@ pub struct ServeArgs {
 }
 
 /// Where the key-encryption key comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum KekSource {
     /// The base64 key itself (from `PORTCULLIS_KEK`).
     Value(String),
@@ -341,6 +356,17 @@ pub enum KekSource {
     File(PathBuf),
     /// The development key file, generated when the database has no keys yet.
     DevFile(PathBuf),
+}
+
+/// The key itself is never printed, only where it comes from.
+impl std::fmt::Debug for KekSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(_) => f.write_str("Value([redacted])"),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::DevFile(path) => f.debug_tuple("DevFile").field(path).finish(),
+        }
+    }
 }
 
 /// Everything the server needs to start, resolved and validated.
@@ -437,5 +463,23 @@ impl ServeArgs {
             scopes: self.scopes,
             auth_failure_window: Duration::from_secs(self.auth_failure_window),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_kek_or_a_database_password() {
+        let kek = KekSource::Value("a2VrLWtleS1tYXRlcmlhbA".into());
+        assert_eq!(format!("{kek:?}"), "Value([redacted])");
+        let args = DatabaseArgs {
+            database_url: Some("postgres://app:hunter2@db.example/portcullis".into()),
+            db_pool_size: 10,
+            db_timeout: 5,
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("db.example"), "{shown}");
     }
 }

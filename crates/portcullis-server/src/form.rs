@@ -22,8 +22,18 @@ const MAX_PARAMETERS: usize = 64;
 const REPEATABLE: [&str; 1] = ["resource"];
 
 /// The parameters of a form body, each decoded as strict UTF-8.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FormParams(HashMap<String, Vec<String>>);
+
+/// Only the parameters' names: their values may be codes, verifiers,
+/// refresh tokens, secrets or passwords.
+impl std::fmt::Debug for FormParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_tuple("FormParams").field(&names).finish()
+    }
+}
 
 impl FormParams {
     /// Parses a form body. RFC 6749 §3.2: a parameter must not be repeated,
@@ -133,6 +143,15 @@ impl FromRequest for FormParams {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let form = FormParams::parse(b"grant_type=refresh_token&refresh_token=r3fr3sh&client_secret=s3cret")
+            .unwrap();
+        let shown = format!("{form:?}");
+        assert_eq!(shown, r#"FormParams(["client_secret", "grant_type", "refresh_token"])"#);
+    }
+
     use super::*;
 
     #[test]

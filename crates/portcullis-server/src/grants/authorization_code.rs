@@ -12,7 +12,7 @@ use portcullis_app::audit::{self, Record};
 use portcullis_app::{Actor, Event};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::grant::{CodeDetails, RefreshDetails};
-use portcullis_core::{ErrorCode, GrantType, OAuthError};
+use portcullis_core::{CodeVerifier, ErrorCode, GrantType, OAuthError, RefreshToken};
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::codes::{self, Redemption};
 use portcullis_store::refresh::{self, FamilyRecord, RefreshRecord};
@@ -110,7 +110,8 @@ fn check_redirect_uri(form: &FormParams, details: &CodeDetails) -> Result<(), OA
 
 /// RFC 7636 §4.6, and RFC 9700 §4.8.2: a verifier without a challenge is a downgrade.
 fn check_pkce(form: &FormParams, details: &CodeDetails) -> Result<(), OAuthError> {
-    match (&details.code_challenge, form.get("code_verifier")) {
+    let verifier = form.get("code_verifier").map(|v| CodeVerifier::new(v.to_owned()));
+    match (&details.code_challenge, &verifier) {
         (Some(challenge), Some(verifier)) if challenge.verify(verifier) => Ok(()),
         (Some(_), Some(_)) => Err(invalid_grant("code_verifier does not match the code_challenge")),
         (Some(_), None) => Err(invalid_grant("code_verifier is missing")),
@@ -126,8 +127,8 @@ async fn start_refresh_family(
     db: &Database,
     grant_id: &str,
     details: &CodeDetails,
-) -> Result<String, OAuthError> {
-    let token = secrets::random_token();
+) -> Result<RefreshToken, OAuthError> {
+    let token = RefreshToken::new(secrets::random_token());
     let now = Utc::now();
     let seconds = |s: u64| TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2));
     let metadata = &client.metadata;
@@ -146,7 +147,7 @@ async fn start_refresh_family(
         sid: details.sid.clone(),
     };
     let first = RefreshRecord {
-        token_hash: secrets::hash(&token).to_vec(),
+        token_hash: secrets::hash(token.expose()).to_vec(),
         family_id: family.family_id.clone(),
         details: carried,
         created_at: now,

@@ -8,7 +8,7 @@ use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::KeyRing;
 use portcullis_core::SigningAlgorithm;
-use portcullis_core::{ErrorCode, Issuer, OAuthError, Scope};
+use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
 use portcullis_jose::AccessTokenClaims;
 use serde::Serialize;
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub struct TokenSettings {
 }
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
@@ -38,7 +38,20 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     /// A refresh token, for clients that may use the refresh_token grant.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<RefreshToken>,
+}
+
+/// The tokens are never printed: only what they are.
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("refresh_token", &self.refresh_token)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `invalid_grant` (RFC 6749 §5.2) with `description`.

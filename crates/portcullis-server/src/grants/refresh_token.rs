@@ -12,7 +12,7 @@ use crate::form::FormParams;
 use crate::mirror::RevocationList;
 use crate::{secrets, storage, KeyRing};
 use chrono::{TimeDelta, Utc};
-use portcullis_core::{ErrorCode, GrantType, OAuthError};
+use portcullis_core::{ErrorCode, GrantType, OAuthError, RefreshToken};
 use portcullis_store::refresh::{self, RefreshRecord, Rotation};
 use portcullis_store::Database;
 
@@ -39,11 +39,11 @@ pub async fn issue(
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(form, &carried.scope)?;
 
-    let token = secrets::random_token();
+    let token = RefreshToken::new(secrets::random_token());
     let now = Utc::now();
     let idle = client.metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE);
     let next = RefreshRecord {
-        token_hash: secrets::hash(&token).to_vec(),
+        token_hash: secrets::hash(token.expose()).to_vec(),
         family_id: family.family_id.clone(),
         // The family keeps the whole original grant; only this access token is narrowed.
         details: record.details.clone(),

@@ -10,7 +10,7 @@ use crate::session_cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use portcullis_core::{ErrorCode, Scope};
+use portcullis_core::{CsrfToken, ErrorCode, Scope};
 use portcullis_store::sessions::{self, SessionRecord};
 
 /// What a scope lets the client do, in words.
@@ -41,7 +41,7 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
     let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
     let (Some(_), Some(csrf)) = (
         logged_in(&req, &flow, &interaction).await?,
-        req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()),
+        req.cookie(session_cookie::CSRF).map(|c| CsrfToken::new(c.value().to_owned())),
     ) else {
         return Ok(expired_page());
     };
@@ -64,8 +64,8 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
         client = escape(&client_name),
-        interaction = escape(&interaction.id),
-        csrf = escape(&csrf),
+        interaction = escape(interaction.id.expose()),
+        csrf = escape(csrf.expose()),
     );
     Ok(page(StatusCode::OK, "Allow access?", &body))
 }

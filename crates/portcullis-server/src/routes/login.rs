@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use portcullis_app::users;
-use portcullis_core::{Password, Username};
+use portcullis_core::{CsrfToken, Password, Username};
 use portcullis_store::users as stored_users;
 use std::sync::{Arc, OnceLock};
 
@@ -24,7 +24,7 @@ const FAILED: &str = "The username or password is incorrect.";
 /// `GET /login?interaction=…`.
 pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
-    let Some(csrf) = req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()) else {
+    let Some(csrf) = req.cookie(session_cookie::CSRF).map(|c| CsrfToken::new(c.value().to_owned())) else {
         return Ok(crate::pages::error_page("Cookies must be enabled to sign in."));
     };
     let hint = interaction.request.login_hint.clone().unwrap_or_default();
@@ -34,7 +34,7 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
 fn form(
     flow: &Authorization,
     interaction: &Interaction,
-    csrf: &str,
+    csrf: &CsrfToken,
     username: &str,
     error: Option<&str>,
 ) -> HttpResponse {
@@ -56,8 +56,8 @@ fn form(
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>",
         client = escape(&client_name),
-        interaction = escape(&interaction.id),
-        csrf = escape(csrf),
+        interaction = escape(interaction.id.expose()),
+        csrf = escape(csrf.expose()),
         username = escape(username),
     );
     let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
@@ -82,7 +82,7 @@ pub async fn submit(
         Ok(posted) => posted,
         Err(page) => return Ok(page),
     };
-    let csrf = form.get("csrf").unwrap_or_default().to_owned();
+    let csrf = CsrfToken::new(form.get("csrf").unwrap_or_default().to_owned());
     let typed = form.get("username").unwrap_or_default().to_owned();
     let Ok(username) = Username::parse(&typed) else {
         return Ok(form_again(&flow, &interaction, &csrf, &typed));
@@ -125,11 +125,11 @@ pub async fn submit(
     let (hash, sid) = (interaction.record.interaction_hash.clone(), session.session_id.clone());
     flow.storage(move |conn| portcullis_store::sessions::attach_session(conn, &hash, &sid)).await?;
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("{RESUME_PATH}?interaction={}", interaction.id)))
+        .insert_header((header::LOCATION, format!("{RESUME_PATH}?interaction={}", interaction.id.expose())))
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .cookie(session_cookie::cookie(
             session_cookie::SESSION,
-            cookie_value,
+            cookie_value.expose().to_owned(),
             flow.secure_cookies,
             SESSION_LIFETIME,
         ))
@@ -145,6 +145,11 @@ fn throttled() -> HttpResponse {
     )
 }
 
-fn form_again(flow: &Authorization, interaction: &Interaction, csrf: &str, username: &str) -> HttpResponse {
+fn form_again(
+    flow: &Authorization,
+    interaction: &Interaction,
+    csrf: &CsrfToken,
+    username: &str,
+) -> HttpResponse {
     form(flow, interaction, csrf, username, Some(FAILED))
 }

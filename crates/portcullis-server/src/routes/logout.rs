@@ -15,7 +15,7 @@ use crate::{authorization_response, secrets, session_cookie, KeyRing};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use portcullis_core::OAuthError;
+use portcullis_core::{CsrfToken, OAuthError};
 use portcullis_store::sessions;
 use std::time::Duration;
 
@@ -119,7 +119,7 @@ fn confirmation(
     redirect: Option<&str>,
     state: Option<&str>,
 ) -> HttpResponse {
-    let csrf = secrets::random_token();
+    let csrf = CsrfToken::new(secrets::random_token());
     let hidden = |name: &str, value: Option<&str>| {
         value
             .map(|v| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(v)))
@@ -131,11 +131,15 @@ fn confirmation(
         hidden("client_id", client_id),
         hidden("post_logout_redirect_uri", redirect),
         hidden("state", state),
-        hidden("csrf", Some(&csrf)),
+        hidden("csrf", Some(csrf.expose())),
     );
     let mut response = page(StatusCode::OK, "Sign out", &body);
-    let cookie =
-        session_cookie::cookie(session_cookie::CSRF, csrf, flow.secure_cookies, Duration::from_secs(600));
+    let cookie = session_cookie::cookie(
+        session_cookie::CSRF,
+        csrf.expose().to_owned(),
+        flow.secure_cookies,
+        Duration::from_secs(600),
+    );
     if let Err(e) = response.add_cookie(&cookie) {
         tracing::error!(error = %e, "a generated cookie could not be set");
     }

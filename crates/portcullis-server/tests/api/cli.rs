@@ -41,7 +41,14 @@ impl Drop for Running {
 }
 
 /// Starts `serve` and waits for the address it listens on.
-fn serve(mut command: Command) -> (Running, String) {
+fn serve(command: Command) -> (Running, String) {
+    let (running, address, _) = serve_logged(command);
+    (running, address)
+}
+
+/// Starts `serve`, waits for the address it listens on, and hands on every
+/// line it logs from then on.
+fn serve_logged(mut command: Command) -> (Running, String, mpsc::Receiver<String>) {
     let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let running = Running(child);
@@ -55,7 +62,7 @@ fn serve(mut command: Command) -> (Running, String) {
         let line = received.recv_timeout(Duration::from_secs(60)).expect("the server logs its address");
         if let Some(address) = line.split("listening on ").nth(1) {
             let address = address.split_whitespace().next().unwrap().to_owned();
-            return (running, address);
+            return (running, address, received);
         }
     }
 }
@@ -412,4 +419,111 @@ async fn examples_admin_sh_runs_against_a_fresh_server() {
     let said =
         format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "examples/admin.sh failed:\n{said}");
+}
+
+/// Issue 10: with `trace` logging on, a bootstrap, an admin creating a
+/// client and a second secret and a user, a code flow with PKCE, a refresh
+/// and a revocation leave no secret, password, code, verifier, token or
+/// key-encryption key anywhere in what the server and the CLI print to
+/// their logs.
+#[tokio::test]
+async fn trace_logs_hold_no_secret() {
+    use crate::code_flow::{query, Browser, PASSWORD, REDIRECT};
+    use crate::helpers::TestApp;
+    let dir = tempfile::tempdir().unwrap();
+    let kek = crate::helpers::new_kek();
+    let traced = |args: &[&str]| {
+        let mut command = portcullis(dir.path());
+        command.env("PORTCULLIS_LOG", "trace").env("PORTCULLIS_KEK", &kek).args(args);
+        command
+    };
+    let boot = traced(&["bootstrap"]).output().unwrap();
+    assert!(boot.status.success(), "{boot:?}");
+    let mut logs = String::from_utf8_lossy(&boot.stderr).into_owned();
+    let admin: serde_json::Value = serde_json::from_slice(&boot.stdout).unwrap();
+    let (admin_id, admin_secret) =
+        (admin["client_id"].as_str().unwrap(), admin["client_secret"].as_str().unwrap());
+    let (server, address, lines) = serve_logged(traced(&["serve", "--listen", "127.0.0.1:0"]));
+    let app = TestApp { address: address.clone(), client: reqwest::Client::new() };
+    let token = app.access_token((admin_id, admin_secret)).await;
+    let admin_api = |path: &str| app.client.post(format!("{address}/admin/v1{path}")).bearer_auth(&token);
+    let client: serde_json::Value = admin_api("/clients")
+        .json(
+            &serde_json::json!({"client_name": "App", "grant_types": ["authorization_code", "refresh_token"],
+                                  "redirect_uris": [REDIRECT], "scope": "openid profile"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (client_id, first_secret) =
+        (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let second: serde_json::Value =
+        admin_api(&format!("/clients/{client_id}/secrets")).send().await.unwrap().json().await.unwrap();
+    let second_secret = second["client_secret"].as_str().unwrap();
+    let user = admin_api("/users")
+        .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user.status(), 201);
+
+    let browser = Browser::new(TestApp { address: address.clone(), client: reqwest::Client::new() });
+    let code = query(&browser.sign_in(client_id).await)["code"].clone();
+    let verifier = crate::code_exchange::VERIFIER;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ];
+    let tokens: serde_json::Value = app
+        .client
+        .post(format!("{address}/token"))
+        .basic_auth(client_id, Some(first_secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+    let refreshed: serde_json::Value = app
+        .client
+        .post(format!("{address}/token"))
+        .basic_auth(client_id, Some(second_secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rotated = refreshed["refresh_token"].as_str().expect("a rotated refresh token").to_owned();
+    assert_eq!(app.revoke((client_id, second_secret), &rotated).await.status(), 200);
+    drop(server);
+    logs.extend(lines.iter().map(|line| line + "\n"));
+
+    assert!(logs.contains("TRACE"), "trace logging was on");
+    let secrets = [
+        ("the admin secret", admin_secret),
+        ("a client secret", first_secret),
+        ("a second client secret", second_secret),
+        ("a password", PASSWORD),
+        ("a code", &code),
+        ("a code verifier", verifier),
+        ("an access token", tokens["access_token"].as_str().unwrap()),
+        ("an ID token", tokens["id_token"].as_str().unwrap()),
+        ("a refresh token", &refresh),
+        ("a rotated refresh token", &rotated),
+        ("the admin token", &token),
+        ("the KEK", &kek),
+    ];
+    for (what, secret) in secrets {
+        assert!(!logs.contains(secret), "{what} was logged");
+    }
 }

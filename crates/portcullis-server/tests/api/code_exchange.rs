@@ -10,7 +10,7 @@ use portcullis_store::test_support::TestDb;
 use serde_json::json;
 
 /// The RFC 7636 Appendix B verifier of `CHALLENGE`.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 impl Browser {
     /// A code for `client`, after logging in and consenting.
