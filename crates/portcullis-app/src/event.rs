@@ -73,17 +73,13 @@ pub enum Event {
     /// A user was enabled again.
     UserEnabled { user_id: String },
     /// Client authentications failed: one entry per presented id, address and window.
-    AuthClientFailed {
-        client: String,
-        address: Option<String>,
-        count: u64,
-        reasons: std::collections::BTreeMap<String, u64>,
-        first_at: String,
-        last_at: String,
-        window_seconds: i64,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        presented_digests: Vec<String>,
-    },
+    AuthClientFailed(FailureSummary),
+    /// Logins failed (wrong password, unknown or disabled user): one entry
+    /// per presented username, address and window.
+    AuthLoginFailed(FailureSummary),
+    /// Logins were refused unchecked because their account or address is
+    /// throttled: one entry per presented username, address and window.
+    AuthLoginThrottled(FailureSummary),
     /// A token was revoked by its client (RFC 7009).
     TokenRevoked {
         client_id: String,
@@ -99,11 +95,35 @@ pub enum Event {
     AdminBootstrapped { client_id: String, rotated: bool },
 }
 
+/// High-volume failures of one kind, presented id, address and window,
+/// summed: anyone can cause them, so they are never written one by one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FailureSummary {
+    /// The client id or username presented, when it names a known one;
+    /// else `(unknown client)` or `(unknown user)`.
+    pub presented: String,
+    /// Where the attempts came from.
+    pub address: Option<String>,
+    /// How many.
+    pub count: u64,
+    /// How many for each reason.
+    pub reasons: std::collections::BTreeMap<String, u64>,
+    /// The first, RFC 3339.
+    pub first_at: String,
+    /// The last, RFC 3339.
+    pub last_at: String,
+    /// The window's length.
+    pub window_seconds: i64,
+    /// Keyed digests of a few unknown ids, never the text typed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presented_digests: Vec<String>,
+}
+
 /// One row of the event table: name, meaning, fields.
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 22] = [
+pub const CATALOGUE: [CatalogueEntry; 24] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -136,7 +156,17 @@ pub const CATALOGUE: [CatalogueEntry; 22] = [
     (
         "auth.client_failed",
         "client authentications failed; one entry per presented id, address and window",
-        "client, address, count, reasons, first_at, last_at, window_seconds, presented_digests",
+        "presented, address, count, reasons, first_at, last_at, window_seconds, presented_digests",
+    ),
+    (
+        "auth.login_failed",
+        "logins failed (wrong password, unknown or disabled user); one entry per username, address and window",
+        "presented, address, count, reasons, first_at, last_at, window_seconds, presented_digests",
+    ),
+    (
+        "auth.login_throttled",
+        "logins refused unchecked while throttled; one entry per username, address and window",
+        "presented, address, count, reasons, first_at, last_at, window_seconds, presented_digests",
     ),
     ("token.revoked", "a client revoked a token (RFC 7009)", "client_id, token_type, jti, grant_id"),
     (
@@ -177,7 +207,9 @@ impl Event {
             Self::UserUpdated { .. } => "user.updated",
             Self::UserDisabled { .. } => "user.disabled",
             Self::UserEnabled { .. } => "user.enabled",
-            Self::AuthClientFailed { .. } => "auth.client_failed",
+            Self::AuthClientFailed(_) => "auth.client_failed",
+            Self::AuthLoginFailed(_) => "auth.login_failed",
+            Self::AuthLoginThrottled(_) => "auth.login_throttled",
             Self::TokenRevoked { .. } => "token.revoked",
             Self::TokenCodeReplayed { .. } => "token.code_replayed",
             Self::TokenRefreshReused { .. } => "token.refresh_reused",
@@ -206,7 +238,9 @@ impl Event {
             | Self::UserUpdated { user_id, .. }
             | Self::UserDisabled { user_id, .. }
             | Self::UserEnabled { user_id } => user_id,
-            Self::AuthClientFailed { client, .. } => client,
+            Self::AuthClientFailed(summary)
+            | Self::AuthLoginFailed(summary)
+            | Self::AuthLoginThrottled(summary) => &summary.presented,
             Self::TokenRevoked { jti: Some(id), .. }
             | Self::TokenRevoked { jti: None, grant_id: Some(id), .. }
             | Self::TokenCodeReplayed { grant_id: id, .. }
@@ -218,7 +252,9 @@ impl Event {
     /// How it ended: security events are failures, changes successes.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Self::AuthClientFailed { .. }
+            Self::AuthClientFailed(_)
+            | Self::AuthLoginFailed(_)
+            | Self::AuthLoginThrottled(_)
             | Self::TokenCodeReplayed { .. }
             | Self::TokenRefreshReused { .. } => Outcome::Failure,
             _ => Outcome::Success,

@@ -20,6 +20,7 @@ pub mod clients;
 pub mod clock;
 pub mod error;
 pub mod event;
+pub mod failures;
 pub mod keys;
 pub mod secrets;
 mod transaction;
@@ -33,6 +34,7 @@ pub use event::Event;
 
 use chrono::{DateTime, Utc};
 use clients::{ChangePolicy, KnownScopes};
+use failures::FailureLog;
 use portcullis_store::{Database, DbConnection};
 use std::sync::Arc;
 
@@ -49,6 +51,7 @@ pub trait LocalMirror: Send + Sync {
 pub struct App {
     db: Database,
     bus: EventBus,
+    failures: Arc<FailureLog>,
     clock: Clock,
     policy: ChangePolicy,
     scopes: KnownScopes,
@@ -58,7 +61,15 @@ pub struct App {
 impl App {
     /// The application over `db`, with the system clock and no subscribers.
     pub fn new(db: Database, policy: ChangePolicy, scopes: KnownScopes) -> Self {
-        Self { db, bus: EventBus::default(), clock: Clock::system(), policy, scopes, mirrors: Vec::new() }
+        let bus = EventBus::default();
+        let failures = Arc::new(FailureLog::new(db.clone(), bus.clone(), failures::DEFAULT_WINDOW));
+        Self { db, bus, failures, clock: Clock::system(), policy, scopes, mirrors: Vec::new() }
+    }
+
+    /// This application summarising high-volume failures every `window`.
+    pub fn with_failure_window(self, window: std::time::Duration) -> Self {
+        let failures = Arc::new(FailureLog::new(self.db.clone(), self.bus.clone(), window));
+        Self { failures, ..self }
     }
 
     /// The application over `db` with the default change policy and no
@@ -76,6 +87,12 @@ impl App {
     pub fn with_mirror(mut self, mirror: Arc<dyn LocalMirror>) -> Self {
         self.mirrors.push(mirror);
         self
+    }
+
+    /// Where high-volume security events are counted: the bus's policy for
+    /// events anyone can cause (see [`failures`]).
+    pub fn failures(&self) -> &Arc<FailureLog> {
+        &self.failures
     }
 
     /// The event bus, to subscribe to.

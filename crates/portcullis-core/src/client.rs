@@ -37,6 +37,17 @@ pub enum GrantType {
     RefreshToken,
 }
 
+impl GrantType {
+    /// The `grant_type` value (RFC 6749 §4.1.3, §4.4.2, §6).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
 /// How a client authenticates at the token endpoint (RFC 7591 §2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

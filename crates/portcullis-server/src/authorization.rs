@@ -10,6 +10,8 @@ use crate::secrets;
 use crate::session_cookie;
 use actix_web::HttpResponse;
 use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_app::failures::FailureLog;
+use portcullis_app::Clock;
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::grant::CodeDetails;
 use portcullis_core::{
@@ -47,6 +49,10 @@ pub struct Authorization {
     pub secure_cookies: bool,
     /// Proxies whose X-Forwarded-For is believed, for throttling by address.
     pub proxies: TrustedProxies,
+    /// The time sessions, interactions and codes are stamped and checked with.
+    pub clock: Clock,
+    /// Where failed and throttled logins are counted.
+    pub failures: Arc<FailureLog>,
 }
 
 /// A pending interaction as the pages see it.
@@ -93,7 +99,7 @@ impl Authorization {
         session: Option<SessionRecord>,
         interaction: Option<Interaction>,
     ) -> Result<HttpResponse, PageError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let logged_in_for = interaction.as_ref().and_then(|i| i.record.session_id.clone());
         let session = session.filter(|s| {
             let fresh = logged_in_for.as_deref() == Some(s.session_id.as_str());
@@ -171,7 +177,7 @@ impl Authorization {
     ) -> Result<(Interaction, CsrfToken), PageError> {
         let (id, csrf) =
             (InteractionId::new(secrets::random_token()), CsrfToken::new(secrets::random_token()));
-        let now = Utc::now();
+        let now = self.clock.now();
         let record = InteractionRecord {
             interaction_hash: secrets::hash(id.expose()).to_vec(),
             request: request.clone(),
@@ -188,8 +194,8 @@ impl Authorization {
     /// The live interaction `id`, if any.
     pub async fn interaction(&self, id: &str) -> Result<Option<Interaction>, PageError> {
         let hash = secrets::hash(id);
-        let Some(record) =
-            self.storage(move |conn| sessions::live_interaction(conn, &hash, Utc::now())).await?
+        let now = self.clock.now();
+        let Some(record) = self.storage(move |conn| sessions::live_interaction(conn, &hash, now)).await?
         else {
             return Ok(None);
         };
@@ -291,7 +297,7 @@ impl Authorization {
             auth_time: session.auth_time.timestamp(),
             sid: session.session_id.clone(),
         };
-        let now: DateTime<Utc> = Utc::now();
+        let now: DateTime<Utc> = self.clock.now();
         let record = CodeRecord {
             code_hash: secrets::hash(code.expose()).to_vec(),
             grant_id: uuid::Uuid::new_v4().to_string(),
@@ -324,7 +330,7 @@ impl Authorization {
     /// Starts a session for `user_id`, authenticated now.
     pub async fn start_session(&self, user_id: &str) -> Result<(SessionRecord, SessionToken), PageError> {
         let value = SessionToken::new(secrets::random_token());
-        let now = Utc::now();
+        let now = self.clock.now();
         let session = SessionRecord {
             session_hash: secrets::hash(value.expose()).to_vec(),
             session_id: uuid::Uuid::new_v4().to_string(),

@@ -7,7 +7,6 @@ use crate::client_address::{self, TrustedProxies};
 use crate::client_lockout::{self, AddressLockouts};
 use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::config::{Lockout, LockoutAction};
-use crate::failure_log::{Failure, FailureLog};
 use crate::form::FormParams;
 use crate::remote_jwks::RemoteJwks;
 use crate::{endpoints, secrets, storage};
@@ -17,6 +16,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use portcullis_app::audit::{self, Record};
+use portcullis_app::failures::{Failure, FailureKind, FailureLog};
 use portcullis_app::{clients::is_last_admin, Actor, Event};
 use portcullis_core::{ClientSecret, ErrorCode, Issuer, OAuthError, TokenEndpointAuthMethod};
 use portcullis_store::{assertions, lockouts, Database};
@@ -179,7 +179,14 @@ impl ClientAuthenticator {
         let client_id = client.as_ref().map(|c| c.id.as_str());
         let shown = client_id.map_or_else(|| secrets::identifier_digest(presented), str::to_owned);
         tracing::info!(client_id = %shown, ip = ?source, reason, "client authentication failed");
-        self.failures.count(&Failure { client_id, presented, source, reason, at: now });
+        self.failures.count(&Failure {
+            kind: FailureKind::Client,
+            known: client_id,
+            presented,
+            source,
+            reason,
+            at: now,
+        });
         // A public client presents nothing to guess, so it is never counted.
         let Some(client) = client.filter(|_| guessed) else { return };
         let id = client.id.as_str();

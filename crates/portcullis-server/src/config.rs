@@ -402,6 +402,8 @@ pub struct Settings {
     pub scopes: Vec<String>,
     /// The window failed client authentications are summed over for the audit log.
     pub auth_failure_window: Duration,
+    /// The time operations and grants read: the system's, or a test's.
+    pub clock: portcullis_app::Clock,
 }
 
 /// What reaching the lockout threshold does.
@@ -462,6 +464,7 @@ impl ServeArgs {
             lockout: Lockout { threshold: self.client_lockout_threshold, action: self.client_lockout_policy },
             scopes: self.scopes,
             auth_failure_window: Duration::from_secs(self.auth_failure_window),
+            clock: portcullis_app::Clock::system(),
         })
     }
 }

@@ -11,7 +11,6 @@ pub mod client_lockout;
 pub mod clients;
 pub mod config;
 pub mod endpoints;
-pub mod failure_log;
 pub mod form;
 pub mod grants;
 pub mod housekeeping;

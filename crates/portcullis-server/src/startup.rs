@@ -5,7 +5,6 @@ use crate::authorization::Authorization;
 use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
 use crate::clients::ClientRegistry;
-use crate::failure_log::{self, FailureLog};
 use crate::grants::TokenSettings;
 use crate::mirror::{self, Mirrors, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
@@ -60,6 +59,8 @@ impl Application {
                 .context("redirect URI grace")?,
         };
         let operations = portcullis_app::App::new(db.clone(), change_policy, known_scopes.clone())
+            .with_clock(settings.clock.clone())
+            .with_failure_window(settings.auth_failure_window)
             .with_mirror(clients.clone())
             .with_mirror(keys.clone());
         let events = operations.events().clone();
@@ -71,12 +72,14 @@ impl Application {
             issuer: settings.issuer.clone(),
             secure_cookies: settings.issuer.is_https(),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
+            clock: settings.clock.clone(),
+            failures: operations.failures().clone(),
         });
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
         let audit_retention = TimeDelta::from_std(settings.audit_retention).context("audit retention")?;
         housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
-        let failures = Arc::new(FailureLog::new(db.clone(), settings.auth_failure_window));
-        failure_log::spawn(&failures);
+        let failures = operations.failures().clone();
+        portcullis_app::failures::spawn(&failures);
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
             db.clone(),
@@ -89,6 +92,7 @@ impl Application {
         let token_settings = web::Data::new(TokenSettings {
             issuer: settings.issuer.clone(),
             access_token_lifetime: settings.access_token_lifetime,
+            clock: settings.clock.clone(),
         });
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -38,6 +38,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
         scopes: Vec::new(),
         auth_failure_window: Duration::from_secs(1),
+        clock: portcullis_app::Clock::system(),
     })?;
     Ok((app, issuer))
 }

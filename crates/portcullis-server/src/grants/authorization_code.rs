@@ -2,18 +2,16 @@
 //! §3.1.3): a code is exchanged, once, by the client it was issued to, with
 //! the redirect URI and the PKCE verifier it was bound to.
 
-use super::{access_token, audience, id_token, invalid_grant, Authenticated, TokenResponse, TokenSettings};
-use crate::clients::RegisteredClient;
+use super::revocation::{revoke_grant, GrantRevocation};
+use super::{
+    access_token, audience, id_token, invalid_grant, Authenticated, GrantContext, Issued, Requested,
+    TokenResponse,
+};
 use crate::form::FormParams;
-use crate::mirror::RevocationList;
-use crate::{secrets, storage, KeyRing};
-use chrono::{TimeDelta, Utc};
-use portcullis_app::audit::{self, Record};
-use portcullis_app::{Actor, Event};
-use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
+use crate::{secrets, storage};
+use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::grant::{CodeDetails, RefreshDetails};
-use portcullis_core::{CodeVerifier, ErrorCode, GrantType, OAuthError, RefreshToken};
-use portcullis_store::change_log::{self, ChangeKind};
+use portcullis_core::{AuthorizationCode, CodeVerifier, GrantType, OAuthError, RefreshToken};
 use portcullis_store::codes::{self, Redemption};
 use portcullis_store::refresh::{self, FamilyRecord, RefreshRecord};
 use portcullis_store::Database;
@@ -23,24 +21,39 @@ pub const DEFAULT_REFRESH_IDLE: u64 = 14 * 24 * 60 * 60;
 /// Refresh-token family lifetime for clients that set none.
 pub const DEFAULT_REFRESH_ABSOLUTE: u64 = 90 * 24 * 60 * 60;
 
-/// Exchanges a code for tokens.
-pub async fn issue(
-    client: &RegisteredClient,
-    form: &FormParams,
-    settings: &TokenSettings,
-    keys: &KeyRing,
-    db: &Database,
-    revocations: &RevocationList,
-) -> Result<TokenResponse, OAuthError> {
-    if !client.metadata.allows_grant(GrantType::AuthorizationCode) {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client may not use authorization_code",
-        ));
+/// The token request of this grant (RFC 6749 §4.1.3, RFC 7636 §4.5).
+pub struct CodeRequest {
+    /// The code.
+    pub code: AuthorizationCode,
+    /// `redirect_uri`, when sent.
+    pub redirect_uri: Option<String>,
+    /// `code_verifier`, when sent.
+    pub verifier: Option<CodeVerifier>,
+    /// `scope` and `resource`.
+    pub requested: Requested,
+}
+
+impl CodeRequest {
+    /// The request in `form`.
+    pub fn parse(form: &FormParams) -> Result<Self, OAuthError> {
+        Ok(Self {
+            code: AuthorizationCode::new(form.require("code")?.to_owned()),
+            redirect_uri: form.get("redirect_uri").map(str::to_owned),
+            verifier: form.get("code_verifier").map(|v| CodeVerifier::new(v.to_owned())),
+            requested: Requested::parse(form),
+        })
     }
-    let code_hash = secrets::hash(form.require("code")?);
-    let redemption = storage::run(db, move |conn| codes::redeem(conn, &code_hash, Utc::now())).await?;
-    let record = match redemption {
+}
+
+/// The registry's entry point: parses the form, then [`issue`]s.
+pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued<'a> {
+    Box::pin(async move { issue(context, CodeRequest::parse(form)?).await })
+}
+
+/// Exchanges a code for tokens.
+pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<TokenResponse, OAuthError> {
+    let GrantContext { client, settings, keys, db, revocations } = *context;
+    let record = match redeem(db, &request.code, settings.clock.now()).await? {
         Redemption::Redeemed(record) => record,
         Redemption::Invalid => return Err(invalid_grant("the code is invalid or expired")),
         Redemption::Replayed { grant_id, .. } => {
@@ -55,10 +68,10 @@ pub async fn issue(
         return Err(invalid_grant("the code was issued to another client"));
     }
     let details = &record.details;
-    check_redirect_uri(form, details)?;
-    check_pkce(form, details)?;
+    check_redirect_uri(request.redirect_uri.as_deref(), details)?;
+    check_pkce(request.verifier.as_ref(), details)?;
 
-    let aud = audience(form, client, &settings.issuer)?;
+    let aud = audience(&request.requested, client, &settings.issuer)?;
     let minted = access_token(
         client,
         settings,
@@ -80,7 +93,7 @@ pub async fn issue(
         .then(|| id_token(client, settings, keys, &authenticated, &minted))
         .transpose()?;
     let refresh_token = if client.metadata.allows_grant(GrantType::RefreshToken) {
-        Some(start_refresh_family(client, db, &record.grant_id, details).await?)
+        Some(start_refresh_family(context, &record.grant_id, details).await?)
     } else {
         None
     };
@@ -95,8 +108,7 @@ pub async fn issue(
 }
 
 /// RFC 6749 §4.1.3: the redirect URI must be repeated when the request had one.
-fn check_redirect_uri(form: &FormParams, details: &CodeDetails) -> Result<(), OAuthError> {
-    let sent = form.get("redirect_uri");
+fn check_redirect_uri(sent: Option<&str>, details: &CodeDetails) -> Result<(), OAuthError> {
     let matches = match sent {
         Some(uri) => uri == details.redirect_uri,
         None => !details.redirect_uri_sent,
@@ -109,9 +121,8 @@ fn check_redirect_uri(form: &FormParams, details: &CodeDetails) -> Result<(), OA
 }
 
 /// RFC 7636 §4.6, and RFC 9700 §4.8.2: a verifier without a challenge is a downgrade.
-fn check_pkce(form: &FormParams, details: &CodeDetails) -> Result<(), OAuthError> {
-    let verifier = form.get("code_verifier").map(|v| CodeVerifier::new(v.to_owned()));
-    match (&details.code_challenge, &verifier) {
+fn check_pkce(verifier: Option<&CodeVerifier>, details: &CodeDetails) -> Result<(), OAuthError> {
+    match (&details.code_challenge, verifier) {
         (Some(challenge), Some(verifier)) if challenge.verify(verifier) => Ok(()),
         (Some(_), Some(_)) => Err(invalid_grant("code_verifier does not match the code_challenge")),
         (Some(_), None) => Err(invalid_grant("code_verifier is missing")),
@@ -123,13 +134,12 @@ fn check_pkce(form: &FormParams, details: &CodeDetails) -> Result<(), OAuthError
 }
 
 async fn start_refresh_family(
-    client: &RegisteredClient,
-    db: &Database,
+    context: &GrantContext<'_>,
     grant_id: &str,
     details: &CodeDetails,
 ) -> Result<RefreshToken, OAuthError> {
+    let (client, now) = (context.client, context.settings.clock.now());
     let token = RefreshToken::new(secrets::random_token());
-    let now = Utc::now();
     let seconds = |s: u64| TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2));
     let metadata = &client.metadata;
     let family = FamilyRecord {
@@ -153,63 +163,19 @@ async fn start_refresh_family(
         created_at: now,
         expires_at: now + seconds(metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE)),
     };
-    storage::run(db, move |conn| refresh::start_family(conn, &family, &first)).await?;
+    storage::run(context.db, move |conn| refresh::start_family(conn, &family, &first)).await?;
     Ok(token)
 }
 
-/// Why every token of a grant is revoked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GrantRevocation {
-    /// An authorization code was presented again (RFC 6749 §4.1.2).
-    CodeReplayed,
-    /// A rotated refresh token was presented again (RFC 9700 §4.14.2).
-    RefreshReused,
-    /// The client revoked one of the grant's refresh tokens (RFC 7009 §2.1).
-    ByClient,
-}
+// What this grant needs from storage: redeeming a code once, and starting
+// a refresh-token family (above).
 
-/// Revokes every token issued from a grant, on every instance: its access
-/// tokens through the change log, its refresh-token families in storage,
-/// with an audit entry in the same transaction.
-pub async fn revoke_grant(
+/// Consumes the code at `now`; of concurrent redemptions exactly one wins.
+async fn redeem(
     db: &Database,
-    revocations: &RevocationList,
-    (client_id, grant_id): (&str, &str),
-    why: GrantRevocation,
-) -> Result<(), OAuthError> {
-    // No access token of the grant outlives the longest configurable lifetime.
-    let until = Utc::now() + TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
-    let grant = grant_id.to_owned();
-    let (client, grant_id_owned) = (client_id.to_owned(), grant_id.to_owned());
-    let (reason, event) = match why {
-        GrantRevocation::CodeReplayed => (
-            "authorization code replayed",
-            Event::TokenCodeReplayed { client_id: client, grant_id: grant_id_owned },
-        ),
-        GrantRevocation::RefreshReused => (
-            "refresh token reused",
-            Event::TokenRefreshReused { client_id: client, grant_id: grant_id_owned },
-        ),
-        GrantRevocation::ByClient => (
-            "revoked by the client",
-            Event::TokenRevoked {
-                client_id: client,
-                token_type: "refresh_token",
-                jti: None,
-                grant_id: Some(grant_id_owned),
-            },
-        ),
-    };
-    let record = Record::of(&Actor::Party { client_id: Some(client_id.to_owned()), address: None }, &event);
-    storage::run(db, move |conn| {
-        conn.in_transaction(|conn| {
-            refresh::revoke_grant_families(conn, &grant, reason, Utc::now())?;
-            change_log::append(conn, ChangeKind::Grant, &grant, Some(until))?;
-            // A security event is recorded with the revocation, or neither is.
-            audit::append(conn, &record).map(drop)
-        })
-    })
-    .await?;
-    revocations.insert_grant(grant_id.to_owned(), until);
-    Ok(())
+    code: &AuthorizationCode,
+    now: DateTime<Utc>,
+) -> Result<Redemption, OAuthError> {
+    let code_hash = secrets::hash(code.expose());
+    Ok(storage::run(db, move |conn| codes::redeem(conn, &code_hash, now)).await?)
 }

@@ -1,16 +1,26 @@
-//! One module per grant type of the token endpoint, and what they share.
+//! The grants of the token endpoint: a registry ([`REGISTRY`]) the endpoint
+//! and discovery read, and one module per grant type, each with its typed
+//! request (parsed from the form once), the few storage calls it needs, and
+//! its handler. A new grant is a module and one line in the registry.
 
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
+pub mod revocation;
 
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
+use crate::mirror::RevocationList;
 use crate::KeyRing;
+use portcullis_app::Clock;
+use portcullis_core::GrantType;
 use portcullis_core::SigningAlgorithm;
 use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
 use portcullis_jose::AccessTokenClaims;
+use portcullis_store::Database;
 use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// What every grant needs to mint tokens.
@@ -19,6 +29,76 @@ pub struct TokenSettings {
     pub issuer: Issuer,
     /// Access-token lifetime for clients that configure none.
     pub access_token_lifetime: Duration,
+    /// The time every grant reads: codes' and refresh tokens' expiry, `iat`, `exp`.
+    pub clock: Clock,
+}
+
+/// What a grant's handler works with: the authenticated client and the
+/// server's state.
+pub struct GrantContext<'a> {
+    /// The client, authenticated.
+    pub client: &'a RegisteredClient,
+    /// Issuer, lifetimes and clock.
+    pub settings: &'a TokenSettings,
+    /// The signing keys.
+    pub keys: &'a KeyRing,
+    /// Storage, for the grants that keep state.
+    pub db: &'a Database,
+    /// Revoked tokens and grants.
+    pub revocations: &'a RevocationList,
+}
+
+/// What every token request may carry besides its grant's own parameters.
+pub struct Requested {
+    /// `scope` (RFC 6749 §3.3), when asked.
+    pub scope: Option<String>,
+    /// `resource` (RFC 8707 §2), each one asked.
+    pub resources: Vec<String>,
+}
+
+impl Requested {
+    /// The common parameters of `form`.
+    pub fn parse(form: &FormParams) -> Self {
+        Self { scope: form.get("scope").map(str::to_owned), resources: form.all("resource").to_vec() }
+    }
+}
+
+/// A handler's answer, once its work is done.
+pub type Issued<'a> = Pin<Box<dyn Future<Output = Result<TokenResponse, OAuthError>> + 'a>>;
+
+/// One grant type the token endpoint serves.
+pub struct Grant {
+    /// Its `grant_type`.
+    pub grant_type: GrantType,
+    /// Parses the request from the form and issues tokens.
+    pub handle: for<'a> fn(&'a GrantContext<'a>, &'a FormParams) -> Issued<'a>,
+}
+
+/// Every grant, in the order discovery advertises them.
+pub const REGISTRY: [Grant; 3] = [
+    Grant { grant_type: GrantType::AuthorizationCode, handle: authorization_code::handle },
+    Grant { grant_type: GrantType::ClientCredentials, handle: client_credentials::handle },
+    Grant { grant_type: GrantType::RefreshToken, handle: refresh_token::handle },
+];
+
+/// The grant named `grant_type`, if this server serves it.
+pub fn find(grant_type: &str) -> Option<&'static Grant> {
+    REGISTRY.iter().find(|grant| grant.grant_type.as_str() == grant_type)
+}
+
+/// The `grant_type`s this server serves, for discovery.
+pub fn supported() -> Vec<&'static str> {
+    REGISTRY.iter().map(|grant| grant.grant_type.as_str()).collect()
+}
+
+/// Refuses a client whose configuration does not allow `grant_type`
+/// (RFC 6749 §5.2 `unauthorized_client`).
+pub fn ensure_allowed(client: &RegisteredClient, grant_type: GrantType) -> Result<(), OAuthError> {
+    if client.metadata.allows_grant(grant_type) {
+        return Ok(());
+    }
+    let description = format!("this client may not use {}", grant_type.as_str());
+    Err(OAuthError::new(ErrorCode::UnauthorizedClient, description))
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -78,7 +158,7 @@ pub fn access_token(
     grant_id: Option<String>,
 ) -> Result<MintedAccessToken, OAuthError> {
     let lifetime = client.metadata.access_token_lifetime.unwrap_or(settings.access_token_lifetime.as_secs());
-    let now = chrono::Utc::now().timestamp();
+    let now = settings.clock.now().timestamp();
     let scope = scope.to_string();
     let claims = AccessTokenClaims {
         iss: settings.issuer.as_str().to_owned(),
@@ -118,7 +198,7 @@ pub fn id_token(
     access_token: &MintedAccessToken,
 ) -> Result<String, OAuthError> {
     let alg = client.metadata.id_token_signed_response_alg;
-    let now = chrono::Utc::now().timestamp();
+    let now = settings.clock.now().timestamp();
     let claims = portcullis_jose::IdTokenClaims {
         iss: settings.issuer.as_str().to_owned(),
         sub: who.user_id.to_owned(),
@@ -152,8 +232,8 @@ pub fn sign(
 
 /// The scope to grant: the requested one when the client may have all of
 /// it, else `invalid_scope`; the client's own scope when none is asked.
-pub fn granted_scope(form: &FormParams, allowed: &Scope) -> Result<Scope, OAuthError> {
-    let Some(requested) = form.get("scope") else { return Ok(allowed.clone()) };
+pub fn granted_scope(requested: &Requested, allowed: &Scope) -> Result<Scope, OAuthError> {
+    let Some(requested) = requested.scope.as_deref() else { return Ok(allowed.clone()) };
     let requested =
         Scope::parse(requested).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
     if !requested.is_subset(allowed) {
@@ -167,9 +247,13 @@ pub fn granted_scope(form: &FormParams, allowed: &Scope) -> Result<Scope, OAuthE
 
 /// The audience: the RFC 8707 `resource` when the client may ask for it,
 /// else the client's default resource, else the issuer.
-pub fn audience(form: &FormParams, client: &RegisteredClient, issuer: &Issuer) -> Result<String, OAuthError> {
+pub fn audience(
+    requested: &Requested,
+    client: &RegisteredClient,
+    issuer: &Issuer,
+) -> Result<String, OAuthError> {
     let invalid = |message: &str| OAuthError::new(ErrorCode::InvalidTarget, message);
-    match form.all("resource") {
+    match requested.resources.as_slice() {
         [] => Ok(client.metadata.default_resource.clone().unwrap_or_else(|| issuer.as_str().to_owned())),
         [resource] if client.metadata.resources.contains(resource) => Ok(resource.clone()),
         [_] => Err(invalid("the resource is not one this client may ask for")),

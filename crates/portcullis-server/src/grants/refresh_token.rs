@@ -2,33 +2,45 @@
 //! every use returns a new refresh token and retires the old one; presenting
 //! a retired one again revokes the family and every access token of its grant.
 
-use super::authorization_code::{revoke_grant, GrantRevocation, DEFAULT_REFRESH_IDLE};
+use super::authorization_code::DEFAULT_REFRESH_IDLE;
+use super::revocation::{revoke_grant, GrantRevocation};
 use super::{
-    access_token, audience, granted_scope, id_token, invalid_grant, Authenticated, TokenResponse,
-    TokenSettings,
+    access_token, audience, granted_scope, id_token, invalid_grant, Authenticated, GrantContext, Issued,
+    Requested, TokenResponse,
 };
-use crate::clients::RegisteredClient;
 use crate::form::FormParams;
-use crate::mirror::RevocationList;
-use crate::{secrets, storage, KeyRing};
-use chrono::{TimeDelta, Utc};
-use portcullis_core::{ErrorCode, GrantType, OAuthError, RefreshToken};
+use crate::{secrets, storage};
+use chrono::TimeDelta;
+use portcullis_core::{OAuthError, RefreshToken};
 use portcullis_store::refresh::{self, RefreshRecord, Rotation};
-use portcullis_store::Database;
+
+/// The token request of this grant (RFC 6749 §6).
+pub struct RefreshRequest {
+    /// The refresh token presented.
+    pub token: RefreshToken,
+    /// `scope` (at most the original grant's) and `resource`.
+    pub requested: Requested,
+}
+
+impl RefreshRequest {
+    /// The request in `form`.
+    pub fn parse(form: &FormParams) -> Result<Self, OAuthError> {
+        Ok(Self {
+            token: RefreshToken::new(form.require("refresh_token")?.to_owned()),
+            requested: Requested::parse(form),
+        })
+    }
+}
+
+/// The registry's entry point: parses the form, then [`issue`]s.
+pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued<'a> {
+    Box::pin(async move { issue(context, RefreshRequest::parse(form)?).await })
+}
 
 /// Rotates a refresh token and issues new tokens.
-pub async fn issue(
-    client: &RegisteredClient,
-    form: &FormParams,
-    settings: &TokenSettings,
-    keys: &KeyRing,
-    db: &Database,
-    revocations: &RevocationList,
-) -> Result<TokenResponse, OAuthError> {
-    if !client.metadata.allows_grant(GrantType::RefreshToken) {
-        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use refresh_token"));
-    }
-    let presented = secrets::hash(form.require("refresh_token")?);
+pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Result<TokenResponse, OAuthError> {
+    let GrantContext { client, settings, keys, db, revocations } = *context;
+    let presented = secrets::hash(request.token.expose());
     let found = storage::run(db, move |conn| refresh::find(conn, &presented)).await?;
     let Some((family, record)) = found else { return Err(invalid_grant("the refresh token is invalid")) };
     // RFC 6749 §6: a refresh token is bound to the client it was issued to.
@@ -37,10 +49,10 @@ pub async fn issue(
     }
     let carried = &record.details;
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
-    let scope = granted_scope(form, &carried.scope)?;
+    let scope = granted_scope(&request.requested, &carried.scope)?;
 
     let token = RefreshToken::new(secrets::random_token());
-    let now = Utc::now();
+    let now = settings.clock.now();
     let idle = client.metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE);
     let next = RefreshRecord {
         token_hash: secrets::hash(token.expose()).to_vec(),
@@ -67,7 +79,7 @@ pub async fn issue(
         }
         Rotation::Invalid => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
     }
-    let aud = audience(form, client, &settings.issuer)?;
+    let aud = audience(&request.requested, client, &settings.issuer)?;
     let minted =
         access_token(client, settings, keys, &family.user_id, &scope, aud, Some(family.grant_id.clone()))?;
     let authenticated = Authenticated {

@@ -9,7 +9,6 @@
 //! into the server; the conformance suite parses this document with
 //! openidconnect, so the two cannot drift apart unnoticed.
 
-use crate::routes::token;
 use crate::{client_auth, endpoints};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::web::{self, Bytes};
@@ -38,7 +37,7 @@ struct ProviderMetadata<'a> {
     end_session_endpoint: String,
     scopes_supported: Vec<&'a str>,
     claims_supported: Vec<&'static str>,
-    grant_types_supported: &'static [&'static str],
+    grant_types_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint: String,
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
@@ -79,7 +78,7 @@ impl DiscoveryDocument {
                 .into_iter()
                 .chain(CLAIMS_BY_SCOPE.iter().flat_map(|(_, claims)| claims.iter().copied()))
                 .collect(),
-            grant_types_supported: &token::GRANT_TYPES,
+            grant_types_supported: crate::grants::supported(),
             token_endpoint_auth_methods_supported: &client_auth::METHODS,
             introspection_endpoint: issuer.endpoint(endpoints::INTROSPECT),
             introspection_endpoint_auth_methods_supported: &client_auth::METHODS,

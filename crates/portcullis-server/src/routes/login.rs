@@ -12,6 +12,7 @@ use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
+use portcullis_app::failures::{Failure, FailureKind};
 use portcullis_app::users;
 use portcullis_core::{CsrfToken, Password, Username};
 use portcullis_store::users as stored_users;
@@ -103,8 +104,13 @@ pub async fn submit(
     let shown = |user: Option<&stored_users::UserRecord>| {
         user.map_or_else(|| secrets::identifier_digest(username.as_str()), |u| u.username.clone())
     };
+    let failed = |kind, known: Option<&str>, reason| {
+        let presented = username.as_str();
+        flow.failures.count(&Failure { kind, known, presented, source: ip, reason, at: flow.clock.now() });
+    };
     let Some((reservation, user)) = reserved else {
         tracing::warn!(username = %shown(None), ip = ?ip, "login refused: too many failures");
+        failed(FailureKind::LoginThrottled, None, "throttled");
         return Ok(throttled());
     };
     let phc = user.as_ref().map(|u| u.password_hash.clone());
@@ -117,6 +123,12 @@ pub async fn submit(
     .map_err(PageError::failed)?;
     let Some(user) = user.as_ref().filter(|u| valid && u.disabled_at.is_none()) else {
         tracing::info!(username = %shown(user.as_ref()), ip = ?ip, "login failed");
+        let reason = match &user {
+            None => "unknown user",
+            Some(_) if !valid => "wrong password",
+            Some(_) => "user disabled",
+        };
+        failed(FailureKind::Login, user.as_ref().map(|u| u.username.as_str()), reason);
         return Ok(form_again(&flow, &interaction, &csrf, &typed));
     };
     flow.storage(move |conn| attempt.succeeded(conn, reservation)).await?;

@@ -7,7 +7,7 @@ use crate::access_tokens::TokenCheck;
 use crate::client_auth::ClientAuthenticator;
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
-use crate::grants::authorization_code::{revoke_grant, GrantRevocation};
+use crate::grants::revocation::{revoke_grant, GrantRevocation};
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};

@@ -30,6 +30,37 @@ pub async fn failures_summarised(admin: &Admin) -> Vec<Value> {
 
 backend_tests! {
     #[tokio::test]
+    async fn failed_logins_are_summarised_and_an_unknown_name_is_never_kept(db) {
+        use crate::code_flow::{browser, location, with_user, REDIRECT};
+        use portcullis_app::audit::Query;
+        with_user(&db);
+        let (client, _) = crate::token::register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"],
+                                                             "redirect_uris": [REDIRECT], "scope": "openid profile"}));
+        let browser = browser(&db);
+        let login = location(browser.authorize(&client, &[]).await.headers());
+        for (username, password) in [("alice", "wrong one"), ("alice", "wrong two"), ("s3cret-typed-as-name", "x")] {
+            assert_eq!(browser.log_in(&login, username, password).await.status(), 401, "the form again");
+        }
+        let app = portcullis_app::App::with_defaults(db.connect());
+        let query = Query { action: Some("auth.login_failed".into()), limit: 100, ..Query::default() };
+        let mut found = Vec::new();
+        for _ in 0..50 {
+            found = app.audit_entries(&portcullis_app::Actor::operator(), query.clone()).unwrap().entries;
+            if found.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let text = serde_json::to_string(&found).unwrap();
+        assert!(!text.contains("s3cret") && !text.contains("wrong one"), "{text}");
+        let alice = found.iter().find(|e| e.actor == "alice").unwrap_or_else(|| panic!("{text}"));
+        assert_eq!((alice.details["count"].as_u64(), alice.details["reasons"]["wrong password"].as_u64()), (Some(2), Some(2)));
+        assert_eq!(alice.outcome, "failure");
+        let unknown = found.iter().find(|e| e.actor == "(unknown user)").unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(unknown.details["reasons"]["unknown user"], 1);
+    }
+
+    #[tokio::test]
     async fn a_stuck_event_subscriber_neither_delays_nor_fails_admin_changes(db) {
         let credentials = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), false).unwrap();
         let server = portcullis_server::Application::build(settings(&db, &new_kek())).unwrap();

@@ -283,12 +283,13 @@ backend_tests! {
 
     #[tokio::test]
     async fn a_rollback_past_the_retention_window_is_refused(db) {
-        let mut short = settings(&db, &new_kek());
-        short.client_version_retention = Duration::from_secs(1);
-        let admin = Admin::on(&db, short).await;
+        let clock = portcullis_app::Clock::manual(chrono::Utc::now());
+        let mut at = settings(&db, &new_kek());
+        at.clock = clock.clone();
+        let admin = Admin::on(&db, at).await;
         let id = admin.create(service()).await["client_id"].as_str().unwrap().to_owned();
         admin.send(Method::PATCH, &format!("/clients/{id}"), Some(json!({"scope": "read"}))).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        clock.advance(chrono::TimeDelta::days(91));
         let refused = body_of(admin.send(Method::POST, &format!("/clients/{id}/rollback"), Some(json!({"version": 1}))).await, 409).await;
         assert!(refused["error_description"].as_str().unwrap().contains("rollback window"), "{refused}");
     }

@@ -2,7 +2,7 @@
 //! /token (RFC 6749 §4.1.3, RFC 7636, RFC 9700 §4.8.2) and refresh-token
 //! rotation (RFC 6749 §6, RFC 9700 §4.14.2).
 
-use crate::code_flow::{browser, location, query, with_user, Browser, PASSWORD, REDIRECT};
+use crate::code_flow::{browser, browser_at, location, query, with_user, Browser, PASSWORD, REDIRECT};
 use crate::token::register;
 use portcullis_core::{Password, StandardClaims, Username};
 use portcullis_store::backend_tests;
@@ -83,6 +83,30 @@ fn payload(jwt: &str) -> serde_json::Value {
 }
 
 backend_tests! {
+    #[tokio::test]
+    async fn codes_and_refresh_tokens_expire_by_the_server_clock(db) {
+        with_user(&db);
+        let app = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code", "refresh_token"],
+                                       "redirect_uris": [REDIRECT], "scope": "openid profile", "skip_consent": true,
+                                       "refresh_token_idle_lifetime": 300}));
+        let client = (app.0.as_str(), app.1.as_str());
+        let clock = portcullis_app::Clock::manual(chrono::Utc::now());
+        let browser = browser_at(&db, clock.clone());
+        let code = browser.code(client.0).await;
+        clock.advance(chrono::TimeDelta::seconds(61));
+        let (status, expired) = browser.exchange(client, &exchange_form(&code)).await;
+        assert_eq!((status, expired["error"].as_str()), (400, Some("invalid_grant")), "a code lives 60 s: {expired}");
+        let (status, tokens) = browser.exchange(client, &exchange_form(&browser.code(client.0).await)).await;
+        assert_eq!(status, 200, "{tokens}");
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        clock.advance(chrono::TimeDelta::seconds(299));
+        let (status, rotated) = browser.refresh(client, refresh, None).await;
+        assert_eq!(status, 200, "within its idle lifetime: {rotated}");
+        clock.advance(chrono::TimeDelta::seconds(301));
+        let (status, idle) = browser.refresh(client, rotated["refresh_token"].as_str().unwrap(), None).await;
+        assert_eq!((status, idle["error"].as_str()), (400, Some("invalid_grant")), "idle past 300 s: {idle}");
+    }
+
     #[tokio::test]
     async fn a_code_is_exchanged_once_for_access_id_and_refresh_tokens(db) {
         with_user(&db);

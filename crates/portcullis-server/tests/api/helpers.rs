@@ -55,6 +55,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
         scopes: Vec::new(),
         auth_failure_window: Duration::from_secs(1),
+        clock: portcullis_app::Clock::system(),
     }
 }
 

@@ -1,36 +1,64 @@
-//! Failed client authentications, aggregated before they reach the audit
-//! log (DESIGN "Events"): a flood of bad credentials from anywhere must not
-//! grow the database by a row per request. Failures are counted in memory
-//! per presented client id, source address and window (a minute by
-//! default); when a window ends, each group becomes one
-//! `auth.client_failed` audit entry with its count, first and last time
-//! and reasons. Ids that name no client are grouped together per address
-//! (with a few keyed-hash samples, never the raw text, which may be a
-//! secret typed in the wrong field), and past [`MAX_GROUPS`] groups a
-//! window collapses into one. Counting takes a mutex and a hash lookup.
+//! The event bus's policy for high-volume security events (DESIGN
+//! "Events"): failed client authentications, failed logins and throttled
+//! logins can be caused by anyone, so they never cost a write each. Each
+//! instance counts them in memory per kind, presented id, source address
+//! and window (a minute by default); when a window ends, each group becomes
+//! one summary event (`auth.client_failed`, `auth.login_failed`,
+//! `auth.login_throttled`) with its count, first and last time and reasons,
+//! written to the audit log and published on the bus. Ids that name no
+//! client or user are grouped together per address (with a few keyed-hash
+//! samples, never the raw text, which may be a secret typed in the wrong
+//! field), and past [`MAX_GROUPS`] groups a window collapses into one.
+//! Counting takes a mutex and a hash lookup.
 
-use crate::secrets;
+use crate::audit::{self, Record};
+use crate::event::FailureSummary;
+use crate::{secrets, time, Actor, Event, EventBus};
 use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_app::audit::{self, Record};
-use portcullis_app::{time, Actor, Event};
 use portcullis_store::Database;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+/// The window failures are summed over unless configured otherwise.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 /// The most groups one window keeps apart; the rest are counted together.
 pub const MAX_GROUPS: usize = 200;
 /// How many hashed samples of unknown ids a group keeps.
 const MAX_SAMPLES: usize = 5;
 /// What stands for every id that names no client.
 pub const UNKNOWN_CLIENT: &str = "(unknown client)";
+/// What stands for every username that names no user.
+pub const UNKNOWN_USER: &str = "(unknown user)";
 /// What stands for every group past [`MAX_GROUPS`].
 const OTHERS: &str = "(others)";
+
+/// A kind of high-volume failure.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Client authentication at the token, introspection or revocation endpoint.
+    Client,
+    /// A wrong password (or an unknown or disabled user) at the login page.
+    Login,
+    /// A login refused unchecked because its account or address is throttled.
+    LoginThrottled,
+}
+
+impl FailureKind {
+    /// What stands for every presented id that names nothing known.
+    fn unknown(self) -> &'static str {
+        match self {
+            Self::Client => UNKNOWN_CLIENT,
+            Self::Login | Self::LoginThrottled => UNKNOWN_USER,
+        }
+    }
+}
 
 /// Who presented what, and when.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct Group {
+    kind: FailureKind,
     presented: String,
     source: Option<IpAddr>,
     window: DateTime<Utc>,
@@ -61,8 +89,11 @@ impl Tally {
 
 /// One failed authentication.
 pub struct Failure<'a> {
-    /// The client id presented, if it names a registered client; else `None`.
-    pub client_id: Option<&'a str>,
+    /// What failed.
+    pub kind: FailureKind,
+    /// The client id or username presented, if it names a known client or
+    /// user; else `None`.
+    pub known: Option<&'a str>,
     /// What was presented as the id when it names no client (hashed here).
     pub presented: &'a str,
     /// Where it came from.
@@ -73,18 +104,20 @@ pub struct Failure<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// The failures of the windows still open, summarised into `db`'s audit log.
+/// The failures of the windows still open, summarised into `db`'s audit
+/// log and onto the bus.
 pub struct FailureLog {
     db: Database,
+    bus: EventBus,
     window: TimeDelta,
     groups: Mutex<HashMap<Group, Tally>>,
 }
 
 impl FailureLog {
-    /// A log summarising every `window` into `db`.
-    pub fn new(db: Database, window: Duration) -> Self {
+    /// A log summarising every `window` into `db`, publishing on `bus`.
+    pub fn new(db: Database, bus: EventBus, window: Duration) -> Self {
         let window = TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(1)).max(TimeDelta::seconds(1));
-        Self { db, window, groups: Mutex::default() }
+        Self { db, bus, window, groups: Mutex::default() }
     }
 
     /// Counts one failure.
@@ -92,11 +125,12 @@ impl FailureLog {
         let step = self.window.num_milliseconds();
         let start = failure.at.timestamp_millis().div_euclid(step) * step;
         let window = DateTime::from_timestamp_millis(start).unwrap_or(failure.at);
-        let presented = failure.client_id.unwrap_or(UNKNOWN_CLIENT);
-        let mut group = Group { presented: presented.to_owned(), source: failure.source, window };
+        let kind = failure.kind;
+        let presented = failure.known.unwrap_or(kind.unknown());
+        let mut group = Group { kind, presented: presented.to_owned(), source: failure.source, window };
         let mut groups = self.groups.lock().expect("failure log lock");
         if !groups.contains_key(&group) && groups.len() >= MAX_GROUPS {
-            group = Group { presented: OTHERS.to_owned(), source: None, window };
+            group = Group { kind, presented: OTHERS.to_owned(), source: None, window };
         }
         let tally = groups.entry(group).or_insert_with(|| Tally {
             count: 0,
@@ -109,7 +143,7 @@ impl FailureLog {
         tally.first = tally.first.min(failure.at);
         tally.last = tally.last.max(failure.at);
         *tally.reasons.entry(failure.reason).or_default() += 1;
-        if failure.client_id.is_none() && tally.samples.len() < MAX_SAMPLES {
+        if failure.known.is_none() && tally.samples.len() < MAX_SAMPLES {
             tally.samples.insert(secrets::identifier_digest(failure.presented));
         }
     }
@@ -122,10 +156,11 @@ impl FailureLog {
         ended.into_iter().filter_map(|group| groups.remove_entry(&group)).collect()
     }
 
-    /// A group as an audit record: the presented id is the actor.
-    fn event(&self, (group, tally): &(Group, Tally)) -> Record {
-        let event = Event::AuthClientFailed {
-            client: group.presented.clone(),
+    /// A group as its summary event, and who it is recorded under: the
+    /// presented id.
+    fn event(&self, (group, tally): &(Group, Tally)) -> (Actor, Event) {
+        let summary = FailureSummary {
+            presented: group.presented.clone(),
             address: group.source.map(|ip| ip.to_string()),
             count: tally.count,
             reasons: tally.reasons.iter().map(|(reason, n)| ((*reason).to_owned(), *n)).collect(),
@@ -135,7 +170,12 @@ impl FailureLog {
             presented_digests: tally.samples.iter().cloned().collect(),
         };
         let party = Actor::Party { client_id: Some(group.presented.clone()), address: group.source };
-        Record::of(&party, &event)
+        let event = match group.kind {
+            FailureKind::Client => Event::AuthClientFailed(summary),
+            FailureKind::Login => Event::AuthLoginFailed(summary),
+            FailureKind::LoginThrottled => Event::AuthLoginThrottled(summary),
+        };
+        (party, event)
     }
 
     /// Writes the windows that ended by `now` (all of them when `all`) to
@@ -146,12 +186,20 @@ impl FailureLog {
         if ended.is_empty() {
             return;
         }
-        let events: Vec<Record> = ended.iter().map(|group| self.event(group)).collect();
+        let events: Vec<(Actor, Event)> = ended.iter().map(|group| self.event(group)).collect();
         let written = self.db.get().and_then(|mut conn| {
             conn.in_transaction(|conn| {
-                events.iter().try_for_each(|event| audit::append(conn, event).map(drop))
+                events
+                    .iter()
+                    .try_for_each(|(actor, event)| audit::append(conn, &Record::of(actor, event)).map(drop))
             })
         });
+        if written.is_ok() {
+            for (actor, event) in &events {
+                self.bus.publish(actor, now, std::slice::from_ref(event));
+            }
+            return;
+        }
         if let Err(e) = written {
             tracing::warn!(error = %e, groups = ended.len(), "failed authentications could not be audited yet; retrying");
             let mut groups = self.groups.lock().expect("failure log lock");
@@ -194,14 +242,10 @@ mod tests {
     use super::*;
     use portcullis_store::test_support::TestDb;
 
-    fn failure<'a>(
-        client_id: Option<&'a str>,
-        presented: &'a str,
-        last: u8,
-        at: DateTime<Utc>,
-    ) -> Failure<'a> {
+    fn failure<'a>(known: Option<&'a str>, presented: &'a str, last: u8, at: DateTime<Utc>) -> Failure<'a> {
         Failure {
-            client_id,
+            kind: FailureKind::Client,
+            known,
             presented,
             source: Some(IpAddr::from([192, 0, 2, last])),
             reason: "wrong secret",
@@ -212,7 +256,7 @@ mod tests {
     #[test]
     fn failures_are_grouped_per_client_address_and_window() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), Duration::from_secs(60));
+        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
         let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         for n in 0..1000 {
             log.count(&failure(Some("billing"), "billing", 1, start + TimeDelta::milliseconds(n)));
@@ -220,8 +264,12 @@ mod tests {
         log.count(&failure(Some("billing"), "billing", 2, start));
         log.count(&failure(Some("billing"), "billing", 1, start + TimeDelta::minutes(1)));
         assert!(log.take_ended(start + TimeDelta::seconds(59), false).is_empty(), "the window is open");
-        let mut ended: Vec<Record> =
-            log.take_ended(start + TimeDelta::minutes(1), false).iter().map(|g| log.event(g)).collect();
+        let mut ended: Vec<Record> = log
+            .take_ended(start + TimeDelta::minutes(1), false)
+            .iter()
+            .map(|g| log.event(g))
+            .map(|(actor, event)| Record::of(&actor, &event))
+            .collect();
         ended.sort_by_key(|e| e.details["count"].as_u64());
         assert_eq!(ended.len(), 2, "one entry per address");
         assert_eq!(ended[1].details["count"], 1000);
@@ -233,12 +281,17 @@ mod tests {
     #[test]
     fn unknown_ids_are_grouped_and_never_recorded_verbatim() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), Duration::from_secs(60));
+        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
         let now = Utc::now();
         for n in 0..100 {
             log.count(&failure(None, &format!("s3cret-password-{n}"), 1, now));
         }
-        let ended: Vec<Record> = log.take_ended(now, true).iter().map(|g| log.event(g)).collect();
+        let ended: Vec<Record> = log
+            .take_ended(now, true)
+            .iter()
+            .map(|g| log.event(g))
+            .map(|(actor, event)| Record::of(&actor, &event))
+            .collect();
         assert_eq!(ended.len(), 1);
         assert_eq!(
             (ended[0].actor.as_str(), ended[0].details["count"].as_u64()),
@@ -252,7 +305,7 @@ mod tests {
     #[test]
     fn a_window_keeps_a_bounded_number_of_groups() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), Duration::from_secs(60));
+        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
         let now = Utc::now();
         for n in 0..10_000u32 {
             let id = n.to_string();
@@ -270,11 +323,32 @@ mod tests {
     #[test]
     fn what_stays_open_is_written_when_the_log_is_dropped() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), Duration::from_secs(3600));
+        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(3600));
         log.count(&failure(Some("billing"), "billing", 1, Utc::now()));
         drop(log);
         let entries = portcullis_store::audit::verify(&mut db.connect().get().unwrap()).unwrap();
         assert_eq!(entries.entries, 1);
+    }
+
+    #[test]
+    fn kinds_are_summarised_apart_as_their_own_events() {
+        let db = TestDb::sqlite();
+        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
+        let now = Utc::now();
+        log.count(&failure(Some("alice"), "alice", 1, now));
+        log.count(&Failure {
+            kind: FailureKind::Login,
+            reason: "wrong password",
+            ..failure(Some("alice"), "alice", 1, now)
+        });
+        log.count(&Failure {
+            kind: FailureKind::LoginThrottled,
+            reason: "throttled",
+            ..failure(None, "mallory", 1, now)
+        });
+        let mut names: Vec<&str> = log.take_ended(now, true).iter().map(|g| log.event(g).1.name()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["auth.client_failed", "auth.login_failed", "auth.login_throttled"]);
     }
 
     #[test]
