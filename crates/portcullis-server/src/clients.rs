@@ -180,9 +180,7 @@ impl ClientRegistry {
         }
         match self.misses.lock().expect("client misses lock").may_look_up(client_id, Instant::now()) {
             Lookup::KnownMissing => return Ok(None),
-            Lookup::Rationed => {
-                return Err(StorageFailure::Other(anyhow::anyhow!("client lookups rationed")))
-            }
+            Lookup::Rationed => return Err(StorageFailure::Rationed),
             Lookup::Allowed => {}
         }
         let id = client_id.to_owned();

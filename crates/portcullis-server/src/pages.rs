@@ -122,7 +122,10 @@ impl actix_web::ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::error!(error = %self, "a page could not be shown");
+        match self {
+            Self::Unavailable(failure) => failure.log(),
+            Self::Failed(cause) => tracing::error!(error = %cause, "a page could not be shown"),
+        }
         match self {
             Self::Unavailable(_) => {
                 let mut response = page(

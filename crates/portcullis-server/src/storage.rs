@@ -7,6 +7,7 @@ use actix_web::rt::time::timeout;
 use actix_web::web;
 use portcullis_core::OAuthError;
 use portcullis_store::{Database, DbConnection, StoreError};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// Why storage work gave no result.
@@ -21,6 +22,10 @@ pub enum StorageFailure {
     /// The work failed otherwise.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+    /// The work was not even tried: this second's lookups of unknown ids are
+    /// spent (a flood of invented client ids).
+    #[error("lookups of unknown client ids are rationed this second")]
+    Rationed,
     /// The work could not run (the blocking pool is shutting down).
     #[error("storage work did not run: {0}")]
     NotRun(String),
@@ -36,7 +41,7 @@ impl StorageFailure {
     /// the spec's `temporarily_unavailable`, or `server_error` for data that
     /// cannot be read; neither names an internal detail.
     pub fn into_oauth(self) -> OAuthError {
-        tracing::error!(error = %self, "storage failed");
+        self.log();
         if self.is_corrupt() {
             return OAuthError::new(portcullis_core::ErrorCode::ServerError, "stored data could not be read");
         }
@@ -47,6 +52,26 @@ impl StorageFailure {
 impl From<StorageFailure> for OAuthError {
     fn from(failure: StorageFailure) -> Self {
         failure.into_oauth()
+    }
+}
+
+impl StorageFailure {
+    /// Logs the failure: an error, except for rationing, which a flood
+    /// causes on every request and is logged at most once every ten seconds.
+    pub fn log(&self) {
+        static LAST: AtomicI64 = AtomicI64::new(0);
+        if !matches!(self, Self::Rationed) {
+            tracing::error!(error = %self, "storage failed");
+            return;
+        }
+        let now = chrono::Utc::now().timestamp();
+        let last = LAST.load(Ordering::Relaxed);
+        if now - last >= 10 && LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            tracing::warn!(
+                "lookups of unknown client ids are rationed: a flood of invented ids is answered 503"
+            );
+        }
     }
 }
 
