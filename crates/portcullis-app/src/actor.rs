@@ -117,11 +117,6 @@ impl Actor {
         }
     }
 
-    /// The name an author of a client version gets (as [`Actor::name`]).
-    pub fn author(&self) -> String {
-        self.name()
-    }
-
     /// Where the actor acted from, when known.
     pub fn address(&self) -> Option<IpAddr> {
         match self {

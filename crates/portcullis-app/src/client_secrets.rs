@@ -90,7 +90,8 @@ impl App {
                 return Err(AppError::NotFound(format!("there is no client {client_id} with a secret {secret_id}")));
             }
             let left = find(tx.conn, client_id)?;
-            if left.secrets.is_empty()
+            let live = left.secrets.iter().filter(|s| s.expires_at.is_none_or(|at| at > tx.now)).count();
+            if live == 0
                 && holds_admin(&left.metadata)
                 && is_last_admin(tx.conn, client_id)?
             {

@@ -60,6 +60,8 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Corrupt { .. } => Self::Corrupt(error.to_string()),
+            // Someone else wrote first: the caller may read again and retry.
+            StoreError::Conflict(_) => Self::Conflict(error.to_string()),
             other => Self::Unavailable(other.into()),
         }
     }

@@ -155,7 +155,7 @@ impl App {
         (alg, action): (SigningAlgorithm, &'static str),
         finish: impl FnOnce(&mut Tx<'_>, &SigningKeyRecord) -> Result<KeyView, AppError>,
     ) -> Result<KeyView, AppError> {
-        actor.require(Permission::Keys)?;
+        self.permit(actor, &keys(action, ""))?;
         let key = made(maker, alg, KeyState::Next)?;
         self.change(actor, keys(action, &key.kid), |tx| {
             insert(tx, &key)?;
@@ -186,12 +186,16 @@ impl App {
             let was = keys::revoke(tx.conn, kid, tx.now)?
                 .ok_or_else(|| AppError::NotFound(format!("there is no key {kid}")))?;
             tx.emit(Event::KeyRevoked { kid: kid.to_owned(), alg });
-            match successor.filter(|_| was == KeyState::Active) {
-                Some(successor) => {
+            match (was, successor) {
+                (KeyState::Active, Some(successor)) => {
                     insert(tx, &successor)?;
                     Ok(Some(view(&successor, tx.now)))
                 }
-                None => Ok(None),
+                // It became active since it was read: revoking it now would stop signing.
+                (KeyState::Active, None) => {
+                    Err(AppError::Conflict(format!("key {kid} was activated meanwhile; revoke it again")))
+                }
+                _ => Ok(None),
             }
         })
     }

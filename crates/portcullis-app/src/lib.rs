@@ -42,8 +42,9 @@ use std::sync::Arc;
 /// that the actor who made it can use it in its very next request (other
 /// instances follow the change log within a second).
 pub trait LocalMirror: Send + Sync {
-    /// Applies the committed `event`, reading what it needs on `conn`.
-    fn apply(&self, conn: &mut DbConnection, event: &Event);
+    /// Applies the committed `events`, reading what it needs on `conn` (the
+    /// connection the change was made on: no second one is taken).
+    fn apply(&self, conn: &mut DbConnection, events: &[Event]);
 }
 
 /// The application: storage, the event bus, the clock and the rules changes
@@ -109,16 +110,6 @@ impl App {
     /// The time now, by this application's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    /// The scopes this server knows.
-    pub fn scopes(&self) -> &KnownScopes {
-        &self.scopes
-    }
-
-    /// The rules client changes follow.
-    pub fn policy(&self) -> &ChangePolicy {
-        &self.policy
     }
 }
 

@@ -49,6 +49,12 @@ impl App {
         done
     }
 
+    /// Checks `actor`'s permission for `attempt` before work done outside
+    /// the transaction (hashing, key generation), auditing a refusal.
+    pub(crate) fn permit(&self, actor: &Actor, attempt: &Attempt<'_>) -> Result<(), AppError> {
+        actor.require(attempt.permission).inspect_err(|error| self.audit_refusal(actor, attempt, error))
+    }
+
     /// Runs the read `work` for `actor`, who needs `permission`.
     pub(crate) fn read<T>(
         &self,
@@ -78,9 +84,7 @@ impl App {
             Ok::<_, AppError>((value, events))
         })?;
         for mirror in &self.mirrors {
-            for event in &events {
-                mirror.apply(&mut conn, event);
-            }
+            mirror.apply(&mut conn, &events);
         }
         self.bus.publish(actor, now, &events);
         Ok(value)

@@ -130,7 +130,7 @@ impl App {
         password: Option<Password>,
         claims: &StandardClaims,
     ) -> Result<CreatedUser, AppError> {
-        actor.require(Permission::Users)?;
+        self.permit(actor, &users_attempt("user.created", username.as_str()))?;
         let (password, generated) = match password {
             Some(password) => (password, false),
             None => (Password::new(secrets::random_token()), true),
@@ -207,7 +207,7 @@ impl App {
         user_id: &str,
         password: &Password,
     ) -> Result<(), AppError> {
-        actor.require(Permission::Users)?;
+        self.permit(actor, &users_attempt("user.updated", user_id))?;
         let hash = check_policy(password)
             .map_err(AppError::Invalid)
             .and_then(|()| hash_password(password).map_err(AppError::Unavailable));

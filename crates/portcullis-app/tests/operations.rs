@@ -134,6 +134,20 @@ backend_tests! {
     }
 
     #[test]
+    fn an_expired_secret_does_not_count_as_the_last_admins_other_secret(db) {
+        let clock = Clock::manual(Utc::now());
+        let app = App::with_defaults(db.connect()).with_clock(clock.clone());
+        let operator = Actor::operator();
+        let admin = app.bootstrap(&operator, false).unwrap();
+        let id = admin.client_id.as_str();
+        let first = app.client(&operator, id).unwrap().secrets[0].secret_id.clone();
+        app.add_client_secret(&operator, id, Some(Utc::now() + TimeDelta::hours(1))).unwrap();
+        clock.advance(TimeDelta::hours(2));
+        let refused = app.revoke_client_secret(&operator, id, &first);
+        assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    }
+
+    #[test]
     fn a_rollback_window_is_measured_by_the_application_clock(db) {
         let clock = Clock::manual(Utc::now());
         let app = App::with_defaults(db.connect()).with_clock(clock.clone());
@@ -150,6 +164,8 @@ backend_tests! {
         let (app, events) = app(&db);
         let actor = admin("admin:keys admin:audit");
         assert!(matches!(app.stage_key(&admin("admin:users"), &TestKeys, SigningAlgorithm::Es256), Err(AppError::Forbidden(Permission::Keys))));
+        let refused: Vec<_> = audit(&app).into_iter().map(|(_, action, _, outcome)| (action, outcome)).collect();
+        assert_eq!(refused, [("key.staged".to_owned(), "refused".to_owned())], "refused before the key is even made, and audited");
         let first = app.rotate_key(&actor, &TestKeys, SigningAlgorithm::Es256).unwrap();
         let next = app.stage_key(&actor, &TestKeys, SigningAlgorithm::Es256).unwrap();
         assert_eq!((next.state, next.published), ("next", true));

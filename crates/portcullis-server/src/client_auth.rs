@@ -17,7 +17,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use portcullis_app::audit::{self, Record};
 use portcullis_app::failures::{Failure, FailureKind, FailureLog};
-use portcullis_app::{clients::is_last_admin, Actor, Event};
+use portcullis_app::{clients::is_last_admin, Actor, Event, EventBus};
 use portcullis_core::{ClientSecret, ErrorCode, Issuer, OAuthError, TokenEndpointAuthMethod};
 use portcullis_store::{assertions, lockouts, Database};
 use serde::Deserialize;
@@ -49,6 +49,7 @@ pub struct ClientAuthenticator {
     lockout: Lockout,
     addresses: AddressLockouts,
     failures: Arc<FailureLog>,
+    events: EventBus,
 }
 
 /// Why a request's client is not authenticated.
@@ -85,7 +86,7 @@ impl ClientAuthenticator {
         issuer: &Issuer,
         proxies: TrustedProxies,
         lockout: Lockout,
-        failures: Arc<FailureLog>,
+        (failures, events): (Arc<FailureLog>, EventBus),
     ) -> Self {
         let audiences =
             [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
@@ -100,6 +101,7 @@ impl ClientAuthenticator {
             lockout,
             addresses,
             failures,
+            events,
         }
     }
 
@@ -205,8 +207,9 @@ impl ClientAuthenticator {
                 disabled: false,
             };
             let record = Record::of(&LOCKOUT, &event).from(source);
-            if let Err(e) = storage::run(&self.db, move |conn| audit::append(conn, &record)).await {
-                tracing::error!(error = %e, "an address lockout could not be audited");
+            match storage::run(&self.db, move |conn| audit::append(conn, &record)).await {
+                Ok(_) => self.events.publish(&LOCKOUT, now, &[event]),
+                Err(e) => tracing::error!(error = %e, "an address lockout could not be audited"),
             }
         }
     }
@@ -222,6 +225,7 @@ impl ClientAuthenticator {
         };
         let (db, clients, id, action) =
             (self.db.clone(), self.clients.clone(), client_id.to_owned(), self.lockout.action);
+        let events = self.events.clone();
         let counted = storage::within(self.db.timeout(), move || -> anyhow::Result<()> {
             let mut conn = db.get()?;
             if let lockouts::Failure::Locked { until, lockouts } = lockouts::record_failure(&mut conn, &id, &policy, Utc::now())? {
@@ -241,6 +245,7 @@ impl ClientAuthenticator {
                     disabled: disable,
                 };
                 audit::append(&mut conn, &Record::of(&LOCKOUT, &event).from(source))?;
+                events.publish(&LOCKOUT, Utc::now(), &[event]);
                 tracing::warn!(client_id = %id, until = %until, disabled = disable, "client locked out after repeated failed authentications from addresses it used");
             }
             clients.refresh(&mut conn, &id).map(drop)

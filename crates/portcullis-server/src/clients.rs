@@ -232,12 +232,18 @@ impl ClientRegistry {
 /// A client change applies to this instance's mirror as soon as it commits,
 /// so the admin who made it can use it at once.
 impl LocalMirror for ClientRegistry {
-    fn apply(&self, conn: &mut DbConnection, event: &Event) {
-        if !event.name().starts_with("client.") && !matches!(event, Event::AdminBootstrapped { .. }) {
-            return;
-        }
-        if let Err(e) = self.refresh(conn, event.target()) {
-            tracing::warn!(error = %e, "a client change will reach this instance through the change log");
+    fn apply(&self, conn: &mut DbConnection, events: &[Event]) {
+        let mut changed: Vec<&str> = events
+            .iter()
+            .filter(|e| e.name().starts_with("client.") || matches!(e, Event::AdminBootstrapped { .. }))
+            .map(Event::target)
+            .collect();
+        changed.sort_unstable();
+        changed.dedup();
+        for client_id in changed {
+            if let Err(e) = self.refresh(conn, client_id) {
+                tracing::warn!(error = %e, "a client change will reach this instance through the change log");
+            }
         }
     }
 }

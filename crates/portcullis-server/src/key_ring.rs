@@ -83,7 +83,12 @@ impl KeyRing {
     /// Reads the published keys again (after a change on any instance, and
     /// now and then so that retired keys leave the JWKS when their time is up).
     pub fn reload(&self) -> anyhow::Result<()> {
-        let records = published(&mut *self.db.get()?)?;
+        self.reload_on(&mut *self.db.get()?)
+    }
+
+    /// [`KeyRing::reload`], on `conn`.
+    pub fn reload_on(&self, conn: &mut DbConnection) -> anyhow::Result<()> {
+        let records = published(conn)?;
         let set = KeySet::from_records(&records, &self.kek)?;
         *self.current.write().expect("key ring lock") = Arc::new(set);
         Ok(())
@@ -99,9 +104,9 @@ impl KeyMaker for KeyRing {
 
 /// A key change applies to this instance as soon as it commits.
 impl LocalMirror for KeyRing {
-    fn apply(&self, _: &mut DbConnection, event: &Event) {
-        if event.name().starts_with("key.") {
-            if let Err(e) = self.reload() {
+    fn apply(&self, conn: &mut DbConnection, events: &[Event]) {
+        if events.iter().any(|e| e.name().starts_with("key.")) {
+            if let Err(e) = self.reload_on(conn) {
                 tracing::warn!(error = %e, "a key change will reach this instance through the change log");
             }
         }

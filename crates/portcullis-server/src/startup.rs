@@ -64,6 +64,7 @@ impl Application {
             .with_mirror(clients.clone())
             .with_mirror(keys.clone());
         let events = operations.events().clone();
+        let event_bus = web::Data::new(events.clone());
         let operations = web::Data::new(operations);
         let keys = web::Data::from(keys);
         let flow = web::Data::new(Authorization {
@@ -86,7 +87,7 @@ impl Application {
             &settings.issuer,
             TrustedProxies(settings.trusted_proxies.clone()),
             settings.lockout,
-            failures,
+            (failures, events.clone()),
         ));
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
@@ -117,6 +118,7 @@ impl Application {
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
                 .app_data(operations.clone())
+                .app_data(event_bus.clone())
                 .configure(routes::configure)
         });
         let workers = if settings.workers > 0 {

@@ -64,7 +64,7 @@ impl App {
         let new = NewClient {
             client_id: client_id.as_str(),
             metadata,
-            author: &actor.author(),
+            author: &actor.name(),
             secret: secret.as_ref().map(|(_, record)| record),
         };
         stored::create(tx.conn, &new)?;
@@ -230,7 +230,7 @@ impl App {
             .collect();
         let version = stored::NewVersion {
             metadata: new,
-            author: &actor.author(),
+            author: &actor.name(),
             summary,
             kept_redirect_uris: &kept,
             retired_redirect_uris: &retired,

@@ -52,13 +52,13 @@ pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued
 
 /// Exchanges a code for tokens.
 pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<TokenResponse, OAuthError> {
-    let GrantContext { client, settings, keys, db, revocations } = *context;
+    let GrantContext { client, settings, keys, db, revocations, events } = *context;
     let record = match redeem(db, &request.code, settings.clock.now()).await? {
         Redemption::Redeemed(record) => record,
         Redemption::Invalid => return Err(invalid_grant("the code is invalid or expired")),
         Redemption::Replayed { grant_id, .. } => {
             let why = GrantRevocation::CodeReplayed;
-            revoke_grant(db, revocations, (client.id.as_str(), &grant_id), why).await?;
+            revoke_grant((db, revocations, events), (client.id.as_str(), &grant_id), why).await?;
             tracing::warn!(client_id = %client.id, grant_id = %grant_id, "authorization code replayed; its tokens are revoked");
             return Err(invalid_grant("the code was already used; the tokens issued from it are revoked"));
         }

@@ -12,7 +12,7 @@ use crate::clients::RegisteredClient;
 use crate::form::FormParams;
 use crate::mirror::RevocationList;
 use crate::KeyRing;
-use portcullis_app::Clock;
+use portcullis_app::{Clock, EventBus};
 use portcullis_core::GrantType;
 use portcullis_core::SigningAlgorithm;
 use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
@@ -46,6 +46,8 @@ pub struct GrantContext<'a> {
     pub db: &'a Database,
     /// Revoked tokens and grants.
     pub revocations: &'a RevocationList,
+    /// Where security events (a replayed code, a reused refresh token) go.
+    pub events: &'a EventBus,
 }
 
 /// What every token request may carry besides its grant's own parameters.

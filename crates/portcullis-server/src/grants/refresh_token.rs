@@ -39,7 +39,7 @@ pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued
 
 /// Rotates a refresh token and issues new tokens.
 pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Result<TokenResponse, OAuthError> {
-    let GrantContext { client, settings, keys, db, revocations } = *context;
+    let GrantContext { client, settings, keys, db, revocations, events } = *context;
     let presented = secrets::hash(request.token.expose());
     let found = storage::run(db, move |conn| refresh::find(conn, &presented)).await?;
     let Some((family, record)) = found else { return Err(invalid_grant("the refresh token is invalid")) };
@@ -68,7 +68,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
         Rotation::Rotated { .. } => {}
         Rotation::Reused { family_revoked: true, .. } => {
             let why = GrantRevocation::RefreshReused;
-            revoke_grant(db, revocations, (client.id.as_str(), &family.grant_id), why).await?;
+            revoke_grant((db, revocations, events), (client.id.as_str(), &family.grant_id), why).await?;
             tracing::warn!(client_id = %client.id, family = %family.family_id, "refresh token reused; its family is revoked");
             return Err(invalid_grant(
                 "the refresh token was already used; every token of its family is revoked",

@@ -7,7 +7,7 @@ use crate::mirror::RevocationList;
 use crate::storage;
 use chrono::{TimeDelta, Utc};
 use portcullis_app::audit::{self, Record};
-use portcullis_app::{Actor, Event};
+use portcullis_app::{Actor, Event, EventBus};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::OAuthError;
 use portcullis_store::change_log::{self, ChangeKind};
@@ -29,8 +29,7 @@ pub enum GrantRevocation {
 /// tokens through the change log, its refresh-token families in storage,
 /// with an audit entry in the same transaction.
 pub async fn revoke_grant(
-    db: &Database,
-    revocations: &RevocationList,
+    (db, revocations, events): (&Database, &RevocationList, &EventBus),
     (client_id, grant_id): (&str, &str),
     why: GrantRevocation,
 ) -> Result<(), OAuthError> {
@@ -57,9 +56,12 @@ pub async fn revoke_grant(
             },
         ),
     };
-    let record = Record::of(&Actor::Party { client_id: Some(client_id.to_owned()), address: None }, &event);
+    let party = Actor::Party { client_id: Some(client_id.to_owned()), address: None };
+    let record = Record::of(&party, &event);
     storage::run(db, move |conn| {
         conn.in_transaction(|conn| {
+            // The audit head first, as every change takes it: no lock-order deadlock.
+            portcullis_store::audit::lock_head(conn)?;
             refresh::revoke_grant_families(conn, &grant, reason, Utc::now())?;
             change_log::append(conn, ChangeKind::Grant, &grant, Some(until))?;
             // A security event is recorded with the revocation, or neither is.
@@ -68,5 +70,6 @@ pub async fn revoke_grant(
     })
     .await?;
     revocations.insert_grant(grant_id.to_owned(), until);
+    events.publish(&party, Utc::now(), &[event]);
     Ok(())
 }

@@ -106,7 +106,7 @@ pub async fn submit(
     };
     let failed = |kind, known: Option<&str>, reason| {
         let presented = username.as_str();
-        flow.failures.count(&Failure { kind, known, presented, source: ip, reason, at: flow.clock.now() });
+        flow.failures.count(&Failure { kind, known, presented, source: ip, reason, at: Utc::now() });
     };
     let Some((reservation, user)) = reserved else {
         tracing::warn!(username = %shown(None), ip = ?ip, "login refused: too many failures");

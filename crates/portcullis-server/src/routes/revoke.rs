@@ -15,7 +15,7 @@ use crate::{secrets, storage, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use portcullis_app::audit::{self, Record};
-use portcullis_app::{Actor, Event};
+use portcullis_app::{Actor, Event, EventBus};
 use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::{refresh, Database};
@@ -27,8 +27,7 @@ pub async fn revoke(
     auth: web::Data<ClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
-    revocations: web::Data<RevocationList>,
-    db: web::Data<Database>,
+    (db, revocations, events): (web::Data<Database>, web::Data<RevocationList>, web::Data<EventBus>),
 ) -> Result<HttpResponse, OAuthFailure> {
     let caller = auth.authenticate(&req, &form).await?;
     let token = form.require("token")?;
@@ -45,7 +44,7 @@ pub async fn revoke(
         ok.finish()
     };
     let Some(claims) = check.issued_here(token) else {
-        revoke_refresh_token(&caller, token, &db, &revocations).await?;
+        revoke_refresh_token(&caller, token, (&db, &revocations, &events)).await?;
         return Ok(done());
     };
     // RFC 7009 §2.1: a client may revoke only tokens issued to it.
@@ -68,12 +67,15 @@ pub async fn revoke(
     let record = Record::of(&party, &event);
     storage::run(&db, move |conn| {
         conn.in_transaction(|conn| {
+            // The audit head first, as every change takes it: no lock-order deadlock.
+            portcullis_store::audit::lock_head(conn)?;
             change_log::append(conn, ChangeKind::Token, &jti, Some(expires_at))?;
             audit::append(conn, &record).map(drop)
         })
     })
     .await?;
     revocations.insert(claims.jti, expires_at);
+    events.publish(&party, Utc::now(), &[event]);
     tracing::info!(client_id = %caller.id, "access token revoked");
     Ok(done())
 }
@@ -89,8 +91,7 @@ fn not_yours() -> OAuthError {
 async fn revoke_refresh_token(
     caller: &RegisteredClient,
     token: &str,
-    db: &Database,
-    revocations: &RevocationList,
+    (db, revocations, events): (&Database, &RevocationList, &EventBus),
 ) -> Result<(), OAuthError> {
     let hash = secrets::hash(token);
     let Some((family, _)) = storage::run(db, move |conn| refresh::find(conn, &hash)).await? else {
@@ -102,7 +103,12 @@ async fn revoke_refresh_token(
     if family.expires_at <= Utc::now() || revocations.is_grant_revoked(&family.grant_id) {
         return Ok(());
     }
-    revoke_grant(db, revocations, (caller.id.as_str(), &family.grant_id), GrantRevocation::ByClient).await?;
+    revoke_grant(
+        (db, revocations, events),
+        (caller.id.as_str(), &family.grant_id),
+        GrantRevocation::ByClient,
+    )
+    .await?;
     tracing::info!(client_id = %caller.id, "refresh token revoked with its grant");
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::EventBus;
 use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_store::Database;
 
@@ -18,8 +19,7 @@ pub async fn token(
     auth: web::Data<ClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
-    db: web::Data<Database>,
-    revocations: web::Data<RevocationList>,
+    (db, revocations, events): (web::Data<Database>, web::Data<RevocationList>, web::Data<EventBus>),
 ) -> Result<HttpResponse, OAuthFailure> {
     let grant_type = form.require("grant_type")?;
     let client = auth.authenticate(&req, &form).await?;
@@ -34,6 +34,7 @@ pub async fn token(
         keys: &keys,
         db: &db,
         revocations: &revocations,
+        events: &events,
     };
     let response = (grant.handle)(&context, &form).await?;
     let mut ok = HttpResponse::Ok();
