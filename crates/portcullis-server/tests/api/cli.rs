@@ -479,30 +479,10 @@ async fn trace_logs_hold_no_secret() {
         ("redirect_uri", REDIRECT),
         ("code_verifier", verifier),
     ];
-    let tokens: serde_json::Value = app
-        .client
-        .post(format!("{address}/token"))
-        .basic_auth(client_id, Some(first_secret))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, tokens) = browser.exchange((client_id, first_secret), &form).await;
     let refresh = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
     let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
-    let refreshed: serde_json::Value = app
-        .client
-        .post(format!("{address}/token"))
-        .basic_auth(client_id, Some(second_secret))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, refreshed) = browser.exchange((client_id, second_secret), &form).await;
     let rotated = refreshed["refresh_token"].as_str().expect("a rotated refresh token").to_owned();
     assert_eq!(app.revoke((client_id, second_secret), &rotated).await.status(), 200);
     drop(server);

@@ -19,7 +19,11 @@ impl Browser {
         query(&to_client).remove("code").unwrap_or_else(|| panic!("no code in {to_client}"))
     }
 
-    async fn exchange(&self, (id, secret): (&str, &str), form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    pub async fn exchange(
+        &self,
+        (id, secret): (&str, &str),
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let response = self
             .http
             .post(format!("{}/token", self.app.address))
