@@ -10,11 +10,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use chrono::TimeDelta;
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
-use portcullis_core::{Password, StandardClaims, Username};
+use portcullis_core::{Password, Scope, StandardClaims, Username};
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::users::{self, UserChange, UserRecord};
 use portcullis_store::{refresh, sessions, DbConnection, StoreError};
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// The fewest characters a password may have (NIST SP 800-63B §5.1.1.2).
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -244,6 +245,24 @@ impl App {
             }
             Ok(view(find(tx.conn, user_id)?))
         })
+    }
+}
+
+impl App {
+    /// OpenID Connect Core §5.3: the claims `scope` releases of the enabled
+    /// user `user_id`, with `sub` (and `updated_at` under `profile`); `None`
+    /// once the user is gone or disabled. The access token naming the user,
+    /// checked by the caller, is the authority for this read.
+    pub fn userinfo(&self, user_id: &str, scope: &Scope) -> Result<Option<Map<String, Value>>, AppError> {
+        let user = users::find(&mut *self.db.get()?, user_id)?.filter(|user| user.disabled_at.is_none());
+        Ok(user.map(|user| {
+            let mut released = user.claims.released_for(scope);
+            released.insert("sub".to_owned(), user.user_id.into());
+            if scope.contains("profile") {
+                released.insert("updated_at".to_owned(), user.updated_at.timestamp().into());
+            }
+            released
+        }))
     }
 }
 

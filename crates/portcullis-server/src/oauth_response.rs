@@ -22,6 +22,20 @@ impl From<crate::storage::StorageFailure> for OAuthFailure {
     }
 }
 
+/// What an operation answers at a protocol endpoint: an outage is
+/// `temporarily_unavailable`, anything else the server's own failure.
+impl From<portcullis_app::AppError> for OAuthFailure {
+    fn from(error: portcullis_app::AppError) -> Self {
+        tracing::error!(error = %error, "an operation failed at a protocol endpoint");
+        match error {
+            portcullis_app::AppError::Unavailable(_) => {
+                Self(OAuthError::unavailable("the server cannot reach its database; try again"))
+            }
+            _ => Self(OAuthError::new(ErrorCode::ServerError, "the request could not be completed")),
+        }
+    }
+}
+
 impl fmt::Display for OAuthFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

@@ -7,11 +7,12 @@ use crate::form::FormParams;
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
+use crate::storage::{self, StorageFailure};
 use crate::KeyRing;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
-use portcullis_store::users;
 
 fn invalid_token(description: &str) -> OAuthFailure {
     OAuthError::new(ErrorCode::InvalidToken, description).into()
@@ -34,9 +35,9 @@ pub async fn get(
     keys: web::Data<KeyRing>,
     settings: web::Data<TokenSettings>,
     revocations: web::Data<RevocationList>,
-    flow: web::Data<Authorization>,
+    (flow, app): (web::Data<Authorization>, web::Data<App>),
 ) -> Result<HttpResponse, OAuthFailure> {
-    userinfo(&req, None, &keys, &settings, &revocations, &flow).await
+    userinfo(&req, None, (&keys, &settings, &revocations), (&flow, &app)).await
 }
 
 /// `POST /userinfo`: the token in the header or, as a form, in the body.
@@ -46,18 +47,16 @@ pub async fn post(
     keys: web::Data<KeyRing>,
     settings: web::Data<TokenSettings>,
     revocations: web::Data<RevocationList>,
-    flow: web::Data<Authorization>,
+    (flow, app): (web::Data<Authorization>, web::Data<App>),
 ) -> Result<HttpResponse, OAuthFailure> {
-    userinfo(&req, body.ok().as_ref(), &keys, &settings, &revocations, &flow).await
+    userinfo(&req, body.ok().as_ref(), (&keys, &settings, &revocations), (&flow, &app)).await
 }
 
 async fn userinfo(
     req: &HttpRequest,
     body: Option<&FormParams>,
-    keys: &KeyRing,
-    settings: &TokenSettings,
-    revocations: &RevocationList,
-    flow: &Authorization,
+    (keys, settings, revocations): (&KeyRing, &TokenSettings, &RevocationList),
+    (flow, app): (&Authorization, &web::Data<App>),
 ) -> Result<HttpResponse, OAuthFailure> {
     let Some(token) = bearer_token(req, body)? else {
         // RFC 6750 §3.1: without any credentials, the challenge carries no error.
@@ -77,17 +76,12 @@ async fn userinfo(
             OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope").into()
         );
     }
-    let user_id = claims.sub.clone();
-    let user = crate::storage::run(&flow.db, move |conn| users::find(conn, &user_id))
-        .await
-        .map_err(OAuthError::from)?
-        .filter(|user| user.disabled_at.is_none())
-        .ok_or_else(|| invalid_token("the user is no longer available"))?;
-    let mut released = user.claims.released_for(&scope);
-    released.insert("sub".to_owned(), claims.sub.into());
-    if scope.contains("profile") {
-        released.insert("updated_at".to_owned(), user.updated_at.timestamp().into());
-    }
+    let (operations, user_id) = (app.clone().into_inner(), claims.sub);
+    let limit = operations.database().timeout();
+    let released =
+        storage::within(limit, move || Ok::<_, StorageFailure>(operations.userinfo(&user_id, &scope)))
+            .await??
+            .ok_or_else(|| invalid_token("the user is no longer available"))?;
     let mut ok = HttpResponse::Ok();
     no_store(&mut ok);
     Ok(ok.json(released))
