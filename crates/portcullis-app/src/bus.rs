@@ -5,12 +5,13 @@
 //! full, that subscriber misses the event (counted, and logged at most once
 //! a minute); the audit log, written in the transaction, misses nothing.
 
+use crate::once_every::OnceEvery;
 use crate::{Actor, Event};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 /// The events a subscriber's queue holds before it misses some.
 pub const QUEUE_CAPACITY: usize = 4096;
@@ -44,11 +45,20 @@ pub struct EventBus {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     queues: RwLock<Vec<Queue>>,
     missed: AtomicU64,
-    last_warning: Mutex<Option<Instant>>,
+    warning: OnceEvery,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            queues: RwLock::default(),
+            missed: AtomicU64::new(0),
+            warning: OnceEvery::new(Duration::from_secs(60)),
+        }
+    }
 }
 
 struct Queue {
@@ -111,9 +121,7 @@ impl EventBus {
 
     fn missed(&self, subscriber: &str) {
         let missed = self.inner.missed.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut last = self.inner.last_warning.lock().expect("bus lock");
-        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
-            *last = Some(Instant::now());
+        if self.inner.warning.due() {
             tracing::warn!(subscriber, missed, "an event subscriber is behind; it misses events");
         }
     }

@@ -194,19 +194,20 @@ impl FailureLog {
                     .try_for_each(|(actor, event)| audit::append(conn, &Record::of(actor, event)).map(drop))
             })
         });
-        if written.is_ok() {
-            for (actor, event) in &events {
-                self.bus.publish(actor, now, std::slice::from_ref(event));
+        match written {
+            Ok(()) => {
+                for (actor, event) in &events {
+                    self.bus.publish(actor, now, std::slice::from_ref(event));
+                }
             }
-            return;
-        }
-        if let Err(e) = written {
-            tracing::warn!(error = %e, groups = ended.len(), "failed authentications could not be audited yet; retrying");
-            let mut groups = self.groups.lock().expect("failure log lock");
-            for (group, tally) in ended {
-                match groups.get_mut(&group) {
-                    Some(open) => open.absorb(tally),
-                    None => drop(groups.insert(group, tally)),
+            Err(e) => {
+                tracing::warn!(error = %e, groups = ended.len(), "failed authentications could not be audited yet; retrying");
+                let mut groups = self.groups.lock().expect("failure log lock");
+                for (group, tally) in ended {
+                    match groups.get_mut(&group) {
+                        Some(open) => open.absorb(tally),
+                        None => drop(groups.insert(group, tally)),
+                    }
                 }
             }
         }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod failures;
 pub mod keys;
+pub mod once_every;
 pub mod secrets;
 mod transaction;
 pub mod users;

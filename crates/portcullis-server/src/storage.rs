@@ -5,9 +5,10 @@
 
 use actix_web::rt::time::timeout;
 use actix_web::web;
+use portcullis_app::once_every::OnceEvery;
+use portcullis_app::{App, AppError};
 use portcullis_core::OAuthError;
 use portcullis_store::{Database, DbConnection, StoreError};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// Why storage work gave no result.
@@ -59,15 +60,12 @@ impl StorageFailure {
     /// Logs the failure: an error, except for rationing, which a flood
     /// causes on every request and is logged at most once every ten seconds.
     pub fn log(&self) {
-        static LAST: AtomicI64 = AtomicI64::new(0);
+        static RATIONED: OnceEvery = OnceEvery::new(Duration::from_secs(10));
         if !matches!(self, Self::Rationed) {
             tracing::error!(error = %self, "storage failed");
             return;
         }
-        let now = chrono::Utc::now().timestamp();
-        let last = LAST.load(Ordering::Relaxed);
-        if now - last >= 10 && LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-        {
+        if RATIONED.due() {
             tracing::warn!(
                 "lookups of unknown client ids are rationed: a flood of invented ids is answered 503"
             );
@@ -87,6 +85,17 @@ where
 {
     let store = db.clone();
     within(db.timeout(), move || work(&mut *store.get()?)).await
+}
+
+/// Runs the application operation `work` off the async workers, within the
+/// database timeout; each adapter maps the two kinds of failure its own way.
+pub async fn operation<T: Send + 'static>(
+    app: &web::Data<App>,
+    work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
+) -> Result<Result<T, AppError>, StorageFailure> {
+    let app = app.clone().into_inner();
+    let limit = app.database().timeout();
+    within(limit, move || Ok::<_, StorageFailure>(work(&app))).await
 }
 
 /// Runs blocking `work` off the async workers, giving up after `limit`

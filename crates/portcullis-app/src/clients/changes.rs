@@ -73,7 +73,7 @@ impl App {
             version: 1,
             client_name: metadata.client_name.clone(),
         });
-        let client = view(find(tx.conn, client_id.as_str())?)?;
+        let client = view(find(tx.conn, client_id.as_str())?);
         Ok(CreatedClient { client, secret: secret.map(|(secret, _)| secret) })
     }
 
@@ -88,7 +88,7 @@ impl App {
         change: ClientChange,
     ) -> Result<ClientView, AppError> {
         self.change(actor, clients(client_id), |tx| {
-            let current = view(find(tx.conn, client_id)?)?;
+            let current = view(find(tx.conn, client_id)?);
             let configuration = match change {
                 ClientChange::Replace(mut body) => {
                     if body.get("client_id").is_some_and(|id| id != client_id) {
@@ -127,7 +127,7 @@ impl App {
             let summary = summary(&current.metadata, &metadata);
             let version = self.write_version(tx, actor, &current, &metadata, &summary)?;
             tx.emit(Event::ClientUpdated { client_id: client_id.to_owned(), version, summary });
-            view(find(tx.conn, client_id)?)
+            Ok(view(find(tx.conn, client_id)?))
         })
     }
 
@@ -142,7 +142,7 @@ impl App {
     ) -> Result<ClientView, AppError> {
         let attempt = Attempt { action: "client.rolled_back", ..clients(client_id) };
         self.change(actor, attempt, |tx| {
-            let current = view(find(tx.conn, client_id)?)?;
+            let current = view(find(tx.conn, client_id)?);
             let target = stored::version(tx.conn, client_id, version)?.ok_or_else(|| {
                 // The client exists: a version it never had conflicts with its state.
                 AppError::Conflict(format!("client {client_id} has no version {version} to roll back to"))
@@ -163,7 +163,7 @@ impl App {
             let summary = format!("rolled back to version {version}");
             let written = self.write_version(tx, actor, &current, &metadata, &summary)?;
             tx.emit(Event::ClientRolledBack { client_id: client_id.to_owned(), version: written, restored: version });
-            view(find(tx.conn, client_id)?)
+            Ok(view(find(tx.conn, client_id)?))
         })
     }
 
@@ -178,7 +178,7 @@ impl App {
     ) -> Result<ClientView, AppError> {
         let action = if disabled { "client.disabled" } else { "client.enabled" };
         self.change(actor, Attempt { action, ..clients(client_id) }, |tx| {
-            let current = view(find(tx.conn, client_id)?)?;
+            let current = view(find(tx.conn, client_id)?);
             if disabled && holds_admin(&current.metadata) {
                 ensure_another_admin(tx, client_id)?;
             }
@@ -189,7 +189,7 @@ impl App {
             } else {
                 Event::ClientEnabled { client_id: client_id.clone() }
             });
-            view(find(tx.conn, &client_id)?)
+            Ok(view(find(tx.conn, &client_id)?))
         })
     }
 
@@ -197,7 +197,7 @@ impl App {
     /// enabled admin client cannot be deleted.
     pub fn delete_client(&self, actor: &Actor, client_id: &str) -> Result<(), AppError> {
         self.change(actor, Attempt { action: "client.deleted", ..clients(client_id) }, |tx| {
-            let current = view(find(tx.conn, client_id)?)?;
+            let current = view(find(tx.conn, client_id)?);
             if holds_admin(&current.metadata) {
                 ensure_another_admin(tx, client_id)?;
             }

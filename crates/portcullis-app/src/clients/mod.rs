@@ -95,9 +95,9 @@ pub struct ClientPage {
     pub next_cursor: Option<String>,
 }
 
-fn view(record: ClientRecord) -> Result<ClientView, AppError> {
+fn view(record: ClientRecord) -> ClientView {
     let metadata = record.metadata;
-    Ok(ClientView {
+    ClientView {
         client_id: record.client_id,
         version: record.version,
         disabled: record.disabled_at.is_some(),
@@ -118,7 +118,7 @@ fn view(record: ClientRecord) -> Result<ClientView, AppError> {
             .into_iter()
             .map(|(redirect_uri, until)| RetiredRedirectUri { redirect_uri, valid_until: time(until) })
             .collect(),
-    })
+    }
 }
 
 fn version_view(record: VersionRecord, with_metadata: bool) -> VersionView {
@@ -141,7 +141,7 @@ pub(crate) fn find(conn: &mut DbConnection, client_id: &str) -> Result<ClientRec
 impl App {
     /// One client.
     pub fn client(&self, actor: &Actor, client_id: &str) -> Result<ClientView, AppError> {
-        self.read(actor, Permission::Clients, |conn| view(find(conn, client_id)?))
+        self.read(actor, Permission::Clients, |conn| Ok(view(find(conn, client_id)?)))
     }
 
     /// A page of clients.
@@ -152,7 +152,7 @@ impl App {
             let after =
                 |r: &ClientRecord| query.after.as_deref().is_none_or(|after| r.client_id.as_str() > after);
             for record in stored::all(conn)?.into_iter().filter(after) {
-                let view = view(record)?;
+                let view = view(record);
                 if name.as_deref().is_none_or(|name| view.metadata.client_name.to_lowercase().contains(name))
                 {
                     clients.push(view);

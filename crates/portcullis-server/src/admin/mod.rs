@@ -15,7 +15,7 @@ pub mod users;
 
 use crate::admin::error::AdminError;
 use crate::oauth_response::no_store;
-use crate::storage::{self, StorageFailure};
+use crate::storage;
 use actix_web::{web, HttpResponse};
 use portcullis_app::{App, AppError};
 use serde::Serialize;
@@ -41,9 +41,7 @@ pub async fn operation<T: Send + 'static>(
     app: &web::Data<App>,
     work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AdminError> {
-    let app = app.clone().into_inner();
-    let limit = app.database().timeout();
-    match storage::within(limit, move || Ok::<_, StorageFailure>(work(&app))).await {
+    match storage::operation(app, work).await {
         Ok(done) => done.map_err(AdminError::from),
         Err(failure) => Err(AdminError::unavailable(failure)),
     }

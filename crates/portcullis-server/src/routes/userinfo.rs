@@ -7,7 +7,7 @@ use crate::form::FormParams;
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
-use crate::storage::{self, StorageFailure};
+use crate::storage;
 use crate::KeyRing;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -76,12 +76,10 @@ async fn userinfo(
             OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope").into()
         );
     }
-    let (operations, user_id) = (app.clone().into_inner(), claims.sub);
-    let limit = operations.database().timeout();
-    let released =
-        storage::within(limit, move || Ok::<_, StorageFailure>(operations.userinfo(&user_id, &scope)))
-            .await??
-            .ok_or_else(|| invalid_token("the user is no longer available"))?;
+    let user_id = claims.sub;
+    let released = storage::operation(app, move |app| app.userinfo(&user_id, &scope))
+        .await??
+        .ok_or_else(|| invalid_token("the user is no longer available"))?;
     let mut ok = HttpResponse::Ok();
     no_store(&mut ok);
     Ok(ok.json(released))
