@@ -1,6 +1,8 @@
 //! The application layer of Portcullis (DESIGN.md, "Layers"): one
 //! operation per use case, grouped by aggregate ([`clients`],
-//! [`client_secrets`], [`keys`], [`users`], [`audit`], [`bootstrap`]).
+//! [`client_secrets`], [`keys`], [`users`], [`audit`], [`bootstrap`]), and
+//! the protocol's own: [`sessions`] (the front channel) and [`grants`]
+//! (codes, refresh tokens, revocation).
 //!
 //! Every operation takes an [`Actor`], checks the [`Permission`] it
 //! declares, runs one transaction holding the change, its change-log row
@@ -15,15 +17,20 @@ pub mod actor;
 pub mod audit;
 pub mod bootstrap;
 pub mod bus;
+pub mod client_lockouts;
 pub mod client_secrets;
 pub mod clients;
 pub mod clock;
 pub mod error;
 pub mod event;
 pub mod failures;
+pub mod grants;
+pub mod housekeeping;
 pub mod keys;
+pub mod login_throttle;
 pub mod once_every;
 pub mod secrets;
+pub mod sessions;
 mod transaction;
 pub mod users;
 
@@ -36,7 +43,7 @@ pub use event::Event;
 use chrono::{DateTime, Utc};
 use clients::{ChangePolicy, KnownScopes};
 use failures::FailureLog;
-use portcullis_store::{Database, DbConnection};
+use portcullis_store::{Database, DatabaseUrl, DbConnection, PoolOptions, StoreError};
 use std::sync::Arc;
 
 /// A cache of this instance that must follow a committed change at once, so
@@ -66,6 +73,15 @@ impl App {
         let bus = EventBus::default();
         let failures = Arc::new(FailureLog::new(db.clone(), bus.clone(), failures::DEFAULT_WINDOW));
         Self { db, bus, failures, clock: Clock::system(), policy, scopes, mirrors: Vec::new() }
+    }
+
+    /// Opens the database `url` names, applies its pending migrations, and
+    /// returns the application over it with the defaults (what the CLI
+    /// runs), and the migrations applied.
+    pub fn open(url: &DatabaseUrl, pool: &PoolOptions) -> Result<(Self, Vec<String>), StoreError> {
+        let db = Database::connect(url, pool)?;
+        let applied = db.migrate()?;
+        Ok((Self::with_defaults(db), applied))
     }
 
     /// This application summarising high-volume failures every `window`.
@@ -102,10 +118,14 @@ impl App {
         &self.bus
     }
 
-    /// The database (for adapters' health checks and the protocol flows not
-    /// yet moved into this layer).
+    /// The database, for the instance's mirrors and jobs to read.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Whether the database answers a query (a readiness probe).
+    pub fn ping(&self) -> Result<(), AppError> {
+        Ok(self.db.ping()?)
     }
 
     /// The time now, by this application's clock.

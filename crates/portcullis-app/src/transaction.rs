@@ -7,6 +7,7 @@ use crate::audit::{self, Record};
 use crate::{Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, Utc};
 use portcullis_store::DbConnection;
+use std::net::IpAddr;
 
 /// The transaction an operation works in.
 pub(crate) struct Tx<'c> {
@@ -15,9 +16,16 @@ pub(crate) struct Tx<'c> {
     /// The time of the change, by the application's clock.
     pub now: DateTime<Utc>,
     events: Vec<Event>,
+    source: Option<IpAddr>,
 }
 
 impl Tx<'_> {
+    /// Audits this change as coming from `source` rather than from the
+    /// actor's own address (a system job acting on a request).
+    pub fn from(&mut self, source: Option<IpAddr>) {
+        self.source = source;
+    }
+
     /// Records `event`: audited in this transaction, published after it commits.
     pub fn emit(&mut self, event: Event) {
         self.events.push(event);
@@ -66,7 +74,9 @@ impl App {
         work(&mut *self.db.get()?)
     }
 
-    fn commit<T>(
+    /// Runs the change `work` for `actor` without a permission check: for
+    /// protocol operations, whose authority is the authenticated party.
+    pub(crate) fn commit<T>(
         &self,
         actor: &Actor,
         work: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
@@ -75,11 +85,11 @@ impl App {
         let now = self.clock.now();
         let (value, events) = conn.atomically(|conn| {
             portcullis_store::audit::lock_head(conn)?;
-            let mut tx = Tx { conn, now, events: Vec::new() };
+            let mut tx = Tx { conn, now, events: Vec::new(), source: actor.address() };
             let value = work(&mut tx)?;
-            let Tx { conn, events, .. } = tx;
+            let Tx { conn, events, source, .. } = tx;
             for event in &events {
-                audit::append(conn, &Record::of(actor, event))?;
+                audit::append(conn, &Record::of(actor, event).from(source))?;
             }
             Ok::<_, AppError>((value, events))
         })?;

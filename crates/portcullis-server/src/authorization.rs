@@ -8,27 +8,12 @@ use crate::clients::ClientRegistry;
 use crate::pages::PageError;
 use crate::secrets;
 use crate::session_cookie;
-use actix_web::HttpResponse;
-use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_app::failures::FailureLog;
-use portcullis_app::Clock;
+use actix_web::{web, HttpResponse};
+use portcullis_app::sessions::{Interaction, Session, INTERACTION_LIFETIME};
+use portcullis_app::{App, AppError};
 use portcullis_core::authorization_request::AuthorizationRequest;
-use portcullis_core::grant::CodeDetails;
-use portcullis_core::{
-    AuthorizationCode, CsrfToken, ErrorCode, InteractionId, Issuer, OAuthError, Scope, SessionToken,
-};
-use portcullis_store::codes::{self, CodeRecord};
-use portcullis_store::sessions::{self, InteractionRecord, SessionRecord};
-use portcullis_store::{Database, StoreError};
+use portcullis_core::{ErrorCode, InteractionId, Issuer, OAuthError};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long a user has to log in and consent.
-pub const INTERACTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
-/// How long a code may wait to be exchanged (RFC 6749 §4.1.2: short).
-pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
-/// How long a login session lasts.
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 
 /// Where the login page is.
 pub const LOGIN_PATH: &str = "/login";
@@ -39,8 +24,8 @@ pub const RESUME_PATH: &str = "/authorize/resume";
 
 /// The front channel's shared state.
 pub struct Authorization {
-    /// The database.
-    pub db: Database,
+    /// The operations the pages call.
+    pub app: web::Data<App>,
     /// The registered clients.
     pub clients: Arc<ClientRegistry>,
     /// The issuer, sent as `iss` with every response.
@@ -49,20 +34,6 @@ pub struct Authorization {
     pub secure_cookies: bool,
     /// Proxies whose X-Forwarded-For is believed, for throttling by address.
     pub proxies: TrustedProxies,
-    /// The time sessions, interactions and codes are stamped and checked with.
-    pub clock: Clock,
-    /// Where failed and throttled logins are counted.
-    pub failures: Arc<FailureLog>,
-}
-
-/// A pending interaction as the pages see it.
-pub struct Interaction {
-    /// The id in the page's URL.
-    pub id: InteractionId,
-    /// What is stored of it.
-    pub record: InteractionRecord,
-    /// The request waiting.
-    pub request: AuthorizationRequest,
 }
 
 /// The page for an interaction that expired or was completed.
@@ -70,17 +41,22 @@ pub fn expired_page() -> HttpResponse {
     crate::pages::error_page("This sign-in request has expired or was already completed. Go back to the application and sign in again.")
 }
 
-fn cookie_hash(cookie: &str) -> [u8; 32] {
-    secrets::hash(cookie)
-}
-
 impl Authorization {
-    /// Runs blocking storage work off the request threads.
-    pub async fn storage<T: Send + 'static>(
+    /// Runs the operation `work` off the request threads; a failure is
+    /// the pages' one error.
+    pub async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut portcullis_store::DbConnection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, PageError> {
-        Ok(crate::storage::run(&self.db, work).await?)
+        Ok(crate::storage::operation(&self.app, work).await??)
+    }
+
+    /// The live session of the browser making `req`, if it has one.
+    pub async fn session(&self, req: &actix_web::HttpRequest) -> Result<Option<Session>, PageError> {
+        let Some(token) = req.cookie(session_cookie::SESSION).map(|c| c.value().to_owned()) else {
+            return Ok(None);
+        };
+        self.run(move |app| app.session(&token)).await
     }
 
     /// The error redirect for `request`.
@@ -96,11 +72,11 @@ impl Authorization {
     pub async fn proceed(
         &self,
         request: AuthorizationRequest,
-        session: Option<SessionRecord>,
+        session: Option<Session>,
         interaction: Option<Interaction>,
     ) -> Result<HttpResponse, PageError> {
-        let now = self.clock.now();
-        let logged_in_for = interaction.as_ref().and_then(|i| i.record.session_id.clone());
+        let now = self.app.now();
+        let logged_in_for = interaction.as_ref().and_then(|i| i.session_id.clone());
         let session = session.filter(|s| {
             let fresh = logged_in_for.as_deref() == Some(s.session_id.as_str());
             // OpenID Connect Core §3.1.2.1: prompt=login and max_age ask for a
@@ -129,78 +105,40 @@ impl Authorization {
         else {
             return Ok(crate::pages::error_page("The client is no longer available."));
         };
-        let consent_needed = request.prompt.consent
-            || (!client.metadata.skip_consent && !self.consented(&session, &request).await?);
+        let (request, session, consented) = match client.metadata.skip_consent || request.prompt.consent {
+            true => (request, session, false),
+            false => {
+                self.run(move |app| {
+                    let consented = app.has_consented(&session, &request)?;
+                    Ok((request, session, consented))
+                })
+                .await?
+            }
+        };
+        let consent_needed = request.prompt.consent || (!client.metadata.skip_consent && !consented);
         if consent_needed {
             if request.prompt.none {
                 return Ok(self.refuse(&request, ErrorCode::ConsentRequired, "the user has not consented"));
             }
-            let interaction = match interaction {
-                Some(interaction) => interaction,
-                None => self.new_interaction(&request, Some(&session.session_id)).await?.0,
-            };
-            self.attach_if_missing(&interaction, &session).await?;
-            return Ok(self.send_to_existing(CONSENT_PATH, &interaction.id).finish());
+            let id = self
+                .run(move |app| {
+                    let interaction = match interaction {
+                        Some(interaction) => interaction,
+                        None => app.start_interaction(&request, Some(&session))?.0,
+                    };
+                    app.attach_session(&interaction, &session)?;
+                    Ok(interaction.id)
+                })
+                .await?;
+            return Ok(self.send_to_existing(CONSENT_PATH, &id).finish());
         }
-        self.issue_code(&request, &session, interaction.map(|i| i.record.interaction_hash)).await
-    }
-
-    async fn consented(
-        &self,
-        session: &SessionRecord,
-        request: &AuthorizationRequest,
-    ) -> Result<bool, PageError> {
-        let (user, client) = (session.user_id.clone(), request.client_id.as_str().to_owned());
-        let granted = self.storage(move |conn| sessions::consented_scope(conn, &user, &client)).await?;
-        Ok(granted
-            .and_then(|scope| Scope::parse(&scope).ok())
-            .is_some_and(|granted| request.scope.is_subset(&granted)))
-    }
-
-    async fn attach_if_missing(
-        &self,
-        interaction: &Interaction,
-        session: &SessionRecord,
-    ) -> Result<(), PageError> {
-        if interaction.record.session_id.as_deref() == Some(session.session_id.as_str()) {
-            return Ok(());
-        }
-        let (hash, sid) = (interaction.record.interaction_hash.clone(), session.session_id.clone());
-        self.storage(move |conn| sessions::attach_session(conn, &hash, &sid)).await
-    }
-
-    /// Stores the request as a new interaction; returns it and its CSRF token.
-    pub async fn new_interaction(
-        &self,
-        request: &AuthorizationRequest,
-        session_id: Option<&str>,
-    ) -> Result<(Interaction, CsrfToken), PageError> {
-        let (id, csrf) =
-            (InteractionId::new(secrets::random_token()), CsrfToken::new(secrets::random_token()));
-        let now = self.clock.now();
-        let record = InteractionRecord {
-            interaction_hash: secrets::hash(id.expose()).to_vec(),
-            request: request.clone(),
-            csrf_hash: secrets::hash(csrf.expose()).to_vec(),
-            session_id: session_id.map(str::to_owned),
-            created_at: now,
-            expires_at: now + TimeDelta::from_std(INTERACTION_LIFETIME).expect("fits"),
-        };
-        let stored = record.clone();
-        self.storage(move |conn| sessions::create_interaction(conn, &stored)).await?;
-        Ok((Interaction { id, record, request: request.clone() }, csrf))
+        self.issue_code(request, session, interaction).await
     }
 
     /// The live interaction `id`, if any.
     pub async fn interaction(&self, id: &str) -> Result<Option<Interaction>, PageError> {
-        let hash = secrets::hash(id);
-        let now = self.clock.now();
-        let Some(record) = self.storage(move |conn| sessions::live_interaction(conn, &hash, now)).await?
-        else {
-            return Ok(None);
-        };
-        let request = record.request.clone();
-        Ok(Some(Interaction { id: InteractionId::new(id.to_owned()), record, request }))
+        let id = id.to_owned();
+        self.run(move |app| app.interaction(&id)).await
     }
 
     /// The interaction a page's form was posted for, when its CSRF token
@@ -220,9 +158,8 @@ impl Authorization {
         };
         let posted = form.get("csrf").unwrap_or_default();
         let cookie = req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()).unwrap_or_default();
-        let matches = !posted.is_empty()
-            && secrets::matches_any(posted, [cookie_hash(&cookie).as_slice()])
-            && secrets::matches_any(posted, [interaction.record.csrf_hash.as_slice()]);
+        let matches = secrets::matches_any(posted, [secrets::hash(&cookie).as_slice()])
+            && interaction.csrf_matches(posted);
         if !matches {
             return Ok(Err(crate::pages::page(
                 actix_web::http::StatusCode::FORBIDDEN,
@@ -249,11 +186,11 @@ impl Authorization {
         request: AuthorizationRequest,
         interaction: Option<Interaction>,
     ) -> Result<HttpResponse, PageError> {
-        let (interaction, csrf) = match interaction {
+        if let Some(interaction) = interaction {
             // A resumed interaction already has its cookie.
-            Some(interaction) => return Ok(self.send_to_existing(path, &interaction.id).finish()),
-            None => self.new_interaction(&request, None).await?,
-        };
+            return Ok(self.send_to_existing(path, &interaction.id).finish());
+        }
+        let (interaction, csrf) = self.run(move |app| app.start_interaction(&request, None)).await?;
         let mut response = self.send_to_existing(path, &interaction.id);
         Ok(response
             .cookie(session_cookie::cookie(
@@ -278,69 +215,25 @@ impl Authorization {
         response
     }
 
-    /// Issues a single-use code bound to the client, the redirect URI and the
-    /// PKCE challenge, finishes the interaction, and sends the code back.
+    /// Issues a single-use code for `request` to the user of `session`,
+    /// finishing `interaction`, and sends the code back to the client.
     pub async fn issue_code(
         &self,
-        request: &AuthorizationRequest,
-        session: &SessionRecord,
-        interaction_hash: Option<Vec<u8>>,
+        request: AuthorizationRequest,
+        session: Session,
+        interaction: Option<Interaction>,
     ) -> Result<HttpResponse, PageError> {
-        let code = AuthorizationCode::new(secrets::random_token());
-        let details = CodeDetails {
-            user_id: session.user_id.clone(),
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            redirect_uri_sent: request.redirect_uri_sent,
-            auth_time: session.auth_time.timestamp(),
-            sid: session.session_id.clone(),
-        };
-        let now: DateTime<Utc> = self.clock.now();
-        let record = CodeRecord {
-            code_hash: secrets::hash(code.expose()).to_vec(),
-            grant_id: uuid::Uuid::new_v4().to_string(),
-            client_id: request.client_id.as_str().to_owned(),
-            details,
-            created_at: now,
-            expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),
-        };
-        let finished = self
-            .storage(move |conn| {
-                // An interaction finishes once: a second submission gets no code.
-                let finished = match &interaction_hash {
-                    Some(hash) => sessions::finish_interaction(conn, hash)?,
-                    None => true,
-                };
-                if finished {
-                    codes::insert(conn, &record)?;
-                }
-                Ok(finished)
+        let (request, code) = self
+            .run(move |app| {
+                let code = app.issue_code(&request, &session, interaction.as_ref())?;
+                Ok((request, code))
             })
             .await?;
-        if !finished {
+        let Some(code) = code else {
             return Ok(crate::pages::error_page("This sign-in request was already completed."));
-        }
+        };
         let mut params = vec![("code", code.expose())];
         params.extend(request.state.as_deref().map(|state| ("state", state)));
         Ok(authorization_response::redirect(&request.redirect_uri, &params, &self.issuer))
-    }
-
-    /// Starts a session for `user_id`, authenticated now.
-    pub async fn start_session(&self, user_id: &str) -> Result<(SessionRecord, SessionToken), PageError> {
-        let value = SessionToken::new(secrets::random_token());
-        let now = self.clock.now();
-        let session = SessionRecord {
-            session_hash: secrets::hash(value.expose()).to_vec(),
-            session_id: uuid::Uuid::new_v4().to_string(),
-            user_id: user_id.to_owned(),
-            auth_time: now,
-            created_at: now,
-            expires_at: now + TimeDelta::from_std(SESSION_LIFETIME).expect("fits"),
-        };
-        let stored = session.clone();
-        self.storage(move |conn| sessions::create_session(conn, &stored)).await?;
-        Ok((session, value))
     }
 }

@@ -11,21 +11,18 @@ use crate::form::FormParams;
 use crate::remote_jwks::RemoteJwks;
 use crate::{endpoints, secrets, storage};
 use actix_web::http::header;
+use actix_web::web;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use portcullis_app::audit::{self, Record};
-use portcullis_app::failures::{Failure, FailureKind, FailureLog};
-use portcullis_app::{clients::is_last_admin, Actor, Event, EventBus};
+use portcullis_app::client_lockouts::{AddressLockout, LockoutPolicy};
+use portcullis_app::failures::{Failure, FailureKind};
+use portcullis_app::App;
 use portcullis_core::{ClientSecret, ErrorCode, Issuer, OAuthError, TokenEndpointAuthMethod};
-use portcullis_store::{assertions, lockouts, Database};
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-
-/// The actor of lockouts: the server itself.
-const LOCKOUT: Actor = Actor::System { job: "lockout" };
 
 /// The authentication methods that work, as advertised in discovery.
 pub const METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
@@ -43,13 +40,11 @@ const MAX_ASSERTION_LIFETIME: i64 = 600;
 pub struct ClientAuthenticator {
     clients: Arc<ClientRegistry>,
     remote_jwks: RemoteJwks,
-    db: Database,
+    app: web::Data<App>,
     audiences: Vec<String>,
     proxies: TrustedProxies,
     lockout: Lockout,
     addresses: AddressLockouts,
-    failures: Arc<FailureLog>,
-    events: EventBus,
 }
 
 /// Why a request's client is not authenticated.
@@ -79,30 +74,19 @@ impl From<OAuthError> for Refusal {
 impl ClientAuthenticator {
     /// An authenticator for a server with issuer `issuer`. Assertions must
     /// name the issuer or one of the endpoints that authenticate clients.
-    /// Failures are summarised into `failures`.
+    /// Failures and lockouts are recorded through `app`.
     pub fn new(
         clients: Arc<ClientRegistry>,
-        db: Database,
+        app: web::Data<App>,
         issuer: &Issuer,
         proxies: TrustedProxies,
         lockout: Lockout,
-        (failures, events): (Arc<FailureLog>, EventBus),
     ) -> Self {
         let audiences =
             [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
         let audiences = std::iter::once(issuer.as_str().to_owned()).chain(audiences).collect();
         let addresses = AddressLockouts::new(lockout.threshold);
-        Self {
-            clients,
-            remote_jwks: RemoteJwks::default(),
-            db,
-            audiences,
-            proxies,
-            lockout,
-            addresses,
-            failures,
-            events,
-        }
+        Self { clients, remote_jwks: RemoteJwks::default(), app, audiences, proxies, lockout, addresses }
     }
 
     /// The registered clients.
@@ -148,14 +132,13 @@ impl ClientAuthenticator {
     }
 
     async fn reset_failures(&self, client_id: &str) {
-        let (db, clients, id) = (self.db.clone(), self.clients.clone(), client_id.to_owned());
-        let reset = storage::within(self.db.timeout(), move || -> anyhow::Result<()> {
-            let mut conn = db.get()?;
-            lockouts::reset(&mut conn, &id)?;
-            clients.refresh(&mut conn, &id).map(drop)
+        let (clients, id) = (self.clients.clone(), client_id.to_owned());
+        let reset = storage::operation(&self.app, move |app| {
+            app.reset_client_failures(&id)?;
+            clients.reload(app, &id)
         })
         .await;
-        if let Err(e) = reset {
+        if let Some(e) = failure(reset) {
             tracing::warn!(error = %e, "the failed-authentication count could not be reset");
         }
     }
@@ -181,7 +164,7 @@ impl ClientAuthenticator {
         let client_id = client.as_ref().map(|c| c.id.as_str());
         let shown = client_id.map_or_else(|| secrets::identifier_digest(presented), str::to_owned);
         tracing::info!(client_id = %shown, ip = ?source, reason, "client authentication failed");
-        self.failures.count(&Failure {
+        self.app.failures().count(&Failure {
             kind: FailureKind::Client,
             known: client_id,
             presented,
@@ -197,61 +180,32 @@ impl ClientAuthenticator {
             return self.count_client_failure(id, source).await;
         }
         if let client_lockout::Failure::Locked { until, lockouts } = self.addresses.failed(id, address, now) {
-            tracing::warn!(client_id = %id, ip = %address, until = %until, "address locked out of a client after repeated failed authentications");
-            let event = Event::ClientLockedOut {
-                client_id: id.to_owned(),
-                address: Some(address.to_string()),
-                scope: "address",
-                until: until.to_rfc3339(),
-                lockouts: i64::from(lockouts),
-                disabled: false,
-            };
-            let record = Record::of(&LOCKOUT, &event).from(source);
-            match storage::run(&self.db, move |conn| audit::append(conn, &record)).await {
-                Ok(_) => self.events.publish(&LOCKOUT, now, &[event]),
-                Err(e) => tracing::error!(error = %e, "an address lockout could not be audited"),
+            let lockout = AddressLockout { client_id: id.to_owned(), address, until, lockouts };
+            let recorded =
+                storage::operation(&self.app, move |app| app.record_address_lockout(&lockout, source));
+            if let Some(e) = failure(recorded.await) {
+                tracing::error!(error = %e, "an address lockout could not be audited");
             }
         }
     }
 
     /// Counts a failure against the client as a whole (from an address it
     /// authenticated from before); at the threshold, locks or disables it,
-    /// with an audit entry. One connection does all of it.
+    /// with an audit entry.
     async fn count_client_failure(&self, client_id: &str, source: Option<IpAddr>) {
-        let policy = lockouts::Policy {
+        let policy = LockoutPolicy {
             threshold: i64::from(self.lockout.threshold),
             cooldown: client_lockout::COOLDOWN,
             max_cooldown: client_lockout::MAX_COOLDOWN,
+            disable: self.lockout.action == LockoutAction::Disable,
         };
-        let (db, clients, id, action) =
-            (self.db.clone(), self.clients.clone(), client_id.to_owned(), self.lockout.action);
-        let events = self.events.clone();
-        let counted = storage::within(self.db.timeout(), move || -> anyhow::Result<()> {
-            let mut conn = db.get()?;
-            if let lockouts::Failure::Locked { until, lockouts } = lockouts::record_failure(&mut conn, &id, &policy, Utc::now())? {
-                // The last admin client is locked, never disabled: nobody could enable it again.
-                let disable =
-                    action == LockoutAction::Disable && !is_last_admin(&mut conn, &id)?;
-                if disable {
-                    portcullis_store::clients::set_disabled(&mut conn, &id, true)?;
-                    lockouts::clear(&mut conn, &id)?;
-                }
-                let event = Event::ClientLockedOut {
-                    client_id: id.clone(),
-                    address: source.map(|ip| ip.to_string()),
-                    scope: "client",
-                    until: until.to_rfc3339(),
-                    lockouts,
-                    disabled: disable,
-                };
-                audit::append(&mut conn, &Record::of(&LOCKOUT, &event).from(source))?;
-                events.publish(&LOCKOUT, Utc::now(), &[event]);
-                tracing::warn!(client_id = %id, until = %until, disabled = disable, "client locked out after repeated failed authentications from addresses it used");
-            }
-            clients.refresh(&mut conn, &id).map(drop)
+        let (clients, id) = (self.clients.clone(), client_id.to_owned());
+        let counted = storage::operation(&self.app, move |app| {
+            app.count_client_failure(&id, source, &policy)?;
+            clients.reload(app, &id)
         })
         .await;
-        if let Err(e) = counted {
+        if let Some(e) = failure(counted) {
             tracing::warn!(error = %e, "a failed authentication could not be counted");
         }
     }
@@ -388,9 +342,9 @@ impl ClientAuthenticator {
                 .map_err(|_| failed("assertion lacks iss, sub, aud, exp or jti"))?;
         let expires_at = claims.check(&client_id, &self.audiences, Utc::now()).map_err(failed)?;
         let (id, jti) = (client_id.clone(), claims.jti);
-        let fresh = storage::run(&self.db, move |conn| assertions::record_jti(conn, &id, &jti, expires_at))
-            .await
-            .map_err(OAuthError::from)?;
+        let fresh =
+            storage::protocol_operation(&self.app, move |app| app.record_assertion(&id, &jti, expires_at))
+                .await?;
         if !fresh {
             return Err(failed("assertion replayed"));
         }
@@ -400,6 +354,15 @@ impl ClientAuthenticator {
 
 /// The address failures are counted under: the caller's, or one shared by
 /// every caller whose address is not known.
+/// Why an operation run for its side effects failed, if it did.
+fn failure<T>(done: Result<Result<T, portcullis_app::AppError>, storage::StorageFailure>) -> Option<String> {
+    match done {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 fn counted_as(source: Option<IpAddr>) -> IpAddr {
     source.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }

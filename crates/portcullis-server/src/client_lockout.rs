@@ -10,7 +10,7 @@
 //!   failures from addresses that authenticated it before on this instance:
 //!   its own callers, e.g. a deployment still using a rotated-out secret.
 //!   Those failures are counted in the database
-//!   ([`portcullis_store::lockouts`]), across instances, instead of per
+//!   ([`portcullis_app::client_lockouts`]), across instances, instead of per
 //!   address, so an admin enabling the client lifts the lockout everywhere;
 //! - public clients have no secret to guess and are never counted.
 //!

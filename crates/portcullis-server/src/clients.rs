@@ -6,7 +6,7 @@ use crate::secrets;
 use crate::storage::StorageFailure;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use portcullis_app::{Event, LocalMirror};
+use portcullis_app::{App, AppError, Event, LocalMirror};
 use portcullis_core::{ClientId, ClientMetadata, ClientSecret, RedirectUri};
 use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self, ClientRecord, SecretRecord};
@@ -216,6 +216,12 @@ impl ClientRegistry {
                 Ok(None)
             }
         }
+    }
+
+    /// Re-reads one client after an operation of `app` changed it.
+    pub fn reload(&self, app: &App, client_id: &str) -> Result<(), AppError> {
+        let mut conn = app.database().get()?;
+        self.refresh(&mut conn, client_id).map(drop).map_err(AppError::unavailable)
     }
 
     fn put(&self, client: RegisteredClient) -> Arc<RegisteredClient> {

@@ -9,7 +9,6 @@ use portcullis_server::config::{
     AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, DatabaseArgs, UserCommand, UserCreateArgs,
 };
 use portcullis_server::{telemetry, Application};
-use portcullis_store::Database;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -36,9 +35,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Migrate(args) => {
-            let db = Database::connect(&args.url()?, &args.pool())?;
-            let applied = db.migrate()?;
-            println!("{}", serde_json::json!({ "database": db.url().to_string(), "applied": applied }));
+            let (app, applied) = App::open(&args.url()?, &args.pool())?;
+            let database = app.database().url().to_string();
+            println!("{}", serde_json::json!({ "database": database, "applied": applied }));
             Ok(())
         }
         Command::Client(ClientCommand::Create(args)) => {
@@ -97,9 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// The application over the database `args` name, migrated. The CLI's
 /// operator holds every permission, as anyone with the database would.
 fn app(args: &DatabaseArgs) -> anyhow::Result<App> {
-    let db = Database::connect(&args.url()?, &args.pool())?;
-    db.migrate()?;
-    Ok(App::with_defaults(db))
+    Ok(App::open(&args.url()?, &args.pool())?.0)
 }
 
 /// A refusal as the CLI reports it: one line, metadata errors named as such.

@@ -9,9 +9,11 @@
 
 use crate::clients::ClientRegistry;
 use crate::KeyRing;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_app::{Event, LocalMirror};
+use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_store::change_log::{self, Change, ChangeKind};
-use portcullis_store::{Database, StoreError};
+use portcullis_store::{Database, DbConnection, StoreError};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -67,6 +69,24 @@ impl RevocationList {
     fn prune(&self, now: DateTime<Utc>) {
         self.tokens.write().expect("revocation lock").retain(|_, until| *until > now);
         self.grants.write().expect("revocation lock").retain(|_, until| *until > now);
+    }
+}
+
+/// A revocation committed on this instance applies here at once, until the
+/// longest an access token can live; the change-log follower then sets the
+/// revoked token's own expiry.
+impl LocalMirror for RevocationList {
+    fn apply(&self, _conn: &mut DbConnection, events: &[Event]) {
+        let until = Utc::now() + TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
+        for event in events {
+            match event {
+                Event::TokenRevoked { jti: Some(jti), .. } => self.insert(jti.clone(), until),
+                Event::TokenRevoked { grant_id: Some(grant_id), .. }
+                | Event::TokenCodeReplayed { grant_id, .. }
+                | Event::TokenRefreshReused { grant_id, .. } => self.insert_grant(grant_id.clone(), until),
+                _ => {}
+            }
+        }
     }
 }
 

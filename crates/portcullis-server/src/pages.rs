@@ -106,6 +106,17 @@ impl From<StorageFailure> for PageError {
     }
 }
 
+/// An operation's failure: an outage, or (unreadable data, anything else)
+/// the server's own failure.
+impl From<portcullis_app::AppError> for PageError {
+    fn from(error: portcullis_app::AppError) -> Self {
+        match error {
+            portcullis_app::AppError::Unavailable(cause) => Self::Unavailable(StorageFailure::Other(cause)),
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}
+
 impl PageError {
     /// A failure for `cause`, which is logged, not shown.
     pub fn failed(cause: impl std::fmt::Display) -> Self {

@@ -2,13 +2,7 @@
 //! token of a pending interaction. Both `HttpOnly` and `SameSite=Lax`, and
 //! `Secure` whenever the issuer is https.
 
-use crate::pages::PageError;
-use crate::secrets;
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::HttpRequest;
-use chrono::Utc;
-use portcullis_store::sessions::{self, SessionRecord};
-use portcullis_store::Database;
 use std::time::Duration;
 
 /// The session cookie.
@@ -32,11 +26,4 @@ pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
     let mut cookie = cookie(name, String::new(), secure, Duration::ZERO);
     cookie.make_removal();
     cookie
-}
-
-/// The live session of the browser making `req`, if it has one.
-pub async fn current(req: &HttpRequest, db: &Database) -> Result<Option<SessionRecord>, PageError> {
-    let Some(value) = req.cookie(SESSION).map(|c| c.value().to_owned()) else { return Ok(None) };
-    let hash = secrets::hash(&value);
-    Ok(crate::storage::run(db, move |conn| sessions::live_session(conn, &hash, Utc::now())).await?)
 }

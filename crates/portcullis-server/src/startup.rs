@@ -9,7 +9,7 @@ use crate::grants::TokenSettings;
 use crate::mirror::{self, Mirrors, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
-use crate::{housekeeping, open_files, routes, KeyRing, Settings};
+use crate::{open_files, routes, KeyRing, Settings};
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Logger};
@@ -62,32 +62,28 @@ impl Application {
             .with_clock(settings.clock.clone())
             .with_failure_window(settings.auth_failure_window)
             .with_mirror(clients.clone())
-            .with_mirror(keys.clone());
+            .with_mirror(keys.clone())
+            .with_mirror(revocations.clone());
         let events = operations.events().clone();
-        let event_bus = web::Data::new(events.clone());
         let operations = web::Data::new(operations);
         let keys = web::Data::from(keys);
         let flow = web::Data::new(Authorization {
-            db: db.clone(),
+            app: operations.clone(),
             clients: clients.clone(),
             issuer: settings.issuer.clone(),
             secure_cookies: settings.issuer.is_https(),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
-            clock: settings.clock.clone(),
-            failures: operations.failures().clone(),
         });
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
         let audit_retention = TimeDelta::from_std(settings.audit_retention).context("audit retention")?;
-        housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
-        let failures = operations.failures().clone();
-        portcullis_app::failures::spawn(&failures);
+        portcullis_app::housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
+        portcullis_app::failures::spawn(operations.failures());
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
-            db.clone(),
+            operations.clone(),
             &settings.issuer,
             TrustedProxies(settings.trusted_proxies.clone()),
             settings.lockout,
-            (failures, events.clone()),
         ));
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
@@ -100,7 +96,6 @@ impl Application {
         let address = listener.local_addr()?;
         let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api()));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
-        let database = web::Data::new(db.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 // %U is the path alone: query strings may carry secrets and are never logged.
@@ -109,7 +104,6 @@ impl Application {
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
                 .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
-                .app_data(database.clone())
                 .app_data(keys.clone())
                 .app_data(discovery.clone())
                 .app_data(jwks_max_age.clone())
@@ -118,7 +112,6 @@ impl Application {
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
                 .app_data(operations.clone())
-                .app_data(event_bus.clone())
                 .configure(routes::configure)
         });
         let workers = if settings.workers > 0 {

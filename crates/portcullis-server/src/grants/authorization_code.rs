@@ -2,24 +2,15 @@
 //! §3.1.3): a code is exchanged, once, by the client it was issued to, with
 //! the redirect URI and the PKCE verifier it was bound to.
 
-use super::revocation::{revoke_grant, GrantRevocation};
 use super::{
     access_token, audience, id_token, invalid_grant, Authenticated, GrantContext, Issued, Requested,
     TokenResponse,
 };
 use crate::form::FormParams;
-use crate::{secrets, storage};
-use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_core::grant::{CodeDetails, RefreshDetails};
-use portcullis_core::{AuthorizationCode, CodeVerifier, GrantType, OAuthError, RefreshToken};
-use portcullis_store::codes::{self, Redemption};
-use portcullis_store::refresh::{self, FamilyRecord, RefreshRecord};
-use portcullis_store::Database;
-
-/// Refresh-token idle lifetime for clients that set none.
-pub const DEFAULT_REFRESH_IDLE: u64 = 14 * 24 * 60 * 60;
-/// Refresh-token family lifetime for clients that set none.
-pub const DEFAULT_REFRESH_ABSOLUTE: u64 = 90 * 24 * 60 * 60;
+use crate::storage::protocol_operation;
+use portcullis_app::grants::{CodeRedemption, RefreshPolicy};
+use portcullis_core::grant::CodeDetails;
+use portcullis_core::{AuthorizationCode, CodeVerifier, GrantType, OAuthError};
 
 /// The token request of this grant (RFC 6749 §4.1.3, RFC 7636 §4.5).
 pub struct CodeRequest {
@@ -52,15 +43,13 @@ pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued
 
 /// Exchanges a code for tokens.
 pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<TokenResponse, OAuthError> {
-    let GrantContext { client, settings, keys, db, revocations, events } = *context;
-    let record = match redeem(db, &request.code, settings.clock.now()).await? {
-        Redemption::Redeemed(record) => record,
-        Redemption::Invalid => return Err(invalid_grant("the code is invalid or expired")),
-        Redemption::Replayed { grant_id, .. } => {
-            let why = GrantRevocation::CodeReplayed;
-            revoke_grant((db, revocations, events), (client.id.as_str(), &grant_id), why).await?;
-            tracing::warn!(client_id = %client.id, grant_id = %grant_id, "authorization code replayed; its tokens are revoked");
-            return Err(invalid_grant("the code was already used; the tokens issued from it are revoked"));
+    let GrantContext { client, settings, keys, app, .. } = *context;
+    let (caller, code) = (context.caller(), request.code);
+    let record = match protocol_operation(app, move |app| app.redeem_code(&caller, &code)).await? {
+        CodeRedemption::Redeemed(record) => record,
+        CodeRedemption::Invalid => return Err(invalid_grant("the code is invalid or expired")),
+        CodeRedemption::Replayed { .. } => {
+            return Err(invalid_grant("the code was already used; the tokens issued from it are revoked"))
         }
     };
     // RFC 6749 §4.1.3: the code must have been issued to this client.
@@ -92,8 +81,10 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
         .contains("openid")
         .then(|| id_token(client, settings, keys, &authenticated, &minted))
         .transpose()?;
+    let scope = details.scope.to_string();
     let refresh_token = if client.metadata.allows_grant(GrantType::RefreshToken) {
-        Some(start_refresh_family(context, &record.grant_id, details).await?)
+        let policy = RefreshPolicy::of(&client.metadata);
+        Some(protocol_operation(app, move |app| app.start_refresh_family(policy, &record)).await?)
     } else {
         None
     };
@@ -101,7 +92,7 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
         access_token: minted.token,
         token_type: "Bearer",
         expires_in: minted.lifetime,
-        scope: details.scope.to_string(),
+        scope,
         id_token,
         refresh_token,
     })
@@ -131,51 +122,4 @@ fn check_pkce(verifier: Option<&CodeVerifier>, details: &CodeDetails) -> Result<
         }
         (None, None) => Ok(()),
     }
-}
-
-async fn start_refresh_family(
-    context: &GrantContext<'_>,
-    grant_id: &str,
-    details: &CodeDetails,
-) -> Result<RefreshToken, OAuthError> {
-    let (client, now) = (context.client, context.settings.clock.now());
-    let token = RefreshToken::new(secrets::random_token());
-    let seconds = |s: u64| TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2));
-    let metadata = &client.metadata;
-    let family = FamilyRecord {
-        family_id: uuid::Uuid::new_v4().to_string(),
-        grant_id: grant_id.to_owned(),
-        client_id: client.id.as_str().to_owned(),
-        user_id: details.user_id.clone(),
-        created_at: now,
-        expires_at: now
-            + seconds(metadata.refresh_token_absolute_lifetime.unwrap_or(DEFAULT_REFRESH_ABSOLUTE)),
-    };
-    let carried = RefreshDetails {
-        scope: details.scope.clone(),
-        auth_time: details.auth_time,
-        sid: details.sid.clone(),
-    };
-    let first = RefreshRecord {
-        token_hash: secrets::hash(token.expose()).to_vec(),
-        family_id: family.family_id.clone(),
-        details: carried,
-        created_at: now,
-        expires_at: now + seconds(metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE)),
-    };
-    storage::run(context.db, move |conn| refresh::start_family(conn, &family, &first)).await?;
-    Ok(token)
-}
-
-// What this grant needs from storage: redeeming a code once, and starting
-// a refresh-token family (above).
-
-/// Consumes the code at `now`; of concurrent redemptions exactly one wins.
-async fn redeem(
-    db: &Database,
-    code: &AuthorizationCode,
-    now: DateTime<Utc>,
-) -> Result<Redemption, OAuthError> {
-    let code_hash = secrets::hash(code.expose());
-    Ok(storage::run(db, move |conn| codes::redeem(conn, &code_hash, now)).await?)
 }

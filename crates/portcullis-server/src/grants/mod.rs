@@ -1,23 +1,21 @@
 //! The grants of the token endpoint: a registry ([`REGISTRY`]) the endpoint
 //! and discovery read, and one module per grant type, each with its typed
-//! request (parsed from the form once), the few storage calls it needs, and
-//! its handler. A new grant is a module and one line in the registry.
+//! request (parsed from the form once), the operations of
+//! [`portcullis_app::grants`] it needs, and its handler. A new grant is a module and one line in the registry.
 
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
-pub mod revocation;
 
 use crate::clients::RegisteredClient;
 use crate::form::FormParams;
-use crate::mirror::RevocationList;
 use crate::KeyRing;
-use portcullis_app::{Clock, EventBus};
+use actix_web::web;
+use portcullis_app::{App, Clock};
 use portcullis_core::GrantType;
 use portcullis_core::SigningAlgorithm;
 use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
 use portcullis_jose::AccessTokenClaims;
-use portcullis_store::Database;
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
@@ -42,12 +40,20 @@ pub struct GrantContext<'a> {
     pub settings: &'a TokenSettings,
     /// The signing keys.
     pub keys: &'a KeyRing,
-    /// Storage, for the grants that keep state.
-    pub db: &'a Database,
-    /// Revoked tokens and grants.
-    pub revocations: &'a RevocationList,
-    /// Where security events (a replayed code, a reused refresh token) go.
-    pub events: &'a EventBus,
+    /// The operations of the grants that keep state (codes, refresh tokens).
+    pub app: &'a web::Data<App>,
+    /// Where the request came from, for the audit of what it revokes.
+    pub address: Option<std::net::IpAddr>,
+}
+
+impl GrantContext<'_> {
+    /// The client as the grant operations know it.
+    pub fn caller(&self) -> portcullis_app::grants::Caller {
+        portcullis_app::grants::Caller {
+            client_id: self.client.id.as_str().to_owned(),
+            address: self.address,
+        }
+    }
 }
 
 /// What every token request may carry besides its grant's own parameters.

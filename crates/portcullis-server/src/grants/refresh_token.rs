@@ -2,17 +2,14 @@
 //! every use returns a new refresh token and retires the old one; presenting
 //! a retired one again revokes the family and every access token of its grant.
 
-use super::authorization_code::DEFAULT_REFRESH_IDLE;
-use super::revocation::{revoke_grant, GrantRevocation};
 use super::{
     access_token, audience, granted_scope, id_token, invalid_grant, Authenticated, GrantContext, Issued,
     Requested, TokenResponse,
 };
 use crate::form::FormParams;
-use crate::{secrets, storage};
-use chrono::TimeDelta;
+use crate::storage::protocol_operation;
+use portcullis_app::grants::{RefreshPolicy, Rotated};
 use portcullis_core::{OAuthError, RefreshToken};
-use portcullis_store::refresh::{self, RefreshRecord, Rotation};
 
 /// The token request of this grant (RFC 6749 §6).
 pub struct RefreshRequest {
@@ -39,46 +36,36 @@ pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued
 
 /// Rotates a refresh token and issues new tokens.
 pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Result<TokenResponse, OAuthError> {
-    let GrantContext { client, settings, keys, db, revocations, events } = *context;
-    let presented = secrets::hash(request.token.expose());
-    let found = storage::run(db, move |conn| refresh::find(conn, &presented)).await?;
-    let Some((family, record)) = found else { return Err(invalid_grant("the refresh token is invalid")) };
+    let GrantContext { client, settings, keys, app, .. } = *context;
+    let token = request.token;
+    let Some(family) = protocol_operation(app, move |app| app.refresh_grant(&token)).await? else {
+        return Err(invalid_grant("the refresh token is invalid"));
+    };
     // RFC 6749 §6: a refresh token is bound to the client it was issued to.
     if family.client_id != client.id.as_str() {
         return Err(invalid_grant("the refresh token was issued to another client"));
     }
-    let carried = &record.details;
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
-    let scope = granted_scope(&request.requested, &carried.scope)?;
-
-    let token = RefreshToken::new(secrets::random_token());
-    let now = settings.clock.now();
-    let idle = client.metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE);
-    let next = RefreshRecord {
-        token_hash: secrets::hash(token.expose()).to_vec(),
-        family_id: family.family_id.clone(),
-        // The family keeps the whole original grant; only this access token is narrowed.
-        details: record.details.clone(),
-        created_at: now,
-        expires_at: now + TimeDelta::seconds(i64::try_from(idle).unwrap_or(i64::MAX / 2)),
-    };
-    let grace = TimeDelta::seconds(client.metadata.refresh_token_reuse_interval.unwrap_or(0) as i64);
-    let rotation = storage::run(db, move |conn| refresh::rotate(conn, &presented, &next, now, grace)).await?;
-    match rotation {
-        Rotation::Rotated { .. } => {}
-        Rotation::Reused { family_revoked: true, .. } => {
-            let why = GrantRevocation::RefreshReused;
-            revoke_grant((db, revocations, events), (client.id.as_str(), &family.grant_id), why).await?;
-            tracing::warn!(client_id = %client.id, family = %family.family_id, "refresh token reused; its family is revoked");
+    let scope = granted_scope(&request.requested, &family.details.scope)?;
+    let (caller, policy) = (context.caller(), RefreshPolicy::of(&client.metadata));
+    let (family, rotated) = protocol_operation(app, move |app| {
+        let rotated = app.rotate_refresh(&caller, policy, &family)?;
+        Ok((family, rotated))
+    })
+    .await?;
+    let token = match rotated {
+        Rotated::Rotated(token) => token,
+        Rotated::Reused => {
             return Err(invalid_grant(
                 "the refresh token was already used; every token of its family is revoked",
-            ));
+            ))
         }
-        Rotation::Reused { family_revoked: false, .. } => {
+        Rotated::JustRotated => {
             return Err(invalid_grant("the refresh token was just rotated; use the new one"))
         }
-        Rotation::Invalid => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
-    }
+        Rotated::Invalid => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+    };
+    let carried = &family.details;
     let aud = audience(&request.requested, client, &settings.issuer)?;
     let minted =
         access_token(client, settings, keys, &family.user_id, &scope, aud, Some(family.grant_id.clone()))?;

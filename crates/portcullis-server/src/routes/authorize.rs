@@ -5,7 +5,7 @@ use crate::authorization::{expired_page, Authorization};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
-use crate::{authorization_response, pages, session_cookie, KeyRing};
+use crate::{authorization_response, pages, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use portcullis_core::authorization_request::{self, Parameters, Refusal};
@@ -72,13 +72,13 @@ async fn authorize(
         };
         request.hinted_subject = Some(claims.sub);
     }
-    let session = session_cookie::current(req, &flow.db).await?;
+    let session = flow.session(req).await?;
     flow.proceed(request, session, None).await
 }
 
 /// `GET /authorize/resume?interaction=…`: back from the login page.
 pub async fn resume(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
-    let session = session_cookie::current(&req, &flow.db).await?;
+    let session = flow.session(&req).await?;
     flow.proceed(interaction.request.clone(), session, Some(interaction)).await
 }

@@ -1,7 +1,7 @@
 //! The consent page: `GET` shows the client's name and the scopes in
 //! words; `POST` approves (remembered per user, client and scope) or denies.
 
-use crate::authorization::{expired_page, Authorization, Interaction};
+use crate::authorization::{expired_page, Authorization};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
@@ -9,9 +9,8 @@ use crate::pages::{escape, page};
 use crate::session_cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
-use portcullis_core::{CsrfToken, ErrorCode, Scope};
-use portcullis_store::sessions::{self, SessionRecord};
+use portcullis_app::sessions::{Interaction, Session};
+use portcullis_core::{CsrfToken, ErrorCode};
 
 /// What a scope lets the client do, in words.
 fn in_words(scope: &str) -> String {
@@ -31,9 +30,9 @@ async fn logged_in(
     req: &HttpRequest,
     flow: &Authorization,
     interaction: &Interaction,
-) -> Result<Option<SessionRecord>, PageError> {
-    let session = session_cookie::current(req, &flow.db).await?;
-    Ok(session.filter(|s| interaction.record.session_id.as_deref() == Some(s.session_id.as_str())))
+) -> Result<Option<Session>, PageError> {
+    let session = flow.session(req).await?;
+    Ok(session.filter(|s| interaction.is_logged_in_with(s)))
 }
 
 /// `GET /consent?interaction=…`.
@@ -81,25 +80,21 @@ pub async fn submit(
         Err(page) => return Ok(page),
     };
     let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page()) };
-    let request = interaction.request.clone();
     match form.get("decision") {
         Some("approve") => {
-            let (user, client) = (session.user_id.clone(), request.client_id.as_str().to_owned());
-            let requested = request.scope.clone();
-            flow.storage(move |conn| {
-                // Remember what was granted before as well as what was granted now.
-                let before = sessions::consented_scope(conn, &user, &client)?.unwrap_or_default();
-                let granted = format!("{before} {requested}");
-                let granted =
-                    Scope::parse(&granted).map(|s| s.to_string()).unwrap_or_else(|_| requested.to_string());
-                sessions::remember_consent(conn, &user, &client, &granted, Utc::now())
-            })
-            .await?;
-            flow.issue_code(&request, &session, Some(interaction.record.interaction_hash)).await
+            let request = interaction.request.clone();
+            let (request, session) = flow
+                .run(move |app| {
+                    // Remembered with what was granted before.
+                    app.remember_consent(&session, &request)?;
+                    Ok((request, session))
+                })
+                .await?;
+            flow.issue_code(request, session, Some(interaction)).await
         }
         Some("deny") => {
-            let hash = interaction.record.interaction_hash.clone();
-            flow.storage(move |conn| sessions::finish_interaction(conn, &hash)).await?;
+            let request = interaction.request.clone();
+            flow.run(move |app| app.finish_interaction(&interaction)).await?;
             Ok(flow.refuse(&request, ErrorCode::AccessDenied, "the user denied access"))
         }
         _ => Ok(crate::pages::error_page("The consent form was incomplete.")),

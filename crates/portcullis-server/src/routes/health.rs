@@ -1,9 +1,9 @@
 //! Liveness and readiness probes.
 
-use crate::storage::{within, RETRY_AFTER_SECONDS};
+use crate::storage::{operation, RETRY_AFTER_SECONDS};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
-use portcullis_store::Database;
+use portcullis_app::App;
 use serde_json::json;
 
 /// `GET /healthz`: 200 while the process serves requests.
@@ -13,12 +13,15 @@ pub async fn healthz() -> HttpResponse {
 
 /// `GET /readyz`: 200 when the database answers a query within its
 /// timeout, else 503. The cause is logged, never shown.
-pub async fn readyz(db: web::Data<Database>) -> HttpResponse {
-    let store = db.clone().into_inner();
-    match within(db.timeout(), move || store.ping()).await {
+pub async fn readyz(app: web::Data<App>) -> HttpResponse {
+    let ready = match operation(&app, App::ping).await {
+        Ok(pinged) => pinged.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match ready {
         Ok(()) => HttpResponse::Ok().insert_header(no_store()).json(json!({ "status": "ready" })),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
+        Err(cause) => {
+            tracing::warn!(error = %cause, "not ready");
             HttpResponse::ServiceUnavailable()
                 .insert_header(no_store())
                 .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS))

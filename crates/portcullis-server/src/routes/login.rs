@@ -1,22 +1,17 @@
 //! The login page: `GET` shows the form, `POST` checks the password
 //! (argon2id, throttled per account and address) and starts a session.
 
-use crate::authorization::{expired_page, Authorization, Interaction, RESUME_PATH, SESSION_LIFETIME};
+use crate::authorization::{expired_page, Authorization, RESUME_PATH};
 use crate::form::FormParams;
-use crate::login_throttle::Attempt;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
 use crate::pages::{escape, page};
-use crate::{secrets, session_cookie};
+use crate::session_cookie;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
-use portcullis_app::failures::{Failure, FailureKind};
-use portcullis_app::users;
+use portcullis_app::sessions::{Interaction, SignIn, SESSION_LIFETIME};
 use portcullis_core::{CsrfToken, Password, Username};
-use portcullis_store::users as stored_users;
-use std::sync::{Arc, OnceLock};
 
 /// What a failed login says, whatever failed: nothing tells an unknown user
 /// from a wrong password.
@@ -65,14 +60,6 @@ fn form(
     page(status, "Sign in", &body)
 }
 
-/// A hash to verify against when the user does not exist, so that an
-/// unknown username costs as much time as a wrong password.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY
-        .get_or_init(|| users::hash_password(&Password::new(secrets::random_token())).expect("argon2 hashes"))
-}
-
 /// `POST /login`.
 pub async fn submit(
     req: HttpRequest,
@@ -88,60 +75,26 @@ pub async fn submit(
     let Ok(username) = Username::parse(&typed) else {
         return Ok(form_again(&flow, &interaction, &csrf, &typed));
     };
-    let ip = flow.proxies.client_ip(&req);
-    let attempt = Arc::new(Attempt::new(username.as_str(), ip));
+    let source = flow.proxies.client_ip(&req);
     let password = Password::new(form.get("password").unwrap_or_default().to_owned());
-    let (name, counted) = (username.as_str().to_owned(), attempt.clone());
-    // Counted first, on one connection that is given back before the password is checked.
-    let reserved = flow
-        .storage(move |conn| {
-            let Some(reservation) = counted.reserve(conn, Utc::now())? else { return Ok(None) };
-            Ok(Some((reservation, stored_users::find_by_username(conn, &name)?)))
+    // argon2 runs on the blocking pool, never on an async worker, and holds no connection.
+    let (interaction, signed_in) = flow
+        .run(move |app| {
+            let signed_in = app.sign_in(&interaction, &username, &password, source)?;
+            Ok((interaction, signed_in))
         })
         .await?;
-    // Logged under the username only when it is one: a password typed into
-    // the username field must not reach the log.
-    let shown = |user: Option<&stored_users::UserRecord>| {
-        user.map_or_else(|| secrets::identifier_digest(username.as_str()), |u| u.username.clone())
+    let token = match signed_in {
+        SignIn::SignedIn { token, .. } => token,
+        SignIn::Failed => return Ok(form_again(&flow, &interaction, &csrf, &typed)),
+        SignIn::Throttled => return Ok(throttled()),
     };
-    let failed = |kind, known: Option<&str>, reason| {
-        let presented = username.as_str();
-        flow.failures.count(&Failure { kind, known, presented, source: ip, reason, at: Utc::now() });
-    };
-    let Some((reservation, user)) = reserved else {
-        tracing::warn!(username = %shown(None), ip = ?ip, "login refused: too many failures");
-        failed(FailureKind::LoginThrottled, None, "throttled");
-        return Ok(throttled());
-    };
-    let phc = user.as_ref().map(|u| u.password_hash.clone());
-    // argon2 runs on the blocking pool, never on an async worker, and holds no connection.
-    let valid = web::block(move || match &phc {
-        Some(phc) => users::verify_password(&password, phc),
-        None => users::verify_password(&password, decoy_hash()),
-    })
-    .await
-    .map_err(PageError::failed)?;
-    let Some(user) = user.as_ref().filter(|u| valid && u.disabled_at.is_none()) else {
-        tracing::info!(username = %shown(user.as_ref()), ip = ?ip, "login failed");
-        let reason = match &user {
-            None => "unknown user",
-            Some(_) if !valid => "wrong password",
-            Some(_) => "user disabled",
-        };
-        failed(FailureKind::Login, user.as_ref().map(|u| u.username.as_str()), reason);
-        return Ok(form_again(&flow, &interaction, &csrf, &typed));
-    };
-    flow.storage(move |conn| attempt.succeeded(conn, reservation)).await?;
-    // A new session, never one the browser brought (no session fixation).
-    let (session, cookie_value) = flow.start_session(&user.user_id).await?;
-    let (hash, sid) = (interaction.record.interaction_hash.clone(), session.session_id.clone());
-    flow.storage(move |conn| portcullis_store::sessions::attach_session(conn, &hash, &sid)).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{RESUME_PATH}?interaction={}", interaction.id.expose())))
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .cookie(session_cookie::cookie(
             session_cookie::SESSION,
-            cookie_value.expose().to_owned(),
+            token.expose().to_owned(),
             flow.secure_cookies,
             SESSION_LIFETIME,
         ))

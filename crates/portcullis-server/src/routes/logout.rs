@@ -14,9 +14,7 @@ use crate::pages::{error_page, escape, page};
 use crate::{authorization_response, secrets, session_cookie, KeyRing};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use portcullis_core::{CsrfToken, OAuthError};
-use portcullis_store::sessions;
 use std::time::Duration;
 
 /// `GET /logout`.
@@ -77,7 +75,7 @@ async fn logout(
     };
     let state = params.get("state");
     let confirmed = posted && confirmation_matches(req, &params);
-    let session = session_cookie::current(req, &flow.db).await?;
+    let session = flow.session(req).await?;
     // §2: the hint must name the End-User of this very session.
     let hint_names_session = hint.as_ref().is_some_and(|claims| {
         session.as_ref().is_none_or(|session| {
@@ -88,8 +86,7 @@ async fn logout(
         return Ok(confirmation(flow, client_id.as_deref(), redirect.as_deref(), state));
     }
     if let Some(session) = session {
-        let hash = session.session_hash;
-        flow.storage(move |conn| sessions::end_session(conn, &hash, Utc::now())).await?;
+        flow.run(move |app| app.end_session(&session)).await?;
     }
     let mut response = match &redirect {
         Some(uri) => {

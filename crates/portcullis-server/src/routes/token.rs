@@ -4,13 +4,11 @@
 use crate::client_auth::ClientAuthenticator;
 use crate::form::FormParams;
 use crate::grants::{self, GrantContext, TokenSettings};
-use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::EventBus;
+use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError};
-use portcullis_store::Database;
 
 /// `POST /token`.
 pub async fn token(
@@ -19,7 +17,7 @@ pub async fn token(
     auth: web::Data<ClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
-    (db, revocations, events): (web::Data<Database>, web::Data<RevocationList>, web::Data<EventBus>),
+    app: web::Data<App>,
 ) -> Result<HttpResponse, OAuthFailure> {
     let grant_type = form.require("grant_type")?;
     let client = auth.authenticate(&req, &form).await?;
@@ -32,9 +30,8 @@ pub async fn token(
         client: &client,
         settings: &settings,
         keys: &keys,
-        db: &db,
-        revocations: &revocations,
-        events: &events,
+        app: &app,
+        address: auth.client_ip(&req),
     };
     let response = (grant.handle)(&context, &form).await?;
     let mut ok = HttpResponse::Ok();

@@ -1,6 +1,7 @@
 //! Housekeeping: deleting what has expired, so the tables stay the size of
 //! what is live. Every instance runs it every ten minutes; the deletes are
-//! idempotent, so instances need not coordinate.
+//! idempotent, so instances need not coordinate. A job of the instance:
+//! it runs outside any request, as the system.
 
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};

@@ -1,0 +1,127 @@
+//! What client authentication records (RFC 6749 §2.3, RFC 7523): the
+//! failures in a row of each client, its lockout (or, by policy, its
+//! disabling) at a threshold, lockouts of one address out of one client,
+//! and the `jti` of every client assertion, so none is accepted twice.
+//!
+//! The server decides which failures count (see its `client_lockout`
+//! module: only those from addresses that authenticated the client before
+//! count against the client as a whole); these operations record them, and
+//! audit and publish each lockout as `client.locked_out` by the system job
+//! `lockout`. The authenticated (or failing) client is their authority:
+//! they check no admin permission.
+
+use crate::clients::is_last_admin;
+use crate::{Actor, App, AppError, Event};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_store::{assertions, clients, lockouts};
+use std::net::IpAddr;
+
+/// The actor lockouts are recorded under.
+const LOCKOUT: Actor = Actor::System { job: "lockout" };
+
+/// When a client as a whole is locked out, and what then.
+#[derive(Clone, Copy, Debug)]
+pub struct LockoutPolicy {
+    /// Failures in a row that lock the client.
+    pub threshold: i64,
+    /// The first lockout's length; each further one doubles it.
+    pub cooldown: TimeDelta,
+    /// The longest lockout.
+    pub max_cooldown: TimeDelta,
+    /// Whether a lockout disables the client (an admin must enable it).
+    pub disable: bool,
+}
+
+/// An address locked out of a client on this instance.
+#[derive(Clone, Debug)]
+pub struct AddressLockout {
+    /// The client.
+    pub client_id: String,
+    /// The address locked out.
+    pub address: IpAddr,
+    /// When the lockout ends.
+    pub until: DateTime<Utc>,
+    /// How many times this address has been locked out of this client.
+    pub lockouts: u32,
+}
+
+impl App {
+    /// The client authenticated: its failures in a row start again.
+    pub fn reset_client_failures(&self, client_id: &str) -> Result<(), AppError> {
+        Ok(lockouts::reset(&mut *self.db.get()?, client_id)?)
+    }
+
+    /// Counts a failed authentication of `client_id` from `source` against
+    /// the client as a whole; at the policy's threshold the client is
+    /// locked (or disabled), audited and published in one transaction.
+    pub fn count_client_failure(
+        &self,
+        client_id: &str,
+        source: Option<IpAddr>,
+        policy: &LockoutPolicy,
+    ) -> Result<(), AppError> {
+        let counting = lockouts::Policy {
+            threshold: policy.threshold,
+            cooldown: policy.cooldown,
+            max_cooldown: policy.max_cooldown,
+        };
+        self.commit(&LOCKOUT, |tx| {
+            tx.from(source);
+            let lockouts::Failure::Locked { until, lockouts } =
+                lockouts::record_failure(tx.conn, client_id, &counting, tx.now)?
+            else {
+                return Ok(());
+            };
+            // The last admin client is locked, never disabled: nobody could enable it again.
+            let disable = policy.disable && !is_last_admin(tx.conn, client_id)?;
+            if disable {
+                clients::set_disabled(tx.conn, client_id, true)?;
+                lockouts::clear(tx.conn, client_id)?;
+            }
+            tracing::warn!(client_id, until = %until, disabled = disable, "client locked out after repeated failed authentications from addresses it used");
+            tx.emit(Event::ClientLockedOut {
+                client_id: client_id.to_owned(),
+                address: source.map(|ip| ip.to_string()),
+                scope: "client",
+                until: until.to_rfc3339(),
+                lockouts,
+                disabled: disable,
+            });
+            Ok(())
+        })
+    }
+
+    /// Records that an address was locked out of a client (counted in this
+    /// instance's memory) by a request from `source`: audited and published.
+    pub fn record_address_lockout(
+        &self,
+        lockout: &AddressLockout,
+        source: Option<IpAddr>,
+    ) -> Result<(), AppError> {
+        let AddressLockout { client_id, address, until, lockouts } = lockout;
+        tracing::warn!(client_id = %client_id, ip = %address, until = %until, "address locked out of a client after repeated failed authentications");
+        self.commit(&LOCKOUT, |tx| {
+            tx.from(source);
+            tx.emit(Event::ClientLockedOut {
+                client_id: client_id.clone(),
+                address: Some(address.to_string()),
+                scope: "address",
+                until: until.to_rfc3339(),
+                lockouts: i64::from(*lockouts),
+                disabled: false,
+            });
+            Ok(())
+        })
+    }
+
+    /// Records the `jti` of `client_id`'s assertion, valid until
+    /// `expires_at`; false when it was seen before (RFC 7523 §3: a replay).
+    pub fn record_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        Ok(assertions::record_jti(&mut *self.db.get()?, client_id, jti, expires_at)?)
+    }
+}

@@ -1,0 +1,370 @@
+//! The grants aggregate: what the token, authorization and revocation
+//! endpoints store. A code is issued once and redeemed at most once (a
+//! replay revokes its grant, RFC 6749 §4.1.2); a refresh token rotates on
+//! every use and a reused one revokes its family's grant (RFC 9700
+//! §4.14.2); a client revokes its own tokens (RFC 7009).
+//!
+//! These are protocol operations: the authenticated client is their
+//! authority ([`Caller`]), so they check no admin permission. Revocations
+//! are security events: each is audited in the transaction that records
+//! it in the change log (which every instance follows), then published.
+
+use crate::sessions::{Interaction, Session};
+use crate::{secrets, Actor, App, AppError, Event};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_core::authorization_request::AuthorizationRequest;
+use portcullis_core::client::{ClientMetadata, MAX_ACCESS_TOKEN_LIFETIME};
+use portcullis_core::grant::{CodeDetails, RefreshDetails};
+use portcullis_core::{AuthorizationCode, RefreshToken};
+use portcullis_store::change_log::{self, ChangeKind};
+use portcullis_store::codes::{self, CodeRecord, Redemption};
+use portcullis_store::refresh::{self, FamilyRecord, RefreshRecord, Rotation};
+use portcullis_store::sessions;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How long a code may wait to be exchanged (RFC 6749 §4.1.2: short).
+pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// How long an unused refresh token lives, unless the client says otherwise.
+pub const DEFAULT_REFRESH_IDLE: u64 = 14 * 24 * 60 * 60;
+/// How long a refresh-token family lives, unless the client says otherwise.
+pub const DEFAULT_REFRESH_ABSOLUTE: u64 = 90 * 24 * 60 * 60;
+
+/// The authenticated client a protocol operation acts for.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Its id.
+    pub client_id: String,
+    /// Where its request came from, when known.
+    pub address: Option<IpAddr>,
+}
+
+impl Caller {
+    fn actor(&self) -> Actor {
+        Actor::Party { client_id: Some(self.client_id.clone()), address: self.address }
+    }
+}
+
+/// How a client's refresh tokens live: the lifetimes and reuse interval of
+/// its metadata, or the defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct RefreshPolicy {
+    idle: TimeDelta,
+    absolute: TimeDelta,
+    reuse_interval: TimeDelta,
+}
+
+impl RefreshPolicy {
+    /// The policy `metadata` sets.
+    pub fn of(metadata: &ClientMetadata) -> Self {
+        Self {
+            idle: seconds(metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE)),
+            absolute: seconds(metadata.refresh_token_absolute_lifetime.unwrap_or(DEFAULT_REFRESH_ABSOLUTE)),
+            reuse_interval: seconds(metadata.refresh_token_reuse_interval.unwrap_or(0)),
+        }
+    }
+}
+
+/// Why every token of a grant is revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantRevocation {
+    /// An authorization code was presented again (RFC 6749 §4.1.2).
+    CodeReplayed,
+    /// A rotated refresh token was presented again (RFC 9700 §4.14.2).
+    RefreshReused,
+    /// The client revoked one of the grant's refresh tokens (RFC 7009 §2.1).
+    ByClient,
+}
+
+/// A code redeemed: what it was issued for.
+pub struct RedeemedCode {
+    /// The grant it starts.
+    pub grant_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// What the user authorized.
+    pub details: CodeDetails,
+}
+
+/// What presenting a code came to.
+pub enum CodeRedemption {
+    /// The code was live and is now spent.
+    Redeemed(Box<RedeemedCode>),
+    /// No live code: unknown or expired.
+    Invalid,
+    /// The code was spent before: its grant is now revoked.
+    Replayed {
+        /// The revoked grant.
+        grant_id: String,
+    },
+}
+
+/// A live refresh token, found before its request is checked and rotated.
+pub struct RefreshGrant {
+    /// Its family.
+    pub family_id: String,
+    /// The grant the family descends from.
+    pub grant_id: String,
+    /// The client holding it.
+    pub client_id: String,
+    /// The user it acts for.
+    pub user_id: String,
+    /// What the family was granted.
+    pub details: RefreshDetails,
+    hash: [u8; 32],
+}
+
+/// What rotating a refresh token came to.
+pub enum Rotated {
+    /// The new refresh token; the presented one is spent.
+    Rotated(RefreshToken),
+    /// The token was spent within the client's reuse interval: refused,
+    /// nothing revoked.
+    JustRotated,
+    /// The token was spent before: its grant is now revoked.
+    Reused,
+    /// Expired, revoked or unknown.
+    Invalid,
+}
+
+/// What a client's revocation request came to (RFC 7009 §2.2: the client
+/// is answered 200 unless the token is another client's).
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenRevocation {
+    /// The token (and, for a refresh token, its grant) is revoked now.
+    Revoked,
+    /// Nothing to revoke: unknown, expired or already revoked.
+    Nothing,
+    /// RFC 7009 §2.1: the token was issued to another client.
+    NotYours,
+}
+
+fn seconds(s: u64) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2))
+}
+
+impl App {
+    /// Issues a single-use code bound to the client, the redirect URI and
+    /// the PKCE challenge of `request`, for the user of `session`, and ends
+    /// `interaction` in the same transaction. `None` when the interaction
+    /// had already ended: a second submission gets no code.
+    pub fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        session: &Session,
+        interaction: Option<&Interaction>,
+    ) -> Result<Option<AuthorizationCode>, AppError> {
+        let code = AuthorizationCode::new(secrets::random_token());
+        let now = self.clock.now();
+        let record = CodeRecord {
+            code_hash: secrets::hash(code.expose()).to_vec(),
+            grant_id: uuid::Uuid::new_v4().to_string(),
+            client_id: request.client_id.as_str().to_owned(),
+            details: CodeDetails {
+                user_id: session.user_id.clone(),
+                scope: request.scope.clone(),
+                nonce: request.nonce.clone(),
+                code_challenge: request.code_challenge.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                redirect_uri_sent: request.redirect_uri_sent,
+                auth_time: session.auth_time.timestamp(),
+                sid: session.session_id.clone(),
+            },
+            created_at: now,
+            expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),
+        };
+        let issued = self.db.get()?.atomically(|conn| {
+            let finished = match interaction {
+                Some(interaction) => sessions::finish_interaction(conn, interaction.hash())?,
+                None => true,
+            };
+            if finished {
+                codes::insert(conn, &record)?;
+            }
+            Ok::<_, AppError>(finished)
+        })?;
+        Ok(issued.then_some(code))
+    }
+
+    /// Redeems `code` for `caller`, at most once: a code presented again
+    /// revokes every token of its grant.
+    pub fn redeem_code(&self, caller: &Caller, code: &AuthorizationCode) -> Result<CodeRedemption, AppError> {
+        let redemption =
+            codes::redeem(&mut *self.db.get()?, &secrets::hash(code.expose()), self.clock.now())?;
+        Ok(match redemption {
+            Redemption::Redeemed(record) => {
+                let CodeRecord { grant_id, client_id, details, .. } = *record;
+                CodeRedemption::Redeemed(Box::new(RedeemedCode { grant_id, client_id, details }))
+            }
+            Redemption::Invalid => CodeRedemption::Invalid,
+            Redemption::Replayed { grant_id, .. } => {
+                self.revoke_grant(caller, &grant_id, GrantRevocation::CodeReplayed)?;
+                tracing::warn!(client_id = %caller.client_id, grant_id = %grant_id, "authorization code replayed; its tokens are revoked");
+                CodeRedemption::Replayed { grant_id }
+            }
+        })
+    }
+
+    /// Starts the refresh-token family of the grant `code` started, living
+    /// as `policy` says; returns its first token.
+    pub fn start_refresh_family(
+        &self,
+        policy: RefreshPolicy,
+        code: &RedeemedCode,
+    ) -> Result<RefreshToken, AppError> {
+        let token = RefreshToken::new(secrets::random_token());
+        let now = self.clock.now();
+        let family = FamilyRecord {
+            family_id: uuid::Uuid::new_v4().to_string(),
+            grant_id: code.grant_id.clone(),
+            client_id: code.client_id.clone(),
+            user_id: code.details.user_id.clone(),
+            created_at: now,
+            expires_at: now + policy.absolute,
+        };
+        let first = RefreshRecord {
+            token_hash: secrets::hash(token.expose()).to_vec(),
+            family_id: family.family_id.clone(),
+            details: RefreshDetails {
+                scope: code.details.scope.clone(),
+                auth_time: code.details.auth_time,
+                sid: code.details.sid.clone(),
+            },
+            created_at: now,
+            expires_at: now + policy.idle,
+        };
+        refresh::start_family(&mut *self.db.get()?, &family, &first)?;
+        Ok(token)
+    }
+
+    /// The refresh token `token` and its family, if it was ever issued.
+    pub fn refresh_grant(&self, token: &RefreshToken) -> Result<Option<RefreshGrant>, AppError> {
+        let hash = secrets::hash(token.expose());
+        let found = refresh::find(&mut *self.db.get()?, &hash)?;
+        Ok(found.map(|(family, record)| RefreshGrant {
+            family_id: family.family_id,
+            grant_id: family.grant_id,
+            client_id: family.client_id,
+            user_id: family.user_id,
+            details: record.details,
+            hash,
+        }))
+    }
+
+    /// Rotates the presented refresh token of `grant` for `caller`, with
+    /// the lifetimes and reuse interval of `policy`. Of
+    /// concurrent rotations exactly one wins; a token spent before (past
+    /// the reuse interval) revokes every token of its grant.
+    pub fn rotate_refresh(
+        &self,
+        caller: &Caller,
+        policy: RefreshPolicy,
+        grant: &RefreshGrant,
+    ) -> Result<Rotated, AppError> {
+        let token = RefreshToken::new(secrets::random_token());
+        let now = self.clock.now();
+        let next = RefreshRecord {
+            token_hash: secrets::hash(token.expose()).to_vec(),
+            family_id: grant.family_id.clone(),
+            // The family keeps the whole original grant; only an access token is narrowed.
+            details: grant.details.clone(),
+            created_at: now,
+            expires_at: now + policy.idle,
+        };
+        let rotation = refresh::rotate(&mut *self.db.get()?, &grant.hash, &next, now, policy.reuse_interval)?;
+        Ok(match rotation {
+            Rotation::Rotated { .. } => Rotated::Rotated(token),
+            Rotation::Reused { family_revoked: true, .. } => {
+                self.revoke_grant(caller, &grant.grant_id, GrantRevocation::RefreshReused)?;
+                tracing::warn!(client_id = %caller.client_id, family = %grant.family_id, "refresh token reused; its family is revoked");
+                Rotated::Reused
+            }
+            Rotation::Reused { family_revoked: false, .. } => Rotated::JustRotated,
+            Rotation::Invalid => Rotated::Invalid,
+        })
+    }
+
+    /// Revokes every token issued from the grant `grant_id`, on every
+    /// instance: its access tokens through the change log, its refresh
+    /// families in storage, audited in the same transaction.
+    pub fn revoke_grant(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        why: GrantRevocation,
+    ) -> Result<(), AppError> {
+        // No access token of the grant outlives the longest configurable lifetime.
+        let (client_id, grant) = (caller.client_id.clone(), grant_id.to_owned());
+        let (reason, event) = match why {
+            GrantRevocation::CodeReplayed => {
+                ("authorization code replayed", Event::TokenCodeReplayed { client_id, grant_id: grant })
+            }
+            GrantRevocation::RefreshReused => {
+                ("refresh token reused", Event::TokenRefreshReused { client_id, grant_id: grant })
+            }
+            GrantRevocation::ByClient => (
+                "revoked by the client",
+                Event::TokenRevoked {
+                    client_id,
+                    token_type: "refresh_token",
+                    jti: None,
+                    grant_id: Some(grant),
+                },
+            ),
+        };
+        self.commit(&caller.actor(), |tx| {
+            let until = tx.now + seconds(MAX_ACCESS_TOKEN_LIFETIME);
+            refresh::revoke_grant_families(tx.conn, grant_id, reason, tx.now)?;
+            change_log::append(tx.conn, ChangeKind::Grant, grant_id, Some(until))?;
+            tx.emit(event);
+            Ok(())
+        })
+    }
+
+    /// Revokes the access token `jti` of `caller`, valid until
+    /// `expires_at`, on every instance (RFC 7009 §2.1).
+    pub fn revoke_access_token(
+        &self,
+        caller: &Caller,
+        jti: &str,
+        grant_id: Option<&str>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let event = Event::TokenRevoked {
+            client_id: caller.client_id.clone(),
+            token_type: "access_token",
+            jti: Some(jti.to_owned()),
+            grant_id: grant_id.map(str::to_owned),
+        };
+        self.commit(&caller.actor(), |tx| {
+            change_log::append(tx.conn, ChangeKind::Token, jti, Some(expires_at))?;
+            tx.emit(event);
+            Ok(())
+        })?;
+        tracing::info!(client_id = %caller.client_id, "access token revoked");
+        Ok(())
+    }
+
+    /// Revokes the refresh token `token` of `caller`: its family ends, and
+    /// with it (RFC 7009 §2.1) every access token of the same grant.
+    pub fn revoke_refresh_token(&self, caller: &Caller, token: &str) -> Result<TokenRevocation, AppError> {
+        let (family, revoked) = {
+            // Given back before the revocation takes its own connection.
+            let conn = &mut *self.db.get()?;
+            let Some((family, _)) = refresh::find(conn, &secrets::hash(token))? else {
+                return Ok(TokenRevocation::Nothing);
+            };
+            let revoked = refresh::revocation_reason(conn, &family.family_id)?.is_some();
+            (family, revoked)
+        };
+        if family.client_id != caller.client_id {
+            return Ok(TokenRevocation::NotYours);
+        }
+        if family.expires_at <= self.clock.now() || revoked {
+            return Ok(TokenRevocation::Nothing);
+        }
+        self.revoke_grant(caller, &family.grant_id, GrantRevocation::ByClient)?;
+        tracing::info!(client_id = %caller.client_id, "refresh token revoked with its grant");
+        Ok(TokenRevocation::Revoked)
+    }
+}

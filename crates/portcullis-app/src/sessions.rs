@@ -1,0 +1,269 @@
+//! The front channel's operations (the sessions aggregate): the pending
+//! interaction an authorization request waits in while the user logs in
+//! and consents, the login session, remembered consents, and signing in
+//! (argon2id, throttled per account and address, see [`login_throttle`]).
+//!
+//! These are protocol operations: the browser's cookies and the posted
+//! form are their authority, so they take no admin actor and check no
+//! permission. Everything secret is a secret type, stored only hashed.
+//!
+//! [`login_throttle`]: crate::login_throttle
+
+use crate::failures::{Failure, FailureKind};
+use crate::login_throttle::Attempt;
+use crate::users::{hash_password, verify_password};
+use crate::{secrets, App, AppError};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_core::authorization_request::AuthorizationRequest;
+use portcullis_core::{CsrfToken, InteractionId, Password, Scope, SessionToken, Username};
+use portcullis_store::sessions::{self, InteractionRecord, SessionRecord};
+use portcullis_store::users::{self, UserRecord};
+use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How long a user has to log in and consent.
+pub const INTERACTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// How long a login session lasts.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
+
+/// A live login session, as the flows see it.
+pub struct Session {
+    /// The session's public id (`sid` in ID tokens).
+    pub session_id: String,
+    /// The user logged in.
+    pub user_id: String,
+    /// When the user authenticated.
+    pub auth_time: DateTime<Utc>,
+    hash: Vec<u8>,
+}
+
+impl From<SessionRecord> for Session {
+    fn from(record: SessionRecord) -> Self {
+        Self {
+            session_id: record.session_id,
+            user_id: record.user_id,
+            auth_time: record.auth_time,
+            hash: record.session_hash,
+        }
+    }
+}
+
+/// An authorization request waiting while the user logs in and consents.
+pub struct Interaction {
+    /// The id in the pages' URLs.
+    pub id: InteractionId,
+    /// The request waiting.
+    pub request: AuthorizationRequest,
+    /// The session logged in for this request, once there is one.
+    pub session_id: Option<String>,
+    hash: Vec<u8>,
+    csrf_hash: Vec<u8>,
+}
+
+impl Interaction {
+    fn of(id: InteractionId, record: InteractionRecord) -> Self {
+        Self {
+            id,
+            request: record.request,
+            session_id: record.session_id,
+            hash: record.interaction_hash,
+            csrf_hash: record.csrf_hash,
+        }
+    }
+
+    /// Whether `session` is the one logged in for this request.
+    pub fn is_logged_in_with(&self, session: &Session) -> bool {
+        self.session_id.as_deref() == Some(session.session_id.as_str())
+    }
+
+    /// Whether `posted` is the CSRF token issued with this interaction
+    /// (compared in constant time).
+    pub fn csrf_matches(&self, posted: &str) -> bool {
+        !posted.is_empty() && secrets::matches_any(posted, [self.csrf_hash.as_slice()])
+    }
+
+    /// The hash the interaction is stored under.
+    pub(crate) fn hash(&self) -> &[u8] {
+        &self.hash
+    }
+}
+
+/// How a sign-in ended.
+pub enum SignIn {
+    /// A new session (never one the browser brought: no session fixation),
+    /// attached to the interaction; the token goes into the cookie.
+    SignedIn {
+        /// The session.
+        session: Session,
+        /// Its secret, for the cookie.
+        token: SessionToken,
+    },
+    /// Unknown user, wrong password or disabled user: nothing tells which.
+    Failed,
+    /// Too many failures for the account from this address, or from the address.
+    Throttled,
+}
+
+/// A hash to verify against when the user does not exist, so that an
+/// unknown username costs as much time as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&Password::new(secrets::random_token())).expect("argon2 hashes"))
+}
+
+fn lifetime(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).expect("lifetimes fit")
+}
+
+impl App {
+    /// Keeps `request` as a new interaction, logged in with `session` when
+    /// given; returns it and the CSRF token its forms must carry.
+    pub fn start_interaction(
+        &self,
+        request: &AuthorizationRequest,
+        session: Option<&Session>,
+    ) -> Result<(Interaction, CsrfToken), AppError> {
+        let (id, csrf) =
+            (InteractionId::new(secrets::random_token()), CsrfToken::new(secrets::random_token()));
+        let now = self.clock.now();
+        let record = InteractionRecord {
+            interaction_hash: secrets::hash(id.expose()).to_vec(),
+            request: request.clone(),
+            csrf_hash: secrets::hash(csrf.expose()).to_vec(),
+            session_id: session.map(|s| s.session_id.clone()),
+            created_at: now,
+            expires_at: now + lifetime(INTERACTION_LIFETIME),
+        };
+        sessions::create_interaction(&mut *self.db.get()?, &record)?;
+        Ok((Interaction::of(id, record), csrf))
+    }
+
+    /// The live interaction `id`, if any.
+    pub fn interaction(&self, id: &str) -> Result<Option<Interaction>, AppError> {
+        let found = sessions::live_interaction(&mut *self.db.get()?, &secrets::hash(id), self.clock.now())?;
+        Ok(found.map(|record| Interaction::of(InteractionId::new(id.to_owned()), record)))
+    }
+
+    /// The live session whose cookie holds `token`, if any.
+    pub fn session(&self, token: &str) -> Result<Option<Session>, AppError> {
+        let found = sessions::live_session(&mut *self.db.get()?, &secrets::hash(token), self.clock.now())?;
+        Ok(found.map(Session::from))
+    }
+
+    /// Records that `interaction` is carried on by `session` (a user who
+    /// was already logged in), unless it already is.
+    pub fn attach_session(&self, interaction: &Interaction, session: &Session) -> Result<(), AppError> {
+        if interaction.is_logged_in_with(session) {
+            return Ok(());
+        }
+        Ok(sessions::attach_session(&mut *self.db.get()?, interaction.hash(), &session.session_id)?)
+    }
+
+    /// Whether the user of `session` has already consented to everything
+    /// `request` asks of its client.
+    pub fn has_consented(&self, session: &Session, request: &AuthorizationRequest) -> Result<bool, AppError> {
+        let conn = &mut *self.db.get()?;
+        let granted = sessions::consented_scope(conn, &session.user_id, request.client_id.as_str())?;
+        Ok(granted
+            .and_then(|scope| Scope::parse(&scope).ok())
+            .is_some_and(|granted| request.scope.is_subset(&granted)))
+    }
+
+    /// Remembers that the user of `session` consents to what `request`
+    /// asks, besides what they consented to before.
+    pub fn remember_consent(
+        &self,
+        session: &Session,
+        request: &AuthorizationRequest,
+    ) -> Result<(), AppError> {
+        let (user, client) = (session.user_id.as_str(), request.client_id.as_str());
+        let conn = &mut *self.db.get()?;
+        let now = self.clock.now();
+        conn.atomically(|conn| {
+            let before = sessions::consented_scope(conn, user, client)?.unwrap_or_default();
+            let granted = Scope::parse(&format!("{before} {}", request.scope))
+                .map_or_else(|_| request.scope.to_string(), |s| s.to_string());
+            sessions::remember_consent(conn, user, client, &granted, now)
+        })?;
+        Ok(())
+    }
+
+    /// Ends `interaction` without a code (the user denied access); false
+    /// when it had already ended.
+    pub fn finish_interaction(&self, interaction: &Interaction) -> Result<bool, AppError> {
+        Ok(sessions::finish_interaction(&mut *self.db.get()?, interaction.hash())?)
+    }
+
+    /// Signs in as `username` with `password` from `source` for
+    /// `interaction`. The attempt is counted before the password is checked
+    /// (see [`login_throttle`](crate::login_throttle)), argon2 runs holding
+    /// no connection, and failures go to the [failure log](crate::failures).
+    pub fn sign_in(
+        &self,
+        interaction: &Interaction,
+        username: &Username,
+        password: &Password,
+        source: Option<IpAddr>,
+    ) -> Result<SignIn, AppError> {
+        let attempt = Attempt::new(username.as_str(), source);
+        let reserved = {
+            let conn = &mut *self.db.get()?;
+            match attempt.reserve(conn, self.clock.now())? {
+                Some(reservation) => Some((reservation, users::find_by_username(conn, username.as_str())?)),
+                None => None,
+            }
+        };
+        // Logged under the username only when it is one: a password typed
+        // into the username field must not reach the log.
+        let shown = |user: Option<&UserRecord>| {
+            user.map_or_else(|| secrets::identifier_digest(username.as_str()), |u| u.username.clone())
+        };
+        let failed = |kind, known: Option<&str>, reason| {
+            let presented = username.as_str();
+            self.failures.count(&Failure { kind, known, presented, source, reason, at: Utc::now() });
+        };
+        let Some((reservation, user)) = reserved else {
+            tracing::warn!(username = %shown(None), ip = ?source, "login refused: too many failures");
+            failed(FailureKind::LoginThrottled, None, "throttled");
+            return Ok(SignIn::Throttled);
+        };
+        let valid = match &user {
+            Some(user) => verify_password(password, &user.password_hash),
+            None => verify_password(password, decoy_hash()),
+        };
+        let Some(user) = user.as_ref().filter(|u| valid && u.disabled_at.is_none()) else {
+            tracing::info!(username = %shown(user.as_ref()), ip = ?source, "login failed");
+            let reason = match &user {
+                None => "unknown user",
+                Some(_) if !valid => "wrong password",
+                Some(_) => "user disabled",
+            };
+            failed(FailureKind::Login, user.as_ref().map(|u| u.username.as_str()), reason);
+            return Ok(SignIn::Failed);
+        };
+        let token = SessionToken::new(secrets::random_token());
+        let now = self.clock.now();
+        let record = SessionRecord {
+            session_hash: secrets::hash(token.expose()).to_vec(),
+            session_id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.user_id.clone(),
+            auth_time: now,
+            created_at: now,
+            expires_at: now + lifetime(SESSION_LIFETIME),
+        };
+        let conn = &mut *self.db.get()?;
+        attempt.succeeded(conn, reservation)?;
+        conn.atomically(|conn| {
+            sessions::create_session(conn, &record)?;
+            sessions::attach_session(conn, interaction.hash(), &record.session_id)
+        })?;
+        Ok(SignIn::SignedIn { session: record.into(), token })
+    }
+
+    /// Ends `session` (RP-initiated logout).
+    pub fn end_session(&self, session: &Session) -> Result<(), AppError> {
+        sessions::end_session(&mut *self.db.get()?, &session.hash, self.clock.now())?;
+        Ok(())
+    }
+}
