@@ -348,19 +348,21 @@ impl App {
     /// Revokes the refresh token `token` of `caller`: its family ends, and
     /// with it (RFC 7009 §2.1) every access token of the same grant.
     pub fn revoke_refresh_token(&self, caller: &Caller, token: &str) -> Result<TokenRevocation, AppError> {
+        let now = self.clock.now();
         let (family, revoked) = {
             // Given back before the revocation takes its own connection.
             let conn = &mut *self.db.get()?;
             let Some((family, _)) = refresh::find(conn, &secrets::hash(token))? else {
                 return Ok(TokenRevocation::Nothing);
             };
-            let revoked = refresh::revocation_reason(conn, &family.family_id)?.is_some();
+            // The grant's revocation in the change log, which every instance follows.
+            let revoked = change_log::is_revoked(conn, ChangeKind::Grant, &family.grant_id, now)?;
             (family, revoked)
         };
         if family.client_id != caller.client_id {
             return Ok(TokenRevocation::NotYours);
         }
-        if family.expires_at <= self.clock.now() || revoked {
+        if family.expires_at <= now || revoked {
             return Ok(TokenRevocation::Nothing);
         }
         self.revoke_grant(caller, &family.grant_id, GrantRevocation::ByClient)?;

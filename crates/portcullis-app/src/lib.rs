@@ -1,17 +1,21 @@
 //! The application layer of Portcullis (DESIGN.md, "Layers"): one
-//! operation per use case, grouped by aggregate ([`clients`],
-//! [`client_secrets`], [`keys`], [`users`], [`audit`], [`bootstrap`]), and
-//! the protocol's own: [`sessions`] (the front channel) and [`grants`]
-//! (codes, refresh tokens, revocation).
+//! operation per use case, grouped by aggregate.
 //!
-//! Every operation takes an [`Actor`], checks the [`Permission`] it
-//! declares, runs one transaction holding the change, its change-log row
-//! and its audit entry, then publishes typed [`Event`]s on the
-//! [`EventBus`] and returns a public view. Nothing here knows HTTP: the
-//! REST API, the CLI and the console are adapters that parse their input,
-//! call one operation and render its result.
+//! Admin operations ([`clients`], [`client_secrets`], [`keys`], [`users`],
+//! [`audit`], [`bootstrap`]) take an [`Actor`], check the [`Permission`]
+//! it declares, run one transaction holding the change, its change-log row
+//! and its audit entry, then publish typed [`Event`]s on the [`EventBus`]
+//! and return a public view. Protocol operations ([`sessions`] for the
+//! front channel, [`grants`] for codes, refresh tokens and revocation,
+//! [`client_lockouts`] for client authentication) are authorised by the
+//! party the protocol authenticated instead of an admin permission; the
+//! security events among them are audited and published the same way.
+//! Jobs ([`housekeeping`], [`failures`]) run as the system.
 //!
-//! Operations block (diesel); async adapters run them off their workers.
+//! Nothing here knows HTTP: the REST API, the protocol endpoints, the CLI
+//! and the console are adapters that parse their input, call an operation
+//! and render its result. Operations block (diesel); async adapters run
+//! them off their workers.
 
 pub mod actor;
 pub mod audit;

@@ -10,7 +10,7 @@
 //! [`login_throttle`]: crate::login_throttle
 
 use crate::failures::{Failure, FailureKind};
-use crate::login_throttle::Attempt;
+use crate::login_throttle::{Attempt, Reservation};
 use crate::users::{hash_password, verify_password};
 use crate::{secrets, App, AppError};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -101,8 +101,36 @@ pub enum SignIn {
     },
     /// Unknown user, wrong password or disabled user: nothing tells which.
     Failed,
-    /// Too many failures for the account from this address, or from the address.
-    Throttled,
+}
+
+/// A sign-in counted and allowed to check its password: what
+/// [`App::begin_sign_in`] found, for [`SignInAttempt::verify`] (argon2, on
+/// no connection) and then [`App::finish_sign_in`].
+pub struct SignInAttempt {
+    username: Username,
+    source: Option<IpAddr>,
+    attempt: Attempt,
+    reservation: Reservation,
+    user: Option<UserRecord>,
+}
+
+impl SignInAttempt {
+    /// Whether `password` is the user's (argon2id; an unknown user costs the
+    /// same time against a decoy hash). Slow on purpose: run it where it
+    /// blocks nobody and holds no database connection.
+    pub fn verify(&self, password: &Password) -> bool {
+        match &self.user {
+            Some(user) => verify_password(password, &user.password_hash),
+            None => verify_password(password, decoy_hash()),
+        }
+    }
+}
+
+/// The username as logs show it: only when it names a user, or else a
+/// digest, since a password typed into the username field must not reach
+/// the log.
+fn shown(username: &Username, user: Option<&UserRecord>) -> String {
+    user.map_or_else(|| secrets::identifier_digest(username.as_str()), |u| u.username.clone())
 }
 
 /// A hash to verify against when the user does not exist, so that an
@@ -195,51 +223,45 @@ impl App {
         Ok(sessions::finish_interaction(&mut *self.db.get()?, interaction.hash())?)
     }
 
-    /// Signs in as `username` with `password` from `source` for
-    /// `interaction`. The attempt is counted before the password is checked
-    /// (see [`login_throttle`](crate::login_throttle)), argon2 runs holding
-    /// no connection, and failures go to the [failure log](crate::failures).
-    pub fn sign_in(
+    /// Starts signing in as `username` from `source`: the attempt is
+    /// counted before any password is checked (see
+    /// [`login_throttle`](crate::login_throttle)); `None` when it is
+    /// refused unchecked (throttled), which goes to the
+    /// [failure log](crate::failures).
+    pub fn begin_sign_in(
         &self,
-        interaction: &Interaction,
-        username: &Username,
-        password: &Password,
+        username: Username,
         source: Option<IpAddr>,
-    ) -> Result<SignIn, AppError> {
+    ) -> Result<Option<SignInAttempt>, AppError> {
         let attempt = Attempt::new(username.as_str(), source);
-        let reserved = {
-            let conn = &mut *self.db.get()?;
-            match attempt.reserve(conn, self.clock.now())? {
-                Some(reservation) => Some((reservation, users::find_by_username(conn, username.as_str())?)),
-                None => None,
-            }
+        let conn = &mut *self.db.get()?;
+        let Some(reservation) = attempt.reserve(conn, self.clock.now())? else {
+            tracing::warn!(username = %shown(&username, None), ip = ?source, "login refused: too many failures");
+            self.count_login_failure(FailureKind::LoginThrottled, &username, None, source, "throttled");
+            return Ok(None);
         };
-        // Logged under the username only when it is one: a password typed
-        // into the username field must not reach the log.
-        let shown = |user: Option<&UserRecord>| {
-            user.map_or_else(|| secrets::identifier_digest(username.as_str()), |u| u.username.clone())
-        };
-        let failed = |kind, known: Option<&str>, reason| {
-            let presented = username.as_str();
-            self.failures.count(&Failure { kind, known, presented, source, reason, at: Utc::now() });
-        };
-        let Some((reservation, user)) = reserved else {
-            tracing::warn!(username = %shown(None), ip = ?source, "login refused: too many failures");
-            failed(FailureKind::LoginThrottled, None, "throttled");
-            return Ok(SignIn::Throttled);
-        };
-        let valid = match &user {
-            Some(user) => verify_password(password, &user.password_hash),
-            None => verify_password(password, decoy_hash()),
-        };
-        let Some(user) = user.as_ref().filter(|u| valid && u.disabled_at.is_none()) else {
-            tracing::info!(username = %shown(user.as_ref()), ip = ?source, "login failed");
+        let user = users::find_by_username(conn, username.as_str())?;
+        Ok(Some(SignInAttempt { username, source, attempt, reservation, user }))
+    }
+
+    /// Finishes `attempt` for `interaction`, its password `verified` or
+    /// not: a new session attached to the interaction, or a failure.
+    pub fn finish_sign_in(
+        &self,
+        attempt: SignInAttempt,
+        verified: bool,
+        interaction: &Interaction,
+    ) -> Result<SignIn, AppError> {
+        let SignInAttempt { username, source, attempt, reservation, user } = attempt;
+        let Some(user) = user.as_ref().filter(|u| verified && u.disabled_at.is_none()) else {
+            tracing::info!(username = %shown(&username, user.as_ref()), ip = ?source, "login failed");
             let reason = match &user {
                 None => "unknown user",
-                Some(_) if !valid => "wrong password",
+                Some(_) if !verified => "wrong password",
                 Some(_) => "user disabled",
             };
-            failed(FailureKind::Login, user.as_ref().map(|u| u.username.as_str()), reason);
+            let known = user.as_ref().map(|u| u.username.as_str());
+            self.count_login_failure(FailureKind::Login, &username, known, source, reason);
             return Ok(SignIn::Failed);
         };
         let token = SessionToken::new(secrets::random_token());
@@ -259,6 +281,18 @@ impl App {
             sessions::attach_session(conn, interaction.hash(), &record.session_id)
         })?;
         Ok(SignIn::SignedIn { session: record.into(), token })
+    }
+
+    fn count_login_failure(
+        &self,
+        kind: FailureKind,
+        username: &Username,
+        known: Option<&str>,
+        source: Option<IpAddr>,
+        reason: &'static str,
+    ) {
+        let presented = username.as_str();
+        self.failures.count(&Failure { kind, known, presented, source, reason, at: Utc::now() });
     }
 
     /// Ends `session` (RP-initiated logout).

@@ -56,9 +56,12 @@ fn request(client: &str, scope: &str) -> AuthorizationRequest {
     }
 }
 
-fn sign_in(app: &App, interaction: &Interaction, password: &str) -> SignIn {
-    let (alice, password) = (Username::parse("alice").unwrap(), Password::new(password.into()));
-    app.sign_in(interaction, &alice, &password, Some(IpAddr::from([192, 0, 2, 7]))).unwrap()
+/// Signs in as alice with `password`, as the login page does; `None` when throttled.
+fn sign_in(app: &App, interaction: &Interaction, password: &str) -> Option<SignIn> {
+    let alice = Username::parse("alice").unwrap();
+    let attempt = app.begin_sign_in(alice, Some(IpAddr::from([192, 0, 2, 7]))).unwrap()?;
+    let verified = attempt.verify(&Password::new(password.into()));
+    Some(app.finish_sign_in(attempt, verified, interaction).unwrap())
 }
 
 fn caller(client_id: &str) -> Caller {
@@ -78,7 +81,9 @@ fn policy(app: &App, client: &str) -> RefreshPolicy {
 /// A refresh token of `client` for alice, from a code redeemed once.
 fn refresh_token(app: &App, client: &str) -> RefreshToken {
     let (interaction, _) = app.start_interaction(&request(client, "openid"), None).unwrap();
-    let SignIn::SignedIn { session, .. } = sign_in(app, &interaction, PASSWORD) else { panic!("signed in") };
+    let Some(SignIn::SignedIn { session, .. }) = sign_in(app, &interaction, PASSWORD) else {
+        panic!("signed in")
+    };
     let code = app.issue_code(&interaction.request, &session, Some(&interaction)).unwrap().unwrap();
     let CodeRedemption::Redeemed(code) = app.redeem_code(&caller(client), &code).unwrap() else {
         panic!("redeemed")
@@ -92,8 +97,8 @@ backend_tests! {
         let (app, clock, events, client) = setup(&db);
         let (interaction, csrf) = app.start_interaction(&request(&client, "openid profile"), None).unwrap();
         assert!(interaction.csrf_matches(csrf.expose()) && !interaction.csrf_matches("forged"));
-        assert!(matches!(sign_in(&app, &interaction, "wrong password"), SignIn::Failed));
-        let SignIn::SignedIn { session, token } = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
+        assert!(matches!(sign_in(&app, &interaction, "wrong password"), Some(SignIn::Failed)));
+        let Some(SignIn::SignedIn { session, token }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
         let interaction = app.interaction(interaction.id.expose()).unwrap().expect("still pending");
         assert!(interaction.is_logged_in_with(&session), "the new session carries the request on");
         assert_eq!(app.session(token.expose()).unwrap().map(|s| s.user_id), Some(session.user_id.clone()));
@@ -122,13 +127,13 @@ backend_tests! {
     fn a_session_ended_is_gone_and_failed_sign_ins_are_throttled(db) {
         let (app, _, _, client) = setup(&db);
         let (interaction, _) = app.start_interaction(&request(&client, "openid"), None).unwrap();
-        let SignIn::SignedIn { session, token } = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
+        let Some(SignIn::SignedIn { session, token }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
         app.end_session(&session).unwrap();
         assert!(app.session(token.expose()).unwrap().is_none());
         for _ in 0..MAX_PER_ACCOUNT {
-            assert!(matches!(sign_in(&app, &interaction, "wrong password"), SignIn::Failed));
+            assert!(matches!(sign_in(&app, &interaction, "wrong password"), Some(SignIn::Failed)));
         }
-        assert!(matches!(sign_in(&app, &interaction, PASSWORD), SignIn::Throttled), "not even the right password is tried");
+        assert!(sign_in(&app, &interaction, PASSWORD).is_none(), "throttled: not even the right password is tried");
     }
 
     #[test]

@@ -3,12 +3,11 @@
 //! endpoint. It reads memory only.
 
 use crate::clients::ClientRegistry;
+use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::KeyRing;
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use chrono::Utc;
-use portcullis_core::Issuer;
 use portcullis_jose::AccessTokenClaims;
 
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1; the
@@ -27,8 +26,8 @@ pub const CLOCK_SKEW: i64 = 60;
 pub struct TokenCheck<'a> {
     /// The published keys.
     pub keys: &'a KeyRing,
-    /// The issuer the token must name.
-    pub issuer: &'a Issuer,
+    /// The issuer the token must name, and the clock its times are read by.
+    pub settings: &'a TokenSettings,
     /// Revoked token ids.
     pub revocations: &'a RevocationList,
     /// Clients, to refuse tokens of disabled or deleted ones.
@@ -41,7 +40,7 @@ impl TokenCheck<'_> {
     pub fn issued_here(&self, token: &str) -> Option<AccessTokenClaims> {
         let keys = self.keys.current();
         let claims = AccessTokenClaims::verify(token, |kid| keys.verifier(kid))?;
-        (claims.iss == self.issuer.as_str()).then_some(claims)
+        (claims.iss == self.settings.issuer.as_str()).then_some(claims)
     }
 
     /// The claims of an active token: issued here, within its time (not
@@ -52,7 +51,7 @@ impl TokenCheck<'_> {
         let claims = self.issued_here(token)?;
         let client_enabled =
             self.clients.get(&claims.client_id).is_some_and(|client| client.disabled_at.is_none());
-        let now = Utc::now().timestamp();
+        let now = self.settings.clock.now().timestamp();
         // RFC 7519 §4.1.4-§4.1.6.
         let in_time = claims.exp > now
             && claims.iat <= now + CLOCK_SKEW

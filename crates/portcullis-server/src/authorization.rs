@@ -1,6 +1,8 @@
 //! The authorization code flow's front channel, shared by `/authorize`,
 //! the login page and the consent page: deciding whether the user must log
-//! in or consent, keeping the request while they do, and issuing the code.
+//! in or consent, keeping the request while they do, and issuing the code,
+//! over the operations of [`portcullis_app::sessions`] and
+//! [`portcullis_app::grants`].
 
 use crate::authorization_response;
 use crate::client_address::TrustedProxies;

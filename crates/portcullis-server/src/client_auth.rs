@@ -114,7 +114,7 @@ impl ClientAuthenticator {
         // A locked client is refused even with the right credentials until the
         // cooldown ends; only a caller who has them learns why. (A locked
         // address was refused in `registered`, before anything was checked.)
-        if let Some(until) = client.locked_until.filter(|until| *until > Utc::now()) {
+        if let Some(until) = client.locked_until.filter(|until| *until > self.app.now()) {
             return Err(OAuthError::new(
                 ErrorCode::InvalidClient,
                 format!(
@@ -160,7 +160,7 @@ impl ClientAuthenticator {
         source: Option<IpAddr>,
         guessed: bool,
     ) {
-        let now = Utc::now();
+        let now = self.app.now();
         let client_id = client.as_ref().map(|c| c.id.as_str());
         let shown = client_id.map_or_else(|| secrets::identifier_digest(presented), str::to_owned);
         tracing::info!(client_id = %shown, ip = ?source, reason, "client authentication failed");
@@ -277,7 +277,7 @@ impl ClientAuthenticator {
                 Err(failed(Some(client), "wrong authentication method"))
             }
             // Refused before anything it sent is checked: guessing from a locked address is useless.
-            Some(client) if self.addresses.locked_until(client_id, address, Utc::now()).is_some() => {
+            Some(client) if self.addresses.locked_until(client_id, address, self.app.now()).is_some() => {
                 Err(failed(Some(client), "address locked out"))
             }
             Some(client) => Ok(client),
@@ -292,7 +292,7 @@ impl ClientAuthenticator {
         address: IpAddr,
     ) -> Result<Arc<RegisteredClient>, Refusal> {
         let client = self.registered(client_id, method, address).await?;
-        if secret.as_ref().is_some_and(|secret| !client.verify_secret(secret, Utc::now())) {
+        if secret.as_ref().is_some_and(|secret| !client.verify_secret(secret, self.app.now())) {
             return Err(Refusal::Failed {
                 presented: client_id.to_owned(),
                 client: Some(client),
@@ -340,7 +340,7 @@ impl ClientAuthenticator {
         let claims: AssertionClaims =
             serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone()))
                 .map_err(|_| failed("assertion lacks iss, sub, aud, exp or jti"))?;
-        let expires_at = claims.check(&client_id, &self.audiences, Utc::now()).map_err(failed)?;
+        let expires_at = claims.check(&client_id, &self.audiences, self.app.now()).map_err(failed)?;
         let (id, jti) = (client_id.clone(), claims.jti);
         let fresh =
             storage::protocol_operation(&self.app, move |app| app.record_assertion(&id, &jti, expires_at))
@@ -352,8 +352,6 @@ impl ClientAuthenticator {
     }
 }
 
-/// The address failures are counted under: the caller's, or one shared by
-/// every caller whose address is not known.
 /// Why an operation run for its side effects failed, if it did.
 fn failure<T>(done: Result<Result<T, portcullis_app::AppError>, storage::StorageFailure>) -> Option<String> {
     match done {
@@ -363,6 +361,8 @@ fn failure<T>(done: Result<Result<T, portcullis_app::AppError>, storage::Storage
     }
 }
 
+/// The address failures are counted under: the caller's, or one shared by
+/// every caller whose address is not known.
 fn counted_as(source: Option<IpAddr>) -> IpAddr {
     source.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }

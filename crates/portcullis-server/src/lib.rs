@@ -1,5 +1,8 @@
-//! The Portcullis authorization server: configuration, startup and one
-//! module per endpoint under [`routes`].
+//! The Portcullis authorization server: the adapters over the operations
+//! of [`portcullis_app`] (one module per protocol endpoint under
+//! [`routes`], the grants under [`grants`], the admin REST API under
+//! [`admin`], the `portcullis` CLI), with configuration, startup and this
+//! instance's in-memory mirrors of clients, keys and revocations.
 
 pub mod access_tokens;
 pub mod admin;

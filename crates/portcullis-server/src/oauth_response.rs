@@ -3,6 +3,7 @@
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use portcullis_app::AppError;
 use portcullis_core::{ErrorCode, OAuthError};
 use std::fmt;
 
@@ -22,17 +23,19 @@ impl From<crate::storage::StorageFailure> for OAuthFailure {
     }
 }
 
-/// What an operation answers at a protocol endpoint: an outage is
-/// `temporarily_unavailable`, anything else the server's own failure.
+/// What an operation answers at a protocol endpoint: an outage or a
+/// concurrent write is `temporarily_unavailable` (retrying may help),
+/// unreadable stored data and anything else the server's own failure.
 impl From<portcullis_app::AppError> for OAuthFailure {
     fn from(error: portcullis_app::AppError) -> Self {
         tracing::error!(error = %error, "an operation failed at a protocol endpoint");
-        match error {
-            portcullis_app::AppError::Unavailable(_) => {
-                Self(OAuthError::unavailable("the server cannot reach its database; try again"))
+        Self(match error {
+            AppError::Unavailable(_) | AppError::Conflict(_) => {
+                OAuthError::unavailable("the server cannot reach its database; try again")
             }
-            _ => Self(OAuthError::new(ErrorCode::ServerError, "the request could not be completed")),
-        }
+            AppError::Corrupt(_) => OAuthError::new(ErrorCode::ServerError, "stored data could not be read"),
+            _ => OAuthError::new(ErrorCode::ServerError, "the request could not be completed"),
+        })
     }
 }
 

@@ -106,12 +106,14 @@ impl From<StorageFailure> for PageError {
     }
 }
 
-/// An operation's failure: an outage, or (unreadable data, anything else)
-/// the server's own failure.
+/// An operation's failure: an outage (or a concurrent write: retrying may
+/// help), or, for unreadable data and anything else, the server's own.
 impl From<portcullis_app::AppError> for PageError {
     fn from(error: portcullis_app::AppError) -> Self {
+        use portcullis_app::AppError;
         match error {
-            portcullis_app::AppError::Unavailable(cause) => Self::Unavailable(StorageFailure::Other(cause)),
+            AppError::Unavailable(cause) => Self::Unavailable(StorageFailure::Other(cause)),
+            AppError::Conflict(_) => Self::Unavailable(StorageFailure::Other(anyhow::anyhow!("{error}"))),
             other => Self::Failed(other.to_string()),
         }
     }

@@ -120,6 +120,24 @@ pub fn revocations(
     Ok(rows.into_iter().filter_map(|(jti, expires)| Some((jti, expires?.and_utc()))).collect())
 }
 
+/// Whether `subject` is revoked as `kind` (a token or a grant) and what it
+/// revokes may not all have expired by `now`.
+pub fn is_revoked(
+    conn: &mut DbConnection,
+    kind: ChangeKind,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let found = change_log::table
+        .filter(change_log::kind.eq(kind.as_str()))
+        .filter(change_log::subject.eq(subject))
+        .filter(change_log::expires_at.gt(now.naive_utc()))
+        .select(change_log::seq)
+        .first::<i64>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Deletes revocations (token and grant entries) whose token expired before
 /// `cutoff`: nothing can present those tokens any more. Client changes stay,
 /// and so does the newest entry, so the log's position never moves back.

@@ -103,6 +103,9 @@ backend_tests! {
         change_log::append(&mut conn, ChangeKind::Grant, "g1", Some(now + TimeDelta::minutes(5))).unwrap();
         let grants = change_log::revocations(&mut conn, ChangeKind::Grant, now).unwrap();
         assert_eq!(grants.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["g1"]);
+        assert!(change_log::is_revoked(&mut conn, ChangeKind::Grant, "g1", now).unwrap());
+        assert!(!change_log::is_revoked(&mut conn, ChangeKind::Token, "g1", now).unwrap(), "a grant, not a token");
+        assert!(!change_log::is_revoked(&mut conn, ChangeKind::Token, "expired", now).unwrap(), "its tokens expired");
         let last = change_log::since(&mut conn, 0, 100).unwrap().pop().unwrap();
         assert_eq!((last.kind, last.subject.as_str()), (ChangeKind::Grant, "g1"));
     }

@@ -34,7 +34,7 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
         return Err(AdminError::unavailable("the admin API is mounted without its state"));
     };
     let token = bearer_header(req).ok_or(AdminError::NoToken)?;
-    let check = TokenCheck { keys, issuer: &settings.issuer, revocations, clients: &flow.clients };
+    let check = TokenCheck { keys, settings, revocations, clients: &flow.clients };
     let claims = check
         .active(&token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;

@@ -7,7 +7,6 @@ use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
 use crate::{authorization_response, pages, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use portcullis_core::authorization_request::{self, Parameters, Refusal};
 use portcullis_core::{ErrorCode, OAuthError};
 
@@ -52,7 +51,7 @@ async fn authorize(
         None => None,
     };
     // A redirect URI an update removed keeps working through its grace period.
-    let metadata = client.as_deref().map(|c| c.metadata_at(Utc::now()));
+    let metadata = client.as_deref().map(|c| c.metadata_at(flow.app.now()));
     let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));
     let mut request = match authorization_request::validate(&params, registered) {
         Ok(request) => request,

@@ -26,12 +26,8 @@ pub async fn introspect(
         return Err(OAuthError::new(ErrorCode::AccessDenied, "this client may not introspect tokens").into());
     }
     let token = form.require("token")?;
-    let check = TokenCheck {
-        keys: &keys,
-        issuer: &settings.issuer,
-        revocations: &revocations,
-        clients: auth.clients(),
-    };
+    let check =
+        TokenCheck { keys: &keys, settings: &settings, revocations: &revocations, clients: auth.clients() };
     // RFC 7662 §2.2: an inactive token, whatever the reason, is only `active: false`.
     let body = match check.active(token) {
         Some(claims) => json!({

@@ -77,17 +77,26 @@ pub async fn submit(
     };
     let source = flow.proxies.client_ip(&req);
     let password = Password::new(form.get("password").unwrap_or_default().to_owned());
+    // Counted first, on a connection given back before the password is checked.
+    let Some(attempt) = flow.run(move |app| app.begin_sign_in(username, source)).await? else {
+        return Ok(throttled());
+    };
     // argon2 runs on the blocking pool, never on an async worker, and holds no connection.
+    let (attempt, verified) = web::block(move || {
+        let verified = attempt.verify(&password);
+        (attempt, verified)
+    })
+    .await
+    .map_err(PageError::failed)?;
     let (interaction, signed_in) = flow
         .run(move |app| {
-            let signed_in = app.sign_in(&interaction, &username, &password, source)?;
+            let signed_in = app.finish_sign_in(attempt, verified, &interaction)?;
             Ok((interaction, signed_in))
         })
         .await?;
     let token = match signed_in {
         SignIn::SignedIn { token, .. } => token,
         SignIn::Failed => return Ok(form_again(&flow, &interaction, &csrf, &typed)),
-        SignIn::Throttled => return Ok(throttled()),
     };
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{RESUME_PATH}?interaction={}", interaction.id.expose())))

@@ -29,12 +29,8 @@ pub async fn revoke(
     let caller = auth.authenticate(&req, &form).await?;
     let token = form.require("token")?.to_owned();
     // `token_type_hint` is only a hint (RFC 7009 §2.1); every type is searched.
-    let check = TokenCheck {
-        keys: &keys,
-        issuer: &settings.issuer,
-        revocations: &revocations,
-        clients: auth.clients(),
-    };
+    let check =
+        TokenCheck { keys: &keys, settings: &settings, revocations: &revocations, clients: auth.clients() };
     let caller = Caller { client_id: caller.id.as_str().to_owned(), address: auth.client_ip(&req) };
     let Some(claims) = check.issued_here(&token) else {
         let revocation =

@@ -65,7 +65,7 @@ async fn userinfo(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish());
     };
-    let check = TokenCheck { keys, issuer: &settings.issuer, revocations, clients: &flow.clients };
+    let check = TokenCheck { keys, settings, revocations, clients: &flow.clients };
     let claims = check
         .active(&token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;

@@ -286,10 +286,13 @@ backend_tests! {
         let clock = portcullis_app::Clock::manual(chrono::Utc::now());
         let mut at = settings(&db, &new_kek());
         at.clock = clock.clone();
-        let admin = Admin::on(&db, at).await;
+        let mut admin = Admin::on(&db, at).await;
         let id = admin.create(service()).await["client_id"].as_str().unwrap().to_owned();
         admin.send(Method::PATCH, &format!("/clients/{id}"), Some(json!({"scope": "read"}))).await;
         clock.advance(chrono::TimeDelta::days(91));
+        let expired = admin.send(Method::GET, &format!("/clients/{id}"), None).await;
+        assert_eq!(expired.status(), 401, "the admin's token expired by the same clock");
+        admin.token = admin.app.access_token((&admin.id, &admin.secret)).await;
         let refused = body_of(admin.send(Method::POST, &format!("/clients/{id}/rollback"), Some(json!({"version": 1}))).await, 409).await;
         assert!(refused["error_description"].as_str().unwrap().contains("rollback window"), "{refused}");
     }

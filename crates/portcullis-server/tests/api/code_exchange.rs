@@ -88,11 +88,12 @@ fn payload(jwt: &str) -> serde_json::Value {
 
 backend_tests! {
     #[tokio::test]
-    async fn codes_and_refresh_tokens_expire_by_the_server_clock(db) {
+    async fn codes_and_tokens_expire_by_the_server_clock(db) {
         with_user(&db);
         let app = register(&db, json!({"client_name": "App", "grant_types": ["authorization_code", "refresh_token"],
                                        "redirect_uris": [REDIRECT], "scope": "openid profile", "skip_consent": true,
-                                       "refresh_token_idle_lifetime": 300}));
+                                       "refresh_token_idle_lifetime": 300, "access_token_lifetime": 60}));
+        let rs = register(&db, json!({"client_name": "RS", "introspection_allowed": true}));
         let client = (app.0.as_str(), app.1.as_str());
         let clock = portcullis_app::Clock::manual(chrono::Utc::now());
         let browser = browser_at(&db, clock.clone());
@@ -103,7 +104,11 @@ backend_tests! {
         let (status, tokens) = browser.exchange(client, &exchange_form(&browser.code(client.0).await)).await;
         assert_eq!(status, 200, "{tokens}");
         let refresh = tokens["refresh_token"].as_str().unwrap();
-        clock.advance(chrono::TimeDelta::seconds(299));
+        let (access, rs) = (tokens["access_token"].as_str().unwrap(), (rs.0.as_str(), rs.1.as_str()));
+        assert_eq!(browser.introspect(rs, access).await["active"], true);
+        clock.advance(chrono::TimeDelta::seconds(61));
+        assert_eq!(browser.introspect(rs, access).await["active"], false, "an access token lives 60 s");
+        clock.advance(chrono::TimeDelta::seconds(238));
         let (status, rotated) = browser.refresh(client, refresh, None).await;
         assert_eq!(status, 200, "within its idle lifetime: {rotated}");
         clock.advance(chrono::TimeDelta::seconds(301));
