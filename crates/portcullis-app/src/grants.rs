@@ -143,6 +143,25 @@ fn seconds(s: u64) -> TimeDelta {
     TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2))
 }
 
+/// A new refresh token of the family `family_id` carrying `details`, and
+/// its record, unused until `policy`'s idle lifetime from `now` has passed.
+fn new_refresh_token(
+    family_id: &str,
+    details: RefreshDetails,
+    now: DateTime<Utc>,
+    policy: RefreshPolicy,
+) -> (RefreshToken, RefreshRecord) {
+    let token = RefreshToken::new(secrets::random_token());
+    let record = RefreshRecord {
+        token_hash: secrets::hash(token.expose()).to_vec(),
+        family_id: family_id.to_owned(),
+        details,
+        created_at: now,
+        expires_at: now + policy.idle,
+    };
+    (token, record)
+}
+
 impl App {
     /// Issues a single-use code bound to the client, the redirect URI and
     /// the PKCE challenge of `request`, for the user of `session`, and ends
@@ -212,7 +231,6 @@ impl App {
         policy: RefreshPolicy,
         code: &RedeemedCode,
     ) -> Result<RefreshToken, AppError> {
-        let token = RefreshToken::new(secrets::random_token());
         let now = self.clock.now();
         let family = FamilyRecord {
             family_id: uuid::Uuid::new_v4().to_string(),
@@ -222,17 +240,12 @@ impl App {
             created_at: now,
             expires_at: now + policy.absolute,
         };
-        let first = RefreshRecord {
-            token_hash: secrets::hash(token.expose()).to_vec(),
-            family_id: family.family_id.clone(),
-            details: RefreshDetails {
-                scope: code.details.scope.clone(),
-                auth_time: code.details.auth_time,
-                sid: code.details.sid.clone(),
-            },
-            created_at: now,
-            expires_at: now + policy.idle,
+        let carried = RefreshDetails {
+            scope: code.details.scope.clone(),
+            auth_time: code.details.auth_time,
+            sid: code.details.sid.clone(),
         };
+        let (token, first) = new_refresh_token(&family.family_id, carried, now, policy);
         refresh::start_family(&mut *self.db.get()?, &family, &first)?;
         Ok(token)
     }
@@ -261,16 +274,9 @@ impl App {
         policy: RefreshPolicy,
         grant: &RefreshGrant,
     ) -> Result<Rotated, AppError> {
-        let token = RefreshToken::new(secrets::random_token());
         let now = self.clock.now();
-        let next = RefreshRecord {
-            token_hash: secrets::hash(token.expose()).to_vec(),
-            family_id: grant.family_id.clone(),
-            // The family keeps the whole original grant; only an access token is narrowed.
-            details: grant.details.clone(),
-            created_at: now,
-            expires_at: now + policy.idle,
-        };
+        // The family keeps the whole original grant; only an access token is narrowed.
+        let (token, next) = new_refresh_token(&grant.family_id, grant.details.clone(), now, policy);
         let rotation = refresh::rotate(&mut *self.db.get()?, &grant.hash, &next, now, policy.reuse_interval)?;
         Ok(match rotation {
             Rotation::Rotated { .. } => Rotated::Rotated(token),

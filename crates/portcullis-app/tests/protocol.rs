@@ -10,8 +10,8 @@ use portcullis_app::grants::{Caller, CodeRedemption, RefreshPolicy, Rotated, Tok
 use portcullis_app::login_throttle::MAX_PER_ACCOUNT;
 use portcullis_app::sessions::{Interaction, SignIn, SESSION_LIFETIME};
 use portcullis_app::{Actor, App, Clock, Published};
-use portcullis_core::authorization_request::{AuthorizationRequest, Prompt};
-use portcullis_core::{ClientId, Password, RefreshToken, Scope, StandardClaims, Username};
+use portcullis_core::authorization_request::{self, AuthorizationRequest, Parameters};
+use portcullis_core::{ClientId, Password, RefreshToken, StandardClaims, Username};
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::json;
@@ -38,22 +38,31 @@ fn setup(db: &TestDb) -> (App, Clock, Receiver<Published>, String) {
     (app, clock, received, created.client.client_id)
 }
 
-fn request(client: &str, scope: &str) -> AuthorizationRequest {
-    AuthorizationRequest {
-        client_id: ClientId::parse(client).unwrap(),
-        redirect_uri: "https://app.example/cb".into(),
-        redirect_uri_sent: true,
-        scope: Scope::parse(scope).unwrap(),
-        state: Some("xyz".into()),
-        nonce: None,
-        code_challenge: None,
-        prompt: Prompt::default(),
-        max_age: None,
-        login_hint: None,
-        id_token_hint: None,
-        hinted_subject: None,
-        ui_locales: None,
+/// A query string's parameters.
+struct QueryString(Vec<(&'static str, String)>);
+
+impl Parameters for QueryString {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
     }
+}
+
+/// An authorization request of `client` for `scope`, validated as `/authorize` does.
+fn request(app: &App, client: &str, scope: &str) -> AuthorizationRequest {
+    let query = QueryString(vec![
+        ("response_type", "code".into()),
+        ("client_id", client.into()),
+        ("redirect_uri", "https://app.example/cb".into()),
+        ("scope", scope.into()),
+        ("state", "xyz".into()),
+        // RFC 7636 Appendix B.
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        ("code_challenge_method", "S256".into()),
+    ]);
+    let metadata = app.client(&Actor::operator(), client).unwrap().metadata;
+    let id = ClientId::parse(client).unwrap();
+    authorization_request::validate(&query, Some((&id, &metadata)))
+        .unwrap_or_else(|_| panic!("a valid request"))
 }
 
 /// Signs in as alice with `password`, as the login page does; `None` when throttled.
@@ -80,7 +89,7 @@ fn policy(app: &App, client: &str) -> RefreshPolicy {
 
 /// A refresh token of `client` for alice, from a code redeemed once.
 fn refresh_token(app: &App, client: &str) -> RefreshToken {
-    let (interaction, _) = app.start_interaction(&request(client, "openid"), None).unwrap();
+    let (interaction, _) = app.start_interaction(&request(app, client, "openid"), None).unwrap();
     let Some(SignIn::SignedIn { session, .. }) = sign_in(app, &interaction, PASSWORD) else {
         panic!("signed in")
     };
@@ -95,7 +104,7 @@ backend_tests! {
     #[test]
     fn a_user_signs_in_consents_and_the_code_is_issued_and_redeemed_once(db) {
         let (app, clock, events, client) = setup(&db);
-        let (interaction, csrf) = app.start_interaction(&request(&client, "openid profile"), None).unwrap();
+        let (interaction, csrf) = app.start_interaction(&request(&app, &client, "openid profile"), None).unwrap();
         assert!(interaction.csrf_matches(csrf.expose()) && !interaction.csrf_matches("forged"));
         assert!(matches!(sign_in(&app, &interaction, "wrong password"), Some(SignIn::Failed)));
         let Some(SignIn::SignedIn { session, token }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
@@ -104,8 +113,8 @@ backend_tests! {
         assert_eq!(app.session(token.expose()).unwrap().map(|s| s.user_id), Some(session.user_id.clone()));
 
         assert!(!app.has_consented(&session, &interaction.request).unwrap());
-        app.remember_consent(&session, &request(&client, "openid")).unwrap();
-        app.remember_consent(&session, &request(&client, "profile")).unwrap();
+        app.remember_consent(&session, &request(&app, &client, "openid")).unwrap();
+        app.remember_consent(&session, &request(&app, &client, "profile")).unwrap();
         assert!(app.has_consented(&session, &interaction.request).unwrap(), "consents add up");
 
         let code = app.issue_code(&interaction.request, &session, Some(&interaction)).unwrap().expect("a code");
@@ -126,7 +135,7 @@ backend_tests! {
     #[test]
     fn a_session_ended_is_gone_and_failed_sign_ins_are_throttled(db) {
         let (app, _, _, client) = setup(&db);
-        let (interaction, _) = app.start_interaction(&request(&client, "openid"), None).unwrap();
+        let (interaction, _) = app.start_interaction(&request(&app, &client, "openid"), None).unwrap();
         let Some(SignIn::SignedIn { session, token }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
         app.end_session(&session).unwrap();
         assert!(app.session(token.expose()).unwrap().is_none());

@@ -342,9 +342,10 @@ impl ClientAuthenticator {
                 .map_err(|_| failed("assertion lacks iss, sub, aud, exp or jti"))?;
         let expires_at = claims.check(&client_id, &self.audiences, self.app.now()).map_err(failed)?;
         let (id, jti) = (client_id.clone(), claims.jti);
-        let fresh =
-            storage::protocol_operation(&self.app, move |app| app.record_assertion(&id, &jti, expires_at))
-                .await?;
+        let fresh = crate::oauth_response::protocol_operation(&self.app, move |app| {
+            app.record_assertion(&id, &jti, expires_at)
+        })
+        .await?;
         if !fresh {
             return Err(failed("assertion replayed"));
         }

@@ -6,6 +6,7 @@
 
 pub mod access_tokens;
 pub mod admin;
+pub mod allowed_methods;
 pub mod authorization;
 pub mod authorization_response;
 pub mod client_address;

@@ -2,8 +2,8 @@
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
-use portcullis_app::AppError;
+use actix_web::{web, HttpResponse, HttpResponseBuilder, ResponseError};
+use portcullis_app::{App, AppError};
 use portcullis_core::{ErrorCode, OAuthError};
 use std::fmt;
 
@@ -36,6 +36,18 @@ impl From<portcullis_app::AppError> for OAuthFailure {
             AppError::Corrupt(_) => OAuthError::new(ErrorCode::ServerError, "stored data could not be read"),
             _ => OAuthError::new(ErrorCode::ServerError, "the request could not be completed"),
         })
+    }
+}
+
+/// Runs the application operation `work` for a protocol endpoint: an
+/// outage is `temporarily_unavailable`, anything else `server_error`.
+pub async fn protocol_operation<T: Send + 'static>(
+    app: &web::Data<App>,
+    work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, OAuthError> {
+    match crate::storage::operation(app, work).await {
+        Ok(done) => done.map_err(|error| OAuthFailure::from(error).0),
+        Err(failure) => Err(failure.into_oauth()),
     }
 }
 

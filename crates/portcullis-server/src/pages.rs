@@ -79,6 +79,35 @@ mod tests {
         );
         assert_eq!(escape("plain"), "plain");
     }
+
+    /// The `Retry-After` header and the body `error` answers with.
+    async fn shown(error: PageError) -> (Option<String>, String) {
+        use actix_web::ResponseError;
+        let response = error.error_response();
+        let retry = response.headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
+        let body = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+        (retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn a_failure_is_a_styled_500_that_names_no_detail() {
+        use actix_web::ResponseError;
+        let error = PageError::failed("users row 7: claims are not JSON");
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let (retry, body) = shown(error).await;
+        assert!(body.starts_with("<!doctype html>") && body.contains("Something went wrong"), "{body}");
+        assert!(!body.contains("row 7") && retry.is_none(), "{body}");
+    }
+
+    #[actix_web::test]
+    async fn an_outage_is_a_styled_503_with_retry_after() {
+        use actix_web::ResponseError;
+        let error = PageError::from(portcullis_app::AppError::unavailable(anyhow::anyhow!("pool timed out")));
+        assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let (retry, body) = shown(error).await;
+        assert_eq!(retry, Some(RETRY_AFTER_SECONDS.to_string()));
+        assert!(body.contains("temporarily unavailable") && !body.contains("pool"), "{body}");
+    }
 }
 
 /// Why a page could not be shown: the one error every HTML handler returns,

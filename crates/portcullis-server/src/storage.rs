@@ -98,18 +98,6 @@ pub async fn operation<T: Send + 'static>(
     within(limit, move || Ok::<_, StorageFailure>(work(&app))).await
 }
 
-/// Runs the application operation `work` for a protocol endpoint: an
-/// outage is `temporarily_unavailable`, anything else `server_error`.
-pub async fn protocol_operation<T: Send + 'static>(
-    app: &web::Data<App>,
-    work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
-) -> Result<T, OAuthError> {
-    match operation(app, work).await {
-        Ok(done) => done.map_err(|error| crate::oauth_response::OAuthFailure::from(error).0),
-        Err(failure) => Err(failure.into_oauth()),
-    }
-}
-
 /// Runs blocking `work` off the async workers, giving up after `limit`
 /// (the work itself runs on to its end on its thread).
 pub async fn within<T, E, W>(limit: Duration, work: W) -> Result<T, StorageFailure>

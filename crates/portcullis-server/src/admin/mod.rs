@@ -30,7 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let scope = web::scope(PREFIX).service(
         web::resource(openapi::PATH)
             .route(web::get().to(openapi::document))
-            .default_service(crate::routes::refuse_except("GET")),
+            .default_service(crate::allowed_methods::refuse_except("GET")),
     );
     cfg.service(routes::mount(scope));
 }

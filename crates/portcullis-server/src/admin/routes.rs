@@ -299,7 +299,8 @@ pub fn mount(mut scope: actix_web::Scope) -> actix_web::Scope {
             resource = resource.route((route.route)());
             allowed.push(route.verb.as_str());
         }
-        scope = scope.service(resource.default_service(crate::routes::refuse_except(allowed.join(", "))));
+        scope = scope
+            .service(resource.default_service(crate::allowed_methods::refuse_except(allowed.join(", "))));
     }
     scope
 }

@@ -7,7 +7,7 @@ use super::{
     TokenResponse,
 };
 use crate::form::FormParams;
-use crate::storage::protocol_operation;
+use crate::oauth_response::protocol_operation;
 use portcullis_app::grants::{CodeRedemption, RefreshPolicy};
 use portcullis_core::grant::CodeDetails;
 use portcullis_core::{AuthorizationCode, CodeVerifier, GrantType, OAuthError};

@@ -7,7 +7,7 @@ use super::{
     Requested, TokenResponse,
 };
 use crate::form::FormParams;
-use crate::storage::protocol_operation;
+use crate::oauth_response::protocol_operation;
 use portcullis_app::grants::{RefreshPolicy, Rotated};
 use portcullis_core::{OAuthError, RefreshToken};
 

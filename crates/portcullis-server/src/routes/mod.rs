@@ -12,9 +12,9 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
+use crate::allowed_methods::refuse_except;
 use crate::{authorization, endpoints};
 use actix_web::dev::Handler;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpResponse, Resource, Responder};
 
 /// Mounts every endpoint. A known path called with another method answers
@@ -82,15 +82,6 @@ where
         .route(web::get().to(show))
         .route(web::post().to(submit))
         .default_service(refuse_except("GET, POST"))
-}
-
-/// Answers 405 with the methods that are allowed.
-pub fn refuse_except(allow: impl Into<String>) -> actix_web::Route {
-    let allow = allow.into();
-    web::to(move || {
-        let allow = allow.clone();
-        async move { HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, allow)).finish() }
-    })
 }
 
 async fn not_found() -> HttpResponse {
