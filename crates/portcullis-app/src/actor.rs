@@ -84,10 +84,13 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The operator running this process, named by `$USER`.
+    /// The operator running this process, named by `$USER` or `$LOGNAME`,
+    /// else by the account of the process's user id (a container's root
+    /// often has neither variable).
     pub fn operator() -> Self {
-        let os_user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
-        Self::Operator { os_user: if os_user.is_empty() { "unknown".to_owned() } else { os_user } }
+        let named =
+            std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
+        Self::Operator { os_user: named.unwrap_or_else(account_of_process) }
     }
 
     /// Checks that this actor holds `permission`.
@@ -139,6 +142,25 @@ impl Actor {
     }
 }
 
+/// The name `/etc/passwd` gives the user id this process runs as, `uid N`
+/// when it names none, or `unknown` where neither can be read.
+fn account_of_process() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // /proc/self belongs to the process's user.
+        if let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) {
+            let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+            let named = passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
+            });
+            return named.unwrap_or_else(|| format!("uid {uid}"));
+        }
+    }
+    "unknown".to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +197,11 @@ mod tests {
         };
         assert_eq!(user.name(), "user:u1");
         assert_eq!(user.details()["session"], "s");
+    }
+
+    #[test]
+    fn without_user_variables_the_operator_is_named_by_the_process_account() {
+        let id = std::process::Command::new("id").arg("-un").output().unwrap();
+        assert_eq!(account_of_process(), String::from_utf8(id.stdout).unwrap().trim());
     }
 }
