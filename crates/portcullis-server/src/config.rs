@@ -342,6 +342,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_AUTH_FAILURE_WINDOW", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub auth_failure_window: u64,
+    /// Where Prometheus metrics are served at /metrics: `off`, `on` (the
+    /// main listener) or an address of their own such as 127.0.0.1:9464.
+    #[arg(long, env = "PORTCULLIS_METRICS", default_value = "off")]
+    pub metrics: crate::metrics::Exposure,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -404,6 +408,8 @@ pub struct Settings {
     pub auth_failure_window: Duration,
     /// The time operations and grants read: the system's, or a test's.
     pub clock: portcullis_app::Clock,
+    /// Where Prometheus metrics are served.
+    pub metrics: crate::metrics::Exposure,
 }
 
 /// What reaching the lockout threshold does.
@@ -465,6 +471,7 @@ impl ServeArgs {
             scopes: self.scopes,
             auth_failure_window: Duration::from_secs(self.auth_failure_window),
             clock: portcullis_app::Clock::system(),
+            metrics: self.metrics,
         })
     }
 }

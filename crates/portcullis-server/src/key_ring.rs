@@ -6,7 +6,7 @@ use crate::config::KekSource;
 use crate::key_encryption;
 use actix_web::web::Bytes;
 use anyhow::{bail, Context};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use portcullis_app::keys::{KeyMaker, RETIRED_KEY_PUBLISHED_FOR};
 use portcullis_app::{Event, LocalMirror};
 use portcullis_core::{Issuer, KeyState, SigningAlgorithm};
@@ -30,8 +30,20 @@ pub struct KeyRing {
 /// signer of each algorithm.
 pub struct KeySet {
     signers: BTreeMap<SigningAlgorithm, SigningKey>,
+    activated: Vec<ActiveKey>,
     verifiers: HashMap<String, VerificationKey>,
     jwks_json: Bytes,
+}
+
+/// An active signing key, and since when.
+#[derive(Clone, Debug)]
+pub struct ActiveKey {
+    /// Its algorithm.
+    pub alg: SigningAlgorithm,
+    /// Its key id.
+    pub kid: String,
+    /// When it became active.
+    pub since: DateTime<Utc>,
 }
 
 impl KeyRing {
@@ -121,6 +133,7 @@ fn published(conn: &mut portcullis_store::DbConnection) -> Result<Vec<SigningKey
 impl KeySet {
     fn from_records(records: &[SigningKeyRecord], kek: &KeyEncryptionKey) -> anyhow::Result<Self> {
         let mut signers = BTreeMap::new();
+        let mut activated = Vec::new();
         let mut verifiers = HashMap::new();
         let mut jwks = Jwks::default();
         for record in records {
@@ -134,12 +147,19 @@ impl KeySet {
                     .open(&record.private_key_sealed, &seal_context(&record.kid, record.alg))
                     .with_context(|| format!("cannot unseal signing key {}", record.kid))?;
                 signers.insert(record.alg, SigningKey::from_pkcs8_der(record.alg, record.kid.clone(), &der)?);
+                let since = record.activated_at.unwrap_or(record.created_at);
+                activated.push(ActiveKey { alg: record.alg, kid: record.kid.clone(), since });
             }
             verifiers.insert(record.kid.clone(), VerificationKey::from_jwk(&jwk)?);
             jwks.keys.push(jwk);
         }
         let jwks_json = Bytes::from(serde_json::to_vec(&jwks)?);
-        Ok(Self { signers, verifiers, jwks_json })
+        Ok(Self { signers, activated, verifiers, jwks_json })
+    }
+
+    /// The active keys, with when each became active.
+    pub fn active_keys(&self) -> &[ActiveKey] {
+        &self.activated
     }
 
     /// The active key for `alg`.

@@ -19,6 +19,7 @@ pub mod form;
 pub mod grants;
 pub mod key_encryption;
 pub mod key_ring;
+pub mod metrics;
 pub mod mirror;
 pub mod oauth_response;
 pub mod open_files;

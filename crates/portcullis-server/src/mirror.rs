@@ -129,6 +129,24 @@ impl Cursor {
     }
 }
 
+/// When the change log was last read in full, for the mirror-lag metric.
+#[derive(Default)]
+pub struct LastRead(std::sync::Mutex<Option<Instant>>);
+
+impl LastRead {
+    /// Seconds since the log was last read without error (since start when
+    /// it never was): how far behind the other instances' changes this
+    /// instance may be, beyond [`POLL_INTERVAL`].
+    pub fn seconds_ago(&self, started: Instant) -> f64 {
+        let last = *self.0.lock().expect("last read lock");
+        last.unwrap_or(started).elapsed().as_secs_f64()
+    }
+
+    fn now(&self) {
+        *self.0.lock().expect("last read lock") = Some(Instant::now());
+    }
+}
+
 /// The in-memory mirrors one instance keeps.
 pub struct Mirrors {
     /// The clients.
@@ -160,8 +178,11 @@ impl WeakMirrors {
 const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Starts the mirror thread. `after` is the log position read before the
-/// mirrors were loaded; the thread ends once the mirrors are dropped.
-pub fn spawn(db: Database, mirrors: &Mirrors, after: i64) {
+/// mirrors were loaded; the thread ends once the mirrors are dropped. It
+/// notes each successful read in what it returns.
+pub fn spawn(db: Database, mirrors: &Mirrors, after: i64) -> Arc<LastRead> {
+    let last_read = Arc::new(LastRead::default());
+    let noted = last_read.clone();
     let weak = WeakMirrors {
         clients: Arc::downgrade(&mirrors.clients),
         revocations: Arc::downgrade(&mirrors.revocations),
@@ -170,11 +191,12 @@ pub fn spawn(db: Database, mirrors: &Mirrors, after: i64) {
     let mut cursor = Cursor { done: after, applied_above: BTreeSet::new(), gap_since: None };
     std::thread::Builder::new()
         .name("portcullis-mirror".to_owned())
-        .spawn(move || mirror_loop(&db, &weak, &mut cursor))
+        .spawn(move || mirror_loop(&db, &weak, &mut cursor, &noted))
         .expect("spawn the mirror thread");
+    last_read
 }
 
-fn mirror_loop(db: &Database, weak: &WeakMirrors, cursor: &mut Cursor) {
+fn mirror_loop(db: &Database, weak: &WeakMirrors, cursor: &mut Cursor, last_read: &LastRead) {
     let mut healthy = true;
     let mut last_refresh = Instant::now();
     loop {
@@ -187,6 +209,9 @@ fn mirror_loop(db: &Database, weak: &WeakMirrors, cursor: &mut Cursor) {
             _ => {}
         }
         healthy = result.is_ok();
+        if healthy {
+            last_read.now();
+        }
         if last_refresh.elapsed() > REFRESH_INTERVAL {
             mirrors.revocations.prune(Utc::now());
             if let Err(e) = mirrors.keys.reload() {

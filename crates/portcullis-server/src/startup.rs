@@ -6,13 +6,14 @@ use crate::client_address::TrustedProxies;
 use crate::client_auth::ClientAuthenticator;
 use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
+use crate::metrics::{self, Exposure, Metrics};
 use crate::mirror::{self, Mirrors, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
 use crate::{open_files, routes, KeyRing, Settings};
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chrono::TimeDelta;
@@ -30,6 +31,7 @@ pub struct Application {
     port: u16,
     server: Server,
     events: EventBus,
+    metrics_server: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -49,7 +51,7 @@ impl Application {
             clients: Arc::new(ClientRegistry::load(&db)?),
             revocations: Arc::new(RevocationList::load(&db)?),
         };
-        mirror::spawn(db.clone(), &mirrors, log_position);
+        let last_read = mirror::spawn(db.clone(), &mirrors, log_position);
         let Mirrors { keys, clients, revocations } = mirrors;
         let known_scopes = KnownScopes::new(&settings.scopes);
         let change_policy = ChangePolicy {
@@ -96,8 +98,16 @@ impl Application {
         let address = listener.local_addr()?;
         let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api()));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
+        let metrics = web::Data::from(Arc::new(Metrics::new(last_read)));
+        let counted = settings.metrics != Exposure::Off;
+        if counted {
+            metrics.clone().into_inner().subscribe(&operations);
+        }
+        let on_main = settings.metrics == Exposure::Main;
+        let (scraped, scraped_keys, scraped_app) = (metrics.clone(), keys.clone(), operations.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(Condition::new(counted, from_fn(metrics::record)))
                 // %U is the path alone: query strings may carry secrets and are never logged.
                 .wrap(
                     Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
@@ -112,6 +122,12 @@ impl Application {
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
                 .app_data(operations.clone())
+                .app_data(metrics.clone())
+                .configure(|cfg| {
+                    if on_main {
+                        cfg.service(metrics::resource());
+                    }
+                })
                 .configure(routes::configure)
         });
         let workers = if settings.workers > 0 {
@@ -128,12 +144,21 @@ impl Application {
             .max_connections(open_files::connections_per_worker(open_files, workers));
         let server = server.listen(listener)?.run();
         tracing::info!(issuer = %settings.issuer, database = %db.url(), "listening on http://{address}");
-        Ok(Self { port: address.port(), server, events })
+        let metrics_server = match &settings.metrics {
+            Exposure::Listen(at) => Some(metrics::serve(at, scraped, scraped_keys, scraped_app)?),
+            Exposure::Off | Exposure::Main => None,
+        };
+        Ok(Self { port: address.port(), server, events, metrics_server })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port metrics are served on when they have a listener of their own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// The application's event bus, to subscribe to.
@@ -143,6 +168,9 @@ impl Application {
 
     /// Serves requests until the server is stopped (SIGINT or SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics_server {
+            Some((_, metrics)) => futures_util::future::try_join(self.server, metrics).await.map(drop),
+            None => self.server.await,
+        }
     }
 }

@@ -39,6 +39,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         scopes: Vec::new(),
         auth_failure_window: Duration::from_secs(1),
         clock: portcullis_app::Clock::system(),
+        metrics: crate::metrics::Exposure::Main,
     })?;
     Ok((app, issuer))
 }

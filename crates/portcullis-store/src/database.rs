@@ -6,6 +6,8 @@ use crate::{migrations, Backend, DatabaseUrl, StoreError};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use r2d2::ManageConnection;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Sizing of the connection pool.
@@ -32,6 +34,19 @@ pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     url: DatabaseUrl,
     timeout: Duration,
+    waits: Arc<AtomicU64>,
+}
+
+/// The pool as it is now, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections lent out.
+    pub in_use: u32,
+    /// Connections open and free.
+    pub idle: u32,
+    /// Takes, since start, that found no free connection and had to wait
+    /// (for one to be given back or opened).
+    pub waits: u64,
 }
 
 impl Database {
@@ -52,7 +67,7 @@ impl Database {
             .connection_timeout(options.connection_timeout)
             .test_on_check_out(true)
             .build_unchecked(manager);
-        Ok(Self { pool, url: url.clone(), timeout: options.connection_timeout })
+        Ok(Self { pool, url: url.clone(), timeout: options.connection_timeout, waits: Arc::default() })
     }
 
     /// The longest any one wait on the database may take.
@@ -84,9 +99,24 @@ impl Database {
         done
     }
 
-    /// A connection from the pool.
+    /// A connection from the pool; a take that finds none free is counted
+    /// as a wait.
     pub fn get(&self) -> Result<PooledConnection, StoreError> {
+        if let Some(conn) = self.pool.try_get() {
+            return Ok(conn);
+        }
+        self.waits.fetch_add(1, Ordering::Relaxed);
         Ok(self.pool.get()?)
+    }
+
+    /// The pool's connections in use and free, and its waits so far.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            in_use: state.connections - state.idle_connections,
+            idle: state.idle_connections,
+            waits: self.waits.load(Ordering::Relaxed),
+        }
     }
 
     /// Checks that the database answers a query.

@@ -30,6 +30,6 @@ pub mod test_support;
 pub mod users;
 
 pub use connection::DbConnection;
-pub use database::{Database, PoolOptions};
+pub use database::{Database, PoolOptions, PoolState};
 pub use database_url::{Backend, DatabaseUrl};
 pub use error::StoreError;

@@ -99,3 +99,26 @@ fn a_new_sqlite_connection_waits_for_a_lock_instead_of_failing() {
     holder.batch_execute("COMMIT").unwrap();
     opening.join().unwrap().expect("the new connection waited for the lock");
 }
+
+portcullis_store::backend_tests! {
+    #[test]
+    fn the_pool_reports_connections_in_use_and_takes_that_had_to_wait(db) {
+        let options = PoolOptions { max_size: 1, connection_timeout: Duration::from_secs(5) };
+        let pool = Database::connect(&db.database_url(), &options).unwrap();
+        while pool.pool_state().idle == 0 {
+            std::thread::sleep(Duration::from_millis(5)); // the pool opens its first connection
+        }
+        let held = pool.get().unwrap();
+        assert_eq!((pool.pool_state().in_use, pool.pool_state().waits), (1, 0));
+        let waiter = {
+            let pool = pool.clone();
+            std::thread::spawn(move || drop(pool.get().unwrap()))
+        };
+        while pool.pool_state().waits == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(held);
+        waiter.join().unwrap();
+        assert_eq!(pool.pool_state(), portcullis_store::PoolState { in_use: 0, idle: 1, waits: 1 });
+    }
+}

@@ -4,6 +4,7 @@
 use crate::client_auth::ClientAuthenticator;
 use crate::form::FormParams;
 use crate::grants::{self, GrantContext, TokenSettings};
+use crate::metrics::IssuedToken;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -36,5 +37,11 @@ pub async fn token(
     let response = (grant.handle)(&context, &form).await?;
     let mut ok = HttpResponse::Ok();
     no_store(&mut ok);
+    // What was issued, for the metrics (see crate::metrics).
+    ok.extensions_mut().insert(IssuedToken {
+        grant_type: grant.grant_type,
+        alg: client.metadata.access_token_signed_response_alg,
+        client_id: client.id.as_str().to_owned(),
+    });
     Ok(ok.json(response))
 }

@@ -56,6 +56,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         scopes: Vec::new(),
         auth_failure_window: Duration::from_secs(1),
         clock: portcullis_app::Clock::system(),
+        metrics: portcullis_server::metrics::Exposure::Main,
     }
 }
 

@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod introspection;
 mod jwks;
+mod metrics;
 mod private_key_jwt;
 mod startup;
 mod token;
