@@ -224,14 +224,20 @@ impl ClientRegistry {
         self.refresh(&mut conn, client_id).map(drop).map_err(AppError::unavailable)
     }
 
+    /// Keeps `client`, unless a newer configuration version is kept already:
+    /// the change-log follower may have read a change's client just before
+    /// a later change committed and applied here, and must not undo it.
     fn put(&self, client: RegisteredClient) -> Arc<RegisteredClient> {
         let client = Arc::new(client);
         self.misses.lock().expect("client misses lock").unknown.remove(client.id.as_str());
-        self.clients
-            .write()
-            .expect("client registry lock")
-            .insert(client.id.as_str().to_owned(), client.clone());
-        client
+        let mut clients = self.clients.write().expect("client registry lock");
+        match clients.get(client.id.as_str()) {
+            Some(kept) if kept.version > client.version => kept.clone(),
+            _ => {
+                clients.insert(client.id.as_str().to_owned(), client.clone());
+                client
+            }
+        }
     }
 }
 
@@ -288,5 +294,24 @@ mod tests {
             Lookup::Allowed,
             "the budget renews"
         );
+    }
+
+    portcullis_store::backend_tests! {
+        #[test]
+        fn a_stale_read_never_replaces_a_newer_version(db) {
+            use portcullis_app::clients::ClientChange;
+            use portcullis_app::Actor;
+            let db = db.connect();
+            let app = App::with_defaults(db.clone());
+            let metadata = serde_json::json!({"client_name": "a", "scope": "read"});
+            let created = app.create_client(&Actor::operator(), metadata.as_object().unwrap().clone()).unwrap();
+            let id = created.client.client_id;
+            let stale = clients::find(&mut db.get().unwrap(), &id).unwrap().unwrap();
+            let wider = serde_json::json!({"scope": "read write"}).as_object().unwrap().clone();
+            app.update_client(&Actor::operator(), &id, None, ClientChange::Merge(wider)).unwrap();
+            let registry = ClientRegistry::load(&db).unwrap();
+            registry.put(RegisteredClient::from_record(stale).unwrap());
+            assert_eq!(registry.get(&id).unwrap().version, 2, "version 1, read late, is not kept");
+        }
     }
 }

@@ -48,6 +48,17 @@ pub enum Command {
     /// Work with the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Work with the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `portcullis config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Resolve the configuration `serve` would run with (flags, environment,
+    /// `--config` file, defaults), print it, and exit 1 naming what is wrong.
+    Check(Box<ServeArgs>),
 }
 
 /// `portcullis audit …`
@@ -342,6 +353,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_AUTH_FAILURE_WINDOW", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub auth_failure_window: u64,
+    /// A TOML file with a key for every flag (see examples/portcullis.toml);
+    /// the environment overrides it, and flags override both.
+    #[arg(long, env = "PORTCULLIS_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Where Prometheus metrics are served at /metrics: `off`, `on` (the
     /// main listener) or an address of their own such as 127.0.0.1:9464.
     #[arg(long, env = "PORTCULLIS_METRICS", default_value = "off")]

@@ -14,6 +14,7 @@ pub mod client_auth;
 pub mod client_lockout;
 pub mod clients;
 pub mod config;
+pub mod config_file;
 pub mod endpoints;
 pub mod form;
 pub mod grants;

@@ -1,18 +1,25 @@
 //! The `portcullis` command.
 
-use clap::Parser;
 use portcullis_app::actor::ADMIN;
 use portcullis_app::clients::{parse_metadata, KnownScopes};
 use portcullis_app::{Actor, App, AppError};
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{
-    AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, DatabaseArgs, UserCommand, UserCreateArgs,
+    AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, ConfigCommand, DatabaseArgs, UserCommand,
+    UserCreateArgs,
 };
+use portcullis_server::config_file;
 use portcullis_server::{telemetry, Application};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match config_file::parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(error) => {
+            eprintln!("portcullis: error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -33,6 +40,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 app.run_until_stopped().await?;
                 Ok(())
             })
+        }
+        Command::Config(ConfigCommand::Check(args)) => {
+            let settings = args.into_settings()?;
+            println!("{settings:#?}");
+            Ok(())
         }
         Command::Migrate(args) => {
             let (app, applied) = App::open(&args.url()?, &args.pool())?;

@@ -7,7 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const CONFIG_VARS: [&str; 10] = [
+const CONFIG_VARS: [&str; 12] = [
+    "PORTCULLIS_CONFIG",
+    "PORTCULLIS_METRICS",
     "DATABASE_URL",
     "PORTCULLIS_DATABASE_URL",
     "PORTCULLIS_LISTEN",
@@ -75,6 +77,63 @@ fn failure(command: &mut Command) -> String {
     assert_eq!(stderr.lines().count(), 1, "one line, no panic or backtrace: {stderr}");
     assert!(stderr.starts_with("portcullis: error: "), "{stderr}");
     stderr
+}
+
+/// What `config check` prints for `args` and `env` in `dir`, or its error.
+fn config_check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
+    let output =
+        portcullis(dir).arg("config").arg("check").args(args).envs(env.iter().copied()).output().unwrap();
+    let (out, err) = (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap());
+    if output.status.success() {
+        Ok(out)
+    } else {
+        Err(err)
+    }
+}
+
+#[test]
+fn a_config_file_sits_beneath_the_environment_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "listen = \"127.0.0.1:7001\"\njwks-max-age = 42\nscopes = [\"read\", \"write\"]\n",
+    )
+    .unwrap();
+    let file = ["--config", "p.toml"];
+    let resolved = config_check(dir.path(), &file, &[]).unwrap();
+    assert!(
+        resolved.contains("listen: \"127.0.0.1:7001\"") && resolved.contains("jwks_max_age: 42s"),
+        "{resolved}"
+    );
+    assert!(resolved.contains("\"read\",\n        \"write\""), "a list stays a list: {resolved}");
+    let env = [("PORTCULLIS_JWKS_MAX_AGE", "43")];
+    assert!(
+        config_check(dir.path(), &file, &env).unwrap().contains("jwks_max_age: 43s"),
+        "the environment overrides the file"
+    );
+    let flag = ["--config", "p.toml", "--jwks-max-age", "44"];
+    assert!(
+        config_check(dir.path(), &flag, &env).unwrap().contains("jwks_max_age: 44s"),
+        "a flag overrides both"
+    );
+    let from_env = config_check(dir.path(), &[], &[("PORTCULLIS_CONFIG", "p.toml")]).unwrap();
+    assert!(from_env.contains("127.0.0.1:7001"), "PORTCULLIS_CONFIG names the file too");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/portcullis.toml");
+    config_check(dir.path(), &["--config", example.to_str().unwrap()], &[])
+        .expect("the example file is valid");
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_or_a_bad_value_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("typo.toml"), "listen = \"127.0.0.1:7001\"\njwks_max_ag = 42\n").unwrap();
+    let error = config_check(dir.path(), &["--config", "typo.toml"], &[]).unwrap_err();
+    assert!(error.contains("typo.toml") && error.contains("line 2: unknown key `jwks_max_ag`"), "{error}");
+    std::fs::write(dir.path().join("bad.toml"), "workers = \"many\"\n").unwrap();
+    let error = config_check(dir.path(), &["--config", "bad.toml"], &[]).unwrap_err();
+    assert!(error.contains("many") && error.contains("--workers"), "{error}");
+    let error = config_check(dir.path(), &["--config", "missing.toml"], &[]).unwrap_err();
+    assert!(error.contains("cannot read the config file missing.toml"), "{error}");
 }
 
 #[tokio::test]
