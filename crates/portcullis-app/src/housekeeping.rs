@@ -10,7 +10,7 @@ use portcullis_store::{
 };
 use std::any::Any;
 use std::sync::Weak;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often each instance sweeps.
 pub const INTERVAL: Duration = Duration::from_secs(10 * 60);
@@ -38,23 +38,13 @@ pub fn sweep(
 /// Sweeps on a background thread every [`INTERVAL`], first at start, for as
 /// long as `alive` (something the running server holds) exists.
 pub fn spawn(db: Database, audit_retention: TimeDelta, alive: Weak<dyn Any + Send + Sync>) {
-    std::thread::Builder::new()
-        .name("portcullis-housekeeping".to_owned())
-        .spawn(move || {
-            let mut last: Option<Instant> = None;
-            while alive.strong_count() > 0 {
-                if last.is_none_or(|at| at.elapsed() >= INTERVAL) {
-                    match db.maintenance(|conn| sweep(conn, Utc::now(), audit_retention)) {
-                        Ok(0) => {}
-                        Ok(deleted) => tracing::info!(deleted, "housekeeping deleted expired rows"),
-                        Err(e) => tracing::warn!(error = %e, "housekeeping failed; it will try again"),
-                    }
-                    last = Some(Instant::now());
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        })
-        .expect("spawn the housekeeping thread");
+    crate::periodic::spawn("housekeeping", INTERVAL, alive, move || {
+        match db.maintenance(|conn| sweep(conn, Utc::now(), audit_retention)) {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "housekeeping deleted expired rows"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; it will try again"),
+        }
+    });
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! [`client_lockouts`] for client authentication) are authorised by the
 //! party the protocol authenticated instead of an admin permission; the
 //! security events among them are audited and published the same way.
-//! Jobs ([`housekeeping`], [`failures`]) run as the system.
+//! Jobs ([`housekeeping`], [`failures`], [`key_rotation`]) run as the system.
 //!
 //! Nothing here knows HTTP: the REST API, the protocol endpoints, the CLI
 //! and the console are adapters that parse their input, call an operation
@@ -30,9 +30,11 @@ pub mod event;
 pub mod failures;
 pub mod grants;
 pub mod housekeeping;
+pub mod key_rotation;
 pub mod keys;
 pub mod login_throttle;
 pub mod once_every;
+pub mod periodic;
 pub mod secrets;
 pub mod sessions;
 mod transaction;

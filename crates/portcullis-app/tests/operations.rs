@@ -206,4 +206,27 @@ backend_tests! {
         assert_eq!(names(&events, 4), ["user.created", "user.updated", "user.updated", "user.disabled"]);
         assert!(matches!(app.user(&actor, "nobody"), Err(AppError::NotFound(_))));
     }
+
+    #[test]
+    fn keys_rotate_on_their_period_with_the_next_key_published_first(db) {
+        use portcullis_app::key_rotation::{RotationPolicy, Step};
+        let clock = Clock::manual(Utc::now());
+        let app = App::with_defaults(db.connect()).with_clock(clock.clone());
+        let first = app.rotate_key(&Actor::operator(), &TestKeys, SigningAlgorithm::Es256).unwrap().kid;
+        let policy = RotationPolicy { period: TimeDelta::days(30), lead: TimeDelta::hours(1) };
+        assert_eq!(app.rotate_due_keys(&TestKeys, &policy).unwrap(), [], "nothing is due yet");
+
+        clock.advance(TimeDelta::days(30) - TimeDelta::hours(1));
+        let steps = app.rotate_due_keys(&TestKeys, &policy).unwrap();
+        let [Step::Staged(SigningAlgorithm::Es256, next)] = steps.as_slice() else { panic!("{steps:?}") };
+        assert_eq!(app.rotate_due_keys(&TestKeys, &policy).unwrap(), [], "staged once, and not yet signing");
+
+        clock.advance(TimeDelta::hours(1));
+        let steps = app.rotate_due_keys(&TestKeys, &policy).unwrap();
+        assert_eq!(steps, [Step::Activated(SigningAlgorithm::Es256, next.clone())]);
+        let states: Vec<(String, &str)> = app.keys(&Actor::operator()).unwrap().into_iter().map(|k| (k.kid, k.state)).collect();
+        assert_eq!(states, [(first, "retired"), (next.clone(), "active")]);
+        let rotated: Vec<_> = audit(&app).into_iter().filter(|(actor, ..)| actor == "system:key_rotation").map(|(_, action, ..)| action).collect();
+        assert_eq!(rotated, ["key.staged", "key.activated", "key.retired"], "each step audited as the job");
+    }
 }

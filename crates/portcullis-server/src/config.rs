@@ -353,6 +353,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_AUTH_FAILURE_WINDOW", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub auth_failure_window: u64,
+    /// Days each signing key signs before the job replaces it (0: never,
+    /// rotate by hand). The next key is published twice the JWKS max-age
+    /// before it signs.
+    #[arg(long, env = "PORTCULLIS_KEY_ROTATION_DAYS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub key_rotation_days: u32,
     /// A TOML file with a key for every flag (see examples/portcullis.toml);
     /// the environment overrides it, and flags override both.
     #[arg(long, env = "PORTCULLIS_CONFIG")]
@@ -425,6 +431,8 @@ pub struct Settings {
     pub clock: portcullis_app::Clock,
     /// Where Prometheus metrics are served.
     pub metrics: crate::metrics::Exposure,
+    /// How long each signing key signs before it is replaced; `None`: by hand.
+    pub key_rotation: Option<Duration>,
 }
 
 /// What reaching the lockout threshold does.
@@ -487,6 +495,16 @@ impl ServeArgs {
             auth_failure_window: Duration::from_secs(self.auth_failure_window),
             clock: portcullis_app::Clock::system(),
             metrics: self.metrics,
+            key_rotation: match self.key_rotation_days {
+                0 => None,
+                days => {
+                    let period = Duration::from_secs(u64::from(days) * 86_400);
+                    if period <= 2 * Duration::from_secs(self.jwks_max_age) {
+                        bail!("--key-rotation-days must be longer than twice --jwks-max-age");
+                    }
+                    Some(period)
+                }
+            },
         })
     }
 }

@@ -18,6 +18,8 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chrono::TimeDelta;
 use portcullis_app::clients::{ChangePolicy, KnownScopes};
+use portcullis_app::key_rotation::{self, RotationPolicy};
+use portcullis_app::keys::KeyMaker;
 use portcullis_app::EventBus;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
@@ -77,6 +79,13 @@ impl Application {
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
         });
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
+        if let Some(period) = settings.key_rotation {
+            let lead = TimeDelta::from_std(2 * settings.jwks_max_age).context("JWKS max-age")?;
+            let policy =
+                RotationPolicy { period: TimeDelta::from_std(period).context("rotation period")?, lead };
+            let maker: Arc<dyn KeyMaker> = keys.clone().into_inner();
+            key_rotation::spawn(operations.clone().into_inner(), maker, policy, Arc::downgrade(&alive));
+        }
         let audit_retention = TimeDelta::from_std(settings.audit_retention).context("audit retention")?;
         portcullis_app::housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
         portcullis_app::failures::spawn(operations.failures());

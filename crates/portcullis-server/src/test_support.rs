@@ -40,6 +40,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         auth_failure_window: Duration::from_secs(1),
         clock: portcullis_app::Clock::system(),
         metrics: crate::metrics::Exposure::Main,
+        key_rotation: None,
     })?;
     Ok((app, issuer))
 }

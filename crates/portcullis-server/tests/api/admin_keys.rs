@@ -33,6 +33,26 @@ async fn json_of(response: reqwest::Response, status: u16) -> Value {
 
 backend_tests! {
     #[tokio::test]
+    async fn the_rotation_job_stages_each_next_key_when_it_is_due(db) {
+        use portcullis_app::audit::Query;
+        let mut at = settings(&db, &new_kek());
+        // The keys made at start are 30 days old by the server's clock.
+        at.clock = portcullis_app::Clock::manual(chrono::Utc::now() + chrono::TimeDelta::days(30));
+        at.key_rotation = Some(Duration::from_secs(30 * 86_400));
+        let _app = spawn_with(at);
+        let operations = portcullis_app::App::with_defaults(db.connect());
+        let staged = || {
+            let page = operations.audit_entries(&portcullis_app::Actor::operator(), Query { limit: 50, ..Query::default() }).unwrap();
+            page.entries.into_iter().filter(|e| e.actor == "system:key_rotation" && e.action == "key.staged").count()
+        };
+        for _ in 0..50 {
+            if staged() == 2 { break }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(staged(), 2, "one next key per algorithm, staged by the job");
+    }
+
+    #[tokio::test]
     async fn a_staged_key_verifies_with_a_jwks_cached_before_it_signed(db) {
         let caller = register(&db, json!({"client_name": "rs", "introspection_allowed": true}));
         let service = crate::token::service(&db);

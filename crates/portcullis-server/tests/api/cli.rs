@@ -134,6 +134,11 @@ fn a_config_file_with_an_unknown_key_or_a_bad_value_is_refused() {
     assert!(error.contains("many") && error.contains("--workers"), "{error}");
     let error = config_check(dir.path(), &["--config", "missing.toml"], &[]).unwrap_err();
     assert!(error.contains("cannot read the config file missing.toml"), "{error}");
+    let error =
+        config_check(dir.path(), &["--key-rotation-days", "1", "--jwks-max-age", "50000"], &[]).unwrap_err();
+    assert!(error.contains("--key-rotation-days must be longer than twice --jwks-max-age"), "{error}");
+    let rotating = config_check(dir.path(), &["--key-rotation-days", "30"], &[]).unwrap();
+    assert!(rotating.contains("key_rotation: Some(\n        2592000s,"), "{rotating}");
 }
 
 #[tokio::test]

@@ -57,6 +57,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         auth_failure_window: Duration::from_secs(1),
         clock: portcullis_app::Clock::system(),
         metrics: portcullis_server::metrics::Exposure::Main,
+        key_rotation: None,
     }
 }
 

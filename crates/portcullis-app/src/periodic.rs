@@ -1,0 +1,30 @@
+//! Background jobs of an instance: a thread that runs a job at start and
+//! then every interval, for as long as the server that started it runs.
+
+use std::any::Any;
+use std::sync::Weak;
+use std::time::{Duration, Instant};
+
+/// Runs `job` on a thread named `portcullis-{name}` at once and then every
+/// `interval`, for as long as `alive` (something the running server holds)
+/// exists; the thread notices the server is gone within a second.
+pub fn spawn(
+    name: &str,
+    interval: Duration,
+    alive: Weak<dyn Any + Send + Sync>,
+    mut job: impl FnMut() + Send + 'static,
+) {
+    std::thread::Builder::new()
+        .name(format!("portcullis-{name}"))
+        .spawn(move || {
+            let mut last: Option<Instant> = None;
+            while alive.strong_count() > 0 {
+                if last.is_none_or(|at| at.elapsed() >= interval) {
+                    job();
+                    last = Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+        .unwrap_or_else(|e| panic!("spawn the {name} thread: {e}"));
+}
