@@ -309,8 +309,9 @@ pub struct ServeArgs {
     /// one is generated at keys/dev.kek.
     #[arg(long, env = "PORTCULLIS_KEK_FILE")]
     pub kek_file: Option<PathBuf>,
-    /// Seconds verifiers may cache the JWKS (its `Cache-Control: max-age`).
-    #[arg(long, env = "PORTCULLIS_JWKS_MAX_AGE", default_value_t = 300)]
+    /// Seconds verifiers may cache the JWKS (its `Cache-Control: max-age`; at most a week).
+    #[arg(long, env = "PORTCULLIS_JWKS_MAX_AGE", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(0..=604_800))]
     pub jwks_max_age: u64,
     /// HTTP worker threads; 0 means one per CPU core.
     #[arg(long, env = "PORTCULLIS_WORKERS", default_value_t = 0)]

@@ -19,25 +19,28 @@ use std::path::Path;
 /// Arguments a file cannot set: how the file itself is found.
 const NOT_KEYS: [&str; 3] = ["config", "help", "version"];
 
-/// The subcommands that take `--config`, as paths from the root.
-const TAKES_CONFIG: [&[&str]; 2] = [&["serve"], &["config", "check"]];
-
-/// Parses the command line `args`; when it names a config file (with
-/// `--config` or `PORTCULLIS_CONFIG`), parses it again with the file's
-/// values as the defaults. A usage error exits as clap does.
+/// Parses the command line `args`; when it names a config file (`serve` and
+/// `config check` with `--config` or `PORTCULLIS_CONFIG`; every other
+/// command that opens the database with `PORTCULLIS_CONFIG`), parses it
+/// again with the file's values as the defaults of the options the command
+/// has. A usage error exits as clap does.
 pub fn parse(args: Vec<OsString>) -> anyhow::Result<Cli> {
     let matches = Cli::command().try_get_matches_from(&args).unwrap_or_else(|e| e.exit());
-    let Some((path, chain)) = TAKES_CONFIG.iter().find_map(|chain| {
-        let mut at = &matches;
-        for name in *chain {
-            at = at.subcommand_matches(name)?;
-        }
-        Some((at.get_one::<std::path::PathBuf>("config")?.clone(), *chain))
-    }) else {
+    let mut chain = Vec::new();
+    let mut at = &matches;
+    while let Some((name, sub)) = at.subcommand() {
+        chain.push(name.to_owned());
+        at = sub;
+    }
+    let named = at.try_get_one::<std::path::PathBuf>("config").ok().flatten().cloned();
+    let from_env = || std::env::var_os("PORTCULLIS_CONFIG").filter(|v| !v.is_empty()).map(Into::into);
+    let opens_database = at.try_get_raw("database_url").is_ok();
+    let Some(path) = named.or_else(|| if opens_database { from_env() } else { None }) else {
         return Ok(Cli::from_arg_matches(&matches)?);
     };
     let values = read(&path)?;
-    let command = with_defaults(Cli::command(), chain, &values);
+    let chain: Vec<&str> = chain.iter().map(String::as_str).collect();
+    let command = with_defaults(Cli::command(), &chain, &values);
     let matches = command.try_get_matches_from(&args).unwrap_or_else(|e| e.exit());
     Ok(Cli::from_arg_matches(&matches)?)
 }
@@ -75,9 +78,13 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<(String, FileValue)>> {
 
 /// The pairs of the TOML `text`, checked against [`keys`].
 pub fn values(text: &str) -> anyhow::Result<Vec<(String, FileValue)>> {
-    let spanned = toml::de::DeTable::parse(text).map_err(|e| anyhow!("{e}"))?;
-    let known = keys();
     let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
+    // The parser's own message quotes the line, which may hold a password: only its place is named.
+    let spanned = toml::de::DeTable::parse(text).map_err(|e| match e.span() {
+        Some(span) => anyhow!("line {}: {}", line_of(span.start), e.message()),
+        None => anyhow!("{}", e.message()),
+    })?;
+    let known = keys();
     // In the file's order, so that the first mistake is the one reported.
     let mut entries: Vec<_> =
         spanned.get_ref().iter().map(|(key, value)| (line_of(key.span().start), key, value)).collect();
@@ -122,10 +129,12 @@ fn scalar(
     })
 }
 
-/// `command` with `values` as the defaults of the arguments of the
-/// subcommand at `chain` (and the root's log level).
+/// `command` with `values` as the defaults of those arguments of the
+/// subcommand at `chain` that it has (and of the root's log level).
 fn with_defaults(command: Command, chain: &[&str], values: &[(String, FileValue)]) -> Command {
     let mut command = command;
+    let leaf = chain.iter().try_fold(&command, |at, name| at.find_subcommand(name)).expect("a parsed chain");
+    let has: Vec<String> = leaf.get_arguments().map(|arg| arg.get_id().as_str().to_owned()).collect();
     for (key, value) in values {
         let set = |arg: clap::Arg| match value {
             FileValue::One(one) => arg.default_value(one.clone()),
@@ -135,13 +144,24 @@ fn with_defaults(command: Command, chain: &[&str], values: &[(String, FileValue)
             command = command.mut_arg(key, set);
             continue;
         }
-        // The generic DATABASE_URL is environment too: it overrides the file.
-        if key == "database_url" && std::env::var_os("DATABASE_URL").is_some() {
+        if !has.contains(key) || overridden_by_environment(key) {
             continue;
         }
         command = mut_subcommand_at(command, chain, &|sub| sub.mut_arg(key, set));
     }
     command
+}
+
+/// Whether an environment variable other than the key's own overrides `key`:
+/// the generic `DATABASE_URL`, and `PORTCULLIS_KEK` (which `kek_file` would
+/// contradict).
+fn overridden_by_environment(key: &str) -> bool {
+    let set = |var: &str| std::env::var_os(var).is_some_and(|value| !value.is_empty());
+    match key {
+        "database_url" => set("DATABASE_URL"),
+        "kek_file" => set("PORTCULLIS_KEK"),
+        _ => false,
+    }
 }
 
 fn mut_subcommand_at(command: Command, chain: &[&str], change: &dyn Fn(Command) -> Command) -> Command {

@@ -141,6 +141,8 @@ pub struct Metrics {
     key_age: Family<KeyLabels, Seconds>,
     started: Instant,
     last_read: Arc<LastRead>,
+    /// One scrape at a time: each sets the gauges it then writes.
+    scraping: std::sync::Mutex<()>,
 }
 
 /// A new metric of type `M`, registered in `registry`.
@@ -193,6 +195,7 @@ impl Metrics {
             registry,
             started: Instant::now(),
             last_read,
+            scraping: std::sync::Mutex::default(),
         }
     }
 
@@ -253,6 +256,7 @@ impl Metrics {
 
     /// The exposition, with the gauges read now.
     fn render(&self, app: &App, keys: &KeyRing) -> Result<String, std::fmt::Error> {
+        let _one_at_a_time = self.scraping.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let pool = app.database().pool_state();
         self.connections.get_or_create(&StateLabels { state: "in_use" }).set(i64::from(pool.in_use));
         self.connections.get_or_create(&StateLabels { state: "idle" }).set(i64::from(pool.idle));
@@ -318,16 +322,20 @@ pub fn resource() -> actix_web::Resource {
         .default_service(crate::allowed_methods::refuse_except("GET, HEAD"))
 }
 
-/// A listener of its own at `address` serving only `/metrics`; returns its
-/// port and the server, not yet running.
+/// The listener metrics are served on when they have their own.
+pub fn bind(address: &str) -> anyhow::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(address)
+        .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {address}: {e}"))
+}
+
+/// A server on `listener` serving only `/metrics`; returns its port and the
+/// server, not yet running.
 pub fn serve(
-    address: &str,
+    listener: std::net::TcpListener,
     metrics: web::Data<Metrics>,
     keys: web::Data<KeyRing>,
     app: web::Data<App>,
 ) -> anyhow::Result<(u16, actix_web::dev::Server)> {
-    let listener = std::net::TcpListener::bind(address)
-        .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {address}: {e}"))?;
     let bound = listener.local_addr()?;
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()

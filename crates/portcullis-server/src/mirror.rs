@@ -129,14 +129,15 @@ impl Cursor {
     }
 }
 
-/// When the change log was last read in full, for the mirror-lag metric.
+/// When this instance last had the whole change log applied, for the
+/// mirror-lag metric.
 #[derive(Default)]
 pub struct LastRead(std::sync::Mutex<Option<Instant>>);
 
 impl LastRead {
-    /// Seconds since the log was last read without error (since start when
-    /// it never was): how far behind the other instances' changes this
-    /// instance may be, beyond [`POLL_INTERVAL`].
+    /// Seconds since this instance last had every change of the log applied
+    /// (since start when it never had): how far behind the other instances'
+    /// changes it may be, beyond [`POLL_INTERVAL`].
     pub fn seconds_ago(&self, started: Instant) -> f64 {
         let last = *self.0.lock().expect("last read lock");
         last.unwrap_or(started).elapsed().as_secs_f64()
@@ -205,11 +206,11 @@ fn mirror_loop(db: &Database, weak: &WeakMirrors, cursor: &mut Cursor, last_read
         let result = poll_once(db, &mirrors, cursor);
         match (&result, healthy) {
             (Err(e), true) => tracing::warn!(error = %e, "cannot read the change log; retrying"),
-            (Ok(()), false) => tracing::info!("reading the change log again"),
+            (Ok(_), false) => tracing::info!("reading the change log again"),
             _ => {}
         }
         healthy = result.is_ok();
-        if healthy {
+        if result.is_ok_and(|caught_up| caught_up) {
             last_read.now();
         }
         if last_refresh.elapsed() > REFRESH_INTERVAL {
@@ -222,9 +223,12 @@ fn mirror_loop(db: &Database, weak: &WeakMirrors, cursor: &mut Cursor, last_read
     }
 }
 
-fn poll_once(db: &Database, mirrors: &Mirrors, cursor: &mut Cursor) -> anyhow::Result<()> {
+/// Applies the changes not applied yet; true when none is left: less than a
+/// batch was read and no hole is waited for.
+fn poll_once(db: &Database, mirrors: &Mirrors, cursor: &mut Cursor) -> anyhow::Result<bool> {
     let Mirrors { clients, revocations, keys } = mirrors;
     let changes = change_log::since(&mut *db.get()?, cursor.done, BATCH)?;
+    let whole = (changes.len() as i64) < BATCH;
     let unapplied: Vec<Change> = cursor.unapplied(changes).collect();
     // A change that fails to apply stays unapplied and is read again next time.
     let result = unapplied.into_iter().try_for_each(|change| {
@@ -242,7 +246,7 @@ fn poll_once(db: &Database, mirrors: &Mirrors, cursor: &mut Cursor) -> anyhow::R
         anyhow::Ok(())
     });
     cursor.settle(Instant::now());
-    result
+    result.map(|()| whole && cursor.applied_above.is_empty())
 }
 
 #[cfg(test)]

@@ -102,6 +102,11 @@ impl Application {
             access_token_lifetime: settings.access_token_lifetime,
             clock: settings.clock.clone(),
         });
+        // Bound before anything runs: a taken port fails the start, leaving nothing behind.
+        let metrics_listener = match &settings.metrics {
+            Exposure::Listen(at) => Some(metrics::bind(at)?),
+            Exposure::Off | Exposure::Main => None,
+        };
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
@@ -153,10 +158,9 @@ impl Application {
             .max_connections(open_files::connections_per_worker(open_files, workers));
         let server = server.listen(listener)?.run();
         tracing::info!(issuer = %settings.issuer, database = %db.url(), "listening on http://{address}");
-        let metrics_server = match &settings.metrics {
-            Exposure::Listen(at) => Some(metrics::serve(at, scraped, scraped_keys, scraped_app)?),
-            Exposure::Off | Exposure::Main => None,
-        };
+        let metrics_server = metrics_listener
+            .map(|bound| metrics::serve(bound, scraped, scraped_keys, scraped_app))
+            .transpose()?;
         Ok(Self { port: address.port(), server, events, metrics_server })
     }
 

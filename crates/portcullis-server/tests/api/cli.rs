@@ -118,6 +118,18 @@ fn a_config_file_sits_beneath_the_environment_and_the_flags() {
     );
     let from_env = config_check(dir.path(), &[], &[("PORTCULLIS_CONFIG", "p.toml")]).unwrap();
     assert!(from_env.contains("127.0.0.1:7001"), "PORTCULLIS_CONFIG names the file too");
+    std::fs::write(
+        dir.path().join("db.toml"),
+        "database_url = \"sqlite://from-file.db\"\nlisten = \"127.0.0.1:7001\"\n",
+    )
+    .unwrap();
+    let migrated =
+        portcullis(dir.path()).arg("migrate").env("PORTCULLIS_CONFIG", "db.toml").output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(
+        dir.path().join("from-file.db").is_file(),
+        "commands that open the database read it from the file"
+    );
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/portcullis.toml");
     config_check(dir.path(), &["--config", example.to_str().unwrap()], &[])
         .expect("the example file is valid");
@@ -134,6 +146,16 @@ fn a_config_file_with_an_unknown_key_or_a_bad_value_is_refused() {
     assert!(error.contains("many") && error.contains("--workers"), "{error}");
     let error = config_check(dir.path(), &["--config", "missing.toml"], &[]).unwrap_err();
     assert!(error.contains("cannot read the config file missing.toml"), "{error}");
+    std::fs::write(
+        dir.path().join("secret.toml"),
+        "listen = \"x\"\ndatabase_url = \"postgres://app:hunter2@db/p\n",
+    )
+    .unwrap();
+    let error = config_check(dir.path(), &["--config", "secret.toml"], &[]).unwrap_err();
+    assert!(
+        error.contains("line 2") && !error.contains("hunter2"),
+        "a syntax error names its line, never its text: {error}"
+    );
     let error =
         config_check(dir.path(), &["--key-rotation-days", "1", "--jwks-max-age", "50000"], &[]).unwrap_err();
     assert!(error.contains("--key-rotation-days must be longer than twice --jwks-max-age"), "{error}");
