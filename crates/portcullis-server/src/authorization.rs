@@ -107,17 +107,18 @@ impl Authorization {
         else {
             return Ok(crate::pages::error_page("The client is no longer available."));
         };
-        let (request, session, consented) = match client.metadata.skip_consent || request.prompt.consent {
-            true => (request, session, false),
-            false => {
-                self.run(move |app| {
-                    let consented = app.has_consented(&session, &request)?;
-                    Ok((request, session, consented))
-                })
-                .await?
-            }
+        // prompt=consent always asks; a client that skips consent never does;
+        // otherwise the user is asked unless they consented to all of it before.
+        let (request, session, consent_needed) = if request.prompt.consent || client.metadata.skip_consent {
+            let asked = request.prompt.consent;
+            (request, session, asked)
+        } else {
+            self.run(move |app| {
+                let consented = app.has_consented(&session, &request)?;
+                Ok((request, session, !consented))
+            })
+            .await?
         };
-        let consent_needed = request.prompt.consent || (!client.metadata.skip_consent && !consented);
         if consent_needed {
             if request.prompt.none {
                 return Ok(self.refuse(&request, ErrorCode::ConsentRequired, "the user has not consented"));

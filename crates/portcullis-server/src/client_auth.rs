@@ -138,7 +138,7 @@ impl ClientAuthenticator {
             clients.reload(app, &id)
         })
         .await;
-        if let Some(e) = failure(reset) {
+        if let Err(e) = storage::flattened(reset) {
             tracing::warn!(error = %e, "the failed-authentication count could not be reset");
         }
     }
@@ -183,7 +183,7 @@ impl ClientAuthenticator {
             let lockout = AddressLockout { client_id: id.to_owned(), address, until, lockouts };
             let recorded =
                 storage::operation(&self.app, move |app| app.record_address_lockout(&lockout, source));
-            if let Some(e) = failure(recorded.await) {
+            if let Err(e) = storage::flattened(recorded.await) {
                 tracing::error!(error = %e, "an address lockout could not be audited");
             }
         }
@@ -205,7 +205,7 @@ impl ClientAuthenticator {
             clients.reload(app, &id)
         })
         .await;
-        if let Some(e) = failure(counted) {
+        if let Err(e) = storage::flattened(counted) {
             tracing::warn!(error = %e, "a failed authentication could not be counted");
         }
     }
@@ -350,15 +350,6 @@ impl ClientAuthenticator {
             return Err(failed("assertion replayed"));
         }
         Ok(client)
-    }
-}
-
-/// Why an operation run for its side effects failed, if it did.
-fn failure<T>(done: Result<Result<T, portcullis_app::AppError>, storage::StorageFailure>) -> Option<String> {
-    match done {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(e) => Some(e.to_string()),
     }
 }
 

@@ -98,6 +98,15 @@ pub async fn operation<T: Send + 'static>(
     within(limit, move || Ok::<_, StorageFailure>(work(&app))).await
 }
 
+/// The outcome of [`operation`] with either kind of failure as its
+/// message, for callers that only log a failure (side effects, probes).
+pub fn flattened<T>(done: Result<Result<T, AppError>, StorageFailure>) -> Result<T, String> {
+    match done {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Runs blocking `work` off the async workers, giving up after `limit`
 /// (the work itself runs on to its end on its thread).
 pub async fn within<T, E, W>(limit: Duration, work: W) -> Result<T, StorageFailure>

@@ -1,6 +1,6 @@
 //! Liveness and readiness probes.
 
-use crate::storage::{operation, RETRY_AFTER_SECONDS};
+use crate::storage::{flattened, operation, RETRY_AFTER_SECONDS};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
 use portcullis_app::App;
@@ -14,11 +14,7 @@ pub async fn healthz() -> HttpResponse {
 /// `GET /readyz`: 200 when the database answers a query within its
 /// timeout, else 503. The cause is logged, never shown.
 pub async fn readyz(app: web::Data<App>) -> HttpResponse {
-    let ready = match operation(&app, App::ping).await {
-        Ok(pinged) => pinged.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    match ready {
+    match flattened(operation(&app, App::ping).await) {
         Ok(()) => HttpResponse::Ok().insert_header(no_store()).json(json!({ "status": "ready" })),
         Err(cause) => {
             tracing::warn!(error = %cause, "not ready");
