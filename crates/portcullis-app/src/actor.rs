@@ -19,11 +19,13 @@ pub enum Permission {
     Users,
     /// The audit log.
     Audit,
+    /// Usage analytics, webhooks, alert rules and compliance reports.
+    Monitoring,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 4] = [Self::Clients, Self::Keys, Self::Users, Self::Audit];
+    pub const ALL: [Permission; 5] = [Self::Clients, Self::Keys, Self::Users, Self::Audit, Self::Monitoring];
 
     /// The admin scope that grants it.
     pub fn scope(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Permission {
             Self::Keys => "admin:keys",
             Self::Users => "admin:users",
             Self::Audit => "admin:audit",
+            Self::Monitoring => "admin:monitoring",
         }
     }
 

@@ -6,7 +6,7 @@
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
-    assertions, auth_failures, change_log, codes, sessions, Database, DbConnection, StoreError,
+    assertions, auth_failures, change_log, codes, sessions, usage, Database, DbConnection, StoreError,
 };
 use std::any::Any;
 use std::sync::Weak;
@@ -20,15 +20,21 @@ pub const CODE_RETENTION: TimeDelta = TimeDelta::days(1);
 /// How long a revocation outlives its token, for clocks that disagree.
 pub const REVOCATION_GRACE: TimeDelta = TimeDelta::hours(1);
 
-/// Deletes everything that expired by `now`, and audit entries older than
-/// `audit_retention`; returns how many rows went.
-pub fn sweep(
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    audit_retention: TimeDelta,
-) -> Result<usize, StoreError> {
+/// How long records kept for operators are kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// Audit entries.
+    pub audit: TimeDelta,
+    /// Usage rollups.
+    pub usage: TimeDelta,
+}
+
+/// Deletes everything that expired by `now`, and audit entries and usage
+/// rollups older than their `retention`; returns how many rows went.
+pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) -> Result<usize, StoreError> {
     Ok(codes::delete_expired(conn, now - CODE_RETENTION)?
-        + portcullis_store::audit::prune(conn, now - audit_retention)?
+        + portcullis_store::audit::prune(conn, now - retention.audit)?
+        + usage::delete_before(conn, now - retention.usage)?
         + sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
         + auth_failures::delete_before(conn, now - login_throttle::WINDOW)?
@@ -37,9 +43,9 @@ pub fn sweep(
 
 /// Sweeps on a background thread every [`INTERVAL`], first at start, for as
 /// long as `alive` (something the running server holds) exists.
-pub fn spawn(db: Database, audit_retention: TimeDelta, alive: Weak<dyn Any + Send + Sync>) {
+pub fn spawn(db: Database, retention: Retention, alive: Weak<dyn Any + Send + Sync>) {
     crate::periodic::spawn("housekeeping", INTERVAL, alive, move || {
-        match db.maintenance(|conn| sweep(conn, Utc::now(), audit_retention)) {
+        match db.maintenance(|conn| sweep(conn, Utc::now(), retention)) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "housekeeping deleted expired rows"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; it will try again"),
@@ -98,9 +104,12 @@ mod tests {
             auth_failures::record(conn, &[b"recent".as_slice()], now).unwrap();
             change_log::append(conn, ChangeKind::Token, "expired-jti", Some(now - REVOCATION_GRACE - TimeDelta::minutes(1))).unwrap();
             change_log::append(conn, ChangeKind::Token, "live-jti", Some(now + TimeDelta::minutes(5))).unwrap();
+            let rollup = |minute| usage::Rollup { client_id: "app".into(), minute, counts: Default::default(), latency: vec![] };
+            usage::insert(conn, &[rollup(now - TimeDelta::days(8)), rollup(now - TimeDelta::days(6))]).unwrap();
+            let retention = Retention { audit: TimeDelta::days(30), usage: TimeDelta::days(7) };
 
-            assert_eq!(sweep(conn, now, TimeDelta::days(30)).unwrap(), 5, "one of each kind was expired");
-            assert_eq!(sweep(conn, now, TimeDelta::days(30)).unwrap(), 0, "a second sweep finds nothing");
+            assert_eq!(sweep(conn, now, retention).unwrap(), 6, "one of each kind was expired");
+            assert_eq!(sweep(conn, now, retention).unwrap(), 0, "a second sweep finds nothing");
 
             assert_eq!(codes::redeem(conn, &[1; 32], now).unwrap(), Redemption::Invalid);
             assert!(matches!(codes::redeem(conn, &[2; 32], now).unwrap(), Redemption::Invalid | Redemption::Replayed { .. }));
@@ -109,6 +118,7 @@ mod tests {
             assert_eq!(auth_failures::count_since(conn, b"recent", now - TimeDelta::minutes(1)).unwrap(), 1);
             let log: Vec<String> = change_log::since(conn, 0, 10).unwrap().into_iter().map(|c: Change| c.subject).collect();
             assert_eq!(log, vec!["live-jti".to_owned()]);
+            assert_eq!(usage::of_client(conn, "app", now - TimeDelta::days(9), now).unwrap().len(), 1);
         }
     }
 }

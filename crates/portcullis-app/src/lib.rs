@@ -38,6 +38,7 @@ pub mod periodic;
 pub mod secrets;
 pub mod sessions;
 mod transaction;
+pub mod usage;
 pub mod users;
 
 pub use actor::{Actor, Permission};
@@ -71,6 +72,7 @@ pub struct App {
     policy: ChangePolicy,
     scopes: KnownScopes,
     mirrors: Vec<Arc<dyn LocalMirror>>,
+    usage: usage::UsageRecorder,
 }
 
 impl App {
@@ -78,7 +80,16 @@ impl App {
     pub fn new(db: Database, policy: ChangePolicy, scopes: KnownScopes) -> Self {
         let bus = EventBus::default();
         let failures = Arc::new(FailureLog::new(db.clone(), bus.clone(), failures::DEFAULT_WINDOW));
-        Self { db, bus, failures, clock: Clock::system(), policy, scopes, mirrors: Vec::new() }
+        Self {
+            db,
+            bus,
+            failures,
+            clock: Clock::system(),
+            policy,
+            scopes,
+            mirrors: Vec::new(),
+            usage: usage::UsageRecorder::default(),
+        }
     }
 
     /// Opens the database `url` names, applies its pending migrations, and

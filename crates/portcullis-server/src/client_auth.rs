@@ -9,7 +9,7 @@ use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::config::{Lockout, LockoutAction};
 use crate::form::FormParams;
 use crate::remote_jwks::RemoteJwks;
-use crate::{endpoints, secrets, storage};
+use crate::{endpoints, secrets, storage, usage};
 use actix_web::http::header;
 use actix_web::web;
 use actix_web::HttpRequest;
@@ -107,10 +107,14 @@ impl ClientAuthenticator {
             Ok(client) => client,
             Err(Refusal::Malformed(error)) => return Err(error),
             Err(Refusal::Failed { presented, client, reason, guessed }) => {
+                if let Some(client) = &client {
+                    usage::attribute(req, client.id.as_str());
+                }
                 self.record_failure(&presented, client, reason, source, guessed).await;
                 return Err(OAuthError::invalid_client());
             }
         };
+        usage::attribute(req, client.id.as_str());
         // A locked client is refused even with the right credentials until the
         // cooldown ends; only a caller who has them learns why. (A locked
         // address was refused in `registered`, before anything was checked.)

@@ -336,6 +336,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION_DAYS", default_value_t = 365,
           value_parser = clap::value_parser!(u32).range(30..=1095))]
     pub audit_retention_days: u32,
+    /// Days usage rollups (per client and minute) are kept.
+    #[arg(long, env = "PORTCULLIS_USAGE_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=1095))]
+    pub usage_retention_days: u32,
     /// Failed authentications in a row that lock a client out.
     #[arg(long, env = "PORTCULLIS_CLIENT_LOCKOUT_THRESHOLD", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -422,6 +426,8 @@ pub struct Settings {
     pub redirect_uri_grace: Duration,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
+    /// How long usage rollups are kept.
+    pub usage_retention: Duration,
     /// When repeated failed authentications lock a client out, and what it does.
     pub lockout: Lockout,
     /// The API scopes this server issues (empty: not restricted).
@@ -491,6 +497,7 @@ impl ServeArgs {
             ),
             redirect_uri_grace: Duration::from_secs(u64::from(self.redirect_uri_grace_hours) * 3_600),
             audit_retention: Duration::from_secs(u64::from(self.audit_retention_days) * 86_400),
+            usage_retention: Duration::from_secs(u64::from(self.usage_retention_days) * 86_400),
             lockout: Lockout { threshold: self.client_lockout_threshold, action: self.client_lockout_policy },
             scopes: self.scopes,
             auth_failure_window: Duration::from_secs(self.auth_failure_window),

@@ -33,6 +33,7 @@ pub mod storage;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod usage;
 
 pub use config::{Cli, KekSource, Mode, Settings};
 pub use key_ring::KeyRing;

@@ -18,6 +18,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chrono::TimeDelta;
 use portcullis_app::clients::{ChangePolicy, KnownScopes};
+use portcullis_app::housekeeping::Retention;
 use portcullis_app::key_rotation::{self, RotationPolicy};
 use portcullis_app::keys::KeyMaker;
 use portcullis_app::EventBus;
@@ -34,6 +35,7 @@ pub struct Application {
     server: Server,
     events: EventBus,
     metrics_server: Option<(u16, Server)>,
+    app: web::Data<portcullis_app::App>,
 }
 
 impl Application {
@@ -86,8 +88,12 @@ impl Application {
             let maker: Arc<dyn KeyMaker> = keys.clone().into_inner();
             key_rotation::spawn(operations.clone().into_inner(), maker, policy, Arc::downgrade(&alive));
         }
-        let audit_retention = TimeDelta::from_std(settings.audit_retention).context("audit retention")?;
-        portcullis_app::housekeeping::spawn(db.clone(), audit_retention, Arc::downgrade(&alive));
+        let retention = Retention {
+            audit: TimeDelta::from_std(settings.audit_retention).context("audit retention")?,
+            usage: TimeDelta::from_std(settings.usage_retention).context("usage retention")?,
+        };
+        portcullis_app::housekeeping::spawn(db.clone(), retention, Arc::downgrade(&alive));
+        portcullis_app::usage::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::failures::spawn(operations.failures());
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
@@ -121,6 +127,7 @@ impl Application {
         let (scraped, scraped_keys, scraped_app) = (metrics.clone(), keys.clone(), operations.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::usage::record))
                 .wrap(Condition::new(counted, from_fn(metrics::record)))
                 // %U is the path alone: query strings may carry secrets and are never logged.
                 .wrap(
@@ -159,9 +166,9 @@ impl Application {
         let server = server.listen(listener)?.run();
         tracing::info!(issuer = %settings.issuer, database = %db.url(), "listening on http://{address}");
         let metrics_server = metrics_listener
-            .map(|bound| metrics::serve(bound, scraped, scraped_keys, scraped_app))
+            .map(|bound| metrics::serve(bound, scraped, scraped_keys, scraped_app.clone()))
             .transpose()?;
-        Ok(Self { port: address.port(), server, events, metrics_server })
+        Ok(Self { port: address.port(), server, events, metrics_server, app: scraped_app })
     }
 
     /// The port the server listens on.
@@ -179,11 +186,19 @@ impl Application {
         &self.events
     }
 
-    /// Serves requests until the server is stopped (SIGINT or SIGTERM).
+    /// Serves requests until the server is stopped (SIGINT or SIGTERM), then
+    /// writes the usage counted since the last batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics_server {
+        let served = match self.metrics_server {
             Some((_, metrics)) => futures_util::future::try_join(self.server, metrics).await.map(drop),
             None => self.server.await,
+        };
+        let app = self.app.into_inner();
+        match web::block(move || app.flush_usage(true)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the last usage counts could not be written"),
+            Err(e) => tracing::warn!(error = %e, "the last usage counts could not be written"),
         }
+        served
     }
 }

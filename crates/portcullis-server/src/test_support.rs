@@ -35,6 +35,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         client_version_retention: Duration::from_secs(90 * 86_400),
         redirect_uri_grace: Duration::from_secs(24 * 3_600),
         audit_retention: Duration::from_secs(365 * 86_400),
+        usage_retention: Duration::from_secs(30 * 86_400),
         lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
         scopes: Vec::new(),
         auth_failure_window: Duration::from_secs(1),

@@ -27,6 +27,7 @@ pub mod server_settings;
 pub mod sessions;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod usage;
 pub mod users;
 
 pub use connection::DbConnection;

@@ -209,3 +209,17 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    usage_rollups (id) {
+        id -> Text,
+        client_id -> Text,
+        minute -> Timestamp,
+        requests -> BigInt,
+        auth_errors -> BigInt,
+        other_errors -> BigInt,
+        server_errors -> BigInt,
+        tokens_issued -> BigInt,
+        latency -> Text,
+    }
+}

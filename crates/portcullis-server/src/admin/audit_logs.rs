@@ -4,12 +4,11 @@
 
 use crate::admin::auth::Admin;
 use crate::admin::error::AdminError;
-use crate::admin::{json_ok, number_param, operation, query};
+use crate::admin::{json_ok, number_param, operation, query, time_param};
 use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
 use portcullis_app::audit::Query;
 use portcullis_app::App;
 
@@ -45,17 +44,6 @@ fn format_of(req: &HttpRequest, query: &FormParams) -> Result<Format, AdminError
     } else {
         Format::Json
     })
-}
-
-fn time_param(query: &FormParams, name: &str) -> Result<Option<DateTime<Utc>>, AdminError> {
-    query
-        .get(name)
-        .map(|raw| {
-            DateTime::parse_from_rfc3339(raw).map(|at| at.with_timezone(&Utc)).map_err(|_| {
-                AdminError::bad_request(format!("{name} must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z"))
-            })
-        })
-        .transpose()
 }
 
 /// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.

@@ -38,6 +38,7 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
     let claims = check
         .active(&token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    crate::usage::attribute(req, &claims.client_id);
     if claims.grant_id.is_some() {
         // A user's token acts for the user; only a client's own token administers.
         return Err(invalid_token("the admin API takes client-credentials tokens only"));

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod openapi;
 pub mod routes;
 pub mod schemas;
+pub mod usage;
 pub mod users;
 
 use crate::admin::error::AdminError;
@@ -77,4 +78,19 @@ pub fn number_param(
             ))
         }),
     }
+}
+
+/// The time `name` of `query` (RFC 3339), if given.
+pub fn time_param(
+    query: &crate::form::FormParams,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AdminError> {
+    query
+        .get(name)
+        .map(|raw| {
+            chrono::DateTime::parse_from_rfc3339(raw).map(|at| at.to_utc()).map_err(|_| {
+                AdminError::bad_request(format!("{name} must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z"))
+            })
+        })
+        .transpose()
 }

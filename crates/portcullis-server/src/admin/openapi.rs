@@ -69,6 +69,28 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             ),
             query("format", json!({"enum": ["json", "jsonl", "csv"]}), "or ask with Accept"),
         ],
+        (Verb::Get, "/clients/{client_id}/usage") => vec![
+            query(
+                "from",
+                json!({"type": "string", "format": "date-time"}),
+                "the first minute (default: an hour before to)",
+            ),
+            query("to", json!({"type": "string", "format": "date-time"}), "the end, excluded (default: now)"),
+            query(
+                "step",
+                json!({"type": "integer", "minimum": 60, "maximum": 2_678_400, "multipleOf": 60}),
+                "seconds per point (default 60)",
+            ),
+        ],
+        (Verb::Get, "/usage") => vec![
+            query(
+                "from",
+                json!({"type": "string", "format": "date-time"}),
+                "the first minute (default: a day before to)",
+            ),
+            query("to", json!({"type": "string", "format": "date-time"}), "the end, excluded (default: now)"),
+            limit(100),
+        ],
         _ => Vec::new(),
     }
 }

@@ -2,7 +2,7 @@
 //! what the OpenAPI document is generated from, so the two cannot differ.
 
 use crate::admin::schemas;
-use crate::admin::{audit_logs, client_secrets, clients, keys, users};
+use crate::admin::{audit_logs, client_secrets, clients, keys, usage, users};
 use actix_web::{web, Route};
 use portcullis_app::Permission;
 use Body::{No, Optional, Required};
@@ -84,7 +84,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 26] = [
+pub const ROUTES: [AdminRoute; 28] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -194,6 +194,15 @@ pub const ROUTES: [AdminRoute; 26] = [
         client_secrets::revoke,
         "Revoke one secret"
     ),
+    route!(
+        Get,
+        "/clients/{client_id}/usage",
+        Monitoring,
+        200,
+        No,
+        usage::client,
+        "A client's requests, errors by class, tokens issued and latency, step by step"
+    ),
     route!(Get, "/keys", Keys, 200, No, keys::list, "List the signing keys (never a private part)"),
     route!(
         Post,
@@ -278,6 +287,15 @@ pub const ROUTES: [AdminRoute; 26] = [
         No,
         audit_logs::list,
         "Read the audit log (filters, cursor, JSON / JSON lines / CSV)"
+    ),
+    route!(
+        Get,
+        "/usage",
+        Monitoring,
+        200,
+        No,
+        usage::summary,
+        "Usage of every client: totals, top clients by requests and by error rate"
     ),
 ];
 

@@ -50,6 +50,9 @@ async fn authorize(
         Some(id) => flow.clients.find(id).await?.filter(|c| c.disabled_at.is_none()),
         None => None,
     };
+    if let Some(client) = &client {
+        crate::usage::attribute(req, client.id.as_str());
+    }
     // A redirect URI an update removed keeps working through its grace period.
     let metadata = client.as_deref().map(|c| c.metadata_at(flow.app.now()));
     let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));

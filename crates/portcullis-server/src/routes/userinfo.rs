@@ -69,6 +69,7 @@ async fn userinfo(
     let claims = check
         .active(&token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    crate::usage::attribute(req, &claims.client_id);
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
     // Only tokens of a user with the openid scope reach the user's claims.
     if claims.grant_id.is_none() || !scope.contains("openid") {

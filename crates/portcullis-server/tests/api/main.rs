@@ -19,3 +19,4 @@ mod metrics;
 mod private_key_jwt;
 mod startup;
 mod token;
+mod usage;
