@@ -6,7 +6,8 @@
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
-    assertions, auth_failures, change_log, codes, sessions, usage, Database, DbConnection, StoreError,
+    assertions, auth_failures, change_log, codes, rate_counts, sessions, usage, Database, DbConnection,
+    StoreError,
 };
 use std::any::Any;
 use std::sync::Weak;
@@ -17,6 +18,8 @@ pub const INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// How long a used or expired code is kept: a replay within this time still
 /// revokes its grant (RFC 6749 §4.1.2), long after the code stopped working.
 pub const CODE_RETENTION: TimeDelta = TimeDelta::days(1);
+/// How long shared rate-limit counts are kept: only the last two minutes count.
+pub const RATE_COUNT_RETENTION: TimeDelta = TimeDelta::minutes(10);
 /// How long a revocation outlives its token, for clocks that disagree.
 pub const REVOCATION_GRACE: TimeDelta = TimeDelta::hours(1);
 
@@ -35,6 +38,7 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
     Ok(codes::delete_expired(conn, now - CODE_RETENTION)?
         + portcullis_store::audit::prune(conn, now - retention.audit)?
         + usage::delete_before(conn, now - retention.usage)?
+        + rate_counts::delete_before(conn, now - RATE_COUNT_RETENTION)?
         + sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
         + auth_failures::delete_before(conn, now - login_throttle::WINDOW)?

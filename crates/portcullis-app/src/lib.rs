@@ -35,6 +35,7 @@ pub mod keys;
 pub mod login_throttle;
 pub mod once_every;
 pub mod periodic;
+pub mod rate_limits;
 pub mod secrets;
 pub mod sessions;
 mod transaction;
@@ -73,6 +74,7 @@ pub struct App {
     scopes: KnownScopes,
     mirrors: Vec<Arc<dyn LocalMirror>>,
     usage: usage::UsageRecorder,
+    rate_limits: rate_limits::RateLimiter,
 }
 
 impl App {
@@ -89,6 +91,7 @@ impl App {
             scopes,
             mirrors: Vec::new(),
             usage: usage::UsageRecorder::default(),
+            rate_limits: rate_limits::RateLimiter::default(),
         }
     }
 

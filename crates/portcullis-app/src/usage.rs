@@ -35,6 +35,10 @@ pub const MAX_PENDING: usize = 200_000;
 pub const MAX_POINTS: i64 = 1440;
 /// The longest range one query may cover.
 pub const MAX_RANGE: TimeDelta = TimeDelta::days(31);
+/// The earliest time a range may name.
+const FIRST: DateTime<Utc> = DateTime::from_timestamp(-62_167_219_200, 0).expect("0000-01-01");
+/// The latest time a range may name.
+const LAST: DateTime<Utc> = DateTime::from_timestamp(253_402_300_799, 0).expect("9999-12-31T23:59:59Z");
 /// Clients with fewer requests than this are left out of the error-rate
 /// ranking: one failure out of two requests says little.
 pub const MIN_REQUESTS_FOR_RATE: i64 = 20;
@@ -326,8 +330,10 @@ impl UsageRange {
         default_span: TimeDelta,
         now: DateTime<Utc>,
     ) -> Result<Self, AppError> {
-        let to = start_of(minute_of(to.unwrap_or(now)));
-        let from = start_of(minute_of(from.unwrap_or(to - default_span))).min(to);
+        // Within four-digit years, which both backends store and compare alike.
+        let (first, last) = (start_of(minute_of(FIRST)), start_of(minute_of(LAST)));
+        let to = start_of(minute_of(to.unwrap_or(now))).clamp(first, last);
+        let from = start_of(minute_of(from.unwrap_or(to - default_span))).clamp(first, to);
         let step = step_seconds.unwrap_or((to - from).num_seconds().max(60));
         if step < 60 || step % 60 != 0 {
             return Err(AppError::Invalid(
@@ -429,14 +435,14 @@ impl App {
     /// written. Counts that could not be written are kept for next time.
     pub fn flush_usage(&self, everything: bool) -> Result<usize, AppError> {
         let before = (!everything).then(|| minute_of(self.now()));
+        // The connection first: while the database is down, the counts stay
+        // where requests add to them, untouched.
+        let mut conn = self.db.get()?;
         let batch = self.usage.take(before);
         if batch.is_empty() {
             return Ok(0);
         }
-        let written =
-            self.db.get().map_err(AppError::from).and_then(|mut conn| {
-                conn.atomically(|conn| usage::insert(conn, &batch)).map_err(AppError::from)
-            });
+        let written = conn.atomically(|conn| usage::insert(conn, &batch)).map_err(AppError::from);
         if written.is_err() {
             self.usage.put_back(batch);
         }
@@ -447,7 +453,10 @@ impl App {
     /// what it shows is not a batch behind.
     fn flush_for(&self, actor: &Actor) -> Result<(), AppError> {
         actor.require(Permission::Monitoring)?;
-        self.flush_usage(false).map(drop)
+        if let Err(e) = self.flush_usage(false) {
+            tracing::warn!(error = %e, "usage counts could not be written before a read; it shows the last batch");
+        }
+        Ok(())
     }
 
     /// The usage of `client_id` over `range` [bounded](UsageRange::bounded),
@@ -594,6 +603,13 @@ mod tests {
             |from: DateTime<Utc>, step| UsageRange::new(Some(from), None, step, TimeDelta::hours(1), now);
         assert!(matches!(at(now, Some(90)), Err(AppError::Invalid(_))), "not whole minutes");
         assert_eq!(at(now + TimeDelta::days(1), Some(60)).unwrap().points(), 0, "from after to: empty");
+        let far = DateTime::parse_from_rfc3339("9999-12-31T23:30:00-01:00").unwrap().to_utc();
+        let clamped = UsageRange::new(None, Some(far), None, TimeDelta::hours(1), now).unwrap();
+        assert_eq!(
+            crate::time(clamped.to),
+            "9999-12-31T23:59:00Z",
+            "year 10000 is out of every backend's text order"
+        );
         let two_days = at(now - TimeDelta::days(2), Some(60)).unwrap().bounded();
         assert_eq!(two_days.step, TimeDelta::minutes(2), "widened to make at most 1440 points");
         assert!(two_days.points() <= MAX_POINTS);

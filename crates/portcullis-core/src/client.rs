@@ -179,6 +179,10 @@ pub struct ClientMetadata {
     /// Addresses the client may call from; any when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_cidrs: Vec<IpNet>,
+    /// Token requests per minute the client may make (0: unlimited); the
+    /// server default (`--token-rate-limit`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_rate_limit: Option<u32>,
     /// Resource indicators (RFC 8707) the client may ask for as `resource`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,

@@ -43,6 +43,9 @@ pub enum ErrorCode {
     /// The server cannot answer now (its database is unreachable); the
     /// request may be retried (RFC 6749 §4.1.2.1).
     TemporarilyUnavailable,
+    /// The caller is over its rate limit: 429, try again after `Retry-After`
+    /// (the registered OAuth error of RFC 8628 §3.5).
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::SlowDown => "slow_down",
         }
     }
 
@@ -79,6 +83,7 @@ impl ErrorCode {
             ErrorCode::AccessDenied | ErrorCode::InsufficientScope => 403,
             ErrorCode::ServerError => 500,
             ErrorCode::TemporarilyUnavailable => 503,
+            ErrorCode::SlowDown => 429,
             _ => 400,
         }
     }
@@ -97,12 +102,21 @@ pub struct OAuthError {
     pub error: ErrorCode,
     /// What went wrong, for the developer of the client.
     pub error_description: String,
+    /// Seconds after which a retry may succeed (`Retry-After`), for
+    /// `slow_down` and `temporarily_unavailable`.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
     /// An error with `code` and `description`.
     pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
-        Self { error, error_description: description.into() }
+        Self { error, error_description: description.into(), retry_after: None }
+    }
+
+    /// `slow_down` (429): over a rate limit until `retry_after` seconds pass.
+    pub fn slow_down(description: impl Into<String>, retry_after: u64) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(ErrorCode::SlowDown, description) }
     }
 
     /// `invalid_request` with `description`.

@@ -36,6 +36,8 @@ pub struct Authorization {
     pub secure_cookies: bool,
     /// Proxies whose X-Forwarded-For is believed, for throttling by address.
     pub proxies: TrustedProxies,
+    /// Login submissions per minute from one address (0: unlimited).
+    pub login_rate_limit: u32,
 }
 
 /// The page for an interaction that expired or was completed.

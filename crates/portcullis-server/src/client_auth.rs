@@ -18,6 +18,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use portcullis_app::client_lockouts::{AddressLockout, LockoutPolicy};
 use portcullis_app::failures::{Failure, FailureKind};
+use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::App;
 use portcullis_core::{ClientSecret, ErrorCode, Issuer, OAuthError, TokenEndpointAuthMethod};
 use serde::Deserialize;
@@ -45,6 +46,7 @@ pub struct ClientAuthenticator {
     proxies: TrustedProxies,
     lockout: Lockout,
     addresses: AddressLockouts,
+    unknown_client_rate_limit: u32,
 }
 
 /// Why a request's client is not authenticated.
@@ -81,12 +83,22 @@ impl ClientAuthenticator {
         issuer: &Issuer,
         proxies: TrustedProxies,
         lockout: Lockout,
+        unknown_client_rate_limit: u32,
     ) -> Self {
         let audiences =
             [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
         let audiences = std::iter::once(issuer.as_str().to_owned()).chain(audiences).collect();
         let addresses = AddressLockouts::new(lockout.threshold);
-        Self { clients, remote_jwks: RemoteJwks::default(), app, audiences, proxies, lockout, addresses }
+        Self {
+            clients,
+            remote_jwks: RemoteJwks::default(),
+            app,
+            audiences,
+            proxies,
+            lockout,
+            addresses,
+            unknown_client_rate_limit,
+        }
     }
 
     /// The registered clients.
@@ -274,6 +286,17 @@ impl ClientAuthenticator {
             reason,
             guessed: false,
         };
+        // An id this instance does not know costs a database lookup: limited
+        // per address before it is made.
+        if self.clients.get(client_id).is_none() {
+            let key = address_key(Some(address));
+            if let Decision::Limited { retry_after } =
+                self.app.rate_limit(Limit::UnknownClient, &key, self.unknown_client_rate_limit)
+            {
+                let description = "too many requests naming unknown clients from this address";
+                return Err(Refusal::Malformed(OAuthError::slow_down(description, retry_after)));
+            }
+        }
         match self.clients.find(client_id).await.map_err(OAuthError::from)? {
             None => Err(failed(None, "unknown client")),
             Some(client) if client.disabled_at.is_some() => Err(failed(Some(client), "client disabled")),

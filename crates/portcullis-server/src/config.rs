@@ -364,6 +364,17 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_KEY_ROTATION_DAYS", default_value_t = 0,
           value_parser = clap::value_parser!(u32).range(0..=3650))]
     pub key_rotation_days: u32,
+    /// Token requests per minute of each client that sets no
+    /// `token_rate_limit` of its own (0: unlimited).
+    #[arg(long, env = "PORTCULLIS_TOKEN_RATE_LIMIT", default_value_t = 1200)]
+    pub token_rate_limit: u32,
+    /// Login submissions per minute from one address (an IPv6 /64; 0: unlimited).
+    #[arg(long, env = "PORTCULLIS_LOGIN_RATE_LIMIT", default_value_t = 120)]
+    pub login_rate_limit: u32,
+    /// Requests per minute from one address (an IPv6 /64) that name a client
+    /// id nobody registered (0: unlimited).
+    #[arg(long, env = "PORTCULLIS_UNKNOWN_CLIENT_RATE_LIMIT", default_value_t = 30)]
+    pub unknown_client_rate_limit: u32,
     /// A TOML file with a key for every flag (see examples/portcullis.toml);
     /// the environment overrides it, and flags override both.
     #[arg(long, env = "PORTCULLIS_CONFIG")]
@@ -440,6 +451,26 @@ pub struct Settings {
     pub metrics: crate::metrics::Exposure,
     /// How long each signing key signs before it is replaced; `None`: by hand.
     pub key_rotation: Option<Duration>,
+    /// Requests per minute, by what is limited.
+    pub rate_limits: RateLimits,
+}
+
+/// Requests per minute each limit allows (0: unlimited); see
+/// [`portcullis_app::rate_limits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Token requests of a client that sets no limit of its own.
+    pub token: u32,
+    /// Login submissions from one address.
+    pub login: u32,
+    /// Requests naming an unknown client id, from one address.
+    pub unknown_client: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { token: 1200, login: 120, unknown_client: 30 }
+    }
 }
 
 /// What reaching the lockout threshold does.
@@ -503,6 +534,11 @@ impl ServeArgs {
             auth_failure_window: Duration::from_secs(self.auth_failure_window),
             clock: portcullis_app::Clock::system(),
             metrics: self.metrics,
+            rate_limits: RateLimits {
+                token: self.token_rate_limit,
+                login: self.login_rate_limit,
+                unknown_client: self.unknown_client_rate_limit,
+            },
             key_rotation: match self.key_rotation_days {
                 0 => None,
                 days => {

@@ -72,8 +72,9 @@ impl ResponseError for OAuthFailure {
             }
             // RFC 6750 §3: the Bearer challenge carries the error.
             // RFC 9110 §10.2.3: when to try again.
-            ErrorCode::TemporarilyUnavailable => {
-                response.insert_header((header::RETRY_AFTER, crate::storage::RETRY_AFTER_SECONDS));
+            ErrorCode::TemporarilyUnavailable | ErrorCode::SlowDown => {
+                let seconds = self.0.retry_after.unwrap_or(crate::storage::RETRY_AFTER_SECONDS.into());
+                response.insert_header((header::RETRY_AFTER, seconds));
             }
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
                 let challenge = format!(

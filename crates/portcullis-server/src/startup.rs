@@ -79,6 +79,7 @@ impl Application {
             issuer: settings.issuer.clone(),
             secure_cookies: settings.issuer.is_https(),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
+            login_rate_limit: settings.rate_limits.login,
         });
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
         if let Some(period) = settings.key_rotation {
@@ -94,6 +95,7 @@ impl Application {
         };
         portcullis_app::housekeeping::spawn(db.clone(), retention, Arc::downgrade(&alive));
         portcullis_app::usage::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
+        portcullis_app::rate_limits::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::failures::spawn(operations.failures());
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
@@ -101,12 +103,14 @@ impl Application {
             &settings.issuer,
             TrustedProxies(settings.trusted_proxies.clone()),
             settings.lockout,
+            settings.rate_limits.unknown_client,
         ));
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
             issuer: settings.issuer.clone(),
             access_token_lifetime: settings.access_token_lifetime,
             clock: settings.clock.clone(),
+            token_rate_limit: settings.rate_limits.token,
         });
         // Bound before anything runs: a taken port fails the start, leaving nothing behind.
         let metrics_listener = match &settings.metrics {

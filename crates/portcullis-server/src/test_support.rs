@@ -42,6 +42,7 @@ pub fn loopback_server(database_url: DatabaseUrl) -> anyhow::Result<(Application
         clock: portcullis_app::Clock::system(),
         metrics: crate::metrics::Exposure::Main,
         key_rotation: None,
+        rate_limits: Default::default(),
     })?;
     Ok((app, issuer))
 }

@@ -21,6 +21,7 @@ mod json;
 pub mod keys;
 pub mod lockouts;
 mod migrations;
+pub mod rate_counts;
 pub mod refresh;
 mod schema;
 pub mod server_settings;

@@ -223,3 +223,12 @@ diesel::table! {
         latency -> Text,
     }
 }
+
+diesel::table! {
+    rate_counts (key_hash, window_start, instance_id) {
+        key_hash -> Binary,
+        window_start -> Timestamp,
+        instance_id -> Text,
+        count -> BigInt,
+    }
+}

@@ -38,7 +38,6 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
     let claims = check
         .active(&token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
-    crate::usage::attribute(req, &claims.client_id);
     if claims.grant_id.is_some() {
         // A user's token acts for the user; only a client's own token administers.
         return Err(invalid_token("the admin API takes client-credentials tokens only"));
@@ -48,6 +47,7 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
     if claims.aud != settings.issuer.as_str() {
         return Err(invalid_token("the access token was issued for another audience"));
     }
+    crate::usage::attribute(req, &claims.client_id);
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
     Ok(Admin(Actor::AdminClient { client_id: claims.client_id, scope, address: flow.proxies.client_ip(req) }))
 }

@@ -85,6 +85,8 @@ fn common_members() -> serde_json::Map<String, Value> {
             "pattern": r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",
             "description": "IPv4 or IPv6 networks"}},
         "resources": uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
+        "token_rate_limit": {"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64,
+            "description": "token requests per minute (0: unlimited; absent: the server default)"},
         "introspection_allowed": {"type": "boolean"},
         "pkce_plain_allowed": {"type": "boolean"},
         "skip_consent": {"type": "boolean"},

@@ -29,6 +29,8 @@ pub struct TokenSettings {
     pub access_token_lifetime: Duration,
     /// The time every grant reads: codes' and refresh tokens' expiry, `iat`, `exp`.
     pub clock: Clock,
+    /// Token requests per minute of a client that sets no limit of its own.
+    pub token_rate_limit: u32,
 }
 
 /// What a grant's handler works with: the authenticated client and the

@@ -10,6 +10,7 @@ use crate::session_cookie;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::sessions::{Interaction, SignIn, SESSION_LIFETIME};
 use portcullis_core::{CsrfToken, Password, Username};
 
@@ -76,6 +77,13 @@ pub async fn submit(
         return Ok(form_again(&flow, &interaction, &csrf, &typed));
     };
     let source = flow.proxies.client_ip(&req);
+    if let Decision::Limited { retry_after } =
+        flow.app.rate_limit(Limit::Login, &address_key(source), flow.login_rate_limit)
+    {
+        let mut refused = throttled();
+        refused.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
+        return Ok(refused);
+    }
     let password = Password::new(form.get("password").unwrap_or_default().to_owned());
     // Counted first, on a connection given back before the password is checked.
     let Some(attempt) = flow.run(move |app| app.begin_sign_in(username, source)).await? else {
@@ -110,12 +118,12 @@ pub async fn submit(
         .finish())
 }
 
-/// The page for an attempt refused after too many failures.
+/// The page for an attempt refused after too many failures or attempts.
 fn throttled() -> HttpResponse {
     page(
         StatusCode::TOO_MANY_REQUESTS,
         "Sign in",
-        "<p class=\"error\" role=\"alert\">Too many failed attempts. Wait a few minutes and try again.</p>",
+        "<p class=\"error\" role=\"alert\">Too many attempts. Wait a few minutes and try again.</p>",
     )
 }
 

@@ -8,6 +8,7 @@ use crate::metrics::IssuedToken;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::rate_limits::{Decision, Limit};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError};
 
@@ -22,6 +23,12 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthFailure> {
     let grant_type = form.require("grant_type")?;
     let client = auth.authenticate(&req, &form).await?;
+    // Per authenticated client: a stranger with a client's id cannot spend its allowance.
+    let limit = client.metadata.token_rate_limit.unwrap_or(settings.token_rate_limit);
+    if let Decision::Limited { retry_after } = app.rate_limit(Limit::Token, client.id.as_str(), limit) {
+        let description = format!("over this client's limit of {limit} token requests a minute");
+        return Err(OAuthError::slow_down(description, retry_after).into());
+    }
     let Some(grant) = grants::find(grant_type) else {
         let description = format!("grant_type `{grant_type}` is not supported");
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, description).into());

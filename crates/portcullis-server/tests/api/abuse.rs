@@ -90,10 +90,13 @@ backend_tests! {
             async move { app.token(&id, &secret, "").await.status() }
         });
         let statuses = futures_util::future::join_all(flood).await;
-        // Invented ids past the database lookups allowed a second get 503, not a verdict.
-        assert!(statuses.iter().all(|s| [401, 503].contains(&s.as_u16())), "{statuses:?}");
+        // Invented ids past the address's limit for unknown ids get 429 before
+        // any lookup, and past the database lookups allowed a second 503: not verdicts.
+        assert!(statuses.iter().all(|s| [401, 429, 503].contains(&s.as_u16())), "{statuses:?}");
         let refused = statuses.iter().filter(|s| s.as_u16() == 401).count() as u64;
         assert!(refused >= 200, "every wrong secret is refused: {refused}");
+        let limited = statuses.iter().filter(|s| s.as_u16() == 429).count();
+        assert!(limited >= 200 - 30, "200 invented ids from one address are over its limit: {limited}");
         let unauthenticated = (0..100).map(|n| {
             let path = if n % 2 == 0 { format!("/admin/v1/invented-{n}") } else { "/admin/v1/clients".to_owned() };
             admin.app.client.post(format!("{}{path}", admin.app.address)).send()

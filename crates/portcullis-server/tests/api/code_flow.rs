@@ -120,7 +120,7 @@ pub fn with_user(db: &TestDb) {
         .unwrap();
 }
 
-fn app_client(db: &TestDb, extra: serde_json::Value) -> String {
+pub fn app_client(db: &TestDb, extra: serde_json::Value) -> String {
     let mut metadata = json!({"client_name": "Demo <App>", "grant_types": ["authorization_code"],
                               "redirect_uris": [REDIRECT], "scope": "openid profile email"});
     metadata.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
@@ -135,8 +135,13 @@ pub fn browser(db: &TestDb) -> Browser {
 /// [`browser`], with a server that reads its time from `clock`.
 pub fn browser_at(db: &TestDb, clock: portcullis_app::Clock) -> Browser {
     let mut settings = settings(db, &new_kek());
-    settings.issuer = Issuer::parse("http://localhost").unwrap();
     settings.clock = clock;
+    browser_with(settings)
+}
+
+/// A browser of a server with `settings`, but an http issuer.
+pub fn browser_with(mut settings: portcullis_server::Settings) -> Browser {
+    settings.issuer = Issuer::parse("http://localhost").unwrap();
     Browser::new(spawn_with(settings))
 }
 

@@ -59,6 +59,7 @@ pub fn settings(db: &TestDb, kek: &str) -> Settings {
         clock: portcullis_app::Clock::system(),
         metrics: portcullis_server::metrics::Exposure::Main,
         key_rotation: None,
+        rate_limits: Default::default(),
     }
 }
 

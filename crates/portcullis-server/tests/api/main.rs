@@ -17,6 +17,7 @@ mod introspection;
 mod jwks;
 mod metrics;
 mod private_key_jwt;
+mod rate_limits;
 mod startup;
 mod token;
 mod usage;
