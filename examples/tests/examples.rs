@@ -188,3 +188,91 @@ async fn the_admin_script_registers_updates_rolls_back_and_rotates() {
     let active = keys.iter().find(|k| k.kid == kid).unwrap();
     assert_eq!(active.state, portcullis_core::KeyState::Active);
 }
+
+#[tokio::test]
+async fn the_webhook_receiver_verifies_and_prints_the_servers_events() {
+    let db = TestDb::sqlite();
+    let admin = portcullis_app::App::with_defaults(db.connect())
+        .bootstrap(&portcullis_app::Actor::operator(), false)
+        .unwrap();
+    let issuer = start_server(&db);
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{issuer}/token"))
+        .basic_auth(&admin.client_id, Some(admin.client_secret.expose()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let registered: serde_json::Value = http
+        .post(format!("{issuer}/admin/v1/webhooks"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"url": format!("http://{listen}/webhooks"), "events": ["client.*"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webhook-receiver"))
+        .args(["--listen", &listen])
+        .env("WEBHOOK_SECRET", registered["secret"].as_str().unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let _running = Running(child);
+    let (lines, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut started = BufReader::new(stderr).lines();
+        if started.any(|line| line.is_ok_and(|l| l.contains("listening on"))) {
+            lines.send("started".to_owned()).ok();
+        }
+    });
+    let (events, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            events.send(line).ok();
+        }
+    });
+    assert_eq!(printed.recv_timeout(std::time::Duration::from_secs(30)).unwrap(), "started");
+
+    let forged = http
+        .post(format!("http://{listen}/webhooks"))
+        .header("webhook-id", "msg_forged")
+        .header("webhook-timestamp", chrono_now().to_string())
+        .header("webhook-signature", "v1,AAAA")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401, "an unsigned delivery is refused");
+
+    let created = http
+        .post(format!("{issuer}/admin/v1/clients"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"client_name": "billing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let client: serde_json::Value = created.json().await.unwrap();
+    let line = tokio::task::spawn_blocking(move || received.recv_timeout(std::time::Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("the receiver printed the event");
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["type"], "client.created");
+    assert_eq!(event["data"]["target"], client["client_id"]);
+}
+
+fn chrono_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}

@@ -93,6 +93,14 @@ pub enum Event {
     TokenRefreshReused { client_id: String, grant_id: String },
     /// The first admin client was created, or its secret replaced.
     AdminBootstrapped { client_id: String, rotated: bool },
+    /// A webhook endpoint was registered.
+    WebhookCreated { webhook_id: String, url: String, events: Vec<String> },
+    /// A webhook endpoint's URL, events, description or state changed.
+    WebhookUpdated { webhook_id: String, url: String, events: Vec<String>, enabled: bool },
+    /// A webhook endpoint was deleted, with its deliveries.
+    WebhookDeleted { webhook_id: String },
+    /// An admin sent a test event to a webhook endpoint.
+    WebhookTested { webhook_id: String, delivery_id: String },
 }
 
 /// High-volume failures of one kind, presented id, address and window,
@@ -123,7 +131,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 24] = [
+pub const CATALOGUE: [CatalogueEntry; 28] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -184,6 +192,14 @@ pub const CATALOGUE: [CatalogueEntry; 24] = [
         "the first admin client was created, or its secret replaced",
         "client_id, rotated",
     ),
+    ("webhook.created", "a webhook endpoint was registered", "webhook_id, url, events"),
+    (
+        "webhook.updated",
+        "a webhook endpoint's URL, events, description or state changed",
+        "webhook_id, url, events, enabled",
+    ),
+    ("webhook.deleted", "a webhook endpoint was deleted, with its deliveries", "webhook_id"),
+    ("webhook.tested", "an admin sent a test event to a webhook endpoint", "webhook_id, delivery_id"),
 ];
 
 impl Event {
@@ -214,6 +230,10 @@ impl Event {
             Self::TokenCodeReplayed { .. } => "token.code_replayed",
             Self::TokenRefreshReused { .. } => "token.refresh_reused",
             Self::AdminBootstrapped { .. } => "admin.bootstrapped",
+            Self::WebhookCreated { .. } => "webhook.created",
+            Self::WebhookUpdated { .. } => "webhook.updated",
+            Self::WebhookDeleted { .. } => "webhook.deleted",
+            Self::WebhookTested { .. } => "webhook.tested",
         }
     }
 
@@ -246,6 +266,10 @@ impl Event {
             | Self::TokenCodeReplayed { grant_id: id, .. }
             | Self::TokenRefreshReused { grant_id: id, .. } => id,
             Self::TokenRevoked { client_id, jti: None, grant_id: None, .. } => client_id,
+            Self::WebhookCreated { webhook_id, .. }
+            | Self::WebhookUpdated { webhook_id, .. }
+            | Self::WebhookDeleted { webhook_id }
+            | Self::WebhookTested { webhook_id, .. } => webhook_id,
         }
     }
 

@@ -6,8 +6,8 @@
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
-    assertions, auth_failures, change_log, codes, rate_counts, sessions, usage, Database, DbConnection,
-    StoreError,
+    assertions, auth_failures, change_log, codes, rate_counts, sessions, usage, webhooks, Database,
+    DbConnection, StoreError,
 };
 use std::any::Any;
 use std::sync::Weak;
@@ -39,6 +39,7 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
         + portcullis_store::audit::prune(conn, now - retention.audit)?
         + usage::delete_before(conn, now - retention.usage)?
         + rate_counts::delete_before(conn, now - RATE_COUNT_RETENTION)?
+        + webhooks::delete_finished_before(conn, now - crate::webhooks::DELIVERY_RETENTION)?
         + sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
         + auth_failures::delete_before(conn, now - login_throttle::WINDOW)?

@@ -41,6 +41,7 @@ pub mod sessions;
 mod transaction;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 pub use actor::{Actor, Permission};
 pub use bus::{EventBus, Published, Subscriber};
@@ -75,6 +76,7 @@ pub struct App {
     mirrors: Vec<Arc<dyn LocalMirror>>,
     usage: usage::UsageRecorder,
     rate_limits: rate_limits::RateLimiter,
+    kek: Option<Arc<portcullis_jose::KeyEncryptionKey>>,
 }
 
 impl App {
@@ -92,6 +94,7 @@ impl App {
             mirrors: Vec::new(),
             usage: usage::UsageRecorder::default(),
             rate_limits: rate_limits::RateLimiter::default(),
+            kek: None,
         }
     }
 
@@ -119,6 +122,12 @@ impl App {
     /// This application reading time from `clock`.
     pub fn with_clock(self, clock: Clock) -> Self {
         Self { clock, ..self }
+    }
+
+    /// This application sealing the secrets it keeps (webhook signing
+    /// secrets) under `kek`.
+    pub fn with_kek(self, kek: Arc<portcullis_jose::KeyEncryptionKey>) -> Self {
+        Self { kek: Some(kek), ..self }
     }
 
     /// This application keeping `mirror` up to date with every change.

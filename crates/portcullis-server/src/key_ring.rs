@@ -22,7 +22,7 @@ use std::sync::{Arc, RwLock};
 /// instance: each request works with the [`KeySet`] current when it began.
 pub struct KeyRing {
     db: Database,
-    kek: KeyEncryptionKey,
+    kek: Arc<KeyEncryptionKey>,
     current: RwLock<Arc<KeySet>>,
 }
 
@@ -84,7 +84,12 @@ impl KeyRing {
             records = published(&mut conn)?;
         }
         let set = KeySet::from_records(&records, &kek)?;
-        Ok(Self { db: db.clone(), kek, current: RwLock::new(Arc::new(set)) })
+        Ok(Self { db: db.clone(), kek: Arc::new(kek), current: RwLock::new(Arc::new(set)) })
+    }
+
+    /// The key-encryption key, for the other secrets the application seals.
+    pub fn kek(&self) -> Arc<KeyEncryptionKey> {
+        self.kek.clone()
     }
 
     /// The keys as they are now.

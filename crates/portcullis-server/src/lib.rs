@@ -34,6 +34,7 @@ pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod usage;
+pub mod webhook_sender;
 
 pub use config::{Cli, KekSource, Mode, Settings};
 pub use key_ring::KeyRing;

@@ -66,6 +66,7 @@ impl Application {
         };
         let operations = portcullis_app::App::new(db.clone(), change_policy, known_scopes.clone())
             .with_clock(settings.clock.clone())
+            .with_kek(keys.kek())
             .with_failure_window(settings.auth_failure_window)
             .with_mirror(clients.clone())
             .with_mirror(keys.clone())
@@ -96,6 +97,8 @@ impl Application {
         portcullis_app::housekeeping::spawn(db.clone(), retention, Arc::downgrade(&alive));
         portcullis_app::usage::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::rate_limits::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
+        portcullis_app::webhooks::spawn_queue(operations.clone().into_inner(), Arc::downgrade(&alive));
+        crate::webhook_sender::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::failures::spawn(operations.failures());
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,

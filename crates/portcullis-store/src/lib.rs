@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod test_support;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 pub use connection::DbConnection;
 pub use database::{Database, PoolOptions, PoolState};

@@ -232,3 +232,44 @@ diesel::table! {
         count -> BigInt,
     }
 }
+
+diesel::table! {
+    webhooks (webhook_id) {
+        webhook_id -> Text,
+        url -> Text,
+        description -> Text,
+        events -> Text,
+        secret_sealed -> Binary,
+        kek_id -> Text,
+        enabled -> Bool,
+        since_seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (delivery_id) {
+        delivery_id -> Text,
+        webhook_id -> Text,
+        event -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_cursor (name) {
+        name -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);

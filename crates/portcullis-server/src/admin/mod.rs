@@ -13,6 +13,7 @@ pub mod routes;
 pub mod schemas;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use crate::admin::error::AdminError;
 use crate::oauth_response::no_store;

@@ -82,6 +82,7 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
                 "seconds per point (default 60)",
             ),
         ],
+        (Verb::Get, "/webhooks/{webhook_id}/deliveries") => vec![limit(200)],
         (Verb::Get, "/usage") => vec![
             query(
                 "from",

@@ -2,7 +2,7 @@
 //! what the OpenAPI document is generated from, so the two cannot differ.
 
 use crate::admin::schemas;
-use crate::admin::{audit_logs, client_secrets, clients, keys, usage, users};
+use crate::admin::{audit_logs, client_secrets, clients, keys, usage, users, webhooks};
 use actix_web::{web, Route};
 use portcullis_app::Permission;
 use Body::{No, Optional, Required};
@@ -84,7 +84,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 28] = [
+pub const ROUTES: [AdminRoute; 35] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -296,6 +296,61 @@ pub const ROUTES: [AdminRoute; 28] = [
         No,
         usage::summary,
         "Usage of every client: totals, top clients by requests and by error rate"
+    ),
+    route!(
+        Get,
+        "/webhooks",
+        Monitoring,
+        200,
+        No,
+        webhooks::list,
+        "List webhook endpoints (never their secrets)"
+    ),
+    route!(
+        Post,
+        "/webhooks",
+        Monitoring,
+        201,
+        Required(schemas::new_webhook),
+        webhooks::create,
+        "Register a webhook endpoint (https, or http to loopback); its signing secret is shown once"
+    ),
+    route!(Get, "/webhooks/{webhook_id}", Monitoring, 200, No, webhooks::get, "Read a webhook endpoint"),
+    route!(
+        Patch,
+        "/webhooks/{webhook_id}",
+        Monitoring,
+        200,
+        Required(schemas::webhook_change),
+        webhooks::update,
+        "Change a webhook endpoint's URL, events, description or state"
+    ),
+    route!(
+        Delete,
+        "/webhooks/{webhook_id}",
+        Monitoring,
+        204,
+        No,
+        webhooks::delete,
+        "Delete a webhook endpoint and its deliveries"
+    ),
+    route!(
+        Post,
+        "/webhooks/{webhook_id}/test",
+        Monitoring,
+        202,
+        No,
+        webhooks::test,
+        "Queue a webhook.test event for this endpoint"
+    ),
+    route!(
+        Get,
+        "/webhooks/{webhook_id}/deliveries",
+        Monitoring,
+        200,
+        No,
+        webhooks::deliveries,
+        "The endpoint's delivery log, newest first: status, attempts, last status and error"
     ),
 ];
 

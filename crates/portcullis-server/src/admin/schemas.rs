@@ -290,3 +290,33 @@ pub fn user_claims() -> Value {
 pub fn user_password() -> Value {
     json!({"type": "object", "required": ["password"], "additionalProperties": false, "properties": {"password": password()}})
 }
+
+/// A webhook's members; `required` names those a registration must send.
+pub fn webhook(required: &[&str]) -> Value {
+    let mut events: Vec<String> =
+        portcullis_app::event::CATALOGUE.iter().map(|(name, _, _)| (*name).to_owned()).collect();
+    let prefixes: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter_map(|name| name.split_once('.'))
+        .map(|(prefix, _)| format!("{prefix}.*"))
+        .collect();
+    events.extend(prefixes);
+    events.extend(["*".to_owned(), portcullis_app::webhooks::TEST_EVENT.to_owned()]);
+    json!({"type": "object", "additionalProperties": false, "required": required,
+           "properties": {
+               "url": web_url(),
+               "description": text(200),
+               "events": {"type": "array", "maxItems": 50, "items": {"enum": events},
+                          "description": "event names and prefixes; empty or absent: every event"},
+               "enabled": {"type": "boolean"}}})
+}
+
+/// A webhook registration: its URL at least.
+pub fn new_webhook() -> Value {
+    webhook(&["url"])
+}
+
+/// A webhook change: any of its members.
+pub fn webhook_change() -> Value {
+    webhook(&[])
+}

@@ -21,3 +21,4 @@ mod rate_limits;
 mod startup;
 mod token;
 mod usage;
+mod webhooks;

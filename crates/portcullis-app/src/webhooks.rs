@@ -1,0 +1,637 @@
+//! Webhooks (issue 11): endpoints that receive every audited event, or the
+//! ones they name, signed as Standard Webhooks specify.
+//!
+//! The audit log is the source: each entry is written in the transaction of
+//! its change, so no event can be lost between commit and queueing. A job
+//! on every instance copies new entries into the durable outbox
+//! (`webhook_deliveries`, one row per event and endpoint) and moves a
+//! shared cursor in the same transaction; of two instances racing, one
+//! moves it and the other rolls back. Deliveries are then leased (a
+//! compare-and-swap on their due time, so one instance attempts each),
+//! sent by the server's sender outside any transaction, and recorded:
+//! delivered on a 2xx, else retried on [`SCHEDULE`] (over a day) until it
+//! runs out. Delivery is at least once: a receiver deduplicates by the
+//! `webhook-id` header, the same on every attempt.
+//!
+//! Signing secrets are 32 random bytes, shown once as `whsec_` + base64,
+//! stored sealed under the key-encryption key (AES-256-GCM) because signing
+//! needs them back.
+
+use crate::transaction::Attempt as Change;
+use crate::{Actor, App, AppError, Event, Permission};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use hmac::{Hmac, Mac};
+use portcullis_store::audit::{self, Entry, Filter};
+use portcullis_store::webhooks::{self, DeliveryRecord, DeliveryStatus, WebhookRecord};
+use portcullis_store::DbConnection;
+use serde::Serialize;
+use serde_json::json;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// The wait before each attempt: at once, then 5 s, 5 min, 30 min, 2 h, 5 h,
+/// 10 h and 10 h (about 28 hours in all; the Standard Webhooks schedule).
+pub const SCHEDULE: [TimeDelta; 8] = [
+    TimeDelta::zero(),
+    TimeDelta::seconds(5),
+    TimeDelta::minutes(5),
+    TimeDelta::minutes(30),
+    TimeDelta::hours(2),
+    TimeDelta::hours(5),
+    TimeDelta::hours(10),
+    TimeDelta::hours(10),
+];
+/// How long an endpoint has to answer one attempt.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an attempt holds its delivery: past it, another instance may
+/// try again (the sender stopped before recording).
+pub const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// How long finished deliveries stay in the log.
+pub const DELIVERY_RETENTION: TimeDelta = TimeDelta::days(30);
+/// Audit entries copied into the outbox per transaction.
+const BATCH: i64 = 500;
+/// The longest URL, description and event list accepted.
+const MAX_URL: usize = 2000;
+const MAX_DESCRIPTION: usize = 200;
+const MAX_EVENTS: usize = 50;
+/// The event name of a test delivery.
+pub const TEST_EVENT: &str = "webhook.test";
+
+/// What an admin sends to register or change an endpoint; absent members
+/// keep their value (or take the default when registering).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    /// Where deliveries go: https, or http to a loopback address.
+    pub url: Option<String>,
+    /// A note for admins.
+    pub description: Option<String>,
+    /// Event names and prefixes (`client.*`, `*`); empty: every event.
+    pub events: Option<Vec<String>>,
+    /// Whether deliveries are made.
+    pub enabled: Option<bool>,
+}
+
+/// An endpoint as admins see it (never its secret).
+#[derive(Clone, Debug, Serialize)]
+pub struct WebhookView {
+    /// Its id.
+    pub webhook_id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// A note for admins.
+    pub description: String,
+    /// The events it receives; empty: every event.
+    pub events: Vec<String>,
+    /// Whether deliveries are made.
+    pub enabled: bool,
+    /// When it was registered, RFC 3339.
+    pub created_at: String,
+    /// When it last changed, RFC 3339.
+    pub updated_at: String,
+}
+
+impl From<&WebhookRecord> for WebhookView {
+    fn from(w: &WebhookRecord) -> Self {
+        Self {
+            webhook_id: w.webhook_id.clone(),
+            url: w.url.clone(),
+            description: w.description.clone(),
+            events: w.events.clone(),
+            enabled: w.enabled,
+            created_at: crate::time(w.created_at),
+            updated_at: crate::time(w.updated_at),
+        }
+    }
+}
+
+/// A signing secret, `whsec_` + base64. Shown once; never in `Debug`.
+pub struct WebhookSecret(Zeroizing<String>);
+
+impl WebhookSecret {
+    /// The secret's text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(..)")
+    }
+}
+
+/// A registered endpoint and its signing secret, shown this once.
+#[derive(Debug)]
+pub struct CreatedWebhook {
+    /// The endpoint.
+    pub webhook: WebhookView,
+    /// Its signing secret.
+    pub secret: WebhookSecret,
+}
+
+/// A delivery as admins see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryView {
+    /// Its id, the `webhook-id` header.
+    pub delivery_id: String,
+    /// The event's name.
+    pub event: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: &'static str,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When it was queued, RFC 3339.
+    pub created_at: String,
+    /// When it is next tried, if it will be.
+    pub next_attempt_at: Option<String>,
+    /// When it was last tried.
+    pub last_attempt_at: Option<String>,
+    /// The endpoint's last HTTP status.
+    pub last_status: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+impl From<&DeliveryRecord> for DeliveryView {
+    fn from(d: &DeliveryRecord) -> Self {
+        Self {
+            delivery_id: d.delivery_id.clone(),
+            event: d.event.clone(),
+            status: d.status.as_str(),
+            attempts: d.attempts,
+            created_at: crate::time(d.created_at),
+            next_attempt_at: d
+                .next_attempt_at
+                .filter(|_| d.status == DeliveryStatus::Pending)
+                .map(crate::time),
+            last_attempt_at: d.last_attempt_at.map(crate::time),
+            last_status: d.last_status,
+            last_error: d.last_error.clone(),
+        }
+    }
+}
+
+/// A delivery taken for one attempt, with what sending it needs.
+pub struct Attempt {
+    /// The delivery.
+    pub delivery: DeliveryRecord,
+    /// Where to send it.
+    pub url: String,
+    secret: Zeroizing<Vec<u8>>,
+}
+
+impl Attempt {
+    /// The Standard Webhooks headers for sending now (`at`): `webhook-id`,
+    /// `webhook-timestamp` and `webhook-signature`.
+    pub fn headers(&self, at: DateTime<Utc>) -> [(&'static str, String); 3] {
+        let timestamp = at.timestamp();
+        let signature = sign(&self.secret, &self.delivery.delivery_id, timestamp, &self.delivery.payload);
+        [
+            ("webhook-id", self.delivery.delivery_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ]
+    }
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The endpoint answered with this status.
+    Answered(u16),
+    /// It could not be reached or did not answer in time.
+    Failed(String),
+}
+
+/// The Standard Webhooks signature: `v1,` + base64 of HMAC-SHA256 over
+/// `{id}.{timestamp}.{body}`, keyed with the secret's bytes.
+pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// Whether `pattern` (a name, `prefix.*` or `*`) selects the event `name`.
+fn selects(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+/// Whether an endpoint receives the event `name`.
+fn receives(webhook: &WebhookRecord, name: &str) -> bool {
+    webhook.enabled && (webhook.events.is_empty() || webhook.events.iter().any(|p| selects(p, name)))
+}
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::Invalid(message.into())
+}
+
+/// Checks a delivery URL: https, or http to a loopback address (a receiver
+/// on the same host); no credentials or fragment.
+fn validate_url(text: &str) -> Result<(), AppError> {
+    let url = url::Url::parse(text).map_err(|e| invalid(format!("url: not a URL ({e})")))?;
+    if text.len() > MAX_URL {
+        return Err(invalid(format!("url: at most {MAX_URL} characters")));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => return Err(invalid("url: names no host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(invalid("url: must be https (http only to a loopback address)")),
+        other => return Err(invalid(format!("url: `{other}` is not https"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err(invalid("url: must carry no credentials and no fragment"));
+    }
+    Ok(())
+}
+
+/// Checks event patterns: each must select at least one catalogued event.
+fn validate_events(events: &[String]) -> Result<(), AppError> {
+    if events.len() > MAX_EVENTS {
+        return Err(invalid(format!("events: at most {MAX_EVENTS}")));
+    }
+    let names = crate::event::CATALOGUE.iter().map(|(name, _, _)| *name).chain([TEST_EVENT]);
+    for pattern in events {
+        if !names.clone().any(|name| selects(pattern, name)) {
+            return Err(invalid(format!(
+                "events: `{pattern}` names no event (see the README's event table)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_description(description: &str) -> Result<(), AppError> {
+    if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "description: at most {MAX_DESCRIPTION} characters, no control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The body of an event's delivery: Standard Webhooks' `type`,
+/// `timestamp` and `data` (the audit entry).
+fn payload(entry: &Entry) -> String {
+    let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap_or(serde_json::Value::Null);
+    json!({
+        "type": entry.action,
+        "timestamp": crate::time(entry.at.and_utc()),
+        "data": {
+            "seq": entry.seq,
+            "actor": entry.actor,
+            "target": entry.target,
+            "source": entry.source,
+            "outcome": entry.outcome,
+            "details": details,
+        },
+    })
+    .to_string()
+}
+
+fn delivery(webhook_id: &str, event: &str, payload: String, now: DateTime<Utc>) -> DeliveryRecord {
+    DeliveryRecord {
+        delivery_id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
+        webhook_id: webhook_id.to_owned(),
+        event: event.to_owned(),
+        payload,
+        created_at: now,
+        status: DeliveryStatus::Pending,
+        attempts: 0,
+        next_attempt_at: Some(now),
+        last_attempt_at: None,
+        last_status: None,
+        last_error: None,
+    }
+}
+
+fn found(record: Option<WebhookRecord>, id: &str) -> Result<WebhookRecord, AppError> {
+    record.ok_or_else(|| AppError::NotFound(format!("no webhook `{id}`")))
+}
+
+impl App {
+    fn kek(&self) -> Result<&portcullis_jose::KeyEncryptionKey, AppError> {
+        self.kek.as_deref().ok_or_else(|| invalid("webhooks need the key-encryption key (PORTCULLIS_KEK)"))
+    }
+
+    /// Registers an endpoint; its signing secret is returned this once.
+    pub fn create_webhook(&self, actor: &Actor, input: WebhookInput) -> Result<CreatedWebhook, AppError> {
+        let attempt = Change { permission: Permission::Monitoring, action: "webhook.created", target: "" };
+        self.permit(actor, &attempt)?;
+        let url = input.url.ok_or_else(|| invalid("url: required"))?;
+        validate_url(&url)?;
+        let events = input.events.unwrap_or_default();
+        validate_events(&events)?;
+        let description = input.description.unwrap_or_default();
+        validate_description(&description)?;
+        let webhook_id = format!("wh_{}", uuid::Uuid::new_v4().simple());
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, bytes.as_mut());
+        let kek = self.kek()?;
+        let now = self.now();
+        let record = WebhookRecord {
+            webhook_id: webhook_id.clone(),
+            url,
+            description,
+            events,
+            secret_sealed: kek.seal(bytes.as_ref(), webhook_id.as_bytes()),
+            kek_id: kek.id().to_owned(),
+            enabled: input.enabled.unwrap_or(true),
+            since_seq: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let secret = WebhookSecret(Zeroizing::new(format!("whsec_{}", STANDARD.encode(bytes.as_ref()))));
+        self.change(actor, attempt, |tx| {
+            // The head is locked for this transaction: what comes after is this
+            // registration's own entry, and everything later.
+            let record = WebhookRecord { since_seq: audit::head(tx.conn)?.0, ..record };
+            webhooks::create(tx.conn, &record)?;
+            let (url, events) = (record.url.clone(), record.events.clone());
+            tx.emit(Event::WebhookCreated { webhook_id: record.webhook_id.clone(), url, events });
+            Ok(CreatedWebhook { webhook: WebhookView::from(&record), secret })
+        })
+    }
+
+    /// Changes an endpoint's URL, description, events or state.
+    pub fn update_webhook(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: WebhookInput,
+    ) -> Result<WebhookView, AppError> {
+        let attempt = Change { permission: Permission::Monitoring, action: "webhook.updated", target: id };
+        self.change(actor, attempt, |tx| {
+            let mut record = found(webhooks::find(tx.conn, id)?, id)?;
+            if let Some(url) = input.url {
+                validate_url(&url)?;
+                record.url = url;
+            }
+            if let Some(events) = input.events {
+                validate_events(&events)?;
+                record.events = events;
+            }
+            if let Some(description) = input.description {
+                validate_description(&description)?;
+                record.description = description;
+            }
+            record.enabled = input.enabled.unwrap_or(record.enabled);
+            record.updated_at = tx.now;
+            webhooks::update(tx.conn, &record)?;
+            tx.emit(Event::WebhookUpdated {
+                webhook_id: record.webhook_id.clone(),
+                url: record.url.clone(),
+                events: record.events.clone(),
+                enabled: record.enabled,
+            });
+            Ok(WebhookView::from(&record))
+        })
+    }
+
+    /// Deletes an endpoint and its deliveries.
+    pub fn delete_webhook(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
+        let attempt = Change { permission: Permission::Monitoring, action: "webhook.deleted", target: id };
+        self.change(actor, attempt, |tx| {
+            if !webhooks::delete(tx.conn, id)? {
+                return Err(AppError::NotFound(format!("no webhook `{id}`")));
+            }
+            tx.emit(Event::WebhookDeleted { webhook_id: id.to_owned() });
+            Ok(())
+        })
+    }
+
+    /// Every endpoint.
+    pub fn webhooks(&self, actor: &Actor) -> Result<Vec<WebhookView>, AppError> {
+        self.read(actor, Permission::Monitoring, |conn| {
+            Ok(webhooks::all(conn)?.iter().map(WebhookView::from).collect())
+        })
+    }
+
+    /// One endpoint.
+    pub fn webhook(&self, actor: &Actor, id: &str) -> Result<WebhookView, AppError> {
+        self.read(actor, Permission::Monitoring, |conn| {
+            Ok(WebhookView::from(&found(webhooks::find(conn, id)?, id)?))
+        })
+    }
+
+    /// The latest `limit` deliveries of an endpoint, newest first.
+    pub fn webhook_deliveries(
+        &self,
+        actor: &Actor,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<DeliveryView>, AppError> {
+        self.read(actor, Permission::Monitoring, |conn| {
+            found(webhooks::find(conn, id)?, id)?;
+            Ok(webhooks::of_webhook(conn, id, limit)?.iter().map(DeliveryView::from).collect())
+        })
+    }
+
+    /// Queues a `webhook.test` event for one endpoint (enabled or not).
+    pub fn send_test_webhook(&self, actor: &Actor, id: &str) -> Result<DeliveryView, AppError> {
+        let attempt = Change { permission: Permission::Monitoring, action: "webhook.tested", target: id };
+        self.change(actor, attempt, |tx| {
+            found(webhooks::find(tx.conn, id)?, id)?;
+            let body = json!({
+                "type": TEST_EVENT,
+                "timestamp": crate::time(tx.now),
+                "data": {"webhook_id": id, "actor": actor.name()},
+            });
+            let test = delivery(id, TEST_EVENT, body.to_string(), tx.now);
+            webhooks::enqueue(tx.conn, &test)?;
+            tx.emit(Event::WebhookTested {
+                webhook_id: id.to_owned(),
+                delivery_id: test.delivery_id.clone(),
+            });
+            Ok(DeliveryView::from(&test))
+        })
+    }
+
+    /// Copies audit entries written since the last call into the outbox,
+    /// one delivery per entry and endpoint that receives it; returns how
+    /// many were queued. Instances may call it together: one moves the
+    /// cursor, the others queue nothing.
+    pub fn queue_webhook_events(&self) -> Result<usize, AppError> {
+        let now = self.now();
+        let queued = self.db.get()?.atomically(|conn| {
+            let from = webhooks::cursor(conn)?;
+            let endpoints: Vec<WebhookRecord> =
+                webhooks::all(conn)?.into_iter().filter(|w| w.enabled).collect();
+            let (to, queued) = if endpoints.is_empty() {
+                (audit::head(conn)?.0, 0)
+            } else {
+                queue_entries(conn, &endpoints, from, now)?
+            };
+            if to == from {
+                return Ok(0);
+            }
+            if !webhooks::advance_cursor(conn, from, to)? {
+                // Another instance queued these: roll this copy back.
+                return Err(AppError::Conflict("the webhook cursor moved".into()));
+            }
+            Ok(queued)
+        });
+        match queued {
+            Err(AppError::Conflict(_)) => Ok(0),
+            other => other,
+        }
+    }
+
+    /// Leases up to `limit` due deliveries for an attempt, skipping those
+    /// of the endpoints `busy` names.
+    pub fn lease_webhook_deliveries(&self, limit: usize, busy: &[String]) -> Result<Vec<Attempt>, AppError> {
+        let now = self.now();
+        let kek = self.kek()?;
+        let mut conn = self.db.get()?;
+        let mut leased = Vec::new();
+        let mut endpoints: Vec<WebhookRecord> = Vec::new();
+        for delivery in webhooks::due(&mut conn, now, (limit * 4) as i64)? {
+            if leased.len() >= limit || busy.contains(&delivery.webhook_id) {
+                continue;
+            }
+            if !endpoints.iter().any(|w| w.webhook_id == delivery.webhook_id) {
+                match webhooks::find(&mut conn, &delivery.webhook_id)? {
+                    Some(webhook) => endpoints.push(webhook),
+                    None => continue,
+                }
+            }
+            let Some(webhook) = endpoints.iter().find(|w| w.webhook_id == delivery.webhook_id) else {
+                continue;
+            };
+            if !webhooks::lease(&mut conn, &delivery, now + LEASE)? {
+                continue;
+            }
+            let secret = kek
+                .open(&webhook.secret_sealed, webhook.webhook_id.as_bytes())
+                .map_err(|e| AppError::Corrupt(format!("webhook {}: {e}", webhook.webhook_id)))?;
+            leased.push(Attempt { delivery, url: webhook.url.clone(), secret });
+        }
+        Ok(leased)
+    }
+
+    /// Records how an attempt ended: delivered on a 2xx, else retried on
+    /// the [`SCHEDULE`] until it runs out.
+    pub fn finish_webhook_attempt(&self, attempt: Attempt, outcome: &AttemptOutcome) -> Result<(), AppError> {
+        let now = self.now();
+        let mut delivery = attempt.delivery;
+        delivery.attempts += 1;
+        let (status, error) = match outcome {
+            AttemptOutcome::Answered(status) => (Some(i64::from(*status)), None),
+            AttemptOutcome::Failed(error) => (None, Some(error.clone())),
+        };
+        let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        delivery.last_status = status;
+        delivery.last_error = match (&error, status) {
+            (Some(error), _) => Some(error.clone()),
+            (None, Some(s)) if !delivered => Some(format!("the endpoint answered {s}")),
+            _ => None,
+        };
+        let next = SCHEDULE.get(delivery.attempts as usize).filter(|_| !delivered);
+        (delivery.status, delivery.next_attempt_at) = match next {
+            _ if delivered => (DeliveryStatus::Delivered, None),
+            Some(wait) => (DeliveryStatus::Pending, Some(now + *wait)),
+            None => (DeliveryStatus::Failed, None),
+        };
+        if delivery.status == DeliveryStatus::Failed {
+            tracing::warn!(delivery = %delivery.delivery_id, webhook = %delivery.webhook_id, "a webhook delivery ran out of attempts");
+        }
+        Ok(webhooks::record_attempt(&mut *self.db.get()?, &delivery, now)?)
+    }
+}
+
+/// Queues the entries after `from` for `endpoints`; returns the position
+/// reached and the deliveries queued.
+fn queue_entries(
+    conn: &mut DbConnection,
+    endpoints: &[WebhookRecord],
+    from: i64,
+    now: DateTime<Utc>,
+) -> Result<(i64, usize), AppError> {
+    let entries = audit::entries(conn, &Filter::default(), from, BATCH)?;
+    let mut queued = 0;
+    for entry in entries.iter().filter(|e| e.outcome != "refused") {
+        for endpoint in endpoints.iter().filter(|w| entry.seq > w.since_seq && receives(w, &entry.action)) {
+            webhooks::enqueue(conn, &delivery(&endpoint.webhook_id, &entry.action, payload(entry), now))?;
+            queued += 1;
+        }
+    }
+    Ok((entries.last().map_or(from, |e| e.seq), queued))
+}
+
+/// Queues new events every second for as long as `alive` exists (the
+/// server's sender leases and sends them).
+pub fn spawn_queue(app: Arc<App>, alive: std::sync::Weak<dyn std::any::Any + Send + Sync>) {
+    let warning = crate::once_every::OnceEvery::new(Duration::from_secs(60));
+    crate::periodic::spawn("webhook-queue", Duration::from_secs(1), alive, move || {
+        if let Err(e) = app.queue_webhook_events() {
+            if warning.due() {
+                tracing::warn!(error = %e, "webhook events could not be queued; they will be on the next try");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_standard_webhooks() {
+        // The Standard Webhooks reference test vector.
+        let secret = STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = r#"{"test": 2432232314}"#;
+        assert_eq!(
+            sign(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn urls_are_https_or_loopback_http() {
+        for ok in [
+            "https://hooks.example/in",
+            "http://127.0.0.1:9000/hook",
+            "http://[::1]/h",
+            "http://localhost:8080/",
+        ] {
+            assert!(validate_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://hooks.example/in",
+            "ftp://x.example/",
+            "https://user:pw@x.example/",
+            "https://x.example/#f",
+            "nope",
+        ] {
+            assert!(matches!(validate_url(bad), Err(AppError::Invalid(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn patterns_select_events_by_name_or_prefix() {
+        assert!(validate_events(&[
+            "client.*".into(),
+            "key.activated".into(),
+            "*".into(),
+            "webhook.test".into()
+        ])
+        .is_ok());
+        assert!(validate_events(&["nothing.*".into()]).is_err());
+        assert!(validate_events(&["client.create".into()]).is_err());
+        assert!(selects("client.*", "client.created") && !selects("client.*", "key.staged"));
+        assert!(selects("*", "key.staged") && selects("key.staged", "key.staged"));
+    }
+}

@@ -1,0 +1,388 @@
+//! Webhooks: the endpoints, the durable outbox of deliveries, and the
+//! cursor through the audit log that the outbox is filled from.
+
+use crate::schema::{webhook_cursor, webhook_deliveries, webhooks};
+use crate::{DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// An endpoint as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookRecord {
+    /// Its id.
+    pub webhook_id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// What the admin called it.
+    pub description: String,
+    /// The event names and prefixes (`client.*`) it receives; empty: all.
+    pub events: Vec<String>,
+    /// The signing secret, sealed under the key-encryption key.
+    pub secret_sealed: Vec<u8>,
+    /// Which key-encryption key sealed it.
+    pub kek_id: String,
+    /// Whether deliveries are made.
+    pub enabled: bool,
+    /// The audit position when it was registered: it receives what came after.
+    pub since_seq: i64,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+type WebhookRow = (String, String, String, String, Vec<u8>, String, bool, i64, NaiveDateTime, NaiveDateTime);
+
+const WEBHOOK_COLUMNS: (
+    webhooks::webhook_id,
+    webhooks::url,
+    webhooks::description,
+    webhooks::events,
+    webhooks::secret_sealed,
+    webhooks::kek_id,
+    webhooks::enabled,
+    webhooks::since_seq,
+    webhooks::created_at,
+    webhooks::updated_at,
+) = (
+    webhooks::webhook_id,
+    webhooks::url,
+    webhooks::description,
+    webhooks::events,
+    webhooks::secret_sealed,
+    webhooks::kek_id,
+    webhooks::enabled,
+    webhooks::since_seq,
+    webhooks::created_at,
+    webhooks::updated_at,
+);
+
+fn webhook_of(row: WebhookRow) -> Result<WebhookRecord, StoreError> {
+    let (
+        webhook_id,
+        url,
+        description,
+        events,
+        secret_sealed,
+        kek_id,
+        enabled,
+        since_seq,
+        created_at,
+        updated_at,
+    ) = row;
+    Ok(WebhookRecord {
+        events: crate::json::read("webhooks", &webhook_id, &events)?,
+        webhook_id,
+        url,
+        description,
+        secret_sealed,
+        kek_id,
+        enabled,
+        since_seq,
+        created_at: created_at.and_utc(),
+        updated_at: updated_at.and_utc(),
+    })
+}
+
+/// Registers `webhook`.
+pub fn create(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<(), StoreError> {
+    diesel::insert_into(webhooks::table)
+        .values((
+            webhooks::webhook_id.eq(&webhook.webhook_id),
+            webhooks::url.eq(&webhook.url),
+            webhooks::description.eq(&webhook.description),
+            webhooks::events.eq(crate::json::write("webhooks", &webhook.events)?),
+            webhooks::secret_sealed.eq(&webhook.secret_sealed),
+            webhooks::kek_id.eq(&webhook.kek_id),
+            webhooks::enabled.eq(webhook.enabled),
+            webhooks::since_seq.eq(webhook.since_seq),
+            webhooks::created_at.eq(webhook.created_at.naive_utc()),
+            webhooks::updated_at.eq(webhook.updated_at.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes the changeable fields of `webhook`; false when it does not exist.
+pub fn update(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<bool, StoreError> {
+    let changed = diesel::update(webhooks::table.filter(webhooks::webhook_id.eq(&webhook.webhook_id)))
+        .set((
+            webhooks::url.eq(&webhook.url),
+            webhooks::description.eq(&webhook.description),
+            webhooks::events.eq(crate::json::write("webhooks", &webhook.events)?),
+            webhooks::enabled.eq(webhook.enabled),
+            webhooks::updated_at.eq(webhook.updated_at.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Deletes a webhook and its deliveries; false when it does not exist.
+pub fn delete(conn: &mut DbConnection, webhook_id: &str) -> Result<bool, StoreError> {
+    diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::webhook_id.eq(webhook_id)))
+        .execute(conn)?;
+    Ok(diesel::delete(webhooks::table.filter(webhooks::webhook_id.eq(webhook_id))).execute(conn)? == 1)
+}
+
+/// The webhook `webhook_id`.
+pub fn find(conn: &mut DbConnection, webhook_id: &str) -> Result<Option<WebhookRecord>, StoreError> {
+    let row: Option<WebhookRow> = webhooks::table
+        .filter(webhooks::webhook_id.eq(webhook_id))
+        .select(WEBHOOK_COLUMNS)
+        .first(conn)
+        .optional()?;
+    row.map(webhook_of).transpose()
+}
+
+/// Every webhook, oldest first.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<WebhookRecord>, StoreError> {
+    let rows: Vec<WebhookRow> = webhooks::table
+        .order((webhooks::created_at, webhooks::webhook_id))
+        .select(WEBHOOK_COLUMNS)
+        .load(conn)?;
+    rows.into_iter().map(webhook_of).collect()
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Out of attempts.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "pending" => Ok(Self::Pending),
+            "delivered" => Ok(Self::Delivered),
+            "failed" => Ok(Self::Failed),
+            other => {
+                Err(StoreError::Corrupt { table: "webhook_deliveries", reason: format!("status `{other}`") })
+            }
+        }
+    }
+}
+
+/// A delivery as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// Its id: the `webhook-id` header, the same on every attempt.
+    pub delivery_id: String,
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The event's name.
+    pub event: String,
+    /// The body sent, JSON.
+    pub payload: String,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When the next attempt is due (or the current one's lease ends).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the last attempt was made.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The last attempt's HTTP status.
+    pub last_status: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+type DeliveryRow = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    String,
+    i64,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<i64>,
+    Option<String>,
+);
+
+const DELIVERY_COLUMNS: (
+    webhook_deliveries::delivery_id,
+    webhook_deliveries::webhook_id,
+    webhook_deliveries::event,
+    webhook_deliveries::payload,
+    webhook_deliveries::created_at,
+    webhook_deliveries::status,
+    webhook_deliveries::attempts,
+    webhook_deliveries::next_attempt_at,
+    webhook_deliveries::last_attempt_at,
+    webhook_deliveries::last_status,
+    webhook_deliveries::last_error,
+) = (
+    webhook_deliveries::delivery_id,
+    webhook_deliveries::webhook_id,
+    webhook_deliveries::event,
+    webhook_deliveries::payload,
+    webhook_deliveries::created_at,
+    webhook_deliveries::status,
+    webhook_deliveries::attempts,
+    webhook_deliveries::next_attempt_at,
+    webhook_deliveries::last_attempt_at,
+    webhook_deliveries::last_status,
+    webhook_deliveries::last_error,
+);
+
+fn delivery_of(row: DeliveryRow) -> Result<DeliveryRecord, StoreError> {
+    let (
+        delivery_id,
+        webhook_id,
+        event,
+        payload,
+        created_at,
+        status,
+        attempts,
+        next,
+        last,
+        last_status,
+        last_error,
+    ) = row;
+    Ok(DeliveryRecord {
+        delivery_id,
+        webhook_id,
+        event,
+        payload,
+        created_at: created_at.and_utc(),
+        status: DeliveryStatus::parse(&status)?,
+        attempts,
+        next_attempt_at: next.map(|at| at.and_utc()),
+        last_attempt_at: last.map(|at| at.and_utc()),
+        last_status,
+        last_error,
+    })
+}
+
+/// Queues `delivery`.
+pub fn enqueue(conn: &mut DbConnection, delivery: &DeliveryRecord) -> Result<(), StoreError> {
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::delivery_id.eq(&delivery.delivery_id),
+            webhook_deliveries::webhook_id.eq(&delivery.webhook_id),
+            webhook_deliveries::event.eq(&delivery.event),
+            webhook_deliveries::payload.eq(&delivery.payload),
+            webhook_deliveries::created_at.eq(delivery.created_at.naive_utc()),
+            webhook_deliveries::status.eq(delivery.status.as_str()),
+            webhook_deliveries::attempts.eq(delivery.attempts),
+            webhook_deliveries::next_attempt_at.eq(delivery.next_attempt_at.map(|at| at.naive_utc())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` deliveries due by `now`, oldest due first.
+pub fn due(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let rows: Vec<DeliveryRow> = webhook_deliveries::table
+        .filter(webhook_deliveries::next_attempt_at.le(now.naive_utc()))
+        .order(webhook_deliveries::next_attempt_at)
+        .limit(limit)
+        .select(DELIVERY_COLUMNS)
+        .load(conn)?;
+    rows.into_iter().map(delivery_of).collect()
+}
+
+/// Takes `delivery` for an attempt until `until`, if no one took it since
+/// it was read (its due time unchanged); true when this caller has it.
+pub fn lease(
+    conn: &mut DbConnection,
+    delivery: &DeliveryRecord,
+    until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(due) = delivery.next_attempt_at else { return Ok(false) };
+    let taken = diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::delivery_id.eq(&delivery.delivery_id))
+            .filter(webhook_deliveries::next_attempt_at.eq(due.naive_utc())),
+    )
+    .set(webhook_deliveries::next_attempt_at.eq(until.naive_utc()))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+/// Records an attempt at `at`: its outcome and what comes next.
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    delivery: &DeliveryRecord,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::update(
+        webhook_deliveries::table.filter(webhook_deliveries::delivery_id.eq(&delivery.delivery_id)),
+    )
+    .set((
+        webhook_deliveries::status.eq(delivery.status.as_str()),
+        webhook_deliveries::attempts.eq(delivery.attempts),
+        webhook_deliveries::next_attempt_at.eq(delivery.next_attempt_at.map(|at| at.naive_utc())),
+        webhook_deliveries::last_attempt_at.eq(at.naive_utc()),
+        webhook_deliveries::last_status.eq(delivery.last_status),
+        webhook_deliveries::last_error.eq(&delivery.last_error),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The latest `limit` deliveries of `webhook_id`, newest first.
+pub fn of_webhook(
+    conn: &mut DbConnection,
+    webhook_id: &str,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let rows: Vec<DeliveryRow> = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .order((webhook_deliveries::created_at.desc(), webhook_deliveries::delivery_id.desc()))
+        .limit(limit)
+        .select(DELIVERY_COLUMNS)
+        .load(conn)?;
+    rows.into_iter().map(delivery_of).collect()
+}
+
+/// Deletes finished deliveries queued before `cutoff`.
+pub fn delete_finished_before(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::next_attempt_at.is_null())
+            .filter(webhook_deliveries::created_at.lt(cutoff.naive_utc())),
+    )
+    .execute(conn)?)
+}
+
+/// The audit position events have been queued up to.
+pub fn cursor(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(webhook_cursor::table
+        .filter(webhook_cursor::name.eq("audit"))
+        .select(webhook_cursor::seq)
+        .first(conn)?)
+}
+
+/// Moves the cursor from `from` to `to`; false when another instance moved
+/// it first (its transaction should then be rolled back).
+pub fn advance_cursor(conn: &mut DbConnection, from: i64, to: i64) -> Result<bool, StoreError> {
+    let moved = diesel::update(
+        webhook_cursor::table.filter(webhook_cursor::name.eq("audit")).filter(webhook_cursor::seq.eq(from)),
+    )
+    .set(webhook_cursor::seq.eq(to))
+    .execute(conn)?;
+    Ok(moved == 1)
+}
