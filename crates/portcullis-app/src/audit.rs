@@ -3,15 +3,85 @@
 //! chain is checked by [`portcullis_store::audit::verify`]. What is
 //! recorded is who did what to what, from where, and how it ended; never a
 //! secret. Reading and verifying the log are operations too.
+//!
+//! The free-form details and the source address are [`Sealing`]: sealed
+//! with AES-256-GCM under the key-encryption key before they are written,
+//! opened when read. The columns searched (time, actor, action, target,
+//! outcome) stay clear. The chain hashes what is stored, so verifying it
+//! needs no key and still detects any change, sealed parts included.
 
 use crate::event::Outcome;
 use crate::{Actor, App, AppError, Event, Permission};
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
 use chrono::{DateTime, Utc};
+use portcullis_jose::KeyEncryptionKey;
 use portcullis_store::audit::{self, hashed_time, Entry, Filter, NewEntry, Verified};
 use portcullis_store::{DbConnection, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+/// How sealed values begin: `sealed:v1:{kek id}:{base64}`.
+const SEALED: &str = "sealed:v1:";
+/// What a sealed details value is bound to (AES-GCM associated data).
+const DETAILS: &[u8] = b"audit.details";
+/// What a sealed source address is bound to.
+const SOURCE: &[u8] = b"audit.source";
+
+/// How the details and source of entries are kept: sealed under the
+/// key-encryption key once one is [set](Sealing::set) (the server and the
+/// CLI always set it), in clear before (tests and tools without one).
+/// Cloning shares it.
+#[derive(Clone, Default)]
+pub struct Sealing(Arc<OnceLock<Arc<KeyEncryptionKey>>>);
+
+impl Sealing {
+    /// Seals from now on under `kek` (the first key set stays).
+    pub fn set(&self, kek: Arc<KeyEncryptionKey>) {
+        let _ = self.0.set(kek);
+    }
+
+    /// The key-encryption key, if one is set.
+    pub fn kek(&self) -> Option<&Arc<KeyEncryptionKey>> {
+        self.0.get()
+    }
+
+    /// `text` as stored: sealed when a key is set; empty stays empty.
+    fn seal(&self, text: &str, context: &[u8]) -> String {
+        match self.kek() {
+            Some(kek) if !text.is_empty() => {
+                format!("{SEALED}{}:{}", kek.id(), STANDARD_NO_PAD.encode(kek.seal(text.as_bytes(), context)))
+            }
+            _ => text.to_owned(),
+        }
+    }
+
+    /// A stored value as written: opened when sealed, as is when not (older
+    /// entries were written in clear).
+    fn open(&self, stored: &str, context: &[u8]) -> Result<String, &'static str> {
+        let Some(sealed) = stored.strip_prefix(SEALED) else { return Ok(stored.to_owned()) };
+        let kek = self.kek().ok_or("sealed; the key-encryption key is not configured")?;
+        let (kek_id, encoded) = sealed.split_once(':').ok_or("sealed, but malformed")?;
+        if kek_id != kek.id() {
+            return Err("sealed under another key-encryption key");
+        }
+        let bytes = STANDARD_NO_PAD.decode(encoded).map_err(|_| "sealed, but malformed")?;
+        let opened = kek.open(&bytes, context).map_err(|_| "sealed, but does not open: altered")?;
+        String::from_utf8(opened.to_vec()).map_err(|_| "sealed, but not text")
+    }
+
+    /// `entry` as views show it, its details and source opened.
+    pub fn view(&self, entry: Entry) -> EntryView {
+        let details = match self.open(&entry.details, DETAILS) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            Err(why) => serde_json::json!({ "sealed": why }),
+        };
+        let source = self.open(&entry.source, SOURCE).unwrap_or_else(|why| format!("({why})"));
+        EntryView { details, source, ..EntryView::from(entry) }
+    }
+}
 
 /// One entry to append.
 #[derive(Clone, Debug)]
@@ -72,10 +142,11 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-/// Appends `record` on this connection (in its transaction, if one is open).
-pub fn append(conn: &mut DbConnection, record: &Record) -> Result<Entry, StoreError> {
-    let source = record.source.map(|ip| ip.to_string()).unwrap_or_default();
-    let details = record.details.to_string();
+/// Appends `record` on this connection (in its transaction, if one is
+/// open), its details and source sealed as `sealing` says.
+pub fn append(conn: &mut DbConnection, record: &Record, sealing: &Sealing) -> Result<Entry, StoreError> {
+    let source = sealing.seal(&record.source.map(|ip| ip.to_string()).unwrap_or_default(), SOURCE);
+    let details = sealing.seal(&record.details.to_string(), DETAILS);
     audit::append(
         conn,
         &NewEntry {
@@ -118,6 +189,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The entry as stored: sealed parts as they are (see [`Sealing::view`]).
 impl From<Entry> for EntryView {
     fn from(entry: Entry) -> Self {
         Self {
@@ -180,7 +252,7 @@ impl App {
                 entries.last().map(|e| e.seq)
             });
             Ok(Page {
-                entries: entries.into_iter().map(EntryView::from).collect(),
+                entries: entries.into_iter().map(|entry| self.sealing.view(entry)).collect(),
                 next_cursor: next_cursor.flatten(),
             })
         })

@@ -108,6 +108,7 @@ pub struct Failure<'a> {
 /// log and onto the bus.
 pub struct FailureLog {
     db: Database,
+    sealing: crate::audit::Sealing,
     bus: EventBus,
     window: TimeDelta,
     groups: Mutex<HashMap<Group, Tally>>,
@@ -115,9 +116,9 @@ pub struct FailureLog {
 
 impl FailureLog {
     /// A log summarising every `window` into `db`, publishing on `bus`.
-    pub fn new(db: Database, bus: EventBus, window: Duration) -> Self {
+    pub fn new(db: Database, bus: EventBus, window: Duration, sealing: crate::audit::Sealing) -> Self {
         let window = TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(1)).max(TimeDelta::seconds(1));
-        Self { db, bus, window, groups: Mutex::default() }
+        Self { db, sealing, bus, window, groups: Mutex::default() }
     }
 
     /// Counts one failure.
@@ -189,9 +190,9 @@ impl FailureLog {
         let events: Vec<(Actor, Event)> = ended.iter().map(|group| self.event(group)).collect();
         let written = self.db.get().and_then(|mut conn| {
             conn.in_transaction(|conn| {
-                events
-                    .iter()
-                    .try_for_each(|(actor, event)| audit::append(conn, &Record::of(actor, event)).map(drop))
+                events.iter().try_for_each(|(actor, event)| {
+                    audit::append(conn, &Record::of(actor, event), &self.sealing).map(drop)
+                })
             })
         });
         match written {
@@ -257,7 +258,8 @@ mod tests {
     #[test]
     fn failures_are_grouped_per_client_address_and_window() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
+        let log =
+            FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60), Default::default());
         let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         for n in 0..1000 {
             log.count(&failure(Some("billing"), "billing", 1, start + TimeDelta::milliseconds(n)));
@@ -282,7 +284,8 @@ mod tests {
     #[test]
     fn unknown_ids_are_grouped_and_never_recorded_verbatim() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
+        let log =
+            FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60), Default::default());
         let now = Utc::now();
         for n in 0..100 {
             log.count(&failure(None, &format!("s3cret-password-{n}"), 1, now));
@@ -306,7 +309,8 @@ mod tests {
     #[test]
     fn a_window_keeps_a_bounded_number_of_groups() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
+        let log =
+            FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60), Default::default());
         let now = Utc::now();
         for n in 0..10_000u32 {
             let id = n.to_string();
@@ -324,7 +328,8 @@ mod tests {
     #[test]
     fn what_stays_open_is_written_when_the_log_is_dropped() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(3600));
+        let log =
+            FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(3600), Default::default());
         log.count(&failure(Some("billing"), "billing", 1, Utc::now()));
         drop(log);
         let entries = portcullis_store::audit::verify(&mut db.connect().get().unwrap()).unwrap();
@@ -334,7 +339,8 @@ mod tests {
     #[test]
     fn kinds_are_summarised_apart_as_their_own_events() {
         let db = TestDb::sqlite();
-        let log = FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60));
+        let log =
+            FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60), Default::default());
         let now = Utc::now();
         log.count(&failure(Some("alice"), "alice", 1, now));
         log.count(&Failure {

@@ -76,14 +76,16 @@ pub struct App {
     mirrors: Vec<Arc<dyn LocalMirror>>,
     usage: usage::UsageRecorder,
     rate_limits: rate_limits::RateLimiter,
-    kek: Option<Arc<portcullis_jose::KeyEncryptionKey>>,
+    sealing: audit::Sealing,
 }
 
 impl App {
     /// The application over `db`, with the system clock and no subscribers.
     pub fn new(db: Database, policy: ChangePolicy, scopes: KnownScopes) -> Self {
         let bus = EventBus::default();
-        let failures = Arc::new(FailureLog::new(db.clone(), bus.clone(), failures::DEFAULT_WINDOW));
+        let sealing = audit::Sealing::default();
+        let failures =
+            Arc::new(FailureLog::new(db.clone(), bus.clone(), failures::DEFAULT_WINDOW, sealing.clone()));
         Self {
             db,
             bus,
@@ -94,7 +96,7 @@ impl App {
             mirrors: Vec::new(),
             usage: usage::UsageRecorder::default(),
             rate_limits: rate_limits::RateLimiter::default(),
-            kek: None,
+            sealing,
         }
     }
 
@@ -109,7 +111,8 @@ impl App {
 
     /// This application summarising high-volume failures every `window`.
     pub fn with_failure_window(self, window: std::time::Duration) -> Self {
-        let failures = Arc::new(FailureLog::new(self.db.clone(), self.bus.clone(), window));
+        let failures =
+            Arc::new(FailureLog::new(self.db.clone(), self.bus.clone(), window, self.sealing.clone()));
         Self { failures, ..self }
     }
 
@@ -124,10 +127,11 @@ impl App {
         Self { clock, ..self }
     }
 
-    /// This application sealing the secrets it keeps (webhook signing
-    /// secrets) under `kek`.
+    /// This application sealing what it keeps secret (audit details and
+    /// sources, webhook signing secrets) under `kek`.
     pub fn with_kek(self, kek: Arc<portcullis_jose::KeyEncryptionKey>) -> Self {
-        Self { kek: Some(kek), ..self }
+        self.sealing.set(kek);
+        self
     }
 
     /// This application keeping `mirror` up to date with every change.

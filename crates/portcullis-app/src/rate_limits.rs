@@ -31,8 +31,8 @@ pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// The length of a window, in seconds.
 pub const WINDOW_SECONDS: i64 = 60;
 /// The address keys an instance tracks; past this, requests of new
-/// addresses are refused until old ones expire (an attacker with many
-/// addresses must not grow memory).
+/// addresses go uncounted until old ones expire: an attacker with that many
+/// addresses must grow neither memory nor a refusal of everyone else.
 pub const MAX_ADDRESS_KEYS: usize = 100_000;
 /// The most keys an instance writes per sync, busiest first.
 pub const MAX_WRITTEN: usize = 1000;
@@ -167,7 +167,7 @@ impl RateLimiter {
         let keys = &mut counters[limit.index()];
         if !keys.contains_key(subject) {
             if limit != Limit::Token && address_keys >= MAX_ADDRESS_KEYS {
-                return Decision::Limited { retry_after: WINDOW_SECONDS as u64 };
+                return Decision::Allowed;
             }
             let hash = crate::secrets::hash(&format!("{}\0{subject}", limit.as_str()));
             let counter = Counter { hash, limit: max, window, current: 0, previous: 0, written: 0 };
@@ -185,9 +185,14 @@ impl RateLimiter {
             counter.current += 1;
             return Decision::Allowed;
         }
-        // When the estimate falls below the limit again: at the window's end
-        // if this minute alone is full, else as the last minute slides out.
-        let until = if current + 1 > max { 1.0 } else { 1.0 - (max - current - 1) as f64 / previous };
+        // When the estimate falls below the limit again, in windows from this
+        // one's start: as the last minute slides out; or, when this minute
+        // alone is full, as it slides out of the next one.
+        let until = if current + 1 > max {
+            1.0 + (1.0 - (max - 1) as f64 / current as f64).max(0.0)
+        } else {
+            1.0 - (max - current - 1) as f64 / previous
+        };
         let retry_after = ((until - elapsed) * WINDOW_SECONDS as f64).ceil().max(1.0) as u64;
         Decision::Limited { retry_after }
     }
@@ -219,7 +224,9 @@ impl RateLimiter {
     fn written(&self, written: &[(usize, String, WindowCount)]) {
         let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (i, subject, count) in written {
-            if let Some(counter) = counters[*i].get_mut(subject) {
+            // Only in the window written: a minute may have turned meanwhile.
+            let counter = counters[*i].get_mut(subject).filter(|c| start_of(c.window) == count.window);
+            if let Some(counter) = counter {
                 counter.written = counter.written.max(count.count as u32);
             }
         }
@@ -292,7 +299,8 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(limiter.check(Limit::Token, "app", 5, now), Decision::Allowed);
         }
-        assert_eq!(limiter.check(Limit::Token, "app", 5, now), Decision::Limited { retry_after: 45 });
+        // The five go on counting into the next minute: 5 × (1 − f) + 1 ≤ 5 from f = 0.2.
+        assert_eq!(limiter.check(Limit::Token, "app", 5, now), Decision::Limited { retry_after: 57 });
         assert_eq!(limiter.check(Limit::Token, "other", 5, now), Decision::Allowed, "per subject");
         assert_eq!(limiter.check(Limit::Login, "app", 5, now), Decision::Allowed, "per limit");
         assert_eq!(limiter.check(Limit::Token, "app", 0, now), Decision::Allowed, "0 is no limit");

@@ -89,7 +89,7 @@ impl App {
             let value = work(&mut tx)?;
             let Tx { conn, events, source, .. } = tx;
             for event in &events {
-                audit::append(conn, &Record::of(actor, event).from(source))?;
+                audit::append(conn, &Record::of(actor, event).from(source), &self.sealing)?;
             }
             Ok::<_, AppError>((value, events))
         })?;
@@ -102,7 +102,7 @@ impl App {
 
     fn audit_refusal(&self, actor: &Actor, attempt: &Attempt<'_>, error: &AppError) {
         let record = Record::refused(actor, attempt.action, attempt.target, error);
-        let written = self.db.get().and_then(|mut conn| audit::append(&mut conn, &record));
+        let written = self.db.get().and_then(|mut conn| audit::append(&mut conn, &record, &self.sealing));
         if let Err(e) = written {
             tracing::error!(error = %e, action = attempt.action, "a refusal could not be audited");
         }

@@ -17,17 +17,19 @@
 //! stored sealed under the key-encryption key (AES-256-GCM) because signing
 //! needs them back.
 
+use crate::audit::{EntryView, Sealing};
 use crate::transaction::Attempt as Change;
 use crate::{Actor, App, AppError, Event, Permission};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
-use portcullis_store::audit::{self, Entry, Filter};
+use portcullis_store::audit::{self, Filter};
 use portcullis_store::webhooks::{self, DeliveryRecord, DeliveryStatus, WebhookRecord};
 use portcullis_store::DbConnection;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +47,8 @@ pub const SCHEDULE: [TimeDelta; 8] = [
     TimeDelta::hours(10),
     TimeDelta::hours(10),
 ];
+/// Deliveries in flight to one endpoint at a time.
+pub const PER_ENDPOINT: usize = 4;
 /// How long an endpoint has to answer one attempt.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an attempt holds its delivery: past it, another instance may
@@ -183,6 +187,7 @@ pub struct Attempt {
     /// Where to send it.
     pub url: String,
     secret: Zeroizing<Vec<u8>>,
+    leased_until: DateTime<Utc>,
 }
 
 impl Attempt {
@@ -227,6 +232,18 @@ fn selects(pattern: &str, name: &str) -> bool {
 /// Whether an endpoint receives the event `name`.
 fn receives(webhook: &WebhookRecord, name: &str) -> bool {
     webhook.enabled && (webhook.events.is_empty() || webhook.events.iter().any(|p| selects(p, name)))
+}
+
+/// A URL as events show it: without its query, which may carry a token
+/// of the receiver's.
+fn shown(url: &str) -> String {
+    url::Url::parse(url).map_or_else(
+        |_| String::new(),
+        |mut url| {
+            url.set_query(None);
+            url.to_string()
+        },
+    )
 }
 
 fn invalid(message: impl Into<String>) -> AppError {
@@ -284,19 +301,18 @@ fn validate_description(description: &str) -> Result<(), AppError> {
 }
 
 /// The body of an event's delivery: Standard Webhooks' `type`,
-/// `timestamp` and `data` (the audit entry).
-fn payload(entry: &Entry) -> String {
-    let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap_or(serde_json::Value::Null);
+/// `timestamp` and `data` (the audit entry, opened).
+fn payload(entry: &EntryView) -> String {
     json!({
         "type": entry.action,
-        "timestamp": crate::time(entry.at.and_utc()),
+        "timestamp": entry.at,
         "data": {
             "seq": entry.seq,
             "actor": entry.actor,
             "target": entry.target,
             "source": entry.source,
             "outcome": entry.outcome,
-            "details": details,
+            "details": entry.details,
         },
     })
     .to_string()
@@ -324,7 +340,10 @@ fn found(record: Option<WebhookRecord>, id: &str) -> Result<WebhookRecord, AppEr
 
 impl App {
     fn kek(&self) -> Result<&portcullis_jose::KeyEncryptionKey, AppError> {
-        self.kek.as_deref().ok_or_else(|| invalid("webhooks need the key-encryption key (PORTCULLIS_KEK)"))
+        self.sealing
+            .kek()
+            .map(|kek| &**kek)
+            .ok_or_else(|| invalid("webhooks need the key-encryption key (PORTCULLIS_KEK)"))
     }
 
     /// Registers an endpoint; its signing secret is returned this once.
@@ -360,7 +379,7 @@ impl App {
             // registration's own entry, and everything later.
             let record = WebhookRecord { since_seq: audit::head(tx.conn)?.0, ..record };
             webhooks::create(tx.conn, &record)?;
-            let (url, events) = (record.url.clone(), record.events.clone());
+            let (url, events) = (shown(&record.url), record.events.clone());
             tx.emit(Event::WebhookCreated { webhook_id: record.webhook_id.clone(), url, events });
             Ok(CreatedWebhook { webhook: WebhookView::from(&record), secret })
         })
@@ -393,7 +412,7 @@ impl App {
             webhooks::update(tx.conn, &record)?;
             tx.emit(Event::WebhookUpdated {
                 webhook_id: record.webhook_id.clone(),
-                url: record.url.clone(),
+                url: shown(&record.url),
                 events: record.events.clone(),
                 enabled: record.enabled,
             });
@@ -468,13 +487,7 @@ impl App {
         let now = self.now();
         let queued = self.db.get()?.atomically(|conn| {
             let from = webhooks::cursor(conn)?;
-            let endpoints: Vec<WebhookRecord> =
-                webhooks::all(conn)?.into_iter().filter(|w| w.enabled).collect();
-            let (to, queued) = if endpoints.is_empty() {
-                (audit::head(conn)?.0, 0)
-            } else {
-                queue_entries(conn, &endpoints, from, now)?
-            };
+            let (to, queued) = queue_entries(conn, from, now, &self.sealing)?;
             if to == from {
                 return Ok(0);
             }
@@ -490,34 +503,40 @@ impl App {
         }
     }
 
-    /// Leases up to `limit` due deliveries for an attempt, skipping those
-    /// of the endpoints `busy` names.
-    pub fn lease_webhook_deliveries(&self, limit: usize, busy: &[String]) -> Result<Vec<Attempt>, AppError> {
+    /// Leases up to `limit` due deliveries for an attempt, at most
+    /// [`PER_ENDPOINT`] in flight to one endpoint counting the `in_flight`
+    /// ones. A delivery that cannot be prepared is skipped (and logged).
+    pub fn lease_webhook_deliveries(
+        &self,
+        limit: usize,
+        in_flight: &HashMap<String, usize>,
+    ) -> Result<Vec<Attempt>, AppError> {
         let now = self.now();
         let kek = self.kek()?;
         let mut conn = self.db.get()?;
+        let busy: Vec<String> =
+            in_flight.iter().filter(|(_, n)| **n >= PER_ENDPOINT).map(|(id, _)| id.clone()).collect();
+        let mut taken: HashMap<String, usize> = in_flight.clone();
+        let mut endpoints: HashMap<String, Option<WebhookRecord>> = HashMap::new();
         let mut leased = Vec::new();
-        let mut endpoints: Vec<WebhookRecord> = Vec::new();
-        for delivery in webhooks::due(&mut conn, now, (limit * 4) as i64)? {
-            if leased.len() >= limit || busy.contains(&delivery.webhook_id) {
+        for delivery in webhooks::due(&mut conn, now, (limit * 4) as i64, &busy)? {
+            let count = taken.entry(delivery.webhook_id.clone()).or_default();
+            if leased.len() >= limit || *count >= PER_ENDPOINT {
                 continue;
             }
-            if !endpoints.iter().any(|w| w.webhook_id == delivery.webhook_id) {
-                match webhooks::find(&mut conn, &delivery.webhook_id)? {
-                    Some(webhook) => endpoints.push(webhook),
-                    None => continue,
-                }
+            if !endpoints.contains_key(&delivery.webhook_id) {
+                let found = webhooks::find(&mut conn, &delivery.webhook_id)?;
+                endpoints.insert(delivery.webhook_id.clone(), found);
             }
-            let Some(webhook) = endpoints.iter().find(|w| w.webhook_id == delivery.webhook_id) else {
+            let Some(Some(webhook)) = endpoints.get(&delivery.webhook_id) else { continue };
+            let Ok(secret) = kek.open(&webhook.secret_sealed, webhook.webhook_id.as_bytes()) else {
+                tracing::error!(webhook = %webhook.webhook_id, "a webhook secret does not open under this key-encryption key");
                 continue;
             };
-            if !webhooks::lease(&mut conn, &delivery, now + LEASE)? {
-                continue;
-            }
-            let secret = kek
-                .open(&webhook.secret_sealed, webhook.webhook_id.as_bytes())
-                .map_err(|e| AppError::Corrupt(format!("webhook {}: {e}", webhook.webhook_id)))?;
-            leased.push(Attempt { delivery, url: webhook.url.clone(), secret });
+            let url = webhook.url.clone();
+            let Some(leased_until) = webhooks::lease(&mut conn, &delivery, now + LEASE)? else { continue };
+            *count += 1;
+            leased.push(Attempt { delivery, url, secret, leased_until });
         }
         Ok(leased)
     }
@@ -526,6 +545,7 @@ impl App {
     /// the [`SCHEDULE`] until it runs out.
     pub fn finish_webhook_attempt(&self, attempt: Attempt, outcome: &AttemptOutcome) -> Result<(), AppError> {
         let now = self.now();
+        let leased_until = attempt.leased_until;
         let mut delivery = attempt.delivery;
         delivery.attempts += 1;
         let (status, error) = match outcome {
@@ -548,27 +568,40 @@ impl App {
         if delivery.status == DeliveryStatus::Failed {
             tracing::warn!(delivery = %delivery.delivery_id, webhook = %delivery.webhook_id, "a webhook delivery ran out of attempts");
         }
-        Ok(webhooks::record_attempt(&mut *self.db.get()?, &delivery, now)?)
+        if !webhooks::record_attempt(&mut *self.db.get()?, &delivery, leased_until, now)? {
+            tracing::warn!(delivery = %delivery.delivery_id, "a webhook attempt outlived its lease; its outcome is not recorded");
+        }
+        Ok(())
     }
 }
 
-/// Queues the entries after `from` for `endpoints`; returns the position
-/// reached and the deliveries queued.
+/// Queues the entries after `from` for the enabled endpoints; returns the
+/// position reached and the deliveries queued.
 fn queue_entries(
     conn: &mut DbConnection,
-    endpoints: &[WebhookRecord],
     from: i64,
     now: DateTime<Utc>,
+    sealing: &Sealing,
 ) -> Result<(i64, usize), AppError> {
+    // The entries first: an endpoint registered meanwhile is then read
+    // with them, and its own since_seq says which are its.
     let entries = audit::entries(conn, &Filter::default(), from, BATCH)?;
+    let endpoints: Vec<WebhookRecord> = webhooks::all(conn)?.into_iter().filter(|w| w.enabled).collect();
+    let last = entries.last().map_or(from, |e| e.seq);
     let mut queued = 0;
-    for entry in entries.iter().filter(|e| e.outcome != "refused") {
-        for endpoint in endpoints.iter().filter(|w| entry.seq > w.since_seq && receives(w, &entry.action)) {
-            webhooks::enqueue(conn, &delivery(&endpoint.webhook_id, &entry.action, payload(entry), now))?;
+    for entry in entries.into_iter().filter(|e| e.outcome != "refused") {
+        let wanted: Vec<&WebhookRecord> =
+            endpoints.iter().filter(|w| entry.seq > w.since_seq && receives(w, &entry.action)).collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let entry = sealing.view(entry);
+        for endpoint in wanted {
+            webhooks::enqueue(conn, &delivery(&endpoint.webhook_id, &entry.action, payload(&entry), now))?;
             queued += 1;
         }
     }
-    Ok((entries.last().map_or(from, |e| e.seq), queued))
+    Ok((last, queued))
 }
 
 /// Queues new events every second for as long as `alive` exists (the

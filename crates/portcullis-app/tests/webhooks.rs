@@ -56,9 +56,9 @@ backend_tests! {
         assert_eq!(one.webhook_deliveries(&actor, &all.webhook.webhook_id, 10).unwrap().len(), 2);
 
         // One instance leases each delivery; the payload is the audit entry.
-        let leased = one.lease_webhook_deliveries(10, &[]).unwrap();
+        let leased = one.lease_webhook_deliveries(10, &Default::default()).unwrap();
         assert_eq!(leased.len(), 3);
-        assert!(two.lease_webhook_deliveries(10, &[]).unwrap().is_empty(), "leased elsewhere");
+        assert!(two.lease_webhook_deliveries(10, &Default::default()).unwrap().is_empty(), "leased elsewhere");
         let attempt = leased.into_iter().find(|a| a.url.ends_with("/clients")).unwrap();
         let body: serde_json::Value = serde_json::from_str(&attempt.delivery.payload).unwrap();
         assert_eq!(body["type"], "client.created");
@@ -77,14 +77,14 @@ backend_tests! {
         let id = app.create_webhook(&actor, hook("https://hooks.example/in", &["webhook.test"])).unwrap().webhook.webhook_id;
         app.send_test_webhook(&actor, &id).unwrap();
         for (n, wait) in SCHEDULE.iter().enumerate().skip(1) {
-            let attempt = app.lease_webhook_deliveries(5, &[]).unwrap().pop().expect("due");
+            let attempt = app.lease_webhook_deliveries(5, &Default::default()).unwrap().pop().expect("due");
             app.finish_webhook_attempt(attempt, &AttemptOutcome::Answered(503)).unwrap();
-            assert!(app.lease_webhook_deliveries(5, &[]).unwrap().is_empty(), "not due before its wait");
+            assert!(app.lease_webhook_deliveries(5, &Default::default()).unwrap().is_empty(), "not due before its wait");
             let log = &app.webhook_deliveries(&actor, &id, 5).unwrap()[0];
             assert_eq!((log.status, log.attempts, log.last_status), ("pending", n as i64, Some(503)));
             clock.advance(*wait);
         }
-        let last = app.lease_webhook_deliveries(5, &[]).unwrap().pop().unwrap();
+        let last = app.lease_webhook_deliveries(5, &Default::default()).unwrap().pop().unwrap();
         app.finish_webhook_attempt(last, &AttemptOutcome::Failed("no answer".into())).unwrap();
         let log = &app.webhook_deliveries(&actor, &id, 5).unwrap()[0];
         assert_eq!((log.status, log.attempts), ("failed", SCHEDULE.len() as i64));

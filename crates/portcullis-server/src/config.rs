@@ -246,6 +246,12 @@ pub struct DatabaseArgs {
     /// new one, a statement); a request that would wait longer answers 503.
     #[arg(long, env = "PORTCULLIS_DB_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_timeout: u64,
+    /// File holding the key-encryption key (32 bytes, base64). The key may
+    /// instead be given in `PORTCULLIS_KEK`. In dev mode, when neither is set,
+    /// one is generated at keys/dev.kek. It seals signing keys, webhook
+    /// secrets and the details of audit entries.
+    #[arg(long, env = "PORTCULLIS_KEK_FILE")]
+    pub kek_file: Option<PathBuf>,
 }
 
 /// The URL may hold a password: it is shown as the store shows URLs.
@@ -259,11 +265,23 @@ impl std::fmt::Debug for DatabaseArgs {
             .field("database_url", &url)
             .field("db_pool_size", &self.db_pool_size)
             .field("db_timeout", &self.db_timeout)
+            .field("kek_file", &self.kek_file)
             .finish()
     }
 }
 
 impl DatabaseArgs {
+    /// Where the key-encryption key comes from: `PORTCULLIS_KEK`,
+    /// `--kek-file`, or the development key file.
+    pub fn kek_source(&self) -> anyhow::Result<KekSource> {
+        Ok(match (std::env::var(KEK_ENV).ok().filter(|v| !v.is_empty()), &self.kek_file) {
+            (Some(_), Some(_)) => bail!("set either {KEK_ENV} or --kek-file / PORTCULLIS_KEK_FILE, not both"),
+            (Some(value), None) => KekSource::Value(value),
+            (None, Some(path)) => KekSource::File(path.clone()),
+            (None, None) => KekSource::DevFile(PathBuf::from(DEV_KEK_PATH)),
+        })
+    }
+
     /// The configured URL (flag, `PORTCULLIS_DATABASE_URL`, then `DATABASE_URL`),
     /// or `None` when the default applies.
     fn explicit_url(&self) -> Option<String> {
@@ -304,11 +322,6 @@ pub struct ServeArgs {
     /// Development or production defaults.
     #[arg(long, env = "PORTCULLIS_MODE", value_enum, default_value_t = Mode::Dev)]
     pub mode: Mode,
-    /// File holding the key-encryption key (32 bytes, base64). The key may
-    /// instead be given in `PORTCULLIS_KEK`. In dev mode, when neither is set,
-    /// one is generated at keys/dev.kek.
-    #[arg(long, env = "PORTCULLIS_KEK_FILE")]
-    pub kek_file: Option<PathBuf>,
     /// Seconds verifiers may cache the JWKS (its `Cache-Control: max-age`; at most a week).
     #[arg(long, env = "PORTCULLIS_JWKS_MAX_AGE", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(0..=604_800))]
@@ -496,12 +509,7 @@ impl ServeArgs {
     /// defaults in production mode.
     pub fn into_settings(self) -> anyhow::Result<Settings> {
         let issuer = Issuer::parse(&self.issuer).context("invalid --issuer / PORTCULLIS_ISSUER")?;
-        let kek = match (std::env::var(KEK_ENV).ok().filter(|v| !v.is_empty()), self.kek_file) {
-            (Some(_), Some(_)) => bail!("set either {KEK_ENV} or --kek-file / PORTCULLIS_KEK_FILE, not both"),
-            (Some(value), None) => KekSource::Value(value),
-            (None, Some(path)) => KekSource::File(path),
-            (None, None) => KekSource::DevFile(PathBuf::from(DEV_KEK_PATH)),
-        };
+        let kek = self.database.kek_source()?;
         if self.mode == Mode::Production {
             if !issuer.is_https() {
                 bail!("production mode needs an https issuer (OpenID Connect Discovery §3), got {issuer}");
@@ -565,6 +573,7 @@ mod tests {
             database_url: Some("postgres://app:hunter2@db.example/portcullis".into()),
             db_pool_size: 10,
             db_timeout: 5,
+            kek_file: None,
         };
         let shown = format!("{args:?}");
         assert!(!shown.contains("hunter2") && shown.contains("db.example"), "{shown}");

@@ -87,6 +87,24 @@ impl KeyRing {
         Ok(Self { db: db.clone(), kek: Arc::new(kek), current: RwLock::new(Arc::new(set)) })
     }
 
+    /// The key-encryption key `source` names, checked against the signing
+    /// keys `db` holds (made, in development, when the database holds none):
+    /// what the CLI seals with.
+    pub fn kek_of(db: &Database, source: &KekSource) -> anyhow::Result<Arc<KeyEncryptionKey>> {
+        let records = published(&mut *db.get()?)?;
+        let kek = key_encryption::load(source, records.is_empty())?;
+        if let Some(foreign) = records.iter().find(|r| r.kek_id != kek.id()) {
+            bail!(
+                "wrong key-encryption key: the stored signing keys were sealed under key {}, but the configured \
+                 key is {}; set {} or PORTCULLIS_KEK_FILE as the server has it",
+                foreign.kek_id,
+                kek.id(),
+                crate::config::KEK_ENV
+            );
+        }
+        Ok(Arc::new(kek))
+    }
+
     /// The key-encryption key, for the other secrets the application seals.
     pub fn kek(&self) -> Arc<KeyEncryptionKey> {
         self.kek.clone()

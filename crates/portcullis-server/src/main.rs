@@ -9,7 +9,7 @@ use portcullis_server::config::{
     UserCreateArgs,
 };
 use portcullis_server::config_file;
-use portcullis_server::{telemetry, Application};
+use portcullis_server::{telemetry, Application, KeyRing};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -70,7 +70,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Create(args)) => create_user(&args),
         Command::Audit(AuditCommand::Verify(args)) => {
-            let verified = app(&args)?.verify_audit_log(&Actor::operator())?;
+            // The chain hashes what is stored: checking it needs no key.
+            let verified = App::open(&args.url()?, &args.pool())?.0.verify_audit_log(&Actor::operator())?;
             println!(
                 "{}",
                 serde_json::json!({ "verified": true, "entries": verified.entries, "first": verified.first, "last": verified.last })
@@ -108,7 +109,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// The application over the database `args` name, migrated. The CLI's
 /// operator holds every permission, as anyone with the database would.
 fn app(args: &DatabaseArgs) -> anyhow::Result<App> {
-    Ok(App::open(&args.url()?, &args.pool())?.0)
+    let app = App::open(&args.url()?, &args.pool())?.0;
+    // What it audits is sealed as the server seals it.
+    let kek = KeyRing::kek_of(app.database(), &args.kek_source()?)?;
+    Ok(app.with_kek(kek))
 }
 
 /// A refusal as the CLI reports it: one line, metadata errors named as such.

@@ -1,7 +1,7 @@
 //! Sends webhook deliveries (see [`portcullis_app::webhooks`]) from a thread
 //! of their own, never from a request's: every second it leases the due
 //! deliveries and sends each on a task of its own with `reqwest`, each
-//! bounded by [`REQUEST_TIMEOUT`], at most [`PER_ENDPOINT`] at a time to one
+//! bounded by [`REQUEST_TIMEOUT`], at most [`PER_ENDPOINT`](portcullis_app::webhooks::PER_ENDPOINT) at a time to one
 //! endpoint and [`IN_FLIGHT`] in all. So a dead or slow endpoint holds a few
 //! of its own deliveries, never the server or the other endpoints.
 //! Redirects are not followed: an endpoint answers for itself.
@@ -16,8 +16,6 @@ use std::rc::Rc;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-/// Deliveries in flight to one endpoint.
-pub const PER_ENDPOINT: usize = 4;
 /// Deliveries in flight in all.
 pub const IN_FLIGHT: usize = 64;
 /// How often due deliveries are looked for.
@@ -43,15 +41,10 @@ async fn run(app: Arc<App>, alive: Weak<dyn Any + Send + Sync>) {
     };
     let in_flight: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
     while alive.strong_count() > 0 {
-        let (busy, total) = {
-            let counts = in_flight.borrow();
-            let busy: Vec<String> =
-                counts.iter().filter(|(_, n)| **n >= PER_ENDPOINT).map(|(id, _)| id.clone()).collect();
-            (busy, counts.values().sum::<usize>())
-        };
-        let free = IN_FLIGHT.saturating_sub(total);
+        let counts = in_flight.borrow().clone();
+        let free = IN_FLIGHT.saturating_sub(counts.values().sum());
         let leasing = app.clone();
-        let leased = web::block(move || leasing.lease_webhook_deliveries(free, &busy)).await;
+        let leased = web::block(move || leasing.lease_webhook_deliveries(free, &counts)).await;
         match leased {
             Ok(Ok(attempts)) => {
                 for attempt in attempts {

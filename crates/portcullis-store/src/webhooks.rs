@@ -3,7 +3,7 @@
 
 use crate::schema::{webhook_cursor, webhook_deliveries, webhooks};
 use crate::{DbConnection, StoreError};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, DurationRound, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 /// An endpoint as stored.
@@ -289,13 +289,18 @@ pub fn enqueue(conn: &mut DbConnection, delivery: &DeliveryRecord) -> Result<(),
     Ok(())
 }
 
-/// Up to `limit` deliveries due by `now`, oldest due first.
+/// Up to `limit` deliveries due by `now` to enabled endpoints other than
+/// `busy`, oldest due first.
 pub fn due(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     limit: i64,
+    busy: &[String],
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
     let rows: Vec<DeliveryRow> = webhook_deliveries::table
+        .inner_join(webhooks::table)
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhook_deliveries::webhook_id.ne_all(busy))
         .filter(webhook_deliveries::next_attempt_at.le(now.naive_utc()))
         .order(webhook_deliveries::next_attempt_at)
         .limit(limit)
@@ -305,13 +310,16 @@ pub fn due(
 }
 
 /// Takes `delivery` for an attempt until `until`, if no one took it since
-/// it was read (its due time unchanged); true when this caller has it.
+/// it was read (its due time unchanged); returns the lease's end as stored
+/// (to microseconds, what both backends keep), which [`record_attempt`]
+/// checks is still this caller's.
 pub fn lease(
     conn: &mut DbConnection,
     delivery: &DeliveryRecord,
     until: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let Some(due) = delivery.next_attempt_at else { return Ok(false) };
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let Some(due) = delivery.next_attempt_at else { return Ok(None) };
+    let until = until.duration_trunc(chrono::TimeDelta::microseconds(1)).unwrap_or(until);
     let taken = diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::delivery_id.eq(&delivery.delivery_id))
@@ -319,17 +327,22 @@ pub fn lease(
     )
     .set(webhook_deliveries::next_attempt_at.eq(until.naive_utc()))
     .execute(conn)?;
-    Ok(taken == 1)
+    Ok((taken == 1).then_some(until))
 }
 
-/// Records an attempt at `at`: its outcome and what comes next.
+/// Records an attempt at `at` made under the lease ending `leased_until`:
+/// its outcome and what comes next. False when the lease was lost (it ran
+/// out and another instance took the delivery): nothing is written.
 pub fn record_attempt(
     conn: &mut DbConnection,
     delivery: &DeliveryRecord,
+    leased_until: DateTime<Utc>,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    diesel::update(
-        webhook_deliveries::table.filter(webhook_deliveries::delivery_id.eq(&delivery.delivery_id)),
+) -> Result<bool, StoreError> {
+    let recorded = diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::delivery_id.eq(&delivery.delivery_id))
+            .filter(webhook_deliveries::next_attempt_at.eq(leased_until.naive_utc())),
     )
     .set((
         webhook_deliveries::status.eq(delivery.status.as_str()),
@@ -340,7 +353,7 @@ pub fn record_attempt(
         webhook_deliveries::last_error.eq(&delivery.last_error),
     ))
     .execute(conn)?;
-    Ok(())
+    Ok(recorded == 1)
 }
 
 /// The latest `limit` deliveries of `webhook_id`, newest first.

@@ -31,17 +31,19 @@ pub async fn failures_summarised(admin: &Admin) -> Vec<Value> {
 backend_tests! {
     #[tokio::test]
     async fn failed_logins_are_summarised_and_an_unknown_name_is_never_kept(db) {
-        use crate::code_flow::{browser, location, with_user, REDIRECT};
+        use crate::code_flow::{location, with_user, REDIRECT};
         use portcullis_app::audit::Query;
         with_user(&db);
         let (client, _) = crate::token::register(&db, json!({"client_name": "App", "grant_types": ["authorization_code"],
                                                              "redirect_uris": [REDIRECT], "scope": "openid profile"}));
-        let browser = browser(&db);
+        let kek = new_kek();
+        let browser = crate::code_flow::browser_with(settings(&db, &kek));
         let login = location(browser.authorize(&client, &[]).await.headers());
         for (username, password) in [("alice", "wrong one"), ("alice", "wrong two"), ("s3cret-typed-as-name", "x")] {
             assert_eq!(browser.log_in(&login, username, password).await.status(), 401, "the form again");
         }
-        let app = portcullis_app::App::with_defaults(db.connect());
+        let kek = std::sync::Arc::new(portcullis_jose::KeyEncryptionKey::from_base64(&kek).unwrap());
+        let app = portcullis_app::App::with_defaults(db.connect()).with_kek(kek);
         let query = Query { action: Some("auth.login_failed".into()), limit: 100, ..Query::default() };
         // Summed per window (a second here): the failures may fall into two.
         let total = |entries: &[portcullis_app::audit::EntryView], actor: &str, reason: &str| -> u64 {

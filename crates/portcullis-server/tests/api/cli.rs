@@ -308,13 +308,21 @@ fn two_servers(
     db: &portcullis_store::test_support::TestDb,
     dir: &Path,
 ) -> [(Running, crate::helpers::TestApp); 2] {
-    let kek = crate::helpers::new_kek();
+    two_servers_with(db, dir, &crate::helpers::new_kek())
+}
+
+/// [`two_servers`] with the key-encryption key `kek`.
+fn two_servers_with(
+    db: &portcullis_store::test_support::TestDb,
+    dir: &Path,
+    kek: &str,
+) -> [(Running, crate::helpers::TestApp); 2] {
     let start = || {
         let mut command = portcullis(dir);
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("DATABASE_URL", db.url())
-            .env("PORTCULLIS_KEK", &kek);
+            .env("PORTCULLIS_KEK", kek);
         let (running, address) = serve(command);
         (running, crate::helpers::TestApp { address, client: reqwest::Client::new() })
     };
@@ -350,18 +358,24 @@ portcullis_store::backend_tests! {
         let dir = tempfile::tempdir().unwrap();
         let caller = crate::token::service(&db);
         let (id, secret) = crate::token::service(&db);
-        let [(_a, a), (_b, b)] = two_servers(&db, dir.path());
+        let kek = crate::helpers::new_kek();
+        let [(_a, a), (_b, b)] = two_servers_with(&db, dir.path(), &kek);
         let token = a.access_token((&id, &secret)).await;
-        let output = portcullis(dir.path()).args(["client", "disable", &id]).env("DATABASE_URL", db.url()).output().unwrap();
+        let cli = |args: &[&str]| portcullis(dir.path()).args(args).env("DATABASE_URL", db.url()).env("PORTCULLIS_KEK", &kek).output().unwrap();
+        // Without the servers' key-encryption key, nothing is written: it would seal what they cannot open.
+        let keyless = portcullis(dir.path()).args(["client", "disable", &id]).env("DATABASE_URL", db.url()).output().unwrap();
+        assert_eq!(keyless.status.code(), Some(1), "{keyless:?}");
+        assert!(String::from_utf8_lossy(&keyless.stderr).contains("key-encryption key"));
+        let output = cli(&["client", "disable", &id]);
         assert!(output.status.success(), "{output:?}");
         for app in [&a, &b] {
             let waited = until_inactive(app, (&caller.0, &caller.1), &token).await;
             assert!(waited < Duration::from_secs(1), "took {waited:?}");
             assert_eq!(app.token(&id, &secret, "").await.status(), 401);
         }
-        let output = portcullis(dir.path()).args(["client", "enable", &id]).env("DATABASE_URL", db.url()).output().unwrap();
+        let output = cli(&["client", "enable", &id]);
         assert!(output.status.success(), "{output:?}");
-        let missing = portcullis(dir.path()).args(["client", "disable", "nobody"]).env("DATABASE_URL", db.url()).output().unwrap();
+        let missing = cli(&["client", "disable", "nobody"]);
         assert_eq!(missing.status.code(), Some(1));
     }
 
