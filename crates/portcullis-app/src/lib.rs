@@ -25,6 +25,7 @@ pub mod client_lockouts;
 pub mod client_secrets;
 pub mod clients;
 pub mod clock;
+pub mod compliance;
 pub mod error;
 pub mod event;
 pub mod failures;

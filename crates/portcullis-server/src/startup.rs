@@ -18,6 +18,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chrono::TimeDelta;
 use portcullis_app::clients::{ChangePolicy, KnownScopes};
+use portcullis_app::compliance::Facts;
 use portcullis_app::housekeeping::Retention;
 use portcullis_app::key_rotation::{self, RotationPolicy};
 use portcullis_app::keys::KeyMaker;
@@ -98,6 +99,7 @@ impl Application {
         portcullis_app::usage::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::rate_limits::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::webhooks::spawn_queue(operations.clone().into_inner(), Arc::downgrade(&alive));
+        portcullis_app::compliance::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         crate::webhook_sender::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::failures::spawn(operations.failures());
         let authenticator = web::Data::new(ClientAuthenticator::new(
@@ -125,6 +127,12 @@ impl Application {
         let address = listener.local_addr()?;
         let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api()));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
+        let facts = web::Data::new(Facts {
+            issuer: settings.issuer.to_string(),
+            access_token_lifetime: settings.access_token_lifetime,
+            audit_retention: settings.audit_retention,
+            key_rotation: settings.key_rotation,
+        });
         let metrics = web::Data::from(Arc::new(Metrics::new(last_read)));
         let counted = settings.metrics != Exposure::Off;
         if counted {
@@ -151,6 +159,7 @@ impl Application {
                 .app_data(token_settings.clone())
                 .app_data(operations.clone())
                 .app_data(metrics.clone())
+                .app_data(facts.clone())
                 .configure(|cfg| {
                     if on_main {
                         cfg.service(metrics::resource());

@@ -29,3 +29,25 @@ pub fn set_once(conn: &mut DbConnection, name: &str, value: &str) -> Result<bool
             .execute(conn),
     )
 }
+
+/// Sets `name` to `value` at `at`, whatever it was.
+pub fn put(
+    conn: &mut DbConnection,
+    name: &str,
+    value: &str,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let updated = diesel::update(server_settings::table.filter(server_settings::name.eq(name)))
+        .set((server_settings::value.eq(value), server_settings::updated_at.eq(at.naive_utc())))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(server_settings::table)
+            .values((
+                server_settings::name.eq(name),
+                server_settings::value.eq(value),
+                server_settings::updated_at.eq(at.naive_utc()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

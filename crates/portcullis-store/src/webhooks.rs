@@ -31,56 +31,34 @@ pub struct WebhookRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-type WebhookRow = (String, String, String, String, Vec<u8>, String, bool, i64, NaiveDateTime, NaiveDateTime);
-
-const WEBHOOK_COLUMNS: (
-    webhooks::webhook_id,
-    webhooks::url,
-    webhooks::description,
-    webhooks::events,
-    webhooks::secret_sealed,
-    webhooks::kek_id,
-    webhooks::enabled,
-    webhooks::since_seq,
-    webhooks::created_at,
-    webhooks::updated_at,
-) = (
-    webhooks::webhook_id,
-    webhooks::url,
-    webhooks::description,
-    webhooks::events,
-    webhooks::secret_sealed,
-    webhooks::kek_id,
-    webhooks::enabled,
-    webhooks::since_seq,
-    webhooks::created_at,
-    webhooks::updated_at,
-);
+/// A `webhooks` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+struct WebhookRow {
+    webhook_id: String,
+    url: String,
+    description: String,
+    events: String,
+    secret_sealed: Vec<u8>,
+    kek_id: String,
+    enabled: bool,
+    since_seq: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
 
 fn webhook_of(row: WebhookRow) -> Result<WebhookRecord, StoreError> {
-    let (
-        webhook_id,
-        url,
-        description,
-        events,
-        secret_sealed,
-        kek_id,
-        enabled,
-        since_seq,
-        created_at,
-        updated_at,
-    ) = row;
     Ok(WebhookRecord {
-        events: crate::json::read("webhooks", &webhook_id, &events)?,
-        webhook_id,
-        url,
-        description,
-        secret_sealed,
-        kek_id,
-        enabled,
-        since_seq,
-        created_at: created_at.and_utc(),
-        updated_at: updated_at.and_utc(),
+        events: crate::json::read("webhooks", &row.webhook_id, &row.events)?,
+        webhook_id: row.webhook_id,
+        url: row.url,
+        description: row.description,
+        secret_sealed: row.secret_sealed,
+        kek_id: row.kek_id,
+        enabled: row.enabled,
+        since_seq: row.since_seq,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
     })
 }
 
@@ -128,7 +106,7 @@ pub fn delete(conn: &mut DbConnection, webhook_id: &str) -> Result<bool, StoreEr
 pub fn find(conn: &mut DbConnection, webhook_id: &str) -> Result<Option<WebhookRecord>, StoreError> {
     let row: Option<WebhookRow> = webhooks::table
         .filter(webhooks::webhook_id.eq(webhook_id))
-        .select(WEBHOOK_COLUMNS)
+        .select(WebhookRow::as_select())
         .first(conn)
         .optional()?;
     row.map(webhook_of).transpose()
@@ -138,7 +116,7 @@ pub fn find(conn: &mut DbConnection, webhook_id: &str) -> Result<Option<WebhookR
 pub fn all(conn: &mut DbConnection) -> Result<Vec<WebhookRecord>, StoreError> {
     let rows: Vec<WebhookRow> = webhooks::table
         .order((webhooks::created_at, webhooks::webhook_id))
-        .select(WEBHOOK_COLUMNS)
+        .select(WebhookRow::as_select())
         .load(conn)?;
     rows.into_iter().map(webhook_of).collect()
 }
@@ -203,72 +181,36 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
 }
 
-type DeliveryRow = (
-    String,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    String,
-    i64,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    Option<i64>,
-    Option<String>,
-);
-
-const DELIVERY_COLUMNS: (
-    webhook_deliveries::delivery_id,
-    webhook_deliveries::webhook_id,
-    webhook_deliveries::event,
-    webhook_deliveries::payload,
-    webhook_deliveries::created_at,
-    webhook_deliveries::status,
-    webhook_deliveries::attempts,
-    webhook_deliveries::next_attempt_at,
-    webhook_deliveries::last_attempt_at,
-    webhook_deliveries::last_status,
-    webhook_deliveries::last_error,
-) = (
-    webhook_deliveries::delivery_id,
-    webhook_deliveries::webhook_id,
-    webhook_deliveries::event,
-    webhook_deliveries::payload,
-    webhook_deliveries::created_at,
-    webhook_deliveries::status,
-    webhook_deliveries::attempts,
-    webhook_deliveries::next_attempt_at,
-    webhook_deliveries::last_attempt_at,
-    webhook_deliveries::last_status,
-    webhook_deliveries::last_error,
-);
+/// A `webhook_deliveries` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+struct DeliveryRow {
+    delivery_id: String,
+    webhook_id: String,
+    event: String,
+    payload: String,
+    created_at: NaiveDateTime,
+    status: String,
+    attempts: i64,
+    next_attempt_at: Option<NaiveDateTime>,
+    last_attempt_at: Option<NaiveDateTime>,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+}
 
 fn delivery_of(row: DeliveryRow) -> Result<DeliveryRecord, StoreError> {
-    let (
-        delivery_id,
-        webhook_id,
-        event,
-        payload,
-        created_at,
-        status,
-        attempts,
-        next,
-        last,
-        last_status,
-        last_error,
-    ) = row;
     Ok(DeliveryRecord {
-        delivery_id,
-        webhook_id,
-        event,
-        payload,
-        created_at: created_at.and_utc(),
-        status: DeliveryStatus::parse(&status)?,
-        attempts,
-        next_attempt_at: next.map(|at| at.and_utc()),
-        last_attempt_at: last.map(|at| at.and_utc()),
-        last_status,
-        last_error,
+        status: DeliveryStatus::parse(&row.status)?,
+        delivery_id: row.delivery_id,
+        webhook_id: row.webhook_id,
+        event: row.event,
+        payload: row.payload,
+        created_at: row.created_at.and_utc(),
+        attempts: row.attempts,
+        next_attempt_at: row.next_attempt_at.map(|at| at.and_utc()),
+        last_attempt_at: row.last_attempt_at.map(|at| at.and_utc()),
+        last_status: row.last_status,
+        last_error: row.last_error,
     })
 }
 
@@ -304,7 +246,7 @@ pub fn due(
         .filter(webhook_deliveries::next_attempt_at.le(now.naive_utc()))
         .order(webhook_deliveries::next_attempt_at)
         .limit(limit)
-        .select(DELIVERY_COLUMNS)
+        .select(DeliveryRow::as_select())
         .load(conn)?;
     rows.into_iter().map(delivery_of).collect()
 }
@@ -366,7 +308,7 @@ pub fn of_webhook(
         .filter(webhook_deliveries::webhook_id.eq(webhook_id))
         .order((webhook_deliveries::created_at.desc(), webhook_deliveries::delivery_id.desc()))
         .limit(limit)
-        .select(DELIVERY_COLUMNS)
+        .select(DeliveryRow::as_select())
         .load(conn)?;
     rows.into_iter().map(delivery_of).collect()
 }

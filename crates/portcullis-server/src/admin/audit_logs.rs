@@ -4,7 +4,7 @@
 
 use crate::admin::auth::Admin;
 use crate::admin::error::AdminError;
-use crate::admin::{json_ok, number_param, operation, query, time_param};
+use crate::admin::{csv_row, json_ok, number_param, operation, query, time_param};
 use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
@@ -44,15 +44,6 @@ fn format_of(req: &HttpRequest, query: &FormParams) -> Result<Format, AdminError
     } else {
         Format::Json
     })
-}
-
-/// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
 }
 
 /// `GET /admin/v1/audit-logs?from=…&to=…&actor=…&action=…&target=…&cursor=…&limit=…&format=…`.
@@ -98,8 +89,7 @@ pub async fn list(
                     v.prev_hash.clone(),
                     v.hash.clone(),
                 ];
-                csv += &fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
-                csv += "\r\n";
+                csv += &csv_row(&fields);
             }
             ("text/csv; charset=utf-8", csv)
         }
@@ -110,17 +100,4 @@ pub async fn list(
         response.insert_header((NEXT_CURSOR, cursor.to_string()));
     }
     Ok(response.content_type(content_type).body(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_only_when_they_must_be() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
 }

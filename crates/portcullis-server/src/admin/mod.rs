@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod client_secrets;
 pub mod clients;
+pub mod compliance;
 pub mod error;
 pub mod keys;
 pub mod openapi;
@@ -94,4 +95,30 @@ pub fn time_param(
             })
         })
         .transpose()
+}
+
+/// A CSV record (RFC 4180) ending in CRLF: a field is quoted when it holds
+/// a comma, a quote or a line break.
+pub fn csv_row(fields: &[String]) -> String {
+    let quoted = |value: &String| {
+        if value.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", value.replace('"', "\"\""))
+        } else {
+            value.clone()
+        }
+    };
+    fields.iter().map(quoted).collect::<Vec<_>>().join(",") + "\r\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_they_must_be() {
+        let row = |fields: &[&str]| csv_row(&fields.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>());
+        assert_eq!(row(&["plain", "a,b"]), "plain,\"a,b\"\r\n");
+        assert_eq!(row(&["say \"hi\""]), "\"say \"\"hi\"\"\"\r\n");
+        assert_eq!(row(&["two\nlines"]), "\"two\nlines\"\r\n");
+    }
 }

@@ -83,6 +83,9 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             ),
         ],
         (Verb::Get, "/webhooks/{webhook_id}/deliveries") => vec![limit(200)],
+        (Verb::Get, "/compliance/{template}") => {
+            vec![query("format", json!({"enum": ["json", "csv"]}), "or ask with Accept")]
+        }
         (Verb::Get, "/usage") => vec![
             query(
                 "from",
@@ -104,6 +107,8 @@ fn success(route: &AdminRoute) -> Value {
     let mut content = json!({"application/json": {"schema": {"type": "object"}}});
     if route.path == "/audit-logs" {
         content["application/x-ndjson"] = json!({"schema": {"type": "string"}});
+    }
+    if ["/audit-logs", "/compliance/{template}"].contains(&route.path) {
         content["text/csv"] = json!({"schema": {"type": "string"}});
     }
     json!({"description": "Done", "content": content})

@@ -2,7 +2,7 @@
 //! what the OpenAPI document is generated from, so the two cannot differ.
 
 use crate::admin::schemas;
-use crate::admin::{audit_logs, client_secrets, clients, keys, usage, users, webhooks};
+use crate::admin::{audit_logs, client_secrets, clients, compliance, keys, usage, users, webhooks};
 use actix_web::{web, Route};
 use portcullis_app::Permission;
 use Body::{No, Optional, Required};
@@ -84,7 +84,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 35] = [
+pub const ROUTES: [AdminRoute; 36] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -351,6 +351,15 @@ pub const ROUTES: [AdminRoute; 35] = [
         No,
         webhooks::deliveries,
         "The endpoint's delivery log, newest first: status, attempts, last status and error"
+    ),
+    route!(
+        Get,
+        "/compliance/{template}",
+        Monitoring,
+        200,
+        No,
+        compliance::report,
+        "A compliance report (soc2, gdpr, pci-dss): each control's checks of the live configuration, JSON or CSV"
     ),
 ];
 

@@ -1,5 +1,6 @@
 //! Usage analytics over HTTP (issue 11): what clients do at the endpoints is
-//! counted per client and minute and read back through the admin API.
+//! counted per client and minute and read back through the admin API; and
+//! the compliance reports built on the same monitoring scope.
 
 use crate::admin_clients::Admin;
 use crate::helpers::{new_kek, settings};
@@ -80,5 +81,25 @@ backend_tests! {
         let url = format!("{}/admin/v1/usage", admin.app.address);
         let forbidden = admin.app.client.get(&url).bearer_auth(token).send().await.unwrap();
         assert_eq!(forbidden.status(), 403);
+    }
+
+    #[tokio::test]
+    async fn compliance_reports_come_as_json_and_csv(db) {
+        let admin = Admin::start(&db).await;
+        let report = json_of(&admin, "/compliance/soc2", 200).await;
+        assert_eq!(report["template"], "soc2");
+        let controls = report["controls"].as_array().unwrap();
+        assert!(controls.iter().any(|c| c["control"] == "CC6.7"));
+        let issuer = controls.iter().flat_map(|c| c["checks"].as_array().unwrap()).find(|c| c["check"] == "issuer_https").unwrap();
+        assert_eq!(issuer["status"], "pass", "the test server's issuer is https: {issuer}");
+
+        let csv = admin.send(Method::GET, "/compliance/pci-dss?format=csv", None).await;
+        assert_eq!(csv.status(), 200);
+        assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let text = csv.text().await.unwrap();
+        assert!(text.starts_with("template,control,control_title,control_status,check,status,evidence,verified_at\r\n"));
+        assert!(text.contains("pci-dss,10.5.1,"));
+        json_of(&admin, "/compliance/iso27001", 404).await;
+        json_of(&admin, "/compliance/soc2?format=xml", 400).await;
     }
 }

@@ -1,0 +1,80 @@
+//! Compliance reports on both backends: each check reads the live
+//! configuration, and the audit chain's last verification is kept.
+
+use diesel::connection::SimpleConnection;
+use portcullis_app::compliance::{Facts, Report, Status};
+use portcullis_app::{Actor, App, AppError};
+use portcullis_core::Scope;
+use portcullis_store::backend_tests;
+use serde_json::json;
+use std::time::Duration;
+
+fn facts(issuer: &str) -> Facts {
+    Facts {
+        issuer: issuer.into(),
+        access_token_lifetime: Duration::from_secs(900),
+        audit_retention: Duration::from_secs(365 * 86_400),
+        key_rotation: None,
+    }
+}
+
+fn status(report: &Report, check: &str) -> (Status, String) {
+    let found = report.controls.iter().flat_map(|c| &c.checks).find(|c| c.check == check).unwrap();
+    (found.status, found.evidence.clone())
+}
+
+backend_tests! {
+    #[test]
+    fn checks_read_the_live_configuration(db) {
+        let app = App::with_defaults(db.connect());
+        let operator = Actor::operator();
+        let object = |value: serde_json::Value| value.as_object().unwrap().clone();
+        app.create_client(&operator, object(json!({"client_name": "billing"}))).unwrap();
+        app.create_client(&operator, object(json!({"client_name": "spa", "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"], "redirect_uris": ["https://spa.example/cb"]}))).unwrap();
+        app.create_client(&operator, object(json!({"client_name": "long", "access_token_lifetime": 7200}))).unwrap();
+
+        let report = app.compliance_report(&operator, "pci-dss", &facts("http://localhost:8080")).unwrap();
+        assert_eq!(report.template, "pci-dss");
+        assert_eq!(status(&report, "issuer_https").0, Status::Fail);
+        assert_eq!(status(&report, "pkce_public_clients"), (Status::Pass, "1 public clients, all require PKCE with S256".into()));
+        let (tokens, evidence) = status(&report, "access_token_lifetime");
+        assert_eq!(tokens, Status::Fail, "{evidence}");
+        assert!(evidence.contains("7200"));
+        let (secrets, evidence) = status(&report, "client_secrets_expire");
+        assert_eq!(secrets, Status::Fail);
+        assert!(evidence.contains("2 of 2"), "{evidence}");
+        assert_eq!(status(&report, "audit_retention").0, Status::Pass);
+        assert_eq!(status(&report, "audit_chain_verified"), (Status::Fail, "never verified".into()));
+        assert_eq!(status(&report, "signing_key_age").0, Status::Warn, "no automatic rotation");
+        let mfa = report.controls.iter().find(|c| c.control == "8.4.2").unwrap();
+        assert_eq!(mfa.status, Status::NotApplicable);
+        assert!(report.summary.fail >= 4);
+
+        app.verify_audit_log(&operator).unwrap();
+        let soc2 = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();
+        let (verified, evidence) = status(&soc2, "audit_chain_verified");
+        assert_eq!(verified, Status::Pass, "{evidence}");
+        assert!(evidence.contains("3 entries intact"));
+        assert_eq!(status(&soc2, "issuer_https").0, Status::Pass);
+        let gdpr = app.compliance_report(&operator, "gdpr", &facts("https://id.example")).unwrap();
+        assert_eq!(gdpr.controls.len(), 5);
+    }
+
+    #[test]
+    fn a_broken_chain_fails_its_check_and_templates_are_checked(db) {
+        let app = App::with_defaults(db.connect());
+        let operator = Actor::operator();
+        app.create_client(&operator, json!({"client_name": "billing"}).as_object().unwrap().clone()).unwrap();
+        app.database().get().unwrap().batch_execute("UPDATE audit_log SET target = 'other' WHERE seq = 1").unwrap();
+        assert!(app.verify_audit_log(&operator).is_err());
+        let report = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();
+        let (broken, evidence) = status(&report, "audit_chain_verified");
+        assert_eq!(broken, Status::Fail);
+        assert!(evidence.contains("does not verify"), "{evidence}");
+
+        assert!(matches!(app.compliance_report(&operator, "iso27001", &facts("https://x")), Err(AppError::NotFound(_))));
+        let auditor = Actor::AdminClient { client_id: "a".into(), scope: Scope::parse("admin:audit").unwrap(), address: None };
+        assert!(matches!(app.compliance_report(&auditor, "soc2", &facts("https://x")), Err(AppError::Forbidden(_))));
+    }
+}
