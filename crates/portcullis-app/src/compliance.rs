@@ -263,6 +263,7 @@ impl Checks<'_> {
         let public: Vec<&clients::ClientRecord> = self
             .clients
             .iter()
+            .filter(|c| c.disabled_at.is_none())
             .filter(|c| c.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None)
             .collect();
         let without: Vec<&str> = public
@@ -316,16 +317,16 @@ impl Checks<'_> {
             .key_rotation
             .and_then(|period| TimeDelta::from_std(period).ok())
             .unwrap_or(DEFAULT_KEY_AGE);
-        let active: Vec<(String, i64)> = self
+        let active: Vec<(String, TimeDelta)> = self
             .keys
             .iter()
             .filter(|k| k.state == KeyState::Active)
-            .map(|k| (k.kid.clone(), (self.now - k.activated_at.unwrap_or(k.created_at)).num_days()))
+            .map(|k| (k.kid.clone(), self.now - k.activated_at.unwrap_or(k.created_at)))
             .collect();
         let old: Vec<String> = active
             .iter()
-            .filter(|(_, days)| *days > limit.num_days())
-            .map(|(kid, days)| format!("{kid} ({days} days)"))
+            .filter(|(_, age)| *age > limit)
+            .map(|(kid, age)| format!("{kid} ({} days)", age.num_days()))
             .collect();
         let status = if !old.is_empty() {
             Status::Fail
@@ -334,7 +335,7 @@ impl Checks<'_> {
         } else {
             Status::Pass
         };
-        let oldest = active.iter().map(|(_, days)| *days).max().unwrap_or(0);
+        let oldest = active.iter().map(|(_, age)| age.num_days()).max().unwrap_or(0);
         let evidence = match (old.is_empty(), self.facts.key_rotation) {
             (false, _) => format!("older than {} days: {}", limit.num_days(), old.join(", ")),
             (true, Some(_)) => format!(

@@ -318,12 +318,26 @@ fn payload(entry: &EntryView) -> String {
     .to_string()
 }
 
-fn delivery(webhook_id: &str, event: &str, payload: String, now: DateTime<Utc>) -> DeliveryRecord {
+/// What a delivery's payload is sealed to: the outbox keeps the event's
+/// details sealed, as the audit log does.
+fn payload_context(delivery_id: &str) -> Vec<u8> {
+    format!("webhook.payload\0{delivery_id}").into_bytes()
+}
+
+/// A delivery of `payload` to `webhook_id`, due `now`, its payload sealed.
+fn delivery(
+    webhook_id: &str,
+    event: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+    sealing: &Sealing,
+) -> DeliveryRecord {
+    let delivery_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
     DeliveryRecord {
-        delivery_id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
+        payload: sealing.seal(payload, &payload_context(&delivery_id)),
+        delivery_id,
         webhook_id: webhook_id.to_owned(),
         event: event.to_owned(),
-        payload,
         created_at: now,
         status: DeliveryStatus::Pending,
         attempts: 0,
@@ -469,7 +483,7 @@ impl App {
                 "timestamp": crate::time(tx.now),
                 "data": {"webhook_id": id, "actor": actor.name()},
             });
-            let test = delivery(id, TEST_EVENT, body.to_string(), tx.now);
+            let test = delivery(id, TEST_EVENT, &body.to_string(), tx.now, &self.sealing);
             webhooks::enqueue(tx.conn, &test)?;
             tx.emit(Event::WebhookTested {
                 webhook_id: id.to_owned(),
@@ -533,8 +547,14 @@ impl App {
                 tracing::error!(webhook = %webhook.webhook_id, "a webhook secret does not open under this key-encryption key");
                 continue;
             };
+            let Ok(payload) = self.sealing.open(&delivery.payload, &payload_context(&delivery.delivery_id))
+            else {
+                tracing::error!(delivery = %delivery.delivery_id, "a webhook payload does not open under this key-encryption key");
+                continue;
+            };
             let url = webhook.url.clone();
             let Some(leased_until) = webhooks::lease(&mut conn, &delivery, now + LEASE)? else { continue };
+            let delivery = DeliveryRecord { payload, ..delivery };
             *count += 1;
             leased.push(Attempt { delivery, url, secret, leased_until });
         }
@@ -597,7 +617,10 @@ fn queue_entries(
         }
         let entry = sealing.view(entry);
         for endpoint in wanted {
-            webhooks::enqueue(conn, &delivery(&endpoint.webhook_id, &entry.action, payload(&entry), now))?;
+            webhooks::enqueue(
+                conn,
+                &delivery(&endpoint.webhook_id, &entry.action, &payload(&entry), now, sealing),
+            )?;
             queued += 1;
         }
     }

@@ -55,6 +55,9 @@ backend_tests! {
         assert_eq!((log[0].event.as_str(), log[0].status, log[0].attempts), ("client.created", "pending", 0));
         assert_eq!(one.webhook_deliveries(&actor, &all.webhook.webhook_id, 10).unwrap().len(), 2);
 
+        // The outbox keeps the event sealed, as the audit log does.
+        let stored = portcullis_store::webhooks::of_webhook(&mut one.database().get().unwrap(), &clients.webhook.webhook_id, 5).unwrap();
+        assert!(stored[0].payload.starts_with("sealed:v1:"), "{}", stored[0].payload);
         // One instance leases each delivery; the payload is the audit entry.
         let leased = one.lease_webhook_deliveries(10, &Default::default()).unwrap();
         assert_eq!(leased.len(), 3);

@@ -14,9 +14,13 @@ use portcullis_jose::{
     GeneratedKey, IdTokenClaims, Jwks, KeyEncryptionKey, PublicJwk, SigningKey, VerificationKey,
 };
 use portcullis_store::keys::{self, SigningKeyRecord};
+use portcullis_store::server_settings;
 use portcullis_store::{Database, DbConnection, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
+
+/// The setting naming the key-encryption key the installation first used.
+const INSTALLED_KEK: &str = "kek.id";
 
 /// The signing keys of this instance, reloaded whenever they change on any
 /// instance: each request works with the [`KeySet`] current when it began.
@@ -58,6 +62,7 @@ impl KeyRing {
         let mut conn = db.get()?;
         let mut records = published(&mut conn)?;
         let kek = key_encryption::load(kek_source, records.is_empty())?;
+        installed(&mut conn, &kek)?;
         if let Some(foreign) = records.iter().find(|r| r.kek_id != kek.id()) {
             bail!(
                 "wrong key-encryption key: the stored signing keys were sealed under key {}, but the configured \
@@ -88,11 +93,25 @@ impl KeyRing {
     }
 
     /// The key-encryption key `source` names, checked against the signing
-    /// keys `db` holds (made, in development, when the database holds none):
-    /// what the CLI seals with.
+    /// keys `db` holds and the key the installation first used: what the
+    /// CLI seals with. Like the server, it makes the development key only
+    /// for a new installation.
     pub fn kek_of(db: &Database, source: &KekSource) -> anyhow::Result<Arc<KeyEncryptionKey>> {
-        let records = published(&mut *db.get()?)?;
-        let kek = key_encryption::load(source, records.is_empty())?;
+        let mut conn = db.get()?;
+        let records = published(&mut conn)?;
+        let fresh = records.is_empty() && server_settings::get(&mut conn, INSTALLED_KEK)?.is_none();
+        if let KekSource::DevFile(path) = source {
+            if !fresh && !path.exists() {
+                bail!(
+                    "this command writes audit entries, sealed under the key-encryption key: set {} or \
+                     PORTCULLIS_KEK_FILE as the server has it, or run it where the server keeps {}",
+                    crate::config::KEK_ENV,
+                    path.display()
+                );
+            }
+        }
+        let kek = key_encryption::load(source, fresh)?;
+        installed(&mut conn, &kek)?;
         if let Some(foreign) = records.iter().find(|r| r.kek_id != kek.id()) {
             bail!(
                 "wrong key-encryption key: the stored signing keys were sealed under key {}, but the configured \
@@ -149,6 +168,23 @@ impl LocalMirror for KeyRing {
 }
 
 /// The published keys, as of now.
+/// Checks that `kek` is the key this installation first used (recording it
+/// on first use), so that no command seals what the others cannot open.
+fn installed(conn: &mut portcullis_store::DbConnection, kek: &KeyEncryptionKey) -> anyhow::Result<()> {
+    if server_settings::set_once(conn, INSTALLED_KEK, kek.id())? {
+        return Ok(());
+    }
+    match server_settings::get(conn, INSTALLED_KEK)? {
+        Some(first) if first != kek.id() => bail!(
+            "wrong key-encryption key: this installation seals under key {first}, but the configured key is {}; \
+             set {} or PORTCULLIS_KEK_FILE to the key the server uses (nothing was changed)",
+            kek.id(),
+            crate::config::KEK_ENV
+        ),
+        _ => Ok(()),
+    }
+}
+
 fn published(conn: &mut portcullis_store::DbConnection) -> Result<Vec<SigningKeyRecord>, StoreError> {
     keys::published(conn, Utc::now() - RETIRED_KEY_PUBLISHED_FOR)
 }

@@ -98,13 +98,19 @@ pub fn time_param(
 }
 
 /// A CSV record (RFC 4180) ending in CRLF: a field is quoted when it holds
-/// a comma, a quote or a line break.
+/// a comma, a quote or a line break, and one a spreadsheet would run as a
+/// formula (starting with `=`, `+`, `-`, `@`, a tab or CR) is prefixed with `'`.
 pub fn csv_row(fields: &[String]) -> String {
     let quoted = |value: &String| {
+        let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{value}")
+        } else {
+            value.clone()
+        };
         if value.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", value.replace('"', "\"\""))
         } else {
-            value.clone()
+            value
         }
     };
     fields.iter().map(quoted).collect::<Vec<_>>().join(",") + "\r\n"
@@ -120,5 +126,6 @@ mod tests {
         assert_eq!(row(&["plain", "a,b"]), "plain,\"a,b\"\r\n");
         assert_eq!(row(&["say \"hi\""]), "\"say \"\"hi\"\"\"\r\n");
         assert_eq!(row(&["two\nlines"]), "\"two\nlines\"\r\n");
+        assert_eq!(row(&["=HYPERLINK(1)", "-1", "@a"]), "'=HYPERLINK(1),'-1,'@a\r\n", "never a formula");
     }
 }

@@ -382,8 +382,9 @@ portcullis_store::backend_tests! {
     #[tokio::test]
     async fn bootstrap_prints_the_admin_credentials_once_and_refuses_to_run_again(db) {
         let dir = tempfile::tempdir().unwrap();
+        let kek = crate::helpers::new_kek();
         let run = |extra: &[&str]| {
-            portcullis(dir.path()).arg("bootstrap").args(extra).env("DATABASE_URL", db.url()).output().unwrap()
+            portcullis(dir.path()).arg("bootstrap").args(extra).env("DATABASE_URL", db.url()).env("PORTCULLIS_KEK", &kek).output().unwrap()
         };
         let first = run(&[]);
         assert!(first.status.success(), "{first:?}");
@@ -394,6 +395,10 @@ portcullis_store::backend_tests! {
         assert!(again.stdout.is_empty(), "no credentials printed the second time");
         let said = String::from_utf8_lossy(&again.stderr);
         assert!(said.contains("already bootstrapped") && said.contains("--rotate-secret"), "{said}");
+        let other_key = portcullis(dir.path()).args(["bootstrap", "--rotate-secret"]).env("DATABASE_URL", db.url())
+            .env("PORTCULLIS_KEK", crate::helpers::new_kek()).output().unwrap();
+        assert_eq!(other_key.status.code(), Some(1), "only the installation's key seals");
+        assert!(String::from_utf8_lossy(&other_key.stderr).contains("wrong key-encryption key"));
         let rotated = run(&["--rotate-secret"]);
         assert!(rotated.status.success(), "{rotated:?}");
         let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
