@@ -17,7 +17,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use portcullis_jose::KeyEncryptionKey;
 use portcullis_store::audit::{self, hashed_time, Entry, Filter, NewEntry, Verified};
-use portcullis_store::{DbConnection, StoreError};
+use portcullis_store::{server_settings, DbConnection, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -284,11 +284,56 @@ impl App {
                 .db
                 .get()
                 .map_err(AppError::from)
-                .and_then(|mut conn| crate::compliance::record_verification(&mut conn, &outcome, at));
+                .and_then(|mut conn| record_verification(&mut conn, &outcome, at));
             if let Err(e) = kept {
                 tracing::warn!(error = %e, "the audit verification could not be kept for compliance reports");
             }
         }
         outcome
     }
+}
+
+/// Where the last verification is kept.
+const LAST_VERIFIED: &str = "audit.last_verification";
+
+/// The last verification of the audit chain, as kept.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub(crate) struct Verification {
+    /// Whether the chain verified intact.
+    pub ok: bool,
+    /// When, in seconds since the epoch.
+    pub at: i64,
+    /// What was found.
+    pub detail: String,
+}
+
+impl Verification {
+    /// When it was made.
+    pub fn at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.at, 0).unwrap_or_default()
+    }
+}
+
+/// The last verification of the chain, if one was kept.
+pub(crate) fn last_verification(conn: &mut DbConnection) -> Result<Option<Verification>, AppError> {
+    Ok(server_settings::get(conn, LAST_VERIFIED)?.and_then(|text| serde_json::from_str(&text).ok()))
+}
+
+/// Keeps the outcome of a verification of the audit chain made at `at`,
+/// for compliance reports.
+fn record_verification(
+    conn: &mut DbConnection,
+    outcome: &Result<Verified, anyhow::Error>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let verification = match outcome {
+        Ok(v) => Verification {
+            ok: true,
+            at: at.timestamp(),
+            detail: format!("{} entries intact, up to #{}", v.entries, v.last),
+        },
+        Err(e) => Verification { ok: false, at: at.timestamp(), detail: e.to_string() },
+    };
+    let text = serde_json::to_string(&verification).map_err(|e| AppError::Corrupt(e.to_string()))?;
+    Ok(server_settings::put(conn, LAST_VERIFIED, &text, at)?)
 }

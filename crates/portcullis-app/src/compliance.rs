@@ -9,11 +9,12 @@
 //! a control, not a certification: the README says which parts a report
 //! cannot see.
 
+use crate::audit::{last_verification, Verification};
 use crate::{Actor, App, AppError, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::{KeyState, TokenEndpointAuthMethod};
-use portcullis_store::{clients, keys, server_settings, webhooks, DbConnection};
-use serde::{Deserialize, Serialize};
+use portcullis_store::{clients, keys, webhooks};
+use serde::Serialize;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -29,8 +30,6 @@ pub const MIN_AUDIT_RETENTION: TimeDelta = TimeDelta::days(365);
 pub const VERIFIED_WITHIN: TimeDelta = TimeDelta::hours(24);
 /// How often the job verifies the chain.
 pub const VERIFY_EVERY: TimeDelta = TimeDelta::hours(6);
-/// Where the last verification is kept.
-const LAST_VERIFIED: &str = "audit.last_verification";
 
 /// What the server is configured with, for the checks.
 #[derive(Clone, Debug)]
@@ -204,21 +203,6 @@ pub const TEMPLATES: [Template; 3] = [
         ],
     },
 ];
-
-/// The last verification of the audit chain, as kept.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Verification {
-    ok: bool,
-    /// Seconds since the epoch.
-    at: i64,
-    detail: String,
-}
-
-impl Verification {
-    fn at(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp(self.at, 0).unwrap_or_default()
-    }
-}
 
 /// Checks against what is stored and configured at `now`.
 struct Checks<'a> {
@@ -441,10 +425,6 @@ fn worst(statuses: impl Iterator<Item = Status>) -> Status {
     })
 }
 
-fn last_verification(conn: &mut DbConnection) -> Result<Option<Verification>, AppError> {
-    Ok(server_settings::get(conn, LAST_VERIFIED)?.and_then(|text| serde_json::from_str(&text).ok()))
-}
-
 impl App {
     /// The report of `template` (`soc2`, `gdpr`, `pci-dss`) for this
     /// installation, configured with `facts`.
@@ -505,25 +485,6 @@ impl App {
         }
         Ok(())
     }
-}
-
-/// Keeps the outcome of a verification of the audit chain made at `at`,
-/// for reports.
-pub(crate) fn record_verification(
-    conn: &mut DbConnection,
-    outcome: &Result<portcullis_store::audit::Verified, anyhow::Error>,
-    at: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let verification = match outcome {
-        Ok(v) => Verification {
-            ok: true,
-            at: at.timestamp(),
-            detail: format!("{} entries intact, up to #{}", v.entries, v.last),
-        },
-        Err(e) => Verification { ok: false, at: at.timestamp(), detail: e.to_string() },
-    };
-    let text = serde_json::to_string(&verification).map_err(|e| AppError::Corrupt(e.to_string()))?;
-    Ok(server_settings::put(conn, LAST_VERIFIED, &text, at)?)
 }
 
 /// Verifies the audit chain when due, checking every hour, for as long as

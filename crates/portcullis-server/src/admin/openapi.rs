@@ -122,6 +122,10 @@ fn operation(route: &AdminRoute) -> Value {
         .map(|name| {
             let schema = match name {
                 "version" => json!({"type": "integer", "minimum": 1, "maximum": MAX_NUMBER}),
+                "template" => {
+                    let ids: Vec<&str> = portcullis_app::compliance::TEMPLATES.iter().map(|t| t.id).collect();
+                    json!({"enum": ids})
+                }
                 _ => json!({"type": "string"}),
             };
             json!({"name": name, "in": "path", "required": true, "schema": schema})
