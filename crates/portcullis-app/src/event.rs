@@ -101,6 +101,14 @@ pub enum Event {
     WebhookDeleted { webhook_id: String },
     /// An admin sent a test event to a webhook endpoint.
     WebhookTested { webhook_id: String, delivery_id: String },
+    /// An alert rule was created.
+    AlertRuleCreated { rule_id: String, kind: &'static str },
+    /// An alert rule was deleted.
+    AlertRuleDeleted { rule_id: String },
+    /// An alert rule's condition holds for a subject: announced once per window while it does.
+    AlertFired { rule_id: String, kind: &'static str, subject: String, value: f64, threshold: f64 },
+    /// An alert rule's condition no longer holds for a subject.
+    AlertResolved { rule_id: String, kind: &'static str, subject: String },
 }
 
 /// High-volume failures of one kind, presented id, address and window,
@@ -131,7 +139,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 28] = [
+pub const CATALOGUE: [CatalogueEntry; 32] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -200,6 +208,14 @@ pub const CATALOGUE: [CatalogueEntry; 28] = [
     ),
     ("webhook.deleted", "a webhook endpoint was deleted, with its deliveries", "webhook_id"),
     ("webhook.tested", "an admin sent a test event to a webhook endpoint", "webhook_id, delivery_id"),
+    ("alert_rule.created", "an alert rule was created", "rule_id, kind"),
+    ("alert_rule.deleted", "an alert rule was deleted", "rule_id"),
+    (
+        "alert.fired",
+        "an alert rule's condition holds for a subject (a client, or `(all)`); once per window while it does",
+        "rule_id, kind, subject, value, threshold",
+    ),
+    ("alert.resolved", "an alert rule's condition no longer holds for a subject", "rule_id, kind, subject"),
 ];
 
 impl Event {
@@ -234,6 +250,10 @@ impl Event {
             Self::WebhookUpdated { .. } => "webhook.updated",
             Self::WebhookDeleted { .. } => "webhook.deleted",
             Self::WebhookTested { .. } => "webhook.tested",
+            Self::AlertRuleCreated { .. } => "alert_rule.created",
+            Self::AlertRuleDeleted { .. } => "alert_rule.deleted",
+            Self::AlertFired { .. } => "alert.fired",
+            Self::AlertResolved { .. } => "alert.resolved",
         }
     }
 
@@ -270,6 +290,8 @@ impl Event {
             | Self::WebhookUpdated { webhook_id, .. }
             | Self::WebhookDeleted { webhook_id }
             | Self::WebhookTested { webhook_id, .. } => webhook_id,
+            Self::AlertRuleCreated { rule_id, .. } | Self::AlertRuleDeleted { rule_id } => rule_id,
+            Self::AlertFired { subject, .. } | Self::AlertResolved { subject, .. } => subject,
         }
     }
 
@@ -280,7 +302,8 @@ impl Event {
             | Self::AuthLoginFailed(_)
             | Self::AuthLoginThrottled(_)
             | Self::TokenCodeReplayed { .. }
-            | Self::TokenRefreshReused { .. } => Outcome::Failure,
+            | Self::TokenRefreshReused { .. }
+            | Self::AlertFired { .. } => Outcome::Failure,
             _ => Outcome::Success,
         }
     }

@@ -18,6 +18,7 @@
 //! them off their workers.
 
 pub mod actor;
+pub mod alerts;
 pub mod audit;
 pub mod bootstrap;
 pub mod bus;

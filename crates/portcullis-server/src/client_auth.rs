@@ -143,7 +143,13 @@ impl ClientAuthenticator {
         if client.failed_attempts > 0 {
             self.reset_failures(client.id.as_str()).await;
         }
-        client_address::ensure_allowed(&client, source)?;
+        if let Err(refused) = client_address::ensure_allowed(&client, source) {
+            // Counted (not as a guess) for the `outside_cidrs` alert rule.
+            let id = client.id.as_str().to_owned();
+            self.record_failure(&id, Some(client), portcullis_app::alerts::OUTSIDE_CIDRS, source, false)
+                .await;
+            return Err(refused);
+        }
         Ok(client)
     }
 

@@ -100,6 +100,7 @@ impl Application {
         portcullis_app::rate_limits::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::webhooks::spawn_queue(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::compliance::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
+        portcullis_app::alerts::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         crate::webhook_sender::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::failures::spawn(operations.failures());
         let authenticator = web::Data::new(ClientAuthenticator::new(

@@ -7,6 +7,7 @@
 //! one transaction. Every function blocks: async callers run them on a
 //! blocking thread pool.
 
+pub mod alerts;
 pub mod assertions;
 pub mod audit;
 pub mod auth_failures;

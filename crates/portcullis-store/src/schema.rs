@@ -273,3 +273,24 @@ diesel::table! {
 
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);
+
+diesel::table! {
+    alert_rules (rule_id) {
+        rule_id -> Text,
+        description -> Text,
+        config -> Text,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alert_states (rule_id, subject) {
+        rule_id -> Text,
+        subject -> Text,
+        firing -> Bool,
+        since -> Timestamp,
+        last_fired_at -> Timestamp,
+    }
+}

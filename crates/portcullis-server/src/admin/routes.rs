@@ -2,7 +2,9 @@
 //! what the OpenAPI document is generated from, so the two cannot differ.
 
 use crate::admin::schemas;
-use crate::admin::{audit_logs, client_secrets, clients, compliance, keys, usage, users, webhooks};
+use crate::admin::{
+    alert_rules, audit_logs, client_secrets, clients, compliance, keys, usage, users, webhooks,
+};
 use actix_web::{web, Route};
 use portcullis_app::Permission;
 use Body::{No, Optional, Required};
@@ -84,7 +86,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 36] = [
+pub const ROUTES: [AdminRoute; 40] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -361,6 +363,26 @@ pub const ROUTES: [AdminRoute; 36] = [
         compliance::report,
         "A compliance report (soc2, gdpr, pci-dss): each control's checks of the live configuration, JSON or CSV"
     ),
+    route!(Get, "/alert-rules", Monitoring, 200, No, alert_rules::list, "List alert rules and their firing subjects"),
+    route!(
+        Post,
+        "/alert-rules",
+        Monitoring,
+        201,
+        Required(schemas::alert_rule),
+        alert_rules::create,
+        "Create an alert rule: error_rate, auth_failures or outside_cidrs"
+    ),
+    route!(
+        Get,
+        "/alert-rules/{rule_id}",
+        Monitoring,
+        200,
+        No,
+        alert_rules::get,
+        "Read an alert rule and its firing subjects"
+    ),
+    route!(Delete, "/alert-rules/{rule_id}", Monitoring, 204, No, alert_rules::delete, "Delete an alert rule"),
 ];
 
 /// Every route.

@@ -320,3 +320,24 @@ pub fn new_webhook() -> Value {
 pub fn webhook_change() -> Value {
     webhook(&[])
 }
+
+/// An alert rule: its `kind` and that kind's parameters.
+pub fn alert_rule() -> Value {
+    let common = json!({"description": text(200), "enabled": {"type": "boolean"}, "client_id": text(200)});
+    let kind = |name: &str, required: &[&str], extra: Value| {
+        let mut properties = common.as_object().cloned().unwrap_or_default();
+        properties.insert("kind".into(), json!({"const": name}));
+        properties.extend(extra.as_object().cloned().unwrap_or_default());
+        let mut needed = vec!["kind"];
+        needed.extend(required);
+        json!({"type": "object", "additionalProperties": false, "required": needed, "properties": properties})
+    };
+    json!({"anyOf": [
+        kind("error_rate", &[], json!({
+            "threshold_percent": {"type": "number", "minimum": 0, "exclusiveMaximum": 100, "default": 5},
+            "window_minutes": {"type": "integer", "minimum": 1, "maximum": 1440, "default": 5},
+            "min_requests": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000_u64, "default": 20}})),
+        kind("auth_failures", &["per_minute"], json!({"per_minute": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_u64}})),
+        kind("outside_cidrs", &[], json!({})),
+    ]})
+}

@@ -7,6 +7,7 @@ mod admin_clients;
 mod admin_keys;
 mod admin_openapi;
 mod admin_users;
+mod alerts;
 mod cli;
 mod code_exchange;
 mod code_flow;

@@ -1,0 +1,452 @@
+//! Alert rules (issue 11): conditions over what the server already records,
+//! checked every [`CHECK_INTERVAL`] by every instance:
+//! - `error_rate`: a client's share of errors over the last N finished
+//!   minutes of the usage rollups, above X % (default 5 % over 5 minutes,
+//!   from 20 requests);
+//! - `auth_failures`: failed client authentications in the last minute of
+//!   the audit log's summaries, above N, per client or overall;
+//! - `outside_cidrs`: a client called from outside its `allowed_cidrs`
+//!   within the last minute.
+//!
+//! A subject (a client, or `(all)`) that meets the condition fires
+//! `alert.fired`, again once per window while it still does, and
+//! `alert.resolved` when it no longer does. Each change of a subject's state
+//! is a compare-and-swap in the transaction that audits it (and so sends it
+//! to webhooks): of several instances, one announces it.
+
+use crate::audit::Sealing;
+use crate::transaction::Attempt as Change;
+use crate::{Actor, App, AppError, Event, Permission};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_store::alerts::{self, RuleRecord, StateRecord};
+use portcullis_store::audit::{self, Filter};
+use portcullis_store::{usage, DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// How often each instance checks the rules.
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// What an alert over every client is raised for.
+pub const ALL: &str = "(all)";
+/// The failure reason client authentication records for a caller outside
+/// the client's `allowed_cidrs`.
+pub const OUTSIDE_CIDRS: &str = "address not allowed";
+
+fn five() -> f64 {
+    5.0
+}
+fn five_minutes() -> u32 {
+    5
+}
+fn twenty() -> i64 {
+    20
+}
+
+/// A rule's kind and parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RuleKind {
+    /// A client's errors above `threshold_percent` of its requests over
+    /// `window_minutes`, once it made `min_requests`.
+    ErrorRate {
+        /// One client; every client when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// The share of errors, in percent.
+        #[serde(default = "five")]
+        threshold_percent: f64,
+        /// The window, in minutes.
+        #[serde(default = "five_minutes")]
+        window_minutes: u32,
+        /// Requests below which the rate is not judged.
+        #[serde(default = "twenty")]
+        min_requests: i64,
+    },
+    /// Failed client authentications above `per_minute` in the last minute.
+    AuthFailures {
+        /// One client; all failures together when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// Failures per minute above which it fires.
+        per_minute: u64,
+    },
+    /// A client called from outside its `allowed_cidrs` in the last minute.
+    OutsideCidrs {
+        /// One client; every client when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+}
+
+impl RuleKind {
+    /// The kind's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ErrorRate { .. } => "error_rate",
+            Self::AuthFailures { .. } => "auth_failures",
+            Self::OutsideCidrs { .. } => "outside_cidrs",
+        }
+    }
+
+    fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::ErrorRate { client_id, .. }
+            | Self::AuthFailures { client_id, .. }
+            | Self::OutsideCidrs { client_id } => client_id.as_deref(),
+        }
+    }
+
+    /// How long one firing lasts before it is announced again.
+    fn window(&self) -> TimeDelta {
+        match self {
+            Self::ErrorRate { window_minutes, .. } => TimeDelta::minutes(i64::from(*window_minutes)),
+            Self::AuthFailures { .. } | Self::OutsideCidrs { .. } => TimeDelta::minutes(1),
+        }
+    }
+
+    fn validate(&self) -> Result<(), AppError> {
+        let invalid = |m: &str| Err(AppError::Invalid(m.to_owned()));
+        match self {
+            Self::ErrorRate { threshold_percent, .. } if !(0.0..100.0).contains(threshold_percent) => {
+                invalid("threshold_percent: from 0 to under 100")
+            }
+            Self::ErrorRate { window_minutes, .. } if !(1..=1440).contains(window_minutes) => {
+                invalid("window_minutes: from 1 to 1440")
+            }
+            Self::ErrorRate { min_requests, .. } if *min_requests < 1 => invalid("min_requests: at least 1"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A rule as admins see it, with its subjects now firing.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleView {
+    /// Its id.
+    pub rule_id: String,
+    /// What the admin called it.
+    pub description: String,
+    /// Whether it is checked.
+    pub enabled: bool,
+    /// Its kind and parameters.
+    #[serde(flatten)]
+    pub rule: RuleKind,
+    /// The subjects firing now, each since when (RFC 3339).
+    pub firing: BTreeMap<String, String>,
+    /// When it was created, RFC 3339.
+    pub created_at: String,
+}
+
+fn rule_of(record: &RuleRecord) -> Result<RuleKind, AppError> {
+    serde_json::from_str(&record.config)
+        .map_err(|e| AppError::Corrupt(format!("alert rule {}: {e}", record.rule_id)))
+}
+
+fn view(conn: &mut DbConnection, record: &RuleRecord) -> Result<RuleView, AppError> {
+    let firing = alerts::states(conn, &record.rule_id)?
+        .into_iter()
+        .filter(|s| s.firing)
+        .map(|s| (s.subject, crate::time(s.since.and_utc())))
+        .collect();
+    Ok(RuleView {
+        rule_id: record.rule_id.clone(),
+        description: record.description.clone(),
+        enabled: record.enabled,
+        rule: rule_of(record)?,
+        firing,
+        created_at: crate::time(record.created_at.and_utc()),
+    })
+}
+
+/// The members of a rule as an admin sends them: `kind` and its
+/// parameters, and optionally `description` and `enabled`.
+pub fn parse_rule(mut body: Map<String, Value>) -> Result<(RuleKind, String, bool), AppError> {
+    let description = match body.remove("description") {
+        None => String::new(),
+        Some(Value::String(text)) if text.chars().count() <= 200 && !text.chars().any(char::is_control) => {
+            text
+        }
+        Some(_) => return Err(AppError::Invalid("description: text of at most 200 characters".into())),
+    };
+    let enabled = match body.remove("enabled") {
+        None => true,
+        Some(Value::Bool(enabled)) => enabled,
+        Some(_) => return Err(AppError::Invalid("enabled: true or false".into())),
+    };
+    let rule: RuleKind = serde_json::from_value(Value::Object(body))
+        .map_err(|e| AppError::Invalid(format!("not a rule: {e}")))?;
+    rule.validate()?;
+    Ok((rule, description, enabled))
+}
+
+/// What one check found: each subject meeting the condition, with its value.
+type Findings = BTreeMap<String, f64>;
+
+impl App {
+    /// Creates an alert rule.
+    pub fn create_alert_rule(
+        &self,
+        actor: &Actor,
+        rule: RuleKind,
+        description: String,
+        enabled: bool,
+    ) -> Result<RuleView, AppError> {
+        let attempt = Change { permission: Permission::Monitoring, action: "alert_rule.created", target: "" };
+        self.change(actor, attempt, |tx| {
+            let record = RuleRecord {
+                rule_id: format!("ar_{}", uuid::Uuid::new_v4().simple()),
+                description,
+                config: serde_json::to_string(&rule).map_err(|e| AppError::Corrupt(e.to_string()))?,
+                enabled,
+                created_at: tx.now.naive_utc(),
+                updated_at: tx.now.naive_utc(),
+            };
+            alerts::create(tx.conn, &record)?;
+            tx.emit(Event::AlertRuleCreated { rule_id: record.rule_id.clone(), kind: rule.name() });
+            view(tx.conn, &record)
+        })
+    }
+
+    /// Deletes an alert rule (its firing subjects are forgotten, not resolved).
+    pub fn delete_alert_rule(&self, actor: &Actor, rule_id: &str) -> Result<(), AppError> {
+        let attempt =
+            Change { permission: Permission::Monitoring, action: "alert_rule.deleted", target: rule_id };
+        self.change(actor, attempt, |tx| {
+            if !alerts::delete(tx.conn, rule_id)? {
+                return Err(AppError::NotFound(format!("no alert rule `{rule_id}`")));
+            }
+            tx.emit(Event::AlertRuleDeleted { rule_id: rule_id.to_owned() });
+            Ok(())
+        })
+    }
+
+    /// Every alert rule, with its firing subjects.
+    pub fn alert_rules(&self, actor: &Actor) -> Result<Vec<RuleView>, AppError> {
+        self.read(actor, Permission::Monitoring, |conn| {
+            alerts::all(conn)?.iter().map(|record| view(conn, record)).collect()
+        })
+    }
+
+    /// One alert rule, with its firing subjects.
+    pub fn alert_rule(&self, actor: &Actor, rule_id: &str) -> Result<RuleView, AppError> {
+        self.read(actor, Permission::Monitoring, |conn| {
+            let record = alerts::find(conn, rule_id)?
+                .ok_or_else(|| AppError::NotFound(format!("no alert rule `{rule_id}`")))?;
+            view(conn, &record)
+        })
+    }
+
+    /// Checks every enabled rule now and announces what changed; returns
+    /// the events this instance announced.
+    pub fn check_alert_rules(&self) -> Result<Vec<Event>, AppError> {
+        let now = self.now();
+        let rules: Vec<RuleRecord> =
+            alerts::all(&mut *self.db.get()?)?.into_iter().filter(|r| r.enabled).collect();
+        let mut announced = Vec::new();
+        for record in rules {
+            let rule = rule_of(&record)?;
+            let findings = findings(&mut *self.db.get()?, &rule, now, &self.sealing)?;
+            let states = alerts::states(&mut *self.db.get()?, &record.rule_id)?;
+            announced.extend(self.announce(&record.rule_id, &rule, &findings, &states, now)?);
+        }
+        Ok(announced)
+    }
+
+    /// Moves each subject's state as `findings` say, each change in its own
+    /// transaction with its event.
+    fn announce(
+        &self,
+        rule_id: &str,
+        rule: &RuleKind,
+        findings: &Findings,
+        states: &[StateRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, AppError> {
+        let threshold = threshold(rule);
+        let system = Actor::System { job: "alerts" };
+        let mut announced = Vec::new();
+        let mut change = |event: Event, work: &dyn Fn(&mut DbConnection) -> Result<bool, StoreError>| {
+            let done = self.commit(&system, |tx| {
+                if !work(tx.conn)? {
+                    // Another instance announced it: write nothing.
+                    return Err(AppError::Conflict("the alert state moved".into()));
+                }
+                tx.emit(event.clone());
+                Ok(())
+            });
+            match done {
+                Ok(()) => {
+                    announced.push(event);
+                    Ok(())
+                }
+                Err(AppError::Conflict(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
+        };
+        let at = now.naive_utc();
+        for (subject, value) in findings {
+            let fired = Event::AlertFired {
+                rule_id: rule_id.to_owned(),
+                kind: rule.name(),
+                subject: subject.clone(),
+                value: (value * 100.0).round() / 100.0,
+                threshold,
+            };
+            match states.iter().find(|s| &s.subject == subject) {
+                None => change(fired, &|conn| {
+                    alerts::start_firing(conn, rule_id, subject, now).map(|()| true).or_else(|e| match e {
+                        StoreError::Conflict(_) => Ok(false),
+                        other => Err(other),
+                    })
+                })?,
+                Some(state) if !state.firing || now - state.last_fired_at.and_utc() >= rule.window() => {
+                    let since = if state.firing { state.since } else { at };
+                    let next = StateRecord { firing: true, since, last_fired_at: at, ..state.clone() };
+                    change(fired, &|conn| alerts::swap(conn, state, &next))?
+                }
+                Some(_) => {}
+            }
+        }
+        for state in states.iter().filter(|s| s.firing && !findings.contains_key(&s.subject)) {
+            let resolved = Event::AlertResolved {
+                rule_id: rule_id.to_owned(),
+                kind: rule.name(),
+                subject: state.subject.clone(),
+            };
+            let next = StateRecord { firing: false, since: at, ..state.clone() };
+            change(resolved, &|conn| alerts::swap(conn, state, &next))?;
+        }
+        Ok(announced)
+    }
+}
+
+fn threshold(rule: &RuleKind) -> f64 {
+    match rule {
+        RuleKind::ErrorRate { threshold_percent, .. } => *threshold_percent,
+        RuleKind::AuthFailures { per_minute, .. } => *per_minute as f64,
+        RuleKind::OutsideCidrs { .. } => 0.0,
+    }
+}
+
+/// The start of the minute `at` falls in.
+fn minute(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp().div_euclid(60) * 60, 0).unwrap_or(at)
+}
+
+/// Each subject meeting `rule`'s condition at `now`, with its value.
+fn findings(
+    conn: &mut DbConnection,
+    rule: &RuleKind,
+    now: DateTime<Utc>,
+    sealing: &Sealing,
+) -> Result<Findings, AppError> {
+    let wanted = |subject: &str| rule.client_id().is_none_or(|id| id == subject);
+    let mut found = Findings::new();
+    match rule {
+        RuleKind::ErrorRate { threshold_percent, window_minutes, min_requests, .. } => {
+            let to = minute(now);
+            let from = to - TimeDelta::minutes(i64::from(*window_minutes));
+            for (client_id, counts) in usage::totals_by_client(conn, from, to)? {
+                let rate = counts.errors() as f64 * 100.0 / counts.requests.max(1) as f64;
+                if wanted(&client_id) && counts.requests >= *min_requests && rate > *threshold_percent {
+                    found.insert(client_id, rate);
+                }
+            }
+        }
+        RuleKind::AuthFailures { per_minute, client_id } => {
+            let failures = failed_authentications(conn, now, sealing, None)?;
+            match client_id {
+                Some(id) => {
+                    let count = failures.get(id).copied().unwrap_or(0);
+                    if count > *per_minute {
+                        found.insert(id.clone(), count as f64);
+                    }
+                }
+                None => {
+                    let total: u64 = failures.values().sum();
+                    if total > *per_minute {
+                        found.insert(ALL.to_owned(), total as f64);
+                    }
+                }
+            }
+        }
+        RuleKind::OutsideCidrs { .. } => {
+            for (client_id, count) in failed_authentications(conn, now, sealing, Some(OUTSIDE_CIDRS))? {
+                if wanted(&client_id) && count > 0 {
+                    found.insert(client_id, count as f64);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Failed client authentications summarised in the last minute, per
+/// presented client (only those for `reason`, when given).
+fn failed_authentications(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    sealing: &Sealing,
+    reason: Option<&str>,
+) -> Result<BTreeMap<String, u64>, AppError> {
+    let filter = Filter {
+        from: Some(now - TimeDelta::minutes(1)),
+        action: Some("auth.client_failed".into()),
+        ..Filter::default()
+    };
+    let mut counts = BTreeMap::new();
+    for entry in audit::entries(conn, &filter, 0, 10_000)? {
+        let entry = sealing.view(entry);
+        let count = match reason {
+            Some(reason) => entry.details["reasons"][reason].as_u64(),
+            None => entry.details["count"].as_u64(),
+        };
+        *counts.entry(entry.target).or_default() += count.unwrap_or(0);
+    }
+    counts.retain(|_, count| *count > 0);
+    Ok(counts)
+}
+
+/// Checks the rules every [`CHECK_INTERVAL`] for as long as `alive` exists.
+pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
+    let warning = crate::once_every::OnceEvery::new(Duration::from_secs(60));
+    crate::periodic::spawn("alerts", CHECK_INTERVAL, alive, move || {
+        if let Err(e) = app.check_alert_rules() {
+            if warning.due() {
+                tracing::warn!(error = %e, "alert rules could not be checked; they will be on the next try");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rules_take_their_defaults_and_refuse_what_makes_no_sense() {
+        let object = |v: Value| v.as_object().unwrap().clone();
+        let (rule, description, enabled) = parse_rule(object(json!({"kind": "error_rate"}))).unwrap();
+        assert_eq!(
+            rule,
+            RuleKind::ErrorRate {
+                client_id: None,
+                threshold_percent: 5.0,
+                window_minutes: 5,
+                min_requests: 20
+            }
+        );
+        assert_eq!((description.as_str(), enabled), ("", true));
+        assert!(parse_rule(object(json!({"kind": "auth_failures"}))).is_err(), "per_minute is needed");
+        assert!(parse_rule(object(json!({"kind": "error_rate", "threshold_percent": 120}))).is_err());
+        assert!(parse_rule(object(json!({"kind": "error_rate", "extra": 1}))).is_err());
+        assert!(parse_rule(object(json!({"kind": "nothing"}))).is_err());
+        let (cidrs, _, off) =
+            parse_rule(object(json!({"kind": "outside_cidrs", "client_id": "c", "enabled": false}))).unwrap();
+        assert_eq!((cidrs.name(), cidrs.client_id(), off), ("outside_cidrs", Some("c"), false));
+    }
+}

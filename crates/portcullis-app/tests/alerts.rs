@@ -1,0 +1,104 @@
+//! Alert rules on both backends: conditions over the usage rollups and the
+//! failure summaries fire once (however many instances check), again once
+//! per window, and resolve; each change is audited as the system.
+
+use chrono::{DateTime, TimeDelta};
+use portcullis_app::alerts::{parse_rule, OUTSIDE_CIDRS};
+use portcullis_app::audit::Query;
+use portcullis_app::failures::{Failure, FailureKind};
+use portcullis_app::usage::Answered;
+use portcullis_app::{Actor, App, Clock, Event};
+use portcullis_store::backend_tests;
+use portcullis_store::test_support::TestDb;
+use serde_json::json;
+use std::time::Duration;
+
+fn instance(db: &TestDb, clock: &Clock) -> App {
+    App::with_defaults(db.connect()).with_clock(clock.clone())
+}
+
+fn rule(app: &App, body: serde_json::Value) -> String {
+    let (rule, description, enabled) = parse_rule(body.as_object().unwrap().clone()).unwrap();
+    app.create_alert_rule(&Actor::operator(), rule, description, enabled).unwrap().rule_id
+}
+
+fn names(events: &[Event]) -> Vec<(&'static str, String)> {
+    events.iter().map(|e| (e.name(), e.target().to_owned())).collect()
+}
+
+fn fail(app: &App, client: &str, reason: &'static str, n: usize) {
+    for _ in 0..n {
+        app.failures().count(&Failure {
+            kind: FailureKind::Client,
+            known: Some(client),
+            presented: client,
+            source: Some("192.0.2.9".parse().unwrap()),
+            reason,
+            at: app.now(),
+        });
+    }
+    app.failures().flush(app.now(), true);
+}
+
+backend_tests! {
+    #[test]
+    fn an_error_rate_fires_once_across_instances_and_resolves(db) {
+        let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:05Z").unwrap().to_utc());
+        let (one, two) = (instance(&db, &clock), instance(&db, &clock));
+        rule(&one, json!({"kind": "error_rate", "description": "errors"}));
+        for n in 0..30 {
+            let status = if n < 10 { 401 } else { 200 };
+            one.usage().record(&Answered { client_id: "app", at: one.now(), status, took: Duration::ZERO, tokens_issued: 0 });
+        }
+        for _ in 0..30 {
+            one.usage().record(&Answered { client_id: "quiet", at: one.now(), status: 200, took: Duration::ZERO, tokens_issued: 0 });
+        }
+        clock.advance(TimeDelta::minutes(1));
+        one.flush_usage(false).unwrap();
+
+        let fired = one.check_alert_rules().unwrap();
+        assert_eq!(names(&fired), [("alert.fired", "app".to_owned())]);
+        assert!(matches!(&fired[0], Event::AlertFired { value, threshold, .. } if (*value - 33.33).abs() < 0.01 && *threshold == 5.0));
+        assert!(two.check_alert_rules().unwrap().is_empty(), "announced once, by one instance");
+        clock.advance(TimeDelta::minutes(2));
+        assert!(one.check_alert_rules().unwrap().is_empty(), "once per window while it holds");
+        clock.advance(TimeDelta::minutes(4));
+        let resolved = two.check_alert_rules().unwrap();
+        assert_eq!(names(&resolved), [("alert.resolved", "app".to_owned())], "the errors left the window");
+        assert!(one.check_alert_rules().unwrap().is_empty());
+
+        let page = one.audit_entries(&Actor::operator(), Query { action: Some("alert.fired".into()), limit: 10, ..Query::default() }).unwrap();
+        assert_eq!(page.entries.len(), 1);
+        assert_eq!((page.entries[0].actor.as_str(), page.entries[0].outcome.as_str()), ("system:alerts", "failure"));
+        assert_eq!(page.entries[0].details["subject"], "app");
+    }
+
+    #[test]
+    fn failed_authentications_and_calls_from_outside_the_cidrs_fire(db) {
+        // The audit log stamps entries with the time they are written.
+        let clock = Clock::manual(chrono::Utc::now());
+        let app = instance(&db, &clock);
+        let billing = rule(&app, json!({"kind": "auth_failures", "client_id": "billing", "per_minute": 3}));
+        let overall = rule(&app, json!({"kind": "auth_failures", "per_minute": 6}));
+        let cidrs = rule(&app, json!({"kind": "outside_cidrs"}));
+        fail(&app, "billing", "wrong secret", 5);
+        fail(&app, "reports", "wrong secret", 1);
+        fail(&app, "reports", OUTSIDE_CIDRS, 1);
+
+        let mut fired = names(&app.check_alert_rules().unwrap());
+        fired.sort();
+        assert_eq!(
+            fired,
+            [("alert.fired", "(all)".to_owned()), ("alert.fired", "billing".to_owned()), ("alert.fired", "reports".to_owned())]
+        );
+        assert_eq!(app.alert_rule(&Actor::operator(), &billing).unwrap().firing.len(), 1);
+        assert!(app.alert_rule(&Actor::operator(), &overall).unwrap().firing.contains_key("(all)"));
+        assert!(app.alert_rule(&Actor::operator(), &cidrs).unwrap().firing.contains_key("reports"));
+
+        clock.advance(TimeDelta::minutes(2));
+        let resolved = app.check_alert_rules().unwrap();
+        assert_eq!(resolved.iter().filter(|e| e.name() == "alert.resolved").count(), 3, "quiet for a minute");
+        app.delete_alert_rule(&Actor::operator(), &cidrs).unwrap();
+        assert_eq!(app.alert_rules(&Actor::operator()).unwrap().len(), 2);
+    }
+}

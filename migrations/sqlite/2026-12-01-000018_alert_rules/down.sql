@@ -1,0 +1,2 @@
+DROP TABLE alert_states;
+DROP TABLE alert_rules;
