@@ -3,10 +3,11 @@
 //! - `error_rate`: a client's share of errors over the last N finished
 //!   minutes of the usage rollups, above X % (default 5 % over 5 minutes,
 //!   from 20 requests);
-//! - `auth_failures`: failed client authentications in the last minute of
-//!   the audit log's summaries, above N, per client or overall;
+//! - `auth_failures`: failed client authentications per minute, above N,
+//!   per client or overall, from the audit log's failure summaries over the
+//!   last summary window (a minute at least; `--auth-failure-window`);
 //! - `outside_cidrs`: a client called from outside its `allowed_cidrs`
-//!   within the last minute.
+//!   within that time.
 //!
 //! A subject (a client, or `(all)`) that meets the condition fires
 //! `alert.fired`, again once per window while it still does, and
@@ -99,19 +100,20 @@ impl RuleKind {
         }
     }
 
-    /// How long one firing lasts before it is announced again.
-    fn window(&self) -> TimeDelta {
+    /// How long one firing lasts before it is announced again, when
+    /// failures are summarised over `lookback`.
+    fn window(&self, lookback: TimeDelta) -> TimeDelta {
         match self {
             Self::ErrorRate { window_minutes, .. } => TimeDelta::minutes(i64::from(*window_minutes)),
-            Self::AuthFailures { .. } | Self::OutsideCidrs { .. } => TimeDelta::minutes(1),
+            Self::AuthFailures { .. } | Self::OutsideCidrs { .. } => lookback,
         }
     }
 
     fn validate(&self) -> Result<(), AppError> {
         let invalid = |m: &str| Err(AppError::Invalid(m.to_owned()));
         match self {
-            Self::ErrorRate { threshold_percent, .. } if !(0.0..100.0).contains(threshold_percent) => {
-                invalid("threshold_percent: from 0 to under 100")
+            Self::ErrorRate { threshold_percent, .. } if !(0.0..=100.0).contains(threshold_percent) => {
+                invalid("threshold_percent: from 0 to 100")
             }
             Self::ErrorRate { window_minutes, .. } if !(1..=1440).contains(window_minutes) => {
                 invalid("window_minutes: from 1 to 1440")
@@ -247,12 +249,23 @@ impl App {
             alerts::all(&mut *self.db.get()?)?.into_iter().filter(|r| r.enabled).collect();
         let mut announced = Vec::new();
         for record in rules {
-            let rule = rule_of(&record)?;
-            let findings = findings(&mut *self.db.get()?, &rule, now, &self.sealing)?;
-            let states = alerts::states(&mut *self.db.get()?, &record.rule_id)?;
-            announced.extend(self.announce(&record.rule_id, &rule, &findings, &states, now)?);
+            // One rule that cannot be checked does not hold up the others.
+            match self.check_rule(&record, now) {
+                Ok(events) => announced.extend(events),
+                Err(e) => {
+                    tracing::warn!(rule = %record.rule_id, error = %e, "an alert rule could not be checked")
+                }
+            }
         }
         Ok(announced)
+    }
+
+    fn check_rule(&self, record: &RuleRecord, now: DateTime<Utc>) -> Result<Vec<Event>, AppError> {
+        let rule = rule_of(record)?;
+        let lookback = self.failures.window().max(TimeDelta::minutes(1)) + SUMMARY_SLACK;
+        let findings = findings(&mut *self.db.get()?, &rule, now, lookback, &self.sealing)?;
+        let states = alerts::states(&mut *self.db.get()?, &record.rule_id)?;
+        self.announce(&record.rule_id, &rule, &findings, &states, now, lookback)
     }
 
     /// Moves each subject's state as `findings` say, each change in its own
@@ -264,6 +277,7 @@ impl App {
         findings: &Findings,
         states: &[StateRecord],
         now: DateTime<Utc>,
+        lookback: TimeDelta,
     ) -> Result<Vec<Event>, AppError> {
         let threshold = threshold(rule);
         let system = Actor::System { job: "alerts" };
@@ -297,12 +311,15 @@ impl App {
             };
             match states.iter().find(|s| &s.subject == subject) {
                 None => change(fired, &|conn| {
+                    // A conflict: another instance started it (or the rule is gone).
                     alerts::start_firing(conn, rule_id, subject, now).map(|()| true).or_else(|e| match e {
                         StoreError::Conflict(_) => Ok(false),
                         other => Err(other),
                     })
                 })?,
-                Some(state) if !state.firing || now - state.last_fired_at.and_utc() >= rule.window() => {
+                Some(state)
+                    if !state.firing || now - state.last_fired_at.and_utc() >= rule.window(lookback) =>
+                {
                     let since = if state.firing { state.since } else { at };
                     let next = StateRecord { firing: true, since, last_fired_at: at, ..state.clone() };
                     change(fired, &|conn| alerts::swap(conn, state, &next))?
@@ -331,6 +348,11 @@ fn threshold(rule: &RuleKind) -> f64 {
     }
 }
 
+/// How far past a summary window's end its summaries may be written.
+const SUMMARY_SLACK: TimeDelta = TimeDelta::seconds(10);
+/// How long after a minute ends its usage rollups are surely written.
+const ROLLUP_DELAY: TimeDelta = TimeDelta::seconds(20);
+
 /// The start of the minute `at` falls in.
 fn minute(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(at.timestamp().div_euclid(60) * 60, 0).unwrap_or(at)
@@ -341,13 +363,17 @@ fn findings(
     conn: &mut DbConnection,
     rule: &RuleKind,
     now: DateTime<Utc>,
+    lookback: TimeDelta,
     sealing: &Sealing,
 ) -> Result<Findings, AppError> {
+    // Failures per minute, from summaries over `lookback`.
+    let rate_of = |count: u64| count as f64 * 60.0 / lookback.num_seconds().max(1) as f64;
     let wanted = |subject: &str| rule.client_id().is_none_or(|id| id == subject);
     let mut found = Findings::new();
     match rule {
         RuleKind::ErrorRate { threshold_percent, window_minutes, min_requests, .. } => {
-            let to = minute(now);
+            // Only minutes every instance has written.
+            let to = minute(now - ROLLUP_DELAY);
             let from = to - TimeDelta::minutes(i64::from(*window_minutes));
             for (client_id, counts) in usage::totals_by_client(conn, from, to)? {
                 let rate = counts.errors() as f64 * 100.0 / counts.requests.max(1) as f64;
@@ -357,24 +383,20 @@ fn findings(
             }
         }
         RuleKind::AuthFailures { per_minute, client_id } => {
-            let failures = failed_authentications(conn, now, sealing, None)?;
-            match client_id {
-                Some(id) => {
-                    let count = failures.get(id).copied().unwrap_or(0);
-                    if count > *per_minute {
-                        found.insert(id.clone(), count as f64);
-                    }
-                }
-                None => {
-                    let total: u64 = failures.values().sum();
-                    if total > *per_minute {
-                        found.insert(ALL.to_owned(), total as f64);
-                    }
-                }
+            let failures = failed_authentications(conn, now - lookback, sealing, None)?;
+            let (subject, count) = match client_id {
+                Some(id) => (id.clone(), failures.get(id).copied().unwrap_or(0)),
+                None => (ALL.to_owned(), failures.values().sum()),
+            };
+            let rate = rate_of(count);
+            if rate > *per_minute as f64 {
+                found.insert(subject, rate);
             }
         }
         RuleKind::OutsideCidrs { .. } => {
-            for (client_id, count) in failed_authentications(conn, now, sealing, Some(OUTSIDE_CIDRS))? {
+            for (client_id, count) in
+                failed_authentications(conn, now - lookback, sealing, Some(OUTSIDE_CIDRS))?
+            {
                 if wanted(&client_id) && count > 0 {
                     found.insert(client_id, count as f64);
                 }
@@ -384,19 +406,15 @@ fn findings(
     Ok(found)
 }
 
-/// Failed client authentications summarised in the last minute, per
-/// presented client (only those for `reason`, when given).
+/// Failed client authentications summarised since `since`, per presented
+/// client (only those for `reason`, when given).
 fn failed_authentications(
     conn: &mut DbConnection,
-    now: DateTime<Utc>,
+    since: DateTime<Utc>,
     sealing: &Sealing,
     reason: Option<&str>,
 ) -> Result<BTreeMap<String, u64>, AppError> {
-    let filter = Filter {
-        from: Some(now - TimeDelta::minutes(1)),
-        action: Some("auth.client_failed".into()),
-        ..Filter::default()
-    };
+    let filter = Filter { from: Some(since), action: Some("auth.client_failed".into()), ..Filter::default() };
     let mut counts = BTreeMap::new();
     for entry in audit::entries(conn, &filter, 0, 10_000)? {
         let entry = sealing.view(entry);

@@ -115,6 +115,11 @@ pub struct FailureLog {
 }
 
 impl FailureLog {
+    /// The window failures are summed over.
+    pub fn window(&self) -> TimeDelta {
+        self.window
+    }
+
     /// A log summarising every `window` into `db`, publishing on `bus`.
     pub fn new(db: Database, bus: EventBus, window: Duration, sealing: crate::audit::Sealing) -> Self {
         let window = TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(1)).max(TimeDelta::seconds(1));

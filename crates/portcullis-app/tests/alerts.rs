@@ -43,7 +43,8 @@ fn fail(app: &App, client: &str, reason: &'static str, n: usize) {
 backend_tests! {
     #[test]
     fn an_error_rate_fires_once_across_instances_and_resolves(db) {
-        let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:05Z").unwrap().to_utc());
+        // Late enough in the minute that, one minute on, every instance has written it.
+        let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:25Z").unwrap().to_utc());
         let (one, two) = (instance(&db, &clock), instance(&db, &clock));
         rule(&one, json!({"kind": "error_rate", "description": "errors"}));
         for n in 0..30 {
@@ -79,7 +80,8 @@ backend_tests! {
         let clock = Clock::manual(chrono::Utc::now());
         let app = instance(&db, &clock);
         let billing = rule(&app, json!({"kind": "auth_failures", "client_id": "billing", "per_minute": 3}));
-        let overall = rule(&app, json!({"kind": "auth_failures", "per_minute": 6}));
+        // Seven failures over the summary window (a minute, and 10 s of slack): 6 a minute.
+        let overall = rule(&app, json!({"kind": "auth_failures", "per_minute": 5}));
         let cidrs = rule(&app, json!({"kind": "outside_cidrs"}));
         fail(&app, "billing", "wrong secret", 5);
         fail(&app, "reports", "wrong secret", 1);

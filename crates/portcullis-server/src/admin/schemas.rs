@@ -334,7 +334,7 @@ pub fn alert_rule() -> Value {
     };
     json!({"anyOf": [
         kind("error_rate", &[], json!({
-            "threshold_percent": {"type": "number", "minimum": 0, "exclusiveMaximum": 100, "default": 5},
+            "threshold_percent": {"type": "number", "minimum": 0, "maximum": 100, "default": 5},
             "window_minutes": {"type": "integer", "minimum": 1, "maximum": 1440, "default": 5},
             "min_requests": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000_u64, "default": 20}})),
         kind("auth_failures", &["per_minute"], json!({"per_minute": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_u64}})),
