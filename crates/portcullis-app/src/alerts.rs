@@ -16,6 +16,7 @@
 //! to webhooks): of several instances, one announces it.
 
 use crate::audit::Sealing;
+use crate::clock::{minute_of, minute_start};
 use crate::transaction::Attempt as Change;
 use crate::{Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -353,11 +354,6 @@ const SUMMARY_SLACK: TimeDelta = TimeDelta::seconds(10);
 /// How long after a minute ends its usage rollups are surely written.
 const ROLLUP_DELAY: TimeDelta = TimeDelta::seconds(20);
 
-/// The start of the minute `at` falls in.
-fn minute(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.timestamp().div_euclid(60) * 60, 0).unwrap_or(at)
-}
-
 /// Each subject meeting `rule`'s condition at `now`, with its value.
 fn findings(
     conn: &mut DbConnection,
@@ -373,7 +369,7 @@ fn findings(
     match rule {
         RuleKind::ErrorRate { threshold_percent, window_minutes, min_requests, .. } => {
             // Only minutes every instance has written.
-            let to = minute(now - ROLLUP_DELAY);
+            let to = minute_start(minute_of(now - ROLLUP_DELAY));
             let from = to - TimeDelta::minutes(i64::from(*window_minutes));
             for (client_id, counts) in usage::totals_by_client(conn, from, to)? {
                 let rate = counts.errors() as f64 * 100.0 / counts.requests.max(1) as f64;
@@ -430,13 +426,9 @@ fn failed_authentications(
 
 /// Checks the rules every [`CHECK_INTERVAL`] for as long as `alive` exists.
 pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
-    let warning = crate::once_every::OnceEvery::new(Duration::from_secs(60));
-    crate::periodic::spawn("alerts", CHECK_INTERVAL, alive, move || {
-        if let Err(e) = app.check_alert_rules() {
-            if warning.due() {
-                tracing::warn!(error = %e, "alert rules could not be checked; they will be on the next try");
-            }
-        }
+    let failed = "alert rules could not be checked; they will be on the next try";
+    crate::periodic::spawn_job("alerts", CHECK_INTERVAL, alive, failed, move || {
+        app.check_alert_rules().map(drop)
     });
 }
 

@@ -41,6 +41,17 @@ impl Clock {
     }
 }
 
+/// The minute `at` falls in, as minutes since the epoch: what usage
+/// rollups, rate-limit windows and alert checks count by.
+pub fn minute_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(60)
+}
+
+/// The start of `minute` (minutes since the epoch).
+pub fn minute_start(minute: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(minute * 60, 0).unwrap_or_default()
+}
+
 impl std::fmt::Debug for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {

@@ -1,7 +1,9 @@
 //! Background jobs of an instance: a thread that runs a job at start and
 //! then every interval, for as long as the server that started it runs.
 
+use crate::once_every::OnceEvery;
 use std::any::Any;
+use std::fmt::Display;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -27,4 +29,24 @@ pub fn spawn(
             }
         })
         .unwrap_or_else(|e| panic!("spawn the {name} thread: {e}"));
+}
+
+/// Runs the fallible `job` as [`spawn`] does; a failure is logged with
+/// `failed` at most once a minute, so that a job failing every second (its
+/// database down) does not flood the log.
+pub fn spawn_job<E: Display>(
+    name: &str,
+    interval: Duration,
+    alive: Weak<dyn Any + Send + Sync>,
+    failed: &'static str,
+    mut job: impl FnMut() -> Result<(), E> + Send + 'static,
+) {
+    let warning = OnceEvery::new(Duration::from_secs(60));
+    spawn(name, interval, alive, move || {
+        if let Err(e) = job() {
+            if warning.due() {
+                tracing::warn!(error = %e, "{failed}");
+            }
+        }
+    });
 }

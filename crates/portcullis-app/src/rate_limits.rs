@@ -18,6 +18,7 @@
 //! client's own. Addresses are keyed by IPv4 address or IPv6 /64 (what one
 //! host can easily hold).
 
+use crate::clock::{minute_of, minute_start};
 use crate::{App, AppError};
 use chrono::{DateTime, Utc};
 use portcullis_store::rate_counts::{self, WindowCount};
@@ -145,14 +146,6 @@ impl Default for RateLimiter {
     }
 }
 
-fn window_of(at: DateTime<Utc>) -> i64 {
-    at.timestamp().div_euclid(WINDOW_SECONDS)
-}
-
-fn start_of(window: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(window * WINDOW_SECONDS, 0).unwrap_or_default()
-}
-
 impl RateLimiter {
     /// Counts a request of `subject` under `limit`, which allows `max` per
     /// minute (0: no limit), and decides.
@@ -160,7 +153,7 @@ impl RateLimiter {
         if max == 0 {
             return Decision::Allowed;
         }
-        let window = window_of(now);
+        let window = minute_of(now);
         let elapsed = (now.timestamp_millis() - window * WINDOW_SECONDS * 1000) as f64 / 60_000.0;
         let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let address_keys: usize = counters[1].len() + counters[2].len();
@@ -209,7 +202,7 @@ impl RateLimiter {
                 if counter.window == window && counter.current > counter.written && hot {
                     let count = WindowCount {
                         key_hash: counter.hash.to_vec(),
-                        window: start_of(window),
+                        window: minute_start(window),
                         count: i64::from(counter.current),
                     };
                     due.push((i, subject.clone(), count));
@@ -225,7 +218,7 @@ impl RateLimiter {
         let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (i, subject, count) in written {
             // Only in the window written: a minute may have turned meanwhile.
-            let counter = counters[*i].get_mut(subject).filter(|c| start_of(c.window) == count.window);
+            let counter = counters[*i].get_mut(subject).filter(|c| minute_start(c.window) == count.window);
             if let Some(counter) = counter {
                 counter.written = counter.written.max(count.count as u32);
             }
@@ -237,7 +230,7 @@ impl RateLimiter {
         for count in counts {
             let Ok(hash) = <[u8; 32]>::try_from(count.key_hash.as_slice()) else { continue };
             let entry = by_key.entry(hash).or_default();
-            match window - window_of(count.window) {
+            match window - minute_of(count.window) {
                 0 => entry.0 += count.count.max(0) as u64,
                 1 => entry.1 += count.count.max(0) as u64,
                 _ => {}
@@ -257,13 +250,13 @@ impl App {
     /// Writes this instance's counts of busy keys and reads the other
     /// instances' (what [`spawn`] does every second).
     pub fn share_rate_counts(&self) -> Result<(), AppError> {
-        let window = window_of(self.now());
+        let window = minute_of(self.now());
         let due = self.rate_limits.due(window);
         let instance = &self.rate_limits.instance;
         let counts: Vec<WindowCount> = due.iter().map(|(_, _, count)| count.clone()).collect();
         let others = self.db.get()?.atomically(|conn| {
             rate_counts::write(conn, instance, &counts)?;
-            rate_counts::others(conn, instance, start_of(window - 1))
+            rate_counts::others(conn, instance, minute_start(window - 1))
         })?;
         self.rate_limits.written(&due);
         self.rate_limits.learn(window, others);
@@ -273,14 +266,8 @@ impl App {
 
 /// Shares `app`'s counts every [`SYNC_INTERVAL`] for as long as `alive` exists.
 pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
-    let warning = crate::once_every::OnceEvery::new(Duration::from_secs(60));
-    crate::periodic::spawn("rate-limits", SYNC_INTERVAL, alive, move || {
-        if let Err(e) = app.share_rate_counts() {
-            if warning.due() {
-                tracing::warn!(error = %e, "rate-limit counts could not be shared; each instance limits alone");
-            }
-        }
-    });
+    let failed = "rate-limit counts could not be shared; each instance limits alone";
+    crate::periodic::spawn_job("rate-limits", SYNC_INTERVAL, alive, failed, move || app.share_rate_counts());
 }
 
 #[cfg(test)]
@@ -341,7 +328,7 @@ mod tests {
     fn only_busy_keys_are_written_and_the_others_counts_are_added() {
         let limiter = RateLimiter::default();
         let now = at("2026-12-01T10:00:10Z");
-        let window = window_of(now);
+        let window = minute_of(now);
         for _ in 0..3 {
             limiter.check(Limit::Token, "busy", 20, now);
         }
@@ -353,7 +340,7 @@ mod tests {
         assert!(limiter.due(window).is_empty(), "nothing new to write");
 
         let hash = due[0].2.key_hash.clone();
-        limiter.learn(window, vec![WindowCount { key_hash: hash, window: start_of(window), count: 16 }]);
+        limiter.learn(window, vec![WindowCount { key_hash: hash, window: minute_start(window), count: 16 }]);
         assert_eq!(limiter.check(Limit::Token, "busy", 20, now), Decision::Allowed, "3 + 16 + 1 = 20");
         assert!(matches!(limiter.check(Limit::Token, "busy", 20, now), Decision::Limited { .. }));
     }

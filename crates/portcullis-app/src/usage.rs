@@ -10,6 +10,7 @@
 //! up where percentiles do not, so p50 and p95 hold across instances (to
 //! the bucket's width, [`LATENCY_GROWTH`]).
 
+use crate::clock::{minute_of, minute_start};
 use crate::once_every::OnceEvery;
 use crate::{Actor, App, AppError, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -150,16 +151,6 @@ impl Tally {
     }
 }
 
-/// The minute `at` falls in, as minutes since the epoch.
-fn minute_of(at: DateTime<Utc>) -> i64 {
-    at.timestamp().div_euclid(60)
-}
-
-/// The start of minute `minute`.
-fn start_of(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(minute * 60, 0).unwrap_or_default()
-}
-
 /// This instance's counts not yet written, by minute and client.
 pub struct UsageRecorder {
     pending: Mutex<Pending>,
@@ -211,7 +202,7 @@ impl UsageRecorder {
             pending.size -= clients.len();
             rollups.extend(clients.into_iter().map(|(client_id, tally)| Rollup {
                 client_id,
-                minute: start_of(minute),
+                minute: minute_start(minute),
                 counts: tally.counts,
                 latency: tally.latency.counts(),
             }));
@@ -331,9 +322,9 @@ impl UsageRange {
         now: DateTime<Utc>,
     ) -> Result<Self, AppError> {
         // Within four-digit years, which both backends store and compare alike.
-        let (first, last) = (start_of(minute_of(FIRST)), start_of(minute_of(LAST)));
-        let to = start_of(minute_of(to.unwrap_or(now))).clamp(first, last);
-        let from = start_of(minute_of(from.unwrap_or(to - default_span))).clamp(first, to);
+        let (first, last) = (minute_start(minute_of(FIRST)), minute_start(minute_of(LAST)));
+        let to = minute_start(minute_of(to.unwrap_or(now))).clamp(first, last);
+        let from = minute_start(minute_of(from.unwrap_or(to - default_span))).clamp(first, to);
         let step = step_seconds.unwrap_or((to - from).num_seconds().max(60));
         if step < 60 || step % 60 != 0 {
             return Err(AppError::Invalid(

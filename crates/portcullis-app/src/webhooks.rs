@@ -630,13 +630,9 @@ fn queue_entries(
 /// Queues new events every second for as long as `alive` exists (the
 /// server's sender leases and sends them).
 pub fn spawn_queue(app: Arc<App>, alive: std::sync::Weak<dyn std::any::Any + Send + Sync>) {
-    let warning = crate::once_every::OnceEvery::new(Duration::from_secs(60));
-    crate::periodic::spawn("webhook-queue", Duration::from_secs(1), alive, move || {
-        if let Err(e) = app.queue_webhook_events() {
-            if warning.due() {
-                tracing::warn!(error = %e, "webhook events could not be queued; they will be on the next try");
-            }
-        }
+    let failed = "webhook events could not be queued; they will be on the next try";
+    crate::periodic::spawn_job("webhook-queue", Duration::from_secs(1), alive, failed, move || {
+        app.queue_webhook_events().map(drop)
     });
 }
 
