@@ -7,7 +7,28 @@
 //!   per client or overall, from the audit log's failure summaries over the
 //!   last summary window (a minute at least; `--auth-failure-window`);
 //! - `outside_cidrs`: a client called from outside its `allowed_cidrs`
-//!   within that time.
+//!   within that time;
+//! - `outside_countries`: a client used from a country outside its
+//!   `allowed_countries` within that time (with a country database).
+//!
+//! One check reads each kind of failure summary once, for all its rules.
+//!
+//! Two kinds act on a client at request time instead (see [`remediation`]):
+//! - `consecutive_failures`: the lockout, `threshold` failed
+//!   authentications in a row from addresses that authenticated the client
+//!   before lock or disable it (without such a rule, the `--client-lockout-*`
+//!   flags apply);
+//! - `malformed_requests`: a client whose authenticated requests are
+//!   refused as malformed for more than `seconds`, none well-formed between,
+//!   is disabled.
+//!
+//! `outside_cidrs` and `outside_countries` may act too (`disable` or
+//! `revoke_tokens`) when a client starts firing; `error_rate` and
+//! `auth_failures` only alert: strangers can cause what they count. Each
+//! instance reads the acting rules at most every [`CHECK_INTERVAL`], and at
+//! once after it changes one.
+//!
+//! [`remediation`]: crate::remediation
 //!
 //! A subject (a client, or `(all)`) that meets the condition fires
 //! `alert.fired`, again once per window while it still does, and
@@ -17,7 +38,8 @@
 
 use crate::audit::Sealing;
 use crate::clock::{minute_of, minute_start};
-use crate::transaction::Attempt as Change;
+use crate::remediation::{self, Action};
+use crate::transaction::{Attempt as Change, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::alerts::{self, RuleRecord, StateRecord};
@@ -26,8 +48,8 @@ use portcullis_store::{usage, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 /// How often each instance checks the rules.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(30);
@@ -45,6 +67,15 @@ fn five_minutes() -> u32 {
 }
 fn twenty() -> i64 {
     20
+}
+fn ten() -> u32 {
+    10
+}
+fn sixty() -> u32 {
+    60
+}
+fn lock() -> Action {
+    Action::Lock
 }
 
 /// A rule's kind and parameters.
@@ -80,6 +111,45 @@ pub enum RuleKind {
         /// One client; every client when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
+        /// What is done to a client when it starts firing: `disable` or
+        /// `revoke_tokens`; nothing when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action: Option<Action>,
+    },
+    /// A client used from a country outside its `allowed_countries` in the
+    /// last minute.
+    OutsideCountries {
+        /// One client; every client when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// As for `outside_cidrs`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action: Option<Action>,
+    },
+    /// The lockout: `threshold` failed authentications of a client in a
+    /// row, from addresses that authenticated it before, `lock` or
+    /// `disable` it.
+    ConsecutiveFailures {
+        /// One client; every client without a rule of its own when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// Failures in a row.
+        #[serde(default = "ten")]
+        threshold: u32,
+        /// `lock` (a cooldown that doubles on each lockout) or `disable`.
+        #[serde(default = "lock")]
+        action: Action,
+    },
+    /// A client whose authenticated requests are refused as malformed
+    /// (`invalid_request`, `unsupported_grant_type`) for more than `seconds`,
+    /// with none well-formed between, is disabled.
+    MalformedRequests {
+        /// One client; every client without a rule of its own when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// How long the malformed requests go on.
+        #[serde(default = "sixty")]
+        seconds: u32,
     },
 }
 
@@ -90,6 +160,9 @@ impl RuleKind {
             Self::ErrorRate { .. } => "error_rate",
             Self::AuthFailures { .. } => "auth_failures",
             Self::OutsideCidrs { .. } => "outside_cidrs",
+            Self::OutsideCountries { .. } => "outside_countries",
+            Self::ConsecutiveFailures { .. } => "consecutive_failures",
+            Self::MalformedRequests { .. } => "malformed_requests",
         }
     }
 
@@ -97,7 +170,23 @@ impl RuleKind {
         match self {
             Self::ErrorRate { client_id, .. }
             | Self::AuthFailures { client_id, .. }
-            | Self::OutsideCidrs { client_id } => client_id.as_deref(),
+            | Self::OutsideCidrs { client_id, .. }
+            | Self::OutsideCountries { client_id, .. }
+            | Self::ConsecutiveFailures { client_id, .. }
+            | Self::MalformedRequests { client_id, .. } => client_id.as_deref(),
+        }
+    }
+
+    /// Whether the periodic check judges it (the others act at request time).
+    fn is_checked(&self) -> bool {
+        !matches!(self, Self::ConsecutiveFailures { .. } | Self::MalformedRequests { .. })
+    }
+
+    /// What it does to a client that starts firing.
+    fn action(&self) -> Option<Action> {
+        match self {
+            Self::OutsideCidrs { action, .. } | Self::OutsideCountries { action, .. } => *action,
+            _ => None,
         }
     }
 
@@ -106,7 +195,7 @@ impl RuleKind {
     fn window(&self, lookback: TimeDelta) -> TimeDelta {
         match self {
             Self::ErrorRate { window_minutes, .. } => TimeDelta::minutes(i64::from(*window_minutes)),
-            Self::AuthFailures { .. } | Self::OutsideCidrs { .. } => lookback,
+            _ => lookback,
         }
     }
 
@@ -120,6 +209,19 @@ impl RuleKind {
                 invalid("window_minutes: from 1 to 1440")
             }
             Self::ErrorRate { min_requests, .. } if *min_requests < 1 => invalid("min_requests: at least 1"),
+            Self::ConsecutiveFailures { threshold, .. } if !(1..=10_000).contains(threshold) => {
+                invalid("threshold: from 1 to 10000")
+            }
+            Self::ConsecutiveFailures { action: Action::RevokeTokens, .. } => {
+                invalid("action: `lock` or `disable`")
+            }
+            Self::MalformedRequests { seconds, .. } if !(1..=86_400).contains(seconds) => {
+                invalid("seconds: from 1 to 86400")
+            }
+            Self::OutsideCidrs { action: Some(Action::Lock), .. }
+            | Self::OutsideCountries { action: Some(Action::Lock), .. } => {
+                invalid("action: `disable` or `revoke_tokens`")
+            }
             _ => Ok(()),
         }
     }
@@ -179,6 +281,13 @@ pub fn parse_rule(mut body: Map<String, Value>) -> Result<(RuleKind, String, boo
         Some(Value::Bool(enabled)) => enabled,
         Some(_) => return Err(AppError::Invalid("enabled: true or false".into())),
     };
+    if body.contains_key("action")
+        && matches!(body.get("kind").and_then(Value::as_str), Some("error_rate" | "auth_failures"))
+    {
+        return Err(AppError::Invalid(
+            "action: error_rate and auth_failures rules only alert, since strangers can cause what they count".into(),
+        ));
+    }
     let rule: RuleKind = serde_json::from_value(Value::Object(body))
         .map_err(|e| AppError::Invalid(format!("not a rule: {e}")))?;
     rule.validate()?;
@@ -198,7 +307,7 @@ impl App {
         enabled: bool,
     ) -> Result<RuleView, AppError> {
         let attempt = Change { permission: Permission::Monitoring, action: "alert_rule.created", target: "" };
-        self.change(actor, attempt, |tx| {
+        let created = self.change(actor, attempt, |tx| {
             let record = RuleRecord {
                 rule_id: format!("ar_{}", uuid::Uuid::new_v4().simple()),
                 description,
@@ -210,20 +319,24 @@ impl App {
             alerts::create(tx.conn, &record)?;
             tx.emit(Event::AlertRuleCreated { rule_id: record.rule_id.clone(), kind: rule.name() });
             view(tx.conn, &record)
-        })
+        });
+        self.request_rules.forget();
+        created
     }
 
     /// Deletes an alert rule (its firing subjects are forgotten, not resolved).
     pub fn delete_alert_rule(&self, actor: &Actor, rule_id: &str) -> Result<(), AppError> {
         let attempt =
             Change { permission: Permission::Monitoring, action: "alert_rule.deleted", target: rule_id };
-        self.change(actor, attempt, |tx| {
+        let deleted = self.change(actor, attempt, |tx| {
             if !alerts::delete(tx.conn, rule_id)? {
                 return Err(AppError::NotFound(format!("no alert rule `{rule_id}`")));
             }
             tx.emit(Event::AlertRuleDeleted { rule_id: rule_id.to_owned() });
             Ok(())
-        })
+        });
+        self.request_rules.forget();
+        deleted
     }
 
     /// Every alert rule, with its firing subjects.
@@ -248,10 +361,14 @@ impl App {
         let now = self.now();
         let rules: Vec<RuleRecord> =
             alerts::all(&mut *self.db.get()?)?.into_iter().filter(|r| r.enabled).collect();
+        self.request_rules.keep(&rules);
+        let lookback = self.failures.window().max(TimeDelta::minutes(1)) + SUMMARY_SLACK;
+        let mut summaries =
+            Summaries { since: now - lookback, sealing: &self.sealing, read: BTreeMap::new() };
         let mut announced = Vec::new();
         for record in rules {
             // One rule that cannot be checked does not hold up the others.
-            match self.check_rule(&record, now) {
+            match self.check_rule(&record, now, lookback, &mut summaries) {
                 Ok(events) => announced.extend(events),
                 Err(e) => {
                     tracing::warn!(rule = %record.rule_id, error = %e, "an alert rule could not be checked")
@@ -261,10 +378,18 @@ impl App {
         Ok(announced)
     }
 
-    fn check_rule(&self, record: &RuleRecord, now: DateTime<Utc>) -> Result<Vec<Event>, AppError> {
+    fn check_rule(
+        &self,
+        record: &RuleRecord,
+        now: DateTime<Utc>,
+        lookback: TimeDelta,
+        summaries: &mut Summaries<'_>,
+    ) -> Result<Vec<Event>, AppError> {
         let rule = rule_of(record)?;
-        let lookback = self.failures.window().max(TimeDelta::minutes(1)) + SUMMARY_SLACK;
-        let findings = findings(&mut *self.db.get()?, &rule, now, lookback, &self.sealing)?;
+        if !rule.is_checked() {
+            return Ok(Vec::new());
+        }
+        let findings = findings(&mut *self.db.get()?, &rule, now, lookback, summaries)?;
         let states = alerts::states(&mut *self.db.get()?, &record.rule_id)?;
         self.announce(&record.rule_id, &rule, &findings, &states, now, lookback)
     }
@@ -283,24 +408,36 @@ impl App {
         let threshold = threshold(rule);
         let system = Actor::System { job: "alerts" };
         let mut announced = Vec::new();
-        let mut change = |event: Event, work: &dyn Fn(&mut DbConnection) -> Result<bool, StoreError>| {
-            let done = self.commit(&system, |tx| {
-                if !work(tx.conn)? {
-                    // Another instance announced it: write nothing.
-                    return Err(AppError::Conflict("the alert state moved".into()));
-                }
-                tx.emit(event.clone());
-                Ok(())
-            });
-            match done {
-                Ok(()) => {
-                    announced.push(event);
-                    Ok(())
-                }
-                Err(AppError::Conflict(_)) => Ok(()),
-                Err(e) => Err(e),
+        // A subject that starts firing is acted on, in the transaction that announces it.
+        let act = |tx: &mut Tx<'_>, subject: &str, value: f64| match rule.action() {
+            Some(action) if subject != ALL => {
+                let reason = format!("alert rule {rule_id} ({}) fired: {value}", rule.name());
+                remediation::apply(tx, rule_id, subject, action, reason).map(drop)
             }
+            _ => Ok(()),
         };
+        let mut change =
+            |event: Event, starts: bool, work: &dyn Fn(&mut DbConnection) -> Result<bool, StoreError>| {
+                let done = self.commit(&system, |tx| {
+                    if !work(tx.conn)? {
+                        // Another instance announced it: write nothing.
+                        return Err(AppError::Conflict("the alert state moved".into()));
+                    }
+                    tx.emit(event.clone());
+                    if let (true, Event::AlertFired { subject, value, .. }) = (starts, &event) {
+                        act(tx, subject, *value)?;
+                    }
+                    Ok(())
+                });
+                match done {
+                    Ok(()) => {
+                        announced.push(event);
+                        Ok(())
+                    }
+                    Err(AppError::Conflict(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            };
         let at = now.naive_utc();
         for (subject, value) in findings {
             let fired = Event::AlertFired {
@@ -311,7 +448,7 @@ impl App {
                 threshold,
             };
             match states.iter().find(|s| &s.subject == subject) {
-                None => change(fired, &|conn| {
+                None => change(fired, true, &|conn| {
                     // A conflict: another instance started it (or the rule is gone).
                     alerts::start_firing(conn, rule_id, subject, now).map(|()| true).or_else(|e| match e {
                         StoreError::Conflict(_) => Ok(false),
@@ -323,7 +460,7 @@ impl App {
                 {
                     let since = if state.firing { state.since } else { at };
                     let next = StateRecord { firing: true, since, last_fired_at: at, ..state.clone() };
-                    change(fired, &|conn| alerts::swap(conn, state, &next))?
+                    change(fired, !state.firing, &|conn| alerts::swap(conn, state, &next))?
                 }
                 Some(_) => {}
             }
@@ -335,7 +472,7 @@ impl App {
                 subject: state.subject.clone(),
             };
             let next = StateRecord { firing: false, since: at, ..state.clone() };
-            change(resolved, &|conn| alerts::swap(conn, state, &next))?;
+            change(resolved, false, &|conn| alerts::swap(conn, state, &next))?;
         }
         Ok(announced)
     }
@@ -345,7 +482,9 @@ fn threshold(rule: &RuleKind) -> f64 {
     match rule {
         RuleKind::ErrorRate { threshold_percent, .. } => *threshold_percent,
         RuleKind::AuthFailures { per_minute, .. } => *per_minute as f64,
-        RuleKind::OutsideCidrs { .. } => 0.0,
+        RuleKind::OutsideCidrs { .. } | RuleKind::OutsideCountries { .. } => 0.0,
+        RuleKind::ConsecutiveFailures { threshold, .. } => f64::from(*threshold),
+        RuleKind::MalformedRequests { seconds, .. } => f64::from(*seconds),
     }
 }
 
@@ -360,7 +499,7 @@ fn findings(
     rule: &RuleKind,
     now: DateTime<Utc>,
     lookback: TimeDelta,
-    sealing: &Sealing,
+    summaries: &mut Summaries<'_>,
 ) -> Result<Findings, AppError> {
     // Failures per minute, from summaries over `lookback`.
     let rate_of = |count: u64| count as f64 * 60.0 / lookback.num_seconds().max(1) as f64;
@@ -379,7 +518,7 @@ fn findings(
             }
         }
         RuleKind::AuthFailures { per_minute, client_id } => {
-            let failures = failed_authentications(conn, now - lookback, sealing, None)?;
+            let failures = summaries.counts(conn, CLIENT_FAILED, None)?;
             let (subject, count) = match client_id {
                 Some(id) => (id.clone(), failures.get(id).copied().unwrap_or(0)),
                 None => (ALL.to_owned(), failures.values().sum()),
@@ -389,11 +528,14 @@ fn findings(
                 found.insert(subject, rate);
             }
         }
-        RuleKind::OutsideCidrs { .. } => {
-            for (client_id, count) in
-                failed_authentications(conn, now - lookback, sealing, Some(OUTSIDE_CIDRS))?
-            {
-                if wanted(&client_id) && count > 0 {
+        RuleKind::ConsecutiveFailures { .. } | RuleKind::MalformedRequests { .. } => {}
+        RuleKind::OutsideCidrs { .. } | RuleKind::OutsideCountries { .. } => {
+            let (action, reason) = match rule {
+                RuleKind::OutsideCidrs { .. } => (CLIENT_FAILED, Some(OUTSIDE_CIDRS)),
+                _ => (OUTSIDE_COUNTRIES, None),
+            };
+            for (client_id, count) in summaries.counts(conn, action, reason)? {
+                if wanted(&client_id) {
                     found.insert(client_id, count as f64);
                 }
             }
@@ -402,26 +544,107 @@ fn findings(
     Ok(found)
 }
 
-/// Failed client authentications summarised since `since`, per presented
-/// client (only those for `reason`, when given).
-fn failed_authentications(
-    conn: &mut DbConnection,
+/// The summaries of failed client authentications.
+const CLIENT_FAILED: &str = "auth.client_failed";
+/// The summaries of uses from outside a client's countries.
+const OUTSIDE_COUNTRIES: &str = "client.outside_countries";
+
+/// The failure summaries one check reads: each action's since `since`,
+/// read once and unsealed for all the rules that need it.
+struct Summaries<'a> {
     since: DateTime<Utc>,
-    sealing: &Sealing,
-    reason: Option<&str>,
-) -> Result<BTreeMap<String, u64>, AppError> {
-    let filter = Filter { from: Some(since), action: Some("auth.client_failed".into()), ..Filter::default() };
-    let mut counts = BTreeMap::new();
-    for entry in audit::entries(conn, &filter, 0, 10_000)? {
-        let entry = sealing.view(entry);
-        let count = match reason {
-            Some(reason) => entry.details["reasons"][reason].as_u64(),
-            None => entry.details["count"].as_u64(),
-        };
-        *counts.entry(entry.target).or_default() += count.unwrap_or(0);
+    sealing: &'a Sealing,
+    read: BTreeMap<&'static str, Vec<(String, Value)>>,
+}
+
+impl Summaries<'_> {
+    /// The counts of `action`'s summaries per presented client (only those
+    /// for `reason`, when given); none zero.
+    fn counts(
+        &mut self,
+        conn: &mut DbConnection,
+        action: &'static str,
+        reason: Option<&str>,
+    ) -> Result<BTreeMap<String, u64>, AppError> {
+        if !self.read.contains_key(action) {
+            let filter = Filter { from: Some(self.since), action: Some(action.into()), ..Filter::default() };
+            let entries = audit::entries(conn, &filter, 0, 10_000)?;
+            let unsealed = entries.into_iter().map(|entry| self.sealing.view(entry));
+            self.read.insert(action, unsealed.map(|entry| (entry.target, entry.details)).collect());
+        }
+        let mut counts = BTreeMap::new();
+        for (target, details) in &self.read[action] {
+            let count = match reason {
+                Some(reason) => details["reasons"][reason].as_u64(),
+                None => details["count"].as_u64(),
+            };
+            *counts.entry(target.clone()).or_default() += count.unwrap_or(0);
+        }
+        counts.retain(|_, count| *count > 0);
+        Ok(counts)
     }
-    counts.retain(|_, count| *count > 0);
-    Ok(counts)
+}
+
+/// The enabled rules that act at request time, as this instance last read
+/// them: again after [`CHECK_INTERVAL`], or once it changes a rule.
+#[derive(Default)]
+pub(crate) struct RequestRules {
+    read: Mutex<Option<(Instant, Arc<ActingRules>)>>,
+}
+
+/// Rules that act at request time, each with its id.
+type ActingRules = Vec<(String, RuleKind)>;
+
+impl RequestRules {
+    /// Keeps what `rules` (every enabled rule, just read) hold.
+    fn keep(&self, rules: &[RuleRecord]) {
+        let acting = rules
+            .iter()
+            .filter_map(|record| rule_of(record).ok().map(|rule| (record.rule_id.clone(), rule)))
+            .filter(|(_, rule)| !rule.is_checked())
+            .collect();
+        *self.read.lock().expect("request rules lock") = Some((Instant::now(), Arc::new(acting)));
+    }
+
+    /// Reads them again when next asked.
+    fn forget(&self) {
+        *self.read.lock().expect("request rules lock") = None;
+    }
+
+    fn fresh(&self) -> Option<Arc<ActingRules>> {
+        let read = self.read.lock().expect("request rules lock");
+        read.as_ref().filter(|(at, _)| at.elapsed() < CHECK_INTERVAL).map(|(_, rules)| rules.clone())
+    }
+}
+
+impl App {
+    /// The acting rule `pick` selects for `client_id`: the client's own,
+    /// else one for every client; with its id.
+    pub(crate) fn rule_for<T>(
+        &self,
+        client_id: &str,
+        pick: impl Fn(&RuleKind) -> Option<T>,
+    ) -> Result<Option<(String, T)>, AppError> {
+        let rules = match self.request_rules.fresh() {
+            Some(rules) => rules,
+            None => {
+                let all = alerts::all(&mut *self.db.get()?)?;
+                let enabled: Vec<RuleRecord> = all.into_iter().filter(|r| r.enabled).collect();
+                self.request_rules.keep(&enabled);
+                self.request_rules.fresh().unwrap_or_default()
+            }
+        };
+        let mut general = None;
+        for (rule_id, rule) in rules.iter() {
+            let Some(picked) = pick(rule) else { continue };
+            match rule.client_id() {
+                Some(id) if id == client_id => return Ok(Some((rule_id.clone(), picked))),
+                None if general.is_none() => general = Some((rule_id.clone(), picked)),
+                _ => {}
+            }
+        }
+        Ok(general)
+    }
 }
 
 /// Checks the rules every [`CHECK_INTERVAL`] for as long as `alive` exists.

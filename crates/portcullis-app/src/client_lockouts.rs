@@ -7,13 +7,17 @@
 //! module: only those from addresses that authenticated the client before
 //! count against the client as a whole); these operations record them, and
 //! audit and publish each lockout as `client.locked_out` by the system job
-//! `lockout`. The authenticated (or failing) client is their authority:
+//! `lockout`, with the `client.remediated` it is (undoable by an admin).
+//! A `consecutive_failures` alert rule (the client's own, else one for
+//! every client) sets the threshold and whether the client is locked or
+//! disabled; without one, the server's default policy does. The authenticated (or failing) client is their authority:
 //! they check no admin permission.
 
-use crate::clients::is_last_admin;
+use crate::alerts::RuleKind;
+use crate::remediation::{self, Action, DEFAULT_RULE};
 use crate::{Actor, App, AppError, Event};
 use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_store::{assertions, clients, lockouts};
+use portcullis_store::{assertions, lockouts};
 use std::net::IpAddr;
 
 /// The actor lockouts are recorded under.
@@ -52,14 +56,30 @@ impl App {
     }
 
     /// Counts a failed authentication of `client_id` from `source` against
-    /// the client as a whole; at the policy's threshold the client is
-    /// locked (or disabled), audited and published in one transaction.
+    /// the client as a whole; at the threshold (of its `consecutive_failures`
+    /// rule, else of `default`) the client is locked (or disabled), audited
+    /// and published in one transaction.
     pub fn count_client_failure(
         &self,
         client_id: &str,
         source: Option<IpAddr>,
-        policy: &LockoutPolicy,
+        default: &LockoutPolicy,
     ) -> Result<(), AppError> {
+        let rule = self.rule_for(client_id, |rule| match rule {
+            RuleKind::ConsecutiveFailures { threshold, action, .. } => Some((*threshold, *action)),
+            _ => None,
+        })?;
+        let (rule_id, policy) = match rule {
+            Some((rule_id, (threshold, action))) => (
+                rule_id,
+                LockoutPolicy {
+                    threshold: i64::from(threshold),
+                    disable: action == Action::Disable,
+                    ..*default
+                },
+            ),
+            None => (DEFAULT_RULE.to_owned(), *default),
+        };
         let counting = lockouts::Policy {
             threshold: policy.threshold,
             cooldown: policy.cooldown,
@@ -72,10 +92,15 @@ impl App {
             else {
                 return Ok(());
             };
-            // The last admin client is locked, never disabled: nobody could enable it again.
-            let disable = policy.disable && !is_last_admin(tx.conn, client_id)?;
+            let reason = format!("{} failed authentications in a row from addresses it used", policy.threshold);
+            let action = if policy.disable { Action::Disable } else { Action::Lock };
+            let mut done = remediation::apply(tx, &rule_id, client_id, action, reason.clone())?;
+            if done.is_none() && action == Action::Disable {
+                // The last admin client is locked, never disabled: nobody could enable it again.
+                done = remediation::apply(tx, &rule_id, client_id, Action::Lock, reason)?;
+            }
+            let disable = done.is_some_and(|done| done.action == Action::Disable.name());
             if disable {
-                clients::set_disabled(tx.conn, client_id, true)?;
                 lockouts::clear(tx.conn, client_id)?;
             }
             tracing::warn!(client_id, until = %until, disabled = disable, "client locked out after repeated failed authentications from addresses it used");

@@ -56,6 +56,16 @@ pub enum Event {
         lockouts: i64,
         disabled: bool,
     },
+    /// An alert rule acted on a client (locked, disabled it, or revoked its tokens).
+    ClientRemediated {
+        client_id: String,
+        remediation_id: String,
+        rule_id: String,
+        action: &'static str,
+        reason: String,
+    },
+    /// An admin undid what a rule did to a client.
+    ClientRemediationUndone { client_id: String, remediation_id: String, action: &'static str },
     /// A signing key was staged: published, not yet signing.
     KeyStaged { kid: String, alg: String },
     /// A signing key became the active signer of its algorithm.
@@ -80,6 +90,9 @@ pub enum Event {
     /// Logins were refused unchecked because their account or address is
     /// throttled: one entry per presented username, address and window.
     AuthLoginThrottled(FailureSummary),
+    /// A client authenticated from a country outside its `allowed_countries`:
+    /// one entry per client, address and window; the reasons are the countries.
+    ClientOutsideCountries(FailureSummary),
     /// A token was revoked by its client (RFC 7009).
     TokenRevoked {
         client_id: String,
@@ -139,7 +152,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 32] = [
+pub const CATALOGUE: [CatalogueEntry; 35] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -156,6 +169,16 @@ pub const CATALOGUE: [CatalogueEntry; 32] = [
         "client.locked_out",
         "failed authentications locked an address (scope `address`) or the client (scope `client`) out",
         "client_id, address, scope, until, lockouts, disabled",
+    ),
+    (
+        "client.remediated",
+        "an alert rule acted on a client: `lock`, `disable` or `revoke_tokens`",
+        "client_id, remediation_id, rule_id, action, reason",
+    ),
+    (
+        "client.remediation_undone",
+        "an admin undid what a rule did to a client",
+        "client_id, remediation_id, action",
     ),
     ("key.staged", "a signing key was staged: published, not signing", "kid, alg"),
     ("key.activated", "a signing key became its algorithm's signer", "kid, alg"),
@@ -183,6 +206,11 @@ pub const CATALOGUE: [CatalogueEntry; 32] = [
         "auth.login_throttled",
         "logins refused unchecked while throttled; one entry per username, address and window",
         "presented, address, count, reasons, first_at, last_at, window_seconds, presented_digests",
+    ),
+    (
+        "client.outside_countries",
+        "a client authenticated from a country outside its allowed_countries; one entry per address and window, the countries as reasons",
+        "presented, address, count, reasons, first_at, last_at, window_seconds",
     ),
     ("token.revoked", "a client revoked a token (RFC 7009)", "client_id, token_type, jti, grant_id"),
     (
@@ -231,6 +259,8 @@ impl Event {
             Self::ClientSecretAdded { .. } => "client.secret_added",
             Self::ClientSecretRevoked { .. } => "client.secret_revoked",
             Self::ClientLockedOut { .. } => "client.locked_out",
+            Self::ClientRemediated { .. } => "client.remediated",
+            Self::ClientRemediationUndone { .. } => "client.remediation_undone",
             Self::KeyStaged { .. } => "key.staged",
             Self::KeyActivated { .. } => "key.activated",
             Self::KeyRetired { .. } => "key.retired",
@@ -242,6 +272,7 @@ impl Event {
             Self::AuthClientFailed(_) => "auth.client_failed",
             Self::AuthLoginFailed(_) => "auth.login_failed",
             Self::AuthLoginThrottled(_) => "auth.login_throttled",
+            Self::ClientOutsideCountries(_) => "client.outside_countries",
             Self::TokenRevoked { .. } => "token.revoked",
             Self::TokenCodeReplayed { .. } => "token.code_replayed",
             Self::TokenRefreshReused { .. } => "token.refresh_reused",
@@ -269,6 +300,8 @@ impl Event {
             | Self::ClientSecretAdded { client_id, .. }
             | Self::ClientSecretRevoked { client_id, .. }
             | Self::ClientLockedOut { client_id, .. }
+            | Self::ClientRemediated { client_id, .. }
+            | Self::ClientRemediationUndone { client_id, .. }
             | Self::AdminBootstrapped { client_id, .. } => client_id,
             Self::KeyStaged { kid, .. }
             | Self::KeyActivated { kid, .. }
@@ -280,7 +313,8 @@ impl Event {
             | Self::UserEnabled { user_id } => user_id,
             Self::AuthClientFailed(summary)
             | Self::AuthLoginFailed(summary)
-            | Self::AuthLoginThrottled(summary) => &summary.presented,
+            | Self::AuthLoginThrottled(summary)
+            | Self::ClientOutsideCountries(summary) => &summary.presented,
             Self::TokenRevoked { jti: Some(id), .. }
             | Self::TokenRevoked { jti: None, grant_id: Some(id), .. }
             | Self::TokenCodeReplayed { grant_id: id, .. }
@@ -301,6 +335,7 @@ impl Event {
             Self::AuthClientFailed(_)
             | Self::AuthLoginFailed(_)
             | Self::AuthLoginThrottled(_)
+            | Self::ClientOutsideCountries(_)
             | Self::TokenCodeReplayed { .. }
             | Self::TokenRefreshReused { .. }
             | Self::AlertFired { .. } => Outcome::Failure,

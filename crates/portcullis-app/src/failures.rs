@@ -1,14 +1,17 @@
 //! The event bus's policy for high-volume security events (DESIGN
 //! "Events"): failed client authentications, failed logins and throttled
-//! logins can be caused by anyone, so they never cost a write each. Each
+//! logins can be caused by anyone, and uses of a client from outside its
+//! countries happen on every request, so none costs a write each. Each
 //! instance counts them in memory per kind, presented id, source address
 //! and window (a minute by default); when a window ends, each group becomes
 //! one summary event (`auth.client_failed`, `auth.login_failed`,
-//! `auth.login_throttled`) with its count, first and last time and reasons,
-//! written to the audit log and published on the bus. Ids that name no
-//! client or user are grouped together per address (with a few keyed-hash
-//! samples, never the raw text, which may be a secret typed in the wrong
-//! field), and past [`MAX_GROUPS`] groups a window collapses into one.
+//! `auth.login_throttled`, `client.outside_countries`) with its count,
+//! first and last time and reasons, written to the audit log and published
+//! on the bus. Ids that name no client or user are grouped together per
+//! address (with a few keyed-hash samples, never the raw text, which may be
+//! a secret typed in the wrong field). Past [`MAX_GROUPS`] groups a window
+//! stops telling addresses apart (a client's failures still count as its
+//! own, for alert rules), and past [`MAX_IDS`] it collapses into one.
 //! Counting takes a mutex and a hash lookup.
 
 use crate::audit::{self, Record};
@@ -23,15 +26,18 @@ use std::time::Duration;
 
 /// The window failures are summed over unless configured otherwise.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
-/// The most groups one window keeps apart; the rest are counted together.
+/// The most groups one window keeps apart by address; the rest are
+/// counted per presented id alone.
 pub const MAX_GROUPS: usize = 200;
+/// The most groups one window keeps at all; the rest are counted together.
+pub const MAX_IDS: usize = 10_000;
 /// How many hashed samples of unknown ids a group keeps.
 const MAX_SAMPLES: usize = 5;
 /// What stands for every id that names no client.
 pub const UNKNOWN_CLIENT: &str = "(unknown client)";
 /// What stands for every username that names no user.
 pub const UNKNOWN_USER: &str = "(unknown user)";
-/// What stands for every group past [`MAX_GROUPS`].
+/// What stands for every group past [`MAX_IDS`].
 const OTHERS: &str = "(others)";
 
 /// A kind of high-volume failure.
@@ -43,13 +49,15 @@ pub enum FailureKind {
     Login,
     /// A login refused unchecked because its account or address is throttled.
     LoginThrottled,
+    /// A client authenticated from a country outside its `allowed_countries`.
+    OutsideCountries,
 }
 
 impl FailureKind {
     /// What stands for every presented id that names nothing known.
     fn unknown(self) -> &'static str {
         match self {
-            Self::Client => UNKNOWN_CLIENT,
+            Self::Client | Self::OutsideCountries => UNKNOWN_CLIENT,
             Self::Login | Self::LoginThrottled => UNKNOWN_USER,
         }
     }
@@ -136,7 +144,10 @@ impl FailureLog {
         let mut group = Group { kind, presented: presented.to_owned(), source: failure.source, window };
         let mut groups = self.groups.lock().expect("failure log lock");
         if !groups.contains_key(&group) && groups.len() >= MAX_GROUPS {
-            group = Group { kind, presented: OTHERS.to_owned(), source: None, window };
+            group.source = None;
+            if !groups.contains_key(&group) && groups.len() >= MAX_IDS {
+                group.presented = OTHERS.to_owned();
+            }
         }
         let tally = groups.entry(group).or_insert_with(|| Tally {
             count: 0,
@@ -180,6 +191,7 @@ impl FailureLog {
             FailureKind::Client => Event::AuthClientFailed(summary),
             FailureKind::Login => Event::AuthLoginFailed(summary),
             FailureKind::LoginThrottled => Event::AuthLoginThrottled(summary),
+            FailureKind::OutsideCountries => Event::ClientOutsideCountries(summary),
         };
         (party, event)
     }
@@ -317,7 +329,7 @@ mod tests {
         let log =
             FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60), Default::default());
         let now = Utc::now();
-        for n in 0..10_000u32 {
+        for n in 0..20_000u32 {
             let id = n.to_string();
             log.count(&Failure {
                 source: Some(IpAddr::from(n.to_be_bytes())),
@@ -325,9 +337,30 @@ mod tests {
             });
         }
         let ended = log.take_ended(now, true);
-        assert_eq!(ended.len(), MAX_GROUPS + 1);
+        assert_eq!(ended.len(), MAX_IDS + 1);
         let total: u64 = ended.iter().map(|(_, tally)| tally.count).sum();
-        assert_eq!(total, 10_000, "nothing is lost");
+        assert_eq!(total, 20_000, "nothing is lost");
+    }
+
+    #[test]
+    fn past_the_address_cap_a_clients_failures_stay_its_own() {
+        let db = TestDb::sqlite();
+        let log =
+            FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60), Default::default());
+        let now = Utc::now();
+        for n in 0..(MAX_GROUPS as u32 + 100) {
+            log.count(&Failure { source: Some(IpAddr::from(n.to_be_bytes())), ..failure(None, "x", 0, now) });
+        }
+        for last in 0..50 {
+            log.count(&failure(Some("billing"), "billing", last, now));
+        }
+        let ended = log.take_ended(now, true);
+        let billing: Vec<&Group> =
+            ended.iter().map(|(g, _)| g).filter(|g| g.presented == "billing").collect();
+        assert_eq!(billing.len(), 1, "one group, without an address");
+        assert_eq!(billing[0].source, None);
+        let count: u64 = ended.iter().filter(|(g, _)| g.presented == "billing").map(|(_, t)| t.count).sum();
+        assert_eq!(count, 50);
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub struct RedeemedCode {
     pub client_id: String,
     /// What the user authorized.
     pub details: CodeDetails,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
 }
 
 /// What presenting a code came to.
@@ -111,6 +113,8 @@ pub struct RefreshGrant {
     pub user_id: String,
     /// What the family was granted.
     pub details: RefreshDetails,
+    /// When the family started (its first token was issued).
+    pub started_at: DateTime<Utc>,
     hash: [u8; 32],
 }
 
@@ -212,8 +216,9 @@ impl App {
             codes::redeem(&mut *self.db.get()?, &secrets::hash(code.expose()), self.clock.now())?;
         Ok(match redemption {
             Redemption::Redeemed(record) => {
-                let CodeRecord { grant_id, client_id, details, .. } = *record;
-                CodeRedemption::Redeemed(Box::new(RedeemedCode { grant_id, client_id, details }))
+                let CodeRecord { grant_id, client_id, details, created_at, .. } = *record;
+                let issued_at = created_at;
+                CodeRedemption::Redeemed(Box::new(RedeemedCode { grant_id, client_id, details, issued_at }))
             }
             Redemption::Invalid => CodeRedemption::Invalid,
             Redemption::Replayed { grant_id, .. } => {
@@ -260,6 +265,7 @@ impl App {
             client_id: family.client_id,
             user_id: family.user_id,
             details: record.details,
+            started_at: family.created_at,
             hash,
         }))
     }

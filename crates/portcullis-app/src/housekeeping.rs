@@ -6,8 +6,8 @@
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
-    assertions, auth_failures, change_log, codes, rate_counts, sessions, usage, webhooks, Database,
-    DbConnection, StoreError,
+    assertions, auth_failures, change_log, codes, rate_counts, remediations, sessions, usage, webhooks,
+    Database, DbConnection, StoreError,
 };
 use std::any::Any;
 use std::sync::Weak;
@@ -32,11 +32,13 @@ pub struct Retention {
     pub usage: TimeDelta,
 }
 
-/// Deletes everything that expired by `now`, and audit entries and usage
-/// rollups older than their `retention`; returns how many rows went.
+/// Deletes everything that expired by `now`, and audit entries (with the
+/// remediations they record) and usage rollups older than their
+/// `retention`; returns how many rows went.
 pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) -> Result<usize, StoreError> {
     Ok(codes::delete_expired(conn, now - CODE_RETENTION)?
         + portcullis_store::audit::prune(conn, now - retention.audit)?
+        + remediations::delete_before(conn, now - retention.audit)?
         + usage::delete_before(conn, now - retention.usage)?
         + rate_counts::delete_before(conn, now - RATE_COUNT_RETENTION)?
         + webhooks::delete_finished_before(conn, now - crate::webhooks::DELIVERY_RETENTION)?
@@ -111,9 +113,15 @@ mod tests {
             change_log::append(conn, ChangeKind::Token, "live-jti", Some(now + TimeDelta::minutes(5))).unwrap();
             let rollup = |minute| usage::Rollup { client_id: "app".into(), minute, counts: Default::default(), latency: vec![] };
             usage::insert(conn, &[rollup(now - TimeDelta::days(8)), rollup(now - TimeDelta::days(6))]).unwrap();
+            let remediation = |id: &str, days| portcullis_store::remediations::RemediationRecord {
+                remediation_id: id.into(), rule_id: "default".into(), client_id: "app".into(), action: "lock".into(),
+                reason: "test".into(), applied_at: (now - TimeDelta::days(days)).naive_utc(), undone_at: None, undone_by: None,
+            };
+            remediations::insert(conn, &remediation("old", 31)).unwrap();
+            remediations::insert(conn, &remediation("recent", 29)).unwrap();
             let retention = Retention { audit: TimeDelta::days(30), usage: TimeDelta::days(7) };
 
-            assert_eq!(sweep(conn, now, retention).unwrap(), 6, "one of each kind was expired");
+            assert_eq!(sweep(conn, now, retention).unwrap(), 7, "one of each kind was expired");
             assert_eq!(sweep(conn, now, retention).unwrap(), 0, "a second sweep finds nothing");
 
             assert_eq!(codes::redeem(conn, &[1; 32], now).unwrap(), Redemption::Invalid);
@@ -124,6 +132,7 @@ mod tests {
             let log: Vec<String> = change_log::since(conn, 0, 10).unwrap().into_iter().map(|c: Change| c.subject).collect();
             assert_eq!(log, vec!["live-jti".to_owned()]);
             assert_eq!(usage::of_client(conn, "app", now - TimeDelta::days(9), now).unwrap().len(), 1);
+            assert_eq!(remediations::latest(conn, None, 10).unwrap().len(), 1);
         }
     }
 }

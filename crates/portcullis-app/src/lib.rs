@@ -35,9 +35,11 @@ pub mod housekeeping;
 pub mod key_rotation;
 pub mod keys;
 pub mod login_throttle;
+pub mod malformed;
 pub mod once_every;
 pub mod periodic;
 pub mod rate_limits;
+pub mod remediation;
 pub mod secrets;
 pub mod sessions;
 mod transaction;
@@ -79,6 +81,8 @@ pub struct App {
     usage: usage::UsageRecorder,
     rate_limits: rate_limits::RateLimiter,
     sealing: audit::Sealing,
+    request_rules: alerts::RequestRules,
+    malformed: malformed::Streaks,
 }
 
 impl App {
@@ -99,6 +103,8 @@ impl App {
             usage: usage::UsageRecorder::default(),
             rate_limits: rate_limits::RateLimiter::default(),
             sealing,
+            request_rules: alerts::RequestRules::default(),
+            malformed: malformed::Streaks::default(),
         }
     }
 

@@ -27,9 +27,13 @@ fn names(events: &[Event]) -> Vec<(&'static str, String)> {
 }
 
 fn fail(app: &App, client: &str, reason: &'static str, n: usize) {
+    note(app, FailureKind::Client, client, reason, n);
+}
+
+fn note(app: &App, kind: FailureKind, client: &str, reason: &'static str, n: usize) {
     for _ in 0..n {
         app.failures().count(&Failure {
-            kind: FailureKind::Client,
+            kind,
             known: Some(client),
             presented: client,
             source: Some("192.0.2.9".parse().unwrap()),
@@ -83,24 +87,33 @@ backend_tests! {
         // Seven failures over the summary window (a minute, and 10 s of slack): 6 a minute.
         let overall = rule(&app, json!({"kind": "auth_failures", "per_minute": 5}));
         let cidrs = rule(&app, json!({"kind": "outside_cidrs"}));
+        let countries = rule(&app, json!({"kind": "outside_countries", "client_id": "nordic"}));
         fail(&app, "billing", "wrong secret", 5);
         fail(&app, "reports", "wrong secret", 1);
         fail(&app, "reports", OUTSIDE_CIDRS, 1);
+        note(&app, FailureKind::OutsideCountries, "nordic", "GB", 2);
+        note(&app, FailureKind::OutsideCountries, "elsewhere", "GB", 2);
 
         let mut fired = names(&app.check_alert_rules().unwrap());
         fired.sort();
         assert_eq!(
             fired,
-            [("alert.fired", "(all)".to_owned()), ("alert.fired", "billing".to_owned()), ("alert.fired", "reports".to_owned())]
+            [
+                ("alert.fired", "(all)".to_owned()),
+                ("alert.fired", "billing".to_owned()),
+                ("alert.fired", "nordic".to_owned()),
+                ("alert.fired", "reports".to_owned())
+            ]
         );
         assert_eq!(app.alert_rule(&Actor::operator(), &billing).unwrap().firing.len(), 1);
         assert!(app.alert_rule(&Actor::operator(), &overall).unwrap().firing.contains_key("(all)"));
         assert!(app.alert_rule(&Actor::operator(), &cidrs).unwrap().firing.contains_key("reports"));
+        assert_eq!(app.alert_rule(&Actor::operator(), &countries).unwrap().firing.len(), 1, "only its client");
 
         clock.advance(TimeDelta::minutes(2));
         let resolved = app.check_alert_rules().unwrap();
-        assert_eq!(resolved.iter().filter(|e| e.name() == "alert.resolved").count(), 3, "quiet for a minute");
+        assert_eq!(resolved.iter().filter(|e| e.name() == "alert.resolved").count(), 4, "quiet for a minute");
         app.delete_alert_rule(&Actor::operator(), &cidrs).unwrap();
-        assert_eq!(app.alert_rules(&Actor::operator()).unwrap().len(), 2);
+        assert_eq!(app.alert_rules(&Actor::operator()).unwrap().len(), 3);
     }
 }

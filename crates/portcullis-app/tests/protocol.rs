@@ -185,9 +185,10 @@ backend_tests! {
         for _ in 0..3 {
             app.count_client_failure(&client, Some(IpAddr::from([192, 0, 2, 9])), &policy).unwrap();
         }
-        let published = events.recv().unwrap();
-        assert_eq!(published.event.name(), "client.locked_out");
-        assert_eq!(published.event.fields()["disabled"], json!(true));
+        let (first, second) = (events.recv().unwrap(), events.recv().unwrap());
+        assert_eq!((first.event.name(), second.event.name()), ("client.remediated", "client.locked_out"));
+        assert_eq!(first.event.fields()["action"], "disable");
+        assert_eq!(second.event.fields()["disabled"], json!(true));
         assert!(app.client(&Actor::operator(), &client).unwrap().disabled, "the policy disables it");
         let audited = audited(&app);
         assert!(audited.contains(&("client.locked_out".into(), "system:lockout".into())), "{audited:?}");

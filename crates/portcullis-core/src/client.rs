@@ -179,6 +179,11 @@ pub struct ClientMetadata {
     /// Addresses the client may call from; any when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_cidrs: Vec<IpNet>,
+    /// Countries the client is expected to be used from; a use from
+    /// elsewhere (by the configured country database) is reported to
+    /// `outside_countries` alert rules. Any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_countries: Vec<crate::country::Country>,
     /// Token requests per minute the client may make (0: unlimited); the
     /// server default (`--token-rate-limit`) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +240,8 @@ fn yes() -> bool {
     true
 }
 
+/// The most countries a client may be restricted to.
+pub const MAX_COUNTRIES: usize = 50;
 /// The longest a refresh-token family may be configured to live.
 pub const MAX_REFRESH_TOKEN_LIFETIME: u64 = 365 * 24 * 60 * 60;
 /// The longest reuse interval a client may be configured with.
@@ -369,6 +376,15 @@ impl ClientMetadata {
             if let Some(uri) = uri {
                 validate_web_url(field, uri)?;
             }
+        }
+        if self.allowed_countries.len() > MAX_COUNTRIES {
+            return Err(invalid("allowed_countries", format!("at most {MAX_COUNTRIES} countries")));
+        }
+        let mut countries = self.allowed_countries.clone();
+        countries.sort_unstable();
+        countries.dedup();
+        if countries.len() != self.allowed_countries.len() {
+            return Err(invalid("allowed_countries", "each country once"));
         }
         if self.contacts.len() > MAX_CONTACTS {
             return Err(invalid("contacts", format!("at most {MAX_CONTACTS} contacts")));
@@ -586,7 +602,7 @@ mod tests {
             "client_name": "api", "grant_types": ["client_credentials"], "scope": "read write",
             "token_endpoint_auth_method": "client_secret_post", "access_token_signed_response_alg": "ES256",
             "access_token_lifetime": 600, "allowed_cidrs": ["10.0.0.0/8", "::1/128"],
-            "resources": ["https://api.example/"], "default_resource": "https://api.example/",
+            "allowed_countries": ["DE", "FR"], "resources": ["https://api.example/"], "default_resource": "https://api.example/",
             "introspection_allowed": true, "require_pkce": true, "pkce_plain_allowed": false,
             "id_token_signed_response_alg": "RS256", "skip_consent": false
         });
@@ -609,6 +625,12 @@ mod tests {
         )
         .is_err());
         assert!(metadata(serde_json::json!({"client_name": "x", "allowed_cidrs": ["10.0.0.0/33"]})).is_err());
+        for countries in
+            [serde_json::json!(["de"]), serde_json::json!(["DE", "DE"]), serde_json::json!(["DEU"])]
+        {
+            let bad = metadata(serde_json::json!({"client_name": "x", "allowed_countries": countries}));
+            assert!(bad.is_err(), "{countries}");
+        }
         assert!(metadata(serde_json::json!({"client_name": "x", "scope": "a\"b"})).is_err());
     }
 

@@ -45,12 +45,16 @@ impl TokenCheck<'_> {
 
     /// The claims of an active token: issued here, within its time (not
     /// expired, not issued or valid only in the future beyond [`CLOCK_SKEW`]),
-    /// not revoked, and held by a client that exists and is enabled. Its
+    /// not revoked (alone, or with every token of its client), and held by
+    /// a client that exists and is enabled. Its
     /// audience is not checked: introspection reports any (RFC 7662 §2.2).
     pub fn active(&self, token: &str) -> Option<AccessTokenClaims> {
         let claims = self.issued_here(token)?;
-        let client_enabled =
-            self.clients.get(&claims.client_id).is_some_and(|client| client.disabled_at.is_none());
+        let issued_at = chrono::DateTime::from_timestamp(claims.iat, 0).unwrap_or_default();
+        let client_enabled = self
+            .clients
+            .get(&claims.client_id)
+            .is_some_and(|client| client.disabled_at.is_none() && !client.revoked_at_issue(issued_at));
         let now = self.settings.clock.now().timestamp();
         // RFC 7519 §4.1.4-§4.1.6.
         let in_time = claims.exp > now

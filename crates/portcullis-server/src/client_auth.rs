@@ -8,6 +8,8 @@ use crate::client_lockout::{self, AddressLockouts};
 use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::config::{Lockout, LockoutAction};
 use crate::form::FormParams;
+use crate::geoip::Countries;
+use crate::oauth_response::OAuthFailure;
 use crate::remote_jwks::RemoteJwks;
 use crate::{endpoints, secrets, storage, usage};
 use actix_web::http::header;
@@ -47,6 +49,7 @@ pub struct ClientAuthenticator {
     lockout: Lockout,
     addresses: AddressLockouts,
     unknown_client_rate_limit: u32,
+    countries: Option<Arc<Countries>>,
 }
 
 /// Why a request's client is not authenticated.
@@ -76,7 +79,8 @@ impl From<OAuthError> for Refusal {
 impl ClientAuthenticator {
     /// An authenticator for a server with issuer `issuer`. Assertions must
     /// name the issuer or one of the endpoints that authenticate clients.
-    /// Failures and lockouts are recorded through `app`.
+    /// Failures and lockouts are recorded through `app`; uses from outside a
+    /// client's `allowed_countries` are reported when `countries` is known.
     pub fn new(
         clients: Arc<ClientRegistry>,
         app: web::Data<App>,
@@ -84,6 +88,7 @@ impl ClientAuthenticator {
         proxies: TrustedProxies,
         lockout: Lockout,
         unknown_client_rate_limit: u32,
+        countries: Option<Arc<Countries>>,
     ) -> Self {
         let audiences =
             [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
@@ -98,6 +103,7 @@ impl ClientAuthenticator {
             lockout,
             addresses,
             unknown_client_rate_limit,
+            countries,
         }
     }
 
@@ -150,7 +156,52 @@ impl ClientAuthenticator {
                 .await;
             return Err(refused);
         }
+        self.note_country(&client, source);
         Ok(client)
+    }
+
+    /// Reports a use of `client` from a country outside its
+    /// `allowed_countries` (summarised for `outside_countries` alert rules).
+    /// Not refused: country databases are wrong often enough that an admin
+    /// should decide, or a rule's action.
+    fn note_country(&self, client: &RegisteredClient, source: Option<IpAddr>) {
+        let allowed = &client.metadata.allowed_countries;
+        if allowed.is_empty() {
+            return;
+        }
+        let (Some(countries), Some(ip)) = (&self.countries, source) else { return };
+        let Some(country) = countries.country(ip).filter(|country| !allowed.contains(country)) else {
+            return;
+        };
+        let id = client.id.as_str();
+        tracing::info!(client_id = %id, ip = %ip, country = %country, "client used from outside its countries");
+        self.app.failures().count(&Failure {
+            kind: FailureKind::OutsideCountries,
+            known: Some(id),
+            presented: id,
+            source,
+            reason: country.code(),
+            at: self.app.now(),
+        });
+    }
+
+    /// Notes how the request of an authenticated client was answered, for
+    /// `malformed_requests` rules: a malformed request (`invalid_request`,
+    /// `unsupported_grant_type`) of a confidential client extends its run,
+    /// which a rule may end by disabling it; any other answer ends the run.
+    pub async fn answered(&self, client: &RegisteredClient, failure: Option<&OAuthFailure>) {
+        let malformed = failure.is_some_and(|OAuthFailure(e)| {
+            matches!(e.error, ErrorCode::InvalidRequest | ErrorCode::UnsupportedGrantType)
+        });
+        let public = client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+        let id = client.id.as_str().to_owned();
+        if !malformed || public {
+            return self.app.note_well_formed(&id);
+        }
+        let noted = storage::operation(&self.app, move |app| app.note_malformed(&id).map(drop)).await;
+        if let Err(e) = storage::flattened(noted) {
+            tracing::warn!(error = %e, "a malformed request could not be judged by the rules");
+        }
     }
 
     async fn reset_failures(&self, client_id: &str) {

@@ -36,6 +36,8 @@ pub struct RegisteredClient {
     pub failed_attempts: i64,
     /// When a lockout after failed authentications ends, if one was imposed.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Every token issued to the client up to then is revoked.
+    pub tokens_revoked_before: Option<DateTime<Utc>>,
 }
 
 impl RegisteredClient {
@@ -52,12 +54,19 @@ impl RegisteredClient {
             assertion_keys,
             failed_attempts: record.failed_attempts,
             locked_until: record.locked_until,
+            tokens_revoked_before: record.tokens_revoked_before,
             retired_redirect_uris: record
                 .retired_redirect_uris
                 .into_iter()
                 .filter_map(|(uri, until)| Some((RedirectUri::parse(&uri).ok()?, until)))
                 .collect(),
         })
+    }
+
+    /// Whether a token issued to the client at `issued_at` was revoked
+    /// with every other it held then (a rule's `revoke_tokens`).
+    pub fn revoked_at_issue(&self, issued_at: DateTime<Utc>) -> bool {
+        self.tokens_revoked_before.is_some_and(|cutoff| issued_at <= cutoff)
     }
 
     /// The configuration an authorization request is checked against at

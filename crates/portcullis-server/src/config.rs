@@ -388,6 +388,10 @@ pub struct ServeArgs {
     /// id nobody registered (0: unlimited).
     #[arg(long, env = "PORTCULLIS_UNKNOWN_CLIENT_RATE_LIMIT", default_value_t = 30)]
     pub unknown_client_rate_limit: u32,
+    /// A MaxMind-format country database (`.mmdb`, e.g. GeoLite2 Country):
+    /// clients with `allowed_countries` used from elsewhere are reported.
+    #[arg(long, env = "PORTCULLIS_GEOIP_DB")]
+    pub geoip_db: Option<PathBuf>,
     /// A TOML file with a key for every flag (see examples/portcullis.toml);
     /// the environment overrides it, and flags override both.
     #[arg(long, env = "PORTCULLIS_CONFIG")]
@@ -466,6 +470,8 @@ pub struct Settings {
     pub key_rotation: Option<Duration>,
     /// Requests per minute, by what is limited.
     pub rate_limits: RateLimits,
+    /// The country database, if one is configured.
+    pub geoip_db: Option<PathBuf>,
 }
 
 /// Requests per minute each limit allows (0: unlimited); see
@@ -547,6 +553,7 @@ impl ServeArgs {
                 login: self.login_rate_limit,
                 unknown_client: self.unknown_client_rate_limit,
             },
+            geoip_db: self.geoip_db,
             key_rotation: match self.key_rotation_days {
                 0 => None,
                 days => {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod config_file;
 pub mod endpoints;
 pub mod form;
+pub mod geoip;
 pub mod grants;
 pub mod key_encryption;
 pub mod key_ring;
@@ -31,7 +32,7 @@ pub mod session_cookie;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
-#[cfg(feature = "test-support")]
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod usage;
 pub mod webhook_sender;

@@ -187,7 +187,7 @@ impl Metrics {
             tokens: registered(r, "tokens_issued", "Access tokens issued, by grant type, signing algorithm and client", None),
             logins: registered(r, "logins", "Login form submissions, by outcome (success, failure, throttled)", None),
             failures: registered(r, "auth_failures", "Failed client authentications and logins, by kind and reason, counted as each window's summary is written", None),
-            security_events: registered(r, "security_events", "Lockouts, revocations, refresh-token reuse and code replay, by event name", None),
+            security_events: registered(r, "security_events", "Lockouts, remediations, revocations, refresh-token reuse and code replay, by event name", None),
             connections: registered(r, "db_pool_connections", "Database connections of this instance, by state (in_use, idle)", None),
             connection_waits: registered(r, "db_pool_waits", "Connection takes since start that found none free and waited", None),
             mirror_lag: registered(r, "change_log_mirror_lag", "Time since this instance last read the change log that carries other instances' changes", Some(Unit::Seconds)),
@@ -239,6 +239,7 @@ impl Metrics {
             Event::AuthLoginFailed(summary) => Some(("login", summary)),
             Event::AuthLoginThrottled(summary) => Some(("login_throttled", summary)),
             Event::ClientLockedOut { .. }
+            | Event::ClientRemediated { .. }
             | Event::TokenRevoked { .. }
             | Event::TokenRefreshReused { .. }
             | Event::TokenCodeReplayed { .. } => {

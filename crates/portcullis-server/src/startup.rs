@@ -103,6 +103,10 @@ impl Application {
         portcullis_app::alerts::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         crate::webhook_sender::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::failures::spawn(operations.failures());
+        let countries = match &settings.geoip_db {
+            Some(path) => Some(Arc::new(crate::geoip::Countries::open(path)?)),
+            None => None,
+        };
         let authenticator = web::Data::new(ClientAuthenticator::new(
             clients,
             operations.clone(),
@@ -110,6 +114,7 @@ impl Application {
             TrustedProxies(settings.trusted_proxies.clone()),
             settings.lockout,
             settings.rate_limits.unknown_client,
+            countries,
         ));
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {

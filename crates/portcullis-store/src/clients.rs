@@ -33,6 +33,8 @@ pub struct ClientRecord {
     pub failed_attempts: i64,
     /// When a lockout after failed authentications ends, if one was imposed.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Every token the client was issued up to then is revoked.
+    pub tokens_revoked_before: Option<DateTime<Utc>>,
 }
 
 /// A stored client secret.
@@ -418,6 +420,27 @@ pub fn set_disabled(conn: &mut DbConnection, client_id: &str, disabled: bool) ->
     })
 }
 
+/// Revokes every token `client_id` was issued up to `before` (none when
+/// `None`, which restores them), on every instance; false when there is no
+/// such client.
+pub fn set_tokens_revoked_before(
+    conn: &mut DbConnection,
+    client_id: &str,
+    before: Option<DateTime<Utc>>,
+) -> Result<bool, StoreError> {
+    conn.transaction(|conn| {
+        let target =
+            clients::table.filter(clients::client_id.eq(client_id)).filter(clients::deleted_at.is_null());
+        let updated = diesel::update(target)
+            .set(clients::tokens_revoked_before.eq(before.map(|t| t.naive_utc())))
+            .execute(conn)?;
+        if updated == 1 {
+            change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        }
+        Ok(updated == 1)
+    })
+}
+
 /// The client `client_id`, if it exists.
 pub fn find(conn: &mut DbConnection, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
     Ok(load(conn, Some(client_id))?.pop())
@@ -428,7 +451,8 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<ClientRecord>, StoreError> {
     load(conn, None)
 }
 
-type LoadedRow = (String, i64, String, Option<NaiveDateTime>, NaiveDateTime, NaiveDateTime);
+type LoadedRow =
+    (String, i64, String, Option<NaiveDateTime>, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>);
 
 fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
     let mut query = clients::table
@@ -444,6 +468,7 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
             clients::disabled_at,
             clients::created_at,
             clients::updated_at,
+            clients::tokens_revoked_before,
         ))
         .filter(clients::deleted_at.is_null())
         .order(clients::client_id.asc())
@@ -478,7 +503,7 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
             .map(|(id, failures, until)| (id, (failures, until)))
             .collect();
     rows.into_iter()
-        .map(|(client_id, version, metadata, disabled_at, created_at, updated_at)| {
+        .map(|(client_id, version, metadata, disabled_at, created_at, updated_at, revoked_before)| {
             let row = format!("client {client_id} version {version}");
             let metadata = json::read("client_versions", &row, &metadata)?;
             let (mine, rest): (Vec<_>, Vec<_>) = secrets.drain(..).partition(|s| s.client_id == client_id);
@@ -494,6 +519,7 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
                 version,
                 metadata,
                 disabled_at: disabled_at.map(|t| t.and_utc()),
+                tokens_revoked_before: revoked_before.map(|t| t.and_utc()),
                 created_at: created_at.and_utc(),
                 updated_at: updated_at.and_utc(),
                 secrets: mine.into_iter().map(SecretRecord::from).collect(),

@@ -24,6 +24,7 @@ pub mod lockouts;
 mod migrations;
 pub mod rate_counts;
 pub mod refresh;
+pub mod remediations;
 mod schema;
 pub mod server_settings;
 pub mod sessions;

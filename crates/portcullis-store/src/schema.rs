@@ -23,6 +23,7 @@ diesel::table! {
         updated_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
+        tokens_revoked_before -> Nullable<Timestamp>,
     }
 }
 
@@ -292,5 +293,18 @@ diesel::table! {
         firing -> Bool,
         since -> Timestamp,
         last_fired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remediations (remediation_id) {
+        remediation_id -> Text,
+        rule_id -> Text,
+        client_id -> Text,
+        action -> Text,
+        reason -> Text,
+        applied_at -> Timestamp,
+        undone_at -> Nullable<Timestamp>,
+        undone_by -> Nullable<Text>,
     }
 }

@@ -46,6 +46,13 @@ pub struct ClientView {
     pub version: i64,
     /// Whether it is disabled.
     pub disabled: bool,
+    /// Until when it is locked out after failed authentications, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+    /// Every token it was issued up to then is revoked (a rule's
+    /// `revoke_tokens`), RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_revoked_before: Option<String>,
     /// When it was registered.
     pub created_at: String,
     /// When it last changed.
@@ -101,6 +108,8 @@ fn view(record: ClientRecord) -> ClientView {
         client_id: record.client_id,
         version: record.version,
         disabled: record.disabled_at.is_some(),
+        locked_until: record.locked_until.map(time),
+        tokens_revoked_before: record.tokens_revoked_before.map(time),
         created_at: time(record.created_at),
         updated_at: time(record.updated_at),
         metadata,

@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod error;
 pub mod keys;
 pub mod openapi;
+pub mod remediations;
 pub mod routes;
 pub mod schemas;
 pub mod usage;

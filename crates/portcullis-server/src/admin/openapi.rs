@@ -83,6 +83,7 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             ),
         ],
         (Verb::Get, "/webhooks/{webhook_id}/deliveries") => vec![limit(200)],
+        (Verb::Get, "/remediations") => vec![query("client_id", text, "only this client's")],
         (Verb::Get, "/compliance/{template}") => {
             vec![query("format", json!({"enum": ["json", "csv"]}), "or ask with Accept")]
         }

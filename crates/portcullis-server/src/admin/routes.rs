@@ -3,7 +3,7 @@
 
 use crate::admin::schemas;
 use crate::admin::{
-    alert_rules, audit_logs, client_secrets, clients, compliance, keys, usage, users, webhooks,
+    alert_rules, audit_logs, client_secrets, clients, compliance, keys, remediations, usage, users, webhooks,
 };
 use actix_web::{web, Route};
 use portcullis_app::Permission;
@@ -86,7 +86,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 40] = [
+pub const ROUTES: [AdminRoute; 42] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -371,7 +371,7 @@ pub const ROUTES: [AdminRoute; 40] = [
         201,
         Required(schemas::alert_rule),
         alert_rules::create,
-        "Create an alert rule: error_rate, auth_failures or outside_cidrs"
+        "Create an alert rule: error_rate, auth_failures, outside_cidrs, outside_countries, consecutive_failures or malformed_requests"
     ),
     route!(
         Get,
@@ -383,6 +383,24 @@ pub const ROUTES: [AdminRoute; 40] = [
         "Read an alert rule and its firing subjects"
     ),
     route!(Delete, "/alert-rules/{rule_id}", Monitoring, 204, No, alert_rules::delete, "Delete an alert rule"),
+    route!(
+        Get,
+        "/remediations",
+        Monitoring,
+        200,
+        No,
+        remediations::list,
+        "What alert rules did to clients (lock, disable, revoke_tokens), newest first"
+    ),
+    route!(
+        Post,
+        "/remediations/{remediation_id}/undo",
+        Clients,
+        200,
+        No,
+        remediations::undo,
+        "Undo what a rule did: lift the lock, enable the client, or restore its tokens"
+    ),
 ];
 
 /// Every route.

@@ -84,6 +84,9 @@ fn common_members() -> serde_json::Map<String, Value> {
         "allowed_cidrs": {"type": "array", "maxItems": 5, "items": {"type": "string",
             "pattern": r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",
             "description": "IPv4 or IPv6 networks"}},
+        "allowed_countries": {"type": "array", "maxItems": portcullis_core::client::MAX_COUNTRIES,
+            "uniqueItems": true, "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "description": "ISO 3166-1 alpha-2 codes; uses from elsewhere are reported to alert rules"},
         "resources": uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
         "token_rate_limit": {"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64,
             "description": "token requests per minute (0: unlimited; absent: the server default)"},
@@ -338,6 +341,11 @@ pub fn alert_rule() -> Value {
             "window_minutes": {"type": "integer", "minimum": 1, "maximum": 1440, "default": 5},
             "min_requests": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000_u64, "default": 20}})),
         kind("auth_failures", &["per_minute"], json!({"per_minute": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_u64}})),
-        kind("outside_cidrs", &[], json!({})),
+        kind("outside_cidrs", &[], json!({"action": {"enum": ["disable", "revoke_tokens"]}})),
+        kind("outside_countries", &[], json!({"action": {"enum": ["disable", "revoke_tokens"]}})),
+        kind("consecutive_failures", &[], json!({
+            "threshold": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 10},
+            "action": {"enum": ["lock", "disable"], "default": "lock"}})),
+        kind("malformed_requests", &[], json!({"seconds": {"type": "integer", "minimum": 1, "maximum": 86_400, "default": 60}})),
     ]})
 }

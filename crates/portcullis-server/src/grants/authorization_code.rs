@@ -56,6 +56,9 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     if record.client_id != client.id.as_str() {
         return Err(invalid_grant("the code was issued to another client"));
     }
+    if client.revoked_at_issue(record.issued_at) {
+        return Err(invalid_grant("the code is invalid or expired"));
+    }
     let details = &record.details;
     check_redirect_uri(request.redirect_uri.as_deref(), details)?;
     check_pkce(request.verifier.as_ref(), details)?;

@@ -45,6 +45,9 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     if family.client_id != client.id.as_str() {
         return Err(invalid_grant("the refresh token was issued to another client"));
     }
+    if client.revoked_at_issue(family.started_at) {
+        return Err(invalid_grant("the refresh token is invalid, expired or revoked"));
+    }
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(&request.requested, &family.details.scope)?;
     let (caller, policy) = (context.caller(), RefreshPolicy::of(&client.metadata));

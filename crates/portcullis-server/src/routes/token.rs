@@ -21,7 +21,6 @@ pub async fn token(
     keys: web::Data<KeyRing>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let grant_type = form.require("grant_type")?;
     let client = auth.authenticate(&req, &form).await?;
     // Per authenticated client: a stranger with a client's id cannot spend its
     // allowance. A public client proves nothing by its id: counted per address.
@@ -36,26 +35,34 @@ pub async fn token(
         let description = format!("over this client's limit of {limit} token requests a minute");
         return Err(OAuthError::slow_down(description, retry_after).into());
     }
-    let Some(grant) = grants::find(grant_type) else {
-        let description = format!("grant_type `{grant_type}` is not supported");
-        return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, description).into());
-    };
-    grants::ensure_allowed(&client, grant.grant_type)?;
-    let context = GrantContext {
-        client: &client,
-        settings: &settings,
-        keys: &keys,
-        app: &app,
-        address: auth.client_ip(&req),
-    };
-    let response = (grant.handle)(&context, &form).await?;
-    let mut ok = HttpResponse::Ok();
-    no_store(&mut ok);
-    // What was issued, for the metrics (see crate::metrics).
-    ok.extensions_mut().insert(IssuedToken {
-        grant_type: grant.grant_type,
-        alg: client.metadata.access_token_signed_response_alg,
-        client_id: client.id.as_str().to_owned(),
-    });
-    Ok(ok.json(response))
+    // Checked once the client is authenticated: a malformed request counts
+    // towards its `malformed_requests` rule.
+    let answer = async {
+        let grant_type = form.require("grant_type")?;
+        let Some(grant) = grants::find(grant_type) else {
+            let description = format!("grant_type `{grant_type}` is not supported");
+            return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, description).into());
+        };
+        grants::ensure_allowed(&client, grant.grant_type)?;
+        let context = GrantContext {
+            client: &client,
+            settings: &settings,
+            keys: &keys,
+            app: &app,
+            address: auth.client_ip(&req),
+        };
+        let response = (grant.handle)(&context, &form).await?;
+        let mut ok = HttpResponse::Ok();
+        no_store(&mut ok);
+        // What was issued, for the metrics (see crate::metrics).
+        ok.extensions_mut().insert(IssuedToken {
+            grant_type: grant.grant_type,
+            alg: client.metadata.access_token_signed_response_alg,
+            client_id: client.id.as_str().to_owned(),
+        });
+        Ok::<_, OAuthFailure>(ok.json(response))
+    }
+    .await;
+    auth.answered(&client, answer.as_ref().err()).await;
+    answer
 }

@@ -17,15 +17,20 @@ async fn entries(admin: &Admin, query: &str) -> Value {
 /// Waits for the summary of failed client authentications, written once
 /// its window (a second in tests) has ended.
 pub async fn failures_summarised(admin: &Admin) -> Vec<Value> {
+    summarised(admin, "auth.client_failed").await
+}
+
+/// The audit entries of `action`, once its first summary is written.
+pub async fn summarised(admin: &Admin, action: &str) -> Vec<Value> {
     for _ in 0..50 {
-        let found = entries(admin, "action=auth.client_failed").await;
+        let found = entries(admin, &format!("action={action}")).await;
         let found = found["entries"].as_array().unwrap().clone();
         if !found.is_empty() {
             return found;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("failed authentications were not summarised within 5 s");
+    panic!("no {action} summary was written within 5 s");
 }
 
 backend_tests! {

@@ -2,7 +2,6 @@
 
 use portcullis_core::Issuer;
 use portcullis_jose::KeyEncryptionKey;
-use portcullis_server::config::{Lockout, LockoutAction};
 use portcullis_server::{Application, KekSource, Settings};
 use portcullis_store::test_support::TestDb;
 use portcullis_store::PoolOptions;
@@ -40,26 +39,14 @@ pub fn new_kek() -> String {
 /// Settings for a server on `db` with key-encryption key `kek`.
 pub fn settings(db: &TestDb, kek: &str) -> Settings {
     Settings {
-        listen: "127.0.0.1:0".to_owned(),
-        issuer: Issuer::parse(ISSUER).unwrap(),
-        database_url: db.database_url(),
         pool: PoolOptions { max_size: 4, connection_timeout: Duration::from_secs(2) },
         kek: KekSource::Value(kek.to_owned()),
         jwks_max_age: Duration::from_secs(JWKS_MAX_AGE),
-        workers: 1,
-        access_token_lifetime: Duration::from_secs(300),
-        trusted_proxies: Vec::new(),
-        client_version_retention: Duration::from_secs(90 * 86_400),
-        redirect_uri_grace: Duration::from_secs(24 * 3_600),
-        audit_retention: Duration::from_secs(365 * 86_400),
-        usage_retention: Duration::from_secs(30 * 86_400),
-        lockout: Lockout { threshold: 10, action: LockoutAction::Lock },
-        scopes: Vec::new(),
-        auth_failure_window: Duration::from_secs(1),
-        clock: portcullis_app::Clock::system(),
-        metrics: portcullis_server::metrics::Exposure::Main,
-        key_rotation: None,
-        rate_limits: Default::default(),
+        ..portcullis_server::test_support::settings(
+            "127.0.0.1:0".to_owned(),
+            Issuer::parse(ISSUER).unwrap(),
+            db.database_url(),
+        )
     }
 }
 

@@ -19,6 +19,7 @@ mod jwks;
 mod metrics;
 mod private_key_jwt;
 mod rate_limits;
+mod remediation;
 mod startup;
 mod token;
 mod usage;

@@ -1,0 +1,2 @@
+DROP TABLE remediations;
+ALTER TABLE clients DROP COLUMN tokens_revoked_before;
