@@ -48,6 +48,7 @@ use portcullis_store::{usage, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -308,6 +309,21 @@ impl App {
     ) -> Result<RuleView, AppError> {
         let attempt = Change { permission: Permission::Monitoring, action: "alert_rule.created", target: "" };
         let created = self.change(actor, attempt, |tx| {
+            if !rule.is_checked() {
+                // Two rules acting on the same clients would leave which one acts to chance.
+                let same =
+                    |other: &RuleKind| other.name() == rule.name() && other.client_id() == rule.client_id();
+                if let Some(existing) =
+                    alerts::all(tx.conn)?.iter().find(|r| rule_of(r).is_ok_and(|o| same(&o)))
+                {
+                    return Err(AppError::Conflict(format!(
+                        "alert rule {} already acts as {} on {}; delete it first",
+                        existing.rule_id,
+                        rule.name(),
+                        rule.client_id().unwrap_or("every client")
+                    )));
+                }
+            }
             let record = RuleRecord {
                 rule_id: format!("ar_{}", uuid::Uuid::new_v4().simple()),
                 description,
@@ -359,9 +375,7 @@ impl App {
     /// the events this instance announced.
     pub fn check_alert_rules(&self) -> Result<Vec<Event>, AppError> {
         let now = self.now();
-        let rules: Vec<RuleRecord> =
-            alerts::all(&mut *self.db.get()?)?.into_iter().filter(|r| r.enabled).collect();
-        self.request_rules.keep(&rules);
+        let (rules, _) = self.enabled_rules()?;
         let lookback = self.failures.window().max(TimeDelta::minutes(1)) + SUMMARY_SLACK;
         let mut summaries =
             Summaries { since: now - lookback, sealing: &self.sealing, read: BTreeMap::new() };
@@ -408,36 +422,37 @@ impl App {
         let threshold = threshold(rule);
         let system = Actor::System { job: "alerts" };
         let mut announced = Vec::new();
-        // A subject that starts firing is acted on, in the transaction that announces it.
+        // A client is acted on each time it fires (a client disabled already is
+        // not disabled again; a new cutoff revokes tokens minted since), in
+        // the transaction that announces it.
         let act = |tx: &mut Tx<'_>, subject: &str, value: f64| match rule.action() {
             Some(action) if subject != ALL => {
                 let reason = format!("alert rule {rule_id} ({}) fired: {value}", rule.name());
-                remediation::apply(tx, rule_id, subject, action, reason).map(drop)
+                remediation::apply(tx, (rule_id, reason), subject, action, None).map(drop)
             }
             _ => Ok(()),
         };
-        let mut change =
-            |event: Event, starts: bool, work: &dyn Fn(&mut DbConnection) -> Result<bool, StoreError>| {
-                let done = self.commit(&system, |tx| {
-                    if !work(tx.conn)? {
-                        // Another instance announced it: write nothing.
-                        return Err(AppError::Conflict("the alert state moved".into()));
-                    }
-                    tx.emit(event.clone());
-                    if let (true, Event::AlertFired { subject, value, .. }) = (starts, &event) {
-                        act(tx, subject, *value)?;
-                    }
-                    Ok(())
-                });
-                match done {
-                    Ok(()) => {
-                        announced.push(event);
-                        Ok(())
-                    }
-                    Err(AppError::Conflict(_)) => Ok(()),
-                    Err(e) => Err(e),
+        // One subject that cannot be moved does not hold up the others.
+        let mut change = |event: Event, work: &dyn Fn(&mut DbConnection) -> Result<bool, StoreError>| {
+            let done = self.commit(&system, |tx| {
+                if !work(tx.conn)? {
+                    // Another instance announced it: write nothing.
+                    return Err(AppError::Conflict("the alert state moved".into()));
                 }
-            };
+                tx.emit(event.clone());
+                if let Event::AlertFired { subject, value, .. } = &event {
+                    act(tx, subject, *value)?;
+                }
+                Ok(())
+            });
+            match done {
+                Ok(()) => announced.push(event),
+                Err(AppError::Conflict(_)) => {}
+                Err(e) => {
+                    tracing::warn!(rule_id, subject = event.target(), error = %e, "an alert could not be announced")
+                }
+            }
+        };
         let at = now.naive_utc();
         for (subject, value) in findings {
             let fired = Event::AlertFired {
@@ -448,19 +463,19 @@ impl App {
                 threshold,
             };
             match states.iter().find(|s| &s.subject == subject) {
-                None => change(fired, true, &|conn| {
+                None => change(fired, &|conn| {
                     // A conflict: another instance started it (or the rule is gone).
                     alerts::start_firing(conn, rule_id, subject, now).map(|()| true).or_else(|e| match e {
                         StoreError::Conflict(_) => Ok(false),
                         other => Err(other),
                     })
-                })?,
+                }),
                 Some(state)
                     if !state.firing || now - state.last_fired_at.and_utc() >= rule.window(lookback) =>
                 {
                     let since = if state.firing { state.since } else { at };
                     let next = StateRecord { firing: true, since, last_fired_at: at, ..state.clone() };
-                    change(fired, !state.firing, &|conn| alerts::swap(conn, state, &next))?
+                    change(fired, &|conn| alerts::swap(conn, state, &next))
                 }
                 Some(_) => {}
             }
@@ -472,7 +487,7 @@ impl App {
                 subject: state.subject.clone(),
             };
             let next = StateRecord { firing: false, since: at, ..state.clone() };
-            change(resolved, false, &|conn| alerts::swap(conn, state, &next))?;
+            change(resolved, &|conn| alerts::swap(conn, state, &next));
         }
         Ok(announced)
     }
@@ -482,9 +497,9 @@ fn threshold(rule: &RuleKind) -> f64 {
     match rule {
         RuleKind::ErrorRate { threshold_percent, .. } => *threshold_percent,
         RuleKind::AuthFailures { per_minute, .. } => *per_minute as f64,
-        RuleKind::OutsideCidrs { .. } | RuleKind::OutsideCountries { .. } => 0.0,
-        RuleKind::ConsecutiveFailures { threshold, .. } => f64::from(*threshold),
-        RuleKind::MalformedRequests { seconds, .. } => f64::from(*seconds),
+        // A use outside the client's networks or countries is one too many;
+        // the kinds that act at request time are never announced.
+        _ => 0.0,
     }
 }
 
@@ -590,25 +605,42 @@ impl Summaries<'_> {
 #[derive(Default)]
 pub(crate) struct RequestRules {
     read: Mutex<Option<(Instant, Arc<ActingRules>)>>,
+    /// Moves at every change this instance makes, so that rules read before
+    /// it are not kept after it.
+    generation: AtomicU64,
 }
 
 /// Rules that act at request time, each with its id.
 type ActingRules = Vec<(String, RuleKind)>;
 
 impl RequestRules {
-    /// Keeps what `rules` (every enabled rule, just read) hold.
-    fn keep(&self, rules: &[RuleRecord]) {
-        let acting = rules
-            .iter()
-            .filter_map(|record| rule_of(record).ok().map(|rule| (record.rule_id.clone(), rule)))
-            .filter(|(_, rule)| !rule.is_checked())
-            .collect();
-        *self.read.lock().expect("request rules lock") = Some((Instant::now(), Arc::new(acting)));
+    /// The generation to pass to [`RequestRules::keep`], taken before reading.
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// What `rules` (every enabled rule, read during `generation`) hold;
+    /// kept unless this instance changed a rule since.
+    fn keep(&self, rules: &[RuleRecord], generation: u64) -> Arc<ActingRules> {
+        let acting: Arc<ActingRules> = Arc::new(
+            rules
+                .iter()
+                .filter_map(|record| rule_of(record).ok().map(|rule| (record.rule_id.clone(), rule)))
+                .filter(|(_, rule)| !rule.is_checked())
+                .collect(),
+        );
+        let mut read = self.read.lock().expect("request rules lock");
+        if self.generation() == generation {
+            *read = Some((Instant::now(), acting.clone()));
+        }
+        acting
     }
 
     /// Reads them again when next asked.
     fn forget(&self) {
-        *self.read.lock().expect("request rules lock") = None;
+        let mut read = self.read.lock().expect("request rules lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *read = None;
     }
 
     fn fresh(&self) -> Option<Arc<ActingRules>> {
@@ -618,6 +650,15 @@ impl RequestRules {
 }
 
 impl App {
+    /// The enabled rules, as stored now, keeping the acting ones.
+    fn enabled_rules(&self) -> Result<(Vec<RuleRecord>, Arc<ActingRules>), AppError> {
+        let generation = self.request_rules.generation();
+        let all = alerts::all(&mut *self.db.get()?)?;
+        let enabled: Vec<RuleRecord> = all.into_iter().filter(|r| r.enabled).collect();
+        let acting = self.request_rules.keep(&enabled, generation);
+        Ok((enabled, acting))
+    }
+
     /// The acting rule `pick` selects for `client_id`: the client's own,
     /// else one for every client; with its id.
     pub(crate) fn rule_for<T>(
@@ -627,19 +668,14 @@ impl App {
     ) -> Result<Option<(String, T)>, AppError> {
         let rules = match self.request_rules.fresh() {
             Some(rules) => rules,
-            None => {
-                let all = alerts::all(&mut *self.db.get()?)?;
-                let enabled: Vec<RuleRecord> = all.into_iter().filter(|r| r.enabled).collect();
-                self.request_rules.keep(&enabled);
-                self.request_rules.fresh().unwrap_or_default()
-            }
+            None => self.enabled_rules()?.1,
         };
         let mut general = None;
         for (rule_id, rule) in rules.iter() {
             let Some(picked) = pick(rule) else { continue };
             match rule.client_id() {
                 Some(id) if id == client_id => return Ok(Some((rule_id.clone(), picked))),
-                None if general.is_none() => general = Some((rule_id.clone(), picked)),
+                None => general = Some((rule_id.clone(), picked)),
                 _ => {}
             }
         }

@@ -14,6 +14,7 @@
 //! they check no admin permission.
 
 use crate::alerts::RuleKind;
+use crate::clients::is_last_admin;
 use crate::remediation::{self, Action, DEFAULT_RULE};
 use crate::{Actor, App, AppError, Event};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -93,13 +94,10 @@ impl App {
                 return Ok(());
             };
             let reason = format!("{} failed authentications in a row from addresses it used", policy.threshold);
-            let action = if policy.disable { Action::Disable } else { Action::Lock };
-            let mut done = remediation::apply(tx, &rule_id, client_id, action, reason.clone())?;
-            if done.is_none() && action == Action::Disable {
-                // The last admin client is locked, never disabled: nobody could enable it again.
-                done = remediation::apply(tx, &rule_id, client_id, Action::Lock, reason)?;
-            }
-            let disable = done.is_some_and(|done| done.action == Action::Disable.name());
+            // The last admin client is locked, never disabled: nobody could enable it again.
+            let disable = policy.disable && !is_last_admin(tx.conn, client_id)?;
+            let (action, until_lifted) = if disable { (Action::Disable, None) } else { (Action::Lock, Some(until)) };
+            remediation::apply(tx, (&rule_id, reason), client_id, action, until_lifted)?;
             if disable {
                 lockouts::clear(tx.conn, client_id)?;
             }

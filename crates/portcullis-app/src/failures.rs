@@ -11,7 +11,8 @@
 //! address (with a few keyed-hash samples, never the raw text, which may be
 //! a secret typed in the wrong field). Past [`MAX_GROUPS`] groups a window
 //! stops telling addresses apart (a client's failures still count as its
-//! own, for alert rules), and past [`MAX_IDS`] it collapses into one.
+//! own, for alert rules, up to [`MAX_IDS`] clients) and collapses the rest
+//! into one group per kind.
 //! Counting takes a mutex and a hash lookup.
 
 use crate::audit::{self, Record};
@@ -27,10 +28,12 @@ use std::time::Duration;
 /// The window failures are summed over unless configured otherwise.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 /// The most groups one window keeps apart by address; the rest are
-/// counted per presented id alone.
+/// counted per client alone (alert rules read a client's own), or together.
 pub const MAX_GROUPS: usize = 200;
-/// The most groups one window keeps at all; the rest are counted together.
-pub const MAX_IDS: usize = 10_000;
+/// The most groups of clients one window keeps at all; the rest are counted
+/// together. Only registered clients have groups of their own: an attacker
+/// cannot make more than there are.
+pub const MAX_IDS: usize = 1_000;
 /// How many hashed samples of unknown ids a group keeps.
 const MAX_SAMPLES: usize = 5;
 /// What stands for every id that names no client.
@@ -145,7 +148,8 @@ impl FailureLog {
         let mut groups = self.groups.lock().expect("failure log lock");
         if !groups.contains_key(&group) && groups.len() >= MAX_GROUPS {
             group.source = None;
-            if !groups.contains_key(&group) && groups.len() >= MAX_IDS {
+            let per_client = matches!(kind, FailureKind::Client | FailureKind::OutsideCountries);
+            if !per_client || (!groups.contains_key(&group) && groups.len() >= MAX_IDS) {
                 group.presented = OTHERS.to_owned();
             }
         }
@@ -329,7 +333,7 @@ mod tests {
         let log =
             FailureLog::new(db.connect(), EventBus::default(), Duration::from_secs(60), Default::default());
         let now = Utc::now();
-        for n in 0..20_000u32 {
+        for n in 0..2_000u32 {
             let id = n.to_string();
             log.count(&Failure {
                 source: Some(IpAddr::from(n.to_be_bytes())),
@@ -339,7 +343,20 @@ mod tests {
         let ended = log.take_ended(now, true);
         assert_eq!(ended.len(), MAX_IDS + 1);
         let total: u64 = ended.iter().map(|(_, tally)| tally.count).sum();
-        assert_eq!(total, 20_000, "nothing is lost");
+        assert_eq!(total, 2_000, "nothing is lost");
+        for n in 0..1_000u32 {
+            let name = n.to_string();
+            log.count(&Failure {
+                kind: FailureKind::Login,
+                source: Some(IpAddr::from(n.to_be_bytes())),
+                ..failure(Some(&name), &name, 0, now)
+            });
+        }
+        assert_eq!(
+            log.take_ended(now, true).len(),
+            MAX_GROUPS + 1,
+            "logins past the cap are counted together"
+        );
     }
 
     #[test]

@@ -113,12 +113,14 @@ mod tests {
             change_log::append(conn, ChangeKind::Token, "live-jti", Some(now + TimeDelta::minutes(5))).unwrap();
             let rollup = |minute| usage::Rollup { client_id: "app".into(), minute, counts: Default::default(), latency: vec![] };
             usage::insert(conn, &[rollup(now - TimeDelta::days(8)), rollup(now - TimeDelta::days(6))]).unwrap();
-            let remediation = |id: &str, days| portcullis_store::remediations::RemediationRecord {
-                remediation_id: id.into(), rule_id: "default".into(), client_id: "app".into(), action: "lock".into(),
-                reason: "test".into(), applied_at: (now - TimeDelta::days(days)).naive_utc(), undone_at: None, undone_by: None,
+            let remediation = |id: &str, action: &str, days| portcullis_store::remediations::RemediationRecord {
+                remediation_id: id.into(), rule_id: "default".into(), client_id: "app".into(), action: action.into(),
+                reason: "test".into(), applied_at: (now - TimeDelta::days(days)).naive_utc(), locked_until: None,
+                undone_at: None, undone_by: None,
             };
-            remediations::insert(conn, &remediation("old", 31)).unwrap();
-            remediations::insert(conn, &remediation("recent", 29)).unwrap();
+            remediations::insert(conn, &remediation("old", "lock", 31)).unwrap();
+            remediations::insert(conn, &remediation("recent", "lock", 29)).unwrap();
+            remediations::insert(conn, &remediation("in force", "revoke_tokens", 400)).unwrap();
             let retention = Retention { audit: TimeDelta::days(30), usage: TimeDelta::days(7) };
 
             assert_eq!(sweep(conn, now, retention).unwrap(), 7, "one of each kind was expired");
@@ -132,7 +134,7 @@ mod tests {
             let log: Vec<String> = change_log::since(conn, 0, 10).unwrap().into_iter().map(|c: Change| c.subject).collect();
             assert_eq!(log, vec!["live-jti".to_owned()]);
             assert_eq!(usage::of_client(conn, "app", now - TimeDelta::days(9), now).unwrap().len(), 1);
-            assert_eq!(remediations::latest(conn, None, 10).unwrap().len(), 1);
+            assert_eq!(remediations::latest(conn, None, 10).unwrap().len(), 2, "a revocation in force stays");
         }
     }
 }

@@ -7,15 +7,19 @@
 //! public client, whose id proves nothing.
 //!
 //! Each action is a row of `remediations` and a `client.remediated` event
-//! (audited as the system job `remediation`, sent to webhooks) in the
-//! transaction that takes it. An admin undoes one with
-//! [`App::undo_remediation`]: a lock is lifted, a disabled client enabled,
-//! and revoked tokens work again (revoking sets a cutoff on the client, so
-//! nothing is deleted) unless a later revocation still covers them.
+//! (audited as the system job that acted: `lockout`, `alerts` or
+//! `remediation`; sent to webhooks) in the transaction that takes it; a
+//! client already disabled is not disabled again. An admin undoes one with
+//! [`App::undo_remediation`], which restores only what the action itself
+//! changed: the lock is lifted if it is still that lock, the client enabled
+//! if it is still disabled by that action, and revoked tokens work again
+//! unless another revocation in force covers them (revoking sets a cutoff
+//! on the client, so nothing is deleted).
 
 use crate::clients::is_last_admin;
 use crate::transaction::{Attempt, Tx};
 use crate::{time, Actor, App, AppError, Event, Permission};
+use chrono::{DateTime, Utc};
 use portcullis_core::TokenEndpointAuthMethod;
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::remediations::{self, RemediationRecord};
@@ -72,6 +76,9 @@ pub struct RemediationView {
     pub reason: String,
     /// When, RFC 3339.
     pub applied_at: String,
+    /// For a lock, when it ends, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
     /// When an admin undid it, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undone_at: Option<String>,
@@ -88,6 +95,7 @@ fn view(record: RemediationRecord) -> RemediationView {
         action: record.action,
         reason: record.reason,
         applied_at: time(record.applied_at.and_utc()),
+        locked_until: record.locked_until.map(|at| time(at.and_utc())),
         undone_at: record.undone_at.map(|at| time(at.and_utc())),
         undone_by: record.undone_by,
     }
@@ -95,16 +103,17 @@ fn view(record: RemediationRecord) -> RemediationView {
 
 /// Takes `action` against `client_id` for `rule_id` in `tx`, records it and
 /// emits `client.remediated`; `None` when it does not apply: no such client,
-/// a public one, or disabling the last admin client (nobody could enable it
-/// again). A lock is taken by the caller (the lockout counter); this
-/// records it.
+/// a public one, one disabled already, or disabling the last admin client
+/// (nobody could enable it again). A lock is taken by the caller (the
+/// lockout counter, until `locked_until`); this records it.
 pub(crate) fn apply(
     tx: &mut Tx<'_>,
-    rule_id: &str,
+    rule: (&str, String),
     client_id: &str,
     action: Action,
-    reason: String,
+    locked_until: Option<DateTime<Utc>>,
 ) -> Result<Option<RemediationView>, AppError> {
+    let (rule_id, reason) = rule;
     let Some(client) = clients::find(tx.conn, client_id)? else { return Ok(None) };
     if client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
         tracing::warn!(
@@ -121,7 +130,9 @@ pub(crate) fn apply(
             return Ok(None);
         }
         Action::Disable => {
-            clients::set_disabled(tx.conn, client_id, true)?;
+            if !clients::disable_if_enabled(tx.conn, client_id, tx.now)? {
+                return Ok(None);
+            }
         }
         Action::RevokeTokens => {
             clients::set_tokens_revoked_before(tx.conn, client_id, Some(tx.now))?;
@@ -134,6 +145,7 @@ pub(crate) fn apply(
         action: action.name().to_owned(),
         reason: reason.clone(),
         applied_at: tx.now.naive_utc(),
+        locked_until: locked_until.map(|at| at.naive_utc()),
         undone_at: None,
         undone_by: None,
     };
@@ -161,8 +173,10 @@ impl App {
         })
     }
 
-    /// Undoes an action: lifts the lock, enables the client, or restores
-    /// the revoked tokens (unless a later revocation covers them too).
+    /// Undoes an action, once: lifts the lock if it is still that lock,
+    /// enables the client if that action still holds it disabled, or
+    /// restores the revoked tokens (back to the latest revocation still in
+    /// force, if any).
     pub fn undo_remediation(&self, actor: &Actor, remediation_id: &str) -> Result<RemediationView, AppError> {
         let attempt = Attempt {
             permission: Permission::Clients,
@@ -179,18 +193,24 @@ impl App {
             let action = Action::parse(&record.action)?;
             if let Some(client) = clients::find(tx.conn, client_id)? {
                 match action {
-                    Action::Lock => {
+                    Action::Lock if client.locked_until == record.locked_until.map(|at| at.and_utc()) => {
                         lockouts::clear(tx.conn, client_id)?;
                         change_log::append(tx.conn, ChangeKind::Client, client_id, None)?;
                     }
-                    Action::Disable => drop(clients::set_disabled(tx.conn, client_id, false)?),
-                    Action::RevokeTokens => {
-                        // A later revocation stands: its cutoff covers these tokens too.
-                        let applied = record.applied_at.and_utc();
-                        if client.tokens_revoked_before == Some(applied) {
-                            clients::set_tokens_revoked_before(tx.conn, client_id, None)?;
-                        }
+                    Action::Disable if client.disabled_at == Some(record.applied_at.and_utc()) => {
+                        clients::set_disabled(tx.conn, client_id, false)?;
                     }
+                    Action::RevokeTokens => {
+                        // Another revocation in force still stands.
+                        let standing = remediations::latest_revocation(tx.conn, client_id)?;
+                        clients::set_tokens_revoked_before(
+                            tx.conn,
+                            client_id,
+                            standing.map(|at| at.and_utc()),
+                        )?;
+                    }
+                    // A later lock or disabling is not this action's to lift.
+                    Action::Lock | Action::Disable => {}
                 }
             }
             tx.emit(Event::ClientRemediationUndone {

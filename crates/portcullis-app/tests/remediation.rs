@@ -72,9 +72,12 @@ backend_tests! {
         assert_eq!(audited(&app, "client.remediated").len(), 2);
         assert_eq!(app.remediations(&Actor::operator(), Some(&billing)).unwrap().len(), 1);
 
+        // An admin enabled it, then disabled it again by hand: undoing the rule's action leaves that.
+        app.set_client_disabled(&Actor::operator(), &billing, false).unwrap();
+        app.set_client_disabled(&Actor::operator(), &billing, true).unwrap();
         let undone = app.undo_remediation(&Actor::operator(), &done[1].remediation_id).unwrap();
         assert!(undone.undone_by.as_deref().is_some_and(|by| by.starts_with("cli:")), "{undone:?}");
-        assert!(!app.client(&Actor::operator(), &billing).unwrap().disabled, "enabled again");
+        assert!(app.client(&Actor::operator(), &billing).unwrap().disabled, "not the rule's to lift");
         app.undo_remediation(&Actor::operator(), &done[0].remediation_id).unwrap();
         assert_eq!(app.client(&Actor::operator(), &reports).unwrap().locked_until, None, "the lock is lifted");
         assert!(matches!(app.undo_remediation(&Actor::operator(), &done[0].remediation_id), Err(AppError::Conflict(_))));
@@ -103,21 +106,28 @@ backend_tests! {
         assert!(app.note_malformed(&billing).unwrap().is_none(), "no rule yet");
         rule(&app, json!({"kind": "malformed_requests"}));
         at(30);
-        assert!(app.note_malformed(&billing).unwrap().is_none());
+        app.note_malformed(&billing).unwrap();
+        at(41);
+        app.note_malformed(&billing).unwrap();
+        for seconds in (50..=100).step_by(10) {
+            at(seconds);
+            assert!(app.note_malformed(&billing).unwrap().is_none(), "a pause of 11 s started the run again at 41");
+        }
         app.note_well_formed(&billing);
-        at(70);
-        assert!(app.note_malformed(&billing).unwrap().is_none(), "a well-formed request started the run again");
-        at(130);
-        assert!(app.note_malformed(&billing).unwrap().is_none(), "sixty seconds is not more than sixty");
-        at(131);
+        for seconds in (110..=170).step_by(10) {
+            at(seconds);
+            assert!(app.note_malformed(&billing).unwrap().is_none(), "a well-formed request started it again at 110");
+        }
+        at(171);
         let done = app.note_malformed(&billing).unwrap().expect("disabled");
         assert_eq!((done.action.as_str(), done.reason.as_str()), ("disable", "malformed requests for more than 60 seconds"));
         assert!(app.client(&Actor::operator(), &billing).unwrap().disabled);
+        assert!(app.note_malformed(&billing).unwrap().is_none(), "a new run");
 
-        at(200);
-        app.note_malformed(&spa).unwrap();
-        at(400);
-        assert!(app.note_malformed(&spa).unwrap().is_none(), "never a public client: anyone can present its id");
+        for seconds in (200..=300).step_by(10) {
+            at(seconds);
+            assert!(app.note_malformed(&spa).unwrap().is_none(), "never a public client: anyone can present its id");
+        }
         assert!(!app.client(&Actor::operator(), &spa).unwrap().disabled);
     }
 
@@ -139,10 +149,15 @@ backend_tests! {
         assert_eq!((done[0].client_id.as_str(), done[0].action.as_str()), (billing.as_str(), "revoke_tokens"));
         assert!(app.client(&Actor::operator(), &billing).unwrap().tokens_revoked_before.is_some());
         app.check_alert_rules().unwrap();
-        assert_eq!(app.remediations(&Actor::operator(), None).unwrap().len(), 1, "acted on once per firing");
+        assert_eq!(app.remediations(&Actor::operator(), None).unwrap().len(), 1, "acted on once per announcement");
 
         app.undo_remediation(&Actor::operator(), &done[0].remediation_id).unwrap();
         assert_eq!(app.client(&Actor::operator(), &billing).unwrap().tokens_revoked_before, None, "the tokens work again");
+
+        let (twice, _, _) = parse_rule(object(json!({"kind": "consecutive_failures", "threshold": 5}))).unwrap();
+        app.create_alert_rule(&Actor::operator(), twice.clone(), String::new(), true).unwrap();
+        assert!(matches!(app.create_alert_rule(&Actor::operator(), twice, String::new(), true), Err(AppError::Conflict(_))),
+                "one acting rule per kind and client");
 
         for refused in [json!({"kind": "error_rate", "action": "disable"}), json!({"kind": "auth_failures", "per_minute": 1, "action": "disable"}),
                         json!({"kind": "outside_cidrs", "action": "lock"}), json!({"kind": "consecutive_failures", "action": "revoke_tokens"}),

@@ -9,7 +9,6 @@ use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::config::{Lockout, LockoutAction};
 use crate::form::FormParams;
 use crate::geoip::Countries;
-use crate::oauth_response::OAuthFailure;
 use crate::remote_jwks::RemoteJwks;
 use crate::{endpoints, secrets, storage, usage};
 use actix_web::http::header;
@@ -185,19 +184,17 @@ impl ClientAuthenticator {
         });
     }
 
-    /// Notes how the request of an authenticated client was answered, for
-    /// `malformed_requests` rules: a malformed request (`invalid_request`,
-    /// `unsupported_grant_type`) of a confidential client extends its run,
-    /// which a rule may end by disabling it; any other answer ends the run.
-    pub async fn answered(&self, client: &RegisteredClient, failure: Option<&OAuthFailure>) {
-        let malformed = failure.is_some_and(|OAuthFailure(e)| {
-            matches!(e.error, ErrorCode::InvalidRequest | ErrorCode::UnsupportedGrantType)
-        });
+    /// Notes whether an authenticated client's token request was
+    /// `malformed` in what the client alone decides (its grant type), for
+    /// `malformed_requests` rules: a malformed request of a confidential
+    /// client extends its run, which a rule may end by disabling it; any
+    /// other request ends the run.
+    pub async fn answered(&self, client: &RegisteredClient, malformed: bool) {
         let public = client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
-        let id = client.id.as_str().to_owned();
         if !malformed || public {
-            return self.app.note_well_formed(&id);
+            return self.app.note_well_formed(client.id.as_str());
         }
+        let id = client.id.as_str().to_owned();
         let noted = storage::operation(&self.app, move |app| app.note_malformed(&id).map(drop)).await;
         if let Err(e) = storage::flattened(noted) {
             tracing::warn!(error = %e, "a malformed request could not be judged by the rules");

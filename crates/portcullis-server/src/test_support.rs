@@ -59,13 +59,15 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
 /// Writes a small MaxMind-format country database (IPv4, 24-bit records,
 /// as the format's specification lays out) mapping each network, such as
 /// `81.2.69.0/24`, to a country code, such as `GB`; for tests of
-/// `--geoip-db`, which cannot ship MaxMind's own files.
+/// `--geoip-db`, which cannot ship MaxMind's own files. The networks must
+/// not overlap, and each must be narrower than `/0`.
 pub fn write_country_db(path: &std::path::Path, networks: &[(&str, &str)]) -> anyhow::Result<()> {
     // The search tree: node 0 is the root; `None` leads nowhere yet.
     let mut nodes: Vec<[Option<Record>; 2]> = vec![[None, None]];
     let mut data = Vec::new();
     for (network, country) in networks {
         let network: ipnet::Ipv4Net = network.parse()?;
+        anyhow::ensure!(network.prefix_len() > 0, "{network}: a /0 has no record to hold it");
         let offset = data.len();
         mmdb::map(&mut data, 1);
         mmdb::string(&mut data, "country");
@@ -101,6 +103,7 @@ pub fn write_country_db(path: &std::path::Path, networks: &[(&str, &str)]) -> an
                 None => count,
                 Some(Record::Data(offset)) => count + 16 + offset,
             };
+            anyhow::ensure!(value < 1 << 24, "a record of 24 bits cannot hold {value}");
             file.extend_from_slice(&u32::try_from(value)?.to_be_bytes()[1..]);
         }
     }

@@ -420,6 +420,28 @@ pub fn set_disabled(conn: &mut DbConnection, client_id: &str, disabled: bool) ->
     })
 }
 
+/// Disables `client_id` at `at` unless it is disabled already (or gone);
+/// whether this did it. Of concurrent callers, one does.
+pub fn disable_if_enabled(
+    conn: &mut DbConnection,
+    client_id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    conn.transaction(|conn| {
+        let target = clients::table
+            .filter(clients::client_id.eq(client_id))
+            .filter(clients::deleted_at.is_null())
+            .filter(clients::disabled_at.is_null());
+        let updated = diesel::update(target)
+            .set((clients::disabled_at.eq(at.naive_utc()), clients::updated_at.eq(at.naive_utc())))
+            .execute(conn)?;
+        if updated == 1 {
+            change_log::append(conn, ChangeKind::Client, client_id, None)?;
+        }
+        Ok(updated == 1)
+    })
+}
+
 /// Revokes every token `client_id` was issued up to `before` (none when
 /// `None`, which restores them), on every instance; false when there is no
 /// such client.

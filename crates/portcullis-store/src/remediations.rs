@@ -23,6 +23,8 @@ pub struct RemediationRecord {
     pub reason: String,
     /// When.
     pub applied_at: NaiveDateTime,
+    /// For a lock, when it ends.
+    pub locked_until: Option<NaiveDateTime>,
     /// When an admin undid it.
     pub undone_at: Option<NaiveDateTime>,
     /// Who undid it.
@@ -77,8 +79,28 @@ pub fn mark_undone(
     Ok(updated == 1)
 }
 
-/// Forgets actions applied before `before`; how many.
+/// When the latest token revocation of `client_id` still in force (not
+/// undone) was applied.
+pub fn latest_revocation(
+    conn: &mut DbConnection,
+    client_id: &str,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(remediations::table
+        .filter(remediations::client_id.eq(client_id))
+        .filter(remediations::action.eq(REVOKE_TOKENS))
+        .filter(remediations::undone_at.is_null())
+        .select(diesel::dsl::max(remediations::applied_at))
+        .first(conn)?)
+}
+
+/// The action that revokes a client's tokens.
+const REVOKE_TOKENS: &str = "revoke_tokens";
+
+/// Forgets actions applied before `before`, except token revocations still
+/// in force (only undoing them restores the tokens); how many.
 pub fn delete_before(conn: &mut DbConnection, before: DateTime<Utc>) -> Result<usize, StoreError> {
-    let old = remediations::table.filter(remediations::applied_at.lt(before.naive_utc()));
+    let old = remediations::table
+        .filter(remediations::applied_at.lt(before.naive_utc()))
+        .filter(remediations::undone_at.is_not_null().or(remediations::action.ne(REVOKE_TOKENS)));
     Ok(diesel::delete(old).execute(conn)?)
 }

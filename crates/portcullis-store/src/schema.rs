@@ -304,6 +304,7 @@ diesel::table! {
         action -> Text,
         reason -> Text,
         applied_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
         undone_at -> Nullable<Timestamp>,
         undone_by -> Nullable<Text>,
     }

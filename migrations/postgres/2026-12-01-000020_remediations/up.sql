@@ -10,6 +10,7 @@ CREATE TABLE remediations (
     action         TEXT NOT NULL,
     reason         TEXT NOT NULL,
     applied_at     TIMESTAMP NOT NULL,
+    locked_until   TIMESTAMP,
     undone_at      TIMESTAMP,
     undone_by      TEXT
 );

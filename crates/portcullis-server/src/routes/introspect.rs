@@ -21,41 +21,30 @@ pub async fn introspect(
     keys: web::Data<KeyRing>,
     revocations: web::Data<RevocationList>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let client = auth.authenticate(&req, &form).await?;
-    let answer = async {
-        if !client.metadata.introspection_allowed {
-            return Err(
-                OAuthError::new(ErrorCode::AccessDenied, "this client may not introspect tokens").into()
-            );
-        }
-        let token = form.require("token")?;
-        let check = TokenCheck {
-            keys: &keys,
-            settings: &settings,
-            revocations: &revocations,
-            clients: auth.clients(),
-        };
-        // RFC 7662 §2.2: an inactive token, whatever the reason, is only `active: false`.
-        let body = match check.active(token) {
-            Some(claims) => json!({
-                "active": true,
-                "scope": claims.scope,
-                "client_id": claims.client_id,
-                "sub": claims.sub,
-                "aud": claims.aud,
-                "iss": claims.iss,
-                "exp": claims.exp,
-                "iat": claims.iat,
-                "jti": claims.jti,
-                "token_type": "Bearer",
-            }),
-            None => json!({ "active": false }),
-        };
-        let mut ok = HttpResponse::Ok();
-        no_store(&mut ok);
-        Ok::<_, OAuthFailure>(ok.json(body))
+    let caller = auth.authenticate(&req, &form).await?;
+    if !caller.metadata.introspection_allowed {
+        return Err(OAuthError::new(ErrorCode::AccessDenied, "this client may not introspect tokens").into());
     }
-    .await;
-    auth.answered(&client, answer.as_ref().err()).await;
-    answer
+    let token = form.require("token")?;
+    let check =
+        TokenCheck { keys: &keys, settings: &settings, revocations: &revocations, clients: auth.clients() };
+    // RFC 7662 §2.2: an inactive token, whatever the reason, is only `active: false`.
+    let body = match check.active(token) {
+        Some(claims) => json!({
+            "active": true,
+            "scope": claims.scope,
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+            "token_type": "Bearer",
+        }),
+        None => json!({ "active": false }),
+    };
+    let mut ok = HttpResponse::Ok();
+    no_store(&mut ok);
+    Ok(ok.json(body))
 }

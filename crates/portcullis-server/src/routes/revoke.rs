@@ -26,43 +26,34 @@ pub async fn revoke(
     keys: web::Data<KeyRing>,
     (app, revocations): (web::Data<App>, web::Data<RevocationList>),
 ) -> Result<HttpResponse, OAuthFailure> {
-    let client = auth.authenticate(&req, &form).await?;
-    let answer = async {
-        let token = form.require("token")?.to_owned();
-        // `token_type_hint` is only a hint (RFC 7009 §2.1); every type is searched.
-        let check = TokenCheck {
-            keys: &keys,
-            settings: &settings,
-            revocations: &revocations,
-            clients: auth.clients(),
-        };
-        let caller = Caller { client_id: client.id.as_str().to_owned(), address: auth.client_ip(&req) };
-        let Some(claims) = check.issued_here(&token) else {
-            let revocation =
-                protocol_operation(&app, move |app| app.revoke_refresh_token(&caller, &token)).await?;
-            if revocation == TokenRevocation::NotYours {
-                return Err(not_yours().into());
-            }
-            return Ok(done());
-        };
-        // RFC 7009 §2.1: a client may revoke only tokens issued to it.
-        if claims.client_id != caller.client_id {
+    let caller = auth.authenticate(&req, &form).await?;
+    let token = form.require("token")?.to_owned();
+    // `token_type_hint` is only a hint (RFC 7009 §2.1); every type is searched.
+    let check =
+        TokenCheck { keys: &keys, settings: &settings, revocations: &revocations, clients: auth.clients() };
+    let caller = Caller { client_id: caller.id.as_str().to_owned(), address: auth.client_ip(&req) };
+    let Some(claims) = check.issued_here(&token) else {
+        let revocation =
+            protocol_operation(&app, move |app| app.revoke_refresh_token(&caller, &token)).await?;
+        if revocation == TokenRevocation::NotYours {
             return Err(not_yours().into());
         }
-        let now = app.now();
-        let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
-        if expires_at <= now || revocations.is_revoked(&claims.jti, claims.grant_id.as_deref()) {
-            return Ok(done());
-        }
-        protocol_operation(&app, move |app| {
-            app.revoke_access_token(&caller, &claims.jti, claims.grant_id.as_deref(), expires_at)
-        })
-        .await?;
-        Ok::<_, OAuthFailure>(done())
+        return Ok(done());
+    };
+    // RFC 7009 §2.1: a client may revoke only tokens issued to it.
+    if claims.client_id != caller.client_id {
+        return Err(not_yours().into());
     }
-    .await;
-    auth.answered(&client, answer.as_ref().err()).await;
-    answer
+    let now = app.now();
+    let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
+    if expires_at <= now || revocations.is_revoked(&claims.jti, claims.grant_id.as_deref()) {
+        return Ok(done());
+    }
+    protocol_operation(&app, move |app| {
+        app.revoke_access_token(&caller, &claims.jti, claims.grant_id.as_deref(), expires_at)
+    })
+    .await?;
+    Ok(done())
 }
 
 /// 200, never cached (RFC 7009 §2.2).

@@ -35,34 +35,39 @@ pub async fn token(
         let description = format!("over this client's limit of {limit} token requests a minute");
         return Err(OAuthError::slow_down(description, retry_after).into());
     }
-    // Checked once the client is authenticated: a malformed request counts
-    // towards its `malformed_requests` rule.
-    let answer = async {
-        let grant_type = form.require("grant_type")?;
-        let Some(grant) = grants::find(grant_type) else {
+    // The client's own choice, checked once it is authenticated: a missing
+    // or unsupported grant type counts towards its `malformed_requests` rule.
+    let grant = match form.require("grant_type").and_then(|grant_type| {
+        grants::find(grant_type).ok_or_else(|| {
             let description = format!("grant_type `{grant_type}` is not supported");
-            return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, description).into());
-        };
-        grants::ensure_allowed(&client, grant.grant_type)?;
-        let context = GrantContext {
-            client: &client,
-            settings: &settings,
-            keys: &keys,
-            app: &app,
-            address: auth.client_ip(&req),
-        };
-        let response = (grant.handle)(&context, &form).await?;
-        let mut ok = HttpResponse::Ok();
-        no_store(&mut ok);
-        // What was issued, for the metrics (see crate::metrics).
-        ok.extensions_mut().insert(IssuedToken {
-            grant_type: grant.grant_type,
-            alg: client.metadata.access_token_signed_response_alg,
-            client_id: client.id.as_str().to_owned(),
-        });
-        Ok::<_, OAuthFailure>(ok.json(response))
-    }
-    .await;
-    auth.answered(&client, answer.as_ref().err()).await;
-    answer
+            OAuthError::new(ErrorCode::UnsupportedGrantType, description)
+        })
+    }) {
+        Ok(grant) => grant,
+        Err(malformed) => {
+            auth.answered(&client, true).await;
+            return Err(malformed.into());
+        }
+    };
+    // Anything else ends a run of malformed requests: it may be a value the
+    // client only passes along (a code from a redirect), which a stranger controls.
+    auth.answered(&client, false).await;
+    grants::ensure_allowed(&client, grant.grant_type)?;
+    let context = GrantContext {
+        client: &client,
+        settings: &settings,
+        keys: &keys,
+        app: &app,
+        address: auth.client_ip(&req),
+    };
+    let response = (grant.handle)(&context, &form).await?;
+    let mut ok = HttpResponse::Ok();
+    no_store(&mut ok);
+    // What was issued, for the metrics (see crate::metrics).
+    ok.extensions_mut().insert(IssuedToken {
+        grant_type: grant.grant_type,
+        alg: client.metadata.access_token_signed_response_alg,
+        client_id: client.id.as_str().to_owned(),
+    });
+    Ok(ok.json(response))
 }

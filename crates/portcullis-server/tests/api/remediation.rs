@@ -33,6 +33,11 @@ backend_tests! {
             }
         };
         assert_eq!(token("bogus").await, 400);
+        assert_eq!(token("authorization_code").await, 400, "not its grant, but well-formed: the run ends");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(token("bogus").await, 400);
+        assert_eq!(token("client_credentials").await, 200, "a new run had just begun");
+        assert_eq!(token("").await, 400, "no grant type at all");
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert_eq!(token("bogus").await, 400, "refused as before; the run outlasted the rule");
         assert_eq!(token("client_credentials").await, 401, "the client is disabled");
