@@ -82,6 +82,16 @@ pub enum Event {
     UserDisabled { user_id: String, grants_revoked: usize },
     /// A user was enabled again.
     UserEnabled { user_id: String },
+    /// A user was granted an admin role (an admin permission).
+    UserAdminRoleGranted { user_id: String, permission: &'static str },
+    /// A user's admin role was withdrawn.
+    UserAdminRoleWithdrawn { user_id: String, permission: &'static str },
+    /// A user confirmed a TOTP second factor with a first code.
+    UserSecondFactorEnrolled { user_id: String },
+    /// An admin removed a user's second factor; the user enrols again.
+    UserSecondFactorReset { user_id: String },
+    /// A user signed in with a recovery code instead of a TOTP code.
+    UserRecoveryCodeUsed { user_id: String, left: i64 },
     /// Client authentications failed: one entry per presented id, address and window.
     AuthClientFailed(FailureSummary),
     /// Logins failed (wrong password, unknown or disabled user): one entry
@@ -152,7 +162,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 35] = [
+pub const CATALOGUE: [CatalogueEntry; 40] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -192,6 +202,11 @@ pub const CATALOGUE: [CatalogueEntry; 35] = [
         "user_id, grants_revoked",
     ),
     ("user.enabled", "a user was enabled again", "user_id"),
+    ("user.admin_role_granted", "a user was granted an admin role (an admin permission)", "user_id, permission"),
+    ("user.admin_role_withdrawn", "a user's admin role was withdrawn", "user_id, permission"),
+    ("user.second_factor_enrolled", "a user confirmed a TOTP second factor with a first code", "user_id"),
+    ("user.second_factor_reset", "an admin removed a user's second factor; the user enrols again", "user_id"),
+    ("user.recovery_code_used", "a user signed in with a recovery code instead of a TOTP code", "user_id, left"),
     (
         "auth.client_failed",
         "client authentications failed; one entry per presented id, address and window",
@@ -269,6 +284,11 @@ impl Event {
             Self::UserUpdated { .. } => "user.updated",
             Self::UserDisabled { .. } => "user.disabled",
             Self::UserEnabled { .. } => "user.enabled",
+            Self::UserAdminRoleGranted { .. } => "user.admin_role_granted",
+            Self::UserAdminRoleWithdrawn { .. } => "user.admin_role_withdrawn",
+            Self::UserSecondFactorEnrolled { .. } => "user.second_factor_enrolled",
+            Self::UserSecondFactorReset { .. } => "user.second_factor_reset",
+            Self::UserRecoveryCodeUsed { .. } => "user.recovery_code_used",
             Self::AuthClientFailed(_) => "auth.client_failed",
             Self::AuthLoginFailed(_) => "auth.login_failed",
             Self::AuthLoginThrottled(_) => "auth.login_throttled",
@@ -310,7 +330,12 @@ impl Event {
             Self::UserCreated { user_id, .. }
             | Self::UserUpdated { user_id, .. }
             | Self::UserDisabled { user_id, .. }
-            | Self::UserEnabled { user_id } => user_id,
+            | Self::UserEnabled { user_id }
+            | Self::UserAdminRoleGranted { user_id, .. }
+            | Self::UserAdminRoleWithdrawn { user_id, .. }
+            | Self::UserSecondFactorEnrolled { user_id }
+            | Self::UserSecondFactorReset { user_id }
+            | Self::UserRecoveryCodeUsed { user_id, .. } => user_id,
             Self::AuthClientFailed(summary)
             | Self::AuthLoginFailed(summary)
             | Self::AuthLoginThrottled(summary)

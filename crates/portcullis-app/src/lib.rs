@@ -18,6 +18,7 @@
 //! them off their workers.
 
 pub mod actor;
+pub mod admin_roles;
 pub mod alerts;
 pub mod audit;
 pub mod bootstrap;
@@ -40,6 +41,7 @@ pub mod once_every;
 pub mod periodic;
 pub mod rate_limits;
 pub mod remediation;
+pub mod second_factor;
 pub mod secrets;
 pub mod sessions;
 mod transaction;

@@ -81,7 +81,7 @@ fn view(user: UserRecord) -> UserView {
     }
 }
 
-fn find(conn: &mut DbConnection, user_id: &str) -> Result<UserRecord, AppError> {
+pub(crate) fn find(conn: &mut DbConnection, user_id: &str) -> Result<UserRecord, AppError> {
     users::find(conn, user_id)?.ok_or_else(|| AppError::NotFound(format!("there is no user {user_id}")))
 }
 

@@ -110,6 +110,10 @@ pub struct UserCreateArgs {
     /// Mark the e-mail address as verified.
     #[arg(long, requires = "email")]
     pub email_verified: bool,
+    /// Grant every admin role: the user may sign in to the console (after
+    /// enrolling a TOTP second factor at the first sign-in).
+    #[arg(long)]
+    pub admin: bool,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,

@@ -2,7 +2,7 @@
 
 use portcullis_app::actor::ADMIN;
 use portcullis_app::clients::{parse_metadata, KnownScopes};
-use portcullis_app::{Actor, App, AppError};
+use portcullis_app::{Actor, App, AppError, Permission};
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{
     AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, ConfigCommand, DatabaseArgs, UserCommand,
@@ -141,10 +141,18 @@ fn create_user(args: &UserCreateArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let created = app(&args.database)?
-        .create_user(&Actor::operator(), &username, password, &claims)
-        .map_err(refused)?;
+    let app = app(&args.database)?;
+    let created = app.create_user(&Actor::operator(), &username, password, &claims).map_err(refused)?;
     let mut output = serde_json::to_value(&claims)?;
+    if args.admin {
+        let mut roles = Vec::new();
+        for permission in Permission::ALL {
+            roles = app
+                .grant_admin_role(&Actor::operator(), &created.user.user_id, permission)
+                .map_err(refused)?;
+        }
+        output["admin_roles"] = roles.iter().map(|p| p.scope()).collect::<Vec<_>>().into();
+    }
     output["user_id"] = created.user.user_id.into();
     output["username"] = username.as_str().into();
     if let Some(password) = created.generated_password {

@@ -7,6 +7,7 @@
 //! one transaction. Every function blocks: async callers run them on a
 //! blocking thread pool.
 
+pub mod admin_roles;
 pub mod alerts;
 pub mod assertions;
 pub mod audit;
@@ -30,6 +31,7 @@ pub mod server_settings;
 pub mod sessions;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod totp;
 pub mod usage;
 pub mod users;
 pub mod webhooks;

@@ -309,3 +309,29 @@ diesel::table! {
         undone_by -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    user_admin_roles (user_id, permission) {
+        user_id -> Text,
+        permission -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}

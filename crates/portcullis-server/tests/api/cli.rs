@@ -472,6 +472,18 @@ fn user_create_stores_an_argon2id_hash_and_the_claims() {
     let bob = portcullis_store::users::find_by_username(&mut conn, "bob").unwrap().unwrap();
     assert!(verify(&bob.password_hash, "bobs password"));
     assert!(!verify(&bob.password_hash, "bobs password\n"));
+    assert!(portcullis_store::admin_roles::of_user(&mut conn, &bob.user_id).unwrap().is_empty());
+
+    let admin = portcullis(dir.path())
+        .args(["user", "create", "--username", "root-admin", "--admin", "--database-url", &database])
+        .output()
+        .unwrap();
+    assert!(admin.status.success(), "{admin:?}");
+    let admin: serde_json::Value = serde_json::from_slice(&admin.stdout).unwrap();
+    let roles: Vec<&str> = portcullis_app::Permission::ALL.iter().map(|p| p.scope()).collect();
+    assert_eq!(admin["admin_roles"], serde_json::json!(roles));
+    let held = portcullis_store::admin_roles::of_user(&mut conn, admin["user_id"].as_str().unwrap()).unwrap();
+    assert_eq!(held.len(), roles.len());
 }
 
 #[test]

@@ -1,0 +1,80 @@
+//! Admins are people (issue 12): a user may hold admin roles, each one of
+//! the admin permissions (the same as the admin scopes: `admin:clients`,
+//! `admin:keys`, `admin:users`, `admin:audit`, `admin:monitoring`), and then
+//! use the console with exactly those. Granting one needs `admin:users` and
+//! the permission itself: nobody hands out more than they hold.
+
+use crate::transaction::Attempt;
+use crate::users::find;
+use crate::{Actor, App, AppError, Event, Permission};
+use portcullis_store::admin_roles;
+
+impl App {
+    /// The admin permissions `user_id` holds.
+    pub fn admin_roles(&self, actor: &Actor, user_id: &str) -> Result<Vec<Permission>, AppError> {
+        self.read(actor, Permission::Users, |conn| {
+            find(conn, user_id)?;
+            Ok(held(&admin_roles::of_user(conn, user_id)?))
+        })
+    }
+
+    /// Grants `permission` to `user_id`; its permissions after.
+    pub fn grant_admin_role(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        permission: Permission,
+    ) -> Result<Vec<Permission>, AppError> {
+        let attempt =
+            Attempt { permission: Permission::Users, action: "user.admin_role_granted", target: user_id };
+        self.change(actor, attempt, |tx| {
+            actor.require(permission)?;
+            find(tx.conn, user_id)?;
+            if admin_roles::grant(tx.conn, user_id, permission.scope(), tx.now)? {
+                tx.emit(Event::UserAdminRoleGranted {
+                    user_id: user_id.to_owned(),
+                    permission: permission.scope(),
+                });
+            }
+            Ok(held(&admin_roles::of_user(tx.conn, user_id)?))
+        })
+    }
+
+    /// Withdraws `permission` from `user_id`; its permissions after.
+    pub fn withdraw_admin_role(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        permission: Permission,
+    ) -> Result<Vec<Permission>, AppError> {
+        let attempt =
+            Attempt { permission: Permission::Users, action: "user.admin_role_withdrawn", target: user_id };
+        self.change(actor, attempt, |tx| {
+            actor.require(permission)?;
+            find(tx.conn, user_id)?;
+            if admin_roles::withdraw(tx.conn, user_id, permission.scope())? {
+                tx.emit(Event::UserAdminRoleWithdrawn {
+                    user_id: user_id.to_owned(),
+                    permission: permission.scope(),
+                });
+            }
+            Ok(held(&admin_roles::of_user(tx.conn, user_id)?))
+        })
+    }
+
+    /// The admin permissions of `user_id` as the console grants them once
+    /// the user signed in (with a second factor): a protocol operation, whose
+    /// authority is that sign-in. None for an unknown or disabled user.
+    pub fn console_permissions(&self, user_id: &str) -> Result<Vec<Permission>, AppError> {
+        let conn = &mut *self.db.get()?;
+        match portcullis_store::users::find(conn, user_id)? {
+            Some(user) if user.disabled_at.is_none() => Ok(held(&admin_roles::of_user(conn, user_id)?)),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The permissions named by stored scopes (an unknown one grants nothing).
+fn held(scopes: &[String]) -> Vec<Permission> {
+    Permission::ALL.into_iter().filter(|p| scopes.iter().any(|s| s == p.scope())).collect()
+}

@@ -1,0 +1,3 @@
+DROP TABLE user_recovery_codes;
+DROP TABLE user_totp;
+DROP TABLE user_admin_roles;
