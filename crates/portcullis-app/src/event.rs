@@ -92,6 +92,10 @@ pub enum Event {
     UserSecondFactorReset { user_id: String },
     /// A user signed in with a recovery code instead of a TOTP code.
     UserRecoveryCodeUsed { user_id: String, left: i64 },
+    /// An admin user signed in to the console.
+    ConsoleSignedIn { user_id: String, session_id: String },
+    /// An admin user signed out of the console.
+    ConsoleSignedOut { user_id: String, session_id: String },
     /// Client authentications failed: one entry per presented id, address and window.
     AuthClientFailed(FailureSummary),
     /// Logins failed (wrong password, unknown or disabled user): one entry
@@ -162,7 +166,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 40] = [
+pub const CATALOGUE: [CatalogueEntry; 42] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -207,6 +211,8 @@ pub const CATALOGUE: [CatalogueEntry; 40] = [
     ("user.second_factor_enrolled", "a user confirmed a TOTP second factor with a first code", "user_id"),
     ("user.second_factor_reset", "an admin removed a user's second factor; the user enrols again", "user_id"),
     ("user.recovery_code_used", "a user signed in with a recovery code instead of a TOTP code", "user_id, left"),
+    ("console.signed_in", "an admin user signed in to the console", "user_id, session_id"),
+    ("console.signed_out", "an admin user signed out of the console", "user_id, session_id"),
     (
         "auth.client_failed",
         "client authentications failed; one entry per presented id, address and window",
@@ -289,6 +295,8 @@ impl Event {
             Self::UserSecondFactorEnrolled { .. } => "user.second_factor_enrolled",
             Self::UserSecondFactorReset { .. } => "user.second_factor_reset",
             Self::UserRecoveryCodeUsed { .. } => "user.recovery_code_used",
+            Self::ConsoleSignedIn { .. } => "console.signed_in",
+            Self::ConsoleSignedOut { .. } => "console.signed_out",
             Self::AuthClientFailed(_) => "auth.client_failed",
             Self::AuthLoginFailed(_) => "auth.login_failed",
             Self::AuthLoginThrottled(_) => "auth.login_throttled",
@@ -335,7 +343,9 @@ impl Event {
             | Self::UserAdminRoleWithdrawn { user_id, .. }
             | Self::UserSecondFactorEnrolled { user_id }
             | Self::UserSecondFactorReset { user_id }
-            | Self::UserRecoveryCodeUsed { user_id, .. } => user_id,
+            | Self::UserRecoveryCodeUsed { user_id, .. }
+            | Self::ConsoleSignedIn { user_id, .. }
+            | Self::ConsoleSignedOut { user_id, .. } => user_id,
             Self::AuthClientFailed(summary)
             | Self::AuthLoginFailed(summary)
             | Self::AuthLoginThrottled(summary)

@@ -192,6 +192,7 @@ impl App {
                 redirect_uri_sent: request.redirect_uri_sent,
                 auth_time: session.auth_time.timestamp(),
                 sid: session.session_id.clone(),
+                amr: session.methods().into_iter().map(str::to_owned).collect(),
             },
             created_at: now,
             expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),

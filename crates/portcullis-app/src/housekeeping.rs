@@ -6,8 +6,8 @@
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
-    assertions, auth_failures, change_log, codes, rate_counts, remediations, sessions, usage, webhooks,
-    Database, DbConnection, StoreError,
+    assertions, auth_failures, change_log, codes, console_sessions, rate_counts, remediations, sessions,
+    usage, webhooks, Database, DbConnection, StoreError,
 };
 use std::any::Any;
 use std::sync::Weak;
@@ -43,6 +43,7 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
         + rate_counts::delete_before(conn, now - RATE_COUNT_RETENTION)?
         + webhooks::delete_finished_before(conn, now - crate::webhooks::DELIVERY_RETENTION)?
         + sessions::delete_expired(conn, now)?
+        + console_sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
         + auth_failures::delete_before(conn, now - login_throttle::WINDOW)?
         + change_log::delete_expired(conn, now - REVOCATION_GRACE)?)
@@ -91,6 +92,7 @@ mod tests {
             auth_time: expires_at - TimeDelta::hours(8),
             created_at: expires_at - TimeDelta::hours(8),
             expires_at,
+            second_factor_at: None,
         }
     }
 

@@ -28,6 +28,7 @@ pub mod client_secrets;
 pub mod clients;
 pub mod clock;
 pub mod compliance;
+pub mod console;
 pub mod error;
 pub mod event;
 pub mod failures;

@@ -124,6 +124,15 @@ fn new_recovery_codes() -> Vec<Shown> {
 }
 
 impl App {
+    /// The stored secret of `record`, opened: base32, and its bytes.
+    fn secret_of(&self, record: &TotpRecord) -> Result<(String, Vec<u8>), AppError> {
+        let unreadable =
+            |why: &str| AppError::Corrupt(format!("the TOTP secret of {}: {why}", record.user_id));
+        let key = self.sealing.open(&record.secret, &context(&record.user_id)).map_err(unreadable)?;
+        let secret = Secret::try_from_base32(&key).map_err(|_| unreadable("not base32"))?;
+        Ok((key, secret.as_ref().to_vec()))
+    }
+
     /// Where `user_id` stands with the second factor.
     pub fn second_factor_state(&self, user_id: &str) -> Result<FactorState, AppError> {
         Ok(match totp::find(&mut *self.db.get()?, user_id)? {
@@ -133,12 +142,19 @@ impl App {
         })
     }
 
-    /// Starts enrolling `user_id` (authenticated by password): a new secret,
-    /// pending until [`App::verify_second_factor`] accepts its first code;
-    /// it replaces a pending one. Refused once enrolled (an admin resets).
+    /// Enrols `user_id` (authenticated by password): the secret pending
+    /// until [`App::verify_second_factor`] accepts its first code, a new one
+    /// when none is. Refused once enrolled (an admin resets).
     pub fn start_enrolment(&self, user_id: &str, issuer: &str) -> Result<Enrolment, AppError> {
         let conn = &mut *self.db.get()?;
         let user = find(conn, user_id)?;
+        if let Some(pending) = totp::find(conn, user_id)?.filter(|record| record.confirmed_at.is_none()) {
+            let (key, secret) = self.secret_of(&pending)?;
+            let uri = totp(secret, &user.username, issuer)?
+                .to_url()
+                .map_err(|e| AppError::Corrupt(format!("a TOTP URI: {e}")))?;
+            return Ok(Enrolment { key: Shown(key), uri: Shown(uri) });
+        }
         let mut secret = vec![0u8; 20];
         OsRng.fill_bytes(&mut secret);
         let key = Secret::from(secret.clone()).to_base32();
@@ -173,13 +189,7 @@ impl App {
         let conn = &mut *self.db.get()?;
         let Some(reservation) = throttle.reserve(conn, now)? else { return Ok(Verdict::Throttled) };
         let Some(record) = totp::find(conn, user_id)? else { return Ok(Verdict::Refused) };
-        let key = self
-            .sealing
-            .open(&record.secret, &context(user_id))
-            .map_err(|e| AppError::Corrupt(format!("the TOTP secret of {user_id}: {e}")))?;
-        let secret = Secret::try_from_base32(&key)
-            .map_err(|_| AppError::Corrupt(format!("the TOTP secret of {user_id}: not base32")))?;
-        let generator = totp(secret.as_ref().to_vec(), "-", "-")?;
+        let generator = totp(self.secret_of(&record)?.1, "-", "-")?;
         let step = u64::try_from(now.timestamp()).ok().and_then(|at| generator.check(code.trim(), at));
         let enrolled = record.confirmed_at.is_some();
         let verdict = self.commit(&SIGN_IN, |tx| {

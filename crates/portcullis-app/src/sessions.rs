@@ -35,7 +35,19 @@ pub struct Session {
     pub user_id: String,
     /// When the user authenticated.
     pub auth_time: DateTime<Utc>,
+    /// When the user last gave a second factor in this session, if ever.
+    pub second_factor_at: Option<DateTime<Utc>>,
     hash: Vec<u8>,
+}
+
+impl Session {
+    /// How the user authenticated, as RFC 8176 names it: a password, and a
+    /// one-time password once given.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let mut methods = vec!["pwd"];
+        methods.extend(self.second_factor_at.map(|_| "otp"));
+        methods
+    }
 }
 
 impl From<SessionRecord> for Session {
@@ -44,6 +56,7 @@ impl From<SessionRecord> for Session {
             session_id: record.session_id,
             user_id: record.user_id,
             auth_time: record.auth_time,
+            second_factor_at: record.second_factor_at,
             hash: record.session_hash,
         }
     }
@@ -57,6 +70,8 @@ pub struct Interaction {
     pub request: AuthorizationRequest,
     /// The session logged in for this request, once there is one.
     pub session_id: Option<String>,
+    /// When the request arrived.
+    pub started_at: DateTime<Utc>,
     hash: Vec<u8>,
     csrf_hash: Vec<u8>,
 }
@@ -67,6 +82,7 @@ impl Interaction {
             id,
             request: record.request,
             session_id: record.session_id,
+            started_at: record.created_at,
             hash: record.interaction_hash,
             csrf_hash: record.csrf_hash,
         }
@@ -273,6 +289,7 @@ impl App {
             auth_time: now,
             created_at: now,
             expires_at: now + lifetime(SESSION_LIFETIME),
+            second_factor_at: None,
         };
         let conn = &mut *self.db.get()?;
         attempt.succeeded(conn, reservation)?;
@@ -293,6 +310,12 @@ impl App {
     ) {
         let presented = username.as_str();
         self.failures.count(&Failure { kind, known, presented, source, reason, at: Utc::now() });
+    }
+
+    /// Records that the user of `session` gave a second factor now.
+    pub fn record_second_factor(&self, session: &Session) -> Result<(), AppError> {
+        sessions::record_second_factor(&mut *self.db.get()?, &session.session_id, self.clock.now())?;
+        Ok(())
     }
 
     /// Ends `session` (RP-initiated logout).

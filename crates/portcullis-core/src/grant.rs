@@ -24,6 +24,10 @@ pub struct CodeDetails {
     pub auth_time: i64,
     /// The session, `sid` in the ID token.
     pub sid: String,
+    /// How the user authenticated (RFC 8176 values: `pwd`, then `otp`
+    /// after a second factor), `amr` in the ID token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// What a refresh token carries forward from the authorization.

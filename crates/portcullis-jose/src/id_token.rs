@@ -36,6 +36,9 @@ pub struct IdTokenClaims {
     /// The session the user authenticated in (Front-Channel Logout §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How the user authenticated (OpenID Connect Core §2, RFC 8176 values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl IdTokenClaims {
@@ -112,6 +115,7 @@ mod tests {
             at_hash: Some(at_hash("token", SigningAlgorithm::Es256)),
             azp: "client-1".into(),
             sid: Some("session-1".into()),
+            amr: vec!["pwd".into(), "otp".into()],
         };
         let token = claims.sign(&key).unwrap();
         let header = josekit::jwt::decode_header(&token).unwrap();

@@ -11,6 +11,7 @@ use crate::pages::PageError;
 use crate::secrets;
 use crate::session_cookie;
 use actix_web::{web, HttpResponse};
+use portcullis_app::console::CONSOLE_CLIENT_ID;
 use portcullis_app::sessions::{Interaction, Session, INTERACTION_LIFETIME};
 use portcullis_app::{App, AppError};
 use portcullis_core::authorization_request::AuthorizationRequest;
@@ -23,6 +24,8 @@ pub const LOGIN_PATH: &str = "/login";
 pub const CONSENT_PATH: &str = "/consent";
 /// Where the flow resumes after login.
 pub const RESUME_PATH: &str = "/authorize/resume";
+/// Where a user gives a second factor (the console asks for one).
+pub const SECOND_FACTOR_PATH: &str = "/login/second-factor";
 
 /// The front channel's shared state.
 pub struct Authorization {
@@ -109,6 +112,16 @@ impl Authorization {
         else {
             return Ok(crate::pages::error_page("The client is no longer available."));
         };
+        // The console asks each sign-in for a second factor, given after its request arrived.
+        if client.id.as_str() == CONSOLE_CLIENT_ID {
+            let started = interaction.as_ref().map_or(now, |i| i.started_at);
+            if session.second_factor_at.is_none_or(|at| at < started) {
+                if request.prompt.none {
+                    return Ok(self.refuse(&request, ErrorCode::LoginRequired, "a second factor is needed"));
+                }
+                return self.send_with_session(SECOND_FACTOR_PATH, request, session, interaction).await;
+            }
+        }
         // prompt=consent always asks; a client that skips consent never does;
         // otherwise the user is asked unless they consented to all of it before.
         let (request, session, consent_needed) = if request.prompt.consent || client.metadata.skip_consent {
@@ -125,17 +138,7 @@ impl Authorization {
             if request.prompt.none {
                 return Ok(self.refuse(&request, ErrorCode::ConsentRequired, "the user has not consented"));
             }
-            let id = self
-                .run(move |app| {
-                    let interaction = match interaction {
-                        Some(interaction) => interaction,
-                        None => app.start_interaction(&request, Some(&session))?.0,
-                    };
-                    app.attach_session(&interaction, &session)?;
-                    Ok(interaction.id)
-                })
-                .await?;
-            return Ok(self.send_to_existing(CONSENT_PATH, &id).finish());
+            return self.send_with_session(CONSENT_PATH, request, session, interaction).await;
         }
         self.issue_code(request, session, interaction).await
     }
@@ -205,6 +208,40 @@ impl Authorization {
                 INTERACTION_LIFETIME,
             ))
             .finish())
+    }
+
+    /// Sends the browser of `session` to a page for `request`, in its
+    /// interaction (a new one, with its CSRF cookie, when there is none).
+    async fn send_with_session(
+        &self,
+        path: &str,
+        request: AuthorizationRequest,
+        session: Session,
+        interaction: Option<Interaction>,
+    ) -> Result<HttpResponse, PageError> {
+        let (id, csrf) = self
+            .run(move |app| {
+                let (interaction, csrf) = match interaction {
+                    Some(interaction) => (interaction, None),
+                    None => {
+                        let (interaction, csrf) = app.start_interaction(&request, Some(&session))?;
+                        (interaction, Some(csrf))
+                    }
+                };
+                app.attach_session(&interaction, &session)?;
+                Ok((interaction.id, csrf))
+            })
+            .await?;
+        let mut response = self.send_to_existing(path, &id);
+        if let Some(csrf) = csrf {
+            response.cookie(session_cookie::cookie(
+                session_cookie::CSRF,
+                csrf.expose().to_owned(),
+                self.secure_cookies,
+                INTERACTION_LIFETIME,
+            ));
+        }
+        Ok(response.finish())
     }
 
     fn send_to_existing(&self, path: &str, interaction: &InteractionId) -> actix_web::HttpResponseBuilder {

@@ -15,6 +15,7 @@ pub mod client_lockout;
 pub mod clients;
 pub mod config;
 pub mod config_file;
+pub mod console;
 pub mod endpoints;
 pub mod form;
 pub mod geoip;
@@ -35,6 +36,7 @@ pub mod telemetry;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod usage;
+pub mod views;
 pub mod webhook_sender;
 
 pub use config::{Cli, KekSource, Mode, Settings};

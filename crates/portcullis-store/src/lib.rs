@@ -16,6 +16,7 @@ pub mod change_log;
 pub mod clients;
 pub mod codes;
 pub mod connection;
+pub mod console_sessions;
 pub mod database;
 pub mod database_url;
 pub mod error;

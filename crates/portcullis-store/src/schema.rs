@@ -140,6 +140,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+        second_factor_at -> Nullable<Timestamp>,
     }
 }
 
@@ -333,5 +334,18 @@ diesel::table! {
         user_id -> Text,
         code_hash -> Text,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    console_sessions (session_hash) {
+        session_hash -> Binary,
+        session_id -> Text,
+        user_id -> Text,
+        csrf_hash -> Binary,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
     }
 }

@@ -22,6 +22,8 @@ pub struct SessionRecord {
     pub created_at: DateTime<Utc>,
     /// When it ends by itself.
     pub expires_at: DateTime<Utc>,
+    /// When its user last gave a second factor in it, if ever.
+    pub second_factor_at: Option<DateTime<Utc>>,
 }
 
 /// An authorization request waiting for the user.
@@ -50,6 +52,7 @@ struct SessionRow {
     auth_time: NaiveDateTime,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    second_factor_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -72,6 +75,7 @@ pub fn create_session(conn: &mut DbConnection, session: &SessionRecord) -> Resul
         auth_time: session.auth_time.naive_utc(),
         created_at: session.created_at.naive_utc(),
         expires_at: session.expires_at.naive_utc(),
+        second_factor_at: session.second_factor_at.map(|at| at.naive_utc()),
     };
     diesel::insert_into(sessions::table).values(row).execute(conn).map_err(StoreError::from_write)?;
     Ok(())
@@ -97,7 +101,20 @@ pub fn live_session(
         auth_time: r.auth_time.and_utc(),
         created_at: r.created_at.and_utc(),
         expires_at: r.expires_at.and_utc(),
+        second_factor_at: r.second_factor_at.map(|at| at.and_utc()),
     }))
+}
+
+/// Records that the user of the live session `session_id` gave a second
+/// factor at `at`; false when the session ended.
+pub fn record_second_factor(
+    conn: &mut DbConnection,
+    session_id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let live =
+        sessions::table.filter(sessions::session_id.eq(session_id)).filter(sessions::ended_at.is_null());
+    Ok(diesel::update(live).set(sessions::second_factor_at.eq(at.naive_utc())).execute(conn)? == 1)
 }
 
 /// Ends a session (logout); returns whether it was live.

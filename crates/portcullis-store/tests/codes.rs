@@ -21,6 +21,7 @@ fn code(hash: u8, lifetime: TimeDelta) -> CodeRecord {
             redirect_uri_sent: true,
             auth_time: now.timestamp(),
             sid: "s1".into(),
+            amr: vec!["pwd".into()],
         },
         created_at: now,
         expires_at: now + lifetime,

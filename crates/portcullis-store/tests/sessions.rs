@@ -19,6 +19,7 @@ fn session(hash: u8, user: &str, lifetime: TimeDelta) -> SessionRecord {
         auth_time: now(),
         created_at: now(),
         expires_at: now() + lifetime,
+        second_factor_at: None,
     }
 }
 

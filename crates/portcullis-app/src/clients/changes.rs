@@ -10,8 +10,16 @@ use portcullis_store::clients::{self as stored, NewClient, VersionWrite};
 use serde_json::{Map, Value};
 
 /// Members of a client view that a replacement may carry back but cannot change.
-const READ_ONLY: [&str; 6] =
-    ["client_id", "created_at", "updated_at", "disabled", "secrets", "retired_redirect_uris"];
+const READ_ONLY: [&str; 8] = [
+    "client_id",
+    "created_at",
+    "updated_at",
+    "disabled",
+    "locked_until",
+    "tokens_revoked_before",
+    "secrets",
+    "retired_redirect_uris",
+];
 
 /// How a change's JSON applies to a client's configuration.
 #[derive(Clone, Debug)]
@@ -31,6 +39,11 @@ pub struct CreatedClient {
     pub secret: Option<ClientSecret>,
 }
 
+/// A fresh client id: a random UUID.
+pub(crate) fn new_client_id() -> ClientId {
+    ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id")
+}
+
 fn clients(target: &str) -> Attempt<'_> {
     Attempt { permission: Permission::Clients, action: "client.updated", target }
 }
@@ -45,21 +58,20 @@ impl App {
         let attempt = Attempt { action: "client.created", ..clients("") };
         self.change(actor, attempt, |tx| {
             let metadata = parse_metadata(configuration, &self.scopes)?;
-            self.register(tx, actor, &metadata)
+            self.register(tx, actor, &metadata, new_client_id())
         })
     }
 
-    /// Registers a client in `tx`.
+    /// Registers a client as `client_id` in `tx`.
     pub(crate) fn register(
         &self,
         tx: &mut Tx<'_>,
         actor: &Actor,
         metadata: &ClientMetadata,
+        client_id: ClientId,
     ) -> Result<CreatedClient, AppError> {
         super::check(metadata)?;
         self.scopes.check(metadata)?;
-        let client_id =
-            ClientId::parse(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid client id");
         let secret = metadata.token_endpoint_auth_method.uses_secret().then(|| new_secret(tx.now, None));
         let new = NewClient {
             client_id: client_id.as_str(),

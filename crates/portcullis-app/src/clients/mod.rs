@@ -3,7 +3,7 @@
 //! are decided by the version they were based on; no change may leave the
 //! server without an enabled admin client.
 
-mod changes;
+pub(crate) mod changes;
 mod policy;
 
 pub use changes::{ClientChange, CreatedClient};

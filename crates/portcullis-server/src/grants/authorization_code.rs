@@ -78,6 +78,7 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
         auth_time: details.auth_time,
         sid: &details.sid,
         nonce: details.nonce.as_deref(),
+        amr: &details.amr,
     };
     let id_token = details
         .scope
@@ -102,7 +103,7 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
 }
 
 /// RFC 6749 §4.1.3: the redirect URI must be repeated when the request had one.
-fn check_redirect_uri(sent: Option<&str>, details: &CodeDetails) -> Result<(), OAuthError> {
+pub(crate) fn check_redirect_uri(sent: Option<&str>, details: &CodeDetails) -> Result<(), OAuthError> {
     let matches = match sent {
         Some(uri) => uri == details.redirect_uri,
         None => !details.redirect_uri_sent,
@@ -115,7 +116,7 @@ fn check_redirect_uri(sent: Option<&str>, details: &CodeDetails) -> Result<(), O
 }
 
 /// RFC 7636 §4.6, and RFC 9700 §4.8.2: a verifier without a challenge is a downgrade.
-fn check_pkce(verifier: Option<&CodeVerifier>, details: &CodeDetails) -> Result<(), OAuthError> {
+pub(crate) fn check_pkce(verifier: Option<&CodeVerifier>, details: &CodeDetails) -> Result<(), OAuthError> {
     match (&details.code_challenge, verifier) {
         (Some(challenge), Some(verifier)) if challenge.verify(verifier) => Ok(()),
         (Some(_), Some(_)) => Err(invalid_grant("code_verifier does not match the code_challenge")),

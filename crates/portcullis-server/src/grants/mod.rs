@@ -196,6 +196,8 @@ pub struct Authenticated<'a> {
     pub sid: &'a str,
     /// The authorization request's `nonce`; never on refresh (OpenID Connect Core §12.2).
     pub nonce: Option<&'a str>,
+    /// How the user authenticated (RFC 8176); known at the code exchange only.
+    pub amr: &'a [String],
 }
 
 /// An ID token for `client` (OpenID Connect Core §2), bound to the access
@@ -220,6 +222,7 @@ pub fn id_token(
         at_hash: Some(portcullis_jose::at_hash(&access_token.token, alg)),
         azp: client.id.as_str().to_owned(),
         sid: Some(who.sid.to_owned()),
+        amr: who.amr.to_vec(),
     };
     sign(keys, alg, |key| claims.sign(key))
 }

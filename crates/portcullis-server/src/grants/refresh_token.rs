@@ -77,6 +77,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
         auth_time: carried.auth_time,
         sid: &carried.sid,
         nonce: None,
+        amr: &[],
     };
     let id_token = scope
         .contains("openid")

@@ -18,8 +18,8 @@ use portcullis_core::{Issuer, SigningAlgorithm};
 use serde::Serialize;
 
 /// The claims of every ID token (OpenID Connect Core §2).
-const ID_TOKEN_CLAIMS: [&str; 10] =
-    ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid"];
+const ID_TOKEN_CLAIMS: [&str; 11] =
+    ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr"];
 
 /// How long clients may cache the metadata, in seconds.
 const MAX_AGE: u32 = 300;

@@ -9,6 +9,7 @@ pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod revoke;
+pub mod second_factor;
 pub mod token;
 pub mod userinfo;
 
@@ -32,6 +33,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(readable(authorization::RESUME_PATH, authorize::resume))
         .service(page_with_form(authorization::LOGIN_PATH, login::show, login::submit))
         .service(page_with_form(authorization::CONSENT_PATH, consent::show, consent::submit))
+        .service(page_with_form(
+            authorization::SECOND_FACTOR_PATH,
+            second_factor::show,
+            second_factor::submit,
+        ))
+        .service(readable(crate::views::STYLESHEET_PATH, crate::views::stylesheet))
         .service(postable(endpoints::TOKEN, token::token))
         .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post))
         .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))
@@ -40,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(readable(endpoints::HEALTHZ, health::healthz))
         .service(readable(endpoints::READYZ, health::readyz))
         .configure(crate::admin::configure)
+        .configure(crate::console::configure)
         .default_service(web::to(not_found));
 }
 

@@ -11,6 +11,7 @@ mod alerts;
 mod cli;
 mod code_exchange;
 mod code_flow;
+mod console;
 mod discovery;
 mod health;
 mod helpers;

@@ -1,0 +1,167 @@
+//! `/login/second-factor`: the step the console asks of every sign-in after
+//! the password. A user without a second factor enrols here (a QR code and
+//! the key for an authenticator app; the first code confirms it and shows
+//! the recovery codes once); an enrolled user types a code or a recovery
+//! code. Only users with admin roles get this far: the page is the
+//! console's, and a user without a role is told so, not enrolled.
+
+use crate::authorization::{expired_page, Authorization, RESUME_PATH};
+use crate::form::FormParams;
+use crate::oauth_response::OAuthFailure;
+use crate::pages::PageError;
+use crate::session_cookie;
+use crate::views::{message, render};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use portcullis_app::second_factor::{FactorState, Verdict};
+use portcullis_app::sessions::{Interaction, Session};
+use portcullis_core::CsrfToken;
+use qrcode::render::svg;
+use qrcode::QrCode;
+
+/// An enrolment as the page shows it.
+struct EnrolmentView {
+    key: String,
+    uri: String,
+    qr_svg: String,
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorPage<'a> {
+    enrolment: Option<EnrolmentView>,
+    error: Option<&'a str>,
+    interaction: &'a str,
+    csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryCodesPage {
+    codes: Vec<String>,
+    resume: String,
+}
+
+/// The session that signed in for `interaction`, if the browser holds it.
+async fn signed_in(
+    req: &HttpRequest,
+    flow: &Authorization,
+    interaction: &Interaction,
+) -> Result<Option<Session>, PageError> {
+    Ok(flow.session(req).await?.filter(|s| interaction.is_logged_in_with(s)))
+}
+
+/// The name authenticator apps show for this server: the product and the issuer's host.
+fn issuer_name(flow: &Authorization) -> String {
+    let host = url::Url::parse(flow.issuer.as_str()).ok().and_then(|u| u.host_str().map(str::to_owned));
+    format!("Portcullis {}", host.unwrap_or_default())
+}
+
+/// `GET /login/second-factor?interaction=…`.
+pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
+    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let (Some(session), Some(csrf)) = (
+        signed_in(&req, &flow, &interaction).await?,
+        req.cookie(session_cookie::CSRF).map(|c| CsrfToken::new(c.value().to_owned())),
+    ) else {
+        return Ok(expired_page());
+    };
+    form(&flow, &interaction, &session, &csrf, None, StatusCode::OK).await
+}
+
+async fn form(
+    flow: &Authorization,
+    interaction: &Interaction,
+    session: &Session,
+    csrf: &CsrfToken,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (user_id, issuer) = (session.user_id.clone(), issuer_name(flow));
+    let enrolment = flow
+        .run(move |app| {
+            if app.console_permissions(&user_id)?.is_empty() {
+                return Ok(Err(()));
+            }
+            match app.second_factor_state(&user_id)? {
+                FactorState::Enrolled => Ok(Ok(None)),
+                FactorState::None | FactorState::Pending => {
+                    Ok(Ok(Some(app.start_enrolment(&user_id, &issuer)?)))
+                }
+            }
+        })
+        .await?;
+    let Ok(enrolment) = enrolment else {
+        return message(
+            StatusCode::FORBIDDEN,
+            "No admin role",
+            "This account holds no admin role: it cannot use the console.",
+        );
+    };
+    let enrolment = match enrolment {
+        Some(enrolment) => {
+            let qr = QrCode::new(enrolment.uri.expose().as_bytes()).map_err(PageError::failed)?;
+            let svg = qr.render::<svg::Color>().min_dimensions(192, 192).build();
+            let qr_svg = svg.split_once("?>").map_or(svg.as_str(), |(_, rest)| rest).to_owned();
+            let key = enrolment
+                .key
+                .expose()
+                .as_bytes()
+                .chunks(4)
+                .map(String::from_utf8_lossy)
+                .collect::<Vec<_>>()
+                .join(" ");
+            Some(EnrolmentView { key, uri: enrolment.uri.expose().to_owned(), qr_svg })
+        }
+        None => None,
+    };
+    let page =
+        SecondFactorPage { enrolment, error, interaction: interaction.id.expose(), csrf: csrf.expose() };
+    render(status, &page)
+}
+
+/// `POST /login/second-factor`.
+pub async fn submit(
+    req: HttpRequest,
+    form_params: Result<FormParams, OAuthFailure>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let (params, interaction) = match flow.posted_interaction(&req, form_params).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
+    };
+    let Some(session) = signed_in(&req, &flow, &interaction).await? else { return Ok(expired_page()) };
+    let csrf = CsrfToken::new(params.get("csrf").unwrap_or_default().to_owned());
+    let code = params.get("code").unwrap_or_default().to_owned();
+    let (user_id, source) = (session.user_id.clone(), flow.proxies.client_ip(&req));
+    let (session, verdict) = flow
+        .run(move |app| {
+            let verdict = app.verify_second_factor(&user_id, &code, source)?;
+            if matches!(verdict, Verdict::Accepted | Verdict::Enrolled(_) | Verdict::Recovered { .. }) {
+                app.record_second_factor(&session)?;
+            }
+            Ok((session, verdict))
+        })
+        .await?;
+    let resume = format!("{RESUME_PATH}?interaction={}", interaction.id.expose());
+    match verdict {
+        Verdict::Accepted | Verdict::Recovered { .. } => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, resume))
+            .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+            .finish()),
+        Verdict::Enrolled(codes) => {
+            let codes = codes.iter().map(|c| c.expose().to_owned()).collect();
+            render(StatusCode::OK, &RecoveryCodesPage { codes, resume })
+        }
+        Verdict::Refused => {
+            let wrong = "That code is not right, or was used already. Try the next one.";
+            form(&flow, &interaction, &session, &csrf, Some(wrong), StatusCode::UNAUTHORIZED).await
+        }
+        Verdict::Throttled => message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Two-step sign-in",
+            "Too many wrong codes. Wait a few minutes and try again.",
+        ),
+    }
+}

@@ -1,0 +1,67 @@
+//! Pages rendered from askama templates (`templates/`, one layout for the
+//! console and the sign-in steps built on it), and their stylesheet.
+//!
+//! askama compiles each template into the binary and checks it against its
+//! struct at build time, escaping every value unless marked safe; it is the
+//! maintained successor of askama/rinja, made for server-rendered HTML in
+//! Rust. The pages load nothing from another origin, run no inline script
+//! or style, and may not be framed: see [`CSP`].
+
+use crate::pages::PageError;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+
+/// The pages' Content-Security-Policy: their own stylesheet and images (and
+/// inline `data:` images), forms posting only to this server, no script, no framing.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                       frame-ancestors 'none'; base-uri 'none'";
+
+/// Where the stylesheet is served.
+pub const STYLESHEET_PATH: &str = "/assets/portcullis.css";
+
+/// The stylesheet, embedded in the binary.
+const STYLESHEET: &str = include_str!("../assets/portcullis.css");
+
+/// `page` as an HTML response with `status`, never cached.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
+    let body = page.render().map_err(PageError::failed)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body))
+}
+
+/// A page that says one thing, with an optional link onwards.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct Message<'a> {
+    /// Its heading.
+    pub title: &'a str,
+    /// What it says.
+    pub text: &'a str,
+    /// Whether it reports an error (announced to screen readers).
+    pub error: bool,
+    /// A link onwards: its target and its words.
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+/// A [`Message`] as a response.
+pub fn message(status: StatusCode, title: &str, text: &str) -> Result<HttpResponse, PageError> {
+    let error = status.is_client_error() || status.is_server_error();
+    render(status, &Message { title, text, error, link: None })
+}
+
+/// `GET /assets/portcullis.css`: cached for an hour.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(3600)]))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(STYLESHEET)
+}
