@@ -7,7 +7,7 @@
 use crate::transaction::Attempt;
 use crate::users::find;
 use crate::{Actor, App, AppError, Event, Permission};
-use portcullis_store::admin_roles;
+use portcullis_store::{admin_roles, DbConnection};
 
 impl App {
     /// The admin permissions `user_id` holds.
@@ -52,6 +52,7 @@ impl App {
         self.change(actor, attempt, |tx| {
             actor.require(permission)?;
             find(tx.conn, user_id)?;
+            ensure_outranks(tx.conn, actor, user_id)?;
             if admin_roles::withdraw(tx.conn, user_id, permission.scope())? {
                 tx.emit(Event::UserAdminRoleWithdrawn {
                     user_id: user_id.to_owned(),
@@ -68,10 +69,22 @@ impl App {
     pub fn console_permissions(&self, user_id: &str) -> Result<Vec<Permission>, AppError> {
         let conn = &mut *self.db.get()?;
         match portcullis_store::users::find(conn, user_id)? {
-            Some(user) if user.disabled_at.is_none() => Ok(held(&admin_roles::of_user(conn, user_id)?)),
+            Some(user) if user.disabled_at.is_none() => roles_of(conn, user_id),
             _ => Ok(Vec::new()),
         }
     }
+}
+
+/// Refuses `actor` acting on `user_id`'s account (its password, second
+/// factor, state or roles) unless the actor holds every admin role the user
+/// holds: `admin:users` alone takes over no one more powerful.
+pub(crate) fn ensure_outranks(conn: &mut DbConnection, actor: &Actor, user_id: &str) -> Result<(), AppError> {
+    held(&admin_roles::of_user(conn, user_id)?).into_iter().try_for_each(|role| actor.require(role))
+}
+
+/// The admin permissions `user_id` holds, whatever its state.
+pub(crate) fn roles_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Permission>, AppError> {
+    Ok(held(&admin_roles::of_user(conn, user_id)?))
 }
 
 /// The permissions named by stored scopes (an unknown one grants nothing).

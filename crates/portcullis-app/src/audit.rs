@@ -66,6 +66,26 @@ impl Sealing {
         }
     }
 
+    /// `text` sealed, bound to `context`; refused without a key, for what
+    /// must never be stored in clear (second-factor secrets).
+    pub(crate) fn seal_required(&self, text: &str, context: &[u8]) -> Result<String, AppError> {
+        match self.kek() {
+            Some(_) => Ok(self.seal(text, context)),
+            None => Err(AppError::Unavailable(anyhow::anyhow!(
+                "no key-encryption key is configured to seal a secret"
+            ))),
+        }
+    }
+
+    /// A value [sealed](Sealing::seal_required) under the key, opened; a
+    /// value in clear is refused (this server did not write it).
+    pub(crate) fn open_required(&self, stored: &str, context: &[u8]) -> Result<String, &'static str> {
+        if !stored.starts_with(SEALED) {
+            return Err("not sealed");
+        }
+        self.open(stored, context)
+    }
+
     /// A stored value as written: opened when sealed, as is when not (older
     /// entries were written in clear).
     pub(crate) fn open(&self, stored: &str, context: &[u8]) -> Result<String, &'static str> {

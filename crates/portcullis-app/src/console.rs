@@ -32,6 +32,22 @@ const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
 /// Who keeps the console's client registered.
 const CONSOLE: Actor = Actor::System { job: "console" };
 
+/// The console's redirect URI under `issuer`.
+pub fn callback_uri(issuer: &str) -> String {
+    format!("{}{CALLBACK_PATH}", issuer.trim_end_matches('/'))
+}
+
+/// Refuses a change of the console's own client by anyone but the server:
+/// the console could otherwise be locked, or its callback moved.
+pub(crate) fn ensure_not_reserved(actor: &Actor, client_id: &str) -> Result<(), AppError> {
+    if client_id == CONSOLE_CLIENT_ID && *actor != CONSOLE {
+        return Err(AppError::Conflict(format!(
+            "{CONSOLE_CLIENT_ID} is the console's own client: the server manages it"
+        )));
+    }
+    Ok(())
+}
+
 /// A live console session.
 pub struct ConsoleSession {
     /// Its public id, in audit entries.
@@ -87,7 +103,7 @@ impl App {
     /// brings its configuration up to date (a new version, when the issuer
     /// changed); of instances starting together, one registers it.
     pub fn ensure_console_client(&self, issuer: &str) -> Result<(), AppError> {
-        let redirect_uri = format!("{}{CALLBACK_PATH}", issuer.trim_end_matches('/'));
+        let redirect_uri = callback_uri(issuer);
         let configuration = json!({
             "client_name": "Portcullis console",
             "token_endpoint_auth_method": "none",
@@ -182,7 +198,7 @@ impl App {
         else {
             return Ok(None);
         };
-        let permissions = self.console_permissions(&record.user_id)?;
+        let permissions = crate::admin_roles::roles_of(conn, &record.user_id)?;
         if permissions.is_empty() {
             return Ok(None);
         }

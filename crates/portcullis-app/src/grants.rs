@@ -170,7 +170,9 @@ impl App {
     /// Issues a single-use code bound to the client, the redirect URI and
     /// the PKCE challenge of `request`, for the user of `session`, and ends
     /// `interaction` in the same transaction. `None` when the interaction
-    /// had already ended: a second submission gets no code.
+    /// had already ended: a second submission gets no code. Its `amr` holds
+    /// `otp` only for a second factor given for this very request, and the
+    /// console gets no code without one, whichever page asked for it.
     pub fn issue_code(
         &self,
         request: &AuthorizationRequest,
@@ -179,6 +181,12 @@ impl App {
     ) -> Result<Option<AuthorizationCode>, AppError> {
         let code = AuthorizationCode::new(secrets::random_token());
         let now = self.clock.now();
+        let requested_at = interaction.map_or(now, |i| i.started_at);
+        let amr = session.methods_since(requested_at);
+        if request.client_id.as_str() == crate::console::CONSOLE_CLIENT_ID && !amr.contains(&"otp") {
+            tracing::warn!(user_id = %session.user_id, "a console code was asked for without a second factor for this sign-in");
+            return Ok(None);
+        }
         let record = CodeRecord {
             code_hash: secrets::hash(code.expose()).to_vec(),
             grant_id: uuid::Uuid::new_v4().to_string(),
@@ -192,7 +200,7 @@ impl App {
                 redirect_uri_sent: request.redirect_uri_sent,
                 auth_time: session.auth_time.timestamp(),
                 sid: session.session_id.clone(),
-                amr: session.methods().into_iter().map(str::to_owned).collect(),
+                amr: amr.into_iter().map(str::to_owned).collect(),
             },
             created_at: now,
             expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),

@@ -16,12 +16,14 @@
 //! maintained crate made for RFC 6238, and takes the time from us, so tests
 //! run on a manual clock.
 
+use crate::failures::{Failure, FailureKind};
 use crate::login_throttle::Attempt as Throttle;
 use crate::transaction::Attempt;
 use crate::users::find;
 use crate::{secrets, Actor, App, AppError, Event, Permission};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use portcullis_store::totp::{self, TotpRecord};
+use portcullis_store::totp::{self, Step, TotpRecord};
+use portcullis_store::{console_sessions, sessions};
 use std::net::IpAddr;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -93,8 +95,9 @@ fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, AppError> 
         .with_skew(1)
         .with_step_duration(STEP)
         .with_secret(Secret::from(secret))
-        .with_account_name(account)
-        .with_issuer(Some(issuer))
+        // The key-URI format (and totp-rs) keeps `:` for its own use.
+        .with_account_name(account.replace(':', "-"))
+        .with_issuer(Some(issuer.replace(':', "-")))
         .build()
         .map_err(|e| AppError::Corrupt(format!("a TOTP secret: {e}")))
 }
@@ -103,22 +106,28 @@ fn context(user_id: &str) -> Vec<u8> {
     format!("user_totp.secret\0{user_id}").into_bytes()
 }
 
-/// A recovery code as stored: its SHA-256, hex, of the code without dashes, in lower case.
+/// A recovery code as stored: its SHA-256, hex, of the code without dashes,
+/// in lower case. With 80 random bits a code needs no salt or slow hash: a
+/// stolen table cannot be searched.
 fn recovery_hash(code: &str) -> String {
     let normal: String = code.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
     secrets::hash(&normal).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Ten fresh recovery codes: 50 random bits each, as `xxxxx-xxxxx`.
+/// Ten fresh recovery codes: 80 random bits each, sixteen characters of a
+/// 32-letter alphabet without look-alikes (five bits each, so unbiased),
+/// as `xxxx-xxxx-xxxx-xxxx`.
 fn new_recovery_codes() -> Vec<Shown> {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
     (0..RECOVERY_CODES)
         .map(|_| {
             let mut bytes = [0u8; 10];
             OsRng.fill_bytes(&mut bytes);
-            let letters: String =
-                bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect();
-            Shown(format!("{}-{}", &letters[..5], &letters[5..]))
+            let bits = bytes.iter().fold(0u128, |acc, b| acc << 8 | u128::from(*b));
+            let letters: Vec<char> =
+                (0..16).map(|i| char::from(ALPHABET[(bits >> (75 - 5 * i) & 31) as usize])).collect();
+            let groups: Vec<String> = letters.chunks(4).map(|g| g.iter().collect()).collect();
+            Shown(groups.join("-"))
         })
         .collect()
 }
@@ -128,7 +137,8 @@ impl App {
     fn secret_of(&self, record: &TotpRecord) -> Result<(String, Vec<u8>), AppError> {
         let unreadable =
             |why: &str| AppError::Corrupt(format!("the TOTP secret of {}: {why}", record.user_id));
-        let key = self.sealing.open(&record.secret, &context(&record.user_id)).map_err(unreadable)?;
+        let key =
+            self.sealing.open_required(&record.secret, &context(&record.user_id)).map_err(unreadable)?;
         let secret = Secret::try_from_base32(&key).map_err(|_| unreadable("not base32"))?;
         Ok((key, secret.as_ref().to_vec()))
     }
@@ -162,7 +172,7 @@ impl App {
         let uri = generator.to_url().map_err(|e| AppError::Corrupt(format!("a TOTP URI: {e}")))?;
         let record = TotpRecord {
             user_id: user_id.to_owned(),
-            secret: self.sealing.seal(&key, &context(user_id)),
+            secret: self.sealing.seal_required(&key, &context(user_id))?,
             created_at: self.now().naive_utc(),
             confirmed_at: None,
             last_step: 0,
@@ -186,20 +196,35 @@ impl App {
     ) -> Result<Verdict, AppError> {
         let throttle = Throttle::new(&format!("second-factor:{user_id}"), source);
         let now = self.now();
-        let conn = &mut *self.db.get()?;
-        let Some(reservation) = throttle.reserve(conn, now)? else { return Ok(Verdict::Throttled) };
-        let Some(record) = totp::find(conn, user_id)? else { return Ok(Verdict::Refused) };
+        let (reservation, record, username) = {
+            let conn = &mut *self.db.get()?;
+            let Some(reservation) = throttle.reserve(conn, now)? else { return Ok(Verdict::Throttled) };
+            (reservation, totp::find(conn, user_id)?, find(conn, user_id)?.username)
+        };
+        let wrong = || {
+            // Summarised with failed logins: wrong codes show in the audit log and alerts.
+            let failure = Failure {
+                kind: FailureKind::Login,
+                known: Some(&username),
+                presented: &username,
+                source,
+                reason: "wrong second factor",
+                at: now,
+            };
+            self.failures.count(&failure);
+            Ok(Verdict::Refused)
+        };
+        let Some(record) = record else { return wrong() };
         let generator = totp(self.secret_of(&record)?.1, "-", "-")?;
         let step = u64::try_from(now.timestamp()).ok().and_then(|at| generator.check(code.trim(), at));
         let enrolled = record.confirmed_at.is_some();
         let verdict = self.commit(&SIGN_IN, |tx| {
             tx.from(source);
             if let Some(step) = step.and_then(|s| i64::try_from(s).ok()) {
-                if !totp::accept_step(tx.conn, user_id, step, tx.now)? {
-                    return Ok(Verdict::Refused);
-                }
-                if enrolled {
-                    return Ok(Verdict::Accepted);
+                match totp::accept_step(tx.conn, user_id, step, tx.now)? {
+                    Step::Refused => return Ok(Verdict::Refused),
+                    Step::Accepted => return Ok(Verdict::Accepted),
+                    Step::Confirmed => {}
                 }
                 let codes = new_recovery_codes();
                 let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c.expose())).collect();
@@ -214,20 +239,26 @@ impl App {
             }
             Ok(Verdict::Refused)
         })?;
-        if !matches!(verdict, Verdict::Refused) {
-            throttle.succeeded(&mut *self.db.get()?, reservation)?;
+        if matches!(verdict, Verdict::Refused) {
+            return wrong();
         }
+        throttle.succeeded(&mut *self.db.get()?, reservation)?;
         Ok(verdict)
     }
 
-    /// Removes `user_id`'s second factor and recovery codes: the user
-    /// enrols again at the next sign-in.
+    /// Removes `user_id`'s second factor and recovery codes and ends the
+    /// user's login and console sessions: the user signs in with the
+    /// password and enrols again. The actor must hold every admin role the
+    /// user holds.
     pub fn reset_second_factor(&self, actor: &Actor, user_id: &str) -> Result<(), AppError> {
         let attempt =
             Attempt { permission: Permission::Users, action: "user.second_factor_reset", target: user_id };
         self.change(actor, attempt, |tx| {
             find(tx.conn, user_id)?;
+            crate::admin_roles::ensure_outranks(tx.conn, actor, user_id)?;
             if totp::remove(tx.conn, user_id)? {
+                sessions::end_user_sessions(tx.conn, user_id, tx.now)?;
+                console_sessions::end_user_sessions(tx.conn, user_id, tx.now)?;
                 tx.emit(Event::UserSecondFactorReset { user_id: user_id.to_owned() });
             }
             Ok(())
@@ -247,8 +278,8 @@ mod tests {
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!(distinct.len(), RECOVERY_CODES);
-        assert!(codes.iter().all(|c| c.expose().len() == 11 && c.expose().as_bytes()[5] == b'-'));
-        assert_eq!(recovery_hash("ABCDE-fghjk"), recovery_hash(" abcdefghjk "));
+        assert!(codes.iter().all(|c| c.expose().len() == 19 && c.expose().split('-').all(|g| g.len() == 4)));
+        assert_eq!(recovery_hash("ABCD-efgh-jkmn-pqrs"), recovery_hash(" abcdefghjkmnpqrs "));
         assert_eq!(format!("{:?}", codes[0]), "Shown([redacted])");
     }
 }

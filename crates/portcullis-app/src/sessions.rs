@@ -41,11 +41,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// How the user authenticated, as RFC 8176 names it: a password, and a
-    /// one-time password once given.
-    pub fn methods(&self) -> Vec<&'static str> {
+    /// How the user authenticated for a request made at `requested_at`, as
+    /// RFC 8176 names it: a password, and a one-time password when one was
+    /// given for that request (not for an earlier one: that would tell every
+    /// client who uses the console).
+    pub fn methods_since(&self, requested_at: DateTime<Utc>) -> Vec<&'static str> {
         let mut methods = vec!["pwd"];
-        methods.extend(self.second_factor_at.map(|_| "otp"));
+        methods.extend(self.second_factor_at.filter(|at| *at >= requested_at).map(|_| "otp"));
         methods
     }
 }

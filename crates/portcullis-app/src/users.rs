@@ -201,7 +201,8 @@ impl App {
         })
     }
 
-    /// Sets a user's password (the same policy as at creation).
+    /// Sets a user's password (the same policy as at creation). The actor
+    /// must hold every admin role the user holds.
     pub fn set_user_password(
         &self,
         actor: &Actor,
@@ -213,6 +214,7 @@ impl App {
             .map_err(AppError::Invalid)
             .and_then(|()| hash_password(password).map_err(AppError::Unavailable));
         self.change(actor, users_attempt("user.updated", user_id), |tx| {
+            crate::admin_roles::ensure_outranks(tx.conn, actor, user_id)?;
             changed(tx, user_id, UserChange { password_hash: Some(&hash?), ..Default::default() })?;
             tx.emit(Event::UserUpdated { user_id: user_id.to_owned(), changed: "password" });
             Ok(())
@@ -221,7 +223,9 @@ impl App {
 
     /// Disables (or enables again) a user. Disabling ends the user's
     /// sessions and revokes every refresh-token family with its access
-    /// tokens, on every instance within a second; the user can no longer log in.
+    /// tokens, on every instance within a second, and ends the user's console
+    /// sessions; the user can no longer log in. The actor must hold every
+    /// admin role the user holds.
     pub fn set_user_disabled(
         &self,
         actor: &Actor,
@@ -230,9 +234,11 @@ impl App {
     ) -> Result<UserView, AppError> {
         let action = if disabled { "user.disabled" } else { "user.enabled" };
         self.change(actor, users_attempt(action, user_id), |tx| {
+            crate::admin_roles::ensure_outranks(tx.conn, actor, user_id)?;
             changed(tx, user_id, UserChange { disabled: Some(disabled), ..Default::default() })?;
             if disabled {
                 sessions::end_user_sessions(tx.conn, user_id, tx.now)?;
+                portcullis_store::console_sessions::end_user_sessions(tx.conn, user_id, tx.now)?;
                 let until = tx.now + TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
                 let grants = refresh::user_grants(tx.conn, user_id)?;
                 for grant in &grants {

@@ -54,7 +54,10 @@ backend_tests! {
     fn a_second_factor_is_enrolled_used_once_recovered_and_reset(db) {
         let start = Utc::now();
         let clock = Clock::manual(start);
-        let app = App::with_defaults(db.connect()).with_clock(clock.clone());
+        let kek = std::sync::Arc::new(portcullis_jose::KeyEncryptionKey::generate());
+        assert!(App::with_defaults(db.connect()).start_enrolment(&user(&App::with_defaults(db.connect()), "nokey"), "P").is_err(),
+                "no secret is stored in clear");
+        let app = App::with_defaults(db.connect()).with_clock(clock.clone()).with_kek(kek);
         let alice = user(&app, "alice");
         assert_eq!(app.second_factor_state(&alice).unwrap(), FactorState::None);
         let enrolment = app.start_enrolment(&alice, "Portcullis").unwrap();
@@ -96,8 +99,15 @@ backend_tests! {
                 "wrong codes from one address do not lock the user out elsewhere");
 
         let bob = user(&app, "bob");
-        let helpdesk = Actor::AdminUser { user_id: bob, session: "s".into(), permissions: vec![Permission::Clients], address: None };
+        let helpdesk = Actor::AdminUser { user_id: bob.clone(), session: "s".into(), permissions: vec![Permission::Clients], address: None };
         assert!(matches!(app.reset_second_factor(&helpdesk, &alice), Err(AppError::Forbidden(Permission::Users))));
+        // alice holds admin:keys: admin:users alone takes over no one more powerful.
+        app.grant_admin_role(&Actor::operator(), &alice, Permission::Keys).unwrap();
+        let users_only = Actor::AdminUser { user_id: bob, session: "s".into(), permissions: vec![Permission::Users], address: None };
+        assert!(matches!(app.reset_second_factor(&users_only, &alice), Err(AppError::Forbidden(Permission::Keys))));
+        let password = portcullis_core::Password::new("a new password".into());
+        assert!(matches!(app.set_user_password(&users_only, &alice, &password), Err(AppError::Forbidden(Permission::Keys))));
+        assert!(matches!(app.set_user_disabled(&users_only, &alice, true), Err(AppError::Forbidden(Permission::Keys))));
         app.reset_second_factor(&Actor::operator(), &alice).unwrap();
         assert_eq!(app.second_factor_state(&alice).unwrap(), FactorState::None);
         assert!(matches!(app.verify_second_factor(&alice, codes[2].expose(), elsewhere).unwrap(), Verdict::Refused));

@@ -10,20 +10,48 @@ pub const SESSION: &str = "portcullis_session";
 /// The CSRF cookie of the interaction in progress.
 pub const CSRF: &str = "portcullis_csrf";
 
+/// Where a cookie goes, and with which cross-site requests.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    /// The path it is sent to.
+    pub path: &'static str,
+    /// The requests from other sites it goes with.
+    pub same_site: SameSite,
+}
+
+/// The login pages' cookies: every path, and top-level navigations from other sites.
+pub const PAGES: Scope = Scope { path: "/", same_site: SameSite::Lax };
+
 /// A cookie with this server's attributes.
 pub fn cookie(name: &'static str, value: String, secure: bool, lifetime: Duration) -> Cookie<'static> {
+    scoped(name, value, secure, lifetime, PAGES)
+}
+
+/// An `HttpOnly` cookie for `scope`, `Secure` when `secure`, kept for `lifetime`.
+pub fn scoped(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    lifetime: Duration,
+    scope: Scope,
+) -> Cookie<'static> {
     Cookie::build(name, value)
-        .path("/")
+        .path(scope.path)
         .http_only(true)
         .secure(secure)
-        .same_site(SameSite::Lax)
+        .same_site(scope.same_site)
         .max_age(time::Duration::seconds(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)))
         .finish()
 }
 
 /// A cookie that removes `name`.
 pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
-    let mut cookie = cookie(name, String::new(), secure, Duration::ZERO);
+    scoped_removal(name, secure, PAGES)
+}
+
+/// A cookie that removes `name` from `scope`.
+pub fn scoped_removal(name: &'static str, secure: bool, scope: Scope) -> Cookie<'static> {
+    let mut cookie = scoped(name, String::new(), secure, Duration::ZERO, scope);
     cookie.make_removal();
     cookie
 }

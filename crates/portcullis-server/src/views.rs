@@ -57,11 +57,27 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Result<HttpRespon
     render(status, &Message { title, text, error, link: None })
 }
 
-/// `GET /assets/portcullis.css`: cached for an hour.
-pub async fn stylesheet() -> HttpResponse {
+/// Where the icon is served.
+pub const FAVICON_PATH: &str = "/assets/favicon.svg";
+
+/// The icon, embedded in the binary.
+const FAVICON: &str = include_str!("../assets/favicon.svg");
+
+/// An embedded asset, cached for an hour.
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
+        .content_type(content_type)
         .insert_header(CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(3600)]))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(STYLESHEET)
+        .body(body)
+}
+
+/// `GET /assets/portcullis.css`.
+pub async fn stylesheet() -> HttpResponse {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+/// `GET /assets/favicon.svg`.
+pub async fn favicon() -> HttpResponse {
+    asset("image/svg+xml", FAVICON)
 }

@@ -42,12 +42,3 @@ pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, St
         .order(user_admin_roles::permission.asc())
         .load(conn)?)
 }
-
-/// Every user holding `permission`.
-pub fn holders(conn: &mut DbConnection, permission: &str) -> Result<Vec<String>, StoreError> {
-    Ok(user_admin_roles::table
-        .filter(user_admin_roles::permission.eq(permission))
-        .select(user_admin_roles::user_id)
-        .order(user_admin_roles::user_id.asc())
-        .load(conn)?)
-}

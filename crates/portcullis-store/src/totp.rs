@@ -58,24 +58,34 @@ pub fn put_pending(conn: &mut DbConnection, record: &TotpRecord) -> Result<bool,
     })
 }
 
-/// Accepts time step `step` for `user_id` at `at` (confirming a pending
-/// secret): false when a step as late was accepted before (a replay), or
-/// there is no secret.
+/// What accepting a time step came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A step as late was accepted before (a replay), or there is no secret.
+    Refused,
+    /// Accepted; the secret was confirmed already.
+    Accepted,
+    /// Accepted, and it confirmed the pending secret (once, of concurrent firsts).
+    Confirmed,
+}
+
+/// Accepts time step `step` for `user_id` at `at`, confirming a pending secret.
 pub fn accept_step(
     conn: &mut DbConnection,
     user_id: &str,
     step: i64,
     at: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Step, StoreError> {
     let earlier =
         user_totp::table.filter(user_totp::user_id.eq(user_id)).filter(user_totp::last_step.lt(step));
-    let accepted = diesel::update(earlier).set(user_totp::last_step.eq(step)).execute(conn)? == 1;
-    if accepted {
-        let pending =
-            user_totp::table.filter(user_totp::user_id.eq(user_id)).filter(user_totp::confirmed_at.is_null());
-        diesel::update(pending).set(user_totp::confirmed_at.eq(at.naive_utc())).execute(conn)?;
+    if diesel::update(earlier).set(user_totp::last_step.eq(step)).execute(conn)? == 0 {
+        return Ok(Step::Refused);
     }
-    Ok(accepted)
+    let pending =
+        user_totp::table.filter(user_totp::user_id.eq(user_id)).filter(user_totp::confirmed_at.is_null());
+    let confirmed =
+        diesel::update(pending).set(user_totp::confirmed_at.eq(at.naive_utc())).execute(conn)? == 1;
+    Ok(if confirmed { Step::Confirmed } else { Step::Accepted })
 }
 
 /// Removes `user_id`'s secret and recovery codes; false when there was no secret.

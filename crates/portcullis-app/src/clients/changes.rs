@@ -100,6 +100,7 @@ impl App {
         change: ClientChange,
     ) -> Result<ClientView, AppError> {
         self.change(actor, clients(client_id), |tx| {
+            crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view(find(tx.conn, client_id)?);
             let configuration = match change {
                 ClientChange::Replace(mut body) => {
@@ -154,6 +155,7 @@ impl App {
     ) -> Result<ClientView, AppError> {
         let attempt = Attempt { action: "client.rolled_back", ..clients(client_id) };
         self.change(actor, attempt, |tx| {
+            crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view(find(tx.conn, client_id)?);
             let target = stored::version(tx.conn, client_id, version)?.ok_or_else(|| {
                 // The client exists: a version it never had conflicts with its state.
@@ -190,6 +192,7 @@ impl App {
     ) -> Result<ClientView, AppError> {
         let action = if disabled { "client.disabled" } else { "client.enabled" };
         self.change(actor, Attempt { action, ..clients(client_id) }, |tx| {
+            crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view(find(tx.conn, client_id)?);
             if disabled && holds_admin(&current.metadata) {
                 ensure_another_admin(tx, client_id)?;
@@ -209,6 +212,7 @@ impl App {
     /// enabled admin client cannot be deleted.
     pub fn delete_client(&self, actor: &Actor, client_id: &str) -> Result<(), AppError> {
         self.change(actor, Attempt { action: "client.deleted", ..clients(client_id) }, |tx| {
+            crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view(find(tx.conn, client_id)?);
             if holds_admin(&current.metadata) {
                 ensure_another_admin(tx, client_id)?;

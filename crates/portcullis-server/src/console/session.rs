@@ -4,7 +4,8 @@
 
 use crate::authorization::Authorization;
 use crate::pages::PageError;
-use actix_web::cookie::{time, Cookie, SameSite};
+use crate::session_cookie::{self, Scope};
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use portcullis_app::console::{ConsoleSession, ABSOLUTE_TIMEOUT};
@@ -14,23 +15,19 @@ pub const COOKIE: &str = "portcullis_console";
 /// The cookie holding the console's CSRF token.
 pub const CSRF_COOKIE: &str = "portcullis_console_csrf";
 
-/// A console cookie: `HttpOnly`, `SameSite=Strict`, only for `/console`,
-/// `Secure` with an https issuer, and gone with the absolute timeout.
+/// Where the console's session cookies go: only `/console`, and with no
+/// request from another site.
+const CONSOLE: Scope = Scope { path: "/console", same_site: SameSite::Strict };
+
+/// A console session cookie, gone with the absolute timeout.
 pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path("/console")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Strict)
-        .max_age(time::Duration::seconds(ABSOLUTE_TIMEOUT.num_seconds()))
-        .finish()
+    let lifetime = ABSOLUTE_TIMEOUT.to_std().unwrap_or_default();
+    session_cookie::scoped(name, value, secure, lifetime, CONSOLE)
 }
 
 /// A cookie that removes the console cookie `name`.
 pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
-    let mut cookie = cookie(name, String::new(), secure);
-    cookie.make_removal();
-    cookie
+    session_cookie::scoped_removal(name, secure, CONSOLE)
 }
 
 /// The signed-in user of a console page, and the CSRF token its forms carry.

@@ -26,7 +26,7 @@ fn in_words(scope: &str) -> String {
 }
 
 /// The session the interaction was logged into, when the browser holds it.
-async fn logged_in(
+pub(crate) async fn logged_in(
     req: &HttpRequest,
     flow: &Authorization,
     interaction: &Interaction,

@@ -9,11 +9,13 @@ use crate::authorization::{expired_page, Authorization, RESUME_PATH};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
+use crate::routes::consent::logged_in;
 use crate::session_cookie;
 use crate::views::{message, render};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::second_factor::{FactorState, Verdict};
 use portcullis_app::sessions::{Interaction, Session};
 use portcullis_core::CsrfToken;
@@ -43,15 +45,6 @@ struct RecoveryCodesPage {
     resume: String,
 }
 
-/// The session that signed in for `interaction`, if the browser holds it.
-async fn signed_in(
-    req: &HttpRequest,
-    flow: &Authorization,
-    interaction: &Interaction,
-) -> Result<Option<Session>, PageError> {
-    Ok(flow.session(req).await?.filter(|s| interaction.is_logged_in_with(s)))
-}
-
 /// The name authenticator apps show for this server: the product and the issuer's host.
 fn issuer_name(flow: &Authorization) -> String {
     let host = url::Url::parse(flow.issuer.as_str()).ok().and_then(|u| u.host_str().map(str::to_owned));
@@ -62,7 +55,7 @@ fn issuer_name(flow: &Authorization) -> String {
 pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
     let (Some(session), Some(csrf)) = (
-        signed_in(&req, &flow, &interaction).await?,
+        logged_in(&req, &flow, &interaction).await?,
         req.cookie(session_cookie::CSRF).map(|c| CsrfToken::new(c.value().to_owned())),
     ) else {
         return Ok(expired_page());
@@ -131,10 +124,18 @@ pub async fn submit(
         Ok(posted) => posted,
         Err(page) => return Ok(page),
     };
-    let Some(session) = signed_in(&req, &flow, &interaction).await? else { return Ok(expired_page()) };
+    let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page()) };
+    // Codes are guessed from many addresses at most as fast as passwords.
+    let source = flow.proxies.client_ip(&req);
+    if let Decision::Limited { .. } =
+        flow.app.rate_limit(Limit::Login, &address_key(source), flow.login_rate_limit)
+    {
+        let text = "Too many attempts. Wait a minute and try again.";
+        return message(StatusCode::TOO_MANY_REQUESTS, "Two-step sign-in", text);
+    }
     let csrf = CsrfToken::new(params.get("csrf").unwrap_or_default().to_owned());
     let code = params.get("code").unwrap_or_default().to_owned();
-    let (user_id, source) = (session.user_id.clone(), flow.proxies.client_ip(&req));
+    let user_id = session.user_id.clone();
     let (session, verdict) = flow
         .run(move |app| {
             let verdict = app.verify_second_factor(&user_id, &code, source)?;

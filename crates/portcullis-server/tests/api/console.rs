@@ -131,11 +131,13 @@ backend_tests! {
         assert_eq!(location(signed_out.headers()), "/console/signed-out");
         assert_eq!(location(browser.get("/console").await.headers()), "/console/sign-in", "the session ended");
 
-        // Still signed in to the login session: no password, but a second factor again.
-        let (second, page) = follow(&browser, "/console").await;
+        // Still signed in to the login session, yet the password and a second factor again.
+        let (second, html) = to_second_factor(&browser, "alice").await;
         assert!(second.starts_with("/login/second-factor?"), "{second}");
-        let html = page.text().await.unwrap();
         assert!(!html.contains("otpauth://"), "enrolled: only a code is asked");
+        let skipped = browser.post("/consent", &[("interaction", &field(&html, "interaction")),
+            ("csrf", &field(&html, "csrf")), ("decision", "approve")]).await;
+        assert!(!skipped.status().is_redirection(), "no console code past the second factor: {}", skipped.status());
         let recovered = browser.post("/login/second-factor", &[("interaction", &field(&html, "interaction")),
             ("csrf", &field(&html, "csrf")), ("code", &recovery)]).await;
         assert_eq!(recovered.status(), 303, "a recovery code signs in once");
@@ -144,6 +146,8 @@ backend_tests! {
 
         let kek = std::sync::Arc::new(portcullis_jose::KeyEncryptionKey::from_base64(&kek).unwrap());
         let app = App::with_defaults(db.connect()).with_kek(kek);
+        let reserved = app.set_client_disabled(&Actor::operator(), portcullis_app::console::CONSOLE_CLIENT_ID, true);
+        assert!(matches!(reserved, Err(portcullis_app::AppError::Conflict(_))), "the console's client is the server's");
         let page = app.audit_entries(&Actor::operator(), Query { target: Some(alice.clone()), limit: 50, ..Query::default() }).unwrap();
         let signed_in: Vec<_> = page.entries.iter().filter(|e| e.action == "console.signed_in").collect();
         assert_eq!(signed_in.len(), 2);

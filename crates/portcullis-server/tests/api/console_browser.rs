@@ -1,0 +1,79 @@
+//! The console in a real browser (issue 12): headless Chromium signs in as
+//! an admin, enrols TOTP from the page, keeps its recovery codes, reaches
+//! the overview, and signs out. Every page is saved as a screenshot.
+
+use crate::browser::Chromium;
+use crate::code_flow::PASSWORD;
+use fantoccini::Locator;
+use portcullis_app::{Actor, App, Permission};
+use portcullis_core::{Password, StandardClaims, Username};
+use portcullis_server::test_support::{free_port, settings};
+use portcullis_store::backend_tests;
+use totp_rs::{Algorithm, Builder, Secret};
+
+/// The TOTP code of `key` now.
+fn code(key: &str) -> String {
+    let secret = Secret::try_from_base32(key).unwrap().as_ref().to_vec();
+    let totp = Builder::new().with_algorithm(Algorithm::SHA1).with_secret(secret).build().unwrap();
+    totp.generate(u64::try_from(chrono::Utc::now().timestamp()).unwrap()).to_string()
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn an_admin_signs_in_to_the_console_in_chromium(db) {
+        let app = App::with_defaults(db.connect());
+        let (username, password) = (Username::parse("root").unwrap(), Password::new(PASSWORD.into()));
+        let root = app.create_user(&Actor::operator(), &username, Some(password), &StandardClaims::default()).unwrap();
+        for role in Permission::ALL {
+            app.grant_admin_role(&Actor::operator(), &root.user.user_id, role).unwrap();
+        }
+        // The console's callback is under the issuer: the server is its own issuer here.
+        let port = free_port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let server = portcullis_server::Application::build(settings(
+            format!("127.0.0.1:{port}"),
+            portcullis_core::Issuer::parse(&issuer).unwrap(),
+            db.database_url(),
+        ))
+        .unwrap();
+        tokio::spawn(server.run_until_stopped());
+
+        let chromium = Chromium::start().await;
+        let browser = &chromium.client;
+        browser.goto(&format!("{issuer}/console")).await.unwrap();
+        chromium.arrive_at("/login").await;
+        chromium.screenshot("login").await;
+        browser.find(Locator::Id("username")).await.unwrap().send_keys("root").await.unwrap();
+        browser.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+        browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+
+        chromium.arrive_at("/login/second-factor").await;
+        chromium.screenshot("second-factor-enrolment").await;
+        let qr = browser.find(Locator::Css("a.qr svg")).await.unwrap();
+        assert!(qr.rectangle().await.unwrap().2 > 100.0, "the QR code is drawn");
+        let key: String = browser.find(Locator::Css(".key")).await.unwrap().text().await.unwrap().split_whitespace().collect();
+        browser.find(Locator::Id("code")).await.unwrap().send_keys(&code(&key)).await.unwrap();
+        browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+
+        // The codes are shown at the same address as the form that was posted.
+        browser.wait().for_element(Locator::Css(".codes li")).await.unwrap();
+        let codes = browser.find_all(Locator::Css(".codes li")).await.unwrap();
+        assert_eq!(codes.len(), 10, "ten recovery codes");
+        chromium.screenshot("recovery-codes").await;
+        browser.find(Locator::Css("a[href^='/authorize/resume']")).await.unwrap().click().await.unwrap();
+
+        chromium.arrive_at("/console").await;
+        let heading = browser.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
+        assert_eq!(heading, "Overview");
+        let styled = browser.find(Locator::Css("header.bar")).await.unwrap().css_value("display").await.unwrap();
+        assert_eq!(styled, "flex", "the stylesheet loaded under the CSP");
+        chromium.screenshot("overview").await;
+
+        browser.find(Locator::Css("form[action='/console/sign-out'] button")).await.unwrap().click().await.unwrap();
+        chromium.arrive_at("/console/signed-out").await;
+        chromium.screenshot("signed-out").await;
+        browser.goto(&format!("{issuer}/console")).await.unwrap();
+        chromium.arrive_at("/login").await; // the password and a second factor at each sign-in
+        browser.clone().close().await.unwrap();
+    }
+}
