@@ -18,48 +18,32 @@ impl App {
         })
     }
 
-    /// Grants `permission` to `user_id`; its permissions after.
-    pub fn grant_admin_role(
+    /// Grants `permission` to `user_id`, or withdraws it (which needs every
+    /// role the user holds, as any change of a more powerful account does);
+    /// the user's permissions after. Either needs `admin:users` and the
+    /// permission itself.
+    pub fn set_admin_role(
         &self,
         actor: &Actor,
         user_id: &str,
         permission: Permission,
+        granted: bool,
     ) -> Result<Vec<Permission>, AppError> {
-        let attempt =
-            Attempt { permission: Permission::Users, action: "user.admin_role_granted", target: user_id };
+        let action = if granted { "user.admin_role_granted" } else { "user.admin_role_withdrawn" };
+        let attempt = Attempt { permission: Permission::Users, action, target: user_id };
         self.change(actor, attempt, |tx| {
             actor.require(permission)?;
             find(tx.conn, user_id)?;
-            if admin_roles::grant(tx.conn, user_id, permission.scope(), tx.now)? {
-                tx.emit(Event::UserAdminRoleGranted {
-                    user_id: user_id.to_owned(),
-                    permission: permission.scope(),
-                });
+            let (owned, scope) = (user_id.to_owned(), permission.scope());
+            if granted && admin_roles::grant(tx.conn, user_id, scope, tx.now)? {
+                tx.emit(Event::UserAdminRoleGranted { user_id: owned, permission: scope });
+            } else if !granted {
+                ensure_outranks(tx.conn, actor, user_id)?;
+                if admin_roles::withdraw(tx.conn, user_id, scope)? {
+                    tx.emit(Event::UserAdminRoleWithdrawn { user_id: owned, permission: scope });
+                }
             }
-            Ok(held(&admin_roles::of_user(tx.conn, user_id)?))
-        })
-    }
-
-    /// Withdraws `permission` from `user_id`; its permissions after.
-    pub fn withdraw_admin_role(
-        &self,
-        actor: &Actor,
-        user_id: &str,
-        permission: Permission,
-    ) -> Result<Vec<Permission>, AppError> {
-        let attempt =
-            Attempt { permission: Permission::Users, action: "user.admin_role_withdrawn", target: user_id };
-        self.change(actor, attempt, |tx| {
-            actor.require(permission)?;
-            find(tx.conn, user_id)?;
-            ensure_outranks(tx.conn, actor, user_id)?;
-            if admin_roles::withdraw(tx.conn, user_id, permission.scope())? {
-                tx.emit(Event::UserAdminRoleWithdrawn {
-                    user_id: user_id.to_owned(),
-                    permission: permission.scope(),
-                });
-            }
-            Ok(held(&admin_roles::of_user(tx.conn, user_id)?))
+            roles_of(tx.conn, user_id)
         })
     }
 

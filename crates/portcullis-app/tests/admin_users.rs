@@ -31,23 +31,23 @@ backend_tests! {
     fn roles_are_granted_by_those_who_hold_them(db) {
         let app = App::with_defaults(db.connect());
         let alice = user(&app, "alice");
-        let held = app.grant_admin_role(&Actor::operator(), &alice, Permission::Clients).unwrap();
+        let held = app.set_admin_role(&Actor::operator(), &alice, Permission::Clients, true).unwrap();
         assert_eq!(held, [Permission::Clients]);
-        let held = app.grant_admin_role(&Actor::operator(), &alice, Permission::Users).unwrap();
+        let held = app.set_admin_role(&Actor::operator(), &alice, Permission::Users, true).unwrap();
         assert_eq!(held, [Permission::Clients, Permission::Users]);
-        assert_eq!(app.grant_admin_role(&Actor::operator(), &alice, Permission::Users).unwrap().len(), 2, "granted once");
+        assert_eq!(app.set_admin_role(&Actor::operator(), &alice, Permission::Users, true).unwrap().len(), 2, "granted once");
 
         let console = Actor::AdminUser { user_id: alice.clone(), session: "s1".into(), permissions: held, address: None };
         let bob = user(&app, "bob");
-        assert_eq!(app.grant_admin_role(&console, &bob, Permission::Clients).unwrap(), [Permission::Clients]);
-        assert!(matches!(app.grant_admin_role(&console, &bob, Permission::Keys), Err(AppError::Forbidden(Permission::Keys))),
+        assert_eq!(app.set_admin_role(&console, &bob, Permission::Clients, true).unwrap(), [Permission::Clients]);
+        assert!(matches!(app.set_admin_role(&console, &bob, Permission::Keys, true), Err(AppError::Forbidden(Permission::Keys))),
                 "nobody hands out more than they hold");
         assert_eq!(app.console_permissions(&bob).unwrap(), [Permission::Clients]);
-        assert!(app.withdraw_admin_role(&console, &bob, Permission::Clients).unwrap().is_empty());
+        assert!(app.set_admin_role(&console, &bob, Permission::Clients, false).unwrap().is_empty());
         assert!(app.console_permissions(&bob).unwrap().is_empty());
         app.set_user_disabled(&Actor::operator(), &alice, true).unwrap();
         assert!(app.console_permissions(&alice).unwrap().is_empty(), "a disabled user holds nothing");
-        assert!(matches!(app.grant_admin_role(&Actor::operator(), "nobody", Permission::Keys), Err(AppError::NotFound(_))));
+        assert!(matches!(app.set_admin_role(&Actor::operator(), "nobody", Permission::Keys, true), Err(AppError::NotFound(_))));
     }
 
     #[test]
@@ -102,7 +102,7 @@ backend_tests! {
         let helpdesk = Actor::AdminUser { user_id: bob.clone(), session: "s".into(), permissions: vec![Permission::Clients], address: None };
         assert!(matches!(app.reset_second_factor(&helpdesk, &alice), Err(AppError::Forbidden(Permission::Users))));
         // alice holds admin:keys: admin:users alone takes over no one more powerful.
-        app.grant_admin_role(&Actor::operator(), &alice, Permission::Keys).unwrap();
+        app.set_admin_role(&Actor::operator(), &alice, Permission::Keys, true).unwrap();
         let users_only = Actor::AdminUser { user_id: bob, session: "s".into(), permissions: vec![Permission::Users], address: None };
         assert!(matches!(app.reset_second_factor(&users_only, &alice), Err(AppError::Forbidden(Permission::Keys))));
         let password = portcullis_core::Password::new("a new password".into());

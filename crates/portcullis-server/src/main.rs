@@ -148,7 +148,7 @@ fn create_user(args: &UserCreateArgs) -> anyhow::Result<()> {
         let mut roles = Vec::new();
         for permission in Permission::ALL {
             roles = app
-                .grant_admin_role(&Actor::operator(), &created.user.user_id, permission)
+                .set_admin_role(&Actor::operator(), &created.user.user_id, permission, true)
                 .map_err(refused)?;
         }
         output["admin_roles"] = roles.iter().map(|p| p.scope()).collect::<Vec<_>>().into();

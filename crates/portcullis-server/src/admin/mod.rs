@@ -1,6 +1,7 @@
 //! The admin REST API under `/admin/v1`: bearer tokens of this server with
 //! admin scopes (see [`auth`]), JSON in and out, errors as [`error`] says.
 
+pub mod admin_roles;
 pub mod alert_rules;
 pub mod audit_logs;
 pub mod auth;

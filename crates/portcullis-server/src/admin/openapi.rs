@@ -123,6 +123,7 @@ fn operation(route: &AdminRoute) -> Value {
         .map(|name| {
             let schema = match name {
                 "version" => json!({"type": "integer", "minimum": 1, "maximum": MAX_NUMBER}),
+                "role" => json!({"enum": crate::admin::admin_roles::role_names()}),
                 "template" => {
                     let ids: Vec<&str> = portcullis_app::compliance::TEMPLATES.iter().map(|t| t.id).collect();
                     json!({"enum": ids})

@@ -3,7 +3,8 @@
 
 use crate::admin::schemas;
 use crate::admin::{
-    alert_rules, audit_logs, client_secrets, clients, compliance, keys, remediations, usage, users, webhooks,
+    admin_roles, alert_rules, audit_logs, client_secrets, clients, compliance, keys, remediations, usage,
+    users, webhooks,
 };
 use actix_web::{web, Route};
 use portcullis_app::Permission;
@@ -86,7 +87,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 42] = [
+pub const ROUTES: [AdminRoute; 46] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -281,6 +282,42 @@ pub const ROUTES: [AdminRoute; 42] = [
         "Disable a user: sessions end, refresh families are revoked"
     ),
     route!(Post, "/users/{user_id}/enable", Users, 200, No, users::enable, "Enable a user again"),
+    route!(
+        Get,
+        "/users/{user_id}/admin-roles",
+        Users,
+        200,
+        No,
+        admin_roles::list,
+        "A user's admin roles (who may use the console, and with which permissions)"
+    ),
+    route!(
+        Put,
+        "/users/{user_id}/admin-roles/{role}",
+        Users,
+        200,
+        No,
+        admin_roles::grant,
+        "Grant a user an admin role (the granter must hold it)"
+    ),
+    route!(
+        Delete,
+        "/users/{user_id}/admin-roles/{role}",
+        Users,
+        200,
+        No,
+        admin_roles::withdraw,
+        "Withdraw an admin role (the withdrawer must hold every role of the user)"
+    ),
+    route!(
+        Post,
+        "/users/{user_id}/second-factor/reset",
+        Users,
+        204,
+        No,
+        admin_roles::reset_second_factor,
+        "Reset a user's second factor: sessions end, the user enrols again"
+    ),
     route!(
         Get,
         "/audit-logs",

@@ -56,4 +56,21 @@ backend_tests! {
         }
         assert_eq!(admin.send(Method::PUT, "/users/nobody/password", Some(json!({"password": "a long password"}))).await.status(), 404);
     }
+
+    #[tokio::test]
+    async fn admin_roles_are_granted_and_withdrawn_and_a_second_factor_is_reset(db) {
+        let admin = Admin::start(&db).await;
+        let carol = json_of(admin.send(Method::POST, "/users", Some(json!({"username": "carol"}))).await, 201).await;
+        let roles = format!("/users/{}/admin-roles", carol["user_id"].as_str().unwrap());
+        assert_eq!(json_of(admin.send(Method::GET, &roles, None).await, 200).await, json!({"admin_roles": []}));
+        let granted = json_of(admin.send(Method::PUT, &format!("{roles}/keys"), None).await, 200).await;
+        assert_eq!(granted, json!({"admin_roles": ["admin:keys"]}));
+        json_of(admin.send(Method::PUT, &format!("{roles}/audit"), None).await, 200).await;
+        assert_eq!(admin.send(Method::PUT, &format!("{roles}/root"), None).await.status(), 404);
+        let withdrawn = json_of(admin.send(Method::DELETE, &format!("{roles}/keys"), None).await, 200).await;
+        assert_eq!(withdrawn, json!({"admin_roles": ["admin:audit"]}));
+        assert_eq!(admin.send(Method::GET, "/users/nobody/admin-roles", None).await.status(), 404);
+        let reset = format!("/users/{}/second-factor/reset", carol["user_id"].as_str().unwrap());
+        assert_eq!(admin.send(Method::POST, &reset, None).await.status(), 204);
+    }
 }

@@ -24,7 +24,7 @@ fn user(db: &TestDb, name: &str, roles: &[Permission]) -> String {
         .user
         .user_id;
     for role in roles {
-        app.grant_admin_role(&Actor::operator(), &id, *role).unwrap();
+        app.set_admin_role(&Actor::operator(), &id, *role, true).unwrap();
     }
     id
 }

@@ -25,7 +25,7 @@ backend_tests! {
         let (username, password) = (Username::parse("root").unwrap(), Password::new(PASSWORD.into()));
         let root = app.create_user(&Actor::operator(), &username, Some(password), &StandardClaims::default()).unwrap();
         for role in Permission::ALL {
-            app.grant_admin_role(&Actor::operator(), &root.user.user_id, role).unwrap();
+            app.set_admin_role(&Actor::operator(), &root.user.user_id, role, true).unwrap();
         }
         // The console's callback is under the issuer: the server is its own issuer here.
         let port = free_port();
