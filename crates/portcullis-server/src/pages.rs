@@ -1,10 +1,13 @@
-//! Server-rendered HTML: every text escaped, no scripts, and headers that
-//! keep the pages out of frames (clickjacking) and out of caches.
+//! The sign-in flow's pages (login, consent, logout, errors): every text
+//! escaped, in the console's layout and stylesheet (see [`crate::views`]),
+//! with headers that keep them out of frames (clickjacking) and caches.
 
 use crate::storage::{StorageFailure, RETRY_AFTER_SECONDS};
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use crate::views::{html, SignInPage, SIGN_IN_CSP};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::HttpResponse;
+use askama::Template;
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -22,36 +25,40 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The headers every page carries.
-pub fn page_headers(response: &mut HttpResponseBuilder) {
-    response
-        .content_type("text/html; charset=utf-8")
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        // No framing (clickjacking), no scripts, no other origins.
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"));
-}
-
 /// A page with `title` and `body`, which must already be safe HTML.
 pub fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    page_headers(&mut response);
-    response.body(document(title, body))
+    // The template holds nothing that can fail to render; were it to, the text alone is shown.
+    let document = SignInPage { title, body }.render().unwrap_or_else(|_| escape(title));
+    html(status, document, SIGN_IN_CSP)
 }
 
-/// The whole HTML document.
-pub fn document(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width\"><title>{title}</title><style>body{{font-family:sans-serif;\
-         max-width:28rem;margin:3rem auto;padding:0 1rem}}label,input,button{{display:block;width:100%;\
-         margin:.4rem 0}}.error{{color:#a00}}</style></head><body><h1>{title}</h1>{body}</body></html>",
-        title = escape(title)
-    )
+/// What a sign-in page shows of the client asking (RFC 7591 §2): its logo,
+/// and links to its home page, privacy policy and terms, all https (or
+/// loopback http) as registration checked.
+pub fn client_card(metadata: &portcullis_core::client::ClientMetadata) -> String {
+    let logo = metadata
+        .logo_uri
+        .as_deref()
+        .map(|uri| {
+            format!("<img class=\"client-logo\" src=\"{}\" alt=\"\" width=\"64\" height=\"64\">", escape(uri))
+        })
+        .unwrap_or_default();
+    let links: Vec<String> = [
+        (&metadata.client_uri, "Home page"),
+        (&metadata.policy_uri, "Privacy policy"),
+        (&metadata.tos_uri, "Terms of service"),
+    ]
+    .into_iter()
+    .filter_map(|(uri, words)| {
+        uri.as_deref().map(|uri| format!("<a href=\"{}\" rel=\"noopener\">{words}</a>", escape(uri)))
+    })
+    .collect();
+    let links = if links.is_empty() {
+        String::new()
+    } else {
+        format!("<p class=\"client-links\">{}</p>", links.join(" · "))
+    };
+    format!("{logo}{links}")
 }
 
 /// The page for a request that cannot be sent back to the client: status
@@ -96,6 +103,10 @@ mod tests {
         assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
         let (retry, body) = shown(error).await;
         assert!(body.starts_with("<!doctype html>") && body.contains("Something went wrong"), "{body}");
+        assert!(
+            !body.contains("<style") && body.contains("/assets/portcullis.css"),
+            "the shared stylesheet: {body}"
+        );
         assert!(!body.contains("row 7") && retry.is_none(), "{body}");
     }
 

@@ -13,10 +13,16 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
 
-/// The pages' Content-Security-Policy: their own stylesheet and images (and
-/// inline `data:` images), forms posting only to this server, no script, no framing.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-                       frame-ancestors 'none'; base-uri 'none'";
+/// The sign-in pages' Content-Security-Policy: their own stylesheet and
+/// images (and inline `data:` images, and clients' logos over https), no script, no inline style, no
+/// framing. Their forms end in a redirect to the client, which a
+/// `form-action` would block, so they have none.
+pub const SIGN_IN_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's: the sign-in pages' and forms posting only to this server.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+                       base-uri 'none'; form-action 'self'";
 
 /// Where the stylesheet is served.
 pub const STYLESHEET_PATH: &str = "/assets/portcullis.css";
@@ -24,17 +30,33 @@ pub const STYLESHEET_PATH: &str = "/assets/portcullis.css";
 /// The stylesheet, embedded in the binary.
 const STYLESHEET: &str = include_str!("../assets/portcullis.css");
 
-/// `page` as an HTML response with `status`, never cached.
+/// `page` as an HTML response with `status` under the console's [`CSP`].
 pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
-    let body = page.render().map_err(PageError::failed)?;
-    Ok(HttpResponse::build(status)
+    Ok(html(status, page.render().map_err(PageError::failed)?, CSP))
+}
+
+/// An HTML document as a response with `status` under `csp`: never cached,
+/// never framed, never sniffed, no referrer sent on.
+pub fn html(status: StatusCode, document: String, csp: &'static str) -> HttpResponse {
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(body))
+        .body(document)
+}
+
+/// A page of the sign-in flow: `body`, which must be safe HTML, in the
+/// shared layout under a heading.
+#[derive(Template)]
+#[template(path = "page.html")]
+pub struct SignInPage<'a> {
+    /// Its heading.
+    pub title: &'a str,
+    /// Its content, already escaped.
+    pub body: &'a str,
 }
 
 /// A page that says one thing, with an optional link onwards.

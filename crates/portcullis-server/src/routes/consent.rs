@@ -44,11 +44,9 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
     ) else {
         return Ok(expired_page());
     };
-    let client_name = flow
-        .clients
-        .get(interaction.request.client_id.as_str())
-        .map(|c| c.metadata.client_name.clone())
-        .unwrap_or_default();
+    let client = flow.clients.get(interaction.request.client_id.as_str());
+    let presented = client.as_deref().map(|c| crate::pages::client_card(&c.metadata)).unwrap_or_default();
+    let client_name = client.map(|c| c.metadata.client_name.clone()).unwrap_or_default();
     let scopes: String = interaction
         .request
         .scope
@@ -56,12 +54,12 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         .map(|scope| format!("<li>{}</li>", escape(&in_words(scope))))
         .collect();
     let body = format!(
-        "<p><strong>{client}</strong> asks to:</p><ul>{scopes}</ul>\
+        "{presented}<p><strong>{client}</strong> asks to:</p><ul>{scopes}</ul>\
          <form method=\"post\" action=\"/consent\">\
          <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
-         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
         client = escape(&client_name),
         interaction = escape(interaction.id.expose()),
         csrf = escape(csrf.expose()),

@@ -35,15 +35,13 @@ fn form(
     username: &str,
     error: Option<&str>,
 ) -> HttpResponse {
-    let client_name = flow
-        .clients
-        .get(interaction.request.client_id.as_str())
-        .map(|c| c.metadata.client_name.clone())
-        .unwrap_or_default();
+    let client = flow.clients.get(interaction.request.client_id.as_str());
+    let presented = client.as_deref().map(|c| crate::pages::client_card(&c.metadata)).unwrap_or_default();
+    let client_name = client.map(|c| c.metadata.client_name.clone()).unwrap_or_default();
     let error =
         error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     let body = format!(
-        "<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\
+        "{presented}<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\
          <form method=\"post\" action=\"/login\">\
          <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
