@@ -20,9 +20,10 @@ use askama::Template;
 pub const SIGN_IN_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'";
 
-/// The console's: the sign-in pages' and forms posting only to this server.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
-                       base-uri 'none'; form-action 'self'";
+/// The console's: the sign-in pages', forms posting only to this server,
+/// and its one script (its own file, fetching only from this server).
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+                       connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// Where the stylesheet is served.
 pub const STYLESHEET_PATH: &str = "/assets/portcullis.css";
@@ -92,6 +93,17 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .insert_header(CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(3600)]))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(body)
+}
+
+/// Where the console's script is served.
+pub const SCRIPT_PATH: &str = "/assets/console.js";
+
+/// The console's script, embedded in the binary.
+const SCRIPT: &str = include_str!("../assets/console.js");
+
+/// `GET /assets/console.js`.
+pub async fn script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", SCRIPT)
 }
 
 /// `GET /assets/portcullis.css`.

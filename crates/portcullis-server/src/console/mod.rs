@@ -14,6 +14,7 @@ use actix_web::web;
 /// Mounts the console's pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
+        .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
         .service(web::resource(sign_in::SIGN_IN_PATH).route(web::get().to(sign_in::start)))
         .service(
             web::resource(portcullis_app::console::CALLBACK_PATH).route(web::get().to(sign_in::callback)),

@@ -2,7 +2,7 @@
 //! alerts `admin:monitoring`, keys `admin:keys`, security events
 //! `admin:audit`); a tile the user may not see is left out.
 
-use super::session::current;
+use super::session::{current, Signed};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
 use crate::views::render;
@@ -34,6 +34,14 @@ struct SecurityEvent {
     target: String,
 }
 
+/// What refreshes by itself: the tiles and the recent events.
+struct Live {
+    usage: Option<Usage>,
+    firing: usize,
+    keys: Option<Vec<ActiveKey>>,
+    events: Option<Vec<SecurityEvent>>,
+}
+
 #[derive(Template)]
 #[template(path = "console/overview.html")]
 struct OverviewPage {
@@ -41,10 +49,14 @@ struct OverviewPage {
     csrf: String,
     username: String,
     roles: String,
-    usage: Option<Usage>,
-    firing: usize,
-    keys: Option<Vec<ActiveKey>>,
-    events: Option<Vec<SecurityEvent>>,
+    live: Live,
+}
+
+/// The part of the overview the page's script fetches every five seconds.
+#[derive(Template)]
+#[template(path = "console/live.html")]
+struct LivePart {
+    live: Live,
 }
 
 /// How long ago `at` (RFC 3339) was, roughly.
@@ -59,7 +71,7 @@ fn age(at: Option<&str>, now: DateTime<Utc>) -> String {
 }
 
 /// What the overview shows `actor`, each part only with its permission.
-fn gather(app: &App, actor: &Actor, permissions: &[Permission]) -> Result<OverviewPage, AppError> {
+fn gather(app: &App, actor: &Actor, permissions: &[Permission]) -> Result<Live, AppError> {
     let now = app.now();
     let may = |p: Permission| permissions.contains(&p);
     let (mut usage, mut firing) = (None, 0);
@@ -87,29 +99,46 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission]) -> Result<Overvi
     } else {
         None
     };
-    let roles = permissions.iter().map(|p| p.scope()).collect::<Vec<_>>().join(", ");
-    Ok(OverviewPage {
-        section: "overview",
-        csrf: String::new(),
-        username: String::new(),
-        roles,
-        usage,
-        firing,
-        keys,
-        events,
-    })
+    Ok(Live { usage, firing, keys, events })
+}
+
+/// The live part for the request's session, or the way to sign in.
+async fn live(
+    req: &HttpRequest,
+    flow: &Authorization,
+) -> Result<Result<(Signed, Live), HttpResponse>, PageError> {
+    let signed = match current(req, flow).await? {
+        Ok(signed) => signed,
+        Err(sign_in) => return Ok(Err(sign_in)),
+    };
+    let actor = signed.session.actor(flow.proxies.client_ip(req));
+    let permissions = signed.session.permissions.clone();
+    let live = flow.run(move |app| gather(app, &actor, &permissions)).await?;
+    Ok(Ok((signed, live)))
 }
 
 /// `GET /console`.
 pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = match current(&req, &flow).await? {
-        Ok(signed) => signed,
+    let (signed, live) = match live(&req, &flow).await? {
+        Ok(found) => found,
         Err(sign_in) => return Ok(sign_in),
     };
-    let actor = signed.session.actor(flow.proxies.client_ip(&req));
-    let permissions = signed.session.permissions.clone();
-    let mut page = flow.run(move |app| gather(app, &actor, &permissions)).await?;
-    page.csrf = signed.csrf;
-    page.username = signed.session.username;
+    let roles = signed.session.permissions.iter().map(|p| p.scope()).collect::<Vec<_>>().join(", ");
+    let page = OverviewPage {
+        section: "overview",
+        csrf: signed.csrf,
+        username: signed.session.username,
+        roles,
+        live,
+    };
     render(StatusCode::OK, &page)
+}
+
+/// `GET /console/overview/live`: the tiles and events alone; 401 once
+/// the session ended (the page keeps what it shows).
+pub async fn show_live(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
+    match live(&req, &flow).await? {
+        Ok((_, live)) => render(StatusCode::OK, &LivePart { live }),
+        Err(_) => Ok(HttpResponse::Unauthorized().finish()),
+    }
 }

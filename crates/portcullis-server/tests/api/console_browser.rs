@@ -68,6 +68,11 @@ backend_tests! {
         let styled = browser.find(Locator::Css("header.bar")).await.unwrap().css_value("display").await.unwrap();
         assert_eq!(styled, "flex", "the stylesheet loaded under the CSP");
         chromium.screenshot("overview").await;
+        // The page's own script (allowed by the CSP) refreshes the tiles within five seconds.
+        browser.execute("document.querySelector('[data-refresh]').textContent = 'stale'", vec![]).await.unwrap();
+        let refreshed = browser.wait().at_most(std::time::Duration::from_secs(8))
+            .for_element(Locator::Css("[data-refresh] .tile")).await;
+        assert!(refreshed.is_ok(), "the overview refreshed itself");
 
         browser.find(Locator::Css("form[action='/console/sign-out'] button")).await.unwrap().click().await.unwrap();
         chromium.arrive_at("/console/signed-out").await;
