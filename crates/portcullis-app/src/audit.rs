@@ -251,6 +251,8 @@ pub struct Query {
     pub action: Option<String>,
     /// On this target only.
     pub target: Option<String>,
+    /// With this outcome only (`success`, `refused`, `failure`).
+    pub outcome: Option<String>,
     /// After this position.
     pub after: i64,
     /// At most this many.
@@ -276,6 +278,7 @@ impl App {
                 actor: query.actor,
                 action: query.action,
                 target: query.target,
+                outcome: query.outcome,
             };
             let mut entries = audit::entries(conn, &filter, query.after, query.limit + 1)?;
             let next_cursor = (entries.len() as i64 > query.limit).then(|| {
@@ -286,6 +289,17 @@ impl App {
                 entries: entries.into_iter().map(|entry| self.sealing.view(entry)).collect(),
                 next_cursor: next_cursor.flatten(),
             })
+        })
+    }
+
+    /// The last verification of the chain: whether it was intact, when, and
+    /// what was found; `None` before the first.
+    pub fn last_audit_verification(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<(bool, DateTime<Utc>, String)>, AppError> {
+        self.read(actor, Permission::Audit, |conn| {
+            Ok(last_verification(conn)?.map(|v| (v.ok, v.at(), v.detail)))
         })
     }
 

@@ -153,6 +153,8 @@ pub struct Filter {
     pub action: Option<String>,
     /// This target only.
     pub target: Option<String>,
+    /// This outcome only (`success`, `refused`, `failure`).
+    pub outcome: Option<String>,
 }
 
 /// Up to `limit` entries matching `filter` after position `after`, in order.
@@ -174,6 +176,9 @@ pub fn entries(
     }
     if let Some(action) = &filter.action {
         query = query.filter(audit_log::action.eq(action.clone()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query = query.filter(audit_log::outcome.eq(outcome.clone()));
     }
     if let Some(target) = &filter.target {
         query = query.filter(audit_log::target.eq(target.clone()));

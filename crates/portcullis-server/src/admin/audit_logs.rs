@@ -1,5 +1,5 @@
 //! `GET /admin/v1/audit-logs`: the audit log, filtered by time, actor,
-//! action and target, a page at a time (`cursor`), as JSON, JSON lines or
+//! action, target and outcome, a page at a time (`cursor`), as JSON, JSON lines or
 //! CSV (`format=` or `Accept`).
 
 use crate::admin::auth::Admin;
@@ -9,7 +9,7 @@ use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::audit::Query;
+use portcullis_app::audit::{EntryView, Query};
 use portcullis_app::App;
 
 /// The most entries one page holds.
@@ -18,12 +18,59 @@ const MAX_PAGE: i64 = 1000;
 /// The header that carries the next page's cursor in JSON lines and CSV.
 pub const NEXT_CURSOR: &str = "x-next-cursor";
 
-/// How the page is written.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+/// How entries are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `{"entries": [...], "next_cursor": ...}`.
     Json,
+    /// One JSON object a line.
     JsonLines,
+    /// RFC 4180 CSV with a header row, formula cells neutralised.
     Csv,
+}
+
+/// The outcomes entries are filtered by.
+pub const OUTCOMES: [&str; 3] = ["success", "refused", "failure"];
+
+/// The outcome filter of `query`, when valid.
+pub fn outcome_param(query: &FormParams) -> Result<Option<String>, AdminError> {
+    match query.get("outcome") {
+        None => Ok(None),
+        Some(outcome) if OUTCOMES.contains(&outcome) => Ok(Some(outcome.to_owned())),
+        Some(other) => Err(AdminError::bad_request(format!(
+            "outcome must be success, refused or failure, not `{other}`"
+        ))),
+    }
+}
+
+/// `entries` as JSON lines or CSV: the content type and the body.
+pub fn export(entries: &[EntryView], format: Format) -> (&'static str, String) {
+    match format {
+        Format::Csv => {
+            let mut csv =
+                String::from("seq,at,actor,action,target,source,outcome,details,prev_hash,hash\r\n");
+            for v in entries {
+                let fields = [
+                    v.seq.to_string(),
+                    v.at.clone(),
+                    v.actor.clone(),
+                    v.action.clone(),
+                    v.target.clone(),
+                    v.source.clone(),
+                    v.outcome.clone(),
+                    v.details.to_string(),
+                    v.prev_hash.clone(),
+                    v.hash.clone(),
+                ];
+                csv += &csv_row(&fields);
+            }
+            ("text/csv; charset=utf-8", csv)
+        }
+        Format::Json | Format::JsonLines => (
+            "application/x-ndjson",
+            entries.iter().map(|v| serde_json::to_string(v).unwrap_or_default() + "\n").collect(),
+        ),
+    }
 }
 
 fn format_of(req: &HttpRequest, query: &FormParams) -> Result<Format, AdminError> {
@@ -60,6 +107,7 @@ pub async fn list(
         actor: query.get("actor").map(str::to_owned),
         action: query.get("action").map(str::to_owned),
         target: query.get("target").map(str::to_owned),
+        outcome: outcome_param(&query)?,
         limit: number_param(&query, "limit", 100, 1..=MAX_PAGE)?,
         after: number_param(&query, "cursor", 0, 0..=i64::MAX)?,
     };
@@ -68,32 +116,7 @@ pub async fn list(
     if format == Format::Json {
         return Ok(json_ok(serde_json::json!({ "entries": views, "next_cursor": next_cursor })));
     }
-    let (content_type, body) = match format {
-        Format::JsonLines => (
-            "application/x-ndjson",
-            views.iter().map(|v| serde_json::to_string(v).unwrap_or_default() + "\n").collect::<String>(),
-        ),
-        _ => {
-            let mut csv =
-                String::from("seq,at,actor,action,target,source,outcome,details,prev_hash,hash\r\n");
-            for v in &views {
-                let fields = [
-                    v.seq.to_string(),
-                    v.at.clone(),
-                    v.actor.clone(),
-                    v.action.clone(),
-                    v.target.clone(),
-                    v.source.clone(),
-                    v.outcome.clone(),
-                    v.details.to_string(),
-                    v.prev_hash.clone(),
-                    v.hash.clone(),
-                ];
-                csv += &csv_row(&fields);
-            }
-            ("text/csv; charset=utf-8", csv)
-        }
-    };
+    let (content_type, body) = export(&views, format);
     let mut response = HttpResponse::Ok();
     no_store(&mut response);
     if let Some(cursor) = next_cursor {

@@ -61,6 +61,7 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             query("actor", text.clone(), "exactly this actor"),
             query("action", text.clone(), "exactly this action"),
             query("target", text, "exactly this target"),
+            query("outcome", json!({"enum": crate::admin::audit_logs::OUTCOMES}), "this outcome only"),
             limit(1000),
             query(
                 "cursor",

@@ -5,6 +5,7 @@
 //! authorization endpoint ([`sign_in`]); every page then runs as the
 //! signed-in user ([`session`]).
 
+pub mod audit;
 pub mod overview;
 pub mod session;
 pub mod sign_in;
@@ -15,6 +16,9 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
         .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
+        .service(web::resource("/console/audit").route(web::get().to(audit::show)))
+        .service(web::resource("/console/audit/export").route(web::get().to(audit::download)))
+        .service(web::resource("/console/audit/verify").route(web::post().to(audit::verify)))
         .service(web::resource(sign_in::SIGN_IN_PATH).route(web::get().to(sign_in::start)))
         .service(
             web::resource(portcullis_app::console::CALLBACK_PATH).route(web::get().to(sign_in::callback)),

@@ -126,6 +126,22 @@ backend_tests! {
         let stylesheet = browser.get("/assets/portcullis.css").await;
         assert_eq!(stylesheet.headers()["content-type"], "text/css; charset=utf-8");
 
+        // The audit log: filtered, exported, its chain verified now.
+        let audit = browser.get("/console/audit?action=console.signed_in").await;
+        assert_eq!(audit.status(), 200);
+        let audit = audit.text().await.unwrap();
+        assert!(audit.contains("<td>console.signed_in</td>") && audit.contains("verified"), "{audit}");
+        assert!(!audit.contains("<td>user.second_factor_enrolled</td>"), "filtered by action");
+        assert_eq!(browser.get("/console/audit?from=yesterday").await.status(), 400);
+        let csv = browser.get("/console/audit/export?action=console.signed_in&format=csv").await;
+        assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("audit-log.csv"));
+        let csv = csv.text().await.unwrap();
+        assert!(csv.starts_with("seq,at,actor,action") && csv.lines().count() == 2, "{csv}");
+        let verified = browser.post("/console/audit/verify", &[("csrf", &field(&html, "csrf"))]).await;
+        assert_eq!(location(verified.headers()), "/console/audit");
+        assert!(browser.get("/console/audit").await.text().await.unwrap().contains("Intact, verified"));
+        assert_eq!(browser.post("/console/audit/verify", &[("csrf", "forged")]).await.status(), 403);
+
         let forged = browser.post("/console/sign-out", &[("csrf", "forged")]).await;
         assert_eq!(forged.status(), 403);
         let signed_out = browser.post("/console/sign-out", &[("csrf", &field(&html, "csrf"))]).await;

@@ -74,6 +74,19 @@ backend_tests! {
             .for_element(Locator::Css("[data-refresh] .tile")).await;
         assert!(refreshed.is_ok(), "the overview refreshed itself");
 
+        browser.find(Locator::Css("a[href='/console/audit']")).await.unwrap().click().await.unwrap();
+        chromium.arrive_at("/console/audit").await;
+        browser.find(Locator::Id("action")).await.unwrap().send_keys("console.signed_in").await.unwrap();
+        browser.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
+        for _ in 0..100 {
+            if browser.current_url().await.unwrap().query().is_some_and(|q| q.contains("action=console.signed_in")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let rows = browser.find_all(Locator::Css("main table tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 1, "one sign-in so far");
+        chromium.screenshot("audit-log").await;
         browser.find(Locator::Css("form[action='/console/sign-out'] button")).await.unwrap().click().await.unwrap();
         chromium.arrive_at("/console/signed-out").await;
         chromium.screenshot("signed-out").await;
