@@ -22,6 +22,7 @@ use crate::transaction::Attempt;
 use crate::users::find;
 use crate::{secrets, Actor, App, AppError, Event, Permission};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
+use portcullis_core::ShownOnce;
 use portcullis_store::totp::{self, Step, TotpRecord};
 use portcullis_store::{console_sessions, sessions};
 use std::net::IpAddr;
@@ -34,29 +35,13 @@ const STEP: u64 = 30;
 /// Who records enrolment and recovery-code use: the sign-in, for the user it authenticated.
 const SIGN_IN: Actor = Actor::System { job: "sign_in" };
 
-/// A secret shown once: its `Debug` prints `[redacted]`.
-pub struct Shown(String);
-
-impl Shown {
-    /// The value, to show the user.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Shown {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Shown([redacted])")
-    }
-}
-
 /// A TOTP secret to enrol: the key to type and the `otpauth://` URI to scan.
 #[derive(Debug)]
 pub struct Enrolment {
     /// The secret, base32, for typing into an authenticator app.
-    pub key: Shown,
+    pub key: ShownOnce,
     /// The key-URI (`otpauth://totp/...`), for a QR code.
-    pub uri: Shown,
+    pub uri: ShownOnce,
 }
 
 /// Where a user stands with the second factor.
@@ -76,7 +61,7 @@ pub enum Verdict {
     /// A TOTP code, accepted once.
     Accepted,
     /// A first TOTP code: enrolment is confirmed; the recovery codes, shown once.
-    Enrolled(Vec<Shown>),
+    Enrolled(Vec<ShownOnce>),
     /// A recovery code, now used; how many are left.
     Recovered {
         /// Unused recovery codes left.
@@ -117,7 +102,7 @@ fn recovery_hash(code: &str) -> String {
 /// Ten fresh recovery codes: 80 random bits each, sixteen characters of a
 /// 32-letter alphabet without look-alikes (five bits each, so unbiased),
 /// as `xxxx-xxxx-xxxx-xxxx`.
-fn new_recovery_codes() -> Vec<Shown> {
+fn new_recovery_codes() -> Vec<ShownOnce> {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
     (0..RECOVERY_CODES)
         .map(|_| {
@@ -127,7 +112,7 @@ fn new_recovery_codes() -> Vec<Shown> {
             let letters: Vec<char> =
                 (0..16).map(|i| char::from(ALPHABET[(bits >> (75 - 5 * i) & 31) as usize])).collect();
             let groups: Vec<String> = letters.chunks(4).map(|g| g.iter().collect()).collect();
-            Shown(groups.join("-"))
+            ShownOnce::new(groups.join("-"))
         })
         .collect()
 }
@@ -163,7 +148,7 @@ impl App {
             let uri = totp(secret, &user.username, issuer)?
                 .to_url()
                 .map_err(|e| AppError::Corrupt(format!("a TOTP URI: {e}")))?;
-            return Ok(Enrolment { key: Shown(key), uri: Shown(uri) });
+            return Ok(Enrolment { key: ShownOnce::new(key), uri: ShownOnce::new(uri) });
         }
         let mut secret = vec![0u8; 20];
         OsRng.fill_bytes(&mut secret);
@@ -182,7 +167,7 @@ impl App {
                 "a second factor is enrolled already; an admin can reset it".into(),
             ));
         }
-        Ok(Enrolment { key: Shown(key), uri: Shown(uri) })
+        Ok(Enrolment { key: ShownOnce::new(key), uri: ShownOnce::new(uri) })
     }
 
     /// Checks `code` for `user_id` (authenticated by password) from
@@ -274,12 +259,12 @@ mod tests {
     fn recovery_codes_are_random_and_typed_forgivingly() {
         let codes = new_recovery_codes();
         assert_eq!(codes.len(), RECOVERY_CODES);
-        let mut distinct: Vec<&str> = codes.iter().map(Shown::expose).collect();
+        let mut distinct: Vec<&str> = codes.iter().map(ShownOnce::expose).collect();
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!(distinct.len(), RECOVERY_CODES);
         assert!(codes.iter().all(|c| c.expose().len() == 19 && c.expose().split('-').all(|g| g.len() == 4)));
         assert_eq!(recovery_hash("ABCD-efgh-jkmn-pqrs"), recovery_hash(" abcdefghjkmnpqrs "));
-        assert_eq!(format!("{:?}", codes[0]), "Shown([redacted])");
+        assert_eq!(format!("{:?}", codes[0]), "ShownOnce([redacted])");
     }
 }

@@ -47,8 +47,13 @@ impl Session {
     /// client who uses the console).
     pub fn methods_since(&self, requested_at: DateTime<Utc>) -> Vec<&'static str> {
         let mut methods = vec!["pwd"];
-        methods.extend(self.second_factor_at.filter(|at| *at >= requested_at).map(|_| "otp"));
+        methods.extend(self.second_factor_since(requested_at).then_some("otp"));
         methods
+    }
+
+    /// Whether the user gave a second factor at or after `requested_at`.
+    pub fn second_factor_since(&self, requested_at: DateTime<Utc>) -> bool {
+        self.second_factor_at.is_some_and(|at| at >= requested_at)
     }
 }
 

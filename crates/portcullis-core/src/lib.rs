@@ -60,7 +60,7 @@ pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use scope::{Scope, ScopeError};
 pub use secret::{
     AuthorizationCode, ClientSecret, CodeVerifier, CsrfToken, InteractionId, Password, RefreshToken,
-    SessionToken,
+    SessionToken, ShownOnce,
 };
 pub use signing::{KeyState, SigningAlgorithm, UnknownValue};
 pub use user::{Address, StandardClaims, Username};

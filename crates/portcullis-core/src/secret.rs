@@ -77,6 +77,12 @@ secret_type!(
     CodeVerifier
 );
 
+secret_type!(
+    /// A secret shown to its user once: a second factor's key or key-URI, a
+    /// recovery code.
+    ShownOnce
+);
+
 /// A refresh token is written into the token response, and only there.
 impl serde::Serialize for RefreshToken {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

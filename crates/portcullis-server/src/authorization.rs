@@ -115,7 +115,7 @@ impl Authorization {
         // The console asks each sign-in for a second factor, given after its request arrived.
         if client.id.as_str() == CONSOLE_CLIENT_ID {
             let started = interaction.as_ref().map_or(now, |i| i.started_at);
-            if session.second_factor_at.is_none_or(|at| at < started) {
+            if !session.second_factor_since(started) {
                 if request.prompt.none {
                     return Ok(self.refuse(&request, ErrorCode::LoginRequired, "a second factor is needed"));
                 }

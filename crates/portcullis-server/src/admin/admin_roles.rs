@@ -35,24 +35,32 @@ pub async fn list(
 
 /// `PUT /admin/v1/users/{user_id}/admin-roles/{role}`: grants it.
 pub async fn grant(
-    Admin(actor): Admin,
+    admin: Admin,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    let (user_id, name) = path.into_inner();
-    let permission = role(&name)?;
-    Ok(roles(&operation(&app, move |app| app.set_admin_role(&actor, &user_id, permission, true)).await?))
+    set(admin, path, app, true).await
 }
 
 /// `DELETE /admin/v1/users/{user_id}/admin-roles/{role}`: withdraws it.
 pub async fn withdraw(
-    Admin(actor): Admin,
+    admin: Admin,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
+    set(admin, path, app, false).await
+}
+
+/// Grants (or withdraws) the role the path names; the roles after.
+async fn set(
+    Admin(actor): Admin,
+    path: web::Path<(String, String)>,
+    app: web::Data<App>,
+    granted: bool,
+) -> Result<HttpResponse, AdminError> {
     let (user_id, name) = path.into_inner();
     let permission = role(&name)?;
-    Ok(roles(&operation(&app, move |app| app.set_admin_role(&actor, &user_id, permission, false)).await?))
+    Ok(roles(&operation(&app, move |app| app.set_admin_role(&actor, &user_id, permission, granted)).await?))
 }
 
 /// `POST /admin/v1/users/{user_id}/second-factor/reset`: 204.

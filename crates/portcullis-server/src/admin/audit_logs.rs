@@ -32,14 +32,12 @@ pub enum Format {
 /// The outcomes entries are filtered by.
 pub const OUTCOMES: [&str; 3] = ["success", "refused", "failure"];
 
-/// The outcome filter of `query`, when valid.
-pub fn outcome_param(query: &FormParams) -> Result<Option<String>, AdminError> {
-    match query.get("outcome") {
+/// The outcome filter `raw` names, when valid.
+pub fn outcome(raw: Option<&str>) -> Result<Option<String>, String> {
+    match raw {
         None => Ok(None),
         Some(outcome) if OUTCOMES.contains(&outcome) => Ok(Some(outcome.to_owned())),
-        Some(other) => Err(AdminError::bad_request(format!(
-            "outcome must be success, refused or failure, not `{other}`"
-        ))),
+        Some(other) => Err(format!("outcome must be success, refused or failure, not `{other}`")),
     }
 }
 
@@ -107,7 +105,7 @@ pub async fn list(
         actor: query.get("actor").map(str::to_owned),
         action: query.get("action").map(str::to_owned),
         target: query.get("target").map(str::to_owned),
-        outcome: outcome_param(&query)?,
+        outcome: outcome(query.get("outcome")).map_err(AdminError::bad_request)?,
         limit: number_param(&query, "limit", 100, 1..=MAX_PAGE)?,
         after: number_param(&query, "cursor", 0, 0..=i64::MAX)?,
     };

@@ -5,7 +5,7 @@
 //! over the operations the REST API uses, as the signed-in user (`admin:audit`).
 
 use super::session::{current, Signed};
-use crate::admin::audit_logs::{export, Format, OUTCOMES};
+use crate::admin::audit_logs::{export, outcome, Format, OUTCOMES};
 use crate::authorization::Authorization;
 use crate::form::FormParams;
 use crate::pages::PageError;
@@ -82,10 +82,7 @@ fn filters(params: &FormParams, now: DateTime<Utc>) -> (Filters, Result<Query, S
     let some = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     let query = (|| {
         let (from, to) = (time(&shown.from)?, time(&shown.to)?);
-        let outcome = some(&shown.outcome).filter(|o| OUTCOMES.contains(&o.as_str()));
-        if !shown.outcome.is_empty() && outcome.is_none() {
-            return Err("outcome must be success, refused or failure".to_owned());
-        }
+        let outcome = outcome(some(&shown.outcome).as_deref())?;
         Ok(Query {
             // Without a range, the last day.
             from: from.or((to.is_none()).then(|| now - TimeDelta::days(1))),

@@ -69,6 +69,17 @@ impl Admin {
             .bearer_auth(&self.token)
     }
 
+    /// One admin API call that must answer `status`; its JSON body (null for 204).
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
+        let response = self.send(method.clone(), path, body).await;
+        assert_eq!(response.status(), status, "{method} {path}");
+        if status == 204 {
+            Value::Null
+        } else {
+            response.json().await.unwrap()
+        }
+    }
+
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
         let request = self.request(method, path);
         match body {

@@ -9,34 +9,24 @@ use crate::admin_clients::Admin;
 use crate::helpers::{new_kek, settings};
 use portcullis_store::backend_tests;
 use reqwest::Method;
-use serde_json::{json, Value};
-
-async fn json_of(admin: &Admin, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
-    let response = admin.send(method.clone(), path, body).await;
-    assert_eq!(response.status(), status, "{method} {path}");
-    if status == 204 {
-        Value::Null
-    } else {
-        response.json().await.unwrap()
-    }
-}
+use serde_json::json;
 
 backend_tests! {
     #[tokio::test]
     async fn rules_are_managed_and_refusals_outside_the_cidrs_are_recorded_for_them(db) {
         let admin = Admin::start(&db).await;
-        let created = json_of(&admin, Method::POST, "/alert-rules", Some(json!({"kind": "error_rate", "description": "5 % over 5 minutes"})), 201).await;
+        let created = admin.call(Method::POST, "/alert-rules", Some(json!({"kind": "error_rate", "description": "5 % over 5 minutes"})), 201).await;
         assert_eq!((created["kind"].as_str(), created["threshold_percent"].as_f64(), created["window_minutes"].as_i64()), (Some("error_rate"), Some(5.0), Some(5)));
         let id = created["rule_id"].as_str().unwrap().to_owned();
-        json_of(&admin, Method::POST, "/alert-rules", Some(json!({"kind": "outside_cidrs"})), 201).await;
-        let listed = json_of(&admin, Method::GET, "/alert-rules", None, 200).await;
+        admin.call(Method::POST, "/alert-rules", Some(json!({"kind": "outside_cidrs"})), 201).await;
+        let listed = admin.call(Method::GET, "/alert-rules", None, 200).await;
         assert_eq!(listed["rules"].as_array().unwrap().len(), 2);
-        assert_eq!(json_of(&admin, Method::GET, &format!("/alert-rules/{id}"), None, 200).await["firing"], json!({}));
+        assert_eq!(admin.call(Method::GET, &format!("/alert-rules/{id}"), None, 200).await["firing"], json!({}));
         for bad in [json!({"kind": "auth_failures"}), json!({"kind": "error_rate", "threshold_percent": 150}), json!({"kind": "sometimes"})] {
-            assert_eq!(json_of(&admin, Method::POST, "/alert-rules", Some(bad), 400).await["error"], "invalid_request");
+            assert_eq!(admin.call(Method::POST, "/alert-rules", Some(bad), 400).await["error"], "invalid_request");
         }
-        json_of(&admin, Method::DELETE, &format!("/alert-rules/{id}"), None, 204).await;
-        json_of(&admin, Method::GET, &format!("/alert-rules/{id}"), None, 404).await;
+        admin.call(Method::DELETE, &format!("/alert-rules/{id}"), None, 204).await;
+        admin.call(Method::GET, &format!("/alert-rules/{id}"), None, 404).await;
 
         let (client, secret) = crate::token::register(&db, json!({"client_name": "fenced", "allowed_cidrs": ["10.0.0.0/8"]}));
         let refused = admin.app.token(&client, &secret, "").await;
@@ -56,7 +46,7 @@ backend_tests! {
             trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
             ..settings(&db, &new_kek())
         }).await;
-        json_of(&admin, Method::POST, "/alert-rules", Some(json!({"kind": "outside_countries"})), 201).await;
+        admin.call(Method::POST, "/alert-rules", Some(json!({"kind": "outside_countries"})), 201).await;
         let (client, secret) = crate::token::register(&db, json!({"client_name": "nordic", "allowed_countries": ["SE"]}));
         let from = |ip: &'static str| {
             let admin = &admin;
@@ -74,7 +64,7 @@ backend_tests! {
         assert_eq!(entries[0]["target"], client.as_str());
         assert_eq!(entries[0]["details"]["reasons"], json!({"GB": 1}));
         assert_eq!(entries[0]["details"]["address"], "81.2.69.142");
-        let listed = json_of(&admin, Method::GET, "/alert-rules", None, 200).await;
+        let listed = admin.call(Method::GET, "/alert-rules", None, 200).await;
         assert_eq!(listed["rules"][0]["kind"], "outside_countries");
     }
 }

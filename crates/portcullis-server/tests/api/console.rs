@@ -15,7 +15,7 @@ use portcullis_store::test_support::TestDb;
 use totp_rs::{Algorithm, Builder, Secret};
 
 /// A user with `roles`, and `PASSWORD`; their id.
-fn user(db: &TestDb, name: &str, roles: &[Permission]) -> String {
+pub fn user(db: &TestDb, name: &str, roles: &[Permission]) -> String {
     let app = App::with_defaults(db.connect());
     let (username, password) = (Username::parse(name).unwrap(), Password::new(PASSWORD.into()));
     let id = app
@@ -61,11 +61,16 @@ fn key_of(page: &str) -> String {
     page[start..start + page[start..].find('<').unwrap()].split_whitespace().collect()
 }
 
-/// The TOTP code of the key shown on an enrolment page, now.
-fn code_for(page: &str) -> String {
-    let secret = Secret::try_from_base32(key_of(page)).unwrap().as_ref().to_vec();
+/// The TOTP code of `key` now, as an authenticator app shows it.
+pub fn code(key: &str) -> String {
+    let secret = Secret::try_from_base32(key).unwrap().as_ref().to_vec();
     let totp = Builder::new().with_algorithm(Algorithm::SHA1).with_secret(secret).build().unwrap();
     totp.generate(u64::try_from(chrono::Utc::now().timestamp()).unwrap()).to_string()
+}
+
+/// The TOTP code of the key shown on an enrolment page, now.
+fn code_for(page: &str) -> String {
+    code(&key_of(page))
 }
 
 /// Signs in with the password from the console's start; the second-factor page's path and HTML.

@@ -4,29 +4,16 @@
 
 use crate::browser::Chromium;
 use crate::code_flow::PASSWORD;
+use crate::console::{code, user};
 use fantoccini::Locator;
-use portcullis_app::{Actor, App, Permission};
-use portcullis_core::{Password, StandardClaims, Username};
+use portcullis_app::Permission;
 use portcullis_server::test_support::{free_port, settings};
 use portcullis_store::backend_tests;
-use totp_rs::{Algorithm, Builder, Secret};
-
-/// The TOTP code of `key` now.
-fn code(key: &str) -> String {
-    let secret = Secret::try_from_base32(key).unwrap().as_ref().to_vec();
-    let totp = Builder::new().with_algorithm(Algorithm::SHA1).with_secret(secret).build().unwrap();
-    totp.generate(u64::try_from(chrono::Utc::now().timestamp()).unwrap()).to_string()
-}
 
 backend_tests! {
     #[tokio::test]
     async fn an_admin_signs_in_to_the_console_in_chromium(db) {
-        let app = App::with_defaults(db.connect());
-        let (username, password) = (Username::parse("root").unwrap(), Password::new(PASSWORD.into()));
-        let root = app.create_user(&Actor::operator(), &username, Some(password), &StandardClaims::default()).unwrap();
-        for role in Permission::ALL {
-            app.set_admin_role(&Actor::operator(), &root.user.user_id, role, true).unwrap();
-        }
+        user(&db, "root", &Permission::ALL);
         // The console's callback is under the issuer: the server is its own issuer here.
         let port = free_port();
         let issuer = format!("http://127.0.0.1:{port}");

@@ -13,17 +13,11 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn json_of(admin: &Admin, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
-    let response = admin.send(method.clone(), path, body).await;
-    assert_eq!(response.status(), status, "{method} {path}");
-    response.json().await.unwrap()
-}
-
 backend_tests! {
     #[tokio::test]
     async fn malformed_requests_for_longer_than_the_rule_disable_the_client_until_undone(db) {
         let admin = Admin::start(&db).await;
-        json_of(&admin, Method::POST, "/alert-rules", Some(json!({"kind": "malformed_requests", "seconds": 1})), 201).await;
+        admin.call(Method::POST, "/alert-rules", Some(json!({"kind": "malformed_requests", "seconds": 1})), 201).await;
         let (id, secret) = service(&db);
         let token = |grant: &'static str| {
             let (admin, id, secret) = (&admin, id.clone(), secret.clone());
@@ -42,14 +36,14 @@ backend_tests! {
         assert_eq!(token("bogus").await, 400, "refused as before; the run outlasted the rule");
         assert_eq!(token("client_credentials").await, 401, "the client is disabled");
 
-        let listed = json_of(&admin, Method::GET, &format!("/remediations?client_id={id}"), None, 200).await;
+        let listed = admin.call(Method::GET, &format!("/remediations?client_id={id}"), None, 200).await;
         let done = &listed["remediations"][0];
         assert_eq!((done["action"].as_str(), done["client_id"].as_str()), (Some("disable"), Some(id.as_str())));
         let path = format!("/remediations/{}/undo", done["remediation_id"].as_str().unwrap());
-        let undone = json_of(&admin, Method::POST, &path, None, 200).await;
+        let undone = admin.call(Method::POST, &path, None, 200).await;
         assert!(undone["undone_at"].is_string());
         assert_eq!(token("client_credentials").await, 200, "enabled again");
-        assert_eq!(json_of(&admin, Method::POST, &path, None, 409).await["error"], "conflict");
+        assert_eq!(admin.call(Method::POST, &path, None, 409).await["error"], "conflict");
     }
 
     #[tokio::test]
@@ -59,7 +53,7 @@ backend_tests! {
             trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
             ..settings(&db, &kek)
         }).await;
-        json_of(&admin, Method::POST, "/alert-rules", Some(json!({"kind": "outside_cidrs", "action": "revoke_tokens"})), 201).await;
+        admin.call(Method::POST, "/alert-rules", Some(json!({"kind": "outside_cidrs", "action": "revoke_tokens"})), 201).await;
         let (id, secret) = register(&db, json!({"client_name": "fenced", "allowed_cidrs": ["10.0.0.0/8"]}));
         let introspector = service(&db);
         let from = |ip: &'static str| {
@@ -92,12 +86,12 @@ backend_tests! {
         let fresh: Value = from("10.1.2.3").await.json().await.unwrap();
         assert!(admin.app.is_active(caller, fresh["access_token"].as_str().unwrap()).await, "tokens issued later work");
 
-        let listed = json_of(&admin, Method::GET, "/remediations", None, 200).await;
+        let listed = admin.call(Method::GET, "/remediations", None, 200).await;
         let done = &listed["remediations"][0];
         assert_eq!(done["action"], "revoke_tokens");
-        let client = json_of(&admin, Method::GET, &format!("/clients/{id}"), None, 200).await;
+        let client = admin.call(Method::GET, &format!("/clients/{id}"), None, 200).await;
         assert!(client["tokens_revoked_before"].is_string(), "{client}");
-        json_of(&admin, Method::POST, &format!("/remediations/{}/undo", done["remediation_id"].as_str().unwrap()), None, 200).await;
+        admin.call(Method::POST, &format!("/remediations/{}/undo", done["remediation_id"].as_str().unwrap()), None, 200).await;
         assert!(admin.app.is_active(caller, &access_token).await, "restored");
     }
 }

@@ -88,16 +88,6 @@ impl Receiver {
     }
 }
 
-async fn json(admin: &Admin, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
-    let response = admin.send(method.clone(), path, body).await;
-    assert_eq!(response.status(), status, "{method} {path}");
-    if status == 204 {
-        Value::Null
-    } else {
-        response.json().await.unwrap()
-    }
-}
-
 backend_tests! {
     #[tokio::test]
     async fn deliveries_are_signed_retried_logged_and_filtered(db) {
@@ -115,21 +105,21 @@ backend_tests! {
                 held.push(socket);
             }
         });
-        json(&admin, Method::POST, "/webhooks", Some(json!({"url": silent_url})), 201).await;
+        admin.call(Method::POST, "/webhooks", Some(json!({"url": silent_url})), 201).await;
 
-        let created = json(&admin, Method::POST, "/webhooks", Some(json!({"url": url, "events": ["client.*", "webhook.test"], "description": "audit sink"})), 201).await;
+        let created = admin.call(Method::POST, "/webhooks", Some(json!({"url": url, "events": ["client.*", "webhook.test"], "description": "audit sink"})), 201).await;
         let secret = created["secret"].as_str().unwrap();
         receiver.trust(secret);
         let id = created["webhook_id"].as_str().unwrap().to_owned();
-        let listed = json(&admin, Method::GET, "/webhooks", None, 200).await;
+        let listed = admin.call(Method::GET, "/webhooks", None, 200).await;
         assert!(!listed.to_string().contains(secret), "the secret is shown once");
 
-        json(&admin, Method::POST, "/keys", Some(json!({"alg": "ES256"})), 201).await;
-        let client = json(&admin, Method::POST, "/clients", Some(json!({"client_name": "billing"})), 201).await;
+        admin.call(Method::POST, "/keys", Some(json!({"alg": "ES256"})), 201).await;
+        let client = admin.call(Method::POST, "/clients", Some(json!({"client_name": "billing"})), 201).await;
         let first = receiver.until(1).await;
         assert_eq!(first[0].body["type"], "client.created", "the key event is filtered out");
         assert_eq!(first[0].body["data"]["target"], client["client_id"]);
-        let log = json(&admin, Method::GET, &format!("/webhooks/{id}/deliveries"), None, 200).await;
+        let log = admin.call(Method::GET, &format!("/webhooks/{id}/deliveries"), None, 200).await;
         let delivery = &log["deliveries"][0];
         assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_i64(), delivery["last_status"].as_i64()), (Some("pending"), Some(1), Some(500)), "{log}");
         assert!(delivery["next_attempt_at"].is_string());
@@ -137,17 +127,17 @@ backend_tests! {
         clock.advance(chrono::TimeDelta::seconds(6));
         let both = receiver.until(2).await;
         assert_eq!(both[1].id, both[0].id, "a retry carries the same webhook-id");
-        let log = json(&admin, Method::GET, &format!("/webhooks/{id}/deliveries"), None, 200).await;
+        let log = admin.call(Method::GET, &format!("/webhooks/{id}/deliveries"), None, 200).await;
         assert_eq!((log["deliveries"][0]["status"].as_str(), log["deliveries"][0]["attempts"].as_i64()), (Some("delivered"), Some(2)));
 
-        let test = json(&admin, Method::POST, &format!("/webhooks/{id}/test"), None, 202).await;
+        let test = admin.call(Method::POST, &format!("/webhooks/{id}/test"), None, 202).await;
         let all = receiver.until(3).await;
         assert_eq!((all[2].body["type"].as_str(), all[2].id.as_str()), (Some("webhook.test"), test["delivery_id"].as_str().unwrap()));
 
-        let changed = json(&admin, Method::PATCH, &format!("/webhooks/{id}"), Some(json!({"enabled": false})), 200).await;
+        let changed = admin.call(Method::PATCH, &format!("/webhooks/{id}"), Some(json!({"enabled": false})), 200).await;
         assert_eq!(changed["enabled"], false);
-        json(&admin, Method::DELETE, &format!("/webhooks/{id}"), None, 204).await;
-        json(&admin, Method::GET, &format!("/webhooks/{id}"), None, 404).await;
+        admin.call(Method::DELETE, &format!("/webhooks/{id}"), None, 204).await;
+        admin.call(Method::GET, &format!("/webhooks/{id}"), None, 404).await;
     }
 
     #[tokio::test]
@@ -155,13 +145,13 @@ backend_tests! {
         let admin = Admin::start(&db).await;
         for body in [json!({"url": "http://hooks.example/in"}), json!({"url": "https://hooks.example/in", "events": ["nothing.*"]}),
                      json!({"events": []}), json!({"url": "https://hooks.example/in", "secret": "mine"})] {
-            let refused = json(&admin, Method::POST, "/webhooks", Some(body.clone()), 400).await;
+            let refused = admin.call(Method::POST, "/webhooks", Some(body.clone()), 400).await;
             assert_eq!(refused["error"], "invalid_request", "{body}: {refused}");
         }
         for path in ["/webhooks/wh_none", "/webhooks/wh_none/deliveries"] {
-            json(&admin, Method::GET, path, None, 404).await;
+            admin.call(Method::GET, path, None, 404).await;
         }
-        json(&admin, Method::POST, "/webhooks/wh_none/test", None, 404).await;
+        admin.call(Method::POST, "/webhooks/wh_none/test", None, 404).await;
         let (keys_only, secret) = crate::token::register(&db, json!({"client_name": "key admin", "scope": "admin:keys"}));
         let token = admin.app.access_token((&keys_only, &secret)).await;
         let url = format!("{}/admin/v1/webhooks", admin.app.address);
