@@ -37,7 +37,75 @@ pub struct AddedSecret {
     pub expires_at: Option<String>,
 }
 
+/// The most clients one regeneration may cover.
+pub const MAX_REGENERATED: usize = 50;
+
+/// A client's new secret after a regeneration, shown this once.
+#[derive(Debug)]
+pub struct RegeneratedSecret {
+    /// The client.
+    pub client_id: String,
+    /// Its name, to tell the secrets apart.
+    pub client_name: String,
+    /// The new secret's id.
+    pub secret_id: String,
+    /// The new secret; every other secret of the client is revoked.
+    pub secret: ClientSecret,
+}
+
 impl App {
+    /// Revokes every secret of each of `client_ids` (at most
+    /// [`MAX_REGENERATED`]) and gives each one new secret, in one
+    /// transaction: all of them change, or none does.
+    pub fn regenerate_client_secrets(
+        &self,
+        actor: &Actor,
+        client_ids: &[String],
+    ) -> Result<Vec<RegeneratedSecret>, AppError> {
+        let attempt = Attempt {
+            permission: Permission::Clients,
+            action: "client.secret_regenerated",
+            target: client_ids.first().map_or("", String::as_str),
+        };
+        self.change(actor, attempt, |tx| {
+            let mut ids: Vec<&String> = client_ids.iter().collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() || ids.len() > MAX_REGENERATED {
+                return Err(AppError::Invalid(format!(
+                    "choose from 1 to {MAX_REGENERATED} clients, not {}",
+                    ids.len()
+                )));
+            }
+            let mut regenerated = Vec::with_capacity(ids.len());
+            for client_id in ids {
+                crate::console::ensure_not_reserved(actor, client_id)?;
+                let client = find(tx.conn, client_id)?;
+                let method = client.metadata.token_endpoint_auth_method;
+                if !method.uses_secret() {
+                    return Err(AppError::Conflict(format!(
+                        "{} ({client_id}) authenticates with {}, not with a secret",
+                        client.metadata.client_name,
+                        method.as_str()
+                    )));
+                }
+                let (secret, record) = new_secret(tx.now, None);
+                stored::replace_secrets(tx.conn, client_id, &record)?;
+                tx.emit(Event::ClientSecretRegenerated {
+                    client_id: client_id.clone(),
+                    secret_id: record.secret_id.clone(),
+                });
+                regenerated.push(RegeneratedSecret {
+                    client_id: client_id.clone(),
+                    client_name: client.metadata.client_name,
+                    secret_id: record.secret_id,
+                    secret,
+                });
+            }
+            Ok(regenerated)
+        })
+    }
+
     /// Adds a secret to a client that authenticates with one, leaving its
     /// other secrets valid; it stops working at `expires_at`, if given.
     pub fn add_client_secret(

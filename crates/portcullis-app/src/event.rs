@@ -47,6 +47,8 @@ pub enum Event {
     ClientSecretAdded { client_id: String, secret_id: String, expires_at: Option<String> },
     /// A client secret was revoked.
     ClientSecretRevoked { client_id: String, secret_id: String },
+    /// Every secret of a client was revoked and one new secret put in their place.
+    ClientSecretRegenerated { client_id: String, secret_id: String },
     /// Repeated failed authentications locked an address out of a client, or the client out.
     ClientLockedOut {
         client_id: String,
@@ -166,7 +168,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 42] = [
+pub const CATALOGUE: [CatalogueEntry; 43] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -179,6 +181,11 @@ pub const CATALOGUE: [CatalogueEntry; 42] = [
     ("client.deleted", "a client was deleted; its tokens stopped working", "client_id"),
     ("client.secret_added", "a client secret was added", "client_id, secret_id, expires_at"),
     ("client.secret_revoked", "a client secret was revoked", "client_id, secret_id"),
+    (
+        "client.secret_regenerated",
+        "every secret of a client was revoked and one new secret put in their place",
+        "client_id, secret_id",
+    ),
     (
         "client.locked_out",
         "failed authentications locked an address (scope `address`) or the client (scope `client`) out",
@@ -279,6 +286,7 @@ impl Event {
             Self::ClientDeleted { .. } => "client.deleted",
             Self::ClientSecretAdded { .. } => "client.secret_added",
             Self::ClientSecretRevoked { .. } => "client.secret_revoked",
+            Self::ClientSecretRegenerated { .. } => "client.secret_regenerated",
             Self::ClientLockedOut { .. } => "client.locked_out",
             Self::ClientRemediated { .. } => "client.remediated",
             Self::ClientRemediationUndone { .. } => "client.remediation_undone",
@@ -327,6 +335,7 @@ impl Event {
             | Self::ClientDeleted { client_id }
             | Self::ClientSecretAdded { client_id, .. }
             | Self::ClientSecretRevoked { client_id, .. }
+            | Self::ClientSecretRegenerated { client_id, .. }
             | Self::ClientLockedOut { client_id, .. }
             | Self::ClientRemediated { client_id, .. }
             | Self::ClientRemediationUndone { client_id, .. }

@@ -39,7 +39,7 @@ pub enum GrantType {
 
 impl GrantType {
     /// The `grant_type` value (RFC 6749 §4.1.3, §4.4.2, §6).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
@@ -73,7 +73,7 @@ impl TokenEndpointAuthMethod {
     ];
 
     /// The RFC 7591 name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
             TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",

@@ -28,7 +28,7 @@ impl SigningAlgorithm {
     pub const ALL: [SigningAlgorithm; 2] = [SigningAlgorithm::Rs256, SigningAlgorithm::Es256];
 
     /// The JOSE `alg` name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             SigningAlgorithm::Rs256 => "RS256",
             SigningAlgorithm::Es256 => "ES256",

@@ -87,6 +87,8 @@ pub struct VersionView {
 pub struct ClientQuery {
     /// Only those whose name contains this (any case).
     pub name: Option<String>,
+    /// Only disabled (`Some(true)`) or enabled (`Some(false)`) ones.
+    pub disabled: Option<bool>,
     /// Only those after this `client_id`.
     pub after: Option<String>,
     /// At most this many.
@@ -163,6 +165,7 @@ impl App {
             for record in stored::all(conn)?.into_iter().filter(after) {
                 let view = view(record);
                 if name.as_deref().is_none_or(|name| view.metadata.client_name.to_lowercase().contains(name))
+                    && query.disabled.is_none_or(|disabled| view.disabled == disabled)
                 {
                     clients.push(view);
                 }
@@ -176,6 +179,17 @@ impl App {
             });
             Ok(ClientPage { clients, next_cursor: next_cursor.flatten() })
         })
+    }
+
+    /// `configuration` checked as creating or updating a client would check
+    /// it, without writing anything: for reviewing or trying a draft.
+    pub fn check_client_draft(
+        &self,
+        actor: &Actor,
+        configuration: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ClientMetadata, AppError> {
+        actor.require(Permission::Clients)?;
+        parse_metadata(configuration, &self.scopes)
     }
 
     /// Every configuration version of a client, newest first.

@@ -82,7 +82,8 @@ pub async fn create(
 }
 
 /// `GET /admin/v1/clients?name=…&limit=…&cursor=…`: clients in `client_id`
-/// order, optionally those whose name contains `name`; `next_cursor` pages on.
+/// order, optionally those whose name contains `name` and those `disabled`
+/// (or not); `next_cursor` pages on.
 pub async fn list(
     Admin(actor): Admin,
     req: HttpRequest,
@@ -92,6 +93,12 @@ pub async fn list(
     let query = ClientQuery {
         limit: number_param(&query, "limit", 50, 1..=MAX_PAGE)? as usize,
         name: query.get("name").map(str::to_owned),
+        disabled: match query.get("disabled") {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => return Err(AdminError::bad_request("disabled must be true or false")),
+        },
         after: query.get("cursor").map(str::to_owned),
     };
     Ok(json_ok(operation(&app, move |app| app.clients(&actor, &query)).await?))

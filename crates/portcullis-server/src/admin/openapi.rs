@@ -47,6 +47,7 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
     match (route.verb, route.path) {
         (Verb::Get, "/clients") => vec![
             query("name", text.clone(), "only clients whose name contains this"),
+            query("disabled", json!({"type": "boolean"}), "only disabled (true) or enabled (false) clients"),
             limit(200),
             query("cursor", text, "the next_cursor of the page before"),
         ],

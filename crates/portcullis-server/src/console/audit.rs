@@ -4,10 +4,10 @@
 //! REST API's writer), and shows and renews the chain's verification. All
 //! over the operations the REST API uses, as the signed-in user (`admin:audit`).
 
-use super::session::{current, Signed};
+use super::session::{form_expired, require, Frame, Signed};
+use super::{see_other, Posted};
 use crate::admin::audit_logs::{export, outcome, Format, OUTCOMES};
 use crate::authorization::Authorization;
-use crate::form::FormParams;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::{header, StatusCode};
@@ -43,9 +43,7 @@ struct Shown {
 #[derive(Template)]
 #[template(path = "console/audit.html")]
 struct AuditPage {
-    section: &'static str,
-    csrf: String,
-    username: String,
+    frame: Frame,
     filters: Filters,
     outcomes: [&'static str; 3],
     verification: Option<Shown>,
@@ -69,7 +67,7 @@ fn time(raw: &str) -> Result<Option<DateTime<Utc>>, String> {
 }
 
 /// The filters of `params` as the form shows them, and as a query.
-fn filters(params: &FormParams, now: DateTime<Utc>) -> (Filters, Result<Query, String>) {
+fn filters(params: &Posted, now: DateTime<Utc>) -> (Filters, Result<Query, String>) {
     let text = |name: &str| params.get(name).unwrap_or_default().trim().to_owned();
     let shown = Filters {
         from: text("from"),
@@ -121,18 +119,7 @@ async fn audit_session(
     req: &HttpRequest,
     flow: &Authorization,
 ) -> Result<Result<Signed, HttpResponse>, PageError> {
-    let signed = match current(req, flow).await? {
-        Ok(signed) => signed,
-        Err(sign_in) => return Ok(Err(sign_in)),
-    };
-    if !signed.session.permissions.contains(&Permission::Audit) {
-        return Ok(Err(message(
-            StatusCode::FORBIDDEN,
-            "Audit log",
-            "Reading the audit log needs the admin:audit role.",
-        )?));
-    }
-    Ok(Ok(signed))
+    require(req, flow, Permission::Audit, "Reading the audit log").await
 }
 
 /// `GET /console/audit?from=&to=&actor=&action=&target=&outcome=&cursor=`.
@@ -141,9 +128,9 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         Ok(signed) => signed,
         Err(response) => return Ok(response),
     };
-    let params = FormParams::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let params = Posted::query(&req);
     let (shown, wanted) = filters(&params, flow.app.now());
-    let actor = signed.session.actor(flow.proxies.client_ip(&req));
+    let actor = signed.actor(&req, &flow);
     let (page, verification) = flow
         .run(move |app| {
             let page = match wanted {
@@ -170,9 +157,7 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
     let verification =
         verification.map(|(ok, at, detail)| Shown { ok, at: portcullis_app::time(at), detail });
     let page = AuditPage {
-        section: "audit",
-        csrf: signed.csrf,
-        username: signed.session.username,
+        frame: signed.frame("audit"),
         filters: shown,
         outcomes: OUTCOMES,
         verification,
@@ -192,7 +177,7 @@ pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
         Ok(signed) => signed,
         Err(response) => return Ok(response),
     };
-    let params = FormParams::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let params = Posted::query(&req);
     let format = match params.get("format") {
         Some("csv") => Format::Csv,
         Some("jsonl") => Format::JsonLines,
@@ -202,7 +187,7 @@ pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
     let Ok(mut query) = wanted else {
         return message(StatusCode::BAD_REQUEST, "Export", "The filters are not valid.");
     };
-    let actor = signed.session.actor(flow.proxies.client_ip(&req));
+    let actor = signed.actor(&req, &flow);
     let entries = flow
         .run(move |app| {
             let mut entries = Vec::new();
@@ -233,26 +218,18 @@ pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
 /// whole chain now, then back to the log, which shows the outcome.
 pub async fn verify(
     req: HttpRequest,
-    form: Result<FormParams, crate::oauth_response::OAuthFailure>,
+    body: web::Bytes,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = match audit_session(&req, &flow).await? {
         Ok(signed) => signed,
         Err(response) => return Ok(response),
     };
-    let posted = form.ok().and_then(|f| f.get("csrf").map(str::to_owned)).unwrap_or_default();
-    if !signed.session.csrf_matches(&posted) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "This form is no longer valid. Reload the page and try again.",
-        );
+    if !signed.posted_by_console(&Posted::parse(&body)) {
+        return form_expired();
     }
-    let actor = signed.session.actor(flow.proxies.client_ip(&req));
+    let actor = signed.actor(&req, &flow);
     // A broken chain is an outcome to show, not a failure of the page.
     flow.run(move |app| Ok(app.verify_audit_log(&actor).map(drop).ok())).await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/console/audit"))
-        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-        .finish())
+    Ok(see_other("/console/audit"))
 }

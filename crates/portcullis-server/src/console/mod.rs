@@ -6,14 +6,105 @@
 //! signed-in user ([`session`]).
 
 pub mod audit;
+pub mod clients;
 pub mod overview;
 pub mod session;
 pub mod sign_in;
 
+use crate::pages::PageError;
+use actix_web::http::StatusCode;
 use actix_web::web;
+use portcullis_app::AppError;
+
+/// The signed-in session of a console page that needs a permission, or
+/// returns the handler's response instead (sign in, or 403):
+/// `signed!(req, flow, Permission::Clients, "Managing clients")`.
+macro_rules! signed {
+    ($req:expr, $flow:expr, $permission:expr, $what:expr) => {
+        match $crate::console::session::require(&$req, &$flow, $permission, $what).await? {
+            Ok(signed) => signed,
+            Err(response) => return Ok(response),
+        }
+    };
+}
+pub(crate) use signed;
+
+/// A console form (or query string) as sent: its fields in order, a name
+/// possibly repeated (check boxes). Unlike the OAuth endpoints' forms,
+/// which RFC 6749 §3.2 keeps to one value a name.
+#[derive(Default)]
+pub struct Posted(Vec<(String, String)>);
+
+impl Posted {
+    /// The fields of an `application/x-www-form-urlencoded` body.
+    pub fn parse(body: &[u8]) -> Self {
+        Self(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    /// The fields of `req`'s query string.
+    pub fn query(req: &actix_web::HttpRequest) -> Self {
+        Self::parse(req.query_string().as_bytes())
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `name`, trimmed; empty when absent.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().trim().to_owned()
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+/// An operation's refusal as a page shows it: its status and what to say.
+/// A failure (storage, unreadable data) stays the pages' one error.
+pub fn refusal(error: AppError) -> Result<(StatusCode, String), PageError> {
+    let status = match &error {
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Invalid(_) | AppError::InvalidMetadata { .. } => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Unavailable(_) | AppError::Corrupt(_) => return Err(error.into()),
+    };
+    Ok((status, error.to_string()))
+}
+
+/// A page asking to confirm an action that cannot be undone.
+#[derive(askama::Template)]
+#[template(path = "console/confirm.html")]
+pub struct Confirm<'a> {
+    /// The layout's part.
+    pub frame: session::Frame,
+    /// The heading.
+    pub title: &'a str,
+    /// What the action does.
+    pub text: &'a str,
+    /// Where the confirmation posts.
+    pub action: &'a str,
+    /// The button's words.
+    pub button: &'a str,
+    /// Where Cancel leads.
+    pub back: &'a str,
+}
+
+/// A redirect to `location` after a form was handled (POST, then GET).
+pub fn see_other(location: &str) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+        .finish()
+}
 
 /// Mounts the console's pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    clients::configure(cfg);
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
         .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
         .service(web::resource("/console/audit").route(web::get().to(audit::show)))

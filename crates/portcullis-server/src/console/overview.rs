@@ -2,7 +2,7 @@
 //! alerts `admin:monitoring`, keys `admin:keys`, security events
 //! `admin:audit`); a tile the user may not see is left out.
 
-use super::session::{current, Signed};
+use super::session::{current, Frame, Signed};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
 use crate::views::render;
@@ -45,9 +45,7 @@ struct Live {
 #[derive(Template)]
 #[template(path = "console/overview.html")]
 struct OverviewPage {
-    section: &'static str,
-    csrf: String,
-    username: String,
+    frame: Frame,
     roles: String,
     live: Live,
 }
@@ -124,13 +122,7 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         Err(sign_in) => return Ok(sign_in),
     };
     let roles = signed.session.permissions.iter().map(|p| p.scope()).collect::<Vec<_>>().join(", ");
-    let page = OverviewPage {
-        section: "overview",
-        csrf: signed.csrf,
-        username: signed.session.username,
-        roles,
-        live,
-    };
+    let page = OverviewPage { frame: signed.frame("overview"), roles, live };
     render(StatusCode::OK, &page)
 }
 

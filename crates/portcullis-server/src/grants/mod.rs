@@ -167,6 +167,21 @@ pub fn access_token(
     aud: String,
     grant_id: Option<String>,
 ) -> Result<MintedAccessToken, OAuthError> {
+    let (claims, lifetime) = access_token_claims(client, settings, sub, scope, aud, grant_id);
+    let token = sign(keys, client.metadata.access_token_signed_response_alg, |key| claims.sign(key))?;
+    Ok(MintedAccessToken { token, lifetime })
+}
+
+/// The claims of an RFC 9068 access token for `client`, acting for `sub`,
+/// and its lifetime in seconds: what [`access_token`] signs.
+pub fn access_token_claims(
+    client: &RegisteredClient,
+    settings: &TokenSettings,
+    sub: &str,
+    scope: &Scope,
+    aud: String,
+    grant_id: Option<String>,
+) -> (AccessTokenClaims, u64) {
     let lifetime = client.metadata.access_token_lifetime.unwrap_or(settings.access_token_lifetime.as_secs());
     let now = settings.clock.now().timestamp();
     let scope = scope.to_string();
@@ -182,8 +197,7 @@ pub fn access_token(
         nbf: None,
         exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
     };
-    let token = sign(keys, client.metadata.access_token_signed_response_alg, |key| claims.sign(key))?;
-    Ok(MintedAccessToken { token, lifetime })
+    (claims, lifetime)
 }
 
 /// Who authenticated, for an ID token.

@@ -35,7 +35,7 @@ fn path_of(url: &str) -> String {
 }
 
 /// Follows redirects from `path` until a page answers; that page's path and response.
-async fn follow(browser: &Browser, path: &str) -> (String, reqwest::Response) {
+pub async fn follow(browser: &Browser, path: &str) -> (String, reqwest::Response) {
     let mut path = path.to_owned();
     for _ in 0..10 {
         let response = browser.get(&path).await;
@@ -48,7 +48,7 @@ async fn follow(browser: &Browser, path: &str) -> (String, reqwest::Response) {
 }
 
 /// The value of the first `<input name="{name}" value="…">` of `html`.
-fn field(html: &str, name: &str) -> String {
+pub fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
@@ -93,6 +93,31 @@ async fn to_second_factor(browser: &Browser, username: &str) -> (String, String)
     assert_eq!(posted.status(), 303);
     let (second, page) = follow(browser, &location(posted.headers())).await;
     (second, page.text().await.unwrap())
+}
+
+/// A browser signed in to the console as a new user `name` with `roles`
+/// (enrolled in TOTP on the way), and the console's CSRF token.
+pub async fn signed_in(db: &TestDb, name: &str, roles: &[Permission]) -> (Browser, String) {
+    user(db, name, roles);
+    let browser = browser_with(settings(db, &new_kek()));
+    let (_, page) = to_second_factor(&browser, name).await;
+    let enrolled = browser
+        .post(
+            "/login/second-factor",
+            &[
+                ("interaction", &field(&page, "interaction")),
+                ("csrf", &field(&page, "csrf")),
+                ("code", &code_for(&page)),
+            ],
+        )
+        .await;
+    let codes_page = enrolled.text().await.unwrap();
+    let resume = codes_page.split("href=\"").find(|h| h.starts_with("/authorize/resume")).unwrap();
+    let (console, overview) =
+        follow(&browser, &resume.split('"').next().unwrap().replace("&amp;", "&")).await;
+    assert_eq!(console, "/console");
+    let csrf = field(&overview.text().await.unwrap(), "csrf");
+    (browser, csrf)
 }
 
 backend_tests! {

@@ -14,6 +14,7 @@ mod code_exchange;
 mod code_flow;
 mod console;
 mod console_browser;
+mod console_clients;
 mod discovery;
 mod health;
 mod helpers;

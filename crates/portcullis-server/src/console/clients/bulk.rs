@@ -1,0 +1,83 @@
+//! Secrets shown once: a secret just added to a client, or the secrets of
+//! up to 50 clients regenerated in one action (`POST
+//! /console/clients/regenerate` from the list's check boxes). The page shows
+//! each secret with a copy button and offers them all as a JSON download
+//! (a `data:` link, so the secrets are never stored or sent again).
+
+use super::super::session::{form_expired, Frame};
+use super::super::{refusal, signed, Posted};
+use super::WHAT;
+use crate::authorization::Authorization;
+use crate::pages::PageError;
+use crate::views::{message, render};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use base64::Engine;
+use portcullis_app::Permission;
+use serde::Serialize;
+
+/// A secret as the page (and its download) shows it.
+#[derive(Serialize)]
+pub struct Shown {
+    /// The client.
+    pub client_id: String,
+    /// Its name; empty when the page is about one client.
+    pub client_name: String,
+    /// The secret's id.
+    pub secret_id: String,
+    /// The secret.
+    pub secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/secrets.html")]
+struct SecretsPage<'a> {
+    frame: Frame,
+    secrets: Vec<Shown>,
+    download: String,
+    back: &'a str,
+}
+
+/// The page showing `secrets` once, never cached, with a link `back`.
+pub fn shown_once(frame: Frame, secrets: Vec<Shown>, back: &str) -> Result<HttpResponse, PageError> {
+    let json = serde_json::to_vec_pretty(&secrets).map_err(PageError::failed)?;
+    let download =
+        format!("data:application/json;base64,{}", base64::engine::general_purpose::STANDARD.encode(json));
+    render(StatusCode::OK, &SecretsPage { frame, secrets, download, back })
+}
+
+/// `POST /console/clients/regenerate` with `client_id` repeated (at most
+/// [`portcullis_app::client_secrets::MAX_REGENERATED`]): every secret of
+/// each is revoked and one new secret put in their place, all or none.
+pub async fn regenerate(
+    req: HttpRequest,
+    body: web::Bytes,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let form = Posted::parse(&body);
+    if !signed.posted_by_console(&form) {
+        return form_expired();
+    }
+    let ids: Vec<String> = form.all("client_id").into_iter().map(str::to_owned).collect();
+    let actor = signed.actor(&req, &flow);
+    match flow.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids))).await? {
+        Ok(regenerated) => {
+            let secrets = regenerated
+                .into_iter()
+                .map(|r| Shown {
+                    secret: r.secret.expose().to_owned(),
+                    client_id: r.client_id,
+                    client_name: r.client_name,
+                    secret_id: r.secret_id,
+                })
+                .collect();
+            shown_once(signed.frame("clients"), secrets, "/console/clients")
+        }
+        Err(error) => {
+            let (status, text) = refusal(error)?;
+            message(status, "Secrets not regenerated", &format!("{text}. No secret was changed."))
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The client form: creating a client, and changing one in two steps. The
+//! form posts to a review that shows the change as a diff (checked as
+//! saving would check it, nothing written); saving then writes the
+//! reviewed draft, based on the version the form was opened at. A version
+//! saved by someone else in between is explained and the draft reviewed
+//! again against it: nothing typed is lost.
+
+use super::super::session::{form_expired, Frame, Signed};
+use super::super::{refusal, see_other, signed, Posted};
+use super::diff::{rows, Row};
+use super::form::{configuration, shown, ShownGroup};
+use super::{bulk, client_path, WHAT};
+use crate::authorization::Authorization;
+use crate::pages::PageError;
+use crate::views::{message, render};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use portcullis_app::clients::{ClientChange, ClientView};
+use portcullis_app::{AppError, Permission};
+use portcullis_core::ClientMetadata;
+use serde_json::{json, Map, Value};
+
+#[derive(Template)]
+#[template(path = "console/client_form.html")]
+struct FormPage {
+    frame: Frame,
+    title: String,
+    action: String,
+    back: String,
+    groups: Vec<ShownGroup>,
+    based_on: Option<i64>,
+    problems: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/client_review.html")]
+struct ReviewPage {
+    frame: Frame,
+    path: String,
+    rows: Vec<Row>,
+    draft: String,
+    based_on: i64,
+    stale: Option<String>,
+}
+
+/// `metadata` as the JSON object the form and the diff read.
+pub fn as_object(metadata: &ClientMetadata) -> Map<String, Value> {
+    match serde_json::to_value(metadata) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The form for `configuration`, with `problems`.
+fn form_page(
+    frame: Frame,
+    client: Option<&ClientView>,
+    configuration: &Map<String, Value>,
+    based_on: Option<i64>,
+    problems: Vec<String>,
+) -> Result<HttpResponse, PageError> {
+    let (title, action, back) = match client {
+        Some(c) => {
+            let path = client_path(&c.client_id);
+            (format!("Edit {}", c.metadata.client_name), format!("{path}/edit"), path)
+        }
+        None => ("New client".to_owned(), "/console/clients/new".to_owned(), "/console/clients".to_owned()),
+    };
+    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let page = FormPage { frame, title, action, back, groups: shown(configuration), based_on, problems };
+    render(status, &page)
+}
+
+/// `GET /console/clients/new`: the form with a new client's defaults.
+pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let defaults: ClientMetadata = serde_json::from_value(json!({
+        "client_name": "",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scope": "openid",
+    }))
+    .map_err(PageError::failed)?;
+    form_page(signed.frame("clients"), None, &as_object(&defaults), None, Vec::new())
+}
+
+/// `POST /console/clients/new`: registers the client; its first secret is
+/// shown once.
+pub async fn create(
+    req: HttpRequest,
+    body: web::Bytes,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let form = Posted::parse(&body);
+    if !signed.posted_by_console(&form) {
+        return form_expired();
+    }
+    let (configuration, problems) = configuration(Map::new(), &form);
+    if !problems.is_empty() {
+        return form_page(signed.frame("clients"), None, &configuration, None, problems);
+    }
+    let actor = signed.actor(&req, &flow);
+    let draft = configuration.clone();
+    match flow.run(move |app| Ok(app.create_client(&actor, draft))).await? {
+        Ok(created) => {
+            let path = client_path(&created.client.client_id);
+            match created.secret {
+                Some(secret) => {
+                    let shown = bulk::Shown {
+                        client_id: created.client.client_id,
+                        client_name: created.client.metadata.client_name,
+                        secret_id: created
+                            .client
+                            .secrets
+                            .first()
+                            .map(|s| s.secret_id.clone())
+                            .unwrap_or_default(),
+                        secret: secret.expose().to_owned(),
+                    };
+                    bulk::shown_once(signed.frame("clients"), vec![shown], &path)
+                }
+                None => Ok(see_other(&path)),
+            }
+        }
+        Err(error) => {
+            let (_, text) = refusal(error)?;
+            form_page(signed.frame("clients"), None, &configuration, None, vec![text])
+        }
+    }
+}
+
+/// The client `client_id` for `signed`, or the page saying why not.
+async fn client(
+    req: &HttpRequest,
+    flow: &Authorization,
+    signed: &Signed,
+    client_id: String,
+) -> Result<Result<ClientView, HttpResponse>, PageError> {
+    let actor = signed.actor(req, flow);
+    match flow.run(move |app| Ok(app.client(&actor, &client_id))).await? {
+        Ok(client) => Ok(Ok(client)),
+        Err(error) => {
+            let (status, text) = refusal(error)?;
+            Ok(Err(message(status, "Client", &text)?))
+        }
+    }
+}
+
+/// `GET /console/clients/{client_id}/edit`: the form, filled.
+pub async fn edit(
+    req: HttpRequest,
+    path: web::Path<String>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let current = match client(&req, &flow, &signed, path.into_inner()).await? {
+        Ok(client) => client,
+        Err(page) => return Ok(page),
+    };
+    let configuration = as_object(&current.metadata);
+    form_page(signed.frame("clients"), Some(&current), &configuration, Some(current.version), Vec::new())
+}
+
+/// `POST /console/clients/{client_id}/edit`: `step=review` from the form,
+/// `step=edit` back to the form with the draft, `step=save` to write it.
+pub async fn submit(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let form = Posted::parse(&body);
+    if !signed.posted_by_console(&form) {
+        return form_expired();
+    }
+    let current = match client(&req, &flow, &signed, path.into_inner()).await? {
+        Ok(client) => client,
+        Err(page) => return Ok(page),
+    };
+    let based_on = form.get("based_on").and_then(|v| v.parse().ok()).unwrap_or(current.version);
+    let frame = signed.frame("clients");
+    let draft = match form.get("draft") {
+        Some(draft) => match serde_json::from_str::<Map<String, Value>>(draft) {
+            Ok(draft) => draft,
+            Err(_) => return message(StatusCode::BAD_REQUEST, "Edit client", "The draft could not be read."),
+        },
+        None => {
+            let (draft, problems) = configuration(as_object(&current.metadata), &form);
+            if !problems.is_empty() {
+                return form_page(frame, Some(&current), &draft, Some(based_on), problems);
+            }
+            draft
+        }
+    };
+    match form.get("step") {
+        Some("edit") => form_page(frame, Some(&current), &draft, Some(based_on), Vec::new()),
+        Some("save") => save(&req, &flow, &signed, current, draft, based_on).await,
+        _ => review(&req, &flow, &signed, current, draft, based_on).await,
+    }
+}
+
+/// The review of `draft` against `current`: checked, nothing written.
+async fn review(
+    req: &HttpRequest,
+    flow: &Authorization,
+    signed: &Signed,
+    current: ClientView,
+    draft: Map<String, Value>,
+    based_on: i64,
+) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor(req, flow);
+    let checked = draft.clone();
+    let metadata = match flow.run(move |app| Ok(app.check_client_draft(&actor, checked))).await? {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            let (_, text) = refusal(error)?;
+            return form_page(signed.frame("clients"), Some(&current), &draft, Some(based_on), vec![text]);
+        }
+    };
+    let stale = (based_on != current.version).then(|| {
+        format!(
+            "Someone saved version {} of this client after you opened the form at version {based_on}. \
+             The changes below are against version {}: saving would replace what they changed too. \
+             Compare the versions before you save.",
+            current.version, current.version
+        )
+    });
+    let new = as_object(&metadata);
+    let page = ReviewPage {
+        frame: signed.frame("clients"),
+        path: client_path(&current.client_id),
+        rows: rows(&as_object(&current.metadata), &new, true),
+        draft: Value::Object(new).to_string(),
+        based_on: current.version,
+        stale,
+    };
+    render(if page.stale.is_some() { StatusCode::CONFLICT } else { StatusCode::OK }, &page)
+}
+
+/// Writes the reviewed `draft` as the version after `based_on`.
+async fn save(
+    req: &HttpRequest,
+    flow: &Authorization,
+    signed: &Signed,
+    current: ClientView,
+    draft: Map<String, Value>,
+    based_on: i64,
+) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor(req, flow);
+    let (client_id, written) = (current.client_id.clone(), draft.clone());
+    let saved = flow
+        .run(move |app| {
+            Ok(app.update_client(&actor, &client_id, Some(based_on), ClientChange::Replace(written)))
+        })
+        .await?;
+    match saved {
+        Ok(client) => Ok(see_other(&client_path(&client.client_id))),
+        // Someone else saved first: review the draft against their version.
+        Err(AppError::Conflict(_)) if based_on != current.version => {
+            review(req, flow, signed, current, draft, based_on).await
+        }
+        Err(error) => {
+            let (_, text) = refusal(error)?;
+            form_page(signed.frame("clients"), Some(&current), &draft, Some(based_on), vec![text])
+        }
+    }
+}
+
+/// `GET /console/clients/redirect-uris?application_type=&uris=`: each
+/// line's problem as saving would report it, for the form's script to
+/// show as the admin types: `{"problems": ["line 2: …"]}`.
+pub async fn check_redirect_uris(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let params = Posted::query(&req);
+    let application_type = params.text("application_type");
+    let lines: Vec<String> =
+        params.get("uris").unwrap_or_default().lines().take(100).map(str::to_owned).collect();
+    let actor = signed.actor(&req, &flow);
+    let problems = flow
+        .run(move |app| {
+            let mut problems = Vec::new();
+            for (n, line) in lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let mut probe = json!({
+                    "client_name": "check",
+                    "grant_types": ["authorization_code"],
+                    "token_endpoint_auth_method": "none",
+                    "redirect_uris": [line.trim()],
+                });
+                if !application_type.is_empty() {
+                    probe["application_type"] = Value::String(application_type.clone());
+                }
+                let Value::Object(probe) = probe else { continue };
+                match app.check_client_draft(&actor, probe) {
+                    Err(AppError::InvalidMetadata { field, message })
+                        if field.starts_with("redirect_uris") =>
+                    {
+                        problems.push(format!("line {}: {message}", n + 1));
+                    }
+                    Err(error @ AppError::Forbidden(_)) => return Err(error),
+                    _ => {}
+                }
+            }
+            Ok(problems)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(actix_web::http::header::CacheControl(vec![
+            actix_web::http::header::CacheDirective::NoStore,
+        ]))
+        .json(json!({ "problems": problems })))
+}

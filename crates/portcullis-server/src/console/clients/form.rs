@@ -1,0 +1,405 @@
+//! The client form: every setting of a client as a form field, grouped as
+//! the page shows them, read from a configuration and written back into
+//! one. Members the form does not show (`software_id`, `jwks` of a client
+//! that keeps it, …) are carried over unchanged from the configuration the
+//! form is based on, so saving the form loses nothing.
+
+use super::super::Posted;
+use portcullis_core::{GrantType, SigningAlgorithm, TokenEndpointAuthMethod};
+use serde_json::{Map, Value};
+
+/// How a field is entered and how its value becomes JSON.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One line of text; empty leaves the member out.
+    Text,
+    /// One value a line, a JSON array.
+    Lines,
+    /// Values separated by spaces or commas, a JSON array.
+    Words,
+    /// A whole number of seconds (or requests); empty leaves the member out.
+    Number,
+    /// A check box, `true` or `false`.
+    Flag,
+    /// A JSON document; empty leaves the member out.
+    Json,
+    /// One of `options`; empty leaves the member out.
+    Choice(&'static [&'static str]),
+    /// Any of `options`, as check boxes: a JSON array.
+    Choices(&'static [&'static str]),
+}
+
+/// One setting: its RFC 7591 member name, label and help.
+pub struct Field {
+    /// The member, also the form field's name.
+    pub name: &'static str,
+    /// What the form calls it.
+    pub label: &'static str,
+    /// A line of help under it.
+    pub help: &'static str,
+    /// How it is entered.
+    pub kind: Kind,
+}
+
+const fn field(name: &'static str, label: &'static str, help: &'static str, kind: Kind) -> Field {
+    Field { name, label, help, kind }
+}
+
+const GRANTS: &[&str] = &[
+    GrantType::AuthorizationCode.as_str(),
+    GrantType::ClientCredentials.as_str(),
+    GrantType::RefreshToken.as_str(),
+];
+const METHODS: &[&str] = &[
+    TokenEndpointAuthMethod::ClientSecretBasic.as_str(),
+    TokenEndpointAuthMethod::ClientSecretPost.as_str(),
+    TokenEndpointAuthMethod::PrivateKeyJwt.as_str(),
+    TokenEndpointAuthMethod::None.as_str(),
+];
+const ALGORITHMS: &[&str] = &[SigningAlgorithm::Rs256.as_str(), SigningAlgorithm::Es256.as_str()];
+const OPTIONAL_ALGORITHMS: &[&str] =
+    &["", SigningAlgorithm::Rs256.as_str(), SigningAlgorithm::Es256.as_str()];
+const APPLICATION_TYPES: &[&str] = &["", "web", "native"];
+
+/// The form's groups, each a heading and its fields, in page order.
+pub const GROUPS: [(&str, &[Field]); 5] = [
+    (
+        "Identity",
+        &[
+            field("client_name", "Name", "Shown to users when they sign in.", Kind::Text),
+            field(
+                "application_type",
+                "Application type",
+                "Native apps may redirect to localhost and custom schemes.",
+                Kind::Choice(APPLICATION_TYPES),
+            ),
+            field("logo_uri", "Logo URL", "https; shown on the sign-in pages.", Kind::Text),
+            field("client_uri", "Home page", "", Kind::Text),
+            field("policy_uri", "Privacy policy", "", Kind::Text),
+            field("tos_uri", "Terms of service", "", Kind::Text),
+            field("contacts", "Contacts", "One e-mail address a line.", Kind::Lines),
+        ],
+    ),
+    (
+        "Sign-in",
+        &[
+            field(
+                "redirect_uris",
+                "Redirect URIs",
+                "One a line: exact https URLs (localhost and custom schemes for native apps).",
+                Kind::Lines,
+            ),
+            field("post_logout_redirect_uris", "Post-logout redirect URIs", "One a line.", Kind::Lines),
+            field(
+                "require_pkce",
+                "Require PKCE",
+                "Always on for public clients (RFC 9700 §2.1.1).",
+                Kind::Flag,
+            ),
+            field("pkce_plain_allowed", "Allow the plain PKCE method", "S256 only when off.", Kind::Flag),
+            field("skip_consent", "First-party: skip consent", "", Kind::Flag),
+        ],
+    ),
+    (
+        "Grants and authentication",
+        &[
+            field("grant_types", "Grant types", "", Kind::Choices(GRANTS)),
+            field(
+                "token_endpoint_auth_method",
+                "Authentication method",
+                "none makes a public client.",
+                Kind::Choice(METHODS),
+            ),
+            field(
+                "token_endpoint_auth_signing_alg",
+                "Assertion algorithm",
+                "For private_key_jwt; any when empty.",
+                Kind::Choice(OPTIONAL_ALGORITHMS),
+            ),
+            field(
+                "jwks_uri",
+                "JWKS URL",
+                "Where the client publishes its keys, for private_key_jwt.",
+                Kind::Text,
+            ),
+            field("jwks", "JWKS", "The client's public keys as a JWK Set, instead of a URL.", Kind::Json),
+            field(
+                "scope",
+                "Scopes",
+                "Space-separated; also the default when the client asks for none.",
+                Kind::Text,
+            ),
+            field("introspection_allowed", "May call introspection", "", Kind::Flag),
+        ],
+    ),
+    (
+        "Tokens",
+        &[
+            field("access_token_signed_response_alg", "Access-token algorithm", "", Kind::Choice(ALGORITHMS)),
+            field("id_token_signed_response_alg", "ID-token algorithm", "", Kind::Choice(ALGORITHMS)),
+            field(
+                "access_token_lifetime",
+                "Access-token lifetime (s)",
+                "The server default when empty.",
+                Kind::Number,
+            ),
+            field(
+                "refresh_token_idle_lifetime",
+                "Refresh token idle lifetime (s)",
+                "The server default when empty.",
+                Kind::Number,
+            ),
+            field(
+                "refresh_token_absolute_lifetime",
+                "Refresh token absolute lifetime (s)",
+                "The server default when empty.",
+                Kind::Number,
+            ),
+            field(
+                "refresh_token_reuse_interval",
+                "Refresh reuse interval (s)",
+                "Rotation is always on; a rotated token may be presented again for this long (0–60).",
+                Kind::Number,
+            ),
+            field(
+                "resources",
+                "Resources",
+                "RFC 8707 resource indicators the client may ask for, one a line.",
+                Kind::Lines,
+            ),
+            field(
+                "default_resource",
+                "Default resource",
+                "The audience when none is asked; the issuer when empty.",
+                Kind::Text,
+            ),
+        ],
+    ),
+    (
+        "Network",
+        &[
+            field(
+                "allowed_cidrs",
+                "Allowed networks",
+                "CIDRs, one a line; any address when empty.",
+                Kind::Lines,
+            ),
+            field(
+                "allowed_countries",
+                "Allowed countries",
+                "ISO 3166 codes (DE FR); uses from elsewhere are reported.",
+                Kind::Words,
+            ),
+            field(
+                "token_rate_limit",
+                "Rate limit (token requests a minute)",
+                "0: unlimited; the server default when empty.",
+                Kind::Number,
+            ),
+        ],
+    ),
+];
+
+/// Every field, in page order.
+pub fn fields() -> impl Iterator<Item = &'static Field> {
+    GROUPS.iter().flat_map(|(_, fields)| fields.iter())
+}
+
+/// A field as the page shows it.
+pub struct Shown {
+    /// The field.
+    pub name: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// Its help.
+    pub help: &'static str,
+    /// `text`, `lines`, `number`, `flag`, `json`, `choice` or `choices`.
+    pub kind: &'static str,
+    /// Its value as text (for `flag`: `on` when set).
+    pub value: String,
+    /// Its options, each with whether it is chosen.
+    pub options: Vec<(&'static str, bool)>,
+}
+
+/// A group as the page shows it.
+pub struct ShownGroup {
+    /// Its heading.
+    pub title: &'static str,
+    /// Its fields.
+    pub fields: Vec<Shown>,
+}
+
+/// `value` as a field of `kind` shows it.
+fn text_of(kind: Kind, value: Option<&Value>) -> String {
+    match (kind, value) {
+        (_, None | Some(Value::Null)) => String::new(),
+        (Kind::Lines, Some(Value::Array(items))) => items.iter().map(plain).collect::<Vec<_>>().join("\n"),
+        (Kind::Words, Some(Value::Array(items))) => items.iter().map(plain).collect::<Vec<_>>().join(" "),
+        (Kind::Flag, Some(Value::Bool(set))) => {
+            if *set {
+                "on".into()
+            } else {
+                String::new()
+            }
+        }
+        (Kind::Json, Some(Value::String(unread))) => unread.clone(),
+        (Kind::Json, Some(value)) => serde_json::to_string_pretty(value).unwrap_or_default(),
+        (_, Some(value)) => plain(value),
+    }
+}
+
+/// A JSON value as plain text: strings without quotes.
+pub fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The form filled from `configuration` (RFC 7591 member names).
+pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
+    GROUPS
+        .iter()
+        .map(|(title, fields)| ShownGroup {
+            title,
+            fields: fields
+                .iter()
+                .map(|f| {
+                    let value = configuration.get(f.name);
+                    let (kind, options): (&str, Vec<(&str, bool)>) = match f.kind {
+                        Kind::Text => ("text", vec![]),
+                        Kind::Lines | Kind::Words => ("lines", vec![]),
+                        Kind::Number => ("number", vec![]),
+                        Kind::Flag => ("flag", vec![]),
+                        Kind::Json => ("json", vec![]),
+                        Kind::Choice(options) => {
+                            let chosen = value.map(plain).unwrap_or_default();
+                            ("choice", options.iter().map(|o| (*o, *o == chosen)).collect())
+                        }
+                        Kind::Choices(options) => {
+                            let chosen: Vec<String> = value
+                                .and_then(Value::as_array)
+                                .map(|a| a.iter().map(plain).collect())
+                                .unwrap_or_default();
+                            ("choices", options.iter().map(|o| (*o, chosen.iter().any(|c| c == o))).collect())
+                        }
+                    };
+                    Shown {
+                        name: f.name,
+                        label: f.label,
+                        help: f.help,
+                        kind,
+                        value: text_of(f.kind, value),
+                        options,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The configuration the posted form describes: `base` with every field of
+/// the form written over it, and the fields that could not be read, named.
+/// Such a field keeps its text as a string, so the form shows it again.
+pub fn configuration(mut base: Map<String, Value>, form: &Posted) -> (Map<String, Value>, Vec<String>) {
+    let mut problems = Vec::new();
+    for f in fields() {
+        let raw = form.get(f.name).unwrap_or_default().trim();
+        let kept = || Some(Value::String(raw.to_owned()));
+        let value = match f.kind {
+            Kind::Text | Kind::Choice(_) => (!raw.is_empty()).then(kept).flatten(),
+            Kind::Lines => Some(list(raw.lines())),
+            Kind::Words => Some(list(raw.split(|c: char| c.is_whitespace() || c == ','))),
+            Kind::Number if raw.is_empty() => None,
+            Kind::Number => raw.parse::<u64>().map(Value::from).ok().or_else(|| {
+                problems.push(format!("{}: must be a whole number", f.label));
+                kept()
+            }),
+            Kind::Flag => Some(Value::Bool(!raw.is_empty())),
+            Kind::Json if raw.is_empty() => None,
+            Kind::Json => serde_json::from_str(raw).ok().or_else(|| {
+                problems.push(format!("{}: not a JSON document", f.label));
+                kept()
+            }),
+            Kind::Choices(_) => Some(list(form.all(f.name).into_iter())),
+        };
+        match value {
+            Some(value) => base.insert(f.name.to_owned(), value),
+            None => base.remove(f.name),
+        };
+    }
+    (base, problems)
+}
+
+/// The non-empty, trimmed `items` as a JSON array of strings.
+fn list<'a>(items: impl Iterator<Item = &'a str>) -> Value {
+    Value::Array(
+        items.map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_owned())).collect(),
+    )
+}
+
+/// The label of the member `name`, or the name itself for one the form does not show.
+pub fn label(name: &str) -> &str {
+    fields().find(|f| f.name == name).map_or(name, |f| f.label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn posted(pairs: &[(&str, &str)]) -> Posted {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        Posted::parse(body.as_bytes())
+    }
+
+    #[test]
+    fn a_form_written_back_keeps_what_it_does_not_show_and_reads_every_kind() {
+        let base = json!({"software_id": "s1", "access_token_lifetime": 300, "jwks": {"keys": []}});
+        let form = posted(&[
+            ("client_name", " Shop "),
+            ("redirect_uris", "https://a.example/cb\r\n\r\nhttps://b.example/cb"),
+            ("allowed_countries", "DE, FR"),
+            ("grant_types", "authorization_code"),
+            ("grant_types", "refresh_token"),
+            ("require_pkce", "on"),
+            ("token_rate_limit", "30"),
+        ]);
+        let (written, problems) = configuration(base.as_object().unwrap().clone(), &form);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(written["software_id"], "s1", "a member the form does not show is kept");
+        assert_eq!(written["client_name"], "Shop");
+        assert_eq!(written["redirect_uris"], json!(["https://a.example/cb", "https://b.example/cb"]));
+        assert_eq!(written["allowed_countries"], json!(["DE", "FR"]));
+        assert_eq!(written["grant_types"], json!(["authorization_code", "refresh_token"]));
+        assert_eq!(
+            (written["require_pkce"].clone(), written["skip_consent"].clone()),
+            (json!(true), json!(false))
+        );
+        assert_eq!(written["token_rate_limit"], 30);
+        assert!(
+            !written.contains_key("access_token_lifetime") && !written.contains_key("jwks"),
+            "emptied: {written:?}"
+        );
+        let shown = shown(&written);
+        let grants = shown.iter().flat_map(|g| &g.fields).find(|f| f.name == "grant_types").unwrap();
+        assert_eq!(
+            grants.options,
+            [("authorization_code", true), ("client_credentials", false), ("refresh_token", true)]
+        );
+    }
+
+    #[test]
+    fn a_field_that_cannot_be_read_is_named_and_shown_again() {
+        let form = posted(&[("access_token_lifetime", "5 minutes"), ("jwks", "{keys")]);
+        let (written, problems) = configuration(Map::new(), &form);
+        assert_eq!(
+            problems,
+            ["JWKS: not a JSON document", "Access-token lifetime (s): must be a whole number"]
+        );
+        let shown = shown(&written);
+        let value =
+            |name: &str| shown.iter().flat_map(|g| &g.fields).find(|f| f.name == name).unwrap().value.clone();
+        assert_eq!((value("access_token_lifetime"), value("jwks")), ("5 minutes".into(), "{keys".into()));
+    }
+}

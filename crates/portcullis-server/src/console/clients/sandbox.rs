@@ -1,0 +1,271 @@
+//! The sandbox: a token request tried against a client's saved
+//! configuration or an unsaved draft. It runs the token endpoint's own
+//! checks (grant allowed, RFC 6749 §4.4 confidential clients only for
+//! client credentials, scope, RFC 8707 resource) and builds the claims the
+//! access token would carry with the same code, but signs, issues, stores
+//! and audits nothing.
+
+use super::super::session::{form_expired, Frame};
+use super::super::{refusal, signed, Posted};
+use super::edit::as_object;
+use super::{client_path, WHAT};
+use crate::authorization::Authorization;
+use crate::clients::RegisteredClient;
+use crate::grants::{access_token_claims, audience, ensure_allowed, granted_scope, Requested, TokenSettings};
+use crate::pages::PageError;
+use crate::views::{message, render};
+use crate::KeyRing;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use portcullis_app::clients::ClientView;
+use portcullis_app::Permission;
+use portcullis_core::{ClientId, ClientMetadata, ErrorCode, GrantType, OAuthError, TokenEndpointAuthMethod};
+use serde_json::{json, Map, Value};
+
+/// What the request would get.
+struct Decision {
+    /// Whether tokens would be issued.
+    issued: bool,
+    /// The outcome in words: issued, or the error and why.
+    summary: String,
+    /// The access token's JOSE header, as JSON.
+    header: String,
+    /// Its claims, as JSON.
+    claims: String,
+    /// What else would happen.
+    notes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/sandbox.html")]
+struct SandboxPage {
+    frame: Frame,
+    path: String,
+    client: ClientView,
+    grant_type: String,
+    scope: String,
+    resource: String,
+    configuration: String,
+    draft: bool,
+    decision: Option<Decision>,
+}
+
+const GRANTS: [GrantType; 3] =
+    [GrantType::ClientCredentials, GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+/// Tries `grant` with `requested` for `client` configured as `metadata`.
+fn decide(
+    client: &ClientView,
+    metadata: ClientMetadata,
+    grant: GrantType,
+    requested: &Requested,
+    settings: &TokenSettings,
+    keys: &KeyRing,
+) -> Result<Decision, OAuthError> {
+    if client.disabled {
+        return Err(OAuthError::new(ErrorCode::InvalidClient, "the client is disabled"));
+    }
+    let registered = RegisteredClient {
+        id: ClientId::parse(&client.client_id)
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidClient, e.to_string()))?,
+        version: client.version,
+        metadata,
+        secrets: Vec::new(),
+        disabled_at: None,
+        assertion_keys: None,
+        retired_redirect_uris: Vec::new(),
+        failed_attempts: 0,
+        locked_until: None,
+        tokens_revoked_before: None,
+    };
+    ensure_allowed(&registered, grant)?;
+    let metadata = &registered.metadata;
+    let public = metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+    // RFC 6749 §4.4: only confidential clients may use client credentials.
+    if grant == GrantType::ClientCredentials && public {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use client_credentials",
+        ));
+    }
+    let scope = granted_scope(requested, &metadata.scope)?;
+    let aud = audience(requested, &registered, &settings.issuer)?;
+    let user = grant != GrantType::ClientCredentials;
+    let sub = if user { "(the signed-in user's id)" } else { client.client_id.as_str() };
+    let grant_id = user.then(|| "(the grant's id)".to_owned());
+    let (claims, lifetime) = access_token_claims(&registered, settings, sub, &scope, aud, grant_id);
+    let alg = metadata.access_token_signed_response_alg;
+    let keys = keys.current();
+    let kid = keys.signer(alg).map(|k| k.kid().to_owned());
+    let mut notes = vec![format!("The access token would live {lifetime} s.")];
+    if kid.is_none() {
+        notes.push(format!(
+            "There is no active {} key: the request would fail with server_error.",
+            alg.as_str()
+        ));
+    }
+    if user && scope.contains("openid") {
+        notes.push(format!(
+            "An ID token signed with {} would be issued too.",
+            metadata.id_token_signed_response_alg.as_str()
+        ));
+    }
+    if user && metadata.allows_grant(GrantType::RefreshToken) {
+        notes.push("A refresh token would be issued too (rotated at each use).".into());
+    }
+    let limit = metadata.token_rate_limit.unwrap_or(settings.token_rate_limit);
+    notes.push(match limit {
+        0 => "Token requests are not rate-limited.".into(),
+        n => format!("At most {n} token requests a minute."),
+    });
+    if !metadata.allowed_cidrs.is_empty() {
+        let networks: Vec<String> = metadata.allowed_cidrs.iter().map(ToString::to_string).collect();
+        notes.push(format!("Only from {}.", networks.join(", ")));
+    }
+    let header = json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid.unwrap_or_else(|| "(none)".into())});
+    let pretty = |value: &Value| serde_json::to_string_pretty(value).unwrap_or_default();
+    Ok(Decision {
+        issued: true,
+        summary: format!(
+            "Issued: a {} access token for {}",
+            alg.as_str(),
+            if user { "the user" } else { "the client itself" }
+        ),
+        header: pretty(&header),
+        claims: pretty(&serde_json::to_value(&claims).unwrap_or_default()),
+        notes,
+    })
+}
+
+/// The sandbox page of `client_id`, tried with `form` when given.
+async fn page(
+    req: &HttpRequest,
+    flow: &Authorization,
+    client_id: String,
+    form: Option<Posted>,
+    settings: &TokenSettings,
+    keys: &KeyRing,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let actor = signed.actor(req, flow);
+    let client = match flow.run(move |app| Ok(app.client(&actor, &client_id))).await? {
+        Ok(client) => client,
+        Err(error) => {
+            let (status, text) = refusal(error)?;
+            return message(status, "Sandbox", &text);
+        }
+    };
+    let saved = serde_json::to_string_pretty(&Value::Object(as_object(&client.metadata))).unwrap_or_default();
+    let form = form.unwrap_or_default();
+    let configuration = match form.text("configuration") {
+        draft if !draft.is_empty() => draft,
+        _ => saved.clone(),
+    };
+    let draft = serde_json::from_str::<Value>(&configuration).ok()
+        != Some(Value::Object(as_object(&client.metadata)));
+    let grant_type = form.get("grant_type").unwrap_or(GrantType::ClientCredentials.as_str()).to_owned();
+    let (scope, resource) = (form.text("scope"), form.text("resource"));
+    let decision = match form.get("grant_type") {
+        None => None,
+        Some(_) => Some(
+            try_against(
+                req,
+                flow,
+                &signed,
+                &client,
+                &configuration,
+                &grant_type,
+                &scope,
+                &resource,
+                settings,
+                keys,
+            )
+            .await?,
+        ),
+    };
+    let page = SandboxPage {
+        frame: signed.frame("clients"),
+        path: client_path(&client.client_id),
+        client,
+        grant_type,
+        scope,
+        resource,
+        configuration,
+        draft,
+        decision,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The decision for one try: the configuration checked as saving would
+/// check it, then the token endpoint's checks.
+#[allow(clippy::too_many_arguments)]
+async fn try_against(
+    req: &HttpRequest,
+    flow: &Authorization,
+    signed: &super::super::session::Signed,
+    client: &ClientView,
+    configuration: &str,
+    grant_type: &str,
+    scope: &str,
+    resource: &str,
+    settings: &TokenSettings,
+    keys: &KeyRing,
+) -> Result<Decision, PageError> {
+    let refused = |summary: String| Decision {
+        issued: false,
+        summary,
+        header: String::new(),
+        claims: String::new(),
+        notes: Vec::new(),
+    };
+    let Ok(object) = serde_json::from_str::<Map<String, Value>>(configuration) else {
+        return Ok(refused("The configuration is not a JSON object.".into()));
+    };
+    let actor = signed.actor(req, flow);
+    let metadata = match flow.run(move |app| Ok(app.check_client_draft(&actor, object))).await? {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            return Ok(refused(format!("The configuration could not be saved: {}", refusal(error)?.1)))
+        }
+    };
+    let Some(grant) = GRANTS.into_iter().find(|g| g.as_str() == grant_type) else {
+        return Ok(refused(format!("unsupported_grant_type: {grant_type}")));
+    };
+    let requested = Requested {
+        scope: (!scope.is_empty()).then(|| scope.to_owned()),
+        resources: if resource.is_empty() { Vec::new() } else { vec![resource.to_owned()] },
+    };
+    Ok(decide(client, metadata, grant, &requested, settings, keys)
+        .unwrap_or_else(|e| refused(format!("Refused: {}: {}", e.error.as_str(), e.error_description))))
+}
+
+/// `GET /console/clients/{client_id}/sandbox`: the form, with the saved configuration.
+pub async fn show(
+    req: HttpRequest,
+    path: web::Path<String>,
+    flow: web::Data<Authorization>,
+    settings: web::Data<TokenSettings>,
+    keys: web::Data<KeyRing>,
+) -> Result<HttpResponse, PageError> {
+    page(&req, &flow, path.into_inner(), None, &settings, &keys).await
+}
+
+/// `POST /console/clients/{client_id}/sandbox`: one try (`grant_type`,
+/// `scope`, `resource`, `configuration`); nothing is issued or saved.
+pub async fn try_request(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    flow: web::Data<Authorization>,
+    settings: web::Data<TokenSettings>,
+    keys: web::Data<KeyRing>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let form = Posted::parse(&body);
+    if !signed.posted_by_console(&form) {
+        return form_expired();
+    }
+    page(&req, &flow, path.into_inner(), Some(form), &settings, &keys).await
+}

@@ -1,0 +1,175 @@
+//! A client's versions: the timeline (who changed what, when), any two
+//! versions side by side, and rollback to one after a confirmation that
+//! shows what it would change. A version written meanwhile by someone
+//! else, or one past the rollback window, is explained on the page.
+
+use super::super::session::{form_expired, Frame};
+use super::super::{refusal, see_other, signed, Posted};
+use super::diff::{rows, Row};
+use super::edit::as_object;
+use super::{client_path, WHAT};
+use crate::authorization::Authorization;
+use crate::pages::PageError;
+use crate::views::{message, render};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use portcullis_app::clients::{ClientView, VersionView};
+use portcullis_app::{Actor, App, AppError, Permission};
+
+/// Two versions compared.
+struct Compared {
+    left: i64,
+    right: i64,
+    rows: Vec<Row>,
+}
+
+#[derive(Template)]
+#[template(path = "console/versions.html")]
+struct VersionsPage {
+    frame: Frame,
+    path: String,
+    client: ClientView,
+    versions: Vec<VersionView>,
+    compared: Option<Compared>,
+}
+
+/// Versions `left` and `right` of `client_id`, side by side.
+fn compare(app: &App, actor: &Actor, client_id: &str, left: i64, right: i64) -> Result<Compared, AppError> {
+    let configuration = |version| {
+        app.client_version(actor, client_id, version)
+            .map(|v| v.metadata.as_ref().map(as_object).unwrap_or_default())
+    };
+    let rows = rows(&configuration(left)?, &configuration(right)?, false);
+    Ok(Compared { left, right, rows })
+}
+
+/// `GET /console/clients/{client_id}/versions?left=&right=`: the timeline;
+/// by default the newest version compared with the one before.
+pub async fn show(
+    req: HttpRequest,
+    path: web::Path<String>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let client_id = path.into_inner();
+    let params = Posted::query(&req);
+    let chosen = |name| params.get(name).and_then(|v| v.parse::<i64>().ok());
+    let (left, right) = (chosen("left"), chosen("right"));
+    let actor = signed.actor(&req, &flow);
+    let found = flow
+        .run(move |app| {
+            Ok((|| {
+                let client = app.client(&actor, &client_id)?;
+                let versions = app.client_versions(&actor, &client_id)?;
+                let right = right.unwrap_or(client.version);
+                let left = left.unwrap_or((right - 1).max(1));
+                let compared = compare(app, &actor, &client_id, left, right)?;
+                Ok::<_, AppError>((client, versions, compared))
+            })())
+        })
+        .await?;
+    let (client, versions, compared) = match found {
+        Ok(found) => found,
+        Err(error) => {
+            let (status, text) = refusal(error)?;
+            return message(status, "Versions", &text);
+        }
+    };
+    let page = VersionsPage {
+        frame: signed.frame("clients"),
+        path: client_path(&client.client_id),
+        client,
+        versions,
+        compared: Some(compared),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "console/rollback.html")]
+struct RollbackPage {
+    frame: Frame,
+    path: String,
+    client: ClientView,
+    version: i64,
+    rows: Vec<Row>,
+    error: Option<String>,
+}
+
+/// The rollback confirmation for `version`, with `error` from a refused attempt.
+async fn rollback_page(
+    flow: &Authorization,
+    frame: Frame,
+    actor: Actor,
+    client_id: String,
+    version: i64,
+    error: Option<(StatusCode, String)>,
+) -> Result<HttpResponse, PageError> {
+    let found = flow
+        .run(move |app| {
+            Ok((|| {
+                let client = app.client(&actor, &client_id)?;
+                let compared = compare(app, &actor, &client_id, client.version, version)?;
+                Ok::<_, AppError>((client, compared))
+            })())
+        })
+        .await?;
+    let (client, compared) = match found {
+        Ok(found) => found,
+        Err(error) => {
+            let (status, text) = refusal(error)?;
+            return message(status, "Roll back", &text);
+        }
+    };
+    let (status, error) = error.map_or((StatusCode::OK, None), |(s, e)| (s, Some(e)));
+    let rows = compared.rows.into_iter().filter(|r| r.changed).collect();
+    let page = RollbackPage { frame, path: client_path(&client.client_id), client, version, rows, error };
+    render(status, &page)
+}
+
+/// `GET /console/clients/{client_id}/versions/{version}/rollback`: what
+/// rolling back would change, and the button to do it.
+pub async fn confirm_rollback(
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let (client_id, version) = path.into_inner();
+    let actor = signed.actor(&req, &flow);
+    rollback_page(&flow, signed.frame("clients"), actor, client_id, version, None).await
+}
+
+/// `POST /console/clients/{client_id}/versions/{version}/rollback` with
+/// `based_on`, the version the confirmation showed as current.
+pub async fn roll_back(
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+    body: web::Bytes,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let form = Posted::parse(&body);
+    if !signed.posted_by_console(&form) {
+        return form_expired();
+    }
+    let (client_id, version) = path.into_inner();
+    let based_on = form.get("based_on").and_then(|v| v.parse::<i64>().ok());
+    let actor = signed.actor(&req, &flow);
+    let (id, who) = (client_id.clone(), actor.clone());
+    match flow.run(move |app| Ok(app.roll_back_client(&who, &id, version, based_on))).await? {
+        Ok(client) => Ok(see_other(&format!("{}/versions", client_path(&client.client_id)))),
+        Err(error) => {
+            let stale = matches!(error, AppError::Conflict(_)) && based_on.is_some();
+            let (status, mut text) = refusal(error)?;
+            if stale {
+                text = format!(
+                    "{text}. Nothing was rolled back. The page now shows what rolling back would change from the current version; confirm again if you still want it."
+                );
+            }
+            rollback_page(&flow, signed.frame("clients"), actor, client_id, version, Some((status, text)))
+                .await
+        }
+    }
+}
