@@ -128,6 +128,12 @@ impl App {
         Ok((key, secret.as_ref().to_vec()))
     }
 
+    /// Where `user_id` stands with the second factor, as an admin reads it.
+    pub fn user_second_factor(&self, actor: &Actor, user_id: &str) -> Result<FactorState, AppError> {
+        actor.require(Permission::Users)?;
+        self.second_factor_state(user_id)
+    }
+
     /// Where `user_id` stands with the second factor.
     pub fn second_factor_state(&self, user_id: &str) -> Result<FactorState, AppError> {
         Ok(match totp::find(&mut *self.db.get()?, user_id)? {

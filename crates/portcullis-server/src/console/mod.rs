@@ -7,9 +7,11 @@
 
 pub mod audit;
 pub mod clients;
+pub mod keys;
 pub mod overview;
 pub mod session;
 pub mod sign_in;
+pub mod users;
 
 use crate::pages::PageError;
 use actix_web::http::StatusCode;
@@ -105,8 +107,15 @@ pub fn see_other(location: &str) -> actix_web::HttpResponse {
 /// Mounts the console's pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     clients::configure(cfg);
+    users::configure(cfg);
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
         .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
+        .service(web::resource("/console/keys").route(web::get().to(keys::show)))
+        .service(
+            web::resource("/console/keys/{action}/{subject}")
+                .route(web::get().to(keys::confirm))
+                .route(web::post().to(keys::act)),
+        )
         .service(web::resource("/console/audit").route(web::get().to(audit::show)))
         .service(web::resource("/console/audit/export").route(web::get().to(audit::download)))
         .service(web::resource("/console/audit/verify").route(web::post().to(audit::verify)))

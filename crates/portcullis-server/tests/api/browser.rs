@@ -69,6 +69,34 @@ impl Chromium {
         panic!("the browser is at {at}, not at {path}");
     }
 
+    /// The origin of the page shown (`http://127.0.0.1:PORT`).
+    pub async fn origin(&self) -> String {
+        let url = self.client.current_url().await.expect("a page");
+        url.origin().ascii_serialization()
+    }
+
+    /// Types `text` into the field with id `id`, after clearing it.
+    pub async fn fill(&self, id: &str, text: &str) {
+        let field =
+            self.client.find(fantoccini::Locator::Id(id)).await.unwrap_or_else(|_| panic!("no #{id}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// Clicks the first element matching `css`.
+    pub async fn click(&self, css: &str) {
+        let element =
+            self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}"));
+        element.click().await.unwrap();
+    }
+
+    /// The text of the first element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        let element =
+            self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}"));
+        element.text().await.unwrap()
+    }
+
     /// Saves a screenshot of the page as `target/screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");

@@ -9,47 +9,58 @@ use fantoccini::Locator;
 use portcullis_app::Permission;
 use portcullis_server::test_support::{free_port, settings};
 use portcullis_store::backend_tests;
+use portcullis_store::test_support::TestDb;
+
+/// A server on `db` that is its own issuer, and headless Chromium signed in
+/// to its console as `root` (every role), enrolled in TOTP on the way
+/// (the login, enrolment and recovery-code pages are screenshots).
+async fn signed_in(db: &TestDb) -> (Chromium, String) {
+    user(db, "root", &Permission::ALL);
+    // The console's callback is under the issuer: the server is its own issuer here.
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let server = portcullis_server::Application::build(settings(
+        format!("127.0.0.1:{port}"),
+        portcullis_core::Issuer::parse(&issuer).unwrap(),
+        db.database_url(),
+    ))
+    .unwrap();
+    tokio::spawn(server.run_until_stopped());
+
+    let chromium = Chromium::start().await;
+    let browser = &chromium.client;
+    browser.goto(&format!("{issuer}/console")).await.unwrap();
+    chromium.arrive_at("/login").await;
+    chromium.screenshot("login").await;
+    browser.find(Locator::Id("username")).await.unwrap().send_keys("root").await.unwrap();
+    browser.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+
+    chromium.arrive_at("/login/second-factor").await;
+    chromium.screenshot("second-factor-enrolment").await;
+    let qr = browser.find(Locator::Css("a.qr svg")).await.unwrap();
+    assert!(qr.rectangle().await.unwrap().2 > 100.0, "the QR code is drawn");
+    let key: String =
+        browser.find(Locator::Css(".key")).await.unwrap().text().await.unwrap().split_whitespace().collect();
+    browser.find(Locator::Id("code")).await.unwrap().send_keys(&code(&key)).await.unwrap();
+    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+
+    // The codes are shown at the same address as the form that was posted.
+    browser.wait().for_element(Locator::Css(".codes li")).await.unwrap();
+    let codes = browser.find_all(Locator::Css(".codes li")).await.unwrap();
+    assert_eq!(codes.len(), 10, "ten recovery codes");
+    chromium.screenshot("recovery-codes").await;
+    browser.find(Locator::Css("a[href^='/authorize/resume']")).await.unwrap().click().await.unwrap();
+
+    chromium.arrive_at("/console").await;
+    (chromium, issuer)
+}
 
 backend_tests! {
     #[tokio::test]
     async fn an_admin_signs_in_to_the_console_in_chromium(db) {
-        user(&db, "root", &Permission::ALL);
-        // The console's callback is under the issuer: the server is its own issuer here.
-        let port = free_port();
-        let issuer = format!("http://127.0.0.1:{port}");
-        let server = portcullis_server::Application::build(settings(
-            format!("127.0.0.1:{port}"),
-            portcullis_core::Issuer::parse(&issuer).unwrap(),
-            db.database_url(),
-        ))
-        .unwrap();
-        tokio::spawn(server.run_until_stopped());
-
-        let chromium = Chromium::start().await;
+        let (chromium, issuer) = signed_in(&db).await;
         let browser = &chromium.client;
-        browser.goto(&format!("{issuer}/console")).await.unwrap();
-        chromium.arrive_at("/login").await;
-        chromium.screenshot("login").await;
-        browser.find(Locator::Id("username")).await.unwrap().send_keys("root").await.unwrap();
-        browser.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-        browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-
-        chromium.arrive_at("/login/second-factor").await;
-        chromium.screenshot("second-factor-enrolment").await;
-        let qr = browser.find(Locator::Css("a.qr svg")).await.unwrap();
-        assert!(qr.rectangle().await.unwrap().2 > 100.0, "the QR code is drawn");
-        let key: String = browser.find(Locator::Css(".key")).await.unwrap().text().await.unwrap().split_whitespace().collect();
-        browser.find(Locator::Id("code")).await.unwrap().send_keys(&code(&key)).await.unwrap();
-        browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-
-        // The codes are shown at the same address as the form that was posted.
-        browser.wait().for_element(Locator::Css(".codes li")).await.unwrap();
-        let codes = browser.find_all(Locator::Css(".codes li")).await.unwrap();
-        assert_eq!(codes.len(), 10, "ten recovery codes");
-        chromium.screenshot("recovery-codes").await;
-        browser.find(Locator::Css("a[href^='/authorize/resume']")).await.unwrap().click().await.unwrap();
-
-        chromium.arrive_at("/console").await;
         let heading = browser.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
         assert_eq!(heading, "Overview");
         let styled = browser.find(Locator::Css("header.bar")).await.unwrap().css_value("display").await.unwrap();
@@ -79,6 +90,100 @@ backend_tests! {
         chromium.screenshot("signed-out").await;
         browser.goto(&format!("{issuer}/console")).await.unwrap();
         chromium.arrive_at("/login").await; // the password and a second factor at each sign-in
+        browser.clone().close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_admin_manages_clients_keys_and_users_in_chromium(db) {
+        let app = portcullis_app::App::with_defaults(db.connect());
+        let operator = portcullis_app::Actor::operator();
+        let billing = app.create_client(&operator, serde_json::json!({"client_name": "Billing",
+            "grant_types": ["client_credentials"], "scope": "openid"}).as_object().unwrap().clone()).unwrap();
+        let (chromium, _) = signed_in(&db).await;
+        let browser = &chromium.client;
+
+        // A client made with the form; a wrong redirect URI is flagged as it is typed.
+        chromium.click("a[href='/console/clients']").await;
+        chromium.arrive_at("/console/clients").await;
+        chromium.screenshot("clients").await;
+        chromium.click("a[href='/console/clients/new']").await;
+        chromium.arrive_at("/console/clients/new").await;
+        chromium.fill("client_name", "Shop").await;
+        chromium.fill("redirect_uris", "https://shop.example/cb#fragment").await;
+        let flagged = browser.wait().at_most(std::time::Duration::from_secs(5))
+            .for_element(Locator::Css("textarea#redirect_uris[aria-invalid=true]")).await;
+        assert!(flagged.is_ok(), "checked as typed");
+        assert!(chromium.text("#redirect_uris-check").await.starts_with("line 1:"));
+        chromium.screenshot("client-form").await;
+        chromium.fill("redirect_uris", "https://shop.example/cb").await;
+        chromium.click("form.settings button[type=submit]").await;
+        browser.wait().for_element(Locator::Css("code.secret")).await.unwrap();
+        chromium.screenshot("client-secret-shown-once").await;
+        chromium.click("main a:not(.button)[href^='/console/clients/']").await;
+        browser.wait().for_element(Locator::Css("dl.facts")).await.unwrap();
+        let shop_path = browser.current_url().await.unwrap().path().to_owned();
+        chromium.screenshot("client").await;
+
+        // Changed, reviewed as a diff, saved; versions compared; rolled back.
+        chromium.click("a[href$='/edit']").await;
+        chromium.arrive_at(&format!("{shop_path}/edit")).await;
+        chromium.fill("client_name", "Shop EU").await;
+        chromium.fill("access_token_lifetime", "600").await;
+        chromium.click("form.settings button[type=submit]").await;
+        browser.wait().for_element(Locator::Css("table.diff")).await.unwrap();
+        let changed = browser.find_all(Locator::Css("table.diff tbody tr")).await.unwrap();
+        assert_eq!(changed.len(), 2, "the name and the lifetime");
+        chromium.screenshot("client-review").await;
+        chromium.click("button[value=save]").await;
+        chromium.arrive_at(&shop_path).await;
+        assert_eq!(chromium.text("main h1").await, "Shop EU");
+        chromium.click("a[href$='/versions']").await;
+        chromium.arrive_at(&format!("{shop_path}/versions")).await;
+        assert!(chromium.text("#compared").await.contains("Version 1 and version 2"));
+        chromium.screenshot("client-versions").await;
+        chromium.click("a[href$='/versions/1/rollback']").await;
+        chromium.arrive_at(&format!("{shop_path}/versions/1/rollback")).await;
+        chromium.screenshot("client-rollback").await;
+        chromium.click("main form button[type=submit]").await;
+        chromium.arrive_at(&format!("{shop_path}/versions")).await;
+        assert!(chromium.text("ol.timeline li").await.contains("Version 3"), "the rollback is a new version");
+
+        // The sandbox, against the saved configuration.
+        browser.goto(&format!("{}{}/sandbox", chromium.origin().await, shop_path)).await.unwrap();
+        browser.find(Locator::Id("grant_type")).await.unwrap().select_by_value("authorization_code").await.unwrap();
+        chromium.click("form.card button[type=submit]").await;
+        browser.wait().for_element(Locator::Css("#decision")).await.unwrap();
+        assert!(chromium.text("[role=status] p").await.starts_with("Issued"));
+        chromium.screenshot("client-sandbox").await;
+
+        // Secrets of two clients regenerated together, shown once.
+        browser.goto(&format!("{}/console/clients", chromium.origin().await)).await.unwrap();
+        chromium.click(&format!("input[value='{}']", billing.client.client_id)).await;
+        chromium.click(&format!("input[value='{}']", shop_path.rsplit('/').next().unwrap())).await;
+        chromium.click("form[action='/console/clients/regenerate'] button[type=submit]").await;
+        browser.wait().for_element(Locator::Css("a[download='client-secrets.json']")).await.unwrap();
+        assert_eq!(browser.find_all(Locator::Css("code.secret")).await.unwrap().len(), 2);
+        chromium.screenshot("client-secrets-regenerated").await;
+
+        // A key rotated after its confirmation.
+        chromium.click("a[href='/console/keys']").await;
+        chromium.arrive_at("/console/keys").await;
+        let before = chromium.text("section[aria-labelledby=alg-ES256] .badge.ok + code").await;
+        chromium.click("a[href='/console/keys/rotate/ES256']").await;
+        chromium.arrive_at("/console/keys/rotate/ES256").await;
+        chromium.click("main form button[type=submit]").await;
+        chromium.arrive_at("/console/keys").await;
+        let after = chromium.text("section[aria-labelledby=alg-ES256] .badge.ok + code").await;
+        assert_ne!(before, after, "a new active ES256 key");
+        chromium.screenshot("keys").await;
+
+        // Users: the list and a user's page.
+        chromium.click("a[href='/console/users']").await;
+        chromium.arrive_at("/console/users").await;
+        chromium.screenshot("users").await;
+        chromium.click("main table a").await;
+        browser.wait().for_element(Locator::Css("ul.roles")).await.unwrap();
+        chromium.screenshot("user").await;
         browser.clone().close().await.unwrap();
     }
 }

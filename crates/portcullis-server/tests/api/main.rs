@@ -15,6 +15,7 @@ mod code_flow;
 mod console;
 mod console_browser;
 mod console_clients;
+mod console_keys_users;
 mod discovery;
 mod health;
 mod helpers;
