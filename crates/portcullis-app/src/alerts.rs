@@ -295,6 +295,30 @@ pub fn parse_rule(mut body: Map<String, Value>) -> Result<(RuleKind, String, boo
     Ok((rule, description, enabled))
 }
 
+/// Refuses a rule that acts (rather than only alerts) when another rule
+/// (than `except`) already acts the same way on the same clients: which one
+/// acts would be left to chance.
+fn ensure_alone(conn: &mut DbConnection, rule: &RuleKind, except: Option<&str>) -> Result<(), AppError> {
+    if rule.is_checked() {
+        return Ok(());
+    }
+    let same = |other: &RuleKind| other.name() == rule.name() && other.client_id() == rule.client_id();
+    let others = alerts::all(conn)?;
+    let existing = others
+        .iter()
+        .filter(|r| Some(r.rule_id.as_str()) != except)
+        .find(|r| rule_of(r).is_ok_and(|o| same(&o)));
+    match existing {
+        Some(existing) => Err(AppError::Conflict(format!(
+            "alert rule {} already acts as {} on {}; delete it first",
+            existing.rule_id,
+            rule.name(),
+            rule.client_id().unwrap_or("every client")
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// What one check found: each subject meeting the condition, with its value.
 type Findings = BTreeMap<String, f64>;
 
@@ -309,21 +333,7 @@ impl App {
     ) -> Result<RuleView, AppError> {
         let attempt = Change { permission: Permission::Monitoring, action: "alert_rule.created", target: "" };
         let created = self.change(actor, attempt, |tx| {
-            if !rule.is_checked() {
-                // Two rules acting on the same clients would leave which one acts to chance.
-                let same =
-                    |other: &RuleKind| other.name() == rule.name() && other.client_id() == rule.client_id();
-                if let Some(existing) =
-                    alerts::all(tx.conn)?.iter().find(|r| rule_of(r).is_ok_and(|o| same(&o)))
-                {
-                    return Err(AppError::Conflict(format!(
-                        "alert rule {} already acts as {} on {}; delete it first",
-                        existing.rule_id,
-                        rule.name(),
-                        rule.client_id().unwrap_or("every client")
-                    )));
-                }
-            }
+            ensure_alone(tx.conn, &rule, None)?;
             let record = RuleRecord {
                 rule_id: format!("ar_{}", uuid::Uuid::new_v4().simple()),
                 description,
@@ -338,6 +348,34 @@ impl App {
         });
         self.request_rules.forget();
         created
+    }
+
+    /// Replaces an alert rule's kind, parameters, description and state;
+    /// its firing subjects are judged afresh.
+    pub fn update_alert_rule(
+        &self,
+        actor: &Actor,
+        rule_id: &str,
+        rule: RuleKind,
+        description: String,
+        enabled: bool,
+    ) -> Result<RuleView, AppError> {
+        let attempt =
+            Change { permission: Permission::Monitoring, action: "alert_rule.updated", target: rule_id };
+        let updated = self.change(actor, attempt, |tx| {
+            let mut record = alerts::find(tx.conn, rule_id)?
+                .ok_or_else(|| AppError::NotFound(format!("no alert rule `{rule_id}`")))?;
+            ensure_alone(tx.conn, &rule, Some(rule_id))?;
+            record.description = description;
+            record.config = serde_json::to_string(&rule).map_err(|e| AppError::Corrupt(e.to_string()))?;
+            record.enabled = enabled;
+            record.updated_at = tx.now.naive_utc();
+            alerts::update(tx.conn, &record)?;
+            tx.emit(Event::AlertRuleUpdated { rule_id: rule_id.to_owned(), kind: rule.name() });
+            view(tx.conn, &record)
+        });
+        self.request_rules.forget();
+        updated
     }
 
     /// Deletes an alert rule (its firing subjects are forgotten, not resolved).

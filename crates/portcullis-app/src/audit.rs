@@ -253,8 +253,11 @@ pub struct Query {
     pub target: Option<String>,
     /// With this outcome only (`success`, `refused`, `failure`).
     pub outcome: Option<String>,
-    /// After this position.
+    /// Past this position: after it, or before it when `newest_first`
+    /// (0: from the newest).
     pub after: i64,
+    /// Newest first.
+    pub newest_first: bool,
     /// At most this many.
     pub limit: i64,
 }
@@ -262,7 +265,7 @@ pub struct Query {
 /// A page of entries.
 #[derive(Clone, Debug, Serialize)]
 pub struct Page {
-    /// The entries, oldest first.
+    /// The entries, oldest first (or newest first, as asked).
     pub entries: Vec<EntryView>,
     /// Where the next page starts, if there is one.
     pub next_cursor: Option<i64>,
@@ -279,6 +282,7 @@ impl App {
                 action: query.action,
                 target: query.target,
                 outcome: query.outcome,
+                newest_first: query.newest_first,
             };
             let mut entries = audit::entries(conn, &filter, query.after, query.limit + 1)?;
             let next_cursor = (entries.len() as i64 > query.limit).then(|| {

@@ -132,6 +132,8 @@ pub enum Event {
     WebhookTested { webhook_id: String, delivery_id: String },
     /// An alert rule was created.
     AlertRuleCreated { rule_id: String, kind: &'static str },
+    /// An alert rule was changed.
+    AlertRuleUpdated { rule_id: String, kind: &'static str },
     /// An alert rule was deleted.
     AlertRuleDeleted { rule_id: String },
     /// An alert rule's condition holds for a subject: announced once per window while it does.
@@ -168,7 +170,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 43] = [
+pub const CATALOGUE: [CatalogueEntry; 44] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -265,6 +267,7 @@ pub const CATALOGUE: [CatalogueEntry; 43] = [
     ("webhook.deleted", "a webhook endpoint was deleted, with its deliveries", "webhook_id"),
     ("webhook.tested", "an admin sent a test event to a webhook endpoint", "webhook_id, delivery_id"),
     ("alert_rule.created", "an alert rule was created", "rule_id, kind"),
+    ("alert_rule.updated", "an alert rule was changed; its firing subjects are judged afresh", "rule_id, kind"),
     ("alert_rule.deleted", "an alert rule was deleted", "rule_id"),
     (
         "alert.fired",
@@ -318,6 +321,7 @@ impl Event {
             Self::WebhookDeleted { .. } => "webhook.deleted",
             Self::WebhookTested { .. } => "webhook.tested",
             Self::AlertRuleCreated { .. } => "alert_rule.created",
+            Self::AlertRuleUpdated { .. } => "alert_rule.updated",
             Self::AlertRuleDeleted { .. } => "alert_rule.deleted",
             Self::AlertFired { .. } => "alert.fired",
             Self::AlertResolved { .. } => "alert.resolved",
@@ -368,7 +372,9 @@ impl Event {
             | Self::WebhookUpdated { webhook_id, .. }
             | Self::WebhookDeleted { webhook_id }
             | Self::WebhookTested { webhook_id, .. } => webhook_id,
-            Self::AlertRuleCreated { rule_id, .. } | Self::AlertRuleDeleted { rule_id } => rule_id,
+            Self::AlertRuleCreated { rule_id, .. }
+            | Self::AlertRuleUpdated { rule_id, .. }
+            | Self::AlertRuleDeleted { rule_id } => rule_id,
             Self::AlertFired { subject, .. } | Self::AlertResolved { subject, .. } => subject,
         }
     }

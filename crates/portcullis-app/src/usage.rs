@@ -413,6 +413,10 @@ pub struct UsageSummary {
     /// The clients with the highest error rate among those with at least
     /// [`MIN_REQUESTS_FOR_RATE`] requests.
     pub top_by_error_rate: Vec<ClientTotals>,
+    /// All clients together step by step over the range
+    /// [bounded](UsageRange::bounded), oldest first, empty steps included;
+    /// without latency (summed across clients, it is not kept).
+    pub points: Vec<UsagePoint>,
 }
 
 impl App {
@@ -491,8 +495,8 @@ impl App {
         })
     }
 
-    /// Every client's usage over `range` (its step unused): totals, and the
-    /// `top` busiest and most failing clients.
+    /// Every client's usage over `range`: totals, the `top` busiest and
+    /// most failing clients, and all of them together step by step.
     pub fn usage_summary(
         &self,
         actor: &Actor,
@@ -501,6 +505,19 @@ impl App {
     ) -> Result<UsageSummary, AppError> {
         self.flush_for(actor)?;
         self.read(actor, Permission::Monitoring, |conn| {
+            let series = range.bounded();
+            let mut steps = vec![Tally::default(); series.points() as usize];
+            for (minute, counts) in usage::totals_by_minute(conn, series.from, series.to)? {
+                let i = ((minute - series.from).num_seconds() / series.step.num_seconds()) as usize;
+                if let Some(tally) = steps.get_mut(i) {
+                    tally.counts.add(&counts);
+                }
+            }
+            let points = steps
+                .iter()
+                .enumerate()
+                .map(|(i, tally)| UsagePoint::of(series.from + series.step * i as i32, tally))
+                .collect();
             let by_client = usage::totals_by_client(conn, range.from, range.to)?;
             let mut all = Counts::default();
             for (_, counts) in &by_client {
@@ -524,6 +541,7 @@ impl App {
                 clients: used,
                 top_by_requests: clients,
                 top_by_error_rate: failing,
+                points,
             })
         })
     }

@@ -40,6 +40,24 @@ pub fn create(conn: &mut DbConnection, rule: &RuleRecord) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Writes a rule's description, configuration and state; its subjects'
+/// states are forgotten, so a changed condition is judged afresh. False
+/// when it does not exist.
+pub fn update(conn: &mut DbConnection, rule: &RuleRecord) -> Result<bool, StoreError> {
+    let changed = diesel::update(alert_rules::table.filter(alert_rules::rule_id.eq(&rule.rule_id)))
+        .set((
+            alert_rules::description.eq(&rule.description),
+            alert_rules::config.eq(&rule.config),
+            alert_rules::enabled.eq(rule.enabled),
+            alert_rules::updated_at.eq(rule.updated_at),
+        ))
+        .execute(conn)?;
+    if changed == 1 {
+        diesel::delete(alert_states::table.filter(alert_states::rule_id.eq(&rule.rule_id))).execute(conn)?;
+    }
+    Ok(changed == 1)
+}
+
 /// Deletes a rule and its states; false when it does not exist.
 pub fn delete(conn: &mut DbConnection, rule_id: &str) -> Result<bool, StoreError> {
     diesel::delete(alert_states::table.filter(alert_states::rule_id.eq(rule_id))).execute(conn)?;

@@ -155,16 +155,24 @@ pub struct Filter {
     pub target: Option<String>,
     /// This outcome only (`success`, `refused`, `failure`).
     pub outcome: Option<String>,
+    /// Newest first: the position then bounds from above.
+    pub newest_first: bool,
 }
 
-/// Up to `limit` entries matching `filter` after position `after`, in order.
+/// Up to `limit` entries matching `filter` past position `cursor` (after it
+/// in order; before it newest first, where 0 means from the newest).
 pub fn entries(
     conn: &mut DbConnection,
     filter: &Filter,
-    after: i64,
+    cursor: i64,
     limit: i64,
 ) -> Result<Vec<Entry>, StoreError> {
-    let mut query = audit_log::table.filter(audit_log::seq.gt(after)).into_boxed();
+    let mut query = audit_log::table.into_boxed();
+    query = match (filter.newest_first, cursor) {
+        (false, _) => query.filter(audit_log::seq.gt(cursor)).order(audit_log::seq.asc()),
+        (true, 0) => query.order(audit_log::seq.desc()),
+        (true, _) => query.filter(audit_log::seq.lt(cursor)).order(audit_log::seq.desc()),
+    };
     if let Some(from) = filter.from {
         query = query.filter(audit_log::at.ge(from.naive_utc()));
     }
@@ -183,7 +191,7 @@ pub fn entries(
     if let Some(target) = &filter.target {
         query = query.filter(audit_log::target.eq(target.clone()));
     }
-    Ok(query.order(audit_log::seq.asc()).limit(limit).select(Entry::as_select()).load(conn)?)
+    Ok(query.limit(limit).select(Entry::as_select()).load(conn)?)
 }
 
 /// Deletes the entries from before `cutoff`; the chain stays verifiable from

@@ -156,6 +156,35 @@ pub fn totals_by_client(
         .collect())
 }
 
+/// The counts of all clients together for each minute in `[from, to)`
+/// that has any, oldest first, summed by the database.
+pub fn totals_by_minute(
+    conn: &mut DbConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, Counts)>, StoreError> {
+    let rows: Vec<(chrono::NaiveDateTime, i64, i64, i64, i64, i64)> = usage_rollups::table
+        .filter(usage_rollups::minute.ge(from.naive_utc()))
+        .filter(usage_rollups::minute.lt(to.naive_utc()))
+        .group_by(usage_rollups::minute)
+        .order(usage_rollups::minute)
+        .select((
+            usage_rollups::minute,
+            sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(auth_errors) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(other_errors) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(server_errors) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(tokens_issued) AS BIGINT)"),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(minute, requests, auth_errors, other_errors, server_errors, tokens_issued)| {
+            (minute.and_utc(), Counts { requests, auth_errors, other_errors, server_errors, tokens_issued })
+        })
+        .collect())
+}
+
 /// Deletes the rollups of minutes before `cutoff` (retention).
 pub fn delete_before(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<usize, StoreError> {
     Ok(diesel::delete(usage_rollups::table.filter(usage_rollups::minute.lt(cutoff.naive_utc())))

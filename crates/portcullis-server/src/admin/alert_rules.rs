@@ -1,4 +1,4 @@
-//! `/admin/v1/alert-rules`: creating, reading and deleting alert rules
+//! `/admin/v1/alert-rules`: creating, reading, replacing and deleting alert rules
 //! (see [`portcullis_app::alerts`]); each shows the subjects firing now.
 
 use crate::admin::auth::Admin;
@@ -23,6 +23,22 @@ pub async fn create(
     let mut response = HttpResponse::Created();
     no_store(&mut response);
     Ok(response.json(created))
+}
+
+/// `PUT /admin/v1/alert-rules/{rule_id}` with the body of a new rule.
+pub async fn replace(
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let (rule, description, enabled) = parse_rule(json_object(&req, payload).await?)?;
+    let rule_id = path.into_inner();
+    let updated =
+        operation(&app, move |app| app.update_alert_rule(&actor, &rule_id, rule, description, enabled))
+            .await?;
+    Ok(json_ok(updated))
 }
 
 /// `GET /admin/v1/alert-rules`.

@@ -91,7 +91,8 @@ fn format_of(req: &HttpRequest, query: &FormParams) -> Result<Format, AdminError
     })
 }
 
-/// `GET /admin/v1/audit-logs?from=…&to=…&actor=…&action=…&target=…&cursor=…&limit=…&format=…`.
+/// `GET /admin/v1/audit-logs?from=…&to=…&actor=…&action=…&target=…&cursor=…&limit=…&order=…&format=…`:
+/// oldest first unless `order=newest`.
 pub async fn list(
     Admin(actor): Admin,
     req: HttpRequest,
@@ -108,6 +109,13 @@ pub async fn list(
         outcome: outcome(query.get("outcome")).map_err(AdminError::bad_request)?,
         limit: number_param(&query, "limit", 100, 1..=MAX_PAGE)?,
         after: number_param(&query, "cursor", 0, 0..=i64::MAX)?,
+        newest_first: match query.get("order") {
+            None | Some("oldest") => false,
+            Some("newest") => true,
+            Some(other) => {
+                return Err(AdminError::bad_request(format!("order must be oldest or newest, not `{other}`")))
+            }
+        },
     };
     let page = operation(&app, move |app| app.audit_entries(&actor, wanted)).await?;
     let (views, next_cursor) = (page.entries, page.next_cursor);

@@ -26,7 +26,7 @@ fn wants_csv(req: &HttpRequest) -> Result<bool, AdminError> {
 }
 
 /// One row per check: template, control, its status, the check's.
-fn csv(report: &Report) -> String {
+pub fn csv(report: &Report) -> String {
     let mut text = csv_row(
         &[
             "template",

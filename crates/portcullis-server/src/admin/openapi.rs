@@ -69,6 +69,11 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
                 json!({"type": "integer", "minimum": 0, "maximum": MAX_NUMBER}),
                 "the next_cursor of the page before",
             ),
+            query(
+                "order",
+                json!({"enum": ["oldest", "newest"]}),
+                "oldest first (the default) or newest first",
+            ),
             query("format", json!({"enum": ["json", "jsonl", "csv"]}), "or ask with Accept"),
         ],
         (Verb::Get, "/clients/{client_id}/usage") => vec![
@@ -96,6 +101,11 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
                 "the first minute (default: a day before to)",
             ),
             query("to", json!({"type": "string", "format": "date-time"}), "the end, excluded (default: now)"),
+            query(
+                "step",
+                json!({"type": "integer", "minimum": 60, "maximum": 2_678_400, "multipleOf": 60}),
+                "seconds each point of the series covers (default: the whole range)",
+            ),
             limit(100),
         ],
         _ => Vec::new(),

@@ -87,7 +87,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 46] = [
+pub const ROUTES: [AdminRoute; 47] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -418,6 +418,15 @@ pub const ROUTES: [AdminRoute; 46] = [
         No,
         alert_rules::get,
         "Read an alert rule and its firing subjects"
+    ),
+    route!(
+        Put,
+        "/alert-rules/{rule_id}",
+        Monitoring,
+        200,
+        Required(schemas::alert_rule),
+        alert_rules::replace,
+        "Replace an alert rule's kind, parameters, description and state; its firing subjects are judged afresh"
     ),
     route!(Delete, "/alert-rules/{rule_id}", Monitoring, 204, No, alert_rules::delete, "Delete an alert rule"),
     route!(

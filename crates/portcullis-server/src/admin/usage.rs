@@ -44,14 +44,19 @@ pub async fn client(
     Ok(json_ok(usage))
 }
 
-/// `GET /admin/v1/usage?from=…&to=…&limit=…`: by default the last 24 hours.
+/// `GET /admin/v1/usage?from=…&to=…&step=…&limit=…`: by default the last
+/// 24 hours, its series in one step.
 pub async fn summary(
     Admin(actor): Admin,
     req: HttpRequest,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
     let query = query(&req)?;
-    let range = range(&query, None, TimeDelta::days(1), &app)?;
+    let step = match query.get("step") {
+        Some(_) => Some(number_param(&query, "step", 60, 60..=MAX_STEP)?),
+        None => None,
+    };
+    let range = range(&query, step, TimeDelta::days(1), &app)?;
     let top = number_param(&query, "limit", 10, 1..=MAX_TOP)? as usize;
     let summary = operation(&app, move |app| app.usage_summary(&actor, range, top)).await?;
     Ok(json_ok(summary))

@@ -91,6 +91,7 @@ fn filters(params: &Posted, now: DateTime<Utc>) -> (Filters, Result<Query, Strin
             outcome,
             after: params.get("cursor").and_then(|c| c.parse().ok()).filter(|c| *c >= 0).unwrap_or(0),
             limit: PAGE,
+            newest_first: true,
         })
     })();
     (shown, query)

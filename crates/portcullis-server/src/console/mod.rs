@@ -6,8 +6,10 @@
 //! signed-in user ([`session`]).
 
 pub mod audit;
+pub mod chart;
 pub mod clients;
 pub mod keys;
+pub mod monitoring;
 pub mod overview;
 pub mod session;
 pub mod sign_in;
@@ -108,6 +110,7 @@ pub fn see_other(location: &str) -> actix_web::HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     clients::configure(cfg);
     users::configure(cfg);
+    monitoring::configure(cfg);
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
         .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
         .service(web::resource("/console/keys").route(web::get().to(keys::show)))

@@ -1,7 +1,10 @@
-//! `GET /console`: the overview. Each tile needs its permission (usage and
-//! alerts `admin:monitoring`, keys `admin:keys`, security events
+//! `GET /console`: the overview. Each tile needs its permission (usage,
+//! its charts, the clients failing most, alerts and the SOC 2 controls'
+//! status `admin:monitoring`, keys `admin:keys`, security events
 //! `admin:audit`); a tile the user may not see is left out.
 
+use super::chart::Chart;
+use super::clients::client_path;
 use super::session::{current, Frame, Signed};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
@@ -11,6 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_app::audit::Query;
+use portcullis_app::compliance::Facts;
 use portcullis_app::usage::UsageRange;
 use portcullis_app::{Actor, App, AppError, Permission};
 
@@ -19,6 +23,23 @@ struct Usage {
     requests: i64,
     tokens_issued: i64,
     error_rate: String,
+    charts: [Chart; 3],
+    failing: Vec<Failing>,
+}
+
+/// A client among those failing most.
+struct Failing {
+    client_id: String,
+    path: String,
+    requests: i64,
+    error_rate: String,
+}
+
+/// The controls of the SOC 2 report by status.
+struct Compliance {
+    pass: usize,
+    warn: usize,
+    fail: usize,
 }
 
 /// An active signing key.
@@ -40,6 +61,7 @@ struct Live {
     firing: usize,
     keys: Option<Vec<ActiveKey>>,
     events: Option<Vec<SecurityEvent>>,
+    compliance: Option<Compliance>,
 }
 
 #[derive(Template)]
@@ -69,20 +91,40 @@ fn age(at: Option<&str>, now: DateTime<Utc>) -> String {
 }
 
 /// What the overview shows `actor`, each part only with its permission.
-fn gather(app: &App, actor: &Actor, permissions: &[Permission]) -> Result<Live, AppError> {
+fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -> Result<Live, AppError> {
     let now = app.now();
     let may = |p: Permission| permissions.contains(&p);
-    let (mut usage, mut firing) = (None, 0);
+    let (mut usage, mut firing, mut compliance) = (None, 0, None);
     if may(Permission::Monitoring) {
-        let range = UsageRange::new(None, None, None, TimeDelta::days(1), now)?;
-        let summary = app.usage_summary(actor, range, 0)?;
-        let totals = summary.totals;
+        let range = UsageRange::new(None, None, Some(3600), TimeDelta::days(1), now)?;
+        let summary = app.usage_summary(actor, range, 5)?;
+        let totals = &summary.totals;
+        let points = &summary.points;
         usage = Some(Usage {
             requests: totals.requests,
             tokens_issued: totals.tokens_issued,
             error_rate: format!("{:.1} %", totals.error_rate * 100.0),
+            charts: [
+                Chart::counts("Tokens issued", points, |p| p.tokens_issued),
+                Chart::counts("Failed authentications", points, |p| p.errors.auth),
+                Chart::error_rate(points),
+            ],
+            failing: summary
+                .top_by_error_rate
+                .iter()
+                .filter(|c| c.error_rate > 0.0)
+                .map(|c| Failing {
+                    path: client_path(&c.client_id),
+                    client_id: c.client_id.clone(),
+                    requests: c.requests,
+                    error_rate: format!("{:.1} %", c.error_rate * 100.0),
+                })
+                .collect(),
         });
         firing = app.alert_rules(actor)?.iter().map(|rule| rule.firing.len()).sum();
+        let report = app.compliance_report(actor, "soc2", facts)?;
+        let summary = report.summary;
+        compliance = Some(Compliance { pass: summary.pass, warn: summary.warn, fail: summary.fail });
     }
     let keys = if may(Permission::Keys) {
         let active = app.keys(actor)?.into_iter().filter(|k| k.state == "active");
@@ -91,19 +133,26 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission]) -> Result<Live, 
         None
     };
     let events = if may(Permission::Audit) {
-        let page = app.audit_entries(actor, Query { limit: 200, ..Query::default() })?;
-        let failures = page.entries.into_iter().filter(|e| e.outcome == "failure").take(10);
-        Some(failures.map(|e| SecurityEvent { at: e.at, action: e.action, target: e.target }).collect())
+        let newest =
+            Query { outcome: Some("failure".into()), newest_first: true, limit: 10, ..Query::default() };
+        let page = app.audit_entries(actor, newest)?;
+        Some(
+            page.entries
+                .into_iter()
+                .map(|e| SecurityEvent { at: e.at, action: e.action, target: e.target })
+                .collect(),
+        )
     } else {
         None
     };
-    Ok(Live { usage, firing, keys, events })
+    Ok(Live { usage, firing, keys, events, compliance })
 }
 
 /// The live part for the request's session, or the way to sign in.
 async fn live(
     req: &HttpRequest,
     flow: &Authorization,
+    facts: web::Data<Facts>,
 ) -> Result<Result<(Signed, Live), HttpResponse>, PageError> {
     let signed = match current(req, flow).await? {
         Ok(signed) => signed,
@@ -111,13 +160,17 @@ async fn live(
     };
     let actor = signed.session.actor(flow.proxies.client_ip(req));
     let permissions = signed.session.permissions.clone();
-    let live = flow.run(move |app| gather(app, &actor, &permissions)).await?;
+    let live = flow.run(move |app| gather(app, &actor, &permissions, &facts)).await?;
     Ok(Ok((signed, live)))
 }
 
 /// `GET /console`.
-pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let (signed, live) = match live(&req, &flow).await? {
+pub async fn show(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+    facts: web::Data<Facts>,
+) -> Result<HttpResponse, PageError> {
+    let (signed, live) = match live(&req, &flow, facts).await? {
         Ok(found) => found,
         Err(sign_in) => return Ok(sign_in),
     };
@@ -128,8 +181,12 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
 
 /// `GET /console/overview/live`: the tiles and events alone; 401 once
 /// the session ended (the page keeps what it shows).
-pub async fn show_live(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    match live(&req, &flow).await? {
+pub async fn show_live(
+    req: HttpRequest,
+    flow: web::Data<Authorization>,
+    facts: web::Data<Facts>,
+) -> Result<HttpResponse, PageError> {
+    match live(&req, &flow, facts).await? {
         Ok((_, live)) => render(StatusCode::OK, &LivePart { live }),
         Err(_) => Ok(HttpResponse::Unauthorized().finish()),
     }

@@ -25,6 +25,9 @@ backend_tests! {
         for bad in [json!({"kind": "auth_failures"}), json!({"kind": "error_rate", "threshold_percent": 150}), json!({"kind": "sometimes"})] {
             assert_eq!(admin.call(Method::POST, "/alert-rules", Some(bad), 400).await["error"], "invalid_request");
         }
+        let replaced = admin.call(Method::PUT, &format!("/alert-rules/{id}"), Some(json!({"kind": "error_rate", "threshold_percent": 20, "enabled": false})), 200).await;
+        assert_eq!((replaced["threshold_percent"].as_f64(), replaced["enabled"].as_bool(), replaced["description"].as_str()), (Some(20.0), Some(false), Some("")));
+        admin.call(Method::PUT, "/alert-rules/ar_missing", Some(json!({"kind": "outside_cidrs"})), 404).await;
         admin.call(Method::DELETE, &format!("/alert-rules/{id}"), None, 204).await;
         admin.call(Method::GET, &format!("/alert-rules/{id}"), None, 404).await;
 

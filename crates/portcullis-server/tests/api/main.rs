@@ -16,6 +16,7 @@ mod console;
 mod console_browser;
 mod console_clients;
 mod console_keys_users;
+mod console_monitoring;
 mod discovery;
 mod health;
 mod helpers;

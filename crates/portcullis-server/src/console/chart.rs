@@ -1,0 +1,96 @@
+//! Bar charts drawn by the server as SVG: no script, nothing from another
+//! host, and readable without sight (each bar titled with its value, the
+//! chart labelled with its range and peak). Colours come from the
+//! stylesheet, so they follow the light and dark themes.
+
+use portcullis_app::usage::UsagePoint;
+
+/// The drawing's width and height, in SVG units.
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 120.0;
+
+/// One bar.
+pub struct Bar {
+    /// Its left edge.
+    pub x: String,
+    /// Its top.
+    pub y: String,
+    /// Its width.
+    pub width: String,
+    /// Its height.
+    pub height: String,
+    /// What it shows, in words.
+    pub label: String,
+}
+
+/// A chart: its title, bars and what a reader needs to read it.
+pub struct Chart {
+    /// What it shows.
+    pub title: &'static str,
+    /// The bars, oldest first.
+    pub bars: Vec<Bar>,
+    /// The highest value, as text.
+    pub peak: String,
+    /// The first step's start and the last's.
+    pub span: (String, String),
+}
+
+impl Chart {
+    /// The chart of `value` of each of `points`, shown by `format`.
+    pub fn of(
+        title: &'static str,
+        points: &[UsagePoint],
+        value: impl Fn(&UsagePoint) -> f64,
+        format: impl Fn(f64) -> String,
+    ) -> Self {
+        let values: Vec<f64> = points.iter().map(&value).collect();
+        let peak = values.iter().copied().fold(0.0, f64::max);
+        let slot = WIDTH / values.len().max(1) as f64;
+        let bars = points
+            .iter()
+            .zip(&values)
+            .enumerate()
+            .map(|(i, (point, v))| {
+                let height = if peak > 0.0 {
+                    (v / peak * (HEIGHT - 2.0)).max(if *v > 0.0 { 1.0 } else { 0.0 })
+                } else {
+                    0.0
+                };
+                Bar {
+                    x: format!("{:.1}", i as f64 * slot + slot * 0.1),
+                    y: format!("{:.1}", HEIGHT - height),
+                    width: format!("{:.1}", slot * 0.8),
+                    height: format!("{height:.1}"),
+                    label: format!("{}: {}", point.start, format(*v)),
+                }
+            })
+            .collect();
+        let span = (
+            points.first().map(|p| p.start.clone()).unwrap_or_default(),
+            points.last().map(|p| p.start.clone()).unwrap_or_default(),
+        );
+        Self { title, bars, peak: format(peak), span }
+    }
+
+    /// Counts: tokens issued, requests, failures.
+    pub fn counts(title: &'static str, points: &[UsagePoint], value: impl Fn(&UsagePoint) -> i64) -> Self {
+        Self::of(title, points, |p| value(p) as f64, |v| format!("{v:.0}"))
+    }
+
+    /// The share of requests answered with an error, in percent.
+    pub fn error_rate(points: &[UsagePoint]) -> Self {
+        Self::of(
+            "Error rate",
+            points,
+            |p| {
+                let errors = p.errors.auth + p.errors.client + p.errors.server;
+                if p.requests == 0 {
+                    0.0
+                } else {
+                    errors as f64 * 100.0 / p.requests as f64
+                }
+            },
+            |v| format!("{v:.1} %"),
+        )
+    }
+}

@@ -1,0 +1,240 @@
+//! Alert rules in the console: created and edited with a form (the kind,
+//! its parameters as the REST API's JSON, a description, whether it is
+//! checked), deleted after a confirmation.
+
+use super::super::session::{form_expired, Frame};
+use super::super::{refusal, see_other, signed, Confirm, Posted};
+use super::{refused, WHAT};
+use crate::authorization::Authorization;
+use crate::pages::PageError;
+use crate::views::render;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use portcullis_app::alerts::parse_rule;
+use portcullis_app::{AppError, Permission};
+use serde_json::{Map, Value};
+
+/// The kinds a rule may be, as the form offers them.
+const KINDS: [&str; 6] = [
+    "error_rate",
+    "auth_failures",
+    "outside_cidrs",
+    "outside_countries",
+    "consecutive_failures",
+    "malformed_requests",
+];
+
+#[derive(Template)]
+#[template(path = "console/alert_rule.html")]
+struct RuleForm {
+    frame: Frame,
+    action: String,
+    rule_id: Option<String>,
+    kind: String,
+    kinds: [&'static str; 6],
+    parameters: String,
+    description: String,
+    enabled: bool,
+    firing: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+/// The form's rule as the REST API's body.
+fn body(form: &Posted) -> Result<Map<String, Value>, AppError> {
+    let parameters = match form.text("parameters") {
+        text if text.is_empty() => Map::new(),
+        text => match serde_json::from_str(&text) {
+            Ok(Value::Object(map)) => map,
+            _ => {
+                return Err(AppError::Invalid(
+                    "the parameters are a JSON object, such as {\"per_minute\": 50}".into(),
+                ))
+            }
+        },
+    };
+    let mut body = parameters;
+    body.insert("kind".into(), Value::String(form.text("kind")));
+    body.insert("description".into(), Value::String(form.text("description")));
+    body.insert("enabled".into(), Value::Bool(form.get("enabled").is_some()));
+    Ok(body)
+}
+
+/// The form as `form` posted it, with `error`.
+fn again(
+    frame: Frame,
+    action: String,
+    rule_id: Option<String>,
+    form: &Posted,
+    error: String,
+) -> Result<HttpResponse, PageError> {
+    let page = RuleForm {
+        frame,
+        action,
+        rule_id,
+        kind: form.text("kind"),
+        kinds: KINDS,
+        parameters: form.text("parameters"),
+        description: form.text("description"),
+        enabled: form.get("enabled").is_some(),
+        firing: Vec::new(),
+        error: Some(error),
+    };
+    render(StatusCode::BAD_REQUEST, &page)
+}
+
+/// `GET /console/monitoring/alert-rules/new`.
+pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let page = RuleForm {
+        frame: signed.frame("monitoring"),
+        action: "/console/monitoring/alert-rules/new".into(),
+        rule_id: None,
+        kind: KINDS[0].into(),
+        kinds: KINDS,
+        parameters: "{\"threshold_percent\": 5, \"window_minutes\": 5}".into(),
+        description: String::new(),
+        enabled: true,
+        firing: Vec::new(),
+        error: None,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `POST /console/monitoring/alert-rules/new`.
+pub async fn create(
+    req: HttpRequest,
+    body_bytes: web::Bytes,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let form = Posted::parse(&body_bytes);
+    if !signed.posted_by_console(&form) {
+        return form_expired();
+    }
+    let actor = signed.actor(&req, &flow);
+    let wanted = body(&form);
+    let done = flow
+        .run(move |app| {
+            Ok(wanted.and_then(parse_rule).and_then(|(rule, description, enabled)| {
+                app.create_alert_rule(&actor, rule, description, enabled)
+            }))
+        })
+        .await?;
+    match done {
+        Ok(_) => Ok(see_other("/console/monitoring")),
+        Err(error) => {
+            let text = refusal(error)?.1;
+            again(signed.frame("monitoring"), "/console/monitoring/alert-rules/new".into(), None, &form, text)
+        }
+    }
+}
+
+/// `/console/monitoring/alert-rules/{id}`.
+fn rule_path(rule_id: &str) -> String {
+    format!("/console/monitoring/alert-rules/{}", super::urlencoding(rule_id))
+}
+
+/// `GET /console/monitoring/alert-rules/{rule_id}`: the rule, what fires, and its form.
+pub async fn edit(
+    req: HttpRequest,
+    path: web::Path<String>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let actor = signed.actor(&req, &flow);
+    let rule_id = path.into_inner();
+    let id = rule_id.clone();
+    let rule = match flow.run(move |app| Ok(app.alert_rule(&actor, &id))).await? {
+        Ok(rule) => rule,
+        Err(error) => return refused("Alert rule", error),
+    };
+    let mut parameters = match serde_json::to_value(&rule.rule) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let kind = parameters.remove("kind").and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
+    let page = RuleForm {
+        frame: signed.frame("monitoring"),
+        action: rule_path(&rule_id),
+        rule_id: Some(rule_id),
+        kind,
+        kinds: KINDS,
+        parameters: Value::Object(parameters).to_string(),
+        description: rule.description,
+        enabled: rule.enabled,
+        firing: rule.firing.into_iter().collect(),
+        error: None,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `POST /console/monitoring/alert-rules/{rule_id}`: replaces the rule.
+pub async fn update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body_bytes: web::Bytes,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let form = Posted::parse(&body_bytes);
+    if !signed.posted_by_console(&form) {
+        return form_expired();
+    }
+    let rule_id = path.into_inner();
+    let actor = signed.actor(&req, &flow);
+    let (wanted, id) = (body(&form), rule_id.clone());
+    let done = flow
+        .run(move |app| {
+            Ok(wanted.and_then(parse_rule).and_then(|(rule, description, enabled)| {
+                app.update_alert_rule(&actor, &id, rule, description, enabled)
+            }))
+        })
+        .await?;
+    match done {
+        Ok(_) => Ok(see_other("/console/monitoring")),
+        Err(error) => {
+            let text = refusal(error)?.1;
+            again(signed.frame("monitoring"), rule_path(&rule_id), Some(rule_id), &form, text)
+        }
+    }
+}
+
+/// `GET /console/monitoring/alert-rules/{rule_id}/delete`: asks first.
+pub async fn confirm_delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let back = rule_path(&path.into_inner());
+    let action = format!("{back}/delete");
+    let page = Confirm {
+        frame: signed.frame("monitoring"),
+        title: "Delete the alert rule",
+        text: "The rule is no longer checked; what it fires for is forgotten, not resolved.",
+        action: &action,
+        button: "Delete",
+        back: &back,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `POST /console/monitoring/alert-rules/{rule_id}/delete`.
+pub async fn delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body_bytes: web::Bytes,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    if !signed.posted_by_console(&Posted::parse(&body_bytes)) {
+        return form_expired();
+    }
+    let actor = signed.actor(&req, &flow);
+    let rule_id = path.into_inner();
+    match flow.run(move |app| Ok(app.delete_alert_rule(&actor, &rule_id))).await? {
+        Ok(()) => Ok(see_other("/console/monitoring")),
+        Err(error) => refused("Alert rule", error),
+    }
+}

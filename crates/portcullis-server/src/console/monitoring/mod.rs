@@ -1,0 +1,198 @@
+//! `/console/monitoring`: usage, alert rules, webhooks and compliance in
+//! the console, as the signed-in user (`admin:monitoring`). The index shows
+//! the busiest clients (each with its usage charts), the alert rules and
+//! what fires, the webhook endpoints and the compliance templates; each has
+//! its pages in a module of its own, over the REST API's operations.
+
+pub mod alert_rules;
+pub mod compliance;
+pub mod webhooks;
+
+use super::chart::Chart;
+use super::clients::{client_path, urlencoding};
+use super::session::Frame;
+use super::{refusal, signed, Posted};
+use crate::authorization::Authorization;
+use crate::pages::PageError;
+use crate::views::{message, render};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::TimeDelta;
+use portcullis_app::alerts::RuleView;
+use portcullis_app::compliance::TEMPLATES;
+use portcullis_app::usage::{ClientTotals, UsageRange};
+use portcullis_app::webhooks::WebhookView;
+use portcullis_app::{AppError, Permission};
+
+/// What a page says monitoring needs.
+pub const WHAT: &str = "Monitoring";
+
+/// A client among the busiest, with the link to its usage.
+struct Busy {
+    path: String,
+    totals: ClientTotals,
+    error_rate: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/monitoring.html")]
+struct IndexPage {
+    frame: Frame,
+    busiest: Vec<Busy>,
+    rules: Vec<RuleView>,
+    webhooks: Vec<WebhookView>,
+    templates: Vec<(&'static str, &'static str)>,
+}
+
+/// `GET /console/monitoring`.
+pub async fn index(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let actor = signed.actor(&req, &flow);
+    let (summary, rules, webhooks) = flow
+        .run(move |app| {
+            let range = UsageRange::new(None, None, None, TimeDelta::days(1), app.now())?;
+            Ok((app.usage_summary(&actor, range, 20)?, app.alert_rules(&actor)?, app.webhooks(&actor)?))
+        })
+        .await?;
+    let busiest = summary
+        .top_by_requests
+        .into_iter()
+        .map(|totals| Busy {
+            path: format!("/console/monitoring/clients/{}", urlencoding(&totals.client_id)),
+            error_rate: format!("{:.1} %", totals.error_rate * 100.0),
+            totals,
+        })
+        .collect();
+    let page = IndexPage {
+        frame: signed.frame("monitoring"),
+        busiest,
+        rules,
+        webhooks,
+        templates: TEMPLATES.iter().map(|t| (t.id, t.title)).collect(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The ranges the usage page offers: a name, its span and its step.
+const RANGES: [(&str, i64, i64); 3] = [("1h", 1, 60), ("24h", 24, 3600), ("7d", 168, 6 * 3600)];
+
+#[derive(Template)]
+#[template(path = "console/client_usage.html")]
+struct UsagePage {
+    frame: Frame,
+    client_id: String,
+    client_path: String,
+    path: String,
+    range: &'static str,
+    ranges: [&'static str; 3],
+    requests: i64,
+    tokens_issued: i64,
+    errors: i64,
+    p95: String,
+    charts: Vec<Chart>,
+}
+
+/// `GET /console/monitoring/clients/{client_id}?range=1h|24h|7d`: the
+/// client's requests, errors, tokens and latency, step by step.
+pub async fn client_usage(
+    req: HttpRequest,
+    path: web::Path<String>,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let client_id = path.into_inner();
+    let wanted = Posted::query(&req).text("range");
+    let (range, hours, step) = RANGES.into_iter().find(|(name, ..)| *name == wanted).unwrap_or(RANGES[1]);
+    let actor = signed.actor(&req, &flow);
+    let id = client_id.clone();
+    let usage = flow
+        .run(move |app| {
+            Ok(UsageRange::new(None, None, Some(step), TimeDelta::hours(hours), app.now())
+                .and_then(|range| app.client_usage(&actor, &id, range)))
+        })
+        .await?;
+    let usage = match usage {
+        Ok(usage) => usage,
+        Err(error) => {
+            let (status, text) = refusal(error)?;
+            return message(status, "Usage", &text);
+        }
+    };
+    let points = &usage.points;
+    let totals = &usage.totals;
+    let page = UsagePage {
+        frame: signed.frame("monitoring"),
+        client_path: client_path(&client_id),
+        path: format!("/console/monitoring/clients/{}", urlencoding(&client_id)),
+        client_id,
+        range,
+        ranges: RANGES.map(|(name, ..)| name),
+        requests: totals.requests,
+        tokens_issued: totals.tokens_issued,
+        errors: totals.errors.auth + totals.errors.client + totals.errors.server,
+        p95: totals.latency_ms.p95.map_or("—".into(), |ms| format!("{ms:.0} ms")),
+        charts: vec![
+            Chart::counts("Requests", points, |p| p.requests),
+            Chart::counts("Tokens issued", points, |p| p.tokens_issued),
+            Chart::counts("Failed authentications", points, |p| p.errors.auth),
+            Chart::error_rate(points),
+            Chart::of("Latency p95", points, |p| p.latency_ms.p95.unwrap_or(0.0), |v| format!("{v:.0} ms")),
+        ],
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// An operation's refusal shown on its own page titled `title`, or the
+/// page's one error for a failure.
+pub fn refused(title: &str, error: AppError) -> Result<HttpResponse, PageError> {
+    let (status, text) = refusal(error)?;
+    message(status, title, &text)
+}
+
+/// Mounts the monitoring pages.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/console/monitoring").route(web::get().to(index)))
+        .service(web::resource("/console/monitoring/clients/{client_id}").route(web::get().to(client_usage)))
+        .service(
+            web::resource("/console/monitoring/alert-rules/new")
+                .route(web::get().to(alert_rules::new))
+                .route(web::post().to(alert_rules::create)),
+        )
+        .service(
+            web::resource("/console/monitoring/alert-rules/{rule_id}")
+                .route(web::get().to(alert_rules::edit))
+                .route(web::post().to(alert_rules::update)),
+        )
+        .service(
+            web::resource("/console/monitoring/alert-rules/{rule_id}/delete")
+                .route(web::get().to(alert_rules::confirm_delete))
+                .route(web::post().to(alert_rules::delete)),
+        )
+        .service(
+            web::resource("/console/monitoring/webhooks/new")
+                .route(web::get().to(webhooks::new))
+                .route(web::post().to(webhooks::create)),
+        )
+        .service(
+            web::resource("/console/monitoring/webhooks/{webhook_id}")
+                .route(web::get().to(webhooks::show))
+                .route(web::post().to(webhooks::update)),
+        )
+        .service(
+            web::resource("/console/monitoring/webhooks/{webhook_id}/test")
+                .route(web::post().to(webhooks::test)),
+        )
+        .service(
+            web::resource("/console/monitoring/webhooks/{webhook_id}/delete")
+                .route(web::get().to(webhooks::confirm_delete))
+                .route(web::post().to(webhooks::delete)),
+        )
+        .service(
+            web::resource("/console/monitoring/compliance/{template}").route(web::get().to(compliance::show)),
+        )
+        .service(
+            web::resource("/console/monitoring/compliance/{template}/export")
+                .route(web::get().to(compliance::export)),
+        );
+}
