@@ -68,9 +68,12 @@ impl App {
             target: client_ids.first().map_or("", String::as_str),
         };
         self.change(actor, attempt, |tx| {
-            let mut ids: Vec<&String> = client_ids.iter().collect();
-            ids.sort_unstable();
-            ids.dedup();
+            let mut ids: Vec<&String> = Vec::with_capacity(client_ids.len());
+            for id in client_ids {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
             if ids.is_empty() || ids.len() > MAX_REGENERATED {
                 return Err(AppError::Invalid(format!(
                     "choose from 1 to {MAX_REGENERATED} clients, not {}",

@@ -53,3 +53,23 @@ for (const area of document.querySelectorAll("[data-check-redirect-uris]")) {
   });
   if (kind) kind.addEventListener("change", check);
 }
+
+// The secrets a page shows once, downloaded as JSON built from the page
+// itself: nothing is fetched, and no URL holds them once saved.
+for (const button of document.querySelectorAll("[data-download]")) {
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    const secrets = [...document.querySelectorAll("tr[data-secret]")].map((row) => ({
+      client_id: row.dataset.clientId,
+      client_name: row.dataset.clientName,
+      secret_id: row.dataset.secretId,
+      secret: document.getElementById(row.dataset.secret).textContent,
+    }));
+    const url = URL.createObjectURL(new Blob([JSON.stringify(secrets, null, 2)], { type: "application/json" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = button.dataset.download;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+}

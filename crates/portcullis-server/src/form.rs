@@ -88,54 +88,82 @@ fn decode(raw: &str) -> Result<String, OAuthError> {
         .map_err(|_| OAuthError::invalid_request("a parameter is not UTF-8 once decoded"))
 }
 
+/// Why a form's body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRefusal {
+    /// It is not `application/x-www-form-urlencoded`.
+    NotForm,
+    /// It is larger than the limit, in bytes.
+    TooLarge(usize),
+    /// The connection failed while it was read.
+    Unreadable,
+    /// It did not arrive within [`BODY_TIMEOUT`].
+    TooSlow,
+}
+
+impl std::fmt::Display for BodyRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotForm => f.write_str("the body must be application/x-www-form-urlencoded"),
+            Self::TooLarge(limit) => write!(f, "the request body exceeds {limit} bytes"),
+            Self::Unreadable => f.write_str("the request body could not be read"),
+            Self::TooSlow => write!(f, "the request body did not arrive within {BODY_TIMEOUT:?}"),
+        }
+    }
+}
+
+/// Reads the `application/x-www-form-urlencoded` body of `req` (one
+/// Content-Type, at most `limit` bytes, within [`BODY_TIMEOUT`]), so that a
+/// slow or large body cannot hold the server for others.
+pub fn read_form_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, BodyRefusal>>>> {
+    let mut content_types = req.headers().get_all(header::CONTENT_TYPE);
+    let is_form = match (content_types.next().and_then(|v| v.to_str().ok()), content_types.next()) {
+        (Some(content_type), None) => content_type
+            .split(';')
+            .next()
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")),
+        _ => false,
+    };
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if !is_form {
+            return Err(BodyRefusal::NotForm);
+        }
+        if declared_length.is_some_and(|length| length > limit) {
+            return Err(BodyRefusal::TooLarge(limit));
+        }
+        let read = async {
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| BodyRefusal::Unreadable)?;
+                if body.len() + chunk.len() > limit {
+                    return Err(BodyRefusal::TooLarge(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
+        actix_web::rt::time::timeout(BODY_TIMEOUT, read).await.map_err(|_| BodyRefusal::TooSlow)?
+    })
+}
+
 impl FromRequest for FormParams {
     type Error = OAuthFailure;
     type Future = Pin<Box<dyn Future<Output = Result<Self, OAuthFailure>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let mut content_types = req.headers().get_all(header::CONTENT_TYPE);
-        let is_form = match (content_types.next().and_then(|v| v.to_str().ok()), content_types.next()) {
-            (Some(content_type), None) => content_type
-                .split(';')
-                .next()
-                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")),
-            _ => false,
-        };
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let body = read_form_body(req, payload, MAX_BODY_BYTES);
         Box::pin(async move {
-            if !is_form {
-                return Err(OAuthError::invalid_request(
-                    "the body must be application/x-www-form-urlencoded",
-                )
-                .into());
-            }
-            let too_large =
-                || OAuthError::invalid_request(format!("the request body exceeds {MAX_BODY_BYTES} bytes"));
-            if declared_length.is_some_and(|length| length > MAX_BODY_BYTES) {
-                return Err(too_large().into());
-            }
-            let read = async {
-                let mut body = Vec::new();
-                while let Some(chunk) = payload.next().await {
-                    let chunk = chunk
-                        .map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
-                    if body.len() + chunk.len() > MAX_BODY_BYTES {
-                        return Err(too_large());
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body)
-            };
-            let body = actix_web::rt::time::timeout(BODY_TIMEOUT, read).await.map_err(|_| {
-                OAuthError::invalid_request(format!(
-                    "the request body did not arrive within {BODY_TIMEOUT:?}"
-                ))
-            })??;
+            let body = body.await.map_err(|refusal| OAuthError::invalid_request(refusal.to_string()))?;
             Ok(FormParams::parse(&body)?)
         })
     }

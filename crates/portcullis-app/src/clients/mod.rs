@@ -181,14 +181,19 @@ impl App {
         })
     }
 
-    /// `configuration` checked as creating or updating a client would check
-    /// it, without writing anything: for reviewing or trying a draft.
+    /// `configuration` checked as creating (or updating `client_id`) would
+    /// check it, without writing anything: for reviewing or trying a draft.
+    /// The one check it leaves to the change is that an admin client stays.
     pub fn check_client_draft(
         &self,
         actor: &Actor,
+        client_id: Option<&str>,
         configuration: serde_json::Map<String, serde_json::Value>,
     ) -> Result<ClientMetadata, AppError> {
         actor.require(Permission::Clients)?;
+        if let Some(client_id) = client_id {
+            crate::console::ensure_not_reserved(actor, client_id)?;
+        }
         parse_metadata(configuration, &self.scopes)
     }
 

@@ -219,14 +219,14 @@ pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
 /// whole chain now, then back to the log, which shows the outcome.
 pub async fn verify(
     req: HttpRequest,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = match audit_session(&req, &flow).await? {
         Ok(signed) => signed,
         Err(response) => return Ok(response),
     };
-    if !signed.posted_by_console(&Posted::parse(&body)) {
+    if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let actor = signed.actor(&req, &flow);

@@ -158,13 +158,13 @@ pub async fn confirm(
 pub async fn act(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
     ring: web::Data<KeyRing>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Keys, WHAT);
-    if !signed.posted_by_console(&Posted::parse(&body)) {
+    if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let (name, subject) = path.into_inner();

@@ -66,6 +66,46 @@ impl Posted {
     }
 }
 
+/// The most a console form may carry: a client's configuration with its
+/// keys fits many times over.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A console form's body that was not read, answered with a page.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FormRefused(crate::form::BodyRefusal);
+
+impl actix_web::ResponseError for FormRefused {
+    fn status_code(&self) -> StatusCode {
+        use crate::form::BodyRefusal;
+        match self.0 {
+            BodyRefusal::NotForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            BodyRefusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyRefusal::TooSlow => StatusCode::REQUEST_TIMEOUT,
+            BodyRefusal::Unreadable => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let text = format!("The form was not accepted: {}.", self.0);
+        crate::views::message(self.status_code(), "Form not accepted", &text)
+            .unwrap_or_else(|_| actix_web::HttpResponse::build(self.status_code()).finish())
+    }
+}
+
+/// A console form, read as the OAuth endpoints read theirs (one
+/// Content-Type, a size limit, a time limit) so that slow or large bodies
+/// cannot hold the server, but with repeatable names.
+impl actix_web::FromRequest for Posted {
+    type Error = FormRefused;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, FormRefused>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = crate::form::read_form_body(req, payload, MAX_FORM_BYTES);
+        Box::pin(async move { body.await.map(|body| Self::parse(&body)).map_err(FormRefused) })
+    }
+}
+
 /// An operation's refusal as a page shows it: its status and what to say.
 /// A failure (storage, unreadable data) stays the pages' one error.
 pub fn refusal(error: AppError) -> Result<(StatusCode, String), PageError> {

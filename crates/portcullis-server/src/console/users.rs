@@ -115,11 +115,10 @@ struct PasswordShown<'a> {
 /// generated and shown once), `name`, `email`.
 pub async fn create(
     req: HttpRequest,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Users, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -260,11 +259,10 @@ pub async fn show(
 pub async fn act(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Users, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }

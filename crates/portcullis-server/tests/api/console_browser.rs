@@ -161,7 +161,9 @@ backend_tests! {
         chromium.click(&format!("input[value='{}']", billing.client.client_id)).await;
         chromium.click(&format!("input[value='{}']", shop_path.rsplit('/').next().unwrap())).await;
         chromium.click("form[action='/console/clients/regenerate'] button[type=submit]").await;
-        browser.wait().for_element(Locator::Css("a[download='client-secrets.json']")).await.unwrap();
+        browser.wait().for_element(Locator::Css("button[data-download='client-secrets.json']")).await.unwrap();
+        let offered = browser.find(Locator::Css("button[data-download]")).await.unwrap().is_displayed().await.unwrap();
+        assert!(offered, "the script offers the download");
         assert_eq!(browser.find_all(Locator::Css("code.secret")).await.unwrap().len(), 2);
         chromium.screenshot("client-secrets-regenerated").await;
 

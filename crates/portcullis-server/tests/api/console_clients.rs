@@ -51,7 +51,7 @@ backend_tests! {
             ("id_token_signed_response_alg", "RS256")]).await;
         assert_eq!(created.status(), 200);
         let shown = created.text().await.unwrap();
-        assert!(shown.contains("only time it is") && shown.contains("download=\"client-secrets.json\""), "{shown}");
+        assert!(shown.contains("only time it is") && shown.contains("data-download=\"client-secrets.json\""), "{shown}");
         let page = app.clients(&Actor::operator(), &ClientQuery { name: Some("Shop".into()), limit: 5, ..ClientQuery::default() }).unwrap();
         let shop = page.clients[0].clone();
         assert_eq!((shop.version, shop.secrets.len()), (1, 1));
@@ -90,7 +90,9 @@ backend_tests! {
         assert_eq!(stale.status(), 409);
         let stale = stale.text().await.unwrap();
         assert!(stale.contains("Someone saved version 3") && stale.contains("name=\"based_on\" value=\"3\""), "{stale}");
-        assert!(stale.contains("<th scope=\"row\">Access-token lifetime (s)</th>"), "the diff is against version 3: {stale}");
+        assert!(stale.contains("<th scope=\"row\">Scopes</th>") && !stale.contains("<th scope=\"row\">Access-token lifetime (s)</th>"),
+            "the draft's change applied to version 3, whose own change stays: {stale}");
+        assert!(stale.contains("&#34;access_token_lifetime&#34;:120"), "{stale}");
         assert_eq!(app.client(&Actor::operator(), &shop.client_id).unwrap().version, 3, "nothing overwritten");
 
         // Versions: a timeline, any two side by side, rollback after a confirmation.
@@ -156,7 +158,7 @@ backend_tests! {
         let regenerated = browser.post("/console/clients/regenerate", &[("csrf", &csrf), ("client_id", ids[0]), ("client_id", ids[1])]).await;
         assert_eq!(regenerated.status(), 200);
         let page = regenerated.text().await.unwrap();
-        assert!(page.contains("2 new secrets") && page.contains("data:application/json;base64,"), "{page}");
+        assert!(page.contains("2 new secrets") && page.contains("data-download=\"client-secrets.json\""), "{page}");
         for (id, before) in [(ids[0], &one), (ids[1], &two)] {
             let now = app.client(&Actor::operator(), id).unwrap();
             assert_eq!(now.secrets.len(), 1);
@@ -173,6 +175,20 @@ backend_tests! {
         let problems = checked["problems"].as_array().unwrap();
         assert_eq!(problems.len(), 1, "{checked}");
         assert!(problems[0].as_str().unwrap().starts_with("line 2:"), "{checked}");
+    }
+
+    #[tokio::test]
+    async fn console_forms_are_read_with_limits(db) {
+        let (browser, csrf) = signed_in(&db, "fran", &[Permission::Clients]).await;
+        let url = format!("{}/console/clients/new", browser.app.address);
+        let huge = format!("csrf={csrf}&client_name={}", "a".repeat(70 * 1024));
+        let large = browser.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
+        assert_eq!(large.status(), 413);
+        assert!(large.text().await.unwrap().contains("exceeds"), "a styled page says why");
+        let json = browser.http.post(&url).json(&json!({"csrf": csrf})).send().await.unwrap();
+        assert_eq!(json.status(), 415);
+        let no_version = browser.post("/console/clients/x/versions/1/rollback", &[("csrf", &csrf)]).await;
+        assert_eq!(no_version.status(), 400, "a rollback names the version it was shown");
     }
 
     #[tokio::test]

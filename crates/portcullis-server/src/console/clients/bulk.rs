@@ -2,7 +2,8 @@
 //! up to 50 clients regenerated in one action (`POST
 //! /console/clients/regenerate` from the list's check boxes). The page shows
 //! each secret with a copy button and offers them all as a JSON download
-//! (a `data:` link, so the secrets are never stored or sent again).
+//! that the page's script builds from what it shows (so the secrets are
+//! never stored, sent again or kept in a URL).
 
 use super::super::session::{form_expired, Frame};
 use super::super::{refusal, signed, Posted};
@@ -13,12 +14,10 @@ use crate::views::{message, render};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use base64::Engine;
 use portcullis_app::Permission;
-use serde::Serialize;
+use portcullis_core::ClientSecret;
 
 /// A secret as the page (and its download) shows it.
-#[derive(Serialize)]
 pub struct Shown {
     /// The client.
     pub client_id: String,
@@ -27,7 +26,7 @@ pub struct Shown {
     /// The secret's id.
     pub secret_id: String,
     /// The secret.
-    pub secret: String,
+    pub secret: ClientSecret,
 }
 
 #[derive(Template)]
@@ -35,16 +34,12 @@ pub struct Shown {
 struct SecretsPage<'a> {
     frame: Frame,
     secrets: Vec<Shown>,
-    download: String,
     back: &'a str,
 }
 
 /// The page showing `secrets` once, never cached, with a link `back`.
 pub fn shown_once(frame: Frame, secrets: Vec<Shown>, back: &str) -> Result<HttpResponse, PageError> {
-    let json = serde_json::to_vec_pretty(&secrets).map_err(PageError::failed)?;
-    let download =
-        format!("data:application/json;base64,{}", base64::engine::general_purpose::STANDARD.encode(json));
-    render(StatusCode::OK, &SecretsPage { frame, secrets, download, back })
+    render(StatusCode::OK, &SecretsPage { frame, secrets, back })
 }
 
 /// `POST /console/clients/regenerate` with `client_id` repeated (at most
@@ -52,11 +47,10 @@ pub fn shown_once(frame: Frame, secrets: Vec<Shown>, back: &str) -> Result<HttpR
 /// each is revoked and one new secret put in their place, all or none.
 pub async fn regenerate(
     req: HttpRequest,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -67,7 +61,7 @@ pub async fn regenerate(
             let secrets = regenerated
                 .into_iter()
                 .map(|r| Shown {
-                    secret: r.secret.expose().to_owned(),
+                    secret: r.secret,
                     client_id: r.client_id,
                     client_name: r.client_name,
                     secret_id: r.secret_id,

@@ -58,10 +58,52 @@ pub fn rows(left: &Map<String, Value>, right: &Map<String, Value>, changed_only:
         .collect()
 }
 
+/// The changes `draft` makes to `base`, applied to `current` (a version
+/// saved since `base`), and the labels of the members `current` changed
+/// too, differently: there the draft wins, and the admin is told.
+pub fn rebase(
+    base: &Map<String, Value>,
+    draft: &Map<String, Value>,
+    current: &Map<String, Value>,
+) -> (Map<String, Value>, Vec<String>) {
+    let mut rebased = current.clone();
+    let mut overlaps = Vec::new();
+    let mut names: Vec<&String> = base.keys().chain(draft.keys()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let (was, wanted, now) = (base.get(name), draft.get(name), current.get(name));
+        if wanted == was {
+            continue;
+        }
+        if now != was && now != wanted {
+            overlaps.push(label(name).to_owned());
+        }
+        match wanted {
+            Some(value) => rebased.insert(name.clone(), value.clone()),
+            None => rebased.remove(name),
+        };
+    }
+    (rebased, overlaps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_draft_rebased_keeps_the_others_changes_and_names_the_overlaps() {
+        let base = json!({"client_name": "A", "scope": "read", "access_token_lifetime": 300});
+        let draft = json!({"client_name": "B", "scope": "read", "access_token_lifetime": 600});
+        let current = json!({"client_name": "A", "scope": "read write", "access_token_lifetime": 900});
+        let object = |v: &serde_json::Value| v.as_object().unwrap().clone();
+        let (rebased, overlaps) = rebase(&object(&base), &object(&draft), &object(&current));
+        assert_eq!(rebased["client_name"], "B", "the draft's change");
+        assert_eq!(rebased["scope"], "read write", "the other's change, kept");
+        assert_eq!(rebased["access_token_lifetime"], 600, "both changed: the draft wins");
+        assert_eq!(overlaps, ["Access-token lifetime (s)"]);
+    }
 
     #[test]
     fn rows_follow_the_form_and_mark_what_changed() {

@@ -7,7 +7,7 @@
 
 use super::super::session::{form_expired, Frame, Signed};
 use super::super::{refusal, see_other, signed, Posted};
-use super::diff::{rows, Row};
+use super::diff::{rebase, rows, Row};
 use super::form::{configuration, shown, ShownGroup};
 use super::{bulk, client_path, WHAT};
 use crate::authorization::Authorization;
@@ -52,13 +52,13 @@ pub fn as_object(metadata: &ClientMetadata) -> Map<String, Value> {
     }
 }
 
-/// The form for `configuration`, with `problems`.
+/// The form for `configuration`, answered with `status` and `problems`.
 fn form_page(
     frame: Frame,
     client: Option<&ClientView>,
     configuration: &Map<String, Value>,
     based_on: Option<i64>,
-    problems: Vec<String>,
+    (status, problems): (StatusCode, Vec<String>),
 ) -> Result<HttpResponse, PageError> {
     let (title, action, back) = match client {
         Some(c) => {
@@ -67,7 +67,6 @@ fn form_page(
         }
         None => ("New client".to_owned(), "/console/clients/new".to_owned(), "/console/clients".to_owned()),
     };
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let page = FormPage { frame, title, action, back, groups: shown(configuration), based_on, problems };
     render(status, &page)
 }
@@ -82,24 +81,29 @@ pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Htt
         "scope": "openid",
     }))
     .map_err(PageError::failed)?;
-    form_page(signed.frame("clients"), None, &as_object(&defaults), None, Vec::new())
+    form_page(signed.frame("clients"), None, &as_object(&defaults), None, (StatusCode::OK, Vec::new()))
 }
 
 /// `POST /console/clients/new`: registers the client; its first secret is
 /// shown once.
 pub async fn create(
     req: HttpRequest,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let (configuration, problems) = configuration(Map::new(), &form);
     if !problems.is_empty() {
-        return form_page(signed.frame("clients"), None, &configuration, None, problems);
+        return form_page(
+            signed.frame("clients"),
+            None,
+            &configuration,
+            None,
+            (StatusCode::BAD_REQUEST, problems),
+        );
     }
     let actor = signed.actor(&req, &flow);
     let draft = configuration.clone();
@@ -117,7 +121,7 @@ pub async fn create(
                             .first()
                             .map(|s| s.secret_id.clone())
                             .unwrap_or_default(),
-                        secret: secret.expose().to_owned(),
+                        secret,
                     };
                     bulk::shown_once(signed.frame("clients"), vec![shown], &path)
                 }
@@ -125,8 +129,8 @@ pub async fn create(
             }
         }
         Err(error) => {
-            let (_, text) = refusal(error)?;
-            form_page(signed.frame("clients"), None, &configuration, None, vec![text])
+            let (status, text) = refusal(error)?;
+            form_page(signed.frame("clients"), None, &configuration, None, (status, vec![text]))
         }
     }
 }
@@ -160,7 +164,8 @@ pub async fn edit(
         Err(page) => return Ok(page),
     };
     let configuration = as_object(&current.metadata);
-    form_page(signed.frame("clients"), Some(&current), &configuration, Some(current.version), Vec::new())
+    let version = Some(current.version);
+    form_page(signed.frame("clients"), Some(&current), &configuration, version, (StatusCode::OK, Vec::new()))
 }
 
 /// `POST /console/clients/{client_id}/edit`: `step=review` from the form,
@@ -168,11 +173,10 @@ pub async fn edit(
 pub async fn submit(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -180,7 +184,15 @@ pub async fn submit(
         Ok(client) => client,
         Err(page) => return Ok(page),
     };
-    let based_on = form.get("based_on").and_then(|v| v.parse().ok()).unwrap_or(current.version);
+    // The version the form showed: never the current one by default, or a
+    // change made meanwhile would be overwritten unseen.
+    let Some(based_on) = form.get("based_on").and_then(|v| v.parse::<i64>().ok()) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Edit client",
+            "The form does not say which version it showed.",
+        );
+    };
     let frame = signed.frame("clients");
     let draft = match form.get("draft") {
         Some(draft) => match serde_json::from_str::<Map<String, Value>>(draft) {
@@ -190,19 +202,30 @@ pub async fn submit(
         None => {
             let (draft, problems) = configuration(as_object(&current.metadata), &form);
             if !problems.is_empty() {
-                return form_page(frame, Some(&current), &draft, Some(based_on), problems);
+                return form_page(
+                    frame,
+                    Some(&current),
+                    &draft,
+                    Some(based_on),
+                    (StatusCode::BAD_REQUEST, problems),
+                );
             }
             draft
         }
     };
     match form.get("step") {
-        Some("edit") => form_page(frame, Some(&current), &draft, Some(based_on), Vec::new()),
+        Some("edit") => {
+            form_page(frame, Some(&current), &draft, Some(based_on), (StatusCode::OK, Vec::new()))
+        }
         Some("save") => save(&req, &flow, &signed, current, draft, based_on).await,
         _ => review(&req, &flow, &signed, current, draft, based_on).await,
     }
 }
 
-/// The review of `draft` against `current`: checked, nothing written.
+/// The review of `draft` (made from version `based_on`) against `current`:
+/// checked, nothing written. When someone saved since `based_on`, the
+/// draft's changes are applied to their version instead, and the members
+/// both changed are named.
 async fn review(
     req: &HttpRequest,
     flow: &Authorization,
@@ -212,21 +235,48 @@ async fn review(
     based_on: i64,
 ) -> Result<HttpResponse, PageError> {
     let actor = signed.actor(req, flow);
-    let checked = draft.clone();
-    let metadata = match flow.run(move |app| Ok(app.check_client_draft(&actor, checked))).await? {
-        Ok(metadata) => metadata,
+    let (client_id, checked) = (current.client_id.clone(), draft.clone());
+    let now = as_object(&current.metadata);
+    let stale = based_on != current.version;
+    let checked = flow
+        .run(move |app| {
+            Ok((|| {
+                let (draft, overlaps) = if stale {
+                    let base = app.client_version(&actor, &client_id, based_on)?.metadata;
+                    rebase(&base.as_ref().map(as_object).unwrap_or_default(), &checked, &now)
+                } else {
+                    (checked, Vec::new())
+                };
+                Ok::<_, AppError>((app.check_client_draft(&actor, Some(&client_id), draft)?, overlaps))
+            })())
+        })
+        .await?;
+    let (metadata, overlaps) = match checked {
+        Ok(checked) => checked,
         Err(error) => {
-            let (_, text) = refusal(error)?;
-            return form_page(signed.frame("clients"), Some(&current), &draft, Some(based_on), vec![text]);
+            let (status, text) = refusal(error)?;
+            return form_page(
+                signed.frame("clients"),
+                Some(&current),
+                &draft,
+                Some(based_on),
+                (status, vec![text]),
+            );
         }
     };
-    let stale = (based_on != current.version).then(|| {
-        format!(
+    let stale = stale.then(|| {
+        let mut text = format!(
             "Someone saved version {} of this client after you opened the form at version {based_on}. \
-             The changes below are against version {}: saving would replace what they changed too. \
-             Compare the versions before you save.",
-            current.version, current.version
-        )
+             Your changes are applied to their version below; nothing was saved yet.",
+            current.version
+        );
+        if !overlaps.is_empty() {
+            text += &format!(
+                " You both changed {}: yours would replace theirs. Compare the versions before you save.",
+                overlaps.join(", ")
+            );
+        }
+        text
     });
     let new = as_object(&metadata);
     let page = ReviewPage {
@@ -263,8 +313,8 @@ async fn save(
             review(req, flow, signed, current, draft, based_on).await
         }
         Err(error) => {
-            let (_, text) = refusal(error)?;
-            form_page(signed.frame("clients"), Some(&current), &draft, Some(based_on), vec![text])
+            let (status, text) = refusal(error)?;
+            form_page(signed.frame("clients"), Some(&current), &draft, Some(based_on), (status, vec![text]))
         }
     }
 }
@@ -296,7 +346,7 @@ pub async fn check_redirect_uris(
                     probe["application_type"] = Value::String(application_type.clone());
                 }
                 let Value::Object(probe) = probe else { continue };
-                match app.check_client_draft(&actor, probe) {
+                match app.check_client_draft(&actor, None, probe) {
                     Err(AppError::InvalidMetadata { field, message })
                         if field.starts_with("redirect_uris") =>
                     {

@@ -1,8 +1,8 @@
 //! The client form: every setting of a client as a form field, grouped as
 //! the page shows them, read from a configuration and written back into
-//! one. Members the form does not show (`software_id`, `jwks` of a client
-//! that keeps it, …) are carried over unchanged from the configuration the
-//! form is based on, so saving the form loses nothing.
+//! one. Members the form does not show (`software_id`, `initiate_login_uri`,
+//! …) are carried over unchanged from the configuration the form is based
+//! on, so saving the form loses nothing.
 
 use super::super::Posted;
 use portcullis_core::{GrantType, SigningAlgorithm, TokenEndpointAuthMethod};

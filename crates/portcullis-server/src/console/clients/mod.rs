@@ -34,9 +34,12 @@ pub fn client_path(client_id: &str) -> String {
     format!("/console/clients/{}", urlencoding(client_id))
 }
 
-/// `value` escaped as one path segment.
+/// `value` escaped as one path segment (RFC 3986 §3.3).
 pub fn urlencoding(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+    /// Everything but the unreserved characters.
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 /// A client as the list shows it.
@@ -117,7 +120,7 @@ pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
 }
 
 /// Whether the RFC 3339 time `at` is after `now`.
-fn is_after(at: &str, now: chrono::DateTime<Utc>) -> bool {
+pub fn is_after(at: &str, now: chrono::DateTime<Utc>) -> bool {
     chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|at| at > now)
 }
 
@@ -129,6 +132,7 @@ struct ClientPage {
     client: ClientView,
     locked: bool,
     uses_secret: bool,
+    reserved: bool,
     error: Option<String>,
 }
 
@@ -159,6 +163,7 @@ async fn client_page(
         path: client_path(&client.client_id),
         locked: client.locked_until.as_deref().is_some_and(|until| is_after(until, now)),
         uses_secret: client.metadata.token_endpoint_auth_method.uses_secret(),
+        reserved: client.client_id == portcullis_app::console::CONSOLE_CLIENT_ID,
         client,
         error,
     };
@@ -178,16 +183,19 @@ pub async fn show(
 pub async fn set_state(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let client_id = path.into_inner();
-    let disabled = form.get("action") == Some("disable");
+    let disabled = match form.get("action") {
+        Some("disable") => true,
+        Some("enable") => false,
+        _ => return message(StatusCode::BAD_REQUEST, "Client", "The action is disable or enable."),
+    };
     let actor = signed.actor(&req, &flow);
     let id = client_id.clone();
     let done = flow.run(move |app| Ok(app.set_client_disabled(&actor, &id, disabled))).await?;
@@ -235,11 +243,11 @@ pub async fn confirm_delete(
 pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&Posted::parse(&body)) {
+    if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let client_id = path.into_inner();
@@ -256,11 +264,10 @@ pub async fn delete(
 pub async fn add_secret(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -285,7 +292,7 @@ pub async fn add_secret(
                 client_id: client_id.clone(),
                 client_name: String::new(),
                 secret_id: added.secret_id,
-                secret: added.secret.expose().to_owned(),
+                secret: added.secret,
             };
             bulk::shown_once(signed.frame("clients"), vec![shown], &client_path(&client_id))
         }
@@ -297,11 +304,11 @@ pub async fn add_secret(
 pub async fn revoke_secret(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&Posted::parse(&body)) {
+    if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let (client_id, secret_id) = path.into_inner();

@@ -63,8 +63,22 @@ fn decide(
     settings: &TokenSettings,
     keys: &KeyRing,
 ) -> Result<Decision, OAuthError> {
+    // What the token endpoint's client authentication refuses first.
     if client.disabled {
         return Err(OAuthError::new(ErrorCode::InvalidClient, "the client is disabled"));
+    }
+    let now = settings.clock.now();
+    if let Some(until) = client.locked_until.as_deref().filter(|until| super::is_after(until, now)) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            format!("the client is locked out until {until}"),
+        ));
+    }
+    if metadata.token_endpoint_auth_method.uses_secret() && client.secrets.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "the client has no secret to authenticate with",
+        ));
     }
     let registered = RegisteredClient {
         id: ClientId::parse(&client.client_id)
@@ -97,13 +111,13 @@ fn decide(
     let (claims, lifetime) = access_token_claims(&registered, settings, sub, &scope, aud, grant_id);
     let alg = metadata.access_token_signed_response_alg;
     let keys = keys.current();
-    let kid = keys.signer(alg).map(|k| k.kid().to_owned());
+    let kid = keys
+        .signer(alg)
+        .map(|k| k.kid().to_owned())
+        .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, format!("no active {} key", alg.as_str())))?;
     let mut notes = vec![format!("The access token would live {lifetime} s.")];
-    if kid.is_none() {
-        notes.push(format!(
-            "There is no active {} key: the request would fail with server_error.",
-            alg.as_str()
-        ));
+    if grant == GrantType::AuthorizationCode {
+        notes.push("At the token endpoint the scope is the one the user granted at /authorize.".into());
     }
     if user && scope.contains("openid") {
         notes.push(format!(
@@ -123,7 +137,7 @@ fn decide(
         let networks: Vec<String> = metadata.allowed_cidrs.iter().map(ToString::to_string).collect();
         notes.push(format!("Only from {}.", networks.join(", ")));
     }
-    let header = json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid.unwrap_or_else(|| "(none)".into())});
+    let header = json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid});
     let pretty = |value: &Value| serde_json::to_string_pretty(value).unwrap_or_default();
     Ok(Decision {
         issued: true,
@@ -224,7 +238,7 @@ async fn try_against(
         return Ok(refused("The configuration is not a JSON object.".into()));
     };
     let actor = signed.actor(req, flow);
-    let metadata = match flow.run(move |app| Ok(app.check_client_draft(&actor, object))).await? {
+    let metadata = match flow.run(move |app| Ok(app.check_client_draft(&actor, None, object))).await? {
         Ok(metadata) => metadata,
         Err(error) => {
             return Ok(refused(format!("The configuration could not be saved: {}", refusal(error)?.1)))
@@ -257,13 +271,12 @@ pub async fn show(
 pub async fn try_request(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }

@@ -63,7 +63,7 @@ pub async fn show(
                 let client = app.client(&actor, &client_id)?;
                 let versions = app.client_versions(&actor, &client_id)?;
                 let right = right.unwrap_or(client.version);
-                let left = left.unwrap_or((right - 1).max(1));
+                let left = left.unwrap_or(right.saturating_sub(1).max(1));
                 let compared = compare(app, &actor, &client_id, left, right)?;
                 Ok::<_, AppError>((client, versions, compared))
             })())
@@ -146,22 +146,37 @@ pub async fn confirm_rollback(
 pub async fn roll_back(
     req: HttpRequest,
     path: web::Path<(String, i64)>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let (client_id, version) = path.into_inner();
-    let based_on = form.get("based_on").and_then(|v| v.parse::<i64>().ok());
+    // The version the confirmation showed: never the current one by default,
+    // or a change made meanwhile would be rolled over unseen.
+    let Some(based_on) = form.get("based_on").and_then(|v| v.parse::<i64>().ok()) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Roll back",
+            "The form does not say which version it showed.",
+        );
+    };
     let actor = signed.actor(&req, &flow);
     let (id, who) = (client_id.clone(), actor.clone());
-    match flow.run(move |app| Ok(app.roll_back_client(&who, &id, version, based_on))).await? {
-        Ok(client) => Ok(see_other(&format!("{}/versions", client_path(&client.client_id)))),
-        Err(error) => {
-            let stale = matches!(error, AppError::Conflict(_)) && based_on.is_some();
+    let done = flow
+        .run(move |app| {
+            let done = app.roll_back_client(&who, &id, version, Some(based_on));
+            // Stale only when the client moved on since the confirmation.
+            let moved = matches!(done, Err(AppError::Conflict(_)))
+                && app.client(&who, &id).is_ok_and(|c| c.version != based_on);
+            Ok((done, moved))
+        })
+        .await?;
+    match done {
+        (Ok(client), _) => Ok(see_other(&format!("{}/versions", client_path(&client.client_id)))),
+        (Err(error), stale) => {
             let (status, mut text) = refusal(error)?;
             if stale {
                 text = format!(

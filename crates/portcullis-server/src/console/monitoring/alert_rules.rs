@@ -104,11 +104,10 @@ pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Htt
 /// `POST /console/monitoring/alert-rules/new`.
 pub async fn create(
     req: HttpRequest,
-    body_bytes: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let form = Posted::parse(&body_bytes);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -173,11 +172,10 @@ pub async fn edit(
 pub async fn update(
     req: HttpRequest,
     path: web::Path<String>,
-    body_bytes: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let form = Posted::parse(&body_bytes);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -224,11 +222,11 @@ pub async fn confirm_delete(
 pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
-    body_bytes: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&Posted::parse(&body_bytes)) {
+    if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let actor = signed.actor(&req, &flow);

@@ -91,11 +91,10 @@ pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Htt
 /// `POST /console/monitoring/webhooks/new`: the endpoint's page, its secret shown once.
 pub async fn create(
     req: HttpRequest,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -162,11 +161,10 @@ pub async fn show(
 pub async fn update(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let form = Posted::parse(&body);
     if !signed.posted_by_console(&form) {
         return form_expired();
     }
@@ -187,11 +185,11 @@ pub async fn update(
 pub async fn test(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&Posted::parse(&body)) {
+    if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let actor = signed.actor(&req, &flow);
@@ -227,11 +225,11 @@ pub async fn confirm_delete(
 pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&Posted::parse(&body)) {
+    if !signed.posted_by_console(&form) {
         return form_expired();
     }
     let actor = signed.actor(&req, &flow);
