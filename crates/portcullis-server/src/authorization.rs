@@ -41,14 +41,27 @@ pub struct Authorization {
     pub proxies: TrustedProxies,
     /// Login submissions per minute from one address (0: unlimited).
     pub login_rate_limit: u32,
+    /// What the pages show of the server's brand.
+    pub branding: web::Data<crate::branding::Branding>,
 }
 
 /// The page for an interaction that expired or was completed.
-pub fn expired_page() -> HttpResponse {
-    crate::pages::error_page("This sign-in request has expired or was already completed. Go back to the application and sign in again.")
+pub fn expired_page(chrome: crate::views::Chrome<'_>) -> HttpResponse {
+    crate::pages::error_page(chrome, chrome.t.expired)
 }
 
 impl Authorization {
+    /// The layout of a sign-in page where the request is not at hand: in
+    /// English, with the brand.
+    pub fn chrome_without_request(&self) -> crate::views::Chrome<'_> {
+        crate::views::Chrome { t: &crate::locale::EN, brand: &self.branding }
+    }
+
+    /// The layout of a sign-in page for `req`: its language and the brand.
+    pub fn chrome<'a>(&'a self, req: &actix_web::HttpRequest) -> crate::views::Chrome<'a> {
+        crate::views::Chrome { t: crate::locale::of(req), brand: &self.branding }
+    }
+
     /// Runs the operation `work` off the request threads; a failure is
     /// the pages' one error.
     pub async fn run<T: Send + 'static>(
@@ -110,7 +123,8 @@ impl Authorization {
         };
         let Some(client) = self.clients.get(request.client_id.as_str()).filter(|c| c.disabled_at.is_none())
         else {
-            return Ok(crate::pages::error_page("The client is no longer available."));
+            let chrome = self.chrome_without_request();
+            return Ok(crate::pages::error_page(chrome, chrome.t.client_gone));
         };
         // The console asks each sign-in for a second factor, given after its request arrived.
         if client.id.as_str() == CONSOLE_CLIENT_ID {
@@ -157,23 +171,22 @@ impl Authorization {
         req: &actix_web::HttpRequest,
         form: Result<crate::form::FormParams, crate::oauth_response::OAuthFailure>,
     ) -> Result<Result<(crate::form::FormParams, Interaction), HttpResponse>, PageError> {
+        let chrome = self.chrome(req);
         let form = match form {
             Ok(form) => form,
-            Err(failure) => return Ok(Err(crate::pages::error_page(&failure.0.error_description))),
+            Err(failure) => return Ok(Err(crate::pages::error_page(chrome, &failure.0.error_description))),
         };
         let Some(interaction) = self.interaction(form.get("interaction").unwrap_or_default()).await? else {
-            return Ok(Err(expired_page()));
+            return Ok(Err(expired_page(chrome)));
         };
         let posted = form.get("csrf").unwrap_or_default();
         let cookie = req.cookie(session_cookie::CSRF).map(|c| c.value().to_owned()).unwrap_or_default();
         let matches = secrets::matches_any(posted, [secrets::hash(&cookie).as_slice()])
             && interaction.csrf_matches(posted);
         if !matches {
-            return Ok(Err(crate::pages::page(
-                actix_web::http::StatusCode::FORBIDDEN,
-                "Form expired",
-                "<p class=\"error\">This form is no longer valid. Go back to the application and try again.</p>",
-            )));
+            let body = format!("<p class=\"error\">{}</p>", chrome.t.form_expired);
+            let status = actix_web::http::StatusCode::FORBIDDEN;
+            return Ok(Err(crate::pages::page(chrome, status, chrome.t.form_expired_title, &body)));
         }
         Ok(Ok((form, interaction)))
     }
@@ -272,7 +285,8 @@ impl Authorization {
             })
             .await?;
         let Some(code) = code else {
-            return Ok(crate::pages::error_page("This sign-in request was already completed."));
+            let chrome = self.chrome_without_request();
+            return Ok(crate::pages::error_page(chrome, chrome.t.completed));
         };
         let mut params = vec![("code", code.expose())];
         params.extend(request.state.as_deref().map(|state| ("state", state)));

@@ -15,7 +15,10 @@ pub fn redirect(redirect_uri: &str, params: &[(&str, &str)], issuer: &Issuer) ->
 /// Redirects to `uri` with `params` added to its query.
 pub fn redirect_to(uri: &str, params: &[(&str, &str)]) -> HttpResponse {
     let Ok(mut url) = url::Url::parse(uri) else {
-        return crate::pages::error_page("The redirect URI cannot carry a response.");
+        return crate::pages::error_page(
+            crate::views::Chrome::fallback(),
+            "The redirect URI cannot carry a response.",
+        );
     };
     if !params.is_empty() {
         url.query_pairs_mut().extend_pairs(params);

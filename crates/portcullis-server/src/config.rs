@@ -396,6 +396,18 @@ pub struct ServeArgs {
     /// clients with `allowed_countries` used from elsewhere are reported.
     #[arg(long, env = "PORTCULLIS_GEOIP_DB")]
     pub geoip_db: Option<PathBuf>,
+    /// The product name the sign-in pages show.
+    #[arg(long, env = "PORTCULLIS_BRAND_NAME", default_value = crate::branding::DEFAULT_NAME)]
+    pub brand_name: String,
+    /// A logo for the sign-in pages: an .svg, .png or .webp file.
+    #[arg(long, env = "PORTCULLIS_BRAND_LOGO")]
+    pub brand_logo: Option<PathBuf>,
+    /// The accent colour of the sign-in pages (`#rrggbb`).
+    #[arg(long, env = "PORTCULLIS_BRAND_COLOR", value_parser = crate::branding::parse_color)]
+    pub brand_color: Option<String>,
+    /// The accent colour in the dark theme (`#rrggbb`); the light one's when absent.
+    #[arg(long, env = "PORTCULLIS_BRAND_COLOR_DARK", value_parser = crate::branding::parse_color)]
+    pub brand_color_dark: Option<String>,
     /// A TOML file with a key for every flag (see examples/portcullis.toml);
     /// the environment overrides it, and flags override both.
     #[arg(long, env = "PORTCULLIS_CONFIG")]
@@ -476,6 +488,8 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// The country database, if one is configured.
     pub geoip_db: Option<PathBuf>,
+    /// What the sign-in pages show of the server's brand.
+    pub branding: crate::branding::BrandSettings,
 }
 
 /// Requests per minute each limit allows (0: unlimited); see
@@ -558,6 +572,12 @@ impl ServeArgs {
                 unknown_client: self.unknown_client_rate_limit,
             },
             geoip_db: self.geoip_db,
+            branding: crate::branding::BrandSettings {
+                name: self.brand_name,
+                logo: self.brand_logo,
+                color: self.brand_color,
+                color_dark: self.brand_color_dark,
+            },
             key_rotation: match self.key_rotation_days {
                 0 => None,
                 days => {

@@ -3,7 +3,7 @@
 //! with headers that keep them out of frames (clickjacking) and caches.
 
 use crate::storage::{StorageFailure, RETRY_AFTER_SECONDS};
-use crate::views::{html, SignInPage, SIGN_IN_CSP};
+use crate::views::{html, Chrome, SignInPage, SIGN_IN_CSP};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -25,17 +25,18 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A page with `title` and `body`, which must already be safe HTML.
-pub fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+/// A page with `title` and `body`, which must already be safe HTML, in the
+/// layout of `chrome`.
+pub fn page(chrome: Chrome<'_>, status: StatusCode, title: &str, body: &str) -> HttpResponse {
     // The template holds nothing that can fail to render; were it to, the text alone is shown.
-    let document = SignInPage { title, body }.render().unwrap_or_else(|_| escape(title));
+    let document = SignInPage { chrome, title, body }.render().unwrap_or_else(|_| escape(title));
     html(status, document, SIGN_IN_CSP)
 }
 
 /// What a sign-in page shows of the client asking (RFC 7591 §2): its logo,
-/// and links to its home page, privacy policy and terms, all https (or
-/// loopback http) as registration checked.
-pub fn client_card(metadata: &portcullis_core::client::ClientMetadata) -> String {
+/// and links to its home page, privacy policy and terms (named in `t`'s
+/// language), all https (or loopback http) as registration checked.
+pub fn client_card(t: &crate::locale::Texts, metadata: &portcullis_core::client::ClientMetadata) -> String {
     let logo = metadata
         .logo_uri
         .as_deref()
@@ -44,9 +45,9 @@ pub fn client_card(metadata: &portcullis_core::client::ClientMetadata) -> String
         })
         .unwrap_or_default();
     let links: Vec<String> = [
-        (&metadata.client_uri, "Home page"),
-        (&metadata.policy_uri, "Privacy policy"),
-        (&metadata.tos_uri, "Terms of service"),
+        (&metadata.client_uri, t.client_links[0]),
+        (&metadata.policy_uri, t.client_links[1]),
+        (&metadata.tos_uri, t.client_links[2]),
     ]
     .into_iter()
     .filter_map(|(uri, words)| {
@@ -63,15 +64,10 @@ pub fn client_card(metadata: &portcullis_core::client::ClientMetadata) -> String
 
 /// The page for a request that cannot be sent back to the client: status
 /// 400, and never a redirect (RFC 6749 §4.1.2.1).
-pub fn error_page(description: &str) -> HttpResponse {
-    page(
-        StatusCode::BAD_REQUEST,
-        "Sign-in request refused",
-        &format!(
-            "<p class=\"error\">{}</p><p>Return to the application and try again.</p>",
-            escape(description)
-        ),
-    )
+pub fn error_page(chrome: Chrome<'_>, description: &str) -> HttpResponse {
+    let t = chrome.t;
+    let body = format!("<p class=\"error\">{}</p><p>{}</p>", escape(description), t.try_again);
+    page(chrome, StatusCode::BAD_REQUEST, t.refused_title, &body)
 }
 
 #[cfg(test)]
@@ -182,6 +178,7 @@ impl actix_web::ResponseError for PageError {
         match self {
             Self::Unavailable(_) => {
                 let mut response = page(
+                    Chrome::fallback(),
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",
                     "<p class=\"error\" role=\"alert\">The service is temporarily unavailable. Try again in a moment.</p>",
@@ -190,6 +187,7 @@ impl actix_web::ResponseError for PageError {
                 response
             }
             Self::Failed(_) => page(
+                Chrome::fallback(),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "<p class=\"error\" role=\"alert\">Something went wrong on our side. Try again later.</p>",

@@ -75,8 +75,10 @@ impl Application {
         let events = operations.events().clone();
         let operations = web::Data::new(operations);
         let keys = web::Data::from(keys);
+        let branding = web::Data::new(crate::branding::Branding::load(&settings.branding)?);
         let flow = web::Data::new(Authorization {
             app: operations.clone(),
+            branding: branding.clone(),
             clients: clients.clone(),
             issuer: settings.issuer.clone(),
             secure_cookies: settings.issuer.is_https(),
@@ -161,6 +163,7 @@ impl Application {
                 .app_data(jwks_max_age.clone())
                 .app_data(authenticator.clone())
                 .app_data(flow.clone())
+                .app_data(branding.clone())
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())
                 .app_data(operations.clone())

@@ -53,6 +53,7 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         key_rotation: None,
         rate_limits: Default::default(),
         geoip_db: None,
+        branding: crate::branding::BrandSettings::default(),
     }
 }
 

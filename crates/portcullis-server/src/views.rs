@@ -49,11 +49,33 @@ pub fn html(status: StatusCode, document: String, csp: &'static str) -> HttpResp
         .body(document)
 }
 
+/// What every sign-in page's layout shows: its language's texts and the
+/// server's brand.
+#[derive(Clone, Copy)]
+pub struct Chrome<'a> {
+    /// The texts, in the language the browser prefers.
+    pub t: &'static crate::locale::Texts,
+    /// The brand.
+    pub brand: &'a crate::branding::Branding,
+}
+
+impl Chrome<'static> {
+    /// The layout where neither the request nor the configuration is at
+    /// hand (an outage's page): English and the product's own name.
+    pub fn fallback() -> Self {
+        static DEFAULT: std::sync::LazyLock<crate::branding::Branding> =
+            std::sync::LazyLock::new(crate::branding::Branding::default);
+        Chrome { t: &crate::locale::EN, brand: &DEFAULT }
+    }
+}
+
 /// A page of the sign-in flow: `body`, which must be safe HTML, in the
 /// shared layout under a heading.
 #[derive(Template)]
 #[template(path = "page.html")]
 pub struct SignInPage<'a> {
+    /// The layout's language and brand.
+    pub chrome: Chrome<'a>,
     /// Its heading.
     pub title: &'a str,
     /// Its content, already escaped.

@@ -42,9 +42,10 @@ async fn authorize(
     keys: &KeyRing,
 ) -> Result<HttpResponse, PageError> {
     // A repeated or undecodable parameter leaves no trustworthy redirect URI.
+    let chrome = flow.chrome(req);
     let params = match params {
         Ok(params) => params,
-        Err(error) => return Ok(pages::error_page(&error.error_description)),
+        Err(error) => return Ok(pages::error_page(chrome, &error.error_description)),
     };
     let client = match params.get("client_id") {
         Some(id) => flow.clients.find(id).await?.filter(|c| c.disabled_at.is_none()),
@@ -58,7 +59,7 @@ async fn authorize(
     let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));
     let mut request = match authorization_request::validate(&params, registered) {
         Ok(request) => request,
-        Err(Refusal::ErrorPage(why)) => return Ok(pages::error_page(&why)),
+        Err(Refusal::ErrorPage(why)) => return Ok(pages::error_page(chrome, &why)),
         Err(Refusal::Redirect { redirect_uri, error, state }) => {
             return Ok(authorization_response::error(&redirect_uri, &error, state.as_deref(), &flow.issuer))
         }
@@ -80,7 +81,9 @@ async fn authorize(
 
 /// `GET /authorize/resume?interaction=…`: back from the login page.
 pub async fn resume(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let Some(interaction) = flow.interaction_of_page(&req).await? else {
+        return Ok(expired_page(flow.chrome(&req)));
+    };
     let session = flow.session(&req).await?;
     flow.proceed(interaction.request.clone(), session, Some(interaction)).await
 }

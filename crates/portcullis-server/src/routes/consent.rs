@@ -12,19 +12,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::sessions::{Interaction, Session};
 use portcullis_core::{CsrfToken, ErrorCode};
 
-/// What a scope lets the client do, in words.
-fn in_words(scope: &str) -> String {
-    match scope {
-        "openid" => "Confirm who you are".to_owned(),
-        "profile" => "See your name and profile".to_owned(),
-        "email" => "See your e-mail address".to_owned(),
-        "address" => "See your postal address".to_owned(),
-        "phone" => "See your phone number".to_owned(),
-        "offline_access" => "Keep access while you are not using it".to_owned(),
-        other => format!("Use “{other}”"),
-    }
-}
-
 /// The session the interaction was logged into, when the browser holds it.
 pub(crate) async fn logged_in(
     req: &HttpRequest,
@@ -37,34 +24,39 @@ pub(crate) async fn logged_in(
 
 /// `GET /consent?interaction=…`.
 pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let chrome = flow.chrome(&req);
+    let t = chrome.t;
+    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page(chrome)) };
     let (Some(_), Some(csrf)) = (
         logged_in(&req, &flow, &interaction).await?,
         req.cookie(session_cookie::CSRF).map(|c| CsrfToken::new(c.value().to_owned())),
     ) else {
-        return Ok(expired_page());
+        return Ok(expired_page(chrome));
     };
     let client = flow.clients.get(interaction.request.client_id.as_str());
-    let presented = client.as_deref().map(|c| crate::pages::client_card(&c.metadata)).unwrap_or_default();
+    let presented = client.as_deref().map(|c| crate::pages::client_card(t, &c.metadata)).unwrap_or_default();
     let client_name = client.map(|c| c.metadata.client_name.clone()).unwrap_or_default();
     let scopes: String = interaction
         .request
         .scope
         .iter()
-        .map(|scope| format!("<li>{}</li>", escape(&in_words(scope))))
+        .map(|scope| format!("<li>{}</li>", escape(&t.scope_in_words(scope))))
         .collect();
     let body = format!(
-        "{presented}<p><strong>{client}</strong> asks to:</p><ul>{scopes}</ul>\
+        "{presented}<p><strong>{client}</strong>{asks_to}</p><ul>{scopes}</ul>\
          <form method=\"post\" action=\"/consent\">\
          <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\
-         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
+         <button type=\"submit\" name=\"decision\" value=\"approve\">{allow}</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">{deny}</button></form>",
+        asks_to = t.asks_to,
+        allow = t.allow,
+        deny = t.deny,
         client = escape(&client_name),
         interaction = escape(interaction.id.expose()),
         csrf = escape(csrf.expose()),
     );
-    Ok(page(StatusCode::OK, "Allow access?", &body))
+    Ok(page(chrome, StatusCode::OK, t.consent_title, &body))
 }
 
 /// `POST /consent`.
@@ -77,7 +69,8 @@ pub async fn submit(
         Ok(posted) => posted,
         Err(page) => return Ok(page),
     };
-    let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page()) };
+    let chrome = flow.chrome(&req);
+    let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page(chrome)) };
     match form.get("decision") {
         Some("approve") => {
             let request = interaction.request.clone();
@@ -95,6 +88,6 @@ pub async fn submit(
             flow.run(move |app| app.finish_interaction(&interaction)).await?;
             Ok(flow.refuse(&request, ErrorCode::AccessDenied, "the user denied access"))
         }
-        _ => Ok(crate::pages::error_page("The consent form was incomplete.")),
+        _ => Ok(crate::pages::error_page(chrome, chrome.t.consent_incomplete)),
     }
 }

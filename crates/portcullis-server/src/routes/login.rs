@@ -7,6 +7,7 @@ use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
 use crate::pages::{escape, page};
 use crate::session_cookie;
+use crate::views::Chrome;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -14,49 +15,53 @@ use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::sessions::{Interaction, SignIn, SESSION_LIFETIME};
 use portcullis_core::{CsrfToken, Password, Username};
 
-/// What a failed login says, whatever failed: nothing tells an unknown user
-/// from a wrong password.
-const FAILED: &str = "The username or password is incorrect.";
-
 /// `GET /login?interaction=…`.
 pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let chrome = flow.chrome(&req);
+    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page(chrome)) };
     let Some(csrf) = req.cookie(session_cookie::CSRF).map(|c| CsrfToken::new(c.value().to_owned())) else {
-        return Ok(crate::pages::error_page("Cookies must be enabled to sign in."));
+        return Ok(crate::pages::error_page(chrome, chrome.t.cookies_needed));
     };
     let hint = interaction.request.login_hint.clone().unwrap_or_default();
-    Ok(form(&flow, &interaction, &csrf, &hint, None))
+    Ok(form(&flow, chrome, &interaction, &csrf, &hint, None))
 }
 
 fn form(
     flow: &Authorization,
+    chrome: Chrome<'_>,
     interaction: &Interaction,
     csrf: &CsrfToken,
     username: &str,
     error: Option<&str>,
 ) -> HttpResponse {
     let client = flow.clients.get(interaction.request.client_id.as_str());
-    let presented = client.as_deref().map(|c| crate::pages::client_card(&c.metadata)).unwrap_or_default();
+    let t = chrome.t;
+    let presented = client.as_deref().map(|c| crate::pages::client_card(t, &c.metadata)).unwrap_or_default();
     let client_name = client.map(|c| c.metadata.client_name.clone()).unwrap_or_default();
     let error =
         error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     let body = format!(
-        "{presented}<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\
+        "{presented}<p>{before}<strong>{client}</strong>{after}</p>{error}\
          <form method=\"post\" action=\"/login\">\
          <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"username\">Username</label>\
+         <label for=\"username\">{username_label}</label>\
          <input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required>\
-         <label for=\"password\">Password</label>\
+         <label for=\"password\">{password_label}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Sign in</button></form>",
+         <button type=\"submit\">{sign_in}</button></form>",
+        before = t.continue_to.0,
+        after = t.continue_to.1,
+        username_label = t.username,
+        password_label = t.password,
+        sign_in = t.sign_in,
         client = escape(&client_name),
         interaction = escape(interaction.id.expose()),
         csrf = escape(csrf.expose()),
         username = escape(username),
     );
     let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
-    page(status, "Sign in", &body)
+    page(chrome, status, t.sign_in, &body)
 }
 
 /// `POST /login`.
@@ -69,23 +74,24 @@ pub async fn submit(
         Ok(posted) => posted,
         Err(page) => return Ok(page),
     };
+    let chrome = flow.chrome(&req);
     let csrf = CsrfToken::new(form.get("csrf").unwrap_or_default().to_owned());
     let typed = form.get("username").unwrap_or_default().to_owned();
     let Ok(username) = Username::parse(&typed) else {
-        return Ok(form_again(&flow, &interaction, &csrf, &typed));
+        return Ok(form_again(&flow, chrome, &interaction, &csrf, &typed));
     };
     let source = flow.proxies.client_ip(&req);
     if let Decision::Limited { retry_after } =
         flow.app.rate_limit(Limit::Login, &address_key(source), flow.login_rate_limit)
     {
-        let mut refused = throttled();
+        let mut refused = throttled(chrome);
         refused.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
         return Ok(refused);
     }
     let password = Password::new(form.get("password").unwrap_or_default().to_owned());
     // Counted first, on a connection given back before the password is checked.
     let Some(attempt) = flow.run(move |app| app.begin_sign_in(username, source)).await? else {
-        return Ok(throttled());
+        return Ok(throttled(chrome));
     };
     // argon2 runs on the blocking pool, never on an async worker, and holds no connection.
     let (attempt, verified) = web::block(move || {
@@ -102,7 +108,7 @@ pub async fn submit(
         .await?;
     let token = match signed_in {
         SignIn::SignedIn { token, .. } => token,
-        SignIn::Failed => return Ok(form_again(&flow, &interaction, &csrf, &typed)),
+        SignIn::Failed => return Ok(form_again(&flow, chrome, &interaction, &csrf, &typed)),
     };
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{RESUME_PATH}?interaction={}", interaction.id.expose())))
@@ -117,19 +123,19 @@ pub async fn submit(
 }
 
 /// The page for an attempt refused after too many failures or attempts.
-fn throttled() -> HttpResponse {
-    page(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Sign in",
-        "<p class=\"error\" role=\"alert\">Too many attempts. Wait a few minutes and try again.</p>",
-    )
+fn throttled(chrome: Chrome<'_>) -> HttpResponse {
+    let body = format!("<p class=\"error\" role=\"alert\">{}</p>", chrome.t.too_many_attempts);
+    page(chrome, StatusCode::TOO_MANY_REQUESTS, chrome.t.sign_in, &body)
 }
 
+/// The form again after a failed login, which says the same whatever
+/// failed: nothing tells an unknown user from a wrong password.
 fn form_again(
     flow: &Authorization,
+    chrome: Chrome<'_>,
     interaction: &Interaction,
     csrf: &CsrfToken,
     username: &str,
 ) -> HttpResponse {
-    form(flow, interaction, csrf, username, Some(FAILED))
+    form(flow, chrome, interaction, csrf, username, Some(chrome.t.wrong_password))
 }

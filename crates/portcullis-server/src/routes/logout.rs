@@ -43,21 +43,22 @@ async fn logout(
     flow: &Authorization,
     keys: &KeyRing,
 ) -> Result<HttpResponse, PageError> {
+    let chrome = flow.chrome(req);
     let params = match params {
         Ok(params) => params,
-        Err(error) => return Ok(error_page(&error.error_description)),
+        Err(error) => return Ok(error_page(chrome, &error.error_description)),
     };
     let hint = match params.get("id_token_hint") {
         None => None,
         // An expired ID token is still a fine hint; a foreign one is not.
         Some(token) => match keys.current().id_token_hint(token, &flow.issuer) {
             Some(claims) => Some(claims),
-            None => return Ok(error_page("The id_token_hint was not issued by this server.")),
+            None => return Ok(error_page(chrome, "The id_token_hint was not issued by this server.")),
         },
     };
     let client_id = match (hint.as_ref().map(|claims| claims.aud.as_str()), params.get("client_id")) {
         (Some(from_hint), Some(given)) if from_hint != given => {
-            return Ok(error_page("The client_id does not match the id_token_hint."))
+            return Ok(error_page(chrome, "The client_id does not match the id_token_hint."))
         }
         (from_hint, given) => from_hint.or(given).map(str::to_owned),
     };
@@ -68,7 +69,10 @@ async fn logout(
                 client.metadata.post_logout_redirect_uris.iter().any(|registered| registered.as_str() == uri)
             });
             if !registered {
-                return Ok(error_page("The post_logout_redirect_uri is not registered for this client."));
+                return Ok(error_page(
+                    chrome,
+                    "The post_logout_redirect_uri is not registered for this client.",
+                ));
             }
             Some(uri.to_owned())
         }
@@ -83,7 +87,7 @@ async fn logout(
         })
     });
     if !hint_names_session && !confirmed {
-        return Ok(confirmation(flow, client_id.as_deref(), redirect.as_deref(), state));
+        return Ok(confirmation(flow, chrome, client_id.as_deref(), redirect.as_deref(), state));
     }
     if let Some(session) = session {
         flow.run(move |app| app.end_session(&session)).await?;
@@ -92,7 +96,10 @@ async fn logout(
         Some(uri) => {
             authorization_response::redirect_to(uri, &state.map(|s| vec![("state", s)]).unwrap_or_default())
         }
-        None => page(StatusCode::OK, "Signed out", "<p>You are signed out.</p>"),
+        None => {
+            let (title, text) = chrome.t.signed_out;
+            page(chrome, StatusCode::OK, title, &format!("<p>{text}</p>"))
+        }
     };
     response
         .add_cookie(&session_cookie::removal(session_cookie::SESSION, flow.secure_cookies))
@@ -112,6 +119,7 @@ fn confirmation_matches(req: &HttpRequest, params: &FormParams) -> bool {
 /// Asks the user to confirm, carrying the request on in the form.
 fn confirmation(
     flow: &Authorization,
+    chrome: crate::views::Chrome<'_>,
     client_id: Option<&str>,
     redirect: Option<&str>,
     state: Option<&str>,
@@ -122,15 +130,18 @@ fn confirmation(
             .map(|v| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(v)))
             .unwrap_or_default()
     };
+    let t = chrome.t;
     let body = format!(
-        "<p>Do you want to sign out?</p><form method=\"post\" action=\"/logout\">{}{}{}{}\
-         <input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\">Sign out</button></form>",
+        "<p>{}</p><form method=\"post\" action=\"/logout\">{}{}{}{}\
+         <input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\">{}</button></form>",
+        t.sign_out_question,
         hidden("client_id", client_id),
         hidden("post_logout_redirect_uri", redirect),
         hidden("state", state),
         hidden("csrf", Some(csrf.expose())),
+        t.sign_out,
     );
-    let mut response = page(StatusCode::OK, "Sign out", &body);
+    let mut response = page(chrome, StatusCode::OK, t.sign_out, &body);
     let cookie = session_cookie::cookie(
         session_cookie::CSRF,
         csrf.expose().to_owned(),

@@ -41,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(readable(crate::views::STYLESHEET_PATH, crate::views::stylesheet))
         .service(readable(crate::views::FAVICON_PATH, crate::views::favicon))
         .service(readable(crate::views::SCRIPT_PATH, crate::views::script))
+        .service(readable("/assets/branding.css", crate::branding::stylesheet))
+        .service(readable("/assets/brand-logo", crate::branding::logo))
         .service(postable(endpoints::TOKEN, token::token))
         .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post))
         .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))

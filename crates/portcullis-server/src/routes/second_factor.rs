@@ -11,7 +11,7 @@ use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
 use crate::routes::consent::logged_in;
 use crate::session_cookie;
-use crate::views::{message, render};
+use crate::views::{render, Chrome};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -32,6 +32,7 @@ struct EnrolmentView {
 #[derive(Template)]
 #[template(path = "second_factor.html")]
 struct SecondFactorPage<'a> {
+    chrome: Chrome<'a>,
     enrolment: Option<EnrolmentView>,
     error: Option<&'a str>,
     interaction: &'a str,
@@ -40,31 +41,40 @@ struct SecondFactorPage<'a> {
 
 #[derive(Template)]
 #[template(path = "recovery_codes.html")]
-struct RecoveryCodesPage {
+struct RecoveryCodesPage<'a> {
+    chrome: Chrome<'a>,
     codes: Vec<String>,
     resume: String,
 }
 
-/// The name authenticator apps show for this server: the product and the issuer's host.
+/// The name authenticator apps show for this server: the brand and the issuer's host.
 fn issuer_name(flow: &Authorization) -> String {
     let host = url::Url::parse(flow.issuer.as_str()).ok().and_then(|u| u.host_str().map(str::to_owned));
-    format!("Portcullis {}", host.unwrap_or_default())
+    format!("{} {}", flow.branding.name, host.unwrap_or_default())
+}
+
+/// A page of this step that says one thing, with `status`.
+fn notice(chrome: Chrome<'_>, status: StatusCode, title: &str, text: &str) -> HttpResponse {
+    let role = if status.is_client_error() { " class=\"error\" role=\"alert\"" } else { "" };
+    crate::pages::page(chrome, status, title, &format!("<p{role}>{}</p>", crate::pages::escape(text)))
 }
 
 /// `GET /login/second-factor?interaction=…`.
 pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page()) };
+    let chrome = flow.chrome(&req);
+    let Some(interaction) = flow.interaction_of_page(&req).await? else { return Ok(expired_page(chrome)) };
     let (Some(session), Some(csrf)) = (
         logged_in(&req, &flow, &interaction).await?,
         req.cookie(session_cookie::CSRF).map(|c| CsrfToken::new(c.value().to_owned())),
     ) else {
-        return Ok(expired_page());
+        return Ok(expired_page(chrome));
     };
-    form(&flow, &interaction, &session, &csrf, None, StatusCode::OK).await
+    form(&flow, chrome, &interaction, &session, &csrf, None, StatusCode::OK).await
 }
 
 async fn form(
     flow: &Authorization,
+    chrome: Chrome<'_>,
     interaction: &Interaction,
     session: &Session,
     csrf: &CsrfToken,
@@ -86,11 +96,7 @@ async fn form(
         })
         .await?;
     let Ok(enrolment) = enrolment else {
-        return message(
-            StatusCode::FORBIDDEN,
-            "No admin role",
-            "This account holds no admin role: it cannot use the console.",
-        );
+        return Ok(notice(chrome, StatusCode::FORBIDDEN, chrome.t.no_role.0, chrome.t.no_role.1));
     };
     let enrolment = match enrolment {
         Some(enrolment) => {
@@ -109,8 +115,13 @@ async fn form(
         }
         None => None,
     };
-    let page =
-        SecondFactorPage { enrolment, error, interaction: interaction.id.expose(), csrf: csrf.expose() };
+    let page = SecondFactorPage {
+        chrome,
+        enrolment,
+        error,
+        interaction: interaction.id.expose(),
+        csrf: csrf.expose(),
+    };
     render(status, &page)
 }
 
@@ -124,14 +135,15 @@ pub async fn submit(
         Ok(posted) => posted,
         Err(page) => return Ok(page),
     };
-    let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page()) };
+    let chrome = flow.chrome(&req);
+    let t = chrome.t;
+    let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page(chrome)) };
     // Codes are guessed from many addresses at most as fast as passwords.
     let source = flow.proxies.client_ip(&req);
     if let Decision::Limited { .. } =
         flow.app.rate_limit(Limit::Login, &address_key(source), flow.login_rate_limit)
     {
-        let text = "Too many attempts. Wait a minute and try again.";
-        return message(StatusCode::TOO_MANY_REQUESTS, "Two-step sign-in", text);
+        return Ok(notice(chrome, StatusCode::TOO_MANY_REQUESTS, t.two_step, t.wait_a_minute));
     }
     let csrf = CsrfToken::new(params.get("csrf").unwrap_or_default().to_owned());
     let code = params.get("code").unwrap_or_default().to_owned();
@@ -153,16 +165,12 @@ pub async fn submit(
             .finish()),
         Verdict::Enrolled(codes) => {
             let codes = codes.iter().map(|c| c.expose().to_owned()).collect();
-            render(StatusCode::OK, &RecoveryCodesPage { codes, resume })
+            render(StatusCode::OK, &RecoveryCodesPage { chrome, codes, resume })
         }
         Verdict::Refused => {
-            let wrong = "That code is not right, or was used already. Try the next one.";
-            form(&flow, &interaction, &session, &csrf, Some(wrong), StatusCode::UNAUTHORIZED).await
+            form(&flow, chrome, &interaction, &session, &csrf, Some(t.wrong_code), StatusCode::UNAUTHORIZED)
+                .await
         }
-        Verdict::Throttled => message(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Two-step sign-in",
-            "Too many wrong codes. Wait a few minutes and try again.",
-        ),
+        Verdict::Throttled => Ok(notice(chrome, StatusCode::TOO_MANY_REQUESTS, t.two_step, t.too_many_codes)),
     }
 }

@@ -26,6 +26,7 @@ mod metrics;
 mod private_key_jwt;
 mod rate_limits;
 mod remediation;
+mod sign_in_pages;
 mod startup;
 mod token;
 mod usage;
