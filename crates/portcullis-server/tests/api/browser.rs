@@ -6,6 +6,9 @@
 //! Without Chromium and its driver the tests fail and say why.
 
 use fantoccini::{Client, ClientBuilder};
+
+/// axe-core, injected into the pages to audit them (see `axe/README.md`).
+const AXE: &str = include_str!("axe/axe.min.js");
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -75,6 +78,24 @@ impl Chromium {
         url.origin().ascii_serialization()
     }
 
+    /// Shows the pages as on a phone (390 × 844) in the dark theme, or as
+    /// at the start: a desktop window in the light theme.
+    pub async fn as_phone_in_the_dark(&self, on: bool) {
+        let (width, height, scheme) = if on { (390, 844, "dark") } else { (1100, 850, "light") };
+        self.client.set_window_size(width, height).await.expect("a window size");
+        let media = DevTools {
+            cmd: "Emulation.setEmulatedMedia",
+            params: serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        };
+        self.client.issue_cmd(media).await.expect("Chromium emulates the colour scheme");
+    }
+
+    /// Whether the page is wider than the window (a phone would scroll sideways).
+    pub async fn overflows(&self) -> bool {
+        let wide = "return document.documentElement.scrollWidth > window.innerWidth";
+        self.client.execute(wide, vec![]).await.expect("a page") == serde_json::Value::Bool(true)
+    }
+
     /// Types `text` into the field with id `id`, after clearing it.
     pub async fn fill(&self, id: &str, text: &str) {
         let field =
@@ -97,11 +118,58 @@ impl Chromium {
         element.text().await.unwrap()
     }
 
+    /// What axe-core finds on the page against WCAG 2.1 A and AA and its
+    /// best practices: each violation's rule, help and where it is.
+    pub async fn violations(&self) -> Vec<String> {
+        let loaded = self.client.execute("return typeof axe !== 'undefined'", vec![]).await.expect("a page");
+        if loaded != serde_json::Value::Bool(true) {
+            self.client.execute(&format!("{AXE}\nreturn true;"), vec![]).await.expect("axe-core loads");
+        }
+        let run = "const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+              .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))),
+                    e => done(['axe-core failed: ' + e]));";
+        let found = self.client.execute_async(run, vec![]).await.expect("axe-core runs");
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
+    /// Audits the page with axe-core and panics naming each violation.
+    pub async fn audit(&self, name: &str) {
+        let violations = self.violations().await;
+        assert!(violations.is_empty(), "{name}: accessibility violations:\n{}", violations.join("\n"));
+    }
+
+    /// Audits the page (see [`Chromium::audit`]) and saves a screenshot of
+    /// it as `target/screenshots/{name}.png`.
+    pub async fn check(&self, name: &str) {
+        self.audit(name).await;
+        self.screenshot(name).await;
+    }
+
     /// Saves a screenshot of the page as `target/screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct DevTools {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }

@@ -31,13 +31,13 @@ async fn signed_in(db: &TestDb) -> (Chromium, String) {
     let browser = &chromium.client;
     browser.goto(&format!("{issuer}/console")).await.unwrap();
     chromium.arrive_at("/login").await;
-    chromium.screenshot("login").await;
+    chromium.check("login").await;
     browser.find(Locator::Id("username")).await.unwrap().send_keys("root").await.unwrap();
     browser.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
 
     chromium.arrive_at("/login/second-factor").await;
-    chromium.screenshot("second-factor-enrolment").await;
+    chromium.check("second-factor-enrolment").await;
     let qr = browser.find(Locator::Css("a.qr svg")).await.unwrap();
     assert!(qr.rectangle().await.unwrap().2 > 100.0, "the QR code is drawn");
     let key: String =
@@ -49,7 +49,7 @@ async fn signed_in(db: &TestDb) -> (Chromium, String) {
     browser.wait().for_element(Locator::Css(".codes li")).await.unwrap();
     let codes = browser.find_all(Locator::Css(".codes li")).await.unwrap();
     assert_eq!(codes.len(), 10, "ten recovery codes");
-    chromium.screenshot("recovery-codes").await;
+    chromium.check("recovery-codes").await;
     browser.find(Locator::Css("a[href^='/authorize/resume']")).await.unwrap().click().await.unwrap();
 
     chromium.arrive_at("/console").await;
@@ -63,9 +63,13 @@ backend_tests! {
         let browser = &chromium.client;
         let heading = browser.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
         assert_eq!(heading, "Overview");
+        // The audit finds what it should: here, an image without a text alternative.
+        browser.execute("document.querySelector('main').append(document.createElement('img'))", vec![]).await.unwrap();
+        assert!(chromium.violations().await.iter().any(|v| v.starts_with("image-alt")));
+        browser.execute("document.querySelector('main > img').remove()", vec![]).await.unwrap();
         let styled = browser.find(Locator::Css("header.bar")).await.unwrap().css_value("display").await.unwrap();
         assert_eq!(styled, "flex", "the stylesheet loaded under the CSP");
-        chromium.screenshot("overview").await;
+        chromium.check("overview-first-sign-in").await;
         // The page's own script (allowed by the CSP) refreshes the tiles within five seconds.
         browser.execute("document.querySelector('[data-refresh]').textContent = 'stale'", vec![]).await.unwrap();
         let refreshed = browser.wait().at_most(std::time::Duration::from_secs(8))
@@ -84,10 +88,10 @@ backend_tests! {
         }
         let rows = browser.find_all(Locator::Css("main table tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 1, "one sign-in so far");
-        chromium.screenshot("audit-log").await;
+        chromium.check("audit-log").await;
         browser.find(Locator::Css("form[action='/console/sign-out'] button")).await.unwrap().click().await.unwrap();
         chromium.arrive_at("/console/signed-out").await;
-        chromium.screenshot("signed-out").await;
+        chromium.check("signed-out").await;
         browser.goto(&format!("{issuer}/console")).await.unwrap();
         chromium.arrive_at("/login").await; // the password and a second factor at each sign-in
         browser.clone().close().await.unwrap();
@@ -99,13 +103,34 @@ backend_tests! {
         let operator = portcullis_app::Actor::operator();
         let billing = app.create_client(&operator, serde_json::json!({"client_name": "Billing",
             "grant_types": ["client_credentials"], "scope": "openid"}).as_object().unwrap().clone()).unwrap();
+        // A day of traffic, written as the instances' minute rollups are, for the charts.
+        let now = chrono::Utc::now();
+        let day: Vec<portcullis_store::usage::Rollup> = (1..=24 * 12)
+            .map(|step| {
+                let requests = 40 + (step * 37 % 60);
+                portcullis_store::usage::Rollup {
+                    client_id: billing.client.client_id.clone(),
+                    minute: now - chrono::TimeDelta::minutes(5 * step),
+                    counts: portcullis_store::usage::Counts {
+                        requests,
+                        auth_errors: i64::from(step % 17 == 0) * 9,
+                        other_errors: step % 5,
+                        server_errors: 0,
+                        tokens_issued: requests - step % 5,
+                    },
+                    latency: vec![requests as u64],
+                }
+            })
+            .collect();
+        portcullis_store::usage::insert(&mut db.connect().get().unwrap(), &day).unwrap();
         let (chromium, _) = signed_in(&db).await;
         let browser = &chromium.client;
+        chromium.check("overview").await;
 
         // A client made with the form; a wrong redirect URI is flagged as it is typed.
         chromium.click("a[href='/console/clients']").await;
         chromium.arrive_at("/console/clients").await;
-        chromium.screenshot("clients").await;
+        chromium.check("clients").await;
         chromium.click("a[href='/console/clients/new']").await;
         chromium.arrive_at("/console/clients/new").await;
         chromium.fill("client_name", "Shop").await;
@@ -114,15 +139,15 @@ backend_tests! {
             .for_element(Locator::Css("textarea#redirect_uris[aria-invalid=true]")).await;
         assert!(flagged.is_ok(), "checked as typed");
         assert!(chromium.text("#redirect_uris-check").await.starts_with("line 1:"));
-        chromium.screenshot("client-form").await;
+        chromium.check("client-form").await;
         chromium.fill("redirect_uris", "https://shop.example/cb").await;
         chromium.click("form.settings button[type=submit]").await;
         browser.wait().for_element(Locator::Css("code.secret")).await.unwrap();
-        chromium.screenshot("client-secret-shown-once").await;
+        chromium.check("client-secret-shown-once").await;
         chromium.click("main a:not(.button)[href^='/console/clients/']").await;
         browser.wait().for_element(Locator::Css("dl.facts")).await.unwrap();
         let shop_path = browser.current_url().await.unwrap().path().to_owned();
-        chromium.screenshot("client").await;
+        chromium.check("client").await;
 
         // Changed, reviewed as a diff, saved; versions compared; rolled back.
         chromium.click("a[href$='/edit']").await;
@@ -133,17 +158,17 @@ backend_tests! {
         browser.wait().for_element(Locator::Css("table.diff")).await.unwrap();
         let changed = browser.find_all(Locator::Css("table.diff tbody tr")).await.unwrap();
         assert_eq!(changed.len(), 2, "the name and the lifetime");
-        chromium.screenshot("client-review").await;
+        chromium.check("client-review").await;
         chromium.click("button[value=save]").await;
         chromium.arrive_at(&shop_path).await;
         assert_eq!(chromium.text("main h1").await, "Shop EU");
         chromium.click("a[href$='/versions']").await;
         chromium.arrive_at(&format!("{shop_path}/versions")).await;
         assert!(chromium.text("#compared").await.contains("Version 1 and version 2"));
-        chromium.screenshot("client-versions").await;
+        chromium.check("client-versions").await;
         chromium.click("a[href$='/versions/1/rollback']").await;
         chromium.arrive_at(&format!("{shop_path}/versions/1/rollback")).await;
-        chromium.screenshot("client-rollback").await;
+        chromium.check("client-rollback").await;
         chromium.click("main form button[type=submit]").await;
         chromium.arrive_at(&format!("{shop_path}/versions")).await;
         assert!(chromium.text("ol.timeline li").await.contains("Version 3"), "the rollback is a new version");
@@ -154,7 +179,7 @@ backend_tests! {
         chromium.click("form.card button[type=submit]").await;
         browser.wait().for_element(Locator::Css("#decision")).await.unwrap();
         assert!(chromium.text("[role=status] p").await.starts_with("Issued"));
-        chromium.screenshot("client-sandbox").await;
+        chromium.check("client-sandbox").await;
 
         // Secrets of two clients regenerated together, shown once.
         browser.goto(&format!("{}/console/clients", chromium.origin().await)).await.unwrap();
@@ -165,7 +190,7 @@ backend_tests! {
         let offered = browser.find(Locator::Css("button[data-download]")).await.unwrap().is_displayed().await.unwrap();
         assert!(offered, "the script offers the download");
         assert_eq!(browser.find_all(Locator::Css("code.secret")).await.unwrap().len(), 2);
-        chromium.screenshot("client-secrets-regenerated").await;
+        chromium.check("client-secrets-regenerated").await;
 
         // A key rotated after its confirmation.
         chromium.click("a[href='/console/keys']").await;
@@ -177,15 +202,27 @@ backend_tests! {
         chromium.arrive_at("/console/keys").await;
         let after = chromium.text("section[aria-labelledby=alg-ES256] .badge.ok + code").await;
         assert_ne!(before, after, "a new active ES256 key");
-        chromium.screenshot("keys").await;
+        chromium.check("keys").await;
 
         // Users: the list and a user's page.
         chromium.click("a[href='/console/users']").await;
         chromium.arrive_at("/console/users").await;
-        chromium.screenshot("users").await;
+        chromium.check("users").await;
         chromium.click("main table a").await;
         browser.wait().for_element(Locator::Css("ul.roles")).await.unwrap();
-        chromium.screenshot("user").await;
+        chromium.check("user").await;
+
+        // On a phone, in the dark: nothing wider than the screen, the audit (contrast too) still clean.
+        chromium.as_phone_in_the_dark(true).await;
+        let origin = chromium.origin().await;
+        for (path, name) in [("/console", "overview"), ("/console/clients", "clients"), (shop_path.as_str(), "client"),
+                             ("/console/clients/new", "client-form"), ("/console/audit", "audit-log"), ("/console/keys", "keys")] {
+            browser.goto(&format!("{origin}{path}")).await.unwrap();
+            chromium.arrive_at(path).await;
+            assert!(!chromium.overflows().await, "{path} fits a phone's width");
+            chromium.check(&format!("phone-dark-{name}")).await;
+        }
+        chromium.as_phone_in_the_dark(false).await;
         browser.clone().close().await.unwrap();
     }
 }
