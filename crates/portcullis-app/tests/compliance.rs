@@ -48,17 +48,28 @@ backend_tests! {
         assert_eq!(status(&report, "audit_chain_verified"), (Status::Fail, "never verified".into()));
         assert_eq!(status(&report, "signing_key_age").0, Status::Warn, "no automatic rotation");
         let mfa = report.controls.iter().find(|c| c.control == "8.4.2").unwrap();
-        assert_eq!(mfa.status, Status::NotApplicable);
+        assert_eq!(mfa.status, Status::NotApplicable, "no admin users");
         assert!(report.summary.fail >= 4);
 
         app.verify_audit_log(&operator).unwrap();
         let soc2 = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();
+        let (mfa, evidence) = status(&soc2, "admin_mfa");
+        assert_eq!(mfa, Status::NotApplicable, "{evidence}");
         let (verified, evidence) = status(&soc2, "audit_chain_verified");
         assert_eq!(verified, Status::Pass, "{evidence}");
         assert!(evidence.contains("3 entries intact"));
         assert_eq!(status(&soc2, "issuer_https").0, Status::Pass);
         let gdpr = app.compliance_report(&operator, "gdpr", &facts("https://id.example")).unwrap();
         assert_eq!(gdpr.controls.len(), 5);
+
+        let username = portcullis_core::Username::parse("root").unwrap();
+        let claims = portcullis_core::StandardClaims::default();
+        let root = app.create_user(&operator, &username, None, &claims).unwrap().user.user_id;
+        app.set_admin_role(&operator, &root, portcullis_app::Permission::Keys, true).unwrap();
+        let gdpr = app.compliance_report(&operator, "gdpr", &facts("https://id.example")).unwrap();
+        let (mfa, evidence) = status(&gdpr, "admin_mfa");
+        assert_eq!(mfa, Status::Pass, "the console asks for TOTP: {evidence}");
+        assert!(evidence.contains("0 of 1 enrolled"), "{evidence}");
     }
 
     #[test]

@@ -34,6 +34,15 @@ pub fn withdraw(conn: &mut DbConnection, user_id: &str, permission: &str) -> Res
     Ok(diesel::delete(held).execute(conn)? == 1)
 }
 
+/// Every user holding any admin role, by id.
+pub fn holders(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    Ok(user_admin_roles::table
+        .select(user_admin_roles::user_id)
+        .distinct()
+        .order(user_admin_roles::user_id)
+        .load(conn)?)
+}
+
 /// The permissions `user_id` holds, sorted.
 pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StoreError> {
     Ok(user_admin_roles::table

@@ -204,6 +204,14 @@ backend_tests! {
         assert_ne!(before, after, "a new active ES256 key");
         chromium.check("keys").await;
 
+        // Monitoring: the busiest clients, and one's usage over the day.
+        chromium.click("a[href='/console/monitoring']").await;
+        chromium.arrive_at("/console/monitoring").await;
+        chromium.check("monitoring").await;
+        chromium.click(&format!("a[href='/console/monitoring/clients/{}']", billing.client.client_id)).await;
+        browser.wait().for_element(Locator::Css("figure.chart rect")).await.unwrap();
+        chromium.check("client-usage").await;
+
         // Users: the list and a user's page.
         chromium.click("a[href='/console/users']").await;
         chromium.arrive_at("/console/users").await;
