@@ -295,6 +295,15 @@ pub fn parse_rule(mut body: Map<String, Value>) -> Result<(RuleKind, String, boo
     Ok((rule, description, enabled))
 }
 
+/// Refuses a rule that acts on clients (disables, locks, revokes) to an
+/// actor who may not change clients.
+fn ensure_may_act(actor: &Actor, rule: &RuleKind) -> Result<(), AppError> {
+    if !rule.is_checked() || rule.action().is_some() {
+        actor.require(Permission::Clients)?;
+    }
+    Ok(())
+}
+
 /// Refuses a rule that acts (rather than only alerts) when another rule
 /// (than `except`) already acts the same way on the same clients: which one
 /// acts would be left to chance.
@@ -333,6 +342,7 @@ impl App {
     ) -> Result<RuleView, AppError> {
         let attempt = Change { permission: Permission::Monitoring, action: "alert_rule.created", target: "" };
         let created = self.change(actor, attempt, |tx| {
+            ensure_may_act(actor, &rule)?;
             ensure_alone(tx.conn, &rule, None)?;
             let record = RuleRecord {
                 rule_id: format!("ar_{}", uuid::Uuid::new_v4().simple()),
@@ -350,8 +360,11 @@ impl App {
         created
     }
 
-    /// Replaces an alert rule's kind, parameters, description and state;
-    /// its firing subjects are judged afresh.
+    /// Replaces an alert rule's kind, parameters, description and state.
+    /// A rule that keeps its kind and subjects keeps what it fires for (the
+    /// next check resolves what no longer holds); one turned off, or made
+    /// of another kind or for other clients, resolves it now. A rule that
+    /// acts on clients needs `admin:clients` too.
     pub fn update_alert_rule(
         &self,
         actor: &Actor,
@@ -363,9 +376,21 @@ impl App {
         let attempt =
             Change { permission: Permission::Monitoring, action: "alert_rule.updated", target: rule_id };
         let updated = self.change(actor, attempt, |tx| {
+            ensure_may_act(actor, &rule)?;
             let mut record = alerts::find(tx.conn, rule_id)?
                 .ok_or_else(|| AppError::NotFound(format!("no alert rule `{rule_id}`")))?;
             ensure_alone(tx.conn, &rule, Some(rule_id))?;
+            let was = rule_of(&record)?;
+            if !enabled || was.name() != rule.name() || was.client_id() != rule.client_id() {
+                for state in alerts::states(tx.conn, rule_id)?.into_iter().filter(|s| s.firing) {
+                    tx.emit(Event::AlertResolved {
+                        rule_id: rule_id.to_owned(),
+                        kind: was.name(),
+                        subject: state.subject,
+                    });
+                }
+                alerts::clear_states(tx.conn, rule_id)?;
+            }
             record.description = description;
             record.config = serde_json::to_string(&rule).map_err(|e| AppError::Corrupt(e.to_string()))?;
             record.enabled = enabled;

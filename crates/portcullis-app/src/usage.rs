@@ -270,6 +270,13 @@ pub struct ErrorCounts {
     pub server: i64,
 }
 
+impl ErrorCounts {
+    /// Every error, whatever its class.
+    pub fn total(&self) -> i64 {
+        self.auth + self.client + self.server
+    }
+}
+
 impl From<&Counts> for ErrorCounts {
     fn from(c: &Counts) -> Self {
         Self { auth: c.auth_errors, client: c.other_errors, server: c.server_errors }
@@ -413,9 +420,13 @@ pub struct UsageSummary {
     /// The clients with the highest error rate among those with at least
     /// [`MIN_REQUESTS_FOR_RATE`] requests.
     pub top_by_error_rate: Vec<ClientTotals>,
-    /// All clients together step by step over the range
-    /// [bounded](UsageRange::bounded), oldest first, empty steps included;
-    /// without latency (summed across clients, it is not kept).
+    /// Where the series starts: the range [bounded](UsageRange::bounded).
+    pub series_from: String,
+    /// Each point's length in seconds.
+    pub step: i64,
+    /// All clients together step by step from `series_from`, oldest
+    /// first, empty steps included; without latency (summed across
+    /// clients, it is not kept).
     pub points: Vec<UsagePoint>,
 }
 
@@ -469,26 +480,20 @@ impl App {
                 return Err(AppError::NotFound(format!("no client `{client_id}`")));
             }
             let rows = usage::of_client(conn, client_id, range.from, range.to)?;
-            let step = range.step.num_seconds();
-            let mut steps = vec![Tally::default(); range.points() as usize];
             let mut totals = Tally::default();
-            for row in &rows {
-                let i = ((row.minute - range.from).num_seconds() / step) as usize;
-                if let Some(tally) = steps.get_mut(i) {
-                    tally.merge(row);
+            let points = series(range, |steps, step_of| {
+                for row in &rows {
+                    if let Some(tally) = step_of(row.minute).and_then(|i| steps.get_mut(i)) {
+                        tally.merge(row);
+                    }
+                    totals.merge(row);
                 }
-                totals.merge(row);
-            }
-            let points = steps
-                .iter()
-                .enumerate()
-                .map(|(i, tally)| UsagePoint::of(range.from + range.step * i as i32, tally))
-                .collect();
+            });
             Ok(ClientUsage {
                 client_id: client_id.to_owned(),
                 from: crate::time(range.from),
                 to: crate::time(range.to),
-                step,
+                step: range.step.num_seconds(),
                 totals: UsagePoint::of(range.from, &totals),
                 points,
             })
@@ -505,19 +510,15 @@ impl App {
     ) -> Result<UsageSummary, AppError> {
         self.flush_for(actor)?;
         self.read(actor, Permission::Monitoring, |conn| {
-            let series = range.bounded();
-            let mut steps = vec![Tally::default(); series.points() as usize];
-            for (minute, counts) in usage::totals_by_minute(conn, series.from, series.to)? {
-                let i = ((minute - series.from).num_seconds() / series.step.num_seconds()) as usize;
-                if let Some(tally) = steps.get_mut(i) {
-                    tally.counts.add(&counts);
+            let bounded = range.bounded();
+            let minutes = usage::totals_by_minute(conn, bounded.from, bounded.to)?;
+            let points = series(bounded, |steps, step_of| {
+                for (minute, counts) in &minutes {
+                    if let Some(tally) = step_of(*minute).and_then(|i| steps.get_mut(i)) {
+                        tally.counts.add(counts);
+                    }
                 }
-            }
-            let points = steps
-                .iter()
-                .enumerate()
-                .map(|(i, tally)| UsagePoint::of(series.from + series.step * i as i32, tally))
-                .collect();
+            });
             let by_client = usage::totals_by_client(conn, range.from, range.to)?;
             let mut all = Counts::default();
             for (_, counts) in &by_client {
@@ -541,10 +542,31 @@ impl App {
                 clients: used,
                 top_by_requests: clients,
                 top_by_error_rate: failing,
+                series_from: crate::time(bounded.from),
+                step: bounded.step.num_seconds(),
                 points,
             })
         })
     }
+}
+
+/// The points of `range`, step by step: `fill` adds the rows to the
+/// steps, given which step a minute falls in (none outside the range).
+fn series(
+    range: UsageRange,
+    fill: impl FnOnce(&mut [Tally], &dyn Fn(DateTime<Utc>) -> Option<usize>),
+) -> Vec<UsagePoint> {
+    let mut steps = vec![Tally::default(); range.points() as usize];
+    let step_of = |minute: DateTime<Utc>| {
+        let offset = (minute - range.from).num_seconds();
+        (offset >= 0).then(|| (offset / range.step.num_seconds()) as usize)
+    };
+    fill(&mut steps, &step_of);
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, tally)| UsagePoint::of(range.from + range.step * i as i32, tally))
+        .collect()
 }
 
 /// Writes `app`'s finished minutes every [`FLUSH_INTERVAL`] for as long as

@@ -110,10 +110,35 @@ backend_tests! {
         assert!(app.alert_rule(&Actor::operator(), &cidrs).unwrap().firing.contains_key("reports"));
         assert_eq!(app.alert_rule(&Actor::operator(), &countries).unwrap().firing.len(), 1, "only its client");
 
+        // An edit that keeps the kind and clients keeps what fires; one that turns it off resolves it.
+        let replace = |id: &str, body: serde_json::Value| {
+            let (rule, description, enabled) = parse_rule(body.as_object().unwrap().clone()).unwrap();
+            app.update_alert_rule(&Actor::operator(), id, rule, description, enabled)
+        };
+        let kept = replace(&billing, json!({"kind": "auth_failures", "client_id": "billing", "per_minute": 3, "description": "billing"})).unwrap();
+        assert!(kept.firing.contains_key("billing"), "still firing");
+        assert!(replace(&overall, json!({"kind": "auth_failures", "per_minute": 5, "enabled": false})).unwrap().firing.is_empty());
+        let resolved = app.audit_entries(&Actor::operator(), Query { action: Some("alert.resolved".into()), limit: 10, ..Query::default() }).unwrap();
+        assert_eq!(resolved.entries.len(), 1, "turned off, it resolves what it fired for");
+        assert_eq!((resolved.entries[0].target.as_str(), &resolved.entries[0].details["rule_id"]), ("(all)", &json!(overall)));
+        // Watching is admin:monitoring; acting on clients needs admin:clients too.
+        let watcher = Actor::AdminClient {
+            client_id: "w".into(),
+            scope: portcullis_core::Scope::parse("admin:monitoring").unwrap(),
+            address: None,
+        };
+        for acting in [json!({"kind": "consecutive_failures", "client_id": "x"}), json!({"kind": "outside_cidrs", "client_id": "x", "action": "disable"})] {
+            let (rule, description, enabled) = parse_rule(acting.as_object().unwrap().clone()).unwrap();
+            let refused = app.create_alert_rule(&watcher, rule, description, enabled);
+            assert!(matches!(refused, Err(portcullis_app::AppError::Forbidden(_))), "{acting}");
+        }
+        let (watching, description, enabled) = parse_rule(json!({"kind": "outside_cidrs", "client_id": "x"}).as_object().unwrap().clone()).unwrap();
+        assert!(app.create_alert_rule(&watcher, watching, description, enabled).is_ok());
+
         clock.advance(TimeDelta::minutes(2));
         let resolved = app.check_alert_rules().unwrap();
-        assert_eq!(resolved.iter().filter(|e| e.name() == "alert.resolved").count(), 4, "quiet for a minute");
+        assert_eq!(resolved.iter().filter(|e| e.name() == "alert.resolved").count(), 3, "quiet for a minute");
         app.delete_alert_rule(&Actor::operator(), &cidrs).unwrap();
-        assert_eq!(app.alert_rules(&Actor::operator()).unwrap().len(), 3);
+        assert_eq!(app.alert_rules(&Actor::operator()).unwrap().len(), 4);
     }
 }

@@ -1,11 +1,21 @@
 // Portcullis console: the console's one script. It loads nothing from other
 // hosts, and every page works without it. Elements with data-refresh="URL"
 // are reloaded from that URL (a server-rendered fragment) every five seconds
-// while the page is visible.
+// while the page is visible, unless paused (the [data-pause] button, WCAG
+// 2.2.2) or the keyboard's focus is inside them.
 "use strict";
+let paused = false;
+for (const button of document.querySelectorAll("[data-pause]")) {
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    paused = !paused;
+    button.setAttribute("aria-pressed", String(paused));
+    button.textContent = paused ? "Resume live updates" : "Pause live updates";
+  });
+}
 for (const part of document.querySelectorAll("[data-refresh]")) {
   const refresh = async () => {
-    if (document.hidden) return;
+    if (document.hidden || paused || part.contains(document.activeElement)) return;
     try {
       const response = await fetch(part.dataset.refresh, { credentials: "same-origin" });
       if (response.ok) part.innerHTML = await response.text();

@@ -51,12 +51,6 @@ pub fn expired_page(chrome: crate::views::Chrome<'_>) -> HttpResponse {
 }
 
 impl Authorization {
-    /// The layout of a sign-in page where the request is not at hand: in
-    /// English, with the brand.
-    pub fn chrome_without_request(&self) -> crate::views::Chrome<'_> {
-        crate::views::Chrome { t: &crate::locale::EN, brand: &self.branding }
-    }
-
     /// The layout of a sign-in page for `req`: its language and the brand.
     pub fn chrome<'a>(&'a self, req: &actix_web::HttpRequest) -> crate::views::Chrome<'a> {
         crate::views::Chrome { t: crate::locale::of(req), brand: &self.branding }
@@ -94,6 +88,7 @@ impl Authorization {
         request: AuthorizationRequest,
         session: Option<Session>,
         interaction: Option<Interaction>,
+        t: &'static crate::locale::Texts,
     ) -> Result<HttpResponse, PageError> {
         let now = self.app.now();
         let logged_in_for = interaction.as_ref().and_then(|i| i.session_id.clone());
@@ -123,8 +118,8 @@ impl Authorization {
         };
         let Some(client) = self.clients.get(request.client_id.as_str()).filter(|c| c.disabled_at.is_none())
         else {
-            let chrome = self.chrome_without_request();
-            return Ok(crate::pages::error_page(chrome, chrome.t.client_gone));
+            let chrome = crate::views::Chrome { t, brand: &self.branding };
+            return Ok(crate::pages::error_page(chrome, t.client_gone));
         };
         // The console asks each sign-in for a second factor, given after its request arrived.
         if client.id.as_str() == CONSOLE_CLIENT_ID {
@@ -154,7 +149,7 @@ impl Authorization {
             }
             return self.send_with_session(CONSENT_PATH, request, session, interaction).await;
         }
-        self.issue_code(request, session, interaction).await
+        self.issue_code(request, session, interaction, t).await
     }
 
     /// The live interaction `id`, if any.
@@ -174,7 +169,9 @@ impl Authorization {
         let chrome = self.chrome(req);
         let form = match form {
             Ok(form) => form,
-            Err(failure) => return Ok(Err(crate::pages::error_page(chrome, &failure.0.error_description))),
+            Err(failure) => {
+                return Ok(Err(crate::pages::protocol_error_page(chrome, &failure.0.error_description)))
+            }
         };
         let Some(interaction) = self.interaction(form.get("interaction").unwrap_or_default()).await? else {
             return Ok(Err(expired_page(chrome)));
@@ -277,6 +274,7 @@ impl Authorization {
         request: AuthorizationRequest,
         session: Session,
         interaction: Option<Interaction>,
+        t: &'static crate::locale::Texts,
     ) -> Result<HttpResponse, PageError> {
         let (request, code) = self
             .run(move |app| {
@@ -285,8 +283,8 @@ impl Authorization {
             })
             .await?;
         let Some(code) = code else {
-            let chrome = self.chrome_without_request();
-            return Ok(crate::pages::error_page(chrome, chrome.t.completed));
+            let chrome = crate::views::Chrome { t, brand: &self.branding };
+            return Ok(crate::pages::error_page(chrome, t.completed));
         };
         let mut params = vec![("code", code.expose())];
         params.extend(request.state.as_deref().map(|state| ("state", state)));

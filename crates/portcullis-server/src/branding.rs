@@ -45,6 +45,32 @@ pub fn parse_color(raw: &str) -> Result<String, String> {
     }
 }
 
+/// The panels the accent colour sits on, in each theme, and the two button texts.
+const LIGHT_PANEL: &str = "#ffffff";
+const DARK_PANEL: &str = "#1a1d24";
+const WHITE: &str = "#ffffff";
+const INK: &str = "#0b1220";
+
+/// The red, green and blue of a colour [`parse_color`] accepted, 0 to 1.
+fn rgb(color: &str) -> [f64; 3] {
+    let digits: Vec<u8> = color.chars().filter_map(|c| c.to_digit(16).map(|d| d as u8)).collect();
+    let channel = |i: usize| match digits.len() {
+        3 => f64::from(digits[i] * 17) / 255.0,
+        _ => f64::from(digits[2 * i] * 16 + digits[2 * i + 1]) / 255.0,
+    };
+    [channel(0), channel(1), channel(2)]
+}
+
+/// The contrast ratio of two colours (WCAG 2.1, by relative luminance).
+fn contrast(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let luminance = |c: [f64; 3]| {
+        let linear = |v: f64| if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) };
+        0.2126 * linear(c[0]) + 0.7152 * linear(c[1]) + 0.0722 * linear(c[2])
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
 /// A logo: its media type and bytes.
 #[derive(Clone)]
 struct Logo {
@@ -72,12 +98,25 @@ impl Branding {
     pub fn load(settings: &BrandSettings) -> anyhow::Result<Self> {
         let logo = settings.logo.as_deref().map(read_logo).transpose()?;
         let mut stylesheet = String::from("/* Portcullis: the configured branding. */\n");
-        if let Some(color) = &settings.color {
-            stylesheet += &format!(":root {{ --accent: {color}; }}\n");
-        }
-        if let Some(color) = settings.color_dark.as_ref().or(settings.color.as_ref()) {
-            stylesheet +=
-                &format!("@media (prefers-color-scheme: dark) {{ :root {{ --accent: {color}; }} }}\n");
+        // Each theme's accent, with the button text that reads best on it;
+        // the dark theme keeps its own accent unless one is given for it.
+        let themes = [(&settings.color, false, LIGHT_PANEL), (&settings.color_dark, true, DARK_PANEL)];
+        for (color, dark, background) in themes {
+            let Some(color) = color else { continue };
+            let accent = rgb(color);
+            let text = if contrast(accent, rgb(WHITE)) >= contrast(accent, rgb(INK)) { WHITE } else { INK };
+            let rule = format!(":root {{ --accent: {color}; --accent-text: {text}; }}");
+            stylesheet += &if dark {
+                format!("@media (prefers-color-scheme: dark) {{ {rule} }}\n")
+            } else {
+                rule + "\n"
+            };
+            let on_panel = contrast(accent, rgb(background));
+            if on_panel < 4.5 {
+                let theme = if dark { "dark" } else { "light" };
+                tracing::warn!(color = %color, theme, contrast = %format!("{on_panel:.1}"),
+                    "links in the brand colour are hard to read on the sign-in pages (WCAG asks for 4.5:1)");
+            }
         }
         Ok(Self { name: settings.name.clone(), logo, stylesheet })
     }
@@ -149,8 +188,30 @@ mod tests {
     fn the_stylesheet_carries_the_colours_and_a_logo_must_be_an_image() {
         let settings = BrandSettings { color: Some("#0a7d45".into()), ..BrandSettings::default() };
         let branding = Branding::load(&settings).unwrap();
-        assert!(branding.stylesheet.contains(":root { --accent: #0a7d45; }"), "{}", branding.stylesheet);
-        assert!(branding.stylesheet.contains("prefers-color-scheme: dark"), "the dark theme too");
+        assert!(
+            branding.stylesheet.contains(":root { --accent: #0a7d45; --accent-text: #ffffff; }"),
+            "{}",
+            branding.stylesheet
+        );
+        assert!(
+            !branding.stylesheet.contains("prefers-color-scheme: dark"),
+            "the dark theme keeps its own accent"
+        );
+        let settings = BrandSettings {
+            color: Some("#ffd400".into()),
+            color_dark: Some("#7fb2ff".into()),
+            ..BrandSettings::default()
+        };
+        let branding = Branding::load(&settings).unwrap();
+        assert!(
+            branding.stylesheet.contains("--accent: #ffd400; --accent-text: #0b1220;"),
+            "ink on yellow: {}",
+            branding.stylesheet
+        );
+        assert!(branding
+            .stylesheet
+            .contains("(prefers-color-scheme: dark) { :root { --accent: #7fb2ff; --accent-text: #0b1220; }"));
+        assert!((contrast(rgb("#000"), rgb("#fff")) - 21.0).abs() < 0.01);
         let dir = tempfile::tempdir().unwrap();
         let text = dir.path().join("logo.txt");
         std::fs::write(&text, "hello").unwrap();

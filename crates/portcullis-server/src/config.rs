@@ -405,7 +405,7 @@ pub struct ServeArgs {
     /// The accent colour of the sign-in pages (`#rrggbb`).
     #[arg(long, env = "PORTCULLIS_BRAND_COLOR", value_parser = crate::branding::parse_color)]
     pub brand_color: Option<String>,
-    /// The accent colour in the dark theme (`#rrggbb`); the light one's when absent.
+    /// The accent colour in the dark theme (`#rrggbb`); the built-in one when absent.
     #[arg(long, env = "PORTCULLIS_BRAND_COLOR_DARK", value_parser = crate::branding::parse_color)]
     pub brand_color_dark: Option<String>,
     /// A TOML file with a key for every flag (see examples/portcullis.toml);

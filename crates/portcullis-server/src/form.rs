@@ -1,5 +1,7 @@
-//! A strict reader of `application/x-www-form-urlencoded` request bodies for
-//! the token, introspection and revocation endpoints.
+//! A strict reader of `application/x-www-form-urlencoded` request bodies:
+//! [`FormParams`] for the OAuth endpoints (RFC 6749 §3.2: no repeated
+//! parameter), and [`read_form_body`], the size, time and type limits every
+//! form body is read with (the console's too).
 
 use crate::oauth_response::OAuthFailure;
 use actix_web::dev::Payload;

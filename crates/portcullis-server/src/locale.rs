@@ -219,37 +219,53 @@ impl Texts {
 }
 
 /// The language `accept_language` prefers most among those there are
-/// (RFC 9110 §12.5.4: weights, `*`, and `de-CH` matching `de`).
+/// (RFC 9110 §12.5.4: weights, with `q=0` refusing; `*` for any language not
+/// named; `de-CH` matching `de`); English when none is acceptable.
 pub fn negotiate(accept_language: Option<&str>) -> &'static Texts {
-    let mut wanted: Vec<(u16, &str)> = accept_language
+    let mut ranges: Vec<(u16, String)> = accept_language
         .unwrap_or_default()
         .split(',')
         .take(20)
         .filter_map(|item| {
             let mut parts = item.split(';');
-            let tag = parts.next()?.trim();
-            let weight = parts.find_map(|p| p.trim().strip_prefix("q=")).map_or(Some(1000), |q| {
-                q.trim().parse::<f32>().ok().map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u16)
-            })?;
-            (weight > 0 && !tag.is_empty()).then_some((weight, tag))
+            let tag = parts.next()?.trim().to_ascii_lowercase();
+            let weight = parts.find_map(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+            });
+            let weight = match weight {
+                None => 1000,
+                Some(q) => (q.trim().parse::<f32>().ok()?.clamp(0.0, 1.0) * 1000.0) as u16,
+            };
+            (!tag.is_empty()).then_some((weight, tag))
         })
         .collect();
-    wanted.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
-    wanted
+    ranges.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
+    let primary = |tag: &str| tag.split('-').next().unwrap_or_default().to_owned();
+    let refused: Vec<String> = ranges.iter().filter(|(w, _)| *w == 0).map(|(_, tag)| primary(tag)).collect();
+    let named: Vec<String> = ranges.iter().map(|(_, tag)| primary(tag)).collect();
+    ranges
         .iter()
+        .filter(|(weight, _)| *weight > 0)
         .find_map(|(_, tag)| {
-            let primary = tag.split('-').next().unwrap_or_default();
-            if primary == "*" {
-                return Some(LANGUAGES[0]);
-            }
-            LANGUAGES.iter().copied().find(|t| t.lang.eq_ignore_ascii_case(primary))
+            let wanted = primary(tag);
+            LANGUAGES.iter().copied().find(|t| {
+                let lang = t.lang.to_owned();
+                if wanted == "*" {
+                    !named.contains(&lang) && !refused.contains(&lang)
+                } else {
+                    lang == wanted && !refused.contains(&lang)
+                }
+            })
         })
         .unwrap_or(LANGUAGES[0])
 }
 
-/// The language of the browser making `req`.
+/// The language of the browser making `req` (every `Accept-Language` it sent).
 pub fn of(req: &HttpRequest) -> &'static Texts {
-    negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    let headers: Vec<&str> =
+        req.headers().get_all(header::ACCEPT_LANGUAGE).filter_map(|v| v.to_str().ok()).collect();
+    negotiate(Some(&headers.join(",")))
 }
 
 #[cfg(test)]
@@ -264,6 +280,9 @@ mod tests {
         assert_eq!(lang(Some("fr, de;q=0.5, en;q=0.4")), "de", "French is not there; German is wanted more");
         assert_eq!(lang(Some("en;q=0.2, DE;q=0.7")), "de", "by weight, any case");
         assert_eq!(lang(Some("de;q=0, *")), "en", "q=0 refuses");
+        assert_eq!(lang(Some("en;q=0, *")), "de", "any language but English");
+        assert_eq!(lang(Some("fr, *;q=0.5")), "en", "any language: the first there is");
+        assert_eq!(lang(Some("de;Q=0.9, en;Q=0.1")), "de");
         assert_eq!(lang(Some("fr")), "en");
         assert_eq!(lang(Some(";;;q=x,,")), "en", "nonsense is ignored");
     }

@@ -62,11 +62,31 @@ pub fn client_card(t: &crate::locale::Texts, metadata: &portcullis_core::client:
     format!("{logo}{links}")
 }
 
+/// A sign-in page that says one thing, `text`, with `status` (an error's
+/// announced to screen readers).
+pub fn notice(chrome: Chrome<'_>, status: StatusCode, title: &str, text: &str) -> HttpResponse {
+    let role = if status.is_client_error() { " class=\"error\" role=\"alert\"" } else { "" };
+    page(chrome, status, title, &format!("<p{role}>{}</p>", escape(text)))
+}
+
 /// The page for a request that cannot be sent back to the client: status
-/// 400, and never a redirect (RFC 6749 §4.1.2.1).
+/// 400, and never a redirect (RFC 6749 §4.1.2.1). `description` is in the
+/// page's language.
 pub fn error_page(chrome: Chrome<'_>, description: &str) -> HttpResponse {
+    refused(chrome, description, "")
+}
+
+/// [`error_page`] for a `description` meant for the client's developer,
+/// which stays the protocol's English (marked so, WCAG 3.1.2).
+pub fn protocol_error_page(chrome: Chrome<'_>, description: &str) -> HttpResponse {
+    refused(chrome, description, if chrome.t.lang == "en" { "" } else { " lang=\"en\"" })
+}
+
+/// The refused request's page: `description` (with the `lang` attribute
+/// `lang`, or none) and what to do.
+fn refused(chrome: Chrome<'_>, description: &str, lang: &str) -> HttpResponse {
     let t = chrome.t;
-    let body = format!("<p class=\"error\">{}</p><p>{}</p>", escape(description), t.try_again);
+    let body = format!("<p class=\"error\"{lang}>{}</p><p>{}</p>", escape(description), t.try_again);
     page(chrome, StatusCode::BAD_REQUEST, t.refused_title, &body)
 }
 

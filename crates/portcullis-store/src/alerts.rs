@@ -41,8 +41,7 @@ pub fn create(conn: &mut DbConnection, rule: &RuleRecord) -> Result<(), StoreErr
 }
 
 /// Writes a rule's description, configuration and state; its subjects'
-/// states are forgotten, so a changed condition is judged afresh. False
-/// when it does not exist.
+/// states are left to the caller. False when it does not exist.
 pub fn update(conn: &mut DbConnection, rule: &RuleRecord) -> Result<bool, StoreError> {
     let changed = diesel::update(alert_rules::table.filter(alert_rules::rule_id.eq(&rule.rule_id)))
         .set((
@@ -52,10 +51,13 @@ pub fn update(conn: &mut DbConnection, rule: &RuleRecord) -> Result<bool, StoreE
             alert_rules::updated_at.eq(rule.updated_at),
         ))
         .execute(conn)?;
-    if changed == 1 {
-        diesel::delete(alert_states::table.filter(alert_states::rule_id.eq(&rule.rule_id))).execute(conn)?;
-    }
     Ok(changed == 1)
+}
+
+/// Forgets what `rule_id` fired for.
+pub fn clear_states(conn: &mut DbConnection, rule_id: &str) -> Result<(), StoreError> {
+    diesel::delete(alert_states::table.filter(alert_states::rule_id.eq(rule_id))).execute(conn)?;
+    Ok(())
 }
 
 /// Deletes a rule and its states; false when it does not exist.

@@ -159,6 +159,42 @@ pub struct Filter {
     pub newest_first: bool,
 }
 
+/// How far apart the clocks of instances appending to one chain may be.
+/// Entries are numbered in the order they are appended, and stamped with
+/// their instance's clock: beyond twice this, an entry's time orders it.
+const CLOCK_SKEW: TimeDelta = TimeDelta::seconds(30);
+
+/// The positions that bound the entries of the time range `[from, to)`:
+/// every such entry lies strictly between them (each found through the
+/// time index in one step). The times still decide; the positions let a
+/// filtered read walk its own index by position and stop at a page.
+fn positions_of(
+    conn: &mut DbConnection,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(Option<i64>, Option<i64>), StoreError> {
+    let margin = CLOCK_SKEW * 2;
+    let before = match from {
+        Some(from) => audit_log::table
+            .filter(audit_log::at.lt((from - margin).naive_utc()))
+            .order(audit_log::at.desc())
+            .select(audit_log::seq)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let after = match to {
+        Some(to) => audit_log::table
+            .filter(audit_log::at.ge((to + margin).naive_utc()))
+            .order(audit_log::at.asc())
+            .select(audit_log::seq)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok((before, after))
+}
+
 /// Up to `limit` entries matching `filter` past position `cursor` (after it
 /// in order; before it newest first, where 0 means from the newest).
 pub fn entries(
@@ -167,7 +203,14 @@ pub fn entries(
     cursor: i64,
     limit: i64,
 ) -> Result<Vec<Entry>, StoreError> {
+    let (before, after) = positions_of(conn, filter.from, filter.to)?;
     let mut query = audit_log::table.into_boxed();
+    if let Some(before) = before {
+        query = query.filter(audit_log::seq.gt(before));
+    }
+    if let Some(after) = after {
+        query = query.filter(audit_log::seq.lt(after));
+    }
     query = match (filter.newest_first, cursor) {
         (false, _) => query.filter(audit_log::seq.gt(cursor)).order(audit_log::seq.asc()),
         (true, 0) => query.order(audit_log::seq.desc()),
@@ -186,7 +229,15 @@ pub fn entries(
         query = query.filter(audit_log::action.eq(action.clone()));
     }
     if let Some(outcome) = &filter.outcome {
-        query = query.filter(audit_log::outcome.eq(outcome.clone()));
+        // Three outcomes make a poor index beside an action's, an actor's or
+        // a target's: with one of those, the outcome is checked row by row
+        // (as an expression, which no index serves).
+        let narrower = filter.action.is_some() || filter.actor.is_some() || filter.target.is_some();
+        query = if narrower {
+            query.filter(audit_log::outcome.concat("").eq(outcome.clone()))
+        } else {
+            query.filter(audit_log::outcome.eq(outcome.clone()))
+        };
     }
     if let Some(target) = &filter.target {
         query = query.filter(audit_log::target.eq(target.clone()));

@@ -426,7 +426,7 @@ pub const ROUTES: [AdminRoute; 47] = [
         200,
         Required(schemas::alert_rule),
         alert_rules::replace,
-        "Replace an alert rule's kind, parameters, description and state; its firing subjects are judged afresh"
+        "Replace an alert rule's kind, parameters, description and state (a rule that acts on clients needs admin:clients too)"
     ),
     route!(Delete, "/alert-rules/{rule_id}", Monitoring, 204, No, alert_rules::delete, "Delete an alert rule"),
     route!(

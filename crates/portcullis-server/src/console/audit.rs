@@ -172,7 +172,8 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
 }
 
 /// `GET /console/audit/export?…&format=csv|jsonl`: the filtered view, up to
-/// [`EXPORT_LIMIT`] entries, as a download.
+/// [`EXPORT_LIMIT`] entries (the newest), as a download in the chain's
+/// order, oldest first.
 pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let signed = match audit_session(&req, &flow).await? {
         Ok(signed) => signed,
@@ -202,6 +203,8 @@ pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
                 }
             }
             entries.truncate(EXPORT_LIMIT as usize);
+            // The newest of the view, written in the chain's order.
+            entries.reverse();
             Ok::<_, AppError>(entries)
         })
         .await?;

@@ -1,7 +1,7 @@
 //! Bar charts drawn by the server as SVG: no script, nothing from another
-//! host, and readable without sight (each bar titled with its value, the
-//! chart labelled with its range and peak). Colours come from the
-//! stylesheet, so they follow the light and dark themes.
+//! host. The drawing is for the eye; a table of the same values, hidden
+//! from sight, is for screen readers. Colours come from the stylesheet, so
+//! they follow the light and dark themes.
 
 use portcullis_app::usage::UsagePoint;
 
@@ -11,6 +11,10 @@ const HEIGHT: f64 = 120.0;
 
 /// One bar.
 pub struct Bar {
+    /// Its step's start.
+    pub start: String,
+    /// Its value, as text.
+    pub value: String,
     /// Its left edge.
     pub x: String,
     /// Its top.
@@ -19,8 +23,6 @@ pub struct Bar {
     pub width: String,
     /// Its height.
     pub height: String,
-    /// What it shows, in words.
-    pub label: String,
 }
 
 /// A chart: its title, bars and what a reader needs to read it.
@@ -61,7 +63,8 @@ impl Chart {
                     y: format!("{:.1}", HEIGHT - height),
                     width: format!("{:.1}", slot * 0.8),
                     height: format!("{height:.1}"),
-                    label: format!("{}: {}", point.start, format(*v)),
+                    start: point.start.clone(),
+                    value: format(*v),
                 }
             })
             .collect();
@@ -83,11 +86,10 @@ impl Chart {
             "Error rate",
             points,
             |p| {
-                let errors = p.errors.auth + p.errors.client + p.errors.server;
                 if p.requests == 0 {
                     0.0
                 } else {
-                    errors as f64 * 100.0 / p.requests as f64
+                    p.errors.total() as f64 * 100.0 / p.requests as f64
                 }
             },
             |v| format!("{v:.1} %"),

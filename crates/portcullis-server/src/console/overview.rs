@@ -4,7 +4,7 @@
 //! `admin:audit`); a tile the user may not see is left out.
 
 use super::chart::Chart;
-use super::clients::client_path;
+use super::clients::urlencoding;
 use super::session::{current, Frame, Signed};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
@@ -12,7 +12,7 @@ use crate::views::render;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use portcullis_app::audit::Query;
 use portcullis_app::compliance::Facts;
 use portcullis_app::usage::UsageRange;
@@ -96,7 +96,10 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -
     let may = |p: Permission| permissions.contains(&p);
     let (mut usage, mut firing, mut compliance) = (None, 0, None);
     if may(Permission::Monitoring) {
-        let range = UsageRange::new(None, None, Some(3600), TimeDelta::days(1), now)?;
+        // Clock hours, the one under way last, so that a refresh moves no bar.
+        let to = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now) + TimeDelta::hours(1);
+        let range =
+            UsageRange::new(Some(to - TimeDelta::days(1)), Some(to), Some(3600), TimeDelta::days(1), now)?;
         let summary = app.usage_summary(actor, range, 5)?;
         let totals = &summary.totals;
         let points = &summary.points;
@@ -114,7 +117,7 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -
                 .iter()
                 .filter(|c| c.error_rate > 0.0)
                 .map(|c| Failing {
-                    path: client_path(&c.client_id),
+                    path: format!("/console/monitoring/clients/{}", urlencoding(&c.client_id)),
                     client_id: c.client_id.clone(),
                     requests: c.requests,
                     error_rate: format!("{:.1} %", c.error_rate * 100.0),

@@ -45,7 +45,7 @@ async fn authorize(
     let chrome = flow.chrome(req);
     let params = match params {
         Ok(params) => params,
-        Err(error) => return Ok(pages::error_page(chrome, &error.error_description)),
+        Err(error) => return Ok(pages::protocol_error_page(chrome, &error.error_description)),
     };
     let client = match params.get("client_id") {
         Some(id) => flow.clients.find(id).await?.filter(|c| c.disabled_at.is_none()),
@@ -59,7 +59,7 @@ async fn authorize(
     let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));
     let mut request = match authorization_request::validate(&params, registered) {
         Ok(request) => request,
-        Err(Refusal::ErrorPage(why)) => return Ok(pages::error_page(chrome, &why)),
+        Err(Refusal::ErrorPage(why)) => return Ok(pages::protocol_error_page(chrome, &why)),
         Err(Refusal::Redirect { redirect_uri, error, state }) => {
             return Ok(authorization_response::error(&redirect_uri, &error, state.as_deref(), &flow.issuer))
         }
@@ -76,7 +76,7 @@ async fn authorize(
         request.hinted_subject = Some(claims.sub);
     }
     let session = flow.session(req).await?;
-    flow.proceed(request, session, None).await
+    flow.proceed(request, session, None, crate::locale::of(req)).await
 }
 
 /// `GET /authorize/resume?interaction=…`: back from the login page.
@@ -85,5 +85,5 @@ pub async fn resume(req: HttpRequest, flow: web::Data<Authorization>) -> Result<
         return Ok(expired_page(flow.chrome(&req)));
     };
     let session = flow.session(&req).await?;
-    flow.proceed(interaction.request.clone(), session, Some(interaction)).await
+    flow.proceed(interaction.request.clone(), session, Some(interaction), crate::locale::of(&req)).await
 }

@@ -81,7 +81,7 @@ pub async fn submit(
                     Ok((request, session))
                 })
                 .await?;
-            flow.issue_code(request, session, Some(interaction)).await
+            flow.issue_code(request, session, Some(interaction), chrome.t).await
         }
         Some("deny") => {
             let request = interaction.request.clone();

@@ -124,8 +124,7 @@ pub async fn submit(
 
 /// The page for an attempt refused after too many failures or attempts.
 fn throttled(chrome: Chrome<'_>) -> HttpResponse {
-    let body = format!("<p class=\"error\" role=\"alert\">{}</p>", chrome.t.too_many_attempts);
-    page(chrome, StatusCode::TOO_MANY_REQUESTS, chrome.t.sign_in, &body)
+    crate::pages::notice(chrome, StatusCode::TOO_MANY_REQUESTS, chrome.t.sign_in, chrome.t.too_many_attempts)
 }
 
 /// The form again after a failed login, which says the same whatever

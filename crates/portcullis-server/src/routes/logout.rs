@@ -10,7 +10,7 @@ use crate::authorization::Authorization;
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
-use crate::pages::{error_page, escape, page};
+use crate::pages::{escape, page, protocol_error_page};
 use crate::{authorization_response, secrets, session_cookie, KeyRing};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -46,19 +46,21 @@ async fn logout(
     let chrome = flow.chrome(req);
     let params = match params {
         Ok(params) => params,
-        Err(error) => return Ok(error_page(chrome, &error.error_description)),
+        Err(error) => return Ok(protocol_error_page(chrome, &error.error_description)),
     };
     let hint = match params.get("id_token_hint") {
         None => None,
         // An expired ID token is still a fine hint; a foreign one is not.
         Some(token) => match keys.current().id_token_hint(token, &flow.issuer) {
             Some(claims) => Some(claims),
-            None => return Ok(error_page(chrome, "The id_token_hint was not issued by this server.")),
+            None => {
+                return Ok(protocol_error_page(chrome, "The id_token_hint was not issued by this server."))
+            }
         },
     };
     let client_id = match (hint.as_ref().map(|claims| claims.aud.as_str()), params.get("client_id")) {
         (Some(from_hint), Some(given)) if from_hint != given => {
-            return Ok(error_page(chrome, "The client_id does not match the id_token_hint."))
+            return Ok(protocol_error_page(chrome, "The client_id does not match the id_token_hint."))
         }
         (from_hint, given) => from_hint.or(given).map(str::to_owned),
     };
@@ -69,7 +71,7 @@ async fn logout(
                 client.metadata.post_logout_redirect_uris.iter().any(|registered| registered.as_str() == uri)
             });
             if !registered {
-                return Ok(error_page(
+                return Ok(protocol_error_page(
                     chrome,
                     "The post_logout_redirect_uri is not registered for this client.",
                 ));

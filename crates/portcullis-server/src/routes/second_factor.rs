@@ -8,6 +8,7 @@
 use crate::authorization::{expired_page, Authorization, RESUME_PATH};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
+use crate::pages::notice;
 use crate::pages::PageError;
 use crate::routes::consent::logged_in;
 use crate::session_cookie;
@@ -51,12 +52,6 @@ struct RecoveryCodesPage<'a> {
 fn issuer_name(flow: &Authorization) -> String {
     let host = url::Url::parse(flow.issuer.as_str()).ok().and_then(|u| u.host_str().map(str::to_owned));
     format!("{} {}", flow.branding.name, host.unwrap_or_default())
-}
-
-/// A page of this step that says one thing, with `status`.
-fn notice(chrome: Chrome<'_>, status: StatusCode, title: &str, text: &str) -> HttpResponse {
-    let role = if status.is_client_error() { " class=\"error\" role=\"alert\"" } else { "" };
-    crate::pages::page(chrome, status, title, &format!("<p{role}>{}</p>", crate::pages::escape(text)))
 }
 
 /// `GET /login/second-factor?interaction=…`.

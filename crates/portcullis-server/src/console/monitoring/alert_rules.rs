@@ -60,13 +60,13 @@ fn body(form: &Posted) -> Result<Map<String, Value>, AppError> {
     Ok(body)
 }
 
-/// The form as `form` posted it, with `error`.
+/// The form as `form` posted it, answered with why it was refused and its status.
 fn again(
     frame: Frame,
     action: String,
     rule_id: Option<String>,
     form: &Posted,
-    error: String,
+    (status, error): (StatusCode, String),
 ) -> Result<HttpResponse, PageError> {
     let page = RuleForm {
         frame,
@@ -80,7 +80,7 @@ fn again(
         firing: Vec::new(),
         error: Some(error),
     };
-    render(StatusCode::BAD_REQUEST, &page)
+    render(status, &page)
 }
 
 /// `GET /console/monitoring/alert-rules/new`.
@@ -123,8 +123,14 @@ pub async fn create(
     match done {
         Ok(_) => Ok(see_other("/console/monitoring")),
         Err(error) => {
-            let text = refusal(error)?.1;
-            again(signed.frame("monitoring"), "/console/monitoring/alert-rules/new".into(), None, &form, text)
+            let refused = refusal(error)?;
+            again(
+                signed.frame("monitoring"),
+                "/console/monitoring/alert-rules/new".into(),
+                None,
+                &form,
+                refused,
+            )
         }
     }
 }
@@ -192,8 +198,8 @@ pub async fn update(
     match done {
         Ok(_) => Ok(see_other("/console/monitoring")),
         Err(error) => {
-            let text = refusal(error)?.1;
-            again(signed.frame("monitoring"), rule_path(&rule_id), Some(rule_id), &form, text)
+            let refused = refusal(error)?;
+            again(signed.frame("monitoring"), rule_path(&rule_id), Some(rule_id), &form, refused)
         }
     }
 }

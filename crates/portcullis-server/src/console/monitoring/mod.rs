@@ -114,10 +114,7 @@ pub async fn client_usage(
         .await?;
     let usage = match usage {
         Ok(usage) => usage,
-        Err(error) => {
-            let (status, text) = refusal(error)?;
-            return message(status, "Usage", &text);
-        }
+        Err(error) => return refused("Usage", error),
     };
     let points = &usage.points;
     let totals = &usage.totals;
@@ -130,7 +127,7 @@ pub async fn client_usage(
         ranges: RANGES.map(|(name, ..)| name),
         requests: totals.requests,
         tokens_issued: totals.tokens_issued,
-        errors: totals.errors.auth + totals.errors.client + totals.errors.server,
+        errors: totals.errors.total(),
         p95: totals.latency_ms.p95.map_or("—".into(), |ms| format!("{ms:.0} ms")),
         charts: vec![
             Chart::counts("Requests", points, |p| p.requests),

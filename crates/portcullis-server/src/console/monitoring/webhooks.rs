@@ -47,13 +47,13 @@ fn input(form: &Posted) -> WebhookInput {
     }
 }
 
-/// The form as posted, with why it was refused.
+/// The form as posted, answered with why it was refused and its status.
 fn again(
     frame: Frame,
     action: String,
     webhook: Option<WebhookView>,
     form: &Posted,
-    error: String,
+    (status, error): (StatusCode, String),
 ) -> Result<HttpResponse, PageError> {
     let page = WebhookPage {
         frame,
@@ -67,7 +67,7 @@ fn again(
         secret: None,
         error: Some(error),
     };
-    render(StatusCode::BAD_REQUEST, &page)
+    render(status, &page)
 }
 
 /// `GET /console/monitoring/webhooks/new`.
@@ -118,8 +118,8 @@ pub async fn create(
             render(StatusCode::OK, &page)
         }
         Err(error) => {
-            let text = refusal(error)?.1;
-            again(signed.frame("monitoring"), "/console/monitoring/webhooks/new".into(), None, &form, text)
+            let refused = refusal(error)?;
+            again(signed.frame("monitoring"), "/console/monitoring/webhooks/new".into(), None, &form, refused)
         }
     }
 }
@@ -171,11 +171,19 @@ pub async fn update(
     let actor = signed.actor(&req, &flow);
     let (id, wanted) = (path.into_inner(), input(&form));
     let target = id.clone();
-    match flow.run(move |app| Ok(app.update_webhook(&actor, &target, wanted))).await? {
-        Ok(webhook) => Ok(see_other(&webhook_path(&webhook.webhook_id))),
-        Err(error) => {
-            let text = refusal(error)?.1;
-            again(signed.frame("monitoring"), webhook_path(&id), None, &form, text)
+    let done = flow
+        .run(move |app| {
+            let done = app.update_webhook(&actor, &target, wanted);
+            // The page shows the endpoint again, its controls with it.
+            let current = done.is_err().then(|| app.webhook(&actor, &target).ok()).flatten();
+            Ok((done, current))
+        })
+        .await?;
+    match done {
+        (Ok(webhook), _) => Ok(see_other(&webhook_path(&webhook.webhook_id))),
+        (Err(error), current) => {
+            let refused = refusal(error)?;
+            again(signed.frame("monitoring"), webhook_path(&id), current, &form, refused)
         }
     }
 }

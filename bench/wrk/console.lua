@@ -1,0 +1,13 @@
+-- GET a console page as its signed-in user: BENCH_COOKIE is the session cookie.
+-- Anything but 200 (a 303 to sign in once the session ended) counts as a failure.
+wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
+
+local failed = 0
+
+function response(status, headers, body)
+  if status ~= 200 then failed = failed + 1 end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("non-2xx: %d\n", failed))
+end
