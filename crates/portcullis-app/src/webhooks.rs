@@ -500,7 +500,7 @@ impl App {
     pub fn queue_webhook_events(&self) -> Result<usize, AppError> {
         let now = self.now();
         let queued = self.db.get()?.atomically(|conn| {
-            let from = webhooks::cursor(conn)?;
+            let from = webhooks::lock_cursor(conn)?;
             let (to, queued) = queue_entries(conn, from, now, &self.sealing)?;
             if to == from {
                 return Ok(0);

@@ -323,8 +323,16 @@ pub fn delete_finished_before(conn: &mut DbConnection, cutoff: DateTime<Utc>) ->
     .execute(conn)?)
 }
 
-/// The audit position events have been queued up to.
-pub fn cursor(conn: &mut DbConnection) -> Result<i64, StoreError> {
+/// The audit position events have been queued up to, locked for the
+/// caller's transaction.
+pub fn lock_cursor(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    // A write first, in the caller's transaction: it takes the write lock
+    // (SQLite) or the row's (PostgreSQL) before anything is read, so the
+    // transaction neither fails to upgrade under other writers nor races
+    // another instance for the same entries.
+    diesel::update(webhook_cursor::table.filter(webhook_cursor::name.eq("audit")))
+        .set(webhook_cursor::seq.eq(webhook_cursor::seq))
+        .execute(conn)?;
     Ok(webhook_cursor::table
         .filter(webhook_cursor::name.eq("audit"))
         .select(webhook_cursor::seq)

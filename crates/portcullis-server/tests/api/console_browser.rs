@@ -1,6 +1,8 @@
 //! The console in a real browser (issue 12): headless Chromium signs in as
 //! an admin, enrols TOTP from the page, keeps its recovery codes, reaches
-//! the overview, and signs out. Every page is saved as a screenshot.
+//! the overview, filters and exports the audit log, and signs out; another
+//! admin manages clients, keys, users and monitoring. Every page is audited
+//! with axe-core and saved as a screenshot.
 
 use crate::browser::Chromium;
 use crate::code_flow::PASSWORD;
@@ -89,6 +91,12 @@ backend_tests! {
         let rows = browser.find_all(Locator::Css("main table tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 1, "one sign-in so far");
         chromium.check("audit-log").await;
+        // The export link carries the filter: what the browser would download.
+        let fetch = "const done = arguments[arguments.length - 1];
+            fetch(document.querySelector('a[href*=\"format=csv\"]').href).then(r => r.text()).then(done, e => done(String(e)));";
+        let csv = browser.execute_async(fetch, vec![]).await.unwrap();
+        let csv = csv.as_str().unwrap_or_default();
+        assert!(csv.starts_with("seq,at,actor,action") && csv.lines().count() == 2, "one filtered entry: {csv}");
         browser.find(Locator::Css("form[action='/console/sign-out'] button")).await.unwrap().click().await.unwrap();
         chromium.arrive_at("/console/signed-out").await;
         chromium.check("signed-out").await;
