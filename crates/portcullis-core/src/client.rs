@@ -38,6 +38,14 @@ pub enum GrantType {
 }
 
 impl GrantType {
+    /// Every grant type a client may be registered for.
+    pub const ALL: [GrantType; 3] = [Self::AuthorizationCode, Self::ClientCredentials, Self::RefreshToken];
+
+    /// The grant type named `name`, if there is one.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|grant| grant.as_str() == name)
+    }
+
     /// The `grant_type` value (RFC 6749 §4.1.3, §4.4.2, §6).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -80,6 +88,11 @@ impl TokenEndpointAuthMethod {
             TokenEndpointAuthMethod::PrivateKeyJwt => "private_key_jwt",
             TokenEndpointAuthMethod::None => "none",
         }
+    }
+
+    /// The method named `name`, if this server supports it.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|method| method.as_str() == name)
     }
 
     /// Whether the method proves possession of a shared secret.

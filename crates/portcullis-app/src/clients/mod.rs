@@ -89,6 +89,10 @@ pub struct ClientQuery {
     pub name: Option<String>,
     /// Only disabled (`Some(true)`) or enabled (`Some(false)`) ones.
     pub disabled: Option<bool>,
+    /// Only those that may use this grant.
+    pub grant_type: Option<portcullis_core::GrantType>,
+    /// Only those that authenticate this way.
+    pub auth_method: Option<portcullis_core::TokenEndpointAuthMethod>,
     /// Only those after this `client_id`.
     pub after: Option<String>,
     /// At most this many.
@@ -166,6 +170,10 @@ impl App {
                 let view = view(record);
                 if name.as_deref().is_none_or(|name| view.metadata.client_name.to_lowercase().contains(name))
                     && query.disabled.is_none_or(|disabled| view.disabled == disabled)
+                    && query.grant_type.is_none_or(|grant| view.metadata.allows_grant(grant))
+                    && query
+                        .auth_method
+                        .is_none_or(|method| view.metadata.token_endpoint_auth_method == method)
                 {
                     clients.push(view);
                 }

@@ -13,6 +13,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::clients::{ClientChange, ClientQuery, ClientView};
 use portcullis_app::App;
+use portcullis_core::{GrantType, TokenEndpointAuthMethod};
 use serde_json::{Map, Value};
 
 /// The most clients one page lists.
@@ -81,9 +82,25 @@ pub async fn create(
         .json(body))
 }
 
-/// `GET /admin/v1/clients?name=…&limit=…&cursor=…`: clients in `client_id`
-/// order, optionally those whose name contains `name` and those `disabled`
-/// (or not); `next_cursor` pages on.
+/// The value of `name` in `query` as `find` names it; a name it does not
+/// know is refused.
+fn named<T>(
+    query: &crate::form::FormParams,
+    name: &str,
+    find: fn(&str) -> Option<T>,
+) -> Result<Option<T>, AdminError> {
+    match query.get(name) {
+        None => Ok(None),
+        Some(value) => find(value).map(Some).ok_or_else(|| {
+            AdminError::bad_request(format!("{name}: `{value}` is not one this server knows"))
+        }),
+    }
+}
+
+/// `GET /admin/v1/clients?name=…&disabled=…&grant_type=…&token_endpoint_auth_method=…&limit=…&cursor=…`:
+/// clients in `client_id` order, optionally only those whose name contains
+/// `name`, disabled (or not), that may use a grant, or that authenticate
+/// a way; `next_cursor` pages on.
 pub async fn list(
     Admin(actor): Admin,
     req: HttpRequest,
@@ -99,6 +116,8 @@ pub async fn list(
             Some("false") => Some(false),
             Some(_) => return Err(AdminError::bad_request("disabled must be true or false")),
         },
+        grant_type: named(&query, "grant_type", GrantType::named)?,
+        auth_method: named(&query, "token_endpoint_auth_method", TokenEndpointAuthMethod::named)?,
         after: query.get("cursor").map(str::to_owned),
     };
     Ok(json_ok(operation(&app, move |app| app.clients(&actor, &query)).await?))

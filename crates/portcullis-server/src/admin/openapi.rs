@@ -48,6 +48,16 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
         (Verb::Get, "/clients") => vec![
             query("name", text.clone(), "only clients whose name contains this"),
             query("disabled", json!({"type": "boolean"}), "only disabled (true) or enabled (false) clients"),
+            query(
+                "grant_type",
+                json!({"enum": ["authorization_code", "client_credentials", "refresh_token"]}),
+                "only clients that may use this grant",
+            ),
+            query(
+                "token_endpoint_auth_method",
+                json!({"enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]}),
+                "only clients that authenticate this way",
+            ),
             limit(200),
             query("cursor", text, "the next_cursor of the page before"),
         ],

@@ -189,7 +189,11 @@ backend_tests! {
         let rest = body_of(admin.send(Method::GET, &format!("/clients?limit=2&cursor={cursor}"), None).await, 200).await;
         assert_eq!(rest["clients"].as_array().unwrap().len(), 2, "three created plus the admin client");
         assert!(rest["next_cursor"].is_null());
-        for bad in ["limit=0", "limit=201", "limit=x", "limit=1&limit=2"] {
+        let filtered = body_of(admin.send(Method::GET, "/clients?name=billing&grant_type=client_credentials&token_endpoint_auth_method=client_secret_basic&disabled=false", None).await, 200).await;
+        assert_eq!(filtered["clients"].as_array().unwrap().len(), 2);
+        let none = body_of(admin.send(Method::GET, "/clients?grant_type=authorization_code", None).await, 200).await;
+        assert!(none["clients"].as_array().unwrap().is_empty(), "{none}");
+        for bad in ["limit=0", "limit=201", "limit=x", "limit=1&limit=2", "grant_type=implicit", "disabled=maybe", "token_endpoint_auth_method=tls_client_auth"] {
             assert_eq!(body_of(admin.send(Method::GET, &format!("/clients?{bad}"), None).await, 400).await["error"], "invalid_request", "{bad}");
         }
         let missing = body_of(admin.send(Method::GET, "/clients/nobody", None).await, 404).await;

@@ -59,6 +59,9 @@ backend_tests! {
         let list = browser.get("/console/clients?q=sho&state=enabled").await.text().await.unwrap();
         assert_eq!(listed(&list), [shop.client_id.as_str()]);
         assert!(listed(&browser.get("/console/clients?q=shop&state=disabled").await.text().await.unwrap()).is_empty());
+        let coded = browser.get("/console/clients?grant=authorization_code&method=client_secret_basic").await.text().await.unwrap();
+        assert_eq!(listed(&coded), [shop.client_id.as_str()], "filtered by grant and authentication");
+        assert!(listed(&browser.get("/console/clients?grant=client_credentials&q=shop").await.text().await.unwrap()).is_empty());
 
         // The form's change, reviewed as a diff before anything is written.
         let form = browser.get(&format!("{path}/edit")).await.text().await.unwrap();

@@ -23,6 +23,7 @@ use askama::Template;
 use chrono::{TimeDelta, Utc};
 use portcullis_app::clients::{ClientQuery, ClientView};
 use portcullis_app::Permission;
+use portcullis_core::{GrantType, TokenEndpointAuthMethod};
 
 /// What a page says a client change needs.
 pub const WHAT: &str = "Managing clients";
@@ -62,17 +63,24 @@ struct ListPage {
     frame: Frame,
     search: String,
     state: String,
+    grant: String,
+    method: String,
+    grants: [&'static str; 3],
+    methods: [&'static str; 4],
     clients: Vec<Listed>,
     next: Option<String>,
     most: usize,
 }
 
-/// `GET /console/clients?q=&state=all|enabled|disabled&cursor=`.
+/// `GET /console/clients?q=&state=enabled|disabled&grant=&method=&cursor=`.
 pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
     let params = Posted::query(&req);
     let (search, state) = (params.text("q"), params.text("state"));
+    let (grant, method) = (params.text("grant"), params.text("method"));
     let query = ClientQuery {
+        grant_type: GrantType::named(&grant),
+        auth_method: TokenEndpointAuthMethod::named(&method),
         name: (!search.is_empty()).then(|| search.clone()),
         disabled: match state.as_str() {
             "enabled" => Some(false),
@@ -105,6 +113,8 @@ pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         url::form_urlencoded::Serializer::new(String::new())
             .append_pair("q", &search)
             .append_pair("state", &state)
+            .append_pair("grant", &grant)
+            .append_pair("method", &method)
             .append_pair("cursor", &cursor)
             .finish()
     });
@@ -112,6 +122,10 @@ pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         frame: signed.frame("clients"),
         search,
         state,
+        grant,
+        method,
+        grants: GrantType::ALL.map(GrantType::as_str),
+        methods: TokenEndpointAuthMethod::ALL.map(TokenEndpointAuthMethod::as_str),
         clients,
         next,
         most: portcullis_app::client_secrets::MAX_REGENERATED,
