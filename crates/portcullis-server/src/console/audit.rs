@@ -4,8 +4,8 @@
 //! REST API's writer), and shows and renews the chain's verification. All
 //! over the operations the REST API uses, as the signed-in user (`admin:audit`).
 
-use super::session::{form_expired, require, Frame, Signed};
-use super::{see_other, Posted};
+use super::session::Frame;
+use super::{see_other, signed, Posted};
 use crate::admin::audit_logs::{export, outcome, Format, OUTCOMES};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
@@ -115,20 +115,12 @@ fn query_string(shown: &Filters) -> String {
     serializer.finish()
 }
 
-/// The session of a console page that needs `admin:audit`, or the response instead.
-async fn audit_session(
-    req: &HttpRequest,
-    flow: &Authorization,
-) -> Result<Result<Signed, HttpResponse>, PageError> {
-    require(req, flow, Permission::Audit, "Reading the audit log").await
-}
+/// What a page says the audit log needs.
+const WHAT: &str = "Reading the audit log";
 
 /// `GET /console/audit?from=&to=&actor=&action=&target=&outcome=&cursor=`.
 pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = match audit_session(&req, &flow).await? {
-        Ok(signed) => signed,
-        Err(response) => return Ok(response),
-    };
+    let signed = signed!(req, flow, Permission::Audit, WHAT);
     let params = Posted::query(&req);
     let (shown, wanted) = filters(&params, flow.app.now());
     let actor = signed.actor(&req, &flow);
@@ -175,10 +167,7 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
 /// [`EXPORT_LIMIT`] entries (the newest), as a download in the chain's
 /// order, oldest first.
 pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = match audit_session(&req, &flow).await? {
-        Ok(signed) => signed,
-        Err(response) => return Ok(response),
-    };
+    let signed = signed!(req, flow, Permission::Audit, WHAT);
     let params = Posted::query(&req);
     let format = match params.get("format") {
         Some("csv") => Format::Csv,
@@ -225,13 +214,7 @@ pub async fn verify(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = match audit_session(&req, &flow).await? {
-        Ok(signed) => signed,
-        Err(response) => return Ok(response),
-    };
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Audit, WHAT, form);
     let actor = signed.actor(&req, &flow);
     // A broken chain is an outcome to show, not a failure of the page.
     flow.run(move |app| Ok(app.verify_audit_log(&actor).map(drop).ok())).await?;

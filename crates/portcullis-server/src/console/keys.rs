@@ -5,7 +5,7 @@
 //! rotation setting. Over the REST API's operations, as the signed-in user
 //! (`admin:keys`).
 
-use super::session::{form_expired, Frame};
+use super::session::Frame;
 use super::{refusal, see_other, signed, Confirm, Posted};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
@@ -163,10 +163,7 @@ pub async fn act(
     ring: web::Data<KeyRing>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Keys, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Keys, WHAT, form);
     let (name, subject) = path.into_inner();
     let actor = signed.actor(&req, &flow);
     let maker = ring.clone().into_inner();

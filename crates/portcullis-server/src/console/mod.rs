@@ -22,7 +22,9 @@ use portcullis_app::AppError;
 
 /// The signed-in session of a console page that needs a permission, or
 /// returns the handler's response instead (sign in, or 403):
-/// `signed!(req, flow, Permission::Clients, "Managing clients")`.
+/// `signed!(req, flow, Permission::Clients, "Managing clients")`. With a
+/// posted `form` last, its CSRF token must be the session's too (or the
+/// answer is the expired form's page).
 macro_rules! signed {
     ($req:expr, $flow:expr, $permission:expr, $what:expr) => {
         match $crate::console::session::require(&$req, &$flow, $permission, $what).await? {
@@ -30,6 +32,13 @@ macro_rules! signed {
             Err(response) => return Ok(response),
         }
     };
+    ($req:expr, $flow:expr, $permission:expr, $what:expr, $form:expr) => {{
+        let signed = $crate::console::signed!($req, $flow, $permission, $what);
+        if !signed.posted_by_console(&$form) {
+            return $crate::console::session::form_expired();
+        }
+        signed
+    }};
 }
 pub(crate) use signed;
 

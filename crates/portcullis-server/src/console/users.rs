@@ -6,7 +6,7 @@
 //! API's operations, as the signed-in user (`admin:users`).
 
 use super::clients::urlencoding;
-use super::session::{form_expired, Frame, Signed};
+use super::session::{Frame, Signed};
 use super::{refusal, see_other, signed, Confirm, Posted};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
@@ -118,10 +118,7 @@ pub async fn create(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Users, WHAT, form);
     let (username, name, email) = (form.text("username"), form.text("name"), form.text("email"));
     let password = form.get("password").filter(|p| !p.is_empty()).map(|p| Password::new(p.to_owned()));
     let claims = StandardClaims {
@@ -262,10 +259,7 @@ pub async fn act(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Users, WHAT, form);
     let (user_id, action) = path.into_inner();
     let actor = signed.actor(&req, &flow);
     let typed = form.get("claims").map(str::to_owned);

@@ -5,7 +5,7 @@
 //! that the page's script builds from what it shows (so the secrets are
 //! never stored, sent again or kept in a URL).
 
-use super::super::session::{form_expired, Frame};
+use super::super::session::Frame;
 use super::super::{refusal, signed, Posted};
 use super::WHAT;
 use crate::authorization::Authorization;
@@ -50,10 +50,7 @@ pub async fn regenerate(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let ids: Vec<String> = form.all("client_id").into_iter().map(str::to_owned).collect();
     let actor = signed.actor(&req, &flow);
     match flow.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids))).await? {

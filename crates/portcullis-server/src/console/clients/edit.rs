@@ -5,7 +5,7 @@
 //! saved by someone else in between is explained and the draft reviewed
 //! again against it: nothing typed is lost.
 
-use super::super::session::{form_expired, Frame, Signed};
+use super::super::session::{Frame, Signed};
 use super::super::{refusal, see_other, signed, Posted};
 use super::diff::{rebase, rows, Row};
 use super::form::{configuration, shown, ShownGroup};
@@ -91,10 +91,7 @@ pub async fn create(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let (configuration, problems) = configuration(Map::new(), &form);
     if !problems.is_empty() {
         return form_page(
@@ -176,10 +173,7 @@ pub async fn submit(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let current = match client(&req, &flow, &signed, path.into_inner()).await? {
         Ok(client) => client,
         Err(page) => return Ok(page),

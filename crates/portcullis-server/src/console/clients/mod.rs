@@ -12,7 +12,7 @@ pub mod form;
 pub mod sandbox;
 pub mod versions;
 
-use super::session::{form_expired, Frame};
+use super::session::Frame;
 use super::{refusal, see_other, signed, Confirm, Posted};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
@@ -200,10 +200,7 @@ pub async fn set_state(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let client_id = path.into_inner();
     let disabled = match form.get("action") {
         Some("disable") => true,
@@ -260,10 +257,7 @@ pub async fn delete(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let client_id = path.into_inner();
     let actor = signed.actor(&req, &flow);
     let id = client_id.clone();
@@ -281,10 +275,7 @@ pub async fn add_secret(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let client_id = path.into_inner();
     let days = form.text("expires_in_days");
     let expires_at = match days.as_str() {
@@ -321,10 +312,7 @@ pub async fn revoke_secret(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let (client_id, secret_id) = path.into_inner();
     let actor = signed.actor(&req, &flow);
     let id = client_id.clone();

@@ -5,7 +5,7 @@
 //! access token would carry with the same code, but signs, issues, stores
 //! and audits nothing.
 
-use super::super::session::{form_expired, Frame};
+use super::super::session::{Frame, Signed};
 use super::super::{refusal, signed, Posted};
 use super::edit::as_object;
 use super::{client_path, WHAT};
@@ -51,8 +51,12 @@ struct SandboxPage {
     decision: Option<Decision>,
 }
 
-const GRANTS: [GrantType; 3] =
-    [GrantType::ClientCredentials, GrantType::AuthorizationCode, GrantType::RefreshToken];
+impl Decision {
+    /// A refusal, for `summary`.
+    fn refused(summary: String) -> Self {
+        Self { issued: false, summary, header: String::new(), claims: String::new(), notes: Vec::new() }
+    }
+}
 
 /// Tries `grant` with `requested` for `client` configured as `metadata`.
 fn decide(
@@ -156,12 +160,12 @@ fn decide(
 async fn page(
     req: &HttpRequest,
     flow: &Authorization,
+    signed: Signed,
     client_id: String,
     form: Option<Posted>,
     settings: &TokenSettings,
     keys: &KeyRing,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
     let actor = signed.actor(req, flow);
     let client = match flow.run(move |app| Ok(app.client(&actor, &client_id))).await? {
         Ok(client) => client,
@@ -182,21 +186,21 @@ async fn page(
     let (scope, resource) = (form.text("scope"), form.text("resource"));
     let decision = match form.get("grant_type") {
         None => None,
-        Some(_) => Some(
-            try_against(
-                req,
-                flow,
-                &signed,
-                &client,
-                &configuration,
-                &grant_type,
-                &scope,
-                &resource,
-                settings,
-                keys,
-            )
-            .await?,
-        ),
+        Some(_) => Some(match checked(req, flow, &signed, &configuration).await? {
+            Err(why) => Decision::refused(why),
+            Ok(metadata) => match GrantType::named(&grant_type) {
+                None => Decision::refused(format!("unsupported_grant_type: {grant_type}")),
+                Some(grant) => {
+                    let requested = Requested {
+                        scope: (!scope.is_empty()).then(|| scope.clone()),
+                        resources: if resource.is_empty() { Vec::new() } else { vec![resource.clone()] },
+                    };
+                    decide(&client, metadata, grant, &requested, settings, keys).unwrap_or_else(|e| {
+                        Decision::refused(format!("Refused: {}: {}", e.error.as_str(), e.error_description))
+                    })
+                }
+            },
+        }),
     };
     let page = SandboxPage {
         frame: signed.frame("clients"),
@@ -212,47 +216,22 @@ async fn page(
     render(StatusCode::OK, &page)
 }
 
-/// The decision for one try: the configuration checked as saving would
-/// check it, then the token endpoint's checks.
-#[allow(clippy::too_many_arguments)]
-async fn try_against(
+/// The configuration to try, checked as saving would check it, or why it
+/// could not be saved.
+async fn checked(
     req: &HttpRequest,
     flow: &Authorization,
-    signed: &super::super::session::Signed,
-    client: &ClientView,
+    signed: &Signed,
     configuration: &str,
-    grant_type: &str,
-    scope: &str,
-    resource: &str,
-    settings: &TokenSettings,
-    keys: &KeyRing,
-) -> Result<Decision, PageError> {
-    let refused = |summary: String| Decision {
-        issued: false,
-        summary,
-        header: String::new(),
-        claims: String::new(),
-        notes: Vec::new(),
-    };
+) -> Result<Result<ClientMetadata, String>, PageError> {
     let Ok(object) = serde_json::from_str::<Map<String, Value>>(configuration) else {
-        return Ok(refused("The configuration is not a JSON object.".into()));
+        return Ok(Err("The configuration is not a JSON object.".into()));
     };
     let actor = signed.actor(req, flow);
-    let metadata = match flow.run(move |app| Ok(app.check_client_draft(&actor, None, object))).await? {
-        Ok(metadata) => metadata,
-        Err(error) => {
-            return Ok(refused(format!("The configuration could not be saved: {}", refusal(error)?.1)))
-        }
-    };
-    let Some(grant) = GRANTS.into_iter().find(|g| g.as_str() == grant_type) else {
-        return Ok(refused(format!("unsupported_grant_type: {grant_type}")));
-    };
-    let requested = Requested {
-        scope: (!scope.is_empty()).then(|| scope.to_owned()),
-        resources: if resource.is_empty() { Vec::new() } else { vec![resource.to_owned()] },
-    };
-    Ok(decide(client, metadata, grant, &requested, settings, keys)
-        .unwrap_or_else(|e| refused(format!("Refused: {}: {}", e.error.as_str(), e.error_description))))
+    match flow.run(move |app| Ok(app.check_client_draft(&actor, None, object))).await? {
+        Ok(metadata) => Ok(Ok(metadata)),
+        Err(error) => Ok(Err(format!("The configuration could not be saved: {}", refusal(error)?.1))),
+    }
 }
 
 /// `GET /console/clients/{client_id}/sandbox`: the form, with the saved configuration.
@@ -263,7 +242,8 @@ pub async fn show(
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
-    page(&req, &flow, path.into_inner(), None, &settings, &keys).await
+    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    page(&req, &flow, signed, path.into_inner(), None, &settings, &keys).await
 }
 
 /// `POST /console/clients/{client_id}/sandbox`: one try (`grant_type`,
@@ -276,9 +256,6 @@ pub async fn try_request(
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
-    page(&req, &flow, path.into_inner(), Some(form), &settings, &keys).await
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    page(&req, &flow, signed, path.into_inner(), Some(form), &settings, &keys).await
 }

@@ -3,7 +3,7 @@
 //! shows what it would change. A version written meanwhile by someone
 //! else, or one past the rollback window, is explained on the page.
 
-use super::super::session::{form_expired, Frame};
+use super::super::session::Frame;
 use super::super::{refusal, see_other, signed, Posted};
 use super::diff::{rows, Row};
 use super::edit::as_object;
@@ -149,10 +149,7 @@ pub async fn roll_back(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
     let (client_id, version) = path.into_inner();
     // The version the confirmation showed: never the current one by default,
     // or a change made meanwhile would be rolled over unseen.

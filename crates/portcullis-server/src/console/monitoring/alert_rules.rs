@@ -2,7 +2,7 @@
 //! its parameters as the REST API's JSON, a description, whether it is
 //! checked), deleted after a confirmation.
 
-use super::super::session::{form_expired, Frame};
+use super::super::session::Frame;
 use super::super::{refusal, see_other, signed, Confirm, Posted};
 use super::{refused, WHAT};
 use crate::authorization::Authorization;
@@ -107,10 +107,7 @@ pub async fn create(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
     let wanted = body(&form);
     let done = flow
@@ -181,10 +178,7 @@ pub async fn update(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let rule_id = path.into_inner();
     let actor = signed.actor(&req, &flow);
     let (wanted, id) = (body(&form), rule_id.clone());
@@ -231,10 +225,7 @@ pub async fn delete(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
     let rule_id = path.into_inner();
     match flow.run(move |app| Ok(app.delete_alert_rule(&actor, &rule_id))).await? {

@@ -2,7 +2,7 @@
 //! once), changed, sent a test event, their delivery log, deleted after a
 //! confirmation.
 
-use super::super::session::{form_expired, Frame};
+use super::super::session::Frame;
 use super::super::{refusal, see_other, signed, Confirm, Posted};
 use super::{refused, WHAT};
 use crate::authorization::Authorization;
@@ -94,10 +94,7 @@ pub async fn create(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
     let wanted = input(&form);
     match flow.run(move |app| Ok(app.create_webhook(&actor, wanted))).await? {
@@ -164,10 +161,7 @@ pub async fn update(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
     let (id, wanted) = (path.into_inner(), input(&form));
     let target = id.clone();
@@ -196,10 +190,7 @@ pub async fn test(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
     let id = path.into_inner();
     let target = id.clone();
@@ -236,10 +227,7 @@ pub async fn delete(
     form: Posted,
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    if !signed.posted_by_console(&form) {
-        return form_expired();
-    }
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
     let id = path.into_inner();
     match flow.run(move |app| Ok(app.delete_webhook(&actor, &id))).await? {
