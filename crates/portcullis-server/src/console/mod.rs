@@ -146,6 +146,19 @@ pub struct Confirm<'a> {
     pub back: &'a str,
 }
 
+/// The confirmation before deleting what the page `back` shows: `title`,
+/// what deleting does, and a form posting to `{back}/delete`.
+pub fn confirm_deletion(
+    frame: session::Frame,
+    title: &str,
+    text: &str,
+    back: &str,
+) -> Result<actix_web::HttpResponse, PageError> {
+    let action = format!("{back}/delete");
+    let page = Confirm { frame, title, text, action: &action, button: "Delete", back };
+    crate::views::render(StatusCode::OK, &page)
+}
+
 /// A redirect to `location` after a form was handled (POST, then GET).
 pub fn see_other(location: &str) -> actix_web::HttpResponse {
     use actix_web::http::header;

@@ -13,7 +13,7 @@ pub mod sandbox;
 pub mod versions;
 
 use super::session::Frame;
-use super::{refusal, see_other, signed, Confirm, Posted};
+use super::{confirm_deletion, refusal, see_other, signed, Posted};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
 use crate::views::{message, render};
@@ -234,20 +234,10 @@ pub async fn confirm_delete(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
     let client_id = path.into_inner();
-    let back = client_path(&client_id);
     let text = format!(
         "Delete client {client_id}? Its tokens stop working at once and it cannot sign anyone in again. This cannot be undone."
     );
-    let action = format!("{back}/delete");
-    let page = Confirm {
-        frame: signed.frame("clients"),
-        title: "Delete client",
-        text: &text,
-        action: &action,
-        button: "Delete",
-        back: &back,
-    };
-    render(StatusCode::OK, &page)
+    confirm_deletion(signed.frame("clients"), "Delete client", &text, &client_path(&client_id))
 }
 
 /// `POST /console/clients/{client_id}/delete`.

@@ -3,8 +3,8 @@
 //! checked), deleted after a confirmation.
 
 use super::super::session::Frame;
-use super::super::{refusal, see_other, signed, Confirm, Posted};
-use super::{refused, WHAT};
+use super::super::{confirm_deletion, refusal, see_other, signed, Posted};
+use super::{changed, refused, WHAT};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
 use crate::views::render;
@@ -205,17 +205,8 @@ pub async fn confirm_delete(
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let back = rule_path(&path.into_inner());
-    let action = format!("{back}/delete");
-    let page = Confirm {
-        frame: signed.frame("monitoring"),
-        title: "Delete the alert rule",
-        text: "The rule is no longer checked; what it fires for is forgotten, not resolved.",
-        action: &action,
-        button: "Delete",
-        back: &back,
-    };
-    render(StatusCode::OK, &page)
+    let text = "The rule is no longer checked; what it fires for is forgotten, not resolved.";
+    confirm_deletion(signed.frame("monitoring"), "Delete the alert rule", text, &rule_path(&path))
 }
 
 /// `POST /console/monitoring/alert-rules/{rule_id}/delete`.
@@ -226,10 +217,6 @@ pub async fn delete(
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
-    let actor = signed.actor(&req, &flow);
-    let rule_id = path.into_inner();
-    match flow.run(move |app| Ok(app.delete_alert_rule(&actor, &rule_id))).await? {
-        Ok(()) => Ok(see_other("/console/monitoring")),
-        Err(error) => refused("Alert rule", error),
-    }
+    let id = path.into_inner();
+    changed(&req, &flow, &signed, "Alert rule", move |app, actor| app.delete_alert_rule(actor, &id)).await
 }

@@ -140,6 +140,22 @@ pub async fn client_usage(
     render(StatusCode::OK, &page)
 }
 
+/// Runs the change `work` as the signed-in user, then back to the
+/// monitoring page; or its refusal on a page titled `title`.
+async fn changed(
+    req: &HttpRequest,
+    flow: &Authorization,
+    signed: &super::session::Signed,
+    title: &str,
+    work: impl FnOnce(&portcullis_app::App, &portcullis_app::Actor) -> Result<(), AppError> + Send + 'static,
+) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor(req, flow);
+    match flow.run(move |app| Ok(work(app, &actor))).await? {
+        Ok(()) => Ok(super::see_other("/console/monitoring")),
+        Err(error) => refused(title, error),
+    }
+}
+
 /// An operation's refusal shown on its own page titled `title`, or the
 /// page's one error for a failure.
 pub fn refused(title: &str, error: AppError) -> Result<HttpResponse, PageError> {

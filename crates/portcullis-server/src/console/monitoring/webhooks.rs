@@ -3,8 +3,8 @@
 //! confirmation.
 
 use super::super::session::Frame;
-use super::super::{refusal, see_other, signed, Confirm, Posted};
-use super::{refused, WHAT};
+use super::super::{confirm_deletion, refusal, see_other, signed, Posted};
+use super::{changed, refused, WHAT};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
 use crate::views::render;
@@ -207,17 +207,8 @@ pub async fn confirm_delete(
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let back = webhook_path(&path.into_inner());
-    let action = format!("{back}/delete");
-    let page = Confirm {
-        frame: signed.frame("monitoring"),
-        title: "Delete the webhook endpoint",
-        text: "No more events are sent to it, and its delivery log is deleted with it.",
-        action: &action,
-        button: "Delete",
-        back: &back,
-    };
-    render(StatusCode::OK, &page)
+    let text = "No more events are sent to it, and its delivery log is deleted with it.";
+    confirm_deletion(signed.frame("monitoring"), "Delete the webhook endpoint", text, &webhook_path(&path))
 }
 
 /// `POST /console/monitoring/webhooks/{webhook_id}/delete`.
@@ -228,10 +219,6 @@ pub async fn delete(
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
-    let actor = signed.actor(&req, &flow);
     let id = path.into_inner();
-    match flow.run(move |app| Ok(app.delete_webhook(&actor, &id))).await? {
-        Ok(()) => Ok(see_other("/console/monitoring")),
-        Err(error) => refused("Webhook", error),
-    }
+    changed(&req, &flow, &signed, "Webhook", move |app, actor| app.delete_webhook(actor, &id)).await
 }
