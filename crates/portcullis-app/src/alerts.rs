@@ -296,7 +296,8 @@ pub fn parse_rule(mut body: Map<String, Value>) -> Result<(RuleKind, String, boo
 }
 
 /// Refuses a rule that acts on clients (disables, locks, revokes) to an
-/// actor who may not change clients.
+/// actor who may not change clients: creating one, changing one (from or
+/// to acting), or deleting one.
 fn ensure_may_act(actor: &Actor, rule: &RuleKind) -> Result<(), AppError> {
     if !rule.is_checked() || rule.action().is_some() {
         actor.require(Permission::Clients)?;
@@ -379,13 +380,20 @@ impl App {
             ensure_may_act(actor, &rule)?;
             let mut record = alerts::find(tx.conn, rule_id)?
                 .ok_or_else(|| AppError::NotFound(format!("no alert rule `{rule_id}`")))?;
+            // An unreadable rule is replaced as one of another kind would be.
+            let was = rule_of(&record).ok();
+            if let Some(was) = &was {
+                ensure_may_act(actor, was)?;
+            }
             ensure_alone(tx.conn, &rule, Some(rule_id))?;
-            let was = rule_of(&record)?;
-            if !enabled || was.name() != rule.name() || was.client_id() != rule.client_id() {
+            let same =
+                was.as_ref().is_some_and(|w| w.name() == rule.name() && w.client_id() == rule.client_id());
+            if !enabled || !same {
+                let kind = was.as_ref().map_or(rule.name(), RuleKind::name);
                 for state in alerts::states(tx.conn, rule_id)?.into_iter().filter(|s| s.firing) {
                     tx.emit(Event::AlertResolved {
                         rule_id: rule_id.to_owned(),
-                        kind: was.name(),
+                        kind,
                         subject: state.subject,
                     });
                 }
@@ -403,11 +411,17 @@ impl App {
         updated
     }
 
-    /// Deletes an alert rule (its firing subjects are forgotten, not resolved).
+    /// Deletes an alert rule (its firing subjects are forgotten, not
+    /// resolved); one that acts on clients needs `admin:clients` too.
     pub fn delete_alert_rule(&self, actor: &Actor, rule_id: &str) -> Result<(), AppError> {
         let attempt =
             Change { permission: Permission::Monitoring, action: "alert_rule.deleted", target: rule_id };
         let deleted = self.change(actor, attempt, |tx| {
+            let record = alerts::find(tx.conn, rule_id)?
+                .ok_or_else(|| AppError::NotFound(format!("no alert rule `{rule_id}`")))?;
+            if let Ok(rule) = rule_of(&record) {
+                ensure_may_act(actor, &rule)?;
+            }
             if !alerts::delete(tx.conn, rule_id)? {
                 return Err(AppError::NotFound(format!("no alert rule `{rule_id}`")));
             }

@@ -267,7 +267,7 @@ pub const CATALOGUE: [CatalogueEntry; 44] = [
     ("webhook.deleted", "a webhook endpoint was deleted, with its deliveries", "webhook_id"),
     ("webhook.tested", "an admin sent a test event to a webhook endpoint", "webhook_id, delivery_id"),
     ("alert_rule.created", "an alert rule was created", "rule_id, kind"),
-    ("alert_rule.updated", "an alert rule was changed (turned off or made another kind, what it fired for resolves)", "rule_id, kind"),
+    ("alert_rule.updated", "an alert rule was changed (turned off, made another kind or for other clients, what it fired for resolves)", "rule_id, kind"),
     ("alert_rule.deleted", "an alert rule was deleted", "rule_id"),
     (
         "alert.fired",

@@ -133,7 +133,12 @@ backend_tests! {
             assert!(matches!(refused, Err(portcullis_app::AppError::Forbidden(_))), "{acting}");
         }
         let (watching, description, enabled) = parse_rule(json!({"kind": "outside_cidrs", "client_id": "x"}).as_object().unwrap().clone()).unwrap();
-        assert!(app.create_alert_rule(&watcher, watching, description, enabled).is_ok());
+        assert!(app.create_alert_rule(&watcher, watching.clone(), description.clone(), enabled).is_ok());
+        let acting = rule(&app, json!({"kind": "consecutive_failures", "client_id": "y"}));
+        let forbidden = |done: Result<(), portcullis_app::AppError>| matches!(done, Err(portcullis_app::AppError::Forbidden(_)));
+        assert!(forbidden(app.update_alert_rule(&watcher, &acting, watching, description, enabled).map(drop)), "nor turned into a watching one");
+        assert!(forbidden(app.delete_alert_rule(&watcher, &acting)), "nor deleted");
+        app.delete_alert_rule(&Actor::operator(), &acting).unwrap();
 
         clock.advance(TimeDelta::minutes(2));
         let resolved = app.check_alert_rules().unwrap();

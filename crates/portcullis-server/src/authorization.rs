@@ -80,9 +80,9 @@ impl Authorization {
     }
 
     /// Carries a valid request on for a browser with `session`: to the
-    /// login page, the consent page, or the client with a code.
-    /// `logged_in_for` is the session the user logged in with for this very
-    /// request, which satisfies `prompt=login` and `max_age`.
+    /// login page, the consent page, or the client with a code. The session
+    /// the user logged in with for this very `interaction` satisfies
+    /// `prompt=login` and `max_age`; a page shown on the way speaks `t`.
     pub async fn proceed(
         &self,
         request: AuthorizationRequest,
@@ -268,7 +268,8 @@ impl Authorization {
     }
 
     /// Issues a single-use code for `request` to the user of `session`,
-    /// finishing `interaction`, and sends the code back to the client.
+    /// finishing `interaction`, and sends the code back to the client (or
+    /// a page in `t`'s language when the interaction was completed already).
     pub async fn issue_code(
         &self,
         request: AuthorizationRequest,

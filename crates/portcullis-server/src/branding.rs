@@ -49,6 +49,8 @@ pub fn parse_color(raw: &str) -> Result<String, String> {
 const LIGHT_PANEL: &str = "#ffffff";
 const DARK_PANEL: &str = "#1a1d24";
 const WHITE: &str = "#ffffff";
+/// The dark theme's own accent (`portcullis.css`).
+const BUILT_IN_DARK: &str = "#6ea2ff";
 const INK: &str = "#0b1220";
 
 /// The red, green and blue of a colour [`parse_color`] accepted, 0 to 1.
@@ -100,7 +102,11 @@ impl Branding {
         let mut stylesheet = String::from("/* Portcullis: the configured branding. */\n");
         // Each theme's accent, with the button text that reads best on it;
         // the dark theme keeps its own accent unless one is given for it.
-        let themes = [(&settings.color, false, LIGHT_PANEL), (&settings.color_dark, true, DARK_PANEL)];
+        // A light accent alone would hold in the dark theme too (a media
+        // query adds no weight): the dark theme's own is then restored.
+        let dark =
+            settings.color_dark.clone().or_else(|| settings.color.as_ref().map(|_| BUILT_IN_DARK.to_owned()));
+        let themes = [(&settings.color, false, LIGHT_PANEL), (&dark, true, DARK_PANEL)];
         for (color, dark, background) in themes {
             let Some(color) = color else { continue };
             let accent = rgb(color);
@@ -194,8 +200,11 @@ mod tests {
             branding.stylesheet
         );
         assert!(
-            !branding.stylesheet.contains("prefers-color-scheme: dark"),
-            "the dark theme keeps its own accent"
+            branding.stylesheet.contains(
+                "(prefers-color-scheme: dark) { :root { --accent: #6ea2ff; --accent-text: #0b1220; }"
+            ),
+            "the dark theme keeps its own accent: {}",
+            branding.stylesheet
         );
         let settings = BrandSettings {
             color: Some("#ffd400".into()),

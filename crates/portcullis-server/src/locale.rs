@@ -242,7 +242,9 @@ pub fn negotiate(accept_language: Option<&str>) -> &'static Texts {
         .collect();
     ranges.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
     let primary = |tag: &str| tag.split('-').next().unwrap_or_default().to_owned();
-    let refused: Vec<String> = ranges.iter().filter(|(w, _)| *w == 0).map(|(_, tag)| primary(tag)).collect();
+    // Refusing `de-CH` refuses Swiss German only: a language is refused
+    // when its bare tag is.
+    let refused: Vec<String> = ranges.iter().filter(|(w, _)| *w == 0).map(|(_, tag)| tag.clone()).collect();
     let named: Vec<String> = ranges.iter().map(|(_, tag)| primary(tag)).collect();
     ranges
         .iter()
@@ -283,6 +285,8 @@ mod tests {
         assert_eq!(lang(Some("en;q=0, *")), "de", "any language but English");
         assert_eq!(lang(Some("fr, *;q=0.5")), "en", "any language: the first there is");
         assert_eq!(lang(Some("de;Q=0.9, en;Q=0.1")), "de");
+        assert_eq!(lang(Some("de-CH;q=0, de")), "de", "only Swiss German is refused");
+        assert_eq!(lang(Some("en-US;q=0, en-GB, de;q=0.5")), "en");
         assert_eq!(lang(Some("fr")), "en");
         assert_eq!(lang(Some(";;;q=x,,")), "en", "nonsense is ignored");
     }

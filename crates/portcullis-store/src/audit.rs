@@ -174,18 +174,19 @@ fn positions_of(
     to: Option<DateTime<Utc>>,
 ) -> Result<(Option<i64>, Option<i64>), StoreError> {
     let margin = CLOCK_SKEW * 2;
-    let before = match from {
+    // Near the ends of time there is no margin to take, nor a bound to find.
+    let before = match from.and_then(|from| from.checked_sub_signed(margin)) {
         Some(from) => audit_log::table
-            .filter(audit_log::at.lt((from - margin).naive_utc()))
+            .filter(audit_log::at.lt(from.naive_utc()))
             .order(audit_log::at.desc())
             .select(audit_log::seq)
             .first(conn)
             .optional()?,
         None => None,
     };
-    let after = match to {
+    let after = match to.and_then(|to| to.checked_add_signed(margin)) {
         Some(to) => audit_log::table
-            .filter(audit_log::at.ge((to + margin).naive_utc()))
+            .filter(audit_log::at.ge(to.naive_utc()))
             .order(audit_log::at.asc())
             .select(audit_log::seq)
             .first(conn)

@@ -333,6 +333,11 @@ pub fn lock_cursor(conn: &mut DbConnection) -> Result<i64, StoreError> {
     diesel::update(webhook_cursor::table.filter(webhook_cursor::name.eq("audit")))
         .set(webhook_cursor::seq.eq(webhook_cursor::seq))
         .execute(conn)?;
+    cursor(conn)
+}
+
+/// The audit position events have been queued up to, as last committed.
+pub fn cursor(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(webhook_cursor::table
         .filter(webhook_cursor::name.eq("audit"))
         .select(webhook_cursor::seq)

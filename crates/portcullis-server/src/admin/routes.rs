@@ -428,7 +428,15 @@ pub const ROUTES: [AdminRoute; 47] = [
         alert_rules::replace,
         "Replace an alert rule's kind, parameters, description and state (a rule that acts on clients needs admin:clients too)"
     ),
-    route!(Delete, "/alert-rules/{rule_id}", Monitoring, 204, No, alert_rules::delete, "Delete an alert rule"),
+    route!(
+        Delete,
+        "/alert-rules/{rule_id}",
+        Monitoring,
+        204,
+        No,
+        alert_rules::delete,
+        "Delete an alert rule (one that acts on clients needs admin:clients too)"
+    ),
     route!(
         Get,
         "/remediations",

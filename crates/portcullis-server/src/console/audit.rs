@@ -13,7 +13,7 @@ use crate::views::{message, render};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc};
 use portcullis_app::audit::{EntryView, Query};
 use portcullis_app::{AppError, Permission};
 
@@ -62,8 +62,11 @@ fn time(raw: &str) -> Result<Option<DateTime<Utc>>, String> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.to_utc())
         .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M").map(|t| t.and_utc()))
+        .ok()
+        // Four-digit years, which both backends store and compare alike.
+        .filter(|t| (1..=9999).contains(&t.year()))
         .map(Some)
-        .map_err(|_| format!("`{raw}` is not a time such as 2026-12-01T10:00"))
+        .ok_or_else(|| format!("`{raw}` is not a time such as 2026-12-01T10:00"))
 }
 
 /// The filters of `params` as the form shows them, and as a query.

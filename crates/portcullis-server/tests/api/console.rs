@@ -163,6 +163,7 @@ backend_tests! {
         assert!(audit.contains("<td>console.signed_in</td>") && audit.contains("verified"), "{audit}");
         assert!(!audit.contains("<td>user.second_factor_enrolled</td>"), "filtered by action");
         assert_eq!(browser.get("/console/audit?from=yesterday").await.status(), 400);
+        assert_eq!(browser.get("/console/audit?to=%2B262142-12-31T23:59").await.status(), 400, "four-digit years");
         let csv = browser.get("/console/audit/export?action=console.signed_in&format=csv").await;
         assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("audit-log.csv"));
         let csv = csv.text().await.unwrap();
