@@ -52,6 +52,27 @@ backend_tests! {
         browser.post(&format!("{path}/delete"), &[("csrf", &csrf)]).await;
         assert!(app.alert_rules(&Actor::operator()).unwrap().is_empty());
 
+        // What a rule did to a client, undone here only with admin:clients too.
+        let lockout = portcullis_app::client_lockouts::LockoutPolicy {
+            threshold: 2, cooldown: chrono::TimeDelta::minutes(1), max_cooldown: chrono::TimeDelta::hours(1), disable: true,
+        };
+        for _ in 0..2 {
+            app.count_client_failure(&client.client_id, Some([192, 0, 2, 9].into()), &lockout).unwrap();
+        }
+        let done = app.remediations(&Actor::operator(), None).unwrap().remove(0);
+        let index = browser.get("/console/monitoring").await.text().await.unwrap();
+        assert!(index.contains(&format!("/console/monitoring/remediations/{}/undo", done.remediation_id)), "{index}");
+        let undo = format!("/console/monitoring/remediations/{}/undo", done.remediation_id);
+        assert_eq!(browser.post(&undo, &[("csrf", &csrf)]).await.status(), 403, "admin:monitoring alone may not undo");
+        // Roles are read at each request: granted admin:clients, the same session may.
+        let mona = app.users(&Actor::operator(), &portcullis_app::users::UserQuery { username: Some("mona".into()), limit: 1, ..Default::default() })
+            .unwrap().users.remove(0).user_id;
+        app.set_admin_role(&Actor::operator(), &mona, Permission::Clients, true).unwrap();
+        let undone = browser.post(&undo, &[("csrf", &csrf)]).await;
+        assert_eq!(location(undone.headers()), "/console/monitoring");
+        assert!(!app.client(&Actor::operator(), &client.client_id).unwrap().disabled, "enabled again");
+        assert!(browser.get("/console/monitoring").await.text().await.unwrap().contains("undone"));
+
         // A webhook endpoint: its secret once, a test event in its log.
         let registered = browser.post("/console/monitoring/webhooks/new", &[("csrf", &csrf), ("url", "http://127.0.0.1:9/hook"),
             ("events", "client.* alert.fired"), ("enabled", "on")]).await;

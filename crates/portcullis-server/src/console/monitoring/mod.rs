@@ -1,8 +1,9 @@
-//! `/console/monitoring`: usage, alert rules, webhooks and compliance in
-//! the console, as the signed-in user (`admin:monitoring`). The index shows
-//! the busiest clients (each with its usage charts), the alert rules and
-//! what fires, the webhook endpoints and the compliance templates; each has
-//! its pages in a module of its own, over the REST API's operations.
+//! `/console/monitoring`: usage, alert rules, remediations, webhooks and
+//! compliance in the console, as the signed-in user (`admin:monitoring`).
+//! The index shows the busiest clients (each with its usage charts), the
+//! alert rules and what fires, what rules did to clients (undone here, with
+//! `admin:clients`), the webhook endpoints and the compliance templates;
+//! each has its pages in a module of its own, over the REST API's operations.
 
 pub mod alert_rules;
 pub mod compliance;
@@ -21,6 +22,7 @@ use askama::Template;
 use chrono::TimeDelta;
 use portcullis_app::alerts::RuleView;
 use portcullis_app::compliance::TEMPLATES;
+use portcullis_app::remediation::RemediationView;
 use portcullis_app::usage::{ClientTotals, UsageRange};
 use portcullis_app::webhooks::WebhookView;
 use portcullis_app::{AppError, Permission};
@@ -41,6 +43,7 @@ struct IndexPage {
     frame: Frame,
     busiest: Vec<Busy>,
     rules: Vec<RuleView>,
+    remediations: Vec<RemediationView>,
     webhooks: Vec<WebhookView>,
     templates: Vec<(&'static str, &'static str)>,
 }
@@ -49,10 +52,11 @@ struct IndexPage {
 pub async fn index(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
     let actor = signed.actor(&req, &flow);
-    let (summary, rules, webhooks) = flow
+    let (summary, rules, remediations, webhooks) = flow
         .run(move |app| {
             let range = UsageRange::new(None, None, None, TimeDelta::days(1), app.now())?;
-            Ok((app.usage_summary(&actor, range, 20)?, app.alert_rules(&actor)?, app.webhooks(&actor)?))
+            let summary = app.usage_summary(&actor, range, 20)?;
+            Ok((summary, app.alert_rules(&actor)?, app.remediations(&actor, None)?, app.webhooks(&actor)?))
         })
         .await?;
     let busiest = summary
@@ -68,6 +72,7 @@ pub async fn index(req: HttpRequest, flow: web::Data<Authorization>) -> Result<H
         frame: signed.frame("monitoring"),
         busiest,
         rules,
+        remediations,
         webhooks,
         templates: TEMPLATES.iter().map(|t| (t.id, t.title)).collect(),
     };
@@ -163,10 +168,28 @@ pub fn refused(title: &str, error: AppError) -> Result<HttpResponse, PageError> 
     message(status, title, &text)
 }
 
+/// `POST /console/monitoring/remediations/{remediation_id}/undo`: undoes
+/// what a rule did to a client (`admin:clients` too, as over REST).
+pub async fn undo_remediation(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    flow: web::Data<Authorization>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
+    let id = path.into_inner();
+    changed(&req, &flow, &signed, "Remediation", move |app, actor| app.undo_remediation(actor, &id).map(drop))
+        .await
+}
+
 /// Mounts the monitoring pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/console/monitoring").route(web::get().to(index)))
         .service(web::resource("/console/monitoring/clients/{client_id}").route(web::get().to(client_usage)))
+        .service(
+            web::resource("/console/monitoring/remediations/{remediation_id}/undo")
+                .route(web::post().to(undo_remediation)),
+        )
         .service(
             web::resource("/console/monitoring/alert-rules/new")
                 .route(web::get().to(alert_rules::new))
