@@ -130,6 +130,23 @@ pub fn read_form_body(
             .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")),
         _ => false,
     };
+    let body = read_body(req, payload, limit);
+    Box::pin(async move {
+        if !is_form {
+            return Err(BodyRefusal::NotForm);
+        }
+        body.await
+    })
+}
+
+/// Reads the body of `req`, whatever its type: at most `limit` bytes (a
+/// larger declared length refused before anything is read), within
+/// [`BODY_TIMEOUT`].
+pub fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, BodyRefusal>>>> {
     let declared_length = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -137,9 +154,6 @@ pub fn read_form_body(
         .and_then(|v| v.parse::<usize>().ok());
     let mut payload = payload.take();
     Box::pin(async move {
-        if !is_form {
-            return Err(BodyRefusal::NotForm);
-        }
         if declared_length.is_some_and(|length| length > limit) {
             return Err(BodyRefusal::TooLarge(limit));
         }

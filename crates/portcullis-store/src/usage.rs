@@ -127,6 +127,29 @@ pub fn of_client(
         .collect()
 }
 
+/// One counter summed by the database.
+type Sum = diesel::expression::SqlLiteral<BigInt>;
+
+/// The counters of [`Counts`], summed by the database (SUM of a BIGINT is
+/// NUMERIC on PostgreSQL: cast back on both backends).
+fn sums() -> (Sum, Sum, Sum, Sum, Sum) {
+    (
+        sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
+        sql::<BigInt>("CAST(SUM(auth_errors) AS BIGINT)"),
+        sql::<BigInt>("CAST(SUM(other_errors) AS BIGINT)"),
+        sql::<BigInt>("CAST(SUM(server_errors) AS BIGINT)"),
+        sql::<BigInt>("CAST(SUM(tokens_issued) AS BIGINT)"),
+    )
+}
+
+/// The [`sums`] as loaded.
+type Summed = (i64, i64, i64, i64, i64);
+
+/// The [`sums`] read back.
+fn counts((requests, auth_errors, other_errors, server_errors, tokens_issued): Summed) -> Counts {
+    Counts { requests, auth_errors, other_errors, server_errors, tokens_issued }
+}
+
 /// The counts of every client with minutes in `[from, to)`, summed by the
 /// database (one row per client, however many minutes and instances).
 pub fn totals_by_client(
@@ -134,26 +157,13 @@ pub fn totals_by_client(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(String, Counts)>, StoreError> {
-    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back on both backends.
-    let rows: Vec<(String, i64, i64, i64, i64, i64)> = usage_rollups::table
+    let rows: Vec<(String, Summed)> = usage_rollups::table
         .filter(usage_rollups::minute.ge(from.naive_utc()))
         .filter(usage_rollups::minute.lt(to.naive_utc()))
         .group_by(usage_rollups::client_id)
-        .select((
-            usage_rollups::client_id,
-            sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(auth_errors) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(other_errors) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(server_errors) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(tokens_issued) AS BIGINT)"),
-        ))
+        .select((usage_rollups::client_id, sums()))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(client_id, requests, auth_errors, other_errors, server_errors, tokens_issued)| {
-            (client_id, Counts { requests, auth_errors, other_errors, server_errors, tokens_issued })
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(client_id, summed)| (client_id, counts(summed))).collect())
 }
 
 /// The counts of all clients together for each minute in `[from, to)`
@@ -163,26 +173,14 @@ pub fn totals_by_minute(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, Counts)>, StoreError> {
-    let rows: Vec<(chrono::NaiveDateTime, i64, i64, i64, i64, i64)> = usage_rollups::table
+    let rows: Vec<(chrono::NaiveDateTime, Summed)> = usage_rollups::table
         .filter(usage_rollups::minute.ge(from.naive_utc()))
         .filter(usage_rollups::minute.lt(to.naive_utc()))
         .group_by(usage_rollups::minute)
         .order(usage_rollups::minute)
-        .select((
-            usage_rollups::minute,
-            sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(auth_errors) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(other_errors) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(server_errors) AS BIGINT)"),
-            sql::<BigInt>("CAST(SUM(tokens_issued) AS BIGINT)"),
-        ))
+        .select((usage_rollups::minute, sums()))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(minute, requests, auth_errors, other_errors, server_errors, tokens_issued)| {
-            (minute.and_utc(), Counts { requests, auth_errors, other_errors, server_errors, tokens_issued })
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(minute, summed)| (minute.and_utc(), counts(summed))).collect())
 }
 
 /// Deletes the rollups of minutes before `cutoff` (retention).

@@ -1,7 +1,7 @@
 //! Reading admin request bodies: JSON objects of bounded size.
 
 use crate::admin::error::AdminError;
-use crate::form::BODY_TIMEOUT;
+use crate::form::{read_body, BodyRefusal, BODY_TIMEOUT};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use serde_json::{Map, Value};
@@ -20,13 +20,16 @@ pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
-    let limited = actix_web::rt::time::timeout(BODY_TIMEOUT, payload.to_bytes_limited(MAX_BODY));
-    let bytes = match limited.await {
-        Ok(Ok(Ok(bytes))) => bytes,
-        Ok(Ok(Err(e))) => return Err(AdminError::bad_request(format!("the body could not be read: {e}"))),
-        Ok(Err(_)) => return Err(AdminError::too_large(format!("the body is larger than {MAX_BODY} bytes"))),
-        Err(_) => {
+    let bytes = match read_body(req, &mut payload.into_inner(), MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(BodyRefusal::TooLarge(_)) => {
+            return Err(AdminError::too_large(format!("the body is larger than {MAX_BODY} bytes")))
+        }
+        Err(BodyRefusal::TooSlow) => {
             return Err(AdminError::bad_request(format!("the body did not arrive within {BODY_TIMEOUT:?}")))
+        }
+        Err(BodyRefusal::Unreadable | BodyRefusal::NotForm) => {
+            return Err(AdminError::bad_request("the body could not be read"))
         }
     };
     match serde_json::from_slice(&bytes).map(integral) {

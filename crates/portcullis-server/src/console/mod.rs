@@ -159,6 +159,13 @@ pub fn confirm_deletion(
     crate::views::render(StatusCode::OK, &page)
 }
 
+/// An operation's refusal shown on its own page titled `title`, or the
+/// pages' one error for a failure.
+pub fn refused(title: &str, error: AppError) -> Result<actix_web::HttpResponse, PageError> {
+    let (status, text) = refusal(error)?;
+    crate::views::message(status, title, &text)
+}
+
 /// A redirect to `location` after a form was handled (POST, then GET).
 pub fn see_other(location: &str) -> actix_web::HttpResponse {
     use actix_web::http::header;

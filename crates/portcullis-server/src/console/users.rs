@@ -7,7 +7,7 @@
 
 use super::clients::urlencoding;
 use super::session::{Frame, Signed};
-use super::{refusal, see_other, signed, Confirm, Posted};
+use super::{refusal, refused, see_other, signed, Confirm, Posted};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
 use crate::views::{message, render};
@@ -205,10 +205,7 @@ async fn user_page(
         .await?;
     let (user, held, factor) = match found {
         Ok(found) => found,
-        Err(error) => {
-            let (status, text) = refusal(error)?;
-            return message(status, "User", &text);
-        }
+        Err(error) => return refused("User", error),
     };
     let (status, error, typed) = match error {
         Some(((status, text), typed)) => (status, Some(text), typed),

@@ -9,7 +9,7 @@ use super::super::session::{Frame, Signed};
 use super::super::{refusal, see_other, signed, Posted};
 use super::diff::{rebase, rows, Row};
 use super::form::{configuration, shown, ShownGroup};
-use super::{bulk, client_path, WHAT};
+use super::{bulk, client_path, found, WHAT};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
 use crate::views::{message, render};
@@ -132,23 +132,6 @@ pub async fn create(
     }
 }
 
-/// The client `client_id` for `signed`, or the page saying why not.
-async fn client(
-    req: &HttpRequest,
-    flow: &Authorization,
-    signed: &Signed,
-    client_id: String,
-) -> Result<Result<ClientView, HttpResponse>, PageError> {
-    let actor = signed.actor(req, flow);
-    match flow.run(move |app| Ok(app.client(&actor, &client_id))).await? {
-        Ok(client) => Ok(Ok(client)),
-        Err(error) => {
-            let (status, text) = refusal(error)?;
-            Ok(Err(message(status, "Client", &text)?))
-        }
-    }
-}
-
 /// `GET /console/clients/{client_id}/edit`: the form, filled.
 pub async fn edit(
     req: HttpRequest,
@@ -156,7 +139,7 @@ pub async fn edit(
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let current = match client(&req, &flow, &signed, path.into_inner()).await? {
+    let current = match found(&req, &flow, &signed, path.into_inner(), "Client").await? {
         Ok(client) => client,
         Err(page) => return Ok(page),
     };
@@ -174,7 +157,7 @@ pub async fn submit(
     flow: web::Data<Authorization>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT, form);
-    let current = match client(&req, &flow, &signed, path.into_inner()).await? {
+    let current = match found(&req, &flow, &signed, path.into_inner(), "Client").await? {
         Ok(client) => client,
         Err(page) => return Ok(page),
     };

@@ -150,6 +150,22 @@ struct ClientPage {
     error: Option<String>,
 }
 
+/// The client `client_id` for `signed`, or the page titled `title` saying
+/// why not.
+pub async fn found(
+    req: &HttpRequest,
+    flow: &Authorization,
+    signed: &super::session::Signed,
+    client_id: String,
+    title: &str,
+) -> Result<Result<ClientView, HttpResponse>, PageError> {
+    let actor = signed.actor(req, flow);
+    match flow.run(move |app| Ok(app.client(&actor, &client_id))).await? {
+        Ok(client) => Ok(Ok(client)),
+        Err(error) => Ok(Err(super::refused(title, error)?)),
+    }
+}
+
 /// The page of `client_id`, with `error` from a refused action.
 async fn client_page(
     req: &HttpRequest,
@@ -158,14 +174,9 @@ async fn client_page(
     error: Option<(StatusCode, String)>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let actor = signed.actor(req, flow);
-    let found = flow.run(move |app| Ok(app.client(&actor, &client_id))).await?;
-    let client = match found {
+    let client = match found(req, flow, &signed, client_id, "Client").await? {
         Ok(client) => client,
-        Err(error) => {
-            let (status, text) = refusal(error)?;
-            return message(status, "Client", &text);
-        }
+        Err(page) => return Ok(page),
     };
     let now = flow.app.now();
     let (status, error) = match error {

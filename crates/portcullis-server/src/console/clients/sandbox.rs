@@ -13,7 +13,7 @@ use crate::authorization::Authorization;
 use crate::clients::RegisteredClient;
 use crate::grants::{access_token_claims, audience, ensure_allowed, granted_scope, Requested, TokenSettings};
 use crate::pages::PageError;
-use crate::views::{message, render};
+use crate::views::render;
 use crate::KeyRing;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -166,13 +166,9 @@ async fn page(
     settings: &TokenSettings,
     keys: &KeyRing,
 ) -> Result<HttpResponse, PageError> {
-    let actor = signed.actor(req, flow);
-    let client = match flow.run(move |app| Ok(app.client(&actor, &client_id))).await? {
+    let client = match super::found(req, flow, &signed, client_id, "Sandbox").await? {
         Ok(client) => client,
-        Err(error) => {
-            let (status, text) = refusal(error)?;
-            return message(status, "Sandbox", &text);
-        }
+        Err(page) => return Ok(page),
     };
     let saved = serde_json::to_string_pretty(&Value::Object(as_object(&client.metadata))).unwrap_or_default();
     let form = form.unwrap_or_default();

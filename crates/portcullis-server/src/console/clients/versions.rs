@@ -4,7 +4,7 @@
 //! else, or one past the rollback window, is explained on the page.
 
 use super::super::session::Frame;
-use super::super::{refusal, see_other, signed, Posted};
+use super::super::{refusal, refused, see_other, signed, Posted};
 use super::diff::{rows, Row};
 use super::edit::as_object;
 use super::{client_path, WHAT};
@@ -71,10 +71,7 @@ pub async fn show(
         .await?;
     let (client, versions, compared) = match found {
         Ok(found) => found,
-        Err(error) => {
-            let (status, text) = refusal(error)?;
-            return message(status, "Versions", &text);
-        }
+        Err(error) => return refused("Versions", error),
     };
     let page = VersionsPage {
         frame: signed.frame("clients"),
@@ -117,10 +114,7 @@ async fn rollback_page(
         .await?;
     let (client, compared) = match found {
         Ok(found) => found,
-        Err(error) => {
-            let (status, text) = refusal(error)?;
-            return message(status, "Roll back", &text);
-        }
+        Err(error) => return refused("Roll back", error),
     };
     let (status, error) = error.map_or((StatusCode::OK, None), |(s, e)| (s, Some(e)));
     let rows = compared.rows.into_iter().filter(|r| r.changed).collect();

@@ -12,10 +12,10 @@ pub mod webhooks;
 use super::chart::Chart;
 use super::clients::{client_path, urlencoding};
 use super::session::Frame;
-use super::{refusal, signed, Posted};
+use super::{refused, signed, Posted};
 use crate::authorization::Authorization;
 use crate::pages::PageError;
-use crate::views::{message, render};
+use crate::views::render;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -159,13 +159,6 @@ async fn changed(
         Ok(()) => Ok(super::see_other("/console/monitoring")),
         Err(error) => refused(title, error),
     }
-}
-
-/// An operation's refusal shown on its own page titled `title`, or the
-/// page's one error for a failure.
-pub fn refused(title: &str, error: AppError) -> Result<HttpResponse, PageError> {
-    let (status, text) = refusal(error)?;
-    message(status, title, &text)
 }
 
 /// `POST /console/monitoring/remediations/{remediation_id}/undo`: undoes

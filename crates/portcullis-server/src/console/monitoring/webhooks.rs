@@ -32,6 +32,25 @@ struct WebhookPage {
     error: Option<String>,
 }
 
+impl WebhookPage {
+    /// The page of `webhook` as it is stored, with its `deliveries`, and its
+    /// signing `secret` when it was just made.
+    fn of(frame: Frame, webhook: WebhookView, deliveries: Vec<DeliveryView>, secret: Option<String>) -> Self {
+        Self {
+            frame,
+            action: webhook_path(&webhook.webhook_id),
+            url: webhook.url.clone(),
+            description: webhook.description.clone(),
+            events: webhook.events.join(" "),
+            enabled: webhook.enabled,
+            webhook: Some(webhook),
+            deliveries,
+            secret,
+            error: None,
+        }
+    }
+}
+
 /// `/console/monitoring/webhooks/{id}`.
 fn webhook_path(id: &str) -> String {
     format!("/console/monitoring/webhooks/{}", super::urlencoding(id))
@@ -99,19 +118,8 @@ pub async fn create(
     let wanted = input(&form);
     match flow.run(move |app| Ok(app.create_webhook(&actor, wanted))).await? {
         Ok(created) => {
-            let webhook = created.webhook;
-            let page = WebhookPage {
-                frame: signed.frame("monitoring"),
-                action: webhook_path(&webhook.webhook_id),
-                url: webhook.url.clone(),
-                description: webhook.description.clone(),
-                events: webhook.events.join(" "),
-                enabled: webhook.enabled,
-                webhook: Some(webhook),
-                deliveries: Vec::new(),
-                secret: Some(created.secret.expose().to_owned()),
-                error: None,
-            };
+            let secret = Some(created.secret.expose().to_owned());
+            let page = WebhookPage::of(signed.frame("monitoring"), created.webhook, Vec::new(), secret);
             render(StatusCode::OK, &page)
         }
         Err(error) => {
@@ -139,19 +147,7 @@ pub async fn show(
         Ok(found) => found,
         Err(error) => return refused("Webhook", error),
     };
-    let page = WebhookPage {
-        frame: signed.frame("monitoring"),
-        action: webhook_path(&webhook.webhook_id),
-        url: webhook.url.clone(),
-        description: webhook.description.clone(),
-        events: webhook.events.join(" "),
-        enabled: webhook.enabled,
-        webhook: Some(webhook),
-        deliveries,
-        secret: None,
-        error: None,
-    };
-    render(StatusCode::OK, &page)
+    render(StatusCode::OK, &WebhookPage::of(signed.frame("monitoring"), webhook, deliveries, None))
 }
 
 /// `POST /console/monitoring/webhooks/{webhook_id}`: changes it.
