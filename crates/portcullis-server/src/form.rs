@@ -121,7 +121,7 @@ pub fn read_form_body(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
-) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, BodyRefusal>>>> {
+) -> impl Future<Output = Result<Vec<u8>, BodyRefusal>> + 'static {
     let mut content_types = req.headers().get_all(header::CONTENT_TYPE);
     let is_form = match (content_types.next().and_then(|v| v.to_str().ok()), content_types.next()) {
         (Some(content_type), None) => content_type
@@ -131,12 +131,12 @@ pub fn read_form_body(
         _ => false,
     };
     let body = read_body(req, payload, limit);
-    Box::pin(async move {
+    async move {
         if !is_form {
             return Err(BodyRefusal::NotForm);
         }
         body.await
-    })
+    }
 }
 
 /// Reads the body of `req`, whatever its type: at most `limit` bytes (a
@@ -146,14 +146,14 @@ pub fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
-) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, BodyRefusal>>>> {
+) -> impl Future<Output = Result<Vec<u8>, BodyRefusal>> + 'static {
     let declared_length = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     let mut payload = payload.take();
-    Box::pin(async move {
+    async move {
         if declared_length.is_some_and(|length| length > limit) {
             return Err(BodyRefusal::TooLarge(limit));
         }
@@ -169,7 +169,7 @@ pub fn read_body(
             Ok(body)
         };
         actix_web::rt::time::timeout(BODY_TIMEOUT, read).await.map_err(|_| BodyRefusal::TooSlow)?
-    })
+    }
 }
 
 impl FromRequest for FormParams {
