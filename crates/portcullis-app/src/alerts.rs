@@ -107,6 +107,12 @@ pub enum RuleKind {
         /// Failures per minute above which it fires.
         per_minute: u64,
     },
+    /// Failed and throttled sign-ins (passwords and second-factor codes,
+    /// every account together) above `per_minute` in the last minute.
+    LoginFailures {
+        /// Failures per minute above which it fires.
+        per_minute: u64,
+    },
     /// A client called from outside its `allowed_cidrs` in the last minute.
     OutsideCidrs {
         /// One client; every client when absent.
@@ -160,6 +166,7 @@ impl RuleKind {
         match self {
             Self::ErrorRate { .. } => "error_rate",
             Self::AuthFailures { .. } => "auth_failures",
+            Self::LoginFailures { .. } => "login_failures",
             Self::OutsideCidrs { .. } => "outside_cidrs",
             Self::OutsideCountries { .. } => "outside_countries",
             Self::ConsecutiveFailures { .. } => "consecutive_failures",
@@ -175,6 +182,7 @@ impl RuleKind {
             | Self::OutsideCountries { client_id, .. }
             | Self::ConsecutiveFailures { client_id, .. }
             | Self::MalformedRequests { client_id, .. } => client_id.as_deref(),
+            Self::LoginFailures { .. } => None,
         }
     }
 
@@ -283,10 +291,13 @@ pub fn parse_rule(mut body: Map<String, Value>) -> Result<(RuleKind, String, boo
         Some(_) => return Err(AppError::Invalid("enabled: true or false".into())),
     };
     if body.contains_key("action")
-        && matches!(body.get("kind").and_then(Value::as_str), Some("error_rate" | "auth_failures"))
+        && matches!(
+            body.get("kind").and_then(Value::as_str),
+            Some("error_rate" | "auth_failures" | "login_failures")
+        )
     {
         return Err(AppError::Invalid(
-            "action: error_rate and auth_failures rules only alert, since strangers can cause what they count".into(),
+            "action: error_rate, auth_failures and login_failures rules only alert, since strangers can cause what they count".into(),
         ));
     }
     let rule: RuleKind = serde_json::from_value(Value::Object(body))
@@ -482,20 +493,22 @@ impl App {
         }
         let findings = findings(&mut *self.db.get()?, &rule, now, lookback, summaries)?;
         let states = alerts::states(&mut *self.db.get()?, &record.rule_id)?;
-        self.announce(&record.rule_id, &rule, &findings, &states, now, lookback)
+        self.announce(record, &rule, &findings, &states, now, lookback)
     }
 
     /// Moves each subject's state as `findings` say, each change in its own
-    /// transaction with its event.
+    /// transaction with its event, and only while the rule is as `record`
+    /// was read.
     fn announce(
         &self,
-        rule_id: &str,
+        record: &RuleRecord,
         rule: &RuleKind,
         findings: &Findings,
         states: &[StateRecord],
         now: DateTime<Utc>,
         lookback: TimeDelta,
     ) -> Result<Vec<Event>, AppError> {
+        let rule_id = record.rule_id.as_str();
         let threshold = threshold(rule);
         let system = Actor::System { job: "alerts" };
         let mut announced = Vec::new();
@@ -512,6 +525,10 @@ impl App {
         // One subject that cannot be moved does not hold up the others.
         let mut change = |event: Event, work: &dyn Fn(&mut DbConnection) -> Result<bool, StoreError>| {
             let done = self.commit(&system, |tx| {
+                if !alerts::still_enabled_as(tx.conn, record)? {
+                    // Turned off, changed or deleted since it was read: that change resolved it.
+                    return Err(AppError::Conflict("the rule changed since it was read".into()));
+                }
                 if !work(tx.conn)? {
                     // Another instance announced it: write nothing.
                     return Err(AppError::Conflict("the alert state moved".into()));
@@ -573,7 +590,9 @@ impl App {
 fn threshold(rule: &RuleKind) -> f64 {
     match rule {
         RuleKind::ErrorRate { threshold_percent, .. } => *threshold_percent,
-        RuleKind::AuthFailures { per_minute, .. } => *per_minute as f64,
+        RuleKind::AuthFailures { per_minute, .. } | RuleKind::LoginFailures { per_minute } => {
+            *per_minute as f64
+        }
         // A use outside the client's networks or countries is one too many;
         // the kinds that act at request time are never announced.
         _ => 0.0,
@@ -620,6 +639,14 @@ fn findings(
                 found.insert(subject, rate);
             }
         }
+        RuleKind::LoginFailures { per_minute } => {
+            let failed: u64 = summaries.counts(conn, LOGIN_FAILED, None)?.values().sum();
+            let throttled: u64 = summaries.counts(conn, LOGIN_THROTTLED, None)?.values().sum();
+            let rate = rate_of(failed + throttled);
+            if rate > *per_minute as f64 {
+                found.insert(ALL.to_owned(), rate);
+            }
+        }
         RuleKind::ConsecutiveFailures { .. } | RuleKind::MalformedRequests { .. } => {}
         RuleKind::OutsideCidrs { .. } | RuleKind::OutsideCountries { .. } => {
             let (action, reason) = match rule {
@@ -638,6 +665,10 @@ fn findings(
 
 /// The summaries of failed client authentications.
 const CLIENT_FAILED: &str = "auth.client_failed";
+/// The summaries of failed sign-ins (wrong passwords and second-factor codes).
+const LOGIN_FAILED: &str = "auth.login_failed";
+/// The summaries of sign-ins refused unchecked while throttled.
+const LOGIN_THROTTLED: &str = "auth.login_throttled";
 /// The summaries of uses from outside a client's countries.
 const OUTSIDE_COUNTRIES: &str = "client.outside_countries";
 
@@ -772,6 +803,27 @@ pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    portcullis_store::backend_tests! {
+        #[test]
+        fn a_check_that_read_a_rule_before_it_was_turned_off_records_nothing(db) {
+            let app = App::with_defaults(db.connect());
+            let operator = Actor::operator();
+            let rule = RuleKind::AuthFailures { client_id: None, per_minute: 1 };
+            let rule_id = app.create_alert_rule(&operator, rule.clone(), String::new(), true).unwrap().rule_id;
+            let read = alerts::find(&mut app.db.get().unwrap(), &rule_id).unwrap().unwrap();
+            app.update_alert_rule(&operator, &rule_id, rule.clone(), String::new(), false).unwrap();
+            let findings = Findings::from([(ALL.to_owned(), 5.0)]);
+            let announced = app.announce(&read, &rule, &findings, &[], app.now(), TimeDelta::minutes(1)).unwrap();
+            assert!(announced.is_empty(), "{announced:?}");
+            assert!(alerts::states(&mut app.db.get().unwrap(), &rule_id).unwrap().is_empty());
+            // The same check under the rule as it is now fires.
+            app.update_alert_rule(&operator, &rule_id, rule.clone(), String::new(), true).unwrap();
+            let read = alerts::find(&mut app.db.get().unwrap(), &rule_id).unwrap().unwrap();
+            let announced = app.announce(&read, &rule, &findings, &[], app.now(), TimeDelta::minutes(1)).unwrap();
+            assert_eq!(announced.len(), 1, "{announced:?}");
+        }
+    }
 
     #[test]
     fn rules_take_their_defaults_and_refuse_what_makes_no_sense() {

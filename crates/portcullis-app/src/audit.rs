@@ -55,6 +55,17 @@ impl Sealing {
         self.0.get()
     }
 
+    /// A short keyed digest of an identifier that names nothing known (see
+    /// [`secrets::identifier_digest`](crate::secrets::identifier_digest)),
+    /// keyed from the key-encryption key: every instance gives the same
+    /// digest for the same text, so repeats can be told apart across them.
+    pub fn identifier_digest(&self, presented: &str) -> String {
+        match self.kek() {
+            Some(kek) => crate::secrets::keyed_digest(&kek.derive("identifier digests"), presented),
+            None => crate::secrets::identifier_digest(presented),
+        }
+    }
+
     /// `text` as stored, bound to `context`: sealed when a key is set;
     /// empty stays empty.
     pub(crate) fn seal(&self, text: &str, context: &[u8]) -> String {
@@ -343,6 +354,12 @@ pub(crate) struct Verification {
     pub at: i64,
     /// What was found.
     pub detail: String,
+    /// How many entries it read intact (0 where it read none, or failed).
+    #[serde(default)]
+    pub entries: u64,
+    /// The position it verified up to: the chain's head then.
+    #[serde(default)]
+    pub last: i64,
 }
 
 impl Verification {
@@ -369,8 +386,10 @@ fn record_verification(
             ok: true,
             at: at.timestamp(),
             detail: format!("{} entries intact, up to #{}", v.entries, v.last),
+            entries: v.entries,
+            last: v.last,
         },
-        Err(e) => Verification { ok: false, at: at.timestamp(), detail: e.to_string() },
+        Err(e) => Verification { ok: false, at: at.timestamp(), detail: e.to_string(), entries: 0, last: 0 },
     };
     let text = serde_json::to_string(&verification).map_err(|e| AppError::Corrupt(e.to_string()))?;
     Ok(server_settings::put(conn, LAST_VERIFIED, &text, at)?)

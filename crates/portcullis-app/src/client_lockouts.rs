@@ -18,7 +18,7 @@ use crate::clients::is_last_admin;
 use crate::remediation::{self, Action, DEFAULT_RULE};
 use crate::{Actor, App, AppError, Event};
 use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_store::{assertions, lockouts};
+use portcullis_store::{address_lockouts, assertions, auth_failures, lockouts};
 use std::net::IpAddr;
 
 /// The actor lockouts are recorded under.
@@ -37,17 +37,24 @@ pub struct LockoutPolicy {
     pub disable: bool,
 }
 
-/// An address locked out of a client on this instance.
-#[derive(Clone, Debug)]
+/// How far back failures of a client from one address count towards
+/// locking that address out.
+pub const ADDRESS_FAILURE_WINDOW: TimeDelta = TimeDelta::hours(1);
+
+/// An address locked out of a client, on every instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressLockout {
-    /// The client.
-    pub client_id: String,
-    /// The address locked out.
-    pub address: IpAddr,
+    /// The address locked out: an IPv4 address or an IPv6 /64.
+    pub address: String,
     /// When the lockout ends.
     pub until: DateTime<Utc>,
     /// How many times this address has been locked out of this client.
-    pub lockouts: u32,
+    pub lockouts: i64,
+}
+
+/// What failures of `client_id` from `address` are counted under.
+fn address_subject(client_id: &str, address: &str) -> [u8; 32] {
+    crate::secrets::hash(&format!("client-address:{client_id}\0{address}"))
 }
 
 impl App {
@@ -114,27 +121,64 @@ impl App {
         })
     }
 
-    /// Records that an address was locked out of a client (counted in this
-    /// instance's memory) by a request from `source`: audited and published.
-    pub fn record_address_lockout(
+    /// Counts a failed authentication of `client_id` (a wrong secret or
+    /// assertion) from `address` (as
+    /// [`address_key`](crate::rate_limits::address_key) keys it) at `source`,
+    /// in the database, so every instance counts towards one threshold: at
+    /// `policy.threshold` failures within [`ADDRESS_FAILURE_WINDOW`] the
+    /// address is locked out of the client for the cooldown (doubling with
+    /// each lockout), audited and published; every instance's mirror of
+    /// the client then holds the lockout. Returns it, when this failure
+    /// locked the address.
+    pub fn count_address_failure(
         &self,
-        lockout: &AddressLockout,
-        source: Option<IpAddr>,
-    ) -> Result<(), AppError> {
-        let AddressLockout { client_id, address, until, lockouts } = lockout;
-        tracing::warn!(client_id = %client_id, ip = %address, until = %until, "address locked out of a client after repeated failed authentications");
-        self.commit(&LOCKOUT, |tx| {
+        client_id: &str,
+        (address, source): (&str, Option<IpAddr>),
+        policy: &LockoutPolicy,
+    ) -> Result<Option<AddressLockout>, AppError> {
+        let subject = address_subject(client_id, address);
+        let now = self.now();
+        let conn = &mut *self.db.get()?;
+        auth_failures::record(conn, &[&subject], now)?;
+        if auth_failures::count_since(conn, &subject, now - ADDRESS_FAILURE_WINDOW)? < policy.threshold {
+            return Ok(None);
+        }
+        let locked = self.commit(&LOCKOUT, |tx| {
             tx.from(source);
+            let cooldowns = (policy.cooldown, policy.max_cooldown);
+            let Some((until, lockouts)) =
+                address_lockouts::lock(tx.conn, client_id, address, cooldowns, tx.now)?
+            else {
+                return Ok(None);
+            };
+            auth_failures::clear(tx.conn, &subject)?;
             tx.emit(Event::ClientLockedOut {
-                client_id: client_id.clone(),
-                address: Some(address.to_string()),
+                client_id: client_id.to_owned(),
+                address: Some(address.to_owned()),
                 scope: "address",
                 until: until.to_rfc3339(),
-                lockouts: i64::from(*lockouts),
+                lockouts,
                 disabled: false,
             });
-            Ok(())
-        })
+            Ok(Some(AddressLockout { address: address.to_owned(), until, lockouts }))
+        });
+        match locked {
+            // Another instance locked it first.
+            Err(AppError::Conflict(_)) => Ok(None),
+            Ok(Some(lockout)) => {
+                tracing::warn!(client_id = %client_id, address = %lockout.address, until = %lockout.until, "address locked out of a client after repeated failed authentications");
+                Ok(Some(lockout))
+            }
+            other => other,
+        }
+    }
+
+    /// `client_id` authenticated from `address`: its failures from there are
+    /// forgotten.
+    pub fn clear_address_failures(&self, client_id: &str, address: &str) -> Result<(), AppError> {
+        let subject = address_subject(client_id, address);
+        auth_failures::clear(&mut *self.db.get()?, &subject)?;
+        Ok(())
     }
 
     /// Records the `jti` of `client_id`'s assertion, valid until

@@ -2,7 +2,7 @@
 //! secret without downtime. A secret is 256 random bits, stored as SHA-256
 //! and shown once, when it is made.
 
-use crate::clients::{find, holds_admin, is_last_admin};
+use crate::clients::{find, is_durable_admin, is_last_admin};
 use crate::transaction::Attempt;
 use crate::{secrets, time, Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, Utc};
@@ -160,14 +160,12 @@ impl App {
             if !stored::revoke_secret(tx.conn, client_id, secret_id)? {
                 return Err(AppError::NotFound(format!("there is no client {client_id} with a secret {secret_id}")));
             }
+            // The last admin keeps a secret that never expires: one that
+            // does would lock everyone out when it expires.
             let left = find(tx.conn, client_id)?;
-            let live = left.secrets.iter().filter(|s| s.expires_at.is_none_or(|at| at > tx.now)).count();
-            if live == 0
-                && holds_admin(&left.metadata)
-                && is_last_admin(tx.conn, client_id)?
-            {
+            if !is_durable_admin(&left) && is_last_admin(tx.conn, client_id)? {
                 return Err(AppError::Conflict(format!(
-                    "secret {secret_id} is the only secret of {client_id}, the last enabled admin client; add another secret first, or nobody could administer this server"
+                    "revoking secret {secret_id} leaves {client_id}, the last enabled admin client, no secret that never expires; add one without expires_at first, or nobody could administer this server"
                 )));
             }
             tx.emit(Event::ClientSecretRevoked { client_id: client_id.to_owned(), secret_id: secret_id.to_owned() });

@@ -11,6 +11,10 @@ pub enum AppError {
     /// The actor lacks the permission the operation declares.
     #[error("this needs the scope {} (or admin)", .0.scope())]
     Forbidden(Permission),
+    /// The actor holds the operation's permission, but what it asks for
+    /// reaches beyond what its permissions read; the reason names what.
+    #[error("{0}")]
+    Beyond(String),
     /// What the operation names does not exist.
     #[error("{0}")]
     NotFound(String),

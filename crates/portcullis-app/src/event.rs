@@ -130,6 +130,8 @@ pub enum Event {
     WebhookDeleted { webhook_id: String },
     /// An admin sent a test event to a webhook endpoint.
     WebhookTested { webhook_id: String, delivery_id: String },
+    /// An endpoint that failed every delivery for the configured days was disabled.
+    WebhookDisabled { webhook_id: String, failing_since: String },
     /// An alert rule was created.
     AlertRuleCreated { rule_id: String, kind: &'static str },
     /// An alert rule was changed.
@@ -170,7 +172,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 44] = [
+pub const CATALOGUE: [CatalogueEntry; 45] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
@@ -266,6 +268,11 @@ pub const CATALOGUE: [CatalogueEntry; 44] = [
     ),
     ("webhook.deleted", "a webhook endpoint was deleted, with its deliveries", "webhook_id"),
     ("webhook.tested", "an admin sent a test event to a webhook endpoint", "webhook_id, delivery_id"),
+    (
+        "webhook.disabled",
+        "a webhook endpoint that failed every delivery for --webhook-failure-days was disabled",
+        "webhook_id, failing_since",
+    ),
     ("alert_rule.created", "an alert rule was created", "rule_id, kind"),
     ("alert_rule.updated", "an alert rule was changed (turned off, made another kind or for other clients, what it fired for resolves)", "rule_id, kind"),
     ("alert_rule.deleted", "an alert rule was deleted", "rule_id"),
@@ -320,6 +327,7 @@ impl Event {
             Self::WebhookUpdated { .. } => "webhook.updated",
             Self::WebhookDeleted { .. } => "webhook.deleted",
             Self::WebhookTested { .. } => "webhook.tested",
+            Self::WebhookDisabled { .. } => "webhook.disabled",
             Self::AlertRuleCreated { .. } => "alert_rule.created",
             Self::AlertRuleUpdated { .. } => "alert_rule.updated",
             Self::AlertRuleDeleted { .. } => "alert_rule.deleted",
@@ -371,7 +379,8 @@ impl Event {
             Self::WebhookCreated { webhook_id, .. }
             | Self::WebhookUpdated { webhook_id, .. }
             | Self::WebhookDeleted { webhook_id }
-            | Self::WebhookTested { webhook_id, .. } => webhook_id,
+            | Self::WebhookTested { webhook_id, .. }
+            | Self::WebhookDisabled { webhook_id, .. } => webhook_id,
             Self::AlertRuleCreated { rule_id, .. }
             | Self::AlertRuleUpdated { rule_id, .. }
             | Self::AlertRuleDeleted { rule_id } => rule_id,

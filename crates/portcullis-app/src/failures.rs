@@ -17,12 +17,12 @@
 
 use crate::audit::{self, Record};
 use crate::event::FailureSummary;
-use crate::{secrets, time, Actor, Event, EventBus};
+use crate::{time, Actor, Event, EventBus};
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::Database;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 /// The window failures are summed over unless configured otherwise.
@@ -123,7 +123,11 @@ pub struct FailureLog {
     bus: EventBus,
     window: TimeDelta,
     groups: Mutex<HashMap<Group, Tally>>,
+    observers: RwLock<Vec<Observer>>,
 }
+
+/// Told of each failure as it is counted, not when its window ends.
+type Observer = Box<dyn Fn(FailureKind, &'static str) + Send + Sync>;
 
 impl FailureLog {
     /// The window failures are summed over.
@@ -134,11 +138,25 @@ impl FailureLog {
     /// A log summarising every `window` into `db`, publishing on `bus`.
     pub fn new(db: Database, bus: EventBus, window: Duration, sealing: crate::audit::Sealing) -> Self {
         let window = TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(1)).max(TimeDelta::seconds(1));
-        Self { db, sealing, bus, window, groups: Mutex::default() }
+        Self { db, sealing, bus, window, groups: Mutex::default(), observers: RwLock::default() }
+    }
+
+    /// Calls `observer` with each failure's kind and reason as it is
+    /// counted, for counters that must move at once (`/metrics`). It runs
+    /// on the failing request's thread: it must be cheap, never block and
+    /// write nothing. (A log made by [`App::with_failure_window`] starts
+    /// with none: observe after configuring the window.)
+    ///
+    /// [`App::with_failure_window`]: crate::App::with_failure_window
+    pub fn observe(&self, observer: impl Fn(FailureKind, &'static str) + Send + Sync + 'static) {
+        self.observers.write().expect("failure observers lock").push(Box::new(observer));
     }
 
     /// Counts one failure.
     pub fn count(&self, failure: &Failure<'_>) {
+        for observe in self.observers.read().expect("failure observers lock").iter() {
+            observe(failure.kind, failure.reason);
+        }
         let step = self.window.num_milliseconds();
         let start = failure.at.timestamp_millis().div_euclid(step) * step;
         let window = DateTime::from_timestamp_millis(start).unwrap_or(failure.at);
@@ -165,7 +183,7 @@ impl FailureLog {
         tally.last = tally.last.max(failure.at);
         *tally.reasons.entry(failure.reason).or_default() += 1;
         if failure.known.is_none() && tally.samples.len() < MAX_SAMPLES {
-            tally.samples.insert(secrets::identifier_digest(failure.presented));
+            tally.samples.insert(self.sealing.identifier_digest(failure.presented));
         }
     }
 

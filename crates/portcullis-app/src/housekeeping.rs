@@ -6,8 +6,8 @@
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
-    assertions, auth_failures, change_log, codes, console_sessions, rate_counts, remediations, sessions,
-    usage, webhooks, Database, DbConnection, StoreError,
+    address_lockouts, assertions, auth_failures, change_log, codes, console_sessions, rate_counts,
+    remediations, sessions, usage, webhooks, Database, DbConnection, StoreError,
 };
 use std::any::Any;
 use std::sync::Weak;
@@ -45,7 +45,9 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
         + sessions::delete_expired(conn, now)?
         + console_sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
-        + auth_failures::delete_before(conn, now - login_throttle::WINDOW)?
+        + auth_failures::delete_before(conn, now - login_throttle::RETENTION)?
+        // A lockout ended a day ago is forgotten: the next starts short again.
+        + address_lockouts::delete_ended_before(conn, now - TimeDelta::days(1))?
         + change_log::delete_expired(conn, now - REVOCATION_GRACE)?)
 }
 
@@ -109,7 +111,7 @@ mod tests {
             // The live one first: recording a jti removes its client's expired ones.
             assertions::record_jti(conn, "app", "live", now + TimeDelta::minutes(5)).unwrap();
             assertions::record_jti(conn, "app", "old", now - TimeDelta::minutes(1)).unwrap();
-            auth_failures::record(conn, &[b"old".as_slice()], now - login_throttle::WINDOW - TimeDelta::minutes(1)).unwrap();
+            auth_failures::record(conn, &[b"old".as_slice()], now - login_throttle::RETENTION - TimeDelta::minutes(1)).unwrap();
             auth_failures::record(conn, &[b"recent".as_slice()], now).unwrap();
             change_log::append(conn, ChangeKind::Token, "expired-jti", Some(now - REVOCATION_GRACE - TimeDelta::minutes(1))).unwrap();
             change_log::append(conn, ChangeKind::Token, "live-jti", Some(now + TimeDelta::minutes(5))).unwrap();

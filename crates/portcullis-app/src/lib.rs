@@ -29,6 +29,7 @@ pub mod clients;
 pub mod clock;
 pub mod compliance;
 pub mod console;
+pub mod device_cookies;
 pub mod error;
 pub mod event;
 pub mod failures;
@@ -86,6 +87,7 @@ pub struct App {
     sealing: audit::Sealing,
     request_rules: alerts::RequestRules,
     malformed: malformed::Streaks,
+    outbound: portcullis_core::outbound::OutboundPolicy,
 }
 
 impl App {
@@ -108,6 +110,7 @@ impl App {
             sealing,
             request_rules: alerts::RequestRules::default(),
             malformed: malformed::Streaks::default(),
+            outbound: Default::default(),
         }
     }
 
@@ -115,7 +118,7 @@ impl App {
     /// returns the application over it with the defaults (what the CLI
     /// runs), and the migrations applied.
     pub fn open(url: &DatabaseUrl, pool: &PoolOptions) -> Result<(Self, Vec<String>), StoreError> {
-        let db = Database::connect(url, pool)?;
+        let db = Database::connect_on_demand(url, pool)?;
         let applied = db.migrate()?;
         Ok((Self::with_defaults(db), applied))
     }
@@ -145,6 +148,14 @@ impl App {
         self
     }
 
+    /// This application accepting URLs that requests are made to on
+    /// someone's behalf (webhooks) only where `policy` admits: the
+    /// server's guarded client (`portcullis-outbound`) applies the same
+    /// policy when it sends.
+    pub fn with_outbound(self, policy: portcullis_core::outbound::OutboundPolicy) -> Self {
+        Self { outbound: policy, ..self }
+    }
+
     /// This application keeping `mirror` up to date with every change.
     pub fn with_mirror(mut self, mirror: Arc<dyn LocalMirror>) -> Self {
         self.mirrors.push(mirror);
@@ -170,6 +181,13 @@ impl App {
     /// Whether the database answers a query (a readiness probe).
     pub fn ping(&self) -> Result<(), AppError> {
         Ok(self.db.ping()?)
+    }
+
+    /// A digest of an identifier that names nothing known, the same on
+    /// every instance sharing the key-encryption key (see
+    /// [`audit::Sealing::identifier_digest`]).
+    pub fn identifier_digest(&self, presented: &str) -> String {
+        self.sealing.identifier_digest(presented)
     }
 
     /// The time now, by this application's clock.

@@ -1,31 +1,66 @@
-//! Throttling of failed logins, per account *and source address*, and per
-//! address, over a sliding window. The failures are counted in the
-//! database, so the limits hold across every instance.
+//! Throttling of failed sign-ins (passwords and second-factor codes). The
+//! failures are counted in the database, so the limits hold across every
+//! instance. Addresses are keyed as rate limits key them (an IPv4 address,
+//! an IPv6 /64: what one host easily holds), so a caller gains nothing by
+//! moving within its own network.
 //!
-//! An attempt is counted before its password is checked: it is written as a
+//! An attempt from a browser without a device cookie for its account is
+//! counted against:
+//! - the account from its address: [`MAX_PER_ACCOUNT`] failures in
+//!   [`WINDOW`], then refused there until the oldest ages out;
+//! - its address: [`MAX_PER_ADDRESS`] failures in the window, whatever the
+//!   account;
+//! - the account from everywhere: past [`ACCOUNT_CEILING`] failures in
+//!   [`ACCOUNT_WINDOW`], each further attempt waits twice as long after
+//!   the last failure as the one before (1 s, 2 s, 4 s, … up to
+//!   [`MAX_BACKOFF`]), so guesses spread over many addresses slow down too.
+//!
+//! An attempt with a device cookie for its account
+//! ([`device_cookies`](crate::device_cookies)) is counted against that
+//! device alone ([`MAX_PER_DEVICE`] in the window): what others do to the
+//! account or the address never locks out a browser that signed in before.
+//!
+//! An attempt is counted before its secret is checked: it is written as a
 //! failure first, then the failures are counted, so of many concurrent
-//! attempts at most the limit get a password check. A success takes its
-//! own reservation back and forgets the account's failures from that
-//! address. Failures from one address never block the same account from
-//! another: wrong passwords typed anywhere cannot lock the real user out.
+//! attempts at most the limit get a check. A refused attempt is not kept,
+//! so a flood cannot stretch a lockout. A success takes its own reservation
+//! back and forgets its account's failures from that address (or device).
 
+use crate::rate_limits::address_key;
 use crate::secrets;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{auth_failures, DbConnection, StoreError};
 use std::net::IpAddr;
 
-/// How far back failures count.
+/// How far back failures count for an account from an address, an address
+/// and a device.
 pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
 /// Failures of one account from one address within the window before it is refused there.
 pub const MAX_PER_ACCOUNT: i64 = 5;
 /// Failures from one address within the window before it is refused.
 pub const MAX_PER_ADDRESS: i64 = 20;
+/// Failures of one browser (its device cookie) within the window before it is refused.
+pub const MAX_PER_DEVICE: i64 = 5;
+/// How far back an account's failures from every address count.
+pub const ACCOUNT_WINDOW: TimeDelta = TimeDelta::hours(24);
+/// Failures of one account from every address within [`ACCOUNT_WINDOW`]
+/// before its attempts back off.
+pub const ACCOUNT_CEILING: i64 = 20;
+/// The longest wait the back-off asks for.
+pub const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
+/// How long failures are kept: the longest they count.
+pub const RETENTION: TimeDelta = ACCOUNT_WINDOW;
 
-/// What one login attempt is counted against: its account from its
-/// address, and its address.
+/// What one attempt is counted against.
 pub struct Attempt {
-    account: [u8; 32],
-    address: [u8; 32],
+    subjects: Subjects,
+}
+
+enum Subjects {
+    /// A browser the account does not know.
+    Untrusted { account_here: [u8; 32], address: [u8; 32], account: [u8; 32] },
+    /// A browser with a device cookie for the account.
+    Device([u8; 32]),
 }
 
 /// An attempt counted in advance; dropped unused, it stays a failure.
@@ -34,41 +69,118 @@ pub struct Reservation {
     ids: Vec<String>,
 }
 
+/// Why an attempt was refused unchecked, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttled {
+    /// What is over its limit: `account_address`, `address`, `account`
+    /// (the back-off) or `device`.
+    pub reason: &'static str,
+    /// Seconds until an attempt would be counted again (at least 1).
+    pub retry_after: u64,
+}
+
 impl Attempt {
-    /// The attempt to log in as `username` from `ip`.
-    pub fn new(username: &str, ip: Option<IpAddr>) -> Self {
-        let address = ip.map(|ip| ip.to_string()).unwrap_or_default();
-        Self {
-            account: secrets::hash(&format!("account:{username}\0address:{address}")),
-            address: secrets::hash(&format!("address:{address}")),
-        }
+    /// The attempt to sign in to `account` from `ip`, by the browser of
+    /// `device` when its cookie names this account.
+    pub fn new(account: &str, ip: Option<IpAddr>, device: Option<&str>) -> Self {
+        let subjects = match device {
+            Some(device) => Subjects::Device(secrets::hash(&format!("device:{device}"))),
+            None => {
+                let address = address_key(ip);
+                Subjects::Untrusted {
+                    account_here: secrets::hash(&format!("account:{account}\0address:{address}")),
+                    address: secrets::hash(&format!("address:{address}")),
+                    account: secrets::hash(&format!("account:{account}")),
+                }
+            }
+        };
+        Self { subjects }
     }
 
-    /// Counts the attempt at `now` as a failure, then decides: `Some` when it
-    /// may be tried (neither the account from this address nor the address
-    /// is past its limit), `None` when it is refused (and not counted).
+    /// Counts the attempt at `now` as a failure, then decides: a
+    /// reservation when it may be tried, or why and how long it is refused
+    /// (then it is not counted).
     pub fn reserve(
         &self,
         conn: &mut DbConnection,
         now: DateTime<Utc>,
-    ) -> Result<Option<Reservation>, StoreError> {
-        let ids = auth_failures::record(conn, &[&self.account, &self.address], now)?;
-        let since = now - WINDOW;
-        let within = auth_failures::count_since(conn, &self.account, since)? <= MAX_PER_ACCOUNT
-            && auth_failures::count_since(conn, &self.address, since)? <= MAX_PER_ADDRESS;
-        if within {
-            return Ok(Some(Reservation { ids }));
-        }
+    ) -> Result<Result<Reservation, Throttled>, StoreError> {
+        let ids = match &self.subjects {
+            Subjects::Untrusted { account_here, address, account } => {
+                auth_failures::record(conn, &[account_here, address, account], now)?
+            }
+            Subjects::Device(device) => auth_failures::record(conn, &[device], now)?,
+        };
+        let refused = match &self.subjects {
+            Subjects::Untrusted { account_here, address, account } => {
+                match over_limit(conn, account_here, MAX_PER_ACCOUNT, now, &ids)? {
+                    Some(wait) => Some(("account_address", wait)),
+                    None => match over_limit(conn, address, MAX_PER_ADDRESS, now, &ids)? {
+                        Some(wait) => Some(("address", wait)),
+                        None => backing_off(conn, account, now, &ids)?.map(|wait| ("account", wait)),
+                    },
+                }
+            }
+            Subjects::Device(device) => {
+                over_limit(conn, device, MAX_PER_DEVICE, now, &ids)?.map(|wait| ("device", wait))
+            }
+        };
+        let Some((reason, wait)) = refused else { return Ok(Ok(Reservation { ids })) };
         auth_failures::forget(conn, &ids)?;
-        Ok(None)
+        // Whole seconds, rounded up (stored times may be a little older
+        // than the clock's: PostgreSQL keeps microseconds).
+        let retry_after = u64::try_from((wait.num_milliseconds() + 999) / 1000).unwrap_or(0).max(1);
+        Ok(Err(Throttled { reason, retry_after }))
     }
 
     /// The attempt succeeded: its reservation is taken back and the
-    /// account's failures from this address are forgotten.
+    /// account's failures from this address (or this device) are
+    /// forgotten. Its failures from everywhere stay: a success somewhere
+    /// says nothing of the guesses made elsewhere.
     pub fn succeeded(&self, conn: &mut DbConnection, reservation: Reservation) -> Result<(), StoreError> {
         auth_failures::forget(conn, &reservation.ids)?;
-        auth_failures::clear(conn, &self.account).map(drop)
+        let here = match &self.subjects {
+            Subjects::Untrusted { account_here, .. } => account_here,
+            Subjects::Device(device) => device,
+        };
+        auth_failures::clear(conn, here).map(drop)
     }
+}
+
+/// How long `subject`, past `max` failures in [`WINDOW`] (its attempt's own
+/// `ids` counted), waits: until its oldest other failure ages out.
+fn over_limit(
+    conn: &mut DbConnection,
+    subject: &[u8],
+    max: i64,
+    now: DateTime<Utc>,
+    ids: &[String],
+) -> Result<Option<TimeDelta>, StoreError> {
+    let since = now - WINDOW;
+    if auth_failures::count_since(conn, subject, since)? <= max {
+        return Ok(None);
+    }
+    let oldest = auth_failures::span_since(conn, subject, since, ids)?.map_or(now, |(oldest, _)| oldest);
+    Ok(Some(oldest + WINDOW - now))
+}
+
+/// How long an account past [`ACCOUNT_CEILING`] failures still waits: the
+/// n-th failure past it waits 2^(n-1) s after the last one, at most
+/// [`MAX_BACKOFF`].
+fn backing_off(
+    conn: &mut DbConnection,
+    account: &[u8],
+    now: DateTime<Utc>,
+    ids: &[String],
+) -> Result<Option<TimeDelta>, StoreError> {
+    let since = now - ACCOUNT_WINDOW;
+    let past = auth_failures::count_since(conn, account, since)? - ACCOUNT_CEILING;
+    if past <= 0 {
+        return Ok(None);
+    }
+    let Some((_, last)) = auth_failures::span_since(conn, account, since, ids)? else { return Ok(None) };
+    let backoff = TimeDelta::seconds(1i64 << (past - 1).min(20)).min(MAX_BACKOFF);
+    Ok(Some(last + backoff - now).filter(|wait| *wait > TimeDelta::zero()))
 }
 
 #[cfg(test)]
@@ -80,34 +192,84 @@ mod tests {
         Some(IpAddr::from([192, 0, 2, last]))
     }
 
+    fn v6(text: &str) -> Option<IpAddr> {
+        Some(text.parse().unwrap())
+    }
+
     /// Fails `attempt` `times` times at `now`.
     fn fail(attempt: &Attempt, conn: &mut DbConnection, now: DateTime<Utc>, times: i64) {
         for _ in 0..times {
-            assert!(attempt.reserve(conn, now).unwrap().is_some());
+            assert!(attempt.reserve(conn, now).unwrap().is_ok());
         }
+    }
+
+    fn refused(attempt: &Attempt, conn: &mut DbConnection, now: DateTime<Utc>) -> Throttled {
+        attempt.reserve(conn, now).unwrap().err().expect("refused")
     }
 
     backend_tests! {
         #[test]
         fn an_account_is_refused_from_an_address_after_repeated_failures_until_the_window_passes(db) {
             let conn = &mut *db.connect().get().unwrap();
-            let (alice, start) = (Attempt::new("alice", ip(1)), Utc::now());
+            let (alice, start) = (Attempt::new("alice", ip(1), None), Utc::now());
             fail(&alice, conn, start, MAX_PER_ACCOUNT);
-            assert!(alice.reserve(conn, start).unwrap().is_none());
-            assert!(Attempt::new("bob", ip(1)).reserve(conn, start).unwrap().is_some(), "alice's failures do not lock bob");
-            assert!(Attempt::new("alice", ip(2)).reserve(conn, start).unwrap().is_some(), "nor alice elsewhere");
-            assert!(alice.reserve(conn, start + WINDOW).unwrap().is_some(), "failures age out");
+            let throttled = refused(&alice, conn, start + TimeDelta::minutes(5));
+            assert_eq!(throttled, Throttled { reason: "account_address", retry_after: 600 });
+            assert!(Attempt::new("bob", ip(1), None).reserve(conn, start).unwrap().is_ok(), "alice's failures do not lock bob");
+            assert!(Attempt::new("alice", ip(2), None).reserve(conn, start).unwrap().is_ok(), "nor alice elsewhere");
+            assert!(alice.reserve(conn, start + WINDOW).unwrap().is_ok(), "failures age out");
         }
 
         #[test]
-        fn an_address_is_refused_after_failures_across_accounts(db) {
+        fn an_address_is_refused_after_failures_across_accounts_and_ipv6_counts_by_64(db) {
             let conn = &mut *db.connect().get().unwrap();
             let now = Utc::now();
             for n in 0..MAX_PER_ADDRESS {
-                fail(&Attempt::new(&format!("user{n}"), ip(2)), conn, now, 1);
+                fail(&Attempt::new(&format!("user{n}"), ip(2), None), conn, now, 1);
             }
-            assert!(Attempt::new("fresh", ip(2)).reserve(conn, now).unwrap().is_none());
-            assert!(Attempt::new("fresh", ip(3)).reserve(conn, now).unwrap().is_some());
+            assert_eq!(refused(&Attempt::new("fresh", ip(2), None), conn, now).reason, "address");
+            assert!(Attempt::new("fresh", ip(3), None).reserve(conn, now).unwrap().is_ok());
+            // Forty addresses of one /64 are one address.
+            for n in 0..MAX_PER_ACCOUNT {
+                fail(&Attempt::new("erin", v6(&format!("2001:db8:1:2::{n:x}")), None), conn, now, 1);
+            }
+            assert_eq!(refused(&Attempt::new("erin", v6("2001:db8:1:2:ffff::9"), None), conn, now).reason, "account_address");
+            assert!(Attempt::new("erin", v6("2001:db8:1:3::1"), None).reserve(conn, now).unwrap().is_ok(), "another /64");
+        }
+
+        #[test]
+        fn an_account_guessed_from_everywhere_backs_off_but_its_devices_do_not(db) {
+            let conn = &mut *db.connect().get().unwrap();
+            let start = Utc::now();
+            for n in 0..ACCOUNT_CEILING {
+                fail(&Attempt::new("frank", Some(IpAddr::from([198, 51, 100, n as u8])), None), conn, start, 1);
+            }
+            let from_anywhere = |n: u8| Attempt::new("frank", Some(IpAddr::from([203, 0, 113, n])), None);
+            // The first past the ceiling waits a second after the last failure, the next two, then four.
+            assert_eq!(refused(&from_anywhere(1), conn, start), Throttled { reason: "account", retry_after: 1 });
+            let mut at = start;
+            for wait in [1, 2, 4, 8] {
+                at += TimeDelta::seconds(wait);
+                assert!(from_anywhere(wait as u8).reserve(conn, at).unwrap().is_ok(), "after {wait} s");
+                assert_eq!(refused(&from_anywhere(99), conn, at).retry_after, 2 * wait as u64);
+            }
+            assert!(Attempt::new("frank", ip(7), Some("nonce")).reserve(conn, at).unwrap().is_ok(), "a known browser is not held back");
+            assert!(Attempt::new("grace", ip(7), None).reserve(conn, at).unwrap().is_ok(), "nor another account");
+        }
+
+        #[test]
+        fn a_device_is_judged_on_its_own_failures(db) {
+            let conn = &mut *db.connect().get().unwrap();
+            let now = Utc::now();
+            // Strangers lock the account out of the shared address.
+            for n in 0..MAX_PER_ADDRESS {
+                fail(&Attempt::new(&format!("invented{n}"), ip(5), None), conn, now, 1);
+            }
+            assert_eq!(refused(&Attempt::new("heidi", ip(5), None), conn, now).reason, "address");
+            let browser = Attempt::new("heidi", ip(5), Some("her-nonce"));
+            fail(&browser, conn, now, MAX_PER_DEVICE);
+            assert_eq!(refused(&browser, conn, now).reason, "device");
+            assert!(Attempt::new("heidi", ip(5), Some("another")).reserve(conn, now).unwrap().is_ok());
         }
 
         #[test]
@@ -115,10 +277,10 @@ mod tests {
             // Two pools on one database stand for two instances.
             let (first, second) = (db.connect(), db.connect());
             let now = Utc::now();
-            let carol = Attempt::new("carol", ip(9));
+            let carol = Attempt::new("carol", ip(9), None);
             fail(&carol, &mut first.get().unwrap(), now, MAX_PER_ACCOUNT - 1);
             let last = carol.reserve(&mut second.get().unwrap(), now).unwrap().expect("the fifth may try");
-            assert!(carol.reserve(&mut second.get().unwrap(), now).unwrap().is_none(), "the other instance refuses");
+            assert!(carol.reserve(&mut second.get().unwrap(), now).unwrap().is_err(), "the other instance refuses");
             carol.succeeded(&mut second.get().unwrap(), last).unwrap();
             fail(&carol, &mut first.get().unwrap(), now, MAX_PER_ACCOUNT);
         }
@@ -131,7 +293,7 @@ mod tests {
                 .map(|_| {
                     let pool = pool.clone();
                     std::thread::spawn(move || {
-                        Attempt::new("dave", ip(4)).reserve(&mut pool.get().unwrap(), now).unwrap().is_some()
+                        Attempt::new("dave", ip(4), None).reserve(&mut pool.get().unwrap(), now).unwrap().is_ok()
                     })
                 })
                 .collect();

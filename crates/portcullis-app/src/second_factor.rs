@@ -16,6 +16,7 @@
 //! maintained crate made for RFC 6238, and takes the time from us, so tests
 //! run on a manual clock.
 
+use crate::device_cookies::Proof;
 use crate::failures::{Failure, FailureKind};
 use crate::login_throttle::Attempt as Throttle;
 use crate::transaction::Attempt;
@@ -69,8 +70,12 @@ pub enum Verdict {
     },
     /// Wrong, replayed, or no secret.
     Refused,
-    /// Too many wrong codes from this address: not checked.
-    Throttled,
+    /// Too many wrong codes (from this address, for this account, or from
+    /// this browser): not checked.
+    Throttled {
+        /// Seconds until a code would be checked again.
+        retry_after: u64,
+    },
 }
 
 fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, AppError> {
@@ -177,20 +182,39 @@ impl App {
     }
 
     /// Checks `code` for `user_id` (authenticated by password) from
-    /// `source`: a TOTP code of its secret (a first one confirms enrolment)
-    /// or, once enrolled, an unused recovery code. Throttled like passwords.
+    /// `source`, in a browser whose device cookie is `device_cookie`: a TOTP
+    /// code of its secret (a first one confirms enrolment) or, once
+    /// enrolled, an unused recovery code. Throttled like passwords; a
+    /// browser is exempt from the account's and address's throttles only by
+    /// a device cookie issued after a second factor.
     pub fn verify_second_factor(
         &self,
         user_id: &str,
         code: &str,
         source: Option<IpAddr>,
+        device_cookie: Option<&str>,
     ) -> Result<Verdict, AppError> {
-        let throttle = Throttle::new(&format!("second-factor:{user_id}"), source);
         let now = self.now();
-        let (reservation, record, username) = {
+        let username = find(&mut *self.db.get()?, user_id)?.username;
+        let device = self.recognised_device(device_cookie, &username, Proof::SecondFactor);
+        let throttle = Throttle::new(&format!("second-factor:{user_id}"), source, device.as_deref());
+        let (reservation, record) = {
             let conn = &mut *self.db.get()?;
-            let Some(reservation) = throttle.reserve(conn, now)? else { return Ok(Verdict::Throttled) };
-            (reservation, totp::find(conn, user_id)?, find(conn, user_id)?.username)
+            let reservation = match throttle.reserve(conn, now)? {
+                Ok(reservation) => reservation,
+                Err(throttled) => {
+                    self.failures.count(&Failure {
+                        kind: FailureKind::LoginThrottled,
+                        known: Some(&username),
+                        presented: &username,
+                        source,
+                        reason: throttled.reason,
+                        at: now,
+                    });
+                    return Ok(Verdict::Throttled { retry_after: throttled.retry_after });
+                }
+            };
+            (reservation, totp::find(conn, user_id)?)
         };
         let wrong = || {
             // Summarised with failed logins: wrong codes show in the audit log and alerts.

@@ -33,7 +33,11 @@ pub fn matches_any<'a>(secret: &str, hashes: impl IntoIterator<Item = &'a [u8]>)
 /// be a secret typed in the wrong field, so it is never recorded verbatim.
 /// The same text gives the same digest within this process, so repeats can
 /// be told apart; the key is random per process, so the digest cannot be
-/// reversed by hashing guesses.
+/// reversed by hashing guesses. With a key-encryption key, the application
+/// keys it from that instead ([`Sealing::identifier_digest`]), the same on
+/// every instance.
+///
+/// [`Sealing::identifier_digest`]: crate::audit::Sealing::identifier_digest
 pub fn identifier_digest(presented: &str) -> String {
     static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
     let key = KEY.get_or_init(|| {
@@ -41,6 +45,11 @@ pub fn identifier_digest(presented: &str) -> String {
         OsRng.fill_bytes(&mut key);
         key
     });
+    keyed_digest(key, presented)
+}
+
+/// The digest of `presented` under `key`: `#` and 12 hex digits.
+pub(crate) fn keyed_digest(key: &[u8; 32], presented: &str) -> String {
     let digest = Sha256::new().chain_update(key).chain_update(presented.as_bytes()).finalize();
     let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
     format!("#{hex}")

@@ -1,16 +1,19 @@
 //! The front channel's operations (the sessions aggregate): the pending
 //! interaction an authorization request waits in while the user logs in
 //! and consents, the login session, remembered consents, and signing in
-//! (argon2id, throttled per account and address, see [`login_throttle`]).
+//! (argon2id, throttled per account, address and device, see
+//! [`login_throttle`] and [`device_cookies`]).
 //!
 //! These are protocol operations: the browser's cookies and the posted
 //! form are their authority, so they take no admin actor and check no
 //! permission. Everything secret is a secret type, stored only hashed.
 //!
 //! [`login_throttle`]: crate::login_throttle
+//! [`device_cookies`]: crate::device_cookies
 
+use crate::device_cookies::{DeviceKey, Proof};
 use crate::failures::{Failure, FailureKind};
-use crate::login_throttle::{Attempt, Reservation};
+use crate::login_throttle::{Attempt, Reservation, Throttled};
 use crate::users::{hash_password, verify_password};
 use crate::{secrets, App, AppError};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -121,6 +124,9 @@ pub enum SignIn {
         session: Session,
         /// Its secret, for the cookie.
         token: SessionToken,
+        /// The device cookie's new value (this account remembered in it),
+        /// when a key-encryption key signs device cookies.
+        device: Option<String>,
     },
     /// Unknown user, wrong password or disabled user: nothing tells which.
     Failed,
@@ -132,6 +138,7 @@ pub enum SignIn {
 pub struct SignInAttempt {
     username: Username,
     source: Option<IpAddr>,
+    device_cookie: Option<String>,
     attempt: Attempt,
     reservation: Reservation,
     user: Option<UserRecord>,
@@ -152,8 +159,8 @@ impl SignInAttempt {
 /// The username as logs show it: only when it names a user, or else a
 /// digest, since a password typed into the username field must not reach
 /// the log.
-fn shown(username: &Username, user: Option<&UserRecord>) -> String {
-    user.map_or_else(|| secrets::identifier_digest(username.as_str()), |u| u.username.clone())
+fn shown(sealing: &crate::audit::Sealing, username: &Username, user: Option<&UserRecord>) -> String {
+    user.map_or_else(|| sealing.identifier_digest(username.as_str()), |u| u.username.clone())
 }
 
 /// A hash to verify against when the user does not exist, so that an
@@ -246,25 +253,65 @@ impl App {
         Ok(sessions::finish_interaction(&mut *self.db.get()?, interaction.hash())?)
     }
 
-    /// Starts signing in as `username` from `source`: the attempt is
-    /// counted before any password is checked (see
-    /// [`login_throttle`](crate::login_throttle)); `None` when it is
-    /// refused unchecked (throttled), which goes to the
+    /// Starts signing in as `username` from `source`, in a browser whose
+    /// device cookie is `device_cookie`: the attempt is counted before any
+    /// password is checked (see [`login_throttle`](crate::login_throttle));
+    /// refused unchecked when throttled, which goes to the
     /// [failure log](crate::failures).
     pub fn begin_sign_in(
         &self,
         username: Username,
         source: Option<IpAddr>,
-    ) -> Result<Option<SignInAttempt>, AppError> {
-        let attempt = Attempt::new(username.as_str(), source);
+        device_cookie: Option<&str>,
+    ) -> Result<Result<SignInAttempt, Throttled>, AppError> {
+        let now = self.clock.now();
+        let device = self.recognised_device(device_cookie, username.as_str(), Proof::Password);
+        let attempt = Attempt::new(username.as_str(), source, device.as_deref());
         let conn = &mut *self.db.get()?;
-        let Some(reservation) = attempt.reserve(conn, self.clock.now())? else {
-            tracing::warn!(username = %shown(&username, None), ip = ?source, "login refused: too many failures");
-            self.count_login_failure(FailureKind::LoginThrottled, &username, None, source, "throttled");
-            return Ok(None);
+        let reservation = match attempt.reserve(conn, now)? {
+            Ok(reservation) => reservation,
+            Err(throttled) => {
+                let shown = shown(&self.sealing, &username, None);
+                tracing::warn!(username = %shown, ip = ?source, reason = throttled.reason, "login refused: too many failures");
+                self.count_login_failure(
+                    FailureKind::LoginThrottled,
+                    &username,
+                    None,
+                    source,
+                    throttled.reason,
+                );
+                return Ok(Err(throttled));
+            }
         };
         let user = users::find_by_username(conn, username.as_str())?;
-        Ok(Some(SignInAttempt { username, source, attempt, reservation, user }))
+        let device_cookie = device_cookie.map(str::to_owned);
+        Ok(Ok(SignInAttempt { username, source, device_cookie, attempt, reservation, user }))
+    }
+
+    /// The device `cookie` names for `username` with at least `proof`, when
+    /// device cookies are signed (a key-encryption key is set).
+    pub(crate) fn recognised_device(
+        &self,
+        cookie: Option<&str>,
+        username: &str,
+        proof: Proof,
+    ) -> Option<String> {
+        let key = DeviceKey::derived(self.sealing.kek()?);
+        key.recognise(cookie?, username, proof, self.clock.now())
+    }
+
+    /// The device cookie's new value once the user `user_id` signed in with
+    /// `proof` in a browser that sent `cookie`; `None` without a
+    /// key-encryption key to sign it.
+    pub fn remember_device(
+        &self,
+        cookie: Option<&str>,
+        user_id: &str,
+        proof: Proof,
+    ) -> Result<Option<String>, AppError> {
+        let Some(kek) = self.sealing.kek() else { return Ok(None) };
+        let Some(user) = users::find(&mut *self.db.get()?, user_id)? else { return Ok(None) };
+        Ok(Some(DeviceKey::derived(kek).remember(cookie, &user.username, proof, self.clock.now())))
     }
 
     /// Finishes `attempt` for `interaction`, its password `verified` or
@@ -275,9 +322,9 @@ impl App {
         verified: bool,
         interaction: &Interaction,
     ) -> Result<SignIn, AppError> {
-        let SignInAttempt { username, source, attempt, reservation, user } = attempt;
+        let SignInAttempt { username, source, device_cookie, attempt, reservation, user } = attempt;
         let Some(user) = user.as_ref().filter(|u| verified && u.disabled_at.is_none()) else {
-            tracing::info!(username = %shown(&username, user.as_ref()), ip = ?source, "login failed");
+            tracing::info!(username = %shown(&self.sealing, &username, user.as_ref()), ip = ?source, "login failed");
             let reason = match &user {
                 None => "unknown user",
                 Some(_) if !verified => "wrong password",
@@ -304,7 +351,15 @@ impl App {
             sessions::create_session(conn, &record)?;
             sessions::attach_session(conn, interaction.hash(), &record.session_id)
         })?;
-        Ok(SignIn::SignedIn { session: record.into(), token })
+        let device = self.sealing.kek().map(|kek| {
+            DeviceKey::derived(kek).remember(
+                device_cookie.as_deref(),
+                username.as_str(),
+                Proof::Password,
+                now,
+            )
+        });
+        Ok(SignIn::SignedIn { session: record.into(), token, device })
     }
 
     fn count_login_failure(

@@ -100,7 +100,8 @@ impl App {
         Ok(value)
     }
 
-    fn audit_refusal(&self, actor: &Actor, attempt: &Attempt<'_>, error: &AppError) {
+    /// Audits that `actor` was refused `attempt` for `error`.
+    pub(crate) fn audit_refusal(&self, actor: &Actor, attempt: &Attempt<'_>, error: &AppError) {
         let record = Record::refused(actor, attempt.action, attempt.target, error);
         let written = self.db.get().and_then(|mut conn| audit::append(&mut conn, &record, &self.sealing));
         if let Err(e) = written {

@@ -186,7 +186,8 @@ impl App {
         })
     }
 
-    /// Replaces a user's standard claims.
+    /// Replaces a user's standard claims. The actor must hold every admin
+    /// role the user holds (claims such as `email` recover accounts).
     pub fn set_user_claims(
         &self,
         actor: &Actor,
@@ -194,6 +195,7 @@ impl App {
         claims: &StandardClaims,
     ) -> Result<UserView, AppError> {
         self.change(actor, users_attempt("user.updated", user_id), |tx| {
+            crate::admin_roles::ensure_outranks(tx.conn, actor, user_id)?;
             invalid_claims(claims)?;
             changed(tx, user_id, UserChange { claims: Some(claims), ..Default::default() })?;
             tx.emit(Event::UserUpdated { user_id: user_id.to_owned(), changed: "claims" });

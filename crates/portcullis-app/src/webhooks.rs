@@ -24,13 +24,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
+use portcullis_core::outbound::OutboundPolicy;
 use portcullis_store::audit::{self, Filter};
 use portcullis_store::webhooks::{self, DeliveryRecord, DeliveryStatus, WebhookRecord};
 use portcullis_store::DbConnection;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -47,8 +47,14 @@ pub const SCHEDULE: [TimeDelta; 8] = [
     TimeDelta::hours(10),
     TimeDelta::hours(10),
 ];
-/// Deliveries in flight to one endpoint at a time.
+/// Deliveries in flight to one endpoint at a time, at most: fewer when many
+/// endpoints have deliveries waiting (see [`App::lease_webhook_deliveries`]).
 pub const PER_ENDPOINT: usize = 4;
+/// The most endpoints an installation may register.
+pub const MAX_WEBHOOKS: i64 = 100;
+/// How long an endpoint may fail every delivery before it is disabled,
+/// unless configured otherwise (`--webhook-failure-days`).
+pub const DEFAULT_FAILURE_DAYS: u32 = 5;
 /// How long an endpoint has to answer one attempt.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an attempt holds its delivery: past it, another instance may
@@ -70,7 +76,8 @@ pub const TEST_EVENT: &str = "webhook.test";
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    /// Where deliveries go: https, or http to a loopback address.
+    /// Where deliveries go: https to a public address, or http(s) to a
+    /// network `--outbound-allow` names.
     pub url: Option<String>,
     /// A note for admins.
     pub description: Option<String>,
@@ -97,6 +104,10 @@ pub struct WebhookView {
     pub created_at: String,
     /// When it last changed, RFC 3339.
     pub updated_at: String,
+    /// Since when every delivery has failed, RFC 3339; absent while the
+    /// last one succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<String>,
 }
 
 impl From<&WebhookRecord> for WebhookView {
@@ -109,6 +120,7 @@ impl From<&WebhookRecord> for WebhookView {
             enabled: w.enabled,
             created_at: crate::time(w.created_at),
             updated_at: crate::time(w.updated_at),
+            failing_since: w.failing_since.map(crate::time),
         }
     }
 }
@@ -250,29 +262,66 @@ fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
 }
 
-/// Checks a delivery URL: https, or http to a loopback address (a receiver
-/// on the same host); no credentials or fragment.
-fn validate_url(text: &str) -> Result<(), AppError> {
+/// Checks a delivery URL: where the outbound `policy` admits (https to a
+/// public address; http or https to a network the operator allowed), with
+/// no credentials or fragment. A name is checked again when delivering, on
+/// the addresses it resolves to then.
+fn validate_url(text: &str, policy: &OutboundPolicy) -> Result<(), AppError> {
     let url = url::Url::parse(text).map_err(|e| invalid(format!("url: not a URL ({e})")))?;
     if text.len() > MAX_URL {
         return Err(invalid(format!("url: at most {MAX_URL} characters")));
     }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => return Err(invalid("url: names no host")),
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => return Err(invalid("url: must be https (http only to a loopback address)")),
-        other => return Err(invalid(format!("url: `{other}` is not https"))),
-    }
+    policy.check_url(&url).map_err(|refusal| invalid(format!("url: {refusal}")))?;
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
         return Err(invalid("url: must carry no credentials and no fragment"));
     }
     Ok(())
+}
+
+/// Every event an endpoint can receive: the catalogue's and the test event.
+fn every_event() -> impl Iterator<Item = &'static str> + Clone {
+    crate::event::CATALOGUE.iter().map(|(name, _, _)| *name).chain([TEST_EVENT])
+}
+
+/// The permission that reads the event `name` besides `admin:audit`, which
+/// reads them all: `admin:monitoring` reads the events of monitoring itself
+/// (alerts, their rules, webhooks); the rest is the audit log's.
+pub fn reading_permission(name: &str) -> Permission {
+    let monitoring = ["alert.", "alert_rule.", "webhook."].iter().any(|prefix| name.starts_with(prefix));
+    if monitoring {
+        Permission::Monitoring
+    } else {
+        Permission::Audit
+    }
+}
+
+/// The events `actor` may have delivered: those its permissions read.
+pub fn readable_events(actor: &Actor) -> Vec<&'static str> {
+    let reads = |name: &str| {
+        actor.require(Permission::Audit).is_ok() || actor.require(reading_permission(name)).is_ok()
+    };
+    every_event().filter(|name| reads(name)).collect()
+}
+
+/// Refuses `events` (empty: every event) when they select an event that
+/// `actor` may not read, naming those events: an endpoint would otherwise
+/// hand its creator what the audit log refuses them.
+fn check_readable(actor: &Actor, events: &[String]) -> Result<(), AppError> {
+    let readable = readable_events(actor);
+    let beyond: Vec<&str> = every_event()
+        .filter(|name| events.is_empty() || events.iter().any(|pattern| selects(pattern, name)))
+        .filter(|name| !readable.contains(name))
+        .collect();
+    if beyond.is_empty() {
+        return Ok(());
+    }
+    let selected =
+        if events.is_empty() { "every event".to_owned() } else { format!("`{}`", events.join(" ")) };
+    Err(AppError::Beyond(format!(
+        "events: {selected} selects events only {} reads: {}",
+        Permission::Audit.scope(),
+        beyond.join(", ")
+    )))
 }
 
 /// Checks event patterns: each must select at least one catalogued event.
@@ -280,9 +329,8 @@ fn validate_events(events: &[String]) -> Result<(), AppError> {
     if events.len() > MAX_EVENTS {
         return Err(invalid(format!("events: at most {MAX_EVENTS}")));
     }
-    let names = crate::event::CATALOGUE.iter().map(|(name, _, _)| *name).chain([TEST_EVENT]);
     for pattern in events {
-        if !names.clone().any(|name| selects(pattern, name)) {
+        if !every_event().any(|name| selects(pattern, name)) {
             return Err(invalid(format!(
                 "events: `{pattern}` names no event (see the README's event table)"
             )));
@@ -365,9 +413,10 @@ impl App {
         let attempt = Change { permission: Permission::Monitoring, action: "webhook.created", target: "" };
         self.permit(actor, &attempt)?;
         let url = input.url.ok_or_else(|| invalid("url: required"))?;
-        validate_url(&url)?;
+        validate_url(&url, &self.outbound)?;
         let events = input.events.unwrap_or_default();
         validate_events(&events)?;
+        check_readable(actor, &events).inspect_err(|e| self.audit_refusal(actor, &attempt, e))?;
         let description = input.description.unwrap_or_default();
         validate_description(&description)?;
         let webhook_id = format!("wh_{}", uuid::Uuid::new_v4().simple());
@@ -386,11 +435,17 @@ impl App {
             since_seq: 0,
             created_at: now,
             updated_at: now,
+            failing_since: None,
         };
         let secret = WebhookSecret(Zeroizing::new(format!("whsec_{}", STANDARD.encode(bytes.as_ref()))));
         self.change(actor, attempt, |tx| {
             // The head is locked for this transaction: what comes after is this
             // registration's own entry, and everything later.
+            if webhooks::count(tx.conn)? >= MAX_WEBHOOKS {
+                return Err(AppError::Conflict(format!(
+                    "at most {MAX_WEBHOOKS} webhook endpoints; delete one first"
+                )));
+            }
             let record = WebhookRecord { since_seq: audit::head(tx.conn)?.0, ..record };
             webhooks::create(tx.conn, &record)?;
             let (url, events) = (shown(&record.url), record.events.clone());
@@ -410,7 +465,7 @@ impl App {
         self.change(actor, attempt, |tx| {
             let mut record = found(webhooks::find(tx.conn, id)?, id)?;
             if let Some(url) = input.url {
-                validate_url(&url)?;
+                validate_url(&url, &self.outbound)?;
                 record.url = url;
             }
             if let Some(events) = input.events {
@@ -421,7 +476,15 @@ impl App {
                 validate_description(&description)?;
                 record.description = description;
             }
-            record.enabled = input.enabled.unwrap_or(record.enabled);
+            // Whoever changes an endpoint answers for all it receives: its
+            // URL may now lead to them.
+            check_readable(actor, &record.events)?;
+            let enabled = input.enabled.unwrap_or(record.enabled);
+            if enabled && !record.enabled {
+                // Turned on again: it gets a fresh period to deliver in.
+                record.failing_since = None;
+            }
+            record.enabled = enabled;
             record.updated_at = tx.now;
             webhooks::update(tx.conn, &record)?;
             tx.emit(Event::WebhookUpdated {
@@ -522,48 +585,88 @@ impl App {
         }
     }
 
-    /// Leases up to `limit` due deliveries for an attempt, at most
-    /// [`PER_ENDPOINT`] in flight to one endpoint counting the `in_flight`
-    /// ones. A delivery that cannot be prepared is skipped (and logged).
+    /// Leases due deliveries for an attempt, while fewer than `capacity`
+    /// are in flight, sharing them fairly: each endpoint with deliveries
+    /// in flight or due may have its share of `capacity` in flight (split
+    /// as if one more endpoint were waiting; at least one, at most
+    /// [`PER_ENDPOINT`]), those with fewest in flight served first. So slow
+    /// endpoints hold only their shares, a share stays free for an endpoint
+    /// that comes next, and a healthy one is never queued behind them. `in_flight` counts this instance's
+    /// attempts per endpoint. A delivery that cannot be prepared is
+    /// skipped (and logged).
     pub fn lease_webhook_deliveries(
         &self,
-        limit: usize,
+        capacity: usize,
         in_flight: &HashMap<String, usize>,
     ) -> Result<Vec<Attempt>, AppError> {
         let now = self.now();
         let kek = self.kek()?;
         let mut conn = self.db.get()?;
-        let busy: Vec<String> =
-            in_flight.iter().filter(|(_, n)| **n >= PER_ENDPOINT).map(|(id, _)| id.clone()).collect();
-        let mut taken: HashMap<String, usize> = in_flight.clone();
-        let mut endpoints: HashMap<String, Option<WebhookRecord>> = HashMap::new();
+        let mut free = capacity.saturating_sub(in_flight.values().sum());
+        let mut waiting = webhooks::with_due(&mut conn, now)?;
+        let wanting = waiting.iter().chain(in_flight.keys()).collect::<std::collections::HashSet<_>>().len();
+        let share = (capacity / (wanting + 1)).clamp(1, PER_ENDPOINT);
+        waiting.sort_by_key(|id| in_flight.get(id).copied().unwrap_or(0));
         let mut leased = Vec::new();
-        for delivery in webhooks::due(&mut conn, now, (limit * 4) as i64, &busy)? {
-            let count = taken.entry(delivery.webhook_id.clone()).or_default();
-            if leased.len() >= limit || *count >= PER_ENDPOINT {
+        for webhook_id in waiting {
+            let room = share.saturating_sub(in_flight.get(&webhook_id).copied().unwrap_or(0)).min(free);
+            if room == 0 {
                 continue;
             }
-            if !endpoints.contains_key(&delivery.webhook_id) {
-                let found = webhooks::find(&mut conn, &delivery.webhook_id)?;
-                endpoints.insert(delivery.webhook_id.clone(), found);
-            }
-            let Some(Some(webhook)) = endpoints.get(&delivery.webhook_id) else { continue };
+            let Some(webhook) = webhooks::find(&mut conn, &webhook_id)? else { continue };
             let Ok(secret) = kek.open(&webhook.secret_sealed, webhook.webhook_id.as_bytes()) else {
                 tracing::error!(webhook = %webhook.webhook_id, "a webhook secret does not open under this key-encryption key");
                 continue;
             };
-            let Ok(payload) = self.sealing.open(&delivery.payload, &payload_context(&delivery.delivery_id))
-            else {
-                tracing::error!(delivery = %delivery.delivery_id, "a webhook payload does not open under this key-encryption key");
-                continue;
-            };
-            let url = webhook.url.clone();
-            let Some(leased_until) = webhooks::lease(&mut conn, &delivery, now + LEASE)? else { continue };
-            let delivery = DeliveryRecord { payload, ..delivery };
-            *count += 1;
-            leased.push(Attempt { delivery, url, secret, leased_until });
+            for delivery in webhooks::due(&mut conn, &webhook_id, now, room as i64)? {
+                let Ok(payload) =
+                    self.sealing.open(&delivery.payload, &payload_context(&delivery.delivery_id))
+                else {
+                    tracing::error!(delivery = %delivery.delivery_id, "a webhook payload does not open under this key-encryption key");
+                    continue;
+                };
+                let Some(leased_until) = webhooks::lease(&mut conn, &delivery, now + LEASE)? else {
+                    continue;
+                };
+                let delivery = DeliveryRecord { payload, ..delivery };
+                let secret = Zeroizing::new(secret.to_vec());
+                leased.push(Attempt { delivery, url: webhook.url.clone(), secret, leased_until });
+                free -= 1;
+            }
         }
         Ok(leased)
+    }
+
+    /// Disables the enabled endpoints that have failed every delivery since
+    /// before `period` ago, each with a `webhook.disabled` event; returns
+    /// how many.
+    pub fn disable_failing_webhooks(&self, period: TimeDelta) -> Result<usize, AppError> {
+        let cutoff = self.now() - period;
+        let failing = webhooks::failing_since_before(&mut *self.db.get()?, cutoff)?;
+        let system = Actor::System { job: "webhooks" };
+        let mut disabled = 0;
+        for webhook in failing {
+            let done = self.commit(&system, |tx| {
+                // Read again: it may have delivered or been changed meanwhile.
+                let Some(mut record) = webhooks::find(tx.conn, &webhook.webhook_id)? else {
+                    return Ok(false);
+                };
+                let Some(since) = record.failing_since.filter(|since| record.enabled && *since < cutoff)
+                else {
+                    return Ok(false);
+                };
+                record.enabled = false;
+                record.updated_at = tx.now;
+                webhooks::update(tx.conn, &record)?;
+                tx.emit(Event::WebhookDisabled {
+                    webhook_id: record.webhook_id.clone(),
+                    failing_since: crate::time(since),
+                });
+                Ok(true)
+            })?;
+            disabled += usize::from(done);
+        }
+        Ok(disabled)
     }
 
     /// Records how an attempt ended: delivered on a 2xx, else retried on
@@ -593,9 +696,12 @@ impl App {
         if delivery.status == DeliveryStatus::Failed {
             tracing::warn!(delivery = %delivery.delivery_id, webhook = %delivery.webhook_id, "a webhook delivery ran out of attempts");
         }
-        if !webhooks::record_attempt(&mut *self.db.get()?, &delivery, leased_until, now)? {
+        let conn = &mut *self.db.get()?;
+        if !webhooks::record_attempt(conn, &delivery, leased_until, now)? {
             tracing::warn!(delivery = %delivery.delivery_id, "a webhook attempt outlived its lease; its outcome is not recorded");
+            return Ok(());
         }
+        webhooks::note_outcome(conn, &delivery.webhook_id, delivered, now)?;
         Ok(())
     }
 }
@@ -632,6 +738,19 @@ fn queue_entries(
     Ok((last, queued))
 }
 
+/// Disables endpoints that failed every delivery for `period`, checking
+/// every minute, for as long as `alive` exists.
+pub fn spawn_disabler(
+    app: Arc<App>,
+    period: TimeDelta,
+    alive: std::sync::Weak<dyn std::any::Any + Send + Sync>,
+) {
+    let failed = "failing webhook endpoints could not be checked; they will be on the next try";
+    crate::periodic::spawn_job("webhook-disabler", Duration::from_secs(60), alive, failed, move || {
+        app.disable_failing_webhooks(period).map(drop)
+    });
+}
+
 /// Queues new events every second for as long as `alive` exists (the
 /// server's sender leases and sends them).
 pub fn spawn_queue(app: Arc<App>, alive: std::sync::Weak<dyn std::any::Any + Send + Sync>) {
@@ -657,23 +776,24 @@ mod tests {
     }
 
     #[test]
-    fn urls_are_https_or_loopback_http() {
-        for ok in [
-            "https://hooks.example/in",
-            "http://127.0.0.1:9000/hook",
-            "http://[::1]/h",
-            "http://localhost:8080/",
-        ] {
-            assert!(validate_url(ok).is_ok(), "{ok}");
+    fn urls_go_where_the_outbound_policy_admits() {
+        let strict = OutboundPolicy::default();
+        let loopback = OutboundPolicy::new(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+        assert!(validate_url("https://hooks.example/in", &strict).is_ok());
+        for ok in ["http://127.0.0.1:9000/hook", "http://[::1]/h", "http://localhost:8080/"] {
+            assert!(validate_url(ok, &loopback).is_ok(), "{ok}");
+            assert!(matches!(validate_url(ok, &strict), Err(AppError::Invalid(_))), "{ok}");
         }
         for bad in [
             "http://hooks.example/in",
             "ftp://x.example/",
             "https://user:pw@x.example/",
             "https://x.example/#f",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://2130706433/",
             "nope",
         ] {
-            assert!(matches!(validate_url(bad), Err(AppError::Invalid(_))), "{bad}");
+            assert!(matches!(validate_url(bad, &strict), Err(AppError::Invalid(_))), "{bad}");
         }
     }
 

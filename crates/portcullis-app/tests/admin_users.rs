@@ -66,36 +66,36 @@ backend_tests! {
         let key = enrolment.key.expose().to_owned();
 
         let now = start.timestamp();
-        assert!(matches!(app.verify_second_factor(&alice, "000000x", HERE).unwrap(), Verdict::Refused));
-        let Verdict::Enrolled(codes) = app.verify_second_factor(&alice, &code(&key, now), HERE).unwrap() else {
+        assert!(matches!(app.verify_second_factor(&alice, "000000x", HERE, None).unwrap(), Verdict::Refused));
+        let Verdict::Enrolled(codes) = app.verify_second_factor(&alice, &code(&key, now), HERE, None).unwrap() else {
             panic!("the first code confirms enrolment")
         };
         assert_eq!(codes.len(), RECOVERY_CODES);
         assert_eq!(app.second_factor_state(&alice).unwrap(), FactorState::Enrolled);
         assert!(matches!(app.start_enrolment(&alice, "Portcullis"), Err(AppError::Conflict(_))), "only a reset enrols again");
-        assert!(matches!(app.verify_second_factor(&alice, &code(&key, now), HERE).unwrap(), Verdict::Refused), "a code is accepted once");
+        assert!(matches!(app.verify_second_factor(&alice, &code(&key, now), HERE, None).unwrap(), Verdict::Refused), "a code is accepted once");
 
         clock.advance(TimeDelta::seconds(30));
         let later = now + 30;
-        assert!(matches!(app.verify_second_factor(&alice, &code(&key, later - 30), HERE).unwrap(), Verdict::Refused),
+        assert!(matches!(app.verify_second_factor(&alice, &code(&key, later - 30), HERE, None).unwrap(), Verdict::Refused),
                 "an earlier step than one accepted is a replay");
-        assert!(matches!(app.verify_second_factor(&alice, &code(&key, later), HERE).unwrap(), Verdict::Accepted));
+        assert!(matches!(app.verify_second_factor(&alice, &code(&key, later), HERE, None).unwrap(), Verdict::Accepted));
         clock.advance(TimeDelta::seconds(30));
-        assert!(matches!(app.verify_second_factor(&alice, &code(&key, later + 60), HERE).unwrap(), Verdict::Accepted),
+        assert!(matches!(app.verify_second_factor(&alice, &code(&key, later + 60), HERE, None).unwrap(), Verdict::Accepted),
                 "one step of drift is allowed");
 
         let recovery = codes[0].expose().to_uppercase();
-        assert!(matches!(app.verify_second_factor(&alice, &recovery, HERE).unwrap(), Verdict::Recovered { left: 9 }));
-        assert!(matches!(app.verify_second_factor(&alice, &recovery, HERE).unwrap(), Verdict::Refused), "used once");
+        assert!(matches!(app.verify_second_factor(&alice, &recovery, HERE, None).unwrap(), Verdict::Recovered { left: 9 }));
+        assert!(matches!(app.verify_second_factor(&alice, &recovery, HERE, None).unwrap(), Verdict::Refused), "used once");
 
         // With the replayed recovery code, five failures: the limit.
         for _ in 0..4 {
-            assert!(matches!(app.verify_second_factor(&alice, "123456", HERE).unwrap(), Verdict::Refused));
+            assert!(matches!(app.verify_second_factor(&alice, "123456", HERE, None).unwrap(), Verdict::Refused));
         }
-        assert!(matches!(app.verify_second_factor(&alice, codes[1].expose(), HERE).unwrap(), Verdict::Throttled),
+        assert!(matches!(app.verify_second_factor(&alice, codes[1].expose(), HERE, None).unwrap(), Verdict::Throttled { .. }),
                 "not even a right code is checked while throttled");
         let elsewhere = Some(IpAddr::from([198, 51, 100, 1]));
-        assert!(matches!(app.verify_second_factor(&alice, codes[1].expose(), elsewhere).unwrap(), Verdict::Recovered { left: 8 }),
+        assert!(matches!(app.verify_second_factor(&alice, codes[1].expose(), elsewhere, None).unwrap(), Verdict::Recovered { left: 8 }),
                 "wrong codes from one address do not lock the user out elsewhere");
 
         let bob = user(&app, "bob");
@@ -108,9 +108,11 @@ backend_tests! {
         let password = portcullis_core::Password::new("a new password".into());
         assert!(matches!(app.set_user_password(&users_only, &alice, &password), Err(AppError::Forbidden(Permission::Keys))));
         assert!(matches!(app.set_user_disabled(&users_only, &alice, true), Err(AppError::Forbidden(Permission::Keys))));
+        let claims = portcullis_core::StandardClaims { email: Some("mallory@example.com".into()), ..Default::default() };
+        assert!(matches!(app.set_user_claims(&users_only, &alice, &claims), Err(AppError::Forbidden(Permission::Keys))));
         app.reset_second_factor(&Actor::operator(), &alice).unwrap();
         assert_eq!(app.second_factor_state(&alice).unwrap(), FactorState::None);
-        assert!(matches!(app.verify_second_factor(&alice, codes[2].expose(), elsewhere).unwrap(), Verdict::Refused));
+        assert!(matches!(app.verify_second_factor(&alice, codes[2].expose(), elsewhere, None).unwrap(), Verdict::Refused));
         let audited = app.audit_entries(&Actor::operator(), portcullis_app::audit::Query { target: Some(alice.clone()), limit: 50, ..Default::default() }).unwrap();
         let actions: Vec<&str> = audited.entries.iter().map(|e| e.action.as_str()).collect();
         for action in ["user.second_factor_enrolled", "user.recovery_code_used", "user.second_factor_reset"] {

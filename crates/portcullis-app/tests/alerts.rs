@@ -46,6 +46,20 @@ fn note(app: &App, kind: FailureKind, client: &str, reason: &'static str, n: usi
 
 backend_tests! {
     #[test]
+    fn failed_and_throttled_sign_ins_fire_the_login_rule(db) {
+        let clock = Clock::manual(chrono::Utc::now());
+        let app = instance(&db, &clock);
+        let logins = rule(&app, json!({"kind": "login_failures", "per_minute": 5}));
+        assert!(parse_rule(json!({"kind": "login_failures", "per_minute": 5, "action": "disable"}).as_object().unwrap().clone()).is_err(),
+                "strangers cause what it counts: it only alerts");
+        note(&app, FailureKind::Login, "alice", "wrong password", 4);
+        assert!(app.check_alert_rules().unwrap().is_empty(), "4 in the window is under 5 a minute");
+        note(&app, FailureKind::LoginThrottled, "alice", "account", 3);
+        assert_eq!(names(&app.check_alert_rules().unwrap()), [("alert.fired", "(all)".to_owned())]);
+        assert!(app.alert_rule(&Actor::operator(), &logins).unwrap().firing.contains_key("(all)"));
+    }
+
+    #[test]
     fn an_error_rate_fires_once_across_instances_and_resolves(db) {
         // Late enough in the minute that, one minute on, every instance has written it.
         let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:25Z").unwrap().to_utc());

@@ -25,6 +25,25 @@ fn status(report: &Report, check: &str) -> (Status, String) {
 
 backend_tests! {
     #[test]
+    fn a_verification_of_an_empty_log_proves_nothing_about_what_came_after(db) {
+        let app = App::with_defaults(db.connect());
+        let operator = Actor::operator();
+        app.verify_audit_chain_if_due().unwrap();
+        for n in 0..5 {
+            app.create_client(&operator, json!({"client_name": format!("c{n}")}).as_object().unwrap().clone()).unwrap();
+        }
+        let report = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();
+        let (status_now, evidence) = status(&report, "audit_chain_verified");
+        assert_eq!(status_now, Status::Fail, "{evidence}");
+        assert!(evidence.contains("the 5 written since are not verified"), "{evidence}");
+        // The job renews it at its next run, although a day has not passed.
+        app.verify_audit_chain_if_due().unwrap();
+        app.create_client(&operator, json!({"client_name": "later"}).as_object().unwrap().clone()).unwrap();
+        let report = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();
+        assert_eq!(status(&report, "audit_chain_verified"), (Status::Pass, "5 entries intact, up to #5; 1 written since".into()));
+    }
+
+    #[test]
     fn checks_read_the_live_configuration(db) {
         let app = App::with_defaults(db.connect());
         let operator = Actor::operator();
@@ -57,7 +76,7 @@ backend_tests! {
         assert_eq!(mfa, Status::NotApplicable, "{evidence}");
         let (verified, evidence) = status(&soc2, "audit_chain_verified");
         assert_eq!(verified, Status::Pass, "{evidence}");
-        assert!(evidence.contains("3 entries intact"));
+        assert!(evidence.contains("3 entries intact, up to #3"), "{evidence}");
         assert_eq!(status(&soc2, "issuer_https").0, Status::Pass);
         let gdpr = app.compliance_report(&operator, "gdpr", &facts("https://id.example")).unwrap();
         assert_eq!(gdpr.controls.len(), 5);

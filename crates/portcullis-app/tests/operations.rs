@@ -134,6 +134,51 @@ backend_tests! {
     }
 
     #[test]
+    fn concurrent_disables_of_the_last_two_admin_clients_leave_one_enabled(db) {
+        let (app, _) = app(&db);
+        let operator = Actor::operator();
+        let first = app.bootstrap(&operator, false).unwrap().client_id;
+        let second = app.create_client(&operator, object(json!({
+            "client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin",
+        }))).unwrap().client.client_id;
+        for round in 0..10 {
+            let barrier = std::sync::Barrier::new(2);
+            let outcomes: Vec<Result<_, AppError>> = std::thread::scope(|s| {
+                let handles: Vec<_> = [&first, &second].into_iter().map(|id| {
+                    let (app, operator, barrier) = (&app, &operator, &barrier);
+                    s.spawn(move || { barrier.wait(); app.set_client_disabled(operator, id, true) })
+                }).collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "round {round}: {outcomes:?}");
+            assert!(outcomes.iter().any(|o| matches!(o, Err(AppError::Conflict(_)))), "round {round}: {outcomes:?}");
+            for id in [&first, &second] {
+                app.set_client_disabled(&operator, id, false).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_admin_keeps_a_secret_that_never_expires(db) {
+        let (app, _) = app(&db);
+        let operator = Actor::operator();
+        let first = app.bootstrap(&operator, false).unwrap().client_id;
+        let second = app.create_client(&operator, object(json!({
+            "client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin",
+        }))).unwrap().client.client_id;
+        let permanent = app.client(&operator, &second).unwrap().secrets[0].secret_id.clone();
+        app.add_client_secret(&operator, &second, Some(Utc::now() + TimeDelta::hours(1))).unwrap();
+        // Racing: of disabling the first and leaving the second only an expiring secret, one passes.
+        let barrier = std::sync::Barrier::new(2);
+        let (disabled, revoked) = std::thread::scope(|s| {
+            let d = s.spawn(|| { barrier.wait(); app.set_client_disabled(&operator, &first, true).map(drop) });
+            let r = s.spawn(|| { barrier.wait(); app.revoke_client_secret(&operator, &second, &permanent) });
+            (d.join().unwrap(), r.join().unwrap())
+        });
+        assert!(disabled.is_ok() != revoked.is_ok(), "exactly one passes: {disabled:?} {revoked:?}");
+    }
+
+    #[test]
     fn an_expired_secret_does_not_count_as_the_last_admins_other_secret(db) {
         let clock = Clock::manual(Utc::now());
         let app = App::with_defaults(db.connect()).with_clock(clock.clone());

@@ -68,7 +68,7 @@ fn request(app: &App, client: &str, scope: &str) -> AuthorizationRequest {
 /// Signs in as alice with `password`, as the login page does; `None` when throttled.
 fn sign_in(app: &App, interaction: &Interaction, password: &str) -> Option<SignIn> {
     let alice = Username::parse("alice").unwrap();
-    let attempt = app.begin_sign_in(alice, Some(IpAddr::from([192, 0, 2, 7]))).unwrap()?;
+    let attempt = app.begin_sign_in(alice, Some(IpAddr::from([192, 0, 2, 7])), None).unwrap().ok()?;
     let verified = attempt.verify(&Password::new(password.into()));
     Some(app.finish_sign_in(attempt, verified, interaction).unwrap())
 }
@@ -107,7 +107,7 @@ backend_tests! {
         let (interaction, csrf) = app.start_interaction(&request(&app, &client, "openid profile"), None).unwrap();
         assert!(interaction.csrf_matches(csrf.expose()) && !interaction.csrf_matches("forged"));
         assert!(matches!(sign_in(&app, &interaction, "wrong password"), Some(SignIn::Failed)));
-        let Some(SignIn::SignedIn { session, token }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
+        let Some(SignIn::SignedIn { session, token, .. }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
         let interaction = app.interaction(interaction.id.expose()).unwrap().expect("still pending");
         assert!(interaction.is_logged_in_with(&session), "the new session carries the request on");
         assert_eq!(app.session(token.expose()).unwrap().map(|s| s.user_id), Some(session.user_id.clone()));
@@ -136,7 +136,7 @@ backend_tests! {
     fn a_session_ended_is_gone_and_failed_sign_ins_are_throttled(db) {
         let (app, _, _, client) = setup(&db);
         let (interaction, _) = app.start_interaction(&request(&app, &client, "openid"), None).unwrap();
-        let Some(SignIn::SignedIn { session, token }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
+        let Some(SignIn::SignedIn { session, token, .. }) = sign_in(&app, &interaction, PASSWORD) else { panic!("signed in") };
         app.end_session(&session).unwrap();
         assert!(app.session(token.expose()).unwrap().is_none());
         for _ in 0..MAX_PER_ACCOUNT {

@@ -20,8 +20,10 @@ fn admin(scope: &str) -> Actor {
     }
 }
 
+/// An instance whose webhooks may go to receivers on loopback.
 fn instance(db: &TestDb, clock: &Clock, kek: &Arc<KeyEncryptionKey>) -> App {
-    App::with_defaults(db.connect()).with_clock(clock.clone()).with_kek(kek.clone())
+    let loopback = portcullis_core::outbound::OutboundPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    App::with_defaults(db.connect()).with_clock(clock.clone()).with_kek(kek.clone()).with_outbound(loopback)
 }
 
 fn hook(url: &str, events: &[&str]) -> WebhookInput {
@@ -72,6 +74,76 @@ backend_tests! {
     }
 
     #[test]
+    fn slow_endpoints_hold_only_their_share_of_the_sending_slots(db) {
+        let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().to_utc());
+        let kek = Arc::new(KeyEncryptionKey::generate());
+        let app = instance(&db, &clock, &kek);
+        let actor = admin("admin");
+        let slow: Vec<String> = (0..17)
+            .map(|n| app.create_webhook(&actor, hook(&format!("https://slow{n}.example/in"), &["webhook.test"])).unwrap().webhook.webhook_id)
+            .collect();
+        for id in &slow {
+            for _ in 0..5 {
+                app.send_test_webhook(&actor, id).unwrap();
+            }
+        }
+        // Each slow endpoint gets its share of 64 slots, and holds it (they never answer).
+        let mut in_flight = std::collections::HashMap::new();
+        for attempt in app.lease_webhook_deliveries(64, &in_flight).unwrap() {
+            *in_flight.entry(attempt.delivery.webhook_id.clone()).or_insert(0) += 1;
+        }
+        assert!(in_flight.values().all(|n| *n == 3), "64 / 18 each: {in_flight:?}");
+        assert!(app.lease_webhook_deliveries(64, &in_flight).unwrap().is_empty(), "no more while they hold their shares");
+        // A healthy endpoint's delivery is sent at once, not behind theirs.
+        let healthy = app.create_webhook(&actor, hook("https://healthy.example/in", &["webhook.test"])).unwrap().webhook.webhook_id;
+        app.send_test_webhook(&actor, &healthy).unwrap();
+        let leased = app.lease_webhook_deliveries(64, &in_flight).unwrap();
+        assert_eq!(leased.iter().map(|a| a.delivery.webhook_id.as_str()).collect::<Vec<_>>(), [healthy.as_str()]);
+    }
+
+    #[test]
+    fn an_endpoint_failing_every_delivery_for_days_is_disabled_and_endpoints_are_capped(db) {
+        let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().to_utc());
+        let kek = Arc::new(KeyEncryptionKey::generate());
+        let app = instance(&db, &clock, &kek);
+        let actor = admin("admin");
+        let dead = app.create_webhook(&actor, hook("https://dead.example/in", &["webhook.test"])).unwrap().webhook.webhook_id;
+        let alive = app.create_webhook(&actor, hook("https://alive.example/in", &["webhook.test"])).unwrap().webhook.webhook_id;
+        let attempt = |outcome: AttemptOutcome| {
+            for id in [&dead, &alive] {
+                app.send_test_webhook(&actor, id).unwrap();
+            }
+            for leased in app.lease_webhook_deliveries(64, &Default::default()).unwrap() {
+                let outcome = if leased.delivery.webhook_id == dead { outcome.clone() } else { AttemptOutcome::Answered(204) };
+                app.finish_webhook_attempt(leased, &outcome).unwrap();
+            }
+        };
+        attempt(AttemptOutcome::Failed("the endpoint could not be reached".into()));
+        let started = app.webhook(&actor, &dead).unwrap().failing_since.expect("failing");
+        clock.advance(TimeDelta::days(3));
+        attempt(AttemptOutcome::Answered(500));
+        assert_eq!(app.webhook(&actor, &dead).unwrap().failing_since, Some(started.clone()), "still since the first failure");
+        assert_eq!(app.disable_failing_webhooks(TimeDelta::days(5)).unwrap(), 0, "not for five days yet");
+        clock.advance(TimeDelta::days(3));
+        assert_eq!(app.disable_failing_webhooks(TimeDelta::days(5)).unwrap(), 1);
+        let view = app.webhook(&actor, &dead).unwrap();
+        assert!(!view.enabled && view.failing_since.is_some());
+        assert!(app.webhook(&actor, &alive).unwrap().enabled && app.webhook(&actor, &alive).unwrap().failing_since.is_none());
+        let audited = app.audit_entries(&actor, portcullis_app::audit::Query { action: Some("webhook.disabled".into()), limit: 5, ..Default::default() }).unwrap();
+        assert_eq!(audited.entries.len(), 1);
+        assert_eq!(audited.entries[0].details["failing_since"], started.as_str());
+        // Turned on again, it gets a fresh period.
+        let on = WebhookInput { enabled: Some(true), ..WebhookInput::default() };
+        assert!(app.update_webhook(&actor, &dead, on).unwrap().failing_since.is_none());
+
+        for n in 2..portcullis_app::webhooks::MAX_WEBHOOKS {
+            app.create_webhook(&actor, hook(&format!("https://h{n}.example/in"), &[])).unwrap();
+        }
+        let refused = app.create_webhook(&actor, hook("https://one-too-many.example/in", &[]));
+        assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    }
+
+    #[test]
     fn a_failing_delivery_is_retried_on_the_schedule_then_given_up(db) {
         let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().to_utc());
         let kek = Arc::new(KeyEncryptionKey::generate());
@@ -104,8 +176,13 @@ backend_tests! {
         let app = instance(&db, &clock, &kek);
         let refused = app.create_webhook(&admin("admin:clients"), hook("https://hooks.example/", &[]));
         assert!(matches!(refused, Err(AppError::Forbidden(_))));
-        for bad in [hook("http://hooks.example/", &[]), hook("https://hooks.example/", &["nothing.*"]), WebhookInput::default()] {
+        for bad in [hook("ftp://hooks.example/", &[]), hook("https://hooks.example/", &["nothing.*"]), WebhookInput::default()] {
             assert!(matches!(app.create_webhook(&admin("admin"), bad), Err(AppError::Invalid(_))));
+        }
+        // Without an allowed network, http goes nowhere.
+        let strict = App::with_defaults(db.connect()).with_kek(kek.clone());
+        for bad in ["http://hooks.example/", "http://127.0.0.1:9/", "https://[::1]/"] {
+            assert!(matches!(strict.create_webhook(&admin("admin"), hook(bad, &[])), Err(AppError::Invalid(_))), "{bad}");
         }
         assert!(matches!(app.send_test_webhook(&admin("admin"), "wh_none"), Err(AppError::NotFound(_))));
         let without_kek = App::with_defaults(db.connect());

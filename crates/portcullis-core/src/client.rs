@@ -213,6 +213,13 @@ pub struct ClientMetadata {
     /// Where authorization responses may be sent (RFC 7591 §2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<RedirectUri>,
+    /// Web origins (`https://app.example`) whose pages may call the token,
+    /// revocation and UserInfo endpoints for this client across origins
+    /// (CORS, without credentials); the origins of its https and loopback
+    /// redirect URIs when absent, none when empty. An extension of RFC 7591,
+    /// like Keycloak's web origins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
     /// Where the user may be sent after logging out (RP-Initiated Logout §3.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<RedirectUri>,
@@ -316,6 +323,7 @@ impl ClientMetadata {
         }
         self.validate_code_flow()?;
         self.validate_registration_members()?;
+        validate_origins(self.allowed_origins.as_deref().unwrap_or_default())?;
         for (field, value, max) in [
             ("access_token_lifetime", self.access_token_lifetime, MAX_ACCESS_TOKEN_LIFETIME),
             ("refresh_token_idle_lifetime", self.refresh_token_idle_lifetime, MAX_REFRESH_TOKEN_LIFETIME),
@@ -458,6 +466,51 @@ impl ClientMetadata {
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// Whether a page of `origin` (as a browser sends it in `Origin`) may
+    /// call this client's endpoints: one of `allowed_origins`, or of its
+    /// redirect URIs' origins when it names none.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        match &self.allowed_origins {
+            Some(origins) => origins.iter().any(|allowed| allowed == origin),
+            None => {
+                self.redirect_uris.iter().any(|uri| web_origin(uri.as_str()).is_some_and(|o| o == origin))
+            }
+        }
+    }
+}
+
+/// The origin of `url` as browsers serialise it (RFC 6454 §6.2), when it
+/// has one a page can run at: https, or http on a loopback host.
+fn web_origin(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let loopback = match url.host()? {
+        url::Host::Domain(name) => name == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    (url.scheme() == "https" || (url.scheme() == "http" && loopback))
+        .then(|| url.origin().ascii_serialization())
+}
+
+/// The most origins a client may list.
+pub const MAX_ORIGINS: usize = 50;
+
+/// Each of `origins` an origin exactly as browsers send it: a scheme, a host
+/// and a port only if it is not the scheme's own (no path, not even `/`).
+fn validate_origins(origins: &[String]) -> Result<(), MetadataError> {
+    if origins.len() > MAX_ORIGINS {
+        return Err(invalid("allowed_origins", format!("at most {MAX_ORIGINS} origins")));
+    }
+    for origin in origins {
+        if web_origin(origin).as_deref() != Some(origin.as_str()) {
+            return Err(invalid(
+                "allowed_origins",
+                format!("`{origin}` is not an origin such as https://app.example (https, or http on loopback; no path)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The most contacts a client may list.
@@ -514,6 +567,54 @@ fn validate_jwks(jwks: &serde_json::Value) -> Result<(), MetadataError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+
+    fn parsed(json: serde_json::Value) -> Result<ClientMetadata, MetadataError> {
+        let metadata: ClientMetadata = serde_json::from_value(json).unwrap();
+        metadata.validate().map(|()| metadata)
+    }
+
+    #[test]
+    fn origins_default_to_the_redirect_uris_and_are_checked_as_browsers_send_them() {
+        let spa = parsed(serde_json::json!({"client_name": "spa", "grant_types": ["authorization_code"],
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://app.example/cb", "http://127.0.0.1:5173/cb"]}))
+        .unwrap();
+        assert!(spa.allows_origin("https://app.example") && spa.allows_origin("http://127.0.0.1:5173"));
+        assert!(!spa.allows_origin("https://app.example:8443") && !spa.allows_origin("https://evil.example"));
+        assert!(!spa.allows_origin("null"), "an opaque origin is never allowed");
+        let native = parsed(serde_json::json!({"client_name": "app", "application_type": "native", "grant_types": ["authorization_code"],
+            "token_endpoint_auth_method": "none", "redirect_uris": ["com.example.app:/cb"]})).unwrap();
+        assert!(
+            !native.allows_origin("null") && !native.allows_origin("com.example.app://"),
+            "a private-use scheme is no web origin"
+        );
+        let named =
+            parsed(serde_json::json!({"client_name": "spa", "allowed_origins": ["https://other.example"]}))
+                .unwrap();
+        assert!(named.allows_origin("https://other.example") && !named.allows_origin("https://app.example"));
+        let none = parsed(serde_json::json!({"client_name": "x", "allowed_origins": [],
+            "grant_types": ["authorization_code"], "redirect_uris": ["https://app.example/cb"]}))
+        .unwrap();
+        assert!(!none.allows_origin("https://app.example"), "an empty list allows none");
+        for bad in [
+            "https://app.example/",
+            "https://app.example/path",
+            "http://app.example",
+            "https://APP.example",
+            "https://app.example:443",
+            "*",
+            "null",
+            "app.example",
+        ] {
+            let refused = parsed(serde_json::json!({"client_name": "x", "allowed_origins": [bad]}));
+            assert_eq!(refused.map(drop).unwrap_err().field, "allowed_origins", "{bad}");
+        }
+    }
 }
 
 #[cfg(test)]

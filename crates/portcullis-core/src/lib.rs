@@ -43,6 +43,7 @@ pub mod country;
 pub mod grant;
 pub mod issuer;
 pub mod oauth_error;
+pub mod outbound;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;

@@ -5,6 +5,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -52,6 +53,18 @@ impl KeyEncryptionKey {
         hasher.update(key.as_ref());
         let id = hasher.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
         Self { key, id }
+    }
+
+    /// A key for `purpose` derived from this one: HMAC-SHA256 keyed with it
+    /// over the purpose (one block of HKDF-Expand, RFC 5869 §2.3). Every
+    /// instance holding this key derives the same; nothing derived tells
+    /// this key or another purpose's.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_ref()).expect("HMAC takes any key length");
+        mac.update(b"portcullis derived key v1\0");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
     /// The key as URL-safe base64, for writing the development key file.
@@ -105,6 +118,16 @@ impl fmt::Debug for KeyEncryptionKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_are_the_same_for_one_key_and_purpose_only() {
+        let kek = KeyEncryptionKey::generate();
+        let again = KeyEncryptionKey::from_base64(&kek.to_base64()).unwrap();
+        assert_eq!(*kek.derive("device cookies"), *again.derive("device cookies"));
+        assert_ne!(*kek.derive("device cookies"), *kek.derive("identifier digests"));
+        assert_ne!(*kek.derive("device cookies"), *KeyEncryptionKey::generate().derive("device cookies"));
+        assert_ne!(kek.derive("device cookies").as_slice(), kek.to_base64().as_bytes());
+    }
 
     #[test]
     fn sealed_data_opens_only_with_the_same_key_and_context() {

@@ -3,6 +3,7 @@
 use crate::clients::RegisteredClient;
 use actix_web::HttpRequest;
 use ipnet::IpNet;
+use portcullis_app::once_every::OnceEvery;
 use portcullis_core::{ErrorCode, OAuthError};
 use std::net::IpAddr;
 
@@ -21,6 +22,9 @@ impl TrustedProxies {
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
         let peer = req.peer_addr()?.ip().to_canonical();
         if !self.trusts(peer) {
+            if self.0.is_empty() && req.headers().contains_key("x-forwarded-for") {
+                warn_of_an_unconfigured_proxy(peer);
+            }
             return Some(peer);
         }
         let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -33,6 +37,21 @@ impl TrustedProxies {
             }
         }
         Some(nearest)
+    }
+}
+
+/// Behind a proxy nobody named, every caller is the proxy: lockouts, rate
+/// limits and remediation would act on all of them at once. Said at the
+/// first such request, then every ten minutes.
+fn warn_of_an_unconfigured_proxy(peer: IpAddr) {
+    static RATIONED: OnceEvery = OnceEvery::new(std::time::Duration::from_secs(600));
+    if RATIONED.due() {
+        tracing::warn!(
+            %peer,
+            "requests carry X-Forwarded-For but --trusted-proxies (PORTCULLIS_TRUSTED_PROXIES) is not set: \
+             the header is ignored and every caller behind {peer} shares its address for lockouts and rate limits; \
+             name the proxy's network with --trusted-proxies"
+        );
     }
 }
 

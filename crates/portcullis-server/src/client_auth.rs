@@ -4,20 +4,20 @@
 //! only the method it registered, and only from its allowed addresses.
 
 use crate::client_address::{self, TrustedProxies};
-use crate::client_lockout::{self, AddressLockouts};
+use crate::client_lockout::{self, AddressMemory};
 use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::config::{Lockout, LockoutAction};
 use crate::form::FormParams;
 use crate::geoip::Countries;
 use crate::remote_jwks::RemoteJwks;
-use crate::{endpoints, secrets, storage, usage};
+use crate::{endpoints, storage, usage};
 use actix_web::http::header;
 use actix_web::web;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use portcullis_app::client_lockouts::{AddressLockout, LockoutPolicy};
+use portcullis_app::client_lockouts::LockoutPolicy;
 use portcullis_app::failures::{Failure, FailureKind};
 use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::App;
@@ -46,7 +46,7 @@ pub struct ClientAuthenticator {
     audiences: Vec<String>,
     proxies: TrustedProxies,
     lockout: Lockout,
-    addresses: AddressLockouts,
+    addresses: AddressMemory,
     unknown_client_rate_limit: u32,
     countries: Option<Arc<Countries>>,
 }
@@ -80,6 +80,8 @@ impl ClientAuthenticator {
     /// name the issuer or one of the endpoints that authenticate clients.
     /// Failures and lockouts are recorded through `app`; uses from outside a
     /// client's `allowed_countries` are reported when `countries` is known.
+    /// Keys at a client's `jwks_uri` are fetched from public addresses only
+    /// until [`ClientAuthenticator::fetching_through`] says otherwise.
     pub fn new(
         clients: Arc<ClientRegistry>,
         app: web::Data<App>,
@@ -92,10 +94,10 @@ impl ClientAuthenticator {
         let audiences =
             [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
         let audiences = std::iter::once(issuer.as_str().to_owned()).chain(audiences).collect();
-        let addresses = AddressLockouts::new(lockout.threshold);
+        let addresses = AddressMemory::default();
         Self {
             clients,
-            remote_jwks: RemoteJwks::default(),
+            remote_jwks: RemoteJwks::new(Arc::default()),
             app,
             audiences,
             proxies,
@@ -104,6 +106,12 @@ impl ClientAuthenticator {
             unknown_client_rate_limit,
             countries,
         }
+    }
+
+    /// This authenticator fetching clients' keys through `outbound`, the
+    /// server's one guarded client.
+    pub fn fetching_through(self, outbound: Arc<portcullis_outbound::Outbound>) -> Self {
+        Self { remote_jwks: RemoteJwks::new(outbound), ..self }
     }
 
     /// The registered clients.
@@ -144,7 +152,9 @@ impl ClientAuthenticator {
                 ),
             ));
         }
-        self.addresses.succeeded(client.id.as_str(), address);
+        if let Some(counted) = self.addresses.succeeded(client.id.as_str(), address) {
+            self.forget_address_failures(client.id.as_str(), counted).await;
+        }
         if client.failed_attempts > 0 {
             self.reset_failures(client.id.as_str()).await;
         }
@@ -232,7 +242,7 @@ impl ClientAuthenticator {
     ) {
         let now = self.app.now();
         let client_id = client.as_ref().map(|c| c.id.as_str());
-        let shown = client_id.map_or_else(|| secrets::identifier_digest(presented), str::to_owned);
+        let shown = client_id.map_or_else(|| self.app.identifier_digest(presented), str::to_owned);
         tracing::info!(client_id = %shown, ip = ?source, reason, "client authentication failed");
         self.app.failures().count(&Failure {
             kind: FailureKind::Client,
@@ -249,13 +259,37 @@ impl ClientAuthenticator {
         if self.addresses.is_known(id, address) {
             return self.count_client_failure(id, source).await;
         }
-        if let client_lockout::Failure::Locked { until, lockouts } = self.addresses.failed(id, address, now) {
-            let lockout = AddressLockout { client_id: id.to_owned(), address, until, lockouts };
-            let recorded =
-                storage::operation(&self.app, move |app| app.record_address_lockout(&lockout, source));
-            if let Err(e) = storage::flattened(recorded.await) {
-                tracing::error!(error = %e, "an address lockout could not be audited");
-            }
+        let counted = address_key(Some(address));
+        self.addresses.failed(id, &counted);
+        // Counted where every instance counts; a lockout reaches every
+        // instance's mirror of the client (this one's at once).
+        let policy = self.policy();
+        let id = id.to_owned();
+        let counted = storage::operation(&self.app, move |app| {
+            app.count_address_failure(&id, (&counted, source), &policy)
+        });
+        if let Err(e) = storage::flattened(counted.await) {
+            tracing::warn!(error = %e, "a failed authentication could not be counted against its address");
+        }
+    }
+
+    /// The threshold and cooldowns of lockouts.
+    fn policy(&self) -> LockoutPolicy {
+        LockoutPolicy {
+            threshold: i64::from(self.lockout.threshold),
+            cooldown: client_lockout::COOLDOWN,
+            max_cooldown: client_lockout::MAX_COOLDOWN,
+            disable: self.lockout.action == LockoutAction::Disable,
+        }
+    }
+
+    /// Forgets the failures of `client_id` counted from `address`, which it
+    /// just authenticated from.
+    async fn forget_address_failures(&self, client_id: &str, address: String) {
+        let id = client_id.to_owned();
+        let forgotten = storage::operation(&self.app, move |app| app.clear_address_failures(&id, &address));
+        if let Err(e) = storage::flattened(forgotten.await) {
+            tracing::warn!(error = %e, "the failed authentications of an address could not be forgotten");
         }
     }
 
@@ -263,12 +297,7 @@ impl ClientAuthenticator {
     /// authenticated from before); at the threshold, locks or disables it,
     /// with an audit entry.
     async fn count_client_failure(&self, client_id: &str, source: Option<IpAddr>) {
-        let policy = LockoutPolicy {
-            threshold: i64::from(self.lockout.threshold),
-            cooldown: client_lockout::COOLDOWN,
-            max_cooldown: client_lockout::MAX_COOLDOWN,
-            disable: self.lockout.action == LockoutAction::Disable,
-        };
+        let policy = self.policy();
         let (clients, id) = (self.clients.clone(), client_id.to_owned());
         let counted = storage::operation(&self.app, move |app| {
             app.count_client_failure(&id, source, &policy)?;
@@ -358,7 +387,7 @@ impl ClientAuthenticator {
                 Err(failed(Some(client), "wrong authentication method"))
             }
             // Refused before anything it sent is checked: guessing from a locked address is useless.
-            Some(client) if self.addresses.locked_until(client_id, address, self.app.now()).is_some() => {
+            Some(client) if client.address_locked_until(address, self.app.now()).is_some() => {
                 Err(failed(Some(client), "address locked out"))
             }
             Some(client) => Ok(client),

@@ -12,7 +12,8 @@ use portcullis_jose::ClientKeys;
 use portcullis_store::clients::{self, ClientRecord, SecretRecord};
 use portcullis_store::{Database, DbConnection};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,8 @@ pub struct RegisteredClient {
     pub id: ClientId,
     /// The current configuration version.
     pub version: i64,
+    /// How many changes were logged for it: a mirror keeps the newest read.
+    pub change_seq: i64,
     /// The current configuration.
     pub metadata: ClientMetadata,
     /// Secrets that are not revoked.
@@ -38,6 +41,9 @@ pub struct RegisteredClient {
     pub locked_until: Option<DateTime<Utc>>,
     /// Every token issued to the client up to then is revoked.
     pub tokens_revoked_before: Option<DateTime<Utc>>,
+    /// Addresses (as rate limits key them) locked out of the client, each
+    /// until then.
+    pub locked_addresses: Vec<(String, DateTime<Utc>)>,
 }
 
 impl RegisteredClient {
@@ -48,6 +54,7 @@ impl RegisteredClient {
             id: ClientId::parse(&record.client_id)
                 .with_context(|| format!("stored client id {}", record.client_id))?,
             version: record.version,
+            change_seq: record.change_seq,
             metadata,
             secrets: record.secrets,
             disabled_at: record.disabled_at,
@@ -55,12 +62,27 @@ impl RegisteredClient {
             failed_attempts: record.failed_attempts,
             locked_until: record.locked_until,
             tokens_revoked_before: record.tokens_revoked_before,
+            locked_addresses: record.locked_addresses,
             retired_redirect_uris: record
                 .retired_redirect_uris
                 .into_iter()
                 .filter_map(|(uri, until)| Some((RedirectUri::parse(&uri).ok()?, until)))
                 .collect(),
         })
+    }
+
+    /// When the lockout of `ip` (its address as rate limits key it) from
+    /// this client ends, if it is locked out at `now`. Costs nothing while
+    /// no address is.
+    pub fn address_locked_until(&self, ip: IpAddr, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.locked_addresses.is_empty() {
+            return None;
+        }
+        let address = portcullis_app::rate_limits::address_key(Some(ip));
+        self.locked_addresses
+            .iter()
+            .find(|(locked, until)| *locked == address && *until > now)
+            .map(|(_, until)| *until)
     }
 
     /// Whether a token issued to the client at `issued_at` was revoked
@@ -106,8 +128,16 @@ const LOOKUPS_PER_SECOND: u32 = 20;
 /// lookups are rationed, so invented ids cannot flood the database.
 pub struct ClientRegistry {
     db: Database,
-    clients: RwLock<HashMap<String, Arc<RegisteredClient>>>,
+    clients: RwLock<Kept>,
     misses: Mutex<Misses>,
+}
+
+/// The clients an instance holds, and those it saw deleted: a read made
+/// before a deletion must not bring the client back.
+#[derive(Default)]
+struct Kept {
+    live: HashMap<String, Arc<RegisteredClient>>,
+    deleted: HashSet<String>,
 }
 
 /// Whether an id missing from memory may be looked up in the database.
@@ -166,14 +196,21 @@ impl ClientRegistry {
         let now = Instant::now();
         Ok(Self {
             db: db.clone(),
-            clients: RwLock::new(loaded),
+            clients: RwLock::new(Kept { live: loaded, deleted: HashSet::new() }),
             misses: Mutex::new(Misses { unknown: HashMap::new(), second: now, lookups: 0 }),
         })
     }
 
+    /// Whether any client allows pages of `origin` to call it (a CORS
+    /// preflight names no client).
+    pub fn any_allows_origin(&self, origin: &str) -> bool {
+        let kept = self.clients.read().expect("client registry lock");
+        kept.live.values().any(|client| client.disabled_at.is_none() && client.metadata.allows_origin(origin))
+    }
+
     /// The client `client_id`, if this instance's mirror holds it.
     pub fn get(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
-        self.clients.read().expect("client registry lock").get(client_id).cloned()
+        self.clients.read().expect("client registry lock").live.get(client_id).cloned()
     }
 
     /// The client `client_id`, from memory or else from the database; an
@@ -195,15 +232,8 @@ impl ClientRegistry {
         let id = client_id.to_owned();
         let record = crate::storage::run(&self.db, move |conn| clients::find(conn, &id)).await?;
         match record.map(RegisteredClient::from_record).transpose()? {
-            // Only where the mirror has nothing: it may have learnt newer state meanwhile.
-            Some(client) => Ok(Some(
-                self.clients
-                    .write()
-                    .expect("client registry lock")
-                    .entry(client_id.to_owned())
-                    .or_insert_with(|| Arc::new(client))
-                    .clone(),
-            )),
+            // The mirror may have learnt newer state meanwhile: put keeps the newest.
+            Some(client) => Ok(self.put(client)),
             None => {
                 self.misses.lock().expect("client misses lock").remember(client_id, Instant::now());
                 Ok(None)
@@ -219,9 +249,14 @@ impl ClientRegistry {
         client_id: &str,
     ) -> anyhow::Result<Option<Arc<RegisteredClient>>> {
         match clients::find(conn, client_id)?.map(RegisteredClient::from_record).transpose()? {
-            Some(client) => Ok(Some(self.put(client))),
+            Some(client) => Ok(self.put(client)),
             None => {
-                self.clients.write().expect("client registry lock").remove(client_id);
+                let deleted = clients::is_deleted(conn, client_id)?;
+                let mut kept = self.clients.write().expect("client registry lock");
+                kept.live.remove(client_id);
+                if deleted {
+                    kept.deleted.insert(client_id.to_owned());
+                }
                 Ok(None)
             }
         }
@@ -233,18 +268,23 @@ impl ClientRegistry {
         self.refresh(&mut conn, client_id).map(drop).map_err(AppError::unavailable)
     }
 
-    /// Keeps `client`, unless a newer configuration version is kept already:
-    /// the change-log follower may have read a change's client just before
-    /// a later change committed and applied here, and must not undo it.
-    fn put(&self, client: RegisteredClient) -> Arc<RegisteredClient> {
+    /// Keeps `client` and returns what is kept now: not when a newer read
+    /// (by its change count) is kept already, nor when the client was seen
+    /// deleted since. The change-log follower, an operation's own refresh
+    /// and a read-through may each have read before a later change was
+    /// applied here, and must not undo it.
+    fn put(&self, client: RegisteredClient) -> Option<Arc<RegisteredClient>> {
         let client = Arc::new(client);
         self.misses.lock().expect("client misses lock").unknown.remove(client.id.as_str());
-        let mut clients = self.clients.write().expect("client registry lock");
-        match clients.get(client.id.as_str()) {
-            Some(kept) if kept.version > client.version => kept.clone(),
+        let mut kept = self.clients.write().expect("client registry lock");
+        if kept.deleted.contains(client.id.as_str()) {
+            return None;
+        }
+        match kept.live.get(client.id.as_str()) {
+            Some(newer) if newer.change_seq > client.change_seq => Some(newer.clone()),
             _ => {
-                clients.insert(client.id.as_str().to_owned(), client.clone());
-                client
+                kept.live.insert(client.id.as_str().to_owned(), client.clone());
+                Some(client)
             }
         }
     }
@@ -307,7 +347,7 @@ mod tests {
 
     portcullis_store::backend_tests! {
         #[test]
-        fn a_stale_read_never_replaces_a_newer_version(db) {
+        fn a_stale_read_never_replaces_a_newer_state_or_undoes_a_deletion(db) {
             use portcullis_app::clients::ClientChange;
             use portcullis_app::Actor;
             let db = db.connect();
@@ -315,12 +355,24 @@ mod tests {
             let metadata = serde_json::json!({"client_name": "a", "scope": "read"});
             let created = app.create_client(&Actor::operator(), metadata.as_object().unwrap().clone()).unwrap();
             let id = created.client.client_id;
-            let stale = clients::find(&mut db.get().unwrap(), &id).unwrap().unwrap();
+            let stale = || clients::find(&mut db.get().unwrap(), &id).unwrap().unwrap();
+            let first = stale();
             let wider = serde_json::json!({"scope": "read write"}).as_object().unwrap().clone();
             app.update_client(&Actor::operator(), &id, None, ClientChange::Merge(wider)).unwrap();
             let registry = ClientRegistry::load(&db).unwrap();
-            registry.put(RegisteredClient::from_record(stale).unwrap());
+            registry.put(RegisteredClient::from_record(first).unwrap());
             assert_eq!(registry.get(&id).unwrap().version, 2, "version 1, read late, is not kept");
+            // A change that leaves the version as it is (disabling) is not undone either.
+            let enabled = stale();
+            app.set_client_disabled(&Actor::operator(), &id, true).unwrap();
+            registry.refresh(&mut db.get().unwrap(), &id).unwrap();
+            registry.put(RegisteredClient::from_record(enabled).unwrap());
+            assert!(registry.get(&id).unwrap().disabled_at.is_some(), "the late read of the enabled client is not kept");
+            let live = stale();
+            app.delete_client(&Actor::operator(), &id).unwrap();
+            assert!(registry.refresh(&mut db.get().unwrap(), &id).unwrap().is_none());
+            assert!(registry.put(RegisteredClient::from_record(live).unwrap()).is_none());
+            assert!(registry.get(&id).is_none(), "a read made before the deletion does not bring it back");
         }
     }
 }

@@ -15,6 +15,9 @@ use std::time::Duration;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/portcullis.db";
 /// Where the development key-encryption key is generated when none is configured.
 pub const DEV_KEK_PATH: &str = "keys/dev.kek";
+/// What outbound requests may reach besides public addresses in dev mode
+/// when `--outbound-allow` is not set: loopback.
+pub const DEV_OUTBOUND_ALLOW: [&str; 2] = ["127.0.0.0/8", "::1/128"];
 /// The environment variable that may hold the key-encryption key itself.
 pub const KEK_ENV: &str = "PORTCULLIS_KEK";
 
@@ -341,6 +344,16 @@ pub struct ServeArgs {
     /// believed. None by default: the header is ignored.
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNet>,
+    /// Comma-separated networks (CIDRs) that requests made on someone's
+    /// behalf (webhooks, client keys) may reach besides public addresses,
+    /// over http too. Empty by default; in dev mode empty means loopback.
+    #[arg(long, env = "PORTCULLIS_OUTBOUND_ALLOW", value_delimiter = ',')]
+    pub outbound_allow: Vec<IpNet>,
+    /// Days a webhook endpoint may fail every delivery before it is
+    /// disabled (0: never).
+    #[arg(long, env = "PORTCULLIS_WEBHOOK_FAILURE_DAYS", default_value_t = portcullis_app::webhooks::DEFAULT_FAILURE_DAYS,
+          value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub webhook_failure_days: u32,
     /// Days a client configuration version can still be rolled back to.
     #[arg(long, env = "PORTCULLIS_CLIENT_VERSION_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
@@ -464,6 +477,11 @@ pub struct Settings {
     pub access_token_lifetime: Duration,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Networks outbound requests may reach besides public addresses.
+    pub outbound_allow: Vec<IpNet>,
+    /// How long a webhook endpoint may fail every delivery before it is
+    /// disabled; `None`: never.
+    pub webhook_failure_period: Option<Duration>,
     /// How far back a client configuration can be rolled back.
     pub client_version_retention: Duration,
     /// How long a redirect URI an update removes keeps working.
@@ -555,6 +573,17 @@ impl ServeArgs {
             workers: self.workers,
             access_token_lifetime: Duration::from_secs(self.access_token_lifetime),
             trusted_proxies: self.trusted_proxies,
+            outbound_allow: match (self.mode, self.outbound_allow.is_empty()) {
+                // A receiver or key server on the developer's own machine.
+                (Mode::Dev, true) => {
+                    DEV_OUTBOUND_ALLOW.iter().map(|n| n.parse().expect("a network")).collect()
+                }
+                _ => self.outbound_allow,
+            },
+            webhook_failure_period: match self.webhook_failure_days {
+                0 => None,
+                days => Some(Duration::from_secs(u64::from(days) * 86_400)),
+            },
             client_version_retention: Duration::from_secs(
                 u64::from(self.client_version_retention_days) * 86_400,
             ),

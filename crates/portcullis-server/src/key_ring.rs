@@ -17,7 +17,7 @@ use portcullis_store::keys::{self, SigningKeyRecord};
 use portcullis_store::server_settings;
 use portcullis_store::{Database, DbConnection, StoreError};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The setting naming the key-encryption key the installation first used.
 const INSTALLED_KEK: &str = "kek.id";
@@ -28,6 +28,10 @@ pub struct KeyRing {
     db: Database,
     kek: Arc<KeyEncryptionKey>,
     current: RwLock<Arc<KeySet>>,
+    /// Held from a reload's read to its swap: a read that starts after
+    /// another's swap sees all that one saw, so a slow read never restores
+    /// a revoked key.
+    reloading: Mutex<()>,
 }
 
 /// One consistent view of the keys: the published ones and the active
@@ -89,7 +93,12 @@ impl KeyRing {
             records = published(&mut conn)?;
         }
         let set = KeySet::from_records(&records, &kek)?;
-        Ok(Self { db: db.clone(), kek: Arc::new(kek), current: RwLock::new(Arc::new(set)) })
+        Ok(Self {
+            db: db.clone(),
+            kek: Arc::new(kek),
+            current: RwLock::new(Arc::new(set)),
+            reloading: Mutex::default(),
+        })
     }
 
     /// The key-encryption key `source` names, checked against the signing
@@ -142,6 +151,7 @@ impl KeyRing {
 
     /// [`KeyRing::reload`], on `conn`.
     pub fn reload_on(&self, conn: &mut DbConnection) -> anyhow::Result<()> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let records = published(conn)?;
         let set = KeySet::from_records(&records, &self.kek)?;
         *self.current.write().expect("key ring lock") = Arc::new(set);

@@ -17,6 +17,7 @@ pub mod clients;
 pub mod config;
 pub mod config_file;
 pub mod console;
+pub mod cors;
 pub mod endpoints;
 pub mod form;
 pub mod geoip;

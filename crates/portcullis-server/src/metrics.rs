@@ -10,8 +10,9 @@
 //!   *pattern* (`/admin/v1/clients/{client_id}`), so ids cannot multiply
 //!   the series; logins by the login page's answer (303, 401, 429);
 //! - tokens issued: the [`IssuedToken`] the token endpoint's answer carries;
-//! - security events and failures by reason: a subscriber of the event bus
-//!   (failures arrive with each window's summary, `--auth-failure-window`);
+//! - security events: a subscriber of the event bus; failures by reason: an
+//!   observer of the failure log, as each failure is counted (the audit
+//!   log's summaries stay windowed, `--auth-failure-window`);
 //! - gauges (connections, mirror lag, key ages): read when scraped.
 
 use crate::mirror::LastRead;
@@ -21,6 +22,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
+use portcullis_app::failures::FailureKind;
 use portcullis_app::{App, Event, Published};
 use portcullis_core::{GrantType, SigningAlgorithm};
 use prometheus_client::encoding::text::encode;
@@ -89,7 +91,7 @@ struct TokenLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FailureLabels {
     kind: &'static str,
-    reason: String,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -182,16 +184,67 @@ impl Metrics {
         let r = &mut registry;
         let latency = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
         Self {
-            requests: registered(r, "http_requests", "HTTP requests answered, by route pattern, method and status", None),
-            latency: registered_as(r, "http_request_duration", "Time to answer a request, by route pattern and method", Some(Unit::Seconds), latency),
-            tokens: registered(r, "tokens_issued", "Access tokens issued, by grant type, signing algorithm and client", None),
-            logins: registered(r, "logins", "Login form submissions, by outcome (success, failure, throttled)", None),
-            failures: registered(r, "auth_failures", "Failed client authentications and logins, by kind and reason, counted as each window's summary is written", None),
-            security_events: registered(r, "security_events", "Lockouts, remediations, revocations, refresh-token reuse and code replay, by event name", None),
-            connections: registered(r, "db_pool_connections", "Database connections of this instance, by state (in_use, idle)", None),
-            connection_waits: registered(r, "db_pool_waits", "Connection takes since start that found none free and waited", None),
-            mirror_lag: registered(r, "change_log_mirror_lag", "Time since this instance last read the change log that carries other instances' changes", Some(Unit::Seconds)),
-            key_age: registered(r, "signing_key_age", "Time since each active signing key was activated", Some(Unit::Seconds)),
+            requests: registered(
+                r,
+                "http_requests",
+                "HTTP requests answered, by route pattern, method and status",
+                None,
+            ),
+            latency: registered_as(
+                r,
+                "http_request_duration",
+                "Time to answer a request, by route pattern and method",
+                Some(Unit::Seconds),
+                latency,
+            ),
+            tokens: registered(
+                r,
+                "tokens_issued",
+                "Access tokens issued, by grant type, signing algorithm and client",
+                None,
+            ),
+            logins: registered(
+                r,
+                "logins",
+                "Login form submissions, by outcome (success, failure, throttled)",
+                None,
+            ),
+            failures: registered(
+                r,
+                "auth_failures",
+                "Failed client authentications and logins, by kind and reason, counted as each happens",
+                None,
+            ),
+            security_events: registered(
+                r,
+                "security_events",
+                "Lockouts, remediations, revocations, refresh-token reuse and code replay, by event name",
+                None,
+            ),
+            connections: registered(
+                r,
+                "db_pool_connections",
+                "Database connections of this instance, by state (in_use, idle)",
+                None,
+            ),
+            connection_waits: registered(
+                r,
+                "db_pool_waits",
+                "Connection takes since start that found none free and waited",
+                None,
+            ),
+            mirror_lag: registered(
+                r,
+                "change_log_mirror_lag",
+                "Time since this instance last read the change log that carries other instances' changes",
+                Some(Unit::Seconds),
+            ),
+            key_age: registered(
+                r,
+                "signing_key_age",
+                "Time since each active signing key was activated",
+                Some(Unit::Seconds),
+            ),
             registry,
             started: Instant::now(),
             last_read,
@@ -232,27 +285,30 @@ impl Metrics {
         self.requests.get_or_create(&RequestLabels { route, method, status: status.as_u16() }).inc();
     }
 
-    /// Counts what an event says.
+    /// Counts a security event.
     fn observe_event(&self, event: &Event) {
-        let summary = match event {
-            Event::AuthClientFailed(summary) => Some(("client", summary)),
-            Event::AuthLoginFailed(summary) => Some(("login", summary)),
-            Event::AuthLoginThrottled(summary) => Some(("login_throttled", summary)),
+        if matches!(
+            event,
             Event::ClientLockedOut { .. }
-            | Event::ClientRemediated { .. }
-            | Event::TokenRevoked { .. }
-            | Event::TokenRefreshReused { .. }
-            | Event::TokenCodeReplayed { .. } => {
-                self.security_events.get_or_create(&EventLabels { event: event.name() }).inc();
-                None
-            }
-            _ => None,
-        };
-        if let Some((kind, summary)) = summary {
-            for (reason, count) in &summary.reasons {
-                self.failures.get_or_create(&FailureLabels { kind, reason: reason.clone() }).inc_by(*count);
-            }
+                | Event::ClientRemediated { .. }
+                | Event::TokenRevoked { .. }
+                | Event::TokenRefreshReused { .. }
+                | Event::TokenCodeReplayed { .. }
+        ) {
+            self.security_events.get_or_create(&EventLabels { event: event.name() }).inc();
         }
+    }
+
+    /// Counts one failure as it happens: the kinds the audit log summarises
+    /// as `auth.client_failed`, `auth.login_failed` and `auth.login_throttled`.
+    fn observe_failure(&self, kind: FailureKind, reason: &'static str) {
+        let kind = match kind {
+            FailureKind::Client => "client",
+            FailureKind::Login => "login",
+            FailureKind::LoginThrottled => "login_throttled",
+            FailureKind::OutsideCountries => return,
+        };
+        self.failures.get_or_create(&FailureLabels { kind, reason }).inc();
     }
 
     /// The exposition, with the gauges read now.
@@ -281,6 +337,8 @@ impl Metrics {
         let metrics = self.clone();
         app.events()
             .subscribe("metrics", move |published: &Published| metrics.observe_event(&published.event));
+        let metrics = self.clone();
+        app.failures().observe(move |kind, reason| metrics.observe_failure(kind, reason));
     }
 }
 

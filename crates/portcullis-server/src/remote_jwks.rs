@@ -2,11 +2,13 @@
 //! for a while, and fetched again when a signature does not verify (the
 //! client may have rotated its keys), at most every [`MIN_REFETCH`].
 //!
-//! Fetches use reqwest with OpenSSL (already linked for josekit), follow no
-//! redirects, time out, and read at most [`MAX_BYTES`].
+//! Fetches go through the guarded outbound client
+//! ([`portcullis_outbound`]): never to an inside address the operator
+//! did not allow, no redirects, within [`TIMEOUT`], at most [`MAX_BYTES`].
 
 use josekit::jwt::JwtPayload;
 use portcullis_jose::ClientKeys;
+use portcullis_outbound::{Outbound, OutboundRequest};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,22 +29,16 @@ struct Fetched {
 
 /// The cache of key sets fetched from clients' `jwks_uri`s.
 pub struct RemoteJwks {
-    http: reqwest::Client,
+    outbound: Arc<Outbound>,
     cache: Mutex<HashMap<String, Fetched>>,
 }
 
-impl Default for RemoteJwks {
-    fn default() -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .build()
-            .expect("an HTTP client with default TLS settings builds");
-        Self { http, cache: Mutex::new(HashMap::new()) }
-    }
-}
-
 impl RemoteJwks {
+    /// An empty cache fetching through `outbound`.
+    pub fn new(outbound: Arc<Outbound>) -> Self {
+        Self { outbound, cache: Mutex::new(HashMap::new()) }
+    }
+
     /// The payload of `jwt` when a key published at `uri` signed it.
     pub async fn verify(&self, uri: &str, jwt: &str) -> Option<JwtPayload> {
         let cached =
@@ -68,14 +64,19 @@ impl RemoteJwks {
     }
 
     async fn fetch(&self, uri: &str) -> anyhow::Result<Arc<ClientKeys>> {
-        let mut response = self.http.get(uri).send().await?.error_for_status()?;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_BYTES {
-                anyhow::bail!("the key set exceeds {MAX_BYTES} bytes");
-            }
-            body.extend_from_slice(&chunk);
+        let request = OutboundRequest {
+            method: reqwest::Method::GET,
+            url: uri,
+            headers: vec![("accept", "application/jwk-set+json, application/json".to_owned())],
+            body: None,
+            timeout: TIMEOUT,
+            max_body: MAX_BYTES,
+        };
+        let response = self.outbound.send(request).await?;
+        if !(200..300).contains(&response.status) {
+            anyhow::bail!("the key set's URI answered {}", response.status);
         }
+        let body = response.body;
         let keys = Arc::new(ClientKeys::from_jwks(&serde_json::from_slice(&body)?)?);
         let fetched = Fetched { keys: keys.clone(), at: Instant::now() };
         self.cache.lock().expect("jwks cache lock").insert(uri.to_owned(), fetched);

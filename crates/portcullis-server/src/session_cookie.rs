@@ -9,6 +9,15 @@ use std::time::Duration;
 pub const SESSION: &str = "portcullis_session";
 /// The CSRF cookie of the interaction in progress.
 pub const CSRF: &str = "portcullis_csrf";
+/// The device cookie: the accounts this browser signed in to
+/// ([`portcullis_app::device_cookies`]).
+pub use portcullis_app::device_cookies::DEVICE_COOKIE as DEVICE;
+
+/// The device cookie set to `value`, kept as long as its newest entry counts.
+pub fn device(value: String, secure: bool) -> Cookie<'static> {
+    let lifetime = portcullis_app::device_cookies::DEVICE_LIFETIME.to_std().unwrap_or_default();
+    cookie(DEVICE, value, secure, lifetime)
+}
 
 /// Where a cookie goes, and with which cross-site requests.
 #[derive(Clone, Copy, Debug)]

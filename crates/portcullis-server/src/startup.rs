@@ -23,6 +23,8 @@ use portcullis_app::housekeeping::Retention;
 use portcullis_app::key_rotation::{self, RotationPolicy};
 use portcullis_app::keys::KeyMaker;
 use portcullis_app::EventBus;
+use portcullis_core::outbound::OutboundPolicy;
+use portcullis_outbound::Outbound;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -69,9 +71,17 @@ impl Application {
             .with_clock(settings.clock.clone())
             .with_kek(keys.kek())
             .with_failure_window(settings.auth_failure_window)
+            .with_outbound(OutboundPolicy::new(settings.outbound_allow.clone()))
             .with_mirror(clients.clone())
             .with_mirror(keys.clone())
             .with_mirror(revocations.clone());
+        if !settings.outbound_allow.is_empty() {
+            let networks: Vec<String> = settings.outbound_allow.iter().map(ToString::to_string).collect();
+            tracing::info!(
+                networks = %networks.join(","),
+                "webhooks and client key fetches may reach these inside networks (--outbound-allow; in dev mode loopback when unset)"
+            );
+        }
         let events = operations.events().clone();
         let operations = web::Data::new(operations);
         let keys = web::Data::from(keys);
@@ -103,21 +113,37 @@ impl Application {
         portcullis_app::webhooks::spawn_queue(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::compliance::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::alerts::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
-        crate::webhook_sender::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
+        let outbound = Arc::new(Outbound::new(OutboundPolicy::new(settings.outbound_allow.clone())));
+        crate::webhook_sender::spawn(
+            operations.clone().into_inner(),
+            outbound.clone(),
+            Arc::downgrade(&alive),
+        );
+        if let Some(period) = settings.webhook_failure_period {
+            let period = TimeDelta::from_std(period).context("webhook failure period")?;
+            portcullis_app::webhooks::spawn_disabler(
+                operations.clone().into_inner(),
+                period,
+                Arc::downgrade(&alive),
+            );
+        }
         portcullis_app::failures::spawn(operations.failures());
         let countries = match &settings.geoip_db {
             Some(path) => Some(Arc::new(crate::geoip::Countries::open(path)?)),
             None => None,
         };
-        let authenticator = web::Data::new(ClientAuthenticator::new(
-            clients,
-            operations.clone(),
-            &settings.issuer,
-            TrustedProxies(settings.trusted_proxies.clone()),
-            settings.lockout,
-            settings.rate_limits.unknown_client,
-            countries,
-        ));
+        let authenticator = web::Data::new(
+            ClientAuthenticator::new(
+                clients,
+                operations.clone(),
+                &settings.issuer,
+                TrustedProxies(settings.trusted_proxies.clone()),
+                settings.lockout,
+                settings.rate_limits.unknown_client,
+                countries,
+            )
+            .fetching_through(outbound),
+        );
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
             issuer: settings.issuer.clone(),

@@ -41,6 +41,12 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         workers: 1,
         access_token_lifetime: Duration::from_secs(300),
         trusted_proxies: Vec::new(),
+        // Receivers and key servers of tests listen on loopback.
+        outbound_allow: crate::config::DEV_OUTBOUND_ALLOW
+            .iter()
+            .map(|n| n.parse().expect("a network"))
+            .collect(),
+        webhook_failure_period: Some(Duration::from_secs(5 * 86_400)),
         client_version_retention: Duration::from_secs(90 * 86_400),
         redirect_uri_grace: Duration::from_secs(24 * 3_600),
         audit_retention: Duration::from_secs(365 * 86_400),

@@ -23,6 +23,11 @@ pub fn attribute(req: &HttpRequest, client_id: &str) {
     req.extensions_mut().insert(ForClient(client_id.to_owned()));
 }
 
+/// The registered client `req` was attributed to, if any.
+pub fn client_of(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<ForClient>().map(|ForClient(client_id)| client_id.clone())
+}
+
 /// The middleware that counts each answered request of a client.
 pub async fn record(
     req: ServiceRequest,

@@ -1,14 +1,20 @@
 //! Sends webhook deliveries (see [`portcullis_app::webhooks`]) from a thread
 //! of their own, never from a request's: every second it leases the due
-//! deliveries and sends each on a task of its own with `reqwest`, each
-//! bounded by [`REQUEST_TIMEOUT`], at most [`PER_ENDPOINT`](portcullis_app::webhooks::PER_ENDPOINT) at a time to one
-//! endpoint and [`IN_FLIGHT`] in all. So a dead or slow endpoint holds a few
-//! of its own deliveries, never the server or the other endpoints.
-//! Redirects are not followed: an endpoint answers for itself.
+//! deliveries and sends each on a task of its own through the guarded
+//! outbound client ([`portcullis_outbound`]), each bounded by
+//! [`REQUEST_TIMEOUT`], [`IN_FLIGHT`] in all, shared fairly between the
+//! endpoints with deliveries waiting (at most
+//! [`PER_ENDPOINT`](portcullis_app::webhooks::PER_ENDPOINT) each). So a dead
+//! or slow endpoint holds its share of the slots, never the server's or the
+//! other endpoints'.
+//! Redirects are not followed: an endpoint answers for itself. An endpoint
+//! whose address is not admitted is never connected to; its delivery log
+//! says so in words that name no address.
 
 use actix_web::web;
 use portcullis_app::webhooks::{Attempt, AttemptOutcome, REQUEST_TIMEOUT};
 use portcullis_app::App;
+use portcullis_outbound::{Outbound, OutboundRequest};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,38 +24,31 @@ use std::time::Duration;
 
 /// Deliveries in flight in all.
 pub const IN_FLIGHT: usize = 64;
+/// The most of an endpoint's answer read (its status is what counts).
+const RESPONSE_READ: usize = 64 * 1024;
 /// How often due deliveries are looked for.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Starts the sender for `app`, for as long as `alive` exists.
-pub fn spawn(app: Arc<App>, alive: Weak<dyn Any + Send + Sync>) {
+/// Starts the sender for `app`, sending through `outbound`, for as long
+/// as `alive` exists.
+pub fn spawn(app: Arc<App>, outbound: Arc<Outbound>, alive: Weak<dyn Any + Send + Sync>) {
     std::thread::Builder::new()
         .name("portcullis-webhooks".into())
-        .spawn(move || actix_web::rt::System::new().block_on(run(app, alive)))
+        .spawn(move || actix_web::rt::System::new().block_on(run(app, outbound, alive)))
         .unwrap_or_else(|e| panic!("spawn the webhook sender: {e}"));
 }
 
-async fn run(app: Arc<App>, alive: Weak<dyn Any + Send + Sync>) {
-    let client = match reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Portcullis-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
-        Ok(client) => client,
-        Err(e) => return tracing::error!(error = %e, "the webhook sender could not start"),
-    };
+async fn run(app: Arc<App>, outbound: Arc<Outbound>, alive: Weak<dyn Any + Send + Sync>) {
     let in_flight: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
     while alive.strong_count() > 0 {
         let counts = in_flight.borrow().clone();
-        let free = IN_FLIGHT.saturating_sub(counts.values().sum());
         let leasing = app.clone();
-        let leased = web::block(move || leasing.lease_webhook_deliveries(free, &counts)).await;
+        let leased = web::block(move || leasing.lease_webhook_deliveries(IN_FLIGHT, &counts)).await;
         match leased {
             Ok(Ok(attempts)) => {
                 for attempt in attempts {
                     *in_flight.borrow_mut().entry(attempt.delivery.webhook_id.clone()).or_default() += 1;
-                    actix_web::rt::spawn(deliver(app.clone(), client.clone(), attempt, in_flight.clone()));
+                    actix_web::rt::spawn(deliver(app.clone(), outbound.clone(), attempt, in_flight.clone()));
                 }
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "due webhook deliveries could not be read"),
@@ -62,22 +61,25 @@ async fn run(app: Arc<App>, alive: Weak<dyn Any + Send + Sync>) {
 /// Sends one attempt and records how it ended.
 async fn deliver(
     app: Arc<App>,
-    client: reqwest::Client,
+    outbound: Arc<Outbound>,
     attempt: Attempt,
     in_flight: Rc<RefCell<HashMap<String, usize>>>,
 ) {
     let webhook_id = attempt.delivery.webhook_id.clone();
-    let mut request = client
-        .post(&attempt.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(attempt.delivery.payload.clone());
-    for (name, value) in attempt.headers(app.now()) {
-        request = request.header(name, value);
-    }
-    let outcome = match request.send().await {
-        Ok(response) => AttemptOutcome::Answered(response.status().as_u16()),
-        // Without the URL: it may carry a token of the receiver's.
-        Err(e) => AttemptOutcome::Failed(describe(&e)),
+    let mut headers = vec![("content-type", "application/json".to_owned())];
+    headers.extend(attempt.headers(app.now()));
+    let request = OutboundRequest {
+        method: reqwest::Method::POST,
+        url: &attempt.url,
+        headers,
+        body: Some(attempt.delivery.payload.clone()),
+        timeout: REQUEST_TIMEOUT,
+        max_body: RESPONSE_READ,
+    };
+    let outcome = match outbound.send(request).await {
+        Ok(response) => AttemptOutcome::Answered(response.status),
+        // Refusals, time-outs and answers longer than RESPONSE_READ alike.
+        Err(e) => AttemptOutcome::Failed(e.to_string()),
     };
     let recorded = web::block(move || app.finish_webhook_attempt(attempt, &outcome)).await;
     if !matches!(recorded, Ok(Ok(()))) {
@@ -89,16 +91,5 @@ async fn deliver(
         if *n == 0 {
             counts.remove(&webhook_id);
         }
-    }
-}
-
-/// Why a request failed, in a few words.
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
-    } else if error.is_connect() {
-        "the endpoint could not be reached".to_owned()
-    } else {
-        "the request failed".to_owned()
     }
 }

@@ -25,6 +25,19 @@ pub struct RuleRecord {
     pub updated_at: NaiveDateTime,
 }
 
+/// Whether `rule` is still enabled and as read (configuration and last
+/// change), locking its row until the transaction ends: what a check found
+/// under it is recorded only if it was not turned off, changed or deleted
+/// since.
+pub fn still_enabled_as(conn: &mut DbConnection, rule: &RuleRecord) -> Result<bool, StoreError> {
+    let unchanged = alert_rules::table
+        .filter(alert_rules::rule_id.eq(&rule.rule_id))
+        .filter(alert_rules::enabled.eq(true))
+        .filter(alert_rules::config.eq(&rule.config))
+        .filter(alert_rules::updated_at.eq(rule.updated_at));
+    Ok(diesel::update(unchanged).set(alert_rules::updated_at.eq(alert_rules::updated_at)).execute(conn)? == 1)
+}
+
 /// Stores a new rule.
 pub fn create(conn: &mut DbConnection, rule: &RuleRecord) -> Result<(), StoreError> {
     diesel::insert_into(alert_rules::table)

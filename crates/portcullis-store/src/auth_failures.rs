@@ -60,3 +60,25 @@ pub fn delete_before(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<u
     Ok(diesel::delete(auth_failures::table.filter(auth_failures::failed_at.lt(cutoff.naive_utc())))
         .execute(conn)?)
 }
+
+/// The oldest and the newest of some failures.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// The oldest and the newest failure of `subject_hash` since `since`,
+/// leaving out the rows `excluding` (an attempt's own).
+pub fn span_since(
+    conn: &mut DbConnection,
+    subject_hash: &[u8],
+    since: DateTime<Utc>,
+    excluding: &[String],
+) -> Result<Option<Span>, StoreError> {
+    use diesel::dsl::{max, min};
+    let (oldest, newest): (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) =
+        auth_failures::table
+            .filter(auth_failures::subject_hash.eq(subject_hash))
+            .filter(auth_failures::failed_at.gt(since.naive_utc()))
+            .filter(auth_failures::id.ne_all(excluding))
+            .select((min(auth_failures::failed_at), max(auth_failures::failed_at)))
+            .get_result(conn)?;
+    Ok(oldest.zip(newest).map(|(oldest, newest)| (oldest.and_utc(), newest.and_utc())))
+}

@@ -2,7 +2,7 @@
 //! token revocations. Revocations stay until the token expires, so the log's
 //! `token` entries are the revocation deny-list.
 
-use crate::schema::change_log;
+use crate::schema::{change_log, clients};
 use crate::{DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -68,6 +68,13 @@ pub fn append(
         created_at: Utc::now().naive_utc(),
     };
     diesel::insert_into(change_log::table).values(row).execute(conn)?;
+    if kind == ChangeKind::Client {
+        // Positions in this log may commit out of order; a client's own
+        // count moves in the order its changes commit.
+        diesel::update(clients::table.filter(clients::client_id.eq(subject)))
+            .set(clients::change_seq.eq(clients::change_seq + 1))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

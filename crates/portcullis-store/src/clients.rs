@@ -17,6 +17,9 @@ pub struct ClientRecord {
     pub client_id: String,
     /// The number of the current configuration version (1 for a new client).
     pub version: i64,
+    /// How many changes were logged for it (any of its state): of two
+    /// reads, the one with the higher count is the newer.
+    pub change_seq: i64,
     /// The current configuration (RFC 7591 names).
     pub metadata: ClientMetadata,
     /// When the client was disabled; `None` while it is enabled.
@@ -35,6 +38,9 @@ pub struct ClientRecord {
     pub locked_until: Option<DateTime<Utc>>,
     /// Every token the client was issued up to then is revoked.
     pub tokens_revoked_before: Option<DateTime<Utc>>,
+    /// Addresses locked out of the client now (an IPv4 address or an IPv6
+    /// /64, as rate limits key them), each with the lockout's end.
+    pub locked_addresses: Vec<(String, DateTime<Utc>)>,
 }
 
 /// A stored client secret.
@@ -468,13 +474,20 @@ pub fn find(conn: &mut DbConnection, client_id: &str) -> Result<Option<ClientRec
     Ok(load(conn, Some(client_id))?.pop())
 }
 
+/// Whether `client_id` was deleted (a deletion is final).
+pub fn is_deleted(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
+    let deleted =
+        clients::table.filter(clients::client_id.eq(client_id)).filter(clients::deleted_at.is_not_null());
+    Ok(diesel::select(diesel::dsl::exists(deleted)).get_result(conn)?)
+}
+
 /// Every client, for warming an instance's cache.
 pub fn all(conn: &mut DbConnection) -> Result<Vec<ClientRecord>, StoreError> {
     load(conn, None)
 }
 
 type LoadedRow =
-    (String, i64, String, Option<NaiveDateTime>, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>);
+    (String, i64, String, Option<NaiveDateTime>, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>, i64);
 
 fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
     let mut query = clients::table
@@ -491,6 +504,7 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
             clients::created_at,
             clients::updated_at,
             clients::tokens_revoked_before,
+            clients::change_seq,
         ))
         .filter(clients::deleted_at.is_null())
         .order(clients::client_id.asc())
@@ -516,40 +530,63 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
     if let Some(client_id) = only {
         retired_query = retired_query.filter(retired_redirect_uris::client_id.eq(client_id));
     }
+    // The clients first: what is read after them is as new or newer, so a
+    // read is never counted newer than what it holds.
     let rows: Vec<LoadedRow> = query.load(conn)?;
     let mut secrets: Vec<SecretRow> = secrets_query.load(conn)?;
     let mut retired: Vec<(String, String, NaiveDateTime)> = retired_query.load(conn)?;
+    let mut locked_addresses = crate::address_lockouts::in_force(conn, only, Utc::now())?;
     let lockouts: std::collections::HashMap<String, (i64, Option<DateTime<Utc>>)> =
         crate::lockouts::states(conn, only)?
             .into_iter()
             .map(|(id, failures, until)| (id, (failures, until)))
             .collect();
     rows.into_iter()
-        .map(|(client_id, version, metadata, disabled_at, created_at, updated_at, revoked_before)| {
-            let row = format!("client {client_id} version {version}");
-            let metadata = json::read("client_versions", &row, &metadata)?;
-            let (mine, rest): (Vec<_>, Vec<_>) = secrets.drain(..).partition(|s| s.client_id == client_id);
-            secrets = rest;
-            let (retiring, rest): (Vec<_>, Vec<_>) =
-                retired.drain(..).partition(|(id, _, _)| *id == client_id);
-            retired = rest;
-            let (failed_attempts, locked_until) = lockouts.get(&client_id).copied().unwrap_or((0, None));
-            Ok(ClientRecord {
-                failed_attempts,
-                locked_until,
+        .map(
+            |(
                 client_id,
                 version,
                 metadata,
-                disabled_at: disabled_at.map(|t| t.and_utc()),
-                tokens_revoked_before: revoked_before.map(|t| t.and_utc()),
-                created_at: created_at.and_utc(),
-                updated_at: updated_at.and_utc(),
-                secrets: mine.into_iter().map(SecretRecord::from).collect(),
-                retired_redirect_uris: retiring
-                    .into_iter()
-                    .map(|(_, uri, until)| (uri, until.and_utc()))
-                    .collect(),
-            })
-        })
+                disabled_at,
+                created_at,
+                updated_at,
+                revoked_before,
+                change_seq,
+            )| {
+                let row = format!("client {client_id} version {version}");
+                let metadata = json::read("client_versions", &row, &metadata)?;
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    secrets.drain(..).partition(|s| s.client_id == client_id);
+                secrets = rest;
+                let (retiring, rest): (Vec<_>, Vec<_>) =
+                    retired.drain(..).partition(|(id, _, _)| *id == client_id);
+                retired = rest;
+                let (failed_attempts, locked_until) = lockouts.get(&client_id).copied().unwrap_or((0, None));
+                let (locked, rest): (Vec<_>, Vec<_>) =
+                    locked_addresses.drain(..).partition(|(id, _, _)| *id == client_id);
+                locked_addresses = rest;
+                Ok(ClientRecord {
+                    failed_attempts,
+                    locked_until,
+                    client_id,
+                    version,
+                    change_seq,
+                    metadata,
+                    disabled_at: disabled_at.map(|t| t.and_utc()),
+                    tokens_revoked_before: revoked_before.map(|t| t.and_utc()),
+                    created_at: created_at.and_utc(),
+                    updated_at: updated_at.and_utc(),
+                    secrets: mine.into_iter().map(SecretRecord::from).collect(),
+                    retired_redirect_uris: retiring
+                        .into_iter()
+                        .map(|(_, uri, until)| (uri, until.and_utc()))
+                        .collect(),
+                    locked_addresses: locked
+                        .into_iter()
+                        .map(|(_, address, until)| (address, until))
+                        .collect(),
+                })
+            },
+        )
         .collect()
 }

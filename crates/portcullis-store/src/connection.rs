@@ -67,14 +67,36 @@ impl ConnectionManager {
         Self { url, timeout }
     }
 
-    /// libpq's `connect_timeout` (whole seconds, at least 2) added to `url`
-    /// unless it names one.
-    fn with_connect_timeout(&self, url: &str) -> String {
-        if url.contains("connect_timeout=") {
-            return url.to_owned();
+    /// `url` with libpq parameters it does not name already: give up on
+    /// opening after the timeout (`connect_timeout`, whole seconds, at least
+    /// 2), and on a server that stops answering (a black hole) after the
+    /// timeout too: unacknowledged data (`tcp_user_timeout`, libpq 12 and
+    /// later, Linux) and, while a reply is awaited, keepalive probes.
+    /// Without them a blocked read waits out the kernel's retransmissions,
+    /// about fifteen minutes, holding its pool connection.
+    fn libpq_url(&self, url: &str) -> String {
+        let seconds = self.timeout.as_secs().max(1);
+        let idle = (seconds / 2).max(1);
+        let defaults = [
+            ("connect_timeout", seconds.max(2).to_string()),
+            ("tcp_user_timeout", self.timeout.as_millis().clamp(1, i32::MAX as u128).to_string()),
+            ("keepalives", "1".to_owned()),
+            ("keepalives_idle", idle.to_string()),
+            ("keepalives_interval", "1".to_owned()),
+            // Where TCP_USER_TIMEOUT is unknown, the probes end it.
+            ("keepalives_count", (seconds - idle).max(1).to_string()),
+        ];
+        let named: Vec<&str> = url.split_once('?').map_or_else(Vec::new, |(_, query)| {
+            query.split('&').map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key)).collect()
+        });
+        let mut out = url.to_owned();
+        for (key, value) in defaults.iter().filter(|(key, _)| !named.contains(key)) {
+            if !out.ends_with('?') && !out.ends_with('&') {
+                out.push(if out.contains('?') { '&' } else { '?' });
+            }
+            out.push_str(&format!("{key}={value}"));
         }
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}connect_timeout={}", self.timeout.as_secs().max(2))
+        out
     }
 
     fn connect_error(&self, reason: impl std::fmt::Display) -> StoreError {
@@ -97,8 +119,8 @@ impl r2d2::ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConnection, StoreError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                let mut conn = PgConnection::establish(&self.with_connect_timeout(url))
-                    .map_err(|e| self.connect_error(e))?;
+                let mut conn =
+                    PgConnection::establish(&self.libpq_url(url)).map_err(|e| self.connect_error(e))?;
                 let limit = format!("SET statement_timeout = {}", self.timeout.as_millis().max(1));
                 conn.batch_execute(&limit).map_err(|e| self.connect_error(e))?;
                 Ok(DbConnection::Postgresql(conn))
@@ -122,5 +144,37 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         conn.is_broken()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manager(seconds: u64) -> ConnectionManager {
+        let url = DatabaseUrl::parse("postgres://u@db.example/p").unwrap();
+        ConnectionManager::new(url, Duration::from_secs(seconds))
+    }
+
+    #[test]
+    fn libpq_gives_up_on_a_silent_server_within_the_timeout() {
+        assert_eq!(
+            manager(5).libpq_url("postgres://u@db.example/p"),
+            "postgres://u@db.example/p?connect_timeout=5&tcp_user_timeout=5000&keepalives=1\
+             &keepalives_idle=2&keepalives_interval=1&keepalives_count=3"
+        );
+        let own = manager(5).libpq_url("postgres://u@db.example/p?sslmode=require&tcp_user_timeout=0");
+        assert!(own.contains("tcp_user_timeout=0") && !own.contains("tcp_user_timeout=5000"), "{own}");
+        assert!(
+            own.starts_with(
+                "postgres://u@db.example/p?sslmode=require&tcp_user_timeout=0&connect_timeout=5&"
+            ),
+            "{own}"
+        );
+        let trailing = manager(1).libpq_url("postgres://u@db.example/p?");
+        assert!(
+            trailing.starts_with("postgres://u@db.example/p?connect_timeout=2&tcp_user_timeout=1000&"),
+            "{trailing}"
+        );
     }
 }

@@ -59,11 +59,24 @@ impl Database {
     /// statement. Connections are checked when taken from the pool, so one
     /// that died with the server is replaced rather than failing a request.
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
+        Self::build(url, options, 1)
+    }
+
+    /// [`Database::connect`] for a short-lived command: the pool keeps no
+    /// spare connection, so one is opened only while a caller waits for it
+    /// and none is ever being opened in the background. (A process that
+    /// exits while a pool thread is inside libpq's connect can die by a
+    /// signal: `exit` tears OpenSSL and Kerberos down under that thread.)
+    pub fn connect_on_demand(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
+        Self::build(url, options, 0)
+    }
+
+    fn build(url: &DatabaseUrl, options: &PoolOptions, spare: u32) -> Result<Self, StoreError> {
         let manager = ConnectionManager::new(url.clone(), options.connection_timeout);
         drop(manager.connect()?);
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
-            .min_idle(Some(1))
+            .min_idle(Some(spare))
             .connection_timeout(options.connection_timeout)
             .test_on_check_out(true)
             .build_unchecked(manager);

@@ -7,6 +7,7 @@
 //! one transaction. Every function blocks: async callers run them on a
 //! blocking thread pool.
 
+pub mod address_lockouts;
 pub mod admin_roles;
 pub mod alerts;
 pub mod assertions;

@@ -24,6 +24,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
         tokens_revoked_before -> Nullable<Timestamp>,
+        change_seq -> BigInt,
     }
 }
 
@@ -247,6 +248,7 @@ diesel::table! {
         since_seq -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        failing_since -> Nullable<Timestamp>,
     }
 }
 
@@ -347,5 +349,14 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    address_lockouts (client_id, address) {
+        client_id -> Text,
+        address -> Text,
+        lockouts -> BigInt,
+        locked_until -> Timestamp,
     }
 }

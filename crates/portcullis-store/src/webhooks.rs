@@ -29,6 +29,9 @@ pub struct WebhookRecord {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// Since when every attempt failed (none succeeded since); `None`
+    /// while the last attempt succeeded.
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// A `webhooks` row.
@@ -45,6 +48,7 @@ struct WebhookRow {
     since_seq: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    failing_since: Option<NaiveDateTime>,
 }
 
 fn webhook_of(row: WebhookRow) -> Result<WebhookRecord, StoreError> {
@@ -59,6 +63,7 @@ fn webhook_of(row: WebhookRow) -> Result<WebhookRecord, StoreError> {
         since_seq: row.since_seq,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
+        failing_since: row.failing_since.map(|at| at.and_utc()),
     })
 }
 
@@ -76,6 +81,7 @@ pub fn create(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<(), St
             webhooks::since_seq.eq(webhook.since_seq),
             webhooks::created_at.eq(webhook.created_at.naive_utc()),
             webhooks::updated_at.eq(webhook.updated_at.naive_utc()),
+            webhooks::failing_since.eq(webhook.failing_since.map(|at| at.naive_utc())),
         ))
         .execute(conn)?;
     Ok(())
@@ -90,9 +96,49 @@ pub fn update(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<bool, 
             webhooks::events.eq(crate::json::write("webhooks", &webhook.events)?),
             webhooks::enabled.eq(webhook.enabled),
             webhooks::updated_at.eq(webhook.updated_at.naive_utc()),
+            webhooks::failing_since.eq(webhook.failing_since.map(|at| at.naive_utc())),
         ))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// How many endpoints there are.
+pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(webhooks::table.count().get_result(conn)?)
+}
+
+/// Notes how an attempt to `webhook_id` at `at` ended: a success ends its
+/// failing, a failure starts it unless it had started.
+pub fn note_outcome(
+    conn: &mut DbConnection,
+    webhook_id: &str,
+    delivered: bool,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let this = webhooks::table.filter(webhooks::webhook_id.eq(webhook_id));
+    if delivered {
+        diesel::update(this.filter(webhooks::failing_since.is_not_null()))
+            .set(webhooks::failing_since.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+    } else {
+        diesel::update(this.filter(webhooks::failing_since.is_null()))
+            .set(webhooks::failing_since.eq(at.naive_utc()))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The enabled endpoints whose every attempt has failed since before `cutoff`.
+pub fn failing_since_before(
+    conn: &mut DbConnection,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<WebhookRecord>, StoreError> {
+    let rows: Vec<WebhookRow> = webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhooks::failing_since.lt(cutoff.naive_utc()))
+        .select(WebhookRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(webhook_of).collect()
 }
 
 /// Deletes a webhook and its deliveries; false when it does not exist.
@@ -231,18 +277,26 @@ pub fn enqueue(conn: &mut DbConnection, delivery: &DeliveryRecord) -> Result<(),
     Ok(())
 }
 
-/// Up to `limit` deliveries due by `now` to enabled endpoints other than
-/// `busy`, oldest due first.
-pub fn due(
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    limit: i64,
-    busy: &[String],
-) -> Result<Vec<DeliveryRecord>, StoreError> {
-    let rows: Vec<DeliveryRow> = webhook_deliveries::table
+/// The enabled endpoints with deliveries due by `now`, each once.
+pub fn with_due(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+    Ok(webhook_deliveries::table
         .inner_join(webhooks::table)
         .filter(webhooks::enabled.eq(true))
-        .filter(webhook_deliveries::webhook_id.ne_all(busy))
+        .filter(webhook_deliveries::next_attempt_at.le(now.naive_utc()))
+        .select(webhook_deliveries::webhook_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Up to `limit` deliveries to `webhook_id` due by `now`, oldest due first.
+pub fn due(
+    conn: &mut DbConnection,
+    webhook_id: &str,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let rows: Vec<DeliveryRow> = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
         .filter(webhook_deliveries::next_attempt_at.le(now.naive_utc()))
         .order(webhook_deliveries::next_attempt_at)
         .limit(limit)

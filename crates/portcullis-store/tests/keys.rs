@@ -6,6 +6,22 @@ use portcullis_store::backend_tests;
 use portcullis_store::keys::{self, Activation, SigningKeyRecord};
 use portcullis_store::StoreError;
 
+/// The columns of `signing_keys` a raw insert needs, for rows the
+/// repository never writes.
+mod raw {
+    diesel::table! {
+        signing_keys (kid) {
+            kid -> Text,
+            alg -> Text,
+            state -> Text,
+            public_jwk -> Text,
+            private_key_sealed -> Binary,
+            kek_id -> Text,
+            created_at -> Timestamp,
+        }
+    }
+}
+
 fn record(kid: &str, alg: SigningAlgorithm, state: KeyState, age_seconds: i64) -> SigningKeyRecord {
     let created =
         Utc::now().duration_trunc(TimeDelta::microseconds(1)).unwrap() - TimeDelta::seconds(age_seconds);
@@ -72,17 +88,35 @@ backend_tests! {
 
     #[test]
     fn the_database_refuses_states_and_algorithms_it_does_not_know(db) {
-        use diesel::RunQueryDsl;
+        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        use raw::signing_keys::dsl as k;
         let db = db.connect();
         let mut conn = db.get().unwrap();
-        for (alg, state) in [("HS256", "active"), ("RS256", "enabled")] {
-            let insert = diesel::sql_query(format!(
-                "INSERT INTO signing_keys (kid, alg, state, public_jwk, private_key_sealed, kek_id, created_at) \
-                 VALUES ('x', '{alg}', '{state}', '{{}}', X'00', 'k', CURRENT_TIMESTAMP)"
-            ))
-            .execute(&mut *conn);
-            assert!(insert.is_err(), "{alg}/{state} was accepted");
+        let mut insert = |kid: &str, alg: &str, state: &str| {
+            diesel::insert_into(raw::signing_keys::table)
+                .values((
+                    k::kid.eq(kid),
+                    k::alg.eq(alg),
+                    k::state.eq(state),
+                    k::public_jwk.eq("{}"),
+                    k::private_key_sealed.eq(vec![0u8]),
+                    k::kek_id.eq("k"),
+                    k::created_at.eq(Utc::now().naive_utc()),
+                ))
+                .execute(&mut *conn)
+        };
+        // The same statement with known values is accepted: a refusal below is the CHECK's.
+        assert_eq!(insert("valid", "RS256", "next").expect("a known alg and state are accepted"), 1);
+        // Each row differs from the valid one in one column, with a kid of its own.
+        for (kid, alg, state) in [("bad-alg", "HS256", "active"), ("bad-state", "RS256", "enabled")] {
+            match insert(kid, alg, state) {
+                Err(Error::DatabaseError(DatabaseErrorKind::CheckViolation, _)) => {}
+                other => panic!("{alg}/{state}: expected a CHECK violation, got {other:?}"),
+            }
         }
+        let rows: i64 = raw::signing_keys::table.count().get_result(&mut *conn).unwrap();
+        assert_eq!(rows, 1, "only the valid row was written");
     }
 
     #[test]

@@ -7,9 +7,9 @@ pub(crate) mod changes;
 mod policy;
 
 pub use changes::{ClientChange, CreatedClient};
-pub(crate) use policy::holds_admin;
 pub use policy::is_last_admin;
 pub use policy::{check, parse_metadata, summary, ChangePolicy, KnownScopes};
+pub(crate) use policy::{holds_admin, is_durable_admin};
 
 use crate::{time, Actor, App, AppError, Permission};
 use portcullis_core::ClientMetadata;

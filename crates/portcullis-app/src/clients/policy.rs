@@ -127,14 +127,26 @@ pub(crate) fn holds_admin(metadata: &ClientMetadata) -> bool {
     metadata.scope.contains(ADMIN) && metadata.allows_grant(GrantType::ClientCredentials)
 }
 
-/// Whether `client_id` is the only enabled client holding the `admin` scope.
+/// Whether `record` can obtain an admin token for good: enabled, holding
+/// `admin`, and authenticating by its keys or holding a secret that never
+/// expires (an expiring one would lock everyone out when it does).
+pub(crate) fn is_durable_admin(record: &stored::ClientRecord) -> bool {
+    record.disabled_at.is_none()
+        && holds_admin(&record.metadata)
+        && (!record.metadata.token_endpoint_auth_method.uses_secret()
+            || record.secrets.iter().any(|secret| secret.expires_at.is_none()))
+}
+
+/// Whether `client_id` is an enabled admin client and no other client is a
+/// durable admin ([`is_durable_admin`]): without it, nobody could
+/// administer this server for good. Changes run one at a time (each takes
+/// the audit log's head first), so two changes cannot both pass this for
+/// the last two admins.
 pub fn is_last_admin(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
-    let admins: Vec<String> = stored::all(conn)?
-        .into_iter()
-        .filter(|record| record.disabled_at.is_none() && holds_admin(&record.metadata))
-        .map(|record| record.client_id)
-        .collect();
-    Ok(admins == [client_id])
+    let all = stored::all(conn)?;
+    let this =
+        all.iter().any(|r| r.client_id == client_id && r.disabled_at.is_none() && holds_admin(&r.metadata));
+    Ok(this && !all.iter().any(|r| r.client_id != client_id && is_durable_admin(r)))
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ impl AdminError {
 impl From<AppError> for AdminError {
     fn from(error: AppError) -> Self {
         match error {
-            AppError::Forbidden(_) => {
+            AppError::Forbidden(_) | AppError::Beyond(_) => {
                 OAuthFailure(OAuthError::new(ErrorCode::InsufficientScope, error.to_string())).into()
             }
             AppError::NotFound(description) => Self::not_found(description),

@@ -408,7 +408,7 @@ pub const ROUTES: [AdminRoute; 47] = [
         201,
         Required(schemas::alert_rule),
         alert_rules::create,
-        "Create an alert rule: error_rate, auth_failures, outside_cidrs, outside_countries, consecutive_failures or malformed_requests"
+        "Create an alert rule: error_rate, auth_failures, login_failures, outside_cidrs, outside_countries, consecutive_failures or malformed_requests"
     ),
     route!(
         Get,

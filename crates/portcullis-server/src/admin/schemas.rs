@@ -88,6 +88,9 @@ fn common_members() -> serde_json::Map<String, Value> {
             "uniqueItems": true, "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
             "description": "ISO 3166-1 alpha-2 codes; uses from elsewhere are reported to alert rules"},
         "resources": uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
+        "allowed_origins": {"type": "array", "maxItems": portcullis_core::client::MAX_ORIGINS,
+            "items": {"type": "string", "pattern": format!("^https://{HOST}$")},
+            "description": "web origins whose pages may call the token, revocation and UserInfo endpoints (CORS); absent: the redirect URIs' origins"},
         "token_rate_limit": {"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64,
             "description": "token requests per minute (0: unlimited; absent: the server default)"},
         "introspection_allowed": {"type": "boolean"},
@@ -341,6 +344,9 @@ pub fn alert_rule() -> Value {
             "window_minutes": {"type": "integer", "minimum": 1, "maximum": 1440, "default": 5},
             "min_requests": {"type": "integer", "minimum": 1, "maximum": 1_000_000_000_u64, "default": 20}})),
         kind("auth_failures", &["per_minute"], json!({"per_minute": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_u64}})),
+        json!({"type": "object", "additionalProperties": false, "required": ["kind", "per_minute"], "properties": {
+            "kind": {"const": "login_failures"}, "description": text(200), "enabled": {"type": "boolean"},
+            "per_minute": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000_u64}}}),
         kind("outside_cidrs", &[], json!({"action": {"enum": ["disable", "revoke_tokens"]}})),
         kind("outside_countries", &[], json!({"action": {"enum": ["disable", "revoke_tokens"]}})),
         kind("consecutive_failures", &[], json!({

@@ -119,7 +119,7 @@ impl actix_web::FromRequest for Posted {
 /// A failure (storage, unreadable data) stays the pages' one error.
 pub fn refusal(error: AppError) -> Result<(StatusCode, String), PageError> {
     let status = match &error {
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Forbidden(_) | AppError::Beyond(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Invalid(_) | AppError::InvalidMetadata { .. } => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,

@@ -84,14 +84,15 @@ pub async fn submit(
     if let Decision::Limited { retry_after } =
         flow.app.rate_limit(Limit::Login, &address_key(source), flow.login_rate_limit)
     {
-        let mut refused = throttled(chrome);
-        refused.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
-        return Ok(refused);
+        return Ok(throttled(chrome, retry_after));
     }
     let password = Password::new(form.get("password").unwrap_or_default().to_owned());
+    let device = req.cookie(session_cookie::DEVICE).map(|c| c.value().to_owned());
     // Counted first, on a connection given back before the password is checked.
-    let Some(attempt) = flow.run(move |app| app.begin_sign_in(username, source)).await? else {
-        return Ok(throttled(chrome));
+    let begun = flow.run(move |app| app.begin_sign_in(username, source, device.as_deref())).await?;
+    let attempt = match begun {
+        Ok(attempt) => attempt,
+        Err(refused) => return Ok(throttled(chrome, refused.retry_after)),
     };
     // argon2 runs on the blocking pool, never on an async worker, and holds no connection.
     let (attempt, verified) = web::block(move || {
@@ -106,11 +107,15 @@ pub async fn submit(
             Ok((interaction, signed_in))
         })
         .await?;
-    let token = match signed_in {
-        SignIn::SignedIn { token, .. } => token,
+    let (token, device) = match signed_in {
+        SignIn::SignedIn { token, device, .. } => (token, device),
         SignIn::Failed => return Ok(form_again(&flow, chrome, &interaction, &csrf, &typed)),
     };
-    Ok(HttpResponse::SeeOther()
+    let mut signed_in = HttpResponse::SeeOther();
+    if let Some(device) = device {
+        signed_in.cookie(session_cookie::device(device, flow.secure_cookies));
+    }
+    Ok(signed_in
         .insert_header((header::LOCATION, format!("{RESUME_PATH}?interaction={}", interaction.id.expose())))
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .cookie(session_cookie::cookie(
@@ -122,9 +127,17 @@ pub async fn submit(
         .finish())
 }
 
-/// The page for an attempt refused after too many failures or attempts.
-fn throttled(chrome: Chrome<'_>) -> HttpResponse {
-    crate::pages::notice(chrome, StatusCode::TOO_MANY_REQUESTS, chrome.t.sign_in, chrome.t.too_many_attempts)
+/// The page for an attempt refused after too many failures or attempts,
+/// with when to try again (RFC 6585 §4).
+fn throttled(chrome: Chrome<'_>, retry_after: u64) -> HttpResponse {
+    let mut refused = crate::pages::notice(
+        chrome,
+        StatusCode::TOO_MANY_REQUESTS,
+        chrome.t.sign_in,
+        chrome.t.too_many_attempts,
+    );
+    refused.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
+    refused
 }
 
 /// The form again after a failed login, which says the same whatever

@@ -14,16 +14,21 @@ pub mod token;
 pub mod userinfo;
 
 use crate::allowed_methods::refuse_except;
-use crate::{authorization, endpoints};
+use crate::{authorization, cors, endpoints};
 use actix_web::dev::Handler;
+use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, HttpResponse, Resource, Responder};
 
 /// Mounts every endpoint. A known path called with another method answers
-/// 405; an unknown path answers a JSON 404.
+/// 405; an unknown path answers a JSON 404. Browser apps may call the
+/// token, revocation and UserInfo endpoints and read discovery and the
+/// JWKS from other origins ([`cors`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata))
-        .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata))
-        .service(readable(endpoints::JWKS, jwks::jwks))
+    let public = || from_fn(cors::public);
+    let for_clients = || from_fn(cors::for_clients);
+    cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata).wrap(public()))
+        .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata).wrap(public()))
+        .service(readable(endpoints::JWKS, jwks::jwks).wrap(public()))
         .service(
             web::resource(endpoints::AUTHORIZE)
                 .route(web::get().to(authorize::authorize_get))
@@ -43,11 +48,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(readable(crate::views::SCRIPT_PATH, crate::views::script))
         .service(readable("/assets/branding.css", crate::branding::stylesheet))
         .service(readable("/assets/brand-logo", crate::branding::logo))
-        .service(postable(endpoints::TOKEN, token::token))
-        .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post))
+        .service(postable(endpoints::TOKEN, token::token).wrap(for_clients()))
+        .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post).wrap(for_clients()))
         .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))
-        .service(postable(endpoints::REVOKE, revoke::revoke))
+        .service(postable(endpoints::REVOKE, revoke::revoke).wrap(for_clients()))
         .service(readable(endpoints::HEALTHZ, health::healthz))
         .service(readable(endpoints::READYZ, health::readyz))
         .configure(crate::admin::configure)

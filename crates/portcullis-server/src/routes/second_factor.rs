@@ -16,6 +16,7 @@ use crate::views::{render, Chrome};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use portcullis_app::device_cookies::Proof;
 use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::second_factor::{FactorState, Verdict};
 use portcullis_app::sessions::{Interaction, Session};
@@ -135,37 +136,65 @@ pub async fn submit(
     let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page(chrome)) };
     // Codes are guessed from many addresses at most as fast as passwords.
     let source = flow.proxies.client_ip(&req);
-    if let Decision::Limited { .. } =
+    if let Decision::Limited { retry_after } =
         flow.app.rate_limit(Limit::Login, &address_key(source), flow.login_rate_limit)
     {
-        return Ok(notice(chrome, StatusCode::TOO_MANY_REQUESTS, t.two_step, t.wait_a_minute));
+        return Ok(too_many(
+            notice(chrome, StatusCode::TOO_MANY_REQUESTS, t.two_step, t.wait_a_minute),
+            retry_after,
+        ));
     }
     let csrf = CsrfToken::new(params.get("csrf").unwrap_or_default().to_owned());
     let code = params.get("code").unwrap_or_default().to_owned();
     let user_id = session.user_id.clone();
-    let (session, verdict) = flow
+    let device = req.cookie(session_cookie::DEVICE).map(|c| c.value().to_owned());
+    let (session, verdict, device) = flow
         .run(move |app| {
-            let verdict = app.verify_second_factor(&user_id, &code, source)?;
-            if matches!(verdict, Verdict::Accepted | Verdict::Enrolled(_) | Verdict::Recovered { .. }) {
-                app.record_second_factor(&session)?;
+            let verdict = app.verify_second_factor(&user_id, &code, source, device.as_deref())?;
+            let passed =
+                matches!(verdict, Verdict::Accepted | Verdict::Enrolled(_) | Verdict::Recovered { .. });
+            if !passed {
+                return Ok((session, verdict, None));
             }
-            Ok((session, verdict))
+            app.record_second_factor(&session)?;
+            let device = app.remember_device(device.as_deref(), &user_id, Proof::SecondFactor)?;
+            Ok((session, verdict, device))
         })
         .await?;
+    let remembered = device.map(|value| session_cookie::device(value, flow.secure_cookies));
     let resume = format!("{RESUME_PATH}?interaction={}", interaction.id.expose());
     match verdict {
-        Verdict::Accepted | Verdict::Recovered { .. } => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, resume))
-            .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-            .finish()),
+        Verdict::Accepted | Verdict::Recovered { .. } => {
+            let mut passed = HttpResponse::SeeOther();
+            if let Some(cookie) = remembered {
+                passed.cookie(cookie);
+            }
+            Ok(passed
+                .insert_header((header::LOCATION, resume))
+                .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+                .finish())
+        }
         Verdict::Enrolled(codes) => {
             let codes = codes.iter().map(|c| c.expose().to_owned()).collect();
-            render(StatusCode::OK, &RecoveryCodesPage { chrome, codes, resume })
+            let mut page = render(StatusCode::OK, &RecoveryCodesPage { chrome, codes, resume })?;
+            if let Some(cookie) = remembered {
+                page.add_cookie(&cookie).map_err(PageError::failed)?;
+            }
+            Ok(page)
         }
         Verdict::Refused => {
             form(&flow, chrome, &interaction, &session, &csrf, Some(t.wrong_code), StatusCode::UNAUTHORIZED)
                 .await
         }
-        Verdict::Throttled => Ok(notice(chrome, StatusCode::TOO_MANY_REQUESTS, t.two_step, t.too_many_codes)),
+        Verdict::Throttled { retry_after } => Ok(too_many(
+            notice(chrome, StatusCode::TOO_MANY_REQUESTS, t.two_step, t.too_many_codes),
+            retry_after,
+        )),
     }
+}
+
+/// `page` telling when to try again (RFC 6585 §4).
+fn too_many(mut page: HttpResponse, retry_after: u64) -> HttpResponse {
+    page.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
+    page
 }

@@ -18,6 +18,13 @@ fn invalid_token(description: &str) -> OAuthFailure {
     OAuthError::new(ErrorCode::InvalidToken, description).into()
 }
 
+/// Whether a token with audience `aud` was minted for this server's
+/// UserInfo: its audience is the issuer (the default when no resource was
+/// asked for) or the UserInfo endpoint itself.
+fn for_userinfo(aud: &str, issuer: &portcullis_core::Issuer) -> bool {
+    aud == issuer.as_str() || aud == issuer.endpoint(crate::endpoints::USERINFO)
+}
+
 /// The bearer token of a request (RFC 6750 §2.1 and §2.2), sent one way only.
 fn bearer_token(req: &HttpRequest, body: Option<&FormParams>) -> Result<Option<String>, OAuthFailure> {
     let in_body = body.and_then(|form| form.get("access_token")).map(str::to_owned);
@@ -69,6 +76,11 @@ async fn userinfo(
     let claims = check
         .active(&token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    // A token minted for another resource (RFC 8707) is that resource's, not
+    // a key to the user's claims: RFC 6750 §3.1 calls it invalid here.
+    if !for_userinfo(&claims.aud, &settings.issuer) {
+        return Err(invalid_token("the access token is for another resource (its aud is not this issuer)"));
+    }
     crate::usage::attribute(req, &claims.client_id);
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
     // Only tokens of a user with the openid scope reach the user's claims.

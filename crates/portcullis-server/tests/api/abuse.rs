@@ -62,6 +62,55 @@ backend_tests! {
     }
 
     #[tokio::test]
+    async fn instances_count_one_addresss_failures_together_and_digest_alike(db) {
+        let (id, secret) = service(&db);
+        let kek = new_kek();
+        let instance = || {
+            let mut behind_proxy = settings(&db, &kek);
+            behind_proxy.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+            behind_proxy.lockout.threshold = 6;
+            behind_proxy
+        };
+        let one = Admin::on(&db, instance()).await;
+        let two = spawn_with(instance());
+        let from_attacker = |app: &crate::helpers::TestApp, client: &str, secret: &str| {
+            app.post_form(endpoints::TOKEN, "grant_type=client_credentials").header("x-forwarded-for", ATTACKER)
+                .basic_auth(client, Some(secret)).send()
+        };
+        // Three guesses at each instance: one threshold of six, not two of six each.
+        for app in [&one.app, &two, &one.app, &two, &one.app, &two] {
+            assert_eq!(from_attacker(app, &id, "guess").await.unwrap().status(), 401);
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        for app in [&one.app, &two] {
+            let right = from_attacker(app, &id, &secret).await.unwrap();
+            assert_eq!(right.status(), 401, "the address is locked out on every instance");
+        }
+        assert_eq!(two.token(&id, &secret, "").await.status(), 200, "only that address");
+        let locked = one.call(Method::GET, "/audit-logs?action=client.locked_out", None, 200).await;
+        let entries = locked["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "one lockout: {locked}");
+        assert_eq!(entries[0]["details"]["address"], ATTACKER);
+
+        // The same unknown id is digested alike by both instances.
+        for app in [&one.app, &two] {
+            assert_eq!(from_attacker(app, "my-secret-typed-as-an-id", "x").await.unwrap().status(), 401);
+        }
+        let mut digests = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            let summaries = one.call(Method::GET, "/audit-logs?action=auth.client_failed", None, 200).await;
+            digests = summaries["entries"].as_array().unwrap().iter()
+                .filter(|e| e["details"]["presented"] == "(unknown client)")
+                .flat_map(|e| e["details"]["presented_digests"].as_array().unwrap().clone())
+                .map(|d| d.as_str().unwrap().to_owned()).collect();
+            let written = summaries["entries"].as_array().unwrap().iter().filter(|e| e["details"]["presented"] == "(unknown client)").count();
+            if written >= 2 { break }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(digests.len(), 1, "one digest from both instances: {digests:?}");
+    }
+
+    #[tokio::test]
     async fn a_burst_of_wrong_secrets_does_not_starve_the_pool(db) {
         let (id, secret) = service(&db);
         let mut small = settings(&db, &new_kek());

@@ -168,7 +168,22 @@ async fn serve_with_no_configuration_starts_on_sqlite_with_generated_keys() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = portcullis(dir.path());
     command.args(["serve", "--listen", "127.0.0.1:0"]);
-    let (_server, address) = serve(command);
+    let (_server, address, logged) = serve_logged(command);
+    // Behind a proxy nobody named, the operator is told, once.
+    let proxied = reqwest::Client::new();
+    for _ in 0..3 {
+        let token = proxied
+            .post(format!("{address}/token"))
+            .header("x-forwarded-for", "198.51.100.7")
+            .basic_auth("nobody", Some("x"));
+        token.form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    }
+    let warned = |line: &String| line.contains("X-Forwarded-For") && line.contains("--trusted-proxies");
+    let mut warnings = 0;
+    while let Ok(line) = logged.recv_timeout(Duration::from_millis(500)) {
+        warnings += usize::from(warned(&line));
+    }
+    assert_eq!(warnings, 1, "warned once, then every ten minutes");
     let document: serde_json::Value = reqwest::get(format!("{address}/.well-known/openid-configuration"))
         .await
         .unwrap()
@@ -391,13 +406,13 @@ portcullis_store::backend_tests! {
         let created: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
         assert_eq!(created["scope"], "admin");
         let again = run(&[]);
-        assert_eq!(again.status.code(), Some(1));
+        assert_eq!(again.status.code(), Some(1), "{again:?}");
         assert!(again.stdout.is_empty(), "no credentials printed the second time");
         let said = String::from_utf8_lossy(&again.stderr);
         assert!(said.contains("already bootstrapped") && said.contains("--rotate-secret"), "{said}");
         let other_key = portcullis(dir.path()).args(["bootstrap", "--rotate-secret"]).env("DATABASE_URL", db.url())
             .env("PORTCULLIS_KEK", crate::helpers::new_kek()).output().unwrap();
-        assert_eq!(other_key.status.code(), Some(1), "only the installation's key seals");
+        assert_eq!(other_key.status.code(), Some(1), "only the installation's key seals: {other_key:?}");
         assert!(String::from_utf8_lossy(&other_key.stderr).contains("wrong key-encryption key"));
         let rotated = run(&["--rotate-secret"]);
         assert!(rotated.status.success(), "{rotated:?}");

@@ -361,6 +361,21 @@ backend_tests! {
         let revoke = http.post(format!("{}/revoke", browser.app.address)).basic_auth(&id, Some(&secret)).form(&[("token", access.as_str())]).send().await.unwrap();
         assert_eq!(revoke.status(), 200);
         assert_eq!(http.get(&url).bearer_auth(&access).send().await.unwrap().status(), 401, "revoked");
+
+        // A token minted for an API (RFC 8707) is refused here, as invalid_token.
+        let api = "https://api.example";
+        let (api_app, api_secret) = register(&db, json!({"client_name": "API app", "grant_types": ["authorization_code"], "redirect_uris": [REDIRECT],
+                                                          "scope": "openid profile", "skip_consent": true, "resources": [api]}));
+        let code = browser.code(&api_app).await;
+        let mut form = exchange_form(&code);
+        form.push(("resource", api));
+        let (status, tokens) = browser.exchange((&api_app, &api_secret), &form).await;
+        assert_eq!(status, 200, "{tokens}");
+        let for_api = tokens["access_token"].as_str().unwrap();
+        assert_eq!(payload(for_api)["aud"], api);
+        let refused = http.get(&url).bearer_auth(for_api).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        assert!(refused.headers()["www-authenticate"].to_str().unwrap().contains(r#"error="invalid_token""#));
     }
 
     #[tokio::test]

@@ -165,8 +165,11 @@ backend_tests! {
 
         let logged_in = browser.log_in(&login, "alice", PASSWORD).await;
         assert_eq!(logged_in.status(), 303);
-        let cookie = logged_in.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(cookie.starts_with("portcullis_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        let cookies: Vec<&str> = logged_in.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap()).collect();
+        let cookie = cookies.iter().find(|c| c.starts_with("portcullis_session=")).expect("a session cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        let device = cookies.iter().find(|c| c.starts_with("portcullis_devices=")).expect("a device cookie");
+        assert!(device.contains("HttpOnly") && device.contains("SameSite=Lax"), "{device}");
         let consent = location(browser.get(&location(logged_in.headers())).await.headers());
         assert!(consent.starts_with("/consent?interaction="), "{consent}");
         let html = browser.get(&consent).await.text().await.unwrap();
@@ -280,6 +283,35 @@ backend_tests! {
         }
         let locked = browser.log_in(&login, "alice", PASSWORD).await;
         assert_eq!(locked.status(), 429, "the account is throttled even with the right password");
+        let retry_after: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry_after), "{retry_after}");
+    }
+
+    #[tokio::test]
+    async fn strangers_on_a_shared_address_do_not_lock_out_a_browser_that_signed_in_before(db) {
+        with_user(&db);
+        let client = app_client(&db, json!({}));
+        let alice = browser(&db);
+        alice.sign_in(&client).await;
+        // Strangers behind the same address try invented accounts until the address is throttled.
+        let stranger = crate::code_flow::Browser::new(crate::helpers::TestApp { address: alice.app.address.clone(), client: reqwest::Client::new() });
+        let login = location(stranger.authorize(&client, &[]).await.headers());
+        let mut statuses = Vec::new();
+        for n in 0..21 {
+            statuses.push(stranger.log_in(&login, &format!("invented{n}"), "guess").await.status().as_u16());
+        }
+        assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+        let newcomer = crate::code_flow::Browser::new(crate::helpers::TestApp { address: alice.app.address.clone(), client: reqwest::Client::new() });
+        let login = location(newcomer.authorize(&client, &[]).await.headers());
+        assert_eq!(newcomer.log_in(&login, "alice", PASSWORD).await.status(), 429, "a browser alice never used is held back");
+        // Alice's own browser carries its device cookie: signed out, she signs in again.
+        let login = location(alice.authorize(&client, &[("prompt", "login")]).await.headers());
+        assert!(login.starts_with("/login"), "{login}");
+        let again = alice.log_in(&login, "alice", PASSWORD).await;
+        assert_eq!(again.status(), 303, "the device cookie exempts her browser");
+        let cookie = again.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("portcullis_devices="));
+        let cookie = cookie.expect("the device cookie is renewed");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     }
 
     #[tokio::test]

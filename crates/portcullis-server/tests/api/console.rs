@@ -205,6 +205,22 @@ backend_tests! {
     }
 
     #[tokio::test]
+    async fn wrong_second_factor_codes_are_throttled_with_a_retry_after(db) {
+        user(&db, "carol", &[Permission::Monitoring]);
+        let browser = browser_with(settings(&db, &new_kek()));
+        let (_, page) = to_second_factor(&browser, "carol").await;
+        let (interaction, csrf) = (field(&page, "interaction"), field(&page, "csrf"));
+        let form = [("interaction", interaction.as_str()), ("csrf", csrf.as_str()), ("code", "000000")];
+        for _ in 0..portcullis_app::login_throttle::MAX_PER_ACCOUNT {
+            assert_eq!(browser.post("/login/second-factor", &form).await.status(), 401);
+        }
+        let throttled = browser.post("/login/second-factor", &form).await;
+        assert_eq!(throttled.status(), 429);
+        let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry_after), "{retry_after}");
+    }
+
+    #[tokio::test]
     async fn a_user_without_an_admin_role_is_turned_away_before_enrolling(db) {
         user(&db, "bob", &[]);
         let browser = browser_with(settings(&db, &new_kek()));

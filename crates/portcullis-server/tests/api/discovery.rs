@@ -55,20 +55,72 @@ backend_tests! {
     }
 
     #[tokio::test]
-    async fn every_advertised_endpoint_is_served(db) {
+    async fn every_advertised_endpoint_answers_as_its_protocol_says(db) {
+        use std::collections::{BTreeMap, BTreeSet};
         let app = spawn_app(&db);
         let document = app.get_json(endpoints::OPENID_CONFIGURATION).await;
-        let urls: Vec<&str> = document
+        let advertised: BTreeMap<&str, &str> = document
             .as_object()
             .unwrap()
             .iter()
             .filter(|(name, _)| name.ends_with("_endpoint") || name.ends_with("_uri"))
-            .filter_map(|(_, value)| value.as_str())
+            .map(|(name, value)| {
+                let url = value.as_str().unwrap_or_else(|| panic!("{name} is not a string"));
+                let path = url.strip_prefix(ISSUER).unwrap_or_else(|| panic!("{url} is not under the issuer"));
+                (name.as_str(), path)
+            })
             .collect();
-        assert!(!urls.is_empty());
-        for url in urls {
-            let path = url.strip_prefix(ISSUER).unwrap_or_else(|| panic!("{url} is not under the issuer"));
-            assert_ne!(app.get(path).await.status(), 404, "{url} is advertised but not served");
+        assert_eq!(
+            advertised,
+            BTreeMap::from([
+                ("authorization_endpoint", endpoints::AUTHORIZE),
+                ("end_session_endpoint", endpoints::END_SESSION),
+                ("introspection_endpoint", endpoints::INTROSPECT),
+                ("jwks_uri", endpoints::JWKS),
+                ("revocation_endpoint", endpoints::REVOKE),
+                ("token_endpoint", endpoints::TOKEN),
+                ("userinfo_endpoint", endpoints::USERINFO),
+            ]),
+            "a newly advertised endpoint needs its check below"
+        );
+
+        // Without a client_id nothing can be sent back: a page (RFC 6749 §4.1.2.1).
+        let response = app.get(endpoints::AUTHORIZE).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("The request has no client_id."), "{page}");
+
+        let response = app.get(endpoints::JWKS).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let jwks: serde_json::Value = response.json().await.unwrap();
+        let algs: BTreeSet<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
+        assert_eq!(algs, BTreeSet::from(["ES256", "RS256"]));
+
+        // UserInfo without a token: the bare challenge (RFC 6750 §3.1).
+        let response = app.get(endpoints::USERINFO).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="portcullis""#);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+
+        // Logout without a hint asks the user (RP-Initiated Logout §2).
+        let response = app.get(endpoints::END_SESSION).await;
+        assert_eq!(response.status(), 200);
+        let page = response.text().await.unwrap();
+        assert!(page.contains(r#"name="confirm" value="yes""#) && page.contains("Do you want to sign out?"), "{page}");
+
+        // Token, introspection and revocation: POST only; naming no client is invalid_client.
+        for path in [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE] {
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 405, "GET {path}");
+            assert_eq!(response.headers()["allow"], "POST", "GET {path}");
+            let response = app.post_form(path, "").send().await.unwrap();
+            assert_eq!(response.status(), 401, "POST {path}");
+            assert_eq!(response.headers()["www-authenticate"], r#"Basic realm="portcullis""#, "POST {path}");
+            assert_eq!(response.headers()["cache-control"], "no-store", "POST {path}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_client", "POST {path}");
         }
     }
 }

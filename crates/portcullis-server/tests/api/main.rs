@@ -17,6 +17,7 @@ mod console_browser;
 mod console_clients;
 mod console_keys_users;
 mod console_monitoring;
+mod cors;
 mod discovery;
 mod health;
 mod helpers;

@@ -157,27 +157,6 @@ backend_tests! {
     }
 }
 
-/// Serves a JWK Set at `http://127.0.0.1:PORT/jwks` that the test can change.
-fn serve_jwks(jwks: Value) -> (String, std::sync::Arc<std::sync::Mutex<Value>>) {
-    use actix_web::{web, App, HttpResponse, HttpServer};
-    let shared = std::sync::Arc::new(std::sync::Mutex::new(jwks));
-    let served = web::Data::from(shared.clone());
-    let server = HttpServer::new(move || {
-        App::new().app_data(served.clone()).route(
-            "/jwks",
-            web::get().to(|jwks: web::Data<std::sync::Mutex<Value>>| async move {
-                HttpResponse::Ok().json(&*jwks.lock().unwrap())
-            }),
-        )
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let url = format!("http://{}/jwks", server.addrs()[0]);
-    tokio::spawn(server.run());
-    (url, shared)
-}
-
 #[tokio::test]
 async fn keys_are_fetched_from_the_jwks_uri_and_refetched_after_rotation() {
     let db = portcullis_store::test_support::TestDb::sqlite();
@@ -199,7 +178,7 @@ async fn keys_are_fetched_from_the_jwks_uri_and_refetched_after_rotation() {
         200
     );
     let new = ClientKey::Rsa(RsaKeyPair::generate(2048).unwrap());
-    *served.lock().unwrap() = new.public_jwks();
+    *served.jwks.lock().unwrap() = new.public_jwks();
     // Until the refetch interval has passed, the cached (old) keys are used.
     assert_eq!(
         with_assertion(&app, endpoints::TOKEN, &new.sign(claims(&id, json!(ISSUER))), extra).await.status(),
@@ -213,6 +192,56 @@ async fn keys_are_fetched_from_the_jwks_uri_and_refetched_after_rotation() {
     let unreachable =
         with_assertion(&app, endpoints::TOKEN, &old.sign(claims(&dead, json!(ISSUER))), extra).await;
     assert_eq!(status_and_error(unreachable).await, (401, "invalid_client".to_owned()));
+    assert!(served.fetches.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}
+
+#[tokio::test]
+async fn keys_are_never_fetched_from_an_address_the_operator_did_not_allow() {
+    let db = portcullis_store::test_support::TestDb::sqlite();
+    let key = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+    let (url, served) = serve_jwks(key.public_jwks());
+    let (id, _) = register(
+        &db,
+        json!({"client_name": "inside", "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": url}),
+    );
+    let strict = portcullis_server::Settings {
+        outbound_allow: Vec::new(),
+        ..crate::helpers::settings(&db, &crate::helpers::new_kek())
+    };
+    let app = crate::helpers::spawn_with(strict);
+    let assertion = key.sign(claims(&id, json!(ISSUER)));
+    let refused = with_assertion(&app, endpoints::TOKEN, &assertion, "&grant_type=client_credentials").await;
+    assert_eq!(status_and_error(refused).await, (401, "invalid_client".to_owned()));
+    assert_eq!(served.fetches.load(std::sync::atomic::Ordering::SeqCst), 0, "the key server was never asked");
+}
+
+/// The key set a test serves, and how often it was fetched.
+struct Served {
+    jwks: std::sync::Mutex<Value>,
+    fetches: std::sync::atomic::AtomicUsize,
+}
+
+/// Serves a JWK Set at `http://127.0.0.1:PORT/jwks` that the test can change.
+fn serve_jwks(jwks: Value) -> (String, std::sync::Arc<Served>) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let shared =
+        std::sync::Arc::new(Served { jwks: std::sync::Mutex::new(jwks), fetches: Default::default() });
+    let served = web::Data::from(shared.clone());
+    let server = HttpServer::new(move || {
+        App::new().app_data(served.clone()).route(
+            "/jwks",
+            web::get().to(|served: web::Data<Served>| async move {
+                served.fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                HttpResponse::Ok().json(&*served.jwks.lock().unwrap())
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}/jwks", server.addrs()[0]);
+    tokio::spawn(server.run());
+    (url, shared)
 }
 
 fn base64_url(value: &Value) -> String {

@@ -141,9 +141,56 @@ backend_tests! {
     }
 
     #[tokio::test]
+    async fn inside_addresses_are_refused_alike_whether_anything_listens_there(db) {
+        let strict = portcullis_server::Settings { outbound_allow: Vec::new(), ..settings(&db, &new_kek()) };
+        let admin = Admin::on(&db, strict).await;
+        let (_receiver, listening) = Receiver::start(0);
+        let closed = format!("http://127.0.0.1:{}/hook", portcullis_server::test_support::free_port());
+        let mut refusals = Vec::new();
+        for url in [listening.clone(), closed, "https://127.0.0.1/".into(), "http://2130706433/".into(), "https://[::1]/".into(),
+                    "https://[::ffff:127.0.0.1]/".into(), "https://169.254.169.254/latest/meta-data/".into(),
+                    "https://10.0.0.1/".into(), "https://[fd00::1]/".into(), "https://100.64.0.1/".into(), "https://localhost:9/".into()] {
+            let refused = admin.call(Method::POST, "/webhooks", Some(json!({"url": url})), 400).await;
+            refusals.push(refused["error_description"].as_str().unwrap().to_owned());
+        }
+        assert!(refusals.iter().all(|r| r == "url: refused: not a public address"), "{refusals:?}");
+        let created = admin.call(Method::POST, "/webhooks", Some(json!({"url": "https://hooks.example/in"})), 201).await;
+        let id = created["webhook_id"].as_str().unwrap();
+        admin.call(Method::PATCH, &format!("/webhooks/{id}"), Some(json!({"url": listening})), 400).await;
+    }
+
+    #[tokio::test]
+    async fn endpoints_receive_only_what_their_creator_may_read(db) {
+        let admin = Admin::start(&db).await;
+        let (id, secret) = crate::token::register(&db, json!({"client_name": "monitor", "scope": "admin:monitoring"}));
+        let token = admin.app.access_token((&id, &secret)).await;
+        let app = crate::helpers::TestApp { address: admin.app.address.clone(), client: admin.app.client.clone() };
+        let monitor = Admin { app, token, id, secret };
+        monitor.call(Method::GET, "/audit-logs", None, 403).await;
+        for events in [json!([]), json!(["*"]), json!(["auth.*", "alert.fired"]), json!(["console.signed_in"])] {
+            let refused = monitor.call(Method::POST, "/webhooks", Some(json!({"url": "https://hooks.example/in", "events": events})), 403).await;
+            let description = refused["error_description"].as_str().unwrap();
+            let (_, named) = description.split_once("admin:audit reads: ").unwrap_or_else(|| panic!("{events}: {description}"));
+            assert!(!named.contains("alert.") && !named.contains("webhook."), "{events}: only the unreadable ones are named: {description}");
+        }
+        let refused = monitor.call(Method::POST, "/webhooks", Some(json!({"url": "https://hooks.example/in", "events": ["auth.*"]})), 403).await;
+        assert!(refused["error_description"].as_str().unwrap().contains("auth.login_failed"), "{refused}");
+        let own = monitor.call(Method::POST, "/webhooks", Some(json!({"url": "https://hooks.example/in", "events": ["alert.*", "alert_rule.*", "webhook.*"]})), 201).await;
+        let own = own["webhook_id"].as_str().unwrap();
+        monitor.call(Method::PATCH, &format!("/webhooks/{own}"), Some(json!({"events": ["client.*"]})), 403).await;
+        // An endpoint that receives the audit log cannot be pointed elsewhere by a monitor.
+        let audit_sink = admin.call(Method::POST, "/webhooks", Some(json!({"url": "https://audit.example/in"})), 201).await;
+        let audit_sink = audit_sink["webhook_id"].as_str().unwrap();
+        monitor.call(Method::PATCH, &format!("/webhooks/{audit_sink}"), Some(json!({"url": "https://attacker.example/in"})), 403).await;
+        assert_eq!(admin.call(Method::GET, &format!("/webhooks/{audit_sink}"), None, 200).await["url"], "https://audit.example/in");
+        let refusals = admin.call(Method::GET, "/audit-logs?action=webhook.created&outcome=refused", None, 200).await;
+        assert!(!refusals["entries"].as_array().unwrap().is_empty(), "refusals are audited: {refusals}");
+    }
+
+    #[tokio::test]
     async fn bad_endpoints_and_strangers_are_refused(db) {
         let admin = Admin::start(&db).await;
-        for body in [json!({"url": "http://hooks.example/in"}), json!({"url": "https://hooks.example/in", "events": ["nothing.*"]}),
+        for body in [json!({"url": "ftp://hooks.example/in"}), json!({"url": "https://hooks.example/in", "events": ["nothing.*"]}),
                      json!({"events": []}), json!({"url": "https://hooks.example/in", "secret": "mine"})] {
             let refused = admin.call(Method::POST, "/webhooks", Some(body.clone()), 400).await;
             assert_eq!(refused["error"], "invalid_request", "{body}: {refused}");

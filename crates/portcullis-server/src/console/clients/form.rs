@@ -15,6 +15,9 @@ pub enum Kind {
     Text,
     /// One value a line, a JSON array.
     Lines,
+    /// One value a line, a JSON array; empty leaves the member out (its
+    /// default applies, which an empty list would not).
+    OptionalLines,
     /// Values separated by spaces or commas, a JSON array.
     Words,
     /// A whole number of seconds (or requests); empty leaves the member out.
@@ -185,6 +188,12 @@ pub const GROUPS: [(&str, &[Field]); 5] = [
                 Kind::Lines,
             ),
             field(
+                "allowed_origins",
+                "Allowed web origins (CORS)",
+                "Origins such as https://app.example, one a line; the redirect URIs' origins when empty.",
+                Kind::OptionalLines,
+            ),
+            field(
                 "allowed_countries",
                 "Allowed countries",
                 "ISO 3166 codes (DE FR); uses from elsewhere are reported.",
@@ -233,7 +242,9 @@ pub struct ShownGroup {
 fn text_of(kind: Kind, value: Option<&Value>) -> String {
     match (kind, value) {
         (_, None | Some(Value::Null)) => String::new(),
-        (Kind::Lines, Some(Value::Array(items))) => items.iter().map(plain).collect::<Vec<_>>().join("\n"),
+        (Kind::Lines | Kind::OptionalLines, Some(Value::Array(items))) => {
+            items.iter().map(plain).collect::<Vec<_>>().join("\n")
+        }
         (Kind::Words, Some(Value::Array(items))) => items.iter().map(plain).collect::<Vec<_>>().join(" "),
         (Kind::Flag, Some(Value::Bool(set))) => {
             if *set {
@@ -268,7 +279,7 @@ pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
                     let value = configuration.get(f.name);
                     let (kind, options): (&str, Vec<(&str, bool)>) = match f.kind {
                         Kind::Text => ("text", vec![]),
-                        Kind::Lines | Kind::Words => ("lines", vec![]),
+                        Kind::Lines | Kind::OptionalLines | Kind::Words => ("lines", vec![]),
                         Kind::Number => ("number", vec![]),
                         Kind::Flag => ("flag", vec![]),
                         Kind::Json => ("json", vec![]),
@@ -309,6 +320,7 @@ pub fn configuration(mut base: Map<String, Value>, form: &Posted) -> (Map<String
         let value = match f.kind {
             Kind::Text | Kind::Choice(_) => (!raw.is_empty()).then(kept).flatten(),
             Kind::Lines => Some(list(raw.lines())),
+            Kind::OptionalLines => (!raw.is_empty()).then(|| list(raw.lines())),
             Kind::Words => Some(list(raw.split(|c: char| c.is_whitespace() || c == ','))),
             Kind::Number if raw.is_empty() => None,
             Kind::Number => raw.parse::<u64>().map(Value::from).ok().or_else(|| {

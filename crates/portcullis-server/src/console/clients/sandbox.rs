@@ -88,6 +88,7 @@ fn decide(
         id: ClientId::parse(&client.client_id)
             .map_err(|e| OAuthError::new(ErrorCode::InvalidClient, e.to_string()))?,
         version: client.version,
+        change_seq: 0,
         metadata,
         secrets: Vec::new(),
         disabled_at: None,
@@ -96,6 +97,7 @@ fn decide(
         failed_attempts: 0,
         locked_until: None,
         tokens_revoked_before: None,
+        locked_addresses: Vec::new(),
     };
     ensure_allowed(&registered, grant)?;
     let metadata = &registered.metadata;

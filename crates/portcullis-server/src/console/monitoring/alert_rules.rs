@@ -16,9 +16,10 @@ use portcullis_app::{AppError, Permission};
 use serde_json::{Map, Value};
 
 /// The kinds a rule may be, as the form offers them.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "error_rate",
     "auth_failures",
+    "login_failures",
     "outside_cidrs",
     "outside_countries",
     "consecutive_failures",
@@ -32,7 +33,7 @@ struct RuleForm {
     action: String,
     rule_id: Option<String>,
     kind: String,
-    kinds: [&'static str; 6],
+    kinds: [&'static str; 7],
     parameters: String,
     description: String,
     enabled: bool,

@@ -11,8 +11,8 @@ use crate::views::render;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use portcullis_app::webhooks::{DeliveryView, WebhookInput, WebhookView};
-use portcullis_app::Permission;
+use portcullis_app::webhooks::{readable_events, DeliveryView, WebhookInput, WebhookView};
+use portcullis_app::{Actor, Permission};
 
 /// Deliveries the log shows.
 const LOG: i64 = 50;
@@ -30,15 +30,43 @@ struct WebhookPage {
     deliveries: Vec<DeliveryView>,
     secret: Option<String>,
     error: Option<String>,
+    /// The events this admin's permissions read, so may select.
+    pickable: Vec<&'static str>,
+    /// Whether they are every event (so an empty selection may stand).
+    picks_all: bool,
 }
 
 impl WebhookPage {
-    /// The page of `webhook` as it is stored, with its `deliveries`, and its
-    /// signing `secret` when it was just made.
-    fn of(frame: Frame, webhook: WebhookView, deliveries: Vec<DeliveryView>, secret: Option<String>) -> Self {
+    /// An empty form posting to `action`, offering what `actor` may select.
+    fn blank(frame: Frame, actor: &Actor, action: String) -> Self {
+        let pickable = readable_events(actor);
         Self {
             frame,
-            action: webhook_path(&webhook.webhook_id),
+            action,
+            webhook: None,
+            url: String::new(),
+            description: String::new(),
+            events: String::new(),
+            enabled: true,
+            deliveries: Vec::new(),
+            secret: None,
+            error: None,
+            picks_all: actor.require(Permission::Audit).is_ok(),
+            pickable,
+        }
+    }
+
+    /// The page of `webhook` as it is stored, with its `deliveries`, and its
+    /// signing `secret` when it was just made.
+    fn of(
+        frame: Frame,
+        actor: &Actor,
+        webhook: WebhookView,
+        deliveries: Vec<DeliveryView>,
+        secret: Option<String>,
+    ) -> Self {
+        let action = webhook_path(&webhook.webhook_id);
+        Self {
             url: webhook.url.clone(),
             description: webhook.description.clone(),
             events: webhook.events.join(" "),
@@ -46,7 +74,7 @@ impl WebhookPage {
             webhook: Some(webhook),
             deliveries,
             secret,
-            error: None,
+            ..Self::blank(frame, actor, action)
         }
     }
 }
@@ -66,25 +94,23 @@ fn input(form: &Posted) -> WebhookInput {
     }
 }
 
-/// The form as posted, answered with why it was refused and its status.
+/// The form as `actor` posted it, answered with why it was refused and its status.
 fn again(
     frame: Frame,
+    actor: &Actor,
     action: String,
     webhook: Option<WebhookView>,
     form: &Posted,
     (status, error): (StatusCode, String),
 ) -> Result<HttpResponse, PageError> {
     let page = WebhookPage {
-        frame,
-        action,
         webhook,
         url: form.text("url"),
         description: form.text("description"),
         events: form.text("events"),
         enabled: form.get("enabled").is_some(),
-        deliveries: Vec::new(),
-        secret: None,
         error: Some(error),
+        ..WebhookPage::blank(frame, actor, action)
     };
     render(status, &page)
 }
@@ -92,18 +118,9 @@ fn again(
 /// `GET /console/monitoring/webhooks/new`.
 pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let page = WebhookPage {
-        frame: signed.frame("monitoring"),
-        action: "/console/monitoring/webhooks/new".into(),
-        webhook: None,
-        url: String::new(),
-        description: String::new(),
-        events: String::new(),
-        enabled: true,
-        deliveries: Vec::new(),
-        secret: None,
-        error: None,
-    };
+    let actor = signed.actor(&req, &flow);
+    let page =
+        WebhookPage::blank(signed.frame("monitoring"), &actor, "/console/monitoring/webhooks/new".into());
     render(StatusCode::OK, &page)
 }
 
@@ -115,16 +132,18 @@ pub async fn create(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
-    let wanted = input(&form);
-    match flow.run(move |app| Ok(app.create_webhook(&actor, wanted))).await? {
+    let (wanted, creator) = (input(&form), actor.clone());
+    match flow.run(move |app| Ok(app.create_webhook(&creator, wanted))).await? {
         Ok(created) => {
             let secret = Some(created.secret.expose().to_owned());
-            let page = WebhookPage::of(signed.frame("monitoring"), created.webhook, Vec::new(), secret);
+            let page =
+                WebhookPage::of(signed.frame("monitoring"), &actor, created.webhook, Vec::new(), secret);
             render(StatusCode::OK, &page)
         }
         Err(error) => {
             let refused = refusal(error)?;
-            again(signed.frame("monitoring"), "/console/monitoring/webhooks/new".into(), None, &form, refused)
+            let action = "/console/monitoring/webhooks/new".into();
+            again(signed.frame("monitoring"), &actor, action, None, &form, refused)
         }
     }
 }
@@ -137,17 +156,17 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT);
     let actor = signed.actor(&req, &flow);
-    let id = path.into_inner();
+    let (id, reader) = (path.into_inner(), actor.clone());
     let found = flow
         .run(move |app| {
-            Ok(app.webhook(&actor, &id).and_then(|w| Ok((app.webhook_deliveries(&actor, &id, LOG)?, w))))
+            Ok(app.webhook(&reader, &id).and_then(|w| Ok((app.webhook_deliveries(&reader, &id, LOG)?, w))))
         })
         .await?;
     let (deliveries, webhook) = match found {
         Ok(found) => found,
         Err(error) => return refused("Webhook", error),
     };
-    render(StatusCode::OK, &WebhookPage::of(signed.frame("monitoring"), webhook, deliveries, None))
+    render(StatusCode::OK, &WebhookPage::of(signed.frame("monitoring"), &actor, webhook, deliveries, None))
 }
 
 /// `POST /console/monitoring/webhooks/{webhook_id}`: changes it.
@@ -159,13 +178,13 @@ pub async fn update(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
     let actor = signed.actor(&req, &flow);
-    let (id, wanted) = (path.into_inner(), input(&form));
+    let (id, wanted, changer) = (path.into_inner(), input(&form), actor.clone());
     let target = id.clone();
     let done = flow
         .run(move |app| {
-            let done = app.update_webhook(&actor, &target, wanted);
+            let done = app.update_webhook(&changer, &target, wanted);
             // The page shows the endpoint again, its controls with it.
-            let current = done.is_err().then(|| app.webhook(&actor, &target).ok()).flatten();
+            let current = done.is_err().then(|| app.webhook(&changer, &target).ok()).flatten();
             Ok((done, current))
         })
         .await?;
@@ -173,7 +192,7 @@ pub async fn update(
         (Ok(webhook), _) => Ok(see_other(&webhook_path(&webhook.webhook_id))),
         (Err(error), current) => {
             let refused = refusal(error)?;
-            again(signed.frame("monitoring"), webhook_path(&id), current, &form, refused)
+            again(signed.frame("monitoring"), &actor, webhook_path(&id), current, &form, refused)
         }
     }
 }

@@ -1,0 +1,77 @@
+//! Cross-origin calls from browser apps (single-page apps with code + PKCE,
+//! MCP clients running in a browser), by the Fetch standard's CORS
+//! protocol: the token, revocation and UserInfo endpoints answer a page's
+//! origin only when the client the request is for allows it
+//! (`allowed_origins`, by default its redirect URIs' origins), never with
+//! credentials (no cookies ride along: these endpoints take none).
+//! Discovery and the JWKS are public: any origin may read them. The login,
+//! consent and console pages answer no cross-origin reads at all.
+//!
+//! A preflight carries no client, so it is answered for an origin that some
+//! client allows; the request itself is then answered for its own client's
+//! origins only (a page of another client's origin cannot read it).
+
+use crate::client_auth::ClientAuthenticator;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+
+/// How long a browser may keep a preflight's answer, in seconds.
+const PREFLIGHT_MAX_AGE: &str = "600";
+/// The request headers a page may send: a client's credentials and the form.
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
+/// The answer headers a page may read besides the simple ones.
+const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After";
+
+/// The middleware of the endpoints browser apps call for a client.
+pub async fn for_clients(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).map(str::to_owned);
+    let Some(origin) = origin else { return Ok(next.call(req).await?.map_into_left_body()) };
+    let preflight =
+        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let authenticator = req.app_data::<web::Data<ClientAuthenticator>>().cloned();
+    if preflight {
+        let mut answer = HttpResponse::NoContent();
+        answer.insert_header((header::VARY, "Origin"));
+        if authenticator.as_ref().is_some_and(|a| a.clients().any_allows_origin(&origin)) {
+            let methods = if req.path() == crate::endpoints::USERINFO { "GET, POST" } else { "POST" };
+            answer
+                .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, methods))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE));
+        }
+        return Ok(req.into_response(answer.finish()).map_into_right_body());
+    }
+    let mut response = next.call(req).await?;
+    let client = crate::usage::client_of(response.request());
+    let allowed = client.zip(authenticator).is_some_and(|(id, authenticator)| {
+        authenticator.clients().get(&id).is_some_and(|client| client.metadata.allows_origin(&origin))
+    });
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if allowed {
+        if let Ok(origin) = HeaderValue::from_str(&origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+        }
+    }
+    Ok(response.map_into_left_body())
+}
+
+/// The middleware of public documents (discovery, the JWKS): any origin
+/// may read them.
+pub async fn public(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(req).await?;
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    Ok(response)
+}
