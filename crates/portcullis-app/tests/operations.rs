@@ -34,6 +34,15 @@ fn app(db: &TestDb) -> (App, Receiver<Published>) {
     (app, received)
 }
 
+/// The bootstrapped admin client and a second one holding `admin`.
+fn two_admins(app: &App) -> (String, String) {
+    let operator = Actor::operator();
+    let first = app.bootstrap(&operator, false).unwrap().client_id;
+    let second =
+        json!({"client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin"});
+    (first, app.create_client(&operator, object(second)).unwrap().client.client_id)
+}
+
 fn names(received: &Receiver<Published>, n: usize) -> Vec<&'static str> {
     (0..n).map(|_| received.recv().unwrap().event.name()).collect()
 }
@@ -137,10 +146,7 @@ backend_tests! {
     fn concurrent_disables_of_the_last_two_admin_clients_leave_one_enabled(db) {
         let (app, _) = app(&db);
         let operator = Actor::operator();
-        let first = app.bootstrap(&operator, false).unwrap().client_id;
-        let second = app.create_client(&operator, object(json!({
-            "client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin",
-        }))).unwrap().client.client_id;
+        let (first, second) = two_admins(&app);
         for round in 0..10 {
             let barrier = std::sync::Barrier::new(2);
             let outcomes: Vec<Result<_, AppError>> = std::thread::scope(|s| {
@@ -162,10 +168,7 @@ backend_tests! {
     fn the_last_admin_keeps_a_secret_that_never_expires(db) {
         let (app, _) = app(&db);
         let operator = Actor::operator();
-        let first = app.bootstrap(&operator, false).unwrap().client_id;
-        let second = app.create_client(&operator, object(json!({
-            "client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin",
-        }))).unwrap().client.client_id;
+        let (first, second) = two_admins(&app);
         let permanent = app.client(&operator, &second).unwrap().secrets[0].secret_id.clone();
         app.add_client_secret(&operator, &second, Some(Utc::now() + TimeDelta::hours(1))).unwrap();
         // Racing: of disabling the first and leaving the second only an expiring secret, one passes.

@@ -4,8 +4,8 @@
 //! origin only when the client the request is for allows it
 //! (`allowed_origins`, by default its redirect URIs' origins), never with
 //! credentials (no cookies ride along: these endpoints take none).
-//! Discovery and the JWKS are public: any origin may read them. The login,
-//! consent and console pages answer no cross-origin reads at all.
+//! Discovery and the JWKS are public: their handlers let any origin read
+//! them. The login, consent and console pages answer no cross-origin reads.
 //!
 //! A preflight carries no client, so it is answered for an origin that some
 //! client allows; the request itself is then answered for its own client's
@@ -63,15 +63,4 @@ pub async fn for_clients(
         }
     }
     Ok(response.map_into_left_body())
-}
-
-/// The middleware of public documents (discovery, the JWKS): any origin
-/// may read them.
-pub async fn public(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut response = next.call(req).await?;
-    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    Ok(response)
 }

@@ -24,11 +24,10 @@ use actix_web::{web, FromRequest, HttpResponse, Resource, Responder};
 /// token, revocation and UserInfo endpoints and read discovery and the
 /// JWKS from other origins ([`cors`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let public = || from_fn(cors::public);
     let for_clients = || from_fn(cors::for_clients);
-    cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata).wrap(public()))
-        .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata).wrap(public()))
-        .service(readable(endpoints::JWKS, jwks::jwks).wrap(public()))
+    cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata))
+        .service(readable(endpoints::OAUTH_AUTHORIZATION_SERVER, discovery::metadata))
+        .service(readable(endpoints::JWKS, jwks::jwks))
         .service(
             web::resource(endpoints::AUTHORIZE)
                 .route(web::get().to(authorize::authorize_get))
