@@ -219,6 +219,12 @@ backend_tests! {
         chromium.click(&format!("a[href='/console/monitoring/clients/{}']", billing.client.client_id)).await;
         browser.wait().for_element(Locator::Css("figure.chart rect")).await.unwrap();
         chromium.check("client-usage").await;
+        // A webhook's form offers the events this admin's roles read.
+        browser.goto(&format!("{}/console/monitoring/webhooks/new", chromium.origin().await)).await.unwrap();
+        chromium.arrive_at("/console/monitoring/webhooks/new").await;
+        chromium.click("details.help summary").await;
+        assert!(chromium.text("details.help").await.contains("auth.login_failed"), "every event for an auditor");
+        chromium.check("webhook-form").await;
 
         // Users: the list and a user's page.
         chromium.click("a[href='/console/users']").await;
