@@ -110,16 +110,20 @@ impl DeviceKey {
         now: DateTime<Utc>,
     ) -> Option<String> {
         cookie.split('~').take(MAX_ENTRIES).filter_map(Entry::parse).find_map(|entry| {
-            let fresh = now.timestamp() - entry.issued < DEVICE_LIFETIME.num_seconds()
-                && entry.issued <= now.timestamp() + 60;
+            let age = now.timestamp().checked_sub(entry.issued);
+            let fresh = age.is_some_and(|age| (-60..DEVICE_LIFETIME.num_seconds()).contains(&age));
             (fresh && entry.proof >= proof && self.names(&entry, username)).then(|| entry.nonce.to_owned())
         })
     }
 
     /// The cookie's value once `username` signed in at `now` having shown
-    /// `proof`: a new entry for it first, its older ones and the oldest
-    /// past [`MAX_ENTRIES`] dropped.
+    /// `proof`: a new entry for it first (proving as much as its entry
+    /// there did, if that proved more: a password step does not undo this
+    /// browser's second factor), its older ones and the oldest past
+    /// [`MAX_ENTRIES`] dropped.
     pub fn remember(&self, cookie: Option<&str>, username: &str, proof: Proof, now: DateTime<Utc>) -> String {
+        let proven = self.recognise(cookie.unwrap_or_default(), username, Proof::SecondFactor, now);
+        let proof = if proven.is_some() { Proof::SecondFactor } else { proof };
         let issued = now.timestamp();
         let nonce = crate::secrets::random_token();
         let entry = format!("{issued}.{}.{nonce}.{}", proof.tag(), self.mac(username, issued, proof, &nonce));
@@ -169,6 +173,16 @@ mod tests {
         let again = key.remember(Some(&cookie), "user4", Proof::SecondFactor, now);
         assert_eq!(again.split('~').count(), MAX_ENTRIES, "an account's older entry is replaced");
         assert!(key.recognise(&again, "user4", Proof::SecondFactor, now).is_some());
+        let password_again = key.remember(Some(&again), "user4", Proof::Password, now);
+        assert!(
+            key.recognise(&password_again, "user4", Proof::SecondFactor, now).is_some(),
+            "the password step keeps the second factor's proof"
+        );
+        assert!(
+            key.recognise(&format!("{}.f.n.{}", i64::MIN, "0".repeat(32)), "user4", Proof::Password, now)
+                .is_none(),
+            "no overflow"
+        );
         assert!(key.recognise(&again, "user0", Proof::Password, now).is_some());
         assert!(key.recognise("garbage~1.x.y.z~", "user0", Proof::Password, now).is_none());
     }

@@ -17,8 +17,9 @@
 //!
 //! An attempt with a device cookie for its account
 //! ([`device_cookies`](crate::device_cookies)) is counted against that
-//! device alone ([`MAX_PER_DEVICE`] in the window): what others do to the
-//! account or the address never locks out a browser that signed in before.
+//! device alone ([`MAX_PER_DEVICE`] in the window, [`MAX_PER_DEVICE_DAY`]
+//! in a day): what others do to the account or the address never locks out
+//! a browser that signed in before.
 //!
 //! An attempt is counted before its secret is checked: it is written as a
 //! failure first, then the failures are counted, so of many concurrent
@@ -41,6 +42,10 @@ pub const MAX_PER_ACCOUNT: i64 = 5;
 pub const MAX_PER_ADDRESS: i64 = 20;
 /// Failures of one browser (its device cookie) within the window before it is refused.
 pub const MAX_PER_DEVICE: i64 = 5;
+/// Failures of one browser within [`ACCOUNT_WINDOW`] before it is refused
+/// until they age out: a copied cookie earns a few guesses a day, not a
+/// few every quarter hour.
+pub const MAX_PER_DEVICE_DAY: i64 = 20;
 /// How far back an account's failures from every address count.
 pub const ACCOUNT_WINDOW: TimeDelta = TimeDelta::hours(24);
 /// Failures of one account from every address within [`ACCOUNT_WINDOW`]
@@ -113,16 +118,20 @@ impl Attempt {
         };
         let refused = match &self.subjects {
             Subjects::Untrusted { account_here, address, account } => {
-                match over_limit(conn, account_here, MAX_PER_ACCOUNT, now, &ids)? {
+                match over_limit(conn, account_here, (MAX_PER_ACCOUNT, WINDOW), now, &ids)? {
                     Some(wait) => Some(("account_address", wait)),
-                    None => match over_limit(conn, address, MAX_PER_ADDRESS, now, &ids)? {
+                    None => match over_limit(conn, address, (MAX_PER_ADDRESS, WINDOW), now, &ids)? {
                         Some(wait) => Some(("address", wait)),
                         None => backing_off(conn, account, now, &ids)?.map(|wait| ("account", wait)),
                     },
                 }
             }
             Subjects::Device(device) => {
-                over_limit(conn, device, MAX_PER_DEVICE, now, &ids)?.map(|wait| ("device", wait))
+                match over_limit(conn, device, (MAX_PER_DEVICE, WINDOW), now, &ids)? {
+                    Some(wait) => Some(("device", wait)),
+                    None => over_limit(conn, device, (MAX_PER_DEVICE_DAY, ACCOUNT_WINDOW), now, &ids)?
+                        .map(|wait| ("device", wait)),
+                }
             }
         };
         let Some((reason, wait)) = refused else { return Ok(Ok(Reservation { ids })) };
@@ -147,21 +156,21 @@ impl Attempt {
     }
 }
 
-/// How long `subject`, past `max` failures in [`WINDOW`] (its attempt's own
+/// How long `subject`, past `max` failures in `window` (its attempt's own
 /// `ids` counted), waits: until its oldest other failure ages out.
 fn over_limit(
     conn: &mut DbConnection,
     subject: &[u8],
-    max: i64,
+    (max, window): (i64, TimeDelta),
     now: DateTime<Utc>,
     ids: &[String],
 ) -> Result<Option<TimeDelta>, StoreError> {
-    let since = now - WINDOW;
+    let since = now - window;
     if auth_failures::count_since(conn, subject, since)? <= max {
         return Ok(None);
     }
     let oldest = auth_failures::span_since(conn, subject, since, ids)?.map_or(now, |(oldest, _)| oldest);
-    Ok(Some(oldest + WINDOW - now))
+    Ok(Some(oldest + window - now))
 }
 
 /// How long an account past [`ACCOUNT_CEILING`] failures still waits: the
@@ -269,6 +278,15 @@ mod tests {
             let browser = Attempt::new("heidi", ip(5), Some("her-nonce"));
             fail(&browser, conn, now, MAX_PER_DEVICE);
             assert_eq!(refused(&browser, conn, now).reason, "device");
+            // A copied cookie gets a few guesses a day, not a few every quarter hour.
+            let mut at = now;
+            for _ in 0..(MAX_PER_DEVICE_DAY / MAX_PER_DEVICE - 1) {
+                at += WINDOW;
+                fail(&browser, conn, at, MAX_PER_DEVICE);
+            }
+            at += WINDOW;
+            let day = refused(&browser, conn, at);
+            assert!(day.reason == "device" && day.retry_after > 3600, "{day:?}");
             assert!(Attempt::new("heidi", ip(5), Some("another")).reserve(conn, now).unwrap().is_ok());
         }
 

@@ -482,6 +482,7 @@ impl App {
             let enabled = input.enabled.unwrap_or(record.enabled);
             if enabled && !record.enabled {
                 // Turned on again: it gets a fresh period to deliver in.
+                webhooks::clear_failing(tx.conn, &record.webhook_id)?;
                 record.failing_since = None;
             }
             record.enabled = enabled;

@@ -182,6 +182,28 @@ backend_tests! {
     }
 
     #[test]
+    fn the_last_admin_cannot_switch_to_a_method_it_has_no_lasting_credential_for(db) {
+        use portcullis_app::clients::ClientChange;
+        let (app, _) = app(&db);
+        let operator = Actor::operator();
+        let admin = app.bootstrap(&operator, false).unwrap().client_id;
+        let key = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+                                   "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}]});
+        let by_keys = object(json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": key}));
+        app.update_client(&operator, &admin, None, ClientChange::Merge(by_keys)).unwrap();
+        let secret = app.client(&operator, &admin).unwrap().secrets[0].secret_id.clone();
+        app.revoke_client_secret(&operator, &admin, &secret).unwrap();
+        // Back to secrets, with none: nobody could get an admin token any more.
+        let by_secret = object(json!({"token_endpoint_auth_method": "client_secret_basic", "jwks": null}));
+        let refused = app.update_client(&operator, &admin, None, ClientChange::Merge(by_secret.clone()));
+        assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+        // With another admin that can get a token for good, it may.
+        let other = json!({"client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin"});
+        app.create_client(&operator, object(other)).unwrap();
+        app.update_client(&operator, &admin, None, ClientChange::Merge(by_secret)).unwrap();
+    }
+
+    #[test]
     fn an_expired_secret_does_not_count_as_the_last_admins_other_secret(db) {
         let clock = Clock::manual(Utc::now());
         let app = App::with_defaults(db.connect()).with_clock(clock.clone());

@@ -59,6 +59,18 @@ pub struct OutboundRequest<'a> {
     pub timeout: Duration,
     /// The most bytes of the answer's body that are read.
     pub max_body: usize,
+    /// What a longer body means: an error ([`OutboundError::TooLarge`]),
+    /// or only that the rest is not read (the status is what counts).
+    pub longer_body: LongerBody,
+}
+
+/// What an answer's body longer than the caller reads means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LongerBody {
+    /// The answer is refused.
+    Refused,
+    /// The first bytes are kept and the rest is not read.
+    CutOff,
 }
 
 /// An answer: its status and body.
@@ -136,9 +148,14 @@ impl Outbound {
         let mut response = builder.send().await.map_err(failed)?;
         let status = response.status().as_u16();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        while body.len() < request.max_body || request.longer_body == LongerBody::Refused {
+            let Some(chunk) = response.chunk().await.map_err(failed)? else { break };
             if body.len() + chunk.len() > request.max_body {
-                return Err(OutboundError::TooLarge(request.max_body));
+                if request.longer_body == LongerBody::Refused {
+                    return Err(OutboundError::TooLarge(request.max_body));
+                }
+                body.extend_from_slice(&chunk[..request.max_body - body.len()]);
+                break;
             }
             body.extend_from_slice(&chunk);
         }
@@ -225,6 +242,7 @@ mod tests {
             body: None,
             timeout: Duration::from_secs(5),
             max_body: 1024,
+            longer_body: LongerBody::Refused,
         }
     }
 
@@ -260,6 +278,13 @@ mod tests {
         let url = format!("http://127.0.0.1:{port}/");
         let short = OutboundRequest { max_body: 1, ..get(&url) };
         assert!(matches!(outbound.send(short).await, Err(OutboundError::TooLarge(1))));
-        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let status_only = OutboundRequest { max_body: 0, longer_body: LongerBody::CutOff, ..get(&url) };
+        let answered = outbound.send(status_only).await.unwrap();
+        assert_eq!(
+            (answered.status, answered.body.len()),
+            (202, 0),
+            "a longer body is not read, and no error"
+        );
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 }

@@ -386,8 +386,13 @@ impl ClientAuthenticator {
             Some(client) if client.metadata.token_endpoint_auth_method != method => {
                 Err(failed(Some(client), "wrong authentication method"))
             }
-            // Refused before anything it sent is checked: guessing from a locked address is useless.
-            Some(client) if client.address_locked_until(address, self.app.now()).is_some() => {
+            // Refused before anything it sent is checked: guessing from a locked
+            // address is useless. Not the client's own callers: a lockout of
+            // their /64 by a neighbour must not shut them out.
+            Some(client)
+                if client.address_locked_until(address, self.app.now()).is_some()
+                    && !self.addresses.is_known(client_id, address) =>
+            {
                 Err(failed(Some(client), "address locked out"))
             }
             Some(client) => Ok(client),

@@ -8,7 +8,7 @@
 
 use josekit::jwt::JwtPayload;
 use portcullis_jose::ClientKeys;
-use portcullis_outbound::{Outbound, OutboundRequest};
+use portcullis_outbound::{LongerBody, Outbound, OutboundRequest};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,6 +71,7 @@ impl RemoteJwks {
             body: None,
             timeout: TIMEOUT,
             max_body: MAX_BYTES,
+            longer_body: LongerBody::Refused,
         };
         let response = self.outbound.send(request).await?;
         if !(200..300).contains(&response.status) {

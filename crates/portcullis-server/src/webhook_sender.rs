@@ -14,7 +14,7 @@
 use actix_web::web;
 use portcullis_app::webhooks::{Attempt, AttemptOutcome, REQUEST_TIMEOUT};
 use portcullis_app::App;
-use portcullis_outbound::{Outbound, OutboundRequest};
+use portcullis_outbound::{LongerBody, Outbound, OutboundRequest};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -24,8 +24,6 @@ use std::time::Duration;
 
 /// Deliveries in flight in all.
 pub const IN_FLIGHT: usize = 64;
-/// The most of an endpoint's answer read (its status is what counts).
-const RESPONSE_READ: usize = 64 * 1024;
 /// How often due deliveries are looked for.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -74,11 +72,13 @@ async fn deliver(
         headers,
         body: Some(attempt.delivery.payload.clone()),
         timeout: REQUEST_TIMEOUT,
-        max_body: RESPONSE_READ,
+        // The status is what counts: the body is not read.
+        max_body: 0,
+        longer_body: LongerBody::CutOff,
     };
     let outcome = match outbound.send(request).await {
         Ok(response) => AttemptOutcome::Answered(response.status),
-        // Refusals, time-outs and answers longer than RESPONSE_READ alike.
+        // Refusals and time-outs alike, in words that name no address.
         Err(e) => AttemptOutcome::Failed(e.to_string()),
     };
     let recorded = web::block(move || app.finish_webhook_attempt(attempt, &outcome)).await;

@@ -87,7 +87,8 @@ pub fn create(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<(), St
     Ok(())
 }
 
-/// Writes the changeable fields of `webhook`; false when it does not exist.
+/// Writes the changeable fields of `webhook` (not `failing_since`, which
+/// attempts write); false when it does not exist.
 pub fn update(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<bool, StoreError> {
     let changed = diesel::update(webhooks::table.filter(webhooks::webhook_id.eq(&webhook.webhook_id)))
         .set((
@@ -96,10 +97,18 @@ pub fn update(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<bool, 
             webhooks::events.eq(crate::json::write("webhooks", &webhook.events)?),
             webhooks::enabled.eq(webhook.enabled),
             webhooks::updated_at.eq(webhook.updated_at.naive_utc()),
-            webhooks::failing_since.eq(webhook.failing_since.map(|at| at.naive_utc())),
         ))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Forgets that `webhook_id` was failing (it was turned on again). Only
+/// this and [`note_outcome`] write it: an edit never writes back a stale one.
+pub fn clear_failing(conn: &mut DbConnection, webhook_id: &str) -> Result<(), StoreError> {
+    diesel::update(webhooks::table.filter(webhooks::webhook_id.eq(webhook_id)))
+        .set(webhooks::failing_since.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// How many endpoints there are.

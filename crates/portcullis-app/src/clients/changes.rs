@@ -1,7 +1,7 @@
 //! Changing clients. Each operation is one transaction: the new version (or
 //! state), its change-log row, and its audit entry.
 
-use super::{find, holds_admin, is_last_admin, parse_metadata, summary, view, ClientView};
+use super::{find, holds_admin, is_durable_admin, is_last_admin, parse_metadata, summary, view, ClientView};
 use crate::client_secrets::new_secret;
 use crate::transaction::{Attempt, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
@@ -233,7 +233,12 @@ impl App {
         summary: &str,
     ) -> Result<i64, AppError> {
         let client_id = current.client_id.as_str();
-        if holds_admin(&current.metadata) && !holds_admin(new) {
+        // Losing `admin`, or the means to get an admin token for good (a
+        // switch of authentication method, a rollback), is losing an admin.
+        let before = find(tx.conn, client_id)?;
+        let after = stored::ClientRecord { metadata: new.clone(), ..before.clone() };
+        let lost_admin = holds_admin(&current.metadata) && !holds_admin(new);
+        if lost_admin || (is_durable_admin(&before) && !is_durable_admin(&after)) {
             ensure_another_admin(tx, client_id)?;
         }
         let kept: Vec<String> = new.redirect_uris.iter().map(|uri| uri.as_str().to_owned()).collect();
