@@ -138,9 +138,14 @@ impl App {
     ) -> Result<Option<AddressLockout>, AppError> {
         let subject = address_subject(client_id, address);
         let now = self.now();
-        let conn = &mut *self.db.get()?;
-        auth_failures::record(conn, &[&subject], now)?;
-        if auth_failures::count_since(conn, &subject, now - ADDRESS_FAILURE_WINDOW)? < policy.threshold {
+        // Counted on a connection given back before the lockout's own
+        // transaction takes one: a flood never holds two per failure.
+        let failures = {
+            let conn = &mut *self.db.get()?;
+            auth_failures::record(conn, &[&subject], now)?;
+            auth_failures::count_since(conn, &subject, now - ADDRESS_FAILURE_WINDOW)?
+        };
+        if failures < policy.threshold {
             return Ok(None);
         }
         let locked = self.commit(&LOCKOUT, |tx| {
