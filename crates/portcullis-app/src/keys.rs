@@ -146,6 +146,37 @@ impl App {
         })
     }
 
+    /// Installs an active key for every algorithm that has none (the first
+    /// start, or keys added in a release), each audited as `key.activated`.
+    /// Several instances starting on one empty database race harmlessly:
+    /// the database lets one key per algorithm become active, and the
+    /// others' attempts are dropped, so every instance adopts that one.
+    /// Returns the keys installed here.
+    pub fn install_signing_keys(
+        &self,
+        actor: &Actor,
+        maker: &dyn KeyMaker,
+    ) -> Result<Vec<KeyView>, AppError> {
+        let active: Vec<SigningAlgorithm> = self.read(actor, Permission::Keys, |conn| {
+            Ok(keys::all(conn)?.iter().filter(|k| k.state == KeyState::Active).map(|k| k.alg).collect())
+        })?;
+        let mut installed = Vec::new();
+        for alg in SigningAlgorithm::ALL.into_iter().filter(|alg| !active.contains(alg)) {
+            let key = made(maker, alg, KeyState::Active)?;
+            match self.change(actor, keys("key.activated", &key.kid), |tx| {
+                insert(tx, &key)?;
+                Ok(view(&key, tx.now))
+            }) {
+                Ok(view) => installed.push(view),
+                Err(AppError::Conflict(_)) => {
+                    tracing::info!(alg = %alg, "another instance installed the signing key")
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(installed)
+    }
+
     /// Makes a `next` key for `alg` before the transaction, then stores it
     /// and runs `finish` in one, audited under `action`.
     fn with_new_key(

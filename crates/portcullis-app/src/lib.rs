@@ -32,6 +32,7 @@ pub mod console;
 pub mod device_cookies;
 pub mod error;
 pub mod event;
+pub mod exports;
 pub mod failures;
 pub mod grants;
 pub mod housekeeping;

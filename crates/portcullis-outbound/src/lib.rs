@@ -20,6 +20,8 @@
 
 use portcullis_core::outbound::{OutboundPolicy, OutboundRefusal};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+/// The method of an [`OutboundRequest`], so callers need not depend on reqwest.
+pub use reqwest::Method;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

@@ -6,16 +6,17 @@
 
 use crate::authorization_response;
 use crate::client_address::TrustedProxies;
-use crate::clients::ClientRegistry;
 use crate::pages::PageError;
 use crate::secrets;
 use crate::session_cookie;
 use actix_web::{web, HttpResponse};
-use portcullis_app::console::CONSOLE_CLIENT_ID;
 use portcullis_app::sessions::{Interaction, Session, INTERACTION_LIFETIME};
 use portcullis_app::{App, AppError};
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::{ErrorCode, InteractionId, Issuer, OAuthError};
+use portcullis_oauth::authorize::{Authorizer, Step};
+use portcullis_oauth::clients::ClientRegistry;
+use portcullis_oauth::params::Params;
 use std::sync::Arc;
 
 /// Where the login page is.
@@ -62,7 +63,7 @@ impl Authorization {
         &self,
         work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, PageError> {
-        Ok(crate::storage::operation(&self.app, work).await??)
+        crate::pages::operation(&self.app, work).await
     }
 
     /// The live session of the browser making `req`, if it has one.
@@ -79,10 +80,10 @@ impl Authorization {
         authorization_response::error(&request.redirect_uri, &error, request.state.as_deref(), &self.issuer)
     }
 
-    /// Carries a valid request on for a browser with `session`: to the
-    /// login page, the consent page, or the client with a code. The session
-    /// the user logged in with for this very `interaction` satisfies
-    /// `prompt=login` and `max_age`; a page shown on the way speaks `t`.
+    /// Carries a valid request on for a browser with `session`, as the
+    /// engine decides: to the login page, the second-factor page, the
+    /// consent page, or the client with a code. A page shown on the way
+    /// speaks `t`.
     pub async fn proceed(
         &self,
         request: AuthorizationRequest,
@@ -90,66 +91,22 @@ impl Authorization {
         interaction: Option<Interaction>,
         t: &'static crate::locale::Texts,
     ) -> Result<HttpResponse, PageError> {
-        let now = self.app.now();
-        let logged_in_for = interaction.as_ref().and_then(|i| i.session_id.clone());
-        let session = session.filter(|s| {
-            let fresh = logged_in_for.as_deref() == Some(s.session_id.as_str());
-            // OpenID Connect Core §3.1.2.1: prompt=login and max_age ask for a
-            // new login, and an id_token_hint names the user who must be logged in.
-            let recent = request.max_age.is_none_or(|max| (now - s.auth_time).num_seconds() <= max as i64);
-            let hinted = request.hinted_subject.as_deref().is_none_or(|sub| sub == s.user_id);
-            fresh || (!request.prompt.login && recent && hinted)
-        });
-        if let (Some(session), Some(hinted)) = (&session, &request.hinted_subject) {
-            if *hinted != session.user_id {
-                // Someone else logged in for this request: §3.1.2.1 says answer an error.
-                return Ok(self.refuse(
-                    &request,
-                    ErrorCode::LoginRequired,
-                    "the user who logged in is not the one the id_token_hint names",
-                ));
+        let authorizer = Authorizer { app: self.app.clone().into_inner(), clients: self.clients.clone() };
+        match authorizer.next(&request, session, interaction.as_ref()).await? {
+            Step::Refuse(code, why) => Ok(self.refuse(&request, code, why)),
+            Step::Login => self.send_to(LOGIN_PATH, request, interaction).await,
+            Step::ClientGone => {
+                let chrome = crate::views::Chrome { t, brand: &self.branding };
+                Ok(crate::pages::error_page(chrome, t.client_gone))
             }
+            Step::SecondFactor(session) => {
+                self.send_with_session(SECOND_FACTOR_PATH, request, session, interaction).await
+            }
+            Step::Consent(session) => {
+                self.send_with_session(CONSENT_PATH, request, session, interaction).await
+            }
+            Step::IssueCode(session) => self.issue_code(request, session, interaction, t).await,
         }
-        let Some(session) = session else {
-            if request.prompt.none {
-                return Ok(self.refuse(&request, ErrorCode::LoginRequired, "the user is not logged in"));
-            }
-            return self.send_to(LOGIN_PATH, request, interaction).await;
-        };
-        let Some(client) = self.clients.get(request.client_id.as_str()).filter(|c| c.disabled_at.is_none())
-        else {
-            let chrome = crate::views::Chrome { t, brand: &self.branding };
-            return Ok(crate::pages::error_page(chrome, t.client_gone));
-        };
-        // The console asks each sign-in for a second factor, given after its request arrived.
-        if client.id.as_str() == CONSOLE_CLIENT_ID {
-            let started = interaction.as_ref().map_or(now, |i| i.started_at);
-            if !session.second_factor_since(started) {
-                if request.prompt.none {
-                    return Ok(self.refuse(&request, ErrorCode::LoginRequired, "a second factor is needed"));
-                }
-                return self.send_with_session(SECOND_FACTOR_PATH, request, session, interaction).await;
-            }
-        }
-        // prompt=consent always asks; a client that skips consent never does;
-        // otherwise the user is asked unless they consented to all of it before.
-        let (request, session, consent_needed) = if request.prompt.consent || client.metadata.skip_consent {
-            let asked = request.prompt.consent;
-            (request, session, asked)
-        } else {
-            self.run(move |app| {
-                let consented = app.has_consented(&session, &request)?;
-                Ok((request, session, !consented))
-            })
-            .await?
-        };
-        if consent_needed {
-            if request.prompt.none {
-                return Ok(self.refuse(&request, ErrorCode::ConsentRequired, "the user has not consented"));
-            }
-            return self.send_with_session(CONSENT_PATH, request, session, interaction).await;
-        }
-        self.issue_code(request, session, interaction, t).await
     }
 
     /// The live interaction `id`, if any.
@@ -181,9 +138,13 @@ impl Authorization {
         let matches = secrets::matches_any(posted, [secrets::hash(&cookie).as_slice()])
             && interaction.csrf_matches(posted);
         if !matches {
-            let body = format!("<p class=\"error\">{}</p>", chrome.t.form_expired);
             let status = actix_web::http::StatusCode::FORBIDDEN;
-            return Ok(Err(crate::pages::page(chrome, status, chrome.t.form_expired_title, &body)));
+            return Ok(Err(crate::pages::notice(
+                chrome,
+                status,
+                chrome.t.form_expired_title,
+                chrome.t.form_expired,
+            )));
         }
         Ok(Ok((form, interaction)))
     }
@@ -193,7 +154,7 @@ impl Authorization {
         &self,
         req: &actix_web::HttpRequest,
     ) -> Result<Option<Interaction>, PageError> {
-        let params = crate::form::FormParams::parse(req.query_string().as_bytes()).unwrap_or_default();
+        let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
         self.interaction(params.get("interaction").unwrap_or_default()).await
     }
 

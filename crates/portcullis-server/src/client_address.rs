@@ -1,10 +1,8 @@
-//! The address a request comes from, and per-client address restrictions.
+//! The address a request comes from, as the trusted proxies say.
 
-use crate::clients::RegisteredClient;
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 use portcullis_app::once_every::OnceEvery;
-use portcullis_core::{ErrorCode, OAuthError};
 use std::net::IpAddr;
 
 /// Proxies whose `X-Forwarded-For` is believed. Empty by default: the
@@ -53,16 +51,6 @@ fn warn_of_an_unconfigured_proxy(peer: IpAddr) {
              name the proxy's network with --trusted-proxies"
         );
     }
-}
-
-/// Refuses a client restricted to `allowed_cidrs` when it calls from elsewhere.
-pub fn ensure_allowed(client: &RegisteredClient, ip: Option<IpAddr>) -> Result<(), OAuthError> {
-    let cidrs = &client.metadata.allowed_cidrs;
-    if cidrs.is_empty() || ip.is_some_and(|ip| cidrs.iter().any(|net| net.contains(&ip))) {
-        return Ok(());
-    }
-    tracing::info!(client_id = %client.id, ip = ?ip, "request from an address the client may not use");
-    Err(OAuthError::new(ErrorCode::AccessDenied, "this client may not be used from this address"))
 }
 
 #[cfg(test)]

@@ -491,7 +491,7 @@ pub struct Settings {
     /// How long usage rollups are kept.
     pub usage_retention: Duration,
     /// When repeated failed authentications lock a client out, and what it does.
-    pub lockout: Lockout,
+    pub lockout: portcullis_app::client_lockouts::LockoutPolicy,
     /// The API scopes this server issues (empty: not restricted).
     pub scopes: Vec<String>,
     /// The window failed client authentications are summed over for the audit log.
@@ -535,15 +535,6 @@ pub enum LockoutAction {
     Lock,
     /// Disable the client until an admin enables it.
     Disable,
-}
-
-/// The lockout rule for clients.
-#[derive(Clone, Copy, Debug)]
-pub struct Lockout {
-    /// Failed authentications in a row that trigger it.
-    pub threshold: u32,
-    /// What it does.
-    pub action: LockoutAction,
 }
 
 impl ServeArgs {
@@ -590,7 +581,10 @@ impl ServeArgs {
             redirect_uri_grace: Duration::from_secs(u64::from(self.redirect_uri_grace_hours) * 3_600),
             audit_retention: Duration::from_secs(u64::from(self.audit_retention_days) * 86_400),
             usage_retention: Duration::from_secs(u64::from(self.usage_retention_days) * 86_400),
-            lockout: Lockout { threshold: self.client_lockout_threshold, action: self.client_lockout_policy },
+            lockout: portcullis_oauth::client_lockout::policy(
+                self.client_lockout_threshold,
+                self.client_lockout_policy == LockoutAction::Disable,
+            ),
             scopes: self.scopes,
             auth_failure_window: Duration::from_secs(self.auth_failure_window),
             clock: portcullis_app::Clock::system(),

@@ -11,7 +11,7 @@
 //! client allows; the request itself is then answered for its own client's
 //! origins only (a page of another client's origin cannot read it).
 
-use crate::client_auth::ClientAuthenticator;
+use crate::client_authentication::HttpClientAuthenticator;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -35,12 +35,13 @@ pub async fn for_clients(
     let Some(origin) = origin else { return Ok(next.call(req).await?.map_into_left_body()) };
     let preflight =
         req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let authenticator = req.app_data::<web::Data<ClientAuthenticator>>().cloned();
+    let authenticator = req.app_data::<web::Data<HttpClientAuthenticator>>().cloned();
     if preflight {
         let mut answer = HttpResponse::NoContent();
         answer.insert_header((header::VARY, "Origin"));
         if authenticator.as_ref().is_some_and(|a| a.clients().any_allows_origin(&origin)) {
-            let methods = if req.path() == crate::endpoints::USERINFO { "GET, POST" } else { "POST" };
+            let methods =
+                if req.path() == portcullis_oauth::endpoints::USERINFO { "GET, POST" } else { "POST" };
             answer
                 .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
                 .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, methods))

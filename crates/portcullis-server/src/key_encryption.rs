@@ -3,10 +3,37 @@
 use crate::config::{KekSource, KEK_ENV};
 use anyhow::{bail, Context};
 use portcullis_jose::KeyEncryptionKey;
+use portcullis_oauth::KeyRing;
+use portcullis_store::Database;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::Arc;
+
+/// The key-encryption key `source` names for the installation in `db`:
+/// the development key is made only for a new installation.
+pub fn for_installation(db: &Database, source: &KekSource) -> anyhow::Result<KeyEncryptionKey> {
+    load(source, KeyRing::is_new_installation(db)?)
+}
+
+/// The key-encryption key `source` names, checked against the installation
+/// in `db`: what the CLI seals its audit entries with. Like the server, it
+/// makes the development key only for a new installation.
+pub fn for_command(db: &Database, source: &KekSource) -> anyhow::Result<Arc<KeyEncryptionKey>> {
+    if let KekSource::DevFile(path) = source {
+        if !KeyRing::is_new_installation(db)? && !path.exists() {
+            bail!(
+                "this command writes audit entries, sealed under the key-encryption key: set {KEK_ENV} or \
+                 PORTCULLIS_KEK_FILE as the server has it, or run it where the server keeps {}",
+                path.display()
+            );
+        }
+    }
+    let kek = for_installation(db, source)?;
+    KeyRing::check_kek(db, &kek)?;
+    Ok(Arc::new(kek))
+}
 
 /// Loads the key-encryption key from `source`.
 ///

@@ -9,7 +9,7 @@ use portcullis_server::config::{
     UserCreateArgs,
 };
 use portcullis_server::config_file;
-use portcullis_server::{telemetry, Application, KeyRing};
+use portcullis_server::{key_encryption, telemetry, Application};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -111,7 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn app(args: &DatabaseArgs) -> anyhow::Result<App> {
     let app = App::open(&args.url()?, &args.pool())?.0;
     // What it audits is sealed as the server seals it.
-    let kek = KeyRing::kek_of(app.database(), &args.kek_source()?)?;
+    let kek = key_encryption::for_command(app.database(), &args.kek_source()?)?;
     Ok(app.with_kek(kek))
 }
 

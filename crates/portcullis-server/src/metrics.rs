@@ -15,7 +15,6 @@
 //!   log's summaries stay windowed, `--auth-failure-window`);
 //! - gauges (connections, mirror lag, key ages): read when scraped.
 
-use crate::mirror::LastRead;
 use crate::KeyRing;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -25,6 +24,7 @@ use actix_web::{web, HttpResponse};
 use portcullis_app::failures::FailureKind;
 use portcullis_app::{App, Event, Published};
 use portcullis_core::{GrantType, SigningAlgorithm};
+use portcullis_oauth::mirror::LastRead;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;

@@ -2,8 +2,8 @@
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse, HttpResponseBuilder, ResponseError};
-use portcullis_app::{App, AppError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use portcullis_app::AppError;
 use portcullis_core::{ErrorCode, OAuthError};
 use std::fmt;
 
@@ -17,37 +17,16 @@ impl From<OAuthError> for OAuthFailure {
     }
 }
 
-impl From<crate::storage::StorageFailure> for OAuthFailure {
-    fn from(failure: crate::storage::StorageFailure) -> Self {
+impl From<portcullis_oauth::storage::StorageFailure> for OAuthFailure {
+    fn from(failure: portcullis_oauth::storage::StorageFailure) -> Self {
         Self(failure.into_oauth())
     }
 }
 
-/// What an operation answers at a protocol endpoint: an outage or a
-/// concurrent write is `temporarily_unavailable` (retrying may help),
-/// unreadable stored data and anything else the server's own failure.
-impl From<portcullis_app::AppError> for OAuthFailure {
-    fn from(error: portcullis_app::AppError) -> Self {
-        tracing::error!(error = %error, "an operation failed at a protocol endpoint");
-        Self(match error {
-            AppError::Unavailable(_) | AppError::Conflict(_) => {
-                OAuthError::unavailable("the server cannot reach its database; try again")
-            }
-            AppError::Corrupt(_) => OAuthError::new(ErrorCode::ServerError, "stored data could not be read"),
-            _ => OAuthError::new(ErrorCode::ServerError, "the request could not be completed"),
-        })
-    }
-}
-
-/// Runs the application operation `work` for a protocol endpoint: an
-/// outage is `temporarily_unavailable`, anything else `server_error`.
-pub async fn protocol_operation<T: Send + 'static>(
-    app: &web::Data<App>,
-    work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
-) -> Result<T, OAuthError> {
-    match crate::storage::operation(app, work).await {
-        Ok(done) => done.map_err(|error| OAuthFailure::from(error).0),
-        Err(failure) => Err(failure.into_oauth()),
+/// What an operation's failure answers at a protocol endpoint.
+impl From<AppError> for OAuthFailure {
+    fn from(error: AppError) -> Self {
+        Self(portcullis_oauth::storage::protocol_error(error))
     }
 }
 
@@ -73,7 +52,8 @@ impl ResponseError for OAuthFailure {
             // RFC 6750 §3: the Bearer challenge carries the error.
             // RFC 9110 §10.2.3: when to try again.
             ErrorCode::TemporarilyUnavailable | ErrorCode::SlowDown => {
-                let seconds = self.0.retry_after.unwrap_or(crate::storage::RETRY_AFTER_SECONDS.into());
+                let seconds =
+                    self.0.retry_after.unwrap_or(portcullis_oauth::storage::RETRY_AFTER_SECONDS.into());
                 response.insert_header((header::RETRY_AFTER, seconds));
             }
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {

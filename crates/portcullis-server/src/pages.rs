@@ -1,111 +1,135 @@
-//! The sign-in flow's pages (login, consent, logout, errors): every text
-//! escaped, in the console's layout and stylesheet (see [`crate::views`]),
+//! The sign-in flow's pages (login, consent, logout, second factor,
+//! notices, errors): askama templates in the console's layout and
+//! stylesheet (see [`crate::views`]), every value escaped by the template,
 //! with headers that keep them out of frames (clickjacking) and caches.
 
-use crate::storage::{StorageFailure, RETRY_AFTER_SECONDS};
-use crate::views::{html, Chrome, SignInPage, SIGN_IN_CSP};
+use crate::views::{html, Chrome, SIGN_IN_CSP};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
+use actix_web::web;
 use actix_web::HttpResponse;
 use askama::Template;
+use portcullis_app::{App, AppError};
+use portcullis_core::client::ClientMetadata;
+use portcullis_oauth::storage::{self, StorageFailure, RETRY_AFTER_SECONDS};
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// What a sign-in page shows of the client asking (RFC 7591 §2): its name,
+/// its logo, and links to its home page, privacy policy and terms (named in
+/// the page's language), all https (or loopback http) as registration checked.
+pub struct ClientCard {
+    /// `client_name`.
+    pub name: String,
+    /// `logo_uri`.
+    pub logo_uri: Option<String>,
+    /// Each link and its words.
+    pub links: Vec<(String, &'static str)>,
+}
+
+impl ClientCard {
+    /// The card of `client` (none when it is gone), in `t`'s language.
+    pub fn of(t: &crate::locale::Texts, client: Option<&ClientMetadata>) -> Self {
+        let Some(metadata) = client else {
+            return Self { name: String::new(), logo_uri: None, links: Vec::new() };
+        };
+        let links = [
+            (&metadata.client_uri, t.client_links[0]),
+            (&metadata.policy_uri, t.client_links[1]),
+            (&metadata.tos_uri, t.client_links[2]),
+        ]
+        .into_iter()
+        .filter_map(|(uri, words)| uri.clone().map(|uri| (uri, words)))
+        .collect();
+        Self { name: metadata.client_name.clone(), logo_uri: metadata.logo_uri.clone(), links }
+    }
+}
+
+/// A sign-in page that says one thing, and maybe what to do then.
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct Notice<'a> {
+    /// The layout's language and brand.
+    pub chrome: Chrome<'a>,
+    /// Its heading.
+    pub title: &'a str,
+    /// What it says.
+    pub text: &'a str,
+    /// Whether it reports an error (announced to screen readers).
+    pub error: bool,
+    /// The language of `text` when it is not the page's.
+    pub lang: Option<&'static str>,
+    /// What to do then.
+    pub then: Option<&'a str>,
+}
+
+/// A sign-in page as a response with `status`, under the sign-in pages' CSP.
+pub fn sign_in_page(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(document) => html(status, document, SIGN_IN_CSP),
+        // Templates are checked when built; were one to fail, only its status is shown.
+        Err(e) => {
+            tracing::error!(error = %e, "a sign-in page could not be rendered");
+            HttpResponse::build(status).finish()
         }
     }
-    out
-}
-
-/// A page with `title` and `body`, which must already be safe HTML, in the
-/// layout of `chrome`.
-pub fn page(chrome: Chrome<'_>, status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    // The template holds nothing that can fail to render; were it to, the text alone is shown.
-    let document = SignInPage { chrome, title, body }.render().unwrap_or_else(|_| escape(title));
-    html(status, document, SIGN_IN_CSP)
-}
-
-/// What a sign-in page shows of the client asking (RFC 7591 §2): its logo,
-/// and links to its home page, privacy policy and terms (named in `t`'s
-/// language), all https (or loopback http) as registration checked.
-pub fn client_card(t: &crate::locale::Texts, metadata: &portcullis_core::client::ClientMetadata) -> String {
-    let logo = metadata
-        .logo_uri
-        .as_deref()
-        .map(|uri| {
-            format!("<img class=\"client-logo\" src=\"{}\" alt=\"\" width=\"64\" height=\"64\">", escape(uri))
-        })
-        .unwrap_or_default();
-    let links: Vec<String> = [
-        (&metadata.client_uri, t.client_links[0]),
-        (&metadata.policy_uri, t.client_links[1]),
-        (&metadata.tos_uri, t.client_links[2]),
-    ]
-    .into_iter()
-    .filter_map(|(uri, words)| {
-        uri.as_deref().map(|uri| format!("<a href=\"{}\" rel=\"noopener\">{words}</a>", escape(uri)))
-    })
-    .collect();
-    let links = if links.is_empty() {
-        String::new()
-    } else {
-        format!("<p class=\"client-links\">{}</p>", links.join(" · "))
-    };
-    format!("{logo}{links}")
 }
 
 /// A sign-in page that says one thing, `text`, with `status` (an error's
 /// announced to screen readers).
 pub fn notice(chrome: Chrome<'_>, status: StatusCode, title: &str, text: &str) -> HttpResponse {
-    let role = if status.is_client_error() { " class=\"error\" role=\"alert\"" } else { "" };
-    page(chrome, status, title, &format!("<p{role}>{}</p>", escape(text)))
+    let error = status.is_client_error() || status.is_server_error();
+    sign_in_page(status, &Notice { chrome, title, text, error, lang: None, then: None })
 }
 
 /// The page for a request that cannot be sent back to the client: status
 /// 400, and never a redirect (RFC 6749 §4.1.2.1). `description` is in the
 /// page's language.
 pub fn error_page(chrome: Chrome<'_>, description: &str) -> HttpResponse {
-    refused(chrome, description, "")
+    refused(chrome, description, None)
 }
 
 /// [`error_page`] for a `description` meant for the client's developer,
 /// which stays the protocol's English (marked so, WCAG 3.1.2).
 pub fn protocol_error_page(chrome: Chrome<'_>, description: &str) -> HttpResponse {
-    refused(chrome, description, if chrome.t.lang == "en" { "" } else { " lang=\"en\"" })
+    refused(chrome, description, (chrome.t.lang != "en").then_some("en"))
 }
 
-/// The refused request's page: `description` (with the `lang` attribute
-/// `lang`, or none) and what to do.
-fn refused(chrome: Chrome<'_>, description: &str, lang: &str) -> HttpResponse {
+/// The refused request's page: `description` (in `lang` when it is not the
+/// page's language) and what to do.
+fn refused(chrome: Chrome<'_>, description: &str, lang: Option<&'static str>) -> HttpResponse {
     let t = chrome.t;
-    let body = format!("<p class=\"error\"{lang}>{}</p><p>{}</p>", escape(description), t.try_again);
-    page(chrome, StatusCode::BAD_REQUEST, t.refused_title, &body)
+    let page = Notice {
+        chrome,
+        title: t.refused_title,
+        text: description,
+        error: true,
+        lang,
+        then: Some(t.try_again),
+    };
+    sign_in_page(StatusCode::BAD_REQUEST, &page)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::ResponseError;
 
     #[test]
-    fn escapes_everything_that_could_open_markup() {
-        assert_eq!(
-            escape(r#"<a href="x" onclick='y'>&</a>"#),
-            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+    fn every_text_is_escaped() {
+        let chrome = Chrome::fallback();
+        let text = r#"<a href="x" onclick='y'>&</a>"#;
+        let page = Notice { chrome, title: "<t>", text, error: true, lang: None, then: Some("<b>") };
+        let document = page.render().unwrap();
+        assert!(
+            !document.contains("<a href=\"x\"") && !document.contains("<b>") && !document.contains("<t>")
         );
-        assert_eq!(escape("plain"), "plain");
+        assert!(
+            document.contains("&#60;a href=&#34;x&#34; onclick=&#39;y&#39;&#62;&#38;&#60;/a&#62;"),
+            "{document}"
+        );
     }
 
     /// The `Retry-After` header and the body `error` answers with.
     async fn shown(error: PageError) -> (Option<String>, String) {
-        use actix_web::ResponseError;
         let response = error.error_response();
         let retry = response.headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
         let body = actix_web::body::to_bytes(response.into_body()).await.unwrap();
@@ -114,7 +138,6 @@ mod tests {
 
     #[actix_web::test]
     async fn a_failure_is_a_styled_500_that_names_no_detail() {
-        use actix_web::ResponseError;
         let error = PageError::failed("users row 7: claims are not JSON");
         assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
         let (retry, body) = shown(error).await;
@@ -128,7 +151,6 @@ mod tests {
 
     #[actix_web::test]
     async fn an_outage_is_a_styled_503_with_retry_after() {
-        use actix_web::ResponseError;
         let error = PageError::from(portcullis_app::AppError::unavailable(anyhow::anyhow!("pool timed out")));
         assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         let (retry, body) = shown(error).await;
@@ -175,6 +197,24 @@ impl From<portcullis_app::AppError> for PageError {
     }
 }
 
+/// Runs the operation `work` off the request threads for a page; a failure
+/// is the pages' one error.
+pub async fn operation<T: Send + 'static>(
+    app: &web::Data<App>,
+    work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, PageError> {
+    Ok(storage::operation(app, work).await??)
+}
+
+impl From<storage::Failed> for PageError {
+    fn from(failed: storage::Failed) -> Self {
+        match failed {
+            storage::Failed::Storage(failure) => failure.into(),
+            storage::Failed::Operation(error) => error.into(),
+        }
+    }
+}
+
 impl PageError {
     /// A failure for `cause`, which is logged, not shown.
     pub fn failed(cause: impl std::fmt::Display) -> Self {
@@ -197,20 +237,20 @@ impl actix_web::ResponseError for PageError {
         }
         match self {
             Self::Unavailable(_) => {
-                let mut response = page(
+                let mut response = notice(
                     Chrome::fallback(),
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",
-                    "<p class=\"error\" role=\"alert\">The service is temporarily unavailable. Try again in a moment.</p>",
+                    "The service is temporarily unavailable. Try again in a moment.",
                 );
                 response.headers_mut().insert(header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
                 response
             }
-            Self::Failed(_) => page(
+            Self::Failed(_) => notice(
                 Chrome::fallback(),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
-                "<p class=\"error\" role=\"alert\">Something went wrong on our side. Try again later.</p>",
+                "Something went wrong on our side. Try again later.",
             ),
         }
     }

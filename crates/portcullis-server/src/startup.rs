@@ -3,11 +3,9 @@
 
 use crate::authorization::Authorization;
 use crate::client_address::TrustedProxies;
-use crate::client_auth::ClientAuthenticator;
-use crate::clients::ClientRegistry;
-use crate::grants::TokenSettings;
+use crate::client_authentication::HttpClientAuthenticator;
+use crate::console::context::ConsoleContext;
 use crate::metrics::{self, Exposure, Metrics};
-use crate::mirror::{self, Mirrors, RevocationList};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
 use crate::{open_files, routes, KeyRing, Settings};
@@ -22,8 +20,13 @@ use portcullis_app::compliance::Facts;
 use portcullis_app::housekeeping::Retention;
 use portcullis_app::key_rotation::{self, RotationPolicy};
 use portcullis_app::keys::KeyMaker;
-use portcullis_app::EventBus;
+use portcullis_app::{Actor, EventBus};
 use portcullis_core::outbound::OutboundPolicy;
+use portcullis_oauth::client_auth::ClientAuthenticator;
+use portcullis_oauth::clients::ClientRegistry;
+use portcullis_oauth::geoip::Countries;
+use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::mirror::{self, Mirrors, RevocationList};
 use portcullis_outbound::Outbound;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
@@ -53,8 +56,9 @@ impl Application {
         }
         // Read the log position first: whatever changes while the mirrors load is replayed.
         let log_position = change_log::last_seq(&mut *db.get()?)?;
+        let kek = crate::key_encryption::for_installation(&db, &settings.kek)?;
         let mirrors = Mirrors {
-            keys: Arc::new(KeyRing::load_or_generate(&db, &settings.kek)?),
+            keys: Arc::new(KeyRing::open(&db, kek)?),
             clients: Arc::new(ClientRegistry::load(&db)?),
             revocations: Arc::new(RevocationList::load(&db)?),
         };
@@ -75,6 +79,10 @@ impl Application {
             .with_mirror(clients.clone())
             .with_mirror(keys.clone())
             .with_mirror(revocations.clone());
+        // The first start's keys (or a new algorithm's) are installed as
+        // any key change is: audited, and followed by every instance's ring.
+        let first_start = Actor::System { job: "first start" };
+        operations.install_signing_keys(&first_start, &*keys).context("installing the signing keys")?;
         if !settings.outbound_allow.is_empty() {
             let networks: Vec<String> = settings.outbound_allow.iter().map(ToString::to_string).collect();
             tracing::info!(
@@ -94,6 +102,12 @@ impl Application {
             secure_cookies: settings.issuer.is_https(),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
             login_rate_limit: settings.rate_limits.login,
+        });
+        let console = web::Data::new(ConsoleContext {
+            app: operations.clone(),
+            issuer: settings.issuer.clone(),
+            proxies: TrustedProxies(settings.trusted_proxies.clone()),
+            secure_cookies: settings.issuer.is_https(),
         });
         let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
         if let Some(period) = settings.key_rotation {
@@ -129,21 +143,21 @@ impl Application {
         }
         portcullis_app::failures::spawn(operations.failures());
         let countries = match &settings.geoip_db {
-            Some(path) => Some(Arc::new(crate::geoip::Countries::open(path)?)),
+            Some(path) => Some(Arc::new(Countries::open(path)?)),
             None => None,
         };
-        let authenticator = web::Data::new(
-            ClientAuthenticator::new(
+        let authenticator = web::Data::new(HttpClientAuthenticator {
+            engine: ClientAuthenticator::new(
                 clients,
-                operations.clone(),
+                operations.clone().into_inner(),
                 &settings.issuer,
-                TrustedProxies(settings.trusted_proxies.clone()),
                 settings.lockout,
                 settings.rate_limits.unknown_client,
                 countries,
             )
             .fetching_through(outbound),
-        );
+            proxies: TrustedProxies(settings.trusted_proxies.clone()),
+        });
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
             issuer: settings.issuer.clone(),
@@ -189,6 +203,7 @@ impl Application {
                 .app_data(jwks_max_age.clone())
                 .app_data(authenticator.clone())
                 .app_data(flow.clone())
+                .app_data(console.clone())
                 .app_data(branding.clone())
                 .app_data(revocations.clone())
                 .app_data(token_settings.clone())

@@ -69,19 +69,6 @@ impl Chrome<'static> {
     }
 }
 
-/// A page of the sign-in flow: `body`, which must be safe HTML, in the
-/// shared layout under a heading.
-#[derive(Template)]
-#[template(path = "page.html")]
-pub struct SignInPage<'a> {
-    /// The layout's language and brand.
-    pub chrome: Chrome<'a>,
-    /// Its heading.
-    pub title: &'a str,
-    /// Its content, already escaped.
-    pub body: &'a str,
-}
-
 /// A page that says one thing, with an optional link onwards.
 #[derive(Template)]
 #[template(path = "message.html")]

@@ -4,12 +4,13 @@
 
 use crate::admin::auth::Admin;
 use crate::admin::error::AdminError;
-use crate::admin::{csv_row, json_ok, number_param, operation, query, time_param};
+use crate::admin::{json_ok, number_param, operation, query, time_param};
 use crate::form::FormParams;
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::audit::{EntryView, Query};
+use portcullis_app::audit::Query;
+use portcullis_app::exports::{audit_entries, outcome, AuditFormat};
 use portcullis_app::App;
 
 /// The most entries one page holds.
@@ -18,64 +19,11 @@ const MAX_PAGE: i64 = 1000;
 /// The header that carries the next page's cursor in JSON lines and CSV.
 pub const NEXT_CURSOR: &str = "x-next-cursor";
 
-/// How entries are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// `{"entries": [...], "next_cursor": ...}`.
-    Json,
-    /// One JSON object a line.
-    JsonLines,
-    /// RFC 4180 CSV with a header row, formula cells neutralised.
-    Csv,
-}
-
-/// The outcomes entries are filtered by.
-pub const OUTCOMES: [&str; 3] = ["success", "refused", "failure"];
-
-/// The outcome filter `raw` names, when valid.
-pub fn outcome(raw: Option<&str>) -> Result<Option<String>, String> {
-    match raw {
-        None => Ok(None),
-        Some(outcome) if OUTCOMES.contains(&outcome) => Ok(Some(outcome.to_owned())),
-        Some(other) => Err(format!("outcome must be success, refused or failure, not `{other}`")),
-    }
-}
-
-/// `entries` as JSON lines or CSV: the content type and the body.
-pub fn export(entries: &[EntryView], format: Format) -> (&'static str, String) {
-    match format {
-        Format::Csv => {
-            let mut csv =
-                String::from("seq,at,actor,action,target,source,outcome,details,prev_hash,hash\r\n");
-            for v in entries {
-                let fields = [
-                    v.seq.to_string(),
-                    v.at.clone(),
-                    v.actor.clone(),
-                    v.action.clone(),
-                    v.target.clone(),
-                    v.source.clone(),
-                    v.outcome.clone(),
-                    v.details.to_string(),
-                    v.prev_hash.clone(),
-                    v.hash.clone(),
-                ];
-                csv += &csv_row(&fields);
-            }
-            ("text/csv; charset=utf-8", csv)
-        }
-        Format::Json | Format::JsonLines => (
-            "application/x-ndjson",
-            entries.iter().map(|v| serde_json::to_string(v).unwrap_or_default() + "\n").collect(),
-        ),
-    }
-}
-
-fn format_of(req: &HttpRequest, query: &FormParams) -> Result<Format, AdminError> {
+fn format_of(req: &HttpRequest, query: &FormParams) -> Result<AuditFormat, AdminError> {
     match query.get("format") {
-        Some("json") => return Ok(Format::Json),
-        Some("jsonl") => return Ok(Format::JsonLines),
-        Some("csv") => return Ok(Format::Csv),
+        Some("json") => return Ok(AuditFormat::Json),
+        Some("jsonl") => return Ok(AuditFormat::JsonLines),
+        Some("csv") => return Ok(AuditFormat::Csv),
         Some(other) => {
             return Err(AdminError::bad_request(format!("format must be json, jsonl or csv, not `{other}`")))
         }
@@ -83,11 +31,11 @@ fn format_of(req: &HttpRequest, query: &FormParams) -> Result<Format, AdminError
     }
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     Ok(if accept.contains("text/csv") {
-        Format::Csv
+        AuditFormat::Csv
     } else if accept.contains("application/x-ndjson") || accept.contains("application/jsonl") {
-        Format::JsonLines
+        AuditFormat::JsonLines
     } else {
-        Format::Json
+        AuditFormat::Json
     })
 }
 
@@ -119,10 +67,10 @@ pub async fn list(
     };
     let page = operation(&app, move |app| app.audit_entries(&actor, wanted)).await?;
     let (views, next_cursor) = (page.entries, page.next_cursor);
-    if format == Format::Json {
+    if format == AuditFormat::Json {
         return Ok(json_ok(serde_json::json!({ "entries": views, "next_cursor": next_cursor })));
     }
-    let (content_type, body) = export(&views, format);
+    let (content_type, body) = audit_entries(&views, format);
     let mut response = HttpResponse::Ok();
     no_store(&mut response);
     if let Some(cursor) = next_cursor {

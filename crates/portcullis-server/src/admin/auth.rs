@@ -2,11 +2,9 @@
 //! server issued by client credentials for this server. Which admin scope
 //! each call needs is the application layer's to check.
 
-use crate::access_tokens::{bearer_header, TokenCheck};
 use crate::admin::error::AdminError;
 use crate::authorization::Authorization;
-use crate::grants::TokenSettings;
-use crate::mirror::RevocationList;
+use crate::headers;
 use crate::oauth_response::OAuthFailure;
 use crate::KeyRing;
 use actix_web::dev::Payload;
@@ -14,6 +12,9 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::{ready, Ready};
 use portcullis_app::Actor;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
+use portcullis_oauth::access_tokens::TokenCheck;
+use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::mirror::RevocationList;
 
 /// An authenticated admin: the client whose token was presented, as the
 /// actor of the operations it calls.
@@ -33,7 +34,7 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
     ) else {
         return Err(AdminError::unavailable("the admin API is mounted without its state"));
     };
-    let token = bearer_header(req).ok_or(AdminError::NoToken)?;
+    let token = headers::bearer(req).ok_or(AdminError::NoToken)?;
     let check = TokenCheck { keys, settings, revocations, clients: &flow.clients };
     let claims = check
         .active(&token)

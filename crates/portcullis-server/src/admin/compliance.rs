@@ -4,11 +4,12 @@
 
 use crate::admin::auth::Admin;
 use crate::admin::error::AdminError;
-use crate::admin::{csv_row, json_ok, operation, query};
+use crate::admin::{json_ok, operation, query};
 use crate::oauth_response::no_store;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::compliance::{Facts, Report};
+use portcullis_app::compliance::Facts;
+use portcullis_app::exports::compliance_csv;
 use portcullis_app::App;
 
 /// Whether the answer is CSV: `format=csv`, or `Accept: text/csv`.
@@ -23,41 +24,6 @@ fn wants_csv(req: &HttpRequest) -> Result<bool, AdminError> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|accept| accept.contains("text/csv"))),
     }
-}
-
-/// One row per check: template, control, its status, the check's.
-pub fn csv(report: &Report) -> String {
-    let mut text = csv_row(
-        &[
-            "template",
-            "control",
-            "control_title",
-            "control_status",
-            "check",
-            "status",
-            "evidence",
-            "verified_at",
-        ]
-        .map(str::to_owned),
-    );
-    for control in &report.controls {
-        for check in &control.checks {
-            let status = |s| {
-                serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-            };
-            text += &csv_row(&[
-                report.template.to_owned(),
-                control.control.to_owned(),
-                control.title.to_owned(),
-                status(control.status),
-                check.check.to_owned(),
-                status(check.status),
-                check.evidence.clone(),
-                check.verified_at.clone(),
-            ]);
-        }
-    }
-    text
 }
 
 /// `GET /admin/v1/compliance/{template}?format=json|csv`.
@@ -76,5 +42,5 @@ pub async fn report(
     }
     let mut response = HttpResponse::Ok();
     no_store(&mut response);
-    Ok(response.content_type("text/csv; charset=utf-8").body(csv(&report)))
+    Ok(response.content_type("text/csv; charset=utf-8").body(compliance_csv(&report)))
 }

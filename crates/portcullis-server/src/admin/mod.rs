@@ -21,9 +21,9 @@ pub mod webhooks;
 
 use crate::admin::error::AdminError;
 use crate::oauth_response::no_store;
-use crate::storage;
 use actix_web::{web, HttpResponse};
 use portcullis_app::{App, AppError};
+use portcullis_oauth::storage;
 use serde::Serialize;
 
 /// The path prefix of the admin API.
@@ -98,37 +98,4 @@ pub fn time_param(
             })
         })
         .transpose()
-}
-
-/// A CSV record (RFC 4180) ending in CRLF: a field is quoted when it holds
-/// a comma, a quote or a line break, and one a spreadsheet would run as a
-/// formula (starting with `=`, `+`, `-`, `@`, a tab or CR) is prefixed with `'`.
-pub fn csv_row(fields: &[String]) -> String {
-    let quoted = |value: &String| {
-        let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{value}")
-        } else {
-            value.clone()
-        };
-        if value.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", value.replace('"', "\"\""))
-        } else {
-            value
-        }
-    };
-    fields.iter().map(quoted).collect::<Vec<_>>().join(",") + "\r\n"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_only_when_they_must_be() {
-        let row = |fields: &[&str]| csv_row(&fields.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>());
-        assert_eq!(row(&["plain", "a,b"]), "plain,\"a,b\"\r\n");
-        assert_eq!(row(&["say \"hi\""]), "\"say \"\"hi\"\"\"\r\n");
-        assert_eq!(row(&["two\nlines"]), "\"two\nlines\"\r\n");
-        assert_eq!(row(&["=HYPERLINK(1)", "-1", "@a"]), "'=HYPERLINK(1),'-1,'@a\r\n", "never a formula");
-    }
 }

@@ -5,12 +5,12 @@
 use crate::admin::routes::{self, AdminRoute, Body, Verb};
 use crate::admin::schemas::MAX_NUMBER;
 use crate::admin::PREFIX;
-use crate::endpoints;
-use crate::grants::TokenSettings;
 use actix_web::{web, HttpResponse};
 use portcullis_app::actor::ADMIN;
 use portcullis_app::Permission;
 use portcullis_core::Issuer;
+use portcullis_oauth::endpoints;
+use portcullis_oauth::grants::TokenSettings;
 use serde_json::{json, Map, Value};
 
 /// Where the document is, under the admin prefix.
@@ -72,7 +72,7 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             query("actor", text.clone(), "exactly this actor"),
             query("action", text.clone(), "exactly this action"),
             query("target", text, "exactly this target"),
-            query("outcome", json!({"enum": crate::admin::audit_logs::OUTCOMES}), "this outcome only"),
+            query("outcome", json!({"enum": portcullis_app::exports::OUTCOMES}), "this outcome only"),
             limit(1000),
             query(
                 "cursor",

@@ -6,8 +6,7 @@
 
 use super::session::Frame;
 use super::{see_other, signed, Posted};
-use crate::admin::audit_logs::{export, outcome, Format, OUTCOMES};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::{header, StatusCode};
@@ -15,6 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc};
 use portcullis_app::audit::{EntryView, Query};
+use portcullis_app::exports::{audit_entries, outcome, AuditFormat, OUTCOMES};
 use portcullis_app::{AppError, Permission};
 
 /// Entries a page shows.
@@ -122,12 +122,12 @@ fn query_string(shown: &Filters) -> String {
 const WHAT: &str = "Reading the audit log";
 
 /// `GET /console/audit?from=&to=&actor=&action=&target=&outcome=&cursor=`.
-pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Audit, WHAT);
+pub async fn show(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Audit, WHAT);
     let params = Posted::query(&req);
-    let (shown, wanted) = filters(&params, flow.app.now());
-    let actor = signed.actor(&req, &flow);
-    let (page, verification) = flow
+    let (shown, wanted) = filters(&params, ctx.app.now());
+    let actor = signed.actor(&req, &ctx);
+    let (page, verification) = ctx
         .run(move |app| {
             let page = match wanted {
                 Ok(query) => Ok(app.audit_entries(&actor, query)?),
@@ -169,20 +169,20 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
 /// `GET /console/audit/export?…&format=csv|jsonl`: the filtered view, up to
 /// [`EXPORT_LIMIT`] entries (the newest), as a download in the chain's
 /// order, oldest first.
-pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Audit, WHAT);
+pub async fn download(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Audit, WHAT);
     let params = Posted::query(&req);
     let format = match params.get("format") {
-        Some("csv") => Format::Csv,
-        Some("jsonl") => Format::JsonLines,
+        Some("csv") => AuditFormat::Csv,
+        Some("jsonl") => AuditFormat::JsonLines,
         _ => return message(StatusCode::BAD_REQUEST, "Export", "The format is csv or jsonl."),
     };
-    let (_, wanted) = filters(&params, flow.app.now());
+    let (_, wanted) = filters(&params, ctx.app.now());
     let Ok(mut query) = wanted else {
         return message(StatusCode::BAD_REQUEST, "Export", "The filters are not valid.");
     };
-    let actor = signed.actor(&req, &flow);
-    let entries = flow
+    let actor = signed.actor(&req, &ctx);
+    let entries = ctx
         .run(move |app| {
             let mut entries = Vec::new();
             query.limit = 1_000;
@@ -200,8 +200,8 @@ pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
             Ok::<_, AppError>(entries)
         })
         .await?;
-    let (content_type, body) = export(&entries, format);
-    let name = if format == Format::Csv { "audit-log.csv" } else { "audit-log.jsonl" };
+    let (content_type, body) = audit_entries(&entries, format);
+    let name = if format == AuditFormat::Csv { "audit-log.csv" } else { "audit-log.jsonl" };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
@@ -215,11 +215,11 @@ pub async fn download(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
 pub async fn verify(
     req: HttpRequest,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Audit, WHAT, form);
-    let actor = signed.actor(&req, &flow);
+    let signed = signed!(req, ctx, Permission::Audit, WHAT, form);
+    let actor = signed.actor(&req, &ctx);
     // A broken chain is an outcome to show, not a failure of the page.
-    flow.run(move |app| Ok(app.verify_audit_log(&actor).map(drop).ok())).await?;
+    ctx.run(move |app| Ok(app.verify_audit_log(&actor).map(drop).ok())).await?;
     Ok(see_other("/console/audit"))
 }

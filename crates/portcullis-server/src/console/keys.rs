@@ -7,7 +7,7 @@
 
 use super::session::Frame;
 use super::{refusal, see_other, signed, Confirm, Posted};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
 use crate::KeyRing;
@@ -41,14 +41,14 @@ struct KeysPage {
 /// The keys page, with `error` from a refused action.
 async fn page(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     ring: &KeyRing,
     facts: &Facts,
     error: Option<(StatusCode, String)>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Keys, WHAT);
-    let actor = signed.actor(req, flow);
-    let mut keys = flow.run(move |app| app.keys(&actor)).await?;
+    let signed = signed!(req, ctx, Permission::Keys, WHAT);
+    let actor = signed.actor(req, ctx);
+    let mut keys = ctx.run(move |app| app.keys(&actor)).await?;
     keys.reverse();
     let algorithms = SigningAlgorithm::ALL
         .iter()
@@ -75,11 +75,11 @@ async fn page(
 /// `GET /console/keys`.
 pub async fn show(
     req: HttpRequest,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     ring: web::Data<KeyRing>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
-    page(&req, &flow, &ring, &facts, None).await
+    page(&req, &ctx, &ring, &facts, None).await
 }
 
 /// A change to the keys, confirmed before it is made.
@@ -133,9 +133,9 @@ impl Action {
 pub async fn confirm(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Keys, WHAT);
+    let signed = signed!(req, ctx, Permission::Keys, WHAT);
     let (name, subject) = path.into_inner();
     let Some(action) = Action::parse(&name) else {
         return crate::views::message(StatusCode::NOT_FOUND, "Keys", "There is no such key action.");
@@ -159,15 +159,15 @@ pub async fn act(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     ring: web::Data<KeyRing>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Keys, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Keys, WHAT, form);
     let (name, subject) = path.into_inner();
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let maker = ring.clone().into_inner();
-    let done = flow
+    let done = ctx
         .run(move |app| {
             let alg = || {
                 subject
@@ -185,6 +185,6 @@ pub async fn act(
         .await?;
     match done {
         Ok(()) => Ok(see_other("/console/keys")),
-        Err(error) => page(&req, &flow, &ring, &facts, Some(refusal(error)?)).await,
+        Err(error) => page(&req, &ctx, &ring, &facts, Some(refusal(error)?)).await,
     }
 }

@@ -1,4 +1,4 @@
-//! The console (issue 12), at `/console`: server-rendered pages (see
+//! The console, at `/console`: server-rendered pages (see
 //! [`crate::views`]) for admin users, one module per page group, each a thin
 //! handler over the same application operations as the REST API, so the
 //! two cannot disagree. Signing in goes through this server's own
@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod chart;
 pub mod clients;
+pub mod context;
 pub mod keys;
 pub mod monitoring;
 pub mod overview;
@@ -22,18 +23,18 @@ use portcullis_app::AppError;
 
 /// The signed-in session of a console page that needs a permission, or
 /// returns the handler's response instead (sign in, or 403):
-/// `signed!(req, flow, Permission::Clients, "Managing clients")`. With a
+/// `signed!(req, ctx, Permission::Clients, "Managing clients")`. With a
 /// posted `form` last, its CSRF token must be the session's too (or the
 /// answer is the expired form's page).
 macro_rules! signed {
-    ($req:expr, $flow:expr, $permission:expr, $what:expr) => {
-        match $crate::console::session::require(&$req, &$flow, $permission, $what).await? {
+    ($req:expr, $ctx:expr, $permission:expr, $what:expr) => {
+        match $crate::console::session::require(&$req, &$ctx, $permission, $what).await? {
             Ok(signed) => signed,
             Err(response) => return Ok(response),
         }
     };
-    ($req:expr, $flow:expr, $permission:expr, $what:expr, $form:expr) => {{
-        let signed = $crate::console::signed!($req, $flow, $permission, $what);
+    ($req:expr, $ctx:expr, $permission:expr, $what:expr, $form:expr) => {{
+        let signed = $crate::console::signed!($req, $ctx, $permission, $what);
         if !signed.posted_by_console(&$form) {
             return $crate::console::session::form_expired();
         }

@@ -6,7 +6,7 @@
 use super::chart::Chart;
 use super::clients::urlencoding;
 use super::session::{current, Frame, Signed};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
@@ -154,26 +154,26 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -
 /// The live part for the request's session, or the way to sign in.
 async fn live(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     facts: web::Data<Facts>,
 ) -> Result<Result<(Signed, Live), HttpResponse>, PageError> {
-    let signed = match current(req, flow).await? {
+    let signed = match current(req, ctx).await? {
         Ok(signed) => signed,
         Err(sign_in) => return Ok(Err(sign_in)),
     };
-    let actor = signed.session.actor(flow.proxies.client_ip(req));
+    let actor = signed.session.actor(ctx.proxies.client_ip(req));
     let permissions = signed.session.permissions.clone();
-    let live = flow.run(move |app| gather(app, &actor, &permissions, &facts)).await?;
+    let live = ctx.run(move |app| gather(app, &actor, &permissions, &facts)).await?;
     Ok(Ok((signed, live)))
 }
 
 /// `GET /console`.
 pub async fn show(
     req: HttpRequest,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
-    let (signed, live) = match live(&req, &flow, facts).await? {
+    let (signed, live) = match live(&req, &ctx, facts).await? {
         Ok(found) => found,
         Err(sign_in) => return Ok(sign_in),
     };
@@ -186,10 +186,10 @@ pub async fn show(
 /// the session ended (the page keeps what it shows).
 pub async fn show_live(
     req: HttpRequest,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
-    match live(&req, &flow, facts).await? {
+    match live(&req, &ctx, facts).await? {
         Ok((_, live)) => render(StatusCode::OK, &LivePart { live }),
         Err(_) => Ok(HttpResponse::Unauthorized().finish()),
     }

@@ -3,7 +3,7 @@
 //! compared with the session's hash of it).
 
 use super::Posted;
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::session_cookie::{self, Scope};
 use crate::views::message;
@@ -60,8 +60,8 @@ impl Signed {
     }
 
     /// The signed-in user as the operations' actor, from `req`'s address.
-    pub fn actor(&self, req: &HttpRequest, flow: &Authorization) -> Actor {
-        self.session.actor(flow.proxies.client_ip(req))
+    pub fn actor(&self, req: &HttpRequest, ctx: &ConsoleContext) -> Actor {
+        self.session.actor(ctx.proxies.client_ip(req))
     }
 
     /// Whether `form` carries this session's CSRF token.
@@ -83,11 +83,11 @@ pub fn form_expired() -> Result<HttpResponse, PageError> {
 /// `what` names), or the response instead: the way to sign in, or a 403.
 pub async fn require(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     permission: Permission,
     what: &str,
 ) -> Result<Result<Signed, HttpResponse>, PageError> {
-    let signed = match current(req, flow).await? {
+    let signed = match current(req, ctx).await? {
         Ok(signed) => signed,
         Err(sign_in) => return Ok(Err(sign_in)),
     };
@@ -101,11 +101,11 @@ pub async fn require(
 /// The live console session of `req`, or the redirect to sign in.
 pub async fn current(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
 ) -> Result<Result<Signed, HttpResponse>, PageError> {
     let token = req.cookie(COOKIE).map(|c| c.value().to_owned());
     let session = match token {
-        Some(token) => flow.run(move |app| app.console_session(&token)).await?,
+        Some(token) => ctx.run(move |app| app.console_session(&token)).await?,
         None => None,
     };
     let csrf = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();

@@ -8,20 +8,21 @@
 //! endpoint does, and opens a console session. Signing out ends it.
 
 use super::session::{self, current};
-use crate::authorization::Authorization;
-use crate::grants::authorization_code::{check_pkce, check_redirect_uri};
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::session_cookie::{scoped, scoped_removal, Scope};
 use crate::views::{message, render, Message};
-use crate::{endpoints, form::FormParams, secrets};
+use crate::{form::FormParams, secrets};
 use actix_web::cookie::SameSite;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis_app::console::{callback_uri, Refusal, CONSOLE_CLIENT_ID};
-use portcullis_app::grants::{Caller, CodeRedemption};
+use portcullis_app::grants::Caller;
 use portcullis_core::{AuthorizationCode, CodeVerifier};
+use portcullis_oauth::endpoints;
+use portcullis_oauth::grants::authorization_code::redeem_own;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -46,15 +47,15 @@ fn no_store(response: &mut actix_web::HttpResponseBuilder) -> &mut actix_web::Ht
 /// `GET /console/sign-in`: to the authorization endpoint, once the
 /// console's client is registered (at the first sign-in of an installation,
 /// or again when the issuer changed).
-pub async fn start(flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let issuer = flow.issuer.as_str().to_owned();
-    flow.run(move |app| app.ensure_console_client(&issuer)).await?;
+pub async fn start(ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let issuer = ctx.issuer.as_str().to_owned();
+    ctx.run(move |app| app.ensure_console_client(&issuer)).await?;
     let (state, verifier) = (secrets::random_token(), secrets::random_token());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", CONSOLE_CLIENT_ID)
-        .append_pair("redirect_uri", &callback_uri(flow.issuer.as_str()))
+        .append_pair("redirect_uri", &callback_uri(ctx.issuer.as_str()))
         .append_pair("scope", "openid")
         // The password at every console sign-in, then the second factor.
         .append_pair("prompt", "login")
@@ -63,7 +64,7 @@ pub async fn start(flow: web::Data<Authorization>) -> Result<HttpResponse, PageE
         .append_pair("code_challenge_method", "S256")
         .finish();
     let pending =
-        scoped(PENDING, format!("{state}.{verifier}"), flow.secure_cookies, PENDING_LIFETIME, PENDING_SCOPE);
+        scoped(PENDING, format!("{state}.{verifier}"), ctx.secure_cookies, PENDING_LIFETIME, PENDING_SCOPE);
     Ok(no_store(&mut HttpResponse::SeeOther())
         .insert_header((header::LOCATION, format!("{}?{query}", endpoints::AUTHORIZE)))
         .cookie(pending)
@@ -80,8 +81,8 @@ fn start_again(status: StatusCode, text: &str, secure: bool) -> Result<HttpRespo
 }
 
 /// `GET /console/callback?code=…&state=…&iss=…`.
-pub async fn callback(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let secure = flow.secure_cookies;
+pub async fn callback(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let secure = ctx.secure_cookies;
     let params = FormParams::parse(req.query_string().as_bytes()).unwrap_or_default();
     let pending = req.cookie(PENDING).map(|c| c.value().to_owned()).unwrap_or_default();
     let Some((state, verifier)) = pending.split_once('.') else {
@@ -92,7 +93,7 @@ pub async fn callback(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
         return start_again(StatusCode::BAD_REQUEST, text, secure);
     }
     // RFC 9207 §2.4: a response naming another issuer is refused.
-    if params.get("iss").is_some_and(|iss| iss != flow.issuer.as_str()) {
+    if params.get("iss").is_some_and(|iss| iss != ctx.issuer.as_str()) {
         return start_again(StatusCode::BAD_REQUEST, "The response came from another server.", secure);
     }
     // An error the response names is not shown: anyone can write one into a link.
@@ -101,18 +102,15 @@ pub async fn callback(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
     };
     let (verifier, redirect, source) = (
         CodeVerifier::new(verifier.to_owned()),
-        callback_uri(flow.issuer.as_str()),
-        flow.proxies.client_ip(&req),
+        callback_uri(ctx.issuer.as_str()),
+        ctx.proxies.client_ip(&req),
     );
     let caller = Caller { client_id: CONSOLE_CLIENT_ID.to_owned(), address: source };
-    let opened = flow
+    let opened = ctx
         .run(move |app| {
-            let CodeRedemption::Redeemed(record) = app.redeem_code(&caller, &code)? else { return Ok(None) };
-            let checked = check_redirect_uri(Some(&redirect), &record.details)
-                .and_then(|()| check_pkce(Some(&verifier), &record.details));
-            if checked.is_err() {
+            let Some(record) = redeem_own(app, &caller, &code, &redirect, &verifier)? else {
                 return Ok(None);
-            }
+            };
             app.start_console_session(&record, source).map(Some)
         })
         .await?;
@@ -146,9 +144,9 @@ pub async fn callback(req: HttpRequest, flow: web::Data<Authorization>) -> Resul
 pub async fn sign_out(
     req: HttpRequest,
     form: Result<FormParams, crate::oauth_response::OAuthFailure>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let secure = flow.secure_cookies;
+    let secure = ctx.secure_cookies;
     let signed_out = || {
         no_store(&mut HttpResponse::SeeOther())
             .insert_header((header::LOCATION, SIGNED_OUT_PATH))
@@ -157,15 +155,15 @@ pub async fn sign_out(
             .finish()
     };
     // A session that timed out is signed out already: its cookies go too.
-    let Ok(signed) = current(&req, &flow).await? else { return Ok(signed_out()) };
+    let Ok(signed) = current(&req, &ctx).await? else { return Ok(signed_out()) };
     let posted = form.ok().and_then(|f| f.get("csrf").map(str::to_owned)).unwrap_or_default();
     if !signed.session.csrf_matches(&posted) {
         let text = "This form is no longer valid. Reload the page and try again.";
         return message(StatusCode::FORBIDDEN, "Form expired", text);
     }
-    let source = flow.proxies.client_ip(&req);
+    let source = ctx.proxies.client_ip(&req);
     let session = signed.session;
-    flow.run(move |app| app.end_console_session(&session, source)).await?;
+    ctx.run(move |app| app.end_console_session(&session, source)).await?;
     Ok(signed_out())
 }
 

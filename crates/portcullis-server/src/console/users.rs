@@ -8,7 +8,7 @@
 use super::clients::urlencoding;
 use super::session::{Frame, Signed};
 use super::{refusal, refused, see_other, signed, Confirm, Posted};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::StatusCode;
@@ -48,8 +48,8 @@ struct ListPage {
 }
 
 /// `GET /console/users?q=&cursor=`.
-pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT);
+pub async fn list(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Users, WHAT);
     let params = Posted::query(&req);
     let search = params.text("q");
     let query = UserQuery {
@@ -57,8 +57,8 @@ pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         after: params.get("cursor").map(str::to_owned),
         limit: PAGE,
     };
-    let actor = signed.actor(&req, &flow);
-    let page = flow.run(move |app| app.users(&actor, &query)).await?;
+    let actor = signed.actor(&req, &ctx);
+    let page = ctx.run(move |app| app.users(&actor, &query)).await?;
     let users = page
         .users
         .into_iter()
@@ -90,8 +90,8 @@ struct NewPage {
 }
 
 /// `GET /console/users/new`.
-pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT);
+pub async fn new(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Users, WHAT);
     let page = NewPage {
         frame: signed.frame("users"),
         username: String::new(),
@@ -116,9 +116,9 @@ struct PasswordShown<'a> {
 pub async fn create(
     req: HttpRequest,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Users, WHAT, form);
     let (username, name, email) = (form.text("username"), form.text("name"), form.text("email"));
     let password = form.get("password").filter(|p| !p.is_empty()).map(|p| Password::new(p.to_owned()));
     let claims = StandardClaims {
@@ -126,8 +126,8 @@ pub async fn create(
         email: (!email.is_empty()).then(|| email.clone()),
         ..StandardClaims::default()
     };
-    let actor = signed.actor(&req, &flow);
-    let created = flow
+    let actor = signed.actor(&req, &ctx);
+    let created = ctx
         .run(move |app| {
             Ok(Username::parse(&username)
                 .map_err(|e| AppError::Invalid(format!("username: {e}")))
@@ -187,13 +187,13 @@ struct UserPage {
 /// claims as they were typed, when they were refused.
 async fn user_page(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     signed: &Signed,
     user_id: String,
     error: Option<((StatusCode, String), Option<String>)>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = signed.actor(req, flow);
-    let found = flow
+    let actor = signed.actor(req, ctx);
+    let found = ctx
         .run(move |app| {
             Ok((|| {
                 let user = app.user(&actor, &user_id)?;
@@ -241,10 +241,10 @@ async fn user_page(
 pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT);
-    user_page(&req, &flow, &signed, path.into_inner(), None).await
+    let signed = signed!(req, ctx, Permission::Users, WHAT);
+    user_page(&req, &ctx, &signed, path.into_inner(), None).await
 }
 
 /// `POST /console/users/{user_id}/{action}`: `claims` (with `claims`, a
@@ -254,15 +254,15 @@ pub async fn act(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Users, WHAT, form);
     let (user_id, action) = path.into_inner();
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let typed = form.get("claims").map(str::to_owned);
     let (id, claims_text) = (user_id.clone(), typed.clone().unwrap_or_default());
     let (password, role) = (form.get("password").unwrap_or_default().to_owned(), form.text("role"));
-    let done = flow
+    let done = ctx
         .run(move |app| {
             let role = || {
                 Permission::ALL
@@ -288,7 +288,7 @@ pub async fn act(
         .await?;
     match done {
         Ok(()) => Ok(see_other(&user_path(&user_id))),
-        Err(error) => user_page(&req, &flow, &signed, user_id, Some((refusal(error)?, typed))).await,
+        Err(error) => user_page(&req, &ctx, &signed, user_id, Some((refusal(error)?, typed))).await,
     }
 }
 
@@ -297,9 +297,9 @@ pub async fn act(
 pub async fn confirm(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Users, WHAT);
+    let signed = signed!(req, ctx, Permission::Users, WHAT);
     let (user_id, action) = path.into_inner();
     if action != "second-factor-reset" {
         return message(StatusCode::NOT_FOUND, "User", "There is no such page.");

@@ -7,14 +7,9 @@ use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
 use crate::{authorization_response, pages, KeyRing};
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_core::authorization_request::{self, Parameters, Refusal};
-use portcullis_core::{ErrorCode, OAuthError};
-
-impl Parameters for FormParams {
-    fn get(&self, name: &str) -> Option<&str> {
-        FormParams::get(self, name)
-    }
-}
+use portcullis_core::authorization_request::{self, Refusal};
+use portcullis_core::OAuthError;
+use portcullis_oauth::authorize::Authorizer;
 
 /// `GET /authorize`: the request in the query string.
 pub async fn authorize_get(
@@ -57,23 +52,15 @@ async fn authorize(
     // A redirect URI an update removed keeps working through its grace period.
     let metadata = client.as_deref().map(|c| c.metadata_at(flow.app.now()));
     let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));
-    let mut request = match authorization_request::validate(&params, registered) {
+    let mut request = match authorization_request::validate(&params.0, registered) {
         Ok(request) => request,
         Err(Refusal::ErrorPage(why)) => return Ok(pages::protocol_error_page(chrome, &why)),
         Err(Refusal::Redirect { redirect_uri, error, state }) => {
             return Ok(authorization_response::error(&redirect_uri, &error, state.as_deref(), &flow.issuer))
         }
     };
-    if let Some(hint) = &request.id_token_hint {
-        // OpenID Connect Core §3.1.2.2: the OP validates the hint it is given.
-        let Some(claims) = keys.current().id_token_hint(hint, &flow.issuer) else {
-            return Ok(flow.refuse(
-                &request,
-                ErrorCode::InvalidRequest,
-                "the id_token_hint was not issued by this server",
-            ));
-        };
-        request.hinted_subject = Some(claims.sub);
+    if let Err((code, why)) = Authorizer::check_hint(&mut request, keys, &flow.issuer) {
+        return Ok(flow.refuse(&request, code, why));
     }
     let session = flow.session(req).await?;
     flow.proceed(request, session, None, crate::locale::of(req)).await

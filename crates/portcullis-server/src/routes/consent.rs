@@ -5,10 +5,12 @@ use crate::authorization::{expired_page, Authorization};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
-use crate::pages::{escape, page};
+use crate::pages::{sign_in_page, ClientCard};
 use crate::session_cookie;
+use crate::views::Chrome;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
 use portcullis_app::sessions::{Interaction, Session};
 use portcullis_core::{CsrfToken, ErrorCode};
 
@@ -34,29 +36,25 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         return Ok(expired_page(chrome));
     };
     let client = flow.clients.get(interaction.request.client_id.as_str());
-    let presented = client.as_deref().map(|c| crate::pages::client_card(t, &c.metadata)).unwrap_or_default();
-    let client_name = client.map(|c| c.metadata.client_name.clone()).unwrap_or_default();
-    let scopes: String = interaction
-        .request
-        .scope
-        .iter()
-        .map(|scope| format!("<li>{}</li>", escape(&t.scope_in_words(scope))))
-        .collect();
-    let body = format!(
-        "{presented}<p><strong>{client}</strong>{asks_to}</p><ul>{scopes}</ul>\
-         <form method=\"post\" action=\"/consent\">\
-         <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <button type=\"submit\" name=\"decision\" value=\"approve\">{allow}</button>\
-         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">{deny}</button></form>",
-        asks_to = t.asks_to,
-        allow = t.allow,
-        deny = t.deny,
-        client = escape(&client_name),
-        interaction = escape(interaction.id.expose()),
-        csrf = escape(csrf.expose()),
-    );
-    Ok(page(chrome, StatusCode::OK, t.consent_title, &body))
+    let page = ConsentPage {
+        chrome,
+        card: ClientCard::of(t, client.as_deref().map(|c| &c.metadata)),
+        scopes: interaction.request.scope.iter().map(|scope| t.scope_in_words(scope)).collect(),
+        interaction: interaction.id.expose(),
+        csrf: csrf.expose(),
+    };
+    Ok(sign_in_page(StatusCode::OK, &page))
+}
+
+/// The consent form: the client and the scopes it asks for, in words.
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    chrome: Chrome<'a>,
+    card: ClientCard,
+    scopes: Vec<String>,
+    interaction: &'a str,
+    csrf: &'a str,
 }
 
 /// `POST /consent`.

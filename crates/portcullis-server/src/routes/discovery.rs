@@ -9,12 +9,12 @@
 //! into the server; the conformance suite parses this document with
 //! openidconnect, so the two cannot drift apart unnoticed.
 
-use crate::{client_auth, endpoints};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use portcullis_core::user::CLAIMS_BY_SCOPE;
 use portcullis_core::{Issuer, SigningAlgorithm};
+use portcullis_oauth::{client_auth, endpoints};
 use serde::Serialize;
 
 /// The claims of every ID token (OpenID Connect Core §2).
@@ -78,7 +78,7 @@ impl DiscoveryDocument {
                 .into_iter()
                 .chain(CLAIMS_BY_SCOPE.iter().flat_map(|(_, claims)| claims.iter().copied()))
                 .collect(),
-            grant_types_supported: crate::grants::supported(),
+            grant_types_supported: portcullis_oauth::grants::supported(),
             token_endpoint_auth_methods_supported: &client_auth::METHODS,
             introspection_endpoint: issuer.endpoint(endpoints::INTROSPECT),
             introspection_endpoint_auth_methods_supported: &client_auth::METHODS,

@@ -1,9 +1,9 @@
 //! Liveness and readiness probes.
 
-use crate::storage::{flattened, operation, RETRY_AFTER_SECONDS};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
 use portcullis_app::App;
+use portcullis_oauth::storage::{flattened, operation, RETRY_AFTER_SECONDS};
 use serde_json::json;
 
 /// `GET /healthz`: 200 while the process serves requests.

@@ -1,22 +1,22 @@
 //! `POST /introspect` (RFC 7662): resource servers ask whether a token is
 //! active. The caller authenticates as a client allowed to introspect.
 
-use crate::access_tokens::TokenCheck;
-use crate::client_auth::ClientAuthenticator;
+use crate::client_authentication::HttpClientAuthenticator;
 use crate::form::FormParams;
-use crate::grants::TokenSettings;
-use crate::mirror::RevocationList;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_core::{ErrorCode, OAuthError};
+use portcullis_oauth::access_tokens::TokenCheck;
+use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::mirror::RevocationList;
 use serde_json::json;
 
 /// `POST /introspect`.
 pub async fn introspect(
     req: HttpRequest,
     form: FormParams,
-    auth: web::Data<ClientAuthenticator>,
+    auth: web::Data<HttpClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
     revocations: web::Data<RevocationList>,

@@ -5,12 +5,13 @@ use crate::authorization::{expired_page, Authorization, RESUME_PATH};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
-use crate::pages::{escape, page};
+use crate::pages::{sign_in_page, ClientCard};
 use crate::session_cookie;
 use crate::views::Chrome;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
 use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::sessions::{Interaction, SignIn, SESSION_LIFETIME};
 use portcullis_core::{CsrfToken, Password, Username};
@@ -26,6 +27,18 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
     Ok(form(&flow, chrome, &interaction, &csrf, &hint, None))
 }
 
+/// The login form.
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    chrome: Chrome<'a>,
+    card: ClientCard,
+    interaction: &'a str,
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
 fn form(
     flow: &Authorization,
     chrome: Chrome<'_>,
@@ -35,33 +48,17 @@ fn form(
     error: Option<&str>,
 ) -> HttpResponse {
     let client = flow.clients.get(interaction.request.client_id.as_str());
-    let t = chrome.t;
-    let presented = client.as_deref().map(|c| crate::pages::client_card(t, &c.metadata)).unwrap_or_default();
-    let client_name = client.map(|c| c.metadata.client_name.clone()).unwrap_or_default();
-    let error =
-        error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
-    let body = format!(
-        "{presented}<p>{before}<strong>{client}</strong>{after}</p>{error}\
-         <form method=\"post\" action=\"/login\">\
-         <input type=\"hidden\" name=\"interaction\" value=\"{interaction}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"username\">{username_label}</label>\
-         <input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required>\
-         <label for=\"password\">{password_label}</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">{sign_in}</button></form>",
-        before = t.continue_to.0,
-        after = t.continue_to.1,
-        username_label = t.username,
-        password_label = t.password,
-        sign_in = t.sign_in,
-        client = escape(&client_name),
-        interaction = escape(interaction.id.expose()),
-        csrf = escape(csrf.expose()),
-        username = escape(username),
-    );
-    let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
-    page(chrome, status, t.sign_in, &body)
+    let card = ClientCard::of(chrome.t, client.as_deref().map(|c| &c.metadata));
+    let status = if error.is_none() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+    let page = LoginPage {
+        chrome,
+        card,
+        interaction: interaction.id.expose(),
+        csrf: csrf.expose(),
+        username,
+        error,
+    };
+    sign_in_page(status, &page)
 }
 
 /// `POST /login`.

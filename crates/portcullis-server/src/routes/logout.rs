@@ -10,10 +10,12 @@ use crate::authorization::Authorization;
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
-use crate::pages::{escape, page, protocol_error_page};
+use crate::pages::{notice, protocol_error_page, sign_in_page};
+use crate::views::Chrome;
 use crate::{authorization_response, secrets, session_cookie, KeyRing};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
 use portcullis_core::{CsrfToken, OAuthError};
 use std::time::Duration;
 
@@ -100,7 +102,7 @@ async fn logout(
         }
         None => {
             let (title, text) = chrome.t.signed_out;
-            page(chrome, StatusCode::OK, title, &format!("<p>{text}</p>"))
+            notice(chrome, StatusCode::OK, title, text)
         }
     };
     response
@@ -118,32 +120,30 @@ fn confirmation_matches(req: &HttpRequest, params: &FormParams) -> bool {
         && secrets::matches_any(posted, [secrets::hash(&cookie).as_slice()])
 }
 
+/// The confirmation's form, carrying the request's parameters on.
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    chrome: Chrome<'a>,
+    carried: Vec<(&'static str, &'a str)>,
+    csrf: &'a str,
+}
+
 /// Asks the user to confirm, carrying the request on in the form.
 fn confirmation(
     flow: &Authorization,
-    chrome: crate::views::Chrome<'_>,
+    chrome: Chrome<'_>,
     client_id: Option<&str>,
     redirect: Option<&str>,
     state: Option<&str>,
 ) -> HttpResponse {
     let csrf = CsrfToken::new(secrets::random_token());
-    let hidden = |name: &str, value: Option<&str>| {
-        value
-            .map(|v| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(v)))
-            .unwrap_or_default()
-    };
-    let t = chrome.t;
-    let body = format!(
-        "<p>{}</p><form method=\"post\" action=\"/logout\">{}{}{}{}\
-         <input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\">{}</button></form>",
-        t.sign_out_question,
-        hidden("client_id", client_id),
-        hidden("post_logout_redirect_uri", redirect),
-        hidden("state", state),
-        hidden("csrf", Some(csrf.expose())),
-        t.sign_out,
-    );
-    let mut response = page(chrome, StatusCode::OK, t.sign_out, &body);
+    let carried = [("client_id", client_id), ("post_logout_redirect_uri", redirect), ("state", state)]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect();
+    let page = LogoutPage { chrome, carried, csrf: csrf.expose() };
+    let mut response = sign_in_page(StatusCode::OK, &page);
     let cookie = session_cookie::cookie(
         session_cookie::CSRF,
         csrf.expose().to_owned(),

@@ -14,10 +14,11 @@ pub mod token;
 pub mod userinfo;
 
 use crate::allowed_methods::refuse_except;
-use crate::{authorization, cors, endpoints};
+use crate::{authorization, cors};
 use actix_web::dev::Handler;
 use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, HttpResponse, Resource, Responder};
+use portcullis_oauth::endpoints;
 
 /// Mounts every endpoint. A known path called with another method answers
 /// 405; an unknown path answers a JSON 404. Browser apps may call the

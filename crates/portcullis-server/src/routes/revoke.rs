@@ -3,12 +3,8 @@
 //! revocation is recorded in the change log (which every instance follows)
 //! and applied to this instance at once.
 
-use crate::access_tokens::TokenCheck;
-use crate::client_auth::ClientAuthenticator;
+use crate::client_authentication::HttpClientAuthenticator;
 use crate::form::FormParams;
-use crate::grants::TokenSettings;
-use crate::mirror::RevocationList;
-use crate::oauth_response::protocol_operation;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,12 +12,16 @@ use chrono::DateTime;
 use portcullis_app::grants::{Caller, TokenRevocation};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError};
+use portcullis_oauth::access_tokens::TokenCheck;
+use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::mirror::RevocationList;
+use portcullis_oauth::storage::protocol_operation;
 
 /// `POST /revoke`.
 pub async fn revoke(
     req: HttpRequest,
     form: FormParams,
-    auth: web::Data<ClientAuthenticator>,
+    auth: web::Data<HttpClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
     (app, revocations): (web::Data<App>, web::Data<RevocationList>),

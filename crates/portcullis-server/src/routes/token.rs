@@ -1,9 +1,8 @@
 //! `POST /token` (RFC 6749 §3.2): authenticates the client, then hands the
-//! request to its grant, looked up in the [registry](crate::grants::REGISTRY).
+//! request to its grant, looked up in the [registry](portcullis_oauth::grants::REGISTRY).
 
-use crate::client_auth::ClientAuthenticator;
+use crate::client_authentication::HttpClientAuthenticator;
 use crate::form::FormParams;
-use crate::grants::{self, GrantContext, TokenSettings};
 use crate::metrics::IssuedToken;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
@@ -11,12 +10,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, TokenEndpointAuthMethod};
+use portcullis_oauth::grants::{self, GrantContext, TokenSettings};
 
 /// `POST /token`.
 pub async fn token(
     req: HttpRequest,
     form: FormParams,
-    auth: web::Data<ClientAuthenticator>,
+    auth: web::Data<HttpClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
     app: web::Data<App>,
@@ -45,13 +45,13 @@ pub async fn token(
     }) {
         Ok(grant) => grant,
         Err(malformed) => {
-            auth.answered(&client, true).await;
+            auth.engine.answered(&client, true).await;
             return Err(malformed.into());
         }
     };
     // Anything else ends a run of malformed requests: it may be a value the
     // client only passes along (a code from a redirect), which a stranger controls.
-    auth.answered(&client, false).await;
+    auth.engine.answered(&client, false).await;
     grants::ensure_allowed(&client, grant.grant_type)?;
     let context = GrantContext {
         client: &client,

@@ -1,18 +1,19 @@
 //! `GET` and `POST /userinfo` (OpenID Connect Core §5.3): the claims of the
 //! user an access token acts for, as far as its scope releases them.
 
-use crate::access_tokens::{bearer_header, TokenCheck};
 use crate::authorization::Authorization;
 use crate::form::FormParams;
-use crate::grants::TokenSettings;
-use crate::mirror::RevocationList;
+use crate::headers;
 use crate::oauth_response::{no_store, OAuthFailure};
-use crate::storage;
 use crate::KeyRing;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
+use portcullis_oauth::access_tokens::TokenCheck;
+use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::mirror::RevocationList;
+use portcullis_oauth::storage;
 
 fn invalid_token(description: &str) -> OAuthFailure {
     OAuthError::new(ErrorCode::InvalidToken, description).into()
@@ -22,13 +23,13 @@ fn invalid_token(description: &str) -> OAuthFailure {
 /// UserInfo: its audience is the issuer (the default when no resource was
 /// asked for) or the UserInfo endpoint itself.
 fn for_userinfo(aud: &str, issuer: &portcullis_core::Issuer) -> bool {
-    aud == issuer.as_str() || aud == issuer.endpoint(crate::endpoints::USERINFO)
+    aud == issuer.as_str() || aud == issuer.endpoint(portcullis_oauth::endpoints::USERINFO)
 }
 
 /// The bearer token of a request (RFC 6750 §2.1 and §2.2), sent one way only.
 fn bearer_token(req: &HttpRequest, body: Option<&FormParams>) -> Result<Option<String>, OAuthFailure> {
     let in_body = body.and_then(|form| form.get("access_token")).map(str::to_owned);
-    match (bearer_header(req), in_body) {
+    match (headers::bearer(req), in_body) {
         (Some(_), Some(_)) => {
             Err(OAuthError::invalid_request("send the access token one way only (RFC 6750 §2)").into())
         }

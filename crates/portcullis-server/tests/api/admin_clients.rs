@@ -458,7 +458,7 @@ backend_tests! {
     #[tokio::test]
     async fn the_lockout_policy_can_disable_the_client_instead(db) {
         let mut strict = settings(&db, &new_kek());
-        strict.lockout = portcullis_server::config::Lockout { threshold: 2, action: portcullis_server::config::LockoutAction::Disable };
+        strict.lockout = portcullis_oauth::client_lockout::policy(2, true);
         let admin = Admin::on(&db, strict).await;
         let created = admin.create(service()).await;
         let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());

@@ -6,7 +6,7 @@ use crate::helpers::{new_kek, settings, spawn_with};
 use crate::token::register;
 use josekit::jwk::JwkSet;
 use josekit::jws::{JwsVerifier, RS256};
-use portcullis_server::endpoints;
+use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -55,7 +55,7 @@ backend_tests! {
             let admin = &admin;
             let (client, secret) = (client.clone(), secret.clone());
             async move {
-                admin.app.post_form(portcullis_server::endpoints::TOKEN, "grant_type=client_credentials")
+                admin.app.post_form(portcullis_oauth::endpoints::TOKEN, "grant_type=client_credentials")
                     .basic_auth(client, Some(secret)).header("x-forwarded-for", ip).send().await.unwrap().status()
             }
         };

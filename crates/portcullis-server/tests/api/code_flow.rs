@@ -161,7 +161,7 @@ backend_tests! {
         assert_eq!(page.headers()["cache-control"], "no-store");
         assert!(page.headers().get("access-control-allow-origin").is_none(), "no CORS on these pages");
         let html = page.text().await.unwrap();
-        assert!(html.contains("Demo &lt;App&gt;") && html.contains("value=\"alice\""), "escaped name, hint used: {html}");
+        assert!(html.contains("Demo &#60;App&#62;") && html.contains("value=\"alice\""), "escaped name, hint used: {html}");
 
         let logged_in = browser.log_in(&login, "alice", PASSWORD).await;
         assert_eq!(logged_in.status(), 303);

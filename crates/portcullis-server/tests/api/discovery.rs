@@ -2,7 +2,7 @@
 
 use crate::helpers::{new_kek, settings, spawn_app, spawn_with, ISSUER};
 use portcullis_core::Issuer;
-use portcullis_server::endpoints;
+use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
 
 backend_tests! {

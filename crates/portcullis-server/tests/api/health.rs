@@ -2,7 +2,7 @@
 
 use crate::helpers::{new_kek, settings, spawn_app, spawn_with};
 use crate::token::register;
-use portcullis_server::endpoints;
+use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::{json, Value};

@@ -5,7 +5,8 @@ use crate::token::{register, service};
 use chrono::Utc;
 use portcullis_core::SigningAlgorithm;
 use portcullis_jose::{AccessTokenClaims, GeneratedKey, SigningKey};
-use portcullis_server::{endpoints, KekSource, KeyRing};
+use portcullis_oauth::endpoints;
+use portcullis_server::KeyRing;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::{json, Value};
@@ -86,7 +87,7 @@ backend_tests! {
         let kek = new_kek();
         let app = spawn_with(settings(&db, &kek));
         let expiring = app.access_token((&short, &short_secret)).await;
-        let ring = KeyRing::load_or_generate(&db.connect(), &KekSource::Value(kek)).unwrap();
+        let ring = KeyRing::open(&db.connect(), portcullis_jose::KeyEncryptionKey::from_base64(&kek).unwrap()).unwrap();
         let keys = ring.current();
         let ours = keys.signer(SigningAlgorithm::Rs256).unwrap();
         let foreign_issuer = claims("https://evil.example").sign(ours).unwrap();

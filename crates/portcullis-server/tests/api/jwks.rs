@@ -6,7 +6,8 @@ use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
 use josekit::jwt::{self, JwtPayload};
 use portcullis_core::SigningAlgorithm;
 use portcullis_jose::PublicJwk;
-use portcullis_server::{endpoints, KeyRing};
+use portcullis_oauth::endpoints;
+use portcullis_server::KeyRing;
 use portcullis_store::backend_tests;
 use std::collections::BTreeSet;
 
@@ -37,7 +38,7 @@ backend_tests! {
         let kek = new_kek();
         let app = spawn_with(settings(&db, &kek));
         let jwks = josekit::jwk::JwkSet::from_bytes(app.get(endpoints::JWKS).await.bytes().await.unwrap()).unwrap();
-        let ring = KeyRing::load_or_generate(&db.connect(), &portcullis_server::KekSource::Value(kek)).unwrap();
+        let ring = KeyRing::open(&db.connect(), portcullis_jose::KeyEncryptionKey::from_base64(&kek).unwrap()).unwrap();
         for alg in SigningAlgorithm::ALL {
             let keys = ring.current();
             let signer = keys.signer(alg).expect("an active key per algorithm");

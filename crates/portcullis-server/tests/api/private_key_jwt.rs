@@ -7,7 +7,7 @@ use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
 use josekit::jwk::alg::rsa::RsaKeyPair;
 use josekit::jws::{JwsHeader, ES256, RS256};
 use josekit::jwt::{self, JwtPayload};
-use portcullis_server::endpoints;
+use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
 use serde_json::{json, Value};
 

@@ -7,7 +7,7 @@ use crate::admin_audit::failures_summarised;
 use crate::admin_clients::Admin;
 use crate::helpers::{new_kek, settings};
 use crate::token::{register, service};
-use portcullis_server::endpoints;
+use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -3,7 +3,8 @@
 use crate::helpers::{new_kek, settings, spawn_with};
 use portcullis_core::{KeyState, SigningAlgorithm};
 use portcullis_jose::KeyEncryptionKey;
-use portcullis_server::{endpoints, Application};
+use portcullis_oauth::endpoints;
+use portcullis_server::Application;
 use portcullis_store::keys;
 use portcullis_store::test_support::TestDb;
 use portcullis_store::{backend_tests, Database};

@@ -5,7 +5,7 @@ use josekit::jwk::JwkSet;
 use josekit::jws::{JwsVerifier, ES256, RS256};
 use portcullis_app::{Actor, App};
 use portcullis_core::ClientSecret;
-use portcullis_server::endpoints;
+use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
 use serde_json::{json, Value};

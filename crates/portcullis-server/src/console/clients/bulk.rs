@@ -8,7 +8,7 @@
 use super::super::session::Frame;
 use super::super::{refusal, signed, Posted};
 use super::WHAT;
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::StatusCode;
@@ -48,12 +48,12 @@ pub fn shown_once(frame: Frame, secrets: Vec<Shown>, back: &str) -> Result<HttpR
 pub async fn regenerate(
     req: HttpRequest,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let ids: Vec<String> = form.all("client_id").into_iter().map(str::to_owned).collect();
-    let actor = signed.actor(&req, &flow);
-    match flow.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids))).await? {
+    let actor = signed.actor(&req, &ctx);
+    match ctx.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids))).await? {
         Ok(regenerated) => {
             let secrets = regenerated
                 .into_iter()

@@ -10,7 +10,7 @@ use super::super::{refusal, see_other, signed, Posted};
 use super::diff::{rebase, rows, Row};
 use super::form::{configuration, shown, ShownGroup};
 use super::{bulk, client_path, found, WHAT};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::StatusCode;
@@ -72,8 +72,8 @@ fn form_page(
 }
 
 /// `GET /console/clients/new`: the form with a new client's defaults.
-pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
+pub async fn new(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
     let defaults: ClientMetadata = serde_json::from_value(json!({
         "client_name": "",
         "grant_types": ["authorization_code", "refresh_token"],
@@ -89,9 +89,9 @@ pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Htt
 pub async fn create(
     req: HttpRequest,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let (configuration, problems) = configuration(Map::new(), &form);
     if !problems.is_empty() {
         return form_page(
@@ -102,9 +102,9 @@ pub async fn create(
             (StatusCode::BAD_REQUEST, problems),
         );
     }
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let draft = configuration.clone();
-    match flow.run(move |app| Ok(app.create_client(&actor, draft))).await? {
+    match ctx.run(move |app| Ok(app.create_client(&actor, draft))).await? {
         Ok(created) => {
             let path = client_path(&created.client.client_id);
             match created.secret {
@@ -136,10 +136,10 @@ pub async fn create(
 pub async fn edit(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let current = match found(&req, &flow, &signed, path.into_inner(), "Client").await? {
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
+    let current = match found(&req, &ctx, &signed, path.into_inner(), "Client").await? {
         Ok(client) => client,
         Err(page) => return Ok(page),
     };
@@ -154,10 +154,10 @@ pub async fn submit(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
-    let current = match found(&req, &flow, &signed, path.into_inner(), "Client").await? {
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
+    let current = match found(&req, &ctx, &signed, path.into_inner(), "Client").await? {
         Ok(client) => client,
         Err(page) => return Ok(page),
     };
@@ -194,8 +194,8 @@ pub async fn submit(
         Some("edit") => {
             form_page(frame, Some(&current), &draft, Some(based_on), (StatusCode::OK, Vec::new()))
         }
-        Some("save") => save(&req, &flow, &signed, current, draft, based_on).await,
-        _ => review(&req, &flow, &signed, current, draft, based_on).await,
+        Some("save") => save(&req, &ctx, &signed, current, draft, based_on).await,
+        _ => review(&req, &ctx, &signed, current, draft, based_on).await,
     }
 }
 
@@ -205,17 +205,17 @@ pub async fn submit(
 /// both changed are named.
 async fn review(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     signed: &Signed,
     current: ClientView,
     draft: Map<String, Value>,
     based_on: i64,
 ) -> Result<HttpResponse, PageError> {
-    let actor = signed.actor(req, flow);
+    let actor = signed.actor(req, ctx);
     let (client_id, checked) = (current.client_id.clone(), draft.clone());
     let now = as_object(&current.metadata);
     let stale = based_on != current.version;
-    let checked = flow
+    let checked = ctx
         .run(move |app| {
             Ok((|| {
                 let (draft, overlaps) = if stale {
@@ -270,15 +270,15 @@ async fn review(
 /// Writes the reviewed `draft` as the version after `based_on`.
 async fn save(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     signed: &Signed,
     current: ClientView,
     draft: Map<String, Value>,
     based_on: i64,
 ) -> Result<HttpResponse, PageError> {
-    let actor = signed.actor(req, flow);
+    let actor = signed.actor(req, ctx);
     let (client_id, written) = (current.client_id.clone(), draft.clone());
-    let saved = flow
+    let saved = ctx
         .run(move |app| {
             Ok(app.update_client(&actor, &client_id, Some(based_on), ClientChange::Replace(written)))
         })
@@ -287,7 +287,7 @@ async fn save(
         Ok(client) => Ok(see_other(&client_path(&client.client_id))),
         // Someone else saved first: review the draft against their version.
         Err(AppError::Conflict(_)) if based_on != current.version => {
-            review(req, flow, signed, current, draft, based_on).await
+            review(req, ctx, signed, current, draft, based_on).await
         }
         Err(error) => {
             let (status, text) = refusal(error)?;
@@ -301,15 +301,15 @@ async fn save(
 /// show as the admin types: `{"problems": ["line 2: …"]}`.
 pub async fn check_redirect_uris(
     req: HttpRequest,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
     let params = Posted::query(&req);
     let application_type = params.text("application_type");
     let lines: Vec<String> =
         params.get("uris").unwrap_or_default().lines().take(100).map(str::to_owned).collect();
-    let actor = signed.actor(&req, &flow);
-    let problems = flow
+    let actor = signed.actor(&req, &ctx);
+    let problems = ctx
         .run(move |app| {
             let mut problems = Vec::new();
             for (n, line) in lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {

@@ -14,7 +14,7 @@ pub mod versions;
 
 use super::session::Frame;
 use super::{confirm_deletion, refusal, see_other, signed, Posted};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::StatusCode;
@@ -73,8 +73,8 @@ struct ListPage {
 }
 
 /// `GET /console/clients?q=&state=enabled|disabled&grant=&method=&cursor=`.
-pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
+pub async fn list(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
     let params = Posted::query(&req);
     let (search, state) = (params.text("q"), params.text("state"));
     let (grant, method) = (params.text("grant"), params.text("method"));
@@ -90,9 +90,9 @@ pub async fn list(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
         after: params.get("cursor").map(str::to_owned),
         limit: PAGE,
     };
-    let actor = signed.actor(&req, &flow);
-    let page = flow.run(move |app| app.clients(&actor, &query)).await?;
-    let now = flow.app.now();
+    let actor = signed.actor(&req, &ctx);
+    let page = ctx.run(move |app| app.clients(&actor, &query)).await?;
+    let now = ctx.app.now();
     let clients = page
         .clients
         .into_iter()
@@ -154,13 +154,13 @@ struct ClientPage {
 /// why not.
 pub async fn found(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     signed: &super::session::Signed,
     client_id: String,
     title: &str,
 ) -> Result<Result<ClientView, HttpResponse>, PageError> {
-    let actor = signed.actor(req, flow);
-    match flow.run(move |app| Ok(app.client(&actor, &client_id))).await? {
+    let actor = signed.actor(req, ctx);
+    match ctx.run(move |app| Ok(app.client(&actor, &client_id))).await? {
         Ok(client) => Ok(Ok(client)),
         Err(error) => Ok(Err(super::refused(title, error)?)),
     }
@@ -169,16 +169,16 @@ pub async fn found(
 /// The page of `client_id`, with `error` from a refused action.
 async fn client_page(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     client_id: String,
     error: Option<(StatusCode, String)>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    let client = match found(req, flow, &signed, client_id, "Client").await? {
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
+    let client = match found(req, ctx, &signed, client_id, "Client").await? {
         Ok(client) => client,
         Err(page) => return Ok(page),
     };
-    let now = flow.app.now();
+    let now = ctx.app.now();
     let (status, error) = match error {
         Some((status, text)) => (status, Some(text)),
         None => (StatusCode::OK, None),
@@ -199,9 +199,9 @@ async fn client_page(
 pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    client_page(&req, &flow, path.into_inner(), None).await
+    client_page(&req, &ctx, path.into_inner(), None).await
 }
 
 /// `POST /console/clients/{client_id}/state` with `action=disable|enable`.
@@ -209,31 +209,31 @@ pub async fn set_state(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let client_id = path.into_inner();
     let disabled = match form.get("action") {
         Some("disable") => true,
         Some("enable") => false,
         _ => return message(StatusCode::BAD_REQUEST, "Client", "The action is disable or enable."),
     };
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let id = client_id.clone();
-    let done = flow.run(move |app| Ok(app.set_client_disabled(&actor, &id, disabled))).await?;
-    after(&req, &flow, client_id, done.map(drop)).await
+    let done = ctx.run(move |app| Ok(app.set_client_disabled(&actor, &id, disabled))).await?;
+    after(&req, &ctx, client_id, done.map(drop)).await
 }
 
 /// Back to the client's page after an action, or the page with why it was refused.
 async fn after(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     client_id: String,
     done: Result<(), portcullis_app::AppError>,
 ) -> Result<HttpResponse, PageError> {
     match done {
         Ok(()) => Ok(see_other(&client_path(&client_id))),
-        Err(error) => client_page(req, flow, client_id, Some(refusal(error)?)).await,
+        Err(error) => client_page(req, ctx, client_id, Some(refusal(error)?)).await,
     }
 }
 
@@ -241,9 +241,9 @@ async fn after(
 pub async fn confirm_delete(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
     let client_id = path.into_inner();
     let text = format!(
         "Delete client {client_id}? Its tokens stop working at once and it cannot sign anyone in again. This cannot be undone."
@@ -256,15 +256,15 @@ pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let client_id = path.into_inner();
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let id = client_id.clone();
-    match flow.run(move |app| Ok(app.delete_client(&actor, &id))).await? {
+    match ctx.run(move |app| Ok(app.delete_client(&actor, &id))).await? {
         Ok(()) => Ok(see_other("/console/clients")),
-        Err(error) => client_page(&req, &flow, client_id, Some(refusal(error)?)).await,
+        Err(error) => client_page(&req, &ctx, client_id, Some(refusal(error)?)).await,
     }
 }
 
@@ -274,25 +274,25 @@ pub async fn add_secret(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let client_id = path.into_inner();
     let days = form.text("expires_in_days");
     let expires_at = match days.as_str() {
         "" => None,
         days => match days.parse::<i64>().ok().filter(|d| (1..=3650).contains(d)) {
-            Some(days) => Some(flow.app.now() + TimeDelta::days(days)),
+            Some(days) => Some(ctx.app.now() + TimeDelta::days(days)),
             None => {
                 let why =
                     (StatusCode::BAD_REQUEST, "The expiry is a number of days from 1 to 3650.".to_owned());
-                return client_page(&req, &flow, client_id, Some(why)).await;
+                return client_page(&req, &ctx, client_id, Some(why)).await;
             }
         },
     };
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let id = client_id.clone();
-    match flow.run(move |app| Ok(app.add_client_secret(&actor, &id, expires_at))).await? {
+    match ctx.run(move |app| Ok(app.add_client_secret(&actor, &id, expires_at))).await? {
         Ok(added) => {
             let shown = bulk::Shown {
                 client_id: client_id.clone(),
@@ -302,7 +302,7 @@ pub async fn add_secret(
             };
             bulk::shown_once(signed.frame("clients"), vec![shown], &client_path(&client_id))
         }
-        Err(error) => client_page(&req, &flow, client_id, Some(refusal(error)?)).await,
+        Err(error) => client_page(&req, &ctx, client_id, Some(refusal(error)?)).await,
     }
 }
 
@@ -311,14 +311,14 @@ pub async fn revoke_secret(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let (client_id, secret_id) = path.into_inner();
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let id = client_id.clone();
-    let done = flow.run(move |app| Ok(app.revoke_client_secret(&actor, &id, &secret_id))).await?;
-    after(&req, &flow, client_id, done).await
+    let done = ctx.run(move |app| Ok(app.revoke_client_secret(&actor, &id, &secret_id))).await?;
+    after(&req, &ctx, client_id, done).await
 }
 
 /// Mounts the client pages.

@@ -1,17 +1,14 @@
 //! The sandbox: a token request tried against a client's saved
-//! configuration or an unsaved draft. It runs the token endpoint's own
-//! checks (grant allowed, RFC 6749 §4.4 confidential clients only for
-//! client credentials, scope, RFC 8707 resource) and builds the claims the
-//! access token would carry with the same code, but signs, issues, stores
-//! and audits nothing.
+//! configuration or an unsaved draft. It asks the engine's
+//! [`preview`], the token endpoint's own decision (grant allowed, each
+//! grant's rules, scope, RFC 8707 resource, the access token's claims),
+//! which signs, issues, stores and audits nothing.
 
 use super::super::session::{Frame, Signed};
 use super::super::{refusal, signed, Posted};
 use super::edit::as_object;
 use super::{client_path, WHAT};
-use crate::authorization::Authorization;
-use crate::clients::RegisteredClient;
-use crate::grants::{access_token_claims, audience, ensure_allowed, granted_scope, Requested, TokenSettings};
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
 use crate::KeyRing;
@@ -20,7 +17,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::clients::ClientView;
 use portcullis_app::Permission;
-use portcullis_core::{ClientId, ClientMetadata, ErrorCode, GrantType, OAuthError, TokenEndpointAuthMethod};
+use portcullis_core::{ClientId, ClientMetadata, ErrorCode, GrantType, OAuthError};
+use portcullis_oauth::grants::{preview, Preview, Requested, TokenSettings};
 use serde_json::{json, Map, Value};
 
 /// What the request would get.
@@ -84,37 +82,11 @@ fn decide(
             "the client has no secret to authenticate with",
         ));
     }
-    let registered = RegisteredClient {
-        id: ClientId::parse(&client.client_id)
-            .map_err(|e| OAuthError::new(ErrorCode::InvalidClient, e.to_string()))?,
-        version: client.version,
-        change_seq: 0,
-        metadata,
-        secrets: Vec::new(),
-        disabled_at: None,
-        assertion_keys: None,
-        retired_redirect_uris: Vec::new(),
-        failed_attempts: 0,
-        locked_until: None,
-        tokens_revoked_before: None,
-        locked_addresses: Vec::new(),
-    };
-    ensure_allowed(&registered, grant)?;
-    let metadata = &registered.metadata;
-    let public = metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
-    // RFC 6749 §4.4: only confidential clients may use client credentials.
-    if grant == GrantType::ClientCredentials && public {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client may not use client_credentials",
-        ));
-    }
-    let scope = granted_scope(requested, &metadata.scope)?;
-    let aud = audience(requested, &registered, &settings.issuer)?;
+    let id = ClientId::parse(&client.client_id)
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidClient, e.to_string()))?;
+    let Preview { claims, lifetime, scope } =
+        preview((id, client.version, metadata.clone()), grant, requested, settings)?;
     let user = grant != GrantType::ClientCredentials;
-    let sub = if user { "(the signed-in user's id)" } else { client.client_id.as_str() };
-    let grant_id = user.then(|| "(the grant's id)".to_owned());
-    let (claims, lifetime) = access_token_claims(&registered, settings, sub, &scope, aud, grant_id);
     let alg = metadata.access_token_signed_response_alg;
     let keys = keys.current();
     let kid = keys
@@ -161,14 +133,14 @@ fn decide(
 /// The sandbox page of `client_id`, tried with `form` when given.
 async fn page(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     signed: Signed,
     client_id: String,
     form: Option<Posted>,
     settings: &TokenSettings,
     keys: &KeyRing,
 ) -> Result<HttpResponse, PageError> {
-    let client = match super::found(req, flow, &signed, client_id, "Sandbox").await? {
+    let client = match super::found(req, ctx, &signed, client_id, "Sandbox").await? {
         Ok(client) => client,
         Err(page) => return Ok(page),
     };
@@ -184,7 +156,7 @@ async fn page(
     let (scope, resource) = (form.text("scope"), form.text("resource"));
     let decision = match form.get("grant_type") {
         None => None,
-        Some(_) => Some(match checked(req, flow, &signed, &configuration).await? {
+        Some(_) => Some(match checked(req, ctx, &signed, &configuration).await? {
             Err(why) => Decision::refused(why),
             Ok(metadata) => match GrantType::named(&grant_type) {
                 None => Decision::refused(format!("unsupported_grant_type: {grant_type}")),
@@ -218,15 +190,15 @@ async fn page(
 /// could not be saved.
 async fn checked(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     signed: &Signed,
     configuration: &str,
 ) -> Result<Result<ClientMetadata, String>, PageError> {
     let Ok(object) = serde_json::from_str::<Map<String, Value>>(configuration) else {
         return Ok(Err("The configuration is not a JSON object.".into()));
     };
-    let actor = signed.actor(req, flow);
-    match flow.run(move |app| Ok(app.check_client_draft(&actor, None, object))).await? {
+    let actor = signed.actor(req, ctx);
+    match ctx.run(move |app| Ok(app.check_client_draft(&actor, None, object))).await? {
         Ok(metadata) => Ok(Ok(metadata)),
         Err(error) => Ok(Err(format!("The configuration could not be saved: {}", refusal(error)?.1))),
     }
@@ -236,12 +208,12 @@ async fn checked(
 pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
-    page(&req, &flow, signed, path.into_inner(), None, &settings, &keys).await
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
+    page(&req, &ctx, signed, path.into_inner(), None, &settings, &keys).await
 }
 
 /// `POST /console/clients/{client_id}/sandbox`: one try (`grant_type`,
@@ -250,10 +222,10 @@ pub async fn try_request(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
-    page(&req, &flow, signed, path.into_inner(), Some(form), &settings, &keys).await
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
+    page(&req, &ctx, signed, path.into_inner(), Some(form), &settings, &keys).await
 }

@@ -8,7 +8,7 @@ use super::super::{refusal, refused, see_other, signed, Posted};
 use super::diff::{rows, Row};
 use super::edit::as_object;
 use super::{client_path, WHAT};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::StatusCode;
@@ -49,15 +49,15 @@ fn compare(app: &App, actor: &Actor, client_id: &str, left: i64, right: i64) -> 
 pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
     let client_id = path.into_inner();
     let params = Posted::query(&req);
     let chosen = |name| params.get(name).and_then(|v| v.parse::<i64>().ok());
     let (left, right) = (chosen("left"), chosen("right"));
-    let actor = signed.actor(&req, &flow);
-    let found = flow
+    let actor = signed.actor(&req, &ctx);
+    let found = ctx
         .run(move |app| {
             Ok((|| {
                 let client = app.client(&actor, &client_id)?;
@@ -96,14 +96,14 @@ struct RollbackPage {
 
 /// The rollback confirmation for `version`, with `error` from a refused attempt.
 async fn rollback_page(
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     frame: Frame,
     actor: Actor,
     client_id: String,
     version: i64,
     error: Option<(StatusCode, String)>,
 ) -> Result<HttpResponse, PageError> {
-    let found = flow
+    let found = ctx
         .run(move |app| {
             Ok((|| {
                 let client = app.client(&actor, &client_id)?;
@@ -127,12 +127,12 @@ async fn rollback_page(
 pub async fn confirm_rollback(
     req: HttpRequest,
     path: web::Path<(String, i64)>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT);
     let (client_id, version) = path.into_inner();
-    let actor = signed.actor(&req, &flow);
-    rollback_page(&flow, signed.frame("clients"), actor, client_id, version, None).await
+    let actor = signed.actor(&req, &ctx);
+    rollback_page(&ctx, signed.frame("clients"), actor, client_id, version, None).await
 }
 
 /// `POST /console/clients/{client_id}/versions/{version}/rollback` with
@@ -141,9 +141,9 @@ pub async fn roll_back(
     req: HttpRequest,
     path: web::Path<(String, i64)>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Clients, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let (client_id, version) = path.into_inner();
     // The version the confirmation showed: never the current one by default,
     // or a change made meanwhile would be rolled over unseen.
@@ -154,9 +154,9 @@ pub async fn roll_back(
             "The form does not say which version it showed.",
         );
     };
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let (id, who) = (client_id.clone(), actor.clone());
-    let done = flow
+    let done = ctx
         .run(move |app| {
             let done = app.roll_back_client(&who, &id, version, Some(based_on));
             // Stale only when the client moved on since the confirmation.
@@ -174,7 +174,7 @@ pub async fn roll_back(
                     "{text}. Nothing was rolled back. The page now shows what rolling back would change from the current version; confirm again if you still want it."
                 );
             }
-            rollback_page(&flow, signed.frame("clients"), actor, client_id, version, Some((status, text)))
+            rollback_page(&ctx, signed.frame("clients"), actor, client_id, version, Some((status, text)))
                 .await
         }
     }

@@ -5,7 +5,7 @@
 use super::super::session::Frame;
 use super::super::{confirm_deletion, refusal, see_other, signed, Posted};
 use super::{changed, refused, WHAT};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
@@ -85,8 +85,8 @@ fn again(
 }
 
 /// `GET /console/monitoring/alert-rules/new`.
-pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+pub async fn new(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
     let page = RuleForm {
         frame: signed.frame("monitoring"),
         action: "/console/monitoring/alert-rules/new".into(),
@@ -106,12 +106,12 @@ pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Htt
 pub async fn create(
     req: HttpRequest,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
-    let actor = signed.actor(&req, &flow);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
+    let actor = signed.actor(&req, &ctx);
     let wanted = body(&form);
-    let done = flow
+    let done = ctx
         .run(move |app| {
             Ok(wanted.and_then(parse_rule).and_then(|(rule, description, enabled)| {
                 app.create_alert_rule(&actor, rule, description, enabled)
@@ -142,13 +142,13 @@ fn rule_path(rule_id: &str) -> String {
 pub async fn edit(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let actor = signed.actor(&req, &flow);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
+    let actor = signed.actor(&req, &ctx);
     let rule_id = path.into_inner();
     let id = rule_id.clone();
-    let rule = match flow.run(move |app| Ok(app.alert_rule(&actor, &id))).await? {
+    let rule = match ctx.run(move |app| Ok(app.alert_rule(&actor, &id))).await? {
         Ok(rule) => rule,
         Err(error) => return refused("Alert rule", error),
     };
@@ -177,13 +177,13 @@ pub async fn update(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
     let rule_id = path.into_inner();
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let (wanted, id) = (body(&form), rule_id.clone());
-    let done = flow
+    let done = ctx
         .run(move |app| {
             Ok(wanted.and_then(parse_rule).and_then(|(rule, description, enabled)| {
                 app.update_alert_rule(&actor, &id, rule, description, enabled)
@@ -203,9 +203,9 @@ pub async fn update(
 pub async fn confirm_delete(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
     let text = "The rule is no longer checked; what it fires for is forgotten, not resolved.";
     confirm_deletion(signed.frame("monitoring"), "Delete the alert rule", text, &rule_path(&path))
 }
@@ -215,9 +215,9 @@ pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
     let id = path.into_inner();
-    changed(&req, &flow, &signed, "Alert rule", move |app, actor| app.delete_alert_rule(actor, &id)).await
+    changed(&req, &ctx, &signed, "Alert rule", move |app, actor| app.delete_alert_rule(actor, &id)).await
 }

@@ -5,14 +5,14 @@
 use super::super::session::{require, Frame, Signed};
 use super::super::Posted;
 use super::{refused, WHAT};
-use crate::admin::compliance::csv;
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::compliance::{Facts, Report, Status, TEMPLATES};
+use portcullis_app::exports::compliance_csv;
 use portcullis_app::Permission;
 
 #[derive(Template)]
@@ -36,17 +36,17 @@ pub fn status_name(status: &Status) -> &'static str {
 /// The report of `template` for the signed-in user, or the page saying why not.
 async fn report(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     facts: web::Data<Facts>,
     template: String,
 ) -> Result<Result<(Signed, Report), HttpResponse>, PageError> {
-    let signed = match require(req, flow, Permission::Monitoring, WHAT).await? {
+    let signed = match require(req, ctx, Permission::Monitoring, WHAT).await? {
         Ok(signed) => signed,
         Err(response) => return Ok(Err(response)),
     };
-    let actor = signed.actor(req, flow);
+    let actor = signed.actor(req, ctx);
     let facts = facts.into_inner();
-    match flow.run(move |app| Ok(app.compliance_report(&actor, &template, &facts))).await? {
+    match ctx.run(move |app| Ok(app.compliance_report(&actor, &template, &facts))).await? {
         Ok(report) => Ok(Ok((signed, report))),
         Err(error) => Ok(Err(refused("Compliance", error)?)),
     }
@@ -56,10 +56,10 @@ async fn report(
 pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
-    let (signed, report) = match report(&req, &flow, facts, path.into_inner()).await? {
+    let (signed, report) = match report(&req, &ctx, facts, path.into_inner()).await? {
         Ok(found) => found,
         Err(response) => return Ok(response),
     };
@@ -75,19 +75,19 @@ pub async fn show(
 pub async fn export(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
     facts: web::Data<Facts>,
 ) -> Result<HttpResponse, PageError> {
     let format = Posted::query(&req).text("format");
     if format != "csv" && format != "json" {
         return message(StatusCode::BAD_REQUEST, "Export", "The format is csv or json.");
     }
-    let (_, report) = match report(&req, &flow, facts, path.into_inner()).await? {
+    let (_, report) = match report(&req, &ctx, facts, path.into_inner()).await? {
         Ok(found) => found,
         Err(response) => return Ok(response),
     };
     let (content_type, body) = if format == "csv" {
-        ("text/csv; charset=utf-8", csv(&report))
+        ("text/csv; charset=utf-8", compliance_csv(&report))
     } else {
         ("application/json", serde_json::to_string_pretty(&report).map_err(PageError::failed)?)
     };

@@ -13,7 +13,7 @@ use super::chart::Chart;
 use super::clients::{client_path, urlencoding};
 use super::session::Frame;
 use super::{refused, signed, Posted};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
@@ -49,10 +49,10 @@ struct IndexPage {
 }
 
 /// `GET /console/monitoring`.
-pub async fn index(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let actor = signed.actor(&req, &flow);
-    let (summary, rules, remediations, webhooks) = flow
+pub async fn index(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
+    let actor = signed.actor(&req, &ctx);
+    let (summary, rules, remediations, webhooks) = ctx
         .run(move |app| {
             let range = UsageRange::new(None, None, None, TimeDelta::days(1), app.now())?;
             let summary = app.usage_summary(&actor, range, 20)?;
@@ -103,15 +103,15 @@ struct UsagePage {
 pub async fn client_usage(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
     let client_id = path.into_inner();
     let wanted = Posted::query(&req).text("range");
     let (range, hours, step) = RANGES.into_iter().find(|(name, ..)| *name == wanted).unwrap_or(RANGES[1]);
-    let actor = signed.actor(&req, &flow);
+    let actor = signed.actor(&req, &ctx);
     let id = client_id.clone();
-    let usage = flow
+    let usage = ctx
         .run(move |app| {
             Ok(UsageRange::new(None, None, Some(step), TimeDelta::hours(hours), app.now())
                 .and_then(|range| app.client_usage(&actor, &id, range)))
@@ -149,13 +149,13 @@ pub async fn client_usage(
 /// monitoring page; or its refusal on a page titled `title`.
 async fn changed(
     req: &HttpRequest,
-    flow: &Authorization,
+    ctx: &ConsoleContext,
     signed: &super::session::Signed,
     title: &str,
     work: impl FnOnce(&portcullis_app::App, &portcullis_app::Actor) -> Result<(), AppError> + Send + 'static,
 ) -> Result<HttpResponse, PageError> {
-    let actor = signed.actor(req, flow);
-    match flow.run(move |app| Ok(work(app, &actor))).await? {
+    let actor = signed.actor(req, ctx);
+    match ctx.run(move |app| Ok(work(app, &actor))).await? {
         Ok(()) => Ok(super::see_other("/console/monitoring")),
         Err(error) => refused(title, error),
     }
@@ -167,11 +167,11 @@ pub async fn undo_remediation(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
     let id = path.into_inner();
-    changed(&req, &flow, &signed, "Remediation", move |app, actor| app.undo_remediation(actor, &id).map(drop))
+    changed(&req, &ctx, &signed, "Remediation", move |app, actor| app.undo_remediation(actor, &id).map(drop))
         .await
 }
 

@@ -5,7 +5,7 @@
 use super::super::session::Frame;
 use super::super::{confirm_deletion, refusal, see_other, signed, Posted};
 use super::{changed, refused, WHAT};
-use crate::authorization::Authorization;
+use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
@@ -116,9 +116,9 @@ fn again(
 }
 
 /// `GET /console/monitoring/webhooks/new`.
-pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let actor = signed.actor(&req, &flow);
+pub async fn new(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
+    let actor = signed.actor(&req, &ctx);
     let page =
         WebhookPage::blank(signed.frame("monitoring"), &actor, "/console/monitoring/webhooks/new".into());
     render(StatusCode::OK, &page)
@@ -128,12 +128,12 @@ pub async fn new(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Htt
 pub async fn create(
     req: HttpRequest,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
-    let actor = signed.actor(&req, &flow);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
+    let actor = signed.actor(&req, &ctx);
     let (wanted, creator) = (input(&form), actor.clone());
-    match flow.run(move |app| Ok(app.create_webhook(&creator, wanted))).await? {
+    match ctx.run(move |app| Ok(app.create_webhook(&creator, wanted))).await? {
         Ok(created) => {
             let secret = Some(created.secret.expose().to_owned());
             let page =
@@ -152,12 +152,12 @@ pub async fn create(
 pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
-    let actor = signed.actor(&req, &flow);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
+    let actor = signed.actor(&req, &ctx);
     let (id, reader) = (path.into_inner(), actor.clone());
-    let found = flow
+    let found = ctx
         .run(move |app| {
             Ok(app.webhook(&reader, &id).and_then(|w| Ok((app.webhook_deliveries(&reader, &id, LOG)?, w))))
         })
@@ -174,13 +174,13 @@ pub async fn update(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
-    let actor = signed.actor(&req, &flow);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
+    let actor = signed.actor(&req, &ctx);
     let (id, wanted, changer) = (path.into_inner(), input(&form), actor.clone());
     let target = id.clone();
-    let done = flow
+    let done = ctx
         .run(move |app| {
             let done = app.update_webhook(&changer, &target, wanted);
             // The page shows the endpoint again, its controls with it.
@@ -203,13 +203,13 @@ pub async fn test(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
-    let actor = signed.actor(&req, &flow);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
+    let actor = signed.actor(&req, &ctx);
     let id = path.into_inner();
     let target = id.clone();
-    match flow.run(move |app| Ok(app.send_test_webhook(&actor, &target))).await? {
+    match ctx.run(move |app| Ok(app.send_test_webhook(&actor, &target))).await? {
         Ok(_) => Ok(see_other(&webhook_path(&id))),
         Err(error) => refused("Webhook", error),
     }
@@ -219,9 +219,9 @@ pub async fn test(
 pub async fn confirm_delete(
     req: HttpRequest,
     path: web::Path<String>,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
     let text = "No more events are sent to it, and its delivery log is deleted with it.";
     confirm_deletion(signed.frame("monitoring"), "Delete the webhook endpoint", text, &webhook_path(&path))
 }
@@ -231,9 +231,9 @@ pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
     form: Posted,
-    flow: web::Data<Authorization>,
+    ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
-    let signed = signed!(req, flow, Permission::Monitoring, WHAT, form);
+    let signed = signed!(req, ctx, Permission::Monitoring, WHAT, form);
     let id = path.into_inner();
-    changed(&req, &flow, &signed, "Webhook", move |app, actor| app.delete_webhook(actor, &id)).await
+    changed(&req, &ctx, &signed, "Webhook", move |app, actor| app.delete_webhook(actor, &id)).await
 }

@@ -3,13 +3,13 @@
 //! wait for a second connection while holding one), and answered within the
 //! configured database timeout even when the database hangs.
 
-use actix_web::rt::time::timeout;
-use actix_web::web;
 use portcullis_app::once_every::OnceEvery;
 use portcullis_app::{App, AppError};
-use portcullis_core::OAuthError;
+use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_store::{Database, DbConnection, StoreError};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::timeout;
 
 /// Why storage work gave no result.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ impl StorageFailure {
     pub fn into_oauth(self) -> OAuthError {
         self.log();
         if self.is_corrupt() {
-            return OAuthError::new(portcullis_core::ErrorCode::ServerError, "stored data could not be read");
+            return OAuthError::new(ErrorCode::ServerError, "stored data could not be read");
         }
         OAuthError::unavailable("the server cannot reach its database; try again")
     }
@@ -73,6 +73,17 @@ impl StorageFailure {
     }
 }
 
+/// Why an operation gave no result: storage failed, or the operation did.
+#[derive(Debug, thiserror::Error)]
+pub enum Failed {
+    /// Storage failed or did not answer in time.
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
+    /// The operation failed.
+    #[error(transparent)]
+    Operation(#[from] AppError),
+}
+
 /// Seconds a client is asked to wait before retrying (RFC 9110 §10.2.3).
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
@@ -90,10 +101,10 @@ where
 /// Runs the application operation `work` off the async workers, within the
 /// database timeout; each adapter maps the two kinds of failure its own way.
 pub async fn operation<T: Send + 'static>(
-    app: &web::Data<App>,
+    app: &Arc<App>,
     work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
 ) -> Result<Result<T, AppError>, StorageFailure> {
-    let app = app.clone().into_inner();
+    let app = app.clone();
     let limit = app.database().timeout();
     within(limit, move || Ok::<_, StorageFailure>(work(&app))).await
 }
@@ -115,9 +126,35 @@ where
     E: Into<StorageFailure> + Send + 'static,
     W: FnOnce() -> Result<T, E> + Send + 'static,
 {
-    match timeout(limit, web::block(work)).await {
+    match timeout(limit, tokio::task::spawn_blocking(work)).await {
         Err(_) => Err(StorageFailure::TimedOut(limit)),
         Ok(Err(blocking)) => Err(StorageFailure::NotRun(blocking.to_string())),
         Ok(Ok(result)) => result.map_err(Into::into),
+    }
+}
+
+/// Runs the application operation `work` for a protocol endpoint: an
+/// outage is `temporarily_unavailable`, anything else `server_error`.
+pub async fn protocol_operation<T: Send + 'static>(
+    app: &Arc<App>,
+    work: impl FnOnce(&App) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, OAuthError> {
+    match operation(app, work).await {
+        Ok(done) => done.map_err(protocol_error),
+        Err(failure) => Err(failure.into_oauth()),
+    }
+}
+
+/// What an operation's failure answers at a protocol endpoint: an outage or
+/// a concurrent write is `temporarily_unavailable` (retrying may help),
+/// unreadable stored data and anything else the server's own failure.
+pub fn protocol_error(error: AppError) -> OAuthError {
+    tracing::error!(error = %error, "an operation failed at a protocol endpoint");
+    match error {
+        AppError::Unavailable(_) | AppError::Conflict(_) => {
+            OAuthError::unavailable("the server cannot reach its database; try again")
+        }
+        AppError::Corrupt(_) => OAuthError::new(ErrorCode::ServerError, "stored data could not be read"),
+        _ => OAuthError::new(ErrorCode::ServerError, "the request could not be completed"),
     }
 }

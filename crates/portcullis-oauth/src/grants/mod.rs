@@ -8,17 +8,17 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::clients::RegisteredClient;
-use crate::form::FormParams;
+use crate::params::Params;
 use crate::KeyRing;
-use actix_web::web;
 use portcullis_app::{App, Clock};
-use portcullis_core::GrantType;
 use portcullis_core::SigningAlgorithm;
+use portcullis_core::{ClientId, ClientMetadata, GrantType};
 use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
 use portcullis_jose::AccessTokenClaims;
 use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What every grant needs to mint tokens.
@@ -43,7 +43,7 @@ pub struct GrantContext<'a> {
     /// The signing keys.
     pub keys: &'a KeyRing,
     /// The operations of the grants that keep state (codes, refresh tokens).
-    pub app: &'a web::Data<App>,
+    pub app: &'a Arc<App>,
     /// Where the request came from, for the audit of what it revokes.
     pub address: Option<std::net::IpAddr>,
 }
@@ -68,7 +68,7 @@ pub struct Requested {
 
 impl Requested {
     /// The common parameters of `form`.
-    pub fn parse(form: &FormParams) -> Self {
+    pub fn parse(form: &Params) -> Self {
         Self { scope: form.get("scope").map(str::to_owned), resources: form.all("resource").to_vec() }
     }
 }
@@ -81,7 +81,7 @@ pub struct Grant {
     /// Its `grant_type`.
     pub grant_type: GrantType,
     /// Parses the request from the form and issues tokens.
-    pub handle: for<'a> fn(&'a GrantContext<'a>, &'a FormParams) -> Issued<'a>,
+    pub handle: for<'a> fn(&'a GrantContext<'a>, &'a Params) -> Issued<'a>,
 }
 
 /// Every grant, in the order discovery advertises them.
@@ -109,6 +109,52 @@ pub fn ensure_allowed(client: &RegisteredClient, grant_type: GrantType) -> Resul
     }
     let description = format!("this client may not use {}", grant_type.as_str());
     Err(OAuthError::new(ErrorCode::UnauthorizedClient, description))
+}
+
+/// What a token request would get, decided as the token endpoint decides
+/// it but issuing, storing and auditing nothing: what the console's sandbox
+/// shows for a client's saved or draft configuration.
+pub struct Preview {
+    /// The access token's claims; a user's grant shows placeholders for the
+    /// user and the grant.
+    pub claims: AccessTokenClaims,
+    /// Its lifetime in seconds.
+    pub lifetime: u64,
+    /// The scope granted.
+    pub scope: Scope,
+}
+
+/// Who a user's token is for, in a preview.
+pub const PREVIEWED_USER: &str = "(the signed-in user's id)";
+/// The grant a user's token belongs to, in a preview.
+pub const PREVIEWED_GRANT: &str = "(the grant's id)";
+
+/// The token client `id` configured as `metadata` (saved or not) would get
+/// for `grant_type` with `requested`: the token endpoint's own checks (the
+/// grant allowed, each grant's rules, scope, RFC 8707 resource). A grant
+/// made by a user previews the client's whole scope narrowed as asked, as a
+/// code or refresh token would carry it.
+pub fn preview(
+    (id, version, metadata): (ClientId, i64, ClientMetadata),
+    grant_type: GrantType,
+    requested: &Requested,
+    settings: &TokenSettings,
+) -> Result<Preview, OAuthError> {
+    let client = &RegisteredClient::unsaved(id, version, metadata);
+    ensure_allowed(client, grant_type)?;
+    let (sub, scope, aud, grant_id) = match grant_type {
+        GrantType::ClientCredentials => {
+            let (scope, aud) = client_credentials::decide(client, settings, requested)?;
+            (client.id.as_str(), scope, aud, None)
+        }
+        GrantType::AuthorizationCode | GrantType::RefreshToken => {
+            let scope = granted_scope(requested, &client.metadata.scope)?;
+            let aud = audience(requested, client, &settings.issuer)?;
+            (PREVIEWED_USER, scope, aud, Some(PREVIEWED_GRANT.to_owned()))
+        }
+    };
+    let (claims, lifetime) = access_token_claims(client, settings, sub, &scope, aud, grant_id);
+    Ok(Preview { claims, lifetime, scope })
 }
 
 /// A successful token response (RFC 6749 §5.1).

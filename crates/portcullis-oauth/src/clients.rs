@@ -2,10 +2,10 @@
 //! service reads them on every request so that the hot path never waits on
 //! the database. Changes are made by [`portcullis_app::clients`].
 
-use crate::secrets;
 use crate::storage::StorageFailure;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use portcullis_app::secrets;
 use portcullis_app::{App, AppError, Event, LocalMirror};
 use portcullis_core::{ClientId, ClientMetadata, ClientSecret, RedirectUri};
 use portcullis_jose::ClientKeys;
@@ -47,6 +47,25 @@ pub struct RegisteredClient {
 }
 
 impl RegisteredClient {
+    /// Client `id` configured as `metadata`, which is not saved: what a
+    /// preview of its token requests decides on.
+    pub fn unsaved(id: ClientId, version: i64, metadata: ClientMetadata) -> Self {
+        Self {
+            id,
+            version,
+            change_seq: 0,
+            metadata,
+            secrets: Vec::new(),
+            disabled_at: None,
+            assertion_keys: None,
+            retired_redirect_uris: Vec::new(),
+            failed_attempts: 0,
+            locked_until: None,
+            tokens_revoked_before: None,
+            locked_addresses: Vec::new(),
+        }
+    }
+
     fn from_record(record: ClientRecord) -> anyhow::Result<Self> {
         let metadata = record.metadata;
         let assertion_keys = metadata.jwks.as_ref().map(ClientKeys::from_jwks).transpose()?;

@@ -65,7 +65,7 @@ impl RemoteJwks {
 
     async fn fetch(&self, uri: &str) -> anyhow::Result<Arc<ClientKeys>> {
         let request = OutboundRequest {
-            method: reqwest::Method::GET,
+            method: portcullis_outbound::Method::GET,
             url: uri,
             headers: vec![("accept", "application/jwk-set+json, application/json".to_owned())],
             body: None,

@@ -20,6 +20,7 @@
 //! addresses each client authenticated from, and those it counted failures
 //! from (so that a success there forgets them).
 
+use portcullis_app::client_lockouts::LockoutPolicy;
 use portcullis_app::rate_limits::address_key;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -29,6 +30,12 @@ use std::sync::RwLock;
 pub const COOLDOWN: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 /// The longest lockout.
 pub const MAX_COOLDOWN: chrono::TimeDelta = chrono::TimeDelta::days(1);
+/// Lockouts after `threshold` failures in a row, each of them `disable`ing
+/// the client (an admin must enable it) or locking it for a cooldown.
+pub fn policy(threshold: u32, disable: bool) -> LockoutPolicy {
+    LockoutPolicy { threshold: i64::from(threshold), cooldown: COOLDOWN, max_cooldown: MAX_COOLDOWN, disable }
+}
+
 /// The most addresses per client this instance remembers counting failures from.
 const MAX_FAILING: usize = 100_000;
 /// The most addresses remembered per client as having authenticated it.

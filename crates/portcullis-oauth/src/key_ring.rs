@@ -1,11 +1,10 @@
-//! The signing keys of this instance: loaded (or generated on first start)
-//! from the database, with the private keys unsealed into josekit signers
-//! and the JWKS serialised once.
+//! The signing keys of this instance: loaded from the database, with the
+//! private keys unsealed into josekit signers and the JWKS serialised once;
+//! it also makes (generates and seals) the keys the key operations store,
+//! the first start's included.
 
-use crate::config::KekSource;
-use crate::key_encryption;
-use actix_web::web::Bytes;
 use anyhow::{bail, Context};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use portcullis_app::keys::{KeyMaker, RETIRED_KEY_PUBLISHED_FOR};
 use portcullis_app::{Event, LocalMirror};
@@ -21,6 +20,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 /// The setting naming the key-encryption key the installation first used.
 const INSTALLED_KEK: &str = "kek.id";
+/// Where an operator sets the key-encryption key, for the refusals to name.
+const KEK_SETTINGS: &str = "PORTCULLIS_KEK or PORTCULLIS_KEK_FILE";
 
 /// The signing keys of this instance, reloaded whenever they change on any
 /// instance: each request works with the [`KeySet`] current when it began.
@@ -55,43 +56,23 @@ pub struct ActiveKey {
 }
 
 impl KeyRing {
-    /// Loads the keys, generating and storing an active key for every
-    /// algorithm that has none.
-    ///
-    /// Refuses to start, changing nothing, when the key-encryption key is
-    /// not the one that sealed the stored keys. When several instances start
-    /// on one empty database at once, the database's unique index lets
-    /// exactly one key per algorithm become active and the others adopt it.
-    pub fn load_or_generate(db: &Database, kek_source: &KekSource) -> anyhow::Result<Self> {
+    /// Whether `db` holds no installation yet: no published key and no
+    /// key-encryption key recorded. Only then may a development
+    /// key-encryption key be made.
+    pub fn is_new_installation(db: &Database) -> anyhow::Result<bool> {
         let mut conn = db.get()?;
-        let mut records = published(&mut conn)?;
-        let kek = key_encryption::load(kek_source, records.is_empty())?;
-        installed(&mut conn, &kek)?;
-        if let Some(foreign) = records.iter().find(|r| r.kek_id != kek.id()) {
-            bail!(
-                "wrong key-encryption key: the stored signing keys were sealed under key {}, but the configured \
-                 key is {}; refusing to start (nothing was changed)",
-                foreign.kek_id,
-                kek.id()
-            );
-        }
-        let missing: Vec<_> = SigningAlgorithm::ALL
-            .into_iter()
-            .filter(|alg| !records.iter().any(|r| r.alg == *alg && r.state == KeyState::Active))
-            .collect();
-        for alg in &missing {
-            let record = generate(*alg, KeyState::Active, &kek)?;
-            match keys::insert(&mut conn, &record) {
-                Ok(()) => tracing::info!(alg = %alg, kid = %record.kid, "generated an active signing key"),
-                Err(StoreError::Conflict(_)) => {
-                    tracing::info!(alg = %alg, "another instance installed the signing key")
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if !missing.is_empty() {
-            records = published(&mut conn)?;
-        }
+        Ok(published(&mut conn)?.is_empty() && server_settings::get(&mut conn, INSTALLED_KEK)?.is_none())
+    }
+
+    /// Opens the keys `db` holds, unsealed with `kek`.
+    ///
+    /// Refuses, changing nothing, when `kek` is not the key the installation
+    /// first used or not the one that sealed the stored keys. An algorithm
+    /// without an active key gets one from `App::install_signing_keys`,
+    /// audited like every key change; this ring follows it as a mirror.
+    pub fn open(db: &Database, kek: KeyEncryptionKey) -> anyhow::Result<Self> {
+        Self::check_kek(db, &kek)?;
+        let records = published(&mut *db.get()?)?;
         let set = KeySet::from_records(&records, &kek)?;
         Ok(Self {
             db: db.clone(),
@@ -101,36 +82,21 @@ impl KeyRing {
         })
     }
 
-    /// The key-encryption key `source` names, checked against the signing
-    /// keys `db` holds and the key the installation first used: what the
-    /// CLI seals with. Like the server, it makes the development key only
-    /// for a new installation.
-    pub fn kek_of(db: &Database, source: &KekSource) -> anyhow::Result<Arc<KeyEncryptionKey>> {
+    /// Refuses `kek` unless it is the key the installation first used
+    /// (recording it on first use) and the one that sealed every stored
+    /// key, so that nothing is sealed that the others cannot open.
+    pub fn check_kek(db: &Database, kek: &KeyEncryptionKey) -> anyhow::Result<()> {
         let mut conn = db.get()?;
-        let records = published(&mut conn)?;
-        let fresh = records.is_empty() && server_settings::get(&mut conn, INSTALLED_KEK)?.is_none();
-        if let KekSource::DevFile(path) = source {
-            if !fresh && !path.exists() {
-                bail!(
-                    "this command writes audit entries, sealed under the key-encryption key: set {} or \
-                     PORTCULLIS_KEK_FILE as the server has it, or run it where the server keeps {}",
-                    crate::config::KEK_ENV,
-                    path.display()
-                );
-            }
-        }
-        let kek = key_encryption::load(source, fresh)?;
-        installed(&mut conn, &kek)?;
-        if let Some(foreign) = records.iter().find(|r| r.kek_id != kek.id()) {
+        installed(&mut conn, kek)?;
+        if let Some(foreign) = published(&mut conn)?.iter().find(|r| r.kek_id != kek.id()) {
             bail!(
                 "wrong key-encryption key: the stored signing keys were sealed under key {}, but the configured \
-                 key is {}; set {} or PORTCULLIS_KEK_FILE as the server has it",
+                 key is {}; set {KEK_SETTINGS} as the server has it (nothing was changed)",
                 foreign.kek_id,
-                kek.id(),
-                crate::config::KEK_ENV
+                kek.id()
             );
         }
-        Ok(Arc::new(kek))
+        Ok(())
     }
 
     /// The key-encryption key, for the other secrets the application seals.
@@ -187,9 +153,8 @@ fn installed(conn: &mut portcullis_store::DbConnection, kek: &KeyEncryptionKey) 
     match server_settings::get(conn, INSTALLED_KEK)? {
         Some(first) if first != kek.id() => bail!(
             "wrong key-encryption key: this installation seals under key {first}, but the configured key is {}; \
-             set {} or PORTCULLIS_KEK_FILE to the key the server uses (nothing was changed)",
-            kek.id(),
-            crate::config::KEK_ENV
+             set {KEK_SETTINGS} to the key the server uses (nothing was changed)",
+            kek.id()
         ),
         _ => Ok(()),
     }

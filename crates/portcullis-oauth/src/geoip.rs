@@ -1,5 +1,5 @@
 //! The country an address is in, for clients restricted to
-//! `allowed_countries` (issue 11's `outside_countries` alert rule), from a
+//! `allowed_countries` (for the `outside_countries` alert rule), from a
 //! MaxMind-format database (`--geoip-db`: GeoLite2 or GeoIP2 Country or City).
 //!
 //! Read with `maxminddb`, the format's maintained Rust reader (by MaxMind's
@@ -12,6 +12,9 @@ use maxminddb::{path, Reader};
 use portcullis_core::country::Country;
 use std::net::IpAddr;
 use std::path::Path;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_database;
 
 /// A country database.
 pub struct Countries {
@@ -44,7 +47,7 @@ impl std::fmt::Debug for Countries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::write_country_db;
+    use test_database::write_country_db;
 
     #[test]
     fn addresses_are_found_in_their_networks() {

@@ -6,8 +6,8 @@ use super::{
     access_token, audience, granted_scope, id_token, invalid_grant, Authenticated, GrantContext, Issued,
     Requested, TokenResponse,
 };
-use crate::form::FormParams;
-use crate::oauth_response::protocol_operation;
+use crate::params::Params;
+use crate::storage::protocol_operation;
 use portcullis_app::grants::{RefreshPolicy, Rotated};
 use portcullis_core::{OAuthError, RefreshToken};
 
@@ -21,7 +21,7 @@ pub struct RefreshRequest {
 
 impl RefreshRequest {
     /// The request in `form`.
-    pub fn parse(form: &FormParams) -> Result<Self, OAuthError> {
+    pub fn parse(form: &Params) -> Result<Self, OAuthError> {
         Ok(Self {
             token: RefreshToken::new(form.require("refresh_token")?.to_owned()),
             requested: Requested::parse(form),
@@ -30,7 +30,7 @@ impl RefreshRequest {
 }
 
 /// The registry's entry point: parses the form, then [`issue`]s.
-pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued<'a> {
+pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a Params) -> Issued<'a> {
     Box::pin(async move { issue(context, RefreshRequest::parse(form)?).await })
 }
 

@@ -3,17 +3,13 @@
 //! `private_key_jwt` (RFC 7523), or none for public clients. A client may use
 //! only the method it registered, and only from its allowed addresses.
 
-use crate::client_address::{self, TrustedProxies};
-use crate::client_lockout::{self, AddressMemory};
+use crate::client_lockout::AddressMemory;
 use crate::clients::{ClientRegistry, RegisteredClient};
-use crate::config::{Lockout, LockoutAction};
-use crate::form::FormParams;
+use crate::endpoints;
 use crate::geoip::Countries;
+use crate::params::Params;
 use crate::remote_jwks::RemoteJwks;
-use crate::{endpoints, storage, usage};
-use actix_web::http::header;
-use actix_web::web;
-use actix_web::HttpRequest;
+use crate::storage::{self, protocol_operation};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -42,13 +38,45 @@ const MAX_ASSERTION_LIFETIME: i64 = 600;
 pub struct ClientAuthenticator {
     clients: Arc<ClientRegistry>,
     remote_jwks: RemoteJwks,
-    app: web::Data<App>,
+    app: Arc<App>,
     audiences: Vec<String>,
-    proxies: TrustedProxies,
-    lockout: Lockout,
+    lockout: LockoutPolicy,
     addresses: AddressMemory,
     unknown_client_rate_limit: u32,
     countries: Option<Arc<Countries>>,
+}
+
+/// What a request presents to authenticate its client, as the adapter read it.
+pub struct Presented<'a> {
+    /// The parameters of its body: `client_id`, `client_secret`,
+    /// `client_assertion_type`, `client_assertion`.
+    pub params: &'a Params,
+    /// Its `Authorization` header, as sent.
+    pub authorization: Option<&'a [u8]>,
+    /// The caller's address, as the trusted proxies say.
+    pub source: Option<IpAddr>,
+}
+
+/// A client not authenticated: the error to answer, and the registered
+/// client the request named when it named one (its usage is counted).
+#[derive(Debug)]
+pub struct Unauthenticated {
+    /// The answer.
+    pub error: OAuthError,
+    /// The id of the registered client presented, if any.
+    pub client_id: Option<String>,
+}
+
+impl From<Unauthenticated> for OAuthError {
+    fn from(refused: Unauthenticated) -> Self {
+        refused.error
+    }
+}
+
+impl Unauthenticated {
+    fn of(client: &RegisteredClient, error: OAuthError) -> Self {
+        Self { error, client_id: Some(client.id.as_str().to_owned()) }
+    }
 }
 
 /// Why a request's client is not authenticated.
@@ -84,10 +112,9 @@ impl ClientAuthenticator {
     /// until [`ClientAuthenticator::fetching_through`] says otherwise.
     pub fn new(
         clients: Arc<ClientRegistry>,
-        app: web::Data<App>,
+        app: Arc<App>,
         issuer: &Issuer,
-        proxies: TrustedProxies,
-        lockout: Lockout,
+        lockout: LockoutPolicy,
         unknown_client_rate_limit: u32,
         countries: Option<Arc<Countries>>,
     ) -> Self {
@@ -100,7 +127,6 @@ impl ClientAuthenticator {
             remote_jwks: RemoteJwks::new(Arc::default()),
             app,
             audiences,
-            proxies,
             lockout,
             addresses,
             unknown_client_rate_limit,
@@ -123,34 +149,31 @@ impl ClientAuthenticator {
     /// (401) without saying which part was wrong; then checks its address.
     pub async fn authenticate(
         &self,
-        req: &HttpRequest,
-        form: &FormParams,
-    ) -> Result<Arc<RegisteredClient>, OAuthError> {
-        let source = self.proxies.client_ip(req);
+        presented: &Presented<'_>,
+    ) -> Result<Arc<RegisteredClient>, Unauthenticated> {
+        let source = presented.source;
         let address = counted_as(source);
-        let client = match self.identify(req, form, address).await {
+        let client = match self.identify(presented, address).await {
             Ok(client) => client,
-            Err(Refusal::Malformed(error)) => return Err(error),
+            Err(Refusal::Malformed(error)) => return Err(Unauthenticated { error, client_id: None }),
             Err(Refusal::Failed { presented, client, reason, guessed }) => {
-                if let Some(client) = &client {
-                    usage::attribute(req, client.id.as_str());
-                }
+                let client_id = client.as_ref().map(|client| client.id.as_str().to_owned());
                 self.record_failure(&presented, client, reason, source, guessed).await;
-                return Err(OAuthError::invalid_client());
+                return Err(Unauthenticated { error: OAuthError::invalid_client(), client_id });
             }
         };
-        usage::attribute(req, client.id.as_str());
         // A locked client is refused even with the right credentials until the
         // cooldown ends; only a caller who has them learns why. (A locked
         // address was refused in `registered`, before anything was checked.)
         if let Some(until) = client.locked_until.filter(|until| *until > self.app.now()) {
-            return Err(OAuthError::new(
+            let error = OAuthError::new(
                 ErrorCode::InvalidClient,
                 format!(
                     "the client is locked after repeated failed authentications until {}",
                     until.to_rfc3339()
                 ),
-            ));
+            );
+            return Err(Unauthenticated::of(&client, error));
         }
         if let Some(counted) = self.addresses.succeeded(client.id.as_str(), address) {
             self.forget_address_failures(client.id.as_str(), counted).await;
@@ -158,9 +181,10 @@ impl ClientAuthenticator {
         if client.failed_attempts > 0 {
             self.reset_failures(client.id.as_str()).await;
         }
-        if let Err(refused) = client_address::ensure_allowed(&client, source) {
+        if let Err(refused) = ensure_allowed_from(&client, source) {
             // Counted (not as a guess) for the `outside_cidrs` alert rule.
             let id = client.id.as_str().to_owned();
+            let refused = Unauthenticated::of(&client, refused);
             self.record_failure(&id, Some(client), portcullis_app::alerts::OUTSIDE_CIDRS, source, false)
                 .await;
             return Err(refused);
@@ -223,11 +247,6 @@ impl ClientAuthenticator {
         }
     }
 
-    /// The caller's address, as the trusted proxies say.
-    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        self.proxies.client_ip(req)
-    }
-
     /// Records a failed client authentication: logged and summarised for
     /// the audit log under the id presented (a digest of it when it names no
     /// client; never the secret sent), and, when it was a `guessed` (wrong)
@@ -263,23 +282,13 @@ impl ClientAuthenticator {
         self.addresses.failed(id, &counted);
         // Counted where every instance counts; a lockout reaches every
         // instance's mirror of the client (this one's at once).
-        let policy = self.policy();
+        let policy = self.lockout;
         let id = id.to_owned();
         let counted = storage::operation(&self.app, move |app| {
             app.count_address_failure(&id, (&counted, source), &policy)
         });
         if let Err(e) = storage::flattened(counted.await) {
             tracing::warn!(error = %e, "a failed authentication could not be counted against its address");
-        }
-    }
-
-    /// The threshold and cooldowns of lockouts.
-    fn policy(&self) -> LockoutPolicy {
-        LockoutPolicy {
-            threshold: i64::from(self.lockout.threshold),
-            cooldown: client_lockout::COOLDOWN,
-            max_cooldown: client_lockout::MAX_COOLDOWN,
-            disable: self.lockout.action == LockoutAction::Disable,
         }
     }
 
@@ -297,7 +306,7 @@ impl ClientAuthenticator {
     /// authenticated from before); at the threshold, locks or disables it,
     /// with an audit entry.
     async fn count_client_failure(&self, client_id: &str, source: Option<IpAddr>) {
-        let policy = self.policy();
+        let policy = self.lockout;
         let (clients, id) = (self.clients.clone(), client_id.to_owned());
         let counted = storage::operation(&self.app, move |app| {
             app.count_client_failure(&id, source, &policy)?;
@@ -311,11 +320,11 @@ impl ClientAuthenticator {
 
     async fn identify(
         &self,
-        req: &HttpRequest,
-        form: &FormParams,
+        presented: &Presented<'_>,
         address: IpAddr,
     ) -> Result<Arc<RegisteredClient>, Refusal> {
-        let basic = basic_credentials(req)?;
+        let form = presented.params;
+        let basic = basic_credentials(presented.authorization)?;
         let post_secret = form.get("client_secret");
         let assertion = form.get("client_assertion").or(form.get("client_assertion_type"));
         // RFC 6749 §2.3: a client must not use more than one method in a request.
@@ -419,11 +428,7 @@ impl ClientAuthenticator {
     }
 
     /// RFC 7523 §2.2 and §3.
-    async fn by_assertion(
-        &self,
-        form: &FormParams,
-        address: IpAddr,
-    ) -> Result<Arc<RegisteredClient>, Refusal> {
+    async fn by_assertion(&self, form: &Params, address: IpAddr) -> Result<Arc<RegisteredClient>, Refusal> {
         if form.get("client_assertion_type") != Some(JWT_BEARER) {
             return Err(
                 OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}")).into()
@@ -457,15 +462,23 @@ impl ClientAuthenticator {
                 .map_err(|_| failed("assertion lacks iss, sub, aud, exp or jti"))?;
         let expires_at = claims.check(&client_id, &self.audiences, self.app.now()).map_err(failed)?;
         let (id, jti) = (client_id.clone(), claims.jti);
-        let fresh = crate::oauth_response::protocol_operation(&self.app, move |app| {
-            app.record_assertion(&id, &jti, expires_at)
-        })
-        .await?;
+        let fresh =
+            protocol_operation(&self.app, move |app| app.record_assertion(&id, &jti, expires_at)).await?;
         if !fresh {
             return Err(failed("assertion replayed"));
         }
         Ok(client)
     }
+}
+
+/// Refuses a client restricted to `allowed_cidrs` when it calls from elsewhere.
+fn ensure_allowed_from(client: &RegisteredClient, ip: Option<IpAddr>) -> Result<(), OAuthError> {
+    let cidrs = &client.metadata.allowed_cidrs;
+    if cidrs.is_empty() || ip.is_some_and(|ip| cidrs.iter().any(|net| net.contains(&ip))) {
+        return Ok(());
+    }
+    tracing::info!(client_id = %client.id, ip = ?ip, "request from an address the client may not use");
+    Err(OAuthError::new(ErrorCode::AccessDenied, "this client may not be used from this address"))
 }
 
 /// The address failures are counted under: the caller's, or one shared by
@@ -549,9 +562,9 @@ fn header_alg(jwt: &str) -> Option<String> {
 
 /// The `client_id` and secret of an `Authorization: Basic` header, each
 /// form-urlencoded before base64 as RFC 6749 §2.3.1 requires.
-fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, ClientSecret)>, OAuthError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
-    let value = value.to_str().map_err(|_| OAuthError::invalid_client())?;
+fn basic_credentials(header: Option<&[u8]>) -> Result<Option<(String, ClientSecret)>, OAuthError> {
+    let Some(value) = header else { return Ok(None) };
+    let value = std::str::from_utf8(value).map_err(|_| OAuthError::invalid_client())?;
     let Some((scheme, encoded)) = value.split_once(' ') else { return Ok(None) };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);

@@ -6,14 +6,12 @@ use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::KeyRing;
-use actix_web::http::header;
-use actix_web::HttpRequest;
 use portcullis_jose::AccessTokenClaims;
 
-/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1; the
-/// scheme is case-insensitive, RFC 9110 §11.1).
-pub fn bearer_header(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The token of an `Authorization: Bearer` header's value (RFC 6750 §2.1;
+/// the scheme is case-insensitive, RFC 9110 §11.1).
+pub fn bearer_token(authorization: &[u8]) -> Option<String> {
+    let value = std::str::from_utf8(authorization).ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }

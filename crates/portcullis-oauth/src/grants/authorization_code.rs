@@ -6,9 +6,10 @@ use super::{
     access_token, audience, id_token, invalid_grant, Authenticated, GrantContext, Issued, Requested,
     TokenResponse,
 };
-use crate::form::FormParams;
-use crate::oauth_response::protocol_operation;
-use portcullis_app::grants::{CodeRedemption, RefreshPolicy};
+use crate::params::Params;
+use crate::storage::protocol_operation;
+use portcullis_app::grants::{Caller, CodeRedemption, RedeemedCode, RefreshPolicy};
+use portcullis_app::{App, AppError};
 use portcullis_core::grant::CodeDetails;
 use portcullis_core::{AuthorizationCode, CodeVerifier, GrantType, OAuthError};
 
@@ -26,7 +27,7 @@ pub struct CodeRequest {
 
 impl CodeRequest {
     /// The request in `form`.
-    pub fn parse(form: &FormParams) -> Result<Self, OAuthError> {
+    pub fn parse(form: &Params) -> Result<Self, OAuthError> {
         Ok(Self {
             code: AuthorizationCode::new(form.require("code")?.to_owned()),
             redirect_uri: form.get("redirect_uri").map(str::to_owned),
@@ -37,7 +38,7 @@ impl CodeRequest {
 }
 
 /// The registry's entry point: parses the form, then [`issue`]s.
-pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a FormParams) -> Issued<'a> {
+pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a Params) -> Issued<'a> {
     Box::pin(async move { issue(context, CodeRequest::parse(form)?).await })
 }
 
@@ -100,6 +101,23 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
         id_token,
         refresh_token,
     })
+}
+
+/// Exchanges `code` for a client of this server that signs its own users
+/// in (the console), with the checks the token endpoint makes: redeemed
+/// once, by `caller`, with the redirect URI and PKCE verifier it was bound
+/// to. `None` for a code the token endpoint would refuse.
+pub fn redeem_own(
+    app: &App,
+    caller: &Caller,
+    code: &AuthorizationCode,
+    redirect_uri: &str,
+    verifier: &CodeVerifier,
+) -> Result<Option<Box<RedeemedCode>>, AppError> {
+    let CodeRedemption::Redeemed(record) = app.redeem_code(caller, code)? else { return Ok(None) };
+    let checked = check_redirect_uri(Some(redirect_uri), &record.details)
+        .and_then(|()| check_pkce(Some(verifier), &record.details));
+    Ok(checked.ok().filter(|()| record.client_id == caller.client_id).map(|()| record))
 }
 
 /// RFC 6749 §4.1.3: the redirect URI must be repeated when the request had one.
