@@ -82,7 +82,11 @@ impl Application {
         // The first start's keys (or a new algorithm's) are installed as
         // any key change is: audited, and followed by every instance's ring.
         let first_start = Actor::System { job: "first start" };
-        operations.install_signing_keys(&first_start, &*keys).context("installing the signing keys")?;
+        for key in
+            operations.install_signing_keys(&first_start, &*keys).context("installing the signing keys")?
+        {
+            tracing::info!(alg = key.alg, kid = %key.kid, "installed an active signing key");
+        }
         if !settings.outbound_allow.is_empty() {
             let networks: Vec<String> = settings.outbound_allow.iter().map(ToString::to_string).collect();
             tracing::info!(
