@@ -114,8 +114,7 @@ pub struct StandardClaims {
 impl StandardClaims {
     /// Checks the claims whose format OpenID Connect Core §5.1 fixes.
     pub fn validate(&self) -> Result<(), crate::MetadataError> {
-        let invalid =
-            |field: &'static str, message: &str| crate::MetadataError { field, message: message.to_owned() };
+        let invalid = |field: &'static str, message: &str| crate::MetadataError::new(field, message);
         if let Some(email) = &self.email {
             let (local, domain) = email.split_once('@').unwrap_or_default();
             if local.is_empty()

@@ -79,11 +79,7 @@ pub fn check(metadata: &ClientMetadata) -> Result<(), AppError> {
 /// Client metadata from a JSON object, checked as a change is, with only
 /// scopes the server knows; a wrong member is named (RFC 7591 §3.2.2).
 pub fn parse_metadata(object: Map<String, Value>, known: &KnownScopes) -> Result<ClientMetadata, AppError> {
-    let metadata: ClientMetadata = serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." { String::new() } else { field };
-        AppError::InvalidMetadata { field, message: e.into_inner().to_string() }
-    })?;
+    let metadata = ClientMetadata::parse(object)?;
     check(&metadata)?;
     known.check(&metadata)?;
     Ok(metadata)

@@ -7,6 +7,7 @@
 //! `resources`; `jwks` keys are described as RSA keys, which random bytes can
 //! form, while the server also takes EC P-256 keys).
 
+use portcullis_core::client_fields::{Shape, CLIENT_FIELDS};
 use serde_json::{json, Value};
 
 /// The largest version or cursor: the largest integer JSON numbers carry
@@ -67,50 +68,66 @@ fn uris(item: Value, min: u64) -> Value {
     json!({"type": "array", "items": item, "minItems": min, "maxItems": 5, "uniqueItems": true})
 }
 
-/// The members every kind of client may carry, each valid on its own.
-fn common_members() -> serde_json::Map<String, Value> {
-    use portcullis_core::client::{
-        MAX_ACCESS_TOKEN_LIFETIME, MAX_REFRESH_TOKEN_LIFETIME, MAX_REFRESH_TOKEN_REUSE_INTERVAL,
-    };
-    let members = json!({
-        "client_name": text(200),
-        "scope": {"type": "string", "maxLength": 200, "pattern": SCOPE},
-        "access_token_signed_response_alg": alg(),
-        "id_token_signed_response_alg": alg(),
-        "access_token_lifetime": seconds(MAX_ACCESS_TOKEN_LIFETIME),
-        "refresh_token_idle_lifetime": seconds(MAX_REFRESH_TOKEN_LIFETIME),
-        "refresh_token_absolute_lifetime": seconds(MAX_REFRESH_TOKEN_LIFETIME),
-        "refresh_token_reuse_interval": {"type": "integer", "minimum": 0, "maximum": MAX_REFRESH_TOKEN_REUSE_INTERVAL},
-        "allowed_cidrs": {"type": "array", "maxItems": 5, "items": {"type": "string",
-            "pattern": r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",
-            "description": "IPv4 or IPv6 networks"}},
-        "allowed_countries": {"type": "array", "maxItems": portcullis_core::client::MAX_COUNTRIES,
-            "uniqueItems": true, "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
-            "description": "ISO 3166-1 alpha-2 codes; uses from elsewhere are reported to alert rules"},
-        "resources": uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
-        "allowed_origins": {"type": "array", "maxItems": portcullis_core::client::MAX_ORIGINS,
-            "items": {"type": "string", "pattern": format!("^https://{HOST}$")},
-            "description": "web origins whose pages may call the token, revocation and UserInfo endpoints (CORS); absent: the redirect URIs' origins"},
-        "token_rate_limit": {"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64,
-            "description": "token requests per minute (0: unlimited; absent: the server default)"},
-        "introspection_allowed": {"type": "boolean"},
-        "pkce_plain_allowed": {"type": "boolean"},
-        "skip_consent": {"type": "boolean"},
-        "client_uri": web_url(),
-        "logo_uri": web_url(),
-        "tos_uri": web_url(),
-        "policy_uri": web_url(),
-        "initiate_login_uri": web_url(),
-        "contacts": {"type": "array", "maxItems": 20, "items": text(254)},
-        "software_id": text(255),
-        "software_version": text(255),
-        "subject_type": {"const": "public"},
-        "require_auth_time": {"type": "boolean"},
-    });
-    match members {
-        Value::Object(members) => members,
-        _ => unreachable!("an object"),
+/// Members whose schema depends on the kind of client (see [`client_kinds`]),
+/// and `default_resource`, which JSON Schema cannot tie to `resources`.
+const NOT_COMMON: [&str; 11] = [
+    "application_type",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "require_pkce",
+    "response_types",
+    "grant_types",
+    "token_endpoint_auth_method",
+    "token_endpoint_auth_signing_alg",
+    "jwks_uri",
+    "jwks",
+    "default_resource",
+];
+
+/// The schema of a member of `shape`, on its own.
+fn member(shape: Shape) -> Value {
+    match shape {
+        Shape::Text(max) => text(max as u64),
+        Shape::Texts { items, length } => {
+            json!({"type": "array", "maxItems": items, "items": text(length as u64)})
+        }
+        Shape::WebUrl => web_url(),
+        Shape::Seconds(max) => seconds(max),
+        Shape::UpToSeconds(max) => json!({"type": "integer", "minimum": 0, "maximum": max}),
+        Shape::PerMinute => json!({"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64}),
+        Shape::Flag => json!({"type": "boolean"}),
+        Shape::Algorithm => alg(),
+        Shape::Scope => json!({"type": "string", "maxLength": 200, "pattern": SCOPE}),
+        Shape::Networks => json!({"type": "array", "maxItems": 5, "items": {"type": "string",
+            "pattern": r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"}}),
+        Shape::Countries => json!({"type": "array", "maxItems": portcullis_core::client::MAX_COUNTRIES,
+            "uniqueItems": true, "items": {"type": "string", "pattern": "^[A-Z]{2}$"}}),
+        Shape::Origins => json!({"type": "array", "maxItems": portcullis_core::client::MAX_ORIGINS,
+            "items": {"type": "string", "pattern": format!("^https://{HOST}$")}}),
+        Shape::Resources => uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
+        Shape::Resource => json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}),
+        Shape::Only(value) => json!({"const": value}),
+        Shape::OneOf(options) => json!({"enum": options}),
+        Shape::AnyOf(options) => json!({"type": "array", "uniqueItems": true, "items": {"enum": options}}),
+        Shape::RedirectUris => uris(web_redirect(), 0),
+        Shape::Jwks => json!({"type": "object"}),
     }
+}
+
+/// The members every kind of client may carry, each valid on its own, from
+/// the table of client metadata (its help as each one's description).
+fn common_members() -> serde_json::Map<String, Value> {
+    CLIENT_FIELDS
+        .iter()
+        .filter(|field| !NOT_COMMON.contains(&field.name))
+        .map(|field| {
+            let mut schema = member(field.shape);
+            if !field.help.is_empty() {
+                schema["description"] = json!(field.help);
+            }
+            (field.name.to_owned(), schema)
+        })
+        .collect()
 }
 
 /// Grant-type lists of clients that use the code flow.
@@ -354,4 +371,21 @@ pub fn alert_rule() -> Value {
             "action": {"enum": ["lock", "disable"], "default": "lock"}})),
         kind("malformed_requests", &[], json!({"seconds": {"type": "integer", "minimum": 1, "maximum": 86_400, "default": 60}})),
     ]})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_member_of_the_table_is_in_some_kind_of_client() {
+        let kinds = client_kinds();
+        for field in CLIENT_FIELDS.iter().filter(|f| f.name != "default_resource") {
+            assert!(
+                kinds.iter().any(|kind| kind["properties"].get(field.name).is_some()),
+                "{} is in no kind of client",
+                field.name
+            );
+        }
+    }
 }

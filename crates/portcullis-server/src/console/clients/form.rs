@@ -5,7 +5,7 @@
 //! on, so saving the form loses nothing.
 
 use super::super::Posted;
-use portcullis_core::{GrantType, SigningAlgorithm, TokenEndpointAuthMethod};
+use portcullis_core::client_fields::{ClientField, Group, Shape, ALGORITHMS, CLIENT_FIELDS};
 use serde_json::{Map, Value};
 
 /// How a field is entered and how its value becomes JSON.
@@ -26,192 +26,32 @@ pub enum Kind {
     Flag,
     /// A JSON document; empty leaves the member out.
     Json,
-    /// One of `options`; empty leaves the member out.
-    Choice(&'static [&'static str]),
+    /// One of `options`; empty (offered when the member has no default)
+    /// leaves the member out.
+    Choice(&'static [&'static str], bool),
     /// Any of `options`, as check boxes: a JSON array.
     Choices(&'static [&'static str]),
 }
 
-/// One setting: its RFC 7591 member name, label and help.
-pub struct Field {
-    /// The member, also the form field's name.
-    pub name: &'static str,
-    /// What the form calls it.
-    pub label: &'static str,
-    /// A line of help under it.
-    pub help: &'static str,
-    /// How it is entered.
-    pub kind: Kind,
+/// How the form enters `field`, from what its value must be.
+pub fn kind(field: &ClientField) -> Kind {
+    match field.shape {
+        Shape::Text(_) | Shape::WebUrl | Shape::Scope | Shape::Resource | Shape::Only(_) => Kind::Text,
+        Shape::Texts { .. } | Shape::Networks | Shape::Resources | Shape::RedirectUris => Kind::Lines,
+        Shape::Origins => Kind::OptionalLines,
+        Shape::Countries => Kind::Words,
+        Shape::Seconds(_) | Shape::UpToSeconds(_) | Shape::PerMinute => Kind::Number,
+        Shape::Flag => Kind::Flag,
+        Shape::Jwks => Kind::Json,
+        Shape::Algorithm => Kind::Choice(ALGORITHMS, field.default.is_none()),
+        Shape::OneOf(options) => Kind::Choice(options, field.default.is_none()),
+        Shape::AnyOf(options) => Kind::Choices(options),
+    }
 }
 
-const fn field(name: &'static str, label: &'static str, help: &'static str, kind: Kind) -> Field {
-    Field { name, label, help, kind }
-}
-
-const GRANTS: &[&str] = &[
-    GrantType::AuthorizationCode.as_str(),
-    GrantType::ClientCredentials.as_str(),
-    GrantType::RefreshToken.as_str(),
-];
-const METHODS: &[&str] = &[
-    TokenEndpointAuthMethod::ClientSecretBasic.as_str(),
-    TokenEndpointAuthMethod::ClientSecretPost.as_str(),
-    TokenEndpointAuthMethod::PrivateKeyJwt.as_str(),
-    TokenEndpointAuthMethod::None.as_str(),
-];
-const ALGORITHMS: &[&str] = &[SigningAlgorithm::Rs256.as_str(), SigningAlgorithm::Es256.as_str()];
-const OPTIONAL_ALGORITHMS: &[&str] =
-    &["", SigningAlgorithm::Rs256.as_str(), SigningAlgorithm::Es256.as_str()];
-const APPLICATION_TYPES: &[&str] = &["", "web", "native"];
-
-/// The form's groups, each a heading and its fields, in page order.
-pub const GROUPS: [(&str, &[Field]); 5] = [
-    (
-        "Identity",
-        &[
-            field("client_name", "Name", "Shown to users when they sign in.", Kind::Text),
-            field(
-                "application_type",
-                "Application type",
-                "Native apps may redirect to localhost and custom schemes.",
-                Kind::Choice(APPLICATION_TYPES),
-            ),
-            field("logo_uri", "Logo URL", "https; shown on the sign-in pages.", Kind::Text),
-            field("client_uri", "Home page", "", Kind::Text),
-            field("policy_uri", "Privacy policy", "", Kind::Text),
-            field("tos_uri", "Terms of service", "", Kind::Text),
-            field("contacts", "Contacts", "One e-mail address a line.", Kind::Lines),
-        ],
-    ),
-    (
-        "Sign-in",
-        &[
-            field(
-                "redirect_uris",
-                "Redirect URIs",
-                "One a line: exact https URLs (localhost and custom schemes for native apps).",
-                Kind::Lines,
-            ),
-            field("post_logout_redirect_uris", "Post-logout redirect URIs", "One a line.", Kind::Lines),
-            field(
-                "require_pkce",
-                "Require PKCE",
-                "Always on for public clients (RFC 9700 §2.1.1).",
-                Kind::Flag,
-            ),
-            field("pkce_plain_allowed", "Allow the plain PKCE method", "S256 only when off.", Kind::Flag),
-            field("skip_consent", "First-party: skip consent", "", Kind::Flag),
-        ],
-    ),
-    (
-        "Grants and authentication",
-        &[
-            field("grant_types", "Grant types", "", Kind::Choices(GRANTS)),
-            field(
-                "token_endpoint_auth_method",
-                "Authentication method",
-                "none makes a public client.",
-                Kind::Choice(METHODS),
-            ),
-            field(
-                "token_endpoint_auth_signing_alg",
-                "Assertion algorithm",
-                "For private_key_jwt; any when empty.",
-                Kind::Choice(OPTIONAL_ALGORITHMS),
-            ),
-            field(
-                "jwks_uri",
-                "JWKS URL",
-                "Where the client publishes its keys, for private_key_jwt.",
-                Kind::Text,
-            ),
-            field("jwks", "JWKS", "The client's public keys as a JWK Set, instead of a URL.", Kind::Json),
-            field(
-                "scope",
-                "Scopes",
-                "Space-separated; also the default when the client asks for none.",
-                Kind::Text,
-            ),
-            field("introspection_allowed", "May call introspection", "", Kind::Flag),
-        ],
-    ),
-    (
-        "Tokens",
-        &[
-            field("access_token_signed_response_alg", "Access-token algorithm", "", Kind::Choice(ALGORITHMS)),
-            field("id_token_signed_response_alg", "ID-token algorithm", "", Kind::Choice(ALGORITHMS)),
-            field(
-                "access_token_lifetime",
-                "Access-token lifetime (s)",
-                "The server default when empty.",
-                Kind::Number,
-            ),
-            field(
-                "refresh_token_idle_lifetime",
-                "Refresh token idle lifetime (s)",
-                "The server default when empty.",
-                Kind::Number,
-            ),
-            field(
-                "refresh_token_absolute_lifetime",
-                "Refresh token absolute lifetime (s)",
-                "The server default when empty.",
-                Kind::Number,
-            ),
-            field(
-                "refresh_token_reuse_interval",
-                "Refresh reuse interval (s)",
-                "Rotation is always on; a rotated token may be presented again for this long (0–60).",
-                Kind::Number,
-            ),
-            field(
-                "resources",
-                "Resources",
-                "RFC 8707 resource indicators the client may ask for, one a line.",
-                Kind::Lines,
-            ),
-            field(
-                "default_resource",
-                "Default resource",
-                "The audience when none is asked; the issuer when empty.",
-                Kind::Text,
-            ),
-        ],
-    ),
-    (
-        "Network",
-        &[
-            field(
-                "allowed_cidrs",
-                "Allowed networks",
-                "CIDRs, one a line; any address when empty.",
-                Kind::Lines,
-            ),
-            field(
-                "allowed_origins",
-                "Allowed web origins (CORS)",
-                "Origins such as https://app.example, one a line; the redirect URIs' origins when empty.",
-                Kind::OptionalLines,
-            ),
-            field(
-                "allowed_countries",
-                "Allowed countries",
-                "ISO 3166 codes (DE FR); uses from elsewhere are reported.",
-                Kind::Words,
-            ),
-            field(
-                "token_rate_limit",
-                "Rate limit (token requests a minute)",
-                "0: unlimited; the server default when empty.",
-                Kind::Number,
-            ),
-        ],
-    ),
-];
-
-/// Every field, in page order.
-pub fn fields() -> impl Iterator<Item = &'static Field> {
-    GROUPS.iter().flat_map(|(_, fields)| fields.iter())
+/// Every field the form shows, in page order.
+pub fn fields() -> impl Iterator<Item = &'static ClientField> {
+    CLIENT_FIELDS.iter().filter(|f| f.group != Group::Described)
 }
 
 /// A field as the page shows it.
@@ -269,23 +109,24 @@ pub fn plain(value: &Value) -> String {
 
 /// The form filled from `configuration` (RFC 7591 member names).
 pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
-    GROUPS
+    Group::SHOWN
         .iter()
-        .map(|(title, fields)| ShownGroup {
+        .map(|(group, title)| ShownGroup {
             title,
-            fields: fields
-                .iter()
+            fields: fields()
+                .filter(|f| f.group == *group)
                 .map(|f| {
                     let value = configuration.get(f.name);
-                    let (kind, options): (&str, Vec<(&str, bool)>) = match f.kind {
+                    let (widget, options): (&str, Vec<(&str, bool)>) = match kind(f) {
                         Kind::Text => ("text", vec![]),
                         Kind::Lines | Kind::OptionalLines | Kind::Words => ("lines", vec![]),
                         Kind::Number => ("number", vec![]),
                         Kind::Flag => ("flag", vec![]),
                         Kind::Json => ("json", vec![]),
-                        Kind::Choice(options) => {
+                        Kind::Choice(options, may_be_empty) => {
                             let chosen = value.map(plain).unwrap_or_default();
-                            ("choice", options.iter().map(|o| (*o, *o == chosen)).collect())
+                            let empty = may_be_empty.then_some("");
+                            ("choice", empty.iter().chain(options).map(|o| (*o, *o == chosen)).collect())
                         }
                         Kind::Choices(options) => {
                             let chosen: Vec<String> = value
@@ -299,8 +140,8 @@ pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
                         name: f.name,
                         label: f.label,
                         help: f.help,
-                        kind,
-                        value: text_of(f.kind, value),
+                        kind: widget,
+                        value: text_of(kind(f), value),
                         options,
                     }
                 })
@@ -317,8 +158,8 @@ pub fn configuration(mut base: Map<String, Value>, form: &Posted) -> (Map<String
     for f in fields() {
         let raw = form.get(f.name).unwrap_or_default().trim();
         let kept = || Some(Value::String(raw.to_owned()));
-        let value = match f.kind {
-            Kind::Text | Kind::Choice(_) => (!raw.is_empty()).then(kept).flatten(),
+        let value = match kind(f) {
+            Kind::Text | Kind::Choice(..) => (!raw.is_empty()).then(kept).flatten(),
             Kind::Lines => Some(list(raw.lines())),
             Kind::OptionalLines => (!raw.is_empty()).then(|| list(raw.lines())),
             Kind::Words => Some(list(raw.split(|c: char| c.is_whitespace() || c == ','))),
