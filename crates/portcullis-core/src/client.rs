@@ -290,17 +290,12 @@ fn invalid(field: &'static str, message: impl Into<String>) -> MetadataError {
 }
 
 impl ClientMetadata {
-    /// A configuration from its JSON object (RFC 7591 member names): each
-    /// member checked by its [`Shape`](crate::client_fields::Shape), read
-    /// into its type, then the rules between members checked. The one way
+    /// A configuration from its JSON object (RFC 7591 member names): read
+    /// into its type, then [`validate`](Self::validate)d: each member by its
+    /// [`Shape`](crate::client_fields::Shape), then the rules between them. The one way
     /// a configuration is made from input; a wrong member is named (RFC 7591
     /// §3.2.2).
     pub fn parse(object: serde_json::Map<String, serde_json::Value>) -> Result<Self, MetadataError> {
-        for (name, value) in &object {
-            if let Some(field) = client_field(name) {
-                field.check(value)?;
-            }
-        }
         let metadata: Self =
             serde_path_to_error::deserialize(serde_json::Value::Object(object)).map_err(|e| {
                 let field = e.path().to_string();
@@ -311,8 +306,11 @@ impl ClientMetadata {
         Ok(metadata)
     }
 
-    /// Checks the rules between members, which no member's shape can say.
+    /// Checks each member by its shape, then the rules between members,
+    /// which no member's shape can say: what every configuration written
+    /// passes, parsed or restored from an older version.
     pub fn validate(&self) -> Result<(), MetadataError> {
+        self.check_members()?;
         if self.grant_types.is_empty() {
             return Err(invalid("grant_types", "must name at least one grant type"));
         }
@@ -349,6 +347,19 @@ impl ClientMetadata {
         if let Some(default) = &self.default_resource {
             if !self.resources.is_empty() && !self.resources.contains(default) {
                 return Err(invalid("default_resource", "must be one of resources"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each member as the table of client metadata describes it.
+    fn check_members(&self) -> Result<(), MetadataError> {
+        let Ok(serde_json::Value::Object(members)) = serde_json::to_value(self) else {
+            return Err(invalid("client_name", "the configuration cannot be written as JSON"));
+        };
+        for (name, value) in &members {
+            if let Some(field) = client_field(name) {
+                field.check(value)?;
             }
         }
         Ok(())
@@ -576,6 +587,16 @@ mod tests {
     fn metadata(json: serde_json::Value) -> Result<ClientMetadata, String> {
         let serde_json::Value::Object(object) = json else { panic!("an object") };
         ClientMetadata::parse(object).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_configuration_restored_as_stored_is_checked_member_by_member() {
+        // A version written before a member's rule existed never went through `parse`.
+        let stored: ClientMetadata = serde_json::from_value(
+            serde_json::json!({"client_name": "old", "logo_uri": "http://old.example/l.png"}),
+        )
+        .unwrap();
+        assert_eq!(stored.validate().unwrap_err().field, "logo_uri");
     }
 
     #[test]

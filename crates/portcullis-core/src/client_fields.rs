@@ -1,15 +1,15 @@
 //! The one description of client metadata: every member a client
 //! configuration may carry (RFC 7591 §2, OpenID Connect Registration §2,
 //! and this server's own), with what its value must be ([`Shape`]), the
-//! words a form shows for it, and the group it is shown in. Reading a
-//! configuration checks each member by its shape ([`ClientMetadata::parse`]);
-//! the admin API's JSON Schema and the console's client form are made from
-//! the same table, so the three cannot disagree on a member.
+//! words a form shows for it, and the group it is shown in. Every
+//! configuration written, parsed from input or restored from an older
+//! version, is checked member by member against it
+//! ([`ClientMetadata::validate`]); the admin API's JSON Schema and the
+//! console's client form are made from the same table, so the three cannot
+//! disagree on a member. What one member cannot say alone (a public client
+//! needs PKCE, refresh tokens go with the code grant, …) `validate` checks
+//! after the members.
 //!
-//! What one member cannot say alone (a public client needs PKCE, refresh
-//! tokens go with the code grant, …) is [`ClientMetadata::validate`]'s.
-//!
-//! [`ClientMetadata::parse`]: crate::ClientMetadata::parse
 //! [`ClientMetadata::validate`]: crate::ClientMetadata::validate
 
 use crate::client::{

@@ -11,9 +11,16 @@ use portcullis_jose::AccessTokenClaims;
 /// The token of an `Authorization: Bearer` header's value (RFC 6750 §2.1;
 /// the scheme is case-insensitive, RFC 9110 §11.1).
 pub fn bearer_token(authorization: &[u8]) -> Option<String> {
-    let value = std::str::from_utf8(authorization).ok()?;
+    let value = header_text(authorization)?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+/// A header's value as text, when it is all visible ASCII (and tabs), as
+/// HTTP header values are read everywhere else (RFC 9110 §5.5).
+pub fn header_text(value: &[u8]) -> Option<&str> {
+    let visible = value.iter().all(|b| *b == b'\t' || (0x20..0x7f).contains(b));
+    visible.then(|| std::str::from_utf8(value).ok()).flatten()
 }
 
 /// Seconds a token's `iat` or `nbf` may lie in the future, for clocks that
@@ -60,5 +67,19 @@ impl TokenCheck<'_> {
             && claims.nbf.is_none_or(|nbf| nbf <= now + CLOCK_SKEW);
         let live = in_time && !self.revocations.is_revoked(&claims.jti, claims.grant_id.as_deref());
         (live && client_enabled).then_some(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bearer_header_is_read_only_when_it_is_visible_ascii() {
+        assert_eq!(bearer_token(b"Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(bearer_token(b"bearer abc").as_deref(), Some("abc"), "the scheme is case-insensitive");
+        assert_eq!(bearer_token("Bearer äbc".as_bytes()), None);
+        assert_eq!(bearer_token(b"Bearer a\x01c"), None);
+        assert_eq!(bearer_token(b"Basic abc"), None);
     }
 }

@@ -564,7 +564,7 @@ fn header_alg(jwt: &str) -> Option<String> {
 /// form-urlencoded before base64 as RFC 6749 §2.3.1 requires.
 fn basic_credentials(header: Option<&[u8]>) -> Result<Option<(String, ClientSecret)>, OAuthError> {
     let Some(value) = header else { return Ok(None) };
-    let value = std::str::from_utf8(value).map_err(|_| OAuthError::invalid_client())?;
+    let value = crate::access_tokens::header_text(value).ok_or_else(OAuthError::invalid_client)?;
     let Some((scheme, encoded)) = value.split_once(' ') else { return Ok(None) };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);

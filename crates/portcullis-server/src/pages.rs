@@ -68,7 +68,7 @@ pub fn sign_in_page(status: StatusCode, page: &impl Template) -> HttpResponse {
         // Templates are checked when built; were one to fail, only its status is shown.
         Err(e) => {
             tracing::error!(error = %e, "a sign-in page could not be rendered");
-            HttpResponse::build(status).finish()
+            html(status, String::new(), SIGN_IN_CSP)
         }
     }
 }

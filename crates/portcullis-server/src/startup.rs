@@ -87,6 +87,8 @@ impl Application {
         {
             tracing::info!(alg = key.alg, kid = %key.kid, "installed an active signing key");
         }
+        // Keys another instance installed first are read now, not at the follower's next poll.
+        keys.reload().context("reading the signing keys")?;
         if !settings.outbound_allow.is_empty() {
             let networks: Vec<String> = settings.outbound_allow.iter().map(ToString::to_string).collect();
             tracing::info!(
