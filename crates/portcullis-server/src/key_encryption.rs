@@ -38,8 +38,8 @@ pub fn for_command(db: &Database, source: &KekSource) -> anyhow::Result<Arc<KeyE
 /// Loads the key-encryption key from `source`.
 ///
 /// The development key file is created (mode 0600) only when `database_is_empty`:
-/// when the database already holds sealed keys, a missing key file is an error,
-/// never a reason to make a new key that could not open them.
+/// when the database already holds what a key sealed, a missing key file is an
+/// error, never a reason to make a new key that could not open it.
 pub fn load(source: &KekSource, database_is_empty: bool) -> anyhow::Result<KeyEncryptionKey> {
     match source {
         KekSource::Value(value) => {
@@ -49,8 +49,9 @@ pub fn load(source: &KekSource, database_is_empty: bool) -> anyhow::Result<KeyEn
         KekSource::DevFile(path) if path.exists() => read(path),
         KekSource::DevFile(path) if database_is_empty => create(path),
         KekSource::DevFile(path) => bail!(
-            "the database holds signing keys, but the development key-encryption key {} that sealed them \
-             is missing; restore it, or point PORTCULLIS_KEK_FILE / {KEK_ENV} at the right key",
+            "the development key-encryption key {} of this installation is missing, but the database holds \
+             what it sealed (signing keys, audit entries); restore it, or point PORTCULLIS_KEK_FILE / {KEK_ENV} \
+             at the right key",
             path.display()
         ),
     }
