@@ -229,22 +229,29 @@ impl ClientAuthenticator {
             return self.app.note_well_formed(client.id.as_str());
         }
         let id = client.id.as_str().to_owned();
-        let noted = storage::operation(&self.app, move |app| app.note_malformed(&id).map(drop)).await;
-        if let Err(e) = storage::flattened(noted) {
-            tracing::warn!(error = %e, "a malformed request could not be judged by the rules");
+        let not_judged = "a malformed request could not be judged by the rules";
+        self.on_the_side(not_judged, move |app| app.note_malformed(&id)).await;
+    }
+
+    /// Runs `work`, a side effect of authenticating a client, off the async
+    /// workers: its failure is logged as `failed`, never answered.
+    async fn on_the_side<T: Send + 'static>(
+        &self,
+        failed: &'static str,
+        work: impl FnOnce(&App) -> Result<T, portcullis_app::AppError> + Send + 'static,
+    ) {
+        if let Err(e) = storage::flattened(storage::operation(&self.app, work).await) {
+            tracing::warn!(error = %e, "{failed}");
         }
     }
 
     async fn reset_failures(&self, client_id: &str) {
         let (clients, id) = (self.clients.clone(), client_id.to_owned());
-        let reset = storage::operation(&self.app, move |app| {
+        self.on_the_side("the failed-authentication count could not be reset", move |app| {
             app.reset_client_failures(&id)?;
             clients.reload(app, &id)
         })
         .await;
-        if let Err(e) = storage::flattened(reset) {
-            tracing::warn!(error = %e, "the failed-authentication count could not be reset");
-        }
     }
 
     /// Records a failed client authentication: logged and summarised for
@@ -284,22 +291,18 @@ impl ClientAuthenticator {
         // instance's mirror of the client (this one's at once).
         let policy = self.lockout;
         let id = id.to_owned();
-        let counted = storage::operation(&self.app, move |app| {
+        self.on_the_side("a failed authentication could not be counted against its address", move |app| {
             app.count_address_failure(&id, (&counted, source), &policy)
-        });
-        if let Err(e) = storage::flattened(counted.await) {
-            tracing::warn!(error = %e, "a failed authentication could not be counted against its address");
-        }
+        })
+        .await;
     }
 
     /// Forgets the failures of `client_id` counted from `address`, which it
     /// just authenticated from.
     async fn forget_address_failures(&self, client_id: &str, address: String) {
         let id = client_id.to_owned();
-        let forgotten = storage::operation(&self.app, move |app| app.clear_address_failures(&id, &address));
-        if let Err(e) = storage::flattened(forgotten.await) {
-            tracing::warn!(error = %e, "the failed authentications of an address could not be forgotten");
-        }
+        let not_forgotten = "the failed authentications of an address could not be forgotten";
+        self.on_the_side(not_forgotten, move |app| app.clear_address_failures(&id, &address)).await;
     }
 
     /// Counts a failure against the client as a whole (from an address it
@@ -308,14 +311,11 @@ impl ClientAuthenticator {
     async fn count_client_failure(&self, client_id: &str, source: Option<IpAddr>) {
         let policy = self.lockout;
         let (clients, id) = (self.clients.clone(), client_id.to_owned());
-        let counted = storage::operation(&self.app, move |app| {
+        self.on_the_side("a failed authentication could not be counted", move |app| {
             app.count_client_failure(&id, source, &policy)?;
             clients.reload(app, &id)
         })
         .await;
-        if let Err(e) = storage::flattened(counted) {
-            tracing::warn!(error = %e, "a failed authentication could not be counted");
-        }
     }
 
     async fn identify(

@@ -22,6 +22,7 @@ use portcullis_app::key_rotation::{self, RotationPolicy};
 use portcullis_app::keys::KeyMaker;
 use portcullis_app::{Actor, EventBus};
 use portcullis_core::outbound::OutboundPolicy;
+use portcullis_core::SigningAlgorithm;
 use portcullis_oauth::client_auth::ClientAuthenticator;
 use portcullis_oauth::clients::ClientRegistry;
 use portcullis_oauth::geoip::Countries;
@@ -87,8 +88,10 @@ impl Application {
         {
             tracing::info!(alg = key.alg, kid = %key.kid, "installed an active signing key");
         }
-        // Keys another instance installed first are read now, not at the follower's next poll.
-        keys.reload().context("reading the signing keys")?;
+        // A key another instance installed first is read now, not at the follower's next poll.
+        if SigningAlgorithm::ALL.into_iter().any(|alg| keys.current().signer(alg).is_none()) {
+            keys.reload().context("reading the signing keys")?;
+        }
         if !settings.outbound_allow.is_empty() {
             let networks: Vec<String> = settings.outbound_allow.iter().map(ToString::to_string).collect();
             tracing::info!(

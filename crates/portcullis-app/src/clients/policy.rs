@@ -70,6 +70,11 @@ impl KnownScopes {
 /// Checks a configuration as creating or updating a client does.
 pub fn check(metadata: &ClientMetadata) -> Result<(), AppError> {
     metadata.validate()?;
+    check_keys(metadata)
+}
+
+/// Checks that the client's `jwks` are keys this server can verify with.
+fn check_keys(metadata: &ClientMetadata) -> Result<(), AppError> {
     if let Some(jwks) = &metadata.jwks {
         ClientKeys::from_jwks(jwks).map_err(|e| MetadataError::new("jwks", e.to_string()))?;
     }
@@ -79,8 +84,9 @@ pub fn check(metadata: &ClientMetadata) -> Result<(), AppError> {
 /// Client metadata from a JSON object, checked as a change is, with only
 /// scopes the server knows; a wrong member is named (RFC 7591 §3.2.2).
 pub fn parse_metadata(object: Map<String, Value>, known: &KnownScopes) -> Result<ClientMetadata, AppError> {
+    // `parse` validated it.
     let metadata = ClientMetadata::parse(object)?;
-    check(&metadata)?;
+    check_keys(&metadata)?;
     known.check(&metadata)?;
     Ok(metadata)
 }

@@ -68,25 +68,15 @@ fn uris(item: Value, min: u64) -> Value {
     json!({"type": "array", "items": item, "minItems": min, "maxItems": 5, "uniqueItems": true})
 }
 
-/// Members whose schema depends on the kind of client (see [`client_kinds`]),
-/// and `default_resource`, which JSON Schema cannot tie to `resources`.
-const NOT_COMMON: [&str; 11] = [
-    "application_type",
-    "redirect_uris",
-    "post_logout_redirect_uris",
-    "require_pkce",
-    "response_types",
-    "grant_types",
-    "token_endpoint_auth_method",
-    "token_endpoint_auth_signing_alg",
-    "jwks_uri",
-    "jwks",
-    "default_resource",
-];
+/// Members whose shape alone would be common but whose schema depends on
+/// the kind of client (see [`client_kinds`]).
+const BY_KIND: [&str; 3] = ["require_pkce", "token_endpoint_auth_signing_alg", "jwks_uri"];
 
-/// The schema of a member of `shape`, on its own.
-fn member(shape: Shape) -> Value {
-    match shape {
+/// The schema of a member of `shape` valid for every kind of client; `None`
+/// for the shapes each kind describes itself (choices, redirect URIs, keys)
+/// and for a default resource, which JSON Schema cannot tie to `resources`.
+fn member(shape: Shape) -> Option<Value> {
+    Some(match shape {
         Shape::Text(max) => text(max as u64),
         Shape::Texts { items, length } => {
             json!({"type": "array", "maxItems": items, "items": text(length as u64)})
@@ -105,13 +95,11 @@ fn member(shape: Shape) -> Value {
         Shape::Origins => json!({"type": "array", "maxItems": portcullis_core::client::MAX_ORIGINS,
             "items": {"type": "string", "pattern": format!("^https://{HOST}$")}}),
         Shape::Resources => uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
-        Shape::Resource => json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}),
         Shape::Only(value) => json!({"const": value}),
-        Shape::OneOf(options) => json!({"enum": options}),
-        Shape::AnyOf(options) => json!({"type": "array", "uniqueItems": true, "items": {"enum": options}}),
-        Shape::RedirectUris => uris(web_redirect(), 0),
-        Shape::Jwks => json!({"type": "object"}),
-    }
+        Shape::OneOf(_) | Shape::AnyOf(_) | Shape::RedirectUris | Shape::Jwks | Shape::Resource => {
+            return None
+        }
+    })
 }
 
 /// The members every kind of client may carry, each valid on its own, from
@@ -119,13 +107,13 @@ fn member(shape: Shape) -> Value {
 fn common_members() -> serde_json::Map<String, Value> {
     CLIENT_FIELDS
         .iter()
-        .filter(|field| !NOT_COMMON.contains(&field.name))
-        .map(|field| {
-            let mut schema = member(field.shape);
+        .filter(|field| !BY_KIND.contains(&field.name))
+        .filter_map(|field| {
+            let mut schema = member(field.shape)?;
             if !field.help.is_empty() {
                 schema["description"] = json!(field.help);
             }
-            (field.name.to_owned(), schema)
+            Some((field.name.to_owned(), schema))
         })
         .collect()
 }
