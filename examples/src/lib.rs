@@ -1,8 +1,41 @@
 //! What the examples share: finding a server's endpoints from its discovery
-//! document, and an HTTP client fit for OAuth requests.
+//! document, an HTTP client fit for OAuth requests, and the loopback
+//! redirect listener of apps that sign a user in (RFC 8252 §7.3).
 
+use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use oauth2::reqwest;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The query of an authorization response.
+pub type Callback = HashMap<String, String>;
+
+async fn callback(query: web::Query<Callback>, received: web::Data<mpsc::Sender<Callback>>) -> HttpResponse {
+    let _ = received.send(query.into_inner()).await;
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body("<p>Signed in. You can close this window and go back to the terminal.</p>")
+}
+
+/// Serves `/callback` on `listener` until the browser arrives there; returns its query.
+pub async fn receive_callback(listener: TcpListener) -> anyhow::Result<Callback> {
+    let (sender, mut receiver) = mpsc::channel(1);
+    let received = web::Data::new(sender);
+    let server = HttpServer::new(move || {
+        App::new().app_data(received.clone()).route("/callback", web::get().to(callback))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    let running = actix_web::rt::spawn(server);
+    let params = receiver.recv().await.context("the redirect listener stopped")?;
+    handle.stop(true).await;
+    running.await??;
+    Ok(params)
+}
 
 /// Where the authorization server is, and who this client is.
 #[derive(clap::Args)]

@@ -32,6 +32,68 @@ impl Drop for Running {
     }
 }
 
+/// Spawns `command` and waits until its standard error says it is
+/// listening; returns it running, with that line.
+async fn listening(mut command: Command) -> (Running, String) {
+    let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let line = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr).lines().map_while(Result::ok).find(|line| line.contains("listening on"))
+    })
+    .await
+    .unwrap();
+    (running, line.expect("the server started"))
+}
+
+/// A user who signs in, with the name Buffy Summers.
+fn with_user(db: &TestDb) -> User {
+    let user = User { username: "buffy".into(), password: "correct horse battery staple".into() };
+    let claims = StandardClaims { name: Some("Buffy Summers".into()), ..StandardClaims::default() };
+    let username = Username::parse(&user.username).unwrap();
+    portcullis_app::App::with_defaults(db.connect())
+        .create_user(
+            &portcullis_app::Actor::operator(),
+            &username,
+            Some(Password::new(user.password.clone())),
+            &claims,
+        )
+        .unwrap();
+    user
+}
+
+/// `command` started with its standard output and error read here.
+fn app(command: &mut Command) -> Running {
+    Running(command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+}
+
+/// The URL an app prints for the user to open, from its standard error.
+async fn printed_url(app: &mut Running) -> Url {
+    let stderr = app.0.stderr.take().unwrap();
+    let printed = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr).lines().map_while(Result::ok).find(|line| line.starts_with("http"))
+    });
+    Url::parse(&printed.await.unwrap().expect("the app prints the URL to open")).unwrap()
+}
+
+/// The user signs in and consents at `url` in a browser, which then lands on the app.
+async fn sign_in_at(user: &User, url: &Url) {
+    let redirect_uri = url.query_pairs().find(|(name, _)| name == "redirect_uri").unwrap().1.into_owned();
+    assert!(redirect_uri.starts_with("http://127.0.0.1:"), "a loopback redirect with a port: {redirect_uri}");
+    let journey = UserAgent::new(user).unwrap().visit(url, &redirect_uri).await.unwrap();
+    assert!(journey.logged_in && journey.consented);
+    let landing = Url::parse_with_params(&redirect_uri, journey.callback().unwrap()).unwrap();
+    assert_eq!(reqwest::get(landing).await.unwrap().status(), 200);
+}
+
+/// What `app` printed on its standard output, once it exited successfully.
+fn printed_json(app: &mut Running) -> serde_json::Value {
+    let mut stdout = String::new();
+    app.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert!(app.0.wait().unwrap().success());
+    serde_json::from_str(&stdout).unwrap()
+}
+
 #[tokio::test]
 async fn the_service_gets_a_token_that_the_resource_server_accepts() {
     let db = TestDb::sqlite();
@@ -60,25 +122,11 @@ async fn the_service_gets_a_token_that_the_resource_server_accepts() {
     let access_token = token["access_token"].as_str().unwrap().to_owned();
 
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_resource-server"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_resource-server"));
+    command
         .args(["--issuer", &issuer, "--client-id", &rs_id, "--listen", &listen])
-        .env("CLIENT_SECRET", &rs_secret)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let _running = Running(child);
-    tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Some(Ok(line)) = lines.next() {
-            if line.contains("listening on") {
-                return;
-            }
-        }
-        panic!("the resource server did not start");
-    })
-    .await
-    .unwrap();
+        .env("CLIENT_SECRET", &rs_secret);
+    let (_running, _) = listening(command).await;
 
     let http = reqwest::Client::new();
     let hello = format!("http://{listen}/hello");
@@ -102,52 +150,67 @@ async fn the_app_signs_a_user_in_with_pkce_and_prints_the_verified_claims() {
                            "grant_types": ["authorization_code"], "redirect_uris": ["http://127.0.0.1/callback"],
                            "scope": "openid profile email"}),
     );
-    let user = User { username: "buffy".into(), password: "correct horse battery staple".into() };
-    let claims = StandardClaims { name: Some("Buffy Summers".into()), ..StandardClaims::default() };
-    let username = Username::parse(&user.username).unwrap();
-    portcullis_app::App::with_defaults(db.connect())
-        .create_user(
-            &portcullis_app::Actor::operator(),
-            &username,
-            Some(Password::new(user.password.clone())),
-            &claims,
-        )
-        .unwrap();
+    let user = with_user(&db);
     let issuer = start_server(&db);
 
-    let mut app = Running(
-        Command::new(env!("CARGO_BIN_EXE_sign-in"))
-            .args(["--issuer", &issuer, "--client-id", &client_id])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = app.0.stderr.take().unwrap();
-    let printed = tokio::task::spawn_blocking(move || {
-        BufReader::new(stderr).lines().map_while(Result::ok).find(|line| line.starts_with("http"))
-    });
-    let url = Url::parse(&printed.await.unwrap().expect("the app prints the URL to open")).unwrap();
-    let redirect_uri = url.query_pairs().find(|(name, _)| name == "redirect_uri").unwrap().1.into_owned();
-    assert!(redirect_uri.starts_with("http://127.0.0.1:"), "a loopback redirect with a port: {redirect_uri}");
-
-    // The user logs in and consents in a browser, which then lands on the app.
-    let journey = UserAgent::new(&user).unwrap().visit(&url, &redirect_uri).await.unwrap();
-    assert!(journey.logged_in && journey.consented);
-    let landing = Url::parse_with_params(&redirect_uri, journey.callback().unwrap()).unwrap();
-    let page = reqwest::get(landing).await.unwrap();
-    assert_eq!(page.status(), 200);
-
-    let mut stdout = String::new();
-    app.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    assert!(app.0.wait().unwrap().success());
-    let printed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut app = app(Command::new(env!("CARGO_BIN_EXE_sign-in")).args([
+        "--issuer",
+        &issuer,
+        "--client-id",
+        &client_id,
+    ]));
+    let url = printed_url(&mut app).await;
+    sign_in_at(&user, &url).await;
+    let printed = printed_json(&mut app);
     let id_token = &printed["id_token"];
     assert_eq!(id_token["iss"], issuer);
     assert_eq!(id_token["aud"], serde_json::json!([client_id]));
     assert!(id_token["sub"].is_string() && id_token["nonce"].is_string() && id_token["at_hash"].is_string());
     assert_eq!(printed["userinfo"]["sub"], id_token["sub"]);
     assert_eq!(printed["userinfo"]["name"], "Buffy Summers", "{printed}");
+}
+
+#[tokio::test]
+async fn an_mcp_client_registers_itself_signs_a_user_in_and_lists_the_mcp_servers_tools() {
+    let db = TestDb::sqlite();
+    let (server_id, server_secret) =
+        register(&db, serde_json::json!({"client_name": "MCP server", "introspection_allowed": true}));
+    let user = with_user(&db);
+    // `portcullis serve --registration open --scopes mcp:tools`.
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let mut settings = portcullis_server::test_support::settings(
+        format!("127.0.0.1:{port}"),
+        portcullis_core::Issuer::parse(&issuer).unwrap(),
+        db.database_url(),
+    );
+    settings.registration = portcullis_oauth::registration::RegistrationMode::Open;
+    settings.scopes = vec!["mcp:tools".into()];
+    tokio::spawn(portcullis_server::Application::build(settings).unwrap().run_until_stopped());
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-server"));
+    command.args(["--issuer", &issuer, "--client-id", &server_id, "--listen", "127.0.0.1:0"]);
+    command.env("CLIENT_SECRET", &server_secret);
+    let (_mcp_server, started) = listening(command).await;
+    let endpoint = started.rsplit(' ').next().unwrap().to_owned();
+    assert!(endpoint.ends_with("/mcp"), "{started}");
+
+    let mut client = app(Command::new(env!("CARGO_BIN_EXE_mcp-client")).args(["--server", &endpoint]));
+    let url = printed_url(&mut client).await;
+    let asked: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(asked["resource"], endpoint, "RFC 8707: the token is asked for the MCP server");
+    assert_eq!((asked["scope"].as_str(), asked["code_challenge_method"].as_str()), ("mcp:tools", "S256"));
+    sign_in_at(&user, &url).await;
+    let listed = printed_json(&mut client);
+    assert_eq!(listed["tools"][0]["name"], "whoami", "{listed}");
+
+    // The client registered itself openly, and its token is for the MCP server alone.
+    let query = portcullis_app::clients::ClientQuery { limit: 10, ..Default::default() };
+    let operations = portcullis_app::App::with_defaults(db.connect());
+    let clients = operations.clients(&portcullis_app::Actor::operator(), &query).unwrap().clients;
+    let registered = clients.iter().find(|c| c.registration.is_some()).expect("a registered client");
+    assert_eq!(registered.metadata.resources, vec![endpoint.clone()]);
+    assert_eq!(registered.registration.as_ref().unwrap().admitted_by, "open registration");
 }
 
 #[tokio::test]

@@ -77,6 +77,16 @@ pub enum Actor {
         /// The job's name.
         job: &'static str,
     },
+    /// A party registering a client (RFC 7591) or managing the client it
+    /// registered (RFC 7592), on the authority of the token or policy that
+    /// admitted it; it holds no admin permission.
+    Registrant {
+        /// What admitted it: `initial access token <id>`, `open registration`,
+        /// or `registration access token` of the client it manages.
+        via: String,
+        /// Where the request came from.
+        address: Option<IpAddr>,
+    },
     /// A party at a protocol endpoint: the client it claims to be, if any.
     Party {
         /// The client, when one is known.
@@ -102,7 +112,7 @@ impl Actor {
             Self::AdminClient { scope, .. } => scope.contains(ADMIN) || scope.contains(permission.scope()),
             Self::AdminUser { permissions, .. } => permissions.contains(&permission),
             Self::Operator { .. } | Self::System { .. } => true,
-            Self::Party { .. } => false,
+            Self::Registrant { .. } | Self::Party { .. } => false,
         };
         if granted {
             Ok(())
@@ -112,13 +122,15 @@ impl Actor {
     }
 
     /// The actor as the audit log names it: a client id, `user:<id>`,
-    /// `cli:<os user>`, `system:<job>`, or empty for an unknown party.
+    /// `cli:<os user>`, `system:<job>`, `registration:<what admitted it>`,
+    /// or empty for an unknown party.
     pub fn name(&self) -> String {
         match self {
             Self::AdminClient { client_id, .. } => client_id.clone(),
             Self::AdminUser { user_id, .. } => format!("user:{user_id}"),
             Self::Operator { os_user } => format!("cli:{os_user}"),
             Self::System { job } => format!("system:{job}"),
+            Self::Registrant { via, .. } => format!("registration:{via}"),
             Self::Party { client_id, .. } => client_id.clone().unwrap_or_default(),
         }
     }
@@ -128,6 +140,7 @@ impl Actor {
         match self {
             Self::AdminClient { address, .. }
             | Self::AdminUser { address, .. }
+            | Self::Registrant { address, .. }
             | Self::Party { address, .. } => *address,
             Self::Operator { .. } | Self::System { .. } => None,
         }
@@ -140,6 +153,7 @@ impl Actor {
             Self::AdminUser { session, .. } => json!({ "via": "console", "session": session }),
             Self::Operator { .. } => json!({ "via": "cli" }),
             Self::System { .. } => json!({ "via": "system" }),
+            Self::Registrant { .. } => json!({ "via": "registration" }),
             Self::Party { .. } => json!({ "via": "protocol" }),
         }
     }

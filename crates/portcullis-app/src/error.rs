@@ -15,6 +15,10 @@ pub enum AppError {
     /// reaches beyond what its permissions read; the reason names what.
     #[error("{0}")]
     Beyond(String),
+    /// The token presented for a protocol operation (an initial or a
+    /// registration access token) is not valid, or no longer.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// What the operation names does not exist.
     #[error("{0}")]
     NotFound(String),

@@ -33,6 +33,9 @@ impl Outcome {
 pub enum Event {
     /// A client was registered.
     ClientCreated { client_id: String, version: i64, client_name: String },
+    /// A client registered itself (RFC 7591), admitted by an initial access
+    /// token or by open registration.
+    ClientRegistered { client_id: String, version: i64, client_name: String, admitted_by: String },
     /// A client's configuration changed: a new version.
     ClientUpdated { client_id: String, version: i64, summary: String },
     /// An older configuration was written as a new version.
@@ -68,6 +71,10 @@ pub enum Event {
     },
     /// An admin undid what a rule did to a client.
     ClientRemediationUndone { client_id: String, remediation_id: String, action: &'static str },
+    /// An admin issued an initial access token for dynamic registration.
+    InitialAccessTokenIssued { token_id: String, description: String },
+    /// An admin revoked an initial access token.
+    InitialAccessTokenRevoked { token_id: String },
     /// A signing key was staged: published, not yet signing.
     KeyStaged { kid: String, alg: String },
     /// A signing key became the active signer of its algorithm.
@@ -172,8 +179,19 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 45] = [
+pub const CATALOGUE: [CatalogueEntry; 48] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
+    (
+        "client.registered",
+        "a client registered itself (RFC 7591); the actor is what admitted it",
+        "client_id, version, client_name, admitted_by",
+    ),
+    (
+        "initial_access_token.issued",
+        "an admin issued an initial access token for dynamic registration",
+        "token_id, description",
+    ),
+    ("initial_access_token.revoked", "an admin revoked an initial access token", "token_id"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),
     (
         "client.rolled_back",
@@ -289,6 +307,9 @@ impl Event {
     pub fn name(&self) -> &'static str {
         match self {
             Self::ClientCreated { .. } => "client.created",
+            Self::ClientRegistered { .. } => "client.registered",
+            Self::InitialAccessTokenIssued { .. } => "initial_access_token.issued",
+            Self::InitialAccessTokenRevoked { .. } => "initial_access_token.revoked",
             Self::ClientUpdated { .. } => "client.updated",
             Self::ClientRolledBack { .. } => "client.rolled_back",
             Self::ClientDisabled { .. } => "client.disabled",
@@ -340,6 +361,7 @@ impl Event {
     pub fn target(&self) -> &str {
         match self {
             Self::ClientCreated { client_id, .. }
+            | Self::ClientRegistered { client_id, .. }
             | Self::ClientUpdated { client_id, .. }
             | Self::ClientRolledBack { client_id, .. }
             | Self::ClientDisabled { client_id }
@@ -352,6 +374,8 @@ impl Event {
             | Self::ClientRemediated { client_id, .. }
             | Self::ClientRemediationUndone { client_id, .. }
             | Self::AdminBootstrapped { client_id, .. } => client_id,
+            Self::InitialAccessTokenIssued { token_id, .. }
+            | Self::InitialAccessTokenRevoked { token_id } => token_id,
             Self::KeyStaged { kid, .. }
             | Self::KeyActivated { kid, .. }
             | Self::KeyRetired { kid, .. }

@@ -43,6 +43,7 @@ pub mod malformed;
 pub mod once_every;
 pub mod periodic;
 pub mod rate_limits;
+pub mod registration;
 pub mod remediation;
 pub mod second_factor;
 pub mod secrets;

@@ -1,6 +1,6 @@
 //! Rate limits (issue 11): token requests per authenticated client, login
-//! submissions per source address, and requests naming unknown client ids
-//! per source address, each per minute.
+//! submissions per source address, requests naming unknown client ids
+//! per source address, and registrations per source address, each per minute.
 //!
 //! A decision is made in memory, never waiting on the database: a sliding
 //! window estimated from this minute's count and the last one's (weighted by
@@ -47,6 +47,8 @@ pub enum Limit {
     Login,
     /// Requests naming an unknown client id, from one address.
     UnknownClient,
+    /// Dynamic client registrations (RFC 7591), from one address.
+    Registration,
 }
 
 impl Limit {
@@ -56,6 +58,7 @@ impl Limit {
             Self::Token => "token",
             Self::Login => "login",
             Self::UnknownClient => "unknown_client",
+            Self::Registration => "registration",
         }
     }
 
@@ -132,7 +135,7 @@ impl Others {
 /// This instance's rate limits.
 pub struct RateLimiter {
     instance: String,
-    counters: Mutex<[HashMap<String, Counter>; 3]>,
+    counters: Mutex<[HashMap<String, Counter>; 4]>,
     others: RwLock<Others>,
 }
 
@@ -156,7 +159,7 @@ impl RateLimiter {
         let window = minute_of(now);
         let elapsed = (now.timestamp_millis() - window * WINDOW_SECONDS * 1000) as f64 / 60_000.0;
         let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let address_keys: usize = counters[1].len() + counters[2].len();
+        let address_keys: usize = counters[1..].iter().map(HashMap::len).sum();
         let keys = &mut counters[limit.index()];
         if !keys.contains_key(subject) {
             if limit != Limit::Token && address_keys >= MAX_ADDRESS_KEYS {

@@ -47,6 +47,7 @@ pub mod oauth_error;
 pub mod outbound;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod signing;
@@ -59,10 +60,11 @@ pub use issuer::{Issuer, IssuerError};
 pub use oauth_error::{ErrorCode, OAuthError};
 pub use pkce::{CodeChallenge, CodeChallengeMethod, PkceError};
 pub use redirect_uri::{RedirectUri, RedirectUriError};
+pub use registration::RegistrationPolicy;
 pub use scope::{Scope, ScopeError};
 pub use secret::{
     AuthorizationCode, ClientSecret, CodeVerifier, CsrfToken, InteractionId, Password, RefreshToken,
-    SessionToken, ShownOnce,
+    RegistrationToken, SessionToken, ShownOnce,
 };
 pub use signing::{KeyState, SigningAlgorithm, UnknownValue};
 pub use user::{Address, StandardClaims, Username};

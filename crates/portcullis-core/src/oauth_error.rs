@@ -38,6 +38,14 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// The `request_uri` parameter is not supported (OpenID Connect Core §3.1.2.6).
     RequestUriNotSupported,
+    /// A redirect URI of a registration is not valid (RFC 7591 §3.2.2).
+    InvalidRedirectUri,
+    /// A member of a registration is not valid (RFC 7591 §3.2.2).
+    InvalidClientMetadata,
+    /// The software statement is not valid (RFC 7591 §3.2.2).
+    InvalidSoftwareStatement,
+    /// The software statement is not from an issuer this server trusts (RFC 7591 §3.2.2).
+    UnapprovedSoftwareStatement,
     /// The server failed; nothing the client can correct.
     ServerError,
     /// The server cannot answer now (its database is unreachable); the
@@ -68,6 +76,10 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidSoftwareStatement => "invalid_software_statement",
+            ErrorCode::UnapprovedSoftwareStatement => "unapproved_software_statement",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::SlowDown => "slow_down",

@@ -78,6 +78,12 @@ secret_type!(
 );
 
 secret_type!(
+    /// An initial access token (RFC 7591 §3) or a registration access token
+    /// (RFC 7592 §3), shown to its holder once.
+    RegistrationToken
+);
+
+secret_type!(
     /// A secret shown to its user once: a second factor's key or key-URI, a
     /// recovery code.
     ShownOnce

@@ -17,6 +17,9 @@ pub const END_SESSION: &str = "/logout";
 pub const INTROSPECT: &str = "/introspect";
 /// Token revocation (RFC 7009).
 pub const REVOKE: &str = "/revoke";
+/// Dynamic client registration (RFC 7591 §3); a client's configuration is
+/// under it, at `/register/{client_id}` (RFC 7592 §2).
+pub const REGISTER: &str = "/register";
 /// The JWK Set of the signing keys.
 pub const JWKS: &str = "/jwks";
 /// Liveness: the process is up.

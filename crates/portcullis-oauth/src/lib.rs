@@ -30,6 +30,7 @@ pub mod grants;
 pub mod key_ring;
 pub mod mirror;
 pub mod params;
+pub mod registration;
 pub mod remote_jwks;
 pub mod storage;
 

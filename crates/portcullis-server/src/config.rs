@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::{Issuer, StandardClaims};
+use portcullis_oauth::registration::RegistrationMode;
 use portcullis_store::{DatabaseUrl, PoolOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,6 +47,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the initial access tokens of dynamic client registration.
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
     /// Create the first admin client and print its credentials once.
     Bootstrap(BootstrapArgs),
     /// Work with the audit log.
@@ -79,6 +83,50 @@ pub struct BootstrapArgs {
     /// secrets stop working); without this a second run changes nothing.
     #[arg(long)]
     pub rotate_secret: bool,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `portcullis registration-token …`
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Issue an initial access token (RFC 7591 §3) and print it once, as JSON.
+    Issue(Box<TokenIssueArgs>),
+    /// List the initial access tokens as JSON (never their values).
+    List(DatabaseArgs),
+    /// Revoke an initial access token: it admits no more registrations.
+    Revoke(TokenIdArgs),
+}
+
+/// Options of `portcullis registration-token issue`.
+#[derive(Debug, Args)]
+pub struct TokenIssueArgs {
+    /// What it is for (whom it is given to).
+    #[arg(long)]
+    pub description: String,
+    /// The registration policy of the clients it admits, as a JSON file
+    /// (grant_types, token_endpoint_auth_methods, scopes,
+    /// redirect_uri_patterns, max_access_token_lifetime,
+    /// max_refresh_token_lifetime); without one, it admits what an admin could register.
+    #[arg(long)]
+    pub policy_file: Option<PathBuf>,
+    /// Days until it stops admitting; never when absent.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub expires_in_days: Option<u32>,
+    /// How many registrations it admits; unlimited when absent.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub max_uses: Option<i64>,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Options of `portcullis registration-token revoke`.
+#[derive(Debug, Args)]
+pub struct TokenIdArgs {
+    /// The token's id (`iat_…`).
+    pub token_id: String,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -405,6 +453,15 @@ pub struct ServeArgs {
     /// id nobody registered (0: unlimited).
     #[arg(long, env = "PORTCULLIS_UNKNOWN_CLIENT_RATE_LIMIT", default_value_t = 30)]
     pub unknown_client_rate_limit: u32,
+    /// Who may register clients at /register (RFC 7591): nobody (`off`),
+    /// holders of an initial access token an admin issued (`token`), or
+    /// anyone under the anonymous policy (`open`: public clients of the code
+    /// flow with PKCE, https or loopback redirect URIs, OpenID and API scopes).
+    #[arg(long, env = "PORTCULLIS_REGISTRATION", value_enum, default_value_t = RegistrationArg::Off)]
+    pub registration: RegistrationArg,
+    /// Registration requests per minute from one address (an IPv6 /64; 0: unlimited).
+    #[arg(long, env = "PORTCULLIS_REGISTRATION_RATE_LIMIT", default_value_t = 20)]
+    pub registration_rate_limit: u32,
     /// A MaxMind-format country database (`.mmdb`, e.g. GeoLite2 Country):
     /// clients with `allowed_countries` used from elsewhere are reported.
     #[arg(long, env = "PORTCULLIS_GEOIP_DB")]
@@ -506,6 +563,8 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// The country database, if one is configured.
     pub geoip_db: Option<PathBuf>,
+    /// Who may register clients at /register.
+    pub registration: RegistrationMode,
     /// What the sign-in pages show of the server's brand.
     pub branding: crate::branding::BrandSettings,
 }
@@ -520,11 +579,34 @@ pub struct RateLimits {
     pub login: u32,
     /// Requests naming an unknown client id, from one address.
     pub unknown_client: u32,
+    /// Registration requests from one address.
+    pub registration: u32,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { token: 1200, login: 120, unknown_client: 30 }
+        Self { token: 1200, login: 120, unknown_client: 30, registration: 20 }
+    }
+}
+
+/// Who may register clients (`--registration`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationArg {
+    /// Nobody: /register is not served.
+    Off,
+    /// Holders of an initial access token.
+    Token,
+    /// Anyone, under the anonymous policy.
+    Open,
+}
+
+impl From<RegistrationArg> for RegistrationMode {
+    fn from(arg: RegistrationArg) -> Self {
+        match arg {
+            RegistrationArg::Off => Self::Off,
+            RegistrationArg::Token => Self::Token,
+            RegistrationArg::Open => Self::Open,
+        }
     }
 }
 
@@ -593,8 +675,10 @@ impl ServeArgs {
                 token: self.token_rate_limit,
                 login: self.login_rate_limit,
                 unknown_client: self.unknown_client_rate_limit,
+                registration: self.registration_rate_limit,
             },
             geoip_db: self.geoip_db,
+            registration: self.registration.into(),
             branding: crate::branding::BrandSettings {
                 name: self.brand_name,
                 logo: self.brand_logo,

@@ -7,6 +7,10 @@
 //! Discovery and the JWKS are public: their handlers let any origin read
 //! them. The login, consent and console pages answer no cross-origin reads.
 //!
+//! Dynamic registration (`/register`, RFC 7591/7592) answers any origin,
+//! still without credentials: a browser-based agent registers before any
+//! client exists to name its origin ([`for_anyone`]).
+//!
 //! A preflight carries no client, so it is answered for an origin that some
 //! client allows; the request itself is then answered for its own client's
 //! origins only (a page of another client's origin cannot read it).
@@ -63,5 +67,31 @@ pub async fn for_clients(
             headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
         }
     }
+    Ok(response.map_into_left_body())
+}
+
+/// The middleware of the registration endpoints: any origin may call them,
+/// without credentials (no cookies; the tokens travel in `Authorization`).
+pub async fn for_anyone(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if !req.headers().contains_key(header::ORIGIN) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let any = HeaderValue::from_static("*");
+    if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        let answer = HttpResponse::NoContent()
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, any))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, DELETE"))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE))
+            .finish();
+        return Ok(req.into_response(answer).map_into_right_body());
+    }
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any);
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
     Ok(response.map_into_left_body())
 }

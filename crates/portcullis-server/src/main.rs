@@ -5,8 +5,8 @@ use portcullis_app::clients::{parse_metadata, KnownScopes};
 use portcullis_app::{Actor, App, AppError, Permission};
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{
-    AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, ConfigCommand, DatabaseArgs, UserCommand,
-    UserCreateArgs,
+    AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, ConfigCommand, DatabaseArgs,
+    RegistrationTokenCommand, TokenIssueArgs, UserCommand, UserCreateArgs,
 };
 use portcullis_server::config_file;
 use portcullis_server::{key_encryption, telemetry, Application};
@@ -69,6 +69,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&args),
+        Command::RegistrationToken(RegistrationTokenCommand::Issue(args)) => issue_registration_token(&args),
+        Command::RegistrationToken(RegistrationTokenCommand::List(args)) => {
+            let tokens = app(&args)?.initial_access_tokens(&Actor::operator())?;
+            println!("{}", serde_json::json!({ "initial_access_tokens": tokens }));
+            Ok(())
+        }
+        Command::RegistrationToken(RegistrationTokenCommand::Revoke(args)) => {
+            app(&args.database)?.revoke_initial_access_token(&Actor::operator(), &args.token_id)?;
+            println!("{}", serde_json::json!({ "token_id": args.token_id, "revoked": true }));
+            Ok(())
+        }
         Command::Audit(AuditCommand::Verify(args)) => {
             // The chain hashes what is stored: checking it needs no key.
             let verified = App::open(&args.url()?, &args.pool())?.0.verify_audit_log(&Actor::operator())?;
@@ -128,6 +139,33 @@ fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
         .set_client_disabled(&Actor::operator(), &args.client_id, disabled)
         .map_err(refused)?;
     println!("{}", serde_json::json!({ "client_id": args.client_id, "disabled": disabled }));
+    Ok(())
+}
+
+fn issue_registration_token(args: &TokenIssueArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let policy = match &args.policy_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a registration policy", path.display()))?
+        }
+        None => Default::default(),
+    };
+    let expires_at = args
+        .expires_in_days
+        .map(|days| portcullis_app::time(chrono::Utc::now() + chrono::TimeDelta::days(i64::from(days))));
+    let request = portcullis_app::registration::InitialAccessTokenRequest {
+        description: args.description.clone(),
+        policy,
+        expires_at,
+        max_uses: args.max_uses,
+    };
+    let issued = app(&args.database)?.issue_initial_access_token(&Actor::operator(), request)?;
+    let mut shown = serde_json::to_value(&issued.token)?;
+    shown["initial_access_token"] = issued.value.expose().into();
+    println!("{shown}");
     Ok(())
 }
 

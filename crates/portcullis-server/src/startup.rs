@@ -8,6 +8,7 @@ use crate::console::context::ConsoleContext;
 use crate::metrics::{self, Exposure, Metrics};
 use crate::routes::discovery::DiscoveryDocument;
 use crate::routes::jwks::JwksMaxAge;
+use crate::routes::register::RegistrationEndpoint;
 use crate::{open_files, routes, KeyRing, Settings};
 use actix_web::dev::Server;
 use actix_web::http::header;
@@ -28,6 +29,7 @@ use portcullis_oauth::clients::ClientRegistry;
 use portcullis_oauth::geoip::Countries;
 use portcullis_oauth::grants::TokenSettings;
 use portcullis_oauth::mirror::{self, Mirrors, RevocationList};
+use portcullis_oauth::registration::Registrar;
 use portcullis_outbound::Outbound;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
@@ -182,7 +184,21 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
-        let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api()));
+        let registration = web::Data::new(RegistrationEndpoint {
+            registrar: Registrar::new(
+                operations.clone().into_inner(),
+                settings.registration,
+                settings.issuer.clone(),
+                known_scopes.api(),
+            ),
+            proxies: TrustedProxies(settings.trusted_proxies.clone()),
+            rate_limit: settings.rate_limits.registration,
+        });
+        let discovery = web::Data::new(DiscoveryDocument::new(
+            &settings.issuer,
+            known_scopes.api(),
+            registration.registrar.is_on(),
+        ));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
         let facts = web::Data::new(Facts {
             issuer: settings.issuer.to_string(),
@@ -219,6 +235,7 @@ impl Application {
                 .app_data(operations.clone())
                 .app_data(metrics.clone())
                 .app_data(facts.clone())
+                .app_data(registration.clone())
                 .configure(|cfg| {
                     if on_main {
                         cfg.service(metrics::resource());

@@ -58,6 +58,7 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         key_rotation: None,
         rate_limits: Default::default(),
         geoip_db: None,
+        registration: portcullis_oauth::registration::RegistrationMode::Off,
         branding: crate::branding::BrandSettings::default(),
     }
 }

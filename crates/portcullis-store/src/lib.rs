@@ -27,6 +27,7 @@ pub mod lockouts;
 mod migrations;
 pub mod rate_counts;
 pub mod refresh;
+pub mod registrations;
 pub mod remediations;
 mod schema;
 pub mod server_settings;

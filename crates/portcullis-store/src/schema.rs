@@ -360,3 +360,29 @@ diesel::table! {
         locked_until -> Timestamp,
     }
 }
+
+diesel::table! {
+    initial_access_tokens (token_id) {
+        token_id -> Text,
+        token_hash -> Binary,
+        description -> Text,
+        policy -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        max_uses -> Nullable<BigInt>,
+        uses -> BigInt,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    client_registrations (client_id) {
+        client_id -> Text,
+        token_hash -> Binary,
+        admitted_by -> Text,
+        policy -> Text,
+        created_at -> Timestamp,
+        token_issued_at -> Timestamp,
+    }
+}

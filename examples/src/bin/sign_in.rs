@@ -15,7 +15,6 @@
 //! issuer, audience, expiry, nonce and `at_hash`. UserInfo must be about the
 //! same `sub`.
 
-use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::{bail, ensure, Context};
 use clap::Parser;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
@@ -23,10 +22,8 @@ use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
-use portcullis_examples::http_client;
-use std::collections::HashMap;
+use portcullis_examples::{http_client, receive_callback};
 use std::net::TcpListener;
-use tokio::sync::mpsc;
 
 /// Signs a user in and prints the ID token's claims.
 #[derive(Parser)]
@@ -44,33 +41,6 @@ struct Args {
     /// The scopes to ask for besides `openid`.
     #[arg(long, default_value = "profile email")]
     scope: String,
-}
-
-type Callback = HashMap<String, String>;
-
-async fn callback(query: web::Query<Callback>, received: web::Data<mpsc::Sender<Callback>>) -> HttpResponse {
-    let _ = received.send(query.into_inner()).await;
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body("<p>Signed in. You can close this window and go back to the terminal.</p>")
-}
-
-/// Serves `/callback` on `listener` until the browser arrives there; returns its query.
-async fn receive_callback(listener: TcpListener) -> anyhow::Result<Callback> {
-    let (sender, mut receiver) = mpsc::channel(1);
-    let received = web::Data::new(sender);
-    let server = HttpServer::new(move || {
-        App::new().app_data(received.clone()).route("/callback", web::get().to(callback))
-    })
-    .workers(1)
-    .listen(listener)?
-    .run();
-    let handle = server.handle();
-    let running = actix_web::rt::spawn(server);
-    let params = receiver.recv().await.context("the redirect listener stopped")?;
-    handle.stop(true).await;
-    running.await??;
-    Ok(params)
 }
 
 #[actix_web::main]

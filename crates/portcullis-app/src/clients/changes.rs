@@ -1,7 +1,9 @@
 //! Changing clients. Each operation is one transaction: the new version (or
 //! state), its change-log row, and its audit entry.
 
-use super::{find, holds_admin, is_durable_admin, is_last_admin, parse_metadata, summary, view, ClientView};
+use super::{
+    find, holds_admin, is_durable_admin, is_last_admin, parse_metadata, summary, view_of, ClientView,
+};
 use crate::client_secrets::new_secret;
 use crate::transaction::{Attempt, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
@@ -58,17 +60,19 @@ impl App {
         let attempt = Attempt { action: "client.created", ..clients("") };
         self.change(actor, attempt, |tx| {
             let metadata = parse_metadata(configuration, &self.scopes)?;
-            self.register(tx, actor, &metadata, new_client_id())
+            self.register(tx, actor, &metadata, new_client_id(), None)
         })
     }
 
-    /// Registers a client as `client_id` in `tx`.
+    /// Registers a client as `client_id` in `tx`: `client.created`, or
+    /// `client.registered` when it registered itself, `admitted_by` what.
     pub(crate) fn register(
         &self,
         tx: &mut Tx<'_>,
         actor: &Actor,
         metadata: &ClientMetadata,
         client_id: ClientId,
+        admitted_by: Option<&str>,
     ) -> Result<CreatedClient, AppError> {
         super::check(metadata)?;
         self.scopes.check(metadata)?;
@@ -80,12 +84,17 @@ impl App {
             secret: secret.as_ref().map(|(_, record)| record),
         };
         stored::create(tx.conn, &new)?;
-        tx.emit(Event::ClientCreated {
-            client_id: client_id.as_str().to_owned(),
-            version: 1,
-            client_name: metadata.client_name.clone(),
+        let (client_id, client_name) = (client_id.as_str().to_owned(), metadata.client_name.clone());
+        tx.emit(match admitted_by {
+            Some(admitted_by) => Event::ClientRegistered {
+                client_id,
+                version: 1,
+                client_name,
+                admitted_by: admitted_by.to_owned(),
+            },
+            None => Event::ClientCreated { client_id, version: 1, client_name },
         });
-        let client = view(find(tx.conn, client_id.as_str())?);
+        let client = view_of(tx.conn, new.client_id)?;
         Ok(CreatedClient { client, secret: secret.map(|(secret, _)| secret) })
     }
 
@@ -101,7 +110,7 @@ impl App {
     ) -> Result<ClientView, AppError> {
         self.change(actor, clients(client_id), |tx| {
             crate::console::ensure_not_reserved(actor, client_id)?;
-            let current = view(find(tx.conn, client_id)?);
+            let current = view_of(tx.conn, client_id)?;
             let configuration = match change {
                 ClientChange::Replace(mut body) => {
                     if body.get("client_id").is_some_and(|id| id != client_id) {
@@ -134,14 +143,27 @@ impl App {
             if based_on != current.version {
                 return Err(stale(based_on, current.version));
             }
-            if current.metadata == metadata {
-                return Ok(current);
-            }
-            let summary = summary(&current.metadata, &metadata);
-            let version = self.write_version(tx, actor, &current, &metadata, &summary)?;
-            tx.emit(Event::ClientUpdated { client_id: client_id.to_owned(), version, summary });
-            Ok(view(find(tx.conn, client_id)?))
+            self.reconfigure(tx, actor, current, &metadata)
         })
+    }
+
+    /// Writes `metadata` as the configuration after `current` (nothing when
+    /// it is the same), in `tx`.
+    pub(crate) fn reconfigure(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        current: ClientView,
+        metadata: &ClientMetadata,
+    ) -> Result<ClientView, AppError> {
+        if current.metadata == *metadata {
+            return Ok(current);
+        }
+        let summary = summary(&current.metadata, metadata);
+        let version = self.write_version(tx, actor, &current, metadata, &summary)?;
+        let client_id = current.client_id;
+        tx.emit(Event::ClientUpdated { client_id: client_id.clone(), version, summary });
+        view_of(tx.conn, &client_id)
     }
 
     /// Writes version `version`'s configuration as the next version, if it
@@ -156,7 +178,7 @@ impl App {
         let attempt = Attempt { action: "client.rolled_back", ..clients(client_id) };
         self.change(actor, attempt, |tx| {
             crate::console::ensure_not_reserved(actor, client_id)?;
-            let current = view(find(tx.conn, client_id)?);
+            let current = view_of(tx.conn, client_id)?;
             let target = stored::version(tx.conn, client_id, version)?.ok_or_else(|| {
                 // The client exists: a version it never had conflicts with its state.
                 AppError::Conflict(format!("client {client_id} has no version {version} to roll back to"))
@@ -177,7 +199,7 @@ impl App {
             let summary = format!("rolled back to version {version}");
             let written = self.write_version(tx, actor, &current, &metadata, &summary)?;
             tx.emit(Event::ClientRolledBack { client_id: client_id.to_owned(), version: written, restored: version });
-            Ok(view(find(tx.conn, client_id)?))
+            view_of(tx.conn, client_id)
         })
     }
 
@@ -193,7 +215,7 @@ impl App {
         let action = if disabled { "client.disabled" } else { "client.enabled" };
         self.change(actor, Attempt { action, ..clients(client_id) }, |tx| {
             crate::console::ensure_not_reserved(actor, client_id)?;
-            let current = view(find(tx.conn, client_id)?);
+            let current = view_of(tx.conn, client_id)?;
             if disabled && holds_admin(&current.metadata) {
                 ensure_another_admin(tx, client_id)?;
             }
@@ -204,7 +226,7 @@ impl App {
             } else {
                 Event::ClientEnabled { client_id: client_id.clone() }
             });
-            Ok(view(find(tx.conn, &client_id)?))
+            view_of(tx.conn, &client_id)
         })
     }
 
@@ -213,13 +235,7 @@ impl App {
     pub fn delete_client(&self, actor: &Actor, client_id: &str) -> Result<(), AppError> {
         self.change(actor, Attempt { action: "client.deleted", ..clients(client_id) }, |tx| {
             crate::console::ensure_not_reserved(actor, client_id)?;
-            let current = view(find(tx.conn, client_id)?);
-            if holds_admin(&current.metadata) {
-                ensure_another_admin(tx, client_id)?;
-            }
-            stored::delete(tx.conn, client_id)?;
-            tx.emit(Event::ClientDeleted { client_id: client_id.to_owned() });
-            Ok(())
+            remove(tx, client_id)
         })
     }
 
@@ -273,6 +289,19 @@ fn stale(based_on: i64, current: i64) -> AppError {
     AppError::Conflict(format!(
         "version {based_on} is not current any more (the current version is {current}); read the client again and reapply the change"
     ))
+}
+
+/// Deletes `client_id` in `tx`, and with it any registration it made of
+/// itself: its tokens and its registration access token stop working.
+pub(crate) fn remove(tx: &mut Tx<'_>, client_id: &str) -> Result<(), AppError> {
+    let current = find(tx.conn, client_id)?;
+    if holds_admin(&current.metadata) {
+        ensure_another_admin(tx, client_id)?;
+    }
+    stored::delete(tx.conn, client_id)?;
+    portcullis_store::registrations::forget(tx.conn, client_id)?;
+    tx.emit(Event::ClientDeleted { client_id: client_id.to_owned() });
+    Ok(())
 }
 
 /// Refuses a change that would leave no enabled client other than

@@ -6,6 +6,7 @@
 pub(crate) mod changes;
 mod policy;
 
+pub(crate) use changes::{new_client_id, remove};
 pub use changes::{ClientChange, CreatedClient};
 pub use policy::is_last_admin;
 pub use policy::{check, parse_metadata, summary, ChangePolicy, KnownScopes};
@@ -64,6 +65,18 @@ pub struct ClientView {
     pub secrets: Vec<SecretView>,
     /// Redirect URIs an update removed that still work until `valid_until`.
     pub retired_redirect_uris: Vec<RetiredRedirectUri>,
+    /// How it registered itself (RFC 7591), when it did rather than an admin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RegistrationView>,
+}
+
+/// How a client registered itself.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegistrationView {
+    /// What admitted it: `initial access token <id>` or `open registration`.
+    pub admitted_by: String,
+    /// The policy its own updates follow.
+    pub policy: portcullis_core::RegistrationPolicy,
 }
 
 /// A configuration version as the history lists it.
@@ -108,9 +121,12 @@ pub struct ClientPage {
     pub next_cursor: Option<String>,
 }
 
-fn view(record: ClientRecord) -> ClientView {
+/// The view of `record`, with how it registered itself, if it did.
+pub(crate) fn view(conn: &mut DbConnection, record: ClientRecord) -> Result<ClientView, AppError> {
+    let registration = portcullis_store::registrations::find(conn, &record.client_id)?
+        .map(|r| RegistrationView { admitted_by: r.admitted_by, policy: r.policy });
     let metadata = record.metadata;
-    ClientView {
+    Ok(ClientView {
         client_id: record.client_id,
         version: record.version,
         disabled: record.disabled_at.is_some(),
@@ -133,7 +149,8 @@ fn view(record: ClientRecord) -> ClientView {
             .into_iter()
             .map(|(redirect_uri, until)| RetiredRedirectUri { redirect_uri, valid_until: time(until) })
             .collect(),
-    }
+        registration,
+    })
 }
 
 fn version_view(record: VersionRecord, with_metadata: bool) -> VersionView {
@@ -147,6 +164,12 @@ fn version_view(record: VersionRecord, with_metadata: bool) -> VersionView {
     }
 }
 
+/// The view of the client `client_id`, or [`AppError::NotFound`].
+pub(crate) fn view_of(conn: &mut DbConnection, client_id: &str) -> Result<ClientView, AppError> {
+    let record = find(conn, client_id)?;
+    view(conn, record)
+}
+
 /// The client's record, or [`AppError::NotFound`].
 pub(crate) fn find(conn: &mut DbConnection, client_id: &str) -> Result<ClientRecord, AppError> {
     stored::find(conn, client_id)?
@@ -156,7 +179,7 @@ pub(crate) fn find(conn: &mut DbConnection, client_id: &str) -> Result<ClientRec
 impl App {
     /// One client.
     pub fn client(&self, actor: &Actor, client_id: &str) -> Result<ClientView, AppError> {
-        self.read(actor, Permission::Clients, |conn| Ok(view(find(conn, client_id)?)))
+        self.read(actor, Permission::Clients, |conn| view_of(conn, client_id))
     }
 
     /// A page of clients.
@@ -167,15 +190,13 @@ impl App {
             let after =
                 |r: &ClientRecord| query.after.as_deref().is_none_or(|after| r.client_id.as_str() > after);
             for record in stored::all(conn)?.into_iter().filter(after) {
-                let view = view(record);
-                if name.as_deref().is_none_or(|name| view.metadata.client_name.to_lowercase().contains(name))
-                    && query.disabled.is_none_or(|disabled| view.disabled == disabled)
-                    && query.grant_type.is_none_or(|grant| view.metadata.allows_grant(grant))
-                    && query
-                        .auth_method
-                        .is_none_or(|method| view.metadata.token_endpoint_auth_method == method)
+                let metadata = &record.metadata;
+                if name.as_deref().is_none_or(|name| metadata.client_name.to_lowercase().contains(name))
+                    && query.disabled.is_none_or(|disabled| record.disabled_at.is_some() == disabled)
+                    && query.grant_type.is_none_or(|grant| metadata.allows_grant(grant))
+                    && query.auth_method.is_none_or(|method| metadata.token_endpoint_auth_method == method)
                 {
-                    clients.push(view);
+                    clients.push(view(conn, record)?);
                 }
                 if clients.len() > query.limit {
                     break;

@@ -102,6 +102,9 @@ impl From<AppError> for AdminError {
             AppError::Forbidden(_) | AppError::Beyond(_) => {
                 OAuthFailure(OAuthError::new(ErrorCode::InsufficientScope, error.to_string())).into()
             }
+            AppError::Unauthenticated(description) => {
+                OAuthFailure(OAuthError::new(ErrorCode::InvalidToken, description)).into()
+            }
             AppError::NotFound(description) => Self::not_found(description),
             AppError::InvalidMetadata { field, message } => Self::invalid_metadata(field, message),
             AppError::Invalid(description) => Self::bad_request(description),

@@ -10,6 +10,7 @@ pub mod client_secrets;
 pub mod clients;
 pub mod compliance;
 pub mod error;
+pub mod initial_access_tokens;
 pub mod keys;
 pub mod openapi;
 pub mod remediations;

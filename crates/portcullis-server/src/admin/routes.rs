@@ -3,8 +3,8 @@
 
 use crate::admin::schemas;
 use crate::admin::{
-    admin_roles, alert_rules, audit_logs, client_secrets, clients, compliance, keys, remediations, usage,
-    users, webhooks,
+    admin_roles, alert_rules, audit_logs, client_secrets, clients, compliance, initial_access_tokens, keys,
+    remediations, usage, users, webhooks,
 };
 use actix_web::{web, Route};
 use portcullis_app::Permission;
@@ -87,7 +87,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 47] = [
+pub const ROUTES: [AdminRoute; 50] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -436,6 +436,33 @@ pub const ROUTES: [AdminRoute; 47] = [
         No,
         alert_rules::delete,
         "Delete an alert rule (one that acts on clients needs admin:clients too)"
+    ),
+    route!(
+        Get,
+        "/initial-access-tokens",
+        Clients,
+        200,
+        No,
+        initial_access_tokens::list,
+        "List initial access tokens for dynamic registration (never their values)"
+    ),
+    route!(
+        Post,
+        "/initial-access-tokens",
+        Clients,
+        201,
+        Required(schemas::initial_access_token),
+        initial_access_tokens::issue,
+        "Issue an initial access token (RFC 7591 §3) with a registration policy, expiry and use count; its value is shown once"
+    ),
+    route!(
+        Delete,
+        "/initial-access-tokens/{token_id}",
+        Clients,
+        204,
+        No,
+        initial_access_tokens::revoke,
+        "Revoke an initial access token: it admits no more registrations"
     ),
     route!(
         Get,

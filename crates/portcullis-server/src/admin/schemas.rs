@@ -237,6 +237,30 @@ pub fn new_secret() -> Value {
                "description": "in the future (the pattern says so narrowly: from 2100 on)"}}})
 }
 
+/// An initial access token request: what it is for, the registration
+/// policy of the clients it admits, when it expires and how often it admits.
+pub fn initial_access_token() -> Value {
+    use portcullis_core::client::{MAX_ACCESS_TOKEN_LIFETIME, MAX_REFRESH_TOKEN_LIFETIME};
+    use portcullis_core::client_fields::{AUTH_METHODS, GRANT_TYPES};
+    use portcullis_core::registration::MAX_POLICY_ENTRIES;
+    let list = |items: Value| json!({"type": "array", "minItems": 1, "maxItems": MAX_POLICY_ENTRIES, "uniqueItems": true, "items": items});
+    let policy = json!({"type": "object", "additionalProperties": false, "properties": {
+        "grant_types": list(json!({"enum": GRANT_TYPES})),
+        "token_endpoint_auth_methods": list(json!({"enum": AUTH_METHODS})),
+        "scopes": list(json!({"type": "string", "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,200}$"})),
+        "redirect_uri_patterns": list(json!({"type": "string", "pattern": "^[\\x21-\\x7e]{1,500}$",
+            "description": "`*` stands for any run of characters"})),
+        "max_access_token_lifetime": seconds(MAX_ACCESS_TOKEN_LIFETIME),
+        "max_refresh_token_lifetime": seconds(MAX_REFRESH_TOKEN_LIFETIME)}});
+    let mut expires_at = new_secret()["properties"]["expires_at"].clone();
+    expires_at["description"] = "when it stops admitting; in the future".into();
+    json!({"type": "object", "required": ["description"], "additionalProperties": false, "properties": {
+        "description": text(200),
+        "policy": policy,
+        "expires_at": expires_at,
+        "max_uses": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}})
+}
+
 /// `{"alg": "RS256" | "ES256"}`.
 pub fn key_algorithm() -> Value {
     json!({"type": "object", "required": ["alg"], "additionalProperties": false, "properties": {"alg": alg()}})

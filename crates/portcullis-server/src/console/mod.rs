@@ -12,6 +12,7 @@ pub mod context;
 pub mod keys;
 pub mod monitoring;
 pub mod overview;
+pub mod registration;
 pub mod session;
 pub mod sign_in;
 pub mod users;
@@ -121,6 +122,7 @@ impl actix_web::FromRequest for Posted {
 pub fn refusal(error: AppError) -> Result<(StatusCode, String), PageError> {
     let status = match &error {
         AppError::Forbidden(_) | AppError::Beyond(_) => StatusCode::FORBIDDEN,
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Invalid(_) | AppError::InvalidMetadata { .. } => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -181,6 +183,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     clients::configure(cfg);
     users::configure(cfg);
     monitoring::configure(cfg);
+    registration::configure(cfg);
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
         .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
         .service(web::resource("/console/keys").route(web::get().to(keys::show)))

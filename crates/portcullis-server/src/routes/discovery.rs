@@ -35,6 +35,8 @@ struct ProviderMetadata<'a> {
     token_endpoint: String,
     userinfo_endpoint: String,
     end_session_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
     scopes_supported: Vec<&'a str>,
     claims_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
@@ -60,8 +62,9 @@ struct ProviderMetadata<'a> {
 }
 
 impl DiscoveryDocument {
-    /// The metadata of a server with issuer `issuer` issuing the API scopes `api_scopes`.
-    pub fn new(issuer: &Issuer, api_scopes: &[String]) -> Self {
+    /// The metadata of a server with issuer `issuer` issuing the API scopes
+    /// `api_scopes`, with a registration endpoint when `registration` is on.
+    pub fn new(issuer: &Issuer, api_scopes: &[String], registration: bool) -> Self {
         let metadata = ProviderMetadata {
             // OpenID Connect Discovery §4.3: identical to the configured issuer.
             issuer: issuer.as_str(),
@@ -70,6 +73,8 @@ impl DiscoveryDocument {
             token_endpoint: issuer.endpoint(endpoints::TOKEN),
             userinfo_endpoint: issuer.endpoint(endpoints::USERINFO),
             end_session_endpoint: issuer.endpoint(endpoints::END_SESSION),
+            // RFC 8414 §2, OpenID Connect Discovery §3: only when it is served.
+            registration_endpoint: registration.then(|| issuer.endpoint(endpoints::REGISTER)),
             scopes_supported: std::iter::once("openid")
                 .chain(CLAIMS_BY_SCOPE.iter().map(|(scope, _)| *scope))
                 .chain(api_scopes.iter().map(String::as_str))

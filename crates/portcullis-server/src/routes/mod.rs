@@ -8,6 +8,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod logout;
+pub mod register;
 pub mod revoke;
 pub mod second_factor;
 pub mod token;
@@ -23,7 +24,7 @@ use portcullis_oauth::endpoints;
 /// Mounts every endpoint. A known path called with another method answers
 /// 405; an unknown path answers a JSON 404. Browser apps may call the
 /// token, revocation and UserInfo endpoints and read discovery and the
-/// JWKS from other origins ([`cors`]).
+/// JWKS from other origins ([`cors`]), and register clients from any.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let for_clients = || from_fn(cors::for_clients);
     cfg.service(readable(endpoints::OPENID_CONFIGURATION, discovery::metadata))
@@ -53,6 +54,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))
         .service(postable(endpoints::REVOKE, revoke::revoke).wrap(for_clients()))
+        .service(postable(endpoints::REGISTER, register::register).wrap(from_fn(cors::for_anyone)))
+        .service(
+            web::resource(format!("{}/{{client_id}}", endpoints::REGISTER))
+                .route(web::get().to(register::read))
+                .route(web::put().to(register::update))
+                .route(web::delete().to(register::delete))
+                .default_service(refuse_except("GET, PUT, DELETE"))
+                .wrap(from_fn(cors::for_anyone)),
+        )
         .service(readable(endpoints::HEALTHZ, health::healthz))
         .service(readable(endpoints::READYZ, health::readyz))
         .configure(crate::admin::configure)

@@ -318,6 +318,55 @@ fn client_create_refuses_invalid_metadata_and_writes_nothing() {
     assert!(!dir.path().join("data").exists(), "nothing was written");
 }
 
+#[tokio::test]
+async fn an_initial_access_token_issued_on_the_command_line_admits_its_registrations_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"token_endpoint_auth_methods": ["none"], "redirect_uri_patterns": ["http://127.0.0.1:*"]}"#,
+    )
+    .unwrap();
+    let output = portcullis(dir.path())
+        .args(["registration-token", "issue", "--description", "CI agents", "--max-uses", "1"])
+        .args(["--expires-in-days", "1", "--policy-file"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let issued: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (token_id, token) =
+        (issued["token_id"].as_str().unwrap(), issued["initial_access_token"].as_str().unwrap());
+    assert_eq!(issued["policy"]["token_endpoint_auth_methods"], serde_json::json!(["none"]));
+
+    let (_server, address) = serve({
+        let mut command = portcullis(dir.path());
+        command.args(["serve", "--listen", "127.0.0.1:0", "--registration", "token"]);
+        command
+    });
+    let registration =
+        serde_json::json!({"client_name": "agent", "redirect_uris": ["http://127.0.0.1:5000/cb"]});
+    let register = || {
+        reqwest::Client::new()
+            .post(format!("{address}/register"))
+            .bearer_auth(token)
+            .json(&registration)
+            .send()
+    };
+    let registered: serde_json::Value = register().await.unwrap().json().await.unwrap();
+    assert_eq!(registered["token_endpoint_auth_method"], "none", "the policy's method when none is asked");
+    assert_eq!(register().await.unwrap().status(), 401, "its one use is taken");
+
+    let listed = portcullis(dir.path()).args(["registration-token", "list"]).output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed["initial_access_tokens"][0]["state"], "used_up");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(token), "the token is never logged");
+    let revoke = || portcullis(dir.path()).args(["registration-token", "revoke", token_id]).output().unwrap();
+    assert!(revoke().status.success());
+    let stderr = String::from_utf8_lossy(&revoke().stderr).into_owned();
+    assert!(stderr.contains("no initial access token"), "{stderr}");
+}
+
 /// Two `portcullis serve` processes on one database, with one key-encryption key.
 fn two_servers(
     db: &portcullis_store::test_support::TestDb,

@@ -26,6 +26,7 @@ mod jwks;
 mod metrics;
 mod private_key_jwt;
 mod rate_limits;
+mod registration;
 mod remediation;
 mod sign_in_pages;
 mod startup;

@@ -1,0 +1,49 @@
+//! `/admin/v1/initial-access-tokens`: the tokens parties register clients
+//! with (RFC 7591 §3), each with a registration policy, an expiry and a use
+//! count; the value is shown once, at issue.
+
+use crate::admin::auth::Admin;
+use crate::admin::body::json_object;
+use crate::admin::error::AdminError;
+use crate::admin::{json_ok, operation};
+use crate::oauth_response::no_store;
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::registration::InitialAccessTokenRequest;
+use portcullis_app::App;
+
+/// `POST /admin/v1/initial-access-tokens` with `{"description", "policy"?,
+/// "expires_at"?, "max_uses"?}`: 201 with the token and its value, shown this once.
+pub async fn issue(
+    Admin(actor): Admin,
+    req: HttpRequest,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let body = serde_json::Value::Object(json_object(&req, payload).await?);
+    let request: InitialAccessTokenRequest = serde_json::from_value(body).map_err(|e| {
+        AdminError::bad_request(format!("the body is not an initial access token request: {e}"))
+    })?;
+    let issued = operation(&app, move |app| app.issue_initial_access_token(&actor, request)).await?;
+    let mut body = serde_json::to_value(&issued.token).unwrap_or_default();
+    body["initial_access_token"] = issued.value.expose().into();
+    let mut response = HttpResponse::Created();
+    no_store(&mut response);
+    Ok(response.json(body))
+}
+
+/// `GET /admin/v1/initial-access-tokens`: every token, newest first, never a value.
+pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+    let tokens = operation(&app, move |app| app.initial_access_tokens(&actor)).await?;
+    Ok(json_ok(serde_json::json!({ "initial_access_tokens": tokens })))
+}
+
+/// `DELETE /admin/v1/initial-access-tokens/{token_id}`: 204; it admits no
+/// more registrations (the clients it admitted stay).
+pub async fn revoke(
+    Admin(actor): Admin,
+    path: web::Path<String>,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    operation(&app, move |app| app.revoke_initial_access_token(&actor, &path)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

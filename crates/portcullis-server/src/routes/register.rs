@@ -1,0 +1,155 @@
+//! `POST /register` (RFC 7591 §3) and `GET`, `PUT`, `DELETE
+//! /register/{client_id}` (RFC 7592 §2): clients that register and manage
+//! themselves, when `--registration` is `token` or `open`. The engine's
+//! [`Registrar`] decides; this reads the JSON body and the bearer token,
+//! limits registrations per address, and renders. Any origin may call it
+//! (`cors::for_anyone`).
+
+use crate::client_address::TrustedProxies;
+use crate::form::{read_body, BodyRefusal};
+use crate::headers;
+use crate::oauth_response::{no_store, OAuthFailure};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::rate_limits::{address_key, Decision, Limit};
+use portcullis_core::{ErrorCode, OAuthError};
+use portcullis_oauth::registration::Registrar;
+use serde_json::{Map, Value};
+
+/// The largest registration request read.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The registration endpoint's state.
+pub struct RegistrationEndpoint {
+    /// The engine's decisions.
+    pub registrar: Registrar,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
+    /// Registration requests per minute from one address (0: unlimited).
+    pub rate_limit: u32,
+}
+
+/// `POST /register`: 201 with the client information response.
+pub async fn register(
+    req: HttpRequest,
+    payload: web::Payload,
+    endpoint: web::Data<RegistrationEndpoint>,
+    app: web::Data<portcullis_app::App>,
+) -> Result<HttpResponse, OAuthFailure> {
+    let address = endpoint.admit(&req, &app)?;
+    let request = json_body(&req, payload).await?;
+    let body = endpoint.registrar.register(headers::bearer(&req), address, request).await?;
+    Ok(answer(HttpResponse::Created(), &body))
+}
+
+/// `GET /register/{client_id}`: 200 with the client's configuration.
+pub async fn read(
+    req: HttpRequest,
+    path: web::Path<String>,
+    endpoint: web::Data<RegistrationEndpoint>,
+    app: web::Data<portcullis_app::App>,
+) -> Result<HttpResponse, OAuthFailure> {
+    let address = endpoint.admit(&req, &app)?;
+    let token = registration_token(&req)?;
+    let body = endpoint.registrar.read(path.into_inner(), token, address).await?;
+    Ok(answer(HttpResponse::Ok(), &body))
+}
+
+/// `PUT /register/{client_id}`: 200 with the new configuration.
+pub async fn update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    endpoint: web::Data<RegistrationEndpoint>,
+    app: web::Data<portcullis_app::App>,
+) -> Result<HttpResponse, OAuthFailure> {
+    let address = endpoint.admit(&req, &app)?;
+    let token = registration_token(&req)?;
+    let request = json_body(&req, payload).await?;
+    let body = endpoint.registrar.update(path.into_inner(), token, address, request).await?;
+    Ok(answer(HttpResponse::Ok(), &body))
+}
+
+/// `DELETE /register/{client_id}`: 204.
+pub async fn delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    endpoint: web::Data<RegistrationEndpoint>,
+    app: web::Data<portcullis_app::App>,
+) -> Result<HttpResponse, OAuthFailure> {
+    let address = endpoint.admit(&req, &app)?;
+    let token = registration_token(&req)?;
+    endpoint.registrar.delete(path.into_inner(), token, address).await?;
+    let mut done = HttpResponse::NoContent();
+    no_store(&mut done);
+    Ok(done.finish())
+}
+
+impl RegistrationEndpoint {
+    /// The caller's address, once registration is on and the address is
+    /// within its rate limit.
+    fn admit(
+        &self,
+        req: &HttpRequest,
+        app: &portcullis_app::App,
+    ) -> Result<Option<std::net::IpAddr>, OAuthFailure> {
+        if !self.registrar.is_on() {
+            return Err(OAuthFailure(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "dynamic client registration is off on this server (--registration)",
+            )));
+        }
+        let address = self.proxies.client_ip(req);
+        if let Decision::Limited { retry_after } =
+            app.rate_limit(Limit::Registration, &address_key(address), self.rate_limit)
+        {
+            return Err(OAuthError::slow_down(
+                "too many registration requests from this address",
+                retry_after,
+            )
+            .into());
+        }
+        Ok(address)
+    }
+}
+
+/// The registration access token (RFC 7592 §2: a bearer token in the header).
+fn registration_token(req: &HttpRequest) -> Result<String, OAuthFailure> {
+    headers::bearer(req).ok_or_else(|| {
+        OAuthError::new(ErrorCode::InvalidToken, "send the registration access token as a Bearer token")
+            .into()
+    })
+}
+
+/// The body as a JSON object (RFC 7591 §3.1: `application/json`).
+async fn json_body(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, OAuthFailure> {
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(
+            OAuthError::invalid_request("the body must be JSON (Content-Type: application/json)").into()
+        );
+    }
+    let bytes =
+        read_body(req, &mut payload.into_inner(), MAX_BODY).await.map_err(|refusal| match refusal {
+            BodyRefusal::TooLarge(_) => {
+                OAuthError::invalid_request(format!("the body is larger than {MAX_BODY} bytes"))
+            }
+            other => OAuthError::invalid_request(other.to_string()),
+        })?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(members)) => Ok(members),
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "the body must be a JSON object of client metadata",
+        )
+        .into()),
+    }
+}
+
+/// `body` with `status`, never cached: it carries credentials.
+fn answer(mut status: actix_web::HttpResponseBuilder, body: &Value) -> HttpResponse {
+    no_store(&mut status);
+    status.json(body)
+}
