@@ -33,7 +33,8 @@ pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 pub const WINDOW_SECONDS: i64 = 60;
 /// The address keys an instance tracks; past this, requests of new
 /// addresses go uncounted until old ones expire: an attacker with that many
-/// addresses must grow neither memory nor a refusal of everyone else.
+/// addresses must grow neither memory nor a refusal of everyone else. New
+/// addresses' registrations, which write clients, are refused meanwhile.
 pub const MAX_ADDRESS_KEYS: usize = 100_000;
 /// The most keys an instance writes per sync, busiest first.
 pub const MAX_WRITTEN: usize = 1000;
@@ -163,6 +164,10 @@ impl RateLimiter {
         let keys = &mut counters[limit.index()];
         if !keys.contains_key(subject) {
             if limit != Limit::Token && address_keys >= MAX_ADDRESS_KEYS {
+                // Writes fail closed: registrations wait until old addresses expire.
+                if limit == Limit::Registration {
+                    return Decision::Limited { retry_after: WINDOW_SECONDS as u64 };
+                }
                 return Decision::Allowed;
             }
             let hash = crate::secrets::hash(&format!("{}\0{subject}", limit.as_str()));

@@ -139,6 +139,11 @@ fn not_admitted(what: &str) -> AppError {
     AppError::Unauthenticated(format!("the {what} is not valid, or no longer"))
 }
 
+/// The party managing the client `client_id` with its registration access token.
+fn registrant(client_id: &str, address: Option<IpAddr>) -> Actor {
+    Actor::Registrant { via: format!("client {client_id}"), address }
+}
+
 /// A new registration access token and its hash.
 fn new_token() -> (RegistrationToken, Vec<u8>) {
     let token = RegistrationToken::new(secrets::random_token());
@@ -156,6 +161,12 @@ fn known_members(request: Map<String, Value>) -> Map<String, Value> {
 }
 
 impl App {
+    /// The policy of open registration (`--registration open`) on this
+    /// server: the anonymous one, with the API scopes it is configured with.
+    pub fn anonymous_registration_policy(&self) -> RegistrationPolicy {
+        RegistrationPolicy::anonymous(self.scopes.api())
+    }
+
     /// Issues an initial access token; its value is shown this once.
     pub fn issue_initial_access_token(
         &self,
@@ -302,7 +313,7 @@ impl App {
         presented: &str,
         address: Option<IpAddr>,
     ) -> Result<RegisteredClient, AppError> {
-        self.manage(client_id, presented, address, |_, _, current| Ok(current))
+        self.manage(client_id, presented, address, |_, _, _, current| Ok(current))
     }
 
     /// Replaces the configuration of `client_id` with `request` for the
@@ -326,7 +337,7 @@ impl App {
         }
         let presented_secret =
             request.get("client_secret").map(|s| s.as_str().unwrap_or_default().to_owned());
-        self.manage(client_id, presented, address, |app, tx, current| {
+        self.manage(client_id, presented, address, |app, tx, registration, current| {
             if let Some(secret) = &presented_secret {
                 let record = find(tx.conn, client_id)?;
                 let hashes = record.secrets.iter().map(|s| s.secret_hash.as_slice());
@@ -337,14 +348,25 @@ impl App {
                     ));
                 }
             }
-            let registration =
-                stored::find(tx.conn, client_id)?.ok_or_else(|| not_admitted("registration access token"))?;
             let mut request = known_members(request);
             registration.policy.fill_defaults(&mut request);
             let metadata = parse_metadata(request, &app.scopes)?;
             registration.policy.admits(&metadata)?;
-            let actor = Actor::Registrant { via: format!("client {client_id}"), address };
-            app.reconfigure(tx, &actor, current, &metadata)
+            let (before, after) =
+                (current.metadata.token_endpoint_auth_method, metadata.token_endpoint_auth_method);
+            if before.uses_secret() != after.uses_secret() {
+                // A secret is shown only at registration: a switch would leave a
+                // confidential client without one, or a public one with stale ones.
+                return Err(AppError::InvalidMetadata {
+                    field: "token_endpoint_auth_method".into(),
+                    message: format!(
+                        "cannot change from {} to {}: whether a client holds a secret is fixed at registration; register a new client",
+                        before.as_str(),
+                        after.as_str()
+                    ),
+                });
+            }
+            app.reconfigure(tx, &registrant(client_id, address), current, &metadata)
         })
     }
 
@@ -356,9 +378,10 @@ impl App {
         presented: &str,
         address: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        let actor = Actor::Registrant { via: format!("client {client_id}"), address };
-        self.commit(&actor, |tx| {
-            authenticate(tx, client_id, presented)?;
+        // Checked before the change takes the audit log's head: a wrong token waits on nothing.
+        authenticate(&mut *self.db.get()?, client_id, presented)?;
+        self.commit(&registrant(client_id, address), |tx| {
+            authenticate(tx.conn, client_id, presented)?;
             remove(tx, client_id)
         })
     }
@@ -370,13 +393,13 @@ impl App {
         client_id: &str,
         presented: &str,
         address: Option<IpAddr>,
-        work: impl FnOnce(&Self, &mut Tx<'_>, ClientView) -> Result<ClientView, AppError>,
+        work: impl FnOnce(&Self, &mut Tx<'_>, &RegistrationRecord, ClientView) -> Result<ClientView, AppError>,
     ) -> Result<RegisteredClient, AppError> {
-        let actor = Actor::Registrant { via: format!("client {client_id}"), address };
-        self.commit(&actor, |tx| {
-            let registration = authenticate(tx, client_id, presented)?;
+        authenticate(&mut *self.db.get()?, client_id, presented)?;
+        self.commit(&registrant(client_id, address), |tx| {
+            let registration = authenticate(tx.conn, client_id, presented)?;
             let current = view_of(tx.conn, client_id)?;
-            let client = work(self, tx, current)?;
+            let client = work(self, tx, &registration, current)?;
             let (registration_token, hash) = new_token();
             stored::replace_token(tx.conn, client_id, &hash, tx.now)?;
             Ok(RegisteredClient {
@@ -390,14 +413,19 @@ impl App {
 }
 
 /// The registration of `client_id`, when `presented` is its registration
-/// access token and the client is still there (RFC 7592 §3: a token of a
-/// client that is gone is refused).
-fn authenticate(tx: &mut Tx<'_>, client_id: &str, presented: &str) -> Result<RegistrationRecord, AppError> {
-    let registration = stored::find(tx.conn, client_id)?
+/// access token and the client is still there and enabled (RFC 7592 §3: a
+/// token of a client that is gone is refused; an admin's disabling stops
+/// its own management too).
+fn authenticate(
+    conn: &mut portcullis_store::DbConnection,
+    client_id: &str,
+    presented: &str,
+) -> Result<RegistrationRecord, AppError> {
+    let registration = stored::find(conn, client_id)?
         .filter(|r| secrets::matches_any(presented, [r.token_hash.as_slice()]))
         .ok_or_else(|| not_admitted("registration access token"))?;
-    if portcullis_store::clients::find(tx.conn, client_id)?.is_none() {
-        return Err(not_admitted("registration access token"));
+    match portcullis_store::clients::find(conn, client_id)? {
+        Some(client) if client.disabled_at.is_none() => Ok(registration),
+        _ => Err(not_admitted("registration access token")),
     }
-    Ok(registration)
 }

@@ -7,10 +7,11 @@
 //! it.
 //!
 //! A policy that restricts nothing ([`RegistrationPolicy::is_unrestricted`])
-//! admits what an admin could register. Any other also refuses the members
-//! only an admin sets ([`ADMIN_ONLY`]): a party that registers itself cannot
-//! skip consent, lift its rate limit, read other clients' tokens or weaken
-//! PKCE.
+//! admits what an admin could register. Any other also refuses what only an
+//! admin sets ([`ADMIN_ONLY`]) and the admin scopes it does not list: a
+//! party that registers itself cannot skip consent, lift its rate limit,
+//! read other clients' tokens, weaken or turn off PKCE, or administer the
+//! server.
 
 use crate::client::{MetadataError, TokenEndpointAuthMethod};
 use crate::client_fields::client_field;
@@ -19,9 +20,10 @@ use crate::{ClientMetadata, GrantType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Members only an admin may set under a policy that restricts anything.
-pub const ADMIN_ONLY: [&str; 4] =
-    ["skip_consent", "token_rate_limit", "introspection_allowed", "pkce_plain_allowed"];
+/// Members only an admin may set (`require_pkce`: to false) under a policy
+/// that restricts anything.
+pub const ADMIN_ONLY: [&str; 5] =
+    ["skip_consent", "token_rate_limit", "introspection_allowed", "pkce_plain_allowed", "require_pkce"];
 
 /// The most entries a policy's lists hold.
 pub const MAX_POLICY_ENTRIES: usize = 50;
@@ -40,8 +42,8 @@ pub struct RegistrationPolicy {
     /// The scope tokens it may hold; also its scope when it names none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
-    /// Patterns each redirect URI must match, `*` standing for any run of
-    /// characters (`https://*.example.com/*`, `http://127.0.0.1:*`).
+    /// Patterns each redirect URI must match ([`uri_matches`]):
+    /// `https://*.example.com/*`, `http://127.0.0.1:*/*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri_patterns: Option<Vec<String>>,
     /// The longest access-token lifetime, seconds; also its lifetime when it
@@ -69,7 +71,8 @@ impl RegistrationPolicy {
             .collect();
         let loopback = ["127.0.0.1", "localhost", "[::1]"]
             .iter()
-            .flat_map(|host| [format!("http://{host}:*"), format!("http://{host}/*")]);
+            .flat_map(|host| [format!("http://{host}:*/*"), format!("http://{host}/*")]);
+        let https = ["https://**/*", "https://**:*/*"].map(str::to_owned);
         Self {
             grant_types: Some(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
             token_endpoint_auth_methods: Some(vec![
@@ -77,7 +80,7 @@ impl RegistrationPolicy {
                 TokenEndpointAuthMethod::PrivateKeyJwt,
             ]),
             scopes: Some(scopes),
-            redirect_uri_patterns: Some(std::iter::once("https://*".to_owned()).chain(loopback).collect()),
+            redirect_uri_patterns: Some(https.into_iter().chain(loopback).collect()),
             max_access_token_lifetime: Some(3_600),
             max_refresh_token_lifetime: Some(30 * 24 * 3_600),
         }
@@ -131,11 +134,22 @@ impl RegistrationPolicy {
         Ok(())
     }
 
-    /// Fills in what a registration request left out, as RFC 7591 §2 and
-    /// this policy say: the code grant, `client_secret_basic` (or the
-    /// policy's first method when it does not allow that), the policy's
+    /// Fills in what a registration request left out (a `null` member is
+    /// left out), as RFC 7591 §2 and this policy say: a name (the host of
+    /// its first redirect URI), the code grant, `client_secret_basic` (or
+    /// the policy's first method when it does not allow that), the policy's
     /// scopes and lifetimes.
     pub fn fill_defaults(&self, request: &mut Map<String, Value>) {
+        request.retain(|_, value| !value.is_null());
+        let named_for = request
+            .get("redirect_uris")
+            .and_then(|uris| uris.get(0))
+            .and_then(Value::as_str)
+            .and_then(|uri| url::Url::parse(uri).ok())
+            .and_then(|uri| uri.host_str().map(str::to_owned));
+        request
+            .entry("client_name")
+            .or_insert_with(|| named_for.unwrap_or_else(|| "Unnamed client".into()).into());
         // RFC 7591 §2: grant_types defaults to authorization_code.
         request.entry("grant_types").or_insert_with(|| Value::from(vec!["authorization_code"]));
         let method = match &self.token_endpoint_auth_methods {
@@ -157,6 +171,7 @@ impl RegistrationPolicy {
             .is_some_and(|grants| grants.iter().any(|g| g == GrantType::RefreshToken.as_str()));
         if let Some(max) = self.max_refresh_token_lifetime.filter(|_| refreshes) {
             request.entry("refresh_token_absolute_lifetime").or_insert_with(|| max.into());
+            request.entry("refresh_token_idle_lifetime").or_insert_with(|| max.into());
         }
     }
 
@@ -164,12 +179,19 @@ impl RegistrationPolicy {
     /// member (RFC 7591 §3.2.2).
     pub fn admits(&self, metadata: &ClientMetadata) -> Result<(), MetadataError> {
         if !self.is_unrestricted() {
-            let members = serde_json::to_value(metadata).unwrap_or_default();
-            let set = |name: &&&str| {
-                members.get(**name).is_some_and(|v| !(v.is_null() || *v == Value::Bool(false)))
-            };
-            if let Some(name) = ADMIN_ONLY.iter().find(set) {
+            let set = [
+                metadata.skip_consent,
+                metadata.token_rate_limit.is_some(),
+                metadata.introspection_allowed,
+                metadata.pkce_plain_allowed,
+                !metadata.require_pkce,
+            ];
+            if let Some((name, _)) = ADMIN_ONLY.iter().zip(set).find(|(_, set)| *set) {
                 return Err(MetadataError::new(*name, "only an admin may set this"));
+            }
+            let listed = |scope: &str| self.scopes.iter().flatten().any(|allowed| allowed == scope);
+            if let Some(scope) = metadata.scope.iter().find(|s| is_admin_scope(s) && !listed(s)) {
+                return Err(refused("scope", scope));
             }
         }
         if let Some(allowed) = &self.grant_types {
@@ -193,7 +215,7 @@ impl RegistrationPolicy {
             let after_logout =
                 metadata.post_logout_redirect_uris.iter().map(|u| ("post_logout_redirect_uris", u));
             for (member, uri) in uris.chain(after_logout) {
-                if !patterns.iter().any(|pattern| glob_matches(pattern, uri.as_str())) {
+                if !patterns.iter().any(|pattern| uri_matches(pattern, uri.as_str())) {
                     return Err(refused(member, uri.as_str()));
                 }
             }
@@ -229,21 +251,43 @@ fn refused(member: &str, value: &str) -> MetadataError {
     MetadataError::new(member, format!("`{value}` is not allowed by this registration's policy"))
 }
 
-/// Whether `text` matches `pattern`, where `*` stands for any run of
-/// characters (none included) and everything else for itself.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = text.strip_prefix(first) else { return false };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
+/// Whether the admin API's scopes name `scope` (`admin`, `admin:…`).
+fn is_admin_scope(scope: &str) -> bool {
+    scope == "admin" || scope.starts_with("admin:")
+}
+
+/// Whether the URI `uri` matches `pattern`. Each is split at the end of its
+/// authority (`scheme://host:port`). In the authority, `*` stands for a run
+/// of characters within one label (no `.`, `/`, `?`, `#` or `@`), so
+/// `https://*.example.com/*` never matches `https://evil.example/.example.com/`,
+/// and `**` for any host name (dots too). In the rest, `*` stands for any
+/// run of characters. Everything else stands for itself.
+pub fn uri_matches(pattern: &str, uri: &str) -> bool {
+    let (pattern_authority, pattern_rest) = split_authority(pattern);
+    let (authority, rest) = split_authority(uri);
+    glob(pattern_authority.as_bytes(), authority.as_bytes(), (b"./?#@", b"/?#@"))
+        && glob(pattern_rest.as_bytes(), rest.as_bytes(), (b"", b""))
+}
+
+/// `uri` as its scheme and authority, and the rest (path, query).
+fn split_authority(uri: &str) -> (&str, &str) {
+    let start = uri.find("://").map_or(0, |at| at + 3);
+    let end = uri[start..].find(['/', '?', '#']).map_or(uri.len(), |at| start + at);
+    uri.split_at(end)
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of bytes
+/// none of which is in the first of `stops`, and `**` in the second.
+fn glob(pattern: &[u8], text: &[u8], stops: (&[u8], &[u8])) -> bool {
+    let (run_stops, rest) = match pattern {
+        [b'*', b'*', rest @ ..] => (stops.1, rest),
+        [b'*', rest @ ..] => (stops.0, rest),
+        [first, rest @ ..] => return text.first() == Some(first) && glob(rest, &text[1..], stops),
+        [] => return text.is_empty(),
+    };
+    // The run is at most as long as the text allows before a stop byte.
+    let run = text.iter().position(|b| run_stops.contains(b)).unwrap_or(text.len());
+    (0..=run).any(|taken| glob(rest, &text[taken..], stops))
 }
 
 #[cfg(test)]
@@ -263,14 +307,21 @@ mod tests {
     }
 
     #[test]
-    fn globs_match_whole_texts() {
-        assert!(glob_matches("https://*", "https://app.example/cb"));
-        assert!(glob_matches("http://127.0.0.1:*", "http://127.0.0.1:4711/cb"));
-        assert!(!glob_matches("http://localhost:*", "http://localhost.evil.example/cb"));
-        assert!(glob_matches("https://*.example.com/*", "https://a.example.com/x"));
-        assert!(!glob_matches("https://*.example.com/*", "https://a.example.org/x"));
-        assert!(glob_matches("exact", "exact") && !glob_matches("exact", "exactly"));
-        assert!(glob_matches("a*b*b", "abb") && !glob_matches("a*bb", "ab"));
+    fn patterns_match_whole_uris_and_stars_stay_within_a_host_label() {
+        assert!(uri_matches("https://**/*", "https://app.example/cb"));
+        assert!(!uri_matches("https://**/*", "https://user@app.example/cb"));
+        assert!(!uri_matches("https://*/*", "https://app.example/cb"), "one label");
+        assert!(uri_matches("http://127.0.0.1:*/*", "http://127.0.0.1:4711/cb"));
+        assert!(!uri_matches("http://localhost:*/*", "http://localhost.evil.example/cb"));
+        assert!(uri_matches("https://*.example.com/*", "https://a.example.com/x"));
+        assert!(!uri_matches("https://*.example.com/*", "https://a.example.org/x"));
+        assert!(!uri_matches("https://*.example.com/*", "https://evil.example/.example.com/x"));
+        assert!(!uri_matches("https://*.example.com/*", "https://evil.example?.example.com/x"));
+        assert!(!uri_matches("https://*.example.com/*", "https://user@a.example.com/x"));
+        assert!(!uri_matches("https://*.example.com/*", "https://a.b.example.com/x"), "one label");
+        assert!(uri_matches("https://app.example/cb", "https://app.example/cb"));
+        assert!(!uri_matches("https://app.example/cb", "https://app.example/cb2"));
+        assert!(uri_matches("https://app.example/*/cb", "https://app.example/a/b/cb"));
     }
 
     #[test]
@@ -324,6 +375,44 @@ mod tests {
         for (body, member) in refusals {
             assert_eq!(policy.admits(&request(body, &policy)).unwrap_err().field, member);
         }
+    }
+
+    #[test]
+    fn a_restricted_policy_keeps_admin_scopes_pkce_and_its_lifetimes() {
+        let only_redirects = RegistrationPolicy {
+            redirect_uri_patterns: Some(vec!["https://app.example/*".into()]),
+            max_refresh_token_lifetime: Some(3600),
+            ..Default::default()
+        };
+        let service = request(
+            json!({"client_name": "x", "grant_types": ["client_credentials"], "scope": "admin:keys"}),
+            &only_redirects,
+        );
+        assert_eq!(only_redirects.admits(&service).unwrap_err().field, "scope", "not listed, not admitted");
+        let listed = RegistrationPolicy { scopes: Some(vec!["admin:keys".into()]), ..only_redirects.clone() };
+        listed
+            .admits(&request(
+                json!({"client_name": "x", "grant_types": ["client_credentials"], "scope": "admin:keys"}),
+                &listed,
+            ))
+            .unwrap();
+        let no_pkce = request(
+            json!({"client_name": "x", "redirect_uris": ["https://app.example/cb"], "require_pkce": false}),
+            &only_redirects,
+        );
+        assert_eq!(only_redirects.admits(&no_pkce).unwrap_err().field, "require_pkce");
+        // A null is a member left out: the policy's lifetime applies, not the server's default.
+        let nulls = request(
+            json!({"redirect_uris": ["https://app.example/cb"], "grant_types": ["authorization_code", "refresh_token"],
+                                   "refresh_token_absolute_lifetime": null, "refresh_token_idle_lifetime": null, "client_name": null}),
+            &only_redirects,
+        );
+        assert_eq!(
+            (nulls.refresh_token_absolute_lifetime, nulls.refresh_token_idle_lifetime),
+            (Some(3600), Some(3600))
+        );
+        assert_eq!(nulls.client_name, "app.example", "named after its redirect URI's host");
+        only_redirects.admits(&nulls).unwrap();
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! service reads them on every request so that the hot path never waits on
 //! the database. Changes are made by [`portcullis_app::clients`].
 
+use crate::client_documents::ClientDocuments;
 use crate::storage::StorageFailure;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -149,6 +150,7 @@ pub struct ClientRegistry {
     db: Database,
     clients: RwLock<Kept>,
     misses: Mutex<Misses>,
+    documents: Option<ClientDocuments>,
 }
 
 /// The clients an instance holds, and those it saw deleted: a read made
@@ -217,7 +219,19 @@ impl ClientRegistry {
             db: db.clone(),
             clients: RwLock::new(Kept { live: loaded, deleted: HashSet::new() }),
             misses: Mutex::new(Misses { unknown: HashMap::new(), second: now, lookups: 0 }),
+            documents: None,
         })
+    }
+
+    /// The registry that also knows the clients of metadata documents
+    /// (`--client-metadata-documents`).
+    pub fn with_documents(self, documents: ClientDocuments) -> Self {
+        Self { documents: Some(documents), ..self }
+    }
+
+    /// Whether `client_id` names a metadata document this server accepts.
+    pub fn names_document(&self, client_id: &str) -> bool {
+        self.documents.as_ref().is_some_and(|documents| documents.names_document(client_id))
     }
 
     /// Whether any client allows pages of `origin` to call it (a CORS
@@ -225,11 +239,14 @@ impl ClientRegistry {
     pub fn any_allows_origin(&self, origin: &str) -> bool {
         let kept = self.clients.read().expect("client registry lock");
         kept.live.values().any(|client| client.disabled_at.is_none() && client.metadata.allows_origin(origin))
+            || self.documents.as_ref().is_some_and(|documents| documents.any_allows_origin(origin))
     }
 
-    /// The client `client_id`, if this instance's mirror holds it.
+    /// The client `client_id`, if this instance's mirror holds it (or the
+    /// client of a metadata document it fetched).
     pub fn get(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
-        self.clients.read().expect("client registry lock").live.get(client_id).cloned()
+        let live = self.clients.read().expect("client registry lock").live.get(client_id).cloned();
+        live.or_else(|| self.documents.as_ref().and_then(|documents| documents.kept(client_id)))
     }
 
     /// The client `client_id`, from memory or else from the database; an
@@ -237,8 +254,12 @@ impl ClientRegistry {
     /// second's lookups are spent), so that a new client is never taken for
     /// an unknown one.
     pub async fn find(&self, client_id: &str) -> Result<Option<Arc<RegisteredClient>>, StorageFailure> {
-        if let Some(client) = self.get(client_id) {
-            return Ok(Some(client));
+        if let Some(client) = self.clients.read().expect("client registry lock").live.get(client_id) {
+            return Ok(Some(client.clone()));
+        }
+        // A document URL is never a stored client's id: its document decides.
+        if let Some(documents) = self.documents.as_ref().filter(|d| d.names_document(client_id)) {
+            return Ok(documents.find(client_id).await);
         }
         if ClientId::parse(client_id).is_err() {
             return Ok(None);

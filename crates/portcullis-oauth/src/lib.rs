@@ -22,6 +22,7 @@
 pub mod access_tokens;
 pub mod authorize;
 pub mod client_auth;
+pub mod client_documents;
 pub mod client_lockout;
 pub mod clients;
 pub mod endpoints;
@@ -32,6 +33,7 @@ pub mod mirror;
 pub mod params;
 pub mod registration;
 pub mod remote_jwks;
+pub mod software_statements;
 pub mod storage;
 
 pub use key_ring::KeyRing;

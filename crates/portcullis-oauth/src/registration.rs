@@ -6,10 +6,11 @@
 //! [`portcullis_app::registration`]'s.
 
 use crate::endpoints;
+use crate::software_statements::SoftwareStatements;
 use crate::storage::{operation, protocol_error};
 use portcullis_app::registration::{Admission, RegisteredClient};
 use portcullis_app::{App, AppError};
-use portcullis_core::{ErrorCode, Issuer, OAuthError, RegistrationPolicy};
+use portcullis_core::{ErrorCode, Issuer, OAuthError};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -31,15 +32,21 @@ pub enum RegistrationMode {
 pub struct Registrar {
     app: Arc<App>,
     mode: RegistrationMode,
-    anonymous: RegistrationPolicy,
     issuer: Issuer,
+    statements: SoftwareStatements,
 }
 
 impl Registrar {
-    /// The registrar of `issuer` in `mode`; open registration admits under
-    /// [`RegistrationPolicy::anonymous`] with the API scopes `api_scopes`.
-    pub fn new(app: Arc<App>, mode: RegistrationMode, issuer: Issuer, api_scopes: &[String]) -> Self {
-        Self { app, mode, anonymous: RegistrationPolicy::anonymous(api_scopes), issuer }
+    /// The registrar of `issuer` in `mode`, accepting the software
+    /// statements of `statements`' issuers; open registration admits under
+    /// the application's anonymous policy.
+    pub fn new(
+        app: Arc<App>,
+        mode: RegistrationMode,
+        issuer: Issuer,
+        statements: SoftwareStatements,
+    ) -> Self {
+        Self { app, mode, issuer, statements }
     }
 
     /// Whether registration is served at all.
@@ -54,16 +61,12 @@ impl Registrar {
         &self,
         bearer: Option<String>,
         address: Option<IpAddr>,
-        request: Map<String, Value>,
+        mut request: Map<String, Value>,
     ) -> Result<Value, OAuthError> {
-        if request.contains_key("software_statement") {
-            // RFC 7591 §3.2.2: no issuer of software statements is trusted here yet.
-            return Err(OAuthError::new(
-                ErrorCode::UnapprovedSoftwareStatement,
-                "this server trusts no issuer of software statements",
-            ));
+        if let Some(statement) = request.remove("software_statement") {
+            // RFC 7591 §3.1.1: what the statement says takes precedence.
+            request.extend(self.statements.metadata(&statement, self.app.now().timestamp())?);
         }
-        let anonymous = self.anonymous.clone();
         let open = self.mode == RegistrationMode::Open;
         if bearer.is_none() && !open {
             // RFC 7591 §3: the endpoint is protected by an initial access token.
@@ -73,6 +76,7 @@ impl Registrar {
             ));
         }
         let registered = run(&self.app, move |app| {
+            let anonymous = app.anonymous_registration_policy();
             let admission = match &bearer {
                 Some(token) => Admission::Token(token),
                 None => Admission::Open(&anonymous),
@@ -175,10 +179,7 @@ fn refusal(error: AppError) -> OAuthError {
             OAuthError::new(ErrorCode::InvalidToken, description)
         }
         // RFC 7592 §2.3: the server may refuse a client deleting itself (the last admin).
-        AppError::Conflict(description) | AppError::Beyond(description) => {
-            OAuthError::new(ErrorCode::AccessDenied, description)
-        }
-        AppError::Forbidden(_) => OAuthError::new(ErrorCode::AccessDenied, error.to_string()),
+        AppError::Conflict(description) => OAuthError::new(ErrorCode::AccessDenied, description),
         other => protocol_error(other),
     }
 }

@@ -82,6 +82,8 @@ pub struct OutboundResponse {
     pub status: u16,
     /// The body, at most the request's `max_body` bytes.
     pub body: Vec<u8>,
+    /// Its `Cache-Control` header, when it has one readable.
+    pub cache_control: Option<String>,
 }
 
 /// The guarded client; cheap to share.
@@ -149,6 +151,11 @@ impl Outbound {
         let failed = |e: reqwest::Error| classify(&e, request.timeout);
         let mut response = builder.send().await.map_err(failed)?;
         let status = response.status().as_u16();
+        let cache_control = response
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut body = Vec::new();
         while body.len() < request.max_body || request.longer_body == LongerBody::Refused {
             let Some(chunk) = response.chunk().await.map_err(failed)? else { break };
@@ -161,7 +168,7 @@ impl Outbound {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(OutboundResponse { status, body })
+        Ok(OutboundResponse { status, body, cache_control })
     }
 }
 

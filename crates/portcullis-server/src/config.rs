@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::{Issuer, StandardClaims};
+use portcullis_oauth::client_documents::DocumentHosts;
 use portcullis_oauth::registration::RegistrationMode;
 use portcullis_store::{DatabaseUrl, PoolOptions};
 use std::path::PathBuf;
@@ -459,6 +460,17 @@ pub struct ServeArgs {
     /// flow with PKCE, https or loopback redirect URIs, OpenID and API scopes).
     #[arg(long, env = "PORTCULLIS_REGISTRATION", value_enum, default_value_t = RegistrationArg::Off)]
     pub registration: RegistrationArg,
+    /// Whether a client_id that is an https URL names the client's metadata
+    /// document (draft-ietf-oauth-client-id-metadata-document, what MCP
+    /// clients use): `off`, `on` (any host), or comma-separated hosts. In
+    /// dev mode, http documents on loopback are accepted too.
+    #[arg(long, env = "PORTCULLIS_CLIENT_METADATA_DOCUMENTS", default_value = "off", value_parser = parse_document_hosts)]
+    pub client_metadata_documents: DocumentHostsArg,
+    /// Issuers of software statements (RFC 7591 §2.3) a registration may
+    /// carry, as comma-separated ISSUER=PATH pairs, PATH a JWK Set file of
+    /// the issuer's public keys. None by default: statements are refused.
+    #[arg(long, env = "PORTCULLIS_SOFTWARE_STATEMENT_ISSUERS", value_delimiter = ',')]
+    pub software_statement_issuers: Vec<String>,
     /// Registration requests per minute from one address (an IPv6 /64; 0: unlimited).
     #[arg(long, env = "PORTCULLIS_REGISTRATION_RATE_LIMIT", default_value_t = 20)]
     pub registration_rate_limit: u32,
@@ -565,6 +577,12 @@ pub struct Settings {
     pub geoip_db: Option<PathBuf>,
     /// Who may register clients at /register.
     pub registration: RegistrationMode,
+    /// Trusted issuers of software statements, as ISSUER=PATH pairs.
+    pub software_statement_issuers: Vec<String>,
+    /// Whose client metadata documents are accepted as clients; none when off.
+    pub client_metadata_documents: Option<DocumentHosts>,
+    /// Whether http documents on loopback are accepted too (dev mode).
+    pub loopback_documents: bool,
     /// What the sign-in pages show of the server's brand.
     pub branding: crate::branding::BrandSettings,
 }
@@ -586,6 +604,29 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         Self { token: 1200, login: 120, unknown_client: 30, registration: 20 }
+    }
+}
+
+/// `--client-metadata-documents`: off, or the hosts whose documents are accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentHostsArg(pub Option<DocumentHosts>);
+
+fn parse_document_hosts(raw: &str) -> Result<DocumentHostsArg, String> {
+    match raw.trim() {
+        "off" => Ok(DocumentHostsArg(None)),
+        "on" => Ok(DocumentHostsArg(Some(DocumentHosts::Any))),
+        hosts => {
+            let hosts: Vec<String> = hosts.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
+            let valid = |h: &String| {
+                !h.is_empty() && url::Host::parse(h).is_ok() && !h.contains(['/', ':', '@', '*'])
+            };
+            match hosts.iter().find(|h| !valid(h)) {
+                Some(bad) => Err(format!(
+                    "`{bad}` is not a host name: give off, on, or hosts such as agents.example,app.example"
+                )),
+                None => Ok(DocumentHostsArg(Some(DocumentHosts::Only(hosts)))),
+            }
+        }
     }
 }
 
@@ -679,6 +720,9 @@ impl ServeArgs {
             },
             geoip_db: self.geoip_db,
             registration: self.registration.into(),
+            software_statement_issuers: self.software_statement_issuers,
+            client_metadata_documents: self.client_metadata_documents.0,
+            loopback_documents: self.mode == Mode::Dev,
             branding: crate::branding::BrandSettings {
                 name: self.brand_name,
                 logo: self.brand_logo,

@@ -89,6 +89,8 @@ pub struct Texts {
     pub recovery: [&'static str; 4],
     /// The client's links: home page, privacy policy, terms of service.
     pub client_links: [&'static str; 3],
+    /// Before the host of a client's metadata document: who describes it.
+    pub described_at: &'static str,
 }
 
 /// English.
@@ -144,6 +146,7 @@ pub const EN: Texts = Texts {
         "I saved them: continue",
     ],
     client_links: ["Home page", "Privacy policy", "Terms of service"],
+    described_at: "Not registered here: this app describes itself at",
 };
 
 /// German.
@@ -202,6 +205,7 @@ pub const DE: Texts = Texts {
         "Gespeichert: weiter",
     ],
     client_links: ["Startseite", "Datenschutzerklärung", "Nutzungsbedingungen"],
+    described_at: "Hier nicht registriert: Diese App beschreibt sich selbst auf",
 };
 
 /// The languages, the default first.

@@ -23,14 +23,22 @@ pub struct ClientCard {
     pub logo_uri: Option<String>,
     /// Each link and its words.
     pub links: Vec<(String, &'static str)>,
+    /// For a client known only by its metadata document: the words before
+    /// the document's host, and the host (the user sees who vouches for it).
+    pub document: Option<(&'static str, String)>,
 }
 
 impl ClientCard {
-    /// The card of `client` (none when it is gone), in `t`'s language.
-    pub fn of(t: &crate::locale::Texts, client: Option<&ClientMetadata>) -> Self {
-        let Some(metadata) = client else {
-            return Self { name: String::new(), logo_uri: None, links: Vec::new() };
+    /// The card of `client` (none when it is gone), in `t`'s language;
+    /// `document` says that its id is the URL of its metadata document.
+    pub fn of(t: &crate::locale::Texts, client: Option<(&str, &ClientMetadata)>, document: bool) -> Self {
+        let Some((client_id, metadata)) = client else {
+            return Self { name: String::new(), logo_uri: None, links: Vec::new(), document: None };
         };
+        let document = document
+            .then(|| portcullis_core::client_document::document_host(client_id))
+            .flatten()
+            .map(|host| (t.described_at, host));
         let links = [
             (&metadata.client_uri, t.client_links[0]),
             (&metadata.policy_uri, t.client_links[1]),
@@ -39,7 +47,7 @@ impl ClientCard {
         .into_iter()
         .filter_map(|(uri, words)| uri.clone().map(|uri| (uri, words)))
         .collect();
-        Self { name: metadata.client_name.clone(), logo_uri: metadata.logo_uri.clone(), links }
+        Self { name: metadata.client_name.clone(), logo_uri: metadata.logo_uri.clone(), links, document }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::client_address::TrustedProxies;
 use crate::client_authentication::HttpClientAuthenticator;
 use crate::console::context::ConsoleContext;
 use crate::metrics::{self, Exposure, Metrics};
-use crate::routes::discovery::DiscoveryDocument;
+use crate::routes::discovery::{DiscoveryDocument, Offered};
 use crate::routes::jwks::JwksMaxAge;
 use crate::routes::register::RegistrationEndpoint;
 use crate::{open_files, routes, KeyRing, Settings};
@@ -25,11 +25,13 @@ use portcullis_app::{Actor, EventBus};
 use portcullis_core::outbound::OutboundPolicy;
 use portcullis_core::SigningAlgorithm;
 use portcullis_oauth::client_auth::ClientAuthenticator;
+use portcullis_oauth::client_documents::ClientDocuments;
 use portcullis_oauth::clients::ClientRegistry;
 use portcullis_oauth::geoip::Countries;
 use portcullis_oauth::grants::TokenSettings;
 use portcullis_oauth::mirror::{self, Mirrors, RevocationList};
 use portcullis_oauth::registration::Registrar;
+use portcullis_oauth::software_statements::SoftwareStatements;
 use portcullis_outbound::Outbound;
 use portcullis_store::{change_log, Database};
 use std::net::TcpListener;
@@ -60,9 +62,20 @@ impl Application {
         // Read the log position first: whatever changes while the mirrors load is replayed.
         let log_position = change_log::last_seq(&mut *db.get()?)?;
         let kek = crate::key_encryption::for_installation(&db, &settings.kek)?;
+        let outbound = Arc::new(Outbound::new(OutboundPolicy::new(settings.outbound_allow.clone())));
+        let mut clients = ClientRegistry::load(&db)?;
+        if let Some(hosts) = &settings.client_metadata_documents {
+            let documents = ClientDocuments::new(
+                outbound.clone(),
+                hosts.clone(),
+                &settings.scopes,
+                settings.loopback_documents,
+            );
+            clients = clients.with_documents(documents);
+        }
         let mirrors = Mirrors {
             keys: Arc::new(KeyRing::open(&db, kek)?),
-            clients: Arc::new(ClientRegistry::load(&db)?),
+            clients: Arc::new(clients),
             revocations: Arc::new(RevocationList::load(&db)?),
         };
         let last_read = mirror::spawn(db.clone(), &mirrors, log_position);
@@ -138,7 +151,6 @@ impl Application {
         portcullis_app::webhooks::spawn_queue(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::compliance::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
         portcullis_app::alerts::spawn(operations.clone().into_inner(), Arc::downgrade(&alive));
-        let outbound = Arc::new(Outbound::new(OutboundPolicy::new(settings.outbound_allow.clone())));
         crate::webhook_sender::spawn(
             operations.clone().into_inner(),
             outbound.clone(),
@@ -189,16 +201,17 @@ impl Application {
                 operations.clone().into_inner(),
                 settings.registration,
                 settings.issuer.clone(),
-                known_scopes.api(),
+                SoftwareStatements::load(&settings.software_statement_issuers)
+                    .context("--software-statement-issuers")?,
             ),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
             rate_limit: settings.rate_limits.registration,
         });
-        let discovery = web::Data::new(DiscoveryDocument::new(
-            &settings.issuer,
-            known_scopes.api(),
-            registration.registrar.is_on(),
-        ));
+        let offered = Offered {
+            registration: registration.registrar.is_on(),
+            client_metadata_documents: settings.client_metadata_documents.is_some(),
+        };
+        let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api(), offered));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
         let facts = web::Data::new(Facts {
             issuer: settings.issuer.to_string(),

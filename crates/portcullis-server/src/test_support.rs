@@ -59,6 +59,9 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         rate_limits: Default::default(),
         geoip_db: None,
         registration: portcullis_oauth::registration::RegistrationMode::Off,
+        software_statement_issuers: Vec::new(),
+        client_metadata_documents: None,
+        loopback_documents: true,
         branding: crate::branding::BrandSettings::default(),
     }
 }

@@ -47,7 +47,8 @@ async fn page(
     let actor = signed.actor(req, ctx);
     let tokens = ctx.run(move |app| app.initial_access_tokens(&actor)).await?;
     let (status, error) = error.map_or((StatusCode::OK, None), |(s, e)| (s, Some(e)));
-    let open_policy = serde_json::to_string_pretty(&RegistrationPolicy::anonymous(&[])).unwrap_or_default();
+    let open_policy =
+        serde_json::to_string_pretty(&ctx.app.anonymous_registration_policy()).unwrap_or_default();
     let sent = |name: &str| form.map(|f| f.text(name)).unwrap_or_default();
     let page = RegistrationPage {
         frame: signed.frame("registration"),

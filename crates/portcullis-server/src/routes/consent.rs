@@ -38,7 +38,11 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
     let client = flow.clients.get(interaction.request.client_id.as_str());
     let page = ConsentPage {
         chrome,
-        card: ClientCard::of(t, client.as_deref().map(|c| &c.metadata)),
+        card: ClientCard::of(
+            t,
+            client.as_deref().map(|c| (c.id.as_str(), &c.metadata)),
+            flow.clients.names_document(interaction.request.client_id.as_str()),
+        ),
         scopes: interaction.request.scope.iter().map(|scope| t.scope_in_words(scope)).collect(),
         interaction: interaction.id.expose(),
         csrf: csrf.expose(),

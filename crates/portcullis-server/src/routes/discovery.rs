@@ -24,6 +24,15 @@ const ID_TOKEN_CLAIMS: [&str; 11] =
 /// How long clients may cache the metadata, in seconds.
 const MAX_AGE: u32 = 300;
 
+/// What this server is configured to offer beyond what it always serves.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Offered {
+    /// Dynamic registration at `/register` (`--registration`).
+    pub registration: bool,
+    /// Clients named by metadata document URLs (`--client-metadata-documents`).
+    pub client_metadata_documents: bool,
+}
+
 /// The serialised metadata document.
 pub struct DiscoveryDocument(Bytes);
 
@@ -59,12 +68,14 @@ struct ProviderMetadata<'a> {
     claims_parameter_supported: bool,
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    client_id_metadata_document_supported: bool,
 }
 
 impl DiscoveryDocument {
     /// The metadata of a server with issuer `issuer` issuing the API scopes
-    /// `api_scopes`, with a registration endpoint when `registration` is on.
-    pub fn new(issuer: &Issuer, api_scopes: &[String], registration: bool) -> Self {
+    /// `api_scopes`, advertising what it `offered`.
+    pub fn new(issuer: &Issuer, api_scopes: &[String], offered: Offered) -> Self {
         let metadata = ProviderMetadata {
             // OpenID Connect Discovery §4.3: identical to the configured issuer.
             issuer: issuer.as_str(),
@@ -74,7 +85,7 @@ impl DiscoveryDocument {
             userinfo_endpoint: issuer.endpoint(endpoints::USERINFO),
             end_session_endpoint: issuer.endpoint(endpoints::END_SESSION),
             // RFC 8414 §2, OpenID Connect Discovery §3: only when it is served.
-            registration_endpoint: registration.then(|| issuer.endpoint(endpoints::REGISTER)),
+            registration_endpoint: offered.registration.then(|| issuer.endpoint(endpoints::REGISTER)),
             scopes_supported: std::iter::once("openid")
                 .chain(CLAIMS_BY_SCOPE.iter().map(|(scope, _)| *scope))
                 .chain(api_scopes.iter().map(String::as_str))
@@ -111,6 +122,8 @@ impl DiscoveryDocument {
             claims_parameter_supported: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
+            // draft-ietf-oauth-client-id-metadata-document: only when on.
+            client_id_metadata_document_supported: offered.client_metadata_documents,
         };
         Self(Bytes::from(serde_json::to_vec(&metadata).expect("metadata serialises")))
     }

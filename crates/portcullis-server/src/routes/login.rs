@@ -48,7 +48,11 @@ fn form(
     error: Option<&str>,
 ) -> HttpResponse {
     let client = flow.clients.get(interaction.request.client_id.as_str());
-    let card = ClientCard::of(chrome.t, client.as_deref().map(|c| &c.metadata));
+    let card = ClientCard::of(
+        chrome.t,
+        client.as_deref().map(|c| (c.id.as_str(), &c.metadata)),
+        flow.clients.names_document(interaction.request.client_id.as_str()),
+    );
     let status = if error.is_none() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
     let page = LoginPage {
         chrome,

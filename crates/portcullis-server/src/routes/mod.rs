@@ -54,14 +54,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))
         .service(postable(endpoints::REVOKE, revoke::revoke).wrap(for_clients()))
-        .service(postable(endpoints::REGISTER, register::register).wrap(from_fn(cors::for_anyone)))
+        .service(
+            postable(endpoints::REGISTER, register::register)
+                .wrap(from_fn(cors::for_anyone))
+                .wrap(from_fn(register::only_when_on)),
+        )
         .service(
             web::resource(format!("{}/{{client_id}}", endpoints::REGISTER))
                 .route(web::get().to(register::read))
                 .route(web::put().to(register::update))
                 .route(web::delete().to(register::delete))
                 .default_service(refuse_except("GET, PUT, DELETE"))
-                .wrap(from_fn(cors::for_anyone)),
+                .wrap(from_fn(cors::for_anyone))
+                .wrap(from_fn(register::only_when_on)),
         )
         .service(readable(endpoints::HEALTHZ, health::healthz))
         .service(readable(endpoints::READYZ, health::readyz))
@@ -112,6 +117,11 @@ where
 }
 
 async fn not_found() -> HttpResponse {
+    not_found_response()
+}
+
+/// The JSON 404 of a path that is not served.
+pub fn not_found_response() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({
         "error": "not_found",
         "error_description": "no endpoint at this path",

@@ -9,7 +9,10 @@ use crate::client_address::TrustedProxies;
 use crate::form::{read_body, BodyRefusal};
 use crate::headers;
 use crate::oauth_response::{no_store, OAuthFailure};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_core::{ErrorCode, OAuthError};
@@ -86,19 +89,12 @@ pub async fn delete(
 }
 
 impl RegistrationEndpoint {
-    /// The caller's address, once registration is on and the address is
-    /// within its rate limit.
+    /// The caller's address, once it is within its rate limit.
     fn admit(
         &self,
         req: &HttpRequest,
         app: &portcullis_app::App,
     ) -> Result<Option<std::net::IpAddr>, OAuthFailure> {
-        if !self.registrar.is_on() {
-            return Err(OAuthFailure(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "dynamic client registration is off on this server (--registration)",
-            )));
-        }
         let address = self.proxies.client_ip(req);
         if let Decision::Limited { retry_after } =
             app.rate_limit(Limit::Registration, &address_key(address), self.rate_limit)
@@ -111,6 +107,19 @@ impl RegistrationEndpoint {
         }
         Ok(address)
     }
+}
+
+/// The middleware of the registration endpoints: while `--registration off`
+/// they answer 404, as a path that is not served does.
+pub async fn only_when_on(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let on = req.app_data::<web::Data<RegistrationEndpoint>>().is_some_and(|e| e.registrar.is_on());
+    if !on {
+        return Ok(req.into_response(super::not_found_response()).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// The registration access token (RFC 7592 §2: a bearer token in the header).

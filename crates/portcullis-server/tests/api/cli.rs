@@ -324,7 +324,7 @@ async fn an_initial_access_token_issued_on_the_command_line_admits_its_registrat
     let policy = dir.path().join("policy.json");
     std::fs::write(
         &policy,
-        r#"{"token_endpoint_auth_methods": ["none"], "redirect_uri_patterns": ["http://127.0.0.1:*"]}"#,
+        r#"{"token_endpoint_auth_methods": ["none"], "redirect_uri_patterns": ["http://127.0.0.1:*/*"]}"#,
     )
     .unwrap();
     let output = portcullis(dir.path())

@@ -10,6 +10,7 @@ mod admin_users;
 mod alerts;
 mod browser;
 mod cli;
+mod client_documents;
 mod code_exchange;
 mod code_flow;
 mod console;

@@ -14,13 +14,13 @@ use serde_json::{json, Value};
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A client's key pair, as the client holds it.
-enum ClientKey {
+pub enum ClientKey {
     Ec(EcKeyPair),
     Rsa(RsaKeyPair),
 }
 
 impl ClientKey {
-    fn public_jwks(&self) -> Value {
+    pub fn public_jwks(&self) -> Value {
         let jwk = match self {
             ClientKey::Ec(pair) => pair.to_jwk_public_key(),
             ClientKey::Rsa(pair) => pair.to_jwk_public_key(),
@@ -28,7 +28,7 @@ impl ClientKey {
         json!({"keys": [serde_json::to_value(jwk).unwrap()]})
     }
 
-    fn sign(&self, claims: Value) -> String {
+    pub fn sign(&self, claims: Value) -> String {
         let Value::Object(claims) = claims else { unreachable!() };
         let payload = JwtPayload::from_map(claims).unwrap();
         let header = JwsHeader::new();

@@ -66,7 +66,7 @@ backend_tests! {
         assert_eq!(refused(register(http, &address, Some("made-up"), metadata.clone()).await, 401).await, "invalid_token");
 
         let policy = json!({"grant_types": ["authorization_code", "refresh_token"],
-                            "token_endpoint_auth_methods": ["client_secret_basic"],
+                            "token_endpoint_auth_methods": ["client_secret_basic", "none"],
                             "scopes": ["openid", "profile"], "redirect_uri_patterns": ["https://partner.example/*"]});
         let issued = admin.call(Method::POST, "/initial-access-tokens",
             Some(json!({"description": "for Partner Ltd", "policy": policy, "max_uses": 1})), 201).await;
@@ -136,6 +136,23 @@ backend_tests! {
         assert_eq!(viewed["version"], 2, "an update is a new version, as an admin's is");
         let history = admin.call(Method::GET, &format!("/clients/{client_id}/versions"), None, 200).await;
         assert_eq!(history["versions"][0]["author"], format!("registration:client {client_id}"));
+
+        let mut public = updated.clone();
+        for member in ["registration_access_token", "registration_client_uri", "client_id_issued_at", "client_secret_expires_at"] {
+            public.as_object_mut().unwrap().remove(member);
+        }
+        public["token_endpoint_auth_method"] = json!("none");
+        let switched = update(public, token_of(&updated)).await.unwrap();
+        assert_eq!(switched.status(), 400);
+        let switched: Value = switched.json().await.unwrap();
+        assert_eq!(switched["error"], "invalid_client_metadata");
+        assert!(switched["error_description"].as_str().unwrap().contains("fixed at registration"), "{switched}");
+
+        // A client an admin disabled cannot manage itself until enabled again.
+        admin.call(Method::POST, &format!("/clients/{client_id}/disable"), None, 200).await;
+        let while_disabled = http.get(format!("{address}{path}")).bearer_auth(token_of(&updated)).send().await.unwrap();
+        assert_eq!(refused(while_disabled, 401).await, "invalid_token");
+        admin.call(Method::POST, &format!("/clients/{client_id}/enable"), None, 200).await;
 
         let deleted = http.delete(format!("{address}{path}")).bearer_auth(token_of(&updated)).send().await.unwrap();
         assert_eq!(deleted.status(), 204);
@@ -210,6 +227,8 @@ backend_tests! {
     #[tokio::test]
     async fn an_admin_issues_lists_and_revokes_initial_access_tokens_in_the_console(db) {
         let (browser, csrf) = signed_in(&db, "rita", &[Permission::Clients]).await;
+        let off = browser.http.post(format!("{}/register", browser.app.address)).json(&json!({})).send().await.unwrap();
+        assert_eq!(off.status(), 404, "--registration off: not served");
         let page = browser.get("/console/registration").await.text().await.unwrap();
         assert!(page.contains("None issued yet") && page.contains("&#34;redirect_uri_patterns&#34;"), "prefilled: {page}");
 
@@ -237,5 +256,45 @@ backend_tests! {
         let revoked = browser.post(&format!("/console/registration/{}/revoke", token.token_id), &[("csrf", &csrf)]).await;
         assert_eq!(location(revoked.headers()), "/console/registration");
         assert_eq!(app.initial_access_tokens(&Actor::operator()).unwrap()[0].state, "revoked");
+    }
+
+    #[tokio::test]
+    async fn a_software_statement_of_a_trusted_issuer_vouches_for_the_metadata_it_signs(db) {
+        use crate::private_key_jwt::ClientKey;
+        use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
+        let platform = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+        let keys = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(keys.path(), platform.public_jwks().to_string()).unwrap();
+        let mut at = settings(&db, &new_kek());
+        at.registration = RegistrationMode::Open;
+        at.software_statement_issuers = vec![format!("https://platform.example={}", keys.path().display())];
+        let browser = browser_with(at);
+        let (http, address) = (&browser.app.client, browser.app.address.clone());
+        let now = chrono::Utc::now().timestamp();
+        let vouched = json!({"iss": "https://platform.example", "iat": now, "exp": now + 300, "client_name": "Vouched App",
+                             "software_id": "vouched-1", "redirect_uris": [REDIRECT]});
+
+        let sent = json!({"software_statement": platform.sign(vouched.clone()), "client_name": "Spoofed name",
+                          "token_endpoint_auth_method": "none"});
+        let response = register(http, &address, None, sent).await;
+        assert_eq!(response.status(), 201);
+        let registered: Value = response.json().await.unwrap();
+        assert_eq!(registered["client_name"], "Vouched App", "RFC 7591 §3.1.1: the statement takes precedence");
+        assert_eq!(registered["software_id"], "vouched-1");
+        assert!(registered.get("software_statement").is_none() && registered.get("iss").is_none());
+
+        let mut elsewhere = vouched.clone();
+        elsewhere["iss"] = json!("https://stranger.example");
+        let untrusted = register(http, &address, None, json!({"software_statement": platform.sign(elsewhere)})).await;
+        assert_eq!(refused(untrusted, 400).await, "unapproved_software_statement");
+        let forger = ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap());
+        let forged = register(http, &address, None, json!({"software_statement": forger.sign(vouched.clone())})).await;
+        assert_eq!(refused(forged, 400).await, "invalid_software_statement");
+        let mut old = vouched;
+        old["exp"] = json!(now - 10);
+        let expired = register(http, &address, None, json!({"software_statement": platform.sign(old)})).await;
+        assert_eq!(refused(expired, 400).await, "invalid_software_statement");
+        let garbage = register(http, &address, None, json!({"software_statement": "not.a.jwt"})).await;
+        assert_eq!(refused(garbage, 400).await, "invalid_software_statement");
     }
 }
