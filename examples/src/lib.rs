@@ -59,6 +59,23 @@ pub struct Endpoints {
     pub introspection: String,
 }
 
+/// An oauth2 client that calls the introspection endpoint only.
+pub type Introspector = oauth2::basic::BasicClient<
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+>;
+
+/// `client` as a caller of `endpoints`' introspection (RFC 7662), with its
+/// secret: what a resource server checks bearer tokens with.
+pub fn introspector(client: Client, endpoints: &Endpoints) -> anyhow::Result<Introspector> {
+    Ok(oauth2::basic::BasicClient::new(oauth2::ClientId::new(client.client_id))
+        .set_client_secret(oauth2::ClientSecret::new(client.client_secret))
+        .set_introspection_url(oauth2::IntrospectionUrl::new(endpoints.introspection.clone())?))
+}
+
 /// An HTTP client that does not follow redirects, as oauth2 recommends
 /// (a redirect could send credentials elsewhere).
 pub fn http_client() -> anyhow::Result<reqwest::Client> {

@@ -23,12 +23,8 @@
 use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use clap::Parser;
-use oauth2::basic::BasicClient;
-use oauth2::{
-    AccessToken, ClientId, ClientSecret, EndpointNotSet, EndpointSet, IntrospectionUrl,
-    TokenIntrospectionResponse,
-};
-use portcullis_examples::{discover, http_client, Client};
+use oauth2::{AccessToken, TokenIntrospectionResponse};
+use portcullis_examples::{discover, http_client, introspector, Client, Introspector};
 use serde_json::{json, Value};
 
 /// The scope the MCP server's tools need.
@@ -46,8 +42,6 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8082")]
     listen: String,
 }
-
-type Introspector = BasicClient<EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet>;
 
 struct State {
     introspector: Introspector,
@@ -133,12 +127,11 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let http = http_client()?;
     let endpoints = discover(&http, &args.client.issuer).await?;
-    let introspector = BasicClient::new(ClientId::new(args.client.client_id))
-        .set_client_secret(ClientSecret::new(args.client.client_secret))
-        .set_introspection_url(IntrospectionUrl::new(endpoints.introspection)?);
+    let issuer = args.client.issuer.clone();
+    let introspector = introspector(args.client, &endpoints)?;
     let listener = std::net::TcpListener::bind(&args.listen)?;
     let resource = format!("http://{}/mcp", listener.local_addr()?);
-    let state = web::Data::new(State { introspector, http, issuer: args.client.issuer, resource });
+    let state = web::Data::new(State { introspector, http, issuer, resource });
     eprintln!("MCP server listening on {}", state.resource);
     HttpServer::new(move || {
         App::new()

@@ -10,12 +10,8 @@
 use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use clap::Parser;
-use oauth2::basic::BasicClient;
-use oauth2::{
-    AccessToken, ClientId, ClientSecret, EndpointNotSet, EndpointSet, IntrospectionUrl,
-    TokenIntrospectionResponse,
-};
-use portcullis_examples::{discover, http_client, Client};
+use oauth2::{AccessToken, TokenIntrospectionResponse};
+use portcullis_examples::{discover, http_client, introspector, Client, Introspector};
 
 /// Serves `GET /hello` to holders of an active token.
 #[derive(Parser)]
@@ -27,8 +23,6 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: String,
 }
-
-type Introspector = BasicClient<EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet>;
 
 struct State {
     introspector: Introspector,
@@ -69,9 +63,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let http = http_client()?;
     let endpoints = discover(&http, &args.client.issuer).await?;
-    let introspector = BasicClient::new(ClientId::new(args.client.client_id))
-        .set_client_secret(ClientSecret::new(args.client.client_secret))
-        .set_introspection_url(IntrospectionUrl::new(endpoints.introspection)?);
+    let introspector = introspector(args.client, &endpoints)?;
     let state = web::Data::new(State { introspector, http });
     let server =
         HttpServer::new(move || App::new().app_data(state.clone()).route("/hello", web::get().to(hello)))

@@ -52,8 +52,7 @@ pub async fn read(
     endpoint: web::Data<RegistrationEndpoint>,
     app: web::Data<portcullis_app::App>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let address = endpoint.admit(&req, &app)?;
-    let token = registration_token(&req)?;
+    let (address, token) = endpoint.manager(&req, &app)?;
     let body = endpoint.registrar.read(path.into_inner(), token, address).await?;
     Ok(answer(HttpResponse::Ok(), &body))
 }
@@ -66,8 +65,7 @@ pub async fn update(
     endpoint: web::Data<RegistrationEndpoint>,
     app: web::Data<portcullis_app::App>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let address = endpoint.admit(&req, &app)?;
-    let token = registration_token(&req)?;
+    let (address, token) = endpoint.manager(&req, &app)?;
     let request = json_body(&req, payload).await?;
     let body = endpoint.registrar.update(path.into_inner(), token, address, request).await?;
     Ok(answer(HttpResponse::Ok(), &body))
@@ -80,8 +78,7 @@ pub async fn delete(
     endpoint: web::Data<RegistrationEndpoint>,
     app: web::Data<portcullis_app::App>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let address = endpoint.admit(&req, &app)?;
-    let token = registration_token(&req)?;
+    let (address, token) = endpoint.manager(&req, &app)?;
     endpoint.registrar.delete(path.into_inner(), token, address).await?;
     let mut done = HttpResponse::NoContent();
     no_store(&mut done);
@@ -89,6 +86,20 @@ pub async fn delete(
 }
 
 impl RegistrationEndpoint {
+    /// The address of a client managing its registration, and its
+    /// registration access token (RFC 7592 §2: a bearer token in the header).
+    fn manager(
+        &self,
+        req: &HttpRequest,
+        app: &portcullis_app::App,
+    ) -> Result<(Option<std::net::IpAddr>, String), OAuthFailure> {
+        let address = self.admit(req, app)?;
+        let token = headers::bearer(req).ok_or_else(|| {
+            OAuthError::new(ErrorCode::InvalidToken, "send the registration access token as a Bearer token")
+        })?;
+        Ok((address, token))
+    }
+
     /// The caller's address, once it is within its rate limit.
     fn admit(
         &self,
@@ -120,14 +131,6 @@ pub async fn only_when_on(
         return Ok(req.into_response(super::not_found_response()).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
-}
-
-/// The registration access token (RFC 7592 §2: a bearer token in the header).
-fn registration_token(req: &HttpRequest) -> Result<String, OAuthFailure> {
-    headers::bearer(req).ok_or_else(|| {
-        OAuthError::new(ErrorCode::InvalidToken, "send the registration access token as a Bearer token")
-            .into()
-    })
 }
 
 /// The body as a JSON object (RFC 7591 §3.1: `application/json`).
