@@ -85,8 +85,12 @@ pub enum Event {
     KeyRevoked { kid: String, alg: String },
     /// A user was created.
     UserCreated { user_id: String, username: String },
-    /// A user's claims or password changed.
+    /// A user's claims, attributes or password changed.
     UserUpdated { user_id: String, changed: &'static str },
+    /// An admin added an attribute to the custom user attribute schema.
+    UserAttributeDefined { name: String, kind: &'static str },
+    /// An admin removed an attribute from the schema, and its values from every user.
+    UserAttributeRemoved { name: String, values_cleared: usize },
     /// A user was disabled: sessions ended, refresh families revoked.
     UserDisabled { user_id: String, grants_revoked: usize },
     /// A user was enabled again.
@@ -179,7 +183,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 48] = [
+pub const CATALOGUE: [CatalogueEntry; 50] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     (
         "client.registered",
@@ -228,7 +232,13 @@ pub const CATALOGUE: [CatalogueEntry; 48] = [
     ("key.retired", "a signing key stopped signing; published until its tokens expire", "kid, alg"),
     ("key.revoked", "a signing key was revoked and unpublished at once", "kid, alg"),
     ("user.created", "a user was created", "user_id, username"),
-    ("user.updated", "a user's claims or password changed", "user_id, changed"),
+    ("user.updated", "a user's claims, attributes or password changed", "user_id, changed"),
+    ("user_attribute.defined", "an admin added an attribute to the custom user attribute schema", "name, kind"),
+    (
+        "user_attribute.removed",
+        "an admin removed an attribute from the schema, and its values from every user",
+        "name, values_cleared",
+    ),
     (
         "user.disabled",
         "a user was disabled: sessions ended, refresh families revoked",
@@ -328,6 +338,8 @@ impl Event {
             Self::UserCreated { .. } => "user.created",
             Self::UserUpdated { .. } => "user.updated",
             Self::UserDisabled { .. } => "user.disabled",
+            Self::UserAttributeDefined { .. } => "user_attribute.defined",
+            Self::UserAttributeRemoved { .. } => "user_attribute.removed",
             Self::UserEnabled { .. } => "user.enabled",
             Self::UserAdminRoleGranted { .. } => "user.admin_role_granted",
             Self::UserAdminRoleWithdrawn { .. } => "user.admin_role_withdrawn",
@@ -380,6 +392,7 @@ impl Event {
             | Self::KeyActivated { kid, .. }
             | Self::KeyRetired { kid, .. }
             | Self::KeyRevoked { kid, .. } => kid,
+            Self::UserAttributeDefined { name, .. } | Self::UserAttributeRemoved { name, .. } => name,
             Self::UserCreated { user_id, .. }
             | Self::UserUpdated { user_id, .. }
             | Self::UserDisabled { user_id, .. }

@@ -50,6 +50,7 @@ pub mod secrets;
 pub mod sessions;
 mod transaction;
 pub mod usage;
+pub mod user_attributes;
 pub mod users;
 pub mod webhooks;
 

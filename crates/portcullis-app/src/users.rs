@@ -68,11 +68,14 @@ pub struct UserView {
     pub updated_at: String,
     /// Its OpenID Connect standard claims.
     pub claims: StandardClaims,
+    /// Its custom attributes, by name.
+    pub attributes: Map<String, Value>,
 }
 
-fn view(user: UserRecord) -> UserView {
+pub(crate) fn view(user: UserRecord) -> UserView {
     UserView {
         claims: user.claims,
+        attributes: user.attributes,
         user_id: user.user_id,
         username: user.username,
         disabled: user.disabled_at.is_some(),
@@ -146,6 +149,7 @@ impl App {
                 username: username.as_str().to_owned(),
                 password_hash: hash,
                 claims: claims.clone(),
+                attributes: Map::new(),
                 created_at: tx.now,
                 updated_at: tx.now,
                 disabled_at: None,
@@ -274,7 +278,7 @@ impl App {
     }
 }
 
-fn changed(tx: &mut Tx<'_>, user_id: &str, change: UserChange<'_>) -> Result<(), AppError> {
+pub(crate) fn changed(tx: &mut Tx<'_>, user_id: &str, change: UserChange<'_>) -> Result<(), AppError> {
     if users::update(tx.conn, user_id, change)? {
         Ok(())
     } else {

@@ -53,6 +53,7 @@ pub mod scope;
 pub mod secret;
 pub mod signing;
 pub mod user;
+pub mod user_attributes;
 
 pub use client::{
     ApplicationType, ClientId, ClientMetadata, GrantType, MetadataError, TokenEndpointAuthMethod,

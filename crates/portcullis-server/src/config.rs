@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the custom user attribute schema.
+    #[command(subcommand)]
+    UserAttribute(UserAttributeCommand),
     /// Manage the initial access tokens of dynamic client registration.
     #[command(subcommand)]
     RegistrationToken(RegistrationTokenCommand),
@@ -138,6 +141,60 @@ pub struct TokenIdArgs {
 pub enum UserCommand {
     /// Create a user; prints its user_id (its `sub`), and the password when one was generated.
     Create(Box<UserCreateArgs>),
+    /// Replace a user's custom attribute values with those of a JSON file.
+    SetAttributes(UserAttributesArgs),
+}
+
+/// Options of `portcullis user set-attributes`.
+#[derive(Debug, Args)]
+pub struct UserAttributesArgs {
+    /// The user's id (its `sub`).
+    #[arg(long)]
+    pub user_id: String,
+    /// A JSON object of attribute values by name, each checked against the schema.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `portcullis user-attribute …`
+#[derive(Debug, Subcommand)]
+pub enum UserAttributeCommand {
+    /// Define a custom user attribute.
+    Define(Box<AttributeDefineArgs>),
+    /// List the schema as JSON.
+    List(DatabaseArgs),
+    /// Remove an attribute, and its value from every user.
+    Remove(AttributeNameArgs),
+}
+
+/// Options of `portcullis user-attribute define`.
+#[derive(Debug, Args)]
+pub struct AttributeDefineArgs {
+    /// Its name (a-z, 0-9 and _, starting with a letter): the claim it may become.
+    #[arg(long)]
+    pub name: String,
+    /// What its values are: string, number, boolean or strings (a list of texts).
+    #[arg(long = "type")]
+    pub kind: String,
+    /// What it means, for admins.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Options of `portcullis user-attribute remove`.
+#[derive(Debug, Args)]
+pub struct AttributeNameArgs {
+    /// The attribute.
+    pub name: String,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Options of `portcullis user create`.

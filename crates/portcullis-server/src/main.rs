@@ -6,7 +6,7 @@ use portcullis_app::{Actor, App, AppError, Permission};
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{
     AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, ConfigCommand, DatabaseArgs,
-    RegistrationTokenCommand, TokenIssueArgs, UserCommand, UserCreateArgs,
+    RegistrationTokenCommand, TokenIssueArgs, UserAttributeCommand, UserCommand, UserCreateArgs,
 };
 use portcullis_server::config_file;
 use portcullis_server::{key_encryption, telemetry, Application};
@@ -69,6 +69,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&args),
+        Command::User(UserCommand::SetAttributes(args)) => {
+            use anyhow::Context;
+            let text = std::fs::read_to_string(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let values = match serde_json::from_str(&text) {
+                Ok(serde_json::Value::Object(values)) => values,
+                _ => anyhow::bail!("{} is not a JSON object of attribute values", args.file.display()),
+            };
+            let user = app(&args.database)?.set_user_attributes(&Actor::operator(), &args.user_id, values)?;
+            println!("{}", serde_json::json!({ "user_id": user.user_id, "attributes": user.attributes }));
+            Ok(())
+        }
+        Command::UserAttribute(UserAttributeCommand::Define(args)) => {
+            let kind = portcullis_core::user_attributes::AttributeType::named(&args.kind)
+                .ok_or_else(|| anyhow::anyhow!("--type is string, number, boolean or strings"))?;
+            let definition = portcullis_core::user_attributes::AttributeDefinition {
+                name: args.name.clone(),
+                kind,
+                description: args.description.clone(),
+            };
+            let defined = app(&args.database)?.define_user_attribute(&Actor::operator(), definition)?;
+            println!("{}", serde_json::to_value(defined)?);
+            Ok(())
+        }
+        Command::UserAttribute(UserAttributeCommand::List(args)) => {
+            let attributes = app(&args)?.user_attributes(&Actor::operator())?;
+            println!("{}", serde_json::json!({ "attributes": attributes }));
+            Ok(())
+        }
+        Command::UserAttribute(UserAttributeCommand::Remove(args)) => {
+            let cleared = app(&args.database)?.remove_user_attribute(&Actor::operator(), &args.name)?;
+            println!("{}", serde_json::json!({ "name": args.name, "values_cleared": cleared }));
+            Ok(())
+        }
         Command::RegistrationToken(RegistrationTokenCommand::Issue(args)) => issue_registration_token(&args),
         Command::RegistrationToken(RegistrationTokenCommand::List(args)) => {
             let tokens = app(&args)?.initial_access_tokens(&Actor::operator())?;

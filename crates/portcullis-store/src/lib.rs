@@ -36,6 +36,7 @@ pub mod sessions;
 pub mod test_support;
 pub mod totp;
 pub mod usage;
+pub mod user_attributes;
 pub mod users;
 pub mod webhooks;
 

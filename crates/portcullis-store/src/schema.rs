@@ -90,6 +90,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
+        attributes -> Text,
     }
 }
 
@@ -384,5 +385,14 @@ diesel::table! {
         policy -> Text,
         created_at -> Timestamp,
         token_issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_attribute_definitions (name) {
+        name -> Text,
+        kind -> Text,
+        description -> Text,
+        created_at -> Timestamp,
     }
 }

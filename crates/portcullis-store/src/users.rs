@@ -1,11 +1,13 @@
-//! Repository of end users. Passwords arrive already hashed; claims are
-//! stored as JSON and read back as [`StandardClaims`].
+//! Repository of end users. Passwords arrive already hashed; claims and
+//! custom attributes are stored as JSON and read back as [`StandardClaims`]
+//! and a JSON object.
 
 use crate::schema::users;
 use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_core::StandardClaims;
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// A user as stored.
@@ -19,6 +21,8 @@ pub struct UserRecord {
     pub password_hash: String,
     /// OpenID Connect standard claims.
     pub claims: StandardClaims,
+    /// Custom attributes, by name (checked against the schema on write).
+    pub attributes: Map<String, Value>,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
     /// When the user last changed (the `updated_at` claim).
@@ -44,6 +48,7 @@ struct Row {
     username: String,
     password_hash: String,
     claims: String,
+    attributes: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     disabled_at: Option<NaiveDateTime>,
@@ -55,6 +60,7 @@ impl TryFrom<Row> for UserRecord {
     fn try_from(row: Row) -> Result<Self, StoreError> {
         Ok(UserRecord {
             claims: json::read("users", &format!("user {}", row.user_id), &row.claims)?,
+            attributes: json::read("users", &format!("user {}", row.user_id), &row.attributes)?,
             user_id: row.user_id,
             username: row.username,
             password_hash: row.password_hash,
@@ -72,6 +78,7 @@ pub fn create(conn: &mut DbConnection, user: &UserRecord) -> Result<(), StoreErr
         username: user.username.clone(),
         password_hash: user.password_hash.clone(),
         claims: json::write("users", &user.claims)?,
+        attributes: json::write("users", &user.attributes)?,
         created_at: user.created_at.naive_utc(),
         updated_at: user.updated_at.naive_utc(),
         disabled_at: user.disabled_at.map(|t| t.naive_utc()),
@@ -105,6 +112,8 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<UserRecord>, StoreError> {
 pub struct UserChange<'a> {
     /// New standard claims.
     pub claims: Option<&'a StandardClaims>,
+    /// New custom attributes (all of them).
+    pub attributes: Option<&'a Map<String, Value>>,
     /// A new argon2id password hash.
     pub password_hash: Option<&'a str>,
     /// Disable (`true`) or enable (`false`).
@@ -123,6 +132,10 @@ pub fn update(conn: &mut DbConnection, user_id: &str, change: UserChange<'_>) ->
         if let Some(claims) = change.claims {
             let claims = json::write("users", claims)?;
             diesel::update(this_user()).set(users::claims.eq(claims)).execute(conn)?;
+        }
+        if let Some(attributes) = change.attributes {
+            let attributes = json::write("users", attributes)?;
+            diesel::update(this_user()).set(users::attributes.eq(attributes)).execute(conn)?;
         }
         if let Some(hash) = change.password_hash {
             diesel::update(this_user()).set(users::password_hash.eq(hash)).execute(conn)?;

@@ -13,6 +13,7 @@ fn user(id: &str, username: &str) -> UserRecord {
         username: username.to_owned(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
         claims: StandardClaims { name: Some("Alice".into()), ..StandardClaims::default() },
+        attributes: serde_json::Map::new(),
         created_at: now,
         updated_at: now,
         disabled_at: None,
@@ -20,6 +21,34 @@ fn user(id: &str, username: &str) -> UserRecord {
 }
 
 backend_tests! {
+    #[test]
+    fn removing_an_attribute_removes_its_value_from_every_user_that_holds_one(db) {
+        use portcullis_core::user_attributes::{AttributeDefinition, AttributeType};
+        use portcullis_store::user_attributes;
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let define = |conn: &mut _, name: &str, kind| {
+            let definition = AttributeDefinition { name: name.into(), kind, description: String::new() };
+            user_attributes::define(conn, &definition, Utc::now())
+        };
+        define(&mut conn, "team", AttributeType::String).unwrap();
+        define(&mut conn, "badge", AttributeType::Number).unwrap();
+        assert!(matches!(define(&mut conn, "team", AttributeType::Strings), Err(StoreError::Conflict(_))));
+        for (id, name) in [("u1", "alice"), ("u2", "bob"), ("u3", "carol")] {
+            users::create(&mut conn, &user(id, name)).unwrap();
+        }
+        let values = |json: serde_json::Value| json.as_object().unwrap().clone();
+        let (both, team) = (values(serde_json::json!({"team": "a", "badge": 1})), values(serde_json::json!({"team": "b"})));
+        users::update(&mut conn, "u1", users::UserChange { attributes: Some(&both), ..Default::default() }).unwrap();
+        users::update(&mut conn, "u2", users::UserChange { attributes: Some(&team), ..Default::default() }).unwrap();
+        assert_eq!(user_attributes::remove(&mut conn, "team").unwrap(), Some(2));
+        assert_eq!(user_attributes::remove(&mut conn, "team").unwrap(), None);
+        assert_eq!(users::find(&mut conn, "u1").unwrap().unwrap().attributes, values(serde_json::json!({"badge": 1})));
+        assert!(users::find(&mut conn, "u2").unwrap().unwrap().attributes.is_empty());
+        let names: Vec<String> = user_attributes::all(&mut conn).unwrap().into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["badge"]);
+    }
+
     #[test]
     fn unreadable_claims_are_an_error_that_names_the_user_never_a_default(db) {
         use diesel::RunQueryDsl;

@@ -4,7 +4,7 @@
 use crate::admin::schemas;
 use crate::admin::{
     admin_roles, alert_rules, audit_logs, client_secrets, clients, compliance, initial_access_tokens, keys,
-    remediations, usage, users, webhooks,
+    remediations, usage, user_attributes, users, webhooks,
 };
 use actix_web::{web, Route};
 use portcullis_app::Permission;
@@ -87,7 +87,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 50] = [
+pub const ROUTES: [AdminRoute; 54] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -282,6 +282,42 @@ pub const ROUTES: [AdminRoute; 50] = [
         "Disable a user: sessions end, refresh families are revoked"
     ),
     route!(Post, "/users/{user_id}/enable", Users, 200, No, users::enable, "Enable a user again"),
+    route!(
+        Put,
+        "/users/{user_id}/attributes",
+        Users,
+        200,
+        Required(schemas::user_attribute_values),
+        users::set_attributes,
+        "Replace a user's custom attribute values (each checked against the schema)"
+    ),
+    route!(
+        Get,
+        "/user-attributes",
+        Users,
+        200,
+        No,
+        user_attributes::list,
+        "The custom user attribute schema: each attribute's name, type and description"
+    ),
+    route!(
+        Post,
+        "/user-attributes",
+        Users,
+        201,
+        Required(schemas::user_attribute),
+        user_attributes::define,
+        "Define a custom user attribute (string, number, boolean or strings)"
+    ),
+    route!(
+        Delete,
+        "/user-attributes/{name}",
+        Users,
+        200,
+        No,
+        user_attributes::remove,
+        "Remove a custom user attribute, and its value from every user"
+    ),
     route!(
         Get,
         "/users/{user_id}/admin-roles",

@@ -261,6 +261,32 @@ pub fn initial_access_token() -> Value {
         "max_uses": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}})
 }
 
+/// A custom user attribute's definition: a name that is no claim the
+/// server asserts, a type, a description.
+pub fn user_attribute() -> Value {
+    use portcullis_core::user_attributes::{AttributeType, PROTOCOL_CLAIMS};
+    let mut reserved: Vec<&str> = PROTOCOL_CLAIMS.to_vec();
+    reserved
+        .extend(portcullis_core::user::CLAIMS_BY_SCOPE.iter().flat_map(|(_, claims)| claims.iter().copied()));
+    reserved.push("openid");
+    let types: Vec<&str> = AttributeType::ALL.iter().map(|kind| kind.as_str()).collect();
+    json!({"type": "object", "required": ["name", "type"], "additionalProperties": false, "properties": {
+        "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$", "not": {"enum": reserved},
+                 "description": "a claim name the protocol and OpenID Connect leave free"},
+        "type": {"enum": types},
+        "description": {"type": "string", "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"}}})
+}
+
+/// `{"attributes": {name: value}}`: a user's custom attribute values.
+pub fn user_attribute_values() -> Value {
+    use portcullis_core::user_attributes::{MAX_ATTRIBUTES, MAX_LIST, MAX_TEXT};
+    let text = json!({"type": "string", "maxLength": MAX_TEXT});
+    json!({"type": "object", "required": ["attributes"], "additionalProperties": false, "properties": {
+        "attributes": {"type": "object", "maxProperties": MAX_ATTRIBUTES, "additionalProperties": {"anyOf": [
+            text, {"type": "number"}, {"type": "boolean"}, {"type": "array", "maxItems": MAX_LIST, "items": text}]},
+            "description": "every value by its attribute's name; each must be defined"}}})
+}
+
 /// `{"alg": "RS256" | "ES256"}`.
 pub fn key_algorithm() -> Value {
     json!({"type": "object", "required": ["alg"], "additionalProperties": false, "properties": {"alg": alg()}})

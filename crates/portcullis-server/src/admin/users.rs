@@ -151,3 +151,21 @@ async fn set_disabled(
 ) -> Result<HttpResponse, AdminError> {
     Ok(json_ok(operation(&app, move |app| app.set_user_disabled(&actor, &user_id, disabled)).await?))
 }
+
+/// `PUT /admin/v1/users/{user_id}/attributes` with `{"attributes": {…}}`:
+/// replaces the user's custom attribute values, each checked against the schema.
+pub async fn set_attributes(
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let body = json_object(&req, payload).await?;
+    only(&body, &["attributes"])?;
+    let values = match body.get("attributes") {
+        Some(Value::Object(values)) => values.clone(),
+        _ => return Err(AdminError::bad_request("attributes must be an object of attribute values")),
+    };
+    Ok(json_ok(operation(&app, move |app| app.set_user_attributes(&actor, &path, values)).await?))
+}

@@ -1,9 +1,11 @@
 //! `/console/users`: the users in the console. A list with search and
 //! paging; creating a user (a generated password shown once); each user's
-//! page: claims (edited as the JSON of OpenID Connect Core §5.1), a new
-//! password, disable and enable, resetting the second factor after a
-//! confirmation, and granting or withdrawing admin roles. Over the REST
-//! API's operations, as the signed-in user (`admin:users`).
+//! page: claims (edited as the JSON of OpenID Connect Core §5.1) and custom
+//! attributes (as JSON, checked against the schema of
+//! `/console/user-attributes`), a new password, disable and enable,
+//! resetting the second factor after a confirmation, and granting or
+//! withdrawing admin roles. Over the REST API's operations, as the
+//! signed-in user (`admin:users`).
 
 use super::clients::urlencoding;
 use super::session::{Frame, Signed};
@@ -17,6 +19,7 @@ use askama::Template;
 use portcullis_app::second_factor::FactorState;
 use portcullis_app::users::{UserQuery, UserView};
 use portcullis_app::{AppError, Permission};
+use portcullis_core::user_attributes::AttributeDefinition;
 use portcullis_core::{Password, StandardClaims, Username};
 
 /// What a page says users need.
@@ -178,19 +181,24 @@ struct UserPage {
     path: String,
     user: UserView,
     claims: String,
+    attributes: String,
+    schema: Vec<AttributeDefinition>,
     roles: Vec<Role>,
     second_factor: &'static str,
     error: Option<String>,
 }
 
-/// The page of `user_id`, with `error` from a refused action and the
-/// claims as they were typed, when they were refused.
+/// A form's JSON as it was typed: the field (`claims` or `attributes`) and its text.
+type Typed = Option<(&'static str, String)>;
+
+/// The page of `user_id`, with `error` from a refused action and the JSON
+/// as it was typed, when it was refused.
 async fn user_page(
     req: &HttpRequest,
     ctx: &ConsoleContext,
     signed: &Signed,
     user_id: String,
-    error: Option<((StatusCode, String), Option<String>)>,
+    error: Option<((StatusCode, String), Typed)>,
 ) -> Result<HttpResponse, PageError> {
     let actor = signed.actor(req, ctx);
     let found = ctx
@@ -199,11 +207,12 @@ async fn user_page(
                 let user = app.user(&actor, &user_id)?;
                 let roles = app.admin_roles(&actor, &user_id)?;
                 let factor = app.user_second_factor(&actor, &user_id)?;
-                Ok::<_, AppError>((user, roles, factor))
+                let schema = app.user_attributes(&actor)?;
+                Ok::<_, AppError>((user, roles, factor, schema))
             })())
         })
         .await?;
-    let (user, held, factor) = match found {
+    let (user, held, factor, schema) = match found {
         Ok(found) => found,
         Err(error) => return refused("User", error),
     };
@@ -211,7 +220,12 @@ async fn user_page(
         Some(((status, text), typed)) => (status, Some(text), typed),
         None => (StatusCode::OK, None, None),
     };
-    let claims = typed.unwrap_or_else(|| serde_json::to_string_pretty(&user.claims).unwrap_or_default());
+    let typed_as =
+        |field: &str| typed.as_ref().filter(|(typed, _)| *typed == field).map(|(_, text)| text.clone());
+    let claims =
+        typed_as("claims").unwrap_or_else(|| serde_json::to_string_pretty(&user.claims).unwrap_or_default());
+    let attributes = typed_as("attributes")
+        .unwrap_or_else(|| serde_json::to_string_pretty(&user.attributes).unwrap_or_default());
     let roles = Permission::ALL
         .iter()
         .map(|p| Role {
@@ -230,6 +244,8 @@ async fn user_page(
         path: user_path(&user.user_id),
         user,
         claims,
+        attributes,
+        schema,
         roles,
         second_factor,
         error,
@@ -248,7 +264,8 @@ pub async fn show(
 }
 
 /// `POST /console/users/{user_id}/{action}`: `claims` (with `claims`, a
-/// JSON object), `password` (with `password`), `disable`, `enable`,
+/// JSON object), `attributes` (with `attributes`, a JSON object),
+/// `password` (with `password`), `disable`, `enable`,
 /// `second-factor-reset`, `grant` or `withdraw` (with `role`).
 pub async fn act(
     req: HttpRequest,
@@ -259,8 +276,11 @@ pub async fn act(
     let signed = signed!(req, ctx, Permission::Users, WHAT, form);
     let (user_id, action) = path.into_inner();
     let actor = signed.actor(&req, &ctx);
-    let typed = form.get("claims").map(str::to_owned);
-    let (id, claims_text) = (user_id.clone(), typed.clone().unwrap_or_default());
+    let typed: Typed = ["claims", "attributes"]
+        .into_iter()
+        .find(|field| *field == action)
+        .and_then(|field| form.get(field).map(|text| (field, text.to_owned())));
+    let (id, text) = (user_id.clone(), typed.clone().map(|(_, text)| text).unwrap_or_default());
     let (password, role) = (form.get("password").unwrap_or_default().to_owned(), form.text("role"));
     let done = ctx
         .run(move |app| {
@@ -272,9 +292,16 @@ pub async fn act(
             };
             Ok((|| match action.as_str() {
                 "claims" => {
-                    let claims: StandardClaims = serde_json::from_str(&claims_text)
+                    let claims: StandardClaims = serde_json::from_str(&text)
                         .map_err(|e| AppError::Invalid(format!("the claims are not valid: {e}")))?;
                     app.set_user_claims(&actor, &id, &claims).map(drop)
+                }
+                "attributes" => {
+                    let values = match serde_json::from_str(&text) {
+                        Ok(serde_json::Value::Object(values)) => values,
+                        _ => return Err(AppError::Invalid("the attributes must be a JSON object".into())),
+                    };
+                    app.set_user_attributes(&actor, &id, values).map(drop)
                 }
                 "password" => app.set_user_password(&actor, &id, &Password::new(password)),
                 "disable" => app.set_user_disabled(&actor, &id, true).map(drop),

@@ -367,6 +367,48 @@ async fn an_initial_access_token_issued_on_the_command_line_admits_its_registrat
     assert!(stderr.contains("no initial access token"), "{stderr}");
 }
 
+#[test]
+fn custom_attributes_are_defined_and_set_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = portcullis(dir.path()).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    run(&[
+        "user-attribute",
+        "define",
+        "--name",
+        "department",
+        "--type",
+        "string",
+        "--description",
+        "where they work",
+    ]);
+    let stderr = failure(portcullis(dir.path()).args([
+        "user-attribute",
+        "define",
+        "--name",
+        "email",
+        "--type",
+        "string",
+    ]));
+    assert!(stderr.contains("cannot be an attribute"), "{stderr}");
+    let user = run(&["user", "create", "--username", "ada"]);
+    let user_id = user["user_id"].as_str().unwrap();
+    let file = dir.path().join("attributes.json");
+    std::fs::write(&file, r#"{"department": "Research"}"#).unwrap();
+    let set = run(&["user", "set-attributes", "--user-id", user_id, "--file", file.to_str().unwrap()]);
+    assert_eq!(set["attributes"]["department"], "Research");
+    std::fs::write(&file, r#"{"department": 7}"#).unwrap();
+    let stderr = failure(
+        portcullis(dir.path()).args(["user", "set-attributes", "--user-id", user_id, "--file"]).arg(&file),
+    );
+    assert!(stderr.contains("department: must be text"), "{stderr}");
+    assert_eq!(run(&["user-attribute", "list"])["attributes"][0]["type"], "string");
+    assert_eq!(run(&["user-attribute", "remove", "department"])["values_cleared"], 1);
+}
+
 /// Two `portcullis serve` processes on one database, with one key-encryption key.
 fn two_servers(
     db: &portcullis_store::test_support::TestDb,

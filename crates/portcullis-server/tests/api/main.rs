@@ -33,4 +33,5 @@ mod sign_in_pages;
 mod startup;
 mod token;
 mod usage;
+mod user_attributes;
 mod webhooks;
