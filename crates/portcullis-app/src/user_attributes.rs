@@ -3,8 +3,7 @@
 //! every write. Removing an attribute removes its values from every user in
 //! the same transaction, so no value outlives its definition.
 
-use crate::transaction::Attempt;
-use crate::users::{changed, find, view, UserView};
+use crate::users::{changed, find, users_attempt as attempt, view, UserView};
 use crate::{Actor, App, AppError, Event, Permission};
 use portcullis_core::user_attributes::{check_values, AttributeDefinition, MAX_ATTRIBUTES};
 use portcullis_store::user_attributes as stored;
@@ -12,8 +11,18 @@ use portcullis_store::users::UserChange;
 use portcullis_store::StoreError;
 use serde_json::{Map, Value};
 
-fn attempt<'a>(action: &'static str, target: &'a str) -> Attempt<'a> {
-    Attempt { permission: Permission::Users, action, target }
+/// An attribute's name as an audit entry's target: what an admin typed is
+/// recorded only as long as a name can be.
+fn target(name: &str) -> &str {
+    name.char_indices().nth(64).map_or(name, |(end, _)| &name[..end])
+}
+
+/// A user's values from their JSON text (a file, a form).
+pub fn parse_values(text: &str) -> Result<Map<String, Value>, AppError> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(values)) => Ok(values),
+        _ => Err(AppError::Invalid("the attributes must be a JSON object of values by name".into())),
+    }
 }
 
 impl App {
@@ -29,7 +38,7 @@ impl App {
         definition: AttributeDefinition,
     ) -> Result<AttributeDefinition, AppError> {
         let name = definition.name.clone();
-        self.change(actor, attempt("user_attribute.defined", &name), |tx| {
+        self.change(actor, attempt("user_attribute.defined", target(&name)), |tx| {
             definition.validate().map_err(|e| AppError::Invalid(e.to_string()))?;
             if stored::all(tx.conn)?.len() >= MAX_ATTRIBUTES {
                 return Err(AppError::Conflict(format!(
@@ -54,13 +63,20 @@ impl App {
     }
 
     /// Removes the attribute `name` from the schema and its value from
-    /// every user; returns how many values went.
+    /// every user (each one changed, as setting their values would: the
+    /// actor must outrank every holder); returns how many values went.
     pub fn remove_user_attribute(&self, actor: &Actor, name: &str) -> Result<usize, AppError> {
-        self.change(actor, attempt("user_attribute.removed", name), |tx| {
-            let cleared = stored::remove(tx.conn, name)?
-                .ok_or_else(|| AppError::NotFound(format!("there is no attribute {name}")))?;
-            tx.emit(Event::UserAttributeRemoved { name: name.to_owned(), values_cleared: cleared });
-            Ok(cleared)
+        self.change(actor, attempt("user_attribute.removed", target(name)), |tx| {
+            for holder in stored::holder_ids(tx.conn, name)? {
+                crate::admin_roles::ensure_outranks(tx.conn, actor, &holder)?;
+            }
+            let cleared = stored::remove(tx.conn, name, tx.now)?
+                .ok_or_else(|| AppError::NotFound("there is no such attribute".into()))?;
+            tx.emit(Event::UserAttributeRemoved { name: name.to_owned(), values_cleared: cleared.len() });
+            for user_id in cleared.iter().cloned() {
+                tx.emit(Event::UserUpdated { user_id, changed: "attributes" });
+            }
+            Ok(cleared.len())
         })
     }
 

@@ -117,7 +117,8 @@ pub struct CreatedUser {
     pub generated_password: Option<Password>,
 }
 
-fn users_attempt<'a>(action: &'static str, target: &'a str) -> Attempt<'a> {
+/// What a user operation attempts: `action` on `target`, with `admin:users`.
+pub(crate) fn users_attempt<'a>(action: &'static str, target: &'a str) -> Attempt<'a> {
     Attempt { permission: Permission::Users, action, target }
 }
 

@@ -15,6 +15,10 @@ pub const MAX_ATTRIBUTES: usize = 100;
 pub const MAX_TEXT: usize = 1_000;
 /// The most texts a list holds.
 pub const MAX_LIST: usize = 100;
+/// The most bytes a user's values take as JSON, all together.
+pub const MAX_VALUES_BYTES: usize = 64 * 1024;
+/// The longest description.
+pub const MAX_DESCRIPTION: usize = 200;
 
 /// Claims of JWTs, OAuth and OpenID Connect that the server alone asserts
 /// (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4, RFC 7800, OpenID Connect
@@ -77,6 +81,11 @@ impl AttributeType {
     pub fn named(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
+
+    /// The type named `name`, or an error naming the four.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::named(name).ok_or_else(|| format!("`{name}` is no type: string, number, boolean or strings"))
+    }
 }
 
 /// One attribute of the schema.
@@ -108,11 +117,15 @@ fn refused(name: &str, message: impl Into<String>) -> AttributeError {
     AttributeError { name: name.to_owned(), message: message.into() }
 }
 
+/// Every claim OpenID Connect or the protocol gives its own meaning: the
+/// [`PROTOCOL_CLAIMS`] and the standard claims of OpenID Connect Core §5.1.
+pub fn reserved_claims() -> impl Iterator<Item = &'static str> {
+    PROTOCOL_CLAIMS.into_iter().chain(CLAIMS_BY_SCOPE.iter().flat_map(|(_, claims)| claims.iter().copied()))
+}
+
 /// Whether `name` is a claim OpenID Connect or the protocol gives its own meaning.
 pub fn is_reserved_claim(name: &str) -> bool {
-    PROTOCOL_CLAIMS.contains(&name)
-        || CLAIMS_BY_SCOPE.iter().any(|(_, claims)| claims.contains(&name))
-        || name == "openid"
+    reserved_claims().any(|reserved| reserved == name)
 }
 
 impl AttributeDefinition {
@@ -171,11 +184,16 @@ impl AttributeDefinition {
 }
 
 /// Checks a user's `values` against `schema`: each names a defined
-/// attribute and fits its type.
+/// attribute and fits its type, and all together take at most
+/// [`MAX_VALUES_BYTES`] as JSON.
 pub fn check_values(
     schema: &[AttributeDefinition],
     values: &Map<String, Value>,
 ) -> Result<(), AttributeError> {
+    let size = serde_json::to_vec(values).map_or(usize::MAX, |json| json.len());
+    if size > MAX_VALUES_BYTES {
+        return Err(refused("attributes", format!("all together at most {MAX_VALUES_BYTES} bytes of JSON")));
+    }
     for (name, value) in values {
         let definition = schema
             .iter()
@@ -236,5 +254,14 @@ mod tests {
             let Value::Object(values) = bad else { unreachable!() };
             assert_eq!(check_values(&schema, &values).unwrap_err().name, name);
         }
+        let many: Vec<AttributeDefinition> =
+            (0..80).map(|i| attribute(&format!("t{i}"), AttributeType::String)).collect();
+        let huge: Map<String, Value> =
+            many.iter().map(|a| (a.name.clone(), json!("x".repeat(MAX_TEXT)))).collect();
+        assert_eq!(check_values(&many, &huge).unwrap_err().name, "attributes", "all together bounded");
+        assert_eq!(
+            AttributeType::parse("date").unwrap_err(),
+            "`date` is no type: string, number, boolean or strings"
+        );
     }
 }

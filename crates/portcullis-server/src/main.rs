@@ -73,17 +73,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             use anyhow::Context;
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
-            let values = match serde_json::from_str(&text) {
-                Ok(serde_json::Value::Object(values)) => values,
-                _ => anyhow::bail!("{} is not a JSON object of attribute values", args.file.display()),
-            };
+            let values = portcullis_app::user_attributes::parse_values(&text)?;
             let user = app(&args.database)?.set_user_attributes(&Actor::operator(), &args.user_id, values)?;
             println!("{}", serde_json::json!({ "user_id": user.user_id, "attributes": user.attributes }));
             Ok(())
         }
         Command::UserAttribute(UserAttributeCommand::Define(args)) => {
-            let kind = portcullis_core::user_attributes::AttributeType::named(&args.kind)
-                .ok_or_else(|| anyhow::anyhow!("--type is string, number, boolean or strings"))?;
+            let kind = portcullis_core::user_attributes::AttributeType::parse(&args.kind)
+                .map_err(anyhow::Error::msg)?;
             let definition = portcullis_core::user_attributes::AttributeDefinition {
                 name: args.name.clone(),
                 kind,

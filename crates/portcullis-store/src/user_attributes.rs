@@ -44,26 +44,53 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<AttributeDefinition>, StoreErr
         .collect()
 }
 
+/// A user's attribute values, by name.
+type Values = Map<String, Value>;
+
+/// The users holding a value of the attribute `name`, with their values.
+fn holders(conn: &mut DbConnection, name: &str) -> Result<Vec<(String, Values)>, StoreError> {
+    // Values are written compactly (`{"name":…}`), and a name is a-z, 0-9 and
+    // _: the pattern finds every holder, `_` escaped as LIKE would read it as
+    // any character; the parse below drops what only looks like one.
+    let pattern = format!("%\"{}\":%", name.replace('_', "\\_"));
+    let rows: Vec<(String, String)> = users::table
+        .filter(users::attributes.like(pattern).escape('\\'))
+        .select((users::user_id, users::attributes))
+        .load(conn)?;
+    let mut holders = Vec::new();
+    for (user_id, text) in rows {
+        let attributes: Values = json::read("users", &format!("user {user_id}"), &text)?;
+        if attributes.contains_key(name) {
+            holders.push((user_id, attributes));
+        }
+    }
+    Ok(holders)
+}
+
+/// The users holding a value of the attribute `name`.
+pub fn holder_ids(conn: &mut DbConnection, name: &str) -> Result<Vec<String>, StoreError> {
+    Ok(holders(conn, name)?.into_iter().map(|(user_id, _)| user_id).collect())
+}
+
 /// Removes the attribute `name` from the schema and its value from every
-/// user that holds one; whether it was defined, and how many values went.
-pub fn remove(conn: &mut DbConnection, name: &str) -> Result<Option<usize>, StoreError> {
+/// user that holds one (each user changed at `now`); the users whose value
+/// went, or `None` when it was not defined.
+pub fn remove(
+    conn: &mut DbConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<String>>, StoreError> {
     if diesel::delete(definitions::table.filter(definitions::name.eq(name))).execute(conn)? == 0 {
         return Ok(None);
     }
-    let holders: Vec<(String, String)> = users::table
-        .filter(users::attributes.ne("{}"))
-        .select((users::user_id, users::attributes))
-        .load(conn)?;
-    let mut cleared = 0;
-    for (user_id, text) in holders {
-        let mut attributes: Map<String, Value> = json::read("users", &format!("user {user_id}"), &text)?;
-        if attributes.remove(name).is_some() {
-            let text = json::write("users", &attributes)?;
-            diesel::update(users::table.filter(users::user_id.eq(&user_id)))
-                .set(users::attributes.eq(text))
-                .execute(conn)?;
-            cleared += 1;
-        }
+    let mut cleared = Vec::new();
+    for (user_id, mut attributes) in holders(conn, name)? {
+        attributes.remove(name);
+        let text = json::write("users", &attributes)?;
+        diesel::update(users::table.filter(users::user_id.eq(&user_id)))
+            .set((users::attributes.eq(text), users::updated_at.eq(now.naive_utc())))
+            .execute(conn)?;
+        cleared.push(user_id);
     }
     Ok(Some(cleared))
 }

@@ -41,8 +41,10 @@ backend_tests! {
         let (both, team) = (values(serde_json::json!({"team": "a", "badge": 1})), values(serde_json::json!({"team": "b"})));
         users::update(&mut conn, "u1", users::UserChange { attributes: Some(&both), ..Default::default() }).unwrap();
         users::update(&mut conn, "u2", users::UserChange { attributes: Some(&team), ..Default::default() }).unwrap();
-        assert_eq!(user_attributes::remove(&mut conn, "team").unwrap(), Some(2));
-        assert_eq!(user_attributes::remove(&mut conn, "team").unwrap(), None);
+        assert_eq!(user_attributes::holder_ids(&mut conn, "team").unwrap().len(), 2);
+        let cleared = user_attributes::remove(&mut conn, "team", Utc::now()).unwrap().unwrap();
+        assert_eq!(cleared.len(), 2, "{cleared:?}");
+        assert_eq!(user_attributes::remove(&mut conn, "team", Utc::now()).unwrap(), None);
         assert_eq!(users::find(&mut conn, "u1").unwrap().unwrap().attributes, values(serde_json::json!({"badge": 1})));
         assert!(users::find(&mut conn, "u2").unwrap().unwrap().attributes.is_empty());
         let names: Vec<String> = user_attributes::all(&mut conn).unwrap().into_iter().map(|a| a.name).collect();

@@ -261,29 +261,34 @@ pub fn initial_access_token() -> Value {
         "max_uses": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}})
 }
 
+/// Text without control characters.
+const VISIBLE: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+/// A custom user attribute's name.
+const ATTRIBUTE_NAME: &str = "^[a-z][a-z0-9_]{0,63}$";
+
 /// A custom user attribute's definition: a name that is no claim the
 /// server asserts, a type, a description.
 pub fn user_attribute() -> Value {
-    use portcullis_core::user_attributes::{AttributeType, PROTOCOL_CLAIMS};
-    let mut reserved: Vec<&str> = PROTOCOL_CLAIMS.to_vec();
-    reserved
-        .extend(portcullis_core::user::CLAIMS_BY_SCOPE.iter().flat_map(|(_, claims)| claims.iter().copied()));
-    reserved.push("openid");
+    use portcullis_core::user_attributes::{reserved_claims, AttributeType, MAX_DESCRIPTION};
+    let reserved: Vec<&str> = reserved_claims().collect();
     let types: Vec<&str> = AttributeType::ALL.iter().map(|kind| kind.as_str()).collect();
     json!({"type": "object", "required": ["name", "type"], "additionalProperties": false, "properties": {
-        "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$", "not": {"enum": reserved},
+        "name": {"type": "string", "pattern": ATTRIBUTE_NAME, "not": {"enum": reserved},
                  "description": "a claim name the protocol and OpenID Connect leave free"},
         "type": {"enum": types},
-        "description": {"type": "string", "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"}}})
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION, "pattern": VISIBLE}}})
 }
 
 /// `{"attributes": {name: value}}`: a user's custom attribute values.
 pub fn user_attribute_values() -> Value {
-    use portcullis_core::user_attributes::{MAX_ATTRIBUTES, MAX_LIST, MAX_TEXT};
-    let text = json!({"type": "string", "maxLength": MAX_TEXT});
+    // Narrower than the server (texts of 1,000 characters, lists of 100,
+    // 64 KiB of values): what this document calls valid always fits.
+    let text = json!({"type": "string", "maxLength": 200, "pattern": VISIBLE});
     json!({"type": "object", "required": ["attributes"], "additionalProperties": false, "properties": {
-        "attributes": {"type": "object", "maxProperties": MAX_ATTRIBUTES, "additionalProperties": {"anyOf": [
-            text, {"type": "number"}, {"type": "boolean"}, {"type": "array", "maxItems": MAX_LIST, "items": text}]},
+        "attributes": {"type": "object", "maxProperties": 10, "propertyNames": {"pattern": ATTRIBUTE_NAME},
+            "additionalProperties": {"anyOf": [
+            text.clone(), {"type": "number"}, {"type": "boolean"},
+            {"type": "array", "maxItems": 5, "items": text}]},
             "description": "every value by its attribute's name; each must be defined"}}})
 }
 

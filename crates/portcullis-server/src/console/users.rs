@@ -297,10 +297,7 @@ pub async fn act(
                     app.set_user_claims(&actor, &id, &claims).map(drop)
                 }
                 "attributes" => {
-                    let values = match serde_json::from_str(&text) {
-                        Ok(serde_json::Value::Object(values)) => values,
-                        _ => return Err(AppError::Invalid("the attributes must be a JSON object".into())),
-                    };
+                    let values = portcullis_app::user_attributes::parse_values(&text)?;
                     app.set_user_attributes(&actor, &id, values).map(drop)
                 }
                 "password" => app.set_user_password(&actor, &id, &Password::new(password)),

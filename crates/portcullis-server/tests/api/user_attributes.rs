@@ -85,8 +85,18 @@ backend_tests! {
         browser.post(&format!("{path}/attributes"), &[("csrf", &csrf), ("attributes", "{\"badge\": 1042}")]).await;
         assert_eq!(app.user(&Actor::operator(), &uma.user_id).unwrap().attributes, *json!({"badge": 1042}).as_object().unwrap());
 
+        // A value of a user who holds more admin roles is not uma's to remove.
+        let root = app.create_user(&Actor::operator(), &portcullis_core::Username::parse("root").unwrap(), None, &Default::default()).unwrap().user;
+        for permission in Permission::ALL {
+            app.set_admin_role(&Actor::operator(), &root.user_id, permission, true).unwrap();
+        }
+        app.set_user_attributes(&Actor::operator(), &root.user_id, json!({"badge": 1}).as_object().unwrap().clone()).unwrap();
         let confirm = browser.get("/console/user-attributes/badge/remove").await;
         assert_eq!(confirm.status(), 200);
+        let outranked = browser.post("/console/user-attributes/badge/remove", &[("csrf", &csrf)]).await;
+        assert_eq!(outranked.status(), 403);
+        assert_eq!(app.user_attributes(&Actor::operator()).unwrap().len(), 1, "nothing was removed");
+        app.set_user_attributes(&Actor::operator(), &root.user_id, serde_json::Map::new()).unwrap();
         browser.post("/console/user-attributes/badge/remove", &[("csrf", &csrf)]).await;
         assert!(app.user_attributes(&Actor::operator()).unwrap().is_empty());
         let values: Value = json!(app.user(&Actor::operator(), &uma.user_id).unwrap().attributes);
