@@ -16,6 +16,7 @@ use crate::secrets;
 use crate::transaction::{Attempt, Tx};
 use crate::{time, Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, Utc};
+use portcullis_core::client_fields::is_short_text;
 use portcullis_core::{ClientSecret, RegistrationPolicy, RegistrationToken};
 use portcullis_store::registrations::{self as stored, InitialAccessTokenRecord, RegistrationRecord};
 use serde::{Deserialize, Serialize};
@@ -151,15 +152,6 @@ fn new_token() -> (RegistrationToken, Vec<u8>) {
     (token, hash)
 }
 
-/// Only the members a client configuration may carry: RFC 7591 §2 says a
-/// server ignores the members it does not understand.
-fn known_members(request: Map<String, Value>) -> Map<String, Value> {
-    request
-        .into_iter()
-        .filter(|(name, _)| portcullis_core::client_fields::client_field(name).is_some())
-        .collect()
-}
-
 impl App {
     /// The policy of open registration (`--registration open`) on this
     /// server: the anonymous one, with the API scopes it is configured with.
@@ -177,10 +169,7 @@ impl App {
             Attempt { permission: Permission::Clients, action: "initial_access_token.issued", target: "" };
         self.change(actor, attempt, |tx| {
             let description = request.description.trim();
-            if description.is_empty()
-                || description.chars().count() > 200
-                || description.contains(char::is_control)
-            {
+            if !is_short_text(description, 200) {
                 return Err(AppError::Invalid(
                     "description: 1 to 200 characters without control characters".into(),
                 ));
@@ -277,8 +266,7 @@ impl App {
             Admission::Open(policy) => (None, policy.clone(), "open registration".to_owned()),
         };
         let actor = Actor::Registrant { via: admitted_by.clone(), address };
-        let mut request = known_members(request);
-        policy.fill_defaults(&mut request);
+        let request = policy.requested(request);
         self.commit(&actor, |tx| {
             // A registration that fails leaves the use untaken: the transaction rolls back.
             if let Some(token_id) = &token_id {
@@ -348,9 +336,7 @@ impl App {
                     ));
                 }
             }
-            let mut request = known_members(request);
-            registration.policy.fill_defaults(&mut request);
-            let metadata = parse_metadata(request, &app.scopes)?;
+            let metadata = parse_metadata(registration.policy.requested(request), &app.scopes)?;
             registration.policy.admits(&metadata)?;
             let (before, after) =
                 (current.metadata.token_endpoint_auth_method, metadata.token_endpoint_auth_method);

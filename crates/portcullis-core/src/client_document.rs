@@ -10,7 +10,6 @@
 //! ([`RegistrationPolicy::anonymous`]), so it is a public client (or
 //! `private_key_jwt` with its own keys) of the code flow with PKCE.
 
-use crate::client_fields::client_field;
 use crate::{ClientMetadata, MetadataError, RegistrationPolicy};
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -77,10 +76,7 @@ pub fn metadata_from_document(
     if let Some(member) = SECRET_MEMBERS.iter().find(|m| document.contains_key(**m)) {
         return Err(MetadataError::new(*member, "a metadata document carries no secret"));
     }
-    let mut members: Map<String, Value> =
-        document.into_iter().filter(|(name, _)| client_field(name).is_some()).collect();
-    policy.fill_defaults(&mut members);
-    let metadata = ClientMetadata::parse(members)?;
+    let metadata = ClientMetadata::parse(policy.requested(document))?;
     if metadata.token_endpoint_auth_method.uses_secret() {
         return Err(MetadataError::new(
             "token_endpoint_auth_method",

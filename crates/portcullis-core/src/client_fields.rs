@@ -363,7 +363,7 @@ impl ClientField {
 }
 
 /// Whether `text` is 1 to `max` characters, none of them control characters.
-pub(crate) fn is_short_text(text: &str, max: usize) -> bool {
+pub fn is_short_text(text: &str, max: usize) -> bool {
     let length = text.chars().count();
     !text.trim().is_empty() && length <= max && !text.chars().any(char::is_control)
 }

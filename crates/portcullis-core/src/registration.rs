@@ -175,6 +175,16 @@ impl RegistrationPolicy {
         }
     }
 
+    /// What a party asked to be, as a configuration to parse: only the
+    /// members a client configuration may carry (RFC 7591 §2: a server
+    /// ignores those it does not understand), with [`fill_defaults`](Self::fill_defaults).
+    pub fn requested(&self, request: Map<String, Value>) -> Map<String, Value> {
+        let mut known: Map<String, Value> =
+            request.into_iter().filter(|(name, _)| client_field(name).is_some()).collect();
+        self.fill_defaults(&mut known);
+        known
+    }
+
     /// Checks a valid configuration against the policy; a refusal names the
     /// member (RFC 7591 §3.2.2).
     pub fn admits(&self, metadata: &ClientMetadata) -> Result<(), MetadataError> {

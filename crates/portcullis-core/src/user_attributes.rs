@@ -148,10 +148,10 @@ impl AttributeDefinition {
                 "a claim the protocol or OpenID Connect defines cannot be an attribute",
             ));
         }
-        if self.description.chars().count() > 200 || self.description.contains(char::is_control) {
+        if self.description.chars().count() > MAX_DESCRIPTION || self.description.contains(char::is_control) {
             return Err(refused(
                 name,
-                "the description is at most 200 characters without control characters",
+                format!("the description is at most {MAX_DESCRIPTION} characters without control characters"),
             ));
         }
         Ok(())

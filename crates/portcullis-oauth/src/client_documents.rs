@@ -54,19 +54,18 @@ pub struct ClientDocuments {
 
 impl ClientDocuments {
     /// Documents of `hosts`, fetched through `outbound`, their clients
-    /// admitted under the anonymous policy with the API scopes
-    /// `api_scopes`; http documents on loopback too when `loopback_http`
-    /// (dev mode).
+    /// admitted under `policy` (open registration's); http documents on
+    /// loopback too when `loopback_http` (dev mode).
     pub fn new(
         outbound: Arc<Outbound>,
         hosts: DocumentHosts,
-        api_scopes: &[String],
+        policy: RegistrationPolicy,
         loopback_http: bool,
     ) -> Self {
         Self {
             outbound,
             hosts,
-            policy: RegistrationPolicy::anonymous(api_scopes),
+            policy,
             loopback_http,
             kept: Mutex::new(HashMap::new()),
             budget: Mutex::new((Instant::now(), 0)),

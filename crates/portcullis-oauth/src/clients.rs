@@ -245,8 +245,13 @@ impl ClientRegistry {
     /// The client `client_id`, if this instance's mirror holds it (or the
     /// client of a metadata document it fetched).
     pub fn get(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
-        let live = self.clients.read().expect("client registry lock").live.get(client_id).cloned();
-        live.or_else(|| self.documents.as_ref().and_then(|documents| documents.kept(client_id)))
+        self.live(client_id)
+            .or_else(|| self.documents.as_ref().and_then(|documents| documents.kept(client_id)))
+    }
+
+    /// The stored client `client_id`, if this instance's mirror holds it.
+    fn live(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
+        self.clients.read().expect("client registry lock").live.get(client_id).cloned()
     }
 
     /// The client `client_id`, from memory or else from the database; an
@@ -254,8 +259,8 @@ impl ClientRegistry {
     /// second's lookups are spent), so that a new client is never taken for
     /// an unknown one.
     pub async fn find(&self, client_id: &str) -> Result<Option<Arc<RegisteredClient>>, StorageFailure> {
-        if let Some(client) = self.clients.read().expect("client registry lock").live.get(client_id) {
-            return Ok(Some(client.clone()));
+        if let Some(client) = self.live(client_id) {
+            return Ok(Some(client));
         }
         // A document URL is never a stored client's id: its document decides.
         if let Some(documents) = self.documents.as_ref().filter(|d| d.names_document(client_id)) {

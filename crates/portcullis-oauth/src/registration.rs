@@ -63,17 +63,16 @@ impl Registrar {
         address: Option<IpAddr>,
         mut request: Map<String, Value>,
     ) -> Result<Value, OAuthError> {
-        if let Some(statement) = request.remove("software_statement") {
-            // RFC 7591 §3.1.1: what the statement says takes precedence.
-            request.extend(self.statements.metadata(&statement, self.app.now().timestamp())?);
-        }
-        let open = self.mode == RegistrationMode::Open;
-        if bearer.is_none() && !open {
+        if bearer.is_none() && self.mode != RegistrationMode::Open {
             // RFC 7591 §3: the endpoint is protected by an initial access token.
             return Err(OAuthError::new(
                 ErrorCode::InvalidToken,
                 "registration needs an initial access token",
             ));
+        }
+        if let Some(statement) = request.remove("software_statement") {
+            // RFC 7591 §3.1.1: what the statement says takes precedence.
+            request.extend(self.statements.metadata(&statement, self.app.now().timestamp())?);
         }
         let registered = run(&self.app, move |app| {
             let anonymous = app.anonymous_registration_policy();

@@ -62,6 +62,14 @@ impl std::fmt::Display for BodyRefusal {
     }
 }
 
+/// The media type of `req`'s (first) `Content-Type`, lower-cased, without
+/// parameters (RFC 9110 §8.3.1); empty without one.
+pub fn media_type(req: &HttpRequest) -> String {
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
 /// Reads the `application/x-www-form-urlencoded` body of `req` (one
 /// Content-Type, at most `limit` bytes, within [`BODY_TIMEOUT`]), so that a
 /// slow or large body cannot hold the server for others.

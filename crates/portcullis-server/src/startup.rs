@@ -23,7 +23,7 @@ use portcullis_app::key_rotation::{self, RotationPolicy};
 use portcullis_app::keys::KeyMaker;
 use portcullis_app::{Actor, EventBus};
 use portcullis_core::outbound::OutboundPolicy;
-use portcullis_core::SigningAlgorithm;
+use portcullis_core::{RegistrationPolicy, SigningAlgorithm};
 use portcullis_oauth::client_auth::ClientAuthenticator;
 use portcullis_oauth::client_documents::ClientDocuments;
 use portcullis_oauth::clients::ClientRegistry;
@@ -63,14 +63,13 @@ impl Application {
         let log_position = change_log::last_seq(&mut *db.get()?)?;
         let kek = crate::key_encryption::for_installation(&db, &settings.kek)?;
         let outbound = Arc::new(Outbound::new(OutboundPolicy::new(settings.outbound_allow.clone())));
+        let known_scopes = KnownScopes::new(&settings.scopes);
         let mut clients = ClientRegistry::load(&db)?;
         if let Some(hosts) = &settings.client_metadata_documents {
-            let documents = ClientDocuments::new(
-                outbound.clone(),
-                hosts.clone(),
-                &settings.scopes,
-                settings.loopback_documents,
-            );
+            // Admitted as open registration admits: the same policy, the same scopes.
+            let policy = RegistrationPolicy::anonymous(known_scopes.api());
+            let documents =
+                ClientDocuments::new(outbound.clone(), hosts.clone(), policy, settings.loopback_documents);
             clients = clients.with_documents(documents);
         }
         let mirrors = Mirrors {
@@ -80,7 +79,6 @@ impl Application {
         };
         let last_read = mirror::spawn(db.clone(), &mirrors, log_position);
         let Mirrors { keys, clients, revocations } = mirrors;
-        let known_scopes = KnownScopes::new(&settings.scopes);
         let change_policy = ChangePolicy {
             version_retention: TimeDelta::from_std(settings.client_version_retention)
                 .context("version retention")?,

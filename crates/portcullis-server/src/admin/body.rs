@@ -1,8 +1,7 @@
 //! Reading admin request bodies: JSON objects of bounded size.
 
 use crate::admin::error::AdminError;
-use crate::form::{read_body, BodyRefusal, BODY_TIMEOUT};
-use actix_web::http::header;
+use crate::form::{media_type, read_body, BodyRefusal, BODY_TIMEOUT};
 use actix_web::{web, HttpRequest};
 use serde_json::{Map, Value};
 
@@ -12,9 +11,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The body as a JSON object: `application/json` (or `application/merge-patch+json`),
 /// at most [`MAX_BODY`] bytes.
 pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, AdminError> {
-    let content_type =
-        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = media_type(req);
     if essence != "application/json" && essence != "application/merge-patch+json" {
         return Err(AdminError::unsupported_media_type(
             "the body must be JSON (Content-Type: application/json)",

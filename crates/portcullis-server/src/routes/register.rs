@@ -6,12 +6,11 @@
 //! (`cors::for_anyone`).
 
 use crate::client_address::TrustedProxies;
-use crate::form::{read_body, BodyRefusal};
+use crate::form::{media_type, read_body, BodyRefusal};
 use crate::headers;
 use crate::oauth_response::{no_store, OAuthFailure};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::rate_limits::{address_key, Decision, Limit};
@@ -135,10 +134,7 @@ pub async fn only_when_on(
 
 /// The body as a JSON object (RFC 7591 §3.1: `application/json`).
 async fn json_body(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, OAuthFailure> {
-    let content_type =
-        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
+    if media_type(req) != "application/json" {
         return Err(
             OAuthError::invalid_request("the body must be JSON (Content-Type: application/json)").into()
         );
