@@ -9,6 +9,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::TimeDelta;
+use portcullis_core::claim_mappings::{self, ClaimMapping, TokenKind, UserClaims};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::{Password, Scope, StandardClaims, Username};
 use portcullis_store::change_log::{self, ChangeKind};
@@ -172,6 +173,14 @@ impl App {
         self.read(actor, Permission::Users, |conn| Ok(view(find(conn, user_id)?)))
     }
 
+    /// The user who signs in as `username` (any case).
+    pub fn user_named(&self, actor: &Actor, username: &str) -> Result<UserView, AppError> {
+        self.read(actor, Permission::Users, |conn| {
+            let user = users::find_by_username(conn, &username.to_lowercase())?;
+            user.map(view).ok_or_else(|| AppError::NotFound(format!("there is no user {username}")))
+        })
+    }
+
     /// A page of users.
     pub fn users(&self, actor: &Actor, query: &UserQuery) -> Result<UserPage, AppError> {
         self.read(actor, Permission::Users, |conn| {
@@ -263,19 +272,35 @@ impl App {
 
 impl App {
     /// OpenID Connect Core §5.3: the claims `scope` releases of the enabled
-    /// user `user_id`, with `sub` (and `updated_at` under `profile`); `None`
-    /// once the user is gone or disabled. The access token naming the user,
-    /// checked by the caller, is the authority for this read.
-    pub fn userinfo(&self, user_id: &str, scope: &Scope) -> Result<Option<Map<String, Value>>, AppError> {
+    /// user `user_id`, with `sub` (and `updated_at` under `profile`), and
+    /// what the client's `mappings` release into UserInfo; `None` once the
+    /// user is gone or disabled. The access token naming the user, checked
+    /// by the caller, is the authority for this read.
+    pub fn userinfo(
+        &self,
+        user_id: &str,
+        scope: &Scope,
+        mappings: &[ClaimMapping],
+    ) -> Result<Option<Map<String, Value>>, AppError> {
         let user = users::find(&mut *self.db.get()?, user_id)?.filter(|user| user.disabled_at.is_none());
         Ok(user.map(|user| {
             let mut released = user.claims.released_for(scope);
+            let mapped = UserClaims::new(&user.claims, user.attributes);
+            claim_mappings::release(mappings, TokenKind::Userinfo, scope, Some(&mapped), &mut released);
             released.insert("sub".to_owned(), user.user_id.into());
             if scope.contains("profile") {
                 released.insert("updated_at".to_owned(), user.updated_at.timestamp().into());
             }
             released
         }))
+    }
+
+    /// What the claim mappings of a token for the enabled user `user_id`
+    /// read; `None` once the user is gone or disabled. Read by the grants,
+    /// as the token endpoint mints a token, and by introspection.
+    pub fn user_claims(&self, user_id: &str) -> Result<Option<UserClaims>, AppError> {
+        let user = users::find(&mut *self.db.get()?, user_id)?.filter(|user| user.disabled_at.is_none());
+        Ok(user.map(|user| UserClaims::new(&user.claims, user.attributes)))
     }
 }
 

@@ -247,6 +247,11 @@ pub struct ClientMetadata {
     /// presented again without revoking its family (0 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_reuse_interval: Option<u64>,
+    /// The claims of the client's own domain its tokens carry, each from a
+    /// user attribute, a standard claim or a constant (an extension, like
+    /// Keycloak's protocol mappers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claim_mappings: Vec<crate::claim_mappings::ClaimMapping>,
 }
 
 fn default_grant_types() -> Vec<GrantType> {
@@ -341,6 +346,7 @@ impl ClientMetadata {
         self.validate_code_flow()?;
         self.validate_registration_members()?;
         validate_origins(self.allowed_origins.as_deref().unwrap_or_default())?;
+        crate::claim_mappings::validate(&self.claim_mappings, &self.scope)?;
         for resource in self.resources.iter().chain(&self.default_resource) {
             validate_resource(resource)?;
         }

@@ -65,6 +65,8 @@ pub enum Shape {
     RedirectUris,
     /// A JWK Set of public keys.
     Jwks,
+    /// Claim mappings ([`ClaimMapping`](crate::claim_mappings::ClaimMapping)s).
+    ClaimMappings,
 }
 
 /// Where a form shows a member.
@@ -271,6 +273,13 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         Tokens,
         "Default resource",
         "The audience when none is asked; the issuer when empty.",
+    ),
+    field(
+        "claim_mappings",
+        Shape::ClaimMappings,
+        Tokens,
+        "Claim mappings",
+        r#"A JSON list, e.g. [{"claim": "department", "from": {"attribute": "department"}, "tokens": ["id_token", "userinfo"], "scope": "hr"}]; from an attribute, a standard claim ("standard": "email") or a constant ("value"); tokens: id_token, access_token, userinfo, introspection."#,
     ),
     field(
         "allowed_cidrs",

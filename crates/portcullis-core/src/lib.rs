@@ -38,6 +38,7 @@ macro_rules! parsed_string {
 
 pub mod audit;
 pub mod authorization_request;
+pub mod claim_mappings;
 pub mod client;
 pub mod client_document;
 pub mod client_fields;

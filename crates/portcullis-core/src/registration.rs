@@ -10,8 +10,8 @@
 //! admits what an admin could register. Any other also refuses what only an
 //! admin sets ([`ADMIN_ONLY`]) and the admin scopes it does not list: a
 //! party that registers itself cannot skip consent, lift its rate limit,
-//! read other clients' tokens, weaken or turn off PKCE, or administer the
-//! server.
+//! read other clients' tokens, weaken or turn off PKCE, map users' claims
+//! into its tokens beyond what scopes release, or administer the server.
 
 use crate::client::{MetadataError, TokenEndpointAuthMethod};
 use crate::client_fields::client_field;
@@ -22,8 +22,14 @@ use serde_json::{Map, Value};
 
 /// Members only an admin may set (`require_pkce`: to false) under a policy
 /// that restricts anything.
-pub const ADMIN_ONLY: [&str; 5] =
-    ["skip_consent", "token_rate_limit", "introspection_allowed", "pkce_plain_allowed", "require_pkce"];
+pub const ADMIN_ONLY: [&str; 6] = [
+    "skip_consent",
+    "token_rate_limit",
+    "introspection_allowed",
+    "pkce_plain_allowed",
+    "require_pkce",
+    "claim_mappings",
+];
 
 /// The most entries a policy's lists hold.
 pub const MAX_POLICY_ENTRIES: usize = 50;
@@ -195,6 +201,7 @@ impl RegistrationPolicy {
                 metadata.introspection_allowed,
                 metadata.pkce_plain_allowed,
                 !metadata.require_pkce,
+                !metadata.claim_mappings.is_empty(),
             ];
             if let Some((name, _)) = ADMIN_ONLY.iter().zip(set).find(|(_, set)| *set) {
                 return Err(MetadataError::new(*name, "only an admin may set this"));
@@ -376,6 +383,11 @@ mod tests {
             (
                 json!({"client_name": "a", "redirect_uris": ["https://a.example/cb"], "access_token_lifetime": 7200}),
                 "access_token_lifetime",
+            ),
+            (
+                json!({"client_name": "a", "redirect_uris": ["https://a.example/cb"], "claim_mappings":
+                    [{"claim": "tenant", "from": {"value": "acme"}, "tokens": ["id_token"]}]}),
+                "claim_mappings",
             ),
             (
                 json!({"client_name": "a", "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "client_secret_post"}),

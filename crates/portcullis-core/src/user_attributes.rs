@@ -21,9 +21,11 @@ pub const MAX_VALUES_BYTES: usize = 64 * 1024;
 pub const MAX_DESCRIPTION: usize = 200;
 
 /// Claims of JWTs, OAuth and OpenID Connect that the server alone asserts
-/// (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4, RFC 7800, OpenID Connect
-/// Core §2 and §5.1): no attribute may be named after one.
-pub const PROTOCOL_CLAIMS: [&str; 23] = [
+/// (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4, RFC 7800, RFC 7662 §2.2,
+/// OpenID Connect Core §2, §5.1 and §5.6.2), and the claims of its own
+/// tokens (`grant_id`, `userinfo_claims`): no attribute may be named after
+/// one, nor any claim mapped to one.
+pub const PROTOCOL_CLAIMS: [&str; 30] = [
     "iss",
     "sub",
     "aud",
@@ -47,6 +49,13 @@ pub const PROTOCOL_CLAIMS: [&str; 23] = [
     "s_hash",
     "updated_at",
     "typ",
+    "active",
+    "token_type",
+    "username",
+    "_claim_names",
+    "_claim_sources",
+    "grant_id",
+    "userinfo_claims",
 ];
 
 /// What an attribute's values are.

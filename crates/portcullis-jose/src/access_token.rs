@@ -6,6 +6,7 @@ use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
 use josekit::jwt::{self, JwtPayload};
 use portcullis_core::SigningAlgorithm;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// The `typ` header of an RFC 9068 access token (§2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -43,14 +44,28 @@ pub struct AccessTokenClaims {
 impl AccessTokenClaims {
     /// Signs the claims with `key` as a compact JWS with `typ: at+jwt`.
     pub fn sign(&self, key: &SigningKey) -> Result<String, JoseError> {
-        let serde_json::Value::Object(claims) = serde_json::to_value(self).expect("claims serialise") else {
-            unreachable!("claims serialise to an object")
-        };
-        let payload = JwtPayload::from_map(claims)?;
+        self.sign_with(key, &Map::new())
+    }
+
+    /// Signs the claims with `extra` claims of the client's own beside them
+    /// (RFC 9068 §2.2.2 allows them; never in place of one of these).
+    pub fn sign_with(&self, key: &SigningKey, extra: &Map<String, Value>) -> Result<String, JoseError> {
+        let payload = JwtPayload::from_map(with_extra(self, extra))?;
         let mut header = JwsHeader::new();
         header.set_token_type(ACCESS_TOKEN_TYPE);
         key.sign_jwt(header, &payload)
     }
+}
+
+/// `claims` as a JSON object, with each of `extra` that names none of theirs.
+pub fn with_extra(claims: &impl Serialize, extra: &Map<String, Value>) -> Map<String, Value> {
+    let Ok(Value::Object(mut object)) = serde_json::to_value(claims) else {
+        unreachable!("claims serialise to an object")
+    };
+    for (name, value) in extra {
+        object.entry(name.as_str()).or_insert_with(|| value.clone());
+    }
+    object
 }
 
 /// A published public key, ready to verify signatures (through josekit).
@@ -146,6 +161,24 @@ mod tests {
         use base64::Engine;
         let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
         assert_eq!(serde_json::from_slice::<AccessTokenClaims>(&decoded).unwrap(), claims);
+    }
+
+    #[test]
+    fn extra_claims_sit_beside_the_claims_and_never_replace_one() {
+        let (key, verifying) = key(SigningAlgorithm::Es256);
+        let extra = serde_json::json!({"department": "Research", "sub": "someone else"});
+        let token = claims().sign_with(&key, extra.as_object().unwrap()).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        use base64::Engine;
+        let decoded: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (decoded["department"].as_str(), decoded["sub"].as_str()),
+            (Some("Research"), Some("svc"))
+        );
+        assert_eq!(AccessTokenClaims::verify(&token, |_| Some(&verifying)), Some(claims()));
     }
 
     #[test]

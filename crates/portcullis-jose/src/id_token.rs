@@ -8,6 +8,7 @@ use josekit::jws::JwsHeader;
 use josekit::jwt::JwtPayload;
 use portcullis_core::SigningAlgorithm;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The claims of an ID token issued by the authorization code flow.
@@ -42,14 +43,12 @@ pub struct IdTokenClaims {
 }
 
 impl IdTokenClaims {
-    /// Signs the claims as a compact JWS with `typ: JWT`.
-    pub fn sign(&self, key: &SigningKey) -> Result<String, JoseError> {
-        let serde_json::Value::Object(claims) = serde_json::to_value(self).expect("claims serialise") else {
-            unreachable!("claims serialise to an object")
-        };
+    /// Signs the claims as a compact JWS with `typ: JWT`, with `extra`
+    /// claims of the client's own beside them (never in place of one).
+    pub fn sign(&self, key: &SigningKey, extra: &Map<String, Value>) -> Result<String, JoseError> {
         let mut header = JwsHeader::new();
         header.set_token_type("JWT");
-        key.sign_jwt(header, &JwtPayload::from_map(claims)?)
+        key.sign_jwt(header, &JwtPayload::from_map(crate::access_token::with_extra(self, extra))?)
     }
 }
 
@@ -117,7 +116,7 @@ mod tests {
             sid: Some("session-1".into()),
             amr: vec!["pwd".into(), "otp".into()],
         };
-        let token = claims.sign(&key).unwrap();
+        let token = claims.sign(&key, &Map::new()).unwrap();
         let header = josekit::jwt::decode_header(&token).unwrap();
         assert_eq!(header.claim("typ").and_then(|v| v.as_str()), Some("JWT"));
         let verifier = VerificationKey::from_jwk(&generated.public_jwk).unwrap();

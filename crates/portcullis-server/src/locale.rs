@@ -91,6 +91,8 @@ pub struct Texts {
     pub client_links: [&'static str; 3],
     /// Before the host of a client's metadata document: who describes it.
     pub described_at: &'static str,
+    /// Before the claims of the user a client's mappings share with any scope.
+    pub also_shared: &'static str,
 }
 
 /// English.
@@ -147,6 +149,7 @@ pub const EN: Texts = Texts {
     ],
     client_links: ["Home page", "Privacy policy", "Terms of service"],
     described_at: "Not registered here: this app describes itself at",
+    also_shared: "Also shared with the app:",
 };
 
 /// German.
@@ -206,6 +209,7 @@ pub const DE: Texts = Texts {
     ],
     client_links: ["Startseite", "Datenschutzerklärung", "Nutzungsbedingungen"],
     described_at: "Hier nicht registriert: Diese App beschreibt sich selbst auf",
+    also_shared: "Außerdem erhält die App:",
 };
 
 /// The languages, the default first.

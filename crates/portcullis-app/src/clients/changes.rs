@@ -76,6 +76,7 @@ impl App {
     ) -> Result<CreatedClient, AppError> {
         super::check(metadata)?;
         self.scopes.check(metadata)?;
+        super::policy::check_mapped_attributes(tx.conn, metadata)?;
         let secret = metadata.token_endpoint_auth_method.uses_secret().then(|| new_secret(tx.now, None));
         let new = NewClient {
             client_id: client_id.as_str(),
@@ -249,6 +250,7 @@ impl App {
         summary: &str,
     ) -> Result<i64, AppError> {
         let client_id = current.client_id.as_str();
+        super::policy::check_mapped_attributes(tx.conn, new)?;
         // Losing `admin`, or the means to get an admin token for good (a
         // switch of authentication method, a rollback), is losing an admin.
         let before = find(tx.conn, client_id)?;

@@ -223,7 +223,9 @@ impl App {
         if let Some(client_id) = client_id {
             crate::console::ensure_not_reserved(actor, client_id)?;
         }
-        parse_metadata(configuration, &self.scopes)
+        let metadata = parse_metadata(configuration, &self.scopes)?;
+        policy::check_mapped_attributes(&mut *self.db.get()?, &metadata)?;
+        Ok(metadata)
     }
 
     /// Every configuration version of a client, newest first.

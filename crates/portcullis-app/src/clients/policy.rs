@@ -1,10 +1,12 @@
 //! The rules a client configuration follows beyond its own validity: the
 //! scopes this server knows, how long versions and removed redirect URIs
-//! are kept, and that some enabled client always holds `admin`.
+//! are kept, that some enabled client always holds `admin`, and that the
+//! attributes its claim mappings read are defined.
 
 use crate::actor::{Permission, ADMIN};
 use crate::AppError;
 use chrono::TimeDelta;
+use portcullis_core::claim_mappings::{ClaimMapping, ClaimSource};
 use portcullis_core::user::CLAIMS_BY_SCOPE;
 use portcullis_core::{ClientMetadata, GrantType, MetadataError};
 use portcullis_jose::ClientKeys;
@@ -71,6 +73,33 @@ impl KnownScopes {
 pub fn check(metadata: &ClientMetadata) -> Result<(), AppError> {
     metadata.validate()?;
     check_keys(metadata)
+}
+
+/// Checks that every attribute the client's claim mappings read is defined:
+/// a mapping of a mistyped name would release nothing, silently.
+pub(crate) fn check_mapped_attributes(
+    conn: &mut DbConnection,
+    metadata: &ClientMetadata,
+) -> Result<(), AppError> {
+    fn read(mapping: &ClaimMapping) -> Option<&str> {
+        match &mapping.from {
+            ClaimSource::Attribute(name) => Some(name),
+            _ => None,
+        }
+    }
+    let mut mapped = metadata.claim_mappings.iter().filter_map(read).peekable();
+    if mapped.peek().is_none() {
+        return Ok(());
+    }
+    let defined = portcullis_store::user_attributes::all(conn)?;
+    match mapped.find(|name| !defined.iter().any(|definition| definition.name == *name)) {
+        Some(name) => Err(MetadataError::new(
+            "claim_mappings",
+            format!("there is no user attribute `{name}`; define it first (Users → Custom attributes)"),
+        )
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// Checks that the client's `jwks` are keys this server can verify with.

@@ -3,8 +3,8 @@
 //! the redirect URI and the PKCE verifier it was bound to.
 
 use super::{
-    access_token, audience, id_token, invalid_grant, Authenticated, GrantContext, Issued, Requested,
-    TokenResponse,
+    access_token, audience, id_token, invalid_grant, reads_user, Authenticated, GrantContext, Grantee,
+    Issued, Requested, TokenResponse,
 };
 use crate::params::Params;
 use crate::storage::protocol_operation;
@@ -65,26 +65,27 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     check_pkce(request.verifier.as_ref(), details)?;
 
     let aud = audience(&request.requested, client, &settings.issuer)?;
-    let minted = access_token(
-        client,
-        settings,
-        keys,
-        &details.user_id,
-        &details.scope,
-        aud,
-        Some(record.grant_id.clone()),
-    )?;
+    let user = if reads_user(client) {
+        let user_id = details.user_id.clone();
+        protocol_operation(app, move |app| app.user_claims(&user_id)).await?
+    } else {
+        None
+    };
+    let grantee =
+        Grantee { sub: &details.user_id, grant_id: Some(record.grant_id.clone()), user: user.as_ref() };
+    let minted = access_token(client, settings, keys, &grantee, &details.scope, aud)?;
     let authenticated = Authenticated {
         user_id: &details.user_id,
         auth_time: details.auth_time,
         sid: &details.sid,
         nonce: details.nonce.as_deref(),
         amr: &details.amr,
+        claims: user.as_ref(),
     };
     let id_token = details
         .scope
         .contains("openid")
-        .then(|| id_token(client, settings, keys, &authenticated, &minted))
+        .then(|| id_token(client, settings, keys, &authenticated, &details.scope, &minted))
         .transpose()?;
     let scope = details.scope.to_string();
     let refresh_token = if client.metadata.allows_grant(GrantType::RefreshToken) {

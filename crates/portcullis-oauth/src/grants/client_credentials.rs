@@ -2,7 +2,8 @@
 //! an access token for itself. Nothing is written to the database.
 
 use super::{
-    access_token, audience, granted_scope, GrantContext, Issued, Requested, TokenResponse, TokenSettings,
+    access_token, audience, granted_scope, GrantContext, Grantee, Issued, Requested, TokenResponse,
+    TokenSettings,
 };
 use crate::clients::RegisteredClient;
 use crate::params::Params;
@@ -41,7 +42,7 @@ pub fn decide(
 pub fn issue(context: &GrantContext<'_>, request: &CredentialsRequest) -> Result<TokenResponse, OAuthError> {
     let GrantContext { client, settings, keys, .. } = *context;
     let (scope, aud) = decide(client, settings, &request.requested)?;
-    let minted = access_token(client, settings, keys, client.id.as_str(), &scope, aud, None)?;
+    let minted = access_token(client, settings, keys, &Grantee::client(client), &scope, aud)?;
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: "Bearer",

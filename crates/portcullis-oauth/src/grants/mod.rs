@@ -11,11 +11,13 @@ use crate::clients::RegisteredClient;
 use crate::params::Params;
 use crate::KeyRing;
 use portcullis_app::{App, Clock};
+use portcullis_core::claim_mappings::{self, ClaimMapping, TokenKind, UserClaims};
 use portcullis_core::SigningAlgorithm;
 use portcullis_core::{ClientId, ClientMetadata, GrantType};
 use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
-use portcullis_jose::AccessTokenClaims;
+use portcullis_jose::{AccessTokenClaims, IdTokenClaims};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -115,46 +117,107 @@ pub fn ensure_allowed(client: &RegisteredClient, grant_type: GrantType) -> Resul
 /// it but issuing, storing and auditing nothing: what the console's sandbox
 /// shows for a client's saved or draft configuration.
 pub struct Preview {
-    /// The access token's claims; a user's grant shows placeholders for the
-    /// user and the grant.
-    pub claims: AccessTokenClaims,
-    /// Its lifetime in seconds.
+    /// The access token's claims, its client's mapped claims among them; a
+    /// user's grant without a chosen user shows placeholders for the user
+    /// and the grant.
+    pub access_token: Map<String, Value>,
+    /// The ID token's claims, for a user's grant with `openid` (its
+    /// `at_hash` is the signed token's).
+    pub id_token: Option<Map<String, Value>>,
+    /// What introspection would answer about the access token.
+    pub introspection: Map<String, Value>,
+    /// The access token's lifetime in seconds.
     pub lifetime: u64,
     /// The scope granted.
     pub scope: Scope,
 }
 
-/// Who a user's token is for, in a preview.
+/// Who a user's token is for, in a preview without a chosen user.
 pub const PREVIEWED_USER: &str = "(the signed-in user's id)";
 /// The grant a user's token belongs to, in a preview.
 pub const PREVIEWED_GRANT: &str = "(the grant's id)";
 
-/// The token client `id` configured as `metadata` (saved or not) would get
-/// for `grant_type` with `requested`: the token endpoint's own checks (the
-/// grant allowed, each grant's rules, scope, RFC 8707 resource). A grant
-/// made by a user previews the client's whole scope narrowed as asked, as a
-/// code or refresh token would carry it.
+/// The tokens client `id` configured as `metadata` (saved or not) would get
+/// for `grant_type` with `requested`, for `user` (an id and the claims the
+/// client's mappings read) when one is chosen: the token endpoint's own
+/// checks (the grant allowed, each grant's rules, scope, RFC 8707
+/// resource) and claims. A grant made by a user previews the client's whole
+/// scope narrowed as asked, as a code or refresh token would carry it.
 pub fn preview(
     (id, version, metadata): (ClientId, i64, ClientMetadata),
     grant_type: GrantType,
     requested: &Requested,
     settings: &TokenSettings,
+    user: Option<(&str, &UserClaims)>,
 ) -> Result<Preview, OAuthError> {
     let client = &RegisteredClient::unsaved(id, version, metadata);
     ensure_allowed(client, grant_type)?;
-    let (sub, scope, aud, grant_id) = match grant_type {
+    let (sub, claims) = user.map_or((PREVIEWED_USER, None), |(sub, claims)| (sub, Some(claims)));
+    let (grantee, scope, aud) = match grant_type {
         GrantType::ClientCredentials => {
             let (scope, aud) = client_credentials::decide(client, settings, requested)?;
-            (client.id.as_str(), scope, aud, None)
+            (Grantee::client(client), scope, aud)
         }
         GrantType::AuthorizationCode | GrantType::RefreshToken => {
             let scope = granted_scope(requested, &client.metadata.scope)?;
             let aud = audience(requested, client, &settings.issuer)?;
-            (PREVIEWED_USER, scope, aud, Some(PREVIEWED_GRANT.to_owned()))
+            (Grantee { sub, grant_id: Some(PREVIEWED_GRANT.to_owned()), user: claims }, scope, aud)
         }
     };
-    let (claims, lifetime) = access_token_claims(client, settings, sub, &scope, aud, grant_id);
-    Ok(Preview { claims, lifetime, scope })
+    let unsigned = access_token_claims(client, settings, &grantee, &scope, aud);
+    let who = Authenticated {
+        user_id: sub,
+        auth_time: unsigned.claims.iat,
+        sid: "(the session's id)",
+        nonce: None,
+        amr: &[],
+        claims,
+    };
+    let id_token = (grant_type != GrantType::ClientCredentials && scope.contains("openid")).then(|| {
+        let claims = id_token_claims(client, settings, &who, unsigned.lifetime);
+        portcullis_jose::access_token::with_extra(
+            &claims,
+            &mapped(client, TokenKind::IdToken, &scope, who.claims),
+        )
+    });
+    let introspection = introspection(&unsigned.claims, &client.metadata.claim_mappings, grantee.user);
+    Ok(Preview {
+        access_token: portcullis_jose::access_token::with_extra(&unsigned.claims, &unsigned.mapped),
+        id_token,
+        introspection,
+        lifetime: unsigned.lifetime,
+        scope,
+    })
+}
+
+/// RFC 7662 §2.2: what introspection answers about an active access token
+/// with `claims`, with what its client's `mappings` release into
+/// introspection for `user`.
+pub fn introspection(
+    claims: &AccessTokenClaims,
+    mappings: &[ClaimMapping],
+    user: Option<&UserClaims>,
+) -> Map<String, Value> {
+    let mut answer = Map::new();
+    answer.insert("active".into(), true.into());
+    if let Some(scope) = &claims.scope {
+        answer.insert("scope".into(), scope.as_str().into());
+    }
+    for (name, value) in [
+        ("client_id", &claims.client_id),
+        ("sub", &claims.sub),
+        ("aud", &claims.aud),
+        ("iss", &claims.iss),
+        ("jti", &claims.jti),
+    ] {
+        answer.insert(name.into(), value.as_str().into());
+    }
+    answer.insert("exp".into(), claims.exp.into());
+    answer.insert("iat".into(), claims.iat.into());
+    answer.insert("token_type".into(), "Bearer".into());
+    let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
+    claim_mappings::release(mappings, TokenKind::Introspection, &scope, user, &mut answer);
+    answer
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -203,47 +266,93 @@ pub struct MintedAccessToken {
     pub lifetime: u64,
 }
 
-/// Mints an RFC 9068 access token for `client`, acting for `sub`.
+/// Who a token acts for: the client itself, or a user through a grant.
+pub struct Grantee<'a> {
+    /// `sub`: the user, or the client itself.
+    pub sub: &'a str,
+    /// The grant, for a user's token.
+    pub grant_id: Option<String>,
+    /// The user's claims, when the client's mappings read any.
+    pub user: Option<&'a UserClaims>,
+}
+
+impl<'a> Grantee<'a> {
+    /// The client itself (client credentials).
+    pub fn client(client: &'a RegisteredClient) -> Self {
+        Self { sub: client.id.as_str(), grant_id: None, user: None }
+    }
+}
+
+/// An access token's claims before it is signed.
+pub struct UnsignedAccessToken {
+    /// The RFC 9068 claims.
+    pub claims: AccessTokenClaims,
+    /// The client's mapped claims, signed beside them.
+    pub mapped: Map<String, Value>,
+    /// Its lifetime in seconds.
+    pub lifetime: u64,
+}
+
+/// Mints an RFC 9068 access token for `client`, acting for `grantee`.
 pub fn access_token(
     client: &RegisteredClient,
     settings: &TokenSettings,
     keys: &KeyRing,
-    sub: &str,
+    grantee: &Grantee<'_>,
     scope: &Scope,
     aud: String,
-    grant_id: Option<String>,
 ) -> Result<MintedAccessToken, OAuthError> {
-    let (claims, lifetime) = access_token_claims(client, settings, sub, scope, aud, grant_id);
-    let token = sign(keys, client.metadata.access_token_signed_response_alg, |key| claims.sign(key))?;
+    let UnsignedAccessToken { claims, mapped, lifetime } =
+        access_token_claims(client, settings, grantee, scope, aud);
+    let token =
+        sign(keys, client.metadata.access_token_signed_response_alg, |key| claims.sign_with(key, &mapped))?;
     Ok(MintedAccessToken { token, lifetime })
 }
 
-/// The claims of an RFC 9068 access token for `client`, acting for `sub`,
-/// and its lifetime in seconds: what [`access_token`] signs.
+/// The claims of an RFC 9068 access token for `client`, acting for
+/// `grantee`: what [`access_token`] signs.
 pub fn access_token_claims(
     client: &RegisteredClient,
     settings: &TokenSettings,
-    sub: &str,
+    grantee: &Grantee<'_>,
     scope: &Scope,
     aud: String,
-    grant_id: Option<String>,
-) -> (AccessTokenClaims, u64) {
+) -> UnsignedAccessToken {
     let lifetime = client.metadata.access_token_lifetime.unwrap_or(settings.access_token_lifetime.as_secs());
     let now = settings.clock.now().timestamp();
+    let mapped = mapped(client, TokenKind::AccessToken, scope, grantee.user);
     let scope = scope.to_string();
     let claims = AccessTokenClaims {
         iss: settings.issuer.as_str().to_owned(),
-        sub: sub.to_owned(),
+        sub: grantee.sub.to_owned(),
         aud,
         client_id: client.id.as_str().to_owned(),
         scope: (!scope.is_empty()).then_some(scope),
         jti: uuid::Uuid::new_v4().to_string(),
-        grant_id,
+        grant_id: grantee.grant_id.clone(),
         iat: now,
         nbf: None,
         exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
     };
-    (claims, lifetime)
+    UnsignedAccessToken { claims, mapped, lifetime }
+}
+
+/// What `client`'s claim mappings release into `token` under `scope`.
+fn mapped(
+    client: &RegisteredClient,
+    token: TokenKind,
+    scope: &Scope,
+    user: Option<&UserClaims>,
+) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claim_mappings::release(&client.metadata.claim_mappings, token, scope, user, &mut claims);
+    claims
+}
+
+/// Whether `client`'s mappings read the user's claims into the tokens a
+/// grant mints: whether the grant reads the user first.
+pub fn reads_user(client: &RegisteredClient) -> bool {
+    claim_mappings::reads_user(&client.metadata.claim_mappings, &[TokenKind::IdToken, TokenKind::AccessToken])
 }
 
 /// Who authenticated, for an ID token.
@@ -258,33 +367,52 @@ pub struct Authenticated<'a> {
     pub nonce: Option<&'a str>,
     /// How the user authenticated (RFC 8176); known at the code exchange only.
     pub amr: &'a [String],
+    /// The user's claims, when the client's mappings read any.
+    pub claims: Option<&'a UserClaims>,
 }
 
-/// An ID token for `client` (OpenID Connect Core §2), bound to the access
-/// token issued with it by `at_hash`, and living as long as it.
+/// An ID token for `client` (OpenID Connect Core §2) with what its claim
+/// mappings release under `scope`, bound to the access token issued with
+/// it by `at_hash`, and living as long as it.
 pub fn id_token(
     client: &RegisteredClient,
     settings: &TokenSettings,
     keys: &KeyRing,
     who: &Authenticated<'_>,
+    scope: &Scope,
     access_token: &MintedAccessToken,
 ) -> Result<String, OAuthError> {
     let alg = client.metadata.id_token_signed_response_alg;
+    let claims = IdTokenClaims {
+        at_hash: Some(portcullis_jose::at_hash(&access_token.token, alg)),
+        ..id_token_claims(client, settings, who, access_token.lifetime)
+    };
+    let mapped = mapped(client, TokenKind::IdToken, scope, who.claims);
+    sign(keys, alg, |key| claims.sign(key, &mapped))
+}
+
+/// The claims of an ID token for `client` living `lifetime` seconds, but
+/// its `at_hash`: what [`id_token`] signs.
+fn id_token_claims(
+    client: &RegisteredClient,
+    settings: &TokenSettings,
+    who: &Authenticated<'_>,
+    lifetime: u64,
+) -> IdTokenClaims {
     let now = settings.clock.now().timestamp();
-    let claims = portcullis_jose::IdTokenClaims {
+    IdTokenClaims {
         iss: settings.issuer.as_str().to_owned(),
         sub: who.user_id.to_owned(),
         aud: client.id.as_str().to_owned(),
-        exp: now + i64::try_from(access_token.lifetime).unwrap_or(i64::MAX / 2),
+        exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
         iat: now,
         auth_time: who.auth_time,
         nonce: who.nonce.map(str::to_owned),
-        at_hash: Some(portcullis_jose::at_hash(&access_token.token, alg)),
+        at_hash: None,
         azp: client.id.as_str().to_owned(),
         sid: Some(who.sid.to_owned()),
         amr: who.amr.to_vec(),
-    };
-    sign(keys, alg, |key| claims.sign(key))
+    }
 }
 
 /// Signs with the active key of `alg`; a failure is the server's.

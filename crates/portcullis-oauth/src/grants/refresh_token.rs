@@ -3,8 +3,8 @@
 //! a retired one again revokes the family and every access token of its grant.
 
 use super::{
-    access_token, audience, granted_scope, id_token, invalid_grant, Authenticated, GrantContext, Issued,
-    Requested, TokenResponse,
+    access_token, audience, granted_scope, id_token, invalid_grant, reads_user, Authenticated, GrantContext,
+    Grantee, Issued, Requested, TokenResponse,
 };
 use crate::params::Params;
 use crate::storage::protocol_operation;
@@ -50,10 +50,12 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     }
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(&request.requested, &family.details.scope)?;
-    let (caller, policy) = (context.caller(), RefreshPolicy::of(&client.metadata));
-    let (family, rotated) = protocol_operation(app, move |app| {
+    let (caller, policy, reads_user) =
+        (context.caller(), RefreshPolicy::of(&client.metadata), reads_user(client));
+    let (family, rotated, user) = protocol_operation(app, move |app| {
         let rotated = app.rotate_refresh(&caller, policy, &family)?;
-        Ok((family, rotated))
+        let user = if reads_user { app.user_claims(&family.user_id)? } else { None };
+        Ok((family, rotated, user))
     })
     .await?;
     let token = match rotated {
@@ -70,18 +72,20 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     };
     let carried = &family.details;
     let aud = audience(&request.requested, client, &settings.issuer)?;
-    let minted =
-        access_token(client, settings, keys, &family.user_id, &scope, aud, Some(family.grant_id.clone()))?;
+    let grantee =
+        Grantee { sub: &family.user_id, grant_id: Some(family.grant_id.clone()), user: user.as_ref() };
+    let minted = access_token(client, settings, keys, &grantee, &scope, aud)?;
     let authenticated = Authenticated {
         user_id: &family.user_id,
         auth_time: carried.auth_time,
         sid: &carried.sid,
         nonce: None,
         amr: &[],
+        claims: user.as_ref(),
     };
     let id_token = scope
         .contains("openid")
-        .then(|| id_token(client, settings, keys, &authenticated, &minted))
+        .then(|| id_token(client, settings, keys, &authenticated, &scope, &minted))
         .transpose()?;
     Ok(TokenResponse {
         access_token: minted.token,

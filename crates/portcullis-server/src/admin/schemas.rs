@@ -68,6 +68,32 @@ fn uris(item: Value, min: u64) -> Value {
     json!({"type": "array", "items": item, "minItems": min, "maxItems": 5, "uniqueItems": true})
 }
 
+/// Claim mappings, narrower than the server: one mapping, of a claim
+/// named `x_…` (never a reserved one), from a standard claim or a small
+/// constant. The server also maps custom attributes (which must be defined)
+/// and gates a claim by a scope (which the client must have).
+fn claim_mappings() -> Value {
+    let standard: Vec<&str> = portcullis_core::user::CLAIMS_BY_SCOPE
+        .iter()
+        .flat_map(|(_, claims)| claims.iter().copied())
+        .filter(|claim| portcullis_core::claim_mappings::is_standard_claim(claim))
+        .collect();
+    let tokens: Vec<&str> =
+        portcullis_core::claim_mappings::TokenKind::ALL.iter().map(|t| t.as_str()).collect();
+    let constant =
+        json!({"oneOf": [{"type": "string", "maxLength": 50}, {"type": "integer"}, {"type": "boolean"}]});
+    json!({"type": "array", "maxItems": 1, "items": {
+        "type": "object", "additionalProperties": false, "required": ["claim", "from", "tokens"],
+        "properties": {
+            "claim": {"type": "string", "pattern": "^x_[a-z0-9_]{1,30}$"},
+            "from": {"oneOf": [
+                {"type": "object", "additionalProperties": false, "required": ["standard"],
+                 "properties": {"standard": {"enum": standard}}},
+                {"type": "object", "additionalProperties": false, "required": ["value"],
+                 "properties": {"value": constant}}]},
+            "tokens": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"enum": tokens}}}}})
+}
+
 /// Members whose shape alone would be common but whose schema depends on
 /// the kind of client (see [`client_kinds`]).
 const BY_KIND: [&str; 3] = ["require_pkce", "token_endpoint_auth_signing_alg", "jwks_uri"];
@@ -96,6 +122,7 @@ fn member(shape: Shape) -> Option<Value> {
             "items": {"type": "string", "pattern": format!("^https://{HOST}$")}}),
         Shape::Resources => uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
         Shape::Only(value) => json!({"const": value}),
+        Shape::ClaimMappings => claim_mappings(),
         Shape::OneOf(_) | Shape::AnyOf(_) | Shape::RedirectUris | Shape::Jwks | Shape::Resource => {
             return None
         }

@@ -13,6 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::sessions::{Interaction, Session};
 use portcullis_core::{CsrfToken, ErrorCode};
+use portcullis_oauth::clients::RegisteredClient;
 
 /// The session the interaction was logged into, when the browser holds it.
 pub(crate) async fn logged_in(
@@ -43,20 +44,41 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
             client.as_deref().map(|c| (c.id.as_str(), &c.metadata)),
             flow.clients.names_document(interaction.request.client_id.as_str()),
         ),
-        scopes: interaction.request.scope.iter().map(|scope| t.scope_in_words(scope)).collect(),
+        scopes: interaction
+            .request
+            .scope
+            .iter()
+            .map(|scope| (t.scope_in_words(scope), shared(client.as_deref(), Some(scope))))
+            .collect(),
+        also_shared: shared(client.as_deref(), None),
         interaction: interaction.id.expose(),
         csrf: csrf.expose(),
     };
     Ok(sign_in_page(StatusCode::OK, &page))
 }
 
-/// The consent form: the client and the scopes it asks for, in words.
+/// The user's claims `client`'s mappings share when `scope` is granted
+/// (with any scope, for `None`), named as the client receives them.
+fn shared(client: Option<&RegisteredClient>, scope: Option<&str>) -> String {
+    let mappings = client.map(|client| client.metadata.claim_mappings.as_slice()).unwrap_or_default();
+    let names: Vec<&str> = mappings
+        .iter()
+        .filter(|mapping| mapping.reads_user() && mapping.scope.as_deref() == scope)
+        .map(|mapping| mapping.claim.as_str())
+        .collect();
+    names.join(", ")
+}
+
+/// The consent form: the client and the scopes it asks for, in words, each
+/// with the user's claims the client's mappings share under it, and those
+/// they share under any scope.
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
     chrome: Chrome<'a>,
     card: ClientCard,
-    scopes: Vec<String>,
+    scopes: Vec<(String, String)>,
+    also_shared: String,
     interaction: &'a str,
     csrf: &'a str,
 }

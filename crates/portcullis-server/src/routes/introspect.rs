@@ -6,11 +6,14 @@ use crate::form::FormParams;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::App;
+use portcullis_core::claim_mappings::{self, TokenKind};
 use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_oauth::access_tokens::TokenCheck;
-use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
-use serde_json::json;
+use portcullis_oauth::storage;
+use serde_json::{json, Value};
 
 /// `POST /introspect`.
 pub async fn introspect(
@@ -20,6 +23,7 @@ pub async fn introspect(
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
     revocations: web::Data<RevocationList>,
+    app: web::Data<App>,
 ) -> Result<HttpResponse, OAuthFailure> {
     let caller = auth.authenticate(&req, &form).await?;
     if !caller.metadata.introspection_allowed {
@@ -30,18 +34,19 @@ pub async fn introspect(
         TokenCheck { keys: &keys, settings: &settings, revocations: &revocations, clients: auth.clients() };
     // RFC 7662 §2.2: an inactive token, whatever the reason, is only `active: false`.
     let body = match check.active(token) {
-        Some(claims) => json!({
-            "active": true,
-            "scope": claims.scope,
-            "client_id": claims.client_id,
-            "sub": claims.sub,
-            "aud": claims.aud,
-            "iss": claims.iss,
-            "exp": claims.exp,
-            "iat": claims.iat,
-            "jti": claims.jti,
-            "token_type": "Bearer",
-        }),
+        Some(claims) => {
+            let holder = auth.clients().get(&claims.client_id);
+            let mappings = holder.map(|client| client.metadata.claim_mappings.clone()).unwrap_or_default();
+            // The user's claims are read only when a mapping releases one here.
+            let user = match &claims.grant_id {
+                Some(_) if claim_mappings::reads_user(&mappings, &[TokenKind::Introspection]) => {
+                    let user_id = claims.sub.clone();
+                    storage::operation(&app, move |app| app.user_claims(&user_id)).await??
+                }
+                _ => None,
+            };
+            Value::Object(grants::introspection(&claims, &mappings, user.as_ref()))
+        }
         None => json!({ "active": false }),
     };
     let mut ok = HttpResponse::Ok();

@@ -19,6 +19,7 @@ impl Browser {
         query(&to_client).remove("code").unwrap_or_else(|| panic!("no code in {to_client}"))
     }
 
+    /// The token endpoint's status and answer to `form`, from `client`.
     pub async fn exchange(
         &self,
         (id, secret): (&str, &str),
@@ -35,7 +36,8 @@ impl Browser {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
-    async fn refresh(
+    /// The token endpoint's answer to refreshing with `token`.
+    pub async fn refresh(
         &self,
         client: (&str, &str),
         token: &str,
@@ -46,7 +48,8 @@ impl Browser {
         self.exchange(client, &form).await
     }
 
-    async fn introspect(&self, (id, secret): (&str, &str), token: &str) -> serde_json::Value {
+    /// What `client` is told about `token` by introspection.
+    pub async fn introspect(&self, (id, secret): (&str, &str), token: &str) -> serde_json::Value {
         let response = self
             .http
             .post(format!("{}/introspect", self.app.address))
@@ -59,7 +62,8 @@ impl Browser {
     }
 }
 
-fn exchange_form(code: &str) -> Vec<(&str, &str)> {
+/// The token request exchanging `code`.
+pub fn exchange_form(code: &str) -> Vec<(&str, &str)> {
     vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -80,7 +84,8 @@ fn confidential_app(db: &TestDb) -> ((String, String), (String, String)) {
     (app, rs)
 }
 
-fn payload(jwt: &str) -> serde_json::Value {
+/// The claims of `jwt`, unverified.
+pub fn payload(jwt: &str) -> serde_json::Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()

@@ -93,7 +93,12 @@ impl Browser {
 
     /// Logs in (unless signed in already) and consents; returns the redirect to the client.
     pub async fn sign_in(&self, client: &str) -> String {
-        let login = location(self.authorize(client, &[]).await.headers());
+        self.sign_in_with(client, &[]).await
+    }
+
+    /// [`Self::sign_in`], with the authorization request changed by `extra`.
+    pub async fn sign_in_with(&self, client: &str, extra: &[(&str, &str)]) -> String {
+        let login = location(self.authorize(client, extra).await.headers());
         if !login.starts_with("/login") {
             return login; // Already signed in, and consent remembered.
         }

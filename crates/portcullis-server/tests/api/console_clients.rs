@@ -14,7 +14,8 @@ use portcullis_store::backend_tests;
 use serde_json::json;
 
 /// The hidden `draft` of a review page, unescaped.
-fn draft(html: &str) -> String {
+/// The reviewed draft in a review page, unescaped.
+pub fn draft(html: &str) -> String {
     field(html, "draft")
         .replace("&quot;", "\"")
         .replace("&#34;", "\"")

@@ -9,6 +9,7 @@ mod admin_openapi;
 mod admin_users;
 mod alerts;
 mod browser;
+mod claim_mappings;
 mod cli;
 mod client_documents;
 mod code_exchange;

@@ -42,7 +42,7 @@ pub fn kind(field: &ClientField) -> Kind {
         Shape::Countries => Kind::Words,
         Shape::Seconds(_) | Shape::UpToSeconds(_) | Shape::PerMinute => Kind::Number,
         Shape::Flag => Kind::Flag,
-        Shape::Jwks => Kind::Json,
+        Shape::Jwks | Shape::ClaimMappings => Kind::Json,
         Shape::Algorithm => Kind::Choice(ALGORITHMS, field.default.is_none()),
         Shape::OneOf(options) => Kind::Choice(options, field.default.is_none()),
         Shape::AnyOf(options) => Kind::Choices(options),

@@ -1,8 +1,9 @@
 //! The sandbox: a token request tried against a client's saved
-//! configuration or an unsaved draft. It asks the engine's
-//! [`preview`], the token endpoint's own decision (grant allowed, each
-//! grant's rules, scope, RFC 8707 resource, the access token's claims),
-//! which signs, issues, stores and audits nothing.
+//! configuration or an unsaved draft, for a chosen user. It asks the
+//! engine's [`preview`], the token endpoint's own decision (grant allowed,
+//! each grant's rules, scope, RFC 8707 resource) and claims (each token's,
+//! the client's mapped claims among them), and UserInfo's own answer; it
+//! signs, issues, stores and audits nothing.
 
 use super::super::session::{Frame, Signed};
 use super::super::{refusal, signed, Posted};
@@ -17,7 +18,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::clients::ClientView;
 use portcullis_app::Permission;
-use portcullis_core::{ClientId, ClientMetadata, ErrorCode, GrantType, OAuthError};
+use portcullis_core::claim_mappings::UserClaims;
+use portcullis_core::{ClientId, ClientMetadata, ErrorCode, GrantType, OAuthError, Scope};
 use portcullis_oauth::grants::{preview, Preview, Requested, TokenSettings};
 use serde_json::{json, Map, Value};
 
@@ -29,8 +31,8 @@ struct Decision {
     summary: String,
     /// The access token's JOSE header, as JSON.
     header: String,
-    /// Its claims, as JSON.
-    claims: String,
+    /// Each token's or answer's claims, titled, as JSON.
+    tokens: Vec<(&'static str, String)>,
     /// What else would happen.
     notes: Vec<String>,
 }
@@ -44,6 +46,7 @@ struct SandboxPage {
     grant_type: String,
     scope: String,
     resource: String,
+    user: String,
     configuration: String,
     draft: bool,
     decision: Option<Decision>,
@@ -52,16 +55,24 @@ struct SandboxPage {
 impl Decision {
     /// A refusal, for `summary`.
     fn refused(summary: String) -> Self {
-        Self { issued: false, summary, header: String::new(), claims: String::new(), notes: Vec::new() }
+        Self { issued: false, summary, header: String::new(), tokens: Vec::new(), notes: Vec::new() }
     }
 }
 
-/// Tries `grant` with `requested` for `client` configured as `metadata`.
+/// The user a preview is for: their id and what mappings read, and their
+/// UserInfo answer under the scope tried.
+struct ChosenUser {
+    user_id: String,
+    claims: UserClaims,
+    userinfo: Option<Map<String, Value>>,
+}
+
+/// Tries `grant` with `requested` for `client` configured as `metadata`,
+/// for `user` when one is chosen.
 fn decide(
     client: &ClientView,
-    metadata: ClientMetadata,
-    grant: GrantType,
-    requested: &Requested,
+    (metadata, grant, requested): (ClientMetadata, GrantType, &Requested),
+    user: Option<&ChosenUser>,
     settings: &TokenSettings,
     keys: &KeyRing,
 ) -> Result<Decision, OAuthError> {
@@ -84,9 +95,10 @@ fn decide(
     }
     let id = ClientId::parse(&client.client_id)
         .map_err(|e| OAuthError::new(ErrorCode::InvalidClient, e.to_string()))?;
-    let Preview { claims, lifetime, scope } =
-        preview((id, client.version, metadata.clone()), grant, requested, settings)?;
-    let user = grant != GrantType::ClientCredentials;
+    let chosen = user.map(|user| (user.user_id.as_str(), &user.claims));
+    let Preview { access_token, id_token, introspection, lifetime, scope } =
+        preview((id, client.version, metadata.clone()), grant, requested, settings, chosen)?;
+    let for_user = grant != GrantType::ClientCredentials;
     let alg = metadata.access_token_signed_response_alg;
     let keys = keys.current();
     let kid = keys
@@ -97,13 +109,13 @@ fn decide(
     if grant == GrantType::AuthorizationCode {
         notes.push("At the token endpoint the scope is the one the user granted at /authorize.".into());
     }
-    if user && scope.contains("openid") {
+    if for_user && scope.contains("openid") {
         notes.push(format!(
             "An ID token signed with {} would be issued too.",
             metadata.id_token_signed_response_alg.as_str()
         ));
     }
-    if user && metadata.allows_grant(GrantType::RefreshToken) {
+    if for_user && metadata.allows_grant(GrantType::RefreshToken) {
         notes.push("A refresh token would be issued too (rotated at each use).".into());
     }
     let limit = metadata.token_rate_limit.unwrap_or(settings.token_rate_limit);
@@ -117,15 +129,26 @@ fn decide(
     }
     let header = json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid});
     let pretty = |value: &Value| serde_json::to_string_pretty(value).unwrap_or_default();
+    let object = |claims: Map<String, Value>| pretty(&Value::Object(claims));
+    let mut tokens = vec![("Access token", object(access_token))];
+    tokens.extend(
+        id_token.map(|claims| ("ID token (its at_hash is the signed access token's)", object(claims))),
+    );
+    if let Some(userinfo) =
+        user.and_then(|user| user.userinfo.clone()).filter(|_| for_user && scope.contains("openid"))
+    {
+        tokens.push(("UserInfo", object(userinfo)));
+    }
+    tokens.push(("Introspection", object(introspection)));
     Ok(Decision {
         issued: true,
         summary: format!(
             "Issued: a {} access token for {}",
             alg.as_str(),
-            if user { "the user" } else { "the client itself" }
+            if for_user { "the user" } else { "the client itself" }
         ),
         header: pretty(&header),
-        claims: pretty(&serde_json::to_value(&claims).unwrap_or_default()),
+        tokens,
         notes,
     })
 }
@@ -153,22 +176,30 @@ async fn page(
     let draft = serde_json::from_str::<Value>(&configuration).ok()
         != Some(Value::Object(as_object(&client.metadata)));
     let grant_type = form.get("grant_type").unwrap_or(GrantType::ClientCredentials.as_str()).to_owned();
-    let (scope, resource) = (form.text("scope"), form.text("resource"));
+    let (scope, resource, user) = (form.text("scope"), form.text("resource"), form.text("user"));
+    let requested = Requested {
+        scope: (!scope.is_empty()).then(|| scope.clone()),
+        resources: if resource.is_empty() { Vec::new() } else { vec![resource.clone()] },
+    };
     let decision = match form.get("grant_type") {
         None => None,
         Some(_) => Some(match checked(req, ctx, &signed, &configuration).await? {
             Err(why) => Decision::refused(why),
             Ok(metadata) => match GrantType::named(&grant_type) {
                 None => Decision::refused(format!("unsupported_grant_type: {grant_type}")),
-                Some(grant) => {
-                    let requested = Requested {
-                        scope: (!scope.is_empty()).then(|| scope.clone()),
-                        resources: if resource.is_empty() { Vec::new() } else { vec![resource.clone()] },
-                    };
-                    decide(&client, metadata, grant, &requested, settings, keys).unwrap_or_else(|e| {
-                        Decision::refused(format!("Refused: {}: {}", e.error.as_str(), e.error_description))
-                    })
-                }
+                Some(grant) => match chosen(req, ctx, &signed, &user, (&metadata, &requested)).await? {
+                    Err(why) => Decision::refused(why),
+                    Ok(chosen) => {
+                        decide(&client, (metadata, grant, &requested), chosen.as_ref(), settings, keys)
+                            .unwrap_or_else(|e| {
+                                Decision::refused(format!(
+                                    "Refused: {}: {}",
+                                    e.error.as_str(),
+                                    e.error_description
+                                ))
+                            })
+                    }
+                },
             },
         }),
     };
@@ -179,11 +210,50 @@ async fn page(
         grant_type,
         scope,
         resource,
+        user,
         configuration,
         draft,
         decision,
     };
     render(StatusCode::OK, &page)
+}
+
+/// The user named `username` (none when empty), with what `metadata`'s
+/// mappings read and their UserInfo answer under the scope `requested`
+/// (the client's whole scope when none is asked), or why there is none.
+/// Reading a user takes the right to read users.
+async fn chosen(
+    req: &HttpRequest,
+    ctx: &ConsoleContext,
+    signed: &Signed,
+    username: &str,
+    (metadata, requested): (&ClientMetadata, &Requested),
+) -> Result<Result<Option<ChosenUser>, String>, PageError> {
+    if username.is_empty() {
+        return Ok(Ok(None));
+    }
+    let scope = match requested.scope.as_deref().map(Scope::parse) {
+        None => metadata.scope.clone(),
+        Some(Ok(scope)) => scope,
+        Some(Err(e)) => return Ok(Err(format!("Refused: invalid_scope: {e}"))),
+    };
+    let (actor, username, mappings) =
+        (signed.actor(req, ctx), username.to_owned(), metadata.claim_mappings.clone());
+    let found = ctx
+        .run(move |app| {
+            let user = match app.user_named(&actor, &username) {
+                Ok(user) => user,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let userinfo = app.userinfo(&user.user_id, &scope, &mappings)?;
+            let claims = UserClaims::new(&user.claims, user.attributes);
+            Ok(Ok(ChosenUser { user_id: user.user_id, claims, userinfo }))
+        })
+        .await?;
+    match found {
+        Ok(user) => Ok(Ok(Some(user))),
+        Err(error) => Ok(Err(format!("The user cannot be previewed: {}", refusal(error)?.1))),
+    }
 }
 
 /// The configuration to try, checked as saving would check it, or why it
@@ -217,7 +287,7 @@ pub async fn show(
 }
 
 /// `POST /console/clients/{client_id}/sandbox`: one try (`grant_type`,
-/// `scope`, `resource`, `configuration`); nothing is issued or saved.
+/// `scope`, `resource`, `user`, `configuration`); nothing is issued or saved.
 pub async fn try_request(
     req: HttpRequest,
     path: web::Path<String>,
