@@ -432,18 +432,14 @@ pub async fn unsigned_request_object_module(rp: &RelyingParty) -> Result<Outcome
     Ok(Outcome::Passed)
 }
 
-/// `oidcc-claims-essential`: must succeed; the plan only warns without `name`.
+/// `oidcc-claims-essential` (OpenID Connect Core §5.5): `name`, asked for as
+/// essential at UserInfo, is returned with the scope `openid` alone.
 pub async fn claims_essential(rp: &RelyingParty) -> Result<Outcome> {
     let claims = r#"{"userinfo":{"name":{"essential":true}}}"#;
     let signed_in = sign_in(rp, &[], |r| r.add_extra_param("claims", claims)).await?;
-    if user_info_json(rp, &signed_in).await?.get("name").is_some() {
-        return Ok(Outcome::Passed);
-    }
-    Ok(Outcome::Warning(
-        "no `name` without the profile scope: the claims parameter is not supported \
-         (claims_parameter_supported: false), which the plan allows with a warning"
-            .into(),
-    ))
+    let released = user_info_json(rp, &signed_in).await?;
+    ensure!(released.get("name").is_some(), "no name at UserInfo: {released}");
+    Ok(Outcome::Passed)
 }
 
 /// `oidcc-ensure-request-object-with-redirect-uri`: the object's registered

@@ -201,6 +201,7 @@ impl App {
                 auth_time: session.auth_time.timestamp(),
                 sid: session.session_id.clone(),
                 amr: amr.into_iter().map(str::to_owned).collect(),
+                claims: request.claims.clone(),
             },
             created_at: now,
             expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),
@@ -258,6 +259,7 @@ impl App {
             scope: code.details.scope.clone(),
             auth_time: code.details.auth_time,
             sid: code.details.sid.clone(),
+            claims: code.details.claims.clone(),
         };
         let (token, first) = new_refresh_token(&family.family_id, carried, now, policy);
         refresh::start_family(&mut *self.db.get()?, &family, &first)?;

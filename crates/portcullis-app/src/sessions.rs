@@ -225,7 +225,7 @@ impl App {
         let granted = sessions::consented_scope(conn, &session.user_id, request.client_id.as_str())?;
         Ok(granted
             .and_then(|scope| Scope::parse(&scope).ok())
-            .is_some_and(|granted| request.scope.is_subset(&granted)))
+            .is_some_and(|granted| consented_to(request).is_subset(&granted)))
     }
 
     /// Remembers that the user of `session` consents to what `request`
@@ -240,8 +240,9 @@ impl App {
         let now = self.clock.now();
         conn.atomically(|conn| {
             let before = sessions::consented_scope(conn, user, client)?.unwrap_or_default();
-            let granted = Scope::parse(&format!("{before} {}", request.scope))
-                .map_or_else(|_| request.scope.to_string(), |s| s.to_string());
+            let asked = consented_to(request);
+            let granted = Scope::parse(&format!("{before} {asked}"))
+                .map_or_else(|_| asked.to_string(), |s| s.to_string());
             sessions::remember_consent(conn, user, client, &granted, now)
         })?;
         Ok(())
@@ -385,4 +386,16 @@ impl App {
         sessions::end_session(&mut *self.db.get()?, &session.hash, self.clock.now())?;
         Ok(())
     }
+}
+
+/// What consenting to `request` agrees to, as the consent record keeps it:
+/// its scope, and each claim its `claims` parameter asks for by name as
+/// `claim:NAME` (OpenID Connect Core §5.5), so that a claim asked for later
+/// asks the user again.
+fn consented_to(request: &AuthorizationRequest) -> Scope {
+    let claims: Vec<String> = request.claims.names().iter().map(|name| format!("claim:{name}")).collect();
+    if claims.is_empty() {
+        return request.scope.clone();
+    }
+    Scope::parse(&format!("{} {}", request.scope, claims.join(" "))).unwrap_or_else(|_| request.scope.clone())
 }

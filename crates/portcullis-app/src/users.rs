@@ -10,6 +10,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use chrono::TimeDelta;
 use portcullis_core::claim_mappings::{self, ClaimMapping, TokenKind, UserClaims};
+use portcullis_core::claims_request;
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_core::{Password, Scope, StandardClaims, Username};
 use portcullis_store::change_log::{self, ChangeKind};
@@ -272,20 +273,22 @@ impl App {
 
 impl App {
     /// OpenID Connect Core §5.3: the claims `scope` releases of the enabled
-    /// user `user_id`, with `sub` (and `updated_at` under `profile`), and
-    /// what the client's `mappings` release into UserInfo; `None` once the
-    /// user is gone or disabled. The access token naming the user, checked
-    /// by the caller, is the authority for this read.
+    /// user `user_id`, with `sub` (and `updated_at` under `profile`), the
+    /// standard claims `asked` for by name (§5.5), and what the client's
+    /// `mappings` release into UserInfo; `None` once the user is gone or
+    /// disabled. The access token naming the user, checked by the caller,
+    /// is the authority for this read.
     pub fn userinfo(
         &self,
         user_id: &str,
         scope: &Scope,
-        mappings: &[ClaimMapping],
+        (mappings, asked): (&[ClaimMapping], &[String]),
     ) -> Result<Option<Map<String, Value>>, AppError> {
         let user = users::find(&mut *self.db.get()?, user_id)?.filter(|user| user.disabled_at.is_none());
         Ok(user.map(|user| {
             let mut released = user.claims.released_for(scope);
             let mapped = UserClaims::new(&user.claims, user.attributes);
+            claims_request::release(asked, &mapped.standard, &mut released);
             claim_mappings::release(mappings, TokenKind::Userinfo, scope, Some(&mapped), &mut released);
             released.insert("sub".to_owned(), user.user_id.into());
             if scope.contains("profile") {

@@ -3,6 +3,7 @@
 //! which decides between an error page that never redirects, an error sent
 //! back to the client, and a request to carry on with.
 
+use crate::claims_request::{ClaimsRequestError, RequestedClaims};
 use crate::{
     ClientId, ClientMetadata, CodeChallenge, CodeChallengeMethod, ErrorCode, GrantType, OAuthError, Scope,
     TokenEndpointAuthMethod,
@@ -104,12 +105,22 @@ pub struct AuthorizationRequest {
     pub hinted_subject: Option<String>,
     /// `ui_locales`, space-separated BCP 47 tags in order of preference.
     pub ui_locales: Option<String>,
+    /// What the `claims` parameter asks for (OpenID Connect Core §5.5).
+    #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
+    pub claims: RequestedClaims,
 }
 
 impl AuthorizationRequest {
     /// Whether this is an OpenID Connect request (`openid` in the scope).
     pub fn is_openid(&self) -> bool {
         self.scope.contains("openid")
+    }
+
+    /// The only user who may answer the request: the one its verified
+    /// `id_token_hint` names (§3.1.2.1), else the `sub` its `claims`
+    /// parameter asks for (§5.5.1).
+    pub fn required_subject(&self) -> Option<&str> {
+        self.hinted_subject.as_deref().or(self.claims.subject.as_deref())
     }
 }
 
@@ -229,6 +240,14 @@ pub fn validate(
     if nonce.is_some_and(|nonce| nonce.len() > MAX_OPAQUE_LEN) {
         return Err(invalid("nonce is too long"));
     }
+    let claims = match params.get("claims") {
+        None => RequestedClaims::default(),
+        Some(raw) => RequestedClaims::parse(raw).map_err(|e| match e {
+            ClaimsRequestError::Invalid(_) => invalid(&e.to_string()),
+            // §5.5.1.1: an essential claim that cannot be met fails the authentication.
+            ClaimsRequestError::UnmetAcr => refuse(ErrorCode::AccessDenied, &e.to_string()),
+        })?,
+    };
     let owned = |name: &str| params.get(name).map(str::to_owned);
     Ok(AuthorizationRequest {
         client_id: client_id.clone(),
@@ -244,6 +263,7 @@ pub fn validate(
         id_token_hint: owned("id_token_hint"),
         hinted_subject: None,
         ui_locales: owned("ui_locales"),
+        claims,
     })
 }
 
@@ -306,6 +326,17 @@ mod tests {
             }
             other => panic!("{extra:?}: expected an error redirect, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_claims_parameter_is_read_and_an_unmet_essential_acr_refused() {
+        let asked = r#"{"userinfo": {"email": {"essential": true}}, "id_token": {"sub": {"value": "u1"}}}"#;
+        let request = check(&[("claims", asked)]).unwrap();
+        assert_eq!(request.claims.userinfo, ["email"]);
+        assert_eq!(request.required_subject(), Some("u1"));
+        assert_eq!(redirected_error(&[("claims", "[1]")]), ErrorCode::InvalidRequest);
+        let acr = r#"{"id_token": {"acr": {"essential": true, "values": ["urn:x"]}}}"#;
+        assert_eq!(redirected_error(&[("claims", acr)]), ErrorCode::AccessDenied);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the details an authorization code stands for, and what its refresh
 //! tokens carry forward. Stored as JSON, read back as these types.
 
+use crate::claims_request::RequestedClaims;
 use crate::{CodeChallenge, Scope};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub struct CodeDetails {
     /// after a second factor), `amr` in the ID token.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// What the `claims` parameter asked for (OpenID Connect Core §5.5).
+    #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
+    pub claims: RequestedClaims,
 }
 
 /// What a refresh token carries forward from the authorization.
@@ -39,4 +43,8 @@ pub struct RefreshDetails {
     pub auth_time: i64,
     /// The session.
     pub sid: String,
+    /// What the `claims` parameter asked for, for the ID tokens and access
+    /// tokens of each refresh.
+    #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
+    pub claims: RequestedClaims,
 }

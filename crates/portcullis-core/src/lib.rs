@@ -39,6 +39,7 @@ macro_rules! parsed_string {
 pub mod audit;
 pub mod authorization_request;
 pub mod claim_mappings;
+pub mod claims_request;
 pub mod client;
 pub mod client_document;
 pub mod client_fields;

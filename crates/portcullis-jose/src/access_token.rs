@@ -39,6 +39,11 @@ pub struct AccessTokenClaims {
     pub nbf: Option<i64>,
     /// Expires at, seconds since the epoch.
     pub exp: i64,
+    /// The standard claims the `claims` request parameter asked for at
+    /// UserInfo (OpenID Connect Core §5.5), which UserInfo releases to the
+    /// bearer of this token beside those its scope releases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_claims: Vec<String>,
 }
 
 impl AccessTokenClaims {
@@ -138,6 +143,7 @@ mod tests {
             iat: 1_700_000_000,
             nbf: None,
             exp: 1_700_000_600,
+            userinfo_claims: Vec::new(),
         }
     }
 

@@ -52,6 +52,12 @@ impl Authorizer {
         let Some(claims) = keys.current().id_token_hint(hint, issuer) else {
             return Err((ErrorCode::InvalidRequest, "the id_token_hint was not issued by this server"));
         };
+        if request.claims.subject.as_ref().is_some_and(|asked| *asked != claims.sub) {
+            return Err((
+                ErrorCode::InvalidRequest,
+                "the id_token_hint and the claims parameter name different users",
+            ));
+        }
         request.hinted_subject = Some(claims.sub);
         Ok(())
     }
@@ -72,15 +78,15 @@ impl Authorizer {
             // OpenID Connect Core §3.1.2.1: prompt=login and max_age ask for a
             // new login, and an id_token_hint names the user who must be logged in.
             let recent = request.max_age.is_none_or(|max| (now - s.auth_time).num_seconds() <= max as i64);
-            let hinted = request.hinted_subject.as_deref().is_none_or(|sub| sub == s.user_id);
+            let hinted = request.required_subject().is_none_or(|sub| sub == s.user_id);
             fresh || (!request.prompt.login && recent && hinted)
         });
-        if let (Some(session), Some(hinted)) = (&session, &request.hinted_subject) {
-            if *hinted != session.user_id {
-                // Someone else logged in for this request: §3.1.2.1 says answer an error.
+        if let (Some(session), Some(required)) = (&session, request.required_subject()) {
+            if required != session.user_id {
+                // Someone else logged in for this request: §3.1.2.1 and §5.5.1 say answer an error.
                 return Ok(Step::Refuse(
                     ErrorCode::LoginRequired,
-                    "the user who logged in is not the one the id_token_hint names",
+                    "the user who logged in is not the one the request names (id_token_hint or claims sub)",
                 ));
             }
         }

@@ -22,6 +22,10 @@ fn code(hash: u8, lifetime: TimeDelta) -> CodeRecord {
             auth_time: now.timestamp(),
             sid: "s1".into(),
             amr: vec!["pwd".into()],
+            claims: portcullis_core::claims_request::RequestedClaims {
+                userinfo: vec!["email".into()],
+                ..Default::default()
+            },
         },
         created_at: now,
         expires_at: now + lifetime,

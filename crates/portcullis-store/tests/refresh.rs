@@ -20,6 +20,7 @@ fn token(hash: u8, idle: TimeDelta) -> RefreshRecord {
             scope: Scope::parse("openid").unwrap(),
             auth_time: i64::from(hash),
             sid: "s1".into(),
+            claims: Default::default(),
         },
         created_at: now(),
         expires_at: now() + idle,

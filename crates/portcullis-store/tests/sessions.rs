@@ -40,6 +40,7 @@ fn interaction(hash: u8, lifetime: TimeDelta) -> InteractionRecord {
             id_token_hint: None,
             hinted_subject: None,
             ui_locales: None,
+            claims: Default::default(),
         },
         csrf_hash: vec![hash ^ 0xff; 32],
         session_id: None,

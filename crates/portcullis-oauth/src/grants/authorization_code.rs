@@ -65,14 +65,18 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     check_pkce(request.verifier.as_ref(), details)?;
 
     let aud = audience(&request.requested, client, &settings.issuer)?;
-    let user = if reads_user(client) {
+    let user = if reads_user(client, &details.claims) {
         let user_id = details.user_id.clone();
         protocol_operation(app, move |app| app.user_claims(&user_id)).await?
     } else {
         None
     };
-    let grantee =
-        Grantee { sub: &details.user_id, grant_id: Some(record.grant_id.clone()), user: user.as_ref() };
+    let grantee = Grantee {
+        sub: &details.user_id,
+        grant_id: Some(record.grant_id.clone()),
+        user: user.as_ref(),
+        userinfo_claims: &details.claims.userinfo,
+    };
     let minted = access_token(client, settings, keys, &grantee, &details.scope, aud)?;
     let authenticated = Authenticated {
         user_id: &details.user_id,
@@ -81,6 +85,7 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
         nonce: details.nonce.as_deref(),
         amr: &details.amr,
         claims: user.as_ref(),
+        asked: &details.claims.id_token,
     };
     let id_token = details
         .scope

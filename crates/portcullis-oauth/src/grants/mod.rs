@@ -12,6 +12,7 @@ use crate::params::Params;
 use crate::KeyRing;
 use portcullis_app::{App, Clock};
 use portcullis_core::claim_mappings::{self, ClaimMapping, TokenKind, UserClaims};
+use portcullis_core::claims_request::{self, RequestedClaims};
 use portcullis_core::SigningAlgorithm;
 use portcullis_core::{ClientId, ClientMetadata, GrantType};
 use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
@@ -161,7 +162,8 @@ pub fn preview(
         GrantType::AuthorizationCode | GrantType::RefreshToken => {
             let scope = granted_scope(requested, &client.metadata.scope)?;
             let aud = audience(requested, client, &settings.issuer)?;
-            (Grantee { sub, grant_id: Some(PREVIEWED_GRANT.to_owned()), user: claims }, scope, aud)
+            let grant_id = Some(PREVIEWED_GRANT.to_owned());
+            (Grantee { sub, grant_id, user: claims, userinfo_claims: &[] }, scope, aud)
         }
     };
     let unsigned = access_token_claims(client, settings, &grantee, &scope, aud);
@@ -172,6 +174,7 @@ pub fn preview(
         nonce: None,
         amr: &[],
         claims,
+        asked: &[],
     };
     let id_token = (grant_type != GrantType::ClientCredentials && scope.contains("openid")).then(|| {
         let claims = id_token_claims(client, settings, &who, unsigned.lifetime);
@@ -272,14 +275,18 @@ pub struct Grantee<'a> {
     pub sub: &'a str,
     /// The grant, for a user's token.
     pub grant_id: Option<String>,
-    /// The user's claims, when the client's mappings read any.
+    /// The user's claims, when the client's mappings or the `claims`
+    /// parameter read any.
     pub user: Option<&'a UserClaims>,
+    /// The standard claims the `claims` parameter asked for at UserInfo
+    /// (OpenID Connect Core §5.5).
+    pub userinfo_claims: &'a [String],
 }
 
 impl<'a> Grantee<'a> {
     /// The client itself (client credentials).
     pub fn client(client: &'a RegisteredClient) -> Self {
-        Self { sub: client.id.as_str(), grant_id: None, user: None }
+        Self { sub: client.id.as_str(), grant_id: None, user: None, userinfo_claims: &[] }
     }
 }
 
@@ -333,6 +340,7 @@ pub fn access_token_claims(
         iat: now,
         nbf: None,
         exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
+        userinfo_claims: grantee.userinfo_claims.to_vec(),
     };
     UnsignedAccessToken { claims, mapped, lifetime }
 }
@@ -349,10 +357,15 @@ fn mapped(
     claims
 }
 
-/// Whether `client`'s mappings read the user's claims into the tokens a
-/// grant mints: whether the grant reads the user first.
-pub fn reads_user(client: &RegisteredClient) -> bool {
-    claim_mappings::reads_user(&client.metadata.claim_mappings, &[TokenKind::IdToken, TokenKind::AccessToken])
+/// Whether `client`'s mappings, or the `claims` parameter's request for
+/// the ID token (`asked`), read the user's claims into the tokens a grant
+/// mints: whether the grant reads the user first.
+pub fn reads_user(client: &RegisteredClient, asked: &RequestedClaims) -> bool {
+    !asked.id_token.is_empty()
+        || claim_mappings::reads_user(
+            &client.metadata.claim_mappings,
+            &[TokenKind::IdToken, TokenKind::AccessToken],
+        )
 }
 
 /// Who authenticated, for an ID token.
@@ -367,12 +380,17 @@ pub struct Authenticated<'a> {
     pub nonce: Option<&'a str>,
     /// How the user authenticated (RFC 8176); known at the code exchange only.
     pub amr: &'a [String],
-    /// The user's claims, when the client's mappings read any.
+    /// The user's claims, when the client's mappings or the `claims`
+    /// parameter read any.
     pub claims: Option<&'a UserClaims>,
+    /// The standard claims the `claims` parameter asked for in the ID
+    /// token (OpenID Connect Core §5.5).
+    pub asked: &'a [String],
 }
 
 /// An ID token for `client` (OpenID Connect Core §2) with what its claim
-/// mappings release under `scope`, bound to the access token issued with
+/// mappings release under `scope` and the standard claims the `claims`
+/// parameter asked for in it (§5.5), bound to the access token issued with
 /// it by `at_hash`, and living as long as it.
 pub fn id_token(
     client: &RegisteredClient,
@@ -387,8 +405,18 @@ pub fn id_token(
         at_hash: Some(portcullis_jose::at_hash(&access_token.token, alg)),
         ..id_token_claims(client, settings, who, access_token.lifetime)
     };
-    let mapped = mapped(client, TokenKind::IdToken, scope, who.claims);
-    sign(keys, alg, |key| claims.sign(key, &mapped))
+    let extra = id_token_extra(client, scope, who);
+    sign(keys, alg, |key| claims.sign(key, &extra))
+}
+
+/// The claims an ID token carries beside its own: what `client`'s mappings
+/// release under `scope`, and the standard claims asked for by name.
+fn id_token_extra(client: &RegisteredClient, scope: &Scope, who: &Authenticated<'_>) -> Map<String, Value> {
+    let mut extra = mapped(client, TokenKind::IdToken, scope, who.claims);
+    if let Some(user) = who.claims {
+        claims_request::release(who.asked, &user.standard, &mut extra);
+    }
+    extra
 }
 
 /// The claims of an ID token for `client` living `lifetime` seconds, but

@@ -50,8 +50,8 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     }
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(&request.requested, &family.details.scope)?;
-    let (caller, policy, reads_user) =
-        (context.caller(), RefreshPolicy::of(&client.metadata), reads_user(client));
+    let reads_user = reads_user(client, &family.details.claims);
+    let (caller, policy) = (context.caller(), RefreshPolicy::of(&client.metadata));
     let (family, rotated, user) = protocol_operation(app, move |app| {
         let rotated = app.rotate_refresh(&caller, policy, &family)?;
         let user = if reads_user { app.user_claims(&family.user_id)? } else { None };
@@ -72,8 +72,12 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     };
     let carried = &family.details;
     let aud = audience(&request.requested, client, &settings.issuer)?;
-    let grantee =
-        Grantee { sub: &family.user_id, grant_id: Some(family.grant_id.clone()), user: user.as_ref() };
+    let grantee = Grantee {
+        sub: &family.user_id,
+        grant_id: Some(family.grant_id.clone()),
+        user: user.as_ref(),
+        userinfo_claims: &carried.claims.userinfo,
+    };
     let minted = access_token(client, settings, keys, &grantee, &scope, aud)?;
     let authenticated = Authenticated {
         user_id: &family.user_id,
@@ -82,6 +86,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
         nonce: None,
         amr: &[],
         claims: user.as_ref(),
+        asked: &carried.claims.id_token,
     };
     let id_token = scope
         .contains("openid")

@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::sessions::{Interaction, Session};
+use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::{CsrfToken, ErrorCode};
 use portcullis_oauth::clients::RegisteredClient;
 
@@ -50,7 +51,7 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
             .iter()
             .map(|scope| (t.scope_in_words(scope), shared(client.as_deref(), Some(scope))))
             .collect(),
-        also_shared: shared(client.as_deref(), None),
+        also_shared: also_shared(client.as_deref(), &interaction.request),
         interaction: interaction.id.expose(),
         csrf: csrf.expose(),
     };
@@ -67,6 +68,14 @@ fn shared(client: Option<&RegisteredClient>, scope: Option<&str>) -> String {
         .map(|mapping| mapping.claim.as_str())
         .collect();
     names.join(", ")
+}
+
+/// The user's claims shared whatever the scope: asked for by name with the
+/// `claims` parameter (OpenID Connect Core §5.5), and mapped with no scope.
+fn also_shared(client: Option<&RegisteredClient>, request: &AuthorizationRequest) -> String {
+    let mapped = shared(client, None);
+    let asked = request.claims.names().join(", ");
+    [asked, mapped].into_iter().filter(|names| !names.is_empty()).collect::<Vec<_>>().join(", ")
 }
 
 /// The consent form: the client and the scopes it asks for, in words, each

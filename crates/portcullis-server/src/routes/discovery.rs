@@ -116,10 +116,11 @@ impl DiscoveryDocument {
             response_modes_supported: ["query"],
             prompt_values_supported: ["none", "login", "consent"],
             claim_types_supported: ["normal"],
-            // Discovery §3: these default to false, false and *true*; say so
+            // OpenID Connect Core §5.5.
+            claims_parameter_supported: true,
+            // Discovery §3: these default to false and *true*; say so
             // explicitly, since request objects are answered
             // request_not_supported / request_uri_not_supported.
-            claims_parameter_supported: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
             // draft-ietf-oauth-client-id-metadata-document: only when on.

@@ -91,11 +91,12 @@ async fn userinfo(
         );
     }
     let mappings = flow.clients.get(&claims.client_id).map(|client| client.metadata.claim_mappings.clone());
-    let user_id = claims.sub;
-    let released =
-        storage::operation(app, move |app| app.userinfo(&user_id, &scope, &mappings.unwrap_or_default()))
-            .await??
-            .ok_or_else(|| invalid_token("the user is no longer available"))?;
+    let (user_id, asked) = (claims.sub, claims.userinfo_claims);
+    let released = storage::operation(app, move |app| {
+        app.userinfo(&user_id, &scope, (&mappings.unwrap_or_default(), &asked))
+    })
+    .await??
+    .ok_or_else(|| invalid_token("the user is no longer available"))?;
     let mut ok = HttpResponse::Ok();
     no_store(&mut ok);
     Ok(ok.json(released))

@@ -98,13 +98,12 @@ impl Browser {
 
     /// [`Self::sign_in`], with the authorization request changed by `extra`.
     pub async fn sign_in_with(&self, client: &str, extra: &[(&str, &str)]) -> String {
-        let login = location(self.authorize(client, extra).await.headers());
-        if !login.starts_with("/login") {
-            return login; // Already signed in, and consent remembered.
+        let mut next = location(self.authorize(client, extra).await.headers());
+        if next.starts_with("/login") {
+            let resumed = self.log_in(&next, "alice", PASSWORD).await;
+            assert_eq!(resumed.status(), 303, "login succeeded");
+            next = location(self.get(&location(resumed.headers())).await.headers());
         }
-        let resumed = self.log_in(&login, "alice", PASSWORD).await;
-        assert_eq!(resumed.status(), 303, "login succeeded");
-        let next = location(self.get(&location(resumed.headers())).await.headers());
         if !next.starts_with("/consent") {
             return next;
         }

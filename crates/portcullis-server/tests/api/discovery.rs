@@ -41,7 +41,7 @@ backend_tests! {
         // Discovery §3 defaults request_uri_parameter_supported to true: it must be said.
         assert_eq!(document["request_uri_parameter_supported"], false);
         assert_eq!(document["request_parameter_supported"], false);
-        assert_eq!(document["claims_parameter_supported"], false);
+        assert_eq!(document["claims_parameter_supported"], true);
         assert_eq!(document["response_modes_supported"], serde_json::json!(["query"]));
         assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token"]));
         assert_eq!(document["scopes_supported"], serde_json::json!(["openid", "profile", "email", "address", "phone"]));

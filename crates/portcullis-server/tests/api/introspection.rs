@@ -53,6 +53,7 @@ fn claims(iss: &str) -> AccessTokenClaims {
         iat: now,
         nbf: None,
         exp: now + 300,
+        userinfo_claims: Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@ mod admin_users;
 mod alerts;
 mod browser;
 mod claim_mappings;
+mod claims_parameter;
 mod cli;
 mod client_documents;
 mod code_exchange;

@@ -245,7 +245,7 @@ async fn chosen(
                 Ok(user) => user,
                 Err(refused) => return Ok(Err(refused)),
             };
-            let userinfo = app.userinfo(&user.user_id, &scope, &mappings)?;
+            let userinfo = app.userinfo(&user.user_id, &scope, (&mappings, &[]))?;
             let claims = UserClaims::new(&user.claims, user.attributes);
             Ok(Ok(ChosenUser { user_id: user.user_id, claims, userinfo }))
         })
