@@ -273,14 +273,15 @@ impl App {
 
 impl App {
     /// OpenID Connect Core §5.3: the claims `scope` releases of the enabled
-    /// user `user_id`, with `sub` (and `updated_at` under `profile`), the
+    /// user `user_id`, with `sub` their `subject` at the client (and
+    /// `updated_at` under `profile`), the
     /// standard claims `asked` for by name (§5.5), and what the client's
     /// `mappings` release into UserInfo; `None` once the user is gone or
     /// disabled. The access token naming the user, checked by the caller,
     /// is the authority for this read.
     pub fn userinfo(
         &self,
-        user_id: &str,
+        (user_id, subject): (&str, &str),
         scope: &Scope,
         (mappings, asked): (&[ClaimMapping], &[String]),
     ) -> Result<Option<Map<String, Value>>, AppError> {
@@ -290,7 +291,7 @@ impl App {
             let mapped = UserClaims::new(&user.claims, user.attributes);
             claims_request::release(asked, &mapped.standard, &mut released);
             claim_mappings::release(mappings, TokenKind::Userinfo, scope, Some(&mapped), &mut released);
-            released.insert("sub".to_owned(), user.user_id.into());
+            released.insert("sub".to_owned(), subject.into());
             if scope.contains("profile") {
                 released.insert("updated_at".to_owned(), user.updated_at.timestamp().into());
             }

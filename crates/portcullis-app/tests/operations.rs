@@ -266,13 +266,13 @@ backend_tests! {
         let claims = StandardClaims { name: Some("Buffy".into()), ..StandardClaims::default() };
         assert_eq!(app.set_user_claims(&actor, &id, &claims).unwrap().claims, claims);
         app.set_user_password(&actor, &id, &Password::new("a new long password".into())).unwrap();
-        let released = app.userinfo(&id, &Scope::parse("openid profile").unwrap(), (&[], &[])).unwrap().unwrap();
+        let released = app.userinfo((&id, &id), &Scope::parse("openid profile").unwrap(), (&[], &[])).unwrap().unwrap();
         assert_eq!((released["sub"].as_str(), released["name"].as_str()), (Some(id.as_str()), Some("Buffy")));
         assert!(released["updated_at"].is_i64());
-        let narrow = app.userinfo(&id, &Scope::parse("openid").unwrap(), (&[], &[])).unwrap().unwrap();
+        let narrow = app.userinfo((&id, &id), &Scope::parse("openid").unwrap(), (&[], &[])).unwrap().unwrap();
         assert!(narrow.get("name").is_none(), "profile claims only under the profile scope");
         assert!(app.set_user_disabled(&actor, &id, true).unwrap().disabled);
-        assert!(app.userinfo(&id, &Scope::parse("openid").unwrap(), (&[], &[])).unwrap().is_none(), "not for a disabled user");
+        assert!(app.userinfo((&id, &id), &Scope::parse("openid").unwrap(), (&[], &[])).unwrap().is_none(), "not for a disabled user");
         assert_eq!(names(&events, 4), ["user.created", "user.updated", "user.updated", "user.disabled"]);
         assert!(matches!(app.user(&actor, "nobody"), Err(AppError::NotFound(_))));
     }

@@ -157,10 +157,19 @@ pub struct ClientMetadata {
     /// Registration §2); https.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initiate_login_uri: Option<String>,
-    /// Only `public`: the `sub` of a user is the same for every client
-    /// (OpenID Connect Registration §2).
+    /// `public` (the default: a user's `sub` is the same at every client) or
+    /// `pairwise` (one per sector, OpenID Connect Core §8.1; Registration §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
+    /// The https URL of a JSON array of the sector's redirect URIs, whose
+    /// host is the sector of pairwise subjects (OpenID Connect Registration
+    /// §2, Core §8.1); without it, the host of the redirect URIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
+    /// Signs UserInfo answers with this algorithm (`application/jwt`,
+    /// OpenID Connect Core §5.3.2); plain JSON when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<SigningAlgorithm>,
     /// The algorithm the client signs its `private_key_jwt` assertions with
     /// (OpenID Connect Registration §2); any supported one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,6 +275,9 @@ fn yes() -> bool {
     true
 }
 
+/// The `subject_type` of pairwise subjects.
+pub const PAIRWISE: &str = "pairwise";
+
 /// The most countries a client may be restricted to.
 pub const MAX_COUNTRIES: usize = 50;
 /// The longest a refresh-token family may be configured to live.
@@ -345,6 +357,13 @@ impl ClientMetadata {
         }
         self.validate_code_flow()?;
         self.validate_registration_members()?;
+        if self.subject_type.as_deref() == Some(PAIRWISE) && self.sector().is_none() {
+            // OpenID Connect Core §8.1: redirect URIs on several hosts need a sector_identifier_uri.
+            return Err(invalid(
+                "sector_identifier_uri",
+                "pairwise subjects need one sector: a sector_identifier_uri, or redirect URIs on one host",
+            ));
+        }
         validate_origins(self.allowed_origins.as_deref().unwrap_or_default())?;
         crate::claim_mappings::validate(&self.claim_mappings, &self.scope)?;
         for resource in self.resources.iter().chain(&self.default_resource) {
@@ -437,6 +456,25 @@ impl ClientMetadata {
             }
         }
         Ok(())
+    }
+
+    /// The sector of a pairwise client's subjects (OpenID Connect Core
+    /// §8.1): the host of its `sector_identifier_uri`, else the one host
+    /// (or, for a private-use scheme, the scheme) of its redirect URIs.
+    /// `None` for a public client, and for a pairwise one without a sector.
+    pub fn sector(&self) -> Option<String> {
+        if self.subject_type.as_deref() != Some(PAIRWISE) {
+            return None;
+        }
+        if let Some(uri) = &self.sector_identifier_uri {
+            return url::Url::parse(uri).ok()?.host_str().map(str::to_ascii_lowercase);
+        }
+        let mut hosts = self.redirect_uris.iter().map(|uri| {
+            let url = url::Url::parse(uri.as_str()).ok()?;
+            Some(url.host_str().unwrap_or(url.scheme()).to_ascii_lowercase())
+        });
+        let first = hosts.next()??;
+        hosts.all(|host| host.as_deref() == Some(first.as_str())).then_some(first)
     }
 
     /// Whether the client may use `grant`.
@@ -637,6 +675,29 @@ mod tests {
     }
 
     #[test]
+    fn a_pairwise_client_has_one_sector() {
+        let pairwise = |extra: serde_json::Value| {
+            let mut json = web_app();
+            json["subject_type"] = "pairwise".into();
+            json.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            metadata(json)
+        };
+        assert_eq!(metadata(web_app()).unwrap().sector(), None, "a public client has none");
+        assert_eq!(pairwise(serde_json::json!({})).unwrap().sector().as_deref(), Some("shop.example"));
+        let two_hosts =
+            serde_json::json!({"redirect_uris": ["https://shop.example/cb", "https://Other.example/cb"]});
+        assert!(
+            pairwise(two_hosts.clone()).unwrap_err().starts_with("sector_identifier_uri:"),
+            "OpenID Connect Core §8.1"
+        );
+        let mut listed = two_hosts;
+        listed["sector_identifier_uri"] = "https://Sector.example/uris.json".into();
+        assert_eq!(pairwise(listed).unwrap().sector().as_deref(), Some("sector.example"));
+        let native = serde_json::json!({"application_type": "native", "redirect_uris": ["com.shop.app:/cb"]});
+        assert_eq!(pairwise(native).unwrap().sector().as_deref(), Some("com.shop.app"));
+    }
+
+    #[test]
     fn rfc_7591_members_are_validated_and_named() {
         let refused = |member: &str, value: serde_json::Value| {
             let mut json = web_app();
@@ -655,7 +716,7 @@ mod tests {
             ("contacts", serde_json::json!(vec!["a@b.example"; 21])),
             ("software_id", serde_json::json!("bad\u{0}id")),
             ("software_version", serde_json::json!("")),
-            ("subject_type", serde_json::json!("pairwise")),
+            ("subject_type", serde_json::json!("private")),
             ("token_endpoint_auth_signing_alg", serde_json::json!("RS256")),
         ] {
             let error = refused(member, value.clone());

@@ -55,8 +55,6 @@ pub enum Shape {
     Resources,
     /// A resource indicator.
     Resource,
-    /// Exactly this value.
-    Only(&'static str),
     /// One of these names.
     OneOf(&'static [&'static str]),
     /// Any of these names, as a list.
@@ -135,6 +133,8 @@ pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
 /// The signing algorithms.
 pub const ALGORITHMS: &[&str] = &["RS256", "ES256"];
+/// OpenID Connect Registration §2 subject types.
+pub const SUBJECT_TYPES: &[&str] = &["public", "pairwise"];
 /// OpenID Connect Registration §2 application types.
 pub const APPLICATION_TYPES: &[&str] = &["web", "native"];
 
@@ -187,6 +187,20 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
     ),
     field("pkce_plain_allowed", Shape::Flag, SignIn, "Allow the plain PKCE method", "S256 only when off."),
     field("skip_consent", Shape::Flag, SignIn, "First-party: skip consent", ""),
+    field(
+        "subject_type",
+        Shape::OneOf(SUBJECT_TYPES),
+        SignIn,
+        "Subject type",
+        "public: one sub for every client; pairwise: one per sector (OpenID Connect Core §8.1).",
+    ),
+    field(
+        "sector_identifier_uri",
+        Shape::WebUrl,
+        SignIn,
+        "Sector identifier URL",
+        "For pairwise: an https URL serving a JSON array of the redirect URIs; its host is the sector.",
+    ),
     defaulted(
         field("grant_types", Shape::AnyOf(GRANT_TYPES), Grants, "Grant types", ""),
         "client_credentials",
@@ -313,7 +327,13 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
     field("initiate_login_uri", Shape::WebUrl, Described, "Login initiation URL", ""),
     field("software_id", Shape::Text(255), Described, "Software id", ""),
     field("software_version", Shape::Text(255), Described, "Software version", ""),
-    field("subject_type", Shape::Only("public"), Described, "Subject type", ""),
+    field(
+        "userinfo_signed_response_alg",
+        Shape::Algorithm,
+        Tokens,
+        "UserInfo algorithm",
+        "Signs UserInfo answers (application/jwt); plain JSON when empty.",
+    ),
     field("require_auth_time", Shape::Flag, Described, "Require auth_time", ""),
 ];
 
@@ -362,8 +382,8 @@ impl ClientField {
                 }
                 Ok(())
             }
-            (Shape::Only(only), Value::String(given)) if given != only => {
-                invalid(format!("only `{only}` is supported"))
+            (Shape::OneOf(options), Value::String(given)) if !options.contains(&given.as_str()) => {
+                invalid(format!("must be one of {}", options.join(", ")))
             }
             // The rest is the value's type, read by the configuration's own types.
             _ => Ok(()),
@@ -406,7 +426,8 @@ mod tests {
         assert!(check("refresh_token_reuse_interval", json!(0)).is_ok());
         assert!(check("refresh_token_reuse_interval", json!(61)).is_err());
         assert!(check("allowed_countries", json!(["DE", "DE"])).is_err());
-        assert!(check("subject_type", json!("pairwise")).is_err());
+        assert!(check("sector_identifier_uri", json!("ftp://sector.example/uris.json")).is_err());
+        assert!(check("sector_identifier_uri", json!("https://sector.example/uris.json")).is_ok());
         assert!(check("access_token_lifetime", Value::Null).is_ok(), "null is absent");
     }
 }

@@ -46,10 +46,16 @@ impl IdTokenClaims {
     /// Signs the claims as a compact JWS with `typ: JWT`, with `extra`
     /// claims of the client's own beside them (never in place of one).
     pub fn sign(&self, key: &SigningKey, extra: &Map<String, Value>) -> Result<String, JoseError> {
-        let mut header = JwsHeader::new();
-        header.set_token_type("JWT");
-        key.sign_jwt(header, &JwtPayload::from_map(crate::access_token::with_extra(self, extra))?)
+        sign_claims(key, &crate::access_token::with_extra(self, extra))
     }
+}
+
+/// Signs `claims` as a compact JWS with `typ: JWT`: a signed UserInfo
+/// answer (OpenID Connect Core §5.3.2).
+pub fn sign_claims(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, JoseError> {
+    let mut header = JwsHeader::new();
+    header.set_token_type("JWT");
+    key.sign_jwt(header, &JwtPayload::from_map(claims.clone())?)
 }
 
 impl IdTokenClaims {

@@ -15,12 +15,14 @@ pub mod error;
 pub mod id_token;
 pub mod jwk;
 pub mod kek;
+pub mod pairwise;
 pub mod signing_key;
 
 pub use access_token::{AccessTokenClaims, VerificationKey, ACCESS_TOKEN_TYPE};
 pub use client_keys::ClientKeys;
 pub use error::JoseError;
-pub use id_token::{at_hash, IdTokenClaims};
+pub use id_token::{at_hash, sign_claims, IdTokenClaims};
 pub use jwk::{Jwks, KeyMaterial, PublicJwk};
 pub use kek::KeyEncryptionKey;
+pub use pairwise::PairwiseSubjects;
 pub use signing_key::{GeneratedKey, SigningKey};

@@ -12,6 +12,7 @@ use portcullis_app::sessions::{Interaction, Session};
 use portcullis_app::App;
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::{ErrorCode, Issuer};
+use portcullis_jose::IdTokenClaims;
 use std::sync::Arc;
 
 /// Where a valid authorization request goes next.
@@ -42,23 +43,34 @@ pub struct Authorizer {
 impl Authorizer {
     /// Checks `request`'s `id_token_hint` (OpenID Connect Core §3.1.2.2: the
     /// OP validates the hint it is given), noting the user it names; a
-    /// hint this server did not issue as `issuer` is refused.
+    /// hint this server did not issue as `issuer` is refused. The subjects
+    /// a client names (the hint's, the `claims` parameter's `sub`) are read
+    /// back to the user, through their sector for a pairwise client.
     pub fn check_hint(
         request: &mut AuthorizationRequest,
+        clients: &ClientRegistry,
         keys: &KeyRing,
         issuer: &Issuer,
     ) -> Result<(), (ErrorCode, &'static str)> {
+        let subjects = keys.subjects();
+        if let Some(asked) = request.claims.subject.take() {
+            let client = clients.get(request.client_id.as_str());
+            // A subject that names nobody stays, and so admits nobody.
+            let user = client.and_then(|client| subjects.user_id(&client.metadata, &asked));
+            request.claims.subject = Some(user.unwrap_or(asked));
+        }
         let Some(hint) = &request.id_token_hint else { return Ok(()) };
-        let Some(claims) = keys.current().id_token_hint(hint, issuer) else {
+        let hinted = keys.current().id_token_hint(hint, issuer);
+        let Some(user) = hinted.and_then(|claims| hinted_user(clients, keys, &claims)) else {
             return Err((ErrorCode::InvalidRequest, "the id_token_hint was not issued by this server"));
         };
-        if request.claims.subject.as_ref().is_some_and(|asked| *asked != claims.sub) {
+        if request.claims.subject.as_ref().is_some_and(|asked| *asked != user) {
             return Err((
                 ErrorCode::InvalidRequest,
                 "the id_token_hint and the claims parameter name different users",
             ));
         }
-        request.hinted_subject = Some(claims.sub);
+        request.hinted_subject = Some(user);
         Ok(())
     }
 
@@ -130,4 +142,11 @@ impl Authorizer {
         }
         Ok(Step::Consent(session))
     }
+}
+
+/// The user an ID token this server issued names: its `sub`, read back
+/// through the sector of the client it was issued to.
+pub fn hinted_user(clients: &ClientRegistry, keys: &KeyRing, claims: &IdTokenClaims) -> Option<String> {
+    let client = clients.get(&claims.aud)?;
+    keys.subjects().user_id(&client.metadata, &claims.sub)
 }

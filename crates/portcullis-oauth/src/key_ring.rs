@@ -3,6 +3,7 @@
 //! it also makes (generates and seals) the keys the key operations store,
 //! the first start's included.
 
+use crate::subjects::Subjects;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -33,6 +34,7 @@ pub struct KeyRing {
     /// another's swap sees all that one saw, so a slow read never restores
     /// a revoked key.
     reloading: Mutex<()>,
+    subjects: Subjects,
 }
 
 /// One consistent view of the keys: the published ones and the active
@@ -76,6 +78,7 @@ impl KeyRing {
         let set = KeySet::from_records(&records, &kek)?;
         Ok(Self {
             db: db.clone(),
+            subjects: Subjects::new(&kek),
             kek: Arc::new(kek),
             current: RwLock::new(Arc::new(set)),
             reloading: Mutex::default(),
@@ -97,6 +100,11 @@ impl KeyRing {
             );
         }
         Ok(())
+    }
+
+    /// The subjects users have at clients (public or pairwise).
+    pub fn subjects(&self) -> &Subjects {
+        &self.subjects
     }
 
     /// The key-encryption key, for the other secrets the application seals.

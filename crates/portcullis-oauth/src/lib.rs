@@ -26,6 +26,7 @@ pub mod client_documents;
 pub mod client_lockout;
 pub mod clients;
 pub mod endpoints;
+pub mod fetched_documents;
 pub mod geoip;
 pub mod grants;
 pub mod key_ring;
@@ -33,7 +34,9 @@ pub mod mirror;
 pub mod params;
 pub mod registration;
 pub mod remote_jwks;
+pub mod sector_identifiers;
 pub mod software_statements;
 pub mod storage;
+pub mod subjects;
 
 pub use key_ring::KeyRing;

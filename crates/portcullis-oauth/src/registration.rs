@@ -6,6 +6,7 @@
 //! [`portcullis_app::registration`]'s.
 
 use crate::endpoints;
+use crate::sector_identifiers::SectorDocuments;
 use crate::software_statements::SoftwareStatements;
 use crate::storage::{operation, protocol_error};
 use portcullis_app::registration::{Admission, RegisteredClient};
@@ -34,19 +35,21 @@ pub struct Registrar {
     mode: RegistrationMode,
     issuer: Issuer,
     statements: SoftwareStatements,
+    sectors: Arc<SectorDocuments>,
 }
 
 impl Registrar {
     /// The registrar of `issuer` in `mode`, accepting the software
-    /// statements of `statements`' issuers; open registration admits under
-    /// the application's anonymous policy.
+    /// statements of `statements`' issuers and checking sector identifier
+    /// documents through `sectors`; open registration admits under the
+    /// application's anonymous policy.
     pub fn new(
         app: Arc<App>,
-        mode: RegistrationMode,
-        issuer: Issuer,
+        (mode, issuer): (RegistrationMode, Issuer),
         statements: SoftwareStatements,
+        sectors: Arc<SectorDocuments>,
     ) -> Self {
-        Self { app, mode, issuer, statements }
+        Self { app, mode, issuer, statements, sectors }
     }
 
     /// Whether registration is served at all.
@@ -74,6 +77,7 @@ impl Registrar {
             // RFC 7591 §3.1.1: what the statement says takes precedence.
             request.extend(self.statements.metadata(&statement, self.app.now().timestamp())?);
         }
+        self.check_sector(&request).await?;
         let registered = run(&self.app, move |app| {
             let anonymous = app.anonymous_registration_policy();
             let admission = match &bearer {
@@ -105,10 +109,22 @@ impl Registrar {
         address: Option<IpAddr>,
         request: Map<String, Value>,
     ) -> Result<Value, OAuthError> {
+        self.check_sector(&request).await?;
         let updated =
             run(&self.app, move |app| app.update_registered_client(&client_id, &bearer, address, request))
                 .await?;
         Ok(self.client_information(updated))
+    }
+
+    /// OpenID Connect Registration §2: a `sector_identifier_uri` must list
+    /// every redirect URI the request registers.
+    async fn check_sector(&self, request: &Map<String, Value>) -> Result<(), OAuthError> {
+        let Some(Value::String(uri)) = request.get("sector_identifier_uri") else { return Ok(()) };
+        let redirect_uris = request.get("redirect_uris").and_then(Value::as_array);
+        let redirect_uris = redirect_uris.into_iter().flatten().filter_map(Value::as_str);
+        self.sectors.check(uri, redirect_uris).await.map_err(|why| {
+            OAuthError::new(ErrorCode::InvalidClientMetadata, format!("sector_identifier_uri: {why}"))
+        })
     }
 
     /// RFC 7592 §2.3: deletes the client; its tokens stop working.

@@ -31,6 +31,7 @@ use portcullis_oauth::geoip::Countries;
 use portcullis_oauth::grants::TokenSettings;
 use portcullis_oauth::mirror::{self, Mirrors, RevocationList};
 use portcullis_oauth::registration::Registrar;
+use portcullis_oauth::sector_identifiers::SectorDocuments;
 use portcullis_oauth::software_statements::SoftwareStatements;
 use portcullis_outbound::Outbound;
 use portcullis_store::{change_log, Database};
@@ -116,7 +117,9 @@ impl Application {
         let operations = web::Data::new(operations);
         let keys = web::Data::from(keys);
         let branding = web::Data::new(crate::branding::Branding::load(&settings.branding)?);
+        let sectors = Arc::new(SectorDocuments::new(outbound.clone()));
         let flow = web::Data::new(Authorization {
+            sectors: sectors.clone(),
             app: operations.clone(),
             branding: branding.clone(),
             clients: clients.clone(),
@@ -197,10 +200,10 @@ impl Application {
         let registration = web::Data::new(RegistrationEndpoint {
             registrar: Registrar::new(
                 operations.clone().into_inner(),
-                settings.registration,
-                settings.issuer.clone(),
+                (settings.registration, settings.issuer.clone()),
                 SoftwareStatements::load(&settings.software_statement_issuers)
                     .context("--software-statement-issuers")?,
+                sectors,
             ),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
             rate_limit: settings.rate_limits.registration,

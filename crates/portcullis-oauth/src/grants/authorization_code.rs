@@ -71,15 +71,17 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     } else {
         None
     };
+    // OpenID Connect Core §8.1: a pairwise client knows the user by its sector's subject.
+    let sub = keys.subjects().subject(&client.metadata, &details.user_id);
     let grantee = Grantee {
-        sub: &details.user_id,
+        sub: &sub,
         grant_id: Some(record.grant_id.clone()),
         user: user.as_ref(),
         userinfo_claims: &details.claims.userinfo,
     };
     let minted = access_token(client, settings, keys, &grantee, &details.scope, aud)?;
     let authenticated = Authenticated {
-        user_id: &details.user_id,
+        user_id: &sub,
         auth_time: details.auth_time,
         sid: &details.sid,
         nonce: details.nonce.as_deref(),

@@ -271,7 +271,7 @@ pub struct MintedAccessToken {
 
 /// Who a token acts for: the client itself, or a user through a grant.
 pub struct Grantee<'a> {
-    /// `sub`: the user, or the client itself.
+    /// `sub`: the user's subject at the client, or the client itself.
     pub sub: &'a str,
     /// The grant, for a user's token.
     pub grant_id: Option<String>,
@@ -370,7 +370,7 @@ pub fn reads_user(client: &RegisteredClient, asked: &RequestedClaims) -> bool {
 
 /// Who authenticated, for an ID token.
 pub struct Authenticated<'a> {
-    /// The user, `sub`.
+    /// The user's subject at the client, `sub`.
     pub user_id: &'a str,
     /// When they authenticated, seconds since the epoch.
     pub auth_time: i64,

@@ -72,15 +72,16 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     };
     let carried = &family.details;
     let aud = audience(&request.requested, client, &settings.issuer)?;
+    let sub = keys.subjects().subject(&client.metadata, &family.user_id);
     let grantee = Grantee {
-        sub: &family.user_id,
+        sub: &sub,
         grant_id: Some(family.grant_id.clone()),
         user: user.as_ref(),
         userinfo_claims: &carried.claims.userinfo,
     };
     let minted = access_token(client, settings, keys, &grantee, &scope, aud)?;
     let authenticated = Authenticated {
-        user_id: &family.user_id,
+        user_id: &sub,
         auth_time: carried.auth_time,
         sid: &carried.sid,
         nonce: None,

@@ -121,12 +121,18 @@ fn member(shape: Shape) -> Option<Value> {
         Shape::Origins => json!({"type": "array", "maxItems": portcullis_core::client::MAX_ORIGINS,
             "items": {"type": "string", "pattern": format!("^https://{HOST}$")}}),
         Shape::Resources => uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
-        Shape::Only(value) => json!({"const": value}),
         Shape::ClaimMappings => claim_mappings(),
         Shape::OneOf(_) | Shape::AnyOf(_) | Shape::RedirectUris | Shape::Jwks | Shape::Resource => {
             return None
         }
     })
+}
+
+/// Members described narrower than the server takes them: a pairwise
+/// client needs one sector, which JSON Schema cannot tie to its redirect URIs.
+fn narrowed(name: &str) -> Option<Value> {
+    (name == "subject_type").then(|| json!({"const": "public", "description":
+        "public here; the server also takes pairwise, given a sector_identifier_uri or redirect URIs on one host"}))
 }
 
 /// The members every kind of client may carry, each valid on its own, from
@@ -136,7 +142,7 @@ fn common_members() -> serde_json::Map<String, Value> {
         .iter()
         .filter(|field| !BY_KIND.contains(&field.name))
         .filter_map(|field| {
-            let mut schema = member(field.shape)?;
+            let mut schema = narrowed(field.name).or_else(|| member(field.shape))?;
             if !field.help.is_empty() {
                 schema["description"] = json!(field.help);
             }

@@ -59,7 +59,17 @@ async fn authorize(
             return Ok(authorization_response::error(&redirect_uri, &error, state.as_deref(), &flow.issuer))
         }
     };
-    if let Err((code, why)) = Authorizer::check_hint(&mut request, keys, &flow.issuer) {
+    if let Some(sector) = metadata.as_deref().and_then(|m| m.sector().and(m.sector_identifier_uri.as_deref()))
+    {
+        // OpenID Connect Registration §2: the sector lists every redirect URI of its clients.
+        if let Err(why) = flow.sectors.check(sector, [request.redirect_uri.as_str()]).await {
+            return Ok(pages::protocol_error_page(
+                chrome,
+                &format!("The client's sector_identifier_uri: {why}."),
+            ));
+        }
+    }
+    if let Err((code, why)) = Authorizer::check_hint(&mut request, &flow.clients, keys, &flow.issuer) {
         return Ok(flow.refuse(&request, code, why));
     }
     let session = flow.session(req).await?;

@@ -58,8 +58,9 @@ struct ProviderMetadata<'a> {
     introspection_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
     revocation_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
     response_types_supported: [&'static str; 1],
-    subject_types_supported: [&'static str; 1],
+    subject_types_supported: &'static [&'static str],
     id_token_signing_alg_values_supported: Vec<&'static str>,
+    userinfo_signing_alg_values_supported: Vec<&'static str>,
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
     response_modes_supported: [&'static str; 1],
@@ -104,8 +105,14 @@ impl DiscoveryDocument {
             introspection_endpoint_auth_signing_alg_values_supported: &client_auth::ASSERTION_ALGS,
             revocation_endpoint_auth_signing_alg_values_supported: &client_auth::ASSERTION_ALGS,
             response_types_supported: ["code"],
-            subject_types_supported: ["public"],
+            // OpenID Connect Core §8.
+            subject_types_supported: portcullis_core::client_fields::SUBJECT_TYPES,
             id_token_signing_alg_values_supported: SigningAlgorithm::ALL
+                .iter()
+                .map(|alg| alg.as_str())
+                .collect(),
+            // OpenID Connect Core §5.3.2.
+            userinfo_signing_alg_values_supported: SigningAlgorithm::ALL
                 .iter()
                 .map(|alg| alg.as_str())
                 .collect(),

@@ -36,14 +36,20 @@ pub async fn introspect(
     let body = match check.active(token) {
         Some(claims) => {
             let holder = auth.clients().get(&claims.client_id);
-            let mappings = holder.map(|client| client.metadata.claim_mappings.clone()).unwrap_or_default();
+            let mappings =
+                holder.as_ref().map(|client| client.metadata.claim_mappings.clone()).unwrap_or_default();
             // The user's claims are read only when a mapping releases one here.
-            let user = match &claims.grant_id {
-                Some(_) if claim_mappings::reads_user(&mappings, &[TokenKind::Introspection]) => {
-                    let user_id = claims.sub.clone();
-                    storage::operation(&app, move |app| app.user_claims(&user_id)).await??
+            let user_id = match (&claims.grant_id, &holder) {
+                (Some(_), Some(holder))
+                    if claim_mappings::reads_user(&mappings, &[TokenKind::Introspection]) =>
+                {
+                    keys.subjects().user_id(&holder.metadata, &claims.sub)
                 }
                 _ => None,
+            };
+            let user = match user_id {
+                Some(user_id) => storage::operation(&app, move |app| app.user_claims(&user_id)).await??,
+                None => None,
             };
             Value::Object(grants::introspection(&claims, &mappings, user.as_ref()))
         }

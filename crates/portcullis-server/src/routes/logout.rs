@@ -17,6 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_core::{CsrfToken, OAuthError};
+use portcullis_oauth::authorize::hinted_user;
 use std::time::Duration;
 
 /// `GET /logout`.
@@ -84,10 +85,13 @@ async fn logout(
     let state = params.get("state");
     let confirmed = posted && confirmation_matches(req, &params);
     let session = flow.session(req).await?;
-    // §2: the hint must name the End-User of this very session.
+    // §2: the hint must name the End-User of this very session (through
+    // its client's sector, for a pairwise client).
     let hint_names_session = hint.as_ref().is_some_and(|claims| {
+        let user = hinted_user(&flow.clients, keys, claims);
         session.as_ref().is_none_or(|session| {
-            claims.sub == session.user_id && claims.sid.as_ref().is_none_or(|sid| *sid == session.session_id)
+            user.as_deref() == Some(session.user_id.as_str())
+                && claims.sid.as_ref().is_none_or(|sid| *sid == session.session_id)
         })
     });
     if !hint_names_session && !confirmed {

@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_oauth::access_tokens::TokenCheck;
-use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
 use portcullis_oauth::storage;
 
@@ -90,14 +90,25 @@ async fn userinfo(
             OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope").into()
         );
     }
-    let mappings = flow.clients.get(&claims.client_id).map(|client| client.metadata.claim_mappings.clone());
-    let (user_id, asked) = (claims.sub, claims.userinfo_claims);
-    let released = storage::operation(app, move |app| {
-        app.userinfo(&user_id, &scope, (&mappings.unwrap_or_default(), &asked))
-    })
-    .await??
-    .ok_or_else(|| invalid_token("the user is no longer available"))?;
+    // The token is active, so its client is known.
+    let client = flow.clients.get(&claims.client_id).ok_or_else(|| invalid_token("the client is gone"))?;
+    // OpenID Connect Core §8.1: a pairwise client's subject reads back to its user.
+    let user_id = keys
+        .subjects()
+        .user_id(&client.metadata, &claims.sub)
+        .ok_or_else(|| invalid_token("the access token names no user"))?;
+    let (subject, mappings, asked) =
+        (claims.sub, client.metadata.claim_mappings.clone(), claims.userinfo_claims);
+    let mut released =
+        storage::operation(app, move |app| app.userinfo((&user_id, &subject), &scope, (&mappings, &asked)))
+            .await??
+            .ok_or_else(|| invalid_token("the user is no longer available"))?;
     let mut ok = HttpResponse::Ok();
     no_store(&mut ok);
-    Ok(ok.json(released))
+    let Some(alg) = client.metadata.userinfo_signed_response_alg else { return Ok(ok.json(released)) };
+    // OpenID Connect Core §5.3.2: signed, with iss and aud.
+    released.insert("iss".into(), settings.issuer.as_str().into());
+    released.insert("aud".into(), client.id.as_str().into());
+    let signed = grants::sign(keys, alg, |key| portcullis_jose::sign_claims(key, &released))?;
+    Ok(ok.content_type("application/jwt").body(signed))
 }

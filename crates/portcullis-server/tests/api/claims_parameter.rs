@@ -17,15 +17,26 @@ fn alice(db: &portcullis_store::test_support::TestDb) -> String {
     with_user(db);
     let app = App::with_defaults(db.connect());
     let alice = app.user_named(&Actor::operator(), "alice").unwrap().user_id;
-    let claims = StandardClaims { name: Some("Alice".into()), nickname: Some("Al".into()),
-        email: Some("alice@example.com".into()), ..Default::default() };
+    let claims = StandardClaims {
+        name: Some("Alice".into()),
+        nickname: Some("Al".into()),
+        email: Some("alice@example.com".into()),
+        ..Default::default()
+    };
     app.set_user_claims(&Actor::operator(), &alice, &claims).unwrap();
     alice
 }
 
 async fn userinfo(browser: &Browser, access: &str) -> Value {
-    reqwest::Client::new().get(format!("{}/userinfo", browser.app.address)).bearer_auth(access)
-        .send().await.unwrap().json().await.unwrap()
+    reqwest::Client::new()
+        .get(format!("{}/userinfo", browser.app.address))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 backend_tests! {

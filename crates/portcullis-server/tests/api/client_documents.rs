@@ -20,20 +20,22 @@ use std::sync::{Arc, Mutex};
 /// Documents a test serves by path: status, body and `Cache-Control`;
 /// and how often each was fetched.
 #[derive(Default)]
-struct Documents {
-    served: Mutex<HashMap<String, (u16, Value, &'static str)>>,
+pub struct Documents {
+    /// What is served at each path.
+    pub served: Mutex<HashMap<String, (u16, Value, &'static str)>>,
     fetches: Mutex<HashMap<String, usize>>,
     total: AtomicUsize,
 }
 
 impl Documents {
-    fn fetched(&self, path: &str) -> usize {
+    /// How often `path` was fetched.
+    pub fn fetched(&self, path: &str) -> usize {
         self.fetches.lock().unwrap().get(path).copied().unwrap_or_default()
     }
 }
 
 /// Serves `documents` at `http://127.0.0.1:PORT/…`; returns the base URL.
-fn serve(documents: Arc<Documents>) -> String {
+pub fn serve(documents: Arc<Documents>) -> String {
     use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
     let data = web::Data::from(documents);
     let server = HttpServer::new(move || {

@@ -34,7 +34,8 @@ backend_tests! {
     async fn metadata_states_what_the_server_supports(db) {
         let document = spawn_app(&db).get_json(endpoints::OPENID_CONFIGURATION).await;
         assert_eq!(document["response_types_supported"], serde_json::json!(["code"]));
-        assert_eq!(document["subject_types_supported"], serde_json::json!(["public"]));
+        assert_eq!(document["subject_types_supported"], serde_json::json!(["public", "pairwise"]));
+        assert_eq!(document["userinfo_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
         assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
         assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
         assert_eq!(document["authorization_response_iss_parameter_supported"], true);

@@ -27,6 +27,7 @@ mod helpers;
 mod introspection;
 mod jwks;
 mod metrics;
+mod pairwise;
 mod private_key_jwt;
 mod rate_limits;
 mod registration;

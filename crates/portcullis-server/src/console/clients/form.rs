@@ -36,7 +36,7 @@ pub enum Kind {
 /// How the form enters `field`, from what its value must be.
 pub fn kind(field: &ClientField) -> Kind {
     match field.shape {
-        Shape::Text(_) | Shape::WebUrl | Shape::Scope | Shape::Resource | Shape::Only(_) => Kind::Text,
+        Shape::Text(_) | Shape::WebUrl | Shape::Scope | Shape::Resource => Kind::Text,
         Shape::Texts { .. } | Shape::Networks | Shape::Resources | Shape::RedirectUris => Kind::Lines,
         Shape::Origins => Kind::OptionalLines,
         Shape::Countries => Kind::Words,

@@ -62,7 +62,8 @@ impl Decision {
 /// The user a preview is for: their id and what mappings read, and their
 /// UserInfo answer under the scope tried.
 struct ChosenUser {
-    user_id: String,
+    /// Their `sub` at the client (pairwise or not).
+    subject: String,
     claims: UserClaims,
     userinfo: Option<Map<String, Value>>,
 }
@@ -95,7 +96,7 @@ fn decide(
     }
     let id = ClientId::parse(&client.client_id)
         .map_err(|e| OAuthError::new(ErrorCode::InvalidClient, e.to_string()))?;
-    let chosen = user.map(|user| (user.user_id.as_str(), &user.claims));
+    let chosen = user.map(|user| (user.subject.as_str(), &user.claims));
     let Preview { access_token, id_token, introspection, lifetime, scope } =
         preview((id, client.version, metadata.clone()), grant, requested, settings, chosen)?;
     let for_user = grant != GrantType::ClientCredentials;
@@ -161,7 +162,7 @@ async fn page(
     client_id: String,
     form: Option<Posted>,
     settings: &TokenSettings,
-    keys: &KeyRing,
+    keys: &web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
     let client = match super::found(req, ctx, &signed, client_id, "Sandbox").await? {
         Ok(client) => client,
@@ -187,7 +188,8 @@ async fn page(
             Err(why) => Decision::refused(why),
             Ok(metadata) => match GrantType::named(&grant_type) {
                 None => Decision::refused(format!("unsupported_grant_type: {grant_type}")),
-                Some(grant) => match chosen(req, ctx, &signed, &user, (&metadata, &requested)).await? {
+                Some(grant) => match chosen(req, ctx, &signed, (&user, keys), (&metadata, &requested)).await?
+                {
                     Err(why) => Decision::refused(why),
                     Ok(chosen) => {
                         decide(&client, (metadata, grant, &requested), chosen.as_ref(), settings, keys)
@@ -226,7 +228,7 @@ async fn chosen(
     req: &HttpRequest,
     ctx: &ConsoleContext,
     signed: &Signed,
-    username: &str,
+    (username, keys): (&str, &web::Data<KeyRing>),
     (metadata, requested): (&ClientMetadata, &Requested),
 ) -> Result<Result<Option<ChosenUser>, String>, PageError> {
     if username.is_empty() {
@@ -237,17 +239,19 @@ async fn chosen(
         Some(Ok(scope)) => scope,
         Some(Err(e)) => return Ok(Err(format!("Refused: invalid_scope: {e}"))),
     };
-    let (actor, username, mappings) =
-        (signed.actor(req, ctx), username.to_owned(), metadata.claim_mappings.clone());
+    let (actor, username, metadata, keys) =
+        (signed.actor(req, ctx), username.to_owned(), metadata.clone(), keys.clone());
     let found = ctx
         .run(move |app| {
             let user = match app.user_named(&actor, &username) {
                 Ok(user) => user,
                 Err(refused) => return Ok(Err(refused)),
             };
-            let userinfo = app.userinfo(&user.user_id, &scope, (&mappings, &[]))?;
+            let subject = keys.subjects().subject(&metadata, &user.user_id);
+            let userinfo =
+                app.userinfo((&user.user_id, &subject), &scope, (&metadata.claim_mappings, &[]))?;
             let claims = UserClaims::new(&user.claims, user.attributes);
-            Ok(Ok(ChosenUser { user_id: user.user_id, claims, userinfo }))
+            Ok(Ok(ChosenUser { subject, claims, userinfo }))
         })
         .await?;
     match found {
