@@ -1,6 +1,8 @@
 //! The Portcullis conformance suite: one scenario per module of the OpenID
-//! Foundation's `oidcc-basic-certification-test-plan` and
-//! `oidcc-config-certification-test-plan` (module names and summaries in
+//! Foundation's `oidcc-basic-certification-test-plan`,
+//! `oidcc-config-certification-test-plan`,
+//! `oidcc-dynamic-certification-test-plan` and
+//! `oidcc-rp-initiated-logout-certification-test-plan` (module names in
 //! `oidf-plan-modules.json`, copied from the OIDF conformance suite), plus
 //! the RFC 9700 checks, run against a live server over HTTP.
 //!
@@ -8,10 +10,14 @@
 //! server's discovery document; the user is [`user_agent::UserAgent`], a
 //! browser that logs in and consents on the server's own pages.
 
+pub mod dynamic;
 pub mod oidcc_basic;
 pub mod oidcc_config;
+pub mod oidcc_dynamic;
+pub mod oidcc_logout;
 pub mod relying_party;
 pub mod report;
+pub mod rp_documents;
 pub mod security_bcp;
 pub mod support;
 pub mod target;
@@ -84,6 +90,72 @@ pub const OIDF_MODULES: [(&str, Scenario); 39] = [
     scenario!("oidcc-discovery-endpoint-verification", oidcc_config::discovery_endpoint_verification),
 ];
 
+/// The modules of the dynamic plan (`discovery, private_key_jwt,
+/// dynamic_client`), by their OIDF names, in plan order.
+pub const DYNAMIC_MODULES: [(&str, Scenario); 23] = [
+    scenario!("oidcc-server", oidcc_dynamic::server),
+    scenario!("oidcc-idtoken-rs256", oidcc_dynamic::idtoken_rs256),
+    scenario!("oidcc-idtoken-unsigned", oidcc_dynamic::idtoken_unsigned),
+    scenario!("oidcc-userinfo-rs256", oidcc_dynamic::userinfo_rs256),
+    scenario!("oidcc-ensure-redirect-uri-in-authorization-request", oidcc_dynamic::redirect_uri_required),
+    scenario!("oidcc-redirect-uri-query-OK", oidcc_dynamic::redirect_uri_query_ok),
+    scenario!("oidcc-redirect-uri-query-mismatch", oidcc_dynamic::redirect_uri_query_mismatch),
+    scenario!("oidcc-redirect-uri-query-added", oidcc_dynamic::redirect_uri_query_added),
+    scenario!("oidcc-redirect-uri-regfrag", oidcc_dynamic::redirect_uri_regfrag),
+    scenario!("oidcc-discovery-endpoint-verification", oidcc_dynamic::discovery_endpoint_verification),
+    scenario!("oidcc-registration-logo-uri", oidcc_dynamic::registration_logo_uri),
+    scenario!("oidcc-registration-policy-uri", oidcc_dynamic::registration_policy_uri),
+    scenario!("oidcc-registration-tos-uri", oidcc_dynamic::registration_tos_uri),
+    scenario!("oidcc-registration-jwks-uri", oidcc_dynamic::registration_jwks_uri),
+    scenario!("oidcc-registration-sector-uri", oidcc_dynamic::registration_sector_uri),
+    scenario!("oidcc-registration-sector-bad", oidcc_dynamic::registration_sector_bad),
+    scenario!("oidcc-server-rotate-keys", oidcc_dynamic::server_rotate_keys),
+    scenario!("oidcc-refresh-token-rp-key-rotation", oidcc_dynamic::refresh_token_rp_key_rotation),
+    scenario!("oidcc-request-uri-unsigned", oidcc_dynamic::request_uri_unsigned),
+    scenario!("oidcc-request-uri-signed-rs256", oidcc_dynamic::request_uri_signed_rs256),
+    scenario!(
+        "oidcc-ensure-request-object-with-redirect-uri",
+        oidcc_dynamic::request_object_with_redirect_uri
+    ),
+    scenario!("oidcc-refresh-token", oidcc_dynamic::refresh_token),
+    scenario!(
+        "oidcc-ensure-client-assertion-with-iss-aud-succeeds",
+        oidcc_dynamic::client_assertion_with_iss_aud
+    ),
+];
+
+/// The modules of the RP-initiated logout plan, by their OIDF names.
+pub const LOGOUT_MODULES: [(&str, Scenario); 11] = [
+    scenario!("oidcc-rp-initiated-logout", oidcc_logout::rp_initiated_logout),
+    scenario!("oidcc-rp-initiated-logout-bad-id-token-hint", oidcc_logout::bad_id_token_hint),
+    scenario!(
+        "oidcc-rp-initiated-logout-bad-post-logout-redirect-uri",
+        oidcc_logout::bad_post_logout_redirect_uri
+    ),
+    scenario!(
+        "oidcc-rp-initiated-logout-discovery-endpoint-verification",
+        oidcc_logout::discovery_endpoint_verification
+    ),
+    scenario!("oidcc-rp-initiated-logout-modified-id-token-hint", oidcc_logout::modified_id_token_hint),
+    scenario!("oidcc-rp-initiated-logout-no-id-token-hint", oidcc_logout::no_id_token_hint),
+    scenario!("oidcc-rp-initiated-logout-no-params", oidcc_logout::no_params),
+    scenario!(
+        "oidcc-rp-initiated-logout-no-post-logout-redirect-uri",
+        oidcc_logout::no_post_logout_redirect_uri
+    ),
+    scenario!("oidcc-rp-initiated-logout-no-state", oidcc_logout::no_state),
+    scenario!("oidcc-rp-initiated-logout-only-state", oidcc_logout::only_state),
+    scenario!("oidcc-rp-initiated-logout-query-added-to-post-logout-redirect-uri", oidcc_logout::query_added),
+];
+
+/// The plans, each with its modules: what [`run`] runs, in this order,
+/// then the [`SECURITY_CHECKS`].
+pub const PLANS: [(&str, &[(&str, Scenario)]); 3] = [
+    ("oidcc-basic + oidcc-config", &OIDF_MODULES),
+    ("oidcc-dynamic", &DYNAMIC_MODULES),
+    ("oidcc-rp-initiated-logout", &LOGOUT_MODULES),
+];
+
 /// The RFC 9700 checks.
 pub const SECURITY_CHECKS: [(&str, Scenario); 8] = [
     scenario!("rfc9700-exact-redirect-uri-matching", security_bcp::exact_redirect_uri_matching),
@@ -100,14 +172,18 @@ pub const SECURITY_CHECKS: [(&str, Scenario); 8] = [
 ];
 
 /// Runs every scenario against `target`, one after another (several
-/// depend on time passing), and reports each. Fails only if the server's
-/// discovery document cannot be read, since nothing else can run then.
+/// depend on time passing), and reports each. Discovery is read again
+/// before each (a module may rotate the server's keys). Fails only if the
+/// server's discovery document cannot be read, since nothing else can run then.
 pub async fn run(target: &Target) -> anyhow::Result<Report> {
-    let rp = RelyingParty::discover(target).await?;
+    let mut rp = RelyingParty::discover(target).await?;
     let mut report = Report::default();
-    for (name, scenario) in OIDF_MODULES.iter().chain(&SECURITY_CHECKS) {
+    let modules = PLANS.iter().flat_map(|(plan, modules)| modules.iter().map(move |module| (*plan, module)));
+    let checks = SECURITY_CHECKS.iter().map(|check| ("rfc9700", check));
+    for (plan, (name, scenario)) in modules.chain(checks) {
+        rp = rp.rediscover().await?;
         let outcome = scenario(&rp).await.unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
-        report.entries.push(Entry { name, outcome });
+        report.entries.push(Entry { plan, name, outcome });
     }
     Ok(report)
 }
@@ -116,18 +192,23 @@ pub async fn run(target: &Target) -> anyhow::Result<Report> {
 mod tests {
     use super::*;
 
-    /// The table names exactly the modules of the two plans, in plan order.
+    /// Each table names exactly the modules of its plans, in plan order.
     #[test]
-    fn every_module_of_both_plans_has_a_scenario() {
+    fn every_module_of_every_plan_has_a_scenario() {
         let plans: serde_json::Value =
             serde_json::from_str(include_str!("../oidf-plan-modules.json")).expect("the plan file parses");
-        let in_plans: Vec<&str> =
-            ["oidcc-basic-certification-test-plan", "oidcc-config-certification-test-plan"]
-                .iter()
+        let names = |of: &[&str]| -> Vec<String> {
+            of.iter()
                 .flat_map(|plan| plans[plan].as_array().expect("a plan").iter())
-                .map(|module| module["testName"].as_str().expect("a name"))
-                .collect();
-        let in_table: Vec<&str> = OIDF_MODULES.iter().map(|(name, _)| *name).collect();
-        assert_eq!(in_table, in_plans);
+                .map(|module| module["testName"].as_str().expect("a name").to_owned())
+                .collect()
+        };
+        let table = |modules: &[(&str, Scenario)]| -> Vec<String> {
+            modules.iter().map(|(name, _)| (*name).to_owned()).collect()
+        };
+        let basic = ["oidcc-basic-certification-test-plan", "oidcc-config-certification-test-plan"];
+        assert_eq!(table(&OIDF_MODULES), names(&basic));
+        assert_eq!(table(&DYNAMIC_MODULES), names(&["oidcc-dynamic-certification-test-plan"]));
+        assert_eq!(table(&LOGOUT_MODULES), names(&["oidcc-rp-initiated-logout-certification-test-plan"]));
     }
 }

@@ -2,6 +2,7 @@
 //! server's discovery document, making authorization requests, exchanging
 //! codes and verifying ID tokens exactly as an application would.
 
+use crate::rp_documents::RpDocuments;
 use crate::target::{ClientCredentials, Target};
 use crate::user_agent::{Journey, UserAgent};
 use anyhow::{bail, ensure, Context, Result};
@@ -70,6 +71,8 @@ pub struct RelyingParty {
     pub metadata: CoreProviderMetadata,
     /// What the suite runs against.
     pub target: Target,
+    /// What the relying party publishes for the server to fetch.
+    pub documents: RpDocuments,
 }
 
 impl RelyingParty {
@@ -80,7 +83,21 @@ impl RelyingParty {
         let issuer = IssuerUrl::new(target.issuer.clone())?;
         let metadata =
             CoreProviderMetadata::discover_async(issuer, &http).await.context("discovery failed")?;
-        Ok(Self { http, metadata, target: target.clone() })
+        Ok(Self { http, metadata, target: target.clone(), documents: RpDocuments::start().await? })
+    }
+
+    /// This relying party with the provider's metadata and keys read again
+    /// (the provider may have rotated its keys), publishing as before.
+    pub async fn rediscover(&self) -> Result<Self> {
+        let issuer = IssuerUrl::new(self.target.issuer.clone())?;
+        let metadata =
+            CoreProviderMetadata::discover_async(issuer, &self.http).await.context("discovery failed")?;
+        Ok(Self {
+            http: self.http.clone(),
+            metadata,
+            target: self.target.clone(),
+            documents: self.documents.clone(),
+        })
     }
 
     /// A client for `credentials` authenticating with `client_secret_basic`.

@@ -18,6 +18,8 @@ pub enum Outcome {
 /// One line of the report.
 #[derive(Debug)]
 pub struct Entry {
+    /// The plan it belongs to (`rfc9700` for the checks).
+    pub plan: &'static str,
     /// The module or check name.
     pub name: &'static str,
     /// Its outcome.
@@ -49,7 +51,7 @@ impl fmt::Display for Report {
                 Outcome::Failed(why) => (3, "FAILED", why.as_str()),
             };
             counts[index] += 1;
-            writeln!(f, "{label:<8} {}", entry.name)?;
+            writeln!(f, "{label:<8} {} / {}", entry.plan, entry.name)?;
             if !detail.is_empty() {
                 writeln!(f, "         {detail}")?;
             }

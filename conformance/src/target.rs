@@ -57,6 +57,19 @@ pub struct Target {
     /// (the plan's 30 seconds unless set).
     #[serde(default = "thirty")]
     pub code_reuse_delay_secs: u64,
+    /// An initial access token for the dynamic plan's registrations (RFC
+    /// 7591 §3), whose policy admits `private_key_jwt` code-flow clients;
+    /// none for a server whose registration is open.
+    #[serde(default)]
+    pub registration_token: Option<String>,
+    /// A client-credentials client holding the `admin:keys` scope, for
+    /// `oidcc-server-rotate-keys` (not applicable without one).
+    #[serde(default)]
+    pub admin: Option<ClientCredentials>,
+    /// A post-logout redirect URI registered for the basic client, for the
+    /// RP-initiated logout plan (not applicable without one).
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<String>,
 }
 
 fn thirty() -> u64 {

@@ -4,7 +4,7 @@
 //! its cookies between journeys, as a browser does.
 
 use crate::target::User;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use std::collections::HashMap;
@@ -25,6 +25,17 @@ pub enum Landing {
         /// Whether it carried a `Location` header anyway.
         redirected: bool,
     },
+}
+
+/// Where a logout (RP-Initiated Logout 1.0) ended.
+#[derive(Debug)]
+pub enum LoggedOut {
+    /// Sent to the post-logout redirect URI, with these query parameters.
+    Redirected(HashMap<String, String>),
+    /// On the server's own page saying the user is signed out.
+    SignedOut,
+    /// On an error page of the server.
+    ErrorPage(StatusCode),
 }
 
 /// A journey from an authorization request back to the relying party.
@@ -90,6 +101,52 @@ impl UserAgent {
     pub async fn submit(&self, url: &Url, form: &[(String, String)], redirect_uri: &str) -> Result<Journey> {
         let response = self.http.post(url.clone()).form(form).send().await?;
         self.follow(response, redirect_uri).await
+    }
+
+    /// Opens `url` and follows the server's redirects to the first page it
+    /// shows (a login page, for a fresh browser): its HTML.
+    pub async fn first_page(&self, url: &Url) -> Result<String> {
+        let mut response = self.http.get(url.clone()).send().await?;
+        for _ in 0..MAX_STEPS {
+            if !response.status().is_redirection() {
+                return Ok(response.text().await?);
+            }
+            let location = response.headers().get(LOCATION).context("a redirect without Location")?;
+            let next = response.url().join(location.to_str()?)?;
+            response = self.http.get(next).send().await?;
+        }
+        bail!("no page after {MAX_STEPS} redirects")
+    }
+
+    /// Opens `url` (a logout request), confirms when the server asks, and
+    /// tells where it ended: back at `post_logout_redirect_uri`, on the
+    /// server's signed-out page, or on an error page.
+    pub async fn log_out(&self, url: &Url, post_logout_redirect_uri: &str) -> Result<(LoggedOut, bool)> {
+        let mut response = self.http.get(url.clone()).send().await?;
+        let mut confirmed = false;
+        for _ in 0..MAX_STEPS {
+            let here = response.url().clone();
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response.headers().get(LOCATION).context("a redirect without Location")?;
+                let next = here.join(location.to_str()?)?;
+                if next.as_str().split(['?', '#']).next() == Some(post_logout_redirect_uri) {
+                    return Ok((LoggedOut::Redirected(next.query_pairs().into_owned().collect()), confirmed));
+                }
+                response = self.http.get(next).send().await?;
+                continue;
+            }
+            if !status.is_success() {
+                return Ok((LoggedOut::ErrorPage(status), confirmed));
+            }
+            let Some(page) = Form::parse(&response.text().await?) else {
+                return Ok((LoggedOut::SignedOut, confirmed));
+            };
+            ensure!(!confirmed && !page.has_password, "a logout that asks more than one confirmation");
+            confirmed = true;
+            response = self.http.post(here.join(&page.action)?).form(&page.hidden).send().await?;
+        }
+        bail!("no end to the logout after {MAX_STEPS} pages")
     }
 
     async fn follow(&self, mut response: Response, redirect_uri: &str) -> Result<Journey> {

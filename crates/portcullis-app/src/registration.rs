@@ -352,6 +352,14 @@ impl App {
                     ),
                 });
             }
+            if (&current.metadata.subject_type, current.metadata.sector()) != (&metadata.subject_type, metadata.sector()) {
+                // OpenID Connect Core §8.1: a user's subject at the client is fixed
+                // by its sector; moving it would hand the client other subjects.
+                return Err(AppError::InvalidMetadata {
+                    field: "subject_type".into(),
+                    message: "the subject type and the sector (sector_identifier_uri, or the redirect URIs' host) are fixed at registration; register a new client".into(),
+                });
+            }
             app.reconfigure(tx, &registrant(client_id, address), current, &metadata)
         })
     }

@@ -389,11 +389,12 @@ impl App {
 }
 
 /// What consenting to `request` agrees to, as the consent record keeps it:
-/// its scope, and each claim its `claims` parameter asks for by name as
-/// `claim:NAME` (OpenID Connect Core §5.5), so that a claim asked for later
-/// asks the user again.
+/// its scope, and as `claim:NAME` each claim its `claims` parameter asks
+/// for by name (OpenID Connect Core §5.5) and each the client's mappings
+/// share, so that a claim asked for or mapped later asks the user again.
 fn consented_to(request: &AuthorizationRequest) -> Scope {
-    let claims: Vec<String> = request.claims.names().iter().map(|name| format!("claim:{name}")).collect();
+    let names = request.claims.names().into_iter().chain(request.shared_claims.iter().map(String::as_str));
+    let claims: Vec<String> = names.map(|name| format!("claim:{name}")).collect();
     if claims.is_empty() {
         return request.scope.clone();
     }

@@ -108,6 +108,11 @@ pub struct AuthorizationRequest {
     /// What the `claims` parameter asks for (OpenID Connect Core §5.5).
     #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
     pub claims: RequestedClaims,
+    /// The user's claims the client's mappings share under the scope asked,
+    /// by the names the client receives them: consented to by name, so a
+    /// mapping added later asks again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_claims: Vec<String>,
 }
 
 impl AuthorizationRequest {
@@ -242,12 +247,20 @@ pub fn validate(
     }
     let claims = match params.get("claims") {
         None => RequestedClaims::default(),
-        Some(raw) => RequestedClaims::parse(raw).map_err(|e| match e {
-            ClaimsRequestError::Invalid(_) => invalid(&e.to_string()),
-            // §5.5.1.1: an essential claim that cannot be met fails the authentication.
-            ClaimsRequestError::UnmetAcr => refuse(ErrorCode::AccessDenied, &e.to_string()),
-        })?,
+        Some(raw) => RequestedClaims::parse(raw)
+            .map_err(|e| match e {
+                ClaimsRequestError::Invalid(_) => invalid(&e.to_string()),
+                // §5.5.1.1: an essential claim that cannot be met fails the authentication.
+                ClaimsRequestError::UnmetAcr => refuse(ErrorCode::AccessDenied, &e.to_string()),
+            })?
+            .within(&metadata.scope),
     };
+    let shared_claims = metadata
+        .claim_mappings
+        .iter()
+        .filter(|mapping| mapping.reads_user() && mapping.scope.as_deref().is_none_or(|s| scope.contains(s)))
+        .map(|mapping| mapping.claim.clone())
+        .collect();
     let owned = |name: &str| params.get(name).map(str::to_owned);
     Ok(AuthorizationRequest {
         client_id: client_id.clone(),
@@ -264,6 +277,7 @@ pub fn validate(
         hinted_subject: None,
         ui_locales: owned("ui_locales"),
         claims,
+        shared_claims,
     })
 }
 

@@ -5,8 +5,10 @@
 //!
 //! - standard claims (§5.1) are released where asked, when the user has
 //!   them, once the user consented to them by name;
-//! - `sub` with a `value` asks for that user only (§5.5.1), as an
-//!   `id_token_hint` does;
+//! - a standard claim is asked for only within the scopes the client may
+//!   be granted (a client of `openid` alone gets no `email` by name);
+//! - `sub` with a `value` in the ID token's request asks for that user
+//!   only (§5.5.1), as an `id_token_hint` does;
 //! - `acr` asked as essential with values cannot be met, since this server
 //!   asserts no authentication context class: the request fails, as
 //!   §5.5.1.1 requires;
@@ -15,6 +17,7 @@
 //!   not understood.
 
 use crate::claim_mappings::is_standard_claim;
+use crate::user::CLAIMS_BY_SCOPE;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -67,12 +70,14 @@ impl RequestedClaims {
                 Some(Value::Object(asked)) => asked,
                 Some(_) => return Err(invalid(&format!("{member} must be an object"))),
             };
+            // The messages never repeat a name the client sent (RFC 6749 §4.1.2.1).
             for (name, how) in asked {
                 let how = match how {
                     Value::Null => &Map::new(),
                     Value::Object(how) => how,
-                    _ => return Err(invalid(&format!("{member}.{name} must be null or an object"))),
+                    _ => return Err(invalid(&format!("each claim of {member} must be null or an object"))),
                 };
+                let subject = (member == "id_token").then_some(&mut *subject);
                 note((name, how), into, subject)?;
             }
         }
@@ -81,36 +86,36 @@ impl RequestedClaims {
 }
 
 /// Notes claim `name`, asked for as `how`, in the list `into`, or as the
-/// `subject` asked for.
+/// `subject` asked for, where a `sub` value counts (the ID token's request).
 fn note(
     (name, how): (&str, &Map<String, Value>),
     into: &mut Vec<String>,
-    subject: &mut Option<String>,
+    subject: Option<&mut Option<String>>,
 ) -> Result<(), ClaimsRequestError> {
-    let invalid = |why: String| Err(ClaimsRequestError::Invalid(why));
+    let invalid = |why: &str| Err(ClaimsRequestError::Invalid(why.to_owned()));
     if how.get("essential").is_some_and(|essential| !essential.is_boolean()) {
-        return invalid(format!("{name}: essential must be true or false"));
+        return invalid("essential must be true or false");
     }
     if how.get("values").is_some_and(|values| !values.is_array()) {
-        return invalid(format!("{name}: values must be an array"));
+        return invalid("values must be an array");
     }
-    match name {
-        "sub" => match how.get("value") {
+    match (name, subject) {
+        ("sub", None) => {}
+        ("sub", Some(subject)) => match how.get("value") {
             None => {}
             Some(Value::String(sub)) if subject.as_ref().is_none_or(|asked| asked == sub) => {
                 *subject = Some(sub.clone());
             }
-            Some(Value::String(_)) => return invalid("sub: two different values".into()),
-            Some(_) => return invalid("sub: the value must be a string".into()),
+            Some(_) => return invalid("the sub value must be one string"),
         },
         // §5.5.1.1: an essential acr that cannot be met fails the request.
-        "acr"
+        ("acr", _)
             if how.get("essential") == Some(&Value::Bool(true))
                 && (how.contains_key("value") || how.contains_key("values")) =>
         {
             return Err(ClaimsRequestError::UnmetAcr)
         }
-        name if is_standard_claim(name) && !into.iter().any(|asked| asked == name) => {
+        (name, _) if is_standard_claim(name) && !into.iter().any(|asked| asked == name) => {
             into.push(name.to_owned());
         }
         _ => {}
@@ -119,6 +124,20 @@ fn note(
 }
 
 impl RequestedClaims {
+    /// The request with only the standard claims that `scopes` (what the
+    /// client may be granted) can release: asking by name never reaches
+    /// past them.
+    pub fn within(mut self, scopes: &crate::Scope) -> Self {
+        let released = |name: &String| {
+            CLAIMS_BY_SCOPE
+                .iter()
+                .any(|(scope, claims)| scopes.contains(scope) && claims.contains(&name.as_str()))
+        };
+        self.id_token.retain(released);
+        self.userinfo.retain(released);
+        self
+    }
+
     /// Whether it asks for nothing this server acts on.
     pub fn is_empty(&self) -> bool {
         self.id_token.is_empty() && self.userinfo.is_empty() && self.subject.is_none()
@@ -165,6 +184,13 @@ mod tests {
         assert_eq!(read.id_token, ["name"], "auth_time is always there; acr, not essential, is ignored");
         assert_eq!(read.subject.as_deref(), Some("u1"));
         assert_eq!(read.names(), ["email", "email_verified", "name", "nickname"]);
+        let within = read.clone().within(&crate::Scope::parse("openid email").unwrap());
+        assert_eq!(
+            (within.id_token.len(), within.userinfo),
+            (0, vec!["email".to_owned(), "email_verified".into()])
+        );
+        let at_userinfo = parse(json!({"userinfo": {"sub": {"value": "u2"}}})).unwrap();
+        assert_eq!(at_userinfo.subject, None, "only the ID token's sub names the user (§5.5.1)");
         assert!(parse(json!({})).unwrap().is_empty());
         assert!(parse(json!({"userinfo": null})).unwrap().is_empty());
     }
@@ -178,7 +204,7 @@ mod tests {
             json!({"userinfo": {"email": {"essential": "yes"}}}),
             json!({"id_token": {"email": {"values": "x"}}}),
             json!({"id_token": {"sub": {"value": 1}}}),
-            json!({"id_token": {"sub": {"value": "a"}}, "userinfo": {"sub": {"value": "b"}}}),
+            json!({"id_token": {"sub": {"value": ["a", "b"]}}}),
         ] {
             assert!(matches!(parse(bad.clone()), Err(ClaimsRequestError::Invalid(_))), "{bad}");
         }

@@ -459,9 +459,11 @@ impl ClientMetadata {
     }
 
     /// The sector of a pairwise client's subjects (OpenID Connect Core
-    /// §8.1): the host of its `sector_identifier_uri`, else the one host
-    /// (or, for a private-use scheme, the scheme) of its redirect URIs.
-    /// `None` for a public client, and for a pairwise one without a sector.
+    /// §8.1): the host of its `sector_identifier_uri`, else the one host of
+    /// its https redirect URIs. `None` for a public client, and for a
+    /// pairwise one without a sector: redirect URIs on several hosts, on
+    /// loopback or of a private-use scheme, which anyone can claim, need a
+    /// `sector_identifier_uri`.
     pub fn sector(&self) -> Option<String> {
         if self.subject_type.as_deref() != Some(PAIRWISE) {
             return None;
@@ -470,8 +472,10 @@ impl ClientMetadata {
             return url::Url::parse(uri).ok()?.host_str().map(str::to_ascii_lowercase);
         }
         let mut hosts = self.redirect_uris.iter().map(|uri| {
-            let url = url::Url::parse(uri.as_str()).ok()?;
-            Some(url.host_str().unwrap_or(url.scheme()).to_ascii_lowercase())
+            let url = url::Url::parse(uri.as_str()).ok().filter(|url| url.scheme() == "https")?;
+            let host = url.host_str()?.to_ascii_lowercase();
+            (host != "localhost" && host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('['))
+                .then_some(host)
         });
         let first = hosts.next()??;
         hosts.all(|host| host.as_deref() == Some(first.as_str())).then_some(first)
@@ -676,6 +680,7 @@ mod tests {
 
     #[test]
     fn a_pairwise_client_has_one_sector() {
+        use serde_json::json;
         let pairwise = |extra: serde_json::Value| {
             let mut json = web_app();
             json["subject_type"] = "pairwise".into();
@@ -693,8 +698,16 @@ mod tests {
         let mut listed = two_hosts;
         listed["sector_identifier_uri"] = "https://Sector.example/uris.json".into();
         assert_eq!(pairwise(listed).unwrap().sector().as_deref(), Some("sector.example"));
-        let native = serde_json::json!({"application_type": "native", "redirect_uris": ["com.shop.app:/cb"]});
-        assert_eq!(pairwise(native).unwrap().sector().as_deref(), Some("com.shop.app"));
+        for claimable in
+            [json!(["com.shop.app:/cb"]), json!(["http://127.0.0.1/cb"]), json!(["https://127.0.0.1/cb"])]
+        {
+            let native = json!({"application_type": if claimable[0].as_str().unwrap().starts_with("https") { "web" } else { "native" },
+                                "redirect_uris": claimable});
+            assert!(
+                pairwise(native).is_err(),
+                "a private-use scheme or loopback names no sector: {claimable}"
+            );
+        }
     }
 
     #[test]

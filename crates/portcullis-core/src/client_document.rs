@@ -83,6 +83,10 @@ pub fn metadata_from_document(
             "a metadata document client cannot authenticate with a shared secret",
         ));
     }
+    if metadata.subject_type.as_deref() == Some(crate::client::PAIRWISE) {
+        // A document can change at every fetch; a sector must not.
+        return Err(MetadataError::new("subject_type", "a metadata document client has public subjects"));
+    }
     policy.admits(&metadata)?;
     Ok(metadata)
 }

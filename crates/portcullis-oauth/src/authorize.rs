@@ -54,10 +54,13 @@ impl Authorizer {
     ) -> Result<(), (ErrorCode, &'static str)> {
         let subjects = keys.subjects();
         if let Some(asked) = request.claims.subject.take() {
-            let client = clients.get(request.client_id.as_str());
-            // A subject that names nobody stays, and so admits nobody.
-            let user = client.and_then(|client| subjects.user_id(&client.metadata, &asked));
-            request.claims.subject = Some(user.unwrap_or(asked));
+            // A pairwise subject that reads back to nobody admits nobody (never
+            // the raw value, which could be tried against users' ids).
+            let user = match clients.get(request.client_id.as_str()) {
+                Some(client) => subjects.user_id(&client.metadata, &asked).unwrap_or_default(),
+                None => asked,
+            };
+            request.claims.subject = Some(user);
         }
         let Some(hint) = &request.id_token_hint else { return Ok(()) };
         let hinted = keys.current().id_token_hint(hint, issuer);
@@ -145,8 +148,11 @@ impl Authorizer {
 }
 
 /// The user an ID token this server issued names: its `sub`, read back
-/// through the sector of the client it was issued to.
+/// through the sector of the client it was issued to (as it stands, when
+/// that client is no longer known here: a public one's).
 pub fn hinted_user(clients: &ClientRegistry, keys: &KeyRing, claims: &IdTokenClaims) -> Option<String> {
-    let client = clients.get(&claims.aud)?;
-    keys.subjects().user_id(&client.metadata, &claims.sub)
+    match clients.get(&claims.aud) {
+        Some(client) => keys.subjects().user_id(&client.metadata, &claims.sub),
+        None => Some(claims.sub.clone()),
+    }
 }

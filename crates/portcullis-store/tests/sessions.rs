@@ -41,6 +41,7 @@ fn interaction(hash: u8, lifetime: TimeDelta) -> InteractionRecord {
             hinted_subject: None,
             ui_locales: None,
             claims: Default::default(),
+            shared_claims: Vec::new(),
         },
         csrf_hash: vec![hash ^ 0xff; 32],
         session_id: None,

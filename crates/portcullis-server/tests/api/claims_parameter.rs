@@ -56,7 +56,7 @@ backend_tests! {
         let released = userinfo(&browser, tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(released["nickname"], "Al", "asked at UserInfo, beyond the scope openid: {released}");
         assert!(released.get("email").is_none() && released.get("name").is_none(), "only what was asked there: {released}");
-        assert!(released.get("phone_number").is_none(), "a claim the user lacks is left out");
+        assert!(released.get("phone_number").is_none(), "phone is beyond the client's scopes, asked by name or not");
 
         let (status, refreshed) = browser.refresh((&id, &secret), tokens["refresh_token"].as_str().unwrap(), None).await;
         assert_eq!(status, 200, "{refreshed}");
@@ -95,5 +95,18 @@ backend_tests! {
         assert!(query(&approved).contains_key("code"), "{approved}");
         let again = location(browser.authorize(&id, &[("scope", "openid"), ("claims", &asked)]).await.headers());
         assert!(query(&again).contains_key("code"), "remembered: {again}");
+
+        // A mapping added since shares a claim the user never saw: consent is asked again.
+        let mapping = json!({"claim_mappings": [{"claim": "mail", "from": {"standard": "email"}, "tokens": ["id_token"]}]});
+        App::with_defaults(db.connect()).update_client(&Actor::operator(), &id, None,
+            portcullis_app::clients::ClientChange::Merge(mapping.as_object().unwrap().clone())).unwrap();
+        let mut asked_again = location(browser.authorize(&id, &[("scope", "openid")]).await.headers());
+        for _ in 0..20 {
+            if asked_again.starts_with("/consent") { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await; // the change reaches the registry
+            asked_again = location(browser.authorize(&id, &[("scope", "openid")]).await.headers());
+        }
+        assert!(asked_again.starts_with("/consent"), "{asked_again}");
+        assert!(browser.get(&asked_again).await.text().await.unwrap().contains("Also shared with the app: mail"));
     }
 }

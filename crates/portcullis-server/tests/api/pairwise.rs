@@ -115,6 +115,17 @@ backend_tests! {
         let client: Value = admitted.json().await.unwrap();
         assert_eq!((client["subject_type"].as_str(), client["sector_identifier_uri"].as_str()),
                    (Some("pairwise"), Some(format!("{base}/sector.json").as_str())));
+        // The sector is fixed: an RFC 7592 update cannot move the client's users' subjects.
+        let mut public = client.clone();
+        for member in ["registration_access_token", "registration_client_uri", "client_id_issued_at", "client_secret_expires_at"] {
+            public.as_object_mut().unwrap().remove(member);
+        }
+        public["subject_type"] = json!("public");
+        let managed = format!("{}/register/{}", browser.app.address, client["client_id"].as_str().unwrap());
+        let moved = browser.http.put(managed)
+            .bearer_auth(client["registration_access_token"].as_str().unwrap()).json(&public).send().await.unwrap();
+        assert_eq!(moved.status(), 400);
+        assert_eq!(moved.json::<Value>().await.unwrap()["error"], "invalid_client_metadata");
         let discovery: Value = browser.get("/.well-known/openid-configuration").await.json().await.unwrap();
         assert_eq!(discovery["subject_types_supported"], json!(["public", "pairwise"]));
     }
