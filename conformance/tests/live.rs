@@ -33,7 +33,9 @@ fn register(db: &TestDb, name: &str, extra: serde_json::Value) -> ClientCredenti
                               "scope": "openid profile email address phone"});
     metadata.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     let configuration = metadata.as_object().unwrap().clone();
-    let created = app(db).create_client(&Actor::operator(), configuration).unwrap();
+    let created = app(db)
+        .create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(configuration).unwrap())
+        .unwrap();
     ClientCredentials {
         client_id: created.client.client_id,
         client_secret: created.secret.unwrap().expose().to_owned(),

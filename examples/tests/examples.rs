@@ -18,7 +18,10 @@ fn start_server(db: &TestDb) -> String {
 
 fn register(db: &TestDb, json: serde_json::Value) -> (String, String) {
     let created = portcullis_app::App::with_defaults(db.connect())
-        .create_client(&portcullis_app::Actor::operator(), json.as_object().unwrap().clone())
+        .create_client(
+            &portcullis_app::Actor::operator(),
+            portcullis_core::ClientMetadata::parse(json.as_object().unwrap().clone()).unwrap(),
+        )
         .unwrap();
     (created.client.client_id, created.secret.map(|s| s.expose().to_owned()).unwrap_or_default())
 }

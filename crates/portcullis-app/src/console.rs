@@ -115,12 +115,12 @@ impl App {
             "require_pkce": true,
         });
         let serde_json::Value::Object(configuration) = configuration else { unreachable!("an object") };
-        let metadata = crate::clients::parse_metadata(configuration.clone(), &self.scopes)?;
+        let metadata = crate::clients::parse_metadata(configuration, &self.scopes)?;
         let current = stored::find(&mut *self.db.get()?, CONSOLE_CLIENT_ID)?;
         match current {
             Some(client) if client.metadata == metadata => Ok(()),
             Some(_) => {
-                let change = crate::clients::ClientChange::Replace(configuration);
+                let change = crate::clients::ClientChange::Replace(Box::new(metadata));
                 self.update_client(&CONSOLE, CONSOLE_CLIENT_ID, None, change).map(drop)
             }
             None => {

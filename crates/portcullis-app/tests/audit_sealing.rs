@@ -22,7 +22,7 @@ backend_tests! {
             scope: Scope::parse("admin").unwrap(),
             address: Some("192.0.2.44".parse().unwrap()),
         };
-        let created = app.create_client(&admin, json!({"client_name": "payroll-export"}).as_object().unwrap().clone()).unwrap();
+        let created = app.create_client(&admin, portcullis_core::ClientMetadata::parse(json!({"client_name": "payroll-export"}).as_object().unwrap().clone()).unwrap()).unwrap();
 
         let conn = &mut *app.database().get().unwrap();
         let stored = audit::entries(conn, &Filter::default(), 0, 10).unwrap();

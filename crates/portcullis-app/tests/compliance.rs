@@ -30,7 +30,7 @@ backend_tests! {
         let operator = Actor::operator();
         app.verify_audit_chain_if_due().unwrap();
         for n in 0..5 {
-            app.create_client(&operator, json!({"client_name": format!("c{n}")}).as_object().unwrap().clone()).unwrap();
+            app.create_client(&operator, portcullis_core::ClientMetadata::parse(json!({"client_name": format!("c{n}")}).as_object().unwrap().clone()).unwrap()).unwrap();
         }
         let report = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();
         let (status_now, evidence) = status(&report, "audit_chain_verified");
@@ -38,7 +38,7 @@ backend_tests! {
         assert!(evidence.contains("the 5 written since are not verified"), "{evidence}");
         // The job renews it at its next run, although a day has not passed.
         app.verify_audit_chain_if_due().unwrap();
-        app.create_client(&operator, json!({"client_name": "later"}).as_object().unwrap().clone()).unwrap();
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(json!({"client_name": "later"}).as_object().unwrap().clone()).unwrap()).unwrap();
         let report = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();
         assert_eq!(status(&report, "audit_chain_verified"), (Status::Pass, "5 entries intact, up to #5; 1 written since".into()));
     }
@@ -48,10 +48,10 @@ backend_tests! {
         let app = App::with_defaults(db.connect());
         let operator = Actor::operator();
         let object = |value: serde_json::Value| value.as_object().unwrap().clone();
-        app.create_client(&operator, object(json!({"client_name": "billing"}))).unwrap();
-        app.create_client(&operator, object(json!({"client_name": "spa", "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code"], "redirect_uris": ["https://spa.example/cb"]}))).unwrap();
-        app.create_client(&operator, object(json!({"client_name": "long", "access_token_lifetime": 7200}))).unwrap();
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(object(json!({"client_name": "billing"}))).unwrap()).unwrap();
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(object(json!({"client_name": "spa", "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"], "redirect_uris": ["https://spa.example/cb"]}))).unwrap()).unwrap();
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(object(json!({"client_name": "long", "access_token_lifetime": 7200}))).unwrap()).unwrap();
 
         let report = app.compliance_report(&operator, "pci-dss", &facts("http://localhost:8080")).unwrap();
         assert_eq!(report.template, "pci-dss");
@@ -95,7 +95,7 @@ backend_tests! {
     fn a_broken_chain_fails_its_check_and_templates_are_checked(db) {
         let app = App::with_defaults(db.connect());
         let operator = Actor::operator();
-        app.create_client(&operator, json!({"client_name": "billing"}).as_object().unwrap().clone()).unwrap();
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(json!({"client_name": "billing"}).as_object().unwrap().clone()).unwrap()).unwrap();
         app.database().get().unwrap().batch_execute("UPDATE audit_log SET target = 'other' WHERE seq = 1").unwrap();
         assert!(app.verify_audit_log(&operator).is_err());
         let report = app.compliance_report(&operator, "soc2", &facts("https://id.example")).unwrap();

@@ -40,7 +40,13 @@ fn two_admins(app: &App) -> (String, String) {
     let first = app.bootstrap(&operator, false).unwrap().client_id;
     let second =
         json!({"client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin"});
-    (first, app.create_client(&operator, object(second)).unwrap().client.client_id)
+    (
+        first,
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(object(second)).unwrap())
+            .unwrap()
+            .client
+            .client_id,
+    )
 }
 
 fn names(received: &Receiver<Published>, n: usize) -> Vec<&'static str> {
@@ -78,7 +84,7 @@ backend_tests! {
     fn a_client_lifecycle_is_audited_and_published_in_order(db) {
         let (app, events) = app(&db);
         let actor = admin("admin:clients admin:audit");
-        let created = app.create_client(&actor, object(json!({"client_name": "billing", "scope": "read"}))).unwrap();
+        let created = app.create_client(&actor, portcullis_core::ClientMetadata::parse(object(json!({"client_name": "billing", "scope": "read"}))).unwrap()).unwrap();
         let id = created.client.client_id.clone();
         assert!(created.secret.is_some(), "a confidential client gets its secret once");
         let patch = object(json!({"scope": "read write"}));
@@ -105,10 +111,10 @@ backend_tests! {
     fn a_refused_operation_writes_nothing_but_its_refusal_and_publishes_nothing(db) {
         let (app, events) = app(&db);
         let keys_only = admin("admin:keys");
-        let refused = app.create_client(&keys_only, object(json!({"client_name": "x"})));
+        let refused = app.create_client(&keys_only, portcullis_core::ClientMetadata::parse(object(json!({"client_name": "x"}))).unwrap());
         assert!(matches!(refused, Err(AppError::Forbidden(Permission::Clients))), "{refused:?}");
         let actor = admin("admin");
-        let id = app.create_client(&actor, object(json!({"client_name": "x"}))).unwrap().client.client_id;
+        let id = app.create_client(&actor, portcullis_core::ClientMetadata::parse(object(json!({"client_name": "x"}))).unwrap()).unwrap().client.client_id;
         let stale = app.update_client(&actor, &id, Some(7), portcullis_app::clients::ClientChange::Merge(object(json!({"client_name": "y"}))));
         assert!(matches!(&stale, Err(AppError::Conflict(m)) if m.contains("version 7")), "{stale:?}");
         let invalid = app.update_client(&actor, &id, None, portcullis_app::clients::ClientChange::Merge(object(json!({"grant_types": ["password"]}))));
@@ -199,7 +205,7 @@ backend_tests! {
         assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
         // With another admin that can get a token for good, it may.
         let other = json!({"client_name": "second admin", "grant_types": ["client_credentials"], "scope": "admin"});
-        app.create_client(&operator, object(other)).unwrap();
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(object(other)).unwrap()).unwrap();
         app.update_client(&operator, &admin, None, ClientChange::Merge(by_secret)).unwrap();
     }
 
@@ -222,7 +228,7 @@ backend_tests! {
         let clock = Clock::manual(Utc::now());
         let app = App::with_defaults(db.connect()).with_clock(clock.clone());
         let actor = Actor::operator();
-        let id = app.create_client(&actor, object(json!({"client_name": "a"}))).unwrap().client.client_id;
+        let id = app.create_client(&actor, portcullis_core::ClientMetadata::parse(object(json!({"client_name": "a"}))).unwrap()).unwrap().client.client_id;
         app.update_client(&actor, &id, None, portcullis_app::clients::ClientChange::Merge(object(json!({"client_name": "b"})))).unwrap();
         clock.advance(TimeDelta::days(91));
         let old = app.roll_back_client(&actor, &id, 1, None);

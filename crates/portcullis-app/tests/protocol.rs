@@ -29,7 +29,12 @@ fn setup(db: &TestDb) -> (App, Clock, Receiver<Published>, String) {
         "client_name": "App", "redirect_uris": ["https://app.example/cb"],
         "grant_types": ["authorization_code", "refresh_token"], "scope": "openid profile",
     });
-    let created = app.create_client(&Actor::operator(), metadata.as_object().unwrap().clone()).unwrap();
+    let created = app
+        .create_client(
+            &Actor::operator(),
+            portcullis_core::ClientMetadata::parse(metadata.as_object().unwrap().clone()).unwrap(),
+        )
+        .unwrap();
     let alice = Username::parse("alice").unwrap();
     let password = Some(Password::new(PASSWORD.into()));
     app.create_user(&Actor::operator(), &alice, password, &StandardClaims::default()).unwrap();

@@ -20,7 +20,10 @@ fn object(value: Value) -> serde_json::Map<String, Value> {
 }
 
 fn client(app: &App, metadata: Value) -> String {
-    app.create_client(&Actor::operator(), object(metadata)).unwrap().client.client_id
+    app.create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(object(metadata)).unwrap())
+        .unwrap()
+        .client
+        .client_id
 }
 
 fn rule(app: &App, body: Value) -> String {

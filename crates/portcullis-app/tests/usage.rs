@@ -45,7 +45,7 @@ backend_tests! {
         let clock = Clock::manual(start());
         let (one, two) = (instance(&db, &clock), instance(&db, &clock));
         let actor = admin("admin:clients admin:monitoring");
-        let client = one.create_client(&actor, json!({"client_name": "billing"}).as_object().unwrap().clone()).unwrap();
+        let client = one.create_client(&actor, portcullis_core::ClientMetadata::parse(json!({"client_name": "billing"}).as_object().unwrap().clone()).unwrap()).unwrap();
         let id = client.client.client_id;
         for _ in 0..9 {
             answer(&one, &id, 200, 2);

@@ -41,12 +41,12 @@ backend_tests! {
         let kek = Arc::new(KeyEncryptionKey::generate());
         let (one, two) = (instance(&db, &clock, &kek), instance(&db, &clock, &kek));
         let actor = admin("admin");
-        one.create_client(&actor, json!({"client_name": "before"}).as_object().unwrap().clone()).unwrap();
+        one.create_client(&actor, portcullis_core::ClientMetadata::parse(json!({"client_name": "before"}).as_object().unwrap().clone()).unwrap()).unwrap();
         let clients = one.create_webhook(&actor, hook("https://hooks.example/clients", &["client.*"])).unwrap();
         assert!(clients.secret.expose().starts_with("whsec_"));
         assert_eq!(format!("{:?}", clients.secret), "WebhookSecret(..)");
         let all = one.create_webhook(&actor, hook("http://127.0.0.1:9/all", &[])).unwrap();
-        let created = one.create_client(&actor, json!({"client_name": "after"}).as_object().unwrap().clone()).unwrap();
+        let created = one.create_client(&actor, portcullis_core::ClientMetadata::parse(json!({"client_name": "after"}).as_object().unwrap().clone()).unwrap()).unwrap();
 
         let queued = one.queue_webhook_events().unwrap() + two.queue_webhook_events().unwrap();
         // client.created for "clients"; webhook.created (the second) and client.created for "all".

@@ -398,7 +398,7 @@ mod tests {
             let db = db.connect();
             let app = App::with_defaults(db.clone());
             let metadata = serde_json::json!({"client_name": "a", "scope": "read"});
-            let created = app.create_client(&Actor::operator(), metadata.as_object().unwrap().clone()).unwrap();
+            let created = app.create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(metadata.as_object().unwrap().clone()).unwrap()).unwrap();
             let id = created.client.client_id;
             let stale = || clients::find(&mut db.get().unwrap(), &id).unwrap().unwrap();
             let first = stale();

@@ -1,7 +1,6 @@
 //! The `portcullis` command.
 
 use portcullis_app::actor::ADMIN;
-use portcullis_app::clients::{parse_metadata, KnownScopes};
 use portcullis_app::{Actor, App, AppError, Permission};
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{
@@ -53,11 +52,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(ClientCommand::Create(args)) => {
-            let configuration = args.metadata()?;
-            // Checked before the database is opened: bad input writes nothing.
-            parse_metadata(configuration.clone(), &KnownScopes::default()).map_err(refused)?;
-            let created =
-                app(&args.database)?.create_client(&Actor::operator(), configuration).map_err(refused)?;
+            // Read before the database is opened: bad input writes nothing.
+            let draft = portcullis_app::clients::draft(args.metadata()?, None).map_err(refused)?;
+            let created = app(&args.database)?.create_client(&Actor::operator(), draft).map_err(refused)?;
             // RFC 7591 §3.2.1: the registered metadata plus the credentials, shown this once.
             let mut response = serde_json::to_value(&created.client.metadata)?;
             response["client_id"] = created.client.client_id.into();

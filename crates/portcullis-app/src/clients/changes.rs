@@ -23,13 +23,29 @@ const READ_ONLY: [&str; 8] = [
     "retired_redirect_uris",
 ];
 
-/// How a change's JSON applies to a client's configuration.
+/// How a change applies to a client's configuration.
 #[derive(Clone, Debug)]
 pub enum ClientChange {
-    /// It is the whole configuration; read-only members of a view are ignored.
-    Replace(Map<String, Value>),
-    /// A JSON merge patch (RFC 7396); read-only members are refused.
+    /// The whole configuration, read by [`draft`].
+    Replace(Box<ClientMetadata>),
+    /// A JSON merge patch (RFC 7396) of the current configuration;
+    /// read-only members are refused.
     Merge(Map<String, Value>),
+}
+
+/// A configuration as a caller sent it (RFC 7591 member names) read into
+/// its type with [`ClientMetadata::parse`]: what operations that write a
+/// whole configuration take. The read-only members of a client view (which
+/// a replacement may carry back) are left out; a `client_id` must be
+/// `client_id`'s, when given.
+pub fn draft(mut body: Map<String, Value>, client_id: Option<&str>) -> Result<ClientMetadata, AppError> {
+    if body.get("client_id").is_some_and(|id| client_id.is_none_or(|client_id| id != client_id)) {
+        return Err(invalid("client_id", "does not match the client changed"));
+    }
+    for name in READ_ONLY {
+        body.remove(name);
+    }
+    Ok(ClientMetadata::parse(body)?)
 }
 
 /// A client just registered, with its secret, shown this once (RFC 7591 §3.2.1).
@@ -51,17 +67,10 @@ fn clients(target: &str) -> Attempt<'_> {
 }
 
 impl App {
-    /// Registers a client with `configuration` (RFC 7591 metadata) as version 1.
-    pub fn create_client(
-        &self,
-        actor: &Actor,
-        configuration: Map<String, Value>,
-    ) -> Result<CreatedClient, AppError> {
+    /// Registers a client configured as `draft` as version 1.
+    pub fn create_client(&self, actor: &Actor, draft: ClientMetadata) -> Result<CreatedClient, AppError> {
         let attempt = Attempt { action: "client.created", ..clients("") };
-        self.change(actor, attempt, |tx| {
-            let metadata = parse_metadata(configuration, &self.scopes)?;
-            self.register(tx, actor, &metadata, new_client_id(), None)
-        })
+        self.change(actor, attempt, |tx| self.register(tx, actor, &draft, new_client_id(), None))
     }
 
     /// Registers a client as `client_id` in `tx`: `client.created`, or
@@ -112,15 +121,11 @@ impl App {
         self.change(actor, clients(client_id), |tx| {
             crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view_of(tx.conn, client_id)?;
-            let configuration = match change {
-                ClientChange::Replace(mut body) => {
-                    if body.get("client_id").is_some_and(|id| id != client_id) {
-                        return Err(invalid("client_id", "does not match the client changed"));
-                    }
-                    for name in READ_ONLY {
-                        body.remove(name);
-                    }
-                    body
+            let metadata = match change {
+                ClientChange::Replace(draft) => {
+                    super::check(&draft)?;
+                    self.scopes.check(&draft)?;
+                    *draft
                 }
                 ClientChange::Merge(patch) => {
                     if let Some(name) = READ_ONLY.iter().find(|name| patch.contains_key(**name)) {
@@ -130,7 +135,7 @@ impl App {
                         serde_json::to_value(&current.metadata).map_err(AppError::unavailable)?;
                     merge_patch(&mut merged, Value::Object(patch));
                     match merged {
-                        Value::Object(merged) => merged,
+                        Value::Object(merged) => parse_metadata(merged, &self.scopes)?,
                         _ => {
                             return Err(AppError::Invalid(
                                 "a merge patch of a client must leave an object".into(),
@@ -139,7 +144,6 @@ impl App {
                     }
                 }
             };
-            let metadata = parse_metadata(configuration, &self.scopes)?;
             let based_on = based_on.unwrap_or(current.version);
             if based_on != current.version {
                 return Err(stale(based_on, current.version));

@@ -6,8 +6,8 @@
 pub(crate) mod changes;
 mod policy;
 
+pub use changes::{draft, ClientChange, CreatedClient};
 pub(crate) use changes::{new_client_id, remove};
-pub use changes::{ClientChange, CreatedClient};
 pub use policy::is_last_admin;
 pub use policy::{check, parse_metadata, summary, ChangePolicy, KnownScopes};
 pub(crate) use policy::{holds_admin, is_durable_admin};
@@ -210,22 +210,23 @@ impl App {
         })
     }
 
-    /// `configuration` checked as creating (or updating `client_id`) would
-    /// check it, without writing anything: for reviewing or trying a draft.
-    /// The one check it leaves to the change is that an admin client stays.
+    /// `draft` checked as creating (or updating `client_id`) would check
+    /// it, without writing anything: for reviewing or trying a draft. The
+    /// one check it leaves to the change is that an admin client stays.
     pub fn check_client_draft(
         &self,
         actor: &Actor,
         client_id: Option<&str>,
-        configuration: serde_json::Map<String, serde_json::Value>,
+        draft: ClientMetadata,
     ) -> Result<ClientMetadata, AppError> {
         actor.require(Permission::Clients)?;
         if let Some(client_id) = client_id {
             crate::console::ensure_not_reserved(actor, client_id)?;
         }
-        let metadata = parse_metadata(configuration, &self.scopes)?;
-        policy::check_mapped_attributes(&mut *self.db.get()?, &metadata)?;
-        Ok(metadata)
+        check(&draft)?;
+        self.scopes.check(&draft)?;
+        policy::check_mapped_attributes(&mut *self.db.get()?, &draft)?;
+        Ok(draft)
     }
 
     /// Every configuration version of a client, newest first.

@@ -11,8 +11,8 @@ use crate::admin::{json_ok, number_param, operation, query};
 use crate::oauth_response::no_store;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::clients::{ClientChange, ClientQuery, ClientView};
-use portcullis_app::App;
+use portcullis_app::clients::{draft, ClientChange, ClientQuery, ClientView};
+use portcullis_app::{App, AppError};
 use portcullis_core::{GrantType, TokenEndpointAuthMethod};
 use serde_json::{Map, Value};
 
@@ -68,7 +68,7 @@ pub async fn create(
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
     let body = json_object(&req, payload).await?;
-    let created = operation(&app, move |app| app.create_client(&actor, body)).await?;
+    let created = operation(&app, move |app| app.create_client(&actor, draft(body, None)?)).await?;
     let mut body = serde_json::to_value(&created.client).map_err(AdminError::unavailable)?;
     if let Some(secret) = &created.secret {
         body["client_secret"] = secret.expose().into();
@@ -141,7 +141,8 @@ pub async fn replace(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    update(admin, req, path.into_inner(), payload, app, ClientChange::Replace).await
+    let replace = |body, client_id: &str| Ok(ClientChange::Replace(Box::new(draft(body, Some(client_id))?)));
+    update(admin, req, path.into_inner(), payload, app, replace).await
 }
 
 /// `PATCH /admin/v1/clients/{client_id}`: a JSON merge patch (RFC 7396) of
@@ -153,7 +154,7 @@ pub async fn patch(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    update(admin, req, path.into_inner(), payload, app, ClientChange::Merge).await
+    update(admin, req, path.into_inner(), payload, app, |body, _| Ok(ClientChange::Merge(body))).await
 }
 
 async fn update(
@@ -162,11 +163,15 @@ async fn update(
     client_id: String,
     payload: web::Payload,
     app: web::Data<App>,
-    how: fn(Map<String, Value>) -> ClientChange,
+    how: fn(Map<String, Value>, &str) -> Result<ClientChange, AppError>,
 ) -> Result<HttpResponse, AdminError> {
     let mut body = json_object(&req, payload).await?;
     let based_on = based_on(&req, &mut body)?;
-    let view = operation(&app, move |app| app.update_client(&actor, &client_id, based_on, how(body))).await?;
+    let view = operation(&app, move |app| {
+        let change = how(body, &client_id)?;
+        app.update_client(&actor, &client_id, based_on, change)
+    })
+    .await?;
     Ok(respond(StatusCode::OK, &view))
 }
 

@@ -134,8 +134,8 @@ backend_tests! {
     async fn the_console_edits_mappings_and_the_sandbox_previews_each_token_for_a_user(db) {
         let (app, _) = alice_with_attributes(&db);
         let (browser, csrf) = signed_in(&db, "carol", &[Permission::Clients, Permission::Users]).await;
-        let created = app.create_client(&Actor::operator(), json!({"client_name": "HR app", "grant_types": ["authorization_code"],
-            "redirect_uris": ["https://hr.example/cb"], "scope": "openid hr"}).as_object().unwrap().clone()).unwrap();
+        let created = app.create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(json!({"client_name": "HR app", "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://hr.example/cb"], "scope": "openid hr"}).as_object().unwrap().clone()).unwrap()).unwrap();
         let path = format!("/console/clients/{}", created.client.client_id);
         let form = browser.get(&format!("{path}/edit")).await.text().await.unwrap();
         assert!(form.contains("name=\"claim_mappings\""), "the builder has the field: {form}");

@@ -517,7 +517,7 @@ portcullis_store::backend_tests! {
         let dir = tempfile::tempdir().unwrap();
         let app = portcullis_app::App::with_defaults(db.connect());
         for name in ["first", "second"] {
-            app.create_client(&portcullis_app::Actor::operator(), serde_json::json!({"client_name": name}).as_object().unwrap().clone()).unwrap();
+            app.create_client(&portcullis_app::Actor::operator(), portcullis_core::ClientMetadata::parse(serde_json::json!({"client_name": name}).as_object().unwrap().clone()).unwrap()).unwrap();
         }
         let output = portcullis(dir.path()).args(["audit", "verify"]).env("DATABASE_URL", db.url()).output().unwrap();
         assert!(output.status.success(), "{output:?}");

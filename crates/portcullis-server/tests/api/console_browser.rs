@@ -109,8 +109,8 @@ backend_tests! {
     async fn an_admin_manages_clients_keys_and_users_in_chromium(db) {
         let app = portcullis_app::App::with_defaults(db.connect());
         let operator = portcullis_app::Actor::operator();
-        let billing = app.create_client(&operator, serde_json::json!({"client_name": "Billing",
-            "grant_types": ["client_credentials"], "scope": "openid"}).as_object().unwrap().clone()).unwrap();
+        let billing = app.create_client(&operator, portcullis_core::ClientMetadata::parse(serde_json::json!({"client_name": "Billing",
+            "grant_types": ["client_credentials"], "scope": "openid"}).as_object().unwrap().clone()).unwrap()).unwrap();
         // A day of traffic, written as the instances' minute rollups are, for the charts.
         let now = chrono::Utc::now();
         let day: Vec<portcullis_store::usage::Rollup> = (1..=24 * 12)

@@ -128,11 +128,11 @@ backend_tests! {
     async fn the_sandbox_decides_without_issuing_and_secrets_are_regenerated_all_or_none(db) {
         let (browser, csrf) = signed_in(&db, "dave", &[Permission::Clients, Permission::Audit]).await;
         let app = App::with_defaults(db.connect()).with_kek(std::sync::Arc::new(portcullis_jose::KeyEncryptionKey::from_base64(&new_kek()).unwrap()));
-        let service = |name: &str| app.create_client(&Actor::operator(), json!({"client_name": name,
-            "grant_types": ["client_credentials"], "scope": "orders:read"}).as_object().unwrap().clone()).unwrap();
+        let service = |name: &str| app.create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(json!({"client_name": name,
+            "grant_types": ["client_credentials"], "scope": "orders:read"}).as_object().unwrap().clone()).unwrap()).unwrap();
         let (one, two) = (service("Billing"), service("Reports"));
-        let spa = app.create_client(&Actor::operator(), json!({"client_name": "SPA", "grant_types": ["authorization_code"],
-            "token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example/cb"]}).as_object().unwrap().clone()).unwrap();
+        let spa = app.create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(json!({"client_name": "SPA", "grant_types": ["authorization_code"],
+            "token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example/cb"]}).as_object().unwrap().clone()).unwrap()).unwrap();
         let sandbox = format!("/console/clients/{}/sandbox", one.client.client_id);
 
         let shown = browser.get(&sandbox).await.text().await.unwrap();

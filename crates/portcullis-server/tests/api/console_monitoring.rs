@@ -15,7 +15,7 @@ backend_tests! {
     async fn an_admin_watches_usage_rules_webhooks_and_compliance_in_the_console(db) {
         let (browser, csrf) = signed_in(&db, "mona", &[Permission::Monitoring, Permission::Audit]).await;
         let app = App::with_defaults(db.connect());
-        let client = app.create_client(&Actor::operator(), json!({"client_name": "Watched"}).as_object().unwrap().clone()).unwrap().client;
+        let client = app.create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(json!({"client_name": "Watched"}).as_object().unwrap().clone()).unwrap()).unwrap().client;
 
         let overview = browser.get("/console").await.text().await.unwrap();
         assert_eq!(overview.matches("<svg viewBox=\"0 0 600 120\"").count(), 3, "tokens, failures, error rate: {overview}");

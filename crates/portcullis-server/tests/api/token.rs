@@ -17,8 +17,12 @@ pub fn operations(db: &TestDb) -> App {
 
 /// Registers a client on `db` with the metadata in `json`.
 pub fn register(db: &TestDb, json: Value) -> (String, String) {
-    let created =
-        operations(db).create_client(&Actor::operator(), json.as_object().unwrap().clone()).unwrap();
+    let created = operations(db)
+        .create_client(
+            &Actor::operator(),
+            portcullis_core::ClientMetadata::parse(json.as_object().unwrap().clone()).unwrap(),
+        )
+        .unwrap();
     (
         created.client.client_id,
         created.secret.as_ref().map(ClientSecret::expose).unwrap_or_default().to_owned(),

@@ -16,7 +16,7 @@ use crate::views::{message, render};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use portcullis_app::clients::{ClientChange, ClientView};
+use portcullis_app::clients::{draft as draft_of, ClientChange, ClientView};
 use portcullis_app::{AppError, Permission};
 use portcullis_core::ClientMetadata;
 use serde_json::{json, Map, Value};
@@ -104,7 +104,10 @@ pub async fn create(
     }
     let actor = signed.actor(&req, &ctx);
     let draft = configuration.clone();
-    match ctx.run(move |app| Ok(app.create_client(&actor, draft))).await? {
+    match ctx
+        .run(move |app| Ok(draft_of(draft, None).and_then(|draft| app.create_client(&actor, draft))))
+        .await?
+    {
         Ok(created) => {
             let path = client_path(&created.client.client_id);
             match created.secret {
@@ -224,6 +227,7 @@ async fn review(
                 } else {
                     (checked, Vec::new())
                 };
+                let draft = draft_of(draft, Some(&client_id))?;
                 Ok::<_, AppError>((app.check_client_draft(&actor, Some(&client_id), draft)?, overlaps))
             })())
         })
@@ -280,7 +284,9 @@ async fn save(
     let (client_id, written) = (current.client_id.clone(), draft.clone());
     let saved = ctx
         .run(move |app| {
-            Ok(app.update_client(&actor, &client_id, Some(based_on), ClientChange::Replace(written)))
+            Ok(draft_of(written, Some(&client_id)).and_then(|draft| {
+                app.update_client(&actor, &client_id, Some(based_on), ClientChange::Replace(Box::new(draft)))
+            }))
         })
         .await?;
     match saved {
@@ -323,7 +329,7 @@ pub async fn check_redirect_uris(
                     probe["application_type"] = Value::String(application_type.clone());
                 }
                 let Value::Object(probe) = probe else { continue };
-                match app.check_client_draft(&actor, None, probe) {
+                match draft_of(probe, None).and_then(|probe| app.check_client_draft(&actor, None, probe)) {
                     Err(AppError::InvalidMetadata { field, message })
                         if field.starts_with("redirect_uris") =>
                     {

@@ -272,7 +272,11 @@ async fn checked(
         return Ok(Err("The configuration is not a JSON object.".into()));
     };
     let actor = signed.actor(req, ctx);
-    match ctx.run(move |app| Ok(app.check_client_draft(&actor, None, object))).await? {
+    let checked = move |app: &portcullis_app::App| {
+        portcullis_app::clients::draft(object, None)
+            .and_then(|draft| app.check_client_draft(&actor, None, draft))
+    };
+    match ctx.run(move |app| Ok(checked(app))).await? {
         Ok(metadata) => Ok(Ok(metadata)),
         Err(error) => Ok(Err(format!("The configuration could not be saved: {}", refusal(error)?.1))),
     }
