@@ -183,10 +183,25 @@ pub fn validate(mappings: &[ClaimMapping], scopes: &Scope) -> Result<(), Metadat
     Ok(())
 }
 
-/// Adds to `claims` what `mappings` release into `token` when `scope` is
-/// granted, for `user` (none for a client's own token, which gets only
-/// constants). A claim with no value for the user is left out; one
-/// `claims` holds already keeps its value.
+/// What `mappings` release into `token` when `scope` is granted, for
+/// `user` (none for a client's own token, which gets only constants): each
+/// claim's name and value, borrowed. A claim with no value for the user is
+/// left out.
+pub fn released<'a>(
+    mappings: &'a [ClaimMapping],
+    token: TokenKind,
+    scope: &Scope,
+    user: Option<&'a UserClaims>,
+) -> Vec<(&'a str, &'a Value)> {
+    mappings
+        .iter()
+        .filter(|mapping| mapping.applies(token, scope))
+        .filter_map(|mapping| Some((mapping.claim.as_str(), mapping.value(user)?)))
+        .collect()
+}
+
+/// Adds to `claims` what [`released`] names; a claim `claims` holds
+/// already keeps its value.
 pub fn release(
     mappings: &[ClaimMapping],
     token: TokenKind,
@@ -194,10 +209,8 @@ pub fn release(
     user: Option<&UserClaims>,
     claims: &mut Map<String, Value>,
 ) {
-    for mapping in mappings.iter().filter(|mapping| mapping.applies(token, scope)) {
-        if let Some(value) = mapping.value(user) {
-            claims.entry(mapping.claim.as_str()).or_insert_with(|| value.clone());
-        }
+    for (name, value) in released(mappings, token, scope, user) {
+        claims.entry(name).or_insert_with(|| value.clone());
     }
 }
 

@@ -153,13 +153,19 @@ impl RequestedClaims {
     }
 }
 
-/// Adds to `claims` the user's `standard` claims among `asked`, those the
-/// user has; a claim already there keeps its value.
+/// The user's `standard` claims among `asked`, those the user has, borrowed.
+pub fn released<'a>(
+    asked: &'a [String],
+    standard: &'a Map<String, Value>,
+) -> impl Iterator<Item = (&'a str, &'a Value)> {
+    asked.iter().filter_map(|name| Some((name.as_str(), standard.get(name)?)))
+}
+
+/// Adds to `claims` what [`released`] names; a claim already there keeps
+/// its value.
 pub fn release(asked: &[String], standard: &Map<String, Value>, claims: &mut Map<String, Value>) {
-    for name in asked {
-        if let Some(value) = standard.get(name) {
-            claims.entry(name.as_str()).or_insert_with(|| value.clone());
-        }
+    for (name, value) in released(asked, standard) {
+        claims.entry(name).or_insert_with(|| value.clone());
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::{JoseError, PublicJwk, SigningKey};
 use josekit::jwk::Jwk;
 use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
-use josekit::jwt::{self, JwtPayload};
+use josekit::jwt;
 use portcullis_core::SigningAlgorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -49,26 +49,56 @@ pub struct AccessTokenClaims {
 impl AccessTokenClaims {
     /// Signs the claims with `key` as a compact JWS with `typ: at+jwt`.
     pub fn sign(&self, key: &SigningKey) -> Result<String, JoseError> {
-        self.sign_with(key, &Map::new())
+        self.sign_with(key, &[])
     }
 
     /// Signs the claims with `extra` claims of the client's own beside them
     /// (RFC 9068 §2.2.2 allows them; never in place of one of these).
-    pub fn sign_with(&self, key: &SigningKey, extra: &Map<String, Value>) -> Result<String, JoseError> {
-        let payload = JwtPayload::from_map(with_extra(self, extra))?;
+    pub fn sign_with(&self, key: &SigningKey, extra: &[(&str, &Value)]) -> Result<String, JoseError> {
         let mut header = JwsHeader::new();
         header.set_token_type(ACCESS_TOKEN_TYPE);
-        key.sign_jwt(header, &payload)
+        key.sign_json(header, &Beside { claims: self, extra: Extra { extra, own: ACCESS_TOKEN_CLAIMS } })
     }
 }
 
-/// `claims` as a JSON object, with each of `extra` that names none of theirs.
-pub fn with_extra(claims: &impl Serialize, extra: &Map<String, Value>) -> Map<String, Value> {
+/// The names of an access token's own claims, which no extra claim takes.
+const ACCESS_TOKEN_CLAIMS: &[&str] =
+    &["iss", "sub", "aud", "client_id", "scope", "jti", "grant_id", "iat", "nbf", "exp", "userinfo_claims"];
+
+/// Claims serialised with extra ones beside them, in one pass.
+#[derive(Serialize)]
+pub(crate) struct Beside<'a, T: Serialize> {
+    #[serde(flatten)]
+    pub(crate) claims: &'a T,
+    #[serde(flatten)]
+    pub(crate) extra: Extra<'a>,
+}
+
+/// Extra claims, serialised as members; one named as a claim of `own` is left out.
+pub(crate) struct Extra<'a> {
+    pub(crate) extra: &'a [(&'a str, &'a Value)],
+    pub(crate) own: &'a [&'a str],
+}
+
+impl Serialize for Extra<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.extra.iter().filter(|(name, _)| !self.own.contains(name)) {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// `claims` as a JSON object, with each of `extra` that names none of
+/// theirs: what a token would carry, for previews.
+pub fn with_extra(claims: &impl Serialize, extra: &[(&str, &Value)]) -> Map<String, Value> {
     let Ok(Value::Object(mut object)) = serde_json::to_value(claims) else {
         unreachable!("claims serialise to an object")
     };
     for (name, value) in extra {
-        object.entry(name.as_str()).or_insert_with(|| value.clone());
+        object.entry(*name).or_insert_with(|| (*value).clone());
     }
     object
 }
@@ -129,6 +159,7 @@ pub(crate) fn verify_typed<'k, T: serde::de::DeserializeOwned>(
 mod tests {
     use super::*;
     use crate::GeneratedKey;
+    use josekit::jwt::JwtPayload;
     use portcullis_core::SigningAlgorithm;
 
     fn claims() -> AccessTokenClaims {
@@ -173,7 +204,12 @@ mod tests {
     fn extra_claims_sit_beside_the_claims_and_never_replace_one() {
         let (key, verifying) = key(SigningAlgorithm::Es256);
         let extra = serde_json::json!({"department": "Research", "sub": "someone else"});
-        let token = claims().sign_with(&key, extra.as_object().unwrap()).unwrap();
+        let token = claims()
+            .sign_with(
+                &key,
+                &extra.as_object().unwrap().iter().map(|(k, v)| (k.as_str(), v)).collect::<Vec<_>>(),
+            )
+            .unwrap();
         let payload = token.split('.').nth(1).unwrap();
         use base64::Engine;
         let decoded: Value = serde_json::from_slice(

@@ -5,7 +5,6 @@ use crate::{JoseError, SigningKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jws::JwsHeader;
-use josekit::jwt::JwtPayload;
 use portcullis_core::SigningAlgorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -45,8 +44,11 @@ pub struct IdTokenClaims {
 impl IdTokenClaims {
     /// Signs the claims as a compact JWS with `typ: JWT`, with `extra`
     /// claims of the client's own beside them (never in place of one).
-    pub fn sign(&self, key: &SigningKey, extra: &Map<String, Value>) -> Result<String, JoseError> {
-        sign_claims(key, &crate::access_token::with_extra(self, extra))
+    pub fn sign(&self, key: &SigningKey, extra: &[(&str, &Value)]) -> Result<String, JoseError> {
+        let mut header = JwsHeader::new();
+        header.set_token_type("JWT");
+        let extra = crate::access_token::Extra { extra, own: ID_TOKEN_CLAIMS };
+        key.sign_json(header, &crate::access_token::Beside { claims: self, extra })
     }
 }
 
@@ -55,8 +57,12 @@ impl IdTokenClaims {
 pub fn sign_claims(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, JoseError> {
     let mut header = JwsHeader::new();
     header.set_token_type("JWT");
-    key.sign_jwt(header, &JwtPayload::from_map(claims.clone())?)
+    key.sign_json(header, claims)
 }
+
+/// The names of an ID token's own claims, which no extra claim takes.
+const ID_TOKEN_CLAIMS: &[&str] =
+    &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr"];
 
 impl IdTokenClaims {
     /// Reads an ID token this server signed (`typ: JWT`), whether or not it
@@ -122,7 +128,7 @@ mod tests {
             sid: Some("session-1".into()),
             amr: vec!["pwd".into(), "otp".into()],
         };
-        let token = claims.sign(&key, &Map::new()).unwrap();
+        let token = claims.sign(&key, &[]).unwrap();
         let header = josekit::jwt::decode_header(&token).unwrap();
         assert_eq!(header.claim("typ").and_then(|v| v.as_str()), Some("JWT"));
         let verifier = VerificationKey::from_jwk(&generated.public_jwk).unwrap();

@@ -89,6 +89,18 @@ impl SigningKey {
         header.set_key_id(&self.kid);
         Ok(jwt::encode_with_signer(payload, &header, self.signer.as_ref())?)
     }
+
+    /// Signs the JSON object `payload`, serialised once, as a compact JWS;
+    /// `alg` and `kid` are set in `header`.
+    pub fn sign_json(
+        &self,
+        mut header: JwsHeader,
+        payload: &impl serde::Serialize,
+    ) -> Result<String, JoseError> {
+        header.set_key_id(&self.kid);
+        let payload = serde_json::to_vec(payload).map_err(|e| JoseError::Generate(e.to_string()))?;
+        Ok(josekit::jws::serialize_compact(&payload, &header, self.signer.as_ref())?)
+    }
 }
 
 impl fmt::Debug for SigningKey {

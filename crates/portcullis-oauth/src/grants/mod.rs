@@ -178,10 +178,7 @@ pub fn preview(
     };
     let id_token = (grant_type != GrantType::ClientCredentials && scope.contains("openid")).then(|| {
         let claims = id_token_claims(client, settings, &who, unsigned.lifetime);
-        portcullis_jose::access_token::with_extra(
-            &claims,
-            &mapped(client, TokenKind::IdToken, &scope, who.claims),
-        )
+        portcullis_jose::access_token::with_extra(&claims, &id_token_extra(client, &scope, &who))
     });
     let introspection = introspection(&unsigned.claims, &client.metadata.claim_mappings, grantee.user);
     Ok(Preview {
@@ -218,8 +215,10 @@ pub fn introspection(
     answer.insert("exp".into(), claims.exp.into());
     answer.insert("iat".into(), claims.iat.into());
     answer.insert("token_type".into(), "Bearer".into());
-    let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
-    claim_mappings::release(mappings, TokenKind::Introspection, &scope, user, &mut answer);
+    if !mappings.is_empty() {
+        let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
+        claim_mappings::release(mappings, TokenKind::Introspection, &scope, user, &mut answer);
+    }
     answer
 }
 
@@ -291,11 +290,12 @@ impl<'a> Grantee<'a> {
 }
 
 /// An access token's claims before it is signed.
-pub struct UnsignedAccessToken {
+pub struct UnsignedAccessToken<'a> {
     /// The RFC 9068 claims.
     pub claims: AccessTokenClaims,
-    /// The client's mapped claims, signed beside them.
-    pub mapped: Map<String, Value>,
+    /// The client's mapped claims, signed beside them (borrowed from its
+    /// configuration and the user's claims).
+    pub mapped: Vec<(&'a str, &'a Value)>,
     /// Its lifetime in seconds.
     pub lifetime: u64,
 }
@@ -318,13 +318,13 @@ pub fn access_token(
 
 /// The claims of an RFC 9068 access token for `client`, acting for
 /// `grantee`: what [`access_token`] signs.
-pub fn access_token_claims(
-    client: &RegisteredClient,
+pub fn access_token_claims<'a>(
+    client: &'a RegisteredClient,
     settings: &TokenSettings,
-    grantee: &Grantee<'_>,
+    grantee: &Grantee<'a>,
     scope: &Scope,
     aud: String,
-) -> UnsignedAccessToken {
+) -> UnsignedAccessToken<'a> {
     let lifetime = client.metadata.access_token_lifetime.unwrap_or(settings.access_token_lifetime.as_secs());
     let now = settings.clock.now().timestamp();
     let mapped = mapped(client, TokenKind::AccessToken, scope, grantee.user);
@@ -346,15 +346,13 @@ pub fn access_token_claims(
 }
 
 /// What `client`'s claim mappings release into `token` under `scope`.
-fn mapped(
-    client: &RegisteredClient,
+fn mapped<'a>(
+    client: &'a RegisteredClient,
     token: TokenKind,
     scope: &Scope,
-    user: Option<&UserClaims>,
-) -> Map<String, Value> {
-    let mut claims = Map::new();
-    claim_mappings::release(&client.metadata.claim_mappings, token, scope, user, &mut claims);
-    claims
+    user: Option<&'a UserClaims>,
+) -> Vec<(&'a str, &'a Value)> {
+    claim_mappings::released(&client.metadata.claim_mappings, token, scope, user)
 }
 
 /// Whether `client`'s mappings, or the `claims` parameter's request for
@@ -410,11 +408,16 @@ pub fn id_token(
 }
 
 /// The claims an ID token carries beside its own: what `client`'s mappings
-/// release under `scope`, and the standard claims asked for by name.
-fn id_token_extra(client: &RegisteredClient, scope: &Scope, who: &Authenticated<'_>) -> Map<String, Value> {
+/// release under `scope`, and the standard claims asked for by name (never
+/// the same names: a mapping never takes a standard claim's).
+fn id_token_extra<'a>(
+    client: &'a RegisteredClient,
+    scope: &Scope,
+    who: &Authenticated<'a>,
+) -> Vec<(&'a str, &'a Value)> {
     let mut extra = mapped(client, TokenKind::IdToken, scope, who.claims);
     if let Some(user) = who.claims {
-        claims_request::release(who.asked, &user.standard, &mut extra);
+        extra.extend(claims_request::released(who.asked, &user.standard));
     }
     extra
 }

@@ -36,12 +36,11 @@ pub async fn introspect(
     let body = match check.active(token) {
         Some(claims) => {
             let holder = auth.clients().get(&claims.client_id);
-            let mappings =
-                holder.as_ref().map(|client| client.metadata.claim_mappings.clone()).unwrap_or_default();
+            let mappings = holder.as_deref().map_or(&[][..], |client| &client.metadata.claim_mappings);
             // The user's claims are read only when a mapping releases one here.
             let user_id = match (&claims.grant_id, &holder) {
                 (Some(_), Some(holder))
-                    if claim_mappings::reads_user(&mappings, &[TokenKind::Introspection]) =>
+                    if claim_mappings::reads_user(mappings, &[TokenKind::Introspection]) =>
                 {
                     keys.subjects().user_id(&holder.metadata, &claims.sub)
                 }
@@ -51,7 +50,7 @@ pub async fn introspect(
                 Some(user_id) => storage::operation(&app, move |app| app.user_claims(&user_id)).await??,
                 None => None,
             };
-            Value::Object(grants::introspection(&claims, &mappings, user.as_ref()))
+            Value::Object(grants::introspection(&claims, mappings, user.as_ref()))
         }
         None => json!({ "active": false }),
     };
