@@ -120,7 +120,7 @@ impl App {
         match current {
             Some(client) if client.metadata == metadata => Ok(()),
             Some(_) => {
-                let change = crate::clients::ClientChange::Replace(Box::new(metadata));
+                let change = crate::clients::ClientChange::Replace(metadata.into());
                 self.update_client(&CONSOLE, CONSOLE_CLIENT_ID, None, change).map(drop)
             }
             None => {

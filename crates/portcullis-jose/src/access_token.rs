@@ -201,6 +201,36 @@ mod tests {
     }
 
     #[test]
+    fn the_lists_of_own_claims_name_every_claim_of_the_tokens() {
+        let keys = |value: serde_json::Value| {
+            let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        let sorted = |names: &[&str]| {
+            let mut names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            names.sort();
+            names
+        };
+        let full = AccessTokenClaims { nbf: Some(1), userinfo_claims: vec!["email".into()], ..claims() };
+        assert_eq!(keys(serde_json::to_value(full).unwrap()), sorted(ACCESS_TOKEN_CLAIMS));
+        let id_token = crate::IdTokenClaims {
+            iss: "i".into(),
+            sub: "s".into(),
+            aud: "a".into(),
+            exp: 2,
+            iat: 1,
+            auth_time: 1,
+            nonce: Some("n".into()),
+            at_hash: Some("h".into()),
+            azp: "a".into(),
+            sid: Some("s".into()),
+            amr: vec!["pwd".into()],
+        };
+        assert_eq!(keys(serde_json::to_value(id_token).unwrap()), sorted(crate::id_token::ID_TOKEN_CLAIMS));
+    }
+
+    #[test]
     fn extra_claims_sit_beside_the_claims_and_never_replace_one() {
         let (key, verifying) = key(SigningAlgorithm::Es256);
         let extra = serde_json::json!({"department": "Research", "sub": "someone else"});

@@ -61,7 +61,7 @@ pub fn sign_claims(key: &SigningKey, claims: &Map<String, Value>) -> Result<Stri
 }
 
 /// The names of an ID token's own claims, which no extra claim takes.
-const ID_TOKEN_CLAIMS: &[&str] =
+pub(crate) const ID_TOKEN_CLAIMS: &[&str] =
     &["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr"];
 
 impl IdTokenClaims {

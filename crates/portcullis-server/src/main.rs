@@ -52,8 +52,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(ClientCommand::Create(args)) => {
-            // Read before the database is opened: bad input writes nothing.
-            let draft = portcullis_app::clients::draft(args.metadata()?, None).map_err(refused)?;
+            // Read and checked before the database is opened: bad input writes nothing.
+            let draft = portcullis_app::clients::draft(args.metadata()?, None).read().map_err(refused)?;
+            portcullis_app::clients::check(&draft).map_err(refused)?;
             let created = app(&args.database)?.create_client(&Actor::operator(), draft).map_err(refused)?;
             // RFC 7591 §3.2.1: the registered metadata plus the credentials, shown this once.
             let mut response = serde_json::to_value(&created.client.metadata)?;

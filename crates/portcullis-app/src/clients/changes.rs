@@ -12,7 +12,7 @@ use portcullis_store::clients::{self as stored, NewClient, VersionWrite};
 use serde_json::{Map, Value};
 
 /// Members of a client view that a replacement may carry back but cannot change.
-const READ_ONLY: [&str; 8] = [
+const READ_ONLY: [&str; 9] = [
     "client_id",
     "created_at",
     "updated_at",
@@ -21,31 +21,57 @@ const READ_ONLY: [&str; 8] = [
     "tokens_revoked_before",
     "secrets",
     "retired_redirect_uris",
+    "registration",
 ];
 
 /// How a change applies to a client's configuration.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum ClientChange {
     /// The whole configuration, read by [`draft`].
-    Replace(Box<ClientMetadata>),
+    Replace(ClientDraft),
     /// A JSON merge patch (RFC 7396) of the current configuration;
     /// read-only members are refused.
     Merge(Map<String, Value>),
 }
 
-/// A configuration as a caller sent it (RFC 7591 member names) read into
-/// its type with [`ClientMetadata::parse`]: what operations that write a
-/// whole configuration take. The read-only members of a client view (which
-/// a replacement may carry back) are left out; a `client_id` must be
-/// `client_id`'s, when given.
-pub fn draft(mut body: Map<String, Value>, client_id: Option<&str>) -> Result<ClientMetadata, AppError> {
-    if body.get("client_id").is_some_and(|id| client_id.is_none_or(|client_id| id != client_id)) {
-        return Err(invalid("client_id", "does not match the client changed"));
+/// A configuration as a caller sent it, read into its type at the edge
+/// ([`draft`], with [`ClientMetadata::parse`], the one constructor): what
+/// the operations that write a whole configuration take. One that could
+/// not be read is refused inside the operation, after its permission
+/// check, and audited as any refusal is.
+#[derive(Debug)]
+pub struct ClientDraft(Box<Result<ClientMetadata, AppError>>);
+
+impl ClientDraft {
+    /// The configuration, or why it could not be read.
+    pub fn read(self) -> Result<ClientMetadata, AppError> {
+        *self.0
     }
-    for name in READ_ONLY {
-        body.remove(name);
+}
+
+impl From<ClientMetadata> for ClientDraft {
+    fn from(metadata: ClientMetadata) -> Self {
+        Self(Box::new(Ok(metadata)))
     }
-    Ok(ClientMetadata::parse(body)?)
+}
+
+/// Reads `body` (RFC 7591 member names) into a [`ClientDraft`]: for a
+/// new client (`client_id` `None`), as it is; for a replacement of
+/// `client_id`, leaving out the read-only members a client view carries
+/// back, whose `client_id` must be the one replaced.
+pub fn draft(mut body: Map<String, Value>, client_id: Option<&str>) -> ClientDraft {
+    let read = (|| {
+        match (client_id, body.get("client_id")) {
+            (None, Some(_)) => return Err(invalid("client_id", "is assigned by the server")),
+            (Some(replaced), Some(given)) if given != replaced => {
+                return Err(invalid("client_id", "does not match the client changed"))
+            }
+            (Some(_), _) => READ_ONLY.iter().for_each(|name| drop(body.remove(*name))),
+            (None, None) => {}
+        }
+        Ok(ClientMetadata::parse(body)?)
+    })();
+    ClientDraft(Box::new(read))
 }
 
 /// A client just registered, with its secret, shown this once (RFC 7591 §3.2.1).
@@ -68,9 +94,14 @@ fn clients(target: &str) -> Attempt<'_> {
 
 impl App {
     /// Registers a client configured as `draft` as version 1.
-    pub fn create_client(&self, actor: &Actor, draft: ClientMetadata) -> Result<CreatedClient, AppError> {
+    pub fn create_client(
+        &self,
+        actor: &Actor,
+        draft: impl Into<ClientDraft>,
+    ) -> Result<CreatedClient, AppError> {
         let attempt = Attempt { action: "client.created", ..clients("") };
-        self.change(actor, attempt, |tx| self.register(tx, actor, &draft, new_client_id(), None))
+        let draft = draft.into();
+        self.change(actor, attempt, |tx| self.register(tx, actor, &draft.read()?, new_client_id(), None))
     }
 
     /// Registers a client as `client_id` in `tx`: `client.created`, or
@@ -123,9 +154,10 @@ impl App {
             let current = view_of(tx.conn, client_id)?;
             let metadata = match change {
                 ClientChange::Replace(draft) => {
+                    let draft = draft.read()?;
                     super::check(&draft)?;
                     self.scopes.check(&draft)?;
-                    *draft
+                    draft
                 }
                 ClientChange::Merge(patch) => {
                     if let Some(name) = READ_ONLY.iter().find(|name| patch.contains_key(**name)) {

@@ -6,7 +6,7 @@
 pub(crate) mod changes;
 mod policy;
 
-pub use changes::{draft, ClientChange, CreatedClient};
+pub use changes::{draft, ClientChange, ClientDraft, CreatedClient};
 pub(crate) use changes::{new_client_id, remove};
 pub use policy::is_last_admin;
 pub use policy::{check, parse_metadata, summary, ChangePolicy, KnownScopes};
@@ -217,12 +217,13 @@ impl App {
         &self,
         actor: &Actor,
         client_id: Option<&str>,
-        draft: ClientMetadata,
+        draft: ClientDraft,
     ) -> Result<ClientMetadata, AppError> {
         actor.require(Permission::Clients)?;
         if let Some(client_id) = client_id {
             crate::console::ensure_not_reserved(actor, client_id)?;
         }
+        let draft = draft.read()?;
         check(&draft)?;
         self.scopes.check(&draft)?;
         policy::check_mapped_attributes(&mut *self.db.get()?, &draft)?;

@@ -12,7 +12,7 @@ use crate::oauth_response::no_store;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::clients::{draft, ClientChange, ClientQuery, ClientView};
-use portcullis_app::{App, AppError};
+use portcullis_app::App;
 use portcullis_core::{GrantType, TokenEndpointAuthMethod};
 use serde_json::{Map, Value};
 
@@ -68,7 +68,7 @@ pub async fn create(
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
     let body = json_object(&req, payload).await?;
-    let created = operation(&app, move |app| app.create_client(&actor, draft(body, None)?)).await?;
+    let created = operation(&app, move |app| app.create_client(&actor, draft(body, None))).await?;
     let mut body = serde_json::to_value(&created.client).map_err(AdminError::unavailable)?;
     if let Some(secret) = &created.secret {
         body["client_secret"] = secret.expose().into();
@@ -141,7 +141,7 @@ pub async fn replace(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    let replace = |body, client_id: &str| Ok(ClientChange::Replace(Box::new(draft(body, Some(client_id))?)));
+    let replace = |body, client_id: &str| ClientChange::Replace(draft(body, Some(client_id)));
     update(admin, req, path.into_inner(), payload, app, replace).await
 }
 
@@ -154,7 +154,7 @@ pub async fn patch(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    update(admin, req, path.into_inner(), payload, app, |body, _| Ok(ClientChange::Merge(body))).await
+    update(admin, req, path.into_inner(), payload, app, |body, _| ClientChange::Merge(body)).await
 }
 
 async fn update(
@@ -163,15 +163,13 @@ async fn update(
     client_id: String,
     payload: web::Payload,
     app: web::Data<App>,
-    how: fn(Map<String, Value>, &str) -> Result<ClientChange, AppError>,
+    how: fn(Map<String, Value>, &str) -> ClientChange,
 ) -> Result<HttpResponse, AdminError> {
     let mut body = json_object(&req, payload).await?;
     let based_on = based_on(&req, &mut body)?;
-    let view = operation(&app, move |app| {
-        let change = how(body, &client_id)?;
-        app.update_client(&actor, &client_id, based_on, change)
-    })
-    .await?;
+    let view =
+        operation(&app, move |app| app.update_client(&actor, &client_id, based_on, how(body, &client_id)))
+            .await?;
     Ok(respond(StatusCode::OK, &view))
 }
 

@@ -124,6 +124,10 @@ backend_tests! {
             let body: Value = refused.json().await.unwrap();
             assert!(body.to_string().contains("claim_mappings"), "{why}: the member is named: {body}");
         }
+        let audit = admin.call(Method::GET, "/audit-logs?action=client.created&outcome=refused", None, 200).await;
+        assert_eq!(audit["entries"].as_array().unwrap().len(), 6, "each refusal is audited: {audit}");
+        let view_member = json!({"client_name": "App", "disabled": true});
+        assert_eq!(admin.send(Method::POST, "/clients", Some(view_member)).await.status(), 400, "a view's member is no configuration's");
         let created = admin.call(Method::POST, "/clients", Some(client(
             json!({"claim": "dept", "from": {"attribute": "department"}, "tokens": ["access_token"], "scope": "read"})))
         , 201).await;

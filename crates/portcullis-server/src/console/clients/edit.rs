@@ -104,10 +104,7 @@ pub async fn create(
     }
     let actor = signed.actor(&req, &ctx);
     let draft = configuration.clone();
-    match ctx
-        .run(move |app| Ok(draft_of(draft, None).and_then(|draft| app.create_client(&actor, draft))))
-        .await?
-    {
+    match ctx.run(move |app| Ok(app.create_client(&actor, draft_of(draft, None)))).await? {
         Ok(created) => {
             let path = client_path(&created.client.client_id);
             match created.secret {
@@ -227,7 +224,7 @@ async fn review(
                 } else {
                     (checked, Vec::new())
                 };
-                let draft = draft_of(draft, Some(&client_id))?;
+                let draft = draft_of(draft, Some(&client_id));
                 Ok::<_, AppError>((app.check_client_draft(&actor, Some(&client_id), draft)?, overlaps))
             })())
         })
@@ -284,9 +281,8 @@ async fn save(
     let (client_id, written) = (current.client_id.clone(), draft.clone());
     let saved = ctx
         .run(move |app| {
-            Ok(draft_of(written, Some(&client_id)).and_then(|draft| {
-                app.update_client(&actor, &client_id, Some(based_on), ClientChange::Replace(Box::new(draft)))
-            }))
+            let change = ClientChange::Replace(draft_of(written, Some(&client_id)));
+            Ok(app.update_client(&actor, &client_id, Some(based_on), change))
         })
         .await?;
     match saved {
@@ -329,7 +325,7 @@ pub async fn check_redirect_uris(
                     probe["application_type"] = Value::String(application_type.clone());
                 }
                 let Value::Object(probe) = probe else { continue };
-                match draft_of(probe, None).and_then(|probe| app.check_client_draft(&actor, None, probe)) {
+                match app.check_client_draft(&actor, None, draft_of(probe, None)) {
                     Err(AppError::InvalidMetadata { field, message })
                         if field.starts_with("redirect_uris") =>
                     {

@@ -184,7 +184,7 @@ async fn page(
     };
     let decision = match form.get("grant_type") {
         None => None,
-        Some(_) => Some(match checked(req, ctx, &signed, &configuration).await? {
+        Some(_) => Some(match checked(req, ctx, &signed, (&client.client_id, &configuration)).await? {
             Err(why) => Decision::refused(why),
             Ok(metadata) => match GrantType::named(&grant_type) {
                 None => Decision::refused(format!("unsupported_grant_type: {grant_type}")),
@@ -266,17 +266,15 @@ async fn checked(
     req: &HttpRequest,
     ctx: &ConsoleContext,
     signed: &Signed,
-    configuration: &str,
+    (client_id, configuration): (&str, &str),
 ) -> Result<Result<ClientMetadata, String>, PageError> {
     let Ok(object) = serde_json::from_str::<Map<String, Value>>(configuration) else {
         return Ok(Err("The configuration is not a JSON object.".into()));
     };
     let actor = signed.actor(req, ctx);
-    let checked = move |app: &portcullis_app::App| {
-        portcullis_app::clients::draft(object, None)
-            .and_then(|draft| app.check_client_draft(&actor, None, draft))
-    };
-    match ctx.run(move |app| Ok(checked(app))).await? {
+    // A view's read-only members, pasted with the configuration, are left out.
+    let draft = portcullis_app::clients::draft(object, Some(client_id));
+    match ctx.run(move |app| Ok(app.check_client_draft(&actor, None, draft))).await? {
         Ok(metadata) => Ok(Ok(metadata)),
         Err(error) => Ok(Err(format!("The configuration could not be saved: {}", refusal(error)?.1))),
     }
