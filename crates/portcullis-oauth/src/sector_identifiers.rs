@@ -9,6 +9,7 @@
 //! [`FetchedDocuments`] are.
 
 use crate::fetched_documents::FetchedDocuments;
+use portcullis_core::ClientMetadata;
 use portcullis_outbound::Outbound;
 use serde_json::Value;
 use std::sync::Arc;
@@ -35,6 +36,23 @@ impl SectorDocuments {
         let listed = self.0.get(uri, read).await.map_err(|e| e.to_string())?;
         match redirect_uris.into_iter().find(|uri| !listed.iter().any(|listed| listed == uri)) {
             Some(missing) => Err(format!("{missing} is not listed in the sector identifier document")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl SectorDocuments {
+    /// Whether an authorization request of a client configured as
+    /// `metadata` may be answered at `redirect_uri`: for a pairwise client
+    /// with a `sector_identifier_uri`, the registered URI the request's
+    /// matched must be listed there; why not, when it is not.
+    pub async fn admits(&self, metadata: &ClientMetadata, redirect_uri: &str) -> Result<(), String> {
+        let Some(sector) = metadata.sector_identifier_uri.as_deref().filter(|_| metadata.sector().is_some())
+        else {
+            return Ok(());
+        };
+        match metadata.redirect_uris.iter().find(|uri| uri.matches(redirect_uri)) {
+            Some(registered) => self.check(sector, [registered.as_str()]).await,
             None => Ok(()),
         }
     }

@@ -3,8 +3,8 @@
 //! the redirect URI and the PKCE verifier it was bound to.
 
 use super::{
-    access_token, audience, id_token, invalid_grant, reads_user, Authenticated, GrantContext, Grantee,
-    Issued, Requested, TokenResponse,
+    audience, invalid_grant, reads_user, user_tokens, GrantContext, Issued, Requested, TokenResponse,
+    UserGrant,
 };
 use crate::params::Params;
 use crate::storage::protocol_operation;
@@ -44,7 +44,7 @@ pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a Params) -> Issued<'a>
 
 /// Exchanges a code for tokens.
 pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<TokenResponse, OAuthError> {
-    let GrantContext { client, settings, keys, app, .. } = *context;
+    let GrantContext { client, settings, app, .. } = *context;
     let (caller, code) = (context.caller(), request.code);
     let record = match protocol_operation(app, move |app| app.redeem_code(&caller, &code)).await? {
         CodeRedemption::Redeemed(record) => record,
@@ -71,29 +71,16 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     } else {
         None
     };
-    // OpenID Connect Core §8.1: a pairwise client knows the user by its sector's subject.
-    let sub = keys.subjects().subject(&client.metadata, &details.user_id);
-    let grantee = Grantee {
-        sub: &sub,
-        grant_id: Some(record.grant_id.clone()),
-        user: user.as_ref(),
-        userinfo_claims: &details.claims.userinfo,
-    };
-    let minted = access_token(client, settings, keys, &grantee, &details.scope, aud)?;
-    let authenticated = Authenticated {
-        user_id: &sub,
+    let grant = UserGrant {
+        user_id: &details.user_id,
+        grant_id: &record.grant_id,
+        requested: &details.claims,
         auth_time: details.auth_time,
         sid: &details.sid,
         nonce: details.nonce.as_deref(),
         amr: &details.amr,
-        claims: user.as_ref(),
-        asked: &details.claims.id_token,
     };
-    let id_token = details
-        .scope
-        .contains("openid")
-        .then(|| id_token(client, settings, keys, &authenticated, &details.scope, &minted))
-        .transpose()?;
+    let (minted, id_token) = user_tokens(context, &grant, user.as_ref(), &details.scope, aud)?;
     let scope = details.scope.to_string();
     let refresh_token = if client.metadata.allows_grant(GrantType::RefreshToken) {
         let policy = RefreshPolicy::of(&client.metadata);

@@ -446,6 +446,61 @@ fn id_token_claims(
     }
 }
 
+/// What a user's grant (a code, a refresh-token family) carries into the
+/// tokens minted from it.
+pub struct UserGrant<'a> {
+    /// The user.
+    pub user_id: &'a str,
+    /// The grant, `grant_id` in the access token.
+    pub grant_id: &'a str,
+    /// What the `claims` parameter asked for (OpenID Connect Core §5.5).
+    pub requested: &'a RequestedClaims,
+    /// When the user authenticated, seconds since the epoch.
+    pub auth_time: i64,
+    /// The session, `sid`.
+    pub sid: &'a str,
+    /// The authorization request's `nonce`, at the code exchange only.
+    pub nonce: Option<&'a str>,
+    /// How the user authenticated, at the code exchange only.
+    pub amr: &'a [String],
+}
+
+/// The access token of a user's `grant` under `scope` for `aud`, and the
+/// ID token with it when `scope` has `openid`: both name the user by their
+/// subject at the client (OpenID Connect Core §8.1) and carry the claims of
+/// `user` the client's mappings and the `claims` parameter release.
+pub fn user_tokens(
+    context: &GrantContext<'_>,
+    grant: &UserGrant<'_>,
+    user: Option<&UserClaims>,
+    scope: &Scope,
+    aud: String,
+) -> Result<(MintedAccessToken, Option<String>), OAuthError> {
+    let GrantContext { client, settings, keys, .. } = *context;
+    let sub = keys.subjects().subject(&client.metadata, grant.user_id);
+    let grantee = Grantee {
+        sub: &sub,
+        grant_id: Some(grant.grant_id.to_owned()),
+        user,
+        userinfo_claims: &grant.requested.userinfo,
+    };
+    let minted = access_token(client, settings, keys, &grantee, scope, aud)?;
+    let who = Authenticated {
+        user_id: &sub,
+        auth_time: grant.auth_time,
+        sid: grant.sid,
+        nonce: grant.nonce,
+        amr: grant.amr,
+        claims: user,
+        asked: &grant.requested.id_token,
+    };
+    let id_token = scope
+        .contains("openid")
+        .then(|| id_token(client, settings, keys, &who, scope, &minted))
+        .transpose()?;
+    Ok((minted, id_token))
+}
+
 /// Signs with the active key of `alg`; a failure is the server's.
 pub fn sign(
     keys: &KeyRing,

@@ -3,8 +3,8 @@
 //! a retired one again revokes the family and every access token of its grant.
 
 use super::{
-    access_token, audience, granted_scope, id_token, invalid_grant, reads_user, Authenticated, GrantContext,
-    Grantee, Issued, Requested, TokenResponse,
+    audience, granted_scope, invalid_grant, reads_user, user_tokens, GrantContext, Issued, Requested,
+    TokenResponse, UserGrant,
 };
 use crate::params::Params;
 use crate::storage::protocol_operation;
@@ -36,7 +36,7 @@ pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a Params) -> Issued<'a>
 
 /// Rotates a refresh token and issues new tokens.
 pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Result<TokenResponse, OAuthError> {
-    let GrantContext { client, settings, keys, app, .. } = *context;
+    let GrantContext { client, settings, app, .. } = *context;
     let token = request.token;
     let Some(family) = protocol_operation(app, move |app| app.refresh_grant(&token)).await? else {
         return Err(invalid_grant("the refresh token is invalid"));
@@ -72,27 +72,16 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     };
     let carried = &family.details;
     let aud = audience(&request.requested, client, &settings.issuer)?;
-    let sub = keys.subjects().subject(&client.metadata, &family.user_id);
-    let grantee = Grantee {
-        sub: &sub,
-        grant_id: Some(family.grant_id.clone()),
-        user: user.as_ref(),
-        userinfo_claims: &carried.claims.userinfo,
-    };
-    let minted = access_token(client, settings, keys, &grantee, &scope, aud)?;
-    let authenticated = Authenticated {
-        user_id: &sub,
+    let grant = UserGrant {
+        user_id: &family.user_id,
+        grant_id: &family.grant_id,
+        requested: &carried.claims,
         auth_time: carried.auth_time,
         sid: &carried.sid,
         nonce: None,
         amr: &[],
-        claims: user.as_ref(),
-        asked: &carried.claims.id_token,
     };
-    let id_token = scope
-        .contains("openid")
-        .then(|| id_token(client, settings, keys, &authenticated, &scope, &minted))
-        .transpose()?;
+    let (minted, id_token) = user_tokens(context, &grant, user.as_ref(), &scope, aud)?;
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: "Bearer",

@@ -59,15 +59,11 @@ async fn authorize(
             return Ok(authorization_response::error(&redirect_uri, &error, state.as_deref(), &flow.issuer))
         }
     };
-    if let Some(metadata) = metadata.as_deref().filter(|m| m.sector().is_some()) {
-        // OpenID Connect Registration §2: the sector lists every redirect URI
-        // of its clients (the registered one the request's matched).
-        let registered = metadata.redirect_uris.iter().find(|uri| uri.matches(&request.redirect_uri));
-        if let (Some(sector), Some(registered)) = (&metadata.sector_identifier_uri, registered) {
-            if let Err(why) = flow.sectors.check(sector, [registered.as_str()]).await {
-                let why = format!("The client's sector_identifier_uri: {why}.");
-                return Ok(pages::protocol_error_page(chrome, &why));
-            }
+    if let Some(metadata) = metadata.as_deref() {
+        // OpenID Connect Registration §2: the sector lists every redirect URI of its clients.
+        if let Err(why) = flow.sectors.admits(metadata, &request.redirect_uri).await {
+            let why = format!("The client's sector_identifier_uri: {why}.");
+            return Ok(pages::protocol_error_page(chrome, &why));
         }
     }
     if let Err((code, why)) = Authorizer::check_hint(&mut request, &flow.clients, keys, &flow.issuer) {

@@ -97,12 +97,12 @@ async fn userinfo(
         .subjects()
         .user_id(&client.metadata, &claims.sub)
         .ok_or_else(|| invalid_token("the access token names no user"))?;
-    let (subject, mappings, asked) =
-        (claims.sub, client.metadata.claim_mappings.clone(), claims.userinfo_claims);
-    let mut released =
-        storage::operation(app, move |app| app.userinfo((&user_id, &subject), &scope, (&mappings, &asked)))
-            .await??
-            .ok_or_else(|| invalid_token("the user is no longer available"))?;
+    let (subject, holder, asked) = (claims.sub, client.clone(), claims.userinfo_claims);
+    let mut released = storage::operation(app, move |app| {
+        app.userinfo((&user_id, &subject), &scope, (&holder.metadata.claim_mappings, &asked))
+    })
+    .await??
+    .ok_or_else(|| invalid_token("the user is no longer available"))?;
     let mut ok = HttpResponse::Ok();
     no_store(&mut ok);
     let Some(alg) = client.metadata.userinfo_signed_response_alg else { return Ok(ok.json(released)) };
