@@ -6,7 +6,7 @@
 //! which carry a client assertion `openidconnect` cannot make, are posted
 //! as a form.
 
-use crate::relying_party::{AppClient, AuthRequest, RelyingParty};
+use crate::relying_party::{AppClient, AuthRequest, Pending, RelyingParty};
 use crate::user_agent::Journey;
 use anyhow::{bail, ensure, Context, Result};
 use josekit::jwk::Jwk;
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+use url::Url;
 
 /// An RS256 key pair of the relying party.
 pub struct RpKey {
@@ -55,6 +56,15 @@ impl RpKey {
         header.set_key_id(&self.kid);
         let signer = RS256.signer_from_jwk(&self.private)?;
         Ok(josekit::jwt::encode_with_signer(&JwtPayload::from_map(claims)?, &header, &signer)?)
+    }
+
+    /// `claims` signed RS256 under a header naming no `kid` (as the suite
+    /// signs request objects: its keys have none).
+    pub fn sign_without_kid(&self, claims: serde_json::Map<String, Value>) -> Result<String> {
+        let mut private = self.private.clone();
+        private.set_parameter("kid", None)?;
+        let signer = RS256.signer_from_jwk(&private)?;
+        Ok(josekit::jwt::encode_with_signer(&JwtPayload::from_map(claims)?, &JwsHeader::new(), &signer)?)
     }
 }
 
@@ -177,8 +187,19 @@ impl RelyingParty {
         customize: impl FnOnce(AuthRequest<'_>) -> AuthRequest<'_>,
     ) -> Result<DynamicSignIn> {
         let pending = self.request(&dynamic.client, &[], customize);
+        self.finish_dynamic(dynamic, &pending, &pending.url).await
+    }
+
+    /// [`Self::sign_in_dynamic`] of `pending`, the browser sent to `url`
+    /// (the request as `pending` made it, or carrying it another way).
+    pub async fn finish_dynamic(
+        &self,
+        dynamic: &Dynamic,
+        pending: &Pending,
+        url: &Url,
+    ) -> Result<DynamicSignIn> {
         let redirect = dynamic.client.redirect_uri().context("no redirect URI")?.to_string();
-        let journey = self.browser()?.visit(&pending.url, &self.target.redirect_uri).await?;
+        let journey = self.browser()?.visit(url, &self.target.redirect_uri).await?;
         let params = journey.callback()?;
         self.check_iss(params)?;
         ensure!(params.get("state") == Some(pending.state.secret()), "state not returned unchanged");

@@ -17,6 +17,7 @@ pub mod oidcc_dynamic;
 pub mod oidcc_logout;
 pub mod relying_party;
 pub mod report;
+pub mod request_objects;
 pub mod rp_documents;
 pub mod security_bcp;
 pub mod support;

@@ -5,7 +5,8 @@
 
 use crate::relying_party::{unchanged, AuthRequest, RelyingParty, SignedIn, TokenError, ALL_SCOPES};
 use crate::report::Outcome;
-use crate::support::{self, edit_query, eventually, unsigned_request_object, with, without};
+use crate::request_objects;
+use crate::support::{self, edit_query, eventually, without};
 use crate::user_agent::Landing;
 use anyhow::{bail, ensure, Context, Result};
 use openidconnect::core::{CoreAuthDisplay, CoreAuthPrompt, CoreJwsSigningAlgorithm};
@@ -393,43 +394,16 @@ pub async fn server_client_secret_post(rp: &RelyingParty) -> Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
-/// An authorization request with `name` = `value` added; the error sent back.
-async fn refused_with(rp: &RelyingParty, name: &str, value: &str) -> Result<String> {
-    let pending = rp.request(&rp.basic()?, &[], unchanged);
-    let journey = rp.browser()?.visit(&with(&pending.url, name, value), &rp.target.redirect_uri).await?;
-    rp.check_iss(journey.callback()?)?;
-    Ok(journey.error()?.to_owned())
-}
-
-/// `oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported`.
+/// `oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported`:
+/// skipped by the suite (see [`request_objects`]).
 pub async fn request_uri_unsigned(rp: &RelyingParty) -> Result<Outcome> {
-    ensure!(
-        rp.metadata.request_uri_parameter_supported() == Some(false),
-        "discovery must say request_uri_parameter_supported: false (its default is true)"
-    );
-    let error = refused_with(rp, "request_uri", "https://rp.example/request.jwt").await?;
-    ensure!(error == "request_uri_not_supported", "error {error}");
-    Ok(Outcome::Passed)
+    request_objects::unsigned_skipped(rp, &rp.basic()?, &rp.target.clients.basic.client_id).await
 }
 
-/// The claims of a request object for the basic client.
-fn request_object(rp: &RelyingParty, redirect_uri: &str) -> String {
-    unsigned_request_object(&serde_json::json!({
-        "iss": rp.target.clients.basic.client_id, "aud": rp.target.issuer,
-        "client_id": rp.target.clients.basic.client_id, "response_type": "code", "scope": "openid",
-        "redirect_uri": redirect_uri, "state": "from-the-object", "nonce": "n-0S6_WzA2Mj",
-    }))
-}
-
-/// `oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported` (§3.1.2.6).
+/// `oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported`
+/// (§3.1.2.6): skipped by the suite (see [`request_objects`]).
 pub async fn unsigned_request_object_module(rp: &RelyingParty) -> Result<Outcome> {
-    ensure!(
-        rp.metadata.request_parameter_supported() != Some(true),
-        "discovery claims request objects are supported"
-    );
-    let error = refused_with(rp, "request", &request_object(rp, &rp.target.redirect_uri)).await?;
-    ensure!(error == "request_not_supported", "error {error}");
-    Ok(Outcome::Passed)
+    request_objects::unsigned_skipped(rp, &rp.basic()?, &rp.target.clients.basic.client_id).await
 }
 
 /// `oidcc-claims-essential` (OpenID Connect Core §5.5): `name`, asked for as
@@ -442,21 +416,10 @@ pub async fn claims_essential(rp: &RelyingParty) -> Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
-/// `oidcc-ensure-request-object-with-redirect-uri`: the object's registered
-/// redirect URI must not launder an unregistered one in the query.
+/// `oidcc-ensure-request-object-with-redirect-uri`: the suite sends its
+/// object unsigned, so skips it (see [`request_objects`]).
 pub async fn request_object_with_redirect_uri(rp: &RelyingParty) -> Result<Outcome> {
-    let elsewhere = "https://unregistered.example/callback";
-    let pending = rp.request(&rp.basic()?, &[], unchanged);
-    let url = with(
-        &with(&pending.url, "redirect_uri", elsewhere),
-        "request",
-        &request_object(rp, &rp.target.redirect_uri),
-    );
-    let journey = rp.browser()?.visit(&url, elsewhere).await?;
-    match journey.landing {
-        Landing::ErrorPage { status, redirected: false } if status == 400 => Ok(Outcome::Passed),
-        other => bail!("led to {other:?}"),
-    }
+    request_objects::unsigned_skipped(rp, &rp.basic()?, &rp.target.clients.basic.client_id).await
 }
 
 /// `oidcc-refresh-token`: the refresh token works, rotates, and is bound to its client.

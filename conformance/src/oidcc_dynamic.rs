@@ -7,11 +7,12 @@
 use crate::dynamic::{Dynamic, DynamicSignIn, RpKey};
 use crate::relying_party::{unchanged, RelyingParty};
 use crate::report::Outcome;
+use crate::request_objects;
 use crate::support::{discovery_json, with, without, PROPAGATION};
 use crate::user_agent::Landing;
 use anyhow::{ensure, Context, Result};
 use openidconnect::core::{CoreJwsSigningAlgorithm, CoreUserInfoClaims};
-use openidconnect::AccessToken;
+use openidconnect::{AccessToken, CsrfToken};
 use serde_json::{json, Value};
 
 /// How long the RP waits after publishing a new key before using it.
@@ -284,39 +285,38 @@ pub async fn refresh_token_rp_key_rotation(rp: &RelyingParty) -> Result<Outcome>
     Ok(Outcome::Passed)
 }
 
-/// The error a request of a registered client with `name` set answers.
-async fn refused_parameter(rp: &RelyingParty, name: &str, value: &str) -> Result<String> {
-    let dynamic = rp.register(json!({})).await?;
-    let pending = rp.request(&dynamic.client, &[], unchanged);
-    let journey = rp.browser()?.visit(&with(&pending.url, name, value), &rp.target.redirect_uri).await?;
-    Ok(journey.error()?.to_owned())
-}
-
-/// `oidcc-request-uri-unsigned`: request objects by reference are not
-/// supported, which discovery says and the refusal confirms.
+/// `oidcc-request-uri-unsigned`: skipped by the suite (see [`request_objects`]).
 pub async fn request_uri_unsigned(rp: &RelyingParty) -> Result<Outcome> {
-    ensure!(rp.metadata.request_uri_parameter_supported() == Some(false), "discovery claims request_uri");
-    let error = refused_parameter(rp, "request_uri", "https://rp.example/request.jwt").await?;
-    ensure!(error == "request_uri_not_supported", "error {error}");
-    Ok(Outcome::NotApplicable(
-        "request_uri is not supported: discovery says so, and it is refused as request_uri_not_supported",
-    ))
+    let dynamic = rp.register(json!({})).await?;
+    request_objects::unsigned_skipped(rp, &dynamic.client, &dynamic.client_id).await
 }
 
-/// `oidcc-request-uri-signed-rs256`: as [`request_uri_unsigned`].
+/// `oidcc-request-uri-signed-rs256` (OpenID Connect Core §6.2): a client
+/// registered with `request_object_signing_alg: RS256` and a `request_uris`
+/// entry with a fragment passes its request by reference, an RS256 object
+/// with no `kid`, `typ`, `exp` or `jti` (`aud` the issuer, `iss` the
+/// client), served by the RP; the URL repeats only the required parameters.
 pub async fn request_uri_signed_rs256(rp: &RelyingParty) -> Result<Outcome> {
-    request_uri_unsigned(rp).await
+    let path = format!("/requesturi/{}", CsrfToken::new_random().secret());
+    let location = format!("{}#{}", rp.documents.url(&path), CsrfToken::new_random().secret());
+    let extra = json!({"request_object_signing_alg": "RS256", "request_uris": [location]});
+    let dynamic = rp.register(extra).await?;
+    let pending = rp.request(&dynamic.client, &[], unchanged);
+    let object =
+        dynamic.key.sign_without_kid(request_objects::object_of(rp, &pending, &dynamic.client_id))?;
+    rp.documents.publish_jwt(&path, &object);
+    let url = request_objects::by_object(&pending, "request_uri", &location);
+    let signed_in = rp.finish_dynamic(&dynamic, &pending, &url).await?;
+    ensure!(rp.documents.fetched(&path) >= 1, "the request object was never fetched");
+    ensure!(signed_in.claims.nonce().is_some(), "the nonce from the object is missing in the ID token");
+    Ok(Outcome::Passed)
 }
 
-/// `oidcc-ensure-request-object-with-redirect-uri`: request objects are not
-/// supported; the request is refused as such.
+/// `oidcc-ensure-request-object-with-redirect-uri`: the suite sends its
+/// object unsigned, so skips it (see [`request_objects`]).
 pub async fn request_object_with_redirect_uri(rp: &RelyingParty) -> Result<Outcome> {
-    ensure!(rp.metadata.request_parameter_supported() == Some(false), "discovery claims request objects");
-    let error = refused_parameter(rp, "request", "eyJhbGciOiJub25lIn0.e30.").await?;
-    ensure!(error == "request_not_supported", "error {error}");
-    Ok(Outcome::NotApplicable(
-        "request objects are not supported: discovery says so, and they are refused as request_not_supported",
-    ))
+    let dynamic = rp.register(json!({})).await?;
+    request_objects::unsigned_skipped(rp, &dynamic.client, &dynamic.client_id).await
 }
 
 /// `oidcc-refresh-token`: a refresh authenticated with a client assertion

@@ -155,8 +155,9 @@ pub async fn iss_in_every_authorization_response(rp: &RelyingParty) -> Result<Ou
     let agent = rp.browser()?;
     let none = rp.request(&client, &[], |r| r.add_prompt(CoreAuthPrompt::None)).url;
     let wide = with(&rp.request(&client, &[], unchanged).url, "scope", "openid not-a-scope");
-    let object = with(&rp.request(&client, &[], unchanged).url, "request", "e30.e30.");
-    for (what, url) in [("login_required", none), ("invalid_scope", wide), ("request_not_supported", object)]
+    let token = with(&rp.request(&client, &[], unchanged).url, "response_type", "token");
+    for (what, url) in
+        [("login_required", none), ("invalid_scope", wide), ("unsupported_response_type", token)]
     {
         let journey = agent.visit(&url, &rp.target.redirect_uri).await?;
         rp.check_iss(journey.callback()?).with_context(|| format!("the {what} response"))?;

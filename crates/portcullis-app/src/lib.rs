@@ -42,6 +42,7 @@ pub mod login_throttle;
 pub mod malformed;
 pub mod once_every;
 pub mod periodic;
+pub mod pushed_requests;
 pub mod rate_limits;
 pub mod registration;
 pub mod remediation;

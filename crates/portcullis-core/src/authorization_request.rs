@@ -182,12 +182,9 @@ pub fn validate(
     if params.get("state").is_some_and(|state| state.len() > MAX_OPAQUE_LEN) {
         return Err(invalid("state is too long"));
     }
-    // OpenID Connect Core §6: request objects are not supported, and say so.
-    if params.get("request").is_some() {
-        return Err(refuse(ErrorCode::RequestNotSupported, "request objects are not supported"));
-    }
-    if params.get("request_uri").is_some() {
-        return Err(refuse(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+    // Request objects and pushed requests are read before (RFC 9101 §6.3, RFC 9126 §4).
+    if params.get("request").is_some() || params.get("request_uri").is_some() {
+        return Err(invalid("request and request_uri are read before the request is validated"));
     }
     match params.get("response_type") {
         None => return Err(invalid("response_type is missing")),
@@ -434,8 +431,8 @@ mod tests {
             (vec![("code_challenge", "short")], ErrorCode::InvalidRequest),
             (vec![("prompt", "none login")], ErrorCode::InvalidRequest),
             (vec![("max_age", "-1")], ErrorCode::InvalidRequest),
-            (vec![("request", "eyJhbGciOiJub25lIn0.e30.")], ErrorCode::RequestNotSupported),
-            (vec![("request_uri", "https://app.example/r")], ErrorCode::RequestUriNotSupported),
+            (vec![("request", "eyJhbGciOiJub25lIn0.e30.")], ErrorCode::InvalidRequest),
+            (vec![("request_uri", "https://app.example/r")], ErrorCode::InvalidRequest),
         ] {
             assert_eq!(redirected_error(&extra), code, "{extra:?}");
         }

@@ -174,6 +174,23 @@ pub struct ClientMetadata {
     /// (OpenID Connect Registration §2); any supported one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg: Option<SigningAlgorithm>,
+    /// Whether the client's authorization requests must be pushed first
+    /// (RFC 9126 §6): `/authorize` then takes only a `request_uri` it issued.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
+    /// Whether the client's authorization requests must come as request
+    /// objects signed with its keys (RFC 9101 §10.5).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_signed_request_object: bool,
+    /// The algorithm the client signs its request objects with (OpenID
+    /// Connect Registration §2); any supported one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<SigningAlgorithm>,
+    /// The https locations of request objects the client may pass by
+    /// reference as `request_uri` (OpenID Connect Registration §2, RFC 9101
+    /// §5.2): no other location is ever fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_uris: Vec<String>,
     /// Whether ID tokens must carry `auth_time` (OpenID Connect
     /// Registration §2); they always do here.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -427,7 +444,37 @@ impl ClientMetadata {
         {
             return Err(invalid("token_endpoint_auth_signing_alg", "applies only to private_key_jwt"));
         }
+        self.validate_request_objects()?;
         self.validate_application_type()
+    }
+
+    /// Request objects (RFC 9101) are signed with the client's keys and
+    /// belong to the authorization code flow.
+    fn validate_request_objects(&self) -> Result<(), MetadataError> {
+        let uses = [
+            ("require_signed_request_object", self.require_signed_request_object),
+            ("request_object_signing_alg", self.request_object_signing_alg.is_some()),
+            ("request_uris", !self.request_uris.is_empty()),
+        ];
+        if let Some((member, _)) = uses.iter().find(|(_, used)| *used) {
+            if self.jwks.is_none() && self.jwks_uri.is_none() {
+                return Err(invalid(
+                    member,
+                    "request objects need the client's public keys (jwks or jwks_uri)",
+                ));
+            }
+        }
+        let front_channel = [
+            ("require_pushed_authorization_requests", self.require_pushed_authorization_requests),
+            ("require_signed_request_object", self.require_signed_request_object),
+            ("request_uris", !self.request_uris.is_empty()),
+        ];
+        if let Some((member, _)) = front_channel.iter().find(|(_, used)| *used) {
+            if !self.allows_grant(GrantType::AuthorizationCode) {
+                return Err(invalid(member, "applies only to the authorization_code grant"));
+            }
+        }
+        Ok(())
     }
 
     /// OpenID Connect Registration §2: native clients redirect to a private-use
@@ -708,6 +755,36 @@ mod tests {
                 "a private-use scheme or loopback names no sector: {claimable}"
             );
         }
+    }
+
+    #[test]
+    fn request_objects_need_keys_and_the_code_flow() {
+        let keys = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRjG5OcZ8MfqhnZ6Xz3pc8mkN3nKZQ3cEcJLoPQ"}]});
+        for (member, value) in [
+            ("require_signed_request_object", serde_json::json!(true)),
+            ("request_object_signing_alg", serde_json::json!("ES256")),
+            ("request_uris", serde_json::json!(["https://shop.example/request.jwt"])),
+        ] {
+            let mut json = web_app();
+            json[member] = value.clone();
+            let error = metadata(json.clone()).unwrap_err();
+            assert!(error.starts_with(&format!("{member}:")) && error.contains("keys"), "{member}: {error}");
+            json["jwks"] = keys.clone();
+            assert!(metadata(json).is_ok(), "{member} with keys");
+        }
+        let mut service =
+            serde_json::json!({"client_name": "svc", "require_pushed_authorization_requests": true});
+        let error = metadata(service.clone()).unwrap_err();
+        assert!(error.starts_with("require_pushed_authorization_requests:"), "{error}");
+        service["require_pushed_authorization_requests"] = false.into();
+        assert!(metadata(service).is_ok());
+        let mut listed = web_app();
+        listed["jwks"] = keys;
+        listed["request_uris"] = serde_json::json!(["https://shop.example/r.jwt#v1"]);
+        assert!(metadata(listed.clone()).is_ok(), "a fragment tells caches apart");
+        listed["request_uris"] = serde_json::json!(["ftp://shop.example/r.jwt"]);
+        assert!(metadata(listed).unwrap_err().starts_with("request_uris:"));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum Shape {
     },
     /// A URL a browser may be sent to: https, or http on loopback.
     WebUrl,
+    /// A list of at most this many [`Shape::WebUrl`]s, each of which may
+    /// carry a fragment.
+    WebUrls(usize),
     /// A number of seconds from 1 to this.
     Seconds(u64),
     /// A number of seconds from 0 to this.
@@ -127,6 +130,8 @@ const fn defaulted(field: ClientField, default: &'static str) -> ClientField {
     ClientField { default: Some(default), ..field }
 }
 
+/// The most `request_uris` a client may register.
+pub const MAX_REQUEST_URIS: usize = 10;
 /// The grant types a client may be registered for.
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "refresh_token"];
 /// The client authentication methods.
@@ -236,6 +241,34 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         Grants,
         "Scopes",
         "Space-separated; also the default when the client asks for none.",
+    ),
+    field(
+        "require_pushed_authorization_requests",
+        Shape::Flag,
+        SignIn,
+        "Require pushed requests (PAR)",
+        "Authorization requests must be pushed to the PAR endpoint first (RFC 9126).",
+    ),
+    field(
+        "require_signed_request_object",
+        Shape::Flag,
+        SignIn,
+        "Require signed request objects",
+        "Authorization requests must come as JWTs signed with the client's keys (RFC 9101).",
+    ),
+    field(
+        "request_object_signing_alg",
+        Shape::Algorithm,
+        SignIn,
+        "Request object algorithm",
+        "Any supported one when empty.",
+    ),
+    field(
+        "request_uris",
+        Shape::WebUrls(MAX_REQUEST_URIS),
+        SignIn,
+        "Request object URLs",
+        "https URLs the client may pass as request_uri, one a line; fetched when used.",
     ),
     field("introspection_allowed", Shape::Flag, Grants, "May call introspection", ""),
     defaulted(
@@ -362,6 +395,14 @@ impl ClientField {
                 invalid(format!("each is 1 to {length} characters without control characters"))
             }
             (Shape::WebUrl, Value::String(uri)) => crate::client::validate_web_url(self.name, uri),
+            (Shape::WebUrls(max), Value::Array(uris)) if uris.len() > max => {
+                invalid(format!("at most {max} entries"))
+            }
+            // A fragment may tell a cache apart (OpenID Connect Registration §2 `request_uris`).
+            (Shape::WebUrls(_), Value::Array(uris)) => uris
+                .iter()
+                .filter_map(Value::as_str)
+                .try_for_each(|uri| crate::client::validate_web_url(self.name, without_fragment(uri))),
             (Shape::Seconds(max), Value::Number(n))
                 if n.as_u64().is_some_and(|s| !(1..=max).contains(&s)) =>
             {
@@ -389,6 +430,11 @@ impl ClientField {
             _ => Ok(()),
         }
     }
+}
+
+/// `uri` without its fragment, if it has one.
+pub fn without_fragment(uri: &str) -> &str {
+    uri.split_once('#').map_or(uri, |(before, _)| before)
 }
 
 /// Whether `text` is 1 to `max` characters, none of them control characters.

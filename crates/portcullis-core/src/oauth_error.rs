@@ -34,10 +34,12 @@ pub enum ErrorCode {
     LoginRequired,
     /// The user must consent, but `prompt=none` forbids asking (OpenID Connect Core §3.1.2.6).
     ConsentRequired,
-    /// The `request` parameter is not supported (OpenID Connect Core §3.1.2.6).
-    RequestNotSupported,
-    /// The `request_uri` parameter is not supported (OpenID Connect Core §3.1.2.6).
-    RequestUriNotSupported,
+    /// The request object is not signed by the client, not meant for this
+    /// server, expired or malformed (RFC 9101 §7, OpenID Connect Core §3.1.2.6).
+    InvalidRequestObject,
+    /// The `request_uri` is unknown, used, expired, another client's, or a
+    /// location the client did not register (RFC 9101 §7, RFC 9126 §4).
+    InvalidRequestUri,
     /// A redirect URI of a registration is not valid (RFC 7591 §3.2.2).
     InvalidRedirectUri,
     /// A member of a registration is not valid (RFC 7591 §3.2.2).
@@ -74,8 +76,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
-            ErrorCode::RequestNotSupported => "request_not_supported",
-            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidSoftwareStatement => "invalid_software_statement",

@@ -37,7 +37,7 @@ const MAX_ASSERTION_LIFETIME: i64 = 600;
 /// Authenticates clients.
 pub struct ClientAuthenticator {
     clients: Arc<ClientRegistry>,
-    remote_jwks: RemoteJwks,
+    remote_jwks: Arc<RemoteJwks>,
     app: Arc<App>,
     audiences: Vec<String>,
     lockout: LockoutPolicy,
@@ -118,13 +118,18 @@ impl ClientAuthenticator {
         unknown_client_rate_limit: u32,
         countries: Option<Arc<Countries>>,
     ) -> Self {
-        let audiences =
-            [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE].map(|path| issuer.endpoint(path));
+        let audiences = [
+            endpoints::TOKEN,
+            endpoints::INTROSPECT,
+            endpoints::REVOKE,
+            endpoints::PUSHED_AUTHORIZATION_REQUEST,
+        ]
+        .map(|path| issuer.endpoint(path));
         let audiences = std::iter::once(issuer.as_str().to_owned()).chain(audiences).collect();
         let addresses = AddressMemory::default();
         Self {
             clients,
-            remote_jwks: RemoteJwks::new(Arc::default()),
+            remote_jwks: Arc::new(RemoteJwks::new(Arc::default())),
             app,
             audiences,
             lockout,
@@ -137,7 +142,13 @@ impl ClientAuthenticator {
     /// This authenticator fetching clients' keys through `outbound`, the
     /// server's one guarded client.
     pub fn fetching_through(self, outbound: Arc<portcullis_outbound::Outbound>) -> Self {
-        Self { remote_jwks: RemoteJwks::new(outbound), ..self }
+        Self { remote_jwks: Arc::new(RemoteJwks::new(outbound)), ..self }
+    }
+
+    /// The clients' keys this authenticator verifies with, for whatever
+    /// else a client signs (request objects).
+    pub fn client_keys(&self) -> Arc<RemoteJwks> {
+        self.remote_jwks.clone()
     }
 
     /// The registered clients.
@@ -445,11 +456,7 @@ impl ClientAuthenticator {
             reason,
             guessed: true,
         };
-        let payload = match (&client.assertion_keys, &client.metadata.jwks_uri) {
-            (Some(keys), _) => keys.verify(assertion),
-            (None, Some(uri)) => self.remote_jwks.verify(uri, assertion).await,
-            (None, None) => None,
-        };
+        let payload = self.remote_jwks.verify_client(&client, assertion).await;
         let payload = payload.ok_or_else(|| failed("assertion signature does not verify"))?;
         // OpenID Connect Registration §2: the client may pin its assertions' algorithm.
         if let Some(alg) = client.metadata.token_endpoint_auth_signing_alg {

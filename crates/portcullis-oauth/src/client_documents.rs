@@ -90,9 +90,9 @@ impl ClientDocuments {
             anyhow::bail!("the document is not a JSON object")
         };
         let metadata = client_document::metadata_from_document(url, document, &self.policy)?;
-        let assertion_keys = metadata.jwks.as_ref().map(ClientKeys::from_jwks).transpose()?;
+        let public_keys = metadata.jwks.as_ref().map(ClientKeys::from_jwks).transpose()?;
         let mut client = RegisteredClient::unsaved(ClientId::parse(url)?, 1, metadata);
-        client.assertion_keys = assertion_keys;
+        client.public_keys = public_keys;
         Ok(Arc::new(client))
     }
 }

@@ -32,8 +32,9 @@ pub struct RegisteredClient {
     pub secrets: Vec<SecretRecord>,
     /// When the client was disabled, if it is.
     pub disabled_at: Option<DateTime<Utc>>,
-    /// The client's registered public keys, ready to verify its assertions.
-    pub assertion_keys: Option<ClientKeys>,
+    /// The client's registered public keys (`jwks`), ready to verify its
+    /// assertions and request objects.
+    pub public_keys: Option<ClientKeys>,
     /// Redirect URIs an update removed, with the time each stops working.
     pub retired_redirect_uris: Vec<(RedirectUri, DateTime<Utc>)>,
     /// Failed authentications in a row.
@@ -58,7 +59,7 @@ impl RegisteredClient {
             metadata,
             secrets: Vec::new(),
             disabled_at: None,
-            assertion_keys: None,
+            public_keys: None,
             retired_redirect_uris: Vec::new(),
             failed_attempts: 0,
             locked_until: None,
@@ -69,7 +70,7 @@ impl RegisteredClient {
 
     fn from_record(record: ClientRecord) -> anyhow::Result<Self> {
         let metadata = record.metadata;
-        let assertion_keys = metadata.jwks.as_ref().map(ClientKeys::from_jwks).transpose()?;
+        let public_keys = metadata.jwks.as_ref().map(ClientKeys::from_jwks).transpose()?;
         Ok(Self {
             id: ClientId::parse(&record.client_id)
                 .with_context(|| format!("stored client id {}", record.client_id))?,
@@ -78,7 +79,7 @@ impl RegisteredClient {
             metadata,
             secrets: record.secrets,
             disabled_at: record.disabled_at,
-            assertion_keys,
+            public_keys,
             failed_attempts: record.failed_attempts,
             locked_until: record.locked_until,
             tokens_revoked_before: record.tokens_revoked_before,

@@ -7,6 +7,8 @@ pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
 /// The authorization endpoint (RFC 6749 §3.1).
 pub const AUTHORIZE: &str = "/authorize";
+/// The pushed authorization request endpoint (RFC 9126 §2).
+pub const PUSHED_AUTHORIZATION_REQUEST: &str = "/par";
 /// The token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/token";
 /// The UserInfo endpoint (OpenID Connect Core §5.3).

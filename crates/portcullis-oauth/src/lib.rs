@@ -1,8 +1,10 @@
 //! The Portcullis protocol engine: what an OAuth 2.0 / OpenID Connect
 //! request decides, over typed requests, returning typed decisions. The
 //! grants of the token endpoint ([`grants`]), client authentication
-//! ([`client_auth`]), the authorization request's way through login, second
-//! factor and consent ([`authorize`]), access-token verification
+//! ([`client_auth`]), reading authorization requests, pushed (RFC 9126) or
+//! as signed request objects (RFC 9101) ([`authorization_requests`],
+//! [`request_objects`]), the authorization request's way through login,
+//! second factor and consent ([`authorize`]), access-token verification
 //! ([`access_tokens`]), clients' remote keys ([`remote_jwks`]), and the
 //! instance's in-memory mirrors they read: the client registry
 //! ([`clients`]), the key ring ([`key_ring`]), the revocation list and the
@@ -20,6 +22,7 @@
 //! of `portcullis-outbound`.
 
 pub mod access_tokens;
+pub mod authorization_requests;
 pub mod authorize;
 pub mod client_auth;
 pub mod client_documents;
@@ -34,6 +37,7 @@ pub mod mirror;
 pub mod params;
 pub mod registration;
 pub mod remote_jwks;
+pub mod request_objects;
 pub mod sector_identifiers;
 pub mod software_statements;
 pub mod storage;

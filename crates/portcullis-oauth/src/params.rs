@@ -70,9 +70,26 @@ impl Params {
         self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("parameter `{name}` is missing")))
     }
 
+    /// Sets `name` to `value` alone, replacing what was sent.
+    pub fn set(&mut self, name: &str, value: String) {
+        self.0.insert(name.to_owned(), vec![value]);
+    }
+
     /// Every value of a repeatable parameter.
     pub fn all(&self, name: &str) -> &[String] {
         self.0.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+/// Parameters from name-value pairs already decoded (a request object's
+/// members); a repeated name keeps every value, empty values count as omitted.
+impl FromIterator<(String, String)> for Params {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut params: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, value) in pairs.into_iter().filter(|(_, value)| !value.is_empty()) {
+            params.entry(name).or_default().push(value);
+        }
+        Self(params)
     }
 }
 

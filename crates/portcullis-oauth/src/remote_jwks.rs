@@ -6,6 +6,7 @@
 //! ([`portcullis_outbound`]): never to an inside address the operator
 //! did not allow, no redirects, within [`TIMEOUT`], at most [`MAX_BYTES`].
 
+use crate::clients::RegisteredClient;
 use josekit::jwt::JwtPayload;
 use portcullis_jose::ClientKeys;
 use portcullis_outbound::{LongerBody, Outbound, OutboundRequest};
@@ -37,6 +38,16 @@ impl RemoteJwks {
     /// An empty cache fetching through `outbound`.
     pub fn new(outbound: Arc<Outbound>) -> Self {
         Self { outbound, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The payload of `jwt` when one of `client`'s keys signed it: those it
+    /// registered (`jwks`), or those it publishes (`jwks_uri`).
+    pub async fn verify_client(&self, client: &RegisteredClient, jwt: &str) -> Option<JwtPayload> {
+        match (&client.public_keys, &client.metadata.jwks_uri) {
+            (Some(keys), _) => keys.verify(jwt),
+            (None, Some(uri)) => self.verify(uri, jwt).await,
+            (None, None) => None,
+        }
     }
 
     /// The payload of `jwt` when a key published at `uri` signed it.

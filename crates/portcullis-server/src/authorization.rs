@@ -44,8 +44,8 @@ pub struct Authorization {
     pub login_rate_limit: u32,
     /// What the pages show of the server's brand.
     pub branding: web::Data<crate::branding::Branding>,
-    /// The sector identifier documents of pairwise clients.
-    pub sectors: Arc<portcullis_oauth::sector_identifiers::SectorDocuments>,
+    /// How requests are read: pushed, as request objects, or plain.
+    pub requests: web::Data<portcullis_oauth::authorization_requests::AuthorizationRequests>,
 }
 
 /// The page for an interaction that expired or was completed.

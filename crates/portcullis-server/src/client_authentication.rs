@@ -8,7 +8,9 @@ use crate::client_address::TrustedProxies;
 use crate::form::FormParams;
 use crate::{headers, usage};
 use actix_web::HttpRequest;
-use portcullis_core::OAuthError;
+use portcullis_app::rate_limits::{address_key, Decision, Limit};
+use portcullis_app::App;
+use portcullis_core::{OAuthError, TokenEndpointAuthMethod};
 use portcullis_oauth::client_auth::{ClientAuthenticator, Presented};
 use portcullis_oauth::clients::{ClientRegistry, RegisteredClient};
 use std::net::IpAddr;
@@ -45,6 +47,33 @@ impl HttpClientAuthenticator {
                 }
                 Err(refused.error)
             }
+        }
+    }
+
+    /// Refuses `client` over its allowance of token requests a minute (its
+    /// own limit, else `default`), which pushed requests count towards too.
+    /// Per authenticated client: a stranger with a client's id cannot spend
+    /// its allowance. A public client proves nothing by its id: counted per address.
+    pub fn within_rate_limit(
+        &self,
+        req: &HttpRequest,
+        client: &RegisteredClient,
+        default: u32,
+        app: &App,
+    ) -> Result<(), OAuthError> {
+        let limit = client.metadata.token_rate_limit.unwrap_or(default);
+        let subject = match client.metadata.token_endpoint_auth_method {
+            TokenEndpointAuthMethod::None => {
+                format!("{}@{}", client.id.as_str(), address_key(self.client_ip(req)))
+            }
+            _ => client.id.as_str().to_owned(),
+        };
+        match app.rate_limit(Limit::Token, &subject, limit) {
+            Decision::Limited { retry_after } => {
+                let description = format!("over this client's limit of {limit} token requests a minute");
+                Err(OAuthError::slow_down(description, retry_after))
+            }
+            _ => Ok(()),
         }
     }
 

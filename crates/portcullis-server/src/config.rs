@@ -531,6 +531,15 @@ pub struct ServeArgs {
     /// Registration requests per minute from one address (an IPv6 /64; 0: unlimited).
     #[arg(long, env = "PORTCULLIS_REGISTRATION_RATE_LIMIT", default_value_t = 20)]
     pub registration_rate_limit: u32,
+    /// Seconds the request_uri of a pushed authorization request stays
+    /// usable (RFC 9126 §2.2; 5 to 600).
+    #[arg(long, env = "PORTCULLIS_PAR_LIFETIME", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(5..=600))]
+    pub par_lifetime: u64,
+    /// Every client must push its authorization requests first (RFC 9126
+    /// §5), not only those whose metadata says so.
+    #[arg(long, env = "PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")]
+    pub require_pushed_authorization_requests: bool,
     /// A MaxMind-format country database (`.mmdb`, e.g. GeoLite2 Country):
     /// clients with `allowed_countries` used from elsewhere are reported.
     #[arg(long, env = "PORTCULLIS_GEOIP_DB")]
@@ -640,6 +649,8 @@ pub struct Settings {
     pub client_metadata_documents: Option<DocumentHosts>,
     /// Whether http documents on loopback are accepted too (dev mode).
     pub loopback_documents: bool,
+    /// How pushed authorization requests live, and whether every client must push.
+    pub pushed_requests: portcullis_oauth::authorization_requests::PushedRequestPolicy,
     /// What the sign-in pages show of the server's brand.
     pub branding: crate::branding::BrandSettings,
 }
@@ -780,6 +791,10 @@ impl ServeArgs {
             software_statement_issuers: self.software_statement_issuers,
             client_metadata_documents: self.client_metadata_documents.0,
             loopback_documents: self.mode == Mode::Dev,
+            pushed_requests: portcullis_oauth::authorization_requests::PushedRequestPolicy {
+                lifetime: Duration::from_secs(self.par_lifetime),
+                required: self.require_pushed_authorization_requests,
+            },
             branding: crate::branding::BrandSettings {
                 name: self.brand_name,
                 logo: self.brand_logo,

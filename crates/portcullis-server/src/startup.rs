@@ -24,6 +24,7 @@ use portcullis_app::keys::KeyMaker;
 use portcullis_app::{Actor, EventBus};
 use portcullis_core::outbound::OutboundPolicy;
 use portcullis_core::{RegistrationPolicy, SigningAlgorithm};
+use portcullis_oauth::authorization_requests::AuthorizationRequests;
 use portcullis_oauth::client_auth::ClientAuthenticator;
 use portcullis_oauth::client_documents::ClientDocuments;
 use portcullis_oauth::clients::ClientRegistry;
@@ -31,6 +32,7 @@ use portcullis_oauth::geoip::Countries;
 use portcullis_oauth::grants::TokenSettings;
 use portcullis_oauth::mirror::{self, Mirrors, RevocationList};
 use portcullis_oauth::registration::Registrar;
+use portcullis_oauth::request_objects::RequestObjects;
 use portcullis_oauth::sector_identifiers::SectorDocuments;
 use portcullis_oauth::software_statements::SoftwareStatements;
 use portcullis_outbound::Outbound;
@@ -118,23 +120,14 @@ impl Application {
         let keys = web::Data::from(keys);
         let branding = web::Data::new(crate::branding::Branding::load(&settings.branding)?);
         let sectors = Arc::new(SectorDocuments::new(outbound.clone()));
-        let flow = web::Data::new(Authorization {
-            sectors: sectors.clone(),
-            app: operations.clone(),
-            branding: branding.clone(),
-            clients: clients.clone(),
-            issuer: settings.issuer.clone(),
-            secure_cookies: settings.issuer.is_https(),
-            proxies: TrustedProxies(settings.trusted_proxies.clone()),
-            login_rate_limit: settings.rate_limits.login,
-        });
         let console = web::Data::new(ConsoleContext {
             app: operations.clone(),
             issuer: settings.issuer.clone(),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
             secure_cookies: settings.issuer.is_https(),
         });
-        let alive: Arc<dyn std::any::Any + Send + Sync> = flow.clone().into_inner();
+        // Whatever the server holds: the jobs stop once it is gone.
+        let alive: Arc<dyn std::any::Any + Send + Sync> = console.clone().into_inner();
         if let Some(period) = settings.key_rotation {
             let lead = TimeDelta::from_std(2 * settings.jwks_max_age).context("JWKS max-age")?;
             let policy =
@@ -172,15 +165,38 @@ impl Application {
         };
         let authenticator = web::Data::new(HttpClientAuthenticator {
             engine: ClientAuthenticator::new(
-                clients,
+                clients.clone(),
                 operations.clone().into_inner(),
                 &settings.issuer,
                 settings.lockout,
                 settings.rate_limits.unknown_client,
                 countries,
             )
-            .fetching_through(outbound),
+            .fetching_through(outbound.clone()),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
+        });
+        let requests = web::Data::new(AuthorizationRequests {
+            app: operations.clone().into_inner(),
+            clients: clients.clone(),
+            keys: keys.clone().into_inner(),
+            issuer: settings.issuer.clone(),
+            sectors: sectors.clone(),
+            objects: RequestObjects::new(
+                authenticator.engine.client_keys(),
+                outbound,
+                settings.issuer.clone(),
+            ),
+            pushed: settings.pushed_requests,
+        });
+        let flow = web::Data::new(Authorization {
+            requests: requests.clone(),
+            app: operations.clone(),
+            branding: branding.clone(),
+            clients: clients.clone(),
+            issuer: settings.issuer.clone(),
+            secure_cookies: settings.issuer.is_https(),
+            proxies: TrustedProxies(settings.trusted_proxies.clone()),
+            login_rate_limit: settings.rate_limits.login,
         });
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
@@ -211,6 +227,7 @@ impl Application {
         let offered = Offered {
             registration: registration.registrar.is_on(),
             client_metadata_documents: settings.client_metadata_documents.is_some(),
+            pushed_requests_required: settings.pushed_requests.required,
         };
         let discovery = web::Data::new(DiscoveryDocument::new(&settings.issuer, known_scopes.api(), offered));
         let jwks_max_age = web::Data::new(JwksMaxAge(settings.jwks_max_age));
@@ -242,6 +259,7 @@ impl Application {
                 .app_data(jwks_max_age.clone())
                 .app_data(authenticator.clone())
                 .app_data(flow.clone())
+                .app_data(requests.clone())
                 .app_data(console.clone())
                 .app_data(branding.clone())
                 .app_data(revocations.clone())

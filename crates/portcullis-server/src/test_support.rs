@@ -62,6 +62,7 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         software_statement_issuers: Vec::new(),
         client_metadata_documents: None,
         loopback_documents: true,
+        pushed_requests: Default::default(),
         branding: crate::branding::BrandSettings::default(),
     }
 }

@@ -25,6 +25,7 @@ mod json;
 pub mod keys;
 pub mod lockouts;
 mod migrations;
+pub mod pushed_requests;
 pub mod rate_counts;
 pub mod refresh;
 pub mod registrations;

@@ -107,6 +107,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    pushed_requests (request_hash) {
+        request_hash -> Binary,
+        client_id -> Text,
+        request -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     refresh_families (family_id) {
         family_id -> Text,
         grant_id -> Text,

@@ -96,7 +96,15 @@ fn claim_mappings() -> Value {
 
 /// Members whose shape alone would be common but whose schema depends on
 /// the kind of client (see [`client_kinds`]).
-const BY_KIND: [&str; 3] = ["require_pkce", "token_endpoint_auth_signing_alg", "jwks_uri"];
+const BY_KIND: [&str; 7] = [
+    "require_pkce",
+    "token_endpoint_auth_signing_alg",
+    "jwks_uri",
+    "require_pushed_authorization_requests",
+    "require_signed_request_object",
+    "request_object_signing_alg",
+    "request_uris",
+];
 
 /// The schema of a member of `shape` valid for every kind of client; `None`
 /// for the shapes each kind describes itself (choices, redirect URIs, keys)
@@ -108,6 +116,7 @@ fn member(shape: Shape) -> Option<Value> {
             json!({"type": "array", "maxItems": items, "items": text(length as u64)})
         }
         Shape::WebUrl => web_url(),
+        Shape::WebUrls(max) => json!({"type": "array", "maxItems": max, "items": web_url()}),
         Shape::Seconds(max) => seconds(max),
         Shape::UpToSeconds(max) => json!({"type": "integer", "minimum": 0, "maximum": max}),
         Shape::PerMinute => json!({"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64}),
@@ -183,7 +192,8 @@ fn client_kinds() -> Vec<Value> {
         json!({"token_endpoint_auth_method": method, "grant_types": grants,
                "response_types": {"type": "array", "maxItems": 1, "items": {"const": "code"}},
                "application_type": {"const": "web"}, "redirect_uris": uris(web_redirect(), 1),
-               "post_logout_redirect_uris": uris(web_redirect(), 0), "require_pkce": {"type": "boolean"}})
+               "post_logout_redirect_uris": uris(web_redirect(), 0), "require_pkce": {"type": "boolean"},
+               "require_pushed_authorization_requests": {"type": "boolean"}})
     };
     vec![
         kind(
@@ -207,6 +217,21 @@ fn client_kinds() -> Vec<Value> {
         ),
         kind("web application", web_code(secret, code_grants(true)), &["grant_types", "redirect_uris"]),
         kind(
+            "web application signing its assertions and requests (private_key_jwt, RFC 9101)",
+            {
+                let mut signing = web_code(json!({"const": "private_key_jwt"}), code_grants(true));
+                let members = json!({"jwks": jwks.clone(), "token_endpoint_auth_signing_alg": alg(),
+                    "require_signed_request_object": {"type": "boolean"}, "request_object_signing_alg": alg(),
+                    "request_uris": uris(web_url(), 0)});
+                signing
+                    .as_object_mut()
+                    .expect("an object")
+                    .extend(members.as_object().expect("an object").clone());
+                signing
+            },
+            &["token_endpoint_auth_method", "jwks", "grant_types", "redirect_uris"],
+        ),
+        kind(
             "browser application (public, PKCE)",
             {
                 let mut spa = web_code(json!({"const": "none"}), code_grants(false));
@@ -221,7 +246,8 @@ fn client_kinds() -> Vec<Value> {
             "token_endpoint_auth_method": {"const": "none"}, "grant_types": code_grants(false),
             "response_types": {"type": "array", "maxItems": 1, "items": {"const": "code"}},
             "application_type": {"const": "native"}, "redirect_uris": uris(native_redirect(), 1),
-            "post_logout_redirect_uris": uris(native_redirect(), 0), "require_pkce": {"const": true}}),
+            "post_logout_redirect_uris": uris(native_redirect(), 0), "require_pkce": {"const": true},
+            "require_pushed_authorization_requests": {"type": "boolean"}}),
             &["token_endpoint_auth_method", "grant_types", "application_type", "redirect_uris"],
         ),
     ]

@@ -5,19 +5,17 @@ use crate::authorization::{expired_page, Authorization};
 use crate::form::FormParams;
 use crate::oauth_response::OAuthFailure;
 use crate::pages::PageError;
-use crate::{authorization_response, pages, KeyRing};
+use crate::{authorization_response, pages};
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_core::authorization_request::{self, Refusal};
+use portcullis_core::authorization_request::Refusal;
 use portcullis_core::OAuthError;
-use portcullis_oauth::authorize::Authorizer;
 
 /// `GET /authorize`: the request in the query string.
 pub async fn authorize_get(
     req: HttpRequest,
     flow: web::Data<Authorization>,
-    keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(&req, FormParams::parse(req.query_string().as_bytes()), &flow, &keys).await
+    authorize(&req, FormParams::parse(req.query_string().as_bytes()), &flow).await
 }
 
 /// `POST /authorize`: the request as a form (OpenID Connect Core §3.1.2.1).
@@ -25,16 +23,14 @@ pub async fn authorize_post(
     req: HttpRequest,
     form: Result<FormParams, OAuthFailure>,
     flow: web::Data<Authorization>,
-    keys: web::Data<KeyRing>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(&req, form.map_err(|failure| failure.0), &flow, &keys).await
+    authorize(&req, form.map_err(|failure| failure.0), &flow).await
 }
 
 async fn authorize(
     req: &HttpRequest,
     params: Result<FormParams, OAuthError>,
     flow: &Authorization,
-    keys: &KeyRing,
 ) -> Result<HttpResponse, PageError> {
     // A repeated or undecodable parameter leaves no trustworthy redirect URI.
     let chrome = flow.chrome(req);
@@ -49,26 +45,13 @@ async fn authorize(
     if let Some(client) = &client {
         crate::usage::attribute(req, client.id.as_str());
     }
-    // A redirect URI an update removed keeps working through its grace period.
-    let metadata = client.as_deref().map(|c| c.metadata_at(flow.app.now()));
-    let registered = client.as_deref().zip(metadata.as_deref()).map(|(c, m)| (&c.id, m));
-    let mut request = match authorization_request::validate(&params.0, registered) {
+    let request = match flow.requests.at_authorize(params.0, client.as_deref()).await? {
         Ok(request) => request,
         Err(Refusal::ErrorPage(why)) => return Ok(pages::protocol_error_page(chrome, &why)),
         Err(Refusal::Redirect { redirect_uri, error, state }) => {
             return Ok(authorization_response::error(&redirect_uri, &error, state.as_deref(), &flow.issuer))
         }
     };
-    if let Some(metadata) = metadata.as_deref() {
-        // OpenID Connect Registration §2: the sector lists every redirect URI of its clients.
-        if let Err(why) = flow.sectors.admits(metadata, &request.redirect_uri).await {
-            let why = format!("The client's sector_identifier_uri: {why}.");
-            return Ok(pages::protocol_error_page(chrome, &why));
-        }
-    }
-    if let Err((code, why)) = Authorizer::check_hint(&mut request, &flow.clients, keys, &flow.issuer) {
-        return Ok(flow.refuse(&request, code, why));
-    }
     let session = flow.session(req).await?;
     flow.proceed(request, session, None, crate::locale::of(req)).await
 }

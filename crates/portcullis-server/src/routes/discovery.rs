@@ -14,7 +14,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use portcullis_core::user::CLAIMS_BY_SCOPE;
 use portcullis_core::{Issuer, SigningAlgorithm};
-use portcullis_oauth::{client_auth, endpoints};
+use portcullis_oauth::{client_auth, endpoints, request_objects};
 use serde::Serialize;
 
 /// The claims of every ID token (OpenID Connect Core §2).
@@ -31,6 +31,8 @@ pub struct Offered {
     pub registration: bool,
     /// Clients named by metadata document URLs (`--client-metadata-documents`).
     pub client_metadata_documents: bool,
+    /// Every client must push its requests (`--require-pushed-authorization-requests`).
+    pub pushed_requests_required: bool,
 }
 
 /// The serialised metadata document.
@@ -69,6 +71,10 @@ struct ProviderMetadata<'a> {
     claims_parameter_supported: bool,
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
+    require_request_uri_registration: bool,
+    request_object_signing_alg_values_supported: &'static [&'static str],
+    pushed_authorization_request_endpoint: String,
+    require_pushed_authorization_requests: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     client_id_metadata_document_supported: bool,
 }
@@ -125,11 +131,15 @@ impl DiscoveryDocument {
             claim_types_supported: ["normal"],
             // OpenID Connect Core §5.5.
             claims_parameter_supported: true,
-            // Discovery §3: these default to false and *true*; say so
-            // explicitly, since request objects are answered
-            // request_not_supported / request_uri_not_supported.
-            request_parameter_supported: false,
-            request_uri_parameter_supported: false,
+            // RFC 9101 §10.4.1 and OpenID Connect Discovery §3: request
+            // objects by value or by reference, from registered locations only.
+            request_parameter_supported: true,
+            request_uri_parameter_supported: true,
+            require_request_uri_registration: true,
+            request_object_signing_alg_values_supported: &request_objects::ALGORITHMS,
+            // RFC 9126 §5.
+            pushed_authorization_request_endpoint: issuer.endpoint(endpoints::PUSHED_AUTHORIZATION_REQUEST),
+            require_pushed_authorization_requests: offered.pushed_requests_required,
             // draft-ietf-oauth-client-id-metadata-document: only when on.
             client_id_metadata_document_supported: offered.client_metadata_documents,
         };

@@ -8,6 +8,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod logout;
+pub mod pushed_authorization;
 pub mod register;
 pub mod revoke;
 pub mod second_factor;
@@ -23,7 +24,7 @@ use portcullis_oauth::endpoints;
 
 /// Mounts every endpoint. A known path called with another method answers
 /// 405; an unknown path answers a JSON 404. Browser apps may call the
-/// token, revocation and UserInfo endpoints and read discovery and the
+/// token, pushed authorization request, revocation and UserInfo endpoints and read discovery and the
 /// JWKS from other origins ([`cors`]), and register clients from any.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let for_clients = || from_fn(cors::for_clients);
@@ -50,6 +51,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(readable("/assets/branding.css", crate::branding::stylesheet))
         .service(readable("/assets/brand-logo", crate::branding::logo))
         .service(postable(endpoints::TOKEN, token::token).wrap(for_clients()))
+        .service(
+            postable(endpoints::PUSHED_AUTHORIZATION_REQUEST, pushed_authorization::push).wrap(for_clients()),
+        )
         .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post).wrap(for_clients()))
         .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))

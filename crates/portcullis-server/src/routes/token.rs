@@ -7,9 +7,8 @@ use crate::metrics::IssuedToken;
 use crate::oauth_response::{no_store, OAuthFailure};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::App;
-use portcullis_core::{ErrorCode, OAuthError, TokenEndpointAuthMethod};
+use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_oauth::grants::{self, GrantContext, TokenSettings};
 
 /// `POST /token`.
@@ -22,19 +21,7 @@ pub async fn token(
     app: web::Data<App>,
 ) -> Result<HttpResponse, OAuthFailure> {
     let client = auth.authenticate(&req, &form).await?;
-    // Per authenticated client: a stranger with a client's id cannot spend its
-    // allowance. A public client proves nothing by its id: counted per address.
-    let limit = client.metadata.token_rate_limit.unwrap_or(settings.token_rate_limit);
-    let subject = match client.metadata.token_endpoint_auth_method {
-        TokenEndpointAuthMethod::None => {
-            format!("{}@{}", client.id.as_str(), address_key(auth.client_ip(&req)))
-        }
-        _ => client.id.as_str().to_owned(),
-    };
-    if let Decision::Limited { retry_after } = app.rate_limit(Limit::Token, &subject, limit) {
-        let description = format!("over this client's limit of {limit} token requests a minute");
-        return Err(OAuthError::slow_down(description, retry_after).into());
-    }
+    auth.within_rate_limit(&req, &client, settings.token_rate_limit, &app)?;
     // The client's own choice, checked once it is authenticated: a missing
     // or unsupported grant type counts towards its `malformed_requests` rule.
     let grant = match form.require("grant_type").and_then(|grant_type| {

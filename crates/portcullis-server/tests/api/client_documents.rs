@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Documents a test serves by path: status, body and `Cache-Control`;
+/// Documents a test serves by path: status, body (JSON, or a string as
+/// itself) and `Cache-Control`;
 /// and how often each was fetched.
 #[derive(Default)]
 pub struct Documents {
@@ -46,9 +47,16 @@ pub fn serve(documents: Arc<Documents>) -> String {
                 *docs.fetches.lock().unwrap().entry(path.clone()).or_default() += 1;
                 match docs.served.lock().unwrap().get(&path) {
                     Some((status, body, cache)) => {
-                        HttpResponse::build(actix_web::http::StatusCode::from_u16(*status).unwrap())
-                            .insert_header(("cache-control", *cache))
-                            .json(body)
+                        let mut response =
+                            HttpResponse::build(actix_web::http::StatusCode::from_u16(*status).unwrap());
+                        response.insert_header(("cache-control", *cache));
+                        match body {
+                            // A string is served as itself: a request object.
+                            Value::String(jwt) => {
+                                response.content_type("application/oauth-authz-req+jwt").body(jwt.clone())
+                            }
+                            json => response.json(json),
+                        }
                     }
                     None => HttpResponse::NotFound().finish(),
                 }

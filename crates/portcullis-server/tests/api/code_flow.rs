@@ -264,7 +264,6 @@ backend_tests! {
             (vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
             (vec![("code_challenge_method", "plain")], "invalid_request"),
             (vec![("scope", "openid admin")], "invalid_scope"),
-            (vec![("request", "e30.e30.")], "request_not_supported"),
         ] {
             let back = location(browser.authorize(&client, &extra).await.headers());
             assert!(back.starts_with(REDIRECT), "{extra:?}: {back}");

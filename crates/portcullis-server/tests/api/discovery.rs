@@ -39,9 +39,11 @@ backend_tests! {
         assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
         assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
         assert_eq!(document["authorization_response_iss_parameter_supported"], true);
-        // Discovery §3 defaults request_uri_parameter_supported to true: it must be said.
-        assert_eq!(document["request_uri_parameter_supported"], false);
-        assert_eq!(document["request_parameter_supported"], false);
+        assert_eq!(document["request_uri_parameter_supported"], true);
+        assert_eq!(document["request_parameter_supported"], true);
+        assert_eq!(document["require_request_uri_registration"], true);
+        assert_eq!(document["request_object_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
+        assert_eq!(document["require_pushed_authorization_requests"], false);
         assert_eq!(document["claims_parameter_supported"], true);
         assert_eq!(document["response_modes_supported"], serde_json::json!(["query"]));
         assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token"]));
@@ -78,6 +80,7 @@ backend_tests! {
                 ("end_session_endpoint", endpoints::END_SESSION),
                 ("introspection_endpoint", endpoints::INTROSPECT),
                 ("jwks_uri", endpoints::JWKS),
+                ("pushed_authorization_request_endpoint", endpoints::PUSHED_AUTHORIZATION_REQUEST),
                 ("revocation_endpoint", endpoints::REVOKE),
                 ("token_endpoint", endpoints::TOKEN),
                 ("userinfo_endpoint", endpoints::USERINFO),
@@ -111,8 +114,8 @@ backend_tests! {
         let page = response.text().await.unwrap();
         assert!(page.contains(r#"name="confirm" value="yes""#) && page.contains("Do you want to sign out?"), "{page}");
 
-        // Token, introspection and revocation: POST only; naming no client is invalid_client.
-        for path in [endpoints::TOKEN, endpoints::INTROSPECT, endpoints::REVOKE] {
+        // Token, pushed requests, introspection and revocation: POST only; naming no client is invalid_client.
+        for path in [endpoints::TOKEN, endpoints::PUSHED_AUTHORIZATION_REQUEST, endpoints::INTROSPECT, endpoints::REVOKE] {
             let response = app.get(path).await;
             assert_eq!(response.status(), 405, "GET {path}");
             assert_eq!(response.headers()["allow"], "POST", "GET {path}");

@@ -29,6 +29,7 @@ mod jwks;
 mod metrics;
 mod pairwise;
 mod private_key_jwt;
+mod pushed_requests;
 mod rate_limits;
 mod registration;
 mod remediation;

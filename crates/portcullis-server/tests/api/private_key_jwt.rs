@@ -29,18 +29,22 @@ impl ClientKey {
     }
 
     pub fn sign(&self, claims: Value) -> String {
+        self.sign_with(&JwsHeader::new(), claims)
+    }
+
+    /// `claims` signed under `header` (josekit adds `alg`).
+    pub fn sign_with(&self, header: &JwsHeader, claims: Value) -> String {
         let Value::Object(claims) = claims else { unreachable!() };
         let payload = JwtPayload::from_map(claims).unwrap();
-        let header = JwsHeader::new();
         match self {
             ClientKey::Ec(pair) => jwt::encode_with_signer(
                 &payload,
-                &header,
+                header,
                 &ES256.signer_from_jwk(&pair.to_jwk_key_pair()).unwrap(),
             ),
             ClientKey::Rsa(pair) => jwt::encode_with_signer(
                 &payload,
-                &header,
+                header,
                 &RS256.signer_from_jwk(&pair.to_jwk_key_pair()).unwrap(),
             ),
         }

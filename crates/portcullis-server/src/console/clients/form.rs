@@ -37,7 +37,11 @@ pub enum Kind {
 pub fn kind(field: &ClientField) -> Kind {
     match field.shape {
         Shape::Text(_) | Shape::WebUrl | Shape::Scope | Shape::Resource => Kind::Text,
-        Shape::Texts { .. } | Shape::Networks | Shape::Resources | Shape::RedirectUris => Kind::Lines,
+        Shape::Texts { .. }
+        | Shape::Networks
+        | Shape::Resources
+        | Shape::RedirectUris
+        | Shape::WebUrls(_) => Kind::Lines,
         Shape::Origins => Kind::OptionalLines,
         Shape::Countries => Kind::Words,
         Shape::Seconds(_) | Shape::UpToSeconds(_) | Shape::PerMinute => Kind::Number,
