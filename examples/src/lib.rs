@@ -59,8 +59,34 @@ pub struct Endpoints {
     pub introspection: String,
 }
 
+/// What a resource server reads from introspection besides the standard
+/// members: the key a DPoP-bound token is bound to (RFC 9449 §6.2).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct Binding {
+    /// `cnf`, for a bound token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation (RFC 7800): the thumbprint of its DPoP key.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the key (RFC 9449 §6.1).
+    pub jkt: String,
+}
+
+impl oauth2::ExtraTokenFields for Binding {}
+
+/// An introspection answer with its `cnf`.
+pub type Introspection = oauth2::StandardTokenIntrospectionResponse<Binding, oauth2::basic::BasicTokenType>;
+
 /// An oauth2 client that calls the introspection endpoint only.
-pub type Introspector = oauth2::basic::BasicClient<
+pub type Introspector = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    Introspection,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
     oauth2::EndpointNotSet,
     oauth2::EndpointNotSet,
     oauth2::EndpointSet,
@@ -69,9 +95,9 @@ pub type Introspector = oauth2::basic::BasicClient<
 >;
 
 /// `client` as a caller of `endpoints`' introspection (RFC 7662), with its
-/// secret: what a resource server checks bearer tokens with.
+/// secret: what a resource server checks tokens with.
 pub fn introspector(client: Client, endpoints: &Endpoints) -> anyhow::Result<Introspector> {
-    Ok(oauth2::basic::BasicClient::new(oauth2::ClientId::new(client.client_id))
+    Ok(oauth2::Client::new(oauth2::ClientId::new(client.client_id))
         .set_client_secret(oauth2::ClientSecret::new(client.client_secret))
         .set_introspection_url(oauth2::IntrospectionUrl::new(endpoints.introspection.clone())?))
 }

@@ -107,7 +107,8 @@ async fn the_service_gets_a_token_that_the_resource_server_accepts() {
     let issuer = start_server(&db);
 
     let output = tokio::task::spawn_blocking({
-        let issuer = issuer.clone();
+        let (issuer, service_id, service_secret) =
+            (issuer.clone(), service_id.clone(), service_secret.clone());
         move || {
             Command::new(env!("CARGO_BIN_EXE_service"))
                 .args(["--issuer", &issuer, "--client-id", &service_id, "--scope", "read"])
@@ -142,6 +143,69 @@ async fn the_service_gets_a_token_that_the_resource_server_accepts() {
     assert_eq!(refused.status(), 401);
     assert!(refused.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
     assert_eq!(http.get(&hello).send().await.unwrap().status(), 401);
+
+    // A token bound to a DPoP key (RFC 9449): taken with a proof of that key only.
+    let key = josekit::jwk::alg::ec::EcKeyPair::generate(josekit::jwk::alg::ec::EcCurve::P256).unwrap();
+    let token_endpoint = format!("{issuer}/token");
+    let bound: serde_json::Value = http
+        .post(&token_endpoint)
+        .basic_auth(&service_id, Some(&service_secret))
+        .header("DPoP", dpop_proof(&key, "POST", &token_endpoint, None))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bound["token_type"], "DPoP", "{bound}");
+    let bound = bound["access_token"].as_str().unwrap();
+    let with_proof = |key, token: &str| {
+        http.get(&hello)
+            .header("authorization", format!("DPoP {token}"))
+            .header("DPoP", dpop_proof(key, "GET", &hello, Some(token)))
+    };
+    let accepted = with_proof(&key, bound).send().await.unwrap();
+    assert_eq!(accepted.status(), 200);
+    let body: serde_json::Value = accepted.json().await.unwrap();
+    assert!(body["bound_to"].is_string(), "{body}");
+    let stranger = josekit::jwk::alg::ec::EcKeyPair::generate(josekit::jwk::alg::ec::EcCurve::P256).unwrap();
+    for (refused, why) in [
+        (http.get(&hello).bearer_auth(bound), "as a bearer token"),
+        (with_proof(&stranger, bound), "with another key's proof"),
+        (with_proof(&key, bound).header("DPoP", "x"), "with two proofs"),
+        (with_proof(&key, &access_token), "an unbound token as DPoP"),
+    ] {
+        assert_eq!(refused.send().await.unwrap().status(), 401, "{why}");
+    }
+}
+
+/// A DPoP proof (RFC 9449 §4.2) by `key` for `htm` at `htu`, naming `token`.
+fn dpop_proof(key: &josekit::jwk::alg::ec::EcKeyPair, htm: &str, htu: &str, token: Option<&str>) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut header = josekit::jws::JwsHeader::new();
+    header.set_token_type("dpop+jwt");
+    header.set_claim("jwk", Some(serde_json::to_value(key.to_jwk_public_key()).unwrap())).unwrap();
+    let mut payload = josekit::jwt::JwtPayload::new();
+    payload.set_jwt_id(fresh_jti());
+    payload.set_claim("htm", Some(htm.into())).unwrap();
+    payload.set_claim("htu", Some(htu.into())).unwrap();
+    payload.set_issued_at(&std::time::SystemTime::now());
+    if let Some(token) = token {
+        let ath =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()));
+        payload.set_claim("ath", Some(ath.into())).unwrap();
+    }
+    let signer = josekit::jws::ES256.signer_from_jwk(&key.to_jwk_key_pair()).unwrap();
+    josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap()
+}
+
+/// A `jti` no other proof of this run has.
+fn fresh_jti() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
 #[tokio::test]

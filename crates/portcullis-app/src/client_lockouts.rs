@@ -18,7 +18,7 @@ use crate::clients::is_last_admin;
 use crate::remediation::{self, Action, DEFAULT_RULE};
 use crate::{Actor, App, AppError, Event};
 use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_store::{address_lockouts, assertions, auth_failures, lockouts};
+use portcullis_store::{address_lockouts, auth_failures, lockouts};
 use std::net::IpAddr;
 
 /// The actor lockouts are recorded under.
@@ -184,16 +184,5 @@ impl App {
         let subject = address_subject(client_id, address);
         auth_failures::clear(&mut *self.db.get()?, &subject)?;
         Ok(())
-    }
-
-    /// Records the `jti` of `client_id`'s assertion, valid until
-    /// `expires_at`; false when it was seen before (RFC 7523 §3: a replay).
-    pub fn record_assertion(
-        &self,
-        client_id: &str,
-        jti: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, AppError> {
-        Ok(assertions::record_jti(&mut *self.db.get()?, client_id, jti, expires_at)?)
     }
 }

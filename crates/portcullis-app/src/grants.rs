@@ -202,6 +202,7 @@ impl App {
                 sid: session.session_id.clone(),
                 amr: amr.into_iter().map(str::to_owned).collect(),
                 claims: request.claims.clone(),
+                dpop_jkt: request.dpop_jkt.clone(),
             },
             created_at: now,
             expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),
@@ -240,11 +241,13 @@ impl App {
     }
 
     /// Starts the refresh-token family of the grant `code` started, living
-    /// as `policy` says; returns its first token.
+    /// as `policy` says, bound to the DPoP key `jkt` when given; returns its
+    /// first token.
     pub fn start_refresh_family(
         &self,
         policy: RefreshPolicy,
         code: &RedeemedCode,
+        jkt: Option<String>,
     ) -> Result<RefreshToken, AppError> {
         let now = self.clock.now();
         let family = FamilyRecord {
@@ -260,6 +263,7 @@ impl App {
             auth_time: code.details.auth_time,
             sid: code.details.sid.clone(),
             claims: code.details.claims.clone(),
+            jkt,
         };
         let (token, first) = new_refresh_token(&family.family_id, carried, now, policy);
         refresh::start_family(&mut *self.db.get()?, &family, &first)?;

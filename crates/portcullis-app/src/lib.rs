@@ -46,6 +46,7 @@ pub mod pushed_requests;
 pub mod rate_limits;
 pub mod registration;
 pub mod remediation;
+pub mod replays;
 pub mod second_factor;
 pub mod secrets;
 pub mod sessions;

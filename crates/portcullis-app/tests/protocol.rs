@@ -102,7 +102,7 @@ fn refresh_token(app: &App, client: &str) -> RefreshToken {
     let CodeRedemption::Redeemed(code) = app.redeem_code(&caller(client), &code).unwrap() else {
         panic!("redeemed")
     };
-    app.start_refresh_family(policy(app, client), &code).unwrap()
+    app.start_refresh_family(policy(app, client), &code, None).unwrap()
 }
 
 backend_tests! {

@@ -113,6 +113,11 @@ pub struct AuthorizationRequest {
     /// mapping added later asks again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared_claims: Vec<String>,
+    /// The thumbprint of the DPoP key the code will be bound to (`dpop_jkt`,
+    /// RFC 9449 §10), from the request or the proof sent to the pushed
+    /// authorization request endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -258,6 +263,13 @@ pub fn validate(
         .filter(|mapping| mapping.reads_user() && mapping.scope.as_deref().is_none_or(|s| scope.contains(s)))
         .map(|mapping| mapping.claim.clone())
         .collect();
+    // RFC 9449 §10: a JWK thumbprint, SHA-256 in base64url.
+    let dpop_jkt = params.get("dpop_jkt");
+    if dpop_jkt.is_some_and(|jkt| {
+        jkt.len() != 43 || !jkt.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return Err(invalid("dpop_jkt is not a JWK SHA-256 thumbprint"));
+    }
     let owned = |name: &str| params.get(name).map(str::to_owned);
     Ok(AuthorizationRequest {
         client_id: client_id.clone(),
@@ -275,6 +287,7 @@ pub fn validate(
         ui_locales: owned("ui_locales"),
         claims,
         shared_claims,
+        dpop_jkt: dpop_jkt.map(str::to_owned),
     })
 }
 

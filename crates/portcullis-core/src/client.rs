@@ -191,6 +191,10 @@ pub struct ClientMetadata {
     /// §5.2): no other location is ever fetched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request_uris: Vec<String>,
+    /// Whether the client's access tokens are always bound to a DPoP key:
+    /// a token request without a proof is refused (RFC 9449 §5.2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     /// Whether ID tokens must carry `auth_time` (OpenID Connect
     /// Registration §2); they always do here.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -280,6 +280,13 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         "RS256",
     ),
     field(
+        "dpop_bound_access_tokens",
+        Shape::Flag,
+        Tokens,
+        "Require DPoP",
+        "Access tokens only bound to the client's DPoP key (RFC 9449); a token request without a proof is refused.",
+    ),
+    field(
         "access_token_lifetime",
         Shape::Seconds(MAX_ACCESS_TOKEN_LIFETIME),
         Tokens,

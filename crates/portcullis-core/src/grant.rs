@@ -32,6 +32,10 @@ pub struct CodeDetails {
     /// What the `claims` parameter asked for (OpenID Connect Core §5.5).
     #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
     pub claims: RequestedClaims,
+    /// The thumbprint of the DPoP key the code is bound to (`dpop_jkt`,
+    /// RFC 9449 §10): only a proof with that key exchanges it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// What a refresh token carries forward from the authorization.
@@ -47,4 +51,8 @@ pub struct RefreshDetails {
     /// tokens of each refresh.
     #[serde(default, skip_serializing_if = "RequestedClaims::is_empty")]
     pub claims: RequestedClaims,
+    /// The thumbprint of the DPoP key a public client's family is bound to
+    /// (RFC 9449 §5): only a proof with that key refreshes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }

@@ -40,6 +40,12 @@ pub enum ErrorCode {
     /// The `request_uri` is unknown, used, expired, another client's, or a
     /// location the client did not register (RFC 9101 §7, RFC 9126 §4).
     InvalidRequestUri,
+    /// The DPoP proof is missing where required, malformed, replayed, or
+    /// does not match the request or the token (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce, sent in `DPoP-Nonce`
+    /// (RFC 9449 §8).
+    UseDpopNonce,
     /// A redirect URI of a registration is not valid (RFC 7591 §3.2.2).
     InvalidRedirectUri,
     /// A member of a registration is not valid (RFC 7591 §3.2.2).
@@ -78,6 +84,8 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidSoftwareStatement => "invalid_software_statement",
@@ -120,12 +128,22 @@ pub struct OAuthError {
     /// `slow_down` and `temporarily_unavailable`.
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// The server's current DPoP nonce (`DPoP-Nonce`), for `use_dpop_nonce`
+    /// (RFC 9449 §8).
+    #[serde(skip)]
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
     /// An error with `code` and `description`.
     pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
-        Self { error, error_description: description.into(), retry_after: None }
+        Self { error, error_description: description.into(), retry_after: None, dpop_nonce: None }
+    }
+
+    /// `use_dpop_nonce`: the proof must carry `nonce`, the server's current one (RFC 9449 §8).
+    pub fn use_dpop_nonce(nonce: String) -> Self {
+        let description = "use the server's DPoP nonce (DPoP-Nonce)";
+        Self { dpop_nonce: Some(nonce), ..Self::new(ErrorCode::UseDpopNonce, description) }
     }
 
     /// `slow_down` (429): over a rate limit until `retry_after` seconds pass.

@@ -44,6 +44,17 @@ pub struct AccessTokenClaims {
     /// bearer of this token beside those its scope releases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub userinfo_claims: Vec<String>,
+    /// The key the token is bound to (RFC 7800 §3.1, RFC 9449 §6.1): only
+    /// a request with a DPoP proof of that key may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800 §3.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1).
+    pub jkt: String,
 }
 
 impl AccessTokenClaims {
@@ -62,8 +73,20 @@ impl AccessTokenClaims {
 }
 
 /// The names of an access token's own claims, which no extra claim takes.
-const ACCESS_TOKEN_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "client_id", "scope", "jti", "grant_id", "iat", "nbf", "exp", "userinfo_claims"];
+const ACCESS_TOKEN_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "client_id",
+    "scope",
+    "jti",
+    "grant_id",
+    "iat",
+    "nbf",
+    "exp",
+    "userinfo_claims",
+    "cnf",
+];
 
 /// Claims serialised with extra ones beside them, in one pass.
 #[derive(Serialize)]
@@ -175,6 +198,7 @@ mod tests {
             nbf: None,
             exp: 1_700_000_600,
             userinfo_claims: Vec::new(),
+            cnf: None,
         }
     }
 
@@ -212,7 +236,12 @@ mod tests {
             names.sort();
             names
         };
-        let full = AccessTokenClaims { nbf: Some(1), userinfo_claims: vec!["email".into()], ..claims() };
+        let full = AccessTokenClaims {
+            nbf: Some(1),
+            userinfo_claims: vec!["email".into()],
+            cnf: Some(Confirmation { jkt: "k".into() }),
+            ..claims()
+        };
         assert_eq!(keys(serde_json::to_value(full).unwrap()), sorted(ACCESS_TOKEN_CLAIMS));
         let id_token = crate::IdTokenClaims {
             iss: "i".into(),

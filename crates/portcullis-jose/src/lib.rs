@@ -11,14 +11,16 @@
 
 pub mod access_token;
 pub mod client_keys;
+pub mod dpop;
 pub mod error;
 pub mod id_token;
 pub mod jwk;
 pub mod kek;
+pub mod numeric_date;
 pub mod pairwise;
 pub mod signing_key;
 
-pub use access_token::{AccessTokenClaims, VerificationKey, ACCESS_TOKEN_TYPE};
+pub use access_token::{AccessTokenClaims, Confirmation, VerificationKey, ACCESS_TOKEN_TYPE};
 pub use client_keys::ClientKeys;
 pub use error::JoseError;
 pub use id_token::{at_hash, sign_claims, IdTokenClaims};

@@ -6,6 +6,7 @@ use crate::clients::ClientRegistry;
 use crate::grants::TokenSettings;
 use crate::mirror::RevocationList;
 use crate::KeyRing;
+use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_jose::AccessTokenClaims;
 
 /// The token of an `Authorization: Bearer` header's value (RFC 6750 §2.1;
@@ -14,6 +15,61 @@ pub fn bearer_token(authorization: &[u8]) -> Option<String> {
     let value = header_text(authorization)?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+/// How a request presents its access token (RFC 9449 §7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presentation {
+    /// `Authorization: Bearer`, or in a form body (RFC 6750 §2).
+    Bearer,
+    /// `Authorization: DPoP`, with a proof of the key it is bound to.
+    Dpop,
+}
+
+/// The token of an `Authorization: Bearer` or `Authorization: DPoP`
+/// header's value, and which it was (the scheme is case-insensitive).
+pub fn presented_token(authorization: &[u8]) -> Option<(Presentation, String)> {
+    let value = header_text(authorization)?;
+    let (scheme, token) = value.split_once(' ')?;
+    let presentation = if scheme.eq_ignore_ascii_case("bearer") {
+        Presentation::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Presentation::Dpop
+    } else {
+        return None;
+    };
+    Some((presentation, token.trim().to_owned()))
+}
+
+/// Whether a token with `claims`, presented as `presentation` with a proof
+/// of the key `proven` (checked against the token's hash), is held by whom
+/// it is bound to (RFC 9449 §7.1, §7.2): a bound token only as `DPoP` with
+/// a proof of its key, a bearer token only as `Bearer`.
+pub fn check_holder(
+    claims: &AccessTokenClaims,
+    presentation: Presentation,
+    proven: Option<&str>,
+) -> Result<(), OAuthError> {
+    match (&claims.cnf, presentation) {
+        (Some(cnf), Presentation::Dpop) if proven == Some(cnf.jkt.as_str()) => Ok(()),
+        (Some(_), Presentation::Dpop) if proven.is_none() => {
+            Err(OAuthError::new(ErrorCode::InvalidDpopProof, "a DPoP-bound token needs a DPoP proof"))
+        }
+        (Some(_), Presentation::Dpop) => Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "the DPoP proof is not signed with the key the token is bound to",
+        )),
+        // §7.2: a bound token is never accepted as a bearer token.
+        (Some(_), Presentation::Bearer) => Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token is DPoP-bound: send it as Authorization: DPoP with a proof",
+        )),
+        (None, Presentation::Bearer) => Ok(()),
+        (None, Presentation::Dpop) => Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token is not DPoP-bound: send it as Bearer",
+        )),
+    }
 }
 
 /// A header's value as text, when it is all visible ASCII (and tabs), as
@@ -73,6 +129,46 @@ impl TokenCheck<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bound_token_is_held_only_with_a_proof_of_its_key() {
+        let claims = |cnf: Option<&str>| AccessTokenClaims {
+            iss: "i".into(),
+            sub: "s".into(),
+            aud: "a".into(),
+            client_id: "c".into(),
+            scope: None,
+            jti: "j".into(),
+            grant_id: None,
+            iat: 0,
+            nbf: None,
+            exp: 1,
+            userinfo_claims: Vec::new(),
+            cnf: cnf.map(|jkt| portcullis_jose::Confirmation { jkt: jkt.into() }),
+        };
+        let (bound, bearer) = (claims(Some("k1")), claims(None));
+        assert!(check_holder(&bound, Presentation::Dpop, Some("k1")).is_ok());
+        assert_eq!(
+            check_holder(&bound, Presentation::Dpop, Some("k2")).unwrap_err().error,
+            ErrorCode::InvalidDpopProof
+        );
+        assert_eq!(
+            check_holder(&bound, Presentation::Dpop, None).unwrap_err().error,
+            ErrorCode::InvalidDpopProof
+        );
+        assert_eq!(
+            check_holder(&bound, Presentation::Bearer, None).unwrap_err().error,
+            ErrorCode::InvalidToken
+        );
+        assert!(check_holder(&bearer, Presentation::Bearer, None).is_ok());
+        assert_eq!(
+            check_holder(&bearer, Presentation::Dpop, Some("k1")).unwrap_err().error,
+            ErrorCode::InvalidToken
+        );
+        assert_eq!(presented_token(b"dPoP abc"), Some((Presentation::Dpop, "abc".into())));
+        assert_eq!(presented_token(b"Bearer abc"), Some((Presentation::Bearer, "abc".into())));
+        assert_eq!(presented_token(b"Basic abc"), None);
+    }
 
     #[test]
     fn a_bearer_header_is_read_only_when_it_is_visible_ascii() {

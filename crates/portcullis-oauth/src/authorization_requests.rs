@@ -124,8 +124,15 @@ impl AuthorizationRequests {
     }
 
     /// Validates and keeps the request `params` push for the authenticated
-    /// `client` (RFC 9126 §2.1); a refusal is the endpoint's JSON error.
-    pub async fn push(&self, params: Params, client: &RegisteredClient) -> Result<Pushed, OAuthError> {
+    /// `client` (RFC 9126 §2.1), its code bound to the key of the DPoP
+    /// proof the push carried (`dpop`, RFC 9449 §10.1); a refusal is the
+    /// endpoint's JSON error.
+    pub async fn push(
+        &self,
+        params: Params,
+        client: &RegisteredClient,
+        dpop: Option<&str>,
+    ) -> Result<Pushed, OAuthError> {
         // §2.1: a pushed request is the request itself, never a reference to one.
         if params.get("request_uri").is_some() {
             return Err(OAuthError::invalid_request("request_uri cannot be pushed (RFC 9126 §2.1)"));
@@ -139,7 +146,15 @@ impl AuthorizationRequests {
             None => params,
         };
         let params = with_client_id(params, client).map_err(as_error)?;
-        let request = self.validate(&params, client).await.map_err(as_error)?;
+        let mut request = self.validate(&params, client).await.map_err(as_error)?;
+        // RFC 9449 §10.1: the proof's key binds the code, as dpop_jkt would; never two keys.
+        match (request.dpop_jkt.as_deref(), dpop) {
+            (Some(asked), Some(proven)) if asked != proven => {
+                return Err(OAuthError::invalid_request("dpop_jkt is not the key of the DPoP proof"));
+            }
+            (None, Some(proven)) => request.dpop_jkt = Some(proven.to_owned()),
+            _ => {}
+        }
         let lifetime = self.pushed.lifetime;
         let request_uri =
             protocol_operation(&self.app, move |app| app.push_request(&request, lifetime)).await?;

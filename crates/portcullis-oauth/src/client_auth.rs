@@ -501,8 +501,11 @@ struct AssertionClaims {
     sub: String,
     #[serde(deserialize_with = "one_or_many")]
     aud: Vec<String>,
+    #[serde(deserialize_with = "portcullis_jose::numeric_date::required")]
     exp: i64,
+    #[serde(default, deserialize_with = "portcullis_jose::numeric_date::optional")]
     nbf: Option<i64>,
+    #[serde(default, deserialize_with = "portcullis_jose::numeric_date::optional")]
     iat: Option<i64>,
     jti: String,
 }
@@ -641,6 +644,14 @@ mod tests {
         assert!(
             serde_json::from_str::<AssertionClaims>(r#"{"iss":"a","sub":"a","aud":"x","jti":"j"}"#).is_err(),
             "exp is required"
+        );
+        let fractional: AssertionClaims =
+            serde_json::from_str(r#"{"iss":"a","sub":"a","aud":"x","exp":1.5,"iat":0.25,"jti":"j"}"#)
+                .unwrap();
+        assert_eq!(
+            (fractional.exp, fractional.iat),
+            (1, Some(0)),
+            "NumericDate may have a fraction (RFC 7519 §2)"
         );
     }
 }

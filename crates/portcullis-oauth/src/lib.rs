@@ -4,7 +4,7 @@
 //! ([`client_auth`]), reading authorization requests, pushed (RFC 9126) or
 //! as signed request objects (RFC 9101) ([`authorization_requests`],
 //! [`request_objects`]), the authorization request's way through login,
-//! second factor and consent ([`authorize`]), access-token verification
+//! second factor and consent ([`authorize`]), DPoP proofs ([`dpop`]), access-token verification
 //! ([`access_tokens`]), clients' remote keys ([`remote_jwks`]), and the
 //! instance's in-memory mirrors they read: the client registry
 //! ([`clients`]), the key ring ([`key_ring`]), the revocation list and the
@@ -28,6 +28,7 @@ pub mod client_auth;
 pub mod client_documents;
 pub mod client_lockout;
 pub mod clients;
+pub mod dpop;
 pub mod endpoints;
 pub mod fetched_documents;
 pub mod geoip;

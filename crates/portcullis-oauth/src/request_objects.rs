@@ -11,6 +11,7 @@ use crate::remote_jwks::RemoteJwks;
 use chrono::{DateTime, Utc};
 use portcullis_core::client_fields::without_fragment;
 use portcullis_core::{ErrorCode, Issuer, OAuthError};
+use portcullis_jose::numeric_date;
 use portcullis_outbound::{LongerBody, Outbound, OutboundRequest};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -141,9 +142,9 @@ impl RequestObjects {
         }
         let time = |name: &str| match claims.get(name) {
             None => Ok(None),
-            Some(value) => {
-                value.as_i64().map(Some).ok_or_else(|| invalid_object(format!("{name} is not a number")))
-            }
+            Some(value) => numeric_date::seconds(value)
+                .map(Some)
+                .ok_or_else(|| invalid_object(format!("{name} is not a NumericDate"))),
         };
         if time("exp")?.is_some_and(|exp| exp <= now - LEEWAY) {
             return Err(invalid_object("the request object has expired"));

@@ -540,6 +540,10 @@ pub struct ServeArgs {
     /// §5), not only those whose metadata says so.
     #[arg(long, env = "PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")]
     pub require_pushed_authorization_requests: bool,
+    /// Every DPoP proof must carry the server's current nonce (RFC 9449 §8),
+    /// which responses hand out in `DPoP-Nonce`.
+    #[arg(long, env = "PORTCULLIS_REQUIRE_DPOP_NONCE")]
+    pub require_dpop_nonce: bool,
     /// A MaxMind-format country database (`.mmdb`, e.g. GeoLite2 Country):
     /// clients with `allowed_countries` used from elsewhere are reported.
     #[arg(long, env = "PORTCULLIS_GEOIP_DB")]
@@ -651,6 +655,8 @@ pub struct Settings {
     pub loopback_documents: bool,
     /// How pushed authorization requests live, and whether every client must push.
     pub pushed_requests: portcullis_oauth::authorization_requests::PushedRequestPolicy,
+    /// Whether every DPoP proof must carry the server's nonce.
+    pub require_dpop_nonce: bool,
     /// What the sign-in pages show of the server's brand.
     pub branding: crate::branding::BrandSettings,
 }
@@ -795,6 +801,7 @@ impl ServeArgs {
                 lifetime: Duration::from_secs(self.par_lifetime),
                 required: self.require_pushed_authorization_requests,
             },
+            require_dpop_nonce: self.require_dpop_nonce,
             branding: crate::branding::BrandSettings {
                 name: self.brand_name,
                 logo: self.brand_logo,

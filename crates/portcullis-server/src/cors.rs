@@ -25,10 +25,12 @@ use actix_web::{web, HttpResponse};
 
 /// How long a browser may keep a preflight's answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
-/// The request headers a page may send: a client's credentials and the form.
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
-/// The answer headers a page may read besides the simple ones.
-const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After";
+/// The request headers a page may send: a client's credentials, the form
+/// and a DPoP proof (RFC 9449 §4.1).
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, DPoP";
+/// The answer headers a page may read besides the simple ones (the DPoP
+/// nonce among them, RFC 9449 §8).
+const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After, DPoP-Nonce";
 
 /// The middleware of the endpoints browser apps call for a client.
 pub async fn for_clients(

@@ -2,10 +2,26 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use portcullis_oauth::access_tokens::Presentation;
 
 /// The `Authorization` header, as sent.
 pub fn authorization(req: &HttpRequest) -> Option<&[u8]> {
     req.headers().get(header::AUTHORIZATION).map(|value| value.as_bytes())
+}
+
+/// The access token of an `Authorization: Bearer` or `Authorization: DPoP`
+/// header, and which (RFC 9449 §7.1).
+pub fn access_token(req: &HttpRequest) -> Option<(Presentation, String)> {
+    authorization(req).and_then(portcullis_oauth::access_tokens::presented_token)
+}
+
+/// Every `DPoP` header of `req` (RFC 9449 §4.1); one that is not visible
+/// ASCII reads as empty, which no proof is.
+pub fn dpop_proofs(req: &HttpRequest) -> Vec<&str> {
+    req.headers()
+        .get_all("dpop")
+        .map(|value| portcullis_oauth::access_tokens::header_text(value.as_bytes()).unwrap_or_default())
+        .collect()
 }
 
 /// The token of an `Authorization: Bearer` header.

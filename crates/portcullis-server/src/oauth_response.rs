@@ -5,7 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use portcullis_app::AppError;
 use portcullis_core::{ErrorCode, OAuthError};
+use portcullis_oauth::access_tokens::Presentation;
 use std::fmt;
+
+/// The header carrying the server's DPoP nonce (RFC 9449 §8).
+pub const DPOP_NONCE: &str = "dpop-nonce";
 
 /// An [`OAuthError`] as an HTTP response.
 #[derive(Debug)]
@@ -44,6 +48,9 @@ impl ResponseError for OAuthFailure {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         no_store(&mut response);
+        if let Some(nonce) = &self.0.dpop_nonce {
+            response.insert_header((DPOP_NONCE, nonce.as_str()));
+        }
         match self.0.error {
             // RFC 6749 §5.2: a 401 for client authentication names the scheme.
             ErrorCode::InvalidClient => {
@@ -67,6 +74,72 @@ impl ResponseError for OAuthFailure {
             _ => {}
         }
         response.json(&self.0)
+    }
+}
+
+/// An error at a resource of this server (UserInfo) to a request that
+/// presented its token as `scheme`: for `DPoP`, 401 with a `DPoP`
+/// challenge naming the error and the proof algorithms (RFC 9449 §7.1),
+/// else as [`OAuthFailure`] answers it.
+#[derive(Debug)]
+pub struct ResourceFailure {
+    /// What went wrong.
+    pub error: OAuthError,
+    /// How the token was presented.
+    pub scheme: Presentation,
+}
+
+impl fmt::Display for ResourceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl From<OAuthFailure> for ResourceFailure {
+    fn from(failure: OAuthFailure) -> Self {
+        Self { error: failure.0, scheme: Presentation::Bearer }
+    }
+}
+
+/// The `DPoP` challenge's `algs` (RFC 9449 §7.1).
+fn dpop_algs() -> String {
+    portcullis_jose::dpop::PROOF_ALGORITHMS.join(" ")
+}
+
+/// The challenges of a resource to a request that sent no token: either
+/// scheme will do (RFC 9449 §7.2).
+pub fn no_token_challenge() -> String {
+    format!(r#"Bearer realm="portcullis", DPoP realm="portcullis", algs="{}""#, dpop_algs())
+}
+
+impl ResponseError for ResourceFailure {
+    fn status_code(&self) -> StatusCode {
+        match self.error.error {
+            // RFC 9449 §7.1: at a resource, a proof that does not pass is an authentication failure.
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce => StatusCode::UNAUTHORIZED,
+            _ => OAuthFailure(self.error.clone()).status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let dpop = self.scheme == Presentation::Dpop
+            || matches!(self.error.error, ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce);
+        if !dpop || self.error.error.status() >= 500 {
+            return OAuthFailure(self.error.clone()).error_response();
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        no_store(&mut response);
+        if let Some(nonce) = &self.error.dpop_nonce {
+            response.insert_header((DPOP_NONCE, nonce.as_str()));
+        }
+        let challenge = format!(
+            r#"DPoP realm="portcullis", error="{}", error_description="{}", algs="{}""#,
+            self.error.error.as_str(),
+            self.error.error_description.replace(['"', '\\'], "'"),
+            dpop_algs()
+        );
+        response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        response.json(&self.error)
     }
 }
 

@@ -24,10 +24,12 @@ use portcullis_app::keys::KeyMaker;
 use portcullis_app::{Actor, EventBus};
 use portcullis_core::outbound::OutboundPolicy;
 use portcullis_core::{RegistrationPolicy, SigningAlgorithm};
+use portcullis_jose::dpop::DpopNonces;
 use portcullis_oauth::authorization_requests::AuthorizationRequests;
 use portcullis_oauth::client_auth::ClientAuthenticator;
 use portcullis_oauth::client_documents::ClientDocuments;
 use portcullis_oauth::clients::ClientRegistry;
+use portcullis_oauth::dpop::Dpop;
 use portcullis_oauth::geoip::Countries;
 use portcullis_oauth::grants::TokenSettings;
 use portcullis_oauth::mirror::{self, Mirrors, RevocationList};
@@ -188,6 +190,12 @@ impl Application {
             ),
             pushed: settings.pushed_requests,
         });
+        let dpop = web::Data::new(Dpop::new(
+            operations.clone().into_inner(),
+            settings.issuer.clone(),
+            DpopNonces::new(keys.kek().derive("dpop nonces")),
+            settings.require_dpop_nonce,
+        ));
         let flow = web::Data::new(Authorization {
             requests: requests.clone(),
             app: operations.clone(),
@@ -260,6 +268,7 @@ impl Application {
                 .app_data(authenticator.clone())
                 .app_data(flow.clone())
                 .app_data(requests.clone())
+                .app_data(dpop.clone())
                 .app_data(console.clone())
                 .app_data(branding.clone())
                 .app_data(revocations.clone())

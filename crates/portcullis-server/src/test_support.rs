@@ -63,6 +63,7 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         client_metadata_documents: None,
         loopback_documents: true,
         pushed_requests: Default::default(),
+        require_dpop_nonce: false,
         branding: crate::branding::BrandSettings::default(),
     }
 }

@@ -107,6 +107,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    dpop_proofs (proof_hash) {
+        proof_hash -> Binary,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     pushed_requests (request_hash) {
         request_hash -> Binary,
         client_id -> Text,

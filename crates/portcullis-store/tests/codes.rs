@@ -26,6 +26,7 @@ fn code(hash: u8, lifetime: TimeDelta) -> CodeRecord {
                 userinfo: vec!["email".into()],
                 ..Default::default()
             },
+            dpop_jkt: None,
         },
         created_at: now,
         expires_at: now + lifetime,

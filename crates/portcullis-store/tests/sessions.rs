@@ -42,6 +42,7 @@ fn interaction(hash: u8, lifetime: TimeDelta) -> InteractionRecord {
             ui_locales: None,
             claims: Default::default(),
             shared_claims: Vec::new(),
+            dpop_jkt: None,
         },
         csrf_hash: vec![hash ^ 0xff; 32],
         session_id: None,

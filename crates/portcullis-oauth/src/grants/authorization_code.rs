@@ -11,7 +11,7 @@ use crate::storage::protocol_operation;
 use portcullis_app::grants::{Caller, CodeRedemption, RedeemedCode, RefreshPolicy};
 use portcullis_app::{App, AppError};
 use portcullis_core::grant::CodeDetails;
-use portcullis_core::{AuthorizationCode, CodeVerifier, GrantType, OAuthError};
+use portcullis_core::{AuthorizationCode, CodeVerifier, GrantType, OAuthError, TokenEndpointAuthMethod};
 
 /// The token request of this grant (RFC 6749 §4.1.3, RFC 7636 §4.5).
 pub struct CodeRequest {
@@ -63,6 +63,10 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     let details = &record.details;
     check_redirect_uri(request.redirect_uri.as_deref(), details)?;
     check_pkce(request.verifier.as_ref(), details)?;
+    // RFC 9449 §10: a code bound to a key is exchanged with a proof of that key only.
+    if details.dpop_jkt.as_deref().is_some_and(|bound| context.dpop != Some(bound)) {
+        return Err(invalid_grant("the code is bound to a DPoP key this request does not prove (dpop_jkt)"));
+    }
 
     let aud = audience(&request.requested, client, &settings.issuer)?;
     let user = if reads_user(client, &details.claims) {
@@ -84,13 +88,17 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     let scope = details.scope.to_string();
     let refresh_token = if client.metadata.allows_grant(GrantType::RefreshToken) {
         let policy = RefreshPolicy::of(&client.metadata);
-        Some(protocol_operation(app, move |app| app.start_refresh_family(policy, &record)).await?)
+        // RFC 9449 §5: a public client's refresh tokens are bound to its key;
+        // a confidential client's are bound to its credentials.
+        let public = client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+        let jkt = context.dpop.filter(|_| public).map(str::to_owned);
+        Some(protocol_operation(app, move |app| app.start_refresh_family(policy, &record, jkt)).await?)
     } else {
         None
     };
     Ok(TokenResponse {
         access_token: minted.token,
-        token_type: "Bearer",
+        token_type: context.token_type(),
         expires_in: minted.lifetime,
         scope,
         id_token,

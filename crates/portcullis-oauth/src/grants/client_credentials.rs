@@ -42,10 +42,10 @@ pub fn decide(
 pub fn issue(context: &GrantContext<'_>, request: &CredentialsRequest) -> Result<TokenResponse, OAuthError> {
     let GrantContext { client, settings, keys, .. } = *context;
     let (scope, aud) = decide(client, settings, &request.requested)?;
-    let minted = access_token(client, settings, keys, &Grantee::client(client), &scope, aud)?;
+    let minted = access_token(client, settings, keys, &Grantee::client(client, context.dpop), &scope, aud)?;
     Ok(TokenResponse {
         access_token: minted.token,
-        token_type: "Bearer",
+        token_type: context.token_type(),
         expires_in: minted.lifetime,
         scope: scope.to_string(),
         id_token: None,

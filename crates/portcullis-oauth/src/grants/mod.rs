@@ -16,7 +16,7 @@ use portcullis_core::claims_request::{self, RequestedClaims};
 use portcullis_core::SigningAlgorithm;
 use portcullis_core::{ClientId, ClientMetadata, GrantType};
 use portcullis_core::{ErrorCode, Issuer, OAuthError, RefreshToken, Scope};
-use portcullis_jose::{AccessTokenClaims, IdTokenClaims};
+use portcullis_jose::{AccessTokenClaims, Confirmation, IdTokenClaims};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::future::Future;
@@ -49,9 +49,22 @@ pub struct GrantContext<'a> {
     pub app: &'a Arc<App>,
     /// Where the request came from, for the audit of what it revokes.
     pub address: Option<std::net::IpAddr>,
+    /// The thumbprint of the key of the request's DPoP proof, checked
+    /// (RFC 9449 §4.3): what its tokens are bound to.
+    pub dpop: Option<&'a str>,
 }
 
 impl GrantContext<'_> {
+    /// The `token_type` of the access token issued (RFC 9449 §5: `DPoP`
+    /// for a token bound to the proof's key).
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
+
     /// The client as the grant operations know it.
     pub fn caller(&self) -> portcullis_app::grants::Caller {
         portcullis_app::grants::Caller {
@@ -102,6 +115,16 @@ pub fn find(grant_type: &str) -> Option<&'static Grant> {
 /// The `grant_type`s this server serves, for discovery.
 pub fn supported() -> Vec<&'static str> {
     REGISTRY.iter().map(|grant| grant.grant_type.as_str()).collect()
+}
+
+/// Refuses a token request without a DPoP proof from a client whose
+/// access tokens must be bound (`dpop_bound_access_tokens`, RFC 9449 §5.2).
+pub fn ensure_proof(client: &RegisteredClient, dpop: Option<&str>) -> Result<(), OAuthError> {
+    if dpop.is_none() && client.metadata.dpop_bound_access_tokens {
+        let description = "this client's access tokens are DPoP-bound: send a DPoP proof (RFC 9449)";
+        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, description));
+    }
+    Ok(())
 }
 
 /// Refuses a client whose configuration does not allow `grant_type`
@@ -157,13 +180,13 @@ pub fn preview(
     let (grantee, scope, aud) = match grant_type {
         GrantType::ClientCredentials => {
             let (scope, aud) = client_credentials::decide(client, settings, requested)?;
-            (Grantee::client(client), scope, aud)
+            (Grantee::client(client, None), scope, aud)
         }
         GrantType::AuthorizationCode | GrantType::RefreshToken => {
             let scope = granted_scope(requested, &client.metadata.scope)?;
             let aud = audience(requested, client, &settings.issuer)?;
             let grant_id = Some(PREVIEWED_GRANT.to_owned());
-            (Grantee { sub, grant_id, user: claims, userinfo_claims: &[] }, scope, aud)
+            (Grantee { sub, grant_id, user: claims, userinfo_claims: &[], holder: None }, scope, aud)
         }
     };
     let unsigned = access_token_claims(client, settings, &grantee, &scope, aud);
@@ -214,7 +237,16 @@ pub fn introspection(
     }
     answer.insert("exp".into(), claims.exp.into());
     answer.insert("iat".into(), claims.iat.into());
-    answer.insert("token_type".into(), "Bearer".into());
+    // RFC 9449 §6.2: a bound token's key, and its type.
+    match &claims.cnf {
+        Some(cnf) => {
+            answer.insert("token_type".into(), "DPoP".into());
+            answer.insert("cnf".into(), serde_json::json!({"jkt": cnf.jkt}));
+        }
+        None => {
+            answer.insert("token_type".into(), "Bearer".into());
+        }
+    }
     if !mappings.is_empty() {
         let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
         claim_mappings::release(mappings, TokenKind::Introspection, &scope, user, &mut answer);
@@ -227,7 +259,7 @@ pub fn introspection(
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
-    /// Always `Bearer` (RFC 6750).
+    /// `Bearer` (RFC 6750), or `DPoP` for a token bound to a key (RFC 9449 §5).
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -280,12 +312,15 @@ pub struct Grantee<'a> {
     /// The standard claims the `claims` parameter asked for at UserInfo
     /// (OpenID Connect Core §5.5).
     pub userinfo_claims: &'a [String],
+    /// The thumbprint of the DPoP key that holds the token (`cnf.jkt`,
+    /// RFC 9449 §6.1), when the request proved one.
+    pub holder: Option<&'a str>,
 }
 
 impl<'a> Grantee<'a> {
-    /// The client itself (client credentials).
-    pub fn client(client: &'a RegisteredClient) -> Self {
-        Self { sub: client.id.as_str(), grant_id: None, user: None, userinfo_claims: &[] }
+    /// The client itself (client credentials), holding the key `holder` proved.
+    pub fn client(client: &'a RegisteredClient, holder: Option<&'a str>) -> Self {
+        Self { sub: client.id.as_str(), grant_id: None, user: None, userinfo_claims: &[], holder }
     }
 }
 
@@ -341,6 +376,7 @@ pub fn access_token_claims<'a>(
         nbf: None,
         exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
         userinfo_claims: grantee.userinfo_claims.to_vec(),
+        cnf: grantee.holder.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
     };
     UnsignedAccessToken { claims, mapped, lifetime }
 }
@@ -483,6 +519,7 @@ pub fn user_tokens(
         grant_id: Some(grant.grant_id.to_owned()),
         user,
         userinfo_claims: &grant.requested.userinfo,
+        holder: context.dpop,
     };
     let minted = access_token(client, settings, keys, &grantee, scope, aud)?;
     let who = Authenticated {

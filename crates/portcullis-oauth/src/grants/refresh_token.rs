@@ -48,6 +48,11 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     if client.revoked_at_issue(family.started_at) {
         return Err(invalid_grant("the refresh token is invalid, expired or revoked"));
     }
+    // RFC 9449 §5: a public client's family is refreshed with a proof of its
+    // key only; checked before rotating, so a thief without it spends nothing.
+    if family.details.jkt.as_deref().is_some_and(|bound| context.dpop != Some(bound)) {
+        return Err(invalid_grant("the refresh token is bound to a DPoP key this request does not prove"));
+    }
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(&request.requested, &family.details.scope)?;
     let reads_user = reads_user(client, &family.details.claims);
@@ -84,7 +89,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     let (minted, id_token) = user_tokens(context, &grant, user.as_ref(), &scope, aud)?;
     Ok(TokenResponse {
         access_token: minted.token,
-        token_type: "Bearer",
+        token_type: context.token_type(),
         expires_in: minted.lifetime,
         scope: scope.to_string(),
         id_token,

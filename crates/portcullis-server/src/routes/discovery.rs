@@ -75,6 +75,7 @@ struct ProviderMetadata<'a> {
     request_object_signing_alg_values_supported: &'static [&'static str],
     pushed_authorization_request_endpoint: String,
     require_pushed_authorization_requests: bool,
+    dpop_signing_alg_values_supported: &'static [&'static str],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     client_id_metadata_document_supported: bool,
 }
@@ -140,6 +141,8 @@ impl DiscoveryDocument {
             // RFC 9126 §5.
             pushed_authorization_request_endpoint: issuer.endpoint(endpoints::PUSHED_AUTHORIZATION_REQUEST),
             require_pushed_authorization_requests: offered.pushed_requests_required,
+            // RFC 9449 §5.1.
+            dpop_signing_alg_values_supported: &portcullis_jose::dpop::PROOF_ALGORITHMS,
             // draft-ietf-oauth-client-id-metadata-document: only when on.
             client_id_metadata_document_supported: offered.client_metadata_documents,
         };

@@ -3,12 +3,15 @@
 
 use crate::client_authentication::HttpClientAuthenticator;
 use crate::form::FormParams;
+use crate::headers;
 use crate::metrics::IssuedToken;
-use crate::oauth_response::{no_store, OAuthFailure};
+use crate::oauth_response::{no_store, OAuthFailure, DPOP_NONCE};
 use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError};
+use portcullis_oauth::dpop::{Dpop, Presented};
+use portcullis_oauth::endpoints;
 use portcullis_oauth::grants::{self, GrantContext, TokenSettings};
 
 /// `POST /token`.
@@ -18,7 +21,7 @@ pub async fn token(
     auth: web::Data<HttpClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
-    app: web::Data<App>,
+    (app, dpop): (web::Data<App>, web::Data<Dpop>),
 ) -> Result<HttpResponse, OAuthFailure> {
     let client = auth.authenticate(&req, &form).await?;
     auth.within_rate_limit(&req, &client, settings.token_rate_limit, &app)?;
@@ -40,16 +43,26 @@ pub async fn token(
     // client only passes along (a code from a redirect), which a stranger controls.
     auth.engine.answered(&client, false).await;
     grants::ensure_allowed(&client, grant.grant_type)?;
+    // RFC 9449 §5: a proof binds what is issued to its key.
+    let proofs = headers::dpop_proofs(&req);
+    let presented = Presented { proofs, method: "POST", endpoint: endpoints::TOKEN, access_token: None };
+    let proven = dpop.check(&presented).await?;
+    let holder = proven.as_ref().map(|proven| proven.jkt.as_str());
+    grants::ensure_proof(&client, holder)?;
     let context = GrantContext {
         client: &client,
         settings: &settings,
         keys: &keys,
         app: &app,
         address: auth.client_ip(&req),
+        dpop: holder,
     };
     let response = (grant.handle)(&context, &form).await?;
     let mut ok = HttpResponse::Ok();
     no_store(&mut ok);
+    if let Some(nonce) = proven.and_then(|proven| proven.nonce) {
+        ok.insert_header((DPOP_NONCE, nonce));
+    }
     // What was issued, for the metrics (see crate::metrics).
     ok.extensions_mut().insert(IssuedToken {
         grant_type: grant.grant_type,

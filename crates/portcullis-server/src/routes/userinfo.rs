@@ -4,13 +4,14 @@
 use crate::authorization::Authorization;
 use crate::form::FormParams;
 use crate::headers;
-use crate::oauth_response::{no_store, OAuthFailure};
+use crate::oauth_response::{no_store, no_token_challenge, OAuthFailure, ResourceFailure, DPOP_NONCE};
 use crate::KeyRing;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
-use portcullis_oauth::access_tokens::TokenCheck;
+use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
+use portcullis_oauth::dpop::{Dpop, Presented};
 use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
 use portcullis_oauth::storage;
@@ -26,57 +27,98 @@ fn for_userinfo(aud: &str, issuer: &portcullis_core::Issuer) -> bool {
     aud == issuer.as_str() || aud == issuer.endpoint(portcullis_oauth::endpoints::USERINFO)
 }
 
-/// The bearer token of a request (RFC 6750 §2.1 and §2.2), sent one way only.
-fn bearer_token(req: &HttpRequest, body: Option<&FormParams>) -> Result<Option<String>, OAuthFailure> {
+/// The access token of a request (RFC 6750 §2.1 and §2.2, RFC 9449 §7.1),
+/// sent one way only, and how.
+fn presented_token(
+    req: &HttpRequest,
+    body: Option<&FormParams>,
+) -> Result<Option<(Presentation, String)>, OAuthFailure> {
     let in_body = body.and_then(|form| form.get("access_token")).map(str::to_owned);
-    match (headers::bearer(req), in_body) {
+    match (headers::access_token(req), in_body) {
         (Some(_), Some(_)) => {
             Err(OAuthError::invalid_request("send the access token one way only (RFC 6750 §2)").into())
         }
-        (header, in_body) => Ok(header.or(in_body)),
+        (header, in_body) => Ok(header.or(in_body.map(|token| (Presentation::Bearer, token)))),
     }
 }
 
+/// What a request to UserInfo needs beside itself: the keys, the token
+/// settings and revocations, the clients (through the front channel's
+/// state), the operations, and DPoP.
+type Resources = (
+    web::Data<KeyRing>,
+    web::Data<TokenSettings>,
+    web::Data<RevocationList>,
+    (web::Data<Authorization>, web::Data<App>, web::Data<Dpop>),
+);
+
 /// `GET /userinfo`.
-pub async fn get(
-    req: HttpRequest,
-    keys: web::Data<KeyRing>,
-    settings: web::Data<TokenSettings>,
-    revocations: web::Data<RevocationList>,
-    (flow, app): (web::Data<Authorization>, web::Data<App>),
-) -> Result<HttpResponse, OAuthFailure> {
-    userinfo(&req, None, (&keys, &settings, &revocations), (&flow, &app)).await
+pub async fn get(req: HttpRequest, resources: Resources) -> Result<HttpResponse, ResourceFailure> {
+    userinfo(&req, None, &resources).await
 }
 
 /// `POST /userinfo`: the token in the header or, as a form, in the body.
 pub async fn post(
     req: HttpRequest,
     body: Result<FormParams, OAuthFailure>,
-    keys: web::Data<KeyRing>,
-    settings: web::Data<TokenSettings>,
-    revocations: web::Data<RevocationList>,
-    (flow, app): (web::Data<Authorization>, web::Data<App>),
-) -> Result<HttpResponse, OAuthFailure> {
-    userinfo(&req, body.ok().as_ref(), (&keys, &settings, &revocations), (&flow, &app)).await
+    resources: Resources,
+) -> Result<HttpResponse, ResourceFailure> {
+    userinfo(&req, body.ok().as_ref(), &resources).await
 }
 
 async fn userinfo(
     req: &HttpRequest,
     body: Option<&FormParams>,
-    (keys, settings, revocations): (&KeyRing, &TokenSettings, &RevocationList),
-    (flow, app): (&Authorization, &web::Data<App>),
-) -> Result<HttpResponse, OAuthFailure> {
-    let Some(token) = bearer_token(req, body)? else {
+    resources: &Resources,
+) -> Result<HttpResponse, ResourceFailure> {
+    let Some((scheme, token)) = presented_token(req, body)? else {
         // RFC 6750 §3.1: without any credentials, the challenge carries no error.
         return Ok(HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="portcullis""#))
+            .insert_header((header::WWW_AUTHENTICATE, no_token_challenge()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish());
     };
+    let failed = |error: OAuthError| ResourceFailure { error, scheme };
+    // RFC 9449 §7.1: a token presented as DPoP comes with a proof naming it.
+    let proven = match scheme {
+        Presentation::Dpop => {
+            let presented = Presented {
+                proofs: headers::dpop_proofs(req),
+                method: req.method().as_str(),
+                endpoint: portcullis_oauth::endpoints::USERINFO,
+                access_token: Some(&token),
+            };
+            let (.., (_, _, dpop)) = resources;
+            dpop.check(&presented).await.map_err(failed)?
+        }
+        Presentation::Bearer => None,
+    };
+    let mut answer = answer(req, &token, scheme, proven.as_ref().map(|p| p.jkt.as_str()), resources)
+        .await
+        .map_err(|failure| failed(failure.0))?;
+    if let Some(nonce) = proven.and_then(|proven| proven.nonce) {
+        answer.headers_mut().insert(
+            header::HeaderName::from_static(DPOP_NONCE),
+            header::HeaderValue::from_str(&nonce).expect("a nonce is base64url"),
+        );
+    }
+    Ok(answer)
+}
+
+/// The user's claims for `token`, presented as `scheme` with a proof of
+/// the key `proven`.
+async fn answer(
+    req: &HttpRequest,
+    token: &str,
+    scheme: Presentation,
+    proven: Option<&str>,
+    (keys, settings, revocations, (flow, app, _)): &Resources,
+) -> Result<HttpResponse, OAuthFailure> {
     let check = TokenCheck { keys, settings, revocations, clients: &flow.clients };
     let claims = check
-        .active(&token)
+        .active(token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    check_holder(&claims, scheme, proven)?;
     // A token minted for another resource (RFC 8707) is that resource's, not
     // a key to the user's claims: RFC 6750 §3.1 calls it invalid here.
     if !for_userinfo(&claims.aud, &settings.issuer) {

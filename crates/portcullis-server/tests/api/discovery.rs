@@ -102,10 +102,10 @@ backend_tests! {
         let algs: BTreeSet<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
         assert_eq!(algs, BTreeSet::from(["ES256", "RS256"]));
 
-        // UserInfo without a token: the bare challenge (RFC 6750 §3.1).
+        // UserInfo without a token: the bare challenges (RFC 6750 §3.1, RFC 9449 §7.2).
         let response = app.get(endpoints::USERINFO).await;
         assert_eq!(response.status(), 401);
-        assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="portcullis""#);
+        assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="portcullis", DPoP realm="portcullis", algs="ES256 RS256""#);
         assert_eq!(response.headers()["cache-control"], "no-store");
 
         // Logout without a hint asks the user (RP-Initiated Logout §2).

@@ -54,6 +54,7 @@ fn claims(iss: &str) -> AccessTokenClaims {
         nbf: None,
         exp: now + 300,
         userinfo_claims: Vec::new(),
+        cnf: None,
     }
 }
 

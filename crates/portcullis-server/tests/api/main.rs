@@ -22,6 +22,7 @@ mod console_keys_users;
 mod console_monitoring;
 mod cors;
 mod discovery;
+mod dpop;
 mod health;
 mod helpers;
 mod introspection;
