@@ -15,6 +15,8 @@ use josekit::jwt;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
 
 /// The `typ` of a proof (§4.2).
@@ -57,38 +59,71 @@ pub struct Proof {
     pub claims: ProofClaims,
 }
 
-/// Reads and verifies the DPoP proof `jwt` (§4.3, items 2 to 6); why not,
-/// in a few words, when it is not one.
-pub fn verify_proof(jwt: &str) -> Result<Proof, &'static str> {
-    let header = jwt::decode_header(jwt).map_err(|_| "the DPoP proof is not a JWT")?;
-    if header.claim("typ").and_then(Value::as_str) != Some(PROOF_TYPE) {
-        return Err("the DPoP proof's typ is not dpop+jwt");
+/// The most keys [`ProofKeys`] keeps; past that it starts over.
+const KEPT_KEYS: usize = 10_000;
+
+/// Verifiers of the keys proofs are signed with, by key: a client signs
+/// every proof with one key, and reading a key into a verifier (OpenSSL
+/// checks an EC point in full) costs more than checking a signature. At
+/// most [`KEPT_KEYS`], so a flood of fresh keys costs what no cache would.
+#[derive(Default)]
+pub struct ProofKeys(Mutex<HashMap<String, Arc<dyn JwsVerifier>>>);
+
+impl ProofKeys {
+    /// Reads and verifies the DPoP proof `jwt` (§4.3, items 2 to 6); why
+    /// not, in a few words, when it is not one.
+    pub fn verify(&self, jwt: &str) -> Result<Proof, &'static str> {
+        let header = jwt::decode_header(jwt).map_err(|_| "the DPoP proof is not a JWT")?;
+        if header.claim("typ").and_then(Value::as_str) != Some(PROOF_TYPE) {
+            return Err("the DPoP proof's typ is not dpop+jwt");
+        }
+        let alg = header.claim("alg").and_then(Value::as_str).unwrap_or_default();
+        if !PROOF_ALGORITHMS.contains(&alg) {
+            return Err("the DPoP proof's alg is not one this server accepts");
+        }
+        let Some(Value::Object(jwk)) = header.claim("jwk") else {
+            return Err("the DPoP proof has no jwk");
+        };
+        if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
+            return Err("the DPoP proof's jwk is a private key");
+        }
+        let material: KeyMaterial = serde_json::from_value(Value::Object(jwk.clone()))
+            .map_err(|_| "the DPoP proof's jwk is not an RSA or EC public key")?;
+        let jkt = material.thumbprint();
+        let verifier = self.verifier(alg, &jkt, jwk)?;
+        let (payload, _) = jwt::decode_with_verifier(jwt, verifier.as_ref())
+            .map_err(|_| "the DPoP proof's signature does not verify")?;
+        let claims: ProofClaims = serde_json::from_value(Value::Object(payload.claims_set().clone()))
+            .map_err(|_| "the DPoP proof lacks jti, htm, htu or iat")?;
+        if claims.jti.is_empty() || claims.jti.len() > MAX_JTI {
+            return Err("the DPoP proof's jti is empty or too long");
+        }
+        Ok(Proof { jkt, claims })
     }
-    let alg = header.claim("alg").and_then(Value::as_str).unwrap_or_default();
-    if !PROOF_ALGORITHMS.contains(&alg) {
-        return Err("the DPoP proof's alg is not one this server accepts");
+
+    /// The verifier of `alg` for the key `jwk`, whose thumbprint is `jkt`.
+    fn verifier(
+        &self,
+        alg: &str,
+        jkt: &str,
+        jwk: &serde_json::Map<String, Value>,
+    ) -> Result<Arc<dyn JwsVerifier>, &'static str> {
+        let name = format!("{alg} {jkt}");
+        if let Some(kept) = self.0.lock().expect("proof keys lock").get(&name) {
+            return Ok(kept.clone());
+        }
+        let key = Jwk::from_map(jwk.clone()).map_err(|_| "the DPoP proof's jwk cannot be read")?;
+        let verifier: Arc<dyn JwsVerifier> = match alg {
+            "ES256" => Arc::new(ES256.verifier_from_jwk(&key).map_err(|_| "the jwk is not a P-256 key")?),
+            _ => Arc::new(RS256.verifier_from_jwk(&key).map_err(|_| "the jwk is not an RSA key")?),
+        };
+        let mut kept = self.0.lock().expect("proof keys lock");
+        if kept.len() >= KEPT_KEYS {
+            kept.clear();
+        }
+        kept.insert(name, verifier.clone());
+        Ok(verifier)
     }
-    let Some(Value::Object(jwk)) = header.claim("jwk") else {
-        return Err("the DPoP proof has no jwk");
-    };
-    if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
-        return Err("the DPoP proof's jwk is a private key");
-    }
-    let material: KeyMaterial = serde_json::from_value(Value::Object(jwk.clone()))
-        .map_err(|_| "the DPoP proof's jwk is not an RSA or EC public key")?;
-    let key = Jwk::from_map(jwk.clone()).map_err(|_| "the DPoP proof's jwk cannot be read")?;
-    let verifier: Box<dyn JwsVerifier> = match alg {
-        "ES256" => Box::new(ES256.verifier_from_jwk(&key).map_err(|_| "the jwk is not a P-256 key")?),
-        _ => Box::new(RS256.verifier_from_jwk(&key).map_err(|_| "the jwk is not an RSA key")?),
-    };
-    let (payload, _) = jwt::decode_with_verifier(jwt, verifier.as_ref())
-        .map_err(|_| "the DPoP proof's signature does not verify")?;
-    let claims: ProofClaims = serde_json::from_value(Value::Object(payload.claims_set().clone()))
-        .map_err(|_| "the DPoP proof lacks jti, htm, htu or iat")?;
-    if claims.jti.is_empty() || claims.jti.len() > MAX_JTI {
-        return Err("the DPoP proof's jti is empty or too long");
-    }
-    Ok(Proof { jkt: material.thumbprint(), claims })
 }
 
 /// The `ath` of a proof sent with `access_token` (§4.2): the base64url
@@ -178,7 +213,8 @@ mod tests {
     fn a_proof_is_verified_with_the_key_it_carries() {
         let pair = EcKeyPair::generate(EcCurve::P256).unwrap();
         let public = serde_json::to_value(pair.to_jwk_public_key()).unwrap();
-        let checked = verify_proof(&proof(&pair, PROOF_TYPE, public.clone(), claims())).unwrap();
+        let keys = ProofKeys::default();
+        let checked = keys.verify(&proof(&pair, PROOF_TYPE, public.clone(), claims())).unwrap();
         let material: KeyMaterial = serde_json::from_value(public.clone()).unwrap();
         assert_eq!(checked.jkt, material.thumbprint());
         assert_eq!((checked.claims.htm.as_str(), checked.claims.iat), ("POST", 1_700_000_000));
@@ -196,7 +232,7 @@ mod tests {
             ("eyJhbGciOiJub25lIiwidHlwIjoiZHBvcCtqd3QifQ.e30.".to_owned(), "alg"),
             ("garbage".to_owned(), "not a JWT"),
         ] {
-            let refused = verify_proof(&jwt).unwrap_err();
+            let refused = keys.verify(&jwt).unwrap_err();
             assert!(refused.contains(why), "{why}: {refused}");
         }
     }

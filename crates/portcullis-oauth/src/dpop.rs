@@ -10,7 +10,7 @@ use crate::storage::protocol_operation;
 use chrono::DateTime;
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, Issuer, OAuthError};
-use portcullis_jose::dpop::{access_token_hash, verify_proof, DpopNonces};
+use portcullis_jose::dpop::{access_token_hash, DpopNonces, ProofKeys};
 use std::sync::Arc;
 
 /// How long after its `iat` a proof is accepted, in seconds (§11.1: "on the
@@ -52,6 +52,7 @@ pub struct Dpop {
     issuer: Issuer,
     nonces: DpopNonces,
     require_nonce: bool,
+    keys: ProofKeys,
 }
 
 impl Dpop {
@@ -59,7 +60,7 @@ impl Dpop {
     /// `nonces`; a proof without the current nonce is refused when
     /// `require_nonce`.
     pub fn new(app: Arc<App>, issuer: Issuer, nonces: DpopNonces, require_nonce: bool) -> Self {
-        Self { app, issuer, nonces, require_nonce }
+        Self { app, issuer, nonces, require_nonce, keys: ProofKeys::default() }
     }
 
     /// The proof `presented` carries, checked (§4.3): `None` when it
@@ -71,7 +72,7 @@ impl Dpop {
             [one] => *one,
             _ => return Err(invalid("more than one DPoP header")),
         };
-        let proof = verify_proof(proof).map_err(invalid)?;
+        let proof = self.keys.verify(proof).map_err(invalid)?;
         let claims = &proof.claims;
         if claims.htm != presented.method {
             return Err(invalid("the DPoP proof's htm is not this request's method"));
