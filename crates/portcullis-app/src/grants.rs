@@ -241,13 +241,13 @@ impl App {
     }
 
     /// Starts the refresh-token family of the grant `code` started, living
-    /// as `policy` says, bound to the DPoP key `jkt` when given; returns its
+    /// as `policy` says, bound to the DPoP key `dpop_jkt` when given; returns its
     /// first token.
     pub fn start_refresh_family(
         &self,
         policy: RefreshPolicy,
         code: &RedeemedCode,
-        jkt: Option<String>,
+        dpop_jkt: Option<String>,
     ) -> Result<RefreshToken, AppError> {
         let now = self.clock.now();
         let family = FamilyRecord {
@@ -263,7 +263,7 @@ impl App {
             auth_time: code.details.auth_time,
             sid: code.details.sid.clone(),
             claims: code.details.claims.clone(),
-            jkt,
+            dpop_jkt,
         };
         let (token, first) = new_refresh_token(&family.family_id, carried, now, policy);
         refresh::start_family(&mut *self.db.get()?, &family, &first)?;

@@ -170,6 +170,10 @@ pub struct ClientMetadata {
     /// OpenID Connect Core §5.3.2); plain JSON when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_signed_response_alg: Option<SigningAlgorithm>,
+    /// Signs the introspection answers this client asks for as JWTs
+    /// (`application/token-introspection+jwt`, RFC 9701 §6); RS256 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_signed_response_alg: Option<SigningAlgorithm>,
     /// The algorithm the client signs its `private_key_jwt` assertions with
     /// (OpenID Connect Registration §2); any supported one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

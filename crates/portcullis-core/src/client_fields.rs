@@ -268,9 +268,16 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         Shape::WebUrls(MAX_REQUEST_URIS),
         SignIn,
         "Request object URLs",
-        "https URLs the client may pass as request_uri, one a line; fetched when used.",
+        "https URLs (http on loopback) the client may pass as request_uri, one a line; fetched when used.",
     ),
     field("introspection_allowed", Shape::Flag, Grants, "May call introspection", ""),
+    field(
+        "introspection_signed_response_alg",
+        Shape::Algorithm,
+        Grants,
+        "Introspection JWT algorithm",
+        "Signs introspection answers asked for as JWTs (RFC 9701); RS256 when empty.",
+    ),
     defaulted(
         field("access_token_signed_response_alg", Shape::Algorithm, Tokens, "Access-token algorithm", ""),
         "RS256",

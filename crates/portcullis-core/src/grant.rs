@@ -54,5 +54,5 @@ pub struct RefreshDetails {
     /// The thumbprint of the DPoP key a public client's family is bound to
     /// (RFC 9449 §5): only a proof with that key refreshes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jkt: Option<String>,
+    pub dpop_jkt: Option<String>,
 }

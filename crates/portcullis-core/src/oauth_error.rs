@@ -37,8 +37,8 @@ pub enum ErrorCode {
     /// The request object is not signed by the client, not meant for this
     /// server, expired or malformed (RFC 9101 §7, OpenID Connect Core §3.1.2.6).
     InvalidRequestObject,
-    /// The `request_uri` is unknown, used, expired, another client's, or a
-    /// location the client did not register (RFC 9101 §7, RFC 9126 §4).
+    /// The `request_uri` names a location the client did not register, or
+    /// one that could not be fetched (RFC 9101 §7).
     InvalidRequestUri,
     /// The DPoP proof is missing where required, malformed, replayed, or
     /// does not match the request or the token (RFC 9449 §5, §7.1).

@@ -135,7 +135,8 @@ pub fn access_token_hash(access_token: &str) -> String {
 /// The server's nonces (§8): stateless, so every instance with the same
 /// key makes and accepts the same ones. A nonce names a step of
 /// [`DpopNonces::STEP`] seconds and carries a MAC of it; the current step's
-/// nonce and those of the [`DpopNonces::ACCEPTED_STEPS`] before are accepted.
+/// nonce, those of the [`DpopNonces::ACCEPTED_STEPS`] before and the next
+/// (an instance whose clock turned first) are accepted.
 pub struct DpopNonces {
     key: Zeroizing<[u8; 32]>,
 }
@@ -175,8 +176,9 @@ impl DpopNonces {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// Whether `nonce` is one of ours, current at `now` or at most
-    /// [`Self::ACCEPTED_STEPS`] steps old (compared in constant time).
+    /// Whether `nonce` is one of ours, current at `now`, at most
+    /// [`Self::ACCEPTED_STEPS`] steps old or one step ahead (compared in
+    /// constant time).
     pub fn accepts(&self, nonce: &str, now: i64) -> bool {
         let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else { return false };
         if bytes.len() != 24 {
@@ -184,7 +186,8 @@ impl DpopNonces {
         }
         let step = i64::from_be_bytes(bytes[..8].try_into().expect("eight bytes"));
         let current = now.div_euclid(Self::STEP);
-        (current - Self::ACCEPTED_STEPS..=current).contains(&step)
+        // One step ahead too: another instance's clock may have turned the step first.
+        (current - Self::ACCEPTED_STEPS..=current + 1).contains(&step)
             && self.mac(step).verify_truncated_left(&bytes[8..]).is_ok()
     }
 }
@@ -245,7 +248,8 @@ mod tests {
         assert!(nonces.accepts(&nonce, now));
         assert!(nonces.accepts(&nonce, now + DpopNonces::STEP * DpopNonces::ACCEPTED_STEPS));
         assert!(!nonces.accepts(&nonce, now + DpopNonces::STEP * (DpopNonces::ACCEPTED_STEPS + 1)));
-        assert!(!nonces.accepts(&nonces.current(now + DpopNonces::STEP), now), "not from the future");
+        assert!(nonces.accepts(&nonces.current(now + DpopNonces::STEP), now), "an instance a step ahead");
+        assert!(!nonces.accepts(&nonces.current(now + 2 * DpopNonces::STEP), now), "not from further ahead");
         assert!(!DpopNonces::new(Zeroizing::new([8; 32])).accepts(&nonce, now), "another key's");
         assert!(!nonces.accepts("not-a-nonce", now));
         assert_ne!(nonces.current(now), nonces.current(now + DpopNonces::STEP), "rotated every step");

@@ -14,6 +14,7 @@ pub mod client_keys;
 pub mod dpop;
 pub mod error;
 pub mod id_token;
+pub mod introspection;
 pub mod jwk;
 pub mod kek;
 pub mod numeric_date;

@@ -12,9 +12,7 @@ use portcullis_jose::AccessTokenClaims;
 /// The token of an `Authorization: Bearer` header's value (RFC 6750 §2.1;
 /// the scheme is case-insensitive, RFC 9110 §11.1).
 pub fn bearer_token(authorization: &[u8]) -> Option<String> {
-    let value = header_text(authorization)?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    presented_token(authorization).filter(|(how, _)| *how == Presentation::Bearer).map(|(_, token)| token)
 }
 
 /// How a request presents its access token (RFC 9449 §7.1).

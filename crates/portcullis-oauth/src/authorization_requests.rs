@@ -16,7 +16,7 @@ use crate::{authorize::Authorizer, clients::ClientRegistry, KeyRing};
 use portcullis_app::pushed_requests::REQUEST_URI_PREFIX;
 use portcullis_app::App;
 use portcullis_core::authorization_request::{self, AuthorizationRequest, Refusal};
-use portcullis_core::{ErrorCode, Issuer, OAuthError};
+use portcullis_core::{Issuer, OAuthError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,6 +83,8 @@ impl AuthorizationRequests {
         };
         let unpacked = |refused: OAuthError| page(refused.error_description);
         let now = self.app.now();
+        let must_push = self.pushed.required || client.metadata.require_pushed_authorization_requests;
+        let unpushed = page("This client's requests must be pushed first (RFC 9126 §4).");
         let (params, signed) = match (params.get("request_uri"), params.get("request")) {
             (Some(_), Some(_)) => return Ok(Err(page("The request has both request and request_uri."))),
             (Some(uri), None) if uri.starts_with(REQUEST_URI_PREFIX) => {
@@ -95,6 +97,8 @@ impl AuthorizationRequests {
                     )
                 }));
             }
+            // Refused before anything is fetched or verified for it.
+            (Some(_), None) | (None, Some(_)) if must_push => return Ok(Err(unpushed)),
             (Some(uri), None) => match self.objects.fetch(client, uri).await {
                 Ok(object) => (self.objects.unpack(client, &object, now).await.map_err(unpacked), true),
                 Err(refused) => (Err(unpacked(refused)), true),
@@ -112,7 +116,7 @@ impl AuthorizationRequests {
             state: request.state,
         };
         Ok(match request {
-            Ok(request) if self.pushed.required || client.metadata.require_pushed_authorization_requests => {
+            Ok(request) if must_push => {
                 Err(refused(request, "this client's requests must be pushed first (RFC 9126 §4)"))
             }
             Ok(request) if !signed && client.metadata.require_signed_request_object => Err(refused(
@@ -141,7 +145,7 @@ impl AuthorizationRequests {
             Some(object) => self.objects.unpack(client, object, self.app.now()).await?,
             None if client.metadata.require_signed_request_object => {
                 let why = "this client's requests must be signed request objects (RFC 9101 §10.5)";
-                return Err(OAuthError::new(ErrorCode::InvalidRequestObject, why));
+                return Err(OAuthError::invalid_request(why));
             }
             None => params,
         };

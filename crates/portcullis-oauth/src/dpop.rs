@@ -21,12 +21,13 @@ pub const PROOF_LIFETIME: i64 = 300;
 pub const CLOCK_AHEAD: i64 = 60;
 
 /// What a request presents of DPoP, as the adapter read it.
-pub struct Presented<'a> {
+pub struct ProofRequest<'a> {
     /// Every `DPoP` header it carries (§4.3: at most one).
     pub proofs: Vec<&'a str>,
     /// Its method.
     pub method: &'a str,
-    /// The path of the endpoint it was sent to (one of [`crate::endpoints`]).
+    /// The path of the endpoint it was sent to (one of [`crate::endpoints`]),
+    /// under the issuer.
     pub endpoint: &'a str,
     /// The access token it presents, at a resource (§7.1).
     pub access_token: Option<&'a str>,
@@ -66,7 +67,7 @@ impl Dpop {
     /// The proof `presented` carries, checked (§4.3): `None` when it
     /// carries none; `invalid_dpop_proof`, or `use_dpop_nonce` with the
     /// current nonce, when it does not pass.
-    pub async fn check(&self, presented: &Presented<'_>) -> Result<Option<Proven>, OAuthError> {
+    pub async fn check(&self, presented: &ProofRequest<'_>) -> Result<Option<Proven>, OAuthError> {
         let proof = match presented.proofs.as_slice() {
             [] => return Ok(None),
             [one] => *one,

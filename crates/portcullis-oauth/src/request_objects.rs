@@ -23,6 +23,8 @@ pub const MEDIA_TYPE: &str = "oauth-authz-req+jwt";
 pub const ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
 /// The members of the JWT itself, not parameters of the request.
 const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
+/// The most members a request object may have (as many as a request's parameters).
+const MAX_MEMBERS: usize = 64;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY: i64 = 30;
 /// The largest request object fetched.
@@ -93,6 +95,8 @@ impl RequestObjects {
             .map_err(|_| invalid_object("the request object is not a JWT"))?;
         // RFC 9101 §10.8: another kind of JWT is never taken for a request object.
         if let Some(typ) = header.claim("typ").and_then(Value::as_str) {
+            // RFC 7515 §4.1.9: the `application/` prefix may be left out, or not.
+            let typ = typ.strip_prefix("application/").unwrap_or(typ);
             if !typ.eq_ignore_ascii_case(MEDIA_TYPE) && !typ.eq_ignore_ascii_case("JWT") {
                 return Err(invalid_object(format!("a request object's typ is {MEDIA_TYPE}, not {typ}")));
             }
@@ -111,6 +115,9 @@ impl RequestObjects {
         };
         let claims = payload.claims_set();
         self.check(client, claims, now.timestamp())?;
+        if claims.len() > MAX_MEMBERS {
+            return Err(invalid_object("the request object has too many members"));
+        }
         claims
             .iter()
             .filter(|(name, _)| !JWT_CLAIMS.contains(&name.as_str()))
@@ -162,8 +169,8 @@ impl RequestObjects {
 
 /// One member of a request object as the parameters it stands for: a
 /// string as it is, a number or a boolean written out, an object (`claims`,
-/// OpenID Connect Core §6.1) as its JSON, an array of strings as repeated
-/// values (`resource`).
+/// OpenID Connect Core §6.1) as its JSON, and `resource` alone as a list
+/// of strings too (repeated values, RFC 8707 §2).
 fn parameter(name: &str, value: &Value) -> Result<Vec<(String, String)>, OAuthError> {
     let one = |value: String| Ok(vec![(name.to_owned(), value)]);
     match value {
@@ -171,13 +178,15 @@ fn parameter(name: &str, value: &Value) -> Result<Vec<(String, String)>, OAuthEr
         Value::Number(_) | Value::Bool(_) => one(value.to_string()),
         Value::Object(_) => one(value.to_string()),
         Value::Null => Ok(Vec::new()),
-        Value::Array(items) => items
+        // RFC 8707 §2: only `resource` may have several values.
+        Value::Array(items) if name == "resource" => items
             .iter()
             .map(|item| match item {
                 Value::String(text) => Ok((name.to_owned(), text.clone())),
-                _ => Err(invalid_object(format!("`{name}` must be a string or a list of strings"))),
+                _ => Err(invalid_object("`resource` must be a string or a list of strings")),
             })
             .collect(),
+        Value::Array(_) => Err(invalid_object(format!("`{name}` must be a single value"))),
     }
 }
 
@@ -208,6 +217,10 @@ mod tests {
         assert_eq!(Parameters::get(&read, "claims"), Some(r#"{"userinfo":{"email":null}}"#));
         assert_eq!(read.all("resource"), ["https://a.example", "https://b.example"]);
         assert_eq!(Parameters::get(&read, "nonce"), None);
-        assert!(params(json!({"scope": [1]})).is_err());
+        assert!(params(json!({"resource": [1]})).is_err());
+        assert!(
+            params(json!({"scope": ["openid", "email"]})).is_err(),
+            "one value, or the rest would be lost"
+        );
     }
 }

@@ -21,7 +21,7 @@ fn token(hash: u8, idle: TimeDelta) -> RefreshRecord {
             auth_time: i64::from(hash),
             sid: "s1".into(),
             claims: Default::default(),
-            jkt: None,
+            dpop_jkt: None,
         },
         created_at: now(),
         expires_at: now() + idle,

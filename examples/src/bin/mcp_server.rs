@@ -95,9 +95,11 @@ async fn mcp(req: HttpRequest, body: web::Json<Value>, state: web::Data<State>) 
         Ok(introspection) => introspection,
         Err(e) => return HttpResponse::BadGateway().json(json!({ "error": e.to_string() })),
     };
-    // RFC 8707: a token for another resource is not for this server, however valid.
+    // RFC 8707: a token for another resource is not for this server, however
+    // valid; RFC 9449 §7.2: a DPoP-bound token is no bearer token.
     let for_us = introspection.aud().is_some_and(|aud| aud.iter().any(|a| *a == state.resource));
-    if !introspection.active() || !for_us {
+    let bound = introspection.extra_fields().cnf.is_some();
+    if !introspection.active() || !for_us || bound {
         return state.unauthorized(Some("invalid_token"));
     }
     let scopes: Vec<String> = introspection.scopes().into_iter().flatten().map(|s| s.to_string()).collect();

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use clap::Parser;
 use jsonwebtoken::jwk::ThumbprintHash;
-use jsonwebtoken::{DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use oauth2::{AccessToken, TokenIntrospectionResponse};
 use portcullis_examples::{discover, http_client, introspector, Client, Introspector};
 use sha2::{Digest, Sha256};
@@ -35,15 +35,23 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: String,
+    /// This server's public URL, which DPoP proofs must name (`htu`); the
+    /// listening address's when not given.
+    #[arg(long)]
+    url: Option<String>,
 }
 
 /// How long a proof is accepted after its `iat`, in seconds; its `jti` is
 /// remembered as long, so it is accepted once.
 const PROOF_WINDOW: i64 = 300;
+/// How far ahead of this server's clock a proof's `iat` may be.
+const CLOCK_AHEAD: i64 = 60;
 
 struct State {
     introspector: Introspector,
     http: oauth2::reqwest::Client,
+    /// `GET /hello`'s public URL: what proofs must name, never read from the request.
+    hello: String,
     /// The `jti`s of the proofs accepted, with when each was made.
     seen: Mutex<HashMap<String, i64>>,
 }
@@ -88,6 +96,9 @@ impl State {
         if jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| "the proof's key cannot be read")? != jkt {
             return Err("the proof is not signed with the token's key");
         }
+        if !matches!(header.alg, Algorithm::ES256 | Algorithm::RS256) {
+            return Err("the proof's alg is not ES256 or RS256");
+        }
         let key = DecodingKey::from_jwk(jwk).map_err(|_| "the proof's key cannot be read")?;
         let mut validation = Validation::new(header.alg);
         validation.required_spec_claims.clear();
@@ -97,10 +108,8 @@ impl State {
             .map_err(|_| "the proof's signature does not verify")?
             .claims;
         let text = |name: &str| claims[name].as_str().unwrap_or_default();
-        let info = req.connection_info();
-        let url = format!("{}://{}{}", info.scheme(), info.host(), req.path());
-        if text("htm") != req.method().as_str() || text("htu").split(['?', '#']).next() != Some(url.as_str())
-        {
+        let htu = text("htu").split(['?', '#']).next();
+        if text("htm") != req.method().as_str() || htu != Some(self.hello.as_str()) {
             return Err("the proof names another request");
         }
         if text("ath") != URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())) {
@@ -109,7 +118,7 @@ impl State {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         // RFC 7519 §2: a NumericDate may carry a fraction.
         let iat = claims["iat"].as_f64().unwrap_or_default() as i64;
-        if (iat - now).abs() > PROOF_WINDOW {
+        if iat > now + CLOCK_AHEAD || iat < now - PROOF_WINDOW {
             return Err("the proof is too old or from the future");
         }
         let mut seen = self.seen.lock().expect("the jti lock");
@@ -123,7 +132,9 @@ impl State {
 
 async fn hello(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
     let Some((scheme, token)) = presented(&req) else {
-        return unauthorized("Bearer", "invalid_request", "send Authorization: Bearer or DPoP");
+        // RFC 6750 §3.1, RFC 9449 §7.2: no error without credentials, either scheme offered.
+        let challenge = r#"Bearer realm="example", DPoP realm="example", algs="ES256 RS256""#;
+        return HttpResponse::Unauthorized().insert_header((header::WWW_AUTHENTICATE, challenge)).finish();
     };
     let introspection = match state
         .introspector
@@ -163,7 +174,9 @@ async fn main() -> anyhow::Result<()> {
     let http = http_client()?;
     let endpoints = discover(&http, &args.client.issuer).await?;
     let introspector = introspector(args.client, &endpoints)?;
-    let state = web::Data::new(State { introspector, http, seen: Mutex::default() });
+    let public = args.url.unwrap_or_else(|| format!("http://{}", args.listen));
+    let url = format!("{}/hello", public.trim_end_matches('/'));
+    let state = web::Data::new(State { introspector, http, hello: url, seen: Mutex::default() });
     let server =
         HttpServer::new(move || App::new().app_data(state.clone()).route("/hello", web::get().to(hello)))
             .workers(1)

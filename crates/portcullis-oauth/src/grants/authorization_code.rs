@@ -64,7 +64,7 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     check_redirect_uri(request.redirect_uri.as_deref(), details)?;
     check_pkce(request.verifier.as_ref(), details)?;
     // RFC 9449 §10: a code bound to a key is exchanged with a proof of that key only.
-    if details.dpop_jkt.as_deref().is_some_and(|bound| context.dpop != Some(bound)) {
+    if !context.proves(details.dpop_jkt.as_deref()) {
         return Err(invalid_grant("the code is bound to a DPoP key this request does not prove (dpop_jkt)"));
     }
 
@@ -91,8 +91,8 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
         // RFC 9449 §5: a public client's refresh tokens are bound to its key;
         // a confidential client's are bound to its credentials.
         let public = client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
-        let jkt = context.dpop.filter(|_| public).map(str::to_owned);
-        Some(protocol_operation(app, move |app| app.start_refresh_family(policy, &record, jkt)).await?)
+        let dpop_jkt = context.dpop_jkt.filter(|_| public).map(str::to_owned);
+        Some(protocol_operation(app, move |app| app.start_refresh_family(policy, &record, dpop_jkt)).await?)
     } else {
         None
     };

@@ -42,7 +42,8 @@ pub fn decide(
 pub fn issue(context: &GrantContext<'_>, request: &CredentialsRequest) -> Result<TokenResponse, OAuthError> {
     let GrantContext { client, settings, keys, .. } = *context;
     let (scope, aud) = decide(client, settings, &request.requested)?;
-    let minted = access_token(client, settings, keys, &Grantee::client(client, context.dpop), &scope, aud)?;
+    let minted =
+        access_token(client, settings, keys, &Grantee::client(client, context.dpop_jkt), &scope, aud)?;
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: context.token_type(),

@@ -51,18 +51,24 @@ pub struct GrantContext<'a> {
     pub address: Option<std::net::IpAddr>,
     /// The thumbprint of the key of the request's DPoP proof, checked
     /// (RFC 9449 §4.3): what its tokens are bound to.
-    pub dpop: Option<&'a str>,
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl GrantContext<'_> {
     /// The `token_type` of the access token issued (RFC 9449 §5: `DPoP`
     /// for a token bound to the proof's key).
     pub fn token_type(&self) -> &'static str {
-        if self.dpop.is_some() {
+        if self.dpop_jkt.is_some() {
             "DPoP"
         } else {
             "Bearer"
         }
+    }
+
+    /// Whether the request proves the DPoP key `bound` a code or a refresh
+    /// token is bound to, if it is bound to one (RFC 9449 §5, §10).
+    pub fn proves(&self, bound: Option<&str>) -> bool {
+        bound.is_none_or(|bound| self.dpop_jkt == Some(bound))
     }
 
     /// The client as the grant operations know it.
@@ -186,7 +192,7 @@ pub fn preview(
             let scope = granted_scope(requested, &client.metadata.scope)?;
             let aud = audience(requested, client, &settings.issuer)?;
             let grant_id = Some(PREVIEWED_GRANT.to_owned());
-            (Grantee { sub, grant_id, user: claims, userinfo_claims: &[], holder: None }, scope, aud)
+            (Grantee { sub, grant_id, user: claims, userinfo_claims: &[], dpop_jkt: None }, scope, aud)
         }
     };
     let unsigned = access_token_claims(client, settings, &grantee, &scope, aud);
@@ -314,13 +320,13 @@ pub struct Grantee<'a> {
     pub userinfo_claims: &'a [String],
     /// The thumbprint of the DPoP key that holds the token (`cnf.jkt`,
     /// RFC 9449 §6.1), when the request proved one.
-    pub holder: Option<&'a str>,
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl<'a> Grantee<'a> {
-    /// The client itself (client credentials), holding the key `holder` proved.
-    pub fn client(client: &'a RegisteredClient, holder: Option<&'a str>) -> Self {
-        Self { sub: client.id.as_str(), grant_id: None, user: None, userinfo_claims: &[], holder }
+    /// The client itself (client credentials), holding the DPoP key `dpop_jkt` when it proved one.
+    pub fn client(client: &'a RegisteredClient, dpop_jkt: Option<&'a str>) -> Self {
+        Self { sub: client.id.as_str(), grant_id: None, user: None, userinfo_claims: &[], dpop_jkt }
     }
 }
 
@@ -376,7 +382,7 @@ pub fn access_token_claims<'a>(
         nbf: None,
         exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
         userinfo_claims: grantee.userinfo_claims.to_vec(),
-        cnf: grantee.holder.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
+        cnf: grantee.dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
     };
     UnsignedAccessToken { claims, mapped, lifetime }
 }
@@ -519,7 +525,7 @@ pub fn user_tokens(
         grant_id: Some(grant.grant_id.to_owned()),
         user,
         userinfo_claims: &grant.requested.userinfo,
-        holder: context.dpop,
+        dpop_jkt: context.dpop_jkt,
     };
     let minted = access_token(client, settings, keys, &grantee, scope, aud)?;
     let who = Authenticated {

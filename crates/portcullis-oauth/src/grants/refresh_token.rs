@@ -50,7 +50,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     }
     // RFC 9449 §5: a public client's family is refreshed with a proof of its
     // key only; checked before rotating, so a thief without it spends nothing.
-    if family.details.jkt.as_deref().is_some_and(|bound| context.dpop != Some(bound)) {
+    if !context.proves(family.details.dpop_jkt.as_deref()) {
         return Err(invalid_grant("the refresh token is bound to a DPoP key this request does not prove"));
     }
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.

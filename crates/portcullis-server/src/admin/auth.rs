@@ -1,5 +1,6 @@
-//! Who calls the admin API: the holder of an active access token this
-//! server issued by client credentials for this server. Which admin scope
+//! Who calls the admin API: the holder of an active bearer access token
+//! this server issued by client credentials for this server (a DPoP-bound
+//! token is refused here). Which admin scope
 //! each call needs is the application layer's to check.
 
 use crate::admin::error::AdminError;
@@ -12,7 +13,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::{ready, Ready};
 use portcullis_app::Actor;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
-use portcullis_oauth::access_tokens::TokenCheck;
+use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
 use portcullis_oauth::grants::TokenSettings;
 use portcullis_oauth::mirror::RevocationList;
 
@@ -39,6 +40,10 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
     let claims = check
         .active(&token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    // RFC 9449 §7.2: a DPoP-bound token is never taken as a bearer token (and
+    // the admin API takes bearer tokens only).
+    check_holder(&claims, Presentation::Bearer, None)
+        .map_err(|refused| AdminError::from(OAuthFailure(refused)))?;
     if claims.grant_id.is_some() {
         // A user's token acts for the user; only a client's own token administers.
         return Err(invalid_token("the admin API takes client-credentials tokens only"));

@@ -76,6 +76,7 @@ struct ProviderMetadata<'a> {
     pushed_authorization_request_endpoint: String,
     require_pushed_authorization_requests: bool,
     dpop_signing_alg_values_supported: &'static [&'static str],
+    introspection_signing_alg_values_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     client_id_metadata_document_supported: bool,
 }
@@ -143,6 +144,11 @@ impl DiscoveryDocument {
             require_pushed_authorization_requests: offered.pushed_requests_required,
             // RFC 9449 §5.1.
             dpop_signing_alg_values_supported: &portcullis_jose::dpop::PROOF_ALGORITHMS,
+            // RFC 9701 §7.
+            introspection_signing_alg_values_supported: SigningAlgorithm::ALL
+                .iter()
+                .map(|alg| alg.as_str())
+                .collect(),
             // draft-ietf-oauth-client-id-metadata-document: only when on.
             client_id_metadata_document_supported: offered.client_metadata_documents,
         };

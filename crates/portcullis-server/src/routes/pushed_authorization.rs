@@ -11,7 +11,7 @@ use crate::oauth_response::{no_store, OAuthFailure, DPOP_NONCE};
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_oauth::authorization_requests::AuthorizationRequests;
-use portcullis_oauth::dpop::{Dpop, Presented};
+use portcullis_oauth::dpop::{Dpop, ProofRequest};
 use portcullis_oauth::endpoints;
 use portcullis_oauth::grants::TokenSettings;
 use serde_json::json;
@@ -30,7 +30,7 @@ pub async fn push(
     auth.within_rate_limit(&req, &client, settings.token_rate_limit, &app)?;
     let proofs = headers::dpop_proofs(&req);
     let endpoint = endpoints::PUSHED_AUTHORIZATION_REQUEST;
-    let proven = dpop.check(&Presented { proofs, method: "POST", endpoint, access_token: None }).await?;
+    let proven = dpop.check(&ProofRequest { proofs, method: "POST", endpoint, access_token: None }).await?;
     let pushed = requests.push(form.0, &client, proven.as_ref().map(|proven| proven.jkt.as_str())).await?;
     // §2.2: 201 with the request_uri and its lifetime.
     let mut created = HttpResponse::Created();

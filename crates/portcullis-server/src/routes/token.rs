@@ -10,7 +10,7 @@ use crate::KeyRing;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError};
-use portcullis_oauth::dpop::{Dpop, Presented};
+use portcullis_oauth::dpop::{Dpop, ProofRequest};
 use portcullis_oauth::endpoints;
 use portcullis_oauth::grants::{self, GrantContext, TokenSettings};
 
@@ -45,17 +45,17 @@ pub async fn token(
     grants::ensure_allowed(&client, grant.grant_type)?;
     // RFC 9449 §5: a proof binds what is issued to its key.
     let proofs = headers::dpop_proofs(&req);
-    let presented = Presented { proofs, method: "POST", endpoint: endpoints::TOKEN, access_token: None };
+    let presented = ProofRequest { proofs, method: "POST", endpoint: endpoints::TOKEN, access_token: None };
     let proven = dpop.check(&presented).await?;
-    let holder = proven.as_ref().map(|proven| proven.jkt.as_str());
-    grants::ensure_proof(&client, holder)?;
+    let dpop_jkt = proven.as_ref().map(|proven| proven.jkt.as_str());
+    grants::ensure_proof(&client, dpop_jkt)?;
     let context = GrantContext {
         client: &client,
         settings: &settings,
         keys: &keys,
         app: &app,
         address: auth.client_ip(&req),
-        dpop: holder,
+        dpop_jkt,
     };
     let response = (grant.handle)(&context, &form).await?;
     let mut ok = HttpResponse::Ok();

@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
-use portcullis_oauth::dpop::{Dpop, Presented};
+use portcullis_oauth::dpop::{Dpop, ProofRequest};
 use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
 use portcullis_oauth::storage;
@@ -29,7 +29,7 @@ fn for_userinfo(aud: &str, issuer: &portcullis_core::Issuer) -> bool {
 
 /// The access token of a request (RFC 6750 §2.1 and §2.2, RFC 9449 §7.1),
 /// sent one way only, and how.
-fn presented_token(
+fn request_token(
     req: &HttpRequest,
     body: Option<&FormParams>,
 ) -> Result<Option<(Presentation, String)>, OAuthFailure> {
@@ -71,7 +71,7 @@ async fn userinfo(
     body: Option<&FormParams>,
     resources: &Resources,
 ) -> Result<HttpResponse, ResourceFailure> {
-    let Some((scheme, token)) = presented_token(req, body)? else {
+    let Some((scheme, token)) = request_token(req, body)? else {
         // RFC 6750 §3.1: without any credentials, the challenge carries no error.
         return Ok(HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, no_token_challenge()))
@@ -82,7 +82,7 @@ async fn userinfo(
     // RFC 9449 §7.1: a token presented as DPoP comes with a proof naming it.
     let proven = match scheme {
         Presentation::Dpop => {
-            let presented = Presented {
+            let presented = ProofRequest {
                 proofs: headers::dpop_proofs(req),
                 method: req.method().as_str(),
                 endpoint: portcullis_oauth::endpoints::USERINFO,

@@ -158,6 +158,14 @@ backend_tests! {
         let key = DpopKey::new();
         let (status, _, tokens) = browser.with_proofs("/token", pair(&svc), &CREDENTIALS, &[&key.proof("POST", "/token", json!({}))]).await;
         assert_eq!((status, tokens["token_type"].as_str()), (200, Some("DPoP")));
+
+        // RFC 9449 §7.2: a bound token is no bearer token at the admin API either.
+        let admin = service(&db, json!({"scope": "admin:clients"}));
+        let (_, _, bound) = browser.with_proofs("/token", pair(&admin), &CREDENTIALS, &[&key.proof("POST", "/token", json!({}))]).await;
+        let call = |token: &str| browser.http.get(format!("{}/admin/v1/clients", browser.app.address)).bearer_auth(token.to_owned()).send();
+        assert_eq!(call(bound["access_token"].as_str().unwrap()).await.unwrap().status(), 401);
+        let (_, _, bearer) = browser.with_proofs("/token", pair(&admin), &CREDENTIALS, &[]).await;
+        assert_eq!(call(bearer["access_token"].as_str().unwrap()).await.unwrap().status(), 200);
     }
 
     #[tokio::test]

@@ -260,7 +260,7 @@ backend_tests! {
         let back = browser.signed_in_by(&app.0, &[("request_uri", pushed["request_uri"].as_str().unwrap())]).await;
         assert_eq!(query(&back)["state"], "pushed", "{back}");
         let (status, refused) = browser.push(as_ref(&app), &request_params(&app.0, "s")).await;
-        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request_object")), "the client signs its requests");
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")), "the client signs its requests");
         let (status, refused) = browser.push(as_ref(&app), &[("request".into(), ClientKey::Ec(EcKeyPair::generate(EcCurve::P256).unwrap()).sign(object_claims(&app.0, "s")))]).await;
         assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request_object")));
 
