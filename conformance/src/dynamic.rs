@@ -12,7 +12,7 @@ use anyhow::{bail, ensure, Context, Result};
 use josekit::jwk::Jwk;
 use josekit::jws::{JwsHeader, RS256};
 use josekit::jwt::JwtPayload;
-use openidconnect::core::{CoreClient, CoreIdToken, CoreIdTokenClaims};
+use openidconnect::core::{CoreClient, CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm};
 use openidconnect::{ClientId, CsrfToken, Nonce, RedirectUrl};
 use serde_json::{json, Value};
 use std::str::FromStr;
@@ -81,6 +81,17 @@ pub struct Dynamic {
     /// The client as `openidconnect` knows it (no secret), with the first
     /// registered redirect URI.
     pub client: AppClient,
+}
+
+impl Dynamic {
+    /// The `id_token_signed_response_alg` the server registered (RS256 when
+    /// it echoed none, the default of OpenID Connect Registration §2).
+    pub fn id_token_alg(&self) -> Result<CoreJwsSigningAlgorithm> {
+        match self.info.get("id_token_signed_response_alg") {
+            Some(alg) => Ok(serde_json::from_value(alg.clone())?),
+            None => Ok(CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
+        }
+    }
 }
 
 /// A sign-in of a registered client: the token response and the verified
@@ -226,7 +237,7 @@ impl RelyingParty {
     ) -> Result<(CoreIdToken, CoreIdTokenClaims)> {
         let Some(raw) = tokens["id_token"].as_str() else { bail!("no id_token in {tokens}") };
         let id_token = CoreIdToken::from_str(raw)?;
-        let verifier = dynamic.client.id_token_verifier();
+        let verifier = dynamic.client.id_token_verifier().set_allowed_algs([dynamic.id_token_alg()?]);
         let claims = match nonce {
             Some(nonce) => id_token.claims(&verifier, nonce)?.clone(),
             None => id_token.claims(&verifier, |_: Option<&Nonce>| Ok(()))?.clone(),

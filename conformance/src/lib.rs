@@ -150,7 +150,7 @@ pub const LOGOUT_MODULES: [(&str, Scenario); 11] = [
 ];
 
 /// The plans, each with its modules: what [`run`] runs, in this order,
-/// then the [`SECURITY_CHECKS`].
+/// then the [`CHECKS`].
 pub const PLANS: [(&str, &[(&str, Scenario)]); 3] = [
     ("oidcc-basic + oidcc-config", &OIDF_MODULES),
     ("oidcc-dynamic", &DYNAMIC_MODULES),
@@ -172,6 +172,16 @@ pub const SECURITY_CHECKS: [(&str, Scenario); 8] = [
     ),
 ];
 
+/// The signing algorithms beyond RS256 that no OIDF plan of these covers.
+pub const ALGORITHM_CHECKS: [(&str, Scenario); 2] = [
+    scenario!("rfc7518-idtoken-ps256", oidcc_dynamic::idtoken_ps256),
+    scenario!("rfc8037-idtoken-eddsa", oidcc_dynamic::idtoken_eddsa),
+];
+
+/// The checks beyond the OIDF plans, each group under its name.
+pub const CHECKS: [(&str, &[(&str, Scenario)]); 2] =
+    [("rfc9700", &SECURITY_CHECKS), ("jwa", &ALGORITHM_CHECKS)];
+
 /// Runs every scenario against `target`, one after another (several
 /// depend on time passing), and reports each. Discovery is read again
 /// before each (a module may rotate the server's keys). Fails only if the
@@ -179,9 +189,9 @@ pub const SECURITY_CHECKS: [(&str, Scenario); 8] = [
 pub async fn run(target: &Target) -> anyhow::Result<Report> {
     let mut rp = RelyingParty::discover(target).await?;
     let mut report = Report::default();
-    let modules = PLANS.iter().flat_map(|(plan, modules)| modules.iter().map(move |module| (*plan, module)));
-    let checks = SECURITY_CHECKS.iter().map(|check| ("rfc9700", check));
-    for (plan, (name, scenario)) in modules.chain(checks) {
+    let groups = PLANS.iter().chain(CHECKS.iter());
+    for (plan, (name, scenario)) in groups.flat_map(|(plan, modules)| modules.iter().map(move |m| (*plan, m)))
+    {
         rp = rp.rediscover().await?;
         let outcome = scenario(&rp).await.unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
         report.entries.push(Entry { plan, name, outcome });

@@ -12,7 +12,7 @@ use crate::support::{discovery_json, with, without, PROPAGATION};
 use crate::user_agent::Landing;
 use anyhow::{ensure, Context, Result};
 use openidconnect::core::{CoreJwsSigningAlgorithm, CoreUserInfoClaims};
-use openidconnect::{AccessToken, CsrfToken};
+use openidconnect::{AccessToken, AccessTokenHash, CsrfToken};
 use serde_json::{json, Value};
 
 /// How long the RP waits after publishing a new key before using it.
@@ -61,6 +61,31 @@ pub async fn idtoken_rs256(rp: &RelyingParty) -> Result<Outcome> {
     let (_, signed_in) = registered_sign_in(rp, json!({"id_token_signed_response_alg": "RS256"})).await?;
     ensure!(*signed_in.id_token.signing_alg()? == CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, "not RS256");
     Ok(Outcome::Passed)
+}
+
+/// `rfc7518-idtoken-ps256` and `rfc8037-idtoken-eddsa` (beyond the OIDF
+/// plans): a client registered for PS256 or EdDSA ID tokens gets them,
+/// verified by `openidconnect` with the published key, their `at_hash`
+/// computed by `openidconnect` (SHA-512 for Ed25519).
+async fn idtoken_signed_with(rp: &RelyingParty, alg: CoreJwsSigningAlgorithm) -> Result<Outcome> {
+    let (dynamic, signed_in) = registered_sign_in(rp, json!({"id_token_signed_response_alg": alg})).await?;
+    ensure!(*signed_in.id_token.signing_alg()? == alg, "not signed with {alg:?}");
+    let verifier = dynamic.client.id_token_verifier().set_allowed_algs([alg.clone()]);
+    let token =
+        AccessToken::new(signed_in.tokens["access_token"].as_str().context("no access token")?.into());
+    let expected = AccessTokenHash::from_token(&token, &alg, signed_in.id_token.signing_key(&verifier)?)?;
+    ensure!(signed_in.claims.access_token_hash() == Some(&expected), "at_hash is not the {alg:?} hash");
+    Ok(Outcome::Passed)
+}
+
+/// `rfc7518-idtoken-ps256`.
+pub async fn idtoken_ps256(rp: &RelyingParty) -> Result<Outcome> {
+    idtoken_signed_with(rp, CoreJwsSigningAlgorithm::RsaSsaPssSha256).await
+}
+
+/// `rfc8037-idtoken-eddsa`.
+pub async fn idtoken_eddsa(rp: &RelyingParty) -> Result<Outcome> {
+    idtoken_signed_with(rp, CoreJwsSigningAlgorithm::EdDsa).await
 }
 
 /// `oidcc-idtoken-unsigned`: unsigned ID tokens are neither advertised nor registered.

@@ -18,7 +18,7 @@ pub enum Outcome {
 /// One line of the report.
 #[derive(Debug)]
 pub struct Entry {
-    /// The plan it belongs to (`rfc9700` for the checks).
+    /// The plan it belongs to (`rfc9700` or `jwa` for the checks).
     pub plan: &'static str,
     /// The module or check name.
     pub name: &'static str,

@@ -137,7 +137,7 @@ pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "
 /// The client authentication methods.
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
 /// The signing algorithms.
-pub const ALGORITHMS: &[&str] = &["RS256", "ES256"];
+pub const ALGORITHMS: &[&str] = &crate::SigningAlgorithm::NAMES;
 /// OpenID Connect Registration §2 subject types.
 pub const SUBJECT_TYPES: &[&str] = &["public", "pairwise"];
 /// OpenID Connect Registration §2 application types.

@@ -21,17 +21,43 @@ pub enum SigningAlgorithm {
     Rs256,
     /// ECDSA on P-256 with SHA-256.
     Es256,
+    /// RSASSA-PSS with SHA-256 and MGF1 with SHA-256 (FAPI 2.0 §5.4.1).
+    Ps256,
+    /// EdDSA on Ed25519 (RFC 8037 §3.1).
+    EdDsa,
 }
 
 impl SigningAlgorithm {
     /// Every supported algorithm, in the order they are advertised.
-    pub const ALL: [SigningAlgorithm; 2] = [SigningAlgorithm::Rs256, SigningAlgorithm::Es256];
+    pub const ALL: [SigningAlgorithm; 4] =
+        [SigningAlgorithm::Rs256, SigningAlgorithm::Es256, SigningAlgorithm::Ps256, SigningAlgorithm::EdDsa];
+    /// The JOSE names of [`SigningAlgorithm::ALL`], as discovery lists them.
+    pub const NAMES: [&'static str; 4] = [
+        SigningAlgorithm::Rs256.as_str(),
+        SigningAlgorithm::Es256.as_str(),
+        SigningAlgorithm::Ps256.as_str(),
+        SigningAlgorithm::EdDsa.as_str(),
+    ];
 
     /// The JOSE `alg` name.
     pub const fn as_str(self) -> &'static str {
         match self {
             SigningAlgorithm::Rs256 => "RS256",
             SigningAlgorithm::Es256 => "ES256",
+            SigningAlgorithm::Ps256 => "PS256",
+            SigningAlgorithm::EdDsa => "EdDSA",
+        }
+    }
+
+    /// The algorithms a JWK without `alg` may be used with, by its `kty` and
+    /// `crv` (RFC 7517 §4.4 leaves the choice to the application): RSA keys
+    /// for RS256 and PS256, P-256 keys for ES256, Ed25519 keys for EdDSA.
+    pub fn for_key(kty: &str, crv: Option<&str>) -> &'static [SigningAlgorithm] {
+        match (kty, crv) {
+            ("RSA", _) => &[SigningAlgorithm::Rs256, SigningAlgorithm::Ps256],
+            ("EC", Some("P-256")) => &[SigningAlgorithm::Es256],
+            ("OKP", Some("Ed25519")) => &[SigningAlgorithm::EdDsa],
+            _ => &[],
         }
     }
 }
@@ -122,6 +148,21 @@ mod tests {
         assert_eq!("rs256".parse::<SigningAlgorithm>().unwrap_err().value, "rs256");
         assert!("none".parse::<SigningAlgorithm>().is_err());
         assert!("HS256".parse::<SigningAlgorithm>().is_err());
+        assert_eq!(
+            SigningAlgorithm::NAMES.map(|name| name.parse::<SigningAlgorithm>().unwrap()),
+            SigningAlgorithm::ALL
+        );
+    }
+
+    #[test]
+    fn a_key_without_alg_serves_each_algorithm_of_its_type() {
+        use SigningAlgorithm::*;
+        assert_eq!(SigningAlgorithm::for_key("RSA", None), [Rs256, Ps256]);
+        assert_eq!(SigningAlgorithm::for_key("EC", Some("P-256")), [Es256]);
+        assert_eq!(SigningAlgorithm::for_key("OKP", Some("Ed25519")), [EdDsa]);
+        assert!(SigningAlgorithm::for_key("EC", Some("P-384")).is_empty());
+        assert!(SigningAlgorithm::for_key("OKP", Some("Ed448")).is_empty());
+        assert!(SigningAlgorithm::for_key("oct", None).is_empty());
     }
 
     #[test]

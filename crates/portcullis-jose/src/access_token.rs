@@ -2,7 +2,7 @@
 
 use crate::{JoseError, PublicJwk, SigningKey};
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
+use josekit::jws::{JwsHeader, JwsVerifier};
 use josekit::jwt;
 use portcullis_core::SigningAlgorithm;
 use serde::{Deserialize, Serialize};
@@ -138,11 +138,7 @@ impl VerificationKey {
         let alg: SigningAlgorithm =
             jwk.alg.parse().map_err(|e: portcullis_core::UnknownValue| JoseError::Generate(e.to_string()))?;
         let jwk = Jwk::from_bytes(serde_json::to_vec(jwk).expect("a JWK serialises"))?;
-        let verifier: Box<dyn JwsVerifier> = match alg {
-            SigningAlgorithm::Rs256 => Box::new(RS256.verifier_from_jwk(&jwk)?),
-            SigningAlgorithm::Es256 => Box::new(ES256.verifier_from_jwk(&jwk)?),
-        };
-        Ok(Self { alg, verifier })
+        Ok(Self { alg, verifier: crate::algorithms::verifier(alg, &jwk)? })
     }
 }
 

@@ -1,9 +1,10 @@
 //! A client's registered public keys (its `jwks`), for checking the
-//! signatures of its `private_key_jwt` assertions (RFC 7523).
+//! signatures of its `private_key_jwt` assertions (RFC 7523) and request
+//! objects (RFC 9101).
 
 use crate::JoseError;
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsVerifier, ES256, RS256};
+use josekit::jws::JwsVerifier;
 use josekit::jwt::{self, JwtPayload};
 use portcullis_core::SigningAlgorithm;
 
@@ -13,45 +14,40 @@ struct ClientKey {
     verifier: Box<dyn JwsVerifier>,
 }
 
-/// The keys of one client that can verify RS256 or ES256 signatures.
+/// The keys of one client that can verify signatures of an algorithm this
+/// server accepts.
 pub struct ClientKeys(Vec<ClientKey>);
 
 impl ClientKeys {
-    /// Reads a JWK Set, keeping the keys usable with RS256 or ES256: those
-    /// whose `alg` names one, or without `alg`, RSA keys (RS256) and P-256
-    /// keys (ES256). A set with no usable key is an error.
+    /// Reads a JWK Set, keeping the keys usable with an accepted algorithm:
+    /// those whose `alg` names one, or without `alg`, each algorithm of its
+    /// key type ([`SigningAlgorithm::for_key`]). A set with no usable key
+    /// is an error.
     pub fn from_jwks(jwks: &serde_json::Value) -> Result<Self, JoseError> {
         let unusable = |why: &str| JoseError::Generate(format!("jwks: {why}"));
         let keys = jwks.get("keys").and_then(|keys| keys.as_array()).ok_or_else(|| unusable("no keys"))?;
         let mut usable = Vec::new();
         for key in keys {
             let jwk = Jwk::from_bytes(serde_json::to_vec(key).expect("JSON serialises"))?;
-            let alg = match (jwk.algorithm(), jwk.key_type(), jwk.curve()) {
-                (Some(alg), _, _) => match alg.parse() {
-                    Ok(alg) => alg,
+            let named;
+            let algorithms = match jwk.algorithm() {
+                Some(alg) => match alg.parse() {
+                    Ok(alg) => {
+                        named = [alg];
+                        &named[..]
+                    }
                     Err(_) => continue,
                 },
-                (None, "RSA", _) => SigningAlgorithm::Rs256,
-                (None, "EC", Some("P-256")) => SigningAlgorithm::Es256,
-                _ => continue,
+                None => SigningAlgorithm::for_key(jwk.key_type(), jwk.curve()),
             };
-            // `kid` is matched here, not by josekit, which would refuse a token without one.
-            let verifier: Box<dyn JwsVerifier> = match alg {
-                SigningAlgorithm::Rs256 => {
-                    let mut verifier = RS256.verifier_from_jwk(&jwk)?;
-                    verifier.remove_key_id();
-                    Box::new(verifier)
-                }
-                SigningAlgorithm::Es256 => {
-                    let mut verifier = ES256.verifier_from_jwk(&jwk)?;
-                    verifier.remove_key_id();
-                    Box::new(verifier)
-                }
-            };
-            usable.push(ClientKey { kid: jwk.key_id().map(str::to_owned), alg, verifier });
+            for &alg in algorithms {
+                // A key this server cannot use (an Ed448 key named EdDSA) is passed over.
+                let Ok(verifier) = crate::algorithms::verifier(alg, &jwk) else { continue };
+                usable.push(ClientKey { kid: jwk.key_id().map(str::to_owned), alg, verifier });
+            }
         }
         if usable.is_empty() {
-            return Err(unusable("no RS256 or ES256 key"));
+            return Err(unusable("no key for an accepted algorithm"));
         }
         Ok(Self(usable))
     }
@@ -75,56 +71,62 @@ impl ClientKeys {
 mod tests {
     use super::*;
     use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
+    use josekit::jwk::alg::ed::{EdCurve, EdKeyPair};
     use josekit::jwk::alg::rsa::RsaKeyPair;
+    use josekit::jwk::KeyPair;
     use josekit::jws::JwsHeader;
 
-    fn sign(key_pair_jwk: &Jwk, alg: SigningAlgorithm, kid: Option<&str>) -> String {
+    fn sign(key_pair: &dyn KeyPair, alg: SigningAlgorithm, kid: Option<&str>) -> String {
         let mut payload = JwtPayload::new();
         payload.set_subject("client-1");
-        let header = JwsHeader::new();
-        // josekit takes the header's kid from the signing key.
-        let mut key_pair_jwk = key_pair_jwk.clone();
+        let mut header = JwsHeader::new();
         if let Some(kid) = kid {
-            key_pair_jwk.set_key_id(kid);
+            header.set_key_id(kid);
         }
-        let key_pair_jwk = &key_pair_jwk;
-        match alg {
-            SigningAlgorithm::Rs256 => {
-                jwt::encode_with_signer(&payload, &header, &RS256.signer_from_jwk(key_pair_jwk).unwrap())
-            }
-            SigningAlgorithm::Es256 => {
-                jwt::encode_with_signer(&payload, &header, &ES256.signer_from_jwk(key_pair_jwk).unwrap())
-            }
-        }
-        .unwrap()
+        let signer = crate::algorithms::signer(alg, &key_pair.to_der_private_key()).unwrap();
+        jwt::encode_with_signer(&payload, &header, signer.as_ref()).unwrap()
     }
 
     #[test]
     fn verifies_signatures_of_registered_keys_only() {
         let ec = EcKeyPair::generate(EcCurve::P256).unwrap();
         let rsa = RsaKeyPair::generate(2048).unwrap();
+        let ed = EdKeyPair::generate(EdCurve::Ed25519).unwrap();
         let mut ec_public = ec.to_jwk_public_key();
         ec_public.set_key_id("ec-1");
         let jwks = serde_json::json!({"keys": [
             serde_json::to_value(&ec_public).unwrap(),
             serde_json::to_value(rsa.to_jwk_public_key()).unwrap(),
+            serde_json::to_value(ed.to_jwk_public_key()).unwrap(),
         ]});
         let keys = ClientKeys::from_jwks(&jwks).unwrap();
         for token in [
-            sign(&ec.to_jwk_private_key(), SigningAlgorithm::Es256, Some("ec-1")),
-            sign(&ec.to_jwk_private_key(), SigningAlgorithm::Es256, None),
-            sign(&rsa.to_jwk_private_key(), SigningAlgorithm::Rs256, None),
+            sign(&ec, SigningAlgorithm::Es256, Some("ec-1")),
+            sign(&ec, SigningAlgorithm::Es256, None),
+            sign(&rsa, SigningAlgorithm::Rs256, None),
+            sign(&rsa, SigningAlgorithm::Ps256, None),
+            sign(&ed, SigningAlgorithm::EdDsa, None),
         ] {
             assert_eq!(keys.verify(&token).unwrap().subject(), Some("client-1"));
         }
         let stranger = EcKeyPair::generate(EcCurve::P256).unwrap();
-        assert!(keys.verify(&sign(&stranger.to_jwk_private_key(), SigningAlgorithm::Es256, None)).is_none());
-        assert!(keys
-            .verify(&sign(&ec.to_jwk_private_key(), SigningAlgorithm::Es256, Some("other")))
-            .is_none());
+        assert!(keys.verify(&sign(&stranger, SigningAlgorithm::Es256, None)).is_none());
+        assert!(keys.verify(&sign(&ec, SigningAlgorithm::Es256, Some("other"))).is_none());
+        let ed_stranger = EdKeyPair::generate(EdCurve::Ed25519).unwrap();
+        assert!(keys.verify(&sign(&ed_stranger, SigningAlgorithm::EdDsa, None)).is_none());
         let unsigned = format!("{}.{}.", "eyJhbGciOiJub25lIn0", "eyJzdWIiOiJjbGllbnQtMSJ9");
         assert!(keys.verify(&unsigned).is_none(), "alg none is refused");
         assert!(keys.verify("garbage").is_none());
+    }
+
+    #[test]
+    fn a_key_registered_for_one_algorithm_verifies_only_that_one() {
+        let rsa = RsaKeyPair::generate(2048).unwrap();
+        let mut public = rsa.to_jwk_public_key();
+        public.set_algorithm("PS256");
+        let keys = ClientKeys::from_jwks(&serde_json::json!({"keys": [public]})).unwrap();
+        assert!(keys.verify(&sign(&rsa, SigningAlgorithm::Ps256, None)).is_some());
+        assert!(keys.verify(&sign(&rsa, SigningAlgorithm::Rs256, None)).is_none());
     }
 
     #[test]
@@ -132,7 +134,12 @@ mod tests {
         let symmetric = serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]});
         assert!(ClientKeys::from_jwks(&symmetric).is_err());
         assert!(ClientKeys::from_jwks(&serde_json::json!({})).is_err());
-        let other_alg = serde_json::json!({"keys": [serde_json::to_value(EcKeyPair::generate(EcCurve::P384).unwrap().to_jwk_public_key()).unwrap()]});
-        assert!(ClientKeys::from_jwks(&other_alg).is_err());
+        for other in [
+            EcKeyPair::generate(EcCurve::P384).unwrap().to_jwk_public_key(),
+            EdKeyPair::generate(EdCurve::Ed448).unwrap().to_jwk_public_key(),
+        ] {
+            let other = serde_json::json!({"keys": [serde_json::to_value(other).unwrap()]});
+            assert!(ClientKeys::from_jwks(&other).is_err());
+        }
     }
 }

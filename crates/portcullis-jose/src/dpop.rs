@@ -10,8 +10,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsVerifier, ES256, RS256};
+use josekit::jws::JwsVerifier;
 use josekit::jwt;
+use portcullis_core::SigningAlgorithm;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -23,7 +24,7 @@ use zeroize::Zeroizing;
 pub const PROOF_TYPE: &str = "dpop+jwt";
 /// The algorithms proofs may be signed with, as advertised
 /// (`dpop_signing_alg_values_supported`, §5.1): asymmetric only (§4.2).
-pub const PROOF_ALGORITHMS: [&str; 2] = ["ES256", "RS256"];
+pub const PROOF_ALGORITHMS: [&str; 4] = SigningAlgorithm::NAMES;
 /// Members of a JWK that only a private key has (RFC 7518 §6): a proof
 /// carrying one gives its key away, and is refused (§4.3).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -77,10 +78,10 @@ impl ProofKeys {
         if header.claim("typ").and_then(Value::as_str) != Some(PROOF_TYPE) {
             return Err("the DPoP proof's typ is not dpop+jwt");
         }
-        let alg = header.claim("alg").and_then(Value::as_str).unwrap_or_default();
-        if !PROOF_ALGORITHMS.contains(&alg) {
+        let Some(Ok(alg)) = header.claim("alg").and_then(Value::as_str).map(str::parse::<SigningAlgorithm>)
+        else {
             return Err("the DPoP proof's alg is not one this server accepts");
-        }
+        };
         let Some(Value::Object(jwk)) = header.claim("jwk") else {
             return Err("the DPoP proof has no jwk");
         };
@@ -88,7 +89,7 @@ impl ProofKeys {
             return Err("the DPoP proof's jwk is a private key");
         }
         let material: KeyMaterial = serde_json::from_value(Value::Object(jwk.clone()))
-            .map_err(|_| "the DPoP proof's jwk is not an RSA or EC public key")?;
+            .map_err(|_| "the DPoP proof's jwk is not an RSA, EC or OKP public key")?;
         let jkt = material.thumbprint();
         let verifier = self.verifier(alg, &jkt, jwk)?;
         let (payload, _) = jwt::decode_with_verifier(jwt, verifier.as_ref())
@@ -104,7 +105,7 @@ impl ProofKeys {
     /// The verifier of `alg` for the key `jwk`, whose thumbprint is `jkt`.
     fn verifier(
         &self,
-        alg: &str,
+        alg: SigningAlgorithm,
         jkt: &str,
         jwk: &serde_json::Map<String, Value>,
     ) -> Result<Arc<dyn JwsVerifier>, &'static str> {
@@ -113,10 +114,9 @@ impl ProofKeys {
             return Ok(kept.clone());
         }
         let key = Jwk::from_map(jwk.clone()).map_err(|_| "the DPoP proof's jwk cannot be read")?;
-        let verifier: Arc<dyn JwsVerifier> = match alg {
-            "ES256" => Arc::new(ES256.verifier_from_jwk(&key).map_err(|_| "the jwk is not a P-256 key")?),
-            _ => Arc::new(RS256.verifier_from_jwk(&key).map_err(|_| "the jwk is not an RSA key")?),
-        };
+        let verifier: Arc<dyn JwsVerifier> = crate::algorithms::verifier(alg, &key)
+            .map_err(|_| "the DPoP proof's jwk is not a key of its alg")?
+            .into();
         let mut kept = self.0.lock().expect("proof keys lock");
         if kept.len() >= KEPT_KEYS {
             kept.clear();
@@ -196,16 +196,41 @@ impl DpopNonces {
 mod tests {
     use super::*;
     use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
-    use josekit::jws::JwsHeader;
+    use josekit::jwk::alg::ed::{EdCurve, EdKeyPair};
+    use josekit::jwk::KeyPair;
+    use josekit::jws::{EdDSA, JwsHeader};
     use josekit::jwt::JwtPayload;
 
     fn proof(pair: &EcKeyPair, typ: &str, jwk: Value, claims: Value) -> String {
+        proof_by(pair, SigningAlgorithm::Es256, typ, jwk, claims)
+    }
+
+    fn proof_by(pair: &dyn KeyPair, alg: SigningAlgorithm, typ: &str, jwk: Value, claims: Value) -> String {
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_claim("jwk", Some(jwk)).unwrap();
         let Value::Object(claims) = claims else { unreachable!() };
-        let signer = ES256.signer_from_jwk(&pair.to_jwk_key_pair()).unwrap();
-        jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, &signer).unwrap()
+        let signer = crate::algorithms::signer(alg, &pair.to_der_private_key()).unwrap();
+        jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, signer.as_ref()).unwrap()
+    }
+
+    #[test]
+    fn proofs_signed_with_ed25519_are_verified_and_ed448_refused() {
+        let keys = ProofKeys::default();
+        let ed = EdKeyPair::generate(EdCurve::Ed25519).unwrap();
+        let public = serde_json::to_value(ed.to_jwk_public_key()).unwrap();
+        let checked =
+            keys.verify(&proof_by(&ed, SigningAlgorithm::EdDsa, PROOF_TYPE, public.clone(), claims()));
+        let material: KeyMaterial = serde_json::from_value(public).unwrap();
+        assert_eq!(checked.unwrap().jkt, material.thumbprint());
+        let ed448 = EdKeyPair::generate(EdCurve::Ed448).unwrap();
+        let mut header = JwsHeader::new();
+        header.set_token_type(PROOF_TYPE);
+        header.set_claim("jwk", Some(serde_json::to_value(ed448.to_jwk_public_key()).unwrap())).unwrap();
+        let Value::Object(claims) = claims() else { unreachable!() };
+        let signer = EdDSA.signer_from_der(ed448.to_der_private_key()).unwrap();
+        let jwt = jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, &signer).unwrap();
+        assert!(keys.verify(&jwt).unwrap_err().contains("not a key of its alg"));
     }
 
     fn claims() -> Value {

@@ -8,7 +8,7 @@ use josekit::jws::JwsHeader;
 use portcullis_core::SigningAlgorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 /// The claims of an ID token issued by the authorization code flow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,13 +77,18 @@ impl IdTokenClaims {
 }
 
 /// `at_hash` (OpenID Connect Core §3.1.3.6): the base64url of the left half
-/// of the hash of the access token, with the hash of the ID token's `alg`
-/// (SHA-256 for RS256 and ES256).
+/// of the hash of the access token, with the hash of the ID token's `alg`:
+/// SHA-256 for RS256, ES256 and PS256, SHA-512 for EdDSA on Ed25519 (the
+/// working group's answer in connect issue 1125, as node-oidc-provider and
+/// the OpenID Token Hash Algorithms guide have it).
 pub fn at_hash(access_token: &str, alg: SigningAlgorithm) -> String {
-    let digest = match alg {
-        SigningAlgorithm::Rs256 | SigningAlgorithm::Es256 => Sha256::digest(access_token.as_bytes()),
-    };
-    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+    let bytes = access_token.as_bytes();
+    match alg {
+        SigningAlgorithm::Rs256 | SigningAlgorithm::Es256 | SigningAlgorithm::Ps256 => {
+            URL_SAFE_NO_PAD.encode(&Sha256::digest(bytes)[..16])
+        }
+        SigningAlgorithm::EdDsa => URL_SAFE_NO_PAD.encode(&Sha512::digest(bytes)[..32]),
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +109,14 @@ mod tests {
             at_hash("dNZX1hEZ9wBCzNL40Upu646bdzQA", SigningAlgorithm::Es256),
             "wfgvmE9VxjAudsl9lc6TqA"
         );
+    }
+
+    /// The PS256 and EdDSA values are those of panva's `oidc-token-hash`.
+    #[test]
+    fn at_hash_follows_the_hash_of_each_algorithm() {
+        let token = "YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw";
+        assert_eq!(at_hash(token, SigningAlgorithm::Ps256), "x7vk7f6BvQj0jQHYFIk4ag");
+        assert_eq!(at_hash(token, SigningAlgorithm::EdDsa), "EGEAhGYyfuwDaVTifvrWSoD5MSy_5hZPy6I7Vm-7pTQ");
     }
 
     #[test]

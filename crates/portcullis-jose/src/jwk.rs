@@ -29,6 +29,14 @@ pub enum KeyMaterial {
         /// Y coordinate, base64url.
         y: String,
     },
+    /// An octet key pair's public key (RFC 8037 §2), e.g. Ed25519.
+    #[serde(rename = "OKP")]
+    Okp {
+        /// Curve name, e.g. `Ed25519`.
+        crv: String,
+        /// The public key, base64url.
+        x: String,
+    },
 }
 
 impl KeyMaterial {
@@ -41,6 +49,8 @@ impl KeyMaterial {
             KeyMaterial::Ec { crv, x, y } => {
                 format!(r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#, json(crv), json(x), json(y))
             }
+            // RFC 8037 §2: the required members of an OKP key are crv, kty and x.
+            KeyMaterial::Okp { crv, x } => format!(r#"{{"crv":{},"kty":"OKP","x":{}}}"#, json(crv), json(x)),
         };
         URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
     }
@@ -95,6 +105,16 @@ mod tests {
         let expected =
             URL_SAFE_NO_PAD.encode(Sha256::digest(br#"{"crv":"P-256","kty":"EC","x":"xx","y":"yy"}"#));
         assert_eq!(material.thumbprint(), expected);
+    }
+
+    /// The example of RFC 8037 §A.3.
+    #[test]
+    fn okp_thumbprint_matches_the_rfc_8037_example() {
+        let material = KeyMaterial::Okp {
+            crv: "Ed25519".into(),
+            x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo".into(),
+        };
+        assert_eq!(material.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Signing keys and tokens for Portcullis.
 //!
-//! Key generation uses the `rsa` and `p256` crates; every private-key
+//! Key generation uses the `rsa` and `p256` crates (Ed25519 keys, which
+//! neither makes, come from OpenSSL through josekit); every private-key
 //! operation (signing) goes through josekit, which is backed by OpenSSL. The
 //! `rsa` crate is never used to sign or decrypt: its private-key operations are
 //! open to RUSTSEC-2023-0071 (Marvin) and are about ten times slower.
@@ -10,6 +11,7 @@
 //! RFC 7638 thumbprint.
 
 pub mod access_token;
+mod algorithms;
 pub mod client_keys;
 pub mod dpop;
 pub mod error;

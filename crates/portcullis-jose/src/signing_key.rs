@@ -1,10 +1,13 @@
-//! Generating signing keys (rsa, p256) and signing with them (josekit).
+//! Generating signing keys (rsa, p256; Ed25519 through josekit, which
+//! neither crate makes) and signing with them (josekit).
 
 use crate::jwk::{KeyMaterial, PublicJwk};
 use crate::JoseError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use josekit::jws::{JwsHeader, JwsSigner, ES256, RS256};
+use josekit::jwk::alg::ed::{EdCurve, EdKeyPair};
+use josekit::jwk::KeyPair;
+use josekit::jws::{JwsHeader, JwsSigner};
 use josekit::jwt::{self, JwtPayload};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use portcullis_core::SigningAlgorithm;
@@ -28,17 +31,19 @@ pub struct GeneratedKey {
 
 impl GeneratedKey {
     /// Generates a key for `alg` from the operating system's CSPRNG: RSA-2048
-    /// for RS256, P-256 for ES256. Only key generation uses the `rsa` crate.
+    /// for RS256 and PS256 (one key per algorithm, never shared), P-256 for
+    /// ES256, Ed25519 for EdDSA (OpenSSL's generator, through josekit). Only
+    /// key generation uses the `rsa` crate.
     pub fn generate(alg: SigningAlgorithm) -> Result<Self, JoseError> {
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
         let encoding = |e: rsa::pkcs8::Error| JoseError::Generate(e.to_string());
         let (material, der) = match alg {
-            SigningAlgorithm::Rs256 => {
+            SigningAlgorithm::Rs256 | SigningAlgorithm::Ps256 => {
                 let key = rsa::RsaPrivateKey::new(&mut OsRng, RSA_BITS)
                     .map_err(|e| JoseError::Generate(e.to_string()))?;
                 let material =
                     KeyMaterial::Rsa { n: b64(&key.n().to_bytes_be()), e: b64(&key.e().to_bytes_be()) };
-                (material, key.to_pkcs8_der().map_err(encoding)?)
+                (material, Zeroizing::new(key.to_pkcs8_der().map_err(encoding)?.as_bytes().to_vec()))
             }
             SigningAlgorithm::Es256 => {
                 let key = p256::SecretKey::random(&mut OsRng);
@@ -47,13 +52,19 @@ impl GeneratedKey {
                     return Err(JoseError::Generate("P-256 public point is not uncompressed".into()));
                 };
                 let material = KeyMaterial::Ec { crv: "P-256".into(), x: b64(x), y: b64(y) };
-                (material, key.to_pkcs8_der().map_err(encoding)?)
+                (material, Zeroizing::new(key.to_pkcs8_der().map_err(encoding)?.as_bytes().to_vec()))
+            }
+            SigningAlgorithm::EdDsa => {
+                let key = EdKeyPair::generate(EdCurve::Ed25519)?;
+                let public = key.to_jwk_public_key();
+                let Some(x) = public.parameter("x").and_then(|x| x.as_str()) else {
+                    return Err(JoseError::Generate("an Ed25519 public key has no x".into()));
+                };
+                let material = KeyMaterial::Okp { crv: "Ed25519".into(), x: x.to_owned() };
+                (material, Zeroizing::new(key.to_der_private_key()))
             }
         };
-        Ok(Self {
-            public_jwk: PublicJwk::new(alg, material),
-            private_pkcs8: Zeroizing::new(der.as_bytes().to_vec()),
-        })
+        Ok(Self { public_jwk: PublicJwk::new(alg, material), private_pkcs8: der })
     }
 }
 
@@ -67,11 +78,7 @@ pub struct SigningKey {
 impl SigningKey {
     /// Loads a PKCS#8 DER private key for `alg`, identified by `kid`.
     pub fn from_pkcs8_der(alg: SigningAlgorithm, kid: String, der: &[u8]) -> Result<Self, JoseError> {
-        let signer: Box<dyn JwsSigner> = match alg {
-            SigningAlgorithm::Rs256 => Box::new(RS256.signer_from_der(der)?),
-            SigningAlgorithm::Es256 => Box::new(ES256.signer_from_der(der)?),
-        };
-        Ok(Self { kid, alg, signer })
+        Ok(Self { kid, alg, signer: crate::algorithms::signer(alg, der)? })
     }
 
     /// The key id, published as `kid` in the JWKS and in every JWS header.
@@ -114,14 +121,11 @@ mod tests {
     use super::*;
     use josekit::jwk::Jwk;
 
-    fn verify(token: &str, jwk: &PublicJwk) -> Result<JwtPayload, josekit::JoseError> {
+    fn verify(token: &str, jwk: &PublicJwk) -> Result<JwtPayload, JoseError> {
+        let alg = jwk.alg.parse().unwrap();
         let jwk = Jwk::from_bytes(serde_json::to_vec(jwk).unwrap())?;
-        let verifier: Box<dyn josekit::jws::JwsVerifier> = match jwk.algorithm() {
-            Some("RS256") => Box::new(RS256.verifier_from_jwk(&jwk)?),
-            Some("ES256") => Box::new(ES256.verifier_from_jwk(&jwk)?),
-            other => panic!("unexpected alg {other:?}"),
-        };
-        jwt::decode_with_verifier(token, verifier.as_ref()).map(|(payload, _)| payload)
+        let verifier = crate::algorithms::verifier(alg, &jwk)?;
+        Ok(jwt::decode_with_verifier(token, verifier.as_ref()).map(|(payload, _)| payload)?)
     }
 
     #[test]
@@ -166,6 +170,13 @@ mod tests {
             ec.public_jwk.kid,
             GeneratedKey::generate(SigningAlgorithm::Es256).unwrap().public_jwk.kid
         );
+        let ed = GeneratedKey::generate(SigningAlgorithm::EdDsa).unwrap();
+        let KeyMaterial::Okp { crv, x } = &ed.public_jwk.material else { panic!("not OKP") };
+        assert_eq!((crv.as_str(), URL_SAFE_NO_PAD.decode(x).unwrap().len()), ("Ed25519", 32));
+        let ps = GeneratedKey::generate(SigningAlgorithm::Ps256).unwrap();
+        let KeyMaterial::Rsa { n, .. } = &ps.public_jwk.material else { panic!("not RSA") };
+        assert_eq!(URL_SAFE_NO_PAD.decode(n).unwrap().len() * 8, RSA_BITS);
+        assert_eq!(ps.public_jwk.alg, "PS256");
     }
 
     #[test]
@@ -173,6 +184,7 @@ mod tests {
         let ec = GeneratedKey::generate(SigningAlgorithm::Es256).unwrap();
         assert!(SigningKey::from_pkcs8_der(SigningAlgorithm::Rs256, "k".into(), &ec.private_pkcs8).is_err());
         assert!(SigningKey::from_pkcs8_der(SigningAlgorithm::Es256, "k".into(), b"not a key").is_err());
+        assert!(SigningKey::from_pkcs8_der(SigningAlgorithm::EdDsa, "k".into(), &ec.private_pkcs8).is_err());
     }
 
     #[test]

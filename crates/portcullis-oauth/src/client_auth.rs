@@ -25,7 +25,7 @@ use std::sync::Arc;
 /// The authentication methods that work, as advertised in discovery.
 pub const METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
 /// Algorithms accepted for `private_key_jwt` assertions.
-pub const ASSERTION_ALGS: [&str; 2] = ["RS256", "ES256"];
+pub const ASSERTION_ALGS: [&str; 4] = portcullis_core::SigningAlgorithm::NAMES;
 /// RFC 7523 §2.2.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Clock skew tolerated on assertion times, in seconds.

@@ -20,7 +20,7 @@ use std::time::Duration;
 /// The media type (and `typ`) of request objects (RFC 9101 §4, §10.8).
 pub const MEDIA_TYPE: &str = "oauth-authz-req+jwt";
 /// The algorithms request objects may be signed with, as advertised.
-pub const ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
+pub const ALGORITHMS: [&str; 4] = portcullis_core::SigningAlgorithm::NAMES;
 /// The members of the JWT itself, not parameters of the request.
 const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
 /// The most members a request object may have (as many as a request's parameters).

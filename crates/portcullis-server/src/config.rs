@@ -289,7 +289,7 @@ pub struct ClientCreateArgs {
     /// token_endpoint_auth_method: client_secret_basic, client_secret_post, private_key_jwt or none.
     #[arg(long, default_value = "client_secret_basic")]
     pub auth_method: String,
-    /// access_token_signed_response_alg: RS256 or ES256.
+    /// access_token_signed_response_alg: RS256, ES256, PS256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub access_token_alg: String,
     /// Access-token lifetime in seconds (server default when absent).

@@ -56,10 +56,13 @@ struct State {
     seen: Mutex<HashMap<String, i64>>,
 }
 
+/// The algorithms this example takes DPoP proofs in (the server's).
+const PROOF_ALGS: &str = "RS256 ES256 PS256 EdDSA";
+
 /// 401 with the challenge of `scheme` naming `error`, and why in the body.
 fn unauthorized(scheme: &str, error: &str, why: &str) -> HttpResponse {
     let challenge = match scheme {
-        "DPoP" => format!(r#"DPoP realm="example", error="{error}", algs="ES256 RS256""#),
+        "DPoP" => format!(r#"DPoP realm="example", error="{error}", algs="{PROOF_ALGS}""#),
         _ => format!(r#"Bearer realm="example", error="{error}""#),
     };
     HttpResponse::Unauthorized()
@@ -96,8 +99,8 @@ impl State {
         if jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| "the proof's key cannot be read")? != jkt {
             return Err("the proof is not signed with the token's key");
         }
-        if !matches!(header.alg, Algorithm::ES256 | Algorithm::RS256) {
-            return Err("the proof's alg is not ES256 or RS256");
+        if !matches!(header.alg, Algorithm::ES256 | Algorithm::RS256 | Algorithm::PS256 | Algorithm::EdDSA) {
+            return Err("the proof's alg is not one of RS256, ES256, PS256, EdDSA");
         }
         let key = DecodingKey::from_jwk(jwk).map_err(|_| "the proof's key cannot be read")?;
         let mut validation = Validation::new(header.alg);
@@ -133,7 +136,7 @@ impl State {
 async fn hello(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
     let Some((scheme, token)) = presented(&req) else {
         // RFC 6750 §3.1, RFC 9449 §7.2: no error without credentials, either scheme offered.
-        let challenge = r#"Bearer realm="example", DPoP realm="example", algs="ES256 RS256""#;
+        let challenge = format!(r#"Bearer realm="example", DPoP realm="example", algs="{PROOF_ALGS}""#);
         return HttpResponse::Unauthorized().insert_header((header::WWW_AUTHENTICATE, challenge)).finish();
     };
     let introspection = match state

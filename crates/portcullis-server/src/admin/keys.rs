@@ -11,14 +11,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::SigningAlgorithm;
 
-/// The `alg` of a `{"alg": "RS256" | "ES256"}` body.
+/// The `alg` of a `{"alg": "RS256" | "ES256" | "PS256" | "EdDSA"}` body.
 async fn alg_of(req: &HttpRequest, payload: web::Payload) -> Result<SigningAlgorithm, AdminError> {
     let body = json_object(req, payload).await?;
     if let Some(extra) = body.keys().find(|name| *name != "alg") {
         return Err(AdminError::bad_request(format!("unknown member `{extra}`")));
     }
     body.get("alg").and_then(|alg| alg.as_str()).and_then(|alg| alg.parse().ok()).ok_or_else(|| {
-        AdminError::bad_request("give the algorithm: {\"alg\": \"RS256\"} or {\"alg\": \"ES256\"}")
+        let names = SigningAlgorithm::NAMES.join(", ");
+        AdminError::bad_request(format!("give the algorithm as {{\"alg\": \"RS256\"}}, one of {names}"))
     })
 }
 

@@ -8,6 +8,7 @@
 //! form, while the server also takes EC P-256 keys).
 
 use portcullis_core::client_fields::{Shape, CLIENT_FIELDS};
+use portcullis_core::SigningAlgorithm;
 use serde_json::{json, Value};
 
 /// The largest version or cursor: the largest integer JSON numbers carry
@@ -42,7 +43,7 @@ fn seconds(max: u64) -> Value {
 }
 
 fn alg() -> Value {
-    json!({"type": "string", "enum": ["RS256", "ES256"]})
+    json!({"type": "string", "enum": SigningAlgorithm::NAMES})
 }
 
 /// An RFC 7517 public RSA key, 2048 bits.
@@ -351,7 +352,7 @@ pub fn user_attribute_values() -> Value {
             "description": "every value by its attribute's name; each must be defined"}}})
 }
 
-/// `{"alg": "RS256" | "ES256"}`.
+/// `{"alg": "RS256" | "ES256" | "PS256" | "EdDSA"}`.
 pub fn key_algorithm() -> Value {
     json!({"type": "object", "required": ["alg"], "additionalProperties": false, "properties": {"alg": alg()}})
 }

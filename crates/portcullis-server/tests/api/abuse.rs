@@ -168,9 +168,9 @@ backend_tests! {
         assert_eq!(counted, refused, "every failure is counted");
         let all: Value = admin.send(Method::GET, "/audit-logs?limit=1000", None).await.json().await.unwrap();
         let rows = all["entries"].as_array().unwrap().len();
-        // Two for the first start's keys, two for the bootstrap (client.created,
+        // Four for the first start's keys, two for the bootstrap (client.created,
         // admin.bootstrapped), the rest summaries.
-        assert!(rows <= 10, "{rows} audit rows for 500 failed requests: {all}");
+        assert!(rows <= 12, "{rows} audit rows for 500 failed requests: {all}");
     }
 
     #[tokio::test]

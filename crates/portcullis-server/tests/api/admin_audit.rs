@@ -165,9 +165,9 @@ backend_tests! {
         assert!(csv.contains(",\"{\"\"client_id\"\":"), "JSON details are quoted: {csv}");
         let lines = admin.send(Method::GET, "/audit-logs?format=jsonl", None).await.text().await.unwrap();
         let parsed: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(parsed.len(), 8, "the first start's two keys, the bootstrap's two, three clients, one summary");
+        assert_eq!(parsed.len(), 10, "the first start's four keys, the bootstrap's two, three clients, one summary");
         let installed = parsed.iter().filter(|e| e["action"] == "key.activated" && e["actor"] == "system:first start");
-        assert_eq!(installed.count(), 2, "each algorithm's first key is audited: {parsed:?}");
+        assert_eq!(installed.count(), 4, "each algorithm's first key is audited: {parsed:?}");
 
         for bad in ["format=xml", "limit=0", "limit=1001", "cursor=-1", "from=yesterday", "actor=a&actor=b"] {
             assert_eq!(admin.send(Method::GET, &format!("/audit-logs?{bad}"), None).await.status(), 400, "{bad}");

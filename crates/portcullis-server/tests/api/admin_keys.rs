@@ -5,20 +5,28 @@ use crate::admin_clients::Admin;
 use crate::helpers::{new_kek, settings, spawn_with};
 use crate::token::register;
 use josekit::jwk::JwkSet;
-use josekit::jws::{JwsVerifier, RS256};
+use josekit::jws::{EdDSA, JwsVerifier, ES256, PS256, RS256};
+use portcullis_core::SigningAlgorithm;
 use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// Whether `token` verifies against `jwks` (a JWK Set a verifier cached).
+/// Whether `token` verifies against `jwks` (a JWK Set a verifier cached),
+/// with the algorithm its header names.
 fn verifies(jwks: &[u8], token: &str) -> bool {
     let jwks = JwkSet::from_bytes(jwks).unwrap();
     let header = josekit::jwt::decode_header(token).unwrap();
     let kid = header.claim("kid").and_then(Value::as_str).unwrap();
     let Some(jwk) = jwks.get(kid).first().copied() else { return false };
-    let verifier: Box<dyn JwsVerifier> = Box::new(RS256.verifier_from_jwk(jwk).unwrap());
+    let verifier: Box<dyn JwsVerifier> = match header.claim("alg").and_then(Value::as_str).unwrap() {
+        "RS256" => Box::new(RS256.verifier_from_jwk(jwk).unwrap()),
+        "ES256" => Box::new(ES256.verifier_from_jwk(jwk).unwrap()),
+        "PS256" => Box::new(PS256.verifier_from_jwk(jwk).unwrap()),
+        "EdDSA" => Box::new(EdDSA.verifier_from_jwk(jwk).unwrap()),
+        other => panic!("unexpected alg {other}"),
+    };
     josekit::jwt::decode_with_verifier(token, verifier.as_ref()).is_ok()
 }
 
@@ -59,7 +67,7 @@ backend_tests! {
         let admin = Admin::start(&db).await;
         let listed = json_of(admin.send(Method::GET, "/keys", None).await, 200).await;
         let keys = listed["keys"].as_array().unwrap();
-        assert_eq!(keys.len(), 2);
+        assert_eq!(keys.len(), SigningAlgorithm::ALL.len());
         assert!(keys.iter().all(|k| k["state"] == "active" && k["published"] == true));
         for private in ["\"d\"", "private", "sealed", "\"p\""] {
             assert!(!listed.to_string().contains(private), "a private part is shown: {private}");
@@ -107,6 +115,25 @@ backend_tests! {
         assert_eq!(kid_of(&admin.app.access_token((&service.0, &service.1)).await), third);
         let jwks = String::from_utf8(admin.app.get(endpoints::JWKS).await.bytes().await.unwrap().to_vec()).unwrap();
         assert!(jwks.contains(&first) && jwks.contains(&third) && !jwks.contains(&second));
+    }
+
+    #[tokio::test]
+    async fn ps256_and_eddsa_keys_sign_for_the_clients_that_chose_them_and_rotate(db) {
+        let admin = Admin::start(&db).await;
+        for alg in ["PS256", "EdDSA"] {
+            let client = register(&db, json!({"client_name": alg, "access_token_signed_response_alg": alg, "introspection_allowed": true}));
+            let before = admin.app.access_token((&client.0, &client.1)).await;
+            let header = josekit::jwt::decode_header(&before).unwrap();
+            assert_eq!(header.claim("alg").and_then(Value::as_str), Some(alg));
+            let rotated = json_of(admin.send(Method::POST, "/keys/rotate", Some(json!({"alg": alg}))).await, 200).await;
+            assert_eq!(rotated["alg"], alg);
+            let after = admin.app.access_token((&client.0, &client.1)).await;
+            assert_eq!(kid_of(&after), rotated["kid"].as_str().unwrap());
+            assert_ne!(kid_of(&after), kid_of(&before));
+            let jwks = admin.app.get(endpoints::JWKS).await.bytes().await.unwrap();
+            assert!(verifies(&jwks, &before) && verifies(&jwks, &after), "{alg}: both published and verifying");
+            assert!(admin.app.is_active((&client.0, &client.1), &after).await);
+        }
     }
 
     #[tokio::test]

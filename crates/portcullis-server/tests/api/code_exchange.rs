@@ -355,7 +355,7 @@ backend_tests! {
 
         let missing = http.get(&url).send().await.unwrap();
         assert_eq!(missing.status(), 401);
-        assert_eq!(missing.headers()["www-authenticate"], r#"Bearer realm="portcullis", DPoP realm="portcullis", algs="ES256 RS256""#, "no error without credentials");
+        assert_eq!(missing.headers()["www-authenticate"], r#"Bearer realm="portcullis", DPoP realm="portcullis", algs="RS256 ES256 PS256 EdDSA""#, "no error without credentials");
         let forged = http.get(&url).bearer_auth("forged").send().await.unwrap();
         assert_eq!(forged.status(), 401);
         assert!(forged.headers()["www-authenticate"].to_str().unwrap().contains(r#"error="invalid_token""#));

@@ -35,14 +35,14 @@ backend_tests! {
         let document = spawn_app(&db).get_json(endpoints::OPENID_CONFIGURATION).await;
         assert_eq!(document["response_types_supported"], serde_json::json!(["code"]));
         assert_eq!(document["subject_types_supported"], serde_json::json!(["public", "pairwise"]));
-        assert_eq!(document["userinfo_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
-        assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
+        assert_eq!(document["userinfo_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256", "PS256", "EdDSA"]));
+        assert_eq!(document["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256", "PS256", "EdDSA"]));
         assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
         assert_eq!(document["authorization_response_iss_parameter_supported"], true);
         assert_eq!(document["request_uri_parameter_supported"], true);
         assert_eq!(document["request_parameter_supported"], true);
         assert_eq!(document["require_request_uri_registration"], true);
-        assert_eq!(document["request_object_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
+        assert_eq!(document["request_object_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256", "PS256", "EdDSA"]));
         assert_eq!(document["require_pushed_authorization_requests"], false);
         assert_eq!(document["claims_parameter_supported"], true);
         assert_eq!(document["response_modes_supported"], serde_json::json!(["query"]));
@@ -100,12 +100,12 @@ backend_tests! {
         assert_eq!(response.headers()["content-type"], "application/json");
         let jwks: serde_json::Value = response.json().await.unwrap();
         let algs: BTreeSet<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
-        assert_eq!(algs, BTreeSet::from(["ES256", "RS256"]));
+        assert_eq!(algs, BTreeSet::from(["ES256", "EdDSA", "PS256", "RS256"]));
 
         // UserInfo without a token: the bare challenges (RFC 6750 §3.1, RFC 9449 §7.2).
         let response = app.get(endpoints::USERINFO).await;
         assert_eq!(response.status(), 401);
-        assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="portcullis", DPoP realm="portcullis", algs="ES256 RS256""#);
+        assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="portcullis", DPoP realm="portcullis", algs="RS256 ES256 PS256 EdDSA""#);
         assert_eq!(response.headers()["cache-control"], "no-store");
 
         // Logout without a hint asks the user (RP-Initiated Logout §2).

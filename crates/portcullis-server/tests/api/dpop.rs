@@ -146,7 +146,7 @@ backend_tests! {
             assert_eq!(status, 200, "iat {} s, htu {htu}: {answer}", iat - now);
         }
         let discovery = browser.app.get_json("/.well-known/openid-configuration").await;
-        assert_eq!(discovery["dpop_signing_alg_values_supported"], json!(["ES256", "RS256"]));
+        assert_eq!(discovery["dpop_signing_alg_values_supported"], json!(["RS256", "ES256", "PS256", "EdDSA"]));
     }
 
     #[tokio::test]
@@ -200,7 +200,7 @@ backend_tests! {
             let proofs: Vec<&str> = proofs.iter().map(String::as_str).collect();
             let (status, challenge, _) = browser.userinfo_with(&format!("DPoP {access}"), &proofs).await;
             assert_eq!(status, 401, "{why}");
-            assert!(challenge.starts_with("DPoP ") && challenge.contains("error=\"invalid_dpop_proof\"") && challenge.contains("algs=\"ES256 RS256\""), "{why}: {challenge}");
+            assert!(challenge.starts_with("DPoP ") && challenge.contains("error=\"invalid_dpop_proof\"") && challenge.contains("algs=\"RS256 ES256 PS256 EdDSA\""), "{why}: {challenge}");
         }
         let (_, challenge, _) = browser.userinfo_with("Basic eA==", &[]).await;
         assert!(challenge.contains("Bearer") && challenge.contains("DPoP"), "both schemes are offered: {challenge}");

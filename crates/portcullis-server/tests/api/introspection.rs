@@ -83,7 +83,6 @@ backend_tests! {
     #[tokio::test]
     async fn a_resource_server_may_ask_for_a_signed_answer(db) {
         let svc = service(&db);
-        let rs = register(&db, json!({"client_name": "RS", "introspection_allowed": true, "introspection_signed_response_alg": "ES256"}));
         let plain = register(&db, json!({"client_name": "RS2", "introspection_allowed": true}));
         let app = spawn_with(settings(&db, &new_kek()));
         let token = app.access_token((&svc.0, &svc.1)).await;
@@ -93,26 +92,30 @@ backend_tests! {
                 .header("accept", "application/json;q=0.5, Application/Token-Introspection+JWT")
                 .send()
         };
-        let response = jwt_answer(&rs, &token).await.unwrap();
-        assert_eq!(response.headers()["content-type"], "application/token-introspection+jwt");
-        assert_eq!(response.headers()["cache-control"], "no-store");
-        let signed = response.text().await.unwrap();
-        let header = jsonwebtoken::decode_header(&signed).unwrap();
-        assert_eq!((header.typ.as_deref(), header.alg), (Some("token-introspection+jwt"), jsonwebtoken::Algorithm::ES256));
-        let claims = verified(&app, &signed, &rs.0).await;
-        assert_eq!((claims["iss"].as_str(), claims["aud"].as_str()), (Some(ISSUER), Some(rs.0.as_str())));
-        assert!(claims["iat"].is_i64() && claims.get("sub").is_none() && claims.get("exp").is_none(), "{claims}");
-        let answer = &claims["token_introspection"];
-        assert_eq!((answer["active"].as_bool(), answer["client_id"].as_str()), (Some(true), Some(svc.0.as_str())), "{claims}");
+        for (alg, expected) in [("ES256", jsonwebtoken::Algorithm::ES256), ("PS256", jsonwebtoken::Algorithm::PS256),
+                                ("EdDSA", jsonwebtoken::Algorithm::EdDSA)] {
+            let rs = register(&db, json!({"client_name": alg, "introspection_allowed": true, "introspection_signed_response_alg": alg}));
+            let response = jwt_answer(&rs, &token).await.unwrap();
+            assert_eq!(response.headers()["content-type"], "application/token-introspection+jwt");
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            let signed = response.text().await.unwrap();
+            let header = jsonwebtoken::decode_header(&signed).unwrap();
+            assert_eq!((header.typ.as_deref(), header.alg), (Some("token-introspection+jwt"), expected));
+            let claims = verified(&app, &signed, &rs.0).await;
+            assert_eq!((claims["iss"].as_str(), claims["aud"].as_str()), (Some(ISSUER), Some(rs.0.as_str())));
+            assert!(claims["iat"].is_i64() && claims.get("sub").is_none() && claims.get("exp").is_none(), "{claims}");
+            let answer = &claims["token_introspection"];
+            assert_eq!((answer["active"].as_bool(), answer["client_id"].as_str()), (Some(true), Some(svc.0.as_str())), "{claims}");
+        }
 
         let inactive = verified(&app, &jwt_answer(&plain, "forged").await.unwrap().text().await.unwrap(), &plain.0).await;
         assert_eq!(inactive["token_introspection"], json!({"active": false}));
         let plain_signed = jwt_answer(&plain, &token).await.unwrap().text().await.unwrap();
         assert_eq!(jsonwebtoken::decode_header(&plain_signed).unwrap().alg, jsonwebtoken::Algorithm::RS256, "RS256 by default");
-        let json_answer: Value = app.introspect((&rs.0, &rs.1), &token).await.json().await.unwrap();
+        let json_answer: Value = app.introspect((&plain.0, &plain.1), &token).await.json().await.unwrap();
         assert_eq!(json_answer["active"], true, "JSON unless a JWT is asked for");
         let discovery = app.get_json(endpoints::OPENID_CONFIGURATION).await;
-        assert_eq!(discovery["introspection_signing_alg_values_supported"], json!(["RS256", "ES256"]));
+        assert_eq!(discovery["introspection_signing_alg_values_supported"], json!(["RS256", "ES256", "PS256", "EdDSA"]));
     }
 
     #[tokio::test]

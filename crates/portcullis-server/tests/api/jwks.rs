@@ -2,7 +2,7 @@
 
 use crate::helpers::{new_kek, settings, spawn_app, spawn_with, JWKS_MAX_AGE};
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsHeader, JwsVerifier, ES256, RS256};
+use josekit::jws::{EdDSA, JwsHeader, JwsVerifier, ES256, PS256, RS256};
 use josekit::jwt::{self, JwtPayload};
 use portcullis_core::SigningAlgorithm;
 use portcullis_jose::PublicJwk;
@@ -22,7 +22,7 @@ backend_tests! {
         let jwks: serde_json::Value = response.json().await.unwrap();
         let keys = jwks["keys"].as_array().unwrap();
         let algs: BTreeSet<_> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
-        assert_eq!(algs, BTreeSet::from(["ES256", "RS256"]));
+        assert_eq!(algs, BTreeSet::from(["ES256", "EdDSA", "PS256", "RS256"]));
         let public_members = BTreeSet::from(["kty", "kid", "alg", "use", "n", "e", "crv", "x", "y"]);
         for key in keys {
             let members: BTreeSet<_> = key.as_object().unwrap().keys().map(String::as_str).collect();
@@ -51,6 +51,8 @@ backend_tests! {
             let verifier: Box<dyn JwsVerifier> = match alg {
                 SigningAlgorithm::Rs256 => Box::new(RS256.verifier_from_jwk(jwk).unwrap()),
                 SigningAlgorithm::Es256 => Box::new(ES256.verifier_from_jwk(jwk).unwrap()),
+                SigningAlgorithm::Ps256 => Box::new(PS256.verifier_from_jwk(jwk).unwrap()),
+                SigningAlgorithm::EdDsa => Box::new(EdDSA.verifier_from_jwk(jwk).unwrap()),
             };
             let (verified, _) = jwt::decode_with_verifier(&token, verifier.as_ref()).unwrap();
             assert_eq!(verified.subject(), Some("verified"));

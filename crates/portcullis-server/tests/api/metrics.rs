@@ -54,7 +54,7 @@ backend_tests! {
         assert!(sample(&text, "portcullis_db_pool_waits_total").is_some(), "{text}");
         assert!(sample(&text, "portcullis_change_log_mirror_lag_seconds").is_some_and(|lag| lag < 5.0), "{text}");
         let ages: Vec<&str> = text.lines().filter(|l| l.starts_with("portcullis_signing_key_age_seconds{")).collect();
-        assert_eq!(ages.len(), 2, "one active key per algorithm: {text}");
+        assert_eq!(ages.len(), 4, "one active key per algorithm: {text}");
 
         let series = r#"portcullis_auth_failures_total{kind="client",reason="wrong secret"}"#;
         assert_eq!(sample(&text, series), Some(1.0), "counted when it happened: {text}");
