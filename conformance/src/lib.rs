@@ -1,8 +1,9 @@
 //! The Portcullis conformance suite: one scenario per module of the OpenID
 //! Foundation's `oidcc-basic-certification-test-plan`,
 //! `oidcc-config-certification-test-plan`,
-//! `oidcc-dynamic-certification-test-plan` and
-//! `oidcc-rp-initiated-logout-certification-test-plan` (module names in
+//! `oidcc-dynamic-certification-test-plan`,
+//! `oidcc-rp-initiated-logout-certification-test-plan` and
+//! `fapi2-security-profile-final-test-plan` (module names in
 //! `oidf-plan-modules.json`, copied from the OIDF conformance suite), plus
 //! the RFC 9700 checks, run against a live server over HTTP.
 //!
@@ -11,6 +12,8 @@
 //! browser that logs in and consents on the server's own pages.
 
 pub mod dynamic;
+pub mod fapi2;
+pub mod fapi2_plan;
 pub mod oidcc_basic;
 pub mod oidcc_config;
 pub mod oidcc_dynamic;
@@ -149,12 +152,74 @@ pub const LOGOUT_MODULES: [(&str, Scenario); 11] = [
     scenario!("oidcc-rp-initiated-logout-query-added-to-post-logout-redirect-uri", oidcc_logout::query_added),
 ];
 
+/// The modules of the FAPI 2.0 Security Profile plan (`private_key_jwt` ×
+/// DPoP, `plain_fapi`, `openid_connect`), by their OIDF names, in plan order.
+pub const FAPI2_MODULES: [(&str, Scenario); 56] = [
+    scenario!("fapi2-security-profile-final-discovery-end-point-verification", fapi2_plan::discovery),
+    scenario!("fapi2-security-profile-final-happy-flow", fapi2_plan::happy_flow),
+    scenario!("fapi2-security-profile-final-user-rejects-authentication", fapi2_plan::user_rejects),
+    scenario!("fapi2-security-profile-final-ensure-authorization-request-without-state-success", fapi2_plan::without_state),
+    scenario!("fapi2-security-profile-final-ensure-authorization-request-without-nonce-success", fapi2_plan::without_nonce),
+    scenario!("fapi2-security-profile-final-ensure-authorization-request-with-64-char-nonce-success", fapi2_plan::nonce_64),
+    scenario!("fapi2-security-profile-final-ensure-other-scope-order-succeeds", fapi2_plan::other_scope_order),
+    scenario!("fapi2-security-profile-final-test-claims-parameter-identity-claims", fapi2_plan::claims_parameter),
+    scenario!("fapi2-security-profile-final-access-token-type-header-case-sensitivity", fapi2_plan::scheme_case),
+    scenario!("fapi2-security-profile-final-check-dpop-proof-nbf-exp", fapi2_plan::proof_nbf_exp),
+    scenario!("fapi2-security-profile-final-ensure-dpopproof-with-iat-10seconds-before-succeeds", fapi2_plan::proof_iat_before),
+    scenario!("fapi2-security-profile-final-ensure-dpopproof-with-iat-10seconds-after-succeeds", fapi2_plan::proof_iat_after),
+    scenario!("fapi2-security-profile-final-ensure-mismatched-dpop-jkt-fails", fapi2_plan::mismatched_jkt_at_par),
+    scenario!("fapi2-security-profile-final-ensure-token-endpoint-fails-with-mismatched-dpop-proof-jkt", fapi2_plan::other_proof_key_at_token),
+    scenario!("fapi2-security-profile-final-ensure-token-endpoint-fails-with-mismatched-dpop-jkt", fapi2_plan::other_jkt_at_token),
+    scenario!("fapi2-security-profile-final-ensure-dpopproof-at-par-endpoint-binding-success", fapi2_plan::proof_at_par_binds),
+    scenario!("fapi2-security-profile-final-ensure-dpop-auth-code-binding-success", fapi2_plan::jkt_and_proof_bind),
+    scenario!("fapi2-security-profile-final-ensure-different-nonce-inside-and-outside-request-object", fapi2_plan::different_nonce_outside),
+    scenario!("fapi2-security-profile-final-ensure-different-state-inside-and-outside-request-object", fapi2_plan::different_state_outside),
+    scenario!("fapi2-security-profile-final-ensure-authorization-request-with-long-nonce", fapi2_plan::long_nonce),
+    scenario!("fapi2-security-profile-final-ensure-authorization-request-with-long-state", fapi2_plan::long_state),
+    scenario!("fapi2-security-profile-final-state-only-outside-request-object-not-used", fapi2_plan::state_only_outside),
+    scenario!("fapi2-security-profile-final-ensure-request-object-without-redirect-uri-fails", fapi2_plan::without_redirect_uri),
+    scenario!("fapi2-security-profile-final-plain-fapi-tolerate-unregistered-redirect-uri", fapi2_plan::unregistered_redirect_uri),
+    scenario!("fapi2-security-profile-final-ensure-unsigned-authorization-request-without-using-par-fails", fapi2_plan::without_par),
+    scenario!("fapi2-security-profile-final-ensure-redirect-uri-in-authorization-request", fapi2_plan::redirect_uri_required),
+    scenario!("fapi2-security-profile-final-ensure-response-type-code-idtoken-fails", fapi2_plan::response_type_code_id_token),
+    scenario!("fapi2-security-profile-final-ensure-response-type-token-fails", fapi2_plan::response_type_token),
+    scenario!("fapi2-security-profile-final-ensure-client-id-in-token-endpoint", fapi2_plan::client_id_at_token),
+    scenario!("fapi2-security-profile-final-ensure-holder-of-key-required", fapi2_plan::holder_of_key_required),
+    scenario!("fapi2-security-profile-final-ensure-authorization-code-is-bound-to-client", fapi2_plan::code_bound_to_client),
+    scenario!("fapi2-security-profile-final-attempt-reuse-authorization-code-after-one-second", fapi2_plan::code_reuse),
+    scenario!("fapi2-security-profile-final-ensure-token-endpoint-fails-with-expired-auth-code", fapi2_plan::code_expired),
+    scenario!("fapi2-security-profile-final-ensure-signed-client-assertion-with-RS256-fails", fapi2_plan::rs256_assertion),
+    scenario!("fapi2-security-profile-final-ensure-client-assertion-in-token-endpoint", fapi2_plan::assertion_required),
+    scenario!("fapi2-security-profile-final-ensure-client-assertion-with-exp-is-5-minutes-in-past-fails", fapi2_plan::assertion_expired),
+    scenario!("fapi2-security-profile-final-ensure-client-assertion-with-wrong-aud-fails", fapi2_plan::assertion_wrong_aud),
+    scenario!("fapi2-security-profile-final-ensure-client-assertion-with-no-sub-fails", fapi2_plan::assertion_without_sub),
+    scenario!("fapi2-security-profile-final-dpop-negative-tests", fapi2_plan::dpop_negative),
+    scenario!("fapi2-security-profile-final-refresh-token", fapi2_plan::refresh_token),
+    scenario!("fapi2-security-profile-final-par-ensure-reused-request-uri-prior-to-auth-completion-succeeds", fapi2_plan::request_uri_loaded_twice),
+    scenario!("fapi2-security-profile-final-par-attempt-reuse-request_uri", fapi2_plan::request_uri_reused),
+    scenario!("fapi2-security-profile-final-par-attempt-to-use-expired-request_uri", fapi2_plan::request_uri_expired),
+    scenario!("fapi2-security-profile-final-par-ensure-jwt-client-assertions-nbf-8-seconds-in-the-future-is-accepted", fapi2_plan::assertion_8_seconds_ahead),
+    scenario!("fapi2-security-profile-final-par-ensure-jwt-client-assertions-nbf-over-60-seconds-in-the-future-fails", fapi2_plan::assertion_62_seconds_ahead),
+    scenario!("fapi2-security-profile-final-par-attempt-to-use-request_uri-for-different-client", fapi2_plan::request_uri_of_another_client),
+    scenario!("fapi2-security-profile-final-par-authorization-request-containing-request_uri-form-param", fapi2_plan::request_uri_pushed),
+    scenario!("fapi2-security-profile-final-par-attempt-invalid-http-method", fapi2_plan::par_put),
+    scenario!("fapi2-security-profile-final-par-ensure-pkce-required", fapi2_plan::pkce_required),
+    scenario!("fapi2-security-profile-final-ensure-pkce-code-verifier-required", fapi2_plan::verifier_required),
+    scenario!("fapi2-security-profile-final-incorrect-pkce-code-verifier-rejected", fapi2_plan::wrong_verifier),
+    scenario!("fapi2-security-profile-final-par-plain-pkce-rejected", fapi2_plan::plain_pkce),
+    scenario!("fapi2-security-profile-final-par-without-duplicate-parameters", fapi2_plan::without_duplicates),
+    scenario!("fapi2-security-profile-final-par-test-array-as-audience-fails", fapi2_plan::aud_array),
+    scenario!("fapi2-security-profile-final-par-test-par-endpoint-url-as-audience-fails", fapi2_plan::aud_par_endpoint),
+    scenario!("fapi2-security-profile-final-par-test-token-endpoint-url-as-audience-fails", fapi2_plan::aud_token_endpoint),
+];
+
 /// The plans, each with its modules: what [`run`] runs, in this order,
 /// then the [`CHECKS`].
-pub const PLANS: [(&str, &[(&str, Scenario)]); 3] = [
+pub const PLANS: [(&str, &[(&str, Scenario)]); 4] = [
     ("oidcc-basic + oidcc-config", &OIDF_MODULES),
     ("oidcc-dynamic", &DYNAMIC_MODULES),
     ("oidcc-rp-initiated-logout", &LOGOUT_MODULES),
+    ("fapi2-security-profile-final", &FAPI2_MODULES),
 ];
 
 /// The RFC 9700 checks.
@@ -221,5 +286,6 @@ mod tests {
         assert_eq!(table(&OIDF_MODULES), names(&basic));
         assert_eq!(table(&DYNAMIC_MODULES), names(&["oidcc-dynamic-certification-test-plan"]));
         assert_eq!(table(&LOGOUT_MODULES), names(&["oidcc-rp-initiated-logout-certification-test-plan"]));
+        assert_eq!(table(&FAPI2_MODULES), names(&["fapi2-security-profile-final-test-plan"]));
     }
 }

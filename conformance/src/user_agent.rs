@@ -78,6 +78,8 @@ impl Journey {
 pub struct UserAgent {
     http: reqwest::Client,
     user: User,
+    /// What the user answers on a consent page: `approve` or `deny`.
+    decision: &'static str,
 }
 
 impl UserAgent {
@@ -87,7 +89,12 @@ impl UserAgent {
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { http, user: user.clone() })
+        Ok(Self { http, user: user.clone(), decision: "approve" })
+    }
+
+    /// A new browser whose user denies every consent page.
+    pub fn declining(user: &User) -> Result<Self> {
+        Ok(Self { decision: "deny", ..Self::new(user)? })
     }
 
     /// Opens `url` (an authorization request) and goes where it leads.
@@ -175,7 +182,7 @@ impl UserAgent {
                 fields.push(("password".into(), self.user.password.clone()));
                 logged_in = true;
             } else if page.has_decision {
-                fields.push(("decision".into(), "approve".into()));
+                fields.push(("decision".into(), self.decision.into()));
                 consented = true;
             } else {
                 bail!("a page the user does not know what to do with at {here}");

@@ -88,6 +88,6 @@ backend_tests! {
         println!("{report}");
         let failed: Vec<_> = report.failures().map(|entry| entry.name).collect();
         assert!(failed.is_empty(), "failed: {failed:?}\n{report}");
-        assert_eq!(report.entries.len(), 83, "every module and check ran");
+        assert_eq!(report.entries.len(), 139, "every module and check ran");
     }
 }

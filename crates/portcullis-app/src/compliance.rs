@@ -1,4 +1,4 @@
-//! Compliance reports (issue 11): SOC 2, GDPR and PCI DSS templates whose
+//! Compliance reports (issue 11): SOC 2, GDPR, PCI DSS and FAPI 2.0 templates whose
 //! controls map to checks of the live configuration, each with a status,
 //! its evidence and when it was last verified.
 //!
@@ -12,7 +12,7 @@
 use crate::audit::{last_verification, Verification};
 use crate::{Actor, App, AppError, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_core::{KeyState, TokenEndpointAuthMethod};
+use portcullis_core::{KeyState, SigningAlgorithm, TokenEndpointAuthMethod};
 use portcullis_store::{clients, keys, webhooks};
 use serde::Serialize;
 use std::sync::{Arc, Weak};
@@ -42,6 +42,8 @@ pub struct Facts {
     pub audit_retention: Duration,
     /// The automatic signing-key rotation period, if on.
     pub key_rotation: Option<Duration>,
+    /// How long a pushed request's `request_uri` stays usable.
+    pub pushed_request_lifetime: Duration,
 }
 
 /// A check's verdict.
@@ -124,8 +126,11 @@ pub struct Template {
     pub controls: &'static [(&'static str, &'static str, &'static [&'static str])],
 }
 
+/// The longest `request_uri` lifetime FAPI 2.0 allows, exclusive (§5.3.2.2 item 12).
+pub const FAPI2_PUSHED_REQUEST_LIFETIME: Duration = Duration::from_secs(600);
+
 /// The templates.
-pub const TEMPLATES: [Template; 3] = [
+pub const TEMPLATES: [Template; 4] = [
     Template {
         id: "soc2",
         title: "SOC 2 (Trust Services Criteria 2017, security)",
@@ -202,6 +207,25 @@ pub const TEMPLATES: [Template; 3] = [
             ("10.5.1", "Audit logs are kept at least 12 months", &["audit_retention"]),
         ],
     },
+    Template {
+        id: "fapi2",
+        title: "FAPI 2.0 Security Profile (Final), for the clients of the fapi2 profile",
+        controls: &[
+            ("5.2.1", "Every endpoint is served over TLS", &["issuer_https"]),
+            (
+                "5.3.2.1",
+                "Confidential clients authenticate with private_key_jwt, get DPoP-bound tokens, no rotation",
+                &["fapi2_clients"],
+            ),
+            (
+                "5.3.2.2",
+                "Authorization requests are pushed, with PKCE S256; a request_uri lives under 600 s",
+                &["fapi2_clients", "pushed_request_lifetime"],
+            ),
+            ("5.4.1", "JWTs are signed with PS256, ES256 or EdDSA", &["fapi2_signing_keys"]),
+            ("6", "Access tokens are short-lived", &["access_token_lifetime"]),
+        ],
+    },
 ];
 
 /// Checks against what is stored and configured at `now`.
@@ -232,6 +256,9 @@ impl Checks<'_> {
             "audit_chain_verified" => return self.chain(),
             "webhooks_tls" => self.webhooks_tls(),
             "admin_mfa" => admin_mfa(self.admins, self.admins_enrolled),
+            "fapi2_clients" => self.fapi2_clients(),
+            "pushed_request_lifetime" => self.pushed_request_lifetime(),
+            "fapi2_signing_keys" => self.fapi2_signing_keys(),
             other => ("An unknown check", Status::Fail, format!("no check `{other}`")),
         };
         CheckResult { check, title, status, evidence, verified_at: now }
@@ -337,6 +364,71 @@ impl Checks<'_> {
             ),
         };
         ("Signing keys are younger than the rotation period", status, evidence)
+    }
+
+    /// The enabled clients of the fapi2 profile.
+    fn fapi2(&self) -> impl Iterator<Item = &clients::ClientRecord> {
+        self.clients.iter().filter(|c| c.disabled_at.is_none() && c.metadata.is_fapi2())
+    }
+
+    fn fapi2_clients(&self) -> Verdict {
+        let title = "Clients of the fapi2 profile keep its rules";
+        let all: Vec<&clients::ClientRecord> = self.fapi2().collect();
+        if all.is_empty() {
+            return (title, Status::NotApplicable, "no enabled client has the fapi2 profile".into());
+        }
+        let broken: Vec<String> = all
+            .iter()
+            .filter_map(|c| {
+                portcullis_core::client_profile::check(&c.metadata)
+                    .err()
+                    .map(|e| format!("{} ({e})", c.client_id))
+            })
+            .collect();
+        if !broken.is_empty() {
+            return (title, Status::Fail, format!("breaking the profile: {}", broken.join(", ")));
+        }
+        let evidence = format!(
+            "{} clients, each with private_key_jwt, pushed requests, PKCE S256, DPoP-bound tokens, refresh tokens not rotated and no RS256",
+            all.len()
+        );
+        (title, Status::Pass, evidence)
+    }
+
+    fn pushed_request_lifetime(&self) -> Verdict {
+        let lifetime = self.facts.pushed_request_lifetime;
+        let status = if lifetime < FAPI2_PUSHED_REQUEST_LIFETIME { Status::Pass } else { Status::Fail };
+        let evidence = format!("a request_uri lives {} s (--par-lifetime)", lifetime.as_secs());
+        ("A pushed request's request_uri lives under 600 s", status, evidence)
+    }
+
+    fn fapi2_signing_keys(&self) -> Verdict {
+        let title = "The algorithms fapi2 clients sign with have active keys";
+        let mut used: Vec<SigningAlgorithm> = self
+            .fapi2()
+            .flat_map(|c| {
+                let m = &c.metadata;
+                [Some(m.access_token_signed_response_alg), Some(m.id_token_signed_response_alg)]
+                    .into_iter()
+                    .chain([m.userinfo_signed_response_alg, m.introspection_signed_response_alg])
+                    .flatten()
+            })
+            .collect();
+        used.sort();
+        used.dedup();
+        if used.is_empty() {
+            return (title, Status::NotApplicable, "no enabled client has the fapi2 profile".into());
+        }
+        let active =
+            |alg: &SigningAlgorithm| self.keys.iter().any(|k| k.alg == *alg && k.state == KeyState::Active);
+        let names =
+            |algs: &[&SigningAlgorithm]| algs.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+        let (with, without): (Vec<_>, Vec<_>) = used.iter().partition(|alg| active(alg));
+        if without.is_empty() {
+            (title, Status::Pass, format!("active keys for {}", names(&with)))
+        } else {
+            (title, Status::Fail, format!("no active key for {}", names(&without)))
+        }
     }
 
     fn secrets(&self) -> Verdict {
@@ -453,7 +545,7 @@ fn worst(statuses: impl Iterator<Item = Status>) -> Status {
 }
 
 impl App {
-    /// The report of `template` (`soc2`, `gdpr`, `pci-dss`) for this
+    /// The report of `template` (`soc2`, `gdpr`, `pci-dss`, `fapi2`) for this
     /// installation, configured with `facts`.
     pub fn compliance_report(
         &self,
@@ -461,10 +553,9 @@ impl App {
         template: &str,
         facts: &Facts,
     ) -> Result<Report, AppError> {
-        let template = TEMPLATES
-            .iter()
-            .find(|t| t.id == template)
-            .ok_or_else(|| AppError::NotFound(format!("no template `{template}`: soc2, gdpr or pci-dss")))?;
+        let template = TEMPLATES.iter().find(|t| t.id == template).ok_or_else(|| {
+            AppError::NotFound(format!("no template `{template}`: soc2, gdpr, pci-dss or fapi2"))
+        })?;
         self.read(actor, Permission::Monitoring, |conn| {
             let admins = portcullis_store::admin_roles::holders(conn)?;
             let mut admins_enrolled = 0;
@@ -555,6 +646,9 @@ mod tests {
             "audit_chain_verified",
             "webhooks_tls",
             "admin_mfa",
+            "fapi2_clients",
+            "pushed_request_lifetime",
+            "fapi2_signing_keys",
         ];
         for template in &TEMPLATES {
             for (control, _, checks) in template.controls {

@@ -52,6 +52,7 @@ pub struct RefreshPolicy {
     idle: TimeDelta,
     absolute: TimeDelta,
     reuse_interval: TimeDelta,
+    rotate: bool,
 }
 
 impl RefreshPolicy {
@@ -61,6 +62,7 @@ impl RefreshPolicy {
             idle: seconds(metadata.refresh_token_idle_lifetime.unwrap_or(DEFAULT_REFRESH_IDLE)),
             absolute: seconds(metadata.refresh_token_absolute_lifetime.unwrap_or(DEFAULT_REFRESH_ABSOLUTE)),
             reuse_interval: seconds(metadata.refresh_token_reuse_interval.unwrap_or(0)),
+            rotate: metadata.refresh_token_rotation,
         }
     }
 }
@@ -122,6 +124,9 @@ pub struct RefreshGrant {
 pub enum Rotated {
     /// The new refresh token; the presented one is spent.
     Rotated(RefreshToken),
+    /// The client's tokens are not rotated: the presented one stays, for
+    /// another idle lifetime.
+    Kept,
     /// The token was spent within the client's reuse interval: refused,
     /// nothing revoked.
     JustRotated,
@@ -286,7 +291,8 @@ impl App {
     }
 
     /// Rotates the presented refresh token of `grant` for `caller`, with
-    /// the lifetimes and reuse interval of `policy`. Of
+    /// the lifetimes and reuse interval of `policy` (or, for a client whose
+    /// tokens are not rotated, keeps it for another idle lifetime). Of
     /// concurrent rotations exactly one wins; a token spent before (past
     /// the reuse interval) revokes every token of its grant.
     pub fn rotate_refresh(
@@ -296,6 +302,10 @@ impl App {
         grant: &RefreshGrant,
     ) -> Result<Rotated, AppError> {
         let now = self.clock.now();
+        if !policy.rotate {
+            let kept = refresh::extend(&mut *self.db.get()?, &grant.hash, now + policy.idle, now)?;
+            return Ok(if kept { Rotated::Kept } else { Rotated::Invalid });
+        }
         // The family keeps the whole original grant; only an access token is narrowed.
         let (token, next) = new_refresh_token(&grant.family_id, grant.details.clone(), now, policy);
         let rotation = refresh::rotate(&mut *self.db.get()?, &grant.hash, &next, now, policy.reuse_interval)?;

@@ -15,6 +15,7 @@ fn facts(issuer: &str) -> Facts {
         access_token_lifetime: Duration::from_secs(900),
         audit_retention: Duration::from_secs(365 * 86_400),
         key_rotation: None,
+        pushed_request_lifetime: Duration::from_secs(60),
     }
 }
 
@@ -89,6 +90,31 @@ backend_tests! {
         let (mfa, evidence) = status(&gdpr, "admin_mfa");
         assert_eq!(mfa, Status::Warn, "an admin with a password only, until enrolled: {evidence}");
         assert!(evidence.contains("0 of 1 enrolled"), "{evidence}");
+    }
+
+    #[test]
+    fn the_fapi2_template_checks_the_profile_clients_their_keys_and_the_par_lifetime(db) {
+        let app = App::with_defaults(db.connect());
+        let operator = Actor::operator();
+        let report = app.compliance_report(&operator, "fapi2", &facts("https://id.example")).unwrap();
+        assert_eq!(status(&report, "fapi2_clients").0, Status::NotApplicable);
+        assert_eq!(status(&report, "fapi2_signing_keys").0, Status::NotApplicable);
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]});
+        let bank = json!({"client_name": "bank", "profile": "fapi2", "grant_types": ["authorization_code"],
+                          "redirect_uris": ["https://bank.example/cb"], "jwks": jwks, "id_token_signed_response_alg": "EdDSA"});
+        app.create_client(&operator, portcullis_core::ClientMetadata::parse(bank.as_object().unwrap().clone()).unwrap()).unwrap();
+        let report = app.compliance_report(&operator, "fapi2", &facts("https://id.example")).unwrap();
+        assert_eq!(report.template, "fapi2");
+        let (clients, evidence) = status(&report, "fapi2_clients");
+        assert_eq!(clients, Status::Pass, "{evidence}");
+        assert!(evidence.starts_with("1 clients, each with private_key_jwt"), "{evidence}");
+        let (keys, evidence) = status(&report, "fapi2_signing_keys");
+        assert_eq!((keys, evidence.as_str()), (Status::Fail, "no active key for PS256, EdDSA"), "none installed here");
+        assert_eq!(status(&report, "pushed_request_lifetime"), (Status::Pass, "a request_uri lives 60 s (--par-lifetime)".into()));
+        let long = Facts { pushed_request_lifetime: Duration::from_secs(600), ..facts("https://id.example") };
+        let report = app.compliance_report(&operator, "fapi2", &long).unwrap();
+        assert_eq!(status(&report, "pushed_request_lifetime").0, Status::Fail);
     }
 
     #[test]

@@ -169,8 +169,8 @@ pub fn validate(
             (requested.to_owned(), true)
         }
         Some(_) => return Err(page("The redirect_uri is not registered for this client.")),
-        // OpenID Connect Core §3.1.2.1 requires it; OAuth only when several are registered.
-        None if asks_openid => return Err(page("The request has no redirect_uri.")),
+        // OpenID Connect Core §3.1.2.1 requires it, FAPI 2.0 §5.3.2.2 too; OAuth only when several are registered.
+        None if asks_openid || metadata.is_fapi2() => return Err(page("The request has no redirect_uri.")),
         None => match metadata.redirect_uris.as_slice() {
             [only] => (only.as_str().to_owned(), false),
             _ => return Err(page("The request has no redirect_uri, and the client has not exactly one.")),

@@ -277,6 +277,16 @@ pub struct ClientMetadata {
     /// Seconds a refresh-token family lives at most; the server default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_absolute_lifetime: Option<u64>,
+    /// Whether each use of a refresh token gives a new one and retires it
+    /// (RFC 9700 §4.14.2; on by default). Off, the token stays the same
+    /// until its family ends, as FAPI 2.0 §5.3.2.1 asks: no new one is
+    /// issued, and using it keeps it alive for its idle lifetime.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub refresh_token_rotation: bool,
+    /// The profile the client follows, whose rules its configuration keeps
+    /// ([`crate::client_profile`]): `fapi2`, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::ClientProfile>,
     /// Seconds after rotation during which the previous refresh token may be
     /// presented again without revoking its family (0 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,6 +304,10 @@ fn default_grant_types() -> Vec<GrantType> {
 
 fn default_alg() -> SigningAlgorithm {
     SigningAlgorithm::Rs256
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 fn yes() -> bool {
@@ -337,7 +351,8 @@ impl ClientMetadata {
     /// [`Shape`](crate::client_fields::Shape), then the rules between them. The one way
     /// a configuration is made from input; a wrong member is named (RFC 7591
     /// §3.2.2).
-    pub fn parse(object: serde_json::Map<String, serde_json::Value>) -> Result<Self, MetadataError> {
+    pub fn parse(mut object: serde_json::Map<String, serde_json::Value>) -> Result<Self, MetadataError> {
+        crate::client_profile::fill_defaults(&mut object);
         let metadata: Self =
             serde_path_to_error::deserialize(serde_json::Value::Object(object)).map_err(|e| {
                 let field = e.path().to_string();
@@ -382,6 +397,7 @@ impl ClientMetadata {
         }
         self.validate_code_flow()?;
         self.validate_registration_members()?;
+        crate::client_profile::check(self)?;
         if self.subject_type.as_deref() == Some(PAIRWISE) && self.sector().is_none() {
             // OpenID Connect Core §8.1: redirect URIs on several hosts need a sector_identifier_uri.
             return Err(invalid(
@@ -511,6 +527,18 @@ impl ClientMetadata {
             }
         }
         Ok(())
+    }
+
+    /// Whether the client follows the FAPI 2.0 Security Profile.
+    pub fn is_fapi2(&self) -> bool {
+        self.profile == Some(crate::ClientProfile::Fapi2)
+    }
+
+    /// Whether a JWT the client signs (an assertion, a request object, a
+    /// DPoP proof) may be signed with `alg`, one this server accepts: any,
+    /// but RS256 not for a FAPI 2.0 client (FAPI 2.0 §5.4.1).
+    pub fn admits_signature(&self, alg: SigningAlgorithm) -> bool {
+        !(self.is_fapi2() && alg == SigningAlgorithm::Rs256)
     }
 
     /// The sector of a pairwise client's subjects (OpenID Connect Core

@@ -287,6 +287,13 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         "RS256",
     ),
     field(
+        "profile",
+        Shape::OneOf(crate::client_profile::PROFILES),
+        Grants,
+        "Profile",
+        "fapi2: the FAPI 2.0 Security Profile (private_key_jwt, PAR, PKCE S256, DPoP, PS256/ES256/EdDSA, refresh tokens not rotated).",
+    ),
+    field(
         "dpop_bound_access_tokens",
         Shape::Flag,
         Tokens,
@@ -313,6 +320,16 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         Tokens,
         "Refresh token absolute lifetime (s)",
         "The server default when empty.",
+    ),
+    defaulted(
+        field(
+            "refresh_token_rotation",
+            Shape::Flag,
+            Tokens,
+            "Rotate refresh tokens",
+            "Each use gives a new refresh token (RFC 9700 §4.14.2); off, the token stays the same (FAPI 2.0).",
+        ),
+        "true",
     ),
     field(
         "refresh_token_reuse_interval",

@@ -43,6 +43,7 @@ pub mod claims_request;
 pub mod client;
 pub mod client_document;
 pub mod client_fields;
+pub mod client_profile;
 pub mod country;
 pub mod grant;
 pub mod issuer;
@@ -60,6 +61,7 @@ pub mod user_attributes;
 pub use client::{
     ApplicationType, ClientId, ClientMetadata, GrantType, MetadataError, TokenEndpointAuthMethod,
 };
+pub use client_profile::ClientProfile;
 pub use issuer::{Issuer, IssuerError};
 pub use oauth_error::{ErrorCode, OAuthError};
 pub use pkce::{CodeChallenge, CodeChallengeMethod, PkceError};

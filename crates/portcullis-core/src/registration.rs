@@ -141,12 +141,14 @@ impl RegistrationPolicy {
     }
 
     /// Fills in what a registration request left out (a `null` member is
-    /// left out), as RFC 7591 §2 and this policy say: a name (the host of
+    /// left out), as the client's profile, RFC 7591 §2 and this policy say: a name (the host of
     /// its first redirect URI), the code grant, `client_secret_basic` (or
     /// the policy's first method when it does not allow that), the policy's
     /// scopes and lifetimes.
     pub fn fill_defaults(&self, request: &mut Map<String, Value>) {
         request.retain(|_, value| !value.is_null());
+        // A profile's own defaults come first: fapi2 means private_key_jwt, not a secret.
+        crate::client_profile::fill_defaults(request);
         let named_for = request
             .get("redirect_uris")
             .and_then(|uris| uris.get(0))

@@ -56,6 +56,8 @@ pub struct ProofClaims {
 pub struct Proof {
     /// The RFC 7638 thumbprint of its key: what tokens are bound to (`cnf.jkt`, §6.1).
     pub jkt: String,
+    /// The algorithm it is signed with.
+    pub alg: SigningAlgorithm,
     /// What it says.
     pub claims: ProofClaims,
 }
@@ -99,7 +101,7 @@ impl ProofKeys {
         if claims.jti.is_empty() || claims.jti.len() > MAX_JTI {
             return Err("the DPoP proof's jti is empty or too long");
         }
-        Ok(Proof { jkt, claims })
+        Ok(Proof { jkt, alg, claims })
     }
 
     /// The verifier of `alg` for the key `jwk`, whose thumbprint is `jkt`.

@@ -459,15 +459,24 @@ impl ClientAuthenticator {
         let payload = self.remote_jwks.verify_client(&client, assertion).await;
         let payload = payload.ok_or_else(|| failed("assertion signature does not verify"))?;
         // OpenID Connect Registration §2: the client may pin its assertions' algorithm.
-        if let Some(alg) = client.metadata.token_endpoint_auth_signing_alg {
-            if header_alg(assertion).as_deref() != Some(alg.as_str()) {
+        let alg = header_alg(assertion).and_then(|alg| alg.parse().ok());
+        if let Some(registered) = client.metadata.token_endpoint_auth_signing_alg {
+            if alg != Some(registered) {
                 return Err(failed("assertion signed with another algorithm than registered"));
             }
+        }
+        if alg.is_some_and(|alg| !client.metadata.admits_signature(alg)) {
+            return Err(failed("assertion signed with RS256, which FAPI 2.0 refuses (§5.4.1)"));
         }
         let claims: AssertionClaims =
             serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone()))
                 .map_err(|_| failed("assertion lacks iss, sub, aud, exp or jti"))?;
-        let expires_at = claims.check(&client_id, &self.audiences, self.app.now()).map_err(failed)?;
+        let audiences = match client.metadata.is_fapi2() {
+            // FAPI 2.0 §5.3.2.1 item 8: the issuer, as a string, and nothing else.
+            true => Audiences::IssuerOnly(&self.audiences[0]), // the first is the issuer
+            false => Audiences::Any(&self.audiences),
+        };
+        let expires_at = claims.check(&client_id, audiences, self.app.now()).map_err(failed)?;
         let (id, jti) = (client_id.clone(), claims.jti);
         let fresh =
             protocol_operation(&self.app, move |app| app.record_assertion(&id, &jti, expires_at)).await?;
@@ -499,8 +508,7 @@ fn counted_as(source: Option<IpAddr>) -> IpAddr {
 struct AssertionClaims {
     iss: String,
     sub: String,
-    #[serde(deserialize_with = "one_or_many")]
-    aud: Vec<String>,
+    aud: Audience,
     #[serde(deserialize_with = "portcullis_jose::numeric_date::required")]
     exp: i64,
     #[serde(default, deserialize_with = "portcullis_jose::numeric_date::optional")]
@@ -510,21 +518,52 @@ struct AssertionClaims {
     jti: String,
 }
 
+/// An assertion's `aud`: one value or a list (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The audiences an assertion may name.
+#[derive(Clone, Copy)]
+enum Audiences<'a> {
+    /// The issuer or an endpoint that authenticates clients, in a string or a list.
+    Any(&'a [String]),
+    /// Only the issuer, as a string.
+    IssuerOnly(&'a str),
+}
+
+impl Audience {
+    fn admitted(&self, audiences: Audiences<'_>) -> bool {
+        match (self, audiences) {
+            (Audience::One(aud), Audiences::IssuerOnly(issuer)) => aud == issuer,
+            (Audience::Many(_), Audiences::IssuerOnly(_)) => false,
+            (Audience::One(aud), Audiences::Any(any)) => any.contains(aud),
+            (Audience::Many(auds), Audiences::Any(any)) => auds.iter().any(|aud| any.contains(aud)),
+        }
+    }
+}
+
 impl AssertionClaims {
     /// Checks the claims of `client_id`'s assertion at `now`, returning when
     /// it expires.
     fn check(
         &self,
         client_id: &str,
-        audiences: &[String],
+        audiences: Audiences<'_>,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, &'static str> {
         let now = now.timestamp();
         if self.iss != client_id || self.sub != client_id {
             return Err("iss and sub must both be the client_id");
         }
-        if !self.aud.iter().any(|aud| audiences.contains(aud)) {
-            return Err("aud names neither the issuer nor this endpoint");
+        if !self.aud.admitted(audiences) {
+            return Err(match audiences {
+                Audiences::Any(_) => "aud names neither the issuer nor this endpoint",
+                Audiences::IssuerOnly(_) => "aud is not the issuer as a string (FAPI 2.0 §5.3.2.1)",
+            });
         }
         if self.exp <= now - LEEWAY {
             return Err("assertion expired");
@@ -540,19 +579,6 @@ impl AssertionClaims {
         }
         DateTime::from_timestamp(self.exp + LEEWAY, 0).ok_or("exp out of range")
     }
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(one) => vec![one],
-        OneOrMany::Many(many) => many,
-    })
 }
 
 /// The `sub` of a JWT, read without verifying it, only to find whose keys
@@ -604,7 +630,7 @@ mod tests {
         AssertionClaims {
             iss: "c1".into(),
             sub: "c1".into(),
-            aud: vec![aud.into()],
+            aud: Audience::One(aud.into()),
             exp: now + exp_in,
             nbf: None,
             iat: Some(now),
@@ -615,32 +641,55 @@ mod tests {
     #[test]
     fn assertion_claims_follow_rfc_7523_section_3() {
         let audiences = vec!["https://as.example".to_owned(), "https://as.example/token".to_owned()];
+        let audiences = Audiences::Any(&audiences);
         let now = Utc::now();
-        assert!(claims("https://as.example/token", 60).check("c1", &audiences, now).is_ok());
-        assert!(claims("https://as.example", 60).check("c1", &audiences, now).is_ok());
+        assert!(claims("https://as.example/token", 60).check("c1", audiences, now).is_ok());
+        assert!(claims("https://as.example", 60).check("c1", audiences, now).is_ok());
         assert!(
-            claims("https://as.example", 60).check("c2", &audiences, now).is_err(),
+            claims("https://as.example", 60).check("c2", audiences, now).is_err(),
             "iss/sub of another client"
         );
-        assert!(claims("https://rp.example", 60).check("c1", &audiences, now).is_err(), "foreign aud");
-        assert!(claims("https://as.example", -60).check("c1", &audiences, now).is_err(), "expired");
-        assert!(claims("https://as.example", 3600).check("c1", &audiences, now).is_err(), "too long-lived");
+        assert!(claims("https://rp.example", 60).check("c1", audiences, now).is_err(), "foreign aud");
+        assert!(claims("https://as.example", -60).check("c1", audiences, now).is_err(), "expired");
+        assert!(claims("https://as.example", 3600).check("c1", audiences, now).is_err(), "too long-lived");
         let mut future = claims("https://as.example", 60);
         future.nbf = Some(now.timestamp() + 120);
-        assert!(future.check("c1", &audiences, now).is_err(), "not yet valid");
+        assert!(future.check("c1", audiences, now).is_err(), "not yet valid");
         let mut no_jti = claims("https://as.example", 60);
         no_jti.jti.clear();
-        assert!(no_jti.check("c1", &audiences, now).is_err());
+        assert!(no_jti.check("c1", audiences, now).is_err());
+    }
+
+    /// FAPI 2.0 §5.3.2.1 items 8 and 13, as the OIDF suite tries them.
+    #[test]
+    fn a_fapi2_assertion_names_the_issuer_as_a_string_and_may_be_a_little_ahead() {
+        let issuer = Audiences::IssuerOnly("https://as.example");
+        let now = Utc::now();
+        assert!(claims("https://as.example", 60).check("c1", issuer, now).is_ok());
+        for refused in [
+            claims("https://as.example/token", 60),
+            claims("https://as.example/par", 60),
+            AssertionClaims { aud: Audience::Many(vec!["https://as.example".into()]), ..claims("", 60) },
+        ] {
+            assert!(refused.check("c1", issuer, now).is_err());
+        }
+        let ahead = |seconds: i64| AssertionClaims {
+            nbf: Some(now.timestamp() + seconds),
+            iat: Some(now.timestamp() + seconds),
+            ..claims("https://as.example", 120)
+        };
+        assert!(ahead(8).check("c1", issuer, now).is_ok(), "8 s ahead is accepted");
+        assert!(ahead(62).check("c1", issuer, now).is_err(), "62 s ahead is refused");
     }
 
     #[test]
     fn aud_may_be_a_string_or_an_array() {
         let one: AssertionClaims =
             serde_json::from_str(r#"{"iss":"a","sub":"a","aud":"x","exp":1,"jti":"j"}"#).unwrap();
-        assert_eq!(one.aud, ["x"]);
+        assert!(matches!(one.aud, Audience::One(ref aud) if aud == "x"));
         let many: AssertionClaims =
             serde_json::from_str(r#"{"iss":"a","sub":"a","aud":["x","y"],"exp":1,"jti":"j"}"#).unwrap();
-        assert_eq!(many.aud, ["x", "y"]);
+        assert!(matches!(many.aud, Audience::Many(ref auds) if auds == &["x", "y"]));
         assert!(
             serde_json::from_str::<AssertionClaims>(r#"{"iss":"a","sub":"a","aud":"x","jti":"j"}"#).is_err(),
             "exp is required"

@@ -9,7 +9,7 @@
 use crate::storage::protocol_operation;
 use chrono::DateTime;
 use portcullis_app::App;
-use portcullis_core::{ErrorCode, Issuer, OAuthError};
+use portcullis_core::{ErrorCode, Issuer, OAuthError, SigningAlgorithm};
 use portcullis_jose::dpop::{access_token_hash, DpopNonces, ProofKeys};
 use std::sync::Arc;
 
@@ -38,6 +38,8 @@ pub struct ProofRequest<'a> {
 pub struct Proven {
     /// The RFC 7638 thumbprint of the proof's key.
     pub jkt: String,
+    /// The algorithm the proof is signed with.
+    pub alg: SigningAlgorithm,
     /// The current nonce, when the proof did not carry it: sent as
     /// `DPoP-Nonce` so the client uses it next.
     pub nonce: Option<String>,
@@ -108,7 +110,7 @@ impl Dpop {
             return Err(invalid("the DPoP proof was used before"));
         }
         let nonce = (claims.nonce.as_deref() != Some(current.as_str())).then_some(current);
-        Ok(Some(Proven { jkt: proof.jkt, nonce }))
+        Ok(Some(Proven { jkt: proof.jkt, alg: proof.alg, nonce }))
     }
 }
 

@@ -27,6 +27,8 @@ const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
 const MAX_MEMBERS: usize = 64;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY: i64 = 30;
+/// The longest a FAPI 2.0 client's request object may be valid (`exp - nbf`).
+const MAX_FAPI2_LIFETIME: i64 = 3600;
 /// The largest request object fetched.
 const MAX_BYTES: usize = 64 * 1024;
 /// How long a fetch may take.
@@ -110,6 +112,9 @@ impl RequestObjects {
                 )));
             }
         }
+        if alg.parse().is_ok_and(|alg| !client.metadata.admits_signature(alg)) {
+            return Err(invalid_object("FAPI 2.0 refuses request objects signed with RS256 (§5.4.1)"));
+        }
         let Some(payload) = self.keys.verify_client(client, jwt).await else {
             return Err(invalid_object("the request object is not signed by one of the client's keys"));
         };
@@ -158,6 +163,16 @@ impl RequestObjects {
         }
         if time("nbf")?.is_some_and(|nbf| nbf > now + LEEWAY) {
             return Err(invalid_object("the request object is not valid yet"));
+        }
+        // FAPI 2.0 Message Signing (signed requests), as node-oidc-provider and the OIDF suite have it:
+        // a FAPI client's object says for whom and for how long, at most an hour.
+        if client.metadata.is_fapi2() {
+            let (Some(exp), Some(nbf), Some(_)) = (time("exp")?, time("nbf")?, claims.get("aud")) else {
+                return Err(invalid_object("a FAPI 2.0 request object needs exp, nbf and aud"));
+            };
+            if exp - nbf > MAX_FAPI2_LIFETIME {
+                return Err(invalid_object("a FAPI 2.0 request object lives at most an hour (exp - nbf)"));
+            }
         }
         // §6.3: an object naming another object would be a request inside a request.
         if claims.contains_key("request") || claims.contains_key("request_uri") {

@@ -532,9 +532,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_REGISTRATION_RATE_LIMIT", default_value_t = 20)]
     pub registration_rate_limit: u32,
     /// Seconds the request_uri of a pushed authorization request stays
-    /// usable (RFC 9126 §2.2; 5 to 600).
+    /// usable (RFC 9126 §2.2; 5 to 599: under 600, as FAPI 2.0 §5.3.2.2 asks).
     #[arg(long, env = "PORTCULLIS_PAR_LIFETIME", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(5..=600))]
+          value_parser = clap::value_parser!(u64).range(5..=599))]
     pub par_lifetime: u64,
     /// Every client must push its authorization requests first (RFC 9126
     /// §5), not only those whose metadata says so.

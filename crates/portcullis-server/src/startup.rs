@@ -244,6 +244,7 @@ impl Application {
             access_token_lifetime: settings.access_token_lifetime,
             audit_retention: settings.audit_retention,
             key_rotation: settings.key_rotation,
+            pushed_request_lifetime: settings.pushed_requests.lifetime,
         });
         let metrics = web::Data::from(Arc::new(Metrics::new(last_read)));
         let counted = settings.metrics != Exposure::Off;

@@ -218,6 +218,32 @@ pub fn rotate(
     })
 }
 
+/// Keeps the presented refresh token of a client whose tokens are not
+/// rotated: when it is live (unused, unexpired, of a live family) it now
+/// expires at `expires_at`. Whether it was live.
+pub fn extend(
+    conn: &mut DbConnection,
+    presented: &[u8],
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let at = now.naive_utc();
+    let live_families = refresh_families::table
+        .filter(refresh_families::revoked_at.is_null())
+        .filter(refresh_families::expires_at.gt(at))
+        .select(refresh_families::family_id);
+    let kept = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(presented))
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(at))
+            .filter(refresh_tokens::family_id.eq_any(live_families)),
+    )
+    .set(refresh_tokens::expires_at.eq(expires_at.naive_utc()))
+    .execute(conn)?;
+    Ok(kept == 1)
+}
+
 /// Revokes a family with a reason; returns whether it was live until now.
 pub fn revoke_family(
     conn: &mut DbConnection,

@@ -8,6 +8,7 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::clients::RegisteredClient;
+use crate::dpop::Proven;
 use crate::params::Params;
 use crate::KeyRing;
 use portcullis_app::{App, Clock};
@@ -124,10 +125,21 @@ pub fn supported() -> Vec<&'static str> {
 }
 
 /// Refuses a token request without a DPoP proof from a client whose
-/// access tokens must be bound (`dpop_bound_access_tokens`, RFC 9449 §5.2).
-pub fn ensure_proof(client: &RegisteredClient, dpop: Option<&str>) -> Result<(), OAuthError> {
-    if dpop.is_none() && client.metadata.dpop_bound_access_tokens {
+/// access tokens must be bound (`dpop_bound_access_tokens`, RFC 9449 §5.2),
+/// or with one its profile refuses.
+pub fn ensure_proof(client: &RegisteredClient, proven: Option<&Proven>) -> Result<(), OAuthError> {
+    if proven.is_none() && client.metadata.dpop_bound_access_tokens {
         let description = "this client's access tokens are DPoP-bound: send a DPoP proof (RFC 9449)";
+        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, description));
+    }
+    ensure_proof_alg(client, proven)
+}
+
+/// Refuses a DPoP proof signed with an algorithm the client's profile
+/// refuses (FAPI 2.0 §5.4.1).
+pub fn ensure_proof_alg(client: &RegisteredClient, proven: Option<&Proven>) -> Result<(), OAuthError> {
+    if proven.is_some_and(|proven| !client.metadata.admits_signature(proven.alg)) {
+        let description = "FAPI 2.0 refuses DPoP proofs signed with RS256 (§5.4.1)";
         return Err(OAuthError::new(ErrorCode::InvalidDpopProof, description));
     }
     Ok(())

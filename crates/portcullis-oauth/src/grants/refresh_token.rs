@@ -1,6 +1,8 @@
 //! The refresh token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2):
 //! every use returns a new refresh token and retires the old one; presenting
 //! a retired one again revokes the family and every access token of its grant.
+//! A client with `refresh_token_rotation` off (FAPI 2.0 §5.3.2.1) keeps its
+//! token: the answer carries none (RFC 6749 §5.1), and the token stays.
 
 use super::{
     audience, granted_scope, invalid_grant, reads_user, user_tokens, GrantContext, Issued, Requested,
@@ -64,7 +66,8 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     })
     .await?;
     let token = match rotated {
-        Rotated::Rotated(token) => token,
+        Rotated::Rotated(token) => Some(token),
+        Rotated::Kept => None,
         Rotated::Reused => {
             return Err(invalid_grant(
                 "the refresh token was already used; every token of its family is revoked",
@@ -93,6 +96,6 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
         expires_in: minted.lifetime,
         scope: scope.to_string(),
         id_token,
-        refresh_token: Some(token),
+        refresh_token: token,
     })
 }

@@ -434,7 +434,7 @@ pub const ROUTES: [AdminRoute; 54] = [
         200,
         No,
         compliance::report,
-        "A compliance report (soc2, gdpr, pci-dss): each control's checks of the live configuration, JSON or CSV"
+        "A compliance report (soc2, gdpr, pci-dss, fapi2): each control's checks of the live configuration, JSON or CSV"
     ),
     route!(Get, "/alert-rules", Monitoring, 200, No, alert_rules::list, "List alert rules and their firing subjects"),
     route!(

@@ -182,6 +182,36 @@ fn kind(title: &str, specific: Value, required: &[&str]) -> Value {
     json!({"title": title, "type": "object", "additionalProperties": false, "required": required, "properties": properties})
 }
 
+/// A web client of the code flow that authenticates with `method`.
+fn web_code(method: Value, grants: Value) -> Value {
+    json!({"token_endpoint_auth_method": method, "grant_types": grants,
+           "response_types": {"type": "array", "maxItems": 1, "items": {"const": "code"}},
+           "application_type": {"const": "web"}, "redirect_uris": uris(web_redirect(), 1),
+           "post_logout_redirect_uris": uris(web_redirect(), 0), "require_pkce": {"type": "boolean"},
+           "require_pushed_authorization_requests": {"type": "boolean"}})
+}
+
+/// A client of the FAPI 2.0 profile: what the profile fills in may be
+/// given, as the profile has it; its algorithms are never RS256.
+fn fapi2(jwks: &Value) -> Value {
+    let mut fapi2 = web_code(json!({"const": "private_key_jwt"}), code_grants(false));
+    let algorithm = json!({"enum": ["PS256", "ES256", "EdDSA"]});
+    let mut members = json!({"profile": {"const": "fapi2"}, "jwks": jwks, "require_pkce": {"const": true},
+        "pkce_plain_allowed": {"const": false}, "require_pushed_authorization_requests": {"const": true},
+        "dpop_bound_access_tokens": {"const": true}, "refresh_token_rotation": {"const": false}});
+    for name in [
+        "access_token_signed_response_alg",
+        "id_token_signed_response_alg",
+        "userinfo_signed_response_alg",
+        "introspection_signed_response_alg",
+        "token_endpoint_auth_signing_alg",
+    ] {
+        members[name] = algorithm.clone();
+    }
+    fapi2.as_object_mut().expect("an object").extend(members.as_object().expect("an object").clone());
+    fapi2
+}
+
 /// The kinds of client, each fully described: what `POST /clients` and
 /// `PUT /clients/{id}` take is any one of them.
 fn client_kinds() -> Vec<Value> {
@@ -189,13 +219,6 @@ fn client_kinds() -> Vec<Value> {
     let jwks = json!({"type": "object", "required": ["keys"], "additionalProperties": false,
                       "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 2, "items": rsa_jwk()}},
                       "description": "public keys only; EC P-256 keys are accepted too"});
-    let web_code = |method: Value, grants: Value| {
-        json!({"token_endpoint_auth_method": method, "grant_types": grants,
-               "response_types": {"type": "array", "maxItems": 1, "items": {"const": "code"}},
-               "application_type": {"const": "web"}, "redirect_uris": uris(web_redirect(), 1),
-               "post_logout_redirect_uris": uris(web_redirect(), 0), "require_pkce": {"type": "boolean"},
-               "require_pushed_authorization_requests": {"type": "boolean"}})
-    };
     vec![
         kind(
             "service",
@@ -231,6 +254,11 @@ fn client_kinds() -> Vec<Value> {
                 signing
             },
             &["token_endpoint_auth_method", "jwks", "grant_types", "redirect_uris"],
+        ),
+        kind(
+            "FAPI 2.0 web application (profile fapi2)",
+            fapi2(&jwks),
+            &["profile", "jwks", "grant_types", "redirect_uris"],
         ),
         kind(
             "browser application (public, PKCE)",

@@ -13,7 +13,7 @@ use portcullis_app::App;
 use portcullis_oauth::authorization_requests::AuthorizationRequests;
 use portcullis_oauth::dpop::{Dpop, ProofRequest};
 use portcullis_oauth::endpoints;
-use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::grants::{self, TokenSettings};
 use serde_json::json;
 
 /// `POST /par`.
@@ -31,6 +31,7 @@ pub async fn push(
     let proofs = headers::dpop_proofs(&req);
     let endpoint = endpoints::PUSHED_AUTHORIZATION_REQUEST;
     let proven = dpop.check(&ProofRequest { proofs, method: "POST", endpoint, access_token: None }).await?;
+    grants::ensure_proof_alg(&client, proven.as_ref())?;
     let pushed = requests.push(form.0, &client, proven.as_ref().map(|proven| proven.jkt.as_str())).await?;
     // §2.2: 201 with the request_uri and its lifetime.
     let mut created = HttpResponse::Created();

@@ -47,8 +47,8 @@ pub async fn token(
     let proofs = headers::dpop_proofs(&req);
     let presented = ProofRequest { proofs, method: "POST", endpoint: endpoints::TOKEN, access_token: None };
     let proven = dpop.check(&presented).await?;
+    grants::ensure_proof(&client, proven.as_ref())?;
     let dpop_jkt = proven.as_ref().map(|proven| proven.jkt.as_str());
-    grants::ensure_proof(&client, dpop_jkt)?;
     let context = GrantContext {
         client: &client,
         settings: &settings,

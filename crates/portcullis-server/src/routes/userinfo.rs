@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
-use portcullis_oauth::dpop::{Dpop, ProofRequest};
+use portcullis_oauth::dpop::{Dpop, ProofRequest, Proven};
 use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
 use portcullis_oauth::storage;
@@ -93,9 +93,8 @@ async fn userinfo(
         }
         Presentation::Bearer => None,
     };
-    let mut answer = answer(req, &token, scheme, proven.as_ref().map(|p| p.jkt.as_str()), resources)
-        .await
-        .map_err(|failure| failed(failure.0))?;
+    let mut answer =
+        answer(req, &token, scheme, proven.as_ref(), resources).await.map_err(|failure| failed(failure.0))?;
     if let Some(nonce) = proven.and_then(|proven| proven.nonce) {
         answer.headers_mut().insert(
             header::HeaderName::from_static(DPOP_NONCE),
@@ -111,14 +110,14 @@ async fn answer(
     req: &HttpRequest,
     token: &str,
     scheme: Presentation,
-    proven: Option<&str>,
+    proven: Option<&Proven>,
     (keys, settings, revocations, (flow, app, _)): &Resources,
 ) -> Result<HttpResponse, OAuthFailure> {
     let check = TokenCheck { keys, settings, revocations, clients: &flow.clients };
     let claims = check
         .active(token)
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
-    check_holder(&claims, scheme, proven)?;
+    check_holder(&claims, scheme, proven.map(|proven| proven.jkt.as_str()))?;
     // A token minted for another resource (RFC 8707) is that resource's, not
     // a key to the user's claims: RFC 6750 §3.1 calls it invalid here.
     if !for_userinfo(&claims.aud, &settings.issuer) {
@@ -134,6 +133,7 @@ async fn answer(
     }
     // The token is active, so its client is known.
     let client = flow.clients.get(&claims.client_id).ok_or_else(|| invalid_token("the client is gone"))?;
+    grants::ensure_proof_alg(&client, proven)?;
     // OpenID Connect Core §8.1: a pairwise client's subject reads back to its user.
     let user_id = keys
         .subjects()

@@ -20,21 +20,21 @@ use serde_json::{json, Value};
 const ISSUER: &str = "http://localhost";
 
 /// A client's DPoP key.
-struct DpopKey(EcKeyPair);
+pub struct DpopKey(EcKeyPair);
 
 impl DpopKey {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self(EcKeyPair::generate(EcCurve::P256).unwrap())
     }
 
     /// Its RFC 7638 thumbprint, as `cnf.jkt` names it.
-    fn jkt(&self) -> String {
+    pub fn jkt(&self) -> String {
         let public = serde_json::to_value(self.0.to_jwk_public_key()).unwrap();
         serde_json::from_value::<portcullis_jose::KeyMaterial>(public).unwrap().thumbprint()
     }
 
     /// A proof for `htm` at `path` of the issuer, its claims changed by `extra`.
-    fn proof(&self, htm: &str, path: &str, extra: Value) -> String {
+    pub fn proof(&self, htm: &str, path: &str, extra: Value) -> String {
         let mut header = JwsHeader::new();
         header.set_token_type("dpop+jwt");
         header.set_claim("jwk", Some(serde_json::to_value(self.0.to_jwk_public_key()).unwrap())).unwrap();
@@ -55,7 +55,7 @@ fn ath(token: &str) -> String {
 impl Browser {
     /// `POST path` from `client` with `form` and the DPoP headers `proofs`:
     /// status, `DPoP-Nonce` and answer.
-    async fn with_proofs(
+    pub async fn with_proofs(
         &self,
         path: &str,
         (id, secret): (&str, &str),
@@ -74,7 +74,7 @@ impl Browser {
 
     /// `GET /userinfo` with `authorization` and the DPoP headers `proofs`:
     /// status, `WWW-Authenticate`, `DPoP-Nonce`.
-    async fn userinfo_with(&self, authorization: &str, proofs: &[&str]) -> (u16, String, Option<String>) {
+    pub async fn userinfo_with(&self, authorization: &str, proofs: &[&str]) -> (u16, String, Option<String>) {
         let mut request =
             self.http.get(format!("{}/userinfo", self.app.address)).header("authorization", authorization);
         for proof in proofs {
@@ -265,6 +265,6 @@ backend_tests! {
 }
 
 /// `value` percent-encoded for a query.
-fn urlencoding(value: &str) -> String {
+pub fn urlencoding(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -23,6 +23,7 @@ mod console_monitoring;
 mod cors;
 mod discovery;
 mod dpop;
+mod fapi2;
 mod health;
 mod helpers;
 mod introspection;
