@@ -54,6 +54,7 @@ pub async fn response_type_missing(rp: &RelyingParty) -> Result<Outcome> {
             Ok(Outcome::Passed)
         }
         Landing::ErrorPage { .. } => bail!("an error page that also redirects"),
+        Landing::Notice(_) => bail!("a page that sends nowhere"),
     }
 }
 

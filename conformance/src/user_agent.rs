@@ -1,6 +1,7 @@
 //! The user, in a browser: follows the server's redirects, signs in on the
-//! login page, approves the consent page, and stops when the server sends
-//! the browser back to the relying party or shows an error page. It keeps
+//! login page, approves the consent page (and sends the device page its
+//! pre-filled code), and stops when the server sends the browser back to
+//! the relying party, shows an error page or a page that asks nothing more. It keeps
 //! its cookies between journeys, as a browser does.
 
 use crate::target::User;
@@ -25,6 +26,9 @@ pub enum Landing {
         /// Whether it carried a `Location` header anyway.
         redirected: bool,
     },
+    /// On a page of the server that asks nothing more (the end of a device
+    /// sign-in, RFC 8628 §3.3): its HTML.
+    Notice(String),
 }
 
 /// Where a logout (RP-Initiated Logout 1.0) ended.
@@ -55,6 +59,7 @@ impl Journey {
         match &self.landing {
             Landing::Callback(params) => Ok(params),
             Landing::ErrorPage { status, .. } => bail!("the server showed an error page ({status})"),
+            Landing::Notice(_) => bail!("the server showed a page that sends nowhere"),
         }
     }
 
@@ -175,7 +180,10 @@ impl UserAgent {
                 let landing = Landing::ErrorPage { status, redirected: location.is_some() };
                 return Ok(Journey { landing, logged_in, consented });
             }
-            let page = Form::parse(&response.text().await?).context("a page without a form")?;
+            let html = response.text().await?;
+            let Some(page) = Form::parse(&html) else {
+                return Ok(Journey { landing: Landing::Notice(html), logged_in, consented });
+            };
             let mut fields = page.hidden;
             if page.has_password {
                 fields.push(("username".into(), self.user.username.clone()));
@@ -184,6 +192,9 @@ impl UserAgent {
             } else if page.has_decision {
                 fields.push(("decision".into(), self.decision.into()));
                 consented = true;
+            } else if let Some(user_code) = page.user_code {
+                // The device verification page, its code filled in (RFC 8628 §3.3.1).
+                fields.push(("user_code".into(), user_code));
             } else {
                 bail!("a page the user does not know what to do with at {here}");
             }
@@ -199,6 +210,8 @@ struct Form {
     hidden: Vec<(String, String)>,
     has_password: bool,
     has_decision: bool,
+    /// The value of its `user_code` field (the device verification page).
+    user_code: Option<String>,
 }
 
 impl Form {
@@ -215,7 +228,11 @@ impl Form {
             .collect();
         let has_password = tags("<input").any(|tag| attribute(tag, "type").as_deref() == Some("password"));
         let has_decision = tags("<button").any(|tag| attribute(tag, "name").as_deref() == Some("decision"));
-        Some(Self { action, hidden, has_password, has_decision })
+        let user_code = tags("<input")
+            .find(|tag| attribute(tag, "name").as_deref() == Some("user_code"))
+            .and_then(|tag| attribute(tag, "value"))
+            .filter(|code| !code.is_empty());
+        Some(Self { action, hidden, has_password, has_decision, user_code })
     }
 }
 

@@ -98,6 +98,38 @@ fn printed_json(app: &mut Running) -> serde_json::Value {
 }
 
 #[tokio::test]
+async fn the_device_app_signs_its_user_in_from_another_browser() {
+    let db = TestDb::sqlite();
+    let (client_id, _) = register(
+        &db,
+        serde_json::json!({"client_name": "TV app", "token_endpoint_auth_method": "none",
+                           "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "scope": "openid profile"}),
+    );
+    let user = with_user(&db);
+    let issuer = start_server(&db);
+    let mut app = app(Command::new(env!("CARGO_BIN_EXE_device-sign-in")).args([
+        "--issuer",
+        &issuer,
+        "--client-id",
+        &client_id,
+        "--timeout",
+        "60",
+    ]));
+    // The URL with the code filled in, opened on "another device".
+    let url = printed_url(&mut app).await;
+    assert!(url.path() == "/device" && url.query().is_some_and(|q| q.starts_with("user_code=")), "{url}");
+    let journey = UserAgent::new(&user).unwrap().visit(&url, "http://unused.example/").await.unwrap();
+    assert!(journey.logged_in && journey.consented, "{journey:?}");
+    let portcullis_conformance::user_agent::Landing::Notice(page) = &journey.landing else {
+        panic!("{journey:?}")
+    };
+    assert!(page.contains("Device connected"), "{page}");
+    let printed = printed_json(&mut app);
+    assert_eq!(printed["id_token"]["iss"], issuer);
+    assert_eq!(printed["id_token"]["aud"], serde_json::json!([client_id]));
+}
+
+#[tokio::test]
 async fn the_service_gets_a_token_that_the_resource_server_accepts() {
     let db = TestDb::sqlite();
     let (service_id, service_secret) =

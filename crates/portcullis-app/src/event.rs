@@ -131,6 +131,14 @@ pub enum Event {
     TokenCodeReplayed { client_id: String, grant_id: String },
     /// A rotated refresh token was presented again: its family was revoked (RFC 9700 §4.14.2).
     TokenRefreshReused { client_id: String, grant_id: String },
+    /// A device asked for a device code and a user code (RFC 8628 §3.1).
+    DeviceAuthorizationStarted { client_id: String, user_code: String, scope: String },
+    /// A user approved a device on the verification page (RFC 8628 §3.3).
+    DeviceApproved { client_id: String, user_code: String, user_id: String },
+    /// A user denied a device on the verification page.
+    DeviceDenied { client_id: String, user_code: String, user_id: String },
+    /// A device got the tokens its user approved (RFC 8628 §3.5).
+    DeviceRedeemed { client_id: String, user_code: String, grant_id: String },
     /// The first admin client was created, or its secret replaced.
     AdminBootstrapped { client_id: String, rotated: bool },
     /// A webhook endpoint was registered.
@@ -183,7 +191,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 50] = [
+pub const CATALOGUE: [CatalogueEntry; 54] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     (
         "client.registered",
@@ -284,6 +292,14 @@ pub const CATALOGUE: [CatalogueEntry; 50] = [
         "client_id, grant_id",
     ),
     (
+        "device.authorization_started",
+        "a device asked for a device code and a user code (RFC 8628)",
+        "client_id, user_code, scope",
+    ),
+    ("device.approved", "a user approved a device on the verification page", "client_id, user_code, user_id"),
+    ("device.denied", "a user denied a device on the verification page", "client_id, user_code, user_id"),
+    ("device.redeemed", "a device got the tokens its user approved", "client_id, user_code, grant_id"),
+    (
         "admin.bootstrapped",
         "the first admin client was created, or its secret replaced",
         "client_id, rotated",
@@ -355,6 +371,10 @@ impl Event {
             Self::TokenRevoked { .. } => "token.revoked",
             Self::TokenCodeReplayed { .. } => "token.code_replayed",
             Self::TokenRefreshReused { .. } => "token.refresh_reused",
+            Self::DeviceAuthorizationStarted { .. } => "device.authorization_started",
+            Self::DeviceApproved { .. } => "device.approved",
+            Self::DeviceDenied { .. } => "device.denied",
+            Self::DeviceRedeemed { .. } => "device.redeemed",
             Self::AdminBootstrapped { .. } => "admin.bootstrapped",
             Self::WebhookCreated { .. } => "webhook.created",
             Self::WebhookUpdated { .. } => "webhook.updated",
@@ -413,6 +433,10 @@ impl Event {
             | Self::TokenCodeReplayed { grant_id: id, .. }
             | Self::TokenRefreshReused { grant_id: id, .. } => id,
             Self::TokenRevoked { client_id, jti: None, grant_id: None, .. } => client_id,
+            Self::DeviceAuthorizationStarted { user_code, .. }
+            | Self::DeviceApproved { user_code, .. }
+            | Self::DeviceDenied { user_code, .. }
+            | Self::DeviceRedeemed { user_code, .. } => user_code,
             Self::WebhookCreated { webhook_id, .. }
             | Self::WebhookUpdated { webhook_id, .. }
             | Self::WebhookDeleted { webhook_id }

@@ -40,7 +40,8 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn actor(&self) -> Actor {
+    /// The caller as the actor of what it changes.
+    pub(crate) fn actor(&self) -> Actor {
         Actor::Party { client_id: Some(self.client_id.clone()), address: self.address }
     }
 }
@@ -171,6 +172,31 @@ fn new_refresh_token(
     (token, record)
 }
 
+/// What the user of `session` authorizes for `request`, as a code (or an
+/// approved device grant) carries it to the token endpoint. Its `amr` holds
+/// `otp` only for a second factor given for this very request.
+pub(crate) fn code_details(
+    request: &AuthorizationRequest,
+    session: &Session,
+    interaction: Option<&Interaction>,
+    now: DateTime<Utc>,
+) -> CodeDetails {
+    let requested_at = interaction.map_or(now, |i| i.started_at);
+    CodeDetails {
+        user_id: session.user_id.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri_sent: request.redirect_uri_sent,
+        auth_time: session.auth_time.timestamp(),
+        sid: session.session_id.clone(),
+        amr: session.methods_since(requested_at).into_iter().map(str::to_owned).collect(),
+        claims: request.claims.clone(),
+        dpop_jkt: request.dpop_jkt.clone(),
+    }
+}
+
 impl App {
     /// Issues a single-use code bound to the client, the redirect URI and
     /// the PKCE challenge of `request`, for the user of `session`, and ends
@@ -186,9 +212,10 @@ impl App {
     ) -> Result<Option<AuthorizationCode>, AppError> {
         let code = AuthorizationCode::new(secrets::random_token());
         let now = self.clock.now();
-        let requested_at = interaction.map_or(now, |i| i.started_at);
-        let amr = session.methods_since(requested_at);
-        if request.client_id.as_str() == crate::console::CONSOLE_CLIENT_ID && !amr.contains(&"otp") {
+        let details = code_details(request, session, interaction, now);
+        if request.client_id.as_str() == crate::console::CONSOLE_CLIENT_ID
+            && !details.amr.iter().any(|m| m == "otp")
+        {
             tracing::warn!(user_id = %session.user_id, "a console code was asked for without a second factor for this sign-in");
             return Ok(None);
         }
@@ -196,19 +223,7 @@ impl App {
             code_hash: secrets::hash(code.expose()).to_vec(),
             grant_id: uuid::Uuid::new_v4().to_string(),
             client_id: request.client_id.as_str().to_owned(),
-            details: CodeDetails {
-                user_id: session.user_id.clone(),
-                scope: request.scope.clone(),
-                nonce: request.nonce.clone(),
-                code_challenge: request.code_challenge.clone(),
-                redirect_uri: request.redirect_uri.clone(),
-                redirect_uri_sent: request.redirect_uri_sent,
-                auth_time: session.auth_time.timestamp(),
-                sid: session.session_id.clone(),
-                amr: amr.into_iter().map(str::to_owned).collect(),
-                claims: request.claims.clone(),
-                dpop_jkt: request.dpop_jkt.clone(),
-            },
+            details,
             created_at: now,
             expires_at: now + TimeDelta::from_std(CODE_LIFETIME).expect("fits"),
         };

@@ -6,8 +6,9 @@
 use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
-    address_lockouts, assertions, auth_failures, change_log, codes, console_sessions, pushed_requests,
-    rate_counts, remediations, sessions, usage, webhooks, Database, DbConnection, StoreError,
+    address_lockouts, assertions, auth_failures, change_log, codes, console_sessions, device_grants,
+    pushed_requests, rate_counts, remediations, sessions, usage, webhooks, Database, DbConnection,
+    StoreError,
 };
 use std::any::Any;
 use std::sync::Weak;
@@ -46,6 +47,7 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
         + console_sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
         + pushed_requests::delete_expired(conn, now)?
+        + device_grants::delete_expired(conn, now)?
         + auth_failures::delete_before(conn, now - login_throttle::RETENTION)?
         // A lockout ended a day ago is forgotten: the next starts short again.
         + address_lockouts::delete_ended_before(conn, now - TimeDelta::days(1))?

@@ -30,6 +30,7 @@ pub mod clock;
 pub mod compliance;
 pub mod console;
 pub mod device_cookies;
+pub mod device_grants;
 pub mod error;
 pub mod event;
 pub mod exports;

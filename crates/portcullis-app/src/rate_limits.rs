@@ -50,6 +50,9 @@ pub enum Limit {
     UnknownClient,
     /// Dynamic client registrations (RFC 7591), from one address.
     Registration,
+    /// User codes typed on the device verification page (RFC 8628 §5.1),
+    /// from one address.
+    UserCode,
 }
 
 impl Limit {
@@ -60,6 +63,7 @@ impl Limit {
             Self::Login => "login",
             Self::UnknownClient => "unknown_client",
             Self::Registration => "registration",
+            Self::UserCode => "user_code",
         }
     }
 
@@ -136,7 +140,7 @@ impl Others {
 /// This instance's rate limits.
 pub struct RateLimiter {
     instance: String,
-    counters: Mutex<[HashMap<String, Counter>; 4]>,
+    counters: Mutex<[HashMap<String, Counter>; 5]>,
     others: RwLock<Others>,
 }
 
@@ -164,8 +168,9 @@ impl RateLimiter {
         let keys = &mut counters[limit.index()];
         if !keys.contains_key(subject) {
             if limit != Limit::Token && address_keys >= MAX_ADDRESS_KEYS {
-                // Writes fail closed: registrations wait until old addresses expire.
-                if limit == Limit::Registration {
+                // Writes and guesses fail closed: registrations and user codes
+                // wait until old addresses expire.
+                if matches!(limit, Limit::Registration | Limit::UserCode) {
                     return Decision::Limited { retry_after: WINDOW_SECONDS as u64 };
                 }
                 return Decision::Allowed;

@@ -118,6 +118,11 @@ pub struct AuthorizationRequest {
     /// authorization request endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The user code of the device grant this request verifies (RFC 8628
+    /// §3.3): the user's approval ends it instead of a code, and nothing
+    /// is sent to a redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_user_code: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -149,6 +154,17 @@ pub enum Refusal {
         /// The request's `state`, echoed back.
         state: Option<String>,
     },
+}
+
+/// The user's claims the client's mappings share under `scope`, by the
+/// names the client receives them (consented to by name).
+pub fn shared_claims(metadata: &ClientMetadata, scope: &Scope) -> Vec<String> {
+    metadata
+        .claim_mappings
+        .iter()
+        .filter(|mapping| mapping.reads_user() && mapping.scope.as_deref().is_none_or(|s| scope.contains(s)))
+        .map(|mapping| mapping.claim.clone())
+        .collect()
 }
 
 /// Validates an authorization request from `client`, which is `None` when
@@ -257,12 +273,7 @@ pub fn validate(
             })?
             .within(&metadata.scope),
     };
-    let shared_claims = metadata
-        .claim_mappings
-        .iter()
-        .filter(|mapping| mapping.reads_user() && mapping.scope.as_deref().is_none_or(|s| scope.contains(s)))
-        .map(|mapping| mapping.claim.clone())
-        .collect();
+    let shared_claims = shared_claims(metadata, &scope);
     // RFC 9449 §10: a JWK thumbprint, SHA-256 in base64url.
     let dpop_jkt = params.get("dpop_jkt");
     if dpop_jkt.is_some_and(|jkt| {
@@ -288,6 +299,7 @@ pub fn validate(
         claims,
         shared_claims,
         dpop_jkt: dpop_jkt.map(str::to_owned),
+        device_user_code: None,
     })
 }
 

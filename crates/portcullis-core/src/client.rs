@@ -36,11 +36,16 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 6749 §6.
     RefreshToken,
+    /// RFC 8628 §3.4: a device without a browser polls while its user
+    /// approves on another.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant type a client may be registered for.
-    pub const ALL: [GrantType; 3] = [Self::AuthorizationCode, Self::ClientCredentials, Self::RefreshToken];
+    pub const ALL: [GrantType; 4] =
+        [Self::AuthorizationCode, Self::ClientCredentials, Self::RefreshToken, Self::DeviceCode];
 
     /// The grant type named `name`, if there is one.
     pub fn named(name: &str) -> Option<Self> {
@@ -53,6 +58,7 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
             Self::RefreshToken => "refresh_token",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 }
@@ -281,7 +287,7 @@ pub struct ClientMetadata {
     /// (RFC 9700 §4.14.2; on by default). Off, the token stays the same
     /// until its family ends, as FAPI 2.0 §5.3.2.1 asks: no new one is
     /// issued, and using it keeps it alive for its idle lifetime.
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    #[serde(default = "yes")]
     pub refresh_token_rotation: bool,
     /// The profile the client follows, whose rules its configuration keeps
     /// ([`crate::client_profile`]): `fapi2`, or none.
@@ -304,10 +310,6 @@ fn default_grant_types() -> Vec<GrantType> {
 
 fn default_alg() -> SigningAlgorithm {
     SigningAlgorithm::Rs256
-}
-
-fn is_true(value: &bool) -> bool {
-    *value
 }
 
 fn yes() -> bool {
@@ -440,12 +442,25 @@ impl ClientMetadata {
                 "the authorization_code grant needs at least one redirect URI",
             ));
         }
-        if self.allows_grant(GrantType::RefreshToken) && !code {
-            return Err(invalid("grant_types", "refresh_token is issued only with authorization_code"));
+        if self.allows_grant(GrantType::RefreshToken) && !code && !self.allows_grant(GrantType::DeviceCode) {
+            return Err(invalid(
+                "grant_types",
+                "refresh_token is issued only with authorization_code or the device grant",
+            ));
         }
         if self.token_endpoint_auth_method == TokenEndpointAuthMethod::None && !self.require_pkce {
             // RFC 9700 §2.1.1: public clients must use PKCE.
             return Err(invalid("require_pkce", "a public client (none) must use PKCE"));
+        }
+        if self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+            && !self.refresh_token_rotation
+            && !self.dpop_bound_access_tokens
+        {
+            // RFC 9700 §4.14.2: a public client's refresh tokens are rotated or sender-constrained.
+            return Err(invalid(
+                "refresh_token_rotation",
+                "a public client keeps rotation unless its tokens are DPoP-bound (dpop_bound_access_tokens)",
+            ));
         }
         Ok(())
     }
@@ -883,7 +898,7 @@ mod tests {
             "access_token_lifetime": 600, "allowed_cidrs": ["10.0.0.0/8", "::1/128"],
             "allowed_countries": ["DE", "FR"], "resources": ["https://api.example/"], "default_resource": "https://api.example/",
             "introspection_allowed": true, "require_pkce": true, "pkce_plain_allowed": false,
-            "id_token_signed_response_alg": "RS256", "skip_consent": false
+            "id_token_signed_response_alg": "RS256", "skip_consent": false, "refresh_token_rotation": true
         });
         let m = metadata(json.clone()).unwrap();
         assert_eq!(serde_json::to_value(&m).unwrap(), json);

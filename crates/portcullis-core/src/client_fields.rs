@@ -133,7 +133,12 @@ const fn defaulted(field: ClientField, default: &'static str) -> ClientField {
 /// The most `request_uris` a client may register.
 pub const MAX_REQUEST_URIS: usize = 10;
 /// The grant types a client may be registered for.
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "refresh_token"];
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code",
+];
 /// The client authentication methods.
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
 /// The signing algorithms.

@@ -24,13 +24,14 @@ pub enum ClientProfile {
 pub const PROFILES: &[&str] = &["fapi2"];
 
 /// What `fapi2` means for each member a configuration leaves out.
-fn fapi2_defaults() -> [(&'static str, Value); 7] {
+fn fapi2_defaults() -> [(&'static str, Value); 8] {
     [
         ("token_endpoint_auth_method", json!("private_key_jwt")),
         ("require_pushed_authorization_requests", json!(true)),
         ("dpop_bound_access_tokens", json!(true)),
         ("access_token_signed_response_alg", json!("PS256")),
         ("id_token_signed_response_alg", json!("PS256")),
+        ("introspection_signed_response_alg", json!("PS256")),
         ("refresh_token_rotation", json!(false)),
         ("require_pkce", json!(true)),
     ]
@@ -116,8 +117,9 @@ mod tests {
         assert!(!metadata.refresh_token_rotation && metadata.require_pkce);
         assert_eq!(metadata.access_token_signed_response_alg, SigningAlgorithm::Ps256);
         assert_eq!(metadata.id_token_signed_response_alg, SigningAlgorithm::Ps256);
-        let es256 = fapi2(json!({"id_token_signed_response_alg": "EdDSA"})).unwrap();
-        assert_eq!(es256.id_token_signed_response_alg, SigningAlgorithm::EdDsa);
+        assert_eq!(metadata.introspection_signed_response_alg, Some(SigningAlgorithm::Ps256));
+        let eddsa = fapi2(json!({"id_token_signed_response_alg": "EdDSA"})).unwrap();
+        assert_eq!(eddsa.id_token_signed_response_alg, SigningAlgorithm::EdDsa);
     }
 
     #[test]

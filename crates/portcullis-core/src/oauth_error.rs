@@ -62,6 +62,15 @@ pub enum ErrorCode {
     /// The caller is over its rate limit: 429, try again after `Retry-After`
     /// (the registered OAuth error of RFC 8628 §3.5).
     SlowDown,
+    /// RFC 8628 §3.5: the user has not yet approved or denied the device.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the device polls faster than its interval, which is
+    /// now 5 s longer (`slow_down`, a 400 like the grant's other errors).
+    PollingTooFast,
+    /// RFC 8628 §3.5: the user denied the device (`access_denied`, 400).
+    DeviceDenied,
+    /// RFC 8628 §3.5: the device code expired; the device starts again.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -92,7 +101,10 @@ impl ErrorCode {
             ErrorCode::UnapprovedSoftwareStatement => "unapproved_software_statement",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
-            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::SlowDown | ErrorCode::PollingTooFast => "slow_down",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::DeviceDenied => "access_denied",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 
@@ -117,6 +129,23 @@ impl Serialize for ErrorCode {
     }
 }
 
+/// `description` as an `error_description` may carry it (RFC 6749 §5.2,
+/// RFC 6750 §3: %x20-21 / %x23-5B / %x5D-7E, so also inside a
+/// `WWW-Authenticate` challenge): quotes and backslashes become
+/// apostrophes, `§` the word, anything else outside printable ASCII `?`.
+pub fn description_text(description: &str) -> String {
+    let mut text = String::with_capacity(description.len());
+    for c in description.chars() {
+        match c {
+            '"' | '\\' => text.push('\''),
+            '§' => text.push_str("section "),
+            ' '..='~' => text.push(c),
+            _ => text.push('?'),
+        }
+    }
+    text
+}
+
 /// An error response: a code and a human-readable description (RFC 6749 §5.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OAuthError {
@@ -135,9 +164,11 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    /// An error with `code` and `description`.
+    /// An error with `code` and `description`, kept to the characters an
+    /// `error_description` may hold ([`description_text`]).
     pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
-        Self { error, error_description: description.into(), retry_after: None, dpop_nonce: None }
+        let error_description = description_text(&description.into());
+        Self { error, error_description, retry_after: None, dpop_nonce: None }
     }
 
     /// `use_dpop_nonce`: the proof must carry `nonce`, the server's current one (RFC 9449 §8).
@@ -180,6 +211,14 @@ impl std::error::Error for OAuthError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_description_carries_only_what_rfc_6749_allows() {
+        let error = OAuthError::invalid_request(r#"refuses "RS256" (§5.4.1) \ é"#);
+        assert_eq!(error.error_description, "refuses 'RS256' (section 5.4.1) ' ?");
+        let text = description_text("any\u{7f}\n\tthing");
+        assert!(text.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'), "{text}");
+    }
 
     #[test]
     fn serialises_as_the_rfc_6749_error_object() {

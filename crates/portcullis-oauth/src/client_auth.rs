@@ -40,6 +40,8 @@ pub struct ClientAuthenticator {
     remote_jwks: Arc<RemoteJwks>,
     app: Arc<App>,
     audiences: Vec<String>,
+    /// The issuer: what a FAPI 2.0 client's assertions must name.
+    issuer: String,
     lockout: LockoutPolicy,
     addresses: AddressMemory,
     unknown_client_rate_limit: u32,
@@ -126,12 +128,14 @@ impl ClientAuthenticator {
         ]
         .map(|path| issuer.endpoint(path));
         let audiences = std::iter::once(issuer.as_str().to_owned()).chain(audiences).collect();
+        let issuer = issuer.as_str().to_owned();
         let addresses = AddressMemory::default();
         Self {
             clients,
             remote_jwks: Arc::new(RemoteJwks::new(Arc::default())),
             app,
             audiences,
+            issuer,
             lockout,
             addresses,
             unknown_client_rate_limit,
@@ -466,14 +470,20 @@ impl ClientAuthenticator {
             }
         }
         if alg.is_some_and(|alg| !client.metadata.admits_signature(alg)) {
-            return Err(failed("assertion signed with RS256, which FAPI 2.0 refuses (§5.4.1)"));
+            // The client's own key signed it: a misconfiguration, not a guess.
+            return Err(Refusal::Failed {
+                presented: client_id.clone(),
+                client: Some(client.clone()),
+                reason: "assertion signed with RS256, which FAPI 2.0 refuses (section 5.4.1)",
+                guessed: false,
+            });
         }
         let claims: AssertionClaims =
             serde_json::from_value(serde_json::Value::Object(payload.claims_set().clone()))
                 .map_err(|_| failed("assertion lacks iss, sub, aud, exp or jti"))?;
         let audiences = match client.metadata.is_fapi2() {
             // FAPI 2.0 §5.3.2.1 item 8: the issuer, as a string, and nothing else.
-            true => Audiences::IssuerOnly(&self.audiences[0]), // the first is the issuer
+            true => Audiences::IssuerOnly(&self.issuer),
             false => Audiences::Any(&self.audiences),
         };
         let expires_at = claims.check(&client_id, audiences, self.app.now()).map_err(failed)?;

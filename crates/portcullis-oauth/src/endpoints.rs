@@ -11,6 +11,10 @@ pub const AUTHORIZE: &str = "/authorize";
 pub const PUSHED_AUTHORIZATION_REQUEST: &str = "/par";
 /// The token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/token";
+/// The device authorization endpoint (RFC 8628 §3.1).
+pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+/// The device verification page, where users type their device's code (RFC 8628 §3.3).
+pub const DEVICE_VERIFICATION: &str = "/device";
 /// The UserInfo endpoint (OpenID Connect Core §5.3).
 pub const USERINFO: &str = "/userinfo";
 /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2).

@@ -28,6 +28,7 @@ pub mod client_auth;
 pub mod client_documents;
 pub mod client_lockout;
 pub mod clients;
+pub mod device_authorization;
 pub mod dpop;
 pub mod endpoints;
 pub mod fetched_documents;

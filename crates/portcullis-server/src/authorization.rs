@@ -42,6 +42,8 @@ pub struct Authorization {
     pub proxies: TrustedProxies,
     /// Login submissions per minute from one address (0: unlimited).
     pub login_rate_limit: u32,
+    /// User codes typed on the device page per minute from one address (0: unlimited).
+    pub user_code_rate_limit: u32,
     /// What the pages show of the server's brand.
     pub branding: web::Data<crate::branding::Branding>,
     /// How requests are read: pushed, as request objects, or plain.
@@ -95,6 +97,10 @@ impl Authorization {
     ) -> Result<HttpResponse, PageError> {
         let authorizer = Authorizer { app: self.app.clone().into_inner(), clients: self.clients.clone() };
         match authorizer.next(&request, session, interaction.as_ref()).await? {
+            // A device's request has no redirect URI: its refusal is a page (RFC 8628 §3.3).
+            Step::Refuse(_, why) if request.device_user_code.is_some() => {
+                Ok(crate::pages::protocol_error_page(crate::views::Chrome { t, brand: &self.branding }, why))
+            }
             Step::Refuse(code, why) => Ok(self.refuse(&request, code, why)),
             Step::Login => self.send_to(LOGIN_PATH, request, interaction).await,
             Step::ClientGone => {
@@ -107,8 +113,36 @@ impl Authorization {
             Step::Consent(session) => {
                 self.send_with_session(CONSENT_PATH, request, session, interaction).await
             }
+            // Never without the consent page, which decides a device's grant.
+            Step::IssueCode(_) if request.device_user_code.is_some() => {
+                Ok(crate::pages::error_page(crate::views::Chrome { t, brand: &self.branding }, t.completed))
+            }
             Step::IssueCode(session) => self.issue_code(request, session, interaction, t).await,
         }
+    }
+
+    /// Approves or denies the device grant `request` verifies for the user
+    /// of `session`, from `address`, ending `interaction`: a page saying so
+    /// in `t`'s language (RFC 8628 §3.3).
+    pub async fn decide_device(
+        &self,
+        request: AuthorizationRequest,
+        session: Session,
+        interaction: Option<Interaction>,
+        (approve, address): (bool, Option<std::net::IpAddr>),
+        t: &'static crate::locale::Texts,
+    ) -> Result<HttpResponse, PageError> {
+        let decided = self
+            .run(move |app| {
+                app.decide_device_grant(&request, &session, interaction.as_ref(), (approve, address))
+            })
+            .await?;
+        let chrome = crate::views::Chrome { t, brand: &self.branding };
+        if !decided {
+            return Ok(crate::pages::error_page(chrome, t.completed));
+        }
+        let (title, text) = if approve { t.device.approved } else { t.device.denied };
+        Ok(crate::pages::notice(chrome, actix_web::http::StatusCode::OK, title, text))
     }
 
     /// The live interaction `id`, if any.

@@ -536,6 +536,14 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_PAR_LIFETIME", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(5..=599))]
     pub par_lifetime: u64,
+    /// Seconds a device code and its user code stay usable (RFC 8628 §3.2; 60 to 1800).
+    #[arg(long, env = "PORTCULLIS_DEVICE_CODE_LIFETIME", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(60..=1800))]
+    pub device_code_lifetime: u64,
+    /// User codes typed on the device page per minute from one address (an
+    /// IPv6 /64; 0: unlimited), against guessing (RFC 8628 §5.1).
+    #[arg(long, env = "PORTCULLIS_USER_CODE_RATE_LIMIT", default_value_t = 10)]
+    pub user_code_rate_limit: u32,
     /// Every client must push its authorization requests first (RFC 9126
     /// §5), not only those whose metadata says so.
     #[arg(long, env = "PORTCULLIS_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")]
@@ -657,6 +665,8 @@ pub struct Settings {
     pub pushed_requests: portcullis_oauth::authorization_requests::PushedRequestPolicy,
     /// Whether every DPoP proof must carry the server's nonce.
     pub require_dpop_nonce: bool,
+    /// How long device codes live (RFC 8628).
+    pub device_code_lifetime: Duration,
     /// What the sign-in pages show of the server's brand.
     pub branding: crate::branding::BrandSettings,
 }
@@ -673,11 +683,13 @@ pub struct RateLimits {
     pub unknown_client: u32,
     /// Registration requests from one address.
     pub registration: u32,
+    /// User codes typed on the device page from one address.
+    pub user_code: u32,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { token: 1200, login: 120, unknown_client: 30, registration: 20 }
+        Self { token: 1200, login: 120, unknown_client: 30, registration: 20, user_code: 10 }
     }
 }
 
@@ -791,6 +803,7 @@ impl ServeArgs {
                 login: self.login_rate_limit,
                 unknown_client: self.unknown_client_rate_limit,
                 registration: self.registration_rate_limit,
+                user_code: self.user_code_rate_limit,
             },
             geoip_db: self.geoip_db,
             registration: self.registration.into(),
@@ -802,6 +815,7 @@ impl ServeArgs {
                 required: self.require_pushed_authorization_requests,
             },
             require_dpop_nonce: self.require_dpop_nonce,
+            device_code_lifetime: Duration::from_secs(self.device_code_lifetime),
             branding: crate::branding::BrandSettings {
                 name: self.brand_name,
                 logo: self.brand_logo,

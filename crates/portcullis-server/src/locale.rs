@@ -93,6 +93,24 @@ pub struct Texts {
     pub described_at: &'static str,
     /// Before the claims of the user a client's mappings share with any scope.
     pub also_shared: &'static str,
+    /// The device verification page (RFC 8628 §3.3).
+    pub device: DeviceTexts,
+}
+
+/// The words of the device verification page and its outcomes.
+pub struct DeviceTexts {
+    /// The page's title.
+    pub title: &'static str,
+    /// What to do.
+    pub prompt: &'static str,
+    /// A code that names no waiting device.
+    pub wrong_code: &'static str,
+    /// On the consent page: the code, and a warning against remote phishing (RFC 8628 §5.4).
+    pub check: &'static str,
+    /// After approving: title and text.
+    pub approved: (&'static str, &'static str),
+    /// After denying: title and text.
+    pub denied: (&'static str, &'static str),
 }
 
 /// English.
@@ -150,6 +168,14 @@ pub const EN: Texts = Texts {
     client_links: ["Home page", "Privacy policy", "Terms of service"],
     described_at: "Not registered here: this app describes itself at",
     also_shared: "Also shared with the app:",
+    device: DeviceTexts {
+        title: "Connect a device",
+        prompt: "Enter the code your device shows.",
+        wrong_code: "This code is not valid or has expired. Check the code on your device.",
+        check: "Only allow this if you started it on a device in front of you, and it shows this code:",
+        approved: ("Device connected", "Your device is signed in. You may return to it and close this page."),
+        denied: ("Access denied", "The device was not given access. You may close this page."),
+    },
 };
 
 /// German.
@@ -210,6 +236,14 @@ pub const DE: Texts = Texts {
     client_links: ["Startseite", "Datenschutzerklärung", "Nutzungsbedingungen"],
     described_at: "Hier nicht registriert: Diese App beschreibt sich selbst auf",
     also_shared: "Außerdem erhält die App:",
+    device: DeviceTexts {
+        title: "Gerät verbinden",
+        prompt: "Geben Sie den Code ein, den Ihr Gerät anzeigt.",
+        wrong_code: "Dieser Code ist ungültig oder abgelaufen. Prüfen Sie den Code auf Ihrem Gerät.",
+        check: "Erlauben Sie dies nur, wenn Sie es selbst auf einem Gerät vor Ihnen begonnen haben und es diesen Code zeigt:",
+        approved: ("Gerät verbunden", "Ihr Gerät ist angemeldet. Sie können zu ihm zurückkehren und diese Seite schließen."),
+        denied: ("Zugriff abgelehnt", "Das Gerät hat keinen Zugriff erhalten. Sie können diese Seite schließen."),
+    },
 };
 
 /// The languages, the default first.

@@ -9,6 +9,8 @@ use std::time::Duration;
 pub const SESSION: &str = "portcullis_session";
 /// The CSRF cookie of the interaction in progress.
 pub const CSRF: &str = "portcullis_csrf";
+/// The CSRF cookie of the device verification page's form.
+pub const DEVICE_CSRF: &str = "portcullis_device_csrf";
 /// The device cookie: the accounts this browser signed in to
 /// ([`portcullis_app::device_cookies`]).
 pub use portcullis_app::device_cookies::DEVICE_COOKIE as DEVICE;

@@ -29,6 +29,7 @@ use portcullis_oauth::authorization_requests::AuthorizationRequests;
 use portcullis_oauth::client_auth::ClientAuthenticator;
 use portcullis_oauth::client_documents::ClientDocuments;
 use portcullis_oauth::clients::ClientRegistry;
+use portcullis_oauth::device_authorization::DeviceAuthorizations;
 use portcullis_oauth::dpop::Dpop;
 use portcullis_oauth::geoip::Countries;
 use portcullis_oauth::grants::TokenSettings;
@@ -205,7 +206,13 @@ impl Application {
             secure_cookies: settings.issuer.is_https(),
             proxies: TrustedProxies(settings.trusted_proxies.clone()),
             login_rate_limit: settings.rate_limits.login,
+            user_code_rate_limit: settings.rate_limits.user_code,
         });
+        let devices = web::Data::new(DeviceAuthorizations::new(
+            operations.clone().into_inner(),
+            &settings.issuer,
+            settings.device_code_lifetime,
+        ));
         let revocations = web::Data::from(revocations);
         let token_settings = web::Data::new(TokenSettings {
             issuer: settings.issuer.clone(),
@@ -270,6 +277,7 @@ impl Application {
                 .app_data(flow.clone())
                 .app_data(requests.clone())
                 .app_data(dpop.clone())
+                .app_data(devices.clone())
                 .app_data(console.clone())
                 .app_data(branding.clone())
                 .app_data(revocations.clone())

@@ -64,6 +64,7 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         loopback_documents: true,
         pushed_requests: Default::default(),
         require_dpop_nonce: false,
+        device_code_lifetime: std::time::Duration::from_secs(600),
         branding: crate::branding::BrandSettings::default(),
     }
 }

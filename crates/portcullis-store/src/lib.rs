@@ -20,6 +20,7 @@ pub mod connection;
 pub mod console_sessions;
 pub mod database;
 pub mod database_url;
+pub mod device_grants;
 pub mod error;
 mod json;
 pub mod keys;

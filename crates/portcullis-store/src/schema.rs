@@ -114,6 +114,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_grants (device_code_hash) {
+        device_code_hash -> Binary,
+        user_code -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        status -> Text,
+        details -> Nullable<Text>,
+        interval_seconds -> Integer,
+        polled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     pushed_requests (request_hash) {
         request_hash -> Binary,
         client_id -> Text,

@@ -43,6 +43,7 @@ fn interaction(hash: u8, lifetime: TimeDelta) -> InteractionRecord {
             claims: Default::default(),
             shared_claims: Vec::new(),
             dpop_jkt: None,
+            device_user_code: None,
         },
         csrf_hash: vec![hash ^ 0xff; 32],
         session_id: None,

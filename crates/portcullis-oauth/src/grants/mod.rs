@@ -5,6 +5,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 
 use crate::clients::RegisteredClient;
@@ -108,10 +109,11 @@ pub struct Grant {
 }
 
 /// Every grant, in the order discovery advertises them.
-pub const REGISTRY: [Grant; 3] = [
+pub const REGISTRY: [Grant; 4] = [
     Grant { grant_type: GrantType::AuthorizationCode, handle: authorization_code::handle },
     Grant { grant_type: GrantType::ClientCredentials, handle: client_credentials::handle },
     Grant { grant_type: GrantType::RefreshToken, handle: refresh_token::handle },
+    Grant { grant_type: GrantType::DeviceCode, handle: device_code::handle },
 ];
 
 /// The grant named `grant_type`, if this server serves it.
@@ -200,7 +202,7 @@ pub fn preview(
             let (scope, aud) = client_credentials::decide(client, settings, requested)?;
             (Grantee::client(client, None), scope, aud)
         }
-        GrantType::AuthorizationCode | GrantType::RefreshToken => {
+        GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::DeviceCode => {
             let scope = granted_scope(requested, &client.metadata.scope)?;
             let aud = audience(requested, client, &settings.issuer)?;
             let grant_id = Some(PREVIEWED_GRANT.to_owned());

@@ -182,6 +182,9 @@ fn kind(title: &str, specific: Value, required: &[&str]) -> Value {
     json!({"title": title, "type": "object", "additionalProperties": false, "required": required, "properties": properties})
 }
 
+/// The device grant's `grant_type` (RFC 8628 §3.4).
+const DEVICE_CODE: &str = portcullis_core::GrantType::DeviceCode.as_str();
+
 /// A web client of the code flow that authenticates with `method`.
 fn web_code(method: Value, grants: Value) -> Value {
     json!({"token_endpoint_auth_method": method, "grant_types": grants,
@@ -265,9 +268,17 @@ fn client_kinds() -> Vec<Value> {
             {
                 let mut spa = web_code(json!({"const": "none"}), code_grants(false));
                 spa["require_pkce"] = json!({"const": true});
+                spa["refresh_token_rotation"] = json!({"const": true});
                 spa
             },
             &["token_endpoint_auth_method", "grant_types", "redirect_uris"],
+        ),
+        kind(
+            "device application (public, RFC 8628 device grant)",
+            json!({"token_endpoint_auth_method": {"const": "none"},
+                   "grant_types": {"enum": [[DEVICE_CODE], [DEVICE_CODE, "refresh_token"]]},
+                   "refresh_token_rotation": {"const": true}}),
+            &["token_endpoint_auth_method", "grant_types"],
         ),
         kind(
             "native application (public, PKCE)",
@@ -276,6 +287,7 @@ fn client_kinds() -> Vec<Value> {
             "response_types": {"type": "array", "maxItems": 1, "items": {"const": "code"}},
             "application_type": {"const": "native"}, "redirect_uris": uris(native_redirect(), 1),
             "post_logout_redirect_uris": uris(native_redirect(), 0), "require_pkce": {"const": true},
+            "refresh_token_rotation": {"const": true},
             "require_pushed_authorization_requests": {"type": "boolean"}}),
             &["token_endpoint_auth_method", "grant_types", "application_type", "redirect_uris"],
         ),

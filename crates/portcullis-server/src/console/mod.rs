@@ -9,6 +9,7 @@ pub mod audit;
 pub mod chart;
 pub mod clients;
 pub mod context;
+pub mod devices;
 pub mod keys;
 pub mod monitoring;
 pub mod overview;
@@ -189,6 +190,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
         .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
         .service(web::resource("/console/keys").route(web::get().to(keys::show)))
+        .service(web::resource("/console/devices").route(web::get().to(devices::show)))
         .service(
             web::resource("/console/keys/{action}/{subject}")
                 .route(web::get().to(keys::confirm))

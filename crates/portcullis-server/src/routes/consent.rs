@@ -52,6 +52,7 @@ pub async fn show(req: HttpRequest, flow: web::Data<Authorization>) -> Result<Ht
             .map(|scope| (t.scope_in_words(scope), shared(client.as_deref(), Some(scope))))
             .collect(),
         also_shared: also_shared(client.as_deref(), &interaction.request),
+        device: interaction.request.device_user_code.as_deref(),
         interaction: interaction.id.expose(),
         csrf: csrf.expose(),
     };
@@ -88,6 +89,8 @@ struct ConsentPage<'a> {
     card: ClientCard,
     scopes: Vec<(String, String)>,
     also_shared: String,
+    /// The user code of the device this consent approves (RFC 8628 §5.4).
+    device: Option<&'a str>,
     interaction: &'a str,
     csrf: &'a str,
 }
@@ -104,7 +107,20 @@ pub async fn submit(
     };
     let chrome = flow.chrome(&req);
     let Some(session) = logged_in(&req, &flow, &interaction).await? else { return Ok(expired_page(chrome)) };
+    let address = flow.proxies.client_ip(&req);
     match form.get("decision") {
+        // RFC 8628 §3.3: a device's grant is decided here, and nothing is redirected.
+        Some(decision @ ("approve" | "deny")) if interaction.request.device_user_code.is_some() => {
+            let request = interaction.request.clone();
+            flow.decide_device(
+                request,
+                session,
+                Some(interaction),
+                (decision == "approve", address),
+                chrome.t,
+            )
+            .await
+        }
         Some("approve") => {
             let request = interaction.request.clone();
             let (request, session) = flow

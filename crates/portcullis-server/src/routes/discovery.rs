@@ -75,6 +75,7 @@ struct ProviderMetadata<'a> {
     request_object_signing_alg_values_supported: &'static [&'static str],
     pushed_authorization_request_endpoint: String,
     require_pushed_authorization_requests: bool,
+    device_authorization_endpoint: String,
     dpop_signing_alg_values_supported: &'static [&'static str],
     introspection_signing_alg_values_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -142,6 +143,8 @@ impl DiscoveryDocument {
             // RFC 9126 §5.
             pushed_authorization_request_endpoint: issuer.endpoint(endpoints::PUSHED_AUTHORIZATION_REQUEST),
             require_pushed_authorization_requests: offered.pushed_requests_required,
+            // RFC 8628 §4.
+            device_authorization_endpoint: issuer.endpoint(endpoints::DEVICE_AUTHORIZATION),
             // RFC 9449 §5.1.
             dpop_signing_alg_values_supported: &portcullis_jose::dpop::PROOF_ALGORITHMS,
             // RFC 9701 §7.

@@ -2,6 +2,8 @@
 
 pub mod authorize;
 pub mod consent;
+pub mod device;
+pub mod device_authorization;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
@@ -54,6 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             postable(endpoints::PUSHED_AUTHORIZATION_REQUEST, pushed_authorization::push).wrap(for_clients()),
         )
+        .service(postable(endpoints::DEVICE_AUTHORIZATION, device_authorization::authorize))
+        .service(page_with_form(endpoints::DEVICE_VERIFICATION, device::show, device::submit))
         .service(page_with_form(endpoints::USERINFO, userinfo::get, userinfo::post).wrap(for_clients()))
         .service(page_with_form(endpoints::END_SESSION, logout::get, logout::post))
         .service(postable(endpoints::INTROSPECT, introspect::introspect))

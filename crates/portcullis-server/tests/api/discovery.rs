@@ -46,7 +46,7 @@ backend_tests! {
         assert_eq!(document["require_pushed_authorization_requests"], false);
         assert_eq!(document["claims_parameter_supported"], true);
         assert_eq!(document["response_modes_supported"], serde_json::json!(["query"]));
-        assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token"]));
+        assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]));
         assert_eq!(document["scopes_supported"], serde_json::json!(["openid", "profile", "email", "address", "phone"]));
         let claims: Vec<&str> = document["claims_supported"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
         for claim in ["sub", "auth_time", "nonce", "name", "email_verified", "address", "phone_number", "updated_at"] {
@@ -77,6 +77,7 @@ backend_tests! {
             advertised,
             BTreeMap::from([
                 ("authorization_endpoint", endpoints::AUTHORIZE),
+                ("device_authorization_endpoint", endpoints::DEVICE_AUTHORIZATION),
                 ("end_session_endpoint", endpoints::END_SESSION),
                 ("introspection_endpoint", endpoints::INTROSPECT),
                 ("jwks_uri", endpoints::JWKS),
@@ -114,8 +115,10 @@ backend_tests! {
         let page = response.text().await.unwrap();
         assert!(page.contains(r#"name="confirm" value="yes""#) && page.contains("Do you want to sign out?"), "{page}");
 
-        // Token, pushed requests, introspection and revocation: POST only; naming no client is invalid_client.
-        for path in [endpoints::TOKEN, endpoints::PUSHED_AUTHORIZATION_REQUEST, endpoints::INTROSPECT, endpoints::REVOKE] {
+        // Token, pushed requests, device authorization, introspection and revocation:
+        // POST only; naming no client is invalid_client.
+        for path in [endpoints::TOKEN, endpoints::PUSHED_AUTHORIZATION_REQUEST, endpoints::DEVICE_AUTHORIZATION,
+                     endpoints::INTROSPECT, endpoints::REVOKE] {
             let response = app.get(path).await;
             assert_eq!(response.status(), 405, "GET {path}");
             assert_eq!(response.headers()["allow"], "POST", "GET {path}");

@@ -21,6 +21,7 @@ mod console_clients;
 mod console_keys_users;
 mod console_monitoring;
 mod cors;
+mod device_grant;
 mod discovery;
 mod dpop;
 mod fapi2;

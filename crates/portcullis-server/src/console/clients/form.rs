@@ -242,7 +242,12 @@ mod tests {
         let grants = shown.iter().flat_map(|g| &g.fields).find(|f| f.name == "grant_types").unwrap();
         assert_eq!(
             grants.options,
-            [("authorization_code", true), ("client_credentials", false), ("refresh_token", true)]
+            [
+                ("authorization_code", true),
+                ("client_credentials", false),
+                ("refresh_token", true),
+                ("urn:ietf:params:oauth:grant-type:device_code", false)
+            ]
         );
     }
 
