@@ -131,6 +131,14 @@ pub enum Event {
     TokenCodeReplayed { client_id: String, grant_id: String },
     /// A rotated refresh token was presented again: its family was revoked (RFC 9700 §4.14.2).
     TokenRefreshReused { client_id: String, grant_id: String },
+    /// A client exchanged a token for one of its own (RFC 8693).
+    TokenExchanged {
+        client_id: String,
+        subject_client_id: String,
+        sub: String,
+        aud: String,
+        act: Option<String>,
+    },
     /// A device asked for a device code and a user code (RFC 8628 §3.1).
     DeviceAuthorizationStarted { client_id: String, user_code: String, scope: String },
     /// A user approved a device on the verification page (RFC 8628 §3.3).
@@ -191,7 +199,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 54] = [
+pub const CATALOGUE: [CatalogueEntry; 55] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     (
         "client.registered",
@@ -292,6 +300,11 @@ pub const CATALOGUE: [CatalogueEntry; 54] = [
         "client_id, grant_id",
     ),
     (
+        "token.exchanged",
+        "a client exchanged another party's token for one of its own (RFC 8693); act names the actor, none for impersonation",
+        "client_id, subject_client_id, sub, aud, act",
+    ),
+    (
         "device.authorization_started",
         "a device asked for a device code and a user code (RFC 8628)",
         "client_id, user_code, scope",
@@ -371,6 +384,7 @@ impl Event {
             Self::TokenRevoked { .. } => "token.revoked",
             Self::TokenCodeReplayed { .. } => "token.code_replayed",
             Self::TokenRefreshReused { .. } => "token.refresh_reused",
+            Self::TokenExchanged { .. } => "token.exchanged",
             Self::DeviceAuthorizationStarted { .. } => "device.authorization_started",
             Self::DeviceApproved { .. } => "device.approved",
             Self::DeviceDenied { .. } => "device.denied",
@@ -433,6 +447,7 @@ impl Event {
             | Self::TokenCodeReplayed { grant_id: id, .. }
             | Self::TokenRefreshReused { grant_id: id, .. } => id,
             Self::TokenRevoked { client_id, jti: None, grant_id: None, .. } => client_id,
+            Self::TokenExchanged { sub, .. } => sub,
             Self::DeviceAuthorizationStarted { user_code, .. }
             | Self::DeviceApproved { user_code, .. }
             | Self::DeviceDenied { user_code, .. }

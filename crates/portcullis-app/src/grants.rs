@@ -373,6 +373,14 @@ impl App {
         })
     }
 
+    /// Audits `caller`'s token exchange (RFC 8693) as `token.exchanged`.
+    pub fn record_token_exchange(&self, caller: &Caller, exchanged: Event) -> Result<(), AppError> {
+        self.commit(&caller.actor(), |tx| {
+            tx.emit(exchanged);
+            Ok(())
+        })
+    }
+
     /// Revokes the access token `jti` of `caller`, valid until
     /// `expires_at`, on every instance (RFC 7009 §2.1).
     pub fn revoke_access_token(

@@ -40,12 +40,21 @@ pub enum GrantType {
     /// approves on another.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+    /// RFC 8693 §2.1: a token of another party exchanged for one of this
+    /// client's, under its `token_exchange` policy.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant type a client may be registered for.
-    pub const ALL: [GrantType; 4] =
-        [Self::AuthorizationCode, Self::ClientCredentials, Self::RefreshToken, Self::DeviceCode];
+    pub const ALL: [GrantType; 5] = [
+        Self::AuthorizationCode,
+        Self::ClientCredentials,
+        Self::RefreshToken,
+        Self::DeviceCode,
+        Self::TokenExchange,
+    ];
 
     /// The grant type named `name`, if there is one.
     pub fn named(name: &str) -> Option<Self> {
@@ -59,6 +68,7 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::RefreshToken => "refresh_token",
             Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 }
@@ -297,6 +307,10 @@ pub struct ClientMetadata {
     /// presented again without revoking its family (0 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_reuse_interval: Option<u64>,
+    /// What the client may exchange with the token-exchange grant (RFC
+    /// 8693); set by admins only. Without it the grant is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_exchange: Option<crate::token_exchange::ExchangePolicy>,
     /// The claims of the client's own domain its tokens carry, each from a
     /// user attribute, a standard claim or a constant (an extension, like
     /// Keycloak's protocol mappers).
@@ -408,6 +422,20 @@ impl ClientMetadata {
             ));
         }
         validate_origins(self.allowed_origins.as_deref().unwrap_or_default())?;
+        match (&self.token_exchange, self.allows_grant(GrantType::TokenExchange)) {
+            (Some(policy), true) => policy.validate()?,
+            (None, false) => {}
+            (Some(_), false) => return Err(invalid("token_exchange", "needs the token-exchange grant")),
+            (None, true) => {
+                return Err(invalid("grant_types", "the token-exchange grant needs a token_exchange policy"))
+            }
+        }
+        if self.allows_grant(GrantType::TokenExchange)
+            && self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+        {
+            // RFC 8693 §2.1: the exchanging client authenticates.
+            return Err(invalid("token_endpoint_auth_method", "a public client cannot exchange tokens"));
+        }
         crate::claim_mappings::validate(&self.claim_mappings, &self.scope)?;
         for resource in self.resources.iter().chain(&self.default_resource) {
             validate_resource(resource)?;

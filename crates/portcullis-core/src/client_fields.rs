@@ -68,6 +68,8 @@ pub enum Shape {
     Jwks,
     /// Claim mappings ([`ClaimMapping`](crate::claim_mappings::ClaimMapping)s).
     ClaimMappings,
+    /// A token exchange policy ([`ExchangePolicy`](crate::token_exchange::ExchangePolicy)).
+    ExchangePolicy,
 }
 
 /// Where a form shows a member.
@@ -138,6 +140,7 @@ pub const GRANT_TYPES: &[&str] = &[
     "client_credentials",
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
 /// The client authentication methods.
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
@@ -356,6 +359,13 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         Tokens,
         "Default resource",
         "The audience when none is asked; the issuer when empty.",
+    ),
+    field(
+        "token_exchange",
+        Shape::ExchangePolicy,
+        Grants,
+        "Token exchange policy",
+        r#"For the token-exchange grant (RFC 8693), as JSON: {"subject_clients": ["web"], "audiences": ["https://api.example/orders"], "id_token_subjects": false, "impersonation": false}; admins only."#,
     ),
     field(
         "claim_mappings",

@@ -22,13 +22,14 @@ use serde_json::{Map, Value};
 
 /// Members only an admin may set (`require_pkce`: to false) under a policy
 /// that restricts anything.
-pub const ADMIN_ONLY: [&str; 6] = [
+pub const ADMIN_ONLY: [&str; 7] = [
     "skip_consent",
     "token_rate_limit",
     "introspection_allowed",
     "pkce_plain_allowed",
     "require_pkce",
     "claim_mappings",
+    "token_exchange",
 ];
 
 /// The most entries a policy's lists hold.
@@ -204,6 +205,7 @@ impl RegistrationPolicy {
                 metadata.pkce_plain_allowed,
                 !metadata.require_pkce,
                 !metadata.claim_mappings.is_empty(),
+                metadata.token_exchange.is_some(),
             ];
             if let Some((name, _)) = ADMIN_ONLY.iter().zip(set).find(|(_, set)| *set) {
                 return Err(MetadataError::new(*name, "only an admin may set this"));

@@ -48,6 +48,10 @@ pub struct AccessTokenClaims {
     /// a request with a DPoP proof of that key may use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// Who acts for `sub` (RFC 8693 §4.1): the actor's `sub` (and
+    /// `client_id`), and the actors before it, nested; on exchanged tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Value>,
 }
 
 /// A token's confirmation claim (RFC 7800 §3.1).
@@ -86,6 +90,7 @@ const ACCESS_TOKEN_CLAIMS: &[&str] = &[
     "exp",
     "userinfo_claims",
     "cnf",
+    "act",
 ];
 
 /// Claims serialised with extra ones beside them, in one pass.
@@ -195,6 +200,7 @@ mod tests {
             exp: 1_700_000_600,
             userinfo_claims: Vec::new(),
             cnf: None,
+            act: None,
         }
     }
 
@@ -236,6 +242,7 @@ mod tests {
             nbf: Some(1),
             userinfo_claims: vec!["email".into()],
             cnf: Some(Confirmation { jkt: "k".into() }),
+            act: Some(serde_json::json!({"sub": "gateway"})),
             ..claims()
         };
         assert_eq!(keys(serde_json::to_value(full).unwrap()), sorted(ACCESS_TOKEN_CLAIMS));

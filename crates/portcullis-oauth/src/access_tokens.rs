@@ -143,6 +143,7 @@ mod tests {
             exp: 1,
             userinfo_claims: Vec::new(),
             cnf: cnf.map(|jkt| portcullis_jose::Confirmation { jkt: jkt.into() }),
+            act: None,
         };
         let (bound, bearer) = (claims(Some("k1")), claims(None));
         assert!(check_holder(&bound, Presentation::Dpop, Some("k1")).is_ok());

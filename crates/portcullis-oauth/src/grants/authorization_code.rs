@@ -111,6 +111,7 @@ pub(super) async fn tokens_for(
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: context.token_type(),
+        issued_token_type: None,
         expires_in: minted.lifetime,
         scope,
         id_token,

@@ -47,6 +47,7 @@ pub fn issue(context: &GrantContext<'_>, request: &CredentialsRequest) -> Result
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: context.token_type(),
+        issued_token_type: None,
         expires_in: minted.lifetime,
         scope: scope.to_string(),
         id_token: None,

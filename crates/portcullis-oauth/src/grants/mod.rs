@@ -7,6 +7,7 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
 pub mod refresh_token;
+pub mod token_exchange;
 
 use crate::clients::RegisteredClient;
 use crate::dpop::Proven;
@@ -54,6 +55,10 @@ pub struct GrantContext<'a> {
     /// The thumbprint of the key of the request's DPoP proof, checked
     /// (RFC 9449 §4.3): what its tokens are bound to.
     pub dpop_jkt: Option<&'a str>,
+    /// Revoked tokens and grants, for the tokens a grant is given (token exchange).
+    pub revocations: &'a crate::mirror::RevocationList,
+    /// The registered clients, for the tokens a grant is given.
+    pub clients: &'a crate::clients::ClientRegistry,
 }
 
 impl GrantContext<'_> {
@@ -71,6 +76,16 @@ impl GrantContext<'_> {
     /// token is bound to, if it is bound to one (RFC 9449 §5, §10).
     pub fn proves(&self, bound: Option<&str>) -> bool {
         bound.is_none_or(|bound| self.dpop_jkt == Some(bound))
+    }
+
+    /// The check of an access token presented to a grant (token exchange).
+    pub fn token_check(&self) -> crate::access_tokens::TokenCheck<'_> {
+        crate::access_tokens::TokenCheck {
+            keys: self.keys,
+            settings: self.settings,
+            revocations: self.revocations,
+            clients: self.clients,
+        }
     }
 
     /// The client as the grant operations know it.
@@ -109,11 +124,12 @@ pub struct Grant {
 }
 
 /// Every grant, in the order discovery advertises them.
-pub const REGISTRY: [Grant; 4] = [
+pub const REGISTRY: [Grant; 5] = [
     Grant { grant_type: GrantType::AuthorizationCode, handle: authorization_code::handle },
     Grant { grant_type: GrantType::ClientCredentials, handle: client_credentials::handle },
     Grant { grant_type: GrantType::RefreshToken, handle: refresh_token::handle },
     Grant { grant_type: GrantType::DeviceCode, handle: device_code::handle },
+    Grant { grant_type: GrantType::TokenExchange, handle: token_exchange::handle },
 ];
 
 /// The grant named `grant_type`, if this server serves it.
@@ -202,11 +218,18 @@ pub fn preview(
             let (scope, aud) = client_credentials::decide(client, settings, requested)?;
             (Grantee::client(client, None), scope, aud)
         }
-        GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::DeviceCode => {
+        GrantType::AuthorizationCode
+        | GrantType::RefreshToken
+        | GrantType::DeviceCode
+        | GrantType::TokenExchange => {
             let scope = granted_scope(requested, &client.metadata.scope)?;
             let aud = audience(requested, client, &settings.issuer)?;
             let grant_id = Some(PREVIEWED_GRANT.to_owned());
-            (Grantee { sub, grant_id, user: claims, userinfo_claims: &[], dpop_jkt: None }, scope, aud)
+            (
+                Grantee { sub, grant_id, user: claims, userinfo_claims: &[], dpop_jkt: None, act: None },
+                scope,
+                aud,
+            )
         }
     };
     let unsigned = access_token_claims(client, settings, &grantee, &scope, aud);
@@ -257,6 +280,10 @@ pub fn introspection(
     }
     answer.insert("exp".into(), claims.exp.into());
     answer.insert("iat".into(), claims.iat.into());
+    // RFC 8693 §4.1: who acts for the subject.
+    if let Some(act) = &claims.act {
+        answer.insert("act".into(), act.clone());
+    }
     // RFC 9449 §6.2: a bound token's key, and its type.
     match &claims.cnf {
         Some(cnf) => {
@@ -281,6 +308,9 @@ pub struct TokenResponse {
     pub access_token: String,
     /// `Bearer` (RFC 6750), or `DPoP` for a token bound to a key (RFC 9449 §5).
     pub token_type: &'static str,
+    /// What was issued, for a token exchange (RFC 8693 §2.2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// The granted scope.
@@ -335,12 +365,21 @@ pub struct Grantee<'a> {
     /// The thumbprint of the DPoP key that holds the token (`cnf.jkt`,
     /// RFC 9449 §6.1), when the request proved one.
     pub dpop_jkt: Option<&'a str>,
+    /// Who acts for `sub`, for an exchanged token (RFC 8693 §4.1).
+    pub act: Option<Value>,
 }
 
 impl<'a> Grantee<'a> {
     /// The client itself (client credentials), holding the DPoP key `dpop_jkt` when it proved one.
     pub fn client(client: &'a RegisteredClient, dpop_jkt: Option<&'a str>) -> Self {
-        Self { sub: client.id.as_str(), grant_id: None, user: None, userinfo_claims: &[], dpop_jkt }
+        Self {
+            sub: client.id.as_str(),
+            grant_id: None,
+            user: None,
+            userinfo_claims: &[],
+            dpop_jkt,
+            act: None,
+        }
     }
 }
 
@@ -397,6 +436,7 @@ pub fn access_token_claims<'a>(
         exp: now + i64::try_from(lifetime).unwrap_or(i64::MAX / 2),
         userinfo_claims: grantee.userinfo_claims.to_vec(),
         cnf: grantee.dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
+        act: grantee.act.clone(),
     };
     UnsignedAccessToken { claims, mapped, lifetime }
 }
@@ -540,6 +580,7 @@ pub fn user_tokens(
         user,
         userinfo_claims: &grant.requested.userinfo,
         dpop_jkt: context.dpop_jkt,
+        act: None,
     };
     let minted = access_token(client, settings, keys, &grantee, scope, aud)?;
     let who = Authenticated {

@@ -93,6 +93,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: context.token_type(),
+        issued_token_type: None,
         expires_in: minted.lifetime,
         scope: scope.to_string(),
         id_token,

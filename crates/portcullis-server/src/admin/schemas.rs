@@ -132,9 +132,12 @@ fn member(shape: Shape) -> Option<Value> {
             "items": {"type": "string", "pattern": format!("^https://{HOST}$")}}),
         Shape::Resources => uris(json!({"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}), 0),
         Shape::ClaimMappings => claim_mappings(),
-        Shape::OneOf(_) | Shape::AnyOf(_) | Shape::RedirectUris | Shape::Jwks | Shape::Resource => {
-            return None
-        }
+        Shape::OneOf(_)
+        | Shape::AnyOf(_)
+        | Shape::RedirectUris
+        | Shape::Jwks
+        | Shape::Resource
+        | Shape::ExchangePolicy => return None,
     })
 }
 
@@ -182,6 +185,8 @@ fn kind(title: &str, specific: Value, required: &[&str]) -> Value {
     json!({"title": title, "type": "object", "additionalProperties": false, "required": required, "properties": properties})
 }
 
+/// The token-exchange grant's `grant_type` (RFC 8693 §2.1).
+const TOKEN_EXCHANGE: &str = portcullis_core::GrantType::TokenExchange.as_str();
 /// The device grant's `grant_type` (RFC 8628 §3.4).
 const DEVICE_CODE: &str = portcullis_core::GrantType::DeviceCode.as_str();
 
@@ -272,6 +277,17 @@ fn client_kinds() -> Vec<Value> {
                 spa
             },
             &["token_endpoint_auth_method", "grant_types", "redirect_uris"],
+        ),
+        kind(
+            "service exchanging tokens (RFC 8693)",
+            json!({"token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post"]},
+                   "grant_types": {"const": [TOKEN_EXCHANGE]},
+                   "token_exchange": {"type": "object", "additionalProperties": false, "properties": {
+                       "subject_clients": {"type": "array", "maxItems": 5, "items": text(64)},
+                       "audiences": {"type": "array", "maxItems": 5,
+                                     "items": {"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}},
+                       "id_token_subjects": {"type": "boolean"}, "impersonation": {"type": "boolean"}}}}),
+            &["grant_types", "token_exchange"],
         ),
         kind(
             "device application (public, RFC 8628 device grant)",

@@ -13,6 +13,7 @@ use portcullis_core::{ErrorCode, OAuthError};
 use portcullis_oauth::dpop::{Dpop, ProofRequest};
 use portcullis_oauth::endpoints;
 use portcullis_oauth::grants::{self, GrantContext, TokenSettings};
+use portcullis_oauth::mirror::RevocationList;
 
 /// `POST /token`.
 pub async fn token(
@@ -21,7 +22,7 @@ pub async fn token(
     auth: web::Data<HttpClientAuthenticator>,
     settings: web::Data<TokenSettings>,
     keys: web::Data<KeyRing>,
-    (app, dpop): (web::Data<App>, web::Data<Dpop>),
+    (app, dpop, revocations): (web::Data<App>, web::Data<Dpop>, web::Data<RevocationList>),
 ) -> Result<HttpResponse, OAuthFailure> {
     let client = auth.authenticate(&req, &form).await?;
     auth.within_rate_limit(&req, &client, settings.token_rate_limit, &app)?;
@@ -56,6 +57,8 @@ pub async fn token(
         app: &app,
         address: auth.client_ip(&req),
         dpop_jkt,
+        revocations: &revocations,
+        clients: auth.clients(),
     };
     let response = (grant.handle)(&context, &form).await?;
     let mut ok = HttpResponse::Ok();

@@ -220,7 +220,7 @@ backend_tests! {
         let future = |iat: i64, nbf: Option<i64>| AccessTokenClaims {
             iss: ISSUER.into(), sub: admin.id.clone(), aud: ISSUER.into(), client_id: admin.id.clone(),
             scope: Some("admin openid".into()), jti: uuid::Uuid::new_v4().to_string(), grant_id: None,
-            iat, nbf, exp: now + 7200, userinfo_claims: Vec::new(), cnf: None,
+            iat, nbf, exp: now + 7200, userinfo_claims: Vec::new(), cnf: None, act: None,
         }.sign(keys.signer(SigningAlgorithm::Rs256).unwrap()).unwrap();
         for (what, token) in [("iat ahead", future(now + 3600, None)), ("nbf ahead", future(now, Some(now + 3600)))] {
             let call = admin.app.client.get(format!("{}/admin/v1/clients", admin.app.address)).bearer_auth(&token).send().await.unwrap();

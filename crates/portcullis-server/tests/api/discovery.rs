@@ -46,7 +46,7 @@ backend_tests! {
         assert_eq!(document["require_pushed_authorization_requests"], false);
         assert_eq!(document["claims_parameter_supported"], true);
         assert_eq!(document["response_modes_supported"], serde_json::json!(["query"]));
-        assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]));
+        assert_eq!(document["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"]));
         assert_eq!(document["scopes_supported"], serde_json::json!(["openid", "profile", "email", "address", "phone"]));
         let claims: Vec<&str> = document["claims_supported"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
         for claim in ["sub", "auth_time", "nonce", "name", "email_verified", "address", "phone_number", "updated_at"] {
@@ -54,6 +54,37 @@ backend_tests! {
         }
         for endpoint in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "introspection_endpoint", "revocation_endpoint"] {
             assert!(document[endpoint].is_string(), "{endpoint}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_advertised_grant_type_and_signing_algorithm_is_served(db) {
+        let app = spawn_app(&db);
+        let document = app.get_json(endpoints::OPENID_CONFIGURATION).await;
+        let listed = |name: &str| -> Vec<String> {
+            document[name].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+        };
+        let grants = listed("grant_types_supported");
+        let policy = serde_json::json!({"subject_clients": [], "audiences": []});
+        let (id, secret) = crate::token::register(&db, serde_json::json!({"client_name": "every grant", "grant_types": grants,
+            "redirect_uris": ["https://app.example/cb"], "scope": "openid", "token_exchange": policy}));
+        // Each grant type is served: a request missing its parameters is the grant's own
+        // invalid_request (or, for client credentials, a token), never unsupported_grant_type.
+        for grant in &grants {
+            let url = format!("{}{}", app.address, endpoints::TOKEN);
+            let response = app.client.post(url).basic_auth(&id, Some(&secret)).form(&[("grant_type", grant)]).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            let served = status == 200 || body["error"] == "invalid_request";
+            assert!(served, "{grant}: {status} {body}");
+        }
+        // Each signing algorithm advertised has an active key in the JWKS.
+        let jwks = app.get_json(endpoints::JWKS).await;
+        let published: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
+        for list in ["id_token_signing_alg_values_supported", "userinfo_signing_alg_values_supported", "introspection_signing_alg_values_supported"] {
+            for alg in listed(list) {
+                assert!(published.contains(&alg.as_str()), "{list}: {alg} has no published key");
+            }
         }
     }
 

@@ -55,6 +55,7 @@ fn claims(iss: &str) -> AccessTokenClaims {
         exp: now + 300,
         userinfo_claims: Vec::new(),
         cnf: None,
+        act: None,
     }
 }
 

@@ -39,6 +39,7 @@ mod remediation;
 mod sign_in_pages;
 mod startup;
 mod token;
+mod token_exchange;
 mod usage;
 mod user_attributes;
 mod webhooks;

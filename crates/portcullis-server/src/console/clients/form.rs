@@ -46,7 +46,7 @@ pub fn kind(field: &ClientField) -> Kind {
         Shape::Countries => Kind::Words,
         Shape::Seconds(_) | Shape::UpToSeconds(_) | Shape::PerMinute => Kind::Number,
         Shape::Flag => Kind::Flag,
-        Shape::Jwks | Shape::ClaimMappings => Kind::Json,
+        Shape::Jwks | Shape::ClaimMappings | Shape::ExchangePolicy => Kind::Json,
         Shape::Algorithm => Kind::Choice(ALGORITHMS, field.default.is_none()),
         Shape::OneOf(options) => Kind::Choice(options, field.default.is_none()),
         Shape::AnyOf(options) => Kind::Choices(options),
@@ -246,7 +246,8 @@ mod tests {
                 ("authorization_code", true),
                 ("client_credentials", false),
                 ("refresh_token", true),
-                ("urn:ietf:params:oauth:grant-type:device_code", false)
+                ("urn:ietf:params:oauth:grant-type:device_code", false),
+                ("urn:ietf:params:oauth:grant-type:token-exchange", false)
             ]
         );
     }

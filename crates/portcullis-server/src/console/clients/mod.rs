@@ -65,7 +65,7 @@ struct ListPage {
     state: String,
     grant: String,
     method: String,
-    grants: [&'static str; 4],
+    grants: [&'static str; GrantType::ALL.len()],
     methods: [&'static str; 4],
     clients: Vec<Listed>,
     next: Option<String>,

@@ -1,0 +1,210 @@
+//! The token-exchange grant (RFC 8693): an authenticated client exchanges
+//! a subject token (an access token of this server, or an ID token where
+//! its policy allows) for an access token of its own, acting for the same
+//! subject. Under the client's `token_exchange` policy: only subject
+//! tokens of clients it names, only audiences it names (or the subject
+//! token's own), only a scope within the subject token's. The issued token
+//! names its actor in `act` (the actor token's subject, or the client),
+//! unless the policy allows impersonation and no actor token is sent; it
+//! never outlives the subject token, carries the subject's grant (so
+//! revoking that grant revokes it), and comes without a refresh token.
+
+use super::{access_token_claims, sign, GrantContext, Grantee, Issued, TokenResponse};
+use crate::params::Params;
+use crate::storage::protocol_operation;
+use portcullis_app::Event;
+use portcullis_core::token_exchange::{ExchangePolicy, ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
+use portcullis_core::{ErrorCode, OAuthError, Scope};
+use portcullis_jose::{AccessTokenClaims, IdTokenClaims};
+use serde_json::{json, Value};
+
+/// What a subject or actor token stands for.
+struct Party {
+    /// Its `sub`.
+    sub: String,
+    /// The client it was issued to (`client_id`, or an ID token's `aud`).
+    client_id: String,
+    /// Its scope (none for an ID token).
+    scope: Scope,
+    /// Its audience.
+    aud: String,
+    /// When it expires.
+    exp: i64,
+    /// Its grant, for revocation.
+    grant_id: Option<String>,
+    /// Who already acts for it (RFC 8693 §4.1).
+    act: Option<Value>,
+}
+
+impl From<AccessTokenClaims> for Party {
+    fn from(claims: AccessTokenClaims) -> Self {
+        Self {
+            scope: Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default(),
+            sub: claims.sub,
+            client_id: claims.client_id,
+            aud: claims.aud,
+            exp: claims.exp,
+            grant_id: claims.grant_id,
+            act: claims.act,
+        }
+    }
+}
+
+fn invalid_request(why: &str) -> OAuthError {
+    OAuthError::invalid_request(why)
+}
+
+fn invalid_grant(why: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, why)
+}
+
+/// The registry's entry point.
+pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a Params) -> Issued<'a> {
+    Box::pin(async move { issue(context, form).await })
+}
+
+/// The access, or ID, token `token` of type `kind` as a party, when it is
+/// live here and `policy` lets `context`'s client exchange it.
+fn subject(
+    context: &GrantContext<'_>,
+    token: &str,
+    kind: &str,
+    policy: &ExchangePolicy,
+) -> Result<Party, OAuthError> {
+    let party = match kind {
+        ACCESS_TOKEN_TYPE => {
+            let claims = context
+                .token_check()
+                .active(token)
+                .ok_or_else(|| invalid_grant("the subject_token is not active"))?;
+            // RFC 9449 §7.2's spirit: a sender-constrained token is its holder's alone.
+            if claims.cnf.is_some() {
+                return Err(invalid_grant("a DPoP-bound subject_token cannot be exchanged by another party"));
+            }
+            Party::from(claims)
+        }
+        ID_TOKEN_TYPE if policy.id_token_subjects => {
+            let keys = context.keys.current();
+            let claims = IdTokenClaims::verify(token, |kid| keys.verifier(kid))
+                .filter(|claims| claims.iss == context.settings.issuer.as_str())
+                .filter(|claims| claims.exp > context.settings.clock.now().timestamp())
+                .ok_or_else(|| invalid_grant("the subject_token is not a live ID token of this server"))?;
+            Party {
+                sub: claims.sub,
+                client_id: claims.aud.clone(),
+                scope: Scope::default(),
+                aud: claims.aud,
+                exp: claims.exp,
+                grant_id: None,
+                act: None,
+            }
+        }
+        ID_TOKEN_TYPE => return Err(invalid_request("this client may not exchange ID tokens")),
+        _ => {
+            return Err(invalid_request(
+                "subject_token_type must be an access token or an ID token (RFC 8693 §3)",
+            ))
+        }
+    };
+    if !policy.admits_subject_client(&party.client_id, context.client.id.as_str()) {
+        return Err(invalid_grant("this client may not exchange the subject_token's client's tokens"));
+    }
+    Ok(party)
+}
+
+/// RFC 8693 §2.1, §2.2: checks the request and mints the token.
+async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenResponse, OAuthError> {
+    let client = context.client;
+    let policy = client.metadata.token_exchange.as_ref().ok_or_else(|| {
+        OAuthError::new(ErrorCode::UnauthorizedClient, "this client has no token_exchange policy")
+    })?;
+    if form.get("requested_token_type").is_some_and(|kind| kind != ACCESS_TOKEN_TYPE) {
+        return Err(invalid_request("only access tokens are issued (requested_token_type)"));
+    }
+    let subject =
+        subject(context, form.require("subject_token")?, form.require("subject_token_type")?, policy)?;
+    // §4.1: the actor, with those who acted before it nested under it.
+    let act = match (form.get("actor_token"), form.get("actor_token_type")) {
+        (Some(token), Some(ACCESS_TOKEN_TYPE)) => {
+            let actor = context
+                .token_check()
+                .active(token)
+                .ok_or_else(|| invalid_grant("the actor_token is not active"))?;
+            Some(actor_claim(&actor.sub, &actor.client_id, subject.act.clone()))
+        }
+        (Some(_), _) => return Err(invalid_request("actor_token_type must be an access token")),
+        (None, Some(_)) => return Err(invalid_request("actor_token_type without actor_token")),
+        (None, None) if policy.impersonation => subject.act.clone(),
+        (None, None) => Some(actor_claim(client.id.as_str(), client.id.as_str(), subject.act.clone())),
+    };
+    // §2.1: audience and resource name where the token is used; each must be allowed.
+    let asked: Vec<&str> =
+        form.all("audience").iter().chain(form.all("resource")).map(String::as_str).collect();
+    let aud = match asked.as_slice() {
+        [] => subject.aud.clone(),
+        [one] if *one == subject.aud || policy.audiences.iter().any(|a| a == one) => (*one).to_owned(),
+        [_] => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "this client may not exchange for that audience",
+            ))
+        }
+        _ => return Err(OAuthError::new(ErrorCode::InvalidTarget, "ask for one audience or resource")),
+    };
+    // The scope can only narrow: within the subject token's, and the client's.
+    let scope = match form.get("scope") {
+        None => subject.scope.clone(),
+        Some(asked) => {
+            Scope::parse(asked).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?
+        }
+    };
+    if !scope.is_subset(&subject.scope) || !scope.is_subset(&client.metadata.scope) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the scope exceeds the subject_token's or the client's",
+        ));
+    }
+    let grantee = Grantee {
+        sub: &subject.sub,
+        grant_id: subject.grant_id.clone(),
+        user: None,
+        userinfo_claims: &[],
+        dpop_jkt: context.dpop_jkt,
+        act: act.clone(),
+    };
+    let mut unsigned = access_token_claims(client, context.settings, &grantee, &scope, aud.clone());
+    // Never outliving the subject token.
+    unsigned.claims.exp = unsigned.claims.exp.min(subject.exp);
+    let lifetime = u64::try_from(unsigned.claims.exp - unsigned.claims.iat).unwrap_or(0);
+    let token = sign(context.keys, client.metadata.access_token_signed_response_alg, |key| {
+        unsigned.claims.sign_with(key, &unsigned.mapped)
+    })?;
+    let (caller, actor) = (context.caller(), act.as_ref().and_then(|a| a["sub"].as_str()).map(str::to_owned));
+    let exchanged = Event::TokenExchanged {
+        client_id: client.id.as_str().to_owned(),
+        subject_client_id: subject.client_id,
+        sub: subject.sub,
+        aud,
+        act: actor,
+    };
+    protocol_operation(context.app, move |app| app.record_token_exchange(&caller, exchanged)).await?;
+    Ok(TokenResponse {
+        access_token: token,
+        token_type: context.token_type(),
+        issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        expires_in: lifetime,
+        scope: scope.to_string(),
+        id_token: None,
+        refresh_token: None,
+    })
+}
+
+/// An `act` claim (RFC 8693 §4.1): `sub` and `client_id` of the actor,
+/// with `before` (who acted before it) nested.
+fn actor_claim(sub: &str, client_id: &str, before: Option<Value>) -> Value {
+    let mut act = json!({"sub": sub, "client_id": client_id});
+    if let Some(before) = before {
+        act["act"] = before;
+    }
+    act
+}

@@ -1,0 +1,123 @@
+//! Token exchange (RFC 8693): a gateway exchanges a user's access token for
+//! one of its own for another audience, only as its policy allows, never
+//! wider and never longer-lived than the subject token, naming its actor in
+//! `act` (or impersonating where allowed), audited, and revoked with the
+//! subject's grant.
+
+use crate::code_exchange::{exchange_form, payload};
+use crate::code_flow::{browser, query, with_user, Browser, REDIRECT};
+use crate::token::register;
+use portcullis_store::backend_tests;
+use portcullis_store::test_support::TestDb;
+use serde_json::{json, Value};
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+const ORDERS: &str = "https://orders.example";
+
+fn gateway(db: &TestDb, policy: Value) -> (String, String) {
+    register(
+        db,
+        json!({"client_name": "Gateway", "grant_types": [EXCHANGE], "scope": "openid profile",
+                        "introspection_allowed": true, "token_exchange": policy}),
+    )
+}
+
+/// The exchange of the access token `subject`, with `extra` parameters.
+fn exchange_of<'a>(subject: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![("grant_type", EXCHANGE), ("subject_token", subject), ("subject_token_type", ACCESS)];
+    form.extend_from_slice(extra);
+    form
+}
+
+fn pair(client: &(String, String)) -> (&str, &str) {
+    (client.0.as_str(), client.1.as_str())
+}
+
+impl Browser {
+    /// A user's tokens at `web`, signed in through the code flow.
+    async fn user_tokens(&self, web: (&str, &str)) -> Value {
+        let code = query(&self.sign_in(web.0).await).remove("code").unwrap();
+        let (status, tokens) = self.exchange(web, &exchange_form(&code)).await;
+        assert_eq!(status, 200, "{tokens}");
+        tokens
+    }
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_users_token_is_exchanged_narrower_for_another_audience_and_dies_with_its_grant(db) {
+        with_user(&db);
+        let web = register(&db, json!({"client_name": "Web", "grant_types": ["authorization_code", "refresh_token"],
+                                       "redirect_uris": [REDIRECT], "scope": "openid profile", "skip_consent": true}));
+        let gw = gateway(&db, json!({"subject_clients": [web.0], "audiences": [ORDERS]}));
+        let browser = browser(&db);
+        let tokens = browser.user_tokens(pair(&web)).await;
+        let subject = tokens["access_token"].as_str().unwrap();
+        let ask = |extra: &[(&'static str, &'static str)]| exchange_of(subject, extra);
+        let (status, exchanged) = browser.exchange(pair(&gw), &ask(&[("audience", ORDERS), ("scope", "profile")])).await;
+        assert_eq!(status, 200, "{exchanged}");
+        assert_eq!((exchanged["issued_token_type"].as_str(), exchanged["token_type"].as_str()), (Some(ACCESS), Some("Bearer")));
+        assert_eq!(exchanged["scope"], "profile");
+        assert!(exchanged.get("refresh_token").is_none(), "no refresh token: {exchanged}");
+        let (issued, original) = (payload(exchanged["access_token"].as_str().unwrap()), payload(subject));
+        assert_eq!((issued["sub"].clone(), issued["aud"].as_str(), issued["client_id"].as_str()), (original["sub"].clone(), Some(ORDERS), Some(gw.0.as_str())));
+        assert_eq!(issued["act"], json!({"sub": gw.0, "client_id": gw.0}), "delegation names the gateway");
+        assert_eq!(issued["grant_id"], original["grant_id"]);
+        assert!(issued["exp"].as_i64() <= original["exp"].as_i64(), "never outlives the subject token");
+        let introspected = browser.introspect(pair(&gw), exchanged["access_token"].as_str().unwrap()).await;
+        assert_eq!((introspected["active"].as_bool(), introspected["act"]["sub"].as_str()), (Some(true), Some(gw.0.as_str())));
+
+        // Only narrower, only allowed audiences, only named clients' tokens.
+        let (status, refused) = browser.exchange(pair(&gw), &ask(&[("scope", "openid profile email")])).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_scope")), "{refused}");
+        let (status, refused) = browser.exchange(pair(&gw), &ask(&[("audience", "https://payments.example")])).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_target")), "{refused}");
+        let stranger = gateway(&db, json!({"audiences": [ORDERS]}));
+        let (status, refused) = browser.exchange(pair(&stranger), &ask(&[])).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "another client's token: {refused}");
+        let (status, refused) = browser.exchange(pair(&web), &ask(&[])).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("unauthorized_client")), "without the grant: {refused}");
+        let (status, refused) = browser.exchange(pair(&gw), &[("grant_type", EXCHANGE), ("subject_token", "forged"), ("subject_token_type", ACCESS)]).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "{refused}");
+        let (status, refused) = browser.exchange(pair(&gw), &ask(&[("requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token")])).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")), "{refused}");
+
+        // An actor token names its subject as the actor.
+        let svc = register(&db, json!({"client_name": "svc", "scope": "read"}));
+        let actor: Value = browser.exchange(pair(&svc), &[("grant_type", "client_credentials")]).await.1;
+        let actor_token = actor["access_token"].as_str().unwrap();
+        let (status, delegated) = browser.exchange(pair(&gw), &exchange_of(subject, &[("actor_token", actor_token), ("actor_token_type", ACCESS)])).await;
+        assert_eq!(status, 200, "{delegated}");
+        assert_eq!(payload(delegated["access_token"].as_str().unwrap())["act"], json!({"sub": svc.0, "client_id": svc.0}));
+
+        // Revoking the subject's grant (its refresh token, RFC 7009 §2.1) revokes what was exchanged.
+        let revoke = [("token", tokens["refresh_token"].as_str().unwrap()), ("token_type_hint", "refresh_token")];
+        let response = browser.http.post(format!("{}/revoke", browser.app.address)).basic_auth(&web.0, Some(&web.1)).form(&revoke).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let introspected = browser.introspect(pair(&gw), exchanged["access_token"].as_str().unwrap()).await;
+        assert_eq!(introspected["active"], false, "revoked with the subject's grant");
+    }
+
+    #[tokio::test]
+    async fn impersonation_and_id_token_subjects_only_where_the_policy_allows(db) {
+        with_user(&db);
+        let web = register(&db, json!({"client_name": "Web", "grant_types": ["authorization_code"],
+                                       "redirect_uris": [REDIRECT], "scope": "openid profile", "skip_consent": true}));
+        let delegating = gateway(&db, json!({"subject_clients": [web.0]}));
+        let impersonating = gateway(&db, json!({"subject_clients": [web.0], "impersonation": true, "id_token_subjects": true}));
+        let browser = browser(&db);
+        let tokens = browser.user_tokens(pair(&web)).await;
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let by_id = [("grant_type", EXCHANGE), ("subject_token", id_token), ("subject_token_type", ID_TOKEN)];
+        let (status, refused) = browser.exchange(pair(&delegating), &by_id).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")), "{refused}");
+        let (status, exchanged) = browser.exchange(pair(&impersonating), &by_id).await;
+        assert_eq!(status, 200, "{exchanged}");
+        let issued = payload(exchanged["access_token"].as_str().unwrap());
+        assert_eq!(issued["sub"], payload(id_token)["sub"]);
+        assert!(issued.get("act").is_none(), "impersonation names no actor: {issued}");
+        assert_eq!(exchanged["scope"], Value::Null, "an ID token grants no scope: {exchanged}");
+    }
+}
