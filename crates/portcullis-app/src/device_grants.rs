@@ -46,7 +46,7 @@ pub struct DeviceAuthorization {
 /// A pending device grant, as the verification page and the console show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct DeviceGrantView {
-    /// The user code, as shown.
+    /// The user code, [`masked`].
     pub user_code: String,
     /// The client that asked.
     pub client_id: String,
@@ -63,7 +63,7 @@ pub struct DeviceGrantView {
 impl From<&DeviceGrantRecord> for DeviceGrantView {
     fn from(grant: &DeviceGrantRecord) -> Self {
         Self {
-            user_code: shown(&grant.user_code),
+            user_code: masked(&grant.user_code),
             client_id: grant.client_id.clone(),
             scope: grant.scope.clone(),
             created_at: crate::time(grant.created_at),
@@ -98,6 +98,14 @@ pub fn normalize_user_code(typed: &str) -> Option<String> {
         typed.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
     let valid = letters.len() == USER_CODE_LENGTH && letters.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
     valid.then_some(letters)
+}
+
+/// A stored user code as the audit log and the console show it: its first
+/// two letters only (`BC**-****`), so that no one who reads them can enter a
+/// waiting device's code and approve it into their own account.
+pub fn masked(user_code: &str) -> String {
+    let shown = shown(user_code);
+    shown.chars().enumerate().map(|(i, c)| if i < 2 || c == '-' { c } else { '*' }).collect()
 }
 
 /// A stored user code as people read it: `BCDF-GHJK`.
@@ -142,7 +150,7 @@ impl App {
             };
             let event = Event::DeviceAuthorizationStarted {
                 client_id: grant.client_id.clone(),
-                user_code: shown(&grant.user_code),
+                user_code: masked(&grant.user_code),
                 scope: grant.scope.clone(),
             };
             let inserted = self.commit(&caller.actor(), |tx| {
@@ -192,10 +200,10 @@ impl App {
         let (client_id, user_id) = (request.client_id.as_str().to_owned(), session.user_id.clone());
         let event = match approve {
             true => {
-                Event::DeviceApproved { client_id: client_id.clone(), user_code: shown(&user_code), user_id }
+                Event::DeviceApproved { client_id: client_id.clone(), user_code: masked(&user_code), user_id }
             }
             false => {
-                Event::DeviceDenied { client_id: client_id.clone(), user_code: shown(&user_code), user_id }
+                Event::DeviceDenied { client_id: client_id.clone(), user_code: masked(&user_code), user_id }
             }
         };
         let actor = Actor::Party { client_id: Some(client_id), address };
@@ -230,7 +238,7 @@ impl App {
                 let Some(details) = details else { return Ok(DevicePoll::Unknown) };
                 let event = Event::DeviceRedeemed {
                     client_id: client_id.clone(),
-                    user_code: shown(&user_code),
+                    user_code: masked(&user_code),
                     grant_id: grant_id.clone(),
                 };
                 self.commit(&caller.actor(), |tx| {
@@ -268,6 +276,7 @@ mod tests {
             assert_eq!(normalize_user_code(wrong), None, "{wrong}");
         }
         assert_eq!(shown("BCDFGHJK"), "BCDF-GHJK");
+        assert_eq!(masked("BCDFGHJK"), "BC**-****");
     }
 
     #[test]

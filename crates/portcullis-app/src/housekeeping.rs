@@ -19,6 +19,9 @@ pub const INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// How long a used or expired code is kept: a replay within this time still
 /// revokes its grant (RFC 6749 §4.1.2), long after the code stopped working.
 pub const CODE_RETENTION: TimeDelta = TimeDelta::days(1);
+/// How long an expired device grant is kept, so that a device polling late
+/// reads `expired_token` rather than an unknown code (RFC 8628 §3.5).
+pub const DEVICE_RETENTION: TimeDelta = TimeDelta::hours(1);
 /// How long shared rate-limit counts are kept: only the last two minutes count.
 pub const RATE_COUNT_RETENTION: TimeDelta = TimeDelta::minutes(10);
 /// How long a revocation outlives its token, for clocks that disagree.
@@ -47,7 +50,7 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
         + console_sessions::delete_expired(conn, now)?
         + assertions::delete_expired(conn, now)?
         + pushed_requests::delete_expired(conn, now)?
-        + device_grants::delete_expired(conn, now)?
+        + device_grants::delete_expired(conn, now - DEVICE_RETENTION)?
         + auth_failures::delete_before(conn, now - login_throttle::RETENTION)?
         // A lockout ended a day ago is forgotten: the next starts short again.
         + address_lockouts::delete_ended_before(conn, now - TimeDelta::days(1))?

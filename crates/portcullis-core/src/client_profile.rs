@@ -76,6 +76,10 @@ pub fn check(metadata: &ClientMetadata) -> Result<(), MetadataError> {
     if metadata.refresh_token_rotation {
         return refused("refresh_token_rotation", "must be false (FAPI 2.0 §5.3.2.1)");
     }
+    // §5.3.2.2 items 3 and 5: every authorization is pushed, with PKCE; the device grant is neither.
+    if metadata.allows_grant(crate::GrantType::DeviceCode) {
+        return refused("grant_types", "the device grant skips pushed requests and PKCE (FAPI 2.0 §5.3.2.2)");
+    }
     // §5.4.1: PS256, ES256 or EdDSA only.
     let algorithms = [
         ("access_token_signed_response_alg", Some(metadata.access_token_signed_response_alg)),
@@ -135,6 +139,7 @@ mod tests {
             ("access_token_signed_response_alg", json!("RS256")),
             ("userinfo_signed_response_alg", json!("RS256")),
             ("token_endpoint_auth_signing_alg", json!("RS256")),
+            ("grant_types", json!(["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"])),
         ] {
             let refused = fapi2(json!({member: value})).unwrap_err();
             let expected = if member == "pkce_plain_allowed" { "require_pkce" } else { member };

@@ -7,7 +7,7 @@
 use crate::clients::RegisteredClient;
 use crate::params::Params;
 use crate::storage::protocol_operation;
-use portcullis_app::device_grants::DeviceGrantView;
+use portcullis_app::device_grants::{normalize_user_code, shown, DeviceGrantView};
 use portcullis_app::grants::Caller;
 use portcullis_app::App;
 use portcullis_core::authorization_request::{shared_claims, AuthorizationRequest, Prompt};
@@ -45,11 +45,6 @@ impl DeviceAuthorizations {
     /// Device codes living `lifetime`, for a server with issuer `issuer`.
     pub fn new(app: Arc<App>, issuer: &Issuer, lifetime: Duration) -> Self {
         Self { app, verification_uri: issuer.endpoint(crate::endpoints::DEVICE_VERIFICATION), lifetime }
-    }
-
-    /// How long device codes live.
-    pub fn lifetime(&self) -> Duration {
-        self.lifetime
     }
 
     /// RFC 8628 §3.1: the authenticated `client` asks, from `address`, for
@@ -95,11 +90,16 @@ impl DeviceAuthorizations {
     }
 }
 
-/// The authorization request the user's code `grant` of `client` becomes:
+/// The authorization request the user's code `user_code` (as typed) for
+/// `grant` of `client` becomes:
 /// its scope, no redirect URI, and consent asked every time, so the user
 /// sees which device and what it asks before anything is granted (RFC 8628
 /// §5.4, remote phishing).
-pub fn verification_request(grant: &DeviceGrantView, client: &RegisteredClient) -> AuthorizationRequest {
+pub fn verification_request(
+    grant: &DeviceGrantView,
+    client: &RegisteredClient,
+    user_code: &str,
+) -> AuthorizationRequest {
     let scope = Scope::parse(&grant.scope).unwrap_or_default();
     AuthorizationRequest {
         client_id: client.id.clone(),
@@ -118,6 +118,6 @@ pub fn verification_request(grant: &DeviceGrantView, client: &RegisteredClient) 
         ui_locales: None,
         claims: Default::default(),
         dpop_jkt: None,
-        device_user_code: Some(grant.user_code.clone()),
+        device_user_code: normalize_user_code(user_code).as_deref().map(shown),
     }
 }

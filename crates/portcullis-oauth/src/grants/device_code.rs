@@ -24,6 +24,8 @@ pub async fn issue(
     device_code: String,
     requested: Requested,
 ) -> Result<TokenResponse, OAuthError> {
+    // Checked before the grant is spent: a refused audience leaves it for another poll.
+    super::audience(&requested, context.client, &context.settings.issuer)?;
     let caller = context.caller();
     let poll =
         protocol_operation(context.app, move |app| app.poll_device_grant(&caller, &device_code)).await?;

@@ -10,6 +10,7 @@
 //! revoking that grant revokes it), and comes without a refresh token.
 
 use super::{access_token_claims, sign, GrantContext, Grantee, Issued, TokenResponse};
+use crate::clients::RegisteredClient;
 use crate::params::Params;
 use crate::storage::protocol_operation;
 use portcullis_app::Event;
@@ -50,12 +51,10 @@ impl From<AccessTokenClaims> for Party {
     }
 }
 
+/// RFC 8693 §2.2.2: a subject or actor token that is invalid or may not be
+/// exchanged is `invalid_request`.
 fn invalid_request(why: &str) -> OAuthError {
     OAuthError::invalid_request(why)
-}
-
-fn invalid_grant(why: &str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, why)
 }
 
 /// The registry's entry point.
@@ -71,15 +70,17 @@ fn subject(
     kind: &str,
     policy: &ExchangePolicy,
 ) -> Result<Party, OAuthError> {
-    let party = match kind {
+    let mut party = match kind {
         ACCESS_TOKEN_TYPE => {
             let claims = context
                 .token_check()
                 .active(token)
-                .ok_or_else(|| invalid_grant("the subject_token is not active"))?;
+                .ok_or_else(|| invalid_request("the subject_token is not active"))?;
             // RFC 9449 §7.2's spirit: a sender-constrained token is its holder's alone.
             if claims.cnf.is_some() {
-                return Err(invalid_grant("a DPoP-bound subject_token cannot be exchanged by another party"));
+                return Err(invalid_request(
+                    "a DPoP-bound subject_token cannot be exchanged by another party",
+                ));
             }
             Party::from(claims)
         }
@@ -88,7 +89,7 @@ fn subject(
             let claims = IdTokenClaims::verify(token, |kid| keys.verifier(kid))
                 .filter(|claims| claims.iss == context.settings.issuer.as_str())
                 .filter(|claims| claims.exp > context.settings.clock.now().timestamp())
-                .ok_or_else(|| invalid_grant("the subject_token is not a live ID token of this server"))?;
+                .ok_or_else(|| invalid_request("the subject_token is not a live ID token of this server"))?;
             Party {
                 sub: claims.sub,
                 client_id: claims.aud.clone(),
@@ -107,9 +108,24 @@ fn subject(
         }
     };
     if !policy.admits_subject_client(&party.client_id, context.client.id.as_str()) {
-        return Err(invalid_grant("this client may not exchange the subject_token's client's tokens"));
+        return Err(invalid_request("this client may not exchange the subject_token's client's tokens"));
+    }
+    // A user's subject is re-derived for the exchanging client: pairwise subjects differ by client.
+    let holder = context.clients.get(&party.client_id).filter(|c| c.disabled_at.is_none());
+    let holder = holder.ok_or_else(|| invalid_request("the subject_token's client is gone"))?;
+    if party.grant_id.is_some() || kind == ID_TOKEN_TYPE {
+        party.sub = resubject(context, &holder, &party.sub)?;
     }
     Ok(party)
+}
+
+/// The `sub` of the user `holder` knows as `sub`, as the exchanging client knows them.
+fn resubject(context: &GrantContext<'_>, holder: &RegisteredClient, sub: &str) -> Result<String, OAuthError> {
+    let subjects = context.keys.subjects();
+    let user_id = subjects
+        .user_id(&holder.metadata, sub)
+        .ok_or_else(|| invalid_request("the subject names no user"))?;
+    Ok(subjects.subject(&context.client.metadata, &user_id))
 }
 
 /// RFC 8693 §2.1, §2.2: checks the request and mints the token.
@@ -123,13 +139,19 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
     }
     let subject =
         subject(context, form.require("subject_token")?, form.require("subject_token_type")?, policy)?;
-    // §4.1: the actor, with those who acted before it nested under it.
+    // §4.1: the actor, with those who acted before it nested under it. An actor
+    // token is one this client holds, unbound, so no one names another as actor.
+    let mut expires = subject.exp;
     let act = match (form.get("actor_token"), form.get("actor_token_type")) {
         (Some(token), Some(ACCESS_TOKEN_TYPE)) => {
             let actor = context
                 .token_check()
                 .active(token)
-                .ok_or_else(|| invalid_grant("the actor_token is not active"))?;
+                .ok_or_else(|| invalid_request("the actor_token is not active"))?;
+            if actor.client_id != client.id.as_str() || actor.cnf.is_some() {
+                return Err(invalid_request("the actor_token must be an unbound token of this client"));
+            }
+            expires = expires.min(actor.exp);
             Some(actor_claim(&actor.sub, &actor.client_id, subject.act.clone()))
         }
         (Some(_), _) => return Err(invalid_request("actor_token_type must be an access token")),
@@ -173,8 +195,8 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
         act: act.clone(),
     };
     let mut unsigned = access_token_claims(client, context.settings, &grantee, &scope, aud.clone());
-    // Never outliving the subject token.
-    unsigned.claims.exp = unsigned.claims.exp.min(subject.exp);
+    // Never outliving the subject (or actor) token.
+    unsigned.claims.exp = unsigned.claims.exp.min(expires);
     let lifetime = u64::try_from(unsigned.claims.exp - unsigned.claims.iat).unwrap_or(0);
     let token = sign(context.keys, client.metadata.access_token_signed_response_alg, |key| {
         unsigned.claims.sign_with(key, &unsigned.mapped)

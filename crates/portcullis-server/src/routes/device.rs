@@ -85,7 +85,7 @@ pub async fn submit(
     let Some(client) = flow.clients.get(&grant.client_id).filter(|c| c.disabled_at.is_none()) else {
         return Ok(crate::pages::error_page(chrome, chrome.t.client_gone));
     };
-    let request = verification_request(&grant, &client);
+    let request = verification_request(&grant, &client, &typed);
     let session = flow.session(&req).await?;
     flow.proceed(request, session, None, chrome.t).await
 }

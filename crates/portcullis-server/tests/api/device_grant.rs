@@ -179,13 +179,17 @@ backend_tests! {
         let (console, _) = signed_in(&db, "watcher", &[Permission::Monitoring]).await;
         let (_, codes) = console.device_codes(&client, "openid").await;
         let page = console.get("/console/devices").await.text().await.unwrap();
-        assert!(page.contains(codes["user_code"].as_str().unwrap()) && page.contains(&client), "{page}");
+        let user_code = codes["user_code"].as_str().unwrap();
+        let masked = format!("{}**-****", &user_code[..2]);
+        assert!(page.contains(&masked) && page.contains(&client), "{page}");
+        assert!(!page.contains(user_code), "a waiting code is never shown whole: {page}");
         let query = portcullis_app::audit::Query {
             from: None, to: None, actor: None, action: Some("device.authorization_started".into()), target: None,
             outcome: None, after: 0, newest_first: false, limit: 10,
         };
         let audit = crate::token::operations(&db).audit_entries(&portcullis_app::Actor::operator(), query).unwrap();
-        assert!(audit.entries.iter().any(|e| e.actor == client && e.target == codes["user_code"]), "{:?}", audit.entries);
+        assert!(audit.entries.iter().any(|e| e.actor == client && e.target == masked), "{:?}", audit.entries);
+        assert!(!audit.entries.iter().any(|e| e.details.to_string().contains(user_code)), "nor logged whole");
     }
 }
 

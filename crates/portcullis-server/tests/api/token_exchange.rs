@@ -19,7 +19,7 @@ const ORDERS: &str = "https://orders.example";
 fn gateway(db: &TestDb, policy: Value) -> (String, String) {
     register(
         db,
-        json!({"client_name": "Gateway", "grant_types": [EXCHANGE], "scope": "openid profile",
+        json!({"client_name": "Gateway", "grant_types": [EXCHANGE, "client_credentials"], "scope": "openid profile",
                         "introspection_allowed": true, "token_exchange": policy}),
     )
 }
@@ -76,21 +76,27 @@ backend_tests! {
         assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_target")), "{refused}");
         let stranger = gateway(&db, json!({"audiences": [ORDERS]}));
         let (status, refused) = browser.exchange(pair(&stranger), &ask(&[])).await;
-        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "another client's token: {refused}");
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")), "another client's token (RFC 8693 §2.2.2): {refused}");
         let (status, refused) = browser.exchange(pair(&web), &ask(&[])).await;
         assert_eq!((status, refused["error"].as_str()), (400, Some("unauthorized_client")), "without the grant: {refused}");
         let (status, refused) = browser.exchange(pair(&gw), &[("grant_type", EXCHANGE), ("subject_token", "forged"), ("subject_token_type", ACCESS)]).await;
-        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "{refused}");
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")), "{refused}");
         let (status, refused) = browser.exchange(pair(&gw), &ask(&[("requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token")])).await;
         assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")), "{refused}");
 
-        // An actor token names its subject as the actor.
+        // An actor token must be the exchanging client's own: no one names another as actor.
         let svc = register(&db, json!({"client_name": "svc", "scope": "read"}));
-        let actor: Value = browser.exchange(pair(&svc), &[("grant_type", "client_credentials")]).await.1;
-        let actor_token = actor["access_token"].as_str().unwrap();
-        let (status, delegated) = browser.exchange(pair(&gw), &exchange_of(subject, &[("actor_token", actor_token), ("actor_token_type", ACCESS)])).await;
+        let foreign: Value = browser.exchange(pair(&svc), &[("grant_type", "client_credentials")]).await.1;
+        let foreign = foreign["access_token"].as_str().unwrap();
+        let (status, refused) = browser.exchange(pair(&gw), &exchange_of(subject, &[("actor_token", foreign), ("actor_token_type", ACCESS)])).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")), "{refused}");
+        let own: Value = browser.exchange(pair(&gw), &[("grant_type", "client_credentials"), ("scope", "profile")]).await.1;
+        let own = own["access_token"].as_str().unwrap();
+        let (status, delegated) = browser.exchange(pair(&gw), &exchange_of(subject, &[("actor_token", own), ("actor_token_type", ACCESS)])).await;
         assert_eq!(status, 200, "{delegated}");
-        assert_eq!(payload(delegated["access_token"].as_str().unwrap())["act"], json!({"sub": svc.0, "client_id": svc.0}));
+        let delegated = payload(delegated["access_token"].as_str().unwrap());
+        assert_eq!(delegated["act"], json!({"sub": gw.0, "client_id": gw.0}));
+        assert!(delegated["exp"].as_i64() <= payload(own)["exp"].as_i64(), "nor outlives the actor token");
 
         // Revoking the subject's grant (its refresh token, RFC 7009 §2.1) revokes what was exchanged.
         let revoke = [("token", tokens["refresh_token"].as_str().unwrap()), ("token_type_hint", "refresh_token")];
