@@ -69,93 +69,68 @@ pub struct DeviceGrantRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-type Row = (
-    Vec<u8>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i32,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-    NaiveDateTime,
-);
-
-fn columns() -> (
-    device_grants::device_code_hash,
-    device_grants::user_code,
-    device_grants::grant_id,
-    device_grants::client_id,
-    device_grants::scope,
-    device_grants::status,
-    device_grants::details,
-    device_grants::interval_seconds,
-    device_grants::polled_at,
-    device_grants::created_at,
-    device_grants::expires_at,
-) {
-    use device_grants::*;
-    (
-        device_code_hash,
-        user_code,
-        grant_id,
-        client_id,
-        scope,
-        status,
-        details,
-        interval_seconds,
-        polled_at,
-        created_at,
-        expires_at,
-    )
+/// A row of `device_grants`, as diesel reads and writes it.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = device_grants)]
+struct GrantRow {
+    device_code_hash: Vec<u8>,
+    user_code: String,
+    grant_id: String,
+    client_id: String,
+    scope: String,
+    status: String,
+    details: Option<String>,
+    interval_seconds: i32,
+    polled_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
 }
 
-fn record(row: Row) -> Result<DeviceGrantRecord, StoreError> {
-    let (
-        device_code_hash,
-        user_code,
-        grant_id,
-        client_id,
-        scope,
-        status,
-        details,
-        interval_seconds,
-        polled_at,
-        created_at,
-        expires_at,
-    ) = row;
-    Ok(DeviceGrantRecord {
-        device_code_hash,
-        user_code,
-        grant_id,
-        client_id,
-        scope,
-        status: DeviceStatus::parse(&status)?,
-        details: details.map(|d| json::read("device_grants", "approved details", &d)).transpose()?,
-        interval_seconds,
-        polled_at: polled_at.map(|at| at.and_utc()),
-        created_at: created_at.and_utc(),
-        expires_at: expires_at.and_utc(),
-    })
+impl TryFrom<GrantRow> for DeviceGrantRecord {
+    type Error = StoreError;
+
+    fn try_from(row: GrantRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            status: DeviceStatus::parse(&row.status)?,
+            details: row.details.map(|d| json::read("device_grants", "approved details", &d)).transpose()?,
+            polled_at: row.polled_at.map(|at| at.and_utc()),
+            created_at: row.created_at.and_utc(),
+            expires_at: row.expires_at.and_utc(),
+            device_code_hash: row.device_code_hash,
+            user_code: row.user_code,
+            grant_id: row.grant_id,
+            client_id: row.client_id,
+            scope: row.scope,
+            interval_seconds: row.interval_seconds,
+        })
+    }
+}
+
+impl TryFrom<&DeviceGrantRecord> for GrantRow {
+    type Error = StoreError;
+
+    fn try_from(grant: &DeviceGrantRecord) -> Result<Self, StoreError> {
+        Ok(Self {
+            device_code_hash: grant.device_code_hash.clone(),
+            user_code: grant.user_code.clone(),
+            grant_id: grant.grant_id.clone(),
+            client_id: grant.client_id.clone(),
+            scope: grant.scope.clone(),
+            status: grant.status.as_str().to_owned(),
+            details: grant.details.as_ref().map(|d| json::write("device_grants", d)).transpose()?,
+            interval_seconds: grant.interval_seconds,
+            polled_at: grant.polled_at.map(|at| at.naive_utc()),
+            created_at: grant.created_at.naive_utc(),
+            expires_at: grant.expires_at.naive_utc(),
+        })
+    }
 }
 
 /// Stores a new pending grant; [`StoreError::Conflict`] when its user code
 /// is taken.
 pub fn insert(conn: &mut DbConnection, grant: &DeviceGrantRecord) -> Result<(), StoreError> {
     diesel::insert_into(device_grants::table)
-        .values((
-            device_grants::device_code_hash.eq(&grant.device_code_hash),
-            device_grants::user_code.eq(&grant.user_code),
-            device_grants::grant_id.eq(&grant.grant_id),
-            device_grants::client_id.eq(&grant.client_id),
-            device_grants::scope.eq(&grant.scope),
-            device_grants::status.eq(grant.status.as_str()),
-            device_grants::interval_seconds.eq(grant.interval_seconds),
-            device_grants::created_at.eq(grant.created_at.naive_utc()),
-            device_grants::expires_at.eq(grant.expires_at.naive_utc()),
-        ))
+        .values(GrantRow::try_from(grant)?)
         .execute(conn)
         .map_err(StoreError::from_write)?;
     Ok(())
@@ -171,10 +146,10 @@ pub fn pending(
         .filter(device_grants::user_code.eq(user_code))
         .filter(device_grants::status.eq(DeviceStatus::Pending.as_str()))
         .filter(device_grants::expires_at.gt(now.naive_utc()))
-        .select(columns())
-        .first::<Row>(conn)
+        .select(GrantRow::as_select())
+        .first(conn)
         .optional()?
-        .map(record)
+        .map(DeviceGrantRecord::try_from)
         .transpose()
 }
 
@@ -188,10 +163,10 @@ pub fn all_pending(
         .filter(device_grants::expires_at.gt(now.naive_utc()))
         .order(device_grants::created_at.desc())
         .limit(1000)
-        .select(columns())
-        .load::<Row>(conn)?
+        .select(GrantRow::as_select())
+        .load(conn)?
         .into_iter()
-        .map(record)
+        .map(DeviceGrantRecord::try_from)
         .collect()
 }
 
@@ -254,10 +229,12 @@ pub fn poll(
         let found = device_grants::table
             .filter(device_grants::device_code_hash.eq(device_code_hash))
             .filter(device_grants::client_id.eq(client_id))
-            .select(columns())
-            .first::<Row>(conn)
+            .select(GrantRow::as_select())
+            .first(conn)
             .optional()?;
-        let Some(grant) = found.map(record).transpose()? else { return Ok(Poll::Unknown) };
+        let Some(grant) = found.map(DeviceGrantRecord::try_from).transpose()? else {
+            return Ok(Poll::Unknown);
+        };
         if grant.expires_at <= now {
             return Ok(Poll::Expired);
         }

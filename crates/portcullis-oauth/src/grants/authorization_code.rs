@@ -67,20 +67,20 @@ pub async fn issue(context: &GrantContext<'_>, request: CodeRequest) -> Result<T
     if !context.proves(details.dpop_jkt.as_deref()) {
         return Err(invalid_grant("the code is bound to a DPoP key this request does not prove (dpop_jkt)"));
     }
-    tokens_for(context, record, &request.requested).await
+    let aud = audience(&request.requested, client, &context.settings.issuer)?;
+    tokens_for(context, record, aud).await
 }
 
 /// The tokens of the authorization `record` redeemed (a code, or an approved
-/// device grant): an access token for the `requested` audience, an ID token
-/// for an OpenID Connect one, and a refresh family when the client may refresh.
+/// device grant): an access token for `aud`, an ID token for an OpenID
+/// Connect one, and a refresh family when the client may refresh.
 pub(super) async fn tokens_for(
     context: &GrantContext<'_>,
     record: Box<RedeemedCode>,
-    requested: &Requested,
+    aud: String,
 ) -> Result<TokenResponse, OAuthError> {
-    let GrantContext { client, settings, app, .. } = *context;
+    let GrantContext { client, app, .. } = *context;
     let details = &record.details;
-    let aud = audience(requested, client, &settings.issuer)?;
     let user = if reads_user(client, &details.claims) {
         let user_id = details.user_id.clone();
         protocol_operation(app, move |app| app.user_claims(&user_id)).await?

@@ -25,7 +25,7 @@ pub async fn issue(
     requested: Requested,
 ) -> Result<TokenResponse, OAuthError> {
     // Checked before the grant is spent: a refused audience leaves it for another poll.
-    super::audience(&requested, context.client, &context.settings.issuer)?;
+    let aud = super::audience(&requested, context.client, &context.settings.issuer)?;
     let caller = context.caller();
     let poll =
         protocol_operation(context.app, move |app| app.poll_device_grant(&caller, &device_code)).await?;
@@ -50,5 +50,5 @@ pub async fn issue(
     if context.client.revoked_at_issue(record.issued_at) {
         return Err(invalid_grant("the device code is invalid or expired"));
     }
-    tokens_for(context, record, &requested).await
+    tokens_for(context, record, aud).await
 }

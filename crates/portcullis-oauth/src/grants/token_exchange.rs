@@ -7,7 +7,9 @@
 //! names its actor in `act` (the actor token's subject, or the client),
 //! unless the policy allows impersonation and no actor token is sent; it
 //! never outlives the subject token, carries the subject's grant (so
-//! revoking that grant revokes it), and comes without a refresh token.
+//! revoking that grant revokes it), and comes without a refresh token. A
+//! subject or actor token that is invalid or may not be exchanged is
+//! `invalid_request` (§2.2.2).
 
 use super::{access_token_claims, sign, GrantContext, Grantee, Issued, TokenResponse};
 use crate::clients::RegisteredClient;
@@ -51,12 +53,6 @@ impl From<AccessTokenClaims> for Party {
     }
 }
 
-/// RFC 8693 §2.2.2: a subject or actor token that is invalid or may not be
-/// exchanged is `invalid_request`.
-fn invalid_request(why: &str) -> OAuthError {
-    OAuthError::invalid_request(why)
-}
-
 /// The registry's entry point.
 pub fn handle<'a>(context: &'a GrantContext<'a>, form: &'a Params) -> Issued<'a> {
     Box::pin(async move { issue(context, form).await })
@@ -75,10 +71,10 @@ fn subject(
             let claims = context
                 .token_check()
                 .active(token)
-                .ok_or_else(|| invalid_request("the subject_token is not active"))?;
+                .ok_or_else(|| OAuthError::invalid_request("the subject_token is not active"))?;
             // RFC 9449 §7.2's spirit: a sender-constrained token is its holder's alone.
             if claims.cnf.is_some() {
-                return Err(invalid_request(
+                return Err(OAuthError::invalid_request(
                     "a DPoP-bound subject_token cannot be exchanged by another party",
                 ));
             }
@@ -89,7 +85,9 @@ fn subject(
             let claims = IdTokenClaims::verify(token, |kid| keys.verifier(kid))
                 .filter(|claims| claims.iss == context.settings.issuer.as_str())
                 .filter(|claims| claims.exp > context.settings.clock.now().timestamp())
-                .ok_or_else(|| invalid_request("the subject_token is not a live ID token of this server"))?;
+                .ok_or_else(|| {
+                    OAuthError::invalid_request("the subject_token is not a live ID token of this server")
+                })?;
             Party {
                 sub: claims.sub,
                 client_id: claims.aud.clone(),
@@ -100,19 +98,21 @@ fn subject(
                 act: None,
             }
         }
-        ID_TOKEN_TYPE => return Err(invalid_request("this client may not exchange ID tokens")),
+        ID_TOKEN_TYPE => return Err(OAuthError::invalid_request("this client may not exchange ID tokens")),
         _ => {
-            return Err(invalid_request(
+            return Err(OAuthError::invalid_request(
                 "subject_token_type must be an access token or an ID token (RFC 8693 §3)",
             ))
         }
     };
     if !policy.admits_subject_client(&party.client_id, context.client.id.as_str()) {
-        return Err(invalid_request("this client may not exchange the subject_token's client's tokens"));
+        return Err(OAuthError::invalid_request(
+            "this client may not exchange the subject_token's client's tokens",
+        ));
     }
     // A user's subject is re-derived for the exchanging client: pairwise subjects differ by client.
     let holder = context.clients.get(&party.client_id).filter(|c| c.disabled_at.is_none());
-    let holder = holder.ok_or_else(|| invalid_request("the subject_token's client is gone"))?;
+    let holder = holder.ok_or_else(|| OAuthError::invalid_request("the subject_token's client is gone"))?;
     if party.grant_id.is_some() || kind == ID_TOKEN_TYPE {
         party.sub = resubject(context, &holder, &party.sub)?;
     }
@@ -124,7 +124,7 @@ fn resubject(context: &GrantContext<'_>, holder: &RegisteredClient, sub: &str) -
     let subjects = context.keys.subjects();
     let user_id = subjects
         .user_id(&holder.metadata, sub)
-        .ok_or_else(|| invalid_request("the subject names no user"))?;
+        .ok_or_else(|| OAuthError::invalid_request("the subject names no user"))?;
     Ok(subjects.subject(&context.client.metadata, &user_id))
 }
 
@@ -135,7 +135,7 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
         OAuthError::new(ErrorCode::UnauthorizedClient, "this client has no token_exchange policy")
     })?;
     if form.get("requested_token_type").is_some_and(|kind| kind != ACCESS_TOKEN_TYPE) {
-        return Err(invalid_request("only access tokens are issued (requested_token_type)"));
+        return Err(OAuthError::invalid_request("only access tokens are issued (requested_token_type)"));
     }
     let subject =
         subject(context, form.require("subject_token")?, form.require("subject_token_type")?, policy)?;
@@ -147,15 +147,17 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
             let actor = context
                 .token_check()
                 .active(token)
-                .ok_or_else(|| invalid_request("the actor_token is not active"))?;
+                .ok_or_else(|| OAuthError::invalid_request("the actor_token is not active"))?;
             if actor.client_id != client.id.as_str() || actor.cnf.is_some() {
-                return Err(invalid_request("the actor_token must be an unbound token of this client"));
+                return Err(OAuthError::invalid_request(
+                    "the actor_token must be an unbound token of this client",
+                ));
             }
             expires = expires.min(actor.exp);
             Some(actor_claim(&actor.sub, &actor.client_id, subject.act.clone()))
         }
-        (Some(_), _) => return Err(invalid_request("actor_token_type must be an access token")),
-        (None, Some(_)) => return Err(invalid_request("actor_token_type without actor_token")),
+        (Some(_), _) => return Err(OAuthError::invalid_request("actor_token_type must be an access token")),
+        (None, Some(_)) => return Err(OAuthError::invalid_request("actor_token_type without actor_token")),
         (None, None) if policy.impersonation => subject.act.clone(),
         (None, None) => Some(actor_claim(client.id.as_str(), client.id.as_str(), subject.act.clone())),
     };
