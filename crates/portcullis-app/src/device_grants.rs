@@ -18,7 +18,7 @@ use chrono::TimeDelta;
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::Scope;
 use portcullis_store::device_grants::{self, DeviceGrantRecord, DeviceStatus, Poll};
-use portcullis_store::sessions;
+use portcullis_store::{sessions, users};
 use rand::Rng;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -236,6 +236,12 @@ impl App {
             Poll::Approved(grant) => {
                 let DeviceGrantRecord { grant_id, client_id, details, created_at, user_code, .. } = *grant;
                 let Some(details) = details else { return Ok(DevicePoll::Unknown) };
+                // Disabling a user revokes their grants; one approved and not yet
+                // redeemed ends here, as denied.
+                let user = users::find(&mut *self.db.get()?, &details.user_id)?;
+                if user.is_none_or(|user| user.disabled_at.is_some()) {
+                    return Ok(DevicePoll::Denied);
+                }
                 let event = Event::DeviceRedeemed {
                     client_id: client_id.clone(),
                     user_code: masked(&user_code),

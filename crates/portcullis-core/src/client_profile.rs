@@ -47,6 +47,40 @@ pub fn fill_defaults(object: &mut Map<String, Value>) {
     }
 }
 
+/// Brings a configuration `object` that has just chosen the `fapi2`
+/// profile (a form's choice, its other members as they were) to the
+/// profile: each member that contradicts it takes the profile's value (RS256
+/// becomes PS256; the device grant is dropped), and what it leaves out is
+/// filled in. What already agrees (an ES256 choice, say) is kept. A
+/// configuration that followed the profile before is not adopted again: a
+/// change against it is refused by [`check`] instead.
+pub fn adopt(object: &mut Map<String, Value>) {
+    if object.get("profile").and_then(Value::as_str) != Some("fapi2") {
+        return;
+    }
+    for (name, value) in fapi2_defaults() {
+        let agrees = match object.get(name) {
+            None => false,
+            Some(Value::String(alg)) if name.ends_with("_alg") => alg != "RS256",
+            Some(current) => *current == value,
+        };
+        if !agrees {
+            object.insert(name.to_owned(), value);
+        }
+    }
+    object.insert("pkce_plain_allowed".to_owned(), json!(false));
+    for name in
+        ["userinfo_signed_response_alg", "token_endpoint_auth_signing_alg", "request_object_signing_alg"]
+    {
+        if object.get(name).and_then(Value::as_str) == Some("RS256") {
+            object.insert(name.to_owned(), json!("PS256"));
+        }
+    }
+    if let Some(Value::Array(grants)) = object.get_mut("grant_types") {
+        grants.retain(|grant| grant != crate::GrantType::DeviceCode.as_str());
+    }
+}
+
 fn refused(field: &'static str, message: &str) -> Result<(), MetadataError> {
     Err(MetadataError::new(field, format!("{message} (profile fapi2)")))
 }
@@ -147,6 +181,41 @@ mod tests {
             assert!(refused.message.contains("profile fapi2"), "{refused}");
         }
         assert!(fapi2(json!({"profile": "fapi1"})).is_err(), "an unknown profile");
+    }
+
+    #[test]
+    fn a_configuration_choosing_the_profile_is_brought_to_it_keeping_what_agrees() {
+        let mut object = json!({
+            "client_name": "bank", "profile": "fapi2", "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"],
+            "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_basic",
+            "require_pushed_authorization_requests": false, "dpop_bound_access_tokens": false, "refresh_token_rotation": true,
+            "require_pkce": true, "pkce_plain_allowed": true, "access_token_signed_response_alg": "ES256",
+            "id_token_signed_response_alg": "RS256", "userinfo_signed_response_alg": "RS256",
+            "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                                "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        assert!(
+            ClientMetadata::parse(object.clone()).is_err(),
+            "as the form left it, it contradicts the profile"
+        );
+        adopt(&mut object);
+        let metadata = ClientMetadata::parse(object).unwrap();
+        assert_eq!(metadata.token_endpoint_auth_method, TokenEndpointAuthMethod::PrivateKeyJwt);
+        assert!(metadata.require_pushed_authorization_requests && metadata.dpop_bound_access_tokens);
+        assert!(!metadata.refresh_token_rotation && !metadata.pkce_plain_allowed);
+        assert_eq!(metadata.access_token_signed_response_alg, SigningAlgorithm::Es256, "ES256 agrees: kept");
+        assert_eq!(metadata.id_token_signed_response_alg, SigningAlgorithm::Ps256);
+        assert_eq!(metadata.userinfo_signed_response_alg, Some(SigningAlgorithm::Ps256));
+        assert!(!metadata.allows_grant(crate::GrantType::DeviceCode));
+        // Without the profile, nothing changes.
+        let mut plain =
+            json!({"client_name": "svc", "refresh_token_rotation": true}).as_object().unwrap().clone();
+        let before = plain.clone();
+        adopt(&mut plain);
+        assert_eq!(plain, before);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Key generation uses the `rsa` and `p256` crates (Ed25519 keys, which
 //! neither makes, come from OpenSSL through josekit); every private-key
-//! operation (signing) goes through josekit, which is backed by OpenSSL. The
+//! operation (signing) is OpenSSL's: RS256, PS256 and ES256 on contexts kept
+//! per key (`kept_contexts`), EdDSA through josekit, which also reads and
+//! writes the JWTs. The
 //! `rsa` crate is never used to sign or decrypt: its private-key operations are
 //! open to RUSTSEC-2023-0071 (Marvin) and are about ten times slower.
 //!
@@ -19,6 +21,7 @@ pub mod id_token;
 pub mod introspection;
 pub mod jwk;
 pub mod kek;
+mod kept_contexts;
 pub mod numeric_date;
 pub mod pairwise;
 pub mod signing_key;

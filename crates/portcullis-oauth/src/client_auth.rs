@@ -22,8 +22,14 @@ use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-/// The authentication methods that work, as advertised in discovery.
+/// The authentication methods of confidential clients, as advertised in
+/// discovery for introspection (which public clients may not call).
 pub const METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+/// [`METHODS`] and `none`: a public client names itself with `client_id`
+/// (RFC 7591 §2) at the token endpoint and to revoke its own tokens (RFC
+/// 7009 §2.1), so discovery lists it for those two (RFC 8414 §2).
+pub const METHODS_AND_NONE: [&str; 4] =
+    ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
 /// Algorithms accepted for `private_key_jwt` assertions.
 pub const ASSERTION_ALGS: [&str; 4] = portcullis_core::SigningAlgorithm::NAMES;
 /// RFC 7523 §2.2.

@@ -71,7 +71,9 @@ pub fn insert(conn: &mut DbConnection, code: &CodeRecord) -> Result<(), StoreErr
 }
 
 /// Consumes the code with hash `code_hash` at `now`. One conditional update
-/// decides, so of several concurrent redemptions exactly one succeeds.
+/// decides, so of several concurrent redemptions exactly one succeeds, and
+/// returns the code (one round trip); only a code it did not consume is read
+/// again, to tell a replay from an unknown or expired code.
 pub fn redeem(
     conn: &mut DbConnection,
     code_hash: &[u8],
@@ -79,29 +81,36 @@ pub fn redeem(
 ) -> Result<Redemption, StoreError> {
     let now = now.naive_utc();
     let this_code = authorization_codes::code_hash.eq(code_hash);
-    let consumed = diesel::update(
+    let consumed: Option<(String, String, String, NaiveDateTime, NaiveDateTime)> = diesel::update(
         authorization_codes::table
             .filter(this_code)
             .filter(authorization_codes::consumed_at.is_null())
             .filter(authorization_codes::expires_at.gt(now)),
     )
     .set(authorization_codes::consumed_at.eq(now))
-    .execute(conn)?;
+    // A tuple: diesel's MultiConnection has no `as_returning` for a struct.
+    .returning((
+        authorization_codes::grant_id,
+        authorization_codes::client_id,
+        authorization_codes::details,
+        authorization_codes::created_at,
+        authorization_codes::expires_at,
+    ))
+    .get_result(conn)
+    .optional()?;
+    if let Some((grant_id, client_id, details, created_at, expires_at)) = consumed {
+        return Ok(Redemption::Redeemed(Box::new(CodeRecord {
+            details: json::read("authorization_codes", &format!("the code of grant {grant_id}"), &details)?,
+            code_hash: code_hash.to_vec(),
+            grant_id,
+            client_id,
+            created_at: created_at.and_utc(),
+            expires_at: expires_at.and_utc(),
+        })));
+    }
     let row: Option<Row> =
         authorization_codes::table.filter(this_code).select(Row::as_select()).first(conn).optional()?;
     Ok(match row {
-        Some(row) if consumed == 1 => Redemption::Redeemed(Box::new(CodeRecord {
-            details: json::read(
-                "authorization_codes",
-                &format!("the code of grant {}", row.grant_id),
-                &row.details,
-            )?,
-            code_hash: row.code_hash,
-            grant_id: row.grant_id,
-            client_id: row.client_id,
-            created_at: row.created_at.and_utc(),
-            expires_at: row.expires_at.and_utc(),
-        })),
         Some(row) if row.consumed_at.is_some() => {
             Redemption::Replayed { grant_id: row.grant_id, client_id: row.client_id }
         }

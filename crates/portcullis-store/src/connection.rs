@@ -4,7 +4,8 @@ use crate::{DatabaseUrl, StoreError};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 /// A connection to either backend. Queries written once against it run on
 /// both (diesel's `MultiConnection`), which is why the schema keeps to the
@@ -43,6 +44,34 @@ impl DbConnection {
             Ok(value) => Ok(value),
             Err(error) => Err(failure.take().unwrap_or_else(|| StoreError::from(error).into())),
         }
+    }
+}
+
+/// How long a connection that answered is trusted without asking again.
+/// Checking at every take from the pool cost a round trip to PostgreSQL per
+/// database call (as many as the work itself on the sign-in path); now a
+/// connection in steady use is pinged at most once a second, and one taken
+/// after a longer rest is pinged first, so one that died with the server
+/// (a restart, a failover) is replaced rather than failing a request.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// A connection in the pool, with when it last answered a ping.
+pub struct PoolConnection {
+    conn: DbConnection,
+    answered: Instant,
+}
+
+impl Deref for PoolConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PoolConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
     }
 }
 
@@ -113,10 +142,31 @@ impl ConnectionManager {
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PoolConnection;
     type Error = StoreError;
 
-    fn connect(&self) -> Result<DbConnection, StoreError> {
+    fn connect(&self) -> Result<PoolConnection, StoreError> {
+        Ok(PoolConnection { conn: self.open()?, answered: Instant::now() })
+    }
+
+    /// Pings a connection that has not answered within [`TRUSTED_FOR`].
+    fn is_valid(&self, conn: &mut PoolConnection) -> Result<(), StoreError> {
+        if conn.answered.elapsed() < TRUSTED_FOR {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(StoreError::Query)?;
+        conn.answered = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut PoolConnection) -> bool {
+        conn.conn.is_broken()
+    }
+}
+
+impl ConnectionManager {
+    /// Opens a connection to the URL's backend, with its settings applied.
+    fn open(&self) -> Result<DbConnection, StoreError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
                 let mut conn =
@@ -136,14 +186,6 @@ impl r2d2::ManageConnection for ConnectionManager {
                 Ok(DbConnection::Sqlite(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
-        conn.ping().map_err(StoreError::Query)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
     }
 }
 

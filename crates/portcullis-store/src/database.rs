@@ -56,8 +56,9 @@ impl Database {
     ///
     /// The connection timeout bounds every wait: for a free connection, for
     /// a new one to open, and (PostgreSQL's `statement_timeout`) for a
-    /// statement. Connections are checked when taken from the pool, so one
-    /// that died with the server is replaced rather than failing a request.
+    /// statement. A connection taken from the pool is pinged first unless it
+    /// answered within the last second, so one that died with the server is
+    /// replaced rather than failing a request.
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
         Self::build(url, options, 1)
     }
@@ -135,7 +136,7 @@ impl Database {
     /// Checks that the database answers a query.
     pub fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.get()?;
-        R2D2Connection::ping(&mut *conn).map_err(StoreError::Query)
+        R2D2Connection::ping(&mut **conn).map_err(StoreError::Query)
     }
 
     /// The backend in use.

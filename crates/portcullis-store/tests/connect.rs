@@ -122,3 +122,24 @@ portcullis_store::backend_tests! {
         assert_eq!(pool.pool_state(), portcullis_store::PoolState { in_use: 0, idle: 1, waits: 1 });
     }
 }
+
+/// PostgreSQL only: a SQLite connection has no server to lose.
+#[test]
+fn connections_that_died_with_the_server_are_replaced_once_they_have_rested() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let db = TestDb::postgres();
+    let database = connect(db.url()).unwrap();
+    database.ping().unwrap();
+    let mut admin = PgConnection::establish(db.url()).unwrap();
+    let killed = diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .unwrap();
+    assert!(killed >= 1, "the pool's connections were open");
+    // Past the second a connection that answered is trusted, it is asked again.
+    std::thread::sleep(Duration::from_millis(1100));
+    database.ping().unwrap();
+    database.ping().unwrap();
+}

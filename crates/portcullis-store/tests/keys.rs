@@ -104,7 +104,7 @@ backend_tests! {
                     k::kek_id.eq("k"),
                     k::created_at.eq(Utc::now().naive_utc()),
                 ))
-                .execute(&mut *conn)
+                .execute(&mut **conn)
         };
         // The same statement with known values is accepted: a refusal below is the CHECK's.
         assert_eq!(insert("valid", "RS256", "next").expect("a known alg and state are accepted"), 1);
@@ -115,7 +115,7 @@ backend_tests! {
                 other => panic!("{alg}/{state}: expected a CHECK violation, got {other:?}"),
             }
         }
-        let rows: i64 = raw::signing_keys::table.count().get_result(&mut *conn).unwrap();
+        let rows: i64 = raw::signing_keys::table.count().get_result(&mut **conn).unwrap();
         assert_eq!(rows, 1, "only the valid row was written");
     }
 

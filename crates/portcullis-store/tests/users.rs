@@ -57,7 +57,7 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         users::create(&mut conn, &user("u1", "alice")).unwrap();
-        diesel::sql_query("UPDATE users SET claims = '{\"name\": 7}'").execute(&mut *conn).unwrap();
+        diesel::sql_query("UPDATE users SET claims = '{\"name\": 7}'").execute(&mut **conn).unwrap();
         match users::find(&mut conn, "u1") {
             Err(StoreError::Corrupt { table: "users", reason }) => assert!(reason.starts_with("user u1:"), "{reason}"),
             other => panic!("expected an error naming the row, got {other:?}"),

@@ -105,11 +105,11 @@ impl DiscoveryDocument {
                 .chain(CLAIMS_BY_SCOPE.iter().flat_map(|(_, claims)| claims.iter().copied()))
                 .collect(),
             grant_types_supported: portcullis_oauth::grants::supported(),
-            token_endpoint_auth_methods_supported: &client_auth::METHODS,
+            token_endpoint_auth_methods_supported: &client_auth::METHODS_AND_NONE,
             introspection_endpoint: issuer.endpoint(endpoints::INTROSPECT),
             introspection_endpoint_auth_methods_supported: &client_auth::METHODS,
             revocation_endpoint: issuer.endpoint(endpoints::REVOKE),
-            revocation_endpoint_auth_methods_supported: &client_auth::METHODS,
+            revocation_endpoint_auth_methods_supported: &client_auth::METHODS_AND_NONE,
             token_endpoint_auth_signing_alg_values_supported: &client_auth::ASSERTION_ALGS,
             introspection_endpoint_auth_signing_alg_values_supported: &client_auth::ASSERTION_ALGS,
             revocation_endpoint_auth_signing_alg_values_supported: &client_auth::ASSERTION_ALGS,

@@ -150,6 +150,21 @@ backend_tests! {
         let tried = browser.post(&sandbox, &[("csrf", &csrf), ("grant_type", "client_credentials"), ("scope", "orders:write"),
             ("configuration", &draft.to_string())]).await.text().await.unwrap();
         assert!(tried.contains("Against the draft") && tried.contains("Issued:"), "{tried}");
+        // Every grant the token endpoint serves can be tried: the device grant and token exchange too.
+        for grant in portcullis_oauth::grants::supported() {
+            assert!(shown.contains(&format!(r#"<option value="{grant}""#)), "{grant}: {shown}");
+        }
+        let draft = json!({"client_name": "Billing", "grant_types": ["client_credentials", "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"], "scope": "orders:read", "dpop_bound_access_tokens": true,
+            "token_exchange": {"audiences": ["https://orders.example"]}});
+        let device = browser.post(&sandbox, &[("csrf", &csrf), ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("configuration", &draft.to_string())]).await.text().await.unwrap();
+        assert!(device.contains("Issued:") && device.contains("approves the scope at /device"), "{device}");
+        assert!(device.contains("A DPoP proof is required"), "{device}");
+        let exchanged = browser.post(&sandbox, &[("csrf", &csrf), ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("configuration", &draft.to_string())]).await.text().await.unwrap();
+        assert!(exchanged.contains("Issued:") && exchanged.contains("audiences: the subject token&#39;s own, https://orders.example"), "{exchanged}");
+        assert!(!exchanged.contains("A refresh token would be issued"), "{exchanged}");
         assert_eq!(app.client(&Actor::operator(), &one.client.client_id).unwrap().version, 1);
 
         // Bulk: a public client in the selection changes nothing at all.
@@ -179,6 +194,43 @@ backend_tests! {
         let problems = checked["problems"].as_array().unwrap();
         assert_eq!(problems.len(), 1, "{checked}");
         assert!(problems[0].as_str().unwrap().starts_with("line 2:"), "{checked}");
+    }
+
+    #[tokio::test]
+    async fn choosing_the_fapi2_profile_in_the_form_brings_the_configuration_to_it(db) {
+        let (browser, csrf) = signed_in(&db, "erin", &[Permission::Clients]).await;
+        let app = App::with_defaults(db.connect());
+        let bank = app.create_client(&Actor::operator(), portcullis_core::ClientMetadata::parse(json!({"client_name": "Bank",
+            "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": ["https://bank.example/cb"], "scope": "openid"})
+            .as_object().unwrap().clone()).unwrap()).unwrap().client;
+        let path = format!("/console/clients/{}", bank.client_id);
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}).to_string();
+        // The form as it was, with only the profile chosen and the client's key given.
+        let reviewed = browser.post(&format!("{path}/edit"), &[("csrf", &csrf), ("step", "review"), ("based_on", "1"),
+            ("client_name", "Bank"), ("redirect_uris", "https://bank.example/cb"), ("grant_types", "authorization_code"),
+            ("grant_types", "refresh_token"), ("token_endpoint_auth_method", "client_secret_basic"), ("scope", "openid"),
+            ("require_pkce", "on"), ("refresh_token_rotation", "on"), ("access_token_signed_response_alg", "ES256"),
+            ("id_token_signed_response_alg", "RS256"), ("profile", "fapi2"), ("jwks", &jwks)]).await;
+        assert_eq!(reviewed.status(), 200);
+        let review = reviewed.text().await.unwrap();
+        assert!(review.contains("private_key_jwt") && review.contains("PS256"), "the profile's values, shown as changes: {review}");
+        let saved = browser.post(&format!("{path}/edit"), &[("csrf", &csrf), ("step", "save"), ("based_on", "1"),
+            ("draft", &draft(&review))]).await;
+        assert_eq!(location(saved.headers()), path);
+        let now = app.client(&Actor::operator(), &bank.client_id).unwrap().metadata;
+        assert!(now.is_fapi2() && now.dpop_bound_access_tokens && now.require_pushed_authorization_requests && !now.refresh_token_rotation);
+        assert_eq!(now.access_token_signed_response_alg, portcullis_core::SigningAlgorithm::Es256, "a choice that agrees is kept");
+        assert_eq!(now.id_token_signed_response_alg, portcullis_core::SigningAlgorithm::Ps256);
+        // Once it follows the profile, a change against it is refused by name, not undone.
+        let refused = browser.post(&format!("{path}/edit"), &[("csrf", &csrf), ("step", "review"), ("based_on", "2"),
+            ("client_name", "Bank"), ("redirect_uris", "https://bank.example/cb"), ("grant_types", "authorization_code"),
+            ("token_endpoint_auth_method", "private_key_jwt"), ("scope", "openid"), ("require_pkce", "on"),
+            ("require_pushed_authorization_requests", "on"), ("dpop_bound_access_tokens", "on"), ("refresh_token_rotation", "on"),
+            ("access_token_signed_response_alg", "ES256"), ("id_token_signed_response_alg", "PS256"), ("profile", "fapi2"),
+            ("jwks", &jwks)]).await.text().await.unwrap();
+        assert!(refused.contains("must be false (FAPI 2.0 §5.3.2.1)") || refused.contains("must be false (FAPI 2.0 &sect;5.3.2.1)")
+            || refused.contains("profile fapi2"), "{refused}");
     }
 
     #[tokio::test]

@@ -140,6 +140,16 @@ backend_tests! {
         let (status, denied) = device.poll(&client, codes["device_code"].as_str().unwrap()).await;
         assert_eq!((status, denied["error"].as_str()), (400, Some("access_denied")), "{denied}");
 
+        // Approved, then the user is disabled before the device polls: no tokens.
+        let (_, codes) = device.device_codes(&client, "openid").await;
+        let (status, page) = phone.decide(codes["user_code"].as_str().unwrap(), "approve").await;
+        assert!(status == 200 && page.contains("Device connected"), "{page}");
+        let database = db.connect();
+        let alice = portcullis_store::users::find_by_username(&mut database.get().unwrap(), "alice").unwrap().unwrap();
+        portcullis_app::App::with_defaults(database).set_user_disabled(&portcullis_app::Actor::operator(), &alice.user_id, true).unwrap();
+        let (status, denied) = device.poll(&client, codes["device_code"].as_str().unwrap()).await;
+        assert_eq!((status, denied["error"].as_str()), (400, Some("access_denied")), "{denied}");
+
         let (_, codes) = device.device_codes(&client, "openid").await;
         clock.advance(chrono::TimeDelta::seconds(601));
         let (status, expired) = device.poll(&client, codes["device_code"].as_str().unwrap()).await;

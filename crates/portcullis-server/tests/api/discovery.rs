@@ -1,9 +1,105 @@
 //! Discovery: OpenID Connect Discovery 1.0 and RFC 8414 metadata.
 
-use crate::helpers::{new_kek, settings, spawn_app, spawn_with, ISSUER};
+use crate::helpers::{new_kek, settings, spawn_app, spawn_with, TestApp, ISSUER};
+use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
+use josekit::jwk::alg::ed::{EdCurve, EdKeyPair};
+use josekit::jwk::alg::rsa::RsaKeyPair;
+use josekit::jwk::{Jwk, KeyPair};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, ES256, PS256, RS256};
+use josekit::jwt::{self, JwtPayload};
 use portcullis_core::Issuer;
 use portcullis_oauth::endpoints;
 use portcullis_store::backend_tests;
+use serde_json::{json, Value};
+
+/// One key pair per key type, as a client holds them: RSA (for RS256 and
+/// PS256), P-256 and Ed25519.
+struct ClientKeys {
+    rsa: Jwk,
+    ec: Jwk,
+    ed: Jwk,
+}
+
+impl ClientKeys {
+    fn new() -> Self {
+        Self {
+            rsa: RsaKeyPair::generate(2048).unwrap().to_jwk_key_pair(),
+            ec: EcKeyPair::generate(EcCurve::P256).unwrap().to_jwk_key_pair(),
+            ed: EdKeyPair::generate(EdCurve::Ed25519).unwrap().to_jwk_key_pair(),
+        }
+    }
+
+    /// The public halves, without `alg`: each serves every algorithm of its type.
+    fn jwks(&self) -> Value {
+        let public = |pair: &Jwk| {
+            let mut jwk = serde_json::to_value(pair).unwrap();
+            for private in ["d", "p", "q", "dp", "dq", "qi"] {
+                jwk.as_object_mut().unwrap().remove(private);
+            }
+            jwk
+        };
+        json!({"keys": [public(&self.rsa), public(&self.ec), public(&self.ed)]})
+    }
+
+    /// The public JWK of the key `alg` signs with.
+    fn public(&self, alg: &str) -> Value {
+        let jwks = self.jwks();
+        let kty = match alg {
+            "ES256" => "EC",
+            "EdDSA" => "OKP",
+            _ => "RSA",
+        };
+        jwks["keys"].as_array().unwrap().iter().find(|key| key["kty"] == kty).unwrap().clone()
+    }
+
+    /// `claims` as a JWT signed with `alg` under `header`.
+    fn sign(&self, alg: &str, mut header: JwsHeader, claims: Value) -> String {
+        let signer: Box<dyn JwsSigner> = match alg {
+            "RS256" => Box::new(RS256.signer_from_jwk(&self.rsa).unwrap()),
+            "PS256" => Box::new(PS256.signer_from_jwk(&self.rsa).unwrap()),
+            "ES256" => Box::new(ES256.signer_from_jwk(&self.ec).unwrap()),
+            "EdDSA" => Box::new(EdDSA.signer_from_jwk(&self.ed).unwrap()),
+            other => panic!("a test key for {other} is missing"),
+        };
+        header.set_algorithm(alg);
+        let Value::Object(claims) = claims else { unreachable!() };
+        jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, signer.as_ref()).unwrap()
+    }
+}
+
+/// The strings of the discovery document's list `name`.
+fn listed(document: &Value, name: &str) -> Vec<String> {
+    let list = document[name].as_array().unwrap_or_else(|| panic!("{name} is not advertised"));
+    list.iter().map(|value| value.as_str().unwrap().to_owned()).collect()
+}
+
+/// What each endpoint is asked, and its answer to an authenticated caller:
+/// the status and `error` (an unknown code is the grant's error, RFC 6749
+/// §5.2; an unknown token is inactive or nothing to revoke).
+fn endpoint_request(path: &str) -> (&'static [(&'static str, &'static str)], (u16, Value)) {
+    match path {
+        endpoints::TOKEN => (
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "unknown"),
+                ("redirect_uri", "https://app.example/cb"),
+                ("code_verifier", "v-0123456789012345678901234567890123456789012"),
+            ],
+            (400, json!("invalid_grant")),
+        ),
+        _ => (&[("token", "unknown")], (200, Value::Null)),
+    }
+}
+
+/// POSTs `form` to `path` with `auth` (HTTP Basic, or nothing): the status and the JSON answer.
+async fn post(app: &TestApp, path: &str, auth: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = app.client.post(format!("{}{path}", app.address)).form(form);
+    if let Some((id, secret)) = auth {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
 
 backend_tests! {
     #[tokio::test]
@@ -159,6 +255,89 @@ backend_tests! {
             assert_eq!(response.headers()["cache-control"], "no-store", "POST {path}");
             let body: serde_json::Value = response.json().await.unwrap();
             assert_eq!(body["error"], "invalid_client", "POST {path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_advertised_client_authentication_method_and_algorithm_is_accepted(db) {
+        let app = spawn_app(&db);
+        let document = app.get_json(endpoints::OPENID_CONFIGURATION).await;
+        let keys = ClientKeys::new();
+        let web = |method: &str| json!({"client_name": method, "grant_types": ["authorization_code"], "token_endpoint_auth_method": method,
+                                       "redirect_uris": ["https://app.example/cb"], "scope": "openid", "jwks": keys.jwks(),
+                                       "introspection_allowed": method != "none"});
+        for (endpoint, path) in [("token_endpoint", endpoints::TOKEN), ("introspection_endpoint", endpoints::INTROSPECT),
+                                 ("revocation_endpoint", endpoints::REVOKE)] {
+            let (form, authenticated) = endpoint_request(path);
+            // Each method advertised for the endpoint authenticates a client registered for it.
+            for method in listed(&document, &format!("{endpoint}_auth_methods_supported")) {
+                let mut metadata = web(&method);
+                if method == "none" {
+                    metadata.as_object_mut().unwrap().remove("jwks");
+                }
+                let (id, secret) = crate::token::register(&db, metadata);
+                let mut form = form.to_vec();
+                let assertion;
+                let auth = match method.as_str() {
+                    "client_secret_basic" => Some((id.as_str(), secret.as_str())),
+                    "client_secret_post" => {
+                        form.extend([("client_id", id.as_str()), ("client_secret", secret.as_str())]);
+                        None
+                    }
+                    "private_key_jwt" => {
+                        let now = chrono::Utc::now().timestamp();
+                        assertion = keys.sign("ES256", JwsHeader::new(), json!({"iss": id, "sub": id, "aud": ISSUER, "iat": now,
+                                                                                 "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()}));
+                        form.extend([("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                                     ("client_assertion", assertion.as_str())]);
+                        None
+                    }
+                    "none" => {
+                        form.push(("client_id", id.as_str()));
+                        None
+                    }
+                    other => panic!("{endpoint}: {other} is advertised but this test cannot try it"),
+                };
+                let (status, body) = post(&app, path, auth, &form).await;
+                assert_eq!((status, body["error"].clone()), authenticated, "{endpoint} with {method}: {body}");
+            }
+            // Each assertion algorithm advertised for the endpoint authenticates.
+            let (id, _) = crate::token::register(&db, web("private_key_jwt"));
+            for alg in listed(&document, &format!("{endpoint}_auth_signing_alg_values_supported")) {
+                let now = chrono::Utc::now().timestamp();
+                let assertion = keys.sign(&alg, JwsHeader::new(), json!({"iss": id, "sub": id, "aud": ISSUER, "iat": now,
+                                                                         "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()}));
+                let mut form = form.to_vec();
+                form.extend([("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                             ("client_assertion", assertion.as_str())]);
+                let (status, body) = post(&app, path, None, &form).await;
+                assert_eq!((status, body["error"].clone()), authenticated, "{endpoint} with a {alg} assertion: {body}");
+            }
+        }
+
+        // Each DPoP algorithm advertised binds a token (RFC 9449 §5.1).
+        let service = crate::token::service(&db);
+        for alg in listed(&document, "dpop_signing_alg_values_supported") {
+            let mut header = JwsHeader::new();
+            header.set_token_type("dpop+jwt");
+            header.set_claim("jwk", Some(keys.public(&alg))).unwrap();
+            let proof = keys.sign(&alg, header, json!({"jti": uuid::Uuid::new_v4().to_string(), "htm": "POST",
+                                                       "htu": format!("{ISSUER}{}", endpoints::TOKEN), "iat": chrono::Utc::now().timestamp()}));
+            let response = app.client.post(format!("{}{}", app.address, endpoints::TOKEN)).basic_auth(&service.0, Some(&service.1))
+                .header("DPoP", proof).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["token_type"], "DPoP", "a {alg} proof: {body}");
+        }
+
+        // Each request-object algorithm advertised carries a pushed request (RFC 9101 §10.1).
+        let (id, secret) = crate::token::register(&db, web("client_secret_basic"));
+        for alg in listed(&document, "request_object_signing_alg_values_supported") {
+            let now = chrono::Utc::now().timestamp();
+            let object = keys.sign(&alg, JwsHeader::new(), json!({"iss": id, "aud": ISSUER, "exp": now + 60, "nbf": now,
+                "client_id": id, "response_type": "code", "redirect_uri": "https://app.example/cb", "scope": "openid",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}));
+            let (status, body) = post(&app, endpoints::PUSHED_AUTHORIZATION_REQUEST, Some((&id, &secret)), &[("request", object.as_str())]).await;
+            assert_eq!(status, 201, "a {alg} request object: {body}");
         }
     }
 }

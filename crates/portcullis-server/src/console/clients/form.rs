@@ -6,6 +6,7 @@
 
 use super::super::Posted;
 use portcullis_core::client_fields::{ClientField, Group, Shape, ALGORITHMS, CLIENT_FIELDS};
+use portcullis_core::client_profile;
 use serde_json::{Map, Value};
 
 /// How a field is entered and how its value becomes JSON.
@@ -156,8 +157,11 @@ pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
 
 /// The configuration the posted form describes: `base` with every field of
 /// the form written over it, and the fields that could not be read, named.
-/// Such a field keeps its text as a string, so the form shows it again.
+/// Such a field keeps its text as a string, so the form shows it again. A
+/// profile chosen in this form brings the rest to it
+/// ([`client_profile::adopt`]), as the review's diff then shows.
 pub fn configuration(mut base: Map<String, Value>, form: &Posted) -> (Map<String, Value>, Vec<String>) {
+    let profile_before = base.get("profile").cloned();
     let mut problems = Vec::new();
     for f in fields() {
         let raw = form.get(f.name).unwrap_or_default().trim();
@@ -184,6 +188,9 @@ pub fn configuration(mut base: Map<String, Value>, form: &Posted) -> (Map<String
             Some(value) => base.insert(f.name.to_owned(), value),
             None => base.remove(f.name),
         };
+    }
+    if base.get("profile") != profile_before.as_ref() {
+        client_profile::adopt(&mut base);
     }
     (base, problems)
 }

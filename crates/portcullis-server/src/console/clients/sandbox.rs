@@ -42,6 +42,8 @@ struct Decision {
 struct SandboxPage {
     frame: Frame,
     path: String,
+    /// Every grant the token endpoint serves.
+    grants: Vec<&'static str>,
     client: ClientView,
     grant_type: String,
     scope: String,
@@ -107,17 +109,26 @@ fn decide(
         .map(|k| k.kid().to_owned())
         .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, format!("no active {} key", alg.as_str())))?;
     let mut notes = vec![format!("The access token would live {lifetime} s.")];
-    if grant == GrantType::AuthorizationCode {
-        notes.push("At the token endpoint the scope is the one the user granted at /authorize.".into());
+    notes.extend(grant_notes(grant, &metadata));
+    if metadata.dpop_bound_access_tokens {
+        notes.push(
+            "A DPoP proof is required: the token would be bound to its key (cnf.jkt, token_type DPoP)."
+                .into(),
+        );
     }
-    if for_user && scope.contains("openid") {
+    let exchanged = grant == GrantType::TokenExchange;
+    if for_user && !exchanged && scope.contains("openid") {
         notes.push(format!(
             "An ID token signed with {} would be issued too.",
             metadata.id_token_signed_response_alg.as_str()
         ));
     }
-    if for_user && metadata.allows_grant(GrantType::RefreshToken) {
-        notes.push("A refresh token would be issued too (rotated at each use).".into());
+    if for_user && !exchanged && metadata.allows_grant(GrantType::RefreshToken) {
+        notes.push(if metadata.refresh_token_rotation {
+            "A refresh token would be issued too (rotated at each use).".into()
+        } else {
+            "A refresh token would be issued too (kept at each use: rotation is off).".into()
+        });
     }
     let limit = metadata.token_rate_limit.unwrap_or(settings.token_rate_limit);
     notes.push(match limit {
@@ -152,6 +163,41 @@ fn decide(
         tokens,
         notes,
     })
+}
+
+/// What `grant` does beyond what the preview shows.
+fn grant_notes(grant: GrantType, metadata: &ClientMetadata) -> Vec<String> {
+    match grant {
+        GrantType::AuthorizationCode => {
+            vec!["At the token endpoint the scope is the one the user granted at /authorize.".into()]
+        }
+        GrantType::DeviceCode => vec![
+            "The device polls with its device_code; the user approves the scope at /device first (RFC 8628 §3.4)."
+                .into(),
+        ],
+        GrantType::TokenExchange => {
+            let mut notes = vec![
+                "The token would be for the subject token's user, never outlive it, and name its actor in act; \
+                 no refresh token or ID token (RFC 8693 §2.2)."
+                    .into(),
+            ];
+            notes.push(match &metadata.token_exchange {
+                None => "The client has no token_exchange policy: every exchange is refused.".into(),
+                Some(policy) => format!(
+                    "Subject tokens of this client{}; audiences: the subject token's own{}.",
+                    listed(&policy.subject_clients),
+                    listed(&policy.audiences)
+                ),
+            });
+            notes
+        }
+        GrantType::ClientCredentials | GrantType::RefreshToken => Vec::new(),
+    }
+}
+
+/// `, a, b` for a policy's extra entries, or nothing.
+fn listed(extra: &[String]) -> String {
+    extra.iter().map(|entry| format!(", {entry}")).collect()
 }
 
 /// The sandbox page of `client_id`, tried with `form` when given.
@@ -208,6 +254,7 @@ async fn page(
     let page = SandboxPage {
         frame: signed.frame("clients"),
         path: client_path(&client.client_id),
+        grants: portcullis_oauth::grants::supported(),
         client,
         grant_type,
         scope,
