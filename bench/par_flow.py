@@ -5,8 +5,10 @@ sends its request_uri) to /authorize, which answers with a code at once
 (the client skips consent), and the code is exchanged at /token, one flow
 after another. Prints flows a second; on PostgreSQL (DATABASE_URL
 postgres://...) also what each flow wrote to the pushed_requests table and
-how many transactions it committed, from PostgreSQL's own statistics: what
-PAR adds to a sign-in is the difference between the two lines.
+how many transactions the database committed meanwhile (every statement
+outside a transaction counts, and so do the server's own background jobs),
+from PostgreSQL's own statistics: what PAR adds to a sign-in is the
+difference between the two lines.
 
     python3 bench/par_flow.py ISSUER CLIENT_ID SECRET USERNAME PASSWORD SECONDS
 """
@@ -25,8 +27,9 @@ def counters():
         return None
     query = ("SELECT n_tup_ins, n_tup_del, (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) "
              "FROM pg_stat_user_tables WHERE relname = 'pushed_requests'")
-    # The statistics collector publishes every 500 ms (PostgreSQL 15: at a transaction's end, at most that often).
-    time.sleep(1.2)
+    # A backend publishes its counts at a transaction's end at most once a second, and once
+    # idle after 10 s (PostgreSQL 15's PGSTAT_MIN_INTERVAL and PGSTAT_IDLE_INTERVAL): wait both out.
+    time.sleep(11)
     row = subprocess.run(["psql", database, "-Atc", query], check=True, capture_output=True, text=True).stdout
     return [int(n) for n in row.strip().split("|")]
 

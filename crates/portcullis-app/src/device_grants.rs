@@ -18,7 +18,7 @@ use chrono::TimeDelta;
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::Scope;
 use portcullis_store::device_grants::{self, DeviceGrantRecord, DeviceStatus, Poll};
-use portcullis_store::{sessions, users};
+use portcullis_store::sessions;
 use rand::Rng;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -233,15 +233,24 @@ impl App {
             Poll::TooFast { interval } => DevicePoll::TooFast(interval.max(0) as u64),
             Poll::Denied => DevicePoll::Denied,
             Poll::Redeemed => DevicePoll::Redeemed,
+            // Disabling a user revokes their grants; one approved and not yet
+            // redeemed ends here, denied, and audited as such.
+            Poll::Withdrawn(grant) => {
+                let user_id = grant.details.map(|details| details.user_id).unwrap_or_default();
+                let event = Event::DeviceDenied {
+                    client_id: grant.client_id,
+                    user_code: masked(&grant.user_code),
+                    user_id,
+                };
+                self.commit(&caller.actor(), |tx| {
+                    tx.emit(event);
+                    Ok(())
+                })?;
+                DevicePoll::Denied
+            }
             Poll::Approved(grant) => {
                 let DeviceGrantRecord { grant_id, client_id, details, created_at, user_code, .. } = *grant;
                 let Some(details) = details else { return Ok(DevicePoll::Unknown) };
-                // Disabling a user revokes their grants; one approved and not yet
-                // redeemed ends here, as denied.
-                let user = users::find(&mut *self.db.get()?, &details.user_id)?;
-                if user.is_none_or(|user| user.disabled_at.is_some()) {
-                    return Ok(DevicePoll::Denied);
-                }
                 let event = Event::DeviceRedeemed {
                     client_id: client_id.clone(),
                     user_code: masked(&user_code),

@@ -5,6 +5,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A connection to either backend. Queries written once against it run on
@@ -47,18 +48,38 @@ impl DbConnection {
     }
 }
 
-/// How long a connection that answered is trusted without asking again.
-/// Checking at every take from the pool cost a round trip to PostgreSQL per
-/// database call (as many as the work itself on the sign-in path); now a
-/// connection in steady use is pinged at most once a second, and one taken
-/// after a longer rest is pinged first, so one that died with the server
-/// (a restart, a failover) is replaced rather than failing a request.
+/// How long a connection that answered a ping is trusted without another
+/// (HikariCP's `aliveBypassWindowMs` is the same idea). Checking at every
+/// take from the pool cost a round trip to PostgreSQL per database call (as
+/// many as the work itself on the sign-in path); now a connection in steady
+/// use is pinged at most once a second, and one taken after a longer rest is
+/// pinged first, so one that died with the server (a restart, a failover)
+/// is replaced rather than failing a request.
 const TRUSTED_FOR: Duration = Duration::from_secs(1);
 
-/// A connection in the pool, with when it last answered a ping.
+/// Queries so far that found their connection lost ([`note_lost_connection`]).
+static LOST_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Notes a query `error` that means its connection is gone (the server
+/// restarted, failed over or ended it): from then on every pooled connection
+/// answers a ping before its next use, however recently it answered one, so
+/// a dead connection fails one request, not every request for a second.
+pub(crate) fn note_lost_connection(error: &diesel::result::Error) {
+    use diesel::result::{DatabaseErrorKind, Error};
+    if matches!(
+        error,
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
+    ) {
+        LOST_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection in the pool, with when it last answered a ping and how many
+/// lost connections had been noted then.
 pub struct PoolConnection {
     conn: DbConnection,
     answered: Instant,
+    lost_before: u64,
 }
 
 impl Deref for PoolConnection {
@@ -146,16 +167,20 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<PoolConnection, StoreError> {
-        Ok(PoolConnection { conn: self.open()?, answered: Instant::now() })
+        let lost_before = LOST_CONNECTIONS.load(Ordering::Relaxed);
+        Ok(PoolConnection { conn: self.open()?, answered: Instant::now(), lost_before })
     }
 
-    /// Pings a connection that has not answered within [`TRUSTED_FOR`].
+    /// Pings a connection that has not answered within [`TRUSTED_FOR`], or
+    /// since a lost connection was noted.
     fn is_valid(&self, conn: &mut PoolConnection) -> Result<(), StoreError> {
-        if conn.answered.elapsed() < TRUSTED_FOR {
+        let lost = LOST_CONNECTIONS.load(Ordering::Relaxed);
+        if conn.answered.elapsed() < TRUSTED_FOR && conn.lost_before == lost {
             return Ok(());
         }
-        conn.conn.ping().map_err(StoreError::Query)?;
+        conn.conn.ping().map_err(StoreError::from)?;
         conn.answered = Instant::now();
+        conn.lost_before = lost;
         Ok(())
     }
 

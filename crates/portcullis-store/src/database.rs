@@ -57,8 +57,9 @@ impl Database {
     /// The connection timeout bounds every wait: for a free connection, for
     /// a new one to open, and (PostgreSQL's `statement_timeout`) for a
     /// statement. A connection taken from the pool is pinged first unless it
-    /// answered within the last second, so one that died with the server is
-    /// replaced rather than failing a request.
+    /// answered within the last second and no query has found its connection
+    /// lost since, so one that died with the server fails at most one request
+    /// before it is replaced.
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
         Self::build(url, options, 1)
     }
@@ -106,10 +107,10 @@ impl Database {
         if self.backend() != Backend::Postgres {
             return work(&mut conn);
         }
-        conn.batch_execute("SET statement_timeout = 0").map_err(StoreError::Query)?;
+        conn.batch_execute("SET statement_timeout = 0").map_err(StoreError::from)?;
         let done = work(&mut conn);
         let limit = format!("SET statement_timeout = {}", self.timeout.as_millis().max(1));
-        conn.batch_execute(&limit).map_err(StoreError::Query)?;
+        conn.batch_execute(&limit).map_err(StoreError::from)?;
         done
     }
 
@@ -136,7 +137,7 @@ impl Database {
     /// Checks that the database answers a query.
     pub fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.get()?;
-        R2D2Connection::ping(&mut **conn).map_err(StoreError::Query)
+        R2D2Connection::ping(&mut **conn).map_err(StoreError::from)
     }
 
     /// The backend in use.

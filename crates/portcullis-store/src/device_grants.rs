@@ -213,6 +213,8 @@ pub enum Poll {
     Redeemed,
     /// Approved, and now redeemed by this poll (one update decides).
     Approved(Box<DeviceGrantRecord>),
+    /// Approved by a user disabled since (or gone): now denied instead.
+    Withdrawn(Box<DeviceGrantRecord>),
 }
 
 /// By how much a device's interval grows each time it polls too fast (RFC 8628 §3.5).
@@ -256,6 +258,20 @@ pub fn poll(
             DeviceStatus::Denied => Ok(Poll::Denied),
             DeviceStatus::Redeemed => Ok(Poll::Redeemed),
             DeviceStatus::Approved => {
+                // An approval stands only while its user may sign in.
+                let user = grant.details.as_ref().map(|details| details.user_id.as_str());
+                let enabled = match user {
+                    Some(user_id) => {
+                        crate::users::find(conn, user_id)?.is_some_and(|user| user.disabled_at.is_none())
+                    }
+                    None => false,
+                };
+                if !enabled {
+                    diesel::update(this.filter(device_grants::status.eq(DeviceStatus::Approved.as_str())))
+                        .set(device_grants::status.eq(DeviceStatus::Denied.as_str()))
+                        .execute(conn)?;
+                    return Ok(Poll::Withdrawn(Box::new(grant)));
+                }
                 let redeemed =
                     diesel::update(this.filter(device_grants::status.eq(DeviceStatus::Approved.as_str())))
                         .set(device_grants::status.eq(DeviceStatus::Redeemed.as_str()))

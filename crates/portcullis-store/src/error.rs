@@ -29,7 +29,7 @@ pub enum StoreError {
     Pool(#[from] r2d2::Error),
     /// A query failed.
     #[error("database query failed: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     /// A unique constraint refused the write: someone else wrote first.
     #[error("conflicting write: {0}")]
     Conflict(String),
@@ -41,6 +41,15 @@ pub enum StoreError {
         /// What could not be read.
         reason: String,
     },
+}
+
+impl From<diesel::result::Error> for StoreError {
+    /// A failed query; one that found its connection lost is noted, so that
+    /// the pool checks its connections again.
+    fn from(error: diesel::result::Error) -> Self {
+        crate::connection::note_lost_connection(&error);
+        StoreError::Query(error)
+    }
 }
 
 impl StoreError {
@@ -61,7 +70,7 @@ impl StoreError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::Conflict(info.message().to_owned())
             }
-            other => StoreError::Query(other),
+            other => StoreError::from(other),
         }
     }
 }

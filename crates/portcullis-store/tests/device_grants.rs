@@ -7,7 +7,22 @@ use portcullis_core::grant::CodeDetails;
 use portcullis_core::Scope;
 use portcullis_store::backend_tests;
 use portcullis_store::device_grants::{self, DeviceGrantRecord, DeviceStatus, Poll};
+use portcullis_store::users::{self, UserChange, UserRecord};
 use portcullis_store::StoreError;
+
+/// The user `approved` names, enabled.
+fn alice() -> UserRecord {
+    UserRecord {
+        user_id: "alice".into(),
+        username: "alice".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        claims: Default::default(),
+        attributes: Default::default(),
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+        disabled_at: None,
+    }
+}
 
 fn grant(hash: u8, user_code: &str, now: DateTime<Utc>) -> DeviceGrantRecord {
     DeviceGrantRecord {
@@ -47,6 +62,7 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         let now = Utc::now();
+        users::create(&mut conn, &alice()).unwrap();
         device_grants::insert(&mut conn, &grant(1, "BCDFGHJK", now)).unwrap();
         assert!(matches!(device_grants::insert(&mut conn, &grant(2, "BCDFGHJK", now)), Err(StoreError::Conflict(_))), "a user code is taken once");
         assert_eq!(device_grants::poll(&mut conn, &[1; 32], "other", now).unwrap(), Poll::Unknown, "another client's");
@@ -64,12 +80,19 @@ backend_tests! {
         assert_eq!(redeemed.details, Some(approved()));
         assert_eq!(device_grants::poll(&mut conn, &[1; 32], "tv", now).unwrap(), Poll::Redeemed, "redeemed once");
 
+        // Approved, then its user disabled: withdrawn, and denied from then on.
+        device_grants::insert(&mut conn, &grant(4, "DFGHJKLM", now)).unwrap();
+        assert!(device_grants::decide(&mut conn, "DFGHJKLM", Some(&approved()), now).unwrap());
+        users::update(&mut conn, "alice", UserChange { disabled: Some(true), ..UserChange::default() }).unwrap();
+        assert!(matches!(device_grants::poll(&mut conn, &[4; 32], "tv", now).unwrap(), Poll::Withdrawn(_)));
+        assert_eq!(device_grants::poll(&mut conn, &[4; 32], "tv", now).unwrap(), Poll::Denied);
+
         device_grants::insert(&mut conn, &grant(3, "CDFGHJKL", now)).unwrap();
         assert!(device_grants::decide(&mut conn, "CDFGHJKL", None, now).unwrap());
         assert_eq!(device_grants::poll(&mut conn, &[3; 32], "tv", now).unwrap(), Poll::Denied);
         let later = now + TimeDelta::seconds(601);
         assert_eq!(device_grants::poll(&mut conn, &[3; 32], "tv", later).unwrap(), Poll::Expired);
         assert!(!device_grants::decide(&mut conn, "BCDFGHJK", Some(&approved()), later).unwrap());
-        assert_eq!(device_grants::delete_expired(&mut conn, later).unwrap(), 2);
+        assert_eq!(device_grants::delete_expired(&mut conn, later).unwrap(), 3);
     }
 }

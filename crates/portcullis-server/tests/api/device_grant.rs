@@ -68,7 +68,11 @@ impl Browser {
         let consent = self.get(&next).await.text().await.unwrap();
         let shown = user_code.to_ascii_uppercase();
         assert!(
-            consent.contains(&format!("<strong>{}-{}</strong>", &shown[..4], &shown[shown.len() - 4..])),
+            consent.contains(&format!(
+                r#"<strong class="user-code">{}-{}</strong>"#,
+                &shown[..4],
+                &shown[shown.len() - 4..]
+            )),
             "{consent}"
         );
         let form = [

@@ -175,22 +175,21 @@ fn grant_notes(grant: GrantType, metadata: &ClientMetadata) -> Vec<String> {
             "The device polls with its device_code; the user approves the scope at /device first (RFC 8628 §3.4)."
                 .into(),
         ],
-        GrantType::TokenExchange => {
-            let mut notes = vec![
-                "The token would be for the subject token's user, never outlive it, and name its actor in act; \
-                 no refresh token or ID token (RFC 8693 §2.2)."
-                    .into(),
-            ];
-            notes.push(match &metadata.token_exchange {
-                None => "The client has no token_exchange policy: every exchange is refused.".into(),
-                Some(policy) => format!(
-                    "Subject tokens of this client{}; audiences: the subject token's own{}.",
-                    listed(&policy.subject_clients),
-                    listed(&policy.audiences)
-                ),
-            });
-            notes
-        }
+        GrantType::TokenExchange => vec![match &metadata.token_exchange {
+            None => "The client has no token_exchange policy: every exchange is refused.".into(),
+            Some(policy) => format!(
+                "The token would be for the subject token's subject and never outlive it; {} \
+                 No refresh token or ID token is issued for an exchange. Subject tokens of this client{}; \
+                 audiences: the subject token's own{}.",
+                if policy.impersonation {
+                    "act names the actor token's subject, and without an actor token there is none (impersonation)."
+                } else {
+                    "act names the actor token's subject, or this client (RFC 8693 §4.1)."
+                },
+                listed(&policy.subject_clients),
+                listed(&policy.audiences)
+            ),
+        }],
         GrantType::ClientCredentials | GrantType::RefreshToken => Vec::new(),
     }
 }
