@@ -28,7 +28,9 @@ pub struct AccessTokenClaims {
     /// A unique identifier, used for revocation.
     pub jti: String,
     /// The grant (authorization code) the token descends from, so that all
-    /// of a grant's tokens can be revoked at once; absent for client credentials.
+    /// of a grant's tokens can be revoked at once; absent for client
+    /// credentials. A token exchanged from a client's own token names that
+    /// token's `jti` here, and is revoked with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
     /// Issued at, seconds since the epoch.

@@ -46,9 +46,14 @@ impl RevocationList {
     }
 
     /// Whether the token `jti`, or the grant it was issued from, is revoked.
+    /// A token exchanged from a token of no grant (a client's own, RFC 8693)
+    /// names that token's `jti` as its grant, and is revoked with it.
     pub fn is_revoked(&self, jti: &str, grant_id: Option<&str>) -> bool {
-        self.tokens.read().expect("revocation lock").contains_key(jti)
-            || grant_id.is_some_and(|grant| self.is_grant_revoked(grant))
+        let token_revoked = {
+            let tokens = self.tokens.read().expect("revocation lock");
+            tokens.contains_key(jti) || grant_id.is_some_and(|grant| tokens.contains_key(grant))
+        };
+        token_revoked || grant_id.is_some_and(|grant| self.is_grant_revoked(grant))
     }
 
     /// Whether the grant `grant_id` is revoked.

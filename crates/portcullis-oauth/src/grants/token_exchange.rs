@@ -35,6 +35,9 @@ struct Party {
     exp: i64,
     /// Its grant, for revocation.
     grant_id: Option<String>,
+    /// Its own `jti`, for an access token: what an exchange from a token with
+    /// no grant (a client's own) is revoked with.
+    jti: Option<String>,
     /// Who already acts for it (RFC 8693 §4.1).
     act: Option<Value>,
 }
@@ -48,6 +51,7 @@ impl From<AccessTokenClaims> for Party {
             aud: claims.aud,
             exp: claims.exp,
             grant_id: claims.grant_id,
+            jti: Some(claims.jti),
             act: claims.act,
         }
     }
@@ -95,6 +99,7 @@ fn subject(
                 aud: claims.aud,
                 exp: claims.exp,
                 grant_id: None,
+                jti: None,
                 act: None,
             }
         }
@@ -113,7 +118,8 @@ fn subject(
     // A user's subject is re-derived for the exchanging client: pairwise subjects differ by client.
     let holder = context.clients.get(&party.client_id).filter(|c| c.disabled_at.is_none());
     let holder = holder.ok_or_else(|| OAuthError::invalid_request("the subject_token's client is gone"))?;
-    if party.grant_id.is_some() || kind == ID_TOKEN_TYPE {
+    // A client's own token names the client as its subject (RFC 9068 §2.2); any other subject is a user.
+    if context.clients.get(&party.sub).is_none() {
         party.sub = resubject(context, &holder, &party.sub)?;
     }
     Ok(party)
@@ -190,7 +196,8 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
     }
     let grantee = Grantee {
         sub: &subject.sub,
-        grant_id: subject.grant_id.clone(),
+        // Revoked with the subject's grant, or, for a token of no grant, with the token itself.
+        grant_id: subject.grant_id.clone().or_else(|| subject.jti.clone()),
         user: None,
         userinfo_claims: &[],
         dpop_jkt: context.dpop_jkt,

@@ -126,4 +126,31 @@ backend_tests! {
         assert!(issued.get("act").is_none(), "impersonation names no actor: {issued}");
         assert_eq!(exchanged["scope"], Value::Null, "an ID token grants no scope: {exchanged}");
     }
+
+    #[tokio::test]
+    async fn a_services_own_token_is_exchanged_again_and_dies_with_it(db) {
+        let service = register(&db, json!({"client_name": "Billing", "grant_types": ["client_credentials"], "scope": "profile"}));
+        let gw = gateway(&db, json!({"subject_clients": [service.0], "audiences": [ORDERS]}));
+        let browser = browser(&db);
+        let (status, own) = browser.exchange(pair(&service), &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, 200, "{own}");
+        let subject = own["access_token"].as_str().unwrap();
+        let (status, exchanged) = browser.exchange(pair(&gw), &exchange_of(subject, &[("audience", ORDERS)])).await;
+        assert_eq!(status, 200, "{exchanged}");
+        let first = exchanged["access_token"].as_str().unwrap();
+        assert_eq!(payload(first)["sub"], service.0.as_str(), "the service stays the subject");
+        // Exchanged again, from the exchanged token: still the service's, not a user's.
+        let (status, again) = browser.exchange(pair(&gw), &exchange_of(first, &[])).await;
+        assert_eq!(status, 200, "{again}");
+        let second = again["access_token"].as_str().unwrap();
+        assert_eq!(browser.introspect(pair(&gw), second).await["active"], true);
+
+        // Revoking the service's own token (RFC 7009) revokes both exchanges from it.
+        let response = browser.http.post(format!("{}/revoke", browser.app.address)).basic_auth(&service.0, Some(&service.1))
+            .form(&[("token", subject)]).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        for token in [first, second] {
+            assert_eq!(browser.introspect(pair(&gw), token).await["active"], false, "revoked with its subject");
+        }
+    }
 }
