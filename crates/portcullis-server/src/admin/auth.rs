@@ -45,7 +45,8 @@ fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
     check_holder(&claims, Presentation::Bearer, None)
         .map_err(|refused| AdminError::from(OAuthFailure(refused)))?;
     if claims.grant_id.is_some() {
-        // A user's token acts for the user; only a client's own token administers.
+        // A user's token acts for the user, an exchanged token for its subject;
+        // only a client's own token administers.
         return Err(invalid_token("the admin API takes client-credentials tokens only"));
     }
     // RFC 9068 §4: a resource server accepts only tokens meant for it; the

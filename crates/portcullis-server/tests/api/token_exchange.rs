@@ -129,7 +129,7 @@ backend_tests! {
 
     #[tokio::test]
     async fn a_services_own_token_is_exchanged_again_and_dies_with_it(db) {
-        let service = register(&db, json!({"client_name": "Billing", "grant_types": ["client_credentials"], "scope": "profile"}));
+        let service = register(&db, json!({"client_name": "Billing", "grant_types": ["client_credentials"], "scope": "openid profile"}));
         let gw = gateway(&db, json!({"subject_clients": [service.0], "audiences": [ORDERS]}));
         let browser = browser(&db);
         let (status, own) = browser.exchange(pair(&service), &[("grant_type", "client_credentials")]).await;
@@ -139,6 +139,12 @@ backend_tests! {
         assert_eq!(status, 200, "{exchanged}");
         let first = exchanged["access_token"].as_str().unwrap();
         assert_eq!(payload(first)["sub"], service.0.as_str(), "the service stays the subject");
+        // It is no user's token: UserInfo refuses it, whatever its scope.
+        let (status, exchanged_here) = browser.exchange(pair(&gw), &exchange_of(subject, &[])).await;
+        assert_eq!((status, exchanged_here["scope"].as_str()), (200, Some("openid profile")), "{exchanged_here}");
+        let userinfo = browser.http.get(format!("{}/userinfo", browser.app.address))
+            .bearer_auth(exchanged_here["access_token"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(userinfo.status(), 403, "insufficient_scope: no user");
         // Exchanged again, from the exchanged token: still the service's, not a user's.
         let (status, again) = browser.exchange(pair(&gw), &exchange_of(first, &[])).await;
         assert_eq!(status, 200, "{again}");
