@@ -250,6 +250,13 @@ impl ClientRegistry {
             .or_else(|| self.documents.as_ref().and_then(|documents| documents.kept(client_id)))
     }
 
+    /// Whether `sub` is a client's own id: a client-credentials token names
+    /// its client as `sub` (RFC 9068 §2.2), and so does what is exchanged
+    /// from one; such a subject is no user.
+    pub fn is_client_subject(&self, sub: &str) -> bool {
+        self.get(sub).is_some()
+    }
+
     /// The stored client `client_id`, if this instance's mirror holds it.
     fn live(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
         self.clients.read().expect("client registry lock").live.get(client_id).cloned()

@@ -258,25 +258,24 @@ pub fn poll(
             DeviceStatus::Denied => Ok(Poll::Denied),
             DeviceStatus::Redeemed => Ok(Poll::Redeemed),
             DeviceStatus::Approved => {
-                // An approval stands only while its user may sign in.
-                let user = grant.details.as_ref().map(|details| details.user_id.as_str());
-                let enabled = match user {
-                    Some(user_id) => {
-                        crate::users::find(conn, user_id)?.is_some_and(|user| user.disabled_at.is_none())
-                    }
+                // An approval stands only while its user may sign in; one update
+                // settles it either way, so of concurrent polls exactly one does.
+                let enabled = match &grant.details {
+                    Some(details) => crate::users::find(conn, &details.user_id)?
+                        .is_some_and(|user| user.disabled_at.is_none()),
                     None => false,
                 };
-                if !enabled {
+                let settled = if enabled { DeviceStatus::Redeemed } else { DeviceStatus::Denied };
+                let won =
                     diesel::update(this.filter(device_grants::status.eq(DeviceStatus::Approved.as_str())))
-                        .set(device_grants::status.eq(DeviceStatus::Denied.as_str()))
-                        .execute(conn)?;
-                    return Ok(Poll::Withdrawn(Box::new(grant)));
-                }
-                let redeemed =
-                    diesel::update(this.filter(device_grants::status.eq(DeviceStatus::Approved.as_str())))
-                        .set(device_grants::status.eq(DeviceStatus::Redeemed.as_str()))
-                        .execute(conn)?;
-                Ok(if redeemed == 1 { Poll::Approved(Box::new(grant)) } else { Poll::Redeemed })
+                        .set(device_grants::status.eq(settled.as_str()))
+                        .execute(conn)?
+                        == 1;
+                Ok(match (won, enabled) {
+                    (false, _) => Poll::Redeemed,
+                    (true, true) => Poll::Approved(Box::new(grant)),
+                    (true, false) => Poll::Withdrawn(Box::new(grant)),
+                })
             }
         }
     })

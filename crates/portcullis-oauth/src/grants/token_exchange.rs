@@ -118,8 +118,7 @@ fn subject(
     // A user's subject is re-derived for the exchanging client: pairwise subjects differ by client.
     let holder = context.clients.get(&party.client_id).filter(|c| c.disabled_at.is_none());
     let holder = holder.ok_or_else(|| OAuthError::invalid_request("the subject_token's client is gone"))?;
-    // A client's own token names the client as its subject (RFC 9068 §2.2); any other subject is a user.
-    if context.clients.get(&party.sub).is_none() {
+    if !context.clients.is_client_subject(&party.sub) {
         party.sub = resubject(context, &holder, &party.sub)?;
     }
     Ok(party)

@@ -127,7 +127,7 @@ async fn answer(
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
     // Only tokens of a user with the openid scope reach the user's claims: not a
     // client's own token, nor one exchanged from it (whose sub is the client).
-    let users_token = claims.grant_id.is_some() && flow.clients.get(&claims.sub).is_none();
+    let users_token = claims.grant_id.is_some() && !flow.clients.is_client_subject(&claims.sub);
     if !users_token || !scope.contains("openid") {
         return Err(
             OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope").into()
