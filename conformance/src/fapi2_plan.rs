@@ -690,8 +690,9 @@ pub async fn refresh_token(rp: &RelyingParty) -> Result<Outcome> {
 }
 
 /// `par-ensure-reused-request-uri-prior-to-auth-completion-succeeds`: the
-/// page loaded twice before signing in. The suite warns when the second
-/// load fails (FAPI 2.0 §5.3.2.2 note 3).
+/// page loaded before signing in, then again in another browser (the
+/// suite's runners each have their own), where signing in gets a code. The
+/// suite warns when the second load fails (FAPI 2.0 §5.3.2.2 note 3).
 pub async fn request_uri_loaded_twice(rp: &RelyingParty) -> Result<Outcome> {
     let client = rp.register_fapi2().await?;
     let pushed = rp.fapi2_request(&client, |_| {});
@@ -701,7 +702,7 @@ pub async fn request_uri_loaded_twice(rp: &RelyingParty) -> Result<Outcome> {
     match rp.journey(&url).await?.landing {
         Landing::Callback(params) if params.contains_key("code") => Ok(Outcome::Passed),
         other => Ok(Outcome::Warning(format!(
-            "a request_uri is spent when the page first loads, so a second load led to {other:?}"
+            "a second load of the request_uri before signing in led to {other:?}"
         ))),
     }
 }

@@ -6,6 +6,7 @@
 
 use portcullis_app::registration::InitialAccessTokenRequest;
 use portcullis_app::{Actor, App};
+use portcullis_conformance::report::Outcome;
 use portcullis_conformance::target::{ClientCredentials, Clients, User};
 use portcullis_conformance::Target;
 use portcullis_core::user::Address;
@@ -88,6 +89,8 @@ backend_tests! {
         println!("{report}");
         let failed: Vec<_> = report.failures().map(|entry| entry.name).collect();
         assert!(failed.is_empty(), "failed: {failed:?}\n{report}");
+        let warned = report.entries.iter().filter(|entry| matches!(entry.outcome, Outcome::Warning(_)));
+        assert_eq!(warned.count(), 0, "nothing the plans only warn about either\n{report}");
         assert_eq!(report.entries.len(), 139, "every module and check ran");
     }
 }

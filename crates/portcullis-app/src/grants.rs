@@ -14,7 +14,7 @@ use crate::{secrets, Actor, App, AppError, Event};
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::authorization_request::AuthorizationRequest;
 use portcullis_core::client::{ClientMetadata, MAX_ACCESS_TOKEN_LIFETIME};
-use portcullis_core::grant::{CodeDetails, RefreshDetails};
+use portcullis_core::grant::{CodeDetails, Exchanged, RefreshDetails};
 use portcullis_core::{AuthorizationCode, RefreshToken};
 use portcullis_store::change_log::{self, ChangeKind};
 use portcullis_store::codes::{self, CodeRecord, Redemption};
@@ -104,6 +104,21 @@ pub enum CodeRedemption {
     },
 }
 
+/// The refresh family a token exchange starts (RFC 8693 §2.2.1: a refresh
+/// token where the client's policy says so), within the subject's grant.
+pub struct ExchangeFamily {
+    /// The subject token's grant: revoking it ends the family.
+    pub grant_id: String,
+    /// The user the subject token acts for.
+    pub user_id: String,
+    /// The scope exchanged for.
+    pub scope: portcullis_core::Scope,
+    /// What each refresh mints again; the family ends when the subject token expires.
+    pub carried: Exchanged,
+    /// The exchanging client's refresh lifetimes.
+    pub policy: RefreshPolicy,
+}
+
 /// A live refresh token, found before its request is checked and rotated.
 pub struct RefreshGrant {
     /// Its family.
@@ -131,7 +146,8 @@ pub enum Rotated {
     /// The token was spent within the client's reuse interval: refused,
     /// nothing revoked.
     JustRotated,
-    /// The token was spent before: its grant is now revoked.
+    /// The token was spent before: its grant is now revoked (for an
+    /// exchange's family, the family alone).
     Reused,
     /// Expired, revoked or unknown.
     Invalid,
@@ -151,6 +167,25 @@ pub enum TokenRevocation {
 
 fn seconds(s: u64) -> TimeDelta {
     TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2))
+}
+
+/// A new family of the grant `grant_id`, held by `client_id` for `user_id`,
+/// started `now` and ending at `expires_at`.
+fn new_family(
+    grant_id: &str,
+    client_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> FamilyRecord {
+    FamilyRecord {
+        family_id: uuid::Uuid::new_v4().to_string(),
+        grant_id: grant_id.to_owned(),
+        client_id: client_id.to_owned(),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        expires_at,
+    }
 }
 
 /// A new refresh token of the family `family_id` carrying `details`, and
@@ -270,24 +305,53 @@ impl App {
         dpop_jkt: Option<String>,
     ) -> Result<RefreshToken, AppError> {
         let now = self.clock.now();
-        let family = FamilyRecord {
-            family_id: uuid::Uuid::new_v4().to_string(),
-            grant_id: code.grant_id.clone(),
-            client_id: code.client_id.clone(),
-            user_id: code.details.user_id.clone(),
-            created_at: now,
-            expires_at: now + policy.absolute,
-        };
+        let family =
+            new_family(&code.grant_id, &code.client_id, &code.details.user_id, now, now + policy.absolute);
         let carried = RefreshDetails {
             scope: code.details.scope.clone(),
             auth_time: code.details.auth_time,
             sid: code.details.sid.clone(),
             claims: code.details.claims.clone(),
             dpop_jkt,
+            exchanged: None,
         };
         let (token, first) = new_refresh_token(&family.family_id, carried, now, policy);
         refresh::start_family(&mut *self.db.get()?, &family, &first)?;
         Ok(token)
+    }
+
+    /// Audits `caller`'s token exchange (RFC 8693) as `token.exchanged`
+    /// and, with `refresh`, starts in the same transaction the refresh
+    /// family it answers (returning its first token).
+    pub fn record_token_exchange(
+        &self,
+        caller: &Caller,
+        exchanged: Event,
+        refresh: Option<ExchangeFamily>,
+    ) -> Result<Option<RefreshToken>, AppError> {
+        self.commit(&caller.actor(), |tx| {
+            let token = match refresh {
+                Some(start) => {
+                    let ends = DateTime::from_timestamp(start.carried.expires_at, 0).unwrap_or(tx.now);
+                    let ends = ends.min(tx.now + start.policy.absolute);
+                    let family = new_family(&start.grant_id, &caller.client_id, &start.user_id, tx.now, ends);
+                    let carried = RefreshDetails {
+                        scope: start.scope,
+                        auth_time: 0,
+                        sid: String::new(),
+                        claims: Default::default(),
+                        dpop_jkt: None,
+                        exchanged: Some(start.carried),
+                    };
+                    let (token, first) = new_refresh_token(&family.family_id, carried, tx.now, start.policy);
+                    refresh::start_family(tx.conn, &family, &first)?;
+                    Some(token)
+                }
+                None => None,
+            };
+            tx.emit(exchanged);
+            Ok(token)
+        })
     }
 
     /// The refresh token `token` and its family, if it was ever issued.
@@ -326,6 +390,19 @@ impl App {
         let rotation = refresh::rotate(&mut *self.db.get()?, &grant.hash, &next, now, policy.reuse_interval)?;
         Ok(match rotation {
             Rotation::Rotated { .. } => Rotated::Rotated(token),
+            Rotation::Reused { family_revoked: true, .. } if grant.details.exchanged.is_some() => {
+                // An exchange's family is the exchanging client's: it ends alone
+                // (revoked by the rotation), never the subject's grant.
+                let event = Event::TokenRefreshReused {
+                    client_id: caller.client_id.clone(),
+                    grant_id: grant.grant_id.clone(),
+                };
+                self.commit(&caller.actor(), |tx| {
+                    tx.emit(event);
+                    Ok(())
+                })?;
+                Rotated::Reused
+            }
             Rotation::Reused { family_revoked: true, .. } => {
                 self.revoke_grant(caller, &grant.grant_id, GrantRevocation::RefreshReused)?;
                 tracing::warn!(client_id = %caller.client_id, family = %grant.family_id, "refresh token reused; its family is revoked");
@@ -373,14 +450,6 @@ impl App {
         })
     }
 
-    /// Audits `caller`'s token exchange (RFC 8693) as `token.exchanged`.
-    pub fn record_token_exchange(&self, caller: &Caller, exchanged: Event) -> Result<(), AppError> {
-        self.commit(&caller.actor(), |tx| {
-            tx.emit(exchanged);
-            Ok(())
-        })
-    }
-
     /// Revokes the access token `jti` of `caller`, valid until
     /// `expires_at`, on every instance (RFC 7009 §2.1).
     pub fn revoke_access_token(
@@ -409,21 +478,37 @@ impl App {
     /// with it (RFC 7009 §2.1) every access token of the same grant.
     pub fn revoke_refresh_token(&self, caller: &Caller, token: &str) -> Result<TokenRevocation, AppError> {
         let now = self.clock.now();
-        let (family, revoked) = {
+        let (family, record, revoked) = {
             // Given back before the revocation takes its own connection.
             let conn = &mut *self.db.get()?;
-            let Some((family, _)) = refresh::find(conn, &secrets::hash(token))? else {
+            let Some((family, record)) = refresh::find(conn, &secrets::hash(token))? else {
                 return Ok(TokenRevocation::Nothing);
             };
             // The grant's revocation in the change log, which every instance follows.
             let revoked = change_log::is_revoked(conn, ChangeKind::Grant, &family.grant_id, now)?;
-            (family, revoked)
+            (family, record, revoked)
         };
         if family.client_id != caller.client_id {
             return Ok(TokenRevocation::NotYours);
         }
         if family.expires_at <= now || revoked {
             return Ok(TokenRevocation::Nothing);
+        }
+        if record.details.exchanged.is_some() {
+            // An exchange's family is the exchanging client's: it ends alone, never
+            // the subject's grant (whose access tokens the exchanged ones share).
+            let event = Event::TokenRevoked {
+                client_id: caller.client_id.clone(),
+                token_type: "refresh_token",
+                jti: None,
+                grant_id: None,
+            };
+            self.commit(&caller.actor(), |tx| {
+                refresh::revoke_family(tx.conn, &family.family_id, "revoked by the client", tx.now)?;
+                tx.emit(event);
+                Ok(())
+            })?;
+            return Ok(TokenRevocation::Revoked);
         }
         self.revoke_grant(caller, &family.grant_id, GrantRevocation::ByClient)?;
         tracing::info!(client_id = %caller.client_id, "refresh token revoked with its grant");

@@ -1,15 +1,16 @@
 //! Pushed authorization requests (RFC 9126): a client sends its
 //! authorization request to the server directly, authenticated, and the
 //! browser carries only a `request_uri` naming it. The request is kept as
-//! validated, under the hash of its `request_uri`, and taken once.
+//! validated, under the hash of its `request_uri`, and taken once; while
+//! the user signs in, the interaction holds it and a reload takes it back.
 //!
 //! Protocol operations: the authenticated client is their authority, and
 //! nothing is audited (a pushed request changes nothing until a user acts on it).
 
 use crate::{secrets, App, AppError};
 use chrono::TimeDelta;
-use portcullis_core::authorization_request::AuthorizationRequest;
-use portcullis_store::pushed_requests;
+use portcullis_core::authorization_request::{AuthorizationRequest, Pushed};
+use portcullis_store::{pushed_requests, sessions};
 use std::time::Duration;
 
 /// How every `request_uri` this server issues begins (RFC 9126 §2.2).
@@ -31,13 +32,26 @@ impl App {
 
     /// Takes the request `client_id` pushed as `request_uri`: `None` when
     /// there is none, it expired, another client pushed it, or it was taken
-    /// before (RFC 9126 §4: a `request_uri` is used once).
+    /// before and its authorization completed (RFC 9126 §4: a `request_uri`
+    /// is used once). Taken before and not expired, it comes back from the
+    /// interaction still waiting with it, which ends (FAPI 2.0 §5.3.2.2
+    /// note 3: a reload before the authorization completes succeeds; RFC
+    /// 9126 §4 allows it).
     pub fn take_pushed_request(
         &self,
         client_id: &str,
         request_uri: &str,
     ) -> Result<Option<AuthorizationRequest>, AppError> {
-        let hash = secrets::hash(request_uri);
-        Ok(pushed_requests::take(&mut *self.db.get()?, &hash, client_id, self.clock.now())?)
+        let (conn, now) = (&mut *self.db.get()?, self.clock.now());
+        let hash = secrets::hash(&format!("{client_id} {request_uri}")).to_vec();
+        if let Some((request, expires_at)) =
+            pushed_requests::take(conn, &secrets::hash(request_uri), client_id, now)?
+        {
+            let pushed = Pushed { hash, expires_at: expires_at.timestamp() };
+            return Ok(Some(AuthorizationRequest { pushed: Some(pushed), ..request }));
+        }
+        let reloaded = sessions::take_pushed_interaction(conn, &hash, now)?;
+        Ok(reloaded
+            .map(|interaction| AuthorizationRequest { pushed: interaction.pushed, ..interaction.request }))
     }
 }

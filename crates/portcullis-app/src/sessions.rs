@@ -90,7 +90,7 @@ impl Interaction {
     fn of(id: InteractionId, record: InteractionRecord) -> Self {
         Self {
             id,
-            request: record.request,
+            request: AuthorizationRequest { pushed: record.pushed, ..record.request },
             session_id: record.session_id,
             started_at: record.created_at,
             hash: record.interaction_hash,
@@ -192,6 +192,7 @@ impl App {
             session_id: session.map(|s| s.session_id.clone()),
             created_at: now,
             expires_at: now + lifetime(INTERACTION_LIFETIME),
+            pushed: request.pushed.clone(),
         };
         sessions::create_interaction(&mut *self.db.get()?, &record)?;
         Ok((Interaction::of(id, record), csrf))

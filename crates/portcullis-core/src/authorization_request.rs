@@ -123,6 +123,21 @@ pub struct AuthorizationRequest {
     /// is sent to a redirect URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_user_code: Option<String>,
+    /// For a pushed request (RFC 9126), what the interaction holding it
+    /// keeps so that a reload of `/authorize` takes it back; stored beside
+    /// the JSON, not in it.
+    #[serde(skip)]
+    pub pushed: Option<Pushed>,
+}
+
+/// Where a pushed request (RFC 9126) is found again while its user signs in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pushed {
+    /// The SHA-256 of its client and `request_uri`.
+    pub hash: Vec<u8>,
+    /// When its `request_uri` expires, seconds since the epoch: no reload
+    /// takes it back after.
+    pub expires_at: i64,
 }
 
 impl AuthorizationRequest {
@@ -300,6 +315,7 @@ pub fn validate(
         shared_claims,
         dpop_jkt: dpop_jkt.map(str::to_owned),
         device_user_code: None,
+        pushed: None,
     })
 }
 

@@ -470,10 +470,12 @@ impl ClientMetadata {
                 "the authorization_code grant needs at least one redirect URI",
             ));
         }
-        if self.allows_grant(GrantType::RefreshToken) && !code && !self.allows_grant(GrantType::DeviceCode) {
+        let issuing =
+            [GrantType::DeviceCode, GrantType::TokenExchange].into_iter().any(|g| self.allows_grant(g));
+        if self.allows_grant(GrantType::RefreshToken) && !code && !issuing {
             return Err(invalid(
                 "grant_types",
-                "refresh_token is issued only with authorization_code or the device grant",
+                "refresh_token is issued only with authorization_code, the device grant or token exchange",
             ));
         }
         if self.token_endpoint_auth_method == TokenEndpointAuthMethod::None && !self.require_pkce {

@@ -365,7 +365,7 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         Shape::ExchangePolicy,
         Grants,
         "Token exchange policy",
-        r#"For the token-exchange grant (RFC 8693), as JSON: {"subject_clients": ["web"], "audiences": ["https://api.example/orders"], "id_token_subjects": false, "impersonation": false}; admins only."#,
+        r#"For the token-exchange grant (RFC 8693), as JSON: {"subject_clients": ["web"], "audiences": ["https://api.example/orders"], "id_token_subjects": false, "impersonation": false, "refresh_tokens": false}; admins only."#,
     ),
     field(
         "claim_mappings",

@@ -38,6 +38,41 @@ pub struct CodeDetails {
     pub dpop_jkt: Option<String>,
 }
 
+/// What the refresh tokens of a token exchange carry forward: every access
+/// token refreshed is the exchanged one again, for the same subject,
+/// audience and actor, never outliving the subject token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchanged {
+    /// The `sub`, as the exchanging client knows the user.
+    pub sub: String,
+    /// The audience exchanged for.
+    pub aud: String,
+    /// Who acts for the subject (RFC 8693 §4.1), when anyone does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
+    /// When the subject token expires, seconds since the epoch: no token of
+    /// the family outlives it.
+    pub expires_at: i64,
+    /// The subject token, as each refresh checks it again.
+    pub subject: ExchangedSubject,
+}
+
+/// The subject token an exchange stood on: a refresh of its family is
+/// refused once the exchange would refuse it (revoked, its client disabled
+/// or its tokens revoked, or the policy no longer admitting it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangedSubject {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Its `jti`, for an access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Its audience.
+    pub aud: String,
+    /// When it was issued, seconds since the epoch.
+    pub iat: i64,
+}
+
 /// What a refresh token carries forward from the authorization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshDetails {
@@ -45,7 +80,7 @@ pub struct RefreshDetails {
     pub scope: Scope,
     /// When the user authenticated, seconds since the epoch.
     pub auth_time: i64,
-    /// The session.
+    /// The session (empty for an exchange's family, which has none).
     pub sid: String,
     /// What the `claims` parameter asked for, for the ID tokens and access
     /// tokens of each refresh.
@@ -55,4 +90,8 @@ pub struct RefreshDetails {
     /// (RFC 9449 §5): only a proof with that key refreshes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// For a family a token exchange started (RFC 8693): what each refresh
+    /// keeps of the exchanged token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchanged: Option<Exchanged>,
 }

@@ -1,7 +1,8 @@
 //! What a client may do with token exchange (RFC 8693), as an admin sets
 //! it in the client's `token_exchange` member: whose tokens it may
 //! exchange, for which audiences, whether an ID token may stand as the
-//! subject, and whether it may impersonate. Without the member, the client
+//! subject, whether it may impersonate, and whether it gets refresh
+//! tokens. Without the member, the client
 //! may not exchange at all.
 
 use crate::client::MetadataError;
@@ -32,6 +33,12 @@ pub struct ExchangePolicy {
     /// client as its actor (delegation, RFC 8693 §4.1).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub impersonation: bool,
+    /// Whether an exchange for a user's token (one of a grant) also answers
+    /// a refresh token, when the client has the refresh grant: it refreshes
+    /// the same exchanged token, and its family dies with the subject
+    /// token and its grant.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_tokens: bool,
 }
 
 /// The most entries each list holds.

@@ -119,5 +119,6 @@ pub fn verification_request(
         claims: Default::default(),
         dpop_jkt: None,
         device_user_code: normalize_user_code(user_code).as_deref().map(shown),
+        pushed: None,
     }
 }

@@ -96,7 +96,16 @@ impl Authorization {
         t: &'static crate::locale::Texts,
     ) -> Result<HttpResponse, PageError> {
         let authorizer = Authorizer { app: self.app.clone().into_inner(), clients: self.clients.clone() };
-        match authorizer.next(&request, session, interaction.as_ref()).await? {
+        let step = authorizer.next(&request, session, interaction.as_ref()).await?;
+        let interaction = match (&step, interaction) {
+            // Answered: the interaction ends, so no reload of a pushed request revives it.
+            (Step::Refuse(..), Some(interaction)) => {
+                self.run(move |app| app.finish_interaction(&interaction)).await?;
+                None
+            }
+            (_, interaction) => interaction,
+        };
+        match step {
             // A device's request has no redirect URI: its refusal is a page (RFC 8628 §3.3).
             Step::Refuse(_, why) if request.device_user_code.is_some() => {
                 Ok(crate::pages::protocol_error_page(crate::views::Chrome { t, brand: &self.branding }, why))

@@ -50,6 +50,7 @@ struct Row {
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
     consumed_at: Option<NaiveDateTime>,
+    user_id: Option<String>,
 }
 
 /// Stores a newly issued code.
@@ -62,6 +63,7 @@ pub fn insert(conn: &mut DbConnection, code: &CodeRecord) -> Result<(), StoreErr
         created_at: code.created_at.naive_utc(),
         expires_at: code.expires_at.naive_utc(),
         consumed_at: None,
+        user_id: Some(code.details.user_id.clone()),
     };
     diesel::insert_into(authorization_codes::table)
         .values(row)
@@ -116,6 +118,17 @@ pub fn redeem(
         }
         _ => Redemption::Invalid,
     })
+}
+
+/// Withdraws the codes issued for `user_id` and not yet redeemed (the user
+/// was disabled); returns how many.
+pub fn withdraw_user_codes(conn: &mut DbConnection, user_id: &str) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        authorization_codes::table
+            .filter(authorization_codes::user_id.eq(user_id))
+            .filter(authorization_codes::consumed_at.is_null()),
+    )
+    .execute(conn)?)
 }
 
 /// Deletes codes that expired before `before`; returns how many.

@@ -26,8 +26,8 @@ pub fn insert(
     Ok(())
 }
 
-/// Takes the request `client_id` pushed under `request_hash`, if it is
-/// still live at `now`: one consuming delete decides, so of several
+/// Takes the request `client_id` pushed under `request_hash`, with when it
+/// expires, if it is still live at `now`: one consuming delete decides, so of several
 /// concurrent uses one gets it. Another client's use takes nothing, so it
 /// cannot spend the request either.
 pub fn take(
@@ -35,7 +35,7 @@ pub fn take(
     request_hash: &[u8],
     client_id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<AuthorizationRequest>, StoreError> {
+) -> Result<Option<(AuthorizationRequest, DateTime<Utc>)>, StoreError> {
     let taken: Option<(String, NaiveDateTime)> = diesel::delete(
         pushed_requests::table
             .filter(pushed_requests::request_hash.eq(request_hash))
@@ -46,7 +46,7 @@ pub fn take(
     .optional()?;
     match taken {
         Some((request, expires_at)) if expires_at > now.naive_utc() => {
-            Ok(Some(json::read("pushed_requests", "a pushed request", &request)?))
+            Ok(Some((json::read("pushed_requests", "a pushed request", &request)?, expires_at.and_utc())))
         }
         _ => Ok(None),
     }

@@ -103,6 +103,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         consumed_at -> Nullable<Timestamp>,
+        user_id -> Nullable<Text>,
     }
 }
 
@@ -186,6 +187,8 @@ diesel::table! {
         session_id -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        pushed_hash -> Nullable<Binary>,
+        pushed_until -> Nullable<Timestamp>,
     }
 }
 

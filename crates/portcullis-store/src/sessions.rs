@@ -5,7 +5,7 @@ use crate::schema::{consents, interactions, sessions};
 use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_core::authorization_request::AuthorizationRequest;
+use portcullis_core::authorization_request::{AuthorizationRequest, Pushed};
 
 /// A browser session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +41,8 @@ pub struct InteractionRecord {
     pub created_at: DateTime<Utc>,
     /// When it is abandoned.
     pub expires_at: DateTime<Utc>,
+    /// For a request pushed (RFC 9126), what a reload takes it back by.
+    pub pushed: Option<Pushed>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -64,6 +66,8 @@ struct InteractionRow {
     session_id: Option<String>,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    pushed_hash: Option<Vec<u8>>,
+    pushed_until: Option<NaiveDateTime>,
 }
 
 /// Stores a new session.
@@ -166,6 +170,12 @@ pub fn create_interaction(
         session_id: interaction.session_id.clone(),
         created_at: interaction.created_at.naive_utc(),
         expires_at: interaction.expires_at.naive_utc(),
+        pushed_hash: interaction.pushed.as_ref().map(|pushed| pushed.hash.clone()),
+        pushed_until: interaction
+            .pushed
+            .as_ref()
+            .and_then(|pushed| DateTime::from_timestamp(pushed.expires_at, 0))
+            .map(|at| at.naive_utc()),
     };
     diesel::insert_into(interactions::table).values(row).execute(conn).map_err(StoreError::from_write)?;
     Ok(())
@@ -183,17 +193,49 @@ pub fn live_interaction(
         .select(InteractionRow::as_select())
         .first(conn)
         .optional()?;
-    row.map(|r| {
-        Ok(InteractionRecord {
+    row.map(InteractionRecord::try_from).transpose()
+}
+
+impl TryFrom<InteractionRow> for InteractionRecord {
+    type Error = StoreError;
+
+    fn try_from(r: InteractionRow) -> Result<Self, StoreError> {
+        Ok(Self {
             request: json::read("interactions", "a live interaction", &r.request)?,
             interaction_hash: r.interaction_hash,
             csrf_hash: r.csrf_hash,
             session_id: r.session_id,
             created_at: r.created_at.and_utc(),
             expires_at: r.expires_at.and_utc(),
+            pushed: r
+                .pushed_hash
+                .zip(r.pushed_until)
+                .map(|(hash, until)| Pushed { hash, expires_at: until.and_utc().timestamp() }),
         })
-    })
-    .transpose()
+    }
+}
+
+/// Takes back the request of the live interaction started from the pushed
+/// request under `pushed_hash` (a reload of `/authorize` before the
+/// authorization completed), while its `request_uri` has not expired: one
+/// consuming delete, so the interaction ends and of concurrent reloads one
+/// gets it.
+pub fn take_pushed_interaction(
+    conn: &mut DbConnection,
+    pushed_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<InteractionRecord>, StoreError> {
+    let now = now.naive_utc();
+    let taken: Option<InteractionRow> = diesel::delete(
+        interactions::table
+            .filter(interactions::pushed_hash.eq(pushed_hash))
+            .filter(interactions::pushed_until.gt(now))
+            .filter(interactions::expires_at.gt(now)),
+    )
+    .returning(interactions::all_columns)
+    .get_results(conn)?
+    .pop();
+    taken.map(InteractionRecord::try_from).transpose()
 }
 
 /// Records that the user logged in, with session `session_id`, for an interaction.

@@ -25,7 +25,8 @@ backend_tests! {
         pushed_requests::insert(&mut conn, &[1; 32], &request("app"), now + TimeDelta::seconds(60)).unwrap();
         pushed_requests::insert(&mut conn, &[2; 32], &request("app"), now - TimeDelta::seconds(1)).unwrap();
         assert_eq!(pushed_requests::take(&mut conn, &[1; 32], "other", now).unwrap(), None, "another client's");
-        assert_eq!(pushed_requests::take(&mut conn, &[1; 32], "app", now).unwrap(), Some(request("app")));
+        let (taken, expires_at) = pushed_requests::take(&mut conn, &[1; 32], "app", now).unwrap().unwrap();
+        assert_eq!((taken, expires_at.timestamp()), (request("app"), (now + TimeDelta::seconds(60)).timestamp()));
         assert_eq!(pushed_requests::take(&mut conn, &[1; 32], "app", now).unwrap(), None, "used once");
         assert_eq!(pushed_requests::take(&mut conn, &[2; 32], "app", now).unwrap(), None, "expired");
         pushed_requests::insert(&mut conn, &[3; 32], &request("app"), now - TimeDelta::seconds(1)).unwrap();

@@ -22,6 +22,7 @@ fn token(hash: u8, idle: TimeDelta) -> RefreshRecord {
             sid: "s1".into(),
             claims: Default::default(),
             dpop_jkt: None,
+            exchanged: None,
         },
         created_at: now(),
         expires_at: now() + idle,

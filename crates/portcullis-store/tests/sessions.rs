@@ -1,7 +1,7 @@
 //! Sessions, interactions and consents, on SQLite and PostgreSQL.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use portcullis_core::authorization_request::{AuthorizationRequest, Prompt};
+use portcullis_core::authorization_request::{AuthorizationRequest, Prompt, Pushed};
 use portcullis_core::{ClientId, Scope};
 use portcullis_store::backend_tests;
 use portcullis_store::sessions::{self, InteractionRecord, SessionRecord};
@@ -44,11 +44,13 @@ fn interaction(hash: u8, lifetime: TimeDelta) -> InteractionRecord {
             shared_claims: Vec::new(),
             dpop_jkt: None,
             device_user_code: None,
+            pushed: None,
         },
         csrf_hash: vec![hash ^ 0xff; 32],
         session_id: None,
         created_at: now(),
         expires_at: now() + lifetime,
+        pushed: None,
     }
 }
 
@@ -95,6 +97,25 @@ backend_tests! {
         assert!(sessions::finish_interaction(&mut conn, &[1; 32]).unwrap());
         assert!(!sessions::finish_interaction(&mut conn, &[1; 32]).unwrap(), "finished once");
         assert_eq!(sessions::live_interaction(&mut conn, &[1; 32], Utc::now()).unwrap(), None);
+    }
+
+    #[test]
+    fn an_interaction_of_a_pushed_request_is_taken_back_once_while_live(db) {
+        let db = db.connect();
+        let mut conn = db.get().unwrap();
+        let pushed = |hash: u8, seconds: i64| Some(Pushed { hash: vec![hash; 32], expires_at: Utc::now().timestamp() + seconds });
+        let waiting = InteractionRecord { pushed: pushed(9, 60), ..interaction(1, TimeDelta::minutes(10)) };
+        sessions::create_interaction(&mut conn, &waiting).unwrap();
+        sessions::create_interaction(&mut conn, &InteractionRecord { pushed: pushed(8, 60), ..interaction(2, TimeDelta::seconds(-1)) }).unwrap();
+        sessions::create_interaction(&mut conn, &InteractionRecord { pushed: pushed(7, -1), ..interaction(3, TimeDelta::minutes(10)) }).unwrap();
+        assert_eq!(sessions::live_interaction(&mut conn, &[1; 32], Utc::now()).unwrap(), Some(waiting.clone()), "kept");
+        assert_eq!(sessions::take_pushed_interaction(&mut conn, &[6; 32], Utc::now()).unwrap(), None, "another request's");
+        assert_eq!(sessions::take_pushed_interaction(&mut conn, &[8; 32], Utc::now()).unwrap(), None, "the interaction expired");
+        assert_eq!(sessions::take_pushed_interaction(&mut conn, &[7; 32], Utc::now()).unwrap(), None, "the request_uri expired");
+        assert!(sessions::live_interaction(&mut conn, &[3; 32], Utc::now()).unwrap().is_some(), "and its interaction goes on");
+        assert_eq!(sessions::take_pushed_interaction(&mut conn, &[9; 32], Utc::now()).unwrap(), Some(waiting));
+        assert_eq!(sessions::take_pushed_interaction(&mut conn, &[9; 32], Utc::now()).unwrap(), None, "taken once");
+        assert_eq!(sessions::live_interaction(&mut conn, &[1; 32], Utc::now()).unwrap(), None, "the interaction ended");
     }
 
     #[test]

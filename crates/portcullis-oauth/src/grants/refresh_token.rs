@@ -3,7 +3,10 @@
 //! a retired one again revokes the family and every access token of its grant.
 //! A client with `refresh_token_rotation` off (FAPI 2.0 §5.3.2.1) keeps its
 //! token: the answer carries none (RFC 6749 §5.1), and the token stays.
+//! A family a token exchange started mints the exchanged token again
+//! ([`token_exchange::mint`]).
 
+use super::token_exchange;
 use super::{
     audience, granted_scope, invalid_grant, reads_user, user_tokens, GrantContext, Issued, Requested,
     TokenResponse, UserGrant,
@@ -57,7 +60,14 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     }
     // RFC 6749 §6: a narrower scope may be asked, never a wider one.
     let scope = granted_scope(&request.requested, &family.details.scope)?;
-    let reads_user = reads_user(client, &family.details.claims);
+    let aud = match &family.details.exchanged {
+        Some(exchanged) => {
+            token_exchange::recheck(context, exchanged, &family.grant_id)?;
+            token_exchange::refreshed_audience(&request.requested, exchanged)?
+        }
+        None => audience(&request.requested, client, &settings.issuer)?,
+    };
+    let reads_user = family.details.exchanged.is_none() && reads_user(client, &family.details.claims);
     let (caller, policy) = (context.caller(), RefreshPolicy::of(&client.metadata));
     let (family, rotated, user) = protocol_operation(app, move |app| {
         let rotated = app.rotate_refresh(&caller, policy, &family)?;
@@ -79,7 +89,19 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
         Rotated::Invalid => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
     };
     let carried = &family.details;
-    let aud = audience(&request.requested, client, &settings.issuer)?;
+    if let Some(exchanged) = &carried.exchanged {
+        let (access_token, lifetime) =
+            token_exchange::mint(context, exchanged, Some(family.grant_id), &scope)?;
+        return Ok(TokenResponse {
+            access_token,
+            token_type: context.token_type(),
+            issued_token_type: None,
+            expires_in: lifetime,
+            scope: scope.to_string(),
+            id_token: None,
+            refresh_token: token,
+        });
+    }
     let grant = UserGrant {
         user_id: &family.user_id,
         grant_id: &family.grant_id,

@@ -6,18 +6,23 @@
 //! token's own), only a scope within the subject token's. The issued token
 //! names its actor in `act` (the actor token's subject, or the client),
 //! unless the policy allows impersonation and no actor token is sent; it
-//! never outlives the subject token, carries the subject's grant (so
-//! revoking that grant revokes it), and comes without a refresh token. A
-//! subject or actor token that is invalid or may not be exchanged is
-//! `invalid_request` (§2.2.2).
+//! never outlives the subject token and carries the subject's grant (so
+//! revoking that grant revokes it). A refresh token comes with it only
+//! where the policy says so, for a user's token of a grant: each refresh
+//! mints the exchanged token again, and its family dies with the subject
+//! token and its grant. A subject or actor token that is invalid or may not
+//! be exchanged is `invalid_request` (§2.2.2).
 
-use super::{access_token_claims, sign, GrantContext, Grantee, Issued, TokenResponse};
-use crate::clients::RegisteredClient;
+use super::{
+    access_token_claims, invalid_grant, sign, GrantContext, Grantee, Issued, Requested, TokenResponse,
+};
 use crate::params::Params;
 use crate::storage::protocol_operation;
+use portcullis_app::grants::{ExchangeFamily, RefreshPolicy};
 use portcullis_app::Event;
+use portcullis_core::grant::{Exchanged, ExchangedSubject};
 use portcullis_core::token_exchange::{ExchangePolicy, ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
-use portcullis_core::{ErrorCode, OAuthError, Scope};
+use portcullis_core::{ErrorCode, GrantType, OAuthError, Scope};
 use portcullis_jose::{AccessTokenClaims, IdTokenClaims};
 use serde_json::{json, Value};
 
@@ -25,6 +30,8 @@ use serde_json::{json, Value};
 struct Party {
     /// Its `sub`.
     sub: String,
+    /// The user it acts for, when it acts for one.
+    user_id: Option<String>,
     /// The client it was issued to (`client_id`, or an ID token's `aud`).
     client_id: String,
     /// Its scope (none for an ID token).
@@ -33,6 +40,8 @@ struct Party {
     aud: String,
     /// When it expires.
     exp: i64,
+    /// When it was issued.
+    iat: i64,
     /// Its grant, for revocation.
     grant_id: Option<String>,
     /// Its own `jti`, for an access token: what an exchange from a token with
@@ -47,9 +56,11 @@ impl From<AccessTokenClaims> for Party {
         Self {
             scope: Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default(),
             sub: claims.sub,
+            user_id: None,
             client_id: claims.client_id,
             aud: claims.aud,
             exp: claims.exp,
+            iat: claims.iat,
             grant_id: claims.grant_id,
             jti: Some(claims.jti),
             act: claims.act,
@@ -94,10 +105,12 @@ fn subject(
                 })?;
             Party {
                 sub: claims.sub,
+                user_id: None,
                 client_id: claims.aud.clone(),
                 scope: Scope::default(),
                 aud: claims.aud,
                 exp: claims.exp,
+                iat: claims.iat,
                 grant_id: None,
                 jti: None,
                 act: None,
@@ -119,18 +132,14 @@ fn subject(
     let holder = context.clients.get(&party.client_id).filter(|c| c.disabled_at.is_none());
     let holder = holder.ok_or_else(|| OAuthError::invalid_request("the subject_token's client is gone"))?;
     if !context.clients.is_client_subject(&party.sub) {
-        party.sub = resubject(context, &holder, &party.sub)?;
+        let subjects = context.keys.subjects();
+        let user_id = subjects
+            .user_id(&holder.metadata, &party.sub)
+            .ok_or_else(|| OAuthError::invalid_request("the subject names no user"))?;
+        party.sub = subjects.subject(&context.client.metadata, &user_id);
+        party.user_id = Some(user_id);
     }
     Ok(party)
-}
-
-/// The `sub` of the user `holder` knows as `sub`, as the exchanging client knows them.
-fn resubject(context: &GrantContext<'_>, holder: &RegisteredClient, sub: &str) -> Result<String, OAuthError> {
-    let subjects = context.keys.subjects();
-    let user_id = subjects
-        .user_id(&holder.metadata, sub)
-        .ok_or_else(|| OAuthError::invalid_request("the subject names no user"))?;
-    Ok(subjects.subject(&context.client.metadata, &user_id))
 }
 
 /// RFC 8693 §2.1, §2.2: checks the request and mints the token.
@@ -193,31 +202,39 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
             "the scope exceeds the subject_token's or the client's",
         ));
     }
-    let grantee = Grantee {
-        sub: &subject.sub,
-        // Revoked with the subject's grant, or, for a token of no grant, with the token itself.
-        grant_id: subject.grant_id.clone().or_else(|| subject.jti.clone()),
-        user: None,
-        userinfo_claims: &[],
-        dpop_jkt: context.dpop_jkt,
-        act: act.clone(),
+    // Revoked with the subject's grant, or, for a token of no grant, with the token itself.
+    let grant_id = subject.grant_id.clone().or_else(|| subject.jti.clone());
+    let of = ExchangedSubject {
+        client_id: subject.client_id.clone(),
+        jti: subject.jti.clone(),
+        aud: subject.aud.clone(),
+        iat: subject.iat,
     };
-    let mut unsigned = access_token_claims(client, context.settings, &grantee, &scope, aud.clone());
-    // Never outliving the subject (or actor) token.
-    unsigned.claims.exp = unsigned.claims.exp.min(expires);
-    let lifetime = u64::try_from(unsigned.claims.exp - unsigned.claims.iat).unwrap_or(0);
-    let token = sign(context.keys, client.metadata.access_token_signed_response_alg, |key| {
-        unsigned.claims.sign_with(key, &unsigned.mapped)
-    })?;
-    let (caller, actor) = (context.caller(), act.as_ref().and_then(|a| a["sub"].as_str()).map(str::to_owned));
+    let carried =
+        Exchanged { sub: subject.sub.clone(), aud: aud.clone(), act, expires_at: expires, subject: of };
+    let (token, lifetime) = mint(context, &carried, grant_id, &scope)?;
+    // RFC 8693 §2.2.1: a refresh token only where the policy says so, for a
+    // user's token whose grant the family dies with.
+    let refresh = match (subject.grant_id, subject.user_id) {
+        (Some(grant_id), Some(user_id))
+            if policy.refresh_tokens && client.metadata.allows_grant(GrantType::RefreshToken) =>
+        {
+            let policy = RefreshPolicy::of(&client.metadata);
+            Some(ExchangeFamily { grant_id, user_id, scope: scope.clone(), carried: carried.clone(), policy })
+        }
+        _ => None,
+    };
+    let caller = context.caller();
     let exchanged = Event::TokenExchanged {
         client_id: client.id.as_str().to_owned(),
         subject_client_id: subject.client_id,
-        sub: subject.sub,
-        aud,
-        act: actor,
+        sub: carried.sub,
+        aud: carried.aud,
+        act: carried.act.as_ref().and_then(|a| a["sub"].as_str()).map(str::to_owned),
     };
-    protocol_operation(context.app, move |app| app.record_token_exchange(&caller, exchanged)).await?;
+    let refresh_token =
+        protocol_operation(context.app, move |app| app.record_token_exchange(&caller, exchanged, refresh))
+            .await?;
     Ok(TokenResponse {
         access_token: token,
         token_type: context.token_type(),
@@ -225,8 +242,80 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
         expires_in: lifetime,
         scope: scope.to_string(),
         id_token: None,
-        refresh_token: None,
+        refresh_token,
     })
+}
+
+/// The access token of an exchange, or of its refresh: for `carried`'s
+/// subject, audience and actor, in `grant_id`, with `scope`, bound to the
+/// request's DPoP key, never outliving the subject token. With its lifetime.
+pub(super) fn mint(
+    context: &GrantContext<'_>,
+    carried: &Exchanged,
+    grant_id: Option<String>,
+    scope: &Scope,
+) -> Result<(String, u64), OAuthError> {
+    let client = context.client;
+    let grantee = Grantee {
+        sub: &carried.sub,
+        grant_id,
+        user: None,
+        userinfo_claims: &[],
+        dpop_jkt: context.dpop_jkt,
+        act: carried.act.clone(),
+    };
+    let mut unsigned = access_token_claims(client, context.settings, &grantee, scope, carried.aud.clone());
+    unsigned.claims.exp = unsigned.claims.exp.min(carried.expires_at);
+    let lifetime = u64::try_from(unsigned.claims.exp - unsigned.claims.iat).unwrap_or(0);
+    let token = sign(context.keys, client.metadata.access_token_signed_response_alg, |key| {
+        unsigned.claims.sign_with(key, &unsigned.mapped)
+    })?;
+    Ok((token, lifetime))
+}
+
+/// The audience of a refresh of an exchange's family: the one exchanged
+/// for, which a `resource` may only repeat (RFC 8707 §2.2).
+pub(super) fn refreshed_audience(requested: &Requested, carried: &Exchanged) -> Result<String, OAuthError> {
+    match requested.resources.as_slice() {
+        [] => Ok(carried.aud.clone()),
+        [one] if *one == carried.aud => Ok(carried.aud.clone()),
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "an exchanged token is refreshed for its own audience",
+        )),
+    }
+}
+
+/// What the exchange checked, checked again at each refresh of its family:
+/// the policy still grants refresh tokens and still admits the subject
+/// token's client, the audience and (without `act`) impersonation; the
+/// subject token is not revoked, nor its client disabled or its tokens
+/// revoked. The family's grant is `grant_id`.
+pub(super) fn recheck(
+    context: &GrantContext<'_>,
+    carried: &Exchanged,
+    grant_id: &str,
+) -> Result<(), OAuthError> {
+    let client = context.client;
+    let Some(policy) = client.metadata.token_exchange.as_ref().filter(|policy| policy.refresh_tokens) else {
+        return Err(invalid_grant("this client's exchange policy no longer grants refresh tokens"));
+    };
+    let subject = &carried.subject;
+    let admitted = policy.admits_subject_client(&subject.client_id, client.id.as_str())
+        && (carried.aud == subject.aud || policy.audiences.contains(&carried.aud))
+        && (carried.act.is_some() || policy.impersonation);
+    let issued_at = chrono::DateTime::from_timestamp(subject.iat, 0).unwrap_or_default();
+    let holder_live = context
+        .clients
+        .get(&subject.client_id)
+        .is_some_and(|holder| holder.disabled_at.is_none() && !holder.revoked_at_issue(issued_at));
+    let revoked =
+        subject.jti.as_deref().is_some_and(|jti| context.revocations.is_revoked(jti, Some(grant_id)));
+    if admitted && holder_live && !revoked {
+        Ok(())
+    } else {
+        Err(invalid_grant("the token this refresh token was exchanged from may no longer be exchanged"))
+    }
 }
 
 /// An `act` claim (RFC 8693 §4.1): `sub` and `client_id` of the actor,

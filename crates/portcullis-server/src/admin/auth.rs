@@ -1,69 +1,133 @@
-//! Who calls the admin API: the holder of an active bearer access token
-//! this server issued by client credentials for this server (a DPoP-bound
-//! token is refused here). Which admin scope
-//! each call needs is the application layer's to check.
+//! Who calls the admin API: the holder of an active access token this
+//! server issued by client credentials for this server, as a bearer token
+//! or, for a DPoP-bound one, as `Authorization: DPoP` with a proof of its
+//! key for this request (RFC 9449 §7). Which admin scope each call needs is
+//! the application layer's to check.
 
 use crate::admin::error::AdminError;
 use crate::authorization::Authorization;
 use crate::headers;
-use crate::oauth_response::OAuthFailure;
+use crate::oauth_response::{ResourceFailure, DPOP_NONCE};
 use crate::KeyRing;
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::{ready, Ready};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
+use futures_util::future::LocalBoxFuture;
 use portcullis_app::Actor;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
-use portcullis_oauth::grants::TokenSettings;
+use portcullis_oauth::dpop::{Dpop, ProofRequest};
+use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
+
+fn invalid_token(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidToken, description)
+}
 
 /// An authenticated admin: the client whose token was presented, as the
 /// actor of the operations it calls.
 #[derive(Debug)]
 pub struct Admin(pub Actor);
 
-fn invalid_token(description: &str) -> AdminError {
-    OAuthFailure(OAuthError::new(ErrorCode::InvalidToken, description)).into()
-}
-
-fn authenticate(req: &HttpRequest) -> Result<Admin, AdminError> {
-    let (Some(keys), Some(settings), Some(revocations), Some(flow)) = (
+async fn authenticate(req: HttpRequest) -> Result<Admin, AdminError> {
+    let (Some(keys), Some(settings), Some(revocations), Some(flow), Some(dpop)) = (
         req.app_data::<web::Data<KeyRing>>(),
         req.app_data::<web::Data<TokenSettings>>(),
         req.app_data::<web::Data<RevocationList>>(),
         req.app_data::<web::Data<Authorization>>(),
+        req.app_data::<web::Data<Dpop>>(),
     ) else {
         return Err(AdminError::unavailable("the admin API is mounted without its state"));
     };
-    let token = headers::bearer(req).ok_or(AdminError::NoToken)?;
+    let (scheme, token) = headers::access_token(&req).ok_or(AdminError::NoToken)?;
+    let failed = |error: OAuthError| AdminError::Token(ResourceFailure { error, scheme });
     let check = TokenCheck { keys, settings, revocations, clients: &flow.clients };
+    // The token first: it is checked in memory, the proof records its jti.
     let claims = check
         .active(&token)
-        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
-    // RFC 9449 §7.2: a DPoP-bound token is never taken as a bearer token (and
-    // the admin API takes bearer tokens only).
-    check_holder(&claims, Presentation::Bearer, None)
-        .map_err(|refused| AdminError::from(OAuthFailure(refused)))?;
+        .ok_or_else(|| failed(invalid_token("the access token is invalid, expired or revoked")))?;
+    // RFC 9449 §7.1: a token presented as DPoP comes with a proof of its key
+    // for this very request (method, URL, and the token's hash).
+    let proven = match scheme {
+        Presentation::Dpop => {
+            let presented = ProofRequest {
+                proofs: headers::dpop_proofs(&req),
+                method: req.method().as_str(),
+                endpoint: req.path(),
+                access_token: Some(&token),
+            };
+            dpop.check(&presented).await.map_err(failed)?
+        }
+        Presentation::Bearer => None,
+    };
+    // RFC 9449 §7.2: a DPoP-bound token is never taken as a bearer token.
+    check_holder(&claims, scheme, proven.as_ref().map(|proven| proven.jkt.as_str())).map_err(failed)?;
+    if let Some(client) = flow.clients.get(&claims.client_id) {
+        grants::ensure_proof_alg(&client, proven.as_ref()).map_err(failed)?;
+    }
+    if let Some(nonce) = proven.and_then(|proven| proven.nonce) {
+        req.extensions_mut().insert(NextNonce(nonce));
+    }
     if claims.grant_id.is_some() {
         // A user's token acts for the user, an exchanged token for its subject;
         // only a client's own token administers.
-        return Err(invalid_token("the admin API takes client-credentials tokens only"));
+        return Err(failed(invalid_token("the admin API takes client-credentials tokens only")));
     }
     // RFC 9068 §4: a resource server accepts only tokens meant for it; the
     // admin API is this server itself.
     if claims.aud != settings.issuer.as_str() {
-        return Err(invalid_token("the access token was issued for another audience"));
+        return Err(failed(invalid_token("the access token was issued for another audience")));
     }
-    crate::usage::attribute(req, &claims.client_id);
+    crate::usage::attribute(&req, &claims.client_id);
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
-    Ok(Admin(Actor::AdminClient { client_id: claims.client_id, scope, address: flow.proxies.client_ip(req) }))
+    Ok(Admin(Actor::AdminClient {
+        client_id: claims.client_id,
+        scope,
+        address: flow.proxies.client_ip(&req),
+    }))
 }
 
 impl FromRequest for Admin {
     type Error = AdminError;
-    type Future = Ready<Result<Self, AdminError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AdminError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        Box::pin(authenticate(req.clone()))
     }
+}
+
+/// The DPoP nonce a request's proof passed without, to send on (RFC 9449 §8.2).
+#[derive(Clone)]
+struct NextNonce(String);
+
+/// Answers a request that presented its token as DPoP as RFC 9449 §7.1
+/// says: a refusal of its token that the application layer made (knowing
+/// no scheme) with a `DPoP` challenge, and any answer with the `DPoP-Nonce`
+/// to use next when its proof did not carry the current one.
+pub async fn dpop_answers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let as_dpop = matches!(headers::access_token(req.request()), Some((Presentation::Dpop, _)));
+    let mut res = next.call(req).await?;
+    if !as_dpop {
+        return Ok(res.map_into_left_body());
+    }
+    let refused = match res.response().error().and_then(|error| error.as_error::<AdminError>()) {
+        Some(AdminError::Token(failure)) if failure.scheme == Presentation::Bearer => {
+            Some(failure.error.clone())
+        }
+        _ => None,
+    };
+    if let Some(error) = refused {
+        let answer = ResourceFailure { error, scheme: Presentation::Dpop }.error_response();
+        return Ok(res.into_response(answer).map_into_right_body());
+    }
+    let nonce = res.request().extensions().get::<NextNonce>().cloned();
+    if let Some(value) = nonce.and_then(|NextNonce(nonce)| HeaderValue::from_str(&nonce).ok()) {
+        res.headers_mut().insert(HeaderName::from_static(DPOP_NONCE), value);
+    }
+    Ok(res.map_into_left_body())
 }

@@ -2,7 +2,7 @@
 //! `field` for invalid metadata, as RFC 7591 §3.2.2 names the errors),
 //! the right status, and never cached.
 
-use crate::oauth_response::{no_store, OAuthFailure};
+use crate::oauth_response::{no_store, no_token_challenge, OAuthFailure, ResourceFailure};
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use portcullis_app::AppError;
@@ -13,10 +13,11 @@ use std::fmt;
 /// An admin API error response.
 #[derive(Debug)]
 pub enum AdminError {
-    /// No bearer token at all: 401 with a challenge that names no error (RFC 6750 §3.1).
+    /// No access token at all: 401 with challenges that name no error (RFC 6750 §3.1, RFC 9449 §7.2).
     NoToken,
-    /// An invalid or under-scoped bearer token (RFC 6750 §3.1).
-    Token(OAuthFailure),
+    /// An invalid or under-scoped access token (RFC 6750 §3.1), or a DPoP
+    /// proof that does not pass (RFC 9449 §7.1).
+    Token(ResourceFailure),
     /// Any other refusal.
     Refused(Refusal),
 }
@@ -117,7 +118,7 @@ impl From<AppError> for AdminError {
 
 impl From<OAuthFailure> for AdminError {
     fn from(failure: OAuthFailure) -> Self {
-        Self::Token(failure)
+        Self::Token(failure.into())
     }
 }
 
@@ -145,12 +146,10 @@ impl ResponseError for AdminError {
             Self::NoToken => {
                 let mut response = HttpResponse::Unauthorized();
                 no_store(&mut response);
-                response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="portcullis""#)).json(
-                    serde_json::json!({
-                        "error": "invalid_request",
-                        "error_description": "an admin access token is required (Authorization: Bearer …)",
-                    }),
-                )
+                response.insert_header((header::WWW_AUTHENTICATE, no_token_challenge())).json(serde_json::json!({
+                    "error": "invalid_request",
+                    "error_description": "an admin access token is required (Authorization: Bearer or DPoP)",
+                }))
             }
             Self::Token(failure) => failure.error_response(),
             Self::Refused(refusal) => {

@@ -1,5 +1,6 @@
-//! The admin REST API under `/admin/v1`: bearer tokens of this server with
-//! admin scopes (see [`auth`]), JSON in and out, errors as [`error`] says.
+//! The admin REST API under `/admin/v1`: access tokens of this server with
+//! admin scopes, as bearer or DPoP tokens (see [`auth`]), JSON in and out,
+//! errors as [`error`] says.
 
 pub mod admin_roles;
 pub mod alert_rules;
@@ -40,7 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(openapi::document))
             .default_service(crate::allowed_methods::refuse_except("GET")),
     );
-    cfg.service(routes::mount(scope));
+    cfg.service(routes::mount(scope).wrap(actix_web::middleware::from_fn(auth::dpop_answers)));
 }
 
 /// Runs the application operation `work` off the request threads, answered

@@ -204,7 +204,7 @@ pub fn build(issuer: &Issuer) -> Value {
         "servers": [{"url": issuer.as_str()}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"admin": {"type": "oauth2", "description": "A client-credentials access token of this server",
+            "securitySchemes": {"admin": {"type": "oauth2", "description": "A client-credentials access token of this server: Authorization: Bearer, or DPoP with a proof for a DPoP-bound one (RFC 9449 §7.1)",
                 "flows": {"clientCredentials": {"tokenUrl": issuer.endpoint(endpoints::TOKEN), "scopes": scopes}}}},
             "schemas": {"Error": {"type": "object", "required": ["error", "error_description"], "properties": {
                 "error": {"type": "string"}, "error_description": {"type": "string"}, "field": {"type": "string"}}}},

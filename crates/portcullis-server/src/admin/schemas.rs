@@ -286,7 +286,8 @@ fn client_kinds() -> Vec<Value> {
                        "subject_clients": {"type": "array", "maxItems": 5, "items": text(64)},
                        "audiences": {"type": "array", "maxItems": 5,
                                      "items": {"type": "string", "pattern": format!("^https://{HOST}{PATH}$")}},
-                       "id_token_subjects": {"type": "boolean"}, "impersonation": {"type": "boolean"}}}}),
+                       "id_token_subjects": {"type": "boolean"}, "impersonation": {"type": "boolean"},
+                       "refresh_tokens": {"type": "boolean"}}}}),
             &["grant_types", "token_exchange"],
         ),
         kind(

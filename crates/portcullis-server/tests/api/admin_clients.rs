@@ -116,7 +116,8 @@ backend_tests! {
         let admin = Admin::start(&db).await;
         let url = format!("{}/admin/v1/clients", admin.app.address);
         let missing = admin.app.client.get(&url).send().await.unwrap();
-        assert_eq!(missing.headers()["www-authenticate"], r#"Bearer realm="portcullis""#);
+        let challenge = missing.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.starts_with(r#"Bearer realm="portcullis", DPoP realm="portcullis", algs=""#), "either scheme (RFC 9449 §7.2): {challenge}");
         assert_eq!(body_of(missing, 401).await["error"], "invalid_request");
         let forged = admin.app.client.get(&url).bearer_auth("e30.e30.e30").send().await.unwrap();
         assert!(forged.headers()["www-authenticate"].to_str().unwrap().contains(r#"error="invalid_token""#));

@@ -478,7 +478,7 @@ backend_tests! {
     }
 
     #[tokio::test]
-    async fn disabling_a_user_ends_their_sessions_and_refresh_families(db) {
+    async fn disabling_a_user_ends_their_sessions_refresh_families_and_codes(db) {
         with_user(&db);
         let (app, rs) = confidential_app(&db);
         let admin = portcullis_app::App::with_defaults(db.connect()).bootstrap(&portcullis_app::Actor::operator(), false).unwrap();
@@ -488,6 +488,7 @@ backend_tests! {
         let (_, tokens) = browser.exchange((&app.0, &app.1), &exchange_form(&code)).await;
         let (access, refresh) = (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
         let sub = payload(access)["sub"].as_str().unwrap().to_owned();
+        let unredeemed = browser.code(&app.0).await;
 
         let url = format!("{}/admin/v1/users/{sub}/disable", browser.app.address);
         let disabled = browser.app.client.post(&url).bearer_auth(&admin_token).send().await.unwrap();
@@ -495,6 +496,8 @@ backend_tests! {
         assert_eq!(disabled.json::<serde_json::Value>().await.unwrap()["disabled"], true);
         let (status, body) = browser.refresh((&app.0, &app.1), refresh, None).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the refresh family is revoked");
+        let (status, body) = browser.exchange((&app.0, &app.1), &exchange_form(&unredeemed)).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "a code issued before is withdrawn");
         let waited = std::time::Instant::now();
         while browser.introspect((&rs.0, &rs.1), access).await["active"] == true {
             assert!(waited.elapsed() < std::time::Duration::from_secs(1), "the access token outlived the user");

@@ -159,13 +159,45 @@ backend_tests! {
         let (status, _, tokens) = browser.with_proofs("/token", pair(&svc), &CREDENTIALS, &[&key.proof("POST", "/token", json!({}))]).await;
         assert_eq!((status, tokens["token_type"].as_str()), (200, Some("DPoP")));
 
-        // RFC 9449 §7.2: a bound token is no bearer token at the admin API either.
+        // RFC 9449 §7: at the admin API, a bound token is sent as DPoP with a
+        // proof of its key for that very request, and is no bearer token (§7.2).
         let admin = service(&db, json!({"scope": "admin:clients"}));
         let (_, _, bound) = browser.with_proofs("/token", pair(&admin), &CREDENTIALS, &[&key.proof("POST", "/token", json!({}))]).await;
-        let call = |token: &str| browser.http.get(format!("{}/admin/v1/clients", browser.app.address)).bearer_auth(token.to_owned()).send();
-        assert_eq!(call(bound["access_token"].as_str().unwrap()).await.unwrap().status(), 401);
+        let bound = bound["access_token"].as_str().unwrap();
+        let call_at = |path: &'static str, authorization: String, proof: Option<String>| {
+            let request = browser.http.get(format!("{}{path}", browser.app.address)).header("authorization", authorization);
+            let request = match proof { Some(proof) => request.header("DPoP", proof), None => request };
+            async move {
+                let response = request.send().await.unwrap();
+                let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+                (response.status().as_u16(), challenge.unwrap_or_default())
+            }
+        };
+        let call = |authorization: String, proof: Option<String>| call_at("/admin/v1/clients", authorization, proof);
+        let at_admin = |key: &DpopKey, path: &str| Some(key.proof("GET", path, json!({"ath": ath(bound)})));
+        let (status, challenge) = call(format!("Bearer {bound}"), None).await;
+        assert_eq!((status, challenge.contains("invalid_token")), (401, true), "{challenge}");
+        assert_eq!(call(format!("DPoP {bound}"), at_admin(&key, "/admin/v1/clients")).await.0, 200);
+        for (proof, why) in [(None, "no proof"), (at_admin(&DpopKey::new(), "/admin/v1/clients"), "another key"),
+                             (at_admin(&key, "/admin/v1/users"), "another URL")] {
+            let (status, challenge) = call(format!("DPoP {bound}"), proof).await;
+            assert_eq!(status, 401, "{why}");
+            assert!(challenge.starts_with("DPoP ") && challenge.contains("invalid_dpop_proof"), "{why}: {challenge}");
+        }
+        let replayed = at_admin(&key, "/admin/v1/clients");
+        assert_eq!(call(format!("DPoP {bound}"), replayed.clone()).await.0, 200);
+        let (status, challenge) = call(format!("DPoP {bound}"), replayed).await;
+        assert_eq!((status, challenge.contains("invalid_dpop_proof")), (401, true), "a proof is used once: {challenge}");
+        // A refusal of the application layer is a DPoP challenge too (RFC 9449 §7.1).
+        let (status, challenge) = call_at("/admin/v1/users", format!("DPoP {bound}"), at_admin(&key, "/admin/v1/users")).await;
+        assert_eq!(status, 403);
+        assert!(challenge.starts_with("DPoP ") && challenge.contains("insufficient_scope"), "{challenge}");
         let (_, _, bearer) = browser.with_proofs("/token", pair(&admin), &CREDENTIALS, &[]).await;
-        assert_eq!(call(bearer["access_token"].as_str().unwrap()).await.unwrap().status(), 200);
+        let bearer = bearer["access_token"].as_str().unwrap();
+        assert_eq!(call(format!("Bearer {bearer}"), None).await.0, 200);
+        let as_dpop = Some(key.proof("GET", "/admin/v1/clients", json!({"ath": ath(bearer)})));
+        let (status, challenge) = call(format!("DPoP {bearer}"), as_dpop).await;
+        assert_eq!((status, challenge.contains("invalid_token")), (401, true), "an unbound token is no DPoP token: {challenge}");
     }
 
     #[tokio::test]

@@ -121,6 +121,16 @@ backend_tests! {
 
         let (status, page) = browser.refused_by(&other.0, &[("request_uri", request_uri)]).await;
         assert_eq!(status, 400, "another client cannot use it: {page}");
+        // FAPI 2.0 §5.3.2.2 note 3 (RFC 9126 §4 allows it): loaded again before the
+        // authorization completes, here in another browser as the OIDF suite does, it
+        // is taken back from the interaction waiting with it, which ends.
+        let elsewhere = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let url = reqwest::Url::parse_with_params(&format!("{}/authorize", browser.app.address), &[("client_id", app.0.as_str()), ("request_uri", request_uri)]).unwrap();
+        let first = location(elsewhere.get(url.clone()).send().await.unwrap().headers());
+        let reloaded = location(elsewhere.get(url).send().await.unwrap().headers());
+        assert!(first.starts_with("/login") && reloaded.starts_with("/login") && first != reloaded, "{first} {reloaded}");
+        let stale = elsewhere.get(format!("{}{first}", browser.app.address)).send().await.unwrap();
+        assert_eq!(stale.status(), 400, "the first load's interaction ended");
         // RFC 9126 §4: only client_id and request_uri count; the rest of the query is ignored.
         let back = browser.signed_in_by(&app.0, &[("request_uri", request_uri), ("state", "ignored"), ("scope", "openid")]).await;
         let answer = query(&back);
@@ -178,6 +188,16 @@ backend_tests! {
         let (status, page) = browser.refused_by(&app.0, &[("request_uri", pushed["request_uri"].as_str().unwrap())]).await;
         assert_eq!(status, 400, "{page}");
         assert!(page.contains("expired"), "{page}");
+
+        // Loaded in time, it may be reloaded only until it expires, however long the sign-in waits.
+        let (_, pushed) = browser.push(as_ref(&app), &request_params(&app.0, "s")).await;
+        let request_uri = [("request_uri", pushed["request_uri"].as_str().unwrap())];
+        assert!(location(browser.authorize_by(&app.0, &request_uri).await.headers()).starts_with("/login"));
+        clock.advance(chrono::TimeDelta::seconds(30));
+        assert!(location(browser.authorize_by(&app.0, &request_uri).await.headers()).starts_with("/login"), "reloaded in time");
+        clock.advance(chrono::TimeDelta::seconds(31));
+        let (status, page) = browser.refused_by(&app.0, &request_uri).await;
+        assert_eq!(status, 400, "not once the request_uri expired: {page}");
     }
 
     #[tokio::test]

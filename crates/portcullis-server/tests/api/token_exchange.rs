@@ -2,10 +2,10 @@
 //! one of its own for another audience, only as its policy allows, never
 //! wider and never longer-lived than the subject token, naming its actor in
 //! `act` (or impersonating where allowed), audited, and revoked with the
-//! subject's grant.
+//! subject's grant; refreshed only where the policy says so.
 
 use crate::code_exchange::{exchange_form, payload};
-use crate::code_flow::{browser, query, with_user, Browser, REDIRECT};
+use crate::code_flow::{browser, browser_at, query, with_user, Browser, REDIRECT};
 use crate::token::register;
 use portcullis_store::backend_tests;
 use portcullis_store::test_support::TestDb;
@@ -158,5 +158,83 @@ backend_tests! {
         for token in [first, second] {
             assert_eq!(browser.introspect(pair(&gw), token).await["active"], false, "revoked with its subject");
         }
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_only_where_the_policy_says_so_and_they_die_with_the_subject(db) {
+        with_user(&db);
+        let web = register(&db, json!({"client_name": "Web", "grant_types": ["authorization_code", "refresh_token"],
+                                       "redirect_uris": [REDIRECT], "scope": "openid profile", "skip_consent": true,
+                                       "access_token_lifetime": 120}));
+        let refreshing = |policy: Value| register(&db, json!({"client_name": "Gateway", "scope": "openid profile", "introspection_allowed": true,
+            "grant_types": [EXCHANGE, "refresh_token", "client_credentials"], "token_exchange": policy}));
+        let gw = refreshing(json!({"subject_clients": [web.0], "audiences": [ORDERS], "refresh_tokens": true}));
+        let without = refreshing(json!({"subject_clients": [web.0]}));
+        let clock = portcullis_app::Clock::manual(chrono::Utc::now());
+        let browser = browser_at(&db, clock.clone());
+        let tokens = browser.user_tokens(pair(&web)).await;
+        let subject = tokens["access_token"].as_str().unwrap();
+        let (status, plain) = browser.exchange(pair(&without), &exchange_of(subject, &[])).await;
+        assert_eq!(status, 200, "{plain}");
+        assert!(plain.get("refresh_token").is_none(), "not without the policy: {plain}");
+
+        let (status, exchanged) = browser.exchange(pair(&gw), &exchange_of(subject, &[("audience", ORDERS), ("scope", "openid profile")])).await;
+        assert_eq!(status, 200, "{exchanged}");
+        let refresh = exchanged["refresh_token"].as_str().expect("the policy grants a refresh token");
+        clock.advance(chrono::TimeDelta::seconds(30));
+        let (status, narrowed) = browser.exchange(pair(&gw), &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("scope", "profile")]).await;
+        assert_eq!(status, 200, "{narrowed}");
+        assert_eq!((narrowed["scope"].as_str(), narrowed.get("id_token")), (Some("profile"), None), "{narrowed}");
+        let (first, again) = (payload(exchanged["access_token"].as_str().unwrap()), payload(narrowed["access_token"].as_str().unwrap()));
+        for claim in ["sub", "aud", "act", "grant_id", "client_id"] {
+            assert_eq!(again[claim], first[claim], "a refresh mints the exchanged token again: {claim}");
+        }
+        assert_eq!(again["act"], json!({"sub": gw.0, "client_id": gw.0}));
+        assert!(again["exp"].as_i64() <= payload(subject)["exp"].as_i64(), "never outliving the subject token");
+        let refresh = narrowed["refresh_token"].as_str().unwrap();
+        let (status, wider) = browser.exchange(pair(&gw), &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("scope", "openid profile email")]).await;
+        assert_eq!((status, wider["error"].as_str()), (400, Some("invalid_scope")), "never wider than exchanged: {wider}");
+        let (status, elsewhere) = browser.exchange(pair(&gw), &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("resource", "https://payments.example")]).await;
+        assert_eq!((status, elsewhere["error"].as_str()), (400, Some("invalid_target")), "only its own audience: {elsewhere}");
+        clock.advance(chrono::TimeDelta::seconds(91));
+        let (status, dead) = browser.exchange(pair(&gw), &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+        assert_eq!((status, dead["error"].as_str()), (400, Some("invalid_grant")), "the family died with its subject token: {dead}");
+
+        // The gateway revoking its own refresh token (RFC 7009) ends its family, never the subject's grant.
+        let tokens = browser.user_tokens(pair(&web)).await;
+        let (browser, gw) = (&browser, &gw);
+        let revoke = |client: &(String, String), token: &str| {
+            let form = [("token", token.to_owned())];
+            browser.http.post(format!("{}/revoke", browser.app.address)).basic_auth(&client.0, Some(&client.1)).form(&form).send()
+        };
+        let exchange_refresh = |subject: &str| {
+            let subject = subject.to_owned();
+            async move { browser.exchange(pair(gw), &exchange_of(&subject, &[])).await.1["refresh_token"].as_str().unwrap().to_owned() }
+        };
+        let refresh_at_gw = |token: String| async move { browser.exchange(pair(gw), &[("grant_type", "refresh_token"), ("refresh_token", &token)]).await };
+        let own = exchange_refresh(tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(revoke(gw, &own).await.unwrap().status(), 200);
+        assert_eq!(refresh_at_gw(own).await.1["error"], "invalid_grant");
+        assert_eq!(browser.introspect(pair(gw), tokens["access_token"].as_str().unwrap()).await["active"], true, "the subject's grant lives on");
+        let (status, refreshed) = browser.refresh(pair(&web), tokens["refresh_token"].as_str().unwrap(), None).await;
+        assert_eq!(status, 200, "so does its refresh family: {refreshed}");
+
+        // Revoking the subject token itself, or its grant (RFC 7009 §2.1), ends the family too.
+        let subject = refreshed["access_token"].as_str().unwrap();
+        let family = exchange_refresh(subject).await;
+        assert_eq!(revoke(&web, subject).await.unwrap().status(), 200);
+        let (status, revoked) = refresh_at_gw(family).await;
+        assert_eq!((status, revoked["error"].as_str()), (400, Some("invalid_grant")), "the subject token is revoked: {revoked}");
+        let subject = browser.refresh(pair(&web), refreshed["refresh_token"].as_str().unwrap(), None).await.1;
+        let family = exchange_refresh(subject["access_token"].as_str().unwrap()).await;
+        assert_eq!(revoke(&web, subject["refresh_token"].as_str().unwrap()).await.unwrap().status(), 200);
+        let (status, revoked) = refresh_at_gw(family).await;
+        assert_eq!((status, revoked["error"].as_str()), (400, Some("invalid_grant")), "the grant is revoked: {revoked}");
+
+        // A service's own token has no grant to die with: no refresh token, whatever the policy.
+        let own: Value = browser.exchange(pair(gw), &[("grant_type", "client_credentials")]).await.1;
+        let (status, from_service) = browser.exchange(pair(gw), &exchange_of(own["access_token"].as_str().unwrap(), &[])).await;
+        assert_eq!(status, 200, "{from_service}");
+        assert!(from_service.get("refresh_token").is_none(), "{from_service}");
     }
 }

@@ -179,12 +179,18 @@ fn grant_notes(grant: GrantType, metadata: &ClientMetadata) -> Vec<String> {
             None => "The client has no token_exchange policy: every exchange is refused.".into(),
             Some(policy) => format!(
                 "The token would be for the subject token's subject and never outlive it; {} \
-                 No refresh token or ID token is issued for an exchange. Subject tokens of this client{}; \
+                 {} Subject tokens of this client{}; \
                  audiences: the subject token's own{}.",
                 if policy.impersonation {
                     "act names the actor token's subject, and without an actor token there is none (impersonation)."
                 } else {
                     "act names the actor token's subject, or this client (RFC 8693 §4.1)."
+                },
+                if policy.refresh_tokens && metadata.allows_grant(GrantType::RefreshToken) {
+                    "A refresh token comes with an exchange of a user's token: it mints the same token \
+                     again and dies with the subject token and its grant; no ID token is issued."
+                } else {
+                    "No refresh token or ID token is issued for an exchange."
                 },
                 listed(&policy.subject_clients),
                 listed(&policy.audiences)

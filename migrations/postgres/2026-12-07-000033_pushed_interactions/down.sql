@@ -1,0 +1,3 @@
+DROP INDEX interactions_by_pushed_hash;
+ALTER TABLE interactions DROP COLUMN pushed_until;
+ALTER TABLE interactions DROP COLUMN pushed_hash;
