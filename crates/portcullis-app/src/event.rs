@@ -129,8 +129,9 @@ pub enum Event {
     },
     /// An authorization code was presented twice: its grant was revoked (RFC 6749 §4.1.2).
     TokenCodeReplayed { client_id: String, grant_id: String },
-    /// A rotated refresh token was presented again: its family was revoked (RFC 9700 §4.14.2).
-    TokenRefreshReused { client_id: String, grant_id: String },
+    /// A rotated refresh token was presented again: its family was revoked (RFC 9700 §4.14.2),
+    /// and its grant unless the family is a token exchange's (`family_only`).
+    TokenRefreshReused { client_id: String, grant_id: String, family_only: bool },
     /// A client exchanged a token for one of its own (RFC 8693).
     TokenExchanged {
         client_id: String,
@@ -296,8 +297,8 @@ pub const CATALOGUE: [CatalogueEntry; 55] = [
     ),
     (
         "token.refresh_reused",
-        "a rotated refresh token was used again; its family was revoked",
-        "client_id, grant_id",
+        "a rotated refresh token was used again; its family was revoked, and its grant unless family_only (a token exchange's family)",
+        "client_id, grant_id, family_only",
     ),
     (
         "token.exchanged",

@@ -396,6 +396,7 @@ impl App {
                 let event = Event::TokenRefreshReused {
                     client_id: caller.client_id.clone(),
                     grant_id: grant.grant_id.clone(),
+                    family_only: true,
                 };
                 self.commit(&caller.actor(), |tx| {
                     tx.emit(event);
@@ -428,9 +429,10 @@ impl App {
             GrantRevocation::CodeReplayed => {
                 ("authorization code replayed", Event::TokenCodeReplayed { client_id, grant_id: grant })
             }
-            GrantRevocation::RefreshReused => {
-                ("refresh token reused", Event::TokenRefreshReused { client_id, grant_id: grant })
-            }
+            GrantRevocation::RefreshReused => (
+                "refresh token reused",
+                Event::TokenRefreshReused { client_id, grant_id: grant, family_only: false },
+            ),
             GrantRevocation::ByClient => (
                 "revoked by the client",
                 Event::TokenRevoked {

@@ -54,19 +54,26 @@ pub struct Exchanged {
     /// the family outlives it.
     pub expires_at: i64,
     /// The subject token, as each refresh checks it again.
-    pub subject: ExchangedSubject,
+    pub subject: ExchangedToken,
+    /// The actor token, when one was sent, as each refresh checks it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<ExchangedToken>,
 }
 
-/// The subject token an exchange stood on: a refresh of its family is
-/// refused once the exchange would refuse it (revoked, its client disabled
-/// or its tokens revoked, or the policy no longer admitting it).
+/// A token an exchange stood on, its subject or actor token: a refresh of
+/// its family is refused once the exchange would refuse it (revoked, its
+/// client disabled or its tokens revoked, or the policy no longer admitting
+/// it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExchangedSubject {
+pub struct ExchangedToken {
     /// The client it was issued to.
     pub client_id: String,
     /// Its `jti`, for an access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// Its grant, for a user's access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
     /// Its audience.
     pub aud: String,
     /// When it was issued, seconds since the epoch.

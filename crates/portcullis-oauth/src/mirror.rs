@@ -88,7 +88,9 @@ impl LocalMirror for RevocationList {
                 Event::TokenRevoked { jti: Some(jti), .. } => self.insert(jti.clone(), until),
                 Event::TokenRevoked { grant_id: Some(grant_id), .. }
                 | Event::TokenCodeReplayed { grant_id, .. }
-                | Event::TokenRefreshReused { grant_id, .. } => self.insert_grant(grant_id.clone(), until),
+                | Event::TokenRefreshReused { grant_id, family_only: false, .. } => {
+                    self.insert_grant(grant_id.clone(), until)
+                }
                 _ => {}
             }
         }

@@ -62,7 +62,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
     let scope = granted_scope(&request.requested, &family.details.scope)?;
     let aud = match &family.details.exchanged {
         Some(exchanged) => {
-            token_exchange::recheck(context, exchanged, &family.grant_id)?;
+            token_exchange::recheck(context, exchanged)?;
             token_exchange::refreshed_audience(&request.requested, exchanged)?
         }
         None => audience(&request.requested, client, &settings.issuer)?,

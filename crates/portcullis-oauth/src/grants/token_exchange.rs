@@ -20,7 +20,7 @@ use crate::params::Params;
 use crate::storage::protocol_operation;
 use portcullis_app::grants::{ExchangeFamily, RefreshPolicy};
 use portcullis_app::Event;
-use portcullis_core::grant::{Exchanged, ExchangedSubject};
+use portcullis_core::grant::{Exchanged, ExchangedToken};
 use portcullis_core::token_exchange::{ExchangePolicy, ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE};
 use portcullis_core::{ErrorCode, GrantType, OAuthError, Scope};
 use portcullis_jose::{AccessTokenClaims, IdTokenClaims};
@@ -64,6 +64,18 @@ impl From<AccessTokenClaims> for Party {
             grant_id: claims.grant_id,
             jti: Some(claims.jti),
             act: claims.act,
+        }
+    }
+}
+
+impl From<&Party> for ExchangedToken {
+    fn from(party: &Party) -> Self {
+        Self {
+            client_id: party.client_id.clone(),
+            jti: party.jti.clone(),
+            grant_id: party.grant_id.clone(),
+            aud: party.aud.clone(),
+            iat: party.iat,
         }
     }
 }
@@ -156,6 +168,7 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
     // §4.1: the actor, with those who acted before it nested under it. An actor
     // token is one this client holds, unbound, so no one names another as actor.
     let mut expires = subject.exp;
+    let mut actor_token = None;
     let act = match (form.get("actor_token"), form.get("actor_token_type")) {
         (Some(token), Some(ACCESS_TOKEN_TYPE)) => {
             let actor = context
@@ -168,7 +181,9 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
                 ));
             }
             expires = expires.min(actor.exp);
-            Some(actor_claim(&actor.sub, &actor.client_id, subject.act.clone()))
+            let act = actor_claim(&actor.sub, &actor.client_id, subject.act.clone());
+            actor_token = Some(ExchangedToken::from(&Party::from(actor)));
+            Some(act)
         }
         (Some(_), _) => return Err(OAuthError::invalid_request("actor_token_type must be an access token")),
         (None, Some(_)) => return Err(OAuthError::invalid_request("actor_token_type without actor_token")),
@@ -204,14 +219,14 @@ async fn issue(context: &GrantContext<'_>, form: &Params) -> Result<TokenRespons
     }
     // Revoked with the subject's grant, or, for a token of no grant, with the token itself.
     let grant_id = subject.grant_id.clone().or_else(|| subject.jti.clone());
-    let of = ExchangedSubject {
-        client_id: subject.client_id.clone(),
-        jti: subject.jti.clone(),
-        aud: subject.aud.clone(),
-        iat: subject.iat,
+    let carried = Exchanged {
+        sub: subject.sub.clone(),
+        aud: aud.clone(),
+        act,
+        expires_at: expires,
+        subject: ExchangedToken::from(&subject),
+        actor: actor_token,
     };
-    let carried =
-        Exchanged { sub: subject.sub.clone(), aud: aud.clone(), act, expires_at: expires, subject: of };
     let (token, lifetime) = mint(context, &carried, grant_id, &scope)?;
     // RFC 8693 §2.2.1: a refresh token only where the policy says so, for a
     // user's token whose grant the family dies with.
@@ -288,34 +303,41 @@ pub(super) fn refreshed_audience(requested: &Requested, carried: &Exchanged) -> 
 
 /// What the exchange checked, checked again at each refresh of its family:
 /// the policy still grants refresh tokens and still admits the subject
-/// token's client, the audience and (without `act`) impersonation; the
-/// subject token is not revoked, nor its client disabled or its tokens
-/// revoked. The family's grant is `grant_id`.
-pub(super) fn recheck(
-    context: &GrantContext<'_>,
-    carried: &Exchanged,
-    grant_id: &str,
-) -> Result<(), OAuthError> {
+/// token's client, the audience and (for a token naming no delegation to
+/// this client) impersonation; neither the subject nor the actor token is
+/// revoked, nor its client disabled or its tokens revoked.
+pub(super) fn recheck(context: &GrantContext<'_>, carried: &Exchanged) -> Result<(), OAuthError> {
     let client = context.client;
     let Some(policy) = client.metadata.token_exchange.as_ref().filter(|policy| policy.refresh_tokens) else {
         return Err(invalid_grant("this client's exchange policy no longer grants refresh tokens"));
     };
     let subject = &carried.subject;
+    let delegated = carried.act.as_ref().is_some_and(|act| act["client_id"] == client.id.as_str());
     let admitted = policy.admits_subject_client(&subject.client_id, client.id.as_str())
         && (carried.aud == subject.aud || policy.audiences.contains(&carried.aud))
-        && (carried.act.is_some() || policy.impersonation);
-    let issued_at = chrono::DateTime::from_timestamp(subject.iat, 0).unwrap_or_default();
-    let holder_live = context
-        .clients
-        .get(&subject.client_id)
-        .is_some_and(|holder| holder.disabled_at.is_none() && !holder.revoked_at_issue(issued_at));
-    let revoked =
-        subject.jti.as_deref().is_some_and(|jti| context.revocations.is_revoked(jti, Some(grant_id)));
-    if admitted && holder_live && !revoked {
+        && (delegated || policy.impersonation);
+    let live =
+        still_live(context, subject) && carried.actor.as_ref().is_none_or(|actor| still_live(context, actor));
+    if admitted && live {
         Ok(())
     } else {
         Err(invalid_grant("the token this refresh token was exchanged from may no longer be exchanged"))
     }
+}
+
+/// Whether `token` is still as live as the exchange found it: not revoked
+/// (nor its grant), its client enabled and its tokens not revoked since.
+fn still_live(context: &GrantContext<'_>, token: &ExchangedToken) -> bool {
+    let issued_at = chrono::DateTime::from_timestamp(token.iat, 0).unwrap_or_default();
+    let holder_live = context
+        .clients
+        .get(&token.client_id)
+        .is_some_and(|holder| holder.disabled_at.is_none() && !holder.revoked_at_issue(issued_at));
+    let revoked = token
+        .jti
+        .as_deref()
+        .is_some_and(|jti| context.revocations.is_revoked(jti, token.grant_id.as_deref()));
+    holder_live && !revoked
 }
 
 /// An `act` claim (RFC 8693 §4.1): `sub` and `client_id` of the actor,

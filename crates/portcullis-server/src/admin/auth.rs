@@ -111,23 +111,27 @@ pub async fn dpop_answers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let as_dpop = matches!(headers::access_token(req.request()), Some((Presentation::Dpop, _)));
-    let mut res = next.call(req).await?;
+    let res = next.call(req).await?;
     if !as_dpop {
         return Ok(res.map_into_left_body());
     }
+    let nonce = res.request().extensions().get::<NextNonce>().cloned();
+    let nonce = nonce.and_then(|NextNonce(nonce)| HeaderValue::from_str(&nonce).ok());
     let refused = match res.response().error().and_then(|error| error.as_error::<AdminError>()) {
         Some(AdminError::Token(failure)) if failure.scheme == Presentation::Bearer => {
             Some(failure.error.clone())
         }
         _ => None,
     };
-    if let Some(error) = refused {
-        let answer = ResourceFailure { error, scheme: Presentation::Dpop }.error_response();
-        return Ok(res.into_response(answer).map_into_right_body());
-    }
-    let nonce = res.request().extensions().get::<NextNonce>().cloned();
-    if let Some(value) = nonce.and_then(|NextNonce(nonce)| HeaderValue::from_str(&nonce).ok()) {
+    let mut res = match refused {
+        Some(error) => {
+            let answer = ResourceFailure { error, scheme: Presentation::Dpop }.error_response();
+            res.into_response(answer).map_into_right_body()
+        }
+        None => res.map_into_left_body(),
+    };
+    if let Some(value) = nonce {
         res.headers_mut().insert(HeaderName::from_static(DPOP_NONCE), value);
     }
-    Ok(res.map_into_left_body())
+    Ok(res)
 }

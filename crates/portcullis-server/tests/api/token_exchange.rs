@@ -219,6 +219,13 @@ backend_tests! {
         let (status, refreshed) = browser.refresh(pair(&web), tokens["refresh_token"].as_str().unwrap(), None).await;
         assert_eq!(status, 200, "so does its refresh family: {refreshed}");
 
+        // Reusing a rotated one (RFC 9700 §4.14.2) ends that family too, never the subject's grant.
+        let reused = exchange_refresh(refreshed["access_token"].as_str().unwrap()).await;
+        assert_eq!(refresh_at_gw(reused.clone()).await.0, 200);
+        assert_eq!(refresh_at_gw(reused).await.1["error"], "invalid_grant", "a rotated token reused");
+        let introspected = browser.introspect(pair(gw), refreshed["access_token"].as_str().unwrap()).await;
+        assert_eq!(introspected["active"], true, "the subject's grant lives on");
+
         // Revoking the subject token itself, or its grant (RFC 7009 §2.1), ends the family too.
         let subject = refreshed["access_token"].as_str().unwrap();
         let family = exchange_refresh(subject).await;
