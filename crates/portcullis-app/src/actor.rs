@@ -67,6 +67,16 @@ pub enum Actor {
         /// Where the request came from.
         address: Option<IpAddr>,
     },
+    /// A user signed in to the developer portal: no admin permission; what
+    /// they may do in a team, their role there says.
+    PortalUser {
+        /// The user.
+        user_id: String,
+        /// A public reference to the portal session (never its cookie).
+        session: String,
+        /// Where the request came from.
+        address: Option<IpAddr>,
+    },
     /// Someone at the server's command line: trusted like the database itself.
     Operator {
         /// The operating-system user who ran the command.
@@ -112,7 +122,7 @@ impl Actor {
             Self::AdminClient { scope, .. } => scope.contains(ADMIN) || scope.contains(permission.scope()),
             Self::AdminUser { permissions, .. } => permissions.contains(&permission),
             Self::Operator { .. } | Self::System { .. } => true,
-            Self::Registrant { .. } | Self::Party { .. } => false,
+            Self::PortalUser { .. } | Self::Registrant { .. } | Self::Party { .. } => false,
         };
         if granted {
             Ok(())
@@ -127,7 +137,7 @@ impl Actor {
     pub fn name(&self) -> String {
         match self {
             Self::AdminClient { client_id, .. } => client_id.clone(),
-            Self::AdminUser { user_id, .. } => format!("user:{user_id}"),
+            Self::AdminUser { user_id, .. } | Self::PortalUser { user_id, .. } => user_name(user_id),
             Self::Operator { os_user } => format!("cli:{os_user}"),
             Self::System { job } => format!("system:{job}"),
             Self::Registrant { via, .. } => format!("registration:{via}"),
@@ -140,6 +150,7 @@ impl Actor {
         match self {
             Self::AdminClient { address, .. }
             | Self::AdminUser { address, .. }
+            | Self::PortalUser { address, .. }
             | Self::Registrant { address, .. }
             | Self::Party { address, .. } => *address,
             Self::Operator { .. } | Self::System { .. } => None,
@@ -151,12 +162,18 @@ impl Actor {
         match self {
             Self::AdminClient { .. } => json!({ "via": "admin-api" }),
             Self::AdminUser { session, .. } => json!({ "via": "console", "session": session }),
+            Self::PortalUser { session, .. } => json!({ "via": "portal", "session": session }),
             Self::Operator { .. } => json!({ "via": "cli" }),
             Self::System { .. } => json!({ "via": "system" }),
             Self::Registrant { .. } => json!({ "via": "registration" }),
             Self::Party { .. } => json!({ "via": "protocol" }),
         }
     }
+}
+
+/// How the audit log names the user `user_id` as an actor.
+pub fn user_name(user_id: &str) -> String {
+    format!("user:{user_id}")
 }
 
 /// The name `/etc/passwd` gives the user id this process runs as, `uid N`

@@ -160,6 +160,20 @@ pub enum Event {
     WebhookTested { webhook_id: String, delivery_id: String },
     /// An endpoint that failed every delivery for the configured days was disabled.
     WebhookDisabled { webhook_id: String, failing_since: String },
+    /// A team was created.
+    TeamCreated { team_id: String, name: String },
+    /// A team's policy changed.
+    TeamPolicyChanged { team_id: String },
+    /// Someone was invited to a team, by a one-time link.
+    TeamInvitationCreated { team_id: String, invitation_id: String, role: &'static str },
+    /// An open invitation to a team was withdrawn.
+    TeamInvitationWithdrawn { team_id: String, invitation_id: String },
+    /// A user joined a team, accepting an invitation.
+    TeamMemberAdded { team_id: String, user_id: String, role: &'static str },
+    /// A member's role in a team changed.
+    TeamMemberRoleChanged { team_id: String, user_id: String, role: &'static str },
+    /// A member left a team, or was removed.
+    TeamMemberRemoved { team_id: String, user_id: String },
     /// An alert rule was created.
     AlertRuleCreated { rule_id: String, kind: &'static str },
     /// An alert rule was changed.
@@ -200,7 +214,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 55] = [
+pub const CATALOGUE: [CatalogueEntry; 62] = [
     ("client.created", "a client was registered", "client_id, version, client_name"),
     (
         "client.registered",
@@ -331,6 +345,13 @@ pub const CATALOGUE: [CatalogueEntry; 55] = [
         "a webhook endpoint that failed every delivery for --webhook-failure-days was disabled",
         "webhook_id, failing_since",
     ),
+    ("team.created", "a team was created", "team_id, name"),
+    ("team.policy_changed", "an admin changed a team's policy", "team_id"),
+    ("team.invitation_created", "someone was invited to a team by a one-time link", "team_id, invitation_id, role"),
+    ("team.invitation_withdrawn", "an open invitation to a team was withdrawn", "team_id, invitation_id"),
+    ("team.member_added", "a user joined a team by accepting an invitation", "team_id, user_id, role"),
+    ("team.member_role_changed", "a member's role in a team changed", "team_id, user_id, role"),
+    ("team.member_removed", "a member left a team or was removed", "team_id, user_id"),
     ("alert_rule.created", "an alert rule was created", "rule_id, kind"),
     ("alert_rule.updated", "an alert rule was changed (turned off, made another kind or for other clients, what it fired for resolves)", "rule_id, kind"),
     ("alert_rule.deleted", "an alert rule was deleted", "rule_id"),
@@ -396,6 +417,13 @@ impl Event {
             Self::WebhookDeleted { .. } => "webhook.deleted",
             Self::WebhookTested { .. } => "webhook.tested",
             Self::WebhookDisabled { .. } => "webhook.disabled",
+            Self::TeamCreated { .. } => "team.created",
+            Self::TeamPolicyChanged { .. } => "team.policy_changed",
+            Self::TeamInvitationCreated { .. } => "team.invitation_created",
+            Self::TeamInvitationWithdrawn { .. } => "team.invitation_withdrawn",
+            Self::TeamMemberAdded { .. } => "team.member_added",
+            Self::TeamMemberRoleChanged { .. } => "team.member_role_changed",
+            Self::TeamMemberRemoved { .. } => "team.member_removed",
             Self::AlertRuleCreated { .. } => "alert_rule.created",
             Self::AlertRuleUpdated { .. } => "alert_rule.updated",
             Self::AlertRuleDeleted { .. } => "alert_rule.deleted",
@@ -458,6 +486,13 @@ impl Event {
             | Self::WebhookDeleted { webhook_id }
             | Self::WebhookTested { webhook_id, .. }
             | Self::WebhookDisabled { webhook_id, .. } => webhook_id,
+            Self::TeamCreated { team_id, .. }
+            | Self::TeamPolicyChanged { team_id, .. }
+            | Self::TeamInvitationCreated { team_id, .. }
+            | Self::TeamInvitationWithdrawn { team_id, .. }
+            | Self::TeamMemberAdded { team_id, .. }
+            | Self::TeamMemberRoleChanged { team_id, .. }
+            | Self::TeamMemberRemoved { team_id, .. } => team_id,
             Self::AlertRuleCreated { rule_id, .. }
             | Self::AlertRuleUpdated { rule_id, .. }
             | Self::AlertRuleDeleted { rule_id } => rule_id,

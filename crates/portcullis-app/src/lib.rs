@@ -51,6 +51,7 @@ pub mod replays;
 pub mod second_factor;
 pub mod secrets;
 pub mod sessions;
+pub mod teams;
 mod transaction;
 pub mod usage;
 pub mod user_attributes;

@@ -55,6 +55,7 @@ pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod signing;
+pub mod team;
 pub mod token_exchange;
 pub mod user;
 pub mod user_attributes;

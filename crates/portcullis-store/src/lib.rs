@@ -34,6 +34,7 @@ pub mod remediations;
 mod schema;
 pub mod server_settings;
 pub mod sessions;
+pub mod teams;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod totp;

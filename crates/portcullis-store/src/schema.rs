@@ -431,3 +431,38 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    teams (team_id) {
+        team_id -> Text,
+        name -> Text,
+        policy -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_invitations (invitation_hash) {
+        invitation_hash -> Binary,
+        invitation_id -> Text,
+        team_id -> Text,
+        role -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_by -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(teams, team_members, team_invitations, users);

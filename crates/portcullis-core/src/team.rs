@@ -1,0 +1,185 @@
+//! Teams (DESIGN.md, "Teams and the portal"): a team owns clients, its
+//! members hold a role in it, and the policy an admin sets bounds what its
+//! members may configure. A setting outside the policy is refused with the
+//! reason, never dropped.
+
+use crate::client::MetadataError;
+use crate::registration::{RegistrationPolicy, MAX_POLICY_ENTRIES};
+use serde::{Deserialize, Serialize};
+
+/// The longest team name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// The most clients a policy may allow a team.
+pub const MAX_CLIENTS: u32 = 10_000;
+/// The longest secret lifetime a policy may set, in days.
+pub const MAX_SECRET_DAYS: u32 = 3_650;
+
+/// A member's role in a team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamRole {
+    /// Reads the team's apps, their monitoring and its members.
+    Viewer,
+    /// Also runs the team's apps: clients, secrets, webhooks.
+    Developer,
+    /// Also runs the team: members, invitations, registration tokens.
+    Owner,
+}
+
+/// What a team operation needs of a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TeamPermission {
+    /// Reading the team, its apps and their monitoring.
+    Read,
+    /// Changing the team's apps, their secrets and webhooks.
+    Apps,
+    /// Changing the team's members and invitations.
+    Members,
+}
+
+impl TeamRole {
+    /// Every role, least first.
+    pub const ALL: [TeamRole; 3] = [Self::Viewer, Self::Developer, Self::Owner];
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Developer => "developer",
+            Self::Owner => "owner",
+        }
+    }
+
+    /// The role named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.as_str() == name)
+    }
+
+    /// Whether the role grants `permission`.
+    pub fn grants(self, permission: TeamPermission) -> bool {
+        let needed = match permission {
+            TeamPermission::Read => Self::Viewer,
+            TeamPermission::Apps => Self::Developer,
+            TeamPermission::Members => Self::Owner,
+        };
+        self >= needed
+    }
+}
+
+/// Checks a team name: 1 to [`MAX_NAME_CHARS`] characters, none a control
+/// character, not only spaces.
+pub fn check_name(name: &str) -> Result<(), MetadataError> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(MetadataError::new(
+            "name",
+            format!("a team name has 1 to {MAX_NAME_CHARS} characters, no control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// What an admin allows a team. Absent members do not restrict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamPolicy {
+    /// What the team's clients may be: grant types, authentication methods,
+    /// scopes, redirect-URI patterns and token-lifetime ceilings, as for a
+    /// client that registers itself.
+    #[serde(default, skip_serializing_if = "RegistrationPolicy::is_unrestricted")]
+    pub clients: RegistrationPolicy,
+    /// How many clients the team may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_clients: Option<u32>,
+    /// Whether members must have enrolled a second factor to act for the team.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_factor_required: bool,
+    /// Scopes a member may give a client only with an admin's approval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approval_scopes: Vec<String>,
+    /// The longest a client secret may live, in days; with it, every new
+    /// secret needs an expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_secret_lifetime_days: Option<u32>,
+}
+
+impl TeamPolicy {
+    /// Checks the policy itself, naming the member at fault.
+    pub fn validate(&self) -> Result<(), MetadataError> {
+        self.clients.validate()?;
+        if self.max_clients.is_some_and(|n| n > MAX_CLIENTS) {
+            return Err(MetadataError::new("max_clients", format!("at most {MAX_CLIENTS}")));
+        }
+        if self.max_secret_lifetime_days.is_some_and(|days| days == 0 || days > MAX_SECRET_DAYS) {
+            return Err(MetadataError::new(
+                "max_secret_lifetime_days",
+                format!("1 to {MAX_SECRET_DAYS} days"),
+            ));
+        }
+        if self.approval_scopes.len() > MAX_POLICY_ENTRIES {
+            return Err(MetadataError::new(
+                "approval_scopes",
+                format!("at most {MAX_POLICY_ENTRIES} entries"),
+            ));
+        }
+        let bad = |s: &String| s.is_empty() || s.len() > 500 || s.contains(char::is_whitespace);
+        if let Some(bad) = self.approval_scopes.iter().find(|s| bad(s)) {
+            return Err(MetadataError::new(
+                "approval_scopes",
+                format!("`{bad}` must be 1 to 500 characters without spaces"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn roles_grant_what_they_name_and_less() {
+        use TeamPermission::{Apps, Members, Read};
+        let granted = |role: TeamRole| [Read, Apps, Members].map(|p| role.grants(p));
+        assert_eq!(granted(TeamRole::Viewer), [true, false, false]);
+        assert_eq!(granted(TeamRole::Developer), [true, true, false]);
+        assert_eq!(granted(TeamRole::Owner), [true, true, true]);
+        assert_eq!(TeamRole::parse("developer"), Some(TeamRole::Developer));
+        assert_eq!(TeamRole::parse("admin"), None);
+    }
+
+    #[test]
+    fn a_policy_is_checked_and_unknown_members_refused() {
+        let policy: TeamPolicy = serde_json::from_value(json!({
+            "clients": {"grant_types": ["authorization_code"], "scopes": ["openid", "orders"]},
+            "max_clients": 20, "second_factor_required": true, "approval_scopes": ["orders"],
+            "max_secret_lifetime_days": 90
+        }))
+        .unwrap();
+        assert!(policy.validate().is_ok());
+        assert_eq!(
+            serde_json::to_value(TeamPolicy::default()).unwrap(),
+            json!({}),
+            "nothing restricted, nothing said"
+        );
+        let refused = |policy: TeamPolicy| policy.validate().unwrap_err().field;
+        assert_eq!(
+            refused(TeamPolicy { max_clients: Some(MAX_CLIENTS + 1), ..policy.clone() }),
+            "max_clients"
+        );
+        assert_eq!(
+            refused(TeamPolicy { max_secret_lifetime_days: Some(0), ..policy.clone() }),
+            "max_secret_lifetime_days"
+        );
+        assert_eq!(
+            refused(TeamPolicy { approval_scopes: vec!["a b".into()], ..policy.clone() }),
+            "approval_scopes"
+        );
+        assert!(serde_json::from_value::<TeamPolicy>(json!({"everything": true})).is_err());
+        assert!(check_name("Payments").is_ok());
+        assert!(
+            check_name("  ").is_err() && check_name("a\nb").is_err() && check_name(&"x".repeat(101)).is_err()
+        );
+    }
+}
