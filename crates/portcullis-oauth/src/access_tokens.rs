@@ -109,18 +109,27 @@ impl TokenCheck<'_> {
     /// audience is not checked: introspection reports any (RFC 7662 §2.2).
     pub fn active(&self, token: &str) -> Option<AccessTokenClaims> {
         let claims = self.issued_here(token)?;
-        let issued_at = chrono::DateTime::from_timestamp(claims.iat, 0).unwrap_or_default();
-        let client_enabled = self
-            .clients
-            .get(&claims.client_id)
-            .is_some_and(|client| client.disabled_at.is_none() && !client.revoked_at_issue(issued_at));
         let now = self.settings.clock.now().timestamp();
         // RFC 7519 §4.1.4-§4.1.6.
         let in_time = claims.exp > now
             && claims.iat <= now + CLOCK_SKEW
             && claims.nbf.is_none_or(|nbf| nbf <= now + CLOCK_SKEW);
-        let live = in_time && !self.revocations.is_revoked(&claims.jti, claims.grant_id.as_deref());
-        (live && client_enabled).then_some(claims)
+        let stands =
+            self.stands(&claims.client_id, claims.iat, Some(&claims.jti), claims.grant_id.as_deref());
+        (in_time && stands).then_some(claims)
+    }
+
+    /// Whether a token of `client_id` issued at `iat` (seconds), with `jti`
+    /// (an access token's) in the grant `grant_id`, still stands: its client
+    /// exists, is enabled and has not had its tokens revoked since, and
+    /// neither the token nor its grant is revoked.
+    pub fn stands(&self, client_id: &str, iat: i64, jti: Option<&str>, grant_id: Option<&str>) -> bool {
+        let issued_at = chrono::DateTime::from_timestamp(iat, 0).unwrap_or_default();
+        let client_enabled = self
+            .clients
+            .get(client_id)
+            .is_some_and(|client| client.disabled_at.is_none() && !client.revoked_at_issue(issued_at));
+        client_enabled && !jti.is_some_and(|jti| self.revocations.is_revoked(jti, grant_id))
     }
 }
 

@@ -2,7 +2,9 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use portcullis_core::OAuthError;
 use portcullis_oauth::access_tokens::Presentation;
+use portcullis_oauth::dpop::{Dpop, ProofRequest, Proven};
 
 /// The `Authorization` header, as sent.
 pub fn authorization(req: &HttpRequest) -> Option<&[u8]> {
@@ -22,6 +24,29 @@ pub fn dpop_proofs(req: &HttpRequest) -> Vec<&str> {
         .get_all("dpop")
         .map(|value| portcullis_oauth::access_tokens::header_text(value.as_bytes()).unwrap_or_default())
         .collect()
+}
+
+/// The DPoP proof a request to a resource at `endpoint` carries for the
+/// `token` it presents as `scheme`, checked (RFC 9449 §7.1): none for a
+/// bearer presentation.
+pub async fn resource_proof(
+    req: &HttpRequest,
+    dpop: &Dpop,
+    (scheme, token): (Presentation, &str),
+    endpoint: &str,
+) -> Result<Option<Proven>, OAuthError> {
+    match scheme {
+        Presentation::Bearer => Ok(None),
+        Presentation::Dpop => {
+            let presented = ProofRequest {
+                proofs: dpop_proofs(req),
+                method: req.method().as_str(),
+                endpoint,
+                access_token: Some(token),
+            };
+            dpop.check(&presented).await
+        }
+    }
 }
 
 /// The token of an `Authorization: Bearer` header.

@@ -316,28 +316,16 @@ pub(super) fn recheck(context: &GrantContext<'_>, carried: &Exchanged) -> Result
     let admitted = policy.admits_subject_client(&subject.client_id, client.id.as_str())
         && (carried.aud == subject.aud || policy.audiences.contains(&carried.aud))
         && (delegated || policy.impersonation);
-    let live =
-        still_live(context, subject) && carried.actor.as_ref().is_none_or(|actor| still_live(context, actor));
+    let check = context.token_check();
+    let stands = |token: &ExchangedToken| {
+        check.stands(&token.client_id, token.iat, token.jti.as_deref(), token.grant_id.as_deref())
+    };
+    let live = stands(subject) && carried.actor.as_ref().is_none_or(stands);
     if admitted && live {
         Ok(())
     } else {
         Err(invalid_grant("the token this refresh token was exchanged from may no longer be exchanged"))
     }
-}
-
-/// Whether `token` is still as live as the exchange found it: not revoked
-/// (nor its grant), its client enabled and its tokens not revoked since.
-fn still_live(context: &GrantContext<'_>, token: &ExchangedToken) -> bool {
-    let issued_at = chrono::DateTime::from_timestamp(token.iat, 0).unwrap_or_default();
-    let holder_live = context
-        .clients
-        .get(&token.client_id)
-        .is_some_and(|holder| holder.disabled_at.is_none() && !holder.revoked_at_issue(issued_at));
-    let revoked = token
-        .jti
-        .as_deref()
-        .is_some_and(|jti| context.revocations.is_revoked(jti, token.grant_id.as_deref()));
-    holder_live && !revoked
 }
 
 /// An `act` claim (RFC 8693 §4.1): `sub` and `client_id` of the actor,

@@ -18,7 +18,7 @@ use futures_util::future::LocalBoxFuture;
 use portcullis_app::Actor;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
-use portcullis_oauth::dpop::{Dpop, ProofRequest};
+use portcullis_oauth::dpop::Dpop;
 use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
 
@@ -50,18 +50,7 @@ async fn authenticate(req: HttpRequest) -> Result<Admin, AdminError> {
         .ok_or_else(|| failed(invalid_token("the access token is invalid, expired or revoked")))?;
     // RFC 9449 §7.1: a token presented as DPoP comes with a proof of its key
     // for this very request (method, URL, and the token's hash).
-    let proven = match scheme {
-        Presentation::Dpop => {
-            let presented = ProofRequest {
-                proofs: headers::dpop_proofs(&req),
-                method: req.method().as_str(),
-                endpoint: req.path(),
-                access_token: Some(&token),
-            };
-            dpop.check(&presented).await.map_err(failed)?
-        }
-        Presentation::Bearer => None,
-    };
+    let proven = headers::resource_proof(&req, dpop, (scheme, &token), req.path()).await.map_err(failed)?;
     // RFC 9449 §7.2: a DPoP-bound token is never taken as a bearer token.
     check_holder(&claims, scheme, proven.as_ref().map(|proven| proven.jkt.as_str())).map_err(failed)?;
     if let Some(client) = flow.clients.get(&claims.client_id) {

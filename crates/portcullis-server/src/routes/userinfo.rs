@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
-use portcullis_oauth::dpop::{Dpop, ProofRequest, Proven};
+use portcullis_oauth::dpop::{Dpop, Proven};
 use portcullis_oauth::grants::{self, TokenSettings};
 use portcullis_oauth::mirror::RevocationList;
 use portcullis_oauth::storage;
@@ -80,19 +80,9 @@ async fn userinfo(
     };
     let failed = |error: OAuthError| ResourceFailure { error, scheme };
     // RFC 9449 §7.1: a token presented as DPoP comes with a proof naming it.
-    let proven = match scheme {
-        Presentation::Dpop => {
-            let presented = ProofRequest {
-                proofs: headers::dpop_proofs(req),
-                method: req.method().as_str(),
-                endpoint: portcullis_oauth::endpoints::USERINFO,
-                access_token: Some(&token),
-            };
-            let (.., (_, _, dpop)) = resources;
-            dpop.check(&presented).await.map_err(failed)?
-        }
-        Presentation::Bearer => None,
-    };
+    let (.., (_, _, dpop)) = resources;
+    let endpoint = portcullis_oauth::endpoints::USERINFO;
+    let proven = headers::resource_proof(req, dpop, (scheme, &token), endpoint).await.map_err(failed)?;
     let mut answer =
         answer(req, &token, scheme, proven.as_ref(), resources).await.map_err(|failure| failed(failure.0))?;
     if let Some(nonce) = proven.and_then(|proven| proven.nonce) {
