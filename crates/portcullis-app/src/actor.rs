@@ -77,6 +77,20 @@ pub enum Actor {
         /// Where the request came from.
         address: Option<IpAddr>,
     },
+    /// A user acting by a personal access token: in its team only, as far
+    /// as both their role there and the token's scope allow.
+    PersonalToken {
+        /// The user.
+        user_id: String,
+        /// The token's id.
+        token_id: String,
+        /// The team it acts for.
+        team_id: String,
+        /// The team permissions its scope names.
+        permissions: Vec<portcullis_core::team::TeamPermission>,
+        /// Where the request came from.
+        address: Option<IpAddr>,
+    },
     /// Someone at the server's command line: trusted like the database itself.
     Operator {
         /// The operating-system user who ran the command.
@@ -122,7 +136,10 @@ impl Actor {
             Self::AdminClient { scope, .. } => scope.contains(ADMIN) || scope.contains(permission.scope()),
             Self::AdminUser { permissions, .. } => permissions.contains(&permission),
             Self::Operator { .. } | Self::System { .. } => true,
-            Self::PortalUser { .. } | Self::Registrant { .. } | Self::Party { .. } => false,
+            Self::PortalUser { .. }
+            | Self::PersonalToken { .. }
+            | Self::Registrant { .. }
+            | Self::Party { .. } => false,
         };
         if granted {
             Ok(())
@@ -137,11 +154,22 @@ impl Actor {
     pub fn name(&self) -> String {
         match self {
             Self::AdminClient { client_id, .. } => client_id.clone(),
-            Self::AdminUser { user_id, .. } | Self::PortalUser { user_id, .. } => user_name(user_id),
+            Self::AdminUser { user_id, .. }
+            | Self::PortalUser { user_id, .. }
+            | Self::PersonalToken { user_id, .. } => user_name(user_id),
             Self::Operator { os_user } => format!("cli:{os_user}"),
             Self::System { job } => format!("system:{job}"),
             Self::Registrant { via, .. } => format!("registration:{via}"),
             Self::Party { client_id, .. } => client_id.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The user acting in the portal (signed in, or by a personal access
+    /// token), when the actor is one.
+    pub fn portal_user(&self) -> Option<&str> {
+        match self {
+            Self::PortalUser { user_id, .. } | Self::PersonalToken { user_id, .. } => Some(user_id),
+            _ => None,
         }
     }
 
@@ -151,6 +179,7 @@ impl Actor {
             Self::AdminClient { address, .. }
             | Self::AdminUser { address, .. }
             | Self::PortalUser { address, .. }
+            | Self::PersonalToken { address, .. }
             | Self::Registrant { address, .. }
             | Self::Party { address, .. } => *address,
             Self::Operator { .. } | Self::System { .. } => None,
@@ -163,6 +192,7 @@ impl Actor {
             Self::AdminClient { .. } => json!({ "via": "admin-api" }),
             Self::AdminUser { session, .. } => json!({ "via": "console", "session": session }),
             Self::PortalUser { session, .. } => json!({ "via": "portal", "session": session }),
+            Self::PersonalToken { token_id, .. } => json!({ "via": "portal-api", "token_id": token_id }),
             Self::Operator { .. } => json!({ "via": "cli" }),
             Self::System { .. } => json!({ "via": "system" }),
             Self::Registrant { .. } => json!({ "via": "registration" }),

@@ -54,7 +54,7 @@ impl App {
                  run `portcullis bootstrap --rotate-secret` to replace its secret"
             ))),
             None => {
-                let created = self.register(tx, actor, &admin_metadata(), crate::clients::changes::new_client_id(), None)?;
+                let created = self.register(tx, actor, &admin_metadata(), crate::clients::changes::new_client_id(), None, None)?;
                 let client_id = created.client.client_id;
                 if !server_settings::set_once(tx.conn, ADMIN_CLIENT_SETTING, &client_id)? {
                     // Another bootstrap won the race; this one is rolled back.

@@ -2,10 +2,12 @@
 //! secret without downtime. A secret is 256 random bits, stored as SHA-256
 //! and shown once, when it is made.
 
+use crate::clients::reach::{reach, ClientReach};
 use crate::clients::{find, is_durable_admin, is_last_admin};
 use crate::transaction::Attempt;
 use crate::{secrets, time, Actor, App, AppError, Event, Permission};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_core::team::{TeamPermission, TeamPolicy};
 use portcullis_core::ClientSecret;
 use portcullis_store::clients::{self as stored, SecretRecord};
 
@@ -22,6 +24,38 @@ pub(crate) fn new_secret(
         expires_at,
     };
     (secret, record)
+}
+
+/// When a secret a team's member makes at `now` expires, asked to expire
+/// at `asked`: where the team's policy bounds secrets' lifetimes, at most
+/// that far off, and that far off when not asked.
+pub(crate) fn bounded_expiry(
+    policy: &TeamPolicy,
+    now: DateTime<Utc>,
+    asked: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let Some(days) = policy.max_secret_lifetime_days else { return Ok(asked) };
+    let latest = now + TimeDelta::days(i64::from(days));
+    match asked {
+        Some(at) if at > latest => Err(AppError::Invalid(format!(
+            "expires_at: this team's policy lets a secret live at most {days} days, until {}",
+            time(latest)
+        ))),
+        Some(at) => Ok(Some(at)),
+        None => Ok(Some(latest)),
+    }
+}
+
+/// When a secret made by an actor reaching its client as `reach` expires.
+fn expiry(
+    reach: &ClientReach,
+    now: DateTime<Utc>,
+    asked: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    match reach.bounding_team() {
+        Some(team) => bounded_expiry(&team.policy, now, asked),
+        None => Ok(asked),
+    }
 }
 
 /// A secret just added, shown this once.
@@ -67,7 +101,7 @@ impl App {
             action: "client.secret_regenerated",
             target: client_ids.first().map_or("", String::as_str),
         };
-        self.change(actor, attempt, |tx| {
+        let done = self.commit(actor, |tx| {
             let mut ids: Vec<&String> = Vec::with_capacity(client_ids.len());
             for id in client_ids {
                 if !ids.contains(&id) {
@@ -82,6 +116,7 @@ impl App {
             }
             let mut regenerated = Vec::with_capacity(ids.len());
             for client_id in ids {
+                let reach = reach(tx.conn, actor, client_id, TeamPermission::Apps)?;
                 crate::console::ensure_not_reserved(actor, client_id)?;
                 let client = find(tx.conn, client_id)?;
                 let method = client.metadata.token_endpoint_auth_method;
@@ -92,7 +127,7 @@ impl App {
                         method.as_str()
                     )));
                 }
-                let (secret, record) = new_secret(tx.now, None);
+                let (secret, record) = new_secret(tx.now, expiry(&reach, tx.now, None)?);
                 stored::replace_secrets(tx.conn, client_id, &record)?;
                 tx.emit(Event::ClientSecretRegenerated {
                     client_id: client_id.clone(),
@@ -106,11 +141,17 @@ impl App {
                 });
             }
             Ok(regenerated)
-        })
+        });
+        if let Some(error) = done.as_ref().err().filter(|error| error.is_refusal()) {
+            self.audit_refusal(actor, &attempt, error);
+        }
+        done
     }
 
     /// Adds a secret to a client that authenticates with one, leaving its
-    /// other secrets valid; it stops working at `expires_at`, if given.
+    /// other secrets valid; it stops working at `expires_at`, if given (for
+    /// a team's member, within the team's policy: at its longest when not
+    /// given).
     pub fn add_client_secret(
         &self,
         actor: &Actor,
@@ -119,10 +160,11 @@ impl App {
     ) -> Result<AddedSecret, AppError> {
         let attempt =
             Attempt { permission: Permission::Clients, action: "client.secret_added", target: client_id };
-        self.change(actor, attempt, |tx| {
+        self.client_change(actor, attempt, TeamPermission::Apps, |tx, reach| {
             if expires_at.is_some_and(|at| at <= tx.now) {
                 return Err(AppError::Invalid("expires_at must be in the future".into()));
             }
+            let expires_at = expiry(&reach, tx.now, expires_at)?;
             let record = find(tx.conn, client_id)?;
             let method = record.metadata.token_endpoint_auth_method;
             if !method.uses_secret() {
@@ -156,7 +198,7 @@ impl App {
     ) -> Result<(), AppError> {
         let attempt =
             Attempt { permission: Permission::Clients, action: "client.secret_revoked", target: client_id };
-        self.change(actor, attempt, |tx| {
+        self.client_change(actor, attempt, TeamPermission::Apps, |tx, _| {
             if !stored::revoke_secret(tx.conn, client_id, secret_id)? {
                 return Err(AppError::NotFound(format!("there is no client {client_id} with a secret {secret_id}")));
             }

@@ -125,7 +125,8 @@ impl App {
             }
             None => {
                 let id = ClientId::parse(CONSOLE_CLIENT_ID).expect("a valid client id");
-                let registered = self.commit(&CONSOLE, |tx| self.register(tx, &CONSOLE, &metadata, id, None));
+                let registered =
+                    self.commit(&CONSOLE, |tx| self.register(tx, &CONSOLE, &metadata, id, None, None));
                 match registered {
                     Ok(_) | Err(AppError::Conflict(_)) => Ok(()),
                     Err(e) => Err(e),

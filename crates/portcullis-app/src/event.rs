@@ -32,7 +32,13 @@ impl Outcome {
 #[serde(untagged)]
 pub enum Event {
     /// A client was registered.
-    ClientCreated { client_id: String, version: i64, client_name: String },
+    ClientCreated {
+        client_id: String,
+        version: i64,
+        client_name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        team_id: Option<String>,
+    },
     /// A client registered itself (RFC 7591), admitted by an initial access
     /// token or by open registration.
     ClientRegistered { client_id: String, version: i64, client_name: String, admitted_by: String },
@@ -52,6 +58,14 @@ pub enum Event {
     ClientSecretRevoked { client_id: String, secret_id: String },
     /// Every secret of a client was revoked and one new secret put in their place.
     ClientSecretRegenerated { client_id: String, secret_id: String },
+    /// A team's member asked for scopes its policy reserves for an admin's approval.
+    ClientScopeRequested { client_id: String, team_id: String, request_id: String, scope: String },
+    /// An admin approved a scope request: the client holds the scopes.
+    ClientScopeApproved { client_id: String, request_id: String, scope: String },
+    /// An admin rejected a scope request.
+    ClientScopeRejected { client_id: String, request_id: String, reason: Option<String> },
+    /// A pending scope request was withdrawn, or replaced by a later one.
+    ClientScopeWithdrawn { client_id: String, request_id: String },
     /// Repeated failed authentications locked an address out of a client, or the client out.
     ClientLockedOut {
         client_id: String,
@@ -162,6 +176,16 @@ pub enum Event {
     WebhookDisabled { webhook_id: String, failing_since: String },
     /// A team was created.
     TeamCreated { team_id: String, name: String },
+    /// A user made a personal access token for a team.
+    PersonalTokenCreated {
+        token_id: String,
+        team_id: String,
+        name: String,
+        scope: String,
+        expires_at: String,
+    },
+    /// A personal access token was revoked.
+    PersonalTokenRevoked { token_id: String, team_id: String, user_id: String },
     /// A team's policy changed.
     TeamPolicyChanged { team_id: String },
     /// Someone was invited to a team, by a one-time link.
@@ -214,8 +238,8 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 62] = [
-    ("client.created", "a client was registered", "client_id, version, client_name"),
+pub const CATALOGUE: [CatalogueEntry; 68] = [
+    ("client.created", "a client was registered, in a team or not", "client_id, version, client_name, team_id"),
     (
         "client.registered",
         "a client registered itself (RFC 7591); the actor is what admitted it",
@@ -242,6 +266,22 @@ pub const CATALOGUE: [CatalogueEntry; 62] = [
         "client.secret_regenerated",
         "every secret of a client was revoked and one new secret put in their place",
         "client_id, secret_id",
+    ),
+    (
+        "client.scope_requested",
+        "a team's member asked for scopes its policy reserves for an admin's approval",
+        "client_id, team_id, request_id, scope",
+    ),
+    (
+        "client.scope_approved",
+        "an admin approved a scope request; the client holds the scopes",
+        "client_id, request_id, scope",
+    ),
+    ("client.scope_rejected", "an admin rejected a scope request", "client_id, request_id, reason"),
+    (
+        "client.scope_withdrawn",
+        "a pending scope request was withdrawn, or replaced by a later one",
+        "client_id, request_id",
     ),
     (
         "client.locked_out",
@@ -345,6 +385,12 @@ pub const CATALOGUE: [CatalogueEntry; 62] = [
         "a webhook endpoint that failed every delivery for --webhook-failure-days was disabled",
         "webhook_id, failing_since",
     ),
+    (
+        "personal_token.created",
+        "a user made a personal access token for a team",
+        "token_id, team_id, name, scope, expires_at",
+    ),
+    ("personal_token.revoked", "a personal access token was revoked", "token_id, team_id, user_id"),
     ("team.created", "a team was created", "team_id, name"),
     ("team.policy_changed", "an admin changed a team's policy", "team_id"),
     ("team.invitation_created", "someone was invited to a team by a one-time link", "team_id, invitation_id, role"),
@@ -379,6 +425,10 @@ impl Event {
             Self::ClientSecretAdded { .. } => "client.secret_added",
             Self::ClientSecretRevoked { .. } => "client.secret_revoked",
             Self::ClientSecretRegenerated { .. } => "client.secret_regenerated",
+            Self::ClientScopeRequested { .. } => "client.scope_requested",
+            Self::ClientScopeApproved { .. } => "client.scope_approved",
+            Self::ClientScopeRejected { .. } => "client.scope_rejected",
+            Self::ClientScopeWithdrawn { .. } => "client.scope_withdrawn",
             Self::ClientLockedOut { .. } => "client.locked_out",
             Self::ClientRemediated { .. } => "client.remediated",
             Self::ClientRemediationUndone { .. } => "client.remediation_undone",
@@ -418,6 +468,8 @@ impl Event {
             Self::WebhookTested { .. } => "webhook.tested",
             Self::WebhookDisabled { .. } => "webhook.disabled",
             Self::TeamCreated { .. } => "team.created",
+            Self::PersonalTokenCreated { .. } => "personal_token.created",
+            Self::PersonalTokenRevoked { .. } => "personal_token.revoked",
             Self::TeamPolicyChanged { .. } => "team.policy_changed",
             Self::TeamInvitationCreated { .. } => "team.invitation_created",
             Self::TeamInvitationWithdrawn { .. } => "team.invitation_withdrawn",
@@ -445,6 +497,10 @@ impl Event {
             | Self::ClientSecretAdded { client_id, .. }
             | Self::ClientSecretRevoked { client_id, .. }
             | Self::ClientSecretRegenerated { client_id, .. }
+            | Self::ClientScopeRequested { client_id, .. }
+            | Self::ClientScopeApproved { client_id, .. }
+            | Self::ClientScopeRejected { client_id, .. }
+            | Self::ClientScopeWithdrawn { client_id, .. }
             | Self::ClientLockedOut { client_id, .. }
             | Self::ClientRemediated { client_id, .. }
             | Self::ClientRemediationUndone { client_id, .. }
@@ -493,6 +549,9 @@ impl Event {
             | Self::TeamMemberAdded { team_id, .. }
             | Self::TeamMemberRoleChanged { team_id, .. }
             | Self::TeamMemberRemoved { team_id, .. } => team_id,
+            Self::PersonalTokenCreated { token_id, .. } | Self::PersonalTokenRevoked { token_id, .. } => {
+                token_id
+            }
             Self::AlertRuleCreated { rule_id, .. }
             | Self::AlertRuleUpdated { rule_id, .. }
             | Self::AlertRuleDeleted { rule_id } => rule_id,

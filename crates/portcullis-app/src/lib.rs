@@ -43,6 +43,7 @@ pub mod login_throttle;
 pub mod malformed;
 pub mod once_every;
 pub mod periodic;
+pub mod personal_tokens;
 pub mod pushed_requests;
 pub mod rate_limits;
 pub mod registration;

@@ -277,7 +277,8 @@ impl App {
             let metadata = parse_metadata(request, &self.scopes)?;
             policy.admits(&metadata)?;
             let client_id = new_client_id();
-            let created = self.register(tx, &actor, &metadata, client_id.clone(), Some(&admitted_by))?;
+            let created =
+                self.register(tx, &actor, &metadata, client_id.clone(), Some(&admitted_by), None)?;
             let (registration_token, token_hash) = new_token();
             let record = RegistrationRecord {
                 client_id: client_id.as_str().to_owned(),

@@ -132,19 +132,25 @@ fn no_team(team_id: &str) -> AppError {
 /// Someone who is neither an admin nor a member is told it does not exist.
 /// `needed` is `None` for what membership alone allows (leaving), which
 /// asks for no second factor either.
-fn reach(
+pub(crate) fn reach(
     conn: &mut DbConnection,
     actor: &Actor,
     team_id: &str,
     needed: Option<TeamPermission>,
 ) -> Result<(TeamRecord, TeamAccess), AppError> {
     let admin = actor.require(Permission::Users).is_ok();
-    let portal_user = match actor {
-        Actor::PortalUser { user_id, .. } => Some(user_id.as_str()),
-        _ => None,
-    };
+    let portal_user = actor.portal_user();
     if !admin && portal_user.is_none() {
         return Err(AppError::Forbidden(Permission::Users));
+    }
+    if let Actor::PersonalToken { team_id: bound, permissions, .. } = actor {
+        // A token acts for its own team alone, and only as its scope says.
+        if bound != team_id {
+            return Err(no_team(team_id));
+        }
+        if let Some(lacking) = needed.filter(|needed| !permissions.contains(needed)) {
+            return Err(AppError::Beyond(format!("this token's scope lacks {}", lacking.scope())));
+        }
     }
     let team = teams::find(conn, team_id)?.ok_or_else(|| no_team(team_id))?;
     if admin {
@@ -176,7 +182,7 @@ fn attempt<'a>(action: &'static str, team_id: &'a str) -> Attempt<'a> {
 impl App {
     /// Runs the change `work` of team `team_id` for `actor`, who needs
     /// `needed` there, auditing a refusal as `action`.
-    fn team_change<T>(
+    pub(crate) fn team_change<T>(
         &self,
         actor: &Actor,
         (action, team_id): (&'static str, &str),
@@ -256,9 +262,17 @@ impl App {
 
     /// The teams the portal user `actor` belongs to, with their role in each.
     pub fn my_teams(&self, actor: &Actor) -> Result<Vec<Membership>, AppError> {
-        let Actor::PortalUser { user_id, .. } = actor else { return Ok(Vec::new()) };
+        let Some(user_id) = actor.portal_user() else { return Ok(Vec::new()) };
         let joined = teams::teams_of(&mut *self.db.get()?, user_id)?;
-        Ok(joined.into_iter().map(|(team, role)| Membership { team: team_view(team), role }).collect())
+        let within = |team: &TeamRecord| match actor {
+            Actor::PersonalToken { team_id, .. } => team.team_id == *team_id,
+            _ => true,
+        };
+        Ok(joined
+            .into_iter()
+            .filter(|(team, _)| within(team))
+            .map(|(team, role)| Membership { team: team_view(team), role })
+            .collect())
     }
 
     /// The team `team_id`, and how `actor` reaches it.
@@ -427,7 +441,7 @@ impl App {
     /// admin, or by themselves (leaving). The last owner leaves only when
     /// an admin removes them.
     pub fn remove_team_member(&self, actor: &Actor, team_id: &str, user_id: &str) -> Result<(), AppError> {
-        let leaving = matches!(actor, Actor::PortalUser { user_id: me, .. } if me == user_id);
+        let leaving = actor.portal_user() == Some(user_id);
         let needed = (!leaving).then_some(TeamPermission::Members);
         self.team_change(actor, ("team.member_removed", team_id), needed, |tx, team, access| {
             let current = teams::role_of(tx.conn, &team.team_id, user_id)?
@@ -440,8 +454,16 @@ impl App {
                 ));
             }
             teams::remove_member(tx.conn, &team.team_id, user_id)?;
-            // Nobody rejoins by a link they made while they could invite.
+            // Nobody rejoins by a link they made while they could invite,
+            // nor acts for the team by a token they made as a member.
             teams::withdraw_invitations_by(tx.conn, &team.team_id, &crate::actor::user_name(user_id))?;
+            portcullis_store::personal_tokens::revoke_of_member(
+                tx.conn,
+                &team.team_id,
+                user_id,
+                &actor.name(),
+                tx.now,
+            )?;
             tx.emit(Event::TeamMemberRemoved { team_id: team.team_id.clone(), user_id: user_id.to_owned() });
             Ok(())
         })

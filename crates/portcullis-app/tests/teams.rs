@@ -1,10 +1,12 @@
 //! Teams, on both backends: admins create teams and set their
 //! policies; users join by one-time invitations and act as far as their
 //! role grants; to anyone else a team does not exist; a team keeps an
-//! owner; every change is audited with its event.
+//! owner; its members run its clients within its policy, scopes needing
+//! approval waiting for an admin; every change is audited with its event.
 
 use chrono::{TimeDelta, Utc};
 use portcullis_app::audit::Query;
+use portcullis_app::clients::{ClientChange, ClientQuery};
 use portcullis_app::teams::TeamAccess;
 use portcullis_app::{Actor, App, AppError, Clock, Permission};
 use portcullis_core::team::{TeamPolicy, TeamRole};
@@ -13,6 +15,43 @@ use portcullis_store::backend_tests;
 use std::time::Duration;
 
 const WEEK: Duration = Duration::from_secs(7 * 24 * 3_600);
+
+fn draft(json: serde_json::Value) -> portcullis_app::clients::ClientDraft {
+    portcullis_app::clients::draft(json.as_object().unwrap().clone(), None)
+}
+
+/// The details of the last audit entry of `action`.
+fn last(app: &App, action: &str) -> portcullis_app::audit::EntryView {
+    let query = Query { action: Some(action.into()), newest_first: true, limit: 1, ..Query::default() };
+    app.audit_entries(&Actor::operator(), query).unwrap().entries.remove(0)
+}
+
+/// A team whose policy bounds its clients, with a developer, a viewer,
+/// and a developer of another team.
+fn shop(app: &App) -> (String, Actor, Actor, Actor) {
+    let admin = Actor::operator();
+    let policy: TeamPolicy = serde_json::from_value(serde_json::json!({
+        "clients": {
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "scopes": ["openid", "profile", "orders", "payments"],
+            "redirect_uri_patterns": ["https://*.shop.example/*"],
+            "max_access_token_lifetime": 600
+        },
+        "max_clients": 2, "approval_scopes": ["payments"], "max_secret_lifetime_days": 30
+    }))
+    .unwrap();
+    let team = app.create_team(&admin, "Shop", policy).unwrap().team_id;
+    let other = app.create_team(&admin, "Other", TeamPolicy::default()).unwrap().team_id;
+    let (dev, vic, bob) = (user(app, "dev"), user(app, "vic"), user(app, "bob"));
+    join(app, &admin, &dev, &team, TeamRole::Developer);
+    join(app, &admin, &vic, &team, TeamRole::Viewer);
+    join(app, &admin, &bob, &other, TeamRole::Developer);
+    (team, dev, vic, bob)
+}
+
+fn service() -> serde_json::Value {
+    serde_json::json!({"client_name": "Orders worker", "grant_types": ["client_credentials"], "scope": "orders"})
+}
 
 fn user(app: &App, name: &str) -> Actor {
     let username = Username::parse(name).unwrap();
@@ -140,5 +179,181 @@ backend_tests! {
         assert!(matches!(app.team(&olga, &team), Err(AppError::Beyond(_))), "no second factor, no team");
         assert!(matches!(app.set_team_policy(&admin, "nothing", TeamPolicy::default()), Err(AppError::NotFound(_))));
         assert_eq!(app.teams(&admin).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_team_runs_its_clients_within_its_policy_and_no_other_team_reaches_them(db) {
+        let app = App::with_defaults(db.connect());
+        let admin = Actor::operator();
+        let (team, dev, vic, bob) = shop(&app);
+        let created = app.create_team_client(&dev, &team, draft(service())).unwrap();
+        let client = created.client.client_id.clone();
+        assert_eq!(created.client.team_id.as_deref(), Some(team.as_str()));
+        let expires = created.client.secrets[0].expires_at.clone().expect("the policy bounds secrets");
+        let expires = chrono::DateTime::parse_from_rfc3339(&expires).unwrap();
+        assert!(expires <= Utc::now() + TimeDelta::days(30) && expires > Utc::now() + TimeDelta::days(29));
+        let entry = last(&app, "client.created");
+        assert_eq!((entry.actor.as_str(), entry.details["team_id"].as_str()), (format!("user:{}", id(&dev)).as_str(), Some(team.as_str())));
+
+        // Outside the policy: refused, naming what and why.
+        let refused = |json| match app.create_team_client(&dev, &team, draft(json)) {
+            Err(AppError::InvalidMetadata { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refused(serde_json::json!({"client_name": "Web", "redirect_uris": ["https://evil.example/cb"]})), "redirect_uris");
+        assert_eq!(refused(serde_json::json!({"client_name": "Web", "redirect_uris": ["https://app.shop.example/cb"], "skip_consent": true})), "skip_consent");
+        assert_eq!(refused(serde_json::json!({"client_name": "Web", "grant_types": ["client_credentials"], "scope": "admin"})), "scope");
+        let long = serde_json::json!({"access_token_lifetime": 3_600});
+        assert!(matches!(app.update_client(&dev, &client, None, ClientChange::Merge(long.as_object().unwrap().clone())),
+                         Err(AppError::InvalidMetadata { field, .. }) if field == "access_token_lifetime"));
+
+        // Roles, and teams apart: a viewer reads, another team's developer finds nothing.
+        assert_eq!(app.client(&vic, &client).unwrap().client_id, client);
+        let rename = || ClientChange::Merge(serde_json::json!({"client_name": "Worker"}).as_object().unwrap().clone());
+        assert!(matches!(app.update_client(&vic, &client, None, rename()), Err(AppError::Beyond(_))));
+        assert!(matches!(app.create_team_client(&vic, &team, draft(service())), Err(AppError::Beyond(_))));
+        assert!(matches!(app.client(&bob, &client), Err(AppError::NotFound(_))));
+        assert!(matches!(app.update_client(&bob, &client, None, rename()), Err(AppError::NotFound(_))));
+        assert!(matches!(app.add_client_secret(&bob, &client, None), Err(AppError::NotFound(_))));
+        assert!(matches!(app.regenerate_client_secrets(&bob, std::slice::from_ref(&client)), Err(AppError::NotFound(_))));
+        assert!(matches!(app.set_client_disabled(&bob, &client, true), Err(AppError::NotFound(_))));
+        assert!(matches!(app.client_versions(&bob, &client), Err(AppError::NotFound(_))));
+        assert!(matches!(app.delete_client(&bob, &client), Err(AppError::NotFound(_))));
+        let of_team = |actor: &Actor| app.clients(actor, &ClientQuery { team: Some(team.clone()), limit: 10, ..ClientQuery::default() });
+        assert!(matches!(of_team(&bob), Err(AppError::NotFound(_))));
+        assert_eq!(of_team(&vic).unwrap().clients.len(), 1);
+        assert!(matches!(app.clients(&dev, &ClientQuery { limit: 10, ..ClientQuery::default() }), Err(AppError::Forbidden(_))),
+                "a member lists only a team's clients");
+        let admins = app.create_client(&admin, draft(service())).unwrap().client.client_id;
+        assert!(matches!(app.client(&dev, &admins), Err(AppError::NotFound(_))), "an admin's client is no team's");
+        assert!(matches!(app.update_client(&dev, &admins, None, rename()), Err(AppError::NotFound(_))));
+        assert_eq!(app.client(&admin, &client).unwrap().metadata.client_name, "Orders worker", "nothing refused changed anything");
+        assert_eq!(last(&app, "client.updated").outcome, "refused");
+
+        // Secrets live as long as the policy lets them.
+        let too_late = Utc::now() + TimeDelta::days(31);
+        assert!(matches!(app.add_client_secret(&dev, &client, Some(too_late)), Err(AppError::Invalid(_))));
+        let added = app.add_client_secret(&dev, &client, None).unwrap();
+        assert!(added.expires_at.is_some());
+        let regenerated = app.regenerate_client_secrets(&dev, std::slice::from_ref(&client)).unwrap();
+        assert_eq!(app.client(&dev, &client).unwrap().secrets[0].secret_id, regenerated[0].secret_id);
+
+        // As many clients as the policy allows.
+        app.create_team_client(&dev, &team, draft(service())).unwrap();
+        assert!(matches!(app.create_team_client(&dev, &team, draft(service())), Err(AppError::Conflict(_))));
+
+        // What an admin set outside the policy stays through a member's change.
+        let consent = serde_json::json!({"skip_consent": true});
+        app.update_client(&admin, &client, None, ClientChange::Merge(consent.as_object().unwrap().clone())).unwrap();
+        let renamed = app.update_client(&dev, &client, None, rename()).unwrap();
+        assert!(renamed.metadata.skip_consent && renamed.metadata.client_name == "Worker");
+        app.set_client_disabled(&dev, &client, true).unwrap();
+        app.delete_client(&dev, &client).unwrap();
+        assert!(matches!(app.client(&admin, &client), Err(AppError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_scope_needing_approval_waits_for_an_admin(db) {
+        let app = App::with_defaults(db.connect());
+        let admin = Actor::operator();
+        let (team, dev, vic, bob) = shop(&app);
+        let client = app.create_team_client(&dev, &team, draft(service())).unwrap().client.client_id;
+        let more = ClientChange::Merge(serde_json::json!({"scope": "orders payments"}).as_object().unwrap().clone());
+        let asked = app.update_client(&dev, &client, None, more).unwrap();
+        assert_eq!(asked.metadata.scope.to_string(), "orders", "written without the scope needing approval");
+        let request = asked.scope_request.expect("the scope waits");
+        assert_eq!((request.scope.as_str(), request.state), ("payments", "pending"));
+        assert_eq!(last(&app, "client.scope_requested").details["scope"], "payments");
+        assert_eq!(app.client(&vic, &client).unwrap().scope_request.unwrap().request_id, request.request_id, "members see it");
+        assert!(matches!(app.pending_scope_requests(&dev), Err(AppError::Forbidden(_))));
+        assert!(matches!(app.decide_scope_request(&dev, &request.request_id, true, None), Err(AppError::Forbidden(_))),
+                "nobody approves their own");
+        assert!(matches!(app.withdraw_scope_request(&bob, &client), Err(AppError::NotFound(_))));
+        assert_eq!(app.pending_scope_requests(&admin).unwrap().len(), 1);
+
+        let approved = app.decide_scope_request(&admin, &request.request_id, true, Some("PCI review done")).unwrap();
+        assert_eq!(approved.metadata.scope.to_string(), "orders payments");
+        assert!(approved.scope_request.is_none());
+        assert_eq!(last(&app, "client.scope_approved").actor, admin.name());
+        assert!(matches!(app.decide_scope_request(&admin, &request.request_id, false, None), Err(AppError::NotFound(_))),
+                "decided once");
+        let history = app.client_scope_requests(&dev, &client).unwrap();
+        assert_eq!((history[0].state, history[0].reason.as_deref()), ("approved", Some("PCI review done")));
+
+        // Asked at creation: the client comes without it; a rejection leaves it so.
+        let second = app.create_team_client(&dev, &team, draft(serde_json::json!({
+            "client_name": "Refunds", "grant_types": ["client_credentials"], "scope": "orders payments"}))).unwrap().client;
+        assert_eq!(second.metadata.scope.to_string(), "orders");
+        let pending = second.scope_request.unwrap().request_id;
+        let rejected = app.decide_scope_request(&admin, &pending, false, Some("use the refunds API")).unwrap();
+        assert_eq!(rejected.metadata.scope.to_string(), "orders");
+        assert_eq!(last(&app, "client.scope_rejected").details["reason"], "use the refunds API");
+
+        // Withdrawn by its team, or replaced by a later request.
+        let again = ClientChange::Merge(serde_json::json!({"scope": "orders payments"}).as_object().unwrap().clone());
+        let first = app.update_client(&dev, &second.client_id, None, again).unwrap().scope_request.unwrap();
+        let withdrawn = app.withdraw_scope_request(&dev, &second.client_id).unwrap();
+        assert!(withdrawn.scope_request.is_none());
+        assert_eq!(app.client_scope_requests(&vic, &second.client_id).unwrap()[0].request_id, first.request_id);
+        assert_eq!(app.client_scope_requests(&vic, &second.client_id).unwrap()[0].state, "withdrawn");
+        assert!(app.pending_scope_requests(&admin).unwrap().is_empty());
+    }
+
+    #[test]
+    fn personal_access_tokens_act_for_one_team_within_the_role_and_die_with_the_membership(db) {
+        let app = App::with_defaults(db.connect());
+        let admin = Actor::operator();
+        let (team, dev, vic, bob) = shop(&app);
+        let olga = user(&app, "olga");
+        join(&app, &admin, &olga, &team, TeamRole::Owner);
+        let made = app.create_personal_token(&dev, &team, "CI", "portal:read portal:apps orders", 30).unwrap();
+        assert!(made.value.expose().starts_with("pcp_") && made.value.expose().len() > 40);
+        assert_eq!(last(&app, "personal_token.created").details["scope"], "orders portal:apps portal:read");
+        for (scope, days, why) in [("portal:members", 30, "beyond a developer"), ("payments", 30, "needs approval"),
+                                   ("admin", 30, "an admin scope"), ("billing", 30, "not in the team's policy")] {
+            assert!(matches!(app.create_personal_token(&dev, &team, "x", scope, days), Err(AppError::Beyond(_))), "{why}");
+        }
+        assert!(matches!(app.create_personal_token(&dev, &team, "x", "portal:read", 400), Err(AppError::Invalid(_))));
+        assert!(matches!(app.create_personal_token(&admin, &team, "x", "portal:read", 1), Err(AppError::Invalid(_))), "a member's own");
+        assert!(matches!(app.create_personal_token(&bob, &team, "x", "portal:read", 1), Err(AppError::NotFound(_))));
+
+        // In use: the token acts for its team only, within its scope.
+        let used = app.use_personal_token(made.value.expose()).unwrap().expect("it works");
+        assert_eq!((used.token.user_id.as_str(), used.scope.to_string().as_str()), (id(&dev), "orders portal:apps portal:read"));
+        assert!(used.token.last_used_at.is_some());
+        let by_token = used.actor(None);
+        let client = app.create_team_client(&by_token, &team, draft(service())).unwrap().client.client_id;
+        assert_eq!(last(&app, "client.created").details["team_id"], team.as_str());
+        let reader = app.create_personal_token(&dev, &team, "read", "portal:read", 1).unwrap();
+        let reading = app.use_personal_token(reader.value.expose()).unwrap().unwrap().actor(None);
+        assert_eq!(app.client(&reading, &client).unwrap().client_id, client);
+        assert!(matches!(app.set_client_disabled(&reading, &client, true), Err(AppError::Beyond(_))), "read only");
+        assert!(matches!(app.create_personal_token(&reading, &team, "more", "portal:apps", 1), Err(AppError::Beyond(_))),
+                "a token makes no token beyond itself");
+        let bobs = app.create_personal_token(&bob, &app.my_teams(&bob).unwrap()[0].team.team_id, "b", "portal:read", 1).unwrap();
+        let bobs = app.use_personal_token(bobs.value.expose()).unwrap().unwrap().actor(None);
+        assert!(matches!(app.client(&bobs, &client), Err(AppError::NotFound(_))), "another team's token finds nothing");
+        assert!(app.use_personal_token("pcp_unknown").unwrap().is_none());
+        assert!(app.use_personal_token("eyJhbGciOi").unwrap().is_none());
+
+        // Seen and revoked by its user, its team's owners and admins, nobody else.
+        assert_eq!(app.personal_tokens(&dev, &team).unwrap().len(), 2);
+        assert!(app.personal_tokens(&vic, &team).unwrap().is_empty(), "a member sees their own");
+        assert_eq!(app.personal_tokens(&olga, &team).unwrap().len(), 2);
+        assert_eq!(app.all_personal_tokens(&admin).unwrap().len(), 3);
+        assert!(matches!(app.all_personal_tokens(&dev), Err(AppError::Forbidden(_))));
+        assert!(matches!(app.revoke_personal_token(&vic, &reader.token.token_id), Err(AppError::Beyond(_))));
+        assert!(matches!(app.revoke_personal_token(&bob, &reader.token.token_id), Err(AppError::NotFound(_))));
+        app.revoke_personal_token(&olga, &reader.token.token_id).unwrap();
+        assert!(app.use_personal_token(reader.value.expose()).unwrap().is_none());
+        assert!(matches!(app.revoke_personal_token(&dev, &reader.token.token_id), Err(AppError::Conflict(_))));
+
+        // The role as it is now bounds every use; leaving the team ends the token.
+        app.set_team_member_role(&olga, &team, id(&dev), TeamRole::Viewer).unwrap();
+        let demoted = app.use_personal_token(made.value.expose()).unwrap().unwrap();
+        assert_eq!(demoted.scope.to_string(), "orders portal:read");
+        app.remove_team_member(&dev, &team, id(&dev)).unwrap();
+        assert!(app.use_personal_token(made.value.expose()).unwrap().is_none());
+        assert_eq!(app.personal_tokens(&olga, &team).unwrap()[0].state, "revoked");
     }
 }

@@ -341,7 +341,7 @@ pub const MAX_REFRESH_TOKEN_LIFETIME: u64 = 365 * 24 * 60 * 60;
 pub const MAX_REFRESH_TOKEN_REUSE_INTERVAL: u64 = 60;
 
 /// A metadata field that is not acceptable, and why.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {message}")]
 pub struct MetadataError {
     /// The RFC 7591 name of the field (or the path into it).

@@ -197,7 +197,22 @@ impl RegistrationPolicy {
     /// Checks a valid configuration against the policy; a refusal names the
     /// member (RFC 7591 §3.2.2).
     pub fn admits(&self, metadata: &ClientMetadata) -> Result<(), MetadataError> {
-        if !self.is_unrestricted() {
+        match self.outside(metadata, !self.is_unrestricted()).into_iter().next() {
+            Some(outside) => Err(outside.refusal),
+            None => Ok(()),
+        }
+    }
+
+    /// Everything `metadata` sets that the policy does not allow, each
+    /// value of a list on its own; with `delegated`, also what only an
+    /// admin sets ([`ADMIN_ONLY`]) and the admin scopes the policy does not
+    /// list, whatever else it restricts.
+    pub fn outside(&self, metadata: &ClientMetadata, delegated: bool) -> Vec<Outside> {
+        let mut found = Vec::new();
+        let mut refuse = |member: &'static str, value: String, refusal: MetadataError| {
+            found.push(Outside { member, value, refusal });
+        };
+        if delegated {
             let set = [
                 metadata.skip_consent,
                 metadata.token_rate_limit.is_some(),
@@ -207,28 +222,31 @@ impl RegistrationPolicy {
                 !metadata.claim_mappings.is_empty(),
                 metadata.token_exchange.is_some(),
             ];
-            if let Some((name, _)) = ADMIN_ONLY.iter().zip(set).find(|(_, set)| *set) {
-                return Err(MetadataError::new(*name, "only an admin may set this"));
+            for (name, _) in ADMIN_ONLY.iter().zip(set).filter(|(_, set)| *set) {
+                refuse(name, String::new(), MetadataError::new(*name, "only an admin may set this"));
             }
             let listed = |scope: &str| self.scopes.iter().flatten().any(|allowed| allowed == scope);
-            if let Some(scope) = metadata.scope.iter().find(|s| is_admin_scope(s) && !listed(s)) {
-                return Err(refused("scope", scope));
+            for scope in metadata.scope.iter().filter(|s| is_admin_scope(s) && !listed(s)) {
+                refuse("scope", scope.to_owned(), refused("scope", scope));
             }
         }
         if let Some(allowed) = &self.grant_types {
-            if let Some(grant) = metadata.grant_types.iter().find(|g| !allowed.contains(g)) {
-                return Err(refused("grant_types", grant.as_str()));
+            for grant in metadata.grant_types.iter().filter(|g| !allowed.contains(g)) {
+                refuse("grant_types", grant.as_str().to_owned(), refused("grant_types", grant.as_str()));
             }
         }
         if let Some(allowed) = &self.token_endpoint_auth_methods {
             let method = metadata.token_endpoint_auth_method;
             if !allowed.contains(&method) {
-                return Err(refused("token_endpoint_auth_method", method.as_str()));
+                let refusal = refused("token_endpoint_auth_method", method.as_str());
+                refuse("token_endpoint_auth_method", method.as_str().to_owned(), refusal);
             }
         }
         if let Some(allowed) = &self.scopes {
-            if let Some(scope) = metadata.scope.iter().find(|s| !allowed.iter().any(|a| a == s)) {
-                return Err(refused("scope", scope));
+            for scope in metadata.scope.iter().filter(|s| !allowed.iter().any(|a| a == s)) {
+                if !(delegated && is_admin_scope(scope)) {
+                    refuse("scope", scope.to_owned(), refused("scope", scope));
+                }
             }
         }
         if let Some(patterns) = &self.redirect_uri_patterns {
@@ -237,7 +255,7 @@ impl RegistrationPolicy {
                 metadata.post_logout_redirect_uris.iter().map(|u| ("post_logout_redirect_uris", u));
             for (member, uri) in uris.chain(after_logout) {
                 if !patterns.iter().any(|pattern| uri_matches(pattern, uri.as_str())) {
-                    return Err(refused(member, uri.as_str()));
+                    refuse(member, uri.as_str().to_owned(), refused(member, uri.as_str()));
                 }
             }
         }
@@ -257,19 +275,30 @@ impl RegistrationPolicy {
         for (member, value, max) in lifetimes {
             if let (Some(value), Some(max)) = (value, max) {
                 if value > max {
-                    return Err(MetadataError::new(
-                        member,
-                        format!("at most {max} seconds under this registration's policy"),
-                    ));
+                    let refusal =
+                        MetadataError::new(member, format!("at most {max} seconds under the policy"));
+                    refuse(member, value.to_string(), refusal);
                 }
             }
         }
-        Ok(())
+        found
     }
 }
 
+/// One thing a configuration sets that a policy does not allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outside {
+    /// The member.
+    pub member: &'static str,
+    /// The value outside, one of a list's on its own; empty for a member
+    /// that may not be set at all.
+    pub value: String,
+    /// The refusal, naming the member.
+    pub refusal: MetadataError,
+}
+
 fn refused(member: &str, value: &str) -> MetadataError {
-    MetadataError::new(member, format!("`{value}` is not allowed by this registration's policy"))
+    MetadataError::new(member, format!("`{value}` is not allowed by the policy"))
 }
 
 /// Whether the admin API's scopes name `scope` (`admin`, `admin:…`).

@@ -52,6 +52,16 @@ impl Scope {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
+
+    /// The set without `tokens`.
+    pub fn without(&self, tokens: &[String]) -> Self {
+        Self(self.0.iter().filter(|token| !tokens.contains(token)).cloned().collect())
+    }
+
+    /// The set with `tokens` too (each a scope token already).
+    pub fn with(&self, tokens: &[String]) -> Self {
+        Self(self.0.iter().chain(tokens).cloned().collect())
+    }
 }
 
 impl fmt::Display for Scope {
@@ -107,6 +117,8 @@ mod tests {
         assert!(Scope::parse("a c").unwrap().is_subset(&all));
         assert!(Scope::default().is_subset(&all));
         assert!(!Scope::parse("a d").unwrap().is_subset(&all));
+        assert_eq!(all.without(&["b".into(), "x".into()]), Scope::parse("a c").unwrap());
+        assert_eq!(Scope::parse("a").unwrap().with(&["c".into(), "a".into()]).to_string(), "a c");
     }
 
     #[test]

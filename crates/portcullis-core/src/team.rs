@@ -5,6 +5,7 @@
 
 use crate::client::MetadataError;
 use crate::registration::{RegistrationPolicy, MAX_POLICY_ENTRIES};
+use crate::ClientMetadata;
 use serde::{Deserialize, Serialize};
 
 /// The longest team name, in characters.
@@ -13,6 +14,9 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_CLIENTS: u32 = 10_000;
 /// The longest secret lifetime a policy may set, in days.
 pub const MAX_SECRET_DAYS: u32 = 3_650;
+/// The longest a personal access token lives, in days, unless a team's
+/// policy says less.
+pub const MAX_TOKEN_DAYS: u32 = 366;
 
 /// A member's role in a team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -35,6 +39,25 @@ pub enum TeamPermission {
     Apps,
     /// Changing the team's members and invitations.
     Members,
+}
+
+impl TeamPermission {
+    /// Every permission, least first.
+    pub const ALL: [TeamPermission; 3] = [Self::Read, Self::Apps, Self::Members];
+
+    /// The scope a personal access token holds it by.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::Read => "portal:read",
+            Self::Apps => "portal:apps",
+            Self::Members => "portal:members",
+        }
+    }
+
+    /// The permission the scope `scope` names.
+    pub fn of_scope(scope: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|permission| permission.scope() == scope)
+    }
 }
 
 impl TeamRole {
@@ -101,9 +124,44 @@ pub struct TeamPolicy {
     /// secret needs an expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_secret_lifetime_days: Option<u32>,
+    /// The longest a member's personal access token for the team may live,
+    /// in days (at most [`MAX_TOKEN_DAYS`], the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_token_lifetime_days: Option<u32>,
 }
 
 impl TeamPolicy {
+    /// Checks a member's change of a client from `current` (`None` for a
+    /// new client) to `new` against the policy: what an admin set outside
+    /// it may stay, nothing more may be added. A member never sets what
+    /// only an admin sets, nor admin scopes the policy does not list,
+    /// however little else the policy restricts.
+    pub fn admits_change(
+        &self,
+        current: Option<&ClientMetadata>,
+        new: &ClientMetadata,
+    ) -> Result<(), MetadataError> {
+        let kept = current.map(|current| self.clients.outside(current, true)).unwrap_or_default();
+        let added = self.clients.outside(new, true).into_iter().find(|outside| {
+            !kept.iter().any(|old| (old.member, &old.value) == (outside.member, &outside.value))
+        });
+        match added {
+            Some(outside) => Err(outside.refusal),
+            None => Ok(()),
+        }
+    }
+
+    /// The scopes of `new` that `current` does not hold and that need an
+    /// admin's approval.
+    pub fn needing_approval(&self, current: Option<&ClientMetadata>, new: &ClientMetadata) -> Vec<String> {
+        let held = |scope: &str| current.is_some_and(|current| current.scope.contains(scope));
+        new.scope
+            .iter()
+            .filter(|scope| !held(scope) && self.approval_scopes.iter().any(|s| s == scope))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Checks the policy itself, naming the member at fault.
     pub fn validate(&self) -> Result<(), MetadataError> {
         self.clients.validate()?;
@@ -115,6 +173,9 @@ impl TeamPolicy {
                 "max_secret_lifetime_days",
                 format!("1 to {MAX_SECRET_DAYS} days"),
             ));
+        }
+        if self.max_token_lifetime_days.is_some_and(|days| days == 0 || days > MAX_TOKEN_DAYS) {
+            return Err(MetadataError::new("max_token_lifetime_days", format!("1 to {MAX_TOKEN_DAYS} days")));
         }
         if self.approval_scopes.len() > MAX_POLICY_ENTRIES {
             return Err(MetadataError::new(
@@ -147,6 +208,8 @@ mod tests {
         assert_eq!(granted(TeamRole::Owner), [true, true, true]);
         assert_eq!(TeamRole::parse("developer"), Some(TeamRole::Developer));
         assert_eq!(TeamRole::parse("admin"), None);
+        assert_eq!(TeamPermission::of_scope("portal:apps"), Some(Apps));
+        assert_eq!(TeamPermission::of_scope("portal:admin"), None);
     }
 
     #[test]
@@ -181,5 +244,41 @@ mod tests {
         assert!(
             check_name("  ").is_err() && check_name("a\nb").is_err() && check_name(&"x".repeat(101)).is_err()
         );
+    }
+
+    #[test]
+    fn a_member_keeps_what_an_admin_set_outside_the_policy_and_adds_nothing_outside_it() {
+        let policy: TeamPolicy = serde_json::from_value(json!({
+            "clients": {"scopes": ["openid", "orders", "payments"], "redirect_uri_patterns": ["https://*.shop.example/*"]},
+            "approval_scopes": ["payments"]
+        }))
+        .unwrap();
+        let client = |extra: serde_json::Value| -> ClientMetadata {
+            let mut base = json!({"client_name": "Shop", "redirect_uris": ["https://app.shop.example/cb"], "scope": "openid orders"});
+            base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            serde_json::from_value(base).unwrap()
+        };
+        assert!(policy.admits_change(None, &client(json!({}))).is_ok());
+        let refused =
+            |current: Option<&ClientMetadata>, new| policy.admits_change(current, &new).unwrap_err();
+        assert_eq!(refused(None, client(json!({"skip_consent": true}))).field, "skip_consent");
+        assert_eq!(refused(None, client(json!({"scope": "openid admin"}))).field, "scope");
+        assert_eq!(
+            refused(None, client(json!({"redirect_uris": ["https://evil.example/cb"]}))).field,
+            "redirect_uris"
+        );
+        // What an admin set stays through a member's change; more of it does not come in.
+        let admin_set = client(json!({"skip_consent": true, "scope": "openid orders legacy"}));
+        assert!(policy
+            .admits_change(
+                Some(&admin_set),
+                &client(json!({"skip_consent": true, "scope": "openid legacy", "client_name": "Shop 2"}))
+            )
+            .is_ok());
+        let more = client(json!({"skip_consent": true, "scope": "openid legacy other"}));
+        assert_eq!(refused(Some(&admin_set), more).message, "`other` is not allowed by the policy");
+        assert_eq!(policy.needing_approval(None, &client(json!({"scope": "openid payments"}))), ["payments"]);
+        let holding = client(json!({"scope": "openid payments"}));
+        assert!(policy.needing_approval(Some(&holding), &holding).is_empty());
     }
 }

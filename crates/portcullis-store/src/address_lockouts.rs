@@ -66,7 +66,7 @@ pub fn lock(
 /// address, end; at most [`MAX_PER_CLIENT`] per client, the latest ending.
 pub fn in_force(
     conn: &mut DbConnection,
-    only: Option<&str>,
+    only: Option<&[String]>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
     let mut query = address_lockouts::table
@@ -74,8 +74,8 @@ pub fn in_force(
         .select((address_lockouts::client_id, address_lockouts::address, address_lockouts::locked_until))
         .order((address_lockouts::client_id, address_lockouts::locked_until.desc()))
         .into_boxed();
-    if let Some(client_id) = only {
-        query = query.filter(address_lockouts::client_id.eq(client_id.to_owned()));
+    if let Some(client_ids) = only {
+        query = query.filter(address_lockouts::client_id.eq_any(client_ids.to_vec()));
     }
     let rows: Vec<(String, String, NaiveDateTime)> = query.load(conn)?;
     let mut kept: Vec<(String, String, DateTime<Utc>)> = Vec::with_capacity(rows.len());

@@ -41,6 +41,8 @@ pub struct ClientRecord {
     /// Addresses locked out of the client now (an IPv4 address or an IPv6
     /// /64, as rate limits key them), each with the lockout's end.
     pub locked_addresses: Vec<(String, DateTime<Utc>)>,
+    /// The team it belongs to; `None` for a client admins manage.
+    pub team_id: Option<String>,
 }
 
 /// A stored client secret.
@@ -75,6 +77,8 @@ pub struct NewClient<'a> {
     pub author: &'a str,
     /// The first secret, for confidential clients.
     pub secret: Option<&'a SecretRecord>,
+    /// The team it belongs to, if any.
+    pub team_id: Option<&'a str>,
 }
 
 #[derive(Insertable)]
@@ -84,6 +88,7 @@ struct ClientRow<'a> {
     current_version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    team_id: Option<&'a str>,
 }
 
 #[derive(Insertable)]
@@ -130,6 +135,7 @@ pub fn create(conn: &mut DbConnection, new: &NewClient<'_>) -> Result<(), StoreE
                 current_version: 1,
                 created_at: now,
                 updated_at: now,
+                team_id: new.team_id,
             })
             .execute(conn)
             .map_err(StoreError::from_write)?;
@@ -471,7 +477,21 @@ pub fn set_tokens_revoked_before(
 
 /// The client `client_id`, if it exists.
 pub fn find(conn: &mut DbConnection, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
-    Ok(load(conn, Some(client_id))?.pop())
+    Ok(load(conn, Which::One(client_id))?.pop())
+}
+
+/// The clients of team `team_id`, in `client_id` order.
+pub fn in_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<ClientRecord>, StoreError> {
+    load(conn, Which::Team(team_id))
+}
+
+/// How many clients team `team_id` has.
+pub fn count_in_team(conn: &mut DbConnection, team_id: &str) -> Result<i64, StoreError> {
+    Ok(clients::table
+        .filter(clients::team_id.eq(team_id))
+        .filter(clients::deleted_at.is_null())
+        .count()
+        .get_result(conn)?)
 }
 
 /// Whether `client_id` was deleted (a deletion is final).
@@ -483,13 +503,30 @@ pub fn is_deleted(conn: &mut DbConnection, client_id: &str) -> Result<bool, Stor
 
 /// Every client, for warming an instance's cache.
 pub fn all(conn: &mut DbConnection) -> Result<Vec<ClientRecord>, StoreError> {
-    load(conn, None)
+    load(conn, Which::All)
 }
 
-type LoadedRow =
-    (String, i64, String, Option<NaiveDateTime>, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>, i64);
+/// Which clients [`load`] reads.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    All,
+    One(&'a str),
+    Team(&'a str),
+}
 
-fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
+type LoadedRow = (
+    String,
+    i64,
+    String,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    i64,
+    Option<String>,
+);
+
+fn load(conn: &mut DbConnection, which: Which<'_>) -> Result<Vec<ClientRecord>, StoreError> {
     let mut query = clients::table
         .inner_join(
             client_versions::table.on(client_versions::client_id
@@ -505,19 +542,29 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
             clients::updated_at,
             clients::tokens_revoked_before,
             clients::change_seq,
+            clients::team_id,
         ))
         .filter(clients::deleted_at.is_null())
         .order(clients::client_id.asc())
         .into_boxed();
+    match which {
+        Which::All => {}
+        Which::One(client_id) => query = query.filter(clients::client_id.eq(client_id)),
+        Which::Team(team_id) => query = query.filter(clients::team_id.eq(team_id)),
+    }
+    // The clients first: what is read after them is as new or newer, so a
+    // read is never counted newer than what it holds.
+    let rows: Vec<LoadedRow> = query.load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|row| row.0.clone()).collect();
+    let only = match which {
+        Which::All => None,
+        Which::One(_) | Which::Team(_) => Some(ids.as_slice()),
+    };
     let mut secrets_query = client_secrets::table
         .filter(client_secrets::revoked_at.is_null())
         .select(SecretRow::as_select())
         .order((client_secrets::client_id.asc(), client_secrets::created_at.asc()))
         .into_boxed();
-    if let Some(client_id) = only {
-        query = query.filter(clients::client_id.eq(client_id));
-        secrets_query = secrets_query.filter(client_secrets::client_id.eq(client_id));
-    }
     let mut retired_query = retired_redirect_uris::table
         .filter(retired_redirect_uris::expires_at.gt(Utc::now().naive_utc()))
         .select((
@@ -527,12 +574,10 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
         ))
         .order((retired_redirect_uris::client_id.asc(), retired_redirect_uris::redirect_uri.asc()))
         .into_boxed();
-    if let Some(client_id) = only {
-        retired_query = retired_query.filter(retired_redirect_uris::client_id.eq(client_id));
+    if let Some(client_ids) = only {
+        secrets_query = secrets_query.filter(client_secrets::client_id.eq_any(client_ids.to_vec()));
+        retired_query = retired_query.filter(retired_redirect_uris::client_id.eq_any(client_ids.to_vec()));
     }
-    // The clients first: what is read after them is as new or newer, so a
-    // read is never counted newer than what it holds.
-    let rows: Vec<LoadedRow> = query.load(conn)?;
     let mut secrets: Vec<SecretRow> = secrets_query.load(conn)?;
     let mut retired: Vec<(String, String, NaiveDateTime)> = retired_query.load(conn)?;
     let mut locked_addresses = crate::address_lockouts::in_force(conn, only, Utc::now())?;
@@ -552,6 +597,7 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
                 updated_at,
                 revoked_before,
                 change_seq,
+                team_id,
             )| {
                 let row = format!("client {client_id} version {version}");
                 let metadata = json::read("client_versions", &row, &metadata)?;
@@ -585,6 +631,7 @@ fn load(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<ClientRecord>
                         .into_iter()
                         .map(|(_, address, until)| (address, until))
                         .collect(),
+                    team_id,
                 })
             },
         )

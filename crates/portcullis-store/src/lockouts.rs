@@ -112,13 +112,13 @@ pub fn reset(conn: &mut DbConnection, client_id: &str) -> Result<(), StoreError>
 /// A client's failures in a row and the end of its lockout, if any.
 pub type LockoutState = (String, i64, Option<DateTime<Utc>>);
 
-/// The failures counted and the lockout end of every client (or only `client_id`).
-pub fn states(conn: &mut DbConnection, only: Option<&str>) -> Result<Vec<LockoutState>, StoreError> {
+/// The failures counted and the lockout end of every client (or only of `only`).
+pub fn states(conn: &mut DbConnection, only: Option<&[String]>) -> Result<Vec<LockoutState>, StoreError> {
     let mut query = client_lockouts::table
         .select((client_lockouts::client_id, client_lockouts::failures, client_lockouts::locked_until))
         .into_boxed();
-    if let Some(client_id) = only {
-        query = query.filter(client_lockouts::client_id.eq(client_id.to_owned()));
+    if let Some(client_ids) = only {
+        query = query.filter(client_lockouts::client_id.eq_any(client_ids.to_vec()));
     }
     let rows: Vec<(String, i64, Option<NaiveDateTime>)> = query.load(conn)?;
     Ok(rows.into_iter().map(|(id, failures, until)| (id, failures, until.map(|t| t.and_utc()))).collect())

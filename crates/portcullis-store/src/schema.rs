@@ -25,6 +25,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         tokens_revoked_before -> Nullable<Timestamp>,
         change_seq -> BigInt,
+        team_id -> Nullable<Text>,
     }
 }
 
@@ -465,4 +466,42 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(teams, team_members, team_invitations, users);
+diesel::table! {
+    scope_requests (request_id) {
+        request_id -> Text,
+        client_id -> Text,
+        team_id -> Text,
+        scopes -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        state -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    personal_access_tokens (token_id) {
+        token_id -> Text,
+        token_hash -> Binary,
+        user_id -> Text,
+        team_id -> Text,
+        name -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    teams,
+    team_members,
+    team_invitations,
+    users,
+    clients,
+    personal_access_tokens
+);

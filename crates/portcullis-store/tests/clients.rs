@@ -28,8 +28,8 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         let first = secret("s1");
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("a"), author: "cli", secret: Some(&first) }).unwrap();
-        clients::create(&mut conn, &NewClient { client_id: "c2", metadata: &metadata("b"), author: "cli", secret: None }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("a"), author: "cli", secret: Some(&first), team_id: None }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c2", metadata: &metadata("b"), author: "cli", secret: None, team_id: None }).unwrap();
         let found = clients::find(&mut conn, "c1").unwrap().unwrap();
         assert_eq!((found.version, &found.metadata, found.disabled_at), (1, &metadata("a"), None));
         assert_eq!(found.secrets, vec![first]);
@@ -43,7 +43,7 @@ backend_tests! {
     fn a_duplicate_client_id_conflicts_and_writes_nothing(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();
-        let new = NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: None };
+        let new = NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: None, team_id: None };
         clients::create(&mut conn, &new).unwrap();
         let before = change_log::last_seq(&mut conn).unwrap();
         let again = clients::create(&mut conn, &NewClient { secret: Some(&secret("s2")), ..new });
@@ -57,7 +57,7 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         let first = secret("s1");
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: Some(&first) }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: Some(&first), team_id: None }).unwrap();
         let before = change_log::last_seq(&mut conn).unwrap();
         let second = secret("s2");
         assert!(clients::add_secret(&mut conn, "c1", &second).unwrap());
@@ -70,7 +70,7 @@ backend_tests! {
     fn disabling_a_client_is_stored_and_logged(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: None }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: None, team_id: None }).unwrap();
         let before = change_log::last_seq(&mut conn).unwrap();
         assert!(clients::set_disabled(&mut conn, "c1", true).unwrap());
         assert!(clients::find(&mut conn, "c1").unwrap().unwrap().disabled_at.is_some());
@@ -129,7 +129,7 @@ backend_tests! {
     fn a_version_is_written_only_on_the_current_one_and_history_survives_deletion(db) {
         let db = db.connect();
         let mut conn = db.get().unwrap();
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("v1"), author: "cli", secret: None }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("v1"), author: "cli", secret: None, team_id: None }).unwrap();
         let until = Utc::now() + TimeDelta::hours(1);
         let removed = vec!["https://app.example/old".to_owned()];
         let (v2, v3, x) = (metadata("v2"), metadata("v3"), metadata("x"));
@@ -157,7 +157,7 @@ backend_tests! {
         let db = db.connect();
         let mut conn = db.get().unwrap();
         let (first, second, third) = (secret("s1"), secret("s2"), secret("s3"));
-        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: Some(&first) }).unwrap();
+        clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: Some(&first), team_id: None }).unwrap();
         assert!(clients::add_secret(&mut conn, "c1", &second).unwrap());
         assert!(clients::revoke_secret(&mut conn, "c1", "s1").unwrap());
         assert!(!clients::revoke_secret(&mut conn, "c1", "s1").unwrap(), "revoked once");

@@ -13,7 +13,7 @@ backend_tests! {
     fn the_threshold_locks_and_each_lockout_lasts_twice_as_long_up_to_the_cap(db) {
         let db = db.connect();
         let conn = &mut *db.get().unwrap();
-        clients::create(conn, &NewClient { client_id: "c1", metadata: &serde_json::from_value(serde_json::json!({"client_name": "x"})).unwrap(), author: "cli", secret: None }).unwrap();
+        clients::create(conn, &NewClient { client_id: "c1", metadata: &serde_json::from_value(serde_json::json!({"client_name": "x"})).unwrap(), author: "cli", secret: None, team_id: None }).unwrap();
         let mut now = Utc::now();
         let mut lengths = Vec::new();
         for _ in 0..3 {
@@ -40,7 +40,7 @@ backend_tests! {
     #[test]
     fn concurrent_failures_are_all_counted_and_lock_once(db) {
         let db = db.connect();
-        clients::create(&mut db.get().unwrap(), &NewClient { client_id: "c1", metadata: &serde_json::from_value(serde_json::json!({"client_name": "x"})).unwrap(), author: "cli", secret: None }).unwrap();
+        clients::create(&mut db.get().unwrap(), &NewClient { client_id: "c1", metadata: &serde_json::from_value(serde_json::json!({"client_name": "x"})).unwrap(), author: "cli", secret: None, team_id: None }).unwrap();
         let policy = Policy { threshold: 12, ..POLICY };
         let threads: Vec<_> = (0..4)
             .map(|_| {

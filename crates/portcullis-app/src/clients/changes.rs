@@ -1,14 +1,18 @@
 //! Changing clients. Each operation is one transaction: the new version (or
 //! state), its change-log row, and its audit entry.
 
+use super::reach::{reach_team, ClientReach};
 use super::{
-    find, holds_admin, is_durable_admin, is_last_admin, parse_metadata, summary, view_of, ClientView,
+    find, holds_admin, is_durable_admin, is_last_admin, parse_metadata, scope_requests, summary, view_of,
+    ClientView,
 };
-use crate::client_secrets::new_secret;
+use crate::client_secrets::{bounded_expiry, new_secret};
 use crate::transaction::{Attempt, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
+use portcullis_core::team::TeamPermission;
 use portcullis_core::{ClientId, ClientMetadata, ClientSecret};
 use portcullis_store::clients::{self as stored, NewClient, VersionWrite};
+use portcullis_store::teams::TeamRecord;
 use serde_json::{Map, Value};
 
 /// Members of a client view that a replacement may carry back but cannot change.
@@ -92,6 +96,31 @@ fn clients(target: &str) -> Attempt<'_> {
     Attempt { permission: Permission::Clients, action: "client.updated", target }
 }
 
+/// The team a new client lands in, and whether its policy bounds the
+/// party creating it (a member, or a registration by the team's token).
+#[derive(Clone, Copy)]
+pub(crate) struct Landing<'a> {
+    /// The team.
+    pub team: &'a TeamRecord,
+    /// Whether the team's policy bounds the creator.
+    pub bounded: bool,
+}
+
+/// `wanted` as a member of `team` may write it over `current` (`None` for
+/// a new client): refused where it adds anything outside the policy, and
+/// without the scopes needing an admin's approval, which are returned to
+/// be requested.
+fn bounded(
+    team: &TeamRecord,
+    current: Option<&ClientMetadata>,
+    mut wanted: ClientMetadata,
+) -> Result<(ClientMetadata, Vec<String>), AppError> {
+    team.policy.admits_change(current, &wanted)?;
+    let asked = team.policy.needing_approval(current, &wanted);
+    wanted.scope = wanted.scope.without(&asked);
+    Ok((wanted, asked))
+}
+
 impl App {
     /// Registers a client configured as `draft` as version 1.
     pub fn create_client(
@@ -101,11 +130,53 @@ impl App {
     ) -> Result<CreatedClient, AppError> {
         let attempt = Attempt { action: "client.created", ..clients("") };
         let draft = draft.into();
-        self.change(actor, attempt, |tx| self.register(tx, actor, &draft.read()?, new_client_id(), None))
+        self.change(actor, attempt, |tx| {
+            self.register(tx, actor, &draft.read()?, new_client_id(), None, None)
+        })
     }
 
-    /// Registers a client as `client_id` in `tx`: `client.created`, or
-    /// `client.registered` when it registered itself, `admitted_by` what.
+    /// Registers a client configured as `draft` in team `team_id` as
+    /// version 1: by an admin as they like; by a member holding the
+    /// developer role within the team's policy and client count, the
+    /// scopes needing an admin's approval left out and requested.
+    pub fn create_team_client(
+        &self,
+        actor: &Actor,
+        team_id: &str,
+        draft: impl Into<ClientDraft>,
+    ) -> Result<CreatedClient, AppError> {
+        let draft = draft.into();
+        let attempt = Attempt { action: "client.created", ..clients(team_id) };
+        let done = self.commit(actor, |tx| {
+            let (team, reach) = reach_team(tx.conn, actor, team_id, TeamPermission::Apps)?;
+            let wanted = draft.read()?;
+            let bounded_by = reach.bounding_team().is_some();
+            let (metadata, asked) = if bounded_by { bounded(&team, None, wanted)? } else { (wanted, Vec::new()) };
+            if let Some(max) = team.policy.max_clients.filter(|_| bounded_by) {
+                if stored::count_in_team(tx.conn, &team.team_id)? >= i64::from(max) {
+                    return Err(AppError::Conflict(format!(
+                        "the team has its {max} clients, as many as its policy allows; delete one first or ask an admin"
+                    )));
+                }
+            }
+            let landing = Landing { team: &team, bounded: bounded_by };
+            let mut created = self.register(tx, actor, &metadata, new_client_id(), None, Some(landing))?;
+            if !asked.is_empty() {
+                let client_id = created.client.client_id.clone();
+                scope_requests::file(tx, actor, (&client_id, &team.team_id), asked)?;
+                created.client = view_of(tx.conn, &client_id)?;
+            }
+            Ok(created)
+        });
+        if let Some(error) = done.as_ref().err().filter(|error| error.is_refusal()) {
+            self.audit_refusal(actor, &attempt, error);
+        }
+        done
+    }
+
+    /// Registers a client as `client_id` in `tx`, in the team `landing`
+    /// names if any: `client.created`, or `client.registered` when it
+    /// registered itself, `admitted_by` what.
     pub(crate) fn register(
         &self,
         tx: &mut Tx<'_>,
@@ -113,16 +184,25 @@ impl App {
         metadata: &ClientMetadata,
         client_id: ClientId,
         admitted_by: Option<&str>,
+        landing: Option<Landing<'_>>,
     ) -> Result<CreatedClient, AppError> {
         super::check(metadata)?;
         self.scopes.check(metadata)?;
         super::policy::check_mapped_attributes(tx.conn, metadata)?;
-        let secret = metadata.token_endpoint_auth_method.uses_secret().then(|| new_secret(tx.now, None));
+        let bounding = landing.filter(|landing| landing.bounded).map(|landing| &landing.team.policy);
+        let expires_at = match bounding {
+            Some(policy) => bounded_expiry(policy, tx.now, None)?,
+            None => None,
+        };
+        let secret =
+            metadata.token_endpoint_auth_method.uses_secret().then(|| new_secret(tx.now, expires_at));
+        let team_id = landing.map(|landing| landing.team.team_id.clone());
         let new = NewClient {
             client_id: client_id.as_str(),
             metadata,
             author: &actor.name(),
             secret: secret.as_ref().map(|(_, record)| record),
+            team_id: team_id.as_deref(),
         };
         stored::create(tx.conn, &new)?;
         let (client_id, client_name) = (client_id.as_str().to_owned(), metadata.client_name.clone());
@@ -133,7 +213,7 @@ impl App {
                 client_name,
                 admitted_by: admitted_by.to_owned(),
             },
-            None => Event::ClientCreated { client_id, version: 1, client_name },
+            None => Event::ClientCreated { client_id, version: 1, client_name, team_id: team_id.clone() },
         });
         let client = view_of(tx.conn, new.client_id)?;
         Ok(CreatedClient { client, secret: secret.map(|(secret, _)| secret) })
@@ -149,7 +229,7 @@ impl App {
         based_on: Option<i64>,
         change: ClientChange,
     ) -> Result<ClientView, AppError> {
-        self.change(actor, clients(client_id), |tx| {
+        self.client_change(actor, clients(client_id), TeamPermission::Apps, |tx, reach| {
             crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view_of(tx.conn, client_id)?;
             let metadata = match change {
@@ -180,8 +260,38 @@ impl App {
             if based_on != current.version {
                 return Err(stale(based_on, current.version));
             }
-            self.reconfigure(tx, actor, current, &metadata)
+            self.reconfigure_within(tx, actor, &reach, current, metadata, None)
         })
+    }
+
+    /// Writes `wanted` after `current` as `reach` allows: a member's change
+    /// within the team's policy, the scopes needing approval requested
+    /// rather than written. `summary` names a rollback.
+    fn reconfigure_within(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        reach: &ClientReach,
+        current: ClientView,
+        wanted: ClientMetadata,
+        rolled_back_to: Option<i64>,
+    ) -> Result<ClientView, AppError> {
+        let Some(team) = reach.bounding_team() else {
+            return match rolled_back_to {
+                Some(version) => self.restore(tx, actor, &current, &wanted, version),
+                None => self.reconfigure(tx, actor, current, &wanted),
+            };
+        };
+        let client_id = current.client_id.clone();
+        let (metadata, asked) = bounded(team, Some(&current.metadata), wanted)?;
+        match rolled_back_to {
+            Some(version) => drop(self.restore(tx, actor, &current, &metadata, version)?),
+            None => drop(self.reconfigure(tx, actor, current, &metadata)?),
+        }
+        if !asked.is_empty() {
+            scope_requests::file(tx, actor, (&client_id, &team.team_id), asked)?;
+        }
+        view_of(tx.conn, &client_id)
     }
 
     /// Writes `metadata` as the configuration after `current` (nothing when
@@ -213,7 +323,7 @@ impl App {
         based_on: Option<i64>,
     ) -> Result<ClientView, AppError> {
         let attempt = Attempt { action: "client.rolled_back", ..clients(client_id) };
-        self.change(actor, attempt, |tx| {
+        self.client_change(actor, attempt, TeamPermission::Apps, |tx, reach| {
             crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view_of(tx.conn, client_id)?;
             let target = stored::version(tx.conn, client_id, version)?.ok_or_else(|| {
@@ -233,11 +343,29 @@ impl App {
             }
             let metadata = target.metadata;
             super::check(&metadata)?;
-            let summary = format!("rolled back to version {version}");
-            let written = self.write_version(tx, actor, &current, &metadata, &summary)?;
-            tx.emit(Event::ClientRolledBack { client_id: client_id.to_owned(), version: written, restored: version });
-            view_of(tx.conn, client_id)
+            self.reconfigure_within(tx, actor, &reach, current, metadata, Some(version))
         })
+    }
+
+    /// Writes `metadata`, version `version`'s configuration (or what of it
+    /// a member may write), as the version after `current`.
+    fn restore(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        current: &ClientView,
+        metadata: &ClientMetadata,
+        version: i64,
+    ) -> Result<ClientView, AppError> {
+        let client_id = current.client_id.as_str();
+        let summary = format!("rolled back to version {version}");
+        let written = self.write_version(tx, actor, current, metadata, &summary)?;
+        tx.emit(Event::ClientRolledBack {
+            client_id: client_id.to_owned(),
+            version: written,
+            restored: version,
+        });
+        view_of(tx.conn, client_id)
     }
 
     /// Disables (or enables again, lifting any lockout) a client; a disabled
@@ -250,7 +378,7 @@ impl App {
         disabled: bool,
     ) -> Result<ClientView, AppError> {
         let action = if disabled { "client.disabled" } else { "client.enabled" };
-        self.change(actor, Attempt { action, ..clients(client_id) }, |tx| {
+        self.client_change(actor, Attempt { action, ..clients(client_id) }, TeamPermission::Apps, |tx, _| {
             crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view_of(tx.conn, client_id)?;
             if disabled && holds_admin(&current.metadata) {
@@ -270,14 +398,15 @@ impl App {
     /// Deletes a client; its tokens stop working on every instance. The last
     /// enabled admin client cannot be deleted.
     pub fn delete_client(&self, actor: &Actor, client_id: &str) -> Result<(), AppError> {
-        self.change(actor, Attempt { action: "client.deleted", ..clients(client_id) }, |tx| {
+        let attempt = Attempt { action: "client.deleted", ..clients(client_id) };
+        self.client_change(actor, attempt, TeamPermission::Apps, |tx, _| {
             crate::console::ensure_not_reserved(actor, client_id)?;
             remove(tx, client_id)
         })
     }
 
     /// Writes `new` as the version after `current`; returns its number.
-    fn write_version(
+    pub(crate) fn write_version(
         &self,
         tx: &mut Tx<'_>,
         actor: &Actor,

@@ -5,14 +5,18 @@
 
 pub(crate) mod changes;
 mod policy;
+pub(crate) mod reach;
+pub(crate) mod scope_requests;
 
 pub use changes::{draft, ClientChange, ClientDraft, CreatedClient};
 pub(crate) use changes::{new_client_id, remove};
 pub use policy::is_last_admin;
 pub use policy::{check, parse_metadata, summary, ChangePolicy, KnownScopes};
 pub(crate) use policy::{holds_admin, is_durable_admin};
+pub use scope_requests::ScopeRequestView;
 
 use crate::{time, Actor, App, AppError, Permission};
+use portcullis_core::team::TeamPermission;
 use portcullis_core::ClientMetadata;
 use portcullis_store::clients::{self as stored, ClientRecord, VersionRecord};
 use portcullis_store::DbConnection;
@@ -68,6 +72,12 @@ pub struct ClientView {
     /// How it registered itself (RFC 7591), when it did rather than an admin.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<RegistrationView>,
+    /// The team it belongs to; none for a client admins manage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    /// Scopes a member asked for that wait for an admin's approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_request: Option<ScopeRequestView>,
 }
 
 /// How a client registered itself.
@@ -106,6 +116,8 @@ pub struct ClientQuery {
     pub grant_type: Option<portcullis_core::GrantType>,
     /// Only those that authenticate this way.
     pub auth_method: Option<portcullis_core::TokenEndpointAuthMethod>,
+    /// Only those of this team (a portal user must name one of theirs).
+    pub team: Option<String>,
     /// Only those after this `client_id`.
     pub after: Option<String>,
     /// At most this many.
@@ -121,10 +133,16 @@ pub struct ClientPage {
     pub next_cursor: Option<String>,
 }
 
-/// The view of `record`, with how it registered itself, if it did.
+/// The view of `record`, with how it registered itself, if it did, and its
+/// pending scope request, if it has one.
 pub(crate) fn view(conn: &mut DbConnection, record: ClientRecord) -> Result<ClientView, AppError> {
     let registration = portcullis_store::registrations::find(conn, &record.client_id)?
         .map(|r| RegistrationView { admitted_by: r.admitted_by, policy: r.policy });
+    // Only a team's client has requests: an admin-managed one asks nothing more.
+    let scope_request = match record.team_id {
+        Some(_) => scope_requests::pending_view(conn, &record.client_id)?,
+        None => None,
+    };
     let metadata = record.metadata;
     Ok(ClientView {
         client_id: record.client_id,
@@ -150,6 +168,8 @@ pub(crate) fn view(conn: &mut DbConnection, record: ClientRecord) -> Result<Clie
             .map(|(redirect_uri, until)| RetiredRedirectUri { redirect_uri, valid_until: time(until) })
             .collect(),
         registration,
+        team_id: record.team_id,
+        scope_request,
     })
 }
 
@@ -172,42 +192,54 @@ pub(crate) fn view_of(conn: &mut DbConnection, client_id: &str) -> Result<Client
 
 /// The client's record, or [`AppError::NotFound`].
 pub(crate) fn find(conn: &mut DbConnection, client_id: &str) -> Result<ClientRecord, AppError> {
-    stored::find(conn, client_id)?
-        .ok_or_else(|| AppError::NotFound(format!("there is no client {client_id}")))
+    stored::find(conn, client_id)?.ok_or_else(|| no_client(client_id))
+}
+
+/// That there is no client `client_id` (or none the actor may reach).
+pub(crate) fn no_client(client_id: &str) -> AppError {
+    AppError::NotFound(format!("there is no client {client_id}"))
 }
 
 impl App {
     /// One client.
     pub fn client(&self, actor: &Actor, client_id: &str) -> Result<ClientView, AppError> {
-        self.read(actor, Permission::Clients, |conn| view_of(conn, client_id))
+        self.client_read(actor, client_id, |conn| view_of(conn, client_id))
     }
 
-    /// A page of clients.
+    /// A page of clients: an admin's of all or of one team, a portal
+    /// user's of one of their teams.
     pub fn clients(&self, actor: &Actor, query: &ClientQuery) -> Result<ClientPage, AppError> {
-        self.read(actor, Permission::Clients, |conn| {
-            let name = query.name.as_deref().map(str::to_lowercase);
-            let mut clients = Vec::new();
-            let after =
-                |r: &ClientRecord| query.after.as_deref().is_none_or(|after| r.client_id.as_str() > after);
-            for record in stored::all(conn)?.into_iter().filter(after) {
-                let metadata = &record.metadata;
-                if name.as_deref().is_none_or(|name| metadata.client_name.to_lowercase().contains(name))
-                    && query.disabled.is_none_or(|disabled| record.disabled_at.is_some() == disabled)
-                    && query.grant_type.is_none_or(|grant| metadata.allows_grant(grant))
-                    && query.auth_method.is_none_or(|method| metadata.token_endpoint_auth_method == method)
-                {
-                    clients.push(view(conn, record)?);
-                }
-                if clients.len() > query.limit {
-                    break;
-                }
+        let conn = &mut *self.db.get()?;
+        match &query.team {
+            Some(team_id) => drop(reach::reach_team(conn, actor, team_id, TeamPermission::Read)?),
+            None => actor.require(Permission::Clients)?,
+        }
+        let name = query.name.as_deref().map(str::to_lowercase);
+        let mut clients = Vec::new();
+        let after =
+            |r: &ClientRecord| query.after.as_deref().is_none_or(|after| r.client_id.as_str() > after);
+        let records = match &query.team {
+            Some(team_id) => stored::in_team(conn, team_id)?,
+            None => stored::all(conn)?,
+        };
+        for record in records.into_iter().filter(after) {
+            let metadata = &record.metadata;
+            if name.as_deref().is_none_or(|name| metadata.client_name.to_lowercase().contains(name))
+                && query.disabled.is_none_or(|disabled| record.disabled_at.is_some() == disabled)
+                && query.grant_type.is_none_or(|grant| metadata.allows_grant(grant))
+                && query.auth_method.is_none_or(|method| metadata.token_endpoint_auth_method == method)
+            {
+                clients.push(view(conn, record)?);
             }
-            let next_cursor = (clients.len() > query.limit).then(|| {
-                clients.truncate(query.limit);
-                clients.last().map(|v| v.client_id.clone())
-            });
-            Ok(ClientPage { clients, next_cursor: next_cursor.flatten() })
-        })
+            if clients.len() > query.limit {
+                break;
+            }
+        }
+        let next_cursor = (clients.len() > query.limit).then(|| {
+            clients.truncate(query.limit);
+            clients.last().map(|v| v.client_id.clone())
+        });
+        Ok(ClientPage { clients, next_cursor: next_cursor.flatten() })
     }
 
     /// `draft` checked as creating (or updating `client_id`) would check
@@ -232,7 +264,7 @@ impl App {
 
     /// Every configuration version of a client, newest first.
     pub fn client_versions(&self, actor: &Actor, client_id: &str) -> Result<Vec<VersionView>, AppError> {
-        self.read(actor, Permission::Clients, |conn| {
+        self.client_read(actor, client_id, |conn| {
             find(conn, client_id)?;
             Ok(stored::versions(conn, client_id)?.into_iter().map(|r| version_view(r, false)).collect())
         })
@@ -245,7 +277,7 @@ impl App {
         client_id: &str,
         version: i64,
     ) -> Result<VersionView, AppError> {
-        self.read(actor, Permission::Clients, |conn| {
+        self.client_read(actor, client_id, |conn| {
             find(conn, client_id)?;
             let record = stored::version(conn, client_id, version)?
                 .ok_or_else(|| AppError::NotFound(format!("client {client_id} has no version {version}")))?;

@@ -11,7 +11,7 @@ use crate::admin::{json_ok, number_param, operation, query};
 use crate::oauth_response::no_store;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::clients::{draft, ClientChange, ClientQuery, ClientView};
+use portcullis_app::clients::{draft, ClientChange, ClientQuery, ClientView, CreatedClient};
 use portcullis_app::App;
 use portcullis_core::{GrantType, TokenEndpointAuthMethod};
 use serde_json::{Map, Value};
@@ -68,11 +68,33 @@ pub async fn create(
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
     let body = json_object(&req, payload).await?;
-    let created = operation(&app, move |app| app.create_client(&actor, draft(body, None))).await?;
+    created(operation(&app, move |app| app.create_client(&actor, draft(body, None))).await?)
+}
+
+/// `POST /admin/v1/teams/{team_id}/clients`: as [`create`], the client
+/// belonging to the team.
+pub async fn create_in_team(
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let body = json_object(&req, payload).await?;
+    created(operation(&app, move |app| app.create_team_client(&actor, &path, draft(body, None))).await?)
+}
+
+/// 201 with the client just created and its secret, shown this once;
+/// `client_secret_expires_at` is 0 for a secret that never expires (RFC 7591 §3.2.1).
+fn created(created: CreatedClient) -> Result<HttpResponse, AdminError> {
     let mut body = serde_json::to_value(&created.client).map_err(AdminError::unavailable)?;
     if let Some(secret) = &created.secret {
+        let expires_at = created.client.secrets.first().and_then(|s| s.expires_at.as_deref());
+        let expires_at = expires_at
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map_or(0, |at| at.timestamp());
         body["client_secret"] = secret.expose().into();
-        body["client_secret_expires_at"] = 0.into();
+        body["client_secret_expires_at"] = expires_at.into();
     }
     let mut response = HttpResponse::Created();
     no_store(&mut response);
@@ -97,10 +119,10 @@ fn named<T>(
     }
 }
 
-/// `GET /admin/v1/clients?name=…&disabled=…&grant_type=…&token_endpoint_auth_method=…&limit=…&cursor=…`:
+/// `GET /admin/v1/clients?name=…&disabled=…&grant_type=…&token_endpoint_auth_method=…&team=…&limit=…&cursor=…`:
 /// clients in `client_id` order, optionally only those whose name contains
-/// `name`, disabled (or not), that may use a grant, or that authenticate
-/// a way; `next_cursor` pages on.
+/// `name`, disabled (or not), that may use a grant, that authenticate
+/// a way, or of a team; `next_cursor` pages on.
 pub async fn list(
     Admin(actor): Admin,
     req: HttpRequest,
@@ -118,6 +140,7 @@ pub async fn list(
         },
         grant_type: named(&query, "grant_type", GrantType::named)?,
         auth_method: named(&query, "token_endpoint_auth_method", TokenEndpointAuthMethod::named)?,
+        team: query.get("team").map(str::to_owned),
         after: query.get("cursor").map(str::to_owned),
     };
     Ok(json_ok(operation(&app, move |app| app.clients(&actor, &query)).await?))

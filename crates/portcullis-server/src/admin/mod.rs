@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod remediations;
 pub mod routes;
 pub mod schemas;
+pub mod teams;
 pub mod usage;
 pub mod user_attributes;
 pub mod users;

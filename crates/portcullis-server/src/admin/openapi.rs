@@ -58,6 +58,7 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
                 json!({"enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]}),
                 "only clients that authenticate this way",
             ),
+            query("team", text.clone(), "only the clients of this team (its team_id)"),
             limit(200),
             query("cursor", text, "the next_cursor of the page before"),
         ],

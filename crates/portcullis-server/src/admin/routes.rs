@@ -4,7 +4,7 @@
 use crate::admin::schemas;
 use crate::admin::{
     admin_roles, alert_rules, audit_logs, client_secrets, clients, compliance, initial_access_tokens, keys,
-    remediations, usage, user_attributes, users, webhooks,
+    remediations, teams, usage, user_attributes, users, webhooks,
 };
 use actix_web::{web, Route};
 use portcullis_app::Permission;
@@ -87,7 +87,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 54] = [
+pub const ROUTES: [AdminRoute; 69] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -517,6 +517,125 @@ pub const ROUTES: [AdminRoute; 54] = [
         No,
         remediations::undo,
         "Undo what a rule did: lift the lock, enable the client, or restore its tokens"
+    ),
+    route!(Get, "/teams", Users, 200, No, teams::list, "List teams, by name"),
+    route!(
+        Post,
+        "/teams",
+        Users,
+        201,
+        Required(schemas::new_team),
+        teams::create,
+        "Create a team with a policy bounding what its members may set"
+    ),
+    route!(Get, "/teams/{team_id}", Users, 200, No, teams::get, "Read a team, its members and open invitations"),
+    route!(
+        Put,
+        "/teams/{team_id}/policy",
+        Users,
+        200,
+        Required(schemas::team_policy),
+        teams::set_policy,
+        "Replace a team's policy (its members' later changes follow it)"
+    ),
+    route!(
+        Post,
+        "/teams/{team_id}/invitations",
+        Users,
+        201,
+        Required(schemas::invitation),
+        teams::invite,
+        "Invite someone to a team by a one-time link, shown once"
+    ),
+    route!(
+        Delete,
+        "/teams/{team_id}/invitations/{invitation_id}",
+        Users,
+        204,
+        No,
+        teams::withdraw_invitation,
+        "Withdraw an open invitation"
+    ),
+    route!(
+        Put,
+        "/teams/{team_id}/members/{user_id}",
+        Users,
+        204,
+        Required(schemas::member_role),
+        teams::set_role,
+        "Give a member another role (a team keeps an owner)"
+    ),
+    route!(
+        Delete,
+        "/teams/{team_id}/members/{user_id}",
+        Users,
+        204,
+        No,
+        teams::remove_member,
+        "Remove a member from a team"
+    ),
+    route!(
+        Post,
+        "/teams/{team_id}/clients",
+        Clients,
+        201,
+        Required(|| schemas::client_metadata(false)),
+        clients::create_in_team,
+        "Register a client that belongs to a team; its secret is shown once"
+    ),
+    route!(
+        Get,
+        "/clients/{client_id}/scope-requests",
+        Clients,
+        200,
+        No,
+        teams::of_client,
+        "A team client's latest scope requests, newest first"
+    ),
+    route!(
+        Get,
+        "/scope-requests",
+        Clients,
+        200,
+        No,
+        teams::pending,
+        "Scope requests waiting for an admin's approval, oldest first"
+    ),
+    route!(
+        Post,
+        "/scope-requests/{request_id}/approve",
+        Clients,
+        200,
+        Optional(schemas::decision),
+        teams::approve,
+        "Approve a scope request: the client holds the scopes, as a new version"
+    ),
+    route!(
+        Post,
+        "/scope-requests/{request_id}/reject",
+        Clients,
+        200,
+        Optional(schemas::decision),
+        teams::reject,
+        "Reject a scope request"
+    ),
+    route!(
+        Get,
+        "/personal-tokens",
+        Users,
+        200,
+        No,
+        teams::personal_tokens,
+        "Every personal access token, with whose it is and its last use (never a value)"
+    ),
+    route!(
+        Delete,
+        "/personal-tokens/{token_id}",
+        Users,
+        204,
+        No,
+        teams::revoke_personal_token,
+        "Revoke a personal access token; it stops working at once"
     ),
 ];
 

@@ -357,25 +357,78 @@ pub fn new_secret() -> Value {
 /// An initial access token request: what it is for, the registration
 /// policy of the clients it admits, when it expires and how often it admits.
 pub fn initial_access_token() -> Value {
-    use portcullis_core::client::{MAX_ACCESS_TOKEN_LIFETIME, MAX_REFRESH_TOKEN_LIFETIME};
-    use portcullis_core::client_fields::{AUTH_METHODS, GRANT_TYPES};
-    use portcullis_core::registration::MAX_POLICY_ENTRIES;
-    let list = |items: Value| json!({"type": "array", "minItems": 1, "maxItems": MAX_POLICY_ENTRIES, "uniqueItems": true, "items": items});
-    let policy = json!({"type": "object", "additionalProperties": false, "properties": {
-        "grant_types": list(json!({"enum": GRANT_TYPES})),
-        "token_endpoint_auth_methods": list(json!({"enum": AUTH_METHODS})),
-        "scopes": list(json!({"type": "string", "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,200}$"})),
-        "redirect_uri_patterns": list(json!({"type": "string", "pattern": "^[\\x21-\\x7e]{1,500}$",
-            "description": "`*` stands for any run of characters"})),
-        "max_access_token_lifetime": seconds(MAX_ACCESS_TOKEN_LIFETIME),
-        "max_refresh_token_lifetime": seconds(MAX_REFRESH_TOKEN_LIFETIME)}});
     let mut expires_at = new_secret()["properties"]["expires_at"].clone();
     expires_at["description"] = "when it stops admitting; in the future".into();
     json!({"type": "object", "required": ["description"], "additionalProperties": false, "properties": {
         "description": text(200),
-        "policy": policy,
+        "policy": registration_policy(),
         "expires_at": expires_at,
         "max_uses": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}})
+}
+
+/// What clients registering themselves (or a team's clients) may be.
+fn registration_policy() -> Value {
+    use portcullis_core::client::{MAX_ACCESS_TOKEN_LIFETIME, MAX_REFRESH_TOKEN_LIFETIME};
+    use portcullis_core::client_fields::{AUTH_METHODS, GRANT_TYPES};
+    json!({"type": "object", "additionalProperties": false, "properties": {
+        "grant_types": policy_list(json!({"enum": GRANT_TYPES})),
+        "token_endpoint_auth_methods": policy_list(json!({"enum": AUTH_METHODS})),
+        "scopes": policy_list(scope_token()),
+        "redirect_uri_patterns": policy_list(json!({"type": "string", "pattern": "^[\\x21-\\x7e]{1,500}$",
+            "description": "`*` stands for any run of characters"})),
+        "max_access_token_lifetime": seconds(MAX_ACCESS_TOKEN_LIFETIME),
+        "max_refresh_token_lifetime": seconds(MAX_REFRESH_TOKEN_LIFETIME)}})
+}
+
+fn policy_list(items: Value) -> Value {
+    use portcullis_core::registration::MAX_POLICY_ENTRIES;
+    json!({"type": "array", "minItems": 1, "maxItems": MAX_POLICY_ENTRIES, "uniqueItems": true, "items": items})
+}
+
+fn scope_token() -> Value {
+    json!({"type": "string", "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,200}$"})
+}
+
+/// A team's policy: what its clients may be, how many, second factors,
+/// scopes needing approval, secret lifetimes.
+pub fn team_policy() -> Value {
+    use portcullis_core::registration::MAX_POLICY_ENTRIES;
+    use portcullis_core::team::{MAX_CLIENTS, MAX_SECRET_DAYS};
+    json!({"type": "object", "additionalProperties": false, "properties": {
+        "clients": registration_policy(),
+        "max_clients": {"type": "integer", "minimum": 0, "maximum": MAX_CLIENTS},
+        "second_factor_required": {"type": "boolean"},
+        "approval_scopes": {"type": "array", "maxItems": MAX_POLICY_ENTRIES, "items": scope_token()},
+        "max_secret_lifetime_days": {"type": "integer", "minimum": 1, "maximum": MAX_SECRET_DAYS}}})
+}
+
+/// A new team: a name and, optionally, its policy.
+pub fn new_team() -> Value {
+    use portcullis_core::team::MAX_NAME_CHARS;
+    json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+        "name": text(MAX_NAME_CHARS as u64), "policy": team_policy()}})
+}
+
+fn team_role() -> Value {
+    json!({"enum": ["viewer", "developer", "owner"]})
+}
+
+/// An invitation: the role it gives, and how long it is accepted.
+pub fn invitation() -> Value {
+    let most = portcullis_app::teams::MAX_INVITATION_LIFETIME.as_secs();
+    json!({"type": "object", "required": ["role"], "additionalProperties": false, "properties": {
+        "role": team_role(), "expires_in": {"type": "integer", "minimum": 1, "maximum": most,
+            "description": "seconds; a week when left out"}}})
+}
+
+/// A member's new role.
+pub fn member_role() -> Value {
+    json!({"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": team_role()}})
+}
+
+/// An admin's decision on a scope request: why, optionally.
+pub fn decision() -> Value {
+    json!({"type": "object", "additionalProperties": false, "properties": {"reason": text(500)}})
 }
 
 /// Text without control characters.

@@ -6,6 +6,7 @@ mod admin_audit;
 mod admin_clients;
 mod admin_keys;
 mod admin_openapi;
+mod admin_teams;
 mod admin_users;
 mod alerts;
 mod browser;

@@ -88,6 +88,7 @@ pub async fn list(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<Ht
             _ => None,
         },
         after: params.get("cursor").map(str::to_owned),
+        team: None,
         limit: PAGE,
     };
     let actor = signed.actor(&req, &ctx);

@@ -1,0 +1,3 @@
+DROP TABLE scope_requests;
+DROP INDEX clients_by_team;
+ALTER TABLE clients DROP COLUMN team_id;
