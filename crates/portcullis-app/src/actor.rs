@@ -28,7 +28,7 @@ impl Permission {
     pub const ALL: [Permission; 5] = [Self::Clients, Self::Keys, Self::Users, Self::Audit, Self::Monitoring];
 
     /// The admin scope that grants it.
-    pub fn scope(self) -> &'static str {
+    pub const fn scope(self) -> &'static str {
         match self {
             Self::Clients => "admin:clients",
             Self::Keys => "admin:keys",

@@ -102,6 +102,9 @@ impl App {
             target: client_ids.first().map_or("", String::as_str),
         };
         let done = self.commit(actor, |tx| {
+            if actor.portal_user().is_none() {
+                actor.require(Permission::Clients)?;
+            }
             let mut ids: Vec<&String> = Vec::with_capacity(client_ids.len());
             for id in client_ids {
                 if !ids.contains(&id) {

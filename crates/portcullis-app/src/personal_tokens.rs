@@ -115,15 +115,19 @@ impl PersonalTokenUse {
 }
 
 /// The scopes a member of `team` holding `role` may give a token: the
-/// portal scopes their role grants, and the API scopes the team's policy
-/// lets its clients hold, without those needing approval.
+/// portal scopes their role grants, and (from developers up) the API
+/// scopes the team's policy lets its clients hold, without those needing
+/// approval.
 fn grantable(policy: &TeamPolicy, role: TeamRole, scope: &str) -> bool {
     match TeamPermission::of_scope(scope) {
         Some(permission) => role.grants(permission),
         None => {
             let listed = policy.clients.scopes.iter().flatten().any(|s| s == scope);
             let admin = crate::Permission::is_admin_scope(scope);
-            listed && !admin && !policy.approval_scopes.iter().any(|s| s == scope)
+            role.grants(TeamPermission::Apps)
+                && listed
+                && !admin
+                && !policy.approval_scopes.iter().any(|s| s == scope)
         }
     }
 }
@@ -151,6 +155,13 @@ impl App {
             ("personal_token.created", team_id),
             Some(TeamPermission::Read),
             |tx, team, access| {
+                // Made only when signed in: a token never makes another, which
+                // would outlive its revocation.
+                if matches!(actor, Actor::PersonalToken { .. }) {
+                    return Err(AppError::Beyond(
+                        "a personal access token is made when signed in to the portal".into(),
+                    ));
+                }
                 let (Some(user_id), crate::teams::TeamAccess::Member(role)) = (actor.portal_user(), access)
                 else {
                     return Err(AppError::Invalid(
@@ -177,17 +188,6 @@ impl App {
                     return Err(AppError::Invalid(format!(
                         "expires_in_days: 1 to {most}, as this team's policy allows"
                     )));
-                }
-                // A token made by a token holds no more than the one it was made by.
-                if let Actor::PersonalToken { permissions, .. } = actor {
-                    if let Some(beyond) = scope
-                        .iter()
-                        .find(|s| TeamPermission::of_scope(s).is_some_and(|p| !permissions.contains(&p)))
-                    {
-                        return Err(AppError::Beyond(format!(
-                            "scope: `{beyond}` is beyond this token's own"
-                        )));
-                    }
                 }
                 let token_id = format!("pat_{}", uuid::Uuid::new_v4().simple());
                 let expires_at = tx.now + TimeDelta::days(i64::from(days));
@@ -225,9 +225,14 @@ impl App {
         let now = self.clock.now();
         let conn = &mut *self.db.get()?;
         let (team, access) = crate::teams::reach(conn, actor, team_id, Some(TeamPermission::Read))?;
+        // Every member's, for whoever may run the team's members (by a token, one that may too).
+        let token_may = match actor {
+            Actor::PersonalToken { permissions, .. } => permissions.contains(&TeamPermission::Members),
+            _ => true,
+        };
         let records = match (access, actor.portal_user()) {
             (crate::teams::TeamAccess::Member(role), Some(user_id))
-                if !role.grants(TeamPermission::Members) =>
+                if !(role.grants(TeamPermission::Members) && token_may) =>
             {
                 stored::of_member(conn, &team.team_id, user_id)?
             }
@@ -251,8 +256,12 @@ impl App {
             Attempt { permission: Permission::Users, action: "personal_token.revoked", target: token_id };
         let done = self.commit(actor, |tx| {
             let record = stored::find(tx.conn, token_id)?.ok_or_else(|| no_token(token_id))?;
-            let own = actor.portal_user() == Some(record.user_id.as_str());
-            let needed = (!own).then_some(TeamPermission::Members);
+            // A user revokes their own; a token, itself; an owner, anyone's.
+            let own = match actor {
+                Actor::PersonalToken { token_id: presented, .. } => presented == token_id,
+                _ => actor.portal_user() == Some(record.user_id.as_str()),
+            };
+            let needed = if own { Some(TeamPermission::Read) } else { Some(TeamPermission::Members) };
             crate::teams::reach(tx.conn, actor, &record.team_id, needed).map_err(|e| match e {
                 AppError::NotFound(_) => no_token(token_id),
                 other => other,
@@ -302,8 +311,11 @@ impl App {
         let now_allowed: Vec<String> =
             held.iter().filter(|s| grantable(&team.policy, role, s)).map(str::to_owned).collect();
         let scope = Scope::parse(&now_allowed.join(" ")).unwrap_or_default();
-        stored::record_use(conn, &record.token_id, now)?;
-        record.last_used_at = Some(now);
+        // At most one write a minute, however busy the token.
+        if record.last_used_at.is_none_or(|at| now - at >= TimeDelta::minutes(1)) {
+            stored::record_use(conn, &record.token_id, now)?;
+            record.last_used_at = Some(now);
+        }
         let (issued_at, expires_at) = (record.created_at, record.expires_at);
         Ok(Some(PersonalTokenUse { token: token_view(record, now), scope, issued_at, expires_at }))
     }

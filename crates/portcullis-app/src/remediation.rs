@@ -198,7 +198,7 @@ impl App {
                         change_log::append(tx.conn, ChangeKind::Client, client_id, None)?;
                     }
                     Action::Disable if client.disabled_at == Some(record.applied_at.and_utc()) => {
-                        clients::set_disabled(tx.conn, client_id, false)?;
+                        clients::set_disabled(tx.conn, client_id, false, false)?;
                     }
                     Action::RevokeTokens => {
                         // Another revocation in force still stands.

@@ -148,8 +148,18 @@ pub(crate) fn reach(
         if bound != team_id {
             return Err(no_team(team_id));
         }
-        if let Some(lacking) = needed.filter(|needed| !permissions.contains(needed)) {
-            return Err(AppError::Beyond(format!("this token's scope lacks {}", lacking.scope())));
+        // Any scope reads; leaving a team (nothing named) is for a signed-in user.
+        let holds = |needed: TeamPermission| needed == TeamPermission::Read || permissions.contains(&needed);
+        match needed {
+            None => {
+                return Err(AppError::Beyond(
+                    "a personal access token cannot do this: sign in to the portal".into(),
+                ))
+            }
+            Some(lacking) if !holds(lacking) => {
+                return Err(AppError::Beyond(format!("this token's scope lacks {}", lacking.scope())));
+            }
+            Some(_) => {}
         }
     }
     let team = teams::find(conn, team_id)?.ok_or_else(|| no_team(team_id))?;

@@ -247,7 +247,17 @@ backend_tests! {
         app.update_client(&admin, &client, None, ClientChange::Merge(consent.as_object().unwrap().clone())).unwrap();
         let renamed = app.update_client(&dev, &client, None, rename()).unwrap();
         assert!(renamed.metadata.skip_consent && renamed.metadata.client_name == "Worker");
+        let mut view = serde_json::to_value(app.client(&dev, &client).unwrap()).unwrap();
+        view.as_object_mut().unwrap().remove("version");
+        let put_back = portcullis_app::clients::draft(view.as_object().unwrap().clone(), Some(&client));
+        assert_eq!(app.update_client(&dev, &client, None, ClientChange::Replace(put_back)).unwrap().version, renamed.version,
+                   "a client's own view, written back, changes nothing");
+        app.set_client_disabled(&admin, &client, true).unwrap();
+        assert!(matches!(app.set_client_disabled(&dev, &client, false), Err(AppError::Beyond(_))),
+                "what an admin disabled, an admin enables");
+        app.set_client_disabled(&admin, &client, false).unwrap();
         app.set_client_disabled(&dev, &client, true).unwrap();
+        assert!(!app.set_client_disabled(&dev, &client, false).unwrap().disabled, "what a member disabled, a member enables");
         app.delete_client(&dev, &client).unwrap();
         assert!(matches!(app.client(&admin, &client), Err(AppError::NotFound(_))));
     }
@@ -297,6 +307,10 @@ backend_tests! {
         assert_eq!(app.client_scope_requests(&vic, &second.client_id).unwrap()[0].request_id, first.request_id);
         assert_eq!(app.client_scope_requests(&vic, &second.client_id).unwrap()[0].state, "withdrawn");
         assert!(app.pending_scope_requests(&admin).unwrap().is_empty());
+        let again = ClientChange::Merge(serde_json::json!({"scope": "orders payments"}).as_object().unwrap().clone());
+        app.update_client(&dev, &second.client_id, None, again).unwrap();
+        app.delete_client(&dev, &second.client_id).unwrap();
+        assert!(app.pending_scope_requests(&admin).unwrap().is_empty(), "a deleted client's request goes with it");
     }
 
     #[test]
@@ -328,8 +342,12 @@ backend_tests! {
         let reading = app.use_personal_token(reader.value.expose()).unwrap().unwrap().actor(None);
         assert_eq!(app.client(&reading, &client).unwrap().client_id, client);
         assert!(matches!(app.set_client_disabled(&reading, &client, true), Err(AppError::Beyond(_))), "read only");
-        assert!(matches!(app.create_personal_token(&reading, &team, "more", "portal:apps", 1), Err(AppError::Beyond(_))),
-                "a token makes no token beyond itself");
+        assert!(matches!(app.create_personal_token(&reading, &team, "more", "portal:read", 1), Err(AppError::Beyond(_))),
+                "a token makes no token: it would outlive its revocation");
+        assert!(matches!(app.remove_team_member(&reading, &team, id(&dev)), Err(AppError::Beyond(_))),
+                "a token does not leave the team for its user");
+        assert!(matches!(app.create_personal_token(&vic, &team, "api", "orders", 1), Err(AppError::Beyond(_))),
+                "API scopes from developers up");
         let bobs = app.create_personal_token(&bob, &app.my_teams(&bob).unwrap()[0].team.team_id, "b", "portal:read", 1).unwrap();
         let bobs = app.use_personal_token(bobs.value.expose()).unwrap().unwrap().actor(None);
         assert!(matches!(app.client(&bobs, &client), Err(AppError::NotFound(_))), "another team's token finds nothing");
@@ -340,9 +358,15 @@ backend_tests! {
         assert_eq!(app.personal_tokens(&dev, &team).unwrap().len(), 2);
         assert!(app.personal_tokens(&vic, &team).unwrap().is_empty(), "a member sees their own");
         assert_eq!(app.personal_tokens(&olga, &team).unwrap().len(), 2);
-        assert_eq!(app.all_personal_tokens(&admin).unwrap().len(), 3);
+        let olga_reads = app.create_personal_token(&olga, &team, "r", "portal:read", 1).unwrap();
+        let olga_reading = app.use_personal_token(olga_reads.value.expose()).unwrap().unwrap().actor(None);
+        assert_eq!(app.personal_tokens(&olga_reading, &team).unwrap().len(), 1, "a read-only token lists its user's own");
+        app.revoke_personal_token(&olga_reading, &olga_reads.token.token_id).unwrap();
+        assert_eq!(app.all_personal_tokens(&admin).unwrap().len(), 4);
         assert!(matches!(app.all_personal_tokens(&dev), Err(AppError::Forbidden(_))));
         assert!(matches!(app.revoke_personal_token(&vic, &reader.token.token_id), Err(AppError::Beyond(_))));
+        assert!(matches!(app.revoke_personal_token(&reading, &made.token.token_id), Err(AppError::Beyond(_))),
+                "a token revokes itself, not its user's others");
         assert!(matches!(app.revoke_personal_token(&bob, &reader.token.token_id), Err(AppError::NotFound(_))));
         app.revoke_personal_token(&olga, &reader.token.token_id).unwrap();
         assert!(app.use_personal_token(reader.value.expose()).unwrap().is_none());
@@ -351,7 +375,7 @@ backend_tests! {
         // The role as it is now bounds every use; leaving the team ends the token.
         app.set_team_member_role(&olga, &team, id(&dev), TeamRole::Viewer).unwrap();
         let demoted = app.use_personal_token(made.value.expose()).unwrap().unwrap();
-        assert_eq!(demoted.scope.to_string(), "orders portal:read");
+        assert_eq!(demoted.scope.to_string(), "portal:read", "a viewer's token holds no API scope");
         app.remove_team_member(&dev, &team, id(&dev)).unwrap();
         assert!(app.use_personal_token(made.value.expose()).unwrap().is_none());
         assert_eq!(app.personal_tokens(&olga, &team).unwrap()[0].state, "revoked");

@@ -222,8 +222,11 @@ impl RegistrationPolicy {
                 !metadata.claim_mappings.is_empty(),
                 metadata.token_exchange.is_some(),
             ];
+            let as_json = serde_json::to_value(metadata).unwrap_or_default();
             for (name, _) in ADMIN_ONLY.iter().zip(set).filter(|(_, set)| *set) {
-                refuse(name, String::new(), MetadataError::new(*name, "only an admin may set this"));
+                // The value itself, so that one an admin set is kept only unchanged.
+                let value = as_json.get(*name).map(Value::to_string).unwrap_or_default();
+                refuse(name, value, MetadataError::new(*name, "only an admin may set this"));
             }
             let listed = |scope: &str| self.scopes.iter().flatten().any(|allowed| allowed == scope);
             for scope in metadata.scope.iter().filter(|s| is_admin_scope(s) && !listed(s)) {

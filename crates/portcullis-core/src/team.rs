@@ -4,7 +4,7 @@
 //! reason, never dropped.
 
 use crate::client::MetadataError;
-use crate::registration::{RegistrationPolicy, MAX_POLICY_ENTRIES};
+use crate::registration::{Outside, RegistrationPolicy, MAX_POLICY_ENTRIES};
 use crate::ClientMetadata;
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +46,7 @@ impl TeamPermission {
     pub const ALL: [TeamPermission; 3] = [Self::Read, Self::Apps, Self::Members];
 
     /// The scope a personal access token holds it by.
-    pub fn scope(self) -> &'static str {
+    pub const fn scope(self) -> &'static str {
         match self {
             Self::Read => "portal:read",
             Self::Apps => "portal:apps",
@@ -102,6 +102,33 @@ pub fn check_name(name: &str) -> Result<(), MetadataError> {
     Ok(())
 }
 
+/// Refuses a member's change that lifts a protection of `current`: turning
+/// off DPoP binding or pushed requests, leaving a security profile,
+/// dropping its address or country restrictions, or moving its users'
+/// subjects (OpenID Connect Core §8.1: the subject type and sector stay).
+fn keeps_hardening(current: &ClientMetadata, new: &ClientMetadata) -> Result<(), MetadataError> {
+    let lifted = [
+        ("dpop_bound_access_tokens", current.dpop_bound_access_tokens && !new.dpop_bound_access_tokens),
+        (
+            "require_pushed_authorization_requests",
+            current.require_pushed_authorization_requests && !new.require_pushed_authorization_requests,
+        ),
+        ("profile", current.profile.is_some() && new.profile != current.profile),
+        ("allowed_cidrs", !current.allowed_cidrs.is_empty() && new.allowed_cidrs.is_empty()),
+        ("allowed_countries", !current.allowed_countries.is_empty() && new.allowed_countries.is_empty()),
+    ];
+    if let Some((member, _)) = lifted.iter().find(|(_, lifted)| *lifted) {
+        return Err(MetadataError::new(*member, "only an admin may lift this protection"));
+    }
+    if (&current.subject_type, current.sector()) != (&new.subject_type, new.sector()) {
+        return Err(MetadataError::new(
+            "subject_type",
+            "the subject type and the sector (sector_identifier_uri, or the redirect URIs' host) stay as they are; register a new client",
+        ));
+    }
+    Ok(())
+}
+
 /// What an admin allows a team. Absent members do not restrict.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,11 +168,20 @@ impl TeamPolicy {
         current: Option<&ClientMetadata>,
         new: &ClientMetadata,
     ) -> Result<(), MetadataError> {
+        if let Some(current) = current {
+            keeps_hardening(current, new)?;
+        }
         let kept = current.map(|current| self.clients.outside(current, true)).unwrap_or_default();
-        let added = self.clients.outside(new, true).into_iter().find(|outside| {
-            !kept.iter().any(|old| (old.member, &old.value) == (outside.member, &outside.value))
-        });
-        match added {
+        // What was outside stays allowed unchanged, or (a lifetime) lowered.
+        let was_kept = |outside: &Outside| {
+            kept.iter().any(|old| {
+                old.member == outside.member
+                    && (old.value == outside.value
+                        || matches!((old.value.parse::<u64>(), outside.value.parse::<u64>()),
+                                    (Ok(before), Ok(now)) if now <= before))
+            })
+        };
+        match self.clients.outside(new, true).into_iter().find(|outside| !was_kept(outside)) {
             Some(outside) => Err(outside.refusal),
             None => Ok(()),
         }
@@ -182,6 +218,16 @@ impl TeamPolicy {
                 "approval_scopes",
                 format!("at most {MAX_POLICY_ENTRIES} entries"),
             ));
+        }
+        if let Some(allowed) = &self.clients.scopes {
+            if let Some(unlisted) = self.approval_scopes.iter().find(|s| !allowed.contains(s)) {
+                return Err(MetadataError::new(
+                    "approval_scopes",
+                    format!(
+                        "`{unlisted}` is not among the scopes the team's clients may hold (clients.scopes)"
+                    ),
+                ));
+            }
         }
         let bad = |s: &String| s.is_empty() || s.len() > 500 || s.contains(char::is_whitespace);
         if let Some(bad) = self.approval_scopes.iter().find(|s| bad(s)) {
@@ -240,6 +286,11 @@ mod tests {
             "approval_scopes"
         );
         assert!(serde_json::from_value::<TeamPolicy>(json!({"everything": true})).is_err());
+        assert_eq!(
+            refused(TeamPolicy { approval_scopes: vec!["billing".into()], ..policy.clone() }),
+            "approval_scopes",
+            "a scope needing approval is one the team's clients may hold"
+        );
         assert!(check_name("Payments").is_ok());
         assert!(
             check_name("  ").is_err() && check_name("a\nb").is_err() && check_name(&"x".repeat(101)).is_err()
@@ -275,6 +326,45 @@ mod tests {
                 &client(json!({"skip_consent": true, "scope": "openid legacy", "client_name": "Shop 2"}))
             )
             .is_ok());
+        let mapping = json!([{"claim": "role", "from": {"value": "admin"}, "tokens": ["access_token"]}]);
+        let mapped = client(json!({"claim_mappings": mapping}));
+        let remapped = client(
+            json!({"claim_mappings": [{"claim": "role", "from": {"value": "root"}, "tokens": ["access_token"]}]}),
+        );
+        assert_eq!(
+            refused(Some(&mapped), remapped).field,
+            "claim_mappings",
+            "an admin-only value is kept only unchanged"
+        );
+        assert!(policy
+            .admits_change(
+                Some(&mapped),
+                &client(json!({"claim_mappings": mapping, "client_name": "Renamed"}))
+            )
+            .is_ok());
+        let raised = client(json!({"token_rate_limit": 1000}));
+        assert_eq!(refused(Some(&client(json!({"token_rate_limit": 5}))), raised).field, "token_rate_limit");
+        let lowered = |lifetime: u64| client(json!({"access_token_lifetime": lifetime}));
+        let long = TeamPolicy {
+            clients: RegistrationPolicy { max_access_token_lifetime: Some(600), ..policy.clients.clone() },
+            ..policy.clone()
+        };
+        assert!(
+            long.admits_change(Some(&lowered(3_600)), &lowered(1_800)).is_ok(),
+            "a lifetime over the ceiling may come down"
+        );
+        assert_eq!(
+            long.admits_change(Some(&lowered(1_800)), &lowered(3_600)).unwrap_err().field,
+            "access_token_lifetime"
+        );
+        let bound = client(json!({"dpop_bound_access_tokens": true}));
+        assert_eq!(
+            refused(Some(&bound), client(json!({}))).field,
+            "dpop_bound_access_tokens",
+            "protections stay"
+        );
+        let pairwise = client(json!({"subject_type": "pairwise"}));
+        assert_eq!(refused(Some(&pairwise), client(json!({}))).field, "subject_type");
         let more = client(json!({"skip_consent": true, "scope": "openid legacy other"}));
         assert_eq!(refused(Some(&admin_set), more).message, "`other` is not allowed by the policy");
         assert_eq!(policy.needing_approval(None, &client(json!({"scope": "openid payments"}))), ["payments"]);

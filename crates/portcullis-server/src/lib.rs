@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod oauth_response;
 pub mod open_files;
 pub mod pages;
+pub mod portal;
 pub mod routes;
 pub mod session_cookie;
 pub mod startup;

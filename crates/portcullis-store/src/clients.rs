@@ -412,13 +412,23 @@ pub fn delete(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreErr
     })
 }
 
-/// Disables (or enables again) a client, recording the change for every
-/// instance. Returns `false` when there is no such client.
-pub fn set_disabled(conn: &mut DbConnection, client_id: &str, disabled: bool) -> Result<bool, StoreError> {
+/// Disables (or enables again) a client, `by_team` when a member of its
+/// team does, recording the change for every instance. Returns `false`
+/// when there is no such client.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    client_id: &str,
+    disabled: bool,
+    by_team: bool,
+) -> Result<bool, StoreError> {
     let now = Utc::now().naive_utc();
     conn.transaction(|conn| {
         let updated = diesel::update(clients::table.filter(clients::client_id.eq(client_id)))
-            .set((clients::disabled_at.eq(disabled.then_some(now)), clients::updated_at.eq(now)))
+            .set((
+                clients::disabled_at.eq(disabled.then_some(now)),
+                clients::disabled_by_team.eq(disabled && by_team),
+                clients::updated_at.eq(now),
+            ))
             .execute(conn)?;
         if updated == 0 {
             return Ok(false);
@@ -492,6 +502,16 @@ pub fn count_in_team(conn: &mut DbConnection, team_id: &str) -> Result<i64, Stor
         .filter(clients::deleted_at.is_null())
         .count()
         .get_result(conn)?)
+}
+
+/// Whether `client_id` is disabled by a member of its team (not by an
+/// admin, a lockout or a rule).
+pub fn disabled_by_team(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
+    let by_team = clients::table
+        .filter(clients::client_id.eq(client_id))
+        .filter(clients::disabled_at.is_not_null())
+        .filter(clients::disabled_by_team.eq(true));
+    Ok(diesel::select(diesel::dsl::exists(by_team)).get_result(conn)?)
 }
 
 /// Whether `client_id` was deleted (a deletion is final).

@@ -26,6 +26,7 @@ diesel::table! {
         tokens_revoked_before -> Nullable<Timestamp>,
         change_seq -> BigInt,
         team_id -> Nullable<Text>,
+        disabled_by_team -> Bool,
     }
 }
 

@@ -72,13 +72,13 @@ backend_tests! {
         let mut conn = db.get().unwrap();
         clients::create(&mut conn, &NewClient { client_id: "c1", metadata: &metadata("x"), author: "cli", secret: None, team_id: None }).unwrap();
         let before = change_log::last_seq(&mut conn).unwrap();
-        assert!(clients::set_disabled(&mut conn, "c1", true).unwrap());
+        assert!(clients::set_disabled(&mut conn, "c1", true, false).unwrap());
         assert!(clients::find(&mut conn, "c1").unwrap().unwrap().disabled_at.is_some());
         let logged = change_log::since(&mut conn, before, 10).unwrap();
         assert_eq!(logged.iter().map(|c| (c.kind, c.subject.as_str())).collect::<Vec<_>>(), [(ChangeKind::Client, "c1")]);
-        assert!(clients::set_disabled(&mut conn, "c1", false).unwrap());
+        assert!(clients::set_disabled(&mut conn, "c1", false, false).unwrap());
         assert!(clients::find(&mut conn, "c1").unwrap().unwrap().disabled_at.is_none());
-        assert!(!clients::set_disabled(&mut conn, "nobody", true).unwrap());
+        assert!(!clients::set_disabled(&mut conn, "nobody", true, false).unwrap());
     }
 
     #[test]

@@ -32,7 +32,7 @@ backend_tests! {
         assert_eq!(lengths, [1, 2, 3], "doubling, capped at three minutes; failures while locked count nothing");
         assert!(clients::find(conn, "c1").unwrap().unwrap().locked_until.is_some());
         assert_eq!(lockouts::record_failure(conn, "nobody", &POLICY, now).unwrap(), Failure::Unknown);
-        assert!(clients::set_disabled(conn, "c1", false).unwrap());
+        assert!(clients::set_disabled(conn, "c1", false, false).unwrap());
         let cleared = clients::find(conn, "c1").unwrap().unwrap();
         assert_eq!((cleared.failed_attempts, cleared.locked_until), (0, None), "enabling lifts the lockout");
     }

@@ -1,3 +1,4 @@
 DROP TABLE scope_requests;
 DROP INDEX clients_by_team;
+ALTER TABLE clients DROP COLUMN disabled_by_team;
 ALTER TABLE clients DROP COLUMN team_id;

@@ -1,3 +1,4 @@
 DROP TABLE scope_requests;
 DROP INDEX clients_by_team;
-ALTER TABLE clients DROP COLUMN team_id;
+ALTER TABLE clients DROP COLUMN disabled_by_team;
+-- SQLite drops no column a foreign key names: clients.team_id stays, unused.

@@ -1,9 +1,11 @@
--- A client belongs to a team, or to none (admin-managed). A member's
+-- A client belongs to a team, or to none (admin-managed); a member may
+-- enable again only a client a member disabled. A member's
 -- change that adds a scope the team's policy reserves for an admin's
 -- approval files a scope request; an admin approves or rejects it, or its
 -- requester withdraws it, once.
 ALTER TABLE clients ADD COLUMN team_id TEXT REFERENCES teams (team_id);
 CREATE INDEX clients_by_team ON clients (team_id);
+ALTER TABLE clients ADD COLUMN disabled_by_team BOOLEAN NOT NULL DEFAULT FALSE;
 
 CREATE TABLE scope_requests (
     request_id   TEXT PRIMARY KEY,

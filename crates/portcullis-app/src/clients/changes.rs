@@ -16,7 +16,7 @@ use portcullis_store::teams::TeamRecord;
 use serde_json::{Map, Value};
 
 /// Members of a client view that a replacement may carry back but cannot change.
-const READ_ONLY: [&str; 9] = [
+const READ_ONLY: [&str; 11] = [
     "client_id",
     "created_at",
     "updated_at",
@@ -26,6 +26,8 @@ const READ_ONLY: [&str; 9] = [
     "secrets",
     "retired_redirect_uris",
     "registration",
+    "team_id",
+    "scope_request",
 ];
 
 /// How a change applies to a client's configuration.
@@ -370,7 +372,8 @@ impl App {
 
     /// Disables (or enables again, lifting any lockout) a client; a disabled
     /// client's tokens stop working on every instance. The last enabled
-    /// admin client cannot be disabled.
+    /// admin client cannot be disabled. A team's member enables only what
+    /// a member disabled: never an admin's, a lockout's or a rule's doing.
     pub fn set_client_disabled(
         &self,
         actor: &Actor,
@@ -378,13 +381,19 @@ impl App {
         disabled: bool,
     ) -> Result<ClientView, AppError> {
         let action = if disabled { "client.disabled" } else { "client.enabled" };
-        self.client_change(actor, Attempt { action, ..clients(client_id) }, TeamPermission::Apps, |tx, _| {
+        self.client_change(actor, Attempt { action, ..clients(client_id) }, TeamPermission::Apps, |tx, reach| {
             crate::console::ensure_not_reserved(actor, client_id)?;
             let current = view_of(tx.conn, client_id)?;
             if disabled && holds_admin(&current.metadata) {
                 ensure_another_admin(tx, client_id)?;
             }
-            stored::set_disabled(tx.conn, client_id, disabled)?;
+            let by_team = reach.bounding_team().is_some();
+            if by_team && !disabled && current.disabled && !stored::disabled_by_team(tx.conn, client_id)? {
+                return Err(AppError::Beyond(
+                    "an admin, a lockout or an alert rule disabled this client: only an admin enables it again".into(),
+                ));
+            }
+            stored::set_disabled(tx.conn, client_id, disabled, by_team)?;
             let client_id = client_id.to_owned();
             tx.emit(if disabled {
                 Event::ClientDisabled { client_id: client_id.clone() }
@@ -467,6 +476,8 @@ pub(crate) fn remove(tx: &mut Tx<'_>, client_id: &str) -> Result<(), AppError> {
     }
     stored::delete(tx.conn, client_id)?;
     portcullis_store::registrations::forget(tx.conn, client_id)?;
+    // Nothing is left for an admin to approve.
+    super::scope_requests::withdraw_pending(tx, client_id)?;
     tx.emit(Event::ClientDeleted { client_id: client_id.to_owned() });
     Ok(())
 }

@@ -77,7 +77,7 @@ pub(crate) fn file(
     scopes: Vec<String>,
 ) -> Result<(), AppError> {
     if let Some(pending) = stored::pending_of(tx.conn, client_id)? {
-        withdraw(tx, actor, &pending)?;
+        withdraw(tx, &actor.name(), &pending)?;
     }
     let record = ScopeRequestRecord {
         request_id: format!("sr_{}", uuid::Uuid::new_v4().simple()),
@@ -101,8 +101,17 @@ pub(crate) fn file(
     Ok(())
 }
 
-fn withdraw(tx: &mut Tx<'_>, actor: &Actor, pending: &ScopeRequestRecord) -> Result<(), AppError> {
-    if stored::decide(tx.conn, &pending.request_id, RequestState::Withdrawn, (&actor.name(), tx.now, None))? {
+/// Withdraws the pending request of `client_id`, if it has one, as the
+/// change it goes with (its deletion).
+pub(crate) fn withdraw_pending(tx: &mut Tx<'_>, client_id: &str) -> Result<(), AppError> {
+    match stored::pending_of(tx.conn, client_id)? {
+        Some(pending) => withdraw(tx, "(client deleted)", &pending),
+        None => Ok(()),
+    }
+}
+
+fn withdraw(tx: &mut Tx<'_>, by: &str, pending: &ScopeRequestRecord) -> Result<(), AppError> {
+    if stored::decide(tx.conn, &pending.request_id, RequestState::Withdrawn, (by, tx.now, None))? {
         tx.emit(Event::ClientScopeWithdrawn {
             client_id: pending.client_id.clone(),
             request_id: pending.request_id.clone(),
@@ -196,7 +205,7 @@ impl App {
             let pending = stored::pending_of(tx.conn, client_id)?.ok_or_else(|| {
                 AppError::NotFound(format!("client {client_id} has no pending scope request"))
             })?;
-            withdraw(tx, actor, &pending)?;
+            withdraw(tx, &actor.name(), &pending)?;
             view_of(tx.conn, client_id)
         })
     }

@@ -3,7 +3,7 @@
 //! resetting a user's second factor; over [`portcullis_app::admin_roles`]
 //! and [`portcullis_app::second_factor`].
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
 use actix_web::{web, HttpResponse};
@@ -26,7 +26,7 @@ fn roles(held: &[Permission]) -> HttpResponse {
 
 /// `GET /admin/v1/users/{user_id}/admin-roles`.
 pub async fn list(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -35,7 +35,7 @@ pub async fn list(
 
 /// `PUT /admin/v1/users/{user_id}/admin-roles/{role}`: grants it.
 pub async fn grant(
-    admin: Admin,
+    admin: Caller,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -44,7 +44,7 @@ pub async fn grant(
 
 /// `DELETE /admin/v1/users/{user_id}/admin-roles/{role}`: withdraws it.
 pub async fn withdraw(
-    admin: Admin,
+    admin: Caller,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -53,7 +53,7 @@ pub async fn withdraw(
 
 /// Grants (or withdraws) the role the path names; the roles after.
 async fn set(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
     granted: bool,
@@ -65,7 +65,7 @@ async fn set(
 
 /// `POST /admin/v1/users/{user_id}/second-factor/reset`: 204.
 pub async fn reset_second_factor(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

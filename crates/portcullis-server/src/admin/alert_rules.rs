@@ -1,7 +1,7 @@
 //! `/admin/v1/alert-rules`: creating, reading, replacing and deleting alert rules
 //! (see [`portcullis_app::alerts`]); each shows the subjects firing now.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
@@ -12,7 +12,7 @@ use portcullis_app::App;
 
 /// `POST /admin/v1/alert-rules` with `{"kind": …, parameters…, "description", "enabled"}`: 201.
 pub async fn create(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -27,7 +27,7 @@ pub async fn create(
 
 /// `PUT /admin/v1/alert-rules/{rule_id}` with the body of a new rule.
 pub async fn replace(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -42,14 +42,14 @@ pub async fn replace(
 }
 
 /// `GET /admin/v1/alert-rules`.
-pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn list(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let rules = operation(&app, move |app| app.alert_rules(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "rules": rules })))
 }
 
 /// `GET /admin/v1/alert-rules/{rule_id}`.
 pub async fn get(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -58,7 +58,7 @@ pub async fn get(
 
 /// `DELETE /admin/v1/alert-rules/{rule_id}`: 204.
 pub async fn delete(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

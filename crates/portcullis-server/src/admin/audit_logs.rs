@@ -2,7 +2,7 @@
 //! action, target and outcome, a page at a time (`cursor`), as JSON, JSON lines or
 //! CSV (`format=` or `Accept`).
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, number_param, operation, query, time_param};
 use crate::form::FormParams;
@@ -42,7 +42,7 @@ fn format_of(req: &HttpRequest, query: &FormParams) -> Result<AuditFormat, Admin
 /// `GET /admin/v1/audit-logs?from=…&to=…&actor=…&action=…&target=…&cursor=…&limit=…&order=…&format=…`:
 /// oldest first unless `order=newest`.
 pub async fn list(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

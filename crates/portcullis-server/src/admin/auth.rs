@@ -26,12 +26,41 @@ fn invalid_token(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
-/// An authenticated admin: the client whose token was presented, as the
-/// actor of the operations it calls.
+/// The authenticated caller of an API, as the actor of the operations it
+/// calls: of the admin API, the client whose token was presented; of the
+/// portal's ([`PortalCallers`]), the user whose personal access token was.
 #[derive(Debug)]
-pub struct Admin(pub Actor);
+pub struct Caller(pub Actor);
 
-async fn authenticate(req: HttpRequest) -> Result<Admin, AdminError> {
+/// Marks a scope whose callers are portal users rather than admin clients.
+#[derive(Clone, Copy, Debug)]
+pub struct PortalCallers;
+
+/// The portal user presenting a personal access token as a bearer token
+/// (RFC 6750 §2.1); any other credential is refused.
+async fn authenticate_portal_user(req: HttpRequest) -> Result<Caller, AdminError> {
+    let (Some(app), Some(flow)) =
+        (req.app_data::<web::Data<portcullis_app::App>>(), req.app_data::<web::Data<Authorization>>())
+    else {
+        return Err(AdminError::unavailable("the portal API is mounted without its state"));
+    };
+    let (scheme, token) = headers::access_token(&req).ok_or(AdminError::NoToken)?;
+    let refused = || {
+        let error = invalid_token("the personal access token is invalid, expired or revoked");
+        AdminError::Token(ResourceFailure { error, scheme })
+    };
+    if scheme != Presentation::Bearer {
+        return Err(refused());
+    }
+    let used = crate::admin::operation(app, move |app| app.use_personal_token(&token)).await?;
+    let used = used.ok_or_else(refused)?;
+    Ok(Caller(used.actor(flow.proxies.client_ip(&req))))
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Caller, AdminError> {
+    if req.app_data::<web::Data<PortalCallers>>().is_some() {
+        return authenticate_portal_user(req).await;
+    }
     let (Some(keys), Some(settings), Some(revocations), Some(flow), Some(dpop)) = (
         req.app_data::<web::Data<KeyRing>>(),
         req.app_data::<web::Data<TokenSettings>>(),
@@ -71,14 +100,14 @@ async fn authenticate(req: HttpRequest) -> Result<Admin, AdminError> {
     }
     crate::usage::attribute(&req, &claims.client_id);
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
-    Ok(Admin(Actor::AdminClient {
+    Ok(Caller(Actor::AdminClient {
         client_id: claims.client_id,
         scope,
         address: flow.proxies.client_ip(&req),
     }))
 }
 
-impl FromRequest for Admin {
+impl FromRequest for Caller {
     type Error = AdminError;
     type Future = LocalBoxFuture<'static, Result<Self, AdminError>>;
 

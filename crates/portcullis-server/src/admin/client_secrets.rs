@@ -1,7 +1,7 @@
 //! `/admin/v1/clients/{client_id}/secrets`: adding a secret (shown once)
 //! while the others keep working, and revoking one.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::operation;
@@ -30,7 +30,7 @@ fn expiry(body: &serde_json::Map<String, Value>) -> Result<Option<DateTime<Utc>>
 /// `POST /admin/v1/clients/{client_id}/secrets`, optionally with
 /// `{"expires_at": "…"}`: 201 with the new secret, shown this once.
 pub async fn add(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -52,7 +52,7 @@ pub async fn add(
 /// `DELETE /admin/v1/clients/{client_id}/secrets/{secret_id}`: 204; the
 /// secret stops working on every instance within a second.
 pub async fn revoke(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

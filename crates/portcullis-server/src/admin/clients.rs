@@ -4,7 +4,7 @@
 //! sees its own writes at once; every instance applies a change within a
 //! second through the change log.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, number_param, operation, query};
@@ -62,7 +62,7 @@ fn based_on(req: &HttpRequest, body: &mut Map<String, Value>) -> Result<Option<i
 /// `POST /admin/v1/clients`: RFC 7591 metadata in, the client out with its
 /// secret, shown this once (RFC 7591 §3.2.1).
 pub async fn create(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -74,7 +74,7 @@ pub async fn create(
 /// `POST /admin/v1/teams/{team_id}/clients`: as [`create`], the client
 /// belonging to the team.
 pub async fn create_in_team(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -124,7 +124,7 @@ fn named<T>(
 /// `name`, disabled (or not), that may use a grant, that authenticate
 /// a way, or of a team; `next_cursor` pages on.
 pub async fn list(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -148,7 +148,7 @@ pub async fn list(
 
 /// `GET /admin/v1/clients/{client_id}`.
 pub async fn get(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -158,7 +158,7 @@ pub async fn get(
 
 /// `PUT /admin/v1/clients/{client_id}`: the whole configuration, as a new version.
 pub async fn replace(
-    admin: Admin,
+    admin: Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -171,7 +171,7 @@ pub async fn replace(
 /// `PATCH /admin/v1/clients/{client_id}`: a JSON merge patch (RFC 7396) of
 /// the configuration, as a new version.
 pub async fn patch(
-    admin: Admin,
+    admin: Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -181,7 +181,7 @@ pub async fn patch(
 }
 
 async fn update(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     client_id: String,
     payload: web::Payload,
@@ -198,7 +198,7 @@ async fn update(
 
 /// `DELETE /admin/v1/clients/{client_id}`: 204; its tokens stop working everywhere.
 pub async fn delete(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -208,7 +208,7 @@ pub async fn delete(
 
 /// `POST /admin/v1/clients/{client_id}/disable`.
 pub async fn disable(
-    admin: Admin,
+    admin: Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -217,7 +217,7 @@ pub async fn disable(
 
 /// `POST /admin/v1/clients/{client_id}/enable`.
 pub async fn enable(
-    admin: Admin,
+    admin: Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -225,7 +225,7 @@ pub async fn enable(
 }
 
 async fn set_disabled(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     client_id: String,
     app: web::Data<App>,
     disabled: bool,
@@ -236,7 +236,7 @@ async fn set_disabled(
 
 /// `GET /admin/v1/clients/{client_id}/versions`: newest first.
 pub async fn versions(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -246,7 +246,7 @@ pub async fn versions(
 
 /// `GET /admin/v1/clients/{client_id}/versions/{n}`: with its configuration.
 pub async fn version(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -259,7 +259,7 @@ pub async fn version(
 /// `POST /admin/v1/clients/{client_id}/rollback` with `{"version": n}`:
 /// writes version n's configuration as the next version.
 pub async fn rollback(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,

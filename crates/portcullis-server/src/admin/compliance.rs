@@ -2,7 +2,7 @@
 //! this installation (see [`portcullis_app::compliance`]), as JSON or CSV
 //! (`format=csv` or `Accept: text/csv`).
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation, query};
 use crate::oauth_response::no_store;
@@ -28,7 +28,7 @@ fn wants_csv(req: &HttpRequest) -> Result<bool, AdminError> {
 
 /// `GET /admin/v1/compliance/{template}?format=json|csv`.
 pub async fn report(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     facts: web::Data<Facts>,

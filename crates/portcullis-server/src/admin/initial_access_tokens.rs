@@ -2,7 +2,7 @@
 //! with (RFC 7591 §3), each with a registration policy, an expiry and a use
 //! count; the value is shown once, at issue.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
@@ -14,7 +14,7 @@ use portcullis_app::App;
 /// `POST /admin/v1/initial-access-tokens` with `{"description", "policy"?,
 /// "expires_at"?, "max_uses"?}`: 201 with the token and its value, shown this once.
 pub async fn issue(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -32,7 +32,7 @@ pub async fn issue(
 }
 
 /// `GET /admin/v1/initial-access-tokens`: every token, newest first, never a value.
-pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn list(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let tokens = operation(&app, move |app| app.initial_access_tokens(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "initial_access_tokens": tokens })))
 }
@@ -40,7 +40,7 @@ pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpRespon
 /// `DELETE /admin/v1/initial-access-tokens/{token_id}`: 204; it admits no
 /// more registrations (the clients it admitted stay).
 pub async fn revoke(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

@@ -2,7 +2,7 @@
 //! staging a `next` key, activating it, rotating in one call, revoking;
 //! each over one operation of [`portcullis_app::keys`].
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
@@ -24,14 +24,14 @@ async fn alg_of(req: &HttpRequest, payload: web::Payload) -> Result<SigningAlgor
 }
 
 /// `GET /admin/v1/keys`: every key, oldest first.
-pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn list(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let keys = operation(&app, move |app| app.keys(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "keys": keys })))
 }
 
 /// `POST /admin/v1/keys` with `{"alg": …}`: a `next` key, published but not signing.
 pub async fn create(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -47,7 +47,7 @@ pub async fn create(
 /// `POST /admin/v1/keys/{kid}/activate`: the next key signs from now on;
 /// the previous active key of its algorithm is retired.
 pub async fn activate(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -57,7 +57,7 @@ pub async fn activate(
 
 /// `POST /admin/v1/keys/rotate` with `{"alg": …}`: a new key that signs at once.
 pub async fn rotate(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -70,7 +70,7 @@ pub async fn rotate(
 /// `DELETE /admin/v1/keys/{kid}`: revoked at once; when it was active, the
 /// response names the key that replaced it.
 pub async fn revoke(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
     ring: web::Data<KeyRing>,

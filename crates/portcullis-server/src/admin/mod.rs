@@ -42,7 +42,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(openapi::document))
             .default_service(crate::allowed_methods::refuse_except("GET")),
     );
-    cfg.service(routes::mount(scope).wrap(actix_web::middleware::from_fn(auth::dpop_answers)));
+    cfg.service(
+        routes::mount(scope, &routes::ROUTES).wrap(actix_web::middleware::from_fn(auth::dpop_answers)),
+    );
 }
 
 /// Runs the application operation `work` off the request threads, answered

@@ -138,7 +138,7 @@ fn success(route: &AdminRoute) -> Value {
     json!({"description": "Done", "content": content})
 }
 
-fn operation(route: &AdminRoute) -> Value {
+fn operation(api: &Api, route: &AdminRoute) -> Value {
     let mut parameters: Vec<Value> = route
         .path
         .split('/')
@@ -171,8 +171,8 @@ fn operation(route: &AdminRoute) -> Value {
     let mut operation = json!({
         "summary": route.summary,
         "operationId": format!("{} {}", route.verb.as_str(), route.path),
-        "tags": [route.scope.scope()],
-        "security": [{"admin": [route.scope.scope()]}],
+        "tags": [route.scope],
+        "security": [{api.scheme: [route.scope]}],
         "parameters": parameters,
         "responses": responses,
     });
@@ -184,29 +184,71 @@ fn operation(route: &AdminRoute) -> Value {
     operation
 }
 
-/// The document for a server with issuer `issuer`.
-pub fn build(issuer: &Issuer) -> Value {
-    let mut paths = Map::new();
-    for route in routes::all() {
-        let path = paths.entry(format!("{PREFIX}{}", route.path)).or_insert_with(|| json!({}));
-        path[route.verb.as_str().to_lowercase()] = operation(route);
-    }
-    let scopes: Map<String, Value> =
-        std::iter::once((ADMIN.to_owned(), json!("every admin scope")))
+/// An API of this server as its OpenAPI document describes it.
+pub struct Api {
+    /// Where it is mounted.
+    pub prefix: &'static str,
+    /// Its routes.
+    pub routes: &'static [AdminRoute],
+    /// Its title.
+    pub title: &'static str,
+    /// What it is for.
+    pub description: &'static str,
+    /// The name of its security scheme.
+    pub scheme: &'static str,
+}
+
+/// The admin API.
+pub const ADMIN_API: Api = Api {
+    prefix: PREFIX,
+    routes: &routes::ROUTES,
+    title: "Portcullis admin API",
+    description: "Clients with versions and rollback, signing keys, users, teams and the audit log. \
+                  Every change is recorded in the hash-chained audit log.",
+    scheme: "admin",
+};
+
+/// The scopes of `api`, each with what it grants.
+fn scopes(api: &Api) -> Map<String, Value> {
+    if api.scheme == ADMIN_API.scheme {
+        return std::iter::once((ADMIN.to_owned(), json!("every admin scope")))
             .chain(Permission::ALL.map(|scope| {
                 (scope.scope().to_owned(), json!(format!("the routes tagged {}", scope.scope())))
             }))
             .collect();
+    }
+    let mut named: Vec<&str> = api.routes.iter().map(|route| route.scope).collect();
+    named.sort_unstable();
+    named.dedup();
+    named.into_iter().map(|scope| (scope.to_owned(), json!(format!("the routes tagged {scope}")))).collect()
+}
+
+/// How `api` is authenticated, as its document's security scheme.
+fn security_scheme(api: &Api, issuer: &Issuer) -> Value {
+    let scopes = scopes(api);
+    if api.scheme == ADMIN_API.scheme {
+        return json!({"type": "oauth2", "description": "A client-credentials access token of this server: Authorization: Bearer, or DPoP with a proof for a DPoP-bound one (RFC 9449 §7.1)",
+            "flows": {"clientCredentials": {"tokenUrl": issuer.endpoint(endpoints::TOKEN), "scopes": scopes}}});
+    }
+    json!({"type": "http", "scheme": "bearer", "bearerFormat": "pcp_…",
+           "description": format!("A personal access token made in the portal (its scope one or more of {}), or the portal's own session cookie with the X-CSRF-Token header on changes",
+               scopes.keys().cloned().collect::<Vec<_>>().join(", "))})
+}
+
+/// The document of `api` on a server with issuer `issuer`.
+pub fn build(api: &Api, issuer: &Issuer) -> Value {
+    let mut paths = Map::new();
+    for route in api.routes {
+        let path = paths.entry(format!("{}{}", api.prefix, route.path)).or_insert_with(|| json!({}));
+        path[route.verb.as_str().to_lowercase()] = operation(api, route);
+    }
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "Portcullis admin API", "version": "v1",
-                 "description": "Clients with versions and rollback, signing keys, users and the audit log. \
-                                 Every change is recorded in the hash-chained audit log."},
+        "info": {"title": api.title, "version": "v1", "description": api.description},
         "servers": [{"url": issuer.as_str()}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"admin": {"type": "oauth2", "description": "A client-credentials access token of this server: Authorization: Bearer, or DPoP with a proof for a DPoP-bound one (RFC 9449 §7.1)",
-                "flows": {"clientCredentials": {"tokenUrl": issuer.endpoint(endpoints::TOKEN), "scopes": scopes}}}},
+            "securitySchemes": {api.scheme: security_scheme(api, issuer)},
             "schemas": {"Error": {"type": "object", "required": ["error", "error_description"], "properties": {
                 "error": {"type": "string"}, "error_description": {"type": "string"}, "field": {"type": "string"}}}},
         },
@@ -215,5 +257,5 @@ pub fn build(issuer: &Issuer) -> Value {
 
 /// `GET /admin/v1/openapi.json` (no token needed: it holds no data).
 pub async fn document(settings: web::Data<TokenSettings>) -> HttpResponse {
-    HttpResponse::Ok().json(build(&settings.issuer))
+    HttpResponse::Ok().json(build(&ADMIN_API, &settings.issuer))
 }

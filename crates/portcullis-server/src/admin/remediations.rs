@@ -1,7 +1,7 @@
 //! `/admin/v1/remediations`: what alert rules did to clients (see
 //! [`portcullis_app::remediation`]), and undoing it.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation, query};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,7 +9,7 @@ use portcullis_app::App;
 
 /// `GET /admin/v1/remediations?client_id=`: the latest actions, newest first.
 pub async fn list(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -21,7 +21,7 @@ pub async fn list(
 /// `POST /admin/v1/remediations/{remediation_id}/undo`: lifts the lock,
 /// enables the client, or restores its tokens.
 pub async fn undo(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

@@ -1,5 +1,7 @@
 //! Every route of the admin API, in one table: it mounts the API and is
 //! what the OpenAPI document is generated from, so the two cannot differ.
+//! The portal's API ([`crate::portal::api`]) is a table of the same kind,
+//! mounted and documented the same way.
 
 use crate::admin::schemas;
 use crate::admin::{
@@ -55,8 +57,8 @@ pub struct AdminRoute {
     pub verb: Verb,
     /// The path under `/admin/v1`, with `{parameters}`.
     pub path: &'static str,
-    /// The scope it needs (`admin` covers every one).
-    pub scope: Permission,
+    /// The scope it needs (`admin` covers every admin one).
+    pub scope: &'static str,
     /// What it does, in one line.
     pub summary: &'static str,
     /// Whether it takes a JSON body.
@@ -67,12 +69,18 @@ pub struct AdminRoute {
     pub route: fn() -> Route,
 }
 
+/// One route of a table: `route!(Get, "/clients", Clients, 200, No, clients::list, "…")`
+/// needs the admin permission `Clients`; `route!(@scope Post, "/…", "portal:apps", …)`
+/// names its scope itself.
 macro_rules! route {
     ($verb:ident, $path:literal, $scope:ident, $status:literal, $body:expr, $handler:path, $summary:literal) => {
+        route!(@scope $verb, $path, Permission::$scope.scope(), $status, $body, $handler, $summary)
+    };
+    (@scope $verb:ident, $path:literal, $scope:expr, $status:literal, $body:expr, $handler:path, $summary:literal) => {
         AdminRoute {
             verb: Verb::$verb,
             path: $path,
-            scope: Permission::$scope,
+            scope: $scope,
             summary: $summary,
             body: $body,
             status: $status,
@@ -639,21 +647,18 @@ pub const ROUTES: [AdminRoute; 69] = [
     ),
 ];
 
-/// Every route.
-pub fn all() -> impl Iterator<Item = &'static AdminRoute> {
-    ROUTES.iter()
-}
+pub(crate) use route;
 
-/// Mounts every route on `scope`; a path called with a method it does not
-/// have answers 405 with `Allow`.
-pub fn mount(mut scope: actix_web::Scope) -> actix_web::Scope {
+/// Mounts every route of `routes` on `scope`; a path called with a method
+/// it does not have answers 405 with `Allow`.
+pub fn mount(mut scope: actix_web::Scope, routes: &'static [AdminRoute]) -> actix_web::Scope {
     let mut seen = std::collections::BTreeSet::new();
     // In table order: a fixed path (`/keys/rotate`) is mounted before a
     // pattern that would also match it (`/keys/{kid}`).
-    for path in all().map(|route| route.path).filter(|path| seen.insert(*path)) {
+    for path in routes.iter().map(|route| route.path).filter(|path| seen.insert(*path)) {
         let mut resource = web::resource(path);
         let mut allowed = Vec::new();
-        for route in all().filter(|route| route.path == path) {
+        for route in routes.iter().filter(|route| route.path == path) {
             resource = resource.route((route.route)());
             allowed.push(route.verb.as_str());
         }

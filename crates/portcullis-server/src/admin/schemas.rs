@@ -426,6 +426,16 @@ pub fn member_role() -> Value {
     json!({"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": team_role()}})
 }
 
+/// A personal access token to make: its name, scope and lifetime.
+pub fn personal_token() -> Value {
+    use portcullis_core::team::MAX_TOKEN_DAYS;
+    json!({"type": "object", "required": ["name", "scope", "expires_in_days"], "additionalProperties": false, "properties": {
+        "name": text(100),
+        "scope": {"type": "string", "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]+( [\\x21\\x23-\\x5b\\x5d-\\x7e]+)*$",
+                  "description": "portal:read, portal:apps, portal:members (as the role allows) and API scopes of the team's policy"},
+        "expires_in_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS}}})
+}
+
 /// An admin's decision on a scope request: why, optionally.
 pub fn decision() -> Value {
     json!({"type": "object", "additionalProperties": false, "properties": {"reason": text(500)}})

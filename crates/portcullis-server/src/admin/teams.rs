@@ -2,15 +2,15 @@
 //! the clients they own; `/admin/v1/scope-requests`: the scopes teams'
 //! members asked for that wait for an admin's approval.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
 use crate::oauth_response::no_store;
 use actix_web::{web, HttpRequest, HttpResponse};
-use portcullis_app::teams::DEFAULT_INVITATION_LIFETIME;
+use portcullis_app::teams::{TeamAccess, DEFAULT_INVITATION_LIFETIME};
 use portcullis_app::App;
-use portcullis_core::team::{TeamPolicy, TeamRole};
+use portcullis_core::team::{TeamPermission, TeamPolicy, TeamRole};
 use portcullis_oauth::grants::TokenSettings;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -37,14 +37,14 @@ struct NewTeam {
 }
 
 /// `GET /admin/v1/teams`: every team, by name.
-pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn list(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let teams = operation(&app, move |app| app.teams(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "teams": teams })))
 }
 
 /// `POST /admin/v1/teams` with `{"name", "policy"?}`: 201 with the team.
 pub async fn create(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -54,27 +54,39 @@ pub async fn create(
     Ok(HttpResponse::Created().json(team))
 }
 
-/// `GET /admin/v1/teams/{team_id}`: the team, its members and open invitations.
+/// `GET /admin/v1/teams/{team_id}`: the team, its members and, for whoever
+/// may invite (admins, owners), its open invitations; in the portal, the
+/// caller's role.
 pub async fn get(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
     let read = operation(&app, move |app| {
-        let (team, _) = app.team(&actor, &path)?;
-        Ok((team, app.team_members(&actor, &path)?, app.team_invitations(&actor, &path)?))
+        let (team, access) = app.team(&actor, &path)?;
+        let invites = match access {
+            TeamAccess::Admin => true,
+            TeamAccess::Member(role) => role.grants(TeamPermission::Members),
+        };
+        let invitations = if invites { Some(app.team_invitations(&actor, &path)?) } else { None };
+        Ok((team, access, app.team_members(&actor, &path)?, invitations))
     })
     .await?;
-    let (team, members, invitations) = read;
+    let (team, access, members, invitations) = read;
     let mut body = serde_json::to_value(team).unwrap_or_default();
     body["members"] = serde_json::to_value(members).unwrap_or_default();
-    body["invitations"] = serde_json::to_value(invitations).unwrap_or_default();
+    if let Some(invitations) = invitations {
+        body["invitations"] = serde_json::to_value(invitations).unwrap_or_default();
+    }
+    if let TeamAccess::Member(role) = access {
+        body["role"] = role.as_str().into();
+    }
     Ok(json_ok(body))
 }
 
 /// `PUT /admin/v1/teams/{team_id}/policy` with the whole policy.
 pub async fn set_policy(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -97,7 +109,7 @@ struct NewInvitation {
 /// (seconds; a week when left out): 201 with the invitation, its token and
 /// its link, shown this once.
 pub async fn invite(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -118,7 +130,7 @@ pub async fn invite(
 
 /// `DELETE /admin/v1/teams/{team_id}/invitations/{invitation_id}`: 204.
 pub async fn withdraw_invitation(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -135,7 +147,7 @@ struct RoleChange {
 
 /// `PUT /admin/v1/teams/{team_id}/members/{user_id}` with `{"role"}`: 204.
 pub async fn set_role(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
@@ -149,7 +161,7 @@ pub async fn set_role(
 
 /// `DELETE /admin/v1/teams/{team_id}/members/{user_id}`: 204.
 pub async fn remove_member(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<(String, String)>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -160,7 +172,7 @@ pub async fn remove_member(
 
 /// `GET /admin/v1/clients/{client_id}/scope-requests`: the client's latest, newest first.
 pub async fn of_client(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -169,7 +181,7 @@ pub async fn of_client(
 }
 
 /// `GET /admin/v1/scope-requests`: the pending ones, oldest first.
-pub async fn pending(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn pending(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let requests = operation(&app, move |app| app.pending_scope_requests(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "scope_requests": requests })))
 }
@@ -203,7 +215,7 @@ async fn decide(
 /// `POST /admin/v1/scope-requests/{request_id}/approve` with `{"reason"?}`:
 /// the client, holding the scopes.
 pub async fn approve(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -214,7 +226,7 @@ pub async fn approve(
 
 /// `POST /admin/v1/scope-requests/{request_id}/reject` with `{"reason"?}`: the client, unchanged.
 pub async fn reject(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -224,14 +236,14 @@ pub async fn reject(
 }
 
 /// `GET /admin/v1/personal-tokens`: every personal access token, newest first (never a value).
-pub async fn personal_tokens(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn personal_tokens(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let tokens = operation(&app, move |app| app.all_personal_tokens(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "personal_tokens": tokens })))
 }
 
 /// `DELETE /admin/v1/personal-tokens/{token_id}`: 204; it stops working at once.
 pub async fn revoke_personal_token(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

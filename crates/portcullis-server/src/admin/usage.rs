@@ -2,7 +2,7 @@
 //! and `GET /admin/v1/usage` (totals and top clients), over the rollups
 //! every instance writes (see [`portcullis_app::usage`]).
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, number_param, operation, query, time_param};
 use crate::form::FormParams;
@@ -31,7 +31,7 @@ fn range(
 /// `GET /admin/v1/clients/{client_id}/usage?from=…&to=…&step=…`: by default
 /// the last hour, minute by minute.
 pub async fn client(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     app: web::Data<App>,
@@ -47,7 +47,7 @@ pub async fn client(
 /// `GET /admin/v1/usage?from=…&to=…&step=…&limit=…`: by default the last
 /// 24 hours, its series in one step.
 pub async fn summary(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

@@ -2,7 +2,7 @@
 //! attribute's name, type and meaning. Users' values are set at
 //! `/admin/v1/users/{user_id}/attributes`.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
@@ -11,14 +11,14 @@ use portcullis_app::App;
 use portcullis_core::user_attributes::AttributeDefinition;
 
 /// `GET /admin/v1/user-attributes`: the schema, by name.
-pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn list(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let attributes = operation(&app, move |app| app.user_attributes(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "attributes": attributes })))
 }
 
 /// `POST /admin/v1/user-attributes` with `{"name", "type", "description"?}`: 201.
 pub async fn define(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -32,7 +32,7 @@ pub async fn define(
 
 /// `DELETE /admin/v1/user-attributes/{name}`: 200 with how many users' values were removed with it.
 pub async fn remove(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {

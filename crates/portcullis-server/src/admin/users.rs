@@ -3,7 +3,7 @@
 //! setting their passwords; each over one operation of
 //! [`portcullis_app::users`]. Password hashes are never shown.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, number_param, operation, query};
@@ -45,7 +45,7 @@ fn password_of(body: &Map<String, Value>) -> Result<Option<Password>, AdminError
 /// `POST /admin/v1/users` with `{"username", "password"?, "claims"?}`:
 /// 201; a password generated for a request without one is shown this once.
 pub async fn create(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -73,7 +73,7 @@ pub async fn create(
 
 /// `GET /admin/v1/users?username=…&limit=…&cursor=…`: users by username.
 pub async fn list(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -88,7 +88,7 @@ pub async fn list(
 
 /// `GET /admin/v1/users/{user_id}`.
 pub async fn get(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -97,7 +97,7 @@ pub async fn get(
 
 /// `PATCH /admin/v1/users/{user_id}` with `{"claims": {…}}`: replaces the claims.
 pub async fn update(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -111,7 +111,7 @@ pub async fn update(
 
 /// `PUT /admin/v1/users/{user_id}/password` with `{"password": …}`: 204.
 pub async fn set_password(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -127,7 +127,7 @@ pub async fn set_password(
 /// `POST /admin/v1/users/{user_id}/disable`: the user's sessions end and its
 /// refresh families (with their access tokens) are revoked everywhere.
 pub async fn disable(
-    admin: Admin,
+    admin: Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -136,7 +136,7 @@ pub async fn disable(
 
 /// `POST /admin/v1/users/{user_id}/enable`.
 pub async fn enable(
-    admin: Admin,
+    admin: Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -144,7 +144,7 @@ pub async fn enable(
 }
 
 async fn set_disabled(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     user_id: String,
     app: web::Data<App>,
     disabled: bool,
@@ -155,7 +155,7 @@ async fn set_disabled(
 /// `PUT /admin/v1/users/{user_id}/attributes` with `{"attributes": {…}}`:
 /// replaces the user's custom attribute values, each checked against the schema.
 pub async fn set_attributes(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,

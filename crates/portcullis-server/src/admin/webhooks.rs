@@ -2,7 +2,7 @@
 //! once), changing and deleting them, their delivery log, and a test event.
 //! Deliveries themselves are [`crate::webhook_sender`]'s.
 
-use crate::admin::auth::Admin;
+use crate::admin::auth::Caller;
 use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, number_param, operation, query};
@@ -24,7 +24,7 @@ async fn input(req: &HttpRequest, payload: web::Payload) -> Result<WebhookInput,
 /// `POST /admin/v1/webhooks` with `{"url", "events", "description",
 /// "enabled"}`: 201 with the endpoint and its `secret`, shown this once.
 pub async fn create(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<App>,
@@ -39,14 +39,14 @@ pub async fn create(
 }
 
 /// `GET /admin/v1/webhooks`.
-pub async fn list(Admin(actor): Admin, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn list(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let webhooks = operation(&app, move |app| app.webhooks(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "webhooks": webhooks })))
 }
 
 /// `GET /admin/v1/webhooks/{webhook_id}`.
 pub async fn get(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -55,7 +55,7 @@ pub async fn get(
 
 /// `PATCH /admin/v1/webhooks/{webhook_id}`: the members sent change.
 pub async fn update(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -67,7 +67,7 @@ pub async fn update(
 
 /// `DELETE /admin/v1/webhooks/{webhook_id}`: 204, its deliveries gone too.
 pub async fn delete(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -77,7 +77,7 @@ pub async fn delete(
 
 /// `POST /admin/v1/webhooks/{webhook_id}/test`: 202 with the queued delivery.
 pub async fn test(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     path: web::Path<String>,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
@@ -89,7 +89,7 @@ pub async fn test(
 
 /// `GET /admin/v1/webhooks/{webhook_id}/deliveries?limit=…`: newest first.
 pub async fn deliveries(
-    Admin(actor): Admin,
+    Caller(actor): Caller,
     req: HttpRequest,
     path: web::Path<String>,
     app: web::Data<App>,

@@ -80,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(readable(endpoints::READYZ, health::readyz))
         .configure(crate::admin::configure)
         .configure(crate::console::configure)
+        .configure(crate::portal::api::configure)
         .default_service(web::to(not_found));
 }
 

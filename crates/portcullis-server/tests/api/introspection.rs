@@ -215,7 +215,7 @@ backend_tests! {
         let app = spawn_with(settings(&db, &new_kek()));
         let token = app.access_token((&id, &secret)).await;
         assert!(app.is_active((&caller.0, &caller.1), &token).await);
-        portcullis_store::clients::set_disabled(&mut db.connect().get().unwrap(), &id, true).unwrap();
+        portcullis_store::clients::set_disabled(&mut db.connect().get().unwrap(), &id, true, false).unwrap();
         tokio::time::sleep(Duration::from_millis(1000)).await;
         assert!(!app.is_active((&caller.0, &caller.1), &token).await);
         assert_eq!(error(app.token(&id, &secret, "").await, 401).await, "invalid_client");

@@ -1,0 +1,152 @@
+//! `/portal/v1`: the developer portal's REST API, for everything its pages
+//! do, so teams automate their own clients (from CI, with a personal access
+//! token). Its routes are the admin API's handlers where the operation is
+//! the same (the application layer bounds a portal caller by its team, role
+//! and token scope), and a few of its own; one table mounts and documents
+//! it, as the admin API's does.
+
+use crate::admin::auth::Caller;
+use crate::admin::body::json_object;
+use crate::admin::error::AdminError;
+use crate::admin::openapi::{self, Api};
+use crate::admin::routes::{route, AdminRoute, Body, Verb};
+use crate::admin::{client_secrets, clients, json_ok, operation, schemas, teams};
+use crate::oauth_response::no_store;
+use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::App;
+use portcullis_core::team::TeamPermission;
+use portcullis_oauth::grants::TokenSettings;
+use serde::Deserialize;
+use Body::{No, Optional, Required};
+
+/// Where the API is mounted.
+pub const PREFIX: &str = "/portal/v1";
+
+const READ: &str = TeamPermission::Read.scope();
+const APPS: &str = TeamPermission::Apps.scope();
+const MEMBERS: &str = TeamPermission::Members.scope();
+
+/// The portal's API.
+pub const ROUTES: [AdminRoute; 24] = [
+    route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
+    route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
+    route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
+    route!(@scope Post, "/teams/{team_id}/clients", APPS, 201, Required(|| schemas::client_metadata(false)), clients::create_in_team,
+        "Register a client for the team within its policy; its secret is shown once, scopes needing approval are requested"),
+    route!(@scope Get, "/clients/{client_id}", READ, 200, No, clients::get, "Read a client of the caller's team"),
+    route!(@scope Put, "/clients/{client_id}", APPS, 200, Required(|| schemas::client_metadata(true)), clients::replace,
+        "Replace a client's configuration within the team's policy (a new version)"),
+    route!(@scope Patch, "/clients/{client_id}", APPS, 200, Required(schemas::client_patch), clients::patch,
+        "Change a client's configuration with a JSON merge patch, within the team's policy"),
+    route!(@scope Delete, "/clients/{client_id}", APPS, 204, No, clients::delete, "Delete a client; its tokens stop working everywhere"),
+    route!(@scope Post, "/clients/{client_id}/disable", APPS, 200, No, clients::disable, "Disable a client; its tokens stop working"),
+    route!(@scope Post, "/clients/{client_id}/enable", APPS, 200, No, clients::enable, "Enable a client again"),
+    route!(@scope Get, "/clients/{client_id}/versions", READ, 200, No, clients::versions, "A client's configuration versions, newest first"),
+    route!(@scope Get, "/clients/{client_id}/versions/{version}", READ, 200, No, clients::version, "One configuration version"),
+    route!(@scope Post, "/clients/{client_id}/rollback", APPS, 200, Required(schemas::rollback), clients::rollback,
+        "Write an older version's configuration (within the team's policy) as a new version"),
+    route!(@scope Post, "/clients/{client_id}/secrets", APPS, 201, Optional(schemas::new_secret), client_secrets::add,
+        "Add a secret (expiring within the team's policy); it is shown once, the others keep working"),
+    route!(@scope Delete, "/clients/{client_id}/secrets/{secret_id}", APPS, 204, No, client_secrets::revoke, "Revoke one secret"),
+    route!(@scope Get, "/clients/{client_id}/scope-requests", READ, 200, No, teams::of_client,
+        "The client's latest scope requests and what admins decided, newest first"),
+    route!(@scope Delete, "/clients/{client_id}/scope-request", APPS, 200, No, withdraw_scope_request,
+        "Withdraw the client's pending scope request"),
+    route!(@scope Post, "/teams/{team_id}/invitations", MEMBERS, 201, Required(schemas::invitation), teams::invite,
+        "Invite someone to the team by a one-time link, shown once"),
+    route!(@scope Delete, "/teams/{team_id}/invitations/{invitation_id}", MEMBERS, 204, No, teams::withdraw_invitation,
+        "Withdraw an open invitation"),
+    route!(@scope Put, "/teams/{team_id}/members/{user_id}", MEMBERS, 204, Required(schemas::member_role), teams::set_role,
+        "Give a member another role (the team keeps an owner)"),
+    route!(@scope Delete, "/teams/{team_id}/members/{user_id}", READ, 204, No, teams::remove_member,
+        "Remove a member (owners), or leave the team (anyone, for themselves)"),
+    route!(@scope Get, "/teams/{team_id}/personal-tokens", READ, 200, No, personal_tokens,
+        "The caller's personal access tokens for the team (an owner's: every member's)"),
+    route!(@scope Post, "/teams/{team_id}/personal-tokens", READ, 201, Required(schemas::personal_token), create_personal_token,
+        "Make a personal access token for the team; its value is shown once"),
+    route!(@scope Delete, "/personal-tokens/{token_id}", READ, 204, No, teams::revoke_personal_token,
+        "Revoke a personal access token (one's own, or as the team's owner)"),
+];
+
+/// The portal's API as its OpenAPI document describes it.
+pub const PORTAL_API: Api = Api {
+    prefix: PREFIX,
+    routes: &ROUTES,
+    title: "Portcullis portal API",
+    description: "A team's own clients, secrets, scope requests, members and personal access tokens, \
+                  within the policy admins set for the team. Every change is audited.",
+    scheme: "portal",
+};
+
+/// `GET /portal/v1/openapi.json` (no token needed: it holds no data).
+pub async fn document(settings: web::Data<TokenSettings>) -> HttpResponse {
+    HttpResponse::Ok().json(openapi::build(&PORTAL_API, &settings.issuer))
+}
+
+/// `GET /portal/v1/teams`: the caller's teams, with their role in each.
+pub async fn my_teams(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+    let teams = operation(&app, move |app| app.my_teams(&actor)).await?;
+    Ok(json_ok(serde_json::json!({ "teams": teams })))
+}
+
+/// `DELETE /portal/v1/clients/{client_id}/scope-request`: the client, its request withdrawn.
+pub async fn withdraw_scope_request(
+    Caller(actor): Caller,
+    path: web::Path<String>,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let client = operation(&app, move |app| app.withdraw_scope_request(&actor, &path)).await?;
+    Ok(json_ok(client))
+}
+
+/// `GET /portal/v1/teams/{team_id}/personal-tokens`.
+pub async fn personal_tokens(
+    Caller(actor): Caller,
+    path: web::Path<String>,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let tokens = operation(&app, move |app| app.personal_tokens(&actor, &path)).await?;
+    Ok(json_ok(serde_json::json!({ "personal_tokens": tokens })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    scope: String,
+    expires_in_days: u32,
+}
+
+/// `POST /portal/v1/teams/{team_id}/personal-tokens` with `{"name",
+/// "scope", "expires_in_days"}`: 201 with the token and its value, shown once.
+pub async fn create_personal_token(
+    Caller(actor): Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let body = serde_json::Value::Object(json_object(&req, payload).await?);
+    let new: NewToken = serde_json::from_value(body).map_err(|e| {
+        AdminError::bad_request(format!("the body is not a personal access token request: {e}"))
+    })?;
+    let made = operation(&app, move |app| {
+        app.create_personal_token(&actor, &path, &new.name, &new.scope, new.expires_in_days)
+    })
+    .await?;
+    let mut body = serde_json::to_value(&made.token).unwrap_or_default();
+    body["token"] = made.value.expose().into();
+    let mut response = HttpResponse::Created();
+    no_store(&mut response);
+    Ok(response.json(body))
+}
+
+/// Mounts the API and its document; its callers are portal users.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let scope = web::scope(PREFIX).app_data(web::Data::new(crate::admin::auth::PortalCallers)).service(
+        web::resource(openapi::PATH)
+            .route(web::get().to(document))
+            .default_service(crate::allowed_methods::refuse_except("GET")),
+    );
+    cfg.service(crate::admin::routes::mount(scope, &ROUTES));
+}
