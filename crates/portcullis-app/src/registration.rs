@@ -11,14 +11,18 @@
 //! (the old one stops working), since RFC 7592 §3 hands it back in every
 //! response and a hash cannot be handed back.
 
+use crate::clients::changes::Landing;
+use crate::clients::scope_requests::file as file_scope_request;
 use crate::clients::{find, new_client_id, parse_metadata, remove, view_of, ClientView};
 use crate::secrets;
 use crate::transaction::{Attempt, Tx};
 use crate::{time, Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, Utc};
 use portcullis_core::client_fields::is_short_text;
+use portcullis_core::team::TeamPermission;
 use portcullis_core::{ClientSecret, RegistrationPolicy, RegistrationToken};
 use portcullis_store::registrations::{self as stored, InitialAccessTokenRecord, RegistrationRecord};
+use portcullis_store::teams::{self, TeamRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -74,6 +78,9 @@ pub struct InitialAccessTokenView {
     pub revoked_at: Option<String>,
     /// `active`, `expired`, `used_up` or `revoked`.
     pub state: &'static str,
+    /// The team its clients land in, following its policy, if a team's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
 }
 
 /// An initial access token just issued, with its value, shown this once.
@@ -131,6 +138,7 @@ fn token_view(record: InitialAccessTokenRecord, now: DateTime<Utc>) -> InitialAc
         max_uses: record.max_uses,
         uses: record.uses,
         revoked_at: record.revoked_at.map(time),
+        team_id: record.team_id,
     }
 }
 
@@ -138,6 +146,60 @@ fn token_view(record: InitialAccessTokenRecord, now: DateTime<Utc>) -> InitialAc
 /// reason, so a caller learns nothing about tokens it does not hold.
 fn not_admitted(what: &str) -> AppError {
     AppError::Unauthenticated(format!("the {what} is not valid, or no longer"))
+}
+
+/// Issues the initial access token `request` asks for, of `team` if any, in `tx`.
+fn issue(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    request: &InitialAccessTokenRequest,
+    team: Option<&TeamRecord>,
+) -> Result<IssuedInitialAccessToken, AppError> {
+    let description = request.description.trim();
+    if !is_short_text(description, 200) {
+        return Err(AppError::Invalid("description: 1 to 200 characters without control characters".into()));
+    }
+    request.policy.validate()?;
+    let expires_at = match &request.expires_at {
+        Some(at) => Some(
+            DateTime::parse_from_rfc3339(at)
+                .map(|at| at.with_timezone(&Utc))
+                .ok()
+                .filter(|at| *at > tx.now)
+                .ok_or_else(|| {
+                    AppError::Invalid(
+                        "expires_at: an RFC 3339 time in the future, e.g. 2027-01-31T00:00:00Z".into(),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    if request.max_uses.is_some_and(|max| !(1..=1_000_000).contains(&max)) {
+        return Err(AppError::Invalid("max_uses: 1 to 1000000".into()));
+    }
+    let (value, hash) = new_token();
+    let token_id = format!("iat_{}", uuid::Uuid::new_v4().simple());
+    stored::issue(
+        tx.conn,
+        &stored::NewInitialAccessToken {
+            token_id: &token_id,
+            token_hash: &hash,
+            description,
+            policy: team.map_or(&request.policy, |team| &team.policy.clients),
+            created_by: &actor.name(),
+            created_at: tx.now,
+            expires_at,
+            max_uses: request.max_uses,
+            team_id: team.map(|team| team.team_id.as_str()),
+        },
+    )?;
+    tx.emit(Event::InitialAccessTokenIssued {
+        token_id: token_id.clone(),
+        description: description.to_owned(),
+    });
+    let record = stored::find_by_hash(tx.conn, &hash)?
+        .ok_or_else(|| AppError::Corrupt(format!("initial access token {token_id} was not written")))?;
+    Ok(IssuedInitialAccessToken { token: token_view(record, tx.now), value })
 }
 
 /// The party managing the client `client_id` with its registration access token.
@@ -167,55 +229,43 @@ impl App {
     ) -> Result<IssuedInitialAccessToken, AppError> {
         let attempt =
             Attempt { permission: Permission::Clients, action: "initial_access_token.issued", target: "" };
-        self.change(actor, attempt, |tx| {
-            let description = request.description.trim();
-            if !is_short_text(description, 200) {
-                return Err(AppError::Invalid(
-                    "description: 1 to 200 characters without control characters".into(),
-                ));
-            }
-            request.policy.validate()?;
-            let expires_at = match &request.expires_at {
-                Some(at) => Some(
-                    DateTime::parse_from_rfc3339(at)
-                        .map(|at| at.with_timezone(&Utc))
-                        .ok()
-                        .filter(|at| *at > tx.now)
-                        .ok_or_else(|| {
-                            AppError::Invalid(
-                                "expires_at: an RFC 3339 time in the future, e.g. 2027-01-31T00:00:00Z"
-                                    .into(),
-                            )
-                        })?,
-                ),
-                None => None,
-            };
-            if request.max_uses.is_some_and(|max| !(1..=1_000_000).contains(&max)) {
-                return Err(AppError::Invalid("max_uses: 1 to 1000000".into()));
-            }
-            let (value, hash) = new_token();
-            let token_id = format!("iat_{}", uuid::Uuid::new_v4().simple());
-            stored::issue(
-                tx.conn,
-                &stored::NewInitialAccessToken {
-                    token_id: &token_id,
-                    token_hash: &hash,
-                    description,
-                    policy: &request.policy,
-                    created_by: &actor.name(),
-                    created_at: tx.now,
-                    expires_at,
-                    max_uses: request.max_uses,
-                },
-            )?;
-            tx.emit(Event::InitialAccessTokenIssued {
-                token_id: token_id.clone(),
-                description: description.to_owned(),
+        self.change(actor, attempt, |tx| issue(tx, actor, &request, None))
+    }
+
+    /// Issues an initial access token of team `team_id` (its owners and
+    /// admins): the clients it admits land in the team and follow the
+    /// team's policy as it stands when they register; its value is shown
+    /// this once.
+    pub fn issue_team_initial_access_token(
+        &self,
+        actor: &Actor,
+        team_id: &str,
+        request: InitialAccessTokenRequest,
+    ) -> Result<IssuedInitialAccessToken, AppError> {
+        if !request.policy.is_unrestricted() {
+            return Err(AppError::InvalidMetadata {
+                field: "policy".into(),
+                message: "a team's token follows the team's policy; leave it out".into(),
             });
-            let record = stored::find_by_hash(tx.conn, &hash)?.ok_or_else(|| {
-                AppError::Corrupt(format!("initial access token {token_id} was not written"))
-            })?;
-            Ok(IssuedInitialAccessToken { token: token_view(record, tx.now), value })
+        }
+        let action = ("initial_access_token.issued", team_id);
+        self.team_change(actor, action, Some(TeamPermission::Members), |tx, team, _| {
+            issue(tx, actor, &request, Some(team))
+        })
+    }
+
+    /// The initial access tokens of team `team_id`, newest first.
+    pub fn team_initial_access_tokens(
+        &self,
+        actor: &Actor,
+        team_id: &str,
+    ) -> Result<Vec<InitialAccessTokenView>, AppError> {
+        let now = self.clock.now();
+        self.team_read(actor, team_id, TeamPermission::Members, |conn, team| {
+            Ok(stored::all(conn, Some(&team.team_id))?
+                .into_iter()
+                .map(|record| token_view(record, now))
+                .collect())
         })
     }
 
@@ -223,27 +273,38 @@ impl App {
     pub fn initial_access_tokens(&self, actor: &Actor) -> Result<Vec<InitialAccessTokenView>, AppError> {
         let now = self.clock.now();
         self.read(actor, Permission::Clients, |conn| {
-            Ok(stored::all(conn)?.into_iter().map(|record| token_view(record, now)).collect())
+            Ok(stored::all(conn, None)?.into_iter().map(|record| token_view(record, now)).collect())
         })
     }
 
-    /// Revokes an initial access token: it admits no more registrations;
-    /// the clients it admitted stay.
+    /// Revokes an initial access token (an admin, or an owner of its
+    /// team): it admits no more registrations; the clients it admitted stay.
     pub fn revoke_initial_access_token(&self, actor: &Actor, token_id: &str) -> Result<(), AppError> {
         let attempt = Attempt {
             permission: Permission::Clients,
             action: "initial_access_token.revoked",
             target: token_id,
         };
-        self.change(actor, attempt, |tx| {
+        let gone = || AppError::NotFound(format!("there is no initial access token {token_id} to revoke"));
+        let done = self.commit(actor, |tx| {
+            let token = stored::find_token(tx.conn, token_id)?;
+            if actor.portal_user().is_some() {
+                let team_id = token.and_then(|token| token.team_id).ok_or_else(gone)?;
+                crate::teams::reach(tx.conn, actor, &team_id, Some(TeamPermission::Members))
+                    .map_err(|e| if matches!(e, AppError::NotFound(_)) { gone() } else { e })?;
+            } else {
+                actor.require(Permission::Clients)?;
+            }
             if !stored::revoke(tx.conn, token_id, tx.now)? {
-                return Err(AppError::NotFound(format!(
-                    "there is no initial access token {token_id} to revoke"
-                )));
+                return Err(gone());
             }
             tx.emit(Event::InitialAccessTokenRevoked { token_id: token_id.to_owned() });
             Ok(())
-        })
+        });
+        if let Some(error) = done.as_ref().err().filter(|error| error.is_refusal()) {
+            self.audit_refusal(actor, &attempt, error);
+        }
+        done
     }
 
     /// Registers a client from an RFC 7591 request, admitted as `admission`
@@ -254,31 +315,53 @@ impl App {
         address: Option<IpAddr>,
         request: Map<String, Value>,
     ) -> Result<RegisteredClient, AppError> {
-        let (token_id, policy, admitted_by) = match admission {
+        let (token_id, policy, team_id, admitted_by) = match admission {
             Admission::Token(presented) => {
                 let found = stored::find_by_hash(&mut *self.db.get()?, &secrets::hash(presented))?;
                 let record = found
                     .filter(|record| state(record, self.clock.now()) == "active")
                     .ok_or_else(|| not_admitted("initial access token"))?;
                 let admitted_by = format!("initial access token {}", record.token_id);
-                (Some(record.token_id), record.policy, admitted_by)
+                (Some(record.token_id), record.policy, record.team_id, admitted_by)
             }
-            Admission::Open(policy) => (None, policy.clone(), "open registration".to_owned()),
+            Admission::Open(policy) => (None, policy.clone(), None, "open registration".to_owned()),
         };
         let actor = Actor::Registrant { via: admitted_by.clone(), address };
-        let request = policy.requested(request);
         self.commit(&actor, |tx| {
+            // A team's token follows the team's policy as it stands now.
+            let team = match &team_id {
+                Some(team_id) => {
+                    Some(teams::find(tx.conn, team_id)?.ok_or_else(|| not_admitted("initial access token"))?)
+                }
+                None => None,
+            };
+            let policy = team.as_ref().map_or_else(|| policy.clone(), |team| team.policy.clients.clone());
             // A registration that fails leaves the use untaken: the transaction rolls back.
             if let Some(token_id) = &token_id {
                 if !stored::take_use(tx.conn, token_id, tx.now)? {
                     return Err(not_admitted("initial access token"));
                 }
             }
-            let metadata = parse_metadata(request, &self.scopes)?;
-            policy.admits(&metadata)?;
+            let metadata = parse_metadata(policy.requested(request), &self.scopes)?;
             let client_id = new_client_id();
+            let (metadata, asked, landing) = match &team {
+                Some(team) => {
+                    let (metadata, asked) = crate::clients::changes::bounded(team, None, metadata)?;
+                    crate::clients::changes::ensure_room(tx.conn, team)?;
+                    (metadata, asked, Some(Landing { team, bounded: true }))
+                }
+                None => {
+                    policy.admits(&metadata)?;
+                    (metadata, Vec::new(), None)
+                }
+            };
             let created =
-                self.register(tx, &actor, &metadata, client_id.clone(), Some(&admitted_by), None)?;
+                self.register(tx, &actor, &metadata, client_id.clone(), Some(&admitted_by), landing)?;
+            if let Some(team) = &team {
+                if !asked.is_empty() {
+                    file_scope_request(tx, &actor, (client_id.as_str(), &team.team_id), asked)?;
+                }
+            }
             let (registration_token, token_hash) = new_token();
             let record = RegistrationRecord {
                 client_id: client_id.as_str().to_owned(),
@@ -337,8 +420,20 @@ impl App {
                     ));
                 }
             }
-            let metadata = parse_metadata(registration.policy.requested(request), &app.scopes)?;
-            registration.policy.admits(&metadata)?;
+            // A team's client follows the team's policy as it stands now.
+            let team = match &current.team_id {
+                Some(team_id) => teams::find(tx.conn, team_id)?,
+                None => None,
+            };
+            let policy = team.as_ref().map_or(&registration.policy, |team| &team.policy.clients);
+            let metadata = parse_metadata(policy.requested(request), &app.scopes)?;
+            let (metadata, asked) = match &team {
+                Some(team) => crate::clients::changes::bounded(team, Some(&current.metadata), metadata)?,
+                None => {
+                    registration.policy.admits(&metadata)?;
+                    (metadata, Vec::new())
+                }
+            };
             let (before, after) =
                 (current.metadata.token_endpoint_auth_method, metadata.token_endpoint_auth_method);
             if before.uses_secret() != after.uses_secret() {
@@ -361,7 +456,15 @@ impl App {
                     message: "the subject type and the sector (sector_identifier_uri, or the redirect URIs' host) are fixed at registration; register a new client".into(),
                 });
             }
-            app.reconfigure(tx, &registrant(client_id, address), current, &metadata)
+            let registrant = registrant(client_id, address);
+            let client = app.reconfigure(tx, &registrant, current, &metadata)?;
+            match team.filter(|_| !asked.is_empty()) {
+                Some(team) => {
+                    file_scope_request(tx, &registrant, (client_id, &team.team_id), asked)?;
+                    view_of(tx.conn, client_id)
+                }
+                None => Ok(client),
+            }
         })
     }
 

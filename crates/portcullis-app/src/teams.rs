@@ -212,7 +212,7 @@ impl App {
     }
 
     /// Reads team `team_id` for `actor`, who needs `needed` there.
-    fn team_read<T>(
+    pub(crate) fn team_read<T>(
         &self,
         actor: &Actor,
         team_id: &str,

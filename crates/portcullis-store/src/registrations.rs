@@ -30,6 +30,8 @@ pub struct InitialAccessTokenRecord {
     pub uses: i64,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The team its clients land in (its policy theirs), if a team's.
+    pub team_id: Option<String>,
 }
 
 /// What issuing an initial access token writes.
@@ -50,6 +52,8 @@ pub struct NewInitialAccessToken<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     /// How many registrations it admits at most.
     pub max_uses: Option<i64>,
+    /// The team its clients land in, if any.
+    pub team_id: Option<&'a str>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -64,6 +68,7 @@ struct TokenRow {
     max_uses: Option<i64>,
     uses: i64,
     revoked_at: Option<NaiveDateTime>,
+    team_id: Option<String>,
 }
 
 impl TryFrom<TokenRow> for InitialAccessTokenRecord {
@@ -80,6 +85,7 @@ impl TryFrom<TokenRow> for InitialAccessTokenRecord {
             max_uses: row.max_uses,
             uses: row.uses,
             revoked_at: row.revoked_at.map(|t| t.and_utc()),
+            team_id: row.team_id,
         })
     }
 }
@@ -98,19 +104,37 @@ pub fn issue(conn: &mut DbConnection, new: &NewInitialAccessToken<'_>) -> Result
             initial_access_tokens::expires_at.eq(new.expires_at.map(|t| t.naive_utc())),
             initial_access_tokens::max_uses.eq(new.max_uses),
             initial_access_tokens::uses.eq(0),
+            initial_access_tokens::team_id.eq(new.team_id),
         ))
         .execute(conn)
         .map_err(StoreError::from_write)?;
     Ok(())
 }
 
-/// Every initial access token, newest first.
-pub fn all(conn: &mut DbConnection) -> Result<Vec<InitialAccessTokenRecord>, StoreError> {
-    let rows: Vec<TokenRow> = initial_access_tokens::table
+/// Every initial access token (or only team `team_id`'s), newest first.
+pub fn all(
+    conn: &mut DbConnection,
+    team_id: Option<&str>,
+) -> Result<Vec<InitialAccessTokenRecord>, StoreError> {
+    let mut query = initial_access_tokens::table.into_boxed();
+    if let Some(team_id) = team_id {
+        query = query.filter(initial_access_tokens::team_id.eq(team_id));
+    }
+    let rows: Vec<TokenRow> = query
         .select(TokenRow::as_select())
         .order((initial_access_tokens::created_at.desc(), initial_access_tokens::token_id))
         .load(conn)?;
     rows.into_iter().map(TryFrom::try_from).collect()
+}
+
+/// The initial access token `token_id`.
+pub fn find_token(
+    conn: &mut DbConnection,
+    token_id: &str,
+) -> Result<Option<InitialAccessTokenRecord>, StoreError> {
+    let row: Option<TokenRow> =
+        initial_access_tokens::table.find(token_id).select(TokenRow::as_select()).first(conn).optional()?;
+    row.map(TryFrom::try_from).transpose()
 }
 
 /// The token whose value hashes to `token_hash`.

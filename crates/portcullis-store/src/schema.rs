@@ -411,6 +411,7 @@ diesel::table! {
         max_uses -> Nullable<BigInt>,
         uses -> BigInt,
         revoked_at -> Nullable<Timestamp>,
+        team_id -> Nullable<Text>,
     }
 }
 

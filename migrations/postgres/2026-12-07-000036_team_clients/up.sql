@@ -7,6 +7,9 @@ ALTER TABLE clients ADD COLUMN team_id TEXT REFERENCES teams (team_id);
 CREATE INDEX clients_by_team ON clients (team_id);
 ALTER TABLE clients ADD COLUMN disabled_by_team BOOLEAN NOT NULL DEFAULT FALSE;
 
+-- A team's owners issue initial access tokens whose clients land in the team.
+ALTER TABLE initial_access_tokens ADD COLUMN team_id TEXT REFERENCES teams (team_id);
+
 CREATE TABLE scope_requests (
     request_id   TEXT PRIMARY KEY,
     client_id    TEXT NOT NULL REFERENCES clients (client_id),

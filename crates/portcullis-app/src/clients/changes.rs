@@ -108,11 +108,26 @@ pub(crate) struct Landing<'a> {
     pub bounded: bool,
 }
 
+/// Refuses a new client of `team` when it has as many as its policy allows.
+pub(crate) fn ensure_room(
+    conn: &mut portcullis_store::DbConnection,
+    team: &TeamRecord,
+) -> Result<(), AppError> {
+    if let Some(max) = team.policy.max_clients {
+        if stored::count_in_team(conn, &team.team_id)? >= i64::from(max) {
+            return Err(AppError::Conflict(format!(
+                "the team has its {max} clients, as many as its policy allows; delete one first or ask an admin"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `wanted` as a member of `team` may write it over `current` (`None` for
 /// a new client): refused where it adds anything outside the policy, and
 /// without the scopes needing an admin's approval, which are returned to
 /// be requested.
-fn bounded(
+pub(crate) fn bounded(
     team: &TeamRecord,
     current: Option<&ClientMetadata>,
     mut wanted: ClientMetadata,
@@ -153,13 +168,10 @@ impl App {
             let (team, reach) = reach_team(tx.conn, actor, team_id, TeamPermission::Apps)?;
             let wanted = draft.read()?;
             let bounded_by = reach.bounding_team().is_some();
-            let (metadata, asked) = if bounded_by { bounded(&team, None, wanted)? } else { (wanted, Vec::new()) };
-            if let Some(max) = team.policy.max_clients.filter(|_| bounded_by) {
-                if stored::count_in_team(tx.conn, &team.team_id)? >= i64::from(max) {
-                    return Err(AppError::Conflict(format!(
-                        "the team has its {max} clients, as many as its policy allows; delete one first or ask an admin"
-                    )));
-                }
+            let (metadata, asked) =
+                if bounded_by { bounded(&team, None, wanted)? } else { (wanted, Vec::new()) };
+            if bounded_by {
+                ensure_room(tx.conn, &team)?;
             }
             let landing = Landing { team: &team, bounded: bounded_by };
             let mut created = self.register(tx, actor, &metadata, new_client_id(), None, Some(landing))?;

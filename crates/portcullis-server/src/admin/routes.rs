@@ -95,7 +95,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 69] = [
+pub const ROUTES: [AdminRoute; 71] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -644,6 +644,24 @@ pub const ROUTES: [AdminRoute; 69] = [
         No,
         teams::revoke_personal_token,
         "Revoke a personal access token; it stops working at once"
+    ),
+    route!(
+        Get,
+        "/teams/{team_id}/initial-access-tokens",
+        Users,
+        200,
+        No,
+        initial_access_tokens::list_of_team,
+        "A team's initial access tokens, newest first (never their values)"
+    ),
+    route!(
+        Post,
+        "/teams/{team_id}/initial-access-tokens",
+        Users,
+        201,
+        Required(schemas::team_initial_access_token),
+        initial_access_tokens::issue_for_team,
+        "Issue a team's initial access token: the clients it registers land in the team and follow its policy"
     ),
 ];
 

@@ -389,17 +389,27 @@ fn scope_token() -> Value {
     json!({"type": "string", "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,200}$"})
 }
 
+/// An initial access token of a team: its clients follow the team's policy.
+pub fn team_initial_access_token() -> Value {
+    let mut schema = initial_access_token();
+    if let Some(properties) = schema["properties"].as_object_mut() {
+        properties.remove("policy");
+    }
+    schema
+}
+
 /// A team's policy: what its clients may be, how many, second factors,
 /// scopes needing approval, secret lifetimes.
 pub fn team_policy() -> Value {
     use portcullis_core::registration::MAX_POLICY_ENTRIES;
-    use portcullis_core::team::{MAX_CLIENTS, MAX_SECRET_DAYS};
+    use portcullis_core::team::{MAX_CLIENTS, MAX_SECRET_DAYS, MAX_TOKEN_DAYS};
     json!({"type": "object", "additionalProperties": false, "properties": {
         "clients": registration_policy(),
         "max_clients": {"type": "integer", "minimum": 0, "maximum": MAX_CLIENTS},
         "second_factor_required": {"type": "boolean"},
         "approval_scopes": {"type": "array", "maxItems": MAX_POLICY_ENTRIES, "items": scope_token()},
-        "max_secret_lifetime_days": {"type": "integer", "minimum": 1, "maximum": MAX_SECRET_DAYS}}})
+        "max_secret_lifetime_days": {"type": "integer", "minimum": 1, "maximum": MAX_SECRET_DAYS},
+        "max_token_lifetime_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS}}})
 }
 
 /// A new team: a name and, optionally, its policy.

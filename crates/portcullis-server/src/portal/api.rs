@@ -10,7 +10,7 @@ use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::openapi::{self, Api};
 use crate::admin::routes::{route, AdminRoute, Body, Verb};
-use crate::admin::{client_secrets, clients, json_ok, operation, schemas, teams};
+use crate::admin::{client_secrets, clients, initial_access_tokens, json_ok, operation, schemas, teams};
 use crate::oauth_response::no_store;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
@@ -27,7 +27,7 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 24] = [
+pub const ROUTES: [AdminRoute; 27] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
@@ -60,6 +60,13 @@ pub const ROUTES: [AdminRoute; 24] = [
         "Give a member another role (the team keeps an owner)"),
     route!(@scope Delete, "/teams/{team_id}/members/{user_id}", READ, 204, No, teams::remove_member,
         "Remove a member (owners), or leave the team (anyone, for themselves)"),
+    route!(@scope Get, "/teams/{team_id}/initial-access-tokens", MEMBERS, 200, No, initial_access_tokens::list_of_team,
+        "The team's initial access tokens, newest first (never their values)"),
+    route!(@scope Post, "/teams/{team_id}/initial-access-tokens", MEMBERS, 201, Required(schemas::team_initial_access_token),
+        initial_access_tokens::issue_for_team,
+        "Issue an initial access token (RFC 7591 §3): the clients it registers land in the team and follow its policy"),
+    route!(@scope Delete, "/initial-access-tokens/{token_id}", MEMBERS, 204, No, initial_access_tokens::revoke,
+        "Revoke one of the team's initial access tokens"),
     route!(@scope Get, "/teams/{team_id}/personal-tokens", READ, 200, No, personal_tokens,
         "The caller's personal access tokens for the team (an owner's: every member's)"),
     route!(@scope Post, "/teams/{team_id}/personal-tokens", READ, 201, Required(schemas::personal_token), create_personal_token,

@@ -52,6 +52,7 @@ fn body(path: &str) -> Value {
         "/teams/{team_id}/personal-tokens" => {
             json!({"name": "n", "scope": "portal:read", "expires_in_days": 1})
         }
+        "/teams/{team_id}/initial-access-tokens" => json!({"description": "d"}),
         _ => json!({}),
     }
 }
@@ -59,7 +60,9 @@ fn body(path: &str) -> Value {
 backend_tests! {
     #[tokio::test]
     async fn every_portal_route_keeps_teams_roles_and_token_scopes_apart(db) {
-        let admin = Admin::start(&db).await;
+        let mut at = crate::helpers::settings(&db, &crate::helpers::new_kek());
+        at.registration = portcullis_oauth::registration::RegistrationMode::Token;
+        let admin = Admin::on(&db, at).await;
         let policy = json!({"clients": {"grant_types": ["client_credentials"], "scopes": ["orders", "payments"]},
                             "approval_scopes": ["payments"], "max_secret_lifetime_days": 30});
         let shop = admin.call(Method::POST, "/teams", Some(json!({"name": "Shop", "policy": policy})), 201).await;
@@ -97,7 +100,17 @@ backend_tests! {
         let invited = call(Some(&olga.token), Method::POST, &format!("/teams/{shop}/invitations"), Some(json!({"role": "viewer"}))).await.unwrap();
         let invitation_id = invited.json::<Value>().await.unwrap()["invitation_id"].as_str().unwrap().to_owned();
 
-        let concrete = |path: &str| path.replace("{team_id}", &shop).replace("{client_id}", &client_id).replace("{version}", "1")
+        let issued = call(Some(&olga.token), Method::POST, &format!("/teams/{shop}/initial-access-tokens"),
+            Some(json!({"description": "CI registrations", "max_uses": 5}))).await.unwrap();
+        assert_eq!(issued.status(), 201);
+        let issued: Value = issued.json().await.unwrap();
+        let (iat_id, iat) = (issued["token_id"].as_str().unwrap().to_owned(), issued["initial_access_token"].as_str().unwrap().to_owned());
+        assert_eq!(issued["team_id"], shop.as_str());
+        let concrete = |path: &str| {
+            let token_id = if path.starts_with("/initial-access-tokens") { &iat_id } else { &dev.token_id };
+            path.replace("{token_id}", token_id)
+        };
+        let concrete = |path: &str| concrete(path).replace("{team_id}", &shop).replace("{client_id}", &client_id).replace("{version}", "1")
             .replace("{secret_id}", &secret_id).replace("{user_id}", &dev.user_id).replace("{invitation_id}", &invitation_id)
             .replace("{token_id}", &dev.token_id);
         for route in ROUTES.iter() {
@@ -150,6 +163,22 @@ backend_tests! {
         assert_eq!(call(Some(&olga.token), Method::DELETE, &format!("/personal-tokens/{}", dev.token_id), None).await.unwrap().status(), 204);
         assert_eq!(call(Some(&dev.token), Method::GET, &format!("/teams/{shop}"), None).await.unwrap().status(), 401, "revoked by the owner");
         assert_eq!(call(Some(&olga.token), Method::DELETE, &format!("/clients/{client_id}"), None).await.unwrap().status(), 204);
+
+        // The team's initial access token registers clients into the team, within its policy (RFC 7591).
+        let register = |body: Value| admin.app.client.post(format!("{}/register", admin.app.address)).bearer_auth(&iat).json(&body).send();
+        let registered = register(json!({"client_name": "Agent", "grant_types": ["client_credentials"], "scope": "orders payments"})).await.unwrap();
+        assert_eq!(registered.status(), 201);
+        let registered: Value = registered.json().await.unwrap();
+        assert_eq!(registered["scope"], "orders");
+        let path = format!("/clients/{}", registered["client_id"].as_str().unwrap());
+        let landed: Value = call(Some(&vic.token), Method::GET, &path, None).await.unwrap().json().await.unwrap();
+        assert_eq!(landed["team_id"], shop.as_str(), "it landed in the team");
+        assert_eq!(landed["scope_request"]["scope"], "payments", "a scope needing approval waits for an admin");
+        let refused = register(json!({"client_name": "Web", "grant_types": ["authorization_code"], "redirect_uris": ["https://x.example/cb"]})).await.unwrap();
+        assert_eq!(refused.status(), 400);
+        assert_eq!(refused.json::<Value>().await.unwrap()["error"], "invalid_client_metadata");
+        assert_eq!(call(Some(&olga.token), Method::DELETE, &format!("/initial-access-tokens/{iat_id}"), None).await.unwrap().status(), 204);
+        assert_eq!(register(json!({"client_name": "Late", "grant_types": ["client_credentials"]})).await.unwrap().status(), 401);
 
         let document: Value = admin.app.get_json("/portal/v1/openapi.json").await;
         let operations: usize = document["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
