@@ -144,7 +144,8 @@ pub struct TeamPolicy {
     /// Whether members must have enrolled a second factor to act for the team.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub second_factor_required: bool,
-    /// Scopes a member may give a client only with an admin's approval.
+    /// Scopes a member may give a client only with an admin's approval
+    /// (allowed to the team's clients, then, whether `clients.scopes` lists them or not).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approval_scopes: Vec<String>,
     /// The longest a client secret may live, in days; with it, every new
@@ -171,7 +172,8 @@ impl TeamPolicy {
         if let Some(current) = current {
             keeps_hardening(current, new)?;
         }
-        let kept = current.map(|current| self.clients.outside(current, true)).unwrap_or_default();
+        let clients = self.client_policy();
+        let kept = current.map(|current| clients.outside(current, true)).unwrap_or_default();
         // What was outside stays allowed unchanged, or (a lifetime) lowered.
         let was_kept = |outside: &Outside| {
             kept.iter().any(|old| {
@@ -181,10 +183,22 @@ impl TeamPolicy {
                                     (Ok(before), Ok(now)) if now <= before))
             })
         };
-        match self.clients.outside(new, true).into_iter().find(|outside| !was_kept(outside)) {
+        match clients.outside(new, true).into_iter().find(|outside| !was_kept(outside)) {
             Some(outside) => Err(outside.refusal),
             None => Ok(()),
         }
+    }
+
+    /// What the team's clients may be: its client policy, where a scope
+    /// needing approval is one they may hold (once approved) too.
+    fn client_policy(&self) -> RegistrationPolicy {
+        let mut clients = self.clients.clone();
+        if let Some(scopes) = &mut clients.scopes {
+            let unlisted: Vec<String> =
+                self.approval_scopes.iter().filter(|s| !scopes.contains(s)).cloned().collect();
+            scopes.extend(unlisted);
+        }
+        clients
     }
 
     /// The scopes of `new` that `current` does not hold and that need an
@@ -218,16 +232,6 @@ impl TeamPolicy {
                 "approval_scopes",
                 format!("at most {MAX_POLICY_ENTRIES} entries"),
             ));
-        }
-        if let Some(allowed) = &self.clients.scopes {
-            if let Some(unlisted) = self.approval_scopes.iter().find(|s| !allowed.contains(s)) {
-                return Err(MetadataError::new(
-                    "approval_scopes",
-                    format!(
-                        "`{unlisted}` is not among the scopes the team's clients may hold (clients.scopes)"
-                    ),
-                ));
-            }
         }
         let bad = |s: &String| s.is_empty() || s.len() > 500 || s.contains(char::is_whitespace);
         if let Some(bad) = self.approval_scopes.iter().find(|s| bad(s)) {
@@ -286,11 +290,6 @@ mod tests {
             "approval_scopes"
         );
         assert!(serde_json::from_value::<TeamPolicy>(json!({"everything": true})).is_err());
-        assert_eq!(
-            refused(TeamPolicy { approval_scopes: vec!["billing".into()], ..policy.clone() }),
-            "approval_scopes",
-            "a scope needing approval is one the team's clients may hold"
-        );
         assert!(check_name("Payments").is_ok());
         assert!(
             check_name("  ").is_err() && check_name("a\nb").is_err() && check_name(&"x".repeat(101)).is_err()
@@ -368,6 +367,11 @@ mod tests {
         let more = client(json!({"skip_consent": true, "scope": "openid legacy other"}));
         assert_eq!(refused(Some(&admin_set), more).message, "`other` is not allowed by the policy");
         assert_eq!(policy.needing_approval(None, &client(json!({"scope": "openid payments"}))), ["payments"]);
+        let unlisted = TeamPolicy { approval_scopes: vec!["billing".into()], ..policy.clone() };
+        assert!(
+            unlisted.admits_change(None, &client(json!({"scope": "openid billing"}))).is_ok(),
+            "a scope needing approval may be asked for, listed or not"
+        );
         let holding = client(json!({"scope": "openid payments"}));
         assert!(policy.needing_approval(Some(&holding), &holding).is_empty());
     }
