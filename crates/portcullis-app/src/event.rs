@@ -123,6 +123,10 @@ pub enum Event {
     ConsoleSignedIn { user_id: String, session_id: String },
     /// An admin user signed out of the console.
     ConsoleSignedOut { user_id: String, session_id: String },
+    /// A user signed in to the developer portal.
+    PortalSignedIn { user_id: String, session_id: String },
+    /// A user signed out of the developer portal.
+    PortalSignedOut { user_id: String, session_id: String },
     /// Client authentications failed: one entry per presented id, address and window.
     AuthClientFailed(FailureSummary),
     /// Logins failed (wrong password, unknown or disabled user): one entry
@@ -238,7 +242,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 68] = [
+pub const CATALOGUE: [CatalogueEntry; 70] = [
     ("client.created", "a client was registered, in a team or not", "client_id, version, client_name, team_id"),
     (
         "client.registered",
@@ -323,6 +327,8 @@ pub const CATALOGUE: [CatalogueEntry; 68] = [
     ("user.recovery_code_used", "a user signed in with a recovery code instead of a TOTP code", "user_id, left"),
     ("console.signed_in", "an admin user signed in to the console", "user_id, session_id"),
     ("console.signed_out", "an admin user signed out of the console", "user_id, session_id"),
+    ("portal.signed_in", "a user signed in to the developer portal", "user_id, session_id"),
+    ("portal.signed_out", "a user signed out of the developer portal", "user_id, session_id"),
     (
         "auth.client_failed",
         "client authentications failed; one entry per presented id, address and window",
@@ -449,6 +455,8 @@ impl Event {
             Self::UserRecoveryCodeUsed { .. } => "user.recovery_code_used",
             Self::ConsoleSignedIn { .. } => "console.signed_in",
             Self::ConsoleSignedOut { .. } => "console.signed_out",
+            Self::PortalSignedIn { .. } => "portal.signed_in",
+            Self::PortalSignedOut { .. } => "portal.signed_out",
             Self::AuthClientFailed(_) => "auth.client_failed",
             Self::AuthLoginFailed(_) => "auth.login_failed",
             Self::AuthLoginThrottled(_) => "auth.login_throttled",
@@ -522,7 +530,9 @@ impl Event {
             | Self::UserSecondFactorReset { user_id }
             | Self::UserRecoveryCodeUsed { user_id, .. }
             | Self::ConsoleSignedIn { user_id, .. }
-            | Self::ConsoleSignedOut { user_id, .. } => user_id,
+            | Self::ConsoleSignedOut { user_id, .. }
+            | Self::PortalSignedIn { user_id, .. }
+            | Self::PortalSignedOut { user_id, .. } => user_id,
             Self::AuthClientFailed(summary)
             | Self::AuthLoginFailed(summary)
             | Self::AuthLoginThrottled(summary)

@@ -44,6 +44,7 @@ pub mod malformed;
 pub mod once_every;
 pub mod periodic;
 pub mod personal_tokens;
+pub mod portal;
 pub mod pushed_requests;
 pub mod rate_limits;
 pub mod registration;

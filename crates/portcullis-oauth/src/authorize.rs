@@ -8,6 +8,7 @@ use crate::clients::ClientRegistry;
 use crate::storage::{self, Failed};
 use crate::KeyRing;
 use portcullis_app::console::CONSOLE_CLIENT_ID;
+use portcullis_app::portal::PORTAL_CLIENT_ID;
 use portcullis_app::sessions::{Interaction, Session};
 use portcullis_app::App;
 use portcullis_core::authorization_request::AuthorizationRequest;
@@ -115,8 +116,17 @@ impl Authorizer {
         else {
             return Ok(Step::ClientGone);
         };
-        // The console asks each sign-in for a second factor, given after its request arrived.
-        if client.id.as_str() == CONSOLE_CLIENT_ID {
+        // The console asks each sign-in for a second factor, given after its
+        // request arrived; the portal does for a member of a team that requires one.
+        let second_factor = match client.id.as_str() {
+            CONSOLE_CLIENT_ID => true,
+            PORTAL_CLIENT_ID => {
+                let user_id = session.user_id.clone();
+                storage::operation(&self.app, move |app| app.portal_needs_second_factor(&user_id)).await??
+            }
+            _ => false,
+        };
+        if second_factor {
             let started = interaction.map_or(now, |i| i.started_at);
             if !session.second_factor_since(started) {
                 if request.prompt.none {

@@ -1,13 +1,20 @@
-//! The console's own sessions: a cookie (stored as its SHA-256) of a user
-//! with admin roles, with a CSRF token (also hashed), ending at its idle or
-//! absolute timeout or at sign-out.
+//! The sessions of the server's own sites, the console and the portal: a
+//! cookie (stored as its SHA-256) of a signed-in user, with a CSRF token
+//! (also hashed), ending at its idle or absolute timeout or at sign-out.
+//! Each is marked with its site ([`KIND_CONSOLE`], [`KIND_PORTAL`]) and
+//! found only for it.
 
 use crate::schema::console_sessions;
 use crate::{DbConnection, StoreError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-/// A console session as stored.
+/// A session of the console.
+pub const KIND_CONSOLE: &str = "console";
+/// A session of the portal.
+pub const KIND_PORTAL: &str = "portal";
+
+/// A session as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = console_sessions)]
 pub struct ConsoleSessionRecord {
@@ -27,6 +34,8 @@ pub struct ConsoleSessionRecord {
     pub expires_at: NaiveDateTime,
     /// When it was signed out.
     pub ended_at: Option<NaiveDateTime>,
+    /// Its site: [`KIND_CONSOLE`] or [`KIND_PORTAL`].
+    pub kind: String,
 }
 
 /// Stores a new session.
@@ -38,16 +47,17 @@ pub fn create(conn: &mut DbConnection, session: &ConsoleSessionRecord) -> Result
     Ok(())
 }
 
-/// The session whose cookie hashes to `session_hash`, unless it ended, or
-/// expired, or was idle since before `idle_since`.
+/// The session of site `kind` whose cookie hashes to `session_hash`,
+/// unless it ended, or expired, or was idle since before `idle_since`.
 pub fn live(
     conn: &mut DbConnection,
+    kind: &str,
     session_hash: &[u8],
-    now: DateTime<Utc>,
-    idle_since: DateTime<Utc>,
+    (now, idle_since): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<Option<ConsoleSessionRecord>, StoreError> {
     Ok(console_sessions::table
         .filter(console_sessions::session_hash.eq(session_hash))
+        .filter(console_sessions::kind.eq(kind))
         .filter(console_sessions::ended_at.is_null())
         .filter(console_sessions::expires_at.gt(now.naive_utc()))
         .filter(console_sessions::last_seen_at.ge(idle_since.naive_utc()))

@@ -387,6 +387,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+        kind -> Text,
     }
 }
 

@@ -5,34 +5,17 @@
 use super::Posted;
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
-use crate::session_cookie::{self, Scope};
 use crate::views::message;
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use portcullis_app::console::{ConsoleSession, ABSOLUTE_TIMEOUT};
+use portcullis_app::console::ConsoleSession;
 use portcullis_app::{Actor, Permission};
 
 /// The console session's cookie.
 pub const COOKIE: &str = "portcullis_console";
 /// The cookie holding the console's CSRF token.
 pub const CSRF_COOKIE: &str = "portcullis_console_csrf";
-
-/// Where the console's session cookies go: only `/console`, and with no
-/// request from another site.
-const CONSOLE: Scope = Scope { path: "/console", same_site: SameSite::Strict };
-
-/// A console session cookie, gone with the absolute timeout.
-pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
-    let lifetime = ABSOLUTE_TIMEOUT.to_std().unwrap_or_default();
-    session_cookie::scoped(name, value, secure, lifetime, CONSOLE)
-}
-
-/// A cookie that removes the console cookie `name`.
-pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
-    session_cookie::scoped_removal(name, secure, CONSOLE)
-}
 
 /// The signed-in user of a console page, and the CSRF token its forms carry.
 pub struct Signed {

@@ -1,0 +1,229 @@
+//! Signing in to one of this server's own sites (the console, the portal)
+//! as an OpenID Connect client of this server (code + PKCE, RFC 7636 S256;
+//! `iss` checked per RFC 9207): `start` sends the browser to `/authorize`
+//! with a fresh `state` and challenge (the state, verifier and the page to
+//! return to wait in a short-lived cookie for the site); the login page
+//! signs the user in; `callback` checks the state, redeems the code through
+//! the operation the token endpoint uses, checks its redirect URI and
+//! verifier as the token endpoint does, and opens the site's session.
+
+use crate::console::context::ConsoleContext;
+use crate::pages::PageError;
+use crate::session_cookie::{scoped, scoped_removal, Scope};
+use crate::views::{message, render, Message};
+use crate::{form::FormParams, secrets};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use portcullis_app::console::{SignIn, Site, ABSOLUTE_TIMEOUT};
+use portcullis_app::grants::{Caller, RedeemedCode};
+use portcullis_app::{App, AppError};
+use portcullis_core::{AuthorizationCode, CodeVerifier};
+use portcullis_oauth::endpoints;
+use portcullis_oauth::grants::authorization_code::redeem_own;
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How long a sign-in may take.
+const PENDING_LIFETIME: Duration = Duration::from_secs(600);
+
+/// A site signed in to through this server's own authorization endpoint.
+pub struct SignInSite {
+    /// The site.
+    pub site: &'static Site,
+    /// Its pages' root: its cookies' path, and where a sign-in lands.
+    pub home: &'static str,
+    /// Where signing in starts.
+    pub sign_in_path: &'static str,
+    /// The title of its sign-in's pages.
+    pub title: &'static str,
+    /// The cookie holding a sign-in's state, verifier and page to return to.
+    pub pending: &'static str,
+    /// The session's cookie.
+    pub session: &'static str,
+    /// The cookie holding the session's CSRF token.
+    pub csrf: &'static str,
+    /// Whether each sign-in asks for the password again (`prompt=login`).
+    pub prompt_login: bool,
+}
+
+/// Why a redeemed code opens no session: what the page says.
+pub struct Refused {
+    /// The status.
+    pub status: StatusCode,
+    /// The title.
+    pub title: &'static str,
+    /// The text.
+    pub text: &'static str,
+    /// Whether it offers to sign in again.
+    pub again: bool,
+}
+
+impl SignInSite {
+    /// Where the pending sign-in's cookie goes: the site, and with the
+    /// redirect back from the login page (a top-level navigation, which
+    /// `SameSite=Lax` allows).
+    fn pending_scope(&self) -> Scope {
+        Scope { path: self.home, same_site: SameSite::Lax }
+    }
+
+    /// Where the session's cookies go: only the site, and with no request
+    /// from another site.
+    fn session_scope(&self) -> Scope {
+        Scope { path: self.home, same_site: SameSite::Strict }
+    }
+
+    /// A session cookie of the site, gone with the absolute timeout.
+    pub fn cookie(&self, name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+        let lifetime = ABSOLUTE_TIMEOUT.to_std().unwrap_or_default();
+        scoped(name, value, secure, lifetime, self.session_scope())
+    }
+
+    /// A cookie that removes the site's cookie `name`.
+    pub fn removal(&self, name: &'static str, secure: bool) -> Cookie<'static> {
+        scoped_removal(name, secure, self.session_scope())
+    }
+
+    /// The redirect to the page `location`, the session's cookies removed.
+    pub fn signed_out(&self, location: &str, secure: bool) -> HttpResponse {
+        no_store(&mut HttpResponse::SeeOther())
+            .insert_header((header::LOCATION, location.to_owned()))
+            .cookie(self.removal(self.session, secure))
+            .cookie(self.removal(self.csrf, secure))
+            .finish()
+    }
+
+    /// Whether `then` is a page of this site to return to after signing in.
+    fn returns_to(&self, then: &str) -> bool {
+        then.strip_prefix(self.home).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            && !then.contains("//")
+            && then.bytes().all(|b| b.is_ascii_graphic() && !b"\"\\,;|".contains(&b))
+    }
+}
+
+fn no_store(response: &mut actix_web::HttpResponseBuilder) -> &mut actix_web::HttpResponseBuilder {
+    response.insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+}
+
+/// To the authorization endpoint for `site`, once its client is registered
+/// (at the first sign-in of an installation, or again when the issuer
+/// changed), to come back to `then` (a page of the site) when signed in.
+pub async fn start(
+    site: &SignInSite,
+    ctx: &ConsoleContext,
+    then: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let (issuer, reserved) = (ctx.issuer.as_str().to_owned(), site.site);
+    ctx.run(move |app| app.ensure_site_client(reserved, &issuer)).await?;
+    let (state, verifier) = (secrets::random_token(), secrets::random_token());
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("response_type", "code")
+        .append_pair("client_id", site.site.client_id)
+        .append_pair("redirect_uri", &site.site.callback_uri(ctx.issuer.as_str()))
+        .append_pair("scope", "openid")
+        .append_pair("state", &state)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    if site.prompt_login {
+        query.append_pair("prompt", "login");
+    }
+    let then = then.filter(|then| site.returns_to(then)).unwrap_or(site.home);
+    let pending = scoped(
+        site.pending,
+        format!("{state}.{verifier}|{then}"),
+        ctx.secure_cookies,
+        PENDING_LIFETIME,
+        site.pending_scope(),
+    );
+    Ok(no_store(&mut HttpResponse::SeeOther())
+        .insert_header((header::LOCATION, format!("{}?{}", endpoints::AUTHORIZE, query.finish())))
+        .cookie(pending)
+        .finish())
+}
+
+/// A sign-in that cannot go on: a page with a link to start again, its
+/// pending state gone.
+fn start_again(
+    site: &SignInSite,
+    status: StatusCode,
+    text: &str,
+    secure: bool,
+) -> Result<HttpResponse, PageError> {
+    let link = Some((site.sign_in_path, "Sign in again"));
+    let mut response = render(status, &Message { title: site.title, text, error: true, link })?;
+    response
+        .add_cookie(&scoped_removal(site.pending, secure, site.pending_scope()))
+        .map_err(PageError::failed)?;
+    Ok(response)
+}
+
+/// `GET <callback>?code=…&state=…&iss=…`: the session `open` opens for the
+/// redeemed code, or the page saying why not.
+pub async fn callback<F>(
+    site: &SignInSite,
+    req: &HttpRequest,
+    ctx: &ConsoleContext,
+    open: F,
+) -> Result<HttpResponse, PageError>
+where
+    F: FnOnce(&App, &RedeemedCode, Option<IpAddr>) -> Result<Result<SignIn, Refused>, AppError>
+        + Send
+        + 'static,
+{
+    let secure = ctx.secure_cookies;
+    let params = FormParams::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let pending = req.cookie(site.pending).map(|c| c.value().to_owned()).unwrap_or_default();
+    let (pair, then) = pending.split_once('|').unwrap_or((pending.as_str(), site.home));
+    let Some((state, verifier)) = pair.split_once('.') else {
+        return start_again(site, StatusCode::BAD_REQUEST, "This sign-in has expired.", secure);
+    };
+    if !secrets::matches_any(params.get("state").unwrap_or_default(), [secrets::hash(state).as_slice()]) {
+        let text = "This sign-in does not match the one this browser started.";
+        return start_again(site, StatusCode::BAD_REQUEST, text, secure);
+    }
+    // RFC 9207 §2.4: a response naming another issuer is refused.
+    if params.get("iss").is_some_and(|iss| iss != ctx.issuer.as_str()) {
+        return start_again(site, StatusCode::BAD_REQUEST, "The response came from another server.", secure);
+    }
+    // An error the response names is not shown: anyone can write one into a link.
+    let Some(code) = params.get("code").map(|c| AuthorizationCode::new(c.to_owned())) else {
+        return start_again(site, StatusCode::FORBIDDEN, "The sign-in was not completed.", secure);
+    };
+    let (verifier, redirect, source) = (
+        CodeVerifier::new(verifier.to_owned()),
+        site.site.callback_uri(ctx.issuer.as_str()),
+        ctx.proxies.client_ip(req),
+    );
+    let caller = Caller { client_id: site.site.client_id.to_owned(), address: source };
+    let opened = ctx
+        .run(move |app| {
+            let Some(record) = redeem_own(app, &caller, &code, &redirect, &verifier)? else {
+                return Ok(None);
+            };
+            open(app, &record, source).map(Some)
+        })
+        .await?;
+    let sign_in = match opened {
+        None => {
+            let text = "This sign-in has expired or was already used.";
+            return start_again(site, StatusCode::BAD_REQUEST, text, secure);
+        }
+        Some(Err(refused)) if refused.again => {
+            return start_again(site, refused.status, refused.text, secure)
+        }
+        Some(Err(refused)) => return message(refused.status, refused.title, refused.text),
+        Some(Ok(sign_in)) => sign_in,
+    };
+    let then = if site.returns_to(then) { then } else { site.home };
+    Ok(no_store(&mut HttpResponse::SeeOther())
+        .insert_header((header::LOCATION, then.to_owned()))
+        .cookie(site.cookie(site.session, sign_in.token.expose().to_owned(), secure))
+        .cookie(site.cookie(site.csrf, sign_in.csrf.expose().to_owned(), secure))
+        .cookie(scoped_removal(site.pending, secure, site.pending_scope()))
+        .finish())
+}
