@@ -33,7 +33,7 @@ for (const button of document.querySelectorAll("[data-copy]")) {
     const text = document.getElementById(button.dataset.copy).textContent;
     try {
       await navigator.clipboard.writeText(text);
-      button.textContent = "Copied";
+      button.textContent = button.dataset.copied || "Copied";
     } catch (_) {
       button.textContent = "Select and copy";
     }

@@ -81,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(crate::admin::configure)
         .configure(crate::console::configure)
         .configure(crate::portal::api::configure)
+        .configure(crate::portal::configure)
         .default_service(web::to(not_found));
 }
 

@@ -32,6 +32,7 @@ mod introspection;
 mod jwks;
 mod metrics;
 mod pairwise;
+mod portal;
 mod portal_api;
 mod private_key_jwt;
 mod pushed_requests;

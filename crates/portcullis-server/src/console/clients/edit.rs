@@ -31,6 +31,7 @@ struct FormPage {
     groups: Vec<ShownGroup>,
     based_on: Option<i64>,
     problems: Vec<String>,
+    check_uris: &'static str,
 }
 
 #[derive(Template)]
@@ -67,7 +68,9 @@ fn form_page(
         }
         None => ("New client".to_owned(), "/console/clients/new".to_owned(), "/console/clients".to_owned()),
     };
-    let page = FormPage { frame, title, action, back, groups: shown(configuration), based_on, problems };
+    let check_uris = "/console/clients/redirect-uris";
+    let page =
+        FormPage { frame, title, action, back, groups: shown(configuration), based_on, problems, check_uris };
     render(status, &page)
 }
 

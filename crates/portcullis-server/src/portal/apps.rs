@@ -1,0 +1,209 @@
+//! The portal's app pages: a new app from the console's client builder (the
+//! shared field table) without what only admins set, bounded by the team's
+//! policy (a setting outside it is refused with the reason); an app's page
+//! with its secrets (added with an expiry within the policy, shown once,
+//! revoked) and the scopes waiting for an admin.
+
+use super::session::{signed, Frame, Signed};
+use super::shown_once;
+use crate::console::clients::form::{configuration, shown, ShownGroup};
+use crate::console::context::ConsoleContext;
+use crate::console::{refusal, refused, see_other, Posted};
+use crate::pages::PageError;
+use crate::views::render;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{TimeDelta, Utc};
+use portcullis_app::clients::{draft, ClientView, ScopeRequestView};
+use portcullis_core::registration::ADMIN_ONLY;
+use serde_json::{Map, Value};
+
+#[derive(Template)]
+#[template(path = "portal/app_form.html")]
+struct FormPage {
+    frame: Frame,
+    team_id: String,
+    groups: Vec<ShownGroup>,
+    problems: Vec<String>,
+    check_uris: &'static str,
+}
+
+/// The builder's groups for `configuration`, without the fields only admins set.
+fn member_fields(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
+    let mut groups = shown(configuration);
+    for group in &mut groups {
+        group.fields.retain(|field| !ADMIN_ONLY.contains(&field.name));
+    }
+    groups.retain(|group| !group.fields.is_empty());
+    groups
+}
+
+fn form_page(
+    signed: &Signed,
+    team_id: String,
+    configuration: &Map<String, Value>,
+    (status, problems): (StatusCode, Vec<String>),
+) -> Result<HttpResponse, PageError> {
+    let page = FormPage {
+        frame: signed.frame(),
+        team_id,
+        groups: member_fields(configuration),
+        problems,
+        check_uris: "",
+    };
+    render(status, &page)
+}
+
+/// `GET /portal/teams/{team_id}/apps/new`: the builder, with the defaults
+/// the team's policy gives a new client.
+pub async fn new(
+    req: HttpRequest,
+    path: web::Path<String>,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx);
+    let (actor, team_id) = (signed.actor(&req, &ctx), path.into_inner());
+    let team = team_id.clone();
+    let policy = match ctx.run(move |app| Ok(app.team(&actor, &team))).await? {
+        Ok((team, _)) => team.policy,
+        Err(refusal) => return refused(signed.t.buttons[0], refusal),
+    };
+    let mut defaults = Map::new();
+    defaults.insert("client_name".into(), "".into());
+    policy.clients.fill_defaults(&mut defaults);
+    form_page(&signed, team_id, &defaults, (StatusCode::OK, Vec::new()))
+}
+
+/// `POST /portal/teams/{team_id}/apps/new`: registers the app in the team;
+/// its first secret is shown once. A setting outside the team's policy is
+/// refused with the reason, on the form as it was sent.
+pub async fn create(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let team_id = path.into_inner();
+    let (mut written, problems) = configuration(Map::new(), &form);
+    // What the builder does not show keeps its default.
+    written.retain(|name, _| !ADMIN_ONLY.contains(&name.as_str()));
+    if !problems.is_empty() {
+        return form_page(&signed, team_id, &written, (StatusCode::BAD_REQUEST, problems));
+    }
+    let (actor, team, configuration) = (signed.actor(&req, &ctx), team_id.clone(), written.clone());
+    match ctx.run(move |app| Ok(app.create_team_client(&actor, &team, draft(configuration, None)))).await? {
+        Ok(created) => {
+            let path = app_path(&created.client.client_id);
+            match created.secret {
+                Some(secret) => shown_once::page(&signed, secret.expose(), &path),
+                None => Ok(see_other(&path)),
+            }
+        }
+        Err(error) => {
+            let (status, why) = refusal(error)?;
+            form_page(&signed, team_id, &written, (status, vec![why]))
+        }
+    }
+}
+
+/// Where an app's page is.
+pub fn app_path(client_id: &str) -> String {
+    format!("/portal/apps/{}", url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect::<String>())
+}
+
+#[derive(Template)]
+#[template(path = "portal/app.html")]
+struct AppPage {
+    frame: Frame,
+    client: ClientView,
+    state: &'static str,
+    last_decision: Option<ScopeRequestView>,
+    most_days: Option<u32>,
+}
+
+/// `GET /portal/apps/{client_id}`.
+pub async fn show(
+    req: HttpRequest,
+    path: web::Path<String>,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx);
+    let (actor, client_id) = (signed.actor(&req, &ctx), path.into_inner());
+    let read = ctx
+        .run(move |app| {
+            Ok(app.client(&actor, &client_id).and_then(|client| {
+                let decisions = app.client_scope_requests(&actor, &client_id)?;
+                let team_id = client.team_id.clone().unwrap_or_default();
+                let (team, _) = app.team(&actor, &team_id)?;
+                Ok((client, decisions, team.policy.max_secret_lifetime_days))
+            }))
+        })
+        .await?;
+    let (client, decisions, most_days) = match read {
+        Ok(read) => read,
+        Err(refusal) => return refused(signed.t.sections[0], refusal),
+    };
+    let t = signed.t;
+    let state = if client.disabled { t.states[1] } else { t.states[0] };
+    let last_decision = decisions.into_iter().find(|d| d.state != "pending");
+    render(StatusCode::OK, &AppPage { frame: signed.frame(), client, state, last_decision, most_days })
+}
+
+/// `POST /portal/apps/{client_id}/secrets` with a lifetime in days (empty:
+/// the longest the team's policy allows, or never): the secret, shown once.
+pub async fn add_secret(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let (actor, client_id) = (signed.actor(&req, &ctx), path.into_inner());
+    let days = form.text("days");
+    let expires_at = match days.parse::<i64>() {
+        Ok(days) if (1..=3_650).contains(&days) => Some(Utc::now() + TimeDelta::days(days)),
+        _ if days.is_empty() => None,
+        _ => {
+            return refused(signed.t.secrets[0], portcullis_app::AppError::Invalid("days: 1 to 3650".into()))
+        }
+    };
+    let client = client_id.clone();
+    match ctx.run(move |app| Ok(app.add_client_secret(&actor, &client, expires_at))).await? {
+        Ok(added) => shown_once::page(&signed, added.secret.expose(), &app_path(&client_id)),
+        Err(refusal) => refused(signed.t.secrets[0], refusal),
+    }
+}
+
+/// `POST /portal/apps/{client_id}/secrets/{secret_id}/revoke`.
+pub async fn revoke_secret(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let (client_id, secret_id) = path.into_inner();
+    let (actor, client) = (signed.actor(&req, &ctx), client_id.clone());
+    match ctx.run(move |app| Ok(app.revoke_client_secret(&actor, &client, &secret_id))).await? {
+        Ok(()) => Ok(see_other(&app_path(&client_id))),
+        Err(refusal) => refused(signed.t.secrets[0], refusal),
+    }
+}
+
+/// `POST /portal/apps/{client_id}/scope-request/withdraw`.
+pub async fn withdraw_scope_request(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let (actor, client_id) = (signed.actor(&req, &ctx), path.into_inner());
+    let client = client_id.clone();
+    match ctx.run(move |app| Ok(app.withdraw_scope_request(&actor, &client))).await? {
+        Ok(_) => Ok(see_other(&app_path(&client_id))),
+        Err(refusal) => refused(signed.t.scope_request[0], refusal),
+    }
+}

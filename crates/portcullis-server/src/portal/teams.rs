@@ -1,0 +1,235 @@
+//! The portal's team pages: the teams a user belongs to, one team's apps,
+//! members and invitations, joining by an invitation link, and the owners'
+//! forms for members and invitations. Each is a thin handler over the
+//! application layer's team operations, as the user signed in.
+
+use super::session::{signed, Frame};
+use super::shown_once;
+use crate::console::context::ConsoleContext;
+use crate::console::{refused, see_other, Posted};
+use crate::pages::PageError;
+use crate::views::render;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use portcullis_app::clients::ClientQuery;
+use portcullis_app::teams::{InvitationView, MemberView, Membership, TeamAccess, TeamView};
+use portcullis_core::team::{TeamPermission, TeamRole};
+use std::time::Duration;
+
+/// The most apps a team page lists.
+const LISTED: usize = 200;
+
+#[derive(Template)]
+#[template(path = "portal/home.html")]
+struct HomePage {
+    frame: Frame,
+    teams: Vec<(Membership, &'static str)>,
+}
+
+/// `GET /portal`: the teams the user belongs to.
+pub async fn home(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx);
+    let actor = signed.actor(&req, &ctx);
+    let joined = ctx.run(move |app| app.my_teams(&actor)).await?;
+    let teams = joined
+        .into_iter()
+        .map(|m| {
+            let role = signed.t.role(m.role);
+            (m, role)
+        })
+        .collect();
+    render(StatusCode::OK, &HomePage { frame: signed.frame(), teams })
+}
+
+/// An app as a team page lists it.
+struct ListedApp {
+    client_id: String,
+    name: String,
+    state: &'static str,
+    waiting: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/team.html")]
+struct TeamPage {
+    frame: Frame,
+    team: TeamView,
+    role: &'static str,
+    runs_apps: bool,
+    runs_members: bool,
+    apps: Vec<ListedApp>,
+    members: Vec<(MemberView, &'static str)>,
+    invitations: Vec<(InvitationView, &'static str)>,
+    roles: Vec<(&'static str, &'static str)>,
+    me: String,
+}
+
+/// `GET /portal/teams/{team_id}`.
+pub async fn team(
+    req: HttpRequest,
+    path: web::Path<String>,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx);
+    let actor = signed.actor(&req, &ctx);
+    let team_id = path.into_inner();
+    let read = ctx
+        .run(move |app| {
+            let (team, access) = match app.team(&actor, &team_id) {
+                Ok(found) => found,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let query = ClientQuery { team: Some(team_id.clone()), limit: LISTED, ..ClientQuery::default() };
+            let apps = app.clients(&actor, &query)?.clients;
+            let members = app.team_members(&actor, &team_id)?;
+            let owner = matches!(access, TeamAccess::Member(role) if role.grants(TeamPermission::Members));
+            let invitations = if owner { app.team_invitations(&actor, &team_id)? } else { Vec::new() };
+            Ok(Ok((team, access, apps, members, invitations)))
+        })
+        .await?;
+    let (team, access, apps, members, invitations) = match read {
+        Ok(read) => read,
+        Err(refusal) => return refused(signed.t.sections[0], refusal),
+    };
+    let t = signed.t;
+    let role = match access {
+        TeamAccess::Member(role) => role,
+        TeamAccess::Admin => TeamRole::Owner,
+    };
+    let apps = apps
+        .into_iter()
+        .map(|c| ListedApp {
+            state: if c.disabled { t.states[1] } else { t.states[0] },
+            waiting: c.scope_request.is_some(),
+            client_id: c.client_id,
+            name: c.metadata.client_name,
+        })
+        .collect();
+    let page = TeamPage {
+        role: t.role(role),
+        runs_apps: role.grants(TeamPermission::Apps),
+        runs_members: role.grants(TeamPermission::Members),
+        apps,
+        members: members
+            .into_iter()
+            .map(|m| {
+                let name = t.role(m.role);
+                (m, name)
+            })
+            .collect(),
+        invitations: invitations
+            .into_iter()
+            .map(|i| {
+                let name = t.role(i.role);
+                (i, name)
+            })
+            .collect(),
+        roles: TeamRole::ALL.iter().map(|r| (r.as_str(), t.role(*r))).collect(),
+        me: signed.session.user_id.clone(),
+        team,
+        frame: signed.frame(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "portal/join.html")]
+struct JoinPage {
+    frame: Frame,
+    token: String,
+}
+
+/// `GET /portal/join?token=…`: the question, once signed in.
+pub async fn join_form(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx);
+    let token = Posted::query(&req).text("token");
+    render(StatusCode::OK, &JoinPage { frame: signed.frame(), token })
+}
+
+/// `POST /portal/join` with the invitation's token: joins its team.
+pub async fn join(
+    req: HttpRequest,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let (actor, token) = (signed.actor(&req, &ctx), form.text("token"));
+    match ctx.run(move |app| Ok(app.accept_team_invitation(&actor, &token))).await? {
+        Ok(joined) => Ok(see_other(&format!("/portal/teams/{}", joined.team.team_id))),
+        Err(refusal) => refused(signed.t.join.0, refusal),
+    }
+}
+
+/// `POST /portal/teams/{team_id}/invitations` with a role and a lifetime in
+/// days: the link, shown once.
+pub async fn invite(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let team_id = path.into_inner();
+    let role = TeamRole::parse(&form.text("role")).unwrap_or(TeamRole::Viewer);
+    let days: u64 = form.text("days").parse().unwrap_or(7);
+    let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
+    let lifetime = Duration::from_secs(days.saturating_mul(24 * 3_600));
+    match ctx.run(move |app| Ok(app.invite_to_team(&actor, &team, role, lifetime))).await? {
+        Ok(created) => {
+            let join = super::sign_in::SITE.home.to_owned() + "/join";
+            let link = format!(
+                "{}{join}?token={}",
+                ctx.issuer.as_str().trim_end_matches('/'),
+                created.token.expose()
+            );
+            let back = format!("/portal/teams/{team_id}");
+            shown_once::page(&signed, &link, &back)
+        }
+        Err(refusal) => refused(signed.t.buttons[2], refusal),
+    }
+}
+
+/// `POST /portal/teams/{team_id}/invitations/{invitation_id}/withdraw`.
+pub async fn withdraw_invitation(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let (team_id, invitation_id) = path.into_inner();
+    let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
+    match ctx.run(move |app| Ok(app.withdraw_team_invitation(&actor, &team, &invitation_id))).await? {
+        Ok(()) => Ok(see_other(&format!("/portal/teams/{team_id}"))),
+        Err(refusal) => refused(signed.t.buttons[6], refusal),
+    }
+}
+
+/// `POST /portal/teams/{team_id}/members/{user_id}` with `role`, or with
+/// `remove` (an owner removing a member, or anyone leaving).
+pub async fn member(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let (team_id, user_id) = path.into_inner();
+    let role = TeamRole::parse(&form.text("role")).filter(|_| form.get("remove").is_none());
+    let leaving = role.is_none() && user_id == signed.session.user_id;
+    let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
+    let done = ctx
+        .run(move |app| {
+            Ok(match role {
+                Some(role) => app.set_team_member_role(&actor, &team, &user_id, role),
+                None => app.remove_team_member(&actor, &team, &user_id),
+            })
+        })
+        .await?;
+    match done {
+        Ok(()) if leaving => Ok(see_other("/portal")),
+        Ok(()) => Ok(see_other(&format!("/portal/teams/{team_id}"))),
+        Err(refusal) => refused(signed.t.sections[1], refusal),
+    }
+}

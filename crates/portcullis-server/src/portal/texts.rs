@@ -1,0 +1,182 @@
+//! The portal's words, in English and German, chosen as the sign-in pages'
+//! are ([`crate::locale`]: the browser's `Accept-Language`). Each language
+//! is one [`PortalTexts`], checked at compile time to have every text. What
+//! the application layer says (a refusal's reason) stays English, as the
+//! REST API says it.
+
+use actix_web::HttpRequest;
+
+/// Every text of the portal's pages, in one language.
+pub struct PortalTexts {
+    /// The BCP 47 tag, for `<html lang>`.
+    pub lang: &'static str,
+    /// The skip link.
+    pub skip: &'static str,
+    /// The portal's name.
+    pub portal: &'static str,
+    /// The navigation's label, and its entry for the teams.
+    pub nav: (&'static str, &'static str),
+    /// The sign-out button.
+    pub sign_out: &'static str,
+    /// The home page: title and what it says when the user is in no team.
+    pub home: (&'static str, &'static str),
+    /// The role names: viewer, developer, owner.
+    pub roles: [&'static str; 3],
+    /// Column heads: name, role, state, expires, last used, scope, created.
+    pub columns: [&'static str; 7],
+    /// The team page's sections: apps, members, invitations, tokens, policy.
+    pub sections: [&'static str; 5],
+    /// An app's states: enabled, disabled, pending approval.
+    pub states: [&'static str; 3],
+    /// Buttons: new app, create, invite, change role, remove, leave, revoke, add secret, withdraw, join, make token.
+    pub buttons: [&'static str; 11],
+    /// Joining a team: title, question.
+    pub join: (&'static str, &'static str),
+    /// Something shown this once: title, warning, copy button, copied.
+    pub shown_once: [&'static str; 4],
+    /// An app's page: secrets, no secret (it authenticates otherwise), expires in days, never.
+    pub secrets: [&'static str; 4],
+    /// An app's scope request: heading, waiting text, the last decision.
+    pub scope_request: [&'static str; 3],
+    /// Personal access tokens: intro, name field, scope field, days field.
+    pub tokens: [&'static str; 4],
+    /// The invitation form: its role field, the link's lifetime in days.
+    pub invite: [&'static str; 2],
+    /// A form whose CSRF token does not match: title and text.
+    pub form_expired: (&'static str, &'static str),
+    /// After signing out: title, text, sign in again.
+    pub signed_out: [&'static str; 3],
+    /// Words of the policy: the most apps, second factor needed, scopes needing approval, secrets live at most (days).
+    pub policy: [&'static str; 4],
+    /// "Back to" before a page's name.
+    pub back: &'static str,
+}
+
+/// English.
+pub const EN: PortalTexts = PortalTexts {
+    lang: "en",
+    skip: "Skip to content",
+    portal: "Developer portal",
+    nav: ("Portal", "Teams"),
+    sign_out: "Sign out",
+    home: ("Your teams", "You belong to no team yet. Ask a team's owner for an invitation link."),
+    roles: ["viewer", "developer", "owner"],
+    columns: ["Name", "Role", "State", "Expires", "Last used", "Scope", "Created"],
+    sections: ["Apps", "Members", "Open invitations", "Personal access tokens", "What this team's apps may be"],
+    states: ["enabled", "disabled", "waiting for approval"],
+    buttons: [
+        "New app",
+        "Create",
+        "Invite",
+        "Change role",
+        "Remove",
+        "Leave the team",
+        "Revoke",
+        "Add a secret",
+        "Withdraw the request",
+        "Join",
+        "Make a token",
+    ],
+    join: ("Join a team", "You were invited to join a team. Join it with the role the invitation gives?"),
+    shown_once: [
+        "Copy it now",
+        "This is shown once, now. Store it where it belongs; nobody can show it to you again.",
+        "Copy",
+        "Copied",
+    ],
+    secrets: ["Secrets", "This app authenticates without a secret.", "Expires in (days)", "never"],
+    scope_request: [
+        "Scopes waiting for an admin",
+        "These scopes need an admin's approval. The app works without them until then.",
+        "Last decision",
+    ],
+    tokens: [
+        "A personal access token acts for you in this team, as far as its scope and your role allow: at the portal's API (/portal/v1) and, for resource servers, at introspection.",
+        "Name",
+        "Scope",
+        "Expires in (days)",
+    ],
+    invite: ["Role", "Link valid for (days)"],
+    form_expired: ("Form expired", "This form is no longer valid. Reload the page and try again."),
+    signed_out: ["Signed out", "You signed out of the portal.", "Sign in again"],
+    policy: ["At most this many apps", "Members need a second factor", "Scopes needing approval", "Secrets live at most (days)"],
+    back: "Back to",
+};
+
+/// German.
+pub const DE: PortalTexts = PortalTexts {
+    lang: "de",
+    skip: "Zum Inhalt",
+    portal: "Entwicklerportal",
+    nav: ("Portal", "Teams"),
+    sign_out: "Abmelden",
+    home: (
+        "Ihre Teams",
+        "Sie gehören noch keinem Team an. Bitten Sie die Eigentümerin oder den Eigentümer eines Teams um einen Einladungslink.",
+    ),
+    roles: ["Betrachter", "Entwickler", "Eigentümer"],
+    columns: ["Name", "Rolle", "Zustand", "Läuft ab", "Zuletzt benutzt", "Scope", "Erstellt"],
+    sections: ["Apps", "Mitglieder", "Offene Einladungen", "Persönliche Zugriffstoken", "Was die Apps dieses Teams sein dürfen"],
+    states: ["aktiv", "deaktiviert", "wartet auf Freigabe"],
+    buttons: [
+        "Neue App",
+        "Anlegen",
+        "Einladen",
+        "Rolle ändern",
+        "Entfernen",
+        "Team verlassen",
+        "Widerrufen",
+        "Secret hinzufügen",
+        "Anfrage zurückziehen",
+        "Beitreten",
+        "Token erstellen",
+    ],
+    join: ("Einem Team beitreten", "Sie wurden in ein Team eingeladen. Mit der Rolle der Einladung beitreten?"),
+    shown_once: [
+        "Jetzt kopieren",
+        "Dies wird nur jetzt, einmal, angezeigt. Bewahren Sie es dort auf, wo es hingehört; niemand kann es Ihnen erneut zeigen.",
+        "Kopieren",
+        "Kopiert",
+    ],
+    secrets: ["Secrets", "Diese App meldet sich ohne Secret an.", "Läuft ab in (Tagen)", "nie"],
+    scope_request: [
+        "Scopes, die auf einen Admin warten",
+        "Diese Scopes brauchen die Freigabe eines Admins. Bis dahin arbeitet die App ohne sie.",
+        "Letzte Entscheidung",
+    ],
+    tokens: [
+        "Ein persönliches Zugriffstoken handelt in diesem Team für Sie, soweit sein Scope und Ihre Rolle es erlauben: an der API des Portals (/portal/v1) und, für Resource Server, an der Introspection.",
+        "Name",
+        "Scope",
+        "Läuft ab in (Tagen)",
+    ],
+    invite: ["Rolle", "Link gültig für (Tage)"],
+    form_expired: (
+        "Formular abgelaufen",
+        "Dieses Formular ist nicht mehr gültig. Laden Sie die Seite neu und versuchen Sie es noch einmal.",
+    ),
+    signed_out: ["Abgemeldet", "Sie haben sich vom Portal abgemeldet.", "Wieder anmelden"],
+    policy: [
+        "Höchstens so viele Apps",
+        "Mitglieder brauchen einen zweiten Faktor",
+        "Scopes mit Freigabe",
+        "Secrets leben höchstens (Tage)",
+    ],
+    back: "Zurück zu",
+};
+
+/// The portal's words for the browser making `req`.
+pub fn of(req: &HttpRequest) -> &'static PortalTexts {
+    match crate::locale::of(req).lang {
+        "de" => &DE,
+        _ => &EN,
+    }
+}
+
+impl PortalTexts {
+    /// The name of `role` in this language.
+    pub fn role(&self, role: portcullis_core::team::TeamRole) -> &'static str {
+        let index = portcullis_core::team::TeamRole::ALL.iter().position(|r| *r == role).unwrap_or(0);
+        self.roles[index]
+    }
+}

@@ -1,0 +1,119 @@
+//! The developer portal's pages over HTTP, as a developer who is no admin:
+//! an invitation link leads through the portal's sign-in (this server's
+//! own authorization endpoint) back to the question, joining the team; an
+//! app registered with the shared builder within the team's policy (one
+//! outside it explained), its secret shown once and working, a scope
+//! waiting for an admin; a personal access token made and introspected;
+//! every form posts a CSRF token; the pages speak German to a German
+//! browser; signing out ends the session.
+
+use crate::code_flow::{browser_with, location, Browser, PASSWORD};
+use crate::console::{field, follow, user};
+use crate::helpers::{new_kek, settings};
+use portcullis_app::{Actor, App};
+use portcullis_core::team::TeamPolicy;
+use portcullis_store::backend_tests;
+
+/// The text between `start` and the next `end` in `html`.
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("no {start} in {html}")) + start.len();
+    &html[from..from + html[from..].find(end).unwrap()]
+}
+
+/// Signs in with the password at the login page `page` leads to.
+async fn log_in(browser: &Browser, login_page: &str, username: &str) -> reqwest::Response {
+    let posted = browser
+        .post(
+            "/login",
+            &[
+                ("interaction", &field(login_page, "interaction")),
+                ("csrf", &field(login_page, "csrf")),
+                ("username", username),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status(), 303);
+    posted
+}
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_developer_joins_by_link_registers_an_app_within_the_policy_and_makes_a_token(db) {
+        let app = App::with_defaults(db.connect());
+        let admin = Actor::operator();
+        let policy: TeamPolicy = serde_json::from_value(serde_json::json!({
+            "clients": {"grant_types": ["client_credentials"], "scopes": ["orders", "payments"]},
+            "approval_scopes": ["payments"], "max_secret_lifetime_days": 30
+        })).unwrap();
+        let team = app.create_team(&admin, "Shop", policy).unwrap().team_id;
+        let invited = app.invite_to_team(&admin, &team, portcullis_core::team::TeamRole::Developer, std::time::Duration::from_secs(3_600)).unwrap();
+        user(&db, "dev", &[]);
+        let browser = browser_with(settings(&db, &new_kek()));
+
+        // The link, signed out: to the login page, and back to the question.
+        let link = format!("/portal/join?token={}", invited.token.expose());
+        let (login, page) = follow(&browser, &link).await;
+        assert!(login.starts_with("/login?interaction="), "{login}");
+        let posted = log_in(&browser, &page.text().await.unwrap(), "dev").await;
+        let (back, question) = follow(&browser, &location(posted.headers()).replace("http://localhost", "")).await;
+        assert_eq!(back, link, "back to the page that asked");
+        let question = question.text().await.unwrap();
+        assert!(question.contains("Join a team"), "{question}");
+        let csrf = field(&question, "csrf");
+        let forged = browser.post("/portal/join", &[("token", invited.token.expose())]).await;
+        assert_eq!(forged.status(), 403, "no CSRF token, no change");
+        let joined = browser.post("/portal/join", &[("csrf", &csrf), ("token", invited.token.expose())]).await;
+        assert_eq!(location(joined.headers()), format!("/portal/teams/{team}"));
+        let team_page = browser.get(&format!("/portal/teams/{team}")).await.text().await.unwrap();
+        assert!(team_page.contains("Shop") && team_page.contains("developer") && team_page.contains("New app"), "{team_page}");
+        assert!(!team_page.contains("Open invitations"), "a developer runs no invitations");
+
+        // An app from the shared builder, within the policy; one outside it explained.
+        let form = browser.get(&format!("/portal/teams/{team}/apps/new")).await.text().await.unwrap();
+        assert!(form.contains("name=\"client_name\"") && !form.contains("name=\"skip_consent\""), "admins' settings are not offered");
+        let new_app = format!("/portal/teams/{team}/apps/new");
+        let outside = browser.post(&new_app, &[("csrf", &csrf), ("client_name", "Web"), ("grant_types", "authorization_code"),
+            ("token_endpoint_auth_method", "client_secret_basic"), ("redirect_uris", "https://web.example/cb"), ("scope", "orders")]).await;
+        assert_eq!(outside.status(), 400);
+        let explained = outside.text().await.unwrap();
+        assert!(explained.contains("grant_types") && explained.contains("authorization_code") && explained.contains("value=\"Web\""),
+                "the reason, on the form as it was sent: {explained}");
+        let created = browser.post(&new_app, &[("csrf", &csrf), ("client_name", "Worker"), ("grant_types", "client_credentials"),
+            ("token_endpoint_auth_method", "client_secret_basic"), ("scope", "orders payments")]).await;
+        assert_eq!(created.status(), 201);
+        let shown = created.text().await.unwrap();
+        let secret = between(&shown, "id=\"shown-once\">", "<").to_owned();
+        let app_path = between(&shown, "<p><a href=\"", "\"").to_owned();
+        let client_id = app_path.trim_start_matches("/portal/apps/").to_owned();
+        let token = browser.app.post_form("/token", "grant_type=client_credentials").basic_auth(&client_id, Some(&secret)).send().await.unwrap();
+        assert_eq!(token.status(), 200, "the secret works");
+        let token: serde_json::Value = token.json().await.unwrap();
+        assert_eq!(token["scope"], "orders", "the scope needing approval waits");
+        let app_page = browser.get(&app_path).await.text().await.unwrap();
+        assert!(app_page.contains("waiting for approval") && app_page.contains("payments"), "{app_page}");
+        assert!(app_page.matches("<tr>").count() >= 2, "its secret, expiring within the policy: {app_page}");
+
+        // A personal access token, shown once, introspected as the developer.
+        let made = browser.post(&format!("/portal/teams/{team}/tokens"), &[("csrf", &csrf), ("name", "CI"), ("scope", "portal:read"), ("days", "7")]).await;
+        assert_eq!(made.status(), 201);
+        let pat = between(&made.text().await.unwrap(), "id=\"shown-once\">", "<").to_owned();
+        assert!(pat.starts_with("pcp_"));
+        let rs = crate::token::register(&db, serde_json::json!({"client_name": "rs", "introspection_allowed": true}));
+        let answer: serde_json::Value = browser.app.introspect((&rs.0, &rs.1), &pat).await.json().await.unwrap();
+        assert_eq!((answer["active"].as_bool(), answer["username"].as_str()), (Some(true), Some("dev")));
+        let tokens = browser.get(&format!("/portal/teams/{team}/tokens")).await.text().await.unwrap();
+        assert!(tokens.contains("CI") && !tokens.contains(&pat), "listed, never shown again");
+
+        // German for a German browser.
+        let german = browser.http.get(format!("{}/portal/teams/{team}", browser.app.address))
+            .header("Accept-Language", "de-DE,de;q=0.9").send().await.unwrap().text().await.unwrap();
+        assert!(german.contains("lang=\"de\"") && german.contains("Mitglieder") && german.contains("Entwickler"), "{german}");
+
+        // Signing out ends the session.
+        let out = browser.post("/portal/sign-out", &[("csrf", &csrf)]).await;
+        assert_eq!(location(out.headers()), "/portal/signed-out");
+        let again = browser.get(&format!("/portal/teams/{team}")).await;
+        assert!(location(again.headers()).starts_with("/portal/sign-in?then="), "signed out");
+    }
+}
