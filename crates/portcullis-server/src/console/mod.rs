@@ -16,6 +16,7 @@ pub mod overview;
 pub mod registration;
 pub mod session;
 pub mod sign_in;
+pub mod teams;
 pub mod user_attributes;
 pub mod users;
 
@@ -187,6 +188,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     monitoring::configure(cfg);
     registration::configure(cfg);
     user_attributes::configure(cfg);
+    teams::configure(cfg);
     cfg.service(web::resource("/console").route(web::get().to(overview::show)))
         .service(web::resource("/console/overview/live").route(web::get().to(overview::show_live)))
         .service(web::resource("/console/keys").route(web::get().to(keys::show)))

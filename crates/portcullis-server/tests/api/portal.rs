@@ -116,4 +116,46 @@ backend_tests! {
         let again = browser.get(&format!("/portal/teams/{team}")).await;
         assert!(location(again.headers()).starts_with("/portal/sign-in?then="), "signed out");
     }
+    #[tokio::test]
+    async fn an_admin_oversees_teams_approves_scopes_and_revokes_tokens_in_the_console(db) {
+        let (browser, csrf) = crate::console::signed_in(&db, "ada", &[portcullis_app::Permission::Users, portcullis_app::Permission::Clients]).await;
+        let created = browser.post("/console/teams", &[("csrf", &csrf), ("name", "Shop")]).await;
+        let team_path = location(created.headers());
+        let team = team_path.trim_start_matches("/console/teams/").to_owned();
+        let bad = browser.post(&format!("{team_path}/policy"), &[("csrf", &csrf), ("policy", "{\"max_clients\": -1}")]).await;
+        assert_eq!(bad.status(), 400);
+        let bad = bad.text().await.unwrap();
+        assert!(bad.contains("role=\"alert\"") && bad.contains("max_clients"), "refused, the policy kept as sent: {bad}");
+        let policy = r#"{"clients": {"grant_types": ["client_credentials"], "scopes": ["orders"]}, "approval_scopes": ["payments"]}"#;
+        let saved = browser.post(&format!("{team_path}/policy"), &[("csrf", &csrf), ("policy", policy)]).await;
+        assert_eq!(location(saved.headers()), team_path);
+
+        // A member asks for a scope needing approval and makes a token.
+        let app = App::with_defaults(db.connect());
+        let dev_id = user(&db, "dev", &[]);
+        let dev = Actor::PortalUser { user_id: dev_id, session: "s".into(), address: None };
+        let invited = app.invite_to_team(&Actor::operator(), &team, portcullis_core::team::TeamRole::Developer, std::time::Duration::from_secs(600)).unwrap();
+        app.accept_team_invitation(&dev, invited.token.expose()).unwrap();
+        let draft = portcullis_app::clients::draft(serde_json::json!({"client_name": "Worker", "grant_types": ["client_credentials"], "scope": "orders payments"}).as_object().unwrap().clone(), None);
+        let client = app.create_team_client(&dev, &team, draft).unwrap().client;
+        let token = app.create_personal_token(&dev, &team, "CI", "portal:read", 7).unwrap();
+
+        let page = browser.get(&team_path).await.text().await.unwrap();
+        assert!(page.contains("dev") && page.contains("Worker") && page.contains("scope request waiting") && page.contains("CI"), "{page}");
+        let listed = browser.get(&format!("/console/clients?team={team}")).await.text().await.unwrap();
+        assert!(listed.contains("Worker") && !listed.contains("Admin client"), "the team filter: {listed}");
+        let waiting = browser.get("/console/approvals").await.text().await.unwrap();
+        let request = client.scope_request.unwrap().request_id;
+        assert!(waiting.contains(&request), "{waiting}");
+        let approved = browser.post(&format!("/console/approvals/{request}"), &[("csrf", &csrf), ("decision", "approve"), ("reason", "reviewed")]).await;
+        assert_eq!(location(approved.headers()), "/console/approvals");
+        assert_eq!(app.client(&Actor::operator(), &client.client_id).unwrap().metadata.scope.to_string(), "orders payments");
+        let tokens = browser.get("/console/personal-tokens").await.text().await.unwrap();
+        assert!(tokens.contains("CI") && tokens.contains("dev"), "{tokens}");
+        let revoked = browser.post(&format!("/console/personal-tokens/{}/revoke", token.token.token_id), &[("csrf", &csrf)]).await;
+        assert_eq!(revoked.status(), 303);
+        assert!(app.use_personal_token(token.value.expose()).unwrap().is_none(), "revoked from the console");
+        let forged = browser.post(&format!("/console/approvals/{request}"), &[("decision", "reject")]).await;
+        assert_eq!(forged.status(), 403);
+    }
 }

@@ -65,6 +65,7 @@ struct ListPage {
     state: String,
     grant: String,
     method: String,
+    team: String,
     grants: [&'static str; GrantType::ALL.len()],
     methods: [&'static str; 4],
     clients: Vec<Listed>,
@@ -72,12 +73,12 @@ struct ListPage {
     most: usize,
 }
 
-/// `GET /console/clients?q=&state=enabled|disabled&grant=&method=&cursor=`.
+/// `GET /console/clients?q=&state=enabled|disabled&grant=&method=&team=&cursor=`.
 pub async fn list(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, Permission::Clients, WHAT);
     let params = Posted::query(&req);
     let (search, state) = (params.text("q"), params.text("state"));
-    let (grant, method) = (params.text("grant"), params.text("method"));
+    let (grant, method, team) = (params.text("grant"), params.text("method"), params.text("team"));
     let query = ClientQuery {
         grant_type: GrantType::named(&grant),
         auth_method: TokenEndpointAuthMethod::named(&method),
@@ -88,11 +89,14 @@ pub async fn list(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<Ht
             _ => None,
         },
         after: params.get("cursor").map(str::to_owned),
-        team: None,
+        team: (!team.is_empty()).then(|| team.clone()),
         limit: PAGE,
     };
     let actor = signed.actor(&req, &ctx);
-    let page = ctx.run(move |app| app.clients(&actor, &query)).await?;
+    let page = match ctx.run(move |app| Ok(app.clients(&actor, &query))).await? {
+        Ok(page) => page,
+        Err(refusal) => return super::refused(WHAT, refusal),
+    };
     let now = ctx.app.now();
     let clients = page
         .clients
@@ -116,6 +120,7 @@ pub async fn list(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<Ht
             .append_pair("state", &state)
             .append_pair("grant", &grant)
             .append_pair("method", &method)
+            .append_pair("team", &team)
             .append_pair("cursor", &cursor)
             .finish()
     });
@@ -125,6 +130,7 @@ pub async fn list(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<Ht
         state,
         grant,
         method,
+        team,
         grants: GrantType::ALL.map(GrantType::as_str),
         methods: TokenEndpointAuthMethod::ALL.map(TokenEndpointAuthMethod::as_str),
         clients,
