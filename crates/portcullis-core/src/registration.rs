@@ -159,8 +159,16 @@ impl RegistrationPolicy {
         request
             .entry("client_name")
             .or_insert_with(|| named_for.unwrap_or_else(|| "Unnamed client".into()).into());
-        // RFC 7591 §2: grant_types defaults to authorization_code.
-        request.entry("grant_types").or_insert_with(|| Value::from(vec!["authorization_code"]));
+        // RFC 7591 §2: grant_types defaults to authorization_code; where the
+        // policy does not allow it, to the policy's first (§3.2.1: the server
+        // may replace a requested value).
+        let grant = match &self.grant_types {
+            Some(allowed) if !allowed.contains(&GrantType::AuthorizationCode) => {
+                allowed.first().copied().unwrap_or(GrantType::AuthorizationCode)
+            }
+            _ => GrantType::AuthorizationCode,
+        };
+        request.entry("grant_types").or_insert_with(|| Value::from(vec![grant.as_str()]));
         let method = match &self.token_endpoint_auth_methods {
             Some(allowed) if !allowed.contains(&TokenEndpointAuthMethod::ClientSecretBasic) => {
                 allowed.first().copied().unwrap_or_default()
@@ -485,6 +493,14 @@ mod tests {
         policy.fill_defaults(&mut map);
         assert_eq!(map["grant_types"], json!(["authorization_code"]));
         assert_eq!(map["token_endpoint_auth_method"], "client_secret_basic");
+        let services = RegistrationPolicy { grant_types: Some(vec![GrantType::ClientCredentials]), ..policy };
+        let mut unnamed = Map::new();
+        services.fill_defaults(&mut unnamed);
+        assert_eq!(
+            unnamed["grant_types"],
+            json!(["client_credentials"]),
+            "a policy's grant, where the default is not one"
+        );
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct PortalTexts {
     pub policy: [&'static str; 4],
     /// "Back to" before a page's name.
     pub back: &'static str,
+    /// A team without an app.
+    pub no_apps: &'static str,
 }
 
 /// English.
@@ -101,6 +103,7 @@ pub const EN: PortalTexts = PortalTexts {
     signed_out: ["Signed out", "You signed out of the portal.", "Sign in again"],
     policy: ["At most this many apps", "Members need a second factor", "Scopes needing approval", "Secrets live at most (days)"],
     back: "Back to",
+    no_apps: "No app yet.",
 };
 
 /// German.
@@ -163,6 +166,7 @@ pub const DE: PortalTexts = PortalTexts {
         "Secrets leben höchstens (Tage)",
     ],
     back: "Zurück zu",
+    no_apps: "Noch keine App.",
 };
 
 /// The portal's words for the browser making `req`.

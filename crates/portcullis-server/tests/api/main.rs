@@ -34,6 +34,7 @@ mod metrics;
 mod pairwise;
 mod portal;
 mod portal_api;
+mod portal_browser;
 mod private_key_jwt;
 mod pushed_requests;
 mod rate_limits;

@@ -1,0 +1,113 @@
+//! The developer portal in a real browser (issue 23), as a developer who
+//! is no admin: headless Chromium follows an invitation link through the
+//! portal's sign-in into the team, registers an app with the builder (one
+//! outside the team's policy explained first), gets its secret and uses it,
+//! leaves a scope change pending and sees an admin approve it, makes a
+//! personal access token and introspects with it, and shows the team's page
+//! on a phone in the dark theme. Every page is audited with axe-core and
+//! saved as a screenshot.
+
+use crate::browser::Chromium;
+use crate::code_flow::PASSWORD;
+use crate::console::user;
+use fantoccini::Locator;
+use portcullis_app::{Actor, App};
+use portcullis_core::team::{TeamPolicy, TeamRole};
+use portcullis_server::test_support::{free_port, settings};
+use portcullis_store::backend_tests;
+use serde_json::{json, Value};
+
+backend_tests! {
+    #[tokio::test]
+    async fn a_developer_runs_an_app_in_the_portal_in_chromium(db) {
+        let app = App::with_defaults(db.connect());
+        let admin = Actor::operator();
+        let policy: TeamPolicy = serde_json::from_value(json!({
+            "clients": {"grant_types": ["client_credentials"], "scopes": ["orders", "payments"]},
+            "approval_scopes": ["payments"], "max_secret_lifetime_days": 30
+        })).unwrap();
+        let team = app.create_team(&admin, "Shop", policy).unwrap().team_id;
+        let invited = app.invite_to_team(&admin, &team, TeamRole::Developer, std::time::Duration::from_secs(3_600)).unwrap();
+        user(&db, "dev", &[]);
+        let port = free_port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let server = portcullis_server::Application::build(settings(
+            format!("127.0.0.1:{port}"),
+            portcullis_core::Issuer::parse(&issuer).unwrap(),
+            db.database_url(),
+        ))
+        .unwrap();
+        tokio::spawn(server.run_until_stopped());
+        let chromium = Chromium::start().await;
+        let browser = &chromium.client;
+
+        // The invitation link, through the sign-in, to the question and into the team.
+        browser.goto(&format!("{issuer}/portal/join?token={}", invited.token.expose())).await.unwrap();
+        chromium.arrive_at("/login").await;
+        chromium.fill("username", "dev").await;
+        chromium.fill("password", PASSWORD).await;
+        chromium.click("button[type=submit]").await;
+        chromium.arrive_at("/portal/join").await;
+        chromium.check("portal-join").await;
+        chromium.click("main button[type=submit]").await;
+        chromium.arrive_at(&format!("/portal/teams/{team}")).await;
+        assert!(chromium.text("main h1").await.starts_with("Shop"));
+        chromium.check("portal-team").await;
+
+        // An app outside the policy is explained; one within it is registered.
+        chromium.click("a.button").await;
+        chromium.arrive_at(&format!("/portal/teams/{team}/apps/new")).await;
+        chromium.check("portal-app-new").await;
+        chromium.fill("client_name", "Worker").await;
+        chromium.click("#grant_types-authorization_code").await;
+        chromium.fill("redirect_uris", "https://app.shop.example/cb").await;
+        chromium.click("main form button[type=submit]").await;
+        browser.wait().for_element(Locator::Css("div.error")).await.unwrap();
+        let reason = chromium.text("div.error").await;
+        assert!(reason.contains("`authorization_code` is not allowed by the policy"), "the reason is shown: {reason}");
+        chromium.check("portal-app-refused").await;
+        chromium.click("#grant_types-authorization_code").await;
+        chromium.fill("redirect_uris", "").await;
+        chromium.fill("scope", "orders payments").await;
+        chromium.click("main form button[type=submit]").await;
+        browser.wait().for_element(Locator::Id("shown-once")).await.unwrap();
+        let secret = chromium.text("#shown-once").await;
+        chromium.check("portal-secret-shown").await;
+        chromium.click("main p a").await;
+        browser.wait().for_element(Locator::Css("main dl code")).await.unwrap();
+        let client_id = chromium.text("main dl code").await;
+        let http = reqwest::Client::new();
+        let token: Value = http.post(format!("{issuer}/token")).basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")]).send().await.unwrap().json().await.unwrap();
+        assert_eq!(token["scope"], "orders", "the secret works; the scope needing approval waits");
+        assert!(chromium.text("main").await.contains("waiting for approval"));
+        chromium.check("portal-app").await;
+
+        // An admin approves; the developer sees it.
+        let request = app.pending_scope_requests(&admin).unwrap().remove(0).request_id;
+        app.decide_scope_request(&admin, &request, true, Some("reviewed")).unwrap();
+        browser.refresh().await.unwrap();
+        browser.wait().for_element(Locator::Css("main dl")).await.unwrap();
+        let page = chromium.text("main").await;
+        assert!(page.contains("orders payments") && page.contains("approved"), "{page}");
+
+        // A personal access token, shown once, introspected as the developer.
+        browser.goto(&format!("{issuer}/portal/teams/{team}/tokens")).await.unwrap();
+        chromium.check("portal-tokens").await;
+        chromium.fill("token-name", "CI").await;
+        chromium.click("main form button[type=submit]").await;
+        browser.wait().for_element(Locator::Id("shown-once")).await.unwrap();
+        let pat = chromium.text("#shown-once").await;
+        let rs = crate::token::register(&db, json!({"client_name": "rs", "introspection_allowed": true}));
+        let answer: Value = http.post(format!("{issuer}/introspect")).basic_auth(&rs.0, Some(&rs.1))
+            .form(&[("token", pat.as_str())]).send().await.unwrap().json().await.unwrap();
+        assert_eq!((answer["active"].as_bool(), answer["username"].as_str()), (Some(true), Some("dev")));
+
+        // On a phone, in the dark theme.
+        chromium.as_phone_in_the_dark(true).await;
+        browser.goto(&format!("{issuer}/portal/teams/{team}")).await.unwrap();
+        browser.wait().for_element(Locator::Css("main h1")).await.unwrap();
+        assert!(!chromium.overflows().await, "no sideways scrolling on a phone");
+        chromium.check("portal-phone-dark-team").await;
+    }
+}
