@@ -262,6 +262,8 @@ pub struct Query {
     pub action: Option<String>,
     /// On this target only.
     pub target: Option<String>,
+    /// On this team or its clients only.
+    pub team: Option<String>,
     /// With this outcome only (`success`, `refused`, `failure`).
     pub outcome: Option<String>,
     /// Past this position: after it, or before it when `newest_first`
@@ -286,12 +288,17 @@ impl App {
     /// Reads a page of the audit log.
     pub fn audit_entries(&self, actor: &Actor, query: Query) -> Result<Page, AppError> {
         self.read(actor, Permission::Audit, |conn| {
+            let targets = match &query.team {
+                Some(team_id) => team_targets(conn, team_id)?,
+                None => Vec::new(),
+            };
             let filter = Filter {
                 from: query.from,
                 to: query.to,
                 actor: query.actor,
                 action: query.action,
                 target: query.target,
+                targets,
                 outcome: query.outcome,
                 newest_first: query.newest_first,
             };
@@ -305,6 +312,32 @@ impl App {
                 next_cursor: next_cursor.flatten(),
             })
         })
+    }
+
+    /// The newest `limit` entries about team `team_id` and its clients (or
+    /// only its client `client_id`), of `action` if given: what its members
+    /// may read of the log.
+    pub fn team_events(
+        &self,
+        actor: &Actor,
+        team_id: &str,
+        (client_id, action): (Option<&str>, Option<&str>),
+        limit: i64,
+    ) -> Result<Vec<EntryView>, AppError> {
+        let conn = &mut *self.db.get()?;
+        let (team, _) =
+            crate::teams::reach(conn, actor, team_id, Some(portcullis_core::team::TeamPermission::Read))?;
+        let mut targets = team_targets(conn, &team.team_id)?;
+        if let Some(client_id) = client_id {
+            if !targets.iter().any(|target| target == client_id) {
+                return Err(AppError::NotFound(format!("there is no client {client_id}")));
+            }
+            targets = vec![client_id.to_owned()];
+        }
+        let filter =
+            Filter { action: action.map(str::to_owned), targets, newest_first: true, ..Filter::default() };
+        let entries = audit::entries(conn, &filter, 0, limit.clamp(1, 200))?;
+        Ok(entries.into_iter().map(|entry| self.sealing.view(entry)).collect())
     }
 
     /// The last verification of the chain: whether it was intact, when, and
@@ -393,4 +426,10 @@ fn record_verification(
     };
     let text = serde_json::to_string(&verification).map_err(|e| AppError::Corrupt(e.to_string()))?;
     Ok(server_settings::put(conn, LAST_VERIFIED, &text, at)?)
+}
+
+/// The targets of team `team_id`'s entries: the team and its clients.
+fn team_targets(conn: &mut portcullis_store::DbConnection, team_id: &str) -> Result<Vec<String>, AppError> {
+    let clients = portcullis_store::clients::ids_in_team(conn, team_id)?;
+    Ok(std::iter::once(team_id.to_owned()).chain(clients).collect())
 }

@@ -202,15 +202,17 @@ impl App {
             address,
         };
         let event = Event::ConsoleSignedIn { user_id: user_id.to_owned(), session_id: session_id.clone() };
-        self.open_session(&CONSOLE, (user_id, &actor), (&session_id, event)).map(Ok)
+        // The console opens only for a sign-in with a second factor (checked above).
+        self.open_session(&CONSOLE, (user_id, &actor, true), (&session_id, event)).map(Ok)
     }
 
     /// Opens the session `session_id` of `site` for `user_id`, who acts as
-    /// `actor` there, auditing `event`.
+    /// `actor` there and signed in with a `second_factor` or not, auditing
+    /// `event`.
     pub(crate) fn open_session(
         &self,
         site: &Site,
-        (user_id, actor): (&str, &Actor),
+        (user_id, actor, second_factor): (&str, &Actor, bool),
         (session_id, event): (&str, Event),
     ) -> Result<SignIn, AppError> {
         let (token, csrf) =
@@ -227,6 +229,7 @@ impl App {
                 expires_at: (tx.now + ABSOLUTE_TIMEOUT).naive_utc(),
                 ended_at: None,
                 kind: site.kind.to_owned(),
+                second_factor,
             };
             console_sessions::create(tx.conn, &record)?;
             tx.emit(event);

@@ -86,7 +86,12 @@ pub enum Event {
     /// An admin undid what a rule did to a client.
     ClientRemediationUndone { client_id: String, remediation_id: String, action: &'static str },
     /// An admin issued an initial access token for dynamic registration.
-    InitialAccessTokenIssued { token_id: String, description: String },
+    InitialAccessTokenIssued {
+        token_id: String,
+        description: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        team_id: Option<String>,
+    },
     /// An admin revoked an initial access token.
     InitialAccessTokenRevoked { token_id: String },
     /// A signing key was staged: published, not yet signing.
@@ -251,8 +256,8 @@ pub const CATALOGUE: [CatalogueEntry; 70] = [
     ),
     (
         "initial_access_token.issued",
-        "an admin issued an initial access token for dynamic registration",
-        "token_id, description",
+        "an admin (or a team's owner) issued an initial access token for dynamic registration",
+        "token_id, description, team_id",
     ),
     ("initial_access_token.revoked", "an admin revoked an initial access token", "token_id"),
     ("client.updated", "a client's configuration changed (a new version)", "client_id, version, summary"),

@@ -3,7 +3,8 @@
 //! ([`PORTAL_CLIENT_ID`]), its sessions kept beside the console's but never
 //! taken for them. Any enabled user may sign in; what they may do is what
 //! their teams' roles say ([`crate::teams`]). A member of a team whose
-//! policy requires a second factor gives one at each portal sign-in.
+//! policy requires a second factor gives one at each portal sign-in, and
+//! reaches that team only from a session whose sign-in gave one.
 
 use crate::console::{LiveSession, SignIn, PORTAL};
 use crate::grants::RedeemedCode;
@@ -63,7 +64,8 @@ impl App {
         let user_id = code.details.user_id.clone();
         let actor = Actor::PortalUser { user_id: user_id.clone(), session: session_id.clone(), address };
         let event = Event::PortalSignedIn { user_id: user_id.clone(), session_id: session_id.clone() };
-        self.open_session(&PORTAL, (&user_id, &actor), (&session_id, event)).map(Some)
+        let second_factor = code.details.amr.iter().any(|method| method == "otp");
+        self.open_session(&PORTAL, (&user_id, &actor, second_factor), (&session_id, event)).map(Some)
     }
 
     /// The live portal session whose cookie is `token`; `None` once it

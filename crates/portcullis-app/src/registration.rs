@@ -196,6 +196,7 @@ fn issue(
     tx.emit(Event::InitialAccessTokenIssued {
         token_id: token_id.clone(),
         description: description.to_owned(),
+        team_id: team.map(|team| team.team_id.clone()),
     });
     let record = stored::find_by_hash(tx.conn, &hash)?
         .ok_or_else(|| AppError::Corrupt(format!("initial access token {token_id} was not written")))?;
@@ -242,14 +243,14 @@ impl App {
         team_id: &str,
         request: InitialAccessTokenRequest,
     ) -> Result<IssuedInitialAccessToken, AppError> {
-        if !request.policy.is_unrestricted() {
-            return Err(AppError::InvalidMetadata {
-                field: "policy".into(),
-                message: "a team's token follows the team's policy; leave it out".into(),
-            });
-        }
         let action = ("initial_access_token.issued", team_id);
         self.team_change(actor, action, Some(TeamPermission::Members), |tx, team, _| {
+            if !request.policy.is_unrestricted() {
+                return Err(AppError::InvalidMetadata {
+                    field: "policy".into(),
+                    message: "a team's token follows the team's policy; leave it out".into(),
+                });
+            }
             issue(tx, actor, &request, Some(team))
         })
     }
@@ -287,13 +288,15 @@ impl App {
         };
         let gone = || AppError::NotFound(format!("there is no initial access token {token_id} to revoke"));
         let done = self.commit(actor, |tx| {
-            let token = stored::find_token(tx.conn, token_id)?;
-            if actor.portal_user().is_some() {
-                let team_id = token.and_then(|token| token.team_id).ok_or_else(gone)?;
-                crate::teams::reach(tx.conn, actor, &team_id, Some(TeamPermission::Members))
-                    .map_err(|e| if matches!(e, AppError::NotFound(_)) { gone() } else { e })?;
-            } else {
-                actor.require(Permission::Clients)?;
+            // A team's token is its owners' and the admins who run teams, as
+            // issuing it is; any other, the admins who run clients'.
+            match stored::find_token(tx.conn, token_id)?.and_then(|token| token.team_id) {
+                Some(team_id) => {
+                    crate::teams::reach(tx.conn, actor, &team_id, Some(TeamPermission::Members))
+                        .map_err(|e| if matches!(e, AppError::NotFound(_)) { gone() } else { e })?;
+                }
+                None if actor.portal_user().is_some() => return Err(gone()),
+                None => actor.require(Permission::Clients)?,
             }
             if !stored::revoke(tx.conn, token_id, tx.now)? {
                 return Err(gone());

@@ -13,7 +13,7 @@ use chrono::TimeDelta;
 use portcullis_core::team::{self, TeamPermission, TeamPolicy, TeamRole};
 use portcullis_core::ShownOnce;
 use portcullis_store::teams::{self, InvitationRecord, MemberRecord, TeamRecord};
-use portcullis_store::{totp, DbConnection, StoreError};
+use portcullis_store::{console_sessions, totp, DbConnection, StoreError};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -169,8 +169,17 @@ pub(crate) fn reach(
     let user_id = portal_user.unwrap_or_default();
     let role = teams::role_of(conn, team_id, user_id)?.ok_or_else(|| no_team(team_id))?;
     let Some(needed) = needed else { return Ok((team, TeamAccess::Member(role))) };
-    if team.policy.second_factor_required && !has_second_factor(conn, user_id)? {
-        return Err(AppError::Beyond("this team's members need a second factor: enrol one first".into()));
+    if team.policy.second_factor_required {
+        // A session, from a sign-in that gave one; a token, of a user who has one.
+        let given = match actor {
+            Actor::PortalUser { session, .. } => console_sessions::gave_second_factor(conn, session)?,
+            _ => has_second_factor(conn, user_id)?,
+        };
+        if !given {
+            return Err(AppError::Beyond(
+                "this team's members sign in with a second factor: sign out, and sign in again".into(),
+            ));
+        }
     }
     if !role.grants(needed) {
         let least = TeamRole::ALL.into_iter().find(|role| role.grants(needed)).unwrap_or(TeamRole::Owner);
@@ -182,6 +191,15 @@ pub(crate) fn reach(
 /// Whether `user_id` has a confirmed second factor.
 fn has_second_factor(conn: &mut DbConnection, user_id: &str) -> Result<bool, AppError> {
     Ok(totp::find(conn, user_id)?.is_some_and(|record| record.confirmed_at.is_some()))
+}
+
+/// Withdraws the open invitations and revokes the initial access tokens of
+/// team `team_id` that `user_id` made as its owner, in `tx`.
+fn forget_owner(tx: &mut Tx<'_>, team_id: &str, user_id: &str) -> Result<(), AppError> {
+    let name = crate::actor::user_name(user_id);
+    teams::withdraw_invitations_by(tx.conn, team_id, &name)?;
+    portcullis_store::registrations::revoke_issued_by(tx.conn, team_id, &name, tx.now)?;
+    Ok(())
 }
 
 /// What changing the team `team_id` attempts, as its refusal is audited.
@@ -373,6 +391,31 @@ impl App {
         )
     }
 
+    /// The team, role and inviter of the open invitation whose link carries
+    /// `token`, for a signed-in portal user to decide on; nothing is accepted.
+    pub fn invitation_preview(
+        &self,
+        actor: &Actor,
+        token: &str,
+    ) -> Result<(String, TeamRole, String), AppError> {
+        if !matches!(actor, Actor::PortalUser { .. }) {
+            return Err(AppError::Invalid(
+                "only a user signed in to the portal looks at an invitation".into(),
+            ));
+        }
+        let conn = &mut *self.db.get()?;
+        let refused = || AppError::Invalid("the invitation is unknown, expired or used".into());
+        let invitation =
+            teams::open_invitation(conn, &secrets::hash(token), self.clock.now())?.ok_or_else(refused)?;
+        let team = teams::find(conn, &invitation.team_id)?.ok_or_else(refused)?;
+        let inviter = match invitation.created_by.strip_prefix("user:") {
+            Some(user_id) => portcullis_store::users::find(conn, user_id)?
+                .map_or(invitation.created_by.clone(), |u| u.username),
+            None => "an admin".to_owned(),
+        };
+        Ok((team.name, invitation.role, inviter))
+    }
+
     /// Accepts the invitation whose link carries `token`, for the portal user
     /// `actor`: they join its team with its role. An unknown, expired or
     /// used invitation, or one to a team they are in, changes nothing.
@@ -429,12 +472,8 @@ impl App {
                 }
                 teams::set_role(tx.conn, &team.team_id, user_id, role)?;
                 if demoted {
-                    // Who may no longer invite leaves no invitation behind.
-                    teams::withdraw_invitations_by(
-                        tx.conn,
-                        &team.team_id,
-                        &crate::actor::user_name(user_id),
-                    )?;
+                    // Who may no longer invite leaves no invitation, nor registration token, behind.
+                    forget_owner(tx, &team.team_id, user_id)?;
                 }
                 let event = Event::TeamMemberRoleChanged {
                     team_id: team.team_id.clone(),
@@ -464,9 +503,9 @@ impl App {
                 ));
             }
             teams::remove_member(tx.conn, &team.team_id, user_id)?;
-            // Nobody rejoins by a link they made while they could invite,
-            // nor acts for the team by a token they made as a member.
-            teams::withdraw_invitations_by(tx.conn, &team.team_id, &crate::actor::user_name(user_id))?;
+            // Nobody rejoins by a link they made while they could invite, nor
+            // registers clients into the team, nor acts for it by a token they made.
+            forget_owner(tx, &team.team_id, user_id)?;
             portcullis_store::personal_tokens::revoke_of_member(
                 tx.conn,
                 &team.team_id,

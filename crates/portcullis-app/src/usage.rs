@@ -14,6 +14,7 @@ use crate::clock::{minute_of, minute_start};
 use crate::once_every::OnceEvery;
 use crate::{Actor, App, AppError, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_core::team::TeamPermission;
 use portcullis_store::usage::{self, Counts, Rollup};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -466,7 +467,7 @@ impl App {
     }
 
     /// The usage of `client_id` over `range` [bounded](UsageRange::bounded),
-    /// step by step.
+    /// step by step: for admins monitoring, and for the members of its team.
     pub fn client_usage(
         &self,
         actor: &Actor,
@@ -474,8 +475,17 @@ impl App {
         range: UsageRange,
     ) -> Result<ClientUsage, AppError> {
         let range = range.bounded();
-        self.flush_for(actor)?;
-        self.read(actor, Permission::Monitoring, |conn| {
+        let monitoring = actor.require(Permission::Monitoring);
+        if monitoring.is_err() {
+            // A member reads their team's clients' usage, and nothing else.
+            crate::clients::reach::reach(&mut *self.db.get()?, actor, client_id, TeamPermission::Read)
+                .map_err(|e| if matches!(e, AppError::Forbidden(_)) { monitoring.unwrap_err() } else { e })?;
+        }
+        if let Err(e) = self.flush_usage(false) {
+            tracing::warn!(error = %e, "usage counts could not be written before a read; it shows the last batch");
+        }
+        {
+            let conn = &mut *self.db.get()?;
             if portcullis_store::clients::find(conn, client_id)?.is_none() {
                 return Err(AppError::NotFound(format!("no client `{client_id}`")));
             }
@@ -497,7 +507,7 @@ impl App {
                 totals: UsagePoint::of(range.from, &totals),
                 points,
             })
-        })
+        }
     }
 
     /// Every client's usage over `range`: totals, the `top` busiest and

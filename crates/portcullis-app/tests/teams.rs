@@ -103,7 +103,10 @@ backend_tests! {
         assert!(app.accept_team_invitation(&dev, withdrawn.token.expose()).is_err(), "withdrawn");
         join(&app, &olga, &dev, team, TeamRole::Developer);
         join(&app, &olga, &vic, team, TeamRole::Viewer);
+        assert!(app.invitation_preview(&vic, late.token.expose()).is_err(), "an expired link shows nothing");
         let again = app.invite_to_team(&olga, team, TeamRole::Owner, WEEK).unwrap();
+        assert_eq!(app.invitation_preview(&vic, again.token.expose()).unwrap(), ("Payments".into(), TeamRole::Owner, "olga".into()),
+                   "which team, role and inviter, before accepting");
         assert!(matches!(app.accept_team_invitation(&vic, again.token.expose()), Err(AppError::Conflict(_))),
                 "a member joins once, and the invitation stays open");
         assert_eq!(app.team_invitations(&olga, team).unwrap().len(), 1);
@@ -379,5 +382,15 @@ backend_tests! {
         app.remove_team_member(&dev, &team, id(&dev)).unwrap();
         assert!(app.use_personal_token(made.value.expose()).unwrap().is_none());
         assert_eq!(app.personal_tokens(&olga, &team).unwrap()[0].state, "revoked");
+
+        // An owner's registration tokens end when they stop being one.
+        let request = portcullis_app::registration::InitialAccessTokenRequest { description: "CI".into(), ..Default::default() };
+        let issued = app.issue_team_initial_access_token(&olga, &team, request).unwrap().token.token_id;
+        assert_eq!(app.team_initial_access_tokens(&olga, &team).unwrap()[0].state, "active");
+        let other = user(&app, "owen");
+        join(&app, &admin, &other, &team, TeamRole::Owner);
+        app.set_team_member_role(&other, &team, id(&olga), TeamRole::Developer).unwrap();
+        let tokens = app.team_initial_access_tokens(&admin, &team).unwrap();
+        assert_eq!(tokens.iter().find(|t| t.token_id == issued).unwrap().state, "revoked", "demoted, their tokens end");
     }
 }

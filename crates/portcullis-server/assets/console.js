@@ -35,7 +35,7 @@ for (const button of document.querySelectorAll("[data-copy]")) {
       await navigator.clipboard.writeText(text);
       button.textContent = button.dataset.copied || "Copied";
     } catch (_) {
-      button.textContent = "Select and copy";
+      button.textContent = button.dataset.copyFailed || "Select and copy";
     }
   });
 }

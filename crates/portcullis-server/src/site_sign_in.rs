@@ -48,7 +48,16 @@ pub struct SignInSite {
     pub csrf: &'static str,
     /// Whether each sign-in asks for the password again (`prompt=login`).
     pub prompt_login: bool,
+    /// The requests from other sites its session's cookies go with:
+    /// `Strict` for the console (whose every sign-in shows the login page,
+    /// so its redirects back are of this site); `Lax` for the portal, whose
+    /// links arrive from mail and other sites and whose every change posts
+    /// a CSRF token.
+    pub same_site: SameSite,
 }
+
+/// The longest page a sign-in returns to.
+const MAX_THEN: usize = 300;
 
 /// Why a redeemed code opens no session: what the page says.
 pub struct Refused {
@@ -70,10 +79,9 @@ impl SignInSite {
         Scope { path: self.home, same_site: SameSite::Lax }
     }
 
-    /// Where the session's cookies go: only the site, and with no request
-    /// from another site.
+    /// Where the session's cookies go: only the site.
     fn session_scope(&self) -> Scope {
-        Scope { path: self.home, same_site: SameSite::Strict }
+        Scope { path: self.home, same_site: self.same_site }
     }
 
     /// A session cookie of the site, gone with the absolute timeout.
@@ -96,10 +104,18 @@ impl SignInSite {
             .finish()
     }
 
-    /// Whether `then` is a page of this site to return to after signing in.
+    /// Whether `then` is a page of this site to return to after signing in:
+    /// under its home, no dot segment and nothing percent-encoded in its
+    /// path (which a browser would resolve elsewhere), short and plain.
     fn returns_to(&self, then: &str) -> bool {
-        then.strip_prefix(self.home).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            && !then.contains("//")
+        let path = then.split('?').next().unwrap_or_default();
+        let under_home =
+            path.strip_prefix(self.home).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        under_home
+            && then.len() <= MAX_THEN
+            && !path.contains("//")
+            && !path.contains('%')
+            && !path.split('/').any(|segment| segment == "." || segment == "..")
             && then.bytes().all(|b| b.is_ascii_graphic() && !b"\"\\,;|".contains(&b))
     }
 }
@@ -155,7 +171,7 @@ fn start_again(
     secure: bool,
 ) -> Result<HttpResponse, PageError> {
     let link = Some((site.sign_in_path, "Sign in again"));
-    let mut response = render(status, &Message { title: site.title, text, error: true, link })?;
+    let mut response = render(status, &Message { title: site.title, text, error: true, link, lang: "en" })?;
     response
         .add_cookie(&scoped_removal(site.pending, secure, site.pending_scope()))
         .map_err(PageError::failed)?;
@@ -186,8 +202,9 @@ where
         let text = "This sign-in does not match the one this browser started.";
         return start_again(site, StatusCode::BAD_REQUEST, text, secure);
     }
-    // RFC 9207 §2.4: a response naming another issuer is refused.
-    if params.get("iss").is_some_and(|iss| iss != ctx.issuer.as_str()) {
+    // RFC 9207 §2.4: this server always names itself; a response naming
+    // another issuer, or none, is refused.
+    if params.get("iss") != Some(ctx.issuer.as_str()) {
         return start_again(site, StatusCode::BAD_REQUEST, "The response came from another server.", secure);
     }
     // An error the response names is not shown: anyone can write one into a link.
@@ -226,4 +243,32 @@ where
         .cookie(site.cookie(site.csrf, sign_in.csrf.expose().to_owned(), secure))
         .cookie(scoped_removal(site.pending, secure, site.pending_scope()))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_returns_only_to_a_plain_page_of_its_own_site() {
+        let site = &crate::portal::sign_in::SITE;
+        for then in ["/portal", "/portal/teams/t1", "/portal/join?token=abc-_9", "/portal?x=1"] {
+            assert!(site.returns_to(then), "{then}");
+        }
+        for then in [
+            "/console",
+            "/portals",
+            "//evil.example/portal",
+            "/portal//evil.example",
+            "/portal/../console",
+            "/portal/%2e%2e/authorize",
+            "/portal/./x",
+            "/portal\\evil",
+            "https://evil.example/portal",
+            "/portal/a b",
+            &format!("/portal/{}", "x".repeat(MAX_THEN)),
+        ] {
+            assert!(!site.returns_to(then), "{then}");
+        }
+    }
 }

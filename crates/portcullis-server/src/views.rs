@@ -81,12 +81,24 @@ pub struct Message<'a> {
     pub error: bool,
     /// A link onwards: its target and its words.
     pub link: Option<(&'a str, &'a str)>,
+    /// The language it is written in (BCP 47).
+    pub lang: &'a str,
 }
 
-/// A [`Message`] as a response.
+/// A [`Message`] in English as a response.
 pub fn message(status: StatusCode, title: &str, text: &str) -> Result<HttpResponse, PageError> {
+    message_in("en", status, title, text)
+}
+
+/// A [`Message`] in the language `lang` as a response.
+pub fn message_in(
+    lang: &str,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> Result<HttpResponse, PageError> {
     let error = status.is_client_error() || status.is_server_error();
-    render(status, &Message { title, text, error, link: None })
+    render(status, &Message { title, text, error, link: None, lang })
 }
 
 /// Where the icon is served.

@@ -153,6 +153,8 @@ pub struct Filter {
     pub action: Option<String>,
     /// This target only.
     pub target: Option<String>,
+    /// Any of these targets only, when there are any (a team and its clients).
+    pub targets: Vec<String>,
     /// This outcome only (`success`, `refused`, `failure`).
     pub outcome: Option<String>,
     /// Newest first: the position then bounds from above.
@@ -233,7 +235,10 @@ pub fn entries(
         // Three outcomes make a poor index beside an action's, an actor's or
         // a target's: with one of those, the outcome is checked row by row
         // (as an expression, which no index serves).
-        let narrower = filter.action.is_some() || filter.actor.is_some() || filter.target.is_some();
+        let narrower = filter.action.is_some()
+            || filter.actor.is_some()
+            || filter.target.is_some()
+            || !filter.targets.is_empty();
         query = if narrower {
             query.filter(audit_log::outcome.concat("").eq(outcome.clone()))
         } else {
@@ -242,6 +247,9 @@ pub fn entries(
     }
     if let Some(target) = &filter.target {
         query = query.filter(audit_log::target.eq(target.clone()));
+    }
+    if !filter.targets.is_empty() {
+        query = query.filter(audit_log::target.eq_any(filter.targets.clone()));
     }
     Ok(query.limit(limit).select(Entry::as_select()).load(conn)?)
 }

@@ -36,6 +36,8 @@ pub struct ConsoleSessionRecord {
     pub ended_at: Option<NaiveDateTime>,
     /// Its site: [`KIND_CONSOLE`] or [`KIND_PORTAL`].
     pub kind: String,
+    /// Whether the sign-in that opened it gave a second factor.
+    pub second_factor: bool,
 }
 
 /// Stores a new session.
@@ -64,6 +66,16 @@ pub fn live(
         .select(ConsoleSessionRecord::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Whether the live session `session_id` was opened by a sign-in that gave
+/// a second factor.
+pub fn gave_second_factor(conn: &mut DbConnection, session_id: &str) -> Result<bool, StoreError> {
+    let given = console_sessions::table
+        .filter(console_sessions::session_id.eq(session_id))
+        .filter(console_sessions::ended_at.is_null())
+        .filter(console_sessions::second_factor.eq(true));
+    Ok(diesel::select(diesel::dsl::exists(given)).get_result(conn)?)
 }
 
 /// Records a use of the session `session_id` at `at`.

@@ -179,6 +179,26 @@ pub fn revoke(conn: &mut DbConnection, token_id: &str, now: DateTime<Utc>) -> Re
     Ok(revoked == 1)
 }
 
+/// Revokes at `now` the unrevoked initial access tokens of team `team_id`
+/// that `created_by` issued (they left the team, or may issue no more);
+/// how many.
+pub fn revoke_issued_by(
+    conn: &mut DbConnection,
+    team_id: &str,
+    created_by: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    use initial_access_tokens::dsl as t;
+    Ok(diesel::update(
+        t::initial_access_tokens
+            .filter(t::team_id.eq(team_id))
+            .filter(t::created_by.eq(created_by))
+            .filter(t::revoked_at.is_null()),
+    )
+    .set(t::revoked_at.eq(now.naive_utc()))
+    .execute(conn)?)
+}
+
 /// How a client registered itself.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RegistrationRecord {

@@ -388,6 +388,7 @@ diesel::table! {
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
         kind -> Text,
+        second_factor -> Bool,
     }
 }
 

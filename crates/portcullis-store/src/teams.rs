@@ -314,6 +314,22 @@ pub fn open_invitations(
     rows.into_iter().map(InvitationRecord::try_from).collect()
 }
 
+/// The invitation whose token hashes to `invitation_hash`, if it is open at `now`.
+pub fn open_invitation(
+    conn: &mut DbConnection,
+    invitation_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<InvitationRecord>, StoreError> {
+    let row: Option<InvitationRow> = team_invitations::table
+        .filter(team_invitations::invitation_hash.eq(invitation_hash))
+        .filter(team_invitations::accepted_at.is_null())
+        .filter(team_invitations::expires_at.gt(now.naive_utc()))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(InvitationRecord::try_from).transpose()
+}
+
 /// Accepts, for `user_id` at `now`, the invitation whose token hashes to
 /// `invitation_hash`, if it is open: one conditional update, so of
 /// concurrent acceptances one wins. The invitation as accepted.

@@ -39,7 +39,7 @@ fn format_of(req: &HttpRequest, query: &FormParams) -> Result<AuditFormat, Admin
     })
 }
 
-/// `GET /admin/v1/audit-logs?from=…&to=…&actor=…&action=…&target=…&cursor=…&limit=…&order=…&format=…`:
+/// `GET /admin/v1/audit-logs?from=…&to=…&actor=…&action=…&target=…&team=…&cursor=…&limit=…&order=…&format=…`:
 /// oldest first unless `order=newest`.
 pub async fn list(
     Caller(actor): Caller,
@@ -54,6 +54,7 @@ pub async fn list(
         actor: query.get("actor").map(str::to_owned),
         action: query.get("action").map(str::to_owned),
         target: query.get("target").map(str::to_owned),
+        team: query.get("team").map(str::to_owned),
         outcome: outcome(query.get("outcome")).map_err(AdminError::bad_request)?,
         limit: number_param(&query, "limit", 100, 1..=MAX_PAGE)?,
         after: number_param(&query, "cursor", 0, 0..=i64::MAX)?,

@@ -44,7 +44,7 @@ async fn authenticate_portal_user(req: HttpRequest) -> Result<Caller, AdminError
     else {
         return Err(AdminError::unavailable("the portal API is mounted without its state"));
     };
-    let (scheme, token) = headers::access_token(&req).ok_or(AdminError::NoToken)?;
+    let (scheme, token) = headers::access_token(&req).ok_or(AdminError::NoPersonalToken)?;
     let refused = || {
         let error = invalid_token("the personal access token is invalid, expired or revoked");
         AdminError::Token(ResourceFailure { error, scheme })

@@ -15,6 +15,9 @@ use std::fmt;
 pub enum AdminError {
     /// No access token at all: 401 with challenges that name no error (RFC 6750 §3.1, RFC 9449 §7.2).
     NoToken,
+    /// No personal access token at the portal's API: 401 with a Bearer
+    /// challenge that names no error (RFC 6750 §3.1).
+    NoPersonalToken,
     /// An invalid or under-scoped access token (RFC 6750 §3.1), or a DPoP
     /// proof that does not pass (RFC 9449 §7.1).
     Token(ResourceFailure),
@@ -125,7 +128,7 @@ impl From<OAuthFailure> for AdminError {
 impl fmt::Display for AdminError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoToken => f.write_str("no access token"),
+            Self::NoToken | Self::NoPersonalToken => f.write_str("no access token"),
             Self::Token(failure) => failure.fmt(f),
             Self::Refused(refusal) => write!(f, "{}: {}", refusal.error, refusal.error_description),
         }
@@ -135,7 +138,7 @@ impl fmt::Display for AdminError {
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::NoToken => StatusCode::UNAUTHORIZED,
+            Self::NoToken | Self::NoPersonalToken => StatusCode::UNAUTHORIZED,
             Self::Token(failure) => failure.status_code(),
             Self::Refused(refusal) => refusal.status,
         }
@@ -150,6 +153,16 @@ impl ResponseError for AdminError {
                     "error": "invalid_request",
                     "error_description": "an admin access token is required (Authorization: Bearer or DPoP)",
                 }))
+            }
+            Self::NoPersonalToken => {
+                let mut response = HttpResponse::Unauthorized();
+                no_store(&mut response);
+                response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="portcullis-portal""#)).json(
+                    serde_json::json!({
+                        "error": "invalid_request",
+                        "error_description": "a personal access token is required (Authorization: Bearer pcp_…)",
+                    }),
+                )
             }
             Self::Token(failure) => failure.error_response(),
             Self::Refused(refusal) => {

@@ -72,7 +72,8 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             query("to", json!({"type": "string", "format": "date-time"}), "entries before"),
             query("actor", text.clone(), "exactly this actor"),
             query("action", text.clone(), "exactly this action"),
-            query("target", text, "exactly this target"),
+            query("target", text.clone(), "exactly this target"),
+            query("team", text, "only entries about this team (its team_id) and its clients"),
             query("outcome", json!({"enum": portcullis_app::exports::OUTCOMES}), "this outcome only"),
             limit(1000),
             query(
@@ -231,7 +232,7 @@ fn security_scheme(api: &Api, issuer: &Issuer) -> Value {
             "flows": {"clientCredentials": {"tokenUrl": issuer.endpoint(endpoints::TOKEN), "scopes": scopes}}});
     }
     json!({"type": "http", "scheme": "bearer", "bearerFormat": "pcp_…",
-           "description": format!("A personal access token made in the portal (its scope one or more of {}), or the portal's own session cookie with the X-CSRF-Token header on changes",
+           "description": format!("A personal access token made in the portal, its scope one or more of {}",
                scopes.keys().cloned().collect::<Vec<_>>().join(", "))})
 }
 

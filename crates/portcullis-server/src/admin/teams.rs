@@ -9,7 +9,7 @@ use crate::admin::{json_ok, operation};
 use crate::oauth_response::no_store;
 use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::teams::{TeamAccess, DEFAULT_INVITATION_LIFETIME};
-use portcullis_app::App;
+use portcullis_app::{App, AppError};
 use portcullis_core::team::{TeamPermission, TeamPolicy, TeamRole};
 use portcullis_oauth::grants::TokenSettings;
 use serde::de::DeserializeOwned;
@@ -68,7 +68,12 @@ pub async fn get(
             TeamAccess::Admin => true,
             TeamAccess::Member(role) => role.grants(TeamPermission::Members),
         };
-        let invitations = if invites { Some(app.team_invitations(&actor, &path)?) } else { None };
+        // A token without portal:members reads the team without its invitations.
+        let invitations = match invites.then(|| app.team_invitations(&actor, &path)) {
+            Some(Ok(invitations)) => Some(invitations),
+            Some(Err(AppError::Beyond(_))) | None => None,
+            Some(Err(other)) => return Err(other),
+        };
         Ok((team, access, app.team_members(&actor, &path)?, invitations))
     })
     .await?;

@@ -30,6 +30,7 @@ struct Filters {
     actor: String,
     action: String,
     target: String,
+    team: String,
     outcome: String,
 }
 
@@ -78,6 +79,7 @@ fn filters(params: &Posted, now: DateTime<Utc>) -> (Filters, Result<Query, Strin
         actor: text("actor"),
         action: text("action"),
         target: text("target"),
+        team: text("team"),
         outcome: text("outcome"),
     };
     let some = |value: &str| (!value.is_empty()).then(|| value.to_owned());
@@ -91,6 +93,7 @@ fn filters(params: &Posted, now: DateTime<Utc>) -> (Filters, Result<Query, Strin
             actor: some(&shown.actor),
             action: some(&shown.action),
             target: some(&shown.target),
+            team: some(&shown.team),
             outcome,
             after: params.get("cursor").and_then(|c| c.parse().ok()).filter(|c| *c >= 0).unwrap_or(0),
             limit: PAGE,
@@ -109,6 +112,7 @@ fn query_string(shown: &Filters) -> String {
         ("actor", &shown.actor),
         ("action", &shown.action),
         ("target", &shown.target),
+        ("team", &shown.team),
         ("outcome", &shown.outcome),
     ] {
         if !value.is_empty() {
@@ -121,7 +125,7 @@ fn query_string(shown: &Filters) -> String {
 /// What a page says the audit log needs.
 const WHAT: &str = "Reading the audit log";
 
-/// `GET /console/audit?from=&to=&actor=&action=&target=&outcome=&cursor=`.
+/// `GET /console/audit?from=&to=&actor=&action=&target=&team=&outcome=&cursor=`.
 pub async fn show(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, Permission::Audit, WHAT);
     let params = Posted::query(&req);

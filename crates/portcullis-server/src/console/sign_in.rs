@@ -30,6 +30,7 @@ pub const SITE: SignInSite = SignInSite {
     csrf: session::CSRF_COOKIE,
     // The password at every console sign-in, then the second factor.
     prompt_login: true,
+    same_site: actix_web::cookie::SameSite::Strict,
 };
 
 /// `GET /console/sign-in`.
@@ -81,6 +82,7 @@ pub async fn sign_out(
 /// `GET /console/signed-out`.
 pub async fn signed_out() -> Result<HttpResponse, PageError> {
     let page = Message {
+        lang: "en",
         title: "Signed out",
         text: "You signed out of the console.",
         error: false,

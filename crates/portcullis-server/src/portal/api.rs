@@ -6,17 +6,14 @@
 //! it, as the admin API's does.
 
 use crate::admin::auth::Caller;
-use crate::admin::body::json_object;
 use crate::admin::error::AdminError;
 use crate::admin::openapi::{self, Api};
 use crate::admin::routes::{route, AdminRoute, Body, Verb};
 use crate::admin::{client_secrets, clients, initial_access_tokens, json_ok, operation, schemas, teams};
-use crate::oauth_response::no_store;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::team::TeamPermission;
 use portcullis_oauth::grants::TokenSettings;
-use serde::Deserialize;
 use Body::{No, Optional, Required};
 
 /// Where the API is mounted.
@@ -27,7 +24,7 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 27] = [
+pub const ROUTES: [AdminRoute; 26] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
@@ -58,8 +55,8 @@ pub const ROUTES: [AdminRoute; 27] = [
         "Withdraw an open invitation"),
     route!(@scope Put, "/teams/{team_id}/members/{user_id}", MEMBERS, 204, Required(schemas::member_role), teams::set_role,
         "Give a member another role (the team keeps an owner)"),
-    route!(@scope Delete, "/teams/{team_id}/members/{user_id}", READ, 204, No, teams::remove_member,
-        "Remove a member (owners), or leave the team (anyone, for themselves)"),
+    route!(@scope Delete, "/teams/{team_id}/members/{user_id}", MEMBERS, 204, No, teams::remove_member,
+        "Remove a member from the team"),
     route!(@scope Get, "/teams/{team_id}/initial-access-tokens", MEMBERS, 200, No, initial_access_tokens::list_of_team,
         "The team's initial access tokens, newest first (never their values)"),
     route!(@scope Post, "/teams/{team_id}/initial-access-tokens", MEMBERS, 201, Required(schemas::team_initial_access_token),
@@ -69,8 +66,6 @@ pub const ROUTES: [AdminRoute; 27] = [
         "Revoke one of the team's initial access tokens"),
     route!(@scope Get, "/teams/{team_id}/personal-tokens", READ, 200, No, personal_tokens,
         "The caller's personal access tokens for the team (an owner's: every member's)"),
-    route!(@scope Post, "/teams/{team_id}/personal-tokens", READ, 201, Required(schemas::personal_token), create_personal_token,
-        "Make a personal access token for the team; its value is shown once"),
     route!(@scope Delete, "/personal-tokens/{token_id}", READ, 204, No, teams::revoke_personal_token,
         "Revoke a personal access token (one's own, or as the team's owner)"),
 ];
@@ -114,38 +109,6 @@ pub async fn personal_tokens(
 ) -> Result<HttpResponse, AdminError> {
     let tokens = operation(&app, move |app| app.personal_tokens(&actor, &path)).await?;
     Ok(json_ok(serde_json::json!({ "personal_tokens": tokens })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewToken {
-    name: String,
-    scope: String,
-    expires_in_days: u32,
-}
-
-/// `POST /portal/v1/teams/{team_id}/personal-tokens` with `{"name",
-/// "scope", "expires_in_days"}`: 201 with the token and its value, shown once.
-pub async fn create_personal_token(
-    Caller(actor): Caller,
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    app: web::Data<App>,
-) -> Result<HttpResponse, AdminError> {
-    let body = serde_json::Value::Object(json_object(&req, payload).await?);
-    let new: NewToken = serde_json::from_value(body).map_err(|e| {
-        AdminError::bad_request(format!("the body is not a personal access token request: {e}"))
-    })?;
-    let made = operation(&app, move |app| {
-        app.create_personal_token(&actor, &path, &new.name, &new.scope, new.expires_in_days)
-    })
-    .await?;
-    let mut body = serde_json::to_value(&made.token).unwrap_or_default();
-    body["token"] = made.value.expose().into();
-    let mut response = HttpResponse::Created();
-    no_store(&mut response);
-    Ok(response.json(body))
 }
 
 /// Mounts the API and its document; its callers are portal users.

@@ -8,15 +8,17 @@ use super::session::{signed, Frame, Signed};
 use super::shown_once;
 use crate::console::clients::form::{configuration, shown, ShownGroup};
 use crate::console::context::ConsoleContext;
-use crate::console::{refusal, refused, see_other, Posted};
+use crate::console::{refusal, see_other, Posted};
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use portcullis_app::clients::{draft, ClientView, ScopeRequestView};
+use portcullis_app::teams::TeamAccess;
 use portcullis_core::registration::ADMIN_ONLY;
+use portcullis_core::team::TeamPermission;
 use serde_json::{Map, Value};
 
 #[derive(Template)]
@@ -67,7 +69,7 @@ pub async fn new(
     let team = team_id.clone();
     let policy = match ctx.run(move |app| Ok(app.team(&actor, &team))).await? {
         Ok((team, _)) => team.policy,
-        Err(refusal) => return refused(signed.t.buttons[0], refusal),
+        Err(refusal) => return super::refused(&signed, signed.t.buttons[0], refusal),
     };
     let mut defaults = Map::new();
     defaults.insert("client_name".into(), "".into());
@@ -121,6 +123,7 @@ struct AppPage {
     state: &'static str,
     last_decision: Option<ScopeRequestView>,
     most_days: Option<u32>,
+    runs_apps: bool,
 }
 
 /// `GET /portal/apps/{client_id}`.
@@ -136,19 +139,26 @@ pub async fn show(
             Ok(app.client(&actor, &client_id).and_then(|client| {
                 let decisions = app.client_scope_requests(&actor, &client_id)?;
                 let team_id = client.team_id.clone().unwrap_or_default();
-                let (team, _) = app.team(&actor, &team_id)?;
-                Ok((client, decisions, team.policy.max_secret_lifetime_days))
+                let (team, access) = app.team(&actor, &team_id)?;
+                let runs_apps = match access {
+                    TeamAccess::Admin => true,
+                    TeamAccess::Member(role) => role.grants(TeamPermission::Apps),
+                };
+                Ok((client, decisions, team.policy.max_secret_lifetime_days, runs_apps))
             }))
         })
         .await?;
-    let (client, decisions, most_days) = match read {
+    let (client, decisions, most_days, runs_apps) = match read {
         Ok(read) => read,
-        Err(refusal) => return refused(signed.t.sections[0], refusal),
+        Err(refusal) => return super::refused(&signed, signed.t.sections[0], refusal),
     };
     let t = signed.t;
     let state = if client.disabled { t.states[1] } else { t.states[0] };
     let last_decision = decisions.into_iter().find(|d| d.state != "pending");
-    render(StatusCode::OK, &AppPage { frame: signed.frame(), client, state, last_decision, most_days })
+    render(
+        StatusCode::OK,
+        &AppPage { frame: signed.frame(), client, state, last_decision, most_days, runs_apps },
+    )
 }
 
 /// `POST /portal/apps/{client_id}/secrets` with a lifetime in days (empty:
@@ -163,16 +173,20 @@ pub async fn add_secret(
     let (actor, client_id) = (signed.actor(&req, &ctx), path.into_inner());
     let days = form.text("days");
     let expires_at = match days.parse::<i64>() {
-        Ok(days) if (1..=3_650).contains(&days) => Some(Utc::now() + TimeDelta::days(days)),
+        Ok(days) if (1..=3_650).contains(&days) => Some(ctx.app.now() + TimeDelta::days(days)),
         _ if days.is_empty() => None,
         _ => {
-            return refused(signed.t.secrets[0], portcullis_app::AppError::Invalid("days: 1 to 3650".into()))
+            return super::refused(
+                &signed,
+                signed.t.secrets[0],
+                portcullis_app::AppError::Invalid("days: 1 to 3650".into()),
+            )
         }
     };
     let client = client_id.clone();
     match ctx.run(move |app| Ok(app.add_client_secret(&actor, &client, expires_at))).await? {
         Ok(added) => shown_once::page(&signed, added.secret.expose(), &app_path(&client_id)),
-        Err(refusal) => refused(signed.t.secrets[0], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.secrets[0], refusal),
     }
 }
 
@@ -188,7 +202,7 @@ pub async fn revoke_secret(
     let (actor, client) = (signed.actor(&req, &ctx), client_id.clone());
     match ctx.run(move |app| Ok(app.revoke_client_secret(&actor, &client, &secret_id))).await? {
         Ok(()) => Ok(see_other(&app_path(&client_id))),
-        Err(refusal) => refused(signed.t.secrets[0], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.secrets[0], refusal),
     }
 }
 
@@ -204,6 +218,6 @@ pub async fn withdraw_scope_request(
     let client = client_id.clone();
     match ctx.run(move |app| Ok(app.withdraw_scope_request(&actor, &client))).await? {
         Ok(_) => Ok(see_other(&app_path(&client_id))),
-        Err(refusal) => refused(signed.t.scope_request[0], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.scope_request[0], refusal),
     }
 }

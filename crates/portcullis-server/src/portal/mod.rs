@@ -15,7 +15,17 @@ pub mod teams;
 pub mod texts;
 pub mod tokens;
 
-use actix_web::web;
+use crate::pages::PageError;
+use actix_web::{web, HttpResponse};
+use portcullis_app::AppError;
+
+/// An operation's refusal on a page titled `title`, in the signed-in
+/// user's language (the reason as the application layer says it), or the
+/// pages' one error for a failure.
+pub fn refused(signed: &session::Signed, title: &str, error: AppError) -> Result<HttpResponse, PageError> {
+    let (status, text) = crate::console::refusal(error)?;
+    crate::views::message_in(signed.t.lang, status, title, &text)
+}
 
 /// Mounts the portal's pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {

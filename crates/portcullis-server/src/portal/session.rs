@@ -6,7 +6,7 @@ use super::texts::{self, PortalTexts};
 use crate::console::context::ConsoleContext;
 use crate::console::Posted;
 use crate::pages::PageError;
-use crate::views::message;
+use crate::views::message_in;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use portcullis_app::portal::PortalSession;
@@ -56,7 +56,7 @@ impl Signed {
 
     /// The page for a form whose CSRF token does not match.
     pub fn form_expired(&self) -> Result<HttpResponse, PageError> {
-        message(StatusCode::FORBIDDEN, self.t.form_expired.0, self.t.form_expired.1)
+        message_in(self.t.lang, StatusCode::FORBIDDEN, self.t.form_expired.0, self.t.form_expired.1)
     }
 }
 
@@ -75,7 +75,9 @@ pub async fn current(
     match session {
         Some(session) => Ok(Ok(Signed { session, csrf, t: texts::of(req) })),
         None => {
+            // A form posted after the session ended returns to the portal's home.
             let here = match req.query_string() {
+                _ if req.method() != actix_web::http::Method::GET => super::sign_in::SITE.home.to_owned(),
                 "" => req.path().to_owned(),
                 query => format!("{}?{query}", req.path()),
             };

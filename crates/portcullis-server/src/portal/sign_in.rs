@@ -30,6 +30,7 @@ pub const SITE: SignInSite = SignInSite {
     session: session::COOKIE,
     csrf: session::CSRF_COOKIE,
     prompt_login: false,
+    same_site: actix_web::cookie::SameSite::Lax,
 };
 
 /// `GET /portal/sign-in?then=…`.
@@ -73,5 +74,6 @@ pub async fn sign_out(
 pub async fn signed_out(req: HttpRequest) -> Result<HttpResponse, PageError> {
     let t = texts::of(&req);
     let [title, text, again] = t.signed_out;
-    render(StatusCode::OK, &Message { title, text, error: false, link: Some((SIGN_IN_PATH, again)) })
+    let page = Message { title, text, error: false, link: Some((SIGN_IN_PATH, again)), lang: t.lang };
+    render(StatusCode::OK, &page)
 }

@@ -6,7 +6,7 @@
 use super::session::{signed, Frame};
 use super::shown_once;
 use crate::console::context::ConsoleContext;
-use crate::console::{refused, see_other, Posted};
+use crate::console::{see_other, Posted};
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
@@ -14,6 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::clients::ClientQuery;
 use portcullis_app::teams::{InvitationView, MemberView, Membership, TeamAccess, TeamView};
+use portcullis_app::AppError;
 use portcullis_core::team::{TeamPermission, TeamRole};
 use std::time::Duration;
 
@@ -90,7 +91,7 @@ pub async fn team(
         .await?;
     let (team, access, apps, members, invitations) = match read {
         Ok(read) => read,
-        Err(refusal) => return refused(signed.t.sections[0], refusal),
+        Err(refusal) => return super::refused(&signed, signed.t.sections[0], refusal),
     };
     let t = signed.t;
     let role = match access {
@@ -138,13 +139,24 @@ pub async fn team(
 struct JoinPage {
     frame: Frame,
     token: String,
+    team: String,
+    role: &'static str,
+    inviter: String,
 }
 
-/// `GET /portal/join?token=…`: the question, once signed in.
+/// `GET /portal/join?token=…`: which team, role and inviter, and the
+/// question, once signed in.
 pub async fn join_form(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx);
     let token = Posted::query(&req).text("token");
-    render(StatusCode::OK, &JoinPage { frame: signed.frame(), token })
+    let (actor, presented) = (signed.actor(&req, &ctx), token.clone());
+    match ctx.run(move |app| Ok(app.invitation_preview(&actor, &presented))).await? {
+        Ok((team, role, inviter)) => {
+            let role = signed.t.role(role);
+            render(StatusCode::OK, &JoinPage { frame: signed.frame(), token, team, role, inviter })
+        }
+        Err(refusal) => super::refused(&signed, signed.t.join.0, refusal),
+    }
 }
 
 /// `POST /portal/join` with the invitation's token: joins its team.
@@ -157,7 +169,7 @@ pub async fn join(
     let (actor, token) = (signed.actor(&req, &ctx), form.text("token"));
     match ctx.run(move |app| Ok(app.accept_team_invitation(&actor, &token))).await? {
         Ok(joined) => Ok(see_other(&format!("/portal/teams/{}", joined.team.team_id))),
-        Err(refusal) => refused(signed.t.join.0, refusal),
+        Err(refusal) => super::refused(&signed, signed.t.join.0, refusal),
     }
 }
 
@@ -171,8 +183,15 @@ pub async fn invite(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let team_id = path.into_inner();
-    let role = TeamRole::parse(&form.text("role")).unwrap_or(TeamRole::Viewer);
-    let days: u64 = form.text("days").parse().unwrap_or(7);
+    let (Some(role), Ok(days @ 1..=30)) =
+        (TeamRole::parse(&form.text("role")), form.text("days").parse::<u64>())
+    else {
+        return super::refused(
+            &signed,
+            signed.t.buttons[2],
+            AppError::Invalid("role: viewer, developer or owner; days: 1 to 30".into()),
+        );
+    };
     let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
     let lifetime = Duration::from_secs(days.saturating_mul(24 * 3_600));
     match ctx.run(move |app| Ok(app.invite_to_team(&actor, &team, role, lifetime))).await? {
@@ -186,7 +205,7 @@ pub async fn invite(
             let back = format!("/portal/teams/{team_id}");
             shown_once::page(&signed, &link, &back)
         }
-        Err(refusal) => refused(signed.t.buttons[2], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.buttons[2], refusal),
     }
 }
 
@@ -202,7 +221,7 @@ pub async fn withdraw_invitation(
     let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
     match ctx.run(move |app| Ok(app.withdraw_team_invitation(&actor, &team, &invitation_id))).await? {
         Ok(()) => Ok(see_other(&format!("/portal/teams/{team_id}"))),
-        Err(refusal) => refused(signed.t.buttons[6], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.buttons[6], refusal),
     }
 }
 
@@ -216,7 +235,18 @@ pub async fn member(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let (team_id, user_id) = path.into_inner();
-    let role = TeamRole::parse(&form.text("role")).filter(|_| form.get("remove").is_none());
+    // Removing is asked for by name; a role that cannot be read changes nothing.
+    let role = match (form.get("remove"), TeamRole::parse(&form.text("role"))) {
+        (Some(_), _) => None,
+        (None, Some(role)) => Some(role),
+        (None, None) => {
+            return super::refused(
+                &signed,
+                signed.t.sections[1],
+                AppError::Invalid("role: viewer, developer or owner".into()),
+            )
+        }
+    };
     let leaving = role.is_none() && user_id == signed.session.user_id;
     let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
     let done = ctx
@@ -230,6 +260,6 @@ pub async fn member(
     match done {
         Ok(()) if leaving => Ok(see_other("/portal")),
         Ok(()) => Ok(see_other(&format!("/portal/teams/{team_id}"))),
-        Err(refusal) => refused(signed.t.sections[1], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.sections[1], refusal),
     }
 }

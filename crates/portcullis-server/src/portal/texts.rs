@@ -32,6 +32,8 @@ pub struct PortalTexts {
     pub buttons: [&'static str; 11],
     /// Joining a team: title, question.
     pub join: (&'static str, &'static str),
+    /// What an invitation says: the team, the role, who invited.
+    pub join_facts: [&'static str; 3],
     /// Something shown this once: title, warning, copy button, copied.
     pub shown_once: [&'static str; 4],
     /// An app's page: secrets, no secret (it authenticates otherwise), expires in days, never.
@@ -52,6 +54,10 @@ pub struct PortalTexts {
     pub back: &'static str,
     /// A team without an app.
     pub no_apps: &'static str,
+    /// The states of tokens and requests: active, expired, revoked, pending, approved, rejected, withdrawn.
+    pub token_states: [&'static str; 7],
+    /// A copy that did not work: what to do instead.
+    pub copy_by_hand: &'static str,
 }
 
 /// English.
@@ -79,7 +85,8 @@ pub const EN: PortalTexts = PortalTexts {
         "Join",
         "Make a token",
     ],
-    join: ("Join a team", "You were invited to join a team. Join it with the role the invitation gives?"),
+    join: ("Join a team", "You were invited to join this team. Join it?"),
+    join_facts: ["Team", "Role", "Invited by"],
     shown_once: [
         "Copy it now",
         "This is shown once, now. Store it where it belongs; nobody can show it to you again.",
@@ -104,6 +111,8 @@ pub const EN: PortalTexts = PortalTexts {
     policy: ["At most this many apps", "Members need a second factor", "Scopes needing approval", "Secrets live at most (days)"],
     back: "Back to",
     no_apps: "No app yet.",
+    token_states: ["active", "expired", "revoked", "pending", "approved", "rejected", "withdrawn"],
+    copy_by_hand: "Select and copy",
 };
 
 /// German.
@@ -134,7 +143,8 @@ pub const DE: PortalTexts = PortalTexts {
         "Beitreten",
         "Token erstellen",
     ],
-    join: ("Einem Team beitreten", "Sie wurden in ein Team eingeladen. Mit der Rolle der Einladung beitreten?"),
+    join: ("Einem Team beitreten", "Sie wurden in dieses Team eingeladen. Beitreten?"),
+    join_facts: ["Team", "Rolle", "Eingeladen von"],
     shown_once: [
         "Jetzt kopieren",
         "Dies wird nur jetzt, einmal, angezeigt. Bewahren Sie es dort auf, wo es hingehört; niemand kann es Ihnen erneut zeigen.",
@@ -167,6 +177,8 @@ pub const DE: PortalTexts = PortalTexts {
     ],
     back: "Zurück zu",
     no_apps: "Noch keine App.",
+    token_states: ["aktiv", "abgelaufen", "widerrufen", "offen", "freigegeben", "abgelehnt", "zurückgezogen"],
+    copy_by_hand: "Markieren und kopieren",
 };
 
 /// The portal's words for the browser making `req`.
@@ -177,7 +189,15 @@ pub fn of(req: &HttpRequest) -> &'static PortalTexts {
     }
 }
 
+/// The states [`PortalTexts::state`] names, in the order of `token_states`.
+const STATES: [&str; 7] = ["active", "expired", "revoked", "pending", "approved", "rejected", "withdrawn"];
+
 impl PortalTexts {
+    /// The name of the state `state` (of a token or a scope request) in this language.
+    pub fn state(&self, state: &str) -> &'static str {
+        STATES.iter().position(|s| *s == state).map_or("", |i| self.token_states[i])
+    }
+
     /// The name of `role` in this language.
     pub fn role(&self, role: portcullis_core::team::TeamRole) -> &'static str {
         let index = portcullis_core::team::TeamRole::ALL.iter().position(|r| *r == role).unwrap_or(0);

@@ -5,7 +5,7 @@
 use super::session::{signed, Frame};
 use super::shown_once;
 use crate::console::context::ConsoleContext;
-use crate::console::{refused, see_other, Posted};
+use crate::console::{see_other, Posted};
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
@@ -21,6 +21,7 @@ struct TokensPage {
     team_id: String,
     tokens: Vec<PersonalTokenView>,
     most_days: u32,
+    default_days: u32,
 }
 
 /// `GET /portal/teams/{team_id}/tokens`.
@@ -42,9 +43,13 @@ pub async fn list(
         .await?;
     match read {
         Ok((tokens, most_days)) => {
-            render(StatusCode::OK, &TokensPage { frame: signed.frame(), team_id, tokens, most_days })
+            let default_days = most_days.min(30);
+            render(
+                StatusCode::OK,
+                &TokensPage { frame: signed.frame(), team_id, tokens, most_days, default_days },
+            )
         }
-        Err(refusal) => refused(signed.t.sections[3], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.sections[3], refusal),
     }
 }
 
@@ -65,7 +70,7 @@ pub async fn create(
         Ok(made) => {
             shown_once::page(&signed, made.value.expose(), &format!("/portal/teams/{team_id}/tokens"))
         }
-        Err(refusal) => refused(signed.t.sections[3], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.sections[3], refusal),
     }
 }
 
@@ -81,7 +86,7 @@ pub async fn revoke(
     let team_id = form.text("team");
     match ctx.run(move |app| Ok(app.revoke_personal_token(&actor, &token_id))).await? {
         Ok(()) => Ok(see_other(&format!("/portal/teams/{}/tokens", url_part(&team_id)))),
-        Err(refusal) => refused(signed.t.sections[3], refusal),
+        Err(refusal) => super::refused(&signed, signed.t.sections[3], refusal),
     }
 }
 

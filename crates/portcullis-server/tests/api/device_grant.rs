@@ -198,7 +198,7 @@ backend_tests! {
         assert!(page.contains(&masked) && page.contains(&client), "{page}");
         assert!(!page.contains(user_code), "a waiting code is never shown whole: {page}");
         let query = portcullis_app::audit::Query {
-            from: None, to: None, actor: None, action: Some("device.authorization_started".into()), target: None,
+            from: None, to: None, actor: None, action: Some("device.authorization_started".into()), target: None, team: None,
             outcome: None, after: 0, newest_first: false, limit: 10,
         };
         let audit = crate::token::operations(&db).audit_entries(&portcullis_app::Actor::operator(), query).unwrap();

@@ -59,7 +59,8 @@ backend_tests! {
         let (back, question) = follow(&browser, &location(posted.headers()).replace("http://localhost", "")).await;
         assert_eq!(back, link, "back to the page that asked");
         let question = question.text().await.unwrap();
-        assert!(question.contains("Join a team"), "{question}");
+        assert!(question.contains("Join a team") && question.contains("Shop") && question.contains("developer"),
+                "which team, which role: {question}");
         let csrf = field(&question, "csrf");
         let forged = browser.post("/portal/join", &[("token", invited.token.expose())]).await;
         assert_eq!(forged.status(), 403, "no CSRF token, no change");
