@@ -102,6 +102,11 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
             ),
         ],
         (Verb::Get, "/webhooks/{webhook_id}/deliveries") => vec![limit(200)],
+        (Verb::Get, "/teams/{team_id}/events") => vec![
+            query("client_id", text.clone(), "only this client's"),
+            query("action", text.clone(), "only this action"),
+            limit(200),
+        ],
         (Verb::Get, "/remediations") => vec![query("client_id", text, "only this client's")],
         (Verb::Get, "/compliance/{template}") => {
             vec![query("format", json!({"enum": ["json", "csv"]}), "or ask with Accept")]

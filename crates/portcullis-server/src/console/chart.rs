@@ -25,6 +25,19 @@ pub struct Bar {
     pub height: String,
 }
 
+/// The words around a chart, in one language.
+pub struct ChartWords {
+    /// Before the highest value.
+    pub peak: &'static str,
+    /// After the title, for the table of values.
+    pub steps: &'static str,
+    /// The table's column of each step's start.
+    pub from: &'static str,
+}
+
+/// English.
+pub const ENGLISH: ChartWords = ChartWords { peak: "peak", steps: "step by step", from: "From" };
+
 /// A chart: its title, bars and what a reader needs to read it.
 pub struct Chart {
     /// What it shows.
@@ -35,6 +48,8 @@ pub struct Chart {
     pub peak: String,
     /// The first step's start and the last's.
     pub span: (String, String),
+    /// The words around it.
+    pub words: &'static ChartWords,
 }
 
 impl Chart {
@@ -72,7 +87,12 @@ impl Chart {
             points.first().map(|p| p.start.clone()).unwrap_or_default(),
             points.last().map(|p| p.start.clone()).unwrap_or_default(),
         );
-        Self { title, bars, peak: format(peak), span }
+        Self { title, bars, peak: format(peak), span, words: &ENGLISH }
+    }
+
+    /// The chart with the words of another language.
+    pub fn in_words(self, words: &'static ChartWords) -> Self {
+        Self { words, ..self }
     }
 
     /// Counts: tokens issued, requests, failures.
@@ -80,10 +100,10 @@ impl Chart {
         Self::of(title, points, |p| value(p) as f64, |v| format!("{v:.0}"))
     }
 
-    /// The share of requests answered with an error, in percent.
-    pub fn error_rate(points: &[UsagePoint]) -> Self {
+    /// The share of requests answered with an error, in percent, titled `title`.
+    pub fn error_rate(title: &'static str, points: &[UsagePoint]) -> Self {
         Self::of(
-            "Error rate",
+            title,
             points,
             |p| {
                 if p.requests == 0 {

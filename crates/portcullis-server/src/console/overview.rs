@@ -110,7 +110,7 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -
             charts: [
                 Chart::counts("Tokens issued", points, |p| p.tokens_issued),
                 Chart::counts("Failed authentications", points, |p| p.errors.auth),
-                Chart::error_rate(points),
+                Chart::error_rate("Error rate", points),
             ],
             failing: summary
                 .top_by_error_rate

@@ -9,7 +9,10 @@ use crate::admin::auth::Caller;
 use crate::admin::error::AdminError;
 use crate::admin::openapi::{self, Api};
 use crate::admin::routes::{route, AdminRoute, Body, Verb};
-use crate::admin::{client_secrets, clients, initial_access_tokens, json_ok, operation, schemas, teams};
+use crate::admin::{
+    client_secrets, clients, initial_access_tokens, json_ok, number_param, operation, query, schemas, teams,
+    usage,
+};
 use actix_web::{web, HttpResponse};
 use portcullis_app::App;
 use portcullis_core::team::TeamPermission;
@@ -24,7 +27,7 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 26] = [
+pub const ROUTES: [AdminRoute; 28] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
@@ -45,6 +48,10 @@ pub const ROUTES: [AdminRoute; 26] = [
     route!(@scope Post, "/clients/{client_id}/secrets", APPS, 201, Optional(schemas::new_secret), client_secrets::add,
         "Add a secret (expiring within the team's policy); it is shown once, the others keep working"),
     route!(@scope Delete, "/clients/{client_id}/secrets/{secret_id}", APPS, 204, No, client_secrets::revoke, "Revoke one secret"),
+    route!(@scope Get, "/clients/{client_id}/usage", READ, 200, No, usage::client,
+        "A client's requests, errors by class, tokens issued and latency, step by step (by default the last hour)"),
+    route!(@scope Get, "/teams/{team_id}/events", READ, 200, No, team_events,
+        "The newest events about the team and its clients (`client_id` and `action` narrow them; `limit` up to 200)"),
     route!(@scope Get, "/clients/{client_id}/scope-requests", READ, 200, No, teams::of_client,
         "The client's latest scope requests and what admins decided, newest first"),
     route!(@scope Delete, "/clients/{client_id}/scope-request", APPS, 200, No, withdraw_scope_request,
@@ -89,6 +96,24 @@ pub async fn document(settings: web::Data<TokenSettings>) -> HttpResponse {
 pub async fn my_teams(Caller(actor): Caller, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
     let teams = operation(&app, move |app| app.my_teams(&actor)).await?;
     Ok(json_ok(serde_json::json!({ "teams": teams })))
+}
+
+/// `GET /portal/v1/teams/{team_id}/events?client_id=…&action=…&limit=…`: newest first.
+pub async fn team_events(
+    Caller(actor): Caller,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let query = query(&req)?;
+    let limit = number_param(&query, "limit", 50, 1..=200)?;
+    let (client_id, action) =
+        (query.get("client_id").map(str::to_owned), query.get("action").map(str::to_owned));
+    let events = operation(&app, move |app| {
+        app.team_events(&actor, &path, (client_id.as_deref(), action.as_deref()), limit)
+    })
+    .await?;
+    Ok(json_ok(serde_json::json!({ "events": events })))
 }
 
 /// `DELETE /portal/v1/clients/{client_id}/scope-request`: the client, its request withdrawn.

@@ -14,6 +14,7 @@ pub mod sign_in;
 pub mod teams;
 pub mod texts;
 pub mod tokens;
+pub mod usage;
 
 use crate::pages::PageError;
 use actix_web::{web, HttpResponse};
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(apps::create)),
         )
         .service(web::resource("/portal/apps/{client_id}").route(web::get().to(apps::show)))
+        .service(web::resource("/portal/apps/{client_id}/usage").route(web::get().to(usage::show)))
         .service(web::resource("/portal/apps/{client_id}/secrets").route(web::post().to(apps::add_secret)))
         .service(
             web::resource("/portal/apps/{client_id}/secrets/{secret_id}/revoke")

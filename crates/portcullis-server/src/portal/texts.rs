@@ -58,6 +58,24 @@ pub struct PortalTexts {
     pub token_states: [&'static str; 7],
     /// A copy that did not work: what to do instead.
     pub copy_by_hand: &'static str,
+    /// The monitoring of an app.
+    pub usage: UsageTexts,
+}
+
+/// The words of an app's monitoring.
+pub struct UsageTexts {
+    /// The page's title, and the link to it.
+    pub title: &'static str,
+    /// The ranges' label.
+    pub range: &'static str,
+    /// Tiles and charts: requests, tokens issued, errors, latency p95, failed authentications, error rate.
+    pub figures: [&'static str; 6],
+    /// Failed authentications with reasons: heading, reason, count, last.
+    pub failures: [&'static str; 4],
+    /// Recent events: heading, when, who, what, nothing yet.
+    pub events: [&'static str; 5],
+    /// The words around a chart.
+    pub chart: crate::console::chart::ChartWords,
 }
 
 /// English.
@@ -113,6 +131,14 @@ pub const EN: PortalTexts = PortalTexts {
     no_apps: "No app yet.",
     token_states: ["active", "expired", "revoked", "pending", "approved", "rejected", "withdrawn"],
     copy_by_hand: "Select and copy",
+    usage: UsageTexts {
+        title: "Monitoring",
+        range: "Range",
+        figures: ["Requests", "Tokens issued", "Errors", "Latency p95", "Failed authentications", "Error rate"],
+        failures: ["Failed authentications, by reason", "Reason", "Count", "Last"],
+        events: ["Recent events", "When", "Who", "What", "Nothing yet."],
+        chart: crate::console::chart::ENGLISH,
+    },
 };
 
 /// German.
@@ -179,6 +205,14 @@ pub const DE: PortalTexts = PortalTexts {
     no_apps: "Noch keine App.",
     token_states: ["aktiv", "abgelaufen", "widerrufen", "offen", "freigegeben", "abgelehnt", "zurückgezogen"],
     copy_by_hand: "Markieren und kopieren",
+    usage: UsageTexts {
+        title: "Überwachung",
+        range: "Zeitraum",
+        figures: ["Anfragen", "Ausgestellte Token", "Fehler", "Latenz p95", "Fehlgeschlagene Anmeldungen", "Fehlerquote"],
+        failures: ["Fehlgeschlagene Anmeldungen, nach Grund", "Grund", "Anzahl", "Zuletzt"],
+        events: ["Letzte Ereignisse", "Wann", "Wer", "Was", "Noch nichts."],
+        chart: crate::console::chart::ChartWords { peak: "Höchstwert", steps: "Schritt für Schritt", from: "Ab" },
+    },
 };
 
 /// The portal's words for the browser making `req`.

@@ -2,7 +2,8 @@
 //! is no admin: headless Chromium follows an invitation link through the
 //! portal's sign-in into the team, registers an app with the builder (one
 //! outside the team's policy explained first), gets its secret and uses it,
-//! leaves a scope change pending and sees an admin approve it, makes a
+//! sees the request in the app's monitoring, leaves a scope change pending
+//! and sees an admin approve it, makes a
 //! personal access token and introspects with it, and shows the team's page
 //! on a phone in the dark theme. Every page is audited with axe-core and
 //! saved as a screenshot.
@@ -31,12 +32,11 @@ backend_tests! {
         user(&db, "dev", &[]);
         let port = free_port();
         let issuer = format!("http://127.0.0.1:{port}");
-        let server = portcullis_server::Application::build(settings(
-            format!("127.0.0.1:{port}"),
-            portcullis_core::Issuer::parse(&issuer).unwrap(),
-            db.database_url(),
-        ))
-        .unwrap();
+        // A clock of the test's own: monitoring shows finished minutes.
+        let clock = portcullis_app::Clock::manual(chrono::Utc::now());
+        let mut at = settings(format!("127.0.0.1:{port}"), portcullis_core::Issuer::parse(&issuer).unwrap(), db.database_url());
+        at.clock = clock.clone();
+        let server = portcullis_server::Application::build(at).unwrap();
         tokio::spawn(server.run_until_stopped());
         let chromium = Chromium::start().await;
         let browser = &chromium.client;
@@ -82,6 +82,17 @@ backend_tests! {
         assert_eq!(token["scope"], "orders", "the secret works; the scope needing approval waits");
         assert!(chromium.text("main").await.contains("waiting for approval"));
         chromium.check("portal-app").await;
+
+        // The request, in the app's monitoring, once its minute is over.
+        clock.advance(chrono::TimeDelta::minutes(1));
+        chromium.click("main .heading a.button").await;
+        chromium.arrive_at(&format!("/portal/apps/{client_id}/usage")).await;
+        let requests: i64 = chromium.text(".tiles .tile .figure").await.parse().unwrap();
+        assert!(requests >= 1, "the token request is counted: {requests}");
+        assert!(chromium.text("main").await.contains("client.created"), "and the app's events are listed");
+        chromium.check("portal-usage").await;
+        browser.back().await.unwrap();
+        browser.wait().for_element(Locator::Css("main dl")).await.unwrap();
 
         // An admin approves; the developer sees it.
         let request = app.pending_scope_requests(&admin).unwrap().remove(0).request_id;

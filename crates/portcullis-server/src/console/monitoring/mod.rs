@@ -138,7 +138,7 @@ pub async fn client_usage(
             Chart::counts("Requests", points, |p| p.requests),
             Chart::counts("Tokens issued", points, |p| p.tokens_issued),
             Chart::counts("Failed authentications", points, |p| p.errors.auth),
-            Chart::error_rate(points),
+            Chart::error_rate("Error rate", points),
             Chart::of("Latency p95", points, |p| p.latency_ms.p95.unwrap_or(0.0), |v| format!("{v:.0} ms")),
         ],
     };
