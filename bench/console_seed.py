@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Seeds a running Portcullis for the console's page benchmark and signs in.
+"""Seeds a running Portcullis for the console's and the portal's page
+benchmark and signs in to both.
 
-    python3 bench/console_seed.py BASE_URL ADMIN_BASIC USERNAME PASSWORD [CLIENTS] [AUDIT_ENTRIES]
+    python3 bench/console_seed.py BASE_URL ADMIN_BASIC USERNAME PASSWORD DEVELOPER DEV_PASSWORD \
+        [TEAMS] [CLIENTS] [AUDIT_ENTRIES]
 
 ADMIN_BASIC is the base64 of an admin client's "client_id:client_secret".
 
-Registers CLIENTS clients (1,000) over the admin API, then changes their names
-until the audit log holds AUDIT_ENTRIES entries (100,000), each change a
-version and an audit entry as an admin's would be. Then signs USERNAME in to
-the console the way a browser does (login page, TOTP enrolment with a code
-computed here, recovery codes, callback) and prints the console session's
-cookie and one client id, tab-separated. Standard library only.
+Creates TEAMS teams (100) and registers CLIENTS clients (1,000) in them, in
+turn, over the admin API, then changes their names until the audit log holds
+AUDIT_ENTRIES entries (100,000), each change a version and an audit entry as
+an admin's would be. Then signs USERNAME in to the console the way a browser
+does (login page, TOTP enrolment with a code computed here, recovery codes,
+callback), and DEVELOPER in to the portal, joining the first team by an
+invitation link. Prints the console session's cookie, one client id of the
+first team, the portal session's cookie and that team's id, tab-separated.
+Standard library only.
 """
 import base64
 import hashlib
@@ -65,6 +70,19 @@ def field(html, name):
     return re.search(r'name="%s" value="([^"]*)"' % name, html).group(1)
 
 
+def portal_sign_in(base, username, password, invitation):
+    """Signs in to the portal through the invitation link, joins, returns the portal's cookie."""
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    get = lambda url: browser.open(url).read().decode()
+    post = lambda path, form: browser.open(base + path, urllib.parse.urlencode(form).encode()).read().decode()
+    login = get(base + "/portal/join?token=" + invitation)
+    question = post("/login", {"interaction": field(login, "interaction"), "csrf": field(login, "csrf"),
+                               "username": username, "password": password})
+    post("/portal/join", {"csrf": field(question, "csrf"), "token": invitation})
+    return next(c.value for c in jar if c.name == "portcullis_portal")
+
+
 def sign_in(base, username, password):
     jar = http.cookiejar.CookieJar()
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -82,12 +100,15 @@ def sign_in(base, username, password):
 
 
 def main():
-    base, basic, username, password = sys.argv[1:5]
+    base, basic, username, password, developer, dev_password = sys.argv[1:7]
     admin = Admin(base, basic)
-    clients = int(sys.argv[5]) if len(sys.argv) > 5 else 1000
-    target = int(sys.argv[6]) if len(sys.argv) > 6 else 100000
-    ids = [admin.call("POST", "/clients", {"client_name": "bench %d" % n, "grant_types": ["client_credentials"],
-                                                  "scope": "read"})["client_id"] for n in range(clients)]
+    teams = int(sys.argv[7]) if len(sys.argv) > 7 else 100
+    clients = int(sys.argv[8]) if len(sys.argv) > 8 else 1000
+    target = int(sys.argv[9]) if len(sys.argv) > 9 else 100000
+    team_ids = [admin.call("POST", "/teams", {"name": "team %d" % n})["team_id"] for n in range(teams)]
+    ids = [admin.call("POST", "/teams/%s/clients" % team_ids[n % teams],
+                      {"client_name": "bench %d" % n, "grant_types": ["client_credentials"], "scope": "read"}
+                      )["client_id"] for n in range(clients)]
     seq, change = newest_seq(admin), 0
     while seq < target:
         for client_id in ids[: min(len(ids), target - seq)]:
@@ -95,7 +116,9 @@ def main():
             admin.call("PATCH", "/clients/" + client_id, {"client_name": "bench %d" % change})
         seq = newest_seq(admin)
         print("audit entries: %d" % seq, file=sys.stderr)
-    print("%s\t%s" % (sign_in(base, username, password), ids[0]))
+    invitation = admin.call("POST", "/teams/%s/invitations" % team_ids[0], {"role": "developer"})["invitation_token"]
+    portal = portal_sign_in(base, developer, dev_password, invitation)
+    print("%s\t%s\t%s\t%s" % (sign_in(base, username, password), ids[0], portal, team_ids[0]))
 
 
 main()

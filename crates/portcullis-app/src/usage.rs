@@ -475,11 +475,12 @@ impl App {
         range: UsageRange,
     ) -> Result<ClientUsage, AppError> {
         let range = range.bounded();
-        let monitoring = actor.require(Permission::Monitoring);
-        if monitoring.is_err() {
+        if let Err(refused) = actor.require(Permission::Monitoring) {
             // A member reads their team's clients' usage, and nothing else.
-            crate::clients::reach::reach(&mut *self.db.get()?, actor, client_id, TeamPermission::Read)
-                .map_err(|e| if matches!(e, AppError::Forbidden(_)) { monitoring.unwrap_err() } else { e })?;
+            if actor.portal_user().is_none() {
+                return Err(refused);
+            }
+            crate::clients::reach::reach(&mut *self.db.get()?, actor, client_id, TeamPermission::Read)?;
         }
         if let Err(e) = self.flush_usage(false) {
             tracing::warn!(error = %e, "usage counts could not be written before a read; it shows the last batch");
