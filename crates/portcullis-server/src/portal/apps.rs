@@ -221,3 +221,46 @@ pub async fn withdraw_scope_request(
         Err(refusal) => super::refused(&signed, signed.t.scope_request[0], refusal),
     }
 }
+
+/// A secret just regenerated, as the page lists it.
+struct Regenerated {
+    client_id: String,
+    client_name: String,
+    secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/secrets.html")]
+struct SecretsPage {
+    frame: Frame,
+    secrets: Vec<Regenerated>,
+    back: String,
+}
+
+/// `POST /portal/teams/{team_id}/regenerate` with `client_id` repeated (at
+/// most 50 of the team's apps): each loses every secret and gets one new
+/// one, all or none; the new secrets are shown once.
+pub async fn regenerate(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let ids: Vec<String> = form.all("client_id").into_iter().map(str::to_owned).collect();
+    let (actor, back) = (signed.actor(&req, &ctx), format!("/portal/teams/{}", path.into_inner()));
+    match ctx.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids))).await? {
+        Ok(regenerated) => {
+            let secrets = regenerated
+                .into_iter()
+                .map(|r| Regenerated {
+                    secret: r.secret.expose().to_owned(),
+                    client_id: r.client_id,
+                    client_name: r.client_name,
+                })
+                .collect();
+            render(StatusCode::CREATED, &SecretsPage { frame: signed.frame(), secrets, back })
+        }
+        Err(refusal) => super::refused(&signed, signed.t.regenerate[1], refusal),
+    }
+}

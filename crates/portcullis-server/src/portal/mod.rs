@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(teams::join)),
         )
         .service(web::resource("/portal/teams/{team_id}").route(web::get().to(teams::team)))
+        .service(web::resource("/portal/teams/{team_id}/regenerate").route(web::post().to(apps::regenerate)))
         .service(web::resource("/portal/teams/{team_id}/invitations").route(web::post().to(teams::invite)))
         .service(
             web::resource("/portal/teams/{team_id}/invitations/{invitation_id}/withdraw")

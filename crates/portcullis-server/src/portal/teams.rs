@@ -12,6 +12,7 @@ use crate::views::render;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use portcullis_app::audit::EntryView;
 use portcullis_app::clients::ClientQuery;
 use portcullis_app::teams::{InvitationView, MemberView, Membership, TeamAccess, TeamView};
 use portcullis_app::AppError;
@@ -20,6 +21,8 @@ use std::time::Duration;
 
 /// The most apps a team page lists.
 const LISTED: usize = 200;
+/// How many of the team's events its page lists.
+const EVENTS: i64 = 10;
 
 #[derive(Template)]
 #[template(path = "portal/home.html")]
@@ -64,6 +67,7 @@ struct TeamPage {
     invitations: Vec<(InvitationView, &'static str)>,
     roles: Vec<(&'static str, &'static str)>,
     me: String,
+    events: Vec<EntryView>,
 }
 
 /// `GET /portal/teams/{team_id}`.
@@ -86,10 +90,11 @@ pub async fn team(
             let members = app.team_members(&actor, &team_id)?;
             let owner = matches!(access, TeamAccess::Member(role) if role.grants(TeamPermission::Members));
             let invitations = if owner { app.team_invitations(&actor, &team_id)? } else { Vec::new() };
-            Ok(Ok((team, access, apps, members, invitations)))
+            let events = app.team_events(&actor, &team_id, (None, None), EVENTS)?;
+            Ok(Ok((team, access, apps, members, invitations, events)))
         })
         .await?;
-    let (team, access, apps, members, invitations) = match read {
+    let (team, access, apps, members, invitations, events) = match read {
         Ok(read) => read,
         Err(refusal) => return super::refused(&signed, signed.t.sections[0], refusal),
     };
@@ -128,6 +133,7 @@ pub async fn team(
             .collect(),
         roles: TeamRole::ALL.iter().map(|r| (r.as_str(), t.role(*r))).collect(),
         me: signed.session.user_id.clone(),
+        events,
         team,
         frame: signed.frame(),
     };

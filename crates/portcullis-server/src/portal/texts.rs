@@ -60,6 +60,8 @@ pub struct PortalTexts {
     pub copy_by_hand: &'static str,
     /// The monitoring of an app.
     pub usage: UsageTexts,
+    /// Regenerating secrets in bulk: what it does, its button, a box's label before the app's name.
+    pub regenerate: [&'static str; 3],
 }
 
 /// The words of an app's monitoring.
@@ -139,6 +141,11 @@ pub const EN: PortalTexts = PortalTexts {
         events: ["Recent events", "When", "Who", "What", "Nothing yet."],
         chart: crate::console::chart::ENGLISH,
     },
+    regenerate: [
+        "Choose apps (up to 50) to give each one new secret in place of all of its others, together.",
+        "Regenerate their secrets",
+        "Choose",
+    ],
 };
 
 /// German.
@@ -213,6 +220,11 @@ pub const DE: PortalTexts = PortalTexts {
         events: ["Letzte Ereignisse", "Wann", "Wer", "Was", "Noch nichts."],
         chart: crate::console::chart::ChartWords { peak: "Höchstwert", steps: "Schritt für Schritt", from: "Ab" },
     },
+    regenerate: [
+        "Wählen Sie Apps (bis zu 50), die gemeinsam je ein neues Secret anstelle aller bisherigen erhalten.",
+        "Ihre Secrets neu erzeugen",
+        "Auswählen",
+    ],
 };
 
 /// The portal's words for the browser making `req`.

@@ -95,6 +95,16 @@ backend_tests! {
         assert!(app_page.contains("waiting for approval") && app_page.contains("payments"), "{app_page}");
         assert!(app_page.matches("<tr>").count() >= 2, "its secret, expiring within the policy: {app_page}");
 
+        // Secrets regenerated in bulk: the old one stops, the new one works.
+        let team_page = browser.get(&format!("/portal/teams/{team}")).await.text().await.unwrap();
+        assert!(team_page.contains("client.created") && team_page.contains("Recent events"), "the team's events: {team_page}");
+        let regenerated = browser.post(&format!("/portal/teams/{team}/regenerate"), &[("csrf", &csrf), ("client_id", &client_id)]).await;
+        assert_eq!(regenerated.status(), 201);
+        let renewed = between(&regenerated.text().await.unwrap(), "id=\"secret-1\">", "<").to_owned();
+        let token_with = |secret: String| browser.app.post_form("/token", "grant_type=client_credentials").basic_auth(&client_id, Some(secret)).send();
+        assert_eq!(token_with(secret.clone()).await.unwrap().status(), 401, "the old secret is gone");
+        assert_eq!(token_with(renewed).await.unwrap().status(), 200, "the new one works");
+
         // A personal access token, shown once, introspected as the developer.
         let made = browser.post(&format!("/portal/teams/{team}/tokens"), &[("csrf", &csrf), ("name", "CI"), ("scope", "portal:read"), ("days", "7")]).await;
         assert_eq!(made.status(), 201);
