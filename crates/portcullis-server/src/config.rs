@@ -54,6 +54,9 @@ pub enum Command {
     /// Manage the initial access tokens of dynamic client registration.
     #[command(subcommand)]
     RegistrationToken(RegistrationTokenCommand),
+    /// Manage teams: their policies and invitations.
+    #[command(subcommand)]
+    Team(TeamCommand),
     /// Create the first admin client and print its credentials once.
     Bootstrap(BootstrapArgs),
     /// Work with the audit log.
@@ -131,6 +134,68 @@ pub struct TokenIssueArgs {
 pub struct TokenIdArgs {
     /// The token's id (`iat_…`).
     pub token_id: String,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `portcullis team …`
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Create a team and print it as JSON.
+    Create(TeamCreateArgs),
+    /// List the teams as JSON.
+    List(DatabaseArgs),
+    /// Replace a team's policy with the one in a JSON file.
+    SetPolicy(TeamPolicyArgs),
+    /// Invite someone to a team; prints the invitation and its one-time
+    /// token (and link, with --issuer) once, as JSON.
+    Invite(TeamInviteArgs),
+}
+
+/// Options of `portcullis team create`.
+#[derive(Debug, Args)]
+pub struct TeamCreateArgs {
+    /// Its name, unique.
+    #[arg(long)]
+    pub name: String,
+    /// Its policy, as a JSON file (clients, max_clients, second_factor_required,
+    /// approval_scopes, max_secret_lifetime_days, max_token_lifetime_days);
+    /// without one, members are bound only by what only admins set.
+    #[arg(long)]
+    pub policy_file: Option<std::path::PathBuf>,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Options of `portcullis team set-policy`.
+#[derive(Debug, Args)]
+pub struct TeamPolicyArgs {
+    /// The team's id.
+    pub team_id: String,
+    /// The policy, as a JSON file.
+    #[arg(long)]
+    pub policy_file: std::path::PathBuf,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Options of `portcullis team invite`.
+#[derive(Debug, Args)]
+pub struct TeamInviteArgs {
+    /// The team's id.
+    pub team_id: String,
+    /// The role the invitation gives: viewer, developer or owner.
+    #[arg(long, default_value = "developer")]
+    pub role: String,
+    /// How many days the link is accepted (1 to 30).
+    #[arg(long, default_value_t = 7)]
+    pub days: u64,
+    /// The server's issuer, to print the link (`<issuer>/portal/join?token=…`).
+    #[arg(long)]
+    pub issuer: Option<String>,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,

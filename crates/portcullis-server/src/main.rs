@@ -5,7 +5,7 @@ use portcullis_app::{Actor, App, AppError, Permission};
 use portcullis_core::{Password, Username};
 use portcullis_server::config::{
     AuditCommand, Cli, ClientCommand, ClientIdArgs, Command, ConfigCommand, DatabaseArgs,
-    RegistrationTokenCommand, TokenIssueArgs, UserAttributeCommand, UserCommand, UserCreateArgs,
+    RegistrationTokenCommand, TeamCommand, TokenIssueArgs, UserAttributeCommand, UserCommand, UserCreateArgs,
 };
 use portcullis_server::config_file;
 use portcullis_server::{key_encryption, telemetry, Application};
@@ -109,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::json!({ "token_id": args.token_id, "revoked": true }));
             Ok(())
         }
+        Command::Team(command) => team(command),
         Command::Audit(AuditCommand::Verify(args)) => {
             // The chain hashes what is stored: checking it needs no key.
             let verified = App::open(&args.url()?, &args.pool())?.0.verify_audit_log(&Actor::operator())?;
@@ -168,6 +169,49 @@ fn set_disabled(args: &ClientIdArgs, disabled: bool) -> anyhow::Result<()> {
         .set_client_disabled(&Actor::operator(), &args.client_id, disabled)
         .map_err(refused)?;
     println!("{}", serde_json::json!({ "client_id": args.client_id, "disabled": disabled }));
+    Ok(())
+}
+
+/// A team's policy from the JSON file `path`.
+fn policy_file(path: &std::path::Path) -> anyhow::Result<portcullis_core::team::TeamPolicy> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a team policy", path.display()))
+}
+
+/// `portcullis team …`, as the operator.
+fn team(command: TeamCommand) -> anyhow::Result<()> {
+    let operator = Actor::operator();
+    let shown = match command {
+        TeamCommand::Create(args) => {
+            let policy = args.policy_file.as_deref().map(policy_file).transpose()?.unwrap_or_default();
+            serde_json::to_value(
+                app(&args.database)?.create_team(&operator, &args.name, policy).map_err(refused)?,
+            )?
+        }
+        TeamCommand::List(args) => serde_json::json!({ "teams": app(&args)?.teams(&operator)? }),
+        TeamCommand::SetPolicy(args) => {
+            let policy = policy_file(&args.policy_file)?;
+            serde_json::to_value(
+                app(&args.database)?.set_team_policy(&operator, &args.team_id, policy).map_err(refused)?,
+            )?
+        }
+        TeamCommand::Invite(args) => {
+            let role = portcullis_core::team::TeamRole::parse(&args.role)
+                .ok_or_else(|| anyhow::anyhow!("--role is viewer, developer or owner, not {}", args.role))?;
+            let lifetime = std::time::Duration::from_secs(args.days.saturating_mul(24 * 3_600));
+            let created = app(&args.database)?.invite_to_team(&operator, &args.team_id, role, lifetime)?;
+            let mut shown = serde_json::to_value(&created.invitation)?;
+            shown["invitation_token"] = created.token.expose().into();
+            if let Some(issuer) = &args.issuer {
+                let join = portcullis_server::admin::teams::JOIN_PATH;
+                let link = format!("{}{join}?token={}", issuer.trim_end_matches('/'), created.token.expose());
+                shown["invitation_url"] = link.into();
+            }
+            shown
+        }
+    };
+    println!("{shown}");
     Ok(())
 }
 

@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(sign_in::SIGN_OUT_PATH).route(web::post().to(sign_in::sign_out)))
         .service(web::resource(sign_in::SIGNED_OUT_PATH).route(web::get().to(sign_in::signed_out)))
         .service(
-            web::resource("/portal/join")
+            web::resource(crate::admin::teams::JOIN_PATH)
                 .route(web::get().to(teams::join_form))
                 .route(web::post().to(teams::join)),
         )

@@ -730,3 +730,34 @@ async fn trace_logs_hold_no_secret() {
         assert!(!logs.contains(secret), "{what} was logged");
     }
 }
+
+#[test]
+fn teams_are_created_given_a_policy_and_invited_to_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = portcullis(dir.path()).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, r#"{"clients": {"scopes": ["orders"]}, "max_clients": 5}"#).unwrap();
+    let team = run(&["team", "create", "--name", "Shop", "--policy-file", policy.to_str().unwrap()]);
+    let team_id = team["team_id"].as_str().unwrap();
+    assert_eq!(team["policy"]["max_clients"], 5);
+    assert_eq!(run(&["team", "list"])["teams"][0]["name"], "Shop");
+    std::fs::write(&policy, r#"{"max_clients": 1000000}"#).unwrap();
+    let stderr = failure(portcullis(dir.path()).args([
+        "team",
+        "set-policy",
+        team_id,
+        "--policy-file",
+        policy.to_str().unwrap(),
+    ]));
+    assert!(stderr.contains("max_clients"), "a policy outside the bounds is refused, naming why: {stderr}");
+    let invited = run(&["team", "invite", team_id, "--role", "owner", "--issuer", "https://id.example/"]);
+    let token = invited["invitation_token"].as_str().unwrap();
+    assert_eq!(invited["invitation_url"], format!("https://id.example/portal/join?token={token}"));
+    assert_eq!(invited["role"], "owner");
+    let stderr = failure(portcullis(dir.path()).args(["team", "invite", team_id, "--role", "admin"]));
+    assert!(stderr.contains("--role"), "{stderr}");
+}
