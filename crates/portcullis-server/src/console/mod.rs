@@ -172,6 +172,42 @@ pub fn refused(title: &str, error: AppError) -> Result<actix_web::HttpResponse, 
     crate::views::message(status, title, &text)
 }
 
+/// The signed-in user of one of the server's sites (the console, the
+/// portal), as its handlers act for them and answer their refusals.
+pub trait SignedIn {
+    /// The user as the operations' actor, from `req`'s address.
+    fn actor_of(&self, req: &actix_web::HttpRequest, ctx: &context::ConsoleContext) -> portcullis_app::Actor;
+
+    /// An operation's refusal on a page titled `title`, or the pages' one
+    /// error for a failure.
+    fn refusal_page(&self, title: &str, error: AppError) -> Result<actix_web::HttpResponse, PageError>;
+}
+
+impl SignedIn for session::Signed {
+    fn actor_of(&self, req: &actix_web::HttpRequest, ctx: &context::ConsoleContext) -> portcullis_app::Actor {
+        self.actor(req, ctx)
+    }
+
+    fn refusal_page(&self, title: &str, error: AppError) -> Result<actix_web::HttpResponse, PageError> {
+        refused(title, error)
+    }
+}
+
+/// Runs the change `work` as the signed-in user, then on to `location`;
+/// or its refusal on a page titled `title`.
+pub async fn changed(
+    (req, ctx, signed): (&actix_web::HttpRequest, &context::ConsoleContext, &impl SignedIn),
+    title: &str,
+    location: &str,
+    work: impl FnOnce(&portcullis_app::App, &portcullis_app::Actor) -> Result<(), AppError> + Send + 'static,
+) -> Result<actix_web::HttpResponse, PageError> {
+    let actor = signed.actor_of(req, ctx);
+    match ctx.run(move |app| Ok(work(app, &actor))).await? {
+        Ok(()) => Ok(see_other(location)),
+        Err(error) => signed.refusal_page(title, error),
+    }
+}
+
 /// A redirect to `location` after a form was handled (POST, then GET).
 pub fn see_other(location: &str) -> actix_web::HttpResponse {
     use actix_web::http::header;

@@ -161,16 +161,12 @@ pub async fn decide(
     ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, Permission::Clients, APPROVING, form);
-    let (actor, request_id) = (signed.actor(&req, &ctx), path.into_inner());
-    let approve = form.text("decision") == "approve";
+    let (request_id, approve) = (path.into_inner(), form.text("decision") == "approve");
     let reason = Some(form.text("reason")).filter(|reason| !reason.is_empty());
-    match ctx
-        .run(move |app| Ok(app.decide_scope_request(&actor, &request_id, approve, reason.as_deref())))
-        .await?
-    {
-        Ok(_) => Ok(see_other("/console/approvals")),
-        Err(refusal) => refused(APPROVING, refusal),
-    }
+    super::changed((&req, &ctx, &signed), APPROVING, "/console/approvals", move |app, actor| {
+        app.decide_scope_request(actor, &request_id, approve, reason.as_deref()).map(drop)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -196,11 +192,14 @@ pub async fn revoke_token(
     ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, Permission::Users, WHAT, form);
-    let (actor, token_id) = (signed.actor(&req, &ctx), path.into_inner());
-    match ctx.run(move |app| Ok(app.revoke_personal_token(&actor, &token_id))).await? {
-        Ok(()) => Ok(see_other("/console/personal-tokens")),
-        Err(refusal) => refused("Personal access tokens", refusal),
-    }
+    let token_id = path.into_inner();
+    super::changed(
+        (&req, &ctx, &signed),
+        "Personal access tokens",
+        "/console/personal-tokens",
+        move |app, actor| app.revoke_personal_token(actor, &token_id),
+    )
+    .await
 }
 
 /// Mounts the pages.

@@ -199,11 +199,11 @@ pub async fn revoke_secret(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let (client_id, secret_id) = path.into_inner();
-    let (actor, client) = (signed.actor(&req, &ctx), client_id.clone());
-    match ctx.run(move |app| Ok(app.revoke_client_secret(&actor, &client, &secret_id))).await? {
-        Ok(()) => Ok(see_other(&app_path(&client_id))),
-        Err(refusal) => super::refused(&signed, signed.t.secrets[0], refusal),
-    }
+    let (title, back) = (signed.t.secrets[0], app_path(&client_id));
+    super::changed((&req, &ctx, &signed), title, &back, move |app, actor| {
+        app.revoke_client_secret(actor, &client_id, &secret_id)
+    })
+    .await
 }
 
 /// `POST /portal/apps/{client_id}/scope-request/withdraw`.
@@ -214,12 +214,12 @@ pub async fn withdraw_scope_request(
     ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
-    let (actor, client_id) = (signed.actor(&req, &ctx), path.into_inner());
-    let client = client_id.clone();
-    match ctx.run(move |app| Ok(app.withdraw_scope_request(&actor, &client))).await? {
-        Ok(_) => Ok(see_other(&app_path(&client_id))),
-        Err(refusal) => super::refused(&signed, signed.t.scope_request[0], refusal),
-    }
+    let client_id = path.into_inner();
+    let (title, back) = (signed.t.scope_request[0], app_path(&client_id));
+    super::changed((&req, &ctx, &signed), title, &back, move |app, actor| {
+        app.withdraw_scope_request(actor, &client_id).map(drop)
+    })
+    .await
 }
 
 /// A secret just regenerated, as the page lists it.

@@ -16,6 +16,7 @@ pub mod texts;
 pub mod tokens;
 pub mod usage;
 
+pub use crate::console::changed;
 use crate::pages::PageError;
 use actix_web::{web, HttpResponse};
 use portcullis_app::AppError;
@@ -72,4 +73,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/portal/apps/{client_id}/scope-request/withdraw")
                 .route(web::post().to(apps::withdraw_scope_request)),
         );
+}
+
+impl crate::console::SignedIn for session::Signed {
+    fn actor_of(
+        &self,
+        req: &actix_web::HttpRequest,
+        ctx: &crate::console::context::ConsoleContext,
+    ) -> portcullis_app::Actor {
+        self.actor(req, ctx)
+    }
+
+    fn refusal_page(&self, title: &str, error: AppError) -> Result<HttpResponse, PageError> {
+        refused(self, title, error)
+    }
 }

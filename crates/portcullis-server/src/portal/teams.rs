@@ -224,11 +224,11 @@ pub async fn withdraw_invitation(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let (team_id, invitation_id) = path.into_inner();
-    let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
-    match ctx.run(move |app| Ok(app.withdraw_team_invitation(&actor, &team, &invitation_id))).await? {
-        Ok(()) => Ok(see_other(&format!("/portal/teams/{team_id}"))),
-        Err(refusal) => super::refused(&signed, signed.t.buttons[6], refusal),
-    }
+    let back = format!("/portal/teams/{team_id}");
+    super::changed((&req, &ctx, &signed), signed.t.buttons[6], &back, move |app, actor| {
+        app.withdraw_team_invitation(actor, &team_id, &invitation_id)
+    })
+    .await
 }
 
 /// `POST /portal/teams/{team_id}/members/{user_id}` with `role`, or with

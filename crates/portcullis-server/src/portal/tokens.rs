@@ -5,7 +5,7 @@
 use super::session::{signed, Frame};
 use super::shown_once;
 use crate::console::context::ConsoleContext;
-use crate::console::{see_other, Posted};
+use crate::console::Posted;
 use crate::pages::PageError;
 use crate::views::render;
 use actix_web::http::StatusCode;
@@ -82,12 +82,12 @@ pub async fn revoke(
     ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
-    let (actor, token_id) = (signed.actor(&req, &ctx), path.into_inner());
-    let team_id = form.text("team");
-    match ctx.run(move |app| Ok(app.revoke_personal_token(&actor, &token_id))).await? {
-        Ok(()) => Ok(see_other(&format!("/portal/teams/{}/tokens", url_part(&team_id)))),
-        Err(refusal) => super::refused(&signed, signed.t.sections[3], refusal),
-    }
+    let (token_id, back) =
+        (path.into_inner(), format!("/portal/teams/{}/tokens", url_part(&form.text("team"))));
+    super::changed((&req, &ctx, &signed), signed.t.sections[3], &back, move |app, actor| {
+        app.revoke_personal_token(actor, &token_id)
+    })
+    .await
 }
 
 /// `text` as one path segment.

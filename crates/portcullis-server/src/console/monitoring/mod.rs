@@ -154,11 +154,7 @@ async fn changed(
     title: &str,
     work: impl FnOnce(&portcullis_app::App, &portcullis_app::Actor) -> Result<(), AppError> + Send + 'static,
 ) -> Result<HttpResponse, PageError> {
-    let actor = signed.actor(req, ctx);
-    match ctx.run(move |app| Ok(work(app, &actor))).await? {
-        Ok(()) => Ok(super::see_other("/console/monitoring")),
-        Err(error) => refused(title, error),
-    }
+    super::changed((req, ctx, signed), title, "/console/monitoring", work).await
 }
 
 /// `POST /console/monitoring/remediations/{remediation_id}/undo`: undoes
