@@ -88,6 +88,8 @@ pub enum Actor {
         team_id: String,
         /// The team permissions its scope names.
         permissions: Vec<portcullis_core::team::TeamPermission>,
+        /// Whether it was made from a sign-in that gave a second factor.
+        second_factor: bool,
         /// Where the request came from.
         address: Option<IpAddr>,
     },

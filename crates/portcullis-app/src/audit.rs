@@ -288,17 +288,13 @@ impl App {
     /// Reads a page of the audit log.
     pub fn audit_entries(&self, actor: &Actor, query: Query) -> Result<Page, AppError> {
         self.read(actor, Permission::Audit, |conn| {
-            let targets = match &query.team {
-                Some(team_id) => team_targets(conn, team_id)?,
-                None => Vec::new(),
-            };
             let filter = Filter {
                 from: query.from,
                 to: query.to,
                 actor: query.actor,
                 action: query.action,
                 target: query.target,
-                targets,
+                team: query.team,
                 outcome: query.outcome,
                 newest_first: query.newest_first,
             };
@@ -314,30 +310,48 @@ impl App {
         })
     }
 
-    /// The newest `limit` entries about team `team_id` and its clients (or
-    /// only its client `client_id`), of `action` if given: what its members
-    /// may read of the log.
+    /// The newest entries about team `team_id` and its clients (or only its
+    /// client `client_id`) that `query` asks for: what its members may read
+    /// of the log. Only what was done and what failed (a refusal's reason may
+    /// name what the team may not see), each as a [`TeamEventView`].
     pub fn team_events(
         &self,
         actor: &Actor,
         team_id: &str,
-        (client_id, action): (Option<&str>, Option<&str>),
-        limit: i64,
-    ) -> Result<Vec<EntryView>, AppError> {
+        query: &TeamEventsQuery<'_>,
+    ) -> Result<Vec<TeamEventView>, AppError> {
         let conn = &mut *self.db.get()?;
         let (team, _) =
             crate::teams::reach(conn, actor, team_id, Some(portcullis_core::team::TeamPermission::Read))?;
-        let mut targets = team_targets(conn, &team.team_id)?;
-        if let Some(client_id) = client_id {
-            if !targets.iter().any(|target| target == client_id) {
-                return Err(AppError::NotFound(format!("there is no client {client_id}")));
+        let (target, team) = match query.client_id {
+            Some(client_id) => {
+                let ours = portcullis_store::clients::find(conn, client_id)?
+                    .is_some_and(|client| client.team_id.as_deref() == Some(team.team_id.as_str()));
+                if !ours {
+                    return Err(AppError::NotFound(format!("there is no client {client_id}")));
+                }
+                (Some(client_id.to_owned()), None)
             }
-            targets = vec![client_id.to_owned()];
-        }
-        let filter =
-            Filter { action: action.map(str::to_owned), targets, newest_first: true, ..Filter::default() };
-        let entries = audit::entries(conn, &filter, 0, limit.clamp(1, 200))?;
-        Ok(entries.into_iter().map(|entry| self.sealing.view(entry)).collect())
+            None => (None, Some(team.team_id)),
+        };
+        let filter = Filter {
+            from: query.from,
+            action: query.action.map(str::to_owned),
+            target,
+            team,
+            newest_first: true,
+            ..Filter::default()
+        };
+        let entries = audit::entries(conn, &filter, 0, query.limit.clamp(1, 200) * 2)?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| self.sealing.view(entry))
+            .filter(|entry| {
+                entry.outcome != "refused" && TEAM_ACTIONS.iter().any(|p| entry.action.starts_with(p))
+            })
+            .take(query.limit.clamp(1, 200) as usize)
+            .map(TeamEventView::of)
+            .collect())
     }
 
     /// The last verification of the chain: whether it was intact, when, and
@@ -428,8 +442,78 @@ fn record_verification(
     Ok(server_settings::put(conn, LAST_VERIFIED, &text, at)?)
 }
 
-/// The targets of team `team_id`'s entries: the team and its clients.
-fn team_targets(conn: &mut portcullis_store::DbConnection, team_id: &str) -> Result<Vec<String>, AppError> {
-    let clients = portcullis_store::clients::ids_in_team(conn, team_id)?;
-    Ok(std::iter::once(team_id.to_owned()).chain(clients).collect())
+/// What a team's events are read for: of one client, one action, since when, how many.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TeamEventsQuery<'a> {
+    /// Only this client's (one of the team's).
+    pub client_id: Option<&'a str>,
+    /// Only this action.
+    pub action: Option<&'a str>,
+    /// Only from this time on.
+    pub from: Option<DateTime<Utc>>,
+    /// At most this many (1 to 200).
+    pub limit: i64,
+}
+
+/// The actions a team's members read of its entries.
+const TEAM_ACTIONS: [&str; 3] = ["client.", "team.", "auth.client_failed"];
+
+/// The details a team's members read: what the event did, never where
+/// from, which session, or an admin's reason.
+const TEAM_DETAILS: [&str; 16] = [
+    "client_name",
+    "version",
+    "summary",
+    "restored",
+    "secret_id",
+    "expires_at",
+    "scope",
+    "request_id",
+    "team_id",
+    "user_id",
+    "role",
+    "name",
+    "count",
+    "reasons",
+    "first_at",
+    "last_at",
+];
+
+/// An entry as a team's members read it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TeamEventView {
+    /// Its position in the chain.
+    pub seq: i64,
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// The fields a member may read.
+    pub details: Value,
+}
+
+impl TeamEventView {
+    fn of(entry: EntryView) -> Self {
+        let details = match entry.details {
+            Value::Object(fields) => Value::Object(
+                fields.into_iter().filter(|(name, _)| TEAM_DETAILS.contains(&name.as_str())).collect(),
+            ),
+            _ => Value::Null,
+        };
+        Self {
+            seq: entry.seq,
+            at: entry.at,
+            actor: entry.actor,
+            action: entry.action,
+            target: entry.target,
+            outcome: entry.outcome,
+            details,
+        }
+    }
 }

@@ -99,6 +99,8 @@ pub struct PersonalTokenUse {
     pub issued_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// Whether it was made from a sign-in that gave a second factor.
+    pub second_factor: bool,
 }
 
 impl PersonalTokenUse {
@@ -109,6 +111,7 @@ impl PersonalTokenUse {
             token_id: self.token.token_id.clone(),
             team_id: self.token.team_id.clone(),
             permissions: TeamPermission::ALL.into_iter().filter(|p| self.scope.contains(p.scope())).collect(),
+            second_factor: self.second_factor,
             address,
         }
     }
@@ -192,6 +195,14 @@ impl App {
                 let token_id = format!("pat_{}", uuid::Uuid::new_v4().simple());
                 let expires_at = tx.now + TimeDelta::days(i64::from(days));
                 let scope = scope.to_string();
+                // What the session's sign-in gave, the token keeps: a team
+                // that requires a second factor takes only tokens made after one.
+                let second_factor = match actor {
+                    Actor::PortalUser { session, .. } => {
+                        portcullis_store::console_sessions::gave_second_factor(tx.conn, session, tx.now)?
+                    }
+                    _ => false,
+                };
                 stored::insert(
                     tx.conn,
                     &NewToken {
@@ -203,6 +214,7 @@ impl App {
                         scope: &scope,
                         created_at: tx.now,
                         expires_at,
+                        second_factor,
                     },
                 )?;
                 tx.emit(Event::PersonalTokenCreated {
@@ -316,7 +328,14 @@ impl App {
             stored::record_use(conn, &record.token_id, now)?;
             record.last_used_at = Some(now);
         }
-        let (issued_at, expires_at) = (record.created_at, record.expires_at);
-        Ok(Some(PersonalTokenUse { token: token_view(record, now), scope, issued_at, expires_at }))
+        let (issued_at, expires_at, second_factor) =
+            (record.created_at, record.expires_at, record.second_factor);
+        Ok(Some(PersonalTokenUse {
+            token: token_view(record, now),
+            scope,
+            issued_at,
+            expires_at,
+            second_factor,
+        }))
     }
 }

@@ -9,11 +9,11 @@
 
 use crate::transaction::{Attempt, Tx};
 use crate::{secrets, time, Actor, App, AppError, Event, Permission};
-use chrono::TimeDelta;
+use chrono::{TimeDelta, Utc};
 use portcullis_core::team::{self, TeamPermission, TeamPolicy, TeamRole};
 use portcullis_core::ShownOnce;
 use portcullis_store::teams::{self, InvitationRecord, MemberRecord, TeamRecord};
-use portcullis_store::{console_sessions, totp, DbConnection, StoreError};
+use portcullis_store::{console_sessions, DbConnection, StoreError};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -170,10 +170,13 @@ pub(crate) fn reach(
     let role = teams::role_of(conn, team_id, user_id)?.ok_or_else(|| no_team(team_id))?;
     let Some(needed) = needed else { return Ok((team, TeamAccess::Member(role))) };
     if team.policy.second_factor_required {
-        // A session, from a sign-in that gave one; a token, of a user who has one.
+        // A session, or a token made in one, from a sign-in that gave one.
         let given = match actor {
-            Actor::PortalUser { session, .. } => console_sessions::gave_second_factor(conn, session)?,
-            _ => has_second_factor(conn, user_id)?,
+            Actor::PortalUser { session, .. } => {
+                console_sessions::gave_second_factor(conn, session, Utc::now())?
+            }
+            Actor::PersonalToken { second_factor, .. } => *second_factor,
+            _ => false,
         };
         if !given {
             return Err(AppError::Beyond(
@@ -188,17 +191,23 @@ pub(crate) fn reach(
     Ok((team, TeamAccess::Member(role)))
 }
 
-/// Whether `user_id` has a confirmed second factor.
-fn has_second_factor(conn: &mut DbConnection, user_id: &str) -> Result<bool, AppError> {
-    Ok(totp::find(conn, user_id)?.is_some_and(|record| record.confirmed_at.is_some()))
-}
-
 /// Withdraws the open invitations and revokes the initial access tokens of
 /// team `team_id` that `user_id` made as its owner, in `tx`.
 fn forget_owner(tx: &mut Tx<'_>, team_id: &str, user_id: &str) -> Result<(), AppError> {
     let name = crate::actor::user_name(user_id);
     teams::withdraw_invitations_by(tx.conn, team_id, &name)?;
     portcullis_store::registrations::revoke_issued_by(tx.conn, team_id, &name, tx.now)?;
+    Ok(())
+}
+
+/// Withdraws the invitations and revokes the team registration tokens that
+/// `user_id` made in every team they own, in `tx` (they were disabled).
+pub(crate) fn forget_as_owner(tx: &mut Tx<'_>, user_id: &str) -> Result<(), AppError> {
+    for (team, role) in teams::teams_of(tx.conn, user_id)? {
+        if role == TeamRole::Owner {
+            forget_owner(tx, &team.team_id, user_id)?;
+        }
+    }
     Ok(())
 }
 
@@ -391,13 +400,14 @@ impl App {
         )
     }
 
-    /// The team, role and inviter of the open invitation whose link carries
-    /// `token`, for a signed-in portal user to decide on; nothing is accepted.
+    /// The team, role and inviter (a member's username; `None` for an
+    /// admin) of the open invitation whose link carries `token`, for a
+    /// signed-in portal user to decide on; nothing is accepted.
     pub fn invitation_preview(
         &self,
         actor: &Actor,
         token: &str,
-    ) -> Result<(String, TeamRole, String), AppError> {
+    ) -> Result<(String, TeamRole, Option<String>), AppError> {
         if !matches!(actor, Actor::PortalUser { .. }) {
             return Err(AppError::Invalid(
                 "only a user signed in to the portal looks at an invitation".into(),
@@ -408,12 +418,14 @@ impl App {
         let invitation =
             teams::open_invitation(conn, &secrets::hash(token), self.clock.now())?.ok_or_else(refused)?;
         let team = teams::find(conn, &invitation.team_id)?.ok_or_else(refused)?;
-        let inviter = match invitation.created_by.strip_prefix("user:") {
-            Some(user_id) => portcullis_store::users::find(conn, user_id)?
-                .map_or(invitation.created_by.clone(), |u| u.username),
-            None => "an admin".to_owned(),
+        // A member's invitation names its member; any other, an admin.
+        let member = match invitation.created_by.strip_prefix("user:") {
+            Some(user_id) if teams::role_of(conn, &team.team_id, user_id)?.is_some() => {
+                portcullis_store::users::find(conn, user_id)?.map(|user| user.username)
+            }
+            _ => None,
         };
-        Ok((team.name, invitation.role, inviter))
+        Ok((team.name, invitation.role, member))
     }
 
     /// Accepts the invitation whose link carries `token`, for the portal user

@@ -256,6 +256,8 @@ impl App {
             if disabled {
                 sessions::end_user_sessions(tx.conn, user_id, tx.now)?;
                 portcullis_store::console_sessions::end_user_sessions(tx.conn, user_id, tx.now)?;
+                // Nobody joins a team, nor registers into it, by what they made as its owner.
+                crate::teams::forget_as_owner(tx, user_id)?;
                 // Codes issued for the user and not yet redeemed give no tokens now.
                 portcullis_store::codes::withdraw_user_codes(tx.conn, user_id)?;
                 let until = tx.now + TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);

@@ -105,7 +105,7 @@ backend_tests! {
         join(&app, &olga, &vic, team, TeamRole::Viewer);
         assert!(app.invitation_preview(&vic, late.token.expose()).is_err(), "an expired link shows nothing");
         let again = app.invite_to_team(&olga, team, TeamRole::Owner, WEEK).unwrap();
-        assert_eq!(app.invitation_preview(&vic, again.token.expose()).unwrap(), ("Payments".into(), TeamRole::Owner, "olga".into()),
+        assert_eq!(app.invitation_preview(&vic, again.token.expose()).unwrap(), ("Payments".into(), TeamRole::Owner, Some("olga".into())),
                    "which team, role and inviter, before accepting");
         assert!(matches!(app.accept_team_invitation(&vic, again.token.expose()), Err(AppError::Conflict(_))),
                 "a member joins once, and the invitation stays open");
@@ -177,9 +177,22 @@ backend_tests! {
         assert!(matches!(app.create_team(&admin, " ", TeamPolicy::default()), Err(AppError::InvalidMetadata { .. })));
         let team = app.create_team(&admin, "Ledger", TeamPolicy::default()).unwrap().team_id;
         join(&app, &admin, &olga, &team, TeamRole::Owner);
+        let before = app.create_personal_token(&olga, &team, "CI", "portal:read", 7).unwrap();
         let strict = TeamPolicy { second_factor_required: true, max_clients: Some(5), ..TeamPolicy::default() };
         assert_eq!(app.set_team_policy(&admin, &team, strict).unwrap().policy.max_clients, Some(5));
         assert!(matches!(app.team(&olga, &team), Err(AppError::Beyond(_))), "no second factor, no team");
+        let by_token = app.use_personal_token(before.value.expose()).unwrap().unwrap().actor(None);
+        assert!(matches!(app.team(&by_token, &team), Err(AppError::Beyond(_))),
+                "nor by a token made without one");
+
+        // A disabled owner's open invitations go with them.
+        let invited = app.invite_to_team(&olga, &team, TeamRole::Viewer, WEEK);
+        assert!(invited.is_err(), "refused already: no second factor");
+        app.set_team_policy(&admin, &team, TeamPolicy::default()).unwrap();
+        let invited = app.invite_to_team(&olga, &team, TeamRole::Viewer, WEEK).unwrap();
+        app.set_user_disabled(&admin, id(&olga), true).unwrap();
+        let newcomer = user(&app, "nina");
+        assert!(app.accept_team_invitation(&newcomer, invited.token.expose()).is_err(), "withdrawn when disabled");
         assert!(matches!(app.set_team_policy(&admin, "nothing", TeamPolicy::default()), Err(AppError::NotFound(_))));
         assert_eq!(app.teams(&admin).unwrap().len(), 1);
     }
@@ -277,6 +290,12 @@ backend_tests! {
         let request = asked.scope_request.expect("the scope waits");
         assert_eq!((request.scope.as_str(), request.state), ("payments", "pending"));
         assert_eq!(last(&app, "client.scope_requested").details["scope"], "payments");
+        let events = app.team_events(&vic, &team, &portcullis_app::audit::TeamEventsQuery { limit: 20, ..Default::default() }).unwrap();
+        let requested = events.iter().find(|e| e.action == "client.scope_requested").expect("members read their team's events");
+        assert!(requested.details.get("session").is_none() && requested.details.get("via").is_none(),
+                "without sessions or where from: {:?}", requested.details);
+        assert!(matches!(app.team_events(&bob, &team, &portcullis_app::audit::TeamEventsQuery { limit: 5, ..Default::default() }),
+                         Err(AppError::NotFound(_))), "another team's member reads nothing");
         assert_eq!(app.client(&vic, &client).unwrap().scope_request.unwrap().request_id, request.request_id, "members see it");
         assert!(matches!(app.pending_scope_requests(&dev), Err(AppError::Forbidden(_))));
         assert!(matches!(app.decide_scope_request(&dev, &request.request_id, true, None), Err(AppError::Forbidden(_))),

@@ -153,8 +153,8 @@ pub struct Filter {
     pub action: Option<String>,
     /// This target only.
     pub target: Option<String>,
-    /// Any of these targets only, when there are any (a team and its clients).
-    pub targets: Vec<String>,
+    /// About this team only: the team itself and its clients (deleted ones too).
+    pub team: Option<String>,
     /// This outcome only (`success`, `refused`, `failure`).
     pub outcome: Option<String>,
     /// Newest first: the position then bounds from above.
@@ -229,7 +229,14 @@ pub fn entries(
         query = query.filter(audit_log::actor.eq(actor.clone()));
     }
     if let Some(action) = &filter.action {
-        query = query.filter(audit_log::action.eq(action.clone()));
+        // With a target, its index is the narrow one: the action is checked
+        // row by row (an expression), or a flood of one action elsewhere
+        // would be walked to find a few of the target's.
+        query = if filter.target.is_some() || filter.team.is_some() {
+            query.filter(audit_log::action.concat("").eq(action.clone()))
+        } else {
+            query.filter(audit_log::action.eq(action.clone()))
+        };
     }
     if let Some(outcome) = &filter.outcome {
         // Three outcomes make a poor index beside an action's, an actor's or
@@ -238,7 +245,7 @@ pub fn entries(
         let narrower = filter.action.is_some()
             || filter.actor.is_some()
             || filter.target.is_some()
-            || !filter.targets.is_empty();
+            || filter.team.is_some();
         query = if narrower {
             query.filter(audit_log::outcome.concat("").eq(outcome.clone()))
         } else {
@@ -248,8 +255,11 @@ pub fn entries(
     if let Some(target) = &filter.target {
         query = query.filter(audit_log::target.eq(target.clone()));
     }
-    if !filter.targets.is_empty() {
-        query = query.filter(audit_log::target.eq_any(filter.targets.clone()));
+    if let Some(team) = &filter.team {
+        let clients = crate::schema::clients::table
+            .filter(crate::schema::clients::team_id.eq(team.clone()))
+            .select(crate::schema::clients::client_id);
+        query = query.filter(audit_log::target.eq(team.clone()).or(audit_log::target.eq_any(clients)));
     }
     Ok(query.limit(limit).select(Entry::as_select()).load(conn)?)
 }

@@ -495,16 +495,6 @@ pub fn in_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<ClientRecor
     load(conn, Which::Team(team_id))
 }
 
-/// The ids of team `team_id`'s clients.
-pub fn ids_in_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<String>, StoreError> {
-    Ok(clients::table
-        .filter(clients::team_id.eq(team_id))
-        .filter(clients::deleted_at.is_null())
-        .select(clients::client_id)
-        .order(clients::client_id.asc())
-        .load(conn)?)
-}
-
 /// How many clients team `team_id` has.
 pub fn count_in_team(conn: &mut DbConnection, team_id: &str) -> Result<i64, StoreError> {
     Ok(clients::table

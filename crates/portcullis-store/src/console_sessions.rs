@@ -68,12 +68,18 @@ pub fn live(
         .optional()?)
 }
 
-/// Whether the live session `session_id` was opened by a sign-in that gave
-/// a second factor.
-pub fn gave_second_factor(conn: &mut DbConnection, session_id: &str) -> Result<bool, StoreError> {
+/// Whether the portal session `session_id`, live at `now`, was opened by a
+/// sign-in that gave a second factor.
+pub fn gave_second_factor(
+    conn: &mut DbConnection,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let given = console_sessions::table
         .filter(console_sessions::session_id.eq(session_id))
+        .filter(console_sessions::kind.eq(KIND_PORTAL))
         .filter(console_sessions::ended_at.is_null())
+        .filter(console_sessions::expires_at.gt(now.naive_utc()))
         .filter(console_sessions::second_factor.eq(true));
     Ok(diesel::select(diesel::dsl::exists(given)).get_result(conn)?)
 }

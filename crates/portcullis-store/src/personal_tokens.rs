@@ -33,6 +33,8 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who revoked it.
     pub revoked_by: Option<String>,
+    /// Whether the sign-in it was made from gave a second factor.
+    pub second_factor: bool,
 }
 
 /// What making a token writes.
@@ -53,6 +55,8 @@ pub struct NewToken<'a> {
     pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// Whether the sign-in it is made from gave a second factor.
+    pub second_factor: bool,
 }
 
 type Row = (
@@ -67,11 +71,24 @@ type Row = (
     Option<NaiveDateTime>,
     Option<NaiveDateTime>,
     Option<String>,
+    bool,
 );
 
 fn record(row: Row) -> TokenRecord {
-    let (token_id, user_id, username, team_id, name, scope, created, expires, used, revoked, revoked_by) =
-        row;
+    let (
+        token_id,
+        user_id,
+        username,
+        team_id,
+        name,
+        scope,
+        created,
+        expires,
+        used,
+        revoked,
+        revoked_by,
+        second_factor,
+    ) = row;
     TokenRecord {
         token_id,
         user_id,
@@ -84,6 +101,7 @@ fn record(row: Row) -> TokenRecord {
         last_used_at: used.map(|t| t.and_utc()),
         revoked_at: revoked.map(|t| t.and_utc()),
         revoked_by,
+        second_factor,
     }
 }
 
@@ -113,6 +131,7 @@ macro_rules! load {
                 tokens::last_used_at,
                 tokens::revoked_at,
                 tokens::revoked_by,
+                tokens::second_factor,
             ))
             .load($conn)?;
         rows.into_iter().map(record).collect::<Vec<TokenRecord>>()
@@ -131,6 +150,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewToken<'_>) -> Result<(), StoreEr
             tokens::scope.eq(new.scope),
             tokens::created_at.eq(new.created_at.naive_utc()),
             tokens::expires_at.eq(new.expires_at.naive_utc()),
+            tokens::second_factor.eq(new.second_factor),
         ))
         .execute(conn)?;
     Ok(())

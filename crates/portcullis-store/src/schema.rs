@@ -498,6 +498,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         revoked_by -> Nullable<Text>,
+        second_factor -> Bool,
     }
 }
 
@@ -509,3 +510,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     personal_access_tokens
 );
+diesel::allow_tables_to_appear_in_same_query!(audit_log, clients);

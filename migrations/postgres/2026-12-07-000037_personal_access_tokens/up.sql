@@ -1,6 +1,7 @@
 -- Personal access tokens: a user's credential for one team, named, scoped
 -- (portal permissions up to their role, API scopes up to the team's
--- policy), expiring; kept as the SHA-256 of the token, shown once.
+-- policy), expiring; kept as the SHA-256 of the token, shown once; made
+-- from a sign-in that gave a second factor, or not.
 CREATE TABLE personal_access_tokens (
     token_id     TEXT PRIMARY KEY,
     token_hash   BYTEA NOT NULL UNIQUE,
@@ -12,7 +13,8 @@ CREATE TABLE personal_access_tokens (
     expires_at   TIMESTAMP NOT NULL,
     last_used_at TIMESTAMP,
     revoked_at   TIMESTAMP,
-    revoked_by   TEXT
+    revoked_by   TEXT,
+    second_factor BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX personal_access_tokens_by_user ON personal_access_tokens (user_id);
 CREATE INDEX personal_access_tokens_by_team ON personal_access_tokens (team_id);

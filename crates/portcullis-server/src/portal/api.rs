@@ -110,7 +110,13 @@ pub async fn team_events(
     let (client_id, action) =
         (query.get("client_id").map(str::to_owned), query.get("action").map(str::to_owned));
     let events = operation(&app, move |app| {
-        app.team_events(&actor, &path, (client_id.as_deref(), action.as_deref()), limit)
+        let query = portcullis_app::audit::TeamEventsQuery {
+            client_id: client_id.as_deref(),
+            action: action.as_deref(),
+            from: None,
+            limit,
+        };
+        app.team_events(&actor, &path, &query)
     })
     .await?;
     Ok(json_ok(serde_json::json!({ "events": events })))

@@ -12,7 +12,7 @@ use crate::views::render;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use portcullis_app::audit::EntryView;
+use portcullis_app::audit::{TeamEventView, TeamEventsQuery};
 use portcullis_app::clients::ClientQuery;
 use portcullis_app::teams::{InvitationView, MemberView, Membership, TeamAccess, TeamView};
 use portcullis_app::AppError;
@@ -67,7 +67,7 @@ struct TeamPage {
     invitations: Vec<(InvitationView, &'static str)>,
     roles: Vec<(&'static str, &'static str)>,
     me: String,
-    events: Vec<EntryView>,
+    events: Vec<TeamEventView>,
 }
 
 /// `GET /portal/teams/{team_id}`.
@@ -90,7 +90,11 @@ pub async fn team(
             let members = app.team_members(&actor, &team_id)?;
             let owner = matches!(access, TeamAccess::Member(role) if role.grants(TeamPermission::Members));
             let invitations = if owner { app.team_invitations(&actor, &team_id)? } else { Vec::new() };
-            let events = app.team_events(&actor, &team_id, (None, None), EVENTS)?;
+            let events = app.team_events(
+                &actor,
+                &team_id,
+                &TeamEventsQuery { limit: EVENTS, ..TeamEventsQuery::default() },
+            )?;
             Ok(Ok((team, access, apps, members, invitations, events)))
         })
         .await?;
@@ -159,6 +163,7 @@ pub async fn join_form(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Resu
     match ctx.run(move |app| Ok(app.invitation_preview(&actor, &presented))).await? {
         Ok((team, role, inviter)) => {
             let role = signed.t.role(role);
+            let inviter = inviter.unwrap_or_else(|| signed.t.an_admin.to_owned());
             render(StatusCode::OK, &JoinPage { frame: signed.frame(), token, team, role, inviter })
         }
         Err(refusal) => super::refused(&signed, signed.t.join.0, refusal),

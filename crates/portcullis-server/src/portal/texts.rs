@@ -34,6 +34,8 @@ pub struct PortalTexts {
     pub join: (&'static str, &'static str),
     /// What an invitation says: the team, the role, who invited.
     pub join_facts: [&'static str; 3],
+    /// An inviter who is an admin rather than a member.
+    pub an_admin: &'static str,
     /// Something shown this once: title, warning, copy button, copied.
     pub shown_once: [&'static str; 4],
     /// An app's page: secrets, no secret (it authenticates otherwise), expires in days, never.
@@ -70,7 +72,7 @@ pub struct UsageTexts {
     pub title: &'static str,
     /// The ranges' label.
     pub range: &'static str,
-    /// Tiles and charts: requests, tokens issued, errors, latency p95, failed authentications, error rate.
+    /// Tiles and charts: requests, tokens issued, errors, latency p95, answers 401/403, error rate.
     pub figures: [&'static str; 6],
     /// Failed authentications with reasons: heading, reason, count, last.
     pub failures: [&'static str; 4],
@@ -107,6 +109,7 @@ pub const EN: PortalTexts = PortalTexts {
     ],
     join: ("Join a team", "You were invited to join this team. Join it?"),
     join_facts: ["Team", "Role", "Invited by"],
+    an_admin: "an admin",
     shown_once: [
         "Copy it now",
         "This is shown once, now. Store it where it belongs; nobody can show it to you again.",
@@ -136,7 +139,7 @@ pub const EN: PortalTexts = PortalTexts {
     usage: UsageTexts {
         title: "Monitoring",
         range: "Range",
-        figures: ["Requests", "Tokens issued", "Errors", "Latency p95", "Failed authentications", "Error rate"],
+        figures: ["Requests", "Tokens issued", "Errors", "Latency p95", "Answered 401 or 403", "Error rate"],
         failures: ["Failed authentications, by reason", "Reason", "Count", "Last"],
         events: ["Recent events", "When", "Who", "What", "Nothing yet."],
         chart: crate::console::chart::ENGLISH,
@@ -178,6 +181,7 @@ pub const DE: PortalTexts = PortalTexts {
     ],
     join: ("Einem Team beitreten", "Sie wurden in dieses Team eingeladen. Beitreten?"),
     join_facts: ["Team", "Rolle", "Eingeladen von"],
+    an_admin: "ein Admin",
     shown_once: [
         "Jetzt kopieren",
         "Dies wird nur jetzt, einmal, angezeigt. Bewahren Sie es dort auf, wo es hingehört; niemand kann es Ihnen erneut zeigen.",
@@ -215,7 +219,7 @@ pub const DE: PortalTexts = PortalTexts {
     usage: UsageTexts {
         title: "Überwachung",
         range: "Zeitraum",
-        figures: ["Anfragen", "Ausgestellte Token", "Fehler", "Latenz p95", "Fehlgeschlagene Anmeldungen", "Fehlerquote"],
+        figures: ["Anfragen", "Ausgestellte Token", "Fehler", "Latenz p95", "Mit 401 oder 403 beantwortet", "Fehlerquote"],
         failures: ["Fehlgeschlagene Anmeldungen, nach Grund", "Grund", "Anzahl", "Zuletzt"],
         events: ["Letzte Ereignisse", "Wann", "Wer", "Was", "Noch nichts."],
         chart: crate::console::chart::ChartWords { peak: "Höchstwert", steps: "Schritt für Schritt", from: "Ab" },

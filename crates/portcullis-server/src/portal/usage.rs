@@ -13,13 +13,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::TimeDelta;
-use portcullis_app::audit::EntryView;
+use portcullis_app::audit::{TeamEventView, TeamEventsQuery};
 use portcullis_app::usage::UsageRange;
 
 /// The ranges offered: a name, its span in hours and its step in seconds.
 const RANGES: [(&str, i64, i64); 3] = [("1h", 1, 60), ("24h", 24, 3600), ("7d", 168, 6 * 3600)];
 /// How many events the page lists.
 const EVENTS: i64 = 20;
+/// How many summaries of failed authentications (one per address and
+/// window) the reasons are counted from, newest first.
+const FAILURE_WINDOWS: i64 = 200;
 
 /// A failure reason and how often it happened in the events listed.
 struct Reason {
@@ -39,7 +42,7 @@ struct UsagePage {
     figures: [String; 4],
     charts: Vec<Chart>,
     reasons: Vec<Reason>,
-    events: Vec<EntryView>,
+    events: Vec<TeamEventView>,
 }
 
 /// `GET /portal/apps/{client_id}/usage?range=1h|24h|7d`.
@@ -59,9 +62,17 @@ pub async fn show(
                 let range = UsageRange::new(None, None, Some(step), TimeDelta::hours(hours), app.now())?;
                 let usage = app.client_usage(&actor, &id, range)?;
                 let team_id = app.client(&actor, &id)?.team_id.unwrap_or_default();
-                let events = app.team_events(&actor, &team_id, (Some(&id), None), EVENTS)?;
-                let failures =
-                    app.team_events(&actor, &team_id, (Some(&id), Some("auth.client_failed")), EVENTS)?;
+                let query =
+                    TeamEventsQuery { client_id: Some(&id), limit: EVENTS, ..TeamEventsQuery::default() };
+                let events = app.team_events(&actor, &team_id, &query)?;
+                // The failures of the range shown, summarised a window at a time.
+                let failed = TeamEventsQuery {
+                    action: Some("auth.client_failed"),
+                    from: Some(range.from),
+                    limit: FAILURE_WINDOWS,
+                    ..query
+                };
+                let failures = app.team_events(&actor, &team_id, &failed)?;
                 Ok::<_, portcullis_app::AppError>((usage, events, failures))
             })())
         })
