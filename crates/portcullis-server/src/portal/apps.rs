@@ -112,7 +112,7 @@ pub async fn create(
 
 /// Where an app's page is.
 pub fn app_path(client_id: &str) -> String {
-    format!("/portal/apps/{}", url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect::<String>())
+    format!("/portal/apps/{}", crate::console::clients::urlencoding(client_id))
 }
 
 #[derive(Template)]

@@ -4,6 +4,7 @@
 
 use super::session::{signed, Frame};
 use super::shown_once;
+use crate::console::clients::urlencoding;
 use crate::console::context::ConsoleContext;
 use crate::console::Posted;
 use crate::pages::PageError;
@@ -83,14 +84,9 @@ pub async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let (token_id, back) =
-        (path.into_inner(), format!("/portal/teams/{}/tokens", url_part(&form.text("team"))));
+        (path.into_inner(), format!("/portal/teams/{}/tokens", urlencoding(&form.text("team"))));
     super::changed((&req, &ctx, &signed), signed.t.sections[3], &back, move |app, actor| {
         app.revoke_personal_token(actor, &token_id)
     })
     .await
-}
-
-/// `text` as one path segment.
-fn url_part(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
