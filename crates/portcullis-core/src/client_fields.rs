@@ -344,7 +344,7 @@ pub const CLIENT_FIELDS: &[ClientField] = &[
         Shape::UpToSeconds(MAX_REFRESH_TOKEN_REUSE_INTERVAL),
         Tokens,
         "Refresh reuse interval (s)",
-        "Rotation is always on; a rotated token may be presented again for this long (0–60).",
+        "With rotation on, a rotated token may be presented again for this long (0–60).",
     ),
     field(
         "resources",

@@ -22,6 +22,16 @@ use portcullis_store::clients::{self as stored, ClientRecord, VersionRecord};
 use portcullis_store::DbConnection;
 use serde::Serialize;
 
+/// A change of a client as saving it would write it ([`App::check_client_change`]).
+#[derive(Debug)]
+pub struct CheckedChange {
+    /// The configuration written.
+    pub metadata: ClientMetadata,
+    /// The scopes left out, to wait for an admin's approval (a team
+    /// member's change adding scopes its team's policy holds back).
+    pub waiting: Vec<String>,
+}
+
 /// A secret as views show it: never its value or hash.
 #[derive(Clone, Debug, Serialize)]
 pub struct SecretView {
@@ -242,24 +252,39 @@ impl App {
         Ok(ClientPage { clients, next_cursor: next_cursor.flatten() })
     }
 
-    /// `draft` checked as creating (or updating `client_id`) would check
-    /// it, without writing anything: for reviewing or trying a draft. The
-    /// one check it leaves to the change is that an admin client stays.
-    pub fn check_client_draft(
-        &self,
-        actor: &Actor,
-        client_id: Option<&str>,
-        draft: ClientDraft,
-    ) -> Result<ClientMetadata, AppError> {
+    /// `draft` checked as creating a client would check it, without
+    /// writing anything: for trying a draft.
+    pub fn check_client_draft(&self, actor: &Actor, draft: ClientDraft) -> Result<ClientMetadata, AppError> {
         actor.require(Permission::Clients)?;
-        if let Some(client_id) = client_id {
-            crate::console::ensure_not_reserved(actor, client_id)?;
-        }
         let draft = draft.read()?;
         check(&draft)?;
         self.scopes.check(&draft)?;
         policy::check_mapped_attributes(&mut *self.db.get()?, &draft)?;
         Ok(draft)
+    }
+
+    /// `draft` for `client_id` checked as [`App::update_client`] would
+    /// check it, without writing anything: for reviewing a change. The one
+    /// check it leaves to the change is that an admin client stays.
+    pub fn check_client_change(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        draft: ClientDraft,
+    ) -> Result<CheckedChange, AppError> {
+        let conn = &mut *self.db.get()?;
+        let reach = reach::reach(conn, actor, client_id, TeamPermission::Apps)?;
+        crate::console::ensure_not_reserved(actor, client_id)?;
+        let current = view_of(conn, client_id)?;
+        let wanted = draft.read()?;
+        check(&wanted)?;
+        self.scopes.check(&wanted)?;
+        policy::check_mapped_attributes(conn, &wanted)?;
+        let (metadata, waiting) = match reach.bounding_team() {
+            Some(team) => changes::bounded(team, Some(&current.metadata), wanted)?,
+            None => (wanted, Vec::new()),
+        };
+        Ok(CheckedChange { metadata, waiting })
     }
 
     /// Every configuration version of a client, newest first.

@@ -4,9 +4,9 @@
 //! with its secrets (added with an expiry within the policy, shown once,
 //! revoked) and the scopes waiting for an admin.
 
-use super::session::{signed, Frame, Signed};
+use super::builder::{self, member_configuration, Built};
+use super::session::{signed, Frame};
 use super::shown_once;
-use crate::console::clients::form::{configuration, shown, ShownGroup};
 use crate::console::context::ConsoleContext;
 use crate::console::{refusal, see_other, Posted};
 use crate::pages::PageError;
@@ -17,45 +17,8 @@ use askama::Template;
 use chrono::TimeDelta;
 use portcullis_app::clients::{draft, ClientQuery, ClientView, ScopeRequestView};
 use portcullis_app::teams::TeamAccess;
-use portcullis_core::registration::ADMIN_ONLY;
 use portcullis_core::team::TeamPermission;
-use serde_json::{Map, Value};
-
-#[derive(Template)]
-#[template(path = "portal/app_form.html")]
-struct FormPage {
-    frame: Frame,
-    team_id: String,
-    groups: Vec<ShownGroup>,
-    problems: Vec<String>,
-    check_uris: &'static str,
-}
-
-/// The builder's groups for `configuration`, without the fields only admins set.
-fn member_fields(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
-    let mut groups = shown(configuration);
-    for group in &mut groups {
-        group.fields.retain(|field| !ADMIN_ONLY.contains(&field.name));
-    }
-    groups.retain(|group| !group.fields.is_empty());
-    groups
-}
-
-fn form_page(
-    signed: &Signed,
-    team_id: String,
-    configuration: &Map<String, Value>,
-    (status, problems): (StatusCode, Vec<String>),
-) -> Result<HttpResponse, PageError> {
-    let page = FormPage {
-        frame: signed.frame(),
-        team_id,
-        groups: member_fields(configuration),
-        problems,
-        check_uris: "",
-    };
-    render(status, &page)
-}
+use serde_json::Map;
 
 /// `GET /portal/teams/{team_id}/apps/new`: the builder, with the defaults
 /// the team's policy gives a new client.
@@ -74,7 +37,7 @@ pub async fn new(
     let mut defaults = Map::new();
     defaults.insert("client_name".into(), "".into());
     policy.clients.fill_defaults(&mut defaults);
-    form_page(&signed, team_id, &defaults, (StatusCode::OK, Vec::new()))
+    builder::page(&signed, Built::New(&team_id), &defaults, (StatusCode::OK, Vec::new()))
 }
 
 /// `POST /portal/teams/{team_id}/apps/new`: registers the app in the team;
@@ -88,11 +51,10 @@ pub async fn create(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let team_id = path.into_inner();
-    let (mut written, problems) = configuration(Map::new(), &form);
     // What the builder does not show keeps its default.
-    written.retain(|name, _| !ADMIN_ONLY.contains(&name.as_str()));
+    let (written, problems) = member_configuration(Map::new(), &form, &signed);
     if !problems.is_empty() {
-        return form_page(&signed, team_id, &written, (StatusCode::BAD_REQUEST, problems));
+        return builder::page(&signed, Built::New(&team_id), &written, (StatusCode::BAD_REQUEST, problems));
     }
     let (actor, team, configuration) = (signed.actor(&req, &ctx), team_id.clone(), written.clone());
     match ctx.run(move |app| Ok(app.create_team_client(&actor, &team, draft(configuration, None)))).await? {
@@ -105,7 +67,7 @@ pub async fn create(
         }
         Err(error) => {
             let (status, why) = refusal(error)?;
-            form_page(&signed, team_id, &written, (status, vec![why]))
+            builder::page(&signed, Built::New(&team_id), &written, (status, vec![why]))
         }
     }
 }

@@ -8,6 +8,8 @@
 
 pub mod api;
 pub mod apps;
+pub mod builder;
+pub mod changes;
 pub mod session;
 pub mod shown_once;
 pub mod sign_in;
@@ -15,6 +17,7 @@ pub mod teams;
 pub mod texts;
 pub mod tokens;
 pub mod usage;
+pub mod versions;
 
 pub use crate::console::changed;
 use crate::pages::PageError;
@@ -64,6 +67,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/portal/apps/{client_id}").route(web::get().to(apps::show)))
         .service(web::resource("/portal/apps/{client_id}/usage").route(web::get().to(usage::show)))
+        .service(
+            web::resource("/portal/apps/{client_id}/edit")
+                .route(web::get().to(changes::edit))
+                .route(web::post().to(changes::submit)),
+        )
+        .service(web::resource("/portal/apps/{client_id}/versions").route(web::get().to(versions::show)))
+        .service(
+            web::resource("/portal/apps/{client_id}/versions/{version}/rollback")
+                .route(web::get().to(versions::confirm_rollback))
+                .route(web::post().to(versions::roll_back)),
+        )
         .service(web::resource("/portal/apps/{client_id}/secrets").route(web::post().to(apps::add_secret)))
         .service(
             web::resource("/portal/apps/{client_id}/secrets/{secret_id}/revoke")

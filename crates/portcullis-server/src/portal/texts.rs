@@ -64,6 +64,52 @@ pub struct PortalTexts {
     pub usage: UsageTexts,
     /// Regenerating secrets in bulk: what it does, its button, a box's label before the app's name.
     pub regenerate: [&'static str; 3],
+    /// Changing an app: the review, versions and rollback.
+    pub changes: ChangeTexts,
+}
+
+/// The words of changing an app, its versions and rollback.
+pub struct ChangeTexts {
+    /// The app, after "Back to".
+    pub app: &'static str,
+    /// The builder's title and the link to it.
+    pub edit: &'static str,
+    /// The review's title and the builder's button.
+    pub review: &'static str,
+    /// Column heads: setting, now.
+    pub setting: &'static str,
+    /// The current configuration's column.
+    pub now: &'static str,
+    /// The changed configuration's column: after saving, after rolling back.
+    pub after: [&'static str; 2],
+    /// A change that changes nothing.
+    pub nothing: &'static str,
+    /// Before the number of the version saving writes.
+    pub writes: &'static str,
+    /// Before the scopes a change leaves waiting for an admin.
+    pub waiting: &'static str,
+    /// The save button.
+    pub save: &'static str,
+    /// Back to the builder with the draft.
+    pub change_draft: &'static str,
+    /// A version saved meanwhile: what happened, and before the settings both changed.
+    pub stale: [&'static str; 2],
+    /// A form without its version; a draft that could not be read.
+    pub unread: [&'static str; 2],
+    /// The versions' title and link.
+    pub versions: &'static str,
+    /// One version, before its number.
+    pub version: &'static str,
+    /// The current version's badge.
+    pub current: &'static str,
+    /// Comparing: from, to, the button.
+    pub compare: [&'static str; 3],
+    /// Rolling back: the title before the version, the link, what it does, the button.
+    pub roll_back: [&'static str; 4],
+    /// Cancel.
+    pub cancel: &'static str,
+    /// A setting that differs.
+    pub changed: &'static str,
 }
 
 /// The words of an app's monitoring.
@@ -149,6 +195,36 @@ pub const EN: PortalTexts = PortalTexts {
         "Regenerate their secrets",
         "Choose",
     ],
+    changes: ChangeTexts {
+        app: "the app",
+        edit: "Edit",
+        review: "Review the change",
+        setting: "Setting",
+        now: "Now",
+        after: ["After saving", "After rolling back"],
+        nothing: "Nothing changes: this is the current configuration.",
+        writes: "Saving writes version",
+        waiting: "These scopes then wait for an admin's approval:",
+        save: "Save",
+        change_draft: "Change the draft",
+        stale: [
+            "Someone saved a new version of this app after you opened the form. Your changes are applied to it below; nothing was saved yet.",
+            "You both changed these settings, and yours would replace theirs",
+        ],
+        unread: ["The form does not say which version it showed.", "The draft could not be read."],
+        versions: "Versions",
+        version: "Version",
+        current: "current",
+        compare: ["compare from", "to", "Compare"],
+        roll_back: [
+            "Roll back to version",
+            "Roll back to this version…",
+            "That version's configuration is written as a new version, within the team's policy: what the policy no longer allows is refused, and a scope needing approval waits for an admin. Secrets, state and the versions stay.",
+            "Roll back",
+        ],
+        cancel: "Cancel",
+        changed: "changed",
+    },
 };
 
 /// German.
@@ -229,6 +305,36 @@ pub const DE: PortalTexts = PortalTexts {
         "Ihre Secrets neu erzeugen",
         "Auswählen",
     ],
+    changes: ChangeTexts {
+        app: "der App",
+        edit: "Bearbeiten",
+        review: "Änderung prüfen",
+        setting: "Einstellung",
+        now: "Jetzt",
+        after: ["Nach dem Speichern", "Nach dem Zurücksetzen"],
+        nothing: "Nichts ändert sich: das ist die aktuelle Konfiguration.",
+        writes: "Speichern schreibt Version",
+        waiting: "Diese Scopes warten dann auf die Freigabe eines Admins:",
+        save: "Speichern",
+        change_draft: "Entwurf ändern",
+        stale: [
+            "Jemand hat eine neue Version dieser App gespeichert, nachdem Sie das Formular geöffnet haben. Ihre Änderungen sind unten auf diese Version angewendet; noch ist nichts gespeichert.",
+            "Sie beide haben diese Einstellungen geändert, und Ihre würden die anderen ersetzen",
+        ],
+        unread: ["Das Formular nennt nicht die Version, die es gezeigt hat.", "Der Entwurf konnte nicht gelesen werden."],
+        versions: "Versionen",
+        version: "Version",
+        current: "aktuell",
+        compare: ["vergleichen ab", "bis", "Vergleichen"],
+        roll_back: [
+            "Zurücksetzen auf Version",
+            "Auf diese Version zurücksetzen…",
+            "Die Konfiguration jener Version wird als neue Version geschrieben, innerhalb der Richtlinie des Teams: was die Richtlinie nicht mehr erlaubt, wird abgelehnt, und ein Scope mit Freigabe wartet auf einen Admin. Secrets, Zustand und Versionen bleiben.",
+            "Zurücksetzen",
+        ],
+        cancel: "Abbrechen",
+        changed: "geändert",
+    },
 };
 
 /// The portal's words for the browser making `req`.

@@ -14,7 +14,6 @@ use portcullis_store::backend_tests;
 use serde_json::json;
 
 /// The hidden `draft` of a review page, unescaped.
-/// The reviewed draft in a review page, unescaped.
 pub fn draft(html: &str) -> String {
     field(html, "draft")
         .replace("&quot;", "\"")

@@ -95,6 +95,41 @@ backend_tests! {
         assert!(app_page.contains("waiting for approval") && app_page.contains("payments"), "{app_page}");
         assert!(app_page.matches("<tr>").count() >= 2, "its secret, expiring within the policy: {app_page}");
 
+        // A change reviewed as a diff, saved as version 2, rolled back to version 1.
+        let edit = browser.get(&format!("{app_path}/edit")).await.text().await.unwrap();
+        assert!(edit.contains("value=\"Worker\"") && edit.contains("name=\"based_on\" value=\"1\"") && !edit.contains("name=\"skip_consent\""), "{edit}");
+        let changed = |name: &'static str, grant: &'static str| {
+            [("csrf", csrf.as_str()), ("based_on", "1"), ("step", "review"), ("client_name", name),
+             ("grant_types", grant), ("token_endpoint_auth_method", "client_secret_basic"), ("scope", "orders payments")]
+        };
+        let outside = browser.post(&format!("{app_path}/edit"), &changed("Worker", "authorization_code")).await;
+        assert_eq!(outside.status(), 400, "outside the policy");
+        assert!(outside.text().await.unwrap().contains("grant_types"), "explained");
+        let review = browser.post(&format!("{app_path}/edit"), &changed("Worker 2", "client_credentials")).await;
+        assert_eq!(review.status(), 200);
+        let review = review.text().await.unwrap();
+        assert!(review.contains("Review the change") && review.contains("Worker 2") && review.contains("wait for an admin"), "{review}");
+        let draft = crate::console_clients::draft(&review);
+        assert_eq!(app.client(&admin, &client_id).unwrap().version, 1, "reviewing writes nothing");
+        let saved = browser.post(&format!("{app_path}/edit"), &[("csrf", csrf.as_str()), ("based_on", "1"), ("step", "save"), ("draft", &draft)]).await;
+        assert_eq!(location(saved.headers()), app_path);
+        let now = app.client(&admin, &client_id).unwrap();
+        assert_eq!((now.version, now.metadata.client_name.as_str(), now.metadata.scope.to_string()), (2, "Worker 2", "orders".to_owned()));
+        assert_eq!(now.scope_request.map(|r| r.scope), Some("payments".to_owned()), "still waiting");
+        let stale = browser.post(&format!("{app_path}/edit"), &[("csrf", csrf.as_str()), ("based_on", "1"), ("step", "save"), ("draft", &draft)]).await;
+        assert_eq!(stale.status(), 409, "a save from an older version is reviewed again");
+        let versions = browser.get(&format!("{app_path}/versions")).await.text().await.unwrap();
+        assert!(versions.contains("Version 2") && versions.contains("Worker 2") && versions.contains("/versions/1/rollback"), "{versions}");
+        let confirm = browser.get(&format!("{app_path}/versions/1/rollback")).await.text().await.unwrap();
+        assert!(confirm.contains("Roll back to version 1") && confirm.contains("Worker 2"), "{confirm}");
+        let rolled = browser.post(&format!("{app_path}/versions/1/rollback"), &[("csrf", csrf.as_str()), ("based_on", "2")]).await;
+        assert_eq!(location(rolled.headers()), format!("{app_path}/versions"));
+        let now = app.client(&admin, &client_id).unwrap();
+        assert_eq!((now.version, now.metadata.client_name.as_str()), (3, "Worker"));
+        let german = browser.http.get(format!("{}{app_path}/edit", browser.app.address))
+            .header("Accept-Language", "de").send().await.unwrap().text().await.unwrap();
+        assert!(german.contains("Grants und Authentifizierung") && german.contains("Änderung prüfen"), "the builder in German: {german}");
+
         // Secrets regenerated in bulk: the old one stops, the new one works.
         let team_page = browser.get(&format!("/portal/teams/{team}")).await.text().await.unwrap();
         assert!(team_page.contains("client.created") && team_page.contains("Recent events"), "the team's events: {team_page}");

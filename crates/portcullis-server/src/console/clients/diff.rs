@@ -2,7 +2,7 @@
 //! form's order, each with whether it differs. The review before saving
 //! shows the changed members; comparing versions shows them all.
 
-use super::form::{fields, label, plain};
+use super::form::{fields, label, plain, Words};
 use serde_json::{Map, Value};
 
 /// One member of both configurations.
@@ -32,8 +32,13 @@ fn text(value: Option<&Value>) -> String {
 }
 
 /// The members of `left` and `right`, the form's first, then the others by
-/// name; only the changed ones when `changed_only`.
-pub fn rows(left: &Map<String, Value>, right: &Map<String, Value>, changed_only: bool) -> Vec<Row> {
+/// name, labelled in `words`; only the changed ones when `changed_only`.
+pub fn rows(
+    left: &Map<String, Value>,
+    right: &Map<String, Value>,
+    changed_only: bool,
+    words: Words,
+) -> Vec<Row> {
     let mut names: Vec<&str> = fields().map(|f| f.name).collect();
     let mut others: Vec<&str> =
         left.keys().chain(right.keys()).map(String::as_str).filter(|n| !names.contains(n)).collect();
@@ -45,7 +50,7 @@ pub fn rows(left: &Map<String, Value>, right: &Map<String, Value>, changed_only:
         .map(|name| {
             let changed = left.get(name) != right.get(name);
             Row {
-                label: label(name).to_owned(),
+                label: label(name, words).to_owned(),
                 left: text(left.get(name)),
                 right: text(right.get(name)),
                 changed,
@@ -59,12 +64,12 @@ pub fn rows(left: &Map<String, Value>, right: &Map<String, Value>, changed_only:
 }
 
 /// The changes `draft` makes to `base`, applied to `current` (a version
-/// saved since `base`), and the labels of the members `current` changed
-/// too, differently: there the draft wins, and the admin is told.
+/// saved since `base`), and the labels (in `words`) of the members
+/// `current` changed too, differently: there the draft wins, and the
+/// editor is told.
 pub fn rebase(
-    base: &Map<String, Value>,
-    draft: &Map<String, Value>,
-    current: &Map<String, Value>,
+    [base, draft, current]: [&Map<String, Value>; 3],
+    words: Words,
 ) -> (Map<String, Value>, Vec<String>) {
     let mut rebased = current.clone();
     let mut overlaps = Vec::new();
@@ -77,7 +82,7 @@ pub fn rebase(
             continue;
         }
         if now != was && now != wanted {
-            overlaps.push(label(name).to_owned());
+            overlaps.push(label(name, words).to_owned());
         }
         match wanted {
             Some(value) => rebased.insert(name.clone(), value.clone()),
@@ -98,7 +103,8 @@ mod tests {
         let draft = json!({"client_name": "B", "scope": "read", "access_token_lifetime": 600});
         let current = json!({"client_name": "A", "scope": "read write", "access_token_lifetime": 900});
         let object = |v: &serde_json::Value| v.as_object().unwrap().clone();
-        let (rebased, overlaps) = rebase(&object(&base), &object(&draft), &object(&current));
+        let (rebased, overlaps) =
+            rebase([&object(&base), &object(&draft), &object(&current)], Words::English);
         assert_eq!(rebased["client_name"], "B", "the draft's change");
         assert_eq!(rebased["scope"], "read write", "the other's change, kept");
         assert_eq!(rebased["access_token_lifetime"], 600, "both changed: the draft wins");
@@ -111,11 +117,11 @@ mod tests {
         let right =
             json!({"client_name": "B", "scope": "read", "redirect_uris": ["https://a/cb", "https://b/cb"]});
         let (left, right) = (left.as_object().unwrap(), right.as_object().unwrap());
-        let changed = rows(left, right, true);
+        let changed = rows(left, right, true, Words::English);
         let labels: Vec<&str> = changed.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(labels, ["Name", "Redirect URIs", "software_id"]);
         assert_eq!((changed[1].left.as_str(), changed[1].right.as_str()), ("", "https://a/cb\nhttps://b/cb"));
-        let all = rows(left, right, false);
+        let all = rows(left, right, false, Words::English);
         assert!(all.iter().any(|r| r.label == "Scopes" && !r.changed), "unchanged members are shown too");
         assert!(all.iter().all(|r| r.label != "Contacts"), "members absent from both are not");
     }

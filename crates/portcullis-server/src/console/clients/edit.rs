@@ -8,7 +8,7 @@
 use super::super::session::{Frame, Signed};
 use super::super::{refusal, see_other, signed, Posted};
 use super::diff::{rebase, rows, Row};
-use super::form::{configuration, shown, ShownGroup};
+use super::form::{configuration, shown, ShownGroup, Words};
 use super::{bulk, client_path, found, WHAT};
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
@@ -16,8 +16,8 @@ use crate::views::{message, render};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use portcullis_app::clients::{draft as draft_of, ClientChange, ClientView};
-use portcullis_app::{AppError, Permission};
+use portcullis_app::clients::{draft as draft_of, CheckedChange, ClientChange, ClientView};
+use portcullis_app::{Actor, App, AppError, Permission};
 use portcullis_core::ClientMetadata;
 use serde_json::{json, Map, Value};
 
@@ -69,8 +69,16 @@ fn form_page(
         None => ("New client".to_owned(), "/console/clients/new".to_owned(), "/console/clients".to_owned()),
     };
     let check_uris = "/console/clients/redirect-uris";
-    let page =
-        FormPage { frame, title, action, back, groups: shown(configuration), based_on, problems, check_uris };
+    let page = FormPage {
+        frame,
+        title,
+        action,
+        back,
+        groups: shown(configuration, Words::English),
+        based_on,
+        problems,
+        check_uris,
+    };
     render(status, &page)
 }
 
@@ -95,7 +103,7 @@ pub async fn create(
     ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
-    let (configuration, problems) = configuration(Map::new(), &form);
+    let (configuration, problems) = configuration(Map::new(), &form, Words::English);
     if !problems.is_empty() {
         return form_page(
             signed.frame("clients"),
@@ -180,7 +188,7 @@ pub async fn submit(
             Err(_) => return message(StatusCode::BAD_REQUEST, "Edit client", "The draft could not be read."),
         },
         None => {
-            let (draft, problems) = configuration(as_object(&current.metadata), &form);
+            let (draft, problems) = configuration(as_object(&current.metadata), &form, Words::English);
             if !problems.is_empty() {
                 return form_page(
                     frame,
@@ -202,10 +210,42 @@ pub async fn submit(
     }
 }
 
-/// The review of `draft` (made from version `based_on`) against `current`:
-/// checked, nothing written. When someone saved since `based_on`, the
-/// draft's changes are applied to their version instead, and the members
-/// both changed are named.
+/// A draft reviewed against its client's current version.
+pub struct Reviewed {
+    /// The draft as saving takes it: rebased on the current version.
+    pub draft: Map<String, Value>,
+    /// What saving it would write, and the scopes it would leave waiting.
+    pub checked: CheckedChange,
+    /// The labels of the members both the draft and a version saved since
+    /// its form was opened change, differently.
+    pub overlaps: Vec<String>,
+}
+
+/// `draft` (made from version `based_on`) checked as saving it over
+/// `current` would be, nothing written. When someone saved since
+/// `based_on`, the draft's changes are applied to their version instead,
+/// and the members both changed are named in `words`.
+pub fn reviewed(
+    (app, actor): (&App, &Actor),
+    current: &ClientView,
+    draft: Map<String, Value>,
+    based_on: i64,
+    words: Words,
+) -> Result<Reviewed, AppError> {
+    let client_id = current.client_id.as_str();
+    let (draft, overlaps) = if based_on != current.version {
+        let base = app.client_version(actor, client_id, based_on)?.metadata;
+        let base = base.as_ref().map(as_object).unwrap_or_default();
+        rebase([&base, &draft, &as_object(&current.metadata)], words)
+    } else {
+        (draft, Vec::new())
+    };
+    let checked = app.check_client_change(actor, client_id, draft_of(draft.clone(), Some(client_id)))?;
+    Ok(Reviewed { draft, checked, overlaps })
+}
+
+/// The review of `draft` (made from version `based_on`) against `current`
+/// ([`reviewed`]).
 async fn review(
     req: &HttpRequest,
     ctx: &ConsoleContext,
@@ -215,24 +255,11 @@ async fn review(
     based_on: i64,
 ) -> Result<HttpResponse, PageError> {
     let actor = signed.actor(req, ctx);
-    let (client_id, checked) = (current.client_id.clone(), draft.clone());
-    let now = as_object(&current.metadata);
+    let (shown, checked) = (current.clone(), draft.clone());
     let stale = based_on != current.version;
-    let checked = ctx
-        .run(move |app| {
-            Ok((|| {
-                let (draft, overlaps) = if stale {
-                    let base = app.client_version(&actor, &client_id, based_on)?.metadata;
-                    rebase(&base.as_ref().map(as_object).unwrap_or_default(), &checked, &now)
-                } else {
-                    (checked, Vec::new())
-                };
-                let draft = draft_of(draft, Some(&client_id));
-                Ok::<_, AppError>((app.check_client_draft(&actor, Some(&client_id), draft)?, overlaps))
-            })())
-        })
-        .await?;
-    let (metadata, overlaps) = match checked {
+    let checked =
+        ctx.run(move |app| Ok(reviewed((app, &actor), &shown, checked, based_on, Words::English))).await?;
+    let Reviewed { checked: CheckedChange { metadata, .. }, overlaps, .. } = match checked {
         Ok(checked) => checked,
         Err(error) => {
             let (status, text) = refusal(error)?;
@@ -263,7 +290,7 @@ async fn review(
     let page = ReviewPage {
         frame: signed.frame("clients"),
         path: client_path(&current.client_id),
-        rows: rows(&as_object(&current.metadata), &new, true),
+        rows: rows(&as_object(&current.metadata), &new, true, Words::English),
         draft: Value::Object(new).to_string(),
         based_on: current.version,
         stale,
@@ -328,7 +355,7 @@ pub async fn check_redirect_uris(
                     probe["application_type"] = Value::String(application_type.clone());
                 }
                 let Value::Object(probe) = probe else { continue };
-                match app.check_client_draft(&actor, None, draft_of(probe, None)) {
+                match app.check_client_draft(&actor, draft_of(probe, None)) {
                     Err(AppError::InvalidMetadata { field, message })
                         if field.starts_with("redirect_uris") =>
                     {

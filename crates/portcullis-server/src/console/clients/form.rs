@@ -2,7 +2,8 @@
 //! the page shows them, read from a configuration and written back into
 //! one. Members the form does not show (`software_id`, `initiate_login_uri`,
 //! …) are carried over unchanged from the configuration the form is based
-//! on, so saving the form loses nothing.
+//! on, so saving the form loses nothing. The words are the field table's
+//! English, or German ([`super::german`]) where a page speaks it.
 
 use super::super::Posted;
 use portcullis_core::client_fields::{ClientField, Group, Shape, ALGORITHMS, CLIENT_FIELDS};
@@ -54,6 +55,52 @@ pub fn kind(field: &ClientField) -> Kind {
     }
 }
 
+/// The language of the form's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Words {
+    /// The field table's own.
+    English,
+    /// [`super::german`]'s.
+    German,
+}
+
+impl Words {
+    /// The words for the BCP 47 tag `lang`: German for `de`, else English.
+    pub fn of(lang: &str) -> Self {
+        if lang == "de" {
+            Self::German
+        } else {
+            Self::English
+        }
+    }
+
+    /// `field`'s label and help.
+    fn of_field(self, field: &ClientField) -> (&'static str, &'static str) {
+        let german = match self {
+            Self::English => None,
+            Self::German => super::german::FIELDS.iter().find(|(name, ..)| *name == field.name),
+        };
+        german.map_or((field.label, field.help), |(_, label, help)| (*label, *help))
+    }
+
+    /// The heading of the `index`th of [`Group::SHOWN`].
+    fn group(self, index: usize) -> &'static str {
+        match self {
+            Self::English => Group::SHOWN[index].1,
+            Self::German => super::german::GROUPS[index],
+        }
+    }
+
+    /// What a choice left empty is called, and the problems of a number
+    /// and of a JSON document that could not be read.
+    fn form(self) -> [&'static str; 3] {
+        match self {
+            Self::English => ["(default)", "must be a whole number", "not a JSON document"],
+            Self::German => ["(Standard)", "muss eine ganze Zahl sein", "kein JSON-Dokument"],
+        }
+    }
+}
+
 /// Every field the form shows, in page order.
 pub fn fields() -> impl Iterator<Item = &'static ClientField> {
     CLIENT_FIELDS.iter().filter(|f| f.group != Group::Described)
@@ -79,6 +126,8 @@ pub struct Shown {
 pub struct ShownGroup {
     /// Its heading.
     pub title: &'static str,
+    /// What a choice left empty is called.
+    pub default: &'static str,
     /// Its fields.
     pub fields: Vec<Shown>,
 }
@@ -112,12 +161,14 @@ pub fn plain(value: &Value) -> String {
     }
 }
 
-/// The form filled from `configuration` (RFC 7591 member names).
-pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
+/// The form filled from `configuration` (RFC 7591 member names), in `words`.
+pub fn shown(configuration: &Map<String, Value>, words: Words) -> Vec<ShownGroup> {
     Group::SHOWN
         .iter()
-        .map(|(group, title)| ShownGroup {
-            title,
+        .enumerate()
+        .map(|(index, (group, _))| ShownGroup {
+            title: words.group(index),
+            default: words.form()[0],
             fields: fields()
                 .filter(|f| f.group == *group)
                 .map(|f| {
@@ -141,14 +192,8 @@ pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
                             ("choices", options.iter().map(|o| (*o, chosen.iter().any(|c| c == o))).collect())
                         }
                     };
-                    Shown {
-                        name: f.name,
-                        label: f.label,
-                        help: f.help,
-                        kind: widget,
-                        value: text_of(kind(f), value),
-                        options,
-                    }
+                    let (label, help) = words.of_field(f);
+                    Shown { name: f.name, label, help, kind: widget, value: text_of(kind(f), value), options }
                 })
                 .collect(),
         })
@@ -156,11 +201,16 @@ pub fn shown(configuration: &Map<String, Value>) -> Vec<ShownGroup> {
 }
 
 /// The configuration the posted form describes: `base` with every field of
-/// the form written over it, and the fields that could not be read, named.
+/// the form written over it, and the fields that could not be read, named
+/// in `words`.
 /// Such a field keeps its text as a string, so the form shows it again. A
 /// profile chosen in this form brings the rest to it
 /// ([`client_profile::adopt`]), as the review's diff then shows.
-pub fn configuration(mut base: Map<String, Value>, form: &Posted) -> (Map<String, Value>, Vec<String>) {
+pub fn configuration(
+    mut base: Map<String, Value>,
+    form: &Posted,
+    words: Words,
+) -> (Map<String, Value>, Vec<String>) {
     let profile_before = base.get("profile").cloned();
     let mut problems = Vec::new();
     for f in fields() {
@@ -173,13 +223,13 @@ pub fn configuration(mut base: Map<String, Value>, form: &Posted) -> (Map<String
             Kind::Words => Some(list(raw.split(|c: char| c.is_whitespace() || c == ','))),
             Kind::Number if raw.is_empty() => None,
             Kind::Number => raw.parse::<u64>().map(Value::from).ok().or_else(|| {
-                problems.push(format!("{}: must be a whole number", f.label));
+                problems.push(format!("{}: {}", words.of_field(f).0, words.form()[1]));
                 kept()
             }),
             Kind::Flag => Some(Value::Bool(!raw.is_empty())),
             Kind::Json if raw.is_empty() => None,
             Kind::Json => serde_json::from_str(raw).ok().or_else(|| {
-                problems.push(format!("{}: not a JSON document", f.label));
+                problems.push(format!("{}: {}", words.of_field(f).0, words.form()[2]));
                 kept()
             }),
             Kind::Choices(_) => Some(list(form.all(f.name).into_iter())),
@@ -202,9 +252,10 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> Value {
     )
 }
 
-/// The label of the member `name`, or the name itself for one the form does not show.
-pub fn label(name: &str) -> &str {
-    fields().find(|f| f.name == name).map_or(name, |f| f.label)
+/// The label of the member `name` in `words`, or the name itself for one
+/// the form does not show.
+pub fn label(name: &str, words: Words) -> &str {
+    fields().find(|f| f.name == name).map_or(name, |f| words.of_field(f).0)
 }
 
 #[cfg(test)]
@@ -229,7 +280,7 @@ mod tests {
             ("require_pkce", "on"),
             ("token_rate_limit", "30"),
         ]);
-        let (written, problems) = configuration(base.as_object().unwrap().clone(), &form);
+        let (written, problems) = configuration(base.as_object().unwrap().clone(), &form, Words::English);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(written["software_id"], "s1", "a member the form does not show is kept");
         assert_eq!(written["client_name"], "Shop");
@@ -245,7 +296,7 @@ mod tests {
             !written.contains_key("access_token_lifetime") && !written.contains_key("jwks"),
             "emptied: {written:?}"
         );
-        let shown = shown(&written);
+        let shown = shown(&written, Words::English);
         let grants = shown.iter().flat_map(|g| &g.fields).find(|f| f.name == "grant_types").unwrap();
         assert_eq!(
             grants.options,
@@ -260,14 +311,30 @@ mod tests {
     }
 
     #[test]
+    fn every_field_has_its_german_words_once() {
+        for field in portcullis_core::client_fields::CLIENT_FIELDS {
+            let german: Vec<_> =
+                super::super::german::FIELDS.iter().filter(|(n, ..)| *n == field.name).collect();
+            assert_eq!(german.len(), 1, "{}", field.name);
+            assert_eq!(german[0].2.is_empty(), field.help.is_empty(), "{}: help", field.name);
+        }
+        assert_eq!(super::super::german::FIELDS.len(), portcullis_core::client_fields::CLIENT_FIELDS.len());
+    }
+
+    #[test]
     fn a_field_that_cannot_be_read_is_named_and_shown_again() {
         let form = posted(&[("access_token_lifetime", "5 minutes"), ("jwks", "{keys")]);
-        let (written, problems) = configuration(Map::new(), &form);
+        let (written, problems) = configuration(Map::new(), &form, Words::English);
         assert_eq!(
             problems,
             ["JWKS: not a JSON document", "Access-token lifetime (s): must be a whole number"]
         );
-        let shown = shown(&written);
+        let (_, german) = configuration(Map::new(), &form, Words::German);
+        assert_eq!(
+            german,
+            ["JWKS: kein JSON-Dokument", "Access-Token-Lebensdauer (s): muss eine ganze Zahl sein"]
+        );
+        let shown = shown(&written, Words::English);
         let value =
             |name: &str| shown.iter().flat_map(|g| &g.fields).find(|f| f.name == name).unwrap().value.clone();
         assert_eq!((value("access_token_lifetime"), value("jwks")), ("5 minutes".into(), "{keys".into()));

@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod diff;
 pub mod edit;
 pub mod form;
+pub mod german;
 pub mod sandbox;
 pub mod versions;
 

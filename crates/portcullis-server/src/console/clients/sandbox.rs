@@ -326,7 +326,7 @@ async fn checked(
     let actor = signed.actor(req, ctx);
     // A view's read-only members, pasted with the configuration, are left out.
     let draft = portcullis_app::clients::draft(object, Some(client_id));
-    match ctx.run(move |app| Ok(app.check_client_draft(&actor, None, draft))).await? {
+    match ctx.run(move |app| Ok(app.check_client_draft(&actor, draft))).await? {
         Ok(metadata) => Ok(Ok(metadata)),
         Err(error) => Ok(Err(format!("The configuration could not be saved: {}", refusal(error)?.1))),
     }

@@ -7,6 +7,7 @@ use super::super::session::Frame;
 use super::super::{refusal, refused, see_other, signed, Posted};
 use super::diff::{rows, Row};
 use super::edit::as_object;
+use super::form::Words;
 use super::{client_path, WHAT};
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
@@ -18,10 +19,13 @@ use portcullis_app::clients::{ClientView, VersionView};
 use portcullis_app::{Actor, App, AppError, Permission};
 
 /// Two versions compared.
-struct Compared {
-    left: i64,
-    right: i64,
-    rows: Vec<Row>,
+pub struct Compared {
+    /// The older version.
+    pub left: i64,
+    /// The newer one.
+    pub right: i64,
+    /// Their members side by side.
+    pub rows: Vec<Row>,
 }
 
 #[derive(Template)]
@@ -34,13 +38,18 @@ struct VersionsPage {
     compared: Option<Compared>,
 }
 
-/// Versions `left` and `right` of `client_id`, side by side.
-fn compare(app: &App, actor: &Actor, client_id: &str, left: i64, right: i64) -> Result<Compared, AppError> {
+/// Versions `left` and `right` of `client_id`, side by side, labelled in `words`.
+pub fn compare(
+    (app, actor): (&App, &Actor),
+    client_id: &str,
+    (left, right): (i64, i64),
+    words: Words,
+) -> Result<Compared, AppError> {
     let configuration = |version| {
         app.client_version(actor, client_id, version)
             .map(|v| v.metadata.as_ref().map(as_object).unwrap_or_default())
     };
-    let rows = rows(&configuration(left)?, &configuration(right)?, false);
+    let rows = rows(&configuration(left)?, &configuration(right)?, false, words);
     Ok(Compared { left, right, rows })
 }
 
@@ -64,7 +73,7 @@ pub async fn show(
                 let versions = app.client_versions(&actor, &client_id)?;
                 let right = right.unwrap_or(client.version);
                 let left = left.unwrap_or(right.saturating_sub(1).max(1));
-                let compared = compare(app, &actor, &client_id, left, right)?;
+                let compared = compare((app, &actor), &client_id, (left, right), Words::English)?;
                 Ok::<_, AppError>((client, versions, compared))
             })())
         })
@@ -107,7 +116,7 @@ async fn rollback_page(
         .run(move |app| {
             Ok((|| {
                 let client = app.client(&actor, &client_id)?;
-                let compared = compare(app, &actor, &client_id, client.version, version)?;
+                let compared = compare((app, &actor), &client_id, (client.version, version), Words::English)?;
                 Ok::<_, AppError>((client, compared))
             })())
         })
