@@ -346,9 +346,7 @@ impl App {
         Ok(entries
             .into_iter()
             .map(|entry| self.sealing.view(entry))
-            .filter(|entry| {
-                entry.outcome != "refused" && TEAM_ACTIONS.iter().any(|p| entry.action.starts_with(p))
-            })
+            .filter(team_reads)
             .take(query.limit.clamp(1, 200) as usize)
             .map(TeamEventView::of)
             .collect())
@@ -456,11 +454,24 @@ pub struct TeamEventsQuery<'a> {
 }
 
 /// The actions a team's members read of its entries.
-const TEAM_ACTIONS: [&str; 3] = ["client.", "team.", "auth.client_failed"];
+const TEAM_ACTIONS: [&str; 6] =
+    ["client.", "team.", "auth.client_failed", "personal_token.", "initial_access_token.", "webhook."];
+
+/// Whether a team's members read `entry` (one about the team): what was
+/// done and what failed, never a refusal, whose reason may name what the
+/// team may not see.
+pub(crate) fn team_reads(entry: &EntryView) -> bool {
+    entry.outcome != "refused" && team_reads_action(&entry.action)
+}
+
+/// Whether a team's members read events named `action` about the team.
+pub(crate) fn team_reads_action(action: &str) -> bool {
+    TEAM_ACTIONS.iter().any(|prefix| action.starts_with(prefix))
+}
 
 /// The details a team's members read: what the event did, never where
 /// from, which session, or an admin's reason.
-const TEAM_DETAILS: [&str; 16] = [
+const TEAM_DETAILS: [&str; 22] = [
     "client_name",
     "version",
     "summary",
@@ -477,6 +488,12 @@ const TEAM_DETAILS: [&str; 16] = [
     "reasons",
     "first_at",
     "last_at",
+    "token_id",
+    "webhook_id",
+    "url",
+    "events",
+    "enabled",
+    "failing_since",
 ];
 
 /// An entry as a team's members read it.
@@ -499,7 +516,8 @@ pub struct TeamEventView {
 }
 
 impl TeamEventView {
-    fn of(entry: EntryView) -> Self {
+    /// `entry` as a team's members read it.
+    pub(crate) fn of(entry: EntryView) -> Self {
         let details = match entry.details {
             Value::Object(fields) => Value::Object(
                 fields.into_iter().filter(|(name, _)| TEAM_DETAILS.contains(&name.as_str())).collect(),

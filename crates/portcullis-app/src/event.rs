@@ -174,7 +174,13 @@ pub enum Event {
     /// The first admin client was created, or its secret replaced.
     AdminBootstrapped { client_id: String, rotated: bool },
     /// A webhook endpoint was registered.
-    WebhookCreated { webhook_id: String, url: String, events: Vec<String> },
+    WebhookCreated {
+        webhook_id: String,
+        url: String,
+        events: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        team_id: Option<String>,
+    },
     /// A webhook endpoint's URL, events, description or state changed.
     WebhookUpdated { webhook_id: String, url: String, events: Vec<String>, enabled: bool },
     /// A webhook endpoint was deleted, with its deliveries.
@@ -383,14 +389,14 @@ pub const CATALOGUE: [CatalogueEntry; 70] = [
         "the first admin client was created, or its secret replaced",
         "client_id, rotated",
     ),
-    ("webhook.created", "a webhook endpoint was registered", "webhook_id, url, events"),
+    ("webhook.created", "a webhook endpoint was registered (a team's: with its team)", "webhook_id, url, events, team_id"),
     (
         "webhook.updated",
         "a webhook endpoint's URL, events, description or state changed",
         "webhook_id, url, events, enabled",
     ),
     ("webhook.deleted", "a webhook endpoint was deleted, with its deliveries", "webhook_id"),
-    ("webhook.tested", "an admin sent a test event to a webhook endpoint", "webhook_id, delivery_id"),
+    ("webhook.tested", "an admin or a team's developer sent a test event to a webhook endpoint", "webhook_id, delivery_id"),
     (
         "webhook.disabled",
         "a webhook endpoint that failed every delivery for --webhook-failure-days was disabled",

@@ -13,18 +13,23 @@
 //! runs out. Delivery is at least once: a receiver deduplicates by the
 //! `webhook-id` header, the same on every attempt.
 //!
+//! A team's endpoints (issue 23) are its developers' to run from the
+//! portal: each receives only what the team's members read of its events
+//! ([`crate::audit::TeamEventView`]), never the rest of the log.
+//!
 //! Signing secrets are 32 random bytes, shown once as `whsec_` + base64,
 //! stored sealed under the key-encryption key (AES-256-GCM) because signing
 //! needs them back.
 
 use crate::audit::{EntryView, Sealing};
-use crate::transaction::Attempt as Change;
+use crate::transaction::{Attempt as Change, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use portcullis_core::outbound::OutboundPolicy;
+use portcullis_core::team::TeamPermission;
 use portcullis_store::audit::{self, Filter};
 use portcullis_store::webhooks::{self, DeliveryRecord, DeliveryStatus, WebhookRecord};
 use portcullis_store::DbConnection;
@@ -50,8 +55,10 @@ pub const SCHEDULE: [TimeDelta; 8] = [
 /// Deliveries in flight to one endpoint at a time, at most: fewer when many
 /// endpoints have deliveries waiting (see [`App::lease_webhook_deliveries`]).
 pub const PER_ENDPOINT: usize = 4;
-/// The most endpoints an installation may register.
+/// The most endpoints the admins may register.
 pub const MAX_WEBHOOKS: i64 = 100;
+/// The most endpoints a team may register.
+pub const MAX_TEAM_WEBHOOKS: i64 = 10;
 /// How long an endpoint may fail every delivery before it is disabled,
 /// unless configured otherwise (`--webhook-failure-days`).
 pub const DEFAULT_FAILURE_DAYS: u32 = 5;
@@ -108,6 +115,9 @@ pub struct WebhookView {
     /// last one succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<String>,
+    /// The team it belongs to; absent: the admins'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
 }
 
 impl From<&WebhookRecord> for WebhookView {
@@ -121,6 +131,7 @@ impl From<&WebhookRecord> for WebhookView {
             created_at: crate::time(w.created_at),
             updated_at: crate::time(w.updated_at),
             failing_since: w.failing_since.map(crate::time),
+            team_id: w.team_id.clone(),
         }
     }
 }
@@ -324,6 +335,27 @@ fn check_readable(actor: &Actor, events: &[String]) -> Result<(), AppError> {
     )))
 }
 
+/// Checks a team endpoint's event patterns: each must select at least one
+/// event its team's members read.
+fn validate_team_events(events: &[String]) -> Result<(), AppError> {
+    validate_events(events)?;
+    match events.iter().find(|p| !every_event().any(|n| selects(p, n) && crate::audit::team_reads_action(n))) {
+        Some(pattern) => Err(invalid(format!(
+            "events: `{pattern}` names no event a team receives (client.*, team.*, auth.client_failed, personal_token.*, initial_access_token.*, webhook.*)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks the event patterns of an endpoint of `team` (or the admins'):
+/// an admins' endpoint selects only events `actor` reads.
+fn check_events(actor: &Actor, team: Option<&str>, events: &[String]) -> Result<(), AppError> {
+    match team {
+        Some(_) => validate_team_events(events),
+        None => validate_events(events).and_then(|()| check_readable(actor, events)),
+    }
+}
+
 /// Checks event patterns: each must select at least one catalogued event.
 fn validate_events(events: &[String]) -> Result<(), AppError> {
     if events.len() > MAX_EVENTS {
@@ -366,6 +398,23 @@ fn payload(entry: &EntryView) -> String {
     .to_string()
 }
 
+/// The body of an event's delivery to a team's endpoint: as [`payload`],
+/// with the entry as the team's members read it.
+fn team_payload(event: &crate::audit::TeamEventView) -> String {
+    json!({
+        "type": event.action,
+        "timestamp": event.at,
+        "data": {
+            "seq": event.seq,
+            "actor": event.actor,
+            "target": event.target,
+            "outcome": event.outcome,
+            "details": event.details,
+        },
+    })
+    .to_string()
+}
+
 /// What a delivery's payload is sealed to: the outbox keeps the event's
 /// details sealed, as the audit log does.
 fn payload_context(delivery_id: &str) -> Vec<u8> {
@@ -397,7 +446,58 @@ fn delivery(
 }
 
 fn found(record: Option<WebhookRecord>, id: &str) -> Result<WebhookRecord, AppError> {
-    record.ok_or_else(|| AppError::NotFound(format!("no webhook `{id}`")))
+    record.ok_or_else(|| no_webhook(id))
+}
+
+fn no_webhook(id: &str) -> AppError {
+    AppError::NotFound(format!("no webhook `{id}`"))
+}
+
+/// Whether `actor` manages every endpoint: an admin holding `admin:monitoring`.
+fn oversees(actor: &Actor) -> bool {
+    actor.require(Permission::Monitoring).is_ok()
+}
+
+/// Refuses `actor` the endpoints of team `team_id` unless they oversee
+/// every endpoint (and the team exists) or hold `needed` in the team.
+fn reach_team(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    team_id: &str,
+    needed: TeamPermission,
+) -> Result<(), AppError> {
+    if oversees(actor) {
+        return portcullis_store::teams::find(conn, team_id)?
+            .map(drop)
+            .ok_or_else(|| AppError::NotFound(format!("there is no team {team_id}")));
+    }
+    if actor.portal_user().is_none() {
+        return Err(AppError::Forbidden(Permission::Monitoring));
+    }
+    crate::teams::reach(conn, actor, team_id, Some(needed)).map(drop)
+}
+
+/// The endpoint `id` as `actor` reaches it for `needed`: an admin holding
+/// `admin:monitoring` reaches every one; a team's member the team's, as
+/// their role grants. To anyone else a team's endpoint does not exist.
+fn reached(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    needed: TeamPermission,
+) -> Result<WebhookRecord, AppError> {
+    if !oversees(actor) && actor.portal_user().is_none() {
+        return Err(AppError::Forbidden(Permission::Monitoring));
+    }
+    let record = found(webhooks::find(conn, id)?, id)?;
+    if oversees(actor) {
+        return Ok(record);
+    }
+    let team = record.team_id.as_deref().ok_or_else(|| no_webhook(id))?;
+    match reach_team(conn, actor, team, needed) {
+        Err(AppError::NotFound(_)) => Err(no_webhook(id)),
+        reached => reached.map(|()| record),
+    }
 }
 
 impl App {
@@ -408,15 +508,43 @@ impl App {
             .ok_or_else(|| invalid("webhooks need the key-encryption key (PORTCULLIS_KEK)"))
     }
 
-    /// Registers an endpoint; its signing secret is returned this once.
+    /// Registers an endpoint of the admins; its signing secret is returned this once.
     pub fn create_webhook(&self, actor: &Actor, input: WebhookInput) -> Result<CreatedWebhook, AppError> {
         let attempt = Change { permission: Permission::Monitoring, action: "webhook.created", target: "" };
         self.permit(actor, &attempt)?;
+        self.register_webhook(actor, attempt, None, input)
+    }
+
+    /// Registers an endpoint of team `team_id`, for its developers (or an
+    /// admin holding `admin:monitoring`): it receives what the team's
+    /// members read of the team's events. Its signing secret is returned
+    /// this once.
+    pub fn create_team_webhook(
+        &self,
+        actor: &Actor,
+        team_id: &str,
+        input: WebhookInput,
+    ) -> Result<CreatedWebhook, AppError> {
+        let attempt =
+            Change { permission: Permission::Monitoring, action: "webhook.created", target: team_id };
+        self.register_webhook(actor, attempt, Some(team_id), input)
+    }
+
+    fn register_webhook(
+        &self,
+        actor: &Actor,
+        attempt: Change<'_>,
+        team: Option<&str>,
+        input: WebhookInput,
+    ) -> Result<CreatedWebhook, AppError> {
         let url = input.url.ok_or_else(|| invalid("url: required"))?;
         validate_url(&url, &self.outbound)?;
         let events = input.events.unwrap_or_default();
-        validate_events(&events)?;
-        check_readable(actor, &events).inspect_err(|e| self.audit_refusal(actor, &attempt, e))?;
+        check_events(actor, team, &events).inspect_err(|e| {
+            if e.is_refusal() {
+                self.audit_refusal(actor, &attempt, e)
+            }
+        })?;
         let description = input.description.unwrap_or_default();
         validate_description(&description)?;
         let webhook_id = format!("wh_{}", uuid::Uuid::new_v4().simple());
@@ -436,22 +564,55 @@ impl App {
             created_at: now,
             updated_at: now,
             failing_since: None,
+            team_id: team.map(str::to_owned),
         };
         let secret = WebhookSecret(Zeroizing::new(format!("whsec_{}", STANDARD.encode(bytes.as_ref()))));
-        self.change(actor, attempt, |tx| {
+        let done = self.commit(actor, |tx| {
+            if let Some(team_id) = team {
+                reach_team(tx.conn, actor, team_id, TeamPermission::Apps)?;
+            }
             // The head is locked for this transaction: what comes after is this
             // registration's own entry, and everything later.
-            if webhooks::count(tx.conn)? >= MAX_WEBHOOKS {
+            let most = if team.is_some() { MAX_TEAM_WEBHOOKS } else { MAX_WEBHOOKS };
+            if webhooks::count(tx.conn, team)? >= most {
                 return Err(AppError::Conflict(format!(
-                    "at most {MAX_WEBHOOKS} webhook endpoints; delete one first"
+                    "at most {most} webhook endpoints; delete one first"
                 )));
             }
             let record = WebhookRecord { since_seq: audit::head(tx.conn)?.0, ..record };
             webhooks::create(tx.conn, &record)?;
-            let (url, events) = (shown(&record.url), record.events.clone());
-            tx.emit(Event::WebhookCreated { webhook_id: record.webhook_id.clone(), url, events });
+            tx.emit(Event::WebhookCreated {
+                webhook_id: record.webhook_id.clone(),
+                url: shown(&record.url),
+                events: record.events.clone(),
+                team_id: record.team_id.clone(),
+            });
             Ok(CreatedWebhook { webhook: WebhookView::from(&record), secret })
-        })
+        });
+        if let Some(error) = done.as_ref().err().filter(|e| e.is_refusal()) {
+            self.audit_refusal(actor, &attempt, error);
+        }
+        done
+    }
+
+    /// Runs the change `work` of the endpoint `id` for `actor`, reached
+    /// for `needed` ([`reached`]), auditing a refusal as `action`.
+    fn webhook_change<T>(
+        &self,
+        actor: &Actor,
+        (action, id): (&'static str, &str),
+        needed: TeamPermission,
+        work: impl FnOnce(&mut Tx<'_>, WebhookRecord) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let done = self.commit(actor, |tx| {
+            let record = reached(tx.conn, actor, id, needed)?;
+            work(tx, record)
+        });
+        if let Some(error) = done.as_ref().err().filter(|e| e.is_refusal()) {
+            let attempt = Change { permission: Permission::Monitoring, action, target: id };
+            self.audit_refusal(actor, &attempt, error);
+        }
+        done
     }
 
     /// Changes an endpoint's URL, description, events or state.
@@ -461,15 +622,12 @@ impl App {
         id: &str,
         input: WebhookInput,
     ) -> Result<WebhookView, AppError> {
-        let attempt = Change { permission: Permission::Monitoring, action: "webhook.updated", target: id };
-        self.change(actor, attempt, |tx| {
-            let mut record = found(webhooks::find(tx.conn, id)?, id)?;
+        self.webhook_change(actor, ("webhook.updated", id), TeamPermission::Apps, |tx, mut record| {
             if let Some(url) = input.url {
                 validate_url(&url, &self.outbound)?;
                 record.url = url;
             }
             if let Some(events) = input.events {
-                validate_events(&events)?;
                 record.events = events;
             }
             if let Some(description) = input.description {
@@ -478,7 +636,7 @@ impl App {
             }
             // Whoever changes an endpoint answers for all it receives: its
             // URL may now lead to them.
-            check_readable(actor, &record.events)?;
+            check_events(actor, record.team_id.as_deref(), &record.events)?;
             let enabled = input.enabled.unwrap_or(record.enabled);
             if enabled && !record.enabled {
                 // Turned on again: it gets a fresh period to deliver in.
@@ -500,8 +658,7 @@ impl App {
 
     /// Deletes an endpoint and its deliveries.
     pub fn delete_webhook(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
-        let attempt = Change { permission: Permission::Monitoring, action: "webhook.deleted", target: id };
-        self.change(actor, attempt, |tx| {
+        self.webhook_change(actor, ("webhook.deleted", id), TeamPermission::Apps, |tx, _| {
             if !webhooks::delete(tx.conn, id)? {
                 return Err(AppError::NotFound(format!("no webhook `{id}`")));
             }
@@ -510,18 +667,23 @@ impl App {
         })
     }
 
-    /// Every endpoint.
+    /// Every endpoint, the teams' too.
     pub fn webhooks(&self, actor: &Actor) -> Result<Vec<WebhookView>, AppError> {
         self.read(actor, Permission::Monitoring, |conn| {
             Ok(webhooks::all(conn)?.iter().map(WebhookView::from).collect())
         })
     }
 
+    /// Team `team_id`'s endpoints.
+    pub fn team_webhooks(&self, actor: &Actor, team_id: &str) -> Result<Vec<WebhookView>, AppError> {
+        let conn = &mut *self.db.get()?;
+        reach_team(conn, actor, team_id, TeamPermission::Read)?;
+        Ok(webhooks::of_team(conn, team_id)?.iter().map(WebhookView::from).collect())
+    }
+
     /// One endpoint.
     pub fn webhook(&self, actor: &Actor, id: &str) -> Result<WebhookView, AppError> {
-        self.read(actor, Permission::Monitoring, |conn| {
-            Ok(WebhookView::from(&found(webhooks::find(conn, id)?, id)?))
-        })
+        Ok(WebhookView::from(&reached(&mut *self.db.get()?, actor, id, TeamPermission::Read)?))
     }
 
     /// The latest `limit` deliveries of an endpoint, newest first.
@@ -531,17 +693,14 @@ impl App {
         id: &str,
         limit: i64,
     ) -> Result<Vec<DeliveryView>, AppError> {
-        self.read(actor, Permission::Monitoring, |conn| {
-            found(webhooks::find(conn, id)?, id)?;
-            Ok(webhooks::of_webhook(conn, id, limit)?.iter().map(DeliveryView::from).collect())
-        })
+        let conn = &mut *self.db.get()?;
+        reached(conn, actor, id, TeamPermission::Read)?;
+        Ok(webhooks::of_webhook(conn, id, limit)?.iter().map(DeliveryView::from).collect())
     }
 
     /// Queues a `webhook.test` event for one endpoint (enabled or not).
     pub fn send_test_webhook(&self, actor: &Actor, id: &str) -> Result<DeliveryView, AppError> {
-        let attempt = Change { permission: Permission::Monitoring, action: "webhook.tested", target: id };
-        self.change(actor, attempt, |tx| {
-            found(webhooks::find(tx.conn, id)?, id)?;
+        self.webhook_change(actor, ("webhook.tested", id), TeamPermission::Apps, |tx, _| {
             let body = json!({
                 "type": TEST_EVENT,
                 "timestamp": crate::time(tx.now),
@@ -718,25 +877,55 @@ fn queue_entries(
     // The entries first: an endpoint registered meanwhile is then read
     // with them, and its own since_seq says which are its.
     let entries = audit::entries(conn, &Filter::default(), from, BATCH)?;
-    let endpoints: Vec<WebhookRecord> = webhooks::all(conn)?.into_iter().filter(|w| w.enabled).collect();
+    let (teams, admins): (Vec<WebhookRecord>, Vec<WebhookRecord>) =
+        webhooks::all(conn)?.into_iter().filter(|w| w.enabled).partition(|w| w.team_id.is_some());
     let last = entries.last().map_or(from, |e| e.seq);
     let mut queued = 0;
     for entry in entries.into_iter().filter(|e| e.outcome != "refused") {
         let wanted: Vec<&WebhookRecord> =
-            endpoints.iter().filter(|w| entry.seq > w.since_seq && receives(w, &entry.action)).collect();
+            admins.iter().filter(|w| entry.seq > w.since_seq && receives(w, &entry.action)).collect();
         if wanted.is_empty() {
             continue;
         }
         let entry = sealing.view(entry);
-        for endpoint in wanted {
-            webhooks::enqueue(
-                conn,
-                &delivery(&endpoint.webhook_id, &entry.action, &payload(&entry), now, sealing),
-            )?;
-            queued += 1;
+        queued += enqueue(conn, &wanted, (&entry.action, &payload(&entry)), now, sealing)?;
+    }
+    // A team's endpoints: the same entries, of those about the team, what
+    // its members read, as they read it.
+    let mut team_ids: Vec<&str> = teams.iter().filter_map(|w| w.team_id.as_deref()).collect();
+    team_ids.sort_unstable();
+    team_ids.dedup();
+    for team_id in team_ids {
+        let about = Filter { team: Some(team_id.to_owned()), ..Filter::default() };
+        for entry in audit::entries(conn, &about, from, BATCH)?.into_iter().filter(|e| e.seq <= last) {
+            let wanted: Vec<&WebhookRecord> = teams
+                .iter()
+                .filter(|w| w.team_id.as_deref() == Some(team_id))
+                .filter(|w| entry.seq > w.since_seq && receives(w, &entry.action))
+                .collect();
+            let entry = sealing.view(entry);
+            if wanted.is_empty() || !crate::audit::team_reads(&entry) {
+                continue;
+            }
+            let read = crate::audit::TeamEventView::of(entry);
+            queued += enqueue(conn, &wanted, (&read.action, &team_payload(&read)), now, sealing)?;
         }
     }
     Ok((last, queued))
+}
+
+/// Queues the event `name` with `payload` for each of `endpoints`; returns how many.
+fn enqueue(
+    conn: &mut DbConnection,
+    endpoints: &[&WebhookRecord],
+    (name, payload): (&str, &str),
+    now: DateTime<Utc>,
+    sealing: &Sealing,
+) -> Result<usize, AppError> {
+    for endpoint in endpoints {
+        webhooks::enqueue(conn, &delivery(&endpoint.webhook_id, name, payload, now, sealing))?;
+    }
+    Ok(endpoints.len())
 }
 
 /// Disables endpoints that failed every delivery for `period`, checking

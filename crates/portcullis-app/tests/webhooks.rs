@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeDelta};
 use portcullis_app::webhooks::{AttemptOutcome, WebhookInput, SCHEDULE};
 use portcullis_app::{Actor, App, AppError, Clock};
+use portcullis_core::team::{TeamPolicy, TeamRole};
 use portcullis_core::Scope;
 use portcullis_jose::KeyEncryptionKey;
 use portcullis_store::backend_tests;
@@ -187,5 +188,66 @@ backend_tests! {
         assert!(matches!(app.send_test_webhook(&admin("admin"), "wh_none"), Err(AppError::NotFound(_))));
         let without_kek = App::with_defaults(db.connect());
         assert!(matches!(without_kek.create_webhook(&admin("admin"), hook("https://hooks.example/", &[])), Err(AppError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_teams_endpoint_receives_what_its_members_read_of_the_teams_events(db) {
+        let clock = Clock::manual(DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().to_utc());
+        let kek = Arc::new(KeyEncryptionKey::generate());
+        let app = instance(&db, &clock, &kek);
+        let operator = Actor::operator();
+        let team = app.create_team(&operator, "Shop", TeamPolicy::default()).unwrap().team_id;
+        let other = app.create_team(&operator, "Other", TeamPolicy::default()).unwrap().team_id;
+        let member = |name: &str, team: &str, role| {
+            let username = portcullis_core::Username::parse(name).unwrap();
+            let user_id = app.create_user(&operator, &username, None, &Default::default()).unwrap().user.user_id;
+            let who = Actor::PortalUser { user_id, session: format!("{name}-session"), address: None };
+            let invited = app.invite_to_team(&operator, team, role, std::time::Duration::from_secs(600)).unwrap();
+            app.accept_team_invitation(&who, invited.token.expose()).unwrap();
+            who
+        };
+        let (dev, vic, bob) =
+            (member("dev", &team, TeamRole::Developer), member("vic", &team, TeamRole::Viewer), member("bob", &other, TeamRole::Developer));
+        let admins = app.create_webhook(&admin("admin"), hook("https://hooks.example/admins", &[])).unwrap().webhook.webhook_id;
+
+        // Developers register; viewers read; to anyone else it does not exist.
+        assert!(matches!(app.create_team_webhook(&vic, &team, hook("https://hooks.example/t", &[])), Err(AppError::Beyond(_))));
+        assert!(matches!(app.create_team_webhook(&dev, &team, hook("https://hooks.example/t", &["key.*"])), Err(AppError::Invalid(_))),
+                "only what a team receives");
+        assert!(app.create_team_webhook(&dev, &team, hook("http://127.0.0.2/t", &[])).is_ok(), "loopback, as the operator allowed");
+        assert!(matches!(app.create_team_webhook(&dev, &team, hook("https://169.254.169.254/t", &[])), Err(AppError::Invalid(_))),
+                "through the guarded outbound policy");
+        let ours = app.create_team_webhook(&dev, &team, hook("https://hooks.example/t", &["client.*", "webhook.*"])).unwrap().webhook;
+        assert_eq!(ours.team_id.as_deref(), Some(team.as_str()));
+        let id = ours.webhook_id.as_str();
+        assert_eq!(app.team_webhooks(&vic, &team).unwrap().len(), 2);
+        assert!(matches!(app.webhook(&bob, id), Err(AppError::NotFound(_))));
+        assert!(matches!(app.delete_webhook(&bob, id), Err(AppError::NotFound(_))));
+        assert!(matches!(app.team_webhooks(&bob, &team), Err(AppError::NotFound(_))));
+        assert!(matches!(app.webhook(&dev, &admins), Err(AppError::NotFound(_))), "the admins' endpoints are not a team's");
+        assert!(matches!(app.webhooks(&dev), Err(AppError::Forbidden(_))));
+        assert!(matches!(app.update_webhook(&vic, id, WebhookInput { enabled: Some(false), ..WebhookInput::default() }), Err(AppError::Beyond(_))));
+        assert!(matches!(app.update_webhook(&dev, id, WebhookInput { events: Some(vec!["alert.*".into()]), ..WebhookInput::default() }), Err(AppError::Invalid(_))));
+        assert_eq!(app.webhook(&admin("admin:monitoring"), id).unwrap().team_id.as_deref(), Some(team.as_str()), "admins oversee it");
+
+        // Of the events after it: the team's, as its members read them.
+        app.queue_webhook_events().unwrap();
+        let service = json!({"client_name": "Worker", "grant_types": ["client_credentials"], "scope": "openid"});
+        let draft = || portcullis_app::clients::draft(service.as_object().unwrap().clone(), None);
+        let client = app.create_team_client(&dev, &team, draft()).unwrap().client.client_id;
+        app.create_team_client(&bob, &other, draft()).unwrap();
+        app.create_client(&operator, draft()).unwrap();
+        app.send_test_webhook(&dev, id).unwrap();
+        app.queue_webhook_events().unwrap();
+        let mut events: Vec<String> = app.webhook_deliveries(&vic, id, 10).unwrap().into_iter().map(|d| d.event).collect();
+        events.sort_unstable();
+        assert_eq!(events, ["client.created", "webhook.created", "webhook.test", "webhook.tested"], "not the other team's or the admins'");
+        let leased = app.lease_webhook_deliveries(20, &std::collections::HashMap::new()).unwrap();
+        let created = leased.iter().find(|a| a.delivery.webhook_id == id && a.delivery.event == "client.created").unwrap();
+        let body: serde_json::Value = serde_json::from_str(&created.delivery.payload).unwrap();
+        assert_eq!((body["data"]["target"].as_str(), body["data"]["details"]["team_id"].as_str()), (Some(client.as_str()), Some(team.as_str())));
+        assert!(body["data"].get("source").is_none(), "no address: {body}");
+        let events = app.team_events(&vic, &team, &portcullis_app::audit::TeamEventsQuery { limit: 20, ..Default::default() }).unwrap();
+        assert!(events.iter().any(|e| e.action == "webhook.created" && e.target == id), "the team's own events show it");
     }
 }

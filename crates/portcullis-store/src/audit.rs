@@ -153,7 +153,8 @@ pub struct Filter {
     pub action: Option<String>,
     /// This target only.
     pub target: Option<String>,
-    /// About this team only: the team itself and its clients (deleted ones too).
+    /// About this team only: the team itself, its clients (deleted ones
+    /// too), its personal access tokens, registration tokens and webhooks.
     pub team: Option<String>,
     /// This outcome only (`success`, `refused`, `failure`).
     pub outcome: Option<String>,
@@ -256,10 +257,23 @@ pub fn entries(
         query = query.filter(audit_log::target.eq(target.clone()));
     }
     if let Some(team) = &filter.team {
-        let clients = crate::schema::clients::table
-            .filter(crate::schema::clients::team_id.eq(team.clone()))
-            .select(crate::schema::clients::client_id);
-        query = query.filter(audit_log::target.eq(team.clone()).or(audit_log::target.eq_any(clients)));
+        use crate::schema::{clients, initial_access_tokens, personal_access_tokens, webhooks};
+        let clients = clients::table.filter(clients::team_id.eq(team.clone())).select(clients::client_id);
+        let personal = personal_access_tokens::table
+            .filter(personal_access_tokens::team_id.eq(team.clone()))
+            .select(personal_access_tokens::token_id);
+        let registration = initial_access_tokens::table
+            .filter(initial_access_tokens::team_id.eq(team.clone()))
+            .select(initial_access_tokens::token_id);
+        let hooks = webhooks::table.filter(webhooks::team_id.eq(team.clone())).select(webhooks::webhook_id);
+        query = query.filter(
+            audit_log::target
+                .eq(team.clone())
+                .or(audit_log::target.eq_any(clients))
+                .or(audit_log::target.eq_any(personal))
+                .or(audit_log::target.eq_any(registration))
+                .or(audit_log::target.eq_any(hooks)),
+        );
     }
     Ok(query.limit(limit).select(Entry::as_select()).load(conn)?)
 }

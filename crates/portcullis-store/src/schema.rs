@@ -287,6 +287,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         failing_since -> Nullable<Timestamp>,
+        team_id -> Nullable<Text>,
     }
 }
 
@@ -511,3 +512,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     personal_access_tokens
 );
 diesel::allow_tables_to_appear_in_same_query!(audit_log, clients);
+diesel::allow_tables_to_appear_in_same_query!(audit_log, personal_access_tokens);
+diesel::allow_tables_to_appear_in_same_query!(audit_log, initial_access_tokens);
+diesel::allow_tables_to_appear_in_same_query!(audit_log, webhooks);

@@ -32,6 +32,8 @@ pub struct WebhookRecord {
     /// Since when every attempt failed (none succeeded since); `None`
     /// while the last attempt succeeded.
     pub failing_since: Option<DateTime<Utc>>,
+    /// The team it belongs to; `None`: the admins'.
+    pub team_id: Option<String>,
 }
 
 /// A `webhooks` row.
@@ -49,6 +51,7 @@ struct WebhookRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     failing_since: Option<NaiveDateTime>,
+    team_id: Option<String>,
 }
 
 fn webhook_of(row: WebhookRow) -> Result<WebhookRecord, StoreError> {
@@ -64,6 +67,7 @@ fn webhook_of(row: WebhookRow) -> Result<WebhookRecord, StoreError> {
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
         failing_since: row.failing_since.map(|at| at.and_utc()),
+        team_id: row.team_id,
     })
 }
 
@@ -82,6 +86,7 @@ pub fn create(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<(), St
             webhooks::created_at.eq(webhook.created_at.naive_utc()),
             webhooks::updated_at.eq(webhook.updated_at.naive_utc()),
             webhooks::failing_since.eq(webhook.failing_since.map(|at| at.naive_utc())),
+            webhooks::team_id.eq(&webhook.team_id),
         ))
         .execute(conn)?;
     Ok(())
@@ -111,9 +116,12 @@ pub fn clear_failing(conn: &mut DbConnection, webhook_id: &str) -> Result<(), St
     Ok(())
 }
 
-/// How many endpoints there are.
-pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    Ok(webhooks::table.count().get_result(conn)?)
+/// How many endpoints team `team` has (`None`: the admins').
+pub fn count(conn: &mut DbConnection, team: Option<&str>) -> Result<i64, StoreError> {
+    Ok(match team {
+        Some(team) => webhooks::table.filter(webhooks::team_id.eq(team)).count().get_result(conn)?,
+        None => webhooks::table.filter(webhooks::team_id.is_null()).count().get_result(conn)?,
+    })
 }
 
 /// Notes how an attempt to `webhook_id` at `at` ended: a success ends its
@@ -165,6 +173,16 @@ pub fn find(conn: &mut DbConnection, webhook_id: &str) -> Result<Option<WebhookR
         .first(conn)
         .optional()?;
     row.map(webhook_of).transpose()
+}
+
+/// Team `team_id`'s webhooks, oldest first.
+pub fn of_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<WebhookRecord>, StoreError> {
+    let rows: Vec<WebhookRow> = webhooks::table
+        .filter(webhooks::team_id.eq(team_id))
+        .order((webhooks::created_at, webhooks::webhook_id))
+        .select(WebhookRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(webhook_of).collect()
 }
 
 /// Every webhook, oldest first.

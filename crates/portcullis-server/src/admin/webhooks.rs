@@ -31,11 +31,41 @@ pub async fn create(
 ) -> Result<HttpResponse, AdminError> {
     let input = input(&req, payload).await?;
     let created = operation(&app, move |app| app.create_webhook(&actor, input)).await?;
+    Ok(created_response(created))
+}
+
+/// 201 with the endpoint and its `secret`, shown this once.
+fn created_response(created: portcullis_app::webhooks::CreatedWebhook) -> HttpResponse {
     let mut body = serde_json::to_value(&created.webhook).unwrap_or_default();
     body["secret"] = created.secret.expose().into();
     let mut response = HttpResponse::Created();
     no_store(&mut response);
-    Ok(response.json(body))
+    response.json(body)
+}
+
+/// `POST /portal/v1/teams/{team_id}/webhooks` with the body of [`create`]:
+/// an endpoint of the team, receiving what its members read of the
+/// team's events.
+pub async fn create_in_team(
+    Caller(actor): Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let input = input(&req, payload).await?;
+    let created = operation(&app, move |app| app.create_team_webhook(&actor, &path, input)).await?;
+    Ok(created_response(created))
+}
+
+/// `GET /portal/v1/teams/{team_id}/webhooks`: the team's endpoints.
+pub async fn of_team(
+    Caller(actor): Caller,
+    path: web::Path<String>,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let webhooks = operation(&app, move |app| app.team_webhooks(&actor, &path)).await?;
+    Ok(json_ok(serde_json::json!({ "webhooks": webhooks })))
 }
 
 /// `GET /admin/v1/webhooks`.

@@ -11,7 +11,7 @@ use crate::admin::openapi::{self, Api};
 use crate::admin::routes::{route, AdminRoute, Body, Verb};
 use crate::admin::{
     client_secrets, clients, initial_access_tokens, json_ok, number_param, operation, query, schemas, teams,
-    usage,
+    usage, webhooks,
 };
 use actix_web::{web, HttpResponse};
 use portcullis_app::App;
@@ -27,7 +27,7 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 28] = [
+pub const ROUTES: [AdminRoute; 35] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
@@ -75,6 +75,15 @@ pub const ROUTES: [AdminRoute; 28] = [
         "The caller's personal access tokens for the team (an owner's: every member's)"),
     route!(@scope Delete, "/personal-tokens/{token_id}", READ, 204, No, teams::revoke_personal_token,
         "Revoke a personal access token (one's own, or as the team's owner)"),
+    route!(@scope Get, "/teams/{team_id}/webhooks", READ, 200, No, webhooks::of_team, "The team's webhook endpoints (never their secrets)"),
+    route!(@scope Post, "/teams/{team_id}/webhooks", APPS, 201, Required(schemas::new_webhook), webhooks::create_in_team,
+        "Register an endpoint for the team's own events (https to a public address); its signing secret is shown once"),
+    route!(@scope Get, "/webhooks/{webhook_id}", READ, 200, No, webhooks::get, "Read one of the team's webhook endpoints"),
+    route!(@scope Patch, "/webhooks/{webhook_id}", APPS, 200, Required(schemas::webhook_change), webhooks::update,
+        "Change an endpoint's URL, events, description or state"),
+    route!(@scope Delete, "/webhooks/{webhook_id}", APPS, 204, No, webhooks::delete, "Delete an endpoint and its deliveries"),
+    route!(@scope Post, "/webhooks/{webhook_id}/test", APPS, 202, No, webhooks::test, "Queue a webhook.test event for this endpoint"),
+    route!(@scope Get, "/webhooks/{webhook_id}/deliveries", READ, 200, No, webhooks::deliveries, "An endpoint's latest deliveries, newest first"),
 ];
 
 /// The portal's API as its OpenAPI document describes it.
@@ -82,8 +91,8 @@ pub const PORTAL_API: Api = Api {
     prefix: PREFIX,
     routes: &ROUTES,
     title: "Portcullis portal API",
-    description: "A team's own clients, secrets, scope requests, members and personal access tokens, \
-                  within the policy admins set for the team. Every change is audited.",
+    description: "A team's own clients, secrets, scope requests, members, personal access tokens and \
+                  webhooks, within the policy admins set for the team. Every change is audited.",
     scheme: "portal",
 };
 

@@ -18,6 +18,7 @@ pub mod texts;
 pub mod tokens;
 pub mod usage;
 pub mod versions;
+pub mod webhooks;
 
 pub use crate::console::changed;
 use crate::pages::PageError;
@@ -60,6 +61,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(tokens::create)),
         )
         .service(web::resource("/portal/tokens/{token_id}/revoke").route(web::post().to(tokens::revoke)))
+        .service(
+            web::resource("/portal/teams/{team_id}/webhooks")
+                .route(web::get().to(webhooks::list))
+                .route(web::post().to(webhooks::create)),
+        )
+        .service(web::resource("/portal/webhooks/{webhook_id}").route(web::get().to(webhooks::show)))
+        .service(web::resource("/portal/webhooks/{webhook_id}/test").route(web::post().to(webhooks::test)))
+        .service(
+            web::resource("/portal/webhooks/{webhook_id}/state").route(web::post().to(webhooks::set_state)),
+        )
+        .service(
+            web::resource("/portal/webhooks/{webhook_id}/delete").route(web::post().to(webhooks::delete)),
+        )
         .service(
             web::resource("/portal/teams/{team_id}/apps/new")
                 .route(web::get().to(apps::new))

@@ -66,6 +66,39 @@ pub struct PortalTexts {
     pub regenerate: [&'static str; 3],
     /// Changing an app: the review, versions and rollback.
     pub changes: ChangeTexts,
+    /// The team's webhook endpoints.
+    pub webhooks: WebhookTexts,
+}
+
+/// The words of a team's webhook endpoints.
+pub struct WebhookTexts {
+    /// The pages' title and the link to them.
+    pub title: &'static str,
+    /// What an endpoint receives, and how it is signed.
+    pub intro: &'static str,
+    /// Field labels and column heads: URL, events, description.
+    pub fields: [&'static str; 3],
+    /// Help under the URL and the events.
+    pub help: [&'static str; 2],
+    /// Buttons: add, send a test event, turn off, turn on, delete.
+    pub buttons: [&'static str; 5],
+    /// A team without an endpoint.
+    pub none: &'static str,
+    /// An endpoint naming no events.
+    pub every: &'static str,
+    /// Before the time since which every delivery failed.
+    pub failing: &'static str,
+    /// Deliveries: heading, event, status, attempts, last answer.
+    pub deliveries: [&'static str; 5],
+    /// A delivery's statuses: pending, delivered, failed.
+    pub statuses: [&'static str; 3],
+}
+
+impl WebhookTexts {
+    /// The name of a delivery's `status` in this language.
+    pub fn status(&self, status: &str) -> &'static str {
+        ["pending", "delivered", "failed"].iter().position(|s| *s == status).map_or("", |i| self.statuses[i])
+    }
 }
 
 /// The words of changing an app, its versions and rollback.
@@ -225,6 +258,21 @@ pub const EN: PortalTexts = PortalTexts {
         cancel: "Cancel",
         changed: "changed",
     },
+    webhooks: WebhookTexts {
+        title: "Webhooks",
+        intro: "An endpoint receives the team's events as its members read them (its apps, members, tokens and endpoints), signed as Standard Webhooks specify with a secret shown once. Deliveries are retried for about a day.",
+        fields: ["URL", "Events", "Description"],
+        help: [
+            "https, to a public address.",
+            "Event names or prefixes, one a line (client.*, team.member_added); empty: every event the team receives.",
+        ],
+        buttons: ["Add an endpoint", "Send a test event", "Turn off", "Turn on", "Delete"],
+        none: "No endpoint yet.",
+        every: "every event the team receives",
+        failing: "failing since",
+        deliveries: ["Latest deliveries", "Event", "Status", "Attempts", "Last answer"],
+        statuses: ["pending", "delivered", "failed"],
+    },
 };
 
 /// German.
@@ -334,6 +382,21 @@ pub const DE: PortalTexts = PortalTexts {
         ],
         cancel: "Abbrechen",
         changed: "geändert",
+    },
+    webhooks: WebhookTexts {
+        title: "Webhooks",
+        intro: "Ein Endpunkt erhält die Ereignisse des Teams so, wie seine Mitglieder sie lesen (seine Apps, Mitglieder, Token und Endpunkte), signiert nach Standard Webhooks mit einem Secret, das einmal angezeigt wird. Zustellungen werden etwa einen Tag lang wiederholt.",
+        fields: ["URL", "Ereignisse", "Beschreibung"],
+        help: [
+            "https, an eine öffentliche Adresse.",
+            "Ereignisnamen oder Präfixe, einer pro Zeile (client.*, team.member_added); leer: jedes Ereignis, das das Team erhält.",
+        ],
+        buttons: ["Endpunkt hinzufügen", "Testereignis senden", "Ausschalten", "Einschalten", "Löschen"],
+        none: "Noch kein Endpunkt.",
+        every: "jedes Ereignis, das das Team erhält",
+        failing: "fehlerhaft seit",
+        deliveries: ["Letzte Zustellungen", "Ereignis", "Status", "Versuche", "Letzte Antwort"],
+        statuses: ["offen", "zugestellt", "fehlgeschlagen"],
     },
 };
 

@@ -140,6 +140,25 @@ backend_tests! {
         assert_eq!(token_with(secret.clone()).await.unwrap().status(), 401, "the old secret is gone");
         assert_eq!(token_with(renewed).await.unwrap().status(), 200, "the new one works");
 
+        // A webhook endpoint for the team's events: its secret shown once, its page listing deliveries.
+        let hooked = browser.post(&format!("/portal/teams/{team}/webhooks"), &[("csrf", &csrf), ("url", "https://hooks.example/in"), ("events", "client.*\nteam.*"), ("description", "CI")]).await;
+        assert_eq!(hooked.status(), 201);
+        let hooked = hooked.text().await.unwrap();
+        assert!(between(&hooked, "id=\"shown-once\">", "<").starts_with("whsec_"), "{hooked}");
+        let hook_page = between(&hooked, "<p><a href=\"", "\"").to_owned();
+        let tested = browser.post(&format!("{hook_page}/test"), &[("csrf", &csrf)]).await;
+        assert_eq!(location(tested.headers()), hook_page);
+        let shown = browser.get(&hook_page).await.text().await.unwrap();
+        assert!(shown.contains("https://hooks.example/in") && shown.contains("client.* team.*") && shown.contains("webhook.test"), "{shown}");
+        let listed = browser.get(&format!("/portal/teams/{team}/webhooks")).await.text().await.unwrap();
+        assert!(listed.contains("https://hooks.example/in"), "{listed}");
+        let off = browser.post(&format!("{hook_page}/state"), &[("csrf", &csrf)]).await;
+        assert_eq!(location(off.headers()), hook_page);
+        assert!(browser.get(&hook_page).await.text().await.unwrap().contains("Turn on"), "turned off");
+        let deleted = browser.post(&format!("{hook_page}/delete"), &[("csrf", &csrf), ("team", &team)]).await;
+        assert_eq!(location(deleted.headers()), format!("/portal/teams/{team}/webhooks"));
+        assert_eq!(browser.get(&hook_page).await.status(), 404);
+
         // A personal access token, shown once, introspected as the developer.
         let made = browser.post(&format!("/portal/teams/{team}/tokens"), &[("csrf", &csrf), ("name", "CI"), ("scope", "portal:read"), ("days", "7")]).await;
         assert_eq!(made.status(), 201);

@@ -53,6 +53,8 @@ fn body(path: &str) -> Value {
             json!({"name": "n", "scope": "portal:read", "expires_in_days": 1})
         }
         "/teams/{team_id}/initial-access-tokens" => json!({"description": "d"}),
+        "/teams/{team_id}/webhooks" => json!({"url": "https://hooks.example/in"}),
+        "/webhooks/{webhook_id}" => json!({"enabled": false}),
         _ => json!({}),
     }
 }
@@ -106,13 +108,23 @@ backend_tests! {
         let issued: Value = issued.json().await.unwrap();
         let (iat_id, iat) = (issued["token_id"].as_str().unwrap().to_owned(), issued["initial_access_token"].as_str().unwrap().to_owned());
         assert_eq!(issued["team_id"], shop.as_str());
+        // A developer registers a webhook endpoint for the team's own events.
+        let hook = call(Some(&dev.token), Method::POST, &format!("/teams/{shop}/webhooks"),
+            Some(json!({"url": "https://hooks.example/in", "events": ["client.*"]}))).await.unwrap();
+        assert_eq!(hook.status(), 201);
+        let hook: Value = hook.json().await.unwrap();
+        assert!(hook["secret"].as_str().unwrap().starts_with("whsec_") && hook["team_id"] == shop.as_str(), "{hook}");
+        let webhook_id = hook["webhook_id"].as_str().unwrap().to_owned();
+        let inside = call(Some(&dev.token), Method::POST, &format!("/teams/{shop}/webhooks"),
+            Some(json!({"url": "https://10.0.0.1/in"}))).await.unwrap();
+        assert_eq!(inside.status(), 400, "the guarded outbound policy: no private address");
         let concrete = |path: &str| {
             let token_id = if path.starts_with("/initial-access-tokens") { &iat_id } else { &dev.token_id };
             path.replace("{token_id}", token_id)
         };
         let concrete = |path: &str| concrete(path).replace("{team_id}", &shop).replace("{client_id}", &client_id).replace("{version}", "1")
             .replace("{secret_id}", &secret_id).replace("{user_id}", &dev.user_id).replace("{invitation_id}", &invitation_id)
-            .replace("{token_id}", &dev.token_id);
+            .replace("{token_id}", &dev.token_id).replace("{webhook_id}", &webhook_id);
         for route in ROUTES.iter() {
             let path = match route.path { "/clients" => format!("/clients?team={shop}"), path => concrete(path) };
             let body = match route.body { Body::No => None, _ => Some(body(route.path)) };

@@ -1,0 +1,2 @@
+DROP INDEX webhooks_by_team;
+ALTER TABLE webhooks DROP COLUMN team_id;
