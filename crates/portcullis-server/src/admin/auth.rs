@@ -36,15 +36,22 @@ pub struct Caller(pub Actor);
 #[derive(Clone, Copy, Debug)]
 pub struct PortalCallers;
 
+/// The header in which a portal page's script sends its session's CSRF
+/// token (the one its forms carry) with a call that changes something.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
 /// The portal user presenting a personal access token as a bearer token
-/// (RFC 6750 §2.1); any other credential is refused.
+/// (RFC 6750 §2.1), or, without one, signed in to the portal
+/// ([`session_caller`]); any other credential is refused.
 async fn authenticate_portal_user(req: HttpRequest) -> Result<Caller, AdminError> {
     let (Some(app), Some(flow)) =
         (req.app_data::<web::Data<portcullis_app::App>>(), req.app_data::<web::Data<Authorization>>())
     else {
         return Err(AdminError::unavailable("the portal API is mounted without its state"));
     };
-    let (scheme, token) = headers::access_token(&req).ok_or(AdminError::NoPersonalToken)?;
+    let Some((scheme, token)) = headers::access_token(&req) else {
+        return session_caller(&req, app, flow).await?.ok_or(AdminError::NoPersonalToken);
+    };
     let refused = || {
         let error = invalid_token("the personal access token is invalid, expired or revoked");
         AdminError::Token(ResourceFailure { error, scheme })
@@ -55,6 +62,31 @@ async fn authenticate_portal_user(req: HttpRequest) -> Result<Caller, AdminError
     let used = crate::admin::operation(app, move |app| app.use_personal_token(&token)).await?;
     let used = used.ok_or_else(refused)?;
     Ok(Caller(used.actor(flow.proxies.client_ip(&req))))
+}
+
+/// The user of the live portal session whose cookie `req` carries: for a
+/// method that changes something, only with the session's CSRF token in
+/// [`CSRF_HEADER`] (a cookie alone comes with any site's request, a
+/// header only with this origin's script).
+async fn session_caller(
+    req: &HttpRequest,
+    app: &web::Data<portcullis_app::App>,
+    flow: &Authorization,
+) -> Result<Option<Caller>, AdminError> {
+    let Some(cookie) = req.cookie(crate::portal::session::COOKIE) else { return Ok(None) };
+    let token = cookie.value().to_owned();
+    let Some(session) = crate::admin::operation(app, move |app| app.portal_session(&token)).await? else {
+        return Ok(None);
+    };
+    if !req.method().is_safe() {
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !session.csrf_matches(sent) {
+            return Err(AdminError::forbidden(
+                "a change with the portal's session needs its CSRF token in X-CSRF-Token",
+            ));
+        }
+    }
+    Ok(Some(Caller(session.actor(flow.proxies.client_ip(req)))))
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Caller, AdminError> {

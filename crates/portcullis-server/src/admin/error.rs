@@ -62,6 +62,11 @@ impl AdminError {
         })
     }
 
+    /// 403: the request may not be made this way.
+    pub fn forbidden(description: impl Into<String>) -> Self {
+        Self::refused(StatusCode::FORBIDDEN, "access_denied", description)
+    }
+
     /// 404: nothing at this path.
     pub fn not_found(description: impl Into<String>) -> Self {
         Self::refused(StatusCode::NOT_FOUND, "not_found", description)

@@ -178,7 +178,7 @@ fn operation(api: &Api, route: &AdminRoute) -> Value {
         "summary": route.summary,
         "operationId": format!("{} {}", route.verb.as_str(), route.path),
         "tags": [route.scope],
-        "security": [{api.scheme: [route.scope]}],
+        "security": security(api, route.scope),
         "parameters": parameters,
         "responses": responses,
     });
@@ -229,6 +229,19 @@ fn scopes(api: &Api) -> Map<String, Value> {
     named.into_iter().map(|scope| (scope.to_owned(), json!(format!("the routes tagged {scope}")))).collect()
 }
 
+/// The portal session's scheme: its cookie (with the page's CSRF token in
+/// `X-CSRF-Token` for a change).
+const PORTAL_SESSION: &str = "portal_session";
+
+/// What a route of `api` needing `scope` takes: the API's scheme, and for
+/// the portal's API the portal session too.
+fn security(api: &Api, scope: &str) -> Value {
+    if api.scheme == ADMIN_API.scheme {
+        return json!([{api.scheme: [scope]}]);
+    }
+    json!([{api.scheme: [scope]}, {PORTAL_SESSION: []}])
+}
+
 /// How `api` is authenticated, as its document's security scheme.
 fn security_scheme(api: &Api, issuer: &Issuer) -> Value {
     let scopes = scopes(api);
@@ -239,6 +252,16 @@ fn security_scheme(api: &Api, issuer: &Issuer) -> Value {
     json!({"type": "http", "scheme": "bearer", "bearerFormat": "pcp_…",
            "description": format!("A personal access token made in the portal, its scope one or more of {}",
                scopes.keys().cloned().collect::<Vec<_>>().join(", "))})
+}
+
+/// Every security scheme of `api`.
+fn security_schemes(api: &Api, issuer: &Issuer) -> Value {
+    let mut schemes = json!({api.scheme: security_scheme(api, issuer)});
+    if api.scheme != ADMIN_API.scheme {
+        schemes[PORTAL_SESSION] = json!({"type": "apiKey", "in": "cookie", "name": crate::portal::session::COOKIE,
+            "description": "Signed in to the portal (its pages' scripts): a change also sends the page's CSRF token (its forms' `csrf`) in X-CSRF-Token; the session's role in each team applies"});
+    }
+    schemes
 }
 
 /// The document of `api` on a server with issuer `issuer`.
@@ -254,7 +277,7 @@ pub fn build(api: &Api, issuer: &Issuer) -> Value {
         "servers": [{"url": issuer.as_str()}],
         "paths": paths,
         "components": {
-            "securitySchemes": {api.scheme: security_scheme(api, issuer)},
+            "securitySchemes": security_schemes(api, issuer),
             "schemas": {"Error": {"type": "object", "required": ["error", "error_description"], "properties": {
                 "error": {"type": "string"}, "error_description": {"type": "string"}, "field": {"type": "string"}}}},
         },

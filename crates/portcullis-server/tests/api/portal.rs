@@ -95,6 +95,14 @@ backend_tests! {
         assert!(app_page.contains("waiting for approval") && app_page.contains("payments"), "{app_page}");
         assert!(app_page.matches("<tr>").count() >= 2, "its secret, expiring within the policy: {app_page}");
 
+        // The portal's API with the portal's session, as a page's script calls it.
+        let mine: serde_json::Value = browser.http.get(format!("{}/portal/v1/teams", browser.app.address)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(mine["teams"][0]["team"]["name"], "Shop", "{mine}");
+        let add = format!("{}/portal/v1/clients/{client_id}/secrets", browser.app.address);
+        assert_eq!(browser.http.post(&add).send().await.unwrap().status(), 403, "a change needs the CSRF token in its header");
+        assert_eq!(browser.http.post(&add).header("X-CSRF-Token", "forged").send().await.unwrap().status(), 403);
+        assert_eq!(browser.http.post(&add).header("X-CSRF-Token", &csrf).send().await.unwrap().status(), 201);
+
         // A change reviewed as a diff, saved as version 2, rolled back to version 1.
         let edit = browser.get(&format!("{app_path}/edit")).await.text().await.unwrap();
         assert!(edit.contains("value=\"Worker\"") && edit.contains("name=\"based_on\" value=\"1\"") && !edit.contains("name=\"skip_consent\""), "{edit}");
@@ -180,6 +188,8 @@ backend_tests! {
         assert_eq!(location(out.headers()), "/portal/signed-out");
         let again = browser.get(&format!("/portal/teams/{team}")).await;
         assert!(location(again.headers()).starts_with("/portal/sign-in?then="), "signed out");
+        assert_eq!(browser.http.get(format!("{}/portal/v1/teams", browser.app.address)).send().await.unwrap().status(), 401,
+                   "the ended session calls the API no more");
     }
     #[tokio::test]
     async fn an_admin_oversees_teams_approves_scopes_and_revokes_tokens_in_the_console(db) {
