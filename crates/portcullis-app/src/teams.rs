@@ -314,8 +314,20 @@ impl App {
 
     /// The team `team_id`, and how `actor` reaches it.
     pub fn team(&self, actor: &Actor, team_id: &str) -> Result<(TeamView, TeamAccess), AppError> {
+        self.team_for(actor, team_id, TeamPermission::Read)
+    }
+
+    /// The team `team_id`, and how `actor` reaches it, for what needs
+    /// `needed` there: refused unless they are an admin or their role
+    /// grants it (so a page offers no form its user could not send).
+    pub fn team_for(
+        &self,
+        actor: &Actor,
+        team_id: &str,
+        needed: TeamPermission,
+    ) -> Result<(TeamView, TeamAccess), AppError> {
         let conn = &mut *self.db.get()?;
-        let (team, access) = reach(conn, actor, team_id, Some(TeamPermission::Read))?;
+        let (team, access) = reach(conn, actor, team_id, Some(needed))?;
         Ok((team_view(team), access))
     }
 

@@ -669,19 +669,31 @@ pub(crate) use route;
 
 /// Mounts every route of `routes` on `scope`; a path called with a method
 /// it does not have answers 405 with `Allow`.
-pub fn mount(mut scope: actix_web::Scope, routes: &'static [AdminRoute]) -> actix_web::Scope {
+pub fn mount(scope: actix_web::Scope, routes: &'static [AdminRoute]) -> actix_web::Scope {
+    let table: Vec<_> = routes.iter().map(|route| (route.path, route.verb, route.route)).collect();
+    resources(&table).into_iter().fold(scope, actix_web::Scope::service)
+}
+
+/// A path, a method, and the route serving it.
+pub type Served = (&'static str, Verb, fn() -> Route);
+
+/// The resources serving `routes` (each a path, a method and its route):
+/// one a path, in table order, so a fixed path (`/keys/rotate`) is mounted
+/// before a pattern that would also match it (`/keys/{kid}`); a path
+/// called with a method it does not have answers 405 with `Allow`.
+pub fn resources(routes: &[Served]) -> Vec<actix_web::Resource> {
     let mut seen = std::collections::BTreeSet::new();
-    // In table order: a fixed path (`/keys/rotate`) is mounted before a
-    // pattern that would also match it (`/keys/{kid}`).
-    for path in routes.iter().map(|route| route.path).filter(|path| seen.insert(*path)) {
-        let mut resource = web::resource(path);
-        let mut allowed = Vec::new();
-        for route in routes.iter().filter(|route| route.path == path) {
-            resource = resource.route((route.route)());
-            allowed.push(route.verb.as_str());
-        }
-        scope = scope
-            .service(resource.default_service(crate::allowed_methods::refuse_except(allowed.join(", "))));
-    }
-    scope
+    let paths: Vec<&str> = routes.iter().map(|(path, ..)| *path).filter(|path| seen.insert(*path)).collect();
+    paths
+        .into_iter()
+        .map(|path| {
+            let mut resource = web::resource(path);
+            let mut allowed = Vec::new();
+            for (_, verb, route) in routes.iter().filter(|(at, ..)| *at == path) {
+                resource = resource.route(route());
+                allowed.push(verb.as_str());
+            }
+            resource.default_service(crate::allowed_methods::refuse_except(allowed.join(", ")))
+        })
+        .collect()
 }

@@ -16,7 +16,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::TimeDelta;
 use portcullis_app::clients::{draft, ClientQuery, ClientView, ScopeRequestView};
-use portcullis_app::teams::TeamAccess;
 use portcullis_core::team::TeamPermission;
 use serde_json::Map;
 
@@ -30,7 +29,7 @@ pub async fn new(
     let signed = signed!(req, ctx);
     let (actor, team_id) = (signed.actor(&req, &ctx), path.into_inner());
     let team = team_id.clone();
-    let policy = match ctx.run(move |app| Ok(app.team(&actor, &team))).await? {
+    let policy = match ctx.run(move |app| Ok(app.team_for(&actor, &team, TeamPermission::Apps))).await? {
         Ok((team, _)) => team.policy,
         Err(refusal) => return super::refused(&signed, signed.t.buttons[0], refusal),
     };
@@ -102,11 +101,7 @@ pub async fn show(
                 let decisions = app.client_scope_requests(&actor, &client_id)?;
                 let team_id = client.team_id.clone().unwrap_or_default();
                 let (team, access) = app.team(&actor, &team_id)?;
-                let runs_apps = match access {
-                    TeamAccess::Admin => true,
-                    TeamAccess::Member(role) => role.grants(TeamPermission::Apps),
-                };
-                Ok((client, decisions, team.policy.max_secret_lifetime_days, runs_apps))
+                Ok((client, decisions, team.policy.max_secret_lifetime_days, super::runs_apps(&access)))
             }))
         })
         .await?;

@@ -21,6 +21,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::clients::{draft, ClientChange, ClientView};
 use portcullis_app::AppError;
+use portcullis_core::team::TeamPermission;
 use serde_json::{Map, Value};
 
 #[derive(Template)]
@@ -35,15 +36,24 @@ struct ReviewPage {
     stale: Option<String>,
 }
 
-/// The app `client_id` as `signed` reaches it, or the page saying why not.
-pub async fn found(
+/// The app `client_id`, for `signed` to change (its team's developers),
+/// or the page saying why not.
+async fn found(
     req: &HttpRequest,
     ctx: &ConsoleContext,
     signed: &Signed,
     client_id: String,
 ) -> Result<Result<ClientView, HttpResponse>, PageError> {
     let actor = signed.actor(req, ctx);
-    match ctx.run(move |app| Ok(app.client(&actor, &client_id))).await? {
+    let read = ctx
+        .run(move |app| {
+            Ok(app.client(&actor, &client_id).and_then(|client| {
+                let team = client.team_id.as_deref().unwrap_or_default();
+                app.team_for(&actor, team, TeamPermission::Apps).map(|_| client)
+            }))
+        })
+        .await?;
+    match read {
         Ok(client) => Ok(Ok(client)),
         Err(refusal) => super::refused(signed, signed.t.sections[0], refusal).map(Err),
     }

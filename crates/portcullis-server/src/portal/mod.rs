@@ -20,10 +20,13 @@ pub mod usage;
 pub mod versions;
 pub mod webhooks;
 
+use crate::admin::routes::Verb;
+use crate::admin::teams::JOIN_PATH;
 pub use crate::console::changed;
 use crate::pages::PageError;
 use actix_web::{web, HttpResponse};
 use portcullis_app::AppError;
+use portcullis_core::team::TeamPermission;
 
 /// An operation's refusal on a page titled `title`, in the signed-in
 /// user's language (the reason as the application layer says it), or the
@@ -33,74 +36,103 @@ pub fn refused(signed: &session::Signed, title: &str, error: AppError) -> Result
     crate::views::message_in(signed.t.lang, status, title, &text)
 }
 
-/// Mounts the portal's pages.
+/// What a page needs of its signed-in user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing more: the user's own teams, joining one.
+    SignedIn,
+    /// This permission in the team the page is about (an app's, an
+    /// endpoint's, a token's), as the user's role there grants it: to
+    /// anyone else in no such team the page's subject does not exist.
+    Team(TeamPermission),
+}
+
+/// A page of the portal: how it is called, what it needs, its handler.
+pub struct Page {
+    /// Its method.
+    pub verb: Verb,
+    /// Its path.
+    pub path: &'static str,
+    /// What its user needs.
+    pub needs: Needs,
+    /// Its handler.
+    pub route: fn() -> actix_web::Route,
+}
+
+macro_rules! page {
+    ($verb:ident, $path:expr, $needs:expr, $handler:path) => {
+        Page {
+            verb: Verb::$verb,
+            path: $path,
+            needs: $needs,
+            route: || crate::admin::routes::route!(@method $verb).to($handler),
+        }
+    };
+}
+
+const READ: Needs = Needs::Team(TeamPermission::Read);
+const APPS: Needs = Needs::Team(TeamPermission::Apps);
+const MEMBERS: Needs = Needs::Team(TeamPermission::Members);
+
+/// The portal's pages behind its sign-in, in mounting order. Acting on
+/// another member (their role, their token) needs the owner's role,
+/// whatever one's own.
+pub const PAGES: [Page; 29] = [
+    page!(Get, "/portal", Needs::SignedIn, teams::home),
+    page!(Get, JOIN_PATH, Needs::SignedIn, teams::join_form),
+    page!(Post, JOIN_PATH, Needs::SignedIn, teams::join),
+    page!(Get, "/portal/teams/{team_id}", READ, teams::team),
+    page!(Post, "/portal/teams/{team_id}/regenerate", APPS, apps::regenerate),
+    page!(Post, "/portal/teams/{team_id}/invitations", MEMBERS, teams::invite),
+    page!(
+        Post,
+        "/portal/teams/{team_id}/invitations/{invitation_id}/withdraw",
+        MEMBERS,
+        teams::withdraw_invitation
+    ),
+    page!(Post, "/portal/teams/{team_id}/members/{user_id}", MEMBERS, teams::member),
+    page!(Get, "/portal/teams/{team_id}/tokens", READ, tokens::list),
+    page!(Post, "/portal/teams/{team_id}/tokens", READ, tokens::create),
+    page!(Post, "/portal/tokens/{token_id}/revoke", MEMBERS, tokens::revoke),
+    page!(Get, "/portal/teams/{team_id}/webhooks", READ, webhooks::list),
+    page!(Post, "/portal/teams/{team_id}/webhooks", APPS, webhooks::create),
+    page!(Get, "/portal/webhooks/{webhook_id}", READ, webhooks::show),
+    page!(Post, "/portal/webhooks/{webhook_id}/test", APPS, webhooks::test),
+    page!(Post, "/portal/webhooks/{webhook_id}/state", APPS, webhooks::set_state),
+    page!(Post, "/portal/webhooks/{webhook_id}/delete", APPS, webhooks::delete),
+    page!(Get, "/portal/teams/{team_id}/apps/new", APPS, apps::new),
+    page!(Post, "/portal/teams/{team_id}/apps/new", APPS, apps::create),
+    page!(Get, "/portal/apps/{client_id}", READ, apps::show),
+    page!(Get, "/portal/apps/{client_id}/usage", READ, usage::show),
+    page!(Get, "/portal/apps/{client_id}/edit", APPS, changes::edit),
+    page!(Post, "/portal/apps/{client_id}/edit", APPS, changes::submit),
+    page!(Get, "/portal/apps/{client_id}/versions", READ, versions::show),
+    page!(Get, "/portal/apps/{client_id}/versions/{version}/rollback", APPS, versions::confirm_rollback),
+    page!(Post, "/portal/apps/{client_id}/versions/{version}/rollback", APPS, versions::roll_back),
+    page!(Post, "/portal/apps/{client_id}/secrets", APPS, apps::add_secret),
+    page!(Post, "/portal/apps/{client_id}/secrets/{secret_id}/revoke", APPS, apps::revoke_secret),
+    page!(Post, "/portal/apps/{client_id}/scope-request/withdraw", APPS, apps::withdraw_scope_request),
+];
+
+/// Whether `access` to a team runs its apps (and webhooks): an admin, or
+/// a member from developers up.
+pub fn runs_apps(access: &portcullis_app::teams::TeamAccess) -> bool {
+    match access {
+        portcullis_app::teams::TeamAccess::Admin => true,
+        portcullis_app::teams::TeamAccess::Member(role) => role.grants(TeamPermission::Apps),
+    }
+}
+
+/// Mounts the portal's sign-in and its pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/portal").route(web::get().to(teams::home)))
-        .service(web::resource(sign_in::SIGN_IN_PATH).route(web::get().to(sign_in::start)))
+    cfg.service(web::resource(sign_in::SIGN_IN_PATH).route(web::get().to(sign_in::start)))
         .service(web::resource(portcullis_app::portal::CALLBACK_PATH).route(web::get().to(sign_in::callback)))
         .service(web::resource(sign_in::SIGN_OUT_PATH).route(web::post().to(sign_in::sign_out)))
-        .service(web::resource(sign_in::SIGNED_OUT_PATH).route(web::get().to(sign_in::signed_out)))
-        .service(
-            web::resource(crate::admin::teams::JOIN_PATH)
-                .route(web::get().to(teams::join_form))
-                .route(web::post().to(teams::join)),
-        )
-        .service(web::resource("/portal/teams/{team_id}").route(web::get().to(teams::team)))
-        .service(web::resource("/portal/teams/{team_id}/regenerate").route(web::post().to(apps::regenerate)))
-        .service(web::resource("/portal/teams/{team_id}/invitations").route(web::post().to(teams::invite)))
-        .service(
-            web::resource("/portal/teams/{team_id}/invitations/{invitation_id}/withdraw")
-                .route(web::post().to(teams::withdraw_invitation)),
-        )
-        .service(
-            web::resource("/portal/teams/{team_id}/members/{user_id}").route(web::post().to(teams::member)),
-        )
-        .service(
-            web::resource("/portal/teams/{team_id}/tokens")
-                .route(web::get().to(tokens::list))
-                .route(web::post().to(tokens::create)),
-        )
-        .service(web::resource("/portal/tokens/{token_id}/revoke").route(web::post().to(tokens::revoke)))
-        .service(
-            web::resource("/portal/teams/{team_id}/webhooks")
-                .route(web::get().to(webhooks::list))
-                .route(web::post().to(webhooks::create)),
-        )
-        .service(web::resource("/portal/webhooks/{webhook_id}").route(web::get().to(webhooks::show)))
-        .service(web::resource("/portal/webhooks/{webhook_id}/test").route(web::post().to(webhooks::test)))
-        .service(
-            web::resource("/portal/webhooks/{webhook_id}/state").route(web::post().to(webhooks::set_state)),
-        )
-        .service(
-            web::resource("/portal/webhooks/{webhook_id}/delete").route(web::post().to(webhooks::delete)),
-        )
-        .service(
-            web::resource("/portal/teams/{team_id}/apps/new")
-                .route(web::get().to(apps::new))
-                .route(web::post().to(apps::create)),
-        )
-        .service(web::resource("/portal/apps/{client_id}").route(web::get().to(apps::show)))
-        .service(web::resource("/portal/apps/{client_id}/usage").route(web::get().to(usage::show)))
-        .service(
-            web::resource("/portal/apps/{client_id}/edit")
-                .route(web::get().to(changes::edit))
-                .route(web::post().to(changes::submit)),
-        )
-        .service(web::resource("/portal/apps/{client_id}/versions").route(web::get().to(versions::show)))
-        .service(
-            web::resource("/portal/apps/{client_id}/versions/{version}/rollback")
-                .route(web::get().to(versions::confirm_rollback))
-                .route(web::post().to(versions::roll_back)),
-        )
-        .service(web::resource("/portal/apps/{client_id}/secrets").route(web::post().to(apps::add_secret)))
-        .service(
-            web::resource("/portal/apps/{client_id}/secrets/{secret_id}/revoke")
-                .route(web::post().to(apps::revoke_secret)),
-        )
-        .service(
-            web::resource("/portal/apps/{client_id}/scope-request/withdraw")
-                .route(web::post().to(apps::withdraw_scope_request)),
-        );
+        .service(web::resource(sign_in::SIGNED_OUT_PATH).route(web::get().to(sign_in::signed_out)));
+    let table: Vec<_> = PAGES.iter().map(|page| (page.path, page.verb, page.route)).collect();
+    for resource in crate::admin::routes::resources(&table) {
+        cfg.service(resource);
+    }
 }
 
 impl crate::console::SignedIn for session::Signed {

@@ -5,6 +5,7 @@
 
 use super::session::{signed, Frame};
 use super::shown_once;
+use crate::admin::teams::JOIN_PATH;
 use crate::console::context::ConsoleContext;
 use crate::console::{see_other, Posted};
 use crate::pages::PageError;
@@ -207,12 +208,7 @@ pub async fn invite(
     let lifetime = Duration::from_secs(days.saturating_mul(24 * 3_600));
     match ctx.run(move |app| Ok(app.invite_to_team(&actor, &team, role, lifetime))).await? {
         Ok(created) => {
-            let join = super::sign_in::SITE.home.to_owned() + "/join";
-            let link = format!(
-                "{}{join}?token={}",
-                ctx.issuer.as_str().trim_end_matches('/'),
-                created.token.expose()
-            );
+            let link = format!("{}?token={}", ctx.issuer.endpoint(JOIN_PATH), created.token.expose());
             let back = format!("/portal/teams/{team_id}");
             shown_once::page(&signed, &link, &back)
         }

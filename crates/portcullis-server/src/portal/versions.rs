@@ -18,6 +18,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::clients::{ClientView, VersionView};
 use portcullis_app::{Actor, AppError};
+use portcullis_core::team::TeamPermission;
 
 #[derive(Template)]
 #[template(path = "portal/versions.html")]
@@ -27,6 +28,7 @@ struct VersionsPage {
     client: ClientView,
     versions: Vec<VersionView>,
     compared: Compared,
+    runs_apps: bool,
 }
 
 /// `GET /portal/apps/{client_id}/versions?left=&right=`: the timeline; by
@@ -49,14 +51,15 @@ pub async fn show(
                 let right = right.unwrap_or(client.version);
                 let left = left.unwrap_or(right.saturating_sub(1).max(1));
                 let compared = compare((app, &actor), &client_id, (left, right), words)?;
-                Ok::<_, AppError>((client, versions, compared))
+                let (_, access) = app.team(&actor, client.team_id.as_deref().unwrap_or_default())?;
+                Ok::<_, AppError>((client, versions, compared, super::runs_apps(&access)))
             })())
         })
         .await?;
     match found {
-        Ok((client, versions, compared)) => {
+        Ok((client, versions, compared, runs_apps)) => {
             let (frame, path) = (signed.frame(), app_path(&client.client_id));
-            render(StatusCode::OK, &VersionsPage { frame, path, client, versions, compared })
+            render(StatusCode::OK, &VersionsPage { frame, path, client, versions, compared, runs_apps })
         }
         Err(error) => super::refused(&signed, signed.t.changes.versions, error),
     }
@@ -85,6 +88,8 @@ async fn confirmation(
         .run(move |app| {
             Ok((|| {
                 let client = app.client(&actor, &client_id)?;
+                // Only the team's developers roll back: the page offers nothing to others.
+                app.team_for(&actor, client.team_id.as_deref().unwrap_or_default(), TeamPermission::Apps)?;
                 let compared = compare((app, &actor), &client_id, (client.version, version), words)?;
                 Ok::<_, AppError>((client, compared))
             })())

@@ -14,9 +14,7 @@ use crate::views::render;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use portcullis_app::teams::TeamAccess;
 use portcullis_app::webhooks::{DeliveryView, WebhookInput, WebhookView};
-use portcullis_core::team::TeamPermission;
 
 /// Deliveries an endpoint's page lists.
 const DELIVERIES: i64 = 50;
@@ -29,14 +27,6 @@ fn list_path(team_id: &str) -> String {
 /// Where endpoint `webhook_id`'s page is.
 fn webhook_path(webhook_id: &str) -> String {
     format!("/portal/webhooks/{}", urlencoding(webhook_id))
-}
-
-/// Whether `access` runs the team's endpoints.
-fn runs_hooks(access: &TeamAccess) -> bool {
-    match access {
-        TeamAccess::Admin => true,
-        TeamAccess::Member(role) => role.grants(TeamPermission::Apps),
-    }
 }
 
 #[derive(Template)]
@@ -61,7 +51,7 @@ pub async fn list(
         .run(move |app| {
             Ok(app.team_webhooks(&actor, &team).and_then(|webhooks| {
                 let (_, access) = app.team(&actor, &team)?;
-                Ok((webhooks, runs_hooks(&access)))
+                Ok((webhooks, super::runs_apps(&access)))
             }))
         })
         .await?;
@@ -123,7 +113,7 @@ pub async fn show(
                 let webhook = app.webhook(&actor, &id)?;
                 let deliveries = app.webhook_deliveries(&actor, &id, DELIVERIES)?;
                 let (_, access) = app.team(&actor, webhook.team_id.as_deref().unwrap_or_default())?;
-                Ok::<_, portcullis_app::AppError>((webhook, deliveries, runs_hooks(&access)))
+                Ok::<_, portcullis_app::AppError>((webhook, deliveries, super::runs_apps(&access)))
             })())
         })
         .await?;

@@ -37,7 +37,120 @@ async fn log_in(browser: &Browser, login_page: &str, username: &str) -> reqwest:
     posted
 }
 
+/// A browser on `app` signed in to the portal as `name`, and its CSRF token.
+async fn portal_user(app: &crate::helpers::TestApp, name: &str) -> (Browser, String) {
+    let browser = Browser::new(crate::helpers::TestApp {
+        address: app.address.clone(),
+        client: reqwest::Client::new(),
+    });
+    let (_, page) = follow(&browser, "/portal").await;
+    let posted = log_in(&browser, &page.text().await.unwrap(), name).await;
+    let (home, page) = follow(&browser, &location(posted.headers()).replace("http://localhost", "")).await;
+    assert_eq!(home, "/portal");
+    let csrf = field(&page.text().await.unwrap(), "csrf");
+    (browser, csrf)
+}
+
+/// A form each page takes, its CSRF token `csrf`: what the page needs to
+/// reach its operation, which then decides (placeholders as in paths).
+fn form_of(path: &str, csrf: &str) -> Vec<(String, String)> {
+    let fields: &[(&str, &str)] = match path {
+        "/portal/teams/{team_id}/invitations" => &[("role", "viewer"), ("days", "7")],
+        "/portal/teams/{team_id}/members/{user_id}" => &[("remove", "on")],
+        "/portal/teams/{team_id}/tokens" => &[("name", "n"), ("scope", "portal:read"), ("days", "1")],
+        "/portal/teams/{team_id}/webhooks" => &[("url", "https://hooks.example/in")],
+        "/portal/teams/{team_id}/apps/new" | "/portal/apps/{client_id}/edit" => &[
+            ("based_on", "1"),
+            ("client_name", "New"),
+            ("grant_types", "client_credentials"),
+            ("token_endpoint_auth_method", "client_secret_basic"),
+            ("scope", "orders"),
+        ],
+        "/portal/apps/{client_id}/versions/{version}/rollback" => &[("based_on", "1")],
+        "/portal/join" => &[("token", "nothing")],
+        "/portal/teams/{team_id}/regenerate" => &[("client_id", "{client_id}")],
+        _ => &[],
+    };
+    std::iter::once(("csrf", csrf))
+        .chain(fields.iter().copied())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 backend_tests! {
+    #[tokio::test]
+    async fn every_portal_page_keeps_teams_and_roles_apart(db) {
+        use portcullis_server::admin::routes::Verb;
+        use portcullis_server::portal::{Needs, PAGES};
+        use portcullis_core::team::{TeamPermission, TeamRole};
+        let app = App::with_defaults(db.connect());
+        let policy: TeamPolicy = serde_json::from_value(serde_json::json!({
+            "clients": {"grant_types": ["client_credentials"], "scopes": ["orders"]}})).unwrap();
+        let shop = app.create_team(&Actor::operator(), "Shop", policy).unwrap().team_id;
+        let other = app.create_team(&Actor::operator(), "Other", TeamPolicy::default()).unwrap().team_id;
+        let join = |name: &str, team: &str, role| {
+            let user_id = user(&db, name, &[]);
+            let who = Actor::PortalUser { user_id: user_id.clone(), session: "s".into(), address: None };
+            let invited = app.invite_to_team(&Actor::operator(), team, role, std::time::Duration::from_secs(600)).unwrap();
+            app.accept_team_invitation(&who, invited.token.expose()).unwrap();
+            (user_id, who)
+        };
+        let (olga_id, olga) = join("olga", &shop, TeamRole::Owner);
+        let (_, dev) = join("dev", &shop, TeamRole::Developer);
+        join("vic", &shop, TeamRole::Viewer);
+        join("bob", &other, TeamRole::Owner);
+        let draft = portcullis_app::clients::draft(serde_json::json!({"client_name": "Worker", "grant_types": ["client_credentials"], "scope": "orders"}).as_object().unwrap().clone(), None);
+        let client = app.create_team_client(&dev, &shop, draft).unwrap().client;
+        let invitation = app.invite_to_team(&olga, &shop, TeamRole::Viewer, std::time::Duration::from_secs(600)).unwrap().invitation.invitation_id;
+        let olgas_token = app.create_personal_token(&olga, &shop, "olga's", "portal:read", 7).unwrap().token.token_id;
+        let server = browser_with(settings(&db, &new_kek()));
+        let (dev_browser, dev_csrf) = portal_user(&server.app, "dev").await;
+        let hooked = dev_browser.post(&format!("/portal/teams/{shop}/webhooks"), &[("csrf", &dev_csrf), ("url", "https://hooks.example/in")]).await;
+        let webhook_id = between(&hooked.text().await.unwrap(), "<p><a href=\"/portal/webhooks/", "\"").to_owned();
+        let concrete = |path: &str| path.replace("{team_id}", &shop).replace("{client_id}", &client.client_id).replace("{version}", "1")
+            .replace("{secret_id}", &client.secrets[0].secret_id).replace("{invitation_id}", &invitation)
+            .replace("{user_id}", &olga_id).replace("{token_id}", &olgas_token).replace("{webhook_id}", &webhook_id);
+        let anonymous = Browser::new(crate::helpers::TestApp { address: server.app.address.clone(), client: reqwest::Client::new() });
+        let (owner, _) = portal_user(&server.app, "olga").await;
+        let mut users = Vec::new();
+        for name in ["dev", "vic", "bob"] {
+            users.push(portal_user(&server.app, name).await);
+        }
+        let [(dev, dev_csrf), (vic, vic_csrf), (bob, bob_csrf)] = <[_; 3]>::try_from(users).ok().unwrap();
+        let call = |browser: &Browser, page: &portcullis_server::portal::Page, csrf: &str| {
+            let url = format!("{}{}", browser.app.address, concrete(page.path));
+            let request = match page.verb {
+                Verb::Get => browser.http.get(url),
+                _ => {
+                    let form: Vec<(String, String)> = form_of(page.path, csrf).into_iter().map(|(k, v)| (k, concrete(&v))).collect();
+                    browser.http.post(url).form(&form)
+                }
+            };
+            async move { request.send().await.unwrap() }
+        };
+        for page in PAGES.iter() {
+            let what = format!("{} {}", page.verb.as_str(), page.path);
+            let away = call(&anonymous, page, "").await;
+            assert_eq!(away.status(), 303, "{what} signed out");
+            assert!(location(away.headers()).starts_with("/portal/sign-in?then="), "{what}: to the sign-in");
+            if page.verb != Verb::Get {
+                assert_eq!(call(&owner, page, "forged").await.status(), 403, "{what} without the session's CSRF token");
+            }
+            let Needs::Team(needed) = page.needs else { continue };
+            assert_eq!(call(&bob, page, &bob_csrf).await.status(), 404, "{what}: another team's member finds nothing");
+            if needed != TeamPermission::Read {
+                assert_eq!(call(&vic, page, &vic_csrf).await.status(), 403, "{what}: a viewer");
+            }
+            if needed == TeamPermission::Members {
+                assert_eq!(call(&dev, page, &dev_csrf).await.status(), 403, "{what}: a developer");
+            }
+        }
+        let now = app.client(&Actor::operator(), &client.client_id).unwrap();
+        assert_eq!((now.version, now.secrets.len(), now.disabled), (1, 1, false), "nothing refused changed anything");
+        assert_eq!(app.team_members(&Actor::operator(), &shop).unwrap().len(), 3);
+        assert_eq!(app.team_webhooks(&Actor::operator(), &shop).unwrap().len(), 1);
+    }
+
     #[tokio::test]
     async fn a_developer_joins_by_link_registers_an_app_within_the_policy_and_makes_a_token(db) {
         let app = App::with_defaults(db.connect());

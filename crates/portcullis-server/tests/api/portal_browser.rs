@@ -85,7 +85,7 @@ backend_tests! {
 
         // The request, in the app's monitoring, once its minute is over.
         clock.advance(chrono::TimeDelta::minutes(1));
-        chromium.click("main .heading a.button").await;
+        chromium.click("main .heading a[href$='/usage']").await;
         chromium.arrive_at(&format!("/portal/apps/{client_id}/usage")).await;
         let requests: i64 = chromium.text(".tiles .tile .figure").await.parse().unwrap();
         assert!(requests >= 1, "the token request is counted: {requests}");
@@ -101,6 +101,31 @@ backend_tests! {
         browser.wait().for_element(Locator::Css("main dl")).await.unwrap();
         let page = chromium.text("main").await;
         assert!(page.contains("orders payments") && page.contains("approved"), "{page}");
+
+        // A change reviewed as a diff and saved; the versions side by side.
+        chromium.click("main .heading a[href$='/edit']").await;
+        chromium.arrive_at(&format!("/portal/apps/{client_id}/edit")).await;
+        chromium.check("portal-edit").await;
+        chromium.fill("client_name", "Orders worker").await;
+        chromium.click("main form button[type=submit]").await;
+        browser.wait().for_element(Locator::Css("table.diff")).await.unwrap();
+        assert!(chromium.text("table.diff").await.contains("Orders worker"));
+        chromium.check("portal-review").await;
+        chromium.click("main form button[value=save]").await;
+        chromium.arrive_at(&format!("/portal/apps/{client_id}")).await;
+        chromium.click("main .heading a[href$='/versions']").await;
+        chromium.arrive_at(&format!("/portal/apps/{client_id}/versions")).await;
+        assert!(chromium.text("main").await.contains("Orders worker"));
+        chromium.check("portal-versions").await;
+
+        // An endpoint for the team's events.
+        browser.goto(&format!("{issuer}/portal/teams/{team}/webhooks")).await.unwrap();
+        chromium.fill("webhook-url", "https://hooks.example/in").await;
+        chromium.click("main form button[type=submit]").await;
+        browser.wait().for_element(Locator::Id("shown-once")).await.unwrap();
+        assert!(chromium.text("#shown-once").await.starts_with("whsec_"));
+        browser.goto(&format!("{issuer}/portal/teams/{team}/webhooks")).await.unwrap();
+        chromium.check("portal-webhooks").await;
 
         // A personal access token, shown once, introspected as the developer.
         browser.goto(&format!("{issuer}/portal/teams/{team}/tokens")).await.unwrap();
