@@ -194,7 +194,9 @@ impl Actor {
             Self::AdminClient { .. } => json!({ "via": "admin-api" }),
             Self::AdminUser { session, .. } => json!({ "via": "console", "session": session }),
             Self::PortalUser { session, .. } => json!({ "via": "portal", "session": session }),
-            Self::PersonalToken { token_id, .. } => json!({ "via": "portal-api", "token_id": token_id }),
+            Self::PersonalToken { token_id, .. } => {
+                json!({ "via": "portal-api", "personal_token": token_id })
+            }
             Self::Operator { .. } => json!({ "via": "cli" }),
             Self::System { .. } => json!({ "via": "system" }),
             Self::Registrant { .. } => json!({ "via": "registration" }),

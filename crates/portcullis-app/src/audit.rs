@@ -176,9 +176,13 @@ impl Record {
     }
 }
 
+/// Adds how the actor acted (`from`) to an event's fields (`into`): the
+/// event's own win, should a name be both.
 fn merge(into: &mut Value, from: Value) {
     if let (Value::Object(into), Value::Object(from)) = (into, from) {
-        into.extend(from);
+        for (name, value) in from {
+            into.entry(name).or_insert(value);
+        }
     }
 }
 
@@ -297,6 +301,7 @@ impl App {
                 team: query.team,
                 outcome: query.outcome,
                 newest_first: query.newest_first,
+                through: None,
             };
             let mut entries = audit::entries(conn, &filter, query.after, query.limit + 1)?;
             let next_cursor = (entries.len() as i64 > query.limit).then(|| {
@@ -454,8 +459,10 @@ pub struct TeamEventsQuery<'a> {
 }
 
 /// The actions a team's members read of its entries.
-const TEAM_ACTIONS: [&str; 6] =
-    ["client.", "team.", "auth.client_failed", "personal_token.", "initial_access_token.", "webhook."];
+/// (Personal access tokens are their makers' and the owners' to see, on
+/// the tokens' page: not every viewer's, nor every endpoint's.)
+const TEAM_ACTIONS: [&str; 5] =
+    ["client.", "team.", "auth.client_failed", "initial_access_token.", "webhook."];
 
 /// Whether a team's members read `entry` (one about the team): what was
 /// done and what failed, never a refusal, whose reason may name what the

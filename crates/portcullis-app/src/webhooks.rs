@@ -209,6 +209,9 @@ pub struct Attempt {
     pub delivery: DeliveryRecord,
     /// Where to send it.
     pub url: String,
+    /// Whether it goes only to a public address over https (a team's
+    /// endpoint), whatever the operator allows the admins' endpoints.
+    pub public_only: bool,
     secret: Zeroizing<Vec<u8>>,
     leased_until: DateTime<Utc>,
 }
@@ -348,11 +351,25 @@ fn validate_team_events(events: &[String]) -> Result<(), AppError> {
 }
 
 /// Checks the event patterns of an endpoint of `team` (or the admins'):
-/// an admins' endpoint selects only events `actor` reads.
+/// it selects only events `actor` reads, a team's member reading the
+/// team's (an admin answers for a team's endpoint as for their own).
 fn check_events(actor: &Actor, team: Option<&str>, events: &[String]) -> Result<(), AppError> {
     match team {
-        Some(_) => validate_team_events(events),
+        Some(_) if actor.portal_user().is_some() => validate_team_events(events),
+        Some(_) => validate_team_events(events).and_then(|()| check_readable(actor, events)),
         None => validate_events(events).and_then(|()| check_readable(actor, events)),
+    }
+}
+
+/// Where an endpoint of `team` (or the admins') may send: a team's only
+/// to public addresses over https, whatever the operator allows the admins'.
+fn destinations<'a>(
+    team: Option<&str>,
+    operators: &'a OutboundPolicy,
+) -> std::borrow::Cow<'a, OutboundPolicy> {
+    match team {
+        Some(_) => std::borrow::Cow::Owned(OutboundPolicy::default()),
+        None => std::borrow::Cow::Borrowed(operators),
     }
 }
 
@@ -537,14 +554,19 @@ impl App {
         team: Option<&str>,
         input: WebhookInput,
     ) -> Result<CreatedWebhook, AppError> {
-        let url = input.url.ok_or_else(|| invalid("url: required"))?;
-        validate_url(&url, &self.outbound)?;
-        let events = input.events.unwrap_or_default();
-        check_events(actor, team, &events).inspect_err(|e| {
+        let audited = |e: &AppError| {
             if e.is_refusal() {
                 self.audit_refusal(actor, &attempt, e)
             }
-        })?;
+        };
+        if let Some(team_id) = team {
+            // Who may register comes first: nobody else learns what is valid.
+            reach_team(&mut *self.db.get()?, actor, team_id, TeamPermission::Apps).inspect_err(audited)?;
+        }
+        let url = input.url.ok_or_else(|| invalid("url: required"))?;
+        validate_url(&url, &destinations(team, &self.outbound))?;
+        let events = input.events.unwrap_or_default();
+        check_events(actor, team, &events).inspect_err(audited)?;
         let description = input.description.unwrap_or_default();
         validate_description(&description)?;
         let webhook_id = format!("wh_{}", uuid::Uuid::new_v4().simple());
@@ -624,7 +646,7 @@ impl App {
     ) -> Result<WebhookView, AppError> {
         self.webhook_change(actor, ("webhook.updated", id), TeamPermission::Apps, |tx, mut record| {
             if let Some(url) = input.url {
-                validate_url(&url, &self.outbound)?;
+                validate_url(&url, &destinations(record.team_id.as_deref(), &self.outbound))?;
                 record.url = url;
             }
             if let Some(events) = input.events {
@@ -659,7 +681,7 @@ impl App {
     /// Deletes an endpoint and its deliveries.
     pub fn delete_webhook(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         self.webhook_change(actor, ("webhook.deleted", id), TeamPermission::Apps, |tx, _| {
-            if !webhooks::delete(tx.conn, id)? {
+            if !webhooks::delete(tx.conn, id, tx.now)? {
                 return Err(AppError::NotFound(format!("no webhook `{id}`")));
             }
             tx.emit(Event::WebhookDeleted { webhook_id: id.to_owned() });
@@ -790,7 +812,8 @@ impl App {
                 };
                 let delivery = DeliveryRecord { payload, ..delivery };
                 let secret = Zeroizing::new(secret.to_vec());
-                leased.push(Attempt { delivery, url: webhook.url.clone(), secret, leased_until });
+                let (url, public_only) = (webhook.url.clone(), webhook.team_id.is_some());
+                leased.push(Attempt { delivery, url, public_only, secret, leased_until });
                 free -= 1;
             }
         }
@@ -896,8 +919,8 @@ fn queue_entries(
     team_ids.sort_unstable();
     team_ids.dedup();
     for team_id in team_ids {
-        let about = Filter { team: Some(team_id.to_owned()), ..Filter::default() };
-        for entry in audit::entries(conn, &about, from, BATCH)?.into_iter().filter(|e| e.seq <= last) {
+        let about = Filter { team: Some(team_id.to_owned()), through: Some(last), ..Filter::default() };
+        for entry in audit::entries(conn, &about, from, BATCH)? {
             let wanted: Vec<&WebhookRecord> = teams
                 .iter()
                 .filter(|w| w.team_id.as_deref() == Some(team_id))

@@ -324,6 +324,19 @@ backend_tests! {
         // Withdrawn by its team, or replaced by a later request.
         let again = ClientChange::Merge(serde_json::json!({"scope": "orders payments"}).as_object().unwrap().clone());
         let first = app.update_client(&dev, &second.client_id, None, again).unwrap().scope_request.unwrap();
+        let mut policy = app.team(&admin, &team).unwrap().0.policy;
+        policy.approval_scopes.push("profile".into());
+        app.set_team_policy(&admin, &team, policy).unwrap();
+        let more = ClientChange::Merge(serde_json::json!({"scope": "orders profile"}).as_object().unwrap().clone());
+        let checked = app.check_client_change(&dev, &second.client_id, portcullis_app::clients::draft(
+            serde_json::json!({"client_name": "Refunds", "grant_types": ["client_credentials"], "scope": "orders profile"}).as_object().unwrap().clone(),
+            Some(&second.client_id))).unwrap();
+        assert_eq!((checked.metadata.scope.to_string(), checked.waiting.clone()), ("orders".to_owned(), vec!["payments".to_owned(), "profile".to_owned()]),
+                   "a review names what would wait, the pending scopes too");
+        let both = app.update_client(&dev, &second.client_id, None, more).unwrap().scope_request.unwrap();
+        assert_eq!(both.scope, "payments profile", "a later request keeps the pending one's scopes waiting");
+        assert_ne!(both.request_id, first.request_id, "in place of the pending one");
+        let first = both;
         let withdrawn = app.withdraw_scope_request(&dev, &second.client_id).unwrap();
         assert!(withdrawn.scope_request.is_none());
         assert_eq!(app.client_scope_requests(&vic, &second.client_id).unwrap()[0].request_id, first.request_id);

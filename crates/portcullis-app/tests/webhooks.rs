@@ -214,13 +214,16 @@ backend_tests! {
         assert!(matches!(app.create_team_webhook(&vic, &team, hook("https://hooks.example/t", &[])), Err(AppError::Beyond(_))));
         assert!(matches!(app.create_team_webhook(&dev, &team, hook("https://hooks.example/t", &["key.*"])), Err(AppError::Invalid(_))),
                 "only what a team receives");
-        assert!(app.create_team_webhook(&dev, &team, hook("http://127.0.0.2/t", &[])).is_ok(), "loopback, as the operator allowed");
+        assert!(matches!(app.create_team_webhook(&dev, &team, hook("http://127.0.0.2/t", &[])), Err(AppError::Invalid(_))),
+                "a team's endpoint goes to public addresses only, whatever the operator allows the admins'");
+        assert!(matches!(app.create_team_webhook(&bob, &team, hook("nope", &[])), Err(AppError::NotFound(_))),
+                "who may register is checked first");
         assert!(matches!(app.create_team_webhook(&dev, &team, hook("https://169.254.169.254/t", &[])), Err(AppError::Invalid(_))),
                 "through the guarded outbound policy");
         let ours = app.create_team_webhook(&dev, &team, hook("https://hooks.example/t", &["client.*", "webhook.*"])).unwrap().webhook;
         assert_eq!(ours.team_id.as_deref(), Some(team.as_str()));
         let id = ours.webhook_id.as_str();
-        assert_eq!(app.team_webhooks(&vic, &team).unwrap().len(), 2);
+        assert_eq!(app.team_webhooks(&vic, &team).unwrap().len(), 1);
         assert!(matches!(app.webhook(&bob, id), Err(AppError::NotFound(_))));
         assert!(matches!(app.delete_webhook(&bob, id), Err(AppError::NotFound(_))));
         assert!(matches!(app.team_webhooks(&bob, &team), Err(AppError::NotFound(_))));
@@ -229,6 +232,10 @@ backend_tests! {
         assert!(matches!(app.update_webhook(&vic, id, WebhookInput { enabled: Some(false), ..WebhookInput::default() }), Err(AppError::Beyond(_))));
         assert!(matches!(app.update_webhook(&dev, id, WebhookInput { events: Some(vec!["alert.*".into()]), ..WebhookInput::default() }), Err(AppError::Invalid(_))));
         assert_eq!(app.webhook(&admin("admin:monitoring"), id).unwrap().team_id.as_deref(), Some(team.as_str()), "admins oversee it");
+        let elsewhere = WebhookInput { url: Some("https://elsewhere.example/".into()), ..WebhookInput::default() };
+        assert!(matches!(app.update_webhook(&admin("admin:monitoring"), id, elsewhere), Err(AppError::Beyond(_))),
+                "an admin who does not read the log does not redirect a team's events to themselves");
+        let second = app.create_team_webhook(&dev, &team, hook("https://hooks.example/second", &[])).unwrap().webhook.webhook_id;
 
         // Of the events after it: the team's, as its members read them.
         app.queue_webhook_events().unwrap();
@@ -238,10 +245,13 @@ backend_tests! {
         app.create_team_client(&bob, &other, draft()).unwrap();
         app.create_client(&operator, draft()).unwrap();
         app.send_test_webhook(&dev, id).unwrap();
+        app.delete_webhook(&dev, &second).unwrap();
+        assert!(matches!(app.webhook(&operator, &second), Err(AppError::NotFound(_))));
         app.queue_webhook_events().unwrap();
         let mut events: Vec<String> = app.webhook_deliveries(&vic, id, 10).unwrap().into_iter().map(|d| d.event).collect();
         events.sort_unstable();
-        assert_eq!(events, ["client.created", "webhook.created", "webhook.test", "webhook.tested"], "not the other team's or the admins'");
+        assert_eq!(events, ["client.created", "webhook.created", "webhook.created", "webhook.deleted", "webhook.test", "webhook.tested"],
+                   "not the other team's or the admins', and a deleted endpoint's events stay the team's");
         let leased = app.lease_webhook_deliveries(20, &std::collections::HashMap::new()).unwrap();
         let created = leased.iter().find(|a| a.delivery.webhook_id == id && a.delivery.event == "client.created").unwrap();
         let body: serde_json::Value = serde_json::from_str(&created.delivery.payload).unwrap();
@@ -249,5 +259,6 @@ backend_tests! {
         assert!(body["data"].get("source").is_none(), "no address: {body}");
         let events = app.team_events(&vic, &team, &portcullis_app::audit::TeamEventsQuery { limit: 20, ..Default::default() }).unwrap();
         assert!(events.iter().any(|e| e.action == "webhook.created" && e.target == id), "the team's own events show it");
+        assert!(events.iter().any(|e| e.action == "webhook.created" && e.target == second), "and a deleted endpoint's");
     }
 }

@@ -116,6 +116,12 @@ fn keeps_hardening(current: &ClientMetadata, new: &ClientMetadata) -> Result<(),
         ("profile", current.profile.is_some() && new.profile != current.profile),
         ("allowed_cidrs", !current.allowed_cidrs.is_empty() && new.allowed_cidrs.is_empty()),
         ("allowed_countries", !current.allowed_countries.is_empty() && new.allowed_countries.is_empty()),
+        // A rate limit stays, or comes down: 0 (or none) is none at all.
+        (
+            "token_rate_limit",
+            matches!((current.token_rate_limit, new.token_rate_limit),
+                     (Some(was), now) if was > 0 && !now.is_some_and(|now| (1..=was).contains(&now))),
+        ),
     ];
     if let Some((member, _)) = lifted.iter().find(|(_, lifted)| *lifted) {
         return Err(MetadataError::new(*member, "only an admin may lift this protection"));
@@ -179,8 +185,9 @@ impl TeamPolicy {
             kept.iter().any(|old| {
                 old.member == outside.member
                     && (old.value == outside.value
-                        || matches!((old.value.parse::<u64>(), outside.value.parse::<u64>()),
-                                    (Ok(before), Ok(now)) if now <= before))
+                        || outside.member.ends_with("_lifetime")
+                            && matches!((old.value.parse::<u64>(), outside.value.parse::<u64>()),
+                                        (Ok(before), Ok(now)) if now <= before))
             })
         };
         match clients.outside(new, true).into_iter().find(|outside| !was_kept(outside)) {
@@ -341,8 +348,16 @@ mod tests {
                 &client(json!({"claim_mappings": mapping, "client_name": "Renamed"}))
             )
             .is_ok());
-        let raised = client(json!({"token_rate_limit": 1000}));
-        assert_eq!(refused(Some(&client(json!({"token_rate_limit": 5}))), raised).field, "token_rate_limit");
+        let limited = client(json!({"token_rate_limit": 5}));
+        let limit = |limit: serde_json::Value| client(json!({"token_rate_limit": limit}));
+        assert_eq!(refused(Some(&limited), limit(json!(1000))).field, "token_rate_limit");
+        assert_eq!(
+            refused(Some(&limited), limit(json!(0))).field,
+            "token_rate_limit",
+            "0 is no limit at all"
+        );
+        assert_eq!(refused(Some(&limited), client(json!({}))).field, "token_rate_limit", "nor is none");
+        assert!(policy.admits_change(Some(&limited), &limited).is_ok());
         let lowered = |lifetime: u64| client(json!({"access_token_lifetime": lifetime}));
         let long = TeamPolicy {
             clients: RegistrationPolicy { max_access_token_lifetime: Some(600), ..policy.clients.clone() },

@@ -9,7 +9,9 @@
 //! other endpoints'.
 //! Redirects are not followed: an endpoint answers for itself. An endpoint
 //! whose address is not admitted is never connected to; its delivery log
-//! says so in words that name no address.
+//! says so in words that name no address. A team's endpoint goes through
+//! a client of its own admitting only public addresses over https, however
+//! far the operator opened the admins' (`--outbound-allow`).
 
 use actix_web::web;
 use portcullis_app::webhooks::{Attempt, AttemptOutcome, REQUEST_TIMEOUT};
@@ -37,6 +39,7 @@ pub fn spawn(app: Arc<App>, outbound: Arc<Outbound>, alive: Weak<dyn Any + Send 
 }
 
 async fn run(app: Arc<App>, outbound: Arc<Outbound>, alive: Weak<dyn Any + Send + Sync>) {
+    let public_only = Arc::new(Outbound::new(portcullis_core::outbound::OutboundPolicy::default()));
     let in_flight: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
     while alive.strong_count() > 0 {
         let counts = in_flight.borrow().clone();
@@ -46,7 +49,8 @@ async fn run(app: Arc<App>, outbound: Arc<Outbound>, alive: Weak<dyn Any + Send 
             Ok(Ok(attempts)) => {
                 for attempt in attempts {
                     *in_flight.borrow_mut().entry(attempt.delivery.webhook_id.clone()).or_default() += 1;
-                    actix_web::rt::spawn(deliver(app.clone(), outbound.clone(), attempt, in_flight.clone()));
+                    let through = if attempt.public_only { &public_only } else { &outbound };
+                    actix_web::rt::spawn(deliver(app.clone(), through.clone(), attempt, in_flight.clone()));
                 }
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "due webhook deliveries could not be read"),

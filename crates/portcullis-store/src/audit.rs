@@ -160,6 +160,8 @@ pub struct Filter {
     pub outcome: Option<String>,
     /// Newest first: the position then bounds from above.
     pub newest_first: bool,
+    /// At or before this position only.
+    pub through: Option<i64>,
 }
 
 /// How far apart the clocks of instances appending to one chain may be.
@@ -214,6 +216,9 @@ pub fn entries(
     }
     if let Some(after) = after {
         query = query.filter(audit_log::seq.lt(after));
+    }
+    if let Some(through) = filter.through {
+        query = query.filter(audit_log::seq.le(through));
     }
     query = match (filter.newest_first, cursor) {
         (false, _) => query.filter(audit_log::seq.gt(cursor)).order(audit_log::seq.asc()),

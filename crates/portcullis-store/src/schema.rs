@@ -288,6 +288,7 @@ diesel::table! {
         updated_at -> Timestamp,
         failing_since -> Nullable<Timestamp>,
         team_id -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -118,9 +118,10 @@ pub fn clear_failing(conn: &mut DbConnection, webhook_id: &str) -> Result<(), St
 
 /// How many endpoints team `team` has (`None`: the admins').
 pub fn count(conn: &mut DbConnection, team: Option<&str>) -> Result<i64, StoreError> {
+    let live = webhooks::table.filter(webhooks::deleted_at.is_null());
     Ok(match team {
-        Some(team) => webhooks::table.filter(webhooks::team_id.eq(team)).count().get_result(conn)?,
-        None => webhooks::table.filter(webhooks::team_id.is_null()).count().get_result(conn)?,
+        Some(team) => live.filter(webhooks::team_id.eq(team)).count().get_result(conn)?,
+        None => live.filter(webhooks::team_id.is_null()).count().get_result(conn)?,
     })
 }
 
@@ -151,6 +152,7 @@ pub fn failing_since_before(
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<WebhookRecord>, StoreError> {
     let rows: Vec<WebhookRow> = webhooks::table
+        .filter(webhooks::deleted_at.is_null())
         .filter(webhooks::enabled.eq(true))
         .filter(webhooks::failing_since.lt(cutoff.naive_utc()))
         .select(WebhookRow::as_select())
@@ -158,17 +160,22 @@ pub fn failing_since_before(
     rows.into_iter().map(webhook_of).collect()
 }
 
-/// Deletes a webhook and its deliveries; false when it does not exist.
-pub fn delete(conn: &mut DbConnection, webhook_id: &str) -> Result<bool, StoreError> {
+/// Deletes a webhook's deliveries and marks it deleted at `at`, kept so
+/// the log's entries about it stay its team's; false when it does not
+/// exist (or was deleted).
+pub fn delete(conn: &mut DbConnection, webhook_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
     diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::webhook_id.eq(webhook_id)))
         .execute(conn)?;
-    Ok(diesel::delete(webhooks::table.filter(webhooks::webhook_id.eq(webhook_id))).execute(conn)? == 1)
+    let this =
+        webhooks::table.filter(webhooks::webhook_id.eq(webhook_id)).filter(webhooks::deleted_at.is_null());
+    Ok(diesel::update(this).set(webhooks::deleted_at.eq(at.naive_utc())).execute(conn)? == 1)
 }
 
 /// The webhook `webhook_id`.
 pub fn find(conn: &mut DbConnection, webhook_id: &str) -> Result<Option<WebhookRecord>, StoreError> {
     let row: Option<WebhookRow> = webhooks::table
         .filter(webhooks::webhook_id.eq(webhook_id))
+        .filter(webhooks::deleted_at.is_null())
         .select(WebhookRow::as_select())
         .first(conn)
         .optional()?;
@@ -179,6 +186,7 @@ pub fn find(conn: &mut DbConnection, webhook_id: &str) -> Result<Option<WebhookR
 pub fn of_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<WebhookRecord>, StoreError> {
     let rows: Vec<WebhookRow> = webhooks::table
         .filter(webhooks::team_id.eq(team_id))
+        .filter(webhooks::deleted_at.is_null())
         .order((webhooks::created_at, webhooks::webhook_id))
         .select(WebhookRow::as_select())
         .load(conn)?;
@@ -188,6 +196,7 @@ pub fn of_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<WebhookReco
 /// Every webhook, oldest first.
 pub fn all(conn: &mut DbConnection) -> Result<Vec<WebhookRecord>, StoreError> {
     let rows: Vec<WebhookRow> = webhooks::table
+        .filter(webhooks::deleted_at.is_null())
         .order((webhooks::created_at, webhooks::webhook_id))
         .select(WebhookRow::as_select())
         .load(conn)?;

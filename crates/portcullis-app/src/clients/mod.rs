@@ -28,7 +28,8 @@ pub struct CheckedChange {
     /// The configuration written.
     pub metadata: ClientMetadata,
     /// The scopes left out, to wait for an admin's approval (a team
-    /// member's change adding scopes its team's policy holds back).
+    /// member's change adding scopes its team's policy holds back), with
+    /// those already waiting, whose request the change's replaces.
     pub waiting: Vec<String>,
 }
 
@@ -280,10 +281,11 @@ impl App {
         check(&wanted)?;
         self.scopes.check(&wanted)?;
         policy::check_mapped_attributes(conn, &wanted)?;
-        let (metadata, waiting) = match reach.bounding_team() {
+        let (metadata, asked) = match reach.bounding_team() {
             Some(team) => changes::bounded(team, Some(&current.metadata), wanted)?,
             None => (wanted, Vec::new()),
         };
+        let waiting = scope_requests::waiting_with_pending(conn, client_id, asked)?;
         Ok(CheckedChange { metadata, waiting })
     }
 

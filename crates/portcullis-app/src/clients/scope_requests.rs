@@ -68,14 +68,32 @@ pub(crate) fn pending_view(
     Ok(stored::pending_of(conn, client_id)?.map(request_view))
 }
 
+/// The scopes a request of `asked` for `client_id` waits for: with those
+/// of the client's pending request, which it replaces (nothing asked,
+/// nothing waits anew).
+pub(crate) fn waiting_with_pending(
+    conn: &mut portcullis_store::DbConnection,
+    client_id: &str,
+    asked: Vec<String>,
+) -> Result<Vec<String>, AppError> {
+    if asked.is_empty() {
+        return Ok(asked);
+    }
+    let mut scopes = stored::pending_of(conn, client_id)?.map(|pending| pending.scopes).unwrap_or_default();
+    scopes.extend(asked.into_iter().filter(|scope| !scopes.contains(scope)).collect::<Vec<_>>());
+    Ok(scopes)
+}
+
 /// Files a request of `scopes` for `client_id` of team `team_id` by
-/// `actor`, in `tx`, withdrawing the client's pending one.
+/// `actor`, in `tx`, in place of the client's pending one, whose scopes
+/// it keeps waiting.
 pub(crate) fn file(
     tx: &mut Tx<'_>,
     actor: &Actor,
     (client_id, team_id): (&str, &str),
     scopes: Vec<String>,
 ) -> Result<(), AppError> {
+    let scopes = waiting_with_pending(tx.conn, client_id, scopes)?;
     if let Some(pending) = stored::pending_of(tx.conn, client_id)? {
         withdraw(tx, &actor.name(), &pending)?;
     }
