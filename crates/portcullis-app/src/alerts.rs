@@ -621,7 +621,7 @@ fn findings(
             // Only minutes every instance has written.
             let to = minute_start(minute_of(now - ROLLUP_DELAY));
             let from = to - TimeDelta::minutes(i64::from(*window_minutes));
-            for (client_id, counts) in usage::totals_by_client(conn, from, to)? {
+            for (client_id, counts) in usage::totals_by_client(conn, (from, to), None)? {
                 let rate = counts.errors() as f64 * 100.0 / counts.requests.max(1) as f64;
                 if wanted(&client_id) && counts.requests >= *min_requests && rate > *threshold_percent {
                     found.insert(client_id, rate);

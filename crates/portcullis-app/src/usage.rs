@@ -511,18 +511,19 @@ impl App {
         }
     }
 
-    /// Every client's usage over `range`: totals, the `top` busiest and
-    /// most failing clients, and all of them together step by step.
+    /// Every client's usage over `range` (of team `team`'s clients only,
+    /// when named): totals, the `top` busiest and most failing clients, and
+    /// all of them together step by step.
     pub fn usage_summary(
         &self,
         actor: &Actor,
         range: UsageRange,
-        top: usize,
+        (top, team): (usize, Option<&str>),
     ) -> Result<UsageSummary, AppError> {
         self.flush_for(actor)?;
         self.read(actor, Permission::Monitoring, |conn| {
             let bounded = range.bounded();
-            let minutes = usage::totals_by_minute(conn, bounded.from, bounded.to)?;
+            let minutes = usage::totals_by_minute(conn, (bounded.from, bounded.to), team)?;
             let points = series(bounded, |steps, step_of| {
                 for (minute, counts) in &minutes {
                     if let Some(tally) = step_of(*minute).and_then(|i| steps.get_mut(i)) {
@@ -530,7 +531,7 @@ impl App {
                     }
                 }
             });
-            let by_client = usage::totals_by_client(conn, range.from, range.to)?;
+            let by_client = usage::totals_by_client(conn, (range.from, range.to), team)?;
             let mut all = Counts::default();
             for (_, counts) in &by_client {
                 all.add(counts);

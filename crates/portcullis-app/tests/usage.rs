@@ -80,7 +80,7 @@ backend_tests! {
         assert_eq!(coarse.points.len(), 2);
         assert_eq!(coarse.points.iter().map(|p| p.requests).sum::<i64>(), 15);
 
-        let summary = two.usage_summary(&actor, hour(&clock, 60), 10).unwrap();
+        let summary = two.usage_summary(&actor, hour(&clock, 60), (10, None)).unwrap();
         assert_eq!((summary.clients, summary.totals.requests), (1, 15));
         assert_eq!(summary.top_by_requests[0].client_id, id);
         assert!(summary.top_by_error_rate.is_empty(), "fewer than 20 requests are not ranked by rate");
@@ -98,12 +98,25 @@ backend_tests! {
         }
         answer(&app, "busy", 200, 1);
         clock.advance(TimeDelta::minutes(1));
-        let summary = app.usage_summary(&actor, hour(&clock, 60), 2).unwrap();
+        let summary = app.usage_summary(&actor, hour(&clock, 60), (2, None)).unwrap();
         let by_requests: Vec<&str> = summary.top_by_requests.iter().map(|c| c.client_id.as_str()).collect();
         assert_eq!(by_requests, ["busy", "failing"], "limited to 2");
         assert_eq!(summary.top_by_error_rate[0].client_id, "failing");
         assert_eq!(summary.top_by_error_rate[0].error_rate, 0.5);
         assert_eq!(summary.totals.requests, 91);
+
+        // One team's clients only.
+        let team = app.create_team(&Actor::operator(), "Shop", Default::default()).unwrap().team_id;
+        let draft = serde_json::json!({"client_name": "Worker", "grant_types": ["client_credentials"]});
+        let ours = app.create_team_client(&Actor::operator(), &team, portcullis_app::clients::draft(draft.as_object().unwrap().clone(), None))
+            .unwrap().client.client_id;
+        answer(&app, &ours, 500, 1);
+        clock.advance(TimeDelta::minutes(1));
+        let of_team = app.usage_summary(&actor, hour(&clock, 60), (5, Some(&team))).unwrap();
+        let listed: Vec<&str> = of_team.top_by_requests.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!((listed, of_team.totals.requests, of_team.clients), (vec![ours.as_str()], 1, 1));
+        assert_eq!(of_team.points.iter().map(|p| p.requests).sum::<i64>(), 1, "its series too");
+        assert_eq!(app.usage_summary(&actor, hour(&clock, 60), (5, None)).unwrap().totals.requests, 92);
     }
 
     #[test]
@@ -112,7 +125,7 @@ backend_tests! {
         let app = instance(&db, &clock);
         let refused = app.client_usage(&admin("admin:clients"), "any", hour(&clock, 60));
         assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
-        assert!(matches!(app.usage_summary(&admin("admin:audit"), hour(&clock, 60), 5), Err(AppError::Forbidden(_))));
+        assert!(matches!(app.usage_summary(&admin("admin:audit"), hour(&clock, 60), (5, None)), Err(AppError::Forbidden(_))));
         let missing = app.client_usage(&admin("admin:monitoring"), "nobody", hour(&clock, 60));
         assert!(matches!(missing, Err(AppError::NotFound(_))), "{missing:?}");
     }
@@ -129,7 +142,7 @@ backend_tests! {
         assert!(app.flush_usage(false).is_err());
         conn.batch_execute("ALTER TABLE usage_rollups_away RENAME TO usage_rollups").unwrap();
         assert_eq!(app.flush_usage(false).unwrap(), 1, "written on the next try");
-        let summary = app.usage_summary(&Actor::operator(), hour(&clock, 60), 5).unwrap();
+        let summary = app.usage_summary(&Actor::operator(), hour(&clock, 60), (5, None)).unwrap();
         assert_eq!(summary.totals.requests, 1, "counted once");
     }
 }

@@ -513,6 +513,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     personal_access_tokens
 );
 diesel::allow_tables_to_appear_in_same_query!(audit_log, clients);
+diesel::allow_tables_to_appear_in_same_query!(usage_rollups, clients);
 diesel::allow_tables_to_appear_in_same_query!(audit_log, personal_access_tokens);
 diesel::allow_tables_to_appear_in_same_query!(audit_log, initial_access_tokens);
 diesel::allow_tables_to_appear_in_same_query!(audit_log, webhooks);

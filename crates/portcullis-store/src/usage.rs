@@ -3,12 +3,13 @@
 //! instance writes its own rows, in batches; readers add rows up, so
 //! several instances' rollups of one minute sum.
 
-use crate::schema::usage_rollups;
+use crate::schema::{clients, usage_rollups};
 use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool};
+use diesel::IntoSql;
 
 /// The counters of a rollup, which add up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -150,32 +151,45 @@ fn counts((requests, auth_errors, other_errors, server_errors, tokens_issued): S
     Counts { requests, auth_errors, other_errors, server_errors, tokens_issued }
 }
 
-/// The counts of every client with minutes in `[from, to)`, summed by the
-/// database (one row per client, however many minutes and instances).
+/// The ids of team `team`'s clients (deleted ones too; none without a team).
+fn clients_of(
+    team: Option<&str>,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<clients::table, diesel::dsl::Eq<clients::team_id, String>>,
+    clients::client_id,
+> {
+    clients::table.filter(clients::team_id.eq(team.unwrap_or_default().to_owned())).select(clients::client_id)
+}
+
+/// The counts of each client with any in `[from, to)` (of team `team`'s
+/// clients only, when named), summed by the database.
 pub fn totals_by_client(
     conn: &mut DbConnection,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    team: Option<&str>,
 ) -> Result<Vec<(String, Counts)>, StoreError> {
     let rows: Vec<(String, Summed)> = usage_rollups::table
         .filter(usage_rollups::minute.ge(from.naive_utc()))
         .filter(usage_rollups::minute.lt(to.naive_utc()))
+        .filter(team.is_none().into_sql::<Bool>().or(usage_rollups::client_id.eq_any(clients_of(team))))
         .group_by(usage_rollups::client_id)
         .select((usage_rollups::client_id, sums()))
         .load(conn)?;
     Ok(rows.into_iter().map(|(client_id, summed)| (client_id, counts(summed))).collect())
 }
 
-/// The counts of all clients together for each minute in `[from, to)`
-/// that has any, oldest first, summed by the database.
+/// The counts of all clients together (of team `team`'s only, when named)
+/// for each minute in `[from, to)` that has any, oldest first, summed by
+/// the database.
 pub fn totals_by_minute(
     conn: &mut DbConnection,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    team: Option<&str>,
 ) -> Result<Vec<(DateTime<Utc>, Counts)>, StoreError> {
     let rows: Vec<(chrono::NaiveDateTime, Summed)> = usage_rollups::table
         .filter(usage_rollups::minute.ge(from.naive_utc()))
         .filter(usage_rollups::minute.lt(to.naive_utc()))
+        .filter(team.is_none().into_sql::<Bool>().or(usage_rollups::client_id.eq_any(clients_of(team))))
         .group_by(usage_rollups::minute)
         .order(usage_rollups::minute)
         .select((usage_rollups::minute, sums()))
@@ -215,7 +229,7 @@ mod tests {
             assert_eq!(rows.len(), 2, "only the first minute: `to` is excluded");
             assert!(rows.iter().any(|r| r.latency == vec![0, 0, 2]));
 
-            let mut totals = totals_by_client(conn, minute, next + TimeDelta::minutes(1)).unwrap();
+            let mut totals = totals_by_client(conn, (minute, next + TimeDelta::minutes(1)), None).unwrap();
             totals.sort_by(|a, b| a.0.cmp(&b.0));
             let app = Counts { requests: 8, auth_errors: 3, other_errors: 6, server_errors: 0, tokens_issued: 9 };
             assert_eq!(totals[0], ("app".to_owned(), app));

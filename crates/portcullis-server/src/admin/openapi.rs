@@ -124,6 +124,7 @@ fn query_parameters(route: &AdminRoute) -> Vec<Value> {
                 "seconds each point of the series covers (default: the whole range)",
             ),
             limit(100),
+            query("team", json!({"type": "string"}), "only the clients of this team (its team_id)"),
         ],
         _ => Vec::new(),
     }

@@ -44,8 +44,9 @@ pub async fn client(
     Ok(json_ok(usage))
 }
 
-/// `GET /admin/v1/usage?from=…&to=…&step=…&limit=…`: by default the last
-/// 24 hours, its series in one step.
+/// `GET /admin/v1/usage?from=…&to=…&step=…&limit=…&team=…`: by default
+/// the last 24 hours, its series in one step; with `team`, of that team's
+/// clients only.
 pub async fn summary(
     Caller(actor): Caller,
     req: HttpRequest,
@@ -58,6 +59,8 @@ pub async fn summary(
     };
     let range = range(&query, step, TimeDelta::days(1), &app)?;
     let top = number_param(&query, "limit", 10, 1..=MAX_TOP)? as usize;
-    let summary = operation(&app, move |app| app.usage_summary(&actor, range, top)).await?;
+    let team = query.get("team").map(str::to_owned);
+    let summary =
+        operation(&app, move |app| app.usage_summary(&actor, range, (top, team.as_deref()))).await?;
     Ok(json_ok(summary))
 }

@@ -100,7 +100,7 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -
         let to = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now) + TimeDelta::hours(1);
         let range =
             UsageRange::new(Some(to - TimeDelta::days(1)), Some(to), Some(3600), TimeDelta::days(1), now)?;
-        let summary = app.usage_summary(actor, range, 5)?;
+        let summary = app.usage_summary(actor, range, (5, None))?;
         let totals = &summary.totals;
         let points = &summary.points;
         usage = Some(Usage {

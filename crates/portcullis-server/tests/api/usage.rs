@@ -55,6 +55,10 @@ backend_tests! {
         assert!(clients.contains(&id.as_str()) && clients.contains(&admin.id.as_str()), "{summary}");
         assert!(!clients.contains(&"made-up"));
         assert_eq!(summary["clients"], 2);
+        // A team's clients only: here, none used.
+        let team = admin.call(reqwest::Method::POST, "/teams", Some(json!({"name": "Shop"})), 201).await;
+        let of_team = json_of(&admin, &format!("/usage?from={from}&team={}", team["team_id"].as_str().unwrap()), 200).await;
+        assert_eq!((of_team["clients"].as_i64(), of_team["totals"]["requests"].as_i64()), (Some(0), Some(0)), "{of_team}");
     }
 
     #[tokio::test]

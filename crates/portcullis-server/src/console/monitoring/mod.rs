@@ -41,6 +41,7 @@ struct Busy {
 #[template(path = "console/monitoring.html")]
 struct IndexPage {
     frame: Frame,
+    team: Option<String>,
     busiest: Vec<Busy>,
     rules: Vec<RuleView>,
     remediations: Vec<RemediationView>,
@@ -48,14 +49,17 @@ struct IndexPage {
     templates: Vec<(&'static str, &'static str)>,
 }
 
-/// `GET /console/monitoring`.
+/// `GET /console/monitoring?team=…`: with `team`, the busiest clients of
+/// that team.
 pub async fn index(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, Permission::Monitoring, WHAT);
     let actor = signed.actor(&req, &ctx);
+    let team = Posted::query(&req).get("team").filter(|team| !team.is_empty()).map(str::to_owned);
+    let of_team = team.clone();
     let (summary, rules, remediations, webhooks) = ctx
         .run(move |app| {
             let range = UsageRange::new(None, None, None, TimeDelta::days(1), app.now())?;
-            let summary = app.usage_summary(&actor, range, 20)?;
+            let summary = app.usage_summary(&actor, range, (20, of_team.as_deref()))?;
             Ok((summary, app.alert_rules(&actor)?, app.remediations(&actor, None)?, app.webhooks(&actor)?))
         })
         .await?;
@@ -70,6 +74,7 @@ pub async fn index(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<H
         .collect();
     let page = IndexPage {
         frame: signed.frame("monitoring"),
+        team,
         busiest,
         rules,
         remediations,
