@@ -10,7 +10,7 @@
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::session_cookie::{scoped, scoped_removal, Scope};
-use crate::views::{message, render, Message};
+use crate::views::{message_in, render, Message};
 use crate::{form::FormParams, secrets};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
@@ -38,8 +38,8 @@ pub struct SignInSite {
     pub home: &'static str,
     /// Where signing in starts.
     pub sign_in_path: &'static str,
-    /// The title of its sign-in's pages.
-    pub title: &'static str,
+    /// The words of its sign-in's pages for a request.
+    pub words: fn(&HttpRequest) -> &'static SignInWords,
     /// The cookie holding a sign-in's state, verifier and page to return to.
     pub pending: &'static str,
     /// The session's cookie.
@@ -54,6 +54,20 @@ pub struct SignInSite {
     /// links arrive from mail and other sites and whose every change posts
     /// a CSRF token.
     pub same_site: SameSite,
+}
+
+/// The words of a site's sign-in pages, in one language.
+pub struct SignInWords {
+    /// The BCP 47 tag.
+    pub lang: &'static str,
+    /// The pages' title.
+    pub title: &'static str,
+    /// The link to start again.
+    pub again: &'static str,
+    /// Why a sign-in cannot go on: it expired; it is not the one this
+    /// browser started; the answer came from another server; it was not
+    /// completed; it expired or was used.
+    pub failed: [&'static str; 5],
 }
 
 /// The longest page a sign-in returns to.
@@ -162,16 +176,17 @@ pub async fn start(
         .finish())
 }
 
-/// A sign-in that cannot go on: a page with a link to start again, its
-/// pending state gone.
+/// A sign-in that cannot go on: a page in `words` with a link to start
+/// again, its pending state gone.
 fn start_again(
-    site: &SignInSite,
+    (site, words): (&SignInSite, &SignInWords),
     status: StatusCode,
     text: &str,
     secure: bool,
 ) -> Result<HttpResponse, PageError> {
-    let link = Some((site.sign_in_path, "Sign in again"));
-    let mut response = render(status, &Message { title: site.title, text, error: true, link, lang: "en" })?;
+    let link = Some((site.sign_in_path, words.again));
+    let title = words.title;
+    let mut response = render(status, &Message { title, text, error: true, link, lang: words.lang })?;
     response
         .add_cookie(&scoped_removal(site.pending, secure, site.pending_scope()))
         .map_err(PageError::failed)?;
@@ -191,25 +206,26 @@ where
         + Send
         + 'static,
 {
-    let secure = ctx.secure_cookies;
+    let (secure, words) = (ctx.secure_cookies, (site.words)(req));
+    let [expired, mismatched, elsewhere, incomplete, used] = words.failed;
+    let site_in = (site, words);
     let params = FormParams::parse(req.query_string().as_bytes()).unwrap_or_default();
     let pending = req.cookie(site.pending).map(|c| c.value().to_owned()).unwrap_or_default();
     let (pair, then) = pending.split_once('|').unwrap_or((pending.as_str(), site.home));
     let Some((state, verifier)) = pair.split_once('.') else {
-        return start_again(site, StatusCode::BAD_REQUEST, "This sign-in has expired.", secure);
+        return start_again(site_in, StatusCode::BAD_REQUEST, expired, secure);
     };
     if !secrets::matches_any(params.get("state").unwrap_or_default(), [secrets::hash(state).as_slice()]) {
-        let text = "This sign-in does not match the one this browser started.";
-        return start_again(site, StatusCode::BAD_REQUEST, text, secure);
+        return start_again(site_in, StatusCode::BAD_REQUEST, mismatched, secure);
     }
     // RFC 9207 §2.4: this server always names itself; a response naming
     // another issuer, or none, is refused.
     if params.get("iss") != Some(ctx.issuer.as_str()) {
-        return start_again(site, StatusCode::BAD_REQUEST, "The response came from another server.", secure);
+        return start_again(site_in, StatusCode::BAD_REQUEST, elsewhere, secure);
     }
     // An error the response names is not shown: anyone can write one into a link.
     let Some(code) = params.get("code").map(|c| AuthorizationCode::new(c.to_owned())) else {
-        return start_again(site, StatusCode::FORBIDDEN, "The sign-in was not completed.", secure);
+        return start_again(site_in, StatusCode::FORBIDDEN, incomplete, secure);
     };
     let (verifier, redirect, source) = (
         CodeVerifier::new(verifier.to_owned()),
@@ -226,14 +242,11 @@ where
         })
         .await?;
     let sign_in = match opened {
-        None => {
-            let text = "This sign-in has expired or was already used.";
-            return start_again(site, StatusCode::BAD_REQUEST, text, secure);
-        }
+        None => return start_again(site_in, StatusCode::BAD_REQUEST, used, secure),
         Some(Err(refused)) if refused.again => {
-            return start_again(site, refused.status, refused.text, secure)
+            return start_again(site_in, refused.status, refused.text, secure)
         }
-        Some(Err(refused)) => return message(refused.status, refused.title, refused.text),
+        Some(Err(refused)) => return message_in(words.lang, refused.status, refused.title, refused.text),
         Some(Ok(sign_in)) => sign_in,
     };
     let then = if site.returns_to(then) { then } else { site.home };

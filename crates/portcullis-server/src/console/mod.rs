@@ -86,13 +86,17 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// A console form's body that was not read, answered with a page.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FormRefused(crate::form::BodyRefusal);
+#[error("{why}")]
+pub struct FormRefused {
+    why: crate::form::BodyRefusal,
+    /// The language of the page: the portal's user's, or the console's English.
+    lang: &'static str,
+}
 
 impl actix_web::ResponseError for FormRefused {
     fn status_code(&self) -> StatusCode {
         use crate::form::BodyRefusal;
-        match self.0 {
+        match self.why {
             BodyRefusal::NotForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             BodyRefusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             BodyRefusal::TooSlow => StatusCode::REQUEST_TIMEOUT,
@@ -101,8 +105,11 @@ impl actix_web::ResponseError for FormRefused {
     }
 
     fn error_response(&self) -> actix_web::HttpResponse {
-        let text = format!("The form was not accepted: {}.", self.0);
-        crate::views::message(self.status_code(), "Form not accepted", &text)
+        let (title, text) = match self.lang {
+            "de" => crate::portal::texts::form_refused_in_german(&self.why),
+            _ => ("Form not accepted", format!("The form was not accepted: {}.", self.why)),
+        };
+        crate::views::message_in(self.lang, self.status_code(), title, &text)
             .unwrap_or_else(|_| actix_web::HttpResponse::build(self.status_code()).finish())
     }
 }
@@ -116,7 +123,12 @@ impl actix_web::FromRequest for Posted {
 
     fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let body = crate::form::read_form_body(req, payload, MAX_FORM_BYTES);
-        Box::pin(async move { body.await.map(|body| Self::parse(&body)).map_err(FormRefused) })
+        // The portal's pages speak the browser's language; the console's English.
+        let portal = req.path().starts_with(crate::portal::sign_in::SITE.home);
+        let lang = if portal { crate::portal::texts::of(req).lang } else { "en" };
+        Box::pin(
+            async move { body.await.map(|body| Self::parse(&body)).map_err(|why| FormRefused { why, lang }) },
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use super::session::{self, current};
 use crate::console::context::ConsoleContext;
 use crate::form::FormParams;
 use crate::pages::PageError;
-use crate::site_sign_in::{self, Refused, SignInSite};
+use crate::site_sign_in::{self, Refused, SignInSite, SignInWords};
 use crate::views::{message, render, Message};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,12 +19,26 @@ pub const SIGN_OUT_PATH: &str = "/console/sign-out";
 /// The page after signing out.
 pub const SIGNED_OUT_PATH: &str = "/console/signed-out";
 
+/// The console's sign-in pages' words (the console speaks English).
+const WORDS: SignInWords = SignInWords {
+    lang: "en",
+    title: "Console sign-in",
+    again: "Sign in again",
+    failed: [
+        "This sign-in has expired.",
+        "This sign-in does not match the one this browser started.",
+        "The response came from another server.",
+        "The sign-in was not completed.",
+        "This sign-in has expired or was already used.",
+    ],
+};
+
 /// The console as a site signed in to.
 pub const SITE: SignInSite = SignInSite {
     site: &CONSOLE,
     home: "/console",
     sign_in_path: SIGN_IN_PATH,
-    title: "Console sign-in",
+    words: |_| &WORDS,
     pending: "portcullis_console_sign_in",
     session: session::COOKIE,
     csrf: session::CSRF_COOKIE,
@@ -50,7 +64,7 @@ pub async fn callback(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Resul
             },
             Refusal::NoSecondFactor | Refusal::NotTheConsoles => Refused {
                 status: StatusCode::FORBIDDEN,
-                title: SITE.title,
+                title: WORDS.title,
                 text: "The console needs a sign-in with a second factor.",
                 again: true,
             },

@@ -25,7 +25,7 @@ pub const SITE: SignInSite = SignInSite {
     site: &PORTAL,
     home: "/portal",
     sign_in_path: SIGN_IN_PATH,
-    title: "Portal sign-in",
+    words: |req| &texts::of(req).sign_in,
     pending: "portcullis_portal_sign_in",
     session: session::COOKIE,
     csrf: session::CSRF_COOKIE,
@@ -41,11 +41,12 @@ pub async fn start(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<H
 
 /// `GET /portal/callback?code=…&state=…&iss=…`.
 pub async fn callback(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<HttpResponse, PageError> {
-    site_sign_in::callback(&SITE, &req, &ctx, |app, code, source| {
+    let t = texts::of(&req);
+    site_sign_in::callback(&SITE, &req, &ctx, move |app, code, source| {
         Ok(app.start_portal_session(code, source)?.ok_or(Refused {
             status: StatusCode::BAD_REQUEST,
-            title: SITE.title,
-            text: "This sign-in was not the portal's.",
+            title: t.sign_in.title,
+            text: t.not_the_portals,
             again: true,
         }))
     })

@@ -68,6 +68,22 @@ pub struct PortalTexts {
     pub changes: ChangeTexts,
     /// The team's webhook endpoints.
     pub webhooks: WebhookTexts,
+    /// The sign-in's pages.
+    pub sign_in: crate::site_sign_in::SignInWords,
+    /// A sign-in that was another site's.
+    pub not_the_portals: &'static str,
+}
+
+/// The page's title and text for a form whose body was not read, in German.
+pub fn form_refused_in_german(why: &crate::form::BodyRefusal) -> (&'static str, String) {
+    use crate::form::BodyRefusal;
+    let reason = match why {
+        BodyRefusal::NotForm => "es muss als application/x-www-form-urlencoded gesendet werden".to_owned(),
+        BodyRefusal::TooLarge(limit) => format!("es ist größer als {limit} Bytes"),
+        BodyRefusal::Unreadable => "es konnte nicht gelesen werden".to_owned(),
+        BodyRefusal::TooSlow => "es kam nicht rechtzeitig an".to_owned(),
+    };
+    ("Formular nicht angenommen", format!("Das Formular wurde nicht angenommen: {reason}."))
 }
 
 /// The words of a team's webhook endpoints.
@@ -273,6 +289,19 @@ pub const EN: PortalTexts = PortalTexts {
         deliveries: ["Latest deliveries", "Event", "Status", "Attempts", "Last answer"],
         statuses: ["pending", "delivered", "failed"],
     },
+    sign_in: crate::site_sign_in::SignInWords {
+        lang: "en",
+        title: "Portal sign-in",
+        again: "Sign in again",
+        failed: [
+            "This sign-in has expired.",
+            "This sign-in does not match the one this browser started.",
+            "The response came from another server.",
+            "The sign-in was not completed.",
+            "This sign-in has expired or was already used.",
+        ],
+    },
+    not_the_portals: "This sign-in was not the portal's.",
 };
 
 /// German.
@@ -398,6 +427,19 @@ pub const DE: PortalTexts = PortalTexts {
         deliveries: ["Letzte Zustellungen", "Ereignis", "Status", "Versuche", "Letzte Antwort"],
         statuses: ["offen", "zugestellt", "fehlgeschlagen"],
     },
+    sign_in: crate::site_sign_in::SignInWords {
+        lang: "de",
+        title: "Anmeldung am Portal",
+        again: "Erneut anmelden",
+        failed: [
+            "Diese Anmeldung ist abgelaufen.",
+            "Diese Anmeldung passt nicht zu der, die dieser Browser begonnen hat.",
+            "Die Antwort kam von einem anderen Server.",
+            "Die Anmeldung wurde nicht abgeschlossen.",
+            "Diese Anmeldung ist abgelaufen oder wurde schon verwendet.",
+        ],
+    },
+    not_the_portals: "Diese Anmeldung war nicht die des Portals.",
 };
 
 /// The portal's words for the browser making `req`.

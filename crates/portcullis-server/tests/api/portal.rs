@@ -295,6 +295,15 @@ backend_tests! {
         let german = browser.http.get(format!("{}/portal/teams/{team}", browser.app.address))
             .header("Accept-Language", "de-DE,de;q=0.9").send().await.unwrap().text().await.unwrap();
         assert!(german.contains("lang=\"de\"") && german.contains("Mitglieder") && german.contains("Entwickler"), "{german}");
+        let failed = browser.http.get(format!("{}/portal/callback?code=x&state=y", browser.app.address))
+            .header("Accept-Language", "de").send().await.unwrap();
+        assert_eq!(failed.status(), 400);
+        let failed = failed.text().await.unwrap();
+        assert!(failed.contains("Diese Anmeldung ist abgelaufen.") && failed.contains("Erneut anmelden"), "a failed sign-in in German: {failed}");
+        let unread = browser.http.post(format!("{}/portal/teams/{team}/tokens", browser.app.address))
+            .header("Accept-Language", "de").header("Content-Type", "text/plain").body("x").send().await.unwrap();
+        assert_eq!(unread.status(), 415);
+        assert!(unread.text().await.unwrap().contains("Formular nicht angenommen"), "a form not read, in German");
 
         // Signing out ends the session.
         let out = browser.post("/portal/sign-out", &[("csrf", &csrf)]).await;
