@@ -29,6 +29,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from portal_session import cookie, field, join
+
 
 class Admin:
     """The admin API, with a client-credentials token renewed before it expires."""
@@ -66,23 +68,6 @@ def totp(key):
     return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
-def field(html, name):
-    return re.search(r'name="%s" value="([^"]*)"' % name, html).group(1)
-
-
-def portal_sign_in(base, username, password, invitation):
-    """Signs in to the portal through the invitation link, joins, returns the portal's cookie."""
-    jar = http.cookiejar.CookieJar()
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    get = lambda url: browser.open(url).read().decode()
-    post = lambda path, form: browser.open(base + path, urllib.parse.urlencode(form).encode()).read().decode()
-    login = get(base + "/portal/join?token=" + invitation)
-    question = post("/login", {"interaction": field(login, "interaction"), "csrf": field(login, "csrf"),
-                               "username": username, "password": password})
-    post("/portal/join", {"csrf": field(question, "csrf"), "token": invitation})
-    return next(c.value for c in jar if c.name == "portcullis_portal")
-
-
 def sign_in(base, username, password):
     jar = http.cookiejar.CookieJar()
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -117,7 +102,8 @@ def main():
         seq = newest_seq(admin)
         print("audit entries: %d" % seq, file=sys.stderr)
     invitation = admin.call("POST", "/teams/%s/invitations" % team_ids[0], {"role": "developer"})["invitation_token"]
-    portal = portal_sign_in(base, developer, dev_password, invitation)
+    _, jar, _ = join(base, developer, dev_password, invitation)
+    portal = cookie(jar, "portcullis_portal")
     print("%s\t%s\t%s\t%s" % (sign_in(base, username, password), ids[0], portal, team_ids[0]))
 
 

@@ -471,8 +471,9 @@ pub(crate) fn team_reads(entry: &EntryView) -> bool {
     entry.outcome != "refused" && team_reads_action(&entry.action)
 }
 
-/// Whether a team's members read events named `action` about the team.
-pub(crate) fn team_reads_action(action: &str) -> bool {
+/// Whether a team's members read events named `action` (or a pattern
+/// beginning so) about the team.
+pub fn team_reads_action(action: &str) -> bool {
     TEAM_ACTIONS.iter().any(|prefix| action.starts_with(prefix))
 }
 

@@ -344,7 +344,7 @@ fn validate_team_events(events: &[String]) -> Result<(), AppError> {
     validate_events(events)?;
     match events.iter().find(|p| !every_event().any(|n| selects(p, n) && crate::audit::team_reads_action(n))) {
         Some(pattern) => Err(invalid(format!(
-            "events: `{pattern}` names no event a team receives (client.*, team.*, auth.client_failed, personal_token.*, initial_access_token.*, webhook.*)"
+            "events: `{pattern}` names no event a team receives (client.*, team.*, auth.client_failed, initial_access_token.*, webhook.*)"
         ))),
         None => Ok(()),
     }

@@ -549,6 +549,12 @@ pub fn user_password() -> Value {
 
 /// A webhook's members; `required` names those a registration must send.
 pub fn webhook(required: &[&str]) -> Value {
+    webhook_of(required, false)
+}
+
+/// A webhook endpoint of a team (`team`: only the events a team receives)
+/// or the admins', with the members `required`.
+fn webhook_of(required: &[&str], team: bool) -> Value {
     let mut events: Vec<String> =
         portcullis_app::event::CATALOGUE.iter().map(|(name, _, _)| (*name).to_owned()).collect();
     let prefixes: std::collections::BTreeSet<String> = events
@@ -557,7 +563,11 @@ pub fn webhook(required: &[&str]) -> Value {
         .map(|(prefix, _)| format!("{prefix}.*"))
         .collect();
     events.extend(prefixes);
-    events.extend(["*".to_owned(), portcullis_app::webhooks::TEST_EVENT.to_owned()]);
+    events.push(portcullis_app::webhooks::TEST_EVENT.to_owned());
+    if team {
+        events.retain(|name| portcullis_app::audit::team_reads_action(name));
+    }
+    events.push("*".to_owned());
     json!({"type": "object", "additionalProperties": false, "required": required,
            "properties": {
                "url": web_url(),
@@ -575,6 +585,46 @@ pub fn new_webhook() -> Value {
 /// A webhook change: any of its members.
 pub fn webhook_change() -> Value {
     webhook(&[])
+}
+
+/// A team's webhook endpoint to register: its `url`, and events among those a team receives.
+pub fn new_team_webhook() -> Value {
+    webhook_of(&["url"], true)
+}
+
+/// A change of a team's webhook endpoint: any of its members.
+pub fn team_webhook_change() -> Value {
+    webhook_of(&[], true)
+}
+
+/// `schema` (a client configuration's, or of its kinds) without the
+/// members only admins set: what a team's member sends. A rate limit an
+/// admin set is sent back as it is (a replacement without it would lift it).
+fn without_admin_only(mut schema: Value) -> Value {
+    let objects = match schema.get_mut("anyOf").and_then(Value::as_array_mut) {
+        Some(kinds) => kinds.iter_mut().collect(),
+        None => vec![&mut schema],
+    };
+    for object in objects {
+        if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.retain(|name, _| {
+                name == "token_rate_limit"
+                    || !portcullis_core::registration::ADMIN_ONLY.contains(&name.as_str())
+            });
+        }
+    }
+    schema
+}
+
+/// A client configuration as a team's member sends it ([`client_metadata`]
+/// without what only admins set).
+pub fn member_client_metadata(with_version: bool) -> Value {
+    without_admin_only(client_metadata(with_version))
+}
+
+/// A merge patch of a client as a team's member sends it.
+pub fn member_client_patch() -> Value {
+    without_admin_only(client_patch())
 }
 
 /// An alert rule: its `kind` and that kind's parameters.

@@ -27,16 +27,16 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 35] = [
+pub const ROUTES: [AdminRoute; 36] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
-    route!(@scope Post, "/teams/{team_id}/clients", APPS, 201, Required(|| schemas::client_metadata(false)), clients::create_in_team,
+    route!(@scope Post, "/teams/{team_id}/clients", APPS, 201, Required(|| schemas::member_client_metadata(false)), clients::create_in_team,
         "Register a client for the team within its policy; its secret is shown once, scopes needing approval are requested"),
     route!(@scope Get, "/clients/{client_id}", READ, 200, No, clients::get, "Read a client of the caller's team"),
-    route!(@scope Put, "/clients/{client_id}", APPS, 200, Required(|| schemas::client_metadata(true)), clients::replace,
+    route!(@scope Put, "/clients/{client_id}", APPS, 200, Required(|| schemas::member_client_metadata(true)), clients::replace,
         "Replace a client's configuration within the team's policy (a new version)"),
-    route!(@scope Patch, "/clients/{client_id}", APPS, 200, Required(schemas::client_patch), clients::patch,
+    route!(@scope Patch, "/clients/{client_id}", APPS, 200, Required(schemas::member_client_patch), clients::patch,
         "Change a client's configuration with a JSON merge patch, within the team's policy"),
     route!(@scope Delete, "/clients/{client_id}", APPS, 204, No, clients::delete, "Delete a client; its tokens stop working everywhere"),
     route!(@scope Post, "/clients/{client_id}/disable", APPS, 200, No, clients::disable, "Disable a client; its tokens stop working"),
@@ -73,13 +73,15 @@ pub const ROUTES: [AdminRoute; 35] = [
         "Revoke one of the team's initial access tokens"),
     route!(@scope Get, "/teams/{team_id}/personal-tokens", READ, 200, No, personal_tokens,
         "The caller's personal access tokens for the team (an owner's: every member's)"),
+    route!(@scope Post, "/teams/{team_id}/personal-tokens", READ, 201, Required(schemas::personal_token), make_personal_token,
+        "Make a personal access token, signed in to the portal (a token never makes another); its value is shown once"),
     route!(@scope Delete, "/personal-tokens/{token_id}", READ, 204, No, teams::revoke_personal_token,
         "Revoke a personal access token (one's own, or as the team's owner)"),
     route!(@scope Get, "/teams/{team_id}/webhooks", READ, 200, No, webhooks::of_team, "The team's webhook endpoints (never their secrets)"),
-    route!(@scope Post, "/teams/{team_id}/webhooks", APPS, 201, Required(schemas::new_webhook), webhooks::create_in_team,
+    route!(@scope Post, "/teams/{team_id}/webhooks", APPS, 201, Required(schemas::new_team_webhook), webhooks::create_in_team,
         "Register an endpoint for the team's own events (https to a public address); its signing secret is shown once"),
     route!(@scope Get, "/webhooks/{webhook_id}", READ, 200, No, webhooks::get, "Read one of the team's webhook endpoints"),
-    route!(@scope Patch, "/webhooks/{webhook_id}", APPS, 200, Required(schemas::webhook_change), webhooks::update,
+    route!(@scope Patch, "/webhooks/{webhook_id}", APPS, 200, Required(schemas::team_webhook_change), webhooks::update,
         "Change an endpoint's URL, events, description or state"),
     route!(@scope Delete, "/webhooks/{webhook_id}", APPS, 204, No, webhooks::delete, "Delete an endpoint and its deliveries"),
     route!(@scope Post, "/webhooks/{webhook_id}/test", APPS, 202, No, webhooks::test, "Queue a webhook.test event for this endpoint"),
@@ -149,6 +151,38 @@ pub async fn personal_tokens(
 ) -> Result<HttpResponse, AdminError> {
     let tokens = operation(&app, move |app| app.personal_tokens(&actor, &path)).await?;
     Ok(json_ok(serde_json::json!({ "personal_tokens": tokens })))
+}
+
+/// `POST /portal/v1/teams/{team_id}/personal-tokens` with `{"name",
+/// "scope", "expires_in_days"}`: 201 with the token and its value
+/// (`token`), shown this once.
+pub async fn make_personal_token(
+    Caller(actor): Caller,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wanted {
+        name: String,
+        scope: String,
+        expires_in_days: u32,
+    }
+    let body = serde_json::Value::Object(crate::admin::body::json_object(&req, payload).await?);
+    let wanted: Wanted = serde_json::from_value(body).map_err(|e| {
+        AdminError::bad_request(format!("the body is not a personal access token request: {e}"))
+    })?;
+    let made = operation(&app, move |app| {
+        app.create_personal_token(&actor, &path, &wanted.name, &wanted.scope, wanted.expires_in_days)
+    })
+    .await?;
+    let mut body = serde_json::to_value(&made.token).unwrap_or_default();
+    body["token"] = made.value.expose().into();
+    let mut response = HttpResponse::Created();
+    crate::oauth_response::no_store(&mut response);
+    Ok(response.json(body))
 }
 
 /// Mounts the API and its document; its callers are portal users.

@@ -215,6 +215,14 @@ backend_tests! {
         assert_eq!(browser.http.post(&add).send().await.unwrap().status(), 403, "a change needs the CSRF token in its header");
         assert_eq!(browser.http.post(&add).header("X-CSRF-Token", "forged").send().await.unwrap().status(), 403);
         assert_eq!(browser.http.post(&add).header("X-CSRF-Token", &csrf).send().await.unwrap().status(), 201);
+        let tokens = format!("{}/portal/v1/teams/{team}/personal-tokens", browser.app.address);
+        let wanted = serde_json::json!({"name": "deploy", "scope": "portal:read", "expires_in_days": 1});
+        let made = browser.http.post(&tokens).header("X-CSRF-Token", &csrf).json(&wanted).send().await.unwrap();
+        assert_eq!(made.status(), 201);
+        let deploy = made.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        assert!(deploy.starts_with("pcp_"));
+        let again = browser.app.client.post(&tokens).bearer_auth(&deploy).json(&wanted).send().await.unwrap();
+        assert_eq!(again.status(), 403, "a token never makes another");
 
         // A change reviewed as a diff, saved as version 2, rolled back to version 1.
         let edit = browser.get(&format!("{app_path}/edit")).await.text().await.unwrap();
