@@ -8,8 +8,7 @@ use crate::{json, DbConnection, StoreError};
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool};
-use diesel::IntoSql;
+use diesel::sql_types::BigInt;
 
 /// The counters of a rollup, which add up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,14 +150,35 @@ fn counts((requests, auth_errors, other_errors, server_errors, tokens_issued): S
     Counts { requests, auth_errors, other_errors, server_errors, tokens_issued }
 }
 
-/// The ids of team `team`'s clients (deleted ones too; none without a team).
+/// The ids of team `team`'s clients (deleted ones too).
 fn clients_of(
-    team: Option<&str>,
+    team: &str,
 ) -> diesel::dsl::Select<
     diesel::dsl::Filter<clients::table, diesel::dsl::Eq<clients::team_id, String>>,
     clients::client_id,
 > {
-    clients::table.filter(clients::team_id.eq(team.unwrap_or_default().to_owned())).select(clients::client_id)
+    clients::table.filter(clients::team_id.eq(team.to_owned())).select(clients::client_id)
+}
+
+/// The rollups of the minutes in `[$from, $to)` (of team `$team`'s clients
+/// only, when it is named), summed by the database by `$key` and in its
+/// order. The team's filter is added only when named: the query without it
+/// stays plain, the one with it a semi-join the per-client index serves.
+macro_rules! summed_by {
+    ($conn:expr, ($from:expr, $to:expr), $team:expr, $key:expr) => {{
+        let in_range = usage_rollups::table
+            .filter(usage_rollups::minute.ge($from.naive_utc()))
+            .filter(usage_rollups::minute.lt($to.naive_utc()));
+        match $team {
+            None => in_range.group_by($key).order($key).select(($key, sums())).load($conn),
+            Some(team) => in_range
+                .filter(usage_rollups::client_id.eq_any(clients_of(team)))
+                .group_by($key)
+                .order($key)
+                .select(($key, sums()))
+                .load($conn),
+        }
+    }};
 }
 
 /// The counts of each client with any in `[from, to)` (of team `team`'s
@@ -168,13 +188,7 @@ pub fn totals_by_client(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     team: Option<&str>,
 ) -> Result<Vec<(String, Counts)>, StoreError> {
-    let rows: Vec<(String, Summed)> = usage_rollups::table
-        .filter(usage_rollups::minute.ge(from.naive_utc()))
-        .filter(usage_rollups::minute.lt(to.naive_utc()))
-        .filter(team.is_none().into_sql::<Bool>().or(usage_rollups::client_id.eq_any(clients_of(team))))
-        .group_by(usage_rollups::client_id)
-        .select((usage_rollups::client_id, sums()))
-        .load(conn)?;
+    let rows: Vec<(String, Summed)> = summed_by!(conn, (from, to), team, usage_rollups::client_id)?;
     Ok(rows.into_iter().map(|(client_id, summed)| (client_id, counts(summed))).collect())
 }
 
@@ -186,14 +200,8 @@ pub fn totals_by_minute(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     team: Option<&str>,
 ) -> Result<Vec<(DateTime<Utc>, Counts)>, StoreError> {
-    let rows: Vec<(chrono::NaiveDateTime, Summed)> = usage_rollups::table
-        .filter(usage_rollups::minute.ge(from.naive_utc()))
-        .filter(usage_rollups::minute.lt(to.naive_utc()))
-        .filter(team.is_none().into_sql::<Bool>().or(usage_rollups::client_id.eq_any(clients_of(team))))
-        .group_by(usage_rollups::minute)
-        .order(usage_rollups::minute)
-        .select((usage_rollups::minute, sums()))
-        .load(conn)?;
+    let rows: Vec<(chrono::NaiveDateTime, Summed)> =
+        summed_by!(conn, (from, to), team, usage_rollups::minute)?;
     Ok(rows.into_iter().map(|(minute, summed)| (minute.and_utc(), counts(summed))).collect())
 }
 

@@ -59,7 +59,7 @@ pub async fn summary(
     };
     let range = range(&query, step, TimeDelta::days(1), &app)?;
     let top = number_param(&query, "limit", 10, 1..=MAX_TOP)? as usize;
-    let team = query.get("team").map(str::to_owned);
+    let team = query.get("team").filter(|team| !team.is_empty()).map(str::to_owned);
     let summary =
         operation(&app, move |app| app.usage_summary(&actor, range, (top, team.as_deref()))).await?;
     Ok(json_ok(summary))

@@ -276,7 +276,7 @@ pub const EN: PortalTexts = PortalTexts {
     },
     webhooks: WebhookTexts {
         title: "Webhooks",
-        intro: "An endpoint receives the team's events as its members read them (its apps, members, tokens and endpoints), signed as Standard Webhooks specify with a secret shown once. Deliveries are retried for about a day.",
+        intro: "An endpoint receives the team's events as its members read them (its apps, members, registration tokens and endpoints), signed as Standard Webhooks specify with a secret shown once. Deliveries are retried for about a day.",
         fields: ["URL", "Events", "Description"],
         help: [
             "https, to a public address.",
@@ -414,7 +414,7 @@ pub const DE: PortalTexts = PortalTexts {
     },
     webhooks: WebhookTexts {
         title: "Webhooks",
-        intro: "Ein Endpunkt erhält die Ereignisse des Teams so, wie seine Mitglieder sie lesen (seine Apps, Mitglieder, Token und Endpunkte), signiert nach Standard Webhooks mit einem Secret, das einmal angezeigt wird. Zustellungen werden etwa einen Tag lang wiederholt.",
+        intro: "Ein Endpunkt erhält die Ereignisse des Teams so, wie seine Mitglieder sie lesen (seine Apps, Mitglieder, Registrierungstoken und Endpunkte), signiert nach Standard Webhooks mit einem Secret, das einmal angezeigt wird. Zustellungen werden etwa einen Tag lang wiederholt.",
         fields: ["URL", "Ereignisse", "Beschreibung"],
         help: [
             "https, an eine öffentliche Adresse.",

@@ -134,9 +134,20 @@ backend_tests! {
             assert_eq!(away.status(), 303, "{what} signed out");
             assert!(location(away.headers()).starts_with("/portal/sign-in?then="), "{what}: to the sign-in");
             if page.verb != Verb::Get {
-                assert_eq!(call(&owner, page, "forged").await.status(), 403, "{what} without the session's CSRF token");
+                let forged = call(&owner, page, "forged").await;
+                assert_eq!(forged.status(), 403, "{what} without the session's CSRF token");
+                assert!(forged.text().await.unwrap().contains("Form expired"), "{what}: refused for its CSRF token");
             }
             let Needs::Team(needed) = page.needs else { continue };
+            if page.verb == Verb::Get {
+                // The least role that may is let in.
+                let (least, csrf) = match needed {
+                    TeamPermission::Read => (&vic, &vic_csrf),
+                    TeamPermission::Apps => (&dev, &dev_csrf),
+                    TeamPermission::Members => (&owner, &dev_csrf),
+                };
+                assert_eq!(call(least, page, csrf).await.status(), 200, "{what}: the least role that may");
+            }
             assert_eq!(call(&bob, page, &bob_csrf).await.status(), 404, "{what}: another team's member finds nothing");
             if needed != TeamPermission::Read {
                 assert_eq!(call(&vic, page, &vic_csrf).await.status(), 403, "{what}: a viewer");

@@ -3,10 +3,11 @@
 //! portal's sign-in into the team, registers an app with the builder (one
 //! outside the team's policy explained first), gets its secret and uses it,
 //! sees the request in the app's monitoring, leaves a scope change pending
-//! and sees an admin approve it, makes a
-//! personal access token and introspects with it, and shows the team's page
-//! on a phone in the dark theme. Every page is audited with axe-core and
-//! saved as a screenshot.
+//! and sees an admin approve it, changes the app through a reviewed diff,
+//! compares its versions, registers a webhook endpoint, regenerates the
+//! team's secrets, makes a personal access token and introspects with it,
+//! and shows the team's page on a phone in the dark theme. Every page is
+//! audited with axe-core and saved as a screenshot.
 
 use crate::browser::Chromium;
 use crate::code_flow::PASSWORD;
@@ -117,6 +118,9 @@ backend_tests! {
         chromium.arrive_at(&format!("/portal/apps/{client_id}/versions")).await;
         assert!(chromium.text("main").await.contains("Orders worker"));
         chromium.check("portal-versions").await;
+        chromium.click("main .pick a").await;
+        browser.wait().for_element(Locator::Css("main table.diff")).await.unwrap();
+        chromium.check("portal-rollback").await;
 
         // An endpoint for the team's events.
         browser.goto(&format!("{issuer}/portal/teams/{team}/webhooks")).await.unwrap();
@@ -126,6 +130,18 @@ backend_tests! {
         assert!(chromium.text("#shown-once").await.starts_with("whsec_"));
         browser.goto(&format!("{issuer}/portal/teams/{team}/webhooks")).await.unwrap();
         chromium.check("portal-webhooks").await;
+        chromium.click("main table a").await;
+        browser.wait().for_element(Locator::Css("main dl.facts")).await.unwrap();
+        chromium.check("portal-webhook").await;
+
+        // The user's teams; the team's secrets regenerated together.
+        browser.goto(&format!("{issuer}/portal")).await.unwrap();
+        chromium.check("portal-home").await;
+        browser.goto(&format!("{issuer}/portal/teams/{team}")).await.unwrap();
+        chromium.click("#choose-1").await;
+        chromium.click("main form button.secondary").await;
+        browser.wait().for_element(Locator::Id("secret-1")).await.unwrap();
+        chromium.check("portal-secrets").await;
 
         // A personal access token, shown once, introspected as the developer.
         browser.goto(&format!("{issuer}/portal/teams/{team}/tokens")).await.unwrap();
