@@ -10,7 +10,7 @@ use super::apps::app_path;
 use super::builder::{self, member_configuration, Built};
 use super::session::{signed, Frame, Signed};
 use crate::console::clients::diff::{rows, Row};
-use crate::console::clients::edit::{as_object, reviewed, Reviewed};
+use crate::console::clients::edit::{as_object, reviewed, write, Reviewed, Written};
 use crate::console::clients::form::Words;
 use crate::console::context::ConsoleContext;
 use crate::console::{refusal, see_other, Posted};
@@ -19,8 +19,7 @@ use crate::views::{message_in, render};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use portcullis_app::clients::{draft, ClientChange, ClientView};
-use portcullis_app::AppError;
+use portcullis_app::clients::ClientView;
 use portcullis_core::team::TeamPermission;
 use serde_json::{Map, Value};
 
@@ -172,20 +171,11 @@ async fn save(
     written: Map<String, Value>,
     based_on: i64,
 ) -> Result<HttpResponse, PageError> {
-    let (actor, client_id, change) = (signed.actor(req, ctx), current.client_id.clone(), written.clone());
-    let saved = ctx
-        .run(move |app| {
-            let change = ClientChange::Replace(draft(change, Some(&client_id)));
-            Ok(app.update_client(&actor, &client_id, Some(based_on), change))
-        })
-        .await?;
-    match saved {
-        Ok(client) => Ok(see_other(&app_path(&client.client_id))),
+    match write(ctx, signed.actor(req, ctx), &current, written.clone(), based_on).await? {
+        Written::Saved(client) => Ok(see_other(&app_path(&client.client_id))),
         // Someone else saved first: review the draft against their version.
-        Err(AppError::Conflict(_)) if based_on != current.version => {
-            review(req, ctx, signed, current, written, based_on).await
-        }
-        Err(error) => {
+        Written::Stale => review(req, ctx, signed, current, written, based_on).await,
+        Written::Refused(error) => {
             let (status, text) = refusal(error)?;
             form_page(signed, &current, &written, based_on, (status, vec![text]))
         }

@@ -307,25 +307,48 @@ async fn save(
     draft: Map<String, Value>,
     based_on: i64,
 ) -> Result<HttpResponse, PageError> {
-    let actor = signed.actor(req, ctx);
-    let (client_id, written) = (current.client_id.clone(), draft.clone());
-    let saved = ctx
-        .run(move |app| {
-            let change = ClientChange::Replace(draft_of(written, Some(&client_id)));
-            Ok(app.update_client(&actor, &client_id, Some(based_on), change))
-        })
-        .await?;
-    match saved {
-        Ok(client) => Ok(see_other(&client_path(&client.client_id))),
-        // Someone else saved first: review the draft against their version.
-        Err(AppError::Conflict(_)) if based_on != current.version => {
-            review(req, ctx, signed, current, draft, based_on).await
-        }
-        Err(error) => {
+    match write(ctx, signed.actor(req, ctx), &current, draft.clone(), based_on).await? {
+        Written::Saved(client) => Ok(see_other(&client_path(&client.client_id))),
+        Written::Stale => review(req, ctx, signed, current, draft, based_on).await,
+        Written::Refused(error) => {
             let (status, text) = refusal(error)?;
             form_page(signed.frame("clients"), Some(&current), &draft, Some(based_on), (status, vec![text]))
         }
     }
+}
+
+/// How writing a reviewed draft went.
+pub enum Written {
+    /// Saved: the client as it now is.
+    Saved(Box<ClientView>),
+    /// Someone else saved since the version the draft was based on: the
+    /// draft is to be reviewed again against theirs.
+    Stale,
+    /// Refused, and why.
+    Refused(AppError),
+}
+
+/// Writes the reviewed `draft` of `current`, made from version `based_on`,
+/// as `actor`: the version after it.
+pub async fn write(
+    ctx: &ConsoleContext,
+    actor: Actor,
+    current: &ClientView,
+    draft: Map<String, Value>,
+    based_on: i64,
+) -> Result<Written, PageError> {
+    let client_id = current.client_id.clone();
+    let saved = ctx
+        .run(move |app| {
+            let change = ClientChange::Replace(draft_of(draft, Some(&client_id)));
+            Ok(app.update_client(&actor, &client_id, Some(based_on), change))
+        })
+        .await?;
+    Ok(match saved {
+        Ok(client) => Written::Saved(Box::new(client)),
+        Err(AppError::Conflict(_)) if based_on != current.version => Written::Stale,
+        Err(error) => Written::Refused(error),
+    })
 }
 
 /// `GET /console/clients/redirect-uris?application_type=&uris=`: each
