@@ -115,7 +115,7 @@ impl Application {
             let networks: Vec<String> = settings.outbound_allow.iter().map(ToString::to_string).collect();
             tracing::info!(
                 networks = %networks.join(","),
-                "webhooks and client key fetches may reach these inside networks (--outbound-allow; in dev mode loopback when unset)"
+                "the admins' webhooks and client key fetches may reach these inside networks (--outbound-allow; in dev mode loopback when unset); teams' webhooks never do"
             );
         }
         let events = operations.events().clone();
