@@ -89,12 +89,13 @@ pub struct RegeneratedSecret {
 
 impl App {
     /// Revokes every secret of each of `client_ids` (at most
-    /// [`MAX_REGENERATED`]) and gives each one new secret, in one
-    /// transaction: all of them change, or none does.
+    /// [`MAX_REGENERATED`]; of team `team` only, when named) and gives each
+    /// one new secret, in one transaction: all of them change, or none does.
     pub fn regenerate_client_secrets(
         &self,
         actor: &Actor,
         client_ids: &[String],
+        team: Option<&str>,
     ) -> Result<Vec<RegeneratedSecret>, AppError> {
         let attempt = Attempt {
             permission: Permission::Clients,
@@ -104,6 +105,9 @@ impl App {
         let done = self.commit(actor, |tx| {
             if actor.portal_user().is_none() {
                 actor.require(Permission::Clients)?;
+            }
+            if let Some(team) = team {
+                crate::clients::reach::reach_team(tx.conn, actor, team, TeamPermission::Apps)?;
             }
             let mut ids: Vec<&String> = Vec::with_capacity(client_ids.len());
             for id in client_ids {
@@ -122,6 +126,9 @@ impl App {
                 let reach = reach(tx.conn, actor, client_id, TeamPermission::Apps)?;
                 crate::console::ensure_not_reserved(actor, client_id)?;
                 let client = find(tx.conn, client_id)?;
+                if team.is_some_and(|team| client.team_id.as_deref() != Some(team)) {
+                    return Err(AppError::NotFound(format!("there is no client {client_id} in this team")));
+                }
                 let method = client.metadata.token_endpoint_auth_method;
                 if !method.uses_secret() {
                     return Err(AppError::Conflict(format!(

@@ -231,7 +231,7 @@ backend_tests! {
         assert!(matches!(app.client(&bob, &client), Err(AppError::NotFound(_))));
         assert!(matches!(app.update_client(&bob, &client, None, rename()), Err(AppError::NotFound(_))));
         assert!(matches!(app.add_client_secret(&bob, &client, None), Err(AppError::NotFound(_))));
-        assert!(matches!(app.regenerate_client_secrets(&bob, std::slice::from_ref(&client)), Err(AppError::NotFound(_))));
+        assert!(matches!(app.regenerate_client_secrets(&bob, std::slice::from_ref(&client), None), Err(AppError::NotFound(_))));
         assert!(matches!(app.set_client_disabled(&bob, &client, true), Err(AppError::NotFound(_))));
         assert!(matches!(app.client_versions(&bob, &client), Err(AppError::NotFound(_))));
         assert!(matches!(app.delete_client(&bob, &client), Err(AppError::NotFound(_))));
@@ -251,7 +251,13 @@ backend_tests! {
         assert!(matches!(app.add_client_secret(&dev, &client, Some(too_late)), Err(AppError::Invalid(_))));
         let added = app.add_client_secret(&dev, &client, None).unwrap();
         assert!(added.expires_at.is_some());
-        let regenerated = app.regenerate_client_secrets(&dev, std::slice::from_ref(&client)).unwrap();
+        assert!(matches!(app.regenerate_client_secrets(&vic, std::slice::from_ref(&client), Some(&team)), Err(AppError::Beyond(_))));
+        let elsewhere = app.create_team(&Actor::operator(), "Elsewhere", TeamPolicy::default()).unwrap().team_id;
+        assert!(matches!(app.regenerate_client_secrets(&Actor::operator(), std::slice::from_ref(&client), Some(&elsewhere)),
+                         Err(AppError::NotFound(_))), "only the named team's clients");
+        let many: Vec<String> = (0..51).map(|n| n.to_string()).collect();
+        assert!(matches!(app.regenerate_client_secrets(&dev, &many, Some(&team)), Err(AppError::Invalid(_))), "at most 50");
+        let regenerated = app.regenerate_client_secrets(&dev, std::slice::from_ref(&client), Some(&team)).unwrap();
         assert_eq!(app.client(&dev, &client).unwrap().secrets[0].secret_id, regenerated[0].secret_id);
 
         // As many clients as the policy allows.

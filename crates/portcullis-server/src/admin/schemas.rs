@@ -436,6 +436,13 @@ pub fn member_role() -> Value {
     json!({"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": team_role()}})
 }
 
+/// The clients whose secrets to regenerate together.
+pub fn regeneration() -> Value {
+    json!({"type": "object", "required": ["client_ids"], "additionalProperties": false, "properties": {
+        "client_ids": {"type": "array", "minItems": 1, "maxItems": portcullis_app::client_secrets::MAX_REGENERATED,
+                       "uniqueItems": true, "items": text(200)}}})
+}
+
 /// A personal access token to make: its name, scope and lifetime.
 pub fn personal_token() -> Value {
     use portcullis_core::team::MAX_TOKEN_DAYS;

@@ -146,6 +146,23 @@ pub fn refusal(error: AppError) -> Result<(StatusCode, String), PageError> {
     Ok((status, error.to_string()))
 }
 
+/// A value shown this once (a password, an invitation link), with a copy
+/// button and the way on.
+#[derive(askama::Template)]
+#[template(path = "console/shown_once.html")]
+pub struct ShownOnce<'a> {
+    /// The layout's part.
+    pub frame: session::Frame,
+    /// The heading.
+    pub title: &'a str,
+    /// What to do with it, now.
+    pub warning: &'a str,
+    /// The value.
+    pub value: &'a str,
+    /// Where Done leads.
+    pub path: &'a str,
+}
+
 /// A page asking to confirm an action that cannot be undone.
 #[derive(askama::Template)]
 #[template(path = "console/confirm.html")]

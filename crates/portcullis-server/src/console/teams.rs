@@ -1,12 +1,12 @@
 //! The console's oversight of teams (issue 23): every team with its policy,
 //! members, open invitations, clients and personal access tokens; creating
-//! a team and setting its policy (`admin:users`); the scope requests
+//! a team, setting its policy and inviting its members (`admin:users`); the scope requests
 //! waiting for an admin, approved or rejected with a reason
 //! (`admin:clients`); every personal access token, revoked from here
 //! (`admin:users`). Thin handlers over the same operations as the REST API.
 
 use super::session::Frame;
-use super::{refused, see_other, signed, Posted};
+use super::{refused, see_other, signed, Posted, ShownOnce};
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
@@ -114,6 +114,39 @@ pub async fn show(
     team_page(&req, &ctx, path.into_inner(), None).await
 }
 
+/// `POST /console/teams/{team_id}/invitations` with a role and a lifetime
+/// in days: the one-time link, shown once (how a team made here gets its
+/// first owner).
+pub async fn invite(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, Permission::Users, WHAT, form);
+    let (role, lifetime) = match crate::portal::teams::invitation_asked(&form) {
+        Ok(asked) => asked,
+        Err(refusal) => return refused("Invite", refusal),
+    };
+    let (actor, team_id) = (signed.actor(&req, &ctx), path.into_inner());
+    let team = team_id.clone();
+    match ctx.run(move |app| Ok(app.invite_to_team(&actor, &team, role, lifetime))).await? {
+        Ok(created) => {
+            let link = crate::portal::teams::invitation_link(&ctx.issuer, created.token.expose());
+            let page = ShownOnce {
+                frame: signed.frame("teams"),
+                title: "Invitation link",
+                warning: "Give it to the person you invite now: this page is the only time it is shown. \
+                          It is accepted once, signed in to the portal.",
+                value: &link,
+                path: &format!("/console/teams/{team_id}"),
+            };
+            render(StatusCode::CREATED, &page)
+        }
+        Err(refusal) => refused("Invite", refusal),
+    }
+}
+
 /// `POST /console/teams/{team_id}/policy` with the policy as JSON; a refused
 /// one is shown again as sent, with the reason.
 pub async fn set_policy(
@@ -207,6 +240,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/console/teams").route(web::get().to(list)).route(web::post().to(create)))
         .service(web::resource("/console/teams/{team_id}").route(web::get().to(show)))
         .service(web::resource("/console/teams/{team_id}/policy").route(web::post().to(set_policy)))
+        .service(web::resource("/console/teams/{team_id}/invitations").route(web::post().to(invite)))
         .service(web::resource("/console/approvals").route(web::get().to(approvals)))
         .service(web::resource("/console/approvals/{request_id}").route(web::post().to(decide)))
         .service(web::resource("/console/personal-tokens").route(web::get().to(tokens)))

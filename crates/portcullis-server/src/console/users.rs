@@ -9,7 +9,7 @@
 
 use super::clients::urlencoding;
 use super::session::{Frame, Signed};
-use super::{refusal, refused, see_other, signed, Confirm, Posted};
+use super::{refusal, refused, see_other, signed, Confirm, Posted, ShownOnce};
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::{message, render};
@@ -105,15 +105,6 @@ pub async fn new(req: HttpRequest, ctx: web::Data<ConsoleContext>) -> Result<Htt
     render(StatusCode::OK, &page)
 }
 
-#[derive(Template)]
-#[template(path = "console/password_shown.html")]
-struct PasswordShown<'a> {
-    frame: Frame,
-    username: &'a str,
-    password: &'a str,
-    path: &'a str,
-}
-
 /// `POST /console/users/new` with `username`, `password` (empty: one is
 /// generated and shown once), `name`, `email`.
 pub async fn create(
@@ -142,10 +133,14 @@ pub async fn create(
             let path = user_path(&created.user.user_id);
             match created.generated_password {
                 Some(password) => {
-                    let page = PasswordShown {
+                    let username = &created.user.username;
+                    let page = ShownOnce {
                         frame: signed.frame("users"),
-                        username: &created.user.username,
-                        password: password.expose(),
+                        title: &format!("{username}'s password"),
+                        warning: &format!(
+                            "Give it to {username} now: this page is the only time it is shown."
+                        ),
+                        value: password.expose(),
                         path: &path,
                     };
                     render(StatusCode::OK, &page)

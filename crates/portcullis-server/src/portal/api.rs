@@ -27,7 +27,7 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 36] = [
+pub const ROUTES: [AdminRoute; 37] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
@@ -48,6 +48,8 @@ pub const ROUTES: [AdminRoute; 36] = [
     route!(@scope Post, "/clients/{client_id}/secrets", APPS, 201, Optional(schemas::new_secret), client_secrets::add,
         "Add a secret (expiring within the team's policy); it is shown once, the others keep working"),
     route!(@scope Delete, "/clients/{client_id}/secrets/{secret_id}", APPS, 204, No, client_secrets::revoke, "Revoke one secret"),
+    route!(@scope Post, "/teams/{team_id}/regenerate-secrets", APPS, 200, Required(schemas::regeneration), regenerate_secrets,
+        "Give each of up to 50 of the team's clients one new secret in place of all others, together; shown once"),
     route!(@scope Get, "/clients/{client_id}/usage", READ, 200, No, usage::client,
         "A client's requests, errors by class, tokens issued and latency, step by step (by default the last hour)"),
     route!(@scope Get, "/teams/{team_id}/events", READ, 200, No, team_events,
@@ -183,6 +185,40 @@ pub async fn make_personal_token(
     let mut response = HttpResponse::Created();
     crate::oauth_response::no_store(&mut response);
     Ok(response.json(body))
+}
+
+/// `POST /portal/v1/teams/{team_id}/regenerate-secrets` with
+/// `{"client_ids": […]}`: each of the team's clients named loses every
+/// secret and gets one new one, all or none; 200 with the new secrets,
+/// shown this once.
+pub async fn regenerate_secrets(
+    Caller(actor): Caller,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wanted {
+        client_ids: Vec<String>,
+    }
+    let body = serde_json::Value::Object(crate::admin::body::json_object(&req, payload).await?);
+    let wanted: Wanted = serde_json::from_value(body)
+        .map_err(|e| AdminError::bad_request(format!("the body is not a list of client_ids: {e}")))?;
+    let regenerated =
+        operation(&app, move |app| app.regenerate_client_secrets(&actor, &wanted.client_ids, Some(&path)))
+            .await?;
+    let secrets: Vec<serde_json::Value> = regenerated
+        .iter()
+        .map(|r| {
+            serde_json::json!({"client_id": r.client_id, "client_name": r.client_name,
+                               "secret_id": r.secret_id, "client_secret": r.secret.expose()})
+        })
+        .collect();
+    let mut response = HttpResponse::Ok();
+    crate::oauth_response::no_store(&mut response);
+    Ok(response.json(serde_json::json!({ "secrets": secrets })))
 }
 
 /// Mounts the API and its document; its callers are portal users.

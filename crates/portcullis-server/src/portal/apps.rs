@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::TimeDelta;
-use portcullis_app::clients::{draft, ClientQuery, ClientView, ScopeRequestView};
+use portcullis_app::clients::{draft, ClientView, ScopeRequestView};
 use portcullis_core::team::TeamPermission;
 use serde_json::Map;
 
@@ -207,22 +207,8 @@ pub async fn regenerate(
     let ids: Vec<String> = form.all("client_id").into_iter().map(str::to_owned).collect();
     let team_id = path.into_inner();
     let (actor, back, team) = (signed.actor(&req, &ctx), format!("/portal/teams/{team_id}"), team_id.clone());
-    let done = ctx
-        .run(move |app| {
-            // Only the apps of the team whose page this is.
-            let query = ClientQuery { team: Some(team), limit: 10_000, ..ClientQuery::default() };
-            let ours = match app.clients(&actor, &query) {
-                Ok(page) => page.clients,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            if let Some(other) = ids.iter().find(|id| !ours.iter().any(|client| &client.client_id == *id)) {
-                return Ok(Err(portcullis_app::AppError::NotFound(format!(
-                    "there is no client {other} in this team"
-                ))));
-            }
-            Ok(app.regenerate_client_secrets(&actor, &ids))
-        })
-        .await?;
+    // Only the apps of the team whose page this is.
+    let done = ctx.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids, Some(&team)))).await?;
     match done {
         Ok(regenerated) => {
             let secrets = regenerated

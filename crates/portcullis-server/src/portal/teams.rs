@@ -185,6 +185,20 @@ pub async fn join(
     }
 }
 
+/// The role and lifetime an invitation form asks for: `role`, and `days`
+/// from 1 to 30.
+pub fn invitation_asked(form: &Posted) -> Result<(TeamRole, Duration), AppError> {
+    match (TeamRole::parse(&form.text("role")), form.text("days").parse::<u64>()) {
+        (Some(role), Ok(days @ 1..=30)) => Ok((role, Duration::from_secs(days * 24 * 3_600))),
+        _ => Err(AppError::Invalid("role: viewer, developer or owner; days: 1 to 30".into())),
+    }
+}
+
+/// The link an invitation's `token` is accepted at, on `issuer`.
+pub fn invitation_link(issuer: &portcullis_core::Issuer, token: &str) -> String {
+    format!("{}?token={token}", issuer.endpoint(JOIN_PATH))
+}
+
 /// `POST /portal/teams/{team_id}/invitations` with a role and a lifetime in
 /// days: the link, shown once.
 pub async fn invite(
@@ -195,20 +209,14 @@ pub async fn invite(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let team_id = path.into_inner();
-    let (Some(role), Ok(days @ 1..=30)) =
-        (TeamRole::parse(&form.text("role")), form.text("days").parse::<u64>())
-    else {
-        return super::refused(
-            &signed,
-            signed.t.buttons[2],
-            AppError::Invalid("role: viewer, developer or owner; days: 1 to 30".into()),
-        );
+    let (role, lifetime) = match invitation_asked(&form) {
+        Ok(asked) => asked,
+        Err(refusal) => return super::refused(&signed, signed.t.buttons[2], refusal),
     };
     let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
-    let lifetime = Duration::from_secs(days.saturating_mul(24 * 3_600));
     match ctx.run(move |app| Ok(app.invite_to_team(&actor, &team, role, lifetime))).await? {
         Ok(created) => {
-            let link = format!("{}?token={}", ctx.issuer.endpoint(JOIN_PATH), created.token.expose());
+            let link = invitation_link(&ctx.issuer, created.token.expose());
             let back = format!("/portal/teams/{team_id}");
             shown_once::page(&signed, &link, &back)
         }

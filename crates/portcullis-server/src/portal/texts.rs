@@ -171,6 +171,8 @@ pub struct UsageTexts {
     pub figures: [&'static str; 6],
     /// Failed authentications with reasons: heading, reason, count, last.
     pub failures: [&'static str; 4],
+    /// The errors' classes: 401 and 403, the other 4xx, 5xx.
+    pub classes: [&'static str; 3],
     /// Recent events: heading, when, who, what, nothing yet.
     pub events: [&'static str; 5],
     /// The words around a chart.
@@ -236,6 +238,7 @@ pub const EN: PortalTexts = PortalTexts {
         range: "Range",
         figures: ["Requests", "Tokens issued", "Errors", "Latency p95", "Answered 401 or 403", "Error rate"],
         failures: ["Failed authentications, by reason", "Reason", "Count", "Last"],
+        classes: ["401/403", "other 4xx", "5xx"],
         events: ["Recent events", "When", "Who", "What", "Nothing yet."],
         chart: crate::console::chart::ENGLISH,
     },
@@ -374,6 +377,7 @@ pub const DE: PortalTexts = PortalTexts {
         range: "Zeitraum",
         figures: ["Anfragen", "Ausgestellte Token", "Fehler", "Latenz p95", "Mit 401 oder 403 beantwortet", "Fehlerquote"],
         failures: ["Fehlgeschlagene Anmeldungen, nach Grund", "Grund", "Anzahl", "Zuletzt"],
+        classes: ["401/403", "andere 4xx", "5xx"],
         events: ["Letzte Ereignisse", "Wann", "Wer", "Was", "Noch nichts."],
         chart: crate::console::chart::ChartWords { peak: "Höchstwert", steps: "Schritt für Schritt", from: "Ab" },
     },

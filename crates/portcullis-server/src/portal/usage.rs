@@ -40,6 +40,7 @@ struct UsagePage {
     range: &'static str,
     ranges: [&'static str; 3],
     figures: [String; 4],
+    classes: String,
     charts: Vec<Chart>,
     reasons: Vec<Reason>,
     events: Vec<TeamEventView>,
@@ -115,6 +116,15 @@ pub async fn show(
             totals.errors.total().to_string(),
             totals.latency_ms.p95.map_or("—".into(), |ms| format!("{ms:.0} ms")),
         ],
+        classes: format!(
+            "{} {} · {} {} · {} {}",
+            t.classes[0],
+            totals.errors.auth,
+            t.classes[1],
+            totals.errors.client,
+            t.classes[2],
+            totals.errors.server
+        ),
         charts,
         reasons,
         events,

@@ -333,6 +333,77 @@ backend_tests! {
                    "the ended session calls the API no more");
     }
     #[tokio::test]
+    async fn an_owner_runs_members_and_invitations_and_a_developer_rotates_a_secret_and_a_token_in_the_pages(db) {
+        use portcullis_core::team::TeamRole;
+        let app = App::with_defaults(db.connect());
+        let operator = Actor::operator();
+        let policy: TeamPolicy = serde_json::from_value(serde_json::json!({"max_token_lifetime_days": 7})).unwrap();
+        let team = app.create_team(&operator, "Shop", policy).unwrap().team_id;
+        let join = |name: &str, role| {
+            let user_id = user(&db, name, &[]);
+            let who = Actor::PortalUser { user_id: user_id.clone(), session: "s".into(), address: None };
+            let invited = app.invite_to_team(&operator, &team, role, std::time::Duration::from_secs(600)).unwrap();
+            app.accept_team_invitation(&who, invited.token.expose()).unwrap();
+            (user_id, who)
+        };
+        join("olga", TeamRole::Owner);
+        let (dev_id, dev_actor) = join("dev", TeamRole::Developer);
+        let server = browser_with(settings(&db, &new_kek()));
+        let (olga, olga_csrf) = portal_user(&server.app, "olga").await;
+        let (dev, dev_csrf) = portal_user(&server.app, "dev").await;
+        let team_path = format!("/portal/teams/{team}");
+
+        // The owner invites (a link shown once), sees and withdraws the invitation, changes a role.
+        let invited = olga.post(&format!("{team_path}/invitations"), &[("csrf", &olga_csrf), ("role", "viewer"), ("days", "7")]).await;
+        assert_eq!(invited.status(), 201);
+        assert!(between(&invited.text().await.unwrap(), "id=\"shown-once\">", "<").contains("/portal/join?token="));
+        let page = olga.get(&team_path).await.text().await.unwrap();
+        assert!(page.contains("Open invitations") && page.contains("Invite"), "{page}");
+        let invitation = app.team_invitations(&operator, &team).unwrap().remove(0).invitation_id;
+        let withdrawn = olga.post(&format!("{team_path}/invitations/{invitation}/withdraw"), &[("csrf", &olga_csrf)]).await;
+        assert_eq!(location(withdrawn.headers()), team_path);
+        assert!(app.team_invitations(&operator, &team).unwrap().is_empty());
+        let role_of = |user_id: &str| app.team_members(&operator, &team).unwrap().into_iter().find(|m| m.user_id == user_id).map(|m| m.role);
+        olga.post(&format!("{team_path}/members/{dev_id}"), &[("csrf", &olga_csrf), ("role", "viewer")]).await;
+        assert_eq!(role_of(&dev_id), Some(TeamRole::Viewer));
+        olga.post(&format!("{team_path}/members/{dev_id}"), &[("csrf", &olga_csrf), ("role", "developer")]).await;
+        assert_eq!(role_of(&dev_id), Some(TeamRole::Developer));
+
+        // A second secret overlaps the first while rotating; then the first is revoked.
+        let draft = portcullis_app::clients::draft(serde_json::json!({"client_name": "Worker", "grant_types": ["client_credentials"]}).as_object().unwrap().clone(), None);
+        let created = app.create_team_client(&dev_actor, &team, draft).unwrap();
+        let (client_id, first) = (created.client.client_id.clone(), created.secret.unwrap().expose().to_owned());
+        let first_id = created.client.secrets[0].secret_id.clone();
+        let app_path = format!("/portal/apps/{client_id}");
+        let added = dev.post(&format!("{app_path}/secrets"), &[("csrf", &dev_csrf), ("days", "5")]).await;
+        assert_eq!(added.status(), 201);
+        let second = between(&added.text().await.unwrap(), "id=\"shown-once\">", "<").to_owned();
+        let token_with = |secret: String| server.app.post_form("/token", "grant_type=client_credentials").basic_auth(&client_id, Some(secret)).send();
+        assert_eq!((token_with(first.clone()).await.unwrap().status().as_u16(), token_with(second.clone()).await.unwrap().status().as_u16()), (200, 200), "both work");
+        let revoked = dev.post(&format!("{app_path}/secrets/{first_id}/revoke"), &[("csrf", &dev_csrf)]).await;
+        assert_eq!(location(revoked.headers()), app_path);
+        assert_eq!((token_with(first).await.unwrap().status().as_u16(), token_with(second).await.unwrap().status().as_u16()), (401, 200));
+
+        // A token within the policy's lifetime, revoked by its user, audited.
+        let tokens = format!("{team_path}/tokens");
+        let long = dev.post(&tokens, &[("csrf", &dev_csrf), ("name", "CI"), ("scope", "portal:read"), ("days", "30")]).await;
+        assert_eq!(long.status(), 400, "beyond the team's 7 days");
+        let made = dev.post(&tokens, &[("csrf", &dev_csrf), ("name", "CI"), ("scope", "portal:read"), ("days", "7")]).await;
+        assert_eq!(made.status(), 201);
+        let token_id = app.personal_tokens(&operator, &team).unwrap().remove(0).token_id;
+        let revoked = dev.post(&format!("/portal/tokens/{token_id}/revoke"), &[("csrf", &dev_csrf), ("team", &team)]).await;
+        assert_eq!(location(revoked.headers()), tokens);
+        let query = portcullis_app::audit::Query { action: Some("personal_token.revoked".into()), newest_first: true, limit: 1, ..Default::default() };
+        let entry = app.audit_entries(&operator, query).unwrap().entries.remove(0);
+        assert_eq!((entry.target.as_str(), entry.actor), (token_id.as_str(), format!("user:{dev_id}")));
+
+        // The owner removes the developer, who reaches the team no more.
+        olga.post(&format!("{team_path}/members/{dev_id}"), &[("csrf", &olga_csrf), ("remove", "on")]).await;
+        assert_eq!(role_of(&dev_id), None);
+        assert_eq!(dev.get(&team_path).await.status(), 404);
+    }
+
+    #[tokio::test]
     async fn an_admin_oversees_teams_approves_scopes_and_revokes_tokens_in_the_console(db) {
         let (browser, csrf) = crate::console::signed_in(&db, "ada", &[portcullis_app::Permission::Users, portcullis_app::Permission::Clients]).await;
         let created = browser.post("/console/teams", &[("csrf", &csrf), ("name", "Shop")]).await;
@@ -358,6 +429,10 @@ backend_tests! {
 
         let page = browser.get(&team_path).await.text().await.unwrap();
         assert!(page.contains("dev") && page.contains("Worker") && page.contains("scope request waiting") && page.contains("CI"), "{page}");
+        let invited = browser.post(&format!("{team_path}/invitations"), &[("csrf", &csrf), ("role", "owner"), ("days", "3")]).await;
+        assert_eq!(invited.status(), 201, "an admin invites a team's first owner from the console");
+        assert!(between(&invited.text().await.unwrap(), "id=\"shown-once\">", "<").contains("/portal/join?token="));
+        assert!(browser.get(&team_path).await.text().await.unwrap().contains("Open invitations"));
         let listed = browser.get(&format!("/console/clients?team={team}")).await.text().await.unwrap();
         assert!(listed.contains("Worker") && !listed.contains("Admin client"), "the team filter: {listed}");
         let waiting = browser.get("/console/approvals").await.text().await.unwrap();

@@ -54,6 +54,7 @@ fn body(path: &str) -> Value {
         }
         "/teams/{team_id}/initial-access-tokens" => json!({"description": "d"}),
         "/teams/{team_id}/webhooks" => json!({"url": "https://hooks.example/in"}),
+        "/teams/{team_id}/regenerate-secrets" => json!({"client_ids": ["any"]}),
         "/webhooks/{webhook_id}" => json!({"enabled": false}),
         _ => json!({}),
     }
@@ -169,6 +170,11 @@ backend_tests! {
         let added = call(Some(&dev.token), Method::POST, &format!("/clients/{client_id}/secrets"), None).await.unwrap();
         assert_eq!(added.status(), 201);
         assert!(added.json::<Value>().await.unwrap()["expires_at"].is_string());
+        let renewed = call(Some(&dev.token), Method::POST, &format!("/teams/{shop}/regenerate-secrets"),
+            Some(json!({"client_ids": [client_id]}))).await.unwrap();
+        assert_eq!(renewed.status(), 200);
+        let renewed: Value = renewed.json().await.unwrap();
+        assert!(renewed["secrets"][0]["client_id"] == client_id.as_str() && renewed["secrets"][0]["client_secret"].is_string(), "{renewed}");
         assert_eq!(call(Some(&olga.token), Method::DELETE, &format!("/personal-tokens/{}", dev.token_id), None).await.unwrap().status(), 204);
         assert_eq!(call(Some(&dev.token), Method::GET, &format!("/teams/{shop}"), None).await.unwrap().status(), 401, "revoked by the owner");
         assert_eq!(call(Some(&olga.token), Method::DELETE, &format!("/clients/{client_id}"), None).await.unwrap().status(), 204);

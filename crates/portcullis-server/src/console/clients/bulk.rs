@@ -53,7 +53,7 @@ pub async fn regenerate(
     let signed = signed!(req, ctx, Permission::Clients, WHAT, form);
     let ids: Vec<String> = form.all("client_id").into_iter().map(str::to_owned).collect();
     let actor = signed.actor(&req, &ctx);
-    match ctx.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids))).await? {
+    match ctx.run(move |app| Ok(app.regenerate_client_secrets(&actor, &ids, None))).await? {
         Ok(regenerated) => {
             let secrets = regenerated
                 .into_iter()
