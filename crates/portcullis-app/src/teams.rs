@@ -216,6 +216,49 @@ fn attempt<'a>(action: &'static str, team_id: &'a str) -> Attempt<'a> {
     Attempt { permission: Permission::Users, action, target: team_id }
 }
 
+/// What a team's owners may set of its policy, each only tighter than it
+/// is; absent members stay as they are.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSettings {
+    /// Every member signs in with a second factor (only an admin waives it).
+    pub second_factor_required: Option<bool>,
+    /// The longest a client secret may live, in days (only shorter).
+    pub max_secret_lifetime_days: Option<u32>,
+    /// The longest a personal access token may live, in days (only shorter).
+    pub max_token_lifetime_days: Option<u32>,
+}
+
+impl TeamSettings {
+    /// `policy` with these settings, or why one would loosen it.
+    fn applied_to(&self, policy: &TeamPolicy) -> Result<TeamPolicy, AppError> {
+        let looser = |member: &str, why: String| {
+            AppError::Beyond(format!("{member}: {why}; only an admin loosens the policy"))
+        };
+        let mut tighter = policy.clone();
+        if let Some(required) = self.second_factor_required {
+            if policy.second_factor_required && !required {
+                return Err(looser("second_factor_required", "the policy requires a second factor".into()));
+            }
+            tighter.second_factor_required = required;
+        }
+        if let Some(days) = self.max_secret_lifetime_days {
+            if let Some(most) = policy.max_secret_lifetime_days.filter(|most| days > *most) {
+                return Err(looser("max_secret_lifetime_days", format!("the policy allows at most {most}")));
+            }
+            tighter.max_secret_lifetime_days = Some(days);
+        }
+        if let Some(days) = self.max_token_lifetime_days {
+            let most = policy.max_token_lifetime_days.unwrap_or(portcullis_core::team::MAX_TOKEN_DAYS);
+            if days > most {
+                return Err(looser("max_token_lifetime_days", format!("the policy allows at most {most}")));
+            }
+            tighter.max_token_lifetime_days = Some(days);
+        }
+        Ok(tighter)
+    }
+}
+
 impl App {
     /// Runs the change `work` of team `team_id` for `actor`, who needs
     /// `needed` there, auditing a refusal as `action`.
@@ -288,6 +331,29 @@ impl App {
                 return Err(no_team(team_id));
             }
             tx.emit(Event::TeamPolicyChanged { team_id: team_id.to_owned() });
+            Ok(team_view(teams::find(tx.conn, team_id)?.ok_or_else(|| no_team(team_id))?))
+        })
+    }
+
+    /// Tightens team `team_id`'s policy as its owners may (`settings`):
+    /// a second factor required of every member, shorter secret and token
+    /// lifetimes. Within the admins' policy only: nothing looser is taken,
+    /// and what the owners set is the policy's, which admins may change
+    /// again.
+    pub fn tighten_team_policy(
+        &self,
+        actor: &Actor,
+        team_id: &str,
+        settings: TeamSettings,
+    ) -> Result<TeamView, AppError> {
+        let action = ("team.policy_changed", team_id);
+        self.team_change(actor, action, Some(TeamPermission::Members), |tx, team, _| {
+            let policy = settings.applied_to(&team.policy)?;
+            policy.validate()?;
+            if policy != team.policy {
+                teams::set_policy(tx.conn, team_id, &policy, tx.now)?;
+                tx.emit(Event::TeamPolicyChanged { team_id: team_id.to_owned() });
+            }
             Ok(team_view(teams::find(tx.conn, team_id)?.ok_or_else(|| no_team(team_id))?))
         })
     }

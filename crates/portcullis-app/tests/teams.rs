@@ -285,6 +285,32 @@ backend_tests! {
     }
 
     #[test]
+    fn owners_tighten_their_teams_policy_and_nothing_looser(db) {
+        use portcullis_app::teams::TeamSettings;
+        let app = App::with_defaults(db.connect());
+        let admin = Actor::operator();
+        let (team, dev, _, bob) = shop(&app);
+        let olga = user(&app, "olga");
+        join(&app, &admin, &olga, &team, TeamRole::Owner);
+        let settings = |second: Option<bool>, secret: Option<u32>, token: Option<u32>| TeamSettings {
+            second_factor_required: second, max_secret_lifetime_days: secret, max_token_lifetime_days: token };
+        assert!(matches!(app.tighten_team_policy(&dev, &team, settings(None, Some(7), None)), Err(AppError::Beyond(_))), "owners only");
+        assert!(matches!(app.tighten_team_policy(&bob, &team, settings(None, Some(7), None)), Err(AppError::NotFound(_))));
+        let looser = app.tighten_team_policy(&olga, &team, settings(None, Some(60), None));
+        assert!(matches!(&looser, Err(AppError::Beyond(why)) if why.contains("at most 30")), "{looser:?}");
+        assert!(matches!(app.tighten_team_policy(&olga, &team, settings(None, None, Some(400))), Err(AppError::Beyond(_))));
+        let tighter = app.tighten_team_policy(&olga, &team, settings(Some(true), Some(7), Some(30))).unwrap().policy;
+        assert_eq!((tighter.second_factor_required, tighter.max_secret_lifetime_days, tighter.max_token_lifetime_days), (true, Some(7), Some(30)));
+        assert_eq!(tighter.clients, app.team(&admin, &team).unwrap().0.policy.clients, "the rest stays the admins'");
+        assert_eq!(last(&app, "team.policy_changed").actor, olga.name());
+        let waived = app.tighten_team_policy(&admin, &team, settings(Some(false), None, None));
+        assert!(matches!(&waived, Err(AppError::Beyond(why)) if why.contains("second_factor_required")), "{waived:?}");
+        let mut loosened = app.team(&admin, &team).unwrap().0.policy;
+        loosened.second_factor_required = false;
+        assert!(!app.set_team_policy(&admin, &team, loosened).unwrap().policy.second_factor_required, "an admin loosens it");
+    }
+
+    #[test]
     fn a_scope_needing_approval_waits_for_an_admin(db) {
         let app = App::with_defaults(db.connect());
         let admin = Actor::operator();

@@ -436,6 +436,15 @@ pub fn member_role() -> Value {
     json!({"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": team_role()}})
 }
 
+/// What a team's owners set of its policy, each only tighter.
+pub fn team_settings() -> Value {
+    use portcullis_core::team::MAX_TOKEN_DAYS;
+    json!({"type": "object", "additionalProperties": false, "properties": {
+        "second_factor_required": {"const": true, "description": "only an admin waives it"},
+        "max_secret_lifetime_days": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "only shorter than the policy's"},
+        "max_token_lifetime_days": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_DAYS, "description": "only shorter than the policy's"}}})
+}
+
 /// The clients whose secrets to regenerate together.
 pub fn regeneration() -> Value {
     json!({"type": "object", "required": ["client_ids"], "additionalProperties": false, "properties": {

@@ -27,7 +27,7 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 37] = [
+pub const ROUTES: [AdminRoute; 38] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
@@ -58,6 +58,8 @@ pub const ROUTES: [AdminRoute; 37] = [
         "The client's latest scope requests and what admins decided, newest first"),
     route!(@scope Delete, "/clients/{client_id}/scope-request", APPS, 200, No, withdraw_scope_request,
         "Withdraw the client's pending scope request"),
+    route!(@scope Patch, "/teams/{team_id}/settings", MEMBERS, 200, Required(schemas::team_settings), tighten_policy,
+        "Make the team's policy stricter (owners): a second factor required, shorter secret and token lifetimes"),
     route!(@scope Post, "/teams/{team_id}/invitations", MEMBERS, 201, Required(schemas::invitation), teams::invite,
         "Invite someone to the team by a one-time link, shown once"),
     route!(@scope Delete, "/teams/{team_id}/invitations/{invitation_id}", MEMBERS, 204, No, teams::withdraw_invitation,
@@ -185,6 +187,22 @@ pub async fn make_personal_token(
     let mut response = HttpResponse::Created();
     crate::oauth_response::no_store(&mut response);
     Ok(response.json(body))
+}
+
+/// `PATCH /portal/v1/teams/{team_id}/settings` with any of
+/// `second_factor_required`, `max_secret_lifetime_days`,
+/// `max_token_lifetime_days`: the team, its policy tightened.
+pub async fn tighten_policy(
+    Caller(actor): Caller,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
+    let body = serde_json::Value::Object(crate::admin::body::json_object(&req, payload).await?);
+    let settings: portcullis_app::teams::TeamSettings = serde_json::from_value(body)
+        .map_err(|e| AdminError::bad_request(format!("the body is not a team's settings: {e}")))?;
+    Ok(json_ok(operation(&app, move |app| app.tighten_team_policy(&actor, &path, settings)).await?))
 }
 
 /// `POST /portal/v1/teams/{team_id}/regenerate-secrets` with

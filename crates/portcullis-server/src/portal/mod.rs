@@ -77,13 +77,14 @@ const MEMBERS: Needs = Needs::Team(TeamPermission::Members);
 /// The portal's pages behind its sign-in, in mounting order. Acting on
 /// another member (their role, their token) needs the owner's role,
 /// whatever one's own.
-pub const PAGES: [Page; 29] = [
+pub const PAGES: [Page; 30] = [
     page!(Get, "/portal", Needs::SignedIn, teams::home),
     page!(Get, JOIN_PATH, Needs::SignedIn, teams::join_form),
     page!(Post, JOIN_PATH, Needs::SignedIn, teams::join),
     page!(Get, "/portal/teams/{team_id}", READ, teams::team),
     page!(Post, "/portal/teams/{team_id}/regenerate", APPS, apps::regenerate),
     page!(Post, "/portal/teams/{team_id}/invitations", MEMBERS, teams::invite),
+    page!(Post, "/portal/teams/{team_id}/settings", MEMBERS, teams::tighten),
     page!(
         Post,
         "/portal/teams/{team_id}/invitations/{invitation_id}/withdraw",

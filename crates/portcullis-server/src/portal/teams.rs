@@ -15,7 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use portcullis_app::audit::{TeamEventView, TeamEventsQuery};
 use portcullis_app::clients::ClientQuery;
-use portcullis_app::teams::{InvitationView, MemberView, Membership, TeamAccess, TeamView};
+use portcullis_app::teams::{InvitationView, MemberView, Membership, TeamAccess, TeamSettings, TeamView};
 use portcullis_app::AppError;
 use portcullis_core::team::{TeamPermission, TeamRole};
 use std::time::Duration;
@@ -183,6 +183,42 @@ pub async fn join(
         Ok(joined) => Ok(see_other(&format!("/portal/teams/{}", joined.team.team_id))),
         Err(refusal) => super::refused(&signed, signed.t.join.0, refusal),
     }
+}
+
+/// `POST /portal/teams/{team_id}/settings` with `second_factor_required`
+/// (checked or not), `max_secret_lifetime_days`, `max_token_lifetime_days`
+/// (empty: as they are): the team's policy made stricter by an owner.
+pub async fn tighten(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Posted,
+    ctx: web::Data<ConsoleContext>,
+) -> Result<HttpResponse, PageError> {
+    let signed = signed!(req, ctx, form);
+    let days = |name: &str| match form.text(name) {
+        text if text.is_empty() => Ok(None),
+        text => text
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| AppError::Invalid(format!("{name}: a whole number of days"))),
+    };
+    let asked = days("max_secret_lifetime_days").and_then(|secret| {
+        Ok(TeamSettings {
+            second_factor_required: form.get("second_factor_required").map(|_| true),
+            max_secret_lifetime_days: secret,
+            max_token_lifetime_days: days("max_token_lifetime_days")?,
+        })
+    });
+    let settings = match asked {
+        Ok(settings) => settings,
+        Err(refusal) => return super::refused(&signed, signed.t.settings[0], refusal),
+    };
+    let team_id = path.into_inner();
+    let back = format!("/portal/teams/{team_id}");
+    super::changed((&req, &ctx, &signed), signed.t.settings[0], &back, move |app, actor| {
+        app.tighten_team_policy(actor, &team_id, settings).map(drop)
+    })
+    .await
 }
 
 /// The role and lifetime an invitation form asks for: `role`, and `days`

@@ -72,6 +72,8 @@ pub struct PortalTexts {
     pub sign_in: crate::site_sign_in::SignInWords,
     /// A sign-in that was another site's.
     pub not_the_portals: &'static str,
+    /// The owners' settings: heading, what they may do, tokens' lifetime, the button.
+    pub settings: [&'static str; 4],
 }
 
 /// The page's title and text for a form whose body was not read, in German.
@@ -305,6 +307,12 @@ pub const EN: PortalTexts = PortalTexts {
         ],
     },
     not_the_portals: "This sign-in was not the portal's.",
+    settings: [
+        "Stricter settings",
+        "Owners may make the team's policy stricter: require a second factor, shorten lifetimes. Only an admin loosens it.",
+        "Tokens live at most (days)",
+        "Tighten",
+    ],
 };
 
 /// German.
@@ -444,6 +452,12 @@ pub const DE: PortalTexts = PortalTexts {
         ],
     },
     not_the_portals: "Diese Anmeldung war nicht die des Portals.",
+    settings: [
+        "Strengere Einstellungen",
+        "Eigentümer dürfen die Richtlinie des Teams verschärfen: einen zweiten Faktor verlangen, Lebensdauern verkürzen. Nur ein Admin lockert sie.",
+        "Token leben höchstens (Tage)",
+        "Verschärfen",
+    ],
 };
 
 /// The portal's words for the browser making `req`.

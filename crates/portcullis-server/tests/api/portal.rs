@@ -69,6 +69,7 @@ fn form_of(path: &str, csrf: &str) -> Vec<(String, String)> {
         "/portal/apps/{client_id}/versions/{version}/rollback" => &[("based_on", "1")],
         "/portal/join" => &[("token", "nothing")],
         "/portal/teams/{team_id}/regenerate" => &[("client_id", "{client_id}")],
+        "/portal/teams/{team_id}/settings" => &[("max_secret_lifetime_days", "7")],
         _ => &[],
     };
     std::iter::once(("csrf", csrf))
@@ -368,6 +369,12 @@ backend_tests! {
         assert_eq!(role_of(&dev_id), Some(TeamRole::Viewer));
         olga.post(&format!("{team_path}/members/{dev_id}"), &[("csrf", &olga_csrf), ("role", "developer")]).await;
         assert_eq!(role_of(&dev_id), Some(TeamRole::Developer));
+        // The owner makes the policy stricter, never looser.
+        let looser = olga.post(&format!("{team_path}/settings"), &[("csrf", &olga_csrf), ("max_token_lifetime_days", "30")]).await;
+        assert_eq!(looser.status(), 403, "beyond the policy's 7 days");
+        let tighter = olga.post(&format!("{team_path}/settings"), &[("csrf", &olga_csrf), ("max_secret_lifetime_days", "10")]).await;
+        assert_eq!(location(tighter.headers()), team_path);
+        assert_eq!(app.team(&operator, &team).unwrap().0.policy.max_secret_lifetime_days, Some(10));
 
         // A second secret overlaps the first while rotating; then the first is revoked.
         let draft = portcullis_app::clients::draft(serde_json::json!({"client_name": "Worker", "grant_types": ["client_credentials"]}).as_object().unwrap().clone(), None);

@@ -55,6 +55,7 @@ fn body(path: &str) -> Value {
         "/teams/{team_id}/initial-access-tokens" => json!({"description": "d"}),
         "/teams/{team_id}/webhooks" => json!({"url": "https://hooks.example/in"}),
         "/teams/{team_id}/regenerate-secrets" => json!({"client_ids": ["any"]}),
+        "/teams/{team_id}/settings" => json!({"max_secret_lifetime_days": 7}),
         "/webhooks/{webhook_id}" => json!({"enabled": false}),
         _ => json!({}),
     }
