@@ -8,6 +8,16 @@ use serde_json::{Map, Value};
 /// The largest body the admin API reads.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// The body read as `T`, or a 400 saying it is not `what` (and why).
+pub async fn json_of<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    what: &str,
+) -> Result<T, AdminError> {
+    let body = Value::Object(json_object(req, payload).await?);
+    serde_json::from_value(body).map_err(|e| AdminError::bad_request(format!("the body is not {what}: {e}")))
+}
+
 /// The body as a JSON object: `application/json` (or `application/merge-patch+json`),
 /// at most [`MAX_BODY`] bytes.
 pub async fn json_object(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, AdminError> {

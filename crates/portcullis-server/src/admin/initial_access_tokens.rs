@@ -3,7 +3,7 @@
 //! count; the value is shown once, at issue.
 
 use crate::admin::auth::Caller;
-use crate::admin::body::json_object;
+use crate::admin::body::json_of;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
 use crate::oauth_response::no_store;
@@ -55,9 +55,7 @@ async fn token_request(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<InitialAccessTokenRequest, AdminError> {
-    let body = serde_json::Value::Object(json_object(req, payload).await?);
-    serde_json::from_value(body)
-        .map_err(|e| AdminError::bad_request(format!("the body is not an initial access token request: {e}")))
+    json_of(req, payload, "an initial access token request").await
 }
 
 /// 201 with the token just issued and its value, shown this once.

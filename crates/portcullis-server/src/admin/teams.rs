@@ -3,7 +3,7 @@
 //! members asked for that wait for an admin's approval.
 
 use crate::admin::auth::Caller;
-use crate::admin::body::json_object;
+use crate::admin::body::json_of;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
 use crate::oauth_response::no_store;
@@ -12,21 +12,11 @@ use portcullis_app::teams::{TeamAccess, DEFAULT_INVITATION_LIFETIME};
 use portcullis_app::{App, AppError};
 use portcullis_core::team::{TeamPermission, TeamPolicy, TeamRole};
 use portcullis_oauth::grants::TokenSettings;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::time::Duration;
 
 /// Where the portal takes an invitation's token.
 pub const JOIN_PATH: &str = "/portal/join";
-
-async fn body<T: DeserializeOwned>(
-    req: &HttpRequest,
-    payload: web::Payload,
-    what: &str,
-) -> Result<T, AdminError> {
-    let body = serde_json::Value::Object(json_object(req, payload).await?);
-    serde_json::from_value(body).map_err(|e| AdminError::bad_request(format!("the body is not {what}: {e}")))
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +39,7 @@ pub async fn create(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    let new: NewTeam = body(&req, payload, "a team").await?;
+    let new: NewTeam = json_of(&req, payload, "a team").await?;
     let team = operation(&app, move |app| app.create_team(&actor, &new.name, new.policy)).await?;
     Ok(HttpResponse::Created().json(team))
 }
@@ -97,7 +87,7 @@ pub async fn set_policy(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    let policy: TeamPolicy = body(&req, payload, "a team policy").await?;
+    let policy: TeamPolicy = json_of(&req, payload, "a team policy").await?;
     let team = operation(&app, move |app| app.set_team_policy(&actor, &path, policy)).await?;
     Ok(json_ok(team))
 }
@@ -121,7 +111,7 @@ pub async fn invite(
     app: web::Data<App>,
     settings: web::Data<TokenSettings>,
 ) -> Result<HttpResponse, AdminError> {
-    let new: NewInvitation = body(&req, payload, "an invitation").await?;
+    let new: NewInvitation = json_of(&req, payload, "an invitation").await?;
     let lifetime = new.expires_in.map_or(DEFAULT_INVITATION_LIFETIME, Duration::from_secs);
     let created = operation(&app, move |app| app.invite_to_team(&actor, &path, new.role, lifetime)).await?;
     let mut body = serde_json::to_value(&created.invitation).unwrap_or_default();
@@ -158,7 +148,7 @@ pub async fn set_role(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    let change: RoleChange = body(&req, payload, "a role").await?;
+    let change: RoleChange = json_of(&req, payload, "a role").await?;
     let (team_id, user_id) = path.into_inner();
     operation(&app, move |app| app.set_team_member_role(&actor, &team_id, &user_id, change.role)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -208,7 +198,7 @@ async fn decide(
     let decision: Decision = if !req.headers().contains_key(actix_web::http::header::CONTENT_TYPE) {
         Decision::default()
     } else {
-        body(&req, payload, "a decision").await?
+        json_of(&req, payload, "a decision").await?
     };
     let client = operation(&app, move |app| {
         app.decide_scope_request(&actor, &request_id, approve, decision.reason.as_deref())

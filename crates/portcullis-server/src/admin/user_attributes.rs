@@ -3,7 +3,7 @@
 //! `/admin/v1/users/{user_id}/attributes`.
 
 use crate::admin::auth::Caller;
-use crate::admin::body::json_object;
+use crate::admin::body::json_of;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, operation};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,9 +23,7 @@ pub async fn define(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    let body = serde_json::Value::Object(json_object(&req, payload).await?);
-    let definition: AttributeDefinition = serde_json::from_value(body)
-        .map_err(|e| AdminError::bad_request(format!("the body is not an attribute definition: {e}")))?;
+    let definition: AttributeDefinition = json_of(&req, payload, "an attribute definition").await?;
     let defined = operation(&app, move |app| app.define_user_attribute(&actor, definition)).await?;
     Ok(HttpResponse::Created().json(defined))
 }

@@ -3,7 +3,7 @@
 //! Deliveries themselves are [`crate::webhook_sender`]'s.
 
 use crate::admin::auth::Caller;
-use crate::admin::body::json_object;
+use crate::admin::body::json_of;
 use crate::admin::error::AdminError;
 use crate::admin::{json_ok, number_param, operation, query};
 use crate::oauth_response::no_store;
@@ -16,9 +16,7 @@ const MAX_DELIVERIES: i64 = 200;
 
 /// The body as a [`WebhookInput`].
 async fn input(req: &HttpRequest, payload: web::Payload) -> Result<WebhookInput, AdminError> {
-    let body = serde_json::Value::Object(json_object(req, payload).await?);
-    serde_json::from_value(body)
-        .map_err(|e| AdminError::bad_request(format!("the body is not a webhook: {e}")))
+    json_of(req, payload, "a webhook").await
 }
 
 /// `POST /admin/v1/webhooks` with `{"url", "events", "description",

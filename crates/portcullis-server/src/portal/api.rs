@@ -6,6 +6,7 @@
 //! it, as the admin API's does.
 
 use crate::admin::auth::Caller;
+use crate::admin::body::json_of;
 use crate::admin::error::AdminError;
 use crate::admin::openapi::{self, Api};
 use crate::admin::routes::{route, AdminRoute, Body, Verb};
@@ -174,10 +175,7 @@ pub async fn make_personal_token(
         scope: String,
         expires_in_days: u32,
     }
-    let body = serde_json::Value::Object(crate::admin::body::json_object(&req, payload).await?);
-    let wanted: Wanted = serde_json::from_value(body).map_err(|e| {
-        AdminError::bad_request(format!("the body is not a personal access token request: {e}"))
-    })?;
+    let wanted: Wanted = json_of(&req, payload, "a personal access token request").await?;
     let made = operation(&app, move |app| {
         app.create_personal_token(&actor, &path, &wanted.name, &wanted.scope, wanted.expires_in_days)
     })
@@ -199,9 +197,7 @@ pub async fn tighten_policy(
     payload: web::Payload,
     app: web::Data<App>,
 ) -> Result<HttpResponse, AdminError> {
-    let body = serde_json::Value::Object(crate::admin::body::json_object(&req, payload).await?);
-    let settings: portcullis_app::teams::TeamSettings = serde_json::from_value(body)
-        .map_err(|e| AdminError::bad_request(format!("the body is not a team's settings: {e}")))?;
+    let settings: portcullis_app::teams::TeamSettings = json_of(&req, payload, "a team's settings").await?;
     Ok(json_ok(operation(&app, move |app| app.tighten_team_policy(&actor, &path, settings)).await?))
 }
 
@@ -221,9 +217,7 @@ pub async fn regenerate_secrets(
     struct Wanted {
         client_ids: Vec<String>,
     }
-    let body = serde_json::Value::Object(crate::admin::body::json_object(&req, payload).await?);
-    let wanted: Wanted = serde_json::from_value(body)
-        .map_err(|e| AdminError::bad_request(format!("the body is not a list of client_ids: {e}")))?;
+    let wanted: Wanted = json_of(&req, payload, "a list of client_ids").await?;
     let regenerated =
         operation(&app, move |app| app.regenerate_client_secrets(&actor, &wanted.client_ids, Some(&path)))
             .await?;

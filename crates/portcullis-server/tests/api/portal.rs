@@ -216,7 +216,14 @@ backend_tests! {
         assert_eq!(token.status(), 200, "the secret works");
         let token: serde_json::Value = token.json().await.unwrap();
         assert_eq!(token["scope"], "orders", "the scope needing approval waits");
-        let app_page = browser.get(&app_path).await.text().await.unwrap();
+        let shown = browser.get(&app_path).await;
+        let policy = shown.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"), "the console's CSP: {policy}");
+        let app_page = shown.text().await.unwrap();
+        for range in ["1h", "7d"] {
+            let usage = browser.get(&format!("{app_path}/usage?range={range}")).await.text().await.unwrap();
+            assert!(usage.contains(&format!("aria-current=\"page\">{range}<")) && usage.contains("other 4xx"), "{range}: {usage}");
+        }
         assert!(app_page.contains("waiting for approval") && app_page.contains("payments"), "{app_page}");
         assert!(app_page.matches("<tr>").count() >= 2, "its secret, expiring within the policy: {app_page}");
 
