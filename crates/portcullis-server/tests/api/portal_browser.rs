@@ -77,7 +77,9 @@ backend_tests! {
         chromium.click("main p a").await;
         browser.wait().for_element(Locator::Css("main dl code")).await.unwrap();
         let client_id = chromium.text("main dl code").await;
-        let http = reqwest::Client::new();
+        // No pooled connection: the browser's steps between two calls outlast
+        // the server's keep-alive, and a reused connection it closed fails.
+        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
         let token: Value = http.post(format!("{issuer}/token")).basic_auth(&client_id, Some(&secret))
             .form(&[("grant_type", "client_credentials")]).send().await.unwrap().json().await.unwrap();
         assert_eq!(token["scope"], "orders", "the secret works; the scope needing approval waits");
