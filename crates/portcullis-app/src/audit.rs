@@ -347,12 +347,13 @@ impl App {
             newest_first: true,
             ..Filter::default()
         };
-        let entries = audit::entries(conn, &filter, 0, query.limit.clamp(1, 200) * 2)?;
+        let limit = query.limit.clamp(1, 200);
+        let entries = audit::entries(conn, &filter, 0, limit * 2)?;
         Ok(entries
             .into_iter()
             .map(|entry| self.sealing.view(entry))
             .filter(team_reads)
-            .take(query.limit.clamp(1, 200) as usize)
+            .take(limit as usize)
             .map(TeamEventView::of)
             .collect())
     }

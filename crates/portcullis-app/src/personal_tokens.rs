@@ -197,12 +197,7 @@ impl App {
                 let scope = scope.to_string();
                 // What the session's sign-in gave, the token keeps: a team
                 // that requires a second factor takes only tokens made after one.
-                let second_factor = match actor {
-                    Actor::PortalUser { session, .. } => {
-                        portcullis_store::console_sessions::gave_second_factor(tx.conn, session, tx.now)?
-                    }
-                    _ => false,
-                };
+                let second_factor = crate::teams::second_factor_given(tx.conn, actor, tx.now)?;
                 stored::insert(
                     tx.conn,
                     &NewToken {

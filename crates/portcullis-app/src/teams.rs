@@ -169,26 +169,49 @@ pub(crate) fn reach(
     let user_id = portal_user.unwrap_or_default();
     let role = teams::role_of(conn, team_id, user_id)?.ok_or_else(|| no_team(team_id))?;
     let Some(needed) = needed else { return Ok((team, TeamAccess::Member(role))) };
-    if team.policy.second_factor_required {
-        // A session, or a token made in one, from a sign-in that gave one.
-        let given = match actor {
-            Actor::PortalUser { session, .. } => {
-                console_sessions::gave_second_factor(conn, session, Utc::now())?
-            }
-            Actor::PersonalToken { second_factor, .. } => *second_factor,
-            _ => false,
-        };
-        if !given {
-            return Err(AppError::Beyond(
-                "this team's members sign in with a second factor: sign out, and sign in again".into(),
-            ));
-        }
+    if team.policy.second_factor_required && !second_factor_given(conn, actor, Utc::now())? {
+        return Err(AppError::Beyond(
+            "this team's members sign in with a second factor: sign out, and sign in again".into(),
+        ));
     }
     if !role.grants(needed) {
         let least = TeamRole::ALL.into_iter().find(|role| role.grants(needed)).unwrap_or(TeamRole::Owner);
         return Err(AppError::Beyond(format!("this needs the {} role in the team", least.as_str())));
     }
     Ok((team, TeamAccess::Member(role)))
+}
+
+/// Whether `actor` acts from a sign-in that gave a second factor: a portal
+/// session whose sign-in did (live at `now`), or a token made in one.
+pub(crate) fn second_factor_given(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: chrono::DateTime<Utc>,
+) -> Result<bool, AppError> {
+    Ok(match actor {
+        Actor::PortalUser { session, .. } => console_sessions::gave_second_factor(conn, session, now)?,
+        Actor::PersonalToken { second_factor, .. } => *second_factor,
+        _ => false,
+    })
+}
+
+/// Team `team_id` as `actor` reaches it for what `overseer` governs: an
+/// admin holding `overseer` reaches every team (that exists), unbounded by
+/// its policy; a portal user as their role there grants `needed`; anyone
+/// else is refused `overseer`. With whether it is reached as an admin.
+pub(crate) fn reach_as(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    team_id: &str,
+    (overseer, needed): (Permission, TeamPermission),
+) -> Result<(TeamRecord, bool), AppError> {
+    if actor.require(overseer).is_ok() {
+        return Ok((teams::find(conn, team_id)?.ok_or_else(|| no_team(team_id))?, true));
+    }
+    if actor.portal_user().is_none() {
+        return Err(AppError::Forbidden(overseer));
+    }
+    reach(conn, actor, team_id, Some(needed)).map(|(team, _)| (team, false))
 }
 
 /// Withdraws the open invitations and revokes the initial access tokens of

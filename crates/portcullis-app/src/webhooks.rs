@@ -34,7 +34,7 @@ use portcullis_store::audit::{self, Filter};
 use portcullis_store::webhooks::{self, DeliveryRecord, DeliveryStatus, WebhookRecord};
 use portcullis_store::DbConnection;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -397,39 +397,25 @@ fn validate_description(description: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The body of an event's delivery: Standard Webhooks' `type`,
-/// `timestamp` and `data` (the audit entry, opened).
-fn payload(entry: &EntryView) -> String {
-    json!({
-        "type": entry.action,
-        "timestamp": entry.at,
-        "data": {
-            "seq": entry.seq,
-            "actor": entry.actor,
-            "target": entry.target,
-            "source": entry.source,
-            "outcome": entry.outcome,
-            "details": entry.details,
-        },
-    })
-    .to_string()
+/// A delivery's body as Standard Webhooks shape it: the event's `type`,
+/// its `timestamp` and its `data`.
+fn envelope(kind: &str, at: &str, data: Value) -> String {
+    json!({"type": kind, "timestamp": at, "data": data}).to_string()
 }
 
-/// The body of an event's delivery to a team's endpoint: as [`payload`],
-/// with the entry as the team's members read it.
+/// The body of an event's delivery: the audit entry, opened.
+fn payload(entry: &EntryView) -> String {
+    let data = json!({"seq": entry.seq, "actor": entry.actor, "target": entry.target, "source": entry.source,
+                      "outcome": entry.outcome, "details": entry.details});
+    envelope(&entry.action, &entry.at, data)
+}
+
+/// The body of an event's delivery to a team's endpoint: the entry as the
+/// team's members read it.
 fn team_payload(event: &crate::audit::TeamEventView) -> String {
-    json!({
-        "type": event.action,
-        "timestamp": event.at,
-        "data": {
-            "seq": event.seq,
-            "actor": event.actor,
-            "target": event.target,
-            "outcome": event.outcome,
-            "details": event.details,
-        },
-    })
-    .to_string()
+    let data = json!({"seq": event.seq, "actor": event.actor, "target": event.target,
+                      "outcome": event.outcome, "details": event.details});
+    envelope(&event.action, &event.at, data)
 }
 
 /// What a delivery's payload is sealed to: the outbox keeps the event's
@@ -483,15 +469,7 @@ fn reach_team(
     team_id: &str,
     needed: TeamPermission,
 ) -> Result<(), AppError> {
-    if oversees(actor) {
-        return portcullis_store::teams::find(conn, team_id)?
-            .map(drop)
-            .ok_or_else(|| AppError::NotFound(format!("there is no team {team_id}")));
-    }
-    if actor.portal_user().is_none() {
-        return Err(AppError::Forbidden(Permission::Monitoring));
-    }
-    crate::teams::reach(conn, actor, team_id, Some(needed)).map(drop)
+    crate::teams::reach_as(conn, actor, team_id, (Permission::Monitoring, needed)).map(drop)
 }
 
 /// The endpoint `id` as `actor` reaches it for `needed`: an admin holding
@@ -503,11 +481,12 @@ fn reached(
     id: &str,
     needed: TeamPermission,
 ) -> Result<WebhookRecord, AppError> {
-    if !oversees(actor) && actor.portal_user().is_none() {
+    let oversees = oversees(actor);
+    if !oversees && actor.portal_user().is_none() {
         return Err(AppError::Forbidden(Permission::Monitoring));
     }
     let record = found(webhooks::find(conn, id)?, id)?;
-    if oversees(actor) {
+    if oversees {
         return Ok(record);
     }
     let team = record.team_id.as_deref().ok_or_else(|| no_webhook(id))?;
@@ -723,12 +702,9 @@ impl App {
     /// Queues a `webhook.test` event for one endpoint (enabled or not).
     pub fn send_test_webhook(&self, actor: &Actor, id: &str) -> Result<DeliveryView, AppError> {
         self.webhook_change(actor, ("webhook.tested", id), TeamPermission::Apps, |tx, _| {
-            let body = json!({
-                "type": TEST_EVENT,
-                "timestamp": crate::time(tx.now),
-                "data": {"webhook_id": id, "actor": actor.name()},
-            });
-            let test = delivery(id, TEST_EVENT, &body.to_string(), tx.now, &self.sealing);
+            let body =
+                envelope(TEST_EVENT, &crate::time(tx.now), json!({"webhook_id": id, "actor": actor.name()}));
+            let test = delivery(id, TEST_EVENT, &body, tx.now, &self.sealing);
             webhooks::enqueue(tx.conn, &test)?;
             tx.emit(Event::WebhookTested {
                 webhook_id: id.to_owned(),

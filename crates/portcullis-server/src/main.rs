@@ -204,10 +204,9 @@ fn team(command: TeamCommand) -> anyhow::Result<()> {
             let mut shown = serde_json::to_value(&created.invitation)?;
             shown["invitation_token"] = created.token.expose().into();
             if let Some(issuer) = &args.issuer {
-                portcullis_core::Issuer::parse(issuer)
+                let issuer = portcullis_core::Issuer::parse(issuer)
                     .map_err(|e| anyhow::anyhow!("--issuer is not an issuer URL: {e}"))?;
-                let join = portcullis_server::admin::teams::JOIN_PATH;
-                let link = format!("{}{join}?token={}", issuer.trim_end_matches('/'), created.token.expose());
+                let link = portcullis_server::admin::teams::invitation_link(&issuer, created.token.expose());
                 shown["invitation_url"] = link.into();
             }
             shown

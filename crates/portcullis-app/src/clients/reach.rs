@@ -37,16 +37,9 @@ pub(crate) fn reach_team(
     team_id: &str,
     needed: TeamPermission,
 ) -> Result<(TeamRecord, ClientReach), AppError> {
-    if actor.require(Permission::Clients).is_ok() {
-        let team = portcullis_store::teams::find(conn, team_id)?
-            .ok_or_else(|| AppError::NotFound(format!("there is no team {team_id}")))?;
-        return Ok((team, ClientReach::Admin));
-    }
-    if actor.portal_user().is_none() {
-        return Err(AppError::Forbidden(Permission::Clients));
-    }
-    let (team, _) = crate::teams::reach(conn, actor, team_id, Some(needed))?;
-    Ok((team.clone(), ClientReach::Member(Box::new(team))))
+    let (team, as_admin) = crate::teams::reach_as(conn, actor, team_id, (Permission::Clients, needed))?;
+    let reach = if as_admin { ClientReach::Admin } else { ClientReach::Member(Box::new(team.clone())) };
+    Ok((team, reach))
 }
 
 /// How `actor` reaches the client `client_id` for `needed`, or why not.

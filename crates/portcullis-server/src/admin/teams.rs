@@ -18,6 +18,11 @@ use std::time::Duration;
 /// Where the portal takes an invitation's token.
 pub const JOIN_PATH: &str = "/portal/join";
 
+/// The link an invitation's `token` is accepted at, on `issuer`.
+pub fn invitation_link(issuer: &portcullis_core::Issuer, token: &str) -> String {
+    format!("{}?token={token}", issuer.endpoint(JOIN_PATH))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewTeam {
@@ -117,7 +122,7 @@ pub async fn invite(
     let mut body = serde_json::to_value(&created.invitation).unwrap_or_default();
     let token = created.token.expose();
     body["invitation_token"] = token.into();
-    body["invitation_url"] = format!("{}?token={token}", settings.issuer.endpoint(JOIN_PATH)).into();
+    body["invitation_url"] = invitation_link(&settings.issuer, token).into();
     let mut response = HttpResponse::Created();
     no_store(&mut response);
     Ok(response.json(body))

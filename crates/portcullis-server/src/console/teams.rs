@@ -124,15 +124,10 @@ pub async fn invite(
     ctx: web::Data<ConsoleContext>,
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, Permission::Users, WHAT, form);
-    let (role, lifetime) = match crate::portal::teams::invitation_asked(&form) {
-        Ok(asked) => asked,
-        Err(refusal) => return refused("Invite", refusal),
-    };
-    let (actor, team_id) = (signed.actor(&req, &ctx), path.into_inner());
-    let team = team_id.clone();
-    match ctx.run(move |app| Ok(app.invite_to_team(&actor, &team, role, lifetime))).await? {
-        Ok(created) => {
-            let link = crate::portal::teams::invitation_link(&ctx.issuer, created.token.expose());
+    let team_id = path.into_inner();
+    let actor = signed.actor(&req, &ctx);
+    match crate::portal::teams::invite_as_asked(&ctx, actor, team_id.clone(), &form).await? {
+        Ok(link) => {
             let page = ShownOnce {
                 frame: signed.frame("teams"),
                 title: "Invitation link",

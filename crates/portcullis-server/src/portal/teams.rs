@@ -5,7 +5,7 @@
 
 use super::session::{signed, Frame};
 use super::shown_once;
-use crate::admin::teams::JOIN_PATH;
+use crate::admin::teams::invitation_link;
 use crate::console::context::ConsoleContext;
 use crate::console::{see_other, Posted};
 use crate::pages::PageError;
@@ -221,18 +221,21 @@ pub async fn tighten(
     .await
 }
 
-/// The role and lifetime an invitation form asks for: `role`, and `days`
-/// from 1 to 30.
-pub fn invitation_asked(form: &Posted) -> Result<(TeamRole, Duration), AppError> {
-    match (TeamRole::parse(&form.text("role")), form.text("days").parse::<u64>()) {
-        (Some(role), Ok(days @ 1..=30)) => Ok((role, Duration::from_secs(days * 24 * 3_600))),
-        _ => Err(AppError::Invalid("role: viewer, developer or owner; days: 1 to 30".into())),
-    }
-}
-
-/// The link an invitation's `token` is accepted at, on `issuer`.
-pub fn invitation_link(issuer: &portcullis_core::Issuer, token: &str) -> String {
-    format!("{}?token={token}", issuer.endpoint(JOIN_PATH))
+/// Invites to team `team_id`, as `actor`, whom an invitation `form` asks
+/// for (`role`, and `days` from 1 to 30): the one-time link, or why not.
+pub async fn invite_as_asked(
+    ctx: &ConsoleContext,
+    actor: portcullis_app::Actor,
+    team_id: String,
+    form: &Posted,
+) -> Result<Result<String, AppError>, PageError> {
+    let (role, days) = match (TeamRole::parse(&form.text("role")), form.text("days").parse::<u64>()) {
+        (Some(role), Ok(days @ 1..=30)) => (role, days),
+        _ => return Ok(Err(AppError::Invalid("role: viewer, developer or owner; days: 1 to 30".into()))),
+    };
+    let lifetime = Duration::from_secs(days * 24 * 3_600);
+    let invited = ctx.run(move |app| Ok(app.invite_to_team(&actor, &team_id, role, lifetime))).await?;
+    Ok(invited.map(|created| invitation_link(&ctx.issuer, created.token.expose())))
 }
 
 /// `POST /portal/teams/{team_id}/invitations` with a role and a lifetime in
@@ -245,17 +248,8 @@ pub async fn invite(
 ) -> Result<HttpResponse, PageError> {
     let signed = signed!(req, ctx, form);
     let team_id = path.into_inner();
-    let (role, lifetime) = match invitation_asked(&form) {
-        Ok(asked) => asked,
-        Err(refusal) => return super::refused(&signed, signed.t.buttons[2], refusal),
-    };
-    let (actor, team) = (signed.actor(&req, &ctx), team_id.clone());
-    match ctx.run(move |app| Ok(app.invite_to_team(&actor, &team, role, lifetime))).await? {
-        Ok(created) => {
-            let link = invitation_link(&ctx.issuer, created.token.expose());
-            let back = format!("/portal/teams/{team_id}");
-            shown_once::page(&signed, &link, &back)
-        }
+    match invite_as_asked(&ctx, signed.actor(&req, &ctx), team_id.clone(), &form).await? {
+        Ok(link) => shown_once::page(&signed, &link, &format!("/portal/teams/{team_id}")),
         Err(refusal) => super::refused(&signed, signed.t.buttons[2], refusal),
     }
 }
