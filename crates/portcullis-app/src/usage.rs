@@ -456,6 +456,13 @@ impl App {
         written
     }
 
+    /// Writes what only this instance holds, as it stops: the usage counted
+    /// since the last batch and the failure summaries still open.
+    pub fn flush_before_stopping(&self) -> Result<(), AppError> {
+        self.failures.flush(Utc::now(), true);
+        self.flush_usage(true).map(drop)
+    }
+
     /// Writes this instance's finished minutes for `actor`'s read, so that
     /// what it shows is not a batch behind.
     fn flush_for(&self, actor: &Actor) -> Result<(), AppError> {

@@ -2,11 +2,16 @@
 //! private keys unsealed into josekit signers and the JWKS serialised once;
 //! it also makes (generates and seals) the keys the key operations store,
 //! the first start's included.
+//!
+//! A key signs only once it has been published for
+//! [`PUBLISHED_BEFORE_SIGNING`]; until then the key it replaced signs on.
+//! So a key activated on one instance is in every instance's JWKS before
+//! any instance signs with it, even when it was made to sign "at once".
 
 use crate::subjects::Subjects;
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_app::keys::{KeyMaker, RETIRED_KEY_PUBLISHED_FOR};
 use portcullis_app::{Event, LocalMirror};
 use portcullis_core::{Issuer, KeyState, SigningAlgorithm};
@@ -18,6 +23,13 @@ use portcullis_store::server_settings;
 use portcullis_store::{Database, DbConnection, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
+
+/// How long a new key is published before it signs: far longer than a
+/// change takes to reach every instance (milliseconds, a poll interval at
+/// worst), so a verifier that fetched the JWKS from any instance never meets
+/// a token whose key it has not seen. The instances' clocks must agree to
+/// well within this.
+pub const PUBLISHED_BEFORE_SIGNING: TimeDelta = TimeDelta::seconds(2);
 
 /// The setting naming the key-encryption key the installation first used.
 const INSTALLED_KEK: &str = "kek.id";
@@ -41,6 +53,9 @@ pub struct KeyRing {
 /// signer of each algorithm.
 pub struct KeySet {
     signers: BTreeMap<SigningAlgorithm, SigningKey>,
+    /// The key an active key replaced, and until when it signs on: the
+    /// active key's [`PUBLISHED_BEFORE_SIGNING`].
+    outgoing: BTreeMap<SigningAlgorithm, (SigningKey, DateTime<Utc>)>,
     activated: Vec<ActiveKey>,
     verifiers: HashMap<String, VerificationKey>,
     jwks_json: Bytes,
@@ -175,7 +190,9 @@ fn published(conn: &mut portcullis_store::DbConnection) -> Result<Vec<SigningKey
 impl KeySet {
     fn from_records(records: &[SigningKeyRecord], kek: &KeyEncryptionKey) -> anyhow::Result<Self> {
         let mut signers = BTreeMap::new();
+        let mut outgoing = BTreeMap::new();
         let mut activated = Vec::new();
+        let now = Utc::now();
         let mut verifiers = HashMap::new();
         let mut jwks = Jwks::default();
         for record in records {
@@ -185,18 +202,23 @@ impl KeySet {
                 bail!("stored public key {} does not match its kid", record.kid);
             }
             if record.state == KeyState::Active {
-                let der = kek
-                    .open(&record.private_key_sealed, &seal_context(&record.kid, record.alg))
-                    .with_context(|| format!("cannot unseal signing key {}", record.kid))?;
-                signers.insert(record.alg, SigningKey::from_pkcs8_der(record.alg, record.kid.clone(), &der)?);
+                signers.insert(record.alg, unseal(record, kek)?);
                 let since = record.activated_at.unwrap_or(record.created_at);
                 activated.push(ActiveKey { alg: record.alg, kid: record.kid.clone(), since });
+                let signs_from = record.created_at + PUBLISHED_BEFORE_SIGNING;
+                // Retired in the transaction that activated this one.
+                let replaced = records.iter().find(|r| {
+                    r.alg == record.alg && r.state == KeyState::Retired && r.retired_at == record.activated_at
+                });
+                if let Some(replaced) = replaced.filter(|_| signs_from > now) {
+                    outgoing.insert(record.alg, (unseal(replaced, kek)?, signs_from));
+                }
             }
             verifiers.insert(record.kid.clone(), VerificationKey::from_jwk(&jwk)?);
             jwks.keys.push(jwk);
         }
         let jwks_json = Bytes::from(serde_json::to_vec(&jwks)?);
-        Ok(Self { signers, activated, verifiers, jwks_json })
+        Ok(Self { signers, outgoing, activated, verifiers, jwks_json })
     }
 
     /// The active keys, with when each became active.
@@ -204,9 +226,14 @@ impl KeySet {
         &self.activated
     }
 
-    /// The active key for `alg`.
+    /// The key that signs for `alg` now: the active key, or the one it
+    /// replaced while the active key is not yet published for
+    /// [`PUBLISHED_BEFORE_SIGNING`].
     pub fn signer(&self, alg: SigningAlgorithm) -> Option<&SigningKey> {
-        self.signers.get(&alg)
+        match self.outgoing.get(&alg) {
+            Some((replaced, until)) if Utc::now() < *until => Some(replaced),
+            _ => self.signers.get(&alg),
+        }
     }
 
     /// The published key `kid`, for verifying tokens this server signed.
@@ -225,6 +252,14 @@ impl KeySet {
     pub fn jwks_json(&self) -> &Bytes {
         &self.jwks_json
     }
+}
+
+/// The private key of `record`, unsealed.
+fn unseal(record: &SigningKeyRecord, kek: &KeyEncryptionKey) -> anyhow::Result<SigningKey> {
+    let der = kek
+        .open(&record.private_key_sealed, &seal_context(&record.kid, record.alg))
+        .with_context(|| format!("cannot unseal signing key {}", record.kid))?;
+    Ok(SigningKey::from_pkcs8_der(record.alg, record.kid.clone(), &der)?)
 }
 
 /// Binds a sealed private key to its row, so a sealed key moved to another
@@ -253,4 +288,45 @@ fn generate(
         retired_at: None,
         revoked_at: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An active key made `age` ago that replaced a retired one, as one
+    /// activation leaves them.
+    fn replaced_by_key_of_age(age: TimeDelta, kek: &KeyEncryptionKey) -> Vec<SigningKeyRecord> {
+        let alg = SigningAlgorithm::Es256;
+        let mut old = generate(alg, KeyState::Active, kek).unwrap();
+        let mut new = generate(alg, KeyState::Next, kek).unwrap();
+        new.created_at = Utc::now() - age;
+        let activated = Utc::now();
+        (old.state, old.retired_at) = (KeyState::Retired, Some(activated));
+        (new.state, new.activated_at) = (KeyState::Active, Some(activated));
+        vec![old, new]
+    }
+
+    #[test]
+    fn a_new_key_signs_only_once_published_long_enough() {
+        let kek = KeyEncryptionKey::generate();
+        let records = replaced_by_key_of_age(TimeDelta::milliseconds(100), &kek);
+        let set = KeySet::from_records(&records, &kek).unwrap();
+        let signer = |set: &KeySet| set.signer(SigningAlgorithm::Es256).unwrap().kid().to_owned();
+        assert_eq!(signer(&set), records[0].kid, "the replaced key signs on while the new one is fresh");
+        assert!(set.verifier(&records[1].kid).is_some(), "the new key is published at once");
+
+        let records = replaced_by_key_of_age(PUBLISHED_BEFORE_SIGNING + TimeDelta::milliseconds(1), &kek);
+        let set = KeySet::from_records(&records, &kek).unwrap();
+        assert_eq!(signer(&set), records[1].kid, "published long enough, the new key signs");
+    }
+
+    #[test]
+    fn a_key_replacing_a_revoked_one_signs_at_once() {
+        let kek = KeyEncryptionKey::generate();
+        let records = replaced_by_key_of_age(TimeDelta::zero(), &kek);
+        // A revoked key is not published: only its replacement is loaded.
+        let set = KeySet::from_records(&records[1..], &kek).unwrap();
+        assert_eq!(set.signer(SigningAlgorithm::Es256).unwrap().kid(), records[1].kid);
+    }
 }

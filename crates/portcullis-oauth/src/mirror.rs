@@ -1,11 +1,13 @@
 //! Keeps this instance's in-memory mirrors (clients, revoked tokens, keys) in step
-//! with the database: a background thread reads the change log every
-//! [`POLL_INTERVAL`], so a change made on any instance applies on every
-//! instance well within a second.
+//! with the database: a background thread reads the change log as soon as a
+//! change is announced (PostgreSQL `LISTEN/NOTIFY`, [`ChangeListener`]) and
+//! at least every [`POLL_INTERVAL`], so a change made on any instance applies
+//! on every instance within milliseconds, and well within a second when an
+//! announcement is lost.
 //!
-//! Polling is used rather than PostgreSQL `LISTEN/NOTIFY` so that both
-//! backends share one code path, and so that a dropped connection cannot
-//! lose a notification: the log is the source of truth.
+//! The log stays the source of truth: an announcement only says "read the
+//! log now", so one lost while the listener reconnects (or never sent, on
+//! SQLite) costs at most one poll interval.
 
 use crate::clients::ClientRegistry;
 use crate::KeyRing;
@@ -13,13 +15,16 @@ use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_app::{Event, LocalMirror};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_store::change_log::{self, Change, ChangeKind};
+use portcullis_store::change_notices::ChangeListener;
 use portcullis_store::{Database, DbConnection, StoreError};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-/// How often the change log is read.
+/// How often the change log is read when no change is announced.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// How long a listener that lost its connection waits before listening again.
+const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 /// How long a hole in the log's positions is waited for. A transaction that
 /// took a position may commit after a later one; one that rolled back leaves
 /// a hole for ever.
@@ -185,6 +190,78 @@ impl WeakMirrors {
 /// change: expired revocations, retired keys whose tokens have all expired.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Whether a change was announced since the mirror thread last read the log.
+#[derive(Default)]
+struct Announced {
+    pending: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Announced {
+    fn announce(&self) {
+        *self.pending.lock().expect("announcement lock") = true;
+        self.changed.notify_one();
+    }
+
+    /// Waits until a change is announced or `timeout` passes.
+    fn wait(&self, timeout: Duration) {
+        let pending = self.pending.lock().expect("announcement lock");
+        let (mut pending, _) = self
+            .changed
+            .wait_timeout_while(pending, timeout, |pending| !*pending)
+            .expect("announcement lock");
+        *pending = false;
+    }
+}
+
+/// Announces to the mirror thread; false once it has ended.
+fn announce(announced: &Weak<Announced>) -> bool {
+    announced.upgrade().map(|a| a.announce()).is_some()
+}
+
+/// On PostgreSQL, listens for announced changes on a thread and connection
+/// of its own, reconnecting when the connection is lost (a failover, a cut
+/// link: its keepalives end a silent one); ends once `announced` is dropped.
+fn listen(db: Database, announced: Weak<Announced>) {
+    let thread = move || {
+        let mut healthy = true;
+        while announced.strong_count() > 0 {
+            let mut listener = match ChangeListener::open(&db) {
+                None => return,
+                Some(Ok(listener)) => listener,
+                Some(Err(e)) => {
+                    if std::mem::take(&mut healthy) {
+                        tracing::warn!(error = %e, "cannot listen for changes; polling the change log meanwhile");
+                    }
+                    std::thread::sleep(RELISTEN_AFTER);
+                    continue;
+                }
+            };
+            if !std::mem::replace(&mut healthy, true) {
+                tracing::info!("listening for changes again");
+            }
+            // What was announced while nobody listened is read now.
+            announce(&announced);
+            loop {
+                match listener.wait(RELISTEN_AFTER) {
+                    Ok(true) if !announce(&announced) => return,
+                    Ok(_) if announced.strong_count() == 0 => return,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "stopped listening for changes; polling the change log meanwhile");
+                        healthy = false;
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    std::thread::Builder::new()
+        .name("portcullis-listen".to_owned())
+        .spawn(thread)
+        .expect("spawn the listener");
+}
+
 /// Starts the mirror thread. `after` is the log position read before the
 /// mirrors were loaded; the thread ends once the mirrors are dropped. It
 /// notes each successful read in what it returns.
@@ -197,18 +274,26 @@ pub fn spawn(db: Database, mirrors: &Mirrors, after: i64) -> Arc<LastRead> {
         keys: Arc::downgrade(&mirrors.keys),
     };
     let mut cursor = Cursor { done: after, applied_above: BTreeSet::new(), gap_since: None };
+    let announced = Arc::new(Announced::default());
+    listen(db.clone(), Arc::downgrade(&announced));
     std::thread::Builder::new()
         .name("portcullis-mirror".to_owned())
-        .spawn(move || mirror_loop(&db, &weak, &mut cursor, &noted))
+        .spawn(move || mirror_loop(&db, &weak, &mut cursor, &noted, &announced))
         .expect("spawn the mirror thread");
     last_read
 }
 
-fn mirror_loop(db: &Database, weak: &WeakMirrors, cursor: &mut Cursor, last_read: &LastRead) {
+fn mirror_loop(
+    db: &Database,
+    weak: &WeakMirrors,
+    cursor: &mut Cursor,
+    last_read: &LastRead,
+    announced: &Announced,
+) {
     let mut healthy = true;
     let mut last_refresh = Instant::now();
     loop {
-        std::thread::sleep(POLL_INTERVAL);
+        announced.wait(POLL_INTERVAL);
         let Some(mirrors) = weak.upgrade() else { return };
         let result = poll_once(db, &mirrors, cursor);
         match (&result, healthy) {

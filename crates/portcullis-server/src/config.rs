@@ -507,6 +507,15 @@ pub struct ServeArgs {
     /// HTTP worker threads; 0 means one per CPU core.
     #[arg(long, env = "PORTCULLIS_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Seconds `/readyz` answers 503 after SIGTERM before the listener
+    /// closes, so a load balancer's health checks take this instance out first.
+    #[arg(long, env = "PORTCULLIS_SHUTDOWN_DELAY", default_value_t = 2,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub shutdown_delay: u64,
+    /// Seconds the requests in flight at a stop then have to finish.
+    #[arg(long, env = "PORTCULLIS_SHUTDOWN_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub shutdown_timeout: u64,
     /// Access-token lifetime in seconds for clients that set none.
     #[arg(long, env = "PORTCULLIS_ACCESS_TOKEN_LIFETIME", default_value_t = 900,
           value_parser = clap::value_parser!(u64).range(1..=MAX_ACCESS_TOKEN_LIFETIME))]
@@ -685,6 +694,8 @@ pub struct Settings {
     pub jwks_max_age: Duration,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// How this instance stops.
+    pub shutdown: crate::shutdown::ShutdownSettings,
     /// Default access-token lifetime.
     pub access_token_lifetime: Duration,
     /// Proxies whose X-Forwarded-For is believed.
@@ -836,6 +847,10 @@ impl ServeArgs {
             kek,
             jwks_max_age: Duration::from_secs(self.jwks_max_age),
             workers: self.workers,
+            shutdown: crate::shutdown::ShutdownSettings {
+                delay: Duration::from_secs(self.shutdown_delay),
+                timeout: Duration::from_secs(self.shutdown_timeout),
+            },
             access_token_lifetime: Duration::from_secs(self.access_token_lifetime),
             trusted_proxies: self.trusted_proxies,
             outbound_allow: match (self.mode, self.outbound_allow.is_empty()) {

@@ -26,6 +26,7 @@ pub mod pages;
 pub mod portal;
 pub mod routes;
 pub mod session_cookie;
+pub mod shutdown;
 pub mod site_sign_in;
 pub mod startup;
 pub mod telemetry;

@@ -9,6 +9,7 @@ use crate::metrics::{self, Exposure, Metrics};
 use crate::routes::discovery::{DiscoveryDocument, Offered};
 use crate::routes::jwks::JwksMaxAge;
 use crate::routes::register::RegistrationEndpoint;
+use crate::shutdown::{self, ShutdownSettings, Stopping};
 use crate::{open_files, routes, KeyRing, Settings};
 use actix_web::dev::Server;
 use actix_web::http::header;
@@ -53,6 +54,8 @@ pub struct Application {
     events: EventBus,
     metrics_server: Option<(u16, Server)>,
     app: web::Data<portcullis_app::App>,
+    stopping: web::Data<Stopping>,
+    shutdown: ShutdownSettings,
 }
 
 impl Application {
@@ -260,6 +263,8 @@ impl Application {
         }
         let on_main = settings.metrics == Exposure::Main;
         let (scraped, scraped_keys, scraped_app) = (metrics.clone(), keys.clone(), operations.clone());
+        let stopping = web::Data::new(Stopping::default());
+        let readiness = stopping.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::usage::record))
@@ -286,6 +291,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(facts.clone())
                 .app_data(registration.clone())
+                .app_data(readiness.clone())
                 .configure(|cfg| {
                     if on_main {
                         cfg.service(metrics::resource());
@@ -304,13 +310,24 @@ impl Application {
             // Slow clients are cut off: the request head within this, the body
             // within form::BODY_TIMEOUT, and connections are capped.
             .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+            // Stopping is `run_until_stopped`'s: readiness first, then the listener.
+            .disable_signals()
+            .shutdown_timeout(settings.shutdown.timeout.as_secs())
             .max_connections(open_files::connections_per_worker(open_files, workers));
         let server = server.listen(listener)?.run();
         tracing::info!(issuer = %settings.issuer, database = %db.url(), "listening on http://{address}");
         let metrics_server = metrics_listener
             .map(|bound| metrics::serve(bound, scraped, scraped_keys, scraped_app.clone()))
             .transpose()?;
-        Ok(Self { port: address.port(), server, events, metrics_server, app: scraped_app })
+        Ok(Self {
+            port: address.port(),
+            server,
+            events,
+            metrics_server,
+            app: scraped_app,
+            stopping,
+            shutdown: settings.shutdown,
+        })
     }
 
     /// The port the server listens on.
@@ -328,16 +345,32 @@ impl Application {
         &self.events
     }
 
-    /// Serves requests until the server is stopped (SIGINT or SIGTERM), then
-    /// writes the usage counted since the last batch.
+    /// Serves requests until SIGTERM or SIGINT, then stops as
+    /// [`shutdown`] describes and writes what only this instance holds:
+    /// the usage counted since the last batch, the open failure summaries.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = match self.metrics_server {
-            Some((_, metrics)) => futures_util::future::try_join(self.server, metrics).await.map(drop),
-            None => self.server.await,
+        let Self { server, metrics_server, app, stopping, shutdown, .. } = self;
+        let mut handles = vec![server.handle()];
+        handles.extend(metrics_server.as_ref().map(|(_, metrics)| metrics.handle()));
+        let served = async move {
+            match metrics_server {
+                Some((_, metrics)) => futures_util::future::try_join(server, metrics).await.map(drop),
+                None => server.await,
+            }
         };
-        let app = self.app.into_inner();
-        match web::block(move || app.flush_usage(true)).await {
-            Ok(Ok(_)) => {}
+        tokio::pin!(served);
+        let served = tokio::select! {
+            served = &mut served => served,
+            () = shutdown::signalled(&stopping, &shutdown) => {
+                // Graceful: no new connection, the requests in flight finish.
+                // The servers act on the command while they are polled.
+                let stopped = futures_util::future::join_all(handles.iter().map(|h| h.stop(true)));
+                futures_util::future::join(stopped, served).await.1
+            }
+        };
+        let app = app.into_inner();
+        match web::block(move || app.flush_before_stopping()).await {
+            Ok(Ok(())) => tracing::info!("stopped; usage counts and failure summaries written"),
             Ok(Err(e)) => tracing::warn!(error = %e, "the last usage counts could not be written"),
             Err(e) => tracing::warn!(error = %e, "the last usage counts could not be written"),
         }

@@ -38,6 +38,7 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
         kek: KekSource::Value(KeyEncryptionKey::generate().to_base64().to_string()),
         jwks_max_age: Duration::from_secs(60),
         workers: 1,
+        shutdown: Default::default(),
         access_token_lifetime: Duration::from_secs(300),
         trusted_proxies: Vec::new(),
         // Receivers and key servers of tests listen on loopback.

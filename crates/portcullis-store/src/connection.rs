@@ -124,7 +124,7 @@ impl ConnectionManager {
     /// later, Linux) and, while a reply is awaited, keepalive probes.
     /// Without them a blocked read waits out the kernel's retransmissions,
     /// about fifteen minutes, holding its pool connection.
-    fn libpq_url(&self, url: &str) -> String {
+    pub(crate) fn libpq_url(&self, url: &str) -> String {
         let seconds = self.timeout.as_secs().max(1);
         let idle = (seconds / 2).max(1);
         let defaults = [

@@ -14,6 +14,7 @@ pub mod assertions;
 pub mod audit;
 pub mod auth_failures;
 pub mod change_log;
+pub mod change_notices;
 pub mod clients;
 pub mod codes;
 pub mod connection;

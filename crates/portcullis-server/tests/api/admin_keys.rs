@@ -30,6 +30,21 @@ fn verifies(jwks: &[u8], token: &str) -> bool {
     josekit::jwt::decode_with_verifier(token, verifier.as_ref()).is_ok()
 }
 
+/// The first token `app` issues to `caller` signed by `kid`: a new key
+/// signs once published for `PUBLISHED_BEFORE_SIGNING`, the key it replaced
+/// until then.
+async fn signed_by(app: &crate::helpers::TestApp, caller: (&str, &str), kid: &str) -> String {
+    let waited = std::time::Instant::now();
+    loop {
+        let token = app.access_token(caller).await;
+        if kid_of(&token) == kid {
+            return token;
+        }
+        assert!(waited.elapsed() < Duration::from_secs(5), "{kid} never signed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn kid_of(token: &str) -> String {
     josekit::jwt::decode_header(token).unwrap().claim("kid").and_then(Value::as_str).unwrap().to_owned()
 }
@@ -85,8 +100,7 @@ backend_tests! {
         let activated = json_of(admin.send(Method::POST, &format!("/keys/{next_kid}/activate"), None).await, 200).await;
         let state_of = |kid: &str| activated["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).unwrap()["state"].clone();
         assert_eq!((state_of(&next_kid), state_of(&old_kid)), (json!("active"), json!("retired")));
-        let new_token = admin.app.access_token((&service.0, &service.1)).await;
-        assert_eq!(kid_of(&new_token), next_kid);
+        let new_token = signed_by(&admin.app, (&service.0, &service.1), &next_kid).await;
         assert!(verifies(&cached, &new_token), "the JWKS cached before activation verifies the new key's tokens");
         let current = admin.app.get(endpoints::JWKS).await.bytes().await.unwrap();
         assert!(verifies(&current, &old_token), "a retired key stays published while its tokens live");
@@ -108,10 +122,12 @@ backend_tests! {
         let rotated = json_of(admin.send(Method::POST, "/keys/rotate", Some(json!({"alg": "RS256"}))).await, 200).await;
         assert_eq!(rotated["state"], "active");
         let second = rotated["kid"].as_str().unwrap().to_owned();
-        assert_eq!(kid_of(&admin.app.access_token((&service.0, &service.1)).await), second);
+        assert_eq!(kid_of(&admin.app.access_token((&service.0, &service.1)).await), first, "until published everywhere");
+        signed_by(&admin.app, (&service.0, &service.1), &second).await;
         let revoked = json_of(admin.send(Method::DELETE, &format!("/keys/{second}"), None).await, 200).await;
         let third = revoked["replacement"]["kid"].as_str().unwrap().to_owned();
         assert_eq!(revoked["replacement"]["state"], "active");
+        // A revoked key never signs again: its replacement signs at once.
         assert_eq!(kid_of(&admin.app.access_token((&service.0, &service.1)).await), third);
         let jwks = String::from_utf8(admin.app.get(endpoints::JWKS).await.bytes().await.unwrap().to_vec()).unwrap();
         assert!(jwks.contains(&first) && jwks.contains(&third) && !jwks.contains(&second));
@@ -127,8 +143,7 @@ backend_tests! {
             assert_eq!(header.claim("alg").and_then(Value::as_str), Some(alg));
             let rotated = json_of(admin.send(Method::POST, "/keys/rotate", Some(json!({"alg": alg}))).await, 200).await;
             assert_eq!(rotated["alg"], alg);
-            let after = admin.app.access_token((&client.0, &client.1)).await;
-            assert_eq!(kid_of(&after), rotated["kid"].as_str().unwrap());
+            let after = signed_by(&admin.app, (&client.0, &client.1), rotated["kid"].as_str().unwrap()).await;
             assert_ne!(kid_of(&after), kid_of(&before));
             let jwks = admin.app.get(endpoints::JWKS).await.bytes().await.unwrap();
             assert!(verifies(&jwks, &before) && verifies(&jwks, &after), "{alg}: both published and verifying");
@@ -155,23 +170,25 @@ backend_tests! {
     }
 
     #[tokio::test]
-    async fn a_key_activated_on_one_instance_signs_on_every_instance_within_a_second(db) {
+    async fn a_key_made_to_sign_at_once_is_published_everywhere_before_it_signs_anywhere(db) {
         let service = crate::token::service(&db);
         let kek = new_kek();
         let admin = Admin::on(&db, settings(&db, &kek)).await;
         let other = spawn_with(settings(&db, &kek));
-        let next = json_of(admin.send(Method::POST, "/keys", Some(json!({"alg": "RS256"}))).await, 201).await;
-        let kid = next["kid"].as_str().unwrap().to_owned();
-        let waited = std::time::Instant::now();
+        let asked = std::time::Instant::now();
+        let rotated = json_of(admin.send(Method::POST, "/keys/rotate", Some(json!({"alg": "RS256"}))).await, 200).await;
+        let kid = rotated["kid"].as_str().unwrap().to_owned();
         while !String::from_utf8_lossy(&other.get(endpoints::JWKS).await.bytes().await.unwrap()).contains(&kid) {
-            assert!(waited.elapsed() < Duration::from_secs(1), "the next key took over a second to be published everywhere");
+            assert!(asked.elapsed() < Duration::from_secs(1), "the key took over a second to be published everywhere");
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        admin.send(Method::POST, &format!("/keys/{kid}/activate"), None).await;
-        let waited = std::time::Instant::now();
-        while kid_of(&other.access_token((&service.0, &service.1)).await) != kid {
-            assert!(waited.elapsed() < Duration::from_secs(1), "the activation took over a second to apply everywhere");
-            tokio::time::sleep(Duration::from_millis(25)).await;
+        let mut signed_on = Vec::new();
+        for instance in [&admin.app, &other] {
+            signed_by(instance, (&service.0, &service.1), &kid).await;
+            signed_on.push(asked.elapsed());
         }
+        let published_for = portcullis_oauth::key_ring::PUBLISHED_BEFORE_SIGNING.to_std().unwrap();
+        assert!(signed_on.iter().all(|at| *at >= published_for), "no instance signed before it was published for long enough: {signed_on:?}");
+        assert!(signed_on.iter().all(|at| *at < published_for + Duration::from_secs(1)), "every instance signs with it within a second after: {signed_on:?}");
     }
 }

@@ -197,6 +197,76 @@ async fn serve_with_no_configuration_starts_on_sqlite_with_generated_keys() {
     assert_eq!(reqwest::get(format!("{address}/readyz")).await.unwrap().status(), 200);
 }
 
+/// SIGTERM: readiness goes first, a request in flight finishes, the usage
+/// counted is written, and the process exits 0.
+#[tokio::test]
+async fn sigterm_takes_the_server_out_of_rotation_then_finishes_what_is_in_flight() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = portcullis(dir.path());
+    command.args(["serve", "--listen", "127.0.0.1:0", "--shutdown-delay", "2"]);
+    let (mut server, address, logged) = serve_logged(command);
+    let bootstrap = portcullis(dir.path()).arg("bootstrap").output().unwrap();
+    let admin: serde_json::Value = serde_json::from_slice(&bootstrap.stdout).unwrap();
+    let (id, secret) = (admin["client_id"].as_str().unwrap(), admin["client_secret"].as_str().unwrap());
+    let http = reqwest::Client::new();
+    let token = http.post(format!("{address}/token")).basic_auth(id, Some(secret));
+    assert_eq!(token.form(&[("grant_type", "client_credentials")]).send().await.unwrap().status(), 200);
+
+    // A request whose body has only half arrived when the signal comes.
+    let body = "grant_type=client_credentials";
+    let mut in_flight = std::net::TcpStream::connect(address.trim_start_matches("http://")).unwrap();
+    let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{id}:{secret}"));
+    write!(
+        in_flight,
+        "POST /token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(unsafe { libc::kill(server.0.id() as i32, libc::SIGTERM) }, 0);
+
+    let ready = http.get(format!("{address}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "out of rotation while it still serves");
+    assert!(ready.headers().contains_key("retry-after"));
+    assert!(ready.text().await.unwrap().contains("stopping"));
+    let still_served = http.get(format!("{address}/jwks")).send().await.unwrap();
+    assert_eq!(still_served.status(), 200, "requests are served during the delay");
+
+    in_flight.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "the request in flight was answered: {answer}");
+
+    let status = (0..100)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            server.0.try_wait().unwrap()
+        })
+        .expect("the server exits after the delay");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        std::net::TcpStream::connect(address.trim_start_matches("http://")).is_err(),
+        "the listener is closed"
+    );
+    let lines: Vec<String> = logged.try_iter().collect();
+    assert!(lines.iter().any(|l| l.contains("usage counts and failure summaries written")), "{lines:#?}");
+    let url = portcullis_store::DatabaseUrl::parse(dir.path().join("data/portcullis.db").to_str().unwrap())
+        .unwrap();
+    let db = portcullis_store::Database::connect(&url, &Default::default()).unwrap();
+    let now = chrono::Utc::now();
+    let minutes = portcullis_store::usage::totals_by_minute(
+        &mut db.get().unwrap(),
+        (now - chrono::TimeDelta::hours(1), now),
+        None,
+    )
+    .unwrap();
+    let issued: i64 = minutes.iter().map(|(_, counts)| counts.tokens_issued).sum();
+    assert_eq!(issued, 2, "both tokens are counted, the minute unfinished");
+}
+
 #[test]
 fn bad_database_urls_fail_at_start_with_one_line_naming_the_cause() {
     let dir = tempfile::tempdir().unwrap();
