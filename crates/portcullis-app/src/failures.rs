@@ -19,7 +19,7 @@ use crate::audit::{self, Record};
 use crate::event::FailureSummary;
 use crate::{time, Actor, Event, EventBus};
 use chrono::{DateTime, TimeDelta, Utc};
-use portcullis_store::Database;
+use portcullis_store::{Database, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -220,11 +220,11 @@ impl FailureLog {
 
     /// Writes the windows that ended by `now` (all of them when `all`) to
     /// the audit log, in one transaction; what cannot be written is kept
-    /// for the next try.
-    pub fn flush(&self, now: DateTime<Utc>, all: bool) {
+    /// for the next try (and the failure logged and returned).
+    pub fn flush(&self, now: DateTime<Utc>, all: bool) -> Result<(), StoreError> {
         let ended = self.take_ended(now, all);
         if ended.is_empty() {
-            return;
+            return Ok(());
         }
         let events: Vec<(Actor, Event)> = ended.iter().map(|group| self.event(group)).collect();
         let written = self.db.get().and_then(|mut conn| {
@@ -239,6 +239,7 @@ impl FailureLog {
                 for (actor, event) in &events {
                     self.bus.publish(actor, now, std::slice::from_ref(event));
                 }
+                Ok(())
             }
             Err(e) => {
                 tracing::warn!(error = %e, groups = ended.len(), "failed authentications could not be audited yet; retrying");
@@ -249,6 +250,7 @@ impl FailureLog {
                         None => drop(groups.insert(group, tally)),
                     }
                 }
+                Err(e)
             }
         }
     }
@@ -257,7 +259,8 @@ impl FailureLog {
 /// What is still open is written when the server stops.
 impl Drop for FailureLog {
     fn drop(&mut self) {
-        self.flush(Utc::now(), true);
+        // Logged by `flush`; nothing is left to keep it for.
+        let _ = self.flush(Utc::now(), true);
     }
 }
 
@@ -273,7 +276,8 @@ pub fn spawn(log: &Arc<FailureLog>) {
         .spawn(move || loop {
             std::thread::sleep(FLUSH_EVERY);
             let Some(log) = weak.upgrade() else { return };
-            log.flush(Utc::now(), false);
+            // Logged by `flush` and kept for the next try.
+            let _ = log.flush(Utc::now(), false);
         })
         .expect("spawn the failure log thread");
 }

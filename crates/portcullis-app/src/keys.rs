@@ -13,8 +13,10 @@ use portcullis_store::keys::{self, Activation, SigningKeyRecord};
 use serde::Serialize;
 
 /// How long a retired key stays published: the longest any token it
-/// signed can live (access tokens are the longest-lived).
-pub const RETIRED_KEY_PUBLISHED_FOR: TimeDelta = TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64);
+/// signed can live (access tokens are the longest-lived), and a minute more:
+/// a replaced key signs on for a moment after it is retired, until its
+/// successor is published on every instance.
+pub const RETIRED_KEY_PUBLISHED_FOR: TimeDelta = TimeDelta::seconds(MAX_ACCESS_TOKEN_LIFETIME as i64 + 60);
 
 /// Makes signing keys: generates one and seals its private part under the
 /// key-encryption key, without storing it.
@@ -131,7 +133,8 @@ impl App {
         })
     }
 
-    /// Makes a key for `alg` that signs at once, retiring the previous one.
+    /// Makes a key for `alg` the active one, retiring the previous one (each
+    /// instance signs with it once it has published it for a moment).
     pub fn rotate_key(
         &self,
         actor: &Actor,

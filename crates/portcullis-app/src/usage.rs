@@ -459,8 +459,9 @@ impl App {
     /// Writes what only this instance holds, as it stops: the usage counted
     /// since the last batch and the failure summaries still open.
     pub fn flush_before_stopping(&self) -> Result<(), AppError> {
-        self.failures.flush(Utc::now(), true);
-        self.flush_usage(true).map(drop)
+        let failures = self.failures.flush(Utc::now(), true).map_err(AppError::from);
+        let usage = self.flush_usage(true).map(drop);
+        failures.and(usage)
     }
 
     /// Writes this instance's finished minutes for `actor`'s read, so that

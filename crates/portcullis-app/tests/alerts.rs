@@ -41,7 +41,7 @@ fn note(app: &App, kind: FailureKind, client: &str, reason: &'static str, n: usi
             at: app.now(),
         });
     }
-    app.failures().flush(app.now(), true);
+    app.failures().flush(app.now(), true).unwrap();
 }
 
 backend_tests! {

@@ -144,7 +144,7 @@ backend_tests! {
             app.failures().count(&Failure { kind: FailureKind::Client, known: Some(id), presented: id,
                 source: Some(IpAddr::from([192, 0, 2, 1])), reason: OUTSIDE_CIDRS, at: app.now() });
         }
-        app.failures().flush(app.now(), true);
+        app.failures().flush(app.now(), true).unwrap();
         let fired = app.check_alert_rules().unwrap();
         assert_eq!(fired.iter().filter(|e| e.name() == "alert.fired").count(), 2);
         let done = app.remediations(&Actor::operator(), None).unwrap();

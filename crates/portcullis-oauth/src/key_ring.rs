@@ -3,10 +3,11 @@
 //! it also makes (generates and seals) the keys the key operations store,
 //! the first start's included.
 //!
-//! A key signs only once it has been published for
+//! A key signs only once this instance has published it for
 //! [`PUBLISHED_BEFORE_SIGNING`]; until then the key it replaced signs on.
 //! So a key activated on one instance is in every instance's JWKS before
-//! any instance signs with it, even when it was made to sign "at once".
+//! any instance signs with it, even when it was made to sign "at once"
+//! (a revoked key's replacement excepted: nothing else may sign).
 
 use crate::subjects::Subjects;
 use anyhow::{bail, Context};
@@ -24,11 +25,13 @@ use portcullis_store::{Database, DbConnection, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// How long a new key is published before it signs: far longer than a
-/// change takes to reach every instance (milliseconds, a poll interval at
-/// worst), so a verifier that fetched the JWKS from any instance never meets
-/// a token whose key it has not seen. The instances' clocks must agree to
-/// well within this.
+/// How long an instance publishes a new key before it signs with it: far
+/// longer than a change takes to reach every instance (milliseconds, a poll
+/// interval at worst), so when one instance signs with a key, every other
+/// instance already publishes it. Counted from when this instance first
+/// loaded the key (its creation for the keys loaded at start), by this
+/// instance's own clock. (Verifiers that cache the JWKS are served by
+/// staging keys `--jwks-max-age` ahead, as the rotation job does.)
 pub const PUBLISHED_BEFORE_SIGNING: TimeDelta = TimeDelta::seconds(2);
 
 /// The setting naming the key-encryption key the installation first used.
@@ -46,16 +49,17 @@ pub struct KeyRing {
     /// another's swap sees all that one saw, so a slow read never restores
     /// a revoked key.
     reloading: Mutex<()>,
+    /// When this instance first loaded each published key.
+    first_seen: Mutex<HashMap<String, DateTime<Utc>>>,
     subjects: Subjects,
 }
 
 /// One consistent view of the keys: the published ones and the active
 /// signer of each algorithm.
 pub struct KeySet {
-    signers: BTreeMap<SigningAlgorithm, SigningKey>,
-    /// The key an active key replaced, and until when it signs on: the
-    /// active key's [`PUBLISHED_BEFORE_SIGNING`].
-    outgoing: BTreeMap<SigningAlgorithm, (SigningKey, DateTime<Utc>)>,
+    /// For each algorithm, the active key and from when it signs; while it
+    /// waits, the keys it replaced, newest first, back to one that signs.
+    signers: BTreeMap<SigningAlgorithm, Vec<(SigningKey, DateTime<Utc>)>>,
     activated: Vec<ActiveKey>,
     verifiers: HashMap<String, VerificationKey>,
     jwks_json: Bytes,
@@ -90,13 +94,16 @@ impl KeyRing {
     pub fn open(db: &Database, kek: KeyEncryptionKey) -> anyhow::Result<Self> {
         Self::check_kek(db, &kek)?;
         let records = published(&mut *db.get()?)?;
-        let set = KeySet::from_records(&records, &kek)?;
+        // Keys published before this start are as old as they are.
+        let first_seen: HashMap<_, _> = records.iter().map(|r| (r.kid.clone(), r.created_at)).collect();
+        let set = KeySet::from_records(&records, &kek, &first_seen)?;
         Ok(Self {
             db: db.clone(),
             subjects: Subjects::new(&kek),
             kek: Arc::new(kek),
             current: RwLock::new(Arc::new(set)),
             reloading: Mutex::default(),
+            first_seen: Mutex::new(first_seen),
         })
     }
 
@@ -142,7 +149,15 @@ impl KeyRing {
     pub fn reload_on(&self, conn: &mut DbConnection) -> anyhow::Result<()> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let records = published(conn)?;
-        let set = KeySet::from_records(&records, &self.kek)?;
+        let set = {
+            let mut first_seen = self.first_seen.lock().expect("first seen lock");
+            let now = Utc::now();
+            first_seen.retain(|kid, _| records.iter().any(|r| r.kid == *kid));
+            for record in &records {
+                first_seen.entry(record.kid.clone()).or_insert(now);
+            }
+            KeySet::from_records(&records, &self.kek, &first_seen)?
+        };
         *self.current.write().expect("key ring lock") = Arc::new(set);
         Ok(())
     }
@@ -188,11 +203,29 @@ fn published(conn: &mut portcullis_store::DbConnection) -> Result<Vec<SigningKey
 }
 
 impl KeySet {
-    fn from_records(records: &[SigningKeyRecord], kek: &KeyEncryptionKey) -> anyhow::Result<Self> {
+    /// The keys of `records`, each signing from [`PUBLISHED_BEFORE_SIGNING`]
+    /// after it was `first_seen` here (or created, if later).
+    fn from_records(
+        records: &[SigningKeyRecord],
+        kek: &KeyEncryptionKey,
+        first_seen: &HashMap<String, DateTime<Utc>>,
+    ) -> anyhow::Result<Self> {
         let mut signers = BTreeMap::new();
-        let mut outgoing = BTreeMap::new();
         let mut activated = Vec::new();
         let now = Utc::now();
+        let signs_from = |record: &SigningKeyRecord| {
+            let seen = first_seen.get(&record.kid).copied().unwrap_or(record.created_at);
+            seen.max(record.created_at) + PUBLISHED_BEFORE_SIGNING
+        };
+        // The key `newer` replaced: retired in the transaction that activated it.
+        let replaced_by = |newer: &SigningKeyRecord| {
+            records.iter().find(|r| {
+                r.alg == newer.alg
+                    && r.state == KeyState::Retired
+                    && r.retired_at.is_some()
+                    && r.retired_at == newer.activated_at
+            })
+        };
         let mut verifiers = HashMap::new();
         let mut jwks = Jwks::default();
         for record in records {
@@ -202,23 +235,22 @@ impl KeySet {
                 bail!("stored public key {} does not match its kid", record.kid);
             }
             if record.state == KeyState::Active {
-                signers.insert(record.alg, unseal(record, kek)?);
+                let mut chain = vec![(unseal(record, kek)?, signs_from(record))];
+                let mut newest = record;
+                while chain.last().is_some_and(|(_, from)| *from > now) && chain.len() < records.len() {
+                    let Some(replaced) = replaced_by(newest) else { break };
+                    chain.push((unseal(replaced, kek)?, signs_from(replaced)));
+                    newest = replaced;
+                }
+                signers.insert(record.alg, chain);
                 let since = record.activated_at.unwrap_or(record.created_at);
                 activated.push(ActiveKey { alg: record.alg, kid: record.kid.clone(), since });
-                let signs_from = record.created_at + PUBLISHED_BEFORE_SIGNING;
-                // Retired in the transaction that activated this one.
-                let replaced = records.iter().find(|r| {
-                    r.alg == record.alg && r.state == KeyState::Retired && r.retired_at == record.activated_at
-                });
-                if let Some(replaced) = replaced.filter(|_| signs_from > now) {
-                    outgoing.insert(record.alg, (unseal(replaced, kek)?, signs_from));
-                }
             }
             verifiers.insert(record.kid.clone(), VerificationKey::from_jwk(&jwk)?);
             jwks.keys.push(jwk);
         }
         let jwks_json = Bytes::from(serde_json::to_vec(&jwks)?);
-        Ok(Self { signers, outgoing, activated, verifiers, jwks_json })
+        Ok(Self { signers, activated, verifiers, jwks_json })
     }
 
     /// The active keys, with when each became active.
@@ -226,14 +258,16 @@ impl KeySet {
         &self.activated
     }
 
-    /// The key that signs for `alg` now: the active key, or the one it
-    /// replaced while the active key is not yet published for
-    /// [`PUBLISHED_BEFORE_SIGNING`].
+    /// The key that signs for `alg` now: the active key once published for
+    /// [`PUBLISHED_BEFORE_SIGNING`], until then the newest key it replaced
+    /// that was (or the oldest of them).
     pub fn signer(&self, alg: SigningAlgorithm) -> Option<&SigningKey> {
-        match self.outgoing.get(&alg) {
-            Some((replaced, until)) if Utc::now() < *until => Some(replaced),
-            _ => self.signers.get(&alg),
+        let chain = self.signers.get(&alg)?;
+        if let [(active, _)] = chain.as_slice() {
+            return Some(active);
         }
+        let now = Utc::now();
+        chain.iter().find(|(_, from)| *from <= now).or(chain.last()).map(|(key, _)| key)
     }
 
     /// The published key `kid`, for verifying tokens this server signed.
@@ -294,39 +328,70 @@ fn generate(
 mod tests {
     use super::*;
 
-    /// An active key made `age` ago that replaced a retired one, as one
-    /// activation leaves them.
-    fn replaced_by_key_of_age(age: TimeDelta, kek: &KeyEncryptionKey) -> Vec<SigningKeyRecord> {
-        let alg = SigningAlgorithm::Es256;
-        let mut old = generate(alg, KeyState::Active, kek).unwrap();
-        let mut new = generate(alg, KeyState::Next, kek).unwrap();
-        new.created_at = Utc::now() - age;
-        let activated = Utc::now();
-        (old.state, old.retired_at) = (KeyState::Retired, Some(activated));
-        (new.state, new.activated_at) = (KeyState::Active, Some(activated));
-        vec![old, new]
+    /// Keys of one algorithm, each made at the age given (oldest first),
+    /// each activation retiring the one before, as activations leave them.
+    fn rotated(ages: &[TimeDelta], kek: &KeyEncryptionKey) -> Vec<SigningKeyRecord> {
+        let mut records: Vec<SigningKeyRecord> = Vec::new();
+        for age in ages {
+            let mut key = generate(SigningAlgorithm::Es256, KeyState::Active, kek).unwrap();
+            key.created_at = Utc::now() - *age;
+            key.activated_at = Some(key.created_at);
+            if let Some(previous) = records.last_mut() {
+                (previous.state, previous.retired_at) = (KeyState::Retired, key.activated_at);
+            }
+            records.push(key);
+        }
+        records
+    }
+
+    fn signer(set: &KeySet) -> String {
+        set.signer(SigningAlgorithm::Es256).unwrap().kid().to_owned()
+    }
+
+    fn published_at_creation(records: &[SigningKeyRecord]) -> HashMap<String, DateTime<Utc>> {
+        records.iter().map(|r| (r.kid.clone(), r.created_at)).collect()
     }
 
     #[test]
     fn a_new_key_signs_only_once_published_long_enough() {
         let kek = KeyEncryptionKey::generate();
-        let records = replaced_by_key_of_age(TimeDelta::milliseconds(100), &kek);
-        let set = KeySet::from_records(&records, &kek).unwrap();
-        let signer = |set: &KeySet| set.signer(SigningAlgorithm::Es256).unwrap().kid().to_owned();
+        let records = rotated(&[TimeDelta::days(1), TimeDelta::milliseconds(100)], &kek);
+        let set = KeySet::from_records(&records, &kek, &published_at_creation(&records)).unwrap();
         assert_eq!(signer(&set), records[0].kid, "the replaced key signs on while the new one is fresh");
         assert!(set.verifier(&records[1].kid).is_some(), "the new key is published at once");
 
-        let records = replaced_by_key_of_age(PUBLISHED_BEFORE_SIGNING + TimeDelta::milliseconds(1), &kek);
-        let set = KeySet::from_records(&records, &kek).unwrap();
+        let records =
+            rotated(&[TimeDelta::days(1), PUBLISHED_BEFORE_SIGNING + TimeDelta::milliseconds(1)], &kek);
+        let set = KeySet::from_records(&records, &kek, &published_at_creation(&records)).unwrap();
         assert_eq!(signer(&set), records[1].kid, "published long enough, the new key signs");
+    }
+
+    #[test]
+    fn a_key_signs_two_seconds_after_this_instance_first_loaded_it() {
+        let kek = KeyEncryptionKey::generate();
+        // Made long ago (a slow commit), loaded here only now.
+        let records = rotated(&[TimeDelta::days(1), TimeDelta::minutes(1)], &kek);
+        let mut first_seen = published_at_creation(&records);
+        first_seen.insert(records[1].kid.clone(), Utc::now());
+        let set = KeySet::from_records(&records, &kek, &first_seen).unwrap();
+        assert_eq!(signer(&set), records[0].kid);
+    }
+
+    #[test]
+    fn two_rotations_in_a_moment_fall_back_to_the_last_key_that_signed() {
+        let kek = KeyEncryptionKey::generate();
+        let ages = [TimeDelta::days(1), TimeDelta::milliseconds(500), TimeDelta::milliseconds(100)];
+        let records = rotated(&ages, &kek);
+        let set = KeySet::from_records(&records, &kek, &published_at_creation(&records)).unwrap();
+        assert_eq!(signer(&set), records[0].kid, "neither new key is published everywhere yet");
     }
 
     #[test]
     fn a_key_replacing_a_revoked_one_signs_at_once() {
         let kek = KeyEncryptionKey::generate();
-        let records = replaced_by_key_of_age(TimeDelta::zero(), &kek);
+        let records = rotated(&[TimeDelta::days(1), TimeDelta::zero()], &kek);
         // A revoked key is not published: only its replacement is loaded.
-        let set = KeySet::from_records(&records[1..], &kek).unwrap();
-        assert_eq!(set.signer(SigningAlgorithm::Es256).unwrap().kid(), records[1].kid);
+        let set = KeySet::from_records(&records[1..], &kek, &published_at_creation(&records)).unwrap();
+        assert_eq!(signer(&set), records[1].kid);
     }
 }

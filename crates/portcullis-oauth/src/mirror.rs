@@ -16,7 +16,7 @@ use portcullis_app::{Event, LocalMirror};
 use portcullis_core::client::MAX_ACCESS_TOKEN_LIFETIME;
 use portcullis_store::change_log::{self, Change, ChangeKind};
 use portcullis_store::change_notices::ChangeListener;
-use portcullis_store::{Database, DbConnection, StoreError};
+use portcullis_store::{Backend, Database, DbConnection, StoreError};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// How long a listener that lost its connection waits before listening again.
 const RELISTEN_AFTER: Duration = Duration::from_secs(1);
+/// The least time between two reads of the log: changes announced in a
+/// burst are read together.
+const MIN_READ_INTERVAL: Duration = Duration::from_millis(10);
 /// How long a hole in the log's positions is waited for. A transaction that
 /// took a position may commit after a later one; one that rolled back leaves
 /// a hole for ever.
@@ -221,12 +224,18 @@ fn announce(announced: &Weak<Announced>) -> bool {
 
 /// On PostgreSQL, listens for announced changes on a thread and connection
 /// of its own, reconnecting when the connection is lost (a failover, a cut
-/// link: its keepalives end a silent one); ends once `announced` is dropped.
-fn listen(db: Database, announced: Weak<Announced>) {
+/// link: its keepalives end a silent one), at most every [`RELISTEN_AFTER`];
+/// ends within that once `announced` is dropped.
+fn listen(db: &Database, announced: Weak<Announced>) {
+    if db.backend() != Backend::Postgres {
+        return;
+    }
+    let (url, timeout) = (db.url().clone(), db.timeout());
     let thread = move || {
         let mut healthy = true;
         while announced.strong_count() > 0 {
-            let mut listener = match ChangeListener::open(&db) {
+            let opened = Instant::now();
+            let mut listener = match ChangeListener::open(&url, timeout) {
                 None => return,
                 Some(Ok(listener)) => listener,
                 Some(Err(e)) => {
@@ -250,6 +259,8 @@ fn listen(db: Database, announced: Weak<Announced>) {
                     Err(e) => {
                         tracing::warn!(error = %e, "stopped listening for changes; polling the change log meanwhile");
                         healthy = false;
+                        // A connection ended as soon as it listened is not reopened at once.
+                        std::thread::sleep(RELISTEN_AFTER.saturating_sub(opened.elapsed()));
                         break;
                     }
                 }
@@ -275,7 +286,7 @@ pub fn spawn(db: Database, mirrors: &Mirrors, after: i64) -> Arc<LastRead> {
     };
     let mut cursor = Cursor { done: after, applied_above: BTreeSet::new(), gap_since: None };
     let announced = Arc::new(Announced::default());
-    listen(db.clone(), Arc::downgrade(&announced));
+    listen(&db, Arc::downgrade(&announced));
     std::thread::Builder::new()
         .name("portcullis-mirror".to_owned())
         .spawn(move || mirror_loop(&db, &weak, &mut cursor, &noted, &announced))
@@ -292,8 +303,11 @@ fn mirror_loop(
 ) {
     let mut healthy = true;
     let mut last_refresh = Instant::now();
+    let mut read_at = Instant::now();
     loop {
         announced.wait(POLL_INTERVAL);
+        std::thread::sleep(MIN_READ_INTERVAL.saturating_sub(read_at.elapsed()));
+        read_at = Instant::now();
         let Some(mirrors) = weak.upgrade() else { return };
         let result = poll_once(db, &mirrors, cursor);
         match (&result, healthy) {

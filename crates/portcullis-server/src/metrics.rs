@@ -404,6 +404,8 @@ pub fn serve(
             .service(resource())
     })
     .workers(1)
+    // Stopping is `Application::run_until_stopped`'s (see `shutdown`).
+    .disable_signals()
     .listen(listener)?
     .run();
     tracing::info!("serving metrics on http://{bound}{PATH}");

@@ -358,21 +358,22 @@ impl Application {
                 None => server.await,
             }
         };
-        tokio::pin!(served);
+        let signalled = shutdown::on_signal(&stopping, &shutdown, &handles);
+        tokio::pin!(served, signalled);
+        // Both are polled until the servers end: they act on a stop while polled.
         let served = tokio::select! {
             served = &mut served => served,
-            () = shutdown::signalled(&stopping, &shutdown) => {
-                // Graceful: no new connection, the requests in flight finish.
-                // The servers act on the command while they are polled.
-                let stopped = futures_util::future::join_all(handles.iter().map(|h| h.stop(true)));
-                futures_util::future::join(stopped, served).await.1
-            }
+            () = &mut signalled => served.await,
         };
         let app = app.into_inner();
         match web::block(move || app.flush_before_stopping()).await {
             Ok(Ok(())) => tracing::info!("stopped; usage counts and failure summaries written"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "the last usage counts could not be written"),
-            Err(e) => tracing::warn!(error = %e, "the last usage counts could not be written"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "stopped; the last usage counts or failure summaries could not be written")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "stopped; the last usage counts or failure summaries could not be written")
+            }
         }
         served
     }

@@ -7,11 +7,17 @@
 //! diesel's connection hands over the notifications that have arrived but
 //! cannot wait for one, and a listener that polled for them would wake the
 //! thread for nothing hundreds of times a second. The URL is the pool's, with
-//! the same timeouts and keepalives, so the listener follows a failover to
-//! wherever `target_session_attrs` leads the pool.
+//! the same timeouts and keepalives, so after a failover the listener
+//! reconnects where the pool does (to the writable host, when the URL asks
+//! for `target_session_attrs=read-write`).
+//!
+//! PostgreSQL serialises the commits of transactions that notify (a global
+//! lock from pre-commit to the commit record's flush). Only changes to the
+//! change log notify (revocations, client and key changes, lockouts), not
+//! token issuance or refresh rotation, so that is a cost paid by rare writes.
 
 use crate::connection::ConnectionManager;
-use crate::{Database, DatabaseUrl, StoreError};
+use crate::{DatabaseUrl, StoreError};
 use pq_sys::{ConnStatusType, ExecStatusType, PGconn};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
@@ -28,12 +34,13 @@ pub struct ChangeListener {
 }
 
 impl ChangeListener {
-    /// Opens a connection to `db`'s PostgreSQL and listens; `None` on SQLite,
+    /// Opens a connection to the PostgreSQL at `url` and listens, giving up
+    /// on a server that does not answer within `timeout`; `None` on SQLite,
     /// where nothing is announced.
-    pub fn open(db: &Database) -> Option<Result<Self, StoreError>> {
-        let DatabaseUrl::Postgres(url) = db.url() else { return None };
-        let libpq_url = ConnectionManager::new(db.url().clone(), db.timeout()).libpq_url(url);
-        let shown = db.url().to_string();
+    pub fn open(url: &DatabaseUrl, timeout: Duration) -> Option<Result<Self, StoreError>> {
+        let DatabaseUrl::Postgres(raw) = url else { return None };
+        let libpq_url = ConnectionManager::new(url.clone(), timeout).libpq_url(raw);
+        let shown = url.to_string();
         Some(Self::listen(&libpq_url, shown.clone()).map_err(|reason| lost(shown, reason)))
     }
 
@@ -84,7 +91,14 @@ impl ChangeListener {
         // SAFETY: one valid pollfd.
         match unsafe { libc::poll(&mut ready, 1, millis) } {
             0 => return Ok(false),
-            n if n < 0 => return Ok(false), // interrupted: the caller waits again
+            n if n < 0 => {
+                let error = std::io::Error::last_os_error();
+                // Interrupted by a signal: the caller waits again.
+                if error.kind() == std::io::ErrorKind::Interrupted {
+                    return Ok(false);
+                }
+                return Err(lost(self.shown.clone(), format!("cannot wait for notifications: {error}")));
+            }
             _ => {}
         }
         // SAFETY: a live connection; a closed or broken one returns 0.

@@ -10,7 +10,7 @@ use std::time::Duration;
 fn a_committed_change_is_announced_and_a_rolled_back_one_is_not() {
     let test_db = TestDb::postgres();
     let db = test_db.connect();
-    let mut listener = ChangeListener::open(&db).expect("PostgreSQL listens").unwrap();
+    let mut listener = ChangeListener::open(db.url(), db.timeout()).expect("PostgreSQL listens").unwrap();
     assert!(!listener.wait(Duration::from_millis(100)).unwrap(), "nothing changed yet");
 
     let rolled_back = db.get().unwrap().in_transaction(|conn| {
@@ -29,7 +29,7 @@ fn a_committed_change_is_announced_and_a_rolled_back_one_is_not() {
 fn a_listener_whose_connection_ends_says_so() {
     let test_db = TestDb::postgres();
     let db = test_db.connect();
-    let mut listener = ChangeListener::open(&db).unwrap().unwrap();
+    let mut listener = ChangeListener::open(db.url(), db.timeout()).unwrap().unwrap();
     let mut conn = db.get().unwrap();
     diesel::connection::SimpleConnection::batch_execute(
         &mut **conn,
@@ -44,5 +44,5 @@ fn a_listener_whose_connection_ends_says_so() {
 #[test]
 fn sqlite_has_no_listener() {
     let test_db = TestDb::sqlite();
-    assert!(ChangeListener::open(&test_db.connect()).is_none());
+    assert!(ChangeListener::open(&test_db.database_url(), std::time::Duration::from_secs(1)).is_none());
 }

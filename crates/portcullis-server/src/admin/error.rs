@@ -7,6 +7,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use portcullis_app::AppError;
 use portcullis_core::{ErrorCode, OAuthError};
+use portcullis_oauth::storage::RETRY_AFTER_SECONDS;
 use serde::Serialize;
 use std::fmt;
 
@@ -173,6 +174,10 @@ impl ResponseError for AdminError {
             Self::Refused(refusal) => {
                 let mut response = HttpResponse::build(refusal.status);
                 no_store(&mut response);
+                // A client told to come back is told when (RFC 9110 §10.2.3).
+                if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
+                    response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+                }
                 response.json(refusal)
             }
         }

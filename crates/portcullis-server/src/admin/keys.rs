@@ -44,7 +44,7 @@ pub async fn create(
     Ok(response.json(key))
 }
 
-/// `POST /admin/v1/keys/{kid}/activate`: the next key signs from now on;
+/// `POST /admin/v1/keys/{kid}/activate`: the next key becomes the active one;
 /// the previous active key of its algorithm is retired.
 pub async fn activate(
     Caller(actor): Caller,
@@ -55,7 +55,8 @@ pub async fn activate(
     Ok(json_ok(serde_json::json!({ "keys": keys })))
 }
 
-/// `POST /admin/v1/keys/rotate` with `{"alg": …}`: a new key that signs at once.
+/// `POST /admin/v1/keys/rotate` with `{"alg": …}`: a new active key, signing as
+/// soon as every instance publishes it.
 pub async fn rotate(
     Caller(actor): Caller,
     req: HttpRequest,

@@ -231,7 +231,7 @@ pub const ROUTES: [AdminRoute; 71] = [
         200,
         Required(schemas::key_algorithm),
         keys::rotate,
-        "Create a key and make it sign at once, retiring the previous one"
+        "Create a key and make it the active one (it signs once published on every instance, 2 s), retiring the previous one"
     ),
     route!(
         Post,

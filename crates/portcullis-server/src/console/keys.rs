@@ -112,12 +112,12 @@ impl Action {
             ),
             Self::Rotate => (
                 format!("Rotate the {subject} key"),
-                format!("A new {subject} key signs from now on; the active one is retired and stays published until every token it signed has expired. Verifiers that cached the JWKS may not know the new key yet: staging a next key first avoids that."),
+                format!("A new {subject} key signs within seconds (once every instance publishes it); the active one is retired and stays published until every token it signed has expired. Verifiers that cached the JWKS may not know the new key yet: staging a next key first avoids that."),
                 "Rotate now",
             ),
             Self::Activate => (
                 "Activate the next key".into(),
-                format!("Key {subject} signs from now on; the active key of its algorithm is retired and stays published until its tokens have expired."),
+                format!("Key {subject} signs within seconds (once every instance publishes it); the active key of its algorithm is retired and stays published until its tokens have expired."),
                 "Activate",
             ),
             Self::Revoke => (

@@ -198,13 +198,15 @@ async fn serve_with_no_configuration_starts_on_sqlite_with_generated_keys() {
 }
 
 /// SIGTERM: readiness goes first, a request in flight finishes, the usage
-/// counted is written, and the process exits 0.
+/// counted is written, and the process exits 0. Metrics have a listener of
+/// their own, which must not stop everything at once as actix-web would.
 #[tokio::test]
 async fn sigterm_takes_the_server_out_of_rotation_then_finishes_what_is_in_flight() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let mut command = portcullis(dir.path());
-    command.args(["serve", "--listen", "127.0.0.1:0", "--shutdown-delay", "2"]);
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    command.args(["serve", "--listen", "127.0.0.1:0", "--shutdown-delay", "2", "--metrics", &metrics]);
     let (mut server, address, logged) = serve_logged(command);
     let bootstrap = portcullis(dir.path()).arg("bootstrap").output().unwrap();
     let admin: serde_json::Value = serde_json::from_slice(&bootstrap.stdout).unwrap();
@@ -232,8 +234,10 @@ async fn sigterm_takes_the_server_out_of_rotation_then_finishes_what_is_in_fligh
     assert_eq!(ready.status(), 503, "out of rotation while it still serves");
     assert!(ready.headers().contains_key("retry-after"));
     assert!(ready.text().await.unwrap().contains("stopping"));
+    std::thread::sleep(Duration::from_millis(500));
     let still_served = http.get(format!("{address}/jwks")).send().await.unwrap();
     assert_eq!(still_served.status(), 200, "requests are served during the delay");
+    assert_eq!(http.get(format!("http://{metrics}/metrics")).send().await.unwrap().status(), 200);
 
     in_flight.write_all(&body.as_bytes()[10..]).unwrap();
     let mut answer = String::new();

@@ -39,7 +39,8 @@ async fn a_database_outage_is_a_clear_503_that_names_nothing_internal() {
         json!({"client_name": "App", "grant_types": ["authorization_code", "refresh_token"],
                                            "redirect_uris": ["https://app.example/cb"], "scope": "openid"}),
     );
-    let app = spawn_app(&db);
+    let admin = crate::admin_clients::Admin::start(&db).await;
+    let app = &admin.app;
     db.drop_postgres_database();
     let internal = |text: &str| {
         text.contains("postgres") || text.contains("portcullis_test") || text.contains("127.0.0.1")
@@ -68,6 +69,10 @@ async fn a_database_outage_is_a_clear_503_that_names_nothing_internal() {
         assert_eq!(body["error"], "temporarily_unavailable", "{path}: {body}");
         assert!(!internal(&body.to_string()), "{body}");
     }
+    // The admin API's refusal too.
+    let listed = admin.send(reqwest::Method::GET, "/clients", None).await;
+    assert_eq!(listed.status(), 503);
+    assert!(listed.headers().contains_key("retry-after"), "the admin API says when to come back");
     let page = app.get(&format!("/authorize?client_id={id}&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")).await;
     assert_eq!(page.status(), 503);
     let body = page.text().await.unwrap();
