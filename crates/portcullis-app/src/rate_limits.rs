@@ -9,8 +9,9 @@
 //! every key that reached a tenth of its limit and reads the other
 //! instances' sums ([`portcullis_store::rate_counts`]). So the cluster
 //! admits a key at most its limit, plus what each other instance admitted
-//! in the last second, plus, for each instance that has not yet written
-//! it, under a tenth of the limit — and never more than the limit times
+//! in the last two sync intervals (one until it writes its count, one until
+//! this instance reads it), plus, for each instance that has not yet
+//! written it, under a tenth of the limit — and never more than the limit times
 //! the number of instances, which each one holds alone.
 //!
 //! Only authenticated clients are limited per client: a stranger presenting
