@@ -366,11 +366,12 @@ impl Application {
             () = &mut signalled => served.await,
         };
         let app = app.into_inner();
-        match web::block(move || app.flush_before_stopping()).await {
-            Ok(Ok(())) => tracing::info!("stopped; usage counts and failure summaries written"),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "stopped; the last usage counts or failure summaries could not be written")
-            }
+        let written = match web::block(move || app.flush_before_stopping()).await {
+            Ok(written) => written.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match written {
+            Ok(()) => tracing::info!("stopped; usage counts and failure summaries written"),
             Err(e) => {
                 tracing::warn!(error = %e, "stopped; the last usage counts or failure summaries could not be written")
             }

@@ -16,7 +16,7 @@
 //! change log notify (revocations, client and key changes, lockouts), not
 //! token issuance or refresh rotation, so that is a cost paid by rare writes.
 
-use crate::connection::ConnectionManager;
+use crate::connection::{on_one_line, ConnectionManager};
 use crate::{DatabaseUrl, StoreError};
 use pq_sys::{ConnStatusType, ExecStatusType, PGconn};
 use std::ffi::{CStr, CString};
@@ -125,13 +125,7 @@ impl ChangeListener {
         // SAFETY: the message belongs to the live connection and is copied
         // before anything else is done with it.
         let message = unsafe { CStr::from_ptr(pq_sys::PQerrorMessage(self.conn.as_ptr())) };
-        message
-            .to_string_lossy()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ")
+        on_one_line(&message.to_string_lossy())
     }
 }
 

@@ -150,16 +150,14 @@ impl ConnectionManager {
     }
 
     fn connect_error(&self, reason: impl std::fmt::Display) -> StoreError {
-        // libpq explains itself over several lines; keep them on one.
-        let reason = reason
-            .to_string()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let reason = on_one_line(&reason.to_string());
         StoreError::Connect { backend: self.url.backend().name(), url: self.url.to_string(), reason }
     }
+}
+
+/// libpq explains itself over several lines: `text` on one.
+pub(crate) fn on_one_line(text: &str) -> String {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
