@@ -206,6 +206,7 @@ backend_tests! {
         let before = chromium.text("section[aria-labelledby=alg-ES256] .badge.ok + code").await;
         chromium.click("a[href='/console/keys/rotate/ES256']").await;
         chromium.arrive_at("/console/keys/rotate/ES256").await;
+        chromium.check("keys-rotate").await;
         chromium.click("main form button[type=submit]").await;
         chromium.arrive_at("/console/keys").await;
         let after = chromium.text("section[aria-labelledby=alg-ES256] .badge.ok + code").await;
