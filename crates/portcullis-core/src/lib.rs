@@ -38,6 +38,7 @@ macro_rules! parsed_string {
 
 pub mod audit;
 pub mod authorization_request;
+pub mod baseline;
 pub mod claim_mappings;
 pub mod claims_request;
 pub mod client;
