@@ -37,13 +37,17 @@
 //! to webhooks): of several instances, one announces it.
 
 use crate::audit::Sealing;
+use crate::baselines::Unusual;
 use crate::clock::{minute_of, minute_start};
 use crate::remediation::{self, Action};
 use crate::transaction::{Attempt as Change, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_core::baseline::{Signal, Tolerance};
+use portcullis_core::client::TokenEndpointAuthMethod;
 use portcullis_store::alerts::{self, RuleRecord, StateRecord};
 use portcullis_store::audit::{self, Filter};
+use portcullis_store::{baselines, sightings};
 use portcullis_store::{usage, DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -77,6 +81,69 @@ fn sixty() -> u32 {
 }
 fn lock() -> Action {
     Action::Lock
+}
+fn four() -> f64 {
+    4.0
+}
+fn an_hour() -> u32 {
+    60
+}
+
+/// What an `anomaly` rule watches: a signal with a [baseline](crate::baselines),
+/// or a first sighting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Watched {
+    /// Requests answered, against the client's baseline.
+    Requests,
+    /// The share of errors, in percent, against the client's baseline.
+    ErrorRate,
+    /// Failed client authentications, against the client's baseline.
+    FailedAuthentications,
+    /// Access tokens issued, against the client's baseline.
+    TokensIssued,
+    /// Distinct networks authenticated from, against the client's baseline.
+    Networks,
+    /// A `client.new_network` announced within the window.
+    NewNetwork,
+    /// A `client.new_country` announced within the window.
+    NewCountry,
+    /// A `token.impossible_travel` announced within the window.
+    ImpossibleTravel,
+}
+
+impl Watched {
+    /// The signal with a baseline it is.
+    pub fn signal(self) -> Option<Signal> {
+        match self {
+            Self::Requests => Some(Signal::Requests),
+            Self::ErrorRate => Some(Signal::ErrorRate),
+            Self::FailedAuthentications => Some(Signal::FailedAuthentications),
+            Self::TokensIssued => Some(Signal::TokensIssued),
+            Self::Networks => Some(Signal::Networks),
+            Self::NewNetwork | Self::NewCountry | Self::ImpossibleTravel => None,
+        }
+    }
+
+    /// The least volume that departs, unless a rule sets one: requests for
+    /// the error rate, the value itself for counts.
+    fn default_min_volume(self) -> f64 {
+        match self {
+            Self::Requests | Self::ErrorRate | Self::TokensIssued => 200.0,
+            Self::FailedAuthentications => 50.0,
+            Self::Networks => 10.0,
+            Self::NewNetwork | Self::NewCountry | Self::ImpossibleTravel => 1.0,
+        }
+    }
+
+    /// Whether only the client's own credentials can produce it, so that a
+    /// rule may act on it: tokens issued and the networks a confidential
+    /// client authenticated from. Requests, errors and failed
+    /// authentications anyone can cause; impossible travel is a user's
+    /// token, not the client.
+    fn stranger_proof(self) -> bool {
+        matches!(self, Self::TokensIssued | Self::Networks | Self::NewNetwork | Self::NewCountry)
+    }
 }
 
 /// A rule's kind and parameters.
@@ -147,6 +214,32 @@ pub enum RuleKind {
         #[serde(default = "lock")]
         action: Action,
     },
+    /// A client's last `window_minutes` depart from what is usual for it
+    /// (its [baseline](crate::baselines)): more than `factor` times the
+    /// usual value, more than three spreads above it, and at least
+    /// `min_volume`; or a first sighting within the window.
+    Anomaly {
+        /// One client; every client when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// What is watched.
+        signal: Watched,
+        /// The factor over the usual value.
+        #[serde(default = "four")]
+        factor: f64,
+        /// The least volume judged (requests, for the error rate); a
+        /// default per signal when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_volume: Option<f64>,
+        /// The window, in minutes.
+        #[serde(default = "an_hour")]
+        window_minutes: u32,
+        /// What is done to a confidential client when it starts firing
+        /// (`disable` or `revoke_tokens`), for signals only its own
+        /// credentials produce; nothing when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action: Option<Action>,
+    },
     /// A client whose authenticated requests are refused as malformed
     /// (`invalid_request`, `unsupported_grant_type`) for more than `seconds`,
     /// with none well-formed between, is disabled.
@@ -171,6 +264,7 @@ impl RuleKind {
             Self::OutsideCountries { .. } => "outside_countries",
             Self::ConsecutiveFailures { .. } => "consecutive_failures",
             Self::MalformedRequests { .. } => "malformed_requests",
+            Self::Anomaly { .. } => "anomaly",
         }
     }
 
@@ -181,7 +275,8 @@ impl RuleKind {
             | Self::OutsideCidrs { client_id, .. }
             | Self::OutsideCountries { client_id, .. }
             | Self::ConsecutiveFailures { client_id, .. }
-            | Self::MalformedRequests { client_id, .. } => client_id.as_deref(),
+            | Self::MalformedRequests { client_id, .. }
+            | Self::Anomaly { client_id, .. } => client_id.as_deref(),
             Self::LoginFailures { .. } => None,
         }
     }
@@ -194,7 +289,9 @@ impl RuleKind {
     /// What it does to a client that starts firing.
     fn action(&self) -> Option<Action> {
         match self {
-            Self::OutsideCidrs { action, .. } | Self::OutsideCountries { action, .. } => *action,
+            Self::OutsideCidrs { action, .. }
+            | Self::OutsideCountries { action, .. }
+            | Self::Anomaly { action, .. } => *action,
             _ => None,
         }
     }
@@ -203,7 +300,9 @@ impl RuleKind {
     /// failures are summarised over `lookback`.
     fn window(&self, lookback: TimeDelta) -> TimeDelta {
         match self {
-            Self::ErrorRate { window_minutes, .. } => TimeDelta::minutes(i64::from(*window_minutes)),
+            Self::ErrorRate { window_minutes, .. } | Self::Anomaly { window_minutes, .. } => {
+                TimeDelta::minutes(i64::from(*window_minutes))
+            }
             _ => lookback,
         }
     }
@@ -228,8 +327,17 @@ impl RuleKind {
                 invalid("seconds: from 1 to 86400")
             }
             Self::OutsideCidrs { action: Some(Action::Lock), .. }
-            | Self::OutsideCountries { action: Some(Action::Lock), .. } => {
-                invalid("action: `disable` or `revoke_tokens`")
+            | Self::OutsideCountries { action: Some(Action::Lock), .. }
+            | Self::Anomaly { action: Some(Action::Lock), .. } => invalid("action: `disable` or `revoke_tokens`"),
+            Self::Anomaly { signal, action: Some(_), .. } if !signal.stranger_proof() => invalid(
+                "action: only tokens_issued, networks, new_network and new_country rules may act; strangers can cause the rest",
+            ),
+            Self::Anomaly { factor, .. } if !(1.0..=1000.0).contains(factor) => invalid("factor: from 1 to 1000"),
+            Self::Anomaly { min_volume: Some(volume), .. } if !(1.0..=1e9).contains(volume) => {
+                invalid("min_volume: from 1 to 1000000000")
+            }
+            Self::Anomaly { window_minutes, .. } if !(5..=180).contains(window_minutes) => {
+                invalid("window_minutes: from 5 to 180")
             }
             _ => Ok(()),
         }
@@ -340,8 +448,23 @@ fn ensure_alone(conn: &mut DbConnection, rule: &RuleKind, except: Option<&str>) 
     }
 }
 
-/// What one check found: each subject meeting the condition, with its value.
-type Findings = BTreeMap<String, f64>;
+/// What one check found of a subject meeting the condition.
+#[derive(Clone, Debug, PartialEq)]
+struct Finding {
+    /// Its value.
+    value: f64,
+    /// For an anomaly against a baseline, what departed from what.
+    unusual: Option<Unusual>,
+}
+
+impl From<f64> for Finding {
+    fn from(value: f64) -> Self {
+        Self { value, unusual: None }
+    }
+}
+
+/// What one check found: each subject meeting the condition.
+type Findings = BTreeMap<String, Finding>;
 
 impl App {
     /// Creates an alert rule.
@@ -465,8 +588,7 @@ impl App {
         let now = self.now();
         let (rules, _) = self.enabled_rules()?;
         let lookback = self.failures.window().max(TimeDelta::minutes(1)) + SUMMARY_SLACK;
-        let mut summaries =
-            Summaries { since: now - lookback, sealing: &self.sealing, read: BTreeMap::new() };
+        let mut summaries = Summaries::between(now - lookback, None, &self.sealing);
         let mut announced = Vec::new();
         for record in rules {
             // One rule that cannot be checked does not hold up the others.
@@ -516,6 +638,10 @@ impl App {
         // not disabled again; a new cutoff revokes tokens minted since), in
         // the transaction that announces it.
         let act = |tx: &mut Tx<'_>, subject: &str, value: f64| match rule.action() {
+            // An anomaly rule acts on confidential clients only: anyone can use a public one.
+            Some(_) if matches!(rule, RuleKind::Anomaly { .. }) && !is_confidential(tx.conn, subject)? => {
+                Ok(())
+            }
             Some(action) if subject != ALL => {
                 let reason = format!("alert rule {rule_id} ({}) fired: {value}", rule.name());
                 remediation::apply(tx, (rule_id, reason), subject, action, None).map(drop)
@@ -548,13 +674,14 @@ impl App {
             }
         };
         let at = now.naive_utc();
-        for (subject, value) in findings {
+        for (subject, finding) in findings {
             let fired = Event::AlertFired {
                 rule_id: rule_id.to_owned(),
                 kind: rule.name(),
                 subject: subject.clone(),
-                value: (value * 100.0).round() / 100.0,
+                value: (finding.value * 100.0).round() / 100.0,
                 threshold,
+                unusual: finding.unusual.clone(),
             };
             match states.iter().find(|s| &s.subject == subject) {
                 None => change(fired, &|conn| {
@@ -593,6 +720,7 @@ fn threshold(rule: &RuleKind) -> f64 {
         RuleKind::AuthFailures { per_minute, .. } | RuleKind::LoginFailures { per_minute } => {
             *per_minute as f64
         }
+        RuleKind::Anomaly { signal, factor, .. } if signal.signal().is_some() => *factor,
         // A use outside the client's networks or countries is one too many;
         // the kinds that act at request time are never announced.
         _ => 0.0,
@@ -624,7 +752,7 @@ fn findings(
             for (client_id, counts) in usage::totals_by_client(conn, (from, to), None)? {
                 let rate = counts.errors() as f64 * 100.0 / counts.requests.max(1) as f64;
                 if wanted(&client_id) && counts.requests >= *min_requests && rate > *threshold_percent {
-                    found.insert(client_id, rate);
+                    found.insert(client_id, rate.into());
                 }
             }
         }
@@ -636,7 +764,7 @@ fn findings(
             };
             let rate = rate_of(count);
             if rate > *per_minute as f64 {
-                found.insert(subject, rate);
+                found.insert(subject, rate.into());
             }
         }
         RuleKind::LoginFailures { per_minute } => {
@@ -644,7 +772,7 @@ fn findings(
             let throttled: u64 = summaries.counts(conn, LOGIN_THROTTLED, None)?.values().sum();
             let rate = rate_of(failed + throttled);
             if rate > *per_minute as f64 {
-                found.insert(ALL.to_owned(), rate);
+                found.insert(ALL.to_owned(), rate.into());
             }
         }
         RuleKind::ConsecutiveFailures { .. } | RuleKind::MalformedRequests { .. } => {}
@@ -655,7 +783,47 @@ fn findings(
             };
             for (client_id, count) in summaries.counts(conn, action, reason)? {
                 if wanted(&client_id) {
-                    found.insert(client_id, count as f64);
+                    found.insert(client_id, (count as f64).into());
+                }
+            }
+        }
+        RuleKind::Anomaly { signal, factor, min_volume, window_minutes, .. } => {
+            let min_volume = min_volume.unwrap_or(signal.default_min_volume());
+            let window = TimeDelta::minutes(i64::from(*window_minutes));
+            let Some(learnt) = signal.signal() else {
+                // A first sighting: those announced within the window (a window ago is out of it).
+                let since = now - window + TimeDelta::seconds(1);
+                let counts = match signal {
+                    Watched::ImpossibleTravel => sightings::travels_since(conn, since)?,
+                    Watched::NewCountry => sightings::announced_since(conn, "country", since)?,
+                    _ => sightings::announced_since(conn, "network", since)?,
+                };
+                for (client_id, count) in counts {
+                    if wanted(&client_id) && count as f64 >= min_volume {
+                        found.insert(client_id, (count as f64).into());
+                    }
+                }
+                return Ok(found);
+            };
+            // Only minutes every instance has written.
+            let to = minute_start(minute_of(now - ROLLUP_DELAY));
+            let from = to - window;
+            let mut within = Summaries::between(from, Some(to), summaries.sealing);
+            let values =
+                crate::baselines::values(conn, (from, to), &mut within)?.remove(&learnt).unwrap_or_default();
+            // Only a client with the volume can depart: its baseline alone is read.
+            let candidates: Vec<String> = values
+                .iter()
+                .filter(|(client_id, (_, volume))| wanted(client_id) && *volume >= min_volume)
+                .map(|(client_id, _)| client_id.clone())
+                .collect();
+            let tolerance = Tolerance { factor: *factor, min_volume };
+            for record in baselines::of_clients(conn, learnt.name(), &candidates)? {
+                let observed = values[&record.client_id];
+                let judged =
+                    crate::baselines::judge(&record, learnt, (from, *window_minutes), observed, tolerance);
+                if let Some(unusual) = judged {
+                    found.insert(record.client_id, Finding { value: observed.0, unusual: Some(unusual) });
                 }
             }
         }
@@ -663,8 +831,14 @@ fn findings(
     Ok(found)
 }
 
+/// Whether `client_id` names a confidential client.
+fn is_confidential(conn: &mut DbConnection, client_id: &str) -> Result<bool, AppError> {
+    let client = portcullis_store::clients::find(conn, client_id)?;
+    Ok(client.is_some_and(|c| c.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::None))
+}
+
 /// The summaries of failed client authentications.
-const CLIENT_FAILED: &str = "auth.client_failed";
+pub(crate) const CLIENT_FAILED: &str = "auth.client_failed";
 /// The summaries of failed sign-ins (wrong passwords and second-factor codes).
 const LOGIN_FAILED: &str = "auth.login_failed";
 /// The summaries of sign-ins refused unchecked while throttled.
@@ -672,31 +846,51 @@ const LOGIN_THROTTLED: &str = "auth.login_throttled";
 /// The summaries of uses from outside a client's countries.
 const OUTSIDE_COUNTRIES: &str = "client.outside_countries";
 
-/// The failure summaries one check reads: each action's since `since`,
-/// read once and unsealed for all the rules that need it.
-struct Summaries<'a> {
+/// The failure summaries (and other audited events) one check reads: each
+/// action's from `since` (until `until`), read once and unsealed for all the
+/// rules that need it.
+pub(crate) struct Summaries<'a> {
     since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
     sealing: &'a Sealing,
     read: BTreeMap<&'static str, Vec<(String, Value)>>,
 }
 
-impl Summaries<'_> {
+impl<'a> Summaries<'a> {
+    /// The summaries written in `[since, until)` (since `since` for `None`).
+    pub(crate) fn between(since: DateTime<Utc>, until: Option<DateTime<Utc>>, sealing: &'a Sealing) -> Self {
+        Self { since, until, sealing, read: BTreeMap::new() }
+    }
+
+    fn entries(
+        &mut self,
+        conn: &mut DbConnection,
+        action: &'static str,
+    ) -> Result<&[(String, Value)], AppError> {
+        if !self.read.contains_key(action) {
+            let filter = Filter {
+                from: Some(self.since),
+                to: self.until,
+                action: Some(action.into()),
+                ..Filter::default()
+            };
+            let entries = audit::entries(conn, &filter, 0, 10_000)?;
+            let unsealed = entries.into_iter().map(|entry| self.sealing.view(entry));
+            self.read.insert(action, unsealed.map(|entry| (entry.target, entry.details)).collect());
+        }
+        Ok(&self.read[action])
+    }
+
     /// The counts of `action`'s summaries per presented client (only those
     /// for `reason`, when given); none zero.
-    fn counts(
+    pub(crate) fn counts(
         &mut self,
         conn: &mut DbConnection,
         action: &'static str,
         reason: Option<&str>,
     ) -> Result<BTreeMap<String, u64>, AppError> {
-        if !self.read.contains_key(action) {
-            let filter = Filter { from: Some(self.since), action: Some(action.into()), ..Filter::default() };
-            let entries = audit::entries(conn, &filter, 0, 10_000)?;
-            let unsealed = entries.into_iter().map(|entry| self.sealing.view(entry));
-            self.read.insert(action, unsealed.map(|entry| (entry.target, entry.details)).collect());
-        }
         let mut counts = BTreeMap::new();
-        for (target, details) in &self.read[action] {
+        for (target, details) in self.entries(conn, action)? {
             let count = match reason {
                 Some(reason) => details["reasons"][reason].as_u64(),
                 None => details["count"].as_u64(),
@@ -792,11 +986,37 @@ impl App {
 }
 
 /// Checks the rules every [`CHECK_INTERVAL`] for as long as `alive` exists.
+/// Every [`CHECK_INTERVAL`] for as long as `alive` exists: learns the
+/// baselines of the hours just ended, judges the sightings since the last
+/// run, then checks the rules (so that they see what was just announced).
 pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
     let failed = "alert rules could not be checked; they will be on the next try";
-    crate::periodic::spawn_job("alerts", CHECK_INTERVAL, alive, failed, move || {
-        app.check_alert_rules().map(drop)
-    });
+    crate::periodic::spawn_job("alerts", CHECK_INTERVAL, alive, failed, move || app.detect().map(drop));
+}
+
+impl App {
+    /// One run of the detection job: learning, first sightings, impossible
+    /// travel, then the rules; what one step could not do is logged and
+    /// left to the next run, the others go on. Returns what was announced.
+    pub fn detect(&self) -> Result<Vec<Event>, AppError> {
+        if let Err(e) = self.learn_baselines() {
+            tracing::warn!(error = %e, "baselines could not be learnt; they will be on the next run");
+        }
+        let mut announced = Vec::new();
+        for (step, found) in [
+            ("first sightings", self.detect_first_sightings()),
+            ("impossible travel", self.detect_impossible_travel()),
+        ] {
+            match found {
+                Ok(events) => announced.extend(events),
+                Err(e) => {
+                    tracing::warn!(error = %e, "{step} could not be judged; they will be on the next run")
+                }
+            }
+        }
+        announced.extend(self.check_alert_rules()?);
+        Ok(announced)
+    }
 }
 
 #[cfg(test)]
@@ -813,7 +1033,7 @@ mod tests {
             let rule_id = app.create_alert_rule(&operator, rule.clone(), String::new(), true).unwrap().rule_id;
             let read = alerts::find(&mut app.db.get().unwrap(), &rule_id).unwrap().unwrap();
             app.update_alert_rule(&operator, &rule_id, rule.clone(), String::new(), false).unwrap();
-            let findings = Findings::from([(ALL.to_owned(), 5.0)]);
+            let findings = Findings::from([(ALL.to_owned(), 5.0.into())]);
             let announced = app.announce(&read, &rule, &findings, &[], app.now(), TimeDelta::minutes(1)).unwrap();
             assert!(announced.is_empty(), "{announced:?}");
             assert!(alerts::states(&mut app.db.get().unwrap(), &rule_id).unwrap().is_empty());

@@ -143,6 +143,23 @@ pub enum Event {
     /// A client authenticated from a country outside its `allowed_countries`:
     /// one entry per client, address and window; the reasons are the countries.
     ClientOutsideCountries(FailureSummary),
+    /// A confidential client authenticated from a network it did not use
+    /// within its retained history (issue 25).
+    ClientNewNetwork { client_id: String, network: String, country: Option<String> },
+    /// A confidential client authenticated from a country it did not use
+    /// within its retained history.
+    ClientNewCountry { client_id: String, network: String, country: String, known_countries: Vec<String> },
+    /// A refresh-token family or an access token was used from two
+    /// countries too far apart for the time between.
+    TokenImpossibleTravel {
+        client_id: String,
+        token_kind: String,
+        token: String,
+        from: crate::sightings::Whereabouts,
+        to: crate::sightings::Whereabouts,
+        distance_km: f64,
+        hours: f64,
+    },
     /// A token was revoked by its client (RFC 7009).
     TokenRevoked {
         client_id: String,
@@ -220,7 +237,16 @@ pub enum Event {
     /// An alert rule was deleted.
     AlertRuleDeleted { rule_id: String },
     /// An alert rule's condition holds for a subject: announced once per window while it does.
-    AlertFired { rule_id: String, kind: &'static str, subject: String, value: f64, threshold: f64 },
+    AlertFired {
+        rule_id: String,
+        kind: &'static str,
+        subject: String,
+        value: f64,
+        threshold: f64,
+        /// For an `anomaly` rule over a baseline: what departed from what.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unusual: Option<crate::baselines::Unusual>,
+    },
     /// An alert rule's condition no longer holds for a subject.
     AlertResolved { rule_id: String, kind: &'static str, subject: String },
 }
@@ -253,7 +279,7 @@ pub struct FailureSummary {
 pub type CatalogueEntry = (&'static str, &'static str, &'static str);
 
 /// Every event: its name, what it means, its fields.
-pub const CATALOGUE: [CatalogueEntry; 70] = [
+pub const CATALOGUE: [CatalogueEntry; 73] = [
     ("client.created", "a client was registered, in a team or not", "client_id, version, client_name, team_id"),
     (
         "client.registered",
@@ -360,6 +386,21 @@ pub const CATALOGUE: [CatalogueEntry; 70] = [
         "a client authenticated from a country outside its allowed_countries; one entry per address and window, the countries as reasons",
         "presented, address, count, reasons, first_at, last_at, window_seconds",
     ),
+    (
+        "client.new_network",
+        "a confidential client authenticated from a network (IPv4 /24, IPv6 /48) it did not use within its retained history",
+        "client_id, network, country",
+    ),
+    (
+        "client.new_country",
+        "a confidential client authenticated from a country it did not use within its retained history (with --geoip-db)",
+        "client_id, network, country, known_countries",
+    ),
+    (
+        "token.impossible_travel",
+        "a refresh-token family or access token was used from two countries too far apart for the time between (with a City --geoip-db)",
+        "client_id, token_kind, token, from, to, distance_km, hours",
+    ),
     ("token.revoked", "a client revoked a token (RFC 7009)", "client_id, token_type, jti, grant_id"),
     (
         "token.code_replayed",
@@ -421,7 +462,7 @@ pub const CATALOGUE: [CatalogueEntry; 70] = [
     (
         "alert.fired",
         "an alert rule's condition holds for a subject (a client, or `(all)`); once per window while it does",
-        "rule_id, kind, subject, value, threshold",
+        "rule_id, kind, subject, value, threshold, unusual",
     ),
     ("alert.resolved", "an alert rule's condition no longer holds for a subject", "rule_id, kind, subject"),
 ];
@@ -472,6 +513,9 @@ impl Event {
             Self::AuthLoginFailed(_) => "auth.login_failed",
             Self::AuthLoginThrottled(_) => "auth.login_throttled",
             Self::ClientOutsideCountries(_) => "client.outside_countries",
+            Self::ClientNewNetwork { .. } => "client.new_network",
+            Self::ClientNewCountry { .. } => "client.new_country",
+            Self::TokenImpossibleTravel { .. } => "token.impossible_travel",
             Self::TokenRevoked { .. } => "token.revoked",
             Self::TokenCodeReplayed { .. } => "token.code_replayed",
             Self::TokenRefreshReused { .. } => "token.refresh_reused",
@@ -523,6 +567,9 @@ impl Event {
             | Self::ClientLockedOut { client_id, .. }
             | Self::ClientRemediated { client_id, .. }
             | Self::ClientRemediationUndone { client_id, .. }
+            | Self::ClientNewNetwork { client_id, .. }
+            | Self::ClientNewCountry { client_id, .. }
+            | Self::TokenImpossibleTravel { client_id, .. }
             | Self::AdminBootstrapped { client_id, .. } => client_id,
             Self::InitialAccessTokenIssued { token_id, .. }
             | Self::InitialAccessTokenRevoked { token_id } => token_id,
@@ -587,6 +634,9 @@ impl Event {
             | Self::AuthLoginFailed(_)
             | Self::AuthLoginThrottled(_)
             | Self::ClientOutsideCountries(_)
+            | Self::ClientNewNetwork { .. }
+            | Self::ClientNewCountry { .. }
+            | Self::TokenImpossibleTravel { .. }
             | Self::TokenCodeReplayed { .. }
             | Self::TokenRefreshReused { .. }
             | Self::AlertFired { .. } => Outcome::Failure,

@@ -7,7 +7,7 @@ use crate::login_throttle;
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_store::{
     address_lockouts, assertions, auth_failures, change_log, codes, console_sessions, device_grants,
-    pushed_requests, rate_counts, remediations, sessions, usage, webhooks, Database, DbConnection,
+    pushed_requests, rate_counts, remediations, sessions, sightings, usage, webhooks, Database, DbConnection,
     StoreError,
 };
 use std::any::Any;
@@ -44,6 +44,11 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
         + portcullis_store::audit::prune(conn, now - retention.audit)?
         + remediations::delete_before(conn, now - retention.audit)?
         + usage::delete_before(conn, now - retention.usage)?
+        + sightings::delete_before(
+            conn,
+            now - crate::sightings::SIGHTING_RETENTION,
+            now - crate::sightings::NETWORK_HISTORY,
+        )?
         + rate_counts::delete_before(conn, now - RATE_COUNT_RETENTION)?
         + webhooks::delete_finished_before(conn, now - crate::webhooks::DELIVERY_RETENTION)?
         + sessions::delete_expired(conn, now)?

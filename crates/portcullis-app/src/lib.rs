@@ -21,6 +21,7 @@ pub mod actor;
 pub mod admin_roles;
 pub mod alerts;
 pub mod audit;
+pub mod baselines;
 pub mod bootstrap;
 pub mod bus;
 pub mod client_lockouts;
@@ -35,6 +36,7 @@ pub mod error;
 pub mod event;
 pub mod exports;
 pub mod failures;
+pub mod geoip;
 pub mod grants;
 pub mod housekeeping;
 pub mod key_rotation;
@@ -53,6 +55,7 @@ pub mod replays;
 pub mod second_factor;
 pub mod secrets;
 pub mod sessions;
+pub mod sightings;
 pub mod teams;
 mod transaction;
 pub mod usage;
@@ -97,6 +100,9 @@ pub struct App {
     request_rules: alerts::RequestRules,
     malformed: malformed::Streaks,
     outbound: portcullis_core::outbound::OutboundPolicy,
+    sightings: sightings::Sightings,
+    places: Option<Arc<geoip::Countries>>,
+    learnt: baselines::Learnt,
 }
 
 impl App {
@@ -120,6 +126,9 @@ impl App {
             request_rules: alerts::RequestRules::default(),
             malformed: malformed::Streaks::default(),
             outbound: Default::default(),
+            sightings: sightings::Sightings::default(),
+            places: None,
+            learnt: baselines::Learnt::default(),
         }
     }
 
@@ -163,6 +172,17 @@ impl App {
     /// policy when it sends.
     pub fn with_outbound(self, policy: portcullis_core::outbound::OutboundPolicy) -> Self {
         Self { outbound: policy, ..self }
+    }
+
+    /// This application placing addresses with `places` (`--geoip-db`): the
+    /// countries of first sightings, the places of token uses.
+    pub fn with_places(self, places: Arc<geoip::Countries>) -> Self {
+        Self { places: Some(places), ..self }
+    }
+
+    /// The database addresses are placed with, if any.
+    pub fn places(&self) -> Option<&Arc<geoip::Countries>> {
+        self.places.as_ref()
     }
 
     /// This application keeping `mirror` up to date with every change.

@@ -461,7 +461,8 @@ impl App {
     pub fn flush_before_stopping(&self) -> Result<(), AppError> {
         let failures = self.failures.flush(Utc::now(), true).map_err(AppError::from);
         let usage = self.flush_usage(true).map(drop);
-        failures.and(usage)
+        let sightings = self.flush_sightings(true).map(drop);
+        failures.and(usage).and(sightings)
     }
 
     /// Writes this instance's finished minutes for `actor`'s read, so that
@@ -483,21 +484,10 @@ impl App {
         range: UsageRange,
     ) -> Result<ClientUsage, AppError> {
         let range = range.bounded();
-        if let Err(refused) = actor.require(Permission::Monitoring) {
-            // A member reads their team's clients' usage, and nothing else.
-            if actor.portal_user().is_none() {
-                return Err(refused);
-            }
-            crate::clients::reach::reach(&mut *self.db.get()?, actor, client_id, TeamPermission::Read)?;
-        }
         if let Err(e) = self.flush_usage(false) {
             tracing::warn!(error = %e, "usage counts could not be written before a read; it shows the last batch");
         }
-        {
-            let conn = &mut *self.db.get()?;
-            if portcullis_store::clients::find(conn, client_id)?.is_none() {
-                return Err(AppError::NotFound(format!("no client `{client_id}`")));
-            }
+        self.read_client_monitoring(actor, client_id, |conn| {
             let rows = usage::of_client(conn, client_id, range.from, range.to)?;
             let mut totals = Tally::default();
             let points = series(range, |steps, step_of| {
@@ -516,7 +506,30 @@ impl App {
                 totals: UsagePoint::of(range.from, &totals),
                 points,
             })
+        })
+    }
+
+    /// Reads with `work` what is monitored of `client_id`: for admins
+    /// monitoring, and for the members of its team (a member reads their
+    /// team's clients', and nothing else); a client that does not exist is
+    /// not found.
+    pub(crate) fn read_client_monitoring<T>(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        work: impl FnOnce(&mut portcullis_store::DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        if let Err(refused) = actor.require(Permission::Monitoring) {
+            if actor.portal_user().is_none() {
+                return Err(refused);
+            }
+            crate::clients::reach::reach(&mut *self.db.get()?, actor, client_id, TeamPermission::Read)?;
         }
+        let conn = &mut *self.db.get()?;
+        if portcullis_store::clients::find(conn, client_id)?.is_none() {
+            return Err(AppError::NotFound(format!("no client `{client_id}`")));
+        }
+        work(conn)
     }
 
     /// Every client's usage over `range` (of team `team`'s clients only,
@@ -589,12 +602,15 @@ fn series(
         .collect()
 }
 
-/// Writes `app`'s finished minutes every [`FLUSH_INTERVAL`] for as long as
-/// `alive` exists.
+/// Writes `app`'s finished minutes (and its sightings) every
+/// [`FLUSH_INTERVAL`] for as long as `alive` exists.
 pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
     crate::periodic::spawn("usage", FLUSH_INTERVAL, alive, move || {
         if let Err(e) = app.flush_usage(false) {
             tracing::warn!(error = %e, "usage counts could not be written; they are kept for the next try");
+        }
+        if let Err(e) = app.flush_sightings(false) {
+            tracing::warn!(error = %e, "sightings could not be written; they are kept for the next try");
         }
     });
 }

@@ -25,6 +25,51 @@ pub const DAYS_BEFORE_JUDGING: u32 = 7;
 /// traffic swings widely is judged against its swings, not its average.
 pub const SPREADS: f64 = 3.0;
 
+/// What a client's baselines are learnt of, hour by hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// Requests answered.
+    Requests,
+    /// Errors (4xx and 5xx) in percent of requests; hours without requests
+    /// teach nothing.
+    ErrorRate,
+    /// Failed client authentications.
+    FailedAuthentications,
+    /// Access tokens issued.
+    TokensIssued,
+    /// Distinct networks (IPv4 /24, IPv6 /48) the client authenticated from.
+    Networks,
+}
+
+impl Signal {
+    /// Every signal.
+    pub const ALL: [Signal; 5] =
+        [Self::Requests, Self::ErrorRate, Self::FailedAuthentications, Self::TokensIssued, Self::Networks];
+
+    /// Its name, as stored and as rules name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Requests => "requests",
+            Self::ErrorRate => "error_rate",
+            Self::FailedAuthentications => "failed_authentications",
+            Self::TokensIssued => "tokens_issued",
+            Self::Networks => "networks",
+        }
+    }
+
+    /// The signal named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether it is a share (of requests) rather than a count: a window's
+    /// value is then not the sum of its minutes.
+    pub fn is_rate(self) -> bool {
+        self == Self::ErrorRate
+    }
+}
+
 /// An hour of the week, 0 (Monday 00:00–01:00 UTC) to 167.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct HourOfWeek(u8);
@@ -97,7 +142,7 @@ impl Default for Baseline {
 pub struct Departure {
     /// What was seen.
     pub observed: f64,
-    /// What is usual for this hour.
+    /// What is usual for this window.
     pub usual: f64,
     /// How widely it usually varies.
     pub spread: f64,
@@ -105,14 +150,57 @@ pub struct Departure {
     pub by_hour_of_week: bool,
 }
 
-/// How far an hour must depart before it counts.
+/// How far a window must depart before it counts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tolerance {
     /// The factor over the usual value (e.g. 4: four times as many requests).
     pub factor: f64,
-    /// The least value that may depart at all (e.g. 200 requests): a client
+    /// The least volume that may depart at all (e.g. 200 requests): a client
     /// of 1 request an hour making 5 is not news.
     pub min_volume: f64,
+}
+
+/// What is usual for a window: its slots' means and spreads, weighted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Usual {
+    /// The usual value.
+    pub mean: f64,
+    /// How widely it usually varies.
+    pub spread: f64,
+    /// Whether every hour was judged by its hour of the week.
+    pub by_hour_of_week: bool,
+}
+
+impl Usual {
+    /// Whether `observed` departs: `volume` (the value itself for counts;
+    /// the requests for a rate) at least the tolerance's, `observed` more
+    /// than its factor times the usual value and more than [`SPREADS`]
+    /// spreads above it.
+    pub fn departure(&self, observed: f64, volume: f64, tolerance: Tolerance) -> Option<Departure> {
+        let beyond = volume >= tolerance.min_volume
+            && observed > tolerance.factor * self.mean
+            && observed > self.mean + SPREADS * self.spread;
+        beyond.then_some(Departure {
+            observed,
+            usual: self.mean,
+            spread: self.spread,
+            by_hour_of_week: self.by_hour_of_week,
+        })
+    }
+}
+
+/// The hours of the week a window of `minutes` minutes starting at
+/// `unix_seconds` (a whole minute) spans, each with its minutes in it.
+pub fn window_hours(unix_seconds: i64, minutes: u32) -> Vec<(HourOfWeek, u32)> {
+    let mut parts: Vec<(HourOfWeek, u32)> = Vec::new();
+    for minute in 0..i64::from(minutes) {
+        let hour = HourOfWeek::of(unix_seconds + minute * 60);
+        match parts.last_mut() {
+            Some((last, count)) if *last == hour => *count += 1,
+            _ => parts.push((hour, 1)),
+        }
+    }
+    parts
 }
 
 impl Baseline {
@@ -136,15 +224,24 @@ impl Baseline {
         }
     }
 
-    /// Whether `observed` in `hour` departs from what is usual: at least
-    /// `min_volume`, more than `factor` times the usual value, and more than
-    /// [`SPREADS`] spreads above it.
-    pub fn departure(&self, hour: HourOfWeek, observed: f64, tolerance: Tolerance) -> Option<Departure> {
-        let (slot, by_hour_of_week) = self.judge_by(hour)?;
-        let beyond = observed >= tolerance.min_volume
-            && observed > tolerance.factor * slot.mean
-            && observed > slot.mean + SPREADS * slot.spread();
-        beyond.then(|| Departure { observed, usual: slot.mean, spread: slot.spread(), by_hour_of_week })
+    /// What is usual over the hours `parts` of a window, each weighing
+    /// what it is given (for a count over a window, the share of an hour
+    /// the window spends in it; for a rate, the share of the window);
+    /// `None` unless every hour has history enough.
+    pub fn usual(&self, parts: &[(HourOfWeek, f64)]) -> Option<Usual> {
+        let mut usual = Usual { mean: 0.0, spread: 0.0, by_hour_of_week: true };
+        for (hour, weight) in parts {
+            let (slot, by_week) = self.judge_by(*hour)?;
+            usual.mean += weight * slot.mean;
+            usual.spread += weight * slot.spread();
+            usual.by_hour_of_week &= by_week;
+        }
+        (!parts.is_empty()).then_some(usual)
+    }
+
+    /// What is usual for the whole hour `hour`.
+    pub fn usual_hour(&self, hour: HourOfWeek) -> Option<Usual> {
+        self.usual(&[(hour, 1.0)])
     }
 }
 
@@ -177,12 +274,30 @@ mod tests {
         assert_eq!(HourOfWeek::of(MONDAY + 26 * HOUR).hour_of_day(), 2);
     }
 
+    /// Whether `observed` departs from the whole hour `hour`'s usual value.
+    fn departs(baseline: &Baseline, hour: HourOfWeek, observed: f64) -> Option<Departure> {
+        baseline.usual_hour(hour)?.departure(observed, observed, FOUR_TIMES)
+    }
+
     #[test]
     fn nothing_is_judged_before_a_week_of_history() {
-        let baseline = nightly(6);
         let noon = HourOfWeek::of(MONDAY + 12 * HOUR);
-        assert_eq!(baseline.departure(noon, 100_000.0, FOUR_TIMES), None);
-        assert!(nightly(7).departure(noon, 100_000.0, FOUR_TIMES).is_some());
+        assert_eq!(departs(&nightly(6), noon, 100_000.0), None);
+        assert!(departs(&nightly(7), noon, 100_000.0).is_some());
+    }
+
+    #[test]
+    fn a_window_across_hours_expects_a_share_of_each() {
+        let baseline = nightly(21);
+        // 03:30–04:30: half the job's last hour, half a quiet one.
+        let parts = window_hours(MONDAY + 3 * HOUR + 30 * 60, 60);
+        assert_eq!(parts.iter().map(|(h, m)| (h.index(), *m)).collect::<Vec<_>>(), [(3, 30), (4, 30)]);
+        let weighted: Vec<(HourOfWeek, f64)> =
+            parts.iter().map(|(h, m)| (*h, f64::from(*m) / 60.0)).collect();
+        let usual = baseline.usual(&weighted).unwrap();
+        assert!((usual.mean - 510.0).abs() < 1e-6, "{usual:?}");
+        assert_eq!(usual.departure(500.0, 500.0, FOUR_TIMES), None, "the job winding down is usual");
+        assert!(usual.departure(2_500.0, 2_500.0, FOUR_TIMES).is_some());
     }
 
     #[test]
@@ -190,9 +305,8 @@ mod tests {
         let baseline = nightly(21);
         let night = HourOfWeek::of(MONDAY + 2 * HOUR);
         let noon = HourOfWeek::of(MONDAY + 12 * HOUR);
-        assert_eq!(baseline.departure(night, 1_000.0, FOUR_TIMES), None);
-        let departure =
-            baseline.departure(noon, 1_000.0, FOUR_TIMES).expect("the job's volume by day departs");
+        assert_eq!(departs(&baseline, night, 1_000.0), None);
+        let departure = departs(&baseline, noon, 1_000.0).expect("the job's volume by day departs");
         assert!(departure.by_hour_of_week, "three weeks of history judge by the hour of the week");
         assert!((departure.usual - 20.0).abs() < 1e-9 && departure.observed == 1_000.0, "{departure:?}");
     }
@@ -201,7 +315,7 @@ mod tests {
     fn a_departure_needs_the_volume_the_factor_and_the_spread() {
         let baseline = nightly(21);
         let noon = HourOfWeek::of(MONDAY + 12 * HOUR);
-        assert_eq!(baseline.departure(noon, 150.0, FOUR_TIMES), None, "under the volume");
+        assert_eq!(departs(&baseline, noon, 150.0), None, "under the volume");
         let mut swinging = Baseline::default();
         for (hour, value) in (0..21 * 24).map(|h| (h, if (h / 24) % 2 == 0 { 100.0 } else { 900.0 })) {
             swinging.observe(HourOfWeek::of(MONDAY + hour * HOUR), value);
@@ -209,7 +323,7 @@ mod tests {
         let slot = swinging.judge_by(noon).unwrap().0;
         let four_times = 4.0 * slot.mean + 1.0;
         assert!(four_times < slot.mean + SPREADS * slot.spread(), "a swinging client: {slot:?}");
-        assert_eq!(swinging.departure(noon, four_times, FOUR_TIMES), None, "within its swings");
+        assert_eq!(departs(&swinging, noon, four_times), None, "within its swings");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use crate::client_lockout::AddressMemory;
 use crate::clients::{ClientRegistry, RegisteredClient};
 use crate::endpoints;
-use crate::geoip::Countries;
 use crate::params::Params;
 use crate::remote_jwks::RemoteJwks;
 use crate::storage::{self, protocol_operation};
@@ -15,6 +14,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use portcullis_app::client_lockouts::LockoutPolicy;
 use portcullis_app::failures::{Failure, FailureKind};
+use portcullis_app::geoip::Countries;
 use portcullis_app::rate_limits::{address_key, Decision, Limit};
 use portcullis_app::App;
 use portcullis_core::{ClientSecret, ErrorCode, Issuer, OAuthError, TokenEndpointAuthMethod};
@@ -211,6 +211,10 @@ impl ClientAuthenticator {
             return Err(refused);
         }
         self.note_country(&client, source);
+        if let Some(ip) = source {
+            // The client's networks: a baseline's signal and its first sightings (judged off this path).
+            self.app.sightings().network(client.id.as_str(), ip, self.app.now());
+        }
         Ok(client)
     }
 

@@ -32,7 +32,6 @@ pub mod device_authorization;
 pub mod dpop;
 pub mod endpoints;
 pub mod fetched_documents;
-pub mod geoip;
 pub mod grants;
 pub mod key_ring;
 pub mod mirror;

@@ -19,6 +19,7 @@ use anyhow::Context;
 use chrono::TimeDelta;
 use portcullis_app::clients::{ChangePolicy, KnownScopes};
 use portcullis_app::compliance::Facts;
+use portcullis_app::geoip::Countries;
 use portcullis_app::housekeeping::Retention;
 use portcullis_app::key_rotation::{self, RotationPolicy};
 use portcullis_app::keys::KeyMaker;
@@ -32,7 +33,6 @@ use portcullis_oauth::client_documents::ClientDocuments;
 use portcullis_oauth::clients::ClientRegistry;
 use portcullis_oauth::device_authorization::DeviceAuthorizations;
 use portcullis_oauth::dpop::Dpop;
-use portcullis_oauth::geoip::Countries;
 use portcullis_oauth::grants::TokenSettings;
 use portcullis_oauth::mirror::{self, Mirrors, RevocationList};
 use portcullis_oauth::registration::Registrar;
@@ -94,7 +94,11 @@ impl Application {
             redirect_uri_grace: TimeDelta::from_std(settings.redirect_uri_grace)
                 .context("redirect URI grace")?,
         };
-        let operations = portcullis_app::App::new(db.clone(), change_policy, known_scopes.clone())
+        let countries = match &settings.geoip_db {
+            Some(path) => Some(Arc::new(Countries::open(path)?)),
+            None => None,
+        };
+        let mut operations = portcullis_app::App::new(db.clone(), change_policy, known_scopes.clone())
             .with_clock(settings.clock.clone())
             .with_kek(keys.kek())
             .with_failure_window(settings.auth_failure_window)
@@ -102,6 +106,9 @@ impl Application {
             .with_mirror(clients.clone())
             .with_mirror(keys.clone())
             .with_mirror(revocations.clone());
+        if let Some(places) = &countries {
+            operations = operations.with_places(places.clone());
+        }
         // The first start's keys (or a new algorithm's) are installed as
         // any key change is: audited, and followed by every instance's ring.
         let first_start = Actor::System { job: "first start" };
@@ -165,10 +172,6 @@ impl Application {
             );
         }
         portcullis_app::failures::spawn(operations.failures());
-        let countries = match &settings.geoip_db {
-            Some(path) => Some(Arc::new(Countries::open(path)?)),
-            None => None,
-        };
         let authenticator = web::Data::new(HttpClientAuthenticator {
             engine: ClientAuthenticator::new(
                 clients.clone(),

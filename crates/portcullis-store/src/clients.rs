@@ -526,6 +526,15 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<ClientRecord>, StoreError> {
     load(conn, Which::All)
 }
 
+/// The ids of every client not deleted, in order.
+pub fn ids(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    Ok(clients::table
+        .filter(clients::deleted_at.is_null())
+        .order(clients::client_id)
+        .select(clients::client_id)
+        .load(conn)?)
+}
+
 /// Which clients [`load`] reads.
 #[derive(Clone, Copy)]
 enum Which<'a> {

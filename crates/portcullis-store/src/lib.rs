@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod assertions;
 pub mod audit;
 pub mod auth_failures;
+pub mod baselines;
 pub mod change_log;
 pub mod change_notices;
 pub mod clients;
@@ -37,6 +38,7 @@ mod schema;
 pub mod scope_requests;
 pub mod server_settings;
 pub mod sessions;
+pub mod sightings;
 pub mod teams;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -266,6 +266,52 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_baselines (client_id, signal) {
+        client_id -> Text,
+        signal -> Text,
+        learnt_through -> Timestamp,
+        model -> Text,
+    }
+}
+
+diesel::table! {
+    network_sightings (sighting_id) {
+        sighting_id -> Text,
+        client_id -> Text,
+        minute -> Timestamp,
+        network -> Text,
+    }
+}
+
+diesel::table! {
+    client_networks (client_id, network) {
+        client_id -> Text,
+        network -> Text,
+        country -> Nullable<Text>,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        announced -> Nullable<Text>,
+        announced_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    token_sightings (sighting_id) {
+        sighting_id -> Text,
+        token -> Text,
+        token_kind -> Text,
+        client_id -> Text,
+        seen_at -> Timestamp,
+        country -> Text,
+        latitude_e6 -> BigInt,
+        longitude_e6 -> BigInt,
+        radius_km -> BigInt,
+        judged -> BigInt,
+        judged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     rate_counts (key_hash, window_start, instance_id) {
         key_hash -> Binary,
         window_start -> Timestamp,

@@ -14,6 +14,7 @@ use super::{
 use crate::params::Params;
 use crate::storage::protocol_operation;
 use portcullis_app::grants::{RefreshPolicy, Rotated};
+use portcullis_app::sightings::TokenKind;
 use portcullis_core::{OAuthError, RefreshToken};
 
 /// The token request of this grant (RFC 6749 §6).
@@ -88,6 +89,10 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
         }
         Rotated::Invalid => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
     };
+    if let (Some(_), Some(ip)) = (app.places(), context.address) {
+        // Where the family is used from, for impossible travel (judged later, off this path).
+        app.sightings().token(TokenKind::RefreshFamily, &family.family_id, &family.client_id, ip, app.now());
+    }
     let carried = &family.details;
     if let Some(exchanged) = &carried.exchanged {
         let (access_token, lifetime) =

@@ -8,6 +8,7 @@ use crate::oauth_response::{no_store, no_token_challenge, OAuthFailure, Resource
 use crate::KeyRing;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use portcullis_app::sightings::TokenKind;
 use portcullis_app::App;
 use portcullis_core::{ErrorCode, OAuthError, Scope};
 use portcullis_oauth::access_tokens::{check_holder, Presentation, TokenCheck};
@@ -114,6 +115,10 @@ async fn answer(
         return Err(invalid_token("the access token is for another resource (its aud is not this issuer)"));
     }
     crate::usage::attribute(req, &claims.client_id);
+    if let (Some(_), Some(ip)) = (app.places(), flow.proxies.client_ip(req)) {
+        // Where the token is used from, for impossible travel (judged later, off this path).
+        app.sightings().token(TokenKind::AccessToken, &claims.jti, &claims.client_id, ip, app.now());
+    }
     let scope = Scope::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
     // Only tokens of a user with the openid scope reach the user's claims: not a
     // client's own token, nor one exchanged from it (whose sub is the client).

@@ -1,23 +1,59 @@
-//! A country database for tests, written in MaxMind's format.
+//! Place databases for tests, written in MaxMind's format.
 
-/// Writes a small MaxMind-format country database (IPv4, 24-bit records,
-/// as the format's specification lays out) mapping each network, such as
-/// `81.2.69.0/24`, to a country code, such as `GB`; for tests of
-/// `--geoip-db`, which cannot ship MaxMind's own files. The networks must
-/// not overlap, and each must be narrower than `/0`.
+/// A network and where a test database places it.
+#[derive(Clone, Copy, Debug)]
+pub struct TestPlace<'a> {
+    /// An IPv4 network, such as `81.2.69.0/24`.
+    pub network: &'a str,
+    /// Its country code, such as `GB`.
+    pub country: &'a str,
+    /// Latitude, longitude and accuracy radius (km), as a City database has them.
+    pub location: Option<(f64, f64, u16)>,
+}
+
+impl<'a> TestPlace<'a> {
+    /// `network` in `country`, at `latitude`, `longitude`, give or take `radius_km`.
+    pub fn at(network: &'a str, country: &'a str, latitude: f64, longitude: f64, radius_km: u16) -> Self {
+        Self { network, country, location: Some((latitude, longitude, radius_km)) }
+    }
+}
+
+/// Writes a small MaxMind-format country database mapping each network,
+/// such as `81.2.69.0/24`, to a country code, such as `GB`; for tests of
+/// `--geoip-db`, which cannot ship MaxMind's own files.
 pub fn write_country_db(path: &std::path::Path, networks: &[(&str, &str)]) -> anyhow::Result<()> {
+    let places: Vec<TestPlace<'_>> =
+        networks.iter().map(|&(network, country)| TestPlace { network, country, location: None }).collect();
+    write_place_db(path, &places)
+}
+
+/// Writes a small MaxMind-format database (IPv4, 24-bit records, as the
+/// format's specification lays out) of `places`: a City database where
+/// they have locations. The networks must not overlap, and each must be
+/// narrower than `/0`.
+pub fn write_place_db(path: &std::path::Path, places: &[TestPlace<'_>]) -> anyhow::Result<()> {
     // The search tree: node 0 is the root; `None` leads nowhere yet.
     let mut nodes: Vec<[Option<Record>; 2]> = vec![[None, None]];
     let mut data = Vec::new();
-    for (network, country) in networks {
-        let network: ipnet::Ipv4Net = network.parse()?;
+    for place in places {
+        let network: ipnet::Ipv4Net = place.network.parse()?;
         anyhow::ensure!(network.prefix_len() > 0, "{network}: a /0 has no record to hold it");
         let offset = data.len();
-        mmdb::map(&mut data, 1);
+        mmdb::map(&mut data, 1 + usize::from(place.location.is_some()));
         mmdb::string(&mut data, "country");
         mmdb::map(&mut data, 1);
         mmdb::string(&mut data, "iso_code");
-        mmdb::string(&mut data, country);
+        mmdb::string(&mut data, place.country);
+        if let Some((latitude, longitude, radius)) = place.location {
+            mmdb::string(&mut data, "location");
+            mmdb::map(&mut data, 3);
+            mmdb::string(&mut data, "accuracy_radius");
+            mmdb::unsigned(&mut data, 5, u64::from(radius));
+            mmdb::string(&mut data, "latitude");
+            mmdb::double(&mut data, latitude);
+            mmdb::string(&mut data, "longitude");
+            mmdb::double(&mut data, longitude);
+        }
         let bits = u32::from(network.network());
         let mut node = 0;
         for depth in 0..network.prefix_len() {
@@ -63,7 +99,7 @@ pub fn write_country_db(path: &std::path::Path, networks: &[(&str, &str)]) -> an
     mmdb::string(&mut metadata, "build_epoch");
     mmdb::unsigned(&mut metadata, 9, 1_800_000_000);
     mmdb::string(&mut metadata, "database_type");
-    mmdb::string(&mut metadata, "Portcullis-Test-Country");
+    mmdb::string(&mut metadata, "Portcullis-Test-City");
     mmdb::string(&mut metadata, "description");
     mmdb::map(&mut metadata, 0);
     mmdb::string(&mut metadata, "ip_version");
@@ -101,6 +137,11 @@ mod mmdb {
     pub fn string(out: &mut Vec<u8>, text: &str) {
         control(out, 2, text.len());
         out.extend_from_slice(text.as_bytes());
+    }
+
+    pub fn double(out: &mut Vec<u8>, value: f64) {
+        control(out, 3, 8);
+        out.extend_from_slice(&value.to_be_bytes());
     }
 
     pub fn map(out: &mut Vec<u8>, pairs: usize) {

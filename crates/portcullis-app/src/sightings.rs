@@ -1,0 +1,449 @@
+//! Where clients and tokens are used from (issue 25), and what is new
+//! about it:
+//! - each network (IPv4 /24, IPv6 /48) a client authenticates from, per
+//!   minute: the distinct-networks signal of its [baselines](crate::baselines),
+//!   and its **first sightings**: a confidential client authenticating from
+//!   a network (`client.new_network`) or, with a country database, a
+//!   country (`client.new_country`) it did not use within its retained
+//!   history ([`NETWORK_HISTORY`]), once it has [`MIN_HISTORY`] of it;
+//! - with a City database, the place each refresh-token family and access
+//!   token is used from (not the address: only its country and the
+//!   database's point and radius are stored): **impossible travel**
+//!   (`token.impossible_travel`) is a use of one token from another country
+//!   too far from the last for the time between, faster than
+//!   [`MAX_SPEED_KMH`] even at the near edges of both places' radii.
+//!
+//! A request only notes a sighting in this instance's memory (one short
+//! lock, as usage counting does); the usage job writes them with the usage
+//! counts, and the detection job, never a request path, judges them. Of
+//! several instances judging at once, each event is announced by the one
+//! whose compare-and-swap wins, in the transaction that audits it.
+
+use crate::geoip::Location;
+use crate::{Actor, App, AppError, Event};
+use chrono::{DateTime, TimeDelta, Utc};
+use portcullis_core::client::TokenEndpointAuthMethod;
+use portcullis_store::sightings::{self, KnownNetwork, NetworkSighting, TokenSighting};
+use portcullis_store::{clients, StoreError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// How long a client must have been seen before a new network or country
+/// is news: before, everything is new.
+pub const MIN_HISTORY: TimeDelta = TimeDelta::days(7);
+/// How long a network a client stopped using is remembered: one it comes
+/// back to after this is new again.
+pub const NETWORK_HISTORY: TimeDelta = TimeDelta::days(90);
+/// How long sightings are kept: the longest rule window, the hour being
+/// learnt, and slack.
+pub const SIGHTING_RETENTION: TimeDelta = TimeDelta::hours(3);
+/// Faster than this between two uses of one token is impossible travel
+/// (an airliner cruises at about 900 km/h).
+pub const MAX_SPEED_KMH: f64 = 1_000.0;
+/// Places nearer than this (beyond their radii) are never impossible:
+/// databases place neighbouring countries' addresses loosely.
+pub const MIN_TRAVEL_KM: f64 = 500.0;
+/// How long after a sighting every instance has surely written its own:
+/// two usage batches and slack.
+pub const SETTLE: TimeDelta = TimeDelta::seconds(45);
+/// The most sightings an instance holds before writing them; past this, new
+/// ones are dropped (a database down for long).
+const MAX_PENDING: usize = 100_000;
+/// The most token sightings judged in one run.
+const JUDGED_PER_RUN: i64 = 5_000;
+/// Token uses further apart than this are not compared: nothing is
+/// impossible in half a day around the earth.
+const TRAVEL_HORIZON: TimeDelta = TimeDelta::hours(24);
+
+/// The actor first sightings and impossible travel are announced by.
+const DETECTION: Actor = Actor::System { job: "detection" };
+
+/// The network of `ip` as sightings count it: its IPv4 /24 or IPv6 /48.
+pub fn network_of(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{}/48", std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// The first address of `network` (as [`network_of`] writes it), to place it.
+fn first_address(network: &str) -> Option<IpAddr> {
+    network.split_once('/')?.0.parse().ok()
+}
+
+/// What kind of token a use was of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A refresh token, followed by its family across rotations.
+    RefreshFamily,
+    /// An access token, presented to UserInfo.
+    AccessToken,
+}
+
+impl TokenKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::RefreshFamily => "refresh_family",
+            Self::AccessToken => "access_token",
+        }
+    }
+}
+
+/// One use of a token, as a request noted it.
+#[derive(Clone, Debug)]
+struct TokenUse {
+    token: String,
+    kind: TokenKind,
+    client_id: String,
+    ip: IpAddr,
+    at: DateTime<Utc>,
+}
+
+/// This instance's sightings not yet written.
+#[derive(Default)]
+pub struct Sightings {
+    pending: Mutex<Pending>,
+    /// Where the last judging of first sightings got to.
+    judged_through: Mutex<Option<DateTime<Utc>>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    networks: HashMap<i64, HashMap<String, HashSet<String>>>,
+    tokens: Vec<TokenUse>,
+    size: usize,
+}
+
+impl Sightings {
+    /// Notes that `client_id` authenticated from `ip` at `at`.
+    pub fn network(&self, client_id: &str, ip: IpAddr, at: DateTime<Utc>) {
+        let minute = crate::clock::minute_of(at);
+        let network = network_of(ip);
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Pending { networks, size, .. } = &mut *pending;
+        if *size >= MAX_PENDING {
+            return;
+        }
+        let clients = networks.entry(minute).or_default();
+        let seen = match clients.get_mut(client_id) {
+            Some(seen) => seen,
+            None => clients.entry(client_id.to_owned()).or_default(),
+        };
+        if seen.insert(network) {
+            *size += 1;
+        }
+    }
+
+    /// Notes that a token (a refresh family's id, an access token's `jti`)
+    /// of `client_id` was used from `ip` at `at`.
+    pub fn token(&self, kind: TokenKind, token: &str, client_id: &str, ip: IpAddr, at: DateTime<Utc>) {
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pending.size < MAX_PENDING {
+            pending.size += 1;
+            let used = TokenUse { token: token.to_owned(), kind, client_id: client_id.to_owned(), ip, at };
+            pending.tokens.push(used);
+        }
+    }
+
+    /// Takes what was noted before the minute `before` (everything for `None`).
+    fn take(&self, before: Option<i64>) -> (Vec<NetworkSighting>, Vec<TokenUse>) {
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due: Vec<i64> =
+            pending.networks.keys().copied().filter(|m| before.is_none_or(|b| *m < b)).collect();
+        let mut networks = Vec::new();
+        for minute in due {
+            for (client_id, seen) in pending.networks.remove(&minute).unwrap_or_default() {
+                pending.size -= seen.len();
+                networks.extend(seen.into_iter().map(|network| NetworkSighting {
+                    client_id: client_id.clone(),
+                    minute: crate::clock::minute_start(minute),
+                    network,
+                }));
+            }
+        }
+        let tokens = std::mem::take(&mut pending.tokens);
+        pending.size -= tokens.len();
+        (networks, tokens)
+    }
+
+    /// Puts back what could not be written.
+    fn put_back(&self, networks: Vec<NetworkSighting>, tokens: Vec<TokenUse>) {
+        for s in networks {
+            // Noted again as it was: the minute is the sighting's own.
+            self.network_at(s);
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let room = MAX_PENDING.saturating_sub(pending.size);
+        let kept: Vec<TokenUse> = tokens.into_iter().take(room).collect();
+        pending.size += kept.len();
+        pending.tokens.extend(kept);
+    }
+
+    fn network_at(&self, s: NetworkSighting) {
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Pending { networks, size, .. } = &mut *pending;
+        if *size < MAX_PENDING
+            && networks
+                .entry(crate::clock::minute_of(s.minute))
+                .or_default()
+                .entry(s.client_id)
+                .or_default()
+                .insert(s.network)
+        {
+            *size += 1;
+        }
+    }
+}
+
+/// Where and when a token was used, as `token.impossible_travel` names it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Whereabouts {
+    /// The country.
+    pub country: String,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+impl Whereabouts {
+    fn of(sighting: &TokenSighting) -> Self {
+        Self { country: sighting.country.clone(), at: crate::time(sighting.seen_at) }
+    }
+}
+
+/// Whether two uses of one token are impossible travel: from different
+/// countries, further apart (beyond both radii) than [`MIN_TRAVEL_KM`] and
+/// than [`MAX_SPEED_KMH`] covers in the time between; the distance if so.
+fn impossible(before: &TokenSighting, after: &TokenSighting) -> Option<f64> {
+    if before.country == after.country {
+        return None;
+    }
+    let point = |s: &TokenSighting| Location {
+        latitude: s.latitude,
+        longitude: s.longitude,
+        radius_km: s.radius_km as f64,
+    };
+    let apart = point(before).distance_km(&point(after));
+    let beyond_radii = apart - (before.radius_km + after.radius_km) as f64;
+    let hours = (after.seen_at - before.seen_at).num_seconds().max(0) as f64 / 3_600.0;
+    (beyond_radii > MIN_TRAVEL_KM && beyond_radii > MAX_SPEED_KMH * hours).then_some(apart)
+}
+
+impl App {
+    /// Where this instance notes sightings.
+    pub fn sightings(&self) -> &Sightings {
+        &self.sightings
+    }
+
+    /// Writes this instance's sightings of the finished minutes (all of
+    /// them when `everything`), placing token uses (with a City database;
+    /// without one they are dropped); returns the rows written. What could
+    /// not be written is kept for next time.
+    pub fn flush_sightings(&self, everything: bool) -> Result<usize, AppError> {
+        let before = (!everything).then(|| crate::clock::minute_of(self.now()));
+        let mut conn = self.db.get()?;
+        let (networks, tokens) = self.sightings.take(before);
+        let placed: Vec<TokenSighting> = tokens
+            .iter()
+            .filter_map(|used| {
+                let place = self.places.as_ref()?.place(used.ip)?;
+                let location = place.location?;
+                Some(TokenSighting {
+                    sighting_id: uuid::Uuid::new_v4().to_string(),
+                    token: used.token.clone(),
+                    token_kind: used.kind.name().to_owned(),
+                    client_id: used.client_id.clone(),
+                    seen_at: used.at,
+                    country: place.country.code().to_owned(),
+                    latitude: location.latitude,
+                    longitude: location.longitude,
+                    radius_km: location.radius_km.round() as i64,
+                })
+            })
+            .collect();
+        if networks.is_empty() && placed.is_empty() {
+            return Ok(0);
+        }
+        let written = conn.atomically(|conn| {
+            sightings::insert_networks(conn, &networks)?;
+            sightings::insert_tokens(conn, &placed)?;
+            Ok::<_, StoreError>(networks.len() + placed.len())
+        });
+        match written {
+            Ok(rows) => Ok(rows),
+            Err(e) => {
+                self.sightings.put_back(networks, tokens);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Judges the networks clients authenticated from since the last run
+    /// (at most [`SIGHTING_RETENTION`] back) and before `now` less
+    /// [`SETTLE`]: each confidential client's first use of a network, or of
+    /// a country, is announced once; returns what this instance announced.
+    pub fn detect_first_sightings(&self) -> Result<Vec<Event>, AppError> {
+        let now = self.now();
+        let to = now - SETTLE;
+        let from = {
+            let judged =
+                self.sightings.judged_through.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            judged.unwrap_or(to - SIGHTING_RETENTION).max(to - SIGHTING_RETENTION)
+        };
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let seen = sightings::networks_between(&mut *self.db.get()?, (from, to))?;
+        let mut by_client: BTreeMap<String, Vec<NetworkSighting>> = BTreeMap::new();
+        for sighting in seen {
+            by_client.entry(sighting.client_id.clone()).or_default().push(sighting);
+        }
+        let mut announced = Vec::new();
+        for (client_id, seen) in by_client {
+            announced.extend(self.judge_networks(&client_id, &seen)?);
+        }
+        *self.sightings.judged_through.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(to);
+        Ok(announced)
+    }
+
+    /// Remembers `seen`, the networks `client_id` authenticated from; what
+    /// is new is announced for a confidential client with history enough.
+    fn judge_networks(&self, client_id: &str, seen: &[NetworkSighting]) -> Result<Vec<Event>, AppError> {
+        let mut conn = self.db.get()?;
+        let Some(client) = clients::find(&mut conn, client_id)? else { return Ok(Vec::new()) };
+        let confidential = client.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::None;
+        let known = sightings::known_networks(&mut conn, client_id)?;
+        drop(conn);
+        let since = known.iter().map(|k| k.first_seen_at).min();
+        let mut countries: BTreeSet<String> = known.iter().filter_map(|k| k.country.clone()).collect();
+        let networks: BTreeSet<&str> = known.iter().map(|k| k.network.as_str()).collect();
+        let mut announced = Vec::new();
+        for sighting in seen {
+            let country = first_address(&sighting.network)
+                .and_then(|ip| self.places.as_ref()?.country(ip))
+                .map(|c| c.code().to_owned());
+            let remembered = KnownNetwork {
+                network: sighting.network.clone(),
+                country: country.clone(),
+                first_seen_at: sighting.minute,
+                last_seen_at: sighting.minute,
+            };
+            let news = confidential
+                && !networks.contains(sighting.network.as_str())
+                && since.is_some_and(|since| sighting.minute - since >= MIN_HISTORY);
+            let event = match &country {
+                Some(country) if news && !countries.contains(country) => Event::ClientNewCountry {
+                    client_id: client_id.to_owned(),
+                    network: sighting.network.clone(),
+                    country: country.clone(),
+                    known_countries: countries.iter().cloned().collect(),
+                },
+                _ => Event::ClientNewNetwork {
+                    client_id: client_id.to_owned(),
+                    network: sighting.network.clone(),
+                    country: country.clone(),
+                },
+            };
+            let as_news = news.then(|| {
+                let what =
+                    if matches!(event, Event::ClientNewCountry { .. }) { "country" } else { "network" };
+                (what, self.now())
+            });
+            let first = self.commit(&DETECTION, |tx| {
+                let first = sightings::remember_network(tx.conn, client_id, &remembered, as_news)?;
+                if first && news {
+                    tx.emit(event.clone());
+                }
+                Ok(first)
+            });
+            match first {
+                Ok(true) if news => announced.push(event),
+                Ok(_) | Err(AppError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+            countries.extend(country);
+        }
+        Ok(announced)
+    }
+
+    /// Judges the token uses not yet judged from before `now` less
+    /// [`SETTLE`], oldest first: a use from too far for the time since the
+    /// token's use before is announced, once per token.
+    pub fn detect_impossible_travel(&self) -> Result<Vec<Event>, AppError> {
+        let before = self.now() - SETTLE;
+        let unjudged = sightings::unjudged(&mut *self.db.get()?, before, JUDGED_PER_RUN)?;
+        let mut announced = Vec::new();
+        for sighting in unjudged {
+            let previous = sightings::previous(&mut *self.db.get()?, &sighting)?
+                .filter(|p| sighting.seen_at - p.seen_at <= TRAVEL_HORIZON);
+            let travel = previous.as_ref().and_then(|p| Some((p, impossible(p, &sighting)?)));
+            let event = travel.map(|(previous, km)| Event::TokenImpossibleTravel {
+                client_id: sighting.client_id.clone(),
+                token_kind: sighting.token_kind.clone(),
+                token: sighting.token.clone(),
+                from: Whereabouts::of(previous),
+                to: Whereabouts::of(&sighting),
+                distance_km: km.round(),
+                hours: ((sighting.seen_at - previous.seen_at).num_seconds() as f64 / 36.0).round() / 100.0,
+            });
+            let judged = self.commit(&DETECTION, |tx| {
+                let fired = event.is_some() && !sightings::has_fired(tx.conn, &sighting.token)?;
+                if !sightings::judge(tx.conn, &sighting.sighting_id, fired, tx.now)? {
+                    return Ok(None);
+                }
+                Ok(event.clone().filter(|_| fired).inspect(|event| tx.emit(event.clone())))
+            })?;
+            announced.extend(judged);
+        }
+        Ok(announced)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_are_slash_24s_and_slash_48s() {
+        let of = |ip: &str| network_of(ip.parse().unwrap());
+        assert_eq!(of("203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(of("::ffff:203.0.113.77"), "203.0.113.0/24", "IPv4-mapped addresses are IPv4");
+        assert_eq!(of("2001:db8:1234:5678::1"), "2001:db8:1234::/48");
+        assert_eq!(first_address(&of("2001:db8:1234:5678::1")), Some("2001:db8:1234::".parse().unwrap()));
+    }
+
+    fn used(country: &str, (latitude, longitude): (f64, f64), radius_km: i64, minutes: i64) -> TokenSighting {
+        TokenSighting {
+            sighting_id: minutes.to_string(),
+            token: "family".into(),
+            token_kind: "refresh_family".into(),
+            client_id: "app".into(),
+            seen_at: DateTime::UNIX_EPOCH + TimeDelta::minutes(minutes),
+            country: country.into(),
+            latitude,
+            longitude,
+            radius_km,
+        }
+    }
+
+    #[test]
+    fn travel_is_impossible_only_between_countries_further_than_a_flight() {
+        const BERLIN: (f64, f64) = (52.52, 13.405);
+        const SYDNEY: (f64, f64) = (-33.8688, 151.2093);
+        const PARIS: (f64, f64) = (48.8566, 2.3522);
+        let berlin = used("DE", BERLIN, 20, 0);
+        assert!(impossible(&berlin, &used("AU", SYDNEY, 50, 60)).is_some(), "16,000 km in an hour");
+        assert_eq!(impossible(&berlin, &used("AU", SYDNEY, 50, 20 * 60)), None, "a day's flight");
+        assert_eq!(impossible(&berlin, &used("FR", PARIS, 20, 60)), None, "878 km in an hour is a flight");
+        assert!(impossible(&berlin, &used("FR", PARIS, 20, 5)).is_some(), "but not in five minutes");
+        assert_eq!(impossible(&berlin, &used("FR", PARIS, 400, 5)), None, "within the radii");
+        assert_eq!(impossible(&berlin, &used("DE", SYDNEY, 20, 1)), None, "one country");
+    }
+}
