@@ -339,6 +339,10 @@ impl RuleKind {
             Self::Anomaly { window_minutes, .. } if !(5..=180).contains(window_minutes) => {
                 invalid("window_minutes: from 5 to 180")
             }
+            // Distinct networks do not add up over hours: judged against one hour's.
+            Self::Anomaly { signal: Watched::Networks, window_minutes, .. } if *window_minutes > 60 => {
+                invalid("window_minutes: at most 60 for networks")
+            }
             _ => Ok(()),
         }
     }
@@ -810,7 +814,7 @@ fn findings(
             let from = to - window;
             let mut within = Summaries::between(from, Some(to), summaries.sealing);
             let values =
-                crate::baselines::values(conn, (from, to), &mut within)?.remove(&learnt).unwrap_or_default();
+                crate::baselines::values(conn, (from, to), &mut within, &[learnt])?.remove(&learnt).unwrap_or_default();
             // Only a client with the volume can depart: its baseline alone is read.
             let candidates: Vec<String> = values
                 .iter()
@@ -819,7 +823,7 @@ fn findings(
                 .collect();
             let tolerance = Tolerance { factor: *factor, min_volume };
             for record in baselines::of_clients(conn, learnt.name(), &candidates)? {
-                let observed = values[&record.client_id];
+                let Some(&observed) = values.get(&record.client_id) else { continue };
                 let judged =
                     crate::baselines::judge(&record, learnt, (from, *window_minutes), observed, tolerance);
                 if let Some(unusual) = judged {
@@ -985,7 +989,6 @@ impl App {
     }
 }
 
-/// Checks the rules every [`CHECK_INTERVAL`] for as long as `alive` exists.
 /// Every [`CHECK_INTERVAL`] for as long as `alive` exists: learns the
 /// baselines of the hours just ended, judges the sightings since the last
 /// run, then checks the rules (so that they see what was just announced).

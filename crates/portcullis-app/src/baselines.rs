@@ -20,6 +20,7 @@ use crate::{Actor, App, AppError};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use portcullis_core::baseline::{window_hours, Baseline, HourOfWeek, Signal, Tolerance, Usual};
 use portcullis_store::baselines::{self, BaselineRecord};
+use crate::sightings::SIGHTING_RETENTION;
 use portcullis_store::{clients, sightings, usage, DbConnection};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -35,10 +36,10 @@ const HOUR: TimeDelta = TimeDelta::hours(1);
 
 /// What an `anomaly` alert names: the signal, what was observed over the
 /// window, and what is usual for it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Unusual {
     /// The signal.
-    pub signal: &'static str,
+    pub signal: Signal,
     /// What was observed over the window.
     pub observed: f64,
     /// What is usual for that window.
@@ -47,38 +48,59 @@ pub struct Unusual {
     pub spread: f64,
     /// The window, in minutes.
     pub window_minutes: u32,
-    /// `hour_of_week`, or `hour_of_day` while the hours of the week have
-    /// fewer than three weeks of history.
-    pub judged_by: &'static str,
+    /// By what it was judged.
+    pub judged_by: JudgedBy,
+}
+
+/// What a window is judged by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JudgedBy {
+    /// The same hours of the week.
+    HourOfWeek,
+    /// The same hours of the day, while the hours of the week have fewer
+    /// than three weeks of history.
+    HourOfDay,
 }
 
 /// Each client's value of one signal over a window, with the volume that
 /// must reach a rule's minimum (the value itself, or the requests of a rate).
 pub(crate) type WindowValues = BTreeMap<String, (f64, f64)>;
 
-/// Each client's value of every signal over `[from, to)`.
+/// Each client's value of the `wanted` signals over `[from, to)`, each
+/// read only when wanted.
 pub(crate) fn values(
     conn: &mut DbConnection,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     summaries: &mut Summaries<'_>,
+    wanted: &[Signal],
 ) -> Result<BTreeMap<Signal, WindowValues>, AppError> {
     let mut values: BTreeMap<Signal, WindowValues> = BTreeMap::new();
     let mut put = |signal: Signal, client_id: &str, value: f64, volume: f64| {
-        values.entry(signal).or_default().insert(client_id.to_owned(), (value, volume));
+        if wanted.contains(&signal) {
+            values.entry(signal).or_default().insert(client_id.to_owned(), (value, volume));
+        }
     };
-    for (client_id, counts) in usage::totals_by_client(conn, (from, to), None)? {
-        let requests = counts.requests as f64;
-        put(Signal::Requests, &client_id, requests, requests);
-        put(Signal::TokensIssued, &client_id, counts.tokens_issued as f64, counts.tokens_issued as f64);
-        if counts.requests > 0 {
-            put(Signal::ErrorRate, &client_id, counts.errors() as f64 * 100.0 / requests, requests);
+    let counted = [Signal::Requests, Signal::TokensIssued, Signal::ErrorRate];
+    if counted.iter().any(|signal| wanted.contains(signal)) {
+        for (client_id, counts) in usage::totals_by_client(conn, (from, to), None)? {
+            let requests = counts.requests as f64;
+            put(Signal::Requests, &client_id, requests, requests);
+            put(Signal::TokensIssued, &client_id, counts.tokens_issued as f64, counts.tokens_issued as f64);
+            if counts.requests > 0 {
+                put(Signal::ErrorRate, &client_id, counts.errors() as f64 * 100.0 / requests, requests);
+            }
         }
     }
-    for (client_id, failed) in summaries.counts(conn, CLIENT_FAILED, None)? {
-        put(Signal::FailedAuthentications, &client_id, failed as f64, failed as f64);
+    if wanted.contains(&Signal::FailedAuthentications) {
+        for (client_id, failed) in summaries.counts(conn, CLIENT_FAILED, None)? {
+            put(Signal::FailedAuthentications, &client_id, failed as f64, failed as f64);
+        }
     }
-    for (client_id, networks) in sightings::distinct_networks(conn, (from, to))? {
-        put(Signal::Networks, &client_id, networks as f64, networks as f64);
+    if wanted.contains(&Signal::Networks) {
+        for (client_id, networks) in sightings::distinct_networks(conn, (from, to))? {
+            put(Signal::Networks, &client_id, networks as f64, networks as f64);
+        }
     }
     Ok(values)
 }
@@ -161,12 +183,12 @@ pub(crate) fn judge(
     let departure = usual.departure(observed, volume, tolerance)?;
     let round = |x: f64| (x * 100.0).round() / 100.0;
     Some(Unusual {
-        signal: signal.name(),
+        signal,
         observed: round(departure.observed),
         usual: round(departure.usual),
         spread: round(departure.spread),
         window_minutes,
-        judged_by: if departure.by_hour_of_week { "hour_of_week" } else { "hour_of_day" },
+        judged_by: if departure.by_hour_of_week { JudgedBy::HourOfWeek } else { JudgedBy::HourOfDay },
     })
 }
 
@@ -192,51 +214,64 @@ impl App {
             return Ok(0);
         }
         let mut conn = self.db.get()?;
+        baselines::delete_of_gone_clients(&mut conn)?;
         let ids = clients::ids(&mut conn)?;
-        baselines::delete_except(&mut conn, &ids)?;
-        let stored: HashMap<(String, String), BaselineRecord> = baselines::all(&mut conn)?
+        let learnt: HashMap<(String, String), DateTime<Utc>> = baselines::learnt(&mut conn)?
             .into_iter()
-            .map(|record| ((record.client_id.clone(), record.signal.clone()), record))
+            .map(|(client_id, signal, at)| ((client_id, signal), at))
             .collect();
-        let oldest = stored.values().map(|r| r.learnt_through + HOUR).min().unwrap_or(last);
+        let oldest = learnt.values().map(|at| *at + HOUR).min().unwrap_or(last);
         let first = oldest.max(last - HOUR * (CATCH_UP_HOURS as i32 - 1)).min(last);
         let mut hours = Vec::new();
         let mut hour = first;
         while hour <= last {
             let mut summaries = Summaries::between(hour, Some(hour + HOUR), &self.sealing);
-            hours.push((hour, values(&mut conn, (hour, hour + HOUR), &mut summaries)?));
+            hours.push((hour, values(&mut conn, (hour, hour + HOUR), &mut summaries, &Signal::ALL)?));
             hour += HOUR;
         }
-        drop(conn);
+        // Older hours' sightings are gone: not learnt as none.
+        let networks_kept_from = self.now() - SIGHTING_RETENTION;
         let mut saved = 0;
         for client_id in &ids {
+            let learnt_of = |signal: Signal| learnt.get(&(client_id.clone(), signal.name().to_owned()));
             let active = |values: &BTreeMap<Signal, WindowValues>| {
                 values.get(&Signal::Requests).is_some_and(|v| v.contains_key(client_id))
             };
+            let due = Signal::ALL.into_iter().any(|signal| learnt_of(signal).is_none_or(|at| *at < last));
+            let known = Signal::ALL.into_iter().any(|signal| learnt_of(signal).is_some());
+            if !due || (!known && !hours.iter().any(|(_, values)| active(values))) {
+                continue;
+            }
+            // One client's models at a time.
+            let stored: HashMap<String, BaselineRecord> = baselines::of_client(&mut conn, client_id)?
+                .into_iter()
+                .map(|record| (record.signal.clone(), record))
+                .collect();
             for signal in Signal::ALL {
-                let read = stored.get(&(client_id.clone(), signal.name().to_owned()));
+                let read = stored.get(signal.name());
                 let mut learning = read.map(model).unwrap_or_default();
-                let mut learnt = None;
+                let mut learnt_through = None;
                 for (hour, values) in &hours {
                     let since = read.map_or(active(values), |r| *hour > r.learnt_through);
-                    if !since && learnt.is_none() {
+                    if !since && learnt_through.is_none() {
                         continue;
                     }
                     let value = values.get(&signal).and_then(|v| v.get(client_id)).map(|(value, _)| *value);
-                    // An hour without requests teaches a rate nothing.
-                    if let Some(value) = value.or((!signal.is_rate()).then_some(0.0)) {
+                    // An hour without requests teaches a rate nothing; one whose
+                    // sightings are gone teaches the networks nothing.
+                    let unknown = signal.is_rate() || (signal == Signal::Networks && *hour < networks_kept_from);
+                    if let Some(value) = value.or((!unknown).then_some(0.0)) {
                         learning.learn(*hour, value);
                     }
-                    learnt = Some(*hour);
+                    learnt_through = Some(*hour);
                 }
-                let Some(learnt_through) = learnt else { continue };
+                let Some(learnt_through) = learnt_through else { continue };
                 let next = BaselineRecord {
                     client_id: client_id.clone(),
                     signal: signal.name().to_owned(),
                     learnt_through,
                     model: serde_json::to_string(&learning).map_err(|e| AppError::Corrupt(e.to_string()))?,
                 };
-                let mut conn = self.db.get()?;
                 // Lost to another instance: it learnt the same hours.
                 if conn.atomically(|conn| baselines::swap(conn, read, &next))? {
                     saved += 1;
@@ -252,7 +287,7 @@ impl App {
 #[derive(Clone, Debug, Serialize)]
 pub struct BaselineView {
     /// The signal.
-    pub signal: &'static str,
+    pub signal: Signal,
     /// The start of the last hour learnt, RFC 3339.
     pub learnt_through: String,
     /// Whether it judges the hour now beginning, and by what:
@@ -260,6 +295,12 @@ pub struct BaselineView {
     pub judged_by: &'static str,
     /// The last hours learnt, oldest first.
     pub recent: Vec<Recent>,
+}
+
+/// The last hours `client_id`'s `signal` learnt, oldest first.
+pub(crate) fn recent(conn: &mut DbConnection, client_id: &str, signal: Signal) -> Result<Vec<Recent>, AppError> {
+    let records = baselines::of_clients(conn, signal.name(), &[client_id.to_owned()])?;
+    Ok(records.first().map(|record| model(record).recent).unwrap_or_default())
 }
 
 impl App {
@@ -279,7 +320,7 @@ impl App {
                         None => "learning",
                     };
                     let learnt_through = crate::time(record.learnt_through);
-                    Some(BaselineView { signal: signal.name(), learnt_through, judged_by, recent })
+                    Some(BaselineView { signal, learnt_through, judged_by, recent })
                 })
                 .collect();
             Ok(views)

@@ -46,8 +46,11 @@ pub fn sweep(conn: &mut DbConnection, now: DateTime<Utc>, retention: Retention) 
         + usage::delete_before(conn, now - retention.usage)?
         + sightings::delete_before(
             conn,
-            now - crate::sightings::SIGHTING_RETENTION,
-            now - crate::sightings::NETWORK_HISTORY,
+            sightings::Cutoffs {
+                networks: now - crate::sightings::SIGHTING_RETENTION,
+                tokens: now - crate::sightings::TOKEN_RETENTION,
+                history: now - crate::sightings::NETWORK_HISTORY,
+            },
         )?
         + rate_counts::delete_before(conn, now - RATE_COUNT_RETENTION)?
         + webhooks::delete_finished_before(conn, now - crate::webhooks::DELIVERY_RETENTION)?

@@ -58,6 +58,7 @@ pub mod sessions;
 pub mod sightings;
 pub mod teams;
 mod transaction;
+pub mod unusual;
 pub mod usage;
 pub mod user_attributes;
 pub mod users;

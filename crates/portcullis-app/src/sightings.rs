@@ -36,25 +36,28 @@ pub const MIN_HISTORY: TimeDelta = TimeDelta::days(7);
 /// How long a network a client stopped using is remembered: one it comes
 /// back to after this is new again.
 pub const NETWORK_HISTORY: TimeDelta = TimeDelta::days(90);
-/// How long sightings are kept: the longest rule window, the hour being
-/// learnt, and slack.
-pub const SIGHTING_RETENTION: TimeDelta = TimeDelta::hours(3);
+/// How long network sightings are kept: the longest rule window (three
+/// hours), and slack.
+pub const SIGHTING_RETENTION: TimeDelta = TimeDelta::hours(4);
+/// How long token sightings are kept: the longest travel compared, and slack.
+pub const TOKEN_RETENTION: TimeDelta = TimeDelta::hours(25);
 /// Faster than this between two uses of one token is impossible travel
 /// (an airliner cruises at about 900 km/h).
 pub const MAX_SPEED_KMH: f64 = 1_000.0;
 /// Places nearer than this (beyond their radii) are never impossible:
 /// databases place neighbouring countries' addresses loosely.
 pub const MIN_TRAVEL_KM: f64 = 500.0;
-/// How long after a sighting every instance has surely written its own:
-/// two usage batches and slack.
-pub const SETTLE: TimeDelta = TimeDelta::seconds(45);
+/// How long after a token's use every instance has surely written its
+/// uses before it (two usage batches, and slack), so that the use it
+/// follows is known when it is judged.
+pub const SETTLE: TimeDelta = TimeDelta::minutes(1);
 /// The most sightings an instance holds before writing them; past this, new
 /// ones are dropped (a database down for long).
 const MAX_PENDING: usize = 100_000;
-/// The most token sightings judged in one run.
+/// The most sightings (of networks, of tokens) judged in one run.
 const JUDGED_PER_RUN: i64 = 5_000;
 /// Token uses further apart than this are not compared: nothing is
-/// impossible in half a day around the earth.
+/// impossible in a day around the earth.
 const TRAVEL_HORIZON: TimeDelta = TimeDelta::hours(24);
 
 /// The actor first sightings and impossible travel are announced by.
@@ -111,8 +114,6 @@ struct TokenUse {
 #[derive(Default)]
 pub struct Sightings {
     pending: Mutex<Pending>,
-    /// Where the last judging of first sightings got to.
-    judged_through: Mutex<Option<DateTime<Utc>>>,
 }
 
 #[derive(Default)]
@@ -153,15 +154,25 @@ impl Sightings {
         }
     }
 
-    /// Takes what was noted before the minute `before` (everything for `None`).
+    /// Takes what was noted before the minute `before` (everything for
+    /// `None`): the lock is held only to move the maps out.
     fn take(&self, before: Option<i64>) -> (Vec<NetworkSighting>, Vec<TokenUse>) {
-        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let due: Vec<i64> =
-            pending.networks.keys().copied().filter(|m| before.is_none_or(|b| *m < b)).collect();
+        let (due, tokens) = {
+            let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let minutes: Vec<i64> =
+                pending.networks.keys().copied().filter(|m| before.is_none_or(|b| *m < b)).collect();
+            let due: Vec<(i64, HashMap<String, HashSet<String>>)> = minutes
+                .into_iter()
+                .filter_map(|minute| Some((minute, pending.networks.remove(&minute)?)))
+                .collect();
+            let taken: usize = due.iter().flat_map(|(_, clients)| clients.values()).map(HashSet::len).sum();
+            let tokens = std::mem::take(&mut pending.tokens);
+            pending.size -= taken + tokens.len();
+            (due, tokens)
+        };
         let mut networks = Vec::new();
-        for minute in due {
-            for (client_id, seen) in pending.networks.remove(&minute).unwrap_or_default() {
-                pending.size -= seen.len();
+        for (minute, clients) in due {
+            for (client_id, seen) in clients {
                 networks.extend(seen.into_iter().map(|network| NetworkSighting {
                     client_id: client_id.clone(),
                     minute: crate::clock::minute_start(minute),
@@ -169,37 +180,24 @@ impl Sightings {
                 }));
             }
         }
-        let tokens = std::mem::take(&mut pending.tokens);
-        pending.size -= tokens.len();
         (networks, tokens)
     }
 
-    /// Puts back what could not be written.
+    /// Puts back what could not be written, as far as there is room.
     fn put_back(&self, networks: Vec<NetworkSighting>, tokens: Vec<TokenUse>) {
-        for s in networks {
-            // Noted again as it was: the minute is the sighting's own.
-            self.network_at(s);
-        }
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for s in networks {
+            let Pending { networks, size, .. } = &mut *pending;
+            // Noted again as it was: the minute is the sighting's own.
+            let clients = networks.entry(crate::clock::minute_of(s.minute)).or_default();
+            if *size < MAX_PENDING && clients.entry(s.client_id).or_default().insert(s.network) {
+                *size += 1;
+            }
+        }
         let room = MAX_PENDING.saturating_sub(pending.size);
         let kept: Vec<TokenUse> = tokens.into_iter().take(room).collect();
         pending.size += kept.len();
         pending.tokens.extend(kept);
-    }
-
-    fn network_at(&self, s: NetworkSighting) {
-        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Pending { networks, size, .. } = &mut *pending;
-        if *size < MAX_PENDING
-            && networks
-                .entry(crate::clock::minute_of(s.minute))
-                .or_default()
-                .entry(s.client_id)
-                .or_default()
-                .insert(s.network)
-        {
-            *size += 1;
-        }
     }
 }
 
@@ -285,44 +283,40 @@ impl App {
         }
     }
 
-    /// Judges the networks clients authenticated from since the last run
-    /// (at most [`SIGHTING_RETENTION`] back) and before `now` less
-    /// [`SETTLE`]: each confidential client's first use of a network, or of
-    /// a country, is announced once; returns what this instance announced.
+    /// Judges the networks clients authenticated from that no instance
+    /// judged yet, oldest first (at most [`JUDGED_PER_RUN`] a run): each
+    /// confidential client's first use of a network, or of a country, is
+    /// announced once; returns what this instance announced.
     pub fn detect_first_sightings(&self) -> Result<Vec<Event>, AppError> {
-        let now = self.now();
-        let to = now - SETTLE;
-        let from = {
-            let judged =
-                self.sightings.judged_through.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            judged.unwrap_or(to - SIGHTING_RETENTION).max(to - SIGHTING_RETENTION)
-        };
-        if from >= to {
-            return Ok(Vec::new());
-        }
-        let seen = sightings::networks_between(&mut *self.db.get()?, (from, to))?;
-        let mut by_client: BTreeMap<String, Vec<NetworkSighting>> = BTreeMap::new();
-        for sighting in seen {
-            by_client.entry(sighting.client_id.clone()).or_default().push(sighting);
+        let unjudged = sightings::unjudged_networks(&mut *self.db.get()?, JUDGED_PER_RUN)?;
+        let mut by_client: BTreeMap<String, BTreeMap<String, NetworkSighting>> = BTreeMap::new();
+        for (_, sighting) in &unjudged {
+            // Each network once, at its first minute (rows are oldest first).
+            let networks = by_client.entry(sighting.client_id.clone()).or_default();
+            networks.entry(sighting.network.clone()).or_insert_with(|| sighting.clone());
         }
         let mut announced = Vec::new();
         for (client_id, seen) in by_client {
+            let seen: Vec<NetworkSighting> = seen.into_values().collect();
             announced.extend(self.judge_networks(&client_id, &seen)?);
         }
-        *self.sightings.judged_through.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(to);
+        let ids: Vec<String> = unjudged.into_iter().map(|(id, _)| id).collect();
+        self.db.get()?.atomically(|conn| sightings::judge_networks(conn, &ids))?;
         Ok(announced)
     }
 
     /// Remembers `seen`, the networks `client_id` authenticated from; what
     /// is new is announced for a confidential client with history enough.
+    /// A public client is anyone's: its users' networks are not its own,
+    /// and are not remembered.
     fn judge_networks(&self, client_id: &str, seen: &[NetworkSighting]) -> Result<Vec<Event>, AppError> {
         let mut conn = self.db.get()?;
         let Some(client) = clients::find(&mut conn, client_id)? else { return Ok(Vec::new()) };
-        let confidential = client.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::None;
+        if client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
+            return Ok(Vec::new());
+        }
         let known = sightings::known_networks(&mut conn, client_id)?;
-        drop(conn);
         let since = known.iter().map(|k| k.first_seen_at).min();
-        let mut countries: BTreeSet<String> = known.iter().filter_map(|k| k.country.clone()).collect();
         let networks: BTreeSet<&str> = known.iter().map(|k| k.network.as_str()).collect();
         let mut announced = Vec::new();
         for sighting in seen {
@@ -335,40 +329,38 @@ impl App {
                 first_seen_at: sighting.minute,
                 last_seen_at: sighting.minute,
             };
-            let news = confidential
-                && !networks.contains(sighting.network.as_str())
+            let news = !networks.contains(sighting.network.as_str())
                 && since.is_some_and(|since| sighting.minute - since >= MIN_HISTORY);
-            let event = match &country {
-                Some(country) if news && !countries.contains(country) => Event::ClientNewCountry {
-                    client_id: client_id.to_owned(),
-                    network: sighting.network.clone(),
-                    country: country.clone(),
-                    known_countries: countries.iter().cloned().collect(),
-                },
-                _ => Event::ClientNewNetwork {
-                    client_id: client_id.to_owned(),
-                    network: sighting.network.clone(),
-                    country: country.clone(),
-                },
-            };
-            let as_news = news.then(|| {
-                let what =
-                    if matches!(event, Event::ClientNewCountry { .. }) { "country" } else { "network" };
-                (what, self.now())
-            });
-            let first = self.commit(&DETECTION, |tx| {
-                let first = sightings::remember_network(tx.conn, client_id, &remembered, as_news)?;
-                if first && news {
-                    tx.emit(event.clone());
-                }
-                Ok(first)
-            });
-            match first {
-                Ok(true) if news => announced.push(event),
-                Ok(_) | Err(AppError::Conflict(_)) => {}
-                Err(e) => return Err(e),
+            if !news {
+                // Remembered (or its last sighting moved) without the audit's lock.
+                conn.atomically(|conn| sightings::remember_network(conn, client_id, &remembered, None))?;
+                continue;
             }
-            countries.extend(country);
+            // Decided in the transaction that announces it, under the audit's
+            // lock: of several instances judging at once, one announces.
+            let first = self.commit(&DETECTION, |tx| {
+                let known_countries = sightings::countries(tx.conn, client_id)?;
+                let event = match &country {
+                    Some(country) if !known_countries.contains(country) => Event::ClientNewCountry {
+                        client_id: client_id.to_owned(),
+                        network: sighting.network.clone(),
+                        country: country.clone(),
+                        known_countries,
+                    },
+                    _ => Event::ClientNewNetwork {
+                        client_id: client_id.to_owned(),
+                        network: sighting.network.clone(),
+                        country: country.clone(),
+                    },
+                };
+                let what = if matches!(event, Event::ClientNewCountry { .. }) { "country" } else { "network" };
+                if !sightings::remember_network(tx.conn, client_id, &remembered, Some((what, tx.now)))? {
+                    return Ok(None);
+                }
+                tx.emit(event.clone());
+                Ok(Some(event))
+            })?;
+            announced.extend(first);
         }
         Ok(announced)
     }
@@ -393,12 +385,18 @@ impl App {
                 distance_km: km.round(),
                 hours: ((sighting.seen_at - previous.seen_at).num_seconds() as f64 / 36.0).round() / 100.0,
             });
+            let Some(event) = event else {
+                // Possible: judged without the audit's lock (another instance may have first).
+                sightings::judge(&mut *self.db.get()?, &sighting.sighting_id, false, self.now())?;
+                continue;
+            };
             let judged = self.commit(&DETECTION, |tx| {
-                let fired = event.is_some() && !sightings::has_fired(tx.conn, &sighting.token)?;
-                if !sightings::judge(tx.conn, &sighting.sighting_id, fired, tx.now)? {
+                let fired = !sightings::has_fired(tx.conn, &sighting.token)?;
+                if !sightings::judge(tx.conn, &sighting.sighting_id, fired, tx.now)? || !fired {
                     return Ok(None);
                 }
-                Ok(event.clone().filter(|_| fired).inspect(|event| tx.emit(event.clone())))
+                tx.emit(event.clone());
+                Ok(Some(event))
             })?;
             announced.extend(judged);
         }

@@ -242,10 +242,17 @@ backend_tests! {
             unusual(&world, at);
             let fired = world.detect_at(at + HOUR, &signals);
             assert_eq!(fired, [("alert.fired", signal.to_owned(), client.to_owned())], "{signal} fires once");
+            let now = world.app.unusual_now(&Actor::operator(), None).unwrap();
+            assert_eq!(now.len(), 1, "{now:?}");
+            assert_eq!((json!(now[0].signal), now[0].client_id.as_str()), (json!(signal), world.id(client)));
+            assert_eq!(now[0].unusual.is_some(), signal == "requests", "a baseline's signal names what departed");
+            assert_eq!(now[0].sighting.is_some(), signal != "requests", "a first sighting names what was seen");
+            assert_eq!(now[0].recent.len(), if signal == "requests" { 48 } else { 0 }, "the hours learnt, for the chart");
             at += HOUR;
             world.hour_of_traffic(at, None);
             let resolved = world.detect_at(at + HOUR, &signals);
             assert_eq!(resolved, [("alert.resolved", signal.to_owned(), client.to_owned())], "{signal} resolves");
+            assert!(world.app.unusual_now(&Actor::operator(), None).unwrap().is_empty());
             at += HOUR;
         };
         // A burst: eight times the office client's usual requests.
@@ -276,6 +283,7 @@ backend_tests! {
         let (observed, usual) = (unusual.details["unusual"]["observed"].as_f64().unwrap(), unusual.details["unusual"]["usual"].as_f64().unwrap());
         assert!(observed > 4.0 * usual && usual > 500.0, "observed {observed} against a usual {usual}");
         assert_eq!(unusual.details["unusual"]["judged_by"], "hour_of_week");
+        assert_eq!(unusual.details["unusual"]["window_minutes"], 60);
         let network = &audited("client.new_network")[0];
         assert_eq!((network.target.as_str(), &network.details["network"], &network.details["country"]), (ids["billing"].as_str(), &json!("81.2.200.0/24"), &json!("DE")));
         let country = &audited("client.new_country")[0];

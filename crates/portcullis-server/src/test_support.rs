@@ -70,4 +70,4 @@ pub fn settings(listen: String, issuer: Issuer, database_url: DatabaseUrl) -> Se
     }
 }
 
-pub use portcullis_app::geoip::test_database::write_country_db;
+pub use portcullis_app::geoip::test_database::{write_country_db, write_place_db, TestPlace};

@@ -4,7 +4,7 @@
 //! only over the row it read (compare and swap on `learnt_through`), so an
 //! hour is learnt once.
 
-use crate::schema::client_baselines;
+use crate::schema::{client_baselines, clients};
 use crate::{DbConnection, StoreError};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -40,13 +40,12 @@ const COLUMNS: (
     client_baselines::model,
 );
 
-/// Every baseline, by client and signal.
-pub fn all(conn: &mut DbConnection) -> Result<Vec<BaselineRecord>, StoreError> {
-    let rows: Vec<Row> = client_baselines::table
-        .order((client_baselines::client_id, client_baselines::signal))
-        .select(COLUMNS)
+/// Every baseline's client, signal and last hour learnt (not its model).
+pub fn learnt(conn: &mut DbConnection) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+    let rows: Vec<(String, String, chrono::NaiveDateTime)> = client_baselines::table
+        .select((client_baselines::client_id, client_baselines::signal, client_baselines::learnt_through))
         .load(conn)?;
-    Ok(rows.into_iter().map(record).collect())
+    Ok(rows.into_iter().map(|(client_id, signal, at)| (client_id, signal, at.and_utc())).collect())
 }
 
 /// The baselines of `client_ids` for `signal`.
@@ -112,15 +111,9 @@ pub fn swap(
     }
 }
 
-/// Forgets the baselines of clients not in `client_ids` (deleted ones).
-pub fn delete_except(conn: &mut DbConnection, client_ids: &[String]) -> Result<usize, StoreError> {
-    let known: std::collections::BTreeSet<&String> = client_ids.iter().collect();
-    let stored: Vec<String> =
-        client_baselines::table.select(client_baselines::client_id).distinct().load(conn)?;
-    let mut deleted = 0;
-    for gone in stored.iter().filter(|id| !known.contains(id)) {
-        deleted += diesel::delete(client_baselines::table.filter(client_baselines::client_id.eq(gone)))
-            .execute(conn)?;
-    }
-    Ok(deleted)
+/// Forgets the baselines of clients deleted (or gone).
+pub fn delete_of_gone_clients(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    let live = clients::table.filter(clients::deleted_at.is_null()).select(clients::client_id);
+    Ok(diesel::delete(client_baselines::table.filter(diesel::dsl::not(client_baselines::client_id.eq_any(live))))
+        .execute(conn)?)
 }

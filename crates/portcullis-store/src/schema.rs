@@ -280,6 +280,7 @@ diesel::table! {
         client_id -> Text,
         minute -> Timestamp,
         network -> Text,
+        judged -> BigInt,
     }
 }
 
@@ -560,6 +561,7 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 diesel::allow_tables_to_appear_in_same_query!(audit_log, clients);
 diesel::allow_tables_to_appear_in_same_query!(usage_rollups, clients);
+diesel::allow_tables_to_appear_in_same_query!(client_baselines, clients);
 diesel::allow_tables_to_appear_in_same_query!(audit_log, personal_access_tokens);
 diesel::allow_tables_to_appear_in_same_query!(audit_log, initial_access_tokens);
 diesel::allow_tables_to_appear_in_same_query!(audit_log, webhooks);

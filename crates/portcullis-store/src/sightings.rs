@@ -33,6 +33,7 @@ pub fn insert_networks(conn: &mut DbConnection, sightings: &[NetworkSighting]) -
                 network_sightings::client_id.eq(&s.client_id),
                 network_sightings::minute.eq(s.minute.naive_utc()),
                 network_sightings::network.eq(&s.network),
+                network_sightings::judged.eq(0),
             ))
             .execute(conn)?;
     }
@@ -54,27 +55,37 @@ pub fn distinct_networks(
     Ok(rows.into_iter().collect())
 }
 
-/// Each client's networks in the minutes of `[from, to)`, each with the
-/// first minute it was seen in then.
-pub fn networks_between(
+/// Network sightings not yet judged, oldest first, at most `limit`, each
+/// with its row's id.
+pub fn unjudged_networks(
     conn: &mut DbConnection,
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<Vec<NetworkSighting>, StoreError> {
-    let rows: Vec<(String, String, NaiveDateTime)> = network_sightings::table
-        .filter(network_sightings::minute.ge(from.naive_utc()))
-        .filter(network_sightings::minute.lt(to.naive_utc()))
-        .group_by((network_sightings::client_id, network_sightings::network))
-        .order((network_sightings::client_id, network_sightings::network))
+    limit: i64,
+) -> Result<Vec<(String, NetworkSighting)>, StoreError> {
+    let rows: Vec<(String, String, String, NaiveDateTime)> = network_sightings::table
+        .filter(network_sightings::judged.eq(0))
+        .order((network_sightings::minute, network_sightings::sighting_id))
+        .limit(limit)
         .select((
+            network_sightings::sighting_id,
             network_sightings::client_id,
             network_sightings::network,
-            diesel::dsl::min(network_sightings::minute).assume_not_null(),
+            network_sightings::minute,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(client_id, network, minute)| NetworkSighting { client_id, network, minute: minute.and_utc() })
+        .map(|(id, client_id, network, minute)| (id, NetworkSighting { client_id, network, minute: minute.and_utc() }))
         .collect())
+}
+
+/// Marks the network sightings `ids` judged.
+pub fn judge_networks(conn: &mut DbConnection, ids: &[String]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(1_000) {
+        diesel::update(network_sightings::table.filter(network_sightings::sighting_id.eq_any(chunk)))
+            .set(network_sightings::judged.eq(1))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// A network a client used within its retained history.
@@ -88,6 +99,18 @@ pub struct KnownNetwork {
     pub first_seen_at: DateTime<Utc>,
     /// When it was last seen there.
     pub last_seen_at: DateTime<Utc>,
+}
+
+/// The countries `client_id` used within its retained history, in order.
+pub fn countries(conn: &mut DbConnection, client_id: &str) -> Result<Vec<String>, StoreError> {
+    let countries: Vec<Option<String>> = client_networks::table
+        .filter(client_networks::client_id.eq(client_id))
+        .filter(client_networks::country.is_not_null())
+        .select(client_networks::country)
+        .distinct()
+        .order(client_networks::country)
+        .load(conn)?;
+    Ok(countries.into_iter().flatten().collect())
 }
 
 /// The networks `client_id` used within its retained history, oldest first.
@@ -117,8 +140,9 @@ pub fn known_networks(conn: &mut DbConnection, client_id: &str) -> Result<Vec<Kn
 /// last sighting: `true` when it is the first time within the retained
 /// history (so of several instances noting it, one learns it is new), then
 /// `announced` as what (`network`, `country`) and when, if it is news; else
-/// moves its last sighting. Run alone in its transaction: a first time
-/// raced by another instance fails the transaction on PostgreSQL.
+/// moves its last sighting. A first time raced by another instance is
+/// `false`; on PostgreSQL it also ends the transaction, so callers run it
+/// last in theirs (or under a lock that orders them).
 pub fn remember_network(
     conn: &mut DbConnection,
     client_id: &str,
@@ -181,23 +205,25 @@ pub fn travels_since(
     Ok(rows.into_iter().collect())
 }
 
-/// Forgets network sightings of minutes before `cutoff`, and networks
-/// last seen before `history_cutoff`.
-pub fn delete_before(
-    conn: &mut DbConnection,
-    cutoff: DateTime<Utc>,
-    history_cutoff: DateTime<Utc>,
-) -> Result<usize, StoreError> {
-    let sightings =
-        diesel::delete(network_sightings::table.filter(network_sightings::minute.lt(cutoff.naive_utc())))
-            .execute(conn)?;
-    let tokens =
-        diesel::delete(token_sightings::table.filter(token_sightings::seen_at.lt(cutoff.naive_utc())))
-            .execute(conn)?;
-    let networks = diesel::delete(
-        client_networks::table.filter(client_networks::last_seen_at.lt(history_cutoff.naive_utc())),
-    )
-    .execute(conn)?;
+/// The cutoffs before which [`delete_before`] forgets.
+#[derive(Clone, Copy, Debug)]
+pub struct Cutoffs {
+    /// Network sightings of minutes before this.
+    pub networks: DateTime<Utc>,
+    /// Token sightings before this.
+    pub tokens: DateTime<Utc>,
+    /// Networks a client last used before this.
+    pub history: DateTime<Utc>,
+}
+
+/// Forgets what is older than `cutoffs` say.
+pub fn delete_before(conn: &mut DbConnection, cutoffs: Cutoffs) -> Result<usize, StoreError> {
+    let old_sightings = network_sightings::minute.lt(cutoffs.networks.naive_utc());
+    let sightings = diesel::delete(network_sightings::table.filter(old_sightings)).execute(conn)?;
+    let old_tokens = token_sightings::seen_at.lt(cutoffs.tokens.naive_utc());
+    let tokens = diesel::delete(token_sightings::table.filter(old_tokens)).execute(conn)?;
+    let unused = client_networks::last_seen_at.lt(cutoffs.history.naive_utc());
+    let networks = diesel::delete(client_networks::table.filter(unused)).execute(conn)?;
     Ok(sightings + tokens + networks)
 }
 
@@ -206,7 +232,7 @@ pub fn delete_before(
 pub struct TokenSighting {
     /// The row's id.
     pub sighting_id: String,
-    /// A digest of the refresh-token family or access token.
+    /// The refresh-token family's id, or the access token's `jti`.
     pub token: String,
     /// `refresh_family` or `access_token`.
     pub token_kind: String,

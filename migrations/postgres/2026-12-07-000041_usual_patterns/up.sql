@@ -13,14 +13,17 @@ CREATE TABLE client_baselines (
 -- The networks (IPv4 /24, IPv6 /48) each client authenticated from, per
 -- minute, as each instance saw them (so a network may appear once per
 -- instance): kept a few hours, for the distinct-networks signal and for
--- first sightings.
+-- first sightings. `judged` moves from 0 to 1 once an instance has compared
+-- the row with the client's known networks.
 CREATE TABLE network_sightings (
     sighting_id TEXT PRIMARY KEY,
     client_id TEXT NOT NULL,
     minute TIMESTAMP NOT NULL,
-    network TEXT NOT NULL
+    network TEXT NOT NULL,
+    judged BIGINT NOT NULL
 );
 CREATE INDEX network_sightings_by_minute ON network_sightings (minute, client_id);
+CREATE INDEX network_sightings_unjudged ON network_sightings (judged, minute);
 
 -- Every network a client authenticated from within the retained history,
 -- with its country (with a country database) and when it was first and

@@ -18,6 +18,7 @@ pub mod remediations;
 pub mod routes;
 pub mod schemas;
 pub mod teams;
+pub mod unusual;
 pub mod usage;
 pub mod user_attributes;
 pub mod users;

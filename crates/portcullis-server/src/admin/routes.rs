@@ -6,7 +6,7 @@
 use crate::admin::schemas;
 use crate::admin::{
     admin_roles, alert_rules, audit_logs, client_secrets, clients, compliance, initial_access_tokens, keys,
-    remediations, teams, usage, user_attributes, users, webhooks,
+    remediations, teams, unusual, usage, user_attributes, users, webhooks,
 };
 use actix_web::{web, Route};
 use portcullis_app::Permission;
@@ -95,7 +95,7 @@ macro_rules! route {
 }
 
 /// The admin API.
-pub const ROUTES: [AdminRoute; 71] = [
+pub const ROUTES: [AdminRoute; 73] = [
     route!(Get, "/clients", Clients, 200, No, clients::list, "List clients (filter by name, paginated)"),
     route!(
         Post,
@@ -213,6 +213,15 @@ pub const ROUTES: [AdminRoute; 71] = [
         No,
         usage::client,
         "A client's requests, errors by class, tokens issued and latency, step by step"
+    ),
+    route!(
+        Get,
+        "/clients/{client_id}/baselines",
+        Monitoring,
+        200,
+        No,
+        unusual::baselines,
+        "What is usual for a client: each signal's baseline, what judges it now, its last hours learnt"
     ),
     route!(Get, "/keys", Keys, 200, No, keys::list, "List the signing keys (never a private part)"),
     route!(
@@ -382,6 +391,15 @@ pub const ROUTES: [AdminRoute; 71] = [
     ),
     route!(
         Get,
+        "/unusual",
+        Monitoring,
+        200,
+        No,
+        unusual::now,
+        "Every client an anomaly rule fires for now (`team` narrows them), with why and its last hours against what is usual"
+    ),
+    route!(
+        Get,
         "/webhooks",
         Monitoring,
         200,
@@ -452,7 +470,7 @@ pub const ROUTES: [AdminRoute; 71] = [
         201,
         Required(schemas::alert_rule),
         alert_rules::create,
-        "Create an alert rule: error_rate, auth_failures, login_failures, outside_cidrs, outside_countries, consecutive_failures or malformed_requests"
+        "Create an alert rule: error_rate, auth_failures, login_failures, outside_cidrs, outside_countries, consecutive_failures, malformed_requests or anomaly"
     ),
     route!(
         Get,

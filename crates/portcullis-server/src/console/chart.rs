@@ -23,6 +23,11 @@ pub struct Bar {
     pub width: String,
     /// Its height.
     pub height: String,
+    /// Its right edge.
+    pub x2: String,
+    /// The height of what is usual for its step, and that value as text
+    /// (a chart against a baseline).
+    pub usual: Option<(String, String)>,
 }
 
 /// The words around a chart, in one language.
@@ -33,10 +38,12 @@ pub struct ChartWords {
     pub steps: &'static str,
     /// The table's column of each step's start.
     pub from: &'static str,
+    /// The table's column of what is usual (a chart against a baseline).
+    pub usual: &'static str,
 }
 
 /// English.
-pub const ENGLISH: ChartWords = ChartWords { peak: "peak", steps: "step by step", from: "From" };
+pub const ENGLISH: ChartWords = ChartWords { peak: "peak", steps: "step by step", from: "From", usual: "Usual" };
 
 /// A chart: its title, bars and what a reader needs to read it.
 pub struct Chart {
@@ -50,6 +57,18 @@ pub struct Chart {
     pub span: (String, String),
     /// The words around it.
     pub words: &'static ChartWords,
+    /// Whether its bars are drawn against what is usual.
+    pub against_usual: bool,
+}
+
+/// One step of a chart: its start, its value and what is usual for it.
+pub struct Step {
+    /// Its start (or a name, such as "now").
+    pub start: String,
+    /// Its value.
+    pub value: f64,
+    /// What is usual for it, if known.
+    pub usual: Option<f64>,
 }
 
 impl Chart {
@@ -60,34 +79,46 @@ impl Chart {
         value: impl Fn(&UsagePoint) -> f64,
         format: impl Fn(f64) -> String,
     ) -> Self {
-        let values: Vec<f64> = points.iter().map(&value).collect();
-        let peak = values.iter().copied().fold(0.0, f64::max);
-        let slot = WIDTH / values.len().max(1) as f64;
-        let bars = points
+        let steps = points.iter().map(|p| Step { start: p.start.clone(), value: value(p), usual: None });
+        Self::of_steps(title, steps.collect(), format)
+    }
+
+    /// The chart of `steps`, each bar with a mark at what is usual for it
+    /// where that is known, shown by `format`.
+    pub fn of_steps(title: &'static str, steps: Vec<Step>, format: impl Fn(f64) -> String) -> Self {
+        let peak = steps.iter().flat_map(|s| [s.value, s.usual.unwrap_or(0.0)]).fold(0.0, f64::max);
+        let slot = WIDTH / steps.len().max(1) as f64;
+        let height_of = |v: f64| {
+            if peak > 0.0 {
+                (v / peak * (HEIGHT - 2.0)).max(if v > 0.0 { 1.0 } else { 0.0 })
+            } else {
+                0.0
+            }
+        };
+        let bars = steps
             .iter()
-            .zip(&values)
             .enumerate()
-            .map(|(i, (point, v))| {
-                let height = if peak > 0.0 {
-                    (v / peak * (HEIGHT - 2.0)).max(if *v > 0.0 { 1.0 } else { 0.0 })
-                } else {
-                    0.0
-                };
+            .map(|(i, step)| {
+                let height = height_of(step.value);
+                let x = i as f64 * slot + slot * 0.1;
                 Bar {
-                    x: format!("{:.1}", i as f64 * slot + slot * 0.1),
+                    x: format!("{x:.1}"),
                     y: format!("{:.1}", HEIGHT - height),
                     width: format!("{:.1}", slot * 0.8),
                     height: format!("{height:.1}"),
-                    start: point.start.clone(),
-                    value: format(*v),
+                    x2: format!("{:.1}", x + slot * 0.8),
+                    usual: step.usual.map(|u| (format!("{:.1}", HEIGHT - height_of(u)), format(u))),
+                    start: step.start.clone(),
+                    value: format(step.value),
                 }
             })
             .collect();
         let span = (
-            points.first().map(|p| p.start.clone()).unwrap_or_default(),
-            points.last().map(|p| p.start.clone()).unwrap_or_default(),
+            steps.first().map(|s| s.start.clone()).unwrap_or_default(),
+            steps.last().map(|s| s.start.clone()).unwrap_or_default(),
         );
-        Self { title, bars, peak: format(peak), span, words: &ENGLISH }
+        let against_usual = steps.iter().any(|s| s.usual.is_some());
+        Self { title, bars, peak: format(peak), span, words: &ENGLISH, against_usual }
     }
 
     /// The chart with the words of another language.

@@ -17,6 +17,7 @@ pub mod registration;
 pub mod session;
 pub mod sign_in;
 pub mod teams;
+pub mod unusual;
 pub mod user_attributes;
 pub mod users;
 

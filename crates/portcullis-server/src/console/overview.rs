@@ -1,11 +1,13 @@
 //! `GET /console`: the overview. Each tile needs its permission (usage,
-//! its charts, the clients failing most, alerts and the SOC 2 controls'
-//! status `admin:monitoring`, keys `admin:keys`, security events
+//! its charts, the clients failing most, alerts, what is unusual now (each
+//! with its chart against what is usual) and the SOC 2 controls' status
+//! `admin:monitoring`, keys `admin:keys`, security events
 //! `admin:audit`); a tile the user may not see is left out.
 
 use super::chart::Chart;
 use super::clients::urlencoding;
 use super::session::{current, Frame, Signed};
+use super::unusual::{Flagged, Language};
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
 use crate::views::render;
@@ -58,6 +60,7 @@ struct SecurityEvent {
 /// What refreshes by itself: the tiles and the recent events.
 struct Live {
     usage: Option<Usage>,
+    unusual: Vec<Flagged>,
     firing: usize,
     keys: Option<Vec<ActiveKey>>,
     events: Option<Vec<SecurityEvent>>,
@@ -94,7 +97,7 @@ fn age(at: Option<&str>, now: DateTime<Utc>) -> String {
 fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -> Result<Live, AppError> {
     let now = app.now();
     let may = |p: Permission| permissions.contains(&p);
-    let (mut usage, mut firing, mut compliance) = (None, 0, None);
+    let (mut usage, mut firing, mut compliance, mut unusual) = (None, 0, None, Vec::new());
     if may(Permission::Monitoring) {
         // Clock hours, the one under way last, so that a refresh moves no bar.
         let to = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now) + TimeDelta::hours(1);
@@ -125,6 +128,9 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -
                 .collect(),
         });
         firing = app.alert_rules(actor)?.iter().map(|rule| rule.firing.len()).sum();
+        let path = |client_id: &str| format!("/console/monitoring/clients/{}", urlencoding(client_id));
+        let flagged = app.unusual_now(actor, None)?;
+        unusual = flagged.iter().map(|u| Flagged::of(u, Language::English, path(&u.client_id))).collect();
         let report = app.compliance_report(actor, "soc2", facts)?;
         let summary = report.summary;
         compliance = Some(Compliance { pass: summary.pass, warn: summary.warn, fail: summary.fail });
@@ -148,7 +154,7 @@ fn gather(app: &App, actor: &Actor, permissions: &[Permission], facts: &Facts) -
     } else {
         None
     };
-    Ok(Live { usage, firing, keys, events, compliance })
+    Ok(Live { usage, unusual, firing, keys, events, compliance })
 }
 
 /// The live part for the request's session, or the way to sign in.

@@ -12,7 +12,7 @@ use crate::admin::openapi::{self, Api};
 use crate::admin::routes::{route, AdminRoute, Body, Verb};
 use crate::admin::{
     client_secrets, clients, initial_access_tokens, json_ok, number_param, operation, query, schemas, teams,
-    usage, webhooks,
+    unusual, usage, webhooks,
 };
 use actix_web::{web, HttpResponse};
 use portcullis_app::App;
@@ -28,7 +28,7 @@ const APPS: &str = TeamPermission::Apps.scope();
 const MEMBERS: &str = TeamPermission::Members.scope();
 
 /// The portal's API.
-pub const ROUTES: [AdminRoute; 38] = [
+pub const ROUTES: [AdminRoute; 40] = [
     route!(@scope Get, "/teams", READ, 200, No, my_teams, "The caller's teams, with their role in each"),
     route!(@scope Get, "/teams/{team_id}", READ, 200, No, teams::get, "A team, its policy, its members (and, for owners, its open invitations)"),
     route!(@scope Get, "/clients", READ, 200, No, clients::list, "A team's clients (`team` is required), filtered and paginated"),
@@ -53,6 +53,10 @@ pub const ROUTES: [AdminRoute; 38] = [
         "Give each of up to 50 of the team's clients one new secret in place of all others, together; shown once"),
     route!(@scope Get, "/clients/{client_id}/usage", READ, 200, No, usage::client,
         "A client's requests, errors by class, tokens issued and latency, step by step (by default the last hour)"),
+    route!(@scope Get, "/clients/{client_id}/baselines", READ, 200, No, unusual::baselines,
+        "What is usual for a client: each signal's baseline, what judges it now, its last hours learnt"),
+    route!(@scope Get, "/teams/{team_id}/unusual", READ, 200, No, unusual::of_team,
+        "The team's clients an anomaly rule fires for now, with why and their last hours against what is usual"),
     route!(@scope Get, "/teams/{team_id}/events", READ, 200, No, team_events,
         "The newest events about the team and its clients (`client_id` and `action` narrow them; `limit` up to 200)"),
     route!(@scope Get, "/clients/{client_id}/scope-requests", READ, 200, No, teams::of_client,

@@ -3,6 +3,7 @@
 //! forms for members and invitations. Each is a thin handler over the
 //! application layer's team operations, as the user signed in.
 
+use crate::console::unusual::{Flagged, Language};
 use super::session::{signed, Frame};
 use super::shown_once;
 use crate::admin::teams::invitation_link;
@@ -69,6 +70,7 @@ struct TeamPage {
     roles: Vec<(&'static str, &'static str)>,
     me: String,
     events: Vec<TeamEventView>,
+    flagged: Vec<Flagged>,
 }
 
 /// `GET /portal/teams/{team_id}`.
@@ -96,10 +98,11 @@ pub async fn team(
                 &team_id,
                 &TeamEventsQuery { limit: EVENTS, ..TeamEventsQuery::default() },
             )?;
-            Ok(Ok((team, access, apps, members, invitations, events)))
+            let unusual = app.unusual_now(&actor, Some(&team_id))?;
+            Ok(Ok((team, access, apps, members, invitations, (events, unusual))))
         })
         .await?;
-    let (team, access, apps, members, invitations, events) = match read {
+    let (team, access, apps, members, invitations, (events, unusual)) = match read {
         Ok(read) => read,
         Err(refusal) => return super::refused(&signed, signed.t.sections[0], refusal),
     };
@@ -139,6 +142,10 @@ pub async fn team(
         roles: TeamRole::ALL.iter().map(|r| (r.as_str(), t.role(*r))).collect(),
         me: signed.session.user_id.clone(),
         events,
+        flagged: unusual
+            .iter()
+            .map(|u| Flagged::of(u, Language::of(t.lang), format!("{}/usage", super::apps::app_path(&u.client_id))))
+            .collect(),
         team,
         frame: signed.frame(),
     };

@@ -179,6 +179,8 @@ pub struct UsageTexts {
     pub events: [&'static str; 5],
     /// The words around a chart.
     pub chart: crate::console::chart::ChartWords,
+    /// What is unusual: heading on a team's page, heading on an app's page.
+    pub unusual: [&'static str; 2],
 }
 
 /// English.
@@ -243,6 +245,7 @@ pub const EN: PortalTexts = PortalTexts {
         classes: ["401/403", "other 4xx", "5xx"],
         events: ["Recent events", "When", "Who", "What", "Nothing yet."],
         chart: crate::console::chart::ENGLISH,
+        unusual: ["Unusual now", "Why it is flagged"],
     },
     regenerate: [
         "Choose apps (up to 50) to give each one new secret in place of all of its others, together.",
@@ -387,7 +390,8 @@ pub const DE: PortalTexts = PortalTexts {
         failures: ["Fehlgeschlagene Anmeldungen, nach Grund", "Grund", "Anzahl", "Zuletzt"],
         classes: ["401/403", "andere 4xx", "5xx"],
         events: ["Letzte Ereignisse", "Wann", "Wer", "Was", "Noch nichts."],
-        chart: crate::console::chart::ChartWords { peak: "Höchstwert", steps: "Schritt für Schritt", from: "Ab" },
+        chart: GERMAN_CHART,
+        unusual: ["Gerade ungewöhnlich", "Warum sie auffällt"],
     },
     regenerate: [
         "Wählen Sie Apps (bis zu 50), die gemeinsam je ein neues Secret anstelle aller bisherigen erhalten.",
@@ -483,3 +487,7 @@ impl PortalTexts {
         self.roles[index]
     }
 }
+
+/// The words around a chart, in German.
+pub const GERMAN_CHART: crate::console::chart::ChartWords =
+    crate::console::chart::ChartWords { peak: "Höchstwert", steps: "Schritt für Schritt", from: "Ab", usual: "Üblich" };

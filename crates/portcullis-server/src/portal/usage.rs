@@ -4,6 +4,7 @@
 //! and its recent events; for every member of its team.
 
 use super::session::{signed, Frame};
+use crate::console::unusual::{Flagged, Language};
 use crate::console::chart::Chart;
 use crate::console::context::ConsoleContext;
 use crate::console::Posted;
@@ -44,6 +45,7 @@ struct UsagePage {
     charts: Vec<Chart>,
     reasons: Vec<Reason>,
     events: Vec<TeamEventView>,
+    flagged: Vec<Flagged>,
 }
 
 /// `GET /portal/apps/{client_id}/usage?range=1h|24h|7d`.
@@ -74,11 +76,13 @@ pub async fn show(
                     ..query
                 };
                 let failures = app.team_events(&actor, &team_id, &failed)?;
-                Ok::<_, portcullis_app::AppError>((usage, events, failures))
+                let mut unusual = app.unusual_now(&actor, Some(&team_id))?;
+                unusual.retain(|u| u.client_id == id);
+                Ok::<_, portcullis_app::AppError>((usage, events, (failures, unusual)))
             })())
         })
         .await?;
-    let (usage, events, failures) = match read {
+    let (usage, events, (failures, unusual)) = match read {
         Ok(read) => read,
         Err(refusal) => return super::refused(&signed, signed.t.usage.title, refusal),
     };
@@ -104,9 +108,12 @@ pub async fn show(
             }
         }
     }
+    let path = format!("{}/usage", super::apps::app_path(&client_id));
+    let flagged = unusual.iter().map(|u| Flagged::of(u, Language::of(signed.t.lang), path.clone())).collect();
     let page = UsagePage {
         frame: signed.frame(),
-        path: format!("{}/usage", super::apps::app_path(&client_id)),
+        flagged,
+        path,
         client_id,
         range,
         ranges: RANGES.map(|(name, ..)| name),

@@ -14,7 +14,7 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 impl Browser {
     /// A code for `client`, after logging in and consenting.
-    async fn code(&self, client: &str) -> String {
+    pub async fn code(&self, client: &str) -> String {
         let to_client = self.sign_in(client).await;
         query(&to_client).remove("code").unwrap_or_else(|| panic!("no code in {to_client}"))
     }
@@ -73,7 +73,7 @@ pub fn exchange_form(code: &str) -> Vec<(&str, &str)> {
 }
 
 /// A confidential app that may refresh, and a resource server that may introspect.
-fn confidential_app(db: &TestDb) -> ((String, String), (String, String)) {
+pub fn confidential_app(db: &TestDb) -> ((String, String), (String, String)) {
     let app = register(
         db,
         json!({"client_name": "App", "grant_types": ["authorization_code", "refresh_token"],

@@ -44,6 +44,7 @@ mod sign_in_pages;
 mod startup;
 mod token;
 mod token_exchange;
+mod unusual;
 mod usage;
 mod user_attributes;
 mod webhooks;

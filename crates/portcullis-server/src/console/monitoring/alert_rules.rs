@@ -16,7 +16,7 @@ use portcullis_app::{AppError, Permission};
 use serde_json::{Map, Value};
 
 /// The kinds a rule may be, as the form offers them.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "error_rate",
     "auth_failures",
     "login_failures",
@@ -24,6 +24,7 @@ const KINDS: [&str; 7] = [
     "outside_countries",
     "consecutive_failures",
     "malformed_requests",
+    "anomaly",
 ];
 
 #[derive(Template)]
@@ -33,7 +34,7 @@ struct RuleForm {
     action: String,
     rule_id: Option<String>,
     kind: String,
-    kinds: [&'static str; 7],
+    kinds: [&'static str; 8],
     parameters: String,
     description: String,
     enabled: bool,

@@ -12,6 +12,7 @@ pub mod webhooks;
 use super::chart::Chart;
 use super::clients::{client_path, urlencoding};
 use super::session::Frame;
+use super::unusual::{baseline_chart, Flagged, Language};
 use super::{refused, signed, Posted};
 use crate::console::context::ConsoleContext;
 use crate::pages::PageError;
@@ -101,6 +102,8 @@ struct UsagePage {
     errors: i64,
     p95: String,
     charts: Vec<Chart>,
+    flagged: Vec<Flagged>,
+    baselines: Vec<(Chart, &'static str)>,
 }
 
 /// `GET /console/monitoring/clients/{client_id}?range=1h|24h|7d`: the
@@ -116,22 +119,40 @@ pub async fn client_usage(
     let (range, hours, step) = RANGES.into_iter().find(|(name, ..)| *name == wanted).unwrap_or(RANGES[1]);
     let actor = signed.actor(&req, &ctx);
     let id = client_id.clone();
-    let usage = ctx
+    let read = ctx
         .run(move |app| {
-            Ok(UsageRange::new(None, None, Some(step), TimeDelta::hours(hours), app.now())
-                .and_then(|range| app.client_usage(&actor, &id, range)))
+            Ok((|| {
+                let range = UsageRange::new(None, None, Some(step), TimeDelta::hours(hours), app.now())?;
+                let usage = app.client_usage(&actor, &id, range)?;
+                let mut unusual = app.unusual_now(&actor, None)?;
+                unusual.retain(|u| u.client_id == id);
+                Ok::<_, AppError>((usage, unusual, app.client_baselines(&actor, &id)?))
+            })())
         })
         .await?;
-    let usage = match usage {
-        Ok(usage) => usage,
+    let (usage, unusual, baselines) = match read {
+        Ok(read) => read,
         Err(error) => return refused("Usage", error),
     };
+    let path = format!("/console/monitoring/clients/{}", urlencoding(&client_id));
+    let flagged = unusual.iter().map(|u| Flagged::of(u, Language::English, path.clone())).collect();
+    let baselines = baselines
+        .iter()
+        .map(|view| {
+            let judged_by = match view.judged_by {
+                "hour_of_week" => "judged by the same hour of the week",
+                "hour_of_day" => "judged by the same hour of the day (under three weeks of history)",
+                _ => "still learning (under a week of history): nothing is judged",
+            };
+            (baseline_chart(view, Language::English), judged_by)
+        })
+        .collect();
     let points = &usage.points;
     let totals = &usage.totals;
     let page = UsagePage {
         frame: signed.frame("monitoring"),
         client_path: client_path(&client_id),
-        path: format!("/console/monitoring/clients/{}", urlencoding(&client_id)),
+        path,
         client_id,
         range,
         ranges: RANGES.map(|(name, ..)| name),
@@ -146,6 +167,8 @@ pub async fn client_usage(
             Chart::error_rate("Error rate", points),
             Chart::of("Latency p95", points, |p| p.latency_ms.p95.unwrap_or(0.0), |v| format!("{v:.0} ms")),
         ],
+        flagged,
+        baselines,
     };
     render(StatusCode::OK, &page)
 }
