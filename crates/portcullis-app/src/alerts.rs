@@ -813,8 +813,9 @@ fn findings(
             let to = minute_start(minute_of(now - ROLLUP_DELAY));
             let from = to - window;
             let mut within = Summaries::between(from, Some(to), summaries.sealing);
-            let values =
-                crate::baselines::values(conn, (from, to), &mut within, &[learnt])?.remove(&learnt).unwrap_or_default();
+            let values = crate::baselines::values(conn, (from, to), &mut within, &[learnt])?
+                .remove(&learnt)
+                .unwrap_or_default();
             // Only a client with the volume can depart: its baseline alone is read.
             let candidates: Vec<String> = values
                 .iter()

@@ -16,11 +16,11 @@
 //! shared by all of them.
 
 use crate::alerts::{Summaries, CLIENT_FAILED};
+use crate::sightings::SIGHTING_RETENTION;
 use crate::{Actor, App, AppError};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use portcullis_core::baseline::{window_hours, Baseline, HourOfWeek, Signal, Tolerance, Usual};
 use portcullis_store::baselines::{self, BaselineRecord};
-use crate::sightings::SIGHTING_RETENTION;
 use portcullis_store::{clients, sightings, usage, DbConnection};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -220,8 +220,11 @@ impl App {
             .into_iter()
             .map(|(client_id, signal, at)| ((client_id, signal), at))
             .collect();
-        let oldest = learnt.values().map(|at| *at + HOUR).min().unwrap_or(last);
-        let first = oldest.max(last - HOUR * (CATCH_UP_HOURS as i32 - 1)).min(last);
+        // The first time (no baselines at all: a new server, or one just
+        // upgraded), the rollups kept of the last week are learnt at once.
+        let week_back = last - HOUR * (CATCH_UP_HOURS as i32 - 1);
+        let oldest = learnt.values().map(|at| *at + HOUR).min().unwrap_or(week_back);
+        let first = oldest.max(week_back).min(last);
         let mut hours = Vec::new();
         let mut hour = first;
         while hour <= last {
@@ -259,7 +262,8 @@ impl App {
                     let value = values.get(&signal).and_then(|v| v.get(client_id)).map(|(value, _)| *value);
                     // An hour without requests teaches a rate nothing; one whose
                     // sightings are gone teaches the networks nothing.
-                    let unknown = signal.is_rate() || (signal == Signal::Networks && *hour < networks_kept_from);
+                    let unknown =
+                        signal.is_rate() || (signal == Signal::Networks && *hour < networks_kept_from);
                     if let Some(value) = value.or((!unknown).then_some(0.0)) {
                         learning.learn(*hour, value);
                     }
@@ -298,7 +302,11 @@ pub struct BaselineView {
 }
 
 /// The last hours `client_id`'s `signal` learnt, oldest first.
-pub(crate) fn recent(conn: &mut DbConnection, client_id: &str, signal: Signal) -> Result<Vec<Recent>, AppError> {
+pub(crate) fn recent(
+    conn: &mut DbConnection,
+    client_id: &str,
+    signal: Signal,
+) -> Result<Vec<Recent>, AppError> {
     let records = baselines::of_clients(conn, signal.name(), &[client_id.to_owned()])?;
     Ok(records.first().map(|record| model(record).recent).unwrap_or_default())
 }

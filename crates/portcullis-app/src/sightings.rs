@@ -353,7 +353,8 @@ impl App {
                         country: country.clone(),
                     },
                 };
-                let what = if matches!(event, Event::ClientNewCountry { .. }) { "country" } else { "network" };
+                let what =
+                    if matches!(event, Event::ClientNewCountry { .. }) { "country" } else { "network" };
                 if !sightings::remember_network(tx.conn, client_id, &remembered, Some((what, tx.now)))? {
                     return Ok(None);
                 }

@@ -82,7 +82,8 @@ impl App {
         }
         let mut found = Vec::new();
         for record in alerts::all(conn)?.into_iter().filter(|r| r.enabled) {
-            let Ok(RuleKind::Anomaly { signal, .. }) = serde_json::from_str::<RuleKind>(&record.config) else {
+            let Ok(RuleKind::Anomaly { signal, .. }) = serde_json::from_str::<RuleKind>(&record.config)
+            else {
                 continue;
             };
             for state in alerts::states(conn, &record.rule_id)?.into_iter().filter(|s| s.firing) {
@@ -93,7 +94,8 @@ impl App {
                 let fired = newest(self, conn, ("alert.fired", &state.subject), |details| {
                     details["rule_id"] == record.rule_id.as_str()
                 })?;
-                let unusual = fired.and_then(|details| serde_json::from_value(details["unusual"].clone()).ok());
+                let unusual =
+                    fired.and_then(|details| serde_json::from_value(details["unusual"].clone()).ok());
                 let sighting = match sighting_event(signal) {
                     Some(event) => newest(self, conn, (event, &state.subject), |_| true)?,
                     None => None,

@@ -144,7 +144,11 @@ impl TryFrom<Slots> for Baseline {
 
     fn try_from(Slots { week, day }: Slots) -> Result<Self, String> {
         if week.len() != 168 || day.len() != 24 {
-            return Err(format!("{} hours of the week and {} of the day: 168 and 24 expected", week.len(), day.len()));
+            return Err(format!(
+                "{} hours of the week and {} of the day: 168 and 24 expected",
+                week.len(),
+                day.len()
+            ));
         }
         Ok(Self { week, day })
     }

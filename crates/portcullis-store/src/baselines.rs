@@ -114,6 +114,8 @@ pub fn swap(
 /// Forgets the baselines of clients deleted (or gone).
 pub fn delete_of_gone_clients(conn: &mut DbConnection) -> Result<usize, StoreError> {
     let live = clients::table.filter(clients::deleted_at.is_null()).select(clients::client_id);
-    Ok(diesel::delete(client_baselines::table.filter(diesel::dsl::not(client_baselines::client_id.eq_any(live))))
-        .execute(conn)?)
+    Ok(diesel::delete(
+        client_baselines::table.filter(diesel::dsl::not(client_baselines::client_id.eq_any(live))),
+    )
+    .execute(conn)?)
 }

@@ -74,7 +74,9 @@ pub fn unjudged_networks(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, client_id, network, minute)| (id, NetworkSighting { client_id, network, minute: minute.and_utc() }))
+        .map(|(id, client_id, network, minute)| {
+            (id, NetworkSighting { client_id, network, minute: minute.and_utc() })
+        })
         .collect())
 }
 

@@ -11,7 +11,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use portcullis_app::App;
 
 /// `GET /admin/v1/unusual?team=…`: with `team`, of that team's clients only.
-pub async fn now(Caller(actor): Caller, req: HttpRequest, app: web::Data<App>) -> Result<HttpResponse, AdminError> {
+pub async fn now(
+    Caller(actor): Caller,
+    req: HttpRequest,
+    app: web::Data<App>,
+) -> Result<HttpResponse, AdminError> {
     let team = query(&req)?.get("team").filter(|team| !team.is_empty()).map(str::to_owned);
     let unusual = operation(&app, move |app| app.unusual_now(&actor, team.as_deref())).await?;
     Ok(json_ok(serde_json::json!({ "unusual": unusual })))

@@ -43,7 +43,8 @@ pub struct ChartWords {
 }
 
 /// English.
-pub const ENGLISH: ChartWords = ChartWords { peak: "peak", steps: "step by step", from: "From", usual: "Usual" };
+pub const ENGLISH: ChartWords =
+    ChartWords { peak: "peak", steps: "step by step", from: "From", usual: "Usual" };
 
 /// A chart: its title, bars and what a reader needs to read it.
 pub struct Chart {

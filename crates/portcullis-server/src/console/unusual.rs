@@ -8,8 +8,8 @@
 use super::chart::{Chart, Step};
 use portcullis_app::alerts::Watched;
 use portcullis_app::baselines::{BaselineView, JudgedBy, Recent};
-use portcullis_core::baseline::Signal;
 use portcullis_app::unusual::UnusualNow;
+use portcullis_core::baseline::Signal;
 use serde_json::Value;
 
 /// The hours of history a chart shows before the window that fired.
@@ -125,21 +125,35 @@ fn why(flagged: &UnusualNow, language: Language) -> String {
             list(&seen["known_countries"])
         ),
         (Watched::ImpossibleTravel, _) => {
-            let (from, to) = ((text(seen, &["from", "country"]), text(seen, &["from", "at"])), (text(seen, &["to", "country"]), text(seen, &["to", "at"])));
+            let (from, to) = (
+                (text(seen, &["from", "country"]), text(seen, &["from", "at"])),
+                (text(seen, &["to", "country"]), text(seen, &["to", "at"])),
+            );
             let km = seen["distance_km"].as_f64().map_or("—".into(), number);
             let hours = seen["hours"].as_f64().map_or("—".into(), number);
             let refresh = seen["token_kind"] == "refresh_family";
             if german {
                 let token = if refresh { "Eine Refresh-Token-Familie" } else { "Ein Access Token" };
-                format!("{token} wurde in {} um {} und in {} um {} benutzt: {km} km in {hours} h.", from.0, from.1, to.0, to.1)
+                format!(
+                    "{token} wurde in {} um {} und in {} um {} benutzt: {km} km in {hours} h.",
+                    from.0, from.1, to.0, to.1
+                )
             } else {
                 let token = if refresh { "A refresh-token family" } else { "An access token" };
-                format!("{token} was used in {} at {} and in {} at {}: {km} km in {hours} h.", from.0, from.1, to.0, to.1)
+                format!(
+                    "{token} was used in {} at {} and in {} at {}: {km} km in {hours} h.",
+                    from.0, from.1, to.0, to.1
+                )
             }
         }
-        (_, false) => format!("First authenticated from network {network} ({country})."),
-        (_, true) => format!("Erstmals aus dem Netz {network} angemeldet ({country})."),
+        (_, false) => format!("First authenticated from network {network}{}.", in_country(seen, " in ")),
+        (_, true) => format!("Erstmals aus dem Netz {network}{} angemeldet.", in_country(seen, " in ")),
     }
+}
+
+/// `prefix` and the country `seen` names, if it names one.
+fn in_country(seen: &Value, prefix: &str) -> String {
+    seen["country"].as_str().map(|country| format!("{prefix}{country}")).unwrap_or_default()
 }
 
 /// The strings of a JSON array, joined.

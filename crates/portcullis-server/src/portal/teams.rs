@@ -3,11 +3,11 @@
 //! forms for members and invitations. Each is a thin handler over the
 //! application layer's team operations, as the user signed in.
 
-use crate::console::unusual::{Flagged, Language};
 use super::session::{signed, Frame};
 use super::shown_once;
 use crate::admin::teams::invitation_link;
 use crate::console::context::ConsoleContext;
+use crate::console::unusual::{Flagged, Language};
 use crate::console::{see_other, Posted};
 use crate::pages::PageError;
 use crate::views::render;
@@ -144,7 +144,9 @@ pub async fn team(
         events,
         flagged: unusual
             .iter()
-            .map(|u| Flagged::of(u, Language::of(t.lang), format!("{}/usage", super::apps::app_path(&u.client_id))))
+            .map(|u| {
+                Flagged::of(u, Language::of(t.lang), format!("{}/usage", super::apps::app_path(&u.client_id)))
+            })
             .collect(),
         team,
         frame: signed.frame(),

@@ -489,5 +489,9 @@ impl PortalTexts {
 }
 
 /// The words around a chart, in German.
-pub const GERMAN_CHART: crate::console::chart::ChartWords =
-    crate::console::chart::ChartWords { peak: "Höchstwert", steps: "Schritt für Schritt", from: "Ab", usual: "Üblich" };
+pub const GERMAN_CHART: crate::console::chart::ChartWords = crate::console::chart::ChartWords {
+    peak: "Höchstwert",
+    steps: "Schritt für Schritt",
+    from: "Ab",
+    usual: "Üblich",
+};

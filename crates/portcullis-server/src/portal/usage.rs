@@ -4,9 +4,9 @@
 //! and its recent events; for every member of its team.
 
 use super::session::{signed, Frame};
-use crate::console::unusual::{Flagged, Language};
 use crate::console::chart::Chart;
 use crate::console::context::ConsoleContext;
+use crate::console::unusual::{Flagged, Language};
 use crate::console::Posted;
 use crate::pages::PageError;
 use crate::views::render;

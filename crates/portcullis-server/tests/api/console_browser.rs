@@ -131,8 +131,31 @@ backend_tests! {
             })
             .collect();
         portcullis_store::usage::insert(&mut db.connect().get().unwrap(), &day).unwrap();
+        // A week before it as usual, learnt; then a burst in the last hour, which an anomaly rule flags.
+        let week: Vec<portcullis_store::usage::Rollup> = (25..=8 * 24)
+            .map(|hours| portcullis_store::usage::Rollup {
+                client_id: billing.client.client_id.clone(),
+                minute: now - chrono::TimeDelta::hours(hours),
+                counts: portcullis_store::usage::Counts { requests: 850, tokens_issued: 800, ..Default::default() },
+                latency: vec![850],
+            })
+            .collect();
+        portcullis_store::usage::insert(&mut db.connect().get().unwrap(), &week).unwrap();
+        app.learn_baselines().unwrap();
+        let burst = portcullis_store::usage::Rollup {
+            client_id: billing.client.client_id.clone(),
+            minute: now - chrono::TimeDelta::minutes(10),
+            counts: portcullis_store::usage::Counts { requests: 20_000, tokens_issued: 40, ..Default::default() },
+            latency: vec![20_000],
+        };
+        portcullis_store::usage::insert(&mut db.connect().get().unwrap(), &[burst]).unwrap();
+        let (rule, description, enabled) = portcullis_app::alerts::parse_rule(serde_json::json!({"kind": "anomaly", "signal": "requests"}).as_object().unwrap().clone()).unwrap();
+        app.create_alert_rule(&operator, rule, description, enabled).unwrap();
+        assert_eq!(app.check_alert_rules().unwrap().len(), 1, "the burst fires");
         let (chromium, _) = signed_in(&db).await;
         let browser = &chromium.client;
+        let overview = browser.find(Locator::Css("#unusual ~ .flagged")).await.unwrap().text().await.unwrap();
+        assert!(overview.contains("Billing") && overview.contains("times as much"), "{overview}");
         chromium.check("overview").await;
 
         // A client made with the form; a wrong redirect URI is flagged as it is typed.
@@ -219,6 +242,8 @@ backend_tests! {
         chromium.check("monitoring").await;
         chromium.click(&format!("a[href='/console/monitoring/clients/{}']", billing.client.client_id)).await;
         browser.wait().for_element(Locator::Css("figure.chart rect")).await.unwrap();
+        let flagged = browser.find(Locator::Css("#flagged ~ .flagged")).await.unwrap().text().await.unwrap();
+        assert!(flagged.contains("Requests") && flagged.contains("for this hour of the day"), "{flagged}");
         chromium.check("client-usage").await;
         // A webhook's form offers the events this admin's roles read.
         browser.goto(&format!("{}/console/monitoring/webhooks/new", chromium.origin().await)).await.unwrap();

@@ -86,13 +86,29 @@ backend_tests! {
         assert!(chromium.text("main").await.contains("waiting for approval"));
         chromium.check("portal-app").await;
 
-        // The request, in the app's monitoring, once its minute is over.
+        // A week of history from one network, then another: a rule flags the app as unusual.
+        let (rule, description, enabled) = portcullis_app::alerts::parse_rule(json!({"kind": "anomaly", "signal": "new_network"}).as_object().unwrap().clone()).unwrap();
+        app.create_alert_rule(&admin, rule, description, enabled).unwrap();
+        let now = chrono::Utc::now();
+        let known = portcullis_store::sightings::KnownNetwork {
+            network: "192.0.2.0/24".into(), country: None,
+            first_seen_at: now - chrono::TimeDelta::days(8), last_seen_at: now - chrono::TimeDelta::days(1),
+        };
+        portcullis_store::sightings::remember_network(&mut db.connect().get().unwrap(), &client_id, &known, None).unwrap();
+        app.sightings().network(&client_id, "198.51.100.7".parse().unwrap(), now);
+        app.flush_sightings(true).unwrap();
+        let announced: Vec<&str> = app.detect().unwrap().iter().map(portcullis_app::Event::name).collect();
+        assert_eq!(announced, ["client.new_network", "alert.fired"]);
+
+        // The request, in the app's monitoring, once its minute is over; and why it is flagged.
         clock.advance(chrono::TimeDelta::minutes(1));
         chromium.click("main .heading a[href$='/usage']").await;
         chromium.arrive_at(&format!("/portal/apps/{client_id}/usage")).await;
         let requests: i64 = chromium.text(".tiles .tile .figure").await.parse().unwrap();
         assert!(requests >= 1, "the token request is counted: {requests}");
         assert!(chromium.text("main").await.contains("client.created"), "and the app's events are listed");
+        let flagged = chromium.text("#flagged ~ .flagged").await;
+        assert!(flagged.contains("First authenticated from network 198.51.100.0/24"), "{flagged}");
         chromium.check("portal-usage").await;
         browser.back().await.unwrap();
         browser.wait().for_element(Locator::Css("main dl")).await.unwrap();
@@ -162,6 +178,7 @@ backend_tests! {
         browser.goto(&format!("{issuer}/portal/teams/{team}")).await.unwrap();
         browser.wait().for_element(Locator::Css("main h1")).await.unwrap();
         assert!(!chromium.overflows().await, "no sideways scrolling on a phone");
+        assert!(chromium.text("#unusual").await.contains("Unusual now"), "the flagged app, on the team's page");
         chromium.check("portal-phone-dark-team").await;
     }
 }
