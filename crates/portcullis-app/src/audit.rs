@@ -480,7 +480,7 @@ pub fn team_reads_action(action: &str) -> bool {
 
 /// The details a team's members read: what the event did, never where
 /// from, which session, or an admin's reason.
-const TEAM_DETAILS: [&str; 22] = [
+const TEAM_DETAILS: [&str; 25] = [
     "client_name",
     "version",
     "summary",
@@ -503,6 +503,10 @@ const TEAM_DETAILS: [&str; 22] = [
     "events",
     "enabled",
     "failing_since",
+    // A first sighting of the team's client: where its own credentials were used from.
+    "network",
+    "country",
+    "known_countries",
 ];
 
 /// An entry as a team's members read it.

@@ -170,8 +170,14 @@ pub(crate) fn usual(record: &BaselineRecord, weights: &[(HourOfWeek, f64)]) -> O
     model(record).baseline.usual(weights)
 }
 
+/// How many percentage points above what is usual an error rate must also
+/// be: a client that usually fails nothing is not unusual for one error in
+/// 200 requests.
+pub const RATE_FLOOR_POINTS: f64 = 5.0;
+
 /// Whether `observed` (with `volume`) departs from `record` over the
-/// window: the [`Unusual`] an alert names if so.
+/// window (a rate also by [`RATE_FLOOR_POINTS`]): the [`Unusual`] an alert
+/// names if so.
 pub(crate) fn judge(
     record: &BaselineRecord,
     signal: Signal,
@@ -180,6 +186,9 @@ pub(crate) fn judge(
     tolerance: Tolerance,
 ) -> Option<Unusual> {
     let usual = usual(record, &weights(signal, from, window_minutes))?;
+    if signal.is_rate() && observed < usual.mean + RATE_FLOOR_POINTS {
+        return None;
+    }
     let departure = usual.departure(observed, volume, tolerance)?;
     let round = |x: f64| (x * 100.0).round() / 100.0;
     Some(Unusual {

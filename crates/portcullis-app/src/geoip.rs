@@ -22,6 +22,7 @@ pub mod test_database;
 /// A country database.
 pub struct Countries {
     reader: Reader<Vec<u8>>,
+    locates: bool,
 }
 
 impl Countries {
@@ -29,7 +30,15 @@ impl Countries {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let reader = Reader::open_readfile(path)
             .with_context(|| format!("{}: not a readable MaxMind country database", path.display()))?;
-        Ok(Self { reader })
+        // GeoLite2-City, GeoIP2-City: only City databases hold locations.
+        let locates = reader.metadata().database_type.contains("City");
+        Ok(Self { reader, locates })
+    }
+
+    /// Whether it places addresses within their countries (a City
+    /// database), as impossible travel needs.
+    pub fn locates(&self) -> bool {
+        self.locates
     }
 
     /// The country of `ip`; `None` when the database does not know it

@@ -63,21 +63,29 @@ const TRAVEL_HORIZON: TimeDelta = TimeDelta::hours(24);
 /// The actor first sightings and impossible travel are announced by.
 const DETECTION: Actor = Actor::System { job: "detection" };
 
-/// The network of `ip` as sightings count it: its IPv4 /24 or IPv6 /48.
-pub fn network_of(ip: IpAddr) -> String {
+/// The first address of the network of `ip` as sightings count it: its
+/// IPv4 /24 or IPv6 /48 (IPv4-mapped addresses are IPv4). No allocation: a
+/// request notes it as it is.
+fn network_start(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
+            IpAddr::from([a, b, c, 0])
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("{}/48", std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+            IpAddr::from([s[0], s[1], s[2], 0, 0, 0, 0, 0])
         }
     }
 }
 
-/// The first address of `network` (as [`network_of`] writes it), to place it.
+/// The network a network's first address starts, as text: `a.b.c.0/24` or `x:y:z::/48`.
+fn network_text(start: IpAddr) -> String {
+    let prefix = if start.is_ipv4() { 24 } else { 48 };
+    format!("{start}/{prefix}")
+}
+
+/// The first address of `network` (as [`network_text`] writes it), to place it.
 fn first_address(network: &str) -> Option<IpAddr> {
     network.split_once('/')?.0.parse().ok()
 }
@@ -118,7 +126,7 @@ pub struct Sightings {
 
 #[derive(Default)]
 struct Pending {
-    networks: HashMap<i64, HashMap<String, HashSet<String>>>,
+    networks: HashMap<i64, HashMap<String, HashSet<IpAddr>>>,
     tokens: Vec<TokenUse>,
     size: usize,
 }
@@ -127,7 +135,7 @@ impl Sightings {
     /// Notes that `client_id` authenticated from `ip` at `at`.
     pub fn network(&self, client_id: &str, ip: IpAddr, at: DateTime<Utc>) {
         let minute = crate::clock::minute_of(at);
-        let network = network_of(ip);
+        let network = network_start(ip);
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Pending { networks, size, .. } = &mut *pending;
         if *size >= MAX_PENDING {
@@ -161,7 +169,7 @@ impl Sightings {
             let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let minutes: Vec<i64> =
                 pending.networks.keys().copied().filter(|m| before.is_none_or(|b| *m < b)).collect();
-            let due: Vec<(i64, HashMap<String, HashSet<String>>)> = minutes
+            let due: Vec<(i64, HashMap<String, HashSet<IpAddr>>)> = minutes
                 .into_iter()
                 .filter_map(|minute| Some((minute, pending.networks.remove(&minute)?)))
                 .collect();
@@ -173,10 +181,10 @@ impl Sightings {
         let mut networks = Vec::new();
         for (minute, clients) in due {
             for (client_id, seen) in clients {
-                networks.extend(seen.into_iter().map(|network| NetworkSighting {
+                networks.extend(seen.into_iter().map(|start| NetworkSighting {
                     client_id: client_id.clone(),
                     minute: crate::clock::minute_start(minute),
-                    network,
+                    network: network_text(start),
                 }));
             }
         }
@@ -187,10 +195,11 @@ impl Sightings {
     fn put_back(&self, networks: Vec<NetworkSighting>, tokens: Vec<TokenUse>) {
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for s in networks {
+            let Some(start) = first_address(&s.network) else { continue };
             let Pending { networks, size, .. } = &mut *pending;
             // Noted again as it was: the minute is the sighting's own.
             let clients = networks.entry(crate::clock::minute_of(s.minute)).or_default();
-            if *size < MAX_PENDING && clients.entry(s.client_id).or_default().insert(s.network) {
+            if *size < MAX_PENDING && clients.entry(s.client_id).or_default().insert(start) {
                 *size += 1;
             }
         }
@@ -206,13 +215,25 @@ impl Sightings {
 pub struct Whereabouts {
     /// The country.
     pub country: String,
+    /// Where in it, as the database places the address: degrees north.
+    pub latitude: f64,
+    /// Degrees east.
+    pub longitude: f64,
+    /// Give or take, in kilometres.
+    pub radius_km: i64,
     /// When, RFC 3339.
     pub at: String,
 }
 
 impl Whereabouts {
     fn of(sighting: &TokenSighting) -> Self {
-        Self { country: sighting.country.clone(), at: crate::time(sighting.seen_at) }
+        Self {
+            country: sighting.country.clone(),
+            latitude: sighting.latitude,
+            longitude: sighting.longitude,
+            radius_km: sighting.radius_km,
+            at: crate::time(sighting.seen_at),
+        }
     }
 }
 
@@ -411,7 +432,7 @@ mod tests {
 
     #[test]
     fn networks_are_slash_24s_and_slash_48s() {
-        let of = |ip: &str| network_of(ip.parse().unwrap());
+        let of = |ip: &str| network_text(network_start(ip.parse().unwrap()));
         assert_eq!(of("203.0.113.77"), "203.0.113.0/24");
         assert_eq!(of("::ffff:203.0.113.77"), "203.0.113.0/24", "IPv4-mapped addresses are IPv4");
         assert_eq!(of("2001:db8:1234:5678::1"), "2001:db8:1234::/48");

@@ -68,6 +68,20 @@ fn newest(
     Ok(entries.into_iter().map(|entry| app.sealing.view(entry).details).find(|details| pick(details)))
 }
 
+/// What a reader sees of a sighting's `details`: admins all of it; a team's
+/// members the network and countries their own client was used from, and
+/// of a user's token that travelled, only how far and how fast (not the
+/// token, nor where its user was).
+fn for_reader(details: Value, signal: Watched, team: bool) -> Value {
+    let keep: &[&str] = match (team, signal) {
+        (false, _) => return details,
+        (true, Watched::ImpossibleTravel) => &["token_kind", "distance_km", "hours"],
+        (true, _) => &["network", "country", "known_countries"],
+    };
+    let kept = keep.iter().filter_map(|key| Some(((*key).to_owned(), details.get(*key)?.clone())));
+    Value::Object(kept.collect())
+}
+
 impl App {
     /// Every client an enabled `anomaly` rule fires for now (of team
     /// `team`'s only, when named), newest first: for admins monitoring,
@@ -97,7 +111,8 @@ impl App {
                 let unusual =
                     fired.and_then(|details| serde_json::from_value(details["unusual"].clone()).ok());
                 let sighting = match sighting_event(signal) {
-                    Some(event) => newest(self, conn, (event, &state.subject), |_| true)?,
+                    Some(event) => newest(self, conn, (event, &state.subject), |_| true)?
+                        .map(|details| for_reader(details, signal, team.is_some())),
                     None => None,
                 };
                 let recent = match signal.signal() {
@@ -106,7 +121,8 @@ impl App {
                 };
                 found.push(UnusualNow {
                     rule_id: record.rule_id.clone(),
-                    description: record.description.clone(),
+                    // An admin's words, for admins.
+                    description: if team.is_some() { String::new() } else { record.description.clone() },
                     signal,
                     client_id: state.subject.clone(),
                     client_name: client.metadata.client_name.clone(),

@@ -299,9 +299,12 @@ fn every_event() -> impl Iterator<Item = &'static str> + Clone {
 
 /// The permission that reads the event `name` besides `admin:audit`, which
 /// reads them all: `admin:monitoring` reads the events of monitoring itself
-/// (alerts, their rules, webhooks); the rest is the audit log's.
+/// (alerts, their rules, webhooks, and what detection announces: first
+/// sightings and impossible travel); the rest is the audit log's.
 pub fn reading_permission(name: &str) -> Permission {
-    let monitoring = ["alert.", "alert_rule.", "webhook."].iter().any(|prefix| name.starts_with(prefix));
+    let detection = ["client.new_network", "client.new_country", "token.impossible_travel"];
+    let monitoring = ["alert.", "alert_rule.", "webhook."].iter().any(|prefix| name.starts_with(prefix))
+        || detection.contains(&name);
     if monitoring {
         Permission::Monitoring
     } else {

@@ -107,6 +107,9 @@ impl Application {
             .with_mirror(keys.clone())
             .with_mirror(revocations.clone());
         if let Some(places) = &countries {
+            if !places.locates() {
+                tracing::info!("the --geoip-db has countries but no locations: impossible travel of tokens needs a City database (GeoLite2-City, GeoIP2-City)");
+            }
             operations = operations.with_places(places.clone());
         }
         // The first start's keys (or a new algorithm's) are installed as

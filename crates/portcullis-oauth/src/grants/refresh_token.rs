@@ -89,7 +89,7 @@ pub async fn issue(context: &GrantContext<'_>, request: RefreshRequest) -> Resul
         }
         Rotated::Invalid => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
     };
-    if let (Some(_), Some(ip)) = (app.places(), context.address) {
+    if let (true, Some(ip)) = (app.places().is_some_and(|p| p.locates()), context.address) {
         // Where the family is used from, for impossible travel (judged later, off this path).
         app.sightings().token(TokenKind::RefreshFamily, &family.family_id, &family.client_id, ip, app.now());
     }

@@ -5,12 +5,21 @@
 //! day, hour by hour, against what is usual, ending with the window that
 //! fired. In English or German.
 
-use super::chart::{Chart, Step};
+use super::chart::{Chart, ChartWords, Step};
 use portcullis_app::alerts::Watched;
 use portcullis_app::baselines::{BaselineView, JudgedBy, Recent};
 use portcullis_app::unusual::UnusualNow;
 use portcullis_core::baseline::Signal;
 use serde_json::Value;
+
+/// The words around a chart against what is usual, in English.
+const ENGLISH_AGAINST_USUAL: ChartWords =
+    ChartWords { steps: "hour by hour, against what is usual", ..crate::console::chart::ENGLISH };
+/// The same, in German.
+const GERMAN_AGAINST_USUAL: ChartWords = ChartWords {
+    steps: "Stunde für Stunde, gegenüber dem Üblichen",
+    ..crate::portal::texts::GERMAN_CHART
+};
 
 /// The hours of history a chart shows before the window that fired.
 const CHART_HOURS: usize = 24;
@@ -25,9 +34,9 @@ pub struct Flagged {
     pub path: String,
     /// What the rule watches, in words.
     pub signal: &'static str,
-    /// Firing since, RFC 3339.
+    /// Firing since, as the page's language writes it.
     pub since: String,
-    /// "since", in the page's language.
+    /// "firing since", in the page's language.
     pub since_word: &'static str,
     /// Why, in one sentence.
     pub why: String,
@@ -78,12 +87,33 @@ fn signal_words(signal: Watched, language: Language) -> &'static str {
     }
 }
 
-/// A number as the sentence shows it: whole, or with one decimal below 10.
-fn number(value: f64) -> String {
+/// A number as the sentence shows it in `language`: whole, with thousands
+/// grouped, or with one decimal below 10 (a decimal comma in German).
+fn number(value: f64, language: Language) -> String {
+    let (group, point) = if language == Language::German { ('.', ",") } else { (',', ".") };
     if value.abs() < 10.0 && value.fract() != 0.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.0}")
+        return format!("{value:.1}").replace('.', point);
+    }
+    let digits = format!("{:.0}", value.abs());
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(group);
+        }
+        grouped.push(digit);
+    }
+    if value < 0.0 && digits != "0" {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
+
+/// An RFC 3339 time as the sentence shows it: to the minute, in UTC.
+fn when(at: &str, language: Language) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(at) if language == Language::German => at.to_utc().format("am %d.%m.%Y um %H:%M UTC").to_string(),
+        Ok(at) => at.to_utc().format("on %Y-%m-%d at %H:%M UTC").to_string(),
+        Err(_) => at.to_owned(),
     }
 }
 
@@ -92,27 +122,67 @@ fn text<'a>(details: &'a Value, path: &[&str]) -> &'a str {
     path.iter().fold(details, |value, key| &value[*key]).as_str().unwrap_or("—")
 }
 
+/// Where a token was used, as the sentence shows it: the country, and the
+/// database's point give or take its radius.
+fn place(whereabouts: &Value, language: Language) -> String {
+    let country = text(whereabouts, &["country"]);
+    let (Some(north), Some(east)) = (whereabouts["latitude"].as_f64(), whereabouts["longitude"].as_f64())
+    else {
+        return country.to_owned();
+    };
+    let radius = whereabouts["radius_km"].as_f64().unwrap_or(0.0);
+    let coordinate =
+        |v: f64| format!("{v:.2}").replace('.', if language == Language::German { "," } else { "." });
+    format!(
+        "{country} ({} {}, {} {} ± {} km)",
+        coordinate(north.abs()),
+        if north < 0.0 { "S" } else { "N" },
+        coordinate(east.abs()),
+        if east < 0.0 { "W" } else { "E" },
+        number(radius, language)
+    )
+}
+
+/// Why a baseline's signal departed, in one sentence.
+fn departed(u: &portcullis_app::baselines::Unusual, language: Language) -> String {
+    let n = |v: f64| number(v, language);
+    let percent = if u.signal.is_rate() { " %" } else { "" };
+    let (observed, usual, spread) = (format!("{}{percent}", n(u.observed)), n(u.usual), n(u.spread));
+    let by_week = u.judged_by == JudgedBy::HourOfWeek;
+    match language {
+        Language::English => {
+            let time = if by_week { "this time of the week" } else { "this time of day" };
+            if u.usual > 0.0 {
+                format!(
+                    "{observed} in the last {} minutes, where {usual}{percent} (± {spread}{percent}) is usual at {time}: {} times as much.",
+                    u.window_minutes,
+                    n(u.observed / u.usual)
+                )
+            } else {
+                format!("{observed} in the last {} minutes, where none is usual at {time}.", u.window_minutes)
+            }
+        }
+        Language::German => {
+            let time = if by_week { "zu dieser Stunde der Woche" } else { "zu dieser Tageszeit" };
+            if u.usual > 0.0 {
+                format!(
+                    "{observed} in den letzten {} Minuten; üblich sind {time} {usual}{percent} (± {spread}{percent}): das {}-Fache.",
+                    u.window_minutes,
+                    n(u.observed / u.usual)
+                )
+            } else {
+                format!("{observed} in den letzten {} Minuten; üblich ist {time} nichts.", u.window_minutes)
+            }
+        }
+    }
+}
+
 /// Why `flagged` is unusual, in one sentence.
 fn why(flagged: &UnusualNow, language: Language) -> String {
-    let german = language == Language::German;
     if let Some(u) = &flagged.unusual {
-        let percent = if u.signal.is_rate() { " %" } else { "" };
-        let ratio = if u.usual > 0.0 { number(u.observed / u.usual) } else { "∞".into() };
-        let (observed, usual, spread) =
-            (format!("{}{percent}", number(u.observed)), number(u.usual), number(u.spread));
-        return match (german, u.judged_by) {
-            (false, by) => format!(
-                "{observed} in the last {} minutes against a usual {usual}{percent} (± {spread}) for this hour of the {}: {ratio} times as much.",
-                u.window_minutes,
-                if by == JudgedBy::HourOfWeek { "week" } else { "day" }
-            ),
-            (true, by) => format!(
-                "{observed} in den letzten {} Minuten gegenüber üblichen {usual}{percent} (± {spread}) für diese Stunde {}: das {ratio}-Fache.",
-                u.window_minutes,
-                if by == JudgedBy::HourOfWeek { "der Woche" } else { "des Tages" }
-            ),
-        };
+        return departed(u, language);
     }
+    let german = language == Language::German;
     let Some(seen) = &flagged.sighting else { return String::new() };
     let (network, country) = (text(seen, &["network"]), text(seen, &["country"]));
     match (flagged.signal, german) {
@@ -124,30 +194,44 @@ fn why(flagged: &UnusualNow, language: Language) -> String {
             "Erstmals aus {country} angemeldet (Netz {network}); bisher nur aus {}.",
             list(&seen["known_countries"])
         ),
-        (Watched::ImpossibleTravel, _) => {
-            let (from, to) = (
-                (text(seen, &["from", "country"]), text(seen, &["from", "at"])),
-                (text(seen, &["to", "country"]), text(seen, &["to", "at"])),
-            );
-            let km = seen["distance_km"].as_f64().map_or("—".into(), number);
-            let hours = seen["hours"].as_f64().map_or("—".into(), number);
-            let refresh = seen["token_kind"] == "refresh_family";
-            if german {
-                let token = if refresh { "Eine Refresh-Token-Familie" } else { "Ein Access Token" };
-                format!(
-                    "{token} wurde in {} um {} und in {} um {} benutzt: {km} km in {hours} h.",
-                    from.0, from.1, to.0, to.1
-                )
-            } else {
-                let token = if refresh { "A refresh-token family" } else { "An access token" };
-                format!(
-                    "{token} was used in {} at {} and in {} at {}: {km} km in {hours} h.",
-                    from.0, from.1, to.0, to.1
-                )
-            }
-        }
+        (Watched::ImpossibleTravel, _) => travelled(seen, language),
         (_, false) => format!("First authenticated from network {network}{}.", in_country(seen, " in ")),
         (_, true) => format!("Erstmals aus dem Netz {network}{} angemeldet.", in_country(seen, " in ")),
+    }
+}
+
+/// How a token travelled, in one sentence: both places and times when the
+/// reader may see them, else how far in how long.
+fn travelled(seen: &Value, language: Language) -> String {
+    let n = |v: Option<f64>| v.map_or("—".into(), |v| number(v, language));
+    let (km, hours) = (n(seen["distance_km"].as_f64()), n(seen["hours"].as_f64()));
+    let refresh = seen["token_kind"] == "refresh_family";
+    let places = seen.get("from").zip(seen.get("to"));
+    match (language, places) {
+        (Language::English, Some((from, to))) => format!(
+            "{} was used in {} {} and in {} {}: {km} km in {hours} h.",
+            if refresh { "A refresh-token family" } else { "An access token" },
+            place(from, language),
+            when(text(from, &["at"]), language),
+            place(to, language),
+            when(text(to, &["at"]), language)
+        ),
+        (Language::German, Some((from, to))) => format!(
+            "{} wurde in {} {} und in {} {} verwendet: {km} km in {hours} h.",
+            if refresh { "Eine Refresh-Token-Familie" } else { "Ein Access-Token" },
+            place(from, language),
+            when(text(from, &["at"]), language),
+            place(to, language),
+            when(text(to, &["at"]), language)
+        ),
+        (Language::English, None) => format!(
+            "{} was used in two places {km} km apart within {hours} h.",
+            if refresh { "A refresh-token family" } else { "An access token" }
+        ),
+        (Language::German, None) => format!(
+            "{} wurde an zwei Orten {km} km voneinander entfernt innerhalb von {hours} h verwendet.",
+            if refresh { "Eine Refresh-Token-Familie" } else { "Ein Access-Token" }
+        ),
     }
 }
 
@@ -192,10 +276,10 @@ fn against_usual(signal: Signal, hours: &[Recent], now: Option<Step>, language: 
         .collect();
     steps.extend(now);
     let chart = Chart::of_steps(signal_words(watched(signal), language), steps, format_of(signal));
-    match language {
-        Language::German => chart.in_words(&crate::portal::texts::GERMAN_CHART),
-        Language::English => chart,
-    }
+    chart.in_words(match language {
+        Language::German => &GERMAN_AGAINST_USUAL,
+        Language::English => &ENGLISH_AGAINST_USUAL,
+    })
 }
 
 /// The chart of a client's baseline of one signal: its last day learnt,
@@ -209,8 +293,17 @@ impl Flagged {
     pub fn of(flagged: &UnusualNow, language: Language, path: String) -> Self {
         let signal = signal_words(flagged.signal, language);
         let chart = flagged.unusual.as_ref().map(|u| {
-            let now = if language == Language::German { "jetzt" } else { "now" };
-            let now = Step { start: now.into(), value: u.observed, usual: Some(u.usual) };
+            // A count over the window, drawn per hour beside the hours before it.
+            let per_hour = if u.signal.is_rate() || u.signal == Signal::Networks {
+                1.0
+            } else {
+                60.0 / f64::from(u.window_minutes.max(1))
+            };
+            let now = match language {
+                Language::German => format!("jetzt, {} Minuten", u.window_minutes),
+                Language::English => format!("now, {} minutes", u.window_minutes),
+            };
+            let now = Step { start: now, value: u.observed * per_hour, usual: Some(u.usual * per_hour) };
             against_usual(u.signal, &flagged.recent, Some(now), language)
         });
         Self {
@@ -218,10 +311,79 @@ impl Flagged {
             client_name: flagged.client_name.clone(),
             path,
             signal,
-            since: flagged.since.clone(),
-            since_word: if language == Language::German { "seit" } else { "since" },
+            since: match chrono::DateTime::parse_from_rfc3339(&flagged.since) {
+                Ok(at) if language == Language::German => {
+                    at.to_utc().format("%d.%m.%Y, %H:%M UTC").to_string()
+                }
+                Ok(at) => at.to_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+                Err(_) => flagged.since.clone(),
+            },
+            since_word: if language == Language::German { "seit" } else { "firing since" },
             why: why(flagged, language),
             chart,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_app::baselines::Unusual;
+
+    #[test]
+    fn numbers_read_as_each_language_writes_them() {
+        assert_eq!(
+            (number(4_800.0, Language::English), number(4_800.0, Language::German)),
+            ("4,800".into(), "4.800".into())
+        );
+        assert_eq!(
+            (number(6.14, Language::English), number(6.14, Language::German)),
+            ("6.1".into(), "6,1".into())
+        );
+        assert_eq!(number(1_234_567.0, Language::English), "1,234,567");
+        assert_eq!(number(12.0, Language::German), "12");
+    }
+
+    #[test]
+    fn a_departure_says_what_is_usual_and_how_much_more() {
+        let mut u = Unusual {
+            signal: Signal::Requests,
+            observed: 4_800.0,
+            usual: 790.0,
+            spread: 95.0,
+            window_minutes: 60,
+            judged_by: JudgedBy::HourOfWeek,
+        };
+        assert_eq!(
+            departed(&u, Language::English),
+            "4,800 in the last 60 minutes, where 790 (± 95) is usual at this time of the week: 6.1 times as much."
+        );
+        assert_eq!(
+            departed(&u, Language::German),
+            "4.800 in den letzten 60 Minuten; üblich sind zu dieser Stunde der Woche 790 (± 95): das 6,1-Fache."
+        );
+        (u.signal, u.observed, u.usual, u.spread, u.judged_by) =
+            (Signal::ErrorRate, 35.0, 0.0, 0.0, JudgedBy::HourOfDay);
+        assert_eq!(
+            departed(&u, Language::English),
+            "35 % in the last 60 minutes, where none is usual at this time of day."
+        );
+    }
+
+    #[test]
+    fn travel_names_both_places_and_times_for_admins_and_only_how_far_for_teams() {
+        let seen = serde_json::json!({"token_kind": "refresh_family", "distance_km": 16090.0, "hours": 0.5,
+            "from": {"country": "DE", "latitude": 52.52, "longitude": 13.405, "radius_km": 20, "at": "2026-11-30T10:05:00Z"},
+            "to": {"country": "AU", "latitude": -33.8688, "longitude": 151.2093, "radius_km": 50, "at": "2026-11-30T10:35:00Z"}});
+        assert_eq!(
+            travelled(&seen, Language::English),
+            "A refresh-token family was used in DE (52.52 N, 13.40 E ± 20 km) on 2026-11-30 at 10:05 UTC and in AU (33.87 S, 151.21 E ± 50 km) on 2026-11-30 at 10:35 UTC: 16,090 km in 0.5 h."
+        );
+        let for_team =
+            serde_json::json!({"token_kind": "access_token", "distance_km": 16090.0, "hours": 0.5});
+        assert_eq!(
+            travelled(&for_team, Language::German),
+            "Ein Access-Token wurde an zwei Orten 16.090 km voneinander entfernt innerhalb von 0,5 h verwendet."
+        );
     }
 }

@@ -391,7 +391,7 @@ pub const DE: PortalTexts = PortalTexts {
         classes: ["401/403", "andere 4xx", "5xx"],
         events: ["Letzte Ereignisse", "Wann", "Wer", "Was", "Noch nichts."],
         chart: GERMAN_CHART,
-        unusual: ["Gerade ungewöhnlich", "Warum sie auffällt"],
+        unusual: ["Derzeit auffällig", "Warum diese App auffällt"],
     },
     regenerate: [
         "Wählen Sie Apps (bis zu 50), die gemeinsam je ein neues Secret anstelle aller bisherigen erhalten.",

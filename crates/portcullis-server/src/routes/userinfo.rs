@@ -115,7 +115,7 @@ async fn answer(
         return Err(invalid_token("the access token is for another resource (its aud is not this issuer)"));
     }
     crate::usage::attribute(req, &claims.client_id);
-    if let (Some(_), Some(ip)) = (app.places(), flow.proxies.client_ip(req)) {
+    if let (true, Some(ip)) = (app.places().is_some_and(|p| p.locates()), flow.proxies.client_ip(req)) {
         // Where the token is used from, for impossible travel (judged later, off this path).
         app.sightings().token(TokenKind::AccessToken, &claims.jti, &claims.client_id, ip, app.now());
     }

@@ -17,7 +17,7 @@ backend_tests! {
         assert_eq!(document["openapi"], "3.1.0");
         let paths = document["paths"].as_object().unwrap();
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-        assert_eq!(operations, 71);
+        assert_eq!(operations, 73);
         for (path, item) in paths {
             let concrete = path.replace("{client_id}", "c").replace("{version}", "1").replace("{secret_id}", "s")
                 .replace("{kid}", "k").replace("{user_id}", "u").replace("{webhook_id}", "w").replace("{template}", "soc2").replace("{rule_id}", "r").replace("{remediation_id}", "m").replace("{role}", "keys").replace("{token_id}", "t").replace("{name}", "n").replace("{team_id}", "t").replace("{invitation_id}", "i").replace("{request_id}", "r");

@@ -243,7 +243,7 @@ backend_tests! {
         chromium.click(&format!("a[href='/console/monitoring/clients/{}']", billing.client.client_id)).await;
         browser.wait().for_element(Locator::Css("figure.chart rect")).await.unwrap();
         let flagged = browser.find(Locator::Css("#flagged ~ .flagged")).await.unwrap().text().await.unwrap();
-        assert!(flagged.contains("Requests") && flagged.contains("for this hour of the day"), "{flagged}");
+        assert!(flagged.contains("Requests") && flagged.contains("is usual at this time of day"), "{flagged}");
         chromium.check("client-usage").await;
         // A webhook's form offers the events this admin's roles read.
         browser.goto(&format!("{}/console/monitoring/webhooks/new", chromium.origin().await)).await.unwrap();
