@@ -13,9 +13,11 @@
 //!   too far from the last for the time between, faster than
 //!   [`MAX_SPEED_KMH`] even at the near edges of both places' radii.
 //!
-//! A request only notes a sighting in this instance's memory (one short
-//! lock, as usage counting does); the usage job writes them with the usage
-//! counts, and the detection job, never a request path, judges them. Of
+//! A request only notes a sighting in this instance's memory: a network in
+//! the usage tally its request is counted in anyway (see [`crate::usage`]),
+//! a token's use under one short lock of its own; the usage job writes them
+//! with the usage counts, and the detection job, never a request path,
+//! judges them. Of
 //! several instances judging at once, each event is announced by the one
 //! whose compare-and-swap wins, in the transaction that audits it.
 
@@ -23,10 +25,10 @@ use crate::geoip::Location;
 use crate::{Actor, App, AppError, Event};
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::client::TokenEndpointAuthMethod;
+use portcullis_store::clients;
 use portcullis_store::sightings::{self, KnownNetwork, NetworkSighting, TokenSighting};
-use portcullis_store::{clients, StoreError};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Mutex;
 
@@ -66,7 +68,7 @@ const DETECTION: Actor = Actor::System { job: "detection" };
 /// The first address of the network of `ip` as sightings count it: its
 /// IPv4 /24 or IPv6 /48 (IPv4-mapped addresses are IPv4). No allocation: a
 /// request notes it as it is.
-fn network_start(ip: IpAddr) -> IpAddr {
+pub(crate) fn network_start(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
@@ -80,13 +82,13 @@ fn network_start(ip: IpAddr) -> IpAddr {
 }
 
 /// The network a network's first address starts, as text: `a.b.c.0/24` or `x:y:z::/48`.
-fn network_text(start: IpAddr) -> String {
+pub(crate) fn network_text(start: IpAddr) -> String {
     let prefix = if start.is_ipv4() { 24 } else { 48 };
     format!("{start}/{prefix}")
 }
 
 /// The first address of `network` (as [`network_text`] writes it), to place it.
-fn first_address(network: &str) -> Option<IpAddr> {
+pub(crate) fn first_address(network: &str) -> Option<IpAddr> {
     network.split_once('/')?.0.parse().ok()
 }
 
@@ -118,7 +120,7 @@ struct TokenUse {
     at: DateTime<Utc>,
 }
 
-/// This instance's sightings not yet written.
+/// This instance's token uses not yet written.
 #[derive(Default)]
 pub struct Sightings {
     pending: Mutex<Pending>,
@@ -126,87 +128,31 @@ pub struct Sightings {
 
 #[derive(Default)]
 struct Pending {
-    networks: HashMap<i64, HashMap<String, HashSet<IpAddr>>>,
     tokens: Vec<TokenUse>,
-    size: usize,
 }
 
 impl Sightings {
-    /// Notes that `client_id` authenticated from `ip` at `at`.
-    pub fn network(&self, client_id: &str, ip: IpAddr, at: DateTime<Utc>) {
-        let minute = crate::clock::minute_of(at);
-        let network = network_start(ip);
-        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Pending { networks, size, .. } = &mut *pending;
-        if *size >= MAX_PENDING {
-            return;
-        }
-        let clients = networks.entry(minute).or_default();
-        let seen = match clients.get_mut(client_id) {
-            Some(seen) => seen,
-            None => clients.entry(client_id.to_owned()).or_default(),
-        };
-        if seen.insert(network) {
-            *size += 1;
-        }
-    }
-
     /// Notes that a token (a refresh family's id, an access token's `jti`)
     /// of `client_id` was used from `ip` at `at`.
     pub fn token(&self, kind: TokenKind, token: &str, client_id: &str, ip: IpAddr, at: DateTime<Utc>) {
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if pending.size < MAX_PENDING {
-            pending.size += 1;
+        if pending.tokens.len() < MAX_PENDING {
             let used = TokenUse { token: token.to_owned(), kind, client_id: client_id.to_owned(), ip, at };
             pending.tokens.push(used);
         }
     }
 
-    /// Takes what was noted before the minute `before` (everything for
-    /// `None`): the lock is held only to move the maps out.
-    fn take(&self, before: Option<i64>) -> (Vec<NetworkSighting>, Vec<TokenUse>) {
-        let (due, tokens) = {
-            let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let minutes: Vec<i64> =
-                pending.networks.keys().copied().filter(|m| before.is_none_or(|b| *m < b)).collect();
-            let due: Vec<(i64, HashMap<String, HashSet<IpAddr>>)> = minutes
-                .into_iter()
-                .filter_map(|minute| Some((minute, pending.networks.remove(&minute)?)))
-                .collect();
-            let taken: usize = due.iter().flat_map(|(_, clients)| clients.values()).map(HashSet::len).sum();
-            let tokens = std::mem::take(&mut pending.tokens);
-            pending.size -= taken + tokens.len();
-            (due, tokens)
-        };
-        let mut networks = Vec::new();
-        for (minute, clients) in due {
-            for (client_id, seen) in clients {
-                networks.extend(seen.into_iter().map(|start| NetworkSighting {
-                    client_id: client_id.clone(),
-                    minute: crate::clock::minute_start(minute),
-                    network: network_text(start),
-                }));
-            }
-        }
-        (networks, tokens)
+    /// Takes what was noted.
+    fn take(&self) -> Vec<TokenUse> {
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut pending.tokens)
     }
 
     /// Puts back what could not be written, as far as there is room.
-    fn put_back(&self, networks: Vec<NetworkSighting>, tokens: Vec<TokenUse>) {
+    fn put_back(&self, tokens: Vec<TokenUse>) {
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for s in networks {
-            let Some(start) = first_address(&s.network) else { continue };
-            let Pending { networks, size, .. } = &mut *pending;
-            // Noted again as it was: the minute is the sighting's own.
-            let clients = networks.entry(crate::clock::minute_of(s.minute)).or_default();
-            if *size < MAX_PENDING && clients.entry(s.client_id).or_default().insert(start) {
-                *size += 1;
-            }
-        }
-        let room = MAX_PENDING.saturating_sub(pending.size);
-        let kept: Vec<TokenUse> = tokens.into_iter().take(room).collect();
-        pending.size += kept.len();
-        pending.tokens.extend(kept);
+        let room = MAX_PENDING.saturating_sub(pending.tokens.len());
+        pending.tokens.extend(tokens.into_iter().take(room));
     }
 }
 
@@ -261,14 +207,12 @@ impl App {
         &self.sightings
     }
 
-    /// Writes this instance's sightings of the finished minutes (all of
-    /// them when `everything`), placing token uses (with a City database;
+    /// Writes this instance's token uses, placed (with a City database;
     /// without one they are dropped); returns the rows written. What could
     /// not be written is kept for next time.
-    pub fn flush_sightings(&self, everything: bool) -> Result<usize, AppError> {
-        let before = (!everything).then(|| crate::clock::minute_of(self.now()));
+    pub fn flush_sightings(&self) -> Result<usize, AppError> {
         let mut conn = self.db.get()?;
-        let (networks, tokens) = self.sightings.take(before);
+        let tokens = self.sightings.take();
         let placed: Vec<TokenSighting> = tokens
             .iter()
             .filter_map(|used| {
@@ -287,18 +231,13 @@ impl App {
                 })
             })
             .collect();
-        if networks.is_empty() && placed.is_empty() {
+        if placed.is_empty() {
             return Ok(0);
         }
-        let written = conn.atomically(|conn| {
-            sightings::insert_networks(conn, &networks)?;
-            sightings::insert_tokens(conn, &placed)?;
-            Ok::<_, StoreError>(networks.len() + placed.len())
-        });
-        match written {
-            Ok(rows) => Ok(rows),
+        match conn.atomically(|conn| sightings::insert_tokens(conn, &placed)) {
+            Ok(()) => Ok(placed.len()),
             Err(e) => {
-                self.sightings.put_back(networks, tokens);
+                self.sightings.put_back(tokens);
                 Err(e.into())
             }
         }

@@ -5,7 +5,8 @@
 //! Counting costs a request one short lock on this instance's
 //! [`UsageRecorder`], never a database write: a job writes the finished
 //! minutes in one batch every [`FLUSH_INTERVAL`] (and everything at
-//! shutdown). Each instance writes rows of its own, which readers add up; the
+//! shutdown). The same tally keeps the networks a client authenticated
+//! from that minute (see [`crate::sightings`]), written beside its rollup. Each instance writes rows of its own, which readers add up; the
 //! latency is kept as a histogram of fixed buckets because histograms add
 //! up where percentiles do not, so p50 and p95 hold across instances (to
 //! the bucket's width, [`LATENCY_GROWTH`]).
@@ -15,9 +16,11 @@ use crate::once_every::OnceEvery;
 use crate::{Actor, App, AppError, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::team::TeamPermission;
+use portcullis_store::sightings::{self, NetworkSighting};
 use portcullis_store::usage::{self, Counts, Rollup};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -58,6 +61,8 @@ pub struct Answered<'a> {
     pub took: Duration,
     /// Access tokens it issued.
     pub tokens_issued: u32,
+    /// Where the client authenticated from, when it did.
+    pub authenticated_from: Option<IpAddr>,
 }
 
 /// A latency histogram over the fixed buckets.
@@ -125,11 +130,16 @@ impl Latency {
     }
 }
 
-/// What one client did in one minute.
+/// The most networks kept of one client in one minute (a public client's
+/// users can come from anywhere).
+pub const MAX_NETWORKS: usize = 1_000;
+
+/// What one client did in one minute, and the networks it authenticated from.
 #[derive(Clone, Debug, Default)]
 struct Tally {
     counts: Counts,
     latency: Latency,
+    networks: HashSet<IpAddr>,
 }
 
 impl Tally {
@@ -144,6 +154,15 @@ impl Tally {
         }
         c.tokens_issued += i64::from(answered.tokens_issued);
         self.latency.observe(answered.took.as_secs_f64() * 1000.0);
+        if let Some(ip) = answered.authenticated_from {
+            self.note(crate::sightings::network_start(ip));
+        }
+    }
+
+    fn note(&mut self, network: IpAddr) {
+        if self.networks.len() < MAX_NETWORKS {
+            self.networks.insert(network);
+        }
     }
 
     fn merge(&mut self, rollup: &Rollup) {
@@ -175,6 +194,27 @@ struct Pending {
     size: usize,
 }
 
+impl Pending {
+    /// The tally of `client_id` in `minute`, made if there is room.
+    fn tally_of(&mut self, client_id: &str, minute: DateTime<Utc>) -> Option<&mut Tally> {
+        let clients = self.minutes.entry(minute_of(minute)).or_default();
+        if !clients.contains_key(client_id) {
+            if self.size >= MAX_PENDING {
+                return None;
+            }
+            self.size += 1;
+        }
+        Some(clients.entry(client_id.to_owned()).or_default())
+    }
+}
+
+/// What one write takes: the rollups of the minutes, and the networks of each.
+#[derive(Default)]
+struct Batch {
+    rollups: Vec<Rollup>,
+    networks: Vec<NetworkSighting>,
+}
+
 impl UsageRecorder {
     /// Counts one answered request.
     pub fn record(&self, answered: &Answered<'_>) {
@@ -192,39 +232,56 @@ impl UsageRecorder {
         }
     }
 
-    /// Takes the counts of minutes before `before` (all of them for `None`).
-    fn take(&self, before: Option<i64>) -> Vec<Rollup> {
-        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let due: Vec<i64> =
-            pending.minutes.keys().copied().filter(|m| before.is_none_or(|b| *m < b)).collect();
-        let mut rollups = Vec::new();
-        for minute in due {
-            let clients = pending.minutes.remove(&minute).unwrap_or_default();
-            pending.size -= clients.len();
-            rollups.extend(clients.into_iter().map(|(client_id, tally)| Rollup {
-                client_id,
-                minute: minute_start(minute),
-                counts: tally.counts,
-                latency: tally.latency.counts(),
-            }));
+    /// Takes the counts (and networks) of minutes before `before` (all of
+    /// them for `None`): the lock is held only to move them out.
+    fn take(&self, before: Option<i64>) -> Batch {
+        let due: Vec<(i64, HashMap<String, Tally>)> = {
+            let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let minutes: Vec<i64> =
+                pending.minutes.keys().copied().filter(|m| before.is_none_or(|b| *m < b)).collect();
+            let due: Vec<(i64, HashMap<String, Tally>)> = minutes
+                .into_iter()
+                .filter_map(|minute| Some((minute, pending.minutes.remove(&minute)?)))
+                .collect();
+            pending.size -= due.iter().map(|(_, clients)| clients.len()).sum::<usize>();
+            due
+        };
+        let mut batch = Batch::default();
+        for (minute, clients) in due {
+            for (client_id, tally) in clients {
+                let minute = minute_start(minute);
+                batch.networks.extend(tally.networks.iter().map(|start| NetworkSighting {
+                    client_id: client_id.clone(),
+                    minute,
+                    network: crate::sightings::network_text(*start),
+                }));
+                batch.rollups.push(Rollup {
+                    client_id,
+                    minute,
+                    counts: tally.counts,
+                    latency: tally.latency.counts(),
+                });
+            }
         }
-        rollups
+        batch
     }
 
-    /// Puts back counts that could not be written, to be written next time.
-    fn put_back(&self, rollups: Vec<Rollup>) {
+    /// Puts back what could not be written, to be written next time.
+    fn put_back(&self, batch: Batch) {
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut lost = 0;
-        for rollup in rollups {
-            let Pending { minutes, size } = &mut *pending;
-            let clients = minutes.entry(minute_of(rollup.minute)).or_default();
-            if let Some(tally) = clients.get_mut(&rollup.client_id) {
-                tally.merge(&rollup);
-            } else if *size < MAX_PENDING {
-                *size += 1;
-                clients.entry(rollup.client_id.clone()).or_default().merge(&rollup);
-            } else {
-                lost += rollup.counts.requests as u64;
+        for rollup in &batch.rollups {
+            match pending.tally_of(&rollup.client_id, rollup.minute) {
+                Some(tally) => tally.merge(rollup),
+                None => lost += rollup.counts.requests as u64,
+            }
+        }
+        for sighting in &batch.networks {
+            let start = crate::sightings::first_address(&sighting.network);
+            if let (Some(tally), Some(start)) =
+                (pending.tally_of(&sighting.client_id, sighting.minute), start)
+            {
+                tally.note(start);
             }
         }
         drop(pending);
@@ -446,14 +503,21 @@ impl App {
         // where requests add to them, untouched.
         let mut conn = self.db.get()?;
         let batch = self.usage.take(before);
-        if batch.is_empty() {
+        if batch.rollups.is_empty() {
             return Ok(0);
         }
-        let written = conn.atomically(|conn| usage::insert(conn, &batch)).map_err(AppError::from);
-        if written.is_err() {
-            self.usage.put_back(batch);
+        let written = conn.atomically(|conn| {
+            let rows = usage::insert(conn, &batch.rollups)?;
+            sightings::insert_networks(conn, &batch.networks)?;
+            Ok::<_, portcullis_store::StoreError>(rows)
+        });
+        match written {
+            Ok(rows) => Ok(rows),
+            Err(e) => {
+                self.usage.put_back(batch);
+                Err(e.into())
+            }
         }
-        written
     }
 
     /// Writes what only this instance holds, as it stops: the usage counted
@@ -461,7 +525,7 @@ impl App {
     pub fn flush_before_stopping(&self) -> Result<(), AppError> {
         let failures = self.failures.flush(Utc::now(), true).map_err(AppError::from);
         let usage = self.flush_usage(true).map(drop);
-        let sightings = self.flush_sightings(true).map(drop);
+        let sightings = self.flush_sightings().map(drop);
         failures.and(usage).and(sightings)
     }
 
@@ -609,7 +673,7 @@ pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
         if let Err(e) = app.flush_usage(false) {
             tracing::warn!(error = %e, "usage counts could not be written; they are kept for the next try");
         }
-        if let Err(e) = app.flush_sightings(false) {
+        if let Err(e) = app.flush_sightings() {
             tracing::warn!(error = %e, "sightings could not be written; they are kept for the next try");
         }
     });
@@ -691,7 +755,16 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-12-01T10:00:10Z").unwrap().with_timezone(&Utc);
         for (status, tokens) in [(200, 1), (401, 0), (403, 0), (400, 0), (429, 0), (503, 0)] {
             let took = Duration::from_millis(3);
-            recorder.record(&Answered { client_id: "app", at, status, took, tokens_issued: tokens });
+            let from = Some(IpAddr::from([203, 0, 113, status as u8]));
+            let answered = Answered {
+                client_id: "app",
+                at,
+                status,
+                took,
+                tokens_issued: tokens,
+                authenticated_from: from,
+            };
+            recorder.record(&answered);
         }
         let later = at + TimeDelta::minutes(1);
         recorder.record(&Answered {
@@ -700,17 +773,21 @@ mod tests {
             status: 200,
             took: Duration::ZERO,
             tokens_issued: 0,
+            authenticated_from: None,
         });
 
         let finished = recorder.take(Some(minute_of(later)));
-        assert_eq!(finished.len(), 1, "the minute still running stays");
+        assert_eq!(finished.rollups.len(), 1, "the minute still running stays");
         let expected =
             Counts { requests: 6, auth_errors: 2, other_errors: 2, server_errors: 1, tokens_issued: 1 };
-        assert_eq!(finished[0].counts, expected);
+        assert_eq!(finished.rollups[0].counts, expected);
+        let networks: Vec<&str> = finished.networks.iter().map(|s| s.network.as_str()).collect();
+        assert_eq!(networks, ["203.0.113.0/24"], "six addresses of one /24: one network");
         recorder.put_back(finished);
         let everything = recorder.take(None);
-        assert_eq!(everything.len(), 2);
-        assert_eq!(everything.iter().map(|r| r.counts.requests).sum::<i64>(), 7);
-        assert!(recorder.take(None).is_empty());
+        assert_eq!(everything.rollups.len(), 2);
+        assert_eq!(everything.rollups.iter().map(|r| r.counts.requests).sum::<i64>(), 7);
+        assert_eq!(everything.networks.len(), 1, "put back with its counts");
+        assert!(recorder.take(None).rollups.is_empty());
     }
 }

@@ -67,10 +67,10 @@ backend_tests! {
         rule(&one, json!({"kind": "error_rate", "description": "errors"}));
         for n in 0..30 {
             let status = if n < 10 { 401 } else { 200 };
-            one.usage().record(&Answered { client_id: "app", at: one.now(), status, took: Duration::ZERO, tokens_issued: 0 });
+            one.usage().record(&Answered { client_id: "app", at: one.now(), status, took: Duration::ZERO, tokens_issued: 0, authenticated_from: None });
         }
         for _ in 0..30 {
-            one.usage().record(&Answered { client_id: "quiet", at: one.now(), status: 200, took: Duration::ZERO, tokens_issued: 0 });
+            one.usage().record(&Answered { client_id: "quiet", at: one.now(), status: 200, took: Duration::ZERO, tokens_issued: 0, authenticated_from: None });
         }
         clock.advance(TimeDelta::minutes(1));
         one.flush_usage(false).unwrap();

@@ -13,6 +13,7 @@ use portcullis_app::audit::Query;
 use portcullis_app::geoip::test_database::{write_place_db, TestPlace};
 use portcullis_app::geoip::Countries;
 use portcullis_app::sightings::TokenKind;
+use portcullis_app::usage::Answered;
 use portcullis_app::{Actor, App, Clock, Event};
 use portcullis_store::backend_tests;
 use portcullis_store::usage::{self, Counts, Rollup};
@@ -156,12 +157,26 @@ impl World {
             }
             let client_id = self.ids[client.name].clone();
             for network in client.networks {
-                self.app.sightings().network(&client_id, ip(network), at + TimeDelta::minutes(7));
+                self.authenticated(&client_id, network, at + TimeDelta::minutes(7));
             }
             rollups.push(Rollup { client_id, minute: at, counts, latency: vec![counts.requests as u64] });
         }
         let mut conn = self.app.database().get().unwrap();
         conn.atomically(|conn| usage::insert(conn, &rollups)).unwrap();
+    }
+
+    /// Counts a request of `client_id` authenticated from `address`, as the
+    /// server's usage middleware does.
+    fn authenticated(&self, client_id: &str, address: &str, at: DateTime<Utc>) {
+        let answered = Answered {
+            client_id,
+            at,
+            status: 200,
+            took: std::time::Duration::ZERO,
+            tokens_issued: 0,
+            authenticated_from: Some(ip(address)),
+        };
+        self.app.usage().record(&answered);
     }
 
     /// Moves the clock to just after the hour at `next` began and runs the
@@ -172,7 +187,8 @@ impl World {
         next: DateTime<Utc>,
         signals: &BTreeMap<String, String>,
     ) -> Vec<(&'static str, String, String)> {
-        self.app.flush_sightings(true).unwrap();
+        self.app.flush_usage(true).unwrap();
+        self.app.flush_sightings().unwrap();
         self.clock.advance(next + TimeDelta::seconds(50) - self.app.now());
         let names: BTreeMap<&str, &str> = self.ids.iter().map(|(name, id)| (id.as_str(), *name)).collect();
         self.app
@@ -259,11 +275,11 @@ backend_tests! {
         step(Some(("office", 8)), &|_, _| {}, "requests", "office");
         // A new network in Germany for billing.
         step(None, &|world, at| {
-            world.app.sightings().network(world.id("billing"), ip("81.2.200.7"), at + TimeDelta::minutes(9));
+            world.authenticated(world.id("billing"), "81.2.200.7", at + TimeDelta::minutes(9));
         }, "new_network", "billing");
         // A new country: the batch job calls from Australia.
         step(None, &|world, at| {
-            world.app.sightings().network(world.id("batch"), ip("89.160.3.3"), at + TimeDelta::minutes(9));
+            world.authenticated(world.id("batch"), "89.160.3.3", at + TimeDelta::minutes(9));
         }, "new_country", "batch");
         // A refresh-token family of the office client used in Berlin, then in Sydney half an hour later.
         step(None, &|world, at| {

@@ -31,7 +31,14 @@ fn instance(db: &TestDb, clock: &Clock) -> App {
 fn answer(app: &App, client_id: &str, status: u16, millis: u64) {
     let took = Duration::from_millis(millis);
     let tokens_issued = u32::from(status == 200);
-    app.usage().record(&Answered { client_id, at: app.now(), status, took, tokens_issued });
+    app.usage().record(&Answered {
+        client_id,
+        at: app.now(),
+        status,
+        took,
+        tokens_issued,
+        authenticated_from: None,
+    });
 }
 
 fn hour(clock: &Clock, step: i64) -> UsageRange {

@@ -211,10 +211,6 @@ impl ClientAuthenticator {
             return Err(refused);
         }
         self.note_country(&client, source);
-        if let Some(ip) = source {
-            // The client's networks: a baseline's signal and its first sightings (judged off this path).
-            self.app.sightings().network(client.id.as_str(), ip, self.app.now());
-        }
         Ok(client)
     }
 

@@ -31,14 +31,11 @@ impl HttpClientAuthenticator {
         req: &HttpRequest,
         form: &FormParams,
     ) -> Result<Arc<RegisteredClient>, OAuthError> {
-        let presented = Presented {
-            params: form,
-            authorization: headers::authorization(req),
-            source: self.client_ip(req),
-        };
+        let source = self.client_ip(req);
+        let presented = Presented { params: form, authorization: headers::authorization(req), source };
         match self.engine.authenticate(&presented).await {
             Ok(client) => {
-                usage::attribute(req, client.id.as_str());
+                usage::attribute_authenticated(req, client.id.as_str(), source);
                 Ok(client)
             }
             Err(refused) => {

@@ -13,19 +13,28 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
 use portcullis_app::usage::Answered;
 use portcullis_app::App;
+use std::net::IpAddr;
 use std::time::Instant;
 
-/// The registered client a request is for.
-struct ForClient(String);
+/// The registered client a request is for, and where it authenticated
+/// from when it did.
+struct ForClient(String, Option<IpAddr>);
 
 /// Notes that `req` is for the registered client `client_id`.
 pub fn attribute(req: &HttpRequest, client_id: &str) {
-    req.extensions_mut().insert(ForClient(client_id.to_owned()));
+    req.extensions_mut().insert(ForClient(client_id.to_owned(), None));
+}
+
+/// Notes that the registered client `client_id` authenticated `req` from
+/// `source`: its network is counted with the request (a baseline's signal,
+/// and its first sightings, judged off the request path).
+pub fn attribute_authenticated(req: &HttpRequest, client_id: &str, source: Option<IpAddr>) {
+    req.extensions_mut().insert(ForClient(client_id.to_owned(), source));
 }
 
 /// The registered client `req` was attributed to, if any.
 pub fn client_of(req: &HttpRequest) -> Option<String> {
-    req.extensions().get::<ForClient>().map(|ForClient(client_id)| client_id.clone())
+    req.extensions().get::<ForClient>().map(|ForClient(client_id, _)| client_id.clone())
 }
 
 /// The middleware that counts each answered request of a client.
@@ -37,7 +46,8 @@ pub async fn record(
     let response = next.call(req).await?;
     let app = response.request().app_data::<web::Data<App>>();
     let extensions = response.request().extensions();
-    if let (Some(app), Some(ForClient(client_id))) = (app, extensions.get::<ForClient>()) {
+    if let (Some(app), Some(ForClient(client_id, authenticated_from))) = (app, extensions.get::<ForClient>())
+    {
         let issued = response.response().extensions().get::<IssuedToken>().is_some();
         app.usage().record(&Answered {
             client_id,
@@ -45,6 +55,7 @@ pub async fn record(
             status: response.status().as_u16(),
             took: started.elapsed(),
             tokens_issued: u32::from(issued),
+            authenticated_from: *authenticated_from,
         });
     }
     drop(extensions);

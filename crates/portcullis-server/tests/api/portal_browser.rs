@@ -95,8 +95,9 @@ backend_tests! {
             first_seen_at: now - chrono::TimeDelta::days(8), last_seen_at: now - chrono::TimeDelta::days(1),
         };
         portcullis_store::sightings::remember_network(&mut db.connect().get().unwrap(), &client_id, &known, None).unwrap();
-        app.sightings().network(&client_id, "198.51.100.7".parse().unwrap(), now);
-        app.flush_sightings(true).unwrap();
+        app.usage().record(&portcullis_app::usage::Answered { client_id: &client_id, at: now, status: 200,
+            took: std::time::Duration::ZERO, tokens_issued: 0, authenticated_from: Some("198.51.100.7".parse().unwrap()) });
+        app.flush_usage(true).unwrap();
         let announced: Vec<&str> = app.detect().unwrap().iter().map(portcullis_app::Event::name).collect();
         assert_eq!(announced, ["client.new_network", "alert.fired"]);
 
