@@ -53,8 +53,8 @@ pub const MIN_TRAVEL_KM: f64 = 500.0;
 /// uses before it (two usage batches, and slack), so that the use it
 /// follows is known when it is judged.
 pub const SETTLE: TimeDelta = TimeDelta::minutes(1);
-/// The most sightings an instance holds before writing them; past this, new
-/// ones are dropped (a database down for long).
+/// The most token uses an instance holds before writing them; past this,
+/// new ones are dropped (a database down for long).
 const MAX_PENDING: usize = 100_000;
 /// The most sightings (of networks, of tokens) judged in one run.
 const JUDGED_PER_RUN: i64 = 5_000;

@@ -6,7 +6,8 @@
 //! [`UsageRecorder`], never a database write: a job writes the finished
 //! minutes in one batch every [`FLUSH_INTERVAL`] (and everything at
 //! shutdown). The same tally keeps the networks a client authenticated
-//! from that minute (see [`crate::sightings`]), written beside its rollup. Each instance writes rows of its own, which readers add up; the
+//! from that minute (see [`crate::sightings`]), written beside its rollup.
+//! Each instance writes rows of its own, which readers add up; the
 //! latency is kept as a histogram of fixed buckets because histograms add
 //! up where percentiles do not, so p50 and p95 hold across instances (to
 //! the bucket's width, [`LATENCY_GROWTH`]).
@@ -133,6 +134,9 @@ impl Latency {
 /// The most networks kept of one client in one minute (a public client's
 /// users can come from anywhere).
 pub const MAX_NETWORKS: usize = 1_000;
+/// The most networks an instance holds before writing them (past this, a
+/// database down for long, new ones go unnoted).
+pub const MAX_PENDING_NETWORKS: usize = 100_000;
 
 /// What one client did in one minute, and the networks it authenticated from.
 #[derive(Clone, Debug, Default)]
@@ -154,14 +158,14 @@ impl Tally {
         }
         c.tokens_issued += i64::from(answered.tokens_issued);
         self.latency.observe(answered.took.as_secs_f64() * 1000.0);
-        if let Some(ip) = answered.authenticated_from {
-            self.note(crate::sightings::network_start(ip));
-        }
     }
 
-    fn note(&mut self, network: IpAddr) {
-        if self.networks.len() < MAX_NETWORKS {
-            self.networks.insert(network);
+    /// Notes `network` within both bounds, counting it in `held` (the
+    /// networks every tally holds).
+    fn note(&mut self, network: IpAddr, held: &mut usize) {
+        let room = *held < MAX_PENDING_NETWORKS && self.networks.len() < MAX_NETWORKS;
+        if room && self.networks.insert(network) {
+            *held += 1;
         }
     }
 
@@ -191,7 +195,10 @@ impl Default for UsageRecorder {
 #[derive(Default)]
 struct Pending {
     minutes: HashMap<i64, HashMap<String, Tally>>,
+    /// Tallies held.
     size: usize,
+    /// Networks held, across tallies.
+    networks: usize,
 }
 
 impl Pending {
@@ -219,16 +226,22 @@ impl UsageRecorder {
     /// Counts one answered request.
     pub fn record(&self, answered: &Answered<'_>) {
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Pending { minutes, size } = &mut *pending;
+        let Pending { minutes, size, networks } = &mut *pending;
         let clients = minutes.entry(minute_of(answered.at)).or_default();
-        if let Some(tally) = clients.get_mut(answered.client_id) {
-            tally.count(answered);
-        } else if *size < MAX_PENDING {
-            *size += 1;
-            clients.entry(answered.client_id.to_owned()).or_default().count(answered);
-        } else {
-            drop(pending);
-            self.dropped(1);
+        let tally = match clients.get_mut(answered.client_id) {
+            Some(tally) => tally,
+            None if *size < MAX_PENDING => {
+                *size += 1;
+                clients.entry(answered.client_id.to_owned()).or_default()
+            }
+            None => {
+                drop(pending);
+                return self.dropped(1);
+            }
+        };
+        tally.count(answered);
+        if let Some(ip) = answered.authenticated_from {
+            tally.note(crate::sightings::network_start(ip), networks);
         }
     }
 
@@ -244,6 +257,9 @@ impl UsageRecorder {
                 .filter_map(|minute| Some((minute, pending.minutes.remove(&minute)?)))
                 .collect();
             pending.size -= due.iter().map(|(_, clients)| clients.len()).sum::<usize>();
+            let networks: usize =
+                due.iter().flat_map(|(_, clients)| clients.values()).map(|t| t.networks.len()).sum();
+            pending.networks -= networks;
             due
         };
         let mut batch = Batch::default();
@@ -277,12 +293,12 @@ impl UsageRecorder {
             }
         }
         for sighting in &batch.networks {
-            let start = crate::sightings::first_address(&sighting.network);
-            if let (Some(tally), Some(start)) =
-                (pending.tally_of(&sighting.client_id, sighting.minute), start)
-            {
-                tally.note(start);
+            let Some(start) = crate::sightings::first_address(&sighting.network) else { continue };
+            let mut held = pending.networks;
+            if let Some(tally) = pending.tally_of(&sighting.client_id, sighting.minute) {
+                tally.note(start, &mut held);
             }
+            pending.networks = held;
         }
         drop(pending);
         self.dropped(lost);
@@ -495,8 +511,9 @@ impl App {
     }
 
     /// Writes this instance's counts of the finished minutes (of every
-    /// minute when `everything`) in one transaction; returns the rows
-    /// written. Counts that could not be written are kept for next time.
+    /// minute when `everything`), with the networks each client
+    /// authenticated from, in one transaction; returns the rollups written.
+    /// What could not be written is kept for next time.
     pub fn flush_usage(&self, everything: bool) -> Result<usize, AppError> {
         let before = (!everything).then(|| minute_of(self.now()));
         // The connection first: while the database is down, the counts stay
@@ -674,7 +691,7 @@ pub fn spawn(app: Arc<App>, alive: Weak<dyn std::any::Any + Send + Sync>) {
             tracing::warn!(error = %e, "usage counts could not be written; they are kept for the next try");
         }
         if let Err(e) = app.flush_sightings() {
-            tracing::warn!(error = %e, "sightings could not be written; they are kept for the next try");
+            tracing::warn!(error = %e, "token uses could not be written; they are kept for the next try");
         }
     });
 }

@@ -147,7 +147,8 @@ impl World {
 
     /// Writes the hour starting at `at` as the clients' usage rollups (one
     /// row each, as an instance writes a minute) and their networks through
-    /// the recorder; `burst` multiplies one client's requests.
+    /// the recorder (a request each, authenticated from it, counted in a
+    /// minute of its own); `burst` multiplies one client's requests.
     fn hour_of_traffic(&mut self, at: DateTime<Utc>, burst: Option<(&str, i64)>) {
         let mut rollups = Vec::new();
         for client in &CLIENTS {

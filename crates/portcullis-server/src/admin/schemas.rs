@@ -670,18 +670,21 @@ pub fn alert_rule() -> Value {
             "action": {"enum": ["lock", "disable"], "default": "lock"}})),
         kind("malformed_requests", &[], json!({"seconds": {"type": "integer", "minimum": 1, "maximum": 86_400, "default": 60}})),
         // Only signals a stranger cannot produce may act.
-        kind("anomaly", &["signal"], anomaly(&["requests", "error_rate", "failed_authentications", "impossible_travel"], false)),
-        kind("anomaly", &["signal"], anomaly(&["tokens_issued", "networks", "new_network", "new_country"], true)),
+        kind("anomaly", &["signal"], anomaly(&["requests", "error_rate", "failed_authentications", "impossible_travel"], (180, false))),
+        kind("anomaly", &["signal"], anomaly(&["tokens_issued", "new_network", "new_country"], (180, true))),
+        // Distinct networks do not add up over hours: a window of an hour at most.
+        kind("anomaly", &["signal"], anomaly(&["networks"], (60, true))),
     ]})
 }
 
-/// The parameters of an `anomaly` rule over `signals`, with an `action` when it `acts`.
-fn anomaly(signals: &[&str], acts: bool) -> Value {
+/// The parameters of an `anomaly` rule over `signals`, with windows up to
+/// `longest` minutes, and an `action` when it `acts`.
+fn anomaly(signals: &[&str], (longest, acts): (u32, bool)) -> Value {
     let mut parameters = json!({
         "signal": {"enum": signals},
         "factor": {"type": "number", "minimum": 1, "maximum": 1000, "default": 4},
         "min_volume": {"type": "number", "minimum": 1, "maximum": 1_000_000_000_u64},
-        "window_minutes": {"type": "integer", "minimum": 5, "maximum": 180, "default": 60}});
+        "window_minutes": {"type": "integer", "minimum": 5, "maximum": longest, "default": 60}});
     if acts {
         parameters["action"] = json!({"enum": ["disable", "revoke_tokens"]});
     }

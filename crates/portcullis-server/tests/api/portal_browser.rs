@@ -95,9 +95,9 @@ backend_tests! {
             first_seen_at: now - chrono::TimeDelta::days(8), last_seen_at: now - chrono::TimeDelta::days(1),
         };
         portcullis_store::sightings::remember_network(&mut db.connect().get().unwrap(), &client_id, &known, None).unwrap();
-        app.usage().record(&portcullis_app::usage::Answered { client_id: &client_id, at: now, status: 200,
-            took: std::time::Duration::ZERO, tokens_issued: 0, authenticated_from: Some("198.51.100.7".parse().unwrap()) });
-        app.flush_usage(true).unwrap();
+        // As the server's usage job writes a network its client authenticated from.
+        let seen = portcullis_store::sightings::NetworkSighting { client_id: client_id.clone(), minute: now, network: "198.51.100.0/24".into() };
+        portcullis_store::sightings::insert_networks(&mut db.connect().get().unwrap(), &[seen]).unwrap();
         let announced: Vec<&str> = app.detect().unwrap().iter().map(portcullis_app::Event::name).collect();
         assert_eq!(announced, ["client.new_network", "alert.fired"]);
 
