@@ -231,7 +231,9 @@ impl App {
             .collect();
         // The first time (no baselines at all: a new server, or one just
         // upgraded), the rollups kept of the last week are learnt at once.
-        let week_back = last - HOUR * (CATCH_UP_HOURS as i32 - 1);
+        // Not before the first rollup kept: a new server scans one hour, not a week.
+        let kept_from = usage::earliest_minute(&mut conn)?.and_then(|at| at.duration_trunc(HOUR).ok());
+        let week_back = (last - HOUR * (CATCH_UP_HOURS as i32 - 1)).max(kept_from.unwrap_or(last));
         let oldest = learnt.values().map(|at| *at + HOUR).min().unwrap_or(week_back);
         let first = oldest.max(week_back).min(last);
         let mut hours = Vec::new();

@@ -181,6 +181,13 @@ macro_rules! summed_by {
     }};
 }
 
+/// The first minute any rollup kept counts, if any.
+pub fn earliest_minute(conn: &mut DbConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let earliest: Option<chrono::NaiveDateTime> =
+        usage_rollups::table.select(diesel::dsl::min(usage_rollups::minute)).first(conn)?;
+    Ok(earliest.map(|at| at.and_utc()))
+}
+
 /// The counts of each client with any in `[from, to)` (of team `team`'s
 /// clients only, when named), summed by the database.
 pub fn totals_by_client(
