@@ -44,7 +44,6 @@ use crate::transaction::{Attempt as Change, Tx};
 use crate::{Actor, App, AppError, Event, Permission};
 use chrono::{DateTime, TimeDelta, Utc};
 use portcullis_core::baseline::{Signal, Tolerance};
-use portcullis_core::client::TokenEndpointAuthMethod;
 use portcullis_store::alerts::{self, RuleRecord, StateRecord};
 use portcullis_store::audit::{self, Filter};
 use portcullis_store::{baselines, sightings};
@@ -110,6 +109,19 @@ pub enum Watched {
     NewCountry,
     /// A `token.impossible_travel` announced within the window.
     ImpossibleTravel,
+}
+
+impl From<Signal> for Watched {
+    /// The rule's name for a signal with a baseline.
+    fn from(signal: Signal) -> Self {
+        match signal {
+            Signal::Requests => Self::Requests,
+            Signal::ErrorRate => Self::ErrorRate,
+            Signal::FailedAuthentications => Self::FailedAuthentications,
+            Signal::TokensIssued => Self::TokensIssued,
+            Signal::Networks => Self::Networks,
+        }
+    }
 }
 
 impl Watched {
@@ -366,7 +378,7 @@ pub struct RuleView {
     pub created_at: String,
 }
 
-fn rule_of(record: &RuleRecord) -> Result<RuleKind, AppError> {
+pub(crate) fn rule_of(record: &RuleRecord) -> Result<RuleKind, AppError> {
     serde_json::from_str(&record.config)
         .map_err(|e| AppError::Corrupt(format!("alert rule {}: {e}", record.rule_id)))
 }
@@ -642,10 +654,6 @@ impl App {
         // not disabled again; a new cutoff revokes tokens minted since), in
         // the transaction that announces it.
         let act = |tx: &mut Tx<'_>, subject: &str, value: f64| match rule.action() {
-            // An anomaly rule acts on confidential clients only: anyone can use a public one.
-            Some(_) if matches!(rule, RuleKind::Anomaly { .. }) && !is_confidential(tx.conn, subject)? => {
-                Ok(())
-            }
             Some(action) if subject != ALL => {
                 let reason = format!("alert rule {rule_id} ({}) fired: {value}", rule.name());
                 remediation::apply(tx, (rule_id, reason), subject, action, None).map(drop)
@@ -683,7 +691,7 @@ impl App {
                 rule_id: rule_id.to_owned(),
                 kind: rule.name(),
                 subject: subject.clone(),
-                value: (finding.value * 100.0).round() / 100.0,
+                value: crate::hundredths(finding.value),
                 threshold,
                 unusual: finding.unusual.clone(),
             };
@@ -834,12 +842,6 @@ fn findings(
         }
     }
     Ok(found)
-}
-
-/// Whether `client_id` names a confidential client.
-fn is_confidential(conn: &mut DbConnection, client_id: &str) -> Result<bool, AppError> {
-    let client = portcullis_store::clients::find(conn, client_id)?;
-    Ok(client.is_some_and(|c| c.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::None))
 }
 
 /// The summaries of failed client authentications.

@@ -144,13 +144,9 @@ pub struct Recent {
 impl Model {
     fn learn(&mut self, hour: DateTime<Utc>, value: f64) {
         let of_week = HourOfWeek::of(hour.timestamp());
-        let usual = self.baseline.usual_hour(of_week).map(|u| (u.mean * 100.0).round() / 100.0);
+        let usual = self.baseline.usual_hour(of_week).map(|u| crate::hundredths(u.mean));
         self.baseline.observe(of_week, value);
-        self.recent.push(Recent {
-            start: crate::time(hour),
-            observed: (value * 100.0).round() / 100.0,
-            usual,
-        });
+        self.recent.push(Recent { start: crate::time(hour), observed: crate::hundredths(value), usual });
         let excess = self.recent.len().saturating_sub(RECENT_HOURS);
         self.recent.drain(..excess);
     }
@@ -190,12 +186,11 @@ pub(crate) fn judge(
         return None;
     }
     let departure = usual.departure(observed, volume, tolerance)?;
-    let round = |x: f64| (x * 100.0).round() / 100.0;
     Some(Unusual {
         signal,
-        observed: round(departure.observed),
-        usual: round(departure.usual),
-        spread: round(departure.spread),
+        observed: crate::hundredths(departure.observed),
+        usual: crate::hundredths(departure.usual),
+        spread: crate::hundredths(departure.spread),
         window_minutes,
         judged_by: if departure.by_hour_of_week { JudgedBy::HourOfWeek } else { JudgedBy::HourOfDay },
     })

@@ -226,6 +226,11 @@ impl App {
     }
 }
 
+/// `value` to two decimals, as events and views show measurements.
+pub(crate) fn hundredths(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
 /// A time as views show it: RFC 3339, UTC, whole seconds.
 pub fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

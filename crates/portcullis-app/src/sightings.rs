@@ -344,7 +344,9 @@ impl App {
                 from: Whereabouts::of(previous),
                 to: Whereabouts::of(&sighting),
                 distance_km: km.round(),
-                hours: ((sighting.seen_at - previous.seen_at).num_seconds() as f64 / 36.0).round() / 100.0,
+                hours: crate::hundredths(
+                    (sighting.seen_at - previous.seen_at).num_seconds() as f64 / 3_600.0,
+                ),
             });
             let Some(event) = event else {
                 // Possible: judged without the audit's lock (another instance may have first).

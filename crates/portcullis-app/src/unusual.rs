@@ -96,8 +96,7 @@ impl App {
         }
         let mut found = Vec::new();
         for record in alerts::all(conn)?.into_iter().filter(|r| r.enabled) {
-            let Ok(RuleKind::Anomaly { signal, .. }) = serde_json::from_str::<RuleKind>(&record.config)
-            else {
+            let Ok(RuleKind::Anomaly { signal, .. }) = crate::alerts::rule_of(&record) else {
                 continue;
             };
             for state in alerts::states(conn, &record.rule_id)?.into_iter().filter(|s| s.firing) {

@@ -123,7 +123,7 @@ impl Latency {
                     return Some(lower);
                 }
                 let value = lower + (bound(i) - lower) * ((rank - below) / count);
-                return Some((value * 100.0).round() / 100.0);
+                return Some(crate::hundredths(value));
             }
             below += count;
         }

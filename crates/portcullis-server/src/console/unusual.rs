@@ -108,13 +108,19 @@ fn number(value: f64, language: Language) -> String {
     grouped
 }
 
-/// An RFC 3339 time as the sentence shows it: to the minute, in UTC.
-fn when(at: &str, language: Language) -> String {
+/// An RFC 3339 time in UTC as `language` writes it, by its `formats`
+/// (English, German); as it is when it does not read as one.
+fn formatted(at: &str, language: Language, (english, german): (&str, &str)) -> String {
     match chrono::DateTime::parse_from_rfc3339(at) {
-        Ok(at) if language == Language::German => at.to_utc().format("am %d.%m.%Y um %H:%M UTC").to_string(),
-        Ok(at) => at.to_utc().format("on %Y-%m-%d at %H:%M UTC").to_string(),
+        Ok(at) if language == Language::German => at.to_utc().format(german).to_string(),
+        Ok(at) => at.to_utc().format(english).to_string(),
         Err(_) => at.to_owned(),
     }
+}
+
+/// An RFC 3339 time as the sentence shows it: to the minute, in UTC.
+fn when(at: &str, language: Language) -> String {
+    formatted(at, language, ("on %Y-%m-%d at %H:%M UTC", "am %d.%m.%Y um %H:%M UTC"))
 }
 
 /// A text member of `details`, or a dash.
@@ -250,17 +256,6 @@ fn list(values: &Value) -> String {
     }
 }
 
-/// The watched signal a baseline is of.
-fn watched(signal: Signal) -> Watched {
-    match signal {
-        Signal::Requests => Watched::Requests,
-        Signal::ErrorRate => Watched::ErrorRate,
-        Signal::FailedAuthentications => Watched::FailedAuthentications,
-        Signal::TokensIssued => Watched::TokensIssued,
-        Signal::Networks => Watched::Networks,
-    }
-}
-
 /// How `signal`'s values read: a rate in percent, else a count.
 fn format_of(signal: Signal) -> impl Fn(f64) -> String {
     let percent = signal.is_rate();
@@ -275,7 +270,7 @@ fn against_usual(signal: Signal, hours: &[Recent], now: Option<Step>, language: 
         .map(|hour| Step { start: hour.start.clone(), value: hour.observed, usual: hour.usual })
         .collect();
     steps.extend(now);
-    let chart = Chart::of_steps(signal_words(watched(signal), language), steps, format_of(signal));
+    let chart = Chart::of_steps(signal_words(Watched::from(signal), language), steps, format_of(signal));
     chart.in_words(match language {
         Language::German => &GERMAN_AGAINST_USUAL,
         Language::English => &ENGLISH_AGAINST_USUAL,
@@ -311,13 +306,7 @@ impl Flagged {
             client_name: flagged.client_name.clone(),
             path,
             signal,
-            since: match chrono::DateTime::parse_from_rfc3339(&flagged.since) {
-                Ok(at) if language == Language::German => {
-                    at.to_utc().format("%d.%m.%Y, %H:%M UTC").to_string()
-                }
-                Ok(at) => at.to_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
-                Err(_) => flagged.since.clone(),
-            },
+            since: formatted(&flagged.since, language, ("%Y-%m-%d %H:%M UTC", "%d.%m.%Y, %H:%M UTC")),
             since_word: if language == Language::German { "seit" } else { "firing since" },
             why: why(flagged, language),
             chart,
